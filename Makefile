@@ -1,0 +1,46 @@
+# critmin: the two commands of the quick start are `make demo` and `make test`.
+# Both create .venv and install what they need, so they work on a fresh machine.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.critmin-installed
+OUT ?= out
+
+.PHONY: setup demo test lint typecheck unit bench data docs clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## demo: set up, verify the bundled data, assess the zone and simulate the first example
+demo: setup
+	$(BIN)/critmin data check
+	$(BIN)/critmin data show production --mineral lithium --year 2024
+	@mkdir -p $(OUT)
+
+## test: set up and run the whole suite (ruff, mypy, pytest)
+test: setup lint typecheck unit
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/bench_solver.py
+
+## data: rebuild the bundled reference dataset from ../shared/data
+data: setup
+	$(BIN)/critmin data build --source ../shared/data
+	$(BIN)/critmin data schema --markdown > docs/data.md
+
+clean:
+	rm -rf $(VENV) $(OUT) .mypy_cache .ruff_cache .pytest_cache

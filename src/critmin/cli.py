@@ -1,0 +1,336 @@
+"""The ``critmin`` command: a thin layer over the library.
+
+Every command prints a readable Rich table by default and machine-readable output with
+``--json`` or ``--csv``. A :class:`critmin.errors.CritminError` becomes one red line on stderr
+and exit status 2; nothing else is caught, so a bug still shows its traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from critmin.errors import CritminError
+
+app = typer.Typer(
+    help="critmin: design and stress-test a critical-minerals preferential trade zone.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="The bundled reference dataset.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(fn: F) -> F:
+    """Turn CritminError into one clear message and exit status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CritminError as e:
+            err.print(f"[bold red]error:[/] {e}", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_frame(df: pd.DataFrame, as_json: bool, as_csv: bool, title: str = "") -> None:
+    """Print a DataFrame as JSON records, CSV or a Rich table."""
+    if as_json:
+        sys.stdout.write(df.to_json(orient="records", indent=1, force_ascii=False) + "\n")
+        return
+    if as_csv:
+        sys.stdout.write(df.to_csv(index=False))
+        return
+    table = Table(title=title or None, show_lines=False)
+    for col in df.columns:
+        numeric = pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col])
+        table.add_column(str(col), justify="right" if numeric else "left")
+    for row in df.itertuples(index=False):
+        table.add_row(*(_fmt(v) for v in row))
+    out.print(table)
+
+
+def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA:
+        return "-"
+    if isinstance(v, float):
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"
+        return f"{v:.4g}"
+    return str(v)
+
+
+# ----------------------------------------------------------------------------- data
+
+
+@data_app.command("list")
+@user_errors
+def data_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Minerals, stages, products, years and country groups in the bundled data."""
+    from critmin.world import load_world, trade_years
+
+    world = load_world()
+    supply_years = sorted(int(y) for y in world.supply_all_editions["year"].unique())
+    info = {
+        "minerals": world.minerals,
+        "stages": ["mine", "refine", "product"],
+        "products": world.products[["product_id", "hs6", "mineral", "stage", "name"]].to_dict(
+            "records"
+        ),
+        "trade_years": trade_years(),
+        "supply_years": supply_years,
+        "editions": sorted(world.supply_all_editions["edition"].unique()),
+        "groups": {
+            g: {"name": str(sub["name"].iloc[0]), "members": len(sub)}
+            for g, sub in world.groups.groupby("group_id")
+        },
+        "tables": ["supply", "production", "reserves", "flows", "wgi", "eu_supply_shares",
+                   "eu_sr_ei", "us_salient", "groups", "products", "elasticities"],
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(info, indent=1) + "\n")
+        return
+    out.print(f"[bold]Minerals[/] ({len(info['minerals'])}): " + ", ".join(info["minerals"]))
+    out.print("[bold]Stages[/]: mine, refine, product")
+    out.print(f"[bold]Trade years[/]: {info['trade_years']}   [bold]Supply years[/]: {supply_years}"
+              f"   [bold]Editions[/]: {', '.join(info['editions'])}")
+    print_frame(world.products[["product_id", "hs6", "mineral", "stage", "name"]], False, False,
+                "Products (HS6)")
+    groups = pd.DataFrame(
+        [{"group": g, "name": v["name"], "members": v["members"]} for g, v in info["groups"].items()]
+    )
+    print_frame(groups, False, False, "Country groups (usable wherever a country list is)")
+    out.print("Tables for 'critmin data show': " + ", ".join(info["tables"]))
+
+
+@data_app.command("show")
+@user_errors
+def data_show(
+    table: str = typer.Argument(..., help="production, reserves, supply, flows, wgi, ..."),
+    mineral: str | None = typer.Option(None, help="Mineral id, e.g. lithium."),
+    year: int | None = typer.Option(None, help="Data year."),
+    stage: str | None = typer.Option(None, help="mine | refine | product."),
+    country: str | None = typer.Option(None, help="ISO3 codes or groups, comma-separated."),
+    product: str | None = typer.Option(None, help="Product id or HS6 code (flows)."),
+    exporter: str | None = typer.Option(None, help="Exporters (flows): codes or groups."),
+    importer: str | None = typer.Option(None, help="Importers (flows): codes or groups."),
+    group: str | None = typer.Option(None, help="Group id (groups table)."),
+    all_editions: bool = typer.Option(False, "--all-editions", help="Every edition's value."),
+    limit: int = typer.Option(200, help="At most this many rows (0 = all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON records."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+) -> None:
+    """Show a bundled table, filtered. Example: critmin data show production --mineral lithium --year 2024"""
+    from critmin.data.show import show_table
+
+    df, title = show_table(
+        table, mineral=mineral, year=year, stage=stage, country=country, product=product,
+        exporter=exporter, importer=importer, group=group, all_editions=all_editions,
+    )
+    if limit and len(df) > limit:
+        title += f" (first {limit} of {len(df)} rows; --limit 0 for all)"
+        df = df.head(limit)
+    print_frame(df, as_json, as_csv, title)
+
+
+@data_app.command("sources")
+@user_errors
+def data_sources(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Provenance of every bundled table: publisher, edition, DOI/URL, licence, transformations."""
+    from critmin.world import read_manifest
+
+    manifest = read_manifest()
+    if as_json:
+        sys.stdout.write(json.dumps(manifest["tables"], indent=1) + "\n")
+        return
+    out.print(f"Reference dataset built {manifest['built']}\n")
+    for name, entry in manifest["tables"].items():
+        out.print(f"[bold]{name}[/] ({entry['rows']:,} rows): {entry['row']}")
+        for p in entry["provenance"]:
+            out.print(f"  {p['publisher']}: {p['title']} [{p['edition']}]")
+            out.print(f"    {p['doi_or_url']} — licence: {p['licence']}")
+        for t in entry["transformations"]:
+            out.print(f"    · {t}")
+        out.print()
+
+
+@data_app.command("check")
+@user_errors
+def data_check(
+    source: Path | None = typer.Option(
+        None, help="Also compare flow totals with the BACI files in this source folder."
+    ),
+    reference: Path | None = typer.Option(None, help="Check this reference folder instead."),
+) -> None:
+    """Verify hashes, row counts, columns and published totals; exit 1 on any failure."""
+    from critmin.data.check import run_checks
+    from critmin.world import REFERENCE_DIR
+
+    results = run_checks(reference or REFERENCE_DIR, source)
+    for r in results:
+        mark = "[green]PASS[/]" if r.ok else "[bold red]FAIL[/]"
+        out.print(f"{mark} {r.name}: {r.detail}", highlight=False)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        err.print(f"[bold red]{len(failed)} check(s) failed[/]")
+        raise typer.Exit(1)
+    out.print(f"[green]all {len(results)} checks passed[/]")
+
+
+@data_app.command("build")
+@user_errors
+def data_build(
+    source: Path = typer.Option(Path("../shared/data"), help="Folder of the source releases."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Write here instead of the package."),
+) -> None:
+    """Compile the bundled reference dataset from the source releases."""
+    from critmin.data.build import REFERENCE_DIR, build
+
+    manifest = build(source, out_dir or REFERENCE_DIR, log=lambda m: err.print(f"[dim]{m}[/]"))
+    for name, entry in manifest["tables"].items():
+        out.print(f"{name:18s} {entry['rows']:>8,} rows  {entry['sha256'][:12]}")
+
+
+@data_app.command("schema")
+@user_errors
+def data_schema(markdown: bool = typer.Option(False, "--markdown", help="Markdown for docs.")) -> None:
+    """Columns, units and meaning of every bundled table."""
+    from critmin.data.schema import TABLES
+
+    if markdown:
+        lines = ["# Bundled tables", "", "Generated by `critmin data schema --markdown`.", ""]
+        for t in TABLES.values():
+            lines += [f"## {t.name}", "", f"One row: {t.row}.", "",
+                      "| column | type | unit | meaning |", "|---|---|---|---|"]
+            lines += [f"| {c.name} | {c.dtype} | {c.unit} | {c.description} |" for c in t.columns]
+            lines.append("")
+        sys.stdout.write("\n".join(lines))
+        return
+    for t in TABLES.values():
+        df = pd.DataFrame([c.__dict__ for c in t.columns])
+        print_frame(df, False, False, f"{t.name}: {t.row}")
+
+
+# ----------------------------------------------------------------------------- assess
+
+
+@app.command("assess")
+@user_errors
+def assess_cmd(
+    minerals: str | None = typer.Option(None, help="Comma-separated mineral ids (default: all bundled)."),
+    stage: str | None = typer.Option(None, help="mine, refine or product (comma-separated)."),
+    year: int = typer.Option(2024, help="Production year (2021-2025)."),
+    members: str | None = typer.Option(None, help="Zone members: ISO3 codes and groups, comma-separated."),
+    zone: Path | None = typer.Option(None, help="Take members and watch from a scenario file."),
+    watch: str | None = typer.Option(None, help="Watch countries, comma-separated."),
+    view: str = typer.Option("supply", help="supply (by mineral and stage) or criticality (EU SR blocks)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON records."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+) -> None:
+    """Rank minerals and stages by supply concentration; with a zone, its self-sufficiency and
+    the watch countries' share."""
+    from critmin.assess import Zone, assess, criticality_view
+    from critmin.scenario import Scenario
+    from critmin.world import load_world
+
+    world = load_world(2024)
+    if view == "criticality":
+        print_frame(criticality_view(world), as_json, as_csv,
+                    "EU 2023 supply-risk building blocks (recomputed) vs the EU's official SR/EI")
+        return
+    if view != "supply":
+        raise CritminError(f"unknown view {view!r}: use supply or criticality")
+    z: Zone | None = None
+    if zone is not None:
+        sc = Scenario.from_file(zone)
+        z = Zone(world.resolve_countries(sc.zone.members),
+                 world.resolve_countries(sc.zone.watch) if sc.zone.watch else [])
+    elif members:
+        z = Zone(world.resolve_countries(members), world.resolve_countries(watch) if watch else [])
+    elif watch:
+        raise CritminError("--watch needs a zone: give --members or --zone")
+    records = assess(
+        world,
+        [m for m in minerals.split(",") if m.strip()] if minerals else None,
+        [s.strip() for s in stage.split(",")] if stage else None,
+        year,
+        z,
+    )
+    if as_json:
+        sys.stdout.write(json.dumps(records, indent=1, allow_nan=False, default=_json_default) + "\n")
+        return
+    from critmin.summary import assess_table
+
+    frame = assess_table(records, z is not None)
+    if as_csv:
+        sys.stdout.write(frame.to_csv(index=False))
+        return
+    print_frame(frame, False, False, f"Supply concentration by mineral and stage, {year} "
+                "(most concentrated first; shares as %)")
+    sources = sorted({r["source"] for r in records})
+    out.print("[bold]Sources:[/] " + "; ".join(sources), highlight=False)
+    if z is not None:
+        out.print("zone self-sufficiency and watch share: share of zone demand for the traded "
+                  "product at that stage (BACI + calibrated domestic sales); '-' where no traded "
+                  "product is bundled for the stage", highlight=False)
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, float) and o != o:
+        return None
+    raise TypeError(type(o).__name__)
+
+
+# ----------------------------------------------------------------------------- simulate
+
+
+@app.command("simulate")
+@user_errors
+def simulate_cmd(
+    scenario: Path = typer.Argument(..., help="Scenario TOML file (see examples/)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results contract as JSON."),
+    output: Path | None = typer.Option(None, "--out", "-o", help="Also write the JSON here."),
+    top: int = typer.Option(8, help="Countries per table in the summary."),
+) -> None:
+    """Simulate a scenario: prices, flows, revenue and welfare inside and outside the zone."""
+    from critmin.simulate import simulate
+    from critmin.summary import print_summary
+    from critmin.util import write_json_atomic
+
+    result = simulate(scenario)
+    data = result.to_dict()
+    if output is not None:
+        write_json_atomic(output, data)
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
+    else:
+        print_summary(out, data, top=top)
+    if not result.converged:
+        err.print("[bold red]some products did not converge: see 'converged' and 'message'[/]")
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point of the ``critmin`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

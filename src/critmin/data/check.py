@@ -1,0 +1,193 @@
+"""Verify the bundled reference dataset: hashes, row counts, schemas and published totals.
+
+Checks (each a :class:`CheckResult`):
+1. every table's file exists and its sha256 and row count equal the manifest's;
+2. every table has exactly the documented columns;
+3. for each USGS production figure whose world total and every country value are published,
+   the country values (plus "other countries") add up to the world total within USGS rounding
+   (world totals are rounded to two or three significant figures and usually exclude a withheld
+   U.S. figure): |sum - world| <= max(3% of world, 0.5 unit of the world total's last
+   significant digit), with reviewed exceptions in ``curated/check_exceptions.csv``;
+4. optionally, with the source folder: per HS6 and year, the bundled flow totals equal the
+   BACI source files' totals (to 1e-9 relative).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from critmin.data.schema import TABLES
+from critmin.errors import CritminError
+from critmin.world import REFERENCE_DIR, read_manifest
+
+CURATED_DIR = Path(__file__).parent / "curated"
+WORLD_SUM_REL_TOL = 0.03
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def check_files(reference_dir: Path = REFERENCE_DIR) -> list[CheckResult]:
+    """Hash, row count and column checks against manifest.json."""
+    out: list[CheckResult] = []
+    manifest = read_manifest(reference_dir)
+    for name, schema in TABLES.items():
+        entry = manifest["tables"].get(name)
+        if entry is None:
+            out.append(CheckResult(f"{name}: listed in manifest", False, "absent from manifest.json"))
+            continue
+        path = reference_dir / entry["file"]
+        if not path.exists():
+            out.append(CheckResult(f"{name}: file", False, f"{path} is missing"))
+            continue
+        digest = _sha256(path)
+        out.append(
+            CheckResult(
+                f"{name}: sha256",
+                digest == entry["sha256"],
+                "matches manifest" if digest == entry["sha256"] else
+                f"{digest[:12]} != manifest {entry['sha256'][:12]} (file changed since the build)",
+            )
+        )
+        try:
+            df = pd.read_parquet(path)
+        except Exception as err:
+            out.append(CheckResult(f"{name}: readable", False, f"cannot read {path}: {err}"))
+            continue
+        out.append(
+            CheckResult(
+                f"{name}: rows", len(df) == entry["rows"], f"{len(df)} rows (manifest {entry['rows']})"
+            )
+        )
+        cols_ok = list(df.columns) == schema.column_names
+        out.append(
+            CheckResult(
+                f"{name}: columns",
+                cols_ok,
+                "as documented" if cols_ok else f"got {list(df.columns)}",
+            )
+        )
+    return out
+
+
+def _rounding_unit(x: float) -> float:
+    """Half a unit of the last significant digit of a rounded world total (2 s.f. minimum)."""
+    if x <= 0:
+        return 0.0
+    digits = int(np.floor(np.log10(x)))
+    return 0.5 * 10.0 ** (digits - 1)
+
+
+def world_total_mismatches(supply: pd.DataFrame) -> pd.DataFrame:
+    """Rows (mineral, stage, year, edition, basis) where complete country sums miss the world total.
+
+    Only figures where the world total and every named country's value are published are
+    compared (a withheld country makes the sum a lower bound, which is checked as sum <= world).
+    """
+    prod = supply[supply["measure"] == "production"]
+    rows = []
+    for key, sub in prod.groupby(["mineral", "stage", "year", "edition", "basis"]):
+        world = sub[sub["country"] == "WLD"]["value_t"]
+        if len(world) != 1 or not np.isfinite(world.iloc[0]):
+            continue
+        w = float(world.iloc[0])
+        parts = sub[sub["country"] != "WLD"]["value_t"]
+        if parts.empty or not parts.notna().any():
+            continue
+        complete = bool(parts.notna().all())
+        s = float(parts.sum(skipna=True))
+        tol = max(WORLD_SUM_REL_TOL * w, _rounding_unit(w))
+        ok = abs(s - w) <= tol if complete else s <= w + tol
+        if not ok:
+            rows.append(
+                dict(zip(["mineral", "stage", "year", "edition", "basis"], key, strict=True))
+                | {"world_t": w, "sum_t": s, "complete": complete, "rel_diff": (s - w) / w}
+            )
+    return pd.DataFrame(rows)
+
+
+def load_exceptions() -> pd.DataFrame:
+    path = CURATED_DIR / "check_exceptions.csv"
+    if not path.exists():
+        return pd.DataFrame(columns=["mineral", "stage", "year", "edition", "reason"])
+    return pd.read_csv(path, dtype={"year": int})
+
+
+def check_world_totals(reference_dir: Path = REFERENCE_DIR) -> list[CheckResult]:
+    supply = pd.read_parquet(reference_dir / "supply.parquet")
+    bad = world_total_mismatches(supply)
+    exc = load_exceptions()
+    if len(bad) and len(exc):
+        keyed = bad.merge(exc, on=["mineral", "stage", "year", "edition"], how="left")
+        excused = keyed["reason"].notna()
+        bad = keyed[~excused]
+        n_exc = int(excused.sum())
+    else:
+        n_exc = 0
+    prod = supply[(supply["measure"] == "production") & (supply["country"] == "WLD")]
+    n = len(prod)
+    if len(bad):
+        examples = "; ".join(
+            f"{r.mineral}/{r.stage} {r.year} {r.edition}: sum {r.sum_t:,.0f} vs world {r.world_t:,.0f}"
+            for r in bad.head(5).itertuples()
+        )
+        return [CheckResult("USGS country sums vs world totals", False,
+                            f"{len(bad)} of {n} world totals off: {examples}")]
+    return [CheckResult("USGS country sums vs world totals", True,
+                        f"{n} world totals checked, {n_exc} reviewed exceptions")]
+
+
+def check_flow_totals(source: Path, reference_dir: Path = REFERENCE_DIR) -> list[CheckResult]:
+    """Bundled flow totals per (year, HS6) against the BACI source files."""
+    from critmin.sources import baci
+
+    folder = Path(source) / "trade/critical_materials_atlas/baci_hs17_v202601"
+    bundled = pd.read_parquet(reference_dir / "flows.parquet")
+    got = bundled.groupby(["year", "hs6"])["value_usd"].sum()
+    out = []
+    for year, fname in ((2024, "baci_2024_trade_with_qty.parquet"), (2022, "baci_2022_value_only.csv")):
+        path = folder / fname
+        if not path.exists():
+            out.append(CheckResult(f"BACI {year} totals", False, f"{path} not found"))
+            continue
+        src = baci.read_baci(path, year=year)
+        want = src.groupby("hs6")["value_usd"].sum()
+        have = got.loc[year] if year in got.index.get_level_values(0) else pd.Series(dtype=float)
+        joined = pd.concat([want.rename("source"), have.rename("bundled")], axis=1).fillna(0.0)
+        rel = (joined["bundled"] - joined["source"]).abs() / joined["source"].clip(lower=1.0)
+        ok = bool((rel <= 1e-9).all())
+        out.append(
+            CheckResult(
+                f"BACI {year} totals per HS6",
+                ok,
+                f"{len(joined)} codes, world total {joined['source'].sum() / 1e9:,.3f} bn USD"
+                + ("" if ok else f"; mismatched: {list(joined.index[rel > 1e-9])}"),
+            )
+        )
+    return out
+
+
+def run_checks(reference_dir: Path = REFERENCE_DIR, source: Path | None = None) -> list[CheckResult]:
+    """All checks; a CritminError (e.g. a missing manifest) becomes one failed check."""
+    try:
+        results = check_files(reference_dir)
+        if all(r.ok for r in results):
+            results += check_world_totals(reference_dir)
+            if source is not None and Path(source).is_dir():
+                results += check_flow_totals(Path(source), reference_dir)
+    except CritminError as err:
+        results = [CheckResult("reference dataset", False, str(err))]
+    return results

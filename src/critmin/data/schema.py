@@ -1,0 +1,189 @@
+"""Schemas of the bundled reference tables: columns, units and meaning, as data.
+
+Rendered into ``docs/data.md`` by ``critmin data schema --markdown`` and checked by
+``critmin data check`` (every bundled table must have exactly these columns).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a bundled table."""
+
+    name: str
+    dtype: str
+    unit: str
+    description: str
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A bundled table: its file, its columns and what one row is."""
+
+    name: str
+    row: str
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+_SOURCE_COLS = (
+    Column("source_file", "str", "", "file of the source release the value was read from"),
+    Column("source_row", "int", "", "1-based data row in that file (header excluded)"),
+)
+
+SUPPLY = TableSchema(
+    "supply",
+    "one published figure: production, reserves or capacity of a mineral at a stage, in a "
+    "country and year, from one USGS MCS edition",
+    (
+        Column("mineral", "str", "", "critmin mineral id"),
+        Column("commodity", "str", "", "commodity as USGS spells it"),
+        Column("stage", "str", "", "mine | refine"),
+        Column("measure", "str", "", "production | reserves | capacity"),
+        Column("country", "str", "ISO3", "ISO 3166 alpha-3; WLD = world total, OTH = other countries"),
+        Column("country_name", "str", "", "as published, footnotes stripped"),
+        Column("year", "int", "year", "data year"),
+        Column("value_t", "float", "t", "metric tonnes (see basis); NaN when not published"),
+        Column("missing_reason", "str", "", "W withheld, NA not available, -- none stated, blank"),
+        Column("basis", "str", "", "contained (element content), gross, REO, ..."),
+        Column("type", "str", "", "the edition's description of the figure (its Type column)"),
+        Column("estimated", "bool", "", "the edition marks the value as estimated"),
+        Column("edition", "str", "", "USGS MCS edition (MCS2023 ... MCS2026)"),
+        Column("is_latest", "bool", "", "this edition is the latest one publishing this figure"),
+        Column("unit_source", "str", "", "unit as published before conversion to tonnes"),
+        Column("note", "str", "", "the edition's note"),
+        *_SOURCE_COLS,
+    ),
+)
+
+FLOWS = TableSchema(
+    "flows",
+    "one bilateral trade flow of an HS6 product in a year (CEPII BACI HS17 V202601)",
+    (
+        Column("year", "int", "year", "trade year"),
+        Column("hs6", "str", "", "HS 2017 six-digit code"),
+        Column("product_id", "str", "", "critmin product id"),
+        Column("exporter", "str", "ISO3", "exporting country"),
+        Column("importer", "str", "ISO3", "importing country"),
+        Column("value_usd", "float", "USD", "FOB-reconciled value (BACI v x 1000)"),
+        Column("quantity_t", "float", "t", "metric tonnes (BACI q); NaN where BACI has none"),
+        Column("source", "str", "", "release and file"),
+    ),
+)
+
+WGI = TableSchema(
+    "wgi",
+    "one World Bank governance indicator estimate for a country and year",
+    (
+        Column("country", "str", "ISO3", "country (legacy WB codes mapped)"),
+        Column("year", "int", "year", "year"),
+        Column("indicator", "str", "", "cc, ge, pv, rl, rq or va"),
+        Column("estimate", "float", "-2.5..2.5", "point estimate; NaN where '..'"),
+        Column("source_code", "str", "", "the code as published (e.g. ZAR for COD)"),
+    ),
+)
+
+EU_SUPPLY_SHARES = TableSchema(
+    "eu_supply_shares",
+    "one country's share of global supply (or of EU sourcing) of a material at a stage, EU CRM 2023",
+    (
+        Column("material", "str", "", "material as the EU names it"),
+        Column("material_id", "str", "", "normalised material id"),
+        Column("stage", "str", "", "E extraction | P processing"),
+        Column("country", "str", "ISO3", "country; OTH for 'Other'"),
+        Column("country_name", "str", "", "as published"),
+        Column("share", "float", "fraction", "share 0-1 ('<0.1%' stored as 0.0005)"),
+        Column("share_text", "str", "", "share as published"),
+        Column("t", "float", "", "EU trade-related variable t (export restrictions, agreements)"),
+        Column("scope", "str", "", "global | eu (EU sourcing)"),
+    ),
+)
+
+EU_SR_EI = TableSchema(
+    "eu_sr_ei",
+    "the EU's official supply risk (SR) and economic importance (EI) of a material in an assessment",
+    (
+        Column("material", "str", "", "material as the EU names it"),
+        Column("material_id", "str", "", "normalised material id"),
+        Column("year", "int", "year", "assessment year (2011 ... 2023)"),
+        Column("sr", "float", "index", "supply risk (critical if >= 1)"),
+        Column("ei", "float", "index", "economic importance (critical if >= 2.8)"),
+    ),
+)
+
+US_SALIENT = TableSchema(
+    "us_salient",
+    "one U.S. salient statistic for a mineral and year from one USGS MCS edition",
+    (
+        Column("mineral", "str", "", "critmin mineral id"),
+        Column("commodity", "str", "", "commodity as published"),
+        Column("year", "int", "year", "data year"),
+        Column("statistic", "str", "", "production, imports, exports, consumption, price, nir_pct, ..."),
+        Column("value", "float", "see unit", "value (lower bound for bands like '>25')"),
+        Column("value_text", "str", "", "value as published"),
+        Column("unit", "str", "", "unit as published"),
+        Column("missing_reason", "str", "", "W, NA, band, ..."),
+        Column("edition", "str", "", "USGS MCS edition"),
+        Column("is_latest", "bool", "", "latest edition publishing this statistic"),
+        *_SOURCE_COLS,
+    ),
+)
+
+GROUPS = TableSchema(
+    "groups",
+    "one country's membership of a named group, with the citation for it",
+    (
+        Column("group_id", "str", "", "group name as used in scenarios (case-insensitive)"),
+        Column("name", "str", "", "full name"),
+        Column("country", "str", "ISO3", "member"),
+        Column("citation", "str", "", "where the membership is stated"),
+        Column("url", "str", "", "official page"),
+        Column("as_of", "str", "", "date of the source"),
+        Column("note", "str", "", "qualification (e.g. member via the EU)"),
+    ),
+)
+
+PRODUCTS = TableSchema(
+    "products",
+    "one traded product: an HS6 code at one stage of one mineral's chain (the concordance)",
+    (
+        Column("product_id", "str", "", "critmin product id"),
+        Column("hs6", "str", "", "HS 2017 code"),
+        Column("name", "str", "", "description"),
+        Column("mineral", "str", "", "critmin mineral id"),
+        Column("stage", "str", "", "mine | refine | product"),
+        Column("product_class", "str", "", "ore | metal | chemical | product (selects elasticities)"),
+        Column("content_factor", "float", "t/t", "tonnes of element per tonne of product"),
+        Column("content_basis", "str", "", "what the content factor measures and its derivation"),
+        Column("confidence", "str", "", "exact | dominant | proxy (fit of HS6 to the material)"),
+        Column("usgs_mineral", "str", "", "USGS mineral id(s) used to calibrate domestic sales (;-separated)"),
+        Column("usgs_stage", "str", "", "USGS stage used for domestic output"),
+        Column("eu_material", "str", "", "EU CRM material(s) for processing shares (;-separated)"),
+        Column("caveat", "str", "", "what the code misses or mixes"),
+    ),
+)
+
+ELASTICITIES = TableSchema(
+    "elasticities",
+    "a default elasticity for a product class, with its plausible range and source",
+    (
+        Column("product_class", "str", "", "ore | metal | chemical | product"),
+        Column("parameter", "str", "", "sigma | demand_elasticity | supply_elasticity"),
+        Column("default", "float", "", "default value"),
+        Column("low", "float", "", "low end of the plausible range"),
+        Column("high", "float", "", "high end of the plausible range"),
+        Column("distribution", "str", "", "distribution for uncertainty analysis"),
+        Column("source", "str", "", "citation"),
+    ),
+)
+
+TABLES: dict[str, TableSchema] = {
+    t.name: t
+    for t in (SUPPLY, FLOWS, WGI, EU_SUPPLY_SHARES, EU_SR_EI, US_SALIENT, GROUPS, PRODUCTS, ELASTICITIES)
+}

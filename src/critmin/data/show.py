@@ -1,0 +1,134 @@
+"""Filtered views of the bundled tables for ``critmin data show`` and the web API."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from critmin.errors import CritminError
+from critmin.world import World, load_world, read_table, trade_years
+
+SUPPLY_VIEWS = {"production": "production", "reserves": "reserves", "capacity": "capacity"}
+TABLE_NAMES = [
+    "production", "reserves", "capacity", "supply", "flows", "wgi", "eu_supply_shares",
+    "eu_sr_ei", "us_salient", "groups", "products", "elasticities",
+]
+
+
+def _other_editions(all_editions: pd.DataFrame) -> pd.Series:
+    """Per figure, the values of the editions that are not the latest, e.g. 'MCS2025: 88,000 (est.)'."""
+    older = all_editions[~all_editions["is_latest"]]
+    if older.empty:
+        return pd.Series(dtype="string")
+
+    def describe(r: pd.Series) -> str:
+        v = "W" if pd.isna(r["value_t"]) else f"{r['value_t']:,.0f}"
+        if pd.isna(r["value_t"]) and isinstance(r["missing_reason"], str):
+            v = r["missing_reason"]
+        return f"{r['edition']}: {v}{' (est.)' if r['estimated'] else ''}"
+
+    labels = older.apply(describe, axis=1)
+    key = ["mineral", "stage", "measure", "country", "year", "basis"]
+    return labels.groupby([older[k] for k in key]).agg(lambda s: "; ".join(sorted(s, reverse=True)))
+
+
+def show_supply(
+    world: World,
+    measure: str | None,
+    mineral: str | None,
+    year: int | None,
+    stage: str | None,
+    countries: list[str] | None,
+    all_editions: bool,
+) -> pd.DataFrame:
+    df = world.supply_all_editions if all_editions else world.supply
+    if measure:
+        df = df[df["measure"] == measure]
+    if mineral:
+        df = df[df["mineral"] == world.check_mineral(mineral)]
+    if year is not None:
+        years = sorted(int(y) for y in world.supply_all_editions["year"].unique())
+        if year not in years:
+            raise CritminError(f"no supply figures for {year}: years are {years}")
+        df = df[df["year"] == year]
+    if stage:
+        df = df[df["stage"] == stage]
+    if countries:
+        df = df[df["country"].isin([*countries])]
+    cols = ["mineral", "stage", "measure", "country", "country_name", "year", "value_t", "basis",
+            "estimated", "edition", "missing_reason"]
+    view = df[cols].copy()
+    if not all_editions:
+        other = _other_editions(world.supply_all_editions)
+        key = list(zip(df["mineral"], df["stage"], df["measure"], df["country"], df["year"],
+                       df["basis"], strict=True))
+        view["other_editions"] = [other.get(k, "") for k in key] if len(other) else ""
+    else:
+        view["is_latest"] = df["is_latest"].to_numpy()
+    view["_agg"] = view["country"].isin(["WLD", "OTH"])
+    view = view.sort_values(
+        ["mineral", "stage", "measure", "year", "_agg", "value_t", "edition"],
+        ascending=[True, True, True, True, True, False, False],
+        na_position="last",
+    )
+    return view.drop(columns="_agg").reset_index(drop=True)
+
+
+def show_table(
+    table: str,
+    *,
+    mineral: str | None = None,
+    year: int | None = None,
+    stage: str | None = None,
+    country: str | None = None,
+    product: str | None = None,
+    exporter: str | None = None,
+    importer: str | None = None,
+    group: str | None = None,
+    all_editions: bool = False,
+) -> tuple[pd.DataFrame, str]:
+    """Return (rows, title) for a table name and filters; unknown names give a clear error."""
+    name = table.strip().lower()
+    if name not in TABLE_NAMES:
+        raise CritminError(f"unknown table {table!r}; tables: {', '.join(TABLE_NAMES)}")
+    trade_year = year if year in trade_years() else 2024
+    world = load_world(trade_year)
+    countries = world.resolve_countries(country) if country else None
+    title = name
+    if name in SUPPLY_VIEWS or name == "supply":
+        df = show_supply(world, SUPPLY_VIEWS.get(name), mineral, year, stage, countries, all_editions)
+        unit_note = "value_t: metric tonnes of " + (
+            ", ".join(sorted(set(df["basis"].dropna()))) or "-"
+        )
+        title = f"{name}{' ' + mineral if mineral else ''}{' ' + str(year) if year else ''} ({unit_note})"
+        return df, title
+    if name == "flows":
+        if year is not None and year not in trade_years():
+            raise CritminError(f"no bundled trade data for {year}: trade years are {trade_years()}")
+        df = world.flows
+        if product:
+            df = world.product_flows(product)
+        if mineral:
+            pids = world.products[world.products["mineral"] == world.check_mineral(mineral)]
+            df = df[df["product_id"].isin(pids["product_id"])]
+        if exporter:
+            df = df[df["exporter"].isin(world.resolve_countries(exporter))]
+        if importer:
+            df = df[df["importer"].isin(world.resolve_countries(importer))]
+        if countries:
+            df = df[df["exporter"].isin(countries) | df["importer"].isin(countries)]
+        df = df.sort_values("value_usd", ascending=False).reset_index(drop=True)
+        return df, f"flows {trade_year} (value_usd: USD; quantity_t: tonnes)"
+    df = read_table(name)
+    if name == "groups" and group:
+        df = df[df["group_id"].str.upper() == group.upper()]
+        if df.empty:
+            world.group(group)  # raises with suggestions
+    if mineral and "mineral" in df.columns:
+        df = df[df["mineral"] == world.check_mineral(mineral)]
+    if year is not None and "year" in df.columns:
+        df = df[df["year"] == year]
+    if countries and "country" in df.columns:
+        df = df[df["country"].isin(countries)]
+    if stage and "stage" in df.columns:
+        df = df[df["stage"].str.lower() == stage.lower()]
+    return df.reset_index(drop=True), title

@@ -1,0 +1,25 @@
+"""The critmin trade model: a multi-region Armington partial equilibrium per product.
+
+Array level (this package): :class:`Market` (baseline flows, tariffs, elasticities),
+:class:`Policy` (scenario instruments), :func:`solve` / :func:`solve_batch` (batched
+semismooth Newton) returning :class:`Solution` (prices, quantities, welfare). The equations
+are those of ``DESIGN.md`` ("The trade model"); see :mod:`critmin.model.core`.
+"""
+
+from __future__ import annotations
+
+from critmin.model.core import Market, ModelInputError, Policy, ResolvedPolicy
+from critmin.model.solver import Solution, solve, solve_batch
+from critmin.model.welfare import Welfare, compute_welfare
+
+__all__ = [
+    "Market",
+    "ModelInputError",
+    "Policy",
+    "ResolvedPolicy",
+    "Solution",
+    "Welfare",
+    "compute_welfare",
+    "solve",
+    "solve_batch",
+]

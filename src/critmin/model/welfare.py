@@ -1,0 +1,114 @@
+"""Welfare accounting of the Armington partial-equilibrium model (USD, per country).
+
+Formulas (``DESIGN.md``, "The trade model"; the surplus measures are the standard ones for
+constant-elasticity demand and supply, as in GSIM, Francois & Hall 2003):
+
+* consumer surplus ``dCS_j = -E_j (P_j^(1-eta) - 1) / (1 - eta)``, and ``-E_j ln P_j`` at
+  ``eta = 1`` (the area left of the composite demand curve ``D = P^(-eta)`` scaled by baseline
+  expenditure ``E_j``);
+* producer surplus ``dPS_i = R_i ((pi^s_i)^(1+eps_i) - 1) / (1 + eps_i)`` (area left of the
+  supply curve ``S = (pi^s)^eps``; for ``eps_i = 0`` this is ``R_i (pi^s_i - 1)``);
+* tariff and levy revenue change of buyer ``j``:
+  ``sum_i (b_ij - pi_i (1+e_i)) q_ij - sum_i t0_ij V_ij`` (``e_i`` only on exports,
+  ``q_ij = V_ij x_ij`` in baseline-value units);
+* quota rent of exporter ``i``: ``pi_i e_i X_i`` with ``X_i = sum_{j != i} q_ij``;
+* subsidy cost of producer country ``i``: ``(pi^s_i - pi_i) S_i R_i``;
+* ``welfare = dCS + dPS + revenue + rent - subsidy``.
+
+Every term is computed so that "no policy change" gives exactly 0.0. A buyer that loses all
+its suppliers has ``P_j = inf``: its ``dCS_j`` is ``-inf`` for ``eta <= 1`` (CES demand has no
+choke price) and ``-E_j / (eta - 1)`` for ``eta > 1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from critmin.model.core import FloatArray, Market, ResolvedPolicy
+
+__all__ = ["Welfare", "compute_welfare", "consumer_surplus_change", "producer_surplus_change"]
+
+
+@dataclass(frozen=True, eq=False)
+class Welfare:
+    """Per-country welfare changes (USD), each ``(n,)``."""
+
+    dCS: FloatArray
+    dPS: FloatArray
+    tariff_revenue: FloatArray
+    quota_rent: FloatArray
+    subsidy_cost: FloatArray
+    welfare: FloatArray
+
+
+def _log0(a: FloatArray) -> FloatArray:
+    """``ln a`` with ``ln 0 = -inf`` and no warning."""
+    out = np.full(a.shape, -np.inf)
+    np.log(a, out=out, where=a > 0)
+    return out
+
+
+def consumer_surplus_change(E: FloatArray, P: FloatArray, eta: float) -> FloatArray:
+    """``dCS_j = -E_j (P_j^(1-eta) - 1)/(1-eta)``, ``-E_j ln P_j`` at ``eta = 1``.
+
+    Computed as ``-E expm1((1-eta) ln P) / (1-eta)``, exact at ``P = 1`` and accurate for
+    ``eta`` near 1. ``P = inf`` (no supplier left) gives ``-inf`` for ``eta <= 1``.
+    """
+    lnP = _log0(np.asarray(P, dtype=np.float64))
+    has = E > 0
+    if eta == 1.0:
+        out = np.where(has, -E * np.where(has, lnP, 0.0), 0.0)
+    else:
+        a = 1.0 - eta
+        out = np.where(has, -E * np.expm1(a * np.where(has, lnP, 0.0)) / a, 0.0)
+    return np.asarray(out, dtype=np.float64)
+
+
+def producer_surplus_change(R: FloatArray, pi_s: FloatArray, eps: FloatArray) -> FloatArray:
+    """``dPS_i = R_i ((pi^s_i)^(1+eps_i) - 1)/(1+eps_i)`` (``-R_i/(1+eps_i)`` at ``pi^s = 0``)."""
+    lnps = _log0(np.asarray(pi_s, dtype=np.float64))
+    out = np.where(R > 0, R * np.expm1((1.0 + eps) * np.where(R > 0, lnps, 0.0)) / (1.0 + eps), 0.0)
+    return np.asarray(out, dtype=np.float64)
+
+
+def compute_welfare(
+    market: Market,
+    policy: ResolvedPolicy,
+    *,
+    pi: FloatArray,
+    e: FloatArray,
+    pi_s: FloatArray,
+    S: FloatArray,
+    b: FloatArray,
+    P: FloatArray,
+    q: FloatArray,
+) -> Welfare:
+    """Welfare terms of one solved market (see the module docstring for the formulas).
+
+    ``b`` must be built as ``pi_i * (1 + e_i [i != j]) * (1 + t1_ij)`` (then floored), which is
+    what :func:`critmin.model.solver.solve` does: at no change ``b - pi (1 + e)`` then equals
+    ``(1 + t0) - 1`` bit for bit and the revenue change is exactly 0.
+    """
+    n = market.n
+    off = ~np.eye(n, dtype=np.bool_)
+    V, t0 = market.V, market.t0
+    dCS = consumer_surplus_change(market.E, P, market.eta)
+    dPS = producer_surplus_change(market.R, pi_s, market.eps)
+    sell = pi[:, None] * np.where(off, 1.0 + e[:, None], 1.0)
+    revenue_new = ((b - sell) * q).sum(axis=0)
+    revenue_base = (((1.0 + t0) - 1.0) * V).sum(axis=0)
+    tariff_revenue = revenue_new - revenue_base
+    exports = np.where(off, q, 0.0).sum(axis=1)
+    quota_rent = pi * e * exports
+    subsidy_cost = (pi_s - pi) * S * market.R
+    welfare = dCS + dPS + tariff_revenue + quota_rent - subsidy_cost
+    return Welfare(
+        dCS=np.asarray(dCS, dtype=np.float64),
+        dPS=np.asarray(dPS, dtype=np.float64),
+        tariff_revenue=np.asarray(tariff_revenue, dtype=np.float64),
+        quota_rent=np.asarray(quota_rent, dtype=np.float64),
+        subsidy_cost=np.asarray(subsidy_cost, dtype=np.float64),
+        welfare=np.asarray(welfare, dtype=np.float64),
+    )

@@ -1,0 +1,369 @@
+"""Run a scenario: calibrate each product, apply the instruments, solve, account for welfare.
+
+``simulate(path_or_dict)`` returns a :class:`SimulationResult`; ``.to_dict()`` is the results
+contract of DESIGN.md (keys are stable; extensions are additive).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from critmin.errors import ScenarioError
+from critmin.model.calibrate import ProductBaseline, bundled_baseline, user_baseline
+from critmin.model.core import Market, Policy
+from critmin.model.solver import Solution, solve
+from critmin.scenario import (
+    ExportBanPolicy,
+    ExportQuotaPolicy,
+    PriceFloorPolicy,
+    ProductSpec,
+    Scenario,
+    Selector,
+    TariffPolicy,
+    load_scenario,
+)
+from critmin.world import World, load_world
+
+
+@dataclass(frozen=True)
+class Elasticities:
+    """Resolved parameters of one market."""
+
+    sigma: float
+    eta: float
+    eps: np.ndarray
+
+
+@dataclass
+class ResolvedProduct:
+    """A product ready to solve: its baseline, parameters and policy arrays."""
+
+    spec: ProductSpec
+    baseline: ProductBaseline
+    elasticities: Elasticities
+    policy: Policy
+    members: np.ndarray
+    watch: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def market(self) -> Market:
+        return Market(
+            V=self.baseline.V,
+            t0=self.baseline.t0,
+            sigma=self.elasticities.sigma,
+            eta=self.elasticities.eta,
+            eps=self.elasticities.eps,
+        )
+
+
+# ----------------------------------------------------------------------------- resolution
+
+
+def class_default(world: World, product_class: str, parameter: str) -> float:
+    el = world.elasticities
+    row = el[(el["product_class"] == product_class) & (el["parameter"] == parameter)]
+    if row.empty:
+        row = el[(el["product_class"] == "metal") & (el["parameter"] == parameter)]
+    return float(row["default"].iloc[0])
+
+
+def resolve_elasticities(
+    world: World, scenario: Scenario, spec: ProductSpec, base: ProductBaseline, field_name: str
+) -> Elasticities:
+    """Product value > scenario default > cited class default (data/curated/elasticities.csv)."""
+    d = scenario.defaults
+    sigma = spec.sigma if spec.sigma is not None else d.sigma
+    sigma = sigma if sigma is not None else class_default(world, base.product_class, "sigma")
+    eta = spec.demand_elasticity if spec.demand_elasticity is not None else d.demand_elasticity
+    eta = eta if eta is not None else class_default(world, base.product_class, "demand_elasticity")
+    eps_default = class_default(world, base.product_class, "supply_elasticity")
+    eps = np.full(base.n, eps_default)
+    for k, source in enumerate((d.supply_elasticity, spec.supply_elasticity)):
+        if source is None:
+            continue
+        name = "defaults.supply_elasticity" if k == 0 else f"{field_name}.supply_elasticity"
+        if isinstance(source, dict):
+            if "default" in source:
+                eps[:] = float(source["default"])
+            for code, value in source.items():
+                if code == "default":
+                    continue
+                iso = world.resolve_countries([code])
+                mask = base.index(iso)
+                if not mask.any() and len(iso) == 1 and iso[0] not in base.countries:
+                    raise ScenarioError(name, f"{code} is not a country of this market")
+                eps[mask] = float(value)
+        else:
+            eps[:] = float(source)
+    return Elasticities(sigma=float(sigma), eta=float(eta), eps=eps)
+
+
+def _select(
+    world: World, selector: Selector, members: np.ndarray, watch: np.ndarray,
+    base: ProductBaseline, field_name: str,
+) -> np.ndarray:
+    if selector == "all":
+        return np.ones(base.n, dtype=bool)
+    if selector == "members":
+        return members.copy()
+    if selector == "non-members":
+        return ~members
+    assert isinstance(selector, list)
+    mask = np.zeros(base.n, dtype=bool)
+    for item in selector:
+        if item.lower() == "watch":
+            mask |= watch
+        elif item.lower() in {"members", "non-members", "all"}:
+            mask |= _select(world, item.lower(), members, watch, base, field_name)  # type: ignore[arg-type]
+        else:
+            try:
+                mask |= base.index(world.resolve_countries([item]))
+            except Exception as err:
+                raise ScenarioError(field_name, str(err)) from None
+    return mask
+
+
+def producer_unit_values(base: ProductBaseline) -> np.ndarray:
+    """Each producer's baseline unit value (USD/t) = its sales value / its sales tonnes."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tonnes = np.where(base.V > 0, base.V / base.p0, 0.0).sum(axis=1)
+        value = base.V.sum(axis=1)
+        uv = np.where(tonnes > 0, value / tonnes, np.nanmean(base.p0))
+    return uv
+
+
+def build_policy(
+    world: World, scenario: Scenario, base: ProductBaseline, members: np.ndarray,
+    watch: np.ndarray, notes: list[str],
+) -> Policy:
+    n = base.n
+    t1 = base.t0.copy()
+    banned = np.zeros((n, n), dtype=bool)
+    levy = np.zeros((n, n))
+    subsidy = np.zeros(n)
+    cap = np.full(n, np.inf)
+    offdiag = ~np.eye(n, dtype=bool)
+    for k, pol in enumerate(scenario.policy):
+        fname = f"policy[{k}]"
+        if pol.products is not None and base.product_id not in pol.products:
+            continue
+        if isinstance(pol, TariffPolicy):
+            rows = _select(world, pol.exporters, members, watch, base, f"{fname}.exporters")
+            cols = _select(world, pol.importers, members, watch, base, f"{fname}.importers")
+            pairs = np.outer(rows, cols) & offdiag
+            t1[pairs] = pol.rate
+        elif isinstance(pol, ExportBanPolicy):
+            rows = _select(world, pol.exporters, members, watch, base, f"{fname}.exporters")
+            cols = _select(world, pol.importers, members, watch, base, f"{fname}.importers")
+            banned |= np.outer(rows, cols) & offdiag
+        elif isinstance(pol, ExportQuotaPolicy):
+            rows = _select(world, pol.exporters, members, watch, base, f"{fname}.exporters")
+            cap[rows] = np.minimum(cap[rows], pol.share_of_baseline)
+        elif isinstance(pol, PriceFloorPolicy):
+            if not np.isfinite(base.p0).any():
+                raise ScenarioError(
+                    f"product[{base.product_id}].baseline_price_usd_per_t",
+                    "a price floor needs a baseline price: give baseline_price_usd_per_t",
+                )
+            if pol.mechanism == "variable_levy":
+                pairs = np.outer(~members, members) & offdiag
+                rel = pol.price_usd_per_t / base.p0
+                levy = np.where(pairs, np.maximum(levy, np.nan_to_num(rel)), levy)
+            else:
+                rel_i = pol.price_usd_per_t / producer_unit_values(base)
+                subsidy = np.where(members, np.maximum(subsidy, rel_i), subsidy)
+            notes.append(
+                f"{pol.mechanism} floor USD {pol.price_usd_per_t:,.0f}/t vs baseline unit value "
+                f"USD {float(np.nanmedian(base.p0)):,.0f}/t (median over pairs)"
+            )
+    return Policy(t1=t1, banned=banned, levy_floor=levy, subsidy_floor=subsidy, export_cap=cap)
+
+
+def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list[ResolvedProduct]]:
+    """Resolve groups, calibrate every product and build its policy arrays."""
+    world = world or load_world(scenario.year)
+    try:
+        member_codes = world.resolve_countries(scenario.zone.members)
+    except Exception as err:
+        raise ScenarioError("zone.members", str(err)) from None
+    try:
+        watch_codes = world.resolve_countries(scenario.zone.watch) if scenario.zone.watch else []
+    except Exception as err:
+        raise ScenarioError("zone.watch", str(err)) from None
+    resolved = []
+    for k, spec in enumerate(scenario.product):
+        fname = f"product[{k}]"
+        if spec.flows:
+            path = Path(spec.flows)
+            path = path if path.is_absolute() else scenario.base_dir / path
+            base = user_baseline(spec.id, path, spec.baseline_price_usd_per_t, f"{fname}.flows")
+        else:
+            try:
+                world.product(spec.id)
+            except Exception as err:
+                raise ScenarioError(f"{fname}.id", str(err)) from None
+            base = bundled_baseline(world, spec.id, spec.baseline_price_usd_per_t)
+        members = base.index(member_codes)
+        watch = base.index(watch_codes)
+        notes: list[str] = []
+        el = resolve_elasticities(world, scenario, spec, base, fname)
+        policy = build_policy(world, scenario, base, members, watch, notes)
+        resolved.append(ResolvedProduct(spec, base, el, policy, members, watch, notes))
+    return world, resolved
+
+
+# ----------------------------------------------------------------------------- results
+
+
+def _pct(x: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return (x - 1.0) * 100.0
+
+
+def _num(v: float) -> float | None:
+    """JSON-safe float: NaN/inf become None."""
+    return float(v) if np.isfinite(v) else None
+
+
+def zone_shares(V: np.ndarray, x: np.ndarray, members: np.ndarray, watch: np.ndarray) -> dict[str, float | None]:
+    """Share of member demand (baseline-price quantities) met by members and by watch countries."""
+    q = V * x
+    demand = q[:, members].sum()
+    if demand <= 0:
+        return {"self_sufficiency": None, "watch_share": None}
+    return {
+        "self_sufficiency": float(q[np.ix_(members, members)].sum() / demand),
+        "watch_share": float(q[np.ix_(watch, members)].sum() / demand) if watch.any() else 0.0,
+    }
+
+
+def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[str, Any]:
+    base = rp.baseline
+    V = base.V
+    countries: dict[str, dict[str, float | None]] = {}
+    E = (V * (1 + base.t0)).sum(axis=0)
+    R = V.sum(axis=1)
+    for k, c in enumerate(base.countries):
+        if E[k] <= 0 and R[k] <= 0:
+            continue
+        countries[c] = {
+            "producer_price_change_pct": _num(_pct(sol.pi)[k]) if R[k] > 0 else None,
+            "producer_received_price_change_pct": _num(_pct(sol.pi_s)[k]) if R[k] > 0 else None,
+            "consumer_price_change_pct": _num(_pct(sol.P)[k]) if E[k] > 0 else None,
+            "supply_change_pct": _num(_pct(sol.S)[k]) if R[k] > 0 else None,
+            "demand_change_pct": _num(_pct(sol.D)[k]) if E[k] > 0 else None,
+            "consumer_surplus_change_usd": _num(sol.dCS[k]),
+            "producer_surplus_change_usd": _num(sol.dPS[k]),
+            "tariff_revenue_change_usd": _num(sol.tariff_revenue[k]),
+            "quota_rent_usd": _num(sol.quota_rent[k]),
+            "subsidy_cost_usd": _num(sol.subsidy_cost[k]),
+            "welfare_change_usd": _num(sol.welfare[k]),
+            "baseline_sales_usd": float(R[k]),
+            "baseline_purchases_usd": float(E[k]),
+            "member": bool(rp.members[k]),
+            "watch": bool(rp.watch[k]),
+        }
+    flows = []
+    ii, jj = np.nonzero(V)
+    for i, j in zip(ii, jj, strict=True):
+        flows.append(
+            {
+                "exporter": base.countries[i],
+                "importer": base.countries[j],
+                "baseline_value_usd": float(V[i, j]),
+                "value_usd": _num(float(sol.pi[i] * V[i, j] * sol.x[i, j])),
+                "quantity_change_pct": _num(float((sol.x[i, j] - 1) * 100)),
+                "banned": bool(rp.policy.banned[i, j]),
+            }
+        )
+    before = zone_shares(V, np.ones_like(V), rp.members, rp.watch)
+    after = zone_shares(V, np.nan_to_num(sol.x), rp.members, rp.watch)
+    m, o = rp.members, ~rp.members
+
+    def avg_price(mask: np.ndarray) -> float | None:
+        w = E * mask
+        ok = np.isfinite(sol.P)
+        return _num(float((w * _pct(np.where(ok, sol.P, 1.0))).sum() / w.sum())) if w.sum() > 0 else None
+
+    return {
+        "converged": bool(sol.converged),
+        "iterations": int(sol.iterations),
+        "max_residual": float(sol.max_residual),
+        "message": sol.message,
+        "solve_seconds": seconds,
+        "name": base.name,
+        "hs6": base.hs6,
+        "mineral": base.mineral,
+        "stage": base.stage,
+        "parameters": {
+            "sigma": rp.elasticities.sigma,
+            "demand_elasticity": rp.elasticities.eta,
+            "supply_elasticity_median": float(np.median(rp.elasticities.eps)),
+        },
+        "countries": countries,
+        "flows": flows,
+        "zone": {
+            "self_sufficiency_baseline": before["self_sufficiency"],
+            "self_sufficiency": after["self_sufficiency"],
+            "watch_share_baseline": before["watch_share"],
+            "watch_share": after["watch_share"],
+        },
+        "summary": {
+            "zone_consumer_price_change_pct": avg_price(m),
+            "outside_consumer_price_change_pct": avg_price(o),
+            "zone_welfare_change_usd": _num(float(np.nansum(sol.welfare[m]))),
+            "outside_welfare_change_usd": _num(float(np.nansum(sol.welfare[o]))),
+            "world_welfare_change_usd": _num(float(np.nansum(sol.welfare))),
+            "tariff_revenue_change_usd": _num(float(np.nansum(sol.tariff_revenue))),
+            "subsidy_cost_usd": _num(float(np.nansum(sol.subsidy_cost))),
+            "quota_rent_usd": _num(float(np.nansum(sol.quota_rent))),
+            "baseline_market_usd": float(V.sum()),
+        },
+        "warnings": base.warnings,
+        "notes": rp.notes,
+        "estimated_domestic_sales": base.estimated_domestic,
+        "sources": base.sources,
+    }
+
+
+@dataclass
+class SimulationResult:
+    scenario: Scenario
+    products: dict[str, dict[str, Any]]
+    members: list[str]
+    watch: list[str]
+
+    @property
+    def converged(self) -> bool:
+        return all(p["converged"] for p in self.products.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.name,
+            "year": self.scenario.year,
+            "members": self.members,
+            "watch": self.watch,
+            "converged": self.converged,
+            "products": self.products,
+        }
+
+
+def simulate(source: str | Path | dict[str, Any] | Scenario, world: World | None = None) -> SimulationResult:
+    """Run a scenario (path, dict or Scenario) on the bundled data."""
+    scenario = load_scenario(source)
+    world, resolved = resolve(scenario, world)
+    products: dict[str, dict[str, Any]] = {}
+    for rp in resolved:
+        t = time.perf_counter()
+        sol = solve(rp.market, rp.policy)
+        seconds = time.perf_counter() - t
+        products[rp.spec.id] = product_result(rp, sol, seconds)
+    members = world.resolve_countries(scenario.zone.members)
+    watch = world.resolve_countries(scenario.zone.watch) if scenario.zone.watch else []
+    return SimulationResult(scenario, products, members, watch)

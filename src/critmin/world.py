@@ -1,0 +1,215 @@
+"""The loaded baseline: the bundled reference tables, typed, for one trade year.
+
+``load_world(year)`` is what every capability reads. It loads the compiled Parquet tables
+shipped in ``critmin/data/reference`` (a few MB; well under a second) and offers lookups that
+resolve country groups, products and minerals with clear errors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from critmin.data.schema import TABLES
+from critmin.errors import (
+    DataIntegrityError,
+    UnknownCountryError,
+    UnknownMineralError,
+    UnknownProductError,
+    UnknownYearError,
+)
+
+REFERENCE_DIR = Path(__file__).parent / "data" / "reference"
+AGGREGATES = frozenset({"WLD", "OTH"})
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=3, cutoff=0.6)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+@lru_cache(maxsize=4)
+def read_table(name: str, reference_dir: Path = REFERENCE_DIR) -> pd.DataFrame:
+    """Read one bundled table (cached). Raises DataIntegrityError if it is absent or unreadable."""
+    if name not in TABLES:
+        raise DataIntegrityError(f"no bundled table {name!r}; tables: {', '.join(TABLES)}")
+    path = reference_dir / f"{name}.parquet"
+    if not path.exists():
+        raise DataIntegrityError(
+            f"bundled table {path} is missing: run 'critmin data build' or reinstall critmin"
+        )
+    try:
+        df = pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises several types for a corrupt file
+        raise DataIntegrityError(f"bundled table {path} cannot be read ({err}); rebuild it") from err
+    if list(df.columns) != TABLES[name].column_names:
+        raise DataIntegrityError(f"bundled table {path} does not have the documented columns")
+    return df
+
+
+def read_manifest(reference_dir: Path = REFERENCE_DIR) -> dict[str, Any]:
+    path = reference_dir / "manifest.json"
+    if not path.exists():
+        raise DataIntegrityError(f"{path} is missing: run 'critmin data build'")
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataIntegrityError(f"{path} is not valid JSON ({err})") from err
+    return data
+
+
+def trade_years(reference_dir: Path = REFERENCE_DIR) -> list[int]:
+    return sorted(int(y) for y in read_table("flows", reference_dir)["year"].unique())
+
+
+@dataclass(frozen=True)
+class World:
+    """The baseline for one trade year. All tables are pandas DataFrames in the documented
+    schemas (``critmin data schema``); ``supply`` holds only the latest edition's figures."""
+
+    year: int
+    supply: pd.DataFrame
+    supply_all_editions: pd.DataFrame
+    flows: pd.DataFrame
+    wgi: pd.DataFrame
+    eu_supply_shares: pd.DataFrame
+    eu_sr_ei: pd.DataFrame
+    us_salient: pd.DataFrame
+    groups: pd.DataFrame
+    products: pd.DataFrame
+    elasticities: pd.DataFrame
+    _group_index: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    # ------------------------------------------------------------------ lookups
+    @property
+    def countries(self) -> list[str]:
+        """Every country code that appears in the flows or the supply tables."""
+        codes = set(self.flows["exporter"]) | set(self.flows["importer"])
+        codes |= set(self.supply["country"])
+        return sorted(codes - AGGREGATES)
+
+    @property
+    def group_names(self) -> list[str]:
+        return sorted(self._group_index)
+
+    @property
+    def minerals(self) -> list[str]:
+        return sorted(set(self.products["mineral"]) | set(self.supply["mineral"]))
+
+    @property
+    def product_ids(self) -> list[str]:
+        return list(self.products["product_id"])
+
+    def group(self, name: str) -> list[str]:
+        key = name.strip().upper()
+        key = {"EU": "EU27", "EUROPEAN UNION": "EU27"}.get(key, key)
+        if key not in self._group_index:
+            raise UnknownCountryError(
+                f"unknown country group {name!r}{_suggest(key, self.group_names)}; "
+                f"groups: {', '.join(self.group_names)}"
+            )
+        return self._group_index[key]
+
+    def resolve_countries(self, items: list[str] | str) -> list[str]:
+        """Expand ISO3 codes and group names into a sorted list of ISO3 codes."""
+        from critmin.countries import to_iso3
+
+        if isinstance(items, str):
+            items = [s for s in items.replace(";", ",").split(",") if s.strip()]
+        out: set[str] = set()
+        for item in items:
+            token = item.strip()
+            up = token.upper()
+            if up in self._group_index or up in {"EU", "EUROPEAN UNION"}:
+                out.update(self.group(up))
+                continue
+            iso = up if len(up) == 3 and up.isalpha() else to_iso3(token)
+            if iso is None or iso in AGGREGATES or (len(up) == 3 and iso not in self._known_iso3()):
+                raise UnknownCountryError(
+                    f"unknown country or group {token!r}"
+                    f"{_suggest(up, [*self._known_iso3(), *self.group_names])}"
+                )
+            out.add(iso)
+        return sorted(out)
+
+    def _known_iso3(self) -> list[str]:
+        from critmin.countries import all_countries
+
+        return sorted(set(all_countries()) | set(self.countries))
+
+    def product(self, product_id: str) -> pd.Series:
+        hit = self.products[self.products["product_id"] == product_id]
+        if hit.empty:
+            by_hs = self.products[self.products["hs6"] == product_id]
+            if by_hs.empty:
+                raise UnknownProductError(
+                    f"unknown product {product_id!r}{_suggest(product_id, self.product_ids)}; "
+                    "see 'critmin data list'"
+                )
+            hit = by_hs
+        return hit.iloc[0]
+
+    def check_mineral(self, mineral: str) -> str:
+        m = mineral.strip().lower().replace(" ", "_").replace("-", "_")
+        if m not in self.minerals:
+            raise UnknownMineralError(f"unknown mineral {mineral!r}{_suggest(m, self.minerals)}")
+        return m
+
+    def product_flows(self, product_id: str) -> pd.DataFrame:
+        pid = str(self.product(product_id)["product_id"])
+        return self.flows[self.flows["product_id"] == pid]
+
+    def production(
+        self, mineral: str, stage: str = "mine", year: int | None = None, measure: str = "production"
+    ) -> pd.DataFrame:
+        """Latest-edition figures for one mineral and stage (all rows incl. WLD / OTH)."""
+        m = self.check_mineral(mineral)
+        df = self.supply[
+            (self.supply["mineral"] == m)
+            & (self.supply["stage"] == stage)
+            & (self.supply["measure"] == measure)
+        ]
+        if year is not None:
+            df = df[df["year"] == year]
+        return df
+
+
+def load_world(year: int = 2024, reference_dir: Path = REFERENCE_DIR) -> World:
+    """Load the bundled baseline for a trade year (BACI years: 2022 and 2024).
+
+    Supply figures (USGS production, reserves) of every year 2021-2025 are included; the flows
+    are those of ``year``. Raises :class:`UnknownYearError` for a year without trade data.
+    """
+    reference_dir = Path(reference_dir)
+    years = trade_years(reference_dir)
+    if year not in years:
+        raise UnknownYearError(
+            f"no bundled trade data for {year}: trade years are {', '.join(map(str, years))}"
+        )
+    supply_all = read_table("supply", reference_dir)
+    flows = read_table("flows", reference_dir)
+    groups = read_table("groups", reference_dir)
+    index: dict[str, list[str]] = {
+        str(g).upper(): sorted(map(str, sub["country"]))
+        for g, sub in groups.groupby("group_id")
+    }
+    return World(
+        year=year,
+        supply=supply_all[supply_all["is_latest"]].reset_index(drop=True),
+        supply_all_editions=supply_all,
+        flows=flows[flows["year"] == year].reset_index(drop=True),
+        wgi=read_table("wgi", reference_dir),
+        eu_supply_shares=read_table("eu_supply_shares", reference_dir),
+        eu_sr_ei=read_table("eu_sr_ei", reference_dir),
+        us_salient=read_table("us_salient", reference_dir),
+        groups=groups,
+        products=read_table("products", reference_dir),
+        elasticities=read_table("elasticities", reference_dir),
+        _group_index=index,
+    )

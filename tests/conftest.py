@@ -1,0 +1,41 @@
+"""Shared pytest fixtures.
+
+``shared_data``: the folder ``../shared/data`` beside the checkout (the raw public releases).
+Tests marked ``@pytest.mark.shared_data`` (or using the fixture) are skipped with the reason
+"../shared/data not present" on machines without it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+_SKIP_REASON = "../shared/data not present"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip every test marked ``shared_data`` when the folder is absent."""
+    if SHARED_DATA.is_dir():
+        return
+    skip = pytest.mark.skip(reason=_SKIP_REASON)
+    for item in items:
+        if "shared_data" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Path of ``../shared/data``; skips the test when it is not there."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(_SKIP_REASON)
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def source_fixtures() -> Path:
+    """Folder of the small hand-made source files in tests/fixtures/sources."""
+    return FIXTURES / "sources"
