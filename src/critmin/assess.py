@@ -177,7 +177,7 @@ def _zone_trade(world: World, mineral: str, stage: str, zone: Zone) -> dict[str,
             "share of zone demand (domestic sales + imports, baseline values); domestic sales "
             + ("estimated for " + ", ".join(base.estimated_domestic) if base.estimated_domestic
                else "from USGS output where published")
-            + f"; coverage = share of zone demand in members with known domestic output"
+            + "; coverage = share of zone demand in members with known domestic output"
         ),
     }
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ __all__ = [
     "is_aggregate",
     "m49_to_iso3",
     "require_iso3",
+    "strip_estimate_marker",
     "to_iso3",
 ]
 
@@ -76,8 +78,8 @@ def _key(text: str) -> str:
 
 
 def _read_csv(name: str) -> list[dict[str, str]]:
-    with resources.files(_CURATED).joinpath(name).open("r", encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+    text = resources.files(_CURATED).joinpath(name).read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 @lru_cache(maxsize=1)

@@ -48,8 +48,14 @@ def _check_elasticity(value: Elasticity | None, name: str, minimum: float, stric
             raise ValueError(f"{name} must be a finite number, got {v!r}")
         if (strict and v <= minimum) or (not strict and v < minimum):
             rel = "greater than" if strict else "at least"
-            why = (" (Armington substitution between suppliers must exceed 1, else a ban is "
-                   "undefined)") if name == "sigma" else ""
+            why = (
+                (
+                    " (Armington substitution between suppliers must exceed 1, else a ban is "
+                    "undefined)"
+                )
+                if name == "sigma"
+                else ""
+            )
             raise ValueError(f"{name} must be {rel} {minimum:g}, got {v:g}{why}")
 
 
@@ -210,9 +216,9 @@ def _first_error(exc: ValidationError) -> ScenarioError:
     for loc in e["loc"]:
         if isinstance(loc, int):
             parts[-1:] = [f"{parts[-1]}[{loc}]"] if parts else [f"[{loc}]"]
-        elif loc in {"tariff", "price_floor", "export_ban", "export_quota", "function-after"}:
-            continue
-        elif isinstance(loc, str) and loc.startswith(("list[", "literal[", "float", "dict[")):
+        elif loc in {"tariff", "price_floor", "export_ban", "export_quota", "function-after"} or (
+            isinstance(loc, str) and loc.startswith(("list[", "literal[", "float", "dict["))
+        ):
             continue
         else:
             parts.append(str(loc))

@@ -105,8 +105,12 @@ def resolve_elasticities(
 
 
 def _select(
-    world: World, selector: Selector, members: np.ndarray, watch: np.ndarray,
-    base: ProductBaseline, field_name: str,
+    world: World,
+    selector: Selector,
+    members: np.ndarray,
+    watch: np.ndarray,
+    base: ProductBaseline,
+    field_name: str,
 ) -> np.ndarray:
     if selector == "all":
         return np.ones(base.n, dtype=bool)
@@ -139,8 +143,12 @@ def producer_unit_values(base: ProductBaseline) -> np.ndarray:
 
 
 def build_policy(
-    world: World, scenario: Scenario, base: ProductBaseline, members: np.ndarray,
-    watch: np.ndarray, notes: list[str],
+    world: World,
+    scenario: Scenario,
+    base: ProductBaseline,
+    members: np.ndarray,
+    watch: np.ndarray,
+    notes: list[str],
 ) -> Policy:
     n = base.n
     t1 = base.t0.copy()
@@ -231,7 +239,9 @@ def _num(v: float) -> float | None:
     return float(v) if np.isfinite(v) else None
 
 
-def zone_shares(V: np.ndarray, x: np.ndarray, members: np.ndarray, watch: np.ndarray) -> dict[str, float | None]:
+def zone_shares(
+    V: np.ndarray, x: np.ndarray, members: np.ndarray, watch: np.ndarray
+) -> dict[str, float | None]:
     """Share of member demand (baseline-price quantities) met by members and by watch countries."""
     q = V * x
     demand = q[:, members].sum()
@@ -270,6 +280,7 @@ def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[s
             "watch": bool(rp.watch[k]),
         }
     flows = []
+    banned = rp.policy.resolve(rp.market).banned
     ii, jj = np.nonzero(V)
     for i, j in zip(ii, jj, strict=True):
         flows.append(
@@ -279,7 +290,7 @@ def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[s
                 "baseline_value_usd": float(V[i, j]),
                 "value_usd": _num(float(sol.pi[i] * V[i, j] * sol.x[i, j])),
                 "quantity_change_pct": _num(float((sol.x[i, j] - 1) * 100)),
-                "banned": bool(rp.policy.banned[i, j]),
+                "banned": bool(banned[i, j]),
             }
         )
     before = zone_shares(V, np.ones_like(V), rp.members, rp.watch)
@@ -289,7 +300,11 @@ def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[s
     def avg_price(mask: np.ndarray) -> float | None:
         w = E * mask
         ok = np.isfinite(sol.P)
-        return _num(float((w * _pct(np.where(ok, sol.P, 1.0))).sum() / w.sum())) if w.sum() > 0 else None
+        return (
+            _num(float((w * _pct(np.where(ok, sol.P, 1.0))).sum() / w.sum()))
+            if w.sum() > 0
+            else None
+        )
 
     return {
         "converged": bool(sol.converged),
@@ -354,7 +369,9 @@ class SimulationResult:
         }
 
 
-def simulate(source: str | Path | dict[str, Any] | Scenario, world: World | None = None) -> SimulationResult:
+def simulate(
+    source: str | Path | dict[str, Any] | Scenario, world: World | None = None
+) -> SimulationResult:
     """Run a scenario (path, dict or Scenario) on the bundled data."""
     scenario = load_scenario(source)
     world, resolved = resolve(scenario, world)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-
 from rich.console import Console
 from rich.table import Table
 
@@ -31,7 +30,9 @@ def _share(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.1f}%"
 
 
-def diversion(product: dict[str, Any], members: set[str], top: int) -> list[tuple[str, float, float]]:
+def diversion(
+    product: dict[str, Any], members: set[str], top: int
+) -> list[tuple[str, float, float]]:
     """Exporters into the zone ranked by the change in their sales to members (USD, producer prices)."""
     change: dict[str, list[float]] = {}
     for f in product["flows"]:
@@ -49,11 +50,17 @@ def diversion(product: dict[str, Any], members: set[str], top: int) -> list[tupl
 
 def print_summary(console: Console, data: dict[str, Any], top: int = 8) -> None:
     members = set(data["members"])
-    console.print(f"[bold]{data['scenario']}[/]  (trade year {data['year']}; zone: "
-                  f"{len(members)} countries; watch: {', '.join(data['watch']) or 'none'})")
+    console.print(
+        f"[bold]{data['scenario']}[/]  (trade year {data['year']}; zone: "
+        f"{len(members)} countries; watch: {', '.join(data['watch']) or 'none'})"
+    )
     for pid, p in data["products"].items():
         z, s = p["zone"], p["summary"]
-        status = "[green]converged[/]" if p["converged"] else f"[bold red]NOT converged[/] {p['message']}"
+        status = (
+            "[green]converged[/]"
+            if p["converged"]
+            else f"[bold red]NOT converged[/] {p['message']}"
+        )
         console.rule(f"[bold]{p['name']}[/] ({pid}, HS {p['hs6']})")
         console.print(
             f"{status} in {p['iterations']} iterations, max residual {p['max_residual']:.1e}, "
@@ -86,19 +93,35 @@ def print_summary(console: Console, data: dict[str, Any], top: int = 8) -> None:
                 t.add_row(c, _usd(before), _usd(delta), rel)
             console.print(t)
         countries = p["countries"]
-        ranked = sorted(countries.items(), key=lambda kv: abs(kv[1]["welfare_change_usd"] or 0.0),
-                        reverse=True)[:top]
+        ranked = sorted(
+            countries.items(), key=lambda kv: abs(kv[1]["welfare_change_usd"] or 0.0), reverse=True
+        )[:top]
         t = Table(title="Largest welfare changes (USD)", title_justify="left")
-        for col in ("country", "zone", "producer price", "consumer price", "consumer surplus",
-                    "producer surplus", "revenue", "subsidy", "quota rent", "welfare"):
+        for col in (
+            "country",
+            "zone",
+            "producer price",
+            "consumer price",
+            "consumer surplus",
+            "producer surplus",
+            "revenue",
+            "subsidy",
+            "quota rent",
+            "welfare",
+        ):
             t.add_column(col, justify="left" if col in {"country", "zone"} else "right")
         for c, r in ranked:
             t.add_row(
-                c, "member" if r["member"] else ("watch" if r["watch"] else ""),
-                _pct(r["producer_price_change_pct"]), _pct(r["consumer_price_change_pct"]),
-                _usd(r["consumer_surplus_change_usd"]), _usd(r["producer_surplus_change_usd"]),
-                _usd(r["tariff_revenue_change_usd"]), _usd(r["subsidy_cost_usd"]),
-                _usd(r["quota_rent_usd"]), _usd(r["welfare_change_usd"]),
+                c,
+                "member" if r["member"] else ("watch" if r["watch"] else ""),
+                _pct(r["producer_price_change_pct"]),
+                _pct(r["consumer_price_change_pct"]),
+                _usd(r["consumer_surplus_change_usd"]),
+                _usd(r["producer_surplus_change_usd"]),
+                _usd(r["tariff_revenue_change_usd"]),
+                _usd(r["subsidy_cost_usd"]),
+                _usd(r["quota_rent_usd"]),
+                _usd(r["welfare_change_usd"]),
             )
         console.print(t)
         for w in p["warnings"]:
@@ -106,7 +129,8 @@ def print_summary(console: Console, data: dict[str, Any], top: int = 8) -> None:
         if p["estimated_domestic_sales"]:
             console.print(
                 "[yellow]estimate:[/] domestic sales rest on estimated national output for "
-                + ", ".join(p["estimated_domestic_sales"]), highlight=False
+                + ", ".join(p["estimated_domestic_sales"]),
+                highlight=False,
             )
 
 

@@ -47,7 +47,9 @@ def read_table(name: str, reference_dir: Path = REFERENCE_DIR) -> pd.DataFrame:
     try:
         df = pd.read_parquet(path)
     except Exception as err:  # pyarrow raises several types for a corrupt file
-        raise DataIntegrityError(f"bundled table {path} cannot be read ({err}); rebuild it") from err
+        raise DataIntegrityError(
+            f"bundled table {path} cannot be read ({err}); rebuild it"
+        ) from err
     if list(df.columns) != TABLES[name].column_names:
         raise DataIntegrityError(f"bundled table {path} does not have the documented columns")
     return df
@@ -166,7 +168,11 @@ class World:
         return self.flows[self.flows["product_id"] == pid]
 
     def production(
-        self, mineral: str, stage: str = "mine", year: int | None = None, measure: str = "production"
+        self,
+        mineral: str,
+        stage: str = "mine",
+        year: int | None = None,
+        measure: str = "production",
     ) -> pd.DataFrame:
         """Latest-edition figures for one mineral and stage (all rows incl. WLD / OTH)."""
         m = self.check_mineral(mineral)
@@ -196,8 +202,7 @@ def load_world(year: int = 2024, reference_dir: Path = REFERENCE_DIR) -> World:
     flows = read_table("flows", reference_dir)
     groups = read_table("groups", reference_dir)
     index: dict[str, list[str]] = {
-        str(g).upper(): sorted(map(str, sub["country"]))
-        for g, sub in groups.groupby("group_id")
+        str(g).upper(): sorted(map(str, sub["country"])) for g, sub in groups.groupby("group_id")
     }
     return World(
         year=year,

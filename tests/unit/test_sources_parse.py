@@ -85,7 +85,7 @@ def test_read_csv_text_errors(tmp_path: Path, source_fixtures: Path) -> None:
         read_csv_text(tmp_path / "nope.csv")
     with pytest.raises(SourceFormatError, match="empty"):
         read_csv_text(source_fixtures / "empty.csv")
-    with pytest.raises(SourceFormatError, match="garbage.csv.*binary"):
+    with pytest.raises(SourceFormatError, match=r"garbage\.csv.*binary"):
         read_csv_text(source_fixtures / "garbage.csv")
     cp = tmp_path / "cp.csv"
     cp.write_bytes("a,b\nT\xfcrkiye,1\n".encode("cp1252"))

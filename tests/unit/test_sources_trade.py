@@ -50,7 +50,9 @@ def test_baci_value_only_and_raw(source_fixtures: Path) -> None:
     assert _one(df, exporter="CHL", hs6="283691")["value_usd"] == 5_995_868_008.0
     assert df["quantity_t"].isna().all()
     assert "081010" in set(df["hs6"])  # zero-padded
-    assert set(read_baci(source_fixtures / "baci_2022_value_only_fixture.csv", year=2021)["year"]) == {2021}
+    assert set(
+        read_baci(source_fixtures / "baci_2022_value_only_fixture.csv", year=2021)["year"]
+    ) == {2021}
     raw = read_baci(source_fixtures / "baci_raw_fixture.csv")
     row = _one(raw, exporter="CHL")
     assert row["importer"] == "CHN" and row["value_usd"] == pytest.approx(5_995_868_008.0)

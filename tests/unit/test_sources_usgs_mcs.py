@@ -115,9 +115,10 @@ def test_mcs2025_fixture(source_fixtures: Path) -> None:
     assert not _one(df, mineral="lithium", country="AUS", year=2023, measure="production")[
         "estimated"
     ]
-    assert _one(df, mineral="lithium", country="CHL", year=2024, measure="production")[
-        "value_t"
-    ] == 49000
+    assert (
+        _one(df, mineral="lithium", country="CHL", year=2024, measure="production")["value_t"]
+        == 49000
+    )
     cod = _one(df, mineral="cobalt", country="COD", year=2024, measure="production")
     assert cod["value_t"] == 220000 and cod["country_name"] == "Congo (Kinshasa)"
     assert _one(df, mineral="cobalt", country="COD", measure="reserves")["year"] == 2024
@@ -220,9 +221,15 @@ def test_real_mcs2025(shared_data: Path) -> None:
     subset = read_mcs2025_world(
         shared_data / "usgs_mcs/mcs2025/MCS2025_World_Data_critical_subset.csv"
     )
-    assert _one(
-        subset.loc[subset["measure"] == "production"], mineral="lithium", country="AUS", year=2024
-    )["value_t"] == 88000
+    assert (
+        _one(
+            subset.loc[subset["measure"] == "production"],
+            mineral="lithium",
+            country="AUS",
+            year=2024,
+        )["value_t"]
+        == 88000
+    )
 
 
 @pytest.mark.shared_data
@@ -233,7 +240,9 @@ def test_real_mcs2024_and_2023_world(shared_data: Path) -> None:
     assert _one(li, country="WLD", year=2023)["value_t"] == 180000
     assert _one(li, country="AUS", year=2022)["value_t"] == 74700
     assert _one(li, country="CHN", year=2023)["value_t"] == 33000
-    old = read_mcs_world_per_commodity(shared_data / "usgs_mcs/mcs2023/world/mcs2023-lithi_world.csv")
+    old = read_mcs_world_per_commodity(
+        shared_data / "usgs_mcs/mcs2023/world/mcs2023-lithi_world.csv"
+    )
     prod = old.loc[old["measure"] == "production"]
     assert _one(prod, country="CHN", year=2021)["value_t"] == 14000  # published "14,000"
     assert _one(prod, country="AUS", year=2022)["value_t"] == 61000

@@ -68,7 +68,7 @@ def test_wgi_errors(tmp_path: Path, source_fixtures: Path) -> None:
         read_wgi(source_fixtures / "garbage.csv")
     fake = tmp_path / "fake.xlsx"
     fake.write_bytes(b"PK\x03\x04 definitely not a workbook")
-    with pytest.raises(SourceFormatError, match="fake.xlsx"):
+    with pytest.raises(SourceFormatError, match=r"fake\.xlsx"):
         read_wgi(fake)
     wrong = tmp_path / "wrong.xlsx"
     pd.DataFrame({"code": ["AUS"], "year": [2023]}).to_excel(wrong, index=False)

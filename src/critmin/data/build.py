@@ -197,7 +197,9 @@ def build_eu(source: Path, log: Progress) -> tuple[pd.DataFrame, pd.DataFrame]:
     folder = source / "eu_crm_2023"
     shares = pd.concat(
         [
-            eu_crm.read_global_supply_shares(_require(folder / "fact_GlobalSupplyShares_and_t.csv")),
+            eu_crm.read_global_supply_shares(
+                _require(folder / "fact_GlobalSupplyShares_and_t.csv")
+            ),
             eu_crm.read_eu_supply_shares(_require(folder / "fact_EUSupplyShares_and_t.csv")),
         ],
         ignore_index=True,
@@ -441,20 +443,28 @@ KNOWN_GAPS = [
 ]
 
 
-def build(source: Path = DEFAULT_SOURCE, out_dir: Path = REFERENCE_DIR, log: Progress = print) -> dict[str, Any]:
+def build(
+    source: Path = DEFAULT_SOURCE, out_dir: Path = REFERENCE_DIR, log: Progress = print
+) -> dict[str, Any]:
     """Compile every table and write the bundled reference dataset; returns the manifest."""
     source = Path(source)
     if not source.is_dir():
         raise CritminError(f"source folder {source} does not exist (expected ../shared/data)")
-    quality: list[dict[str, Any]] = [{"table": "*", "kind": "known_gap", "text": t} for t in KNOWN_GAPS]
+    quality: list[dict[str, Any]] = [
+        {"table": "*", "kind": "known_gap", "text": t} for t in KNOWN_GAPS
+    ]
     products = build_products()
     supply, supply_issues = build_supply(source, log)
     quality += supply_issues
     flows = build_flows(source, products, log)
     nan_q = flows[(flows["year"] == 2024) & flows["quantity_t"].isna()]
     quality.append(
-        {"table": "flows", "kind": "missing_quantity_2024", "rows": len(nan_q),
-         "value_usd": float(nan_q["value_usd"].sum())}
+        {
+            "table": "flows",
+            "kind": "missing_quantity_2024",
+            "rows": len(nan_q),
+            "value_usd": float(nan_q["value_usd"].sum()),
+        }
     )
     eu_shares, sr_ei = build_eu(source, log)
     tables = {

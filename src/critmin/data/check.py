@@ -47,7 +47,9 @@ def check_files(reference_dir: Path = REFERENCE_DIR) -> list[CheckResult]:
     for name, schema in TABLES.items():
         entry = manifest["tables"].get(name)
         if entry is None:
-            out.append(CheckResult(f"{name}: listed in manifest", False, "absent from manifest.json"))
+            out.append(
+                CheckResult(f"{name}: listed in manifest", False, "absent from manifest.json")
+            )
             continue
         path = reference_dir / entry["file"]
         if not path.exists():
@@ -58,8 +60,9 @@ def check_files(reference_dir: Path = REFERENCE_DIR) -> list[CheckResult]:
             CheckResult(
                 f"{name}: sha256",
                 digest == entry["sha256"],
-                "matches manifest" if digest == entry["sha256"] else
-                f"{digest[:12]} != manifest {entry['sha256'][:12]} (file changed since the build)",
+                "matches manifest"
+                if digest == entry["sha256"]
+                else f"{digest[:12]} != manifest {entry['sha256'][:12]} (file changed since the build)",
             )
         )
         try:
@@ -69,7 +72,9 @@ def check_files(reference_dir: Path = REFERENCE_DIR) -> list[CheckResult]:
             continue
         out.append(
             CheckResult(
-                f"{name}: rows", len(df) == entry["rows"], f"{len(df)} rows (manifest {entry['rows']})"
+                f"{name}: rows",
+                len(df) == entry["rows"],
+                f"{len(df)} rows (manifest {entry['rows']})",
             )
         )
         cols_ok = list(df.columns) == schema.column_names
@@ -144,10 +149,20 @@ def check_world_totals(reference_dir: Path = REFERENCE_DIR) -> list[CheckResult]
             f"{r.mineral}/{r.stage} {r.year} {r.edition}: sum {r.sum_t:,.0f} vs world {r.world_t:,.0f}"
             for r in bad.head(5).itertuples()
         )
-        return [CheckResult("USGS country sums vs world totals", False,
-                            f"{len(bad)} of {n} world totals off: {examples}")]
-    return [CheckResult("USGS country sums vs world totals", True,
-                        f"{n} world totals checked, {n_exc} reviewed exceptions")]
+        return [
+            CheckResult(
+                "USGS country sums vs world totals",
+                False,
+                f"{len(bad)} of {n} world totals off: {examples}",
+            )
+        ]
+    return [
+        CheckResult(
+            "USGS country sums vs world totals",
+            True,
+            f"{n} world totals checked, {n_exc} reviewed exceptions",
+        )
+    ]
 
 
 def check_flow_totals(source: Path, reference_dir: Path = REFERENCE_DIR) -> list[CheckResult]:
@@ -158,7 +173,10 @@ def check_flow_totals(source: Path, reference_dir: Path = REFERENCE_DIR) -> list
     bundled = pd.read_parquet(reference_dir / "flows.parquet")
     got = bundled.groupby(["year", "hs6"])["value_usd"].sum()
     out = []
-    for year, fname in ((2024, "baci_2024_trade_with_qty.parquet"), (2022, "baci_2022_value_only.csv")):
+    for year, fname in (
+        (2024, "baci_2024_trade_with_qty.parquet"),
+        (2022, "baci_2022_value_only.csv"),
+    ):
         path = folder / fname
         if not path.exists():
             out.append(CheckResult(f"BACI {year} totals", False, f"{path} not found"))
@@ -180,7 +198,9 @@ def check_flow_totals(source: Path, reference_dir: Path = REFERENCE_DIR) -> list
     return out
 
 
-def run_checks(reference_dir: Path = REFERENCE_DIR, source: Path | None = None) -> list[CheckResult]:
+def run_checks(
+    reference_dir: Path = REFERENCE_DIR, source: Path | None = None
+) -> list[CheckResult]:
     """All checks; a CritminError (e.g. a missing manifest) becomes one failed check."""
     try:
         results = check_files(reference_dir)

@@ -46,7 +46,9 @@ SUPPLY = TableSchema(
         Column("commodity", "str", "", "commodity as USGS spells it"),
         Column("stage", "str", "", "mine | refine"),
         Column("measure", "str", "", "production | reserves | capacity"),
-        Column("country", "str", "ISO3", "ISO 3166 alpha-3; WLD = world total, OTH = other countries"),
+        Column(
+            "country", "str", "ISO3", "ISO 3166 alpha-3; WLD = world total, OTH = other countries"
+        ),
         Column("country_name", "str", "", "as published, footnotes stripped"),
         Column("year", "int", "year", "data year"),
         Column("value_t", "float", "t", "metric tonnes (see basis); NaN when not published"),
@@ -124,7 +126,9 @@ US_SALIENT = TableSchema(
         Column("mineral", "str", "", "critmin mineral id"),
         Column("commodity", "str", "", "commodity as published"),
         Column("year", "int", "year", "data year"),
-        Column("statistic", "str", "", "production, imports, exports, consumption, price, nir_pct, ..."),
+        Column(
+            "statistic", "str", "", "production, imports, exports, consumption, price, nir_pct, ..."
+        ),
         Column("value", "float", "see unit", "value (lower bound for bands like '>25')"),
         Column("value_text", "str", "", "value as published"),
         Column("unit", "str", "", "unit as published"),
@@ -158,11 +162,18 @@ PRODUCTS = TableSchema(
         Column("name", "str", "", "description"),
         Column("mineral", "str", "", "critmin mineral id"),
         Column("stage", "str", "", "mine | refine | product"),
-        Column("product_class", "str", "", "ore | metal | chemical | product (selects elasticities)"),
+        Column(
+            "product_class", "str", "", "ore | metal | chemical | product (selects elasticities)"
+        ),
         Column("content_factor", "float", "t/t", "tonnes of element per tonne of product"),
         Column("content_basis", "str", "", "what the content factor measures and its derivation"),
         Column("confidence", "str", "", "exact | dominant | proxy (fit of HS6 to the material)"),
-        Column("usgs_mineral", "str", "", "USGS mineral id(s) used to calibrate domestic sales (;-separated)"),
+        Column(
+            "usgs_mineral",
+            "str",
+            "",
+            "USGS mineral id(s) used to calibrate domestic sales (;-separated)",
+        ),
         Column("usgs_stage", "str", "", "USGS stage used for domestic output"),
         Column("eu_material", "str", "", "EU CRM material(s) for processing shares (;-separated)"),
         Column("caveat", "str", "", "what the code misses or mixes"),
@@ -185,5 +196,15 @@ ELASTICITIES = TableSchema(
 
 TABLES: dict[str, TableSchema] = {
     t.name: t
-    for t in (SUPPLY, FLOWS, WGI, EU_SUPPLY_SHARES, EU_SR_EI, US_SALIENT, GROUPS, PRODUCTS, ELASTICITIES)
+    for t in (
+        SUPPLY,
+        FLOWS,
+        WGI,
+        EU_SUPPLY_SHARES,
+        EU_SR_EI,
+        US_SALIENT,
+        GROUPS,
+        PRODUCTS,
+        ELASTICITIES,
+    )
 }

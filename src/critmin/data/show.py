@@ -9,8 +9,18 @@ from critmin.world import World, load_world, read_table, trade_years
 
 SUPPLY_VIEWS = {"production": "production", "reserves": "reserves", "capacity": "capacity"}
 TABLE_NAMES = [
-    "production", "reserves", "capacity", "supply", "flows", "wgi", "eu_supply_shares",
-    "eu_sr_ei", "us_salient", "groups", "products", "elasticities",
+    "production",
+    "reserves",
+    "capacity",
+    "supply",
+    "flows",
+    "wgi",
+    "eu_supply_shares",
+    "eu_sr_ei",
+    "us_salient",
+    "groups",
+    "products",
+    "elasticities",
 ]
 
 
@@ -54,13 +64,33 @@ def show_supply(
         df = df[df["stage"] == stage]
     if countries:
         df = df[df["country"].isin([*countries])]
-    cols = ["mineral", "stage", "measure", "country", "country_name", "year", "value_t", "basis",
-            "estimated", "edition", "missing_reason"]
+    cols = [
+        "mineral",
+        "stage",
+        "measure",
+        "country",
+        "country_name",
+        "year",
+        "value_t",
+        "basis",
+        "estimated",
+        "edition",
+        "missing_reason",
+    ]
     view = df[cols].copy()
     if not all_editions:
         other = _other_editions(world.supply_all_editions)
-        key = list(zip(df["mineral"], df["stage"], df["measure"], df["country"], df["year"],
-                       df["basis"], strict=True))
+        key = list(
+            zip(
+                df["mineral"],
+                df["stage"],
+                df["measure"],
+                df["country"],
+                df["year"],
+                df["basis"],
+                strict=True,
+            )
+        )
         view["other_editions"] = [other.get(k, "") for k in key] if len(other) else ""
     else:
         view["is_latest"] = df["is_latest"].to_numpy()
@@ -95,7 +125,9 @@ def show_table(
     countries = world.resolve_countries(country) if country else None
     title = name
     if name in SUPPLY_VIEWS or name == "supply":
-        df = show_supply(world, SUPPLY_VIEWS.get(name), mineral, year, stage, countries, all_editions)
+        df = show_supply(
+            world, SUPPLY_VIEWS.get(name), mineral, year, stage, countries, all_editions
+        )
         unit_note = "value_t: metric tonnes of " + (
             ", ".join(sorted(set(df["basis"].dropna()))) or "-"
         )

@@ -61,7 +61,9 @@ def _nearest_year(years: list[int], year: int) -> int | None:
     return min(years, key=lambda y: (abs(y - year), -y))
 
 
-def _usgs_output(world: World, minerals: list[str], stage: str, year: int) -> tuple[pd.Series, int | None]:
+def _usgs_output(
+    world: World, minerals: list[str], stage: str, year: int
+) -> tuple[pd.Series, int | None]:
     """Country production (element t) summed over minerals, for the year or the nearest year."""
     df = world.supply[
         world.supply["mineral"].isin(minerals)
@@ -90,7 +92,9 @@ def _world_total(world: World, minerals: list[str], stage: str, year: int) -> fl
     return float(v) if np.isfinite(v) else None
 
 
-def domestic_output_tonnes(world: World, product: pd.Series, year: int) -> tuple[pd.Series, bool, str]:
+def domestic_output_tonnes(
+    world: World, product: pd.Series, year: int
+) -> tuple[pd.Series, bool, str]:
     """National output of the product in product tonnes, whether it is an estimate, and a note."""
     minerals = [m for m in str(product["usgs_mineral"]).split(";") if m]
     cf = float(product["content_factor"]) if pd.notna(product["content_factor"]) else float("nan")
@@ -113,8 +117,10 @@ def domestic_output_tonnes(world: World, product: pd.Series, year: int) -> tuple
     ]
     if world_mine is None or shares.empty:
         out, used_year = _usgs_output(world, minerals, usgs_stage, year)
-        return (out / cf).dropna(), True, (
-            f"estimate: USGS {usgs_stage} output {used_year} used as a proxy for refined output"
+        return (
+            (out / cf).dropna(),
+            True,
+            (f"estimate: USGS {usgs_stage} output {used_year} used as a proxy for refined output"),
         )
     est = shares.groupby("country")["share"].sum() * world_mine
     return est / cf, True, "estimate: USGS world mine output x EU 2023 processing (P) shares"
@@ -232,8 +238,11 @@ def user_baseline(
         raise ScenarioError(field_name, f"{path} is not a readable CSV ({err})") from None
     missing = [c for c in USER_FLOW_COLUMNS if c not in df.columns]
     if missing:
-        raise ScenarioError(field_name, f"{path} lacks column(s) {', '.join(missing)}; "
-                            "expected exporter,importer,value_usd[,quantity_t][,tariff]")
+        raise ScenarioError(
+            field_name,
+            f"{path} lacks column(s) {', '.join(missing)}; "
+            "expected exporter,importer,value_usd[,quantity_t][,tariff]",
+        )
     for col in ("value_usd", "quantity_t", "tariff"):
         if col in df.columns:
             vals = pd.to_numeric(df[col], errors="coerce")

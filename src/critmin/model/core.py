@@ -35,7 +35,7 @@ baseline inputs reproduce the baseline bit for bit (see the comments in :func:`e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -313,63 +313,105 @@ class Policy:
 
 @dataclass(eq=False)
 class Stack:
-    """Markets padded to a common size ``n`` and stacked along a leading batch axis.
+    """Markets padded to common sizes and stacked along a leading batch axis.
 
-    Padding countries have no sales and no demand, so they carry no unknown. Arrays are
-    indexed ``[batch, seller i, buyer j]``. The unknown vector has length ``N = n + nq``:
-    ``u`` (log producer prices, one slot per country) then ``nu`` (one slot per quota).
+    Layout (``b`` = batch element):
+
+    * buyers: the ``n`` countries (padded; a padding country has no demand), arrays ``(B, n)``
+      with one extra dummy column where noted;
+    * producer slots: every country with baseline sales gets a slot ``0..ns-1``
+      (``slot_country[b, s]`` is its country index; padding slots point to ``n``); per-slot
+      arrays are ``(B, ns)``;
+    * pairs: the *active* pairs (baseline trade, not banned) as padded lists ``(B, L)``, sorted
+      by buyer, with slot ``ps``, buyer ``pj`` and baseline data; ``pvalid`` marks real entries.
+      Only active pairs enter the equations, so all work scales with the number of trading
+      pairs, not ``n^2``.
+
+    The unknown vector has length ``N = ns + nq``: ``u`` (log producer prices, one per slot),
+    then ``nu`` (``ln(1+e)``, one per quota slot).
 
     Structural flags, fixed before any iteration:
 
-    * ``active[b, i, j]``: pair with baseline trade that is not banned (enters every sum);
-    * ``stranded[b, i]``: producer with sales whose every pair is banned (price 0, no sales);
-    * ``unsupplied[b, j]``: buyer with baseline demand whose every supplier is banned
+    * ``stranded``: producer with sales whose every pair is banned (price 0, no sales);
+    * ``unsupplied``: buyer with baseline demand whose every supplier is banned
       (``P_j = inf``, no purchases);
-    * ``numeraire[b, i]``: with ``eta = 0`` and ``eps = 0`` for every producer of a connected
-      group, prices there are determined only up to a common factor; this producer's price is
-      held at 1 and its clearing equation is checked after the solve;
-    * ``uact[b, i]``: ``u_i`` is an unknown; ``check[b, i]``: clearing of ``i`` is checked.
+    * ``numeraire``: with ``eta = 0`` and ``eps = 0`` for every producer of a connected group,
+      prices there are determined only up to a common factor; this producer's price is held at
+      1 and its clearing equation is only checked after the solve;
+    * ``uact``: ``u`` is an unknown; ``check``: the clearing of the slot is checked.
     """
 
     B: int
     n: int
+    ns: int
+    L: int
     nq: int
     sizes: IntArray
     sigma: FloatArray
     eta: FloatArray
-    eps: FloatArray
-    V: FloatArray
-    w: FloatArray
-    W: FloatArray
+    # producer slots (B, ns)
+    slot_country: IntArray
     R: FloatArray
     X0: FloatArray
-    dlt: FloatArray
-    lnFc: FloatArray
+    eps: FloatArray
     lnG: FloatArray
-    active: BoolArray
-    any_floor: bool
     uact: BoolArray
     check: BoolArray
-    supplied: BoolArray
     stranded: BoolArray
-    unsupplied: BoolArray
     numeraire: BoolArray
-    qidx: IntArray
+    # buyers (B, n + 1), last column a dummy
+    W: FloatArray
+    supplied: BoolArray
+    unsupplied: BoolArray
+    # active pairs (B, L)
+    ps: IntArray
+    pj: IntArray
+    pV: FloatArray
+    pw: FloatArray
+    pdlt: FloatArray
+    plnFc: FloatArray
+    poff: FloatArray
+    pvalid: BoolArray
+    any_floor: bool
+    # quotas (B, nq)
+    qslot: IntArray
     qmask: BoolArray
     lncap: FloatArray
-    off: FloatArray
+
+    # derived index arrays (computed in __post_init__)
+    sflat: IntArray = field(init=False, repr=False)
+    jflat: IntArray = field(init=False, repr=False)
+    dflat: IntArray = field(init=False, repr=False)
+    jstarts: IntArray = field(init=False, repr=False)
+    jstart_bins: IntArray = field(init=False, repr=False)
+    qflat: IntArray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        b = np.arange(self.B)[:, None]
+        self.sflat = (b * (self.ns + 1) + self.ps).ravel()
+        self.jflat = (b * (self.n + 1) + self.pj).ravel()
+        self.dflat = ((b * (self.ns + 1) + self.ps) * (self.n + 1) + self.pj).ravel()
+        bins = self.jflat
+        if bins.size:
+            self.jstarts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
+        else:
+            self.jstarts = np.zeros(0, dtype=np.intp)
+        self.jstart_bins = bins[self.jstarts]
+        self.qflat = (b * (self.ns + 1) + self.qslot).ravel()
 
     @property
     def N(self) -> int:
         """Length of the unknown vector."""
-        return self.n + self.nq
+        return self.ns + self.nq
 
     def subset(self, idx: IntArray) -> Stack:
         """The stack restricted to batch elements ``idx`` (copies)."""
         kw: dict[str, Any] = {}
-        for name in self.__dataclass_fields__:
+        for name, fld in self.__dataclass_fields__.items():
+            if not fld.init:
+                continue
             val = getattr(self, name)
-            if name in ("n", "nq", "any_floor", "off"):
+            if name in ("n", "ns", "L", "nq", "any_floor"):
                 kw[name] = val
             elif name == "B":
                 kw[name] = len(idx)
@@ -377,136 +419,234 @@ class Stack:
                 kw[name] = val[idx]
         return Stack(**kw)
 
-    def nu_full(self, z: FloatArray) -> FloatArray:
-        """Scatter the quota unknowns of ``z`` into a ``(B, n)`` array (0 where no quota)."""
-        B, n = z.shape[0], self.n
-        if self.nq == 0:
-            return np.zeros((B, n))
-        ext = np.zeros((B, n + 1))
-        np.put_along_axis(ext, self.qidx, np.where(self.qmask, z[:, n:], 0.0), axis=1)
-        return ext[:, :n]
+    def at_seller(self, values: FloatArray) -> FloatArray:
+        """Gather per-slot values ``(B, ns + 1)`` onto the pairs -> ``(B, L)``."""
+        return values.ravel()[self.sflat].reshape(self.B, self.L)
+
+    def at_buyer(self, values: FloatArray) -> FloatArray:
+        """Gather per-buyer values ``(B, n + 1)`` onto the pairs -> ``(B, L)``."""
+        return values.ravel()[self.jflat].reshape(self.B, self.L)
+
+    def at_quota(self, values: FloatArray) -> FloatArray:
+        """Gather per-slot values ``(B, ns + 1)`` onto the quota slots -> ``(B, nq)``."""
+        return values.ravel()[self.qflat].reshape(self.B, self.nq)
+
+    def by_seller(self, values: FloatArray) -> FloatArray:
+        """Sum pair values ``(B, L)`` per producer slot -> ``(B, ns + 1)`` (dummy last)."""
+        out = np.bincount(self.sflat, weights=values.ravel(), minlength=self.B * (self.ns + 1))
+        return out.reshape(self.B, self.ns + 1)
+
+    def by_buyer(self, values: FloatArray) -> FloatArray:
+        """Sum pair values ``(B, L)`` per buyer -> ``(B, n + 1)`` (dummy last)."""
+        out = np.bincount(self.jflat, weights=values.ravel(), minlength=self.B * (self.n + 1))
+        return out.reshape(self.B, self.n + 1)
+
+    def min_by_buyer(self, values: FloatArray) -> FloatArray:
+        """Minimum of pair values per buyer (``+inf`` where a buyer has no pair)."""
+        out = np.full(self.B * (self.n + 1), np.inf)
+        if self.jstarts.size:
+            out[self.jstart_bins] = np.minimum.reduceat(values.ravel(), self.jstarts)
+        return out.reshape(self.B, self.n + 1)
+
+    def dense(self, values: FloatArray) -> FloatArray:
+        """Scatter pair values into a dense ``(B, ns, n)`` seller-slot x buyer array."""
+        out = np.zeros(self.B * (self.ns + 1) * (self.n + 1))
+        out[self.dflat] = values.ravel()
+        return out.reshape(self.B, self.ns + 1, self.n + 1)[:, : self.ns, : self.n]
+
+    def nu_slots(self, z: FloatArray) -> FloatArray:
+        """Scatter the quota unknowns of ``z`` onto producer slots -> ``(B, ns + 1)``."""
+        ext = np.zeros((z.shape[0], self.ns + 1))
+        if self.nq:
+            ext.ravel()[self.qflat] = np.where(self.qmask, z[:, self.ns :], 0.0).ravel()
+            ext[:, self.ns] = 0.0
+        return ext
 
 
 def _components(active: BoolArray) -> tuple[int, IntArray]:
     """Connected components of the bipartite seller/buyer graph of active pairs."""
     n = active.shape[0]
     rows, cols = np.nonzero(active)
-    graph = coo_matrix(
-        (np.ones(len(rows)), (rows, cols + n)), shape=(2 * n, 2 * n)
-    ).tocsr()
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols + n)), shape=(2 * n, 2 * n)).tocsr()
     ncomp, labels = connected_components(graph, directed=False)
     return int(ncomp), np.asarray(labels, dtype=np.intp)
 
 
-def stack(
-    markets: list[Market], policies: list[ResolvedPolicy], n: int | None = None
-) -> Stack:
-    """Pad ``markets`` (with their resolved policies) to a common ``n`` and stack them."""
+def _pad_lists(
+    b: IntArray, B: int, *cols: NDArray[Any], fill: tuple[Any, ...]
+) -> tuple[int, list[NDArray[Any]], BoolArray]:
+    """Pad flat per-element lists (element id ``b``, sorted by ``b``) into ``(B, L)`` arrays."""
+    counts = np.bincount(b, minlength=B)
+    L = int(counts.max()) if B and counts.size else 0
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(len(b)) - starts[b]
+    valid = np.zeros((B, L), dtype=np.bool_)
+    valid[b, pos] = True
+    out = []
+    for col, f in zip(cols, fill, strict=True):
+        arr = np.full((B, L), f, dtype=col.dtype)
+        arr[b, pos] = col
+        out.append(arr)
+    return L, out, valid
+
+
+def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
+    """Pad ``markets`` (with their resolved policies) to common sizes and stack them."""
     B = len(markets)
     sizes = np.array([m.n for m in markets], dtype=np.intp)
-    n = int(sizes.max()) if n is None else n
-    V = np.zeros((B, n, n))
-    t0 = np.zeros((B, n, n))
-    t1 = np.zeros((B, n, n))
-    banned = np.zeros((B, n, n), dtype=np.bool_)
-    F = np.zeros((B, n, n))
+    n = int(sizes.max())
+    sigma = np.array([m.sigma for m in markets])
+    eta = np.array([m.eta for m in markets])
     G = np.zeros((B, n))
     cap = np.full((B, n), np.inf)
     eps = np.zeros((B, n))
+    producer_c = np.zeros((B, n), dtype=np.bool_)
+    # Pair lists, sorted by (element, buyer, seller): the same order for the full list (all
+    # baseline pairs, for R, E, X0) and the active list, so that without bans the baseline
+    # sums and the evaluated sums are the same floating-point reduction (exact no-change).
+    full: list[list[NDArray[Any]]] = [[] for _ in range(5)]  # b, i, j, V, w
+    act: list[list[NDArray[Any]]] = [[] for _ in range(7)]  # b, i, j, V, w, dlt, lnFc
     for b, (m, p) in enumerate(zip(markets, policies, strict=True)):
         k = m.n
-        V[b, :k, :k] = m.V
-        t0[b, :k, :k] = m.t0
-        t1[b, :k, :k] = p.t1
-        banned[b, :k, :k] = p.banned
-        F[b, :k, :k] = p.levy_floor
         G[b, :k] = p.subsidy_floor
         cap[b, :k] = p.export_cap
         eps[b, :k] = m.eps
-    sigma = np.array([m.sigma for m in markets])
-    eta = np.array([m.eta for m in markets])
-    off = 1.0 - np.eye(n)
+        producer_c[b, :k] = m.R > 0
+        jj, ii = np.nonzero(m.V.T > 0)
+        flat = ii * k + jj
+        Vp = m.V.ravel()[flat]
+        t0p = m.t0.ravel()[flat]
+        wp = Vp * (1.0 + t0p)
+        bp = np.full(len(flat), b, dtype=np.intp)
+        for lst, val in zip(full, (bp, ii, jj, Vp, wp), strict=True):
+            lst.append(val)
+        ban = p.banned.ravel()[flat]
+        # a cap of 0 is an export ban (no finite export-tax equivalent reaches zero exports)
+        ban = ban | ((p.export_cap[ii] == 0.0) & (ii != jj))
+        a = ~ban
+        ta = t0p[a]
+        dlt = np.log1p(p.t1.ravel()[flat][a]) - np.log1p(ta)  # exactly 0 where t1 == t0
+        Fp = p.levy_floor.ravel()[flat][a]
+        lnF = np.full(Fp.shape, -np.inf)
+        np.log(Fp, out=lnF, where=Fp > 0)
+        lnFc = lnF - np.log1p(ta)  # the floor on c = b / (1 + t0), in logs
+        for lst, val in zip(act, (bp[a], ii[a], jj[a], Vp[a], wp[a], dlt, lnFc), strict=True):
+            lst.append(val)
+    fb, fi, fj, fV, fw = (np.concatenate(x) for x in full)
+    ab, ai, aj, aV, aw, adlt, alnFc = (np.concatenate(x) for x in act)
 
-    # A cap of 0 is an export ban (a finite export-tax equivalent cannot reach zero exports).
-    zero_cap = cap == 0.0
-    if zero_cap.any():
-        banned = banned | (zero_cap[:, :, None] & (off > 0)[None, :, :])
+    slot_of = np.cumsum(producer_c, axis=1) - 1
+    ns = int(producer_c.sum(axis=1).max()) if B else 0
+    slot_of = np.where(producer_c, slot_of, ns)
+    slot_country = np.full((B, ns + 1), n, dtype=np.intp)
+    bb, cc = np.nonzero(producer_c)
+    slot_country[bb, slot_of[bb, cc]] = cc
+    slot_country = slot_country[:, :ns]
 
-    w = V * (1.0 + t0)
-    W = w.sum(axis=1)  # E_j, same reduction as the composite-price sum (exact baseline)
-    R = V.sum(axis=2)
-    X0 = (V * off).sum(axis=2)
-    # log of (1 + t1) / (1 + t0): exactly 0 where t1 == t0
-    dlt = np.log1p(t1) - np.log1p(t0)
-    active = (V > 0) & ~banned
-    any_floor = bool((F > 0).any())
-    lnFc = np.full((B, n, n), -np.inf)
-    np.log(F, out=lnFc, where=F > 0)
-    lnFc = lnFc - np.log1p(t0)  # floor on c = b / (1 + t0), in logs
-    lnG = np.full((B, n), -np.inf)
-    np.log(G, out=lnG, where=G > 0)
+    bidx = np.arange(B)[:, None]
+    fs = fb * (ns + 1) + slot_of[fb, fi]
+    Rx = np.bincount(fs, weights=fV, minlength=B * (ns + 1)).reshape(B, ns + 1)
+    X0x = np.bincount(fs, weights=fV * (fi != fj), minlength=B * (ns + 1)).reshape(B, ns + 1)
+    Wx = np.bincount(fb * (n + 1) + fj, weights=fw, minlength=B * (n + 1)).reshape(B, n + 1)
 
-    supplied = active.any(axis=1)  # buyer has at least one active pair
+    L, (ps, pj, pV, pw, pdlt, plnFc, poff), pvalid = _pad_lists(
+        ab,
+        B,
+        slot_of[ab, ai],
+        aj,
+        aV,
+        aw,
+        adlt,
+        alnFc,
+        (ai != aj).astype(np.float64),
+        fill=(ns, n, 0.0, 0.0, 0.0, -np.inf, 0.0),
+    )
+    any_floor = bool(np.isfinite(alnFc).any())
+
+    # per slot
+    sc = np.minimum(slot_country, n - 1)
+    slot_valid = slot_country < n
+    R = Rx[:, :ns]
+    X0 = X0x[:, :ns]
+    eps_s = np.where(slot_valid, np.take_along_axis(eps, sc, axis=1), 0.0)
+    G_s = np.where(slot_valid, np.take_along_axis(G, sc, axis=1), 0.0)
+    lnG = np.full((B, ns), -np.inf)
+    np.log(G_s, out=lnG, where=G_s > 0)
+    sbins = (bidx * (ns + 1) + ps).ravel()
+    nbins = (bidx * (n + 1) + pj).ravel()
+
+    def count(bins: IntArray, mask: BoolArray, size: int) -> FloatArray:
+        return np.bincount(bins, weights=mask.ravel().astype(np.float64), minlength=B * size)
+
+    has_pair = count(sbins, pvalid, ns + 1).reshape(B, ns + 1) > 0
+    stranded = slot_valid & ~has_pair[:, :ns]
+    producer = slot_valid & ~stranded
+
+    # per buyer (with a dummy last column)
+    supplied = count(nbins, pvalid, n + 1).reshape(B, n + 1) > 0
+    supplied[:, n] = False
+    W = Wx
     unsupplied = (W > 0) & ~supplied
-    stranded = (R > 0) & ~active.any(axis=2)
-    producer = (R > 0) & ~stranded
 
-    numeraire = np.zeros((B, n), dtype=np.bool_)
+    numeraire = np.zeros((B, ns), dtype=np.bool_)
     for b in range(B):
         if eta[b] != 0.0:
             continue
-        ncomp, labels = _components(active[b])
-        seller_lab = labels[:n]
+        sel = ab == b
+        act_b = np.zeros((n, n), dtype=np.bool_)
+        act_b[ai[sel], aj[sel]] = True
+        ncomp, labels = _components(act_b)
+        seller_lab = labels[:n][np.minimum(slot_country[b], n - 1)]
         for comp in range(ncomp):
             members = producer[b] & (seller_lab == comp)
-            if members.any() and (eps[b][members] == 0.0).all():
+            if members.any() and (eps_s[b][members] == 0.0).all():
                 idx = np.flatnonzero(members)
                 numeraire[b, idx[np.argmax(R[b, idx])]] = True
     uact = producer & ~numeraire
     check = producer
 
-    # export quotas that can bind: finite positive cap, exports in the baseline, an export
-    # pair still open, and a producer that is not stranded
-    has_exp = (active & (off > 0)[None]).any(axis=2)
-    quota = np.isfinite(cap) & (cap > 0) & (X0 > 0) & producer & has_exp
-    nq = int(quota.sum(axis=1).max()) if B else 0
-    qidx = np.full((B, nq), n, dtype=np.intp)
-    qmask = np.zeros((B, nq), dtype=np.bool_)
-    lncap = np.zeros((B, nq))
-    for b in range(B):
-        idx = np.flatnonzero(quota[b])
-        qidx[b, : len(idx)] = idx
-        qmask[b, : len(idx)] = True
-        lncap[b, : len(idx)] = np.log(cap[b, idx])
+    # export quotas that can bind: finite positive cap, baseline exports, an open export pair
+    cap_s = np.where(slot_valid, np.take_along_axis(cap, sc, axis=1), np.inf)
+    has_exp = count(sbins, pvalid & (poff > 0), ns + 1).reshape(B, ns + 1) > 0
+    quota = np.isfinite(cap_s) & (cap_s > 0) & (X0 > 0) & producer & has_exp[:, :ns]
+    qb, qs = np.nonzero(quota)
+    nq, (qslot, lncap), qmask = _pad_lists(
+        qb, B, qs.astype(np.intp), np.log(cap_s[qb, qs]), fill=(ns, 0.0)
+    )
 
     return Stack(
         B=B,
         n=n,
+        ns=ns,
+        L=L,
         nq=nq,
         sizes=sizes,
         sigma=sigma,
         eta=eta,
-        eps=eps,
-        V=V,
-        w=w,
-        W=W,
+        slot_country=slot_country,
         R=R,
         X0=X0,
-        dlt=dlt,
-        lnFc=lnFc,
+        eps=eps_s,
         lnG=lnG,
-        active=active,
-        any_floor=any_floor,
         uact=uact,
         check=check,
-        supplied=supplied,
         stranded=stranded,
-        unsupplied=unsupplied,
         numeraire=numeraire,
-        qidx=qidx,
+        W=W,
+        supplied=supplied,
+        unsupplied=unsupplied,
+        ps=ps,
+        pj=pj,
+        pV=pV,
+        pw=pw,
+        pdlt=pdlt,
+        plnFc=plnFc,
+        poff=poff,
+        pvalid=pvalid,
+        any_floor=any_floor,
+        qslot=qslot,
         qmask=qmask,
         lncap=lncap,
-        off=off,
     )
 
 
@@ -518,21 +658,19 @@ def stack(
 class Evaluation:
     """The model evaluated at ``z`` for every element of a :class:`Stack`.
 
-    ``F`` is the residual of the Newton system (``(B, N)``: clearing rows for the unknown
-    prices, then quota rows; 0 for fixed slots). ``f_check`` is the clearing residual of every
-    producer, including numeraires. The other arrays are intermediates the Jacobian reuses.
+    ``F`` is the residual of the Newton system (``(B, N)``: clearing rows for the producer
+    slots, then quota rows; 0 for fixed slots). ``f_check`` is the clearing residual of every
+    producer slot, including numeraires. ``lnP`` (``(B, n + 1)``) holds log composite prices;
+    the pair arrays (``(B, L)``) and the rest are intermediates the Jacobian reuses.
     """
 
     z: FloatArray
     F: FloatArray
     f_check: FloatArray
-    u: FloatArray
     nu: FloatArray
-    lnc: FloatArray
     K: BoolArray
     theta: FloatArray
     lnP: FloatArray
-    lnx: FloatArray
     q: FloatArray
     S: FloatArray
     dS: FloatArray
@@ -547,74 +685,60 @@ def _exp(a: FloatArray) -> FloatArray:
 def evaluate(st: Stack, z: FloatArray) -> Evaluation:
     """Evaluate the equations of ``DESIGN.md`` at ``z = [u, nu]`` for the whole stack.
 
-    Exactness at the baseline: with ``t1 == t0``, no floor and ``z = 0`` we get
-    ``ln c = 0`` (``dlt`` is exactly 0), every CES term equals ``w_ij`` bit for bit, the
-    composite sum equals ``W_j`` (same reduction), so ``ln P = 0``, ``x = 1``, ``q = V``,
-    sales equal ``R`` and every residual is exactly 0.
+    Per active pair ``ln c_ij = u_i + nu_i [i != j] + ln((1+t1_ij)/(1+t0_ij))``, floored at
+    ``ln(F_ij/(1+t0_ij))``; per buyer ``ln P_j = m_j + ln(sum_i w_ij exp((1-sigma)(ln c_ij -
+    m_j)) / E_j) / (1-sigma)`` with ``w = V (1+t0)`` and ``m_j`` the cheapest active price
+    (so no exponent is positive); ``ln x_ij = -eta ln P_j + sigma (ln P_j - ln c_ij)``.
+
+    Exactness at the baseline: with ``t1 == t0``, no floor and ``z = 0``, ``ln c = 0``
+    exactly, every CES term equals ``w_ij`` bit for bit and is summed in the same order as
+    ``E_j``, so ``ln P = 0``, ``x = 1``, ``q = V``, sales equal ``R`` and every residual is 0.
     """
-    n = st.n
-    u = z[:, :n]
-    nu = st.nu_full(z)
-    sig = st.sigma[:, None, None]
-    eta = st.eta[:, None]
-    # ln c_ij = ln pi_i + ln(1+e_i)[i != j] + ln((1+t1_ij)/(1+t0_ij)), floored at ln(F/(1+t0))
-    lnc_hat = u[:, :, None] + nu[:, :, None] * st.off + st.dlt
+    ns = st.ns
+    B = st.B
+    u_ext = np.concatenate([z[:, :ns], np.zeros((B, 1))], axis=1)
+    nu = st.nu_slots(z)
+    sig = st.sigma[:, None]
+    lnc_hat = st.at_seller(u_ext) + st.at_seller(nu) * st.poff + st.pdlt
     if st.any_floor:
-        lnc = np.maximum(lnc_hat, st.lnFc)
-        K = (lnc_hat >= st.lnFc) & st.active
+        lnc = np.maximum(lnc_hat, st.plnFc)
+        K = (lnc_hat >= st.plnFc) & st.pvalid
     else:
         lnc = lnc_hat
-        K = st.active
-    # composite price, shifted by the cheapest active price so that no exponent is positive
-    m = np.where(st.active, lnc, np.inf).min(axis=1)
+        K = st.pvalid
+    lnc = np.where(st.pvalid, lnc, 0.0)
+    m = st.min_by_buyer(np.where(st.pvalid, lnc, np.inf))
     m = np.where(st.supplied, m, 0.0)
-    expo = np.where(st.active, (1.0 - sig) * (lnc - m[:, None, :]), -np.inf)
-    th = st.w * np.exp(expo)
-    T = th.sum(axis=1)
-    ok = st.supplied
-    Ts = np.where(ok, T, 1.0)
-    lnP = np.where(ok, m + np.log(Ts / np.where(ok, st.W, 1.0)) / (1.0 - st.sigma[:, None]), 0.0)
-    theta = th / Ts[:, None, :]
-    lnD = -eta * lnP
-    # ln x_ij = ln D_j + sigma (ln P_j - ln c_ij)
-    lnx = lnD[:, None, :] + sig * (lnP[:, None, :] - lnc)
-    q = np.where(st.active, st.V * _exp(lnx), 0.0)
-    Q = q.sum(axis=2)
+    expo = np.where(st.pvalid, (1.0 - sig) * (lnc - st.at_buyer(m)), -np.inf)
+    th = st.pw * np.exp(expo)
+    T = st.by_buyer(th)
+    Ts = np.where(st.supplied, T, 1.0)
+    Ws = np.where(st.supplied, st.W, 1.0)
+    lnP = np.where(st.supplied, m + np.log(Ts / Ws) / (1.0 - sig), 0.0)
+    theta = th / st.at_buyer(Ts)
+    lnD = -st.eta[:, None] * lnP
+    lnx = st.at_buyer(lnD) + sig * (st.at_buyer(lnP) - lnc)
+    q = np.where(st.pvalid, st.pV * _exp(lnx), 0.0)
+    Q = st.by_seller(q)[:, :ns]
+    u = z[:, :ns]
     lnps = np.maximum(u, st.lnG)
     S = _exp(st.eps * lnps)
     dS = np.where(u >= st.lnG, st.eps * S, 0.0)  # dS/du (0 while the subsidy floor binds)
     Rs = np.where(st.check, st.R, 1.0)
     f_check = np.where(st.check, Q / Rs - S, 0.0)
     f = np.where(st.uact, f_check, 0.0)
-    X = (q * st.off).sum(axis=2)
+    X = st.by_seller(q * st.poff)
     if st.nq:
-        Xe = np.concatenate([X, np.ones((st.B, 1))], axis=1)
-        X0e = np.concatenate([np.where(st.X0 > 0, st.X0, 1.0), np.ones((st.B, 1))], axis=1)
-        ratio = np.take_along_axis(Xe, st.qidx, axis=1) / np.take_along_axis(
-            X0e, st.qidx, axis=1
-        )
+        X0e = np.concatenate([np.where(st.X0 > 0, st.X0, 1.0), np.ones((B, 1))], axis=1)
+        ratio = st.at_quota(X) / st.at_quota(X0e)
         h = st.lncap - np.log(np.maximum(ratio, 1e-300))
-        g = np.where(st.qmask, np.minimum(z[:, n:], h), 0.0)
+        g = np.where(st.qmask, np.minimum(z[:, ns:], h), 0.0)
         F = np.concatenate([f, g], axis=1)
     else:
-        h = np.zeros((st.B, 0))
+        h = np.zeros((B, 0))
         F = f
     return Evaluation(
-        z=z,
-        F=F,
-        f_check=f_check,
-        u=u,
-        nu=nu,
-        lnc=lnc,
-        K=K,
-        theta=theta,
-        lnP=lnP,
-        lnx=lnx,
-        q=q,
-        S=S,
-        dS=dS,
-        X=X,
-        h=h,
+        z=z, F=F, f_check=f_check, nu=nu, K=K, theta=theta, lnP=lnP, q=q, S=S, dS=dS, X=X, h=h
     )
 
 
@@ -638,75 +762,72 @@ def jacobian(st: Stack, ev: Evaluation) -> FloatArray:
     Jacobian singular; for it the unfloored piece is used (a generalised-Newton choice that
     moves the price off the floor, where a solution must lie).
     """
-    B, n, nq = st.B, st.n, st.nq
-    N = n + nq
-    sig = st.sigma[:, None, None]
+    B, ns, nq = st.B, st.ns, st.nq
+    N = ns + nq
+    bidx = np.arange(B)[:, None]
     se = (st.sigma - st.eta)[:, None, None]
     q = ev.q
     K = ev.K
+    binding = st.qmask & (ev.h <= ev.z[:, ns:])
     if st.any_floor:
-        # generalised-Newton choice for residuals made flat by floors (see docstring)
-        rs = (q * K).sum(axis=2)
+        rs = st.by_seller(q * K)[:, :ns]
         flat = st.uact & (rs == 0.0) & (ev.dS == 0.0)
         if flat.any():
-            K = np.where(flat[:, :, None], st.active, K)
+            fl = np.concatenate([flat, np.zeros((B, 1), dtype=np.bool_)], axis=1)
+            K = K | (st.at_seller(fl) & st.pvalid)
         if nq:
-            rsx_all = (q * K * st.off).sum(axis=2)
-            qi0 = np.minimum(st.qidx, n - 1)
-            bind = st.qmask & (ev.h <= ev.z[:, n:])
-            flat_q = bind & (np.take_along_axis(rsx_all, qi0, axis=1) == 0.0)
+            rsx0 = st.by_seller(q * K * st.poff)
+            flat_q = binding & (st.at_quota(rsx0) == 0.0)
             if flat_q.any():
-                fq = np.zeros((B, n), dtype=np.bool_)
-                bb, kk = np.nonzero(flat_q)
-                fq[bb, qi0[bb, kk]] = True
-                K = np.where(fq[:, :, None] & (st.off > 0), st.active, K)
+                fq = np.zeros((B, ns + 1), dtype=np.bool_)
+                fq[bidx, st.qslot] = flat_q
+                fq[:, ns] = False
+                K = K | (st.at_seller(fq) & st.pvalid & (st.poff > 0))
     Kf = K.astype(np.float64)
     thK = ev.theta * Kf
-    rowsum = (q * Kf).sum(axis=2)
+    qK = q * Kf
+    rowsum = st.by_seller(qK)[:, :ns]
     Rs = np.where(st.check, st.R, 1.0)[:, :, None]
+    Qd = st.dense(q)
+    ThKd = st.dense(thK)
     J = np.zeros((B, N, N))
-    Juu = se * np.matmul(q, thK.transpose(0, 2, 1))
-    diag = np.arange(n)
+    Juu = J[:, :ns, :ns]
+    np.matmul(Qd, ThKd.transpose(0, 2, 1), out=Juu)
+    Juu *= se
+    diag = np.arange(ns)
     Juu[:, diag, diag] -= st.sigma[:, None] * rowsum
     Juu /= Rs
     Juu[:, diag, diag] -= ev.dS
-    J[:, :n, :n] = Juu
     if nq:
-        Kx = Kf * st.off
-        thKx = ev.theta * Kx
-        qi = np.minimum(st.qidx, n - 1)  # padded slots point anywhere, masked below
+        qs = np.minimum(st.qslot, ns - 1)  # padded slots point anywhere, masked below
         qm = st.qmask[:, :, None].astype(np.float64)
-        thKx_q = np.take_along_axis(thKx, qi[:, :, None], axis=1) * qm  # (B, nq, n)
-        qx = q * st.off
-        qx_q = np.take_along_axis(qx, qi[:, :, None], axis=1) * qm  # (B, nq, n)
-        rsx = (qx * Kf).sum(axis=2)  # sum_j q_kj K_kj [j != k]
-        rsx_q = np.take_along_axis(rsx, qi, axis=1) * st.qmask
-        # clearing rows, quota columns
-        Juv = se * np.matmul(q, thKx_q.transpose(0, 2, 1))  # (B, n, nq)
-        bidx = np.arange(B)[:, None]
+        ThKxd = st.dense(thK * st.poff)
+        Qxd = st.dense(q * st.poff)
+        thKx_q = np.take_along_axis(ThKxd, qs[:, :, None], axis=1) * qm  # (B, nq, n)
+        qx_q = np.take_along_axis(Qxd, qs[:, :, None], axis=1) * qm  # (B, nq, n)
+        rsx = st.by_seller(qK * st.poff)  # sum_j q_kj K_kj [j != k]
+        rsx_q = st.at_quota(rsx) * st.qmask
         kidx = np.arange(nq)[None, :]
-        Juv[bidx, qi, kidx] -= st.sigma[:, None] * rsx_q
+        # clearing rows, quota columns
+        Juv = se * np.matmul(Qd, thKx_q.transpose(0, 2, 1))  # (B, ns, nq)
+        Juv[bidx, qs, kidx] -= st.sigma[:, None] * rsx_q
         Juv /= Rs
-        J[:, :n, n:] = Juv
+        J[:, :ns, ns:] = Juv
         # quota rows: -d ln X_k / dz where binding (h <= nu), unit row otherwise
-        Xq = np.take_along_axis(ev.X, qi, axis=1)
+        Xq = st.at_quota(ev.X)
         Xq = np.where(st.qmask & (Xq > 0), Xq, 1.0)
-        dXu = se * np.matmul(qx_q, thK.transpose(0, 2, 1))  # (B, nq, n)
-        dXu[bidx, kidx, qi] -= st.sigma[:, None] * rsx_q
+        dXu = se * np.matmul(qx_q, ThKd.transpose(0, 2, 1))  # (B, nq, ns)
+        dXu[bidx, kidx, qs] -= st.sigma[:, None] * rsx_q
         dXv = se * np.matmul(qx_q, thKx_q.transpose(0, 2, 1))  # (B, nq, nq)
         dXv[:, np.arange(nq), np.arange(nq)] -= st.sigma[:, None] * rsx_q
-        binding = st.qmask & (ev.h <= ev.z[:, n:])
         bq = binding[:, :, None]
-        J[:, n:, :n] = np.where(bq, -dXu / Xq[:, :, None], 0.0)
-        J[:, n:, n:] = np.where(bq, -dXv / Xq[:, :, None], 0.0)
-        slack = ~binding
-        J[:, n:, n:][slack] = 0.0
+        J[:, ns:, :ns] = np.where(bq, -dXu / Xq[:, :, None], 0.0)
         eye_q = np.broadcast_to(np.eye(nq), (B, nq, nq))
-        J[:, n:, n:] = np.where(slack[:, :, None], eye_q, J[:, n:, n:])
+        J[:, ns:, ns:] = np.where(bq, -dXv / Xq[:, :, None], eye_q)
     # fixed slots: unit row, zero column
     act = np.concatenate([st.uact, st.qmask], axis=1)
     J *= act[:, None, :]
-    J = np.where(act[:, :, None], J, 0.0)
+    J *= act[:, :, None]
     idx = np.arange(N)
     J[:, idx, idx] = np.where(act, J[:, idx, idx], 1.0)
     return J

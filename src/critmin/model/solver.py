@@ -227,26 +227,38 @@ def _unpack(
 ) -> Solution:
     """Turn element ``b`` of a solved stack into a :class:`Solution` (levels + welfare)."""
     n = market.n
-    eye = np.eye(n, dtype=np.bool_)
-    off = ~eye
-    stranded = st.stranded[b, :n].copy()
+    ns = st.ns
+    off = ~np.eye(n, dtype=np.bool_)
+    sc = st.slot_country[b]
+    sv = sc < n
+    cidx = sc[sv]
+
+    def to_countries(slot_values: FloatArray | BoolArray, fill: float | bool) -> FloatArray:
+        out = np.full(n, fill, dtype=np.asarray(slot_values).dtype)
+        out[cidx] = slot_values[:ns][sv]
+        return out
+
+    stranded = to_countries(st.stranded[b], False).astype(np.bool_)
+    numeraire = to_countries(st.numeraire[b], False).astype(np.bool_)
     unsupplied = st.unsupplied[b, :n].copy()
-    numeraire = st.numeraire[b, :n]
     nodemand = st.W[b, :n] <= 0
-    active = st.active[b, :n, :n]
-    banned = policy.banned | (~active & (market.V > 0))  # incl. caps of 0
-    u = state.z[b, :n]
+    banned = policy.banned | (off & (policy.export_cap == 0.0)[:, None])
+    active = (market.V > 0) & ~banned
+    u = to_countries(state.z[b, :ns], 0.0)
     pi = np.where(stranded, 0.0, np.exp(u))
-    nu = ev.nu[b, :n]
-    e = np.expm1(nu)
+    e = np.expm1(to_countries(ev.nu[b, :ns], 0.0))
     # buyer prices in levels: exactly (1 + t1) at pi = 1, e = 0
     b_hat = pi[:, None] * np.where(off, 1.0 + e[:, None], 1.0) * (1.0 + policy.t1)
     bp = np.maximum(b_hat, policy.levy_floor)
     c = bp / (1.0 + market.t0)
     lnP = ev.lnP[b, :n]
     P = np.where(unsupplied, np.inf, np.exp(lnP))
-    D = np.where(unsupplied, 0.0, np.exp(-market.eta * lnP))
-    x = np.exp(np.minimum(ev.lnx[b, :n, :n], 700.0))
+    lnD = -market.eta * lnP
+    D = np.where(unsupplied, 0.0, np.exp(lnD))
+    lnc = np.full((n, n), -np.inf)
+    np.log(c, out=lnc, where=c > 0)
+    # x_ij = D_j (c_ij / P_j)^(-sigma), for every open pair (also those without baseline trade)
+    x = np.exp(np.minimum(lnD[None, :] + market.sigma * (lnP[None, :] - lnc), 700.0))
     x = np.where(nodemand[None, :], 1.0, x)
     x = np.where(banned | stranded[:, None] | unsupplied[None, :], 0.0, x)
     q = np.where(active, market.V * x, 0.0)
@@ -256,7 +268,7 @@ def _unpack(
     wf = compute_welfare(market, policy, pi=pi, e=e, pi_s=pi_s, S=S, b=bp, P=P, q=q)
 
     resid = np.abs(state.F[b])
-    fcheck = np.abs(ev.f_check[b, :n])
+    fcheck = np.abs(ev.f_check[b, :ns])
     max_res = float(max(resid.max(initial=0.0), fcheck.max(initial=0.0)))
     converged = bool(np.isfinite(max_res) and max_res <= tol)
     msgs: list[str] = []
@@ -266,7 +278,7 @@ def _unpack(
     else:
         why = state.note[b] or "iteration limit reached"
         msgs.append(f"did not converge after {it} iterations: {why}; max residual {max_res:.1e}")
-        if numeraire.any() and fcheck[numeraire].max() > tol:
+        if st.numeraire[b].any() and fcheck[st.numeraire[b]].max() > tol:
             msgs.append(
                 "with eta = 0 and supply elasticities 0 demand and supply are both fixed, "
                 "and this policy leaves no equilibrium"

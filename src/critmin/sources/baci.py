@@ -57,7 +57,8 @@ def iso3_codes(codes: pd.Series, path: Path, what: str) -> pd.Series:
     """Map a column of country codes/names to ISO3 (each distinct value resolved once)."""
     table: dict[object, str] = {}
     for code in pd.unique(codes.to_numpy()):
-        iso3 = to_iso3(str(code)) if not isinstance(code, int | np.integer) else m49_to_iso3(code)
+        numeric = isinstance(code, int | np.integer)
+        iso3 = m49_to_iso3(int(code)) if numeric else to_iso3(str(code))
         if iso3 is None:
             raise SourceFormatError(path, f"unknown {what} country code {code!r}")
         table[code] = iso3

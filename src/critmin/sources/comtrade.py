@@ -99,8 +99,8 @@ def read_comtrade_bulk(
     order = frame.sort_values("value", ascending=False, kind="mergesort")
     best = order.drop_duplicates(subset=["year", *_KEY], keep="first")
 
-    codes = pd.unique(np.concatenate([best["reporter"].to_numpy(), best["partner"].to_numpy()]))
-    iso = {int(c): m49_to_iso3(int(c)) for c in codes}
+    all_codes = np.concatenate([best["reporter"].to_numpy(), best["partner"].to_numpy()])
+    iso = {int(c): m49_to_iso3(int(c)) for c in np.unique(all_codes)}
     reporter = best["reporter"].map(iso)
     partner = best["partner"].map(iso)
     world = partner.eq("WLD")

@@ -122,7 +122,9 @@ def _read_shares(path: str | Path, scope: str) -> pd.DataFrame:
     t_text = frame["t"].str.strip()
     t_values = pd.to_numeric(t_text.where(~t_text.isin(["", "-"]), None), errors="coerce")
     if (t_values.isna() & ~t_text.isin(["", "-"])).any():
-        raise SourceFormatError(p, f"column 't' holds a non-number {t_text[t_values.isna()].iloc[0]!r}")
+        raise SourceFormatError(
+            p, f"column 't' holds a non-number {t_text[t_values.isna()].iloc[0]!r}"
+        )
     material = _clean_text(frame["Material"])
     out = pd.DataFrame(
         {
@@ -168,7 +170,9 @@ def read_sr_ei(path: str | Path) -> pd.DataFrame:
         missing = text.isin(["", "-", "\u2013", "\u2014"])
         values = pd.to_numeric(text.where(~missing, None), errors="coerce")
         if (values.isna() & ~missing).any():
-            raise SourceFormatError(p, f"column {col!r} holds a non-number {text[values.isna() & ~missing].iloc[0]!r}")
+            raise SourceFormatError(
+                p, f"column {col!r} holds a non-number {text[values.isna() & ~missing].iloc[0]!r}"
+            )
         return values.astype(float)
 
     material = _clean_text(frame["Material"])

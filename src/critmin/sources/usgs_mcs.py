@@ -26,8 +26,16 @@ with a stray space); country names with trailing spaces, non-breaking spaces, fo
 digits and a glued estimate marker (``"Russiae"`` -> Russia, estimated); the misspelt
 ``"Gemanium"``; commodity names with trailing spaces; the MCS2024 fluorspar file whose
 ``Type`` header is replaced by a type label; world files with an empty ``Source`` column (the
-edition then comes from the file name); MCS2025 reserve markers (``Large``, ``NA``) written in
-the notes column instead of the value column; MCS2026 cp1252 encoding.
+edition then comes from the file name); ``"MCS 2024"`` with a space in ``Source``
+(aluminum); headerless columns that repeat the reserves (MCS2024 barite, vermiculite: ignored);
+MCS2025 reserve markers (``Large``, ``NA``) written in the notes column instead of the value
+column; an MCS2025 row with an empty ``UNIT_MEAS`` (Sierra Leone rutile: filled from its
+table); combined-country rows (``"United States and Canada"``) mapped to ``OTH``; MCS2026
+cp1252 encoding and ``—`` for none. Blank capacity/reserves cells of tables that publish no
+such measure are dropped; blank production cells are kept with ``missing_reason="blank"``.
+
+Not resolved here (kept as published): the MCS2026 chromium chapter header says "chromium
+content" while its notes say production is gross weight; ``basis`` follows the header.
 """
 
 from __future__ import annotations
@@ -182,14 +190,12 @@ FILE_CODES: dict[str, str] = {
 MINERAL_ALIASES: dict[str, str] = {
     "gemanium": "germanium",  # MCS2025 misspelling
     "graphite_natural": "graphite",
-    "rare_earths_heavy": "rare_earths_heavy",
     "niobium_columbium": "niobium",
     "abrasives_manufactured": "abrasives",
     "feldspar_and_nepheline_syenite": "feldspar",
     "talc_crude": "talc_and_pyrophyllite",
     "zirconium_and_hafnium": "zirconium",
     "titanium_and_titanium_dioxide": "titanium_sponge_metal",
-    "tio2_pigment": "tio2_pigment",
     "pgm": "platinum_group_metals",
 }
 
@@ -515,7 +521,9 @@ def read_mcs_world_per_commodity(path: str | Path) -> pd.DataFrame:
     return _finish(_annotate(out, pd.Series("", index=out.index)))
 
 
-def _annotate(frame: pd.DataFrame, section: pd.Series, header_basis: pd.Series | None = None) -> pd.DataFrame:
+def _annotate(
+    frame: pd.DataFrame, section: pd.Series, header_basis: pd.Series | None = None
+) -> pd.DataFrame:
     """Add mineral, stage and basis columns from commodity, type label, measure, section."""
     keys = pd.DataFrame(
         {
@@ -526,19 +534,20 @@ def _annotate(frame: pd.DataFrame, section: pd.Series, header_basis: pd.Series |
             "header_basis": header_basis if header_basis is not None else "",
         }
     ).astype(str)
-    uniques = keys.drop_duplicates()
+    rows = [tuple(str(v) for v in r) for r in keys.itertuples(index=False)]
     table: dict[tuple[str, ...], tuple[str, str, str]] = {}
-    for row in uniques.itertuples(index=False):
-        mineral = mineral_id(row.commodity, row.type_text, row.measure)
-        stage = _stage(row.type_text, row.measure, row.section, mineral)
+    for row in dict.fromkeys(rows):
+        commodity, type_text, measure, section_text, stated_basis = row
+        mineral = mineral_id(commodity, type_text, measure)
+        stage = _stage(type_text, measure, section_text, mineral)
         basis = (
-            _basis_of(row.type_text)
-            or _basis_of(row.section)
-            or (row.header_basis or None)
+            _basis_of(type_text)
+            or _basis_of(section_text)
+            or (stated_basis or None)
             or _default_basis(mineral)
         )
-        table[tuple(row)] = (mineral, stage, basis)
-    looked = [table[tuple(r)] for r in keys.itertuples(index=False)]
+        table[row] = (mineral, stage, basis)
+    looked = [table[r] for r in rows]
     out = frame.copy()
     out["mineral"] = [v[0] for v in looked]
     out["stage"] = [v[1] for v in looked]
@@ -715,8 +724,10 @@ def read_mcs2026(path: str | Path) -> pd.DataFrame:
     world = table.loc[table["Section"].str.casefold().str.startswith("world")].copy()
     if world.empty:
         raise SourceFormatError(p, "no 'World ...' sections: not the MCS2026 commodities file")
-    measure = world["Statistics"].str.casefold().map(
-        {"production": "production", "reserves": "reserves", "capacity": "capacity"}
+    measure = (
+        world["Statistics"]
+        .str.casefold()
+        .map({"production": "production", "reserves": "reserves", "capacity": "capacity"})
     )
     unknown = measure.isna()
     if unknown.any():
@@ -729,7 +740,9 @@ def read_mcs2026(path: str | Path) -> pd.DataFrame:
     countries = _resolve_countries(world["Country"], p)
     parsed = parse_numbers(world["Value"])
     notes = world["Notes"].str.strip()
-    other = world["Other notes"] if "Other notes" in world.columns else pd.Series("", index=world.index)
+    other = (
+        world["Other notes"] if "Other notes" in world.columns else pd.Series("", index=world.index)
+    )
     frame = pd.DataFrame(
         {
             "commodity": world["Commodity"],
@@ -807,7 +820,5 @@ def read_mcs_world_dir(folder: str | Path, edition: str | None = None) -> pd.Dat
         if out.empty:
             raise SourceFormatError(p, f"no {edition} rows; editions found: {editions}")
     elif len(editions) > 1:
-        raise SourceFormatError(
-            p, f"several editions {editions}; pass edition= to choose one"
-        )
+        raise SourceFormatError(p, f"several editions {editions}; pass edition= to choose one")
     return out

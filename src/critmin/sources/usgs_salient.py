@@ -232,9 +232,7 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _minerals(commodity: pd.Series, detail: pd.Series) -> pd.Series:
     keys = pd.DataFrame({"c": commodity.astype(str), "d": detail.astype(str)})
-    table = {
-        (c, d): mineral_id(c, d) for c, d in keys.drop_duplicates().itertuples(index=False)
-    }
+    table = {(c, d): mineral_id(c, d) for c, d in keys.drop_duplicates().itertuples(index=False)}
     return pd.Series(
         [table[(c, d)] for c, d in keys.itertuples(index=False)], index=commodity.index
     )

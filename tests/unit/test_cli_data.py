@@ -1,0 +1,94 @@
+"""The ``critmin data`` commands, end to end through the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from critmin.cli import app
+from critmin.world import REFERENCE_DIR
+
+runner = CliRunner()
+
+
+def test_show_production_lithium_2024_names_editions() -> None:
+    res = runner.invoke(
+        app, ["data", "show", "production", "--mineral", "lithium", "--year", "2024"]
+    )
+    assert res.exit_code == 0, res.output
+    for name in ("Australia", "Chile", "China", "Argentina"):
+        assert name in res.output
+    assert "82,700" in res.output and "MCS2025: 88,000 (est.)" in res.output
+    assert "MCS2026" in res.output and "contained" in res.output
+
+
+def test_show_json_is_parseable_and_ordered() -> None:
+    res = runner.invoke(
+        app, ["data", "show", "production", "--mineral", "lithium", "--year", "2024", "--json"]
+    )
+    rows = json.loads(res.stdout)
+    named = [r for r in rows if r["country"] not in ("WLD", "OTH")]
+    assert named[0]["country"] == "AUS" and named[0]["value_t"] == 82700
+    assert all(r["edition"] == "MCS2026" for r in rows)
+
+
+def test_show_flows_csv_filters() -> None:
+    res = runner.invoke(
+        app,
+        [
+            "data",
+            "show",
+            "flows",
+            "--product",
+            "lithium_carbonate",
+            "--exporter",
+            "CHL",
+            "--importer",
+            "KOR",
+            "--csv",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.strip().splitlines()
+    assert lines[0].startswith("year,hs6,product_id,exporter,importer,value_usd")
+    assert len(lines) == 2 and ",CHL,KOR," in lines[1]
+
+
+def test_list_and_sources() -> None:
+    res = runner.invoke(app, ["data", "list", "--json"])
+    info = json.loads(res.stdout)
+    assert "lithium_carbonate" in [p["product_id"] for p in info["products"]]
+    assert info["trade_years"] == [2022, 2024] and "MSP" in info["groups"]
+    res = runner.invoke(app, ["data", "sources"])
+    assert res.exit_code == 0 and "doi.org/10.5066/P1WKQ63T" in res.output and "CEPII" in res.output
+
+
+def test_bad_input_is_one_clear_message() -> None:
+    for args, needle in (
+        (["data", "show", "nonsense"], "unknown table"),
+        (["data", "show", "production", "--mineral", "lithum"], "did you mean lithium"),
+        (["data", "show", "production", "--year", "1990"], "no supply figures for 1990"),
+        (["data", "show", "flows", "--exporter", "ZZZ"], "unknown country or group 'ZZZ'"),
+    ):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, (args, res.output)
+        assert needle in res.output, (args, res.output)
+        assert "Traceback" not in res.output
+
+
+def test_check_passes_then_fails_on_tampered_copy(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["data", "check"])
+    assert res.exit_code == 0, res.output
+    assert "all" in res.output and "checks passed" in res.output
+    copy = tmp_path / "ref"
+    shutil.copytree(REFERENCE_DIR, copy)
+    flows = pd.read_parquet(copy / "flows.parquet")
+    flows = flows.iloc[1:]  # drop one flow
+    flows.to_parquet(copy / "flows.parquet", index=False)
+    res = runner.invoke(app, ["data", "check", "--reference", str(copy)])
+    assert res.exit_code == 1
+    assert "FAIL flows: sha256" in res.output and "FAIL flows: rows" in res.output

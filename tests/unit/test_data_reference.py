@@ -1,0 +1,175 @@
+"""The bundled reference dataset: published figures, provenance, checks and tampering."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from critmin.data.check import run_checks, world_total_mismatches
+from critmin.data.schema import TABLES
+from critmin.errors import UnknownCountryError, UnknownProductError, UnknownYearError
+from critmin.world import REFERENCE_DIR, load_world, read_manifest
+
+
+@pytest.fixture(scope="module")
+def world():
+    return load_world(2024)
+
+
+def test_every_table_is_bundled_with_provenance() -> None:
+    manifest = read_manifest()
+    assert set(manifest["tables"]) == set(TABLES)
+    for name, entry in manifest["tables"].items():
+        assert entry["rows"] > 0, name
+        assert entry["provenance"], name
+        for pub in entry["provenance"]:
+            assert pub["publisher"] and pub["licence"] and pub["doi_or_url"], name
+        assert entry["transformations"], name
+
+
+def test_lithium_2024_both_editions_traceable(world) -> None:
+    """MCS2026 revised Australia's 2024 lithium to 82,700 t from MCS2025's 88,000 t estimate."""
+    li = world.supply_all_editions
+    aus = li[
+        (li["mineral"] == "lithium")
+        & (li["country"] == "AUS")
+        & (li["year"] == 2024)
+        & (li["measure"] == "production")
+    ].set_index("edition")
+    assert aus.loc["MCS2026", "value_t"] == 82_700
+    assert aus.loc["MCS2025", "value_t"] == 88_000
+    assert bool(aus.loc["MCS2025", "estimated"])
+    assert bool(aus.loc["MCS2026", "is_latest"]) and not bool(aus.loc["MCS2025", "is_latest"])
+    assert aus.loc["MCS2026", "source_file"] == "MCS2026_Commodities_Data.csv"
+    latest = world.production("lithium", "mine", 2024).set_index("country")["value_t"]
+    assert latest["CHL"] == 48_900 and latest["CHN"] == 41_400 and latest["ARG"] == 13_800
+    assert latest["WLD"] == 222_000
+    assert pd.isna(latest["USA"])  # withheld, not zero
+
+
+def test_published_usgs_figures(world) -> None:
+    s = world.supply_all_editions
+    cobalt = s[
+        (s["mineral"] == "cobalt") & (s["country"] == "COD") & (s["measure"] == "production")
+    ]
+    by = cobalt.set_index(["edition", "year"])["value_t"]
+    assert by[("MCS2025", 2024)] == 220_000
+    assert by[("MCS2026", 2025)] == 230_000
+    wld = s[
+        (s["mineral"] == "lithium")
+        & (s["country"] == "WLD")
+        & (s["edition"] == "MCS2024")
+        & (s["measure"] == "production")
+    ].set_index("year")["value_t"]
+    assert wld[2023] == 180_000
+
+
+def test_flows_totals_and_rows(world) -> None:
+    f = world.flows
+    row = f[(f["exporter"] == "CHL") & (f["importer"] == "CHN") & (f["hs6"] == "283691")].iloc[0]
+    assert row["value_usd"] == pytest.approx(2_027_527_918.0)
+    assert row["quantity_t"] == pytest.approx(185_819.781)
+    f22 = load_world(2022).flows
+    r22 = f22[(f22["exporter"] == "CHL") & (f22["importer"] == "CHN") & (f22["hs6"] == "283691")]
+    assert r22["value_usd"].iloc[0] == pytest.approx(5_995_868_008.0)
+    assert r22["quantity_t"].isna().all()
+
+
+def test_groups_are_cited(world) -> None:
+    assert world.group("G7") == sorted(["CAN", "DEU", "FRA", "GBR", "ITA", "JPN", "USA"])
+    assert len(world.group("EU27")) == 27
+    assert len(world.group("OECD")) == 38  # incl. the reviewed Costa Rica correction
+    msp = set(world.group("MSP"))
+    assert {"USA", "AUS", "CAN", "JPN", "KOR", "IND", "GBR", "NOR", "DEU"} <= msp
+    assert len(world.group("US_FTA")) == 20
+    assert world.groups["citation"].str.len().min() > 10
+    assert world.groups["url"].str.startswith("http").all()
+
+
+def test_resolve_countries_and_errors(world) -> None:
+    zone = world.resolve_countries(["USA", "CAN", "EU27"])
+    assert "DEU" in zone and "USA" in zone and len(zone) == 29
+    with pytest.raises(UnknownCountryError, match="XYZ"):
+        world.resolve_countries(["XYZ"])
+    with pytest.raises(UnknownCountryError, match="did you mean"):
+        world.resolve_countries(["EU72"])
+    with pytest.raises(UnknownProductError, match="lithium_carbonate"):
+        world.product("lithium_carbonat")
+    with pytest.raises(UnknownYearError, match="2022, 2024"):
+        load_world(2019)
+
+
+def test_concordance_content_factors(world) -> None:
+    p = world.products.set_index("product_id")
+    assert p.loc["lithium_carbonate", "content_factor"] == pytest.approx(
+        2 * 6.941 / 73.89, rel=1e-3
+    )
+    assert (
+        "Ga" in p.loc["gallium_germanium", "caveat"]
+        or "gallium" in p.loc["gallium_germanium", "caveat"]
+    )
+    assert "810520" in p.loc["cobalt_oxides", "caveat"]
+    assert set(p["stage"]) <= {"mine", "refine", "product"}
+    assert set(world.flows["product_id"]) <= set(p.index)
+
+
+def test_checks_pass_on_bundled_data() -> None:
+    results = run_checks()
+    failed = [r for r in results if not r.ok]
+    assert not failed, failed
+    names = {r.name for r in results}
+    assert "USGS country sums vs world totals" in names
+
+
+@pytest.mark.shared_data
+def test_flow_totals_equal_baci_source(shared_data: Path) -> None:
+    results = run_checks(source=shared_data)
+    baci = [r for r in results if r.name.startswith("BACI")]
+    assert len(baci) == 2 and all(r.ok for r in baci), baci
+
+
+def test_check_fails_on_a_tampered_copy(tmp_path: Path) -> None:
+    copy = tmp_path / "reference"
+    shutil.copytree(REFERENCE_DIR, copy)
+    df = pd.read_parquet(copy / "supply.parquet")
+    df.loc[df.index[0], "value_t"] = (df["value_t"].iloc[0] or 0) + 1
+    df.to_parquet(copy / "supply.parquet", index=False)
+    failed = [r for r in run_checks(copy) if not r.ok]
+    assert any(r.name == "supply: sha256" for r in failed)
+
+
+def test_check_fails_when_a_world_total_does_not_add_up() -> None:
+    supply = pd.read_parquet(REFERENCE_DIR / "supply.parquet")
+    assert world_total_mismatches(supply)[["mineral"]].isin(["lithium"]).sum().sum() == 0
+    mask = (
+        (supply["mineral"] == "lithium")
+        & (supply["country"] == "CHL")
+        & (supply["measure"] == "production")
+        & (supply["edition"] == "MCS2024")
+        & (supply["year"] == 2022)
+    )
+    supply.loc[mask, "value_t"] = supply.loc[mask, "value_t"] * 2
+    bad = world_total_mismatches(supply)
+    assert ((bad["mineral"] == "lithium") & (bad["year"] == 2022)).any()
+
+
+def test_check_reports_a_missing_manifest(tmp_path: Path) -> None:
+    results = run_checks(tmp_path)
+    assert len(results) == 1 and not results[0].ok and "manifest.json" in results[0].detail
+
+
+@pytest.mark.shared_data
+def test_rebuild_reproduces_the_bundled_tables(shared_data: Path, tmp_path: Path) -> None:
+    """The committed dataset is exactly what the build makes from the source releases."""
+    from critmin.data.build import build
+
+    manifest = build(shared_data, tmp_path, log=lambda _m: None)
+    bundled = read_manifest()
+    for name, entry in manifest["tables"].items():
+        assert entry["rows"] == bundled["tables"][name]["rows"], name
+        a = pd.read_parquet(tmp_path / entry["file"])
+        b = pd.read_parquet(REFERENCE_DIR / entry["file"])
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)
