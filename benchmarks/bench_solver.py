@@ -18,16 +18,24 @@ answers are compared (largest relative difference in producer prices is printed)
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+import os
 
-import numpy as np
-from scipy.optimize import root
+# Small dense systems (n <= a few hundred) run fastest on one BLAS thread; multi-threaded
+# OpenBLAS adds large synchronisation costs on small VMs. Set before numpy is imported;
+# override by exporting OPENBLAS_NUM_THREADS / OMP_NUM_THREADS yourself.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from critmin.model import Market, Policy, Solution, solve, solve_batch
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import numpy as np  # noqa: E402
+from scipy.optimize import root  # noqa: E402
+
+from critmin.model import Market, Policy, Solution, solve, solve_batch  # noqa: E402
 
 
 @dataclass

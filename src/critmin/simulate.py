@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from critmin.errors import ScenarioError
+from critmin.errors import CritminError, ScenarioError
 from critmin.model.calibrate import ProductBaseline, bundled_baseline, user_baseline
 from critmin.model.core import Market, Policy
 from critmin.model.solver import Solution, solve
@@ -193,18 +193,21 @@ def build_policy(
     return Policy(t1=t1, banned=banned, levy_floor=levy, subsidy_floor=subsidy, export_cap=cap)
 
 
+def _resolve_field(world: World, items: list[str], extra: set[str], field_name: str) -> list[str]:
+    """Expand codes and groups; codes of the user's own markets are accepted as they are."""
+    known = [i for i in items if i.strip().upper() in extra]
+    rest = [i for i in items if i.strip().upper() not in extra]
+    try:
+        codes = world.resolve_countries(rest) if rest else []
+    except CritminError as err:
+        raise ScenarioError(field_name, str(err)) from None
+    return sorted(set(codes) | {k.strip().upper() for k in known})
+
+
 def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list[ResolvedProduct]]:
     """Resolve groups, calibrate every product and build its policy arrays."""
     world = world or load_world(scenario.year)
-    try:
-        member_codes = world.resolve_countries(scenario.zone.members)
-    except Exception as err:
-        raise ScenarioError("zone.members", str(err)) from None
-    try:
-        watch_codes = world.resolve_countries(scenario.zone.watch) if scenario.zone.watch else []
-    except Exception as err:
-        raise ScenarioError("zone.watch", str(err)) from None
-    resolved = []
+    baselines = []
     for k, spec in enumerate(scenario.product):
         fname = f"product[{k}]"
         if spec.flows:
@@ -217,10 +220,18 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
             except Exception as err:
                 raise ScenarioError(f"{fname}.id", str(err)) from None
             base = bundled_baseline(world, spec.id, spec.baseline_price_usd_per_t)
+        baselines.append(base)
+    # codes of a user's own markets (which may be fictional regions) are valid zone members
+    user_codes = {c for b, sp in zip(baselines, scenario.product, strict=True) if sp.flows
+                  for c in b.countries}
+    member_codes = _resolve_field(world, scenario.zone.members, user_codes, "zone.members")
+    watch_codes = _resolve_field(world, scenario.zone.watch, user_codes, "zone.watch")
+    resolved = []
+    for k, (spec, base) in enumerate(zip(scenario.product, baselines, strict=True)):
         members = base.index(member_codes)
         watch = base.index(watch_codes)
         notes: list[str] = []
-        el = resolve_elasticities(world, scenario, spec, base, fname)
+        el = resolve_elasticities(world, scenario, spec, base, f"product[{k}]")
         policy = build_policy(world, scenario, base, members, watch, notes)
         resolved.append(ResolvedProduct(spec, base, el, policy, members, watch, notes))
     return world, resolved
@@ -381,6 +392,7 @@ def simulate(
         sol = solve(rp.market, rp.policy)
         seconds = time.perf_counter() - t
         products[rp.spec.id] = product_result(rp, sol, seconds)
-    members = world.resolve_countries(scenario.zone.members)
-    watch = world.resolve_countries(scenario.zone.watch) if scenario.zone.watch else []
+    user_codes = {c for rp in resolved if rp.spec.flows for c in rp.baseline.countries}
+    members = _resolve_field(world, scenario.zone.members, user_codes, "zone.members")
+    watch = _resolve_field(world, scenario.zone.watch, user_codes, "zone.watch")
     return SimulationResult(scenario, products, members, watch)

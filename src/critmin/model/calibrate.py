@@ -157,9 +157,22 @@ def bundled_baseline(
             f"product[{pid}].baseline_price_usd_per_t",
             "this product has no quantities to derive a unit value: give baseline_price_usd_per_t",
         )
+    # pair unit values far from the world's are misreported or misclassified goods (e.g. 957 t
+    # "lithium carbonate" PRT->ESP at USD 284/t): they fall back to the world unit value
+    pair_uv = flows["value_usd"] / q.where(has_q)
+    ratio = pair_uv / world_uv
+    plausible = has_q & ratio.between(1 / UNIT_VALUE_BAND, UNIT_VALUE_BAND)
+    odd = has_q & ~plausible
+    if odd.any():
+        warnings.append(
+            f"{int(odd.sum())} of {int(has_q.sum())} pair unit values lie outside "
+            f"{1 / UNIT_VALUE_BAND:g}-{UNIT_VALUE_BAND:g}x the world unit value "
+            f"(USD {world_uv:,.0f}/t) and were replaced by it "
+            f"({100 * flows.loc[odd, 'value_usd'].sum() / flows['value_usd'].sum():.1f}% of trade value)"
+        )
     exp_uv = (
-        flows[has_q].groupby("exporter")["value_usd"].sum()
-        / flows[has_q].groupby("exporter")["quantity_t"].sum()
+        flows[plausible].groupby("exporter")["value_usd"].sum()
+        / flows[plausible].groupby("exporter")["quantity_t"].sum()
     )
 
     output_t, estimated, note = domestic_output_tonnes(world, product, world.year)
@@ -175,9 +188,8 @@ def bundled_baseline(
     ij = flows["importer"].map(pos).to_numpy()
     np.add.at(V, (ei, ij), flows["value_usd"].to_numpy(dtype=float))
     if price_usd_per_t is None:
-        pair_uv = np.where(has_q, flows["value_usd"] / q.where(has_q, 1.0), np.nan)
-        ok = np.isfinite(pair_uv)
-        p0[ei[ok], ij[ok]] = pair_uv[ok]
+        ok = plausible.to_numpy()
+        p0[ei[ok], ij[ok]] = pair_uv.to_numpy()[ok]
 
     # domestic sales
     exports_value = pd.Series(V.sum(axis=1) - np.diag(V), index=codes)
@@ -218,6 +230,9 @@ def bundled_baseline(
         sources=[f"CEPII BACI HS17 V202601 {world.year}", note],
     )
 
+
+UNIT_VALUE_BAND = 4.0
+"""Pair unit values outside [1/4, 4] x the product's world unit value are treated as misreported."""
 
 USER_FLOW_COLUMNS = ("exporter", "importer", "value_usd")
 

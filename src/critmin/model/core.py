@@ -25,7 +25,9 @@ appends further blocks to ``z`` (one per stage) with the same residual conventio
 
 Residuals (all dimensionless, so one tolerance fits every market):
 
-* clearing ``f_i = sum_j V_ij x_ij / R_i - S_i`` (fraction of baseline sales);
+* clearing ``f_i = ln(sum_j V_ij x_ij / R_i) - ln S_i`` (the relative gap between sales and
+  supply; logs make the residual nearly linear in the log prices, so large shocks such as a
+  ban with ``sigma`` near 1 still converge from the baseline);
 * quota ``g_k = min(nu_k, ln cap_k - ln(X_k / X0_k))`` (min-function complementarity in logs:
   ``nu >= 0``, ``X <= cap X0``, one of them holds with equality).
 
@@ -478,16 +480,18 @@ def _pad_lists(
     """Pad flat per-element lists (element id ``b``, sorted by ``b``) into ``(B, L)`` arrays."""
     counts = np.bincount(b, minlength=B)
     L = int(counts.max()) if B and counts.size else 0
+    if B == 1:
+        return L, [np.asarray(col).reshape(1, L) for col in cols], np.ones((1, L), dtype=np.bool_)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    pos = np.arange(len(b)) - starts[b]
-    valid = np.zeros((B, L), dtype=np.bool_)
-    valid[b, pos] = True
+    dest = b * L + (np.arange(len(b)) - starts[b])
+    valid = np.zeros(B * L, dtype=np.bool_)
+    valid[dest] = True
     out = []
     for col, f in zip(cols, fill, strict=True):
-        arr = np.full((B, L), f, dtype=col.dtype)
-        arr[b, pos] = col
-        out.append(arr)
-    return L, out, valid
+        arr = np.full(B * L, f, dtype=col.dtype)
+        arr[dest] = col
+        out.append(arr.reshape(B, L))
+    return L, out, valid.reshape(B, L)
 
 
 def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
@@ -512,7 +516,8 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
         cap[b, :k] = p.export_cap
         eps[b, :k] = m.eps
         producer_c[b, :k] = m.R > 0
-        jj, ii = np.nonzero(m.V.T > 0)
+        ft = np.flatnonzero(m.V.T.ravel() > 0)  # row-major over (buyer, seller)
+        jj, ii = ft // k, ft % k
         flat = ii * k + jj
         Vp = m.V.ravel()[flat]
         t0p = m.t0.ravel()[flat]
@@ -525,11 +530,14 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
         ban = ban | ((p.export_cap[ii] == 0.0) & (ii != jj))
         a = ~ban
         ta = t0p[a]
-        dlt = np.log1p(p.t1.ravel()[flat][a]) - np.log1p(ta)  # exactly 0 where t1 == t0
+        t1a = p.t1.ravel()[flat][a]
+        dlt = np.zeros(len(ta))  # ln((1+t1)/(1+t0)): exactly 0 where t1 == t0
+        ch = t1a != ta
+        dlt[ch] = np.log1p(t1a[ch]) - np.log1p(ta[ch])
         Fp = p.levy_floor.ravel()[flat][a]
-        lnF = np.full(Fp.shape, -np.inf)
-        np.log(Fp, out=lnF, where=Fp > 0)
-        lnFc = lnF - np.log1p(ta)  # the floor on c = b / (1 + t0), in logs
+        lnFc = np.full(len(ta), -np.inf)  # the floor on c = b / (1 + t0), in logs
+        fl = Fp > 0
+        lnFc[fl] = np.log(Fp[fl]) - np.log1p(ta[fl])
         for lst, val in zip(act, (bp[a], ii[a], jj[a], Vp[a], wp[a], dlt, lnFc), strict=True):
             lst.append(val)
     fb, fi, fj, fV, fw = (np.concatenate(x) for x in full)
@@ -668,10 +676,12 @@ class Evaluation:
     F: FloatArray
     f_check: FloatArray
     nu: FloatArray
+    lnc_hat: FloatArray
     K: BoolArray
     theta: FloatArray
     lnP: FloatArray
     q: FloatArray
+    Q: FloatArray
     S: FloatArray
     dS: FloatArray
     X: FloatArray
@@ -722,10 +732,13 @@ def evaluate(st: Stack, z: FloatArray) -> Evaluation:
     Q = st.by_seller(q)[:, :ns]
     u = z[:, :ns]
     lnps = np.maximum(u, st.lnG)
-    S = _exp(st.eps * lnps)
-    dS = np.where(u >= st.lnG, st.eps * S, 0.0)  # dS/du (0 while the subsidy floor binds)
+    lnS = st.eps * lnps
+    S = _exp(lnS)
+    dS = np.where(u >= st.lnG, st.eps, 0.0)  # d ln S / du (0 while the subsidy floor binds)
+    # clearing in logs: ln(sales / R) - ln S; exactly 0 at the baseline (sales == R bit for bit)
     Rs = np.where(st.check, st.R, 1.0)
-    f_check = np.where(st.check, Q / Rs - S, 0.0)
+    Qs = np.where(st.check, Q, 1.0)
+    f_check = np.where(st.check, np.log(np.maximum(Qs / Rs, 1e-300)) - lnS, 0.0)
     f = np.where(st.uact, f_check, 0.0)
     X = st.by_seller(q * st.poff)
     if st.nq:
@@ -738,7 +751,20 @@ def evaluate(st: Stack, z: FloatArray) -> Evaluation:
         h = np.zeros((B, 0))
         F = f
     return Evaluation(
-        z=z, F=F, f_check=f_check, nu=nu, K=K, theta=theta, lnP=lnP, q=q, S=S, dS=dS, X=X, h=h
+        z=z,
+        F=F,
+        f_check=f_check,
+        nu=nu,
+        lnc_hat=lnc_hat,
+        K=K,
+        theta=theta,
+        lnP=lnP,
+        q=q,
+        Q=Q,
+        S=S,
+        dS=dS,
+        X=X,
+        h=h,
     )
 
 
@@ -752,15 +778,12 @@ def jacobian(st: Stack, ev: Evaluation) -> FloatArray:
       composite demand elasticity ``eta``: the GSIM own/cross price elasticities of
       Francois & Hall 2003);
     * ``d ln c_kj / d u_k = K_kj``, ``d ln c_kj / d nu_k = K_kj [j != k]``;
-    * ``df_i/du_k = (-sigma [i=k] sum_j q_ij K_ij + (sigma-eta) sum_j q_ij theta_kj K_kj) / R_i
-      - [i=k] eps_i S_i [pi_i >= G_i]``;
+    * ``df_i/du_k = (-sigma [i=k] sum_j q_ij K_ij + (sigma-eta) sum_j q_ij theta_kj K_kj) / Q_i
+      - [i=k] eps_i [pi_i >= G_i]`` with sales ``Q_i = sum_j q_ij``;
     * binding quota rows ``dg_k/dz = -d ln X_k / dz``; slack ones ``dg_k/dnu_k = 1``.
 
-    At a kink (price exactly at a floor) the element with ``K = 1`` is used. A residual that
-    floors make flat in its own unknown (a producer whose every sale sits at a floor while its
-    supply is fixed; a binding quota whose every export sits at a floor) would make the
-    Jacobian singular; for it the unfloored piece is used (a generalised-Newton choice that
-    moves the price off the floor, where a solution must lie).
+    At a kink (price exactly at a floor) the element with ``K = 1`` is used. See
+    :func:`newton_system` for the rows that floors make flat.
     """
     B, ns, nq = st.B, st.ns, st.nq
     N = ns + nq
@@ -769,25 +792,11 @@ def jacobian(st: Stack, ev: Evaluation) -> FloatArray:
     q = ev.q
     K = ev.K
     binding = st.qmask & (ev.h <= ev.z[:, ns:])
-    if st.any_floor:
-        rs = st.by_seller(q * K)[:, :ns]
-        flat = st.uact & (rs == 0.0) & (ev.dS == 0.0)
-        if flat.any():
-            fl = np.concatenate([flat, np.zeros((B, 1), dtype=np.bool_)], axis=1)
-            K = K | (st.at_seller(fl) & st.pvalid)
-        if nq:
-            rsx0 = st.by_seller(q * K * st.poff)
-            flat_q = binding & (st.at_quota(rsx0) == 0.0)
-            if flat_q.any():
-                fq = np.zeros((B, ns + 1), dtype=np.bool_)
-                fq[bidx, st.qslot] = flat_q
-                fq[:, ns] = False
-                K = K | (st.at_seller(fq) & st.pvalid & (st.poff > 0))
     Kf = K.astype(np.float64)
     thK = ev.theta * Kf
     qK = q * Kf
     rowsum = st.by_seller(qK)[:, :ns]
-    Rs = np.where(st.check, st.R, 1.0)[:, :, None]
+    Qs = np.where(st.check & (ev.Q > 0), ev.Q, 1.0)[:, :, None]
     Qd = st.dense(q)
     ThKd = st.dense(thK)
     J = np.zeros((B, N, N))
@@ -796,7 +805,7 @@ def jacobian(st: Stack, ev: Evaluation) -> FloatArray:
     Juu *= se
     diag = np.arange(ns)
     Juu[:, diag, diag] -= st.sigma[:, None] * rowsum
-    Juu /= Rs
+    Juu /= Qs
     Juu[:, diag, diag] -= ev.dS
     if nq:
         qs = np.minimum(st.qslot, ns - 1)  # padded slots point anywhere, masked below
@@ -811,7 +820,7 @@ def jacobian(st: Stack, ev: Evaluation) -> FloatArray:
         # clearing rows, quota columns
         Juv = se * np.matmul(Qd, thKx_q.transpose(0, 2, 1))  # (B, ns, nq)
         Juv[bidx, qs, kidx] -= st.sigma[:, None] * rsx_q
-        Juv /= Rs
+        Juv /= Qs
         J[:, :ns, ns:] = Juv
         # quota rows: -d ln X_k / dz where binding (h <= nu), unit row otherwise
         Xq = st.at_quota(ev.X)
@@ -831,3 +840,60 @@ def jacobian(st: Stack, ev: Evaluation) -> FloatArray:
     idx = np.arange(N)
     J[:, idx, idx] = np.where(act, J[:, idx, idx], 1.0)
     return J
+
+
+def newton_system(st: Stack, ev: Evaluation) -> tuple[FloatArray, FloatArray]:
+    """The linear system ``J d = -F`` of one semismooth Newton step at ``ev.z``.
+
+    This is :func:`jacobian` and ``ev.F`` except for rows that levy floors make *flat* in
+    their own unknown, where the generalised Jacobian is singular:
+
+    * a producer whose every sale sits at a floor while its supply does not respond
+      (``eps = 0`` or a binding subsidy floor): if sales exceed supply, the price must rise
+      until one of its buyer prices leaves the floor, so the step jumps ``u`` to the nearest
+      kink; otherwise (supply exceeds sales even at the floor price) no equilibrium exists
+      and ``u`` is held, leaving the residual for the convergence test to report;
+    * a binding export quota whose every export sits at a floor: if exports exceed the cap,
+      ``nu`` jumps to the nearest kink; otherwise the quota is released towards ``nu = 0``.
+
+    A jump is taken along the unit row ``d = gap`` (a hair past the kink), which keeps the
+    matrix nonsingular; the line search and the following steps proceed as usual.
+    """
+    B, ns, nq = st.B, st.ns, st.nq
+    F = ev.F.copy()
+    if not st.any_floor:
+        return jacobian(st, ev), F
+    q, K = ev.q, ev.K
+    floored = st.pvalid & ~K
+    gap = np.where(floored, st.plnFc - ev.lnc_hat, np.inf)  # > 0 where held at the floor
+
+    def min_gap(mask: BoolArray) -> FloatArray:
+        out = np.full(B * (ns + 1), np.inf)
+        np.minimum.at(out, st.sflat, np.where(mask, gap, np.inf).ravel())
+        return out.reshape(B, ns + 1)
+
+    rows: list[tuple[BoolArray, FloatArray, int]] = []
+    rs = st.by_seller(q * K)[:, :ns]
+    flat_u = st.uact & (rs == 0.0) & (ev.dS == 0.0) & (st.by_seller(q)[:, :ns] > 0)
+    if flat_u.any():
+        g = min_gap(floored)[:, :ns]
+        up = flat_u & (ev.F[:, :ns] > 0) & np.isfinite(g)
+        rows.append((flat_u, np.where(up, g, 0.0), 0))
+    if nq:
+        binding = st.qmask & (ev.h <= ev.z[:, ns:])
+        rsx = st.by_seller(q * K * st.poff)
+        flat_q = binding & (st.at_quota(rsx) == 0.0)
+        if flat_q.any():
+            gq = st.at_quota(min_gap(floored & (st.poff > 0)))
+            up = ev.h < 0
+            step = np.where(up & np.isfinite(gq), gq, -ev.F[:, ns:])
+            rows.append((flat_q, np.where(up & ~np.isfinite(gq), 0.0, step), ns))
+    J = jacobian(st, ev)
+    for mask, step, offset in rows:
+        bb, kk = np.nonzero(mask)
+        r = kk + offset
+        J[bb, r, :] = 0.0
+        J[bb, r, r] = 1.0
+        jump = step[bb, kk]
+        F[bb, r] = -np.where(jump > 0, jump * (1.0 + 1e-9) + 1e-12, jump)
+    return J, F

@@ -28,7 +28,7 @@ from critmin.model.core import (
     ResolvedPolicy,
     Stack,
     evaluate,
-    jacobian,
+    newton_system,
     stack,
 )
 from critmin.model.welfare import compute_welfare
@@ -60,8 +60,8 @@ class Solution:
     ``exports``. Welfare (USD): ``dCS``, ``dPS``, ``tariff_revenue`` (change),
     ``quota_rent``, ``subsidy_cost``, ``welfare``.
 
-    ``max_residual`` is the largest clearing residual as a fraction of baseline sales and
-    complementarity residual of the quotas (log units). ``unsupplied`` / ``stranded`` flag
+    ``max_residual`` is the largest residual of the system: clearing as ``|ln(sales / supply)|``
+    (a relative gap) and quota complementarity in log units. ``unsupplied`` / ``stranded`` flag
     buyers that lost every supplier and producers that lost every buyer.
     """
 
@@ -160,9 +160,9 @@ def _newton(st: Stack, tol: float, max_iter: int) -> _State:
             cur_st = st.subset(idx)
             cur_ev = evaluate(cur_st, state.z[idx])
             cur_idx = idx
-        J = jacobian(cur_st, cur_ev)
+        J, rhs = newton_system(cur_st, cur_ev)
         Fk = cur_ev.F
-        d = _solve_linear(J, Fk)
+        d = _solve_linear(J, rhs)
         big = np.abs(d).max(axis=1)
         d *= np.minimum(1.0, MAX_STEP / np.maximum(big, 1e-300))[:, None]
         phi_ref = hist[idx].max(axis=1)
@@ -248,8 +248,11 @@ def _unpack(
     pi = np.where(stranded, 0.0, np.exp(u))
     e = np.expm1(to_countries(ev.nu[b, :ns], 0.0))
     # buyer prices in levels: exactly (1 + t1) at pi = 1, e = 0
-    b_hat = pi[:, None] * np.where(off, 1.0 + e[:, None], 1.0) * (1.0 + policy.t1)
-    bp = np.maximum(b_hat, policy.levy_floor)
+    if e.any():
+        b_hat = pi[:, None] * np.where(off, 1.0 + e[:, None], 1.0) * (1.0 + policy.t1)
+    else:
+        b_hat = pi[:, None] * (1.0 + policy.t1)
+    bp = np.maximum(b_hat, policy.levy_floor) if policy.levy_floor.any() else b_hat
     c = bp / (1.0 + market.t0)
     lnP = ev.lnP[b, :n]
     P = np.where(unsupplied, np.inf, np.exp(lnP))
@@ -382,10 +385,7 @@ def solve_batch(
     _check_options(tol, max_iter)
     resolved = [p.resolve(m) for m, p in zip(markets, policies, strict=True)]
     sizes = [m.n for m in markets]
-    if group_sizes:
-        groups = _buckets(sizes)
-    else:
-        groups = _buckets(sizes, ratio=0.0)
+    groups = _buckets(sizes) if group_sizes else _buckets(sizes, ratio=0.0)
     out: list[Solution | None] = [None] * len(markets)
     for grp in groups:
         ms = [markets[k] for k in grp]

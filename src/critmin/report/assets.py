@@ -1,0 +1,149 @@
+"""Static assets inlined into reports and served by the dashboard: Plotly.js and world geometry.
+
+Nothing here touches the network. Plotly.js comes from the ``plotly`` Python package
+(``plotly.offline.get_plotlyjs()``, MIT). The country polygons are
+``assets/world-110m.geojson``: Natural Earth 1:110m admin-0 countries (public domain) as
+simplified by the ``world-atlas`` npm package v2 (ISC, Mike Bostock), converted once by
+:func:`convert_world_atlas` (TopoJSON -> GeoJSON, numeric ids -> ISO 3166 alpha-3, coordinates
+rounded to 0.01 degree, Antarctica dropped). See ``assets/README.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+ASSETS_DIR = Path(__file__).parent / "assets"
+GEOJSON_PATH = ASSETS_DIR / "world-110m.geojson"
+
+# Features of world-atlas countries-110m.json that have no ISO numeric id, or whose code
+# critmin's M49 table does not map (territories), with the code used for them here.
+_EXTRA_IDS: dict[str, str] = {
+    "732": "ESH",  # Western Sahara
+    "630": "PRI",  # Puerto Rico
+    "Kosovo": "XKX",  # user-assigned code used by the World Bank
+    "N. Cyprus": "XNC",  # not a country code; drawn as background only
+    "Somaliland": "XSL",  # not a country code; drawn as background only
+}
+_DROP = {"010"}  # Antarctica: no data, a third of a world map's area
+
+
+@lru_cache(maxsize=1)
+def plotly_js() -> str:
+    """The minified Plotly.js bundle shipped with the ``plotly`` package (about 4.8 MB)."""
+    from plotly.offline import get_plotlyjs
+
+    js: str = get_plotlyjs()
+    return js
+
+
+@lru_cache(maxsize=1)
+def world_geojson_text() -> str:
+    """The bundled country polygons as compact GeoJSON text (features keyed by ISO3 ``id``)."""
+    return GEOJSON_PATH.read_text(encoding="utf-8")
+
+
+def world_geojson() -> dict[str, Any]:
+    """The bundled country polygons as a GeoJSON FeatureCollection (a fresh dict)."""
+    data: dict[str, Any] = json.loads(world_geojson_text())
+    return data
+
+
+@lru_cache(maxsize=1)
+def geojson_ids() -> frozenset[str]:
+    """ISO3 codes that have a polygon on the map."""
+    return frozenset(str(f["id"]) for f in world_geojson()["features"])
+
+
+# ----------------------------------------------------------------------------- conversion
+
+
+def _decode_arcs(topology: dict[str, Any]) -> list[list[list[float]]]:
+    """Absolute coordinates of every arc of a (quantized, delta-encoded) TopoJSON topology."""
+    transform = topology.get("transform")
+    arcs: list[list[list[float]]] = []
+    for arc in topology["arcs"]:
+        if transform is None:
+            arcs.append([[float(p[0]), float(p[1])] for p in arc])
+            continue
+        (kx, ky), (dx, dy) = transform["scale"], transform["translate"]
+        x = y = 0
+        points = []
+        for p in arc:
+            x += p[0]
+            y += p[1]
+            points.append([x * kx + dx, y * ky + dy])
+        arcs.append(points)
+    return arcs
+
+
+def _ring(indices: list[int], arcs: list[list[list[float]]]) -> list[list[float]]:
+    """Stitch a ring from arc indices (``~i`` means arc ``i`` reversed)."""
+    points: list[list[float]] = []
+    for k in indices:
+        arc = arcs[k] if k >= 0 else arcs[~k][::-1]
+        points.extend(arc if not points else arc[1:])
+    return points
+
+
+def _round(ring: list[list[float]], digits: int) -> list[list[float]]:
+    out: list[list[float]] = []
+    for x, y in ring:
+        p = [round(x, digits), round(y, digits)]
+        if not out or p != out[-1]:
+            out.append(p)
+    if len(out) >= 2 and out[0] != out[-1]:
+        out.append(out[0])
+    return out
+
+
+def convert_world_atlas(topology: dict[str, Any], digits: int = 2) -> dict[str, Any]:
+    """world-atlas ``countries-110m.json`` (TopoJSON) -> GeoJSON keyed by ISO3.
+
+    Used once to produce ``assets/world-110m.geojson``; kept so the asset can be regenerated
+    (``python -m critmin.report.assets countries-110m.json``).
+    """
+    from critmin.countries import m49_to_iso3
+
+    arcs = _decode_arcs(topology)
+    features = []
+    for geom in topology["objects"]["countries"]["geometries"]:
+        raw_id = geom.get("id")
+        name = str(geom.get("properties", {}).get("name", ""))
+        if raw_id in _DROP:
+            continue
+        iso = (m49_to_iso3(raw_id) if raw_id is not None else None) or _EXTRA_IDS.get(
+            str(raw_id) if raw_id is not None else name
+        )
+        if iso is None:
+            raise ValueError(f"no ISO3 code for world-atlas feature {raw_id!r} ({name})")
+        polygons = [geom["arcs"]] if geom["type"] == "Polygon" else geom["arcs"]
+        coords: list[Any] = []
+        for poly in polygons:
+            rings = [_round(_ring(r, arcs), digits) for r in poly]
+            # rounding can collapse a tiny island or hole; such rings break d3's projection
+            if len(rings[0]) < 4:
+                continue
+            coords.append([rings[0], *(r for r in rings[1:] if len(r) >= 4)])
+        if not coords:
+            continue
+        geometry = ({"type": "Polygon", "coordinates": coords[0]} if len(coords) == 1
+                    else {"type": "MultiPolygon", "coordinates": coords})
+        features.append({
+            "type": "Feature",
+            "id": iso,
+            "properties": {"name": name},
+            "geometry": geometry,
+        })
+    return {"type": "FeatureCollection", "features": features}
+
+
+if __name__ == "__main__":  # pragma: no cover - asset regeneration
+    import sys
+
+    source = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    text = json.dumps(convert_world_atlas(source), separators=(",", ":"))
+    GEOJSON_PATH.write_text(text + "\n", encoding="utf-8")
+    print(f"wrote {GEOJSON_PATH} ({len(text):,} bytes)")

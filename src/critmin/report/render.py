@@ -1,0 +1,277 @@
+"""Render simulation results as HTML: the self-contained report and the dashboard's result view.
+
+The view model (:func:`results_view`) turns the results contract into what the templates
+show: KPIs, instrument descriptions, welfare tables, diagnostics and provenance. The figures
+come from :mod:`critmin.report.charts`. Both the report and the dashboard use the same
+templates (``templates/_results.html.j2``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+
+from critmin import __version__
+from critmin.report import format as fmt
+from critmin.report.assets import plotly_js, world_geojson_text
+from critmin.report.charts import chart_id, result_figures
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+# bundled tables whose provenance a results page cites
+RESULT_TABLES = ("flows", "supply", "eu_supply_shares", "products", "elasticities", "groups")
+
+MODEL_CAVEATS = [
+    "Partial equilibrium: one market per product; no links between stages or to the rest of "
+    "the economy, no exchange-rate or income effects.",
+    "Armington: each country's supply of a product is a distinct variety; results depend on "
+    "the substitution elasticity (sigma) and on demand and supply elasticities, which are "
+    "cited defaults unless the scenario sets them.",
+    "Baseline: one trade year of CEPII BACI flows at producer (FOB-like) values; domestic sales "
+    "come from USGS output where published, otherwise from an estimate or zero (each product "
+    "says which).",
+    "Quantities are in baseline-value units; floors in USD/t are compared with BACI unit "
+    "values, which mix grades and contract terms.",
+    "Welfare changes are first-round surplus changes in USD for the modelled product only.",
+]
+
+POLICY_LABELS = {
+    "tariff": "Tariff",
+    "price_floor": "Price floor",
+    "export_ban": "Export ban",
+    "export_quota": "Export quota",
+}
+
+
+def make_env(*extra_dirs: Path) -> Environment:
+    """A Jinja environment over ``extra_dirs`` (searched first) and the report templates,
+    with critmin's number filters."""
+    loaders = [FileSystemLoader([str(d) for d in extra_dirs]), FileSystemLoader(str(TEMPLATES))]
+    env = Environment(loader=ChoiceLoader(loaders), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update({
+        "usd": fmt.usd, "pct": fmt.pct, "share": fmt.share, "num": fmt.num, "sci": fmt.sci,
+        "script_json": fmt.script_json, "script_text": fmt.script_text,
+        "country": fmt.country_label,
+    })
+    env.globals.update({"version": __version__, "chart_id": chart_id})
+    return env
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    return make_env()
+
+
+# ----------------------------------------------------------------------------- view model
+
+
+def _selector(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def describe_policy(policy: dict[str, Any]) -> dict[str, str]:
+    """One instrument in words: type, what it does, on which pairs, which products."""
+    kind = str(policy.get("type", "?"))
+    products = ", ".join(policy["products"]) if policy.get("products") else "all products"
+    if kind == "tariff":
+        what = f"ad valorem rate {100 * float(policy['rate']):g}%"
+        pairs = (f"{_selector(policy.get('exporters', 'non-members'))} → "
+                 f"{_selector(policy.get('importers', 'members'))}")
+    elif kind == "price_floor":
+        mech = str(policy.get("mechanism", "variable_levy"))
+        what = f"USD {float(policy['price_usd_per_t']):,.0f}/t by {mech.replace('_', ' ')}"
+        pairs = ("non-members → members (levy tops buyer prices up to the floor)"
+                 if mech == "variable_levy" else "zone producers (subsidy tops up their price)")
+    elif kind == "export_ban":
+        what = "exports removed"
+        pairs = (f"{_selector(policy.get('exporters'))} → "
+                 f"{_selector(policy.get('importers', 'members'))}")
+    elif kind == "export_quota":
+        what = f"exports capped at {100 * float(policy['share_of_baseline']):g}% of baseline"
+        pairs = f"{_selector(policy.get('exporters'))} → all destinations"
+    else:
+        what, pairs = "", ""
+    return {"type": POLICY_LABELS.get(kind, kind), "what": what, "pairs": pairs,
+            "products": products, "label": str(policy.get("label") or "")}
+
+
+def _welfare_row(label: str, rows: list[dict[str, Any]], kind: str = "") -> dict[str, Any]:
+    keys = ["consumer_surplus_change_usd", "producer_surplus_change_usd",
+            "tariff_revenue_change_usd", "quota_rent_usd", "subsidy_cost_usd", "welfare_change_usd"]
+    out: dict[str, Any] = {"label": label, "kind": kind, "code": ""}
+    for k in keys:
+        vals = [r[k] for r in rows if r.get(k) is not None]
+        out[k] = sum(vals) if vals else None
+    return out
+
+
+def welfare_tables(product: dict[str, Any], top_others: int = 10) -> dict[str, Any]:
+    """Rows for the welfare table: members, watch countries, the largest others, subtotals."""
+    countries = product["countries"]
+
+    def row(code: str, r: dict[str, Any]) -> dict[str, Any]:
+        kind = "member" if r["member"] else ("watch" if r["watch"] else "other")
+        return {**r, "code": code, "label": fmt.country_label(code), "kind": kind}
+
+    def mag(item: dict[str, Any]) -> float:
+        return -abs(float(item.get("welfare_change_usd") or 0.0))
+
+    all_rows = [row(c, r) for c, r in countries.items()]
+    members = sorted((r for r in all_rows if r["kind"] == "member"), key=mag)
+    watch = sorted((r for r in all_rows if r["kind"] == "watch"), key=mag)
+    others = sorted((r for r in all_rows if r["kind"] == "other"), key=mag)
+    shown_others, rest = others[:top_others], others[top_others:]
+    lines: list[dict[str, Any]] = [*members, _welfare_row("Zone members, total", members, "total")]
+    lines += watch
+    lines += shown_others
+    if rest:
+        lines.append(_welfare_row(f"{len(rest)} other countries", rest, "rest"))
+    lines.append(_welfare_row("Outside the zone, total", watch + others, "total"))
+    lines.append(_welfare_row("World", all_rows, "total"))
+    full = sorted(all_rows, key=lambda r: r["label"])
+    return {"lines": lines, "all": full}
+
+
+def product_view(pid: str, product: dict[str, Any]) -> dict[str, Any]:
+    """What a product section shows besides its charts."""
+    z, s = product["zone"], product["summary"]
+    kpis = [
+        {"label": "Zone consumer price", "value": fmt.pct(s["zone_consumer_price_change_pct"]),
+         "raw": s["zone_consumer_price_change_pct"], "key": "zone_consumer_price_change_pct"},
+        {"label": "Outside consumer price",
+         "value": fmt.pct(s["outside_consumer_price_change_pct"]),
+         "raw": s["outside_consumer_price_change_pct"], "key": "outside_consumer_price_change_pct"},
+        {"label": "Zone welfare", "value": "USD " + fmt.usd(s["zone_welfare_change_usd"], True),
+         "raw": s["zone_welfare_change_usd"], "key": "zone_welfare_change_usd"},
+        {"label": "Tariff / levy revenue",
+         "value": "USD " + fmt.usd(s["tariff_revenue_change_usd"], True),
+         "raw": s["tariff_revenue_change_usd"], "key": "tariff_revenue_change_usd"},
+        {"label": "Zone self-sufficiency",
+         "value": f"{fmt.share(z['self_sufficiency_baseline'])} → {fmt.share(z['self_sufficiency'])}",
+         "raw": z["self_sufficiency"], "key": "self_sufficiency"},
+        {"label": "Watch share of zone demand",
+         "value": f"{fmt.share(z['watch_share_baseline'])} → {fmt.share(z['watch_share'])}",
+         "raw": z["watch_share"], "key": "watch_share"},
+    ]
+    return {
+        "id": pid,
+        "p": product,
+        "kpis": kpis,
+        "welfare": welfare_tables(product),
+        "anchor": chart_id(pid).removeprefix("chart-"),
+    }
+
+
+def provenance(tables: tuple[str, ...] = RESULT_TABLES) -> dict[str, Any]:
+    """Publisher, edition, licence and URL of the bundled tables a result rests on."""
+    from critmin.errors import CritminError
+    from critmin.world import read_manifest
+
+    try:
+        manifest = read_manifest()
+    except CritminError as err:
+        return {"built": None, "rows": [], "error": str(err)}
+    rows = []
+    for name in tables:
+        entry = manifest["tables"].get(name)
+        if not entry:
+            continue
+        for p in entry["provenance"]:
+            rows.append({"table": name, "publisher": p.get("publisher", ""),
+                         "title": p.get("title", ""), "edition": p.get("edition", ""),
+                         "licence": p.get("licence", ""), "url": p.get("doi_or_url", "")})
+    return {"built": manifest.get("built"), "rows": rows, "error": None}
+
+
+def results_view(scenario: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
+    """Template context for a results page (report or dashboard)."""
+    products = results["products"]
+    summaries = [p["summary"] for p in products.values()]
+
+    def total(key: str) -> float | None:
+        vals = [s[key] for s in summaries if s.get(key) is not None]
+        return sum(vals) if vals else None
+
+    zone = scenario.get("zone", {})
+    n_conv = sum(1 for p in products.values() if p["converged"])
+    headline = [
+        {"label": "Products", "value": str(len(products)), "key": "products", "raw": len(products)},
+        {"label": "Converged", "value": f"{n_conv} of {len(products)}", "key": "converged",
+         "raw": n_conv},
+        {"label": "Zone welfare", "value": "USD " + fmt.usd(total("zone_welfare_change_usd"), True),
+         "key": "zone_welfare_change_usd", "raw": total("zone_welfare_change_usd")},
+        {"label": "Outside welfare",
+         "value": "USD " + fmt.usd(total("outside_welfare_change_usd"), True),
+         "key": "outside_welfare_change_usd", "raw": total("outside_welfare_change_usd")},
+        {"label": "Tariff / levy revenue",
+         "value": "USD " + fmt.usd(total("tariff_revenue_change_usd"), True),
+         "key": "tariff_revenue_change_usd", "raw": total("tariff_revenue_change_usd")},
+        {"label": "Subsidy cost", "value": "USD " + fmt.usd(total("subsidy_cost_usd")),
+         "key": "subsidy_cost_usd", "raw": total("subsidy_cost_usd")},
+    ]
+    warnings = [(pid, w) for pid, p in products.items() for w in p["warnings"]]
+    return {
+        "scenario": scenario,
+        "results": results,
+        "members_given": zone.get("members", []),
+        "watch_given": zone.get("watch", []),
+        "policies": [describe_policy(p) for p in scenario.get("policy", [])],
+        "headline": headline,
+        "products": [product_view(pid, p) for pid, p in products.items()],
+        "warnings": warnings,
+        "caveats": MODEL_CAVEATS,
+        "provenance": provenance(),
+        "figures": result_figures(results),
+    }
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def scenario_dict(scenario: Any) -> dict[str, Any]:
+    """The scenario as a plain dict (from a Scenario model or a dict in the same schema)."""
+    from critmin.scenario import Scenario
+
+    if isinstance(scenario, Scenario):
+        data: dict[str, Any] = scenario.model_dump(mode="json", exclude_none=True)
+        return data
+    if isinstance(scenario, dict):
+        return Scenario.from_dict(scenario).model_dump(mode="json", exclude_none=True)
+    raise TypeError(f"expected a Scenario or a dict, got {type(scenario).__name__}")
+
+
+def render_report(scenario: Any, results: dict[str, Any],
+                  generated: dt.datetime | None = None) -> str:
+    """One self-contained HTML document: Plotly.js, the map geometry, the figures and the
+    full results (as JSON) are inlined; nothing is fetched from the network."""
+    context = results_view(scenario_dict(scenario), fmt.clean(results))
+    generated = generated or dt.datetime.now(dt.UTC)
+    return _env().get_template("report.html.j2").render(
+        **context,
+        title=f"{results['scenario']} — critmin report",
+        generated=generated.strftime("%Y-%m-%d %H:%M UTC"),
+        plotly_js=plotly_js(),
+        geojson=world_geojson_text(),
+        inline_assets=True,
+    )
+
+
+def write_report(source: Any, path: str | Path) -> dict[str, Any]:
+    """Simulate ``source`` (path, dict or Scenario), write the report to ``path`` atomically
+    and return the results contract."""
+    from critmin.scenario import load_scenario
+    from critmin.simulate import simulate
+    from critmin.util import write_text_atomic
+
+    scenario = load_scenario(source)
+    result = simulate(scenario)
+    data = result.to_dict()
+    write_text_atomic(path, render_report(scenario, data))
+    return data
