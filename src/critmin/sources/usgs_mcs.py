@@ -608,6 +608,10 @@ def read_mcs2025_world(path: str | Path) -> pd.DataFrame:
             cells = cells.where(~marker, notes)
             notes = notes.where(~marker, "")
         parsed = parse_numbers(cells)
+        if notes is not None:
+            # an empty cell whose note says "W for 23-24" is withheld, not blank
+            withheld = cells.str.strip().eq("") & notes.str.match(r"^W\b", na=False)
+            parsed.loc[withheld, "missing_reason"] = "W"
         part = pd.DataFrame(
             {
                 "commodity": frame["COMMODITY"].str.strip(),
