@@ -18,9 +18,12 @@ setup: $(STAMP)
 
 ## demo: set up, verify the bundled data, assess the zone and simulate the first example
 demo: setup
+	@mkdir -p $(OUT)
 	$(BIN)/critmin data check
 	$(BIN)/critmin data show production --mineral lithium --year 2024
-	@mkdir -p $(OUT)
+	$(BIN)/critmin assess --members USA,CAN,AUS,JPN,KOR,EU27 --watch CHN
+	$(BIN)/critmin simulate examples/01_lithium_floor_levy.toml --out $(OUT)/01_lithium_floor_levy.json
+	@echo "results: $(OUT)/01_lithium_floor_levy.json"
 
 ## test: set up and run the whole suite (ruff, mypy, pytest)
 test: setup lint typecheck unit
@@ -41,6 +44,7 @@ bench: setup
 data: setup
 	$(BIN)/critmin data build --source ../shared/data
 	$(BIN)/critmin data schema --markdown > docs/data.md
+	$(BIN)/critmin data check --source ../shared/data
 
 clean:
 	rm -rf $(VENV) $(OUT) .mypy_cache .ruff_cache .pytest_cache

@@ -1,234 +1,1048 @@
 """Assess supply concentration, criticality and zone dependence, by mineral and stage.
 
-Stages and their sources:
+Three views, each a list of plain records (JSON-ready: shares are fractions 0-1, missing is
+``None``) with their coverage and sources. ``docs/assess.md`` explains every field.
 
-- ``mine``: USGS MCS mine production of the year (latest edition), tonnes of contained element
-  (or gross weight / REO where USGS says so).
-- ``refine``: USGS refinery/smelter/primary production where USGS publishes it (copper,
-  gallium, germanium, magnesium, ...); otherwise the EU 2023 CRM study's global processing (P)
-  shares (their reference period is about 2016-2020, which the record says).
-- ``product``: exporters' shares of world exports of the bundled product (BACI), for products
-  that have no production statistics (permanent magnets).
+**Supply** (:func:`assess`): one record per (mineral, stage, year), most concentrated first.
+The supply figures of a stage come from the first source that has them:
 
-Zone metrics (with ``members``): the zone's and the watch countries' share of world supply at the
-stage and, where a bundled traded product sits at that stage, the share of zone demand met
-within the zone (self-sufficiency) and by the watch countries, from the calibrated baseline
-(domestic sales + bilateral flows; see :mod:`critmin.model.calibrate`).
+1. ``production``: USGS Mineral Commodity Summaries production of the year (the newest edition
+   that publishes the year), tonnes as USGS gives them (element content, or gross weight, REO,
+   oxide where USGS says so);
+2. ``eu_shares``: the EU 2023 CRM study's global extraction (E, mine stage) or processing
+   (P, refine stage) shares; their reference period is about 2016-2020;
+3. ``exports``: exporters' shares of world exports of the bundled traded product (CEPII
+   BACI, USD) for stages without production statistics (e.g. permanent magnets).
+
+With a zone (``members``, optional ``watch``), each record adds:
+
+* the zone's and the watch countries' share of world supply at the stage;
+* ``zone_self_sufficiency`` and ``watch_share``, shares of the zone's demand, with
+  ``zone_basis`` naming how they were measured:
+    - ``"trade"``: a bundled traded product sits at the stage. Zone demand = members'
+      domestic sales + imports of that product (BACI values; domestic sales calibrated from
+      national output, :mod:`critmin.model.calibrate`); computed with
+      :mod:`critmin.metrics.dependence`.
+    - ``"production_proxy"``: no traded product at the stage (e.g. lithium mining). The
+      zone's output at the stage (USGS, element tonnes) over the zone's demand for the element
+      one stage down (the downstream product's zone demand in tonnes x its content factor),
+      capped at 1; the rest of the zone's need is attributed to outside producers in
+      proportion to their output. A proxy, never the trade-based figure.
+    - ``None``: neither is possible; ``zone_note`` says why.
+* ``geopolrisk``: the zone's GeoPolRisk (production HHI x the zone's import shares x
+  governance risk from WGI political stability), trade basis only.
+
+**NIR** (:func:`nir_view`): net import reliance of a country by mineral. For the United States,
+from the USGS salient statistics (latest edition publishing the year), beside the published
+figure and whether they agree; for any country, from USGS production plus BACI trade in
+tonnes (via the product's content factor) where output and the traded product are at the same
+stage and in the same unit, with the reason where not.
+
+**Criticality** (:func:`criticality_view`): the EU 2023 supply-risk building blocks
+HHI_WGI,t recomputed from the bundled EU shares, t and WGI, beside the EU's official SR, EI.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from critmin.errors import CritminError
-from critmin.metrics import concentration, criticality
-from critmin.model.calibrate import bundled_baseline
-from critmin.world import AGGREGATES, World
+from critmin.errors import CritminError, UnknownCountryError, UnknownYearError
+from critmin.metrics import concentration, criticality, dependence
+from critmin.metrics.concentration import MetricInputError
+from critmin.model.calibrate import ProductBaseline, bundled_baseline
+from critmin.world import AGGREGATES, World, trade_years
 
 STAGES = ("mine", "refine", "product")
+NEXT_STAGE = {"mine": "refine", "refine": "product"}
+EU_STAGE = {"mine": "E", "refine": "P"}
+EU_PERIOD = "~2016-2020"
+WGI_SOURCE = "World Bank WGI"
+
+USGS_IDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "titanium": {"mine": ("titanium_mineral_concentrates",), "refine": ("titanium_sponge_metal",)},
+    "magnesium": {"refine": ("magnesium_metal",)},
+    "baryte": {"mine": ("barite",)},
+    "phosphate": {"mine": ("phosphate_rock",)},
+}
+"""USGS mineral ids of a critmin mineral's stages, where they differ from the critmin id."""
+
+USGS_SERIES: dict[tuple[str, str], str] = {("silicon", "refine"): "silicon metal"}
+"""The USGS series kept when one table holds several products (silicon: metal, not
+ferrosilicon)."""
+
+EU_MATERIALS: dict[tuple[str, str], str] = {
+    ("graphite", "E"): "natural_graphite",
+    ("titanium", "P"): "titanium_metal",
+    ("silicon", "P"): "silicon_metal",
+    ("phosphate", "E"): "phosphate_rock",
+    ("rare_earths", "P"): "neodymium",
+}
+"""EU CRM 2023 material standing for a critmin mineral at a stage (E/P), where the ids differ.
+Rare earths at processing: the EU publishes per element; neodymium (the magnet REE) stands
+for separation and refining, and the record says so."""
+
+SALIENT_IDS: dict[str, tuple[str, ...]] = {
+    "magnesium": ("magnesium_metal",),
+    "titanium": ("titanium_sponge_metal",),
+    "baryte": ("barite",),
+    "phosphate": ("phosphate_rock",),
+    "bauxite": ("bauxite", "bauxite_and_alumina"),
+}
+"""USGS salient-statistics ids of a critmin mineral, where they differ from the critmin id."""
 
 
 @dataclass(frozen=True)
 class Zone:
+    """A zone: member countries (ISO3) and watch countries (not members)."""
+
     members: list[str]
-    watch: list[str]
+    watch: list[str] = field(default_factory=list)
 
-
-def _eu_material_ids(world: World, mineral: str) -> list[str]:
-    """EU CRM material ids for a critmin mineral (via the concordance's eu_material column)."""
-    p = world.products[world.products["mineral"] == mineral]
-    names = [n for v in p["eu_material"] for n in str(v).split(";") if n]
-    ids = {slug(n) for n in names} | {mineral}
-    if mineral == "germanium":
-        ids.add("germanium")
-    return sorted(ids)
-
-
-def slug(text: str) -> str:
-    return "_".join("".join(ch if ch.isalnum() else " " for ch in text.lower()).split())
-
-
-def _stage_values(world: World, mineral: str, stage: str, year: int) -> tuple[pd.Series, dict[str, str], str, int | None]:
-    """Amounts by country (incl. WLD/OTH), missing reasons, source text, data year."""
-    if stage in ("mine", "refine"):
-        df = world.production(mineral, stage, year)
-        if not df.empty and df[df["country"] != "WLD"]["value_t"].notna().any():
-            df = df.groupby("country", as_index=False).agg(
-                value_t=("value_t", lambda s: s.sum(min_count=1)),
-                missing_reason=("missing_reason", "first"),
-                edition=("edition", "max"),
-                basis=("basis", "first"),
+    def __post_init__(self) -> None:
+        if not self.members:
+            raise CritminError("the zone needs at least one member country")
+        both = sorted(set(self.members) & set(self.watch))
+        if both:
+            raise UnknownCountryError(
+                f"watch countries {', '.join(both)} are also zone members: a watch country "
+                "must be outside the zone"
             )
-            values = pd.Series(df["value_t"].to_numpy(), index=df["country"].astype(str))
-            reasons = {str(c): str(r) for c, r in zip(df["country"], df["missing_reason"], strict=True)
-                       if isinstance(r, str)}
-            editions = ", ".join(sorted(set(map(str, df["edition"]))))
-            basis = ", ".join(sorted(set(map(str, df["basis"].dropna()))))
-            return values, reasons, f"USGS {editions} {stage} production {year} (t, {basis})", year
-    if stage == "refine":
-        eu = world.eu_supply_shares
-        sub = eu[(eu["scope"] == "global") & (eu["stage"] == "P")
-                 & (eu["material_id"].isin(_eu_material_ids(world, mineral)))]
-        if not sub.empty:
-            values = sub.groupby("country")["share"].sum()
-            values.index = values.index.astype(str)
-            return values, {}, "EU CRM 2023 global processing shares (reference period ~2016-2020)", None
-    if stage == "product":
-        products = world.products[(world.products["mineral"] == mineral)
-                                  & (world.products["stage"] == "product")]
-        if not products.empty:
-            pid = str(products["product_id"].iloc[0])
-            f = world.product_flows(pid)
-            f = f[f["exporter"] != f["importer"]]
-            values = f.groupby("exporter")["value_usd"].sum()
-            values.index = values.index.astype(str)
-            return values, {}, f"CEPII BACI {world.year} world exports of {pid} (USD)", world.year
-    return pd.Series(dtype=float), {}, "", None
 
 
-def _product_at(world: World, mineral: str, stage: str) -> str | None:
-    p = world.products
-    hit = p[(p["mineral"] == mineral) & (p["stage"] == stage)]
-    if hit.empty and mineral == "germanium" and stage == "refine":
-        hit = p[p["product_id"] == "gallium_germanium"]
-    return None if hit.empty else str(hit["product_id"].iloc[0])
+@dataclass(frozen=True)
+class Supply:
+    """The supply figures of one (mineral, stage): amounts by country and where they come from."""
+
+    values: pd.Series  # by ISO3, with WLD / OTH where the source has them
+    reasons: dict[str, str]
+    basis: str  # production | eu_shares | exports
+    unit: str
+    content_basis: str  # USGS basis (contained, gross, REO, ...); "" for shares and USD
+    period: str
+    source: str
+    material: str  # USGS mineral id(s), EU material id or product id
+    notes: tuple[str, ...] = ()
+    t: pd.Series | None = None  # EU trade variable, for eu_shares
 
 
-def _wgi_scaled(world: World) -> pd.Series:
-    return criticality.scale_wgi_eu(criticality.wgi_average(world.wgi, 2023))
+# --------------------------------------------------------------------------------- lookups
 
 
-def assess_one(world: World, mineral: str, stage: str, year: int, zone: Zone | None,
-               wgi_scaled: pd.Series) -> dict[str, Any] | None:
-    values, reasons, source, data_year = _stage_values(world, mineral, stage, year)
-    named = values.drop(list(AGGREGATES), errors="ignore")
-    if values.empty or not named.notna().any() or not (named.fillna(0) > 0).any():
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """Arrow-backed string columns as Python objects (fast to group and compare)."""
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_string_dtype(out[c]) and not pd.api.types.is_object_dtype(out[c]):
+            out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out
+
+
+class _Tables:
+    """The bundled tables indexed for the look-ups of this module (built once per World)."""
+
+    def __init__(self, world: World) -> None:
+        sa = world.supply_all_editions
+        prod = _plain(sa[sa["measure"] == "production"])
+        self.production = {k: g for k, g in prod.groupby(["mineral", "stage", "year"])}
+        self.supply_minerals = set(map(str, sa["mineral"].unique()))
+        eu = _plain(world.eu_supply_shares)
+        self.eu = {k: g for k, g in eu.groupby(["material_id", "stage", "scope"])}
+        f = _plain(world.flows)
+        self.flows = {str(k): g for k, g in f[f["exporter"] != f["importer"]].groupby("product_id")}
+        self.products: dict[tuple[str, str], pd.Series | None] = {}
+
+
+_TABLES: dict[int, tuple[World, _Tables]] = {}
+
+
+def _tables(world: World) -> _Tables:
+    hit = _TABLES.get(id(world))
+    if hit is not None and hit[0] is world:
+        return hit[1]
+    t = _Tables(world)
+    if len(_TABLES) >= 4:
+        _TABLES.pop(next(iter(_TABLES)))
+    _TABLES[id(world)] = (world, t)
+    return t
+
+
+def _usgs_ids(world: World, mineral: str, stage: str) -> tuple[str, ...]:
+    if mineral in USGS_IDS:
+        return USGS_IDS[mineral].get(stage, ())
+    return (mineral,) if mineral in _tables(world).supply_minerals else ()
+
+
+def _eu_rows(world: World, mid: str, code: str, scope: str = "global") -> pd.DataFrame | None:
+    return _tables(world).eu.get((mid, code, scope))
+
+
+def _trade(world: World, pid: str) -> pd.DataFrame:
+    """Cross-border flows of a product in the world's trade year (no domestic rows)."""
+    empty = pd.DataFrame(columns=["exporter", "importer", "value_usd", "quantity_t"])
+    return _tables(world).flows.get(pid, empty)
+
+
+def eu_material(world: World, mineral: str, code: str) -> str | None:
+    """The EU CRM material id for a critmin mineral at stage E or P (None if the EU has none)."""
+    mid = EU_MATERIALS.get((mineral, code), mineral)
+    return mid if _eu_rows(world, mid, code) is not None else None
+
+
+def product_at(world: World, mineral: str, stage: str) -> pd.Series | None:
+    """The bundled traded product of a mineral at a stage (a product that bundles several
+    minerals, like HS 811292 for gallium and germanium, counts for each)."""
+    cache = _tables(world).products
+    if (mineral, stage) not in cache:
+        p = world.products
+        hit = p[(p["mineral"] == mineral) & (p["stage"] == stage)]
+        if hit.empty:
+            listed = p["usgs_mineral"].astype(str).str.split(";").map(lambda ms: mineral in ms)
+            hit = p[listed & (p["stage"] == stage)]
+        cache[(mineral, stage)] = None if hit.empty else hit.iloc[0]
+    return cache[(mineral, stage)]
+
+
+def bundled_minerals(world: World) -> list[str]:
+    """The critmin minerals of the bundled concordance (every mineral with a traded product,
+    and germanium, which shares HS 811292 with gallium)."""
+    ms = set(map(str, world.products["mineral"]))
+    for v in world.products["usgs_mineral"].astype(str):
+        if ";" in v:
+            ms.update(m for m in v.split(";") if m)
+    return sorted(ms)
+
+
+def nearest_trade_year(year: int) -> int:
+    """The bundled BACI year nearest to ``year`` (the later one on a tie)."""
+    years = trade_years()
+    return min(years, key=lambda y: (abs(y - year), -y))
+
+
+# --------------------------------------------------------------------------------- supply
+
+
+def usgs_production(world: World, mineral: str, stage: str, year: int) -> Supply | None:
+    """USGS production of a stage and year from the newest edition that publishes it."""
+    ids = _usgs_ids(world, mineral, stage)
+    if not ids:
         return None
-    s = concentration.summarize(values, reasons=reasons)
+    parts = [_tables(world).production.get((i, stage, year)) for i in ids]
+    found = [p for p in parts if p is not None]
+    if not found:
+        return None
+    df = pd.concat(found) if len(found) > 1 else found[0]
+    known = df[~df["country"].isin(list(AGGREGATES)) & df["value_t"].notna()]
+    if known.empty:
+        return None
+    edition = str(max(map(str, known["edition"])))
+    df = df[df["edition"] == edition]
+    notes: list[str] = []
+    pattern = USGS_SERIES.get((mineral, stage))
+    if pattern:
+        df = df[df["type"].astype(str).str.lower().str.contains(pattern, regex=False)]
+        notes.append(f"USGS series '{pattern}' only (the table also holds other products)")
+    wld = df[df["country"] == "WLD"]
+    rest = df[df["country"] != "WLD"]
+    country = rest["country"].astype(str)
+    values = rest["value_t"].astype(float).groupby(country.to_numpy()).sum(min_count=1)
+    if len(wld):
+        w = wld["value_t"].astype(float)
+        values["WLD"] = float(w.max()) if w.notna().any() else math.nan
+        if len(wld) > 1:
+            notes.append("several USGS world totals (sub-series): the largest, the combined total, used")
+    reasons: dict[str, str] = {}
+    for c, r in zip(country, rest["missing_reason"], strict=True):
+        if isinstance(r, str) and c in values.index and math.isnan(float(values[c])):
+            reasons.setdefault(c, r)
+    bases = sorted(set(map(str, df["basis"].dropna())))
+    if len(bases) > 1:
+        notes.append(
+            f"USGS gives countries on different bases ({', '.join(bases)}): shares mix units"
+        )
+    if values.get("WLD") is None or math.isnan(float(values.get("WLD", math.nan))):
+        notes.append("no USGS world total: shares are of the sum of known values")
+    basis = "/".join(bases) or "t"
+    return Supply(
+        values=values,
+        reasons=reasons,
+        basis="production",
+        unit=f"t ({basis})",
+        content_basis=bases[0] if len(bases) == 1 else "mixed",
+        period=str(year),
+        source=f"USGS {edition} {stage} production {year} ({', '.join(ids)}; t, {basis})",
+        material=", ".join(ids),
+        notes=tuple(notes),
+    )
+
+
+def eu_shares(world: World, mineral: str, stage: str, scope: str = "global") -> Supply | None:
+    """EU CRM 2023 shares (E for the mine stage, P for the refine stage)."""
+    code = EU_STAGE.get(stage)
+    if code is None:
+        return None
+    mid = eu_material(world, mineral, code)
+    if mid is None:
+        return None
+    sub = _eu_rows(world, mid, code, scope)
+    if sub is None or sub.empty:
+        return None
+    country = sub["country"].astype(str).to_numpy()
+    values = sub["share"].astype(float).groupby(country).sum()
+    t = sub["t"].astype(float).groupby(country).first()
+    what = "extraction" if code == "E" else "processing"
+    notes = [f"EU CRM 2023 {what} shares, reference period {EU_PERIOD}, not {stage} output of the year"]
+    if mid != mineral:
+        notes.append(f"EU material '{mid}' stands for {mineral}")
+    return Supply(
+        values=values,
+        reasons={},
+        basis="eu_shares",
+        unit="share",
+        content_basis="",
+        period=EU_PERIOD,
+        source=f"EU CRM 2023 {scope} {what} (stage {code}) shares of {mid}, reference period {EU_PERIOD}",
+        material=mid,
+        notes=tuple(notes),
+        t=t,
+    )
+
+
+def export_shares(world: World, mineral: str, stage: str) -> Supply | None:
+    """Exporters' shares of world exports of the stage's traded product (BACI, USD)."""
+    prod = product_at(world, mineral, stage)
+    if prod is None:
+        return None
+    pid = str(prod["product_id"])
+    f = _trade(world, pid)
+    if f.empty:
+        return None
+    values = f["value_usd"].astype(float).groupby(f["exporter"].astype(str).to_numpy()).sum()
+    return Supply(
+        values=values,
+        reasons={},
+        basis="exports",
+        unit="USD",
+        content_basis="",
+        period=str(world.year),
+        source=f"CEPII BACI HS17 V202601 {world.year} world exports of {pid} (HS {prod['hs6']}, USD)",
+        material=pid,
+        notes=(
+            "no production statistics at this stage: exporters' shares of world exports stand "
+            "for supply (re-exports count where they leave)",
+        ),
+    )
+
+
+def stage_supply(world: World, mineral: str, stage: str, year: int) -> Supply | None:
+    """The supply figures of a (mineral, stage): USGS production, else EU shares, else exports."""
+    return (
+        usgs_production(world, mineral, stage, year)
+        or eu_shares(world, mineral, stage)
+        or export_shares(world, mineral, stage)
+    )
+
+
+# --------------------------------------------------------------------------------- helpers
+
+
+def _f(x: Any) -> float | None:
+    """A finite float or None."""
+    if x is None:
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def clean(obj: Any) -> Any:
+    """JSON-ready: NaN/inf -> None, numpy scalars -> Python, tuples -> lists."""
+    if isinstance(obj, dict):
+        return {str(k): clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [clean(v) for v in obj]
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        return _f(obj)
+    return obj
+
+
+class _Context:
+    """What one run computes once: governance scores, calibrated baselines."""
+
+    def __init__(self, world: World, year: int) -> None:
+        self.world = world
+        self.year = year
+        wgi_years = sorted(int(y) for y in world.wgi["year"].unique())
+        self.wgi_year = max([y for y in wgi_years if y <= year] or wgi_years)
+        self.wgi_scaled = criticality.scale_wgi_eu(criticality.wgi_average(world.wgi, self.wgi_year))
+        pv = world.wgi[(world.wgi["year"] == self.wgi_year) & (world.wgi["indicator"] == "pv")]
+        pv_est = pd.Series(
+            pv["estimate"].astype(float).to_numpy(), index=pv["country"].astype(str).to_numpy()
+        ).dropna()
+        self.governance = criticality.governance_risk_from_pv(pv_est)
+        self._baselines: dict[str, ProductBaseline | CritminError] = {}
+
+    def baseline(self, pid: str) -> ProductBaseline:
+        if pid not in self._baselines:
+            try:
+                self._baselines[pid] = bundled_baseline(self.world, pid)
+            except CritminError as err:
+                self._baselines[pid] = err
+        b = self._baselines[pid]
+        if isinstance(b, CritminError):
+            raise b
+        return b
+
+
+# --------------------------------------------------------------------------------- zone
+
+
+def _flows_and_domestic(
+    base: ProductBaseline, values: np.ndarray, into: np.ndarray | None = None
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Cross-border flows (only those into the ``into`` mask when given) and domestic sales."""
+    n = base.n
+    off = ~np.eye(n, dtype=bool) & (values > 0)
+    if into is not None:
+        off &= into[np.newaxis, :]
+    ii, jj = np.nonzero(off)
+    codes = np.array(base.countries)
+    flows = pd.DataFrame({"exporter": codes[ii], "importer": codes[jj], "value": values[ii, jj]})
+    domestic = pd.Series(np.diag(values).copy(), index=base.countries)
+    return flows, domestic
+
+
+def _demand_measured_share(base: ProductBaseline, members: list[str], demand: float) -> float:
+    """Share of zone demand that is measured (imports, domestic sales from published output)."""
+    if demand <= 0:
+        return 0.0
+    est = [c for c in base.estimated_domestic if c in set(members)]
+    pos = {c: k for k, c in enumerate(base.countries)}
+    estimated = sum(float(base.V[pos[c], pos[c]]) for c in est)
+    return max(0.0, min(1.0, 1.0 - estimated / demand))
+
+
+def _zone_trade(ctx: _Context, prod: pd.Series, zone: Zone, supply: Supply) -> dict[str, Any]:
+    pid = str(prod["product_id"])
+    base = ctx.baseline(pid)
+    members = [c for c in zone.members]
+    in_base = set(base.countries)
+    flows, domestic = _flows_and_domestic(base, base.V, base.index(members))
+    dom_m = pd.Series({m: float(domestic.get(m, 0.0)) for m in members})
+    ss = dependence.zone_self_sufficiency(flows, dom_m, members)
+    if not ss.denominator > 0:
+        return {"zone_basis": None, "product_id": pid,
+                "zone_note": f"the zone has no recorded demand for {pid} in {ctx.world.year}"}
+    outside = dependence.top_outside_suppliers(flows, members, k=5)
+    ws = dependence.watch_share(flows, dom_m, members, zone.watch) if zone.watch else None
+    coverage = _demand_measured_share(base, members, ss.denominator)
+    producing = sorted(m for m in members if m in in_base and dom_m[m] > 0)
+    est = sorted(c for c in base.estimated_domestic if c in set(members))
+    notes = [
+        f"share of zone demand for {pid} (HS {prod['hs6']}) by value: members' domestic sales "
+        f"+ imports, BACI {ctx.world.year}",
+        "members with domestic sales: " + (", ".join(producing) or "none"),
+    ]
+    if est:
+        notes.append(
+            "domestic sales rest on estimated output (world mine output x EU processing "
+            f"shares) for {', '.join(est)}: coverage counts them as not measured"
+        )
+    if prod.get("caveat"):
+        notes.append(f"product caveat: {prod['caveat']}")
+    # GeoPolRisk: the zone as one importing economy (intra-zone supply riskless)
+    imports_out = flows[~flows["exporter"].isin(members) & flows["importer"].isin(members)]
+    imp = imports_out["value"].groupby(imports_out["exporter"].to_numpy()).sum()
+    shares_imp = imp / ss.denominator
+    gpr = criticality.geopolrisk(supply.values, shares_imp, ctx.governance)
+    return {
+        "zone_basis": "trade",
+        "product_id": pid,
+        "zone_self_sufficiency": ss.value,
+        "watch_share": ws.value if ws is not None else None,
+        "zone_coverage": coverage,
+        "zone_demand_usd": ss.denominator,
+        "top_outside_suppliers": [
+            {"country": str(c), "share_of_zone_demand": float(v) / ss.denominator}
+            for c, v in outside.items()
+        ],
+        "geopolrisk": gpr.value,
+        "geopolrisk_import_risk": gpr.import_risk,
+        "geopolrisk_coverage": gpr.coverage_imports,
+        "geopolrisk_note": (
+            f"HHI of {supply.basis} at this stage x sum over outside suppliers of (share of "
+            f"zone demand x governance risk (2.5 - pv)/5, WGI {ctx.wgi_year}); supply from "
+            "members counts as domestic (riskless)"
+            + ("; " + "; ".join(gpr.notes) if gpr.notes else "")
+        ),
+        "zone_note": "; ".join(notes),
+        "zone_sources": [*base.sources],
+    }
+
+
+def _compatible(supply_basis: str, product: pd.Series) -> str | None:
+    """Why USGS output in ``supply_basis`` and the product's tonnes cannot be compared (None if
+    they can)."""
+    cb = str(product.get("content_basis") or "").lower()
+    gross_product = cb.startswith("gross")
+    if supply_basis == "contained" and not gross_product:
+        return None
+    if supply_basis == "gross" and gross_product:
+        return None
+    return (
+        f"units differ: USGS output is in {supply_basis} tonnes, {product['product_id']} in "
+        f"{cb or 'unknown'} tonnes"
+    )
+
+
+def _tonnes(base: ProductBaseline) -> np.ndarray:
+    """Baseline quantities in product tonnes (value / unit value)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(base.p0 > 0, base.V / base.p0, 0.0)
+    return np.nan_to_num(q)
+
+
+def _zone_proxy(
+    ctx: _Context, mineral: str, stage: str, zone: Zone, supply: Supply
+) -> dict[str, Any]:
+    none: dict[str, Any] = {"zone_basis": None, "product_id": None}
+    nxt = NEXT_STAGE.get(stage)
+    down = product_at(ctx.world, mineral, nxt) if nxt else None
+    if supply.basis != "production":
+        return none | {
+            "zone_note": f"no bundled traded product at the {stage} stage and no national output "
+            "in tonnes to build a production-based proxy"
+        }
+    if down is None:
+        return none | {
+            "zone_note": f"no bundled traded product at the {stage} stage of {mineral}, nor one "
+            "stage down to measure the zone's demand"
+        }
+    cf = _f(down["content_factor"])
+    why = _compatible(supply.content_basis, down) if cf else "the downstream product has no content factor"
+    if why or cf is None or cf <= 0:
+        return none | {
+            "zone_note": f"no bundled traded product at the {stage} stage; a production-based "
+            f"proxy via {down['product_id']} is not possible: {why}"
+        }
+    pid = str(down["product_id"])
+    try:
+        base = ctx.baseline(pid)
+    except CritminError as err:
+        return none | {"zone_note": f"no proxy: {err}"}
+    members = set(zone.members)
+    mem = base.index(members)
+    q = _tonnes(base)
+    demand_el = float(q[:, mem].sum()) * cf
+    if demand_el <= 0:
+        return none | {"zone_note": f"no proxy: the zone has no recorded demand for {pid}"}
+    values = supply.values
+    named = values.drop(list(AGGREGATES), errors="ignore")
+    zone_out = float(named[named.index.isin(members)].sum(skipna=True))
+    withheld = sorted(c for c in named.index[named.isna()] if c in members)
+    ratio = zone_out / demand_el
+    ss = min(ratio, 1.0)
+    total = _f(values.get("WLD"))
+    known_total = float(values.drop("WLD", errors="ignore").sum(skipna=True))
+    total = total if total is not None and total > 0 else known_total
+    outside_total = max(total - zone_out, 0.0)
+    out = named[~named.index.isin(members)].dropna()
+    out = out[out > 0].sort_values(ascending=False)
+    rest = 1.0 - ss
+    watch_out = float(out[out.index.isin(set(zone.watch))].sum())
+    watch = rest * watch_out / outside_total if outside_total > 0 else 0.0
+    notes = [
+        f"PROXY, not a trade-based figure: zone {stage} output ({zone_out:,.0f} t) / zone "
+        f"demand for {mineral} one stage down ({demand_el:,.0f} t {mineral} in {pid}, "
+        f"HS {down['hs6']}, content factor {cf:g}) = {ratio:.0%}"
+        + (", capped at 100%" if ratio > 1 else ""),
+        "the rest of the zone's need is attributed to outside producers in proportion to "
+        "their output",
+        f"{pid} covers only part of {mineral} use: zone demand is understated and "
+        "self-sufficiency overstated",
+    ]
+    if withheld:
+        notes.append(f"output withheld for {', '.join(withheld)}: counted as 0 (a lower bound)")
+    coverage = _demand_measured_share(base, list(members), float(base.V[:, mem].sum()))
+    cov_supply = concentration.summarize(values, reasons=supply.reasons).coverage
+    return {
+        "zone_basis": "production_proxy",
+        "product_id": pid,
+        "zone_self_sufficiency": ss,
+        "watch_share": watch if zone.watch else None,
+        "zone_coverage": coverage * cov_supply,
+        "zone_output_t": zone_out,
+        "zone_demand_t": demand_el,
+        "top_outside_suppliers": [
+            {"country": str(c), "share_of_zone_demand": rest * float(v) / outside_total}
+            for c, v in out.iloc[:5].items()
+        ]
+        if outside_total > 0
+        else [],
+        "geopolrisk": None,
+        "geopolrisk_note": "needs the zone's imports at this stage: not available (no traded product)",
+        "zone_note": "; ".join(notes),
+        "zone_sources": [supply.source, *base.sources],
+    }
+
+
+# --------------------------------------------------------------------------------- supply view
+
+
+def assess_one(
+    world: World, mineral: str, stage: str, year: int, zone: Zone | None, ctx: _Context | None = None
+) -> dict[str, Any] | None:
+    """The record of one (mineral, stage, year), or None when no source has figures for it."""
+    ctx = ctx or _Context(world, year)
+    supply = stage_supply(world, mineral, stage, year)
+    if supply is None:
+        return None
+    values = supply.values
+    named = values.drop(list(AGGREGATES), errors="ignore")
+    if not (named.fillna(0) > 0).any():
+        return None
+    s = concentration.summarize(values, reasons=supply.reasons)
     share = concentration.shares(values)
     top = share.drop(list(AGGREGATES), errors="ignore").dropna().sort_values(ascending=False)
-    eu_t = world.eu_supply_shares
-    t = eu_t[(eu_t["scope"] == "global") & (eu_t["material_id"].isin(_eu_material_ids(world, mineral)))
-             & (eu_t["stage"] == ("E" if stage == "mine" else "P"))].groupby("country")["t"].first()
-    hwt = criticality.hhi_wgi_t_detail(top, wgi_scaled, t if len(t) else 1.0)
+    code = EU_STAGE.get(stage, "P")
+    mid = supply.material if supply.basis == "eu_shares" else eu_material(world, mineral, code)
+    t: pd.Series | float = 1.0
+    sub = _eu_rows(world, mid, code) if mid is not None else None
+    if sub is not None:
+        t = sub["t"].astype(float).groupby(sub["country"].to_numpy()).first()
+    hwt = criticality.hhi_wgi_t_detail(top.clip(upper=1.0), ctx.wgi_scaled, t)
+    sources = [supply.source]
     rec: dict[str, Any] = {
         "mineral": mineral,
         "stage": stage,
-        "year": data_year if data_year is not None else year,
+        "year": year,
         "hhi": s.hhi,
-        "hhi_10000": s.hhi * 10_000,
+        "hhi_10000": s.hhi_10000,
+        "hhi_upper": s.hhi_upper,
         "top_supplier": s.top_supplier,
         "top_supplier_share": s.top_supplier_share,
-        "top3_share": float(top.iloc[:3].sum()),
+        "top3_share": s.top3_share,
         "n_for_90": s.n_for_90,
         "n_suppliers": s.n_suppliers,
         "coverage": s.coverage,
+        "supply_basis": supply.basis,
+        "supply_unit": supply.unit,
+        "supply_period": supply.period,
+        "supply_material": supply.material,
+        "world_total": s.total,
+        "trade_year": world.year,
+        "top_suppliers": [{"country": str(c), "share": float(v)} for c, v in top.iloc[:5].items()],
+        "missing": [{"country": m.country, "reason": m.reason} for m in s.missing],
         "hhi_wgi_t": hwt.value,
-        "top_suppliers": [{"country": c, "share": float(v)} for c, v in top.iloc[:5].items()],
-        "missing": [m.country for m in s.missing],
-        "source": source,
-        "notes": list(s.notes),
+        "hhi_wgi_t_note": (
+            f"EU supply-risk block on these shares, WGI {ctx.wgi_year} (six-indicator mean), "
+            + (f"EU t of {mid}" if mid is not None else "t = 1 (no EU trade variable)")
+        ),
+        "source": supply.source,
+        "sources": sources,
+        "notes": [*supply.notes, *s.notes],
     }
     if zone is not None:
-        m, w = set(zone.members), set(zone.watch)
-        rec["zone_supply_share"] = float(top[top.index.isin(m)].sum())
-        rec["watch_supply_share"] = float(top[top.index.isin(w)].sum())
-        rec.update(_zone_trade(world, mineral, stage, zone))
-    return rec
+        members, watch = set(zone.members), set(zone.watch)
+        rec["zone_supply_share"] = float(top[top.index.isin(members)].sum())
+        rec["watch_supply_share"] = float(top[top.index.isin(watch)].sum()) if watch else None
+        prod = product_at(world, mineral, stage)
+        if prod is not None:
+            try:
+                z = _zone_trade(ctx, prod, zone, supply)
+            except CritminError as err:
+                z = {"zone_basis": None, "product_id": str(prod["product_id"]), "zone_note": str(err)}
+        else:
+            z = _zone_proxy(ctx, mineral, stage, zone, supply)
+        defaults: dict[str, Any] = {
+            "zone_self_sufficiency": None,
+            "watch_share": None,
+            "zone_coverage": None,
+            "top_outside_suppliers": [],
+            "geopolrisk": None,
+            "zone_sources": [],
+        }
+        rec.update(defaults | z)
+        for src in rec["zone_sources"]:
+            if src not in sources:
+                sources.append(src)
+        if z.get("geopolrisk") is not None:
+            sources.append(f"{WGI_SOURCE} {ctx.wgi_year} (political stability, pv)")
+    return clean(rec)  # type: ignore[no-any-return]
 
 
-def _zone_trade(world: World, mineral: str, stage: str, zone: Zone) -> dict[str, Any]:
-    pid = _product_at(world, mineral, stage)
-    empty: dict[str, Any] = {
-        "product_id": None, "zone_self_sufficiency": None, "watch_share": None,
-        "zone_coverage": None, "top_outside_suppliers": [],
-        "zone_note": f"no bundled traded product at the {stage} stage of {mineral}",
-    }
-    if pid is None:
-        return empty
-    base = bundled_baseline(world, pid)
-    mem = base.index(zone.members)
-    wat = base.index(zone.watch)
-    V = base.V
-    demand = V[:, mem].sum()
-    if demand <= 0:
-        return empty | {"product_id": pid, "zone_note": "the zone has no recorded demand"}
-    into = pd.Series(V[:, mem].sum(axis=1), index=base.countries)
-    outside = into[~mem].sort_values(ascending=False)
-    outside = outside[outside > 0]
-    dom_known = [c for c in zone.members if c in base.countries
-                 and V[base.countries.index(c), base.countries.index(c)] > 0]
-    coverage = float(
-        sum(V[:, base.countries.index(c)].sum() for c in dom_known) / demand
-    ) if dom_known else 0.0
-    return {
-        "product_id": pid,
-        "zone_self_sufficiency": float(V[np.ix_(mem, mem)].sum() / demand),
-        "watch_share": float(V[np.ix_(wat, mem)].sum() / demand) if wat.any() else 0.0,
-        "zone_coverage": coverage,
-        "top_outside_suppliers": [
-            {"country": c, "share_of_zone_demand": float(v / demand)} for c, v in outside.iloc[:5].items()
-        ],
-        "zone_note": (
-            "share of zone demand (domestic sales + imports, baseline values); domestic sales "
-            + ("estimated for " + ", ".join(base.estimated_domestic) if base.estimated_domestic
-               else "from USGS output where published")
-            + "; coverage = share of zone demand in members with known domestic output"
-        ),
-    }
+def _hhi_key(r: dict[str, Any]) -> float:
+    h = r.get("hhi")
+    return -float(h) if h is not None else math.inf
 
 
-def assess(world: World, minerals: list[str] | None = None, stages: list[str] | None = None,
-           year: int = 2024, zone: Zone | None = None) -> list[dict[str, Any]]:
-    """One record per (mineral, stage), most concentrated first."""
-    stages = stages or list(STAGES)
-    for st in stages:
+def check_stages(stages: Iterable[str] | None) -> list[str]:
+    out = [s.strip().lower() for s in (stages or STAGES) if s.strip()]
+    for st in out:
         if st not in STAGES:
-            raise CritminError(f"unknown stage {st!r}; stages: {', '.join(STAGES)}")
-    if minerals:
-        minerals = [world.check_mineral(m) for m in minerals]
-    else:
-        minerals = sorted(set(world.products["mineral"]) | {"germanium"})
-    years = sorted(int(y) for y in world.supply["year"].unique())
+            raise CritminError(f"unknown stage {st!r}: stages are {', '.join(STAGES)}")
+    return out or list(STAGES)
+
+
+def check_year(world: World, year: int) -> int:
+    years = sorted(int(y) for y in world.supply_all_editions["year"].unique())
     if year not in years:
-        raise CritminError(f"no supply data for {year}: years are {years}")
-    wgi = _wgi_scaled(world)
+        raise UnknownYearError(
+            f"no bundled production data for {year}: years are {', '.join(map(str, years))}"
+        )
+    return year
+
+
+def assess(
+    world: World,
+    minerals: list[str] | None = None,
+    stages: list[str] | None = None,
+    year: int = 2024,
+    zone: Zone | None = None,
+) -> list[dict[str, Any]]:
+    """One record per (mineral, stage, year), most concentrated (highest HHI) first."""
+    stage_list = check_stages(stages)
+    names = [world.check_mineral(m) for m in minerals] if minerals else bundled_minerals(world)
+    check_year(world, year)
+    ctx = _Context(world, year)
     records = []
-    for mineral in minerals:
-        for stage in stages:
-            rec = assess_one(world, mineral, stage, year, zone, wgi)
+    for mineral in names:
+        for stage in stage_list:
+            rec = assess_one(world, mineral, stage, year, zone, ctx)
             if rec is not None:
                 records.append(rec)
-    records.sort(key=lambda r: -r["hhi"])
+    records.sort(key=_hhi_key)
     return records
 
 
-def criticality_view(world: World) -> pd.DataFrame:
+# --------------------------------------------------------------------------------- NIR
+
+
+def _salient_amount(row: pd.Series | None) -> tuple[float | None, str | None]:
+    """A salient value: the number, 0 for USGS '—' (none), None for W / NA; and its text."""
+    if row is None:
+        return None, None
+    text = None if pd.isna(row["value_text"]) else str(row["value_text"])
+    v = _f(row["value"])
+    reason = None if pd.isna(row["missing_reason"]) else str(row["missing_reason"])
+    if v is not None and reason != "band":
+        return v, text
+    if reason == "--":
+        return 0.0, text
+    return None, text
+
+
+def us_nir(world: World, mineral: str, year: int) -> dict[str, Any]:
+    """U.S. net import reliance from the USGS salient statistics, beside the published value."""
+    ids = SALIENT_IDS.get(mineral, (mineral,))
+    u = world.us_salient
+    sub = u[u["mineral"].isin(ids) & (u["year"] == year)]
+    rec: dict[str, Any] = {
+        "country": "USA",
+        "mineral": mineral,
+        "stage": None,
+        "year": year,
+        "method": "usgs_salient",
+        "nir": None,
+        "published_nir": None,
+        "matches_usgs": None,
+        "coverage": 0.0,
+    }
+    with_nir = sub[sub["statistic"] == "nir_pct"]
+    if with_nir.empty:
+        return rec | {"reason": f"no USGS salient statistics for {mineral} in {year}", "sources": []}
+    edition = str(max(map(str, with_nir["edition"])))
+    ed = u[u["mineral"].isin(ids) & (u["edition"] == edition)]
+
+    def row(stat: str, y: int = year) -> pd.Series | None:
+        r = ed[(ed["statistic"] == stat) & (ed["year"] == y)]
+        return None if r.empty else r.iloc[0]
+
+    prod, prod_t = _salient_amount(row("production"))
+    imp, imp_t = _salient_amount(row("imports"))
+    exp, exp_t = _salient_amount(row("exports"))
+    cons, cons_t = _salient_amount(row("consumption"))
+    change, _ = _salient_amount(row("stock_change"))
+    notes: list[str] = []
+    if change is None:
+        s1, _ = _salient_amount(row("stocks"))
+        s0, _ = _salient_amount(row("stocks", year - 1))
+        if s1 is not None and s0 is not None:
+            change = s1 - s0
+            notes.append(f"stock change = year-end stocks {year} - {year - 1}")
+    published_row = row("nir_pct")
+    published = None if published_row is None else str(published_row["value_text"]).strip()
+    unit_row = next((r for r in (row("imports"), row("exports"), row("production")) if r is not None), None)
+    unit = None if unit_row is None else str(unit_row["unit"])
+    det = dependence.net_import_reliance_detail(imp, exp, prod, change, cons)
+    if det.consumption_basis == "given":
+        notes.insert(0, "denominator: USGS published consumption")
+    elif det.consumption_basis == "apparent":
+        notes.insert(0, "denominator: apparent consumption = production + imports - exports - stock change")
+    matches: bool | None
+    try:
+        matches = dependence.matches_usgs(det, published) if published else None
+    except MetricInputError:
+        matches = None
+        notes.append(f"published NIR {published!r} is not a number or band: nothing to compare")
+    if matches is False:
+        notes.append(
+            "does not reproduce the published figure: the bundled salient table keeps the first "
+            "row of each statistic (e.g. mine production, ore imports, reported consumption), "
+            "which may not be the components USGS used (secondary production, refined-metal "
+            "trade, apparent consumption)"
+        )
+    needed = [imp, exp, cons if cons is not None else prod, change]
+    coverage = sum(v is not None for v in needed) / len(needed) if det.value is not None else 0.0
+    src = str(ed["source_file"].iloc[0]) if len(ed) else ""
+    return rec | {
+        "edition": edition,
+        "unit": unit,
+        "production": prod,
+        "production_text": prod_t,
+        "imports": imp,
+        "imports_text": imp_t,
+        "exports": exp,
+        "exports_text": exp_t,
+        "stock_change": change,
+        "consumption": cons,
+        "consumption_text": cons_t,
+        "consumption_basis": det.consumption_basis,
+        "nir": det.value,
+        "nir_text": det.text,
+        "nir_band": dependence.nir_band(det.value) if det.value is not None else None,
+        "net_exporter": det.net_exporter,
+        "published_nir": published,
+        "matches_usgs": matches,
+        "coverage": coverage,
+        "reason": det.reason,
+        "notes": notes,
+        "sources": [f"USGS {edition} U.S. salient statistics ({src})"],
+    }
+
+
+def nir_from_trade(
+    world: World, country: str, mineral: str, stage: str, year: int
+) -> dict[str, Any]:
+    """Net import reliance of any country from USGS production plus BACI trade in tonnes."""
+    rec: dict[str, Any] = {
+        "country": country,
+        "mineral": mineral,
+        "stage": stage,
+        "year": year,
+        "method": "production_plus_trade",
+        "nir": None,
+        "published_nir": None,
+        "matches_usgs": None,
+        "coverage": 0.0,
+        "sources": [],
+    }
+    prod = product_at(world, mineral, stage)
+    supply = usgs_production(world, mineral, stage, year)
+    if prod is None:
+        others = world.products[world.products["mineral"] == mineral]
+        where = (
+            f"the bundled traded product ({others['product_id'].iloc[0]}, HS "
+            f"{others['hs6'].iloc[0]}) is at the {others['stage'].iloc[0]} stage"
+            if len(others)
+            else "no traded product is bundled"
+        )
+        return rec | {"reason": f"no bundled traded product at the {stage} stage: {where}"}
+    pid = str(prod["product_id"])
+    rec["product_id"] = pid
+    if supply is None:
+        return rec | {
+            "reason": f"no USGS {stage} production of {mineral} for {year}: national output "
+            "unknown (EU shares are not tonnes of the year)"
+        }
+    why = _compatible(supply.content_basis, prod)
+    cf = _f(prod["content_factor"])
+    if why or cf is None or cf <= 0:
+        return rec | {"reason": why or f"{pid} has no content factor"}
+    f = _trade(world, pid)
+    has_q = f["quantity_t"].notna() & (f["quantity_t"] > 0)
+    uv = float(f.loc[has_q, "value_usd"].sum() / f.loc[has_q, "quantity_t"].sum()) if has_q.any() else None
+    if uv is None:
+        return rec | {"reason": f"BACI {world.year} has no quantities for {pid}: tonnes unknown"}
+    q = f["quantity_t"].where(has_q, f["value_usd"] / uv)
+    into, outof = f["importer"] == country, f["exporter"] == country
+    imports = float(q[into].sum()) * cf
+    exports = float(q[outof].sum()) * cf
+    traded = float(f.loc[into | outof, "value_usd"].sum())
+    measured = float(f.loc[(into | outof) & has_q, "value_usd"].sum())
+    trade_cov = measured / traded if traded > 0 else 1.0
+    notes = [
+        f"imports and exports of {pid} (HS {prod['hs6']}) in BACI {world.year} x content factor {cf:g}",
+        "stock change unknown: taken as 0",
+    ]
+    if trade_cov < 1:
+        notes.append(f"{1 - trade_cov:.0%} of the trade value has no quantity: tonnes estimated at the world unit value")
+    if world.year != year:
+        notes.append(f"production of {year} against trade of {world.year}")
+    if prod.get("caveat"):
+        notes.append(f"product caveat: {prod['caveat']}")
+    values = supply.values
+    if country in values.index:
+        production = _f(values[country])
+        if production is None:
+            reason = supply.reasons.get(country, "missing")
+            notes.append(f"USGS production {reason} (withheld or not available)")
+    else:
+        production = 0.0
+        notes.append("not listed by USGS as a producer: production taken as 0")
+    det = dependence.net_import_reliance_detail(imports, exports, production, None)
+    return rec | {
+        "unit": f"t ({supply.content_basis})",
+        "production": production,
+        "imports": imports,
+        "exports": exports,
+        "stock_change": None,
+        "consumption": det.consumption,
+        "consumption_basis": det.consumption_basis,
+        "nir": det.value,
+        "nir_text": det.text,
+        "nir_band": dependence.nir_band(det.value) if det.value is not None else None,
+        "net_exporter": det.net_exporter,
+        "coverage": trade_cov if det.value is not None else 0.0,
+        "reason": det.reason,
+        "notes": notes,
+        "sources": [supply.source, f"CEPII BACI HS17 V202601 {world.year} ({pid}, tonnes)"],
+    }
+
+
+def nir_view(
+    world: World,
+    country: str = "USA",
+    minerals: list[str] | None = None,
+    stages: list[str] | None = None,
+    year: int = 2024,
+) -> list[dict[str, Any]]:
+    """Net import reliance of ``country`` by mineral (and stage, for the trade-based method).
+
+    For the USA the first record of each mineral is the USGS salient-statistics figure; every
+    country gets the production-plus-trade figure for each stage that has production
+    statistics or a traded product (``reason`` says why it is missing where it is).
+    """
+    codes = world.resolve_countries(country)
+    if len(codes) != 1:
+        raise UnknownCountryError(f"--country takes one country, got {country!r} ({len(codes)} countries)")
+    code = codes[0]
+    stage_list = [s for s in check_stages(stages) if s != "product"]
+    names = [world.check_mineral(m) for m in minerals] if minerals else bundled_minerals(world)
+    check_year(world, year)
+    out: list[dict[str, Any]] = []
+    for mineral in names:
+        if code == "USA":
+            out.append(us_nir(world, mineral, year))
+        for stage in stage_list:
+            has_prod = usgs_production(world, mineral, stage, year) is not None
+            if has_prod or product_at(world, mineral, stage) is not None:
+                out.append(nir_from_trade(world, code, mineral, stage, year))
+    return [clean(r) for r in out]
+
+
+# --------------------------------------------------------------------------------- criticality
+
+
+def criticality_view(
+    world: World, minerals: list[str] | None = None, wgi_year: int | None = None
+) -> pd.DataFrame:
     """EU 2023 supply-risk building blocks recomputed from the bundled shares, t and WGI,
-    beside the EU's official SR and EI (which also include import reliance, substitution and
-    recycling, and use the bottleneck stage)."""
-    wgi = _wgi_scaled(world)
-    eu = world.eu_supply_shares[world.eu_supply_shares["scope"] == "global"]
+    beside the EU's official SR and EI of 2023.
+
+    One row per EU material and stage (extraction E, processing P) with global shares:
+    the top country and its share, HHI, HHI_WGI,t on global supply and on EU sourcing, their
+    coverage. The official SR also includes import reliance, substitution and recycling and is
+    taken at the bottleneck stage, so it is not expected to equal either block.
+    """
+    years = sorted(int(y) for y in world.wgi["year"].unique())
+    wy = wgi_year if wgi_year is not None else max(years)
+    wgi = criticality.scale_wgi_eu(criticality.wgi_average(world.wgi, wy))
+    eu = world.eu_supply_shares
+    if minerals:
+        ids: set[str] = set()
+        for m in (world.check_mineral(x) for x in minerals):
+            for code in ("E", "P"):
+                mid = eu_material(world, m, code)
+                if mid:
+                    ids.add(mid)
+        if not ids:
+            raise CritminError(
+                f"the EU CRM 2023 tables have no material for {', '.join(minerals)}"
+            )
+        eu = eu[eu["material_id"].isin(ids)]
     off = world.eu_sr_ei[world.eu_sr_ei["year"] == 2023].set_index("material_id")
     rows = []
-    for (mid, stage), sub in eu.groupby(["material_id", "stage"]):
-        shares = sub.groupby("country")["share"].sum()
-        t = sub.groupby("country")["t"].first()
-        named = shares.drop(list(AGGREGATES), errors="ignore")
-        d = criticality.hhi_wgi_t_detail(named, wgi, t)
-        rows.append({
-            "material_id": mid,
-            "stage": "extraction" if stage == "E" else "processing",
-            "hhi": float((named ** 2).sum()),
-            "hhi_wgi_t": d.value,
-            "top_country": str(named.idxmax()) if len(named) else None,
-            "top_share": float(named.max()) if len(named) else None,
-            "official_sr_2023": float(off["sr"].get(mid, np.nan)) if mid in off.index else None,
-            "official_ei_2023": float(off["ei"].get(mid, np.nan)) if mid in off.index else None,
-        })
+    for (mid, code), sub in eu[eu["scope"] == "global"].groupby(["material_id", "stage"]):
+        country = sub["country"].astype(str).to_numpy()
+        shares = sub["share"].astype(float).groupby(country).sum()
+        t = sub["t"].astype(float).groupby(country).first()
+        g = criticality.hhi_wgi_t_detail(shares.clip(upper=1.0), wgi, t)
+        es = eu[(eu["scope"] == "eu") & (eu["material_id"] == mid) & (eu["stage"] == code)]
+        e_block = None
+        e_cov = None
+        if len(es):
+            ec = es["country"].astype(str).to_numpy()
+            e_shares = es["share"].astype(float).groupby(ec).sum()
+            e_t = es["t"].astype(float).groupby(ec).first()
+            ed = criticality.hhi_wgi_t_detail(e_shares.clip(upper=1.0), wgi, e_t)
+            e_block, e_cov = ed.value, ed.coverage
+        named = shares.drop(list(AGGREGATES), errors="ignore").sort_values(ascending=False)
+        sr = _f(off["sr"].get(mid)) if mid in off.index else None
+        ei = _f(off["ei"].get(mid)) if mid in off.index else None
+        rows.append(
+            {
+                "material": str(sub["material"].iloc[0]),
+                "material_id": str(mid),
+                "stage": "extraction" if code == "E" else "processing",
+                "top_country": str(named.index[0]) if len(named) else None,
+                "top_share": float(named.iloc[0]) if len(named) else None,
+                "hhi": float((named**2).sum()),
+                "hhi_wgi_t_global": g.value,
+                "coverage_global": g.coverage,
+                "hhi_wgi_t_eu_sourcing": e_block,
+                "coverage_eu_sourcing": e_cov,
+                "official_sr_2023": sr,
+                "official_ei_2023": ei,
+                "wgi_defaulted": ", ".join(g.wgi_defaulted),
+            }
+        )
     df = pd.DataFrame(rows)
-    return df.sort_values("hhi_wgi_t", ascending=False).reset_index(drop=True)
+    if df.empty:
+        return df
+    return df.sort_values(["hhi_wgi_t_global", "material_id"], ascending=[False, True]).reset_index(
+        drop=True
+    )
+
+
+__all__ = [
+    "STAGES",
+    "Supply",
+    "Zone",
+    "assess",
+    "assess_one",
+    "bundled_minerals",
+    "clean",
+    "criticality_view",
+    "eu_material",
+    "eu_shares",
+    "export_shares",
+    "nearest_trade_year",
+    "nir_from_trade",
+    "nir_view",
+    "product_at",
+    "stage_supply",
+    "us_nir",
+    "usgs_production",
+]

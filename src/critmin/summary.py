@@ -134,6 +134,14 @@ def print_summary(console: Console, data: dict[str, Any], top: int = 8) -> None:
             )
 
 
+def _pct1(v: float | None) -> float | None:
+    return None if v is None else round(100 * v, 1)
+
+
+_SUPPLY_LABEL = {"production": "USGS", "eu_shares": "EU", "exports": "BACI"}
+_ZONE_LABEL = {"trade": "trade", "production_proxy": "proxy"}
+
+
 def assess_table(records: list[dict[str, Any]], with_zone: bool) -> pd.DataFrame:
     """The ranked assess table as a DataFrame with percentages for display."""
     rows = []
@@ -142,20 +150,48 @@ def assess_table(records: list[dict[str, Any]], with_zone: bool) -> pd.DataFrame
             "mineral": r["mineral"],
             "stage": r["stage"],
             "year": r["year"],
-            "HHI": round(r["hhi_10000"]),
+            "supply": _SUPPLY_LABEL.get(r.get("supply_basis", ""), r.get("supply_basis")),
+            "HHI": None if r["hhi_10000"] is None else round(r["hhi_10000"]),
             "top": r["top_supplier"],
-            "top %": round(100 * r["top_supplier_share"], 1),
-            "top3 %": round(100 * r["top3_share"], 1),
+            "top %": _pct1(r["top_supplier_share"]),
+            "top3 %": _pct1(r["top3_share"]),
             "n90": r["n_for_90"],
-            "coverage %": round(100 * r["coverage"], 1),
+            "cov %": _pct1(r["coverage"]),
         }
         if with_zone:
-            row["zone supply %"] = round(100 * r["zone_supply_share"], 1)
-            row["watch supply %"] = round(100 * r["watch_supply_share"], 1)
-            ss, ws = r.get("zone_self_sufficiency"), r.get("watch_share")
-            row["zone self-suff. %"] = None if ss is None else round(100 * ss, 1)
-            row["watch share %"] = None if ws is None else round(100 * ws, 1)
+            row["zone supply %"] = _pct1(r.get("zone_supply_share"))
+            row["watch supply %"] = _pct1(r.get("watch_supply_share"))
+            row["self-suff. %"] = _pct1(r.get("zone_self_sufficiency"))
+            row["watch %"] = _pct1(r.get("watch_share"))
+            row["basis"] = _ZONE_LABEL.get(r.get("zone_basis") or "", "-")
+            row["zcov %"] = _pct1(r.get("zone_coverage"))
+            g = r.get("geopolrisk")
+            row["GPR"] = None if g is None else round(g, 3)
             outs = r.get("top_outside_suppliers") or []
             row["top outside"] = ", ".join(o["country"] for o in outs[:3])
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def nir_table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """The net-import-reliance view as a DataFrame for display (percent)."""
+    rows = []
+    for r in records:
+        method = "USGS salient" if r["method"] == "usgs_salient" else "output + trade"
+        rows.append(
+            {
+                "country": r["country"],
+                "mineral": r["mineral"],
+                "stage": r.get("stage") or "",
+                "method": method + (f" ({r['edition']})" if r.get("edition") else ""),
+                "production": r.get("production"),
+                "imports": r.get("imports"),
+                "exports": r.get("exports"),
+                "NIR %": r.get("nir_text") or "-",
+                "published": r.get("published_nir") or "-",
+                "matches": {True: "yes", False: "no"}.get(r.get("matches_usgs"), "-"),
+                "cov %": _pct1(r.get("coverage")),
+                "why not / note": "" if r.get("nir") is not None else (r.get("reason") or ""),
+            }
+        )
     return pd.DataFrame(rows)

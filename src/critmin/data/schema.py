@@ -208,3 +208,25 @@ TABLES: dict[str, TableSchema] = {
         ELASTICITIES,
     )
 }
+
+
+DOC_FOOTER = """## Provenance and quality
+
+`critmin data sources` prints, for every table, the publisher, edition, DOI or URL, licence and
+the transformations applied (also in `src/critmin/data/reference/manifest.json`, together with
+the sha256 of every source file read). `src/critmin/data/reference/quality.json` lists what is
+missing or suspicious: known gaps of the trade data, figures withheld (`W`) or not available
+(`NA`), redundant source rows dropped, BACI flows without quantities.
+
+Every value keeps its origin: `supply` and `us_salient` rows carry `edition`, `source_file` and
+`source_row`; `flows` carry `source`; group memberships carry a `citation` and `url`.
+
+Reviewed corrections live beside the curated data with a reason each:
+`curated/groups_corrections.csv` (memberships the packaged group lists miss) and
+`curated/check_exceptions.csv` (USGS world totals that do not match their own country figures).
+
+Rebuild with `make data` (or `critmin data build --source ../shared/data`); `critmin data check`
+verifies hashes, row counts, columns and that country figures add up to the USGS world totals
+within the published rounding; with `--source` it also compares flow totals per HS6 with BACI.
+"""
+"""Prose appended to the generated docs/data.md."""

@@ -40,9 +40,12 @@ MAX_STEP = 5.0
 ARMIJO = 1e-4
 MAX_BACKTRACK = 40
 MEMORY = 8
-"""Non-monotone line search: a step must improve on the worst of the last MEMORY residual
-norms (Grippo, Lampariello & Lucidi 1986); the floor and quota kinks make the residual norm
-non-smooth, and a monotone Armijo rule can stall at a kink that full Newton steps cross."""
+RELAX = 0.5
+"""Non-monotone line search. A step is accepted when the residual norm is at most
+``(1 - ARMIJO alpha + RELAX^k)`` times the worst of the last MEMORY norms (k = iteration):
+the max-memory rule of Grippo, Lampariello & Lucidi (1986) with the summable relaxation of
+Li & Fukushima (2000). The floor and quota kinks make the residual norm non-smooth and flat
+in places, and a monotone Armijo rule stalls at kinks that full Newton steps cross."""
 CHUNK_ELEMENTS = 4_000_000
 """Upper bound on ``batch * n * n`` per stacked solve (memory: ~20 such float arrays)."""
 
@@ -150,7 +153,8 @@ def _newton(st: Stack, tol: float, max_iter: int) -> _State:
     hist[:, 0] = np.sqrt((F * F).sum(axis=1))
     cur_idx = np.arange(B)
     cur_st, cur_ev = st, ev
-    for _ in range(max_iter):
+    for it in range(max_iter):
+        relax = RELAX**it
         res = np.abs(state.F).max(axis=1) if N else np.zeros(B)
         state.done |= res <= tol
         idx = np.flatnonzero(~state.done & ~state.failed)
@@ -182,7 +186,8 @@ def _newton(st: Stack, tol: float, max_iter: int) -> _State:
             if k == 0:
                 trial_ev = evt
             phi = np.sqrt((evt.F * evt.F).sum(axis=1))
-            ok = np.isfinite(phi) & (phi <= (1.0 - ARMIJO * alpha[pend]) * phi_ref[pend])
+            slack = (1.0 - ARMIJO * alpha[pend] + relax) * phi_ref[pend]
+            ok = np.isfinite(phi) & (phi <= slack)
             acc = pend[ok]
             znew[acc] = zt[ok]
             Fnew[acc] = evt.F[ok]

@@ -91,7 +91,7 @@ def zone_shares_figure(results: dict[str, Any]) -> Figure:
             "textposition": "outside", "cliponaxis": False,
         }
 
-    height = max(260, 60 + 46 * len(names))
+    height = max(300, 100 + 46 * len(names))
     return {
         "data": [
             bar("self_sufficiency_baseline", "Self-sufficiency, baseline", BASELINE, "x"),
@@ -120,7 +120,7 @@ def price_summary_figure(results: dict[str, Any]) -> Figure:
     names = [p["name"] for p in products.values()]
     zone = [p["summary"]["zone_consumer_price_change_pct"] for p in products.values()]
     outside = [p["summary"]["outside_consumer_price_change_pct"] for p in products.values()]
-    height = max(240, 60 + 40 * len(names))
+    height = max(280, 100 + 40 * len(names))
 
     def bar(vals: list[float | None], label: str, color: str) -> dict[str, Any]:
         return {

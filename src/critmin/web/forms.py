@@ -1,0 +1,246 @@
+"""The zone designer's HTML form <-> a scenario dict (the same schema as the TOML file).
+
+The form keeps what the user typed (``DesignerState``: strings and sets), so that a page with
+an error shows the input unchanged next to a message naming the field. Rates and shares are
+entered in percent and stored as fractions, as in the scenario contract.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from critmin.errors import ScenarioError
+
+POLICY_TYPES = [
+    ("", "— none —"),
+    ("tariff", "Tariff"),
+    ("price_floor", "Price floor"),
+    ("export_ban", "Export ban"),
+    ("export_quota", "Export quota"),
+]
+SELECTOR_WORDS = {"all", "members", "non-members"}
+POLICY_FIELDS = ("type", "exporters", "importers", "rate_pct", "mechanism", "price",
+                 "share_pct", "products", "label")
+MAX_POLICIES = 12
+
+
+@dataclass
+class DesignerState:
+    """The designer form's values, as typed."""
+
+    name: str = "My zone"
+    description: str = ""
+    year: str = "2024"
+    member_groups: set[str] = field(default_factory=set)
+    member_countries: set[str] = field(default_factory=set)
+    watch: set[str] = field(default_factory=set)
+    products: set[str] = field(default_factory=set)
+    sigma: str = ""
+    demand_elasticity: str = ""
+    supply_elasticity: str = ""
+    policies: list[dict[str, str]] = field(default_factory=list)
+
+    def padded_policies(self, minimum: int = 2) -> list[dict[str, str]]:
+        """The policies plus empty slots, so the form always offers one more instrument."""
+        rows = [dict(p) for p in self.policies if p.get("type")]
+        while len(rows) < max(minimum, len(self.policies) + 1) and len(rows) < MAX_POLICIES:
+            rows.append(empty_policy())
+        return rows
+
+
+def empty_policy() -> dict[str, str]:
+    return {"type": "", "exporters": "non-members", "importers": "members", "rate_pct": "",
+            "mechanism": "variable_levy", "price": "", "share_pct": "", "products": "",
+            "label": ""}
+
+
+def _fmt_number(v: Any) -> str:
+    if v is None:
+        return ""
+    f = float(v)
+    return f"{f:g}" if abs(f) < 1e15 else str(f)
+
+
+def _selector_text(v: Any, default: str) -> str:
+    if v is None:
+        return default
+    if isinstance(v, list):
+        return ", ".join(map(str, v))
+    return str(v)
+
+
+def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerState:
+    """Prefill the form from a scenario dict (a saved scenario or a preset)."""
+    zone = data.get("zone") or {}
+    members = [str(m) for m in zone.get("members", [])]
+    defaults = data.get("defaults") or {}
+    supply = defaults.get("supply_elasticity")
+    policies = []
+    for pol in data.get("policy", []):
+        row = empty_policy()
+        row["type"] = str(pol.get("type", ""))
+        row["exporters"] = _selector_text(pol.get("exporters"), row["exporters"])
+        row["importers"] = _selector_text(pol.get("importers"), row["importers"])
+        if "rate" in pol:
+            row["rate_pct"] = _fmt_number(100 * float(pol["rate"]))
+        if "mechanism" in pol:
+            row["mechanism"] = str(pol["mechanism"])
+        if "price_usd_per_t" in pol:
+            row["price"] = _fmt_number(pol["price_usd_per_t"])
+        if "share_of_baseline" in pol:
+            row["share_pct"] = _fmt_number(100 * float(pol["share_of_baseline"]))
+        if pol.get("products"):
+            row["products"] = ", ".join(pol["products"])
+        row["label"] = str(pol.get("label") or "")
+        policies.append(row)
+    return DesignerState(
+        name=str(data.get("name", "")),
+        description=str(data.get("description", "")),
+        year=str(data.get("year", 2024)),
+        member_groups={m.upper() for m in members if m.upper() in group_ids},
+        member_countries={m.upper() for m in members if m.upper() not in group_ids},
+        watch={str(w).upper() for w in zone.get("watch", [])},
+        products={str(p.get("id")) for p in data.get("product", []) if isinstance(p, dict)},
+        sigma=_fmt_number(defaults.get("sigma")),
+        demand_elasticity=_fmt_number(defaults.get("demand_elasticity")),
+        supply_elasticity="" if isinstance(supply, dict) else _fmt_number(supply),
+        policies=policies,
+    )
+
+
+def state_from_form(form: dict[str, list[str]]) -> DesignerState:
+    """Read the submitted form (every field as a list of strings)."""
+
+    def one(key: str, default: str = "") -> str:
+        vals = form.get(key) or [default]
+        return vals[0].strip()
+
+    def many(key: str) -> set[str]:
+        return {v.strip() for v in form.get(key, []) if v.strip()}
+
+    policies = []
+    for i in range(MAX_POLICIES):
+        if f"policy-{i}-type" not in form:
+            continue
+        policies.append({f: one(f"policy-{i}-{f}") for f in POLICY_FIELDS})
+    return DesignerState(
+        name=one("name"), description=one("description"), year=one("year", "2024"),
+        member_groups=many("member_groups"), member_countries=many("member_countries"),
+        watch=many("watch"), products=many("products"), sigma=one("sigma"),
+        demand_elasticity=one("demand_elasticity"), supply_elasticity=one("supply_elasticity"),
+        policies=policies,
+    )
+
+
+def _number(text: str, field_name: str, scale: float = 1.0) -> float:
+    try:
+        value = float(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise ScenarioError(field_name, f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise ScenarioError(field_name, f"expected a finite number, got {text!r}")
+    return value * scale
+
+
+def _selector(text: str, field_name: str) -> str | list[str]:
+    t = text.strip()
+    if not t:
+        raise ScenarioError(field_name, "choose all, members, non-members or list countries")
+    if t.lower() in SELECTOR_WORDS:
+        return t.lower()
+    return [s.strip() for s in t.replace(";", ",").split(",") if s.strip()]
+
+
+def scenario_from_state(state: DesignerState) -> dict[str, Any]:
+    """The scenario dict the form describes (validated afterwards by Scenario.from_dict)."""
+    data: dict[str, Any] = {"name": state.name or "My zone"}
+    if state.description:
+        data["description"] = state.description
+    try:
+        data["year"] = int(state.year)
+    except ValueError:
+        raise ScenarioError("year", f"expected a year, got {state.year!r}") from None
+    data["zone"] = {
+        "members": sorted(state.member_groups) + sorted(state.member_countries),
+        "watch": sorted(state.watch),
+    }
+    defaults: dict[str, float] = {}
+    for key in ("sigma", "demand_elasticity", "supply_elasticity"):
+        text = getattr(state, key)
+        if text:
+            defaults[key] = _number(text, f"defaults.{key}")
+    if defaults:
+        data["defaults"] = defaults
+    data["product"] = [{"id": p} for p in sorted(state.products)]
+    policies: list[dict[str, Any]] = []
+    for row in state.policies:
+        kind = row.get("type", "")
+        if not kind:
+            continue
+        k = len(policies)
+        f = f"policy[{k}]"
+        pol: dict[str, Any] = {"type": kind}
+        if kind == "tariff":
+            pol["exporters"] = _selector(row.get("exporters", ""), f"{f}.exporters")
+            pol["importers"] = _selector(row.get("importers", ""), f"{f}.importers")
+            pol["rate"] = _number(row.get("rate_pct", ""), f"{f}.rate", 0.01)
+        elif kind == "price_floor":
+            pol["mechanism"] = row.get("mechanism") or "variable_levy"
+            pol["price_usd_per_t"] = _number(row.get("price", ""), f"{f}.price_usd_per_t")
+        elif kind == "export_ban":
+            pol["exporters"] = _selector(row.get("exporters", ""), f"{f}.exporters")
+            pol["importers"] = _selector(row.get("importers", ""), f"{f}.importers")
+        elif kind == "export_quota":
+            pol["exporters"] = _selector(row.get("exporters", ""), f"{f}.exporters")
+            pol["share_of_baseline"] = _number(row.get("share_pct", ""),
+                                               f"{f}.share_of_baseline", 0.01)
+        else:
+            raise ScenarioError(f"{f}.type", f"unknown instrument {kind!r}")
+        products = [p.strip() for p in row.get("products", "").split(",") if p.strip()]
+        if products:
+            pol["products"] = products
+        if row.get("label"):
+            pol["label"] = row["label"]
+        policies.append(pol)
+    data["policy"] = policies
+    return data
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "lithium-floor-levy": {
+        "name": "Zone core: lithium carbonate floor by variable levy",
+        "description": "USD 15,000/t reference price on lithium carbonate; non-member imports "
+                       "topped up by a variable levy",
+        "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]},
+        "product": [{"id": "lithium_carbonate"}],
+        "policy": [{"type": "price_floor", "mechanism": "variable_levy",
+                    "price_usd_per_t": 15000}],
+    },
+    "lithium-floor-subsidy": {
+        "name": "Zone core: lithium carbonate floor by producer subsidy",
+        "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]},
+        "product": [{"id": "lithium_carbonate"}],
+        "policy": [{"type": "price_floor", "mechanism": "producer_subsidy",
+                    "price_usd_per_t": 15000}],
+    },
+    "china-ban": {
+        "name": "China bans gallium, germanium and magnet exports to the zone",
+        "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]},
+        "product": [{"id": "gallium_germanium"}, {"id": "permanent_magnets"}],
+        "policy": [{"type": "export_ban", "exporters": ["CHN"], "importers": "members"}],
+    },
+    "drc-cobalt-quota": {
+        "name": "DRC caps cobalt exports at 60% of baseline",
+        "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]},
+        "product": [{"id": "cobalt_oxides"}],
+        "policy": [{"type": "export_quota", "exporters": ["COD"], "share_of_baseline": 0.6}],
+    },
+}
+PRESET_LABELS = {
+    "lithium-floor-levy": "Lithium floor (variable levy)",
+    "lithium-floor-subsidy": "Lithium floor (producer subsidy)",
+    "china-ban": "China bans gallium & magnets",
+    "drc-cobalt-quota": "DRC cobalt export quota",
+}

@@ -1,0 +1,82 @@
+"""ASGI middleware: a hard limit on request body size (413 before the app reads too much)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """Answer 413 to any request whose body exceeds ``max_bytes``: at once when
+    ``Content-Length`` says so, else as soon as the streamed body passes the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _message(self) -> str:
+        return (f"the request body is larger than the limit of {self.max_bytes // 1024} KB; "
+                "send a smaller scenario")
+
+    async def _reply(self, send: Send, status: int, message: str) -> None:
+        body = json.dumps({"error": message, "field": "<body>"}).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError:
+                await self._reply(send, 400, "invalid Content-Length header")
+                return
+            if length > self.max_bytes:
+                await self._reply(send, 413, self._message())
+                return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._reply(send, 413, self._message())
+
+
+def first_validation_error(errors: list[Any]) -> tuple[str, str]:
+    """(field, message) of FastAPI's first request-validation error: ``query.limit``."""
+    if not errors:
+        return "<request>", "invalid request"
+    e = errors[0]
+    loc = [str(x) for x in e.get("loc", ())]
+    field = ".".join(loc) or "<request>"
+    return field, str(e.get("msg", "invalid value"))
