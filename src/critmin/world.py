@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from critmin.data.schema import TABLES
 from critmin.errors import (
@@ -45,7 +46,8 @@ def read_table(name: str, reference_dir: Path = REFERENCE_DIR) -> pd.DataFrame:
             f"bundled table {path} is missing: run 'critmin data build' or reinstall critmin"
         )
     try:
-        df = pd.read_parquet(path)
+        # single-threaded: for these small files the thread pool costs more than it saves
+        df = pq.read_table(path, use_threads=False).to_pandas()
     except Exception as err:  # pyarrow raises several types for a corrupt file
         raise DataIntegrityError(
             f"bundled table {path} cannot be read ({err}); rebuild it"
