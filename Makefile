@@ -5,8 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.critmin-installed
 OUT ?= out
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test lint typecheck unit bench data docs clean
+.PHONY: setup demo test lint typecheck unit bench data docs clean browser
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -34,8 +35,13 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup
+unit: setup browser
 	$(BIN)/pytest -q
+
+## browser: Debian's chromium for the Playwright tests (installed only when absent)
+browser:
+	@test -x /usr/bin/chromium || ($(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 bench: setup
 	$(BIN)/python benchmarks/bench_solver.py

@@ -18,30 +18,16 @@ answers are compared (largest relative difference in producer prices is printed)
 
 from __future__ import annotations
 
+import argparse
 import os
+import statistics
+import time
+from collections.abc import Callable
 
-# Small dense systems (n <= a few hundred) run fastest on one BLAS thread; multi-threaded
-# OpenBLAS adds large synchronisation costs on small VMs. Set before numpy is imported;
-# override by exporting OPENBLAS_NUM_THREADS / OMP_NUM_THREADS yourself.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import numpy as np
+from scipy.optimize import root
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-
-import numpy as np  # noqa: E402
-from scipy.optimize import root  # noqa: E402
-
-from critmin.model import Market, Policy, Solution, solve, solve_batch  # noqa: E402
-
-
-@dataclass
-class Case:
-    market: Market
-    policy: Policy
+from critmin.model import Market, Policy, Solution, solve, solve_batch
 
 
 def random_market(rng: np.random.Generator, n: int, *, producer_share: float = 0.6) -> Market:
@@ -182,8 +168,10 @@ def main() -> None:
     ms = [random_market(rng, int(k)) for k in rng.integers(10, 201, 30)]
     ps = [zone_policy(rng, mk, n_members=max(2, mk.n // 5), tariff=0.25, floor=1.15) for mk in ms]
     t_ours, sols = timed(lambda: solve_batch(ms, ps), args.repeats)
-    t_sp, refs = timed(lambda: [scipy_solve(mk, pk) for mk, pk in zip(ms, ps, strict=True)],
-                       max(1, args.repeats // 2))
+    t_sp, refs = timed(
+        lambda: [scipy_solve(mk, pk) for mk, pk in zip(ms, ps, strict=True)],
+        max(1, args.repeats // 2),
+    )
     assert isinstance(sols, list) and isinstance(refs, list)
     diffs = max(rel_diff(s.pi, r[0]) for s, r in zip(sols, refs, strict=True))
     conv = sum(s.converged for s in sols)
@@ -209,8 +197,11 @@ def main() -> None:
     print(f"{'case':40s} {'critmin':>10s} {'scipy':>10s} {'speed-up':>9s}  notes")
     for name, a, b, note in rows:
         print(f"{name:40s} {1e3 * a:8.1f}ms {1e3 * b:8.1f}ms {b / a:8.0f}x  {note}")
-    print(f"(medians over {args.repeats} repeats; scipy loop in (b) over "
-          f"{max(1, args.repeats // 2)})")
+    print(
+        f"(medians over {args.repeats} repeats; scipy loop in (b) over "
+        f"{max(1, args.repeats // 2)}; {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f})"
+    )
 
 
 if __name__ == "__main__":

@@ -130,6 +130,11 @@ class Supply:
     notes: tuple[str, ...] = ()
     t: pd.Series | None = None  # EU trade variable, for eu_shares
 
+    @property
+    def total(self) -> float | None:
+        """The reference total: 1 for shares (fractions of the world), else WLD or the sum."""
+        return 1.0 if self.basis == "eu_shares" else None
+
 
 # --------------------------------------------------------------------------------- lookups
 
@@ -149,10 +154,16 @@ class _Tables:
     def __init__(self, world: World) -> None:
         sa = world.supply_all_editions
         prod = _plain(sa[sa["measure"] == "production"])
-        self.production = {k: g for k, g in prod.groupby(["mineral", "stage", "year"])}
+        self.production: dict[tuple[str, str, int], pd.DataFrame] = {
+            (str(k[0]), str(k[1]), int(str(k[2]))): g
+            for k, g in prod.groupby(["mineral", "stage", "year"])
+        }
         self.supply_minerals = set(map(str, sa["mineral"].unique()))
         eu = _plain(world.eu_supply_shares)
-        self.eu = {k: g for k, g in eu.groupby(["material_id", "stage", "scope"])}
+        self.eu: dict[tuple[str, str, str], pd.DataFrame] = {
+            (str(k[0]), str(k[1]), str(k[2])): g
+            for k, g in eu.groupby(["material_id", "stage", "scope"])
+        }
         f = _plain(world.flows)
         self.flows = {str(k): g for k, g in f[f["exporter"] != f["importer"]].groupby("product_id")}
         self.products: dict[tuple[str, str], pd.Series | None] = {}
@@ -250,12 +261,19 @@ def usgs_production(world: World, mineral: str, stage: str, year: int) -> Supply
     wld = df[df["country"] == "WLD"]
     rest = df[df["country"] != "WLD"]
     country = rest["country"].astype(str)
-    values = rest["value_t"].astype(float).groupby(country.to_numpy()).sum(min_count=1)
+    amount = rest["value_t"].astype(float)
+    none = amount.isna() & (rest["missing_reason"] == "--").fillna(False).astype(bool)
+    amount = amount.where(~none, 0.0)  # USGS "—": none (zero), not missing
+    values = amount.groupby(country.to_numpy()).sum(min_count=1)
+    if "OTH" in values.index and values["OTH"] == 0:
+        values = values.drop("OTH")  # "other countries: none" adds nothing
     if len(wld):
         w = wld["value_t"].astype(float)
         values["WLD"] = float(w.max()) if w.notna().any() else math.nan
         if len(wld) > 1:
-            notes.append("several USGS world totals (sub-series): the largest, the combined total, used")
+            notes.append(
+                "several USGS world totals (sub-series): the largest, the combined total, used"
+            )
     reasons: dict[str, str] = {}
     for c, r in zip(country, rest["missing_reason"], strict=True):
         if isinstance(r, str) and c in values.index and math.isnan(float(values[c])):
@@ -296,7 +314,9 @@ def eu_shares(world: World, mineral: str, stage: str, scope: str = "global") -> 
     values = sub["share"].astype(float).groupby(country).sum()
     t = sub["t"].astype(float).groupby(country).first()
     what = "extraction" if code == "E" else "processing"
-    notes = [f"EU CRM 2023 {what} shares, reference period {EU_PERIOD}, not {stage} output of the year"]
+    notes = [
+        f"EU CRM 2023 {what} shares, reference period {EU_PERIOD}, not {stage} output of the year"
+    ]
     if mid != mineral:
         notes.append(f"EU material '{mid}' stands for {mineral}")
     return Supply(
@@ -385,7 +405,9 @@ class _Context:
         self.year = year
         wgi_years = sorted(int(y) for y in world.wgi["year"].unique())
         self.wgi_year = max([y for y in wgi_years if y <= year] or wgi_years)
-        self.wgi_scaled = criticality.scale_wgi_eu(criticality.wgi_average(world.wgi, self.wgi_year))
+        self.wgi_scaled = criticality.scale_wgi_eu(
+            criticality.wgi_average(world.wgi, self.wgi_year)
+        )
         pv = world.wgi[(world.wgi["year"] == self.wgi_year) & (world.wgi["indicator"] == "pv")]
         pv_est = pd.Series(
             pv["estimate"].astype(float).to_numpy(), index=pv["country"].astype(str).to_numpy()
@@ -423,6 +445,13 @@ def _flows_and_domestic(
     return flows, domestic
 
 
+def _baseline_sources(base: ProductBaseline, pid: str, hs6: str) -> list[str]:
+    trade = (
+        f"CEPII BACI HS17 V202601 {base.sources[0].split()[-1]} ({pid}, HS {hs6}; values, tonnes)"
+    )
+    return [trade, *(f"domestic sales of {pid}: {s}" for s in base.sources[1:])]
+
+
 def _demand_measured_share(base: ProductBaseline, members: list[str], demand: float) -> float:
     """Share of zone demand that is measured (imports, domestic sales from published output)."""
     if demand <= 0:
@@ -436,15 +465,17 @@ def _demand_measured_share(base: ProductBaseline, members: list[str], demand: fl
 def _zone_trade(ctx: _Context, prod: pd.Series, zone: Zone, supply: Supply) -> dict[str, Any]:
     pid = str(prod["product_id"])
     base = ctx.baseline(pid)
-    members = [c for c in zone.members]
+    members = list(zone.members)
     in_base = set(base.countries)
     flows, domestic = _flows_and_domestic(base, base.V, base.index(members))
     dom_m = pd.Series({m: float(domestic.get(m, 0.0)) for m in members})
     ss = dependence.zone_self_sufficiency(flows, dom_m, members)
     if not ss.denominator > 0:
-        return {"zone_basis": None, "product_id": pid,
-                "zone_note": f"the zone has no recorded demand for {pid} in {ctx.world.year}"}
-    outside = dependence.top_outside_suppliers(flows, members, k=5)
+        return {
+            "zone_basis": None,
+            "product_id": pid,
+            "zone_note": f"the zone has no recorded demand for {pid} in {ctx.world.year}",
+        }
     ws = dependence.watch_share(flows, dom_m, members, zone.watch) if zone.watch else None
     coverage = _demand_measured_share(base, members, ss.denominator)
     producing = sorted(m for m in members if m in in_base and dom_m[m] > 0)
@@ -462,10 +493,15 @@ def _zone_trade(ctx: _Context, prod: pd.Series, zone: Zone, supply: Supply) -> d
     if prod.get("caveat"):
         notes.append(f"product caveat: {prod['caveat']}")
     # GeoPolRisk: the zone as one importing economy (intra-zone supply riskless)
-    imports_out = flows[~flows["exporter"].isin(members) & flows["importer"].isin(members)]
+    imports_out = flows[~flows["exporter"].isin(members)]  # flows are into members only
     imp = imports_out["value"].groupby(imports_out["exporter"].to_numpy()).sum()
+    outside = imp.sort_values(ascending=False, kind="mergesort").iloc[:5]
     shares_imp = imp / ss.denominator
-    gpr = criticality.geopolrisk(supply.values, shares_imp, ctx.governance)
+    gov = ctx.governance.reindex(shares_imp.index)  # NaN = no score: the worst (1), noted
+    production = supply.values
+    if supply.total is not None and "WLD" not in production.index:  # shares of the world
+        production = pd.concat([production, pd.Series({"WLD": supply.total})])
+    gpr = criticality.geopolrisk(production, shares_imp, gov)
     return {
         "zone_basis": "trade",
         "product_id": pid,
@@ -487,7 +523,7 @@ def _zone_trade(ctx: _Context, prod: pd.Series, zone: Zone, supply: Supply) -> d
             + ("; " + "; ".join(gpr.notes) if gpr.notes else "")
         ),
         "zone_note": "; ".join(notes),
-        "zone_sources": [*base.sources],
+        "zone_sources": _baseline_sources(base, pid, str(prod["hs6"])),
     }
 
 
@@ -530,7 +566,11 @@ def _zone_proxy(
             "stage down to measure the zone's demand"
         }
     cf = _f(down["content_factor"])
-    why = _compatible(supply.content_basis, down) if cf else "the downstream product has no content factor"
+    why = (
+        _compatible(supply.content_basis, down)
+        if cf
+        else "the downstream product has no content factor"
+    )
     if why or cf is None or cf <= 0:
         return none | {
             "zone_note": f"no bundled traded product at the {stage} stage; a production-based "
@@ -575,7 +615,7 @@ def _zone_proxy(
     if withheld:
         notes.append(f"output withheld for {', '.join(withheld)}: counted as 0 (a lower bound)")
     coverage = _demand_measured_share(base, list(members), float(base.V[:, mem].sum()))
-    cov_supply = concentration.summarize(values, reasons=supply.reasons).coverage
+    cov_supply = concentration.summarize(values, supply.total, reasons=supply.reasons).coverage
     return {
         "zone_basis": "production_proxy",
         "product_id": pid,
@@ -588,20 +628,49 @@ def _zone_proxy(
             {"country": str(c), "share_of_zone_demand": rest * float(v) / outside_total}
             for c, v in out.iloc[:5].items()
         ]
-        if outside_total > 0
+        if outside_total > 0 and rest > 0
         else [],
         "geopolrisk": None,
         "geopolrisk_note": "needs the zone's imports at this stage: not available (no traded product)",
         "zone_note": "; ".join(notes),
-        "zone_sources": [supply.source, *base.sources],
+        "zone_sources": [supply.source, *_baseline_sources(base, pid, str(down["hs6"]))],
     }
+
+
+# --------------------------------------------------------------------------------- sources
+
+
+def source_summary(records: Iterable[dict[str, Any]]) -> list[str]:
+    """The publications behind a list of records, one line each (for a table's footer)."""
+    from critmin.data import provenance as prov
+
+    text = " | ".join(s for r in records for s in r.get("sources", []))
+    out: list[str] = []
+    for ed, pub in prov.USGS_MCS.items():
+        if f"USGS {ed}" in text:
+            out.append(f"USGS, {pub.title} ({ed}), {pub.doi_or_url}")
+    if "EU CRM 2023" in text:
+        out.append(
+            f"{prov.EU_CRM.publisher}, {prov.EU_CRM.title} (supply shares and t, reference "
+            f"period {EU_PERIOD}), {prov.EU_CRM.doi_or_url}"
+        )
+    if "BACI" in text:
+        out.append(f"CEPII, {prov.BACI.title}, {prov.BACI.doi_or_url}")
+    if WGI_SOURCE in text:
+        out.append(f"{prov.WGI.publisher}, {prov.WGI.title}, {prov.WGI.doi_or_url}")
+    return out
 
 
 # --------------------------------------------------------------------------------- supply view
 
 
 def assess_one(
-    world: World, mineral: str, stage: str, year: int, zone: Zone | None, ctx: _Context | None = None
+    world: World,
+    mineral: str,
+    stage: str,
+    year: int,
+    zone: Zone | None,
+    ctx: _Context | None = None,
 ) -> dict[str, Any] | None:
     """The record of one (mineral, stage, year), or None when no source has figures for it."""
     ctx = ctx or _Context(world, year)
@@ -612,8 +681,9 @@ def assess_one(
     named = values.drop(list(AGGREGATES), errors="ignore")
     if not (named.fillna(0) > 0).any():
         return None
-    s = concentration.summarize(values, reasons=supply.reasons)
-    share = concentration.shares(values)
+    total = supply.total
+    s = concentration.summarize(values, total, reasons=supply.reasons)
+    share = concentration.shares(values, total)
     top = share.drop(list(AGGREGATES), errors="ignore").dropna().sort_values(ascending=False)
     code = EU_STAGE.get(stage, "P")
     mid = supply.material if supply.basis == "eu_shares" else eu_material(world, mineral, code)
@@ -621,7 +691,7 @@ def assess_one(
     sub = _eu_rows(world, mid, code) if mid is not None else None
     if sub is not None:
         t = sub["t"].astype(float).groupby(sub["country"].to_numpy()).first()
-    hwt = criticality.hhi_wgi_t_detail(top.clip(upper=1.0), ctx.wgi_scaled, t)
+    hwt = criticality.hhi_wgi_t_detail(top.clip(upper=1.0), ctx.wgi_scaled.reindex(top.index), t)
     sources = [supply.source]
     rec: dict[str, Any] = {
         "mineral": mineral,
@@ -662,7 +732,11 @@ def assess_one(
             try:
                 z = _zone_trade(ctx, prod, zone, supply)
             except CritminError as err:
-                z = {"zone_basis": None, "product_id": str(prod["product_id"]), "zone_note": str(err)}
+                z = {
+                    "zone_basis": None,
+                    "product_id": str(prod["product_id"]),
+                    "zone_note": str(err),
+                }
         else:
             z = _zone_proxy(ctx, mineral, stage, zone, supply)
         defaults: dict[str, Any] = {
@@ -679,7 +753,8 @@ def assess_one(
                 sources.append(src)
         if z.get("geopolrisk") is not None:
             sources.append(f"{WGI_SOURCE} {ctx.wgi_year} (political stability, pv)")
-    return clean(rec)  # type: ignore[no-any-return]
+    cleaned: dict[str, Any] = clean(rec)
+    return cleaned
 
 
 def _hhi_key(r: dict[str, Any]) -> float:
@@ -743,8 +818,19 @@ def _salient_amount(row: pd.Series | None) -> tuple[float | None, str | None]:
     return None, text
 
 
-def us_nir(world: World, mineral: str, year: int) -> dict[str, Any]:
-    """U.S. net import reliance from the USGS salient statistics, beside the published value."""
+def us_nir(world: World, mineral: str, year: int, edition: str | None = None) -> dict[str, Any]:
+    """U.S. net import reliance from the USGS salient statistics, beside the published value.
+
+    The components (production, imports, exports, consumption, year-end stocks) and the
+    published ``nir_pct`` come from one edition: ``edition`` if given, else the newest that
+    publishes the year. NIR = (imports - exports - stock change) / consumption, with USGS's
+    published consumption when given, else apparent consumption (production + net imports);
+    where U.S. production is nil (USGS "—"), apparent consumption is net imports by USGS's
+    definition, so NIR is 100 % for a net importer whatever the published consumption;
+    computed by :func:`critmin.metrics.dependence.net_import_reliance_detail` and compared
+    with :func:`critmin.metrics.dependence.matches_usgs` (``None`` when there is nothing to
+    compare: the computed or the published value is missing).
+    """
     ids = SALIENT_IDS.get(mineral, (mineral,))
     u = world.us_salient
     sub = u[u["mineral"].isin(ids) & (u["year"] == year)]
@@ -760,8 +846,14 @@ def us_nir(world: World, mineral: str, year: int) -> dict[str, Any]:
         "coverage": 0.0,
     }
     with_nir = sub[sub["statistic"] == "nir_pct"]
+    if edition is not None:
+        with_nir = with_nir[with_nir["edition"] == edition]
     if with_nir.empty:
-        return rec | {"reason": f"no USGS salient statistics for {mineral} in {year}", "sources": []}
+        return rec | {
+            "reason": f"no USGS salient statistics for {mineral} in {year}"
+            + (f" in {edition}" if edition else ""),
+            "sources": [],
+        }
     edition = str(max(map(str, with_nir["edition"])))
     ed = u[u["mineral"].isin(ids) & (u["edition"] == edition)]
 
@@ -783,16 +875,24 @@ def us_nir(world: World, mineral: str, year: int) -> dict[str, Any]:
             notes.append(f"stock change = year-end stocks {year} - {year - 1}")
     published_row = row("nir_pct")
     published = None if published_row is None else str(published_row["value_text"]).strip()
-    unit_row = next((r for r in (row("imports"), row("exports"), row("production")) if r is not None), None)
+    unit_row = next(
+        (r for r in (row("imports"), row("exports"), row("production")) if r is not None), None
+    )
     unit = None if unit_row is None else str(unit_row["unit"])
-    det = dependence.net_import_reliance_detail(imp, exp, prod, change, cons)
+    # no U.S. production: apparent consumption is net imports, NIR 100 % for a net importer
+    det = dependence.net_import_reliance_detail(imp, exp, prod, change, None if prod == 0 else cons)
     if det.consumption_basis == "given":
         notes.insert(0, "denominator: USGS published consumption")
     elif det.consumption_basis == "apparent":
-        notes.insert(0, "denominator: apparent consumption = production + imports - exports - stock change")
+        notes.insert(
+            0,
+            "denominator: apparent consumption = production + imports - exports - stock change"
+            + (" (no U.S. production: apparent consumption is net imports)" if prod == 0 else ""),
+        )
     matches: bool | None
     try:
-        matches = dependence.matches_usgs(det, published) if published else None
+        comparable = det.value is not None or det.net_exporter
+        matches = dependence.matches_usgs(det, published) if published and comparable else None
     except MetricInputError:
         matches = None
         notes.append(f"published NIR {published!r} is not a number or band: nothing to compare")
@@ -830,6 +930,21 @@ def us_nir(world: World, mineral: str, year: int) -> dict[str, Any]:
         "notes": notes,
         "sources": [f"USGS {edition} U.S. salient statistics ({src})"],
     }
+
+
+def _unit_value(f: pd.DataFrame, has_q: pd.Series) -> float | None:
+    """World unit value (USD/t) of the flows with a quantity, None without any."""
+    if not bool(has_q.any()):
+        return None
+    return float(f.loc[has_q, "value_usd"].sum() / f.loc[has_q, "quantity_t"].sum())
+
+
+_REASON_WORDS = {
+    "W": "withheld",
+    "NA": "not available",
+    "blank": "not published",
+    "XX": "not applicable",
+}
 
 
 def nir_from_trade(
@@ -872,7 +987,16 @@ def nir_from_trade(
         return rec | {"reason": why or f"{pid} has no content factor"}
     f = _trade(world, pid)
     has_q = f["quantity_t"].notna() & (f["quantity_t"] > 0)
-    uv = float(f.loc[has_q, "value_usd"].sum() / f.loc[has_q, "quantity_t"].sum()) if has_q.any() else None
+    uv = _unit_value(f, has_q)
+    uv_note = None
+    if uv is None and world.year != 2024:
+        from critmin.world import load_world
+
+        f24 = _trade(load_world(2024), pid)
+        uv = _unit_value(f24, f24["quantity_t"].notna() & (f24["quantity_t"] > 0))
+        uv_note = (
+            f"BACI {world.year} has no quantities: tonnes = values / the 2024 world unit value"
+        )
     if uv is None:
         return rec | {"reason": f"BACI {world.year} has no quantities for {pid}: tonnes unknown"}
     q = f["quantity_t"].where(has_q, f["value_usd"] / uv)
@@ -884,25 +1008,48 @@ def nir_from_trade(
     trade_cov = measured / traded if traded > 0 else 1.0
     notes = [
         f"imports and exports of {pid} (HS {prod['hs6']}) in BACI {world.year} x content factor {cf:g}",
-        "stock change unknown: taken as 0",
     ]
-    if trade_cov < 1:
-        notes.append(f"{1 - trade_cov:.0%} of the trade value has no quantity: tonnes estimated at the world unit value")
+    if uv_note:
+        notes.append(uv_note)
+    elif trade_cov < 1:
+        notes.append(
+            f"{1 - trade_cov:.0%} of the trade value has no quantity: tonnes estimated at the world unit value"
+        )
     if world.year != year:
         notes.append(f"production of {year} against trade of {world.year}")
     if prod.get("caveat"):
         notes.append(f"product caveat: {prod['caveat']}")
     values = supply.values
+    reason: str | None = None
     if country in values.index:
         production = _f(values[country])
         if production is None:
-            reason = supply.reasons.get(country, "missing")
-            notes.append(f"USGS production {reason} (withheld or not available)")
+            code = supply.reasons.get(country, "missing")
+            reason = (
+                f"USGS {stage} production of {country} is {code} ({_REASON_WORDS.get(code, 'missing')}): "
+                "apparent consumption cannot be computed"
+            )
     else:
         production = 0.0
         notes.append("not listed by USGS as a producer: production taken as 0")
     det = dependence.net_import_reliance_detail(imports, exports, production, None)
+    published, matches = None, None
+    if country == "USA":
+        pub = us_nir(world, mineral, year)
+        published = pub.get("published_nir")
+        if published is not None and det.value is not None:
+            try:
+                matches = dependence.matches_usgs(det, published)
+            except MetricInputError:
+                matches = None
+        if published is not None:
+            notes.append(
+                "published: the USGS salient NIR of the mineral, which may refer to another "
+                "form or stage than this product; a cross-check, not a test"
+            )
     return rec | {
+        "published_nir": published,
+        "matches_usgs": matches,
         "unit": f"t ({supply.content_basis})",
         "production": production,
         "imports": imports,
@@ -915,7 +1062,7 @@ def nir_from_trade(
         "nir_band": dependence.nir_band(det.value) if det.value is not None else None,
         "net_exporter": det.net_exporter,
         "coverage": trade_cov if det.value is not None else 0.0,
-        "reason": det.reason,
+        "reason": reason or det.reason,
         "notes": notes,
         "sources": [supply.source, f"CEPII BACI HS17 V202601 {world.year} ({pid}, tonnes)"],
     }
@@ -936,7 +1083,9 @@ def nir_view(
     """
     codes = world.resolve_countries(country)
     if len(codes) != 1:
-        raise UnknownCountryError(f"--country takes one country, got {country!r} ({len(codes)} countries)")
+        raise UnknownCountryError(
+            f"--country takes one country, got {country!r} ({len(codes)} countries)"
+        )
     code = codes[0]
     stage_list = [s for s in check_stages(stages) if s != "product"]
     names = [world.check_mineral(m) for m in minerals] if minerals else bundled_minerals(world)
@@ -949,10 +1098,33 @@ def nir_view(
             has_prod = usgs_production(world, mineral, stage, year) is not None
             if has_prod or product_at(world, mineral, stage) is not None:
                 out.append(nir_from_trade(world, code, mineral, stage, year))
-    return [clean(r) for r in out]
+    cleaned: list[dict[str, Any]] = [clean(r) for r in out]
+    return cleaned
 
 
 # --------------------------------------------------------------------------------- criticality
+
+EU_GROUPS = {
+    **dict.fromkeys(("cerium", "lanthanum", "neodymium", "praseodymium", "samarium"), "lree"),
+    **dict.fromkeys(
+        (
+            "dysprosium",
+            "erbium",
+            "europium",
+            "gadolinium",
+            "holmium",
+            "lutetium",
+            "terbium",
+            "thulium",
+            "ytterbium",
+            "yttrium",
+        ),
+        "hree",
+    ),
+    **dict.fromkeys(("platinum", "palladium", "iridium", "rhodium", "ruthenium"), "pgm"),
+}
+"""EU 2023 assesses these materials as a group (LREEs, HREEs, PGMs): the official SR and EI of
+the group stand beside each member."""
 
 
 def criticality_view(
@@ -969,38 +1141,43 @@ def criticality_view(
     years = sorted(int(y) for y in world.wgi["year"].unique())
     wy = wgi_year if wgi_year is not None else max(years)
     wgi = criticality.scale_wgi_eu(criticality.wgi_average(world.wgi, wy))
-    eu = world.eu_supply_shares
+    groups = _tables(world).eu
+    ids: set[str] = {str(k[0]) for k in groups}
     if minerals:
-        ids: set[str] = set()
+        ids = set()
         for m in (world.check_mineral(x) for x in minerals):
             for code in ("E", "P"):
                 mid = eu_material(world, m, code)
                 if mid:
                     ids.add(mid)
         if not ids:
-            raise CritminError(
-                f"the EU CRM 2023 tables have no material for {', '.join(minerals)}"
-            )
-        eu = eu[eu["material_id"].isin(ids)]
+            raise CritminError(f"the EU CRM 2023 tables have no material for {', '.join(minerals)}")
     off = world.eu_sr_ei[world.eu_sr_ei["year"] == 2023].set_index("material_id")
     rows = []
-    for (mid, code), sub in eu[eu["scope"] == "global"].groupby(["material_id", "stage"]):
+    for (mid, code, scope), sub in sorted(groups.items()):
+        if scope != "global" or mid not in ids:
+            continue
         country = sub["country"].astype(str).to_numpy()
         shares = sub["share"].astype(float).groupby(country).sum()
         t = sub["t"].astype(float).groupby(country).first()
-        g = criticality.hhi_wgi_t_detail(shares.clip(upper=1.0), wgi, t)
-        es = eu[(eu["scope"] == "eu") & (eu["material_id"] == mid) & (eu["stage"] == code)]
+        g = criticality.hhi_wgi_t_detail(shares.clip(upper=1.0), wgi.reindex(shares.index), t)
+        es = groups.get((mid, code, "eu"))
         e_block = None
         e_cov = None
-        if len(es):
+        if es is not None and len(es):
             ec = es["country"].astype(str).to_numpy()
             e_shares = es["share"].astype(float).groupby(ec).sum()
             e_t = es["t"].astype(float).groupby(ec).first()
-            ed = criticality.hhi_wgi_t_detail(e_shares.clip(upper=1.0), wgi, e_t)
+            ed = criticality.hhi_wgi_t_detail(
+                e_shares.clip(upper=1.0), wgi.reindex(e_shares.index), e_t
+            )
             e_block, e_cov = ed.value, ed.coverage
         named = shares.drop(list(AGGREGATES), errors="ignore").sort_values(ascending=False)
-        sr = _f(off["sr"].get(mid)) if mid in off.index else None
-        ei = _f(off["ei"].get(mid)) if mid in off.index else None
+        official = str(mid)
+        if official not in off.index or _f(off["sr"].get(official)) is None:
+            official = EU_GROUPS.get(official, official)
+        sr = _f(off["sr"].get(official)) if official in off.index else None
+        ei = _f(off["ei"].get(official)) if official in off.index else None
         rows.append(
             {
                 "material": str(sub["material"].iloc[0]),
@@ -1015,6 +1192,8 @@ def criticality_view(
                 "coverage_eu_sourcing": e_cov,
                 "official_sr_2023": sr,
                 "official_ei_2023": ei,
+                "official_material": official if sr is not None or ei is not None else None,
+                "wgi_year": wy,
                 "wgi_defaulted": ", ".join(g.wgi_defaulted),
             }
         )
@@ -1042,6 +1221,7 @@ __all__ = [
     "nir_from_trade",
     "nir_view",
     "product_at",
+    "source_summary",
     "stage_supply",
     "us_nir",
     "usgs_production",

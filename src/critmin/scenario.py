@@ -140,6 +140,39 @@ class Disruption(_Strict):
     probability: float = Field(ge=0, le=1)
 
 
+UncertainParameter = Literal["sigma", "demand_elasticity", "supply_elasticity"]
+
+
+class UncertaintySettings(_Strict):
+    """Optional ``[uncertainty]`` table: defaults for ``critmin uncertainty`` (docs/uncertainty.md).
+
+    ``ranges`` replaces the cited relative range of a parameter, ``[low, high]`` as multiples of
+    the point value (for sigma, of ``sigma - 1``); ``fixed`` holds parameters at their point value.
+    """
+
+    draws: int = Field(default=1000, ge=1, le=100_000_000)
+    seed: int = Field(default=0, ge=0)
+    shortfall_threshold: float = Field(default=0.05, ge=0, lt=1)
+    coverage: float = Field(default=0.95, gt=0, le=1)
+    duration_days: float = Field(default=365.0, gt=0, le=3650)
+    reference: Literal["baseline", "no_disruption"] = "baseline"
+    fixed: list[UncertainParameter] = Field(default_factory=list)
+    ranges: dict[UncertainParameter, tuple[float, float]] = Field(default_factory=dict)
+
+    @field_validator("ranges")
+    @classmethod
+    def _relative_ranges(
+        cls, value: dict[str, tuple[float, float]]
+    ) -> dict[str, tuple[float, float]]:
+        for name, (low, high) in value.items():
+            if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= 1 <= high):
+                raise ValueError(
+                    f"ranges.{name} must be [low, high] multiples of the point value with "
+                    f"0 < low <= 1 <= high, got [{low:g}, {high:g}]"
+                )
+        return value
+
+
 class Scenario(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
@@ -149,6 +182,7 @@ class Scenario(_Strict):
     product: list[ProductSpec] = Field(min_length=1)
     policy: list[Policy] = Field(default_factory=list)
     disruption: list[Disruption] = Field(default_factory=list)
+    uncertainty: UncertaintySettings | None = None
 
     @field_validator("product")
     @classmethod

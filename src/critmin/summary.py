@@ -173,6 +173,10 @@ def assess_table(records: list[dict[str, Any]], with_zone: bool) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def _yes_no(v: bool | None) -> str:
+    return "-" if v is None else ("yes" if v else "no")
+
+
 def nir_table(records: list[dict[str, Any]]) -> pd.DataFrame:
     """The net-import-reliance view as a DataFrame for display (percent)."""
     rows = []
@@ -184,12 +188,13 @@ def nir_table(records: list[dict[str, Any]]) -> pd.DataFrame:
                 "mineral": r["mineral"],
                 "stage": r.get("stage") or "",
                 "method": method + (f" ({r['edition']})" if r.get("edition") else ""),
+                "unit": r.get("unit") or "",
                 "production": r.get("production"),
                 "imports": r.get("imports"),
                 "exports": r.get("exports"),
                 "NIR %": r.get("nir_text") or "-",
                 "published": r.get("published_nir") or "-",
-                "matches": {True: "yes", False: "no"}.get(r.get("matches_usgs"), "-"),
+                "matches": _yes_no(r.get("matches_usgs")),
                 "cov %": _pct1(r.get("coverage")),
                 "why not / note": "" if r.get("nir") is not None else (r.get("reason") or ""),
             }

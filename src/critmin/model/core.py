@@ -19,16 +19,20 @@ product, sellers ``i`` and buyers ``j`` (the same ``n`` countries in a fixed ord
   ``X_i = sum_{j != i} V_ij x_ij``, ``e_i >= 0`` and complementarity.
 
 Unknowns of the Newton system (per market, padded to a common size in a batch):
-``z = [u, nu]`` with ``u_i = ln pi_i`` for every producing country whose price is determined,
-and ``nu_k = ln(1 + e_k)`` for every binding-capable export quota. A later multi-stage model
-appends further blocks to ``z`` (one per stage) with the same residual conventions.
+``z = [u, nu]`` with ``u_s = ln pi_i`` for every producer slot ``s`` (a country with baseline
+sales; pure importers carry no unknown and keep ``pi = 1``) and ``nu_k = ln(1 + e_k)`` for
+every export quota that can bind. All equations run over the list of *active pairs* (baseline
+trade, not banned), so the work scales with the number of trading pairs. A later multi-stage
+model (ore -> refined -> product) is one larger system of the same kind: one ``u`` block per
+stage, and the downstream stage's output entering the upstream stage's demand as a further
+term of its clearing residual; the Jacobian gains off-diagonal blocks, the solver is unchanged.
 
 Residuals (all dimensionless, so one tolerance fits every market):
 
 * clearing ``f_i = ln(sum_j V_ij x_ij / R_i) - ln S_i`` (the relative gap between sales and
   supply; logs make the residual nearly linear in the log prices, so large shocks such as a
   ban with ``sigma`` near 1 still converge from the baseline);
-* quota ``g_k = min(nu_k, ln cap_k - ln(X_k / X0_k))`` (min-function complementarity in logs:
+* quota ``g_k = min(nu_k, 1 - X_k / (cap_k X0_k))`` (min-function complementarity:
   ``nu >= 0``, ``X <= cap X0``, one of them holds with equality).
 
 No policy change gives exactly ``u = 0`` and zero residuals: every quantity is computed so that
@@ -38,6 +42,7 @@ baseline inputs reproduce the baseline bit for bit (see the comments in :func:`e
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -62,7 +67,9 @@ __all__ = [
     "ResolvedPolicy",
     "Stack",
     "evaluate",
+    "first_kink",
     "jacobian",
+    "newton_system",
     "stack",
 ]
 
@@ -198,28 +205,33 @@ class Market:
         """Number of countries."""
         return int(self.V.shape[0])
 
-    @property
+    @cached_property
     def E(self) -> FloatArray:
         """Baseline expenditure of each buyer at buyer prices, ``E_j = sum_i V_ij (1+t0_ij)``."""
         return np.asarray((self.V * (1.0 + self.t0)).sum(axis=0), dtype=np.float64)
 
-    @property
+    @cached_property
     def R(self) -> FloatArray:
         """Baseline sales of each seller, ``R_i = sum_j V_ij``."""
         return np.asarray(self.V.sum(axis=1), dtype=np.float64)
 
-    @property
+    @cached_property
     def baseline_exports(self) -> FloatArray:
         """Baseline exports ``X0_i = sum_{j != i} V_ij`` (USD = baseline-value units)."""
         off = 1.0 - np.eye(self.n)
         return np.asarray((self.V * off).sum(axis=1), dtype=np.float64)
 
-    @property
+    @cached_property
     def shares(self) -> FloatArray:
         """Baseline expenditure shares ``s_ij = V_ij (1+t0_ij) / E_j`` (0 where ``E_j = 0``)."""
         w = self.V * (1.0 + self.t0)
         E = w.sum(axis=0)
         return np.divide(w, E, out=np.zeros_like(w), where=E > 0)
+
+    @cached_property
+    def baseline_tariff_revenue(self) -> FloatArray:
+        """Baseline tariff revenue of each buyer, ``sum_i ((1 + t0_ij) - 1) V_ij`` (USD)."""
+        return np.asarray((((1.0 + self.t0) - 1.0) * self.V).sum(axis=0), dtype=np.float64)
 
     def label(self, i: int) -> str:
         """The label of country ``i`` (its code if given, else ``#i``)."""
@@ -435,12 +447,12 @@ class Stack:
 
     def by_seller(self, values: FloatArray) -> FloatArray:
         """Sum pair values ``(B, L)`` per producer slot -> ``(B, ns + 1)`` (dummy last)."""
-        out = np.bincount(self.sflat, weights=values.ravel(), minlength=self.B * (self.ns + 1))
+        out = _sum_into(self.sflat, values.ravel(), self.B * (self.ns + 1))
         return out.reshape(self.B, self.ns + 1)
 
     def by_buyer(self, values: FloatArray) -> FloatArray:
         """Sum pair values ``(B, L)`` per buyer -> ``(B, n + 1)`` (dummy last)."""
-        out = np.bincount(self.jflat, weights=values.ravel(), minlength=self.B * (self.n + 1))
+        out = _sum_into(self.jflat, values.ravel(), self.B * (self.n + 1))
         return out.reshape(self.B, self.n + 1)
 
     def min_by_buyer(self, values: FloatArray) -> FloatArray:
@@ -553,9 +565,9 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
 
     bidx = np.arange(B)[:, None]
     fs = fb * (ns + 1) + slot_of[fb, fi]
-    Rx = np.bincount(fs, weights=fV, minlength=B * (ns + 1)).reshape(B, ns + 1)
-    X0x = np.bincount(fs, weights=fV * (fi != fj), minlength=B * (ns + 1)).reshape(B, ns + 1)
-    Wx = np.bincount(fb * (n + 1) + fj, weights=fw, minlength=B * (n + 1)).reshape(B, n + 1)
+    Rx = _sum_into(fs, fV, B * (ns + 1)).reshape(B, ns + 1)
+    X0x = _sum_into(fs, fV * (fi != fj), B * (ns + 1)).reshape(B, ns + 1)
+    Wx = _sum_into(fb * (n + 1) + fj, fw, B * (n + 1)).reshape(B, n + 1)
 
     L, (ps, pj, pV, pw, pdlt, plnFc, poff), pvalid = _pad_lists(
         ab,
@@ -584,7 +596,7 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
     nbins = (bidx * (n + 1) + pj).ravel()
 
     def count(bins: IntArray, mask: BoolArray, size: int) -> FloatArray:
-        return np.bincount(bins, weights=mask.ravel().astype(np.float64), minlength=B * size)
+        return _sum_into(bins, mask.ravel().astype(np.float64), B * size)
 
     has_pair = count(sbins, pvalid, ns + 1).reshape(B, ns + 1) > 0
     stranded = slot_valid & ~has_pair[:, :ns]
@@ -688,6 +700,11 @@ class Evaluation:
     h: FloatArray
 
 
+def _sum_into(bins: IntArray, weights: FloatArray, size: int) -> FloatArray:
+    """``np.bincount`` with float weights, typed (sums in input order: deterministic)."""
+    return np.asarray(np.bincount(bins, weights=weights, minlength=size), dtype=np.float64)
+
+
 def _exp(a: FloatArray) -> FloatArray:
     return np.asarray(np.exp(np.minimum(a, EXP_CLIP)), dtype=np.float64)
 
@@ -744,7 +761,10 @@ def evaluate(st: Stack, z: FloatArray) -> Evaluation:
     if st.nq:
         X0e = np.concatenate([np.where(st.X0 > 0, st.X0, 1.0), np.ones((B, 1))], axis=1)
         ratio = st.at_quota(X) / st.at_quota(X0e)
-        h = st.lncap - np.log(np.maximum(ratio, 1e-300))
+        # slack of the cap as a fraction of it: 1 - X / (cap X0). As a function of the
+        # export-tax equivalent this is concave, so Newton approaches the binding cap from
+        # below without overshooting (a log form overshoots and cycles with the min-function).
+        h = 1.0 - ratio * np.exp(-st.lncap)
         g = np.where(st.qmask, np.minimum(z[:, ns:], h), 0.0)
         F = np.concatenate([f, g], axis=1)
     else:
@@ -780,7 +800,7 @@ def jacobian(st: Stack, ev: Evaluation) -> FloatArray:
     * ``d ln c_kj / d u_k = K_kj``, ``d ln c_kj / d nu_k = K_kj [j != k]``;
     * ``df_i/du_k = (-sigma [i=k] sum_j q_ij K_ij + (sigma-eta) sum_j q_ij theta_kj K_kj) / Q_i
       - [i=k] eps_i [pi_i >= G_i]`` with sales ``Q_i = sum_j q_ij``;
-    * binding quota rows ``dg_k/dz = -d ln X_k / dz``; slack ones ``dg_k/dnu_k = 1``.
+    * binding quota rows ``dg_k/dz = -(dX_k/dz) / (cap_k X0_k)``; slack ones ``dg_k/dnu_k = 1``.
 
     At a kink (price exactly at a floor) the element with ``K = 1`` is used. See
     :func:`newton_system` for the rows that floors make flat.
@@ -822,9 +842,9 @@ def jacobian(st: Stack, ev: Evaluation) -> FloatArray:
         Juv[bidx, qs, kidx] -= st.sigma[:, None] * rsx_q
         Juv /= Qs
         J[:, :ns, ns:] = Juv
-        # quota rows: -d ln X_k / dz where binding (h <= nu), unit row otherwise
-        Xq = st.at_quota(ev.X)
-        Xq = np.where(st.qmask & (Xq > 0), Xq, 1.0)
+        # quota rows: -dX_k/dz / (cap_k X0_k) where binding (h <= nu), unit row otherwise
+        X0e = np.concatenate([np.where(st.X0 > 0, st.X0, 1.0), np.ones((B, 1))], axis=1)
+        Xq = st.at_quota(X0e) * np.exp(st.lncap)  # cap * X0
         dXu = se * np.matmul(qx_q, ThKd.transpose(0, 2, 1))  # (B, nq, ns)
         dXu[bidx, kidx, qs] -= st.sigma[:, None] * rsx_q
         dXv = se * np.matmul(qx_q, thKx_q.transpose(0, 2, 1))  # (B, nq, nq)
@@ -897,3 +917,30 @@ def newton_system(st: Stack, ev: Evaluation) -> tuple[FloatArray, FloatArray]:
         jump = step[bb, kk]
         F[bb, r] = -np.where(jump > 0, jump * (1.0 + 1e-9) + 1e-12, jump)
     return J, F
+
+
+def first_kink(st: Stack, ev: Evaluation, d: FloatArray) -> FloatArray:
+    """Smallest step ``alpha`` in (0, 1) at which ``ev.z + alpha d`` reaches a floor kink.
+
+    Along a step the log buyer price of a pair is linear, ``ln c_hat + alpha (d_u + d_nu)``,
+    so the step at which it meets its levy floor is explicit; likewise a producer price and
+    its subsidy floor. Returns ``inf`` for elements whose step crosses no kink. The line
+    search tries this step when the full one fails, so that a step does not jump across a
+    kink into a piece where the linearisation is wrong.
+    """
+    B, ns = st.B, st.ns
+    out = np.full(B, np.inf)
+    if not st.any_floor:
+        return out
+    du = np.concatenate([d[:, :ns], np.zeros((B, 1))], axis=1)
+    dnu = st.nu_slots(d)
+    slope = st.at_seller(du) + st.at_seller(dnu) * st.poff
+    dist = st.plnFc - ev.lnc_hat
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(st.pvalid & np.isfinite(dist) & (slope != 0.0), dist / slope, np.inf)
+        out = np.minimum(out, np.where((a > 0) & (a < 1), a, np.inf).min(axis=1, initial=np.inf))
+        u = ev.z[:, :ns]
+        dg = d[:, :ns]
+        ag = np.where(st.uact & np.isfinite(st.lnG) & (dg != 0.0), (st.lnG - u) / dg, np.inf)
+        out = np.minimum(out, np.where((ag > 0) & (ag < 1), ag, np.inf).min(axis=1, initial=np.inf))
+    return out

@@ -3,8 +3,12 @@
 One vectorised Newton iteration runs over a whole stack of markets (``(batch, n)`` unknowns,
 ``(batch, n, n)`` Jacobians, one batched LU solve), so "every product" and Monte Carlo draws
 cost little more than one market. Per element: analytic semismooth Jacobian
-(:func:`critmin.model.core.jacobian`), step capped in log units, Armijo backtracking on the
-residual norm ``||F||_2``. Elements leave the active set as soon as they converge.
+(:func:`critmin.model.core.jacobian`, with the flat-row treatment of
+:func:`critmin.model.core.newton_system`), steps capped at ``MAX_STEP`` log units, and a
+non-monotone Armijo line search on the residual norm ``||F||_2`` that, when the full step
+fails, first tries the step to the first floor kink on the way
+(:func:`critmin.model.core.first_kink`), then halves. Elements leave the active set as soon
+as they converge.
 
 The solver never raises on non-convergence: the :class:`Solution` says ``converged=False``
 with a message, the number of iterations and the largest residual.
@@ -12,8 +16,10 @@ with a message, the number of iterations and the largest residual.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +34,7 @@ from critmin.model.core import (
     ResolvedPolicy,
     Stack,
     evaluate,
+    first_kink,
     newton_system,
     stack,
 )
@@ -46,6 +53,8 @@ RELAX = 0.5
 the max-memory rule of Grippo, Lampariello & Lucidi (1986) with the summable relaxation of
 Li & Fukushima (2000). The floor and quota kinks make the residual norm non-smooth and flat
 in places, and a monotone Armijo rule stalls at kinks that full Newton steps cross."""
+SINGLE_THREAD_BELOW = 1024
+"""Systems with fewer unknowns than this are solved with one BLAS thread (see ``_blas``)."""
 CHUNK_ELEMENTS = 4_000_000
 """Upper bound on ``batch * n * n`` per stacked solve (memory: ~20 such float arrays)."""
 
@@ -64,8 +73,8 @@ class Solution:
     ``quota_rent``, ``subsidy_cost``, ``welfare``.
 
     ``max_residual`` is the largest residual of the system: clearing as ``|ln(sales / supply)|``
-    (a relative gap) and quota complementarity in log units. ``unsupplied`` / ``stranded`` flag
-    buyers that lost every supplier and producers that lost every buyer.
+    (a relative gap) and quota complementarity as a fraction of the cap. ``unsupplied`` /
+    ``stranded`` flag buyers that lost every supplier and producers that lost every buyer.
     """
 
     pi: FloatArray
@@ -104,6 +113,28 @@ class Solution:
 # --------------------------------------------------------------------------------------------
 
 
+_CONTROLLER: Any = None
+
+
+def _blas(n_unknowns: int) -> contextlib.AbstractContextManager[Any]:
+    """One BLAS thread for small dense systems (restored on exit).
+
+    For matrices of a few hundred rows multi-threaded BLAS only adds synchronisation: on a
+    2-vCPU VM OpenBLAS made a 200 x 200 LU solve 10-100x slower with its default threads.
+    Uses threadpoolctl when installed; a no-op otherwise or for large systems.
+    """
+    global _CONTROLLER
+    if n_unknowns >= SINGLE_THREAD_BELOW:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        return contextlib.nullcontext()
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
 def _solve_linear(J: FloatArray, F: FloatArray) -> FloatArray:
     """Newton steps ``d = -J^-1 F`` for a batch; least squares where ``J`` is singular."""
     try:
@@ -122,7 +153,7 @@ def _solve_linear(J: FloatArray, F: FloatArray) -> FloatArray:
         d[k] = np.linalg.lstsq(J[k], -F[k], rcond=1e-13)[0]
         if not np.isfinite(d[k]).all():
             d[k] = 0.0
-    return d
+    return np.asarray(d, dtype=np.float64)
 
 
 @dataclass(eq=False)
@@ -170,6 +201,7 @@ def _newton(st: Stack, tol: float, max_iter: int) -> _State:
         big = np.abs(d).max(axis=1)
         d *= np.minimum(1.0, MAX_STEP / np.maximum(big, 1e-300))[:, None]
         phi_ref = hist[idx].max(axis=1)
+        kink = first_kink(cur_st, cur_ev, d)
         alpha = np.ones(len(idx))
         accepted = np.zeros(len(idx), dtype=np.bool_)
         z0 = state.z[idx]
@@ -192,7 +224,10 @@ def _newton(st: Stack, tol: float, max_iter: int) -> _State:
             znew[acc] = zt[ok]
             Fnew[acc] = evt.F[ok]
             accepted[acc] = True
-            alpha[pend[~ok]] *= 0.5
+            bad = pend[~ok]
+            # after a failed full step, first try stopping at the first kink on the way
+            to_kink = (k == 0) & np.isfinite(kink[bad])
+            alpha[bad] = np.where(to_kink, kink[bad], 0.5 * alpha[bad])
         stalled = ~accepted
         state.z[idx] = znew
         state.F[idx] = Fnew
@@ -203,8 +238,7 @@ def _newton(st: Stack, tol: float, max_iter: int) -> _State:
             b = idx[j]
             state.failed[b] = True
             state.note[b] = (
-                "line search failed (no decrease of the residual norm along the Newton "
-                "direction)"
+                "line search failed (no decrease of the residual norm along the Newton direction)"
             )
         if stalled.any() or trial_ev is None or not accepted.all() or (alpha < 1.0).any():
             cur_idx = np.array([], dtype=np.intp)  # force a fresh evaluation next time
@@ -238,13 +272,13 @@ def _unpack(
     sv = sc < n
     cidx = sc[sv]
 
-    def to_countries(slot_values: FloatArray | BoolArray, fill: float | bool) -> FloatArray:
-        out = np.full(n, fill, dtype=np.asarray(slot_values).dtype)
+    def to_countries(slot_values: FloatArray | BoolArray, fill: float) -> FloatArray:
+        out = np.full(n, fill, dtype=np.float64)
         out[cidx] = slot_values[:ns][sv]
         return out
 
-    stranded = to_countries(st.stranded[b], False).astype(np.bool_)
-    numeraire = to_countries(st.numeraire[b], False).astype(np.bool_)
+    stranded = to_countries(st.stranded[b], 0.0) > 0
+    numeraire = to_countries(st.numeraire[b], 0.0) > 0
     unsupplied = st.unsupplied[b, :n].copy()
     nodemand = st.W[b, :n] <= 0
     banned = policy.banned | (off & (policy.export_cap == 0.0)[:, None])
@@ -273,7 +307,9 @@ def _unpack(
     pi_s = np.maximum(pi, policy.subsidy_floor)
     S = np.power(pi_s, market.eps)
     exports = np.where(off, q, 0.0).sum(axis=1)
-    wf = compute_welfare(market, policy, pi=pi, e=e, pi_s=pi_s, S=S, b=bp, P=P, q=q)
+    wf = compute_welfare(
+        market, policy, pi=pi, e=e, pi_s=pi_s, S=S, b=bp, P=P, q=q, exports=exports
+    )
 
     resid = np.abs(state.F[b])
     fcheck = np.abs(ev.f_check[b, :ns])
@@ -286,6 +322,22 @@ def _unpack(
     else:
         why = state.note[b] or "iteration limit reached"
         msgs.append(f"did not converge after {it} iterations: {why}; max residual {max_res:.1e}")
+        fixed = market.eps == 0.0
+        capped = np.isfinite(policy.export_cap) & (policy.export_cap < 1.0)
+        trapped = capped & fixed & (np.diag(market.V) == 0.0) & (market.baseline_exports > 0)
+        if trapped.any():
+            msgs.append(
+                "likely cause: export caps below baseline exports on producers with fixed "
+                f"supply (eps = 0) and no domestic sales ({_fmt(market, np.flatnonzero(trapped))})"
+                ": their unsold output has nowhere to go"
+            )
+        floored = fixed & (market.R > 0) & ((market.V == 0) | (policy.levy_floor > 0)).all(axis=1)
+        if floored.any():
+            msgs.append(
+                "possible cause: producers with fixed supply (eps = 0) that sell only under levy "
+                f"floors ({_fmt(market, np.flatnonzero(floored))}): if the floor price leaves "
+                "them with unsold output, no price of theirs can clear it"
+            )
         if st.numeraire[b].any() and fcheck[st.numeraire[b]].max() > tol:
             msgs.append(
                 "with eta = 0 and supply elasticities 0 demand and supply are both fixed, "
@@ -396,7 +448,8 @@ def solve_batch(
         ms = [markets[k] for k in grp]
         ps = [resolved[k] for k in grp]
         st = stack(ms, ps)
-        state = _newton(st, tol, max_iter)
+        with _blas(st.N):
+            state = _newton(st, tol, max_iter)
         ev = evaluate(st, state.z)
         for b, k in enumerate(grp):
             out[k] = _unpack(ms[b], ps[b], st, b, ev, state, tol)

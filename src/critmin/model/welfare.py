@@ -84,6 +84,7 @@ def compute_welfare(
     b: FloatArray,
     P: FloatArray,
     q: FloatArray,
+    exports: FloatArray | None = None,
 ) -> Welfare:
     """Welfare terms of one solved market (see the module docstring for the formulas).
 
@@ -93,14 +94,13 @@ def compute_welfare(
     """
     n = market.n
     off = ~np.eye(n, dtype=np.bool_)
-    V, t0 = market.V, market.t0
     dCS = consumer_surplus_change(market.E, P, market.eta)
     dPS = producer_surplus_change(market.R, pi_s, market.eps)
     sell = pi[:, None] * np.where(off, 1.0 + e[:, None], 1.0)
     revenue_new = ((b - sell) * q).sum(axis=0)
-    revenue_base = (((1.0 + t0) - 1.0) * V).sum(axis=0)
-    tariff_revenue = revenue_new - revenue_base
-    exports = np.where(off, q, 0.0).sum(axis=1)
+    tariff_revenue = revenue_new - market.baseline_tariff_revenue  # same reduction: exact 0
+    if exports is None:
+        exports = np.where(off, q, 0.0).sum(axis=1)
     quota_rent = pi * e * exports
     subsidy_cost = (pi_s - pi) * S * market.R
     welfare = dCS + dPS + tariff_revenue + quota_rent - subsidy_cost

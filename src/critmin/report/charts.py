@@ -12,8 +12,8 @@ import math
 import re
 from typing import Any
 
-from critmin.report.assets import geojson_ids
 from critmin.report.format import country_label, usd
+from critmin.report.resources import geojson_ids
 
 Figure = dict[str, Any]
 
@@ -33,6 +33,9 @@ NO_DATA = "#d4d4d8"
 # ColorBrewer RdBu (diverging, colour-blind safe), near-white at zero
 WELFARE_SCALE = [[0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#f7f7f7"], [0.75, "#67a9cf"],
                  [1, "#2166ac"]]
+# ColorBrewer OrRd (sequential): low pale, high dark red
+CONCENTRATION_SCALE = [[0, "#fff7ec"], [0.2, "#fdd49e"], [0.4, "#fdbb84"], [0.6, "#fc8d59"],
+                       [0.8, "#d7301f"], [1, "#7f0000"]]
 PRICE_SCALE = [[0, "#2166ac"], [0.25, "#67a9cf"], [0.5, "#f7f7f7"], [0.75, "#ef8a62"],
                [1, "#b2182b"]]
 
@@ -282,6 +285,8 @@ def sankey_figure(product: dict[str, Any], members: set[str], watch: set[str],
         scen[key] = scen.get(key, 0.0) + float(f["value_usd"] or 0.0)
     total_b, total_s = sum(base.values()), sum(scen.values())
     scale = max(total_b, total_s, 1e-9)
+    # a panel shorter than this would be too thin to draw (Plotly fails on a ~0 domain)
+    min_height = 0.08
 
     def rgba(hex_color: str, alpha: float) -> str:
         h = hex_color.lstrip("#")
@@ -303,7 +308,7 @@ def sankey_figure(product: dict[str, Any], members: set[str], watch: set[str],
             custom.append([usd(b), usd(s), "new" if b == 0 else f"{100 * (s - b) / b:+.1f}%"])
         return {
             "type": "sankey", "arrangement": "snap", "valueformat": ",.0f", "valuesuffix": " USD",
-            "domain": {"x": x, "y": [1 - max(total, 1e-9) / scale, 1]},
+            "domain": {"x": x, "y": [1 - max(total / scale, min_height), 1]},
             "node": {"label": labels, "color": node_colors, "pad": 10, "thickness": 14,
                      "line": {"width": 0},
                      "hovertemplate": "%{label}<br>USD %{value:,.0f}<extra></extra>"},
@@ -314,8 +319,13 @@ def sankey_figure(product: dict[str, Any], members: set[str], watch: set[str],
                                       "(%{customdata[2]})<extra></extra>"},
         }
 
+    panels = [(base, [0, 0.46], total_b, False), (scen, [0.54, 1], total_s, True)]
+    traces = [trace(*p) for p in panels if p[2] > 0]
+    empty = [{"text": "no imports into the zone", "x": (p[1][0] + p[1][1]) / 2, "y": 0.9,
+              "xref": "paper", "yref": "paper", "showarrow": False,
+              "font": {"color": "#6b7280"}} for p in panels if p[2] <= 0]
     return {
-        "data": [trace(base, [0, 0.46], total_b, False), trace(scen, [0.54, 1], total_s, True)],
+        "data": traces,
         "layout": _layout(
             height=460, margin={"l": 10, "r": 10, "t": 40, "b": 10},
             annotations=[
@@ -325,6 +335,7 @@ def sankey_figure(product: dict[str, Any], members: set[str], watch: set[str],
                          "(<span style='color:#16a34a'>gain</span> / "
                          "<span style='color:#dc2626'>loss</span>)",
                  "x": 0.77, "y": 1.06, "xref": "paper", "yref": "paper", "showarrow": False},
+                *empty,
             ],
         ),
     }
@@ -361,11 +372,11 @@ def map_figure(product: dict[str, Any]) -> Figure:
     known = geojson_ids()
     countries = product["countries"]
     # (key, title, hover format, colours): price rises red, welfare gains blue
-    metrics = [
+    metrics: list[tuple[str, str, str, list[list[Any]]]] = [
         ("consumer_price_change_pct", "Consumer price change (%)", "%{z:+.2f}%", PRICE_SCALE),
         ("welfare_change_usd", "Welfare change (USD)", "USD %{z:,.0f}", WELFARE_SCALE),
     ]
-    variants = []
+    variants: list[dict[str, Any]] = []
     for key, title, fmt, scale in metrics:
         locs = [c for c, r in countries.items() if c in known and r.get(key) is not None]
         z = [countries[c][key] for c in locs]
@@ -442,7 +453,7 @@ def concentration_heatmap(records: list[dict[str, Any]]) -> Figure:
         "data": [{
             "type": "heatmap", "x": stages, "y": [m.replace("_", " ") for m in minerals], "z": z,
             "text": text, "texttemplate": "%{text}", "textfont": {"size": 10},
-            "colorscale": "YlOrRd", "zmin": 0, "zmax": 10000, "xgap": 2, "ygap": 2,
+            "colorscale": CONCENTRATION_SCALE, "zmin": 0, "zmax": 10000, "xgap": 2, "ygap": 2,
             "colorbar": {"title": {"text": "HHI", "side": "right"}, "thickness": 12},
             "hovertemplate": "%{y}, %{x}<br>HHI %{z:,.0f}<br>top: %{text}<extra></extra>",
         }],
@@ -463,7 +474,7 @@ def supply_map_figure(shares: dict[str, float], title: str) -> Figure:
         "data": [_background_trace(), {
             "type": "choropleth", "geojson": WORLD, "featureidkey": "id", "locations": locs,
             "z": z, "text": [country_label(c) for c in locs], "zmin": 0,
-            "zmax": max([*z, 1.0]), "colorscale": "YlOrRd",
+            "zmax": max([*z, 1.0]), "colorscale": CONCENTRATION_SCALE,
             "colorbar": {"title": {"text": "share of world (%)", "side": "right"},
                          "thickness": 12, "len": 0.8},
             "marker": {"line": {"color": "#ffffff", "width": 0.4}},

@@ -83,11 +83,13 @@ def script_json(obj: Any) -> Markup:
 
 
 @lru_cache(maxsize=512)
-def country_label(iso3: str) -> str:
+def country_label(iso3: str | None) -> str:
     """Display name of a country code, or the code itself when critmin does not know it."""
     from critmin.countries import country_name
     from critmin.errors import CritminError
 
+    if not iso3:
+        return "-"
     try:
         return country_name(iso3)
     except CritminError:

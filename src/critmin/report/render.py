@@ -17,8 +17,8 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from critmin import __version__
 from critmin.report import format as fmt
-from critmin.report.assets import plotly_js, world_geojson_text
 from critmin.report.charts import chart_id, result_figures
+from critmin.report.resources import plotly_js, world_geojson_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -33,9 +33,9 @@ from critmin.errors import (
     ScenarioError,
 )
 from critmin.report import render as report_render
-from critmin.report.assets import plotly_js, world_geojson_text
 from critmin.report.charts import concentration_heatmap, supply_map_figure
 from critmin.report.format import clean
+from critmin.report.resources import plotly_js, world_geojson_text
 from critmin.web import forms, services
 from critmin.web.middleware import BodySizeLimit, first_validation_error
 from critmin.web.services import (
@@ -78,9 +78,9 @@ def wants_json(request: Request) -> bool:
             or request.query_params.get("format") == "json")
 
 
-def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+def page(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     html = _env().get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status)
+    return HTMLResponse(html, status_code=status_code)
 
 
 def error_response(request: Request, status: int, message: str, field: str | None = None,
@@ -90,7 +90,7 @@ def error_response(request: Request, status: int, message: str, field: str | Non
         if field is not None:
             body["field"] = field
         return JSONResponse(body, status_code=status, headers=headers)
-    return page("error.html.j2", status=status, title=f"Error {status}", active="",
+    return page("error.html.j2", status_code=status, title=f"Error {status}", active="",
                 status=status, message=message, field=field)
 
 
@@ -114,10 +114,15 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
     store = ScenarioStore(db_path or default_db_path())
     runner = SimulationRunner(limits)
 
+    ready = threading.Event()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if warm_up:
-            threading.Thread(target=_warm, name="critmin-warm-up", daemon=True).start()
+            threading.Thread(target=_warm, args=(ready,), name="critmin-warm-up",
+                             daemon=True).start()
+        else:
+            ready.set()
         yield
         runner.shutdown()
 
@@ -198,7 +203,8 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
     def health() -> dict[str, Any]:
         from critmin.world import trade_years
 
-        return {"status": "ok", "version": __version__, "trade_years": trade_years(),
+        return {"status": "ok", "ready": ready.is_set(), "version": __version__,
+                "trade_years": trade_years(),
                 "saved_scenarios": store.count(), "limits": limits.to_dict()}
 
     @app.get("/api/products", tags=["data"], summary="Bundled products (HS6) and their stage")
@@ -282,7 +288,11 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
     )
     async def api_save(request: Request, run: bool = Query(True, description="Run it first")) -> JSONResponse:
         data, scenario = await read_scenario(request)
-        result = await simulate_scenario(scenario) if run else None
+        if run:
+            result: dict[str, Any] | None = await simulate_scenario(scenario)
+        else:  # still check that the countries and products resolve
+            await runner.run(services.check_resolves, scenario)
+            result = None
         return _json(save(clean(data), result), status=201)
 
     @app.get("/api/scenarios/{scenario_id}", tags=["scenarios"], summary="A saved scenario",
@@ -383,10 +393,10 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
         if results is not None and scenario is not None:
             ctx = report_render.results_view(scenario, results)
         opts = designer_options()
-        return page("designer.html.j2", status=status, title="Zone designer — critmin",
+        return page("designer.html.j2", status_code=status, title="Zone designer — critmin",
                     active="designer", state=state, opts=opts, error=error, field=field,
                     has_results=results is not None, policy_types=forms.POLICY_TYPES,
-                    preset_labels=forms.PRESET_LABELS, policies=state.padded_policies(),
+                    preset_labels=forms.PRESET_LABELS, policy_slots=state.padded_policies(),
                     geojson=world_geojson_text() if results is not None else "",
                     **ctx)
 
@@ -531,13 +541,16 @@ def _install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _warm() -> None:
-    """Load the data and compute the default overview so the first page is fast."""
+def _warm(ready: threading.Event) -> None:
+    """Load the data and compute the default overview so the first page is fast; then set
+    ``ready`` (reported by ``/api/health``)."""
     try:
         services.world(2024)
         services.assess_records([], [], [], [], 2024)
     except Exception:  # pragma: no cover - warm-up is best effort
         log.exception("warm-up failed")
+    finally:
+        ready.set()
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, db_path: str | Path | None = None) -> None:

@@ -243,6 +243,13 @@ def run_simulation(scenario: Scenario) -> dict[str, Any]:
     return data
 
 
+def check_resolves(scenario: Scenario) -> None:
+    """Resolve groups, countries and products without solving (raises ScenarioError)."""
+    from critmin.simulate import resolve
+
+    resolve(scenario, world(scenario.year))
+
+
 class SimulationRunner:
     """Runs simulations on a small thread pool with a queue bound and a time limit.
 
@@ -252,8 +259,8 @@ class SimulationRunner:
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self._executor = ThreadPoolExecutor(max_workers=limits.max_concurrent_simulations,
-                                            thread_name_prefix="critmin-sim")
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(
             limits.max_concurrent_simulations + limits.max_queued_simulations)
 
@@ -263,7 +270,7 @@ class SimulationRunner:
                             "retry in a few seconds")
         loop = asyncio.get_running_loop()
         try:
-            future = loop.run_in_executor(self._executor, fn, *args)
+            future = loop.run_in_executor(self._pool(), fn, *args)
         except BaseException:
             self._slots.release()
             raise
@@ -276,5 +283,18 @@ class SimulationRunner:
                 "abandoned; try fewer products"
             ) from None
 
+    def _pool(self) -> ThreadPoolExecutor:
+        """The worker pool, created on first use (and again after :meth:`shutdown`)."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self.limits.max_concurrent_simulations,
+                    thread_name_prefix="critmin-sim")
+            return self._executor
+
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Stop the workers (queued work is cancelled; running work finishes)."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)

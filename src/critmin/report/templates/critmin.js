@@ -42,13 +42,18 @@
       if (!el) { next(); return; }
       var fig = figs[id];
       fig.data.forEach(function (t) { if (t.geojson === "@world") { t.geojson = worldGeo(); } });
-      Plotly.newPlot(el, fig.data, fig.layout, CONFIG).then(
-        function () { el.setAttribute("data-rendered", "true"); setTimeout(next, 0); },
-        function (err) {
-          el.setAttribute("data-rendered", "error");
-          el.textContent = "This chart could not be drawn: " + err;
-          setTimeout(next, 0);
-        });
+      function failed(err) {
+        el.setAttribute("data-rendered", "error");
+        el.textContent = "This chart could not be drawn: " + err;
+        setTimeout(next, 0);
+      }
+      try {
+        Plotly.newPlot(el, fig.data, fig.layout, CONFIG).then(
+          function () { el.setAttribute("data-rendered", "true"); setTimeout(next, 0); },
+          failed);
+      } catch (err) {
+        failed(err);
+      }
     }
     next();
   }

@@ -103,7 +103,7 @@ def convert_world_atlas(topology: dict[str, Any], digits: int = 2) -> dict[str, 
     """world-atlas ``countries-110m.json`` (TopoJSON) -> GeoJSON keyed by ISO3.
 
     Used once to produce ``assets/world-110m.geojson``; kept so the asset can be regenerated
-    (``python -m critmin.report.assets countries-110m.json``).
+    (``python -m critmin.report.resources countries-110m.json``).
     """
     from critmin.countries import m49_to_iso3
 

@@ -1,0 +1,399 @@
+"""critmin.model: inputs, exact no-change, neutral policies, edge cases, Jacobian.
+
+Equations: DESIGN.md "The trade model". Tolerances are stated per test; "exact" means
+bit-for-bit (``== 0.0`` / ``== 1.0``), which the engine guarantees for "no policy change".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from critmin.errors import CritminError
+from critmin.model import Market, ModelInputError, Policy, Solution, solve
+from critmin.model.core import evaluate, jacobian, stack
+
+WELFARE_FIELDS = ("dCS", "dPS", "tariff_revenue", "quota_rent", "subsidy_cost", "welfare")
+
+
+def random_market(
+    rng: np.random.Generator,
+    n: int,
+    *,
+    density: float = 0.7,
+    sigma: float | None = None,
+    eta: float | None = None,
+    zero_t0: bool = False,
+) -> Market:
+    V = rng.lognormal(0.0, 1.5, (n, n)) * (rng.random((n, n)) < density) * 1e6
+    t0 = (
+        np.zeros((n, n))
+        if zero_t0
+        else np.where(rng.random((n, n)) < 0.5, rng.uniform(0, 0.5, (n, n)), 0.0)
+    )
+    return Market(
+        V=V,
+        t0=t0,
+        sigma=float(rng.uniform(1.2, 10.0)) if sigma is None else sigma,
+        eta=float(rng.uniform(0.05, 2.0)) if eta is None else eta,
+        eps=np.where(rng.random(n) < 0.2, 0.0, rng.uniform(0.05, 3.0, n)),
+    )
+
+
+def assert_no_change(sol: Solution) -> None:
+    assert sol.converged and sol.iterations == 0 and sol.max_residual == 0.0
+    assert (sol.pi == 1.0).all()
+    assert (sol.e == 0.0).all()
+    assert (sol.x == 1.0).all()
+    assert (sol.P == 1.0).all() and (sol.D == 1.0).all() and (sol.S == 1.0).all()
+    for name in WELFARE_FIELDS:
+        assert (getattr(sol, name) == 0.0).all(), name
+
+
+# --------------------------------------------------------------------------------------------
+# exact no-change
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 12),
+    seed=st.integers(0, 2**32 - 1),
+    density=st.floats(0.0, 1.0),
+    eta=st.one_of(st.just(0.0), st.just(1.0), st.floats(0.0, 2.0)),
+)
+def test_no_policy_change_is_exactly_the_baseline(
+    n: int, seed: int, density: float, eta: float
+) -> None:
+    m = random_market(np.random.default_rng(seed), n, density=density, eta=eta)
+    sol = solve(m, Policy())
+    assert_no_change(sol)
+    np.testing.assert_array_equal(sol.q, m.V)
+    # an explicit policy that restates the baseline is also no change
+    n_ = m.n
+    explicit = Policy(
+        t1=m.t0.copy(),
+        banned=np.zeros((n_, n_), bool),
+        levy_floor=np.zeros((n_, n_)),
+        subsidy_floor=np.zeros(n_),
+        export_cap=np.full(n_, np.inf),
+    )
+    assert_no_change(solve(m, explicit))
+
+
+def test_no_change_with_eta_exactly_one_and_pure_importers() -> None:
+    V = np.array([[5.0, 2.0, 1.0], [0.0, 0.0, 0.0], [1.0, 3.0, 0.0]])  # country 1 buys only
+    m = Market(V=V, t0=np.full((3, 3), 0.1), sigma=3.0, eta=1.0, eps=np.array([1.0, 0.5, 0.0]))
+    assert_no_change(solve(m, Policy()))
+
+
+# --------------------------------------------------------------------------------------------
+# neutral policies
+
+
+def test_ban_on_a_country_that_does_not_export_changes_nothing() -> None:
+    rng = np.random.default_rng(1)
+    m = random_market(rng, 6, density=1.0)
+    V = m.V.copy()
+    V[2, [0, 1, 3, 4, 5]] = 0.0  # country 2 only sells at home
+    m = Market(V=V, t0=m.t0, sigma=m.sigma, eta=m.eta, eps=m.eps)
+    banned = np.zeros((6, 6), bool)
+    banned[2, [0, 1, 3, 4, 5]] = True
+    sol = solve(m, Policy(banned=banned))
+    assert sol.converged and sol.iterations == 0
+    assert (sol.pi == 1.0).all() and (sol.q == m.V).all()
+    for name in WELFARE_FIELDS:
+        assert (getattr(sol, name) == 0.0).all(), name
+
+
+def test_floors_below_the_market_price_change_nothing() -> None:
+    rng = np.random.default_rng(2)
+    m = random_market(rng, 6, density=1.0)
+    n = m.n
+    t1 = m.t0 + 0.2 * (rng.random((n, n)) < 0.5)
+    base = solve(m, Policy(t1=t1))
+    assert base.converged
+    # floors strictly below the prices reached with the tariff alone
+    levy = 0.9 * base.b.min() * np.ones((n, n))
+    sub = 0.9 * base.pi.min() * np.ones(n)
+    with_floors = solve(m, Policy(t1=t1, levy_floor=levy, subsidy_floor=sub))
+    for name in ("pi", "b", "x", "P", "S", *WELFARE_FIELDS):
+        np.testing.assert_array_equal(getattr(with_floors, name), getattr(base, name), name)
+    # and without any other policy the result is exactly the baseline
+    assert_no_change(
+        solve(m, Policy(levy_floor=np.full((n, n), 0.5), subsidy_floor=np.full(n, 0.5)))
+    )
+
+
+def test_quota_above_baseline_exports_changes_nothing() -> None:
+    rng = np.random.default_rng(3)
+    m = random_market(rng, 5, density=1.0)
+    cap = np.full(5, 1.5)
+    assert_no_change(solve(m, Policy(export_cap=cap)))
+    # with a tariff that lowers exports further, a slack quota still has e = 0
+    t1 = m.t0 + 0.3
+    a = solve(m, Policy(t1=t1))
+    b = solve(m, Policy(t1=t1, export_cap=cap))
+    assert b.converged and (b.e == 0.0).all()
+    np.testing.assert_allclose(b.pi, a.pi, rtol=1e-13)
+    np.testing.assert_allclose(b.welfare, a.welfare, rtol=1e-10, atol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# instruments do what they say
+
+
+def test_binding_quota_holds_exports_at_the_cap() -> None:
+    rng = np.random.default_rng(4)
+    m = random_market(rng, 5, density=1.0)
+    cap = np.full(5, np.inf)
+    cap[0] = 0.6
+    sol = solve(m, Policy(export_cap=cap))
+    assert sol.converged
+    assert sol.e[0] > 0
+    assert sol.exports[0] == pytest.approx(0.6 * m.baseline_exports[0], rel=1e-10)
+    assert sol.quota_rent[0] == pytest.approx(sol.pi[0] * sol.e[0] * sol.exports[0])
+    assert sol.quota_rent[0] > 0
+
+
+def test_cap_of_zero_is_an_export_ban() -> None:
+    rng = np.random.default_rng(5)
+    m = random_market(rng, 4, density=1.0)
+    banned = np.zeros((4, 4), bool)
+    banned[1, [0, 2, 3]] = True
+    a = solve(m, Policy(banned=banned))
+    b = solve(m, Policy(export_cap=np.array([np.inf, 0.0, np.inf, np.inf])))
+    np.testing.assert_allclose(b.pi, a.pi, rtol=1e-13)
+    assert b.exports[1] == 0.0 and (b.e == 0.0).all()
+
+
+def test_levy_floor_binds_and_collects_the_levy() -> None:
+    V = np.array([[10.0, 4.0], [3.0, 8.0]])
+    m = Market(V=V, t0=np.zeros((2, 2)), sigma=5.0, eta=0.5, eps=np.array([1.0, 1.0]))
+    levy = np.zeros((2, 2))
+    levy[0, 1] = 1.3  # imports of 1 from 0 must cost at least 1.3 x baseline
+    sol = solve(m, Policy(levy_floor=levy))
+    assert sol.converged
+    assert sol.b[0, 1] == pytest.approx(1.3)
+    assert sol.pi[0] < 1.0 < sol.pi[1]
+    expected_levy = (1.3 - sol.pi[0]) * sol.q[0, 1]
+    assert sol.tariff_revenue[1] == pytest.approx(expected_levy, rel=1e-12)
+
+
+def test_subsidy_floor_raises_supply_and_costs_the_treasury() -> None:
+    V = np.array([[10.0, 4.0], [3.0, 8.0]])
+    m = Market(V=V, t0=np.zeros((2, 2)), sigma=5.0, eta=0.5, eps=np.array([1.0, 2.0]))
+    sol = solve(m, Policy(subsidy_floor=np.array([0.0, 1.1])))
+    assert sol.converged
+    assert sol.pi_s[1] == pytest.approx(1.1) and sol.pi[1] < 1.1
+    assert sol.S[1] == pytest.approx(1.1**2.0)
+    assert sol.subsidy_cost[1] == pytest.approx((1.1 - sol.pi[1]) * sol.S[1] * V[1].sum())
+    assert sol.q[1].sum() == pytest.approx(V[1].sum() * sol.S[1], rel=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# edge cases reported, not crashed
+
+
+def test_buyer_that_loses_every_supplier() -> None:
+    V = np.array([[5.0, 2.0, 0.0], [1.0, 4.0, 0.0], [1.0, 0.0, 3.0]])
+    for eta, cs in ((0.5, -np.inf), (1.0, -np.inf), (2.0, None)):
+        m = Market(
+            V=V,
+            t0=np.zeros((3, 3)),
+            sigma=4.0,
+            eta=eta,
+            eps=np.array([1.0, 1.0, 1.0]),
+            countries=("AAA", "BBB", "CCC"),
+        )
+        banned = np.zeros((3, 3), bool)
+        banned[0, 1] = banned[1, 1] = True  # BBB buys only from AAA and itself
+        sol = solve(m, Policy(banned=banned))
+        assert sol.converged, sol.message
+        assert sol.unsupplied.tolist() == [False, True, False]
+        assert sol.P[1] == np.inf and sol.D[1] == 0.0 and (sol.x[:, 1] == 0.0).all()
+        assert "BBB" in sol.message and "no supplier" in sol.message
+        E1 = 2.0 + 4.0
+        expected = -E1 / (eta - 1.0) if cs is None else cs
+        assert sol.dCS[1] == expected
+        assert np.isfinite(sol.pi).all()
+
+
+def test_producer_that_loses_every_buyer() -> None:
+    V = np.array([[0.0, 5.0, 2.0], [0.0, 4.0, 1.0], [0.0, 1.0, 3.0]])
+    m = Market(V=V, t0=np.zeros((3, 3)), sigma=4.0, eta=0.5, eps=np.array([0.5, 1.0, 1.0]))
+    banned = np.zeros((3, 3), bool)
+    banned[0, :] = True
+    sol = solve(m, Policy(banned=banned))
+    assert sol.converged, sol.message
+    assert sol.stranded.tolist() == [True, False, False]
+    assert sol.pi[0] == 0.0 and (sol.q[0] == 0.0).all() and sol.S[0] == 0.0
+    assert sol.dPS[0] == pytest.approx(-V[0].sum() / 1.5)
+    assert "no buyer" in sol.message
+    assert sol.pi[1] > 1.0 and sol.pi[2] > 1.0  # the others gain from the ban
+
+
+def test_buyer_without_demand_and_pure_importer() -> None:
+    V = np.array([[5.0, 2.0, 0.0], [0.0, 0.0, 0.0], [1.0, 3.0, 0.0]])  # 1 buys only, 2 no demand
+    m = Market(V=V, t0=np.zeros((3, 3)), sigma=4.0, eta=0.5, eps=np.array([1.0, 1.0, 1.0]))
+    sol = solve(m, Policy(t1=np.where(np.eye(3, dtype=bool), 0.0, 0.2)))
+    assert sol.converged
+    assert sol.pi[1] == 1.0  # no price unknown for a pure importer
+    assert sol.P[2] == 1.0 and sol.D[2] == 1.0 and sol.dCS[2] == 0.0
+
+
+def test_eta_zero_and_fixed_supply_is_normalised_or_reported() -> None:
+    # one buyer, two suppliers: relative prices are determined, the level is not
+    V = np.array([[0.0, 0.0, 3.0], [0.0, 0.0, 2.0], [0.0, 0.0, 0.0]])
+    m = Market(V=V, t0=np.zeros((3, 3)), sigma=4.0, eta=0.0, eps=np.array([0.0, 0.0, 0.0]))
+    t1 = np.zeros((3, 3))
+    t1[0, 2] = 0.1
+    sol = solve(m, Policy(t1=t1))
+    assert sol.converged, sol.message
+    assert "price level not determined" in sol.message
+    assert sol.pi[0] * 1.1 == pytest.approx(sol.pi[1], rel=1e-12)  # equal buyer prices
+    np.testing.assert_allclose(sol.x[:2, 2], 1.0, rtol=1e-12)
+    # two buyers: quantities fixed on both sides and a tariff -> generically no equilibrium
+    V2 = np.array([[0.0, 2.0, 3.0], [0.0, 1.0, 2.0], [0.0, 0.0, 0.0]])
+    m2 = Market(V=V2, t0=np.zeros((3, 3)), sigma=4.0, eta=0.0, eps=np.array([0.0, 0.0, 0.0]))
+    sol2 = solve(m2, Policy(t1=t1))
+    assert not sol2.converged
+    assert "no equilibrium" in sol2.message
+
+
+def test_non_convergence_is_reported_not_raised() -> None:
+    rng = np.random.default_rng(6)
+    m = random_market(rng, 6, density=1.0)
+    sol = solve(m, Policy(t1=m.t0 + 0.5), max_iter=1)
+    assert not sol.converged and sol.iterations == 1
+    assert sol.max_residual > 1e-12 and "did not converge" in sol.message
+
+
+def test_infeasible_quota_is_reported() -> None:
+    V = np.array([[0.0, 5.0], [1.0, 4.0]])  # country 0 only exports
+    m = Market(
+        V=V,
+        t0=np.zeros((2, 2)),
+        sigma=4.0,
+        eta=0.5,
+        eps=np.array([0.0, 1.0]),
+        countries=("EXP", "IMP"),
+    )
+    sol = solve(m, Policy(export_cap=np.array([0.5, np.inf])))
+    assert not sol.converged
+    assert "EXP" in sol.message and "nowhere to go" in sol.message
+
+
+# --------------------------------------------------------------------------------------------
+# input validation
+
+
+def _valid() -> dict[str, object]:
+    return dict(V=np.ones((3, 3)), t0=np.zeros((3, 3)), sigma=3.0, eta=0.5, eps=np.ones(3))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        ("sigma", 1.0, "sigma"),
+        ("sigma", 0.5, "sigma"),
+        ("sigma", float("nan"), "sigma"),
+        ("eta", -0.1, "eta"),
+        ("eps", np.array([1.0, -1.0, 1.0]), "eps"),
+        ("eps", np.ones(4), "eps"),
+        ("V", np.ones((3, 2)), "V"),
+        ("V", np.array([[1.0, np.nan, 0], [0, 1, 0], [0, 0, 1]]), "V"),
+        ("V", -np.ones((3, 3)), "V"),
+        ("t0", np.zeros((2, 2)), "t0"),
+        ("t0", np.full((3, 3), np.inf), "t0"),
+        ("t0", np.full((3, 3), -1.0), "t0"),
+        ("V", "abc", "V"),
+    ],
+)
+def test_bad_market_inputs(field: str, value: object, needle: str) -> None:
+    kw = _valid()
+    kw[field] = value
+    with pytest.raises(ModelInputError, match=needle) as info:
+        Market(**kw)  # type: ignore[arg-type]
+    assert isinstance(info.value, CritminError)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        ("t1", np.zeros((2, 2)), "t1"),
+        ("t1", np.full((3, 3), np.nan), "t1"),
+        ("banned", np.full((3, 3), 2), "banned"),
+        ("banned", np.zeros((2, 3), bool), "banned"),
+        ("levy_floor", np.full((3, 3), -1.0), "levy_floor"),
+        ("levy_floor", np.full((3, 3), np.nan), "levy_floor"),
+        ("subsidy_floor", np.ones(2), "subsidy_floor"),
+        ("export_cap", np.array([1.0, -0.5, 1.0]), "export_cap"),
+        ("export_cap", np.array([1.0, np.nan, 1.0]), "export_cap"),
+    ],
+)
+def test_bad_policy_inputs(field: str, value: object, needle: str) -> None:
+    m = Market(**_valid())  # type: ignore[arg-type]
+    with pytest.raises(ModelInputError, match=needle):
+        solve(m, Policy(**{field: value}))  # type: ignore[arg-type]
+
+
+def test_scalar_eps_is_broadcast_and_inputs_are_copied() -> None:
+    V = np.ones((3, 3))
+    m = Market(V=V, t0=np.zeros((3, 3)), sigma=3.0, eta=0.5, eps=0.7)  # type: ignore[arg-type]
+    V[0, 0] = 99.0
+    assert m.V[0, 0] == 1.0 and (m.eps == 0.7).all()
+    with pytest.raises(ValueError, match="read-only"):
+        m.V[0, 0] = 2.0
+
+
+# --------------------------------------------------------------------------------------------
+# the analytic Jacobian against central finite differences
+
+
+def _fd_case(seed: int) -> tuple[Market, Policy]:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 8))
+    m = random_market(rng, n, density=0.8)
+    members = rng.random(n) < 0.5
+    nm_m = ~members[:, None] & members[None, :]
+    p = Policy(
+        t1=m.t0 + 0.2 * nm_m,
+        banned=nm_m & (rng.random((n, n)) < 0.2),
+        levy_floor=np.where(nm_m & (rng.random((n, n)) < 0.5), rng.uniform(0.6, 1.6, (n, n)), 0),
+        subsidy_floor=np.where(members, rng.uniform(0.7, 1.3, n), 0.0),
+        export_cap=np.where(~members & (rng.random(n) < 0.6), rng.uniform(0.3, 1.5, n), np.inf),
+    )
+    return m, p
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_jacobian_matches_finite_differences(seed: int) -> None:
+    m, p = _fd_case(seed)
+    stk = stack([m], [p.resolve(m)])
+    rng = np.random.default_rng(1000 + seed)
+    z = rng.normal(0.0, 0.3, (1, stk.N))
+    if stk.nq:
+        z[:, stk.ns :] = np.abs(z[:, stk.ns :])
+    ev = evaluate(stk, z)
+    h = 1e-6
+    # stay away from kinks, where the one-sided derivatives differ
+    dist = np.abs(ev.lnc_hat - stk.plnFc)[stk.pvalid]
+    assert_far = dist.min(initial=np.inf) > 50 * h
+    u = z[:, : stk.ns]
+    assert_far &= np.abs(u - stk.lnG).min(initial=np.inf) > 50 * h
+    if stk.nq:
+        assert_far &= np.abs(ev.h - z[:, stk.ns :])[stk.qmask].min(initial=np.inf) > 1e-3
+    if not assert_far:
+        pytest.skip("random point too close to a kink")
+    J = jacobian(stk, ev)[0]
+    act = np.concatenate([stk.uact, stk.qmask], axis=1)[0]
+    Jn = np.zeros_like(J)
+    for k in range(stk.N):
+        zp, zm = z.copy(), z.copy()
+        zp[0, k] += h
+        zm[0, k] -= h
+        Jn[:, k] = (evaluate(stk, zp).F[0] - evaluate(stk, zm).F[0]) / (2 * h)
+    sub = np.ix_(act, act)
+    np.testing.assert_allclose(J[sub], Jn[sub], rtol=1e-5, atol=1e-6)

@@ -1,0 +1,136 @@
+"""critmin.model.solver: market clearing on random markets, batching, options."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from critmin.model import Market, ModelInputError, Policy, Solution, solve, solve_batch
+
+
+@st.composite
+def markets_with_policies(draw: st.DrawFn, max_n: int = 12) -> tuple[Market, Policy]:
+    """Random market (n 2..12, zeros in V, tariffs 0..0.5, sigma 1.2..10, eta 0..2, eps 0..3)
+    with random scenario tariffs 0..0.5 and some bans."""
+    n = draw(st.integers(2, max_n))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    density = draw(st.floats(0.3, 1.0))
+    V = rng.lognormal(0.0, 2.0, (n, n)) * (rng.random((n, n)) < density) * 1e5
+    V[0, 1] = max(V[0, 1], 1.0)
+    t0 = np.where(rng.random((n, n)) < 0.6, rng.uniform(0.0, 0.5, (n, n)), 0.0)
+    sigma = draw(st.floats(1.2, 10.0))
+    eta = draw(st.one_of(st.just(0.0), st.floats(0.05, 2.0)))
+    eps = np.where(rng.random(n) < 0.2, 0.0, rng.uniform(0.05, 3.0, n))
+    if eta == 0.0:  # eta = 0 with fixed supply everywhere leaves prices undetermined
+        eps = np.maximum(eps, 0.05)
+    t1 = np.where(rng.random((n, n)) < 0.5, rng.uniform(0.0, 0.5, (n, n)), t0)
+    banned = (rng.random((n, n)) < draw(st.floats(0.0, 0.3))) & ~np.eye(n, dtype=bool)
+    market = Market(V=V, t0=t0, sigma=sigma, eta=eta, eps=eps)
+    return market, Policy(t1=t1, banned=banned)
+
+
+def clearing_gap(m: Market, sol: Solution) -> float:
+    """max_i |sum_j V_ij x_ij - R_i S_i| / (R_i S_i) over producers that still sell: the
+    clearing residual relative to supply (prices may move by orders of magnitude when a ban
+    removes most of a buyer's supply and sigma is near 1)."""
+    R = m.V.sum(axis=1)
+    live = (R > 0) & ~sol.stranded
+    sales = (m.V * sol.x).sum(axis=1)
+    supply = R * sol.S
+    return float((np.abs(sales - supply)[live] / supply[live]).max(initial=0.0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=markets_with_policies())
+def test_markets_clear_on_random_markets(case: tuple[Market, Policy]) -> None:
+    m, p = case
+    sol = solve(m, p)
+    assert sol.converged, sol.message
+    assert sol.max_residual <= 1e-12
+    assert clearing_gap(m, sol) < 1e-10
+    # composite prices and quantities are consistent with the CES definitions
+    buyers = (m.E > 0) & ~sol.unsupplied
+    s = m.shares
+    open_ = (m.V > 0) & ~p.resolve(m).banned
+    open_ &= ~sol.stranded[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):  # c = 0 for stranded producers
+        terms = np.where(open_, s * sol.c ** (1 - m.sigma), 0.0)
+        P_def = terms.sum(axis=0) ** (1 / (1 - m.sigma))
+        x_def = sol.D * (sol.c / sol.P) ** (-m.sigma)
+    np.testing.assert_allclose(sol.P[buyers], P_def[buyers], rtol=1e-10)
+    np.testing.assert_allclose(
+        sol.x[open_ & buyers[None, :]], x_def[open_ & buyers[None, :]], rtol=1e-10
+    )
+    assert (sol.x[~open_ & (m.V > 0)] == 0.0).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(cases=st.lists(markets_with_policies(max_n=9), min_size=1, max_size=6), group=st.booleans())
+def test_batch_equals_one_by_one(cases: list[tuple[Market, Policy]], group: bool) -> None:
+    markets = [m for m, _ in cases]
+    policies = [p for _, p in cases]
+    batch = solve_batch(markets, policies, group_sizes=group)
+    assert len(batch) == len(cases)
+    for (m, p), b in zip(cases, batch, strict=True):
+        one = solve(m, p)
+        assert b.n == m.n
+        assert b.converged == one.converged
+        for name in ("pi", "e", "P", "x", "S", "q"):
+            np.testing.assert_allclose(
+                getattr(b, name), getattr(one, name), rtol=1e-11, atol=1e-12, err_msg=name
+            )
+        for name in ("dCS", "dPS", "tariff_revenue", "welfare"):
+            np.testing.assert_allclose(
+                getattr(b, name), getattr(one, name), rtol=1e-9, atol=1e-6, err_msg=name
+            )
+
+
+def test_batch_of_mixed_sizes_keeps_input_order() -> None:
+    rng = np.random.default_rng(0)
+    sizes = [3, 40, 5, 25, 3, 60, 8]
+    markets = []
+    for n in sizes:
+        V = rng.lognormal(size=(n, n)) * (rng.random((n, n)) < 0.5)
+        V[np.diag_indices(n)] += 1.0
+        markets.append(
+            Market(V=V, t0=np.zeros((n, n)), sigma=4.0, eta=0.5, eps=np.ones(n), name=f"p{n}")
+        )
+    policies = [Policy(t1=np.where(np.eye(m.n, dtype=bool), 0.0, 0.1)) for m in markets]
+    out = solve_batch(markets, policies)
+    assert [s.name for s in out] == [m.name for m in markets]
+    assert [s.n for s in out] == sizes
+    assert all(s.converged for s in out)
+
+
+def test_monte_carlo_draws_in_one_batch() -> None:
+    rng = np.random.default_rng(1)
+    n = 15
+    V = rng.lognormal(size=(n, n)) * (rng.random((n, n)) < 0.6)
+    V[np.diag_indices(n)] += 1.0
+    t1 = np.where(np.eye(n, dtype=bool), 0.0, 0.25)
+    draws = [
+        Market(V=V, t0=np.zeros((n, n)), sigma=s, eta=e, eps=np.full(n, k))
+        for s, e, k in zip(
+            rng.uniform(2, 8, 50), rng.uniform(0.2, 1, 50), rng.uniform(0.3, 1.5, 50), strict=True
+        )
+    ]
+    out = solve_batch(draws, [Policy(t1=t1)] * 50)
+    assert all(s.converged for s in out)
+    # more substitutable varieties -> larger fall in imports under the same tariff
+    imports = np.array([s.q[~np.eye(n, dtype=bool)].sum() for s in out])
+    sig = np.array([m.sigma for m in draws])
+    assert np.corrcoef(sig, imports)[0, 1] < 0
+
+
+def test_solver_options_are_checked() -> None:
+    m = Market(V=np.ones((2, 2)), t0=np.zeros((2, 2)), sigma=3.0, eta=0.5, eps=np.ones(2))
+    with pytest.raises(ModelInputError, match="policies"):
+        solve_batch([m, m], [Policy()])
+    with pytest.raises(ModelInputError, match="tol"):
+        solve(m, Policy(), tol=0.0)
+    with pytest.raises(ModelInputError, match="max_iter"):
+        solve(m, Policy(), max_iter=-1)
+    assert solve(m).converged  # policy defaults to "no change"

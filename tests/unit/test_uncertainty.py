@@ -1,0 +1,357 @@
+"""`critmin uncertainty`: sampling, reproducibility, disruptions and the summaries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from critmin.cli import app
+from critmin.errors import CritminError, ScenarioError
+from critmin.scenario import Scenario
+from critmin.simulate import simulate
+from critmin.uncertainty import (
+    OUTPUTS,
+    ParameterRange,
+    draw_uniforms,
+    fan_data,
+    multiplier,
+    run_uncertainty,
+    single_thread_blas,
+    triangular_ppf,
+)
+from critmin.world import World, load_world
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLE1 = EXAMPLES / "01_lithium_floor_levy.toml"
+ZONE = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}
+SIMULATE_KEYS = {  # uncertainty output -> simulate's summary / zone key
+    "zone_consumer_price_change_pct": "zone_consumer_price_change_pct",
+    "outside_consumer_price_change_pct": "outside_consumer_price_change_pct",
+    "zone_welfare_change_usd": "zone_welfare_change_usd",
+    "outside_welfare_change_usd": "outside_welfare_change_usd",
+    "world_welfare_change_usd": "world_welfare_change_usd",
+    "tariff_revenue_change_usd": "tariff_revenue_change_usd",
+    "subsidy_cost_usd": "subsidy_cost_usd",
+}
+ALL_FIXED = {"fixed": ["sigma", "demand_elasticity", "supply_elasticity"]}
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return load_world(2024)
+
+
+def scenario(
+    products: list[str],
+    policies: list[dict[str, Any]] | None = None,
+    disruptions: list[dict[str, Any]] | None = None,
+    uncertainty: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    sc: dict[str, Any] = {
+        "name": "test",
+        "zone": ZONE,
+        "product": [{"id": p} for p in products],
+        "policy": policies or [],
+        "disruption": disruptions or [],
+    }
+    if uncertainty is not None:
+        sc["uncertainty"] = uncertainty
+    return sc
+
+
+def arrays_equal(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k], equal_nan=True) for k in a)
+
+
+# ----------------------------------------------------------------------------- sampling
+
+
+def test_uniform_streams_do_not_depend_on_chunking() -> None:
+    whole = draw_uniforms(7, (0, 123), 0, 50, 3)
+    parts = np.vstack([draw_uniforms(7, (0, 123), a, b, 3) for a, b in ((0, 1), (1, 17), (17, 50))])
+    assert np.array_equal(whole, parts)
+    assert not np.array_equal(whole, draw_uniforms(8, (0, 123), 0, 50, 3))
+    assert not np.array_equal(whole, draw_uniforms(7, (0, 124), 0, 50, 3))
+
+
+def test_triangular_inverse_cdf() -> None:
+    u = np.linspace(0.0, 1.0, 200_001)[:-1]
+    x = triangular_ppf(u, 2.0, 3.0, 7.0)
+    assert x.min() == 2.0 and x.max() < 7.0
+    assert np.all(np.diff(x) >= 0)
+    assert x.mean() == pytest.approx((2.0 + 3.0 + 7.0) / 3.0, rel=1e-4)
+    # the CDF at the mode is (c - a) / (b - a)
+    assert np.mean(x <= 3.0) == pytest.approx(0.2, abs=1e-4)
+    assert np.array_equal(triangular_ppf(u[:10], 4.2, 4.2, 4.2), np.full(10, 4.2))
+
+
+def test_multiplier_zero_width_is_exactly_one() -> None:
+    rng = ParameterRange("sigma", "triangular", 1.0, 1.0, 7.0, 7.0, 7.0, "")
+    assert np.array_equal(multiplier(np.random.default_rng(0).random(100), rng), np.ones(100))
+
+
+def test_draws_follow_the_cited_ranges(world: World) -> None:
+    res = run_uncertainty(EXAMPLE1, draws=400, seed=3, workers=1, world=world)
+    p = res.products["lithium_carbonate"]
+    for r in p.ranges:
+        key = "supply_elasticity_factor" if r.parameter == "supply_elasticity" else r.parameter
+        v = p.draws[key]
+        lo, hi = (r.relative_low, r.relative_high) if key.endswith("factor") else (r.low, r.high)
+        assert v.min() >= lo - 1e-12 and v.max() <= hi + 1e-12, r.parameter
+        assert np.unique(v).size == v.size  # continuous: every draw differs
+    assert (p.draws["sigma"] > 1.0).all()
+    # the class defaults of a chemical (elasticities table): sigma 4-9, mode 6.6
+    sig = {r.parameter: r for r in p.ranges}["sigma"]
+    assert (sig.low, sig.mode, sig.high) == pytest.approx((4.0, 6.6, 9.0))
+    assert np.mean(p.draws["sigma"]) == pytest.approx((4.0 + 6.6 + 9.0) / 3, rel=0.03)
+
+
+def test_scenario_value_is_the_mode_of_the_relative_range(world: World) -> None:
+    sc = scenario(["lithium_carbonate"])
+    sc["product"][0]["sigma"] = 3.0  # class range 4-9 around 6.6, scaled on sigma - 1
+    res = run_uncertainty(sc, draws=50, seed=1, workers=1, world=world)
+    sig = {r.parameter: r for r in res.products["lithium_carbonate"].ranges}["sigma"]
+    assert sig.mode == 3.0
+    assert sig.low == pytest.approx(1 + 2.0 * 3.0 / 5.6)
+    assert sig.high == pytest.approx(1 + 2.0 * 8.0 / 5.6)
+
+
+# ----------------------------------------------------------------------------- exactness
+
+
+def test_zero_width_ranges_reproduce_the_point_estimate_exactly(world: World) -> None:
+    with single_thread_blas():  # as every chunk runs (more BLAS threads move the last bits)
+        point = simulate(EXAMPLE1, world).to_dict()["products"]["lithium_carbonate"]
+    data = Scenario.from_file(EXAMPLE1).model_dump(exclude_none=True)
+    data["uncertainty"] = ALL_FIXED
+    res = run_uncertainty(data, draws=20, seed=5, workers=1, chunk_size=7, world=world)
+    p = res.products["lithium_carbonate"]
+    assert p.converged.all()
+    for key, sim_key in SIMULATE_KEYS.items():
+        assert np.all(p.draws[key] == point["summary"][sim_key]), key
+        assert p.point[key] == point["summary"][sim_key]
+    assert np.all(p.draws["self_sufficiency"] == point["zone"]["self_sufficiency"])
+    assert np.all(p.draws["watch_share"] == point["zone"]["watch_share"])
+    assert np.all(p.draws["sigma"] == point["parameters"]["sigma"])
+    assert np.all(p.draws["supply_elasticity_factor"] == 1.0)
+    summary = res.to_dict()["products"]["lithium_carbonate"]["outputs"]
+    for out in summary.values():
+        assert out["p05"] == out["median"] == out["p95"] == out["point"]
+
+
+def test_no_policy_no_disruption_gives_no_change_in_every_draw(world: World) -> None:
+    res = run_uncertainty(scenario(["cobalt_oxides"]), draws=30, seed=2, workers=1, world=world)
+    p = res.products["cobalt_oxides"]
+    for key in ("zone_consumer_price_change_pct", "world_welfare_change_usd", "shortfall"):
+        assert np.all(p.draws[key] == 0.0), key
+    assert res.to_dict()["products"]["cobalt_oxides"]["stockpile"]["tonnes"] == 0.0
+
+
+def test_disruption_with_probability_zero_changes_nothing(world: World) -> None:
+    kw: dict[str, Any] = {"draws": 60, "seed": 9, "workers": 1, "chunk_size": 25, "world": world}
+    products = ["gallium_germanium", "lithium_carbonate"]
+    floor = [{"type": "price_floor", "price_usd_per_t": 15000, "products": ["lithium_carbonate"]}]
+    plain = run_uncertainty(scenario(products, floor), **kw)
+    dis = [{"type": "export_ban", "probability": 0.0}]
+    zero = run_uncertainty(scenario(products, floor, dis), **kw)
+    for pid in products:
+        assert zero.products[pid].events  # the events exist, they just never fire
+        assert arrays_equal(plain.products[pid].draws, zero.products[pid].draws), pid
+        assert plain.products[pid].summary() | {"disruption_events": []} == zero.products[
+            pid
+        ].summary() | {"disruption_events": []}
+
+
+def test_certain_disruption_equals_the_export_ban_policy(world: World) -> None:
+    ban = [{"type": "export_ban", "exporters": ["CHN"], "importers": "members"}]
+    with single_thread_blas():
+        point = simulate(scenario(["permanent_magnets"], ban), world).to_dict()
+    summary = point["products"]["permanent_magnets"]["summary"]
+    sc = scenario(["permanent_magnets"], disruptions=[{"probability": 1.0}], uncertainty=ALL_FIXED)
+    p = run_uncertainty(sc, draws=5, seed=1, workers=1, world=world).products["permanent_magnets"]
+    assert np.all(p.draws["disruptions"] == 1)
+    for key, sim_key in SIMULATE_KEYS.items():
+        assert np.all(p.draws[key] == summary[sim_key]), key
+    assert np.all(p.draws["shortfall"] > 0.05)
+
+
+def test_disruptions_fire_with_their_probability_and_hit_products_together(
+    world: World,
+) -> None:
+    sc = scenario(
+        ["gallium_germanium", "permanent_magnets"],
+        disruptions=[{"probability": 0.3, "exporters": ["CHN"]}],
+        uncertainty={"reference": "no_disruption"},
+    )
+    res = run_uncertainty(sc, draws=240, seed=4, workers=1, world=world)
+    ga, mag = (res.products[k] for k in ("gallium_germanium", "permanent_magnets"))
+    fired = ga.draws["disruptions"] > 0
+    assert np.array_equal(fired, mag.draws["disruptions"] > 0)  # one event, both products
+    share = fired.mean()
+    assert abs(share - 0.3) < 4 * np.sqrt(0.3 * 0.7 / 240)
+    # relative to the same draw without the event, undisrupted draws lose nothing
+    assert np.all(mag.draws["shortfall"][~fired] == 0.0)
+    assert np.all(mag.draws["shortfall"][fired] > 0.0)
+    summary = res.to_dict()["products"]["permanent_magnets"]
+    assert summary["disrupted_share"] == share
+    assert summary["shortfall"]["probability_above_threshold"] == np.mean(
+        mag.draws["shortfall"] > 0.05
+    )
+
+
+# ----------------------------------------------------------------------------- reproducibility
+
+
+def test_same_seed_same_numbers_whatever_the_chunking(world: World) -> None:
+    sc = scenario(["permanent_magnets"], disruptions=[{"probability": 0.25}])
+    a = run_uncertainty(sc, draws=45, seed=21, workers=1, chunk_size=45, world=world)
+    b = run_uncertainty(sc, draws=45, seed=21, workers=1, chunk_size=8, world=world)
+    c = run_uncertainty(sc, draws=45, seed=22, workers=1, chunk_size=45, world=world)
+    pa, pb, pc = (r.products["permanent_magnets"].draws for r in (a, b, c))
+    assert arrays_equal(pa, pb)
+    assert not np.array_equal(pa["sigma"], pc["sigma"])
+    # the first draws of a longer run are the draws of a shorter one
+    d = run_uncertainty(sc, draws=60, seed=21, workers=1, chunk_size=16, world=world)
+    pd_ = d.products["permanent_magnets"].draws
+    assert all(np.array_equal(pd_[k][:45], pa[k], equal_nan=True) for k in pa)
+
+
+def test_local_process_pool_matches_in_process(world: World) -> None:
+    sc = scenario(["lithium_carbonate"], disruptions=[{"probability": 0.5}])
+    one = run_uncertainty(sc, draws=40, seed=8, workers=1, chunk_size=10, world=world)
+    two = run_uncertainty(sc, draws=40, seed=8, workers=2, chunk_size=10, world=world)
+    assert two.engine == "local-processes" and two.workers == 2
+    assert arrays_equal(
+        one.products["lithium_carbonate"].draws, two.products["lithium_carbonate"].draws
+    )
+
+
+# ----------------------------------------------------------------------------- summaries
+
+
+def test_percentiles_are_ordered_and_fan_data_is_monotone(world: World) -> None:
+    sc = scenario(
+        ["lithium_carbonate", "permanent_magnets"],
+        [{"type": "price_floor", "price_usd_per_t": 15000, "products": ["lithium_carbonate"]}],
+        [{"probability": 0.2}],
+    )
+    res = run_uncertainty(sc, draws=150, seed=6, workers=1, chunk_size=50, world=world)
+    data = res.to_dict()
+    json.dumps(data, allow_nan=False)
+    for pid, prod in data["products"].items():
+        assert set(prod["outputs"]) == set(OUTPUTS)
+        for key, o in prod["outputs"].items():
+            if o["median"] is None:
+                continue
+            assert o["p05"] <= o["median"] <= o["p95"], (pid, key)
+    fans = fan_data(res)
+    for pid, fan in fans.items():
+        assert fan["levels"] == sorted(fan["levels"]) and 0.5 in fan["levels"]
+        for key, o in fan["outputs"].items():
+            q = [v for v in o["quantiles"] if v is not None]
+            assert q == sorted(q), (pid, key)
+    json.dumps(fans, allow_nan=False)
+
+
+def test_uncertainty_table_in_the_scenario(world: World) -> None:
+    sc = scenario(
+        ["lithium_carbonate"],
+        uncertainty={
+            "draws": 12,
+            "seed": 4,
+            "coverage": 0.8,
+            "shortfall_threshold": 0.1,
+            "duration_days": 90,
+            "ranges": {"sigma": [0.9, 1.1]},
+        },
+    )
+    res = run_uncertainty(sc, workers=1, world=world)
+    d = res.to_dict()
+    assert (d["draws"], d["seed"], d["coverage"], d["duration_days"]) == (12, 4, 0.8, 90)
+    prod = d["products"]["lithium_carbonate"]
+    assert prod["shortfall"]["threshold"] == 0.1
+    assert prod["parameters"]["sigma"]["relative_low"] == 0.9
+    # explicit arguments win over the table
+    assert run_uncertainty(sc, draws=3, workers=1, world=world).to_dict()["draws"] == 3
+
+
+@pytest.mark.parametrize(
+    ("table", "field"),
+    [
+        ({"ranges": {"sigma": [1.2, 1.5]}}, "uncertainty.ranges"),
+        ({"ranges": {"kappa": [0.5, 1.5]}}, "uncertainty.ranges"),
+        ({"fixed": ["eta"]}, "uncertainty.fixed"),
+        ({"coverage": 1.5}, "uncertainty.coverage"),
+        ({"draws": 0}, "uncertainty.draws"),
+        ({"reference": "yesterday"}, "uncertainty.reference"),
+        ({"drawz": 10}, "uncertainty.drawz"),
+    ],
+)
+def test_bad_uncertainty_table_names_the_field(table: dict[str, Any], field: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_dict(scenario(["lithium_carbonate"], uncertainty=table))
+    assert field in str(info.value)
+
+
+def test_bad_options_are_user_errors(world: World) -> None:
+    with pytest.raises(CritminError, match="coverage"):
+        run_uncertainty(scenario(["lithium_carbonate"]), draws=5, coverage=0.0, world=world)
+    with pytest.raises(CritminError, match="chunk size"):
+        run_uncertainty(scenario(["lithium_carbonate"]), draws=5, chunk_size=0, world=world)
+    bad = scenario(["lithium_carbonate"], disruptions=[{"probability": 0.1, "exporters": ["XXQ"]}])
+    with pytest.raises(ScenarioError, match=r"disruption\[0\].exporters"):
+        run_uncertainty(bad, draws=5, world=world)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def test_cli_json(tmp_path: Path) -> None:
+    out = tmp_path / "u.json"
+    draws_csv = tmp_path / "draws.csv"
+    res = CliRunner().invoke(
+        app,
+        [
+            "uncertainty",
+            str(EXAMPLE1),
+            "--draws",
+            "30",
+            "--seed",
+            "2",
+            "--workers",
+            "1",
+            "--json",
+            "--progress",
+            "--out",
+            str(out),
+            "--draws-out",
+            str(draws_csv),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data == json.loads(out.read_text())
+    assert (data["draws"], data["seed"], data["chunk_size"]) == (30, 2, 250)
+    assert {"solve_seconds", "draws_per_second", "total_seconds"} <= set(data["timings"])
+    prod = data["products"]["lithium_carbonate"]
+    assert {"outputs", "shortfall", "stockpile", "parameters"} <= set(prod)
+    assert prod["stockpile"]["reference_price_usd_per_t"] == 15000
+    assert len(draws_csv.read_text().splitlines()) == 31
+
+
+def test_cli_table_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("critmin.uncertainty.CONNECT_TIMEOUT", "1s")
+    res = CliRunner().invoke(app, ["uncertainty", str(EXAMPLE1), "-n", "8", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    assert "Stockpile covering 95%" in res.stdout and "IEA 90-day" in res.stdout
+    res = CliRunner().invoke(app, ["uncertainty", str(EXAMPLE1), "-n", "8", "--coverage", "2"])
+    assert res.exit_code == 2 and "coverage" in res.stderr
+    res = CliRunner().invoke(
+        app, ["uncertainty", str(EXAMPLE1), "-n", "8", "--scheduler", "tcp://127.0.0.1:9"]
+    )
+    assert res.exit_code == 2 and "cannot connect to the Dask scheduler" in res.stderr

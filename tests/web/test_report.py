@@ -1,0 +1,165 @@
+"""``critmin report``: one self-contained HTML file whose numbers are simulate()'s."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+from webutil import EXAMPLE1, EXAMPLES, without_timing
+
+from critmin.cli import app
+from critmin.report import render_report, write_report
+from critmin.report.charts import chart_id
+from critmin.report.format import pct, script_json
+from critmin.report.resources import GEOJSON_PATH, plotly_js
+from critmin.scenario import load_scenario
+
+
+def script_data(html: str, element_id: str) -> Any:
+    m = re.search(rf'<script type="application/json" id="{element_id}">(.*?)</script>', html,
+                  re.S)
+    assert m, f"no <script id={element_id}> in the page"
+    return json.loads(m.group(1))
+
+
+@pytest.fixture(scope="module")
+def report1(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    data = write_report(EXAMPLE1, path)
+    return path.read_text(encoding="utf-8"), data
+
+
+def test_report_is_self_contained(report1: tuple[str, dict[str, Any]]) -> None:
+    html, _ = report1
+    # nothing is loaded from elsewhere: no src/href to a URL in script, link, img or CSS
+    assert not re.search(r"<script[^>]*\bsrc=", html)
+    assert not re.search(r"<(link|img|iframe)[^>]*\b(src|href)=[\"']?https?:", html)
+    assert not re.search(r"url\(\s*[\"']?https?:", html)
+    assert "@import" not in html
+    # the Plotly bundle is inlined whole
+    bundle = plotly_js()
+    assert bundle[:5000] in html and bundle[-5000:] in html
+    # the country polygons are inlined, keyed by ISO3
+    geo = script_data(html, "critmin-geo")
+    ids = {f["id"] for f in geo["features"]}
+    assert geo["type"] == "FeatureCollection" and len(ids) > 170
+    assert {"USA", "CHN", "AUS", "COD", "DEU"} <= ids
+
+
+def test_every_chart_has_its_div(report1: tuple[str, dict[str, Any]]) -> None:
+    html, data = report1
+    figures = script_data(html, "critmin-figures")
+    expected = {chart_id("zone-shares"), chart_id("price-summary")}
+    for pid in data["products"]:
+        expected |= {chart_id(pid, k) for k in ("prices", "sankey", "diversion", "map")}
+    assert set(figures) == expected
+    for key, fig in figures.items():
+        assert f'<div class="chart" id="{key}"></div>' in html
+        assert fig["data"], f"{key} has no traces"
+
+
+def test_report_numbers_equal_simulate(report1: tuple[str, dict[str, Any]],
+                                       example1_result: dict[str, Any]) -> None:
+    html, data = report1
+    # the embedded results are the results contract, number for number
+    embedded = script_data(html, "critmin-results")
+    assert without_timing(embedded) == without_timing(example1_result)
+    assert without_timing(data) == without_timing(example1_result)
+    p = example1_result["products"]["lithium_carbonate"]
+    figures = script_data(html, "critmin-figures")
+    shares = figures[chart_id("zone-shares")]["data"]
+    assert shares[0]["x"][0] == pytest.approx(100 * p["zone"]["self_sufficiency_baseline"])
+    assert shares[1]["x"][0] == pytest.approx(100 * p["zone"]["self_sufficiency"])
+    assert shares[3]["x"][0] == pytest.approx(100 * p["zone"]["watch_share"])
+    prices = figures[chart_id("price-summary")]["data"]
+    assert prices[0]["x"][0] == p["summary"]["zone_consumer_price_change_pct"]
+    assert prices[1]["x"][0] == p["summary"]["outside_consumer_price_change_pct"]
+    # the map shows each country's consumer price change
+    trace = figures[chart_id("lithium_carbonate", "map")]["data"][1]
+    for code, z in zip(trace["locations"], trace["z"], strict=True):
+        assert z == p["countries"][code]["consumer_price_change_pct"]
+    # KPI tiles carry the exact value and show it formatted
+    value = p["summary"]["zone_consumer_price_change_pct"]
+    section = html[html.index('data-product="lithium_carbonate"'):]
+    tile = re.search(r'data-key="zone_consumer_price_change_pct" data-value="([^"]+)">'
+                     r'<div class="label">[^<]*</div><div class="value">([^<]+)</div>', section)
+    assert tile and float(tile.group(1)) == pytest.approx(value, rel=1e-12)
+    assert tile.group(2) == pct(value)
+    # solver diagnostics
+    assert f'data-value="{p["iterations"]}"' in section
+
+
+def test_report_welfare_table_totals(report1: tuple[str, dict[str, Any]],
+                                     example1_result: dict[str, Any]) -> None:
+    html, _ = report1
+    p = example1_result["products"]["lithium_carbonate"]
+    rows = re.findall(r'<tr class="total">\s*<td>([^<]+)<.*?data-value="([^"]*)"', html, re.S)
+    totals = {label.strip(): float(v) for label, v in rows if v}
+    assert totals["Zone members, total"] == pytest.approx(
+        p["summary"]["zone_welfare_change_usd"], rel=1e-9, abs=1e-3)
+    assert totals["World"] == pytest.approx(p["summary"]["world_welfare_change_usd"], rel=1e-9,
+                                            abs=1e-3)
+
+
+def test_report_escapes_untrusted_text(example1_result: dict[str, Any]) -> None:
+    evil = "</script><script>alert(1)</script>"
+    results = json.loads(json.dumps(example1_result))
+    results["scenario"] = evil
+    scenario = load_scenario(EXAMPLE1).model_dump(mode="json", exclude_none=True)
+    scenario["name"] = evil
+    html = render_report(scenario, results)
+    assert evil not in html
+    assert "\\u003c/script\\u003e" in html  # inside the JSON data
+    assert "&lt;/script&gt;" in html  # in the page text
+    assert script_json({"a": "<&>"}) == '{"a":"\\u003c\\u0026\\u003e"}'
+
+
+def test_multi_product_report_has_a_section_per_product(tmp_path: Path) -> None:
+    path = tmp_path / "r2.html"
+    data = write_report(EXAMPLES / "02_china_bans_gallium_magnets.toml", path)
+    html = path.read_text(encoding="utf-8")
+    assert set(data["products"]) == {"gallium_germanium", "permanent_magnets"}
+    for pid in data["products"]:
+        assert f'id="{chart_id(pid, "sankey")}"' in html
+        assert f'<section class="card product" id="{pid}" data-product="{pid}">' in html
+
+
+def test_geometry_asset_is_small_and_sourced() -> None:
+    assert GEOJSON_PATH.stat().st_size < 1_000_000
+    readme = (GEOJSON_PATH.parent / "README.md").read_text(encoding="utf-8")
+    assert "Natural Earth" in readme and "ISC" in readme and "public domain" in readme
+
+
+def test_cli_report(tmp_path: Path) -> None:
+    out = tmp_path / "sub" / "r.html"
+    res = CliRunner().invoke(app, ["report", str(EXAMPLE1), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert out.exists() and "wrote" in res.output
+    assert not list(out.parent.glob(".r.html.*"))  # no temp file left behind
+
+
+def test_cli_report_bad_file_is_one_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\n[zone]\nmembers = ["USA"]\n[[product]]\nid = "lithium_carbonate"\n'
+                   '[[policy]]\ntype = "tariff"\nrate = -1\n', encoding="utf-8")
+    res = CliRunner().invoke(app, ["report", str(bad), "-o", str(tmp_path / "r.html")])
+    assert res.exit_code == 2
+    assert "policy[0].rate" in res.output
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_when_the_zone_loses_every_import(tmp_path: Path) -> None:
+    scenario = {"name": "total ban", "zone": {"members": ["MLT"], "watch": ["CHN"]},
+                "product": [{"id": "helium"}],
+                "policy": [{"type": "export_ban", "exporters": "all", "importers": "members"}]}
+    path = tmp_path / "ban.html"
+    data = write_report(scenario, path)
+    html = path.read_text(encoding="utf-8")
+    assert data["products"]["helium"]["zone"]["self_sufficiency"] is None
+    sankey = script_data(html, "critmin-figures")[chart_id("helium", "sankey")]
+    assert len(sankey["data"]) == 1  # the baseline panel; the scenario panel says why it is empty
+    assert any(a["text"] == "no imports into the zone" for a in sankey["layout"]["annotations"])

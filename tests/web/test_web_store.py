@@ -1,0 +1,106 @@
+"""The SQLite store of saved scenarios survives crashes mid-write."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from webutil import EXAMPLE1_DICT
+
+from critmin.web.store import NotFoundError, ScenarioStore
+
+RESULT = {"scenario": "x", "converged": True, "products": {"p": {"value": 1.5}}}
+
+
+def test_wal_mode_and_round_trip(tmp_path: Path) -> None:
+    store = ScenarioStore(tmp_path / "s.sqlite3")
+    entry = store.save(EXAMPLE1_DICT, RESULT)
+    assert (tmp_path / "s.sqlite3-wal").exists() or store.integrity_ok()
+    got, scenario = store.get(entry.id)
+    assert scenario == EXAMPLE1_DICT and got.has_result and got.converged
+    assert store.result(entry.id) == RESULT
+    assert [e.id for e in store.entries()] == [entry.id]
+    store.delete(entry.id)
+    with pytest.raises(NotFoundError):
+        store.get(entry.id)
+
+
+def test_exception_inside_the_transaction_rolls_back(tmp_path: Path) -> None:
+    store = ScenarioStore(tmp_path / "s.sqlite3")
+    kept = store.save(EXAMPLE1_DICT, RESULT)
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        conn.execute("INSERT INTO scenarios (id, name, created, scenario, products) "
+                     "VALUES ('half', 'half', 'now', '{}', '')")
+        conn.execute("DELETE FROM scenarios WHERE id = ?", (kept.id,))
+        raise RuntimeError("crash inside the transaction")
+    assert [e.id for e in store.entries()] == [kept.id]
+    assert store.result(kept.id) == RESULT
+    assert store.integrity_ok()
+
+
+def test_a_non_json_result_never_half_saves(tmp_path: Path) -> None:
+    store = ScenarioStore(tmp_path / "s.sqlite3")
+    with pytest.raises(ValueError):
+        store.save(EXAMPLE1_DICT, {"bad": float("nan")})
+    assert store.count() == 0
+
+
+CHILD = textwrap.dedent("""
+    import json, os, signal, sys
+    from critmin.web.store import ScenarioStore
+    store = ScenarioStore(sys.argv[1])
+    mode = sys.argv[2]
+    big = {"payload": "x" * 2_000_000}
+    if mode == "mid-transaction":
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO scenarios (id, name, created, scenario, result, products) "
+                         "VALUES ('doomed', 'doomed', 'now', '{}', ?, '')", (json.dumps(big),))
+            os.kill(os.getpid(), signal.SIGKILL)   # killed before COMMIT
+    else:  # save in a loop until killed from outside
+        while True:
+            entry = store.save({"name": "loop", "product": [{"id": "p"}]}, big)
+            print(entry.id, flush=True)
+""")
+
+
+def _child(db: Path, mode: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", CHILD, str(db), mode],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_process_killed_mid_transaction_keeps_previous_saves(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite3"
+    store = ScenarioStore(db)
+    kept = [store.save(EXAMPLE1_DICT, RESULT).id for _ in range(3)]
+    with _child(db, "mid-transaction") as proc:
+        _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, err
+    fresh = ScenarioStore(db)
+    assert fresh.integrity_ok()
+    assert sorted(e.id for e in fresh.entries()) == sorted(kept)
+    with pytest.raises(NotFoundError):
+        fresh.get("doomed")
+    assert fresh.save(EXAMPLE1_DICT, RESULT).id  # still writable
+
+
+def test_process_killed_while_saving_in_a_loop(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite3"
+    with _child(db, "loop") as proc:
+        assert proc.stdout is not None
+        committed = [proc.stdout.readline().strip() for _ in range(3)]  # three commits done
+        time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+    assert all(committed), "the child did not save"
+    store = ScenarioStore(db)
+    assert store.integrity_ok()
+    ids = {e.id for e in store.entries()}
+    assert set(committed) <= ids  # every reported commit survived
+    for sid in ids:  # and nothing is half-written
+        assert store.result(sid)["payload"] == "x" * 2_000_000
