@@ -919,14 +919,15 @@ def newton_system(st: Stack, ev: Evaluation) -> tuple[FloatArray, FloatArray]:
     return J, F
 
 
-def first_kink(st: Stack, ev: Evaluation, d: FloatArray) -> FloatArray:
+def first_kink(st: Stack, ev: Evaluation, d: FloatArray, lo: float = 1e-3) -> FloatArray:
     """Smallest step ``alpha`` in (0, 1) at which ``ev.z + alpha d`` reaches a floor kink.
 
     Along a step the log buyer price of a pair is linear, ``ln c_hat + alpha (d_u + d_nu)``,
     so the step at which it meets its levy floor is explicit; likewise a producer price and
     its subsidy floor. Returns ``inf`` for elements whose step crosses no kink. The line
     search tries this step when the full one fails, so that a step does not jump across a
-    kink into a piece where the linearisation is wrong.
+    kink into a piece where the linearisation is wrong. Kinks closer than ``lo`` (a pair
+    already sitting at its floor) are ignored, so that the search cannot stall on them.
     """
     B, ns = st.B, st.ns
     out = np.full(B, np.inf)
@@ -938,9 +939,11 @@ def first_kink(st: Stack, ev: Evaluation, d: FloatArray) -> FloatArray:
     dist = st.plnFc - ev.lnc_hat
     with np.errstate(divide="ignore", invalid="ignore"):
         a = np.where(st.pvalid & np.isfinite(dist) & (slope != 0.0), dist / slope, np.inf)
-        out = np.minimum(out, np.where((a > 0) & (a < 1), a, np.inf).min(axis=1, initial=np.inf))
+        out = np.minimum(out, np.where((a > lo) & (a < 1), a, np.inf).min(axis=1, initial=np.inf))
         u = ev.z[:, :ns]
         dg = d[:, :ns]
         ag = np.where(st.uact & np.isfinite(st.lnG) & (dg != 0.0), (st.lnG - u) / dg, np.inf)
-        out = np.minimum(out, np.where((ag > 0) & (ag < 1), ag, np.inf).min(axis=1, initial=np.inf))
+        out = np.minimum(
+            out, np.where((ag > lo) & (ag < 1), ag, np.inf).min(axis=1, initial=np.inf)
+        )
     return out
