@@ -88,6 +88,7 @@ def _fmt(v: Any) -> str:
 @user_errors
 def data_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Minerals, stages, products, years and country groups in the bundled data."""
+    from critmin.data.show import TABLE_NAMES
     from critmin.world import load_world, trade_years
 
     world = load_world()
@@ -105,19 +106,7 @@ def data_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
             g: {"name": str(sub["name"].iloc[0]), "members": len(sub)}
             for g, sub in world.groups.groupby("group_id")
         },
-        "tables": [
-            "supply",
-            "production",
-            "reserves",
-            "flows",
-            "wgi",
-            "eu_supply_shares",
-            "eu_sr_ei",
-            "us_salient",
-            "groups",
-            "products",
-            "elasticities",
-        ],
+        "tables": TABLE_NAMES,
     }
     if as_json:
         sys.stdout.write(json.dumps(info, indent=1) + "\n")
@@ -487,8 +476,9 @@ def serve_cmd(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="TCP port."),
     db: Path | None = typer.Option(
-        None, help="SQLite file for saved scenarios (default: $CRITMIN_DB or "
-        "~/.local/share/critmin/scenarios.sqlite3)."
+        None,
+        help="SQLite file for saved scenarios (default: $CRITMIN_DB or "
+        "~/.local/share/critmin/scenarios.sqlite3).",
     ),
 ) -> None:
     """Run the web dashboard and JSON API (FastAPI + uvicorn; docs at /openapi.json)."""
@@ -547,9 +537,13 @@ def uncertainty_cmd(
     from critmin.util import write_json_atomic
 
     sc = load_scenario(scenario)
-    settings_draws = draws if draws is not None else (sc.uncertainty.draws if sc.uncertainty else 1000)
-    show = progress if progress is not None else (
-        err.is_terminal and settings_draws * len(sc.product) >= 2000
+    settings_draws = (
+        draws if draws is not None else (sc.uncertainty.draws if sc.uncertainty else 1000)
+    )
+    show = (
+        progress
+        if progress is not None
+        else (err.is_terminal and settings_draws * len(sc.product) >= 2000)
     )
     bar = Progress(
         "[progress.description]{task.description}",
@@ -630,8 +624,11 @@ def _print_uncertainty(data: dict[str, Any]) -> None:
         out.print(
             f"P(shortfall > {100 * sh['threshold']:g}% of {data['shortfall_reference']} zone "
             f"demand) = {100 * sh['probability_above_threshold']:.1f}%"
-            + (f"; draws with a disruption: {100 * p['disrupted_share']:.1f}%"
-               if p["disruption_events"] else ""),
+            + (
+                f"; draws with a disruption: {100 * p['disrupted_share']:.1f}%"
+                if p["disruption_events"]
+                else ""
+            ),
             highlight=False,
         )
         days = f", {st['days_of_demand']:.1f} days of zone demand" if st["days_of_demand"] else ""

@@ -8,26 +8,9 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-
-def _usd(v: float | None) -> str:
-    if v is None:
-        return "-"
-    a = abs(v)
-    if a >= 1e9:
-        return f"{v / 1e9:,.2f} bn"
-    if a >= 1e6:
-        return f"{v / 1e6:,.1f} m"
-    if a >= 1e3:
-        return f"{v / 1e3:,.0f} k"
-    return f"{v:,.0f}"
-
-
-def _pct(v: float | None) -> str:
-    return "-" if v is None else f"{v:+.2f}%"
-
-
-def _share(v: float | None) -> str:
-    return "-" if v is None else f"{100 * v:.1f}%"
+from critmin.formatting import pct as _pct
+from critmin.formatting import share as _share
+from critmin.formatting import usd as _usd
 
 
 def diversion(
