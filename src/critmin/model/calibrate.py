@@ -188,8 +188,8 @@ def bundled_baseline(
     ij = flows["importer"].map(pos).to_numpy()
     np.add.at(V, (ei, ij), flows["value_usd"].to_numpy(dtype=float))
     if price_usd_per_t is None:
-        ok = plausible.to_numpy()
-        p0[ei[ok], ij[ok]] = pair_uv.to_numpy()[ok]
+        ok_pairs = plausible.to_numpy(dtype=bool)
+        p0[ei[ok_pairs], ij[ok_pairs]] = pair_uv.to_numpy(dtype=float)[ok_pairs]
 
     # domestic sales
     exports_value = pd.Series(V.sum(axis=1) - np.diag(V), index=codes)
@@ -202,7 +202,7 @@ def bundled_baseline(
                 continue
             uv = float(exp_uv.get(c, world_uv)) if price_usd_per_t is None else world_uv
             uv = uv if np.isfinite(uv) and uv > 0 else world_uv
-            exports_t = exports_value[c] / uv
+            exports_t = float(exports_value[str(c)]) / uv
             dom_t = max(float(out_t) - exports_t, 0.0)
             k = pos[str(c)]
             V[k, k] = dom_t * uv
