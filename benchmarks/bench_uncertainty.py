@@ -20,6 +20,7 @@ engine's draws are checked to be bit-for-bit identical to the baseline's.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -96,7 +97,8 @@ def main() -> None:
         run_uncertainty(cases[0][1], world=world, draws=4, scheduler=cluster.scheduler_address)
     print(
         f"critmin uncertainty benchmark: seed {args.seed}, chunks of {args.chunk_size}, "
-        f"medians of {args.repeats} repeats; python {sys.version.split()[0]}"
+        f"medians of {args.repeats} repeats; python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (1 min) at start"
     )
     try:
         for title, sc, draws in cases:
@@ -121,6 +123,10 @@ def main() -> None:
     finally:
         if cluster is not None:
             cluster.close()
+    print(
+        f"\nload average {os.getloadavg()[0]:.2f} (1 min) at the end; other processes' load "
+        "takes cores from the parallel engines (compare with the baseline of the same run)"
+    )
 
 
 if __name__ == "__main__":

@@ -495,9 +495,14 @@ def serve_cmd(
 def uncertainty_cmd(
     scenario: Path = typer.Argument(..., help="Scenario TOML file (see examples/)."),
     draws: int | None = typer.Option(
-        None, "--draws", "-n", help="Monte Carlo draws (default: [uncertainty] draws or 1000)."
+        None,
+        "--draws",
+        "-n",
+        help="Monte Carlo draws (default: the scenario's uncertainty.draws, else 1000).",
     ),
-    seed: int | None = typer.Option(None, help="Random seed (default: [uncertainty] seed or 0)."),
+    seed: int | None = typer.Option(
+        None, help="Random seed (default: the scenario's uncertainty.seed, else 0)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     output: Path | None = typer.Option(None, "--out", "-o", help="Also write the JSON here."),
     draws_out: Path | None = typer.Option(
@@ -507,7 +512,7 @@ def uncertainty_cmd(
         None, help="Dask scheduler address (tcp://host:port): run the chunks on that cluster."
     ),
     workers: int | None = typer.Option(
-        None, help="Local worker processes (default: every core; 1 = in this process)."
+        None, help="Local worker processes (default: every core, small runs in this process)."
     ),
     chunk_size: int = typer.Option(
         250, "--chunk-size", help="Draws per task (results do not depend on it)."

@@ -266,7 +266,7 @@ def test_non_convergence_is_reported_not_raised() -> None:
     rng = np.random.default_rng(6)
     m = random_market(rng, 6, density=1.0)
     sol = solve(m, Policy(t1=m.t0 + 0.5), max_iter=1)
-    assert not sol.converged and sol.iterations == 1
+    assert not sol.converged and 1 <= sol.iterations <= 2  # one per attempt
     assert sol.max_residual > 1e-12 and "did not converge" in sol.message
 
 

@@ -12,6 +12,7 @@ export-tax equivalents, composite prices and every baseline flow's quantity.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,8 @@ class RefResult:
     x: np.ndarray
     P: np.ndarray
     residual: float
+    residual_at: Callable[[np.ndarray, np.ndarray], float]
+    """The reference's own residual at given producer prices and export-tax equivalents."""
 
 
 def ref_solve(
@@ -101,7 +104,20 @@ def ref_solve(
     sol = root(resid, y0, method="hybr", options={"xtol": 1e-14, "maxfev": 20000})
     with np.errstate(all="ignore"):
         pi, e, x, P = levels(sol.x)
-    return RefResult(pi=pi, e=e, x=x, P=P, residual=float(np.abs(resid(sol.x)).max(initial=0.0)))
+
+    def residual_at(pi_: np.ndarray, e_: np.ndarray) -> float:
+        with np.errstate(all="ignore"):
+            y = np.concatenate([np.log(pi_[producers]), e_[quotas]])
+        return float(np.abs(resid(y)).max(initial=0.0))
+
+    return RefResult(
+        pi=pi,
+        e=e,
+        x=x,
+        P=P,
+        residual=float(np.abs(resid(sol.x)).max(initial=0.0)),
+        residual_at=residual_at,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,10 +197,30 @@ def _compare(case: dict[str, Any]) -> None:
     # The reference works in levels and loses digits when a quota drives a price to ~0 and its
     # export-tax equivalent to ~1e9 (critmin's log-form residuals stay at 1e-15 there).
     assume(((sol.pi[R > 0] > 1e-4) & (sol.pi[R > 0] < 1e4)).all() and (sol.e < 1e3).all())
+    # critmin's answer satisfies the reference's own equations ...
+    assert ref.residual_at(sol.pi, sol.e) < 1e-9
+    # ... and, unless the draw has several equilibria (both points satisfy both
+    # implementations' equations: possible with quotas, whose complementarity is not monotone),
+    # it is the reference's answer.
+    same = _rel(sol.pi[R > 0], ref.pi[R > 0]) < 1e-8 and _rel(sol.e, ref.e) < 1e-8
+    assume(same or not _several_equilibria(m, p, ref))
     assert _rel(sol.pi[R > 0], ref.pi[R > 0]) < 1e-8
     assert _rel(sol.e, ref.e) < 1e-8
     assert _rel(sol.P, ref.P) < 1e-8
     assert _rel(sol.x[V > 0], ref.x[V > 0]) < 1e-8
+
+
+def _several_equilibria(m: Market, p: Policy, ref: RefResult) -> bool:
+    """Whether the reference's point is also an equilibrium by critmin's equations."""
+    from critmin.model.core import evaluate, stack
+
+    stk = stack([m], [p.resolve(m)])
+    sc = stk.slot_country[0]
+    with np.errstate(divide="ignore"):
+        u = np.log(ref.pi[sc])
+    nu = np.log1p(ref.e[sc[stk.qslot[0][stk.qmask[0]]]]) if stk.nq else np.zeros(0)
+    z = np.concatenate([u, nu])[None, :]
+    return bool(np.abs(evaluate(stk, z).F).max(initial=0.0) < 1e-9)
 
 
 @pytest.mark.parametrize("instrument", INSTRUMENTS)

@@ -56,7 +56,7 @@ def test_markets_clear_on_random_markets(case: tuple[Market, Policy]) -> None:
     s = m.shares
     open_ = (m.V > 0) & ~p.resolve(m).banned
     open_ &= ~sol.stranded[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):  # c = 0 for stranded producers
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # c = 0 if stranded
         terms = np.where(open_, s * sol.c ** (1 - m.sigma), 0.0)
         P_def = terms.sum(axis=0) ** (1 / (1 - m.sigma))
         x_def = sol.D * (sol.c / sol.P) ** (-m.sigma)

@@ -115,7 +115,7 @@ CRITMIN_CURATED = Publication(
     "Concordance mineral x stage x HS6 with content factors; default elasticities",
     "0.1",
     "src/critmin/data/curated/",
-    "Apache-2.0",
+    "MIT (critmin)",
     (
         "src/critmin/data/curated/products.csv",
         "src/critmin/data/curated/elasticities.csv",

@@ -4,7 +4,7 @@ One vectorised Newton iteration runs over a whole stack of markets (``(batch, n)
 ``(batch, n, n)`` Jacobians, one batched LU solve), so "every product" and Monte Carlo draws
 cost little more than one market. Per element: analytic semismooth Jacobian
 (:func:`critmin.model.core.jacobian`, with the flat-row treatment of
-:func:`critmin.model.core.newton_system`), steps capped at ``MAX_STEP`` log units, and a
+:func:`critmin.model.core.newton_system`), steps capped by a trust region in log units, a
 non-monotone Armijo line search on the residual norm ``||F||_2`` that, when the full step
 fails, first tries the step to the first floor kink on the way
 (:func:`critmin.model.core.first_kink`), then halves. Elements leave the active set as soon
@@ -43,7 +43,13 @@ from critmin.model.welfare import compute_welfare
 __all__ = ["Solution", "solve", "solve_batch"]
 
 MAX_STEP = 5.0
-"""Largest Newton step in any unknown (log units: a factor of about 150 in a price)."""
+"""Initial cap on a Newton step in any unknown (log units: a factor of about 150 in a price).
+The cap of an element grows fourfold (up to ``MAX_STEP_LIMIT``) after each capped step taken
+in full, and shrinks back after a step that needed backtracking: a simple trust region, so
+that equilibria far from the baseline (a ban that removes most of a buyer's supply with
+``sigma`` near 1 and ``eta = 0`` moves prices by orders of magnitude) are reached in a few
+steps, while steps near the baseline stay cautious."""
+MAX_STEP_LIMIT = 320.0
 ARMIJO = 1e-4
 MAX_BACKTRACK = 40
 MEMORY = 8
@@ -166,8 +172,13 @@ class _State:
     note: list[str]
 
 
-def _newton(st: Stack, tol: float, max_iter: int) -> _State:
-    """Run the batched semismooth Newton iteration on a stack."""
+def _newton(st: Stack, tol: float, max_iter: int, *, pure: bool = False) -> _State:
+    """Run the batched semismooth Newton iteration on a stack.
+
+    With ``pure`` every finite step is taken in full (still capped by the trust region): the
+    fallback for elements on which the safeguarded iteration stalled, since a line search on a
+    non-smooth residual can stall where plain Newton steps cross the kinks to the solution.
+    """
     B, N = st.B, st.N
     z = np.zeros((B, N))
     ev = evaluate(st, z)
@@ -180,6 +191,7 @@ def _newton(st: Stack, tol: float, max_iter: int) -> _State:
         failed=np.zeros(B, dtype=np.bool_),
         note=[""] * B,
     )
+    cap = np.full(B, MAX_STEP)
     hist = np.full((B, MEMORY), -np.inf)
     hist[:, 0] = np.sqrt((F * F).sum(axis=1))
     cur_idx = np.arange(B)
@@ -199,7 +211,8 @@ def _newton(st: Stack, tol: float, max_iter: int) -> _State:
         Fk = cur_ev.F
         d = _solve_linear(J, rhs)
         big = np.abs(d).max(axis=1)
-        d *= np.minimum(1.0, MAX_STEP / np.maximum(big, 1e-300))[:, None]
+        capped = big > cap[idx]
+        d *= np.minimum(1.0, cap[idx] / np.maximum(big, 1e-300))[:, None]
         phi_ref = hist[idx].max(axis=1)
         kink = first_kink(cur_st, cur_ev, d)
         alpha = np.ones(len(idx))
@@ -219,7 +232,7 @@ def _newton(st: Stack, tol: float, max_iter: int) -> _State:
                 trial_ev = evt
             phi = np.sqrt((evt.F * evt.F).sum(axis=1))
             slack = (1.0 - ARMIJO * alpha[pend] + relax) * phi_ref[pend]
-            ok = np.isfinite(phi) & (phi <= slack)
+            ok = np.isfinite(phi) & ((phi <= slack) | pure)
             acc = pend[ok]
             znew[acc] = zt[ok]
             Fnew[acc] = evt.F[ok]
@@ -229,6 +242,12 @@ def _newton(st: Stack, tol: float, max_iter: int) -> _State:
             to_kink = (k == 0) & np.isfinite(kink[bad])
             alpha[bad] = np.where(to_kink, kink[bad], 0.5 * alpha[bad])
         stalled = ~accepted
+        full = accepted & (alpha == 1.0)
+        cap[idx] = np.where(
+            full & capped,
+            np.minimum(4.0 * cap[idx], MAX_STEP_LIMIT),
+            np.where(full, cap[idx], np.maximum(MAX_STEP, 0.25 * cap[idx])),
+        )
         state.z[idx] = znew
         state.F[idx] = Fnew
         state.iterations[idx[accepted]] += 1
@@ -249,6 +268,18 @@ def _newton(st: Stack, tol: float, max_iter: int) -> _State:
     return state
 
 
+def _retry_pure(st: Stack, state: _State, idx: IntArray, tol: float, max_iter: int) -> None:
+    """Re-solve elements ``idx`` from the baseline with full Newton steps; keep successes."""
+    again = _newton(st.subset(idx), tol, max_iter, pure=True)
+    for j, b in enumerate(idx):
+        state.iterations[b] += again.iterations[j]
+        if again.done[j]:
+            state.z[b] = again.z[j]
+            state.F[b] = again.F[j]
+            state.done[b] = True
+            state.note[b] = ""
+
+
 def _fmt(market: Market, idx: IntArray, limit: int = 8) -> str:
     labels = [market.label(int(i)) for i in idx[:limit]]
     more = f" and {len(idx) - limit} more" if len(idx) > limit else ""
@@ -265,6 +296,24 @@ def _unpack(
     tol: float,
 ) -> Solution:
     """Turn element ``b`` of a solved stack into a :class:`Solution` (levels + welfare)."""
+    # Degenerate equilibria (sigma near 1 with eta = 0 and a ban removing most of a buyer's
+    # supply) can move prices beyond the float range: they then overflow to inf, honestly.
+    # The last iterate of a failed solve (e.g. a price driven to 0 while its export-tax
+    # equivalent grows without bound) may also produce inf * 0; it is reported as not converged.
+    done = bool(state.done[b])
+    with np.errstate(over="ignore", invalid="ignore" if not done else "warn"):
+        return _unpack_levels(market, policy, st, b, ev, state, tol)
+
+
+def _unpack_levels(
+    market: Market,
+    policy: ResolvedPolicy,
+    st: Stack,
+    b: int,
+    ev: Evaluation,
+    state: _State,
+    tol: float,
+) -> Solution:
     n = market.n
     ns = st.ns
     off = ~np.eye(n, dtype=np.bool_)
@@ -343,6 +392,11 @@ def _unpack(
                 "with eta = 0 and supply elasticities 0 demand and supply are both fixed, "
                 "and this policy leaves no equilibrium"
             )
+    if not np.isfinite(pi).all() or not np.isfinite(P[~unsupplied]).all():
+        msgs.append(
+            "prices beyond the floating-point range: a degenerate equilibrium (typically sigma "
+            "near 1 with eta = 0 after a ban that removes most of a buyer's supply)"
+        )
     if numeraire.any():
         msgs.append(
             "price level not determined (eta = 0 and every supply elasticity 0 among the "
@@ -432,8 +486,14 @@ def solve_batch(
     With ``group_sizes`` (default) markets of very different sizes are stacked in a few
     size buckets (each one vectorised Newton) so that padding costs little; with
     ``group_sizes=False`` everything is padded to the largest ``n`` (still chunked to bound
-    memory). The results are identical either way (padding is exact) and are returned in the
-    order of the inputs.
+    memory). The results agree either way (to rounding) and are returned in the order of the
+    inputs.
+
+    Each market starts from the baseline (``pi = 1``, ``e = 0``). A market on which the
+    safeguarded iteration stalls is solved again from the baseline with full Newton steps;
+    ``max_iter`` applies to each attempt and ``Solution.iterations`` counts both.
+    ``tol`` bounds every residual: clearing as ``|ln(sales / supply)|``, quotas as a fraction
+    of the cap. Non-convergence is reported in the solution, never raised.
     """
     if len(markets) != len(policies):
         raise ModelInputError(
@@ -450,6 +510,9 @@ def solve_batch(
         st = stack(ms, ps)
         with _blas(st.N):
             state = _newton(st, tol, max_iter)
+            retry = np.flatnonzero(~state.done)
+            if len(retry):
+                _retry_pure(st, state, retry, tol, max_iter)
         ev = evaluate(st, state.z)
         for b, k in enumerate(grp):
             out[k] = _unpack(ms[b], ps[b], st, b, ev, state, tol)

@@ -62,14 +62,18 @@ def consumer_surplus_change(E: FloatArray, P: FloatArray, eta: float) -> FloatAr
         out = np.where(has, -E * np.where(has, lnP, 0.0), 0.0)
     else:
         a = 1.0 - eta
-        out = np.where(has, -E * np.expm1(a * np.where(has, lnP, 0.0)) / a, 0.0)
+        with np.errstate(over="ignore"):  # an infinite loss is the honest limit
+            out = np.where(has, -E * np.expm1(a * np.where(has, lnP, 0.0)) / a, 0.0)
     return np.asarray(out, dtype=np.float64)
 
 
 def producer_surplus_change(R: FloatArray, pi_s: FloatArray, eps: FloatArray) -> FloatArray:
     """``dPS_i = R_i ((pi^s_i)^(1+eps_i) - 1)/(1+eps_i)`` (``-R_i/(1+eps_i)`` at ``pi^s = 0``)."""
     lnps = _log0(np.asarray(pi_s, dtype=np.float64))
-    out = np.where(R > 0, R * np.expm1((1.0 + eps) * np.where(R > 0, lnps, 0.0)) / (1.0 + eps), 0.0)
+    with np.errstate(over="ignore"):
+        out = np.where(
+            R > 0, R * np.expm1((1.0 + eps) * np.where(R > 0, lnps, 0.0)) / (1.0 + eps), 0.0
+        )
     return np.asarray(out, dtype=np.float64)
 
 
@@ -97,7 +101,9 @@ def compute_welfare(
     dCS = consumer_surplus_change(market.E, P, market.eta)
     dPS = producer_surplus_change(market.R, pi_s, market.eps)
     sell = pi[:, None] * np.where(off, 1.0 + e[:, None], 1.0)
-    revenue_new = ((b - sell) * q).sum(axis=0)
+    margin = np.zeros_like(q)
+    np.subtract(b, sell, out=margin, where=q > 0)  # tariff or levy per unit, where trade flows
+    revenue_new = (margin * q).sum(axis=0)
     tariff_revenue = revenue_new - market.baseline_tariff_revenue  # same reduction: exact 0
     if exports is None:
         exports = np.where(off, q, 0.0).sum(axis=1)
