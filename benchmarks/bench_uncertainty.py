@@ -91,7 +91,7 @@ def main() -> None:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",
         )
         # warm the workers up (imports) outside the timings
         run_uncertainty(cases[0][1], world=world, draws=4, scheduler=cluster.scheduler_address)

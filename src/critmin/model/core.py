@@ -902,26 +902,37 @@ def jacobian(st: Stack, ev: Evaluation) -> FloatArray:
 def newton_system(st: Stack, ev: Evaluation) -> tuple[FloatArray, FloatArray]:
     """The linear system ``J d = -F`` of one semismooth Newton step at ``ev.z``.
 
-    This is :func:`jacobian` and ``ev.F`` except for rows that levy floors make *flat* in
-    their own unknown, where the generalised Jacobian is singular:
+    This is :func:`jacobian` and ``ev.F`` except for unknowns that, at ``ev.z``, affect
+    nothing (a zero column: the generalised Jacobian is singular there):
 
-    * a producer whose every sale sits at a floor while its supply does not respond
-      (``eps = 0`` or a binding subsidy floor): if sales exceed supply, the price must rise
-      until one of its buyer prices leaves the floor, so the step jumps ``u`` to the nearest
-      kink; otherwise (supply exceeds sales even at the floor price) no equilibrium exists
-      and ``u`` is held, leaving the residual for the convergence test to report;
+    * a producer price that moves no buyer price or supply: every sale held at a levy floor,
+      or a sole supplier facing fixed demand (``eta = 0``), while supply does not respond
+      (``eps = 0`` or a binding subsidy floor). If sales exceed supply the price must rise,
+      so the step jumps ``u`` to the nearest kink above it (a buyer price leaving its floor,
+      or the price reaching its subsidy floor, where supply starts to respond); otherwise
+      ``u`` is held and the residual is left for the convergence test to report;
     * a binding export quota whose every export sits at a floor: if exports exceed the cap,
       ``nu`` jumps to the nearest kink; otherwise the quota is released (``nu`` to 0).
 
-    A jump is taken along the unit row ``d = gap`` (a hair past the kink), which keeps the
+    A jump is taken along a unit row, ``d = gap`` (a hair past the kink), which keeps the
     matrix nonsingular; the line search and the following steps proceed as usual.
     """
     B, ns, nq = st.B, st.ns, st.nq
     F = ev.F.copy()
-    if not st.any_floor:
-        return jacobian(st, ev), F
-    q, K = ev.q, ev.K
-    floored = st.pvalid & ~K
+    J = jacobian(st, ev)
+    if ns == 0:
+        return J, F
+    cols = np.abs(J[:, :, :ns]).max(axis=1)
+    scale = np.maximum(1.0, np.abs(J).max(axis=(1, 2)))[:, None]
+    flat_u = st.uact & (cols <= 1e-12 * scale) & (ev.dS == 0.0)
+    flat_q = np.zeros((B, nq), dtype=np.bool_)
+    if nq and st.any_floor:
+        binding = st.qmask & (ev.h <= ev.z[:, ns:])
+        rsx = st.by_seller(ev.q * ev.K * st.poff)
+        flat_q = binding & (st.at_quota(rsx) == 0.0)
+    if not flat_u.any() and not flat_q.any():
+        return J, F
+    floored = st.pvalid & ~ev.K
     gap = np.where(floored, st.plnFc - ev.lnc_hat, np.inf)  # > 0 where held at the floor
 
     def min_gap(mask: BoolArray) -> FloatArray:
@@ -930,23 +941,17 @@ def newton_system(st: Stack, ev: Evaluation) -> tuple[FloatArray, FloatArray]:
         return out.reshape(B, ns + 1)
 
     rows: list[tuple[BoolArray, FloatArray, int]] = []
-    rs = st.by_seller(q * K)[:, :ns]
-    flat_u = st.uact & (rs == 0.0) & (ev.dS == 0.0) & (st.by_seller(q)[:, :ns] > 0)
     if flat_u.any():
-        g = min_gap(floored)[:, :ns]
+        u = ev.z[:, :ns]
+        g = np.minimum(min_gap(floored)[:, :ns], np.where(u < st.lnG, st.lnG - u, np.inf))
         up = flat_u & (ev.F[:, :ns] > 0) & np.isfinite(g)
         rows.append((flat_u, np.where(up, g, 0.0), 0))
-    if nq:
-        binding = st.qmask & (ev.h <= ev.z[:, ns:])
-        rsx = st.by_seller(q * K * st.poff)
-        flat_q = binding & (st.at_quota(rsx) == 0.0)
-        if flat_q.any():
-            gq = st.at_quota(min_gap(floored & (st.poff > 0)))
-            up = ev.h < 0
-            # exports above the cap: jump to the kink; below it: release the quota (nu -> 0)
-            step = np.where(up, np.where(np.isfinite(gq), gq, 0.0), -ev.z[:, ns:])
-            rows.append((flat_q, step, ns))
-    J = jacobian(st, ev)
+    if flat_q.any():
+        gq = st.at_quota(min_gap(floored & (st.poff > 0)))
+        up = ev.h < 0
+        # exports above the cap: jump to the kink; below it: release the quota (nu -> 0)
+        step = np.where(up, np.where(np.isfinite(gq), gq, 0.0), -ev.z[:, ns:])
+        rows.append((flat_q, step, ns))
     for mask, step, offset in rows:
         bb, kk = np.nonzero(mask)
         r = kk + offset
@@ -975,7 +980,7 @@ def first_kink(st: Stack, ev: Evaluation, d: FloatArray, lo: float = 1e-3) -> Fl
     dnu = st.nu_slots(d)
     slope = st.at_seller(du) + st.at_seller(dnu) * st.poff
     dist = st.plnFc - ev.lnc_hat
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         a = np.where(st.pvalid & np.isfinite(dist) & (slope != 0.0), dist / slope, np.inf)
         out = np.minimum(out, np.where((a > lo) & (a < 1), a, np.inf).min(axis=1, initial=np.inf))
         u = ev.z[:, :ns]

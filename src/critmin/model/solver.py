@@ -268,16 +268,79 @@ def _newton(st: Stack, tol: float, max_iter: int, *, pure: bool = False) -> _Sta
     return state
 
 
-def _retry_pure(st: Stack, state: _State, idx: IntArray, tol: float, max_iter: int) -> None:
-    """Re-solve elements ``idx`` from the baseline with full Newton steps; keep successes."""
-    again = _newton(st.subset(idx), tol, max_iter, pure=True)
-    for j, b in enumerate(idx):
-        state.iterations[b] += again.iterations[j]
-        if again.done[j]:
-            state.z[b] = again.z[j]
-            state.F[b] = again.F[j]
-            state.done[b] = True
-            state.note[b] = ""
+def _levenberg_marquardt(st: Stack, tol: float, max_iter: int) -> _State:
+    """Levenberg-Marquardt on ``||F||^2`` from the baseline, batched; the last resort.
+
+    Steps ``d = -(J'J + mu (diag(J'J) + 1e-12))^-1 J'F`` (with the flat-row treatment of
+    :func:`critmin.model.core.newton_system`); ``mu`` falls by 3 after a step that lowers the
+    residual norm and rises by 4 otherwise (Marquardt 1963; More 1978). Slower than Newton but
+    robust where the price level is only weakly determined (``eta = 0`` and supply
+    elasticities near 0), which makes Newton steps wander along that direction.
+    """
+    B, N = st.B, st.N
+    z = np.zeros((B, N))
+    ev = evaluate(st, z)
+    F = ev.F.copy()
+    phi = np.sqrt((F * F).sum(axis=1))
+    mu = np.full(B, 1e-3)
+    state = _State(
+        z=z,
+        F=F,
+        iterations=np.zeros(B, dtype=np.intp),
+        done=np.zeros(B, dtype=np.bool_),
+        failed=np.zeros(B, dtype=np.bool_),
+        note=[""] * B,
+    )
+    eye = np.eye(N)
+    for _ in range(2 * max_iter):
+        state.done = np.abs(state.F).max(axis=1, initial=0.0) <= tol
+        idx = np.flatnonzero(~state.done & ~state.failed)
+        if len(idx) == 0:
+            break
+        sub = st.subset(idx)
+        evk = evaluate(sub, state.z[idx])
+        J, rhs = newton_system(sub, evk)
+        JT = J.transpose(0, 2, 1)
+        A = JT @ J
+        dg = np.einsum("bii->bi", A)
+        A = A + (mu[idx, None] * (dg + 1e-12))[:, :, None] * eye
+        d = _solve_linear(A, (JT @ rhs[:, :, None])[:, :, 0])
+        big = np.abs(d).max(axis=1)
+        d *= np.minimum(1.0, MAX_STEP_LIMIT / np.maximum(big, 1e-300))[:, None]
+        zt = state.z[idx] + d
+        evt = evaluate(sub, zt)
+        pt = np.sqrt((evt.F * evt.F).sum(axis=1))
+        ok = np.isfinite(pt) & (pt < phi[idx])
+        acc = idx[ok]
+        state.z[acc] = zt[ok]
+        state.F[acc] = evt.F[ok]
+        phi[acc] = pt[ok]
+        state.iterations[acc] += 1
+        mu[idx] = np.where(ok, np.maximum(mu[idx] / 3.0, 1e-12), mu[idx] * 4.0)
+        state.failed[idx[mu[idx] > 1e12]] = True
+    state.done = np.abs(state.F).max(axis=1, initial=0.0) <= tol
+    return state
+
+
+def _retry(st: Stack, state: _State, idx: IntArray, tol: float, max_iter: int) -> None:
+    """Re-solve elements ``idx`` from the baseline, first with full Newton steps, then with
+    Levenberg-Marquardt; keep the successes."""
+    for attempt in ("pure", "lm"):
+        idx = idx[~state.done[idx]]
+        if len(idx) == 0:
+            return
+        sub = st.subset(idx)
+        if attempt == "pure":
+            again = _newton(sub, tol, max_iter, pure=True)
+        else:
+            again = _levenberg_marquardt(sub, tol, max_iter)
+        for j, b in enumerate(idx):
+            state.iterations[b] += again.iterations[j]
+            if again.done[j]:
+                state.z[b] = again.z[j]
+                state.F[b] = again.F[j]
+                state.done[b] = True
+                state.note[b] = ""
 
 
 def _fmt(market: Market, idx: IntArray, limit: int = 8) -> str:
@@ -490,8 +553,9 @@ def solve_batch(
     inputs.
 
     Each market starts from the baseline (``pi = 1``, ``e = 0``). A market on which the
-    safeguarded iteration stalls is solved again from the baseline with full Newton steps;
-    ``max_iter`` applies to each attempt and ``Solution.iterations`` counts both.
+    safeguarded Newton iteration fails is solved again from the baseline, first with full
+    Newton steps, then with Levenberg-Marquardt (``2 max_iter`` trials); ``max_iter``
+    applies to each attempt and ``Solution.iterations`` counts the steps of all of them.
     ``tol`` bounds every residual: clearing as ``|ln(sales / supply)|``, quotas as a fraction
     of the cap. Non-convergence is reported in the solution, never raised.
     """
@@ -512,7 +576,7 @@ def solve_batch(
             state = _newton(st, tol, max_iter)
             retry = np.flatnonzero(~state.done)
             if len(retry):
-                _retry_pure(st, state, retry, tol, max_iter)
+                _retry(st, state, retry, tol, max_iter)
         ev = evaluate(st, state.z)
         for b, k in enumerate(grp):
             out[k] = _unpack(ms[b], ps[b], st, b, ev, state, tol)
