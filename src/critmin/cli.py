@@ -458,11 +458,15 @@ def simulate_cmd(
 def report_cmd(
     scenario: Path = typer.Argument(..., help="Scenario TOML file (see examples/)."),
     output: Path = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write."),
+    draws: int = typer.Option(0, help="Also run this many Monte Carlo draws and add fan charts."),
+    seed: int | None = typer.Option(None, help="Seed of the Monte Carlo draws (default 0)."),
 ) -> None:
     """Simulate a scenario and write one self-contained HTML report (works offline)."""
     from critmin.report import write_report
 
-    data = write_report(scenario, output)
+    if draws < 0:
+        raise CritminError("--draws must be 0 or more")
+    data = write_report(scenario, output, draws=draws, seed=seed)
     size = output.stat().st_size / 1e6
     out.print(f"wrote {output} ({size:.1f} MB, {len(data['products'])} product(s))")
     if not data["converged"]:

@@ -163,3 +163,27 @@ def test_report_when_the_zone_loses_every_import(tmp_path: Path) -> None:
     sankey = script_data(html, "critmin-figures")[chart_id("helium", "sankey")]
     assert len(sankey["data"]) == 1  # the baseline panel; the scenario panel says why it is empty
     assert any(a["text"] == "no imports into the zone" for a in sankey["layout"]["annotations"])
+
+
+def test_report_with_draws_shows_fan_charts(tmp_path: Path) -> None:
+    """--draws adds fan charts whose quantiles are those of critmin.uncertainty.fan_data."""
+    import json as _json
+
+    from critmin.report.charts import chart_id, uncertainty_figures
+    from critmin.report.render import write_report
+    from critmin.uncertainty import fan_data, run_uncertainty
+
+    scenario = Path(__file__).resolve().parents[2] / "examples" / "01_lithium_floor_levy.toml"
+    out_file = tmp_path / "r.html"
+    write_report(scenario, out_file, draws=40, seed=5)
+    html = out_file.read_text(encoding="utf-8")
+    pct_id = chart_id("lithium_carbonate", "fan-pct")
+    assert f'id="{pct_id}"' in html and "Uncertainty: 40 Monte Carlo draws" in html
+    fans = fan_data(run_uncertainty(scenario, draws=40, seed=5))
+    fig = uncertainty_figures(fans)[pct_id]
+    expected = fans["lithium_carbonate"]["outputs"]["zone_consumer_price_change_pct"]
+    median = next(t for t in fig["data"] if t.get("name") == "median")
+    row = median["y"].index(expected["label"])
+    assert median["x"][row] == expected["quantiles"][fans["lithium_carbonate"]["levels"].index(0.5)]
+    figures = _json.loads(html.split('id="critmin-figures">', 1)[1].split("</script>", 1)[0])
+    assert pct_id in figures

@@ -705,29 +705,6 @@ def _sum_into(bins: IntArray, weights: FloatArray, size: int) -> FloatArray:
     return np.asarray(np.bincount(bins, weights=weights, minlength=size), dtype=np.float64)
 
 
-import os as _os
-_QH = _os.environ.get("CM_QH", "rel")
-_NCP = _os.environ.get("CM_NCP", "min")
-
-
-def _fb(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Fischer-Burmeister ``a + b - sqrt(a^2 + b^2)``, exactly 0 when ``a = 0 <= b``."""
-    r = np.hypot(a, b)
-    s = a + b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rat = np.where(s + r > 0, 2.0 * a * b / np.where(s + r > 0, s + r, 1.0), 0.0)
-    return np.asarray(np.where(s > 0, rat, s - r), dtype=np.float64)
-
-
-def _fb_grad(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray]:
-    r = np.hypot(a, b)
-    safe = np.where(r > 0, r, 1.0)
-    k = 1.0 - 1.0 / np.sqrt(2.0)
-    ca = np.where(r > 0, 1.0 - a / safe, k)
-    cb = np.where(r > 0, 1.0 - b / safe, k)
-    return ca, cb
-
-
 def _exp(a: FloatArray) -> FloatArray:
     return np.asarray(np.exp(np.minimum(a, EXP_CLIP)), dtype=np.float64)
 
@@ -787,14 +764,8 @@ def evaluate(st: Stack, z: FloatArray) -> Evaluation:
         # slack of the cap as a fraction of it: 1 - X / (cap X0). As a function of the
         # export-tax equivalent this is concave, so Newton approaches the binding cap from
         # below without overshooting (a log form overshoots and cycles with the min-function).
-        if _QH == "rel":
-            h = 1.0 - ratio * np.exp(-st.lncap)
-        else:
-            h = st.lncap - np.log(np.maximum(ratio, 1e-300))
-        if _NCP == "min":
-            g = np.where(st.qmask, np.minimum(z[:, ns:], h), 0.0)
-        else:
-            g = np.where(st.qmask, _fb(z[:, ns:], h), 0.0)
+        h = 1.0 - ratio * np.exp(-st.lncap)
+        g = np.where(st.qmask, np.minimum(z[:, ns:], h), 0.0)
         F = np.concatenate([f, g], axis=1)
     else:
         h = np.zeros((B, 0))
@@ -878,18 +849,10 @@ def jacobian(st: Stack, ev: Evaluation) -> FloatArray:
         dXu[bidx, kidx, qs] -= st.sigma[:, None] * rsx_q
         dXv = se * np.matmul(qx_q, thKx_q.transpose(0, 2, 1))  # (B, nq, nq)
         dXv[:, np.arange(nq), np.arange(nq)] -= st.sigma[:, None] * rsx_q
-        if _QH == "log":
-            Xq = st.at_quota(ev.X)
-            Xq = np.where(st.qmask & (Xq > 0), Xq, 1.0)
         eye_q = np.broadcast_to(np.eye(nq), (B, nq, nq))
-        if _NCP == "min":
-            bq = binding[:, :, None]
-            J[:, ns:, :ns] = np.where(bq, -dXu / Xq[:, :, None], 0.0)
-            J[:, ns:, ns:] = np.where(bq, -dXv / Xq[:, :, None], eye_q)
-        else:
-            ca, cb = _fb_grad(ev.z[:, ns:], ev.h)
-            J[:, ns:, :ns] = cb[:, :, None] * (-dXu / Xq[:, :, None])
-            J[:, ns:, ns:] = cb[:, :, None] * (-dXv / Xq[:, :, None]) + ca[:, :, None] * eye_q
+        bq = binding[:, :, None]
+        J[:, ns:, :ns] = np.where(bq, -dXu / Xq[:, :, None], 0.0)
+        J[:, ns:, ns:] = np.where(bq, -dXv / Xq[:, :, None], eye_q)
     # fixed slots: unit row, zero column
     act = np.concatenate([st.uact, st.qmask], axis=1)
     J *= act[:, None, :]

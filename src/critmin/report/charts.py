@@ -482,3 +482,63 @@ def supply_map_figure(shares: dict[str, float], title: str) -> Figure:
         }],
         "layout": _geo_layout(420) | {"title": {"text": title, "x": 0.01, "font": {"size": 13}}},
     }
+
+
+# ----------------------------------------------------------------------------- uncertainty
+
+
+def fan_figure(fan: dict[str, Any], unit: str) -> Figure | None:
+    """Fan chart of one product's Monte Carlo outputs measured in ``unit`` ('%' or 'USD').
+
+    One row per output: nested bands between the symmetric quantiles of
+    :func:`critmin.uncertainty.fan_data` (5-95%, 10-90%, 25-75%, darker inside), a diamond at
+    the median and a line marker at the point estimate (the central elasticities).
+    """
+    levels = [float(v) for v in fan["levels"]]
+    rows = [(k, o) for k, o in fan["outputs"].items()
+            if o["unit"] == unit and all(q is not None for q in o["quantiles"])]
+    if not rows:
+        return None
+    scale = 1e6 if unit == "USD" else 1.0
+    labels = [o["label"] for _, o in rows]
+    traces: list[dict[str, Any]] = []
+    pairs = [(lo, 1 - lo) for lo in levels if lo < 0.5 and (1 - lo) in levels]
+    for depth, (lo, hi) in enumerate(sorted(pairs)):
+        i_lo, i_hi = levels.index(lo), levels.index(hi)
+        starts = [o["quantiles"][i_lo] / scale for _, o in rows]
+        widths = [(o["quantiles"][i_hi] - o["quantiles"][i_lo]) / scale for _, o in rows]
+        traces.append({
+            "type": "bar", "orientation": "h", "y": labels, "x": widths, "base": starts,
+            "name": f"{100 * lo:.0f}-{100 * hi:.0f}%", "marker": {"color": "#2563eb"},
+            "opacity": 0.25 + 0.25 * depth, "hovertemplate": "%{base:.3g} to %{x:.3g}<extra></extra>",
+        })
+    med = levels.index(0.5) if 0.5 in levels else None
+    if med is not None:
+        traces.append({
+            "type": "scatter", "mode": "markers", "y": labels, "name": "median",
+            "x": [o["quantiles"][med] / scale for _, o in rows],
+            "marker": {"symbol": "diamond", "size": 10, "color": "#111827"},
+        })
+    traces.append({
+        "type": "scatter", "mode": "markers", "y": labels, "name": "point estimate",
+        "x": [(o["point"] / scale) if o["point"] is not None else None for _, o in rows],
+        "marker": {"symbol": "line-ns-open", "size": 16, "color": "#dc2626"},
+    })
+    title = "USD million" if unit == "USD" else "change (%)"
+    return {"data": traces, "layout": _layout(
+        barmode="overlay", height=90 + 46 * len(rows),
+        xaxis={"title": {"text": title}, "zeroline": True},
+        yaxis={"automargin": True},
+        margin={"l": 20, "r": 20, "t": 20, "b": 60},
+    )}
+
+
+def uncertainty_figures(fans: dict[str, dict[str, Any]]) -> dict[str, Figure]:
+    """Fan charts for every product of an uncertainty run, keyed by div id."""
+    figs: dict[str, Figure] = {}
+    for pid, fan in fans.items():
+        for unit, tag in (("%", "fan-pct"), ("USD", "fan-usd")):
+            fig = fan_figure(fan, unit)
+            if fig is not None:
+                figs[chart_id(pid, tag)] = fig
+    return figs

@@ -248,10 +248,19 @@ def scenario_dict(scenario: Any) -> dict[str, Any]:
 
 
 def render_report(scenario: Any, results: dict[str, Any],
-                  generated: dt.datetime | None = None) -> str:
+                  generated: dt.datetime | None = None,
+                  uncertainty: dict[str, Any] | None = None) -> str:
     """One self-contained HTML document: Plotly.js, the map geometry, the figures and the
-    full results (as JSON) are inlined; nothing is fetched from the network."""
+    full results (as JSON) are inlined; nothing is fetched from the network.
+
+    ``uncertainty``: ``{"draws", "seed", "fans": critmin.uncertainty.fan_data(...)}`` adds fan
+    charts of the Monte Carlo distributions to each product's section."""
+    from critmin.report.charts import uncertainty_figures
+
     context = results_view(scenario_dict(scenario), fmt.clean(results))
+    if uncertainty:
+        context["figures"].update(uncertainty_figures(uncertainty["fans"]))
+        context["uncertainty"] = uncertainty
     generated = generated or dt.datetime.now(dt.UTC)
     return _env().get_template("report.html.j2").render(
         **context,
@@ -263,9 +272,11 @@ def render_report(scenario: Any, results: dict[str, Any],
     )
 
 
-def write_report(source: Any, path: str | Path) -> dict[str, Any]:
+def write_report(source: Any, path: str | Path, draws: int = 0,
+                 seed: int | None = None) -> dict[str, Any]:
     """Simulate ``source`` (path, dict or Scenario), write the report to ``path`` atomically
-    and return the results contract."""
+    and return the results contract. With ``draws`` > 0 the report also shows fan charts of a
+    Monte Carlo run (:func:`critmin.uncertainty.run_uncertainty`) with that many draws."""
     from critmin.scenario import load_scenario
     from critmin.simulate import simulate
     from critmin.util import write_text_atomic
@@ -273,5 +284,11 @@ def write_report(source: Any, path: str | Path) -> dict[str, Any]:
     scenario = load_scenario(source)
     result = simulate(scenario)
     data = result.to_dict()
-    write_text_atomic(path, render_report(scenario, data))
+    uncertainty = None
+    if draws > 0:
+        from critmin.uncertainty import fan_data, run_uncertainty
+
+        unc = run_uncertainty(scenario, draws=draws, seed=seed)
+        uncertainty = {"draws": draws, "seed": seed, "fans": fan_data(unc)}
+    write_text_atomic(path, render_report(scenario, data, uncertainty=uncertainty))
     return data
