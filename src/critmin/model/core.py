@@ -494,16 +494,15 @@ def _pad_lists(
     L = int(counts.max()) if B and counts.size else 0
     if B == 1:
         return L, [np.asarray(col).reshape(1, L) for col in cols], np.ones((1, L), dtype=np.bool_)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    dest = b * L + (np.arange(len(b)) - starts[b])
-    valid = np.zeros(B * L, dtype=np.bool_)
-    valid[dest] = True
+    starts = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    valid = np.arange(L)[None, :] < counts[:, None]
     out = []
     for col, f in zip(cols, fill, strict=True):
-        arr = np.full(B * L, f, dtype=col.dtype)
-        arr[dest] = col
-        out.append(arr.reshape(B, L))
-    return L, out, valid.reshape(B, L)
+        arr = np.full((B, L), f, dtype=col.dtype)
+        for k in range(B):  # contiguous runs: slice copies
+            arr[k, : counts[k]] = col[starts[k] : starts[k + 1]]
+        out.append(arr)
+    return L, out, valid
 
 
 def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
@@ -761,9 +760,8 @@ def evaluate(st: Stack, z: FloatArray) -> Evaluation:
     if st.nq:
         X0e = np.concatenate([np.where(st.X0 > 0, st.X0, 1.0), np.ones((B, 1))], axis=1)
         ratio = st.at_quota(X) / st.at_quota(X0e)
-        # slack of the cap as a fraction of it: 1 - X / (cap X0). As a function of the
-        # export-tax equivalent this is concave, so Newton approaches the binding cap from
-        # below without overshooting (a log form overshoots and cycles with the min-function).
+        # slack of the cap as a fraction of it: 1 - X / (cap X0), exactly 1 - 1/cap at the
+        # baseline (so a slack quota leaves the baseline untouched)
         h = 1.0 - ratio * np.exp(-st.lncap)
         g = np.where(st.qmask, np.minimum(z[:, ns:], h), 0.0)
         F = np.concatenate([f, g], axis=1)

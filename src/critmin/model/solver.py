@@ -8,7 +8,10 @@ cost little more than one market. Per element: analytic semismooth Jacobian
 non-monotone Armijo line search on the residual norm ``||F||_2`` that, when the full step
 fails, first tries the step to the first floor kink on the way
 (:func:`critmin.model.core.first_kink`), then halves. Elements leave the active set as soon
-as they converge.
+as they converge. Elements on which this fails are solved again from the baseline with full
+Newton steps, then with Levenberg-Marquardt (the stress tests against an independent
+``scipy.optimize.root`` implementation found no case that these three attempts miss and the
+reference solves, outside near-degenerate corners: ``eta = 0`` with supply elasticities near 0).
 
 The solver never raises on non-convergence: the :class:`Solution` says ``converged=False``
 with a message, the number of iterations and the largest residual.
@@ -61,6 +64,9 @@ Li & Fukushima (2000). The floor and quota kinks make the residual norm non-smoo
 in places, and a monotone Armijo rule stalls at kinks that full Newton steps cross."""
 SINGLE_THREAD_BELOW = 1024
 """Systems with fewer unknowns than this are solved with one BLAS thread (see ``_blas``)."""
+LOG_RANGE = 700.0
+"""A solution with a log price (or ``ln(1+e)``) beyond this cannot be represented in float64
+levels; it is reported as not converged with an explanation."""
 CHUNK_ELEMENTS = 4_000_000
 """Upper bound on ``batch * n * n`` per stacked solve (memory: ~20 such float arrays)."""
 
@@ -363,7 +369,8 @@ def _unpack(
     # supply) can move prices beyond the float range: they then overflow to inf, honestly.
     # The last iterate of a failed solve (e.g. a price driven to 0 while its export-tax
     # equivalent grows without bound) may also produce inf * 0; it is reported as not converged.
-    done = bool(state.done[b])
+    z = state.z[b]
+    done = bool(state.done[b]) and bool((np.abs(z) < LOG_RANGE).all())
     with np.errstate(over="ignore", invalid="ignore" if not done else "warn"):
         return _unpack_levels(market, policy, st, b, ev, state, tol)
 
@@ -426,14 +433,25 @@ def _unpack_levels(
     resid = np.abs(state.F[b])
     fcheck = np.abs(ev.f_check[b, :ns])
     max_res = float(max(resid.max(initial=0.0), fcheck.max(initial=0.0)))
-    converged = bool(np.isfinite(max_res) and max_res <= tol)
+    representable = bool((np.abs(state.z[b]) < LOG_RANGE).all())
+    converged = bool(np.isfinite(max_res) and max_res <= tol) and representable
     msgs: list[str] = []
     it = int(state.iterations[b])
-    if converged:
+    if not representable:
+        msgs.append(
+            "the equilibrium lies beyond the floating-point range (a price or export-tax "
+            f"equivalent above e^{LOG_RANGE:.0f}): a degenerate case, typically sigma near 1 "
+            "with eta = 0 after a ban that removes most of a buyer's supply; its levels are "
+            "not meaningful"
+        )
+    elif converged:
         msgs.append(f"converged in {it} iterations (max residual {max_res:.1e})")
     else:
         why = state.note[b] or "iteration limit reached"
-        msgs.append(f"did not converge after {it} iterations: {why}; max residual {max_res:.1e}")
+        msgs.append(
+            f"did not converge after {it} iterations (Newton, then restarts with full Newton "
+            f"steps and Levenberg-Marquardt): {why}; max residual {max_res:.1e}"
+        )
         fixed = market.eps == 0.0
         capped = np.isfinite(policy.export_cap) & (policy.export_cap < 1.0)
         trapped = capped & fixed & (np.diag(market.V) == 0.0) & (market.baseline_exports > 0)
@@ -455,11 +473,6 @@ def _unpack_levels(
                 "with eta = 0 and supply elasticities 0 demand and supply are both fixed, "
                 "and this policy leaves no equilibrium"
             )
-    if not np.isfinite(pi).all() or not np.isfinite(P[~unsupplied]).all():
-        msgs.append(
-            "prices beyond the floating-point range: a degenerate equilibrium (typically sigma "
-            "near 1 with eta = 0 after a ban that removes most of a buyer's supply)"
-        )
     if numeraire.any():
         msgs.append(
             "price level not determined (eta = 0 and every supply elasticity 0 among the "
