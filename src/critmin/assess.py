@@ -45,9 +45,10 @@ HHI_WGI,t recomputed from the bundled EU shares, t and WGI, beside the EU's offi
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -815,7 +816,240 @@ def _salient_amount(row: pd.Series | None) -> tuple[float | None, str | None]:
         return v, text
     if reason == "--":
         return 0.0, text
+    if reason == "band" and text is not None and text.casefold().startswith("less than ½"):
+        return 0.0, text  # USGS: less than half the unit, i.e. 0 at the published rounding
     return None, text
+
+
+def _salient_sum(rows: pd.DataFrame) -> tuple[float | None, str | None]:
+    """The sum of the selected series (None if none is selected or one is W / NA), and the
+    published texts joined with ' + '."""
+    if rows.empty:
+        return None, None
+    parts = [_salient_amount(r) for _, r in rows.iterrows()]
+    texts = [t for _, t in parts if t is not None]
+    text = " + ".join(texts) if texts else None
+    if any(v is None for v, _ in parts):
+        return None, text
+    return float(sum(v for v, _ in parts if v is not None)), text
+
+
+@dataclass(frozen=True)
+class NirSeries:
+    """Which published series of each salient statistic USGS's NIR of a mineral uses.
+
+    Each field is a regular expression searched (case-insensitively) in the ``detail`` of the
+    rows of that statistic; every matching row is summed. It has to match both the MCS2026
+    wording (``Production, Smelter: Primary``) and the MCS2023-2025 CSV header words
+    (``smelter_primary``). ``None`` keeps the default choice (:func:`select_nir_series`).
+
+    ``numerator`` says how the NIR is recomputed:
+
+    * ``"net_imports"``: (imports - exports - stock change) / consumption (USGS's definition);
+    * ``"consumption_less_production"``: (apparent consumption - production) / apparent
+      consumption, the same quantity by USGS's identity apparent consumption = production +
+      imports - exports +/- stock changes; for minerals where USGS does not publish every
+      trade or stock series it adds up (:func:`~critmin.metrics.dependence.
+      net_import_reliance_from_consumption`);
+    * ``"imports"``: imports / consumption, where USGS defines the NIR as imports.
+
+    ``why`` gives the evidence in the rows for the choice (shown in the record's notes).
+    """
+
+    nir: str | None = None
+    consumption: str | None = None
+    production: str | None = None
+    imports: str | None = None
+    exports: str | None = None
+    stocks: str | None = None
+    numerator: Literal["net_imports", "consumption_less_production", "imports"] = "net_imports"
+    why: str = ""
+
+
+NIR_SERIES: dict[str, NirSeries] = {
+    "antimony": NirSeries(
+        production=r"smelter",
+        imports=r".",
+        exports=r".",
+        numerator="consumption_less_production",
+        why="apparent consumption = smelter output (primary and secondary) + net imports +/- "
+        "stock changes; USGS publishes no stock change, so net imports are apparent "
+        "consumption less smelter output (mine output is smelted at home, not added again)",
+    ),
+    "arsenic": NirSeries(
+        imports=r"total",
+        numerator="imports",
+        why="no U.S. production: USGS defines the NIR as imports (all forms: the 'Total' row) "
+        "over estimated consumption, which it sets equal to total imports",
+    ),
+    "beryllium": NirSeries(
+        numerator="consumption_less_production",
+        why="apparent consumption = mine shipments + net imports +/- stock changes, including "
+        "Government stockpile shipments USGS does not publish (NA), so net imports are "
+        "apparent consumption less mine shipments",
+    ),
+    "cobalt": NirSeries(
+        production=r"secondary",
+        numerator="consumption_less_production",
+        why="apparent consumption = secondary production + net imports +/- stock changes (U.S. "
+        "mine output leaves as concentrate: secondary + imports - exports - stock change gives "
+        "the published apparent consumption, adding mine output does not); USGS's government "
+        "stock changes are not all published",
+    ),
+    "copper": NirSeries(
+        production=r"primary|old|post.?consumer",
+        imports=r"refined",
+        exports=r"refined",
+        numerator="consumption_less_production",
+        why="apparent consumption of primary refined copper and copper from old scrap = "
+        "primary refinery output + copper from old scrap + refined net imports +/- stock "
+        "changes (the refinery's secondary output is part of old-scrap copper; mine output is "
+        "refined at home or exported as concentrate)",
+    ),
+    "nickel": NirSeries(
+        consumption=r"appar.*total",
+        imports=r"primary",
+        exports=r"primary",
+        stocks=r"consumer",
+        why="NIR over total apparent consumption (primary + secondary): scrap consumed counts as "
+        "domestic secondary supply, so the numerator is net imports of primary nickel (not "
+        "scrap, not ore and concentrate, which follow U.S. mine output) less the change in "
+        "consumer stocks",
+    ),
+    "rare_earths": NirSeries(
+        nir=r"compound",
+        consumption=r"compound",
+        production=r"compound",
+        imports=r"compound|metal|alloy",
+        exports=r"metal|alloy",
+        numerator="consumption_less_production",
+        why="the NIR of compounds and metals (USGS also prints 'E' for mineral concentrates): "
+        "USGS publishes exports of compounds only together with ores, so net imports are "
+        "apparent consumption of compounds and metals less their U.S. production",
+    ),
+    "strontium": NirSeries(
+        consumption=r"total",
+        imports=r".",
+        exports=r".",
+        why="total apparent consumption covers celestite and compounds (both in strontium "
+        "content), so imports and exports of both forms are summed; no U.S. production",
+    ),
+    "tin": NirSeries(
+        production=r"old",
+        imports=r"refined",
+        exports=r"refined",
+        numerator="consumption_less_production",
+        why="apparent consumption of refined tin = refined net imports + tin from old scrap +/- "
+        "stock changes (new scrap recirculates within industry)",
+    ),
+    "vanadium": NirSeries(
+        production=r".",
+        imports=r".",
+        exports=r".",
+        why="apparent consumption covers every form (ores, ash and residues, pentoxide, "
+        "ferrovanadium, chemicals, metal; all in vanadium content), so imports and exports of "
+        "all forms are summed; production is primary (nil) plus output from ash, residues and "
+        "spent catalysts",
+    ),
+}
+"""Reviewed choice of salient series per critmin mineral, where the default picks the wrong
+one. Checked against USGS's identity (production + imports - exports +/- stock changes =
+apparent consumption) on the MCS2026 rows for 2021-2025, not tuned to the published NIR."""
+
+_BASIS_PATTERNS = {
+    "apparent": r"appar|apprnt",
+    "reported": r"report|rprtd",
+    "estimated": r"estim|(?:^|[^a-z])est(?:[^a-z]|$)",
+}
+_ANY_BASIS = "|".join(f"(?:{p})" for p in _BASIS_PATTERNS.values())
+_QUALIFIER_STOP = frozenset(
+    {"net", "import", "reliance", "as", "a", "percentage", "of", "the", "and", "all", "form"}
+    | {"total", "content"}
+)
+"""Words of an NIR's detail (plurals folded) that name no form of the commodity."""
+
+
+def _words(text: str) -> set[str]:
+    """Lower-case words of a detail, plurals folded (``Compounds`` -> ``compound``)."""
+    out = set()
+    for w in re.findall(r"[a-z0-9]+", text.casefold()):
+        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+    return out
+
+
+def nir_basis(nir_detail: str) -> tuple[str | None, frozenset[str]]:
+    """The consumption a published NIR is a percentage of, and the form it names.
+
+    ``"Net import reliance as a percentage of apparent consumption: Compounds and metals"``
+    -> ``("apparent", {"compound", "metal"})``; the CSV header words ``compounds_metals`` ->
+    ``(None, {"compound", "metal"})`` (the kind of consumption is not named).
+    """
+    text = str(nir_detail)
+    basis = next(
+        (b for b, pat in _BASIS_PATTERNS.items() if re.search(pat, text, re.IGNORECASE)),
+        None,
+    )
+    m = re.search(r"consumption(.*)$", text, re.IGNORECASE)
+    tail = m.group(1) if m else text
+    tail = re.sub(_ANY_BASIS, " ", tail, flags=re.IGNORECASE)
+    return basis, frozenset(_words(tail) - _QUALIFIER_STOP)
+
+
+def _default_series(rows: pd.DataFrame, qualifier: frozenset[str]) -> pd.DataFrame:
+    """One series among several: the one naming the NIR's form, else a total, else the first
+    USGS lists."""
+    if len(rows) <= 1:
+        return rows
+    words = [_words(d) for d in rows["detail"]]
+    if qualifier:
+        named = [i for i, w in enumerate(words) if qualifier <= w]
+        if named:
+            return rows.iloc[named[:1]]
+    totals = [i for i, w in enumerate(words) if "total" in w]
+    if totals:
+        return rows.iloc[totals[:1]]
+    return rows.iloc[:1]
+
+
+def _matching(rows: pd.DataFrame, pattern: str) -> pd.DataFrame:
+    hit = rows["detail"].str.contains(pattern, case=False, regex=True, na=False)
+    return rows[hit.to_numpy(dtype=bool)]
+
+
+def select_nir_series(
+    rows: pd.DataFrame, statistic: str, nir_detail: str, spec: NirSeries | None = None
+) -> pd.DataFrame:
+    """The salient rows (one mineral, edition and year) that USGS's NIR uses for a statistic.
+
+    With a reviewed pattern for the mineral (:data:`NIR_SERIES`), every row whose ``detail``
+    matches it. Otherwise:
+
+    * ``consumption``: the consumption the published NIR is a percentage of (``apparent``,
+      USGS's definition, unless it says ``reported`` or ``estimated``); else a series that
+      names no kind; where the NIR does not name its kind (the CSV headers), any series.
+      Among several, the one naming the NIR's form, else a ``total``, else the first. A
+      reported consumption never stands in for a withheld apparent one;
+    * other statistics: the series naming the NIR's form (``Ores and concentrates`` for the
+      zinc ore NIR), else a ``total``, else the first USGS lists (usually the main one).
+    """
+    sub = rows[rows["statistic"] == statistic]
+    if "detail" in sub.columns:
+        sub = sub.assign(detail=sub["detail"].fillna("").astype(str))
+    else:
+        sub = sub.assign(detail="")
+    pattern = getattr(spec, statistic, None) if spec is not None else None
+    if pattern is not None:
+        return _matching(sub, pattern)
+    basis, qualifier = nir_basis(nir_detail)
+    if statistic == "consumption":
+        same = _matching(sub, _BASIS_PATTERNS[basis or "apparent"])
+        if same.empty:
+            kinds = sub["detail"].str.contains(_ANY_BASIS, case=False, regex=True, na=False)
+            same = sub[~kinds.to_numpy(dtype=bool)]
+        if same.empty and basis is None:
+            same = sub
+        sub = same
+    return _default_series(sub, qualifier)
 
 
 def us_nir(world: World, mineral: str, year: int, edition: str | None = None) -> dict[str, Any]:
@@ -823,12 +1057,19 @@ def us_nir(world: World, mineral: str, year: int, edition: str | None = None) ->
 
     The components (production, imports, exports, consumption, year-end stocks) and the
     published ``nir_pct`` come from one edition: ``edition`` if given, else the newest that
-    publishes the year. NIR = (imports - exports - stock change) / consumption, with USGS's
-    published consumption when given, else apparent consumption (production + net imports);
-    where U.S. production is nil (USGS "—"), apparent consumption is net imports by USGS's
-    definition, so NIR is 100 % for a net importer whatever the published consumption;
-    computed by :func:`critmin.metrics.dependence.net_import_reliance_detail` and compared
-    with :func:`critmin.metrics.dependence.matches_usgs` (``None`` when there is nothing to
+    publishes the year. Where a statistic has several series (mine and secondary production,
+    ore and refined imports, reported and apparent consumption), the one USGS's NIR uses is
+    taken (:func:`select_nir_series`, :data:`NIR_SERIES`); ``series`` in the record lists
+    the rows used.
+
+    NIR = (imports - exports - stock change) / consumption, over the consumption the published
+    NIR names (USGS's apparent consumption, which includes secondary production), else
+    apparent consumption computed from production and net trade; where U.S. production is nil
+    (USGS "—"), apparent consumption is net imports by USGS's definition, so NIR is 100 % for a
+    net importer. For the minerals whose :data:`NIR_SERIES` entry says so, NIR = (apparent
+    consumption - production) / apparent consumption (the same by USGS's identity) or imports
+    / consumption. Computed by :mod:`critmin.metrics.dependence` and compared with
+    :func:`critmin.metrics.dependence.matches_usgs` (``None`` when there is nothing to
     compare: the computed or the published value is missing).
     """
     ids = SALIENT_IDS.get(mineral, (mineral,))
@@ -856,39 +1097,97 @@ def us_nir(world: World, mineral: str, year: int, edition: str | None = None) ->
         }
     edition = str(max(map(str, with_nir["edition"])))
     ed = u[u["mineral"].isin(ids) & (u["edition"] == edition)]
+    this_year = ed[ed["year"] == year]
+    spec = NIR_SERIES.get(mineral)
+    nir_rows = this_year[this_year["statistic"] == "nir_pct"]
+    if spec is not None and spec.nir is not None:
+        named = _matching(nir_rows.assign(detail=nir_rows["detail"].fillna("")), spec.nir)
+        nir_rows = named if len(named) else nir_rows
+    published_row = nir_rows.iloc[0]
+    nir_detail = str(published_row["detail"]) if pd.notna(published_row["detail"]) else ""
+    published = str(published_row["value_text"]).strip()
+    series: dict[str, list[str]] = {"nir_pct": [nir_detail]}
 
-    def row(stat: str, y: int = year) -> pd.Series | None:
-        r = ed[(ed["statistic"] == stat) & (ed["year"] == y)]
-        return None if r.empty else r.iloc[0]
+    def pick(stat: str) -> pd.DataFrame:
+        chosen = select_nir_series(this_year, stat, nir_detail, spec)
+        if len(chosen):
+            series[stat] = [str(d) for d in chosen["detail"]]
+        return chosen
 
-    prod, prod_t = _salient_amount(row("production"))
-    imp, imp_t = _salient_amount(row("imports"))
-    exp, exp_t = _salient_amount(row("exports"))
-    cons, cons_t = _salient_amount(row("consumption"))
-    change, _ = _salient_amount(row("stock_change"))
+    prod_rows = pick("production")
+    prod, prod_t = _salient_sum(prod_rows)
+    imp_rows = pick("imports")
+    exp_rows = pick("exports")
+    imp, imp_t = _salient_sum(imp_rows)
+    exp, exp_t = _salient_sum(exp_rows)
+    cons_rows = pick("consumption")
+    cons, cons_t = _salient_sum(cons_rows)
+    change, _ = _salient_sum(pick("stock_change"))
     notes: list[str] = []
+    if cons is None:
+        if len(cons_rows):
+            notes.append(
+                f"USGS consumption ({'; '.join(series['consumption'])}) is {cons_t}: "
+                "not replaced by another consumption series"
+            )
+        elif (this_year["statistic"] == "consumption").any():
+            notes.append(
+                "USGS publishes no consumption of the kind its NIR divides by: the other "
+                "consumption series are not used"
+            )
     if change is None:
-        s1, _ = _salient_amount(row("stocks"))
-        s0, _ = _salient_amount(row("stocks", year - 1))
+        stocks = pick("stocks")
+        s1, _ = _salient_sum(stocks)
+        last = ed[(ed["year"] == year - 1) & (ed["statistic"] == "stocks")]
+        last = last[last["detail"].fillna("").isin(stocks["detail"])]
+        s0, _ = _salient_sum(last) if len(last) == len(stocks) else (None, None)
         if s1 is not None and s0 is not None:
             change = s1 - s0
             notes.append(f"stock change = year-end stocks {year} - {year - 1}")
-    published_row = row("nir_pct")
-    published = None if published_row is None else str(published_row["value_text"]).strip()
-    unit_row = next(
-        (r for r in (row("imports"), row("exports"), row("production")) if r is not None), None
-    )
+    unit_row = next((r.iloc[0] for r in (imp_rows, exp_rows, prod_rows) if len(r)), None)
     unit = None if unit_row is None else str(unit_row["unit"])
-    # no U.S. production: apparent consumption is net imports, NIR 100 % for a net importer
-    det = dependence.net_import_reliance_detail(imp, exp, prod, change, None if prod == 0 else cons)
-    if det.consumption_basis == "given":
-        notes.insert(0, "denominator: USGS published consumption")
-    elif det.consumption_basis == "apparent":
+    numerator = spec.numerator if spec is not None else "net_imports"
+    if numerator == "consumption_less_production":
+        det = dependence.net_import_reliance_from_consumption(cons, prod)
+        if det.net_imports == 0 and imp is not None and exp is not None and imp < exp:
+            # consumption = production at USGS's rounding: the published trade gives the sign
+            det = replace(
+                det,
+                net_exporter=True,
+                reason="apparent consumption equals production and exports exceed imports: "
+                "USGS prints 'E'; reported as 0",
+            )
         notes.insert(
             0,
-            "denominator: apparent consumption = production + imports - exports - stock change"
-            + (" (no U.S. production: apparent consumption is net imports)" if prod == 0 else ""),
+            "NIR = (USGS apparent consumption - the production counted in it) / apparent "
+            "consumption (= net imports with stock adjustments, by USGS's identity)",
         )
+        needed = [cons, prod]
+    elif numerator == "imports":
+        det = dependence.net_import_reliance_detail(imp, 0.0, prod, 0.0, cons)
+        notes.insert(0, "NIR = imports / consumption, as USGS defines it for this mineral")
+        needed = [imp, cons]
+    else:
+        # no U.S. production: apparent consumption is net imports, NIR 100 % for a net importer
+        det = dependence.net_import_reliance_detail(
+            imp, exp, prod, change, None if prod == 0 else cons
+        )
+        if det.consumption_basis == "given":
+            notes.insert(0, "denominator: USGS published consumption")
+        elif det.consumption_basis == "apparent":
+            notes.insert(
+                0,
+                "denominator: apparent consumption = production + imports - exports - stock "
+                "change"
+                + (
+                    " (no U.S. production: apparent consumption is net imports)"
+                    if prod == 0
+                    else ""
+                ),
+            )
+        needed = [imp, exp, cons if cons is not None else prod, change]
+    if spec is not None and spec.why:
+        notes.append(f"series: {spec.why}")
     matches: bool | None
     try:
         comparable = det.value is not None or det.net_exporter
@@ -898,12 +1197,10 @@ def us_nir(world: World, mineral: str, year: int, edition: str | None = None) ->
         notes.append(f"published NIR {published!r} is not a number or band: nothing to compare")
     if matches is False:
         notes.append(
-            "does not reproduce the published figure: the bundled salient table keeps the first "
-            "row of each statistic (e.g. mine production, ore imports, reported consumption), "
-            "which may not be the components USGS used (secondary production, refined-metal "
-            "trade, apparent consumption)"
+            "does not reproduce the published figure from the series used (see 'series'): "
+            "USGS may have used components it does not publish (stock changes, secondary "
+            "production) or other forms"
         )
-    needed = [imp, exp, cons if cons is not None else prod, change]
     coverage = sum(v is not None for v in needed) / len(needed) if det.value is not None else 0.0
     src = str(ed["source_file"].iloc[0]) if len(ed) else ""
     return rec | {
@@ -927,6 +1224,7 @@ def us_nir(world: World, mineral: str, year: int, edition: str | None = None) ->
         "matches_usgs": matches,
         "coverage": coverage,
         "reason": det.reason,
+        "series": series,
         "notes": notes,
         "sources": [f"USGS {edition} U.S. salient statistics ({src})"],
     }

@@ -23,7 +23,9 @@ from critmin.assess import (
     clean,
     criticality_view,
     eu_shares,
+    nir_basis,
     nir_from_trade,
+    select_nir_series,
     stage_supply,
     us_nir,
 )
@@ -164,6 +166,7 @@ PUBLISHED_NIR = [
     ("feldspar", 2023, "12"),
     ("feldspar", 2024, "25"),
     ("feldspar", 2025, "18"),
+    ("tin", 2021, "80"),
     ("tin", 2022, "77"),
     ("tin", 2023, "73"),
     ("tin", 2024, "75"),
@@ -171,8 +174,27 @@ PUBLISHED_NIR = [
     ("platinum", 2024, "85"),
     ("palladium", 2022, "31"),
     ("palladium", 2024, "34"),
+    ("beryllium", 2021, "11"),
     ("beryllium", 2024, "E"),
+    ("beryllium", 2025, "E"),
     ("zinc", 2024, "E"),
+    # several series per statistic: the one USGS's NIR uses (assess.NIR_SERIES)
+    ("antimony", 2022, "81"),
+    ("antimony", 2024, "86"),
+    ("arsenic", 2024, "100"),
+    ("cobalt", 2022, "73"),
+    ("cobalt", 2024, "74"),
+    ("cobalt", 2025, "79"),
+    ("copper", 2021, "44"),
+    ("copper", 2024, "45"),
+    ("fluorspar", 2024, "100"),
+    ("nickel", 2023, "41"),
+    ("nickel", 2024, "43"),
+    ("rare_earths", 2024, "53"),
+    ("rare_earths", 2025, "67"),
+    ("strontium", 2024, "100"),
+    ("vanadium", 2023, "55"),
+    ("vanadium", 2024, "46"),
     # no U.S. production (USGS "—"): apparent consumption is net imports, NIR 100 %
     ("graphite", 2024, "100"),
     ("manganese", 2024, "100"),
@@ -194,13 +216,17 @@ def test_us_nir_from_salient_components_matches_usgs(
 
 
 def test_us_nir_2024_agreement_with_usgs(world: World) -> None:
-    """Regression guard: how many bundled minerals' 2024 NIR reproduce the published one."""
+    """Regression guard: every bundled mineral whose 2024 NIR can be recomputed reproduces the
+    published one. With only the first series of each statistic (the bundled table before
+    it kept ``detail``), 8 did not (antimony, arsenic, cobalt, fluorspar, nickel, rare
+    earths, strontium, vanadium) and copper could not be recomputed."""
     from critmin.assess import bundled_minerals
 
-    recs = [us_nir(world, m, 2024) for m in bundled_minerals(world)]
-    verdicts = [r["matches_usgs"] for r in recs]
-    assert verdicts.count(True) >= 14 and verdicts.count(False) <= 8
-    for r in recs:
+    recs = {m: us_nir(world, m, 2024) for m in bundled_minerals(world)}
+    verdicts = [r["matches_usgs"] for r in recs.values()]
+    assert verdicts.count(False) == 0, [m for m, r in recs.items() if r["matches_usgs"] is False]
+    assert verdicts.count(True) >= 23
+    for r in recs.values():
         if r["matches_usgs"] is None and r["published_nir"] is not None:
             assert r["reason"]  # says why it cannot be recomputed
 
@@ -216,6 +242,8 @@ def test_us_nir_feldspar_2024_by_hand(world: World) -> None:
         5_000,
         590_000,
     )
+    # apparent consumption of feldspar, not of feldspar and nepheline syenite (1,000 kt)
+    assert r["series"]["consumption"] == ["Consumption, apparent: Feldspar"]
     assert r["consumption_basis"] == "given"
     assert r["nir"] == pytest.approx(148 / 590)
     apparent = dependence.net_import_reliance(153, 5, production=450)
@@ -223,23 +251,147 @@ def test_us_nir_feldspar_2024_by_hand(world: World) -> None:
     assert dependence.matches_usgs(apparent, "25")
 
 
+def test_us_nir_cobalt_2024_uses_apparent_consumption_and_secondary_output(world: World) -> None:
+    """Cobalt 2024 (USGS 74 %): USGS divides by apparent consumption, 7,960 t, the second
+    consumption series (the first, estimated consumption 7,830 t, gave 75.6 %). Apparent
+    consumption counts secondary output (2,050 t), not the 200 t of mine output that leaves as
+    concentrate: (7,960 - 2,050) / 7,960 = 74.2 %. Net imports less the industry stock
+    build-up give the same: (10,800 - 4,880 - 31) / 7,960 = 74.0 %."""
+    r = us_nir(world, "cobalt", 2024)
+    assert r["series"]["consumption"] == ["Consumption (includes secondary): Apparent"]
+    assert r["series"]["production"] == ["Production: Secondary"]
+    assert (r["consumption"], r["production"]) == (7_960, 2_050)
+    assert r["nir"] == pytest.approx((7_960 - 2_050) / 7_960)
+    assert (r["imports"], r["exports"], r["stock_change"]) == (10_800, 4_880, 31)
+    net = dependence.net_import_reliance(10_800, 4_880, stock_change=31, consumption=7_960)
+    assert net == pytest.approx((10_800 - 4_880 - 31) / 7_960)
+    assert r["nir_text"] == "74" == r["published_nir"] and dependence.matches_usgs(net, "74")
+    # the first consumption series would not reproduce it
+    estimated = dependence.net_import_reliance(10_800, 4_880, stock_change=31, consumption=7_830)
+    assert not dependence.matches_usgs(estimated, "74")
+
+
+@pytest.mark.parametrize(
+    ("mineral", "statistic", "series", "amount"),
+    [
+        # total fluorspar imports, not acid grade alone (372 kt)
+        ("fluorspar", "imports", ["Imports for consumption: Total fluorspar imports"], 403_000),
+        # arsenic: all forms (metal 533 t + compounds 9,070 t), as USGS's estimated consumption
+        ("arsenic", "imports", ["Imports for consumption: Total"], 9_610),
+        # nickel: total apparent consumption (primary + secondary), primary nickel trade
+        ("nickel", "consumption", ["Consumption: Apparent, total"], 211_000),
+        ("nickel", "imports", ["Imports: Primary"], 105_000),
+        ("nickel", "exports", ["Exports: Primary"], 15_900),
+        # strontium: celestite and compounds, both in strontium content
+        (
+            "strontium",
+            "imports",
+            [
+                "Imports for consumption: Celestite",
+                "Imports for consumption: Strontium compounds",
+            ],
+            29 + 3_690,
+        ),
+        # copper: primary refinery output and copper from old scrap (not mine output)
+        (
+            "copper",
+            "production",
+            [
+                "Production, Refinery: Primary (from ore)",
+                "Copper recovered from old (post-consumer) scrap",
+            ],
+            882_000 + 140_000,
+        ),
+        # rare earths: compounds and metals (USGS's first NIR), not mineral concentrates
+        ("rare_earths", "production", ["Production: Compounds and metals"], 4_300),
+        ("rare_earths", "consumption", ["Consumption, apparent, compounds and metals"], 9_010),
+        # antimony: smelter output, primary and secondary
+        (
+            "antimony",
+            "production",
+            ["Production, Smelter: Primary", "Production, Smelter: Secondary"],
+            588 + 3_330,
+        ),
+    ],
+)
+def test_us_nir_2024_picks_the_series_usgs_uses(
+    world: World, mineral: str, statistic: str, series: list[str], amount: float
+) -> None:
+    r = us_nir(world, mineral, 2024)
+    assert r["series"][statistic] == series
+    assert r[statistic] == pytest.approx(amount)
+    assert r["matches_usgs"] is True
+
+
+@pytest.mark.parametrize(
+    ("mineral", "nir", "published"),
+    [
+        ("antimony", (28_600 - 588 - 3_330) / 28_600, "86"),  # apparent - smelter output
+        ("arsenic", 9_610 / 9_610, "100"),  # USGS: "Defined as imports"
+        ("copper", (1_860_000 - 882_000 - 140_000) / 1_860_000, "45"),
+        ("fluorspar", (403_000 - 14_000) / 390_000, "100"),
+        ("nickel", (105_000 - 15_900 - (25_500 - 25_700)) / 211_000, "43"),
+        ("rare_earths", (9_010 - 4_300) / 9_010, "53"),
+        ("strontium", 1.0, "100"),  # no U.S. production: apparent consumption = net imports
+        ("vanadium", (7_498 - 1_623 - (230 - 232)) / 12_700, "46"),
+    ],
+)
+def test_us_nir_2024_formerly_mismatched_by_hand(
+    world: World, mineral: str, nir: float, published: str
+) -> None:
+    """The eight 2024 figures that the first-row components did not reproduce, recomputed by
+    hand from the published series and compared with USGS's own NIR."""
+    r = us_nir(world, mineral, 2024)
+    assert r["nir"] == pytest.approx(nir)
+    assert r["published_nir"] == published and r["matches_usgs"] is True
+    assert abs(100 * nir - float(published)) <= 1.0
+
+
 def test_us_nir_tin_2023_uses_the_stock_change(world: World) -> None:
-    """Tin 2023: year-end stocks 10,900 t after 9,180 t: 1,720 t built up, which USGS deducts."""
+    """Tin 2023: year-end stocks 10,900 t after 9,180 t: 1,720 t built up, which USGS deducts.
+    USGS's apparent consumption of refined tin (35,000 t) is refined net imports + old scrap
+    (9,430 t) +/- stocks, so (35,000 - 9,430) / 35,000 and (28,200 - 918 - 1,720) / 35,000
+    agree."""
     r = us_nir(world, "tin", 2023)
     assert r["stock_change"] == pytest.approx(1_720)
-    assert r["nir"] == pytest.approx((28_200 - 918 - 1_720) / 35_000)
+    assert r["nir"] == pytest.approx((35_000 - 9_430) / 35_000)
+    assert r["nir"] == pytest.approx((28_200 - 918 - 1_720) / 35_000, abs=1e-3)
     assert r["nir_text"] == "73" == r["published_nir"]
+
+
+def test_us_nir_nickel_2024_stock_change_of_consumer_stocks(world: World) -> None:
+    """Nickel 2024: consumer stocks 25,500 t after 25,700 t (a 200 t release)."""
+    r = us_nir(world, "nickel", 2024)
+    assert r["stock_change"] == pytest.approx(-200)
+    assert "stock change = year-end stocks 2024 - 2023" in r["notes"]
+    assert r["series"]["stocks"] == ["Stocks, yearend: Consumer"]
 
 
 @pytest.mark.parametrize(
     ("mineral", "year", "band"),
-    [("magnesium", 2022, ">75"), ("magnesium", 2024, ">50"), ("titanium", 2024, ">95")],
+    [
+        ("magnesium", 2024, ">50"),
+        ("titanium", 2024, ">95"),
+        ("rare_earths", 2021, ">95"),
+        ("rare_earths", 2023, ">90"),
+    ],
 )
 def test_us_nir_published_bands(world: World, mineral: str, year: int, band: str) -> None:
     """USGS prints a band where the exact figure is withheld; the computed value satisfies it."""
     r = us_nir(world, mineral, year)
     assert r["published_nir"] == band and r["matches_usgs"] is True
     assert 100 * r["nir"] > float(band[1:])
+
+
+def test_us_nir_magnesium_2022_reported_consumption_does_not_stand_in(world: World) -> None:
+    """Magnesium 2022: USGS withholds primary output and apparent consumption (W). The reported
+    consumption of primary metal (50 kt) is not what USGS's NIR divides by, so the figure is
+    not recomputed (it once 'matched' the '>75' band that way)."""
+    r = us_nir(world, "magnesium", 2022)
+    assert r["published_nir"] == ">75"
+    assert r["nir"] is None and r["matches_usgs"] is None and "withheld" in r["reason"]
+    assert r["series"]["consumption"] == ["Consumption: Apparent"]
+    assert any("not replaced by another consumption series" in n for n in r["notes"])
 
 
 def test_us_nir_lithium_2023_band_depends_on_the_edition(world: World) -> None:
@@ -255,12 +407,121 @@ def test_us_nir_lithium_2023_band_depends_on_the_edition(world: World) -> None:
     assert (latest["imports"], latest["exports"]) == (3_390, 1_960)
 
 
+def test_us_nir_older_edition_csv_series(world: World) -> None:
+    """The MCS2025 CSV names its series in the header (``Consump_Apparent_Total_t``,
+    ``Imports_Primary_t``, ``Stocks_Consumer_t``): nickel 2023 there, USGS 53 %:
+    (112,000 - 12,200 + 1,600) / 190,000 = 53.4 %."""
+    r = us_nir(world, "nickel", 2023, edition="MCS2025")
+    assert r["edition"] == "MCS2025" and r["published_nir"] == "53"
+    assert r["series"]["consumption"] == ["apparent_total"]
+    assert r["series"]["imports"] == ["primary"] and r["series"]["exports"] == ["primary"]
+    assert (r["consumption"], r["imports"], r["exports"]) == (190_000, 112_000, 12_200)
+    assert r["stock_change"] == pytest.approx(-1_600)
+    assert r["nir"] == pytest.approx((112_000 - 12_200 + 1_600) / 190_000)
+    assert r["matches_usgs"] is True
+
+
 def test_us_nir_mismatch_is_explained(world: World) -> None:
-    """Rare earths 2024 (USGS 53 %): the bundled first-row components (mine output, compound
-    trade) make the U.S. a net exporter, so the figure does not reproduce, and says why."""
-    r = us_nir(world, "rare_earths", 2024)
-    assert r["published_nir"] == "53" and r["matches_usgs"] is False
+    """Vanadium 2025 (USGS 41 %, from estimates): all forms of trade over apparent consumption
+    give 40.0 %, just outside USGS rounding; the record says so."""
+    r = us_nir(world, "vanadium", 2025)
+    assert r["published_nir"] == "41" and r["matches_usgs"] is False
     assert any("does not reproduce" in n for n in r["notes"])
+
+
+def _salient_rows(*rows: tuple[str, str, float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"statistic": s, "detail": d, "value": v, "value_text": str(v), "missing_reason": None}
+            for s, d, v in rows
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("detail", "basis", "form"),
+    [
+        ("Net import reliance as a percentage of apparent consumption", "apparent", set()),
+        (
+            "Net import reliance as a percentage of apparent consumption: Compounds and metals",
+            "apparent",
+            {"compound", "metal"},
+        ),
+        (
+            "Net import reliance as a percentage of apparent consumption, refined tin",
+            "apparent",
+            {"refined", "tin"},
+        ),
+        ("Net import reliance as a percentage of total apparent consumption", "apparent", set()),
+        ("Net import reliance as a percentage of reported consumption", "reported", set()),
+        (
+            "Net import reliance as a percentage of estimated consumption, all forms of arsenic",
+            "estimated",
+            {"arsenic"},
+        ),
+        ("compounds_metals", None, {"compound", "metal"}),  # MCS2023-2025 header words
+        ("", None, set()),
+    ],
+)
+def test_nir_basis(detail: str, basis: str | None, form: set[str]) -> None:
+    assert nir_basis(detail) == (basis, frozenset(form))
+
+
+def test_select_nir_series_defaults() -> None:
+    """Without a reviewed entry: the consumption the NIR names, the form it names, a total."""
+    rows = _salient_rows(
+        ("consumption", "Consumption: Reported", 6_600),
+        ("consumption", "Consumption: Apparent", 9_340),
+        ("imports", "Imports for consumption: Acid grade", 372),
+        ("imports", "Imports for consumption: Total fluorspar imports", 403),
+        ("exports", "Exports: Ores and concentrates", 660),
+        ("exports", "Exports: Refined zinc", 2),
+        ("production", "Production: Mine", 0),
+        ("production", "Production: Secondary", 50),
+    )
+    apparent = "Net import reliance as a percentage of apparent consumption"
+
+    def pick(stat: str, nir: str = apparent) -> list[str]:
+        return list(select_nir_series(rows, stat, nir)["detail"])
+
+    assert pick("consumption") == ["Consumption: Apparent"]
+    assert pick("consumption", "Net import reliance as a percentage of reported consumption") == [
+        "Consumption: Reported"
+    ]
+    assert pick("imports") == ["Imports for consumption: Total fluorspar imports"]
+    assert pick("exports") == ["Exports: Ores and concentrates"]  # the first, without a form
+    assert pick("exports", apparent + ": Refined zinc") == ["Exports: Refined zinc"]
+    assert pick("production") == ["Production: Mine"]
+    # a withheld apparent consumption is not replaced by the reported one
+    only_reported = rows[rows["detail"] != "Consumption: Apparent"]
+    assert select_nir_series(only_reported, "consumption", apparent).empty
+    # a CSV NIR header does not name its kind: any consumption series, the first
+    assert list(select_nir_series(only_reported, "consumption", "")["detail"]) == [
+        "Consumption: Reported"
+    ]
+
+
+def test_select_nir_series_reviewed_entry_sums_every_match() -> None:
+    from critmin.assess import NIR_SERIES
+
+    rows = _salient_rows(
+        ("production", "Production: Mine (recoverable antimony)", 0),
+        ("production", "Production, Smelter: Primary", 588),
+        ("production", "Production, Smelter: Secondary", 3_330),
+    )
+    nir = "Net import reliance as a percentage of apparent consumption"
+    chosen = select_nir_series(rows, "production", nir, NIR_SERIES["antimony"])
+    assert list(chosen["value"]) == [588, 3_330]
+    # the same pattern reads the MCS2023-2025 header words
+    csv = _salient_rows(
+        ("production", "mine", 0),
+        ("production", "smelter_primary", 254),
+        ("production", "smelter_secondary", 3_520),
+    )
+    assert list(select_nir_series(csv, "production", "", NIR_SERIES["antimony"])["value"]) == [
+        254,
+        3_520,
+    ]
 
 
 def test_us_nir_unknown_mineral_year(world: World) -> None:

@@ -67,6 +67,57 @@ def test_published_usgs_figures(world) -> None:
     assert wld[2023] == 180_000
 
 
+def _series(u: pd.DataFrame, edition: str, mineral: str, year: int, statistic: str) -> dict:
+    rows = u[
+        (u["edition"] == edition)
+        & (u["mineral"] == mineral)
+        & (u["year"] == year)
+        & (u["statistic"] == statistic)
+    ]
+    return dict(zip(rows["detail"], rows["value_text"], strict=True))
+
+
+def test_us_salient_keeps_every_series(world) -> None:
+    """Each published series of a salient statistic is a row, named by ``detail``: USGS's NIR
+    uses e.g. cobalt's second consumption series (apparent, 7,960 t) and fluorspar's total
+    imports, which a table keeping the first row per statistic loses."""
+    u = world.us_salient
+    assert "detail" in u.columns
+    assert _series(u, "MCS2026", "cobalt", 2024, "consumption") == {
+        "Consumption (includes secondary): Estimated": "7,830",
+        "Consumption (includes secondary): Apparent": "7,960",
+    }
+    assert _series(u, "MCS2026", "cobalt", 2024, "production") == {
+        "Production: Mine": "200",
+        "Production: Secondary": "2,050",
+    }
+    fluorspar = _series(u, "MCS2026", "fluorspar", 2024, "imports")
+    assert fluorspar["Imports for consumption: Acid grade"] == "372"
+    assert fluorspar["Imports for consumption: Total fluorspar imports"] == "403"
+    assert len(fluorspar) == 6
+    assert len(_series(u, "MCS2026", "vanadium", 2024, "imports")) == 8
+    assert _series(u, "MCS2026", "rare_earths", 2024, "nir_pct") == {
+        "Net import reliance as a percentage of apparent consumption: Compounds and metals": "53",
+        "Net import reliance as a percentage of apparent consumption: Mineral concentrates": "E",
+    }
+    # the MCS2023-2025 CSVs: the header's middle words (Consump_Apparent_Total_t)
+    assert _series(u, "MCS2025", "nickel", 2024, "consumption") == {
+        "apparent_primary": "84000",
+        "apparent_total": "180000",
+        "reported_primary": "110000",
+        "reported_secondary": "92000",
+    }
+    # one row per MCS2026 source row; every series of the newest edition is the latest
+    m26 = u[u["edition"] == "MCS2026"]
+    assert not m26.duplicated(["source_file", "source_row"]).any()
+    assert m26["is_latest"].all()
+    nickel = u[(u["mineral"] == "nickel") & (u["year"] == 2024) & (u["statistic"] == "consumption")]
+    assert nickel.groupby("edition")["is_latest"].all().to_dict() == {
+        "MCS2025": False,
+        "MCS2026": True,
+    }
+
+
 def test_flows_totals_and_rows(world) -> None:
     f = world.flows
     row = f[(f["exporter"] == "CHL") & (f["importer"] == "CHN") & (f["hs6"] == "283691")].iloc[0]
@@ -173,3 +224,34 @@ def test_rebuild_reproduces_the_bundled_tables(shared_data: Path, tmp_path: Path
         a = pd.read_parquet(tmp_path / entry["file"])
         b = pd.read_parquet(REFERENCE_DIR / entry["file"])
         pd.testing.assert_frame_equal(a, b, check_dtype=False)
+
+
+def test_build_salient_keeps_every_series(source_fixtures: Path, tmp_path: Path) -> None:
+    """The build keeps every series of a statistic with its detail (fixtures: the MCS2026
+    lithium rows with two prices, the MCS2024 chromium CSV with a duplicated broken header)."""
+    from critmin.data.build import build_salient
+
+    mcs = tmp_path / "usgs_mcs"
+    for edition in ("mcs2023", "mcs2024", "mcs2025"):
+        (mcs / edition / "salient").mkdir(parents=True)
+    for name in ("mcs2024-chrom_salient.csv", "mcs2024-cobal_salient.csv"):
+        shutil.copy(source_fixtures / name, mcs / "mcs2024/salient" / name)
+    (mcs / "mcs2026").mkdir()
+    shutil.copy(
+        source_fixtures / "MCS2026_Commodities_Data_fixture.csv",
+        mcs / "mcs2026/MCS2026_Commodities_Data.csv",
+    )
+    skipped: list[str] = []
+    df = build_salient(tmp_path, skipped.append)
+    assert list(df.columns) == TABLES["us_salient"].column_names
+    assert any("cobal" in m for m in skipped)  # a world table, not salient statistics
+    prices = df[(df["mineral"] == "lithium") & (df["statistic"] == "price")]
+    assert sorted(prices["detail"]) == [
+        "Price, annual average-real, battery-grade lithium carbonate, dollars per metric ton",
+        "Price, copper, cents per pound",
+    ]
+    assert prices["is_latest"].all()
+    chromium = df[df["mineral"] == "chromium"]
+    assert (chromium["statistic"] == "unlabelled").sum() == 2  # both broken columns
+    assert set(chromium.loc[chromium["statistic"] == "price", "detail"]) == {"ore", "lme"}
+    assert len(df) == 4 + 9  # every published cell: 4 MCS2026 rows, 9 chromium columns

@@ -16,6 +16,7 @@ from critmin.metrics import (
     matches_usgs,
     net_import_reliance,
     net_import_reliance_detail,
+    net_import_reliance_from_consumption,
     nir_band,
     top_outside_suppliers,
     watch_share,
@@ -87,6 +88,49 @@ def test_nir_reproduces_usgs_refined_zinc(
     apparent = net_import_reliance_detail(imports, exports, production=prod)
     assert matches_usgs(apparent, published), year
     assert not matches_usgs(apparent, str(int(published) + 5))
+
+
+@pytest.mark.parametrize(
+    ("consumption", "production", "published"),
+    [
+        # USGS MCS2026 cobalt 2024: apparent consumption 7,960 t, secondary output 2,050 t
+        (7_960, 2_050, "74"),
+        # rare earths 2024, compounds and metals: apparent 9,010 t, U.S. output 4,300 t
+        (9_010, 4_300, "53"),
+        # antimony 2024: apparent 28,600 t, smelter output 588 + 3,330 t
+        (28_600, 588 + 3_330, "86"),
+        # copper 2024 (kt): apparent 1,860, primary refinery 882 + old scrap 140
+        (1_860, 882 + 140, "45"),
+    ],
+)
+def test_nir_from_consumption_reproduces_usgs(
+    consumption: float, production: float, published: str
+) -> None:
+    d = net_import_reliance_from_consumption(consumption, production)
+    assert d.value == pytest.approx((consumption - production) / consumption)
+    assert d.net_imports == pytest.approx(consumption - production)
+    assert d.consumption_basis == "given" and d.reason is None
+    assert matches_usgs(d, published)
+
+
+def test_nir_from_consumption_is_the_usgs_identity() -> None:
+    # production 100, imports 60, exports 10, stocks +20: apparent consumption 130
+    via_trade = net_import_reliance(60, 10, 100, stock_change=20)
+    assert net_import_reliance_from_consumption(130, 100).value == pytest.approx(via_trade)
+
+
+def test_nir_from_consumption_exporter_and_unknown() -> None:
+    # beryllium 2023 (MCS2026): mine shipments 185 t above apparent consumption 142 t: 'E'
+    d = net_import_reliance_from_consumption(142, 185)
+    assert d.net_exporter and d.value == 0.0 and d.text == "E" and matches_usgs(d, "E")
+    w = net_import_reliance_from_consumption(28_600, None)
+    assert w.value is None and w.reason == "production unknown"
+    assert net_import_reliance_from_consumption(None, None).reason == (
+        "apparent consumption and production unknown"
+    )
+    assert net_import_reliance_from_consumption(0, 0).value is None
+    with pytest.raises(MetricInputError):
+        net_import_reliance_from_consumption(10, -1)
 
 
 def test_nir_capped_and_undefined() -> None:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from critmin.errors import CritminError
 from critmin.model import Market, ModelInputError, Policy, Solution, solve
 from critmin.model.core import evaluate, jacobian, stack
+from critmin.model.kernels import market_lists
 
 WELFARE_FIELDS = ("dCS", "dPS", "tariff_revenue", "quota_rent", "subsidy_cost", "welfare")
 
@@ -48,6 +49,12 @@ def assert_no_change(sol: Solution) -> None:
     assert (sol.e == 0.0).all()
     assert (sol.x == 1.0).all()
     assert (sol.P == 1.0).all() and (sol.D == 1.0).all() and (sol.S == 1.0).all()
+    # flows and exports reproduce the baseline bit for bit (the solver sums them in the order
+    # in which the baseline was summed)
+    V = sol.levels.market.V
+    assert (sol.q == V).all()
+    assert (sol.exports == sol.baseline_exports).all()
+    np.testing.assert_allclose(sol.baseline_exports, sol.levels.market.baseline_exports, rtol=1e-14)
     for name in WELFARE_FIELDS:
         assert (getattr(sol, name) == 0.0).all(), name
 
@@ -398,3 +405,37 @@ def test_jacobian_matches_finite_differences(seed: int) -> None:
         Jn[:, k] = (evaluate(stk, zp).F[0] - evaluate(stk, zm).F[0]) / (2 * h)
     sub = np.ix_(act, act)
     np.testing.assert_allclose(J[sub], Jn[sub], rtol=1e-5, atol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# the compiled pair loops against plain numpy
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_market_lists_match_dense_numpy(seed: int) -> None:
+    """``kernels.market_lists`` (sums and open pairs in one compiled pass) equals the same
+    quantities computed densely with numpy: baseline sums, the open pairs, their data."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 40))
+    m = random_market(rng, n)
+    banned = rng.random((n, n)) < 0.1
+    cap = np.where(rng.random(n) < 0.2, 0.0, np.inf)
+    t1 = m.t0 + np.where(rng.random((n, n)) < 0.3, 0.25, 0.0)
+    levy = np.where(rng.random((n, n)) < 0.2, 1.3, 0.0)
+    R, X0, W, rev0, ai, aj, aV, aw, at0, at1, aF, supplied, sells, exports = market_lists(
+        m.V, m.t0, t1, banned, cap, levy
+    )
+    off = ~np.eye(n, dtype=bool)
+    np.testing.assert_allclose(R, m.R, rtol=1e-13)
+    np.testing.assert_allclose(X0, m.baseline_exports, rtol=1e-13)
+    np.testing.assert_allclose(W, m.E, rtol=1e-13)
+    np.testing.assert_allclose(rev0, m.baseline_tariff_revenue, rtol=1e-13, atol=1e-6)
+    open_ = (m.V > 0) & ~banned & ~((cap == 0.0)[:, None] & off)
+    ii, jj = np.nonzero(open_)  # row-major: seller after seller, then buyer
+    assert (ai == ii).all() and (aj == jj).all()
+    assert (aV == m.V[ii, jj]).all() and (at0 == m.t0[ii, jj]).all()
+    assert (at1 == t1[ii, jj]).all() and (aF == levy[ii, jj]).all()
+    assert (aw == m.V[ii, jj] * (1.0 + m.t0[ii, jj])).all()
+    assert (supplied == open_.any(axis=0)).all()
+    assert (sells == open_.any(axis=1)).all()
+    assert (exports == (open_ & off).any(axis=1)).all()

@@ -8,18 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import one
 
 from critmin.errors import SourceFormatError
 from critmin.sources import COMTRADE_COLUMNS, FLOWS_COLUMNS, read_baci, read_comtrade_bulk
-
-
-def _one(frame: pd.DataFrame, **where: object) -> pd.Series:
-    mask = np.ones(len(frame), dtype=bool)
-    for key, value in where.items():
-        mask &= (frame[key] == value).to_numpy()
-    rows = frame.loc[mask]
-    assert len(rows) == 1, f"{len(rows)} rows for {where}"
-    return rows.iloc[0]
 
 
 def _check_flows(frame: pd.DataFrame) -> None:
@@ -32,10 +24,10 @@ def _check_flows(frame: pd.DataFrame) -> None:
 def test_baci_atlas_csv_and_parquet(tmp_path: Path, source_fixtures: Path) -> None:
     df = read_baci(source_fixtures / "baci_2024_atlas_fixture.csv")
     _check_flows(df)
-    row = _one(df, exporter="CHL", importer="CHN", hs6="283691")
+    row = one(df, exporter="CHL", importer="CHN", hs6="283691")
     assert row["value_usd"] == pytest.approx(2_027_527_918.0)
     assert row["quantity_t"] == pytest.approx(185_819.781) and row["year"] == 2024
-    assert np.isnan(_one(df, exporter="TWN")["quantity_t"])  # S19 -> TWN, empty qty
+    assert np.isnan(one(df, exporter="TWN")["quantity_t"])  # S19 -> TWN, empty qty
     parquet = tmp_path / "atlas.parquet"
     pd.read_csv(source_fixtures / "baci_2024_atlas_fixture.csv", dtype={"hs6": str}).to_parquet(
         parquet
@@ -47,16 +39,16 @@ def test_baci_value_only_and_raw(source_fixtures: Path) -> None:
     df = read_baci(source_fixtures / "baci_2022_value_only_fixture.csv")
     _check_flows(df)
     assert set(df["year"]) == {2022}  # from the file name
-    assert _one(df, exporter="CHL", hs6="283691")["value_usd"] == 5_995_868_008.0
+    assert one(df, exporter="CHL", hs6="283691")["value_usd"] == 5_995_868_008.0
     assert df["quantity_t"].isna().all()
     assert "081010" in set(df["hs6"])  # zero-padded
     assert set(
         read_baci(source_fixtures / "baci_2022_value_only_fixture.csv", year=2021)["year"]
     ) == {2021}
     raw = read_baci(source_fixtures / "baci_raw_fixture.csv")
-    row = _one(raw, exporter="CHL")
+    row = one(raw, exporter="CHL")
     assert row["importer"] == "CHN" and row["value_usd"] == pytest.approx(5_995_868_008.0)
-    assert _one(raw, exporter="TWN")["importer"] == "JPN"
+    assert one(raw, exporter="TWN")["importer"] == "JPN"
 
 
 def test_baci_errors(tmp_path: Path, source_fixtures: Path) -> None:
@@ -86,19 +78,19 @@ def test_comtrade_dedup_max_not_sum(tmp_path: Path, source_fixtures: Path) -> No
     df = read_comtrade_bulk(gz)
     assert list(df.columns) == COMTRADE_COLUMNS
     _check_flows(df)
-    chl = _one(df, reporter="CHL", partner="CHN", flow="X")
+    chl = one(df, reporter="CHL", partner="CHN", flow="X")
     assert chl["value_usd"] == 5_977_169_000.0  # max of duplicates + breakdown, never a sum
     assert chl["quantity_t"] == pytest.approx(120_435.36)
     assert chl["exporter"] == "CHL" and chl["importer"] == "CHN"
-    mirror = _one(df, reporter="CHN", partner="CHL", flow="M")
+    mirror = one(df, reporter="CHN", partner="CHL", flow="M")
     assert mirror["exporter"] == "CHL" and mirror["importer"] == "CHN"
-    taiwan = _one(df, reporter="USA", partner="TWN")
+    taiwan = one(df, reporter="USA", partner="TWN")
     assert np.isnan(taiwan["quantity_t"])  # netwgt 0 with a value: not reported
     assert "WLD" not in set(df["partner"])
     assert set(df["flow"]) == {"M", "X"}
     assert df.attrs["dropped_non_country_rows"] == 1  # partner 899 "Areas, nes"
     world = read_comtrade_bulk(gz, include_world=True)
-    assert _one(world, partner="WLD")["value_usd"] == 7e9
+    assert one(world, partner="WLD")["value_usd"] == 7e9
 
 
 def test_comtrade_errors(tmp_path: Path, source_fixtures: Path) -> None:
@@ -119,30 +111,30 @@ def test_real_baci(shared_data: Path) -> None:
     folder = shared_data / "trade/critical_materials_atlas/baci_hs17_v202601"
     df = read_baci(folder / "baci_2024_trade_with_qty.parquet")
     assert len(df) == 21723
-    row = _one(df, exporter="CHL", importer="CHN", hs6="283691")
+    row = one(df, exporter="CHL", importer="CHN", hs6="283691")
     assert row["value_usd"] == pytest.approx(2_027_527_918.0)
     assert row["quantity_t"] == pytest.approx(185_819.781)
     assert df["quantity_t"].isna().sum() == 1030
     csv = read_baci(folder / "baci_2024_trade_with_qty.csv")
     pd.testing.assert_frame_equal(csv, df)
     v22 = read_baci(folder / "baci_2022_value_only.csv")
-    assert _one(v22, exporter="CHL", importer="CHN", hs6="283691")["value_usd"] == 5_995_868_008.0
+    assert one(v22, exporter="CHL", importer="CHN", hs6="283691")["value_usd"] == 5_995_868_008.0
 
 
 @pytest.mark.shared_data
 def test_real_comtrade(shared_data: Path) -> None:
     folder = shared_data / "trade/critical_materials_atlas/comtrade_raw"
     df = read_comtrade_bulk(folder / "comtrade_2022.csv.gz")
-    chl = _one(df, reporter="CHL", partner="CHN", hs6="283691", flow="X")
+    chl = one(df, reporter="CHL", partner="CHN", hs6="283691", flow="X")
     assert chl["value_usd"] == pytest.approx(5_977_169_000.0, rel=1e-6)  # published rounded
     assert chl["quantity_t"] == pytest.approx(120_435.36)
-    chn = _one(df, reporter="CHN", partner="CHL", hs6="283691", flow="M")
+    chn = one(df, reporter="CHN", partner="CHL", hs6="283691", flow="M")
     assert chn["value_usd"] == pytest.approx(6_358_010_071.0)
-    cod = _one(df, reporter="COD", partner="CHN", hs6="282200", flow="X")
+    cod = one(df, reporter="COD", partner="CHN", hs6="282200", flow="X")
     assert cod["value_usd"] == pytest.approx(968_441_700.0)
     assert not df.duplicated(["reporter", "partner", "hs6", "flow"]).any()
     d24 = read_comtrade_bulk(folder / "comtrade_2024.csv.gz")
     assert set(d24["year"]) == {2024}
-    assert _one(d24, reporter="CHL", partner="CHN", hs6="283691", flow="X")[
+    assert one(d24, reporter="CHL", partner="CHN", hs6="283691", flow="X")[
         "value_usd"
     ] == pytest.approx(1.750843e9, rel=1e-6)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import one
 
 from critmin.errors import SourceFormatError
 from critmin.sources import (
@@ -20,15 +21,6 @@ from critmin.sources import (
 from critmin.sources.usgs_mcs import mineral_id
 
 MISSING = {"W", "NA", "--", "blank", "band", "XX", "E", "text", "non_mass_unit", None}
-
-
-def _one(frame: pd.DataFrame, **where: object) -> pd.Series:
-    mask = np.ones(len(frame), dtype=bool)
-    for key, value in where.items():
-        mask &= (frame[key] == value).to_numpy()
-    rows = frame.loc[mask]
-    assert len(rows) == 1, f"{len(rows)} rows for {where}"
-    return rows.iloc[0]
 
 
 def _check_schema(frame: pd.DataFrame) -> None:
@@ -47,23 +39,23 @@ def test_world_per_commodity_fixture(source_fixtures: Path) -> None:
     df = read_mcs_world_per_commodity(source_fixtures / "mcs2024-lithi_world.csv")
     _check_schema(df)
     assert set(df["mineral"]) == {"lithium"} and set(df["edition"]) == {"MCS2024"}
-    aus = _one(df, country="AUS", year=2023, measure="production")
+    aus = one(df, country="AUS", year=2023, measure="production")
     assert aus["value_t"] == 86000 and aus["estimated"] and aus["basis"] == "contained"
     assert aus["stage"] == "mine" and aus["unit_source"] == "t" and aus["source_row"] == 2
-    assert not _one(df, country="AUS", year=2022, measure="production")["estimated"]
-    chile = _one(df, country="CHL", year=2022, measure="production")  # "38,000", "Chile "
+    assert not one(df, country="AUS", year=2022, measure="production")["estimated"]
+    chile = one(df, country="CHL", year=2022, measure="production")  # "38,000", "Chile "
     assert chile["value_t"] == 38000 and chile["country_name"] == "Chile"
-    china = _one(df, country="CHN", year=2022, measure="production")  # "Chinae"
+    china = one(df, country="CHN", year=2022, measure="production")  # "Chinae"
     assert china["estimated"] and china["country_name"] == "China"
-    us = _one(df, country="USA", year=2023, measure="production")
+    us = one(df, country="USA", year=2023, measure="production")
     assert np.isnan(us["value_t"]) and us["missing_reason"] == "W"
-    assert _one(df, country="CHN", measure="reserves")["missing_reason"] == "NA"
-    other = _one(df, country="OTH", year=2022, measure="production")
+    assert one(df, country="CHN", measure="reserves")["missing_reason"] == "NA"
+    other = one(df, country="OTH", year=2022, measure="production")
     assert other["missing_reason"] == "--" and other["country_name"] == "Other countries"
-    band = _one(df, country="OTH", measure="reserves")
+    band = one(df, country="OTH", measure="reserves")
     assert band["value_t"] == 2_000_000 and band["missing_reason"] == "band"
     assert band["value_text"] == ">2000000" and band["year"] == 2023
-    world = _one(df, country="WLD", year=2023, measure="production")
+    world = one(df, country="WLD", year=2023, measure="production")
     assert world["value_t"] == 180000 and world["note"] == "Excludes U.S. production."
     assert len(df) == 6 * 3  # blank trailing rows/columns dropped
 
@@ -71,19 +63,19 @@ def test_world_per_commodity_fixture(source_fixtures: Path) -> None:
 def test_world_pgm_split_and_units(source_fixtures: Path) -> None:
     df = read_mcs_world_per_commodity(source_fixtures / "mcs2023-plati_world.csv")
     _check_schema(df)
-    pd_row = _one(df, mineral="palladium", year=2021)
+    pd_row = one(df, mineral="palladium", year=2021)
     assert pd_row["value_t"] == pytest.approx(84.3) and pd_row["unit_source"] == "kg"
-    assert _one(df, mineral="platinum", year=2021, country="ZAF")["value_t"] == 137.0
+    assert one(df, mineral="platinum", year=2021, country="ZAF")["value_t"] == 137.0
     reserves = df.loc[df["measure"] == "reserves"]
     assert set(reserves["mineral"]) == {"platinum_group_metals"}
-    assert _one(df, country="KOR", year=2021)["missing_reason"] == "text"
+    assert one(df, country="KOR", year=2021)["missing_reason"] == "text"
 
 
 def test_world_misnamed_type_header_and_missing_source(source_fixtures: Path) -> None:
     df = read_mcs_world_per_commodity(source_fixtures / "mcs2024-fluor_world.csv")
     _check_schema(df)
     assert set(df["edition"]) == {"MCS2024"}  # from the file name
-    row = _one(df, year=2022, measure="production")
+    row = one(df, year=2022, measure="production")
     assert row["country"] == "COD" and row["value_t"] == 1500.0 and row["mineral"] == "fluorspar"
 
 
@@ -110,28 +102,28 @@ def test_world_errors(tmp_path: Path, source_fixtures: Path) -> None:
 def test_mcs2025_fixture(source_fixtures: Path) -> None:
     df = read_mcs2025_world(source_fixtures / "MCS2025_World_Data_fixture.csv")
     _check_schema(df)
-    aus = _one(df, mineral="lithium", country="AUS", year=2024, measure="production")
+    aus = one(df, mineral="lithium", country="AUS", year=2024, measure="production")
     assert aus["value_t"] == 88000 and aus["estimated"] and aus["commodity"] == "Lithium"
-    assert not _one(df, mineral="lithium", country="AUS", year=2023, measure="production")[
+    assert not one(df, mineral="lithium", country="AUS", year=2023, measure="production")[
         "estimated"
     ]
     assert (
-        _one(df, mineral="lithium", country="CHL", year=2024, measure="production")["value_t"]
+        one(df, mineral="lithium", country="CHL", year=2024, measure="production")["value_t"]
         == 49000
     )
-    cod = _one(df, mineral="cobalt", country="COD", year=2024, measure="production")
+    cod = one(df, mineral="cobalt", country="COD", year=2024, measure="production")
     assert cod["value_t"] == 220000 and cod["country_name"] == "Congo (Kinshasa)"
-    assert _one(df, mineral="cobalt", country="COD", measure="reserves")["year"] == 2024
+    assert one(df, mineral="cobalt", country="COD", measure="reserves")["year"] == 2024
     germanium = df.loc[df["mineral"] == "germanium"]
     assert set(germanium["missing_reason"]) == {"blank"} and set(germanium["stage"]) == {"refine"}
     assert set(germanium["commodity"]) == {"Gemanium"}
-    gallium = _one(df, mineral="gallium", measure="capacity")
+    gallium = one(df, mineral="gallium", measure="capacity")
     assert gallium["value_t"] == pytest.approx(10.0) and gallium["year"] == 2024
-    potash = _one(df, mineral="potash", measure="reserves")  # marker in the notes column
+    potash = one(df, mineral="potash", measure="reserves")  # marker in the notes column
     assert potash["missing_reason"] == "text" and potash["value_text"] == "Large"
-    sierra = _one(df, country="SLE", year=2023, measure="production")  # empty UNIT_MEAS
+    sierra = one(df, country="SLE", year=2023, measure="production")  # empty UNIT_MEAS
     assert sierra["value_t"] == 110 and sierra["basis"] == "TiO2"
-    helium = _one(df, mineral="helium", year=2023, measure="production")
+    helium = one(df, mineral="helium", year=2023, measure="production")
     assert np.isnan(helium["value_t"]) and helium["missing_reason"] == "non_mass_unit"
     assert helium["value"] == 66
 
@@ -140,19 +132,19 @@ def test_mcs2026_fixture(source_fixtures: Path) -> None:
     df = read_mcs2026(source_fixtures / "MCS2026_Commodities_Data_fixture.csv")
     _check_schema(df)
     assert set(df["edition"]) == {"MCS2026"}
-    aus = _one(df, mineral="lithium", country="AUS", year=2024)
+    aus = one(df, mineral="lithium", country="AUS", year=2024)
     assert aus["value_t"] == 82700 and aus["estimated"] and aus["basis"] == "contained"
     assert aus["source_row"] == 7
-    assert not _one(df, mineral="lithium", country="CHL")["estimated"]
-    assert _one(df, mineral="lithium", country="OTH")["missing_reason"] == "--"
-    assert _one(df, mineral="lithium", country="WLD")["measure"] == "reserves"
-    ga = _one(df, mineral="gallium", measure="production")
+    assert not one(df, mineral="lithium", country="CHL")["estimated"]
+    assert one(df, mineral="lithium", country="OTH")["missing_reason"] == "--"
+    assert one(df, mineral="lithium", country="WLD")["measure"] == "reserves"
+    ga = one(df, mineral="gallium", measure="production")
     assert ga["stage"] == "refine" and ga["value_t"] == 750.0
-    assert _one(df, mineral="gallium", measure="capacity")["stage"] == "refine"
-    ree = _one(df, mineral="rare_earths")
+    assert one(df, mineral="gallium", measure="capacity")["stage"] == "refine"
+    ree = one(df, mineral="rare_earths")
     assert ree["basis"] == "REO" and ree["country"] == "MMR"
-    assert _one(df, mineral="palladium")["country"] == "KOR"
-    graphite = _one(df, mineral="graphite")
+    assert one(df, mineral="palladium")["country"] == "KOR"
+    graphite = one(df, mineral="graphite")
     assert graphite["basis"] == "gross" and graphite["country"] == "MOZ"
     assert len(df) == 10  # salient and import-source rows are not supply rows
 
@@ -192,14 +184,14 @@ def test_real_mcs2026(shared_data: Path) -> None:
     df = read_mcs2026(shared_data / "usgs_mcs/mcs2026/MCS2026_Commodities_Data.csv")
     _check_schema(df)
     li = df.loc[(df["mineral"] == "lithium") & (df["measure"] == "production")]
-    assert _one(li, country="AUS", year=2024)["value_t"] == 82700
-    assert _one(li, country="AUS", year=2025)["value_t"] == 92000
-    assert _one(li, country="CHL", year=2024)["value_t"] == 48900
-    assert _one(li, country="WLD", year=2025)["value_t"] == 290000
+    assert one(li, country="AUS", year=2024)["value_t"] == 82700
+    assert one(li, country="AUS", year=2025)["value_t"] == 92000
+    assert one(li, country="CHL", year=2024)["value_t"] == 48900
+    assert one(li, country="WLD", year=2025)["value_t"] == 290000
     reserves = df.loc[(df["mineral"] == "lithium") & (df["measure"] == "reserves")]
-    assert _one(reserves, country="CHL")["value_t"] == 9_200_000
+    assert one(reserves, country="CHL")["value_t"] == 9_200_000
     cobalt = df.loc[(df["mineral"] == "cobalt") & (df["measure"] == "production")]
-    assert _one(cobalt, country="COD", year=2025)["value_t"] == 230000
+    assert one(cobalt, country="COD", year=2025)["value_t"] == 230000
     copper = df.loc[df["mineral"] == "copper"]
     assert {"mine", "refine"} <= set(copper["stage"])
     assert df["mineral"].nunique() > 70  # every commodity, not only critical ones
@@ -210,19 +202,19 @@ def test_real_mcs2025(shared_data: Path) -> None:
     df = read_mcs2025_world(shared_data / "usgs_mcs/mcs2025/MCS2025_World_Data.csv")
     _check_schema(df)
     prod = df.loc[df["measure"] == "production"]
-    aus = _one(prod, mineral="lithium", country="AUS", year=2024)
+    aus = one(prod, mineral="lithium", country="AUS", year=2024)
     assert aus["value_t"] == 88000 and aus["estimated"]
-    assert _one(prod, mineral="lithium", country="CHL", year=2024)["value_t"] == 49000
-    assert _one(prod, mineral="lithium", country="WLD", year=2023)["value_t"] == 204000
-    assert _one(prod, mineral="cobalt", country="COD", year=2024)["value_t"] == 220000
-    assert _one(df, mineral="cobalt", country="COD", measure="reserves")["value_t"] == 6_000_000
+    assert one(prod, mineral="lithium", country="CHL", year=2024)["value_t"] == 49000
+    assert one(prod, mineral="lithium", country="WLD", year=2023)["value_t"] == 204000
+    assert one(prod, mineral="cobalt", country="COD", year=2024)["value_t"] == 220000
+    assert one(df, mineral="cobalt", country="COD", measure="reserves")["value_t"] == 6_000_000
     assert set(df.loc[df["mineral"] == "germanium", "missing_reason"]) == {"blank"}
     assert df["commodity"].nunique() == 77
     subset = read_mcs2025_world(
         shared_data / "usgs_mcs/mcs2025/MCS2025_World_Data_critical_subset.csv"
     )
     assert (
-        _one(
+        one(
             subset.loc[subset["measure"] == "production"],
             mineral="lithium",
             country="AUS",
@@ -237,14 +229,14 @@ def test_real_mcs2024_and_2023_world(shared_data: Path) -> None:
     df = read_mcs_world_dir(shared_data / "usgs_mcs/mcs2024/world")
     _check_schema(df)
     li = df.loc[(df["mineral"] == "lithium") & (df["measure"] == "production")]
-    assert _one(li, country="WLD", year=2023)["value_t"] == 180000
-    assert _one(li, country="AUS", year=2022)["value_t"] == 74700
-    assert _one(li, country="CHN", year=2023)["value_t"] == 33000
+    assert one(li, country="WLD", year=2023)["value_t"] == 180000
+    assert one(li, country="AUS", year=2022)["value_t"] == 74700
+    assert one(li, country="CHN", year=2023)["value_t"] == 33000
     old = read_mcs_world_per_commodity(
         shared_data / "usgs_mcs/mcs2023/world/mcs2023-lithi_world.csv"
     )
     prod = old.loc[old["measure"] == "production"]
-    assert _one(prod, country="CHN", year=2021)["value_t"] == 14000  # published "14,000"
-    assert _one(prod, country="AUS", year=2022)["value_t"] == 61000
+    assert one(prod, country="CHN", year=2021)["value_t"] == 14000  # published "14,000"
+    assert one(prod, country="AUS", year=2022)["value_t"] == 61000
     sub = read_mcs_world_dir(shared_data / "usgs_mcs/mcs2022_subset")
     assert set(sub["edition"]) == {"MCS2022"} and sub["mineral"].nunique() == 13

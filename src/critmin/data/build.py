@@ -143,7 +143,14 @@ def build_supply(source: Path, log: Progress) -> tuple[pd.DataFrame, list[dict[s
 
 
 def build_salient(source: Path, log: Progress) -> pd.DataFrame:
-    """U.S. salient statistics, every edition, with ``is_latest`` per statistic."""
+    """U.S. salient statistics, every edition, with ``is_latest`` per statistic.
+
+    Every published cell is kept, with its ``detail``: one statistic often has several series
+    (mine and secondary production, ore and refined-metal imports, reported and apparent
+    consumption, one NIR per form), and which of them USGS's net import reliance uses can only
+    be told from the detail. ``is_latest`` marks every row of the newest edition that publishes
+    the statistic for the mineral and year.
+    """
     frames: list[pd.DataFrame] = []
     for edition in ("mcs2023", "mcs2024", "mcs2025"):
         folder = _require(source / "usgs_mcs" / edition / "salient")
@@ -157,7 +164,7 @@ def build_salient(source: Path, log: Progress) -> pd.DataFrame:
         usgs_salient.read_mcs2026_salient(source / "usgs_mcs/mcs2026/MCS2026_Commodities_Data.csv")
     )
     df = pd.concat(frames, ignore_index=True)
-    df = df.drop_duplicates(subset=["mineral", "year", "statistic", "edition"], keep="first")
+    df["detail"] = df["detail"].fillna("").astype(str).str.strip()
     df["is_latest"] = _mark_latest(df, ["mineral", "year", "statistic"])
     return _conform(df, TABLES["us_salient"])
 
@@ -352,6 +359,9 @@ TRANSFORMS: dict[str, list[str]] = {
         "per-commodity salient CSVs of MCS2023-2025 and the salient section of MCS2026",
         "files that do not hold salient data (MCS2024 cobalt/gypsum/kyanite) skipped",
         "bands like '>25' stored as the lower bound with missing_reason 'band'",
+        "every series of a statistic kept (one row per published cell), told apart by detail: "
+        "the MCS2026 Statistics_detail, or the middle words of a CSV header (e.g. "
+        "Consump_Apparent_t -> 'apparent')",
     ],
     "groups": [
         "worldcountrygroups 0.5.0 JSON memberships (ISO3 as published)",

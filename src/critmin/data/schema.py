@@ -121,13 +121,22 @@ EU_SR_EI = TableSchema(
 
 US_SALIENT = TableSchema(
     "us_salient",
-    "one U.S. salient statistic for a mineral and year from one USGS MCS edition",
+    "one series of a U.S. salient statistic (see detail) for a mineral and year from one USGS "
+    "MCS edition",
     (
         Column("mineral", "str", "", "critmin mineral id"),
         Column("commodity", "str", "", "commodity as published"),
         Column("year", "int", "year", "data year"),
         Column(
             "statistic", "str", "", "production, imports, exports, consumption, price, nir_pct, ..."
+        ),
+        Column(
+            "detail",
+            "str",
+            "",
+            "which series of the statistic, as published (e.g. 'Consumption, apparent', "
+            "'Imports for consumption: Refined'; a CSV header's middle words such as "
+            "'apparent_total'); empty where the source does not name it (a header 'Consump_t')",
         ),
         Column("value", "float", "see unit", "value (lower bound for bands like '>25')"),
         Column("value_text", "str", "", "value as published"),

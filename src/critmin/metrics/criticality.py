@@ -16,7 +16,7 @@ and lowers ``coverage`` by its share.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -174,6 +174,64 @@ def _check_policy(policy: str) -> None:
         raise MetricInputError(f"missing_wgi must be 'worst' or 'exclude', got {policy!r}")
 
 
+@dataclass
+class _WeightedSum:
+    """What :func:`_weighted_sum` added up and which countries it could not fully see."""
+
+    value: float = 0.0
+    covered: float = 0.0
+    score_defaulted: list[str] = field(default_factory=list)
+    score_excluded: list[str] = field(default_factory=list)
+    weight_defaulted: list[str] = field(default_factory=list)
+    share_missing: list[str] = field(default_factory=list)
+
+
+def _weighted_sum(
+    shares: pd.Series,
+    scores: pd.Series,
+    weights: tuple[pd.Series | None, float],
+    *,
+    worst: float,
+    missing: MissingPolicy,
+    square: bool,
+) -> _WeightedSum:
+    """Sum ``share_c * score_c * weight_c`` (``share_c**2`` if ``square``) over the countries.
+
+    Aggregates (``WLD``, ``OTH``) and NaN shares are skipped (the latter listed in
+    ``share_missing``). A country without a score gets ``worst`` (``missing="worst"``) or is
+    left out (``"exclude"``). ``weights`` is what :func:`_weights` returns: a per-country Series
+    (a country without a value gets 1 and is listed) or, when the Series is None, one value for
+    all. ``covered`` is the sum of the shares whose term was added.
+    """
+    w_series, w_const = weights
+    out = _WeightedSum()
+    for c, sc in shares.items():
+        code = str(c)
+        if code in AGGREGATES:
+            continue
+        if math.isnan(sc):
+            out.share_missing.append(code)
+            continue
+        gc = float(scores[code]) if code in scores.index else math.nan
+        if math.isnan(gc):
+            if missing == "exclude":
+                out.score_excluded.append(code)
+                continue
+            gc = worst
+            out.score_defaulted.append(code)
+        if w_series is None:
+            wc = w_const
+        elif code in w_series.index and not math.isnan(float(w_series[code])):
+            wc = float(w_series[code])
+        else:
+            wc = 1.0
+            out.weight_defaulted.append(code)
+        share = float(sc) ** 2 if square else float(sc)
+        out.value += share * gc * wc
+        out.covered += float(sc)
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # EU supply risk
 # --------------------------------------------------------------------------------------------
@@ -215,37 +273,12 @@ def hhi_wgi_t_detail(
     _check_policy(missing_wgi)
     s = _share_series(shares, "shares")
     w = _scores(wgi_scaled, 0.0, 10.0, "wgi_scaled", "rescale with scale_wgi_eu first")
-    t_series, t_const = _weights(t, "t")
+    total = _weighted_sum(
+        s, w, _weights(t, "t"), worst=EU_WGI_WORST, missing=missing_wgi, square=True
+    )
+    defaulted, excluded = total.score_defaulted, total.score_excluded
+    t_def, unknown_share = total.weight_defaulted, total.share_missing
     notes: list[str] = []
-    defaulted: list[str] = []
-    excluded: list[str] = []
-    t_def: list[str] = []
-    value = 0.0
-    covered = 0.0
-    unknown_share: list[str] = []
-    for c, sc in s.items():
-        code = str(c)
-        if code in AGGREGATES:
-            continue
-        if math.isnan(sc):
-            unknown_share.append(code)
-            continue
-        wc = float(w[code]) if code in w.index else math.nan
-        if math.isnan(wc):
-            if missing_wgi == "exclude":
-                excluded.append(code)
-                continue
-            wc = EU_WGI_WORST
-            defaulted.append(code)
-        if t_series is None:
-            tc = t_const
-        elif code in t_series.index and not math.isnan(float(t_series[code])):
-            tc = float(t_series[code])
-        else:
-            tc = 1.0
-            t_def.append(code)
-        value += float(sc) ** 2 * wc * tc
-        covered += float(sc)
     oth = float(s[OTHER]) if OTHER in s.index else math.nan
     if not math.isnan(oth) and oth > 0:
         notes.append(
@@ -263,8 +296,8 @@ def hhi_wgi_t_detail(
     if unknown_share:
         notes.append("share missing for " + ", ".join(unknown_share) + ": left out")
     return HhiWgiT(
-        value=value,
-        coverage=_clip01(covered),
+        value=total.value,
+        coverage=_clip01(total.covered),
         wgi_defaulted=tuple(defaulted),
         wgi_excluded=tuple(excluded),
         t_defaulted=tuple(t_def),
@@ -523,32 +556,18 @@ def geopolrisk(
     g = _scores(
         governance_risk, 0.0, 1.0, "governance_risk", "rescale with governance_risk_from_pv first"
     )
-    w_series, w_const = _weights(trade_weight, "trade_weight")
     total_f = float(f.sum(skipna=True))
-    risk = 0.0
-    covered = 0.0
-    defaulted: list[str] = []
-    excluded: list[str] = []
-    for c, fc in f.items():
-        code = str(c)
-        if code in AGGREGATES or math.isnan(fc):
-            continue
-        gc = float(g[code]) if code in g.index else math.nan
-        if math.isnan(gc):
-            if missing_governance == "exclude":
-                excluded.append(code)
-                continue
-            gc = GEOPOLRISK_WORST
-            defaulted.append(code)
-        if w_series is None:
-            wc = w_const
-        elif code in w_series.index and not math.isnan(float(w_series[code])):
-            wc = float(w_series[code])
-        else:
-            wc = 1.0
-        risk += float(fc) * gc * wc
-        covered += float(fc)
-    cov_imp = _clip01(covered / total_f) if total_f > 0 else 0.0
+    total = _weighted_sum(
+        f,
+        g,
+        _weights(trade_weight, "trade_weight"),
+        worst=GEOPOLRISK_WORST,
+        missing=missing_governance,
+        square=False,
+    )
+    risk = total.value
+    defaulted, excluded = total.score_defaulted, total.score_excluded
+    cov_imp = _clip01(total.covered / total_f) if total_f > 0 else 0.0
     if OTHER in f.index and not math.isnan(float(f[OTHER])) and float(f[OTHER]) > 0:
         notes.append(
             f"imports from unknown partners (OTH, share {float(f[OTHER]):.1%}) have no "

@@ -164,6 +164,59 @@ def net_import_reliance_detail(
     return NetImportReliance(v, net, c, basis, False, "; ".join(reasons) or None)
 
 
+def net_import_reliance_from_consumption(
+    consumption: float | None, production: float | None
+) -> NetImportReliance:
+    """USGS net import reliance from apparent consumption and the production counted in it.
+
+    USGS defines apparent consumption as ``production + imports - exports - stock_change``, so
+    the NIR numerator (net imports with the stock adjustments) is ``consumption - production``:
+
+    ``NIR = (consumption - production) / consumption``
+
+    Use it where USGS publishes its apparent consumption and the domestic production that
+    enters it (e.g. primary and old-scrap output) but not every trade or stock series it
+    added up (an unpublished stock change, exports of one form published only together with
+    another). ``production`` is then the sum of the series USGS counts, not every output
+    statistic (mine output that is refined at home or shipped as concentrate is not added).
+
+    Args:
+        consumption: USGS apparent consumption (> 0); None or NaN = unknown.
+        production: domestic production in the same unit; None or NaN = withheld/unknown.
+
+    A production above consumption means a net exporter (USGS prints ``E``): value 0, flagged.
+
+    Source: U.S. Geological Survey, Mineral Commodity Summaries (e.g. MCS 2024,
+    doi:10.3133/mcs2024), appendix: apparent consumption "production + imports - exports +
+    adjustments for Government and industry stock changes"; net import reliance "imports -
+    exports + adjustments for Government and industry stock changes", as a percent of apparent
+    consumption.
+    """
+    cons = _amount(consumption, "consumption")
+    prod = _amount(production, "production")
+    if cons is None or prod is None:
+        which = " and ".join(
+            n for n, v in (("apparent consumption", cons), ("production", prod)) if v is None
+        )
+        return NetImportReliance(None, None, cons, "unknown", False, f"{which} unknown")
+    if cons <= 0:
+        return NetImportReliance(
+            None, None, cons, "given", False, "consumption is zero or negative: reliance undefined"
+        )
+    net = cons - prod
+    if net < 0:
+        return NetImportReliance(
+            0.0,
+            net,
+            cons,
+            "given",
+            True,
+            "net exporter (production exceeds apparent consumption): USGS prints 'E'; "
+            "reported as 0",
+        )
+    return NetImportReliance(net / cons, net, cons, "given", False, None)
+
+
 def net_import_reliance(
     imports: float | None,
     exports: float | None,

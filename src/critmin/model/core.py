@@ -51,13 +51,11 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from critmin.errors import CritminError
+from critmin.model.kernels import clearing, dense_pairs, evaluate_pairs, market_lists
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.intp]
-
-EXP_CLIP = 700.0
-"""Exponents are clipped here before ``np.exp`` (only reached by wild line-search trials)."""
 
 __all__ = [
     "Evaluation",
@@ -336,8 +334,9 @@ class Stack:
     * producer slots: every country with baseline sales gets a slot ``0..ns-1``
       (``slot_country[b, s]`` is its country index; padding slots point to ``n``); per-slot
       arrays are ``(B, ns)``;
-    * pairs: the *active* pairs (baseline trade, not banned) as padded lists ``(B, L)``, sorted
-      by buyer, with slot ``ps``, buyer ``pj`` and baseline data; ``pvalid`` marks real entries.
+    * pairs: the *active* pairs (baseline trade, not banned) as padded lists ``(B, L)`` in
+      memory order (seller, then buyer), with slot ``ps``, buyer ``pj`` and baseline data;
+      ``pvalid`` marks real entries.
       Only active pairs enter the equations, so all work scales with the number of trading
       pairs, not ``n^2``.
 
@@ -373,8 +372,11 @@ class Stack:
     check: BoolArray
     stranded: BoolArray
     numeraire: BoolArray
-    # buyers (B, n + 1), last column a dummy
+    # buyers (B, n + 1), last column a dummy: baseline expenditure E_j and tariff revenue
+    # sum_i t0_ij V_ij, both summed seller after seller (the order of Market.E and of the
+    # solver's own sums, so that no change reproduces them bit for bit)
     W: FloatArray
+    rev0: FloatArray
     supplied: BoolArray
     unsupplied: BoolArray
     # active pairs (B, L)
@@ -394,23 +396,11 @@ class Stack:
 
     # derived index arrays (computed in __post_init__)
     sflat: IntArray = field(init=False, repr=False)
-    jflat: IntArray = field(init=False, repr=False)
-    dflat: IntArray = field(init=False, repr=False)
-    jstarts: IntArray = field(init=False, repr=False)
-    jstart_bins: IntArray = field(init=False, repr=False)
     qflat: IntArray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         b = np.arange(self.B)[:, None]
         self.sflat = (b * (self.ns + 1) + self.ps).ravel()
-        self.jflat = (b * (self.n + 1) + self.pj).ravel()
-        self.dflat = ((b * (self.ns + 1) + self.ps) * (self.n + 1) + self.pj).ravel()
-        bins = self.jflat
-        if bins.size:
-            self.jstarts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
-        else:
-            self.jstarts = np.zeros(0, dtype=np.intp)
-        self.jstart_bins = bins[self.jstarts]
         self.qflat = (b * (self.ns + 1) + self.qslot).ravel()
 
     @property
@@ -437,10 +427,6 @@ class Stack:
         """Gather per-slot values ``(B, ns + 1)`` onto the pairs -> ``(B, L)``."""
         return values.ravel()[self.sflat].reshape(self.B, self.L)
 
-    def at_buyer(self, values: FloatArray) -> FloatArray:
-        """Gather per-buyer values ``(B, n + 1)`` onto the pairs -> ``(B, L)``."""
-        return values.ravel()[self.jflat].reshape(self.B, self.L)
-
     def at_quota(self, values: FloatArray) -> FloatArray:
         """Gather per-slot values ``(B, ns + 1)`` onto the quota slots -> ``(B, nq)``."""
         return values.ravel()[self.qflat].reshape(self.B, self.nq)
@@ -449,24 +435,6 @@ class Stack:
         """Sum pair values ``(B, L)`` per producer slot -> ``(B, ns + 1)`` (dummy last)."""
         out = _sum_into(self.sflat, values.ravel(), self.B * (self.ns + 1))
         return out.reshape(self.B, self.ns + 1)
-
-    def by_buyer(self, values: FloatArray) -> FloatArray:
-        """Sum pair values ``(B, L)`` per buyer -> ``(B, n + 1)`` (dummy last)."""
-        out = _sum_into(self.jflat, values.ravel(), self.B * (self.n + 1))
-        return out.reshape(self.B, self.n + 1)
-
-    def min_by_buyer(self, values: FloatArray) -> FloatArray:
-        """Minimum of pair values per buyer (``+inf`` where a buyer has no pair)."""
-        out = np.full(self.B * (self.n + 1), np.inf)
-        if self.jstarts.size:
-            out[self.jstart_bins] = np.minimum.reduceat(values.ravel(), self.jstarts)
-        return out.reshape(self.B, self.n + 1)
-
-    def dense(self, values: FloatArray) -> FloatArray:
-        """Scatter pair values into a dense ``(B, ns, n)`` seller-slot x buyer array."""
-        out = np.zeros(self.B * (self.ns + 1) * (self.n + 1))
-        out[self.dflat] = values.ravel()
-        return out.reshape(self.B, self.ns + 1, self.n + 1)[:, : self.ns, : self.n]
 
     def nu_slots(self, z: FloatArray) -> FloatArray:
         """Scatter the quota unknowns of ``z`` onto producer slots -> ``(B, ns + 1)``."""
@@ -505,115 +473,138 @@ def _pad_lists(
     return L, out, valid
 
 
+@dataclass(frozen=True, eq=False)
+class _MarketLists:
+    """One market's open pairs and per-country arrays, before padding (see :func:`stack`)."""
+
+    slot_country: IntArray  # country of each producer slot
+    R: FloatArray  # per slot: baseline sales, exports, elasticity, subsidy floor, cap
+    X0: FloatArray
+    eps: FloatArray
+    G: FloatArray
+    cap: FloatArray
+    sells: BoolArray  # per slot: sells on an open pair / exports on one
+    exports: BoolArray
+    W: FloatArray  # per buyer: baseline expenditure, tariff revenue, has an open supplier
+    rev0: FloatArray
+    supplied: BoolArray
+    ai: IntArray  # per open pair (seller after seller, then buyer)
+    aj: IntArray
+    ps: IntArray
+    pV: FloatArray
+    pw: FloatArray
+    pdlt: FloatArray
+    plnFc: FloatArray
+    poff: FloatArray
+
+
+def _market_lists(m: Market, p: ResolvedPolicy) -> _MarketLists:
+    """Sums and open-pair lists of one market (:func:`critmin.model.kernels.market_lists`),
+    with the producer slots and the log tariff ratios and floors of the open pairs."""
+    R, X0, W, rev0, ai, aj, aV, aw, at0, at1, aF, supplied, sells, exports = market_lists(
+        m.V, m.t0, p.t1, p.banned, p.export_cap, p.levy_floor
+    )
+    slot_country = np.flatnonzero(R > 0)  # every country with baseline sales gets a slot
+    slot_of = np.zeros(m.n, dtype=np.intp)
+    slot_of[slot_country] = np.arange(len(slot_country))
+    dlt = np.zeros(len(ai))  # ln((1+t1)/(1+t0)): exactly 0 where t1 == t0
+    ch = at1 != at0
+    if ch.any():
+        dlt[ch] = np.log1p(at1[ch]) - np.log1p(at0[ch])
+    lnFc = np.full(len(ai), -np.inf)  # the floor on c = b / (1 + t0), in logs
+    fl = aF > 0
+    if fl.any():
+        lnFc[fl] = np.log(aF[fl]) - np.log1p(at0[fl])
+    return _MarketLists(
+        slot_country=slot_country,
+        R=R[slot_country],
+        X0=X0[slot_country],
+        eps=m.eps[slot_country],
+        G=p.subsidy_floor[slot_country],
+        cap=p.export_cap[slot_country],
+        sells=sells[slot_country],
+        exports=exports[slot_country],
+        W=W,
+        rev0=rev0,
+        supplied=supplied,
+        ai=ai,
+        aj=aj,
+        ps=slot_of[ai],
+        pV=aV,
+        pw=aw,
+        pdlt=dlt,
+        plnFc=lnFc,
+        poff=(ai != aj).astype(np.float64),
+    )
+
+
+def _padded(rows: list[NDArray[Any]], width: int, fill: Any, dtype: Any) -> NDArray[Any]:
+    """Stack 1-d arrays of different lengths into ``(len(rows), width)``, padded with ``fill``."""
+    if len(rows) == 1 and len(rows[0]) == width:
+        return np.asarray(rows[0], dtype=dtype).reshape(1, width)
+    out = np.full((len(rows), width), fill, dtype=dtype)
+    for k, row in enumerate(rows):
+        out[k, : len(row)] = row
+    return out
+
+
 def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
-    """Pad ``markets`` (with their resolved policies) to common sizes and stack them."""
+    """Pad ``markets`` (with their resolved policies) to common sizes and stack them.
+
+    Pair lists run seller after seller, then buyer, both for the baseline sums and the open
+    pairs, so that without bans every baseline sum (per seller or per buyer) and the
+    corresponding evaluated sum are the same floating-point reduction (exact no-change).
+    """
     B = len(markets)
     sizes = np.array([m.n for m in markets], dtype=np.intp)
     n = int(sizes.max())
     sigma = np.array([m.sigma for m in markets])
     eta = np.array([m.eta for m in markets])
-    G = np.zeros((B, n))
-    cap = np.full((B, n), np.inf)
-    eps = np.zeros((B, n))
-    producer_c = np.zeros((B, n), dtype=np.bool_)
-    # Pair lists, sorted by (element, buyer, seller): the same order for the full list (all
-    # baseline pairs, for R, E, X0) and the active list, so that without bans the baseline
-    # sums and the evaluated sums are the same floating-point reduction (exact no-change).
-    full: list[list[NDArray[Any]]] = [[] for _ in range(5)]  # b, i, j, V, w
-    act: list[list[NDArray[Any]]] = [[] for _ in range(7)]  # b, i, j, V, w, dlt, lnFc
-    for b, (m, p) in enumerate(zip(markets, policies, strict=True)):
-        k = m.n
-        G[b, :k] = p.subsidy_floor
-        cap[b, :k] = p.export_cap
-        eps[b, :k] = m.eps
-        producer_c[b, :k] = m.R > 0
-        ft = np.flatnonzero(m.V.T.ravel() > 0)  # row-major over (buyer, seller)
-        jj, ii = ft // k, ft % k
-        flat = ii * k + jj
-        Vp = m.V.ravel()[flat]
-        t0p = m.t0.ravel()[flat]
-        wp = Vp * (1.0 + t0p)
-        bp = np.full(len(flat), b, dtype=np.intp)
-        for lst, val in zip(full, (bp, ii, jj, Vp, wp), strict=True):
-            lst.append(val)
-        ban = p.banned.ravel()[flat]
-        # a cap of 0 is an export ban (no finite export-tax equivalent reaches zero exports)
-        ban = ban | ((p.export_cap[ii] == 0.0) & (ii != jj))
-        a = ~ban
-        ta = t0p[a]
-        t1a = p.t1.ravel()[flat][a]
-        dlt = np.zeros(len(ta))  # ln((1+t1)/(1+t0)): exactly 0 where t1 == t0
-        ch = t1a != ta
-        dlt[ch] = np.log1p(t1a[ch]) - np.log1p(ta[ch])
-        Fp = p.levy_floor.ravel()[flat][a]
-        lnFc = np.full(len(ta), -np.inf)  # the floor on c = b / (1 + t0), in logs
-        fl = Fp > 0
-        lnFc[fl] = np.log(Fp[fl]) - np.log1p(ta[fl])
-        for lst, val in zip(act, (bp[a], ii[a], jj[a], Vp[a], wp[a], dlt, lnFc), strict=True):
-            lst.append(val)
-    fb, fi, fj, fV, fw = (np.concatenate(x) for x in full)
-    ab, ai, aj, aV, aw, adlt, alnFc = (np.concatenate(x) for x in act)
+    lists = [_market_lists(m, p) for m, p in zip(markets, policies, strict=True)]
+    ns = max(len(ml.slot_country) for ml in lists)
+    L = max(len(ml.ai) for ml in lists)
 
-    slot_of = np.cumsum(producer_c, axis=1) - 1
-    ns = int(producer_c.sum(axis=1).max()) if B else 0
-    slot_of = np.where(producer_c, slot_of, ns)
-    slot_country = np.full((B, ns + 1), n, dtype=np.intp)
-    bb, cc = np.nonzero(producer_c)
-    slot_country[bb, slot_of[bb, cc]] = cc
-    slot_country = slot_country[:, :ns]
+    def slots(name: str, fill: Any, dtype: Any = np.float64) -> NDArray[Any]:
+        return _padded([getattr(ml, name) for ml in lists], ns, fill, dtype)
 
-    bidx = np.arange(B)[:, None]
-    fs = fb * (ns + 1) + slot_of[fb, fi]
-    Rx = _sum_into(fs, fV, B * (ns + 1)).reshape(B, ns + 1)
-    X0x = _sum_into(fs, fV * (fi != fj), B * (ns + 1)).reshape(B, ns + 1)
-    Wx = _sum_into(fb * (n + 1) + fj, fw, B * (n + 1)).reshape(B, n + 1)
+    def pairs(name: str, fill: Any, dtype: Any = np.float64) -> NDArray[Any]:
+        return _padded([getattr(ml, name) for ml in lists], L, fill, dtype)
 
-    L, (ps, pj, pV, pw, pdlt, plnFc, poff), pvalid = _pad_lists(
-        ab,
-        B,
-        slot_of[ab, ai],
-        aj,
-        aV,
-        aw,
-        adlt,
-        alnFc,
-        (ai != aj).astype(np.float64),
-        fill=(ns, n, 0.0, 0.0, 0.0, -np.inf, 0.0),
-    )
-    any_floor = bool(np.isfinite(alnFc).any())
+    def buyers(name: str, dtype: Any = np.float64) -> NDArray[Any]:
+        return _padded([getattr(ml, name) for ml in lists], n + 1, 0, dtype)
 
-    # per slot
-    sc = np.minimum(slot_country, n - 1)
-    slot_valid = slot_country < n
-    R = Rx[:, :ns]
-    X0 = X0x[:, :ns]
-    eps_s = np.where(slot_valid, np.take_along_axis(eps, sc, axis=1), 0.0)
-    G_s = np.where(slot_valid, np.take_along_axis(G, sc, axis=1), 0.0)
+    slot_country = slots("slot_country", n, np.intp)
+    R = slots("R", 0.0)
+    X0 = slots("X0", 0.0)
+    eps_s = slots("eps", 0.0)
+    G_s = slots("G", 0.0)
+    cap_s = slots("cap", np.inf)
+    W = buyers("W")
+    rev0 = buyers("rev0")
+    supplied = buyers("supplied", np.bool_)
+    ps = pairs("ps", ns, np.intp)
+    pj = pairs("aj", n, np.intp)
+    pV = pairs("pV", 0.0)
+    pw = pairs("pw", 0.0)
+    pdlt = pairs("pdlt", 0.0)
+    plnFc = pairs("plnFc", -np.inf)
+    poff = pairs("poff", 0.0)
+    pvalid = np.arange(L)[None, :] < np.array([len(ml.ai) for ml in lists])[:, None]
+    any_floor = bool(np.isfinite(plnFc).any())
+
     lnG = np.full((B, ns), -np.inf)
     np.log(G_s, out=lnG, where=G_s > 0)
-    sbins = (bidx * (ns + 1) + ps).ravel()
-    nbins = (bidx * (n + 1) + pj).ravel()
-
-    def count(bins: IntArray, mask: BoolArray, size: int) -> FloatArray:
-        return _sum_into(bins, mask.ravel().astype(np.float64), B * size)
-
-    has_pair = count(sbins, pvalid, ns + 1).reshape(B, ns + 1) > 0
-    stranded = slot_valid & ~has_pair[:, :ns]
+    slot_valid = slot_country < n
+    stranded = slot_valid & ~slots("sells", False, np.bool_)
     producer = slot_valid & ~stranded
-
-    # per buyer (with a dummy last column)
-    supplied = count(nbins, pvalid, n + 1).reshape(B, n + 1) > 0
-    supplied[:, n] = False
-    W = Wx
     unsupplied = (W > 0) & ~supplied
 
     numeraire = np.zeros((B, ns), dtype=np.bool_)
-    for b in range(B):
+    for b, ml in enumerate(lists):
         if eta[b] != 0.0:
             continue
-        sel = ab == b
         act_b = np.zeros((n, n), dtype=np.bool_)
-        act_b[ai[sel], aj[sel]] = True
+        act_b[ml.ai, ml.aj] = True
         ncomp, labels = _components(act_b)
         seller_lab = labels[:n][np.minimum(slot_country[b], n - 1)]
         for comp in range(ncomp):
@@ -625,9 +616,8 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
     check = producer
 
     # export quotas that can bind: finite positive cap, baseline exports, an open export pair
-    cap_s = np.where(slot_valid, np.take_along_axis(cap, sc, axis=1), np.inf)
-    has_exp = count(sbins, pvalid & (poff > 0), ns + 1).reshape(B, ns + 1) > 0
-    quota = np.isfinite(cap_s) & (cap_s > 0) & (X0 > 0) & producer & has_exp[:, :ns]
+    has_exp = slots("exports", False, np.bool_)
+    quota = np.isfinite(cap_s) & (cap_s > 0) & (X0 > 0) & producer & has_exp
     qb, qs = np.nonzero(quota)
     nq, (qslot, lncap), qmask = _pad_lists(
         qb, B, qs.astype(np.intp), np.log(cap_s[qb, qs]), fill=(ns, 0.0)
@@ -652,6 +642,7 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
         stranded=stranded,
         numeraire=numeraire,
         W=W,
+        rev0=rev0,
         supplied=supplied,
         unsupplied=unsupplied,
         ps=ps,
@@ -704,10 +695,6 @@ def _sum_into(bins: IntArray, weights: FloatArray, size: int) -> FloatArray:
     return np.asarray(np.bincount(bins, weights=weights, minlength=size), dtype=np.float64)
 
 
-def _exp(a: FloatArray) -> FloatArray:
-    return np.asarray(np.exp(np.minimum(a, EXP_CLIP)), dtype=np.float64)
-
-
 def evaluate(st: Stack, z: FloatArray) -> Evaluation:
     """Evaluate the equations of ``DESIGN.md`` at ``z = [u, nu]`` for the whole stack.
 
@@ -724,39 +711,26 @@ def evaluate(st: Stack, z: FloatArray) -> Evaluation:
     B = st.B
     u_ext = np.concatenate([z[:, :ns], np.zeros((B, 1))], axis=1)
     nu = st.nu_slots(z)
-    sig = st.sigma[:, None]
-    lnc_hat = st.at_seller(u_ext) + st.at_seller(nu) * st.poff + st.pdlt
-    if st.any_floor:
-        lnc = np.maximum(lnc_hat, st.plnFc)
-        K = (lnc_hat >= st.plnFc) & st.pvalid
-    else:
-        lnc = lnc_hat
-        K = st.pvalid
-    lnc = np.where(st.pvalid, lnc, 0.0)
-    m = st.min_by_buyer(np.where(st.pvalid, lnc, np.inf))
-    m = np.where(st.supplied, m, 0.0)
-    expo = np.where(st.pvalid, (1.0 - sig) * (lnc - st.at_buyer(m)), -np.inf)
-    th = st.pw * np.exp(expo)
-    T = st.by_buyer(th)
-    Ts = np.where(st.supplied, T, 1.0)
-    Ws = np.where(st.supplied, st.W, 1.0)
-    lnP = np.where(st.supplied, m + np.log(Ts / Ws) / (1.0 - sig), 0.0)
-    theta = th / st.at_buyer(Ts)
-    lnD = -st.eta[:, None] * lnP
-    lnx = st.at_buyer(lnD) + sig * (st.at_buyer(lnP) - lnc)
-    q = np.where(st.pvalid, st.pV * _exp(lnx), 0.0)
-    Q = st.by_seller(q)[:, :ns]
-    u = z[:, :ns]
-    lnps = np.maximum(u, st.lnG)
-    lnS = st.eps * lnps
-    S = _exp(lnS)
-    dS = np.where(u >= st.lnG, st.eps, 0.0)  # d ln S / du (0 while the subsidy floor binds)
+    lnc_hat, K, theta, lnP, q, Q_ext, X = evaluate_pairs(
+        st.ps,
+        st.pj,
+        st.pV,
+        st.pw,
+        st.pdlt,
+        st.plnFc,
+        st.poff,
+        st.pvalid,
+        st.any_floor,
+        st.sigma,
+        st.eta,
+        st.supplied,
+        st.W,
+        u_ext,
+        nu,
+    )
+    Q = Q_ext[:, :ns]
     # clearing in logs: ln(sales / R) - ln S; exactly 0 at the baseline (sales == R bit for bit)
-    Rs = np.where(st.check, st.R, 1.0)
-    Qs = np.where(st.check, Q, 1.0)
-    f_check = np.where(st.check, np.log(np.maximum(Qs / Rs, 1e-300)) - lnS, 0.0)
-    f = np.where(st.uact, f_check, 0.0)
-    X = st.by_seller(q * st.poff)
+    f_check, f, S, dS = clearing(Q_ext, st.R, st.check, st.uact, st.eps, st.lnG, z)
     if st.nq:
         X0e = np.concatenate([np.where(st.X0 > 0, st.X0, 1.0), np.ones((B, 1))], axis=1)
         ratio = st.at_quota(X) / st.at_quota(X0e)
@@ -807,33 +781,26 @@ def jacobian(st: Stack, ev: Evaluation) -> FloatArray:
     N = ns + nq
     bidx = np.arange(B)[:, None]
     se = (st.sigma - st.eta)[:, None, None]
-    q = ev.q
-    K = ev.K
     binding = st.qmask & (ev.h <= ev.z[:, ns:])
-    Kf = K.astype(np.float64)
-    thK = ev.theta * Kf
-    qK = q * Kf
-    rowsum = st.by_seller(qK)[:, :ns]
     Qs = np.where(st.check & (ev.Q > 0), ev.Q, 1.0)[:, :, None]
-    Qd = st.dense(q)
-    ThKd = st.dense(thK)
+    Qd, ThKd, rowsum_ext, rowsum_x = dense_pairs(
+        st.ps, st.pj, st.poff, ev.q, ev.theta, ev.K, ns, st.n
+    )
+    rowsum = rowsum_ext[:, :ns]
     J = np.zeros((B, N, N))
     Juu = J[:, :ns, :ns]
     np.matmul(Qd, ThKd.transpose(0, 2, 1), out=Juu)
-    Juu *= se
+    Juu *= se / Qs
     diag = np.arange(ns)
-    Juu[:, diag, diag] -= st.sigma[:, None] * rowsum
-    Juu /= Qs
-    Juu[:, diag, diag] -= ev.dS
+    Juu[:, diag, diag] -= st.sigma[:, None] * rowsum / Qs[:, :, 0] + ev.dS
     if nq:
         qs = np.minimum(st.qslot, ns - 1)  # padded slots point anywhere, masked below
-        qm = st.qmask[:, :, None].astype(np.float64)
-        ThKxd = st.dense(thK * st.poff)
-        Qxd = st.dense(q * st.poff)
-        thKx_q = np.take_along_axis(ThKxd, qs[:, :, None], axis=1) * qm  # (B, nq, n)
-        qx_q = np.take_along_axis(Qxd, qs[:, :, None], axis=1) * qm  # (B, nq, n)
-        rsx = st.by_seller(qK * st.poff)  # sum_j q_kj K_kj [j != k]
-        rsx_q = st.at_quota(rsx) * st.qmask
+        # the quota slots' rows of Qd and ThKd restricted to exports (own country zeroed)
+        own = st.slot_country[bidx, qs][:, :, None]  # (B, nq, 1)
+        exp_col = (np.arange(st.n)[None, None, :] != own) & st.qmask[:, :, None]
+        thKx_q = np.where(exp_col, ThKd[bidx, qs], 0.0)  # (B, nq, n)
+        qx_q = np.where(exp_col, Qd[bidx, qs], 0.0)
+        rsx_q = st.at_quota(rowsum_x) * st.qmask  # sum_j q_kj K_kj [j != k]
         kidx = np.arange(nq)[None, :]
         # clearing rows, quota columns
         Juv = se * np.matmul(Qd, thKx_q.transpose(0, 2, 1))  # (B, ns, nq)
@@ -853,10 +820,11 @@ def jacobian(st: Stack, ev: Evaluation) -> FloatArray:
         J[:, ns:, ns:] = np.where(bq, -dXv / Xq[:, :, None], eye_q)
     # fixed slots: unit row, zero column
     act = np.concatenate([st.uact, st.qmask], axis=1)
-    J *= act[:, None, :]
-    J *= act[:, :, None]
-    idx = np.arange(N)
-    J[:, idx, idx] = np.where(act, J[:, idx, idx], 1.0)
+    if not act.all():
+        J *= act[:, None, :]
+        J *= act[:, :, None]
+        idx = np.arange(N)
+        J[:, idx, idx] = np.where(act, J[:, idx, idx], 1.0)
     return J
 
 
@@ -883,8 +851,9 @@ def newton_system(st: Stack, ev: Evaluation) -> tuple[FloatArray, FloatArray]:
     J = jacobian(st, ev)
     if ns == 0:
         return J, F
-    cols = np.abs(J[:, :, :ns]).max(axis=1)
-    scale = np.maximum(1.0, np.abs(J).max(axis=(1, 2)))[:, None]
+    col_max = np.abs(J).max(axis=1)  # (B, N): the largest entry of each column
+    cols = col_max[:, :ns]
+    scale = np.maximum(1.0, col_max.max(axis=1))[:, None]
     flat_u = st.uact & (cols <= 1e-12 * scale) & (ev.dS == 0.0)
     flat_q = np.zeros((B, nq), dtype=np.bool_)
     if nq and st.any_floor:

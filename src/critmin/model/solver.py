@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
+from scipy.linalg.lapack import dgesv
 
 from critmin.model.core import (
     BoolArray,
@@ -67,8 +69,23 @@ SINGLE_THREAD_BELOW = 1024
 LOG_RANGE = 700.0
 """A solution with a log price (or ``ln(1+e)``) beyond this cannot be represented in float64
 levels; it is reported as not converged with an explanation."""
+DGESV_BELOW = 8
+"""Batches of at most this many systems are solved one by one with LAPACK ``dgesv``."""
 CHUNK_ELEMENTS = 4_000_000
 """Upper bound on ``batch * n * n`` per stacked solve (memory: ~20 such float arrays)."""
+
+
+@dataclass(frozen=True, eq=False)
+class _Levels:
+    """What a :class:`Solution` needs to build its dense ``n x n`` arrays on first access."""
+
+    market: Market
+    policy: ResolvedPolicy
+    pair_i: IntArray  # seller and buyer of every active pair
+    pair_j: IntArray
+    pair_q: FloatArray  # q = V x on the active pairs, as the solver evaluated it
+    lnP: FloatArray
+    E: FloatArray  # baseline expenditure per buyer
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,13 +93,16 @@ class Solution:
     """The solved market: prices and quantities relative to the baseline, welfare in USD.
 
     Prices (baseline = 1): ``pi`` producer prices (0 for a producer that lost every buyer),
-    ``e`` export-tax equivalents of quotas, ``b`` buyer prices incl. tariffs/levies, ``c`` buyer
-    prices relative to the baseline buyer price (``b / (1 + t0)``), ``P`` composite prices
-    (``inf`` for a buyer with no supplier left), ``pi_s`` producer prices incl. subsidy.
-    Quantities (baseline = 1): ``D`` composite demand, ``x`` per pair (0 where banned),
-    ``S`` supply. Values in baseline-value units (USD at baseline prices): ``q = V x``,
-    ``exports``. Welfare (USD): ``dCS``, ``dPS``, ``tariff_revenue`` (change),
-    ``quota_rent``, ``subsidy_cost``, ``welfare``.
+    ``e`` export-tax equivalents of quotas, ``P`` composite prices (``inf`` for a buyer with no
+    supplier left), ``pi_s`` producer prices incl. subsidy. Quantities (baseline = 1): ``D``
+    composite demand, ``S`` supply. Values in baseline-value units (USD at baseline prices):
+    ``exports``, ``baseline_exports``. Welfare (USD): ``dCS``, ``dPS``, ``tariff_revenue``
+    (change), ``quota_rent``, ``subsidy_cost``, ``welfare``.
+
+    The ``n x n`` arrays are built on first access (a 200-country market has 40,000 pairs,
+    of which the solver only touches the few thousand that trade): ``b`` buyer prices incl.
+    tariffs/levies, ``c`` buyer prices relative to the baseline buyer price (``b / (1+t0)``),
+    ``x`` quantities per pair (0 where banned), ``q = V x``.
 
     ``max_residual`` is the largest residual of the system: clearing as ``|ln(sales / supply)|``
     (a relative gap) and quota complementarity as a fraction of the cap. ``unsupplied`` /
@@ -91,14 +111,10 @@ class Solution:
 
     pi: FloatArray
     e: FloatArray
-    b: FloatArray
-    c: FloatArray
     P: FloatArray
     D: FloatArray
-    x: FloatArray
     S: FloatArray
     pi_s: FloatArray
-    q: FloatArray
     exports: FloatArray
     baseline_exports: FloatArray
     converged: bool
@@ -113,6 +129,7 @@ class Solution:
     welfare: FloatArray
     unsupplied: BoolArray
     stranded: BoolArray
+    levels: _Levels = field(repr=False)
     countries: tuple[str, ...] | None = None
     name: str = ""
 
@@ -120,6 +137,78 @@ class Solution:
     def n(self) -> int:
         """Number of countries."""
         return int(self.pi.shape[0])
+
+    @cached_property
+    def banned(self) -> BoolArray:
+        """``(n, n)`` pairs removed from trade: the policy's bans and caps of 0 on exports."""
+        policy = self.levels.policy
+        banned = policy.banned.copy()
+        cap0 = np.flatnonzero(policy.export_cap == 0.0)
+        if cap0.size:
+            domestic = policy.banned[cap0, cap0]
+            banned[cap0] = True
+            banned[cap0, cap0] = domestic
+        return banned
+
+    @cached_property
+    def b(self) -> FloatArray:
+        """Buyer prices ``pi_i (1 + e_i [i != j]) (1 + t1_ij)``, floored at the levy floor."""
+        with np.errstate(over="ignore", invalid="ignore"):  # a failed solve's last iterate
+            return _buyer_prices(self.pi, self.e, self.levels.policy)
+
+    @cached_property
+    def c(self) -> FloatArray:
+        """Buyer prices relative to the baseline buyer price, ``b / (1 + t0)``."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.asarray(self.b / (1.0 + self.levels.market.t0), dtype=np.float64)
+
+    @cached_property
+    def x(self) -> FloatArray:
+        """Quantities relative to the baseline, ``x_ij = D_j (c_ij / P_j)^(-sigma)``.
+
+        Defined for every open pair, also those without baseline trade (what a pair would
+        sell per unit of baseline value); 0 where banned, from a stranded seller or to an
+        unsupplied buyer; 1 for buyers without baseline demand. On trading pairs it is the
+        solver's own ``q / V``, so ``V x`` reproduces the cleared sales exactly.
+        """
+        lv = self.levels
+        m = lv.market
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            x = np.full((m.n, m.n), -np.inf)
+            c = self.c
+            np.log(c, out=x, where=c > 0)
+            x *= -m.sigma
+            x += -m.eta * lv.lnP + m.sigma * lv.lnP
+            np.minimum(x, 700.0, out=x)
+            np.exp(x, out=x)
+        x[:, lv.E <= 0] = 1.0
+        x[self.banned] = 0.0
+        x[self.stranded, :] = 0.0
+        x[:, self.unsupplied] = 0.0
+        x[lv.pair_i, lv.pair_j] = lv.pair_q / m.V[lv.pair_i, lv.pair_j]
+        return x
+
+    @cached_property
+    def q(self) -> FloatArray:
+        """Quantities in baseline-value units, ``q = V x`` (0 off the trading pairs)."""
+        lv = self.levels
+        q = np.zeros((lv.market.n, lv.market.n))
+        q[lv.pair_i, lv.pair_j] = lv.pair_q
+        return q
+
+
+def _buyer_prices(pi: FloatArray, e: FloatArray, policy: ResolvedPolicy) -> FloatArray:
+    """Dense ``b_ij = pi_i (1 + e_i [i != j]) (1 + t1_ij)``, floored (exactly ``1 + t1`` at
+    ``pi = 1``, ``e = 0``)."""
+    bp = 1.0 + policy.t1
+    bp *= pi[:, None]
+    if e.any():
+        with_e = np.repeat((1.0 + e)[:, None], len(e), axis=1)
+        np.fill_diagonal(with_e, 1.0)
+        bp *= with_e
+    if policy.levy_floor.any():
+        np.maximum(bp, policy.levy_floor, out=bp)
+    return np.asarray(bp, dtype=np.float64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,14 +237,27 @@ def _blas(n_unknowns: int) -> contextlib.AbstractContextManager[Any]:
 
 
 def _solve_linear(J: FloatArray, F: FloatArray) -> FloatArray:
-    """Newton steps ``d = -J^-1 F`` for a batch; least squares where ``J`` is singular."""
-    try:
-        d = np.linalg.solve(J, -F[:, :, None])[:, :, 0]
-        bad = ~np.isfinite(d).all(axis=1)
-    except np.linalg.LinAlgError:
-        d = np.zeros_like(F)
-        bad = np.ones(F.shape[0], dtype=np.bool_)
-    for k in np.flatnonzero(bad):
+    """Newton steps ``d = -J^-1 F`` for a batch; least squares where ``J`` is singular.
+
+    A few systems are solved one by one with LAPACK's ``dgesv`` (about half the time of
+    ``np.linalg.solve`` for a 100-200 unknown system, whose batched wrapper copies), many
+    at once with the batched ``np.linalg.solve``.
+    """
+    B = F.shape[0]
+    d: FloatArray = np.zeros_like(F)
+    bad: BoolArray = np.zeros(B, dtype=np.bool_)
+    if B <= DGESV_BELOW:
+        for k in range(B):
+            _, _, dk, info = dgesv(J[k], -F[k])
+            d[k] = dk
+            bad[k] = info != 0 or not np.isfinite(dk).all()
+    else:
+        try:
+            d[:] = np.linalg.solve(J, -F[:, :, None])[:, :, 0]
+            bad[:] = ~np.isfinite(d).all(axis=1)
+        except np.linalg.LinAlgError:
+            bad[:] = True
+    for k in map(int, np.flatnonzero(bad)):
         try:
             d[k] = np.linalg.solve(J[k], -F[k])
             if np.isfinite(d[k]).all():
@@ -176,6 +278,8 @@ class _State:
     done: BoolArray
     failed: BoolArray
     note: list[str]
+    last: Evaluation | None = None
+    """The evaluation at ``z`` for the whole batch, when the iteration ended on one."""
 
 
 def _newton(st: Stack, tol: float, max_iter: int, *, pure: bool = False) -> _State:
@@ -257,8 +361,7 @@ def _newton(st: Stack, tol: float, max_iter: int, *, pure: bool = False) -> _Sta
         state.z[idx] = znew
         state.F[idx] = Fnew
         state.iterations[idx[accepted]] += 1
-        hist[idx] = np.roll(hist[idx], 1, axis=1)
-        hist[idx, 0] = np.sqrt((Fnew * Fnew).sum(axis=1))
+        hist[idx, (it + 1) % MEMORY] = np.sqrt((Fnew * Fnew).sum(axis=1))  # a ring buffer
         for j in np.flatnonzero(stalled):
             b = idx[j]
             state.failed[b] = True
@@ -271,6 +374,8 @@ def _newton(st: Stack, tol: float, max_iter: int, *, pure: bool = False) -> _Sta
             cur_ev = trial_ev
     res = np.abs(state.F).max(axis=1) if N else np.zeros(B)
     state.done = res <= tol
+    if len(cur_idx) == B and np.array_equal(cur_ev.z, state.z):
+        state.last = cur_ev  # the accepted trial: evaluated at the final z of every element
     return state
 
 
@@ -386,7 +491,6 @@ def _unpack_levels(
 ) -> Solution:
     n = market.n
     ns = st.ns
-    off = ~np.eye(n, dtype=np.bool_)
     sc = st.slot_country[b]
     sv = sc < n
     cidx = sc[sv]
@@ -399,35 +503,37 @@ def _unpack_levels(
     stranded = to_countries(st.stranded[b], 0.0) > 0
     numeraire = to_countries(st.numeraire[b], 0.0) > 0
     unsupplied = st.unsupplied[b, :n].copy()
-    nodemand = st.W[b, :n] <= 0
-    banned = policy.banned | (off & (policy.export_cap == 0.0)[:, None])
-    active = (market.V > 0) & ~banned
     u = to_countries(state.z[b, :ns], 0.0)
     pi = np.where(stranded, 0.0, np.exp(u))
     e = np.expm1(to_countries(ev.nu[b, :ns], 0.0))
-    # buyer prices in levels: exactly (1 + t1) at pi = 1, e = 0
-    if e.any():
-        b_hat = pi[:, None] * np.where(off, 1.0 + e[:, None], 1.0) * (1.0 + policy.t1)
-    else:
-        b_hat = pi[:, None] * (1.0 + policy.t1)
-    bp = np.maximum(b_hat, policy.levy_floor) if policy.levy_floor.any() else b_hat
-    c = bp / (1.0 + market.t0)
     lnP = ev.lnP[b, :n]
     P = np.where(unsupplied, np.inf, np.exp(lnP))
-    lnD = -market.eta * lnP
-    D = np.where(unsupplied, 0.0, np.exp(lnD))
-    lnc = np.full((n, n), -np.inf)
-    np.log(c, out=lnc, where=c > 0)
-    # x_ij = D_j (c_ij / P_j)^(-sigma), for every open pair (also those without baseline trade)
-    x = np.exp(np.minimum(lnD[None, :] + market.sigma * (lnP[None, :] - lnc), 700.0))
-    x = np.where(nodemand[None, :], 1.0, x)
-    x = np.where(banned | stranded[:, None] | unsupplied[None, :], 0.0, x)
-    q = np.where(active, market.V * x, 0.0)
+    D = np.where(unsupplied, 0.0, np.exp(-market.eta * lnP))
     pi_s = np.maximum(pi, policy.subsidy_floor)
     S = np.power(pi_s, market.eps)
-    exports = np.where(off, q, 0.0).sum(axis=1)
+    exports = to_countries(ev.X[b], 0.0)
+    baseline_exports = to_countries(st.X0[b], 0.0)  # summed in the order of ``exports``
+    # the active pairs, as countries (padding pairs point at the dummy slot / buyer)
+    valid = st.pvalid[b]
+    slot_ext = np.append(sc, n)
+    pair_i = slot_ext[st.ps[b, valid]]
+    pair_j = st.pj[b, valid]
+    pair_q = ev.q[b, valid]
     wf = compute_welfare(
-        market, policy, pi=pi, e=e, pi_s=pi_s, S=S, b=bp, P=P, q=q, exports=exports
+        market,
+        policy,
+        E=st.W[b, :n],
+        R=to_countries(st.R[b], 0.0),
+        baseline_revenue=st.rev0[b, :n],
+        pi=pi,
+        e=e,
+        pi_s=pi_s,
+        S=S,
+        P=P,
+        pair_i=pair_i,
+        pair_j=pair_j,
+        pair_q=pair_q,
+        exports=exports,
     )
 
     resid = np.abs(state.F[b])
@@ -492,16 +598,12 @@ def _unpack_levels(
     return Solution(
         pi=pi,
         e=e,
-        b=bp,
-        c=c,
         P=P,
         D=D,
-        x=x,
         S=S,
         pi_s=pi_s,
-        q=q,
         exports=exports,
-        baseline_exports=market.baseline_exports,
+        baseline_exports=baseline_exports,
         converged=converged,
         iterations=it,
         max_residual=max_res,
@@ -514,6 +616,7 @@ def _unpack_levels(
         welfare=wf.welfare,
         unsupplied=unsupplied,
         stranded=stranded,
+        levels=_Levels(market, policy, pair_i, pair_j, pair_q, lnP, st.W[b, :n]),
         countries=market.countries,
         name=market.name,
     )
@@ -590,7 +693,8 @@ def solve_batch(
             retry = np.flatnonzero(~state.done)
             if len(retry):
                 _retry(st, state, retry, tol, max_iter)
-        ev = evaluate(st, state.z)
+                state.last = None
+        ev = state.last if state.last is not None else evaluate(st, state.z)
         for b, k in enumerate(grp):
             out[k] = _unpack(ms[b], ps[b], st, b, ev, state, tol)
     return [s for s in out if s is not None]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from critmin.model.core import FloatArray, Market, ResolvedPolicy
+from critmin.model.core import FloatArray, IntArray, Market, ResolvedPolicy
 
 __all__ = ["Welfare", "compute_welfare", "consumer_surplus_change", "producer_surplus_change"]
 
@@ -81,34 +81,47 @@ def compute_welfare(
     market: Market,
     policy: ResolvedPolicy,
     *,
+    E: FloatArray,
+    R: FloatArray,
+    baseline_revenue: FloatArray,
     pi: FloatArray,
     e: FloatArray,
     pi_s: FloatArray,
     S: FloatArray,
-    b: FloatArray,
     P: FloatArray,
-    q: FloatArray,
-    exports: FloatArray | None = None,
+    pair_i: IntArray,
+    pair_j: IntArray,
+    pair_q: FloatArray,
+    exports: FloatArray,
 ) -> Welfare:
     """Welfare terms of one solved market (see the module docstring for the formulas).
 
-    ``b`` must be built as ``pi_i * (1 + e_i [i != j]) * (1 + t1_ij)`` (then floored), which is
-    what :func:`critmin.model.solver.solve` does: at no change ``b - pi (1 + e)`` then equals
-    ``(1 + t0) - 1`` bit for bit and the revenue change is exactly 0.
+    ``E``, ``R`` and ``baseline_revenue`` are the market's baseline expenditure, sales and
+    tariff revenue ``sum_i t0_ij V_ij`` (what :class:`Market` computes, passed in so that a
+    solver can reuse the sums it already has). Trade enters as the list of trading pairs
+    (seller ``pair_i``, buyer ``pair_j``, quantity ``pair_q = V x`` in baseline-value units),
+    in the order in which ``baseline_revenue`` was summed (sellers in ascending order for each
+    buyer, as in ``sum(axis=0)`` of a dense ``t0 V``): the
+    buyer price is built as ``pi_i (1 + e_i [i != j]) (1 + t1_ij)`` (then floored), so at no
+    change the tariff per unit ``b - pi (1 + e)`` is ``(1 + t0) - 1`` bit for bit and the
+    revenue change is exactly 0.
     """
     n = market.n
-    off = ~np.eye(n, dtype=np.bool_)
-    dCS = consumer_surplus_change(market.E, P, market.eta)
-    dPS = producer_surplus_change(market.R, pi_s, market.eps)
-    sell = pi[:, None] * np.where(off, 1.0 + e[:, None], 1.0)
-    margin = np.zeros_like(q)
-    np.subtract(b, sell, out=margin, where=q > 0)  # tariff or levy per unit, where trade flows
-    revenue_new = (margin * q).sum(axis=0)
-    tariff_revenue = revenue_new - market.baseline_tariff_revenue  # same reduction: exact 0
-    if exports is None:
-        exports = np.where(off, q, 0.0).sum(axis=1)
+    dCS = consumer_surplus_change(E, P, market.eta)
+    dPS = producer_surplus_change(R, pi_s, market.eps)
+    flat = pair_i * n + pair_j
+    sell = pi[pair_i]
+    if e.any():
+        sell = sell * np.where(pair_i != pair_j, 1.0 + e[pair_i], 1.0)
+    buy = sell * (1.0 + policy.t1.ravel()[flat])
+    if policy.levy_floor.any():
+        buy = np.maximum(buy, policy.levy_floor.ravel()[flat])
+    flows = pair_q > 0
+    margin = np.where(flows, buy - sell, 0.0) * pair_q  # tariff or levy paid, where trade flows
+    revenue_new = np.bincount(pair_j, weights=margin, minlength=n)
+    tariff_revenue = revenue_new - baseline_revenue  # same sums: exactly 0 at no change
     quota_rent = pi * e * exports
-    subsidy_cost = (pi_s - pi) * S * market.R
+    subsidy_cost = (pi_s - pi) * S * R
     welfare = dCS + dPS + tariff_revenue + quota_rent - subsidy_cost
     return Welfare(
         dCS=np.asarray(dCS, dtype=np.float64),

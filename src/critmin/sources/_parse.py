@@ -11,13 +11,14 @@ import io
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from critmin.countries import to_iso3
 from critmin.errors import SourceFormatError
 from critmin.units import tonnes_factor
 
@@ -25,7 +26,9 @@ __all__ = [
     "MISSING_REASONS",
     "ParsedNumber",
     "drop_empty",
+    "map_iso3",
     "mass_factor",
+    "parse_csv_bytes",
     "parse_number",
     "parse_numbers",
     "read_bytes",
@@ -277,6 +280,29 @@ def read_csv_text(
     return frame
 
 
+def parse_csv_bytes(
+    raw: bytes, path: Path, dtype: Mapping[str, type], *, kind: str = "a CSV file"
+) -> pd.DataFrame:
+    """Parse a UTF-8 CSV (BOM dropped) with pandas' type inference; header names stripped.
+
+    ``dtype`` pins columns (code columns to ``str``, so leading zeros survive). Unlike
+    :func:`read_csv_text` the cells are converted. Raises SourceFormatError for binary data
+    ("binary data, not ``kind``"), text that is not UTF-8, or text that is not CSV.
+    """
+    if b"\x00" in raw[:4096]:
+        raise SourceFormatError(path, f"binary data, not {kind}")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceFormatError(path, f"not UTF-8 text (byte {exc.start})") from exc
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=dict(dtype))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise SourceFormatError(path, f"not a readable CSV table ({exc})") from exc
+    frame.columns = pd.Index([str(c).strip() for c in frame.columns])
+    return frame
+
+
 def drop_empty(frame: pd.DataFrame) -> pd.DataFrame:
     """Drop rows whose cells are all blank and unnamed columns that are all blank."""
     blank = frame.apply(lambda col: col.astype(str).str.strip().eq(""))
@@ -288,6 +314,21 @@ def drop_empty(frame: pd.DataFrame) -> pd.DataFrame:
     ]
     drop_cols = [c for c in unnamed if blank[c].all()]
     return frame.loc[keep_rows].drop(columns=drop_cols)
+
+
+def map_iso3(values: pd.Series, path: Path, what: str) -> pd.Series:
+    """Map country names or codes (strings) to ISO3, resolving each distinct value once.
+
+    Raises SourceFormatError "unknown country ``what`` ..." for the first value
+    :func:`critmin.countries.to_iso3` does not know (``what``: ``"name"`` or ``"code"``).
+    """
+    table: dict[str, str] = {}
+    for value in pd.unique(values.to_numpy()):
+        iso3 = to_iso3(str(value))
+        if iso3 is None:
+            raise SourceFormatError(path, f"unknown country {what} {value!r}")
+        table[str(value)] = iso3
+    return values.map(table)
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], path: str | Path) -> None:

@@ -18,7 +18,6 @@ given), ``source`` (``"BACI"``). CEPII's pseudo-code ``S19`` ("Other Asia, nes")
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import pandas as pd
 
 from critmin.countries import m49_to_iso3, to_iso3
 from critmin.errors import SourceFormatError
-from critmin.sources._parse import read_bytes, require_columns
+from critmin.sources._parse import parse_csv_bytes, read_bytes, require_columns
 from critmin.units import USD_PER_KUSD
 
 __all__ = ["FLOWS_COLUMNS", "hs6_codes", "iso3_codes", "read_baci"]
@@ -79,20 +78,12 @@ def _read_frame(path: Path) -> pd.DataFrame:
             return pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several unrelated types
             raise SourceFormatError(path, f"not a readable Parquet file ({exc})") from exc
-    if b"\x00" in raw[:4096]:
-        raise SourceFormatError(path, "binary data, not a CSV or Parquet file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SourceFormatError(path, f"not UTF-8 text (byte {exc.start})") from exc
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text), dtype={"hs6": str, "cmd": str, "k": str, "i": str, "j": str}
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise SourceFormatError(path, f"not a readable CSV table ({exc})") from exc
-    frame.columns = pd.Index([str(c).strip() for c in frame.columns])
-    return frame
+    return parse_csv_bytes(
+        raw,
+        path,
+        {"hs6": str, "cmd": str, "k": str, "i": str, "j": str},
+        kind="a CSV or Parquet file",
+    )
 
 
 def _numeric(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:

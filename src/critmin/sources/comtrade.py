@@ -18,7 +18,6 @@ estimates only.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ import pandas as pd
 
 from critmin.countries import m49_to_iso3
 from critmin.errors import SourceFormatError
-from critmin.sources._parse import read_bytes, require_columns
+from critmin.sources._parse import parse_csv_bytes, read_bytes, require_columns
 from critmin.sources.baci import FLOWS_COLUMNS, _year_from_name, hs6_codes
 from critmin.units import TONNES_PER_KG
 
@@ -54,18 +53,7 @@ def read_comtrade_bulk(
     ``year=``, else the 4 digits in the file name.
     """
     p = Path(path)
-    raw = read_bytes(p)
-    if b"\x00" in raw[:4096]:
-        raise SourceFormatError(p, "binary data, not a CSV file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SourceFormatError(p, f"not UTF-8 text (byte {exc.start})") from exc
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype={"flow": str, "cmd": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise SourceFormatError(p, f"not a readable CSV table ({exc})") from exc
-    frame.columns = pd.Index([str(c).strip() for c in frame.columns])
+    frame = parse_csv_bytes(read_bytes(p), p, {"flow": str, "cmd": str})
     require_columns(frame, ["reporter", "partner", "cmd", "flow", "value"], p)
     if frame.empty:
         raise SourceFormatError(p, "the table holds no data rows")

@@ -34,9 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from critmin.countries import to_iso3
 from critmin.errors import SourceFormatError
-from critmin.sources._parse import read_csv_text, require_columns, slug
+from critmin.sources._parse import map_iso3, read_csv_text, require_columns, slug
 
 __all__ = [
     "EU_SR_EI_COLUMNS",
@@ -113,12 +112,7 @@ def _read_shares(path: str | Path, scope: str) -> pd.DataFrame:
     if bad_stage:
         raise SourceFormatError(p, f"unknown Stage value(s) {bad_stage}; expected E or P")
     names = _clean_text(frame["Country"])
-    table: dict[str, str] = {}
-    for name in pd.unique(names.to_numpy()):
-        iso3 = to_iso3(str(name))
-        if iso3 is None:
-            raise SourceFormatError(p, f"unknown country name {name!r}")
-        table[str(name)] = iso3
+    country = map_iso3(names, p, "name")
     t_text = frame["t"].str.strip()
     t_values = pd.to_numeric(t_text.where(~t_text.isin(["", "-"]), None), errors="coerce")
     if (t_values.isna() & ~t_text.isin(["", "-"])).any():
@@ -130,7 +124,7 @@ def _read_shares(path: str | Path, scope: str) -> pd.DataFrame:
         {
             "material": material,
             "stage": stage,
-            "country": names.map(table),
+            "country": country,
             "country_name": names,
             "share": _shares(frame["Share"], p),
             "share_text": frame["Share"].str.strip(),

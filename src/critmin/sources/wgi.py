@@ -24,9 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from critmin.countries import to_iso3
 from critmin.errors import SourceFormatError
-from critmin.sources._parse import read_bytes, require_columns
+from critmin.sources._parse import map_iso3, read_bytes, require_columns
 
 __all__ = ["INDICATORS", "WGI_COLUMNS", "read_wgi"]
 
@@ -71,12 +70,7 @@ def read_wgi(path: str | Path, year: int | Iterable[int] | None = None) -> pd.Da
     if unknown:
         raise SourceFormatError(p, f"unknown indicator(s) {unknown}; expected {sorted(INDICATORS)}")
     codes = frame["code"].astype(str).str.strip()
-    table: dict[str, str] = {}
-    for code in pd.unique(codes.to_numpy()):
-        iso3 = to_iso3(str(code))
-        if iso3 is None:
-            raise SourceFormatError(p, f"unknown country code {code!r}")
-        table[str(code)] = iso3
+    country = map_iso3(codes, p, "code")
 
     def numbers(col: str) -> pd.Series:
         if col not in frame.columns:
@@ -90,7 +84,7 @@ def read_wgi(path: str | Path, year: int | Iterable[int] | None = None) -> pd.Da
 
     out = pd.DataFrame(
         {
-            "country": codes.map(table),
+            "country": country,
             "year": frame["year"],
             "indicator": indicator,
             "estimate": numbers("estimate"),
