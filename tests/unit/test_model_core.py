@@ -439,3 +439,17 @@ def test_market_lists_match_dense_numpy(seed: int) -> None:
     assert (supplied == open_.any(axis=0)).all()
     assert (sells == open_.any(axis=1)).all()
     assert (exports == (open_ & off).any(axis=1)).all()
+
+
+@pytest.mark.parametrize("u", [101.0, 101.8, 102.5])
+def test_jacobian_stays_finite_when_sales_are_subnormal(u: float) -> None:
+    """A trial price far above the others drives a producer's sales to ~1e-310 (found by
+    Hypothesis on a subsidy-floor case): the Jacobian must scale its row by ``(sigma-eta)/Q``
+    without overflowing (the suite turns the overflow warning into an error)."""
+    m = Market(V=np.ones((3, 3)), t0=np.zeros((3, 3)), sigma=7.0, eta=0.0, eps=1.0)
+    stk = stack([m], [Policy().resolve(m)])
+    z = np.zeros((1, stk.N))
+    z[0, 0] = u
+    ev = evaluate(stk, z)
+    assert 0.0 < ev.Q[0, 0] < 1e-300
+    assert np.isfinite(jacobian(stk, ev)).all()

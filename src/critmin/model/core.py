@@ -790,7 +790,8 @@ def jacobian(st: Stack, ev: Evaluation) -> FloatArray:
     J = np.zeros((B, N, N))
     Juu = J[:, :ns, :ns]
     np.matmul(Qd, ThKd.transpose(0, 2, 1), out=Juu)
-    Juu *= se / Qs
+    Juu *= se
+    Juu /= Qs  # not se / Q first: sales can be tiny (a price driven towards 0) and overflow
     diag = np.arange(ns)
     Juu[:, diag, diag] -= st.sigma[:, None] * rowsum / Qs[:, :, 0] + ev.dS
     if nq:

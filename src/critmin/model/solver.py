@@ -574,6 +574,13 @@ def _unpack_levels(
                 f"floors ({_fmt(market, np.flatnonzero(floored))}): if the floor price leaves "
                 "them with unsold output, no price of theirs can clear it"
             )
+        subsidised = (policy.subsidy_floor > 1.0) & (market.eps > 0.0) & (market.R > 0)
+        if market.eta == 0.0 and subsidised.any():
+            msgs.append(
+                "possible cause: demand is fixed (eta = 0) while producer-subsidy floors above "
+                f"the baseline price hold supply above its baseline ({_fmt(market, np.flatnonzero(subsidised))})"
+                ": the extra output can only be sold if other producers' prices fall to zero"
+            )
         if st.numeraire[b].any() and fcheck[st.numeraire[b]].max() > tol:
             msgs.append(
                 "with eta = 0 and supply elasticities 0 demand and supply are both fixed, "
