@@ -193,6 +193,18 @@ def build_policy(
     return Policy(t1=t1, banned=banned, levy_floor=levy, subsidy_floor=subsidy, export_cap=cap)
 
 
+def zone_codes(
+    world: World, scenario: Scenario, user_codes: set[str]
+) -> tuple[list[str], list[str], list[str]]:
+    """ISO3 codes of the zone's members and watch countries, and the watch codes dropped
+    because they are members (a watch group such as G7 may overlap the zone: the watch share
+    measures supply from outside the zone)."""
+    members = _resolve_field(world, scenario.zone.members, user_codes, "zone.members")
+    watch = _resolve_field(world, scenario.zone.watch, user_codes, "zone.watch")
+    in_both = sorted(set(watch) & set(members))
+    return members, [c for c in watch if c not in set(members)], in_both
+
+
 def _resolve_field(world: World, items: list[str], extra: set[str], field_name: str) -> list[str]:
     """Expand codes and groups; codes of the user's own markets are accepted as they are."""
     known = [i for i in items if i.strip().upper() in extra]
@@ -224,13 +236,17 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
     # codes of a user's own markets (which may be fictional regions) are valid zone members
     user_codes = {c for b, sp in zip(baselines, scenario.product, strict=True) if sp.flows
                   for c in b.countries}
-    member_codes = _resolve_field(world, scenario.zone.members, user_codes, "zone.members")
-    watch_codes = _resolve_field(world, scenario.zone.watch, user_codes, "zone.watch")
+    member_codes, watch_codes, in_both = zone_codes(world, scenario, user_codes)
     resolved = []
     for k, (spec, base) in enumerate(zip(scenario.product, baselines, strict=True)):
         members = base.index(member_codes)
         watch = base.index(watch_codes)
         notes: list[str] = []
+        if in_both:
+            notes.append(
+                f"zone.watch: {', '.join(in_both)} are zone members and are not counted as "
+                "watch countries"
+            )
         el = resolve_elasticities(world, scenario, spec, base, f"product[{k}]")
         policy = build_policy(world, scenario, base, members, watch, notes)
         resolved.append(ResolvedProduct(spec, base, el, policy, members, watch, notes))
@@ -393,6 +409,5 @@ def simulate(
         seconds = time.perf_counter() - t
         products[rp.spec.id] = product_result(rp, sol, seconds)
     user_codes = {c for rp in resolved if rp.spec.flows for c in rp.baseline.countries}
-    members = _resolve_field(world, scenario.zone.members, user_codes, "zone.members")
-    watch = _resolve_field(world, scenario.zone.watch, user_codes, "zone.watch")
+    members, watch, _ = zone_codes(world, scenario, user_codes)
     return SimulationResult(scenario, products, members, watch)

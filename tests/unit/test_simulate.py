@@ -158,3 +158,27 @@ def test_cli_json_and_summary() -> None:
     res = runner.invoke(app, ["simulate", str(EXAMPLES / "03_drc_cobalt_quota.toml")])
     assert res.exit_code == 0
     assert "Zone self-sufficiency" in res.output and "quota rent" in res.output
+
+
+def test_watch_group_leaves_out_zone_members() -> None:
+    """A watch group that overlaps the zone (G7 and a zone with USA, CAN, JPN and the EU)
+    tracks only its members outside the zone: here the United Kingdom."""
+
+    def run(watch: list[str]) -> dict[str, Any]:
+        return simulate(
+            {
+                "name": "watch group",
+                "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": watch},
+                "product": [{"id": "lithium_carbonate"}],
+                "policy": [
+                    {"type": "tariff", "exporters": "non-members", "importers": "members",
+                     "rate": 0.1}
+                ],
+            }
+        ).to_dict()
+
+    group, country = run(["G7"]), run(["GBR"])
+    assert group["watch"] == country["watch"] == ["GBR"]
+    g, c = group["products"]["lithium_carbonate"], country["products"]["lithium_carbonate"]
+    assert g["zone"] == c["zone"]
+    assert any("CAN, DEU, FRA, ITA, JPN, USA are zone members" in n for n in g["notes"])

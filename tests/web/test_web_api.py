@@ -287,3 +287,16 @@ def test_openapi_documents_the_scenario_schema(client: Any) -> None:
                  "/api/data/{table}", "/api/scenarios", "/api/scenarios/{scenario_id}",
                  "/api/scenarios/{scenario_id}/result", "/api/overview"]:
         assert path in spec["paths"], path
+
+
+def test_designer_watches_a_group(client: Any) -> None:
+    """Watch countries can be picked by group; members of the zone are left out of it."""
+    page = client.get("/designer").text
+    assert '<optgroup label="Groups">' in page and 'value="BRICS11"' in page
+    form = DESIGNER_FORM | {"watch": ["G7"], "action": "run"}
+    twin = client.post("/designer?format=json", data=form)
+    assert twin.status_code == 200, twin.text[:500]
+    result = twin.json()["result"]
+    assert result["watch"] == ["GBR"]
+    notes = result["products"]["lithium_carbonate"]["notes"]
+    assert any("are zone members" in n for n in notes)
