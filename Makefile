@@ -31,6 +31,7 @@ test: setup lint typecheck unit
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 typecheck: setup
 	$(BIN)/mypy

@@ -51,13 +51,23 @@ def percentile(values: list[float], q: float) -> float:
 
 def _summary(latencies: list[float], errors: int, n: int) -> dict[str, Any]:
     ms = [1000 * x for x in latencies]
-    return {"requests": n, "errors": errors, "p50_ms": round(percentile(ms, 50), 1),
-            "p99_ms": round(percentile(ms, 99), 1), "max_ms": round(max(ms), 1) if ms else None,
-            "mean_ms": round(statistics.fmean(ms), 1) if ms else None}
+    return {
+        "requests": n,
+        "errors": errors,
+        "p50_ms": round(percentile(ms, 50), 1),
+        "p99_ms": round(percentile(ms, 99), 1),
+        "max_ms": round(max(ms), 1) if ms else None,
+        "mean_ms": round(statistics.fmean(ms), 1) if ms else None,
+    }
 
 
-def run_load(base_url: str, n_health: int = 200, n_simulate: int = 20, workers: int = 8,
-             timeout: float = 120.0) -> dict[str, Any]:
+def run_load(
+    base_url: str,
+    n_health: int = 200,
+    n_simulate: int = 20,
+    workers: int = 8,
+    timeout: float = 120.0,
+) -> dict[str, Any]:
     """Fire ``n_health`` GET /api/health and ``n_simulate`` POST /api/simulate (example 1)
     requests, interleaved, from ``workers`` threads; return latency figures and error counts."""
     import httpx2
@@ -88,7 +98,9 @@ def run_load(base_url: str, n_health: int = 200, n_simulate: int = 20, workers: 
         list(pool.map(lambda kind: one(kind, client), jobs))
     wall = time.perf_counter() - t0
     return {
-        "base_url": base_url, "workers": workers, "wall_s": round(wall, 2),
+        "base_url": base_url,
+        "workers": workers,
+        "wall_s": round(wall, 2),
         "health": _summary(results["health"], len(errors["health"]), n_health),
         "simulate": _summary(results["simulate"], len(errors["simulate"]), n_simulate),
         "error_samples": (errors["health"] + errors["simulate"])[:5],
@@ -121,23 +133,25 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) ->
 
 def markdown(figures: dict[str, Any]) -> str:
     h, s = figures["health"], figures["simulate"]
-    return "\n".join([
-        START,
-        f"Measured {figures['date']} on {figures['machine']} with `python benchmarks/bench_web.py` "
-        f"({figures['workers']} client threads, server and client on the same machine, "
-        f"wall time {figures['wall_s']} s):",
-        "",
-        "| endpoint | requests | errors | p50 (ms) | p99 (ms) | max (ms) |",
-        "|---|---:|---:|---:|---:|---:|",
-        f"| `GET /api/health` | {h['requests']} | {h['errors']} | {h['p50_ms']} | {h['p99_ms']} "
-        f"| {h['max_ms']} |",
-        f"| `POST /api/simulate` (example 1) | {s['requests']} | {s['errors']} | {s['p50_ms']} "
-        f"| {s['p99_ms']} | {s['max_ms']} |",
-        "",
-        "The health checks run while simulations occupy the two simulation workers, so their "
-        "tail latency includes waiting for the CPU.",
-        END,
-    ])
+    return "\n".join(
+        [
+            START,
+            f"Measured {figures['date']} on {figures['machine']} with `python benchmarks/bench_web.py` "
+            f"({figures['workers']} client threads, server and client on the same machine, "
+            f"wall time {figures['wall_s']} s):",
+            "",
+            "| endpoint | requests | errors | p50 (ms) | p99 (ms) | max (ms) |",
+            "|---|---:|---:|---:|---:|---:|",
+            f"| `GET /api/health` | {h['requests']} | {h['errors']} | {h['p50_ms']} | {h['p99_ms']} "
+            f"| {h['max_ms']} |",
+            f"| `POST /api/simulate` (example 1) | {s['requests']} | {s['errors']} | {s['p50_ms']} "
+            f"| {s['p99_ms']} | {s['max_ms']} |",
+            "",
+            "The health checks run while simulations occupy the two simulation workers, so their "
+            "tail latency includes waiting for the CPU.",
+            END,
+        ]
+    )
 
 
 def write_doc(figures: dict[str, Any], path: Path = DOC) -> None:
@@ -158,8 +172,16 @@ def main() -> int:
     args = parser.parse_args()
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "critmin.cli", "serve", "--port", str(port), "--db",
-               os.path.join(tmp, "bench.sqlite3")]
+        cmd = [
+            sys.executable,
+            "-m",
+            "critmin.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            os.path.join(tmp, "bench.sqlite3"),
+        ]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             base = f"http://127.0.0.1:{port}"
@@ -174,8 +196,10 @@ def main() -> int:
                 proc.kill()
                 proc.communicate()
     figures["date"] = dt.date.today().isoformat()
-    figures["machine"] = (f"{os.cpu_count()} CPU cores, {platform.system()} "
-                          f"{platform.machine()}, Python {platform.python_version()}")
+    figures["machine"] = (
+        f"{os.cpu_count()} CPU cores, {platform.system()} "
+        f"{platform.machine()}, Python {platform.python_version()}"
+    )
     print(json.dumps(figures, indent=1))
     if not args.no_write:
         write_doc(figures)

@@ -234,8 +234,12 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
             base = bundled_baseline(world, spec.id, spec.baseline_price_usd_per_t)
         baselines.append(base)
     # codes of a user's own markets (which may be fictional regions) are valid zone members
-    user_codes = {c for b, sp in zip(baselines, scenario.product, strict=True) if sp.flows
-                  for c in b.countries}
+    user_codes = {
+        c
+        for b, sp in zip(baselines, scenario.product, strict=True)
+        if sp.flows
+        for c in b.countries
+    }
     member_codes, watch_codes, in_both = zone_codes(world, scenario, user_codes)
     resolved = []
     for k, (spec, base) in enumerate(zip(scenario.product, baselines, strict=True)):

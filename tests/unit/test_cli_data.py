@@ -97,4 +97,6 @@ def test_check_passes_then_fails_on_tampered_copy(tmp_path: Path) -> None:
 def test_docs_data_md_is_generated_from_the_schema() -> None:
     res = runner.invoke(app, ["data", "schema", "--markdown"])
     doc = (Path(__file__).resolve().parents[2] / "docs" / "data.md").read_text(encoding="utf-8")
-    assert res.stdout == doc, "docs/data.md is stale: run 'make data' (critmin data schema --markdown)"
+    assert res.stdout == doc, (
+        "docs/data.md is stale: run 'make data' (critmin data schema --markdown)"
+    )

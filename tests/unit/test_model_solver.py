@@ -162,7 +162,9 @@ def test_fixed_demand_with_subsidy_floors_is_reported_not_raised() -> None:
             [0.44145976, 0.49645818, 0.04490768, 0.0],
         ]
     )
-    m = Market(V=V, t0=t0, sigma=7.0, eta=0.0, eps=np.array([2.71302015, 2.39749347, 1.19467976, 0.2]))
+    m = Market(
+        V=V, t0=t0, sigma=7.0, eta=0.0, eps=np.array([2.71302015, 2.39749347, 1.19467976, 0.2])
+    )
     p = Policy(subsidy_floor=np.array([0.0, 1.27929688, 1.27929688, 1.27929688]))
     sol = solve(m, p)
     assert not sol.converged

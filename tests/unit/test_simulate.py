@@ -17,15 +17,26 @@ from critmin.simulate import resolve, simulate
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ZONE = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}
 COUNTRY_KEYS = {
-    "producer_price_change_pct", "consumer_price_change_pct", "supply_change_pct",
-    "demand_change_pct", "consumer_surplus_change_usd", "producer_surplus_change_usd",
-    "tariff_revenue_change_usd", "quota_rent_usd", "subsidy_cost_usd", "welfare_change_usd",
+    "producer_price_change_pct",
+    "consumer_price_change_pct",
+    "supply_change_pct",
+    "demand_change_pct",
+    "consumer_surplus_change_usd",
+    "producer_surplus_change_usd",
+    "tariff_revenue_change_usd",
+    "quota_rent_usd",
+    "subsidy_cost_usd",
+    "welfare_change_usd",
 }
 
 
 def scenario(products: list[str], policies: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"name": "test", "zone": ZONE, "product": [{"id": p} for p in products],
-            "policy": policies}
+    return {
+        "name": "test",
+        "zone": ZONE,
+        "product": [{"id": p} for p in products],
+        "policy": policies,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +53,19 @@ def test_examples_converge_and_follow_the_contract(example_results) -> None:
             for c, row in prod["countries"].items():
                 assert set(row) >= COUNTRY_KEYS, (name, pid, c)
             f = prod["flows"][0]
-            assert {"exporter", "importer", "baseline_value_usd", "value_usd",
-                    "quantity_change_pct"} <= set(f)
-            assert {"self_sufficiency_baseline", "self_sufficiency", "watch_share_baseline",
-                    "watch_share"} <= set(prod["zone"])
+            assert {
+                "exporter",
+                "importer",
+                "baseline_value_usd",
+                "value_usd",
+                "quantity_change_pct",
+            } <= set(f)
+            assert {
+                "self_sufficiency_baseline",
+                "self_sufficiency",
+                "watch_share_baseline",
+                "watch_share",
+            } <= set(prod["zone"])
         json.dumps(res, allow_nan=False)  # strict JSON
 
 
@@ -93,8 +113,11 @@ def test_quota_binds_and_creates_rent(example_results) -> None:
     p = example_results["03_drc_cobalt_quota"]["products"]["cobalt_oxides"]
     cod = p["countries"]["COD"]
     assert cod["quota_rent_usd"] > 0
-    base = sum(f["baseline_value_usd"] for f in p["flows"]
-               if f["exporter"] == "COD" and f["importer"] != "COD")
+    base = sum(
+        f["baseline_value_usd"]
+        for f in p["flows"]
+        if f["exporter"] == "COD" and f["importer"] != "COD"
+    )
     after = [f for f in p["flows"] if f["exporter"] == "COD" and f["importer"] != "COD"]
     qty = sum(f["baseline_value_usd"] * (1 + f["quantity_change_pct"] / 100) for f in after)
     assert qty == pytest.approx(0.6 * base, rel=1e-8)
@@ -112,10 +135,14 @@ def test_policies_that_do_not_bind_change_nothing() -> None:
     sc = Scenario.from_dict(scenario(["lithium_carbonate"], []))
     _, (rp,) = resolve(sc)
     V = rp.baseline.V
-    silent = [c for k, c in enumerate(rp.baseline.countries)
-              if V[k, rp.members].sum() == 0 and not rp.members[k]]
-    res = simulate(scenario(["lithium_carbonate"],
-                            [{"type": "export_ban", "exporters": silent[:5]}])).to_dict()
+    silent = [
+        c
+        for k, c in enumerate(rp.baseline.countries)
+        if V[k, rp.members].sum() == 0 and not rp.members[k]
+    ]
+    res = simulate(
+        scenario(["lithium_carbonate"], [{"type": "export_ban", "exporters": silent[:5]}])
+    ).to_dict()
     p = res["products"]["lithium_carbonate"]
     assert all(r["welfare_change_usd"] == 0 for r in p["countries"].values())
 
@@ -136,11 +163,14 @@ def test_market_clears_on_real_data() -> None:
 def test_user_flows_csv(tmp_path: Path) -> None:
     (tmp_path / "widget.csv").write_text(
         "exporter,importer,value_usd,quantity_t\nAAA,BBB,100,10\nCCC,BBB,50,5\nBBB,BBB,30,3\n"
-        "AAA,AAA,80,8\nCCC,CCC,20,2\n", encoding="utf-8")
+        "AAA,AAA,80,8\nCCC,CCC,20,2\n",
+        encoding="utf-8",
+    )
     (tmp_path / "s.toml").write_text(
         'name = "w"\n[zone]\nmembers = ["BBB", "AAA"]\n[[product]]\nid = "widget"\n'
         'flows = "widget.csv"\nsigma = 4.0\n[[policy]]\ntype = "tariff"\nrate = 0.2\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     res = simulate(tmp_path / "s.toml").to_dict()
     p = res["products"]["widget"]
     assert p["converged"]
@@ -171,8 +201,12 @@ def test_watch_group_leaves_out_zone_members() -> None:
                 "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": watch},
                 "product": [{"id": "lithium_carbonate"}],
                 "policy": [
-                    {"type": "tariff", "exporters": "non-members", "importers": "members",
-                     "rate": 0.1}
+                    {
+                        "type": "tariff",
+                        "exporters": "non-members",
+                        "importers": "members",
+                        "rate": 0.1,
+                    }
                 ],
             }
         ).to_dict()

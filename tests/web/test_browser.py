@@ -61,8 +61,9 @@ def test_overview(page: Any, live_server: Any, screenshots: Path) -> None:
     page.screenshot(path=str(screenshots / "overview.png"), full_page=True)
 
 
-def test_design_run_and_save_example1(page: Any, live_server: Any, screenshots: Path,
-                                      example1_result: dict[str, Any]) -> None:
+def test_design_run_and_save_example1(
+    page: Any, live_server: Any, screenshots: Path, example1_result: dict[str, Any]
+) -> None:
     page.goto(f"{live_server.url}/designer")
     page.fill("#name", "Browser: lithium floor")
     page.check("input[name=member_groups][value=EU27]")
@@ -84,7 +85,8 @@ def test_design_run_and_save_example1(page: Any, live_server: Any, screenshots: 
     expected = example1_result["products"]["lithium_carbonate"]["summary"]
     tile = product.locator(".kpi[data-key=zone_consumer_price_change_pct]")
     assert float(tile.get_attribute("data-value")) == pytest.approx(
-        expected["zone_consumer_price_change_pct"], rel=1e-12)
+        expected["zone_consumer_price_change_pct"], rel=1e-12
+    )
     assert tile.locator(".value").inner_text() == pct(expected["zone_consumer_price_change_pct"])
     revenue = product.locator(".kpi[data-key=tariff_revenue_change_usd] .value").inner_text()
     assert revenue == "USD " + usd(expected["tariff_revenue_change_usd"], signed=True)

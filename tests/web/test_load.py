@@ -25,8 +25,7 @@ def _bench() -> Any:
 
 def test_load_has_no_errors(live_server: Any) -> None:
     bench = _bench()
-    figures = bench.run_load(live_server.url, n_health=200, n_simulate=20, workers=8,
-                             timeout=120)
+    figures = bench.run_load(live_server.url, n_health=200, n_simulate=20, workers=8, timeout=120)
     print(json.dumps(figures, indent=1))
     assert figures["health"]["requests"] == 200 and figures["simulate"]["requests"] == 20
     assert figures["health"]["errors"] == 0, figures["error_samples"]
@@ -37,11 +36,22 @@ def test_load_has_no_errors(live_server: Any) -> None:
 def test_bench_writes_its_section(tmp_path: Path) -> None:
     bench = _bench()
     doc = tmp_path / "web.md"
-    doc.write_text("# Web\n\nintro\n\n<!-- bench-web:start -->\nold\n<!-- bench-web:end -->\n\nend\n",
-                   encoding="utf-8")
+    doc.write_text(
+        "# Web\n\nintro\n\n<!-- bench-web:start -->\nold\n<!-- bench-web:end -->\n\nend\n",
+        encoding="utf-8",
+    )
     row = {"requests": 1, "errors": 0, "p50_ms": 1.0, "p99_ms": 2.0, "max_ms": 2.0}
-    bench.write_doc({"date": "2026-01-01", "machine": "test", "workers": 1, "wall_s": 0.1,
-                     "health": row, "simulate": row}, doc)
+    bench.write_doc(
+        {
+            "date": "2026-01-01",
+            "machine": "test",
+            "workers": 1,
+            "wall_s": 0.1,
+            "health": row,
+            "simulate": row,
+        },
+        doc,
+    )
     text = doc.read_text(encoding="utf-8")
     assert "old" not in text and "| `GET /api/health` | 1 | 0 | 1.0 | 2.0 | 2.0 |" in text
     assert text.startswith("# Web\n\nintro") and text.endswith("\n\nend\n")

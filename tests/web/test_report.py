@@ -20,8 +20,7 @@ from critmin.scenario import load_scenario
 
 
 def script_data(html: str, element_id: str) -> Any:
-    m = re.search(rf'<script type="application/json" id="{element_id}">(.*?)</script>', html,
-                  re.S)
+    m = re.search(rf'<script type="application/json" id="{element_id}">(.*?)</script>', html, re.S)
     assert m, f"no <script id={element_id}> in the page"
     return json.loads(m.group(1))
 
@@ -62,8 +61,9 @@ def test_every_chart_has_its_div(report1: tuple[str, dict[str, Any]]) -> None:
         assert fig["data"], f"{key} has no traces"
 
 
-def test_report_numbers_equal_simulate(report1: tuple[str, dict[str, Any]],
-                                       example1_result: dict[str, Any]) -> None:
+def test_report_numbers_equal_simulate(
+    report1: tuple[str, dict[str, Any]], example1_result: dict[str, Any]
+) -> None:
     html, data = report1
     # the embedded results are the results contract, number for number
     embedded = script_data(html, "critmin-results")
@@ -84,25 +84,31 @@ def test_report_numbers_equal_simulate(report1: tuple[str, dict[str, Any]],
         assert z == p["countries"][code]["consumer_price_change_pct"]
     # KPI tiles carry the exact value and show it formatted
     value = p["summary"]["zone_consumer_price_change_pct"]
-    section = html[html.index('data-product="lithium_carbonate"'):]
-    tile = re.search(r'data-key="zone_consumer_price_change_pct" data-value="([^"]+)">'
-                     r'<div class="label">[^<]*</div><div class="value">([^<]+)</div>', section)
+    section = html[html.index('data-product="lithium_carbonate"') :]
+    tile = re.search(
+        r'data-key="zone_consumer_price_change_pct" data-value="([^"]+)">'
+        r'<div class="label">[^<]*</div><div class="value">([^<]+)</div>',
+        section,
+    )
     assert tile and float(tile.group(1)) == pytest.approx(value, rel=1e-12)
     assert tile.group(2) == pct(value)
     # solver diagnostics
     assert f'data-value="{p["iterations"]}"' in section
 
 
-def test_report_welfare_table_totals(report1: tuple[str, dict[str, Any]],
-                                     example1_result: dict[str, Any]) -> None:
+def test_report_welfare_table_totals(
+    report1: tuple[str, dict[str, Any]], example1_result: dict[str, Any]
+) -> None:
     html, _ = report1
     p = example1_result["products"]["lithium_carbonate"]
     rows = re.findall(r'<tr class="total">\s*<td>([^<]+)<.*?data-value="([^"]*)"', html, re.S)
     totals = {label.strip(): float(v) for label, v in rows if v}
     assert totals["Zone members, total"] == pytest.approx(
-        p["summary"]["zone_welfare_change_usd"], rel=1e-9, abs=1e-3)
-    assert totals["World"] == pytest.approx(p["summary"]["world_welfare_change_usd"], rel=1e-9,
-                                            abs=1e-3)
+        p["summary"]["zone_welfare_change_usd"], rel=1e-9, abs=1e-3
+    )
+    assert totals["World"] == pytest.approx(
+        p["summary"]["world_welfare_change_usd"], rel=1e-9, abs=1e-3
+    )
 
 
 def test_report_escapes_untrusted_text(example1_result: dict[str, Any]) -> None:
@@ -144,8 +150,11 @@ def test_cli_report(tmp_path: Path) -> None:
 
 def test_cli_report_bad_file_is_one_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('name = "x"\n[zone]\nmembers = ["USA"]\n[[product]]\nid = "lithium_carbonate"\n'
-                   '[[policy]]\ntype = "tariff"\nrate = -1\n', encoding="utf-8")
+    bad.write_text(
+        'name = "x"\n[zone]\nmembers = ["USA"]\n[[product]]\nid = "lithium_carbonate"\n'
+        '[[policy]]\ntype = "tariff"\nrate = -1\n',
+        encoding="utf-8",
+    )
     res = CliRunner().invoke(app, ["report", str(bad), "-o", str(tmp_path / "r.html")])
     assert res.exit_code == 2
     assert "policy[0].rate" in res.output
@@ -153,9 +162,12 @@ def test_cli_report_bad_file_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_report_when_the_zone_loses_every_import(tmp_path: Path) -> None:
-    scenario = {"name": "total ban", "zone": {"members": ["MLT"], "watch": ["CHN"]},
-                "product": [{"id": "helium"}],
-                "policy": [{"type": "export_ban", "exporters": "all", "importers": "members"}]}
+    scenario = {
+        "name": "total ban",
+        "zone": {"members": ["MLT"], "watch": ["CHN"]},
+        "product": [{"id": "helium"}],
+        "policy": [{"type": "export_ban", "exporters": "all", "importers": "members"}],
+    }
     path = tmp_path / "ban.html"
     data = write_report(scenario, path)
     html = path.read_text(encoding="utf-8")

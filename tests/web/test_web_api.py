@@ -43,29 +43,32 @@ def test_data_endpoints(client: Any) -> None:
 
 
 def test_data_table_with_filters_and_limit(client: Any) -> None:
-    r = client.get("/api/data/production", params={"mineral": "lithium", "year": 2024,
-                                                   "limit": 3})
+    r = client.get("/api/data/production", params={"mineral": "lithium", "year": 2024, "limit": 3})
     assert r.status_code == 200
     body = r.json()
     assert body["returned_rows"] == 3 and body["truncated"] and body["total_rows"] > 3
     assert {row["mineral"] for row in body["rows"]} == {"lithium"}
-    r = client.get("/api/data/flows", params={"product": "lithium_carbonate",
-                                              "exporter": "CHL", "limit": 5})
+    r = client.get(
+        "/api/data/flows", params={"product": "lithium_carbonate", "exporter": "CHL", "limit": 5}
+    )
     assert r.status_code == 200 and {row["exporter"] for row in r.json()["rows"]} == {"CHL"}
 
 
-@pytest.mark.parametrize(("url", "status", "field"), [
-    ("/api/data/nope", 404, None),
-    ("/api/data/production?limit=999999", 422, "query.limit"),
-    ("/api/data/production?year=abc", 422, "query.year"),
-    ("/api/data/production?mineral=unobtainium", 400, None),
-    ("/api/assess?members=USA&minerals=unobtainium", 400, None),
-    ("/api/assess?members=XXX", 422, "members"),
-    ("/api/assess?watch=CHN", 422, "watch"),
-    ("/api/assess?members=USA&watch=USA", 422, "watch"),
-    ("/api/no/such/endpoint", 404, None),
-    ("/api/scenarios/doesnotexist", 404, None),
-])
+@pytest.mark.parametrize(
+    ("url", "status", "field"),
+    [
+        ("/api/data/nope", 404, None),
+        ("/api/data/production?limit=999999", 422, "query.limit"),
+        ("/api/data/production?year=abc", 422, "query.year"),
+        ("/api/data/production?mineral=unobtainium", 400, None),
+        ("/api/assess?members=USA&minerals=unobtainium", 400, None),
+        ("/api/assess?members=XXX", 422, "members"),
+        ("/api/assess?watch=CHN", 422, "watch"),
+        ("/api/assess?members=USA&watch=USA", 422, "watch"),
+        ("/api/no/such/endpoint", 404, None),
+        ("/api/scenarios/doesnotexist", 404, None),
+    ],
+)
 def test_bad_queries_are_clear_4xx(client: Any, url: str, status: int, field: str | None) -> None:
     r = client.get(url)
     assert r.status_code == status, r.text
@@ -76,9 +79,15 @@ def test_bad_queries_are_clear_4xx(client: Any, url: str, status: int, field: st
 
 
 def test_assess_with_zone(client: Any) -> None:
-    r = client.get("/api/assess", params={"members": "USA,CAN,AUS,JPN,KOR,EU27",
-                                          "watch": "CHN", "minerals": "lithium",
-                                          "stage": "refine"})
+    r = client.get(
+        "/api/assess",
+        params={
+            "members": "USA,CAN,AUS,JPN,KOR,EU27",
+            "watch": "CHN",
+            "minerals": "lithium",
+            "stage": "refine",
+        },
+    )
     assert r.status_code == 200, r.text
     [rec] = r.json()
     assert rec["mineral"] == "lithium" and rec["stage"] == "refine"
@@ -94,22 +103,30 @@ def test_simulate_equals_library(client: Any, example1_result: dict[str, Any]) -
     assert without_timing(r.json()) == without_timing(example1_result)
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    (sc(policy=[{"type": "tariff", "rate": -0.1}]), "policy[0].rate"),
-    (sc(policy=[{"type": "subsidy"}]), "policy[0]"),
-    (sc(policy=[{"type": "price_floor", "price_usd_per_t": 15000, "typo": 1}]), "policy[0].typo"),
-    (sc(defaults={"sigma": 0.5}), "defaults"),  # the message names sigma
-    (sc(zone={"watch": ["CHN"]}), "zone.members"),
-    (sc(zone={"members": ["USA", "Atlantis"]}), "zone.members"),
-    (sc(product=[{"id": "unobtainium"}]), "product[0].id"),
-    (sc(product=[{"id": "w", "flows": "/etc/passwd"}]), "product[0].flows"),
-    (sc(product=[{"id": "w", "flows": "widget_flows.csv", "baseline_price_usd_per_t": 1}]),
-     "product[0].flows"),
-    (sc(product=[{"id": f"p{i}"} for i in range(41)]), "product"),
-    (sc(year=2019), "year"),
-    ([1, 2, 3], "<root>"),
-    ({}, "name"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (sc(policy=[{"type": "tariff", "rate": -0.1}]), "policy[0].rate"),
+        (sc(policy=[{"type": "subsidy"}]), "policy[0]"),
+        (
+            sc(policy=[{"type": "price_floor", "price_usd_per_t": 15000, "typo": 1}]),
+            "policy[0].typo",
+        ),
+        (sc(defaults={"sigma": 0.5}), "defaults"),  # the message names sigma
+        (sc(zone={"watch": ["CHN"]}), "zone.members"),
+        (sc(zone={"members": ["USA", "Atlantis"]}), "zone.members"),
+        (sc(product=[{"id": "unobtainium"}]), "product[0].id"),
+        (sc(product=[{"id": "w", "flows": "/etc/passwd"}]), "product[0].flows"),
+        (
+            sc(product=[{"id": "w", "flows": "widget_flows.csv", "baseline_price_usd_per_t": 1}]),
+            "product[0].flows",
+        ),
+        (sc(product=[{"id": f"p{i}"} for i in range(41)]), "product"),
+        (sc(year=2019), "year"),
+        ([1, 2, 3], "<root>"),
+        ({}, "name"),
+    ],
+)
 def test_bad_scenario_is_422_naming_the_field(client: Any, body: Any, field: str) -> None:
     r = client.post("/api/simulate", json=body)
     assert r.status_code == 422, r.text
@@ -118,8 +135,7 @@ def test_bad_scenario_is_422_naming_the_field(client: Any, body: Any, field: str
     assert field in err["error"] or field == "<root>"
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b'{"name": NaN}', b'{"a": 1e999}', b"",
-                                 b"\xff\xfe"])
+@pytest.mark.parametrize("raw", [b"{not json", b'{"name": NaN}', b'{"a": 1e999}', b"", b"\xff\xfe"])
 def test_unreadable_body_is_400(client: Any, raw: bytes) -> None:
     r = client.post("/api/simulate", content=raw, headers={"content-type": "application/json"})
     assert r.status_code == 400, r.text
@@ -202,8 +218,9 @@ def test_save_without_running(client: Any) -> None:
     assert r.status_code == 201 and not r.json()["has_result"]
     sid = r.json()["id"]
     assert client.get(f"/api/scenarios/{sid}/result").status_code == 404
-    bad = client.post("/api/scenarios", params={"run": "false"},
-                      json=sc(product=[{"id": "unobtainium"}]))
+    bad = client.post(
+        "/api/scenarios", params={"run": "false"}, json=sc(product=[{"id": "unobtainium"}])
+    )
     assert bad.status_code == 422 and bad.json()["field"] == "product[0].id"
 
 
@@ -211,16 +228,19 @@ def test_save_without_running(client: Any) -> None:
 
 
 def test_every_page_has_a_json_twin(client: Any) -> None:
-    for url, key in [("/overview", "records"), ("/designer", "products"),
-                     ("/sources", "tables")]:
+    for url, key in [("/overview", "records"), ("/designer", "products"), ("/sources", "tables")]:
         html = client.get(url)
         assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
         data = client.get(url, params={"format": "json"})
         assert data.status_code == 200 and key in data.json()
-    assert client.get("/scenarios", params={"format": "json"}).json() == client.get(
-        "/api/scenarios").json()
-    assert client.get("/overview", params={"format": "json"}).json() == client.get(
-        "/api/overview").json()
+    assert (
+        client.get("/scenarios", params={"format": "json"}).json()
+        == client.get("/api/scenarios").json()
+    )
+    assert (
+        client.get("/overview", params={"format": "json"}).json()
+        == client.get("/api/overview").json()
+    )
 
 
 def test_pages_use_no_cdn(client: Any) -> None:
@@ -239,12 +259,21 @@ def test_overview_shows_concentration(client: Any) -> None:
 
 
 DESIGNER_FORM = {
-    "name": "From the form", "member_groups": "EU27",
-    "member_countries": ["USA", "CAN", "AUS", "JPN", "KOR"], "watch": "CHN",
-    "products": "lithium_carbonate", "policy-0-type": "price_floor",
-    "policy-0-mechanism": "variable_levy", "policy-0-price": "15000", "policy-0-exporters": "",
-    "policy-0-importers": "", "policy-0-rate_pct": "", "policy-0-share_pct": "",
-    "policy-0-products": "", "policy-0-label": "", "policy-1-type": "",
+    "name": "From the form",
+    "member_groups": "EU27",
+    "member_countries": ["USA", "CAN", "AUS", "JPN", "KOR"],
+    "watch": "CHN",
+    "products": "lithium_carbonate",
+    "policy-0-type": "price_floor",
+    "policy-0-mechanism": "variable_levy",
+    "policy-0-price": "15000",
+    "policy-0-exporters": "",
+    "policy-0-importers": "",
+    "policy-0-rate_pct": "",
+    "policy-0-share_pct": "",
+    "policy-0-products": "",
+    "policy-0-label": "",
+    "policy-1-type": "",
 }
 
 
@@ -252,7 +281,8 @@ def test_designer_form_runs_and_saves(client: Any, example1_result: dict[str, An
     r = client.post("/designer", data=DESIGNER_FORM | {"action": "run"})
     assert r.status_code == 200, r.text[:500]
     value = example1_result["products"]["lithium_carbonate"]["summary"][
-        "zone_consumer_price_change_pct"]
+        "zone_consumer_price_change_pct"
+    ]
     assert f'data-key="zone_consumer_price_change_pct" data-value="{value}"' in r.text
     twin = client.post("/designer?format=json", data=DESIGNER_FORM | {"action": "run"}).json()
     assert without_timing(twin["result"])["products"] == without_timing(example1_result)["products"]
@@ -272,8 +302,12 @@ def test_designer_error_names_the_field(client: Any) -> None:
     assert r.status_code == 422
     assert 'data-field="policy[0].price_usd_per_t"' in r.text
     assert 'value="From the form"' in r.text  # the input is kept
-    form = DESIGNER_FORM | {"policy-0-type": "tariff", "policy-0-rate_pct": "-5",
-                            "policy-0-exporters": "non-members", "policy-0-importers": "members"}
+    form = DESIGNER_FORM | {
+        "policy-0-type": "tariff",
+        "policy-0-rate_pct": "-5",
+        "policy-0-exporters": "non-members",
+        "policy-0-importers": "members",
+    }
     r = client.post("/designer", data=form)
     assert r.status_code == 422 and 'data-field="policy[0].rate"' in r.text
 
@@ -283,9 +317,18 @@ def test_openapi_documents_the_scenario_schema(client: Any) -> None:
     assert "Scenario" in spec["components"]["schemas"]
     body = spec["paths"]["/api/simulate"]["post"]["requestBody"]
     assert body["content"]["application/json"]["schema"]["$ref"].endswith("/Scenario")
-    for path in ["/api/health", "/api/products", "/api/groups", "/api/countries", "/api/assess",
-                 "/api/data/{table}", "/api/scenarios", "/api/scenarios/{scenario_id}",
-                 "/api/scenarios/{scenario_id}/result", "/api/overview"]:
+    for path in [
+        "/api/health",
+        "/api/products",
+        "/api/groups",
+        "/api/countries",
+        "/api/assess",
+        "/api/data/{table}",
+        "/api/scenarios",
+        "/api/scenarios/{scenario_id}",
+        "/api/scenarios/{scenario_id}/result",
+        "/api/overview",
+    ]:
         assert path in spec["paths"], path
 
 

@@ -35,8 +35,10 @@ def test_exception_inside_the_transaction_rolls_back(tmp_path: Path) -> None:
     store = ScenarioStore(tmp_path / "s.sqlite3")
     kept = store.save(EXAMPLE1_DICT, RESULT)
     with pytest.raises(RuntimeError), store.transaction() as conn:
-        conn.execute("INSERT INTO scenarios (id, name, created, scenario, products) "
-                     "VALUES ('half', 'half', 'now', '{}', '')")
+        conn.execute(
+            "INSERT INTO scenarios (id, name, created, scenario, products) "
+            "VALUES ('half', 'half', 'now', '{}', '')"
+        )
         conn.execute("DELETE FROM scenarios WHERE id = ?", (kept.id,))
         raise RuntimeError("crash inside the transaction")
     assert [e.id for e in store.entries()] == [kept.id]
@@ -70,8 +72,12 @@ CHILD = textwrap.dedent("""
 
 
 def _child(db: Path, mode: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(db), mode],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(db), mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_process_killed_mid_transaction_keeps_previous_saves(tmp_path: Path) -> None:

@@ -45,12 +45,14 @@ class ServerThread:
     def __init__(self, app: Any, port: int) -> None:
         import uvicorn
 
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                lifespan="on", access_log=False)
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", access_log=False
+        )
         self.server = uvicorn.Server(config)
         self.url = f"http://127.0.0.1:{port}"
-        self.thread = threading.Thread(target=self.server.run, name="critmin-test-server",
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, name="critmin-test-server", daemon=True
+        )
 
     def start(self, timeout: float = 30.0) -> None:
         self.thread.start()
@@ -63,5 +65,3 @@ class ServerThread:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
-
-

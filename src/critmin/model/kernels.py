@@ -204,9 +204,7 @@ def dense_pairs(
 
 
 @njit(cache=True, nogil=True)
-def market_lists(
-    V: Any, t0: Any, t1: Any, banned: Any, cap: Any, levy: Any
-) -> tuple[Any, ...]:
+def market_lists(V: Any, t0: Any, t1: Any, banned: Any, cap: Any, levy: Any) -> tuple[Any, ...]:
     """Baseline sums and the list of open trading pairs of one market.
 
     Pairs are the ``(i, j)`` with ``V_ij > 0``, seller after seller, then buyer (memory
@@ -268,8 +266,20 @@ def market_lists(
                 exports[i] = True
             a += 1
     return (
-        R, X0, W, rev0, ai[:a], aj[:a], aV[:a], aw[:a], at0[:a], at1[:a], aF[:a],
-        supplied, sells, exports,
+        R,
+        X0,
+        W,
+        rev0,
+        ai[:a],
+        aj[:a],
+        aV[:a],
+        aw[:a],
+        at0[:a],
+        at1[:a],
+        aF[:a],
+        supplied,
+        sells,
+        exports,
     )
 
 

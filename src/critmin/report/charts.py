@@ -26,18 +26,37 @@ WATCH_BASE = "#fdba74"
 WATCH_SCEN = "#c2410c"
 GAIN = "rgba(22, 163, 74, 0.55)"
 LOSS = "rgba(220, 38, 38, 0.55)"
-FONT = {"family": "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif", "size": 12,
-        "color": "#1f2937"}
+FONT = {
+    "family": "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif",
+    "size": 12,
+    "color": "#1f2937",
+}
 WORLD = "@world"
 NO_DATA = "#d4d4d8"
 # ColorBrewer RdBu (diverging, colour-blind safe), near-white at zero
-WELFARE_SCALE = [[0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#f7f7f7"], [0.75, "#67a9cf"],
-                 [1, "#2166ac"]]
+WELFARE_SCALE = [
+    [0, "#b2182b"],
+    [0.25, "#ef8a62"],
+    [0.5, "#f7f7f7"],
+    [0.75, "#67a9cf"],
+    [1, "#2166ac"],
+]
 # ColorBrewer OrRd (sequential): low pale, high dark red
-CONCENTRATION_SCALE = [[0, "#fff7ec"], [0.2, "#fdd49e"], [0.4, "#fdbb84"], [0.6, "#fc8d59"],
-                       [0.8, "#d7301f"], [1, "#7f0000"]]
-PRICE_SCALE = [[0, "#2166ac"], [0.25, "#67a9cf"], [0.5, "#f7f7f7"], [0.75, "#ef8a62"],
-               [1, "#b2182b"]]
+CONCENTRATION_SCALE = [
+    [0, "#fff7ec"],
+    [0.2, "#fdd49e"],
+    [0.4, "#fdbb84"],
+    [0.6, "#fc8d59"],
+    [0.8, "#d7301f"],
+    [1, "#7f0000"],
+]
+PRICE_SCALE = [
+    [0, "#2166ac"],
+    [0.25, "#67a9cf"],
+    [0.5, "#f7f7f7"],
+    [0.75, "#ef8a62"],
+    [1, "#b2182b"],
+]
 
 
 def _layout(**extra: Any) -> dict[str, Any]:
@@ -87,11 +106,18 @@ def zone_shares_figure(results: dict[str, Any]) -> Figure:
     def bar(key: str, label: str, color: str, axis: str) -> dict[str, Any]:
         vals = _pct_values([z[key] for z in zones])
         return {
-            "type": "bar", "orientation": "h", "name": label, "y": names, "x": vals,
-            "marker": {"color": color}, "xaxis": axis, "yaxis": "y",
+            "type": "bar",
+            "orientation": "h",
+            "name": label,
+            "y": names,
+            "x": vals,
+            "marker": {"color": color},
+            "xaxis": axis,
+            "yaxis": "y",
             "hovertemplate": "%{y}<br>" + label + ": %{x:.1f}%<extra></extra>",
             "text": [None if v is None else f"{v:.1f}%" for v in vals],
-            "textposition": "outside", "cliponaxis": False,
+            "textposition": "outside",
+            "cliponaxis": False,
         }
 
     height = max(300, 100 + 46 * len(names))
@@ -103,15 +129,32 @@ def zone_shares_figure(results: dict[str, Any]) -> Figure:
             bar("watch_share", "Watch share, scenario", WATCH_SCEN, "x2"),
         ],
         "layout": _layout(
-            height=height, barmode="group", bargap=0.25,
+            height=height,
+            barmode="group",
+            bargap=0.25,
             margin={"l": 170, "r": 30, "t": 30, "b": 90},
-            xaxis={"domain": [0, 0.47], "title": {"text": "share of zone demand met by members (%)"},
-                   "rangemode": "tozero", "ticksuffix": "%", "gridcolor": "#e5e7eb"},
-            xaxis2={"domain": [0.53, 1], "title": {"text": "share of zone demand met by watch countries (%)"},
-                    "rangemode": "tozero", "ticksuffix": "%", "gridcolor": "#e5e7eb"},
+            xaxis={
+                "domain": [0, 0.47],
+                "title": {"text": "share of zone demand met by members (%)"},
+                "rangemode": "tozero",
+                "ticksuffix": "%",
+                "gridcolor": "#e5e7eb",
+            },
+            xaxis2={
+                "domain": [0.53, 1],
+                "title": {"text": "share of zone demand met by watch countries (%)"},
+                "rangemode": "tozero",
+                "ticksuffix": "%",
+                "gridcolor": "#e5e7eb",
+            },
             yaxis={"automargin": True, "autorange": "reversed"},
-            legend={"orientation": "h", "yref": "container", "y": 0.02, "x": 0,
-                    "yanchor": "bottom"},
+            legend={
+                "orientation": "h",
+                "yref": "container",
+                "y": 0.02,
+                "x": 0,
+                "yanchor": "bottom",
+            },
         ),
     }
 
@@ -127,23 +170,40 @@ def price_summary_figure(results: dict[str, Any]) -> Figure:
 
     def bar(vals: list[float | None], label: str, color: str) -> dict[str, Any]:
         return {
-            "type": "bar", "orientation": "h", "name": label, "y": names, "x": vals,
+            "type": "bar",
+            "orientation": "h",
+            "name": label,
+            "y": names,
+            "x": vals,
             "marker": {"color": color},
             "hovertemplate": "%{y}<br>" + label + ": %{x:+.2f}%<extra></extra>",
             "text": [None if v is None else f"{v:+.2f}%" for v in vals],
-            "textposition": "outside", "cliponaxis": False,
+            "textposition": "outside",
+            "cliponaxis": False,
         }
 
     return {
         "data": [bar(zone, "Zone members", MEMBER), bar(outside, "Outside the zone", OTHER)],
         "layout": _layout(
-            height=height, barmode="group", bargap=0.3,
+            height=height,
+            barmode="group",
+            bargap=0.3,
             margin={"l": 170, "r": 60, "t": 30, "b": 90},
-            xaxis={"title": {"text": "consumer price change (%)"}, "ticksuffix": "%",
-                   "zeroline": True, "zerolinecolor": "#374151", "gridcolor": "#e5e7eb"},
+            xaxis={
+                "title": {"text": "consumer price change (%)"},
+                "ticksuffix": "%",
+                "zeroline": True,
+                "zerolinecolor": "#374151",
+                "gridcolor": "#e5e7eb",
+            },
             yaxis={"automargin": True, "autorange": "reversed"},
-            legend={"orientation": "h", "yref": "container", "y": 0.02, "x": 0,
-                    "yanchor": "bottom"},
+            legend={
+                "orientation": "h",
+                "yref": "container",
+                "y": 0.02,
+                "x": 0,
+                "yanchor": "bottom",
+            },
         ),
     }
 
@@ -156,13 +216,17 @@ def country_prices_figure(product: dict[str, Any], top: int = 24) -> Figure:
     member and watch country plus the largest other buyers, members first."""
     countries = product["countries"]
     rows = [(c, r) for c, r in countries.items() if r.get("consumer_price_change_pct") is not None]
-    inside = sorted((x for x in rows if x[1]["member"]),
-                    key=lambda x: -float(x[1].get("baseline_purchases_usd") or 0))
+    inside = sorted(
+        (x for x in rows if x[1]["member"]),
+        key=lambda x: -float(x[1].get("baseline_purchases_usd") or 0),
+    )
     watch = [x for x in rows if x[1]["watch"] and not x[1]["member"]]
-    others = sorted((x for x in rows if not x[1]["member"] and not x[1]["watch"]),
-                    key=lambda x: -float(x[1].get("baseline_purchases_usd") or 0))
-    n_other = max(4, top - len(inside[:top // 2]) - len(watch))
-    chosen = inside[:top // 2] + watch + others[:n_other]
+    others = sorted(
+        (x for x in rows if not x[1]["member"] and not x[1]["watch"]),
+        key=lambda x: -float(x[1].get("baseline_purchases_usd") or 0),
+    )
+    n_other = max(4, top - len(inside[: top // 2]) - len(watch))
+    chosen = inside[: top // 2] + watch + others[:n_other]
     labels = [country_label(c) + ("" if c == country_label(c) else f" ({c})") for c, _ in chosen]
     cats = ["member" if r["member"] else ("watch" if r["watch"] else "other") for _, r in chosen]
     consumer = [r["consumer_price_change_pct"] for _, r in chosen]
@@ -171,31 +235,55 @@ def country_prices_figure(product: dict[str, Any], top: int = 24) -> Figure:
     return {
         "data": [
             {
-                "type": "bar", "name": "Consumer price", "x": labels, "y": consumer,
+                "type": "bar",
+                "name": "Consumer price",
+                "x": labels,
+                "y": consumer,
                 "marker": {"color": [_color(k) for k in cats]},
                 "customdata": [[k, p] for k, p in zip(cats, purchases, strict=True)],
                 "hovertemplate": "%{x} (%{customdata[0]})<br>consumer price %{y:+.2f}%"
-                                 "<br>baseline purchases USD %{customdata[1]}<extra></extra>",
+                "<br>baseline purchases USD %{customdata[1]}<extra></extra>",
             },
             {
-                "type": "scatter", "mode": "markers", "name": "Producer price", "x": labels,
-                "y": producer, "marker": {"symbol": "diamond", "size": 9, "color": "#111827",
-                                          "line": {"color": "#ffffff", "width": 1}},
+                "type": "scatter",
+                "mode": "markers",
+                "name": "Producer price",
+                "x": labels,
+                "y": producer,
+                "marker": {
+                    "symbol": "diamond",
+                    "size": 9,
+                    "color": "#111827",
+                    "line": {"color": "#ffffff", "width": 1},
+                },
                 "hovertemplate": "%{x}<br>producer price %{y:+.2f}%<extra></extra>",
             },
         ],
         "layout": _layout(
-            height=420, bargap=0.25,
+            height=420,
+            bargap=0.25,
             margin={"l": 60, "r": 20, "t": 30, "b": 130},
             xaxis={"tickangle": -45, "automargin": True},
-            yaxis={"title": {"text": "change (%)"}, "ticksuffix": "%", "zeroline": True,
-                   "zerolinecolor": "#374151", "gridcolor": "#e5e7eb"},
+            yaxis={
+                "title": {"text": "change (%)"},
+                "ticksuffix": "%",
+                "zeroline": True,
+                "zerolinecolor": "#374151",
+                "gridcolor": "#e5e7eb",
+            },
             legend={"orientation": "h", "y": 1.08, "x": 0},
-            annotations=[{
-                "text": "bars: members blue, watch orange, others grey",
-                "xref": "paper", "yref": "paper", "x": 1, "y": 1.08, "showarrow": False,
-                "xanchor": "right", "font": {"size": 11, "color": "#6b7280"},
-            }],
+            annotations=[
+                {
+                    "text": "bars: members blue, watch orange, others grey",
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x": 1,
+                    "y": 1.08,
+                    "showarrow": False,
+                    "xanchor": "right",
+                    "font": {"size": 11, "color": "#6b7280"},
+                }
+            ],
         ),
     }
 
@@ -214,8 +302,9 @@ def diversion_rows(product: dict[str, Any], members: set[str]) -> list[tuple[str
     return rows
 
 
-def diversion_figure(product: dict[str, Any], members: set[str], watch: set[str],
-                     top: int = 8) -> Figure:
+def diversion_figure(
+    product: dict[str, Any], members: set[str], watch: set[str], top: int = 8
+) -> Figure:
     """Change in each exporter's sales to zone members (USD at producer prices): the largest
     losers and gainers."""
     rows = [(c, b, s - b) for c, b, s in diversion_rows(product, members)]
@@ -228,35 +317,56 @@ def diversion_figure(product: dict[str, Any], members: set[str], watch: set[str]
     rel = [("new" if b == 0 else f"{100 * d / b:+.1f}%") for _, b, d in chosen]
     cats = [_category(c, members, watch) for c, _, _ in chosen]
     return {
-        "data": [{
-            "type": "bar", "orientation": "h", "y": labels, "x": deltas,
-            "marker": {"color": [GAIN if d > 0 else LOSS for d in deltas],
-                       "line": {"color": [_color(k) for k in cats], "width": 2}},
-            "customdata": [[usd(b), r, k] for (_, b, _), r, k in zip(chosen, rel, cats, strict=True)],
-            "text": [usd(d, signed=True) for d in deltas], "textposition": "auto",
-            "hovertemplate": "%{y} (%{customdata[2]})<br>change USD %{text} (%{customdata[1]})"
-                             "<br>baseline USD %{customdata[0]}<extra></extra>",
-        }],
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "y": labels,
+                "x": deltas,
+                "marker": {
+                    "color": [GAIN if d > 0 else LOSS for d in deltas],
+                    "line": {"color": [_color(k) for k in cats], "width": 2},
+                },
+                "customdata": [
+                    [usd(b), r, k] for (_, b, _), r, k in zip(chosen, rel, cats, strict=True)
+                ],
+                "text": [usd(d, signed=True) for d in deltas],
+                "textposition": "auto",
+                "hovertemplate": "%{y} (%{customdata[2]})<br>change USD %{text} (%{customdata[1]})"
+                "<br>baseline USD %{customdata[0]}<extra></extra>",
+            }
+        ],
         "layout": _layout(
-            height=max(220, 60 + 28 * len(chosen)), showlegend=False,
+            height=max(220, 60 + 28 * len(chosen)),
+            showlegend=False,
             margin={"l": 190, "r": 30, "t": 20, "b": 50},
-            xaxis={"title": {"text": "change in sales to zone members (USD, producer prices)"},
-                   "zeroline": True, "zerolinecolor": "#374151", "gridcolor": "#e5e7eb"},
+            xaxis={
+                "title": {"text": "change in sales to zone members (USD, producer prices)"},
+                "zeroline": True,
+                "zerolinecolor": "#374151",
+                "gridcolor": "#e5e7eb",
+            },
             yaxis={"automargin": True},
         ),
     }
 
 
-def sankey_figure(product: dict[str, Any], members: set[str], watch: set[str],
-                  top_exporters: int = 8, top_importers: int = 6) -> Figure:
+def sankey_figure(
+    product: dict[str, Any],
+    members: set[str],
+    watch: set[str],
+    top_exporters: int = 8,
+    top_importers: int = 6,
+) -> Figure:
     """Trade into the zone, baseline (left) vs scenario (right): exporters -> member importers.
 
     Each panel's height is proportional to its total, so widths compare across panels. In the
     scenario panel a link is green when the flow grew and red when it shrank; an exporter whose
     sales were banned or priced out simply disappears.
     """
-    flows = [f for f in product["flows"]
-             if f["importer"] in members and f["exporter"] != f["importer"]]
+    flows = [
+        f for f in product["flows"] if f["importer"] in members and f["exporter"] != f["importer"]
+    ]
     by_exp: dict[str, float] = {}
     by_imp: dict[str, float] = {}
     for f in flows:
@@ -290,51 +400,91 @@ def sankey_figure(product: dict[str, Any], members: set[str], watch: set[str],
 
     def rgba(hex_color: str, alpha: float) -> str:
         h = hex_color.lstrip("#")
-        r, g, b = (int(h[k:k + 2], 16) for k in (0, 2, 4))
+        r, g, b = (int(h[k : k + 2], 16) for k in (0, 2, 4))
         return f"rgba({r}, {g}, {b}, {alpha})"
 
-    def trace(values: dict[tuple[int, int], float], x: list[float], total: float,
-              scenario: bool) -> dict[str, Any]:
+    def trace(
+        values: dict[tuple[int, int], float], x: list[float], total: float, scenario: bool
+    ) -> dict[str, Any]:
         keys = [k for k, v in values.items() if v > 0]
         colors = []
         custom = []
         for k in keys:
             b, s = base.get(k, 0.0), scen.get(k, 0.0)
             if scenario:
-                colors.append(GAIN if s > b * 1.0005 else (LOSS if s < b * 0.9995 else
-                                                          rgba(node_colors[k[0]], 0.3)))
+                colors.append(
+                    GAIN
+                    if s > b * 1.0005
+                    else (LOSS if s < b * 0.9995 else rgba(node_colors[k[0]], 0.3))
+                )
             else:
                 colors.append(rgba(node_colors[k[0]], 0.35))
             custom.append([usd(b), usd(s), "new" if b == 0 else f"{100 * (s - b) / b:+.1f}%"])
         return {
-            "type": "sankey", "arrangement": "snap", "valueformat": ",.0f", "valuesuffix": " USD",
+            "type": "sankey",
+            "arrangement": "snap",
+            "valueformat": ",.0f",
+            "valuesuffix": " USD",
             "domain": {"x": x, "y": [1 - max(total / scale, min_height), 1]},
-            "node": {"label": labels, "color": node_colors, "pad": 10, "thickness": 14,
-                     "line": {"width": 0},
-                     "hovertemplate": "%{label}<br>USD %{value:,.0f}<extra></extra>"},
-            "link": {"source": [k[0] for k in keys], "target": [k[1] for k in keys],
-                     "value": [values[k] for k in keys], "color": colors, "customdata": custom,
-                     "hovertemplate": "%{source.label} → %{target.label}<br>baseline USD "
-                                      "%{customdata[0]}, scenario USD %{customdata[1]} "
-                                      "(%{customdata[2]})<extra></extra>"},
+            "node": {
+                "label": labels,
+                "color": node_colors,
+                "pad": 10,
+                "thickness": 14,
+                "line": {"width": 0},
+                "hovertemplate": "%{label}<br>USD %{value:,.0f}<extra></extra>",
+            },
+            "link": {
+                "source": [k[0] for k in keys],
+                "target": [k[1] for k in keys],
+                "value": [values[k] for k in keys],
+                "color": colors,
+                "customdata": custom,
+                "hovertemplate": "%{source.label} → %{target.label}<br>baseline USD "
+                "%{customdata[0]}, scenario USD %{customdata[1]} "
+                "(%{customdata[2]})<extra></extra>",
+            },
         }
 
     panels = [(base, [0, 0.46], total_b, False), (scen, [0.54, 1], total_s, True)]
     traces = [trace(*p) for p in panels if p[2] > 0]
-    empty = [{"text": "no imports into the zone", "x": (p[1][0] + p[1][1]) / 2, "y": 0.9,
-              "xref": "paper", "yref": "paper", "showarrow": False,
-              "font": {"color": "#6b7280"}} for p in panels if p[2] <= 0]
+    empty = [
+        {
+            "text": "no imports into the zone",
+            "x": (p[1][0] + p[1][1]) / 2,
+            "y": 0.9,
+            "xref": "paper",
+            "yref": "paper",
+            "showarrow": False,
+            "font": {"color": "#6b7280"},
+        }
+        for p in panels
+        if p[2] <= 0
+    ]
     return {
         "data": traces,
         "layout": _layout(
-            height=460, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+            height=460,
+            margin={"l": 10, "r": 10, "t": 40, "b": 10},
             annotations=[
-                {"text": f"<b>Baseline</b>: USD {usd(total_b)} into the zone", "x": 0.23,
-                 "y": 1.06, "xref": "paper", "yref": "paper", "showarrow": False},
-                {"text": f"<b>Scenario</b>: USD {usd(total_s)} into the zone "
-                         "(<span style='color:#16a34a'>gain</span> / "
-                         "<span style='color:#dc2626'>loss</span>)",
-                 "x": 0.77, "y": 1.06, "xref": "paper", "yref": "paper", "showarrow": False},
+                {
+                    "text": f"<b>Baseline</b>: USD {usd(total_b)} into the zone",
+                    "x": 0.23,
+                    "y": 1.06,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "showarrow": False,
+                },
+                {
+                    "text": f"<b>Scenario</b>: USD {usd(total_s)} into the zone "
+                    "(<span style='color:#16a34a'>gain</span> / "
+                    "<span style='color:#dc2626'>loss</span>)",
+                    "x": 0.77,
+                    "y": 1.06,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "showarrow": False,
+                },
                 *empty,
             ],
         ),
@@ -352,17 +502,29 @@ def _symmetric(values: list[float]) -> float:
 def _background_trace() -> dict[str, Any]:
     ids = sorted(geojson_ids())
     return {
-        "type": "choropleth", "geojson": WORLD, "featureidkey": "id", "locations": ids,
-        "z": [0] * len(ids), "colorscale": [[0, NO_DATA], [1, NO_DATA]], "showscale": False,
-        "hoverinfo": "skip", "marker": {"line": {"color": "#ffffff", "width": 0.4}},
+        "type": "choropleth",
+        "geojson": WORLD,
+        "featureidkey": "id",
+        "locations": ids,
+        "z": [0] * len(ids),
+        "colorscale": [[0, NO_DATA], [1, NO_DATA]],
+        "showscale": False,
+        "hoverinfo": "skip",
+        "marker": {"line": {"color": "#ffffff", "width": 0.4}},
     }
 
 
 def _geo_layout(height: int = 440) -> dict[str, Any]:
     return _layout(
-        height=height, margin={"l": 0, "r": 0, "t": 30, "b": 0},
-        geo={"visible": False, "showframe": False, "projection": {"type": "natural earth"},
-             "lataxis": {"range": [-58, 85]}, "bgcolor": "#ffffff"},
+        height=height,
+        margin={"l": 0, "r": 0, "t": 30, "b": 0},
+        geo={
+            "visible": False,
+            "showframe": False,
+            "projection": {"type": "natural earth"},
+            "lataxis": {"range": [-58, 85]},
+            "bgcolor": "#ffffff",
+        },
     )
 
 
@@ -380,36 +542,79 @@ def map_figure(product: dict[str, Any]) -> Figure:
     for key, title, fmt, scale in metrics:
         locs = [c for c, r in countries.items() if c in known and r.get(key) is not None]
         z = [countries[c][key] for c in locs]
-        names = [country_label(c) + (" (member)" if countries[c]["member"] else "")
-                 + (" (watch)" if countries[c]["watch"] else "") for c in locs]
+        names = [
+            country_label(c)
+            + (" (member)" if countries[c]["member"] else "")
+            + (" (watch)" if countries[c]["watch"] else "")
+            for c in locs
+        ]
         bound = _symmetric(z)
-        variants.append({"locations": locs, "z": z, "text": names, "title": title, "fmt": fmt,
-                         "zmin": -bound, "zmax": bound, "scale": scale})
+        variants.append(
+            {
+                "locations": locs,
+                "z": z,
+                "text": names,
+                "title": title,
+                "fmt": fmt,
+                "zmin": -bound,
+                "zmax": bound,
+                "scale": scale,
+            }
+        )
     first = variants[0]
     data_trace = {
-        "type": "choropleth", "geojson": WORLD, "featureidkey": "id",
-        "locations": first["locations"], "z": first["z"], "text": first["text"],
-        "zmin": first["zmin"], "zmax": first["zmax"], "colorscale": first["scale"],
-        "colorbar": {"title": {"text": first["title"], "side": "right"}, "thickness": 12,
-                     "len": 0.8},
+        "type": "choropleth",
+        "geojson": WORLD,
+        "featureidkey": "id",
+        "locations": first["locations"],
+        "z": first["z"],
+        "text": first["text"],
+        "zmin": first["zmin"],
+        "zmax": first["zmax"],
+        "colorscale": first["scale"],
+        "colorbar": {
+            "title": {"text": first["title"], "side": "right"},
+            "thickness": 12,
+            "len": 0.8,
+        },
         "marker": {"line": {"color": "#ffffff", "width": 0.4}},
         "hovertemplate": "%{text}<br>" + first["fmt"] + "<extra></extra>",
     }
     buttons = [
         {
-            "label": v["title"].split(" (")[0], "method": "restyle",
-            "args": [{"locations": [v["locations"]], "z": [v["z"]], "text": [v["text"]],
-                      "zmin": [v["zmin"]], "zmax": [v["zmax"]], "colorscale": [v["scale"]],
-                      "colorbar.title.text": [v["title"]],
-                      "hovertemplate": ["%{text}<br>" + v["fmt"] + "<extra></extra>"]}, [1]],
+            "label": v["title"].split(" (")[0],
+            "method": "restyle",
+            "args": [
+                {
+                    "locations": [v["locations"]],
+                    "z": [v["z"]],
+                    "text": [v["text"]],
+                    "zmin": [v["zmin"]],
+                    "zmax": [v["zmax"]],
+                    "colorscale": [v["scale"]],
+                    "colorbar.title.text": [v["title"]],
+                    "hovertemplate": ["%{text}<br>" + v["fmt"] + "<extra></extra>"],
+                },
+                [1],
+            ],
         }
         for v in variants
     ]
     layout = _geo_layout()
-    layout["updatemenus"] = [{"type": "buttons", "direction": "right", "buttons": buttons,
-                              "x": 0, "y": 1.07, "xanchor": "left", "showactive": True,
-                              "bgcolor": "#f3f4f6", "bordercolor": "#d1d5db",
-                              "font": {"size": 11}}]
+    layout["updatemenus"] = [
+        {
+            "type": "buttons",
+            "direction": "right",
+            "buttons": buttons,
+            "x": 0,
+            "y": 1.07,
+            "xanchor": "left",
+            "showactive": True,
+            "bgcolor": "#f3f4f6",
+            "bordercolor": "#d1d5db",
+            "font": {"size": 11},
+        }
+    ]
     return {"data": [_background_trace(), data_trace], "layout": layout}
 
 
@@ -435,8 +640,10 @@ def result_figures(results: dict[str, Any]) -> dict[str, Figure]:
 def concentration_heatmap(records: list[dict[str, Any]]) -> Figure:
     """HHI (0-10,000) of supply by mineral (rows) and stage (columns)."""
     stages = ["mine", "refine", "product"]
-    minerals = sorted({r["mineral"] for r in records},
-                      key=lambda m: -max(r["hhi"] for r in records if r["mineral"] == m))
+    minerals = sorted(
+        {r["mineral"] for r in records},
+        key=lambda m: -max(r["hhi"] for r in records if r["mineral"] == m),
+    )
     z: list[list[float | None]] = []
     text: list[list[str]] = []
     for m in minerals:
@@ -445,22 +652,37 @@ def concentration_heatmap(records: list[dict[str, Any]]) -> Figure:
         for s in stages:
             hit = next((r for r in records if r["mineral"] == m and r["stage"] == s), None)
             row.append(None if hit is None else round(hit["hhi_10000"]))
-            trow.append("" if hit is None else
-                        f"{hit['top_supplier']} {100 * hit['top_supplier_share']:.0f}%")
+            trow.append(
+                ""
+                if hit is None
+                else f"{hit['top_supplier']} {100 * hit['top_supplier_share']:.0f}%"
+            )
         z.append(row)
         text.append(trow)
     return {
-        "data": [{
-            "type": "heatmap", "x": stages, "y": [m.replace("_", " ") for m in minerals], "z": z,
-            "text": text, "texttemplate": "%{text}", "textfont": {"size": 10},
-            "colorscale": CONCENTRATION_SCALE, "zmin": 0, "zmax": 10000, "xgap": 2, "ygap": 2,
-            "colorbar": {"title": {"text": "HHI", "side": "right"}, "thickness": 12},
-            "hovertemplate": "%{y}, %{x}<br>HHI %{z:,.0f}<br>top: %{text}<extra></extra>",
-        }],
+        "data": [
+            {
+                "type": "heatmap",
+                "x": stages,
+                "y": [m.replace("_", " ") for m in minerals],
+                "z": z,
+                "text": text,
+                "texttemplate": "%{text}",
+                "textfont": {"size": 10},
+                "colorscale": CONCENTRATION_SCALE,
+                "zmin": 0,
+                "zmax": 10000,
+                "xgap": 2,
+                "ygap": 2,
+                "colorbar": {"title": {"text": "HHI", "side": "right"}, "thickness": 12},
+                "hovertemplate": "%{y}, %{x}<br>HHI %{z:,.0f}<br>top: %{text}<extra></extra>",
+            }
+        ],
         "layout": _layout(
             height=max(320, 40 + 24 * len(minerals)),
             margin={"l": 130, "r": 20, "t": 30, "b": 30},
-            xaxis={"side": "top"}, yaxis={"autorange": "reversed", "automargin": True},
+            xaxis={"side": "top"},
+            yaxis={"autorange": "reversed", "automargin": True},
         ),
     }
 
@@ -471,15 +693,27 @@ def supply_map_figure(shares: dict[str, float], title: str) -> Figure:
     locs = [c for c, v in shares.items() if c in known and v is not None and v > 0]
     z = [round(100 * shares[c], 4) for c in locs]
     return {
-        "data": [_background_trace(), {
-            "type": "choropleth", "geojson": WORLD, "featureidkey": "id", "locations": locs,
-            "z": z, "text": [country_label(c) for c in locs], "zmin": 0,
-            "zmax": max([*z, 1.0]), "colorscale": CONCENTRATION_SCALE,
-            "colorbar": {"title": {"text": "share of world (%)", "side": "right"},
-                         "thickness": 12, "len": 0.8},
-            "marker": {"line": {"color": "#ffffff", "width": 0.4}},
-            "hovertemplate": "%{text}<br>%{z:.1f}% of world supply<extra></extra>",
-        }],
+        "data": [
+            _background_trace(),
+            {
+                "type": "choropleth",
+                "geojson": WORLD,
+                "featureidkey": "id",
+                "locations": locs,
+                "z": z,
+                "text": [country_label(c) for c in locs],
+                "zmin": 0,
+                "zmax": max([*z, 1.0]),
+                "colorscale": CONCENTRATION_SCALE,
+                "colorbar": {
+                    "title": {"text": "share of world (%)", "side": "right"},
+                    "thickness": 12,
+                    "len": 0.8,
+                },
+                "marker": {"line": {"color": "#ffffff", "width": 0.4}},
+                "hovertemplate": "%{text}<br>%{z:.1f}% of world supply<extra></extra>",
+            },
+        ],
         "layout": _geo_layout(420) | {"title": {"text": title, "x": 0.01, "font": {"size": 13}}},
     }
 
@@ -495,8 +729,11 @@ def fan_figure(fan: dict[str, Any], unit: str) -> Figure | None:
     the median and a line marker at the point estimate (the central elasticities).
     """
     levels = [float(v) for v in fan["levels"]]
-    rows = [(k, o) for k, o in fan["outputs"].items()
-            if o["unit"] == unit and all(q is not None for q in o["quantiles"])]
+    rows = [
+        (k, o)
+        for k, o in fan["outputs"].items()
+        if o["unit"] == unit and all(q is not None for q in o["quantiles"])
+    ]
     if not rows:
         return None
     scale = 1e6 if unit == "USD" else 1.0
@@ -507,30 +744,52 @@ def fan_figure(fan: dict[str, Any], unit: str) -> Figure | None:
         i_lo, i_hi = levels.index(lo), levels.index(hi)
         starts = [o["quantiles"][i_lo] / scale for _, o in rows]
         widths = [(o["quantiles"][i_hi] - o["quantiles"][i_lo]) / scale for _, o in rows]
-        traces.append({
-            "type": "bar", "orientation": "h", "y": labels, "x": widths, "base": starts,
-            "name": f"{100 * lo:.0f}-{100 * hi:.0f}%", "marker": {"color": "#2563eb"},
-            "opacity": 0.25 + 0.25 * depth, "hovertemplate": "%{base:.3g} to %{x:.3g}<extra></extra>",
-        })
+        traces.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "y": labels,
+                "x": widths,
+                "base": starts,
+                "name": f"{100 * lo:.0f}-{100 * hi:.0f}%",
+                "marker": {"color": "#2563eb"},
+                "opacity": 0.25 + 0.25 * depth,
+                "hovertemplate": "%{base:.3g} to %{x:.3g}<extra></extra>",
+            }
+        )
     med = levels.index(0.5) if 0.5 in levels else None
     if med is not None:
-        traces.append({
-            "type": "scatter", "mode": "markers", "y": labels, "name": "median",
-            "x": [o["quantiles"][med] / scale for _, o in rows],
-            "marker": {"symbol": "diamond", "size": 10, "color": "#111827"},
-        })
-    traces.append({
-        "type": "scatter", "mode": "markers", "y": labels, "name": "point estimate",
-        "x": [(o["point"] / scale) if o["point"] is not None else None for _, o in rows],
-        "marker": {"symbol": "line-ns-open", "size": 16, "color": "#dc2626"},
-    })
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "y": labels,
+                "name": "median",
+                "x": [o["quantiles"][med] / scale for _, o in rows],
+                "marker": {"symbol": "diamond", "size": 10, "color": "#111827"},
+            }
+        )
+    traces.append(
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "y": labels,
+            "name": "point estimate",
+            "x": [(o["point"] / scale) if o["point"] is not None else None for _, o in rows],
+            "marker": {"symbol": "line-ns-open", "size": 16, "color": "#dc2626"},
+        }
+    )
     title = "USD million" if unit == "USD" else "change (%)"
-    return {"data": traces, "layout": _layout(
-        barmode="overlay", height=90 + 46 * len(rows),
-        xaxis={"title": {"text": title}, "zeroline": True},
-        yaxis={"automargin": True},
-        margin={"l": 20, "r": 20, "t": 20, "b": 60},
-    )}
+    return {
+        "data": traces,
+        "layout": _layout(
+            barmode="overlay",
+            height=90 + 46 * len(rows),
+            xaxis={"title": {"text": title}, "zeroline": True},
+            yaxis={"automargin": True},
+            margin={"l": 20, "r": 20, "t": 20, "b": 60},
+        ),
+    }
 
 
 def uncertainty_figures(fans: dict[str, dict[str, Any]]) -> dict[str, Figure]:

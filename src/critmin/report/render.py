@@ -51,13 +51,25 @@ def make_env(*extra_dirs: Path) -> Environment:
     """A Jinja environment over ``extra_dirs`` (searched first) and the report templates,
     with critmin's number filters."""
     loaders = [FileSystemLoader([str(d) for d in extra_dirs]), FileSystemLoader(str(TEMPLATES))]
-    env = Environment(loader=ChoiceLoader(loaders), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
-    env.filters.update({
-        "usd": fmt.usd, "pct": fmt.pct, "share": fmt.share, "num": fmt.num, "sci": fmt.sci,
-        "script_json": fmt.script_json, "script_text": fmt.script_text,
-        "country": fmt.country_label,
-    })
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        {
+            "usd": fmt.usd,
+            "pct": fmt.pct,
+            "share": fmt.share,
+            "num": fmt.num,
+            "sci": fmt.sci,
+            "script_json": fmt.script_json,
+            "script_text": fmt.script_text,
+            "country": fmt.country_label,
+        }
+    )
     env.globals.update({"version": __version__, "chart_id": chart_id})
     return env
 
@@ -82,29 +94,47 @@ def describe_policy(policy: dict[str, Any]) -> dict[str, str]:
     products = ", ".join(policy["products"]) if policy.get("products") else "all products"
     if kind == "tariff":
         what = f"ad valorem rate {100 * float(policy['rate']):g}%"
-        pairs = (f"{_selector(policy.get('exporters', 'non-members'))} → "
-                 f"{_selector(policy.get('importers', 'members'))}")
+        pairs = (
+            f"{_selector(policy.get('exporters', 'non-members'))} → "
+            f"{_selector(policy.get('importers', 'members'))}"
+        )
     elif kind == "price_floor":
         mech = str(policy.get("mechanism", "variable_levy"))
         what = f"USD {float(policy['price_usd_per_t']):,.0f}/t by {mech.replace('_', ' ')}"
-        pairs = ("non-members → members (levy tops buyer prices up to the floor)"
-                 if mech == "variable_levy" else "zone producers (subsidy tops up their price)")
+        pairs = (
+            "non-members → members (levy tops buyer prices up to the floor)"
+            if mech == "variable_levy"
+            else "zone producers (subsidy tops up their price)"
+        )
     elif kind == "export_ban":
         what = "exports removed"
-        pairs = (f"{_selector(policy.get('exporters'))} → "
-                 f"{_selector(policy.get('importers', 'members'))}")
+        pairs = (
+            f"{_selector(policy.get('exporters'))} → "
+            f"{_selector(policy.get('importers', 'members'))}"
+        )
     elif kind == "export_quota":
         what = f"exports capped at {100 * float(policy['share_of_baseline']):g}% of baseline"
         pairs = f"{_selector(policy.get('exporters'))} → all destinations"
     else:
         what, pairs = "", ""
-    return {"type": POLICY_LABELS.get(kind, kind), "what": what, "pairs": pairs,
-            "products": products, "label": str(policy.get("label") or "")}
+    return {
+        "type": POLICY_LABELS.get(kind, kind),
+        "what": what,
+        "pairs": pairs,
+        "products": products,
+        "label": str(policy.get("label") or ""),
+    }
 
 
 def _welfare_row(label: str, rows: list[dict[str, Any]], kind: str = "") -> dict[str, Any]:
-    keys = ["consumer_surplus_change_usd", "producer_surplus_change_usd",
-            "tariff_revenue_change_usd", "quota_rent_usd", "subsidy_cost_usd", "welfare_change_usd"]
+    keys = [
+        "consumer_surplus_change_usd",
+        "producer_surplus_change_usd",
+        "tariff_revenue_change_usd",
+        "quota_rent_usd",
+        "subsidy_cost_usd",
+        "welfare_change_usd",
+    ]
     out: dict[str, Any] = {"label": label, "kind": kind, "code": ""}
     for k in keys:
         vals = [r[k] for r in rows if r.get(k) is not None]
@@ -143,22 +173,42 @@ def product_view(pid: str, product: dict[str, Any]) -> dict[str, Any]:
     """What a product section shows besides its charts."""
     z, s = product["zone"], product["summary"]
     kpis = [
-        {"label": "Zone consumer price", "value": fmt.pct(s["zone_consumer_price_change_pct"]),
-         "raw": s["zone_consumer_price_change_pct"], "key": "zone_consumer_price_change_pct"},
-        {"label": "Outside consumer price",
-         "value": fmt.pct(s["outside_consumer_price_change_pct"]),
-         "raw": s["outside_consumer_price_change_pct"], "key": "outside_consumer_price_change_pct"},
-        {"label": "Zone welfare", "value": "USD " + fmt.usd(s["zone_welfare_change_usd"], True),
-         "raw": s["zone_welfare_change_usd"], "key": "zone_welfare_change_usd"},
-        {"label": "Tariff / levy revenue",
-         "value": "USD " + fmt.usd(s["tariff_revenue_change_usd"], True),
-         "raw": s["tariff_revenue_change_usd"], "key": "tariff_revenue_change_usd"},
-        {"label": "Zone self-sufficiency",
-         "value": f"{fmt.share(z['self_sufficiency_baseline'])} → {fmt.share(z['self_sufficiency'])}",
-         "raw": z["self_sufficiency"], "key": "self_sufficiency"},
-        {"label": "Watch share of zone demand",
-         "value": f"{fmt.share(z['watch_share_baseline'])} → {fmt.share(z['watch_share'])}",
-         "raw": z["watch_share"], "key": "watch_share"},
+        {
+            "label": "Zone consumer price",
+            "value": fmt.pct(s["zone_consumer_price_change_pct"]),
+            "raw": s["zone_consumer_price_change_pct"],
+            "key": "zone_consumer_price_change_pct",
+        },
+        {
+            "label": "Outside consumer price",
+            "value": fmt.pct(s["outside_consumer_price_change_pct"]),
+            "raw": s["outside_consumer_price_change_pct"],
+            "key": "outside_consumer_price_change_pct",
+        },
+        {
+            "label": "Zone welfare",
+            "value": "USD " + fmt.usd(s["zone_welfare_change_usd"], True),
+            "raw": s["zone_welfare_change_usd"],
+            "key": "zone_welfare_change_usd",
+        },
+        {
+            "label": "Tariff / levy revenue",
+            "value": "USD " + fmt.usd(s["tariff_revenue_change_usd"], True),
+            "raw": s["tariff_revenue_change_usd"],
+            "key": "tariff_revenue_change_usd",
+        },
+        {
+            "label": "Zone self-sufficiency",
+            "value": f"{fmt.share(z['self_sufficiency_baseline'])} → {fmt.share(z['self_sufficiency'])}",
+            "raw": z["self_sufficiency"],
+            "key": "self_sufficiency",
+        },
+        {
+            "label": "Watch share of zone demand",
+            "value": f"{fmt.share(z['watch_share_baseline'])} → {fmt.share(z['watch_share'])}",
+            "raw": z["watch_share"],
+            "key": "watch_share",
+        },
     ]
     return {
         "id": pid,
@@ -184,9 +234,16 @@ def provenance(tables: tuple[str, ...] = RESULT_TABLES) -> dict[str, Any]:
         if not entry:
             continue
         for p in entry["provenance"]:
-            rows.append({"table": name, "publisher": p.get("publisher", ""),
-                         "title": p.get("title", ""), "edition": p.get("edition", ""),
-                         "licence": p.get("licence", ""), "url": p.get("doi_or_url", "")})
+            rows.append(
+                {
+                    "table": name,
+                    "publisher": p.get("publisher", ""),
+                    "title": p.get("title", ""),
+                    "edition": p.get("edition", ""),
+                    "licence": p.get("licence", ""),
+                    "url": p.get("doi_or_url", ""),
+                }
+            )
     return {"built": manifest.get("built"), "rows": rows, "error": None}
 
 
@@ -203,18 +260,36 @@ def results_view(scenario: dict[str, Any], results: dict[str, Any]) -> dict[str,
     n_conv = sum(1 for p in products.values() if p["converged"])
     headline = [
         {"label": "Products", "value": str(len(products)), "key": "products", "raw": len(products)},
-        {"label": "Converged", "value": f"{n_conv} of {len(products)}", "key": "converged",
-         "raw": n_conv},
-        {"label": "Zone welfare", "value": "USD " + fmt.usd(total("zone_welfare_change_usd"), True),
-         "key": "zone_welfare_change_usd", "raw": total("zone_welfare_change_usd")},
-        {"label": "Outside welfare",
-         "value": "USD " + fmt.usd(total("outside_welfare_change_usd"), True),
-         "key": "outside_welfare_change_usd", "raw": total("outside_welfare_change_usd")},
-        {"label": "Tariff / levy revenue",
-         "value": "USD " + fmt.usd(total("tariff_revenue_change_usd"), True),
-         "key": "tariff_revenue_change_usd", "raw": total("tariff_revenue_change_usd")},
-        {"label": "Subsidy cost", "value": "USD " + fmt.usd(total("subsidy_cost_usd")),
-         "key": "subsidy_cost_usd", "raw": total("subsidy_cost_usd")},
+        {
+            "label": "Converged",
+            "value": f"{n_conv} of {len(products)}",
+            "key": "converged",
+            "raw": n_conv,
+        },
+        {
+            "label": "Zone welfare",
+            "value": "USD " + fmt.usd(total("zone_welfare_change_usd"), True),
+            "key": "zone_welfare_change_usd",
+            "raw": total("zone_welfare_change_usd"),
+        },
+        {
+            "label": "Outside welfare",
+            "value": "USD " + fmt.usd(total("outside_welfare_change_usd"), True),
+            "key": "outside_welfare_change_usd",
+            "raw": total("outside_welfare_change_usd"),
+        },
+        {
+            "label": "Tariff / levy revenue",
+            "value": "USD " + fmt.usd(total("tariff_revenue_change_usd"), True),
+            "key": "tariff_revenue_change_usd",
+            "raw": total("tariff_revenue_change_usd"),
+        },
+        {
+            "label": "Subsidy cost",
+            "value": "USD " + fmt.usd(total("subsidy_cost_usd")),
+            "key": "subsidy_cost_usd",
+            "raw": total("subsidy_cost_usd"),
+        },
     ]
     warnings = [(pid, w) for pid, p in products.items() for w in p["warnings"]]
     return {
@@ -247,9 +322,12 @@ def scenario_dict(scenario: Any) -> dict[str, Any]:
     raise TypeError(f"expected a Scenario or a dict, got {type(scenario).__name__}")
 
 
-def render_report(scenario: Any, results: dict[str, Any],
-                  generated: dt.datetime | None = None,
-                  uncertainty: dict[str, Any] | None = None) -> str:
+def render_report(
+    scenario: Any,
+    results: dict[str, Any],
+    generated: dt.datetime | None = None,
+    uncertainty: dict[str, Any] | None = None,
+) -> str:
     """One self-contained HTML document: Plotly.js, the map geometry, the figures and the
     full results (as JSON) are inlined; nothing is fetched from the network.
 
@@ -262,18 +340,23 @@ def render_report(scenario: Any, results: dict[str, Any],
         context["figures"].update(uncertainty_figures(uncertainty["fans"]))
         context["uncertainty"] = uncertainty
     generated = generated or dt.datetime.now(dt.UTC)
-    return _env().get_template("report.html.j2").render(
-        **context,
-        title=f"{results['scenario']} — critmin report",
-        generated=generated.strftime("%Y-%m-%d %H:%M UTC"),
-        plotly_js=plotly_js(),
-        geojson=world_geojson_text(),
-        inline_assets=True,
+    return (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            **context,
+            title=f"{results['scenario']} — critmin report",
+            generated=generated.strftime("%Y-%m-%d %H:%M UTC"),
+            plotly_js=plotly_js(),
+            geojson=world_geojson_text(),
+            inline_assets=True,
+        )
     )
 
 
-def write_report(source: Any, path: str | Path, draws: int = 0,
-                 seed: int | None = None) -> dict[str, Any]:
+def write_report(
+    source: Any, path: str | Path, draws: int = 0, seed: int | None = None
+) -> dict[str, Any]:
     """Simulate ``source`` (path, dict or Scenario), write the report to ``path`` atomically
     and return the results contract. With ``draws`` > 0 the report also shows fan charts of a
     Monte Carlo run (:func:`critmin.uncertainty.run_uncertainty`) with that many draws."""

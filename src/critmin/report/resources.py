@@ -129,14 +129,19 @@ def convert_world_atlas(topology: dict[str, Any], digits: int = 2) -> dict[str, 
             coords.append([rings[0], *(r for r in rings[1:] if len(r) >= 4)])
         if not coords:
             continue
-        geometry = ({"type": "Polygon", "coordinates": coords[0]} if len(coords) == 1
-                    else {"type": "MultiPolygon", "coordinates": coords})
-        features.append({
-            "type": "Feature",
-            "id": iso,
-            "properties": {"name": name},
-            "geometry": geometry,
-        })
+        geometry = (
+            {"type": "Polygon", "coordinates": coords[0]}
+            if len(coords) == 1
+            else {"type": "MultiPolygon", "coordinates": coords}
+        )
+        features.append(
+            {
+                "type": "Feature",
+                "id": iso,
+                "properties": {"name": name},
+                "geometry": geometry,
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 

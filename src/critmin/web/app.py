@@ -54,10 +54,22 @@ SCENARIO_SCHEMA_REF = {"$ref": "#/components/schemas/Scenario"}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad request (not JSON, or another user error)"},
     413: {"description": "Request body above the size limit"},
-    422: {"description": "Invalid input: `{\"error\": ..., \"field\": ...}` names the field"},
+    422: {"description": 'Invalid input: `{"error": ..., "field": ...}` names the field'},
 }
-DATA_TABLES = ["production", "reserves", "capacity", "supply", "flows", "wgi", "eu_supply_shares",
-               "eu_sr_ei", "us_salient", "groups", "products", "elasticities"]
+DATA_TABLES = [
+    "production",
+    "reserves",
+    "capacity",
+    "supply",
+    "flows",
+    "wgi",
+    "eu_supply_shares",
+    "eu_sr_ei",
+    "us_salient",
+    "groups",
+    "products",
+    "elasticities",
+]
 
 
 class StoreFullError(CritminError):
@@ -74,8 +86,11 @@ def _env() -> Environment:
 
 def wants_json(request: Request) -> bool:
     """API paths and ``?format=json`` get JSON; dashboard pages get HTML."""
-    return (request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
-            or request.query_params.get("format") == "json")
+    return (
+        request.url.path.startswith("/api/")
+        or request.url.path == "/openapi.json"
+        or request.query_params.get("format") == "json"
+    )
 
 
 def page(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -83,15 +98,27 @@ def page(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(html, status_code=status_code)
 
 
-def error_response(request: Request, status: int, message: str, field: str | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    request: Request,
+    status: int,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     if wants_json(request):
         body: dict[str, Any] = {"error": message}
         if field is not None:
             body["field"] = field
         return JSONResponse(body, status_code=status, headers=headers)
-    return page("error.html.j2", status_code=status, title=f"Error {status}", active="",
-                status=status, message=message, field=field)
+    return page(
+        "error.html.j2",
+        status_code=status,
+        title=f"Error {status}",
+        active="",
+        status=status,
+        message=message,
+        field=field,
+    )
 
 
 def _split(text: str | None) -> list[str]:
@@ -105,8 +132,9 @@ def _json(data: Any, status: int = 200) -> JSONResponse:
 # ----------------------------------------------------------------------------- the app
 
 
-def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
-               warm_up: bool = False) -> FastAPI:
+def create_app(
+    db_path: str | Path | None = None, limits: Limits | None = None, warm_up: bool = False
+) -> FastAPI:
     """Build the FastAPI app. ``db_path``: SQLite file for saved scenarios (default
     :func:`critmin.web.store.default_db_path`); ``warm_up`` loads the data and the overview
     in a background thread at startup."""
@@ -119,8 +147,9 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if warm_up:
-            threading.Thread(target=_warm, args=(ready,), name="critmin-warm-up",
-                             daemon=True).start()
+            threading.Thread(
+                target=_warm, args=(ready,), name="critmin-warm-up", daemon=True
+            ).start()
         else:
             ready.set()
         yield
@@ -133,7 +162,7 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
             "Design and stress-test a critical-minerals preferential trade zone on real public "
             "data. `POST /api/simulate` takes a scenario (the schema of the TOML scenario file, "
             "as JSON; bundled products only) and returns the results contract. Errors are "
-            "`{\"error\": message, \"field\": name}`."
+            '`{"error": message, "field": name}`.'
         ),
         lifespan=lifespan,
         docs_url="/docs",
@@ -169,15 +198,20 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = {404: "no such page or endpoint", 405: "method not allowed"}.get(
-            exc.status_code, str(exc.detail))
-        return error_response(request, exc.status_code, message,
-                              headers=getattr(exc, "headers", None))
+            exc.status_code, str(exc.detail)
+        )
+        return error_response(
+            request, exc.status_code, message, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> Response:  # pragma: no cover
         log.exception("internal error on %s", request.url.path)
-        return error_response(request, 500, f"internal error ({type(exc).__name__}); this is a "
-                              "bug in critmin, please report it")
+        return error_response(
+            request,
+            500,
+            f"internal error ({type(exc).__name__}); this is a bug in critmin, please report it",
+        )
 
     # ------------------------------------------------------------------ helpers using state
     async def read_scenario(request: Request) -> tuple[dict[str, Any], Any]:
@@ -193,8 +227,10 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
 
     def save(scenario: dict[str, Any], result: dict[str, Any] | None) -> dict[str, Any]:
         if store.count() >= limits.max_saved_scenarios:
-            raise StoreFullError(f"the database holds {limits.max_saved_scenarios} saved "
-                                 "scenarios, the maximum; delete some first")
+            raise StoreFullError(
+                f"the database holds {limits.max_saved_scenarios} saved "
+                "scenarios, the maximum; delete some first"
+            )
         entry = store.save(scenario, result)
         return entry.to_dict() | _links(entry.id)
 
@@ -203,9 +239,14 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
     def health() -> dict[str, Any]:
         from critmin.world import trade_years
 
-        return {"status": "ok", "ready": ready.is_set(), "version": __version__,
-                "trade_years": trade_years(),
-                "saved_scenarios": store.count(), "limits": limits.to_dict()}
+        return {
+            "status": "ok",
+            "ready": ready.is_set(),
+            "version": __version__,
+            "trade_years": trade_years(),
+            "saved_scenarios": store.count(),
+            "limits": limits.to_dict(),
+        }
 
     @app.get("/api/products", tags=["data"], summary="Bundled products (HS6) and their stage")
     def api_products() -> list[dict[str, Any]]:
@@ -223,25 +264,41 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
     def api_sources() -> dict[str, Any]:
         return services.sources()
 
-    @app.get("/api/assess", tags=["metrics"],
-             summary="Supply concentration by mineral and stage, optionally for a zone",
-             responses=ERROR_RESPONSES)
+    @app.get(
+        "/api/assess",
+        tags=["metrics"],
+        summary="Supply concentration by mineral and stage, optionally for a zone",
+        responses=ERROR_RESPONSES,
+    )
     async def api_assess(
-        members: str | None = Query(None, description="Zone members: ISO3 codes / groups, comma-separated", max_length=2000),
-        watch: str | None = Query(None, description="Watch countries, comma-separated", max_length=2000),
-        minerals: str | None = Query(None, description="Mineral ids, comma-separated (default all)", max_length=2000),
-        stage: str | None = Query(None, description="mine, refine or product (comma-separated)", max_length=200),
+        members: str | None = Query(
+            None, description="Zone members: ISO3 codes / groups, comma-separated", max_length=2000
+        ),
+        watch: str | None = Query(
+            None, description="Watch countries, comma-separated", max_length=2000
+        ),
+        minerals: str | None = Query(
+            None, description="Mineral ids, comma-separated (default all)", max_length=2000
+        ),
+        stage: str | None = Query(
+            None, description="mine, refine or product (comma-separated)", max_length=200
+        ),
         year: int = Query(2024, ge=1900, le=2100, description="Production year"),
     ) -> JSONResponse:
         m = services.parse_codes(members, "members")
         w = services.parse_codes(watch, "watch")
-        records = await runner.run(services.assess_records, m, w, _split(minerals),
-                                   _split(stage), year)
+        records = await runner.run(
+            services.assess_records, m, w, _split(minerals), _split(stage), year
+        )
         return _json(records)
 
-    @app.get("/api/data/{table}", tags=["data"], summary="Rows of a bundled table, filtered",
-             description="Tables: " + ", ".join(DATA_TABLES) + ". Same filters as "
-             "`critmin data show`.", responses=ERROR_RESPONSES | {404: {"description": "Unknown table"}})
+    @app.get(
+        "/api/data/{table}",
+        tags=["data"],
+        summary="Rows of a bundled table, filtered",
+        description="Tables: " + ", ".join(DATA_TABLES) + ". Same filters as `critmin data show`.",
+        responses=ERROR_RESPONSES | {404: {"description": "Unknown table"}},
+    )
     def api_data(
         table: str,
         mineral: str | None = Query(None, max_length=100),
@@ -253,21 +310,39 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
         importer: str | None = Query(None, max_length=2000),
         group: str | None = Query(None, max_length=100),
         all_editions: bool = False,
-        limit: int = Query(200, ge=1, le=limits.max_data_rows,
-                           description=f"At most this many rows (1-{limits.max_data_rows})"),
+        limit: int = Query(
+            200,
+            ge=1,
+            le=limits.max_data_rows,
+            description=f"At most this many rows (1-{limits.max_data_rows})",
+        ),
     ) -> JSONResponse:
         if table not in DATA_TABLES:
             raise NotFoundError(f"unknown table {table!r}; tables: {', '.join(DATA_TABLES)}")
-        filters = {"mineral": mineral, "year": year, "stage": stage, "country": country,
-                   "product": product, "exporter": exporter, "importer": importer,
-                   "group": group, "all_editions": all_editions}
+        filters = {
+            "mineral": mineral,
+            "year": year,
+            "stage": stage,
+            "country": country,
+            "product": product,
+            "exporter": exporter,
+            "importer": importer,
+            "group": group,
+            "all_editions": all_editions,
+        }
         return _json(services.data_table(table, filters, limit))
 
     # ------------------------------------------------------------------ API: simulate
     @app.post(
-        "/api/simulate", tags=["model"], summary="Simulate a scenario; returns the results contract",
-        openapi_extra={"requestBody": {"required": True, "content": {
-            "application/json": {"schema": SCENARIO_SCHEMA_REF}}}},
+        "/api/simulate",
+        tags=["model"],
+        summary="Simulate a scenario; returns the results contract",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": SCENARIO_SCHEMA_REF}},
+            }
+        },
         responses=ERROR_RESPONSES | {503: {"description": "Busy or over the time limit"}},
     )
     async def api_simulate(request: Request) -> JSONResponse:
@@ -280,13 +355,21 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
         return [e.to_dict() | _links(e.id) for e in store.entries()]
 
     @app.post(
-        "/api/scenarios", tags=["scenarios"], status_code=201,
+        "/api/scenarios",
+        tags=["scenarios"],
+        status_code=201,
         summary="Save a scenario (and, by default, run it and save the result)",
-        openapi_extra={"requestBody": {"required": True, "content": {
-            "application/json": {"schema": SCENARIO_SCHEMA_REF}}}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": SCENARIO_SCHEMA_REF}},
+            }
+        },
         responses=ERROR_RESPONSES | {409: {"description": "Database full"}},
     )
-    async def api_save(request: Request, run: bool = Query(True, description="Run it first")) -> JSONResponse:
+    async def api_save(
+        request: Request, run: bool = Query(True, description="Run it first")
+    ) -> JSONResponse:
         data, scenario = await read_scenario(request)
         if run:
             result: dict[str, Any] | None = await simulate_scenario(scenario)
@@ -295,26 +378,40 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
             result = None
         return _json(save(clean(data), result), status=201)
 
-    @app.get("/api/scenarios/{scenario_id}", tags=["scenarios"], summary="A saved scenario",
-             responses={404: {"description": "No such scenario"}})
+    @app.get(
+        "/api/scenarios/{scenario_id}",
+        tags=["scenarios"],
+        summary="A saved scenario",
+        responses={404: {"description": "No such scenario"}},
+    )
     def api_scenario(scenario_id: str) -> dict[str, Any]:
         entry, scenario = store.get(scenario_id)
         return entry.to_dict() | {"scenario": scenario} | _links(entry.id)
 
-    @app.delete("/api/scenarios/{scenario_id}", tags=["scenarios"], status_code=204,
-                summary="Delete a saved scenario", responses={404: {"description": "No such scenario"}})
+    @app.delete(
+        "/api/scenarios/{scenario_id}",
+        tags=["scenarios"],
+        status_code=204,
+        summary="Delete a saved scenario",
+        responses={404: {"description": "No such scenario"}},
+    )
     def api_delete(scenario_id: str) -> Response:
         store.delete(scenario_id)
         return Response(status_code=204)
 
-    @app.get("/api/scenarios/{scenario_id}/result", tags=["scenarios"],
-             summary="The saved results contract", responses={404: {"description": "No result"}})
+    @app.get(
+        "/api/scenarios/{scenario_id}/result",
+        tags=["scenarios"],
+        summary="The saved results contract",
+        responses={404: {"description": "No result"}},
+    )
     def api_result(scenario_id: str) -> JSONResponse:
         return _json(store.result(scenario_id))
 
     # ------------------------------------------------------------------ overview
-    async def overview_data(members: str | None, watch: str | None, stage: str | None,
-                            map_key: str | None) -> dict[str, Any]:
+    async def overview_data(
+        members: str | None, watch: str | None, stage: str | None, map_key: str | None
+    ) -> dict[str, Any]:
         m = services.parse_codes(members, "members")
         w = services.parse_codes(watch, "watch")
         stages = _split(stage)
@@ -325,12 +422,20 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
         if selected:
             mineral, st = selected.split(":", 1)
             shares = await runner.run(services.supply_shares, mineral, st, 2024)
-        return {"members": m, "watch": w, "stage": stages, "records": records,
-                "map": {"selected": selected, "shares": shares}}
+        return {
+            "members": m,
+            "watch": w,
+            "stage": stages,
+            "records": records,
+            "map": {"selected": selected, "shares": shares},
+        }
 
-    @app.get("/api/overview", tags=["metrics"],
-             summary="The overview page's data: concentration records and the map selection",
-             responses=ERROR_RESPONSES)
+    @app.get(
+        "/api/overview",
+        tags=["metrics"],
+        summary="The overview page's data: concentration records and the map selection",
+        responses=ERROR_RESPONSES,
+    )
     async def api_overview(
         members: str | None = Query(None, max_length=2000),
         watch: str | None = Query(None, max_length=2000),
@@ -355,28 +460,46 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
         if format == "json":
             return _json(data)
         sel = data["map"]["selected"]
-        title = (f"{sel.split(':')[0].replace('_', ' ')} — {sel.split(':')[1]} stage: "
-                 "share of world supply" if sel else "")
-        figures = {
-            "chart-hhi": concentration_heatmap(data["records"]),
-            "chart-supply-map": supply_map_figure(data["map"]["shares"], title),
-        } if data["records"] else {}
-        return page("overview.html.j2", title="Overview — critmin", active="overview",
-                    data=data, figures=figures, geojson=world_geojson_text(),
-                    q={"members": members or "", "watch": watch or "", "stage": stage or ""},
-                    map_options=[(f"{r['mineral']}:{r['stage']}",
-                                  f"{r['mineral'].replace('_', ' ')} · {r['stage']}")
-                                 for r in sorted(data["records"],
-                                                 key=lambda r: (r["mineral"], r["stage"]))],
-                    json_url=_with_format(f"/overview?members={quote(members or '')}&watch="
-                                          f"{quote(watch or '')}&stage={quote(stage or '')}"))
+        title = (
+            f"{sel.split(':')[0].replace('_', ' ')} — {sel.split(':')[1]} stage: "
+            "share of world supply"
+            if sel
+            else ""
+        )
+        figures = (
+            {
+                "chart-hhi": concentration_heatmap(data["records"]),
+                "chart-supply-map": supply_map_figure(data["map"]["shares"], title),
+            }
+            if data["records"]
+            else {}
+        )
+        return page(
+            "overview.html.j2",
+            title="Overview — critmin",
+            active="overview",
+            data=data,
+            figures=figures,
+            geojson=world_geojson_text(),
+            q={"members": members or "", "watch": watch or "", "stage": stage or ""},
+            map_options=[
+                (f"{r['mineral']}:{r['stage']}", f"{r['mineral'].replace('_', ' ')} · {r['stage']}")
+                for r in sorted(data["records"], key=lambda r: (r["mineral"], r["stage"]))
+            ],
+            json_url=_with_format(
+                f"/overview?members={quote(members or '')}&watch="
+                f"{quote(watch or '')}&stage={quote(stage or '')}"
+            ),
+        )
 
     # ------------------------------------------------------------------ designer
     def designer_options() -> dict[str, Any]:
         return {
             "countries": services.countries(),
-            "groups": [{k: g[k] for k in ("id", "name", "citation")} | {"size": len(g["members"])}
-                       for g in services.groups()],
+            "groups": [
+                {k: g[k] for k in ("id", "name", "citation")} | {"size": len(g["members"])}
+                for g in services.groups()
+            ],
             "products": services.products(),
             "policy_types": [t for t, _ in forms.POLICY_TYPES if t],
             "mechanisms": ["variable_levy", "producer_subsidy"],
@@ -386,28 +509,49 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
             "simulate": "POST /api/simulate with the scenario as JSON; POST /designer with the form",
         }
 
-    def designer_page(state: forms.DesignerState, status: int = 200, error: str | None = None,
-                      field: str | None = None, scenario: dict[str, Any] | None = None,
-                      results: dict[str, Any] | None = None) -> HTMLResponse:
+    def designer_page(
+        state: forms.DesignerState,
+        status: int = 200,
+        error: str | None = None,
+        field: str | None = None,
+        scenario: dict[str, Any] | None = None,
+        results: dict[str, Any] | None = None,
+    ) -> HTMLResponse:
         ctx: dict[str, Any] = {}
         if results is not None and scenario is not None:
             ctx = report_render.results_view(scenario, results)
         opts = designer_options()
-        return page("designer.html.j2", status_code=status, title="Zone designer — critmin",
-                    active="designer", state=state, opts=opts, error=error, field=field,
-                    has_results=results is not None, policy_types=forms.POLICY_TYPES,
-                    preset_labels=forms.PRESET_LABELS, policy_slots=state.padded_policies(),
-                    geojson=world_geojson_text() if results is not None else "",
-                    **ctx)
+        return page(
+            "designer.html.j2",
+            status_code=status,
+            title="Zone designer — critmin",
+            active="designer",
+            state=state,
+            opts=opts,
+            error=error,
+            field=field,
+            has_results=results is not None,
+            policy_types=forms.POLICY_TYPES,
+            preset_labels=forms.PRESET_LABELS,
+            policy_slots=state.padded_policies(),
+            geojson=world_geojson_text() if results is not None else "",
+            **ctx,
+        )
 
-    @app.get("/api/designer", tags=["meta"],
-             summary="What the zone designer offers: countries, groups, products, instruments")
+    @app.get(
+        "/api/designer",
+        tags=["meta"],
+        summary="What the zone designer offers: countries, groups, products, instruments",
+    )
     def api_designer() -> dict[str, Any]:
         return designer_options()
 
     @app.get("/designer", include_in_schema=False)
-    def designer_get(preset: str | None = None, from_: str | None = Query(None, alias="from"),
-                     format: Literal["html", "json"] = "html") -> Response:
+    def designer_get(
+        preset: str | None = None,
+        from_: str | None = Query(None, alias="from"),
+        format: Literal["html", "json"] = "html",
+    ) -> Response:
         if format == "json":
             return _json(designer_options())
         group_ids = {g["id"] for g in services.groups()}
@@ -416,16 +560,16 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
             state = forms.state_from_scenario(data, group_ids)
         elif preset:
             if preset not in forms.PRESETS:
-                raise NotFoundError(f"unknown preset {preset!r}; presets: "
-                                    f"{', '.join(forms.PRESETS)}")
+                raise NotFoundError(
+                    f"unknown preset {preset!r}; presets: {', '.join(forms.PRESETS)}"
+                )
             state = forms.state_from_scenario(forms.PRESETS[preset], group_ids)
         else:
             state = forms.DesignerState()
         return designer_page(state)
 
     @app.post("/designer", include_in_schema=False)
-    async def designer_post(request: Request,
-                            format: Literal["html", "json"] = "html") -> Response:
+    async def designer_post(request: Request, format: Literal["html", "json"] = "html") -> Response:
         body = await request.body()
         try:
             form = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=2000)
@@ -448,8 +592,7 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
             return RedirectResponse(f"/scenarios/{entry['id']}?saved=1", status_code=303)
         if format == "json":
             return _json({"scenario": data, "result": results})
-        return designer_page(state, scenario=report_render.scenario_dict(scenario),
-                             results=results)
+        return designer_page(state, scenario=report_render.scenario_dict(scenario), results=results)
 
     # ------------------------------------------------------------------ saved scenarios pages
     @app.get("/scenarios", include_in_schema=False)
@@ -457,31 +600,45 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
         entries = [e.to_dict() | _links(e.id) for e in store.entries()]
         if format == "json":
             return _json(entries)
-        return page("scenarios.html.j2", title="Saved scenarios — critmin", active="scenarios",
-                    entries=entries)
+        return page(
+            "scenarios.html.j2",
+            title="Saved scenarios — critmin",
+            active="scenarios",
+            entries=entries,
+        )
 
     @app.get("/scenarios/{scenario_id}", include_in_schema=False)
-    def scenario_page(scenario_id: str, saved: int = 0,
-                      format: Literal["html", "json"] = "html") -> Response:
+    def scenario_page(
+        scenario_id: str, saved: int = 0, format: Literal["html", "json"] = "html"
+    ) -> Response:
         entry, data = store.get(scenario_id)
         result = store.result(scenario_id) if entry.has_result else None
         if format == "json":
-            return _json(entry.to_dict() | {"scenario": data, "result": result}
-                         | _links(entry.id))
+            return _json(entry.to_dict() | {"scenario": data, "result": result} | _links(entry.id))
         ctx: dict[str, Any] = {}
         if result is not None:
             ctx = report_render.results_view(report_render.scenario_dict(data), result)
-        return page("scenario.html.j2", title=f"{entry.name} — critmin", active="scenarios",
-                    entry=entry.to_dict() | _links(entry.id), just_saved=bool(saved),
-                    has_results=result is not None,
-                    geojson=world_geojson_text() if result is not None else "", **ctx)
+        return page(
+            "scenario.html.j2",
+            title=f"{entry.name} — critmin",
+            active="scenarios",
+            entry=entry.to_dict() | _links(entry.id),
+            just_saved=bool(saved),
+            has_results=result is not None,
+            geojson=world_geojson_text() if result is not None else "",
+            **ctx,
+        )
 
     @app.get("/scenarios/{scenario_id}/report.html", include_in_schema=False)
     def scenario_report(scenario_id: str) -> HTMLResponse:
         _entry, data = store.get(scenario_id)
         html = report_render.render_report(data, store.result(scenario_id))
-        return HTMLResponse(html, headers={
-            "Content-Disposition": f'attachment; filename="critmin-report-{scenario_id}.html"'})
+        return HTMLResponse(
+            html,
+            headers={
+                "Content-Disposition": f'attachment; filename="critmin-report-{scenario_id}.html"'
+            },
+        )
 
     @app.post("/scenarios/{scenario_id}/delete", include_in_schema=False)
     def scenario_delete(scenario_id: str) -> RedirectResponse:
@@ -494,27 +651,44 @@ def create_app(db_path: str | Path | None = None, limits: Limits | None = None,
         data = services.sources()
         if format == "json":
             return _json(data)
-        return page("sources.html.j2", title="Data sources — critmin", active="sources",
-                    data=data, groups=services.groups())
+        return page(
+            "sources.html.j2",
+            title="Data sources — critmin",
+            active="sources",
+            data=data,
+            groups=services.groups(),
+        )
 
     # ------------------------------------------------------------------ static assets
     @app.get("/assets/plotly.min.js", include_in_schema=False)
     def asset_plotly() -> Response:
-        return Response(plotly_js(), media_type="application/javascript",
-                        headers={"Cache-Control": "public, max-age=86400"})
+        return Response(
+            plotly_js(),
+            media_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     @app.get("/assets/world-110m.geojson", include_in_schema=False)
     def asset_geojson() -> Response:
-        return Response(world_geojson_text(), media_type="application/geo+json",
-                        headers={"Cache-Control": "public, max-age=86400"})
+        return Response(
+            world_geojson_text(),
+            media_type="application/geo+json",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     _install_openapi(app)
     return app
 
 
 def _links(sid: str) -> dict[str, Any]:
-    return {"links": {"self": f"/api/scenarios/{sid}", "result": f"/api/scenarios/{sid}/result",
-                      "page": f"/scenarios/{sid}", "report": f"/scenarios/{sid}/report.html"}}
+    return {
+        "links": {
+            "self": f"/api/scenarios/{sid}",
+            "result": f"/api/scenarios/{sid}/result",
+            "page": f"/scenarios/{sid}",
+            "report": f"/scenarios/{sid}/report.html",
+        }
+    }
 
 
 def _with_format(url: str) -> str:
@@ -528,8 +702,9 @@ def _install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                             routes=app.routes)
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
         scenario = Scenario.model_json_schema(ref_template="#/components/schemas/{model}")
         defs = scenario.pop("$defs", {})
         components = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -559,8 +734,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, db_path: str | Path | None 
 
     path = Path(db_path) if db_path else default_db_path()
     app = create_app(path, warm_up=True)
-    print(f"critmin {__version__}: dashboard http://{host}:{port}/overview · API "
-          f"http://{host}:{port}/openapi.json · scenarios in {path}")
+    print(
+        f"critmin {__version__}: dashboard http://{host}:{port}/overview · API "
+        f"http://{host}:{port}/openapi.json · scenarios in {path}"
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

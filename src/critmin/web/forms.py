@@ -21,8 +21,17 @@ POLICY_TYPES = [
     ("export_quota", "Export quota"),
 ]
 SELECTOR_WORDS = {"all", "members", "non-members"}
-POLICY_FIELDS = ("type", "exporters", "importers", "rate_pct", "mechanism", "price",
-                 "share_pct", "products", "label")
+POLICY_FIELDS = (
+    "type",
+    "exporters",
+    "importers",
+    "rate_pct",
+    "mechanism",
+    "price",
+    "share_pct",
+    "products",
+    "label",
+)
 MAX_POLICIES = 12
 
 
@@ -51,9 +60,17 @@ class DesignerState:
 
 
 def empty_policy() -> dict[str, str]:
-    return {"type": "", "exporters": "non-members", "importers": "members", "rate_pct": "",
-            "mechanism": "variable_levy", "price": "", "share_pct": "", "products": "",
-            "label": ""}
+    return {
+        "type": "",
+        "exporters": "non-members",
+        "importers": "members",
+        "rate_pct": "",
+        "mechanism": "variable_levy",
+        "price": "",
+        "share_pct": "",
+        "products": "",
+        "label": "",
+    }
 
 
 def _fmt_number(v: Any) -> str:
@@ -126,10 +143,16 @@ def state_from_form(form: dict[str, list[str]]) -> DesignerState:
             continue
         policies.append({f: one(f"policy-{i}-{f}") for f in POLICY_FIELDS})
     return DesignerState(
-        name=one("name"), description=one("description"), year=one("year", "2024"),
-        member_groups=many("member_groups"), member_countries=many("member_countries"),
-        watch=many("watch"), products=many("products"), sigma=one("sigma"),
-        demand_elasticity=one("demand_elasticity"), supply_elasticity=one("supply_elasticity"),
+        name=one("name"),
+        description=one("description"),
+        year=one("year", "2024"),
+        member_groups=many("member_groups"),
+        member_countries=many("member_countries"),
+        watch=many("watch"),
+        products=many("products"),
+        sigma=one("sigma"),
+        demand_elasticity=one("demand_elasticity"),
+        supply_elasticity=one("supply_elasticity"),
         policies=policies,
     )
 
@@ -194,8 +217,9 @@ def scenario_from_state(state: DesignerState) -> dict[str, Any]:
             pol["importers"] = _selector(row.get("importers", ""), f"{f}.importers")
         elif kind == "export_quota":
             pol["exporters"] = _selector(row.get("exporters", ""), f"{f}.exporters")
-            pol["share_of_baseline"] = _number(row.get("share_pct", ""),
-                                               f"{f}.share_of_baseline", 0.01)
+            pol["share_of_baseline"] = _number(
+                row.get("share_pct", ""), f"{f}.share_of_baseline", 0.01
+            )
         else:
             raise ScenarioError(f"{f}.type", f"unknown instrument {kind!r}")
         products = [p.strip() for p in row.get("products", "").split(",") if p.strip()]
@@ -212,18 +236,18 @@ PRESETS: dict[str, dict[str, Any]] = {
     "lithium-floor-levy": {
         "name": "Zone core: lithium carbonate floor by variable levy",
         "description": "USD 15,000/t reference price on lithium carbonate; non-member imports "
-                       "topped up by a variable levy",
+        "topped up by a variable levy",
         "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]},
         "product": [{"id": "lithium_carbonate"}],
-        "policy": [{"type": "price_floor", "mechanism": "variable_levy",
-                    "price_usd_per_t": 15000}],
+        "policy": [{"type": "price_floor", "mechanism": "variable_levy", "price_usd_per_t": 15000}],
     },
     "lithium-floor-subsidy": {
         "name": "Zone core: lithium carbonate floor by producer subsidy",
         "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]},
         "product": [{"id": "lithium_carbonate"}],
-        "policy": [{"type": "price_floor", "mechanism": "producer_subsidy",
-                    "price_usd_per_t": 15000}],
+        "policy": [
+            {"type": "price_floor", "mechanism": "producer_subsidy", "price_usd_per_t": 15000}
+        ],
     },
     "china-ban": {
         "name": "China bans gallium, germanium and magnet exports to the zone",

@@ -21,15 +21,24 @@ class BodySizeLimit:
         self.max_bytes = max_bytes
 
     def _message(self) -> str:
-        return (f"the request body is larger than the limit of {self.max_bytes // 1024} KB; "
-                "send a smaller scenario")
+        return (
+            f"the request body is larger than the limit of {self.max_bytes // 1024} KB; "
+            "send a smaller scenario"
+        )
 
     async def _reply(self, send: Send, status: int, message: str) -> None:
         body = json.dumps({"error": message, "field": "<body>"}).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -87,12 +87,16 @@ def groups() -> list[dict[str, Any]]:
     out = []
     for gid, sub in world().groups.groupby("group_id"):
         first = sub.iloc[0]
-        out.append({
-            "id": str(gid), "name": str(first["name"]),
-            "members": sorted(map(str, sub["country"])),
-            "citation": str(first["citation"]), "url": str(first["url"]),
-            "as_of": str(first["as_of"]),
-        })
+        out.append(
+            {
+                "id": str(gid),
+                "name": str(first["name"]),
+                "members": sorted(map(str, sub["country"])),
+                "citation": str(first["citation"]),
+                "url": str(first["url"]),
+                "as_of": str(first["as_of"]),
+            }
+        )
     return out
 
 
@@ -103,8 +107,10 @@ def countries() -> list[dict[str, Any]]:
     for gid, sub in w.groups.groupby("group_id"):
         for c in sub["country"]:
             member_of.setdefault(str(c), []).append(str(gid))
-    return [{"iso3": c, "name": country_label(c), "groups": sorted(member_of.get(c, []))}
-            for c in w.countries]
+    return [
+        {"iso3": c, "name": country_label(c), "groups": sorted(member_of.get(c, []))}
+        for c in w.countries
+    ]
 
 
 def parse_codes(text: str | None, field: str) -> list[str]:
@@ -119,8 +125,13 @@ def parse_codes(text: str | None, field: str) -> list[str]:
 
 
 @lru_cache(maxsize=64)
-def _assess_cached(members: tuple[str, ...], watch: tuple[str, ...],
-                   minerals: tuple[str, ...], stages: tuple[str, ...], year: int) -> str:
+def _assess_cached(
+    members: tuple[str, ...],
+    watch: tuple[str, ...],
+    minerals: tuple[str, ...],
+    stages: tuple[str, ...],
+    year: int,
+) -> str:
     from critmin.assess import Zone, assess
 
     try:
@@ -131,13 +142,19 @@ def _assess_cached(members: tuple[str, ...], watch: tuple[str, ...],
     return json.dumps(clean(records), allow_nan=False)
 
 
-def assess_records(members: list[str], watch: list[str], minerals: list[str],
-                   stages: list[str], year: int = 2024) -> list[dict[str, Any]]:
+def assess_records(
+    members: list[str], watch: list[str], minerals: list[str], stages: list[str], year: int = 2024
+) -> list[dict[str, Any]]:
     """Ranked concentration records (critmin.assess), cached per query."""
     if watch and not members:
         raise ScenarioError("watch", "watch countries need a zone: give members too")
-    key = (tuple(sorted(members)), tuple(sorted(watch)), tuple(sorted(minerals)),
-           tuple(sorted(stages)), year)
+    key = (
+        tuple(sorted(members)),
+        tuple(sorted(watch)),
+        tuple(sorted(minerals)),
+        tuple(sorted(stages)),
+        year,
+    )
     data: list[dict[str, Any]] = json.loads(_assess_cached(*key))
     return data
 
@@ -163,9 +180,15 @@ def data_table(table: str, filters: dict[str, Any], limit: int) -> dict[str, Any
     total = len(df)
     df = df.head(limit)
     rows: list[dict[str, Any]] = json.loads(df.to_json(orient="records", date_format="iso"))
-    return {"table": table, "title": title, "total_rows": total, "returned_rows": len(rows),
-            "truncated": total > len(rows), "columns": [str(c) for c in df.columns],
-            "rows": clean(rows)}
+    return {
+        "table": table,
+        "title": title,
+        "total_rows": total,
+        "returned_rows": len(rows),
+        "truncated": total > len(rows),
+        "columns": [str(c) for c in df.columns],
+        "rows": clean(rows),
+    }
 
 
 def sources() -> dict[str, Any]:
@@ -174,8 +197,12 @@ def sources() -> dict[str, Any]:
 
     manifest = read_manifest()
     tables = {
-        name: {"rows": entry["rows"], "row": entry["row"], "provenance": entry["provenance"],
-               "transformations": entry["transformations"]}
+        name: {
+            "rows": entry["rows"],
+            "row": entry["row"],
+            "provenance": entry["provenance"],
+            "transformations": entry["transformations"],
+        }
         for name, entry in manifest["tables"].items()
     }
     return {"built": manifest.get("built"), "tables": tables}
@@ -225,13 +252,16 @@ def web_scenario(data: Any, limits: Limits) -> Scenario:
             )
     if len(scenario.product) > limits.max_products:
         raise ScenarioError(
-            "product", f"at most {limits.max_products} products per request, got "
-            f"{len(scenario.product)}",
+            "product",
+            f"at most {limits.max_products} products per request, got {len(scenario.product)}",
         )
     years = trade_years()
     if scenario.year not in years:
-        raise ScenarioError("year", f"no bundled trade data for {scenario.year}: trade years "
-                            f"are {', '.join(map(str, years))}")
+        raise ScenarioError(
+            "year",
+            f"no bundled trade data for {scenario.year}: trade years "
+            f"are {', '.join(map(str, years))}",
+        )
     return scenario
 
 
@@ -262,12 +292,15 @@ class SimulationRunner:
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(
-            limits.max_concurrent_simulations + limits.max_queued_simulations)
+            limits.max_concurrent_simulations + limits.max_queued_simulations
+        )
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if not self._slots.acquire(blocking=False):
-            raise BusyError("the server is busy: too many simulations are running or queued; "
-                            "retry in a few seconds")
+            raise BusyError(
+                "the server is busy: too many simulations are running or queued; "
+                "retry in a few seconds"
+            )
         loop = asyncio.get_running_loop()
         try:
             future = loop.run_in_executor(self._pool(), fn, *args)
@@ -289,7 +322,8 @@ class SimulationRunner:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(
                     max_workers=self.limits.max_concurrent_simulations,
-                    thread_name_prefix="critmin-sim")
+                    thread_name_prefix="critmin-sim",
+                )
             return self._executor
 
     def shutdown(self) -> None:

@@ -61,9 +61,14 @@ class SavedScenario:
     converged: bool | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "created": self.created,
-                "products": self.products, "has_result": self.has_result,
-                "converged": self.converged}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created": self.created,
+            "products": self.products,
+            "has_result": self.has_result,
+            "converged": self.converged,
+        }
 
 
 class ScenarioStore:
@@ -116,9 +121,15 @@ class ScenarioStore:
             conn.execute(
                 "INSERT INTO scenarios (id, name, created, scenario, result, converged, products)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (sid, name, created, json.dumps(scenario, allow_nan=False),
-                 None if result is None else json.dumps(result, allow_nan=False),
-                 None if converged is None else int(converged), ",".join(products)),
+                (
+                    sid,
+                    name,
+                    created,
+                    json.dumps(scenario, allow_nan=False),
+                    None if result is None else json.dumps(result, allow_nan=False),
+                    None if converged is None else int(converged),
+                    ",".join(products),
+                ),
             )
         return SavedScenario(sid, name, created, products, result is not None, converged)
 
@@ -133,16 +144,22 @@ class ScenarioStore:
     @staticmethod
     def _row(row: tuple[Any, ...]) -> SavedScenario:
         sid, name, created, products, has_result, converged = row
-        return SavedScenario(str(sid), str(name), str(created),
-                             [p for p in str(products).split(",") if p], bool(has_result),
-                             None if converged is None else bool(converged))
+        return SavedScenario(
+            str(sid),
+            str(name),
+            str(created),
+            [p for p in str(products).split(",") if p],
+            bool(has_result),
+            None if converged is None else bool(converged),
+        )
 
     def entries(self, limit: int = 500) -> list[SavedScenario]:
         """Saved scenarios, newest first."""
         with self._connect() as conn:
             rows = conn.execute(
                 "SELECT id, name, created, products, result IS NOT NULL, converged "
-                "FROM scenarios ORDER BY created DESC, rowid DESC LIMIT ?", (limit,)
+                "FROM scenarios ORDER BY created DESC, rowid DESC LIMIT ?",
+                (limit,),
             ).fetchall()
         return [self._row(r) for r in rows]
 
@@ -151,7 +168,8 @@ class ScenarioStore:
         with self._connect() as conn:
             row = conn.execute(
                 "SELECT id, name, created, products, result IS NOT NULL, converged, scenario "
-                "FROM scenarios WHERE id = ?", (sid,)
+                "FROM scenarios WHERE id = ?",
+                (sid,),
             ).fetchone()
         if row is None:
             raise NotFoundError(f"no saved scenario {sid!r}")
@@ -165,7 +183,9 @@ class ScenarioStore:
         if row is None:
             raise NotFoundError(f"no saved scenario {sid!r}")
         if row[0] is None:
-            raise NotFoundError(f"saved scenario {sid!r} has no result (it was saved without running)")
+            raise NotFoundError(
+                f"saved scenario {sid!r} has no result (it was saved without running)"
+            )
         data: dict[str, Any] = json.loads(row[0])
         return data
 
