@@ -97,6 +97,14 @@ def test_design_run_and_save_example1(
     wait_for_charts(page)
     assert page.locator("#saved-notice").is_visible()
     page.screenshot(path=str(screenshots / "scenario.png"), full_page=True)
+    # Monte Carlo draws from the saved scenario's page: fan charts for the product
+    page.fill("#uncertainty-form input[name=draws]", "30")
+    page.click("#uncertainty-form button[type=submit]")
+    page.wait_for_url("**draws=30**")
+    wait_for_charts(page)
+    assert page.locator("#chart-lithium_carbonate-fan_pct .main-svg").count() > 0
+    assert page.locator("#chart-lithium_carbonate-fan_usd .main-svg").count() > 0
+    page.screenshot(path=str(screenshots / "scenario-uncertainty.png"), full_page=True)
     page.goto(f"{live_server.url}/scenarios")
     assert page.locator("#scenarios-table").inner_text().count("Browser: lithium floor") == 1
     page.screenshot(path=str(screenshots / "scenarios.png"), full_page=True)

@@ -343,3 +343,31 @@ def test_designer_watches_a_group(client: Any) -> None:
     assert result["watch"] == ["GBR"]
     notes = result["products"]["lithium_carbonate"]["notes"]
     assert any("are zone members" in n for n in notes)
+
+
+def test_uncertainty_of_a_saved_scenario(client: Any) -> None:
+    """Monte Carlo draws from the dashboard equal the library's, bit for bit: the JSON API,
+    the page's fan charts, and the draws limit (422 naming the field)."""
+    from critmin.report.format import clean
+    from critmin.uncertainty import fan_data, run_uncertainty
+
+    sid = client.post("/api/scenarios", json=EXAMPLE1_DICT).json()["id"]
+    r = client.post(f"/api/scenarios/{sid}/uncertainty", params={"draws": 40, "seed": 3})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    direct = run_uncertainty(EXAMPLE1_DICT, draws=40, seed=3, workers=1)
+    want = direct.to_dict()
+    assert got["draws"] == 40 and got["seed"] == 3
+    assert got["products"] == clean(want["products"])
+    assert got["fans"] == clean(fan_data(direct))
+    page = client.get(f"/scenarios/{sid}", params={"draws": 40, "seed": 3})
+    assert page.status_code == 200
+    assert "Uncertainty: 40 Monte Carlo draws (seed 3)" in page.text
+    assert 'id="chart-lithium_carbonate-fan_pct"' in page.text
+    assert 'id="uncertainty-form"' in client.get(f"/scenarios/{sid}").text
+    twin = client.get(f"/scenarios/{sid}", params={"draws": 40, "seed": 3, "format": "json"})
+    assert twin.json()["uncertainty"]["fans"] == got["fans"]
+    too_many = client.post(f"/api/scenarios/{sid}/uncertainty", params={"draws": 10**6})
+    assert too_many.status_code == 422 and too_many.json()["field"] == "draws"
+    missing = client.post("/api/scenarios/nope/uncertainty", params={"draws": 5})
+    assert missing.status_code == 404

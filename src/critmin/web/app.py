@@ -33,7 +33,11 @@ from critmin.errors import (
     ScenarioError,
 )
 from critmin.report import render as report_render
-from critmin.report.charts import concentration_heatmap, supply_map_figure
+from critmin.report.charts import (
+    concentration_heatmap,
+    supply_map_figure,
+    uncertainty_figures,
+)
 from critmin.report.format import clean
 from critmin.report.resources import plotly_js, world_geojson_text
 from critmin.web import forms, services
@@ -225,6 +229,19 @@ def create_app(
         result: dict[str, Any] = await runner.run(services.run_simulation, scenario)
         return result
 
+    async def uncertainty_of(scenario_id: str, draws: int, seed: int) -> dict[str, Any]:
+        """Monte Carlo draws of a saved scenario (bounded by ``limits.max_uncertainty_draws``)."""
+        if draws > limits.max_uncertainty_draws:
+            raise ScenarioError(
+                "draws",
+                f"at most {limits.max_uncertainty_draws} draws per request on the server, got "
+                f"{draws}; run larger analyses with `critmin uncertainty`",
+            )
+        _entry, data = store.get(scenario_id)
+        scenario = services.web_scenario(data, limits)
+        result: dict[str, Any] = await runner.run(services.run_uncertainty, scenario, draws, seed)
+        return result
+
     def save(scenario: dict[str, Any], result: dict[str, Any] | None) -> dict[str, Any]:
         if store.count() >= limits.max_saved_scenarios:
             raise StoreFullError(
@@ -398,6 +415,23 @@ def create_app(
     def api_delete(scenario_id: str) -> Response:
         store.delete(scenario_id)
         return Response(status_code=204)
+
+    @app.post(
+        "/api/scenarios/{scenario_id}/uncertainty",
+        tags=["scenarios"],
+        summary="Monte Carlo draws of a saved scenario: summary and fan-chart bands",
+        responses={
+            404: {"description": "No such scenario"},
+            422: {"description": "Too many draws"},
+            503: {"description": "Busy or over the time limit"},
+        },
+    )
+    async def api_uncertainty(
+        scenario_id: str,
+        draws: int = Query(500, ge=1, description="Draws (at most the server's limit)"),
+        seed: int = Query(0, ge=0, le=2**63 - 1, description="Random seed"),
+    ) -> JSONResponse:
+        return _json(await uncertainty_of(scenario_id, draws, seed))
 
     @app.get(
         "/api/scenarios/{scenario_id}/result",
@@ -608,16 +642,29 @@ def create_app(
         )
 
     @app.get("/scenarios/{scenario_id}", include_in_schema=False)
-    def scenario_page(
-        scenario_id: str, saved: int = 0, format: Literal["html", "json"] = "html"
+    async def scenario_page(
+        scenario_id: str,
+        saved: int = 0,
+        format: Literal["html", "json"] = "html",
+        draws: int = Query(0, ge=0, description="Monte Carlo draws to add (0: none)"),
+        seed: int = Query(0, ge=0, le=2**63 - 1),
     ) -> Response:
         entry, data = store.get(scenario_id)
         result = store.result(scenario_id) if entry.has_result else None
+        uncertainty = await uncertainty_of(scenario_id, draws, seed) if draws else None
         if format == "json":
-            return _json(entry.to_dict() | {"scenario": data, "result": result} | _links(entry.id))
+            return _json(
+                entry.to_dict()
+                | {"scenario": data, "result": result}
+                | ({"uncertainty": uncertainty} if uncertainty else {})
+                | _links(entry.id)
+            )
         ctx: dict[str, Any] = {}
         if result is not None:
             ctx = report_render.results_view(report_render.scenario_dict(data), result)
+            if uncertainty is not None:
+                ctx["figures"].update(uncertainty_figures(uncertainty["fans"]))
+                ctx["uncertainty"] = uncertainty
         return page(
             "scenario.html.j2",
             title=f"{entry.name} — critmin",
@@ -626,6 +673,9 @@ def create_app(
             just_saved=bool(saved),
             has_results=result is not None,
             geojson=world_geojson_text() if result is not None else "",
+            max_draws=limits.max_uncertainty_draws,
+            draws=draws or 500,
+            seed=seed,
             **ctx,
         )
 

@@ -41,6 +41,9 @@ class Limits:
     """Upper bound of ``limit`` on ``/api/data/{table}``."""
     max_saved_scenarios: int = 10_000
     """Saved scenarios in the database; beyond this, saving gets 409."""
+    max_uncertainty_draws: int = 2000
+    """Monte Carlo draws per uncertainty request (each costs about one simulation of the
+    scenario; larger runs belong on the command line: ``critmin uncertainty``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -270,6 +273,19 @@ def run_simulation(scenario: Scenario) -> dict[str, Any]:
     from critmin.simulate import simulate
 
     data: dict[str, Any] = clean(simulate(scenario, world=world(scenario.year)).to_dict())
+    return data
+
+
+def run_uncertainty(scenario: Scenario, draws: int, seed: int) -> dict[str, Any]:
+    """Monte Carlo draws of a scenario in this process, on the cached world: the summary
+    (``critmin uncertainty --json``) and the quantile bands of the fan charts."""
+    from critmin.uncertainty import fan_data
+    from critmin.uncertainty import run_uncertainty as run
+
+    result = run(scenario, draws=draws, seed=seed, workers=1, world=world(scenario.year))
+    summary = result.to_dict()
+    summary.pop("timings", None)  # wall-clock times: not part of a reproducible answer
+    data: dict[str, Any] = clean(summary | {"fans": fan_data(result)})
     return data
 
 
