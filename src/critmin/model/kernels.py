@@ -1,14 +1,17 @@
-"""Compiled inner loops of the model: one pass over the active pairs of a stacked system.
+"""Compiled inner loops of the model: passes over the trading pairs of a stacked system.
 
-:func:`critmin.model.core.evaluate` and :func:`critmin.model.core.jacobian` spend their time
-in gathers and scatters over the pair lists (per seller, per buyer). Written as plain loops and
-compiled with Numba (``cache=True``: compiled once per machine, then loaded from the cache),
-an evaluation of a 200-country market takes a few tens of microseconds instead of a few
-hundred, which is what makes a Newton iteration cost about as much as its dense LU solve.
+Building the pair lists (:func:`market_lists`), evaluating the equations
+(:func:`evaluate_pairs`, :func:`clearing`) and scattering the pairs for the Jacobian
+(:func:`dense_pairs`) are gathers and sums per seller and per buyer. Written as plain loops
+and compiled with Numba (``cache=True``: compiled once per machine, a few seconds, then loaded
+from the cache), an evaluation of a 200-country market (8,000 trading pairs) takes about
+0.1 ms instead of the 0.3 ms of the same steps written with numpy's ``bincount`` and fancy
+indexing; the two exponentials per pair stay numpy's vectorised ``exp``.
 
 The loops follow the equations of ``DESIGN.md`` exactly as documented in
-:func:`critmin.model.core.evaluate`; sums run in pair order, the order in which the baseline
-totals ``W`` and ``R`` were summed, so baseline inputs reproduce the baseline bit for bit.
+:func:`critmin.model.core.evaluate`. Every sum runs in pair order (seller after seller, then
+buyer), the order in which the baseline totals were summed, so baseline inputs reproduce the
+baseline bit for bit.
 """
 
 from __future__ import annotations
