@@ -9,7 +9,7 @@ are those of ``DESIGN.md`` ("The trade model"); see :mod:`critmin.model.core`.
 from __future__ import annotations
 
 from critmin.model.core import Market, ModelInputError, Policy, ResolvedPolicy
-from critmin.model.solver import Solution, solve, solve_batch
+from critmin.model.solver import Solution, solve, solve_batch, warm_up
 from critmin.model.welfare import Welfare, compute_welfare
 
 __all__ = [
@@ -22,4 +22,5 @@ __all__ = [
     "compute_welfare",
     "solve",
     "solve_batch",
+    "warm_up",
 ]

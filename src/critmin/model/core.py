@@ -90,7 +90,7 @@ def _float_array(
 ) -> FloatArray:
     """Copy ``value`` into a read-only float64 array, checking shape and finiteness."""
     try:
-        arr = np.array(value, dtype=np.float64)
+        arr = np.array(value, dtype=np.float64, order="C")  # the compiled loops read rows
     except (TypeError, ValueError) as exc:
         raise ModelInputError(f"{name}: expected an array of numbers ({exc})") from None
     if ndim is not None and arr.ndim != ndim:
@@ -127,7 +127,7 @@ def _bool_array(value: Any, name: str, *, ndim: int) -> BoolArray:
         if not np.isin(num, (0.0, 1.0)).all():
             raise ModelInputError(f"{name}: expected booleans (or 0/1), found other values")
         arr = num.astype(np.bool_)
-    out = np.array(arr, dtype=np.bool_)
+    out = np.array(arr, dtype=np.bool_, order="C")
     out.flags.writeable = False
     return out
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
@@ -45,7 +45,7 @@ from critmin.model.core import (
 )
 from critmin.model.welfare import compute_welfare
 
-__all__ = ["Solution", "solve", "solve_batch"]
+__all__ = ["Solution", "solve", "solve_batch", "warm_up"]
 
 MAX_STEP = 5.0
 """Initial cap on a Newton step in any unknown (log units: a factor of about 150 in a price).
@@ -705,6 +705,25 @@ def solve_batch(
         for b, k in enumerate(grp):
             out[k] = _unpack(ms[b], ps[b], st, b, ev, state, tol)
     return [s for s in out if s is not None]
+
+
+@cache
+def warm_up() -> None:
+    """Load the compiled kernels of :mod:`critmin.model.kernels` into this process.
+
+    The first solve in a process loads them from Numba's cache (about 0.3 s; a few seconds
+    the very first time, when they are compiled); later solves take milliseconds.
+    :func:`critmin.simulate.simulate` calls this before it times its solves, so that
+    ``solve_seconds`` measures the solve alone. Runs once per process.
+    """
+    market = Market(
+        V=np.array([[2.0, 1.0], [1.0, 2.0]]),
+        t0=np.zeros((2, 2)),
+        sigma=3.0,
+        eta=0.5,
+        eps=np.ones(2),
+    )
+    solve(market, Policy(t1=np.full((2, 2), 0.1)))
 
 
 def solve(

@@ -772,6 +772,9 @@ def _warm(ready: threading.Event) -> None:
     try:
         services.world(2024)
         services.assess_records([], [], [], [], 2024)
+        from critmin.model import warm_up
+
+        warm_up()  # the solver's compiled kernels
     except Exception:  # pragma: no cover - warm-up is best effort
         log.exception("warm-up failed")
     finally:
