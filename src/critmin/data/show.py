@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from critmin.data.schema import TABLES
 from critmin.errors import CritminError
 from critmin.world import World, load_world, read_table, trade_years
 
 SUPPLY_VIEWS = {"production": "production", "reserves": "reserves", "capacity": "capacity"}
-TABLE_NAMES = [
-    "production",
-    "reserves",
-    "capacity",
-    "supply",
-    "flows",
-    "wgi",
-    "eu_supply_shares",
-    "eu_sr_ei",
-    "us_salient",
-    "groups",
-    "products",
-    "elasticities",
-]
+TABLE_NAMES = [*SUPPLY_VIEWS, *TABLES]
+"""Tables ``critmin data show`` can print: the supply views, then every bundled table."""
 
 
 def _other_editions(all_editions: pd.DataFrame) -> pd.Series:

@@ -454,25 +454,6 @@ def _components(active: BoolArray) -> tuple[int, IntArray]:
     return int(ncomp), np.asarray(labels, dtype=np.intp)
 
 
-def _pad_lists(
-    b: IntArray, B: int, *cols: NDArray[Any], fill: tuple[Any, ...]
-) -> tuple[int, list[NDArray[Any]], BoolArray]:
-    """Pad flat per-element lists (element id ``b``, sorted by ``b``) into ``(B, L)`` arrays."""
-    counts = np.bincount(b, minlength=B)
-    L = int(counts.max()) if B and counts.size else 0
-    if B == 1:
-        return L, [np.asarray(col).reshape(1, L) for col in cols], np.ones((1, L), dtype=np.bool_)
-    starts = np.concatenate([[0], np.cumsum(counts)]).tolist()
-    valid = np.arange(L)[None, :] < counts[:, None]
-    out = []
-    for col, f in zip(cols, fill, strict=True):
-        arr = np.full((B, L), f, dtype=col.dtype)
-        for k in range(B):  # contiguous runs: slice copies
-            arr[k, : counts[k]] = col[starts[k] : starts[k + 1]]
-        out.append(arr)
-    return L, out, valid
-
-
 @dataclass(frozen=True, eq=False)
 class _MarketLists:
     """One market's open pairs and per-country arrays, before padding (see :func:`stack`)."""
@@ -618,10 +599,13 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
     # export quotas that can bind: finite positive cap, baseline exports, an open export pair
     has_exp = slots("exports", False, np.bool_)
     quota = np.isfinite(cap_s) & (cap_s > 0) & (X0 > 0) & producer & has_exp
-    qb, qs = np.nonzero(quota)
-    nq, (qslot, lncap), qmask = _pad_lists(
-        qb, B, qs.astype(np.intp), np.log(cap_s[qb, qs]), fill=(ns, 0.0)
+    quota_slots = [np.flatnonzero(row) for row in quota]
+    nq = max(len(q) for q in quota_slots)
+    qslot = _padded(quota_slots, nq, ns, np.intp)
+    lncap = _padded(
+        [np.log(c[q]) for c, q in zip(cap_s, quota_slots, strict=True)], nq, 0.0, np.float64
     )
+    qmask = np.arange(nq)[None, :] < np.array([len(q) for q in quota_slots])[:, None]
 
     return Stack(
         B=B,

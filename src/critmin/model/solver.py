@@ -470,25 +470,6 @@ def _unpack(
     tol: float,
 ) -> Solution:
     """Turn element ``b`` of a solved stack into a :class:`Solution` (levels + welfare)."""
-    # Degenerate equilibria (sigma near 1 with eta = 0 and a ban removing most of a buyer's
-    # supply) can move prices beyond the float range: they then overflow to inf, honestly.
-    # The last iterate of a failed solve (e.g. a price driven to 0 while its export-tax
-    # equivalent grows without bound) may also produce inf * 0; it is reported as not converged.
-    z = state.z[b]
-    done = bool(state.done[b]) and bool((np.abs(z) < LOG_RANGE).all())
-    with np.errstate(over="ignore", invalid="ignore" if not done else "warn"):
-        return _unpack_levels(market, policy, st, b, ev, state, tol)
-
-
-def _unpack_levels(
-    market: Market,
-    policy: ResolvedPolicy,
-    st: Stack,
-    b: int,
-    ev: Evaluation,
-    state: _State,
-    tol: float,
-) -> Solution:
     n = market.n
     ns = st.ns
     sc = st.slot_country[b]
@@ -504,37 +485,43 @@ def _unpack_levels(
     numeraire = to_countries(st.numeraire[b], 0.0) > 0
     unsupplied = st.unsupplied[b, :n].copy()
     u = to_countries(state.z[b, :ns], 0.0)
-    pi = np.where(stranded, 0.0, np.exp(u))
-    e = np.expm1(to_countries(ev.nu[b, :ns], 0.0))
     lnP = ev.lnP[b, :n]
-    P = np.where(unsupplied, np.inf, np.exp(lnP))
-    D = np.where(unsupplied, 0.0, np.exp(-market.eta * lnP))
-    pi_s = np.maximum(pi, policy.subsidy_floor)
-    S = np.power(pi_s, market.eps)
-    exports = to_countries(ev.X[b], 0.0)
-    baseline_exports = to_countries(st.X0[b], 0.0)  # summed in the order of ``exports``
-    # the active pairs, as countries (padding pairs point at the dummy slot / buyer)
-    valid = st.pvalid[b]
-    slot_ext = np.append(sc, n)
-    pair_i = slot_ext[st.ps[b, valid]]
-    pair_j = st.pj[b, valid]
-    pair_q = ev.q[b, valid]
-    wf = compute_welfare(
-        market,
-        policy,
-        E=st.W[b, :n],
-        R=to_countries(st.R[b], 0.0),
-        baseline_revenue=st.rev0[b, :n],
-        pi=pi,
-        e=e,
-        pi_s=pi_s,
-        S=S,
-        P=P,
-        pair_i=pair_i,
-        pair_j=pair_j,
-        pair_q=pair_q,
-        exports=exports,
-    )
+    # Degenerate equilibria (sigma near 1 with eta = 0 and a ban removing most of a buyer's
+    # supply) can move prices beyond the float range: they then overflow to inf, honestly.
+    # The last iterate of a failed solve (e.g. a price driven to 0 while its export-tax
+    # equivalent grows without bound) may also produce inf * 0; it is reported as not converged.
+    done = bool(state.done[b]) and bool((np.abs(state.z[b]) < LOG_RANGE).all())
+    with np.errstate(over="ignore", invalid="ignore" if not done else "warn"):
+        pi = np.where(stranded, 0.0, np.exp(u))
+        e = np.expm1(to_countries(ev.nu[b, :ns], 0.0))
+        P = np.where(unsupplied, np.inf, np.exp(lnP))
+        D = np.where(unsupplied, 0.0, np.exp(-market.eta * lnP))
+        pi_s = np.maximum(pi, policy.subsidy_floor)
+        S = np.power(pi_s, market.eps)
+        exports = to_countries(ev.X[b], 0.0)
+        baseline_exports = to_countries(st.X0[b], 0.0)  # summed in the order of ``exports``
+        # the active pairs, as countries (padding pairs point at the dummy slot / buyer)
+        valid = st.pvalid[b]
+        slot_ext = np.append(sc, n)
+        pair_i = slot_ext[st.ps[b, valid]]
+        pair_j = st.pj[b, valid]
+        pair_q = ev.q[b, valid]
+        wf = compute_welfare(
+            market,
+            policy,
+            E=st.W[b, :n],
+            R=to_countries(st.R[b], 0.0),
+            baseline_revenue=st.rev0[b, :n],
+            pi=pi,
+            e=e,
+            pi_s=pi_s,
+            S=S,
+            P=P,
+            pair_i=pair_i,
+            pair_j=pair_j,
+            pair_q=pair_q,
+            exports=exports,
+        )
 
     resid = np.abs(state.F[b])
     fcheck = np.abs(ev.f_check[b, :ns])

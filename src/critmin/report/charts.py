@@ -96,6 +96,11 @@ def _color(category: str) -> str:
 # ----------------------------------------------------------------------------- scenario-wide
 
 
+def _legend_below() -> dict[str, Any]:
+    """A horizontal legend at the bottom of the figure's container."""
+    return {"orientation": "h", "yref": "container", "y": 0.02, "x": 0, "yanchor": "bottom"}
+
+
 def zone_shares_figure(results: dict[str, Any]) -> Figure:
     """Zone self-sufficiency and watch-country share of zone demand, baseline vs scenario,
     one row per product (two side-by-side panels, in %)."""
@@ -148,13 +153,7 @@ def zone_shares_figure(results: dict[str, Any]) -> Figure:
                 "gridcolor": "#e5e7eb",
             },
             yaxis={"automargin": True, "autorange": "reversed"},
-            legend={
-                "orientation": "h",
-                "yref": "container",
-                "y": 0.02,
-                "x": 0,
-                "yanchor": "bottom",
-            },
+            legend=_legend_below(),
         ),
     }
 
@@ -197,13 +196,7 @@ def price_summary_figure(results: dict[str, Any]) -> Figure:
                 "gridcolor": "#e5e7eb",
             },
             yaxis={"automargin": True, "autorange": "reversed"},
-            legend={
-                "orientation": "h",
-                "yref": "container",
-                "y": 0.02,
-                "x": 0,
-                "yanchor": "bottom",
-            },
+            legend=_legend_below(),
         ),
     }
 

@@ -28,6 +28,7 @@ from jinja2 import Environment
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from critmin import __version__
+from critmin.data.show import TABLE_NAMES
 from critmin.errors import (
     CritminError,
     ScenarioError,
@@ -60,20 +61,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"description": "Request body above the size limit"},
     422: {"description": 'Invalid input: `{"error": ..., "field": ...}` names the field'},
 }
-DATA_TABLES = [
-    "production",
-    "reserves",
-    "capacity",
-    "supply",
-    "flows",
-    "wgi",
-    "eu_supply_shares",
-    "eu_sr_ei",
-    "us_salient",
-    "groups",
-    "products",
-    "elasticities",
-]
 
 
 class StoreFullError(CritminError):
@@ -229,15 +216,14 @@ def create_app(
         result: dict[str, Any] = await runner.run(services.run_simulation, scenario)
         return result
 
-    async def uncertainty_of(scenario_id: str, draws: int, seed: int) -> dict[str, Any]:
-        """Monte Carlo draws of a saved scenario (bounded by ``limits.max_uncertainty_draws``)."""
+    async def uncertainty_of(data: dict[str, Any], draws: int, seed: int) -> dict[str, Any]:
+        """Monte Carlo draws of a saved scenario's data (at most ``limits.max_uncertainty_draws``)."""
         if draws > limits.max_uncertainty_draws:
             raise ScenarioError(
                 "draws",
                 f"at most {limits.max_uncertainty_draws} draws per request on the server, got "
                 f"{draws}; run larger analyses with `critmin uncertainty`",
             )
-        _entry, data = store.get(scenario_id)
         scenario = services.web_scenario(data, limits)
         result: dict[str, Any] = await runner.run(services.run_uncertainty, scenario, draws, seed)
         return result
@@ -313,7 +299,7 @@ def create_app(
         "/api/data/{table}",
         tags=["data"],
         summary="Rows of a bundled table, filtered",
-        description="Tables: " + ", ".join(DATA_TABLES) + ". Same filters as `critmin data show`.",
+        description="Tables: " + ", ".join(TABLE_NAMES) + ". Same filters as `critmin data show`.",
         responses=ERROR_RESPONSES | {404: {"description": "Unknown table"}},
     )
     def api_data(
@@ -334,8 +320,8 @@ def create_app(
             description=f"At most this many rows (1-{limits.max_data_rows})",
         ),
     ) -> JSONResponse:
-        if table not in DATA_TABLES:
-            raise NotFoundError(f"unknown table {table!r}; tables: {', '.join(DATA_TABLES)}")
+        if table not in TABLE_NAMES:
+            raise NotFoundError(f"unknown table {table!r}; tables: {', '.join(TABLE_NAMES)}")
         filters = {
             "mineral": mineral,
             "year": year,
@@ -431,7 +417,8 @@ def create_app(
         draws: int = Query(500, ge=1, description="Draws (at most the server's limit)"),
         seed: int = Query(0, ge=0, le=2**63 - 1, description="Random seed"),
     ) -> JSONResponse:
-        return _json(await uncertainty_of(scenario_id, draws, seed))
+        _entry, data = store.get(scenario_id)
+        return _json(await uncertainty_of(data, draws, seed))
 
     @app.get(
         "/api/scenarios/{scenario_id}/result",
@@ -651,7 +638,7 @@ def create_app(
     ) -> Response:
         entry, data = store.get(scenario_id)
         result = store.result(scenario_id) if entry.has_result else None
-        uncertainty = await uncertainty_of(scenario_id, draws, seed) if draws else None
+        uncertainty = await uncertainty_of(data, draws, seed) if draws else None
         if format == "json":
             return _json(
                 entry.to_dict()
