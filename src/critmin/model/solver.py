@@ -281,6 +281,19 @@ class _State:
     last: Evaluation | None = None
     """The evaluation at ``z`` for the whole batch, when the iteration ended on one."""
 
+    @classmethod
+    def start(cls, z: FloatArray, F: FloatArray) -> _State:
+        """Unknowns ``z`` with residuals ``F``, before any iteration."""
+        B = z.shape[0]
+        return cls(
+            z=z,
+            F=F,
+            iterations=np.zeros(B, dtype=np.intp),
+            done=np.zeros(B, dtype=np.bool_),
+            failed=np.zeros(B, dtype=np.bool_),
+            note=[""] * B,
+        )
+
 
 def _newton(st: Stack, tol: float, max_iter: int, *, pure: bool = False) -> _State:
     """Run the batched semismooth Newton iteration on a stack.
@@ -293,14 +306,7 @@ def _newton(st: Stack, tol: float, max_iter: int, *, pure: bool = False) -> _Sta
     z = np.zeros((B, N))
     ev = evaluate(st, z)
     F = ev.F.copy()
-    state = _State(
-        z=z,
-        F=F,
-        iterations=np.zeros(B, dtype=np.intp),
-        done=np.zeros(B, dtype=np.bool_),
-        failed=np.zeros(B, dtype=np.bool_),
-        note=[""] * B,
-    )
+    state = _State.start(z, F)
     cap = np.full(B, MAX_STEP)
     hist = np.full((B, MEMORY), -np.inf)
     hist[:, 0] = np.sqrt((F * F).sum(axis=1))
@@ -394,14 +400,7 @@ def _levenberg_marquardt(st: Stack, tol: float, max_iter: int) -> _State:
     F = ev.F.copy()
     phi = np.sqrt((F * F).sum(axis=1))
     mu = np.full(B, 1e-3)
-    state = _State(
-        z=z,
-        F=F,
-        iterations=np.zeros(B, dtype=np.intp),
-        done=np.zeros(B, dtype=np.bool_),
-        failed=np.zeros(B, dtype=np.bool_),
-        note=[""] * B,
-    )
+    state = _State.start(z, F)
     eye = np.eye(N)
     for _ in range(2 * max_iter):
         state.done = np.abs(state.F).max(axis=1, initial=0.0) <= tol
