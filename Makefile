@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	@echo "compiling the solver's kernels (Numba, once per machine: about a minute)"
+	$(BIN)/python -c "from critmin.model import warm_up; warm_up()"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -424,6 +424,15 @@ def _print_sources(records: list[dict[str, Any]]) -> None:
 # ----------------------------------------------------------------------------- simulate
 
 
+def _load_solver() -> None:
+    """Load the solver's compiled kernels, with a note on stderr while it runs: the very first
+    run on a machine compiles them (about a minute; ``make setup`` does it ahead of time)."""
+    from critmin.model import warm_up
+
+    with err.status("loading the solver (compiled once per machine: the first run takes longer)"):
+        warm_up()
+
+
 @app.command("simulate")
 @user_errors
 def simulate_cmd(
@@ -437,6 +446,7 @@ def simulate_cmd(
     from critmin.summary import print_summary
     from critmin.util import write_json_atomic
 
+    _load_solver()
     result = simulate(scenario)
     data = result.to_dict()
     if output is not None:
@@ -466,6 +476,7 @@ def report_cmd(
 
     if draws < 0:
         raise CritminError("--draws must be 0 or more")
+    _load_solver()
     data = write_report(scenario, output, draws=draws, seed=seed)
     size = output.stat().st_size / 1e6
     out.print(f"wrote {output} ({size:.1f} MB, {len(data['products'])} product(s))")
@@ -546,6 +557,7 @@ def uncertainty_cmd(
     from critmin.util import write_json_atomic
 
     sc = load_scenario(scenario)
+    _load_solver()
     settings_draws = (
         draws if draws is not None else (sc.uncertainty.draws if sc.uncertainty else 1000)
     )

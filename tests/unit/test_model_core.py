@@ -428,15 +428,16 @@ def test_market_lists_match_dense_numpy(seed: int) -> None:
     off = ~np.eye(n, dtype=bool)
     np.testing.assert_allclose(R, m.R, rtol=1e-13)
     np.testing.assert_allclose(X0, m.baseline_exports, rtol=1e-13)
-    np.testing.assert_allclose(W, m.E, rtol=1e-13)
-    np.testing.assert_allclose(rev0, m.baseline_tariff_revenue, rtol=1e-13, atol=1e-6)
+    np.testing.assert_allclose(W[:n], m.E, rtol=1e-13)
+    np.testing.assert_allclose(rev0[:n], m.baseline_tariff_revenue, rtol=1e-13, atol=1e-6)
+    assert W[n] == rev0[n] == 0.0 and not supplied[n]  # the dummy (padding) buyer
     open_ = (m.V > 0) & ~banned & ~((cap == 0.0)[:, None] & off)
     ii, jj = np.nonzero(open_)  # row-major: seller after seller, then buyer
     assert (ai == ii).all() and (aj == jj).all()
     assert (aV == m.V[ii, jj]).all() and (at0 == m.t0[ii, jj]).all()
     assert (at1 == t1[ii, jj]).all() and (aF == levy[ii, jj]).all()
     assert (aw == m.V[ii, jj] * (1.0 + m.t0[ii, jj])).all()
-    assert (supplied == open_.any(axis=0)).all()
+    assert (supplied[:n] == open_.any(axis=0)).all()
     assert (sells == open_.any(axis=1)).all()
     assert (exports == (open_ & off).any(axis=1)).all()
 

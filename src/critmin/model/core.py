@@ -41,9 +41,9 @@ baseline inputs reproduce the baseline bit for bit (see the comments in :func:`e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -51,7 +51,15 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from critmin.errors import CritminError
-from critmin.model.kernels import clearing, dense_pairs, evaluate_pairs, market_lists
+from critmin.model.kernels import (
+    EvalBuf,
+    StackArrays,
+    alloc_eval,
+    evaluate_batch,
+    jacobian_batch,
+    market_setup,
+    newton_system_batch,
+)
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -65,7 +73,6 @@ __all__ = [
     "ResolvedPolicy",
     "Stack",
     "evaluate",
-    "first_kink",
     "jacobian",
     "newton_system",
     "stack",
@@ -387,6 +394,8 @@ class Stack:
     pdlt: FloatArray
     plnFc: FloatArray
     poff: FloatArray
+    pt1: FloatArray  # scenario tariff and levy floor (welfare only)
+    pF: FloatArray
     pvalid: BoolArray
     any_floor: bool
     # quotas (B, nq)
@@ -394,26 +403,48 @@ class Stack:
     qmask: BoolArray
     lncap: FloatArray
 
-    # derived index arrays (computed in __post_init__)
-    sflat: IntArray = field(init=False, repr=False)
-    qflat: IntArray = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        b = np.arange(self.B)[:, None]
-        self.sflat = (b * (self.ns + 1) + self.ps).ravel()
-        self.qflat = (b * (self.ns + 1) + self.qslot).ravel()
-
     @property
     def N(self) -> int:
         """Length of the unknown vector."""
         return self.ns + self.nq
 
+    @cached_property
+    def arrays(self) -> StackArrays:
+        """The arrays the compiled loops of :mod:`critmin.model.kernels` read."""
+        return StackArrays(
+            ps=self.ps,
+            pj=self.pj,
+            pV=self.pV,
+            pw=self.pw,
+            pdlt=self.pdlt,
+            plnFc=self.plnFc,
+            poff=self.poff,
+            nvalid=self.pvalid.sum(axis=1).astype(np.intp),
+            sigma=self.sigma,
+            eta=self.eta,
+            supplied=self.supplied,
+            W=self.W,
+            R=self.R,
+            X0=self.X0,
+            eps=self.eps,
+            lnG=self.lnG,
+            uact=self.uact,
+            check=self.check,
+            slot_country=self.slot_country,
+            qslot=self.qslot,
+            qmask=self.qmask,
+            lncap=self.lncap,
+            any_floor=self.any_floor,
+        )
+
+    def new_evaluation(self) -> EvalBuf:
+        """Zeroed space for an evaluation of every market of the stack."""
+        return alloc_eval(self.B, self.L, self.n + 1, self.ns, self.nq)
+
     def subset(self, idx: IntArray) -> Stack:
         """The stack restricted to batch elements ``idx`` (copies)."""
         kw: dict[str, Any] = {}
-        for name, fld in self.__dataclass_fields__.items():
-            if not fld.init:
-                continue
+        for name in self.__dataclass_fields__:
             val = getattr(self, name)
             if name in ("n", "ns", "L", "nq", "any_floor"):
                 kw[name] = val
@@ -422,27 +453,6 @@ class Stack:
             else:
                 kw[name] = val[idx]
         return Stack(**kw)
-
-    def at_seller(self, values: FloatArray) -> FloatArray:
-        """Gather per-slot values ``(B, ns + 1)`` onto the pairs -> ``(B, L)``."""
-        return values.ravel()[self.sflat].reshape(self.B, self.L)
-
-    def at_quota(self, values: FloatArray) -> FloatArray:
-        """Gather per-slot values ``(B, ns + 1)`` onto the quota slots -> ``(B, nq)``."""
-        return values.ravel()[self.qflat].reshape(self.B, self.nq)
-
-    def by_seller(self, values: FloatArray) -> FloatArray:
-        """Sum pair values ``(B, L)`` per producer slot -> ``(B, ns + 1)`` (dummy last)."""
-        out = _sum_into(self.sflat, values.ravel(), self.B * (self.ns + 1))
-        return out.reshape(self.B, self.ns + 1)
-
-    def nu_slots(self, z: FloatArray) -> FloatArray:
-        """Scatter the quota unknowns of ``z`` onto producer slots -> ``(B, ns + 1)``."""
-        ext = np.zeros((z.shape[0], self.ns + 1))
-        if self.nq:
-            ext.ravel()[self.qflat] = np.where(self.qmask, z[:, self.ns :], 0.0).ravel()
-            ext[:, self.ns] = 0.0
-        return ext
 
 
 def _components(active: BoolArray) -> tuple[int, IntArray]:
@@ -454,68 +464,39 @@ def _components(active: BoolArray) -> tuple[int, IntArray]:
     return int(ncomp), np.asarray(labels, dtype=np.intp)
 
 
-@dataclass(frozen=True, eq=False)
-class _MarketLists:
-    """One market's open pairs and per-country arrays, before padding (see :func:`stack`)."""
+class _MarketLists(NamedTuple):
+    """One market's arrays before padding: :func:`critmin.model.kernels.market_setup`."""
 
-    slot_country: IntArray  # country of each producer slot
-    R: FloatArray  # per slot: baseline sales, exports, elasticity, subsidy floor, cap
+    slot_country: IntArray  # per producer slot (every country with baseline sales)
+    R: FloatArray
     X0: FloatArray
     eps: FloatArray
-    G: FloatArray
-    cap: FloatArray
-    sells: BoolArray  # per slot: sells on an open pair / exports on one
-    exports: BoolArray
-    W: FloatArray  # per buyer: baseline expenditure, tariff revenue, has an open supplier
+    lnG: FloatArray
+    stranded: BoolArray
+    W: FloatArray  # per buyer (n + 1, the last a dummy)
     rev0: FloatArray
     supplied: BoolArray
-    ai: IntArray  # per open pair (seller after seller, then buyer)
+    unsupplied: BoolArray
+    ps: IntArray  # per open pair (seller after seller, then buyer)
     aj: IntArray
-    ps: IntArray
     pV: FloatArray
     pw: FloatArray
     pdlt: FloatArray
     plnFc: FloatArray
     poff: FloatArray
+    pt1: FloatArray
+    pF: FloatArray
+    qslot: IntArray  # per export quota that can bind
+    lncap: FloatArray
+    any_floor: bool
+    ai: IntArray
 
 
 def _market_lists(m: Market, p: ResolvedPolicy) -> _MarketLists:
-    """Sums and open-pair lists of one market (:func:`critmin.model.kernels.market_lists`),
-    with the producer slots and the log tariff ratios and floors of the open pairs."""
-    R, X0, W, rev0, ai, aj, aV, aw, at0, at1, aF, supplied, sells, exports = market_lists(
-        m.V, m.t0, p.t1, p.banned, p.export_cap, p.levy_floor
-    )
-    slot_country = np.flatnonzero(R > 0)  # every country with baseline sales gets a slot
-    slot_of = np.zeros(m.n, dtype=np.intp)
-    slot_of[slot_country] = np.arange(len(slot_country))
-    dlt = np.zeros(len(ai))  # ln((1+t1)/(1+t0)): exactly 0 where t1 == t0
-    ch = at1 != at0
-    if ch.any():
-        dlt[ch] = np.log1p(at1[ch]) - np.log1p(at0[ch])
-    lnFc = np.full(len(ai), -np.inf)  # the floor on c = b / (1 + t0), in logs
-    fl = aF > 0
-    if fl.any():
-        lnFc[fl] = np.log(aF[fl]) - np.log1p(at0[fl])
+    """Sums, producer slots, open-pair lists and quotas of one market, in one compiled call
+    (:func:`critmin.model.kernels.market_setup`)."""
     return _MarketLists(
-        slot_country=slot_country,
-        R=R[slot_country],
-        X0=X0[slot_country],
-        eps=m.eps[slot_country],
-        G=p.subsidy_floor[slot_country],
-        cap=p.export_cap[slot_country],
-        sells=sells[slot_country],
-        exports=exports[slot_country],
-        W=W,
-        rev0=rev0,
-        supplied=supplied,
-        ai=ai,
-        aj=aj,
-        ps=slot_of[ai],
-        pV=aV,
-        pw=aw,
-        pdlt=dlt,
-        plnFc=lnFc,
-        poff=(ai != aj).astype(np.float64),
+        *market_setup(m.V, m.t0, p.t1, p.banned, p.export_cap, p.levy_floor, p.subsidy_floor, m.eps)
     )
 
 
@@ -543,7 +524,7 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
     eta = np.array([m.eta for m in markets])
     lists = [_market_lists(m, p) for m, p in zip(markets, policies, strict=True)]
     ns = max(len(ml.slot_country) for ml in lists)
-    L = max(len(ml.ai) for ml in lists)
+    L = max(len(ml.ps) for ml in lists)
 
     def slots(name: str, fill: Any, dtype: Any = np.float64) -> NDArray[Any]:
         return _padded([getattr(ml, name) for ml in lists], ns, fill, dtype)
@@ -558,11 +539,12 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
     R = slots("R", 0.0)
     X0 = slots("X0", 0.0)
     eps_s = slots("eps", 0.0)
-    G_s = slots("G", 0.0)
-    cap_s = slots("cap", np.inf)
+    lnG = slots("lnG", -np.inf)
+    stranded = slots("stranded", False, np.bool_)
     W = buyers("W")
     rev0 = buyers("rev0")
     supplied = buyers("supplied", np.bool_)
+    unsupplied = buyers("unsupplied", np.bool_)
     ps = pairs("ps", ns, np.intp)
     pj = pairs("aj", n, np.intp)
     pV = pairs("pV", 0.0)
@@ -570,15 +552,14 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
     pdlt = pairs("pdlt", 0.0)
     plnFc = pairs("plnFc", -np.inf)
     poff = pairs("poff", 0.0)
-    pvalid = np.arange(L)[None, :] < np.array([len(ml.ai) for ml in lists])[:, None]
-    any_floor = bool(np.isfinite(plnFc).any())
-
-    lnG = np.full((B, ns), -np.inf)
-    np.log(G_s, out=lnG, where=G_s > 0)
-    slot_valid = slot_country < n
-    stranded = slot_valid & ~slots("sells", False, np.bool_)
-    producer = slot_valid & ~stranded
-    unsupplied = (W > 0) & ~supplied
+    pt1 = pairs("pt1", 0.0)
+    pF = pairs("pF", 0.0)
+    if B == 1:
+        pvalid = np.ones((1, L), dtype=np.bool_)
+    else:
+        pvalid = np.arange(L)[None, :] < np.array([len(ml.ai) for ml in lists])[:, None]
+    any_floor = any(ml.any_floor for ml in lists)  # a levy floor on an open pair
+    producer = (slot_country < n) & ~stranded
 
     numeraire = np.zeros((B, ns), dtype=np.bool_)
     for b, ml in enumerate(lists):
@@ -597,15 +578,13 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
     check = producer
 
     # export quotas that can bind: finite positive cap, baseline exports, an open export pair
-    has_exp = slots("exports", False, np.bool_)
-    quota = np.isfinite(cap_s) & (cap_s > 0) & (X0 > 0) & producer & has_exp
-    quota_slots = [np.flatnonzero(row) for row in quota]
-    nq = max(len(q) for q in quota_slots)
-    qslot = _padded(quota_slots, nq, ns, np.intp)
-    lncap = _padded(
-        [np.log(c[q]) for c, q in zip(cap_s, quota_slots, strict=True)], nq, 0.0, np.float64
-    )
-    qmask = np.arange(nq)[None, :] < np.array([len(q) for q in quota_slots])[:, None]
+    nq = max(len(ml.qslot) for ml in lists)
+    qslot = _padded([ml.qslot for ml in lists], nq, ns, np.intp)
+    lncap = _padded([ml.lncap for ml in lists], nq, 0.0, np.float64)
+    if B == 1:
+        qmask = np.ones((1, nq), dtype=np.bool_)
+    else:
+        qmask = np.arange(nq)[None, :] < np.array([len(ml.qslot) for ml in lists])[:, None]
 
     return Stack(
         B=B,
@@ -636,6 +615,8 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
         pdlt=pdlt,
         plnFc=plnFc,
         poff=poff,
+        pt1=pt1,
+        pF=pF,
         pvalid=pvalid,
         any_floor=any_floor,
         qslot=qslot,
@@ -654,29 +635,62 @@ class Evaluation:
 
     ``F`` is the residual of the Newton system (``(B, N)``: clearing rows for the producer
     slots, then quota rows; 0 for fixed slots). ``f_check`` is the clearing residual of every
-    producer slot, including numeraires. ``lnP`` (``(B, n + 1)``) holds log composite prices;
-    the pair arrays (``(B, L)``) and the rest are intermediates the Jacobian reuses.
+    producer slot, including numeraires. ``lnP`` (``(B, n + 1)``) holds log composite prices,
+    ``q`` (``(B, L)``) the quantities ``V x`` of the active pairs, ``Q`` and ``X`` the sales and
+    exports per slot, ``h`` the slack of each quota; ``buf`` holds all of it (and the rest
+    the Jacobian reuses) for the compiled loops.
     """
 
     z: FloatArray
-    F: FloatArray
-    f_check: FloatArray
-    nu: FloatArray
-    lnc_hat: FloatArray
-    K: BoolArray
-    theta: FloatArray
-    lnP: FloatArray
-    q: FloatArray
-    Q: FloatArray
-    S: FloatArray
-    dS: FloatArray
-    X: FloatArray
-    h: FloatArray
+    buf: EvalBuf
 
+    @property
+    def F(self) -> FloatArray:
+        return np.asarray(self.buf.F)
 
-def _sum_into(bins: IntArray, weights: FloatArray, size: int) -> FloatArray:
-    """``np.bincount`` with float weights, typed (sums in input order: deterministic)."""
-    return np.asarray(np.bincount(bins, weights=weights, minlength=size), dtype=np.float64)
+    @property
+    def f_check(self) -> FloatArray:
+        return np.asarray(self.buf.f_check)
+
+    @property
+    def nu(self) -> FloatArray:
+        return np.asarray(self.buf.nu)
+
+    @property
+    def lnc_hat(self) -> FloatArray:
+        return np.asarray(self.buf.lnc_hat)
+
+    @property
+    def K(self) -> BoolArray:
+        return np.asarray(self.buf.K)
+
+    @property
+    def lnP(self) -> FloatArray:
+        return np.asarray(self.buf.lnP)
+
+    @property
+    def q(self) -> FloatArray:
+        return np.asarray(self.buf.q)
+
+    @property
+    def Q(self) -> FloatArray:
+        return np.asarray(self.buf.Q[:, :-1])
+
+    @property
+    def X(self) -> FloatArray:
+        return np.asarray(self.buf.X)
+
+    @property
+    def S(self) -> FloatArray:
+        return np.asarray(self.buf.S)
+
+    @property
+    def dS(self) -> FloatArray:
+        return np.asarray(self.buf.dS)
+
+    @property
+    def h(self) -> FloatArray:
+        return np.asarray(self.buf.h)
 
 
 def evaluate(st: Stack, z: FloatArray) -> Evaluation:
@@ -685,63 +699,19 @@ def evaluate(st: Stack, z: FloatArray) -> Evaluation:
     Per active pair ``ln c_ij = u_i + nu_i [i != j] + ln((1+t1_ij)/(1+t0_ij))``, floored at
     ``ln(F_ij/(1+t0_ij))``; per buyer ``ln P_j = m_j + ln(sum_i w_ij exp((1-sigma)(ln c_ij -
     m_j)) / E_j) / (1-sigma)`` with ``w = V (1+t0)`` and ``m_j`` the cheapest active price
-    (so no exponent is positive); ``ln x_ij = -eta ln P_j + sigma (ln P_j - ln c_ij)``.
+    (so no exponent is positive); ``ln x_ij = -eta ln P_j + sigma (ln P_j - ln c_ij)``;
+    clearing ``f_i = ln(sum_j V_ij x_ij / R_i) - ln S_i``; quota rows
+    ``g_k = min(nu_k, 1 - X_k / (cap_k X0_k))``. The loops are
+    :func:`critmin.model.kernels.eval_one`.
 
     Exactness at the baseline: with ``t1 == t0``, no floor and ``z = 0``, ``ln c = 0``
     exactly, every CES term equals ``w_ij`` bit for bit and is summed in the same order as
     ``E_j``, so ``ln P = 0``, ``x = 1``, ``q = V``, sales equal ``R`` and every residual is 0.
     """
-    ns = st.ns
-    B = st.B
-    u_ext = np.concatenate([z[:, :ns], np.zeros((B, 1))], axis=1)
-    nu = st.nu_slots(z)
-    lnc_hat, K, theta, lnP, q, Q_ext, X = evaluate_pairs(
-        st.ps,
-        st.pj,
-        st.pV,
-        st.pw,
-        st.pdlt,
-        st.plnFc,
-        st.poff,
-        st.pvalid,
-        st.any_floor,
-        st.sigma,
-        st.eta,
-        st.supplied,
-        st.W,
-        u_ext,
-        nu,
-    )
-    Q = Q_ext[:, :ns]
-    # clearing in logs: ln(sales / R) - ln S; exactly 0 at the baseline (sales == R bit for bit)
-    f_check, f, S, dS = clearing(Q_ext, st.R, st.check, st.uact, st.eps, st.lnG, z)
-    if st.nq:
-        X0e = np.concatenate([np.where(st.X0 > 0, st.X0, 1.0), np.ones((B, 1))], axis=1)
-        ratio = st.at_quota(X) / st.at_quota(X0e)
-        # slack of the cap as a fraction of it: 1 - X / (cap X0), exactly 1 - 1/cap at the
-        # baseline (so a slack quota leaves the baseline untouched)
-        h = 1.0 - ratio * np.exp(-st.lncap)
-        g = np.where(st.qmask, np.minimum(z[:, ns:], h), 0.0)
-        F = np.concatenate([f, g], axis=1)
-    else:
-        h = np.zeros((B, 0))
-        F = f
-    return Evaluation(
-        z=z,
-        F=F,
-        f_check=f_check,
-        nu=nu,
-        lnc_hat=lnc_hat,
-        K=K,
-        theta=theta,
-        lnP=lnP,
-        q=q,
-        Q=Q,
-        S=S,
-        dS=dS,
-        X=X,
-        h=h,
-    )
+    z = np.ascontiguousarray(z, dtype=np.float64)
+    buf = st.new_evaluation()
+    evaluate_batch(st.arrays, z, buf)
+    return Evaluation(z=z, buf=buf)
 
 
 def jacobian(st: Stack, ev: Evaluation) -> FloatArray:
@@ -755,62 +725,16 @@ def jacobian(st: Stack, ev: Evaluation) -> FloatArray:
       Francois & Hall 2003);
     * ``d ln c_kj / d u_k = K_kj``, ``d ln c_kj / d nu_k = K_kj [j != k]``;
     * ``df_i/du_k = (-sigma [i=k] sum_j q_ij K_ij + (sigma-eta) sum_j q_ij theta_kj K_kj) / Q_i
-      - [i=k] eps_i [pi_i >= G_i]`` with sales ``Q_i = sum_j q_ij``;
-    * binding quota rows ``dg_k/dz = -(dX_k/dz) / (cap_k X0_k)``; slack ones ``dg_k/dnu_k = 1``.
+      - [i=k] eps_i [pi_i >= G_i]`` with sales ``Q_i = sum_j q_ij``: a dense product of the
+      ``(ns, n)`` arrays of ``q`` and ``theta K`` (BLAS) plus the diagonal;
+    * binding quota rows ``dg_k/dz = -(dX_k/dz) / (cap_k X0_k)``; slack ones ``dg_k/dnu_k = 1``;
+    * fixed slots (numeraires, padding): unit row, zero column.
 
     At a kink (price exactly at a floor) the element with ``K = 1`` is used. See
-    :func:`newton_system` for the rows that floors make flat.
+    :func:`newton_system` for the rows that floors make flat. The loops are
+    :func:`critmin.model.kernels.jacobian_one`.
     """
-    B, ns, nq = st.B, st.ns, st.nq
-    N = ns + nq
-    bidx = np.arange(B)[:, None]
-    se = (st.sigma - st.eta)[:, None, None]
-    binding = st.qmask & (ev.h <= ev.z[:, ns:])
-    Qs = np.where(st.check & (ev.Q > 0), ev.Q, 1.0)[:, :, None]
-    Qd, ThKd, rowsum_ext, rowsum_x = dense_pairs(
-        st.ps, st.pj, st.poff, ev.q, ev.theta, ev.K, ns, st.n
-    )
-    rowsum = rowsum_ext[:, :ns]
-    J = np.zeros((B, N, N))
-    Juu = J[:, :ns, :ns]
-    np.matmul(Qd, ThKd.transpose(0, 2, 1), out=Juu)
-    Juu *= se
-    Juu /= Qs  # not se / Q first: sales can be tiny (a price driven towards 0) and overflow
-    diag = np.arange(ns)
-    Juu[:, diag, diag] -= st.sigma[:, None] * rowsum / Qs[:, :, 0] + ev.dS
-    if nq:
-        qs = np.minimum(st.qslot, ns - 1)  # padded slots point anywhere, masked below
-        # the quota slots' rows of Qd and ThKd restricted to exports (own country zeroed)
-        own = st.slot_country[bidx, qs][:, :, None]  # (B, nq, 1)
-        exp_col = (np.arange(st.n)[None, None, :] != own) & st.qmask[:, :, None]
-        thKx_q = np.where(exp_col, ThKd[bidx, qs], 0.0)  # (B, nq, n)
-        qx_q = np.where(exp_col, Qd[bidx, qs], 0.0)
-        rsx_q = st.at_quota(rowsum_x) * st.qmask  # sum_j q_kj K_kj [j != k]
-        kidx = np.arange(nq)[None, :]
-        # clearing rows, quota columns
-        Juv = se * np.matmul(Qd, thKx_q.transpose(0, 2, 1))  # (B, ns, nq)
-        Juv[bidx, qs, kidx] -= st.sigma[:, None] * rsx_q
-        Juv /= Qs
-        J[:, :ns, ns:] = Juv
-        # quota rows: -dX_k/dz / (cap_k X0_k) where binding (h <= nu), unit row otherwise
-        X0e = np.concatenate([np.where(st.X0 > 0, st.X0, 1.0), np.ones((B, 1))], axis=1)
-        Xq = st.at_quota(X0e) * np.exp(st.lncap)  # cap * X0
-        dXu = se * np.matmul(qx_q, ThKd.transpose(0, 2, 1))  # (B, nq, ns)
-        dXu[bidx, kidx, qs] -= st.sigma[:, None] * rsx_q
-        dXv = se * np.matmul(qx_q, thKx_q.transpose(0, 2, 1))  # (B, nq, nq)
-        dXv[:, np.arange(nq), np.arange(nq)] -= st.sigma[:, None] * rsx_q
-        eye_q = np.broadcast_to(np.eye(nq), (B, nq, nq))
-        bq = binding[:, :, None]
-        J[:, ns:, :ns] = np.where(bq, -dXu / Xq[:, :, None], 0.0)
-        J[:, ns:, ns:] = np.where(bq, -dXv / Xq[:, :, None], eye_q)
-    # fixed slots: unit row, zero column
-    act = np.concatenate([st.uact, st.qmask], axis=1)
-    if not act.all():
-        J *= act[:, None, :]
-        J *= act[:, :, None]
-        idx = np.arange(N)
-        J[:, idx, idx] = np.where(act, J[:, idx, idx], 1.0)
-    return J
+    return np.asarray(jacobian_batch(st.arrays, ev.z, ev.buf), dtype=np.float64)
 
 
 def newton_system(st: Stack, ev: Evaluation) -> tuple[FloatArray, FloatArray]:
@@ -829,79 +753,8 @@ def newton_system(st: Stack, ev: Evaluation) -> tuple[FloatArray, FloatArray]:
       ``nu`` jumps to the nearest kink; otherwise the quota is released (``nu`` to 0).
 
     A jump is taken along a unit row, ``d = gap`` (a hair past the kink), which keeps the
-    matrix nonsingular; the line search and the following steps proceed as usual.
+    matrix nonsingular; the line search and the following steps proceed as usual. The loops
+    are :func:`critmin.model.kernels.newton_system_one`.
     """
-    B, ns, nq = st.B, st.ns, st.nq
-    F = ev.F.copy()
-    J = jacobian(st, ev)
-    if ns == 0:
-        return J, F
-    col_max = np.abs(J).max(axis=1)  # (B, N): the largest entry of each column
-    cols = col_max[:, :ns]
-    scale = np.maximum(1.0, col_max.max(axis=1))[:, None]
-    flat_u = st.uact & (cols <= 1e-12 * scale) & (ev.dS == 0.0)
-    flat_q = np.zeros((B, nq), dtype=np.bool_)
-    if nq and st.any_floor:
-        binding = st.qmask & (ev.h <= ev.z[:, ns:])
-        rsx = st.by_seller(ev.q * ev.K * st.poff)
-        flat_q = binding & (st.at_quota(rsx) == 0.0)
-    if not flat_u.any() and not flat_q.any():
-        return J, F
-    floored = st.pvalid & ~ev.K
-    gap = np.where(floored, st.plnFc - ev.lnc_hat, np.inf)  # > 0 where held at the floor
-
-    def min_gap(mask: BoolArray) -> FloatArray:
-        out = np.full(B * (ns + 1), np.inf)
-        np.minimum.at(out, st.sflat, np.where(mask, gap, np.inf).ravel())
-        return out.reshape(B, ns + 1)
-
-    rows: list[tuple[BoolArray, FloatArray, int]] = []
-    if flat_u.any():
-        u = ev.z[:, :ns]
-        g = np.minimum(min_gap(floored)[:, :ns], np.where(u < st.lnG, st.lnG - u, np.inf))
-        up = flat_u & (ev.F[:, :ns] > 0) & np.isfinite(g)
-        rows.append((flat_u, np.where(up, g, 0.0), 0))
-    if flat_q.any():
-        gq = st.at_quota(min_gap(floored & (st.poff > 0)))
-        up = ev.h < 0
-        # exports above the cap: jump to the kink; below it: release the quota (nu -> 0)
-        step = np.where(up, np.where(np.isfinite(gq), gq, 0.0), -ev.z[:, ns:])
-        rows.append((flat_q, step, ns))
-    for mask, step, offset in rows:
-        bb, kk = np.nonzero(mask)
-        r = kk + offset
-        J[bb, r, :] = 0.0
-        J[bb, r, r] = 1.0
-        jump = step[bb, kk]
-        F[bb, r] = -np.where(jump > 0, jump * (1.0 + 1e-9) + 1e-12, jump)
-    return J, F
-
-
-def first_kink(st: Stack, ev: Evaluation, d: FloatArray, lo: float = 1e-3) -> FloatArray:
-    """Smallest step ``alpha`` in (0, 1) at which ``ev.z + alpha d`` reaches a floor kink.
-
-    Along a step the log buyer price of a pair is linear, ``ln c_hat + alpha (d_u + d_nu)``,
-    so the step at which it meets its levy floor is explicit; likewise a producer price and
-    its subsidy floor. Returns ``inf`` for elements whose step crosses no kink. The line
-    search tries this step when the full one fails, so that a step does not jump across a
-    kink into a piece where the linearisation is wrong. Kinks closer than ``lo`` (a pair
-    already sitting at its floor) are ignored, so that the search cannot stall on them.
-    """
-    B, ns = st.B, st.ns
-    out = np.full(B, np.inf)
-    if not st.any_floor:
-        return out
-    du = np.concatenate([d[:, :ns], np.zeros((B, 1))], axis=1)
-    dnu = st.nu_slots(d)
-    slope = st.at_seller(du) + st.at_seller(dnu) * st.poff
-    dist = st.plnFc - ev.lnc_hat
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        a = np.where(st.pvalid & np.isfinite(dist) & (slope != 0.0), dist / slope, np.inf)
-        out = np.minimum(out, np.where((a > lo) & (a < 1), a, np.inf).min(axis=1, initial=np.inf))
-        u = ev.z[:, :ns]
-        dg = d[:, :ns]
-        ag = np.where(st.uact & np.isfinite(st.lnG) & (dg != 0.0), (st.lnG - u) / dg, np.inf)
-        out = np.minimum(
-            out, np.where((ag > lo) & (ag < 1), ag, np.inf).min(axis=1, initial=np.inf)
-        )
-    return out
+    J, rhs = newton_system_batch(st.arrays, ev.z, ev.buf)
+    return np.asarray(J, dtype=np.float64), np.asarray(rhs, dtype=np.float64)

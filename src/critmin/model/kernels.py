@@ -1,23 +1,27 @@
-"""Compiled inner loops of the model: passes over the trading pairs of a stacked system.
+"""Compiled equations of the model: one market of a stacked system at a time.
 
-Building the pair lists (:func:`market_lists`), evaluating the equations
-(:func:`evaluate_pairs`, :func:`clearing`) and scattering the pairs for the Jacobian
-(:func:`dense_pairs`) are gathers and sums per seller and per buyer. Written as plain loops
-and compiled with Numba (``cache=True``: compiled once per machine, a few seconds, then loaded
-from the cache), an evaluation of a 200-country market (8,000 trading pairs) takes about
-0.1 ms instead of the 0.3 ms of the same steps written with numpy's ``bincount`` and fancy
-indexing; the two exponentials per pair stay numpy's vectorised ``exp``.
+Building the pair lists (:func:`market_lists`), evaluating the equations (:func:`eval_one`),
+the semismooth Newton system (:func:`newton_system_one`) and the first floor kink along a
+step (:func:`first_kink_one`) are passes over the trading pairs of one market, written as
+plain loops and compiled with Numba (``cache=True``: compiled once per machine, then loaded
+from the cache). The Newton iteration itself (:mod:`critmin.model.newton`) runs on top of
+them without returning to Python, and the ``*_batch`` functions apply them to every market
+of a stack for the Python-level callers (Levenberg-Marquardt, tests).
 
 The loops follow the equations of ``DESIGN.md`` exactly as documented in
-:func:`critmin.model.core.evaluate`. Every sum runs in pair order (seller after seller, then
-buyer), the order in which the baseline totals were summed, so baseline inputs reproduce the
-baseline bit for bit.
+:func:`critmin.model.core.evaluate` and :func:`critmin.model.core.jacobian`. Every sum runs
+in pair order (seller after seller, then buyer), the order in which the baseline totals were
+summed, so baseline inputs reproduce the baseline bit for bit.
+
+The two exponentials per pair use :func:`vexp`, a polynomial ``exp`` that the compiler
+vectorises (within 1 ulp of numpy's ``exp``, and ``exp(0) = 1`` exactly); the C library's
+scalar ``exp`` would make an evaluation about twice as slow.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -25,185 +29,580 @@ from numba import njit
 EXP_CLIP = 700.0
 """Exponents are clipped here before ``exp`` (only reached by wild line-search trials)."""
 
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 split for an exact k ln 2 (Cody & Waite 1980)
+_LN2_LO = 1.90821492927058770002e-10
+_ROUND = 6755399441055744.0  # 1.5 * 2^52: adding it rounds to an integer in the low bits
+_ROUND_BITS = 0x4338000000000000  # its bit pattern
+_TINY_SHIFT = 600  # results below e^-700 are scaled up by 2^600 and back (subnormals)
+_TWO_M600 = 2.0**-600
 
-def evaluate_pairs(
-    ps: Any,
-    pj: Any,
-    pV: Any,
-    pw: Any,
-    pdlt: Any,
-    plnFc: Any,
-    poff: Any,
-    pvalid: Any,
-    any_floor: bool,
-    sigma: Any,
-    eta: Any,
-    supplied: Any,
-    W: Any,
-    u_ext: Any,
-    nu: Any,
-) -> tuple[Any, ...]:
-    """Per pair and per buyer/seller quantities of the model at log prices ``u_ext``.
 
-    For every element ``b`` and active pair ``l`` (seller slot ``s``, buyer ``j``):
-    ``ln c_hat = u_s + nu_s [s != j] + ln((1+t1)/(1+t0))``, ``ln c = max(ln c_hat, ln F_c)``,
-    ``theta = w exp((1-sigma)(ln c - m_j)) / T_j`` (``m_j`` the cheapest active log price,
-    ``T_j`` the sum of the numerators), ``ln P_j = m_j + ln(T_j / W_j) / (1 - sigma)``,
-    ``q = V exp(-eta ln P_j + sigma (ln P_j - ln c))``; ``Q_s`` and ``X_s`` sum ``q`` (all
-    sales, exports) per seller slot. Returns ``lnc_hat, K, theta, lnP, q, Q_ext, X_ext``
-    (``(B, L)`` pair arrays, ``(B, n + 1)`` and ``(B, ns + 1)`` with a dummy last column).
+class StackArrays(NamedTuple):
+    """The arrays of a :class:`critmin.model.core.Stack` that the compiled loops read.
 
-    Three compiled passes over the pairs; the two exponentials per pair run in between as
-    numpy's vectorised ``exp`` (several times faster than a scalar ``exp`` per element).
+    Pairs ``(B, L)`` (valid ones first, ``nvalid`` of them per market), buyers ``(B, n + 1)``,
+    producer slots ``(B, ns)``, quotas ``(B, nq)``; see the ``Stack`` docstring.
     """
-    lnc_hat, lnc, K, expo, m = _buyer_prices(
-        ps, pj, pdlt, plnFc, poff, pvalid, any_floor, sigma, supplied, u_ext, nu
+
+    ps: Any
+    pj: Any
+    pV: Any
+    pw: Any
+    pdlt: Any
+    plnFc: Any
+    poff: Any
+    nvalid: Any
+    sigma: Any
+    eta: Any
+    supplied: Any
+    W: Any
+    R: Any
+    X0: Any
+    eps: Any
+    lnG: Any
+    uact: Any
+    check: Any
+    slot_country: Any
+    qslot: Any
+    qmask: Any
+    lncap: Any
+    any_floor: bool
+
+
+class EvalBuf(NamedTuple):
+    """The model evaluated at ``z``: per pair ``(L,)``, per buyer ``(n + 1,)``, per slot
+    ``(ns + 1,)`` or ``(ns,)``, residuals ``(N,)``, quota slack ``(nq,)``; with a leading
+    batch axis for a whole stack. ``m``, ``T``, ``lnc``, ``work`` and ``scratch`` are work
+    space (cheapest log price and CES sum per buyer, floored log prices, exponents)."""
+
+    lnc_hat: Any
+    K: Any
+    theta: Any
+    lnP: Any
+    q: Any
+    Q: Any
+    X: Any
+    nu: Any
+    f_check: Any
+    F: Any
+    S: Any
+    dS: Any
+    h: Any
+    lnc: Any
+    m: Any
+    T: Any
+    work: Any
+    scratch: Any
+
+
+@njit(cache=True, nogil=True)
+def alloc_eval(B: int, L: int, n1: int, ns: int, nq: int) -> Any:
+    """An :class:`EvalBuf` for ``B`` markets (uninitialised: :func:`eval_one` writes every
+    entry, padding pairs included)."""
+    return EvalBuf(
+        np.empty((B, L)),
+        np.empty((B, L), dtype=np.bool_),
+        np.empty((B, L)),
+        np.empty((B, n1)),
+        np.empty((B, L)),
+        np.empty((B, ns + 1)),
+        np.empty((B, ns + 1)),
+        np.empty((B, ns + 1)),
+        np.empty((B, ns)),
+        np.empty((B, ns + nq)),
+        np.empty((B, ns)),
+        np.empty((B, ns)),
+        np.empty((B, nq)),
+        np.empty((B, L)),
+        np.empty((B, n1)),
+        np.empty((B, n1)),
+        np.empty((B, L)),
+        np.empty((B, L)),
     )
-    th = pw * np.exp(expo)  # expo = -inf off the active pairs: th = 0 there
-    theta, lnP, lnx = _composite(pj, pvalid, th, lnc, m, sigma, eta, supplied, W)
-    q = pV * np.exp(np.minimum(lnx, EXP_CLIP))  # lnx = -inf off the active pairs
-    Q, X = _seller_sums(ps, poff, q, u_ext.shape[1])
-    return lnc_hat, K, theta, lnP, q, Q, X
 
 
 @njit(cache=True, nogil=True)
-def _buyer_prices(
-    ps: Any,
-    pj: Any,
-    pdlt: Any,
-    plnFc: Any,
-    poff: Any,
-    pvalid: Any,
-    any_floor: bool,
-    sigma: Any,
-    supplied: Any,
-    u_ext: Any,
-    nu: Any,
-) -> tuple[Any, ...]:
-    """Log buyer prices per pair (before and after the levy floor), the cheapest per buyer
-    ``m_j`` and the CES exponents ``(1 - sigma)(ln c - m_j)`` (``-inf`` off the active pairs)."""
-    B, L = ps.shape
-    n1 = supplied.shape[1]
-    lnc_hat = np.empty((B, L))
-    lnc = np.zeros((B, L))
-    K = np.zeros((B, L), dtype=np.bool_)
-    expo = np.full((B, L), -np.inf)
-    m = np.full((B, n1), np.inf)
-    for b in range(B):
-        for ell in range(L):
-            s = ps[b, ell]
-            lh = u_ext[b, s] + nu[b, s] * poff[b, ell] + pdlt[b, ell]
-            lnc_hat[b, ell] = lh
-            if not pvalid[b, ell]:
-                continue
-            lc = lh
-            k = True
-            if any_floor:
-                fl = plnFc[b, ell]
-                k = lh >= fl
-                if not k:
-                    lc = fl
-            K[b, ell] = k
-            lnc[b, ell] = lc
-            j = pj[b, ell]
-            if lc < m[b, j]:
-                m[b, j] = lc
-        for j in range(n1):
-            if not supplied[b, j]:
-                m[b, j] = 0.0
-        one_m = 1.0 - sigma[b]
-        for ell in range(L):
-            if pvalid[b, ell]:
-                expo[b, ell] = one_m * (lnc[b, ell] - m[b, pj[b, ell]])
-    return lnc_hat, lnc, K, expo, m
+def row(buf: Any, b: int) -> Any:
+    """Market ``b`` of a stacked :class:`EvalBuf` (views)."""
+    return EvalBuf(
+        buf.lnc_hat[b],
+        buf.K[b],
+        buf.theta[b],
+        buf.lnP[b],
+        buf.q[b],
+        buf.Q[b],
+        buf.X[b],
+        buf.nu[b],
+        buf.f_check[b],
+        buf.F[b],
+        buf.S[b],
+        buf.dS[b],
+        buf.h[b],
+        buf.lnc[b],
+        buf.m[b],
+        buf.T[b],
+        buf.work[b],
+        buf.scratch[b],
+    )
 
 
 @njit(cache=True, nogil=True)
-def _composite(
-    pj: Any,
-    pvalid: Any,
-    th: Any,
-    lnc: Any,
-    m: Any,
-    sigma: Any,
-    eta: Any,
-    supplied: Any,
-    W: Any,
-) -> tuple[Any, ...]:
-    """Composite prices ``ln P_j``, expenditure shares ``theta`` and log quantities ``ln x``
-    per pair (``-inf`` off the active pairs) from the CES numerators ``th``."""
-    B, L = pj.shape
-    n1 = W.shape[1]
-    theta = np.zeros((B, L))
-    lnP = np.zeros((B, n1))
-    lnx = np.full((B, L), -np.inf)
-    T = np.empty(n1)
-    for b in range(B):
-        sig = sigma[b]
-        for j in range(n1):
-            T[j] = 0.0
-        for ell in range(L):
-            if pvalid[b, ell]:
-                T[pj[b, ell]] += th[b, ell]
-        for j in range(n1):
-            if supplied[b, j]:
-                lnP[b, j] = m[b, j] + math.log(T[j] / W[b, j]) / (1.0 - sig)
-            else:
-                T[j] = 1.0
-        et = eta[b]
-        for ell in range(L):
-            if not pvalid[b, ell]:
-                continue
-            j = pj[b, ell]
-            theta[b, ell] = th[b, ell] / T[j]
-            lp = lnP[b, j]
-            lnx[b, ell] = -et * lp + sig * (lp - lnc[b, ell])
-    return theta, lnP, lnx
+def vexp(x: Any, out: Any, scratch: Any, n: int) -> None:
+    """``out[:n] = exp(x[:n])``, vectorisable: ``exp(x) = 2^k p(r)``, ``x = k ln 2 + r``.
 
-
-@njit(cache=True, nogil=True)
-def _seller_sums(ps: Any, poff: Any, q: Any, ns1: int) -> tuple[Any, Any]:
-    """Sales ``Q_s`` and exports ``X_s`` per seller slot, summed in pair order."""
-    B, L = ps.shape
-    Q = np.zeros((B, ns1))
-    X = np.zeros((B, ns1))
-    for b in range(B):
-        for ell in range(L):
-            s = ps[b, ell]
-            qq = q[b, ell]
-            Q[b, s] += qq
-            X[b, s] += qq * poff[b, ell]
-    return Q, X
-
-
-@njit(cache=True, nogil=True)
-def dense_pairs(
-    ps: Any, pj: Any, poff: Any, q: Any, theta: Any, K: Any, ns: int, n: int
-) -> tuple[Any, ...]:
-    """Dense seller-slot x buyer arrays of ``q`` and ``theta K`` for the Jacobian.
-
-    Returns ``Qd`` and ``ThKd`` of shape ``(B, ns, n)`` and the row sums ``sum_j q_sj K_sj``
-    over all buyers and over export pairs only (``(B, ns + 1)`` each; padding pairs point at
-    the dummy slot ``ns`` / buyer ``n`` and are skipped).
+    Cody-Waite reduction (``|r| <= ln 2 / 2``, ``k ln 2`` subtracted in two parts) and the
+    Taylor polynomial of degree 13 (truncation below 1e-17), evaluated by Horner; ``2^k`` is
+    built from the bits of ``x log2(e) + 1.5 * 2^52``. Within 1 ulp of ``numpy.exp`` (measured
+    over ``[-745, 709]``); ``exp(0) = 1`` exactly, ``exp(-inf) = 0``, subnormal results below
+    ``e^-708``, ``inf`` above ``e^709.78``, NaN stays NaN. ``scratch`` is work space.
     """
-    B, L = ps.shape
-    Qd = np.zeros((B, ns, n))
-    ThKd = np.zeros((B, ns, n))
-    rowsum = np.zeros((B, ns + 1))
-    rowsum_x = np.zeros((B, ns + 1))
-    for b in range(B):
-        for ell in range(L):
-            s = ps[b, ell]
-            j = pj[b, ell]
-            if s >= ns or j >= n:
+    for i in range(n):
+        xi = min(max(x[i], -746.0), 709.0)
+        t = xi * _LOG2E + _ROUND
+        k = t - _ROUND
+        r = (xi - k * _LN2_HI) - k * _LN2_LO
+        p = 1.0 / 6227020800.0
+        p = p * r + 1.0 / 479001600.0
+        p = p * r + 1.0 / 39916800.0
+        p = p * r + 1.0 / 3628800.0
+        p = p * r + 1.0 / 362880.0
+        p = p * r + 1.0 / 40320.0
+        p = p * r + 1.0 / 5040.0
+        p = p * r + 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        p = p * r + 1.0
+        out[i] = p
+        scratch[i] = t
+    bits = scratch.view(np.int64)
+    for i in range(n):
+        shift = _TINY_SHIFT if x[i] < -700.0 else 0
+        bits[i] = (bits[i] - _ROUND_BITS + 1023 + shift) << 52
+    for i in range(n):
+        xi = x[i]
+        v = out[i] * scratch[i]
+        if xi < -700.0:
+            v *= _TWO_M600
+        if not xi >= -746.0:
+            v = xi if xi != xi else 0.0
+        elif xi > 709.78:
+            v = math.inf
+        out[i] = v
+
+
+@njit(cache=True, nogil=True)
+def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
+    """Evaluate the equations of market ``b`` at ``z = [u, nu]`` into ``e`` (one market).
+
+    Per active pair ``l`` (seller slot ``s``, buyer ``j``): ``ln c_hat = u_s + nu_s [s != j]
+    + ln((1+t1)/(1+t0))``, ``ln c = max(ln c_hat, ln F_c)`` (``K = 1`` where the floor does
+    not bind), ``theta = w exp((1-sigma)(ln c - m_j)) / T_j`` (``m_j`` the cheapest active log
+    price, ``T_j`` the sum of the numerators), ``ln P_j = m_j + ln(T_j / W_j) / (1 - sigma)``,
+    ``q = V exp(-eta ln P_j + sigma (ln P_j - ln c))``; sales ``Q_s`` and exports ``X_s`` per
+    slot; supply ``S = exp(eps max(u, ln G))``, ``dS = d ln S / du``; clearing
+    ``f = ln(Q / R) - ln S`` and quota rows ``g = min(nu, h)`` with the slack
+    ``h = 1 - X / (cap X0)``.
+    """
+    L = a.nvalid[b]
+    n1 = a.W.shape[1]
+    ns = a.R.shape[1]
+    nq = a.qslot.shape[1]
+    sig = a.sigma[b]
+    eta = a.eta[b]
+    nu = e.nu
+    for s in range(ns + 1):
+        nu[s] = 0.0
+    for k in range(nq):
+        if a.qmask[b, k]:
+            nu[a.qslot[b, k]] = z[ns + k]
+    nu[ns] = 0.0
+    m = e.m
+    for j in range(n1):
+        m[j] = math.inf
+    for ell in range(L):
+        s = a.ps[b, ell]
+        u = z[s] if s < ns else 0.0
+        lh = u + nu[s] * a.poff[b, ell] + a.pdlt[b, ell]
+        e.lnc_hat[ell] = lh
+        lc = lh
+        k_free = True
+        if a.any_floor:
+            fl = a.plnFc[b, ell]
+            k_free = lh >= fl
+            if not k_free:
+                lc = fl
+        e.K[ell] = k_free
+        e.lnc[ell] = lc
+        j = a.pj[b, ell]
+        if lc < m[j]:
+            m[j] = lc
+    for j in range(n1):
+        if not a.supplied[b, j]:
+            m[j] = 0.0
+    one_m = 1.0 - sig
+    w = e.work
+    for ell in range(L):
+        w[ell] = one_m * (e.lnc[ell] - m[a.pj[b, ell]])
+    th = e.theta  # the CES numerators first, divided by their sums below
+    vexp(w, th, e.scratch, L)
+    T = e.T
+    for j in range(n1):
+        T[j] = 0.0
+    for ell in range(L):
+        th[ell] = a.pw[b, ell] * th[ell]
+        T[a.pj[b, ell]] += th[ell]
+    lnP = e.lnP
+    for j in range(n1):
+        if a.supplied[b, j]:
+            lnP[j] = m[j] + math.log(T[j] / a.W[b, j]) / one_m
+        else:
+            lnP[j] = 0.0
+            T[j] = 1.0
+    for ell in range(L):
+        j = a.pj[b, ell]
+        th[ell] = th[ell] / T[j]
+        lp = lnP[j]
+        w[ell] = min(-eta * lp + sig * (lp - e.lnc[ell]), EXP_CLIP)
+    q = e.q
+    vexp(w, q, e.scratch, L)
+    for ell in range(L, a.ps.shape[1]):  # padding pairs (to the dummy slot): nothing
+        e.lnc_hat[ell] = 0.0
+        e.K[ell] = False
+        th[ell] = 0.0
+        q[ell] = 0.0
+    Q = e.Q
+    X = e.X
+    for s in range(ns + 1):
+        Q[s] = 0.0
+        X[s] = 0.0
+    # sales and exports per slot; pairs run seller after seller, so the sums are kept in
+    # registers while the seller stays the same (the same sequential sums as ``Q[s] += q``)
+    s_cur = a.ps[b, 0] if L > 0 else 0
+    q_sum = 0.0
+    x_sum = 0.0
+    for ell in range(L):
+        qq = a.pV[b, ell] * q[ell]
+        q[ell] = qq
+        s = a.ps[b, ell]
+        if s != s_cur:
+            Q[s_cur] += q_sum
+            X[s_cur] += x_sum
+            s_cur = s
+            q_sum = 0.0
+            x_sum = 0.0
+        q_sum += qq
+        x_sum += qq * a.poff[b, ell]
+    if L > 0:
+        Q[s_cur] += q_sum
+        X[s_cur] += x_sum
+    for s in range(ns):
+        u = z[s]
+        g = a.lnG[b, s]
+        lnS = a.eps[b, s] * max(u, g)
+        e.S[s] = math.exp(min(lnS, EXP_CLIP))
+        e.dS[s] = a.eps[b, s] if u >= g else 0.0
+        e.f_check[s] = 0.0
+        e.F[s] = 0.0
+        if a.check[b, s]:
+            # ln(sales / R) - ln S: exactly 0 at the baseline (sales == R bit for bit)
+            fc = math.log(max(Q[s] / a.R[b, s], 1e-300)) - lnS
+            e.f_check[s] = fc
+            if a.uact[b, s]:
+                e.F[s] = fc
+    for k in range(nq):
+        qs = a.qslot[b, k]
+        x0 = a.X0[b, qs] if qs < ns else 1.0
+        if not x0 > 0.0:
+            x0 = 1.0
+        # slack of the cap as a fraction of it: exactly 1 - 1/cap at the baseline
+        hk = 1.0 - (X[qs] / x0) * math.exp(-a.lncap[b, k])
+        e.h[k] = hk
+        zk = z[ns + k]
+        e.F[ns + k] = (zk if zk < hk else hk) if a.qmask[b, k] else 0.0
+
+
+@njit(cache=True, nogil=True)
+def _quota_base(a: Any, b: int, k: int) -> float:
+    """``cap_k X0_k`` of quota ``k`` (``X0`` taken as 1 for a padding quota)."""
+    ns = a.R.shape[1]
+    qs = a.qslot[b, k]
+    x0 = a.X0[b, qs] if qs < ns else 1.0
+    if not x0 > 0.0:
+        x0 = 1.0
+    return x0 * math.exp(a.lncap[b, k])
+
+
+@njit(cache=True, nogil=True)
+def jacobian_one(a: Any, b: int, z: Any, e: Any, J: Any, Qd: Any, ThKd: Any) -> Any:
+    """The analytic (semismooth) Jacobian ``dF/dz`` of market ``b`` into ``J`` (``N x N``).
+
+    See :func:`critmin.model.core.jacobian` for the formulas. The clearing block is
+    ``(sigma - eta) Qd ThKd^T`` minus the diagonal, with ``Qd_sj = q_sj / Q_s`` (shares of
+    the seller's sales: every entry in ``[0, 1]``, so tiny sales cannot overflow) and
+    ``ThKd_sj = theta_sj K_sj``: one dense product. ``Qd`` and ``ThKd`` are ``(ns, n)`` work
+    arrays holding zeros off this market's pairs (each call writes the same entries); in
+    float32 they halve the product's cost and give a Jacobian accurate to about 1e-7, which
+    Newton's method tolerates (the residual stays float64). Returns the export row sums
+    ``sum_j q_sj K_sj [j != s]`` per slot.
+    """
+    L = a.nvalid[b]
+    ns = a.R.shape[1]
+    nq = a.qslot.shape[1]
+    n = a.W.shape[1] - 1
+    N = ns + nq
+    sig = a.sigma[b]
+    se = sig - a.eta[b]
+    Qs = np.empty(ns + 1)
+    for s in range(ns):
+        Qs[s] = e.Q[s] if (a.check[b, s] and e.Q[s] > 0.0) else 1.0
+    Qs[ns] = 1.0
+    inv_Qs = np.empty(ns + 1)  # q / Q by a reciprocal, except where Q is too small for one
+    for s in range(ns + 1):
+        inv_Qs[s] = 1.0 / Qs[s] if Qs[s] > 1e-300 else math.inf
+    rowsum = np.zeros(ns + 1)
+    rowsum_x = np.zeros(ns + 1)
+    s_cur = ns
+    r_sum = 0.0
+    x_sum = 0.0
+    for ell in range(L):  # seller after seller: row sums kept in registers per seller
+        s = a.ps[b, ell]
+        j = a.pj[b, ell]
+        if s >= ns or j >= n:
+            continue
+        if s != s_cur:
+            rowsum[s_cur] += r_sum
+            rowsum_x[s_cur] += x_sum
+            s_cur = s
+            r_sum = 0.0
+            x_sum = 0.0
+        qq = e.q[ell]
+        Qd[s, j] = qq * inv_Qs[s] if inv_Qs[s] < math.inf else qq / Qs[s]
+        if e.K[ell]:
+            ThKd[s, j] = e.theta[ell]
+            r_sum += qq
+            x_sum += qq * a.poff[b, ell]
+        else:
+            ThKd[s, j] = 0.0
+    rowsum[s_cur] += r_sum
+    rowsum_x[s_cur] += x_sum
+    rowsum[ns] = 0.0
+    rowsum_x[ns] = 0.0
+    J[:, :] = 0.0
+    if ns == 0:
+        return rowsum_x
+    P = np.dot(Qd, ThKd.T)
+    for i in range(ns):
+        for k in range(ns):
+            J[i, k] = se * P[i, k]
+        J[i, i] -= sig * rowsum[i] / Qs[i] + e.dS[i]
+    if nq > 0:
+        Qd64 = Qd.astype(np.float64)
+        ThKd64 = ThKd.astype(np.float64)
+        # the quota slots' rows of Qd and ThKd restricted to exports (own country zeroed)
+        thKx = np.zeros((nq, n))
+        qx = np.zeros((nq, n))
+        rsx = np.zeros(nq)
+        qsl = np.empty(nq, dtype=np.intp)
+        for k in range(nq):
+            qs = min(a.qslot[b, k], ns - 1)
+            qsl[k] = qs
+            if a.qmask[b, k]:
+                own = a.slot_country[b, qs]
+                for j in range(n):
+                    if j != own:
+                        thKx[k, j] = ThKd64[qs, j]
+                        qx[k, j] = Qd64[qs, j]
+                rsx[k] = rowsum_x[a.qslot[b, k]]
+        Juv = np.dot(Qd64, thKx.T)  # clearing rows, quota columns
+        for i in range(ns):
+            for k in range(nq):
+                J[i, ns + k] = se * Juv[i, k]
+        for k in range(nq):
+            J[qsl[k], ns + k] -= sig * rsx[k] / Qs[qsl[k]]
+        dXu = np.dot(qx, ThKd64.T)  # export shares of the quota slots: times Q for X
+        dXv = np.dot(qx, thKx.T)
+        for k in range(nq):
+            # binding quota rows: -dX_k/dz / (cap_k X0_k); slack ones: d g_k / d nu_k = 1
+            Xq = _quota_base(a, b, k)
+            Qk = Qs[qsl[k]]
+            binding = a.qmask[b, k] and e.h[k] <= z[ns + k]
+            for i in range(ns):
+                v = se * Qk * dXu[k, i]
+                if i == qsl[k]:
+                    v -= sig * rsx[k]
+                J[ns + k, i] = -v / Xq if binding else 0.0
+            for ll in range(nq):
+                v = se * Qk * dXv[k, ll]
+                if ll == k:
+                    v -= sig * rsx[k]
+                J[ns + k, ns + ll] = -v / Xq if binding else (1.0 if ll == k else 0.0)
+    # fixed slots: unit row, zero column
+    act = np.empty(N)
+    every = True
+    for r in range(N):
+        on = a.uact[b, r] if r < ns else a.qmask[b, r - ns]
+        act[r] = 1.0 if on else 0.0
+        every = every and on
+    if not every:
+        for r in range(N):
+            for c in range(N):
+                J[r, c] = (J[r, c] * act[c]) * act[r]
+        for r in range(N):
+            if act[r] == 0.0:
+                J[r, r] = 1.0
+    return rowsum_x
+
+
+@njit(cache=True, nogil=True)
+def newton_system_one(a: Any, b: int, z: Any, e: Any, J: Any, rhs: Any, Qd: Any, ThKd: Any) -> bool:
+    """The linear system ``J d = -rhs`` of one semismooth Newton step of market ``b``.
+
+    ``J`` is :func:`jacobian_one` and ``rhs`` the residual, except for unknowns that affect
+    nothing at ``z`` (a zero column); see :func:`critmin.model.core.newton_system`. Such a
+    row becomes a unit row whose step jumps to the nearest kink (a hair past it), or holds
+    the unknown (releases a quota). Returns whether there is such a row.
+    """
+    rowsum_x = jacobian_one(a, b, z, e, J, Qd, ThKd)
+    ns = a.R.shape[1]
+    nq = a.qslot.shape[1]
+    N = ns + nq
+    for r in range(N):
+        rhs[r] = e.F[r]
+    if ns == 0:
+        return False
+    col_max = np.zeros(N)
+    finite = True
+    for r in range(N):
+        for c in range(N):
+            v = abs(J[r, c])
+            if v > col_max[c]:
+                col_max[c] = v
+            elif v != v:
+                finite = False
+    if not finite:  # a NaN makes every comparison false: no flat column
+        return False
+    scale = 1.0
+    for c in range(N):
+        scale = max(scale, col_max[c])
+    flat_u = np.zeros(ns, dtype=np.bool_)
+    any_flat = False
+    for s in range(ns):
+        if a.uact[b, s] and col_max[s] <= 1e-12 * scale and e.dS[s] == 0.0:
+            flat_u[s] = True
+            any_flat = True
+    flat_q = np.zeros(nq, dtype=np.bool_)
+    if a.any_floor:
+        for k in range(nq):
+            if a.qmask[b, k] and e.h[k] <= z[ns + k] and rowsum_x[a.qslot[b, k]] == 0.0:
+                flat_q[k] = True
+                any_flat = True
+    if not any_flat:
+        return False
+    # distance of every floored pair to its kink (> 0: the price is held at the floor)
+    gap_all = np.full(ns + 1, math.inf)
+    gap_exp = np.full(ns + 1, math.inf)
+    for ell in range(a.nvalid[b]):
+        if not e.K[ell]:
+            gap = a.plnFc[b, ell] - e.lnc_hat[ell]
+            s = a.ps[b, ell]
+            gap_all[s] = min(gap_all[s], gap)
+            if a.poff[b, ell] > 0.0:
+                gap_exp[s] = min(gap_exp[s], gap)
+    for r in range(N):
+        if r < ns:
+            if not flat_u[r]:
                 continue
-            qq = q[b, ell]
-            Qd[b, s, j] = qq
-            if K[b, ell]:
-                ThKd[b, s, j] = theta[b, ell]
-                rowsum[b, s] += qq
-                rowsum_x[b, s] += qq * poff[b, ell]
-    return Qd, ThKd, rowsum, rowsum_x
+            u = z[r]
+            g = gap_all[r]
+            if u < a.lnG[b, r]:
+                g = min(g, a.lnG[b, r] - u)
+            # sales above supply: the price must rise, to the nearest kink; else hold it
+            jump = g if (e.F[r] > 0.0 and math.isfinite(g)) else 0.0
+        else:
+            k = r - ns
+            if not flat_q[k]:
+                continue
+            if e.h[k] < 0.0:  # exports above the cap: jump to the kink
+                gq = gap_exp[a.qslot[b, k]]
+                jump = gq if math.isfinite(gq) else 0.0
+            else:  # below it: release the quota (nu -> 0)
+                jump = -z[r]
+        for c in range(N):
+            J[r, c] = 0.0
+        J[r, r] = 1.0
+        rhs[r] = -(jump * (1.0 + 1e-9) + 1e-12) if jump > 0.0 else -jump
+    return True
+
+
+@njit(cache=True, nogil=True)
+def first_kink_one(a: Any, b: int, z: Any, e: Any, d: Any, lo: float) -> float:
+    """Smallest step ``alpha`` in ``(lo, 1)`` at which ``z + alpha d`` reaches a floor kink
+    of market ``b`` (``inf`` if none): along a step a pair's log buyer price is linear,
+    ``ln c_hat + alpha (d_u + d_nu)``, and so is a producer price against its subsidy floor.
+    Kinks closer than ``lo`` (a pair already at its floor) are ignored."""
+    out = math.inf
+    if not a.any_floor:
+        return out
+    ns = a.R.shape[1]
+    nq = a.qslot.shape[1]
+    dnu = np.zeros(ns + 1)
+    for k in range(nq):
+        if a.qmask[b, k]:
+            dnu[a.qslot[b, k]] = d[ns + k]
+    dnu[ns] = 0.0
+    for ell in range(a.nvalid[b]):
+        s = a.ps[b, ell]
+        slope = (d[s] if s < ns else 0.0) + dnu[s] * a.poff[b, ell]
+        dist = a.plnFc[b, ell] - e.lnc_hat[ell]
+        if math.isfinite(dist) and slope != 0.0:
+            alpha = dist / slope
+            if lo < alpha < 1.0:
+                out = min(out, alpha)
+    for s in range(ns):
+        g = a.lnG[b, s]
+        if a.uact[b, s] and math.isfinite(g) and d[s] != 0.0:
+            alpha = (g - z[s]) / d[s]
+            if lo < alpha < 1.0:
+                out = min(out, alpha)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def evaluate_batch(a: Any, z: Any, buf: Any) -> None:
+    """:func:`eval_one` for every market of a stack (``z`` is ``(B, N)``)."""
+    for b in range(z.shape[0]):
+        eval_one(a, b, z[b], row(buf, b))
+
+
+@njit(cache=True, nogil=True)
+def newton_system_batch(a: Any, z: Any, buf: Any) -> tuple[Any, Any]:
+    """:func:`newton_system_one` for every market: ``J`` ``(B, N, N)`` and ``rhs`` ``(B, N)``."""
+    B, N = z.shape
+    ns = a.R.shape[1]
+    n = a.W.shape[1] - 1
+    J = np.zeros((B, N, N))
+    rhs = np.zeros((B, N))
+    for b in range(B):
+        Qd = np.zeros((ns, n))
+        ThKd = np.zeros((ns, n))
+        newton_system_one(a, b, z[b], row(buf, b), J[b], rhs[b], Qd, ThKd)
+    return J, rhs
+
+
+@njit(cache=True, nogil=True)
+def jacobian_batch(a: Any, z: Any, buf: Any) -> Any:
+    """:func:`jacobian_one` for every market: ``(B, N, N)``."""
+    B, N = z.shape
+    ns = a.R.shape[1]
+    n = a.W.shape[1] - 1
+    J = np.zeros((B, N, N))
+    for b in range(B):
+        jacobian_one(a, b, z[b], row(buf, b), J[b], np.zeros((ns, n)), np.zeros((ns, n)))
+    return J
 
 
 @njit(cache=True, nogil=True)
@@ -219,7 +618,8 @@ def market_lists(V: Any, t0: Any, t1: Any, banned: Any, cap: Any, levy: Any) -> 
     export of a seller whose export cap is 0 (an export ban). Returns ``R, X0, W, rev0``
     (``(n,)``), the open pairs' seller, buyer, ``V``, ``V (1 + t0)``, ``t0``, ``t1`` and
     levy floor, and per country whether it buys on an open pair, sells on one, and exports
-    on one.
+    on one. The per-buyer arrays ``W``, ``rev0`` and ``supplied`` have a dummy last entry
+    (0 / False), the padding buyer of a stacked system.
     """
     n = V.shape[0]
     total = 0
@@ -229,8 +629,8 @@ def market_lists(V: Any, t0: Any, t1: Any, banned: Any, cap: Any, levy: Any) -> 
                 total += 1
     R = np.zeros(n)
     X0 = np.zeros(n)
-    W = np.zeros(n)
-    rev0 = np.zeros(n)
+    W = np.zeros(n + 1)  # per buyer, with a dummy last entry (the padding buyer of a stack)
+    rev0 = np.zeros(n + 1)
     ai = np.empty(total, dtype=np.intp)
     aj = np.empty(total, dtype=np.intp)
     aV = np.empty(total)
@@ -238,20 +638,22 @@ def market_lists(V: Any, t0: Any, t1: Any, banned: Any, cap: Any, levy: Any) -> 
     at0 = np.empty(total)
     at1 = np.empty(total)
     aF = np.empty(total)
-    supplied = np.zeros(n, dtype=np.bool_)
+    supplied = np.zeros(n + 1, dtype=np.bool_)
     sells = np.zeros(n, dtype=np.bool_)
     exports = np.zeros(n, dtype=np.bool_)
     a = 0
     for i in range(n):
         export_ban = cap[i] == 0.0
+        r_i = 0.0  # R[i] and X0[i], summed in registers (the same sequential sums)
+        x_i = 0.0
         for j in range(n):
             v = V[i, j]
             if not v > 0.0:
                 continue
             g = 1.0 + t0[i, j]
             w = v * g
-            R[i] += v
-            X0[i] += v * (1.0 if i != j else 0.0)
+            r_i += v
+            x_i += v * (1.0 if i != j else 0.0)
             W[j] += w
             rev0[j] += (g - 1.0) * v
             if banned[i, j] or (export_ban and i != j):
@@ -268,6 +670,8 @@ def market_lists(V: Any, t0: Any, t1: Any, banned: Any, cap: Any, levy: Any) -> 
             if i != j:
                 exports[i] = True
             a += 1
+        R[i] = r_i
+        X0[i] = x_i
     return (
         R,
         X0,
@@ -287,31 +691,200 @@ def market_lists(V: Any, t0: Any, t1: Any, banned: Any, cap: Any, levy: Any) -> 
 
 
 @njit(cache=True, nogil=True)
-def clearing(
-    Q_ext: Any, R: Any, check: Any, uact: Any, eps: Any, lnG: Any, z: Any
-) -> tuple[Any, ...]:
-    """Supply and the clearing residual of every producer slot.
+def pair_terms(
+    ai: Any, aj: Any, at0: Any, at1: Any, aF: Any, slot_of: Any
+) -> tuple[Any, Any, Any, Any]:
+    """Per open pair: producer slot ``slot_of[i]``, ``[i != j]`` as a float, the log tariff
+    ratio ``ln((1 + t1) / (1 + t0))`` (exactly 0 where ``t1 == t0``; one logarithm of the
+    ratio) and the log floor on the relative buyer price ``ln(F / (1 + t0))`` (``-inf``
+    where there is no floor)."""
+    L = ai.shape[0]
+    ps = np.empty(L, dtype=np.intp)
+    poff = np.empty(L)
+    dlt = np.zeros(L)
+    lnFc = np.full(L, -math.inf)
+    for ell in range(L):
+        ps[ell] = slot_of[ai[ell]]
+        poff[ell] = 1.0 if ai[ell] != aj[ell] else 0.0
+        if at1[ell] != at0[ell]:
+            dlt[ell] = math.log((1.0 + at1[ell]) / (1.0 + at0[ell]))
+        if aF[ell] > 0.0:
+            lnFc[ell] = math.log(aF[ell] / (1.0 + at0[ell]))
+    return ps, poff, dlt, lnFc
 
-    ``S = exp(eps max(u, ln G))`` (the subsidy floor ``G``), ``dS = d ln S / du`` (``eps``,
-    0 while the floor binds), and ``f = ln(Q / R) - ln S`` (sales over baseline sales: exactly
-    0 at the baseline, where ``Q == R`` bit for bit) for every checked slot; ``F`` is ``f``
-    on the slots whose price is an unknown, 0 elsewhere.
+
+@njit(cache=True, nogil=True)
+def buyer_revenue(
+    pair_i: Any,
+    pair_j: Any,
+    pair_q: Any,
+    pair_t1: Any,
+    pair_floor: Any,
+    pi: Any,
+    e: Any,
+    n: int,
+) -> Any:
+    """Tariff and levy revenue per buyer: ``sum_i (b_ij - pi_i (1 + e_i [i != j])) q_ij`` over
+    the trading pairs (``q > 0``), with ``b_ij = max(pi_i (1 + e_i [i != j]) (1 + t1_ij),
+    F_ij)``; summed in pair order (see :func:`critmin.model.welfare.compute_welfare`)."""
+    out = np.zeros(n)
+    for ell in range(pair_i.shape[0]):
+        i = pair_i[ell]
+        j = pair_j[ell]
+        sell = pi[i] * (1.0 + e[i]) if i != j else pi[i]
+        buy = sell * (1.0 + pair_t1[ell])
+        if pair_floor[ell] > buy:
+            buy = pair_floor[ell]
+        qq = pair_q[ell]
+        out[j] += (buy - sell if qq > 0.0 else 0.0) * qq
+    return out
+
+
+@njit(cache=True, nogil=True)
+def market_setup(
+    V: Any,
+    t0: Any,
+    t1: Any,
+    banned: Any,
+    cap: Any,
+    levy: Any,
+    subsidy_floor: Any,
+    eps: Any,
+) -> tuple[Any, ...]:
+    """Everything a stacked system needs from one market, in one compiled call.
+
+    :func:`market_lists` and :func:`pair_terms`, then the producer slots (every country with
+    baseline sales, in country order): country, baseline sales and exports, supply
+    elasticity, log subsidy floor (``-inf`` where none), stranded (sells on no open pair),
+    and the export quotas that can bind (finite positive cap, baseline exports, an open
+    export pair) with their log caps; per buyer whether it has baseline demand but no open
+    supplier. Returns, in order: ``slot_country, R, X0, eps, lnG, stranded, W, rev0,
+    supplied, unsupplied, ps, pj, pV, pw, pdlt, plnFc, poff, pt1, pF, qslot, lncap,
+    any_floor, pi`` (``pi``: the seller country of each open pair).
     """
-    B, ns = R.shape
-    f_check = np.zeros((B, ns))
-    F = np.zeros((B, ns))
-    S = np.empty((B, ns))
-    dS = np.empty((B, ns))
-    for b in range(B):
-        for s in range(ns):
-            u = z[b, s]
-            g = lnG[b, s]
-            lnS = eps[b, s] * max(u, g)
-            S[b, s] = math.exp(min(lnS, EXP_CLIP))
-            dS[b, s] = eps[b, s] if u >= g else 0.0
-            if check[b, s]:
-                fc = math.log(max(Q_ext[b, s] / R[b, s], 1e-300)) - lnS
-                f_check[b, s] = fc
-                if uact[b, s]:
-                    F[b, s] = fc
-    return f_check, F, S, dS
+    R, X0, W, rev0, ai, aj, aV, aw, at0, at1, aF, supplied, sells, exports = market_lists(
+        V, t0, t1, banned, cap, levy
+    )
+    n = V.shape[0]
+    ns = 0
+    nq = 0
+    for i in range(n):
+        if R[i] > 0.0:
+            ns += 1
+            if math.isfinite(cap[i]) and cap[i] > 0.0 and X0[i] > 0.0 and sells[i] and exports[i]:
+                nq += 1
+    slot_country = np.empty(ns, dtype=np.intp)
+    slot_of = np.zeros(n, dtype=np.intp)
+    R_s = np.empty(ns)
+    X0_s = np.empty(ns)
+    eps_s = np.empty(ns)
+    lnG = np.empty(ns)
+    stranded = np.empty(ns, dtype=np.bool_)
+    qslot = np.empty(nq, dtype=np.intp)
+    lncap = np.empty(nq)
+    k = 0
+    kq = 0
+    for i in range(n):
+        if not R[i] > 0.0:
+            continue
+        slot_country[k] = i
+        slot_of[i] = k
+        R_s[k] = R[i]
+        X0_s[k] = X0[i]
+        eps_s[k] = eps[i]
+        g = subsidy_floor[i]
+        lnG[k] = math.log(g) if g > 0.0 else -math.inf
+        stranded[k] = not sells[i]
+        if math.isfinite(cap[i]) and cap[i] > 0.0 and X0[i] > 0.0 and sells[i] and exports[i]:
+            qslot[kq] = k
+            lncap[kq] = math.log(cap[i])
+            kq += 1
+        k += 1
+    unsupplied = np.zeros(n + 1, dtype=np.bool_)
+    for j in range(n):
+        unsupplied[j] = W[j] > 0.0 and not supplied[j]
+    ps, poff, dlt, lnFc = pair_terms(ai, aj, at0, at1, aF, slot_of)
+    any_floor = False
+    for ell in range(aF.shape[0]):
+        if aF[ell] > 0.0:
+            any_floor = True
+            break
+    return (
+        slot_country,
+        R_s,
+        X0_s,
+        eps_s,
+        lnG,
+        stranded,
+        W,
+        rev0,
+        supplied,
+        unsupplied,
+        ps,
+        aj,
+        aV,
+        aw,
+        dlt,
+        lnFc,
+        poff,
+        at1,
+        aF,
+        qslot,
+        lncap,
+        any_floor,
+        ai,
+    )
+
+
+@njit(cache=True, nogil=True)
+def country_levels(
+    a: Any, b: int, n: int, z: Any, nu: Any, X: Any, lnP: Any, eps: Any, subsidy_floor: Any
+) -> tuple[Any, ...]:
+    """Market ``b`` of a solved stack in countries (``n``), from its slots and pairs.
+
+    Producer prices ``pi = exp(u)`` (0 if stranded, 1 for countries without sales), export-tax
+    equivalents ``e = expm1(nu)``, composite prices ``P = exp(ln P)`` (``inf`` for an
+    unsupplied buyer), demand ``D = P^-eta`` (0 there), ``pi_s = max(pi, G)``,
+    ``S = pi_s^eps``, exports and baseline exports and baseline sales per country, the
+    stranded flag per country, and the seller country of each valid pair. ``nu``, ``X`` and
+    ``lnP`` are the market's evaluation at ``z`` (rows of an :class:`EvalBuf`).
+    """
+    ns = a.R.shape[1]
+    eta = a.eta[b]
+    pi = np.ones(n)
+    ee = np.zeros(n)
+    exports = np.zeros(n)
+    baseline_exports = np.zeros(n)
+    R = np.zeros(n)
+    stranded = np.zeros(n, dtype=np.bool_)
+    for s in range(ns):
+        c = a.slot_country[b, s]
+        if c >= n:
+            continue
+        strand = not a.check[b, s]  # a country with sales but no open pair left
+        stranded[c] = strand
+        pi[c] = 0.0 if strand else math.exp(z[s])
+        ee[c] = math.expm1(nu[s])
+        exports[c] = X[s]
+        baseline_exports[c] = a.X0[b, s]
+        R[c] = a.R[b, s]
+    P = np.empty(n)
+    D = np.empty(n)
+    for j in range(n):
+        if a.supplied[b, j] or not a.W[b, j] > 0.0:
+            P[j] = math.exp(lnP[j])
+            D[j] = math.exp(-eta * lnP[j])
+        else:  # unsupplied: baseline demand, no supplier left
+            P[j] = math.inf
+            D[j] = 0.0
+    pi_s = np.empty(n)
+    S = np.empty(n)
+    for i in range(n):
+        g = subsidy_floor[i]
+        pi_s[i] = g if g > pi[i] else pi[i]
+        S[i] = pi_s[i] ** eps[i]
+    L = a.nvalid[b]
+    pair_i = np.empty(L, dtype=np.intp)
+    for ell in range(L):
+        pair_i[ell] = a.slot_country[b, a.ps[b, ell]]
+    return pi, ee, P, D, pi_s, S, exports, baseline_exports, R, stranded, pair_i

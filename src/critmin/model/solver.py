@@ -1,17 +1,15 @@
-"""Batched semismooth Newton solver for the Armington partial-equilibrium model.
+"""Solve markets of the Armington partial-equilibrium model: batches, fallbacks, solutions.
 
-One vectorised Newton iteration runs over a whole stack of markets (``(batch, n)`` unknowns,
-``(batch, n, n)`` Jacobians, one batched LU solve), so "every product" and Monte Carlo draws
-cost little more than one market. Per element: analytic semismooth Jacobian
-(:func:`critmin.model.core.jacobian`, with the flat-row treatment of
-:func:`critmin.model.core.newton_system`), steps capped by a trust region in log units, a
-non-monotone Armijo line search on the residual norm ``||F||_2`` that, when the full step
-fails, first tries the step to the first floor kink on the way
-(:func:`critmin.model.core.first_kink`), then halves. Elements leave the active set as soon
-as they converge. Elements on which this fails are solved again from the baseline with full
-Newton steps, then with Levenberg-Marquardt (the stress tests against an independent
+:func:`solve_batch` stacks markets (padded to common sizes, grouped by size), runs the
+compiled safeguarded semismooth Newton iteration of :mod:`critmin.model.newton` on each
+(analytic semismooth Jacobian with the flat-row treatment of
+:func:`critmin.model.core.newton_system`, trust region in log units, non-monotone Armijo
+line search that first tries the first floor kink on the way, chord steps near the
+solution). Markets on which it fails are solved again from the baseline with full Newton
+steps, then with Levenberg-Marquardt (the stress tests against an independent
 ``scipy.optimize.root`` implementation found no case that these three attempts miss and the
-reference solves, outside near-degenerate corners: ``eta = 0`` with supply elasticities near 0).
+reference solves, outside near-degenerate corners: ``eta = 0`` with supply elasticities near
+0). Each market then becomes a :class:`Solution`: levels per country and welfare.
 
 The solver never raises on non-convergence: the :class:`Solution` says ``converged=False``
 with a message, the number of iterations and the largest residual.
@@ -20,7 +18,7 @@ with a message, the number of iterations and the largest residual.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any
@@ -39,31 +37,15 @@ from critmin.model.core import (
     ResolvedPolicy,
     Stack,
     evaluate,
-    first_kink,
     newton_system,
     stack,
 )
+from critmin.model.kernels import country_levels
+from critmin.model.newton import LINE_SEARCH_FAILED, MAX_STEP_LIMIT, newton_batch
 from critmin.model.welfare import compute_welfare
 
 __all__ = ["Solution", "solve", "solve_batch", "warm_up"]
 
-MAX_STEP = 5.0
-"""Initial cap on a Newton step in any unknown (log units: a factor of about 150 in a price).
-The cap of an element grows fourfold (up to ``MAX_STEP_LIMIT``) after each capped step taken
-in full, and shrinks back after a step that needed backtracking: a simple trust region, so
-that equilibria far from the baseline (a ban that removes most of a buyer's supply with
-``sigma`` near 1 and ``eta = 0`` moves prices by orders of magnitude) are reached in a few
-steps, while steps near the baseline stay cautious."""
-MAX_STEP_LIMIT = 320.0
-ARMIJO = 1e-4
-MAX_BACKTRACK = 40
-MEMORY = 8
-RELAX = 0.5
-"""Non-monotone line search. A step is accepted when the residual norm is at most
-``(1 - ARMIJO alpha + RELAX^k)`` times the worst of the last MEMORY norms (k = iteration):
-the max-memory rule of Grippo, Lampariello & Lucidi (1986) with the summable relaxation of
-Li & Fukushima (2000). The floor and quota kinks make the residual norm non-smooth and flat
-in places, and a monotone Armijo rule stalls at kinks that full Newton steps cross."""
 SINGLE_THREAD_BELOW = 1024
 """Systems with fewer unknowns than this are solved with one BLAS thread (see ``_blas``)."""
 LOG_RANGE = 700.0
@@ -214,26 +196,41 @@ def _buyer_prices(pi: FloatArray, e: FloatArray, policy: ResolvedPolicy) -> Floa
 # --------------------------------------------------------------------------------------------
 
 
-_CONTROLLER: Any = None
+_BLAS_LIBS: list[Any] | None = None
 
 
-def _blas(n_unknowns: int) -> contextlib.AbstractContextManager[Any]:
+def _blas_libraries() -> list[Any]:
+    """threadpoolctl's controllers of the BLAS libraries loaded in this process (numpy's and
+    scipy's OpenBLAS; the compiled solver calls scipy's), found once."""
+    global _BLAS_LIBS
+    if _BLAS_LIBS is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+            return []
+        _BLAS_LIBS = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+    return _BLAS_LIBS
+
+
+@contextlib.contextmanager
+def _blas(n_unknowns: int) -> Iterator[None]:
     """One BLAS thread for small dense systems (restored on exit).
 
     For matrices of a few hundred rows multi-threaded BLAS only adds synchronisation: on a
     2-vCPU VM OpenBLAS made a 200 x 200 LU solve 10-100x slower with its default threads.
-    Uses threadpoolctl when installed; a no-op otherwise or for large systems.
+    Sets the thread count of each library directly (two calls each, a few microseconds;
+    threadpoolctl's ``limit`` context re-inspects every library and costs about 0.1 ms).
+    A no-op for large systems.
     """
-    global _CONTROLLER
-    if n_unknowns >= SINGLE_THREAD_BELOW:
-        return contextlib.nullcontext()
+    libs = _blas_libraries() if n_unknowns < SINGLE_THREAD_BELOW else []
+    before = [lib.get_num_threads() for lib in libs]
+    for lib in libs:
+        lib.set_num_threads(1)
     try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        return contextlib.nullcontext()
-    if _CONTROLLER is None:
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
+        yield
+    finally:
+        for lib, k in zip(libs, before, strict=True):
+            lib.set_num_threads(k)
 
 
 def _solve_linear(J: FloatArray, F: FloatArray) -> FloatArray:
@@ -296,93 +293,31 @@ class _State:
 
 
 def _newton(st: Stack, tol: float, max_iter: int, *, pure: bool = False) -> _State:
-    """Run the batched semismooth Newton iteration on a stack.
+    """Run the compiled safeguarded semismooth Newton iteration
+    (:func:`critmin.model.newton.newton_batch`) on every market of a stack.
 
     With ``pure`` every finite step is taken in full (still capped by the trust region): the
     fallback for elements on which the safeguarded iteration stalled, since a line search on a
     non-smooth residual can stall where plain Newton steps cross the kinks to the solution.
     """
-    B, N = st.B, st.N
-    z = np.zeros((B, N))
-    ev = evaluate(st, z)
-    F = ev.F.copy()
-    state = _State.start(z, F)
-    cap = np.full(B, MAX_STEP)
-    hist = np.full((B, MEMORY), -np.inf)
-    hist[:, 0] = np.sqrt((F * F).sum(axis=1))
-    cur_idx = np.arange(B)
-    cur_st, cur_ev = st, ev
-    for it in range(max_iter):
-        relax = RELAX**it
-        res = np.abs(state.F).max(axis=1) if N else np.zeros(B)
-        state.done |= res <= tol
-        idx = np.flatnonzero(~state.done & ~state.failed)
-        if len(idx) == 0:
-            break
-        if not np.array_equal(idx, cur_idx):
-            cur_st = st.subset(idx)
-            cur_ev = evaluate(cur_st, state.z[idx])
-            cur_idx = idx
-        J, rhs = newton_system(cur_st, cur_ev)
-        Fk = cur_ev.F
-        d = _solve_linear(J, rhs)
-        big = np.abs(d).max(axis=1)
-        capped = big > cap[idx]
-        d *= np.minimum(1.0, cap[idx] / np.maximum(big, 1e-300))[:, None]
-        phi_ref = hist[idx].max(axis=1)
-        kink = first_kink(cur_st, cur_ev, d)
-        alpha = np.ones(len(idx))
-        accepted = np.zeros(len(idx), dtype=np.bool_)
-        z0 = state.z[idx]
-        znew = z0.copy()
-        Fnew = Fk.copy()
-        trial_ev: Evaluation | None = None
-        for k in range(MAX_BACKTRACK):
-            pend = np.flatnonzero(~accepted)
-            if len(pend) == 0:
-                break
-            sub = cur_st if k == 0 else cur_st.subset(pend)
-            zt = z0[pend] + alpha[pend, None] * d[pend]
-            evt = evaluate(sub, zt)
-            if k == 0:
-                trial_ev = evt
-            phi = np.sqrt((evt.F * evt.F).sum(axis=1))
-            slack = (1.0 - ARMIJO * alpha[pend] + relax) * phi_ref[pend]
-            ok = np.isfinite(phi) & ((phi <= slack) | pure)
-            acc = pend[ok]
-            znew[acc] = zt[ok]
-            Fnew[acc] = evt.F[ok]
-            accepted[acc] = True
-            bad = pend[~ok]
-            # after a failed full step, first try stopping at the first kink on the way
-            to_kink = (k == 0) & np.isfinite(kink[bad])
-            alpha[bad] = np.where(to_kink, kink[bad], 0.5 * alpha[bad])
-        stalled = ~accepted
-        full = accepted & (alpha == 1.0)
-        cap[idx] = np.where(
-            full & capped,
-            np.minimum(4.0 * cap[idx], MAX_STEP_LIMIT),
-            np.where(full, cap[idx], np.maximum(MAX_STEP, 0.25 * cap[idx])),
-        )
-        state.z[idx] = znew
-        state.F[idx] = Fnew
-        state.iterations[idx[accepted]] += 1
-        hist[idx, (it + 1) % MEMORY] = np.sqrt((Fnew * Fnew).sum(axis=1))  # a ring buffer
-        for j in np.flatnonzero(stalled):
-            b = idx[j]
-            state.failed[b] = True
-            state.note[b] = (
-                "line search failed (no decrease of the residual norm along the Newton direction)"
-            )
-        if stalled.any() or trial_ev is None or not accepted.all() or (alpha < 1.0).any():
-            cur_idx = np.array([], dtype=np.intp)  # force a fresh evaluation next time
-        else:
-            cur_ev = trial_ev
-    res = np.abs(state.F).max(axis=1) if N else np.zeros(B)
-    state.done = res <= tol
-    if len(cur_idx) == B and np.array_equal(cur_ev.z, state.z):
-        state.last = cur_ev  # the accepted trial: evaluated at the final z of every element
-    return state
+    z, buf, iterations, status = newton_batch(st.arrays, tol, max_iter, pure, not pure)
+    last = Evaluation(z=z, buf=buf)
+    failed = status == LINE_SEARCH_FAILED
+    note = [
+        "line search failed (no decrease of the residual norm along the Newton direction)"
+        if f
+        else ""
+        for f in failed
+    ]
+    return _State(
+        z=z,
+        F=last.F.copy(),
+        iterations=iterations,
+        done=status == 1,
+        failed=failed,
+        note=note,
+        last=last,
+    )
 
 
 def _levenberg_marquardt(st: Stack, tol: float, max_iter: int) -> _State:
@@ -471,45 +406,35 @@ def _unpack(
     """Turn element ``b`` of a solved stack into a :class:`Solution` (levels + welfare)."""
     n = market.n
     ns = st.ns
-    sc = st.slot_country[b]
-    sv = sc < n
-    cidx = sc[sv]
-
-    def to_countries(slot_values: FloatArray | BoolArray, fill: float) -> FloatArray:
-        out = np.full(n, fill, dtype=np.float64)
-        out[cidx] = slot_values[:ns][sv]
-        return out
-
-    stranded = to_countries(st.stranded[b], 0.0) > 0
-    numeraire = to_countries(st.numeraire[b], 0.0) > 0
     unsupplied = st.unsupplied[b, :n].copy()
-    u = to_countries(state.z[b, :ns], 0.0)
     lnP = ev.lnP[b, :n]
+    pi, e, P, D, pi_s, S, exports, baseline_exports, R, stranded, pair_i = country_levels(
+        st.arrays,
+        b,
+        n,
+        state.z[b],
+        ev.buf.nu[b],
+        ev.buf.X[b],
+        ev.buf.lnP[b],
+        market.eps,
+        policy.subsidy_floor,
+    )
+    numeraire = np.zeros(n, dtype=np.bool_)
+    if st.numeraire[b].any():
+        numeraire[st.slot_country[b, st.numeraire[b]]] = True
+    valid = slice(0, len(pair_i))  # the valid pairs come first
+    pair_j = st.pj[b, valid]
+    pair_q = ev.q[b, valid]
     # Degenerate equilibria (sigma near 1 with eta = 0 and a ban removing most of a buyer's
     # supply) can move prices beyond the float range: they then overflow to inf, honestly.
     # The last iterate of a failed solve (e.g. a price driven to 0 while its export-tax
     # equivalent grows without bound) may also produce inf * 0; it is reported as not converged.
     done = bool(state.done[b]) and bool((np.abs(state.z[b]) < LOG_RANGE).all())
     with np.errstate(over="ignore", invalid="ignore" if not done else "warn"):
-        pi = np.where(stranded, 0.0, np.exp(u))
-        e = np.expm1(to_countries(ev.nu[b, :ns], 0.0))
-        P = np.where(unsupplied, np.inf, np.exp(lnP))
-        D = np.where(unsupplied, 0.0, np.exp(-market.eta * lnP))
-        pi_s = np.maximum(pi, policy.subsidy_floor)
-        S = np.power(pi_s, market.eps)
-        exports = to_countries(ev.X[b], 0.0)
-        baseline_exports = to_countries(st.X0[b], 0.0)  # summed in the order of ``exports``
-        # the active pairs, as countries (padding pairs point at the dummy slot / buyer)
-        valid = st.pvalid[b]
-        slot_ext = np.append(sc, n)
-        pair_i = slot_ext[st.ps[b, valid]]
-        pair_j = st.pj[b, valid]
-        pair_q = ev.q[b, valid]
         wf = compute_welfare(
             market,
-            policy,
             E=st.W[b, :n],
-            R=to_countries(st.R[b], 0.0),
+            R=R,
             baseline_revenue=st.rev0[b, :n],
             pi=pi,
             e=e,
@@ -519,6 +444,8 @@ def _unpack(
             pair_i=pair_i,
             pair_j=pair_j,
             pair_q=pair_q,
+            pair_t1=st.pt1[b, valid],
+            pair_floor=st.pF[b, valid],
             exports=exports,
         )
 
@@ -695,10 +622,12 @@ def solve_batch(
 
 @cache
 def warm_up() -> None:
-    """Load the compiled kernels of :mod:`critmin.model.kernels` into this process.
+    """Load the compiled solver (:mod:`critmin.model.kernels`, :mod:`critmin.model.newton`)
+    into this process.
 
-    The first solve in a process loads them from Numba's cache (about 0.3 s; a few seconds
-    the very first time, when they are compiled); later solves take milliseconds.
+    The first solve in a process loads it from Numba's cache (about 0.3 s). The very first
+    time on a machine, or after the kernels' source changed, Numba compiles it: about a
+    minute on a 2-core VM (``make setup`` does this). Later solves take milliseconds.
     :func:`critmin.simulate.simulate` calls this before it times its solves, so that
     ``solve_seconds`` measures the solve alone. Runs once per process.
     """

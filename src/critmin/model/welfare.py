@@ -22,11 +22,14 @@ choke price) and ``-E_j / (eta - 1)`` for ``eta > 1``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
-from critmin.model.core import FloatArray, IntArray, Market, ResolvedPolicy
+from critmin.model.core import FloatArray, IntArray, Market
+from critmin.model.kernels import buyer_revenue
 
 __all__ = ["Welfare", "compute_welfare", "consumer_surplus_change", "producer_surplus_change"]
 
@@ -43,43 +46,43 @@ class Welfare:
     welfare: FloatArray
 
 
-def _log0(a: FloatArray) -> FloatArray:
-    """``ln a`` with ``ln 0 = -inf`` and no warning."""
-    out = np.full(a.shape, -np.inf)
-    np.log(a, out=out, where=a > 0)
-    return out
+@njit(cache=True, nogil=True)
+def _log0(x: float) -> float:
+    """``ln x`` with ``ln 0 = -inf`` (and ``-inf`` for a NaN, which only a failed solve has)."""
+    return math.log(x) if x > 0.0 else -math.inf
 
 
+@njit(cache=True, nogil=True)
 def consumer_surplus_change(E: FloatArray, P: FloatArray, eta: float) -> FloatArray:
     """``dCS_j = -E_j (P_j^(1-eta) - 1)/(1-eta)``, ``-E_j ln P_j`` at ``eta = 1``.
 
     Computed as ``-E expm1((1-eta) ln P) / (1-eta)``, exact at ``P = 1`` and accurate for
-    ``eta`` near 1. ``P = inf`` (no supplier left) gives ``-inf`` for ``eta <= 1``.
+    ``eta`` near 1. ``P = inf`` (no supplier left) gives ``-inf`` for ``eta <= 1``; 0 for a
+    buyer without baseline expenditure (``E_j = 0``). A compiled loop.
     """
-    lnP = _log0(np.asarray(P, dtype=np.float64))
-    has = E > 0
-    if eta == 1.0:
-        out = np.where(has, -E * np.where(has, lnP, 0.0), 0.0)
-    else:
-        a = 1.0 - eta
-        with np.errstate(over="ignore"):  # an infinite loss is the honest limit
-            out = np.where(has, -E * np.expm1(a * np.where(has, lnP, 0.0)) / a, 0.0)
-    return np.asarray(out, dtype=np.float64)
+    out = np.zeros(E.shape[0])
+    a = 1.0 - eta
+    for j in range(E.shape[0]):
+        if E[j] > 0.0:
+            lnP = _log0(P[j])
+            out[j] = -E[j] * lnP if eta == 1.0 else -E[j] * math.expm1(a * lnP) / a
+    return out
 
 
+@njit(cache=True, nogil=True)
 def producer_surplus_change(R: FloatArray, pi_s: FloatArray, eps: FloatArray) -> FloatArray:
-    """``dPS_i = R_i ((pi^s_i)^(1+eps_i) - 1)/(1+eps_i)`` (``-R_i/(1+eps_i)`` at ``pi^s = 0``)."""
-    lnps = _log0(np.asarray(pi_s, dtype=np.float64))
-    with np.errstate(over="ignore"):
-        out = np.where(
-            R > 0, R * np.expm1((1.0 + eps) * np.where(R > 0, lnps, 0.0)) / (1.0 + eps), 0.0
-        )
-    return np.asarray(out, dtype=np.float64)
+    """``dPS_i = R_i ((pi^s_i)^(1+eps_i) - 1)/(1+eps_i)`` (``-R_i/(1+eps_i)`` at ``pi^s = 0``);
+    0 for a country without baseline sales. A compiled loop."""
+    out = np.zeros(R.shape[0])
+    for i in range(R.shape[0]):
+        if R[i] > 0.0:
+            k = 1.0 + eps[i]
+            out[i] = R[i] * math.expm1(k * _log0(pi_s[i])) / k
+    return out
 
 
 def compute_welfare(
     market: Market,
-    policy: ResolvedPolicy,
     *,
     E: FloatArray,
     R: FloatArray,
@@ -92,6 +95,8 @@ def compute_welfare(
     pair_i: IntArray,
     pair_j: IntArray,
     pair_q: FloatArray,
+    pair_t1: FloatArray,
+    pair_floor: FloatArray,
     exports: FloatArray,
 ) -> Welfare:
     """Welfare terms of one solved market (see the module docstring for the formulas).
@@ -99,7 +104,8 @@ def compute_welfare(
     ``E``, ``R`` and ``baseline_revenue`` are the market's baseline expenditure, sales and
     tariff revenue ``sum_i t0_ij V_ij`` (what :class:`Market` computes, passed in so that a
     solver can reuse the sums it already has). Trade enters as the list of trading pairs
-    (seller ``pair_i``, buyer ``pair_j``, quantity ``pair_q = V x`` in baseline-value units),
+    (seller ``pair_i``, buyer ``pair_j``, quantity ``pair_q = V x`` in baseline-value units,
+    scenario tariff ``pair_t1`` and levy floor ``pair_floor``, 0 where none),
     in the order in which ``baseline_revenue`` was summed (sellers in ascending order for each
     buyer, as in ``sum(axis=0)`` of a dense ``t0 V``): the
     buyer price is built as ``pi_i (1 + e_i [i != j]) (1 + t1_ij)`` (then floored), so at no
@@ -109,16 +115,8 @@ def compute_welfare(
     n = market.n
     dCS = consumer_surplus_change(E, P, market.eta)
     dPS = producer_surplus_change(R, pi_s, market.eps)
-    flat = pair_i * n + pair_j
-    sell = pi[pair_i]
-    if e.any():
-        sell = sell * np.where(pair_i != pair_j, 1.0 + e[pair_i], 1.0)
-    buy = sell * (1.0 + policy.t1.ravel()[flat])
-    if policy.levy_floor.any():
-        buy = np.maximum(buy, policy.levy_floor.ravel()[flat])
-    flows = pair_q > 0
-    margin = np.where(flows, buy - sell, 0.0) * pair_q  # tariff or levy paid, where trade flows
-    revenue_new = np.bincount(pair_j, weights=margin, minlength=n)
+    # tariff or levy paid, where trade flows (a compiled loop over the pairs)
+    revenue_new = buyer_revenue(pair_i, pair_j, pair_q, pair_t1, pair_floor, pi, e, n)
     tariff_revenue = revenue_new - baseline_revenue  # same sums: exactly 0 at no change
     quota_rent = pi * e * exports
     subsidy_cost = (pi_s - pi) * S * R
