@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from critmin.errors import CritminError
 from critmin.model import Market, ModelInputError, Policy, Solution, solve
-from critmin.model.core import evaluate, jacobian, stack
-from critmin.model.kernels import market_lists
+from critmin.model.core import _MarketLists, evaluate, jacobian, stack
+from critmin.model.kernels import lu_factor_single, lu_step, market_lists, market_setup, vexp
 
 WELFARE_FIELDS = ("dCS", "dPS", "tariff_revenue", "quota_rent", "subsidy_cost", "welfare")
 
@@ -454,3 +454,88 @@ def test_jacobian_stays_finite_when_sales_are_subnormal(u: float) -> None:
     ev = evaluate(stk, z)
     assert 0.0 < ev.Q[0, 0] < 1e-300
     assert np.isfinite(jacobian(stk, ev)).all()
+
+
+# --------------------------------------------------------------------------------------------
+# the compiled building blocks: exp, float32 LU, market setup
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(-1e-9, 1e-9), (-1.0, 1.0), (-40.0, 0.0), (-745.0, 709.78)])
+def test_vexp_is_within_one_ulp_of_numpy(lo: float, hi: float) -> None:
+    """The vectorisable polynomial ``exp`` of the kernels against ``numpy.exp``."""
+    x = np.random.default_rng(0).uniform(lo, hi, 200_001)
+    out, scratch = np.empty_like(x), np.empty_like(x)
+    vexp(x, out, scratch, len(x))
+    ref = np.exp(x)
+    ulp = np.abs(out - ref) / np.spacing(np.maximum(ref, np.finfo(float).tiny))
+    assert ulp.max() <= 1.0
+
+
+def test_vexp_special_values() -> None:
+    """``exp(0) = 1`` exactly (the exact no-change rests on it), ``exp(-inf) = 0``, NaN stays
+    NaN, subnormal results below ``e^-708`` and ``inf`` above ``e^709.78``."""
+    x = np.array([0.0, -0.0, -np.inf, np.nan, -740.0, -800.0, 709.5, 710.0, np.inf])
+    out, scratch = np.empty_like(x), np.empty_like(x)
+    vexp(x, out, scratch, len(x))
+    assert out[0] == 1.0 and out[1] == 1.0 and out[2] == 0.0 and np.isnan(out[3])
+    assert 0.0 < out[4] < np.finfo(float).tiny and out[4] == pytest.approx(np.exp(-740.0))
+    assert out[5] == 0.0 and out[6] == pytest.approx(np.exp(709.5)) and out[7] == out[8] == np.inf
+
+
+@pytest.mark.parametrize("n", [1, 7, 120])
+def test_float32_lu_step_solves_the_system(n: int) -> None:
+    """``lu_factor_single`` + ``lu_step`` (float32 LAPACK factors, float64 substitution) give
+    the Newton step ``-J^-1 F`` to float32 accuracy, pivoting included."""
+    rng = np.random.default_rng(n)
+    J = rng.normal(size=(n, n)) + np.diag(rng.uniform(1.0, 3.0, n)) * np.sqrt(n)
+    J = J[rng.permutation(n)]  # rows out of order: pivoting is needed
+    F = rng.normal(size=n)
+    lu = np.empty((n, n), dtype=np.float32).T
+    ipiv = np.empty(n, dtype=np.int32)
+    assert lu_factor_single(J, lu, ipiv)
+    d = lu_step(lu, ipiv, F)
+    np.testing.assert_allclose(J @ d, -F, atol=1e-4 * np.abs(F).max() * np.sqrt(n))
+    singular = np.ones((3, 3))
+    lu3 = np.empty((3, 3), dtype=np.float32).T
+    assert not lu_factor_single(singular, lu3, np.empty(3, dtype=np.int32))
+    assert not lu_factor_single(np.full((2, 2), np.nan), np.empty((2, 2), np.float32).T, ipiv[:2])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_market_setup_matches_numpy(seed: int) -> None:
+    """``kernels.market_setup`` (slots, quotas, unsupplied buyers, pair terms in one compiled
+    call) equals the same quantities computed densely with numpy."""
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(2, 30))
+    m = random_market(rng, n, density=0.5)
+    banned = rng.random((n, n)) < 0.15
+    cap = np.where(rng.random(n) < 0.3, rng.choice([0.0, 0.7, np.inf], n), np.inf)
+    t1 = m.t0 + np.where(rng.random((n, n)) < 0.3, 0.25, 0.0)
+    levy = np.where(rng.random((n, n)) < 0.2, 1.3, 0.0)
+    G = np.where(rng.random(n) < 0.3, 1.2, 0.0)
+    ml = _MarketLists(*market_setup(m.V, m.t0, t1, banned, cap, levy, G, m.eps))
+    slot_country, ps, pdlt, plnFc, qslot = ml.slot_country, ml.ps, ml.pdlt, ml.plnFc, ml.qslot
+    off = ~np.eye(n, dtype=bool)
+    open_ = (m.V > 0) & ~banned & ~((cap == 0.0)[:, None] & off)
+    assert (slot_country == np.flatnonzero(m.R > 0)).all()
+    np.testing.assert_allclose(ml.R, m.R[slot_country], rtol=1e-13)
+    np.testing.assert_allclose(ml.X0, m.baseline_exports[slot_country], rtol=1e-13, atol=1e-9)
+    assert (ml.eps == m.eps[slot_country]).all()
+    np.testing.assert_allclose(np.exp(ml.lnG), G[slot_country], rtol=1e-15)
+    assert (ml.stranded == ~open_.any(axis=1)[slot_country]).all()
+    assert (ml.unsupplied[:n] == ((m.E > 0) & ~open_.any(axis=0))).all() and not ml.unsupplied[n]
+    ii, jj = np.nonzero(open_)
+    assert (ml.ai == ii).all() and (ml.aj == jj).all() and (slot_country[ps] == ii).all()
+    assert (ml.poff == (ii != jj)).all() and (ml.pt1 == t1[ii, jj]).all()
+    assert (ml.pF == levy[ii, jj]).all()
+    np.testing.assert_allclose(pdlt, np.log1p(t1[ii, jj]) - np.log1p(m.t0[ii, jj]), atol=1e-15)
+    assert (pdlt[t1[ii, jj] == m.t0[ii, jj]] == 0.0).all()  # exactly 0 where unchanged
+    has_floor = levy[ii, jj] > 0
+    floor_c = levy[ii, jj][has_floor] / (1 + m.t0[ii, jj][has_floor])
+    np.testing.assert_allclose(plnFc[has_floor], np.log(floor_c), rtol=1e-14)
+    assert np.isneginf(plnFc[~has_floor]).all() and ml.any_floor == bool(has_floor.any())
+    exporting = (open_ & off).any(axis=1)
+    quota = np.isfinite(cap) & (cap > 0) & (m.baseline_exports > 0) & open_.any(axis=1)
+    quota &= exporting & (m.R > 0)
+    assert (slot_country[qslot] == np.flatnonzero(quota)).all()
+    np.testing.assert_allclose(np.exp(ml.lncap), cap[quota], rtol=1e-15)

@@ -112,6 +112,12 @@ def _float_array(
     return arr
 
 
+def _frozen(arr: NDArray[Any]) -> NDArray[Any]:
+    """``arr``, made read-only."""
+    arr.flags.writeable = False
+    return arr
+
+
 def _scalar(value: Any, name: str) -> float:
     try:
         out = float(value)
@@ -317,12 +323,18 @@ class Policy:
                     f"{name}: expected shape {shape} to match the market's {n} countries, "
                     f"got {val.shape}"
                 )
+        # defaults read-only like the validated inputs: the compiled loops are specialised on
+        # the arrays' types, read-only included, so every policy then shares one compilation
         return ResolvedPolicy(
             t1=market.t0 if self.t1 is None else self.t1,
-            banned=np.zeros((n, n), dtype=np.bool_) if self.banned is None else self.banned,
-            levy_floor=np.zeros((n, n)) if self.levy_floor is None else self.levy_floor,
-            subsidy_floor=np.zeros(n) if self.subsidy_floor is None else self.subsidy_floor,
-            export_cap=np.full(n, np.inf) if self.export_cap is None else self.export_cap,
+            banned=_frozen(np.zeros((n, n), dtype=np.bool_))
+            if self.banned is None
+            else self.banned,
+            levy_floor=_frozen(np.zeros((n, n))) if self.levy_floor is None else self.levy_floor,
+            subsidy_floor=_frozen(np.zeros(n))
+            if self.subsidy_floor is None
+            else self.subsidy_floor,
+            export_cap=_frozen(np.full(n, np.inf)) if self.export_cap is None else self.export_cap,
         )
 
 
@@ -411,31 +423,9 @@ class Stack:
     @cached_property
     def arrays(self) -> StackArrays:
         """The arrays the compiled loops of :mod:`critmin.model.kernels` read."""
-        return StackArrays(
-            ps=self.ps,
-            pj=self.pj,
-            pV=self.pV,
-            pw=self.pw,
-            pdlt=self.pdlt,
-            plnFc=self.plnFc,
-            poff=self.poff,
-            nvalid=self.pvalid.sum(axis=1).astype(np.intp),
-            sigma=self.sigma,
-            eta=self.eta,
-            supplied=self.supplied,
-            W=self.W,
-            R=self.R,
-            X0=self.X0,
-            eps=self.eps,
-            lnG=self.lnG,
-            uact=self.uact,
-            check=self.check,
-            slot_country=self.slot_country,
-            qslot=self.qslot,
-            qmask=self.qmask,
-            lncap=self.lncap,
-            any_floor=self.any_floor,
-        )
+        nvalid = self.pvalid.sum(axis=1).astype(np.intp)  # the valid pairs come first
+        fields = {f: nvalid if f == "nvalid" else getattr(self, f) for f in StackArrays._fields}
+        return StackArrays(**fields)
 
     def new_evaluation(self) -> EvalBuf:
         """Zeroed space for an evaluation of every market of the stack."""

@@ -1,7 +1,7 @@
 """Solve markets of the Armington partial-equilibrium model: batches, fallbacks, solutions.
 
 :func:`solve_batch` stacks markets (padded to common sizes, grouped by size), runs the
-compiled safeguarded semismooth Newton iteration of :mod:`critmin.model.newton` on each
+compiled safeguarded semismooth Newton iteration of :mod:`critmin.model.kernels` on each
 (analytic semismooth Jacobian with the flat-row treatment of
 :func:`critmin.model.core.newton_system`, trust region in log units, non-monotone Armijo
 line search that first tries the first floor kink on the way, chord steps near the
@@ -40,8 +40,7 @@ from critmin.model.core import (
     newton_system,
     stack,
 )
-from critmin.model.kernels import country_levels
-from critmin.model.newton import LINE_SEARCH_FAILED, MAX_STEP_LIMIT, newton_batch
+from critmin.model.kernels import LINE_SEARCH_FAILED, MAX_STEP_LIMIT, country_levels, newton_batch
 from critmin.model.welfare import compute_welfare
 
 __all__ = ["Solution", "solve", "solve_batch", "warm_up"]
@@ -294,7 +293,7 @@ class _State:
 
 def _newton(st: Stack, tol: float, max_iter: int, *, pure: bool = False) -> _State:
     """Run the compiled safeguarded semismooth Newton iteration
-    (:func:`critmin.model.newton.newton_batch`) on every market of a stack.
+    (:func:`critmin.model.kernels.newton_batch`) on every market of a stack.
 
     With ``pure`` every finite step is taken in full (still capped by the trust region): the
     fallback for elements on which the safeguarded iteration stalled, since a line search on a
@@ -580,13 +579,13 @@ def solve_batch(
     max_iter: int = 100,
     group_sizes: bool = True,
 ) -> list[Solution]:
-    """Solve many markets at once: pad to a common ``n``, stack, one vectorised Newton.
+    """Solve many markets at once: pad to a common ``n``, stack, then the compiled Newton
+    iteration market by market (:func:`critmin.model.kernels.newton_batch`).
 
     With ``group_sizes`` (default) markets of very different sizes are stacked in a few
-    size buckets (each one vectorised Newton) so that padding costs little; with
-    ``group_sizes=False`` everything is padded to the largest ``n`` (still chunked to bound
-    memory). The results agree either way (to rounding) and are returned in the order of the
-    inputs.
+    size buckets so that padding costs little; with ``group_sizes=False`` everything is
+    padded to the largest ``n`` (still chunked to bound memory). The results agree either way
+    (to rounding) and are returned in the order of the inputs.
 
     Each market starts from the baseline (``pi = 1``, ``e = 0``). A market on which the
     safeguarded Newton iteration fails is solved again from the baseline, first with full
@@ -622,8 +621,7 @@ def solve_batch(
 
 @cache
 def warm_up() -> None:
-    """Load the compiled solver (:mod:`critmin.model.kernels`, :mod:`critmin.model.newton`)
-    into this process.
+    """Load the compiled solver (:mod:`critmin.model.kernels`) into this process.
 
     The first solve in a process loads it from Numba's cache (about 0.3 s). The very first
     time on a machine, or after the kernels' source changed, Numba compiles it: about a
