@@ -273,8 +273,8 @@ def test_non_convergence_is_reported_not_raised() -> None:
     rng = np.random.default_rng(6)
     m = random_market(rng, 6, density=1.0)
     sol = solve(m, Policy(t1=m.t0 + 0.5), max_iter=1)
-    # one Newton step, one full Newton step from the restart, at most two LM steps
-    assert not sol.converged and 1 <= sol.iterations <= 4
+    # one Newton step, one each from the float64 and full-Newton restarts, at most two LM steps
+    assert not sol.converged and 1 <= sol.iterations <= 5
     assert sol.max_residual > 1e-12 and "did not converge" in sol.message
 
 

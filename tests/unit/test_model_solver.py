@@ -169,3 +169,45 @@ def test_fixed_demand_with_subsidy_floors_is_reported_not_raised() -> None:
     sol = solve(m, p)
     assert not sol.converged
     assert "did not converge" in sol.message and "producer-subsidy floors" in sol.message
+
+
+def test_ill_conditioned_case_is_solved_in_float64() -> None:
+    """Found by a random search against the reference (tests/unit/test_model_reference.py):
+    with fixed demand (eta = 0) the price level is nearly undetermined, so float32 LU steps
+    are wrong in that direction and the line search fails. The solver must notice the
+    inexact linear solve, continue in float64 and converge (as the float64 solver did)."""
+    inf = np.inf
+    m = Market(
+        V=np.array(
+            [
+                [0.7701307803969629, 0.5, 0.0],
+                [0.0, 0.4764560222708021, 0.0],
+                [0.5718921284129254, 0.0, 2.0530021737841984],
+            ]
+        ),
+        t0=np.array(
+            [
+                [0.0, 0.035601378170882325, 0.0],
+                [0.23421096100028377, 0.0, 0.06940351517145804],
+                [0.0, 0.35431668833767904, 0.0],
+            ]
+        ),
+        sigma=9.57639043744436,
+        eta=0.0,
+        eps=np.array([1.5739915870037446, 2.1673875541897307, 1.1293880723288485]),
+    )
+    p = Policy(
+        t1=np.array(
+            [
+                [0.0, 0.11296122295970115, 0.07735984478881883],
+                [0.23421096100028377, 0.0, 0.06940351517145804],
+                [0.0, 0.35431668833767904, 0.0],
+            ]
+        ),
+        levy_floor=np.array([[0.0, 0.8513552422949016, 0.8513552422949016], [0, 0, 0], [0, 0, 0]]),
+        subsidy_floor=np.array([0.0, 1.1317234178002942, 1.1317234178002942]),
+        export_cap=np.array([0.32895493906517326, inf, inf]),
+    )
+    sol = solve(m, p)
+    assert sol.converged and sol.max_residual <= 1e-12, sol.message
+    assert sol.iterations <= 10

@@ -952,6 +952,11 @@ accurate to about ``kappa`` times 1e-7 (relative), so near the solution Newton's
 contraction becomes at worst linear with that ratio. A market whose residual norm is below
 ``SINGLE_UNTIL`` and falls by less than this factor in a step, or whose step needed
 backtracking, is factored in float64 from then on (an ill-conditioned system)."""
+SINGLE_LINEAR_TOL = 1e-4
+"""A float32 step whose linear residual ``max |J d + F| / max |F|`` exceeds this (an
+ill-conditioned matrix, e.g. a price level nearly undetermined with ``eta = 0``) is redone in
+float64, and the market stays in float64: an inexact Newton step with relative residual
+``r`` contracts the residual by about ``r`` at best (Dembo, Eisenstat & Steihaug 1982)."""
 CHORD_BELOW = 1e-6
 CHORD_CONTRACTION = 0.01
 """Chord steps: once the residual norm is below ``CHORD_BELOW`` and the last step cut it by
@@ -1054,6 +1059,20 @@ def lu_step(lu: Any, ipiv: Any, rhs: Any) -> Any:
 
 
 @njit(cache=True, nogil=True)
+def _linear_residual(J: Any, d: Any, rhs: Any) -> float:
+    """``max |J d + rhs| / max |rhs|``: how well a step solves its linear system."""
+    N = rhs.shape[0]
+    worst = 0.0
+    for r in range(N):
+        acc = rhs[r]
+        for c in range(N):
+            acc += J[r, c] * d[c]
+        worst = max(worst, abs(acc))
+    scale = _max_abs(rhs)
+    return worst / scale if scale > 0.0 else 0.0
+
+
+@njit(cache=True, nogil=True)
 def _copy_into(src: Any, dst: Any) -> None:
     """Copy the results of one :class:`critmin.model.kernels.EvalBuf` into another."""
     dst.lnc_hat[:] = src.lnc_hat
@@ -1135,7 +1154,9 @@ def _newton_one(
         jump = newton_system_one(a, b, z, cur, J, rhs, Qd32, ThKd32)
         if single and not jump and lu_factor_single(J, lu, ipiv):
             d = lu_step(lu, ipiv, rhs)
-            have_lu = _all_finite(d)
+            have_lu = _all_finite(d) and _linear_residual(J, d, rhs) <= SINGLE_LINEAR_TOL
+            if not have_lu:  # ill-conditioned for float32: float64 from here on
+                single = False
         if not have_lu:
             d = solve_step(J, rhs)
         big = _max_abs(d)

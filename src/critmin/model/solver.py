@@ -5,11 +5,12 @@ compiled safeguarded semismooth Newton iteration of :mod:`critmin.model.kernels`
 (analytic semismooth Jacobian with the flat-row treatment of
 :func:`critmin.model.core.newton_system`, trust region in log units, non-monotone Armijo
 line search that first tries the first floor kink on the way, chord steps near the
-solution). Markets on which it fails are solved again from the baseline with full Newton
-steps, then with Levenberg-Marquardt (the stress tests against an independent
-``scipy.optimize.root`` implementation found no case that these three attempts miss and the
-reference solves, outside near-degenerate corners: ``eta = 0`` with supply elasticities near
-0). Each market then becomes a :class:`Solution`: levels per country and welfare.
+solution). Markets on which it fails are solved again from the baseline: by the same
+iteration with float64 factorisations, then with full Newton steps, then with
+Levenberg-Marquardt. Stress tests against an independent ``scipy.optimize.root``
+implementation found no case that these attempts miss and the reference solves, outside
+near-degenerate corners: ``eta = 0`` with supply elasticities near 0, or with producer-subsidy
+floors. Each market then becomes a :class:`Solution`: levels per country and welfare.
 
 The solver never raises on non-convergence: the :class:`Solution` says ``converged=False``
 with a message, the number of iterations and the largest residual.
@@ -291,15 +292,19 @@ class _State:
         )
 
 
-def _newton(st: Stack, tol: float, max_iter: int, *, pure: bool = False) -> _State:
+def _newton(
+    st: Stack, tol: float, max_iter: int, *, pure: bool = False, single: bool = True
+) -> _State:
     """Run the compiled safeguarded semismooth Newton iteration
     (:func:`critmin.model.kernels.newton_batch`) on every market of a stack.
 
     With ``pure`` every finite step is taken in full (still capped by the trust region): the
     fallback for elements on which the safeguarded iteration stalled, since a line search on a
     non-smooth residual can stall where plain Newton steps cross the kinks to the solution.
+    With ``single`` the Newton matrices are factored in float32 while that works (see
+    :data:`critmin.model.kernels.SINGLE_UNTIL`); without it, in float64 throughout.
     """
-    z, buf, iterations, status = newton_batch(st.arrays, tol, max_iter, pure, not pure)
+    z, buf, iterations, status = newton_batch(st.arrays, tol, max_iter, pure, single and not pure)
     last = Evaluation(z=z, buf=buf)
     failed = status == LINE_SEARCH_FAILED
     note = [
@@ -367,14 +372,17 @@ def _levenberg_marquardt(st: Stack, tol: float, max_iter: int) -> _State:
 
 
 def _retry(st: Stack, state: _State, idx: IntArray, tol: float, max_iter: int) -> None:
-    """Re-solve elements ``idx`` from the baseline, first with full Newton steps, then with
-    Levenberg-Marquardt; keep the successes."""
-    for attempt in ("pure", "lm"):
+    """Re-solve elements ``idx`` from the baseline: the same safeguarded Newton iteration with
+    float64 factorisations, then with full Newton steps, then Levenberg-Marquardt; keep the
+    successes."""
+    for attempt in ("float64", "pure", "lm"):
         idx = idx[~state.done[idx]]
         if len(idx) == 0:
             return
         sub = st.subset(idx)
-        if attempt == "pure":
+        if attempt == "float64":
+            again = _newton(sub, tol, max_iter, single=False)
+        elif attempt == "pure":
             again = _newton(sub, tol, max_iter, pure=True)
         else:
             again = _levenberg_marquardt(sub, tol, max_iter)
@@ -467,8 +475,8 @@ def _unpack(
     else:
         why = state.note[b] or "iteration limit reached"
         msgs.append(
-            f"did not converge after {it} iterations (Newton, then restarts with full Newton "
-            f"steps and Levenberg-Marquardt): {why}; max residual {max_res:.1e}"
+            f"did not converge after {it} iterations (Newton, then restarts in float64, with "
+            f"full Newton steps and with Levenberg-Marquardt): {why}; max residual {max_res:.1e}"
         )
         fixed = market.eps == 0.0
         capped = np.isfinite(policy.export_cap) & (policy.export_cap < 1.0)
@@ -588,8 +596,9 @@ def solve_batch(
     (to rounding) and are returned in the order of the inputs.
 
     Each market starts from the baseline (``pi = 1``, ``e = 0``). A market on which the
-    safeguarded Newton iteration fails is solved again from the baseline, first with full
-    Newton steps, then with Levenberg-Marquardt (``2 max_iter`` trials); ``max_iter``
+    safeguarded Newton iteration fails is solved again from the baseline, first by the same
+    iteration with float64 factorisations, then with full Newton steps, then with
+    Levenberg-Marquardt (``2 max_iter`` trials); ``max_iter``
     applies to each attempt and ``Solution.iterations`` counts the steps of all of them.
     ``tol`` bounds every residual: clearing as ``|ln(sales / supply)|``, quotas as a fraction
     of the cap. Non-convergence is reported in the solution, never raised.
