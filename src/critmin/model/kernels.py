@@ -340,26 +340,25 @@ def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
             if a.uact[b, s]:
                 e.F[s] = fc
     for k in range(nq):
-        qs = a.qslot[b, k]
-        x0 = a.X0[b, qs] if qs < ns else 1.0
-        if not x0 > 0.0:
-            x0 = 1.0
         # slack of the cap as a fraction of it: exactly 1 - 1/cap at the baseline
-        hk = 1.0 - (X[qs] / x0) * math.exp(-a.lncap[b, k])
+        hk = 1.0 - (X[a.qslot[b, k]] / _quota_x0(a, b, k)) * math.exp(-a.lncap[b, k])
         e.h[k] = hk
         zk = z[ns + k]
         e.F[ns + k] = (zk if zk < hk else hk) if a.qmask[b, k] else 0.0
 
 
 @njit(cache=True, nogil=True)
-def _quota_base(a: Any, b: int, k: int) -> float:
-    """``cap_k X0_k`` of quota ``k`` (``X0`` taken as 1 for a padding quota)."""
-    ns = a.R.shape[1]
+def _quota_x0(a: Any, b: int, k: int) -> float:
+    """Baseline exports ``X0_k`` of quota ``k`` (1 for a padding quota)."""
     qs = a.qslot[b, k]
-    x0 = a.X0[b, qs] if qs < ns else 1.0
-    if not x0 > 0.0:
-        x0 = 1.0
-    return x0 * math.exp(a.lncap[b, k])
+    x0 = a.X0[b, qs] if qs < a.R.shape[1] else 1.0
+    return x0 if x0 > 0.0 else 1.0
+
+
+@njit(cache=True, nogil=True)
+def _quota_base(a: Any, b: int, k: int) -> float:
+    """``cap_k X0_k`` of quota ``k``."""
+    return _quota_x0(a, b, k) * math.exp(a.lncap[b, k])
 
 
 @njit(cache=True, nogil=True)

@@ -25,7 +25,6 @@ from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
-from scipy.linalg.lapack import dgesv
 
 from critmin.model.core import (
     BoolArray,
@@ -41,7 +40,13 @@ from critmin.model.core import (
     newton_system,
     stack,
 )
-from critmin.model.kernels import LINE_SEARCH_FAILED, MAX_STEP_LIMIT, country_levels, newton_batch
+from critmin.model.kernels import (
+    LINE_SEARCH_FAILED,
+    MAX_STEP_LIMIT,
+    country_levels,
+    newton_batch,
+    solve_step,
+)
 from critmin.model.welfare import compute_welfare
 
 __all__ = ["Solution", "solve", "solve_batch", "warm_up"]
@@ -51,8 +56,6 @@ SINGLE_THREAD_BELOW = 1024
 LOG_RANGE = 700.0
 """A solution with a log price (or ``ln(1+e)``) beyond this cannot be represented in float64
 levels; it is reported as not converged with an explanation."""
-DGESV_BELOW = 8
-"""Batches of at most this many systems are solved one by one with LAPACK ``dgesv``."""
 CHUNK_ELEMENTS = 4_000_000
 """Upper bound on ``batch * n * n`` per stacked solve (memory: ~20 such float arrays)."""
 
@@ -233,40 +236,6 @@ def _blas(n_unknowns: int) -> Iterator[None]:
             lib.set_num_threads(k)
 
 
-def _solve_linear(J: FloatArray, F: FloatArray) -> FloatArray:
-    """Newton steps ``d = -J^-1 F`` for a batch; least squares where ``J`` is singular.
-
-    A few systems are solved one by one with LAPACK's ``dgesv`` (about half the time of
-    ``np.linalg.solve`` for a 100-200 unknown system, whose batched wrapper copies), many
-    at once with the batched ``np.linalg.solve``.
-    """
-    B = F.shape[0]
-    d: FloatArray = np.zeros_like(F)
-    bad: BoolArray = np.zeros(B, dtype=np.bool_)
-    if B <= DGESV_BELOW:
-        for k in range(B):
-            _, _, dk, info = dgesv(J[k], -F[k])
-            d[k] = dk
-            bad[k] = info != 0 or not np.isfinite(dk).all()
-    else:
-        try:
-            d[:] = np.linalg.solve(J, -F[:, :, None])[:, :, 0]
-            bad[:] = ~np.isfinite(d).all(axis=1)
-        except np.linalg.LinAlgError:
-            bad[:] = True
-    for k in map(int, np.flatnonzero(bad)):
-        try:
-            d[k] = np.linalg.solve(J[k], -F[k])
-            if np.isfinite(d[k]).all():
-                continue
-        except np.linalg.LinAlgError:
-            pass
-        d[k] = np.linalg.lstsq(J[k], -F[k], rcond=1e-13)[0]
-        if not np.isfinite(d[k]).all():
-            d[k] = 0.0
-    return np.asarray(d, dtype=np.float64)
-
-
 @dataclass(eq=False)
 class _State:
     z: FloatArray
@@ -353,7 +322,8 @@ def _levenberg_marquardt(st: Stack, tol: float, max_iter: int) -> _State:
         A = JT @ J
         dg = np.einsum("bii->bi", A)
         A = A + (mu[idx, None] * (dg + 1e-12))[:, :, None] * eye
-        d = _solve_linear(A, (JT @ rhs[:, :, None])[:, :, 0])
+        g = np.ascontiguousarray((JT @ rhs[:, :, None])[:, :, 0])
+        d = np.stack([solve_step(A[k], g[k]) for k in range(len(idx))])
         big = np.abs(d).max(axis=1)
         d *= np.minimum(1.0, MAX_STEP_LIMIT / np.maximum(big, 1e-300))[:, None]
         zt = state.z[idx] + d
@@ -436,7 +406,8 @@ def _unpack(
     # supply) can move prices beyond the float range: they then overflow to inf, honestly.
     # The last iterate of a failed solve (e.g. a price driven to 0 while its export-tax
     # equivalent grows without bound) may also produce inf * 0; it is reported as not converged.
-    done = bool(state.done[b]) and bool((np.abs(state.z[b]) < LOG_RANGE).all())
+    representable = bool((np.abs(state.z[b]) < LOG_RANGE).all())
+    done = bool(state.done[b]) and representable
     with np.errstate(over="ignore", invalid="ignore" if not done else "warn"):
         wf = compute_welfare(
             market,
@@ -459,7 +430,6 @@ def _unpack(
     resid = np.abs(state.F[b])
     fcheck = np.abs(ev.f_check[b, :ns])
     max_res = float(max(resid.max(initial=0.0), fcheck.max(initial=0.0)))
-    representable = bool((np.abs(state.z[b]) < LOG_RANGE).all())
     converged = bool(np.isfinite(max_res) and max_res <= tol) and representable
     msgs: list[str] = []
     it = int(state.iterations[b])

@@ -101,6 +101,26 @@ def _legend_below() -> dict[str, Any]:
     return {"orientation": "h", "yref": "container", "y": 0.02, "x": 0, "yanchor": "bottom"}
 
 
+def _hbar(
+    names: list[str], vals: list[float | None], label: str, color: str, fmt: str, **extra: Any
+) -> dict[str, Any]:
+    """A horizontal bar trace, one bar per product, its value (``fmt``, e.g. ``".1f"``, in %)
+    printed beside the bar and in the hover label."""
+    return {
+        "type": "bar",
+        "orientation": "h",
+        "name": label,
+        "y": names,
+        "x": vals,
+        "marker": {"color": color},
+        **extra,
+        "hovertemplate": "%{y}<br>" + label + ": %{x:" + fmt + "}%<extra></extra>",
+        "text": [None if v is None else f"{v:{fmt}}%" for v in vals],
+        "textposition": "outside",
+        "cliponaxis": False,
+    }
+
+
 def zone_shares_figure(results: dict[str, Any]) -> Figure:
     """Zone self-sufficiency and watch-country share of zone demand, baseline vs scenario,
     one row per product (two side-by-side panels, in %)."""
@@ -110,20 +130,7 @@ def zone_shares_figure(results: dict[str, Any]) -> Figure:
 
     def bar(key: str, label: str, color: str, axis: str) -> dict[str, Any]:
         vals = _pct_values([z[key] for z in zones])
-        return {
-            "type": "bar",
-            "orientation": "h",
-            "name": label,
-            "y": names,
-            "x": vals,
-            "marker": {"color": color},
-            "xaxis": axis,
-            "yaxis": "y",
-            "hovertemplate": "%{y}<br>" + label + ": %{x:.1f}%<extra></extra>",
-            "text": [None if v is None else f"{v:.1f}%" for v in vals],
-            "textposition": "outside",
-            "cliponaxis": False,
-        }
+        return _hbar(names, vals, label, color, ".1f", xaxis=axis, yaxis="y")
 
     height = max(300, 100 + 46 * len(names))
     return {
@@ -167,22 +174,11 @@ def price_summary_figure(results: dict[str, Any]) -> Figure:
     outside = [p["summary"]["outside_consumer_price_change_pct"] for p in products.values()]
     height = max(280, 100 + 40 * len(names))
 
-    def bar(vals: list[float | None], label: str, color: str) -> dict[str, Any]:
-        return {
-            "type": "bar",
-            "orientation": "h",
-            "name": label,
-            "y": names,
-            "x": vals,
-            "marker": {"color": color},
-            "hovertemplate": "%{y}<br>" + label + ": %{x:+.2f}%<extra></extra>",
-            "text": [None if v is None else f"{v:+.2f}%" for v in vals],
-            "textposition": "outside",
-            "cliponaxis": False,
-        }
-
     return {
-        "data": [bar(zone, "Zone members", MEMBER), bar(outside, "Outside the zone", OTHER)],
+        "data": [
+            _hbar(names, zone, "Zone members", MEMBER, "+.2f"),
+            _hbar(names, outside, "Outside the zone", OTHER, "+.2f"),
+        ],
         "layout": _layout(
             height=height,
             barmode="group",
