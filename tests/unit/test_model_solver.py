@@ -211,3 +211,26 @@ def test_ill_conditioned_case_is_solved_in_float64() -> None:
     sol = solve(m, p)
     assert sol.converged and sol.max_residual <= 1e-12, sol.message
     assert sol.iterations <= 10
+
+
+def test_nearly_singular_two_country_case_is_solved() -> None:
+    """Also found by the random search: fixed demand, supply elasticities of 0.2, a binding
+    subsidy floor, a levy floor and a quota on two countries. The float32 product of the
+    Newton matrix blurs its near-singular direction; in float64 (product included) Newton
+    converges in a few steps, as the float64 solver did."""
+    m = Market(
+        V=np.array([[2.163962053220345, 2.117031595334332], [0.0, 1.3207157229665318]]),
+        t0=np.array([[0.38486984684290304, 0.0], [0.0, 0.2112141582949179]]),
+        sigma=2.6889140252932098,
+        eta=0.0,
+        eps=np.array([0.2, 0.2]),
+    )
+    p = Policy(
+        t1=np.array([[0.38486984684290304, 0.03075619723606851], [0.0, 0.2112141582949179]]),
+        levy_floor=np.array([[0.0, 1.017555215277997], [0.0, 0.0]]),
+        subsidy_floor=np.array([0.0, 1.1277272636627216]),
+        export_cap=np.array([0.951698826337912, np.inf]),
+    )
+    sol = solve(m, p)
+    assert sol.converged and sol.max_residual <= 1e-12, sol.message
+    assert sol.iterations <= 10

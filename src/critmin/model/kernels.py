@@ -1097,11 +1097,12 @@ def _newton_one(
     in ``out``. Returns ``(iterations, status)``: 1 converged, 0 iteration limit,
     ``LINE_SEARCH_FAILED``. With ``pure`` every finite step is taken in full (capped).
 
-    The Newton matrix's dense product is formed in float32 (see
-    :func:`critmin.model.kernels.jacobian_one`). With ``single`` it is also factored in
-    float32 (see :data:`SINGLE_UNTIL`) until a step needs backtracking or contracts the
-    residual by less than ``SINGLE_MIN_CONTRACTION`` near the solution; from then on, and for
-    steps with a jump row (which must land a hair past a kink), in float64."""
+    With ``single`` the Newton matrix's dense product is formed in float32 (see
+    :func:`jacobian_one`) and the matrix factored in float32 (see :data:`SINGLE_UNTIL`,
+    :data:`SINGLE_LINEAR_TOL`) until a float32 step solves its linear system badly, needs
+    backtracking or contracts the residual by less than ``SINGLE_MIN_CONTRACTION`` near the
+    solution; from then on, and for steps with a jump row (which must land a hair past a
+    kink), the market is solved in float64, product included."""
     ns = a.R.shape[1]
     nq = a.qslot.shape[1]
     n = a.W.shape[1] - 1
@@ -1118,9 +1119,11 @@ def _newton_one(
     cap = MAX_STEP
     J = np.zeros((N, N))
     rhs = np.zeros(N)
-    # dense work arrays of the Jacobian's product (zeros off the pairs), float32
-    Qd32 = np.zeros((ns, n), dtype=np.float32)
-    ThKd32 = np.zeros((ns, n), dtype=np.float32)
+    # dense work arrays of the Jacobian's product (zeros off the pairs): float32 while single
+    Qd32 = np.zeros((ns if single else 0, n), dtype=np.float32)
+    ThKd32 = np.zeros((ns if single else 0, n), dtype=np.float32)
+    Qd = np.zeros((0 if single else ns, n))  # float64, allocated once needed
+    ThKd = np.zeros((0 if single else ns, n))
     lu = np.empty((N, N), dtype=np.float32).T  # Fortran order, as LAPACK writes it
     ipiv = np.empty(N, dtype=_LAPACK_INT)
     have_lu = False  # lu holds the factors of the last Newton matrix
@@ -1150,7 +1153,13 @@ def _newton_one(
                 continue
             have_lu = False  # no progress: a Newton step from here
         have_lu = False
-        jump = newton_system_one(a, b, z, cur, J, rhs, Qd32, ThKd32)
+        if single:
+            jump = newton_system_one(a, b, z, cur, J, rhs, Qd32, ThKd32)
+        else:
+            if Qd.shape[0] != ns:
+                Qd = np.zeros((ns, n))
+                ThKd = np.zeros((ns, n))
+            jump = newton_system_one(a, b, z, cur, J, rhs, Qd, ThKd)
         if single and not jump and lu_factor_single(J, lu, ipiv):
             d = lu_step(lu, ipiv, rhs)
             have_lu = _all_finite(d) and _linear_residual(J, d, rhs) <= SINGLE_LINEAR_TOL
