@@ -198,7 +198,7 @@ def rel_diff(a: np.ndarray, b: np.ndarray) -> float:
 def bundled_zone() -> tuple[list[Market], list[Policy], list[str]]:
     """Every bundled product under examples/04 (real data: BACI 2024 flows, USGS output)."""
     from critmin.scenario import load_scenario
-    from critmin.simulate import resolve
+    from critmin.scenario.resolution import resolve
 
     scenario = load_scenario(EXAMPLES / "04_full_zone_all_products.toml")
     _, resolved = resolve(scenario)

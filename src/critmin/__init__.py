@@ -16,27 +16,34 @@ __version__ = "0.1.0"
 __all__ = ["CritminError", "Scenario", "World", "__version__", "assess", "load_world", "simulate"]
 
 if TYPE_CHECKING:
-    from critmin.assess import assess
+    from critmin.assessment import assess
     from critmin.errors import CritminError
     from critmin.scenario import Scenario
-    from critmin.simulate import simulate
+    from critmin.simulation import simulate
     from critmin.world import World, load_world
 
+# Public name -> (module, attribute). No public name is also the name of a submodule: importing a
+# submodule sets it as an attribute of the package, which would shadow a function of that name
+# (so ``critmin.simulate`` lives in ``critmin.simulation``, ``critmin.assess`` in
+# ``critmin.assessment``).
 _LAZY = {
     "load_world": ("critmin.world", "load_world"),
     "World": ("critmin.world", "World"),
-    "simulate": ("critmin.simulate", "simulate"),
+    "simulate": ("critmin.simulation", "simulate"),
     "Scenario": ("critmin.scenario", "Scenario"),
-    "assess": ("critmin.assess", "assess"),
+    "assess": ("critmin.assessment", "assess"),
     "CritminError": ("critmin.errors", "CritminError"),
 }
 
 
 def __getattr__(name: str) -> Any:
-    """Import the public API lazily so that ``import critmin`` stays fast."""
+    """Import the public API lazily so that ``import critmin`` stays fast; each name is kept in
+    the package after its first use."""
     if name in _LAZY:
         import importlib
 
         module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module), attr)
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'critmin' has no attribute {name!r}")

@@ -8,9 +8,9 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from critmin.formatting import pct as _pct
-from critmin.formatting import share as _share
-from critmin.formatting import usd as _usd
+from critmin.numbers import pct as _pct
+from critmin.numbers import share as _share
+from critmin.numbers import usd as _usd
 
 
 def diversion(

@@ -91,7 +91,7 @@ from critmin.scenario import (
 from critmin.stockpile import StockpileSizing, size_stockpile
 
 if TYPE_CHECKING:
-    from critmin.simulate import ResolvedProduct
+    from critmin.scenario.resolution import ResolvedProduct
     from critmin.world import World
 
 __all__ = [
@@ -377,7 +377,7 @@ def key_outputs(task: ProductTask, sol: Solution) -> dict[str, float]:
         wt = E * mask
         return float((wt * dP).sum() / wt.sum()) if wt.sum() > 0 else math.nan
 
-    # as critmin.simulate.zone_shares (the same operations, so the same bits)
+    # as critmin.simulation.zone_shares (the same operations, so the same bits)
     q = V * np.nan_to_num(sol.x)
     demand = q[:, m].sum()
     if demand > 0:
@@ -494,7 +494,7 @@ def build_task(
     world: World, scenario: Scenario, rp: ResolvedProduct, settings: UncertaintySettings
 ) -> tuple[ProductTask, dict[str, Any]]:
     """A picklable task for one resolved product, and the facts the summary needs."""
-    from critmin.simulate import _select
+    from critmin.scenario.resolution import select_countries
 
     base = rp.baseline
     V, p0, m = base.V, base.p0, rp.members
@@ -524,8 +524,8 @@ def build_task(
         if dis.products is not None and base.product_id not in dis.products:
             continue
         fname = f"disruption[{j}]"
-        rows = _select(world, dis.exporters, m, rp.watch, base, f"{fname}.exporters")
-        cols = _select(world, dis.importers, m, rp.watch, base, f"{fname}.importers")
+        rows = select_countries(world, dis.exporters, m, rp.watch, base, f"{fname}.exporters")
+        cols = select_countries(world, dis.importers, m, rp.watch, base, f"{fname}.importers")
         for i in np.flatnonzero(rows):
             pairs = np.zeros((n, n), dtype=np.bool_)
             pairs[i] = cols & offdiag[i]
@@ -913,7 +913,7 @@ def run_uncertainty(
     (``tcp://host:port``) or a ``distributed.Client`` runs one task per chunk on that cluster.
     ``progress(done, total)`` is called as chunks finish (counts of product draws).
     """
-    from critmin.simulate import resolve
+    from critmin.scenario.resolution import resolve
 
     t_start = time.perf_counter()
     scenario = load_scenario(source)

@@ -8,68 +8,40 @@ resolve country groups, products and minerals with clear errors.
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-import pyarrow.parquet as pq
 
-from critmin.data.schema import TABLES
+from critmin.data.dataset import (
+    AGGREGATES,
+    REFERENCE_DIR,
+    read_manifest,
+    read_table,
+    trade_years,
+)
 from critmin.errors import (
-    DataIntegrityError,
     UnknownCountryError,
     UnknownMineralError,
     UnknownProductError,
     UnknownYearError,
 )
 
-REFERENCE_DIR = Path(__file__).parent / "data" / "reference"
-AGGREGATES = frozenset({"WLD", "OTH"})
+__all__ = [
+    "AGGREGATES",
+    "REFERENCE_DIR",
+    "World",
+    "load_world",
+    "read_manifest",
+    "read_table",
+    "trade_years",
+]
 
 
 def _suggest(word: str, options: list[str]) -> str:
     close = difflib.get_close_matches(word, options, n=3, cutoff=0.6)
     return f" (did you mean {', '.join(close)}?)" if close else ""
-
-
-@lru_cache(maxsize=4)
-def read_table(name: str, reference_dir: Path = REFERENCE_DIR) -> pd.DataFrame:
-    """Read one bundled table (cached). Raises DataIntegrityError if it is absent or unreadable."""
-    if name not in TABLES:
-        raise DataIntegrityError(f"no bundled table {name!r}; tables: {', '.join(TABLES)}")
-    path = reference_dir / f"{name}.parquet"
-    if not path.exists():
-        raise DataIntegrityError(
-            f"bundled table {path} is missing: run 'critmin data build' or reinstall critmin"
-        )
-    try:
-        # single-threaded: for these small files the thread pool costs more than it saves
-        df = pq.read_table(path, use_threads=False).to_pandas()
-    except Exception as err:  # pyarrow raises several types for a corrupt file
-        raise DataIntegrityError(
-            f"bundled table {path} cannot be read ({err}); rebuild it"
-        ) from err
-    if list(df.columns) != TABLES[name].column_names:
-        raise DataIntegrityError(f"bundled table {path} does not have the documented columns")
-    return df
-
-
-def read_manifest(reference_dir: Path = REFERENCE_DIR) -> dict[str, Any]:
-    path = reference_dir / "manifest.json"
-    if not path.exists():
-        raise DataIntegrityError(f"{path} is missing: run 'critmin data build'")
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise DataIntegrityError(f"{path} is not valid JSON ({err})") from err
-    return data
-
-
-def trade_years(reference_dir: Path = REFERENCE_DIR) -> list[int]:
-    return sorted(int(y) for y in read_table("flows", reference_dir)["year"].unique())
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from critmin.assess import (
+from critmin.assessment import (
     Zone,
     assess,
     assess_one,
@@ -31,7 +31,7 @@ from critmin.assess import (
 )
 from critmin.errors import CritminError
 from critmin.metrics import concentration, criticality, dependence
-from critmin.model.calibrate import bundled_baseline
+from critmin.baseline import bundled_baseline
 from critmin.world import World, load_world
 
 CORE = ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"]
@@ -220,7 +220,7 @@ def test_us_nir_2024_agreement_with_usgs(world: World) -> None:
     published one. With only the first series of each statistic (the bundled table before
     it kept ``detail``), 8 did not (antimony, arsenic, cobalt, fluorspar, nickel, rare
     earths, strontium, vanadium) and copper could not be recomputed."""
-    from critmin.assess import bundled_minerals
+    from critmin.assessment import bundled_minerals
 
     recs = {m: us_nir(world, m, 2024) for m in bundled_minerals(world)}
     verdicts = [r["matches_usgs"] for r in recs.values()]
@@ -502,7 +502,7 @@ def test_select_nir_series_defaults() -> None:
 
 
 def test_select_nir_series_reviewed_entry_sums_every_match() -> None:
-    from critmin.assess import NIR_SERIES
+    from critmin.assessment import NIR_SERIES
 
     rows = _salient_rows(
         ("production", "Production: Mine (recoverable antimony)", 0),

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from critmin.cli import app
 from critmin.scenario import Scenario
-from critmin.simulate import resolve, simulate
+from critmin.scenario.resolution import resolve
+from critmin.simulation import simulate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ZONE = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from critmin.cli import app
 from critmin.errors import CritminError, ScenarioError
 from critmin.scenario import Scenario
-from critmin.simulate import simulate
+from critmin.simulation import simulate
 from critmin.uncertainty import (
     OUTPUTS,
     ParameterRange,

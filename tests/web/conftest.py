@@ -21,7 +21,7 @@ from webutil import CHROMIUM, EXAMPLE1, SCREENSHOTS, ServerThread, free_port
 def example1_result() -> dict[str, Any]:
     """``simulate()`` of example 1 through the library, as JSON-safe data."""
     from critmin.report.format import clean
-    from critmin.simulate import simulate
+    from critmin.simulation import simulate
 
     data: dict[str, Any] = clean(simulate(EXAMPLE1).to_dict())
     return data

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from critmin.data.dataset import REFERENCE_DIR, read_manifest
 from critmin.data.schema import TABLES
 from critmin.errors import CritminError
-from critmin.world import REFERENCE_DIR, read_manifest
 
 CURATED_DIR = Path(__file__).parent / "curated"
 WORLD_SUM_REL_TOL = 0.03

@@ -605,7 +605,7 @@ def warm_up() -> None:
     The first solve in a process loads it from Numba's cache (about 0.3 s). The very first
     time on a machine, or after the kernels' source changed, Numba compiles it: about a
     minute on a 2-core VM (``make setup`` does this). Later solves take milliseconds.
-    :func:`critmin.simulate.simulate` calls this before it times its solves, so that
+    :func:`critmin.simulation.simulate` calls this before it times its solves, so that
     ``solve_seconds`` measures the solve alone. Runs once per process.
     """
     market = Market(

@@ -12,6 +12,7 @@ import math
 import re
 from typing import Any
 
+from critmin.catalog import STAGES
 from critmin.report.format import country_label, usd
 from critmin.report.resources import geojson_ids
 
@@ -628,7 +629,7 @@ def result_figures(results: dict[str, Any]) -> dict[str, Figure]:
 
 def concentration_heatmap(records: list[dict[str, Any]]) -> Figure:
     """HHI (0-10,000) of supply by mineral (rows) and stage (columns)."""
-    stages = ["mine", "refine", "product"]
+    stages = list(STAGES)
     minerals = sorted(
         {r["mineral"] for r in records},
         key=lambda m: -max(r["hhi"] for r in records if r["mineral"] == m),

@@ -1,52 +1,17 @@
-"""Number formatting and safe JSON embedding shared by the report and the dashboard."""
+"""Safe JSON embedding and country labels for HTML (the report and the dashboard); number
+formatting itself lives in :mod:`critmin.numbers` and is re-exported here for templates."""
 
 from __future__ import annotations
 
 import json
-import math
 from functools import lru_cache
 from typing import Any
 
 from markupsafe import Markup
 
-from critmin.formatting import pct, share, usd
+from critmin.numbers import clean, num, pct, sci, share, usd
 
-__all__ = ["pct", "share", "usd"]
-
-
-def num(v: float | None, digits: int = 3) -> str:
-    """A plain number with ``digits`` significant digits (thousands separated when large)."""
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "-"
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, int) or abs(v) >= 1000:
-        return f"{v:,.0f}"
-    return f"{v:.{digits}g}"
-
-
-def sci(v: float | None) -> str:
-    """Scientific notation for residuals: ``1.2e-12``."""
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "-"
-    return f"{v:.1e}"
-
-
-def clean(obj: Any) -> Any:
-    """A copy of ``obj`` that is valid JSON: non-finite floats become ``None``,
-    tuples become lists, numpy scalars become Python numbers."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [clean(v) for v in obj]
-    if obj is None or isinstance(obj, str | int | bool):
-        return obj
-    item = getattr(obj, "item", None)  # numpy scalar
-    if callable(item):
-        return clean(item())
-    return str(obj)
+__all__ = ["clean", "num", "pct", "sci", "share", "usd"]
 
 
 def script_json(obj: Any) -> Markup:

@@ -361,7 +361,7 @@ def write_report(
     and return the results contract. With ``draws`` > 0 the report also shows fan charts of a
     Monte Carlo run (:func:`critmin.uncertainty.run_uncertainty`) with that many draws."""
     from critmin.scenario import load_scenario
-    from critmin.simulate import simulate
+    from critmin.simulation import simulate
     from critmin.util import write_text_atomic
 
     scenario = load_scenario(source)

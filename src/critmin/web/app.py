@@ -28,7 +28,7 @@ from jinja2 import Environment
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from critmin import __version__
-from critmin.data.show import TABLE_NAMES
+from critmin.assessment.tables import TABLE_NAMES
 from critmin.errors import (
     CritminError,
     ScenarioError,

@@ -135,7 +135,7 @@ def _assess_cached(
     stages: tuple[str, ...],
     year: int,
 ) -> str:
-    from critmin.assess import Zone, assess
+    from critmin.assessment import Zone, assess
 
     try:
         zone = Zone(list(members), list(watch)) if members else None
@@ -165,7 +165,7 @@ def assess_records(
 @lru_cache(maxsize=128)
 def supply_shares(mineral: str, stage: str, year: int = 2024) -> dict[str, float]:
     """Each country's share of world supply for one mineral and stage (for the overview map)."""
-    from critmin.assess import stage_supply
+    from critmin.assessment import stage_supply
     from critmin.metrics import concentration
 
     supply = stage_supply(world(), mineral, stage, year)
@@ -176,8 +176,8 @@ def supply_shares(mineral: str, stage: str, year: int = 2024) -> dict[str, float
 
 
 def data_table(table: str, filters: dict[str, Any], limit: int) -> dict[str, Any]:
-    """Rows of a bundled table through critmin.data.show (same filters as the CLI)."""
-    from critmin.data.show import show_table
+    """Rows of a bundled table through critmin.assessment.tables (same filters as the CLI)."""
+    from critmin.assessment.tables import show_table
 
     df, title = show_table(table, **filters)
     total = len(df)
@@ -270,7 +270,7 @@ def web_scenario(data: Any, limits: Limits) -> Scenario:
 
 def run_simulation(scenario: Scenario) -> dict[str, Any]:
     """Simulate on the cached world and return the JSON-safe results contract."""
-    from critmin.simulate import simulate
+    from critmin.simulation import simulate
 
     data: dict[str, Any] = clean(simulate(scenario, world=world(scenario.year)).to_dict())
     return data
@@ -291,7 +291,7 @@ def run_uncertainty(scenario: Scenario, draws: int, seed: int) -> dict[str, Any]
 
 def check_resolves(scenario: Scenario) -> None:
     """Resolve groups, countries and products without solving (raises ScenarioError)."""
-    from critmin.simulate import resolve
+    from critmin.scenario.resolution import resolve
 
     resolve(scenario, world(scenario.year))
 

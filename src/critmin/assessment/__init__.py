@@ -21,7 +21,7 @@ With a zone (``members``, optional ``watch``), each record adds:
   ``zone_basis`` naming how they were measured:
     - ``"trade"``: a bundled traded product sits at the stage. Zone demand = members'
       domestic sales + imports of that product (BACI values; domestic sales calibrated from
-      national output, :mod:`critmin.model.calibrate`); computed with
+      national output, :mod:`critmin.baseline`); computed with
       :mod:`critmin.metrics.dependence`.
     - ``"production_proxy"``: no traded product at the stage (e.g. lithium mining). The
       zone's output at the stage (USGS, element tonnes) over the zone's demand for the element
@@ -53,14 +53,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from critmin.baseline import ProductBaseline, bundled_baseline
+from critmin.catalog import NEXT_STAGE, STAGES
 from critmin.errors import CritminError, UnknownCountryError, UnknownYearError
 from critmin.metrics import concentration, criticality, dependence
 from critmin.metrics.concentration import MetricInputError
-from critmin.model.calibrate import ProductBaseline, bundled_baseline
 from critmin.world import AGGREGATES, World, trade_years
 
-STAGES = ("mine", "refine", "product")
-NEXT_STAGE = {"mine": "refine", "refine": "product"}
 EU_STAGE = {"mine": "E", "refine": "P"}
 EU_PERIOD = "~2016-2020"
 WGI_SOURCE = "World Bank WGI"

@@ -1,0 +1,57 @@
+"""The catalog: minerals, production stages, products and the crosswalks between sources,
+loaded from the curated CSV files in ``critmin/data/curated`` (a source or reason per row).
+
+The stage list is defined here once (``data/curated/stages.csv``): every view, chart and command
+takes :data:`STAGES` from this module.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from critmin.errors import DataIntegrityError
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One production stage, in chain order."""
+
+    stage: str
+    order: int
+    name: str
+    description: str
+    source: str
+
+
+def read_curated(name: str) -> list[dict[str, str]]:
+    """The rows of ``data/curated/<name>.csv`` as dicts (text values; blank stays '')."""
+    path = resources.files("critmin.data") / "curated" / f"{name}.csv"
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            return list(csv.DictReader(f))
+    except FileNotFoundError:
+        raise DataIntegrityError(f"curated file {name}.csv is missing; reinstall critmin") from None
+
+
+@cache
+def stages() -> tuple[Stage, ...]:
+    """The production stages in chain order (``data/curated/stages.csv``)."""
+    rows = read_curated("stages")
+    out = []
+    for r in rows:
+        if not r.get("source"):
+            raise DataIntegrityError(f"stages.csv: stage {r.get('stage')!r} has no source")
+        out.append(Stage(r["stage"], int(r["order"]), r["name"], r["description"], r["source"]))
+    return tuple(sorted(out, key=lambda s: s.order))
+
+
+STAGES: tuple[str, ...] = tuple(s.stage for s in stages())
+"""Stage codes in chain order: ``("mine", "refine", "product")``."""
+
+NEXT_STAGE: dict[str, str] = dict(zip(STAGES[:-1], STAGES[1:], strict=True))
+"""The stage each stage feeds: ``{"mine": "refine", "refine": "product"}``."""
+
+__all__ = ["NEXT_STAGE", "STAGES", "Stage", "read_curated", "stages"]

@@ -1,0 +1,13 @@
+"""The ``critmin`` command: a thin layer over the library (one module per command group)."""
+
+from __future__ import annotations
+
+from critmin.cli import assess, data, simulate, uncertainty  # noqa: F401  (register commands)
+from critmin.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the ``critmin`` console script."""
+    app()

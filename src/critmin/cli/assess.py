@@ -1,0 +1,173 @@
+"""``critmin assess``: concentration, zone dependence, NIR and criticality views."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from critmin.cli.app import app, out, print_frame, user_errors
+from critmin.errors import CritminError
+
+# ----------------------------------------------------------------------------- assess
+
+ASSESS_VIEWS = ("supply", "nir", "criticality")
+
+
+@app.command("assess")
+@user_errors
+def assess_cmd(
+    minerals: str | None = typer.Option(
+        None, help="Comma-separated mineral ids (default: every bundled mineral)."
+    ),
+    stage: str | None = typer.Option(None, help="mine, refine or product (comma-separated)."),
+    year: int = typer.Option(2024, help="Production year (2021-2025)."),
+    members: str | None = typer.Option(
+        None, help="Zone members: ISO3 codes and groups, comma-separated."
+    ),
+    zone: Path | None = typer.Option(
+        None, help="Take the zone's members and watch countries from a scenario file."
+    ),
+    watch: str | None = typer.Option(
+        None, help="Watch countries (outside the zone), comma-separated; needs a zone."
+    ),
+    view: str = typer.Option(
+        "supply",
+        help="supply (by mineral and stage), nir (net import reliance) or criticality "
+        "(EU SR building blocks).",
+    ),
+    country: str | None = typer.Option(
+        None, help="Country for --view nir (default USA: USGS salient statistics)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON records."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+) -> None:
+    """Rank minerals and stages by supply concentration; with a zone, its self-sufficiency and
+    the watch countries' share. --view nir: net import reliance; --view criticality: the EU
+    supply-risk building blocks beside the official SR and EI."""
+    from critmin.assessment import (
+        Zone,
+        assess,
+        check_stages,
+        criticality_view,
+        nearest_trade_year,
+        nir_view,
+    )
+    from critmin.world import load_world
+
+    if as_json and as_csv:
+        raise CritminError("choose one of --json and --csv")
+    view = view.strip().lower()
+    if view not in ASSESS_VIEWS:
+        raise CritminError(f"unknown view {view!r}: use {', '.join(ASSESS_VIEWS)}")
+    if view != "supply" and (members or zone or watch):
+        raise CritminError(f"--members, --zone and --watch apply to the supply view, not {view}")
+    if country is not None and view != "nir":
+        raise CritminError("--country applies to --view nir")
+    if watch and not (members or zone):
+        raise CritminError("--watch needs a zone: give --members or --zone")
+    if members and zone:
+        raise CritminError("give the zone with --members or --zone, not both")
+    mineral_list = [m.strip() for m in minerals.split(",") if m.strip()] if minerals else None
+    stages = check_stages(stage.split(",")) if stage else None
+    world = load_world(nearest_trade_year(year))
+
+    if view == "criticality":
+        frame = criticality_view(world, mineral_list)
+        print_frame(
+            frame,
+            as_json,
+            as_csv,
+            "EU 2023 supply-risk building blocks HHI_WGI,t recomputed from the bundled EU "
+            "shares, t and WGI, beside the EU's official SR and EI (2023)",
+        )
+        if not (as_json or as_csv):
+            out.print(
+                "[bold]Sources:[/] European Commission, Study on the Critical Raw Materials for "
+                "the EU 2023 (global and EU-sourcing shares, t, SR, EI; reference period "
+                "~2016-2020); World Bank WGI (six-indicator mean, rescaled 0-10). The official "
+                "SR also weighs import reliance, substitution and recycling at the bottleneck "
+                "stage: compare, do not expect equality.",
+                highlight=False,
+            )
+        return
+
+    if view == "nir":
+        records = nir_view(world, country or "USA", mineral_list, stages, year)
+        if as_json:
+            sys.stdout.write(json.dumps(records, indent=1, allow_nan=False) + "\n")
+            return
+        from critmin.summary import nir_table
+
+        frame = nir_table(records)
+        if as_csv:
+            sys.stdout.write(frame.to_csv(index=False))
+            return
+        print_frame(frame, False, False, f"Net import reliance of {country or 'USA'}, {year} (%)")
+        _print_sources(records)
+        return
+
+    z: Zone | None = None
+    if zone is not None:
+        from critmin.scenario import Scenario
+
+        sc = Scenario.from_file(zone)
+        z = Zone(
+            world.resolve_countries(sc.zone.members),
+            world.resolve_countries(sc.zone.watch) if sc.zone.watch else [],
+        )
+    elif members:
+        z = Zone(world.resolve_countries(members), world.resolve_countries(watch) if watch else [])
+    records = assess(world, mineral_list, stages, year, z)
+    if as_json:
+        sys.stdout.write(json.dumps(records, indent=1, allow_nan=False) + "\n")
+        return
+    from critmin.summary import assess_table
+
+    frame = assess_table(records, z is not None)
+    if as_csv:
+        sys.stdout.write(frame.to_csv(index=False))
+        return
+    title = (
+        f"Supply concentration by mineral and stage, {year} (most concentrated first; shares in %)"
+    )
+    if z is not None:
+        title += f"; zone of {len(z.members)} countries" + (
+            f", watch {', '.join(z.watch)}" if z.watch else ""
+        )
+    print_frame(frame, False, False, title)
+    out.print(
+        "[bold]supply[/]: USGS = production of the year; EU = EU CRM 2023 shares (~2016-2020); "
+        "BACI = exporters' shares of world exports.  [bold]cov[/]: share of the world total the "
+        "named figures account for.",
+        highlight=False,
+    )
+    if z is not None:
+        out.print(
+            "[bold]self-suff. / watch[/]: share of the zone's demand met inside the zone / by the "
+            "watch countries. [bold]basis[/] trade = the traded product at that stage (BACI + "
+            "calibrated domestic sales, by value); proxy = zone output / zone demand one stage "
+            "down (element tonnes, capped at 100%; outside supply split by output) - a proxy, "
+            "not a trade figure; '-' = no basis (see --json zone_note). [bold]zcov[/]: share of "
+            "zone demand that is measured rather than estimated. [bold]GPR[/]: the zone's "
+            "GeoPolRisk (trade basis).",
+            highlight=False,
+        )
+        for r in records:
+            if r.get("zone_basis") is None and r.get("zone_note"):
+                note = str(r["zone_note"])
+                out.print(
+                    f"  no zone figure for {r['mineral']} {r['stage']}: {note}", highlight=False
+                )
+    _print_sources(records)
+
+
+def _print_sources(records: list[dict[str, Any]]) -> None:
+    from critmin.assessment import source_summary
+
+    out.print("[bold]Sources[/] (each record's own in --json 'sources'):", highlight=False)
+    for line in source_summary(records):
+        out.print(f"  {line}", highlight=False)

@@ -1,0 +1,189 @@
+"""``critmin uncertainty``: Monte Carlo draws, shortfall and stockpile sizing."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+
+from critmin.cli.app import app, err, load_solver, out, print_frame, user_errors
+
+# ----------------------------------------------------------------------------- uncertainty
+
+
+@app.command("uncertainty")
+@user_errors
+def uncertainty_cmd(
+    scenario: Path = typer.Argument(..., help="Scenario TOML file (see examples/)."),
+    draws: int | None = typer.Option(
+        None,
+        "--draws",
+        "-n",
+        help="Monte Carlo draws (default: the scenario's uncertainty.draws, else 1000).",
+    ),
+    seed: int | None = typer.Option(
+        None, help="Random seed (default: the scenario's uncertainty.seed, else 0)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    output: Path | None = typer.Option(None, "--out", "-o", help="Also write the JSON here."),
+    draws_out: Path | None = typer.Option(
+        None, "--draws-out", help="Write every draw to this .csv or .parquet file."
+    ),
+    scheduler: str | None = typer.Option(
+        None, help="Dask scheduler address (tcp://host:port): run the chunks on that cluster."
+    ),
+    workers: int | None = typer.Option(
+        None, help="Local worker processes (default: every core, small runs in this process)."
+    ),
+    chunk_size: int = typer.Option(
+        250, "--chunk-size", help="Draws per task (results do not depend on it)."
+    ),
+    threshold: float | None = typer.Option(
+        None, help="Shortfall threshold, fraction of reference zone demand (default 0.05)."
+    ),
+    coverage: float | None = typer.Option(
+        None, help="Probability q the stockpile must cover (default 0.95)."
+    ),
+    duration_days: float | None = typer.Option(
+        None, "--duration-days", help="Disruption length the stockpile bridges (default 365)."
+    ),
+    reference: str | None = typer.Option(
+        None, help="Shortfall reference: baseline (default) or no_disruption."
+    ),
+    progress: bool | None = typer.Option(
+        None, "--progress/--no-progress", help="Progress bar on stderr (default: long runs)."
+    ),
+) -> None:
+    """Elasticity uncertainty and disruption risk: distributions, shortfall probability and the
+    stockpile that covers it (docs/uncertainty.md)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from critmin.scenario import load_scenario
+    from critmin.uncertainty import run_uncertainty
+    from critmin.util import write_json_atomic
+
+    sc = load_scenario(scenario)
+    load_solver()
+    settings_draws = (
+        draws if draws is not None else (sc.uncertainty.draws if sc.uncertainty else 1000)
+    )
+    show = (
+        progress
+        if progress is not None
+        else (err.is_terminal and settings_draws * len(sc.product) >= 2000)
+    )
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not show,
+    )
+    with bar:
+        tid = bar.add_task("solving draws", total=settings_draws * len(sc.product))
+        result = run_uncertainty(
+            sc,
+            draws=draws,
+            seed=seed,
+            chunk_size=chunk_size,
+            scheduler=scheduler,
+            workers=workers,
+            shortfall_threshold=threshold,
+            coverage=coverage,
+            duration_days=duration_days,
+            reference=reference,
+            progress=lambda done, total: bar.update(tid, completed=done, total=total),
+        )
+    data = result.to_dict()
+    if output is not None:
+        write_json_atomic(output, data)
+    if draws_out is not None:
+        frame = result.frame()
+        if draws_out.suffix.lower() == ".parquet":
+            frame.to_parquet(draws_out, index=False)
+        else:
+            frame.to_csv(draws_out, index=False)
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
+    else:
+        _print_uncertainty(data)
+    if not result.converged:
+        err.print(
+            "[bold red]some draws did not converge: they are left out of the summaries "
+            "(see 'nonconverged_draws')[/]"
+        )
+        raise typer.Exit(1)
+
+
+def _engine(data: dict[str, Any]) -> str:
+    n = data["workers"]
+    if data["engine"] == "dask":
+        return f"a Dask cluster of {n} worker(s)"
+    return f"{n} local processes" if n > 1 else "1 local process"
+
+
+def _print_uncertainty(data: dict[str, Any]) -> None:
+    def usd(v: float | None) -> str:
+        return "-" if v is None else f"USD {v / 1e6:,.1f} m"
+
+    for pid, p in data["products"].items():
+        rows = [
+            {
+                "output": o["label"],
+                "unit": o["unit"],
+                "point": o["point"],
+                "5%": o["p05"],
+                "median": o["median"],
+                "95%": o["p95"],
+            }
+            for o in p["outputs"].values()
+        ]
+        print_frame(
+            pd.DataFrame(rows),
+            False,
+            False,
+            f"{p['name']} ({pid}): {p['converged_draws']:,} draws",
+        )
+        sh, st = p["shortfall"], p["stockpile"]
+        unit = "t" if st["unit"] == "t" else "USD at baseline prices"
+        out.print(
+            f"P(shortfall > {100 * sh['threshold']:g}% of {data['shortfall_reference']} zone "
+            f"demand) = {100 * sh['probability_above_threshold']:.1f}%"
+            + (
+                f"; draws with a disruption: {100 * p['disrupted_share']:.1f}%"
+                if p["disruption_events"]
+                else ""
+            ),
+            highlight=False,
+        )
+        days = f", {st['days_of_demand']:.1f} days of zone demand" if st["days_of_demand"] else ""
+        out.print(
+            f"Stockpile covering {100 * st['coverage']:g}% of draws of a "
+            f"{st['duration_days']:g}-day disruption (released at the shortfall rate): "
+            f"{st['tonnes']:,.0f} {unit}{days}; {usd(st['cost_usd'])} at USD "
+            f"{st['reference_price_usd_per_t'] or 0:,.0f}/t ({st['reference_price_basis']}); "
+            f"covers {100 * st['covered_fraction']:.1f}% of draws",
+            highlight=False,
+        )
+        if st["iea_90_day_tonnes"] is not None:
+            out.print(
+                f"IEA 90-day analogue (90 days of zone net imports): "
+                f"{st['iea_90_day_tonnes']:,.0f} {unit}, {usd(st['iea_90_day_cost_usd'])}, "
+                f"covers {100 * st['iea_90_day_covered_fraction']:.1f}% of draws",
+                highlight=False,
+            )
+        out.print()
+    t = data["timings"]
+    out.print(
+        f"{data['draws']:,} draws x {len(data['products'])} product(s), seed {data['seed']}, "
+        f"chunks of {data['chunk_size']} on {_engine(data)}: "
+        f"{t['solve_seconds']:.1f} s solving ({t['product_draws_per_second']:,.0f} draws/s), "
+        f"{t['total_seconds']:.1f} s in all",
+        highlight=False,
+    )

@@ -1,0 +1,97 @@
+"""Numbers for people and for JSON: the one place that cleans and formats them.
+
+- :func:`finite_or_none` and :func:`clean` make values JSON-safe (NaN and inf become ``None``,
+  numpy scalars become Python numbers), for the results contract, assess records, the web API and
+  the report.
+- :func:`usd`, :func:`pct`, :func:`share`, :func:`num` and :func:`sci` format numbers for the
+  terminal summary, the report and the dashboard; a missing value is shown as ``-``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+def finite_or_none(x: Any) -> float | None:
+    """``float(x)`` when it is a finite number, else ``None`` (None, NaN, inf, text)."""
+    if x is None or isinstance(x, bool):
+        return None if x is None else float(x)
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def clean(obj: Any) -> Any:
+    """A copy of ``obj`` that is valid JSON: non-finite floats become ``None``, tuples become
+    lists, numpy scalars become Python numbers, dict keys become strings; any other object is
+    kept as its text."""
+    if obj is None or isinstance(obj, str | bool | int):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [clean(v) for v in obj]
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return finite_or_none(obj)
+    item = getattr(obj, "item", None)  # other numpy scalars
+    if callable(item):
+        return clean(item())
+    return str(obj)
+
+
+def usd(v: float | None, signed: bool = False) -> str:
+    """Compact US dollars: ``1.23 bn``, ``45.6 m``, ``789 k``; ``-`` for a missing value."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    sign = "+" if signed and v > 0 else ""
+    a = abs(v)
+    if a >= 1e9:
+        return f"{sign}{v / 1e9:,.2f} bn"
+    if a >= 1e6:
+        return f"{sign}{v / 1e6:,.1f} m"
+    if a >= 1e3:
+        return f"{sign}{v / 1e3:,.0f} k"
+    return f"{sign}{v:,.0f}"
+
+
+def pct(v: float | None, digits: int = 2) -> str:
+    """A signed percentage change: ``+8.54%``."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    return f"{v:+.{digits}f}%"
+
+
+def share(v: float | None, digits: int = 1) -> str:
+    """A fraction shown as a percentage: ``0.31 -> 31.0%``."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    return f"{100 * v:.{digits}f}%"
+
+
+def num(v: float | None, digits: int = 3) -> str:
+    """A plain number with ``digits`` significant digits (thousands separated when large)."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int) or abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}g}"
+
+
+def sci(v: float | None) -> str:
+    """Scientific notation for residuals: ``1.2e-12``."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    return f"{v:.1e}"

@@ -1,0 +1,173 @@
+"""Run a scenario: resolve it into markets, solve each, account for welfare.
+
+``simulate(path_or_dict)`` returns a :class:`SimulationResult`; ``.to_dict()`` is the results
+contract of DESIGN.md (keys are stable; extensions are additive).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from critmin.model.solver import Solution, solve, warm_up
+from critmin.numbers import finite_or_none as _num
+from critmin.scenario.resolution import ResolvedProduct, resolve, zone_codes
+from critmin.scenario.spec import Scenario, load_scenario
+from critmin.world import World
+
+
+def _pct(x: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return (x - 1.0) * 100.0
+
+
+def zone_shares(
+    V: np.ndarray, x: np.ndarray, members: np.ndarray, watch: np.ndarray
+) -> dict[str, float | None]:
+    """Share of member demand (baseline-price quantities) met by members and by watch countries."""
+    q = V * x
+    demand = q[:, members].sum()
+    if demand <= 0:
+        return {"self_sufficiency": None, "watch_share": None}
+    return {
+        "self_sufficiency": float(q[np.ix_(members, members)].sum() / demand),
+        "watch_share": float(q[np.ix_(watch, members)].sum() / demand) if watch.any() else 0.0,
+    }
+
+
+def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[str, Any]:
+    base = rp.baseline
+    V = base.V
+    countries: dict[str, dict[str, float | None]] = {}
+    E = (V * (1 + base.t0)).sum(axis=0)
+    R = V.sum(axis=1)
+    for k, c in enumerate(base.countries):
+        if E[k] <= 0 and R[k] <= 0:
+            continue
+        countries[c] = {
+            "producer_price_change_pct": _num(_pct(sol.pi)[k]) if R[k] > 0 else None,
+            "producer_received_price_change_pct": _num(_pct(sol.pi_s)[k]) if R[k] > 0 else None,
+            "consumer_price_change_pct": _num(_pct(sol.P)[k]) if E[k] > 0 else None,
+            "supply_change_pct": _num(_pct(sol.S)[k]) if R[k] > 0 else None,
+            "demand_change_pct": _num(_pct(sol.D)[k]) if E[k] > 0 else None,
+            "consumer_surplus_change_usd": _num(sol.dCS[k]),
+            "producer_surplus_change_usd": _num(sol.dPS[k]),
+            "tariff_revenue_change_usd": _num(sol.tariff_revenue[k]),
+            "quota_rent_usd": _num(sol.quota_rent[k]),
+            "subsidy_cost_usd": _num(sol.subsidy_cost[k]),
+            "welfare_change_usd": _num(sol.welfare[k]),
+            "baseline_sales_usd": float(R[k]),
+            "baseline_purchases_usd": float(E[k]),
+            "member": bool(rp.members[k]),
+            "watch": bool(rp.watch[k]),
+        }
+    flows = []
+    banned = rp.policy.resolve(rp.market).banned
+    ii, jj = np.nonzero(V)
+    for i, j in zip(ii, jj, strict=True):
+        flows.append(
+            {
+                "exporter": base.countries[i],
+                "importer": base.countries[j],
+                "baseline_value_usd": float(V[i, j]),
+                "value_usd": _num(float(sol.pi[i] * V[i, j] * sol.x[i, j])),
+                "quantity_change_pct": _num(float((sol.x[i, j] - 1) * 100)),
+                "banned": bool(banned[i, j]),
+            }
+        )
+    before = zone_shares(V, np.ones_like(V), rp.members, rp.watch)
+    after = zone_shares(V, np.nan_to_num(sol.x), rp.members, rp.watch)
+    m, o = rp.members, ~rp.members
+
+    def avg_price(mask: np.ndarray) -> float | None:
+        w = E * mask
+        ok = np.isfinite(sol.P)
+        return (
+            _num(float((w * _pct(np.where(ok, sol.P, 1.0))).sum() / w.sum()))
+            if w.sum() > 0
+            else None
+        )
+
+    return {
+        "converged": bool(sol.converged),
+        "iterations": int(sol.iterations),
+        "max_residual": float(sol.max_residual),
+        "message": sol.message,
+        "solve_seconds": seconds,
+        "name": base.name,
+        "hs6": base.hs6,
+        "mineral": base.mineral,
+        "stage": base.stage,
+        "parameters": {
+            "sigma": rp.elasticities.sigma,
+            "demand_elasticity": rp.elasticities.eta,
+            "supply_elasticity_median": float(np.median(rp.elasticities.eps)),
+        },
+        "countries": countries,
+        "flows": flows,
+        "zone": {
+            "self_sufficiency_baseline": before["self_sufficiency"],
+            "self_sufficiency": after["self_sufficiency"],
+            "watch_share_baseline": before["watch_share"],
+            "watch_share": after["watch_share"],
+        },
+        "summary": {
+            "zone_consumer_price_change_pct": avg_price(m),
+            "outside_consumer_price_change_pct": avg_price(o),
+            "zone_welfare_change_usd": _num(float(np.nansum(sol.welfare[m]))),
+            "outside_welfare_change_usd": _num(float(np.nansum(sol.welfare[o]))),
+            "world_welfare_change_usd": _num(float(np.nansum(sol.welfare))),
+            "tariff_revenue_change_usd": _num(float(np.nansum(sol.tariff_revenue))),
+            "subsidy_cost_usd": _num(float(np.nansum(sol.subsidy_cost))),
+            "quota_rent_usd": _num(float(np.nansum(sol.quota_rent))),
+            "baseline_market_usd": float(V.sum()),
+        },
+        "warnings": base.warnings,
+        "notes": rp.notes,
+        "estimated_domestic_sales": base.estimated_domestic,
+        "sources": base.sources,
+    }
+
+
+@dataclass
+class SimulationResult:
+    scenario: Scenario
+    products: dict[str, dict[str, Any]]
+    members: list[str]
+    watch: list[str]
+
+    @property
+    def converged(self) -> bool:
+        return all(p["converged"] for p in self.products.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.name,
+            "year": self.scenario.year,
+            "members": self.members,
+            "watch": self.watch,
+            "converged": self.converged,
+            "products": self.products,
+        }
+
+
+def simulate(
+    source: str | Path | dict[str, Any] | Scenario, world: World | None = None
+) -> SimulationResult:
+    """Run a scenario (path, dict or Scenario) on the bundled data."""
+    scenario = load_scenario(source)
+    world, resolved = resolve(scenario, world)
+    warm_up()  # load the compiled kernels first: solve_seconds times the solve alone
+    products: dict[str, dict[str, Any]] = {}
+    for rp in resolved:
+        t = time.perf_counter()
+        sol = solve(rp.market, rp.policy)
+        seconds = time.perf_counter() - t
+        products[rp.spec.id] = product_result(rp, sol, seconds)
+    user_codes = {c for rp in resolved if rp.spec.flows for c in rp.baseline.countries}
+    members, watch, _ = zone_codes(world, scenario, user_codes)
+    return SimulationResult(scenario, products, members, watch)
