@@ -28,6 +28,7 @@ from critmin.assessment import (
     select_nir_series,
     stage_supply,
     us_nir,
+    usgs_production,
 )
 from critmin.baseline import bundled_baseline
 from critmin.errors import CritminError
@@ -750,3 +751,42 @@ def test_clean_makes_json_ready() -> None:
         {"a": math.nan, "b": [np.float64(1.5), np.int64(2), (math.inf,)], "c": np.bool_(True)}
     )
     assert out == {"a": None, "b": [1.5, 2, [None]], "c": True}
+
+
+# ------------------------------------------------------------------ units that cannot be added
+
+
+def test_boron_mine_figures_on_different_bases_are_not_added(
+    world: World, records: list[dict[str, Any]]
+) -> None:
+    """USGS boron mine output: China in B2O3, the others in gross weight of ulexite, crude ore
+    or datolite, and no world total ('XX'). Added up they showed Chile (2024) or Bolivia (2025)
+    leading; the record takes the EU CRM 2023 extraction shares instead: Türkiye 48.4 %."""
+    for year in (2024, 2025):
+        usgs = usgs_production(world, "boron", "mine", year)
+        assert usgs is not None and usgs.not_comparable is not None
+        assert "B2O3, gross" in usgs.not_comparable
+    bol = usgs_production(world, "boron", "mine", 2025)
+    assert bol is not None and bol.values.drop("WLD", errors="ignore").idxmax() == "BOL"
+    r = _record(records, "boron", "mine")
+    assert r["supply_basis"] == "eu_shares" and r["edition"] is None
+    assert r["top_supplier"] == "TUR" and r["top_supplier_share"] == pytest.approx(0.484)
+    assert "cannot be added" in r["notes"][0] and "eu_shares used instead" in r["notes"][0]
+    # one basis (Türkiye's and Germany's refined borates and compounds): USGS kept
+    refine = _record(records, "boron", "refine")
+    assert refine["supply_basis"] == "production" and refine["top_supplier"] == "TUR"
+
+
+def test_only_boron_mine_mixes_bases(world: World) -> None:
+    """Every other bundled (mineral, stage, year) with USGS figures is on one basis, so the
+    rule changes nothing else."""
+    from critmin.assessment import bundled_minerals
+
+    mixed = set()
+    for mineral in bundled_minerals(world):
+        for stage in ("mine", "refine"):
+            for year in (2023, 2024, 2025):
+                s = usgs_production(world, mineral, stage, year)
+                if s is not None and s.content_basis == "mixed":
+                    mixed.add((mineral, stage, s.not_comparable is not None))
+    assert mixed == {("boron", "mine", True)}
