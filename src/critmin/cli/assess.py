@@ -176,7 +176,7 @@ def assess_cmd(
             "calibrated domestic sales, by value); proxy = zone output / zone demand one stage "
             "down (element tonnes, capped at 100%; outside supply split by output); share = the "
             "zone's share of world supply / its share of world demand for the mineral's nearest "
-            "traded product (capped at 100%) - proxies, not trade figures; '-' = no basis (see "
+            "traded product downstream (capped at 100%) - proxies, not trade figures; '-' = no basis (see "
             "--json zone_reason). [bold]zcov[/]: share of "
             "zone demand that is measured rather than estimated. [bold]GPR[/]: the zone's "
             "GeoPolRisk (trade basis).",
