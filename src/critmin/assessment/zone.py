@@ -151,6 +151,28 @@ def _tonnes(base: ProductBaseline) -> np.ndarray:
     return np.nan_to_num(q)
 
 
+def _outside_split(
+    ss: float, outside: pd.Series, outside_total: float, zone: Zone
+) -> dict[str, Any]:
+    """The rest of the zone's need, 1 - ss, attributed to outside suppliers in proportion to
+    their amounts (``outside``: positive, largest first) over ``outside_total``: the watch
+    countries' share and the five largest outside suppliers (proxies: no GeoPolRisk)."""
+    rest = 1.0 - ss
+    watch_out = float(outside[outside.index.isin(set(zone.watch))].sum())
+    watch = rest * watch_out / outside_total if outside_total > 0 else 0.0
+    return {
+        "watch_share": watch if zone.watch else None,
+        "top_outside_suppliers": [
+            {"country": str(c), "share_of_zone_demand": rest * float(v) / outside_total}
+            for c, v in outside.iloc[:5].items()
+        ]
+        if outside_total > 0 and rest > 0
+        else [],
+        "geopolrisk": None,
+        "geopolrisk_note": "needs the zone's imports at this stage: not available (no traded product)",
+    }
+
+
 def zone_proxy(
     ctx: Context, mineral: str, stage: str, zone: Zone, supply: Supply
 ) -> dict[str, Any]:
@@ -205,9 +227,6 @@ def zone_proxy(
     outside_total = max(total - zone_out, 0.0)
     out = named[~named.index.isin(members)].dropna()
     out = out[out > 0].sort_values(ascending=False)
-    rest = 1.0 - ss
-    watch_out = float(out[out.index.isin(set(zone.watch))].sum())
-    watch = rest * watch_out / outside_total if outside_total > 0 else 0.0
     notes = [
         f"PROXY, not a trade-based figure: zone {stage} output ({zone_out:,.0f} t) / zone "
         f"demand for {mineral} one stage down ({demand_el:,.0f} t {mineral} in {pid}, "
@@ -226,18 +245,10 @@ def zone_proxy(
         "zone_basis": "production_proxy",
         "product_id": pid,
         "zone_self_sufficiency": ss,
-        "watch_share": watch if zone.watch else None,
         "zone_coverage": coverage * cov_supply,
         "zone_output_t": zone_out,
         "zone_demand_t": demand_el,
-        "top_outside_suppliers": [
-            {"country": str(c), "share_of_zone_demand": rest * float(v) / outside_total}
-            for c, v in out.iloc[:5].items()
-        ]
-        if outside_total > 0 and rest > 0
-        else [],
-        "geopolrisk": None,
-        "geopolrisk_note": "needs the zone's imports at this stage: not available (no traded product)",
+        **_outside_split(ss, out, outside_total, zone),
         "zone_note": "; ".join(notes),
         "zone_sources": [supply.source, *_baseline_sources(base, pid, str(down["hs6"]))],
     }
@@ -301,10 +312,6 @@ def zone_share_proxy(
     ratio = zone_share / demand_share
     ss = min(ratio, 1.0)
     out = shares[~shares.index.isin(members)].sort_values(ascending=False)
-    outside_total = float(out.sum())
-    rest = 1.0 - ss
-    watch_out = float(out[out.index.isin(set(zone.watch))].sum())
-    watch = rest * watch_out / outside_total if outside_total > 0 else 0.0
     notes = [
         f"SHARE PROXY, not a trade-based figure ({why_not}): the zone's share of world "
         f"{stage} supply ({zone_share:.1%}, {supply.basis}, {supply.period}) / its share of "
@@ -323,17 +330,9 @@ def zone_share_proxy(
         "zone_basis": "share_proxy",
         "product_id": pid,
         "zone_self_sufficiency": ss,
-        "watch_share": watch if zone.watch else None,
         "zone_coverage": coverage * cov_supply,
         "zone_reason": None,
-        "top_outside_suppliers": [
-            {"country": str(c), "share_of_zone_demand": rest * float(v) / outside_total}
-            for c, v in out.iloc[:5].items()
-        ]
-        if outside_total > 0 and rest > 0
-        else [],
-        "geopolrisk": None,
-        "geopolrisk_note": "needs the zone's imports at this stage: not available (no traded product)",
+        **_outside_split(ss, out, float(out.sum()), zone),
         "zone_note": "; ".join(notes),
         "zone_sources": [supply.source, *_baseline_sources(base, pid, str(prod["hs6"]))],
     }
