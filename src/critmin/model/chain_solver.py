@@ -22,7 +22,7 @@ stage's producers, whose surplus already nets the input's price.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -74,6 +74,10 @@ class StageSolution:
     welfare: FloatArray
 
     V: FloatArray
+    converged: bool = False
+    iterations: int = 0
+    max_residual: float = math.nan
+    message: str = ""
 
     @property
     def x(self) -> FloatArray:
@@ -260,8 +264,18 @@ def solve_chain(
             f"did not converge after {iterations} iterations (Newton, then full Newton "
             f"steps): {why}; max residual {resid:.1e}"
         )
+    solved = [
+        replace(
+            st,
+            converged=converged,
+            iterations=int(iterations),
+            max_residual=resid,
+            message=message,
+        )
+        for st in _unpack(list(stages), cs, z)
+    ]
     return ChainSolution(
-        stages=_unpack(list(stages), cs, z),
+        stages=solved,
         converged=converged,
         iterations=int(iterations),
         max_residual=resid,
