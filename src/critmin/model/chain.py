@@ -126,28 +126,37 @@ class ChainSetup:
 
 def _rows(
     V: FloatArray, t0: FloatArray, p: ResolvedPolicy, alt: ResolvedPolicy, phi: FloatArray
-) -> tuple[list[Any], ...]:
+) -> tuple[NDArray[Any], ...]:
     """Every baseline pair of one stage, seller after seller (its share under ``p``, then its
     share under ``alt``), then buyer: seller, buyer, V, t0, t1, banned, levy floor, alt flag."""
-    n = V.shape[0]
-    out: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [])
-    for i in range(n):
-        cols = np.flatnonzero(V[i] > 0)
-        if cols.size == 0:
-            continue
-        for share, pol, is_alt in ((phi[i], p, False), (1.0 - phi[i], alt, True)):
-            if share <= 0.0:
-                continue
-            v = V[i, cols] if share == 1.0 else V[i, cols] * share
-            out[0].append(np.full(cols.size, i))
-            out[1].append(cols)
-            out[2].append(v)
-            out[3].append(t0[i, cols])
-            out[4].append(pol.t1[i, cols])
-            out[5].append(pol.banned[i, cols])
-            out[6].append(pol.levy_floor[i, cols])
-            out[7].append(np.full(cols.size, is_alt))
-    return out
+    i, j = np.nonzero(V > 0)  # row-major: seller after seller, then buyer
+    main = phi[i] > 0.0
+    rest = phi[i] < 1.0
+    if rest.any():
+        i_all = np.concatenate([i[main], i[rest]])
+        j_all = np.concatenate([j[main], j[rest]])
+        is_alt = np.concatenate([np.zeros(int(main.sum()), bool), np.ones(int(rest.sum()), bool)])
+        order = np.lexsort((j_all, is_alt, i_all))
+        i_all, j_all, is_alt = i_all[order], j_all[order], is_alt[order]
+    else:
+        i_all, j_all, is_alt = i, j, np.zeros(len(i), dtype=bool)
+    share = np.where(is_alt, 1.0 - phi[i_all], phi[i_all])
+    v = V[i_all, j_all]
+    v = np.where(share == 1.0, v, v * share)
+
+    def pick(a: NDArray[Any], b: NDArray[Any]) -> NDArray[Any]:
+        return np.where(is_alt, b[i_all, j_all], a[i_all, j_all])
+
+    return (
+        i_all.astype(np.intp),
+        j_all.astype(np.intp),
+        v,
+        t0[i_all, j_all],
+        pick(p.t1, alt.t1),
+        pick(p.banned, alt.banned),
+        pick(p.levy_floor, alt.levy_floor),
+        is_alt,
+    )
 
 
 def _cat(parts: list[Any], dtype: Any) -> NDArray[Any]:
@@ -188,14 +197,7 @@ def chain_setup(stages: list[ChainStage]) -> ChainSetup:
         m = st.market
         phi = st.origin_share if st.alt_policy is not None else np.ones(n)
         assert phi is not None
-        ri, rj, rV, rt0, rt1, rban, rF, ralt = (
-            _cat(c, d)
-            for c, d in zip(
-                _rows(m.V, m.t0, pol[s], alt[s], phi),
-                (np.intp, np.intp, float, float, float, np.bool_, float, np.bool_),
-                strict=True,
-            )
-        )
+        ri, rj, rV, rt0, rt1, rban, rF, ralt = _rows(m.V, m.t0, pol[s], alt[s], phi)
         gross = 1.0 + rt0
         np.add.at(E[s], rj, rV * gross)
         np.add.at(rev0[s], rj, (gross - 1.0) * rV)
@@ -260,41 +262,51 @@ def chain_setup(stages: list[ChainStage]) -> ChainSetup:
         alt_sub = alt[s].subsidy_floor
         phi = st.origin_share if st.alt_policy is not None else np.ones(n)
         assert phi is not None and st.supply_shift is not None
-        slot_of[s, producers] = G + np.arange(len(producers))
-        for i in producers:
-            g = int(slot_of[s, i])
-            sl["sstage"].append(s)
-            sl["scountry"].append(i)
-            sl["R"].append(R[s, i])
-            sl["eps"].append(st.market.eps[i])
-            sl["lnG"].append(np.log(sub[i]) if sub[i] > 0 else -np.inf)
-            sl["lnA"].append(np.log(st.supply_shift[i]))
-            sl["a"].append(a_eff[s, i])
-            sl["phi"].append(1.0 if alt_sub[i] >= sub[i] else phi[i])
-            host = int(slot_of[s - 1, i]) if s > 0 and st.link == "byproduct" else -1
-            sl["host"].append(host)
-            if sells[i]:
-                sl["su"].append(len(zslot))
-                zslot.append(g)
-                zkind.append(0)
-            else:
-                sl["su"].append(-1)
-            sl["sq"].append(-1)
-            sl["capX0"].append(1.0)
-        for i in producers:  # quotas after the prices of the stage
-            g = int(slot_of[s, i])
-            if np.isfinite(cap[i]) and cap[i] > 0 and X0[s, i] > 0 and sells[i] and exports[i]:
-                sl["sq"][g] = len(zslot)
-                sl["capX0"][g] = cap[i] * X0[s, i]
-                zslot.append(g)
-                zkind.append(1)
+        k = len(producers)
+        slots = G + np.arange(k)
+        slot_of[s, producers] = slots
+        sells_p = sells[producers]
+        with np.errstate(divide="ignore"):
+            lnG = np.where(sub[producers] > 0, np.log(sub[producers]), -np.inf)
+        if s > 0 and st.link == "byproduct":
+            host = slot_of[s - 1, producers]
+        else:
+            host = np.full(k, -1, dtype=np.intp)
+        z0 = len(zslot)
+        su = np.where(sells_p, z0 + np.cumsum(sells_p) - 1, -1)
+        zslot.extend(slots[sells_p].tolist())
+        zkind.extend([0] * int(sells_p.sum()))
+        capp = cap[producers]
+        quota = np.isfinite(capp) & (capp > 0) & (X0[s, producers] > 0) & sells_p
+        quota &= exports[producers]
+        z1 = len(zslot)
+        sq = np.where(quota, z1 + np.cumsum(quota) - 1, -1)  # quotas after the stage's prices
+        zslot.extend(slots[quota].tolist())
+        zkind.extend([1] * int(quota.sum()))
+        for name, vals in (
+            ("sstage", np.full(k, s)),
+            ("scountry", producers),
+            ("R", R[s, producers]),
+            ("eps", st.market.eps[producers]),
+            ("lnG", lnG),
+            ("lnA", np.log(st.supply_shift[producers])),
+            ("a", a_eff[s, producers]),
+            ("phi", np.where(alt_sub[producers] >= sub[producers], 1.0, phi[producers])),
+            ("host", host),
+            ("su", su),
+            ("sq", sq),
+            ("capX0", np.where(quota, np.where(quota, capp, 1.0) * X0[s, producers], 1.0)),
+        ):
+            sl[name].append(vals)
         G += len(producers)
         o = is_open
         supplied[s, rj[o]] = True
         ps = slot_of[s, ri[o]]
         pairs["pslot"].append(ps)
-        pairs["pu"].append(np.asarray(sl["su"], dtype=np.intp)[ps])
-        pairs["pq"].append(np.asarray(sl["sq"], dtype=np.intp)[ps])
+        su_all = np.concatenate(sl["su"]).astype(np.intp)
+        sq_all = np.concatenate(sl["sq"]).astype(np.intp)
+        pairs["pu"].append(su_all[ps])
+        pairs["pq"].append(sq_all[ps])
         pairs["pj"].append(rj[o])
         pairs["pV"].append(rV[o])
         pairs["pw"].append(rV[o] * (1.0 + rt0[o]))
@@ -318,6 +330,7 @@ def chain_setup(stages: list[ChainStage]) -> ChainSetup:
         if stages[s + 1].link == "input":
             nxt[s] = slot_of[s + 1]
     delta = np.where(nxt >= 0, delta, 0.0)
+    pj_all = _cat(pairs["pj"], np.intp)
     W = E.copy()
     # recompute each stage's W over its pairs in pair order (np.add.at above did so already)
     arrays = ChainArrays(
@@ -334,24 +347,24 @@ def chain_setup(stages: list[ChainStage]) -> ChainSetup:
         pslot=_cat(pairs["pslot"], np.intp),
         pu=_cat(pairs["pu"], np.intp),
         pq=_cat(pairs["pq"], np.intp),
-        pj=_cat(pairs["pj"], np.intp),
+        pj=pj_all,
         pV=_cat(pairs["pV"], float),
         pw=_cat(pairs["pw"], float),
         pdlt=_cat(pairs["pdlt"], float),
         plnFc=_cat(pairs["plnFc"], float),
         poff=_cat(pairs["poff"], float),
-        sstage=np.array(sl["sstage"], dtype=np.intp),
-        scountry=np.array(sl["scountry"], dtype=np.intp),
-        R=np.array(sl["R"], dtype=float),
-        eps=np.array(sl["eps"], dtype=float),
-        lnG=np.array(sl["lnG"], dtype=float),
-        lnA=np.array(sl["lnA"], dtype=float),
-        a=np.array(sl["a"], dtype=float),
-        phi=np.array(sl["phi"], dtype=float),
-        su=np.array(sl["su"], dtype=np.intp),
-        sq=np.array(sl["sq"], dtype=np.intp),
-        host=np.array(sl["host"], dtype=np.intp),
-        capX0=np.array(sl["capX0"], dtype=float),
+        sstage=_cat(sl["sstage"], np.intp),
+        scountry=_cat(sl["scountry"], np.intp),
+        R=_cat(sl["R"], float),
+        eps=_cat(sl["eps"], float),
+        lnG=_cat(sl["lnG"], float),
+        lnA=_cat(sl["lnA"], float),
+        a=_cat(sl["a"], float),
+        phi=_cat(sl["phi"], float),
+        su=_cat(sl["su"], np.intp),
+        sq=_cat(sl["sq"], np.intp),
+        host=_cat(sl["host"], np.intp),
+        capX0=_cat(sl["capX0"], float),
         zslot=np.array(zslot, dtype=np.intp),
         zkind=np.array(zkind, dtype=np.intp),
         any_floor=any_floor,

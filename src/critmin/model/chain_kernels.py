@@ -340,7 +340,10 @@ def jacobian_chain(a: Any, z: Any, e: Any) -> Any:
             for j in range(n):
                 Qd[i, j] /= Qs[i]
         P1 = np.dot(Qd, CG)
-        P2 = np.dot(Xd, CG)
+        has_quota = False
+        for g in range(s0, a.sstart[s + 1]):
+            has_quota = has_quota or a.sq[g] >= 0
+        P2 = np.dot(Xd, CG) if has_quota else P1
         for r in range(z0, z1):
             g = a.zslot[r]
             i = g - s0
