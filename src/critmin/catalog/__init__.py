@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from critmin.catalog.chains import ByProduct, Chain, ChainStep, byproducts, chains
+from critmin.catalog.chain_catalog import ByProduct, Chain, ChainStep, byproducts, chains
 from critmin.errors import DataIntegrityError
 
 

@@ -112,7 +112,8 @@ def _write_tables(con: Any, base: Path, tmp: Path, log: Progress) -> dict[str, i
               SELECT {COLUMNS} FROM obs
               UNION ALL
               SELECT {COLUMNS} FROM read_parquet({base_flows})
-              WHERE basis = 'estimate' AND product_id NOT IN (SELECT DISTINCT product_id FROM obs)
+              WHERE basis = 'estimate' AND year IN (SELECT DISTINCT year FROM obs)
+                AND product_id NOT IN (SELECT DISTINCT product_id FROM obs)
               ORDER BY year, hs6, exporter, importer
             ) TO {_sql_path(tmp / "flows.parquet")} (FORMAT PARQUET, COMPRESSION ZSTD)"""
     )
@@ -120,7 +121,8 @@ def _write_tables(con: Any, base: Path, tmp: Path, log: Progress) -> dict[str, i
     con.execute(
         f"""COPY (
               SELECT {bal_cols} FROM read_parquet({_sql_path(base / "estimate_balance.parquet")})
-              WHERE product_id NOT IN (SELECT DISTINCT product_id FROM obs)
+              WHERE year IN (SELECT DISTINCT year FROM obs)
+                AND product_id NOT IN (SELECT DISTINCT product_id FROM obs)
               ORDER BY product_id, year, country
             ) TO {_sql_path(tmp / "estimate_balance.parquet")} (FORMAT PARQUET, COMPRESSION ZSTD)"""
     )
@@ -180,7 +182,8 @@ def _manifest(
         "k zero-padded to 6 digits; v (thousand USD) x 1000 -> value_usd; q (t) -> quantity_t, "
         "blank or 'NA' -> NaN; CEPII country codes -> ISO3 (S19 -> TWN)",
         f"kept: {built_from['products']}; basis 'observed', method 'baci'",
-        "estimated flows of the base dataset kept only for products the release does not hold",
+        "estimated flows of the base dataset kept only for products the release does not hold, "
+        "in the release's years",
     ]
     for name, n in rows.items():
         manifest["tables"][name]["rows"] = n
@@ -231,9 +234,9 @@ def build_from_baci(
         kept = _observed(con, release, all_products, log)
         rows = _write_tables(con, base, tmp, log)
         con.close()
+        manifest = _manifest(base, tmp, release, kept, rows, all_products)
         shutil.rmtree(scratch)
         shutil.rmtree(tmp / "_duckdb", ignore_errors=True)
-        manifest = _manifest(base, tmp, release, kept, rows, all_products)
         (tmp / "manifest.json").write_text(
             json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", "utf-8"
         )

@@ -178,3 +178,83 @@ def flows_query(year_file: Path, source: str) -> str:
         LEFT JOIN countries e ON e.code = CAST(trim(r.i) AS BIGINT)
         LEFT JOIN countries m ON m.code = CAST(trim(r.j) AS BIGINT)
     """
+
+
+SYNTHETIC_COUNTRIES = [
+    (36, "Australia", "AU", "AUS"),
+    (76, "Brazil", "BR", "BRA"),
+    (124, "Canada", "CA", "CAN"),
+    (152, "Chile", "CL", "CHL"),
+    (156, "China", "CN", "CHN"),
+    (180, "Dem. Rep. of the Congo", "CD", "COD"),
+    (251, "France", "FR", "FRA"),
+    (276, "Germany", "DE", "DEU"),
+    (392, "Japan", "JP", "JPN"),
+    (410, "Rep. of Korea", "KR", "KOR"),
+    (490, "Other Asia, nes", "", "S19"),
+    (699, "India", "IN", "IND"),
+    (842, "USA", "US", "USA"),
+    (716, "Zimbabwe", "ZW", "ZWE"),
+]
+"""A few of BACI's country codes as CEPII writes them (490 'Other Asia, nes' = S19)."""
+
+
+def write_synthetic_release(
+    folder: Path,
+    years: tuple[int, ...],
+    rows_per_year: int,
+    codes: tuple[str, ...],
+    seed: int = 0,
+    release: str = "V202601",
+) -> Path:
+    """Write a release in BACI's exact layout (for tests and benchmarks), return its folder.
+
+    Year files hold ``rows_per_year`` rows over the countries of :data:`SYNTHETIC_COUNTRIES`
+    and the HS6 ``codes`` (written as integers, so leading zeros are lost), ``v`` with three
+    decimals, ``q`` with three decimals, blank or ``NA`` padded with spaces (as CEPII writes).
+    """
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    country_codes = np.array([c[0] for c in SYNTHETIC_COUNTRIES])
+    hs = np.array([int(c) for c in codes])
+    with (folder / f"country_codes_{release}.csv").open("w", encoding="utf-8") as f:
+        f.write(",".join(COUNTRY_HEADER) + "\n")
+        for code, name, iso2, iso3 in SYNTHETIC_COUNTRIES:
+            f.write(f'{code},"{name}",{iso2},{iso3}\n')
+    with (folder / f"product_codes_HS17_{release}.csv").open("w", encoding="utf-8") as f:
+        f.write("code,description\n")
+        for hs_code in codes:
+            f.write(f'{hs_code},"Synthetic product {hs_code}"\n')
+    chunk = 1_000_000
+    for year in years:
+        with (folder / f"BACI_HS17_Y{year}_{release}.csv").open("w", encoding="utf-8") as f:
+            f.write("t,i,j,k,v,q\n")
+            for start in range(0, rows_per_year, chunk):
+                n = min(chunk, rows_per_year - start)
+                i = rng.choice(country_codes, n)
+                j = rng.choice(country_codes, n)
+                j = np.where(i == j, np.where(i == 156, 842, 156), j)
+                k = rng.choice(hs, n)
+                v = np.round(rng.lognormal(3.0, 2.0, n), 3)
+                q = np.round(v * rng.uniform(0.1, 5.0, n), 3)
+                q_text = np.char.mod("%.3f", q).astype(object)
+                kind = rng.random(n)
+                q_text[kind < 0.05] = "         NA"
+                q_text[(kind >= 0.05) & (kind < 0.08)] = ""
+                lines = (
+                    str(year)
+                    + ","
+                    + i.astype(str).astype(object)
+                    + ","
+                    + j.astype(str).astype(object)
+                    + ","
+                    + k.astype(str).astype(object)
+                    + ","
+                    + np.char.mod("%.3f", v).astype(object)
+                    + ","
+                    + q_text
+                )
+                f.write("\n".join(lines) + "\n")
+    return folder
