@@ -122,3 +122,13 @@ CRITMIN_CURATED = Publication(
         "trade/critical_materials_atlas/critical_codes.json (caveats consulted)",
     ),
 )
+
+COMTRADE_AGGREGATES = Publication(
+    "UN Statistics Division (UN Comtrade), via Redliana/cmm-data",
+    "Reporters' (USA, CHN, AUS, COD, IDN) annual imports from the world, HS 253090, 8105, ...: "
+    "used only as aggregate value constraints of the estimates; no row is redistributed",
+    "API v1, collected 2025-12-28",
+    "https://comtradeplus.un.org/",
+    "UN Comtrade terms of use (no bulk redistribution; aggregates and estimates only)",
+    ("comtrade_cmm_gold_qa/*_trade_data.csv",),
+)
