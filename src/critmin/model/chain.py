@@ -408,7 +408,8 @@ def origin_shares(
 
     Baseline sourcing decides origin (the rule is applied before the scenario: firms'
     current supply contracts), so the shares are fixed during the solve. A member without
-    recorded input purchases is taken to use its own inputs (qualifies).
+    recorded purchases of the input stage cannot show member inputs: its inputs count as
+    non-member (under ``rvc`` its own value added, ``1 - a``, may still meet the threshold).
     """
     members = np.asarray(members, dtype=bool)
     out: list[FloatArray] = []
@@ -429,11 +430,10 @@ def origin_shares(
             bought = E > 0
             a = np.asarray(st.input_share, dtype=float)
             if rule == "member_inputs":
-                traced = sh.T @ qual
-                qual = np.where(members, np.where(bought, traced, 1.0), 0.0)
+                traced = np.where(bought, sh.T @ qual, 0.0)
+                qual = np.where(members, traced, 0.0)
             else:
-                traced = sh.T @ content
-                traced = np.where(bought, traced, members.astype(float))
+                traced = np.where(bought, sh.T @ content, 0.0)
                 content = (1.0 - a) * members + a * traced
                 qual = np.where(members & (content >= threshold - 1e-12), 1.0, 0.0)
         out.append(np.clip(qual, 0.0, 1.0))

@@ -130,16 +130,13 @@ class ResolvedChain:
 
 def _catalog_steps(chain_id: str, field_name: str) -> tuple[str, list[StepDef]]:
     """The mineral and steps of a catalog chain (``critmin.catalog.chains()``)."""
-    chains_fn = getattr(catalog, "chains", None)
-    if chains_fn is None:
-        raise ScenarioError(field_name, "this version of critmin has no chain catalog")
-    chains = chains_fn()
+    chains = catalog.chains()
     if chain_id not in chains:
         raise ScenarioError(
             field_name, f"unknown chain {chain_id!r}; known: {', '.join(sorted(chains))}"
         )
     ch = chains[chain_id]
-    hosts = {(b.product_id, b.host_product_id) for b in getattr(catalog, "byproducts", list)()}
+    hosts = {(b.product_id, b.host_product_id) for b in catalog.byproducts()}
     steps: list[StepDef] = []
     for k, st in enumerate(sorted(ch.steps, key=lambda s: s.step)):
         prev = steps[-1].product_ids if steps else ()
@@ -194,10 +191,12 @@ def user_chain_products(scenario: Scenario) -> set[str]:
 
 def _step_baseline(
     world: World, scenario: Scenario, pids: tuple[str, ...], field_name: str
-) -> ProductBaseline:
-    """One stage's baseline: a product's, or the sum of several products' at one step."""
+) -> ProductBaseline | str:
+    """One stage's baseline: a product's, or the sum of several products' at one step; the
+    reason why not when no bundled product of the step has usable trade data."""
     specs = {p.id: p for p in scenario.product}
     bases = []
+    skipped: list[str] = []
     for pid in pids:
         sp = specs.get(pid)
         if sp is not None and sp.flows:
@@ -212,8 +211,14 @@ def _step_baseline(
             except CritminError as err:
                 raise ScenarioError(field_name, str(err)) from None
             price = sp.baseline_price_usd_per_t if sp is not None else None
-            bases.append(bundled_baseline(world, pid, price))
+            try:
+                bases.append(bundled_baseline(world, pid, price))
+            except CritminError as err:
+                skipped.append(f"{pid} left out: {err}")
+    if not bases:
+        return "; ".join(skipped)
     if len(bases) == 1:
+        bases[0].warnings.extend(skipped)
         return bases[0]
     codes = sorted({c for b in bases for c in b.countries})
     padded = [pad_baseline(b, codes) for b in bases]
@@ -225,7 +230,7 @@ def _step_baseline(
     p0 = np.where(V > 0, p0, fill)
     first = bases[0]
     return ProductBaseline(
-        product_id="+".join(pids),
+        product_id="+".join(b.product_id for b in bases),
         name=" + ".join(b.name for b in bases),
         countries=codes,
         V=V,
@@ -236,7 +241,8 @@ def _step_baseline(
         mineral=first.mineral,
         hs6="+".join(b.hs6 for b in bases),
         warnings=[w for b in bases for w in b.warnings]
-        + [f"one stage market: the sum of {', '.join(pids)} (values in USD)"],
+        + [f"one stage market: the sum of {', '.join(b.product_id for b in bases)} (USD)"]
+        + skipped,
         estimated_domestic=sorted({c for b in bases for c in b.estimated_domestic}),
         sources=sorted({s for b in bases for s in b.sources}),
     )
@@ -435,6 +441,48 @@ def _origin(
 # --------------------------------------------------------------------------------------------
 
 
+def _available(
+    world: World, scenario: Scenario, steps: list[StepDef], k: int
+) -> tuple[list[tuple[StepDef, ProductBaseline]], list[str]]:
+    """The steps with trade data: from the first that has some to the last before a gap
+    (a stage without data cuts the chain: its successors have no input market); notes on the
+    steps left out."""
+    kept: list[tuple[StepDef, ProductBaseline]] = []
+    notes: list[str] = []
+    cut = False
+    for j, st in enumerate(steps):
+        if cut:
+            notes.append(f"step {j + 1} ({', '.join(st.product_ids)}) left out: it follows a gap")
+            continue
+        got = _step_baseline(world, scenario, st.product_ids, f"chain[{k}].step[{j}]")
+        if isinstance(got, str):
+            notes.append(f"step {j + 1} ({', '.join(st.product_ids)}) has no market: {got}")
+            cut = bool(kept)
+            continue
+        if not kept and j > 0:  # the first step with data: nothing before it to link to
+            st = StepDef(st.stage, st.product_ids, None)
+        kept.append((st, got))
+    if not kept:
+        raise ScenarioError(
+            f"chain[{k}]", "no step of this chain has trade data: " + "; ".join(notes)
+        )
+    return kept, notes
+
+
+def _idle_policies(scenario: Scenario, stages: list[ResolvedStage]) -> list[str]:
+    """Notes on policies that name a stage or product of no market of the chains."""
+    names = {n for s in stages for n in (s.stage, s.key, *s.product_ids)}
+    out = []
+    for k, pol in enumerate(scenario.policy):
+        targets = ({pol.stage} if pol.stage else set()) | set(pol.products or [])
+        if targets and not targets & names and not targets & {p.id for p in scenario.product}:
+            out.append(
+                f"policy[{k}] targets {', '.join(sorted(targets))}, which has no market in this "
+                "chain (no trade data): it changes nothing here"
+            )
+    return out
+
+
 def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
     """Every ``[[chain]]`` of the scenario, calibrated and with its policies."""
     if not scenario.chain:
@@ -448,13 +496,13 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
             mineral, steps = _catalog_steps(spec.id, f"{fname}.id")
             defs.append((spec, mineral, steps))
     chain_products = {p for _, _, steps in defs for st in steps for p in st.product_ids}
-    baselines = [
-        [
-            _step_baseline(world, scenario, st.product_ids, f"chain[{k}].step[{j}]")
-            for j, st in enumerate(steps)
-        ]
-        for k, (_, _, steps) in enumerate(defs)
-    ]
+    baselines: list[list[ProductBaseline]] = []
+    dropped: list[list[str]] = []
+    for k, (spec, _, steps) in enumerate(defs):
+        kept, why = _available(world, scenario, steps, k)
+        defs[k] = (spec, defs[k][1], [st for st, _ in kept])
+        baselines.append([b for _, b in kept])
+        dropped.append(why)
     stage_names = {b.stage for bs in baselines for b in bs} | set(catalog.STAGES)
     _check_targets(scenario, chain_products, stage_names)
     user_codes = {
@@ -510,7 +558,7 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
                 ResolvedStage(
                     key=base.product_id,
                     stage=stage_name,
-                    product_ids=st.product_ids,
+                    product_ids=tuple(base.product_id.split("+")),
                     baseline=base,
                     elasticities=el,
                     policy=policy,
@@ -527,6 +575,8 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
                     f"{shock.product!r} is not a product of chain {spec.id!r} "
                     f"({', '.join(s.key for s in stages)})",
                 )
+        notes.extend(dropped[k])
+        notes.extend(_idle_policies(scenario, stages))
         rc = ResolvedChain(spec.id, mineral, codes, stages, members, watch, notes)
         _origin(world, scenario, rc)
         out.append(rc)
