@@ -78,15 +78,11 @@ def scipy_solve(stages: list[ChainStage]) -> tuple[list[np.ndarray], float]:
         R = m.V.sum(axis=1)
         prod = np.flatnonzero((R > 0) & openp.any(axis=1))
         data.append((m, p, E, s, openp, R, prod))
-    a = [np.zeros(n)] + [
-        np.where(
-            data[k][5] > 0,
-            np.minimum(st.input_share, data[k - 1][2] / np.maximum(data[k][5], 1e-300)),
-            0.0,
-        )  # type: ignore[arg-type]
-        for k, st in enumerate(stages)
-        if k > 0
-    ]
+    a = [np.zeros(n)]
+    for k in range(1, S):
+        R_k, E_prev = data[k][5], data[k - 1][2]
+        room = np.divide(E_prev, R_k, out=np.zeros(n), where=R_k > 0)
+        a.append(np.where(R_k > 0, np.minimum(np.asarray(stages[k].input_share), room), 0.0))
     delta = [
         np.divide(a[k + 1] * data[k + 1][5], data[k][2], out=np.zeros(n), where=data[k][2] > 0)
         for k in range(S - 1)

@@ -145,6 +145,8 @@ def _rows(
     v = np.where(share == 1.0, v, v * share)
 
     def pick(a: NDArray[Any], b: NDArray[Any]) -> NDArray[Any]:
+        if not rest.any():
+            return a[i_all, j_all]
         return np.where(is_alt, b[i_all, j_all], a[i_all, j_all])
 
     return (
@@ -160,7 +162,10 @@ def _rows(
 
 
 def _cat(parts: list[Any], dtype: Any) -> NDArray[Any]:
-    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+    if not parts:
+        return np.zeros(0, dtype=dtype)
+    out = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return np.ascontiguousarray(out, dtype=dtype)
 
 
 def chain_setup(stages: list[ChainStage]) -> ChainSetup:

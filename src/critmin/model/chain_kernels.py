@@ -18,7 +18,8 @@ import math
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.np import linalg as numba_linalg
 
 EXP_CLIP = 700.0
 """Exponents are clipped here before ``exp`` (only reached by wild line-search trials)."""
@@ -263,49 +264,61 @@ def eval_chain(a: Any, z: Any, e: Any) -> None:
 
 @njit(cache=True, nogil=True)
 def jacobian_chain(a: Any, z: Any, e: Any) -> Any:
-    """The analytic (semismooth) Jacobian ``dF/dz`` of the chain at ``z`` (``N x N``).
+    """The analytic Jacobian ``dF/dz`` at ``z`` (``N x N``); see :func:`jacobian_into`."""
+    N = z.shape[0]
+    J = np.empty((N, N))
+    jacobian_into(a, z, e, J, np.empty((a.W.shape[1], N)))
+    return J
+
+
+@njit(cache=True, nogil=True)
+def _minus_supply(a: Any, e: Any, g: int, r: int, J: Any, Gall: Any) -> None:
+    """``J[r] -= T_g``, the row ``d ln S_g / dz``: ``alpha`` on the slot's own price; for an
+    input link ``-beta G^{s-1}`` of its country's input composite; for a by-product plus its
+    host's row (followed up the chain)."""
+    while g >= 0:
+        s = a.sstage[g]
+        if a.su[g] >= 0:
+            J[r, a.su[g]] -= e.alpha[g]
+        if a.link[s] == LINK_INPUT:
+            if e.beta[g] != 0.0:
+                c = a.scountry[g]
+                for k in range(a.zstart[s - 1], a.zstart[s]):
+                    J[r, k] += e.beta[g] * Gall[c, k]
+            return
+        if a.link[s] != LINK_BYPRODUCT:
+            return
+        g = a.host[g]
+
+
+@njit(cache=True, nogil=True)
+def jacobian_into(a: Any, z: Any, e: Any, J: Any, Gall: Any) -> None:
+    """The analytic (semismooth) Jacobian ``dF/dz`` of the chain at ``z`` into ``J``.
 
     With ``G^s_jk = d ln P^s_j / d z_k`` (sums of current expenditure shares ``theta K`` of
-    the pairs priced by ``z_k``), ``T_g = d ln S_g / dz`` (``alpha`` on the slot's own price;
-    for an input link ``-beta G^{s-1}`` of its country's input composite; for a by-product
-    link plus the host's ``T``) and ``M^s_j = d(ln D_j + sigma ln P_j)/dz = (sigma - eta
-    omega_j) G^s_j + (1 - omega_j) T_next(j)`` (``omega``: the other use's share of composite
-    demand), the clearing row of slot ``i`` is ``sum_j (q_ij / Q_i) M^s_j - sigma (own
-    priced share) - T_i`` and a binding quota row ``-(sum_{j != i} q_ij M^s_j - sigma
-    (own exports priced)) / (cap X0)``.
+    the pairs priced by ``z_k``; stage ``s``'s block of columns of ``Gall``), ``T_g = d ln
+    S_g / dz`` (see :func:`_minus_supply`) and ``M^s_j = d(ln D_j + sigma ln P_j)/dz =
+    (sigma - eta omega_j) G^s_j + (1 - omega_j) T_next(j)`` (``omega``: the other use's share
+    of composite demand), the clearing row of slot ``i`` is ``sum_j (q_ij / Q_i) M^s_j -
+    sigma (own priced share) - T_i`` and a binding quota row ``-(sum_{j != i} q_ij M^s_j -
+    sigma (own exports priced)) / (cap X0)``. The next stage's ``T`` has ``-beta G^s`` in
+    stage ``s``'s block (folded into ``C_j``) and ``alpha`` at its own price.
     """
     S = a.sigma.shape[0]
     n = a.W.shape[1]
-    N = z.shape[0]
-    G_all = a.R.shape[0]
-    J = np.zeros((N, N))
-    T = np.zeros((G_all, N))
-    # supply rows T, stage after stage (a by-product's T needs its host's)
-    Gprev = np.zeros((0, 0))
+    J[:, :] = 0.0
+    Gall[:, :] = 0.0
+    for ell in range(a.pV.shape[0]):
+        if e.K[ell]:
+            j = a.pj[ell]
+            if a.pu[ell] >= 0:
+                Gall[j, a.pu[ell]] += e.theta[ell]
+            if a.pq[ell] >= 0 and a.poff[ell] > 0.0:
+                Gall[j, a.pq[ell]] += e.theta[ell]
     for s in range(S):
         z0 = a.zstart[s]
         z1 = a.zstart[s + 1]
         Ns = z1 - z0
-        Gs = np.zeros((n, Ns))
-        for ell in range(a.pstart[s], a.pstart[s + 1]):
-            if e.K[ell]:
-                j = a.pj[ell]
-                if a.pu[ell] >= 0:
-                    Gs[j, a.pu[ell] - z0] += e.theta[ell]
-                if a.pq[ell] >= 0 and a.poff[ell] > 0.0:
-                    Gs[j, a.pq[ell] - z0] += e.theta[ell]
-        for g in range(a.sstart[s], a.sstart[s + 1]):
-            if a.su[g] >= 0:
-                T[g, a.su[g]] += e.alpha[g]
-            if a.link[s] == LINK_INPUT and e.beta[g] != 0.0:
-                zp0 = a.zstart[s - 1]
-                c = a.scountry[g]
-                for k in range(Gprev.shape[1]):
-                    T[g, zp0 + k] -= e.beta[g] * Gprev[c, k]
-            elif a.link[s] == LINK_BYPRODUCT and a.host[g] >= 0:
-                for k in range(N):
-                    T[g, k] += T[a.host[g], k]
-        # rows of this stage: (sales shares) x M
         s0 = a.sstart[s]
         ns = a.sstart[s + 1] - s0
         sig = a.sigma[s]
@@ -316,33 +329,34 @@ def jacobian_chain(a: Any, z: Any, e: Any) -> Any:
             g = a.nxt[s, j]
             extra = (1.0 - om) * e.beta[g] if (a.delta[s, j] > 0.0 and g >= 0) else 0.0
             C[j] = sig - eta * om - extra
+        has_quota = False
+        for g in range(s0, a.sstart[s + 1]):
+            has_quota = has_quota or a.sq[g] >= 0
         Qd = np.zeros((ns, n))
-        Xd = np.zeros((ns, n))
+        Xd = np.zeros((ns if has_quota else 0, n))
         own = np.zeros(ns)  # d ln Q / d u own: sum q K / Q
         ownx = np.zeros(ns)  # own exports priced: sum q K poff
         for ell in range(a.pstart[s], a.pstart[s + 1]):
-            g = a.pslot[ell]
-            i = g - s0
+            i = a.pslot[ell] - s0
             j = a.pj[ell]
             qq = e.q[ell]
             Qd[i, j] += qq
-            Xd[i, j] += qq * a.poff[ell]
+            if has_quota:
+                Xd[i, j] += qq * a.poff[ell]
             if e.K[ell]:
                 own[i] += qq
                 ownx[i] += qq * a.poff[ell]
         CG = np.empty((n, Ns))
         for j in range(n):
             for k in range(Ns):
-                CG[j, k] = C[j] * Gs[j, k]
+                CG[j, k] = C[j] * Gall[j, z0 + k]
         Qs = np.empty(ns)
         for i in range(ns):
             Qs[i] = e.Q[s0 + i] if e.Q[s0 + i] > 0.0 else 1.0
+            inv_q = 1.0 / Qs[i]
             for j in range(n):
-                Qd[i, j] /= Qs[i]
+                Qd[i, j] *= inv_q
         P1 = np.dot(Qd, CG)
-        has_quota = False
-        for g in range(s0, a.sstart[s + 1]):
-            has_quota = has_quota or a.sq[g] >= 0
         P2 = np.dot(Xd, CG) if has_quota else P1
         for r in range(z0, z1):
             g = a.zslot[r]
@@ -358,8 +372,7 @@ def jacobian_chain(a: Any, z: Any, e: Any) -> Any:
                     gn = a.nxt[s, j]
                     if a.delta[s, j] > 0.0 and gn >= 0 and a.su[gn] >= 0 and Qd[i, j] != 0.0:
                         J[r, a.su[gn]] += Qd[i, j] * (1.0 - e.omega[s, j]) * e.alpha[gn]
-                for k in range(N):
-                    J[r, k] -= T[g, k]
+                _minus_supply(a, e, g, r, J, Gall)
             else:
                 binding = e.h[g] <= z[r]
                 if not binding:
@@ -375,8 +388,58 @@ def jacobian_chain(a: Any, z: Any, e: Any) -> Any:
                     gn = a.nxt[s, j]
                     if a.delta[s, j] > 0.0 and gn >= 0 and a.su[gn] >= 0 and Xd[i, j] != 0.0:
                         J[r, a.su[gn]] += inv * Xd[i, j] * (1.0 - e.omega[s, j]) * e.alpha[gn]
-        Gprev = Gs
-    return J
+
+
+# LAPACK's dgetrf as Numba binds it for np.linalg (an internal Numba API, as in
+# critmin.model.kernels): LU factors that are kept, so that a chord step costs two
+# triangular solves and no matrix is allocated per step.
+numba_linalg.ensure_lapack()
+_DGETRF = numba_linalg._LAPACK().numba_xxgetrf(types.float64)
+_DGETRF_KIND = ord("d")
+_LAPACK_INT = numba_linalg.F_INT_nptype
+CHORD_BELOW = 1e-6
+CHORD_CONTRACTION = 0.01
+"""Chord steps (Shamanskii 1967; Kelley 1995, ch. 5): once the residual norm is below
+``CHORD_BELOW`` and the last step cut it by at least ``CHORD_CONTRACTION``, the next step
+reuses the last LU factors; it is kept if it lowers the residual."""
+
+
+@njit(cache=True, nogil=True)
+def _lu_factor(J: Any, lu: Any, ipiv: Any) -> bool:
+    """LU factors of ``J`` (LAPACK ``dgetrf``) into the Fortran-ordered ``lu``; False if
+    ``J`` is singular or not finite."""
+    N = J.shape[0]
+    for c in range(N):
+        for r in range(N):
+            v = J[r, c]
+            if not math.isfinite(v):
+                return False
+            lu[r, c] = v
+    info = _DGETRF(_DGETRF_KIND, N, N, lu.ctypes, N, ipiv.ctypes)
+    return info == 0
+
+
+@njit(cache=True, nogil=True)
+def _lu_step(lu: Any, ipiv: Any, F: Any) -> Any:
+    """``d = -J^-1 F`` from the LU factors of ``J``."""
+    N = F.shape[0]
+    x = -F
+    for k in range(N):
+        p = ipiv[k] - 1  # LAPACK pivots are 1-based
+        if p != k:
+            x[k], x[p] = x[p], x[k]
+    for j in range(N):  # L (unit diagonal), column by column
+        xj = x[j]
+        if xj != 0.0:
+            for i in range(j + 1, N):
+                x[i] -= lu[i, j] * xj
+    for j in range(N - 1, -1, -1):
+        x[j] /= lu[j, j]
+        xj = x[j]
+        if xj != 0.0:
+            for i in range(j):
+                x[i] -= lu[i, j] * xj
+    return x
 
 
 @njit(cache=True, nogil=True)
@@ -477,11 +540,36 @@ def newton_chain(a: Any, tol: float, max_iter: int, pure: bool) -> tuple[Any, An
     cap = MAX_STEP
     iterations = 0
     status = 0
+    J = np.empty((N, N))
+    Gall = np.empty((n, N))
+    lu = np.empty((N, N)).T  # Fortran order, as LAPACK writes it
+    ipiv = np.empty(N, dtype=_LAPACK_INT)
+    have_lu = False
+    phi_prev = math.inf
     for it in range(max_iter):
         if _max_abs(cur.F) <= tol:
             break
-        J = jacobian_chain(a, z, cur)
-        d = _step(J, cur.F)
+        phi_now = _norm(cur.F)
+        if have_lu and phi_now < CHORD_BELOW and phi_now < CHORD_CONTRACTION * phi_prev:
+            d = _lu_step(lu, ipiv, cur.F)
+            for i in range(N):
+                zt[i] = z[i] + d[i]
+            eval_chain(a, zt, trial)
+            phi = _norm(trial.F)
+            if math.isfinite(phi) and phi < phi_now:
+                z[:] = zt
+                cur, trial = trial, cur
+                iterations += 1
+                hist[(it + 1) % MEMORY] = phi
+                phi_prev = phi_now
+                have_lu = phi < CHORD_CONTRACTION * phi_now
+                continue
+        jacobian_into(a, z, cur, J, Gall)
+        have_lu = _lu_factor(J, lu, ipiv)
+        d = _lu_step(lu, ipiv, cur.F) if have_lu else _step(J, cur.F)
+        if not _all_finite(d):
+            have_lu = False
+            d = _step(J, cur.F)
         big = _max_abs(d)
         capped = big > cap
         d *= min(1.0, cap / max(big, 1e-300))
@@ -500,6 +588,7 @@ def newton_chain(a: Any, tol: float, max_iter: int, pure: bool) -> tuple[Any, An
                 break
             alpha = kink if (k == 0 and math.isfinite(kink)) else 0.5 * alpha
         full = accepted and alpha == 1.0
+        have_lu = have_lu and full and not capped
         if full and capped:
             cap = min(4.0 * cap, MAX_STEP_LIMIT)
         elif not full:
@@ -510,6 +599,7 @@ def newton_chain(a: Any, tol: float, max_iter: int, pure: bool) -> tuple[Any, An
         z[:] = zt
         cur, trial = trial, cur
         iterations += 1
+        phi_prev = phi_now
         hist[(it + 1) % MEMORY] = _norm(cur.F)
     if status == 0 and _max_abs(cur.F) <= tol:
         status = 1

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from critmin.model.chain import ChainSetup, ChainStage, chain_setup
-from critmin.model.chain_kernels import eval_chain, newton_chain
+from critmin.model.chain_kernels import ChainEval, newton_chain
 from critmin.model.core import FloatArray, ModelInputError
 from critmin.model.kernels import buyer_revenue
 from critmin.model.solver import _blas
@@ -107,15 +107,12 @@ def _expm1_ratio(lnx: FloatArray, k: FloatArray) -> FloatArray:
     return np.asarray(np.expm1(k * lnx) / k, dtype=np.float64)
 
 
-def _unpack(stages: list[ChainStage], cs: ChainSetup, z: FloatArray) -> list[StageSolution]:
+def _unpack(
+    stages: list[ChainStage], cs: ChainSetup, z: FloatArray, ev: ChainEval
+) -> list[StageSolution]:
+    """Per-stage, per-country levels and welfare from the solution ``z`` and its evaluation."""
     a = cs.arrays
     n = cs.n
-    S = len(stages)
-    L = a.pV.shape[0]
-    from critmin.model.chain_kernels import alloc_chain_eval
-
-    ev = alloc_chain_eval(L, S, n, a.R.shape[0], z.shape[0])
-    eval_chain(a, z, ev)
     out: list[StageSolution] = []
     lnS_all = np.asarray(ev.lnS)
     for s, st in enumerate(stages):
@@ -272,7 +269,7 @@ def solve_chain(
             max_residual=resid,
             message=message,
         )
-        for st in _unpack(list(stages), cs, z)
+        for st in _unpack(list(stages), cs, z, ev)
     ]
     return ChainSolution(
         stages=solved,
