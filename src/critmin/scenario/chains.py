@@ -17,7 +17,7 @@ product, value-weighted over pairs) and ``k`` their content factors; capped at 0
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -262,21 +262,7 @@ def pad_baseline(base: ProductBaseline, codes: list[str]) -> ProductBaseline:
     V[ix] = base.V
     t0[ix] = base.t0
     p0[ix] = base.p0
-    return ProductBaseline(
-        product_id=base.product_id,
-        name=base.name,
-        countries=list(codes),
-        V=V,
-        t0=t0,
-        p0=p0,
-        product_class=base.product_class,
-        stage=base.stage,
-        mineral=base.mineral,
-        hs6=base.hs6,
-        warnings=base.warnings,
-        estimated_domestic=base.estimated_domestic,
-        sources=base.sources,
-    )
+    return replace(base, countries=list(codes), V=V, t0=t0, p0=p0)
 
 
 def unit_value(base: ProductBaseline) -> float:
