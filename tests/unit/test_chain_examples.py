@@ -71,3 +71,24 @@ def test_cobalt_quota_raises_intermediate_and_refined_prices() -> None:
     assert mid["quota_rent_usd"] > 0
     assert mid["outside_price_change_pct"] > 0 and ref["outside_price_change_pct"] > 0
     assert ref["outside_output_change_pct"] < 0
+
+
+def test_recovery_share_against_the_catalog() -> None:
+    """Raising recovery to 1.5x the catalog's share is a capacity multiplier of 1.5."""
+    import tomllib
+
+    from critmin.catalog import byproducts
+
+    path = CHAINS / "gallium_china_ban_byproduct.toml"
+    data = tomllib.loads(path.read_text())
+    share = next(
+        b.recovery_share
+        for b in byproducts()
+        if (b.product_id, b.host_product_id) == ("gallium_germanium", "alumina")
+    )
+    shock = data["chain"][0]["shock"][0]
+    assert shock.pop("recovery_multiplier") == 1.5
+    shock["recovery_share"] = 1.5 * share
+    by_share = simulate(data).to_dict()["chains"]["gallium"]
+    by_multiplier = run("gallium_china_ban_byproduct")
+    assert by_share["welfare"]["world"] == pytest.approx(by_multiplier["welfare"]["world"])

@@ -37,7 +37,7 @@ from critmin.scenario.resolution import (
     select_countries,
     zone_codes,
 )
-from critmin.scenario.spec import ChainSpec, ProductSpec, Scenario
+from critmin.scenario.spec import ChainShock, ChainSpec, ProductSpec, Scenario
 from critmin.world import World, load_world
 
 __all__ = [
@@ -63,6 +63,7 @@ class StepDef:
     input_coefficient: float | None
     input_cost_share: float | None = None
     byproduct: bool = False
+    recovery_share: float | None = None  # catalog: t of by-product per t of host output
 
 
 @dataclass
@@ -136,17 +137,19 @@ def _catalog_steps(chain_id: str, field_name: str) -> tuple[str, list[StepDef]]:
             field_name, f"unknown chain {chain_id!r}; known: {', '.join(sorted(chains))}"
         )
     ch = chains[chain_id]
-    hosts = {(b.product_id, b.host_product_id) for b in catalog.byproducts()}
+    hosts = {(b.product_id, b.host_product_id): b.recovery_share for b in catalog.byproducts()}
     steps: list[StepDef] = []
     for k, st in enumerate(sorted(ch.steps, key=lambda s: s.step)):
         prev = steps[-1].product_ids if steps else ()
         byp = k > 0 and all(any((p, h) in hosts for h in prev) for p in st.product_ids)
+        shares = [hosts[(p, h)] for p in st.product_ids for h in prev if (p, h) in hosts]
         steps.append(
             StepDef(
                 stage=st.stage,
                 product_ids=tuple(st.product_ids),
                 input_coefficient=st.input_coefficient,
                 byproduct=byp,
+                recovery_share=shares[0] if byp and shares else None,
             )
         )
     return str(ch.mineral), steps
@@ -463,6 +466,20 @@ def _available(
     return kept, notes
 
 
+def _recovery(shock: ChainShock, step: StepDef, k: int, si: int) -> float:
+    """A shock's capacity multiplier from recovery: ``recovery_multiplier``, or the new
+    ``recovery_share`` over the catalog's (t of by-product per t of host output)."""
+    if shock.recovery_share is None:
+        return shock.recovery_multiplier
+    if not step.byproduct or not step.recovery_share:
+        raise ScenarioError(
+            f"chain[{k}].shock[{si}].recovery_share",
+            f"{shock.product!r} is not a by-product with a catalog recovery share: "
+            "use recovery_multiplier",
+        )
+    return shock.recovery_multiplier * shock.recovery_share / step.recovery_share
+
+
 def _idle_policies(scenario: Scenario, stages: list[ResolvedStage]) -> list[str]:
     """Notes on policies that name a stage or product of no market of the chains."""
     names = {n for s in stages for n in (s.stage, s.key, *s.product_ids)}
@@ -535,7 +552,14 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
             share = 0.0
             if j > 0 and st.byproduct:
                 link = "byproduct"
-                snotes.append(f"by-product of {steps[j - 1].product_ids[0]}: capacity follows it")
+                rec = (
+                    f" (catalog recovery {st.recovery_share:.3g} t per t of host output)"
+                    if st.recovery_share
+                    else ""
+                )
+                snotes.append(
+                    f"by-product of {steps[j - 1].product_ids[0]}: capacity follows its output{rec}"
+                )
             elif j > 0:
                 link = "input"
                 share, how = _input_share(world, st, steps[j - 1], base, bases[j - 1])
@@ -547,7 +571,7 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
                 mask = select_countries(
                     world, shock.countries, members, watch, base, f"chain[{k}].shock[{si}]"
                 )
-                shift[mask] *= (1.0 + shock.output_change) * shock.recovery_multiplier
+                shift[mask] *= (1.0 + shock.output_change) * _recovery(shock, st, k, si)
             stages.append(
                 ResolvedStage(
                     key=base.product_id,

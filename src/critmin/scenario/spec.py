@@ -197,12 +197,14 @@ class ChainStepSpec(_Strict):
 
 class ChainShock(_Strict):
     """A shock to a chain stage's output: a host's output (``output_change``, -0.2 = -20%) or a
-    by-product's recovery (``recovery_multiplier``), for the countries selected."""
+    by-product's recovery (``recovery_multiplier``, or ``recovery_share``: the new recovery in
+    t per t of host output, against the catalog's), for the countries selected."""
 
     product: str = Field(min_length=1)
     countries: Selector = "all"
     output_change: float = Field(default=0.0, gt=-1)
     recovery_multiplier: float = Field(default=1.0, gt=0)
+    recovery_share: float | None = Field(default=None, gt=0)
 
 
 class ChainSpec(_Strict):
