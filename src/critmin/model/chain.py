@@ -41,7 +41,13 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from critmin.model.chain_kernels import LINK_BYPRODUCT, LINK_INPUT, LINK_NONE, ChainArrays
+from critmin.model.chain_kernels import (
+    LINK_BYPRODUCT,
+    LINK_INPUT,
+    LINK_NONE,
+    ChainArrays,
+    stage_pairs,
+)
 from critmin.model.core import FloatArray, Market, ModelInputError, Policy, ResolvedPolicy
 
 Link = Literal["none", "input", "byproduct"]
@@ -124,43 +130,6 @@ class ChainSetup:
     notes: list[str] = field(default_factory=list)
 
 
-def _rows(
-    V: FloatArray, t0: FloatArray, p: ResolvedPolicy, alt: ResolvedPolicy, phi: FloatArray
-) -> tuple[NDArray[Any], ...]:
-    """Every baseline pair of one stage, seller after seller (its share under ``p``, then its
-    share under ``alt``), then buyer: seller, buyer, V, t0, t1, banned, levy floor, alt flag."""
-    i, j = np.nonzero(V > 0)  # row-major: seller after seller, then buyer
-    main = phi[i] > 0.0
-    rest = phi[i] < 1.0
-    if rest.any():
-        i_all = np.concatenate([i[main], i[rest]])
-        j_all = np.concatenate([j[main], j[rest]])
-        is_alt = np.concatenate([np.zeros(int(main.sum()), bool), np.ones(int(rest.sum()), bool)])
-        order = np.lexsort((j_all, is_alt, i_all))
-        i_all, j_all, is_alt = i_all[order], j_all[order], is_alt[order]
-    else:
-        i_all, j_all, is_alt = i, j, np.zeros(len(i), dtype=bool)
-    share = np.where(is_alt, 1.0 - phi[i_all], phi[i_all])
-    v = V[i_all, j_all]
-    v = np.where(share == 1.0, v, v * share)
-
-    def pick(a: NDArray[Any], b: NDArray[Any]) -> NDArray[Any]:
-        if not rest.any():
-            return a[i_all, j_all]
-        return np.where(is_alt, b[i_all, j_all], a[i_all, j_all])
-
-    return (
-        i_all.astype(np.intp),
-        j_all.astype(np.intp),
-        v,
-        t0[i_all, j_all],
-        pick(p.t1, alt.t1),
-        pick(p.banned, alt.banned),
-        pick(p.levy_floor, alt.levy_floor),
-        is_alt,
-    )
-
-
 def _cat(parts: list[Any], dtype: Any) -> NDArray[Any]:
     if not parts:
         return np.zeros(0, dtype=dtype)
@@ -202,15 +171,12 @@ def chain_setup(stages: list[ChainStage]) -> ChainSetup:
         m = st.market
         phi = st.origin_share if st.alt_policy is not None else np.ones(n)
         assert phi is not None
-        ri, rj, rV, rt0, rt1, rban, rF, ralt = _rows(m.V, m.t0, pol[s], alt[s], phi)
-        gross = 1.0 + rt0
-        np.add.at(E[s], rj, rV * gross)
-        np.add.at(rev0[s], rj, (gross - 1.0) * rV)
-        np.add.at(R[s], ri, rV)
+        p, q = pol[s], alt[s]
+        ri, rj, rV, rt0, rt1, rF, ralt, is_open, E[s], rev0[s], R[s], X0[s] = stage_pairs(
+            m.V, m.t0, p.t1, p.banned, p.levy_floor, q.t1, q.banned, q.levy_floor,
+            np.asarray(phi, dtype=np.float64), p.export_cap,
+        )  # fmt: skip
         off = ri != rj
-        np.add.at(X0[s], ri[off], rV[off])
-        cap = pol[s].export_cap
-        is_open = ~rban & ~(off & (cap[ri] == 0.0))
         per_stage.append((ri, rj, rV, rt0, rt1, rF, ralt, off, is_open))
 
     # effective input shares and derived-demand shares
@@ -308,10 +274,8 @@ def chain_setup(stages: list[ChainStage]) -> ChainSetup:
         supplied[s, rj[o]] = True
         ps = slot_of[s, ri[o]]
         pairs["pslot"].append(ps)
-        su_all = np.concatenate(sl["su"]).astype(np.intp)
-        sq_all = np.concatenate(sl["sq"]).astype(np.intp)
-        pairs["pu"].append(su_all[ps])
-        pairs["pq"].append(sq_all[ps])
+        pairs["pu"].append(su[ps - (G - len(producers))])
+        pairs["pq"].append(sq[ps - (G - len(producers))])
         pairs["pj"].append(rj[o])
         pairs["pV"].append(rV[o])
         pairs["pw"].append(rV[o] * (1.0 + rt0[o]))
@@ -337,7 +301,6 @@ def chain_setup(stages: list[ChainStage]) -> ChainSetup:
     delta = np.where(nxt >= 0, delta, 0.0)
     pj_all = _cat(pairs["pj"], np.intp)
     W = E.copy()
-    # recompute each stage's W over its pairs in pair order (np.add.at above did so already)
     arrays = ChainArrays(
         sigma=np.array([st.market.sigma for st in stages]),
         eta=np.array([st.market.eta for st in stages]),

@@ -108,6 +108,74 @@ class ChainEval(NamedTuple):
 
 
 @njit(cache=True, nogil=True)
+def stage_pairs(
+    V: Any,
+    t0: Any,
+    t1: Any,
+    banned: Any,
+    levy: Any,
+    t1_alt: Any,
+    banned_alt: Any,
+    levy_alt: Any,
+    phi: Any,
+    cap: Any,
+) -> tuple[Any, ...]:
+    """Every baseline pair of one stage, seller after seller (its share ``phi`` under the
+    policy, then its share ``1 - phi`` under the alternative policy), then buyer, with the
+    baseline sums over them in that order: expenditure ``E``, tariff revenue, sales ``R``,
+    exports ``X0``. Returns seller, buyer, ``V``, ``t0``, ``t1``, levy floor, alternative
+    flag, open flag (not banned, not an export of a seller with an export cap of 0), then
+    ``E, rev0, R, X0``."""
+    n = V.shape[0]
+    count = 0
+    for i in range(n):
+        k = (1 if phi[i] > 0.0 else 0) + (1 if phi[i] < 1.0 else 0)
+        for j in range(n):
+            if V[i, j] > 0.0:
+                count += k
+    ri = np.empty(count, dtype=np.intp)
+    rj = np.empty(count, dtype=np.intp)
+    rV = np.empty(count)
+    rt0 = np.empty(count)
+    rt1 = np.empty(count)
+    rF = np.empty(count)
+    ralt = np.empty(count, dtype=np.bool_)
+    ropen = np.empty(count, dtype=np.bool_)
+    E = np.zeros(n)
+    rev0 = np.zeros(n)
+    R = np.zeros(n)
+    X0 = np.zeros(n)
+    k = 0
+    for i in range(n):
+        for alt in (False, True):
+            share = 1.0 - phi[i] if alt else phi[i]
+            if not share > 0.0:
+                continue
+            for j in range(n):
+                v0 = V[i, j]
+                if not v0 > 0.0:
+                    continue
+                v = v0 if share == 1.0 else v0 * share
+                g = 1.0 + t0[i, j]
+                E[j] += v * g
+                rev0[j] += (g - 1.0) * v
+                R[i] += v
+                if i != j:
+                    X0[i] += v
+                ri[k] = i
+                rj[k] = j
+                rV[k] = v
+                rt0[k] = t0[i, j]
+                rt1[k] = t1_alt[i, j] if alt else t1[i, j]
+                rF[k] = levy_alt[i, j] if alt else levy[i, j]
+                ralt[k] = alt
+                ban = banned_alt[i, j] if alt else banned[i, j]
+                ropen[k] = not ban and not (i != j and cap[i] == 0.0)
+                k += 1
+    return ri, rj, rV, rt0, rt1, rF, ralt, ropen, E, rev0, R, X0
+
+
+@njit(cache=True, nogil=True)
 def alloc_chain_eval(L: int, S: int, n: int, G: int, N: int) -> Any:
     """Space for one evaluation."""
     return ChainEval(

@@ -148,11 +148,10 @@ def _unpack(
         pc = cs.pair_country[p0:p1]
         pj = a.pj[p0:p1]
         pq = np.asarray(ev.q[p0:p1])
-        q = np.zeros((n, n))
-        np.add.at(q, (pc, pj), pq)
-        qn = np.zeros((n, n))
+        flat = pc * n + pj
+        q = np.bincount(flat, weights=pq, minlength=n * n).reshape(n, n)
         alt = cs.pair_alt[p0:p1]
-        np.add.at(qn, (pc[alt], pj[alt]), pq[alt])
+        qn = np.bincount(flat[alt], weights=pq[alt], minlength=n * n).reshape(n, n)
         # value-added price (input link) for producer surplus
         ash = cs.input_share[s]
         w = np.exp(lnpt)
