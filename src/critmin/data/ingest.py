@@ -202,7 +202,12 @@ def build_from_baci(
     log: Progress = print,
 ) -> dict[str, Any]:
     """Ingest a BACI release into a complete dataset in ``out_dir``; returns its manifest."""
-    import duckdb
+    try:
+        import duckdb
+    except ModuleNotFoundError:
+        raise CritminError(
+            "reading a BACI release needs DuckDB: pip install 'duckdb>=1.1'"
+        ) from None
 
     base = Path(base) if base is not None else dataset_dir()
     out_dir = Path(out_dir).expanduser().resolve()
