@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -137,31 +137,30 @@ def test_environment_variable_names_the_dataset(
     assert res.exit_code == 2 and "CRITMIN_DATA" in res.output
 
 
+def _variant(release: Path, folder: Path, edit: Callable[[str], str]) -> Path:
+    """A copy of the release whose year files are passed through ``edit``."""
+    folder.mkdir()
+    for p in release.glob("*.csv"):
+        text = p.read_text(encoding="utf-8")
+        (folder / p.name).write_text(
+            edit(text) if p.name.startswith("BACI_") else text, encoding="utf-8"
+        )
+    return folder
+
+
 def _corrupt_cases(release: Path, tmp: Path) -> dict[str, Path]:
     good_zip = _zip(release, tmp / "good.zip")
     truncated = tmp / "truncated.zip"
     truncated.write_bytes(good_zip.read_bytes()[: good_zip.stat().st_size // 2])
-    cut = tmp / "cut"
-    cut.mkdir()
-    for p in release.glob("*.csv"):
-        text = p.read_text(encoding="utf-8")
-        if p.name.startswith("BACI_"):
-            text = text[: len(text) // 2].rsplit(",", 2)[0]  # a row cut in the middle
-        (cut / p.name).write_text(text, encoding="utf-8")
-    foreign = tmp / "foreign"
-    foreign.mkdir()
-    for p in release.glob("*.csv"):
-        text = p.read_text(encoding="utf-8")
-        if p.name.startswith("BACI_"):
-            text = "year,exporter,importer,hs6,value_kusd\n2022,AUS,CHN,253090,1.0\n"
-        (foreign / p.name).write_text(text, encoding="utf-8")
-    bad_number = tmp / "bad_number"
-    bad_number.mkdir()
-    for p in release.glob("*.csv"):
-        text = p.read_text(encoding="utf-8")
-        if p.name.startswith("BACI_"):
-            text = text.replace("\n2022,", "\n2022,x", 1).replace("\n2023,", "\n2023,x", 1)
-        (bad_number / p.name).write_text(text, encoding="utf-8")
+    cut = _variant(release, tmp / "cut", lambda t: t[: len(t) // 2].rsplit(",", 2)[0])
+    foreign = _variant(
+        release, tmp / "foreign", lambda t: "year,exporter,importer,hs6,value_kusd\n2022,AUS\n"
+    )
+    bad_number = _variant(
+        release,
+        tmp / "bad_number",
+        lambda t: t.replace("\n2022,", "\n2022,x", 1).replace("\n2023,", "\n2023,x", 1),
+    )
     not_baci = tmp / "not_baci.zip"
     with zipfile.ZipFile(not_baci, "w") as zf:
         zf.writestr("data.csv", "a,b\n1,2\n")

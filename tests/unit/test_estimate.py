@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from critmin.data import estimate
@@ -106,6 +106,7 @@ def test_bundled_estimates_pass_the_mass_balance_check() -> None:
     assert result.ok, result.detail
 
 
+@settings(deadline=None)
 @given(
     st.lists(st.floats(0, 1e6), min_size=2, max_size=8),
     st.lists(st.floats(0, 1e6), min_size=2, max_size=8),
@@ -126,3 +127,22 @@ def test_mass_balance_properties(supply: list[float], demand: list[float]) -> No
         shares = flows.pivot_table("content_t", "exporter", "importer", fill_value=0.0)
         shares = shares.div(shares.sum(axis=1), axis=0)
         assert float((shares - shares.iloc[0]).abs().to_numpy().max()) <= 1e-9
+
+
+def test_nickel_matte_carries_the_observed_asean_pairs() -> None:
+    flows = load_world(2024).product_flows("750110")
+    row = _pair(flows, "nickel_matte", "IDN", "CHN", 2024)
+    assert row["basis"] == "observed" and row["method"] == "baci_asean_extract"
+    assert row["value_usd"] == pytest.approx(2_107_298_435.0)  # BACI HS07, SOURCES.md 9
+
+
+def test_estimated_products_say_so_in_the_baseline() -> None:
+    from critmin.baseline import bundled_baseline
+
+    world = load_world(2024)
+    ores = bundled_baseline(world, "lithium_ores")
+    assert any(s.startswith("critmin estimate (mass_balance): 100%") for s in ores.sources)
+    assert any("estimated flows" in w for w in ores.warnings)
+    carbonate = bundled_baseline(world, "lithium_carbonate")
+    assert carbonate.sources[0] == "CEPII BACI HS17 V202601 2024"
+    assert not any("estimate (mass_balance)" in s for s in carbonate.sources)

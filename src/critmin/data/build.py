@@ -12,7 +12,6 @@ value of the newest edition that publishes it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -25,9 +24,10 @@ import pandas as pd
 from critmin import countries
 from critmin.data import estimate
 from critmin.data import provenance as prov
+from critmin.data.provenance import file_sha256
 from critmin.data.schema import TABLES, TableSchema
 from critmin.errors import CritminError, SourceFormatError
-from critmin.sources import baci, comtrade, eu_crm, usgs_mcs, usgs_salient, wgi
+from critmin.sources import baci, baci_asean, comtrade, eu_crm, usgs_mcs, usgs_salient, wgi
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 CURATED_DIR = Path(__file__).parent / "curated"
@@ -62,14 +62,6 @@ APRI_BLOCS = {
 }
 
 Progress = Callable[[str], None]
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _require(path: Path) -> Path:
@@ -220,6 +212,24 @@ def build_estimates(
     )
     flows = flows.sort_values(["year", "hs6", "exporter", "importer"], ignore_index=True)
     return _conform(flows, TABLES["flows"]), _conform(balance, TABLES["estimate_balance"])
+
+
+def build_regional_flows(
+    source: Path, products: pd.DataFrame, covered: set[str], observed: pd.DataFrame, log: Progress
+) -> pd.DataFrame:
+    """BACI's ASEAN extract for catalog products with no other flows (nickel matte and MHP:
+    Indonesia -> China), in the bundled trade years; ``method`` says the coverage is partial."""
+    log("CEPII BACI ASEAN extract (products without other flows)")
+    df = baci_asean.read_baci_asean(
+        _require(source / "trade/baci_asean_minerals/baci-asean-minerals-bilateral-2010-2024.csv")
+    )
+    by_hs = dict(zip(products["hs6"], products["product_id"], strict=True))
+    df["product_id"] = df["hs6"].map(by_hs)
+    years = set(observed["year"])
+    df = df[df["product_id"].notna() & ~df["product_id"].isin(covered) & df["year"].isin(years)]
+    df = df.assign(basis="observed", method="baci_asean_extract")
+    df = df.sort_values(["year", "hs6", "exporter", "importer"], ignore_index=True)
+    return _conform(df, TABLES["flows"])
 
 
 # --------------------------------------------------------------------------- others
@@ -382,6 +392,9 @@ TRANSFORMS: dict[str, list[str]] = {
         "BACI 2022 value-only CSV: value (USD) kept, quantity absent (NaN)",
         "HS6 codes mapped to critmin product ids through the concordance",
         "basis 'observed', method 'baci' for every BACI row",
+        "catalog products with no other flows (nickel matte 750110, nickel intermediates "
+        "750120) from CEPII BACI HS07's ASEAN extract: ASEAN pairs only, basis 'observed', "
+        "method 'baci_asean_extract'",
         "intermediates without observed trade (curated/flow_estimates.csv) estimated by "
         "critmin.data.estimate: USGS output by country at each stage, own output first, "
         "proportional (RAS from a uniform seed) allocation of export supply to import need, "
@@ -421,7 +434,13 @@ TRANSFORMS: dict[str, list[str]] = {
 PUBLICATIONS: dict[str, list[prov.Publication]] = {
     "supply": list(prov.USGS_MCS.values()),
     "us_salient": [prov.USGS_MCS[e] for e in ("MCS2023", "MCS2024", "MCS2025", "MCS2026")],
-    "flows": [prov.BACI, prov.USGS_MCS["MCS2026"], prov.EU_CRM, prov.COMTRADE_AGGREGATES],
+    "flows": [
+        prov.BACI,
+        prov.BACI_ASEAN,
+        prov.USGS_MCS["MCS2026"],
+        prov.EU_CRM,
+        prov.COMTRADE_AGGREGATES,
+    ],
     "estimate_balance": [prov.USGS_MCS["MCS2026"], prov.EU_CRM, prov.CRITMIN_CURATED],
     "wgi": [prov.WGI],
     "eu_supply_shares": [prov.EU_CRM],
@@ -438,7 +457,7 @@ def source_hashes(source: Path, patterns: Iterable[str]) -> dict[str, str]:
         if pattern.startswith("src/") or " " in pattern:
             continue
         for p in sorted(source.glob(pattern)):
-            out[str(p.relative_to(source))] = _sha256(p)
+            out[str(p.relative_to(source))] = file_sha256(p)
     return out
 
 
@@ -465,7 +484,7 @@ def write_reference(
         files = [f for p in pubs for f in p.files]
         manifest["tables"][name] = {
             "file": path.name,
-            "sha256": _sha256(path),
+            "sha256": file_sha256(path),
             "rows": len(df),
             "row": schema.row,
             "columns": [
@@ -491,8 +510,9 @@ KNOWN_GAPS = [
     "No all-reporter trade for spodumene (253090), lithium hydroxide (282520), cobalt hydroxide "
     "(810520), rare-earth compounds (2846), battery graphite (250410/380110): the ores and "
     "intermediates of curated/flow_estimates.csv are estimated (basis 'estimate'); lithium "
-    "hydroxide, rare-earth compounds and metals, battery graphite, nickel matte and MHP have no "
-    "flows until a full BACI release is ingested (critmin data build --baci).",
+    "hydroxide, rare-earth compounds and metals and battery graphite have no flows until a full "
+    "BACI release is ingested (critmin data build --baci); nickel matte and MHP have the ASEAN "
+    "pairs of BACI's ASEAN extract only.",
     "DRC->China cobalt is booked by China under 810520; BACI 282200 misses it (810520 is "
     "estimated).",
     "HS 811292 mixes gallium, germanium, hafnium and other metals.",
@@ -537,7 +557,9 @@ def build(
         "elasticities": build_elasticities(),
     }
     estimated, balance = build_estimates(source, flows, tables, log)
-    tables["flows"] = pd.concat([flows, estimated], ignore_index=True)
+    covered = set(flows["product_id"]) | set(estimated["product_id"])
+    regional = build_regional_flows(source, products, covered, flows, log)
+    tables["flows"] = pd.concat([flows, estimated, regional], ignore_index=True)
     tables["estimate_balance"] = balance
     log(f"writing {len(tables)} tables to {out_dir}")
     return write_reference(tables, quality, source, out_dir)

@@ -15,7 +15,6 @@ Checks (each a :class:`CheckResult`):
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from critmin.data.dataset import dataset_dir, read_manifest
+from critmin.data.provenance import file_sha256
 from critmin.data.schema import TABLES
 from critmin.errors import CritminError
 
@@ -41,10 +41,6 @@ def _dir(reference_dir: Path | None) -> Path:
     return Path(reference_dir) if reference_dir is not None else dataset_dir()
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def check_files(reference_dir: Path | None = None) -> list[CheckResult]:
     """Hash, row count and column checks against manifest.json."""
     out: list[CheckResult] = []
@@ -61,7 +57,7 @@ def check_files(reference_dir: Path | None = None) -> list[CheckResult]:
         if not path.exists():
             out.append(CheckResult(f"{name}: file", False, f"{path} is missing"))
             continue
-        digest = _sha256(path)
+        digest = file_sha256(path)
         out.append(
             CheckResult(
                 f"{name}: sha256",
@@ -177,7 +173,7 @@ def check_flow_totals(source: Path, reference_dir: Path | None = None) -> list[C
 
     folder = Path(source) / "trade/critical_materials_atlas/baci_hs17_v202601"
     bundled = pd.read_parquet(_dir(reference_dir) / "flows.parquet")
-    bundled = bundled[bundled["basis"] == "observed"]
+    bundled = bundled[bundled["method"] == "baci"]
     got = bundled.groupby(["year", "hs6"])["value_usd"].sum()
     out = []
     for year, fname in (

@@ -11,7 +11,6 @@ into place only when complete: a truncated or foreign file leaves the previous d
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from critmin.data.dataset import dataset_dir, read_manifest
+from critmin.data.provenance import file_sha256
 from critmin.data.schema import TABLES
 from critmin.errors import CritminError, SourceFormatError
 from critmin.sources import baci_release
@@ -31,14 +31,6 @@ Progress = Callable[[str], None]
 COLUMNS = ", ".join(TABLES["flows"].column_names)
 DUCKDB_MEMORY_LIMIT = "1GB"
 """DuckDB spills to the temporary folder beyond this (the goal is < 2 GB on 2 cores)."""
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _sql_path(path: Path) -> str:
@@ -147,9 +139,9 @@ def _manifest(
     all_products: bool,
 ) -> dict[str, Any]:
     manifest = read_manifest(base)
-    files = {p.name: _sha256(p) for p in sorted(release.years.values())}
-    files[release.country_codes.name] = _sha256(release.country_codes)
-    files[release.product_codes.name] = _sha256(release.product_codes)
+    files = {p.name: file_sha256(p) for p in sorted(release.years.values())}
+    files[release.country_codes.name] = file_sha256(release.country_codes)
+    files[release.product_codes.name] = file_sha256(release.product_codes)
     years = sorted(kept)
     built_from = {
         "kind": "CEPII BACI release",
@@ -188,7 +180,7 @@ def _manifest(
     for name, n in rows.items():
         manifest["tables"][name]["rows"] = n
     for entry in manifest["tables"].values():
-        entry["sha256"] = _sha256(tmp / entry["file"])
+        entry["sha256"] = file_sha256(tmp / entry["file"])
     return manifest
 
 
@@ -210,7 +202,12 @@ def build_from_baci(
     log: Progress = print,
 ) -> dict[str, Any]:
     """Ingest a BACI release into a complete dataset in ``out_dir``; returns its manifest."""
-    import duckdb
+    try:
+        import duckdb
+    except ModuleNotFoundError:
+        raise CritminError(
+            "reading a BACI release needs DuckDB: pip install 'duckdb>=1.1'"
+        ) from None
 
     base = Path(base) if base is not None else dataset_dir()
     out_dir = Path(out_dir).expanduser().resolve()

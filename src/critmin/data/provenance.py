@@ -6,8 +6,19 @@ These records are written into ``manifest.json`` by the build and printed by
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in 1 MB chunks (release files are hundreds of MB)."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -131,4 +142,13 @@ COMTRADE_AGGREGATES = Publication(
     "https://comtradeplus.un.org/",
     "UN Comtrade terms of use (no bulk redistribution; aggregates and estimates only)",
     ("comtrade_cmm_gold_qa/*_trade_data.csv",),
+)
+
+BACI_ASEAN = Publication(
+    "CEPII (extract by ccmdesign/bfna-indopacific)",
+    "BACI HS07 V202601: flows between ASEAN states and 16 partners, 13 critical-mineral codes",
+    "HS07 V202601, 2010-2024",
+    "https://www.cepii.fr/CEPII/en/bdd_modele/bdd_modele_item.asp?id=37",
+    "Etalab Open Licence 2.0 (attribution to CEPII)",
+    ("trade/baci_asean_minerals/baci-asean-minerals-bilateral-2010-2024.csv",),
 )

@@ -82,8 +82,9 @@ FLOWS = TableSchema(
             "method",
             "str",
             "",
-            "baci (as published) | mass_balance (critmin.data.estimate: own output first, "
-            "proportional allocation, see docs/data.md)",
+            "baci (as published) | baci_asean_extract (BACI HS07, ASEAN pairs only) | "
+            "mass_balance (critmin.data.estimate: own output first, proportional allocation, "
+            "see docs/data.md)",
         ),
     ),
 )
@@ -308,9 +309,11 @@ figures are only used to test the estimates. How close they come (tests in
 | China <- world, 253090, 2024 | USD 5.20 bn, 8.17 Mt (China) | USD 5.14 bn (value constraint), 4.14 Mt (-49%: low-grade ores) |
 | DRC -> China, cobalt intermediates, 2023 | USD 2.67 bn, 268 kt (DRC, 282200 + 8105) | USD 2.17 bn (-19%), 327 kt (+22%) |
 
-Estimates are not available for lithium hydroxide, rare-earth compounds and metals, graphite,
-nickel matte and MHP (no output-by-country series for their producers and users): those
-products have no flows until a full BACI release is ingested.
+Estimates are not available for lithium hydroxide, rare-earth compounds and metals and battery
+graphite (no output-by-country series for their producers and users): those products have no
+flows until a full BACI release is ingested. Nickel matte and MHP (750110, 750120) carry the
+observed flows of BACI's ASEAN extract (ASEAN pairs only, `method = baci_asean_extract`),
+which hold the main one, Indonesia -> China.
 
 ## Your own BACI release
 
