@@ -293,3 +293,61 @@ def test_analytic_jacobian_matches_finite_differences() -> None:
         eval_chain(a, zm, dn)
         fd[:, k] = (np.asarray(up.F) - np.asarray(dn.F)) / (2 * h)
     np.testing.assert_allclose(J, fd, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("stage", [0, 1, 2])
+def test_a_tariff_in_an_undistorted_chain_lowers_world_welfare(seed: int, stage: int) -> None:
+    """Welfare adds up across stages without double counting: starting from free trade, a
+    tariff at any stage costs the world (a deadweight loss, smaller than the revenue the
+    taxing buyers collect)."""
+    rng = np.random.default_rng(seed)
+    free = []
+    for k, st in enumerate(three_stages(rng, policy=False)):
+        m = st.market
+        free.append(
+            ChainStage(
+                Market(V=m.V, t0=np.zeros_like(m.t0), sigma=m.sigma, eta=m.eta, eps=m.eps),
+                link=st.link,
+                input_share=st.input_share,
+                name=str(k),
+            )
+        )
+    n = free[0].market.n
+    t1 = np.where(~np.eye(n, dtype=bool), 0.2, 0.0)
+    taxed = list(free)
+    taxed[stage] = ChainStage(
+        free[stage].market,
+        Policy(t1=t1),
+        link=free[stage].link,
+        input_share=free[stage].input_share,
+    )
+    sol = solve_chain(taxed)
+    assert sol.converged
+    world = float(sol.welfare.sum())
+    assert world < 0
+    assert sol.stages[stage].tariff_revenue.sum() > 0
+    assert -world < sol.stages[stage].tariff_revenue.sum()
+
+
+def test_input_bought_by_the_next_stage_is_not_consumer_surplus() -> None:
+    """Where a stage's whole purchases are the next stage's input (no other use), its buyers'
+    price changes are borne by the next stage's producers (their value added): no consumer
+    surplus at the input stage, whatever the policy."""
+    rng = np.random.default_rng(21)
+    n = 5
+    ore = random_market(rng, n)
+    ref = random_market(rng, n)
+    E0 = (ore.V * (1.0 + ore.t0)).sum(axis=0)
+    scale = 2.0 * float((E0 / ref.R).max())
+    ref = Market(V=ref.V * scale, t0=ref.t0, sigma=ref.sigma, eta=ref.eta, eps=ref.eps)
+    share = E0 / ref.R  # every unit the ore buyers purchase is refiners' input
+    t1 = ore.t0 + np.where(~np.eye(n, dtype=bool), 0.3, 0.0)
+    sol = solve_chain(
+        [ChainStage(ore, Policy(t1=t1)), ChainStage(ref, None, link="input", input_share=share)]
+    )
+    assert sol.converged
+    o, r = sol.stages
+    assert np.abs(o.P - 1.0).max() > 1e-3  # the tariff moved ore prices
+    np.testing.assert_allclose(o.dCS, 0.0, atol=1e-9 * E0.max())
+    assert (r.dPS[r.R > 0] != 0).all()
