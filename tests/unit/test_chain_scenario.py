@@ -137,4 +137,4 @@ def test_stage_without_a_chain_is_an_error(user_chain: dict[str, Any]) -> None:
     user_chain["policy"] = [{"type": "tariff", "stage": "refine", "rate": 0.1}]
     with pytest.raises(ScenarioError) as err:
         simulate(user_chain)
-    assert "policy[0].stage" in str(err.value) and "[[chain]]" in str(err.value)
+    assert "policy[0].stage" in str(err.value) and "no chain" in str(err.value)

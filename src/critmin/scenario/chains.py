@@ -162,7 +162,7 @@ def _user_steps(spec: ChainSpec, scenario: Scenario, field_name: str) -> list[St
         if st.product not in ids:
             raise ScenarioError(
                 f"{field_name}.step[{k}].product",
-                f"{st.product!r} is not a [[product]] of the scenario ({', '.join(sorted(ids))})",
+                f"{st.product!r} is not a product of the scenario ({', '.join(sorted(ids))})",
             )
         linked = k > 0 and not st.byproduct
         if linked and st.input_coefficient is None and st.input_cost_share is None:
@@ -328,7 +328,7 @@ def single_market_scenario(scenario: Scenario) -> Scenario:
             if pol.stage is not None:
                 raise ScenarioError(
                     f"policy[{k}].stage",
-                    "stage selects a stage of a [[chain]] and this scenario has none; "
+                    "stage selects a stage of a chain and this scenario has no chain; "
                     "select single markets with products = [...]",
                 )
         return scenario

@@ -240,7 +240,7 @@ class Scenario(_Strict):
     @model_validator(mode="after")
     def _policy_products_exist(self) -> Scenario:
         if not self.product and not self.chain:
-            raise ScenarioError("product", "at least 1 [[product]] or [[chain]] is required")
+            raise ScenarioError("product", "at least 1 product or chain is required")
         if self.chain:  # chain products are known after the catalog is read (scenario.chains)
             return self
         ids = {p.id for p in self.product}
