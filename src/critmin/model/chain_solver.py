@@ -149,9 +149,10 @@ def _unpack(
         pj = a.pj[p0:p1]
         pq = np.asarray(ev.q[p0:p1])
         flat = pc * n + pj
-        q = np.bincount(flat, weights=pq, minlength=n * n).reshape(n, n)
+        q = np.bincount(flat, weights=pq, minlength=n * n).reshape(n, n).astype(np.float64)
         alt = cs.pair_alt[p0:p1]
         qn = np.bincount(flat[alt], weights=pq[alt], minlength=n * n).reshape(n, n)
+        qn = qn.astype(np.float64)
         # value-added price (input link) for producer surplus
         ash = cs.input_share[s]
         w = np.exp(lnpt)
