@@ -151,8 +151,9 @@ def _unpack(
         flat = pc * n + pj
         q = np.bincount(flat, weights=pq, minlength=n * n).reshape(n, n).astype(np.float64)
         alt = cs.pair_alt[p0:p1]
-        qn = np.bincount(flat[alt], weights=pq[alt], minlength=n * n).reshape(n, n)
-        qn = qn.astype(np.float64)
+        qn = np.asarray(
+            np.bincount(flat[alt], weights=pq[alt], minlength=n * n), dtype=np.float64
+        ).reshape(n, n)
         # value-added price (input link) for producer surplus
         ash = cs.input_share[s]
         w = np.exp(lnpt)
