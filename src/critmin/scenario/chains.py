@@ -419,9 +419,8 @@ def _origin(
             as_outsider = _stage_policy(
                 world, scenario, st.baseline, st.stage, st.product_ids, others, rc.watch, []
             ).resolve(st.market)
-            t1[i], banned[i], levy[i] = as_outsider.t1[i], as_outsider.banned[i], 0.0
-            levy[i] = as_outsider.levy_floor[i]
-            sub[i] = 0.0
+            t1[i], banned[i] = as_outsider.t1[i], as_outsider.banned[i]
+            levy[i], sub[i] = as_outsider.levy_floor[i], 0.0
         st.alt_policy = Policy(
             t1=t1, banned=banned, levy_floor=levy, subsidy_floor=sub, export_cap=main.export_cap
         )
