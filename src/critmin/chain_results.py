@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from critmin.model.chain_solver import ChainSolution, StageSolution, solve_chain
+from critmin.model.chain_solver import ChainSolution, StageSolution, solve_chain, warm_up_chains
 from critmin.numbers import finite_or_none as _num
 from critmin.scenario.chains import ResolvedChain, resolve_chains
 from critmin.scenario.resolution import ResolvedProduct
@@ -145,7 +145,10 @@ def simulate_chains(
     """Resolve and solve every ``[[chain]]``: ``(products entries, chains entries)``."""
     products: dict[str, dict[str, Any]] = {}
     chains: dict[str, dict[str, Any]] = {}
-    for rc in resolve_chains(scenario, world):
+    resolved = resolve_chains(scenario, world)
+    if resolved:
+        warm_up_chains()  # load the compiled kernels first: solve_seconds times the solve
+    for rc in resolved:
         t = time.perf_counter()
         sol = solve_chain(rc.model_stages())
         seconds = time.perf_counter() - t

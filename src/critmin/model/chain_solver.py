@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import cache
 
 import numpy as np
 
 from critmin.model.chain import ChainSetup, ChainStage, chain_setup
 from critmin.model.chain_kernels import ChainEval, newton_chain
-from critmin.model.core import FloatArray, ModelInputError
+from critmin.model.core import FloatArray, Market, ModelInputError, Policy
 from critmin.model.kernels import buyer_revenue
 from critmin.model.solver import _blas
 
-__all__ = ["ChainSolution", "StageSolution", "solve_chain"]
+__all__ = ["ChainSolution", "StageSolution", "solve_chain", "warm_up_chains"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -279,4 +280,18 @@ def solve_chain(
         max_residual=resid,
         message=message,
         notes=list(cs.notes),
+    )
+
+
+@cache
+def warm_up_chains() -> None:
+    """Load the compiled chain solver into this process (from Numba's cache; compiled on the
+    first use on a machine), so that timed solves measure the solve alone. Runs once."""
+    V = np.array([[2.0, 1.0], [1.0, 2.0]])
+    m = Market(V=V, t0=np.zeros((2, 2)), sigma=3.0, eta=0.5, eps=np.ones(2))
+    solve_chain(
+        [
+            ChainStage(m, Policy(t1=np.full((2, 2), 0.1), export_cap=np.array([0.9, np.inf]))),
+            ChainStage(m, link="input", input_share=np.full(2, 0.3)),
+        ]
     )
