@@ -146,3 +146,34 @@ def test_estimated_products_say_so_in_the_baseline() -> None:
     carbonate = bundled_baseline(world, "lithium_carbonate")
     assert carbonate.sources[0] == "CEPII BACI HS17 V202601 2024"
     assert not any("estimate (mass_balance)" in s for s in carbonate.sources)
+
+
+def test_banned_pairs_get_nothing_and_margins_hold() -> None:
+    supply = pd.Series({"AUS": 60.0, "BRA": 40.0, "CHN": 0.0})
+    demand = pd.Series({"RUS": 30.0, "CAN": 50.0, "BHR": 20.0})
+    flows, bal = estimate.mass_balance(supply, demand, frozenset({("AUS", "RUS")}))
+    pair = flows.set_index(["exporter", "importer"])["content_t"]
+    assert ("AUS", "RUS") not in pair.index
+    assert pair[("BRA", "RUS")] == pytest.approx(30.0)  # Russia's need met by Brazil alone
+    b = bal.set_index("country")
+    np.testing.assert_allclose(b.loc[["AUS", "BRA"], "exports_t"], [60.0, 40.0], rtol=1e-9)
+    np.testing.assert_allclose(b.loc[["RUS", "CAN", "BHR"], "imports_t"], [30, 50, 20], rtol=1e-9)
+    # an exporter whose every buyer is closed sells nothing, and the others fill the need
+    flows, bal = estimate.mass_balance(
+        pd.Series({"PRK": 10.0, "BOL": 10.0}),
+        pd.Series({"USA": 5.0, "CHN": 0.0}),
+        frozenset({("PRK", "USA")}),
+    )
+    assert set(flows["exporter"]) == {"BOL"} and flows["content_t"].sum() == pytest.approx(5.0)
+
+
+def test_bundled_estimates_respect_the_curated_bans() -> None:
+    flows = read_table("flows")
+    est = flows[flows["basis"] == "estimate"]
+    assert (
+        est[(est["product_id"] == "alumina") & (est["exporter"] == "AUS")]["importer"]
+        .ne("RUS")
+        .all()
+    )
+    prk = est[(est["product_id"] == "tungsten_ores") & (est["exporter"] == "PRK")]
+    assert set(prk["importer"]) <= {"CHN"}

@@ -14,7 +14,8 @@ balance in tonnes of element content (``t`` below), country by country:
    ore is stocked or unrecorded; an unmet need is fed by scrap or other forms);
 4. allocation: ``t_ij = X_i M_j / T`` (i != j). With own output first no country both exports
    and imports, so this is the RAS (biproportional) solution from a uniform seed, i.e. a
-   gravity allocation without distance terms;
+   gravity allocation without distance terms; pairs that a sanction or export ban closes
+   (``ban`` rows of ``estimate_routes.csv``) are zero in the seed and the RAS fit is iterated;
 5. tonnes: ``quantity_t = t_ij / content_factor``; value: ``t_ij`` x a price per tonne of
    content, either the reporters' own import value from the world divided by the content the
    estimate sends them (UN Comtrade world totals of the reporters in
@@ -72,12 +73,15 @@ def read_specs() -> tuple[pd.DataFrame, pd.DataFrame]:
         blank = df["source"].isna() | (df["source"].astype(str).str.strip() == "")
         if blank.any():
             raise CritminError(f"{name}: row {int(blank.to_numpy().argmax()) + 2} has no source")
-    bad = ~routes["side"].isin(["supply", "demand", "closed"])
+    bad = ~routes["side"].isin(["supply", "demand", "closed", "ban"])
     if bad.any():
         raise CritminError(
             f"estimate_routes.csv: side {routes.loc[bad, 'side'].iloc[0]!r} is not "
-            "supply, demand or closed"
+            "supply, demand, closed or ban"
         )
+    pairs = routes.loc[routes["side"] == "ban", "country"].astype(str)
+    if not pairs.str.fullmatch(r"[A-Z]{3}>[A-Z]{3}").all():
+        raise CritminError("estimate_routes.csv: a ban names its pair as EXPORTER>IMPORTER")
     return specs, routes
 
 
@@ -130,22 +134,68 @@ def _apply_routes(values: pd.Series, routes: pd.DataFrame, side: str) -> pd.Seri
     return out[out > 0]
 
 
-def mass_balance(supply: pd.Series, demand: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Own output first, then proportional allocation of export supply to import need.
+RAS_TOL = 1e-10
+RAS_MAX_ITER = 2000
 
-    Returns (flows: exporter, importer, content_t) and (balance: country, supply_t, demand_t,
-    own_use_t, exports_t, imports_t), all in tonnes of content.
+
+def ras(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Biproportional fitting (RAS, iterative proportional fitting) of ``seed`` to row and
+    column totals: ``T = diag(r) seed diag(c)`` with ``T.sum(1) = rows``, ``T.sum(0) = cols``
+    (Bacharach 1970, Biproportional Matrices and Input-Output Change). Rows or columns whose
+    seed is all zero get nothing; the iteration stops at a relative margin error of 1e-10.
+    Where the zeros leave no exact fit, the result is trimmed to ``T.sum(1) <= rows`` and
+    ``T.sum(0) <= cols`` (the shortfall is trade the closed pairs would have carried)."""
+    t = seed.astype(float).copy()
+    scale = max(float(rows.sum()), 1e-300)
+    for _ in range(RAS_MAX_ITER):
+        r = t.sum(axis=1)
+        t *= np.divide(rows, r, out=np.zeros_like(r), where=r > 0)[:, None]
+        c = t.sum(axis=0)
+        t *= np.divide(cols, c, out=np.zeros_like(c), where=c > 0)[None, :]
+        if np.abs(t.sum(axis=1) - rows).max() <= RAS_TOL * scale:
+            return t
+    # no exact fit (the zero cells make the margins infeasible): trim rows, then columns, so
+    # that no exporter ships more than it has nor any importer takes more than it needs
+    r = t.sum(axis=1)
+    t *= np.minimum(1.0, np.divide(rows, r, out=np.ones_like(r), where=r > 0))[:, None]
+    c = t.sum(axis=0)
+    t *= np.minimum(1.0, np.divide(cols, c, out=np.ones_like(c), where=c > 0))[None, :]
+    return t
+
+
+def mass_balance(
+    supply: pd.Series, demand: pd.Series, banned: frozenset[tuple[str, str]] = frozenset()
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Own output first, then allocation of export supply to import need.
+
+    Without ``banned`` pairs the allocation is proportional, ``t_ij = x_i m_j / T``; with them
+    it is the RAS fit of a uniform seed with the banned cells (and the diagonal) at zero, after
+    dropping export supply that can reach no importer. Returns (flows: exporter, importer,
+    content_t) and (balance: country, supply_t, demand_t, own_use_t, exports_t, imports_t), all
+    in tonnes of content.
     """
     countries = supply.index.union(demand.index)
+    n = len(countries)
     s = supply.reindex(countries, fill_value=0.0).to_numpy(dtype=float)
     d = demand.reindex(countries, fill_value=0.0).to_numpy(dtype=float)
     own = np.minimum(s, d)
     x, m = s - own, d - own
+    seed = np.ones((n, n)) - np.eye(n)
+    pos = {c: k for k, c in enumerate(countries)}
+    for exporter, importer in banned:
+        if exporter in pos and importer in pos:
+            seed[pos[exporter], pos[importer]] = 0.0
+    x = np.where((seed * (m > 0)[None, :]).any(axis=1), x, 0.0)  # no buyer it may sell to
     total = min(x.sum(), m.sum())
     x = x * (total / x.sum()) if x.sum() > 0 else x * 0.0
     m = m * (total / m.sum()) if m.sum() > 0 else m * 0.0
-    t = np.outer(x, m) / total if total > 0 else np.zeros((len(s), len(s)))
-    np.fill_diagonal(t, 0.0)  # zero already: no country has both x > 0 and m > 0
+    if total <= 0:
+        t = np.zeros((n, n))
+    elif banned:
+        t = ras(seed, x, m)
+    else:
+        t = np.outer(x, m) / total  # the RAS solution of a uniform seed, in closed form
+        np.fill_diagonal(t, 0.0)  # zero already: no country has both x > 0 and m > 0
     ei, ij = np.nonzero(t > 0)
     flows = pd.DataFrame(
         {"exporter": countries[ei], "importer": countries[ij], "content_t": t[ei, ij]}
@@ -221,7 +271,8 @@ def estimate_product(
     else:
         coef = float(spec["input_coefficient"]) * float(spec["demand_to_content"])
         demand = _apply_routes(raw_demand * coef, mine, "demand")
-    flows, balance = mass_balance(supply, demand)
+    bans = mine[mine["side"] == "ban"]["country"].astype(str).str.split(">")
+    flows, balance = mass_balance(supply, demand, frozenset((b[0], b[1]) for b in bans))
     imports = balance.set_index("country")["imports_t"]
     price, price_note = _price_per_content(spec, inputs, year, imports)
     content_factor = float(str(product["content_factor"]))
