@@ -138,3 +138,26 @@ def test_stage_without_a_chain_is_an_error(user_chain: dict[str, Any]) -> None:
     with pytest.raises(ScenarioError) as err:
         simulate(user_chain)
     assert "policy[0].stage" in str(err.value) and "no chain" in str(err.value)
+
+
+def test_results_contract_keys(user_chain: dict[str, Any]) -> None:
+    out = simulate(user_chain).to_dict()
+    ch = out["chains"]["widget"]
+    assert {"stages", "welfare", "captured_by_stage", "converged", "notes"} <= set(ch)
+    assert set(ch["welfare"]) == {"zone", "outside", "world"}
+    for s in ch["stages"]:
+        assert {
+            "stage",
+            "products",
+            "zone_price_change_pct",
+            "outside_price_change_pct",
+            "zone_self_sufficiency_before",
+            "zone_self_sufficiency_after",
+            "watch_share_before",
+            "watch_share_after",
+            "producer_surplus_usd",
+        } <= set(s)
+        assert set(s["producer_surplus_usd"]) == {"zone", "outside"}
+    for pid in ("ore", "metal"):
+        p = out["products"][pid]
+        assert p["chain"] == "widget" and {"countries", "flows", "zone", "summary"} <= set(p)
