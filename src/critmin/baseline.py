@@ -225,10 +225,29 @@ def bundled_baseline(
         stage=str(product["stage"]),
         mineral=str(product["mineral"]),
         hs6=str(product["hs6"]),
-        warnings=[*warnings, *([f"caveat: {product['caveat']}"] if product["caveat"] else [])],
+        warnings=[
+            *warnings,
+            *[x for x in _flow_sources(flows, world.year) if x.startswith("critmin estimate")],
+            *([f"caveat: {product['caveat']}"] if product["caveat"] else []),
+        ],
         estimated_domestic=estimated_domestic,
-        sources=[f"CEPII BACI HS17 V202601 {world.year}", note],
+        sources=[*_flow_sources(flows, world.year), note],
     )
+
+
+def _flow_sources(flows: pd.DataFrame, year: int) -> list[str]:
+    """Where the product's flows come from; estimated flows are named as such."""
+    basis = flows["basis"] if "basis" in flows.columns else pd.Series("observed", flows.index)
+    out = [f"CEPII BACI HS17 V202601 {year}"] if basis.eq("observed").any() else []
+    est = flows[basis.eq("estimate")]
+    if not est.empty:
+        share = est["value_usd"].sum() / flows["value_usd"].sum()
+        out.append(
+            f"critmin estimate ({', '.join(sorted(set(est['method'])))}): "
+            f"{100 * share:.0f}% of trade value rests on estimated flows, not observed trade "
+            "(docs/data.md, 'Estimated flows of the intermediates')"
+        )
+    return out
 
 
 UNIT_VALUE_BAND = 4.0

@@ -7,15 +7,17 @@ contract of DESIGN.md (keys are stable; extensions are additive).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from critmin.chain_results import simulate_chains
 from critmin.model.solver import Solution, solve, warm_up
 from critmin.numbers import finite_or_none as _num
-from critmin.scenario.resolution import ResolvedProduct, resolve, zone_codes
+from critmin.scenario.chains import resolve_single_markets
+from critmin.scenario.resolution import ResolvedProduct, zone_codes
 from critmin.scenario.spec import Scenario, load_scenario
 from critmin.world import World
 
@@ -139,10 +141,11 @@ class SimulationResult:
     products: dict[str, dict[str, Any]]
     members: list[str]
     watch: list[str]
+    chains: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def converged(self) -> bool:
-        return all(p["converged"] for p in self.products.values())
+        return all(p["converged"] for p in [*self.products.values(), *self.chains.values()])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -152,6 +155,7 @@ class SimulationResult:
             "watch": self.watch,
             "converged": self.converged,
             "products": self.products,
+            **({"chains": self.chains} if self.chains else {}),
         }
 
 
@@ -160,7 +164,7 @@ def simulate(
 ) -> SimulationResult:
     """Run a scenario (path, dict or Scenario) on the bundled data."""
     scenario = load_scenario(source)
-    world, resolved = resolve(scenario, world)
+    world, resolved = resolve_single_markets(scenario, world)
     warm_up()  # load the compiled kernels first: solve_seconds times the solve alone
     products: dict[str, dict[str, Any]] = {}
     for rp in resolved:
@@ -168,6 +172,9 @@ def simulate(
         sol = solve(rp.market, rp.policy)
         seconds = time.perf_counter() - t
         products[rp.spec.id] = product_result(rp, sol, seconds)
+    chain_products, chains = simulate_chains(scenario, world, product_result)
+    products.update(chain_products)
     user_codes = {c for rp in resolved if rp.spec.flows for c in rp.baseline.countries}
+    user_codes |= {c for p in chain_products.values() for c in p["countries"]}
     members, watch, _ = zone_codes(world, scenario, user_codes)
-    return SimulationResult(scenario, products, members, watch)
+    return SimulationResult(scenario, products, members, watch, chains)

@@ -117,6 +117,50 @@ def print_summary(console: Console, data: dict[str, Any], top: int = 8) -> None:
                 highlight=False,
             )
 
+    if data.get("chains"):
+        print_chains(console, data["chains"])
+
+
+def print_chains(console: Console, chains: dict[str, Any]) -> None:
+    """One table per linked chain: the stages in order (docs/model.md, "Linked chains")."""
+    for cid, ch in chains.items():
+        w = ch["welfare"]
+        console.rule(f"[bold]Chain {cid}[/] ({len(ch['stages'])} stages solved together)")
+        console.print(
+            f"{ch['message']}.  Welfare: zone {_usd(w['zone'])}, outside {_usd(w['outside'])}, "
+            f"world {_usd(w['world'])} USD"
+        )
+        t = Table(title_justify="left")
+        for col in (
+            "stage",
+            "products",
+            "zone price",
+            "outside price",
+            "self-suff.",
+            "watch share",
+            "zone producers",
+            "outside producers",
+            "rent share",
+        ):
+            t.add_column(col, justify="left" if col in {"stage", "products"} else "right")
+        for s, cap in zip(ch["stages"], ch["captured_by_stage"], strict=True):
+            share = cap["share_of_zone_producer_gain"]
+            t.add_row(
+                s["stage"],
+                ", ".join(s["products"]),
+                _pct(s["zone_price_change_pct"]),
+                _pct(s["outside_price_change_pct"]),
+                f"{_share(s['zone_self_sufficiency_before'])} -> "
+                f"{_share(s['zone_self_sufficiency_after'])}",
+                f"{_share(s['watch_share_before'])} -> {_share(s['watch_share_after'])}",
+                _usd(s["producer_surplus_usd"]["zone"]),
+                _usd(s["producer_surplus_usd"]["outside"]),
+                "-" if share is None else _share(share),
+            )
+        console.print(t)
+        for note in ch["notes"]:
+            console.print(f"[yellow]note:[/] {note}", highlight=False)
+
 
 def _pct1(v: float | None) -> float | None:
     return None if v is None else round(100 * v, 1)

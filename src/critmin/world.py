@@ -17,6 +17,7 @@ import pandas as pd
 from critmin.data.dataset import (
     AGGREGATES,
     REFERENCE_DIR,
+    dataset_dir,
     read_manifest,
     read_table,
     trade_years,
@@ -32,6 +33,7 @@ __all__ = [
     "AGGREGATES",
     "REFERENCE_DIR",
     "World",
+    "dataset_dir",
     "load_world",
     "read_manifest",
     "read_table",
@@ -147,6 +149,11 @@ class World:
         pid = str(self.product(product_id)["product_id"])
         return self.flows[self.flows["product_id"] == pid]
 
+    def flow_basis(self) -> dict[str, str]:
+        """Product id -> basis of its flows this year: observed, estimate, or both joined by '+'."""
+        grouped = self.flows.groupby("product_id")["basis"].unique()
+        return {str(pid): "+".join(sorted(map(str, b))) for pid, b in grouped.items()}
+
     def production(
         self,
         mineral: str,
@@ -166,13 +173,13 @@ class World:
         return df
 
 
-def load_world(year: int = 2024, reference_dir: Path = REFERENCE_DIR) -> World:
+def load_world(year: int = 2024, reference_dir: Path | None = None) -> World:
     """Load the bundled baseline for a trade year (BACI years: 2022 and 2024).
 
     Supply figures (USGS production, reserves) of every year 2021-2025 are included; the flows
     are those of ``year``. Raises :class:`UnknownYearError` for a year without trade data.
     """
-    reference_dir = Path(reference_dir)
+    reference_dir = Path(reference_dir) if reference_dir is not None else dataset_dir()
     years = trade_years(reference_dir)
     if year not in years:
         raise UnknownYearError(

@@ -548,7 +548,8 @@ def test_nir_from_trade_copper_cathode_usa(world: World) -> None:
 @pytest.mark.parametrize(
     ("country", "mineral", "stage", "why"),
     [
-        ("USA", "lithium", "mine", "is at the refine stage"),
+        ("USA", "tantalum", "mine", "is at the refine stage"),
+        ("USA", "lithium", "mine", "is W (withheld)"),  # lithium ores (HS 253090) are estimated
         ("USA", "titanium", "refine", "is W (withheld)"),
         ("CHL", "lithium", "refine", "no USGS refine production"),
         ("USA", "arsenic", "refine", "units differ"),
@@ -599,12 +600,13 @@ def test_zone_of_every_country_is_self_sufficient(world: World) -> None:
 
 
 def test_zone_proxy_where_no_product_is_traded(world: World, zone: Zone) -> None:
-    """Cobalt mining has no traded product: zone mine output over the zone's cobalt demand in
-    cobalt oxides (Co tonnes), labelled a proxy."""
-    r = assess_one(world, "cobalt", "mine", 2024, zone)
+    """Tantalum mining has no traded product: zone mine output over the zone's tantalum demand
+    in unwrought tantalum (Ta tonnes), labelled a proxy. (Cobalt mining has one since the
+    catalog's cobalt intermediates, HS 810520, carry estimated flows.)"""
+    r = assess_one(world, "tantalum", "mine", 2024, zone)
     assert r is not None and r["zone_basis"] == "production_proxy"
-    assert r["product_id"] == "cobalt_oxides" and "PROXY" in r["zone_note"]
-    supply = stage_supply(world, "cobalt", "mine", 2024)
+    assert r["product_id"] == "tantalum_unwrought" and "PROXY" in r["zone_note"]
+    supply = stage_supply(world, "tantalum", "mine", 2024)
     assert supply is not None
     named = supply.values.drop(["WLD", "OTH"], errors="ignore")
     assert r["zone_output_t"] == pytest.approx(float(named[named.index.isin(zone.members)].sum()))

@@ -100,3 +100,53 @@ def test_docs_data_md_is_generated_from_the_schema() -> None:
     assert res.stdout == doc, (
         "docs/data.md is stale: run 'make data' (critmin data schema --markdown)"
     )
+
+
+def test_list_json_shows_every_chain_with_its_products_and_basis() -> None:
+    res = runner.invoke(app, ["data", "list", "--json"])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.stdout)
+    chains = {c["chain"]: c for c in info["chains"]}
+    assert len(chains) >= 12
+    named = {"253090", "282520", "810520", "284690", "280530", "250410", "380110", "260400"}
+    named |= {"750110", "750120", "260300", "260800", "281820", "261710", "261100"}
+    listed = {p["hs6"]: p for c in chains.values() for s in c["steps"] for p in s["products"]}
+    assert named <= set(listed)
+    for p in listed.values():
+        assert {"hs6", "stage", "mineral", "basis"} <= set(p)
+    assert listed["253090"]["basis"] == "estimate" and listed["283691"]["basis"] == "observed"
+    lithium = chains["lithium"]["steps"]
+    assert [s["stage"] for s in lithium] == ["mine", "refine"]
+    assert lithium[1]["input_coefficient"] == 1.15
+
+
+def test_show_flows_spodumene_australia_china_is_an_estimate_within_band() -> None:
+    res = runner.invoke(
+        app,
+        [
+            "data",
+            "show",
+            "flows",
+            "--product",
+            "253090",
+            "--year",
+            "2024",
+            "--exporter",
+            "AUS",
+            "--importer",
+            "CHN",
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    (row,) = json.loads(res.stdout)
+    assert {"exporter", "importer", "value_usd", "quantity_t", "basis", "source"} <= set(row)
+    assert row["basis"] == "estimate"
+    assert abs(row["value_usd"] / 3.04e9 - 1) <= 0.35  # Australia reported USD 3.04 bn
+
+
+def test_info_names_the_bundled_dataset() -> None:
+    res = runner.invoke(app, ["data", "info", "--json"])
+    info = json.loads(res.stdout)
+    assert info["in_use_because"] in {"bundled", "user data folder", "CRITMIN_DATA"}
+    assert "estimate" in info["flows_by_basis"] and "observed" in info["flows_by_basis"]

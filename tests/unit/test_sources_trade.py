@@ -138,3 +138,38 @@ def test_real_comtrade(shared_data: Path) -> None:
     assert one(d24, reporter="CHL", partner="CHN", hs6="283691", flow="X")[
         "value_usd"
     ] == pytest.approx(1.750843e9, rel=1e-6)
+
+
+def test_comtrade_api_extract_keeps_one_total_row_per_flow(tmp_path: Path) -> None:
+    from critmin.sources.comtrade import read_comtrade_api
+
+    head = "refYear,reporterCode,partnerCode,flowCode,cmdCode,motCode,customsCode,netWgt,"
+    head += "primaryValue\n"
+    rows = [
+        "2024,36,156,X,253090,0,C00,3761884000,3037597000",
+        "2024,36,156,X,253090,9900,C00,3761884000,3037597000",  # the mode-of-transport copy
+        "2024,156,0,M,253090,0,C00,0,5199966000",  # 0 kg next to a value: not reported
+    ]
+    path = tmp_path / "lithium_trade_data.csv"
+    path.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
+    df = read_comtrade_api(path)
+    assert len(df) == 2
+    aus = one(df, reporter="AUS", partner="CHN")
+    assert aus["value_usd"] == 3_037_597_000 and aus["quantity_t"] == pytest.approx(3_761_884)
+    assert np.isnan(one(df, reporter="CHN", partner="WLD")["quantity_t"])
+
+
+def test_real_comtrade_api_and_asean_extract(shared_data: Path) -> None:
+    from critmin.sources.baci_asean import read_baci_asean
+    from critmin.sources.comtrade import read_comtrade_api
+
+    df = read_comtrade_api(shared_data / "comtrade_cmm_gold_qa/lithium_trade_data.csv")
+    aus = one(df, reporter="AUS", partner="CHN", flow="X", code="253090", year=2024)
+    assert aus["value_usd"] == pytest.approx(3.038e9, rel=1e-3)  # SOURCES.md 2a
+    asean = read_baci_asean(
+        shared_data / "trade/baci_asean_minerals/baci-asean-minerals-bilateral-2010-2024.csv"
+    )
+    _check_flows(asean)
+    matte = one(asean, year=2024, hs6="750110", exporter="IDN", importer="CHN")
+    assert matte["value_usd"] == pytest.approx(2_107_298_435.0)  # SOURCES.md section 9
+    assert matte["quantity_t"] == pytest.approx(299_865.203)

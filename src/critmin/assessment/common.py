@@ -219,7 +219,8 @@ def product_at(world: World, mineral: str, stage: str) -> pd.Series | None:
     minerals, like HS 811292 for gallium and germanium, counts for each)."""
     cache = tables(world).products
     if (mineral, stage) not in cache:
-        p = world.products
+        # a catalog product without flows in this year's data is not traded here
+        p = world.products[world.products["product_id"].isin(world.flow_basis())]
         hit = p[(p["mineral"] == mineral) & (p["stage"] == stage)]
         if hit.empty:
             listed = p["usgs_mineral"].astype(str).str.split(";").map(lambda ms: mineral in ms)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from critmin.catalog.chain_catalog import ByProduct, Chain, ChainStep, byproducts, chains
 from critmin.errors import DataIntegrityError
 
 
@@ -58,4 +59,16 @@ NEXT_STAGE: dict[str, str] = dict(itertools.pairwise(STAGES))
 
 from critmin.catalog import crosswalks  # noqa: E402  (needs STAGES above)
 
-__all__ = ["NEXT_STAGE", "STAGES", "Stage", "crosswalks", "read_curated", "stages"]
+__all__ = [
+    "NEXT_STAGE",
+    "STAGES",
+    "ByProduct",
+    "Chain",
+    "ChainStep",
+    "Stage",
+    "byproducts",
+    "chains",
+    "crosswalks",
+    "read_curated",
+    "stages",
+]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -29,8 +30,31 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-data_app = typer.Typer(help="The bundled reference dataset.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="The dataset: the bundled reference one, or your own (critmin data build --baci).",
+    no_args_is_help=True,
+)
 app.add_typer(data_app, name="data")
+
+
+@app.callback()
+def root_options(
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="Use the dataset in this folder (default: $CRITMIN_DATA, else your own build in "
+        "the user data folder, else the bundled one; see 'critmin data info').",
+    ),
+) -> None:
+    """critmin: design and stress-test a critical-minerals preferential trade zone."""
+    from critmin.data.dataset import use_dataset
+
+    try:
+        use_dataset(data)
+    except CritminError as e:
+        Console(stderr=True).print(f"[bold red]error:[/] {e}", highlight=False)
+        raise typer.Exit(2) from None
+
 
 # a wide console when piped, so tables are not squeezed to 80 columns
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 240)

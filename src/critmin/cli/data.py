@@ -11,6 +11,7 @@ import pandas as pd
 import typer
 
 from critmin.cli.app import data_app, err, out, print_frame, user_errors
+from critmin.errors import CritminError
 
 # ----------------------------------------------------------------------------- data
 
@@ -25,12 +26,14 @@ def data_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
 
     world = load_world()
     supply_years = sorted(int(y) for y in world.supply_all_editions["year"].unique())
+    products = world.products[["product_id", "hs6", "mineral", "stage", "name"]].assign(
+        basis=world.products["product_id"].map(world.flow_basis()).fillna("none")
+    )
     info: dict[str, Any] = {
         "minerals": world.minerals,
         "stages": list(STAGES),
-        "products": world.products[["product_id", "hs6", "mineral", "stage", "name"]].to_dict(
-            "records"
-        ),
+        "chains": chain_listing(products),
+        "products": products.to_dict("records"),
         "trade_years": trade_years(),
         "supply_years": supply_years,
         "editions": sorted(world.supply_all_editions["edition"].unique()),
@@ -49,12 +52,13 @@ def data_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
         f"[bold]Trade years[/]: {info['trade_years']}   [bold]Supply years[/]: {supply_years}"
         f"   [bold]Editions[/]: {', '.join(info['editions'])}"
     )
-    print_frame(
-        world.products[["product_id", "hs6", "mineral", "stage", "name"]],
-        False,
-        False,
-        "Products (HS6)",
-    )
+    print_frame(products, False, False, "Products (HS6; basis of their flows)")
+    out.print("[bold]Chains[/] (steps in order; 'critmin data list --json' for details):")
+    for chain in info["chains"]:
+        steps = " -> ".join(
+            f"{s['stage']}: " + "/".join(p["hs6"] for p in s["products"]) for s in chain["steps"]
+        )
+        out.print(f"  {chain['chain']:18s} {steps}", highlight=False)
     groups = pd.DataFrame(
         [
             {"group": g, "name": v["name"], "members": v["members"]}
@@ -63,6 +67,38 @@ def data_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
     )
     print_frame(groups, False, False, "Country groups (usable wherever a country list is)")
     out.print("Tables for 'critmin data show': " + ", ".join(info["tables"]))
+
+
+def chain_listing(products: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each chain with its steps, and each step's products with hs6, stage, mineral, basis."""
+    from critmin.catalog import chains
+
+    by_id = products.set_index("product_id")
+    listing = []
+    for chain in chains().values():
+        steps = []
+        for step in chain.steps:
+            items = [
+                {
+                    "product_id": pid,
+                    "hs6": str(by_id.at[pid, "hs6"]),
+                    "stage": str(by_id.at[pid, "stage"]),
+                    "mineral": str(by_id.at[pid, "mineral"]),
+                    "basis": str(by_id.at[pid, "basis"]),
+                }
+                for pid in step.product_ids
+            ]
+            steps.append(
+                {
+                    "step": step.step,
+                    "stage": step.stage,
+                    "input_coefficient": step.input_coefficient,
+                    "source": step.source,
+                    "products": items,
+                }
+            )
+        listing.append({"chain": chain.id, "mineral": chain.mineral, "steps": steps})
+    return listing
 
 
 @data_app.command("show")
@@ -134,9 +170,8 @@ def data_check(
 ) -> None:
     """Verify hashes, row counts, columns and published totals; exit 1 on any failure."""
     from critmin.data.check import run_checks
-    from critmin.world import REFERENCE_DIR
 
-    results = run_checks(reference or REFERENCE_DIR, source)
+    results = run_checks(reference, source)
     for r in results:
         mark = "[green]PASS[/]" if r.ok else "[bold red]FAIL[/]"
         out.print(f"{mark} {r.name}: {r.detail}", highlight=False)
@@ -151,14 +186,61 @@ def data_check(
 @user_errors
 def data_build(
     source: Path = typer.Option(Path("../shared/data"), help="Folder of the source releases."),
-    out_dir: Path | None = typer.Option(None, "--out", help="Write here instead of the package."),
+    baci: Path | None = typer.Option(
+        None,
+        "--baci",
+        help="A CEPII BACI release (BACI_HS17_V202601.zip or its folder): build your own dataset "
+        "with its observed flows.",
+    ),
+    all_products: bool = typer.Option(
+        False, "--all-products", help="With --baci: keep every HS6 code, not only the catalog's."
+    ),
+    out_dir: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Write here (default: the package's folder; with --baci the user data folder).",
+    ),
 ) -> None:
-    """Compile the bundled reference dataset from the source releases."""
-    from critmin.data.build import REFERENCE_DIR, build
+    """Compile the reference dataset from the source releases, or your own from a BACI release."""
+    log = lambda m: err.print(f"[dim]{m}[/]", highlight=False)  # noqa: E731
+    if baci is not None:
+        from critmin.data.dataset import user_data_dir
+        from critmin.data.ingest import build_from_baci, check_out_dir
 
-    manifest = build(source, out_dir or REFERENCE_DIR, log=lambda m: err.print(f"[dim]{m}[/]"))
+        target = check_out_dir(out_dir or user_data_dir())
+        manifest = build_from_baci(baci, target, all_products=all_products, log=log)
+    else:
+        if all_products:
+            raise CritminError("--all-products needs --baci (a full BACI release)")
+        from critmin.data.build import REFERENCE_DIR, build
+
+        manifest = build(source, out_dir or REFERENCE_DIR, log=log)
     for name, entry in manifest["tables"].items():
-        out.print(f"{name:18s} {entry['rows']:>8,} rows  {entry['sha256'][:12]}")
+        out.print(f"{name:18s} {entry['rows']:>10,} rows  {entry['sha256'][:12]}")
+
+
+@data_app.command("info")
+@user_errors
+def data_info(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Which dataset is in use (--data, $CRITMIN_DATA, your own build or the bundled one) and
+    what it was built from."""
+    from critmin.data.ingest import describe
+
+    info = describe()
+    if as_json:
+        sys.stdout.write(json.dumps(info, indent=1) + "\n")
+        return
+    out.print(f"[bold]Dataset in use[/]: {info['dataset']} ({info['in_use_because']})")
+    out.print(f"Built {info['built']}; trade years {info['trade_years']}")
+    src = info["built_from"]
+    out.print(f"Built from: {src['kind']}")
+    for key in ("path", "hs", "release", "years", "products", "base_dataset"):
+        if key in src:
+            out.print(f"  {key}: {src[key]}")
+    for pub in src.get("publications", []):
+        out.print(f"  {pub}")
+    basis = ", ".join(f"{k} {v:,}" for k, v in info["flows_by_basis"].items())
+    out.print(f"Flows by basis: {basis}")
 
 
 @data_app.command("schema")

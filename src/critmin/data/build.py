@@ -12,7 +12,6 @@ value of the newest edition that publishes it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -23,10 +22,12 @@ from typing import Any
 import pandas as pd
 
 from critmin import countries
+from critmin.data import estimate
 from critmin.data import provenance as prov
+from critmin.data.provenance import file_sha256
 from critmin.data.schema import TABLES, TableSchema
 from critmin.errors import CritminError, SourceFormatError
-from critmin.sources import baci, eu_crm, usgs_mcs, usgs_salient, wgi
+from critmin.sources import baci, baci_asean, comtrade, eu_crm, usgs_mcs, usgs_salient, wgi
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 CURATED_DIR = Path(__file__).parent / "curated"
@@ -61,14 +62,6 @@ APRI_BLOCS = {
 }
 
 Progress = Callable[[str], None]
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _require(path: Path) -> Path:
@@ -185,6 +178,56 @@ def build_flows(source: Path, products: pd.DataFrame, log: Progress) -> pd.DataF
     unknown = sorted(set(df.loc[df["product_id"].isna(), "hs6"]))
     if unknown:
         raise CritminError(f"BACI holds HS6 codes with no product in the concordance: {unknown}")
+    df["basis"] = "observed"
+    df["method"] = "baci"
+    df = df.sort_values(["year", "hs6", "exporter", "importer"], ignore_index=True)
+    return _conform(df, TABLES["flows"])
+
+
+def build_estimates(
+    source: Path,
+    observed: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    log: Progress,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Estimated flows of the curated intermediates without observed trade (see
+    :mod:`critmin.data.estimate`), for every trade year of the observed flows."""
+    log("estimating the intermediates' flows (USGS mass balance, reporters' world totals)")
+    folder = _require(source / "comtrade_cmm_gold_qa")
+    reporters = pd.concat(
+        [comtrade.read_comtrade_api(p) for p in sorted(folder.glob("*_trade_data.csv"))],
+        ignore_index=True,
+    ).drop_duplicates()
+    supply = tables["supply"]
+    inputs = estimate.EstimateInputs(
+        supply=supply,
+        us_salient=tables["us_salient"],
+        eu_supply_shares=tables["eu_supply_shares"],
+        reporters=reporters,
+        products=tables["products"],
+    )
+    years = sorted(int(y) for y in observed["year"].unique())
+    flows, balance = estimate.estimate_flows(
+        inputs, years, skip=set(observed["product_id"].astype(str))
+    )
+    flows = flows.sort_values(["year", "hs6", "exporter", "importer"], ignore_index=True)
+    return _conform(flows, TABLES["flows"]), _conform(balance, TABLES["estimate_balance"])
+
+
+def build_regional_flows(
+    source: Path, products: pd.DataFrame, covered: set[str], observed: pd.DataFrame, log: Progress
+) -> pd.DataFrame:
+    """BACI's ASEAN extract for catalog products with no other flows (nickel matte and MHP:
+    Indonesia -> China), in the bundled trade years; ``method`` says the coverage is partial."""
+    log("CEPII BACI ASEAN extract (products without other flows)")
+    df = baci_asean.read_baci_asean(
+        _require(source / "trade/baci_asean_minerals/baci-asean-minerals-bilateral-2010-2024.csv")
+    )
+    by_hs = dict(zip(products["hs6"], products["product_id"], strict=True))
+    df["product_id"] = df["hs6"].map(by_hs)
+    years = set(observed["year"])
+    df = df[df["product_id"].notna() & ~df["product_id"].isin(covered) & df["year"].isin(years)]
+    df = df.assign(basis="observed", method="baci_asean_extract")
     df = df.sort_values(["year", "hs6", "exporter", "importer"], ignore_index=True)
     return _conform(df, TABLES["flows"])
 
@@ -348,6 +391,19 @@ TRANSFORMS: dict[str, list[str]] = {
         "BACI 2024 parquet: value_kusd x 1000 -> value_usd, qty_t -> quantity_t",
         "BACI 2022 value-only CSV: value (USD) kept, quantity absent (NaN)",
         "HS6 codes mapped to critmin product ids through the concordance",
+        "basis 'observed', method 'baci' for every BACI row",
+        "catalog products with no other flows (nickel matte 750110, nickel intermediates "
+        "750120) from CEPII BACI HS07's ASEAN extract: ASEAN pairs only, basis 'observed', "
+        "method 'baci_asean_extract'",
+        "intermediates without observed trade (curated/flow_estimates.csv) estimated by "
+        "critmin.data.estimate: USGS output by country at each stage, own output first, "
+        "proportional (RAS from a uniform seed) allocation of export supply to import need, "
+        "valued with reporters' (UN Comtrade) import values from the world or USGS prices; "
+        "basis 'estimate', method 'mass_balance'; no Comtrade row is copied",
+    ],
+    "estimate_balance": [
+        "per product, year and country: the supply, demand, own use, exports and imports "
+        "(tonnes of content) of the estimate; exports and imports are the sums of its flows",
     ],
     "wgi": ["2023 rows only; '..' -> NaN; legacy WB codes (ZAR, ROM, ADO, TMP, WBG, KSV) -> ISO3"],
     "eu_supply_shares": [
@@ -378,7 +434,14 @@ TRANSFORMS: dict[str, list[str]] = {
 PUBLICATIONS: dict[str, list[prov.Publication]] = {
     "supply": list(prov.USGS_MCS.values()),
     "us_salient": [prov.USGS_MCS[e] for e in ("MCS2023", "MCS2024", "MCS2025", "MCS2026")],
-    "flows": [prov.BACI],
+    "flows": [
+        prov.BACI,
+        prov.BACI_ASEAN,
+        prov.USGS_MCS["MCS2026"],
+        prov.EU_CRM,
+        prov.COMTRADE_AGGREGATES,
+    ],
+    "estimate_balance": [prov.USGS_MCS["MCS2026"], prov.EU_CRM, prov.CRITMIN_CURATED],
     "wgi": [prov.WGI],
     "eu_supply_shares": [prov.EU_CRM],
     "eu_sr_ei": [prov.EU_CRM],
@@ -394,7 +457,7 @@ def source_hashes(source: Path, patterns: Iterable[str]) -> dict[str, str]:
         if pattern.startswith("src/") or " " in pattern:
             continue
         for p in sorted(source.glob(pattern)):
-            out[str(p.relative_to(source))] = _sha256(p)
+            out[str(p.relative_to(source))] = file_sha256(p)
     return out
 
 
@@ -421,7 +484,7 @@ def write_reference(
         files = [f for p in pubs for f in p.files]
         manifest["tables"][name] = {
             "file": path.name,
-            "sha256": _sha256(path),
+            "sha256": file_sha256(path),
             "rows": len(df),
             "row": schema.row,
             "columns": [
@@ -445,8 +508,13 @@ def _write_json(path: Path, data: Any) -> None:
 
 KNOWN_GAPS = [
     "No all-reporter trade for spodumene (253090), lithium hydroxide (282520), cobalt hydroxide "
-    "(810520), rare-earth compounds (2846), battery graphite (250410/380110).",
-    "DRC->China cobalt is booked by China under 810520 (absent); BACI 282200 misses it.",
+    "(810520), rare-earth compounds (2846), battery graphite (250410/380110): the ores and "
+    "intermediates of curated/flow_estimates.csv are estimated (basis 'estimate'); lithium "
+    "hydroxide, rare-earth compounds and metals and battery graphite have no flows until a full "
+    "BACI release is ingested (critmin data build --baci); nickel matte and MHP have the ASEAN "
+    "pairs of BACI's ASEAN extract only.",
+    "DRC->China cobalt is booked by China under 810520; BACI 282200 misses it (810520 is "
+    "estimated).",
     "HS 811292 mixes gallium, germanium, hafnium and other metals.",
     "National refined output is not published for most minerals: where the model needs it, it "
     "is estimated from world mine output x EU 2023 processing shares and marked as an estimate.",
@@ -488,6 +556,11 @@ def build(
         "products": products,
         "elasticities": build_elasticities(),
     }
+    estimated, balance = build_estimates(source, flows, tables, log)
+    covered = set(flows["product_id"]) | set(estimated["product_id"])
+    regional = build_regional_flows(source, products, covered, flows, log)
+    tables["flows"] = pd.concat([flows, estimated, regional], ignore_index=True)
+    tables["estimate_balance"] = balance
     log(f"writing {len(tables)} tables to {out_dir}")
     return write_reference(tables, quality, source, out_dir)
 

@@ -8,20 +8,21 @@ Checks (each a :class:`CheckResult`):
    (world totals are rounded to two or three significant figures and usually exclude a withheld
    U.S. figure): |sum - world| <= max(3% of world, 0.5 unit of the world total's last
    significant digit), with reviewed exceptions in ``curated/check_exceptions.csv``;
-4. optionally, with the source folder: per HS6 and year, the bundled flow totals equal the
+4. the mass balance of the estimated flows (:func:`check_estimates`);
+5. optionally, with the source folder: per HS6 and year, the observed flow totals equal the
    BACI source files' totals (to 1e-9 relative).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from critmin.data.dataset import REFERENCE_DIR, read_manifest
+from critmin.data.dataset import dataset_dir, read_manifest
+from critmin.data.provenance import file_sha256
 from critmin.data.schema import TABLES
 from critmin.errors import CritminError
 
@@ -36,13 +37,14 @@ class CheckResult:
     detail: str
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _dir(reference_dir: Path | None) -> Path:
+    return Path(reference_dir) if reference_dir is not None else dataset_dir()
 
 
-def check_files(reference_dir: Path = REFERENCE_DIR) -> list[CheckResult]:
+def check_files(reference_dir: Path | None = None) -> list[CheckResult]:
     """Hash, row count and column checks against manifest.json."""
     out: list[CheckResult] = []
+    reference_dir = _dir(reference_dir)
     manifest = read_manifest(reference_dir)
     for name, schema in TABLES.items():
         entry = manifest["tables"].get(name)
@@ -55,7 +57,7 @@ def check_files(reference_dir: Path = REFERENCE_DIR) -> list[CheckResult]:
         if not path.exists():
             out.append(CheckResult(f"{name}: file", False, f"{path} is missing"))
             continue
-        digest = _sha256(path)
+        digest = file_sha256(path)
         out.append(
             CheckResult(
                 f"{name}: sha256",
@@ -131,8 +133,8 @@ def load_exceptions() -> pd.DataFrame:
     return pd.read_csv(path, dtype={"year": int})
 
 
-def check_world_totals(reference_dir: Path = REFERENCE_DIR) -> list[CheckResult]:
-    supply = pd.read_parquet(reference_dir / "supply.parquet")
+def check_world_totals(reference_dir: Path | None = None) -> list[CheckResult]:
+    supply = pd.read_parquet(_dir(reference_dir) / "supply.parquet")
     bad = world_total_mismatches(supply)
     exc = load_exceptions()
     if len(bad) and len(exc):
@@ -165,12 +167,13 @@ def check_world_totals(reference_dir: Path = REFERENCE_DIR) -> list[CheckResult]
     ]
 
 
-def check_flow_totals(source: Path, reference_dir: Path = REFERENCE_DIR) -> list[CheckResult]:
+def check_flow_totals(source: Path, reference_dir: Path | None = None) -> list[CheckResult]:
     """Bundled flow totals per (year, HS6) against the BACI source files."""
     from critmin.sources import baci
 
     folder = Path(source) / "trade/critical_materials_atlas/baci_hs17_v202601"
-    bundled = pd.read_parquet(reference_dir / "flows.parquet")
+    bundled = pd.read_parquet(_dir(reference_dir) / "flows.parquet")
+    bundled = bundled[bundled["method"] == "baci"]
     got = bundled.groupby(["year", "hs6"])["value_usd"].sum()
     out = []
     for year, fname in (
@@ -198,14 +201,66 @@ def check_flow_totals(source: Path, reference_dir: Path = REFERENCE_DIR) -> list
     return out
 
 
-def run_checks(
-    reference_dir: Path = REFERENCE_DIR, source: Path | None = None
-) -> list[CheckResult]:
+BALANCE_REL_TOL = 1e-9
+
+
+def check_estimates(reference_dir: Path | None = None) -> list[CheckResult]:
+    """The mass balance of the estimated flows, product by product and year.
+
+    With ``c`` the content factor, each country's exports (imports) in ``estimate_balance``
+    equal the sum of its estimated flows x ``c``; own use = min(supply, demand); exports <=
+    supply - own use and imports <= demand - own use; world exports = world imports; and
+    every estimated flow has ``basis == "estimate"`` and a method.
+    """
+    folder = _dir(reference_dir)
+    flows = pd.read_parquet(folder / "flows.parquet")
+    balance = pd.read_parquet(folder / "estimate_balance.parquet")
+    products = pd.read_parquet(folder / "products.parquet").set_index("product_id")
+    est = flows[flows["basis"] == "estimate"]
+    bad_basis = ~flows["basis"].isin(["observed", "estimate"]) | flows["method"].eq("")
+    if est.empty and balance.empty:
+        return [CheckResult("estimates: mass balance", True, "no estimated flows in this dataset")]
+    content = est["quantity_t"] * est["product_id"].map(products["content_factor"])
+    exports = content.groupby([est["product_id"], est["year"], est["exporter"]]).sum()
+    imports = content.groupby([est["product_id"], est["year"], est["importer"]]).sum()
+    b = balance.set_index(["product_id", "year", "country"])
+    tol = BALANCE_REL_TOL * max(1.0, float(b["supply_t"].max()))
+    problems: list[str] = []
+    for name, got, col in (("exports", exports, "exports_t"), ("imports", imports, "imports_t")):
+        diff = (got.reindex(b.index, fill_value=0.0) - b[col]).abs()
+        if (diff > tol).any():
+            problems.append(f"{name} differ from the flows at {list(diff.index[diff > tol])[:3]}")
+    own = b[["supply_t", "demand_t"]].min(axis=1)
+    if ((own - b["own_use_t"]).abs() > tol).any():
+        problems.append("own use is not min(supply, demand)")
+    if (b["exports_t"] > b["supply_t"] - b["own_use_t"] + tol).any():
+        problems.append("a country exports more than its output less own use")
+    if (b["imports_t"] > b["demand_t"] - b["own_use_t"] + tol).any():
+        problems.append("a country imports more than its need less own output")
+    world = b.groupby(level=["product_id", "year"])[["exports_t", "imports_t"]].sum()
+    if ((world["exports_t"] - world["imports_t"]).abs() > tol).any():
+        problems.append("world exports differ from world imports")
+    if bad_basis.any():
+        problems.append(f"{int(bad_basis.sum())} flows without a valid basis or method")
+    n = len(world)
+    return [
+        CheckResult(
+            "estimates: mass balance",
+            not problems,
+            f"{n} product-years, {len(est):,} estimated flows balanced"
+            if not problems
+            else "; ".join(problems),
+        )
+    ]
+
+
+def run_checks(reference_dir: Path | None = None, source: Path | None = None) -> list[CheckResult]:
     """All checks; a CritminError (e.g. a missing manifest) becomes one failed check."""
     try:
         results = check_files(reference_dir)
         if all(r.ok for r in results):
             results += check_world_totals(reference_dir)
+            results += check_estimates(reference_dir)
             if source is not None and Path(source).is_dir():
                 results += check_flow_totals(Path(source), reference_dir)
     except CritminError as err:

@@ -1,13 +1,25 @@
-"""The compiled dataset: where it lives and how its tables are read.
+"""The compiled dataset in use: where it lives and how its tables are read.
 
 Every layer above (world, catalog, assessment, the CLI's data commands, ``data check``) reads the
-bundled reference tables through these functions, so there is one place that knows the folder,
-the file format and the errors a missing or corrupt table gives.
+compiled tables through these functions, so there is one place that knows the folder, the file
+format and the errors a missing or corrupt table gives.
+
+Which dataset is in use (first match wins):
+
+1. the folder passed to :func:`use_dataset` (the CLI's ``--data DIR``);
+2. the folder named by the environment variable ``CRITMIN_DATA``;
+3. the user's dataset written by ``critmin data build --baci`` into :func:`user_data_dir`,
+   if it holds a ``manifest.json``;
+4. the reference dataset bundled with the package (:data:`REFERENCE_DIR`).
+
+Functions take ``reference_dir=None`` for "the dataset in use".
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,37 +28,106 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from critmin.data.schema import TABLES
-from critmin.errors import DataIntegrityError
+from critmin.errors import CritminError, DataIntegrityError
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
+"""The reference dataset bundled with the package (built by ``make data``)."""
+ENV_VAR = "CRITMIN_DATA"
 AGGREGATES = frozenset({"WLD", "OTH"})
 """Pseudo-country codes of the tables: the world total and "other countries"."""
 
+_override: Path | None = None
 
-@lru_cache(maxsize=4)
-def read_table(name: str, reference_dir: Path = REFERENCE_DIR) -> pd.DataFrame:
-    """Read one bundled table (cached). Raises DataIntegrityError if it is absent or unreadable."""
+
+def user_data_dir() -> Path:
+    """The platform's user data folder for critmin's own dataset (``critmin data build``).
+
+    Linux: ``$XDG_DATA_HOME/critmin`` (default ``~/.local/share/critmin``); macOS:
+    ``~/Library/Application Support/critmin``; Windows: ``%LOCALAPPDATA%\\critmin``.
+    """
+    home = Path.home()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = home / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    return base / "critmin" / "dataset"
+
+
+def use_dataset(path: Path | str | None) -> None:
+    """Use the dataset in ``path`` from now on (``None``: back to the default order)."""
+    global _override
+    if path is None:
+        _override = None
+        return
+    folder = Path(path).expanduser()
+    if not (folder / "manifest.json").is_file():
+        raise CritminError(
+            f"--data {folder}: no dataset there (no manifest.json); build one with "
+            "'critmin data build --baci PATH --out DIR'"
+        )
+    _override = folder
+
+
+def dataset_dir() -> Path:
+    """The folder of the dataset in use (see the module docstring for the order)."""
+    if _override is not None:
+        return _override
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env:
+        folder = Path(env).expanduser()
+        if not (folder / "manifest.json").is_file():
+            raise CritminError(f"{ENV_VAR}={env}: no dataset there (no manifest.json)")
+        return folder
+    user = user_data_dir()
+    if (user / "manifest.json").is_file():
+        return user
+    return REFERENCE_DIR
+
+
+def dataset_origin(folder: Path | None = None) -> str:
+    """Why this folder is in use: ``--data``, the environment variable, the user's or bundled."""
+    folder = folder or dataset_dir()
+    if _override is not None and folder == _override:
+        return "--data"
+    if os.environ.get(ENV_VAR, "").strip() and folder == Path(os.environ[ENV_VAR]).expanduser():
+        return ENV_VAR
+    if folder == REFERENCE_DIR:
+        return "bundled"
+    return "user data folder"
+
+
+def _folder(reference_dir: Path | None) -> Path:
+    return Path(reference_dir) if reference_dir is not None else dataset_dir()
+
+
+def read_table(name: str, reference_dir: Path | None = None) -> pd.DataFrame:
+    """Read one table of the dataset in use (cached). DataIntegrityError if absent/unreadable."""
+    return _read_table(name, _folder(reference_dir))
+
+
+@lru_cache(maxsize=8)
+def _read_table(name: str, reference_dir: Path) -> pd.DataFrame:
     if name not in TABLES:
         raise DataIntegrityError(f"no bundled table {name!r}; tables: {', '.join(TABLES)}")
     path = reference_dir / f"{name}.parquet"
     if not path.exists():
         raise DataIntegrityError(
-            f"bundled table {path} is missing: run 'critmin data build' or reinstall critmin"
+            f"table {path} is missing: run 'critmin data build' or reinstall critmin"
         )
     try:
         # single-threaded: for these small files the thread pool costs more than it saves
         df = pq.read_table(path, use_threads=False).to_pandas()
     except Exception as err:  # pyarrow raises several types for a corrupt file
-        raise DataIntegrityError(
-            f"bundled table {path} cannot be read ({err}); rebuild it"
-        ) from err
+        raise DataIntegrityError(f"table {path} cannot be read ({err}); rebuild it") from err
     if list(df.columns) != TABLES[name].column_names:
-        raise DataIntegrityError(f"bundled table {path} does not have the documented columns")
+        raise DataIntegrityError(f"table {path} does not have the documented columns")
     return df
 
 
-def read_manifest(reference_dir: Path = REFERENCE_DIR) -> dict[str, Any]:
-    path = reference_dir / "manifest.json"
+def read_manifest(reference_dir: Path | None = None) -> dict[str, Any]:
+    path = _folder(reference_dir) / "manifest.json"
     if not path.exists():
         raise DataIntegrityError(f"{path} is missing: run 'critmin data build'")
     try:
@@ -56,5 +137,5 @@ def read_manifest(reference_dir: Path = REFERENCE_DIR) -> dict[str, Any]:
     return data
 
 
-def trade_years(reference_dir: Path = REFERENCE_DIR) -> list[int]:
+def trade_years(reference_dir: Path | None = None) -> list[int]:
     return sorted(int(y) for y in read_table("flows", reference_dir)["year"].unique())

@@ -6,8 +6,19 @@ These records are written into ``manifest.json`` by the build and printed by
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in 1 MB chunks (release files are hundreds of MB)."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -121,4 +132,23 @@ CRITMIN_CURATED = Publication(
         "src/critmin/data/curated/elasticities.csv",
         "trade/critical_materials_atlas/critical_codes.json (caveats consulted)",
     ),
+)
+
+COMTRADE_AGGREGATES = Publication(
+    "UN Statistics Division (UN Comtrade), via Redliana/cmm-data",
+    "Reporters' (USA, CHN, AUS, COD, IDN) annual imports from the world, HS 253090, 8105, ...: "
+    "used only as aggregate value constraints of the estimates; no row is redistributed",
+    "API v1, collected 2025-12-28",
+    "https://comtradeplus.un.org/",
+    "UN Comtrade terms of use (no bulk redistribution; aggregates and estimates only)",
+    ("comtrade_cmm_gold_qa/*_trade_data.csv",),
+)
+
+BACI_ASEAN = Publication(
+    "CEPII (extract by ccmdesign/bfna-indopacific)",
+    "BACI HS07 V202601: flows between ASEAN states and 16 partners, 13 critical-mineral codes",
+    "HS07 V202601, 2010-2024",
+    "https://www.cepii.fr/CEPII/en/bdd_modele/bdd_modele_item.asp?id=37",
+    "Etalab Open Licence 2.0 (attribution to CEPII)",
+    ("trade/baci_asean_minerals/baci-asean-minerals-bilateral-2010-2024.csv",),
 )

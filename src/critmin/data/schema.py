@@ -66,16 +66,42 @@ SUPPLY = TableSchema(
 
 FLOWS = TableSchema(
     "flows",
-    "one bilateral trade flow of an HS6 product in a year (CEPII BACI HS17 V202601)",
+    "one bilateral trade flow of an HS6 product in a year: observed (CEPII BACI) or estimated "
+    "by critmin where no all-reporter trade is at hand",
     (
         Column("year", "int", "year", "trade year"),
-        Column("hs6", "str", "", "HS 2017 six-digit code"),
+        Column("hs6", "str", "", "HS six-digit code (HS 2017 for BACI HS17)"),
         Column("product_id", "str", "", "critmin product id"),
         Column("exporter", "str", "ISO3", "exporting country"),
         Column("importer", "str", "ISO3", "importing country"),
-        Column("value_usd", "float", "USD", "FOB-reconciled value (BACI v x 1000)"),
+        Column("value_usd", "float", "USD", "FOB-reconciled value (BACI v x 1000), or estimate"),
         Column("quantity_t", "float", "t", "metric tonnes (BACI q); NaN where BACI has none"),
-        Column("source", "str", "", "release and file"),
+        Column("source", "str", "", "release and file, or the estimate's inputs"),
+        Column("basis", "str", "", "observed (published trade) | estimate (critmin)"),
+        Column(
+            "method",
+            "str",
+            "",
+            "baci (as published) | baci_asean_extract (BACI HS07, ASEAN pairs only) | "
+            "mass_balance (critmin.data.estimate: own output first, proportional allocation, "
+            "see docs/data.md)",
+        ),
+    ),
+)
+
+ESTIMATE_BALANCE = TableSchema(
+    "estimate_balance",
+    "one country's mass balance behind the estimated flows of a product in a year (tonnes of "
+    "element content)",
+    (
+        Column("product_id", "str", "", "critmin product id"),
+        Column("year", "int", "year", "trade year"),
+        Column("country", "str", "ISO3", "country"),
+        Column("supply_t", "float", "t content", "output in this form (USGS, routes applied)"),
+        Column("demand_t", "float", "t content", "input need of the next stage"),
+        Column("own_use_t", "float", "t content", "min(supply, demand): own output used first"),
+        Column("exports_t", "float", "t content", "sum of the estimated flows it exports"),
+        Column("imports_t", "float", "t content", "sum of the estimated flows it imports"),
     ),
 )
 
@@ -208,6 +234,7 @@ TABLES: dict[str, TableSchema] = {
     for t in (
         SUPPLY,
         FLOWS,
+        ESTIMATE_BALANCE,
         WGI,
         EU_SUPPLY_SHARES,
         EU_SR_EI,
@@ -228,11 +255,77 @@ missing or suspicious: known gaps of the trade data, figures withheld (`W`) or n
 (`NA`), redundant source rows dropped, BACI flows without quantities.
 
 Every value keeps its origin: `supply` and `us_salient` rows carry `edition`, `source_file` and
-`source_row`; `flows` carry `source`; group memberships carry a `citation` and `url`.
+`source_row`; `flows` carry `source`, `basis` (`observed` or `estimate`) and `method`; group memberships carry a `citation` and `url`.
 
 Reviewed corrections live beside the curated data with a reason each:
 `curated/groups_corrections.csv` (memberships the packaged group lists miss) and
 `curated/check_exceptions.csv` (USGS world totals that do not match their own country figures).
+
+## Chains, stages and by-products
+
+The catalog's chains (`critmin.catalog.chains()`, `critmin data list --json`) come from
+`curated/chains.csv`: one row per product at each step of a mineral's chain (step 1, 2, ... in
+order; several products may share a step, such as lithium carbonate and hydroxide). The input
+coefficient is the tonnes of the previous step's element content bought per tonne of this
+product's element content (1.15 for lithium chemicals from spodumene: 85-90% recovery), with
+its source. `curated/byproducts.csv` holds the by-product relations with today's recovery share
+(tonnes of by-product element per tonne of host content: gallium from alumina, germanium from
+zinc concentrate, cobalt from copper and nickel). Both are validated on load: an unknown
+product id or stage, a non-finite number or a missing source stops with the file and row.
+Products whose HS6 code mixes things say so in `caveat` (253090 is "mineral substances n.e.s.",
+811292 mixes gallium, germanium, hafnium and others, 2846 every rare-earth compound).
+
+## Estimated flows of the intermediates
+
+The bundled BACI extract has no spodumene, cobalt hydroxide, ore or concentrate codes. For the
+products of `curated/flow_estimates.csv` critmin estimates bilateral flows from USGS output by
+country at each stage, as a mass balance in tonnes of element content:
+
+1. supply `S_i`: USGS mine (or refinery) output, routes from `curated/estimate_routes.csv`
+   applied (Chilean and Argentine lithium is brine, not ore; Indonesia's nickel ore is banned
+   from export and used at home);
+2. demand `D_j`: the next stage's input: USGS refined output x the input coefficient where USGS
+   publishes it by country (copper, aluminium), else world supply shared by the EU CRM 2023
+   processing shares;
+3. own output first (`own = min(S, D)`), then export supply `S - own` is allocated to import
+   need `D - own` in proportion (`t_ij = X_i M_j / T`, the RAS solution from a uniform seed),
+   both scaled to the traded total `T = min(sum X, sum M)`;
+4. tonnes = content / content factor; value = content x a price per tonne of content: the
+   reporters' (UN Comtrade: USA, China, Australia, DRC, Indonesia) own imports from the world
+   divided by the content the estimate sends them (a value constraint), or a USGS price x a
+   payable share, as the curated row says.
+
+Every flow carries `basis` (`observed` or `estimate`) and `method` (`baci` or `mass_balance`);
+`estimate_balance` keeps each country's supply, demand, own use, exports and imports, and
+`critmin data check` verifies that balance. No Comtrade row is shipped: reporters' bilateral
+figures are only used to test the estimates. How close they come (tests in
+`tests/unit/test_estimate.py`):
+
+| flow | reported | estimate |
+|---|---|---|
+| Australia -> China, 253090, 2024 | USD 3.04 bn, 3.76 Mt (Australia) | USD 3.57 bn (+18%), 2.88 Mt (-23%) |
+| Australia -> China, 253090, 2022 | USD 8.20 bn, 2.62 Mt | USD 8.53 bn (+4%), 2.61 Mt (0%) |
+| Australia -> China, 253090, 2023 | USD 12.52 bn, 3.55 Mt | USD 11.78 bn (-6%), 3.20 Mt (-10%) |
+| China <- world, 253090, 2024 | USD 5.20 bn, 8.17 Mt (China) | USD 5.14 bn (value constraint), 4.14 Mt (-49%: low-grade ores) |
+| DRC -> China, cobalt intermediates, 2023 | USD 2.67 bn, 268 kt (DRC, 282200 + 8105) | USD 2.17 bn (-19%), 327 kt (+22%) |
+
+Estimates are not available for lithium hydroxide, rare-earth compounds and metals and battery
+graphite (no output-by-country series for their producers and users): those products have no
+flows until a full BACI release is ingested. Nickel matte and MHP (750110, 750120) carry the
+observed flows of BACI's ASEAN extract (ASEAN pairs only, `method = baci_asean_extract`),
+which hold the main one, Indonesia -> China.
+
+## Your own BACI release
+
+`critmin data build --baci BACI_HS17_V202601.zip` (or the extracted folder) reads a CEPII BACI
+release as published with DuckDB, streaming (a year is never held in memory), keeps the
+concordance's HS6 codes (all codes with `--all-products`), and writes a complete dataset (the
+bundled tables with the release's flows, observed, in place of the bundled ones; estimates kept
+only for products the release lacks) into the platform's user data folder (`--out DIR` to choose).
+Every command then uses it; `--data DIR` or the environment variable `CRITMIN_DATA` choose
+another, and `critmin data info` says which dataset is in use and what it was built from. A
+truncated or foreign file stops the build with one message and leaves the previous dataset as it
+was (the new one is written to a temporary folder and renamed into place).
 
 Rebuild with `make data` (or `critmin data build --source ../shared/data`); `critmin data check`
 verifies hashes, row counts, columns and that country figures add up to the USGS world totals

@@ -234,6 +234,13 @@ def _resolve_field(world: World, items: list[str], extra: set[str], field_name: 
 
 def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list[ResolvedProduct]]:
     """Resolve groups, calibrate every product and build its policy arrays."""
+    if scenario.chain or any(p.stage is not None for p in scenario.policy):
+        field = "chain" if scenario.chain else "policy"
+        raise ScenarioError(
+            field,
+            "linked chains (chain tables, a policy's stage) are solved by critmin simulate "
+            "(critmin.simulate) only; this analysis takes single product markets",
+        )
     world = world or load_world(scenario.year)
     baselines = []
     for k, spec in enumerate(scenario.product):

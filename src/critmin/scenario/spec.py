@@ -59,9 +59,20 @@ def _check_elasticity(value: Elasticity | None, name: str, minimum: float, stric
             raise ValueError(f"{name} must be {rel} {minimum:g}, got {v:g}{why}")
 
 
+class OriginRule(_Strict):
+    """``[zone.origin]``: which member output of a chain's processed stages counts as zone
+    origin (docs/model.md, "Linked chains"): ``member_inputs`` (in proportion to its member
+    inputs) or ``rvc`` (member value share of the output, traced through the chain, at least
+    ``threshold``)."""
+
+    rule: Literal["member_inputs", "rvc"]
+    threshold: float = Field(default=0.0, ge=0)
+
+
 class Zone(_Strict):
     members: list[str] = Field(min_length=1)
     watch: list[str] = Field(default_factory=list)
+    origin: OriginRule | None = None
 
 
 class Defaults(_Strict):
@@ -95,6 +106,7 @@ class ProductSpec(_Strict):
 
 class _PolicyBase(_Strict):
     products: list[str] | None = None
+    stage: str | None = None  # a chain's stage (mine, refine, product) or a stage's product id
     label: str | None = None
 
 
@@ -173,13 +185,45 @@ class UncertaintySettings(_Strict):
         return value
 
 
+class ChainStepSpec(_Strict):
+    """A step of a user's own chain: a ``[[product]]`` id and its link to the step before."""
+
+    product: str = Field(min_length=1)
+    stage: str | None = None  # default: mine for the first step, refine after it
+    input_coefficient: float | None = Field(default=None, gt=0)
+    input_cost_share: float | None = Field(default=None, ge=0, lt=1)
+    byproduct: bool = False
+
+
+class ChainShock(_Strict):
+    """A shock to a chain stage's output: a host's output (``output_change``, -0.2 = -20%) or a
+    by-product's recovery (``recovery_multiplier``, or ``recovery_share``: the new recovery in
+    t per t of host output, against the catalog's), for the countries selected."""
+
+    product: str = Field(min_length=1)
+    countries: Selector = "all"
+    output_change: float = Field(default=0.0, gt=-1)
+    recovery_multiplier: float = Field(default=1.0, gt=0)
+    recovery_share: float | None = Field(default=None, gt=0)
+
+
+class ChainSpec(_Strict):
+    """``[[chain]]``: every stage of a catalog chain (``id``), or a user's own chain of
+    ``[[product]]`` markets (``step``)."""
+
+    id: str = Field(min_length=1)
+    step: list[ChainStepSpec] = Field(default_factory=list)
+    shock: list[ChainShock] = Field(default_factory=list)
+
+
 class Scenario(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
     year: int = 2024
     zone: Zone
     defaults: Defaults = Field(default_factory=Defaults)
-    product: list[ProductSpec] = Field(min_length=1)
+    product: list[ProductSpec] = Field(default_factory=list)
+    chain: list[ChainSpec] = Field(default_factory=list)
     policy: list[Policy] = Field(default_factory=list)
     disruption: list[Disruption] = Field(default_factory=list)
     uncertainty: UncertaintySettings | None = None
@@ -195,6 +239,10 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _policy_products_exist(self) -> Scenario:
+        if not self.product and not self.chain:
+            raise ScenarioError("product", "at least 1 product or chain is required")
+        if self.chain:  # chain products are known after the catalog is read (scenario.chains)
+            return self
         ids = {p.id for p in self.product}
         for k, pol in enumerate([*self.policy, *self.disruption]):
             for pid in pol.products or []:

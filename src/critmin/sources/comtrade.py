@@ -29,7 +29,7 @@ from critmin.sources._parse import parse_csv_bytes, read_bytes, require_columns
 from critmin.sources.baci import FLOWS_COLUMNS, _year_from_name, hs6_codes
 from critmin.units import TONNES_PER_KG
 
-__all__ = ["COMTRADE_COLUMNS", "read_comtrade_bulk"]
+__all__ = ["COMTRADE_API_COLUMNS", "COMTRADE_COLUMNS", "read_comtrade_api", "read_comtrade_bulk"]
 
 COMTRADE_COLUMNS: list[str] = [*FLOWS_COLUMNS, "flow", "reporter", "partner"]
 """``flows`` plus the reporter's view: ``flow`` (M/X), ``reporter`` and ``partner`` (ISO3)."""
@@ -119,3 +119,64 @@ def read_comtrade_bulk(
     out = out[COMTRADE_COLUMNS].reset_index(drop=True)
     out.attrs["dropped_non_country_rows"] = dropped
     return out
+
+
+COMTRADE_API_COLUMNS: list[str] = [
+    "year",
+    "code",
+    "reporter",
+    "partner",
+    "flow",
+    "value_usd",
+    "quantity_t",
+]
+"""Reporter-view rows of a Comtrade API extract: ``code`` is the HS code as queried (4 or 6
+digits), ``partner`` ``"WLD"`` for the world total, ``quantity_t`` the net weight in tonnes."""
+
+
+def read_comtrade_api(path: str | Path) -> pd.DataFrame:
+    """Read a UN Comtrade v1 API extract (``comtrade_cmm_gold_qa/*_trade_data.csv``).
+
+    Keeps the total row of each flow (``motCode == 0`` and ``customsCode == "C00"``; the API
+    repeats every flow with mode-of-transport 9900), maps M49 codes to ISO3 (partner 0 ->
+    ``"WLD"``), and converts ``netWgt`` kg to tonnes (0 next to a positive value -> NaN).
+    Values are ``primaryValue`` (USD). Terms: UN Comtrade rows may not be redistributed;
+    critmin uses them for checks and for aggregate unit values only.
+    """
+    p = Path(path)
+    frame = parse_csv_bytes(read_bytes(p), p, {"cmdCode": str, "customsCode": str})
+    require_columns(
+        frame,
+        ["refYear", "reporterCode", "partnerCode", "flowCode", "cmdCode", "primaryValue"],
+        p,
+    )
+    if frame.empty:
+        raise SourceFormatError(p, "the table holds no data rows")
+    if "motCode" in frame.columns:
+        frame = frame[pd.to_numeric(frame["motCode"], errors="coerce").fillna(0).eq(0)]
+    if "customsCode" in frame.columns:
+        frame = frame[frame["customsCode"].fillna("C00").astype(str).str.strip().eq("C00")]
+    frame = frame.drop_duplicates(
+        subset=["refYear", "reporterCode", "partnerCode", "flowCode", "cmdCode"]
+    )
+    codes = np.unique(
+        np.concatenate([frame["reporterCode"].to_numpy(), frame["partnerCode"].to_numpy()])
+    )
+    iso = {int(c): ("WLD" if int(c) == 0 else m49_to_iso3(int(c))) for c in codes}
+    value = pd.to_numeric(frame["primaryValue"], errors="coerce").astype(float)
+    weights = frame["netWgt"] if "netWgt" in frame.columns else pd.Series(np.nan, frame.index)
+    netwgt = pd.to_numeric(weights, errors="coerce").astype(float)
+    netwgt = netwgt.where(~(netwgt.eq(0) & value.gt(0)))
+    out = pd.DataFrame(
+        {
+            "year": pd.to_numeric(frame["refYear"], errors="coerce").astype("int64"),
+            "code": frame["cmdCode"].astype(str).str.strip(),
+            "reporter": frame["reporterCode"].map(lambda c: iso[int(c)]),
+            "partner": frame["partnerCode"].map(lambda c: iso[int(c)]),
+            "flow": frame["flowCode"].astype(str).str.strip().str.upper(),
+            "value_usd": value,
+            "quantity_t": netwgt * TONNES_PER_KG,
+        }
+    )
+    out = out[out["reporter"].notna() & out["partner"].notna()]
+    return out[COMTRADE_API_COLUMNS].reset_index(drop=True)

@@ -1,0 +1,163 @@
+"""[[chain]] in scenario files: resolution, results contract, rules of origin, messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from critmin import simulate
+from critmin.errors import ScenarioError
+
+CODES = ["AAA", "BBB", "CCC", "DDD", "EEE"]
+
+
+def write_flows(path: Path, seed: int, scale: float, price: float) -> None:
+    rng = np.random.default_rng(seed)
+    rows = ["exporter,importer,value_usd,quantity_t"]
+    for i, a in enumerate(CODES):
+        for j, b in enumerate(CODES):
+            v = (rng.uniform(50, 150) if i == j else rng.uniform(0, 60)) * scale * 1e6
+            if i != j and rng.random() < 0.3:
+                continue
+            rows.append(f"{a},{b},{v:.0f},{v / price:.0f}")
+    path.write_text("\n".join(rows) + "\n")
+
+
+@pytest.fixture
+def user_chain(tmp_path: Path) -> dict[str, Any]:
+    write_flows(tmp_path / "ore.csv", 0, 1.0, 1000.0)
+    write_flows(tmp_path / "metal.csv", 1, 3.0, 10000.0)
+    return {
+        "name": "user chain",
+        "zone": {"members": ["AAA", "BBB"], "watch": ["CCC"]},
+        "product": [
+            {"id": "ore", "flows": str(tmp_path / "ore.csv")},
+            {"id": "metal", "flows": str(tmp_path / "metal.csv")},
+        ],
+        "chain": [
+            {
+                "id": "widget",
+                "step": [{"product": "ore"}, {"product": "metal", "input_coefficient": 1.1}],
+            }
+        ],
+        "policy": [],
+    }
+
+
+def test_chain_without_policy_changes_nothing(user_chain: dict[str, Any]) -> None:
+    out = simulate(user_chain).to_dict()
+    ch = out["chains"]["widget"]
+    assert ch["converged"] and ch["iterations"] == 0
+    assert [s["stage"] for s in ch["stages"]] == ["mine", "refine"]
+    assert ch["welfare"] == {"zone": 0.0, "outside": 0.0, "world": 0.0}
+    assert set(out["products"]) == {"ore", "metal"}
+    for s in ch["stages"]:
+        assert s["zone_price_change_pct"] == 0.0
+        assert s["zone_self_sufficiency_before"] == s["zone_self_sufficiency_after"]
+    # the input cost share: 1.1 x USD 1,000/t / USD 10,000/t (content factors 1)
+    assert ch["stages"][1]["input_cost_share"] == pytest.approx(0.11, rel=1e-3)
+
+
+def test_floor_on_ore_reaches_the_refined_stage(user_chain: dict[str, Any]) -> None:
+    user_chain["policy"] = [
+        {"type": "price_floor", "stage": "mine", "price_usd_per_t": 1300},
+    ]
+    out = simulate(user_chain).to_dict()
+    ch = out["chains"]["widget"]
+    ore, metal = ch["stages"]
+    assert ch["converged"]
+    assert ore["zone_price_change_pct"] > 0 and ore["tariff_revenue_usd"] > 0
+    # the floor is on ore only, yet zone refiners' costs and the zone metal price rise
+    assert metal["tariff_revenue_usd"] == 0.0
+    assert metal["zone_producer_price_change_pct"] > 0
+    assert ch["captured_by_stage"][0]["zone_producers_usd"] > 0
+    world = ch["welfare"]["world"]
+    assert world == pytest.approx(sum(s["welfare_usd"]["world"] for s in ch["stages"]))
+
+
+def test_rule_of_origin_thresholds(user_chain: dict[str, Any]) -> None:
+    user_chain["policy"] = [{"type": "tariff", "stage": "metal", "rate": 0.2}]
+    base = simulate(user_chain).to_dict()["chains"]["widget"]
+    user_chain["zone"]["origin"] = {"rule": "rvc", "threshold": 0.0}
+    every = simulate(user_chain).to_dict()["chains"]["widget"]
+    user_chain["zone"]["origin"] = {"rule": "rvc", "threshold": 1.5}
+    none = simulate(user_chain).to_dict()["chains"]["widget"]
+    assert every["stages"][1]["non_qualifying_member_sales_usd"] == 0.0
+    assert every["welfare"]["world"] == pytest.approx(base["welfare"]["world"], rel=1e-12)
+    metal = none["stages"][1]
+    assert metal["non_qualifying_member_sales_usd"] > 0
+    assert metal["tariff_revenue_usd"] > base["stages"][1]["tariff_revenue_usd"]
+    assert metal["zone_price_change_pct"] > base["stages"][1]["zone_price_change_pct"]
+
+
+def test_chain_and_single_products_mix(user_chain: dict[str, Any], tmp_path: Path) -> None:
+    write_flows(tmp_path / "other.csv", 2, 1.0, 500.0)
+    user_chain["product"].append({"id": "other", "flows": str(tmp_path / "other.csv")})
+    user_chain["policy"] = [
+        {"type": "tariff", "products": ["other"], "rate": 0.1},
+        {"type": "tariff", "stage": "metal", "rate": 0.1},
+    ]
+    out = simulate(user_chain).to_dict()
+    assert set(out["products"]) == {"ore", "metal", "other"}
+    assert out["products"]["other"]["summary"]["tariff_revenue_change_usd"] > 0
+    assert out["products"]["ore"]["summary"]["tariff_revenue_change_usd"] == 0.0
+    assert out["products"]["metal"]["summary"]["tariff_revenue_change_usd"] > 0
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"policy": [{"type": "tariff", "stage": "smelt", "rate": 0.1}]}, "policy[0].stage"),
+        ({"policy": [{"type": "tariff", "products": ["nope"], "rate": 0.1}]}, "policy[0].products"),
+        ({"chain": [{"id": "widget", "step": [{"product": "nope"}]}]}, "chain[0].step[0].product"),
+        (
+            {"chain": [{"id": "w", "step": [{"product": "ore"}, {"product": "metal"}]}]},
+            "chain[0].step[1]",
+        ),
+        (
+            {"chain": [{"id": "w", "step": [{"product": "ore", "stage": "smelt"}]}]},
+            "chain[0].step[0].stage",
+        ),
+    ],
+)
+def test_bad_chain_input_names_the_field(
+    user_chain: dict[str, Any], change: dict[str, Any], field: str
+) -> None:
+    user_chain.update(change)
+    with pytest.raises(ScenarioError) as err:
+        simulate(user_chain)
+    assert field in str(err.value)
+
+
+def test_stage_without_a_chain_is_an_error(user_chain: dict[str, Any]) -> None:
+    user_chain["chain"] = []
+    user_chain["policy"] = [{"type": "tariff", "stage": "refine", "rate": 0.1}]
+    with pytest.raises(ScenarioError) as err:
+        simulate(user_chain)
+    assert "policy[0].stage" in str(err.value) and "no chain" in str(err.value)
+
+
+def test_results_contract_keys(user_chain: dict[str, Any]) -> None:
+    out = simulate(user_chain).to_dict()
+    ch = out["chains"]["widget"]
+    assert {"stages", "welfare", "captured_by_stage", "converged", "notes"} <= set(ch)
+    assert set(ch["welfare"]) == {"zone", "outside", "world"}
+    for s in ch["stages"]:
+        assert {
+            "stage",
+            "products",
+            "zone_price_change_pct",
+            "outside_price_change_pct",
+            "zone_self_sufficiency_before",
+            "zone_self_sufficiency_after",
+            "watch_share_before",
+            "watch_share_after",
+            "producer_surplus_usd",
+        } <= set(s)
+        assert set(s["producer_surplus_usd"]) == {"zone", "outside"}
+    for pid in ("ore", "metal"):
+        p = out["products"][pid]
+        assert p["chain"] == "widget" and {"countries", "flows", "zone", "summary"} <= set(p)
