@@ -57,6 +57,8 @@ STAGES: tuple[str, ...] = tuple(s.stage for s in stages())
 NEXT_STAGE: dict[str, str] = dict(itertools.pairwise(STAGES))
 """The stage each stage feeds: ``{"mine": "refine", "refine": "product"}``."""
 
+from critmin.catalog import crosswalks  # noqa: E402  (needs STAGES above)
+
 __all__ = [
     "NEXT_STAGE",
     "STAGES",
@@ -66,6 +68,7 @@ __all__ = [
     "Stage",
     "byproducts",
     "chains",
+    "crosswalks",
     "read_curated",
     "stages",
 ]
