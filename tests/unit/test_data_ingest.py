@@ -4,6 +4,7 @@ corrupt or foreign releases that must fail with one message and leave the old da
 from __future__ import annotations
 
 import json
+import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -192,3 +193,19 @@ def test_build_refuses_the_bundled_folder_and_all_products_without_baci(release:
     assert code == 2 and "bundled" in output
     code, output = _build(["--all-products"])
     assert code == 2 and "--baci" in output
+
+
+@pytest.mark.skipif(sys.platform in {"win32", "darwin"}, reason="XDG data folder (Linux)")
+def test_default_goes_to_the_user_data_folder_and_is_used(
+    release: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    code, output = _build(["--baci", str(release)])
+    assert code == 0, output
+    folder = tmp_path / "xdg" / "critmin" / "dataset"
+    assert (folder / "manifest.json").is_file()
+    info = json.loads(runner.invoke(app, ["data", "info", "--json"]).stdout)
+    assert info["dataset"] == str(folder) and info["in_use_because"] == "user data folder"
+    # rebuilt from itself (the dataset in use is the base): still complete and checked
+    assert _build(["--baci", str(release)])[0] == 0
+    assert runner.invoke(app, ["data", "check"]).exit_code == 0

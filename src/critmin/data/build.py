@@ -393,8 +393,8 @@ TRANSFORMS: dict[str, list[str]] = {
         "HS6 codes mapped to critmin product ids through the concordance",
         "basis 'observed', method 'baci' for every BACI row",
         "catalog products with no other flows (nickel matte 750110, nickel intermediates "
-        "750120) from CEPII BACI HS07's ASEAN extract: ASEAN pairs only, basis 'observed', "
-        "method 'baci_asean_extract'",
+        "750120, natural flake graphite 250410) from CEPII BACI HS07's ASEAN extract: ASEAN "
+        "pairs only, basis 'observed', method 'baci_asean_extract'",
         "intermediates without observed trade (curated/flow_estimates.csv) estimated by "
         "critmin.data.estimate: USGS output by country at each stage, own output first, "
         "proportional (RAS from a uniform seed) allocation of export supply to import need, "
@@ -511,8 +511,8 @@ KNOWN_GAPS = [
     "(810520), rare-earth compounds (2846), battery graphite (250410/380110): the ores and "
     "intermediates of curated/flow_estimates.csv are estimated (basis 'estimate'); lithium "
     "hydroxide, rare-earth compounds and metals and battery graphite have no flows until a full "
-    "BACI release is ingested (critmin data build --baci); nickel matte and MHP have the ASEAN "
-    "pairs of BACI's ASEAN extract only.",
+    "BACI release is ingested (critmin data build --baci); nickel matte, MHP and natural flake "
+    "graphite have the ASEAN pairs of BACI's ASEAN extract only.",
     "DRC->China cobalt is booked by China under 810520; BACI 282200 misses it (810520 is "
     "estimated).",
     "HS 811292 mixes gallium, germanium, hafnium and other metals.",

@@ -309,11 +309,18 @@ figures are only used to test the estimates. How close they come (tests in
 | China <- world, 253090, 2024 | USD 5.20 bn, 8.17 Mt (China) | USD 5.14 bn (value constraint), 4.14 Mt (-49%: low-grade ores) |
 | DRC -> China, cobalt intermediates, 2023 | USD 2.67 bn, 268 kt (DRC, 282200 + 8105) | USD 2.17 bn (-19%), 327 kt (+22%) |
 
-Estimates are not available for lithium hydroxide, rare-earth compounds and metals and battery
-graphite (no output-by-country series for their producers and users): those products have no
-flows until a full BACI release is ingested. Nickel matte and MHP (750110, 750120) carry the
-observed flows of BACI's ASEAN extract (ASEAN pairs only, `method = baci_asean_extract`),
-which hold the main one, Indonesia -> China.
+Estimates are not available for lithium hydroxide, rare-earth compounds and metals and
+synthetic graphite (no output-by-country series for their producers and users), nor for
+natural flake graphite (no country shares of its users): those products have no flows, or only
+partial ones, until a full BACI release is ingested. Nickel matte and MHP (750110, 750120) and
+natural flake graphite (250410) carry the observed flows of BACI's ASEAN extract (ASEAN pairs
+only, `method = baci_asean_extract`): for nickel these hold the main flow, Indonesia -> China;
+for graphite they miss most of the trade (China's exports to Japan, Korea, the EU and the USA).
+A rare-earth estimate was tried and left out: one price per tonne of content (China's import
+value) put the United States' 2024 exports of HS 2846 at 4.4 times what it reported.
+Pairs a sanction or export ban closes (Australia's alumina to Russia, North Korea's tungsten
+outside China: `ban` rows of `curated/estimate_routes.csv`, a source each) get no flow; the
+allocation is then the RAS fit of a seed with those cells at zero.
 
 ## Your own BACI release
 
