@@ -6,6 +6,7 @@ contract of DESIGN.md (keys are stable; extensions are additive).
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from critmin.model.solver import Solution, solve, warm_up
 from critmin.numbers import finite_or_none as _num
 from critmin.scenario.resolution import ResolvedProduct, resolve, zone_codes
 from critmin.scenario.spec import Scenario, load_scenario
+from critmin.util import numerical_warnings
 from critmin.world import World
 
 
@@ -86,17 +88,15 @@ def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[s
     def avg_price(mask: np.ndarray) -> float | None:
         w = E * mask
         ok = np.isfinite(sol.P)
-        return (
-            _num(float((w * _pct(np.where(ok, sol.P, 1.0))).sum() / w.sum()))
-            if w.sum() > 0
-            else None
-        )
+        if w.sum() <= 0 or not ok[w > 0].all():  # a buyer cut off: the average is undefined
+            return None
+        return _num(float((w * _pct(np.where(ok, sol.P, 1.0))).sum() / w.sum()))
 
     return {
         "converged": bool(sol.converged),
         "iterations": int(sol.iterations),
         "max_residual": float(sol.max_residual),
-        "message": sol.message,
+        "message": country_names(sol.message, base.countries),
         "solve_seconds": seconds,
         "name": base.name,
         "hs6": base.hs6,
@@ -127,10 +127,21 @@ def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[s
             "baseline_market_usd": float(V.sum()),
         },
         "warnings": base.warnings,
-        "notes": rp.notes,
+        "notes": list(rp.notes),
         "estimated_domestic_sales": base.estimated_domestic,
         "sources": base.sources,
     }
+
+
+def country_names(message: str, countries: list[str]) -> str:
+    """The solver's message with its country indices (``#52``: the model knows no names)
+    replaced by the market's ISO3 codes."""
+
+    def name(match: re.Match[str]) -> str:
+        k = int(match.group(1))
+        return countries[k] if 0 <= k < len(countries) else match.group(0)
+
+    return re.sub(r"#(\d+)", name, message)
 
 
 @dataclass
@@ -167,7 +178,13 @@ def simulate(
         t = time.perf_counter()
         sol = solve(rp.market, rp.policy)
         seconds = time.perf_counter() - t
-        products[rp.spec.id] = product_result(rp, sol, seconds)
+        with numerical_warnings() as numeric:
+            products[rp.spec.id] = product_result(rp, sol, seconds)
+        if numeric:  # overflow or 0/0 in the accounting: a diagnosis, not terminal noise
+            products[rp.spec.id]["notes"].append(
+                f"numerical: {'; '.join(numeric)} while accounting the results: the figures "
+                "concerned are undefined and left out (null)"
+            )
     user_codes = {c for rp in resolved if rp.spec.flows for c in rp.baseline.countries}
     members, watch, _ = zone_codes(world, scenario, user_codes)
     return SimulationResult(scenario, products, members, watch)

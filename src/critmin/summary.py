@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from critmin.numbers import pct as _pct
@@ -39,16 +40,23 @@ def print_summary(console: Console, data: dict[str, Any], top: int = 8) -> None:
     )
     for pid, p in data["products"].items():
         z, s = p["zone"], p["summary"]
-        status = (
-            "[green]converged[/]"
-            if p["converged"]
-            else f"[bold red]NOT converged[/] {p['message']}"
-        )
         console.rule(f"[bold]{p['name']}[/] ({pid}, HS {p['hs6']})")
+        if not p["converged"]:
+            # a point that is not an equilibrium: its numbers must not be read as results
+            console.print(
+                f"[bold red]NOT converged:[/] {escape(p['message'])}. No results are shown for "
+                f"this product (sigma {p['parameters']['sigma']:g}, demand elasticity "
+                f"{p['parameters']['demand_elasticity']:g}); in --json its figures are those of "
+                'the last iterate, marked "converged": false.',
+                highlight=False,
+            )
+            _print_notes(console, p)
+            continue
         console.print(
-            f"{status} in {p['iterations']} iterations, max residual {p['max_residual']:.1e}, "
-            f"{1000 * p['solve_seconds']:.1f} ms; sigma {p['parameters']['sigma']:g}, "
-            f"demand elasticity {p['parameters']['demand_elasticity']:g}"
+            f"[green]converged[/] in {p['iterations']} iterations, max residual "
+            f"{p['max_residual']:.1e}, {1000 * p['solve_seconds']:.1f} ms; sigma "
+            f"{p['parameters']['sigma']:g}, demand elasticity "
+            f"{p['parameters']['demand_elasticity']:g}"
         )
         console.print(
             f"Zone self-sufficiency {_share(z['self_sufficiency_baseline'])} -> "
@@ -115,6 +123,20 @@ def print_summary(console: Console, data: dict[str, Any], top: int = 8) -> None:
                 + ", ".join(p["estimated_domestic_sales"]),
                 highlight=False,
             )
+        _print_notes(console, p)
+
+
+_WARNING_NOTES = ("no effect:", "may have no effect:", "cut off:", "numerical:")
+
+
+def _print_notes(console: Console, product: dict[str, Any]) -> None:
+    """The product's notes; those about policies that do nothing (or may do nothing), buyers
+    left with no supplier and numerical trouble as warnings (critmin.scenario.no_effect)."""
+    for note in product.get("notes", []):
+        if note.startswith(_WARNING_NOTES):
+            console.print(f"[bold yellow]warning:[/] {escape(note)}", highlight=False)
+        else:
+            console.print(f"[dim]note:[/] {escape(note)}", highlight=False)
 
 
 def _pct1(v: float | None) -> float | None:

@@ -49,7 +49,7 @@ def test_defaults_follow_the_contract() -> None:
         (
             {"policy": [{"type": "tariff", "rate": -0.1}]},
             "policy[0].rate",
-            "greater than or equal to 0",
+            "must be at least 0, got -",
         ),
         ({"policy": [{"type": "price_floor"}]}, "policy[0].price_usd_per_t", "is required"),
         ({"policy": [{"type": "embargo"}]}, "policy[0]", "tariff, price_floor"),
@@ -58,7 +58,7 @@ def test_defaults_follow_the_contract() -> None:
         (
             {"policy": [{"type": "export_quota", "exporters": ["COD"], "share_of_baseline": -1}]},
             "policy[0].share_of_baseline",
-            "greater than or equal to 0",
+            "must be at least 0, got -",
         ),
         (
             {"policy": [{"type": "price_floor", "mechanism": "magic", "price_usd_per_t": 5}]},

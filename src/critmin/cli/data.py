@@ -78,7 +78,7 @@ def data_show(
     importer: str | None = typer.Option(None, help="Importers (flows): codes or groups."),
     group: str | None = typer.Option(None, help="Group id (groups table)."),
     all_editions: bool = typer.Option(False, "--all-editions", help="Every edition's value."),
-    limit: int = typer.Option(200, help="At most this many rows (0 = all)."),
+    limit: int = typer.Option(200, min=0, help="At most this many rows (0 = all)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON records."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
 ) -> None:
@@ -134,8 +134,13 @@ def data_check(
 ) -> None:
     """Verify hashes, row counts, columns and published totals; exit 1 on any failure."""
     from critmin.data.check import run_checks
+    from critmin.util import check_input_dir
     from critmin.world import REFERENCE_DIR
 
+    if source is not None:
+        check_input_dir(source, "--source")
+    if reference is not None:
+        check_input_dir(reference, "--reference")
     results = run_checks(reference or REFERENCE_DIR, source)
     for r in results:
         mark = "[green]PASS[/]" if r.ok else "[bold red]FAIL[/]"
@@ -155,7 +160,11 @@ def data_build(
 ) -> None:
     """Compile the bundled reference dataset from the source releases."""
     from critmin.data.build import REFERENCE_DIR, build
+    from critmin.util import check_input_dir, check_output_dir
 
+    check_input_dir(source, "--source")
+    if out_dir is not None:
+        check_output_dir(out_dir, "--out")
     manifest = build(source, out_dir or REFERENCE_DIR, log=lambda m: err.print(f"[dim]{m}[/]"))
     for name, entry in manifest["tables"].items():
         out.print(f"{name:18s} {entry['rows']:>8,} rows  {entry['sha256'][:12]}")

@@ -29,13 +29,23 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from critmin.errors import CritminError, ScenarioError
+from critmin.scenario.messages import check_depth, scenario_error
 
-Selector = Literal["all", "members", "non-members"] | list[str]
+Selector = Literal["all", "members", "non-members"] | Annotated[list[str], Field(min_length=1)]
 Elasticity = float | dict[str, float]
+
+MAX_PRICE_USD_PER_T = 1e10
+"""Upper bound of a price in a scenario (USD 10 billion per tonne): above any traded mineral
+(rhodium at its 2021 peak was about USD 0.96 billion per tonne); larger values are typos."""
+
+MAX_DEPTH = 16
+"""Deepest nesting a scenario document may have (the contract needs 4 levels)."""
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: nan and inf (legal TOML and JSON-ish input) are rejected as
+    # "must be a finite number" before any range check can give a misleading message
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _check_elasticity(value: Elasticity | None, name: str, minimum: float, strict: bool) -> None:
@@ -80,7 +90,7 @@ class Defaults(_Strict):
 class ProductSpec(_Strict):
     id: str = Field(min_length=1)
     flows: str | None = None
-    baseline_price_usd_per_t: float | None = Field(default=None, gt=0)
+    baseline_price_usd_per_t: float | None = Field(default=None, gt=0, le=MAX_PRICE_USD_PER_T)
     sigma: float | None = None
     demand_elasticity: float | None = None
     supply_elasticity: Elasticity | None = None
@@ -94,7 +104,7 @@ class ProductSpec(_Strict):
 
 
 class _PolicyBase(_Strict):
-    products: list[str] | None = None
+    products: Annotated[list[str], Field(min_length=1)] | None = None
     label: str | None = None
 
 
@@ -108,7 +118,7 @@ class TariffPolicy(_PolicyBase):
 class PriceFloorPolicy(_PolicyBase):
     type: Literal["price_floor"]
     mechanism: Literal["variable_levy", "producer_subsidy"] = "variable_levy"
-    price_usd_per_t: float = Field(gt=0)
+    price_usd_per_t: float = Field(gt=0, le=MAX_PRICE_USD_PER_T)
 
 
 class ExportBanPolicy(_PolicyBase):
@@ -136,7 +146,7 @@ class Disruption(_Strict):
     type: Literal["export_ban"] = "export_ban"
     exporters: Selector = Field(default_factory=lambda: ["watch"])
     importers: Selector = "members"
-    products: list[str] | None = None
+    products: Annotated[list[str], Field(min_length=1)] | None = None
     probability: float = Field(ge=0, le=1)
 
 
@@ -213,61 +223,51 @@ class Scenario(_Strict):
         """Validate a dict; turn pydantic errors into one ScenarioError naming the field."""
         if not isinstance(data, dict):
             raise ScenarioError("<root>", f"expected a table/object, got {type(data).__name__}")
+        check_depth(data, MAX_DEPTH)
         try:
             scenario = cls.model_validate(data)
         except ScenarioError:
             raise
         except ValidationError as exc:
-            raise _first_error(exc) from None
+            raise scenario_error(exc, cls) from None
         if base_dir is not None:
             object.__setattr__(scenario, "_base_dir", Path(base_dir))
         return scenario
 
     @classmethod
     def from_file(cls, path: str | Path) -> Scenario:
+        """Read a TOML scenario file (UTF-8; a byte-order mark is accepted)."""
         path = Path(path)
         if not path.exists():
             raise CritminError(f"scenario file {path} does not exist")
+        if path.is_dir():
+            raise CritminError(f"scenario file {path} is a folder: give a .toml file")
         try:
-            text = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError) as err:
-            raise CritminError(f"cannot read scenario file {path}: {err}") from None
+            text = path.read_text(encoding="utf-8-sig")  # -sig: a leading BOM is dropped
+        except UnicodeDecodeError as err:
+            raise CritminError(
+                f"scenario file {path} is not UTF-8 text (byte {err.start}): save it as UTF-8"
+            ) from None
+        except OSError as err:
+            raise CritminError(f"cannot read scenario file {path}: {err.strerror or err}") from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as err:
             raise CritminError(f"scenario file {path} is not valid TOML: {err}") from None
+        except RecursionError:
+            raise CritminError(
+                f"scenario file {path} is nested too deeply to read (thousands of levels of "
+                "arrays or tables): a scenario needs at most 4"
+            ) from None
+        except ValueError as err:  # e.g. an integer of more than 4300 digits
+            raise CritminError(
+                f"scenario file {path} holds a value critmin cannot read: {err}"
+            ) from None
         return cls.from_dict(data, base_dir=path.parent)
 
     @property
     def base_dir(self) -> Path:
         return getattr(self, "_base_dir", Path.cwd())
-
-
-def _first_error(exc: ValidationError) -> ScenarioError:
-    """The first pydantic error as a ScenarioError with a dotted field path."""
-    e = exc.errors(include_url=False)[0]
-    parts: list[str] = []
-    for loc in e["loc"]:
-        if isinstance(loc, int):
-            parts[-1:] = [f"{parts[-1]}[{loc}]"] if parts else [f"[{loc}]"]
-        elif loc in {"tariff", "price_floor", "export_ban", "export_quota", "function-after"} or (
-            isinstance(loc, str) and loc.startswith(("list[", "literal[", "float", "dict["))
-        ):
-            continue
-        else:
-            parts.append(str(loc))
-    field = ".".join(parts) or "<root>"
-    msg = str(e["msg"])
-    if e["type"] == "missing":
-        msg = "is required"
-    elif e["type"] == "extra_forbidden":
-        msg = "is not a known field (check the spelling against the scenario contract)"
-    elif e["type"] == "union_tag_invalid":
-        msg = "type must be one of tariff, price_floor, export_ban, export_quota"
-    elif e["type"] == "union_tag_not_found":
-        msg = "each policy needs a type: tariff, price_floor, export_ban or export_quota"
-    msg = msg.removeprefix("Value error, ")
-    return ScenarioError(field, msg)
 
 
 def load_scenario(source: str | Path | dict[str, Any] | Scenario) -> Scenario:
