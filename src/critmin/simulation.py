@@ -35,9 +35,9 @@ def zone_shares(
     demand = q[:, members].sum()
     if demand <= 0:
         return {"self_sufficiency": None, "watch_share": None}
-    return {
-        "self_sufficiency": float(q[np.ix_(members, members)].sum() / demand),
-        "watch_share": float(q[np.ix_(watch, members)].sum() / demand) if watch.any() else 0.0,
+    return {  # None when the sums overflow (a solution beyond floating point)
+        "self_sufficiency": _num(q[np.ix_(members, members)].sum() / demand),
+        "watch_share": _num(q[np.ix_(watch, members)].sum() / demand) if watch.any() else 0.0,
     }
 
 
@@ -95,7 +95,7 @@ def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[s
     return {
         "converged": bool(sol.converged),
         "iterations": int(sol.iterations),
-        "max_residual": float(sol.max_residual),
+        "max_residual": _num(sol.max_residual),  # None when infinite (JSON has no inf)
         "message": country_names(sol.message, base.countries),
         "solve_seconds": seconds,
         "name": base.name,
@@ -175,16 +175,19 @@ def simulate(
     warm_up()  # load the compiled kernels first: solve_seconds times the solve alone
     products: dict[str, dict[str, Any]] = {}
     for rp in resolved:
-        t = time.perf_counter()
-        sol = solve(rp.market, rp.policy)
-        seconds = time.perf_counter() - t
-        with numerical_warnings() as numeric:
+        with numerical_warnings() as in_solve:
+            t = time.perf_counter()
+            sol = solve(rp.market, rp.policy)
+            seconds = time.perf_counter() - t
+        with numerical_warnings() as in_accounts:
             products[rp.spec.id] = product_result(rp, sol, seconds)
-        if numeric:  # overflow or 0/0 in the accounting: a diagnosis, not terminal noise
-            products[rp.spec.id]["notes"].append(
-                f"numerical: {'; '.join(numeric)} while accounting the results: the figures "
-                "concerned are undefined and left out (null)"
-            )
+        # overflow or 0/0: a diagnosis in the notes, not noise on the terminal
+        for numeric, where in ((in_solve, "in the solver"), (in_accounts, "in the accounts")):
+            if numeric:
+                products[rp.spec.id]["notes"].append(
+                    f"numerical: {'; '.join(numeric)} {where}: the figures concerned are "
+                    "undefined and left out (null)"
+                )
     user_codes = {c for rp in resolved if rp.spec.flows for c in rp.baseline.countries}
     members, watch, _ = zone_codes(world, scenario, user_codes)
     return SimulationResult(scenario, products, members, watch)

@@ -50,6 +50,7 @@ def print_summary(console: Console, data: dict[str, Any], top: int = 8) -> None:
                 'the last iterate, marked "converged": false.',
                 highlight=False,
             )
+            _print_notes(console, p, warnings=True)
             _print_notes(console, p)
             continue
         console.print(
@@ -58,6 +59,7 @@ def print_summary(console: Console, data: dict[str, Any], top: int = 8) -> None:
             f"{p['parameters']['sigma']:g}, demand elasticity "
             f"{p['parameters']['demand_elasticity']:g}"
         )
+        _print_notes(console, p, warnings=True)
         console.print(
             f"Zone self-sufficiency {_share(z['self_sufficiency_baseline'])} -> "
             f"{_share(z['self_sufficiency'])};  watch share {_share(z['watch_share_baseline'])} -> "
@@ -129,13 +131,13 @@ def print_summary(console: Console, data: dict[str, Any], top: int = 8) -> None:
 _WARNING_NOTES = ("no effect:", "may have no effect:", "cut off:", "numerical:")
 
 
-def _print_notes(console: Console, product: dict[str, Any]) -> None:
-    """The product's notes; those about policies that do nothing (or may do nothing), buyers
-    left with no supplier and numerical trouble as warnings (critmin.scenario.no_effect)."""
+def _print_notes(console: Console, product: dict[str, Any], warnings: bool = False) -> None:
+    """The product's warnings (``warnings=True``: policies that do or may do nothing, buyers
+    left with no supplier, numerical trouble; critmin.scenario.no_effect) or its other notes."""
     for note in product.get("notes", []):
-        if note.startswith(_WARNING_NOTES):
+        if note.startswith(_WARNING_NOTES) and warnings:
             console.print(f"[bold yellow]warning:[/] {escape(note)}", highlight=False)
-        else:
+        elif not note.startswith(_WARNING_NOTES) and not warnings:
             console.print(f"[dim]note:[/] {escape(note)}", highlight=False)
 
 

@@ -68,7 +68,8 @@ def check_output_file(path: str | Path, option: str, suffixes: Sequence[str] | N
     """
     path = Path(path)
     if path.is_dir():
-        raise OutputPathError(f"{option} {path} is a folder: give a file path, e.g. {path / 'x'}")
+        example = path / ("results" + (suffixes[0] if suffixes else ""))
+        raise OutputPathError(f"{option} {path} is a folder: give a file path, e.g. {example}")
     if suffixes is not None and path.suffix.lower() not in suffixes:
         allowed = " or ".join(suffixes)
         hint = did_you_mean(path.suffix, suffixes) if path.suffix else ""

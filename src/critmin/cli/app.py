@@ -86,8 +86,8 @@ def user_errors(fn: F) -> F:
         except CritminError as e:
             err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
             raise typer.Exit(e.exit_code) from None
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
-            raise
+        except (typer.Exit, typer.Abort, typer.exceptions.TyperException, click.ClickException):
+            raise  # exits and usage errors: Typer prints them and sets the status
         except KeyboardInterrupt:
             err.print("[bold red]interrupted[/]")
             raise typer.Exit(130) from None

@@ -57,9 +57,11 @@ def report_cmd(
         Path("report.html"), "--out", "-o", help="HTML file to write (.html)."
     ),
     draws: int = typer.Option(
-        0, min=0, help="Also run this many Monte Carlo draws and add fan charts."
+        0, min=0, max=100_000_000, help="Also run this many Monte Carlo draws and add fan charts."
     ),
-    seed: int | None = typer.Option(None, min=0, help="Seed of the Monte Carlo draws (default 0)."),
+    seed: int | None = typer.Option(
+        None, min=0, max=2**63 - 1, help="Seed of the Monte Carlo draws (default 0)."
+    ),
 ) -> None:
     """Simulate a scenario and write one self-contained HTML report (works offline)."""
     from critmin.report import write_report

@@ -33,7 +33,10 @@ def uncertainty_cmd(
         help="Monte Carlo draws (default: the scenario's uncertainty.draws, else 1000).",
     ),
     seed: int | None = typer.Option(
-        None, min=0, help="Random seed (default: the scenario's uncertainty.seed, else 0)."
+        None,
+        min=0,
+        max=2**63 - 1,
+        help="Random seed (default: the scenario's uncertainty.seed, else 0).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     output: Path | None = typer.Option(None, "--out", "-o", help="Also write the JSON here."),

@@ -96,7 +96,10 @@ def _field_path(loc: Sequence[str | int], tags: set[str]) -> str:
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to print (Python's 4300-digit limit)
+        return "an integer of thousands of digits"
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -22,6 +22,7 @@ Every problem is reported as one :class:`critmin.errors.ScenarioError` naming th
 from __future__ import annotations
 
 import math
+import sys
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -48,14 +49,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+MAX_ELASTICITY = {"sigma": 100.0, "demand_elasticity": 20.0, "supply_elasticity": 20.0}
+"""Upper bounds of the elasticities: far above published estimates (GTAP's largest Armington
+elasticities are about 34; commodity demand and supply elasticities are below 5), and where the
+model's prices start to leave floating point."""
+
+
 def _check_elasticity(value: Elasticity | None, name: str, minimum: float, strict: bool) -> None:
-    """Elasticities are a number or {default = x, ISO3 = y}; sigma must exceed 1."""
+    """Elasticities are a number or {default = x, ISO3 = y}; sigma must exceed 1; each is at
+    most :data:`MAX_ELASTICITY`."""
     if value is None:
         return
     values = value.values() if isinstance(value, dict) else [value]
     for v in values:
         if not isinstance(v, int | float) or math.isnan(v) or math.isinf(v):
             raise ValueError(f"{name} must be a finite number, got {v!r}")
+        if v > MAX_ELASTICITY[name]:
+            raise ValueError(
+                f"{name} must be at most {MAX_ELASTICITY[name]:g}, got {v:g} (published "
+                "estimates are far lower)"
+            )
         if (strict and v <= minimum) or (not strict and v < minimum):
             rel = "greater than" if strict else "at least"
             why = (
@@ -161,7 +174,7 @@ class UncertaintySettings(_Strict):
     """
 
     draws: int = Field(default=1000, ge=1, le=100_000_000)
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
     shortfall_threshold: float = Field(default=0.05, ge=0, lt=1)
     coverage: float = Field(default=0.95, gt=0, le=1)
     duration_days: float = Field(default=365.0, gt=0, le=3650)
@@ -186,7 +199,7 @@ class UncertaintySettings(_Strict):
 class Scenario(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
-    year: int = 2024
+    year: int = Field(default=2024, ge=1900, le=2100)
     zone: Zone
     defaults: Defaults = Field(default_factory=Defaults)
     product: list[ProductSpec] = Field(min_length=1)
@@ -259,10 +272,13 @@ class Scenario(_Strict):
                 f"scenario file {path} is nested too deeply to read (thousands of levels of "
                 "arrays or tables): a scenario needs at most 4"
             ) from None
-        except ValueError as err:  # e.g. an integer of more than 4300 digits
-            raise CritminError(
-                f"scenario file {path} holds a value critmin cannot read: {err}"
-            ) from None
+        except ValueError as err:  # an integer of more than 4300 digits
+            problem = (
+                f"holds an integer of more than {sys.get_int_max_str_digits()} digits"
+                if "digits" in str(err)
+                else f"holds a value critmin cannot read ({err})"
+            )
+            raise CritminError(f"scenario file {path} {problem}") from None
         return cls.from_dict(data, base_dir=path.parent)
 
     @property
