@@ -395,6 +395,21 @@ CASES = [
         ["uncertainty", "{ex}", "--coverage", "0"],
         words=("--coverage", "greater than 0"),
     ),
+    Case(
+        "uncertainty --scheduler malformed",
+        ["uncertainty", "{ex}", "--scheduler", "nonsense"],
+        words=("--scheduler must be an address", "'nonsense'"),
+    ),
+    Case(
+        "uncertainty --reference typo",
+        ["uncertainty", "{ex}", "--reference", "no-disruption"],
+        words=("--reference", "did you mean 'no_disruption'"),
+    ),
+    Case(
+        "data show --stage typo",
+        ["data", "show", "production", "--stage", "mined"],
+        words=("unknown stage 'mined'",),
+    ),
     Case("uncertainty --draws 0", ["uncertainty", "{ex}", "--draws", "0"], words=("--draws",)),
     Case(
         "uncertainty --workers 0", ["uncertainty", "{ex}", "--workers", "0"], words=("--workers",)

@@ -83,8 +83,11 @@ def data_show(
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
 ) -> None:
     """Show a bundled table, filtered. Example: critmin data show production --mineral lithium --year 2024"""
+    from critmin.assessment import check_stages
     from critmin.assessment.tables import show_table
 
+    if stage is not None:
+        check_stages([stage])
     df, title = show_table(
         table,
         mineral=mineral,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,15 @@ import typer
 
 from critmin.cli.app import app, err, load_solver, number_check, out, print_frame, user_errors
 from critmin.cli.simulate import JSON_SUFFIXES
-from critmin.errors import WriteFailedError
+from critmin.errors import CritminError, WriteFailedError, did_you_mean
 
 DRAW_SUFFIXES = (".csv", ".parquet")
 """Formats of ``--draws-out``, chosen by the file's suffix."""
+
+SCHEDULER_ADDRESS = re.compile(r"(?:[a-z]+://)?(?:\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5}")
+"""A Dask scheduler address: ``[protocol://]host:port``."""
+
+REFERENCES = ("baseline", "no_disruption")
 
 # ----------------------------------------------------------------------------- uncertainty
 
@@ -90,6 +96,17 @@ def uncertainty_cmd(
         check_output_file(output, "--out", JSON_SUFFIXES)
     if draws_out is not None:
         check_output_file(draws_out, "--draws-out", DRAW_SUFFIXES)
+    if scheduler is not None and not SCHEDULER_ADDRESS.fullmatch(scheduler.strip()):
+        # checked here: a malformed address leaves a half-made Dask client whose clean-up
+        # prints a traceback at exit, 30 s later
+        raise CritminError(
+            f"--scheduler must be an address such as tcp://127.0.0.1:8786, got {scheduler!r}"
+        )
+    if reference is not None and reference not in REFERENCES:
+        raise CritminError(
+            f"--reference must be {' or '.join(REFERENCES)}, got {reference!r}"
+            f"{did_you_mean(reference, REFERENCES)}"
+        )
     sc = load_scenario(scenario)
     load_solver()
     settings_draws = (
