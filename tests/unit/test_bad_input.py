@@ -123,6 +123,25 @@ CASES = [
         ),
     ),
     Case(
+        "supply elasticity unknown country",
+        **sim(
+            scenario(product=LITHIUM + "supply_elasticity = { default = 1.0, CHM = 2 }\n"),
+            words=("product[0].supply_elasticity", "unknown country", "'CHM'"),
+        ),
+    ),
+    Case(
+        "supply elasticity of a flows code",
+        ["simulate", "{s}"],
+        {
+            "s.toml": scenario(
+                zone=USER_ZONE,
+                product=USER_MARKET + "supply_elasticity = { default = 1.0, AAA = 2 }\n",
+            ),
+            "flows.csv": GOOD_FLOWS,
+        },
+        code=0,
+    ),
+    Case(
         "year out of range",
         **sim(scenario(head="year = 1066\n"), words=("'year'", "at least 1900", "1066")),
     ),

@@ -102,7 +102,13 @@ def resolve_elasticities(
             for code, value in source.items():
                 if code == "default":
                     continue
-                iso = world.resolve_countries([code])
+                if code.strip().upper() in base.countries:  # also a user market's own codes
+                    iso = [code.strip().upper()]
+                else:
+                    try:
+                        iso = world.resolve_countries([code])
+                    except CritminError as err:
+                        raise ScenarioError(name, str(err)) from None
                 mask = base.index(iso)
                 if not mask.any() and len(iso) == 1 and iso[0] not in base.countries:
                     raise ScenarioError(name, f"{code} is not a country of this market")
