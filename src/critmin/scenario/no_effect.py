@@ -32,6 +32,17 @@ def codes(base: ProductBaseline, mask: np.ndarray) -> str:
     return f"{', '.join(names[:SHOWN])} and {len(names) - SHOWN} more"
 
 
+def _goods(base: ProductBaseline) -> str:
+    """The product's name inside a sentence: ``lithium carbonate`` (acronyms kept: ``REE``)."""
+    name = base.name
+    return name[0].lower() + name[1:] if len(name) > 1 and name[1].islower() else name
+
+
+def _do(base: ProductBaseline, mask: np.ndarray) -> str:
+    """``CHN does`` / ``CHN, COD do``: the subject and verb of a sentence."""
+    return f"{codes(base, mask)} {'does' if int(mask.sum()) == 1 else 'do'}"
+
+
 def _traded(base: ProductBaseline) -> np.ndarray:
     """Pairs i != j with baseline trade."""
     return (base.V > 0) & ~np.eye(base.n, dtype=bool)
@@ -43,7 +54,7 @@ def tariff_notes(label: str, base: ProductBaseline, pairs: np.ndarray, rate: flo
     if not traded.any():
         return [
             f"no effect: {label}: the exporters and importers it selects do not trade "
-            f"{base.name} with each other in the baseline"
+            f"{_goods(base)} with each other in the baseline"
         ]
     if np.allclose(base.t0[traded], rate, rtol=0.0, atol=1e-12):
         return [f"no effect: {label}: {rate:g} is the baseline tariff on every pair it selects"]
@@ -55,7 +66,7 @@ def ban_notes(label: str, base: ProductBaseline, rows: np.ndarray, cols: np.ndar
     exporters that do not sell the product to the importers selected."""
     if not rows.any() or not cols.any():
         side = "exporters" if not rows.any() else "importers"
-        return [f"no effect: {label}: none of the {side} it names is in the {base.name} market"]
+        return [f"no effect: {label}: none of the {side} it names is in the {_goods(base)} market"]
     pairs = np.outer(rows, cols) & ~np.eye(base.n, dtype=bool)
     if not pairs.any():
         return [
@@ -67,11 +78,11 @@ def ban_notes(label: str, base: ProductBaseline, rows: np.ndarray, cols: np.ndar
     exporting = rows & _traded(base).any(axis=1)
     if not exporting.any():
         return [
-            f"no effect: {label}: {codes(base, rows)} export no {base.name} in the baseline, "
-            "so banning their exports changes nothing"
+            f"no effect: {label}: {_do(base, rows)} not export {_goods(base)} in the baseline, "
+            "so a ban on those exports changes nothing"
         ]
     return [
-        f"no effect: {label}: {codes(base, rows)} sell no {base.name} to the importers it "
+        f"no effect: {label}: {_do(base, rows)} not sell {_goods(base)} to the importers it "
         f"selects ({codes(base, cols)}) in the baseline"
     ]
 
@@ -82,8 +93,8 @@ def quota_notes(label: str, base: ProductBaseline, rows: np.ndarray, share: floa
     exporting = rows & _traded(base).any(axis=1)
     if not exporting.any():
         return [
-            f"no effect: {label}: {codes(base, rows)} export no {base.name} in the baseline, "
-            "so a cap on their exports changes nothing"
+            f"no effect: {label}: {_do(base, rows)} not export {_goods(base)} in the baseline, "
+            "so a cap on those exports changes nothing"
         ]
     if share >= 1:
         return [
@@ -102,7 +113,7 @@ def levy_floor_notes(
     traded = pairs & _traded(base)
     if not traded.any():
         return [
-            f"no effect: {label}: no non-member sells {base.name} to a zone member in the "
+            f"no effect: {label}: no non-member sells {_goods(base)} to a zone member in the "
             "baseline, so there is nothing for a levy to top up"
         ]
     lowest = float(np.nanmin(base.p0[traded])) if np.isfinite(base.p0[traded]).any() else None
@@ -123,7 +134,7 @@ def subsidy_floor_notes(
     producing = members & (base.V.sum(axis=1) > 0)
     if not producing.any():
         return [
-            f"no effect: {label}: no zone member sells {base.name} in the baseline, so there "
+            f"no effect: {label}: no zone member sells {_goods(base)} in the baseline, so there "
             "is no producer to subsidise"
         ]
     lowest = float(np.nanmin(unit_values[producing]))
@@ -145,7 +156,7 @@ def cut_off_notes(base: ProductBaseline, banned: np.ndarray) -> list[str]:
     if not cut.any():
         return []
     return [
-        f"cut off: the bans leave {int(cut.sum())} buyer(s) of {base.name} with no supplier "
+        f"cut off: the bans leave {int(cut.sum())} buyer(s) of {_goods(base)} with no supplier "
         f"({codes(base, cut)}): their price is infinite, so their consumer surplus and welfare "
         "are undefined (shown as '-', null in JSON)"
     ]
