@@ -166,8 +166,7 @@ def data_build(
     from critmin.util import check_input_dir, check_output_dir
 
     check_input_dir(source, "--source")
-    if out_dir is not None:
-        check_output_dir(out_dir, "--out")
+    check_output_dir(out_dir or REFERENCE_DIR, "--out")
     manifest = build(source, out_dir or REFERENCE_DIR, log=lambda m: err.print(f"[dim]{m}[/]"))
     for name, entry in manifest["tables"].items():
         out.print(f"{name:18s} {entry['rows']:>8,} rows  {entry['sha256'][:12]}")
