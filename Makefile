@@ -44,7 +44,9 @@ unit: setup browser
 
 ## browser: Debian's chromium for the Playwright tests (installed only when absent)
 browser:
-	@test -x /usr/bin/chromium || ($(SUDO) apt-get update -qq && \
+	@test -x /usr/bin/chromium || (echo "make test: installing chromium from Debian's packages" \
+		"(apt-get$(if $(SUDO), with sudo,)) for the browser tests of the dashboard" && \
+		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 bench: setup

@@ -254,6 +254,78 @@ UNIT_VALUE_BAND = 4.0
 """Pair unit values outside [1/4, 4] x the product's world unit value are treated as misreported."""
 
 USER_FLOW_COLUMNS = ("exporter", "importer", "value_usd")
+USER_FLOW_NUMBERS = {"value_usd": 1e15, "quantity_t": 1e12, "tariff": 10.0}
+"""Numeric columns of a user's flows file and their upper bound: USD 10^15 a row (ten times world
+GDP), 10^12 t (a hundred times the world's coal output), a tariff of 10 (1000%, as a scenario's
+tariff policy allows); every value must be finite and >= 0."""
+
+
+def read_user_flows(path: Path, field_name: str) -> pd.DataFrame:
+    """A user's flows CSV, checked cell by cell: exporter and importer are 3-letter codes;
+    value_usd is a finite number >= 0 on every row; quantity_t and tariff may be blank (not
+    given) but otherwise finite and >= 0. Every problem names the file, line and column."""
+    if not path.exists():
+        raise ScenarioError(field_name, f"flows file {path} does not exist")
+    if path.is_dir():
+        raise ScenarioError(field_name, f"flows file {path} is a folder: give a .csv file")
+    try:
+        raw = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+            skipinitialspace=True,
+            skip_blank_lines=False,  # the index stays the line number - 2
+        )
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        raise ScenarioError(field_name, f"{path} is not a readable CSV ({err})") from None
+    except OSError as err:
+        raise ScenarioError(field_name, f"cannot read {path}: {err.strerror or err}") from None
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    missing = [c for c in USER_FLOW_COLUMNS if c not in raw.columns]
+    if missing:
+        raise ScenarioError(
+            field_name,
+            f"{path} lacks column(s) {', '.join(missing)}; "
+            "expected exporter,importer,value_usd[,quantity_t][,tariff]",
+        )
+    raw = raw[~(raw.apply(lambda c: c.str.strip()) == "").all(axis=1)]
+    if raw.empty:
+        raise ScenarioError(field_name, f"{path} has a header but no rows of flows")
+
+    def bad(row: int, col: str, value: str, allowed: str) -> ScenarioError:
+        shown = repr(value) if value.strip() else "an empty cell"
+        line = int(raw.index[row]) + 2
+        return ScenarioError(
+            field_name, f"{path} line {line}, column {col}: {allowed}, got {shown}"
+        )
+
+    df = pd.DataFrame(index=raw.index)  # line numbers kept for the messages
+    for col in ("exporter", "importer"):
+        codes = raw[col].str.strip().str.upper()
+        ok = codes.str.fullmatch(r"[A-Z]{3}")
+        if not ok.all():
+            row = int(np.flatnonzero(~ok.to_numpy())[0])
+            raise bad(row, col, raw[col].iloc[row], "expected a 3-letter country code")
+        df[col] = codes
+    for col, upper in USER_FLOW_NUMBERS.items():
+        if col not in raw.columns:
+            continue
+        text = raw[col].str.strip()
+        blank = text == ""
+        vals = pd.to_numeric(text.where(~blank), errors="coerce")
+        allowed = f"expected a finite number >= 0 and <= {upper:g}"
+        wrong = (vals.isna() & ~blank) | ~np.isfinite(vals.fillna(0.0)) | (vals < 0)
+        wrong |= vals > upper
+        if col == "value_usd":
+            wrong |= blank
+        if wrong.any():
+            row = int(np.flatnonzero(wrong.to_numpy())[0])
+            raise bad(row, col, raw[col].iloc[row], allowed)
+        df[col] = vals.astype(float)
+    if not (df["value_usd"] > 0).any():
+        raise ScenarioError(field_name, f"{path}: every value_usd is 0, so there is no market")
+    return df
 
 
 def user_baseline(
@@ -264,29 +336,7 @@ def user_baseline(
     Rows with exporter == importer are domestic sales. Codes must be ISO3 (any 3-letter code is
     accepted for a user's own market, so that fictional or aggregated regions work).
     """
-    if not path.exists():
-        raise ScenarioError(field_name, f"flows file {path} does not exist")
-    try:
-        df = pd.read_csv(path, dtype={"exporter": str, "importer": str})
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        raise ScenarioError(field_name, f"{path} is not a readable CSV ({err})") from None
-    missing = [c for c in USER_FLOW_COLUMNS if c not in df.columns]
-    if missing:
-        raise ScenarioError(
-            field_name,
-            f"{path} lacks column(s) {', '.join(missing)}; "
-            "expected exporter,importer,value_usd[,quantity_t][,tariff]",
-        )
-    for col in ("value_usd", "quantity_t", "tariff"):
-        if col in df.columns:
-            vals = pd.to_numeric(df[col], errors="coerce")
-            bad = vals.isna() & df[col].notna() | (vals < 0)
-            if bad.any():
-                row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-                raise ScenarioError(field_name, f"{path} line {row}: {col} must be a number >= 0")
-            df[col] = vals
-    df["exporter"] = df["exporter"].str.strip().str.upper()
-    df["importer"] = df["importer"].str.strip().str.upper()
+    df = read_user_flows(path, field_name)
     codes = sorted(set(df["exporter"]) | set(df["importer"]))
     pos = {c: k for k, c in enumerate(codes)}
     n = len(codes)

@@ -1,16 +1,38 @@
 """Errors a user can cause, each with one sentence naming what is wrong.
 
-The CLI prints ``str(error)`` and exits with status 2; the web API answers 4xx. Anything that
-is not a :class:`CritminError` is a bug in critmin.
+The CLI prints ``str(error)`` and exits with the error's :attr:`CritminError.exit_code`: 2 for
+bad input (a usage error: the user can fix the command or the file), 1 for a failure the input
+did not cause (the bundled data fails its checks, a file cannot be written, the model cannot be
+solved). The web API answers 4xx. Anything that is not a :class:`CritminError` is a bug in
+critmin.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from pathlib import Path
+
+
+def did_you_mean(word: str, options: Iterable[str], n: int = 3) -> str:
+    """`` (did you mean 'name'?)`` when ``word`` is close to one of ``options``, else ``""``.
+
+    Closeness is difflib's ratio (>= 0.6), compared case-insensitively, so that a typo such as
+    ``nmae`` or ``tarif`` names the field or value the user meant.
+    """
+    choices = sorted({str(o) for o in options})
+    lowered = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(str(word).lower(), list(lowered), n=n, cutoff=0.6)
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(repr(lowered[c]) for c in close) + "?)"
 
 
 class CritminError(Exception):
     """Base class: a problem the user can fix (bad input, missing data, bad file)."""
+
+    exit_code: int = 2
+    """Exit status of the CLI: 2 = usage error (bad input), 1 = failure."""
 
 
 class SourceFormatError(CritminError):
@@ -24,6 +46,8 @@ class SourceFormatError(CritminError):
 
 class DataIntegrityError(CritminError):
     """The bundled reference dataset fails a check (hash, row count, totals)."""
+
+    exit_code = 1
 
 
 class UnknownCountryError(CritminError):
@@ -53,3 +77,16 @@ class ScenarioError(CritminError):
 
 class SolverError(CritminError):
     """The model could not be solved (reported, not raised, unless the caller asks)."""
+
+    exit_code = 1
+
+
+class OutputPathError(CritminError):
+    """An output path that cannot be written as asked (a folder, a missing or read-only place,
+    a suffix the writer does not produce): found before any work starts."""
+
+
+class WriteFailedError(CritminError):
+    """Writing a result failed after the work was done (disk full, permissions changed)."""
+
+    exit_code = 1

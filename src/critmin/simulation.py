@@ -6,6 +6,7 @@ contract of DESIGN.md (keys are stable; extensions are additive).
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from critmin.numbers import finite_or_none as _num
 from critmin.scenario.chains import resolve_single_markets
 from critmin.scenario.resolution import ResolvedProduct, zone_codes
 from critmin.scenario.spec import Scenario, load_scenario
+from critmin.util import numerical_warnings
 from critmin.world import World
 
 
@@ -35,9 +37,9 @@ def zone_shares(
     demand = q[:, members].sum()
     if demand <= 0:
         return {"self_sufficiency": None, "watch_share": None}
-    return {
-        "self_sufficiency": float(q[np.ix_(members, members)].sum() / demand),
-        "watch_share": float(q[np.ix_(watch, members)].sum() / demand) if watch.any() else 0.0,
+    return {  # None when the sums overflow (a solution beyond floating point)
+        "self_sufficiency": _num(q[np.ix_(members, members)].sum() / demand),
+        "watch_share": _num(q[np.ix_(watch, members)].sum() / demand) if watch.any() else 0.0,
     }
 
 
@@ -88,17 +90,15 @@ def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[s
     def avg_price(mask: np.ndarray) -> float | None:
         w = E * mask
         ok = np.isfinite(sol.P)
-        return (
-            _num(float((w * _pct(np.where(ok, sol.P, 1.0))).sum() / w.sum()))
-            if w.sum() > 0
-            else None
-        )
+        if w.sum() <= 0 or not ok[w > 0].all():  # a buyer cut off: the average is undefined
+            return None
+        return _num(float((w * _pct(np.where(ok, sol.P, 1.0))).sum() / w.sum()))
 
     return {
         "converged": bool(sol.converged),
         "iterations": int(sol.iterations),
-        "max_residual": float(sol.max_residual),
-        "message": sol.message,
+        "max_residual": _num(sol.max_residual),  # None when infinite (JSON has no inf)
+        "message": country_names(sol.message, base.countries),
         "solve_seconds": seconds,
         "name": base.name,
         "hs6": base.hs6,
@@ -129,10 +129,21 @@ def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[s
             "baseline_market_usd": float(V.sum()),
         },
         "warnings": base.warnings,
-        "notes": rp.notes,
+        "notes": list(rp.notes),
         "estimated_domestic_sales": base.estimated_domestic,
         "sources": base.sources,
     }
+
+
+def country_names(message: str, countries: list[str]) -> str:
+    """The solver's message with its country indices (``#52``: the model knows no names)
+    replaced by the market's ISO3 codes."""
+
+    def name(match: re.Match[str]) -> str:
+        k = int(match.group(1))
+        return countries[k] if 0 <= k < len(countries) else match.group(0)
+
+    return re.sub(r"#(\d+)", name, message)
 
 
 @dataclass
@@ -168,10 +179,19 @@ def simulate(
     warm_up()  # load the compiled kernels first: solve_seconds times the solve alone
     products: dict[str, dict[str, Any]] = {}
     for rp in resolved:
-        t = time.perf_counter()
-        sol = solve(rp.market, rp.policy)
-        seconds = time.perf_counter() - t
-        products[rp.spec.id] = product_result(rp, sol, seconds)
+        with numerical_warnings() as in_solve:
+            t = time.perf_counter()
+            sol = solve(rp.market, rp.policy)
+            seconds = time.perf_counter() - t
+        with numerical_warnings() as in_accounts:
+            products[rp.spec.id] = product_result(rp, sol, seconds)
+        # overflow or 0/0: a diagnosis in the notes, not noise on the terminal
+        for numeric, where in ((in_solve, "in the solver"), (in_accounts, "in the accounts")):
+            if numeric:
+                products[rp.spec.id]["notes"].append(
+                    f"numerical: {'; '.join(numeric)} {where}: the figures concerned are "
+                    "undefined and left out (null)"
+                )
     chain_products, chains = simulate_chains(scenario, world, product_result)
     products.update(chain_products)
     user_codes = {c for rp in resolved if rp.spec.flows for c in rp.baseline.countries}

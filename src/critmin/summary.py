@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from critmin.numbers import pct as _pct
@@ -40,17 +41,26 @@ def print_summary(console: Console, data: dict[str, Any], top: int = 8) -> None:
     )
     for pid, p in data["products"].items():
         z, s = p["zone"], p["summary"]
-        status = (
-            "[green]converged[/]"
-            if p["converged"]
-            else f"[bold red]NOT converged[/] {p['message']}"
-        )
         console.rule(f"[bold]{p['name']}[/] ({pid}, HS {p['hs6']})")
+        if not p["converged"]:
+            # a point that is not an equilibrium: its numbers must not be read as results
+            console.print(
+                f"[bold red]NOT converged:[/] {escape(p['message'])}. No results are shown for "
+                f"this product (sigma {p['parameters']['sigma']:g}, demand elasticity "
+                f"{p['parameters']['demand_elasticity']:g}); in --json its figures are those of "
+                'the last iterate, marked "converged": false.',
+                highlight=False,
+            )
+            _print_notes(console, p, warnings=True)
+            _print_notes(console, p)
+            continue
         console.print(
-            f"{status} in {p['iterations']} iterations, max residual {p['max_residual']:.1e}, "
-            f"{1000 * p['solve_seconds']:.1f} ms; sigma {p['parameters']['sigma']:g}, "
-            f"demand elasticity {p['parameters']['demand_elasticity']:g}"
+            f"[green]converged[/] in {p['iterations']} iterations, max residual "
+            f"{p['max_residual']:.1e}, {1000 * p['solve_seconds']:.1f} ms; sigma "
+            f"{p['parameters']['sigma']:g}, demand elasticity "
+            f"{p['parameters']['demand_elasticity']:g}"
         )
+        _print_notes(console, p, warnings=True)
         console.print(
             f"Zone self-sufficiency {_share(z['self_sufficiency_baseline'])} -> "
             f"{_share(z['self_sufficiency'])};  watch share {_share(z['watch_share_baseline'])} -> "
@@ -116,9 +126,22 @@ def print_summary(console: Console, data: dict[str, Any], top: int = 8) -> None:
                 + ", ".join(p["estimated_domestic_sales"]),
                 highlight=False,
             )
-
+        _print_notes(console, p)
     if data.get("chains"):
         print_chains(console, data["chains"])
+
+
+_WARNING_NOTES = ("no effect:", "may have no effect:", "cut off:", "numerical:")
+
+
+def _print_notes(console: Console, product: dict[str, Any], warnings: bool = False) -> None:
+    """The product's warnings (``warnings=True``: policies that do or may do nothing, buyers
+    left with no supplier, numerical trouble; critmin.scenario.no_effect) or its other notes."""
+    for note in product.get("notes", []):
+        if note.startswith(_WARNING_NOTES) and warnings:
+            console.print(f"[bold yellow]warning:[/] {escape(note)}", highlight=False)
+        elif not note.startswith(_WARNING_NOTES) and not warnings:
+            console.print(f"[dim]note:[/] {escape(note)}", highlight=False)
 
 
 def print_chains(console: Console, chains: dict[str, Any]) -> None:

@@ -1,19 +1,38 @@
-"""Small helpers shared by the presentation layers."""
+"""Small helpers shared by the presentation layers: atomic file writes, checks of the paths a
+user gives (before any work starts), the crash log of an internal error, and the capture of
+numerical warnings so that they become diagnoses instead of noise on the terminal."""
 
 from __future__ import annotations
 
 import json
 import os
+import platform
+import sys
 import tempfile
+import traceback
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from critmin.errors import OutputPathError, WriteFailedError, did_you_mean
+
 
 def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write a file so that a crash never leaves it half-written: temp file + fsync + rename."""
+    """Write a file so that a crash never leaves it half-written: temp file + fsync + rename.
+
+    An operating-system error (disk full, permission denied, a folder in the way) becomes a
+    :class:`WriteFailedError` naming the path; call :func:`check_output_file` first to catch
+    the common ones before any work is done.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as err:
+        raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -24,6 +43,9 @@ def write_text_atomic(path: str | Path, text: str) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -31,3 +53,144 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 
 def write_json_atomic(path: str | Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=1, allow_nan=False) + "\n")
+
+
+# ----------------------------------------------------------------------------- path checks
+
+
+def check_output_file(path: str | Path, option: str, suffixes: Sequence[str] | None = None) -> Path:
+    """``path`` as a file critmin can write, checked before any work starts.
+
+    Rejected, with one message naming ``option`` and the path: an existing folder; a suffix
+    outside ``suffixes`` (the format is chosen by the suffix, so ``x.xlsx`` would get CSV);
+    a parent that is a file; a place where no file can be created (``/proc``, a read-only
+    folder). Missing parent folders are fine: they are created when the file is written.
+    """
+    path = Path(path)
+    if path.is_dir():
+        example = path / ("results" + (suffixes[0] if suffixes else ""))
+        raise OutputPathError(f"{option} {path} is a folder: give a file path, e.g. {example}")
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        allowed = " or ".join(suffixes)
+        hint = did_you_mean(path.suffix, suffixes) if path.suffix else ""
+        raise OutputPathError(
+            f"{option} {path}: the file name must end in {allowed}, got "
+            f"{path.suffix or 'no suffix'!r}{hint}"
+        )
+    _probe_writable(path.parent, path, option)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputPathError(f"{option} {path} exists and is read-only")
+    return path
+
+
+def check_input_dir(path: str | Path, option: str) -> Path:
+    """``path`` as an existing folder (e.g. ``--source``), else one message naming it."""
+    path = Path(path)
+    if not path.exists():
+        raise OutputPathError(f"{option} {path} does not exist: give an existing folder")
+    if not path.is_dir():
+        raise OutputPathError(f"{option} {path} is a file: give a folder")
+    return path
+
+
+def check_output_dir(path: str | Path, option: str) -> Path:
+    """``path`` as a folder critmin can write into (created if missing), checked up front."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"{option} {path} is a file: give a folder")
+    _probe_writable(path, path, option)
+    return path
+
+
+def _probe_writable(folder: Path, path: Path, option: str) -> None:
+    """Can a file be created in ``folder`` (or, when it does not exist yet, in its nearest
+    existing ancestor, where the missing folders would be made)? Tried for real: root passes
+    ``os.access`` everywhere, and ``/proc`` refuses new files."""
+    ancestor = folder
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputPathError(f"{option} {path}: {ancestor} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".critmin-write-test.", dir=ancestor)
+    except OSError as err:
+        raise OutputPathError(
+            f"{option} {path}: cannot create a file in {ancestor} ({err.strerror or err})"
+        ) from None
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
+
+
+def check_input_file(path: str | Path, option: str) -> Path:
+    """``path`` as an existing, readable file, else one message naming it."""
+    path = Path(path)
+    if not path.exists():
+        raise OutputPathError(f"{option} {path} does not exist")
+    if path.is_dir():
+        raise OutputPathError(f"{option} {path} is a folder: give a file")
+    if not os.access(path, os.R_OK):
+        raise OutputPathError(f"{option} {path} cannot be read (permission denied)")
+    return path
+
+
+# ----------------------------------------------------------------------------- crash log
+
+
+def state_dir() -> Path:
+    """Where critmin keeps its logs: ``$XDG_STATE_HOME/critmin`` (default
+    ``~/.local/state/critmin``), or the temporary folder when that cannot be created."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    folder = Path(base) / "critmin"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir()) / "critmin"
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def write_crash_log(exc: BaseException, argv: Sequence[str] | None = None) -> Path:
+    """Write the details of an internal error (a bug) to a new log file and return its path:
+    the command line, versions and the full traceback, for a bug report."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        critmin_version = version("critmin")
+    except PackageNotFoundError:
+        critmin_version = "unknown"
+    stamp = datetime.now(UTC)
+    lines = [
+        f"critmin internal error, {stamp.isoformat(timespec='seconds')}",
+        f"command: {' '.join(argv if argv is not None else sys.argv)}",
+        f"critmin {critmin_version}, Python {platform.python_version()}, {platform.platform()}",
+        "",
+        *traceback.format_exception(type(exc), exc, exc.__traceback__),
+    ]
+    path = state_dir() / f"crash-{stamp:%Y%m%dT%H%M%S}-{os.getpid()}.log"
+    path.write_text("\n".join(line.rstrip("\n") for line in lines) + "\n", encoding="utf-8")
+    return path
+
+
+# ----------------------------------------------------------------------------- numerical warnings
+
+
+@contextmanager
+def numerical_warnings() -> Iterator[list[str]]:
+    """Record numpy's RuntimeWarnings (overflow, invalid value, divide by zero) raised in the
+    block instead of printing them; yields the list of distinct messages, in order, so that the
+    caller can turn them into a diagnosis. Other warnings pass through unchanged."""
+    seen: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        try:
+            yield seen
+        finally:
+            others = []
+            for w in caught:
+                if issubclass(w.category, RuntimeWarning):
+                    if str(w.message) not in seen:
+                        seen.append(str(w.message))
+                else:
+                    others.append(w)
+    for w in others:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

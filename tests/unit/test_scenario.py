@@ -49,7 +49,7 @@ def test_defaults_follow_the_contract() -> None:
         (
             {"policy": [{"type": "tariff", "rate": -0.1}]},
             "policy[0].rate",
-            "greater than or equal to 0",
+            "must be at least 0, got -",
         ),
         ({"policy": [{"type": "price_floor"}]}, "policy[0].price_usd_per_t", "is required"),
         ({"policy": [{"type": "embargo"}]}, "policy[0]", "tariff, price_floor"),
@@ -58,7 +58,7 @@ def test_defaults_follow_the_contract() -> None:
         (
             {"policy": [{"type": "export_quota", "exporters": ["COD"], "share_of_baseline": -1}]},
             "policy[0].share_of_baseline",
-            "greater than or equal to 0",
+            "must be at least 0, got -",
         ),
         (
             {"policy": [{"type": "price_floor", "mechanism": "magic", "price_usd_per_t": 5}]},
@@ -136,3 +136,86 @@ def test_cli_rejects_bad_scenarios_cleanly(tmp_path: Path, body: str, needle: st
     assert code == 2, output
     assert needle in " ".join(output.split()), output
     assert "Traceback" not in output
+
+
+# ----------------------------------------------------------------------------- messages, zone rule
+
+
+def test_did_you_mean_names_near_misses_only() -> None:
+    from critmin.errors import did_you_mean
+
+    assert did_you_mean("nmae", ["name", "year", "zone"]) == " (did you mean 'name'?)"
+    assert did_you_mean("TARIF", ["tariff", "export_ban"]) == " (did you mean 'tariff'?)"
+    assert did_you_mean("xyz", ["name", "year"]) == ""
+
+
+def test_the_error_that_explains_the_others_is_chosen() -> None:
+    """An unknown field explains the missing one; NaN is named before any range."""
+    data = base()
+    data["nmae"] = data.pop("name")
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_dict(data)
+    assert info.value.field == "nmae" and "did you mean 'name'" in info.value.problem
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_dict(base() | {"policy": [{"type": "tariff", "rate": float("nan")}]})
+    assert info.value.problem == "must be a finite number, got nan"
+
+
+def test_bom_and_depth(tmp_path: Path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_text('\ufeffname = "x"\n[zone]\nmembers = ["USA"]\n[[product]]\nid = "a"\n')
+    assert Scenario.from_file(path).name == "x"
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(40):
+        node["a"] = {}
+        node = node["a"]
+    with pytest.raises(ScenarioError, match="nested more than 16 levels"):
+        Scenario.from_dict(base() | {"description": deep})
+
+
+def test_watch_rule_is_one_for_every_command() -> None:
+    """A watch group keeps its countries outside the zone; a watch country that is a member
+    is an error (the same function serves simulate and assess)."""
+    from critmin.scenario.resolution import ZoneListError, zone_lists
+    from critmin.world import load_world
+
+    world = load_world()
+    members, watch, dropped = zone_lists(world, ["USA", "CAN", "JPN", "EU27"], ["G7"])
+    assert watch == ["GBR"] and "USA" in dropped and "USA" in members
+    with pytest.raises(ZoneListError, match="USA are also zone members"):
+        zone_lists(world, ["USA", "CAN"], ["USA", "CHN"])
+    members, watch, _ = zone_lists(world, ["BBB"], ["AAA"], {"AAA", "BBB"})
+    assert (members, watch) == (["BBB"], ["AAA"])
+
+
+def test_flows_line_numbers_count_blank_lines(tmp_path: Path) -> None:
+    from critmin.baseline import read_user_flows
+
+    path = tmp_path / "f.csv"
+    path.write_text("exporter,importer,value_usd\nAAA,BBB,1\n\n\nBBB,AAA,x\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="line 5, column value_usd"):
+        read_user_flows(path, "product[0].flows")
+    path.write_text("\ufeffExporter, importer ,value_usd\naaa,bbb,1\n", encoding="utf-8")
+    frame = read_user_flows(path, "product[0].flows")
+    assert list(frame["exporter"]) == ["AAA"] and frame["value_usd"].iloc[0] == 1.0
+
+
+def test_output_paths_are_checked_before_work(tmp_path: Path) -> None:
+    from critmin.errors import OutputPathError
+    from critmin.util import check_input_dir, check_output_file
+
+    assert check_output_file(tmp_path / "new" / "deeper" / "r.json", "--out", (".json",))
+    assert not (tmp_path / "new").exists()  # nothing created by the check
+    for bad, words in [
+        (tmp_path, "is a folder"),
+        (tmp_path / "r.xlsx", "must end in .json"),
+        (Path("/proc/x.json"), "cannot create a file"),
+    ]:
+        with pytest.raises(OutputPathError, match=words):
+            check_output_file(bad, "--out", (".json",))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputPathError, match="is a file, not a folder"):
+        check_output_file(tmp_path / "file" / "r.json", "--out")
+    with pytest.raises(OutputPathError, match="does not exist"):
+        check_input_dir(tmp_path / "missing", "--source")

@@ -5,21 +5,31 @@ table printing. Each command group lives in a module of its own (``critmin.cli.d
 The command is a thin layer over the library.
 
 Every command prints a readable Rich table by default and machine-readable output with
-``--json`` or ``--csv``. A :class:`critmin.errors.CritminError` becomes one red line on stderr
-and exit status 2; nothing else is caught, so a bug still shows its traceback.
+``--json`` or ``--csv``. Errors (:func:`user_errors`):
+
+- a :class:`critmin.errors.CritminError` (bad input, a path that cannot be written, failed
+  checks) becomes one red line on stderr and its exit status: 2 for usage errors, 1 for failures;
+- anything else is a bug in critmin: one line says so, names the log file holding the details
+  (under ``~/.local/state/critmin/``) and how to report it; exit status 1. ``critmin --debug ...``
+  shows the traceback instead;
+- numpy's RuntimeWarnings that reach the command are collected and printed as one diagnosis.
 """
 
 from __future__ import annotations
 
 import functools
+import math
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import click
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from critmin.errors import CritminError
@@ -62,19 +72,124 @@ err = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+BUG_REPORT = "please report it to the critmin maintainers (an issue on the project's tracker)"
+"""How to report an internal error, printed with the log file's path."""
+
+_options = {"debug": False}
+
+
+@app.callback()
+def main_options(
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        help="On an internal error, show the full traceback instead of writing it to a log file.",
+    ),
+) -> None:
+    """critmin: design and stress-test a critical-minerals preferential trade zone."""
+    _options["debug"] = debug or os.environ.get("CRITMIN_DEBUG", "") not in {"", "0"}
+
 
 def user_errors(fn: F) -> F:
-    """Turn CritminError into one clear message and exit status 2."""
+    """Run a command so that nothing but a clear message reaches the user.
+
+    CritminError -> one red line and its ``exit_code`` (2 usage error, 1 failure); a bug (any
+    other exception) -> one line naming the log file with the traceback, exit 1 (``--debug``
+    re-raises it); Ctrl-C -> exit 130; a closed pipe (``| head``) -> a quiet exit. numpy
+    RuntimeWarnings are gathered into one diagnosis line instead of leaking to the terminal.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from critmin.util import numerical_warnings, write_crash_log
+
+        numeric: list[str] = []
         try:
-            return fn(*args, **kwargs)
+            with numerical_warnings() as numeric:
+                return fn(*args, **kwargs)
         except CritminError as e:
-            err.print(f"[bold red]error:[/] {e}", highlight=False)
-            raise typer.Exit(2) from None
+            err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+            raise typer.Exit(e.exit_code) from None
+        except (typer.Exit, typer.Abort, typer.exceptions.TyperException, click.ClickException):
+            raise  # exits and usage errors: Typer prints them and sets the status
+        except KeyboardInterrupt:
+            err.print("[bold red]interrupted[/]")
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise typer.Exit(0) from None
+        except Exception as e:  # a bug: reported as one, with the details in a log file
+            if _options["debug"]:
+                raise
+            try:
+                where = f"The details were written to {write_crash_log(e)}; {BUG_REPORT}, "
+                where += "with that file attached."
+            except OSError as log_error:
+                where = f"The details could not be written ({log_error}); {BUG_REPORT}."
+            err.print(
+                f"[bold red]internal error:[/] this is a bug in critmin, not a problem with "
+                f"your input ({type(e).__name__}: {escape(_first_line(e))}). {where} "
+                "'critmin --debug ...' shows the traceback.",
+                highlight=False,
+            )
+            raise typer.Exit(1) from None
+        finally:
+            if numeric:
+                err.print(
+                    "[yellow]numerical warning:[/] "
+                    + escape("; ".join(numeric))
+                    + ": some figures overflowed or are undefined; they are shown as '-' "
+                    "(null in JSON)",
+                    highlight=False,
+                )
 
     return wrapper  # type: ignore[return-value]
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:200] if text else "no message"
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so that Python's exit flush is silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def number_check(
+    minimum: float | None = None,
+    maximum: float | None = None,
+    *,
+    above: float | None = None,
+) -> Callable[[Any], Any]:
+    """A Typer option callback: the value must be a finite number in range (``nan`` and
+    ``inf`` parse as floats, and click's ranges let NaN through), else a usage error naming the
+    option, the value and the range (exit 2)."""
+
+    def check(value: Any) -> Any:
+        if value is None:
+            return value
+        parts = []
+        if above is not None:
+            parts.append(f"greater than {above:g}")
+        if minimum is not None:
+            parts.append(f"at least {minimum:g}")
+        if maximum is not None:
+            parts.append(f"at most {maximum:g}")
+        allowed = "a finite number" + (" " + " and ".join(parts) if parts else "")
+        ok = isinstance(value, int) or math.isfinite(value)
+        ok = ok and (above is None or value > above)
+        ok = ok and (minimum is None or value >= minimum)
+        ok = ok and (maximum is None or value <= maximum)
+        if not ok:
+            raise typer.BadParameter(f"must be {allowed}, got {value!r}")
+        return value
+
+    return check
 
 
 def print_frame(df: pd.DataFrame, as_json: bool, as_csv: bool, title: str = "") -> None:

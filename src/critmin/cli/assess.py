@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from critmin.cli.app import app, out, print_frame, user_errors
+from critmin.cli.app import app, err, out, print_frame, user_errors
 from critmin.errors import CritminError
 
 if TYPE_CHECKING:
@@ -82,6 +82,10 @@ def assess_cmd(
         raise CritminError("--watch needs a zone: give --members or --zone")
     if members and zone:
         raise CritminError("give the zone with --members or --zone, not both")
+    if zone is not None:
+        from critmin.util import check_input_file
+
+        check_input_file(zone, "--zone")
     mineral_list = [m.strip() for m in minerals.split(",") if m.strip()] if minerals else None
     stages = check_stages(stage.split(",")) if stage else None
     world = load_world(nearest_trade_year(year))
@@ -134,16 +138,30 @@ def assess_cmd(
         return
 
     z: Zone | None = None
-    if zone is not None:
-        from critmin.scenario import Scenario
+    if zone is not None or members:
+        # the same rule as simulate (critmin.scenario.resolution.zone_lists): a watch group
+        # keeps only its countries outside the zone (with a note); a watch country that is
+        # also a member is an error
+        from critmin.scenario.resolution import ZoneListError, zone_codes, zone_lists
 
-        sc = Scenario.from_file(zone)
-        z = Zone(
-            world.resolve_countries(sc.zone.members),
-            world.resolve_countries(sc.zone.watch) if sc.zone.watch else [],
-        )
-    elif members:
-        z = Zone(world.resolve_countries(members), world.resolve_countries(watch) if watch else [])
+        if zone is not None:
+            from critmin.scenario import Scenario
+
+            member_codes, watch_codes, dropped = zone_codes(world, Scenario.from_file(zone), set())
+        else:
+            try:
+                member_codes, watch_codes, dropped = zone_lists(
+                    world, _split(members), _split(watch)
+                )
+            except ZoneListError as e:
+                raise CritminError(f"--{e.which}: {e.problem}") from None
+        if dropped:
+            err.print(
+                f"[yellow]note:[/] {', '.join(dropped)} are zone members and are not counted "
+                "as watch countries",
+                highlight=False,
+            )
+        z = Zone(member_codes, watch_codes)
     records = assess(world, mineral_list, stages, year, z, edition=ed)
     if as_json:
         sys.stdout.write(json.dumps(records, indent=1, allow_nan=False) + "\n")
@@ -189,6 +207,10 @@ def assess_cmd(
                     f"  no zone figure for {r['mineral']} {r['stage']}: {note}", highlight=False
                 )
     _print_sources(records)
+
+
+def _split(items: str | None) -> list[str]:
+    return [s.strip() for s in (items or "").replace(";", ",").split(",") if s.strip()]
 
 
 def _print_sources(records: list[AssessRecord]) -> None:

@@ -114,13 +114,16 @@ def data_show(
     importer: str | None = typer.Option(None, help="Importers (flows): codes or groups."),
     group: str | None = typer.Option(None, help="Group id (groups table)."),
     all_editions: bool = typer.Option(False, "--all-editions", help="Every edition's value."),
-    limit: int = typer.Option(200, help="At most this many rows (0 = all)."),
+    limit: int = typer.Option(200, min=0, help="At most this many rows (0 = all)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON records."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
 ) -> None:
     """Show a bundled table, filtered. Example: critmin data show production --mineral lithium --year 2024"""
+    from critmin.assessment import check_stages
     from critmin.assessment.tables import show_table
 
+    if stage is not None:
+        check_stages([stage])
     df, title = show_table(
         table,
         mineral=mineral,
@@ -170,7 +173,12 @@ def data_check(
 ) -> None:
     """Verify hashes, row counts, columns and published totals; exit 1 on any failure."""
     from critmin.data.check import run_checks
+    from critmin.util import check_input_dir
 
+    if source is not None:
+        check_input_dir(source, "--source")
+    if reference is not None:
+        check_input_dir(reference, "--reference")
     results = run_checks(reference, source)
     for r in results:
         mark = "[green]PASS[/]" if r.ok else "[bold red]FAIL[/]"
@@ -202,6 +210,8 @@ def data_build(
     ),
 ) -> None:
     """Compile the reference dataset from the source releases, or your own from a BACI release."""
+    from critmin.util import check_input_dir, check_output_dir
+
     log = lambda m: err.print(f"[dim]{m}[/]", highlight=False)  # noqa: E731
     if baci is not None:
         from critmin.data.dataset import user_data_dir
@@ -214,6 +224,8 @@ def data_build(
             raise CritminError("--all-products needs --baci (a full BACI release)")
         from critmin.data.build import REFERENCE_DIR, build
 
+        check_input_dir(source, "--source")
+        check_output_dir(out_dir or REFERENCE_DIR, "--out")
         manifest = build(source, out_dir or REFERENCE_DIR, log=log)
     for name, entry in manifest["tables"].items():
         out.print(f"{name:18s} {entry['rows']:>10,} rows  {entry['sha256'][:12]}")

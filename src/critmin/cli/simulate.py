@@ -9,7 +9,9 @@ from pathlib import Path
 import typer
 
 from critmin.cli.app import app, err, load_solver, out, user_errors
-from critmin.errors import CritminError
+
+JSON_SUFFIXES = (".json",)
+"""What ``--out`` of simulate and uncertainty writes: JSON, so the file name says so."""
 
 
 @app.command("simulate")
@@ -17,14 +19,19 @@ from critmin.errors import CritminError
 def simulate_cmd(
     scenario: Path = typer.Argument(..., help="Scenario TOML file (see examples/)."),
     as_json: bool = typer.Option(False, "--json", help="Print the results contract as JSON."),
-    output: Path | None = typer.Option(None, "--out", "-o", help="Also write the JSON here."),
-    top: int = typer.Option(8, help="Countries per table in the summary."),
+    output: Path | None = typer.Option(
+        None, "--out", "-o", help="Also write the JSON here (a .json file)."
+    ),
+    top: int = typer.Option(8, min=0, help="Countries per table in the summary."),
 ) -> None:
     """Simulate a scenario: prices, flows, revenue and welfare inside and outside the zone."""
     from critmin.simulation import simulate
     from critmin.summary import print_summary
-    from critmin.util import write_json_atomic
+    from critmin.util import check_input_file, check_output_file, write_json_atomic
 
+    check_input_file(scenario, "scenario file")
+    if output is not None:
+        check_output_file(output, "--out", JSON_SUFFIXES)
     load_solver()
     result = simulate(scenario)
     data = result.to_dict()
@@ -46,15 +53,22 @@ def simulate_cmd(
 @user_errors
 def report_cmd(
     scenario: Path = typer.Argument(..., help="Scenario TOML file (see examples/)."),
-    output: Path = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write."),
-    draws: int = typer.Option(0, help="Also run this many Monte Carlo draws and add fan charts."),
-    seed: int | None = typer.Option(None, help="Seed of the Monte Carlo draws (default 0)."),
+    output: Path = typer.Option(
+        Path("report.html"), "--out", "-o", help="HTML file to write (.html)."
+    ),
+    draws: int = typer.Option(
+        0, min=0, max=100_000_000, help="Also run this many Monte Carlo draws and add fan charts."
+    ),
+    seed: int | None = typer.Option(
+        None, min=0, max=2**63 - 1, help="Seed of the Monte Carlo draws (default 0)."
+    ),
 ) -> None:
     """Simulate a scenario and write one self-contained HTML report (works offline)."""
     from critmin.report import write_report
+    from critmin.util import check_input_file, check_output_file
 
-    if draws < 0:
-        raise CritminError("--draws must be 0 or more")
+    check_input_file(scenario, "scenario file")
+    check_output_file(output, "--out", (".html", ".htm"))
     load_solver()
     data = write_report(scenario, output, draws=draws, seed=seed)
     size = output.stat().st_size / 1e6
@@ -68,7 +82,7 @@ def report_cmd(
 @user_errors
 def serve_cmd(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8000, help="TCP port."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
     db: Path | None = typer.Option(
         None,
         help="SQLite file for saved scenarios (default: $CRITMIN_DB or "
@@ -76,6 +90,9 @@ def serve_cmd(
     ),
 ) -> None:
     """Run the web dashboard and JSON API (FastAPI + uvicorn; docs at /openapi.json)."""
+    from critmin.util import check_output_file
     from critmin.web.app import serve
 
+    if db is not None:
+        check_output_file(db, "--db")
     serve(host=host, port=port, db_path=db)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,17 @@ from typing import Any
 import pandas as pd
 import typer
 
-from critmin.cli.app import app, err, load_solver, out, print_frame, user_errors
+from critmin.cli.app import app, err, load_solver, number_check, out, print_frame, user_errors
+from critmin.cli.simulate import JSON_SUFFIXES
+from critmin.errors import CritminError, WriteFailedError, did_you_mean
+
+DRAW_SUFFIXES = (".csv", ".parquet")
+"""Formats of ``--draws-out``, chosen by the file's suffix."""
+
+SCHEDULER_ADDRESS = re.compile(r"(?:[a-z]+://)?(?:\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5}")
+"""A Dask scheduler address: ``[protocol://]host:port``."""
+
+REFERENCES = ("baseline", "no_disruption")
 
 # ----------------------------------------------------------------------------- uncertainty
 
@@ -23,10 +34,15 @@ def uncertainty_cmd(
         None,
         "--draws",
         "-n",
+        min=1,
+        max=100_000_000,
         help="Monte Carlo draws (default: the scenario's uncertainty.draws, else 1000).",
     ),
     seed: int | None = typer.Option(
-        None, help="Random seed (default: the scenario's uncertainty.seed, else 0)."
+        None,
+        min=0,
+        max=2**63 - 1,
+        help="Random seed (default: the scenario's uncertainty.seed, else 0).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     output: Path | None = typer.Option(None, "--out", "-o", help="Also write the JSON here."),
@@ -37,19 +53,28 @@ def uncertainty_cmd(
         None, help="Dask scheduler address (tcp://host:port): run the chunks on that cluster."
     ),
     workers: int | None = typer.Option(
-        None, help="Local worker processes (default: every core, small runs in this process)."
+        None,
+        min=1,
+        help="Local worker processes (default: every core, small runs in this process).",
     ),
     chunk_size: int = typer.Option(
-        250, "--chunk-size", help="Draws per task (results do not depend on it)."
+        250, "--chunk-size", min=1, help="Draws per task (results do not depend on it)."
     ),
     threshold: float | None = typer.Option(
-        None, help="Shortfall threshold, fraction of reference zone demand (default 0.05)."
+        None,
+        callback=number_check(0.0, 1.0),
+        help="Shortfall threshold, fraction of reference zone demand (default 0.05).",
     ),
     coverage: float | None = typer.Option(
-        None, help="Probability q the stockpile must cover (default 0.95)."
+        None,
+        callback=number_check(maximum=1.0, above=0.0),
+        help="Probability q the stockpile must cover (default 0.95).",
     ),
     duration_days: float | None = typer.Option(
-        None, "--duration-days", help="Disruption length the stockpile bridges (default 365)."
+        None,
+        "--duration-days",
+        callback=number_check(maximum=3650.0, above=0.0),
+        help="Disruption length the stockpile bridges (default 365).",
     ),
     reference: str | None = typer.Option(
         None, help="Shortfall reference: baseline (default) or no_disruption."
@@ -64,8 +89,24 @@ def uncertainty_cmd(
 
     from critmin.scenario import load_scenario
     from critmin.uncertainty import run_uncertainty
-    from critmin.util import write_json_atomic
+    from critmin.util import check_input_file, check_output_file, write_json_atomic
 
+    check_input_file(scenario, "scenario file")
+    if output is not None:
+        check_output_file(output, "--out", JSON_SUFFIXES)
+    if draws_out is not None:
+        check_output_file(draws_out, "--draws-out", DRAW_SUFFIXES)
+    if scheduler is not None and not SCHEDULER_ADDRESS.fullmatch(scheduler.strip()):
+        # checked here: a malformed address leaves a half-made Dask client whose clean-up
+        # prints a traceback at exit, 30 s later
+        raise CritminError(
+            f"--scheduler must be an address such as tcp://127.0.0.1:8786, got {scheduler!r}"
+        )
+    if reference is not None and reference not in REFERENCES:
+        raise CritminError(
+            f"--reference must be {' or '.join(REFERENCES)}, got {reference!r}"
+            f"{did_you_mean(reference, REFERENCES)}"
+        )
     sc = load_scenario(scenario)
     load_solver()
     settings_draws = (
@@ -105,10 +146,14 @@ def uncertainty_cmd(
         write_json_atomic(output, data)
     if draws_out is not None:
         frame = result.frame()
-        if draws_out.suffix.lower() == ".parquet":
-            frame.to_parquet(draws_out, index=False)
-        else:
-            frame.to_csv(draws_out, index=False)
+        try:
+            draws_out.parent.mkdir(parents=True, exist_ok=True)
+            if draws_out.suffix.lower() == ".parquet":
+                frame.to_parquet(draws_out, index=False)
+            else:
+                frame.to_csv(draws_out, index=False)
+        except OSError as e:
+            raise WriteFailedError(f"cannot write {draws_out}: {e.strerror or e}") from None
     if as_json:
         sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
     else:

@@ -17,6 +17,7 @@ import numpy as np
 from critmin.baseline import ProductBaseline, bundled_baseline, user_baseline
 from critmin.errors import CritminError, ScenarioError
 from critmin.model.core import Market, Policy
+from critmin.scenario import no_effect
 from critmin.scenario.spec import (
     ExportBanPolicy,
     ExportQuotaPolicy,
@@ -36,6 +37,7 @@ __all__ = [
     "resolve_elasticities",
     "select_countries",
     "zone_codes",
+    "zone_lists",
 ]
 
 
@@ -100,7 +102,13 @@ def resolve_elasticities(
             for code, value in source.items():
                 if code == "default":
                     continue
-                iso = world.resolve_countries([code])
+                if code.strip().upper() in base.countries:  # also a user market's own codes
+                    iso = [code.strip().upper()]
+                else:
+                    try:
+                        iso = world.resolve_countries([code])
+                    except CritminError as err:
+                        raise ScenarioError(name, str(err)) from None
                 mask = base.index(iso)
                 if not mask.any() and len(iso) == 1 and iso[0] not in base.countries:
                     raise ScenarioError(name, f"{code} is not a country of this market")
@@ -117,7 +125,11 @@ def select_countries(
     watch: np.ndarray,
     base: ProductBaseline,
     field_name: str,
+    user_codes: set[str] | frozenset[str] = frozenset(),
 ) -> np.ndarray:
+    """Mask over the market's countries: ``all``, ``members``, ``non-members`` or a list of
+    codes, groups, ``watch`` and those words. A code of the market itself or of any of the
+    scenario's own flows files (``user_codes``) is taken as it is, as in ``zone.watch``."""
     if selector == "all":
         return np.ones(base.n, dtype=bool)
     if selector == "members":
@@ -126,11 +138,15 @@ def select_countries(
         return ~members
     assert isinstance(selector, list)
     mask = np.zeros(base.n, dtype=bool)
+    own = set(base.countries) | set(user_codes)
     for item in selector:
-        if item.lower() == "watch":
+        word = item.strip().lower()
+        if word == "watch":
             mask |= watch
-        elif item.lower() in {"members", "non-members", "all"}:
-            mask |= select_countries(world, item.lower(), members, watch, base, field_name)  # type: ignore[arg-type]
+        elif word in {"members", "non-members", "all"}:
+            mask |= select_countries(world, word, members, watch, base, field_name)  # type: ignore[arg-type]
+        elif item.strip().upper() in own:
+            mask |= base.index([item.strip().upper()])
         else:
             try:
                 mask |= base.index(world.resolve_countries([item]))
@@ -155,7 +171,10 @@ def build_policy(
     members: np.ndarray,
     watch: np.ndarray,
     notes: list[str],
+    user_codes: set[str] | frozenset[str] = frozenset(),
 ) -> Policy:
+    """The model's policy arrays for one market; ``notes`` gains a warning for every policy
+    that does (or may do) nothing here (:mod:`critmin.scenario.no_effect`)."""
     n = base.n
     t1 = base.t0.copy()
     banned = np.zeros((n, n), dtype=bool)
@@ -163,31 +182,29 @@ def build_policy(
     subsidy = np.zeros(n)
     cap = np.full(n, np.inf)
     offdiag = ~np.eye(n, dtype=bool)
+
+    def select(selector: Selector, field_name: str) -> np.ndarray:
+        return select_countries(world, selector, members, watch, base, field_name, user_codes)
+
     for k, pol in enumerate(scenario.policy):
         fname = f"policy[{k}]"
         if pol.products is not None and base.product_id not in pol.products:
             continue
+        label = f"{fname} ({pol.type}{', ' + repr(pol.label) if pol.label else ''})"
         if isinstance(pol, TariffPolicy):
-            rows = select_countries(
-                world, pol.exporters, members, watch, base, f"{fname}.exporters"
-            )
-            cols = select_countries(
-                world, pol.importers, members, watch, base, f"{fname}.importers"
-            )
+            rows = select(pol.exporters, f"{fname}.exporters")
+            cols = select(pol.importers, f"{fname}.importers")
             pairs = np.outer(rows, cols) & offdiag
+            notes += no_effect.tariff_notes(label, base, pairs, pol.rate)
             t1[pairs] = pol.rate
         elif isinstance(pol, ExportBanPolicy):
-            rows = select_countries(
-                world, pol.exporters, members, watch, base, f"{fname}.exporters"
-            )
-            cols = select_countries(
-                world, pol.importers, members, watch, base, f"{fname}.importers"
-            )
+            rows = select(pol.exporters, f"{fname}.exporters")
+            cols = select(pol.importers, f"{fname}.importers")
+            notes += no_effect.ban_notes(label, base, rows, cols)
             banned |= np.outer(rows, cols) & offdiag
         elif isinstance(pol, ExportQuotaPolicy):
-            rows = select_countries(
-                world, pol.exporters, members, watch, base, f"{fname}.exporters"
-            )
+            rows = select(pol.exporters, f"{fname}.exporters")
+            notes += no_effect.quota_notes(label, base, rows, pol.share_of_baseline)
             cap[rows] = np.minimum(cap[rows], pol.share_of_baseline)
         elif isinstance(pol, PriceFloorPolicy):
             if not np.isfinite(base.p0).any():
@@ -197,15 +214,21 @@ def build_policy(
                 )
             if pol.mechanism == "variable_levy":
                 pairs = np.outer(~members, members) & offdiag
+                notes += no_effect.levy_floor_notes(label, base, pairs, pol.price_usd_per_t)
                 rel = pol.price_usd_per_t / base.p0
                 levy = np.where(pairs, np.maximum(levy, np.nan_to_num(rel)), levy)
             else:
-                rel_i = pol.price_usd_per_t / producer_unit_values(base)
+                uv = producer_unit_values(base)
+                notes += no_effect.subsidy_floor_notes(
+                    label, base, members, pol.price_usd_per_t, uv
+                )
+                rel_i = pol.price_usd_per_t / uv
                 subsidy = np.where(members, np.maximum(subsidy, rel_i), subsidy)
             notes.append(
                 f"{pol.mechanism} floor USD {pol.price_usd_per_t:,.0f}/t vs baseline unit value "
                 f"USD {float(np.nanmedian(base.p0)):,.0f}/t (median over pairs)"
             )
+    notes += no_effect.cut_off_notes(base, banned)
     return Policy(t1=t1, banned=banned, levy_floor=levy, subsidy_floor=subsidy, export_cap=cap)
 
 
@@ -214,21 +237,71 @@ def zone_codes(
 ) -> tuple[list[str], list[str], list[str]]:
     """ISO3 codes of the zone's members and watch countries, and the watch codes dropped
     because they are members (a watch group such as G7 may overlap the zone: the watch share
-    measures supply from outside the zone)."""
-    members = _resolve_field(world, scenario.zone.members, user_codes, "zone.members")
-    watch = _resolve_field(world, scenario.zone.watch, user_codes, "zone.watch")
-    in_both = sorted(set(watch) & set(members))
-    return members, [c for c in watch if c not in set(members)], in_both
+    measures supply from outside the zone). A watch country named on its own that is also a
+    member is a contradiction: a ScenarioError, as in ``critmin assess``."""
+    try:
+        return zone_lists(world, scenario.zone.members, scenario.zone.watch, user_codes)
+    except ZoneListError as err:
+        raise ScenarioError(err.field, err.problem) from None
 
 
-def _resolve_field(world: World, items: list[str], extra: set[str], field_name: str) -> list[str]:
+class ZoneListError(CritminError):
+    """A zone list that cannot be resolved: which list (``members`` or ``watch``) and why."""
+
+    def __init__(self, which: str, problem: str) -> None:
+        self.field = f"zone.{which}"
+        self.which = which
+        self.problem = problem
+        super().__init__(f"{which}: {problem}")
+
+
+def zone_lists(
+    world: World,
+    members: list[str],
+    watch: list[str],
+    user_codes: set[str] | frozenset[str] = frozenset(),
+) -> tuple[list[str], list[str], list[str]]:
+    """Members, watch countries outside the zone, and watch codes dropped as members.
+
+    The one rule for every command (simulate, assess, the web): a watch *group* that overlaps
+    the zone keeps only its countries outside it (the dropped ones are returned for a note); a
+    watch *country* listed by itself that is also a member raises :class:`ZoneListError`
+    ("a watch country must be outside the zone")."""
+    member_codes = _resolve_field(world, members, user_codes, "members")
+    explicit: list[str] = []
+    watch_codes: list[str] = []
+    for item in watch:
+        codes = _resolve_field(world, [item], user_codes, "watch")
+        watch_codes += codes
+        if not _is_group(world, item):
+            explicit += codes
+    contradiction = sorted(set(explicit) & set(member_codes))
+    if contradiction:
+        raise ZoneListError(
+            "watch",
+            f"watch countries {', '.join(contradiction)} are also zone members: a watch "
+            "country must be outside the zone (remove it from one of the two lists)",
+        )
+    in_both = sorted(set(watch_codes) & set(member_codes))
+    outside = sorted(set(watch_codes) - set(member_codes))
+    return member_codes, outside, in_both
+
+
+def _is_group(world: World, item: str) -> bool:
+    key = item.strip().upper()
+    return key in {g.upper() for g in world.group_names} or key in {"EU", "EUROPEAN UNION"}
+
+
+def _resolve_field(
+    world: World, items: list[str], extra: set[str] | frozenset[str], which: str
+) -> list[str]:
     """Expand codes and groups; codes of the user's own markets are accepted as they are."""
     known = [i for i in items if i.strip().upper() in extra]
     rest = [i for i in items if i.strip().upper() not in extra]
     try:
         codes = world.resolve_countries(rest) if rest else []
     except CritminError as err:
-        raise ScenarioError(field_name, str(err)) from None
+        raise ZoneListError(which, str(err)) from None
     return sorted(set(codes) | {k.strip().upper() for k in known})
 
 
@@ -275,6 +348,6 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
                 "watch countries"
             )
         el = resolve_elasticities(world, scenario, spec, base, f"product[{k}]")
-        policy = build_policy(world, scenario, base, members, watch, notes)
+        policy = build_policy(world, scenario, base, members, watch, notes, user_codes)
         resolved.append(ResolvedProduct(spec, base, el, policy, members, watch, notes))
     return world, resolved

@@ -22,6 +22,7 @@ Every problem is reported as one :class:`critmin.errors.ScenarioError` naming th
 from __future__ import annotations
 
 import math
+import sys
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,23 +30,45 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from critmin.errors import CritminError, ScenarioError
+from critmin.scenario.messages import check_depth, scenario_error
 
-Selector = Literal["all", "members", "non-members"] | list[str]
+Selector = Literal["all", "members", "non-members"] | Annotated[list[str], Field(min_length=1)]
 Elasticity = float | dict[str, float]
+
+MAX_PRICE_USD_PER_T = 1e10
+"""Upper bound of a price in a scenario (USD 10 billion per tonne): above any traded mineral
+(rhodium at its 2021 peak was about USD 0.96 billion per tonne); larger values are typos."""
+
+MAX_DEPTH = 16
+"""Deepest nesting a scenario document may have (the contract needs 4 levels)."""
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: nan and inf (legal TOML and JSON-ish input) are rejected as
+    # "must be a finite number" before any range check can give a misleading message
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+MAX_ELASTICITY = {"sigma": 100.0, "demand_elasticity": 20.0, "supply_elasticity": 20.0}
+"""Upper bounds of the elasticities: far above published estimates (GTAP's largest Armington
+elasticities are about 34; commodity demand and supply elasticities are below 5), and where the
+model's prices start to leave floating point."""
 
 
 def _check_elasticity(value: Elasticity | None, name: str, minimum: float, strict: bool) -> None:
-    """Elasticities are a number or {default = x, ISO3 = y}; sigma must exceed 1."""
+    """Elasticities are a number or {default = x, ISO3 = y}; sigma must exceed 1; each is at
+    most :data:`MAX_ELASTICITY`."""
     if value is None:
         return
     values = value.values() if isinstance(value, dict) else [value]
     for v in values:
         if not isinstance(v, int | float) or math.isnan(v) or math.isinf(v):
             raise ValueError(f"{name} must be a finite number, got {v!r}")
+        if v > MAX_ELASTICITY[name]:
+            raise ValueError(
+                f"{name} must be at most {MAX_ELASTICITY[name]:g}, got {v:g} (published "
+                "estimates are far lower)"
+            )
         if (strict and v <= minimum) or (not strict and v < minimum):
             rel = "greater than" if strict else "at least"
             why = (
@@ -91,7 +114,7 @@ class Defaults(_Strict):
 class ProductSpec(_Strict):
     id: str = Field(min_length=1)
     flows: str | None = None
-    baseline_price_usd_per_t: float | None = Field(default=None, gt=0)
+    baseline_price_usd_per_t: float | None = Field(default=None, gt=0, le=MAX_PRICE_USD_PER_T)
     sigma: float | None = None
     demand_elasticity: float | None = None
     supply_elasticity: Elasticity | None = None
@@ -105,7 +128,7 @@ class ProductSpec(_Strict):
 
 
 class _PolicyBase(_Strict):
-    products: list[str] | None = None
+    products: Annotated[list[str], Field(min_length=1)] | None = None
     stage: str | None = None  # a chain's stage (mine, refine, product) or a stage's product id
     label: str | None = None
 
@@ -120,7 +143,7 @@ class TariffPolicy(_PolicyBase):
 class PriceFloorPolicy(_PolicyBase):
     type: Literal["price_floor"]
     mechanism: Literal["variable_levy", "producer_subsidy"] = "variable_levy"
-    price_usd_per_t: float = Field(gt=0)
+    price_usd_per_t: float = Field(gt=0, le=MAX_PRICE_USD_PER_T)
 
 
 class ExportBanPolicy(_PolicyBase):
@@ -148,7 +171,7 @@ class Disruption(_Strict):
     type: Literal["export_ban"] = "export_ban"
     exporters: Selector = Field(default_factory=lambda: ["watch"])
     importers: Selector = "members"
-    products: list[str] | None = None
+    products: Annotated[list[str], Field(min_length=1)] | None = None
     probability: float = Field(ge=0, le=1)
 
 
@@ -163,7 +186,7 @@ class UncertaintySettings(_Strict):
     """
 
     draws: int = Field(default=1000, ge=1, le=100_000_000)
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
     shortfall_threshold: float = Field(default=0.05, ge=0, lt=1)
     coverage: float = Field(default=0.95, gt=0, le=1)
     duration_days: float = Field(default=365.0, gt=0, le=3650)
@@ -219,7 +242,7 @@ class ChainSpec(_Strict):
 class Scenario(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
-    year: int = 2024
+    year: int = Field(default=2024, ge=1900, le=2100)
     zone: Zone
     defaults: Defaults = Field(default_factory=Defaults)
     product: list[ProductSpec] = Field(default_factory=list)
@@ -261,61 +284,54 @@ class Scenario(_Strict):
         """Validate a dict; turn pydantic errors into one ScenarioError naming the field."""
         if not isinstance(data, dict):
             raise ScenarioError("<root>", f"expected a table/object, got {type(data).__name__}")
+        check_depth(data, MAX_DEPTH)
         try:
             scenario = cls.model_validate(data)
         except ScenarioError:
             raise
         except ValidationError as exc:
-            raise _first_error(exc) from None
+            raise scenario_error(exc, cls) from None
         if base_dir is not None:
             object.__setattr__(scenario, "_base_dir", Path(base_dir))
         return scenario
 
     @classmethod
     def from_file(cls, path: str | Path) -> Scenario:
+        """Read a TOML scenario file (UTF-8; a byte-order mark is accepted)."""
         path = Path(path)
         if not path.exists():
             raise CritminError(f"scenario file {path} does not exist")
+        if path.is_dir():
+            raise CritminError(f"scenario file {path} is a folder: give a .toml file")
         try:
-            text = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError) as err:
-            raise CritminError(f"cannot read scenario file {path}: {err}") from None
+            text = path.read_text(encoding="utf-8-sig")  # -sig: a leading BOM is dropped
+        except UnicodeDecodeError as err:
+            raise CritminError(
+                f"scenario file {path} is not UTF-8 text (byte {err.start}): save it as UTF-8"
+            ) from None
+        except OSError as err:
+            raise CritminError(f"cannot read scenario file {path}: {err.strerror or err}") from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as err:
             raise CritminError(f"scenario file {path} is not valid TOML: {err}") from None
+        except RecursionError:
+            raise CritminError(
+                f"scenario file {path} is nested too deeply to read (thousands of levels of "
+                "arrays or tables): a scenario needs at most 4"
+            ) from None
+        except ValueError as err:  # an integer of more than 4300 digits
+            problem = (
+                f"holds an integer of more than {sys.get_int_max_str_digits()} digits"
+                if "digits" in str(err)
+                else f"holds a value critmin cannot read ({err})"
+            )
+            raise CritminError(f"scenario file {path} {problem}") from None
         return cls.from_dict(data, base_dir=path.parent)
 
     @property
     def base_dir(self) -> Path:
         return getattr(self, "_base_dir", Path.cwd())
-
-
-def _first_error(exc: ValidationError) -> ScenarioError:
-    """The first pydantic error as a ScenarioError with a dotted field path."""
-    e = exc.errors(include_url=False)[0]
-    parts: list[str] = []
-    for loc in e["loc"]:
-        if isinstance(loc, int):
-            parts[-1:] = [f"{parts[-1]}[{loc}]"] if parts else [f"[{loc}]"]
-        elif loc in {"tariff", "price_floor", "export_ban", "export_quota", "function-after"} or (
-            isinstance(loc, str) and loc.startswith(("list[", "literal[", "float", "dict["))
-        ):
-            continue
-        else:
-            parts.append(str(loc))
-    field = ".".join(parts) or "<root>"
-    msg = str(e["msg"])
-    if e["type"] == "missing":
-        msg = "is required"
-    elif e["type"] == "extra_forbidden":
-        msg = "is not a known field (check the spelling against the scenario contract)"
-    elif e["type"] == "union_tag_invalid":
-        msg = "type must be one of tariff, price_floor, export_ban, export_quota"
-    elif e["type"] == "union_tag_not_found":
-        msg = "each policy needs a type: tariff, price_floor, export_ban or export_quota"
-    msg = msg.removeprefix("Value error, ")
-    return ScenarioError(field, msg)
 
 
 def load_scenario(source: str | Path | dict[str, Any] | Scenario) -> Scenario:

@@ -1,0 +1,162 @@
+"""Policies that are legal but do nothing (or may do nothing) in a market, found where the
+policy arrays are built (:func:`critmin.scenario.resolution.build_policy`).
+
+A ban by a country that does not export the product, a ban of USA -> USA, a quota above
+baseline exports, a floor below every price it could top up: the model solves them and reports
+no change, which looks like a finding. Each check here returns plain sentences that go into the
+product's ``notes`` (JSON) and are printed as warnings in the readable output:
+
+- ``no effect: ...`` when the instrument cannot change the market at all;
+- ``may have no effect: ...`` when it binds only if other policies move prices or exports
+  far enough (a quota above baseline exports, a floor below the baseline prices);
+- ``cut off: ...`` when bans leave buyers with no supplier at all: their composite price is
+  infinite (DESIGN.md: P_j over an empty sum), so their consumer surplus and welfare are
+  undefined and shown as ``-`` (null in JSON).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from critmin.baseline import ProductBaseline
+
+SHOWN = 6
+"""Country codes listed in a note before "and N more"."""
+
+
+def codes(base: ProductBaseline, mask: np.ndarray) -> str:
+    """``CHN, COD and 3 more``: the countries of a mask, for a sentence."""
+    names = [c for c, m in zip(base.countries, mask, strict=True) if m]
+    if len(names) <= SHOWN:
+        return ", ".join(names) if names else "none"
+    return f"{', '.join(names[:SHOWN])} and {len(names) - SHOWN} more"
+
+
+def _goods(base: ProductBaseline) -> str:
+    """The product's name inside a sentence: ``lithium carbonate`` (acronyms kept: ``REE``)."""
+    name = base.name
+    return name[0].lower() + name[1:] if len(name) > 1 and name[1].islower() else name
+
+
+def _do(base: ProductBaseline, mask: np.ndarray) -> str:
+    """``CHN does`` / ``CHN, COD do``: the subject and verb of a sentence."""
+    return f"{codes(base, mask)} {'does' if int(mask.sum()) == 1 else 'do'}"
+
+
+def _traded(base: ProductBaseline) -> np.ndarray:
+    """Pairs i != j with baseline trade."""
+    return (base.V > 0) & ~np.eye(base.n, dtype=bool)
+
+
+def tariff_notes(label: str, base: ProductBaseline, pairs: np.ndarray, rate: float) -> list[str]:
+    """A tariff on pairs that do not trade, or at the rate already in force, does nothing."""
+    traded = pairs & _traded(base)
+    if not traded.any():
+        return [
+            f"no effect: {label}: the exporters and importers it selects do not trade "
+            f"{_goods(base)} with each other in the baseline"
+        ]
+    if np.allclose(base.t0[traded], rate, rtol=0.0, atol=1e-12):
+        return [f"no effect: {label}: {rate:g} is the baseline tariff on every pair it selects"]
+    return []
+
+
+def ban_notes(label: str, base: ProductBaseline, rows: np.ndarray, cols: np.ndarray) -> list[str]:
+    """A ban that selects no traded pair: no exporter, only domestic sales (USA -> USA), or
+    exporters that do not sell the product to the importers selected."""
+    if not rows.any() or not cols.any():
+        side = "exporters" if not rows.any() else "importers"
+        return [f"no effect: {label}: none of the {side} it names is in the {_goods(base)} market"]
+    pairs = np.outer(rows, cols) & ~np.eye(base.n, dtype=bool)
+    if not pairs.any():
+        return [
+            f"no effect: {label}: it selects only {codes(base, rows)} -> itself; a ban stops "
+            "exports, and domestic sales are not exports"
+        ]
+    if (pairs & _traded(base)).any():
+        return []
+    exporting = rows & _traded(base).any(axis=1)
+    if not exporting.any():
+        return [
+            f"no effect: {label}: {_do(base, rows)} not export {_goods(base)} in the baseline, "
+            "so a ban on those exports changes nothing"
+        ]
+    return [
+        f"no effect: {label}: {_do(base, rows)} not sell {_goods(base)} to the importers it "
+        f"selects ({codes(base, cols)}) in the baseline"
+    ]
+
+
+def quota_notes(label: str, base: ProductBaseline, rows: np.ndarray, share: float) -> list[str]:
+    """A quota on countries that do not export does nothing; one at or above baseline exports
+    binds only if other policies raise those exports."""
+    exporting = rows & _traded(base).any(axis=1)
+    if not exporting.any():
+        return [
+            f"no effect: {label}: {_do(base, rows)} not export {_goods(base)} in the baseline, "
+            "so a cap on those exports changes nothing"
+        ]
+    if share >= 1:
+        return [
+            f"may have no effect: {label}: a cap at {100 * share:g}% of baseline exports of "
+            f"{codes(base, exporting)} binds only if the scenario's other policies raise their "
+            f"exports by {100 * (share - 1):g}% or more"
+        ]
+    return []
+
+
+def levy_floor_notes(
+    label: str, base: ProductBaseline, pairs: np.ndarray, price: float
+) -> list[str]:
+    """A variable levy tops non-member supply up to the floor: nothing to top up when no
+    non-member sells to a member, or when the floor is below every such baseline price."""
+    traded = pairs & _traded(base)
+    if not traded.any():
+        return [
+            f"no effect: {label}: no non-member sells {_goods(base)} to a zone member in the "
+            "baseline, so there is nothing for a levy to top up"
+        ]
+    lowest = float(np.nanmin(base.p0[traded])) if np.isfinite(base.p0[traded]).any() else None
+    if lowest is not None and price <= lowest:
+        return [
+            f"may have no effect: {label}: the floor USD {price:,.0f}/t is at or below the "
+            f"baseline price of every non-member supplier of the zone (lowest USD "
+            f"{lowest:,.0f}/t): the levy applies only if their prices fall below it"
+        ]
+    return []
+
+
+def subsidy_floor_notes(
+    label: str, base: ProductBaseline, members: np.ndarray, price: float, unit_values: np.ndarray
+) -> list[str]:
+    """A producer subsidy tops zone producers' prices up to the floor: nothing to top up when
+    no member produces, or when the floor is below every member's baseline unit value."""
+    producing = members & (base.V.sum(axis=1) > 0)
+    if not producing.any():
+        return [
+            f"no effect: {label}: no zone member sells {_goods(base)} in the baseline, so there "
+            "is no producer to subsidise"
+        ]
+    lowest = float(np.nanmin(unit_values[producing]))
+    if np.isfinite(lowest) and price <= lowest:
+        return [
+            f"may have no effect: {label}: the floor USD {price:,.0f}/t is at or below the "
+            f"baseline unit value of every zone producer (lowest USD {lowest:,.0f}/t): the "
+            "subsidy is paid only if their prices fall below it"
+        ]
+    return []
+
+
+def cut_off_notes(base: ProductBaseline, banned: np.ndarray) -> list[str]:
+    """Buyers whose every baseline supplier is banned (no domestic sales either)."""
+    buys = base.V > 0
+    if not banned.any():
+        return []
+    cut = buys.any(axis=0) & ~(buys & ~banned).any(axis=0)
+    if not cut.any():
+        return []
+    return [
+        f"cut off: the bans leave {int(cut.sum())} buyer(s) of {_goods(base)} with no supplier "
+        f"({codes(base, cut)}): their price is infinite, so their consumer surplus and welfare "
+        "are undefined (shown as '-', null in JSON)"
+    ]

@@ -1,0 +1,554 @@
+"""Nothing breaks it: every bad input to the CLI gets one clear message (or, for legal input
+that does nothing, a visible warning) and never a traceback.
+
+One table: the command, the files it reads, the expected exit status (2 = usage error, 1 =
+failure, 0 = runs with a warning) and words the message must contain. Run in-process with
+Typer's CliRunner (fast); ``test_bad_input_subprocess.py`` runs a few as real processes.
+Keep the table growing as commands land.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import critmin.errors
+import critmin.simulation
+from critmin.cli import app
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "01_lithium_floor_levy.toml"
+
+ZONE = '[zone]\nmembers = ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"]\nwatch = ["CHN"]\n'
+LITHIUM = '[[product]]\nid = "lithium_carbonate"\n'
+
+
+def scenario(*policies: str, zone: str = ZONE, product: str = LITHIUM, head: str = "") -> str:
+    """A scenario file: a name, the zone, one product and the policies given (TOML text)."""
+    body = "".join(f"[[policy]]\n{p}\n" for p in policies)
+    return f'name = "bad input"\n{head}{zone}{product}{body}'
+
+
+USER_MARKET = '[[product]]\nid = "widget"\nflows = "flows.csv"\nbaseline_price_usd_per_t = 10\n'
+USER_ZONE = '[zone]\nmembers = ["BBB"]\nwatch = ["AAA"]\n'
+GOOD_FLOWS = "exporter,importer,value_usd\nAAA,BBB,100\nCCC,BBB,50\nBBB,AAA,20\nBBB,BBB,80\n"
+
+
+def flows_case(flows: str) -> dict[str, str]:
+    return {"s.toml": scenario(zone=USER_ZONE, product=USER_MARKET), "flows.csv": flows}
+
+
+@dataclass(frozen=True)
+class Case:
+    """argv may use {s} (the scenario file s.toml), {tmp} (the test's folder), {ex} (example 1)."""
+
+    id: str
+    argv: list[str]
+    files: dict[str, str] = field(default_factory=dict)
+    code: int = 2
+    words: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+
+
+def sim(text: str, *extra: str, code: int = 2, words: tuple[str, ...] = (), **kw: Any) -> Any:
+    return {"argv": ["simulate", "{s}", *extra], "files": {"s.toml": text}, "code": code} | {
+        "words": words,
+        **kw,
+    }
+
+
+CASES = [
+    # ---- numbers: finite and in range, NaN named as such
+    Case(
+        "floor inf",
+        **sim(
+            scenario('type = "price_floor"\nprice_usd_per_t = inf'),
+            words=("policy[0].price_usd_per_t", "must be a finite number", "inf"),
+        ),
+    ),
+    Case(
+        "floor 1e300",
+        **sim(
+            scenario('type = "price_floor"\nprice_usd_per_t = 1e300'),
+            words=("policy[0].price_usd_per_t", "at most 1e+10", "1e+300"),
+        ),
+    ),
+    Case(
+        "floor nan",
+        **sim(
+            scenario('type = "price_floor"\nprice_usd_per_t = nan'),
+            words=("must be a finite number, got nan",),
+            absent=("greater than",),
+        ),
+    ),
+    Case(
+        "tariff nan",
+        **sim(
+            scenario('type = "tariff"\nrate = nan'),
+            words=("policy[0].rate", "must be a finite number, got nan"),
+            absent=("<= 10", "at most"),
+        ),
+    ),
+    Case(
+        "tariff 11",
+        **sim(scenario('type = "tariff"\nrate = 11'), words=("policy[0].rate", "at most 10", "11")),
+    ),
+    Case(
+        "tariff text",
+        **sim(scenario('type = "tariff"\nrate = "high"'), words=("policy[0].rate", "'high'")),
+    ),
+    Case(
+        "quota inf",
+        **sim(
+            scenario('type = "export_quota"\nexporters = ["CHL"]\nshare_of_baseline = inf'),
+            words=("policy[0].share_of_baseline", "finite number"),
+        ),
+    ),
+    Case(
+        "sigma nan",
+        **sim(
+            scenario(head="[defaults]\nsigma = nan\n"),
+            words=("defaults.sigma", "must be a finite number"),
+        ),
+    ),
+    Case(
+        "supply elasticity nan",
+        **sim(
+            scenario(product=LITHIUM + "supply_elasticity = { default = 1.0, CHN = nan }\n"),
+            words=("product[0].supply_elasticity.CHN", "finite number"),
+        ),
+    ),
+    Case(
+        "supply elasticity unknown country",
+        **sim(
+            scenario(product=LITHIUM + "supply_elasticity = { default = 1.0, CHM = 2 }\n"),
+            words=("product[0].supply_elasticity", "unknown country", "'CHM'"),
+        ),
+    ),
+    Case(
+        "supply elasticity of a flows code",
+        ["simulate", "{s}"],
+        {
+            "s.toml": scenario(
+                zone=USER_ZONE,
+                product=USER_MARKET + "supply_elasticity = { default = 1.0, AAA = 2 }\n",
+            ),
+            "flows.csv": GOOD_FLOWS,
+        },
+        code=0,
+    ),
+    Case(
+        "year out of range",
+        **sim(scenario(head="year = 1066\n"), words=("'year'", "at least 1900", "1066")),
+    ),
+    Case(
+        "5000-digit integer",
+        **sim(scenario(head=f"year = {'9' * 5000}\n"), words=("more than 4300 digits",)),
+    ),
+    # ---- codes and names: known, with "did you mean"
+    Case(
+        "top-level typo",
+        **sim(scenario().replace("name =", "nmae ="), words=("'nmae'", "did you mean 'name'")),
+    ),
+    Case(
+        "policy field typo",
+        **sim(scenario('type = "tariff"\nrtae = 0.1'), words=("policy[0].rtae", "'rate'")),
+    ),
+    Case(
+        "policy type typo",
+        **sim(scenario('type = "tarif"\nrate = 0.1'), words=("policy[0]", "did you mean 'tariff'")),
+    ),
+    Case(
+        "mechanism typo",
+        **sim(
+            scenario('type = "price_floor"\nmechanism = "variable-levy"\nprice_usd_per_t = 1'),
+            words=("policy[0].mechanism", "'variable_levy'"),
+        ),
+    ),
+    Case(
+        "selector typo",
+        **sim(
+            scenario('type = "export_ban"\nexporters = "member"'),
+            words=("policy[0].exporters", "did you mean 'members'"),
+        ),
+    ),
+    Case(
+        "selector string code",
+        **sim(
+            scenario('type = "export_ban"\nexporters = "CHN"'),
+            words=("policy[0].exporters", "a list of one: ['CHN']"),
+        ),
+    ),
+    Case(
+        "selector empty list",
+        **sim(
+            scenario('type = "export_ban"\nexporters = []'),
+            words=("policy[0].exporters", "selects no country"),
+        ),
+    ),
+    Case(
+        "policy products empty",
+        **sim(
+            scenario('type = "tariff"\nrate = 0.1\nproducts = []'),
+            words=("policy[0].products", "leave the field out"),
+        ),
+    ),
+    Case(
+        "unknown country",
+        **sim(
+            scenario('type = "export_ban"\nexporters = ["CHM"]'),
+            words=("policy[0].exporters", "unknown country", "did you mean"),
+        ),
+    ),
+    Case(
+        "unknown product",
+        **sim(scenario(product='[[product]]\nid = "lithium_carbonat"\n'), words=("product[0].id",)),
+    ),
+    Case(
+        "watch country inside the zone",
+        **sim(
+            scenario(zone='[zone]\nmembers = ["USA", "CAN"]\nwatch = ["USA", "CHN"]\n'),
+            words=("zone.watch", "USA", "also zone members", "outside the zone"),
+        ),
+    ),
+    # ---- files: BOM, nesting, encoding, missing
+    Case("BOM accepted", **sim("\ufeff" + scenario('type = "tariff"\nrate = 0.1'), code=0)),
+    Case(
+        "deeply nested TOML",
+        **sim(
+            'name = "x"\ndescription = ' + "[" * 3000 + "]" * 3000 + "\n",
+            words=("nested too deeply",),
+        ),
+    ),
+    Case(
+        "nested a little too deep",
+        **sim(
+            scenario(head="description = " + "[" * 20 + "]" * 20 + "\n"),
+            words=("'description", "nested more than 16 levels"),
+        ),
+    ),
+    Case("empty file", **sim("", words=("'name'", "is required"))),
+    Case("missing file", ["simulate", "{tmp}/nope.toml"], words=("does not exist",)),
+    Case("scenario is a folder", ["simulate", "{tmp}"], words=("is a folder",)),
+    # ---- a user's flows file: file, line and column
+    Case(
+        "flows empty cell",
+        ["simulate", "{s}"],
+        flows_case("exporter,importer,value_usd\nAAA,BBB,\nBBB,AAA,5\n"),
+        words=("flows.csv line 2, column value_usd", "an empty cell"),
+    ),
+    Case(
+        "flows nan",
+        ["simulate", "{s}"],
+        flows_case("exporter,importer,value_usd\nAAA,BBB,5\nBBB,AAA,nan\n"),
+        words=("flows.csv line 3, column value_usd", "'nan'"),
+    ),
+    Case(
+        "flows 1e400",
+        ["simulate", "{s}"],
+        flows_case("exporter,importer,value_usd,tariff\nAAA,BBB,1e400,0\n"),
+        words=("line 2, column value_usd", "'1e400'", "finite number"),
+    ),
+    Case(
+        "flows tariff inf",
+        ["simulate", "{s}"],
+        flows_case("exporter,importer,value_usd,tariff\nAAA,BBB,4,0\n\nBBB,AAA,4,inf\n"),
+        words=("line 4, column tariff", "'inf'"),
+    ),
+    Case(
+        "flows missing code",
+        ["simulate", "{s}"],
+        flows_case("exporter,importer,value_usd\nAAA,BBB,5\n,BBB,5\n"),
+        words=("line 3, column exporter", "3-letter"),
+    ),
+    Case(
+        "flows all zero",
+        ["simulate", "{s}"],
+        flows_case("exporter,importer,value_usd\nAAA,BBB,0\n"),
+        words=("no market",),
+    ),
+    Case(
+        "flows code in policy.exporters",
+        ["simulate", "{s}", "--json"],
+        {
+            "s.toml": scenario(
+                'type = "export_ban"\nexporters = ["AAA"]', zone=USER_ZONE, product=USER_MARKET
+            ),
+            "flows.csv": GOOD_FLOWS,
+        },
+        code=0,
+        words=('"banned": true',),
+    ),
+    # ---- legal input that does nothing: runs, with a visible warning
+    Case(
+        "quota above baseline",
+        **sim(
+            scenario('type = "export_quota"\nexporters = ["CHL"]\nshare_of_baseline = 1.5'),
+            code=0,
+            words=("warning: may have no effect: policy[0] (export_quota)", "150%"),
+        ),
+    ),
+    Case(
+        "ban by a non-exporter",
+        **sim(
+            scenario('type = "export_ban"\nexporters = ["ISL"]'),
+            code=0,
+            words=("warning: no effect: policy[0] (export_ban)", "ISL"),
+        ),
+    ),
+    Case(
+        "ban USA to USA",
+        **sim(
+            scenario('type = "export_ban"\nexporters = ["USA"]\nimporters = ["USA"]'),
+            code=0,
+            words=("no effect", "domestic sales are not exports"),
+        ),
+    ),
+    Case(
+        "ban all to all",
+        **sim(
+            scenario('type = "export_ban"\nexporters = "all"\nimporters = "all"'),
+            code=0,
+            words=("warning: cut off:", "no supplier", "undefined"),
+        ),
+    ),
+    Case(
+        "floor below the market",
+        **sim(
+            scenario('type = "price_floor"\nprice_usd_per_t = 100'),
+            code=0,
+            words=("may have no effect", "USD 100/t", "at or below"),
+        ),
+    ),
+    Case(
+        "subsidy floor below the market",
+        **sim(
+            scenario('type = "price_floor"\nmechanism = "producer_subsidy"\nprice_usd_per_t = 10'),
+            code=0,
+            words=("may have no effect", "zone producer"),
+        ),
+    ),
+    Case(
+        "tariff on pairs that do not trade",
+        **sim(
+            scenario('type = "tariff"\nexporters = ["ISL"]\nimporters = ["USA"]\nrate = 0.5'),
+            code=0,
+            words=("no effect", "do not trade"),
+        ),
+    ),
+    Case(
+        "watch group overlapping the zone",
+        **sim(
+            scenario(zone='[zone]\nmembers = ["USA", "CAN", "JPN", "EU27"]\nwatch = ["G7"]\n'),
+            code=0,
+            words=("are zone members and are not counted as watch countries",),
+        ),
+    ),
+    # ---- paths: checked before any work
+    Case("--out a folder", ["simulate", "{ex}", "--out", "{tmp}"], words=("--out", "is a folder")),
+    Case(
+        "--out in /proc",
+        ["simulate", "{ex}", "--out", "/proc/x.json"],
+        words=("--out /proc/x.json", "cannot create a file"),
+    ),
+    Case(
+        "--out under a file",
+        ["simulate", "{ex}", "--out", "{s}/x.json"],
+        {"s.toml": scenario()},
+        words=("is a file, not a folder",),
+    ),
+    Case(
+        "--out wrong suffix",
+        ["simulate", "{ex}", "--out", "{tmp}/x.txt"],
+        words=("must end in .json",),
+    ),
+    Case("report -o a folder", ["report", "{ex}", "-o", "{tmp}"], words=("is a folder",)),
+    Case(
+        "report -o pdf",
+        ["report", "{ex}", "-o", "{tmp}/r.pdf"],
+        words=("must end in .html or .htm",),
+    ),
+    Case(
+        "uncertainty --draws-out a folder",
+        ["uncertainty", "{ex}", "--draws-out", "{tmp}"],
+        words=("--draws-out", "is a folder"),
+    ),
+    Case(
+        "uncertainty --draws-out xlsx",
+        ["uncertainty", "{ex}", "--draws-out", "{tmp}/d.xlsx"],
+        words=("must end in .csv or .parquet", "'.xlsx'"),
+    ),
+    Case(
+        "data check --source missing",
+        ["data", "check", "--source", "/nonexistent"],
+        words=("--source /nonexistent does not exist",),
+    ),
+    Case(
+        "data check --reference a file",
+        ["data", "check", "--reference", "{ex}"],
+        words=("--reference", "is a file"),
+    ),
+    Case(
+        "data build --source missing",
+        ["data", "build", "--source", "{tmp}/none", "--out", "{tmp}/ref"],
+        words=("--source", "does not exist"),
+    ),
+    Case("assess --zone missing", ["assess", "--zone", "{tmp}/z.toml"], words=("--zone",)),
+    Case("serve --db a folder", ["serve", "--db", "{tmp}"], words=("--db", "is a folder")),
+    # ---- options: numbers in range
+    Case("--top -3", ["simulate", "{ex}", "--top", "-3"], words=("--top",)),
+    Case("--limit -1", ["data", "show", "production", "--limit", "-1"], words=("--limit",)),
+    Case("--port 0", ["serve", "--port", "0"], words=("--port",)),
+    Case("report --draws -1", ["report", "{ex}", "--draws", "-1"], words=("--draws",)),
+    Case(
+        "uncertainty --threshold nan",
+        ["uncertainty", "{ex}", "--threshold", "nan"],
+        words=("--threshold", "finite number", "nan"),
+    ),
+    Case(
+        "uncertainty --coverage 0",
+        ["uncertainty", "{ex}", "--coverage", "0"],
+        words=("--coverage", "greater than 0"),
+    ),
+    Case(
+        "uncertainty --scheduler malformed",
+        ["uncertainty", "{ex}", "--scheduler", "nonsense"],
+        words=("--scheduler must be an address", "'nonsense'"),
+    ),
+    Case(
+        "uncertainty --reference typo",
+        ["uncertainty", "{ex}", "--reference", "no-disruption"],
+        words=("--reference", "did you mean 'no_disruption'"),
+    ),
+    Case(
+        "data show --stage typo",
+        ["data", "show", "production", "--stage", "mined"],
+        words=("unknown stage 'mined'",),
+    ),
+    Case("uncertainty --draws 0", ["uncertainty", "{ex}", "--draws", "0"], words=("--draws",)),
+    Case(
+        "uncertainty --workers 0", ["uncertainty", "{ex}", "--workers", "0"], words=("--workers",)
+    ),
+    Case(
+        "assess watch inside the zone",
+        ["assess", "--members", "USA,CAN", "--watch", "USA"],
+        words=("--watch", "also zone members"),
+    ),
+    Case(
+        "assess watch group overlapping the zone",
+        ["assess", "--minerals", "lithium", "--members", "USA,CAN,JPN", "--watch", "G7"],
+        code=0,
+        words=("CAN, JPN, USA are zone members and are not counted as watch countries",),
+    ),
+    # ---- a run that does not converge: says what failed and shows no numbers as results
+    Case(
+        "not converged",
+        **sim(
+            scenario(
+                'type = "export_ban"\nexporters = ["CHN"]\nimporters = "all"',
+                head="[defaults]\nsigma = 1.0001\ndemand_elasticity = 0\n",
+            ),
+            code=1,
+            words=("NOT converged:", "No results are shown", "IRN"),
+            absent=("Largest welfare changes", "Trade diversion", "#"),
+        ),
+    ),
+]
+
+
+def run(case: Case, tmp_path: Path) -> tuple[int, str, Any]:
+    for name, text in case.files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    subs = {"{s}": str(tmp_path / "s.toml"), "{tmp}": str(tmp_path), "{ex}": str(EXAMPLE)}
+    argv = []
+    for arg in case.argv:
+        for key, value in subs.items():
+            arg = arg.replace(key, value)
+        argv.append(arg)
+    res = CliRunner().invoke(app, argv)
+    return res.exit_code, res.output, res.exception
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_bad_input_gets_one_clear_message(case: Case, tmp_path: Path) -> None:
+    code, output, exception = run(case, tmp_path)
+    flat = " ".join(output.split())
+    assert code == case.code, f"{case.id}: exit {code}\n{output}"
+    assert exception is None or isinstance(exception, SystemExit), repr(exception)
+    assert "Traceback" not in output and "internal error" not in output, output
+    for words in case.words:
+        assert words in flat, f"{case.id}: {words!r} not in\n{output}"
+    for words in case.absent:
+        assert words not in flat, f"{case.id}: {words!r} in\n{output}"
+    if case.code == 2 and case.argv[0] in {"simulate", "report", "uncertainty"}:
+        assert "error:" in flat or "Invalid value" in flat or "Usage:" in flat, output
+
+
+def test_no_effect_warnings_are_in_the_json_notes(tmp_path: Path) -> None:
+    """The readable warning and the JSON note are the same sentence."""
+    case = Case(
+        "ban by a non-exporter (json)",
+        **sim(scenario('type = "export_ban"\nexporters = ["ISL"]'), "--json", code=0),
+    )
+    code, output, _ = run(case, tmp_path)
+    assert code == 0, output
+    notes = json.loads(output)["products"]["lithium_carbonate"]["notes"]
+    assert any(n.startswith("no effect: policy[0] (export_ban)") and "ISL" in n for n in notes)
+
+
+def test_non_converged_json_is_marked(tmp_path: Path) -> None:
+    case = next(c for c in CASES if c.id == "not converged")
+    case = Case(case.id, [*case.argv, "--json"], case.files, code=1)
+    code, output, _ = run(case, tmp_path)
+    assert code == 1, output
+    data = json.loads(output[: output.rindex("}") + 1])
+    product = data["products"]["lithium_carbonate"]
+    assert data["converged"] is False and product["converged"] is False
+    assert "IRN" in product["message"] and "#" not in product["message"]
+    assert product["summary"]["zone_consumer_price_change_pct"] is None  # a buyer cut off
+    assert any(n.startswith("numerical:") for n in product["notes"])
+
+
+def test_internal_error_is_one_line_with_a_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug: one line saying so, the log file with the traceback, how to report it; exit 1.
+    ``--debug`` shows the exception itself."""
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(critmin.simulation, "simulate", broken)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("CRITMIN_DEBUG", raising=False)
+    res = CliRunner().invoke(app, ["simulate", str(EXAMPLE)])
+    flat = " ".join(res.output.split())
+    assert res.exit_code == 1, res.output
+    assert "internal error: this is a bug in critmin" in flat and "KeyError" in flat
+    assert "Traceback" not in res.output and "report it" in flat and "--debug" in flat
+    logs = list((tmp_path / "state" / "critmin").glob("crash-*.log"))
+    assert len(logs) == 1 and str(logs[0]) in "".join(res.output.split())
+    text = logs[0].read_text()
+    assert "Traceback" in text and "KeyError: 'a bug'" in text and "simulate" in text
+
+    res = CliRunner().invoke(app, ["--debug", "simulate", str(EXAMPLE)])
+    assert isinstance(res.exception, KeyError)
+
+
+def test_runtime_warnings_become_one_diagnosis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A numpy RuntimeWarning that reaches a command is printed as one diagnosis line."""
+    import numpy as np
+
+    def noisy(*args: Any, **kwargs: Any) -> Any:
+        np.float64(1e308) * 10  # overflow
+        raise critmin.errors.CritminError("stop here")
+
+    monkeypatch.setattr(critmin.simulation, "simulate", noisy)
+    res = CliRunner().invoke(app, ["simulate", str(EXAMPLE)])
+    flat = " ".join(res.output.split())
+    assert res.exit_code == 2
+    assert "numerical warning: overflow encountered" in flat and "RuntimeWarning" not in flat
