@@ -155,7 +155,7 @@ class SimulationResult:
         }
 
     # ------------------------------------------------------------------ presentation helpers
-    # (delegates to critmin.narrative, critmin.frames, critmin.export: see docs/notebooks.md)
+    # (delegates to critmin.narrative, frames, figures and export: see docs/notebooks.md)
 
     def headline(self) -> Any:
         """The written answer and key figures (:func:`critmin.narrative.headline`)."""
@@ -181,6 +181,14 @@ class SimulationResult:
         from critmin.export import write_xlsx
 
         return write_xlsx(self.to_dict(), path)
+
+    def figure(self, name: str, product: str | None = None) -> dict[str, Any]:
+        """A report figure by name as a Plotly figure dict (:func:`critmin.figures.figure`):
+        ``zone-shares``, ``price-summary``, or per product ``prices``, ``sankey``,
+        ``diversion``, ``map``. ``plotly.graph_objects.Figure(result.figure("map"))`` shows it."""
+        from critmin.figures import figure
+
+        return figure(self.to_dict(), name, product)
 
     def _repr_html_(self) -> str:
         """Notebook view: the headline paragraph and the key figures."""
