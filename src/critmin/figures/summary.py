@@ -91,6 +91,7 @@ def zone_shares_figure(results: dict[str, Any]) -> Figure:
                 "range": left,
                 "ticksuffix": "%",
                 "gridcolor": "#e5e7eb",
+                "automargin": True,
             },
             xaxis2={
                 "domain": [0.53, 1],
@@ -98,6 +99,7 @@ def zone_shares_figure(results: dict[str, Any]) -> Figure:
                 "range": right,
                 "ticksuffix": "%",
                 "gridcolor": "#e5e7eb",
+                "automargin": True,
             },
             yaxis={"automargin": True, "autorange": "reversed"},
             legend=legend_below(),
@@ -138,6 +140,7 @@ def price_summary_figure(results: dict[str, Any]) -> Figure:
                 "zeroline": True,
                 "zerolinecolor": "#374151",
                 "gridcolor": "#e5e7eb",
+                "automargin": True,
             },
             yaxis={"automargin": True, "autorange": "reversed"},
             legend=legend_below(),
