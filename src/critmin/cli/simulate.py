@@ -19,6 +19,11 @@ def simulate_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the results contract as JSON."),
     output: Path | None = typer.Option(None, "--out", "-o", help="Also write the JSON here."),
     top: int = typer.Option(8, help="Countries per table in the summary."),
+    detail: bool | None = typer.Option(
+        None,
+        "--detail/--brief",
+        help="Per-product tables in the summary (default: only for up to 3 products).",
+    ),
     xlsx: Path | None = typer.Option(
         None, "--xlsx", help="Also write an Excel workbook (one sheet per table, units in headers)."
     ),
@@ -49,7 +54,7 @@ def simulate_cmd(
     if as_json:
         sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
     else:
-        print_summary(out, data, top=top)
+        print_summary(out, data, top=top, detail=detail)
     if not result.converged:
         err.print("[bold red]some products did not converge: see 'converged' and 'message'[/]")
         raise typer.Exit(1)

@@ -13,16 +13,11 @@ from critmin.errors import CritminError
 
 SWEEP_HELP = """Run one parameter of a scenario over a range and chart the key figures.
 
-The parameter is a path into the scenario file: dotted keys and [i] list indices (0-based),
-e.g. policy[0].price_usd_per_t, policy[1].rate, policy[2].share_of_baseline, defaults.sigma,
-product[0].demand_elasticity. Give the range with --from/--to/--steps, or --values.
+The parameter is a path into the scenario file: dotted keys and \\[i] list indices (0-based), e.g. policy\\[0].price_usd_per_t, policy\\[1].rate, policy\\[2].share_of_baseline, defaults.sigma or product\\[0].demand_elasticity. Give the range with --from, --to and --steps, or list the points with --values.
 
-Each point is simulated like `critmin simulate`; the table shows zone self-sufficiency and
-watch share (%), consumer prices inside and outside the zone (% change) and zone welfare
-(USD), and the HTML page charts them with welfare's parts. Example:
+Each point is simulated like `critmin simulate`. The table shows zone self-sufficiency and the watch share (% of zone demand), consumer prices inside and outside the zone (% change) and welfare (USD); the HTML page (--out) charts them with the parts of zone welfare; --json prints every point (shares as fractions 0-1).
 
-  critmin sweep examples/01_lithium_floor_levy.toml --param policy[0].price_usd_per_t
-      --from 10000 --to 20000 --steps 11 -o floor.html
+Example: critmin sweep examples/01_lithium_floor_levy.toml --param policy\\[0].price_usd_per_t --from 10000 --to 20000 --steps 11 -o floor.html
 """
 
 
@@ -61,9 +56,12 @@ def sweep_cmd(
     else:
         raise CritminError("give the range as --from and --to (with --steps), or --values")
     load_solver()
-    result = run_sweep(
-        scenario, param, points, progress=lambda n, k: err.print(f"point {n} of {k}", end="\r")
-    )
+
+    def progress(n: int, k: int) -> None:
+        if err.is_terminal:
+            err.print(f"point {n} of {k}", end="\r" if n < k else "\n")
+
+    result = run_sweep(scenario, param, points, progress=progress)
     data = result.to_dict()
     write_sweep_page(data, output)
     if csv is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from typing import Any
 
 Figure = dict[str, Any]
@@ -112,7 +113,7 @@ def hbar(
     }
 
 
-def padded_range(values: list[float | None], pad: float = 0.28) -> list[float]:
+def padded_range(values: Sequence[float | None], pad: float = 0.28) -> list[float]:
     """An axis range holding 0 and every value, with ``pad`` x the span added on each side
     that has bars, so that a bar's printed value (``textposition="outside"``) fits."""
     finite = [v for v in values if v is not None and math.isfinite(v)]
