@@ -61,7 +61,8 @@ def country_prices_figure(product: dict[str, Any], top: int = 24) -> Figure:
             height=420,
             bargap=0.25,
             margin={"l": 60, "r": 20, "t": 30, "b": 130},
-            xaxis={"tickangle": -45, "automargin": True},
+            # labels slant down to the right, away from the value axis on the left
+            xaxis={"tickangle": 45, "automargin": True},
             yaxis={
                 "title": {"text": "change (%)"},
                 "ticksuffix": "%",

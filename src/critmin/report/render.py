@@ -300,15 +300,14 @@ def results_view(scenario: dict[str, Any], results: dict[str, Any]) -> dict[str,
 
 
 def scenario_dict(scenario: Any) -> dict[str, Any]:
-    """The scenario as a plain dict (from a Scenario model or a dict in the same schema)."""
-    from critmin.scenario.spec import Scenario
+    """The scenario as a plain dict (from a Scenario model, a dict in the same schema or the
+    path of a scenario file)."""
+    from critmin.scenario.spec import Scenario, load_scenario
 
-    if isinstance(scenario, Scenario):
-        data: dict[str, Any] = scenario.model_dump(mode="json", exclude_none=True)
+    if isinstance(scenario, str | Path | dict | Scenario):
+        data: dict[str, Any] = load_scenario(scenario).model_dump(mode="json", exclude_none=True)
         return data
-    if isinstance(scenario, dict):
-        return Scenario.from_dict(scenario).model_dump(mode="json", exclude_none=True)
-    raise TypeError(f"expected a Scenario or a dict, got {type(scenario).__name__}")
+    raise TypeError(f"expected a Scenario, a dict or a path, got {type(scenario).__name__}")
 
 
 def fans_from_summary(uncertainty: dict[str, Any]) -> dict[str, dict[str, Any]]:

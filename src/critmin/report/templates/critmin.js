@@ -138,6 +138,9 @@
       document.body.setAttribute("data-charts", "none");
       return;
     }
+    /* unpack the figures and the map polygons while Plotly.js loads */
+    var data = Promise.all([geoReady(), payload("critmin-figures")]);
+    data.catch(function () { return null; });  /* reported below, once Plotly is in */
     loadPlotly().then(function (ok) {
       if (!ok) { document.body.setAttribute("data-charts", "no-plotly"); return null; }
       /* Every map draws its own polygons, so Plotly must not fetch its base-map topology from
@@ -147,9 +150,7 @@
       if (!window.PlotlyGeoAssets.topojson.world_110m) {
         window.PlotlyGeoAssets.topojson.world_110m = { type: "Topology", objects: {}, arcs: [] };
       }
-      return Promise.all([geoReady(), payload("critmin-figures")]).then(function (parts) {
-        render(JSON.parse(parts[1]));
-      });
+      return data.then(function (parts) { render(JSON.parse(parts[1])); });
     }).catch(function (err) {
       document.body.setAttribute("data-charts", "error");
       var note = document.createElement("div");
