@@ -99,7 +99,7 @@ def open_report(browser: Any, path: Path, width: int) -> tuple[Any, Any, list[st
 def test_report_labels_do_not_overlap_and_the_page_fits(
     browser: Any, reports: dict[str, Any], name: str, width: int, screenshots: Path
 ) -> None:
-    path, data = reports[name]
+    path, _ = reports[name]
     context, page, errors = open_report(browser, path, width)
     page.wait_for_selector("body[data-charts=done]", timeout=120_000, state="attached")
     # the page is no wider than the screen
