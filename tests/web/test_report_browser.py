@@ -27,8 +27,9 @@ WIDTHS = (1440, 390)
 OVERLAPS_JS = """(chartId) => {
   const root = document.getElementById(chartId);
   const groups = {
-    xtick: ".xtick text", ytick: ".ytick text",
-    xtitle: ".g-xtitle text, .g-x2title text", ytitle: ".g-ytitle text, .g-y2title text",
+    xtick: ".xtick text", x2tick: ".x2tick text", x3tick: ".x3tick text", ytick: ".ytick text",
+    y2tick: ".y2tick text", xtitle: ".g-xtitle text", x2title: ".g-x2title text",
+    ytitle: ".g-ytitle text", y2title: ".g-y2title text",
     legend: ".legendtext", annotation: ".annotation-text", bartext: "text.bartext",
     sankey: ".sankey .node-label", cbtitle: ".cbtitle text", button: ".updatemenu-button text"
   };

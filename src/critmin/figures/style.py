@@ -146,3 +146,18 @@ def top_axis(base: str, count: int) -> tuple[dict[str, Any], dict[str, Any]] | N
         "hoverinfo": "skip",
     }
     return axis, trace
+
+
+def wrap_label(text: str, width: int = 20) -> str:
+    """A long axis label broken into lines of at most about ``width`` characters (``<br>``),
+    so product names leave room for the bars on a narrow screen."""
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    if line:
+        lines.append(line)
+    return "<br>".join(lines)

@@ -66,8 +66,9 @@
       m.b = (m.b || 50) + 60;
       lay.height = (lay.height || 400) + 60;
     }
+    stackPanels(fig);
     var sankeys = fig.data.filter(function (t) { return t.type === "sankey"; });
-    if (el.clientWidth >= 640 || sankeys.length !== 2) { return; }
+    if (sankeys.length !== 2) { return; }
     fig.layout.height = 2 * (fig.layout.height || 460);
     sankeys.forEach(function (t, k) {
       var y = t.domain.y, top = k === 0 ? 0.97 : 0.45, span = (y[1] - y[0]) * 0.42;
@@ -79,6 +80,25 @@
       titles[0].y = 1.02;
       titles[1].y = 0.5;
     }
+  }
+
+  /* Two panels side by side on one y axis (x | x2) become two stacked panels (y over y2). */
+  function stackPanels(fig) {
+    var lay = fig.layout;
+    if (!lay.xaxis2 || !lay.xaxis || !lay.xaxis.domain || lay.yaxis2) { return; }
+    var rows = lay.height || 400;
+    lay.height = 2 * rows + 40;
+    lay.xaxis.domain = [0, 1];
+    lay.xaxis2.domain = [0, 1];
+    lay.xaxis2.anchor = "y2";
+    lay.yaxis.domain = [0.58, 1];
+    lay.yaxis2 = JSON.parse(JSON.stringify(lay.yaxis));
+    lay.yaxis2.domain = [0, 0.42];
+    lay.xaxis.anchor = "y";
+    if (lay.xaxis4) { lay.xaxis4.overlaying = "x2"; }
+    fig.data.forEach(function (t) {
+      if (t.xaxis === "x2" || t.xaxis === "x4") { t.yaxis = "y2"; }
+    });
   }
 
   function render(figs) {
