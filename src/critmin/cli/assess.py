@@ -44,6 +44,9 @@ def assess_cmd(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON records."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+    wide: bool = typer.Option(
+        False, "--wide", help="Every column, however wide (default: what fits the terminal)."
+    ),
 ) -> None:
     """Rank minerals and stages by supply concentration; with a zone, its self-sufficiency and
     the watch countries' share. --view nir: net import reliance; --view criticality: the EU
@@ -138,7 +141,18 @@ def assess_cmd(
         title += f"; zone of {len(z.members)} countries" + (
             f", watch {', '.join(z.watch)}" if z.watch else ""
         )
+    hidden: list[str] = []
+    if not wide:
+        from critmin.summary import fit_columns
+
+        frame, hidden = fit_columns(frame, out.width)
     print_frame(frame, False, False, title)
+    if hidden:
+        out.print(
+            f"[dim]hidden to fit {out.width} columns: {', '.join(hidden)} "
+            "(--wide shows every column; --csv and --json every field)[/]",
+            highlight=False,
+        )
     out.print(
         "[bold]supply[/]: USGS = production of the year; EU = EU CRM 2023 shares (~2016-2020); "
         "BACI = exporters' shares of world exports.  [bold]cov[/]: share of the world total the "
