@@ -285,6 +285,42 @@ def assess_table(records: list[dict[str, Any]], with_zone: bool) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def criticality_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The criticality view for people: shares and coverage in %, HHI on the 0-10,000 scale
+    of the supply table (the JSON and CSV keep fractions and HHI 0-1); EU indices as given."""
+    out = pd.DataFrame(
+        {
+            "material": frame["material"],
+            "stage": frame["stage"],
+            "top": frame["top_country"],
+            "top %": (100 * frame["top_share"]).round(1),
+            "HHI": (10_000 * frame["hhi"]).round(0),
+            "HHI_WGI,t": frame["hhi_wgi_t_global"].round(2),
+            "cov %": (100 * frame["coverage_global"]).round(1),
+            "HHI_WGI,t EU": frame["hhi_wgi_t_eu_sourcing"].round(2),
+            "EU cov %": (100 * frame["coverage_eu_sourcing"]).round(1),
+            "SR 2023": frame["official_sr_2023"],
+            "EI 2023": frame["official_ei_2023"],
+        }
+    )
+    return out
+
+
+CRITICALITY_PRIORITY = (
+    "material",
+    "stage",
+    "top",
+    "top %",
+    "HHI_WGI,t",
+    "SR 2023",
+    "EI 2023",
+    "HHI",
+    "cov %",
+    "HHI_WGI,t EU",
+    "EU cov %",
+)
+
+
 # assess table columns, most important first: the last ones are hidden first when the table is
 # wider than the terminal (``--wide`` shows all)
 ASSESS_PRIORITY = (

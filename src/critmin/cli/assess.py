@@ -80,6 +80,13 @@ def assess_cmd(
 
     if view == "criticality":
         frame = criticality_view(world, mineral_list)
+        hidden: list[str] = []
+        if not (as_json or as_csv):
+            from critmin.summary import CRITICALITY_PRIORITY, criticality_table, fit_columns
+
+            frame = criticality_table(frame)
+            if not wide:
+                frame, hidden = fit_columns(frame, out.width, CRITICALITY_PRIORITY)
         print_frame(
             frame,
             as_json,
@@ -87,8 +94,17 @@ def assess_cmd(
             "EU 2023 supply-risk building blocks HHI_WGI,t recomputed from the bundled EU "
             "shares, t and WGI, beside the EU's official SR and EI (2023)",
         )
+        if hidden:
+            out.print(
+                f"[dim]hidden to fit {out.width} columns: {', '.join(hidden)} (--wide shows "
+                "every column)[/]",
+                highlight=False,
+            )
         if not (as_json or as_csv):
             out.print(
+                "[bold]Units:[/] top % and cov % in percent, HHI 0-10,000; HHI_WGI,t and the "
+                "EU's SR and EI are indices (EU methodology); '-' = the EU study publishes no "
+                "such figure for that material (e.g. no EU-sourcing shares). "
                 "[bold]Sources:[/] European Commission, Study on the Critical Raw Materials for "
                 "the EU 2023 (global and EU-sourcing shares, t, SR, EI; reference period "
                 "~2016-2020); World Bank WGI (six-indicator mean, rescaled 0-10). The official "
