@@ -157,7 +157,7 @@ def assess_cmd(
         title += f"; zone of {len(z.members)} countries" + (
             f", watch {', '.join(z.watch)}" if z.watch else ""
         )
-    hidden: list[str] = []
+    hidden = []
     if not wide:
         from critmin.summary import fit_columns
 
