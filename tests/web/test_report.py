@@ -150,6 +150,14 @@ def test_multi_product_report_has_a_section_per_product(tmp_path: Path) -> None:
     for pid in data["products"]:
         assert f'id="{chart_id(pid, "sankey")}"' in html
         assert f'<section class="card product" id="{pid}" data-product="{pid}">' in html
+    # the summary table ends with the cross-product total, and the answer section states it
+    assert '<tr class="total" data-product="all"><td>All 2 products</td>' in html
+    zone = sum(p["summary"]["zone_welfare_change_usd"] for p in data["products"].values())
+    tile = re.search(r'data-key="zone_welfare_change_usd" data-value="([^"]+)"', html)
+    assert tile and float(tile.group(1)) == pytest.approx(zone)
+    # charts sorted by effect: the product with the larger zone price change comes first
+    prices = script_data(html, "critmin-figures")[chart_id("price-summary")]["data"][0]
+    assert prices["y"][0].replace("<br>", " ") == "Permanent magnets of metal"
 
 
 def test_geometry_asset_is_small_and_sourced() -> None:
