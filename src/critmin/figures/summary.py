@@ -23,6 +23,18 @@ from critmin.figures.style import (
 )
 
 
+def _percent_axis(title: str, value_range: list[float], **extra: Any) -> dict[str, Any]:
+    """A value axis in % with its title, a fixed (padded) range and room for its labels."""
+    return {
+        "title": {"text": title},
+        "range": value_range,
+        "ticksuffix": "%",
+        "gridcolor": "#e5e7eb",
+        "automargin": True,
+        **extra,
+    }
+
+
 def _effect(before: float | None, after: float | None) -> float:
     return abs((after or 0.0) - (before or 0.0))
 
@@ -86,22 +98,8 @@ def zone_shares_figure(results: dict[str, Any]) -> Figure:
             barmode="group",
             bargap=0.25,
             margin={"l": 170, "r": 30, "t": 60 if extra else 30, "b": 90},
-            xaxis={
-                "domain": [0, 0.47],
-                "title": {"text": "met by members (%)"},
-                "range": left,
-                "ticksuffix": "%",
-                "gridcolor": "#e5e7eb",
-                "automargin": True,
-            },
-            xaxis2={
-                "domain": [0.53, 1],
-                "title": {"text": "met by watch countries (%)"},
-                "range": right,
-                "ticksuffix": "%",
-                "gridcolor": "#e5e7eb",
-                "automargin": True,
-            },
+            xaxis=_percent_axis("met by members (%)", left, domain=[0, 0.47]),
+            xaxis2=_percent_axis("met by watch countries (%)", right, domain=[0.53, 1]),
             yaxis={"automargin": True, "autorange": "reversed"},
             legend=legend_below(),
             **extra,
@@ -134,15 +132,12 @@ def price_summary_figure(results: dict[str, Any]) -> Figure:
             barmode="group",
             bargap=0.3,
             margin={"l": 170, "r": 30, "t": 60 if extra else 30, "b": 90},
-            xaxis={
-                "title": {"text": "consumer price change (%)"},
-                "range": padded_range(zone + outside, 0.3),
-                "ticksuffix": "%",
-                "zeroline": True,
-                "zerolinecolor": "#374151",
-                "gridcolor": "#e5e7eb",
-                "automargin": True,
-            },
+            xaxis=_percent_axis(
+                "consumer price change (%)",
+                padded_range(zone + outside, 0.3),
+                zeroline=True,
+                zerolinecolor="#374151",
+            ),
             yaxis={"automargin": True, "autorange": "reversed"},
             legend=legend_below(),
             **extra,
