@@ -228,3 +228,21 @@ def test_report_with_draws_shows_fan_charts(tmp_path: Path) -> None:
     figures = script_data(html, "critmin-figures")
     assert pct_id in figures
     assert figures[pct_id] == _json.loads(_json.dumps(fig))
+
+
+def test_report_takes_an_uncertainty_result_dict(example1_result: dict[str, Any]) -> None:
+    """Fan charts from UncertaintyResult.to_dict() (5-95% band and median): the report needs
+    no access to the draws, only the results it is given."""
+    from critmin.uncertainty import run_uncertainty
+
+    unc = run_uncertainty(EXAMPLE1, draws=30, seed=2).to_dict()
+    html = render_report(load_scenario(EXAMPLE1), example1_result, uncertainty=unc)
+    figures = script_data(html, "critmin-figures")
+    fan = figures[chart_id("lithium_carbonate", "fan-pct")]
+    out = unc["products"]["lithium_carbonate"]["outputs"]["zone_consumer_price_change_pct"]
+    median = next(t for t in fan["data"] if t.get("name") == "median")
+    assert median["x"][median["y"].index(out["label"])] == out["median"]
+    band = next(t for t in fan["data"] if t.get("name") == "5-95%")
+    row = band["y"].index(out["label"])
+    assert band["base"][row] == out["p05"]
+    assert band["base"][row] + band["x"][row] == pytest.approx(out["p95"])
