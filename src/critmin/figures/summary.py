@@ -67,14 +67,15 @@ def zone_shares_figure(results: dict[str, Any]) -> Figure:
     one row per product (two side-by-side panels, in %), largest change first."""
     products = results["products"]
     order = zone_order(results)
-    names = [wrap_label(products[pid]["name"]) for pid in order]
+    full = [products[pid]["name"] for pid in order]
+    names = [wrap_label(name) for name in full]
     zones = [products[pid]["zone"] for pid in order]
     values: dict[str, list[float | None]] = {}
 
     def bar(key: str, label: str, color: str, axis: str) -> dict[str, Any]:
         vals = pct_values([z[key] for z in zones])
         values[key] = vals
-        return hbar(names, vals, label, color, ".1f", xaxis=axis, yaxis="y")
+        return hbar(names, vals, label, color, ".1f", xaxis=axis, yaxis="y", customdata=full)
 
     traces = [
         bar("self_sufficiency_baseline", "Self-sufficiency, baseline", BASELINE, "x"),
@@ -112,13 +113,14 @@ def price_summary_figure(results: dict[str, Any]) -> Figure:
     baseline purchases), largest zone change first."""
     products = results["products"]
     order = price_order(results)
-    names = [wrap_label(products[pid]["name"]) for pid in order]
+    full = [products[pid]["name"] for pid in order]
+    names = [wrap_label(name) for name in full]
     zone = [products[pid]["summary"]["zone_consumer_price_change_pct"] for pid in order]
     outside = [products[pid]["summary"]["outside_consumer_price_change_pct"] for pid in order]
-    height = max(280, 100 + 40 * len(names))
+    height = max(280, 100 + 46 * len(names))
     traces = [
-        hbar(names, zone, "Zone members", MEMBER, "+.2f"),
-        hbar(names, outside, "Outside the zone", OTHER, "+.2f"),
+        hbar(names, zone, "Zone members", MEMBER, "+.2f", customdata=full),
+        hbar(names, outside, "Outside the zone", OTHER, "+.2f", customdata=full),
     ]
     extra: dict[str, Any] = {}
     top = top_axis("x", len(names))
