@@ -292,10 +292,14 @@ def paragraph(results: dict[str, Any], top: int = 2) -> str:
         )
         + "."
     ]
+    inside = _change(prices["zone_consumer_price_change_pct"])
+    outside_change = _change(prices["outside_consumer_price_change_pct"])
+    verb = inside.split()[0]
+    if outside_change.split()[0] == verb and verb in {"rise", "fall"}:
+        outside_change = outside_change.removeprefix(verb + " ")  # "rise 8% ... and 1% outside"
     sentences.append(
-        f"Consumer prices {_change(prices['zone_consumer_price_change_pct'])} inside the zone and "
-        f"{_change(prices['outside_consumer_price_change_pct'])} outside it (averages weighted by "
-        "baseline purchases)."
+        f"Consumer prices {inside} inside the zone and {outside_change} outside it (averages "
+        "weighted by baseline purchases)."
     )
     cs, ps = zone["consumer_surplus_change_usd"], zone["producer_surplus_change_usd"]
     rev, rent, sub = (
@@ -322,6 +326,9 @@ def paragraph(results: dict[str, Any], top: int = 2) -> str:
         losses.append(f"zone producers lose {_money(ps)}")
     if rev is not None and rev < -USD_EPS:
         losses.append(f"tariff revenue falls by {_money(rev)}")
+    rent_out = outside["quota_rent_usd"]
+    if rent_out is not None and rent_out > USD_EPS:
+        gains.append(f"exporters outside the zone collect {_money(rent_out)} in quota rents")
     who = pays + losses + gains
     if who:
         text = "; ".join(who)

@@ -316,3 +316,18 @@ def test_figures_by_name(example1: Any) -> None:
         example1.figure("pie")
     with pytest.raises(CritminError, match="unknown product 'tin'"):
         example1.figure("map", "tin")
+
+
+def test_quota_rents_outside_the_zone_are_named() -> None:
+    data = simulate(EXAMPLES / "03_drc_cobalt_quota.toml").to_dict()
+    text = headline(data).paragraph
+    rent = sum(
+        r["quota_rent_usd"] or 0.0
+        for p in data["products"].values()
+        for r in p["countries"].values()
+        if not r["member"]
+    )
+    assert rent > 0
+    assert f"exporters outside the zone collect USD {usd(rent)} in quota rents" in text
+    # both prices rise: the verb is not repeated
+    assert re.search(r"Consumer prices rise [\d.]+% inside the zone and [\d.]+% outside it", text)
