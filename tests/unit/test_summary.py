@@ -150,3 +150,15 @@ def test_sweep_command(tmp_path: Path) -> None:
     )
     assert bad.exit_code == 2 and "no policy[5]" in bad.output
     assert "policy[0].price_usd_per_t" in CliRunner().invoke(app, ["sweep", "--help"]).output
+
+
+def test_solver_messages_name_countries_by_iso3() -> None:
+    """Resolved markets carry the country codes, so solver messages never say '#109'."""
+    from critmin.scenario import load_scenario
+    from critmin.scenario.resolution import resolve
+
+    _, resolved = resolve(load_scenario(EXAMPLES / "03_drc_cobalt_quota.toml"), None)
+    market = resolved[0].market
+    codes = resolved[0].baseline.countries
+    assert [market.label(k) for k in range(market.n)] == list(codes)
+    assert "COD" in codes
