@@ -15,7 +15,7 @@ from webutil import EXAMPLE1, EXAMPLES, without_timing
 
 from critmin.cli import app
 from critmin.report import render_report, write_report
-from critmin.report.charts import chart_id
+from critmin.figures import chart_id
 from critmin.report.format import pct, script_json
 from critmin.report.resources import GEOJSON_PATH, plotly_js
 from critmin.scenario import load_scenario
@@ -207,7 +207,7 @@ def test_report_with_draws_shows_fan_charts(tmp_path: Path) -> None:
     """--draws adds fan charts whose quantiles are those of critmin.uncertainty.fan_data."""
     import json as _json
 
-    from critmin.report.charts import chart_id, uncertainty_figures
+    from critmin.figures import chart_id, uncertainty_figures
     from critmin.uncertainty import fan_data, run_uncertainty
 
     scenario = Path(__file__).resolve().parents[2] / "examples" / "01_lithium_floor_levy.toml"

@@ -1,42 +1,18 @@
 """The report's figures: built by :mod:`critmin.figures` (below the simulation layer, so that
-``SimulationResult.figure`` can offer them too); re-exported here under their old names."""
+``SimulationResult.figure`` can offer them too). This module keeps the old import path
+(``from critmin.report.charts import map_figure``) working: every name is looked up there."""
 
 from __future__ import annotations
 
-from critmin.figures import (
-    Figure,
-    chart_id,
-    concentration_heatmap,
-    country_prices_figure,
-    diversion_figure,
-    diversion_rows,
-    fan_figure,
-    figure,
-    map_figure,
-    price_summary_figure,
-    result_figures,
-    sankey_figure,
-    supply_map_figure,
-    sweep_figure,
-    uncertainty_figures,
-    zone_shares_figure,
-)
+from typing import Any
 
-__all__ = [
-    "Figure",
-    "chart_id",
-    "concentration_heatmap",
-    "country_prices_figure",
-    "diversion_figure",
-    "diversion_rows",
-    "fan_figure",
-    "figure",
-    "map_figure",
-    "price_summary_figure",
-    "result_figures",
-    "sankey_figure",
-    "supply_map_figure",
-    "sweep_figure",
-    "uncertainty_figures",
-    "zone_shares_figure",
-]
+import critmin.figures as _figures
+
+
+def __getattr__(name: str) -> Any:
+    """``critmin.report.charts.X`` is ``critmin.figures.X``."""
+    return getattr(_figures, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(_figures.__all__)

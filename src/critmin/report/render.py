@@ -2,7 +2,7 @@
 
 The view model (:func:`results_view`) turns the results contract into what the templates
 show: KPIs, instrument descriptions, welfare tables, diagnostics and provenance. The figures
-come from :mod:`critmin.report.charts`. Both the report and the dashboard use the same
+come from :mod:`critmin.figures`. Both the report and the dashboard use the same
 templates (``templates/_results.html.j2``).
 """
 
@@ -18,7 +18,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 from critmin import __version__
 from critmin.narrative import WELFARE_PARTS, headline
 from critmin.report import format as fmt
-from critmin.report.charts import chart_id, result_figures
+from critmin.figures import chart_id, result_figures
 from critmin.report.resources import plotly_js_packed, world_geojson_text
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -359,7 +359,7 @@ def render_report(
     charts of a Monte Carlo run to each product's section: either ``{"draws", "seed", "fans"}``
     with ``fans`` from ``critmin.uncertainty.fan_data`` or an uncertainty result dict
     (``UncertaintyResult.to_dict()``, see :func:`fans_from_summary`)."""
-    from critmin.report.charts import uncertainty_figures
+    from critmin.figures import uncertainty_figures
 
     context = results_view(scenario_dict(scenario), fmt.clean(results))
     if uncertainty:
