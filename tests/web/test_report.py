@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from webutil import EXAMPLE1, EXAMPLES, without_timing
 
 from critmin.cli import app
-from critmin.report import render_report, write_report
 from critmin.figures import chart_id
+from critmin.report import render_report, write_report
 from critmin.report.format import pct, script_json
 from critmin.report.resources import GEOJSON_PATH, plotly_js
 from critmin.scenario import load_scenario

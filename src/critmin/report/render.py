@@ -16,9 +16,9 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from critmin import __version__
+from critmin.figures import chart_id, result_figures
 from critmin.narrative import WELFARE_PARTS, headline
 from critmin.report import format as fmt
-from critmin.figures import chart_id, result_figures
 from critmin.report.resources import plotly_js_packed, world_geojson_text
 
 TEMPLATES = Path(__file__).parent / "templates"
