@@ -21,6 +21,11 @@ from critmin.errors import OutputPathError, WriteFailedError, did_you_mean
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write a text file (UTF-8) atomically, see :func:`write_bytes_atomic`."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     """Write a file so that a crash never leaves it half-written: temp file + fsync + rename.
 
     An operating-system error (disk full, permission denied, a folder in the way) becomes a
@@ -34,8 +39,8 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     except OSError as err:
         raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         # mkstemp creates 0600; give the file the permissions a normal write would

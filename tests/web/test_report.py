@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import re
 from pathlib import Path
@@ -12,23 +14,40 @@ from typer.testing import CliRunner
 from webutil import EXAMPLE1, EXAMPLES, without_timing
 
 from critmin.cli import app
+from critmin.figures import chart_id
 from critmin.report import render_report, write_report
-from critmin.report.charts import chart_id
 from critmin.report.format import pct, script_json
 from critmin.report.resources import GEOJSON_PATH, plotly_js
 from critmin.scenario import load_scenario
+from critmin.simulation import simulate
+
+
+def simulate_report(source: Any, path: Path, **kwargs: Any) -> dict[str, Any]:
+    """What ``critmin report`` does: simulate, then render the results (the report runs nothing)."""
+    scenario = load_scenario(source)
+    data = simulate(scenario).to_dict()
+    write_report(scenario, data, path, **kwargs)
+    return data
+
+
+def script_text(html: str, element_id: str) -> str:
+    """The text of a data element: JSON as is, or gzip + base64 unpacked."""
+    m = re.search(rf'<script type="([^"]+)" id="{element_id}">(.*?)</script>', html, re.S)
+    assert m, f"no <script id={element_id}> in the page"
+    if m.group(1) == "application/gzip-base64":
+        return gzip.decompress(base64.b64decode(m.group(2))).decode("utf-8")
+    assert m.group(1) == "application/json"
+    return m.group(2)
 
 
 def script_data(html: str, element_id: str) -> Any:
-    m = re.search(rf'<script type="application/json" id="{element_id}">(.*?)</script>', html, re.S)
-    assert m, f"no <script id={element_id}> in the page"
-    return json.loads(m.group(1))
+    return json.loads(script_text(html, element_id))
 
 
 @pytest.fixture(scope="module")
 def report1(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
     path = tmp_path_factory.mktemp("report") / "report.html"
-    data = write_report(EXAMPLE1, path)
+    data = simulate_report(EXAMPLE1, path)
     return path.read_text(encoding="utf-8"), data
 
 
@@ -39,9 +58,8 @@ def test_report_is_self_contained(report1: tuple[str, dict[str, Any]]) -> None:
     assert not re.search(r"<(link|img|iframe)[^>]*\b(src|href)=[\"']?https?:", html)
     assert not re.search(r"url\(\s*[\"']?https?:", html)
     assert "@import" not in html
-    # the Plotly bundle is inlined whole
-    bundle = plotly_js()
-    assert bundle[:5000] in html and bundle[-5000:] in html
+    # the Plotly bundle is inlined whole (packed)
+    assert script_text(html, "critmin-plotly") == plotly_js()
     # the country polygons are inlined, keyed by ISO3
     geo = script_data(html, "critmin-geo")
     ids = {f["id"] for f in geo["features"]}
@@ -126,12 +144,20 @@ def test_report_escapes_untrusted_text(example1_result: dict[str, Any]) -> None:
 
 def test_multi_product_report_has_a_section_per_product(tmp_path: Path) -> None:
     path = tmp_path / "r2.html"
-    data = write_report(EXAMPLES / "02_china_bans_gallium_magnets.toml", path)
+    data = simulate_report(EXAMPLES / "02_china_bans_gallium_magnets.toml", path)
     html = path.read_text(encoding="utf-8")
     assert set(data["products"]) == {"gallium_germanium", "permanent_magnets"}
     for pid in data["products"]:
         assert f'id="{chart_id(pid, "sankey")}"' in html
         assert f'<section class="card product" id="{pid}" data-product="{pid}">' in html
+    # the summary table ends with the cross-product total, and the answer section states it
+    assert '<tr class="total" data-product="all"><td>All 2 products</td>' in html
+    zone = sum(p["summary"]["zone_welfare_change_usd"] for p in data["products"].values())
+    tile = re.search(r'data-key="zone_welfare_change_usd" data-value="([^"]+)"', html)
+    assert tile and float(tile.group(1)) == pytest.approx(zone)
+    # charts sorted by effect: the product with the larger zone price change comes first
+    prices = script_data(html, "critmin-figures")[chart_id("price-summary")]["data"][0]
+    assert prices["y"][0].replace("<br>", " ") == "Permanent magnets of metal"
 
 
 def test_geometry_asset_is_small_and_sourced() -> None:
@@ -169,7 +195,7 @@ def test_report_when_the_zone_loses_every_import(tmp_path: Path) -> None:
         "policy": [{"type": "export_ban", "exporters": "all", "importers": "members"}],
     }
     path = tmp_path / "ban.html"
-    data = write_report(scenario, path)
+    data = simulate_report(scenario, path)
     html = path.read_text(encoding="utf-8")
     assert data["products"]["helium"]["zone"]["self_sufficiency"] is None
     sankey = script_data(html, "critmin-figures")[chart_id("helium", "sankey")]
@@ -181,13 +207,15 @@ def test_report_with_draws_shows_fan_charts(tmp_path: Path) -> None:
     """--draws adds fan charts whose quantiles are those of critmin.uncertainty.fan_data."""
     import json as _json
 
-    from critmin.report.charts import chart_id, uncertainty_figures
-    from critmin.report.render import write_report
+    from critmin.figures import chart_id, uncertainty_figures
     from critmin.uncertainty import fan_data, run_uncertainty
 
     scenario = Path(__file__).resolve().parents[2] / "examples" / "01_lithium_floor_levy.toml"
     out_file = tmp_path / "r.html"
-    write_report(scenario, out_file, draws=40, seed=5)
+    res = CliRunner().invoke(
+        app, ["report", str(scenario), "-o", str(out_file), "--draws", "40", "--seed", "5"]
+    )
+    assert res.exit_code == 0, res.output
     html = out_file.read_text(encoding="utf-8")
     pct_id = chart_id("lithium_carbonate", "fan-pct")
     assert f'id="{pct_id}"' in html and "Uncertainty: 40 Monte Carlo draws" in html
@@ -197,5 +225,24 @@ def test_report_with_draws_shows_fan_charts(tmp_path: Path) -> None:
     median = next(t for t in fig["data"] if t.get("name") == "median")
     row = median["y"].index(expected["label"])
     assert median["x"][row] == expected["quantiles"][fans["lithium_carbonate"]["levels"].index(0.5)]
-    figures = _json.loads(html.split('id="critmin-figures">', 1)[1].split("</script>", 1)[0])
+    figures = script_data(html, "critmin-figures")
     assert pct_id in figures
+    assert figures[pct_id] == _json.loads(_json.dumps(fig))
+
+
+def test_report_takes_an_uncertainty_result_dict(example1_result: dict[str, Any]) -> None:
+    """Fan charts from UncertaintyResult.to_dict() (5-95% band and median): the report needs
+    no access to the draws, only the results it is given."""
+    from critmin.uncertainty import run_uncertainty
+
+    unc = run_uncertainty(EXAMPLE1, draws=30, seed=2).to_dict()
+    html = render_report(load_scenario(EXAMPLE1), example1_result, uncertainty=unc)
+    figures = script_data(html, "critmin-figures")
+    fan = figures[chart_id("lithium_carbonate", "fan-pct")]
+    out = unc["products"]["lithium_carbonate"]["outputs"]["zone_consumer_price_change_pct"]
+    median = next(t for t in fan["data"] if t.get("name") == "median")
+    assert median["x"][median["y"].index(out["label"])] == out["median"]
+    band = next(t for t in fan["data"] if t.get("name") == "5-95%")
+    row = band["y"].index(out["label"])
+    assert band["base"][row] == out["p05"]
+    assert band["base"][row] + band["x"][row] == pytest.approx(out["p95"])

@@ -23,24 +23,54 @@ def simulate_cmd(
         None, "--out", "-o", help="Also write the JSON here (a .json file)."
     ),
     top: int = typer.Option(8, min=0, help="Countries per table in the summary."),
+    detail: bool | None = typer.Option(
+        None,
+        "--detail/--brief",
+        help="Per-product tables in the summary (default: only for up to 3 products).",
+    ),
+    xlsx: Path | None = typer.Option(
+        None, "--xlsx", help="Also write an Excel workbook (one sheet per table, units in headers)."
+    ),
+    csv_dir: Path | None = typer.Option(
+        None, "--csv", help="Also write every table as CSV into this folder."
+    ),
 ) -> None:
     """Simulate a scenario: prices, flows, revenue and welfare inside and outside the zone."""
     from critmin.simulation import simulate
     from critmin.summary import print_summary
-    from critmin.util import check_input_file, check_output_file, write_json_atomic
+    from critmin.util import (
+        check_input_file,
+        check_output_dir,
+        check_output_file,
+        write_json_atomic,
+    )
 
     check_input_file(scenario, "scenario file")
     if output is not None:
         check_output_file(output, "--out", JSON_SUFFIXES)
+    if xlsx is not None:
+        check_output_file(xlsx, "--xlsx", (".xlsx",))
+    if csv_dir is not None:
+        check_output_dir(csv_dir, "--csv")
     load_solver()
     result = simulate(scenario)
     data = result.to_dict()
     if output is not None:
         write_json_atomic(output, data)
+    if xlsx is not None or csv_dir is not None:
+        from critmin.export import write_csvs, write_xlsx
+
+        if xlsx is not None:
+            err.print(f"wrote {write_xlsx(data, xlsx)}")
+        if csv_dir is not None:
+            paths = write_csvs(data, csv_dir)
+            err.print(
+                f"wrote {len(paths)} CSV files to {csv_dir}: {', '.join(p.name for p in paths)}"
+            )
     if as_json:
         sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
     else:
-        print_summary(out, data, top=top)
+        print_summary(out, data, top=top, detail=detail)
     if not result.converged:
         err.print("[bold red]some products did not converge: see 'converged' and 'message'[/]")
         raise typer.Exit(1)
@@ -65,12 +95,22 @@ def report_cmd(
 ) -> None:
     """Simulate a scenario and write one self-contained HTML report (works offline)."""
     from critmin.report import write_report
+    from critmin.scenario import load_scenario
+    from critmin.simulation import simulate
     from critmin.util import check_input_file, check_output_file
 
     check_input_file(scenario, "scenario file")
     check_output_file(output, "--out", (".html", ".htm"))
     load_solver()
-    data = write_report(scenario, output, draws=draws, seed=seed)
+    spec = load_scenario(scenario)
+    data = simulate(spec).to_dict()
+    uncertainty = None
+    if draws > 0:
+        from critmin.uncertainty import fan_data, run_uncertainty
+
+        unc = run_uncertainty(spec, draws=draws, seed=seed)
+        uncertainty = {"draws": draws, "seed": seed, "fans": fan_data(unc)}
+    write_report(spec, data, output, uncertainty=uncertainty)
     size = output.stat().st_size / 1e6
     out.print(f"wrote {output} ({size:.1f} MB, {len(data['products'])} product(s))")
     if not data["converged"]:
