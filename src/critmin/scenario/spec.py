@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from critmin.errors import CritminError, ScenarioError
+from critmin.scenario.coalition_settings import CoalitionSettings
 
 Selector = Literal["all", "members", "non-members"] | list[str]
 Elasticity = float | dict[str, float]
@@ -183,6 +184,7 @@ class Scenario(_Strict):
     policy: list[Policy] = Field(default_factory=list)
     disruption: list[Disruption] = Field(default_factory=list)
     uncertainty: UncertaintySettings | None = None
+    coalition: CoalitionSettings | None = None
 
     @field_validator("product")
     @classmethod
