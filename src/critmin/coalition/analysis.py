@@ -83,6 +83,8 @@ POOL_MIN_MASKS = 1500
 """With ``workers`` left to the default, fewer markets to solve than this stay in-process
 (starting worker processes costs seconds; the numbers are the same either way)."""
 TOTAL = "total"
+HEATMAP_BINS = 24
+"""Value bins of the coalition heat map."""
 
 OBJECTIVE_INFO: dict[str, tuple[str, str, str]] = {
     "self_sufficiency": ("Zone self-sufficiency", "share", "higher"),
@@ -140,6 +142,7 @@ class CoalitionResult:
     workers: int
     timings: dict[str, float]
     notes: list[str]
+    warnings: dict[str, list[str]] = field(default_factory=dict)
 
     def _map(self, values: np.ndarray | None) -> dict[str, float | None]:
         if values is None:
@@ -198,6 +201,7 @@ class CoalitionResult:
                 "zone": self._map(self.core),
             },
             "by_size": self.by_size(),
+            "heatmap": self.heatmap(),
             "markets_solved": self.markets_solved,
             "cache_hits": self.cache_hits,
             "nonconverged_markets": self.nonconverged,
@@ -205,6 +209,7 @@ class CoalitionResult:
             "workers": self.workers,
             "timings": self.timings,
             "notes": self.notes,
+            "warnings": self.warnings,
         }
 
     def by_size(self) -> dict[str, list[dict[str, float | int | None]]]:
@@ -225,6 +230,28 @@ class CoalitionResult:
                     }
                 )
             out[key] = rows
+        return out
+
+    def heatmap(self, bins: int = HEATMAP_BINS) -> dict[str, dict[str, Any]]:
+        """Per objective: game coalitions counted by size and value bin (``counts[size][bin]``
+        over ``bins`` equal bins from the smallest to the largest value)."""
+        out: dict[str, dict[str, Any]] = {}
+        if not len(self.game_sizes):
+            return out
+        sizes = np.unique(self.game_sizes)
+        for k, key in enumerate(self.objectives):
+            v = self.game_values[:, k]
+            ok = np.isfinite(v)
+            if not ok.any():
+                continue
+            lo, hi = float(v[ok].min()), float(v[ok].max())
+            if hi <= lo:
+                hi = lo + max(abs(lo), 1.0) * 1e-9
+            edges = np.linspace(lo, hi, bins + 1)
+            counts = [
+                np.histogram(v[ok & (self.game_sizes == s)], bins=edges)[0].tolist() for s in sizes
+            ]
+            out[key] = {"sizes": sizes.tolist(), "edges": edges.tolist(), "counts": counts}
         return out
 
 
@@ -301,6 +328,7 @@ def _players(
     settings: CoalitionSettings,
     user_codes: set[str],
     product_ids: list[str],
+    notes: list[str],
 ) -> list[Player]:
     players: list[Player] = []
     for k, token in enumerate(scenario.zone.members):
@@ -322,10 +350,13 @@ def _players(
     for token, scope in settings.scope.items():
         key = token.strip().upper()
         fname = f"coalition.scope.{token}"
-        if key not in candidates:
+        if key in {p.token for p in players if p.role == "member"}:
             raise ScenarioError(
                 fname, "a membership scope is for candidates; members are full zone members"
             )
+        if key not in candidates:
+            notes.append(f"coalition.scope.{token}: {token} is not a candidate; scope ignored")
+            continue
         for stage in scope.stages or []:
             if stage not in STAGES:
                 raise ScenarioError(
@@ -401,7 +432,7 @@ def run_coalition(
     notes: list[str] = []
     user_codes = {c for rp in resolved if rp.spec.flows for c in rp.baseline.countries}
     product_ids = [rp.spec.id for rp in resolved]
-    players = _players(world, scenario, settings, user_codes, product_ids)
+    players = _players(world, scenario, settings, user_codes, product_ids, notes)
     if not any(p.role == "candidate" for p in players):
         notes.append("no candidates: only the members' marginal values are computed")
     # gates
@@ -449,8 +480,7 @@ def run_coalition(
         )
     watch_codes = _watch_codes(world, scenario, user_codes)
     tasks = [ProductTask.from_resolved(scenario, rp, watch_codes) for rp in resolved]
-    for rp in resolved:
-        notes.extend(f"{rp.spec.id}: {w}" for w in rp.baseline.warnings)
+    warnings = {rp.spec.id: list(rp.baseline.warnings) for rp in resolved}
 
     # coalitions over actors (bitmasks)
     fixed = sum(1 << p.actor for p in members if p not in member_players and p.actor is not None)
@@ -608,6 +638,7 @@ def run_coalition(
             "coalitions_per_second": len(coalitions) / seconds_solve if seconds_solve > 0 else 0.0,
         },
         notes=notes,
+        warnings=warnings,
     )
 
 
