@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 from critmin.errors import CritminError
@@ -81,6 +82,20 @@ def _fmt(v: Any) -> str:
             return f"{v:,.0f}"
         return f"{v:.4g}"
     return str(v)
+
+
+def progress_bar(show: bool) -> Progress:
+    """A transient progress bar on stderr (description, bar, done/total, time left); a no-op
+    when ``show`` is false."""
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not show,
+    )
 
 
 def load_solver() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from critmin.cli.app import app, err, load_solver, out, user_errors
+from critmin.cli.app import app, err, load_solver, out, progress_bar, user_errors
 from critmin.errors import CritminError
 from critmin.numbers import share, usd
 
@@ -121,8 +121,6 @@ def coalition_cmd(
 ) -> None:
     """Marginal and Shapley values of candidates and members for the zone's objectives, with
     eligibility gates (docs/coalition.md)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
     from critmin.coalition import run_coalition
     from critmin.scenario import load_scenario
     from critmin.util import write_json_atomic
@@ -147,15 +145,7 @@ def coalition_cmd(
     elif members_as_players:
         players = True
     load_solver()
-    bar = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not (progress if progress is not None else err.is_terminal),
-    )
+    bar = progress_bar(progress if progress is not None else err.is_terminal)
     with bar:
         tid = bar.add_task("solving coalition markets", total=None)
         result = run_coalition(

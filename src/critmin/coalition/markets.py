@@ -24,13 +24,11 @@ engine gives the same numbers bit for bit.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import multiprocessing
-import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import cached_property
@@ -40,9 +38,9 @@ import numpy as np
 
 from critmin.baseline import ProductBaseline
 from critmin.coalition.cache import CACHE_VERSION
-from critmin.errors import CritminError
 from critmin.model.core import Market
 from critmin.model.solver import CHUNK_ELEMENTS, solve_batch
+from critmin.parallel import dask_client, one_blas_thread
 from critmin.scenario.resolution import ResolvedProduct, build_policy
 from critmin.scenario.spec import Scenario
 from critmin.world import World, load_world
@@ -67,9 +65,6 @@ QUANTITIES = (
     "iterations",
 )
 """What :func:`solve_masks` returns per mask, in this column order."""
-BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-CONNECT_TIMEOUT = "15s"
-"""How long to try to reach a Dask scheduler given by address."""
 MASKS_PER_JOB_MAX = 256
 """At most this many masks per task (memory and progress granularity; results do not depend
 on it)."""
@@ -247,20 +242,6 @@ def _pool_job(ti: int, masks: np.ndarray) -> np.ndarray:
     return solve_masks(_POOL_TASKS[ti], masks)
 
 
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in BLAS_ENV}
-    os.environ.update(dict.fromkeys(BLAS_ENV, "1"))
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def run_jobs(
     tasks: list[ProductTask],
     jobs: list[Job],
@@ -296,7 +277,7 @@ def run_jobs(
         ctx = multiprocessing.get_context("spawn")
         nworkers = min(workers, len(jobs))
         with (
-            _one_blas_thread(),
+            one_blas_thread(),
             ProcessPoolExecutor(
                 max_workers=nworkers, mp_context=ctx, initializer=_init_pool, initargs=(tasks,)
             ) as pool,
@@ -315,24 +296,9 @@ def _run_dask(
     finished: Callable[[int, np.ndarray], None],
 ) -> int:
     """One Dask task per job; the product tasks are scattered to every worker once."""
-    try:
-        from distributed import Client
-        from distributed import as_completed as dask_completed
-    except ImportError as exc:  # pragma: no cover - distributed is a dependency
-        raise CritminError(
-            "--scheduler needs dask[distributed]: pip install 'dask[distributed]'"
-        ) from exc
-    own = isinstance(scheduler, str)
-    if own:
-        try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise CritminError(
-                f"cannot connect to the Dask scheduler at {scheduler}: {exc}"
-            ) from None
-    else:
-        client = scheduler
-    try:
+    from distributed import as_completed as dask_completed
+
+    with dask_client(scheduler) as client:
         nworkers = len(client.scheduler_info().get("workers", {}))
         token = uuid.uuid4().hex[:10]
         remote = client.scatter(tasks, broadcast=True, hash=False)
@@ -351,6 +317,3 @@ def _run_dask(
             finished(index[fut.key], fut.result())
         del futures, remote
         return nworkers
-    finally:
-        if own:
-            client.close()
