@@ -334,8 +334,16 @@ def write_coalition_html(path: Path, data: dict[str, Any]) -> None:
         if p["role"] == "member"
     )
     member_head = "".join(f"<th>{esc(data['objectives'][k]['label'])}</th>" for k in totals)
+    kinds = {
+        "shapley": "Shapley values",
+        "marginal": "Marginal values",
+        "heatmap": "Coalitions by size",
+    }
     divs = "".join(
-        f'<h3>{esc(key)}</h3><div id="fig{i}" class="fig"></div>' for i, key in enumerate(figures)
+        f"<h3>{esc(kinds[key.split(':')[0]])}: "
+        f"{esc(data['objectives'][key.split(':', 1)[1]]['label'].lower())}</h3>"
+        f'<div id="fig{i}" class="fig"></div>'
+        for i, key in enumerate(figures)
     )
     plots = "".join(
         f"Plotly.newPlot('fig{i}', {json.dumps(fig['data'])}, {json.dumps(fig['layout'])}, "

@@ -134,16 +134,17 @@ def heatmap_figure(results: dict[str, Any], objective: str) -> Figure:
                 "x": heat["sizes"],
                 "y": centres,
                 "z": z,
-                "colorscale": "Blues",
+                "colorscale": [[0, "#dbeafe"], [0.5, "#60a5fa"], [1, "#1e3a8a"]],
                 "colorbar": {"title": {"text": "coalitions"}},
                 "hovertemplate": "size %{x}, value %{y:.4g}: %{z} coalition(s)<extra></extra>",
             }
         ],
         "layout": _layout(
             "Coalition values by size",
-            380,
-            xaxis={"title": {"text": "players in the coalition"}, "dtick": 1},
-            yaxis={"title": {"text": _axis_title(results, objective)}},
+            400,
+            margin={"l": 80, "r": 20, "t": 70, "b": 48},
+            xaxis={"title": {"text": "players in the coalition"}, "dtick": 1, "zeroline": False},
+            yaxis={"title": {"text": _axis_title(results, objective)}, "automargin": True},
         ),
     }
 
