@@ -192,7 +192,10 @@ def test_marginal_values_on_bundled_data_equal_direct_simulations(world: World) 
         "name": "lithium",
         "zone": {"members": ["USA", "JPN", "EU27"], "watch": ["CHN"]},
         "product": [{"id": "lithium_carbonate"}],
-        "policy": [{"type": "price_floor", "price_usd_per_t": 15000}],
+        "policy": [
+            {"type": "price_floor", "price_usd_per_t": 15000},
+            {"type": "export_ban", "exporters": ["CHN", "ARG"], "importers": "members"},
+        ],
     }
     res = run_coalition(scenario, candidates=["CHL"], world=world, cache_dir=False).to_dict()
     base = _simulated(scenario, ["USA", "JPN", "EU27"], "lithium_carbonate")

@@ -46,9 +46,9 @@ from critmin.coalition.cache import CoalitionCache, default_cache_dir, mask_key
 from critmin.coalition.gates import check_eligibility
 from critmin.coalition.markets import (
     QUANTITIES,
+    PolicyCountries,
     ProductTask,
     chunk_jobs,
-    register_world,
     run_jobs,
 )
 from critmin.coalition.shapley import (
@@ -428,7 +428,6 @@ def run_coalition(
         },
     )
     world, resolved = resolve(scenario, world)
-    register_world(world)
     notes: list[str] = []
     user_codes = {c for rp in resolved if rp.spec.flows for c in rp.baseline.countries}
     product_ids = [rp.spec.id for rp in resolved]
@@ -479,7 +478,8 @@ def run_coalition(
             f"estimate over {n_perm} random orders"
         )
     watch_codes = _watch_codes(world, scenario, user_codes)
-    tasks = [ProductTask.from_resolved(scenario, rp, watch_codes) for rp in resolved]
+    countries = PolicyCountries.of(world, scenario)
+    tasks = [ProductTask.from_resolved(scenario, rp, watch_codes, countries) for rp in resolved]
     warnings = {rp.spec.id: list(rp.baseline.warnings) for rp in resolved}
 
     # coalitions over actors (bitmasks)

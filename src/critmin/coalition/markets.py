@@ -38,19 +38,20 @@ import numpy as np
 
 from critmin.baseline import ProductBaseline
 from critmin.coalition.cache import CACHE_VERSION
+from critmin.errors import CritminError, UnknownCountryError
 from critmin.model.core import Market
 from critmin.model.solver import CHUNK_ELEMENTS, solve_batch
 from critmin.parallel import dask_client, one_blas_thread
 from critmin.scenario.resolution import ResolvedProduct, build_policy
 from critmin.scenario.spec import Scenario
-from critmin.world import World, load_world
+from critmin.world import World
 
 __all__ = [
     "QUANTITIES",
     "Job",
+    "PolicyCountries",
     "ProductTask",
     "chunk_jobs",
-    "register_world",
     "run_jobs",
     "solve_masks",
 ]
@@ -70,48 +71,52 @@ MASKS_PER_JOB_MAX = 256
 on it)."""
 
 
-class _RememberedCountries:
-    """The world as :func:`build_policy` sees it, with ``resolve_countries`` remembered.
+@dataclass(frozen=True)
+class PolicyCountries:
+    """The world as :func:`build_policy` sees it: the country lists named in the scenario's
+    policies (``exporters = ["CHN"]``), resolved once on the client.
 
-    ``build_policy`` resolves the country lists of the scenario's policies (``["CHN"]``) for
-    every mask; the answer never changes within a run, and resolving costs about 1 ms (a fifth
-    of a magnet market's solve). Everything else is the world's own.
+    ``build_policy`` needs the world only to resolve those lists; carrying the few answers in
+    the task spares every worker process loading the bundled data (seconds) and resolving the
+    same list for every mask (about 1 ms, a fifth of a magnet market's solve). An item not
+    resolved here raises :class:`UnknownCountryError`, as the world would.
     """
 
-    def __init__(self, world: World) -> None:
-        self._world = world
-        self._resolved: dict[tuple[str, ...], list[str]] = {}
+    resolved: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, world: World, scenario: Scenario) -> PolicyCountries:
+        items: set[str] = set()
+        for pol in scenario.policy:
+            for selector in (getattr(pol, "exporters", None), getattr(pol, "importers", None)):
+                if isinstance(selector, list):
+                    items.update(selector)
+        resolved = {}
+        for item in sorted(items):
+            if item.strip().lower() in {"watch", "members", "non-members", "all"}:
+                continue
+            try:
+                resolved[item.strip().upper()] = tuple(world.resolve_countries([item]))
+            except CritminError:
+                continue  # build_policy reports it (resolve already did, for the scenario)
+        return cls(resolved)
 
     def resolve_countries(self, items: list[str] | str) -> list[str]:
-        key = (items,) if isinstance(items, str) else tuple(items)
-        if key not in self._resolved:
-            self._resolved[key] = self._world.resolve_countries(items)
-        return list(self._resolved[key])
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._world, name)
-
-
-_WORLDS: dict[int, World] = {}
-
-
-def register_world(world: World) -> None:
-    """Let :func:`solve_masks` in this process use ``world`` instead of loading it again."""
-    _WORLDS[world.year] = cast(World, _RememberedCountries(world))
-
-
-def _world(year: int) -> World:
-    if year not in _WORLDS:
-        register_world(load_world(year))
-    return _WORLDS[year]
+        out: set[str] = set()
+        for item in [items] if isinstance(items, str) else items:
+            key = item.strip().upper()
+            if key not in self.resolved:
+                raise UnknownCountryError(f"unknown country or group {item!r}")
+            out.update(self.resolved[key])
+        return sorted(out)
 
 
 @dataclass(frozen=True, eq=False)
 class ProductTask:
     """One resolved market and everything a worker needs to solve member masks of it.
 
-    Picklable (no World): a worker loads the bundled world of ``scenario.year`` once, which
-    :func:`build_policy` needs only to resolve country lists in policies.
+    Picklable and light (no World): the policies' country lists travel resolved
+    (:class:`PolicyCountries`).
     """
 
     product_id: str
@@ -122,10 +127,15 @@ class ProductTask:
     eta: float
     eps: np.ndarray
     watch_all: np.ndarray  # the scenario's watch list over the market's countries
+    countries: PolicyCountries
 
     @classmethod
     def from_resolved(
-        cls, scenario: Scenario, rp: ResolvedProduct, watch_codes: list[str]
+        cls,
+        scenario: Scenario,
+        rp: ResolvedProduct,
+        watch_codes: list[str],
+        countries: PolicyCountries,
     ) -> ProductTask:
         base = rp.baseline
         return cls(
@@ -137,6 +147,7 @@ class ProductTask:
             eta=rp.elasticities.eta,
             eps=rp.elasticities.eps,
             watch_all=base.index(watch_codes),
+            countries=countries,
         )
 
     @property
@@ -178,7 +189,7 @@ def solve_masks(task: ProductTask, masks: np.ndarray) -> np.ndarray:
 
     ``masks`` is ``(B, n)`` bool. Pure: the same inputs give the same bits in any process.
     """
-    world = _world(task.scenario.year)
+    world = cast(World, task.countries)
     base = task.baseline
     masks = np.asarray(masks, dtype=np.bool_)
     out = np.zeros((len(masks), len(QUANTITIES)))
