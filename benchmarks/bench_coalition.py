@@ -79,7 +79,7 @@ def main() -> int:
         f"players; {os.cpu_count()} CPU(s)"
     )
     print(f"load average before: {os.getloadavg()[0]:.1f}")
-    rows = []
+    rows: list[tuple[str, float, float | None, dict[str, Any], bool]] = []
     base_wall, cpu, base = timed(world, args.repeats, workers=1, cache_dir=False, **game)
     rows.append(("local x1", base_wall, cpu, base, True))
     wall, cpu, data = timed(world, args.repeats, workers=2, cache_dir=False, **game)
@@ -103,12 +103,14 @@ def main() -> int:
         f"{len(base['shapley_players'])} players), {base['markets_solved']:,} market solves"
     )
     print(
-        f"{'engine':<10}{'wall s':>9}{'coalitions/s':>15}{'markets/s':>12}{'vs x1':>8}  identical"
+        f"{'engine':<10}{'wall s':>9}{'cpu s':>8}{'coalitions/s':>15}{'markets/s':>12}"
+        f"{'vs x1':>8}  identical"
     )
     ok = True
-    for name, wall, data, same in rows:
+    for name, wall, cpu_s, data, same in rows:
+        cpu_text = f"{cpu_s:>8.1f}" if cpu_s is not None else f"{'-':>8}"
         print(
-            f"{name:<10}{wall:>9.2f}{data['coalitions_evaluated'] / wall:>15,.0f}"
+            f"{name:<10}{wall:>9.2f}{cpu_text}{data['coalitions_evaluated'] / wall:>15,.0f}"
             f"{data['markets_solved'] / wall:>12,.0f}{base_wall / wall:>8.2f}  {same}"
         )
         ok &= same

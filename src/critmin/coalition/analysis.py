@@ -31,7 +31,6 @@ solver, here or on a Dask cluster (:mod:`critmin.coalition.markets`), and kept i
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,15 +41,9 @@ import numpy as np
 from pydantic import ValidationError
 
 from critmin.catalog import STAGES
-from critmin.coalition.cache import CoalitionCache, default_cache_dir, mask_key
+from critmin.coalition.cache import CoalitionCache, default_cache_dir
 from critmin.coalition.gates import check_eligibility
-from critmin.coalition.markets import (
-    QUANTITIES,
-    PolicyCountries,
-    ProductTask,
-    chunk_jobs,
-    run_jobs,
-)
+from critmin.coalition.markets import QUANTITIES, PolicyCountries, ProductTask, solve_coalitions
 from critmin.coalition.shapley import (
     exact_shapley,
     permutation_coalitions,
@@ -59,7 +52,6 @@ from critmin.coalition.shapley import (
     sampled_shapley,
 )
 from critmin.errors import CritminError, ScenarioError
-from critmin.model.solver import warm_up
 from critmin.scenario.coalition_settings import OBJECTIVES, CoalitionSettings, MembershipScope
 from critmin.scenario.resolution import resolve, zone_codes
 from critmin.scenario.spec import Scenario, load_scenario
@@ -79,9 +71,6 @@ EXACT_MAX_PLAYERS = 12
 """Exact Shapley values up to this many players (2^12 = 4,096 coalitions)."""
 DEFAULT_PERMUTATIONS = 200
 """Random orders of the sampled estimate when more players than that and none are asked for."""
-POOL_MIN_MASKS = 1500
-"""With ``workers`` left to the default, fewer markets to solve than this stay in-process
-(starting worker processes costs seconds; the numbers are the same either way)."""
 TOTAL = "total"
 HEATMAP_BINS = 24
 """Value bins of the coalition heat map."""
@@ -372,6 +361,23 @@ def _players(
     return players
 
 
+def _member_players(settings: CoalitionSettings, members: list[Player]) -> list[Player]:
+    """The members that are Shapley players (``members_as_players``: all, some or none)."""
+    if settings.members_as_players is True:
+        return members
+    if not settings.members_as_players:
+        return []
+    wanted = {t.strip().upper() for t in settings.members_as_players}
+    unknown = sorted(wanted - {m.token for m in members})
+    if unknown:
+        raise ScenarioError(
+            "coalition.members_as_players",
+            f"{', '.join(unknown)} not among the zone's members "
+            f"({', '.join(m.token for m in members)})",
+        )
+    return [m for m in members if m.token in wanted]
+
+
 def _in_scope(scope: MembershipScope | None, task: ProductTask) -> bool:
     if scope is None:
         return True
@@ -450,20 +456,7 @@ def run_coalition(
     for a, p in enumerate(actors):
         p.actor = a
     members = [p for p in players if p.role == "member"]
-    if settings.members_as_players is True:
-        member_players = members
-    elif settings.members_as_players:
-        wanted = {t.strip().upper() for t in settings.members_as_players}
-        unknown = sorted(wanted - {m.token for m in members})
-        if unknown:
-            raise ScenarioError(
-                "coalition.members_as_players",
-                f"{', '.join(unknown)} not among the zone's members "
-                f"({', '.join(m.token for m in members)})",
-            )
-        member_players = [m for m in members if m.token in wanted]
-    else:
-        member_players = []
+    member_players = _member_players(settings, members)
     game = [players.index(p) for p in member_players] + [
         players.index(p) for p in actors if p.role == "candidate"
     ]
@@ -510,69 +503,34 @@ def run_coalition(
     index = {c: r for r, c in enumerate(coalitions)}
 
     # solve every distinct market mask once
-    t_solve = time.perf_counter()
-    cache = CoalitionCache(default_cache_dir() if cache_dir is True else (cache_dir or None))
     coal = np.array(
         [[c >> a & 1 for a in range(len(actors))] for c in coalitions], dtype=np.int32
     ).reshape(len(coalitions), len(actors))
-    quantities = np.zeros((len(coalitions), len(tasks), len(QUANTITIES)))
-    pending: list[np.ndarray] = []
-    plans = []
-    hits = 0
-    for task in tasks:
-        actor_countries = np.zeros((len(actors), task.n), dtype=np.int32)
-        for a, p in enumerate(actors):
-            if _in_scope(p.scope, task):
-                actor_countries[a] = task.baseline.index(p.codes)
-        masks = (coal @ actor_countries) > 0
-        unique, inverse = np.unique(masks, axis=0, return_inverse=True)
-        keys = [mask_key(m) for m in unique]
-        cached = cache.load(task.key)
-        values = np.full((len(unique), len(QUANTITIES)), np.nan)
-        missing = []
-        for u, key in enumerate(keys):
-            if key in cached and len(cached[key]) == len(QUANTITIES):
-                values[u] = cached[key]
-                hits += 1
-            else:
-                missing.append(u)
-        pending.append(unique[missing])
-        plans.append((task, values, np.array(missing, dtype=np.int64), keys, inverse.reshape(-1)))
-    n_solve = sum(len(m) for m in pending)
-    nworkers = (
-        workers
-        if workers is not None
-        else (os.cpu_count() or 1 if n_solve >= POOL_MIN_MASKS else 1)
+    actor_countries = [
+        np.array(
+            [task.baseline.index(p.codes) & _in_scope(p.scope, task) for p in actors],
+            dtype=np.int32,
+        ).reshape(len(actors), task.n)
+        for task in tasks
+    ]
+    cache = CoalitionCache(default_cache_dir() if cache_dir is True else (cache_dir or None))
+    solved = solve_coalitions(
+        tasks,
+        actor_countries,
+        coal,
+        cache,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
     )
-    jobs = chunk_jobs(tasks, pending, nworkers if scheduler is None else 2)
-    if n_solve:
-        warm_up()
-    results, engine, used = run_jobs(
-        tasks, jobs, workers=nworkers, scheduler=scheduler, progress=progress
-    )
-    for (ti, start, ms), res in zip(jobs, results, strict=True):
-        _, values, todo, _, _ = plans[ti]
-        values[todo[start : start + len(ms)]] = res
-    nonconverged = 0
-    col_conv = QUANTITIES.index("converged")
-    for ti, (task, values, todo, keys, inverse) in enumerate(plans):
-        if len(todo):
-            block = values[todo]
-            nonconverged += int((block[:, col_conv] < 1).sum())
-            cache.store(
-                task.key,
-                {keys[u]: values[u] for u in todo if values[u, col_conv] == 1},
-            )
-        quantities[:, ti] = values[inverse]
     notes.extend(cache.notes)
-    if nonconverged:
+    if solved.nonconverged:
         notes.append(
-            f"{nonconverged} market solve(s) did not converge; their coalitions' values are "
-            "unreliable (not cached)"
+            f"{solved.nonconverged} market solve(s) did not converge; their coalitions' values "
+            "are unreliable (not cached)"
         )
-    seconds_solve = time.perf_counter() - t_solve
 
-    values_all, keys_all = objective_values(quantities, settings.objectives, product_ids)
+    values_all, keys_all = objective_values(solved.quantities, settings.objectives, product_ids)
 
     def v(actor_masks: Sequence[int]) -> np.ndarray:
         return values_all[[index[c] for c in actor_masks]]
@@ -626,16 +584,18 @@ def run_coalition(
         game_sizes=game_sizes,
         game_values=game_values,
         coalitions_evaluated=len(coalitions),
-        markets_solved=n_solve,
-        cache_hits=hits,
-        nonconverged=nonconverged,
-        engine=engine,
-        workers=used,
+        markets_solved=solved.solved,
+        cache_hits=solved.cache_hits,
+        nonconverged=solved.nonconverged,
+        engine=solved.engine,
+        workers=solved.workers,
         timings={
-            "solve_seconds": seconds_solve,
+            "solve_seconds": solved.seconds,
             "total_seconds": time.perf_counter() - t0,
-            "markets_per_second": n_solve / seconds_solve if n_solve and seconds_solve > 0 else 0.0,
-            "coalitions_per_second": len(coalitions) / seconds_solve if seconds_solve > 0 else 0.0,
+            "markets_per_second": solved.solved / solved.seconds if solved.seconds > 0 else 0.0,
+            "coalitions_per_second": len(coalitions) / solved.seconds
+            if solved.seconds > 0
+            else 0.0,
         },
         notes=notes,
         warnings=warnings,

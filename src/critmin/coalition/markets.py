@@ -27,6 +27,8 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import os
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -37,10 +39,10 @@ from typing import Any, cast
 import numpy as np
 
 from critmin.baseline import ProductBaseline
-from critmin.coalition.cache import CACHE_VERSION
+from critmin.coalition.cache import CACHE_VERSION, CoalitionCache, mask_key
 from critmin.errors import CritminError, UnknownCountryError
 from critmin.model.core import Market
-from critmin.model.solver import CHUNK_ELEMENTS, solve_batch
+from critmin.model.solver import CHUNK_ELEMENTS, solve_batch, warm_up
 from critmin.parallel import dask_client, one_blas_thread
 from critmin.scenario.resolution import ResolvedProduct, build_policy
 from critmin.scenario.spec import Scenario
@@ -51,8 +53,10 @@ __all__ = [
     "Job",
     "PolicyCountries",
     "ProductTask",
+    "Solved",
     "chunk_jobs",
     "run_jobs",
+    "solve_coalitions",
     "solve_masks",
 ]
 
@@ -66,6 +70,9 @@ QUANTITIES = (
     "iterations",
 )
 """What :func:`solve_masks` returns per mask, in this column order."""
+POOL_MIN_MASKS = 1500
+"""With ``workers`` left to the default, fewer markets to solve than this stay in-process
+(starting worker processes costs seconds; the numbers are the same either way)."""
 MASKS_PER_JOB_MAX = 256
 """At most this many masks per task (memory and progress granularity; results do not depend
 on it)."""
@@ -217,10 +224,89 @@ def solve_masks(task: ProductTask, masks: np.ndarray) -> np.ndarray:
     return out
 
 
-# ----------------------------------------------------------------------------- engines
+# ----------------------------------------------------------------------------- coalitions
 
 Job = tuple[int, int, np.ndarray]  # task index, first row within the task's masks, masks (B, n)
 Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Solved:
+    """The quantities of every coalition in every market, and how they were obtained."""
+
+    quantities: np.ndarray  # (coalitions, markets, len(QUANTITIES))
+    solved: int
+    cache_hits: int
+    nonconverged: int
+    engine: str
+    workers: int
+    seconds: float
+
+
+def solve_coalitions(
+    tasks: list[ProductTask],
+    actor_countries: list[np.ndarray],
+    coalitions: np.ndarray,
+    cache: CoalitionCache,
+    *,
+    workers: int | None = None,
+    scheduler: Any = None,
+    progress: Progress | None = None,
+) -> Solved:
+    """Solve each market under each coalition, every distinct member mask once.
+
+    ``coalitions`` is ``(C, A)`` 0/1 (which actors are in); ``actor_countries[t]`` is ``(A, n)``
+    0/1 (the countries each actor makes members of market ``t``: its codes, where its scope
+    covers the market). A market's member mask is the union over the coalition's actors. Masks
+    found in ``cache`` are not solved again; converged new ones are added to it.
+    """
+    t0 = time.perf_counter()
+    col_conv = QUANTITIES.index("converged")
+    quantities = np.zeros((len(coalitions), len(tasks), len(QUANTITIES)))
+    plans = []
+    pending: list[np.ndarray] = []
+    hits = 0
+    for task, countries in zip(tasks, actor_countries, strict=True):
+        masks = (coalitions @ countries) > 0
+        unique, inverse = np.unique(masks, axis=0, return_inverse=True)
+        keys = [mask_key(m) for m in unique]
+        cached = cache.load(task.key)
+        values = np.full((len(unique), len(QUANTITIES)), np.nan)
+        missing = []
+        for u, key in enumerate(keys):
+            if key in cached and len(cached[key]) == len(QUANTITIES):
+                values[u] = cached[key]
+                hits += 1
+            else:
+                missing.append(u)
+        pending.append(unique[missing])
+        plans.append((values, np.array(missing, dtype=np.int64), keys, inverse.reshape(-1)))
+    n_solve = sum(len(m) for m in pending)
+    if workers is None:
+        workers = (os.cpu_count() or 1) if n_solve >= POOL_MIN_MASKS else 1
+    jobs = chunk_jobs(tasks, pending, workers if scheduler is None else 2)
+    if n_solve:
+        warm_up()
+    results, engine, used = run_jobs(
+        tasks, jobs, workers=workers, scheduler=scheduler, progress=progress
+    )
+    for (ti, start, ms), res in zip(jobs, results, strict=True):
+        values, missing_rows, _, _ = plans[ti]
+        values[missing_rows[start : start + len(ms)]] = res
+    nonconverged = 0
+    for ti, (task, (values, missing_rows, keys, inverse)) in enumerate(
+        zip(tasks, plans, strict=True)
+    ):
+        if len(missing_rows):
+            nonconverged += int((values[missing_rows, col_conv] < 1).sum())
+            cache.store(
+                task.key, {keys[u]: values[u] for u in missing_rows if values[u, col_conv] == 1}
+            )
+        quantities[:, ti] = values[inverse]
+    return Solved(quantities, n_solve, hits, nonconverged, engine, used, time.perf_counter() - t0)
+
+
+# ----------------------------------------------------------------------------- engines
 
 
 def chunk_jobs(tasks: list[ProductTask], masks: list[np.ndarray], workers: int) -> list[Job]:
