@@ -68,7 +68,8 @@ def _scopes(items: list[str]) -> dict[str, dict[str, list[str]]]:
 def coalition_cmd(
     scenario: Path = typer.Argument(..., help="Scenario TOML file (see examples/)."),
     candidates: str | None = typer.Option(
-        None, help="Candidate countries or groups, comma-separated (default: [coalition])."
+        None,
+        help="Candidate countries or groups, comma-separated (default: the scenario's coalition table).",
     ),
     objective: str | None = typer.Option(
         None,
