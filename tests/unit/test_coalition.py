@@ -361,3 +361,18 @@ def test_figures_and_ranking(widget_result: dict[str, Any]) -> None:
     ranked = [p["iso3"] for p in ranked_candidates(widget_result, "self_sufficiency:total")]
     assert ranked[-1] == "ISL"
     assert not math.isnan(heat["edges"][0])
+
+
+def test_more_than_twelve_players_are_sampled(widget: dict[str, Any], world: World) -> None:
+    dummies = ["ISL", "NZL", "URY", "PRY", "FJI", "MLT", "LUX", "BTN", "NPL", "MNG", "JAM"]
+    res = run_coalition(
+        widget, candidates=["XXA", "XXB", *dummies], world=world, cache_dir=False
+    ).to_dict()
+    assert res["method"] == "sampled" and res["permutations"] == 200
+    assert any("13 players" in n for n in res["notes"])
+    key = "self_sufficiency:total"
+    total = sum(p["shapley"][key] for p in res["players"] if p["in_game"])
+    gap = res["objective_values"]["grand"][key] - res["objective_values"]["empty"][key]
+    assert total == pytest.approx(gap, rel=1e-9)
+    assert all(_player(res, d)["shapley"][key] == 0.0 for d in dummies)
+    assert _player(res, "XXA")["shapley_standard_error"][key] > 0
