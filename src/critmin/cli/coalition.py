@@ -302,15 +302,25 @@ def _print_sizes(data: dict[str, Any], key: str) -> None:
 # ----------------------------------------------------------------------------- HTML
 
 
+def _scope_suffix(data: dict[str, Any], objective: str) -> str:
+    scope = data["objectives"][objective]["scope"]
+    return "" if scope == "total" else f" ({html.escape(scope)})"
+
+
 def write_coalition_html(path: Path, data: dict[str, Any]) -> None:
     """One self-contained page (Plotly.js inlined, works offline) with the ranked candidates,
-    the members' values and the Shapley, marginal and heat-map charts of the totals."""
-    from critmin.coalition.figures import coalition_figures, ranked_candidates
+    the members' values, the Shapley, marginal and heat-map charts of the totals and the
+    Shapley values per product."""
+    from critmin.coalition.figures import coalition_figures, ranked_candidates, shapley_figure
     from critmin.report.resources import plotly_js
     from critmin.util import write_text_atomic
 
     totals = [k for k, v in data["objectives"].items() if v["scope"] == "total"]
     figures = coalition_figures(data)
+    if data["shapley_players"]:
+        for key, info in data["objectives"].items():
+            if info["scope"] != "total":
+                figures[f"shapley:{key}"] = shapley_figure(data, key)
     esc = html.escape
     rows = []
     for rank, p in enumerate(ranked_candidates(data, totals[0]), start=1):
@@ -342,7 +352,8 @@ def write_coalition_html(path: Path, data: dict[str, Any]) -> None:
     }
     divs = "".join(
         f"<h3>{esc(kinds[key.split(':')[0]])}: "
-        f"{esc(data['objectives'][key.split(':', 1)[1]]['label'].lower())}</h3>"
+        f"{esc(data['objectives'][key.split(':', 1)[1]]['label'].lower())}"
+        f"{_scope_suffix(data, key.split(':', 1)[1])}</h3>"
         f'<div id="fig{i}" class="fig"></div>'
         for i, key in enumerate(figures)
     )
