@@ -376,3 +376,30 @@ def test_more_than_twelve_players_are_sampled(widget: dict[str, Any], world: Wor
     assert total == pytest.approx(gap, rel=1e-9)
     assert all(_player(res, d)["shapley"][key] == 0.0 for d in dummies)
     assert _player(res, "XXA")["shapley_standard_error"][key] > 0
+
+
+@pytest.mark.parametrize(
+    ("table", "field"),
+    [
+        ({"gates": {"wgi_min": {"rl": 5}}}, "coalition.gates.wgi_min"),
+        ({"objectives": ["happiness"]}, "coalition.objectives[0]"),
+        ({"on_fail": "drop"}, "coalition.on_fail"),
+        ({"candidatez": ["IDN"]}, "coalition.candidatez"),
+        ({"scope": {"IDN": {"stage": ["refine"]}}}, "coalition.scope.IDN.stage"),
+    ],
+)
+def test_the_coalition_table_is_validated(table: dict[str, Any], field: str) -> None:
+    scenario = {
+        "name": "x",
+        "zone": {"members": ["USA"]},
+        "product": [{"id": "lithium_carbonate"}],
+        "coalition": table,
+    }
+    with pytest.raises(ScenarioError) as info:
+        critmin.simulate(scenario)
+    assert info.value.field == field
+
+
+def test_gates_given_as_arguments_are_validated(widget: dict[str, Any], world: World) -> None:
+    with pytest.raises(ScenarioError, match=r"coalition\.gates\.wgi_min"):
+        run_coalition(widget, gates={"wgi_min": {"xx": 1.0}}, world=world, cache_dir=False)
