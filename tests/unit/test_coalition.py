@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import critmin
-from critmin.coalition import run_coalition
+from critmin.coalition import OBJECTIVE_INFO, run_coalition
 from critmin.coalition.figures import coalition_figures, ranked_candidates
 from critmin.coalition.shapley import (
     exact_shapley,
@@ -22,6 +22,7 @@ from critmin.coalition.shapley import (
     sampled_shapley,
 )
 from critmin.errors import ScenarioError
+from critmin.scenario.coalition_settings import OBJECTIVES
 from critmin.world import World, load_world
 
 # Synthetic market: members ZZA and ZZB buy from the watch supplier WWW and from two identical
@@ -118,6 +119,7 @@ def widget_result(widget: dict[str, Any], world: World) -> dict[str, Any]:
 
 
 def test_results_contract(widget_result: dict[str, Any]) -> None:
+    assert set(OBJECTIVE_INFO) == set(OBJECTIVES)
     data = widget_result
     names = set(data["objectives"])
     assert set(data["objective_values"]["grand"]) == names

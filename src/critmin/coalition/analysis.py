@@ -52,7 +52,7 @@ from critmin.coalition.shapley import (
     sampled_shapley,
 )
 from critmin.errors import CritminError, ScenarioError
-from critmin.scenario.coalition_settings import OBJECTIVES, CoalitionSettings, MembershipScope
+from critmin.scenario.coalition_settings import CoalitionSettings, MembershipScope
 from critmin.scenario.resolution import resolve, zone_codes
 from critmin.scenario.spec import Scenario, load_scenario
 from critmin.world import World
@@ -607,6 +607,3 @@ def _watch_codes(world: World, scenario: Scenario, user_codes: set[str]) -> list
     watch country again in that coalition)."""
     _, watch, in_both = zone_codes(world, scenario, user_codes)
     return sorted(set(watch) | set(in_both))
-
-
-assert set(OBJECTIVE_INFO) == set(OBJECTIVES)
