@@ -82,6 +82,8 @@ from pydantic import ValidationError
 from critmin.errors import CritminError, DataIntegrityError
 from critmin.model.core import Market, Policy, ResolvedPolicy
 from critmin.model.solver import CHUNK_ELEMENTS, Solution, solve_batch
+from critmin.parallel import BLAS_ENV, dask_client, environment
+from critmin.parallel import CONNECT_TIMEOUT as PARALLEL_CONNECT_TIMEOUT
 from critmin.scenario import (
     PriceFloorPolicy,
     Scenario,
@@ -117,11 +119,10 @@ scheduling and progress, and memory (about 0.5 MB per draw for a 120-country mar
 PARAMETERS = ("sigma", "demand_elasticity", "supply_elasticity")
 FAN_LEVELS = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
 """Quantile levels of :func:`fan_data` (nested bands 5-95, 10-90, 25-75 and the median)."""
-BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 POOL_MIN_DRAWS = 1000
 """With ``workers`` left to the default, runs of fewer product-draws than this stay in-process
 (starting worker processes costs about a second; the numbers are the same either way)."""
-CONNECT_TIMEOUT = "15s"
+CONNECT_TIMEOUT = PARALLEL_CONNECT_TIMEOUT
 """How long to try to reach a Dask scheduler given by address."""
 
 OUTPUTS: dict[str, tuple[str, str]] = {
@@ -596,20 +597,6 @@ def _pool_chunk(ti: int, seed: int, start: int, stop: int) -> dict[str, np.ndarr
     return solve_chunk(_POOL_TASKS[ti], seed, start, stop)
 
 
-@contextlib.contextmanager
-def _env(values: dict[str, str]) -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def _submission_order(tasks: list[ProductTask], jobs: list[Job]) -> list[int]:
     """Job indices, most expensive first (cost ~ draws x n^2): longest-processing-time-first
     scheduling keeps a big market from running alone at the end. Results are placed by index,
@@ -634,7 +621,7 @@ def _run_local(
     else:
         ctx = multiprocessing.get_context("spawn")
         with (
-            _env(dict.fromkeys(BLAS_ENV, "1")),
+            environment(dict.fromkeys(BLAS_ENV, "1")),
             ProcessPoolExecutor(
                 max_workers=min(workers, len(jobs)),
                 mp_context=ctx,
@@ -659,24 +646,9 @@ def _run_dask(
     tasks: list[ProductTask], jobs: list[Job], seed: int, scheduler: Any, progress: Progress | None
 ) -> tuple[list[dict[str, np.ndarray]], int]:
     """One Dask task per chunk; the product tasks are scattered to every worker once."""
-    try:
-        from distributed import Client
-        from distributed import as_completed as dask_completed
-    except ImportError as exc:  # pragma: no cover - distributed is a dependency
-        raise CritminError(
-            "--scheduler needs dask[distributed]: pip install 'dask[distributed]'"
-        ) from exc
-    own = isinstance(scheduler, str)
-    if own:
-        try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise CritminError(
-                f"cannot connect to the Dask scheduler at {scheduler}: {exc}"
-            ) from None
-    else:
-        client = scheduler
-    try:
+    from distributed import as_completed as dask_completed
+
+    with dask_client(scheduler, timeout=CONNECT_TIMEOUT) as client:
         nworkers = len(client.scheduler_info().get("workers", {}))
         token = uuid.uuid4().hex[:10]
         remote = client.scatter(tasks, broadcast=True, hash=False)
@@ -705,9 +677,6 @@ def _run_dask(
                 progress(done, total)
         del futures, remote
         return [r for r in results if r is not None], nworkers
-    finally:
-        if own:
-            client.close()
 
 
 # ----------------------------------------------------------------------------- results

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from critmin.cli import assess, data, simulate, sweep, uncertainty  # noqa: F401  (register commands)
+from critmin.cli import (  # noqa: F401  (register commands)
+    assess,
+    coalition,
+    data,
+    simulate,
+    sweep,
+    uncertainty,
+)
 from critmin.cli.app import app
 
 __all__ = ["app", "main"]

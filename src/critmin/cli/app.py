@@ -30,6 +30,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 from critmin.errors import CritminError
@@ -45,25 +46,6 @@ data_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(data_app, name="data")
-
-
-@app.callback()
-def root_options(
-    data: Path | None = typer.Option(
-        None,
-        "--data",
-        help="Use the dataset in this folder (default: $CRITMIN_DATA, else your own build in "
-        "the user data folder, else the bundled one; see 'critmin data info').",
-    ),
-) -> None:
-    """critmin: design and stress-test a critical-minerals preferential trade zone."""
-    from critmin.data.dataset import use_dataset
-
-    try:
-        use_dataset(data)
-    except CritminError as e:
-        Console(stderr=True).print(f"[bold red]error:[/] {e}", highlight=False)
-        raise typer.Exit(2) from None
 
 
 # a wide console when piped, so tables are not squeezed to 80 columns
@@ -85,9 +67,22 @@ def main_options(
         "--debug",
         help="On an internal error, show the full traceback instead of writing it to a log file.",
     ),
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="Use the dataset in this folder (default: $CRITMIN_DATA, else your own build in "
+        "the user data folder, else the bundled one; see 'critmin data info').",
+    ),
 ) -> None:
     """critmin: design and stress-test a critical-minerals preferential trade zone."""
+    from critmin.data.dataset import use_dataset
+
     _options["debug"] = debug or os.environ.get("CRITMIN_DEBUG", "") not in {"", "0"}
+    try:
+        use_dataset(data)
+    except CritminError as e:
+        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        raise typer.Exit(2) from None
 
 
 def user_errors(fn: F) -> F:
@@ -220,6 +215,20 @@ def _fmt(v: Any) -> str:
             return f"{v:,.0f}"
         return f"{v:.4g}"
     return str(v)
+
+
+def progress_bar(show: bool) -> Progress:
+    """A transient progress bar on stderr (description, bar, done/total, time left); a no-op
+    when ``show`` is false."""
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not show,
+    )
 
 
 def load_solver() -> None:

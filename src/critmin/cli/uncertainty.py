@@ -11,7 +11,16 @@ from typing import Any
 import pandas as pd
 import typer
 
-from critmin.cli.app import app, err, load_solver, number_check, out, print_frame, user_errors
+from critmin.cli.app import (
+    app,
+    err,
+    load_solver,
+    number_check,
+    out,
+    print_frame,
+    progress_bar,
+    user_errors,
+)
 from critmin.cli.simulate import JSON_SUFFIXES
 from critmin.errors import CritminError, WriteFailedError, did_you_mean
 
@@ -85,8 +94,6 @@ def uncertainty_cmd(
 ) -> None:
     """Elasticity uncertainty and disruption risk: distributions, shortfall probability and the
     stockpile that covers it (docs/uncertainty.md)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
     from critmin.scenario import load_scenario
     from critmin.uncertainty import run_uncertainty
     from critmin.util import check_input_file, check_output_file, write_json_atomic
@@ -117,15 +124,7 @@ def uncertainty_cmd(
         if progress is not None
         else (err.is_terminal and settings_draws * len(sc.product) >= 2000)
     )
-    bar = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not show,
-    )
+    bar = progress_bar(show)
     with bar:
         tid = bar.add_task("solving draws", total=settings_draws * len(sc.product))
         result = run_uncertainty(

@@ -30,6 +30,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from critmin.errors import CritminError, ScenarioError
+from critmin.scenario.coalition_settings import CoalitionSettings
 from critmin.scenario.messages import check_depth, scenario_error
 
 Selector = Literal["all", "members", "non-members"] | Annotated[list[str], Field(min_length=1)]
@@ -250,6 +251,7 @@ class Scenario(_Strict):
     policy: list[Policy] = Field(default_factory=list)
     disruption: list[Disruption] = Field(default_factory=list)
     uncertainty: UncertaintySettings | None = None
+    coalition: CoalitionSettings | None = None
 
     @field_validator("product")
     @classmethod
