@@ -154,6 +154,46 @@ class SimulationResult:
             "products": self.products,
         }
 
+    # ------------------------------------------------------------------ presentation helpers
+    # (delegates to critmin.narrative, frames, figures and export: see docs/notebooks.md)
+
+    def headline(self) -> Any:
+        """The written answer and key figures (:func:`critmin.narrative.headline`)."""
+        from critmin.narrative import headline
+
+        return headline(self.to_dict())
+
+    def frame(self, name: str = "countries") -> Any:
+        """A tidy DataFrame: ``products``, ``countries``, ``flows``, ``welfare`` or
+        ``key_figures`` (:func:`critmin.frames.table`)."""
+        from critmin.frames import table
+
+        return table(self.to_dict(), name)
+
+    def frames(self) -> dict[str, Any]:
+        """Every tidy DataFrame by name (:func:`critmin.frames.tables`)."""
+        from critmin.frames import tables
+
+        return tables(self.to_dict())
+
+    def to_excel(self, path: str | Path) -> Path:
+        """Write the Excel workbook (:func:`critmin.export.write_xlsx`)."""
+        from critmin.export import write_xlsx
+
+        return write_xlsx(self.to_dict(), path)
+
+    def figure(self, name: str, product: str | None = None) -> dict[str, Any]:
+        """A report figure by name as a Plotly figure dict (:func:`critmin.figures.figure`):
+        ``zone-shares``, ``price-summary``, or per product ``prices``, ``sankey``,
+        ``diversion``, ``map``. ``plotly.graph_objects.Figure(result.figure("map"))`` shows it."""
+        from critmin.figures import figure
+
+        return figure(self.to_dict(), name, product)
+
+    def _repr_html_(self) -> str:
+        """Notebook view: the headline paragraph and the key figures."""
+        return self.headline().to_html()
+
 
 def simulate(
     source: str | Path | dict[str, Any] | Scenario, world: World | None = None

@@ -10,13 +10,18 @@ from typing import Any
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write a text file (UTF-8) atomically, see :func:`write_bytes_atomic`."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     """Write a file so that a crash never leaves it half-written: temp file + fsync + rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         # mkstemp creates 0600; give the file the permissions a normal write would

@@ -16,6 +16,7 @@ from webutil import CHROMIUM_ARGS, EXAMPLE1
 
 from critmin.report import write_report
 from critmin.report.format import pct, usd
+from critmin.simulation import simulate
 
 pytestmark = pytest.mark.usefixtures("chromium")
 
@@ -119,7 +120,7 @@ def test_sources_page(page: Any, live_server: Any, screenshots: Path) -> None:
 
 def test_report_renders_offline(browser: Any, tmp_path: Path, screenshots: Path) -> None:
     path = tmp_path / "report.html"
-    write_report(EXAMPLE1, path)
+    write_report(EXAMPLE1, simulate(EXAMPLE1).to_dict(), path)
     context = browser.new_context(viewport={"width": 1300, "height": 900}, offline=True)
     requests: list[str] = []
 

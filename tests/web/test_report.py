@@ -17,6 +17,15 @@ from critmin.report.charts import chart_id
 from critmin.report.format import pct, script_json
 from critmin.report.resources import GEOJSON_PATH, plotly_js
 from critmin.scenario import load_scenario
+from critmin.simulation import simulate
+
+
+def simulate_report(source: Any, path: Path, **kwargs: Any) -> dict[str, Any]:
+    """What ``critmin report`` does: simulate, then render the results (the report runs nothing)."""
+    scenario = load_scenario(source)
+    data = simulate(scenario).to_dict()
+    write_report(scenario, data, path, **kwargs)
+    return data
 
 
 def script_data(html: str, element_id: str) -> Any:
@@ -28,7 +37,7 @@ def script_data(html: str, element_id: str) -> Any:
 @pytest.fixture(scope="module")
 def report1(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
     path = tmp_path_factory.mktemp("report") / "report.html"
-    data = write_report(EXAMPLE1, path)
+    data = simulate_report(EXAMPLE1, path)
     return path.read_text(encoding="utf-8"), data
 
 
@@ -126,7 +135,7 @@ def test_report_escapes_untrusted_text(example1_result: dict[str, Any]) -> None:
 
 def test_multi_product_report_has_a_section_per_product(tmp_path: Path) -> None:
     path = tmp_path / "r2.html"
-    data = write_report(EXAMPLES / "02_china_bans_gallium_magnets.toml", path)
+    data = simulate_report(EXAMPLES / "02_china_bans_gallium_magnets.toml", path)
     html = path.read_text(encoding="utf-8")
     assert set(data["products"]) == {"gallium_germanium", "permanent_magnets"}
     for pid in data["products"]:
@@ -169,7 +178,7 @@ def test_report_when_the_zone_loses_every_import(tmp_path: Path) -> None:
         "policy": [{"type": "export_ban", "exporters": "all", "importers": "members"}],
     }
     path = tmp_path / "ban.html"
-    data = write_report(scenario, path)
+    data = simulate_report(scenario, path)
     html = path.read_text(encoding="utf-8")
     assert data["products"]["helium"]["zone"]["self_sufficiency"] is None
     sankey = script_data(html, "critmin-figures")[chart_id("helium", "sankey")]
@@ -182,12 +191,14 @@ def test_report_with_draws_shows_fan_charts(tmp_path: Path) -> None:
     import json as _json
 
     from critmin.report.charts import chart_id, uncertainty_figures
-    from critmin.report.render import write_report
     from critmin.uncertainty import fan_data, run_uncertainty
 
     scenario = Path(__file__).resolve().parents[2] / "examples" / "01_lithium_floor_levy.toml"
     out_file = tmp_path / "r.html"
-    write_report(scenario, out_file, draws=40, seed=5)
+    res = CliRunner().invoke(
+        app, ["report", str(scenario), "-o", str(out_file), "--draws", "40", "--seed", "5"]
+    )
+    assert res.exit_code == 0, res.output
     html = out_file.read_text(encoding="utf-8")
     pct_id = chart_id("lithium_carbonate", "fan-pct")
     assert f'id="{pct_id}"' in html and "Uncertainty: 40 Monte Carlo draws" in html

@@ -52,11 +52,21 @@ def report_cmd(
 ) -> None:
     """Simulate a scenario and write one self-contained HTML report (works offline)."""
     from critmin.report import write_report
+    from critmin.scenario import load_scenario
+    from critmin.simulation import simulate
 
     if draws < 0:
         raise CritminError("--draws must be 0 or more")
     load_solver()
-    data = write_report(scenario, output, draws=draws, seed=seed)
+    spec = load_scenario(scenario)
+    data = simulate(spec).to_dict()
+    uncertainty = None
+    if draws > 0:
+        from critmin.uncertainty import fan_data, run_uncertainty
+
+        unc = run_uncertainty(spec, draws=draws, seed=seed)
+        uncertainty = {"draws": draws, "seed": seed, "fans": fan_data(unc)}
+    write_report(spec, data, output, uncertainty=uncertainty)
     size = output.stat().st_size / 1e6
     out.print(f"wrote {output} ({size:.1f} MB, {len(data['products'])} product(s))")
     if not data["converged"]:

@@ -312,7 +312,7 @@ def results_view(scenario: dict[str, Any], results: dict[str, Any]) -> dict[str,
 
 def scenario_dict(scenario: Any) -> dict[str, Any]:
     """The scenario as a plain dict (from a Scenario model or a dict in the same schema)."""
-    from critmin.scenario import Scenario
+    from critmin.scenario.spec import Scenario
 
     if isinstance(scenario, Scenario):
         data: dict[str, Any] = scenario.model_dump(mode="json", exclude_none=True)
@@ -320,6 +320,30 @@ def scenario_dict(scenario: Any) -> dict[str, Any]:
     if isinstance(scenario, dict):
         return Scenario.from_dict(scenario).model_dump(mode="json", exclude_none=True)
     raise TypeError(f"expected a Scenario or a dict, got {type(scenario).__name__}")
+
+
+def fans_from_summary(uncertainty: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Fan-chart data from an uncertainty result dict (``UncertaintyResult.to_dict()``): the
+    5%, 50% and 95% quantiles it reports per output (one 5-95% band and the median). Callers
+    that hold the draws pass finer bands from ``critmin.uncertainty.fan_data`` instead."""
+    levels = [0.05, 0.5, 0.95]
+    return {
+        pid: {
+            "name": p["name"],
+            "draws": p.get("converged_draws", p.get("draws")),
+            "levels": levels,
+            "outputs": {
+                key: {
+                    "label": o["label"],
+                    "unit": o["unit"],
+                    "quantiles": [o["p05"], o["median"], o["p95"]],
+                    "point": o.get("point"),
+                }
+                for key, o in p["outputs"].items()
+            },
+        }
+        for pid, p in uncertainty["products"].items()
+    }
 
 
 def render_report(
@@ -331,12 +355,20 @@ def render_report(
     """One self-contained HTML document: Plotly.js, the map geometry, the figures and the
     full results (as JSON) are inlined; nothing is fetched from the network.
 
-    ``uncertainty``: ``{"draws", "seed", "fans": critmin.uncertainty.fan_data(...)}`` adds fan
-    charts of the Monte Carlo distributions to each product's section."""
+    The report renders the results it is given and runs nothing. ``uncertainty`` adds fan
+    charts of a Monte Carlo run to each product's section: either ``{"draws", "seed", "fans"}``
+    with ``fans`` from ``critmin.uncertainty.fan_data`` or an uncertainty result dict
+    (``UncertaintyResult.to_dict()``, see :func:`fans_from_summary`)."""
     from critmin.report.charts import uncertainty_figures
 
     context = results_view(scenario_dict(scenario), fmt.clean(results))
     if uncertainty:
+        if "fans" not in uncertainty:
+            uncertainty = {
+                "draws": uncertainty.get("draws"),
+                "seed": uncertainty.get("seed"),
+                "fans": fans_from_summary(uncertainty),
+            }
         context["figures"].update(uncertainty_figures(uncertainty["fans"]))
         context["uncertainty"] = uncertainty
     generated = generated or dt.datetime.now(dt.UTC)
@@ -355,23 +387,19 @@ def render_report(
 
 
 def write_report(
-    source: Any, path: str | Path, draws: int = 0, seed: int | None = None
-) -> dict[str, Any]:
-    """Simulate ``source`` (path, dict or Scenario), write the report to ``path`` atomically
-    and return the results contract. With ``draws`` > 0 the report also shows fan charts of a
-    Monte Carlo run (:func:`critmin.uncertainty.run_uncertainty`) with that many draws."""
-    from critmin.scenario import load_scenario
-    from critmin.simulation import simulate
+    scenario: Any,
+    results: dict[str, Any],
+    path: str | Path,
+    uncertainty: dict[str, Any] | None = None,
+    generated: dt.datetime | None = None,
+) -> Path:
+    """Write the report of ``results`` (the results contract of ``scenario``, a Scenario or
+    dict) to ``path`` atomically (see :func:`render_report`); returns the path. Running the
+    model is the caller's job (``critmin report`` does it)."""
     from critmin.util import write_text_atomic
 
-    scenario = load_scenario(source)
-    result = simulate(scenario)
-    data = result.to_dict()
-    uncertainty = None
-    if draws > 0:
-        from critmin.uncertainty import fan_data, run_uncertainty
-
-        unc = run_uncertainty(scenario, draws=draws, seed=seed)
-        uncertainty = {"draws": draws, "seed": seed, "fans": fan_data(unc)}
-    write_text_atomic(path, render_report(scenario, data, uncertainty=uncertainty))
-    return data
+    target = Path(path)
+    write_text_atomic(
+        target, render_report(scenario, results, generated=generated, uncertainty=uncertainty)
+    )
+    return target

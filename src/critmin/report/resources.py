@@ -2,7 +2,7 @@
 
 Nothing here touches the network. Plotly.js comes from the ``plotly`` Python package
 (``plotly.offline.get_plotlyjs()``, MIT). The country polygons are
-``assets/world-110m.geojson``: Natural Earth 1:110m admin-0 countries (public domain) as
+``critmin/figures/assets/world-110m.geojson``: Natural Earth 1:110m admin-0 countries (public domain) as
 simplified by the ``world-atlas`` npm package v2 (ISC, Mike Bostock), converted once by
 :func:`convert_world_atlas` (TopoJSON -> GeoJSON, numeric ids -> ISO 3166 alpha-3, coordinates
 rounded to 0.01 degree, Antarctica dropped). See ``assets/README.md``.
@@ -15,8 +15,24 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-ASSETS_DIR = Path(__file__).parent / "assets"
-GEOJSON_PATH = ASSETS_DIR / "world-110m.geojson"
+# the polygons live with the figures that draw them (critmin.figures.maps)
+from critmin.figures.maps import (
+    ASSETS_DIR,
+    GEOJSON_PATH,
+    geojson_ids,
+    world_geojson,
+    world_geojson_text,
+)
+
+__all__ = [
+    "ASSETS_DIR",
+    "GEOJSON_PATH",
+    "convert_world_atlas",
+    "geojson_ids",
+    "plotly_js",
+    "world_geojson",
+    "world_geojson_text",
+]
 
 # Features of world-atlas countries-110m.json that have no ISO numeric id, or whose code
 # critmin's M49 table does not map (territories), with the code used for them here.
@@ -37,24 +53,6 @@ def plotly_js() -> str:
 
     js: str = get_plotlyjs()
     return js
-
-
-@lru_cache(maxsize=1)
-def world_geojson_text() -> str:
-    """The bundled country polygons as compact GeoJSON text (features keyed by ISO3 ``id``)."""
-    return GEOJSON_PATH.read_text(encoding="utf-8")
-
-
-def world_geojson() -> dict[str, Any]:
-    """The bundled country polygons as a GeoJSON FeatureCollection (a fresh dict)."""
-    data: dict[str, Any] = json.loads(world_geojson_text())
-    return data
-
-
-@lru_cache(maxsize=1)
-def geojson_ids() -> frozenset[str]:
-    """ISO3 codes that have a polygon on the map."""
-    return frozenset(str(f["id"]) for f in world_geojson()["features"])
 
 
 # ----------------------------------------------------------------------------- conversion
@@ -102,7 +100,7 @@ def _round(ring: list[list[float]], digits: int) -> list[list[float]]:
 def convert_world_atlas(topology: dict[str, Any], digits: int = 2) -> dict[str, Any]:
     """world-atlas ``countries-110m.json`` (TopoJSON) -> GeoJSON keyed by ISO3.
 
-    Used once to produce ``assets/world-110m.geojson``; kept so the asset can be regenerated
+    Used once to produce ``critmin/figures/assets/world-110m.geojson``; kept so the asset can be regenerated
     (``python -m critmin.report.resources countries-110m.json``).
     """
     from critmin.countries import m49_to_iso3

@@ -1,0 +1,99 @@
+"""Export simulation results as CSV files and an Excel workbook.
+
+The tables are those of :mod:`critmin.frames` (products, countries, flows, welfare, key
+figures). Every header carries its unit (``consumer price change (%)``, ``value (USD)``,
+``self sufficiency (fraction 0-1)``; :func:`critmin.frames.column_header`). Values are those of
+the results contract, unrounded. The workbook has one sheet per table plus a ``summary`` sheet
+with the written answer (:mod:`critmin.narrative`) and a ``units`` sheet.
+
+Library use (the dashboard calls the same functions)::
+
+    from critmin.export import write_xlsx, xlsx_bytes, table_csv, write_csvs
+    write_xlsx(result.to_dict(), "run.xlsx")
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from critmin.frames import TABLES, column_header, table, tables
+from critmin.narrative import headline
+
+UNITS_NOTE = [
+    ("%", "percent change from the baseline (columns ending in (%))"),
+    ("USD", "US dollars at producer prices, for the trade year of the results"),
+    ("fraction 0-1", "shares (self-sufficiency, watch share); 0.25 = 25%"),
+    ("ISO3", "ISO 3166 alpha-3 country codes"),
+]
+
+
+def labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with human headers that state the unit."""
+    return frame.rename(columns={c: column_header(str(c)) for c in frame.columns})
+
+
+def table_csv(results: dict[str, Any], name: str) -> str:
+    """One table (:data:`critmin.frames.TABLES`) as CSV text with unit headers."""
+    text: str = labelled(table(results, name)).to_csv(index=False)
+    return text
+
+
+def write_csvs(results: dict[str, Any], directory: str | Path) -> list[Path]:
+    """Write every table as ``<directory>/<table>.csv``; returns the paths written."""
+    from critmin.util import write_text_atomic
+
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in TABLES:
+        path = folder / f"{name}.csv"
+        write_text_atomic(path, table_csv(results, name))
+        paths.append(path)
+    return paths
+
+
+def _summary_sheet(results: dict[str, Any]) -> pd.DataFrame:
+    answer = headline(results)
+    rows = [
+        {"item": "scenario", "value": results["scenario"]},
+        {"item": "trade year", "value": results.get("year")},
+        {"item": "answer", "value": answer.paragraph},
+        {"item": "zone members", "value": ", ".join(results["members"])},
+        {"item": "watch countries", "value": ", ".join(results["watch"])},
+        {"item": "products", "value": answer.products},
+        {"item": "products converged", "value": answer.converged},
+    ]
+    rows += [{"item": f"unit: {u}", "value": meaning} for u, meaning in UNITS_NOTE]
+    return pd.DataFrame(rows)
+
+
+def _write_workbook(results: dict[str, Any], target: Any) -> None:
+    with pd.ExcelWriter(target, engine="openpyxl") as writer:
+        _summary_sheet(results).to_excel(writer, sheet_name="summary", index=False)
+        for name, frame in tables(results).items():
+            labelled(frame).to_excel(writer, sheet_name=name, index=False)
+        for sheet in writer.sheets.values():
+            sheet.freeze_panes = "A2"
+            for col in sheet.columns:
+                width = max(len(str(c.value or "")) for c in col[:50])
+                sheet.column_dimensions[col[0].column_letter].width = min(60, max(10, width + 2))
+
+
+def xlsx_bytes(results: dict[str, Any]) -> bytes:
+    """The Excel workbook (see the module docstring) as bytes, e.g. for a download."""
+    buffer = io.BytesIO()
+    _write_workbook(results, buffer)
+    return buffer.getvalue()
+
+
+def write_xlsx(results: dict[str, Any], path: str | Path) -> Path:
+    """Write the Excel workbook to ``path`` atomically; returns the path."""
+    from critmin.util import write_bytes_atomic
+
+    target = Path(path)
+    write_bytes_atomic(target, xlsx_bytes(results))
+    return target

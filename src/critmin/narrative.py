@@ -1,0 +1,428 @@
+"""The answer first: a written paragraph and the key figures, generated from simulation results.
+
+:func:`headline` takes the results contract (``SimulationResult.to_dict()``) and returns a
+:class:`Headline`: one paragraph in plain words (what happens to the zone's supply security,
+to consumer prices inside and outside the zone, who pays and how much, who gains) and the key
+figures behind it, each with its unit. The report, the dashboard, the terminal summary and the
+notebook view (``SimulationResult._repr_html_``) all show this, so they say the same thing.
+
+Cross-product figures (a scenario with several products) are exact aggregates of the same
+definitions the per-product results use:
+
+- self-sufficiency = sum_k sum_{i,j in zone} V_kij x_kij / sum_k sum_{i, j in zone} V_kij x_kij
+  (member purchases met by members, quantities valued at baseline producer prices; one product
+  gives exactly its ``zone.self_sufficiency``); the watch share likewise with i in watch;
+- consumer price change = sum_k sum_{j in group} E_kj dP_kj / sum_k sum_{j in group} E_kj
+  (baseline purchases E as weights, as in each product's ``summary``);
+- welfare and its parts (consumer surplus, producer surplus, tariff/levy revenue, quota rent,
+  subsidy cost) are sums over the countries of the group; welfare = consumer surplus +
+  producer surplus + revenue + quota rent - subsidy cost (DESIGN.md, "Welfare").
+
+Units: shares are fractions (0-1) in :attr:`KeyFigure.value`, changes are in percent where the
+key ends in ``_pct``, money in USD; :attr:`KeyFigure.text` is the human form (% for shares and
+changes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from html import escape
+from typing import Any
+
+from critmin.numbers import pct, share, usd
+
+# welfare parts in the order of the identity: welfare = cs + ps + revenue + rent - subsidy
+WELFARE_PARTS: tuple[tuple[str, str], ...] = (
+    ("consumer_surplus_change_usd", "consumer surplus"),
+    ("producer_surplus_change_usd", "producer surplus"),
+    ("tariff_revenue_change_usd", "tariff / levy revenue"),
+    ("quota_rent_usd", "quota rent"),
+    ("subsidy_cost_usd", "subsidy cost"),
+    ("welfare_change_usd", "welfare"),
+)
+GROUPS = ("zone", "outside", "world")
+# below these a change is reported as "unchanged" (0.005 percentage points, USD 0.5)
+PCT_EPS = 0.005
+USD_EPS = 0.5
+
+
+@dataclass(frozen=True)
+class KeyFigure:
+    """One number of the answer: ``value`` in ``unit`` (``share`` = fraction 0-1, ``%`` = a
+    percent change, ``USD``), ``baseline`` when the figure compares before and after."""
+
+    key: str
+    label: str
+    value: float | None
+    unit: str
+    text: str
+    baseline: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The written answer and its key figures."""
+
+    paragraph: str
+    figures: list[KeyFigure]
+    welfare: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    products: int = 0
+    converged: int = 0
+
+    def figure(self, key: str) -> KeyFigure:
+        """The key figure called ``key`` (KeyError when there is none)."""
+        for f in self.figures:
+            if f.key == key:
+                return f
+        raise KeyError(key)
+
+    def to_html(self) -> str:
+        """The paragraph and a table of the key figures as an HTML fragment (notebooks)."""
+        rows = "".join(
+            f"<tr><td>{escape(f.label)}</td><td style='text-align:right'>{escape(f.text)}</td>"
+            f"<td style='color:#6b7280'>{escape(f.note)}</td></tr>"
+            for f in self.figures
+        )
+        return (
+            f"<div class='critmin-headline'><p>{escape(self.paragraph)}</p>"
+            f"<table><thead><tr><th>Key figure</th><th>Value</th><th></th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></div>"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "paragraph": self.paragraph,
+            "figures": [asdict(f) for f in self.figures],
+            "welfare": self.welfare,
+            "products": self.products,
+            "converged": self.converged,
+        }
+
+
+@lru_cache(maxsize=512)
+def country_label(iso3: str | None) -> str:
+    """Display name of a country code, or the code itself when critmin does not know it."""
+    from critmin.countries import country_name
+    from critmin.errors import CritminError
+
+    if not iso3:
+        return "-"
+    try:
+        return country_name(iso3)
+    except CritminError:
+        return iso3
+
+
+def _group_of(row: dict[str, Any]) -> str:
+    return "zone" if row.get("member") else "outside"
+
+
+def welfare_parts(results: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+    """``{"zone"|"outside"|"world": {part key: USD}}`` summed over every product and country.
+
+    A part is ``None`` only when no country has a value for it."""
+    sums: dict[str, dict[str, float | None]] = {
+        g: dict.fromkeys(k for k, _ in WELFARE_PARTS) for g in GROUPS
+    }
+    for p in results["products"].values():
+        for row in p["countries"].values():
+            for g in (_group_of(row), "world"):
+                acc = sums[g]
+                for key, _ in WELFARE_PARTS:
+                    v = row.get(key)
+                    if v is not None:
+                        acc[key] = (acc[key] or 0.0) + float(v)
+    return sums
+
+
+def zone_shares(results: dict[str, Any]) -> dict[str, float | None]:
+    """Self-sufficiency and watch share of zone demand, baseline and scenario, over all products
+    (see the module docstring); ``None`` when the zone buys nothing."""
+    members, watch = set(results["members"]), set(results["watch"])
+    base = {"demand": 0.0, "members": 0.0, "watch": 0.0}
+    scen = {"demand": 0.0, "members": 0.0, "watch": 0.0}
+    for p in results["products"].values():
+        for f in p["flows"]:
+            if f["importer"] not in members:
+                continue
+            v = float(f["baseline_value_usd"])
+            q = f.get("quantity_change_pct")
+            x = 0.0 if q is None else 1.0 + float(q) / 100.0
+            for acc, amount in ((base, v), (scen, v * x)):
+                acc["demand"] += amount
+                if f["exporter"] in members:
+                    acc["members"] += amount
+                if f["exporter"] in watch:
+                    acc["watch"] += amount
+
+    def ratio(acc: dict[str, float], key: str) -> float | None:
+        return acc[key] / acc["demand"] if acc["demand"] > 0 else None
+
+    return {
+        "self_sufficiency_baseline": ratio(base, "members"),
+        "self_sufficiency": ratio(scen, "members"),
+        "watch_share_baseline": ratio(base, "watch"),
+        "watch_share": ratio(scen, "watch"),
+    }
+
+
+def price_changes(results: dict[str, Any]) -> dict[str, float | None]:
+    """Consumer price change (%) inside and outside the zone, weighted by baseline purchases
+    over every product and country."""
+    num = {"zone": 0.0, "outside": 0.0}
+    den = {"zone": 0.0, "outside": 0.0}
+    for p in results["products"].values():
+        for row in p["countries"].values():
+            dp, w = (
+                row.get("consumer_price_change_pct"),
+                float(row.get("baseline_purchases_usd") or 0),
+            )
+            if dp is None or w <= 0:
+                continue
+            g = _group_of(row)
+            num[g] += w * float(dp)
+            den[g] += w
+    return {
+        "zone_consumer_price_change_pct": num["zone"] / den["zone"] if den["zone"] > 0 else None,
+        "outside_consumer_price_change_pct": (
+            num["outside"] / den["outside"] if den["outside"] > 0 else None
+        ),
+    }
+
+
+def country_welfare(results: dict[str, Any]) -> dict[str, float]:
+    """Welfare change (USD) of each country summed over products."""
+    out: dict[str, float] = {}
+    for p in results["products"].values():
+        for code, row in p["countries"].items():
+            v = row.get("welfare_change_usd")
+            if v is not None:
+                out[code] = out.get(code, 0.0) + float(v)
+    return out
+
+
+# ----------------------------------------------------------------------------- words
+
+
+def _money(v: float | None) -> str:
+    return "an unknown amount" if v is None else f"USD {usd(abs(v))}"
+
+
+def share_pair(before: float | None, after: float | None) -> tuple[str, str]:
+    """Two shares as %, with as many decimals (1 to 3) as it takes to tell them apart."""
+    for digits in (1, 2, 3):
+        a, b = share(before, digits), share(after, digits)
+        if a != b:
+            break
+    return a, b
+
+
+def _move(label: str, before: float | None, after: float | None) -> str:
+    """``'zone self-sufficiency rises from 25.7% to 29.4%'`` (shares as %)."""
+    if before is None or after is None:
+        return f"{label} cannot be measured (the zone buys none of it)"
+    if abs(after - before) * 100 < PCT_EPS:
+        return f"{label} stays at {share(after)}"
+    verb = "rises" if after > before else "falls"
+    a, b = share_pair(before, after)
+    return f"{label} {verb} from {a} to {b}"
+
+
+def _change(v: float | None) -> str:
+    """``'rise 8.62%'``, ``'fall 0.33%'``, ``'are unchanged'`` for a percent change."""
+    if v is None:
+        return "cannot be measured"
+    if abs(v) < PCT_EPS:
+        return "are unchanged"
+    return f"{'rise' if v > 0 else 'fall'} {pct(abs(v)).lstrip('+')}"
+
+
+def _gain_or_loss(v: float | None) -> str:
+    if v is None:
+        return "an unknown change"
+    if abs(v) < USD_EPS:
+        return "no change"
+    return f"a {'gain' if v > 0 else 'loss'} of {_money(v)}"
+
+
+def _names(codes: list[tuple[str, float]]) -> str:
+    parts = [f"{country_label(c)} ({c}, {usd(v, signed=True)})" for c, v in codes]
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _subject(results: dict[str, Any]) -> str:
+    products = list(results["products"].values())
+    if len(products) == 1:
+        return str(products[0]["name"]).lower()
+    return f"the {len(products)} products taken together"
+
+
+def paragraph(results: dict[str, Any], top: int = 2) -> str:
+    """The written answer (see :func:`headline`)."""
+    products = results["products"]
+    if not products:
+        return "The scenario has no products: there is nothing to report."
+    shares = zone_shares(results)
+    prices = price_changes(results)
+    parts = welfare_parts(results)
+    zone, outside = parts["zone"], parts["outside"]
+    subject = _subject(results)
+    watch = ", ".join(results["watch"]) or None
+    sentences = [
+        f"Under “{results['scenario']}”, "
+        + _move(
+            f"the zone's self-sufficiency in {subject}",
+            shares["self_sufficiency_baseline"],
+            shares["self_sufficiency"],
+        )
+        + " of zone demand"
+        + (
+            "; "
+            + _move(
+                f"the share supplied by the watch countries ({watch})",
+                shares["watch_share_baseline"],
+                shares["watch_share"],
+            )
+            if watch
+            else ""
+        )
+        + "."
+    ]
+    sentences.append(
+        f"Consumer prices {_change(prices['zone_consumer_price_change_pct'])} inside the zone and "
+        f"{_change(prices['outside_consumer_price_change_pct'])} outside it (averages weighted by "
+        "baseline purchases)."
+    )
+    cs, ps = zone["consumer_surplus_change_usd"], zone["producer_surplus_change_usd"]
+    rev, rent, sub = (
+        zone["tariff_revenue_change_usd"],
+        zone["quota_rent_usd"],
+        zone["subsidy_cost_usd"],
+    )
+    pays = []
+    if cs is not None and cs < -USD_EPS:
+        pays.append(f"zone consumers pay {_money(cs)} (consumer surplus)")
+    if sub is not None and sub > USD_EPS:
+        pays.append(f"zone treasuries pay {_money(sub)} in subsidies")
+    gains = []
+    if ps is not None and ps > USD_EPS:
+        gains.append(f"zone producers gain {_money(ps)}")
+    if rev is not None and rev > USD_EPS:
+        gains.append(f"tariff and levy revenue brings in {_money(rev)}")
+    if cs is not None and cs > USD_EPS:
+        gains.append(f"zone consumers gain {_money(cs)}")
+    if rent is not None and rent > USD_EPS:
+        gains.append(f"quota rents bring in {_money(rent)}")
+    losses = []
+    if ps is not None and ps < -USD_EPS:
+        losses.append(f"zone producers lose {_money(ps)}")
+    if rev is not None and rev < -USD_EPS:
+        losses.append(f"tariff revenue falls by {_money(rev)}")
+    who = pays + losses + gains
+    if who:
+        text = "; ".join(who)
+        sentences.append(text[0].upper() + text[1:] + ".")
+    sentences.append(
+        f"Zone welfare (consumer + producer surplus + revenue + quota rent − subsidy cost) shows "
+        f"{_gain_or_loss(zone['welfare_change_usd'])}; outside the zone, "
+        f"{_gain_or_loss(outside['welfare_change_usd'])}."
+    )
+    by_country = country_welfare(results)
+    winners = sorted(((c, v) for c, v in by_country.items() if v > USD_EPS), key=lambda cv: -cv[1])
+    losers = sorted(((c, v) for c, v in by_country.items() if v < -USD_EPS), key=lambda cv: cv[1])
+    if winners or losers:
+        bits = []
+        if winners:
+            bits.append(f"the largest gains go to {_names(winners[:top])}")
+        if losers:
+            bits.append(f"the largest losses fall on {_names(losers[:top])}")
+        text = "; ".join(bits)
+        sentences.append(text[0].upper() + text[1:] + " (welfare, USD).")
+    failed = [str(p["name"]) for p in products.values() if not p["converged"]]
+    if failed:
+        sentences.append(
+            f"Caution: the solver did not converge for {', '.join(failed)}; "
+            "its numbers are included but unreliable."
+        )
+    return " ".join(sentences)
+
+
+def key_figures(results: dict[str, Any]) -> list[KeyFigure]:
+    """The key figures with their units, in the order the answer uses them."""
+    shares = zone_shares(results)
+    prices = price_changes(results)
+    parts = welfare_parts(results)
+    figs = [
+        KeyFigure(
+            "self_sufficiency",
+            "Zone self-sufficiency",
+            shares["self_sufficiency"],
+            "share",
+            " → ".join(share_pair(shares["self_sufficiency_baseline"], shares["self_sufficiency"])),
+            shares["self_sufficiency_baseline"],
+            "share of zone demand met by members",
+        ),
+        KeyFigure(
+            "watch_share",
+            "Watch countries' share",
+            shares["watch_share"],
+            "share",
+            " → ".join(share_pair(shares["watch_share_baseline"], shares["watch_share"])),
+            shares["watch_share_baseline"],
+            "share of zone demand met by " + (", ".join(results["watch"]) or "no watch country"),
+        ),
+        KeyFigure(
+            "zone_consumer_price_change_pct",
+            "Consumer prices in the zone",
+            prices["zone_consumer_price_change_pct"],
+            "%",
+            pct(prices["zone_consumer_price_change_pct"]),
+            note="change, weighted by baseline purchases",
+        ),
+        KeyFigure(
+            "outside_consumer_price_change_pct",
+            "Consumer prices outside",
+            prices["outside_consumer_price_change_pct"],
+            "%",
+            pct(prices["outside_consumer_price_change_pct"]),
+            note="change, weighted by baseline purchases",
+        ),
+    ]
+    zone = parts["zone"]
+    for key, label in WELFARE_PARTS:
+        v = zone[key]
+        figs.append(
+            KeyFigure(
+                f"zone_{key}",
+                "Zone welfare" if key == "welfare_change_usd" else f"Zone {label}",
+                v,
+                "USD",
+                "USD " + usd(v, signed=key != "subsidy_cost_usd"),
+                note="= consumer + producer surplus + revenue + quota rent − subsidy"
+                if key == "welfare_change_usd"
+                else "part of zone welfare"
+                + (" (a cost: subtracted)" if key == "subsidy_cost_usd" else ""),
+            )
+        )
+    for group, label in (("outside", "Outside welfare"), ("world", "World welfare")):
+        v = parts[group]["welfare_change_usd"]
+        figs.append(
+            KeyFigure(f"{group}_welfare_change_usd", label, v, "USD", "USD " + usd(v, signed=True))
+        )
+    return figs
+
+
+def headline(results: dict[str, Any]) -> Headline:
+    """The written answer and key figures of a results dict (the results contract)."""
+    products = results["products"]
+    return Headline(
+        paragraph=paragraph(results),
+        figures=key_figures(results),
+        welfare=welfare_parts(results),
+        products=len(products),
+        converged=sum(1 for p in products.values() if p["converged"]),
+    )

@@ -1,0 +1,224 @@
+"""Parameter sweeps: run one scenario parameter over a range and collect the key figures.
+
+``run_sweep(scenario, "policy[0].price_usd_per_t", values_between(10_000, 20_000, 11))`` edits
+the scenario (a file, dict or Scenario) at that path for each value, simulates it with
+:func:`critmin.simulation.simulate` on one loaded world, and returns a :class:`SweepResult`:
+per point the key figures of :mod:`critmin.narrative` (zone self-sufficiency and watch share
+as fractions, consumer price changes in %, welfare and its parts in USD) and each product's
+summary. ``critmin sweep`` is the command-line front end; the dashboard calls the same
+function.
+
+A parameter path names a field of the scenario file: dotted keys and ``[i]`` list indices
+(0-based), e.g. ``policy[0].price_usd_per_t``, ``policy[1].rate``, ``defaults.sigma``,
+``product[0].demand_elasticity``, ``policy[2].share_of_baseline``. Every point is validated like
+a scenario file, so an out-of-range value gets the scenario's own error message.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from critmin.errors import CritminError, ScenarioError
+from critmin.narrative import headline
+from critmin.numbers import finite_or_none
+from critmin.scenario.spec import Scenario, load_scenario
+
+MAX_POINTS = 201
+_STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
+
+
+def parse_path(path: str) -> list[str | int]:
+    """``"policy[0].price_usd_per_t"`` -> ``["policy", 0, "price_usd_per_t"]``."""
+    steps: list[str | int] = []
+    for part in path.split("."):
+        m = _STEP.fullmatch(part.strip())
+        if not m:
+            raise CritminError(
+                f"sweep parameter {path!r}: {part!r} is not a field name or field[index] "
+                "(expected e.g. policy[0].price_usd_per_t or defaults.sigma)"
+            )
+        steps.append(m.group(1))
+        steps += [int(i) for i in re.findall(r"\[(\d+)\]", m.group(2))]
+    return steps
+
+
+def set_parameter(data: dict[str, Any], path: str, value: float) -> dict[str, Any]:
+    """A deep copy of the scenario dict ``data`` with ``path`` set to ``value``.
+
+    Missing tables on the way (e.g. ``defaults``) are created; a list index must exist."""
+    out = copy.deepcopy(data)
+    steps = parse_path(path)
+    node: Any = out
+    for k, step in enumerate(steps[:-1]):
+        where = _render(steps[: k + 1])
+        if isinstance(step, int):
+            if not isinstance(node, list) or step >= len(node):
+                size = len(node) if isinstance(node, list) else 0
+                raise CritminError(
+                    f"sweep parameter {path!r}: the scenario has no {where} "
+                    f"({size} entr{'y' if size == 1 else 'ies'})"
+                )
+            node = node[step]
+        else:
+            if not isinstance(node, dict):
+                raise CritminError(f"sweep parameter {path!r}: {where} is not a table")
+            nxt = steps[k + 1]
+            if step not in node:
+                if isinstance(nxt, int):
+                    raise CritminError(f"sweep parameter {path!r}: the scenario has no {where}")
+                node[step] = {}
+            node = node[step]
+    last = steps[-1]
+    if isinstance(last, int) or not isinstance(node, dict):
+        raise CritminError(f"sweep parameter {path!r} must end in a field name")
+    node[last] = value
+    return out
+
+
+def _render(steps: Sequence[str | int]) -> str:
+    text = ""
+    for s in steps:
+        text += f"[{s}]" if isinstance(s, int) else (f".{s}" if text else s)
+    return text
+
+
+def values_between(start: float, stop: float, steps: int) -> list[float]:
+    """``steps`` evenly spaced values from ``start`` to ``stop`` (both included)."""
+    if not 2 <= steps <= MAX_POINTS:
+        raise CritminError(f"--steps must be between 2 and {MAX_POINTS}, got {steps}")
+    if not (np.isfinite(start) and np.isfinite(stop)):
+        raise CritminError("the sweep range must be finite numbers")
+    return [float(v) for v in np.linspace(start, stop, steps)]
+
+
+@dataclass
+class SweepPoint:
+    """One value of the parameter: the key figures and each product's summary."""
+
+    value: float
+    converged: bool
+    figures: dict[str, float | None]
+    products: dict[str, dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "converged": self.converged,
+            "figures": self.figures,
+            "products": self.products,
+        }
+
+
+@dataclass
+class SweepResult:
+    """A sweep: the scenario name, the parameter, its label and the points in order."""
+
+    scenario: str
+    parameter: str
+    label: str
+    points: list[SweepPoint] = field(default_factory=list)
+    figure_labels: dict[str, str] = field(default_factory=dict)
+    figure_units: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def converged(self) -> bool:
+        return all(p.converged for p in self.points)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: shares are fractions 0-1, ``*_pct`` percent, ``*_usd`` USD."""
+        return {
+            "scenario": self.scenario,
+            "parameter": self.parameter,
+            "label": self.label,
+            "converged": self.converged,
+            "figure_labels": self.figure_labels,
+            "figure_units": self.figure_units,
+            "points": [p.to_dict() for p in self.points],
+        }
+
+    def frame(self) -> Any:
+        """One row per point: the parameter value, converged, and every key figure."""
+        return sweep_frame(self.to_dict())
+
+
+def sweep_frame(sweep: dict[str, Any]) -> Any:
+    """The table of a sweep dict (:meth:`SweepResult.to_dict`): one row per point."""
+    import pandas as pd
+
+    rows = [
+        {sweep["parameter"]: p["value"], "converged": p["converged"], **p["figures"]}
+        for p in sweep["points"]
+    ]
+    return pd.DataFrame(rows)
+
+
+def _label(parameter: str, scenario: dict[str, Any]) -> str:
+    steps = parse_path(parameter)
+    leaf = str(steps[-1])
+    label = leaf.replace("_usd_per_t", " (USD/t)").replace("_", " ")
+    if steps[0] == "policy" and len(steps) > 1 and isinstance(steps[1], int):
+        policies = scenario.get("policy") or []
+        if steps[1] < len(policies):
+            label = f"{str(policies[steps[1]].get('type', 'policy')).replace('_', ' ')}: {label}"
+    return label
+
+
+def run_sweep(
+    source: str | Any,
+    parameter: str,
+    values: Sequence[float],
+    progress: Callable[[int, int], None] | None = None,
+) -> SweepResult:
+    """Simulate ``source`` (path, dict or Scenario) once per value of ``parameter``.
+
+    Raises :class:`CritminError` for a bad path or an empty or too long list of values, and the
+    scenario's :class:`ScenarioError` (naming the field) for a value the schema rejects."""
+    from critmin.simulation import simulate
+    from critmin.world import load_world
+
+    if not values:
+        raise CritminError("a sweep needs at least one value")
+    if len(values) > MAX_POINTS:
+        raise CritminError(f"a sweep has at most {MAX_POINTS} points, got {len(values)}")
+    scenario = load_scenario(source)
+    base = scenario.model_dump(mode="json", exclude_none=True)
+    parse_path(parameter)
+    world = load_world(scenario.year)
+    result = SweepResult(scenario.name, parameter, _label(parameter, base))
+    for n, value in enumerate(values):
+        if finite_or_none(value) is None:
+            raise CritminError(f"sweep value {value!r} is not a finite number")
+        edited = set_parameter(base, parameter, float(value))
+        try:
+            point = Scenario.from_dict(edited, base_dir=scenario.base_dir)
+        except ScenarioError as err:
+            raise CritminError(f"sweep value {value:g} for {parameter}: {err}") from None
+        data = simulate(point, world=world).to_dict()
+        answer = headline(data)
+        if not result.figure_labels:
+            result.figure_labels = {f.key: f.label for f in answer.figures}
+            result.figure_units = {f.key: f.unit for f in answer.figures}
+        figures: dict[str, float | None] = {f.key: f.value for f in answer.figures}
+        figures |= {
+            f"{f.key}_baseline": f.baseline for f in answer.figures if f.baseline is not None
+        }
+        result.points.append(
+            SweepPoint(
+                float(value),
+                bool(data["converged"]),
+                figures,
+                {
+                    pid: {"converged": p["converged"], **p["summary"], **p["zone"]}
+                    for pid, p in data["products"].items()
+                },
+            )
+        )
+        if progress:
+            progress(n + 1, len(values))
+    return result
