@@ -10,7 +10,9 @@ body-size guard, the error handlers (:mod:`critmin.web.errors`) and the routers:
 | :mod:`~critmin.web.routes.api_scenarios` | ``/api/scenarios...``: saved scenarios |
 | :mod:`~critmin.web.routes.pages` | ``/overview``, ``/sources`` |
 | :mod:`~critmin.web.routes.designer` | ``/designer`` |
+| :mod:`~critmin.web.routes.exports` | ``/api/.../tables/{table}.csv``, ``.../workbook.xlsx`` |
 | :mod:`~critmin.web.routes.saved` | ``/scenarios...``, ``/runs/{id}``, ``/compare`` |
+| :mod:`~critmin.web.routes.sweep` | ``/sweep``, ``/api/sweep`` |
 | :mod:`~critmin.web.routes.assets` | ``/assets/...``, ``/docs`` |
 | :mod:`~critmin.web.routes.allow` | ``OPTIONS`` on every path (``Allow``) |
 
@@ -34,7 +36,17 @@ from critmin.web.context import WebContext
 from critmin.web.errors import install_error_handlers
 from critmin.web.middleware import BodySizeLimit
 from critmin.web.openapi import install_openapi
-from critmin.web.routes import allow, api, api_scenarios, assets, designer, pages, saved
+from critmin.web.routes import (
+    allow,
+    api,
+    api_scenarios,
+    assets,
+    designer,
+    exports,
+    pages,
+    saved,
+    sweep,
+)
 from critmin.web.services import Limits, SimulationRunner
 from critmin.web.store import ScenarioStore, default_db_path
 
@@ -79,7 +91,7 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
     app.state.web = ctx
     install_error_handlers(app)
-    for module in (api, api_scenarios, pages, designer, saved, assets, allow):
+    for module in (api, api_scenarios, exports, pages, designer, saved, sweep, assets, allow):
         app.include_router(module.router)
     install_openapi(app)
     return app

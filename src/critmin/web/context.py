@@ -15,7 +15,7 @@ from fastapi import Request
 from critmin.errors import CritminError, ScenarioError
 from critmin.scenario import Scenario
 from critmin.web import services
-from critmin.web.figures import key_figures
+from critmin.web.figures import saved_figures
 from critmin.web.responses import links
 from critmin.web.services import Limits, SimulationRunner
 from critmin.web.store import ScenarioStore
@@ -68,7 +68,7 @@ class WebContext:
         entry = self.store.save(
             scenario,
             result,
-            figures=None if result is None else key_figures(result),
+            figures=None if result is None else saved_figures(result),
             idempotency_key=idempotency_key,
         )
         return entry.to_dict() | links(entry.id)

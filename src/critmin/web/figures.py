@@ -1,79 +1,36 @@
-"""Key figures of a result and the side-by-side comparison of two results.
+"""Key figures of a saved result and the side-by-side comparison of two results.
 
-Both read the results contract (``SimulationResult.to_dict()``) only: the ``summary`` and
-``zone`` of each product. Units: shares are fractions (0-1), price changes are percent, money
-is USD, as in the contract; formatting for people happens in the templates
-(:mod:`critmin.numbers`).
+Both take their figures from :func:`critmin.narrative.key_figures` (the answer the report and
+the dashboard state: zone self-sufficiency and watch share as fractions 0-1, consumer price
+changes in %, welfare and its parts in USD), so a comparison says exactly what each result's
+own page says. Per product, the same function is applied to that product's results alone.
 
 The baseline of a scenario is the same markets with no instrument: every change is zero and
-the zone shares are the ``*_baseline`` values of the result, so "compare with its baseline" needs
-no second run.
+the zone shares are the figures' ``baseline`` values, so "compare with its baseline" needs no
+second run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from critmin.numbers import finite_or_none
+from critmin.narrative import KeyFigure, key_figures
 
-TOTALS = (
-    ("zone_welfare_change_usd", "Zone welfare change", "usd"),
-    ("outside_welfare_change_usd", "Outside welfare change", "usd"),
-    ("tariff_revenue_change_usd", "Tariff / levy revenue change", "usd"),
-    ("subsidy_cost_usd", "Subsidy cost", "usd"),
+LIST_FIGURES = (
+    "self_sufficiency",
+    "zone_consumer_price_change_pct",
+    "zone_welfare_change_usd",
+    "zone_tariff_revenue_change_usd",
+    "zone_subsidy_cost_usd",
 )
-"""Summary figures summed over products: (key, label, unit)."""
-
-PRODUCT_ROWS = (
-    ("self_sufficiency", "Zone self-sufficiency", "share"),
-    ("watch_share", "Watch countries' share of zone demand", "share"),
-    ("zone_consumer_price_change_pct", "Zone consumer price change", "pct"),
-    ("outside_consumer_price_change_pct", "Outside consumer price change", "pct"),
-    ("zone_welfare_change_usd", "Zone welfare change", "usd"),
-    ("tariff_revenue_change_usd", "Tariff / levy revenue change", "usd"),
-    ("subsidy_cost_usd", "Subsidy cost", "usd"),
-)
-"""Per-product rows of a comparison: (key, label, unit); shares come from ``zone``, the rest
-from ``summary``."""
-_ZONE_KEYS = {"self_sufficiency", "watch_share"}
+"""The key figures the saved-scenario list shows (all are stored)."""
 
 
-def _products(result: dict[str, Any] | None) -> dict[str, Any]:
-    products = (result or {}).get("products")
-    return products if isinstance(products, dict) else {}
-
-
-def _summary(product: Any) -> dict[str, Any]:
-    summary = product.get("summary") if isinstance(product, dict) else None
-    return summary if isinstance(summary, dict) else {}
-
-
-def _zone(product: Any) -> dict[str, Any]:
-    zone = product.get("zone") if isinstance(product, dict) else None
-    return zone if isinstance(zone, dict) else {}
-
-
-def key_figures(result: dict[str, Any] | None) -> dict[str, Any]:
-    """Totals over products (:data:`TOTALS`, ``None`` when no product reports one) and, per
-    product, self-sufficiency before and after and the zone consumer price change."""
-    products = _products(result)
-    totals: dict[str, float | None] = {}
-    for key, _label, _unit in TOTALS:
-        values = [finite_or_none(_summary(p).get(key)) for p in products.values()]
-        present = [v for v in values if v is not None]
-        totals[key] = sum(present) if present else None
-    per_product = {
-        str(pid): {
-            "self_sufficiency_baseline": finite_or_none(_zone(p).get("self_sufficiency_baseline")),
-            "self_sufficiency": finite_or_none(_zone(p).get("self_sufficiency")),
-            "zone_consumer_price_change_pct": finite_or_none(
-                _summary(p).get("zone_consumer_price_change_pct")
-            ),
-        }
-        for pid, p in products.items()
-    }
-    return {"totals": totals, "products": per_product}
+def saved_figures(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The key figures of a result as JSON-ready dicts (``key``, ``label``, ``value``,
+    ``unit``, ``text``, ``baseline``, ``note``), stored with a saved scenario."""
+    return [asdict(f) for f in key_figures(result)]
 
 
 @dataclass(frozen=True)
@@ -84,46 +41,58 @@ class Side:
     result: dict[str, Any] | None
 
 
-def _value(product: Any, key: str, baseline: bool) -> float | None:
-    if key in _ZONE_KEYS:
-        zone = _zone(product)
-        return finite_or_none(zone.get(f"{key}_baseline" if baseline else key))
-    if baseline:
-        return 0.0 if product else None  # no instrument: no change, no revenue, no cost
-    return finite_or_none(_summary(product).get(key))
+def _baseline_value(f: KeyFigure) -> float | None:
+    """The figure with no instrument: its baseline (shares), else no change (0)."""
+    if f.baseline is not None:
+        return f.baseline
+    return None if f.value is None else 0.0
 
 
-def _diff(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None else b - a
+def _values(figures: list[KeyFigure], baseline: bool) -> dict[str, float | None]:
+    return {f.key: (_baseline_value(f) if baseline else f.value) for f in figures}
+
+
+def _rows(a: list[KeyFigure], b: list[KeyFigure], a_base: bool, b_base: bool) -> list[Any]:
+    va, vb = _values(a, a_base), _values(b, b_base)
+    meta = {f.key: f for f in [*b, *a]}
+    rows = []
+    for key in dict.fromkeys([*va, *vb]):
+        x, y = va.get(key), vb.get(key)
+        rows.append(
+            {
+                "key": key,
+                "label": meta[key].label,
+                "unit": meta[key].unit,
+                "a": x,
+                "b": y,
+                "diff": None if x is None or y is None else y - x,
+            }
+        )
+    return rows
+
+
+def _one_product(result: dict[str, Any], pid: str) -> dict[str, Any] | None:
+    product = result["products"].get(pid)
+    return None if product is None else result | {"products": {pid: product}}
 
 
 def compare(a: Side, b: Side) -> dict[str, Any]:
-    """Rows of figures of ``a`` and ``b`` side by side with ``b - a``: totals, then per
-    product (union of both sides' products, a side without it shows ``None``). A side whose
-    result is ``None`` is the baseline of the other side's markets."""
+    """Key figures of ``a`` and ``b`` side by side with ``b - a``: for all products together
+    (``totals``), then per product (the union of both sides' products; a side without the
+    product has no figures there). A side whose result is ``None`` is the baseline of the
+    other side's markets."""
     if a.result is None and b.result is None:
         raise ValueError("at most one side of a comparison can be the baseline")
-    base_of = b.result if a.result is None else a.result
-    pa, pb = _products(a.result or base_of), _products(b.result or base_of)
-    product_ids = list(dict.fromkeys([*pa, *pb]))
+    ra = a.result if a.result is not None else b.result
+    rb = b.result if b.result is not None else a.result
+    assert ra is not None and rb is not None
+    a_base, b_base = a.result is None, b.result is None
+    totals = _rows(key_figures(ra), key_figures(rb), a_base, b_base)
     products = []
-    for pid in product_ids:
-        rows = []
-        for key, label, unit in PRODUCT_ROWS:
-            va = _value(pa.get(pid), key, a.result is None)
-            vb = _value(pb.get(pid), key, b.result is None)
-            rows.append(
-                {"key": key, "label": label, "unit": unit, "a": va, "b": vb, "diff": _diff(va, vb)}
-            )
-        name = (pa.get(pid) or pb.get(pid) or {}).get("name") or pid
-        products.append({"product": pid, "name": str(name), "rows": rows})
-    ka = key_figures(a.result or base_of)["totals"]
-    kb = key_figures(b.result or base_of)["totals"]
-    totals = []
-    for key, label, unit in TOTALS:
-        va = 0.0 if a.result is None and ka[key] is not None else ka[key]
-        vb = 0.0 if b.result is None and kb[key] is not None else kb[key]
-        totals.append(
-            {"key": key, "label": label, "unit": unit, "a": va, "b": vb, "diff": _diff(va, vb)}
-        )
+    for pid in dict.fromkeys([*ra["products"], *rb["products"]]):
+        pa, pb = _one_product(ra, pid), _one_product(rb, pid)
+        fa = key_figures(pa) if pa is not None else []
+        fb = key_figures(pb) if pb is not None else []
+        name = ((pa or pb or {}).get("products", {}).get(pid) or {}).get("name") or pid
+        products.append({"product": pid, "name": str(name), "rows": _rows(fa, fb, a_base, b_base)})
     return {"a": a.label, "b": b.label, "totals": totals, "products": products}

@@ -24,7 +24,11 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    return report_render.make_env(TEMPLATES)
+    from critmin.frames import TABLES
+
+    env = report_render.make_env(TEMPLATES)
+    env.globals["export_tables"] = TABLES
+    return env
 
 
 def wants_json(request: Request) -> bool:

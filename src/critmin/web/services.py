@@ -67,6 +67,8 @@ class Limits:
     """Upper bound of ``limit`` on ``/api/data/{table}``."""
     max_saved_scenarios: int = 10_000
     """Saved scenarios in the database; beyond this, saving gets 409."""
+    max_sweep_points: int = 21
+    """Points of a parameter sweep on the server (larger sweeps: ``critmin sweep``)."""
     max_uncertainty_draws: int = 2000
     """Monte Carlo draws per uncertainty request (each costs about one simulation of the
     scenario; larger runs belong on the command line: ``critmin uncertainty``)."""
@@ -390,6 +392,55 @@ def run_uncertainty(scenario: Scenario, draws: int, seed: int) -> dict[str, Any]
     summary = result.to_dict()
     summary.pop("timings", None)  # wall-clock times: not part of a reproducible answer
     data: dict[str, Any] = clean(summary | {"fans": fan_data(result)})
+    return data
+
+
+SWEEPABLE = {
+    "price_floor": ("price_usd_per_t", "USD/t"),
+    "tariff": ("rate", "fraction, 0.25 = 25%"),
+    "export_quota": ("share_of_baseline", "fraction of baseline exports"),
+}
+"""Instrument fields a sweep can vary: instrument type -> (field, unit)."""
+SWEEPABLE_DEFAULTS = (("sigma", 5.0), ("demand_elasticity", 0.5), ("supply_elasticity", 1.0))
+
+
+def sweep_parameters(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The parameters of a scenario dict a sweep can vary, each with its path (as
+    :func:`critmin.sweep.run_sweep` takes it), a label, its value and a default range."""
+    out = []
+    for k, pol in enumerate(data.get("policy") or []):
+        field_unit = SWEEPABLE.get(str(pol.get("type")))
+        if field_unit is None:
+            continue
+        name, unit = field_unit
+        value = float(pol.get(name, 0.0))
+        label = f"Instrument {k + 1} ({str(pol['type']).replace('_', ' ')}): {name} ({unit})"
+        out.append(_sweep_row(f"policy[{k}].{name}", label, value, name != "price_usd_per_t"))
+    defaults = data.get("defaults") or {}
+    for name, typical in SWEEPABLE_DEFAULTS:
+        value = defaults.get(name)
+        value = float(value) if isinstance(value, int | float) else typical
+        out.append(_sweep_row(f"defaults.{name}", f"Default {name.replace('_', ' ')}", value, True))
+    return out
+
+
+def _sweep_row(path: str, label: str, value: float, fraction_like: bool) -> dict[str, Any]:
+    """A sweepable parameter with a range around its value (+-50%, at least +-0.1)."""
+    half = max(abs(value) * 0.5, 0.1 if fraction_like else 1.0)
+    start = max(0.0, value - half)
+    return {"path": path, "label": label, "value": value, "start": start, "stop": value + half}
+
+
+def run_sweep(
+    scenario: Scenario, parameter: str, start: float, stop: float, steps: int
+) -> dict[str, Any]:
+    """:func:`critmin.sweep.run_sweep` of a validated scenario, JSON-safe."""
+    from critmin.sweep import run_sweep as sweep
+    from critmin.sweep import values_between
+
+    data: dict[str, Any] = clean(
+        sweep(scenario, parameter, values_between(start, stop, steps)).to_dict()
+    )
     return data
 
 

@@ -65,7 +65,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 _ADDED_COLUMNS = {  # schema 1 -> 2: columns added to scenarios
     "notes": "TEXT NOT NULL DEFAULT ''",
     "tags": "TEXT NOT NULL DEFAULT ''",
-    "figures": "TEXT",  # key figures as JSON (critmin.web.services.key_figures)
+    "figures": "TEXT",  # key figures as JSON (critmin.web.figures.saved_figures)
 }
 _ENTRY_COLUMNS = "id, name, created, products, result IS NOT NULL, converged, notes, tags, figures"
 
@@ -125,7 +125,7 @@ class SavedScenario:
     converged: bool | None
     notes: str = ""
     tags: list[str] = field(default_factory=list)
-    figures: dict[str, Any] | None = None
+    figures: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -189,7 +189,7 @@ class ScenarioStore:
         scenario: dict[str, Any],
         result: dict[str, Any] | None = None,
         *,
-        figures: dict[str, Any] | None = None,
+        figures: list[dict[str, Any]] | None = None,
         notes: str = "",
         tags: list[str] | None = None,
         idempotency_key: str | None = None,

@@ -68,4 +68,5 @@ def api_docs() -> HTMLResponse:
         swagger_js_url="/assets/swagger/swagger-ui-bundle.js",
         swagger_css_url="/assets/swagger/swagger-ui.css",
         swagger_favicon_url="/assets/swagger/favicon-32x32.png",
+        swagger_ui_parameters={"validatorUrl": None},  # no call to the online validator
     )

@@ -14,6 +14,7 @@ from critmin.report import render as report_render
 from critmin.report.charts import uncertainty_figures
 from critmin.report.resources import world_geojson_text
 from critmin.web.context import WebContext, get_context
+from critmin.web.figures import LIST_FIGURES
 from critmin.web.responses import links, respond, run_links
 from critmin.web.routes.api import comparison
 from critmin.web.services import BadRequestError
@@ -41,6 +42,7 @@ def scenarios_page(
         entries=entries,
         tag=tag or "",
         all_tags=all_tags,
+        list_figures=LIST_FIGURES,
     )
 
 

@@ -30,8 +30,9 @@
       box.querySelectorAll("input[type=checkbox]:checked").forEach(function (input) {
         var chip = document.createElement("span");
         chip.className = "chip" + (watch ? " watch" : "");
-        chip.textContent = input.value;
-        chip.title = input.parentNode.querySelector(".main").textContent;
+        var label = input.parentNode.querySelector(".main").textContent;
+        chip.textContent = box.hasAttribute("data-chip-names") ? label : input.value;
+        chip.title = label;
         var remove = document.createElement("button");
         remove.type = "button";
         remove.textContent = "×";
