@@ -491,10 +491,11 @@ class SimulationRunner:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if not self._slots.acquire(blocking=False):
+            wait = self.retry_after()
             raise BusyError(
                 f"the server is busy: {self._capacity} simulations are running or queued, the "
-                f"most it holds; your request was not run, retry in {self.retry_after()} s",
-                self.retry_after(),
+                f"most it holds; your request was not run, retry in {wait} s",
+                wait,
             )
         with self._lock:
             self._in_hand += 1
@@ -508,11 +509,11 @@ class SimulationRunner:
         try:
             return await asyncio.wait_for(asyncio.shield(future), self.limits.simulate_timeout_s)
         except TimeoutError:
+            wait = self.retry_after()
             raise SimulationTimeout(
                 f"the simulation took longer than {self.limits.simulate_timeout_s:g} s and was "
-                f"abandoned; try fewer products, or retry in {self.retry_after()} s if the "
-                "server was busy",
-                self.retry_after(),
+                f"abandoned; try fewer products, or retry in {wait} s if the server was busy",
+                wait,
             ) from None
 
     def _pool(self) -> ThreadPoolExecutor:

@@ -14,18 +14,17 @@ from critmin.web.store import NotFoundError
 router = APIRouter()
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def allowed_methods(app: FastAPI, scope: Any) -> list[str]:
-    """Methods of every route whose path matches ``scope``'s path (OPTIONS included; HEAD
-    with GET), sorted."""
-    methods: set[str] = set()
-    probe = dict(scope) | {"type": "http", "method": "GET"}
-    for route in app.router.routes:
-        route_methods = getattr(route, "methods", None)
-        if not route_methods or getattr(route, "path", "") == "/{path:path}":
-            continue
-        match, _child = route.matches(probe)
-        if match != Match.NONE:
-            methods.update(route_methods)
+    """Methods some route of ``app`` answers on ``scope``'s path (OPTIONS included when there
+    is any), sorted. Each method is tried against the routes as the router would."""
+    methods = set()
+    for method in METHODS:
+        probe = dict(scope) | {"type": "http", "method": method}
+        if any(route.matches(probe)[0] == Match.FULL for route in app.router.routes):
+            methods.add(method)
     if methods:
         methods.add("OPTIONS")
         if "GET" in methods:
