@@ -371,3 +371,22 @@ def test_uncertainty_of_a_saved_scenario(client: Any) -> None:
     assert too_many.status_code == 422 and too_many.json()["field"] == "draws"
     missing = client.post("/api/scenarios/nope/uncertainty", params={"draws": 5})
     assert missing.status_code == 404
+
+
+def test_openapi_documents_every_status(client: Any) -> None:
+    """Every operation documents a success and the error statuses it can answer, with the
+    error body's schema; operations that read a JSON body document 400, 413 and 415."""
+    spec = client.get("/openapi.json").json()
+    assert "ApiError" in spec["components"]["schemas"]
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            codes = set(op["responses"])
+            assert any(c.startswith("2") for c in codes), (method, path)
+            assert "422" in codes, (method, path)
+            if "requestBody" in op and method == "post":
+                assert {"400", "413", "415"} <= codes, (method, path)
+            for code in codes - {"200", "201", "204"}:
+                schema = op["responses"][code]["content"]["application/json"]["schema"]
+                assert schema["$ref"].endswith("/ApiError"), (method, path, code)
+    simulate = spec["paths"]["/api/simulate"]["post"]["responses"]
+    assert "Retry-After" in simulate["503"]["headers"]

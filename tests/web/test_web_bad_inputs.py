@@ -102,6 +102,15 @@ CASES: list[tuple[str, str, dict[str, str], bytes | None, int, list[str], str | 
     ("DELETE", "/api/simulate", {}, None, 405, ["POST"], None),
     ("PATCH", "/api/scenarios/x", JSON, b'{"name": ""}', 422, ["at least 1 character"], None),
     ("GET", "/api/nothing/here", {}, None, 404, ["no such"], None),
+    (
+        "PATCH",
+        "/api/scenarios/x",
+        {"content-type": "text/plain"},
+        b'{"name": "y"}',
+        415,
+        ["application/json"],
+        None,
+    ),
 ]
 
 

@@ -418,8 +418,8 @@ def sweep_parameters(data: dict[str, Any]) -> list[dict[str, Any]]:
         out.append(_sweep_row(f"policy[{k}].{name}", label, value, name != "price_usd_per_t"))
     defaults = data.get("defaults") or {}
     for name, typical in SWEEPABLE_DEFAULTS:
-        value = defaults.get(name)
-        value = float(value) if isinstance(value, int | float) else typical
+        given = defaults.get(name)
+        value = float(given) if isinstance(given, int | float) else typical
         out.append(_sweep_row(f"defaults.{name}", f"Default {name.replace('_', ' ')}", value, True))
     return out
 

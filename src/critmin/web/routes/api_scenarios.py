@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from critmin.web import services
 from critmin.web.context import WebContext, get_context
 from critmin.web.openapi import BODY_ERRORS, SCENARIO_BODY, responses
 from critmin.web.responses import json_response, links
@@ -81,9 +82,15 @@ def api_scenario(scenario_id: str, ctx: WebContext = Ctx) -> JSONResponse:
     return json_response(entry.to_dict() | {"scenario": data} | links(entry.id))
 
 
+def require_json(request: Request) -> None:
+    """415 unless the body is sent as JSON (a dependency of endpoints with a body model)."""
+    services.check_json_content_type(request.headers.get("content-type"))
+
+
 @router.patch(
     "/{scenario_id}",
     summary="Rename a saved scenario, or change its notes or tags",
+    dependencies=[Depends(require_json)],
     responses=responses(404, 415),
 )
 def api_edit(scenario_id: str, edit: ScenarioEdit, ctx: WebContext = Ctx) -> JSONResponse:

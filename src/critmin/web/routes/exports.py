@@ -46,8 +46,12 @@ def _xlsx(results: dict[str, Any], filename: str) -> Response:
     )
 
 
-CSV_DOC = {200: {"content": {"text/csv": {}}, "description": "The table as CSV"}}
-XLSX_DOC = {200: {"content": {XLSX: {}}, "description": "The Excel workbook"}}
+CSV_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "The table as CSV"}
+}
+XLSX_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"content": {XLSX: {}}, "description": "The Excel workbook"}
+}
 
 
 @router.get(
