@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+from webutil import DESIGNER_FORM as BASE_FORM
 from webutil import EXAMPLE1_DICT, without_timing
 
 from critmin.web.services import BusyError, Limits, SimulationRunner
@@ -258,17 +259,7 @@ def test_overview_shows_concentration(client: Any) -> None:
     assert 'data-key="gallium:refine"' in r.text
 
 
-DESIGNER_FORM = {
-    "name": "From the form",
-    "member_groups": "EU27",
-    "member_countries": ["USA", "CAN", "AUS", "JPN", "KOR"],
-    "watch": "CHN",
-    "products": "lithium_carbonate",
-    "policy-0-type": "price_floor",
-    "policy-0-mechanism": "variable_levy",
-    "policy-0-price": "15000",
-    "policy-0-exporters": "",
-    "policy-0-importers": "",
+DESIGNER_FORM = BASE_FORM | {  # with the blank fields a browser sends
     "policy-0-rate_pct": "",
     "policy-0-share_pct": "",
     "policy-0-products": "",

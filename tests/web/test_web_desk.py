@@ -8,23 +8,10 @@ import io
 from typing import Any
 
 import pytest
-from webutil import EXAMPLE1_DICT, without_timing
+from webutil import DESIGNER_FORM, EXAMPLE1_DICT, without_timing
 
 from critmin.narrative import key_figures
 from critmin.web import services
-
-DESIGNER_FORM = {
-    "name": "From the form",
-    "member_groups": "EU27",
-    "member_countries": ["USA", "CAN", "AUS", "JPN", "KOR"],
-    "watch": "CHN",
-    "products": "lithium_carbonate",
-    "policy-0-type": "price_floor",
-    "policy-0-mechanism": "variable_levy",
-    "policy-0-price": "15000",
-    "policy-0-exporters": "non-members",
-    "policy-0-importers": "members",
-}
 
 
 @pytest.fixture()

@@ -4,7 +4,7 @@ on a summary sheet), made by :mod:`critmin.export` exactly as ``critmin simulate
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
@@ -54,43 +54,31 @@ XLSX_DOC: dict[int | str, dict[str, Any]] = {
 }
 
 
+Kind = Literal["scenarios", "runs"]
+KIND_DOC = "`scenarios` (a saved scenario's id) or `runs` (a designer run's id)"
+
+
 @router.get(
-    "/scenarios/{scenario_id}/tables/{table}.csv",
-    summary="One table of a saved scenario's results as CSV (units in the headers)",
-    description=f"Tables: {TABLE_LIST}.",
+    "/{kind}/{ref}/tables/{table}.csv",
+    summary="One table of a saved scenario's or a run's results as CSV (units in the headers)",
+    description=f"`kind`: {KIND_DOC}. Tables: {TABLE_LIST}.",
     response_class=Response,
     responses=CSV_DOC | responses(404),
 )
-def scenario_csv(scenario_id: str, table: str, ctx: WebContext = Ctx) -> Response:
-    return _csv(results_of(ctx, "scenarios", scenario_id), table, f"critmin-{scenario_id}")
+def results_csv(kind: Kind, ref: str, table: str, ctx: WebContext = Ctx) -> Response:
+    return _csv(results_of(ctx, kind, ref), table, _filename(kind, ref))
 
 
 @router.get(
-    "/scenarios/{scenario_id}/workbook.xlsx",
-    summary="A saved scenario's results as an Excel workbook (one sheet per table)",
+    "/{kind}/{ref}/workbook.xlsx",
+    summary="A saved scenario's or a run's results as an Excel workbook (one sheet per table)",
+    description=f"`kind`: {KIND_DOC}.",
     response_class=Response,
     responses=XLSX_DOC | responses(404),
 )
-def scenario_xlsx(scenario_id: str, ctx: WebContext = Ctx) -> Response:
-    return _xlsx(results_of(ctx, "scenarios", scenario_id), f"critmin-{scenario_id}")
+def results_xlsx(kind: Kind, ref: str, ctx: WebContext = Ctx) -> Response:
+    return _xlsx(results_of(ctx, kind, ref), _filename(kind, ref))
 
 
-@router.get(
-    "/runs/{run_id}/tables/{table}.csv",
-    summary="One table of a designer run's results as CSV",
-    description=f"Tables: {TABLE_LIST}.",
-    response_class=Response,
-    responses=CSV_DOC | responses(404),
-)
-def run_csv(run_id: str, table: str, ctx: WebContext = Ctx) -> Response:
-    return _csv(results_of(ctx, "runs", run_id), table, f"critmin-run-{run_id}")
-
-
-@router.get(
-    "/runs/{run_id}/workbook.xlsx",
-    summary="A designer run's results as an Excel workbook",
-    response_class=Response,
-    responses=XLSX_DOC | responses(404),
-)
-def run_xlsx(run_id: str, ctx: WebContext = Ctx) -> Response:
-    return _xlsx(results_of(ctx, "runs", run_id), f"critmin-run-{run_id}")
+def _filename(kind: str, ref: str) -> str:
+    return f"critmin-{ref}" if kind == "scenarios" else f"critmin-run-{ref}"
