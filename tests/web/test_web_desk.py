@@ -183,3 +183,25 @@ def test_sweep_page_and_api(client: Any) -> None:
     wrong = client.get("/api/sweep", params=params | {"parameter": "policy[3].rate"})
     assert wrong.status_code == 422 and "policy[0].price_usd_per_t" in wrong.json()["error"]
     assert client.get("/sweep").status_code == 200
+
+
+def test_chains_in_the_designer_form() -> None:
+    """Chains ticked in the designer become ``[[chain]]`` entries; a saved scenario with
+    chains reopens with them ticked (the picker appears once the catalog has chains)."""
+    from critmin.web import forms
+
+    state = forms.state_from_form(
+        {"name": ["c"], "member_groups": ["EU27"], "chains": ["lithium", "cobalt"]}
+    )
+    data = forms.scenario_from_state(state)
+    assert data["chain"] == [{"id": "cobalt"}, {"id": "lithium"}]
+    assert forms.state_from_scenario(data, {"EU27"}).chains == {"cobalt", "lithium"}
+    assert "chain" not in forms.scenario_from_state(forms.state_from_form({"name": ["p"]}))
+    options = forms.picker_options(
+        [],
+        [],
+        [],
+        [{"id": "lithium", "mineral": "lithium", "steps": [{"stage": "mine", "products": ["x"]}]}],
+    )
+    assert options["chains"][0]["main"] == "Lithium chain (lithium)"
+    assert forms.form_anchor("chain[0].id") == "chains"

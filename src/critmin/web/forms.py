@@ -48,6 +48,7 @@ class DesignerState:
     member_countries: set[str] = field(default_factory=set)
     watch: set[str] = field(default_factory=set)
     products: set[str] = field(default_factory=set)
+    chains: set[str] = field(default_factory=set)
     sigma: str = ""
     demand_elasticity: str = ""
     supply_elasticity: str = ""
@@ -122,6 +123,7 @@ def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerSt
         member_countries={m.upper() for m in members if m.upper() not in group_ids},
         watch={str(w).upper() for w in zone.get("watch", [])},
         products={str(p.get("id")) for p in data.get("product", []) if isinstance(p, dict)},
+        chains={str(c.get("id")) for c in data.get("chain", []) if isinstance(c, dict)},
         sigma=_fmt_number(defaults.get("sigma")),
         demand_elasticity=_fmt_number(defaults.get("demand_elasticity")),
         supply_elasticity="" if isinstance(supply, dict) else _fmt_number(supply),
@@ -156,6 +158,7 @@ def state_from_form(form: dict[str, list[str]]) -> DesignerState:
         member_countries=many("member_countries"),
         watch=many("watch"),
         products=many("products"),
+        chains=many("chains"),
         sigma=one("sigma"),
         demand_elasticity=one("demand_elasticity"),
         supply_elasticity=one("supply_elasticity"),
@@ -224,6 +227,8 @@ def scenario_from_state(
     if defaults:
         data["defaults"] = defaults
     data["product"] = [{"id": p} for p in sorted(state.products)]
+    if state.chains:  # every stage of a catalog chain, solved as one system
+        data["chain"] = [{"id": c} for c in sorted(state.chains)]
     policies: list[dict[str, Any]] = []
     for row in state.policies:
         kind = row.get("type", "")
@@ -268,7 +273,10 @@ def scenario_from_state(
 
 
 def picker_options(
-    countries: list[dict[str, Any]], groups: list[dict[str, Any]], products: list[dict[str, Any]]
+    countries: list[dict[str, Any]],
+    groups: list[dict[str, Any]],
+    products: list[dict[str, Any]],
+    chains: list[dict[str, Any]] | None = None,
 ) -> dict[str, list[dict[str, str]]]:
     """Options of the designer's searchable pickers: ``value`` (what the form sends),
     ``main`` and ``sub`` (what is shown: a group's full name and source, a product's name,
@@ -301,6 +309,19 @@ def picker_options(
                 "search": f"{p['name']} {p['mineral']} {p['stage']} {p['hs6']} {p['product_id']}",
             }
             for p in sorted(products, key=lambda p: (str(p["mineral"]), str(p["name"])))
+        ],
+        "chains": [
+            {
+                "value": c["id"],
+                "main": f"{str(c['mineral']).replace('_', ' ').capitalize()} chain ({c['id']})",
+                "sub": " → ".join(
+                    f"{st['stage']}: {', '.join(st['products'])}" for st in c["steps"]
+                ),
+                "search": " ".join(
+                    [c["id"], c["mineral"], *(p for st in c["steps"] for p in st["products"])]
+                ),
+            }
+            for c in chains or []
         ],
     }
 
@@ -351,6 +372,8 @@ def form_anchor(field_name: str) -> str:
         return "members"
     if field_name.startswith("product"):
         return "products"
+    if field_name.startswith("chain"):
+        return "chains"
     if field_name.startswith("defaults."):
         return field_name.split(".", 1)[1].split(".")[0]
     if field_name.startswith("defaults"):

@@ -131,6 +131,27 @@ def products() -> list[dict[str, Any]]:
     return records
 
 
+def chains() -> list[dict[str, Any]]:
+    """The catalog's chains (id, mineral, steps with stage and product ids), or none when the
+    catalog has no chains yet (``critmin.catalog.chains``)."""
+    import importlib
+
+    read = getattr(importlib.import_module("critmin.catalog"), "chains", None)
+    if read is None:
+        return []
+    return [
+        {
+            "id": str(chain.id),
+            "mineral": str(chain.mineral),
+            "steps": [
+                {"step": int(st.step), "stage": str(st.stage), "products": list(st.product_ids)}
+                for st in chain.steps
+            ],
+        }
+        for chain in read().values()
+    ]
+
+
 def groups() -> list[dict[str, Any]]:
     """Country groups with their members and citation."""
     out = []

@@ -53,6 +53,7 @@ def designer_options(ctx: WebContext) -> dict[str, Any]:
             for g in services.groups()
         ],
         "products": services.products(),
+        "chains": services.chains(),
         "policy_types": [t for t, _ in forms.POLICY_TYPES if t],
         "mechanisms": ["variable_levy", "producer_subsidy"],
         "presets": forms.PRESETS,

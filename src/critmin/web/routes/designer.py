@@ -74,7 +74,9 @@ def designer_page(
         active="designer",
         state=state,
         opts=opts,
-        options=forms.picker_options(opts["countries"], opts["groups"], opts["products"]),
+        options=forms.picker_options(
+            opts["countries"], opts["groups"], opts["products"], opts["chains"]
+        ),
         error=error,
         errors=errors or {},
         field=field,
