@@ -417,11 +417,11 @@ def run_uncertainty(scenario: Scenario, draws: int, seed: int) -> dict[str, Any]
 
 
 SWEEPABLE = {
-    "price_floor": ("price_usd_per_t", "USD/t"),
-    "tariff": ("rate", "fraction, 0.25 = 25%"),
-    "export_quota": ("share_of_baseline", "fraction of baseline exports"),
+    "price_floor": ("price_usd_per_t", "floor price, USD per tonne"),
+    "tariff": ("rate", "tariff rate, a fraction: 0.25 = 25%"),
+    "export_quota": ("share_of_baseline", "cap, a fraction of baseline exports"),
 }
-"""Instrument fields a sweep can vary: instrument type -> (field, unit)."""
+"""Instrument fields a sweep can vary: instrument type -> (field, what it is and its unit)."""
 SWEEPABLE_DEFAULTS = (("sigma", 5.0), ("demand_elasticity", 0.5), ("supply_elasticity", 1.0))
 
 
@@ -435,7 +435,7 @@ def sweep_parameters(data: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         name, unit = field_unit
         value = float(pol.get(name, 0.0))
-        label = f"Instrument {k + 1} ({str(pol['type']).replace('_', ' ')}): {name} ({unit})"
+        label = f"Instrument {k + 1} ({str(pol['type']).replace('_', ' ')}): {unit}"
         out.append(_sweep_row(f"policy[{k}].{name}", label, value, name != "price_usd_per_t"))
     defaults = data.get("defaults") or {}
     for name, typical in SWEEPABLE_DEFAULTS:
