@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -122,10 +123,10 @@ def _pct1(v: float | None) -> float | None:
 
 
 _SUPPLY_LABEL = {"production": "USGS", "eu_shares": "EU", "exports": "BACI"}
-_ZONE_LABEL = {"trade": "trade", "production_proxy": "proxy"}
+_ZONE_LABEL = {"trade": "trade", "production_proxy": "proxy", "share_proxy": "share"}
 
 
-def assess_table(records: list[dict[str, Any]], with_zone: bool) -> pd.DataFrame:
+def assess_table(records: Sequence[Mapping[str, Any]], with_zone: bool) -> pd.DataFrame:
     """The ranked assess table as a DataFrame with percentages for display."""
     rows = []
     for r in records:
@@ -160,7 +161,7 @@ def _yes_no(v: bool | None) -> str:
     return "-" if v is None else ("yes" if v else "no")
 
 
-def nir_table(records: list[dict[str, Any]]) -> pd.DataFrame:
+def nir_table(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """The net-import-reliance view as a DataFrame for display (percent)."""
     rows = []
     for r in records:

@@ -28,10 +28,11 @@ from critmin.assessment import (
     select_nir_series,
     stage_supply,
     us_nir,
+    usgs_production,
 )
+from critmin.baseline import bundled_baseline
 from critmin.errors import CritminError
 from critmin.metrics import concentration, criticality, dependence
-from critmin.baseline import bundled_baseline
 from critmin.world import World, load_world
 
 CORE = ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"]
@@ -618,15 +619,54 @@ def test_zone_proxy_where_no_product_is_traded(world: World, zone: Zone) -> None
     [
         ("rare_earths", "mine", "nor one stage down"),  # REE oxides/compounds not bundled
         ("titanium", "mine", "units differ"),  # TiO2 in concentrates vs Ti metal in sponge
-        ("manganese", "refine", "no national output in tonnes"),  # EU shares only
+        ("rare_earths", "refine", "no national output in tonnes"),  # EU shares only
+    ],
+)
+def test_zone_share_proxy_where_trade_and_tonnes_fail(
+    world: World, zone: Zone, mineral: str, stage: str, why: str
+) -> None:
+    """No traded product at the stage and no tonnes proxy: the zone's share of world supply
+    over its share of world demand for the product downstream (permanent magnets, unwrought
+    titanium), capped at 1, labelled a share proxy that says why the others failed."""
+    r = assess_one(world, mineral, stage, 2024, zone)
+    assert r is not None and r["zone_basis"] == "share_proxy" and r["zone_reason"] is None
+    assert why in r["zone_note"] and "SHARE PROXY" in r["zone_note"]
+    top5 = sum(s["share"] for s in r["top_suppliers"] if s["country"] in zone.members)
+    assert r["zone_supply_share"] >= top5 - 1e-12
+    # by hand: S_zone / D_zone with D_zone from the downstream product's calibrated baseline
+    base = bundled_baseline(world, str(r["product_id"]))
+    mem = base.index(zone.members)
+    d_zone = base.V[:, mem].sum() / base.V.sum()
+    supply = stage_supply(world, mineral, stage, 2024)
+    assert supply is not None
+    shares = concentration.shares(supply.values, supply.total).drop(["WLD", "OTH"], errors="ignore")
+    s_zone = float(shares[shares.index.isin(zone.members)].sum())
+    assert r["zone_self_sufficiency"] == pytest.approx(min(s_zone / d_zone, 1.0))
+    outside = shares[~shares.index.isin(zone.members)].dropna()
+    outside = outside[outside > 0]
+    ws = (1 - r["zone_self_sufficiency"]) * float(outside.get("CHN", 0.0)) / float(outside.sum())
+    assert r["watch_share"] == pytest.approx(ws)
+    assert r["zone_self_sufficiency"] + r["watch_share"] <= 1 + 1e-12
+
+
+@pytest.mark.parametrize(
+    ("mineral", "stage", "upstream"),
+    [
+        ("manganese", "refine", "manganese_ore"),
+        ("coking_coal", "refine", "coking_coal"),
+        ("boron", "refine", "borates"),
     ],
 )
 def test_zone_without_basis_says_why(
-    world: World, zone: Zone, mineral: str, stage: str, why: str
+    world: World, zone: Zone, mineral: str, stage: str, upstream: str
 ) -> None:
+    """Refining stages known only as shares (or in tonnes no product matches) whose only
+    traded product is upstream: ore purchases show where refining sits, not who needs refined
+    output, so no figure; the record carries the reason."""
     r = assess_one(world, mineral, stage, 2024, zone)
     assert r is not None and r["zone_basis"] is None and r["zone_self_sufficiency"] is None
-    assert why in r["zone_note"]
+    assert r["zone_reason"] and r["zone_reason"] == r["zone_note"]
+    assert f"the upstream {upstream} shows where the stage's input goes" in r["zone_reason"]
     top5 = sum(s["share"] for s in r["top_suppliers"] if s["country"] in zone.members)
     assert r["zone_supply_share"] >= top5 - 1e-12
 
@@ -711,3 +751,42 @@ def test_clean_makes_json_ready() -> None:
         {"a": math.nan, "b": [np.float64(1.5), np.int64(2), (math.inf,)], "c": np.bool_(True)}
     )
     assert out == {"a": None, "b": [1.5, 2, [None]], "c": True}
+
+
+# ------------------------------------------------------------------ units that cannot be added
+
+
+def test_boron_mine_figures_on_different_bases_are_not_added(
+    world: World, records: list[dict[str, Any]]
+) -> None:
+    """USGS boron mine output: China in B2O3, the others in gross weight of ulexite, crude ore
+    or datolite, and no world total ('XX'). Added up they showed Chile (2024) or Bolivia (2025)
+    leading; the record takes the EU CRM 2023 extraction shares instead: Türkiye 48.4 %."""
+    for year in (2024, 2025):
+        usgs = usgs_production(world, "boron", "mine", year)
+        assert usgs is not None and usgs.not_comparable is not None
+        assert "B2O3, gross" in usgs.not_comparable
+    bol = usgs_production(world, "boron", "mine", 2025)
+    assert bol is not None and bol.values.drop("WLD", errors="ignore").idxmax() == "BOL"
+    r = _record(records, "boron", "mine")
+    assert r["supply_basis"] == "eu_shares" and r["edition"] is None
+    assert r["top_supplier"] == "TUR" and r["top_supplier_share"] == pytest.approx(0.484)
+    assert "cannot be added" in r["notes"][0] and "eu_shares used instead" in r["notes"][0]
+    # one basis (Türkiye's and Germany's refined borates and compounds): USGS kept
+    refine = _record(records, "boron", "refine")
+    assert refine["supply_basis"] == "production" and refine["top_supplier"] == "TUR"
+
+
+def test_only_boron_mine_mixes_bases(world: World) -> None:
+    """Every other bundled (mineral, stage, year) with USGS figures is on one basis, so the
+    rule changes nothing else."""
+    from critmin.assessment import bundled_minerals
+
+    mixed = set()
+    for mineral in bundled_minerals(world):
+        for stage in ("mine", "refine"):
+            for year in (2023, 2024, 2025):
+                s = usgs_production(world, mineral, stage, year)
+                if s is not None and s.content_basis == "mixed":
+                    mixed.add((mineral, stage, s.not_comparable is not None))
+    assert mixed == {("boron", "mine", True)}

@@ -60,12 +60,13 @@ def test_json_one_record_per_mineral_stage_year(zone_records: list[dict[str, Any
         for k in SHARES:
             v = r.get(k)
             assert v is None or 0.0 <= v <= 1.0 + 1e-9, (r["mineral"], r["stage"], k, v)
-        assert r["zone_basis"] in ("trade", "production_proxy", None)
+        assert r["zone_basis"] in ("trade", "production_proxy", "share_proxy", None)
+        assert r["view"] == "supply"
         if r["zone_basis"] is not None:
             assert r["zone_self_sufficiency"] is not None and r["watch_share"] is not None
-            assert r["zone_coverage"] is not None
+            assert r["zone_coverage"] is not None and r["zone_reason"] is None
         else:
-            assert r["zone_note"]
+            assert r["zone_note"] and r["zone_reason"]
         assert r["sources"] and r["source"] in r["sources"]
     hhis = [r["hhi"] for r in zone_records]
     assert hhis == sorted(hhis, reverse=True)

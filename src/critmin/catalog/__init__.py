@@ -8,6 +8,8 @@ takes :data:`STAGES` from this module.
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -30,10 +32,10 @@ def read_curated(name: str) -> list[dict[str, str]]:
     """The rows of ``data/curated/<name>.csv`` as dicts (text values; blank stays '')."""
     path = resources.files("critmin.data") / "curated" / f"{name}.csv"
     try:
-        with path.open(encoding="utf-8", newline="") as f:
-            return list(csv.DictReader(f))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataIntegrityError(f"curated file {name}.csv is missing; reinstall critmin") from None
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 @cache
@@ -51,7 +53,9 @@ def stages() -> tuple[Stage, ...]:
 STAGES: tuple[str, ...] = tuple(s.stage for s in stages())
 """Stage codes in chain order: ``("mine", "refine", "product")``."""
 
-NEXT_STAGE: dict[str, str] = dict(zip(STAGES[:-1], STAGES[1:], strict=True))
+NEXT_STAGE: dict[str, str] = dict(itertools.pairwise(STAGES))
 """The stage each stage feeds: ``{"mine": "refine", "refine": "product"}``."""
 
-__all__ = ["NEXT_STAGE", "STAGES", "Stage", "read_curated", "stages"]
+from critmin.catalog import crosswalks  # noqa: E402  (needs STAGES above)
+
+__all__ = ["NEXT_STAGE", "STAGES", "Stage", "crosswalks", "read_curated", "stages"]

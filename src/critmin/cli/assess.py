@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from critmin.cli.app import app, out, print_frame, user_errors
 from critmin.errors import CritminError
+
+if TYPE_CHECKING:
+    from critmin.assessment import AssessRecord
 
 # ----------------------------------------------------------------------------- assess
 
@@ -25,6 +28,11 @@ def assess_cmd(
     ),
     stage: str | None = typer.Option(None, help="mine, refine or product (comma-separated)."),
     year: int = typer.Option(2024, help="Production year (2021-2025)."),
+    edition: str | None = typer.Option(
+        None,
+        help="USGS Mineral Commodity Summaries edition of the figures, e.g. MCS2025 (default: "
+        "the newest that publishes the year).",
+    ),
     members: str | None = typer.Option(
         None, help="Zone members: ISO3 codes and groups, comma-separated."
     ),
@@ -51,9 +59,12 @@ def assess_cmd(
     from critmin.assessment import (
         Zone,
         assess,
+        check_edition,
         check_stages,
+        criticality_records,
         criticality_view,
         nearest_trade_year,
+        newest_edition,
         nir_view,
     )
     from critmin.world import load_world
@@ -74,12 +85,22 @@ def assess_cmd(
     mineral_list = [m.strip() for m in minerals.split(",") if m.strip()] if minerals else None
     stages = check_stages(stage.split(",")) if stage else None
     world = load_world(nearest_trade_year(year))
+    if edition is not None and view == "criticality":
+        raise CritminError("--edition applies to the supply and nir views (USGS figures)")
+    ed = check_edition(world, edition, year)
+    ed_text = (
+        f"USGS {ed}" if ed else f"USGS: newest edition per figure ({newest_edition(world, year)})"
+    )
 
     if view == "criticality":
+        if as_json:
+            crit = criticality_records(world, mineral_list)
+            sys.stdout.write(json.dumps(crit, indent=1, allow_nan=False) + "\n")
+            return
         frame = criticality_view(world, mineral_list)
         print_frame(
             frame,
-            as_json,
+            False,
             as_csv,
             "EU 2023 supply-risk building blocks HHI_WGI,t recomputed from the bundled EU "
             "shares, t and WGI, beside the EU's official SR and EI (2023)",
@@ -96,7 +117,7 @@ def assess_cmd(
         return
 
     if view == "nir":
-        records = nir_view(world, country or "USA", mineral_list, stages, year)
+        records = nir_view(world, country or "USA", mineral_list, stages, year, edition=ed)
         if as_json:
             sys.stdout.write(json.dumps(records, indent=1, allow_nan=False) + "\n")
             return
@@ -106,7 +127,9 @@ def assess_cmd(
         if as_csv:
             sys.stdout.write(frame.to_csv(index=False))
             return
-        print_frame(frame, False, False, f"Net import reliance of {country or 'USA'}, {year} (%)")
+        print_frame(
+            frame, False, False, f"Net import reliance of {country or 'USA'}, {year} (%); {ed_text}"
+        )
         _print_sources(records)
         return
 
@@ -121,7 +144,7 @@ def assess_cmd(
         )
     elif members:
         z = Zone(world.resolve_countries(members), world.resolve_countries(watch) if watch else [])
-    records = assess(world, mineral_list, stages, year, z)
+    records = assess(world, mineral_list, stages, year, z, edition=ed)
     if as_json:
         sys.stdout.write(json.dumps(records, indent=1, allow_nan=False) + "\n")
         return
@@ -132,7 +155,8 @@ def assess_cmd(
         sys.stdout.write(frame.to_csv(index=False))
         return
     title = (
-        f"Supply concentration by mineral and stage, {year} (most concentrated first; shares in %)"
+        f"Supply concentration by mineral and stage, {year} (most concentrated first; shares in "
+        f"%); {ed_text}"
     )
     if z is not None:
         title += f"; zone of {len(z.members)} countries" + (
@@ -150,22 +174,24 @@ def assess_cmd(
             "[bold]self-suff. / watch[/]: share of the zone's demand met inside the zone / by the "
             "watch countries. [bold]basis[/] trade = the traded product at that stage (BACI + "
             "calibrated domestic sales, by value); proxy = zone output / zone demand one stage "
-            "down (element tonnes, capped at 100%; outside supply split by output) - a proxy, "
-            "not a trade figure; '-' = no basis (see --json zone_note). [bold]zcov[/]: share of "
+            "down (element tonnes, capped at 100%; outside supply split by output); share = the "
+            "zone's share of world supply / its share of world demand for the mineral's nearest "
+            "traded product downstream (capped at 100%) - proxies, not trade figures; '-' = no basis (see "
+            "--json zone_reason). [bold]zcov[/]: share of "
             "zone demand that is measured rather than estimated. [bold]GPR[/]: the zone's "
             "GeoPolRisk (trade basis).",
             highlight=False,
         )
         for r in records:
-            if r.get("zone_basis") is None and r.get("zone_note"):
-                note = str(r["zone_note"])
+            if r.get("zone_basis") is None and r.get("zone_reason"):
+                note = str(r["zone_reason"])
                 out.print(
                     f"  no zone figure for {r['mineral']} {r['stage']}: {note}", highlight=False
                 )
     _print_sources(records)
 
 
-def _print_sources(records: list[dict[str, Any]]) -> None:
+def _print_sources(records: list[AssessRecord]) -> None:
     from critmin.assessment import source_summary
 
     out.print("[bold]Sources[/] (each record's own in --json 'sources'):", highlight=False)

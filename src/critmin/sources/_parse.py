@@ -6,12 +6,15 @@ Every function here turns a defect of a published file into either a clean value
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
@@ -19,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from critmin.countries import to_iso3
-from critmin.errors import SourceFormatError
+from critmin.errors import DataIntegrityError, SourceFormatError
 from critmin.units import tonnes_factor
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "read_bytes",
     "read_csv_text",
     "require_columns",
+    "reviewed_rows",
     "slug",
 ]
 
@@ -339,3 +343,22 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], path: str | Pat
         raise SourceFormatError(
             path, f"missing required column(s) {', '.join(map(repr, missing))}; found {found}"
         )
+
+
+_CURATED = "critmin.data.curated"
+
+
+@cache
+def reviewed_rows(name: str, note: str = "reason") -> tuple[dict[str, str], ...]:
+    """The rows of a reviewed crosswalk or correction the readers apply,
+    ``critmin/data/curated/<name>.csv`` (read as a package file, as :mod:`critmin.countries`
+    does: the readers sit below the catalog). Every row needs a non-blank ``note`` column."""
+    try:
+        text = resources.files(_CURATED).joinpath(f"{name}.csv").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataIntegrityError(f"curated file {name}.csv is missing; reinstall critmin") from None
+    rows = tuple(csv.DictReader(io.StringIO(text, newline="")))
+    for k, row in enumerate(rows, start=2):
+        if not (row.get(note) or "").strip():
+            raise DataIntegrityError(f"{name}.csv line {k}: blank {note} (every row needs one)")
+    return rows

@@ -54,6 +54,7 @@ from critmin.sources._parse import (
     parse_numbers,
     read_csv_text,
     require_columns,
+    reviewed_rows,
     slug,
 )
 
@@ -88,116 +89,19 @@ MINERAL_SUPPLY_COLUMNS: list[str] = [
 
 _EXTRA_COLUMNS = ["value", "value_text", "type_text"]
 
-# Commodity names for the file codes of the per-commodity files (spelt as in MCS2025).
-FILE_CODES: dict[str, str] = {
-    "abras": "Abrasives",
-    "alum": "Aluminum",
-    "alumi": "Aluminum",
-    "antim": "Antimony",
-    "arsen": "Arsenic",
-    "asbes": "Asbestos",
-    "barit": "Barite",
-    "bauxi": "Bauxite",
-    "beryl": "Beryllium",
-    "bismu": "Bismuth",
-    "boron": "Boron",
-    "bromi": "Bromine",
-    "cadmi": "Cadmium",
-    "cemen": "Cement",
-    "chrom": "Chromium",
-    "clays": "Clays",
-    "cobal": "Cobalt",
-    "coppe": "Copper",
-    "diamo": "Diamond (industrial)",
-    "diato": "Diatomite",
-    "felds": "Feldspar",
-    "feore": "Iron Ore",
-    "fepig": "Iron oxide pigments",
-    "fescr": "Iron and Steel Scrap",
-    "fesla": "Iron and Steel Slag",
-    "feste": "Iron and Steel",
-    "fluor": "Fluorspar",
-    "galli": "Gallium",
-    "garne": "Garnet (industrial)",
-    "gemst": "Gemstones",
-    "germa": "Germanium",
-    "gold": "Gold",
-    "graph": "Graphite",
-    "gypsu": "Gypsum",
-    "heliu": "Helium",
-    "indiu": "Indium",
-    "iodin": "Iodine",
-    "kyani": "Kyanite and Related Minerals",
-    "lead": "Lead",
-    "lime": "Lime",
-    "lithi": "Lithium",
-    "lithium": "Lithium",
-    "manga": "Manganese",
-    "mercu": "Mercury",
-    "mgcomp": "Magnesium Compounds",
-    "mgmet": "Magnesium metal",
-    "mica": "Mica (Natural)",
-    "molyb": "Molybdenum",
-    "nicke": "Nickel",
-    "niobi": "Niobium",
-    "nitro": "Nitrogen (fixed) - Ammonia",
-    "peat": "Peat",
-    "perli": "Perlite",
-    "phosp": "Phosphate rock",
-    "plati": "Platinum-Group metals",
-    "potas": "Potash",
-    "pumic": "Pumice & Pumicite",
-    "quart": "Quartz",
-    "quartz": "Quartz",
-    "raree": "Rare earths",
-    "rareee": "Rare earths",
-    "rheni": "Rhenium",
-    "salt": "Salt",
-    "sandc": "Sand and gravel (construction)",
-    "sandi": "Sand and gravel (industrial)",
-    "scand": "Scandium",
-    "scandi": "Scandium",
-    "selen": "Selenium",
-    "silve": "Silver",
-    "simet": "Silicon",
-    "sodaa": "Soda ash",
-    "stonc": "Stone (crushed)",
-    "stonec": "Stone (crushed)",
-    "stond": "Stone (dimension)",
-    "stron": "Strontium",
-    "sulfu": "Sulfur",
-    "talc": "Talc and Pyrophyllite",
-    "tanta": "Tantalum",
-    "tellu": "Tellurium",
-    "thall": "Thallium",
-    "thalli": "Thallium",
-    "thori": "Thorium",
-    "timin": "Titanium Mineral Concentrates",
-    "tin": "Tin",
-    "titan": "Titanium and titanium dioxide",
-    "tungs": "Tungsten",
-    "vanad": "Vanadium",
-    "vermi": "Vermiculite",
-    "wolla": "Wollastonite",
-    "yttri": "Yttrium",
-    "zeoli": "Zeolites (natural)",
-    "zinc": "Zinc",
-    "zirco": "Zirconium and Hafnium",
-    "zirco-hafni": "Zirconium and Hafnium",
-}
 
-# Slugs of commodity names that differ between editions -> one critmin mineral id.
-MINERAL_ALIASES: dict[str, str] = {
-    "gemanium": "germanium",  # MCS2025 misspelling
-    "graphite_natural": "graphite",
-    "niobium_columbium": "niobium",
-    "abrasives_manufactured": "abrasives",
-    "feldspar_and_nepheline_syenite": "feldspar",
-    "talc_crude": "talc_and_pyrophyllite",
-    "zirconium_and_hafnium": "zirconium",
-    "titanium_and_titanium_dioxide": "titanium_sponge_metal",
-    "pgm": "platinum_group_metals",
-}
+def file_codes() -> dict[str, str]:
+    """Commodity names for the file codes of the per-commodity files (``lithi`` -> Lithium;
+    ``data/curated/usgs_file_codes.csv``, spelt as in MCS2025)."""
+    return {r["code"]: r["commodity"] for r in reviewed_rows("usgs_file_codes", "source")}
+
+
+def mineral_aliases() -> dict[str, str]:
+    """Slugs of USGS commodity names that differ between editions or from critmin's id ->
+    one critmin mineral id (``data/curated/usgs_mineral_aliases.csv``: ``gemanium`` ->
+    germanium, ``barite`` -> baryte)."""
+    return {r["usgs_slug"]: r["mineral"] for r in reviewed_rows("usgs_mineral_aliases")}
+
 
 # Minerals USGS reports in element content when the label does not say so.
 _CONTAINED_BY_DEFAULT = frozenset(
@@ -240,7 +144,7 @@ def mineral_id(commodity: str, type_text: str = "", measure: str = "production")
     the titanium-metal chapter splits into ``titanium_sponge_metal`` and ``tio2_pigment``.
     """
     base = slug(commodity)
-    base = MINERAL_ALIASES.get(base, base)
+    base = mineral_aliases().get(base, base)
     text = type_text.casefold()
     if base in ("platinum_group_metals", "palladium", "platinum"):
         if measure == "reserves" and base == "platinum_group_metals":
@@ -429,7 +333,7 @@ def _commodity_for_file(path: Path) -> str:
             path, "file name does not follow 'mcs20XX-<code>_world.csv'; commodity unknown"
         )
     code = match["code"].casefold()
-    return FILE_CODES.get(code, code)
+    return file_codes().get(code, code)
 
 
 def read_mcs_world_per_commodity(path: str | Path) -> pd.DataFrame:

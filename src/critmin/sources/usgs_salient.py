@@ -26,7 +26,11 @@ duplicated; bands (``">25"`` -> 25, reason ``band``; ``"<1,000"`` -> 0, ``band``
 ``E`` (net exporter), ``XX``, ``"Less than ½ unit"``, ``"e150"`` (estimate), ``"−88"``
 (Unicode minus); an empty ``DataSource`` (edition then from the file name); and files that
 hold a world-production table instead of salient data (MCS2024 cobalt, gypsum, kyanite),
-which are rejected with SourceFormatError.
+which are rejected with SourceFormatError; headers with fewer columns than the data rows
+(MCS2024 fluorspar: NIR would be read as 360, the metallurgical price, instead of 100;
+MCS2024 feldspar: 240 instead of 12), read with the reviewed header of
+``data/curated/usgs_salient_headers.csv`` (any other such file is rejected, naming the row
+and column, instead of being read shifted).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from critmin.errors import SourceFormatError
-from critmin.sources._parse import parse_numbers, read_csv_text, slug
+from critmin.sources._parse import parse_numbers, read_csv_text, reviewed_rows, slug
 from critmin.sources.usgs_mcs import mineral_id, read_mcs2026_table
 
 __all__ = ["US_SALIENT_COLUMNS", "read_mcs2026_salient", "read_salient_csv"]
@@ -238,6 +242,48 @@ def _minerals(commodity: pd.Series, detail: pd.Series) -> pd.Series:
     )
 
 
+def _corrected_header(path: Path, header: list[str]) -> list[str]:
+    """The file's header, or its reviewed correction (``data/curated/usgs_salient_headers.csv``:
+    the published header, the corrected one, the reason). A correction whose published header
+    no longer matches the file is an error, not silently skipped."""
+    for row in reviewed_rows("usgs_salient_headers"):
+        if row["source_file"].casefold() != path.name.casefold():
+            continue
+        published = row["published_header"].split(";")
+        found = list(header)
+        while found and not found[-1]:
+            found.pop()
+        if found != published:
+            raise SourceFormatError(
+                path,
+                "the reviewed header correction (usgs_salient_headers.csv) expects the header "
+                f"{';'.join(published)!r}, found {';'.join(found)!r}",
+            )
+        corrected = row["corrected_header"].split(";")
+        if len(corrected) > len(header):
+            raise SourceFormatError(path, "the corrected header is wider than the data rows")
+        return corrected + [""] * (len(header) - len(corrected))
+    return header
+
+
+def _require_headers_for_data(body: pd.DataFrame, header: list[str], path: Path) -> None:
+    """Refuse data cells under no header: the header has fewer columns than the data rows,
+    so every statistic after the gap would be read from its neighbour's cell."""
+    unnamed = [i for i, h in enumerate(header) if not h]
+    if not unnamed:
+        return
+    filled = body[unnamed].apply(lambda c: c.str.strip().ne(""))
+    if bool(filled.to_numpy().any()):
+        row = int(filled.any(axis=1).idxmax())
+        col = int(filled.loc[row].idxmax())
+        raise SourceFormatError(
+            path,
+            f"data row {row} has a value in column {col + 1}, which has no header: the header "
+            f"has fewer columns ({sum(1 for h in header if h)} named) than the data rows; "
+            "add a reviewed correction to data/curated/usgs_salient_headers.csv",
+        )
+
+
 def read_salient_csv(path: str | Path) -> pd.DataFrame:
     """Read one per-commodity salient-statistics file (``mcs20XX-<code>_salient.csv``).
 
@@ -250,7 +296,7 @@ def read_salient_csv(path: str | Path) -> pd.DataFrame:
     """
     p = Path(path)
     raw = read_csv_text(p, header=False)
-    header = [str(h).strip() for h in raw.iloc[0]]
+    header = _corrected_header(p, [str(h).strip() for h in raw.iloc[0]])
     names = {h.casefold() for h in header}
     if {"country", "type"} <= names or "year" not in names:
         raise SourceFormatError(
@@ -263,6 +309,7 @@ def read_salient_csv(path: str | Path) -> pd.DataFrame:
     index = {h.casefold(): i for i, h in enumerate(header) if h}
     body = raw.iloc[1:].copy()
     body.columns = pd.Index(range(len(header)))
+    _require_headers_for_data(body, header, p)
     years_txt = body[index["year"]].str.strip()
     ident = {index["year"], index["commodity"]}
     source_col = index.get("datasource", index.get("source"))
