@@ -32,13 +32,134 @@ def diversion(
     return losers + gainers
 
 
-def print_summary(console: Console, data: dict[str, Any], top: int = 8) -> None:
+UNITS_LINE = (
+    "Units: % for shares and changes (JSON: shares as fractions 0-1, *_pct keys in %), "
+    "USD at producer prices."
+)
+DASH_NOTE = (
+    "-: not defined: a producer price needs baseline sales, a consumer price baseline "
+    "purchases; 'new' = no baseline sales to the zone."
+)
+
+
+def print_answer(console: Console, data: dict[str, Any]) -> None:
+    """The answer first: the written paragraph, the key figures and welfare with its parts."""
+    from critmin.narrative import WELFARE_PARTS, headline
+
+    answer = headline(data)
+    console.print(answer.paragraph, highlight=False)
+    t = Table(title="Key figures", title_justify="left", show_header=True)
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    t.add_column("meaning", overflow="fold")
+    for f in answer.figures:
+        if f.key.startswith("zone_") and f.unit == "USD" and f.key != "zone_welfare_change_usd":
+            continue  # the parts are on the welfare line below
+        t.add_row(f.label, f.text, f.note)
+    console.print(t)
+    zone = answer.welfare["zone"]
+    parts = " + ".join(
+        f"{label} {_usd(zone[key], signed=True)}"
+        for key, label in WELFARE_PARTS
+        if key not in {"welfare_change_usd", "subsidy_cost_usd"}
+    )
+    console.print(
+        f"Zone welfare {_usd(zone['welfare_change_usd'], signed=True)} USD = {parts} "
+        f"- subsidy cost {_usd(zone['subsidy_cost_usd'])}",
+        highlight=False,
+    )
+
+
+def products_table(data: dict[str, Any]) -> Table:
+    """One row per product, largest zone price change first, and the cross-product total."""
+    from critmin.narrative import price_changes, welfare_parts, zone_shares
+
+    products = data["products"]
+    order = sorted(
+        products,
+        key=lambda pid: -abs(products[pid]["summary"]["zone_consumer_price_change_pct"] or 0.0),
+    )
+    shares, prices = zone_shares(data), price_changes(data)
+    parts = welfare_parts(data)
+    with_subsidy = any(products[pid]["summary"]["subsidy_cost_usd"] for pid in order)
+    t = Table(
+        title=f"{len(products)} products, largest zone price change first",
+        title_justify="left",
+    )
+    t.add_column("product", no_wrap=True, overflow="ellipsis", max_width=30)
+    t.add_column("stage", no_wrap=True)
+    for col in ("zone price", "outside", "self-suff. %", "zone welfare", "revenue"):
+        t.add_column(col, justify="right", no_wrap=True)
+    if with_subsidy:
+        t.add_column("subsidy", justify="right", no_wrap=True)
+
+    def ss(before: float | None, after: float | None) -> str:
+        return f"{_share(before).rstrip('%')}→{_share(after).rstrip('%')}"
+
+    failed = 0
+    for pid in order:
+        p = products[pid]
+        z, s = p["zone"], p["summary"]
+        failed += not p["converged"]
+        row = [
+            pid + ("" if p["converged"] else " *"),
+            p["stage"],
+            _pct(s["zone_consumer_price_change_pct"], 1),
+            _pct(s["outside_consumer_price_change_pct"], 1),
+            ss(z["self_sufficiency_baseline"], z["self_sufficiency"]),
+            _usd(s["zone_welfare_change_usd"], signed=True),
+            _usd(s["tariff_revenue_change_usd"], signed=True),
+        ]
+        if with_subsidy:
+            row.append(_usd(s["subsidy_cost_usd"]))
+        t.add_row(*row)
+    t.add_section()
+    total = [
+        "[bold]all products[/]",
+        "",
+        _pct(prices["zone_consumer_price_change_pct"], 1),
+        _pct(prices["outside_consumer_price_change_pct"], 1),
+        ss(shares["self_sufficiency_baseline"], shares["self_sufficiency"]),
+        _usd(parts["zone"]["welfare_change_usd"], signed=True),
+        _usd(parts["world"]["tariff_revenue_change_usd"], signed=True),
+    ]
+    if with_subsidy:
+        total.append(_usd(parts["world"]["subsidy_cost_usd"]))
+    t.add_row(*total)
+    t.caption = (
+        "USD; prices in % change (all products: weighted by baseline purchases); "
+        "self-sufficiency baseline→scenario, % of zone demand; revenue and subsidy: world totals"
+        + (f"; * = did not converge ({failed})" if failed else "")
+        + "."
+    )
+    return t
+
+
+def print_summary(
+    console: Console, data: dict[str, Any], top: int = 8, detail: bool | None = None
+) -> None:
+    """The terminal summary: the answer, the key figures, (several products) one row per
+    product with the cross-product total, then the detail of each product (by default only
+    when there are at most three; ``detail=True`` always)."""
     members = set(data["members"])
     console.print(
         f"[bold]{data['scenario']}[/]  (trade year {data['year']}; zone: "
         f"{len(members)} countries; watch: {', '.join(data['watch']) or 'none'})"
     )
-    for pid, p in data["products"].items():
+    console.print(f"[dim]{UNITS_LINE}[/]", highlight=False)
+    print_answer(console, data)
+    products = data["products"]
+    if len(products) > 1:
+        console.print(products_table(data))
+    if detail is None:
+        detail = len(products) <= 3
+    if not detail:
+        console.print(
+            "[dim]Per-product tables (trade diversion, welfare by country): --detail; every "
+            "table: --xlsx FILE or --csv DIR; everything: --json.[/]"
+        )
+        return
+    for pid, p in products.items():
         z, s = p["zone"], p["summary"]
         status = (
             "[green]converged[/]"
@@ -75,6 +196,8 @@ def print_summary(console: Console, data: dict[str, Any], top: int = 8) -> None:
             for c, before, delta in rows:
                 rel = f"{100 * delta / before:+.1f}%" if before else "new"
                 t.add_row(c, _usd(before), _usd(delta), rel)
+            if any(not before for _, before, _ in rows):
+                t.caption = "'new': the exporter sold nothing to the zone in the baseline."
             console.print(t)
         countries = p["countries"]
         ranked = sorted(
@@ -94,7 +217,11 @@ def print_summary(console: Console, data: dict[str, Any], top: int = 8) -> None:
             "welfare",
         ):
             t.add_column(col, justify="left" if col in {"country", "zone"} else "right")
+        dashes = False
         for c, r in ranked:
+            dashes |= (
+                r["producer_price_change_pct"] is None or r["consumer_price_change_pct"] is None
+            )
             t.add_row(
                 c,
                 "member" if r["member"] else ("watch" if r["watch"] else ""),
@@ -107,6 +234,8 @@ def print_summary(console: Console, data: dict[str, Any], top: int = 8) -> None:
                 _usd(r["quota_rent_usd"]),
                 _usd(r["welfare_change_usd"]),
             )
+        if dashes:
+            t.caption = DASH_NOTE.split("; 'new'")[0] + "."
         console.print(t)
         for w in p["warnings"]:
             console.print(f"[yellow]data:[/] {w}", highlight=False)

@@ -165,7 +165,8 @@ def _label(parameter: str, scenario: dict[str, Any]) -> str:
     if steps[0] == "policy" and len(steps) > 1 and isinstance(steps[1], int):
         policies = scenario.get("policy") or []
         if steps[1] < len(policies):
-            label = f"{str(policies[steps[1]].get('type', 'policy')).replace('_', ' ')}: {label}"
+            kind = str(policies[steps[1]].get("type", "policy")).replace("_", " ")
+            label = f"{kind} (USD/t)" if leaf == "price_usd_per_t" else f"{kind}: {label}"
     return label
 
 

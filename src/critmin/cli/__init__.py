@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from critmin.cli import assess, data, simulate, uncertainty  # noqa: F401  (register commands)
+from critmin.cli import assess, data, simulate, sweep, uncertainty  # noqa: F401  (register commands)
 from critmin.cli.app import app
 
 __all__ = ["app", "main"]

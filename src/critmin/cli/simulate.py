@@ -19,6 +19,17 @@ def simulate_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the results contract as JSON."),
     output: Path | None = typer.Option(None, "--out", "-o", help="Also write the JSON here."),
     top: int = typer.Option(8, help="Countries per table in the summary."),
+    detail: bool | None = typer.Option(
+        None,
+        "--detail/--brief",
+        help="Per-product tables in the summary (default: only for up to 3 products).",
+    ),
+    xlsx: Path | None = typer.Option(
+        None, "--xlsx", help="Also write an Excel workbook (one sheet per table, units in headers)."
+    ),
+    csv_dir: Path | None = typer.Option(
+        None, "--csv", help="Also write every table as CSV into this folder."
+    ),
 ) -> None:
     """Simulate a scenario: prices, flows, revenue and welfare inside and outside the zone."""
     from critmin.simulation import simulate
@@ -30,10 +41,20 @@ def simulate_cmd(
     data = result.to_dict()
     if output is not None:
         write_json_atomic(output, data)
+    if xlsx is not None or csv_dir is not None:
+        from critmin.export import write_csvs, write_xlsx
+
+        if xlsx is not None:
+            err.print(f"wrote {write_xlsx(data, xlsx)}")
+        if csv_dir is not None:
+            paths = write_csvs(data, csv_dir)
+            err.print(
+                f"wrote {len(paths)} CSV files to {csv_dir}: {', '.join(p.name for p in paths)}"
+            )
     if as_json:
         sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
     else:
-        print_summary(out, data, top=top)
+        print_summary(out, data, top=top, detail=detail)
     if not result.converged:
         err.print("[bold red]some products did not converge: see 'converged' and 'message'[/]")
         raise typer.Exit(1)

@@ -130,7 +130,7 @@ def fan_figure(fan: dict[str, Any], unit: str) -> Figure | None:
         "layout": layout(
             barmode="overlay",
             height=90 + 46 * len(rows),
-            xaxis={"title": {"text": title}, "zeroline": True},
+            xaxis={"title": {"text": title}, "zeroline": True, "automargin": True},
             yaxis={"automargin": True},
             # the legend sits above the plot: below it, it ran over the axis title
             legend={"orientation": "h", "x": 0, "y": 1, "yanchor": "bottom", "yref": "paper"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from critmin.figures.style import GAIN, LOSS, Figure, category, color, layout
+from critmin.figures.style import GAIN, LOSS, Figure, category, color, layout, padded_range
 from critmin.narrative import country_label
 from critmin.numbers import usd
 
@@ -61,7 +61,8 @@ def country_prices_figure(product: dict[str, Any], top: int = 24) -> Figure:
             height=420,
             bargap=0.25,
             margin={"l": 60, "r": 20, "t": 30, "b": 130},
-            xaxis={"tickangle": -45, "automargin": True},
+            # labels slant down to the right, away from the value axis on the left
+            xaxis={"tickangle": 45, "automargin": True},
             yaxis={
                 "title": {"text": "change (%)"},
                 "ticksuffix": "%",
@@ -69,19 +70,8 @@ def country_prices_figure(product: dict[str, Any], top: int = 24) -> Figure:
                 "zerolinecolor": "#374151",
                 "gridcolor": "#e5e7eb",
             },
+            # the colour key (members blue, watch orange, others grey) is in the page's note
             legend={"orientation": "h", "y": 1.08, "x": 0},
-            annotations=[
-                {
-                    "text": "bars: members blue, watch orange, others grey",
-                    "xref": "paper",
-                    "yref": "paper",
-                    "x": 1,
-                    "y": 1.08,
-                    "showarrow": False,
-                    "xanchor": "right",
-                    "font": {"size": 11, "color": "#6b7280"},
-                }
-            ],
         ),
     }
 
@@ -129,7 +119,8 @@ def diversion_figure(
                     [usd(b), r, k] for (_, b, _), r, k in zip(chosen, rel, cats, strict=True)
                 ],
                 "text": [usd(d, signed=True) for d in deltas],
-                "textposition": "auto",
+                "textposition": "outside",
+                "cliponaxis": True,
                 "hovertemplate": "%{y} (%{customdata[2]})<br>change USD %{text} (%{customdata[1]})"
                 "<br>baseline USD %{customdata[0]}<extra></extra>",
             }
@@ -140,6 +131,8 @@ def diversion_figure(
             margin={"l": 190, "r": 30, "t": 20, "b": 50},
             xaxis={
                 "title": {"text": "change in sales to zone members (USD, producer prices)"},
+                "range": padded_range(deltas, 0.35),
+                "automargin": True,
                 "zeroline": True,
                 "zerolinecolor": "#374151",
                 "gridcolor": "#e5e7eb",

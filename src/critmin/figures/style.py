@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from typing import Any
 
 Figure = dict[str, Any]
@@ -112,7 +113,7 @@ def hbar(
     }
 
 
-def padded_range(values: list[float | None], pad: float = 0.28) -> list[float]:
+def padded_range(values: Sequence[float | None], pad: float = 0.28) -> list[float]:
     """An axis range holding 0 and every value, with ``pad`` x the span added on each side
     that has bars, so that a bar's printed value (``textposition="outside"``) fits."""
     finite = [v for v in values if v is not None and math.isfinite(v)]
@@ -145,3 +146,18 @@ def top_axis(base: str, count: int) -> tuple[dict[str, Any], dict[str, Any]] | N
         "hoverinfo": "skip",
     }
     return axis, trace
+
+
+def wrap_label(text: str, width: int = 20) -> str:
+    """A long axis label broken into lines of at most about ``width`` characters (``<br>``),
+    so product names leave room for the bars on a narrow screen."""
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    if line:
+        lines.append(line)
+    return "<br>".join(lines)

@@ -19,6 +19,7 @@ from critmin.figures.style import (
     padded_range,
     pct_values,
     top_axis,
+    wrap_label,
 )
 
 
@@ -54,7 +55,7 @@ def zone_shares_figure(results: dict[str, Any]) -> Figure:
     one row per product (two side-by-side panels, in %), largest change first."""
     products = results["products"]
     order = zone_order(results)
-    names = [products[pid]["name"] for pid in order]
+    names = [wrap_label(products[pid]["name"]) for pid in order]
     zones = [products[pid]["zone"] for pid in order]
     values: dict[str, list[float | None]] = {}
 
@@ -87,10 +88,11 @@ def zone_shares_figure(results: dict[str, Any]) -> Figure:
             margin={"l": 170, "r": 30, "t": 60 if extra else 30, "b": 90},
             xaxis={
                 "domain": [0, 0.47],
-                "title": {"text": "met by members (% of zone demand)"},
+                "title": {"text": "met by members (%)"},
                 "range": left,
                 "ticksuffix": "%",
                 "gridcolor": "#e5e7eb",
+                "automargin": True,
             },
             xaxis2={
                 "domain": [0.53, 1],
@@ -98,6 +100,7 @@ def zone_shares_figure(results: dict[str, Any]) -> Figure:
                 "range": right,
                 "ticksuffix": "%",
                 "gridcolor": "#e5e7eb",
+                "automargin": True,
             },
             yaxis={"automargin": True, "autorange": "reversed"},
             legend=legend_below(),
@@ -111,7 +114,7 @@ def price_summary_figure(results: dict[str, Any]) -> Figure:
     baseline purchases), largest zone change first."""
     products = results["products"]
     order = price_order(results)
-    names = [products[pid]["name"] for pid in order]
+    names = [wrap_label(products[pid]["name"]) for pid in order]
     zone = [products[pid]["summary"]["zone_consumer_price_change_pct"] for pid in order]
     outside = [products[pid]["summary"]["outside_consumer_price_change_pct"] for pid in order]
     height = max(280, 100 + 40 * len(names))
@@ -138,6 +141,7 @@ def price_summary_figure(results: dict[str, Any]) -> Figure:
                 "zeroline": True,
                 "zerolinecolor": "#374151",
                 "gridcolor": "#e5e7eb",
+                "automargin": True,
             },
             yaxis={"automargin": True, "autorange": "reversed"},
             legend=legend_below(),

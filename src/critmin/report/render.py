@@ -16,9 +16,10 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from critmin import __version__
+from critmin.narrative import WELFARE_PARTS, headline
 from critmin.report import format as fmt
 from critmin.report.charts import chart_id, result_figures
-from critmin.report.resources import plotly_js, world_geojson_text
+from critmin.report.resources import plotly_js_packed, world_geojson_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -67,15 +68,19 @@ def make_env(*extra_dirs: Path) -> Environment:
             "sci": fmt.sci,
             "script_json": fmt.script_json,
             "script_text": fmt.script_text,
+            "gzip_json": fmt.gzip_json,
+            "gzip_text": fmt.gzip_b64,
             "country": fmt.country_label,
         }
     )
-    env.globals.update({"version": __version__, "chart_id": chart_id})
+    env.globals.update(
+        {"version": __version__, "chart_id": chart_id, "plotly_js_packed": plotly_js_packed}
+    )
     return env
 
 
 @lru_cache(maxsize=1)
-def _env() -> Environment:
+def report_env() -> Environment:
     return make_env()
 
 
@@ -250,46 +255,27 @@ def provenance(tables: tuple[str, ...] = RESULT_TABLES) -> dict[str, Any]:
 def results_view(scenario: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
     """Template context for a results page (report or dashboard)."""
     products = results["products"]
-    summaries = [p["summary"] for p in products.values()]
-
-    def total(key: str) -> float | None:
-        vals = [s[key] for s in summaries if s.get(key) is not None]
-        return sum(vals) if vals else None
-
     zone = scenario.get("zone", {})
-    n_conv = sum(1 for p in products.values() if p["converged"])
-    headline = [
-        {"label": "Products", "value": str(len(products)), "key": "products", "raw": len(products)},
-        {
-            "label": "Converged",
-            "value": f"{n_conv} of {len(products)}",
-            "key": "converged",
-            "raw": n_conv,
-        },
-        {
-            "label": "Zone welfare",
-            "value": "USD " + fmt.usd(total("zone_welfare_change_usd"), True),
-            "key": "zone_welfare_change_usd",
-            "raw": total("zone_welfare_change_usd"),
-        },
-        {
-            "label": "Outside welfare",
-            "value": "USD " + fmt.usd(total("outside_welfare_change_usd"), True),
-            "key": "outside_welfare_change_usd",
-            "raw": total("outside_welfare_change_usd"),
-        },
-        {
-            "label": "Tariff / levy revenue",
-            "value": "USD " + fmt.usd(total("tariff_revenue_change_usd"), True),
-            "key": "tariff_revenue_change_usd",
-            "raw": total("tariff_revenue_change_usd"),
-        },
-        {
-            "label": "Subsidy cost",
-            "value": "USD " + fmt.usd(total("subsidy_cost_usd")),
-            "key": "subsidy_cost_usd",
-            "raw": total("subsidy_cost_usd"),
-        },
+    answer = headline(results)
+    tiles = [
+        "self_sufficiency",
+        "watch_share",
+        "zone_consumer_price_change_pct",
+        "outside_consumer_price_change_pct",
+        "zone_welfare_change_usd",
+        "outside_welfare_change_usd",
+    ]
+    tile_list = []
+    for key in tiles:
+        f = answer.figure(key)
+        tile_list.append(
+            {"label": f.label, "value": f.text, "key": key, "raw": f.value, "note": f.note}
+        )
+    zone_parts = answer.welfare["zone"]
+    parts = [
+        {"label": label, "value": zone_parts[key], "key": key}
+        for key, label in WELFARE_PARTS
+        if key != "welfare_change_usd"
     ]
     warnings = [(pid, w) for pid, p in products.items() for w in p["warnings"]]
     return {
@@ -298,7 +284,10 @@ def results_view(scenario: dict[str, Any], results: dict[str, Any]) -> dict[str,
         "members_given": zone.get("members", []),
         "watch_given": zone.get("watch", []),
         "policies": [describe_policy(p) for p in scenario.get("policy", [])],
-        "headline": headline,
+        "headline": tile_list,
+        "answer": answer,
+        "welfare_parts": parts,
+        "zone_welfare": zone_parts["welfare_change_usd"],
         "products": [product_view(pid, p) for pid, p in products.items()],
         "warnings": warnings,
         "caveats": MODEL_CAVEATS,
@@ -311,15 +300,14 @@ def results_view(scenario: dict[str, Any], results: dict[str, Any]) -> dict[str,
 
 
 def scenario_dict(scenario: Any) -> dict[str, Any]:
-    """The scenario as a plain dict (from a Scenario model or a dict in the same schema)."""
-    from critmin.scenario.spec import Scenario
+    """The scenario as a plain dict (from a Scenario model, a dict in the same schema or the
+    path of a scenario file)."""
+    from critmin.scenario.spec import Scenario, load_scenario
 
-    if isinstance(scenario, Scenario):
-        data: dict[str, Any] = scenario.model_dump(mode="json", exclude_none=True)
+    if isinstance(scenario, str | Path | dict | Scenario):
+        data: dict[str, Any] = load_scenario(scenario).model_dump(mode="json", exclude_none=True)
         return data
-    if isinstance(scenario, dict):
-        return Scenario.from_dict(scenario).model_dump(mode="json", exclude_none=True)
-    raise TypeError(f"expected a Scenario or a dict, got {type(scenario).__name__}")
+    raise TypeError(f"expected a Scenario, a dict or a path, got {type(scenario).__name__}")
 
 
 def fans_from_summary(uncertainty: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -373,15 +361,21 @@ def render_report(
         context["uncertainty"] = uncertainty
     generated = generated or dt.datetime.now(dt.UTC)
     return (
-        _env()
+        report_env()
         .get_template("report.html.j2")
         .render(
             **context,
             title=f"{results['scenario']} — critmin report",
             generated=generated.strftime("%Y-%m-%d %H:%M UTC"),
-            plotly_js=plotly_js(),
             geojson=world_geojson_text(),
             inline_assets=True,
+            compress_data=True,
+            lazy_tables=True,
+            country_names={
+                code: fmt.country_label(code)
+                for p in results["products"].values()
+                for code in p["countries"]
+            },
         )
     )
 

@@ -68,6 +68,7 @@ class ResolvedProduct:
             sigma=self.elasticities.sigma,
             eta=self.elasticities.eta,
             eps=self.elasticities.eps,
+            countries=tuple(self.baseline.countries),  # solver messages name ISO3 codes
         )
 
 

@@ -1,7 +1,11 @@
 /* critmin: draw every figure of the page with Plotly.js (inlined or served locally).
- * Figures are in <script type="application/json" id="critmin-figures">, keyed by div id.
+ * Figures are in <script id="critmin-figures">, keyed by div id: JSON, or (in reports)
+ * gzip + base64 (type "application/gzip-base64"), unpacked with the browser's
+ * DecompressionStream; Plotly.js itself may be packed the same way (id "critmin-plotly").
  * Map traces whose geojson is "@world" get the inline country polygons (id "critmin-geo").
- * Each chart div gets data-rendered="true" once drawn; <body> gets data-charts="done". */
+ * Charts are drawn when scrolled into view (IntersectionObserver), visible ones first; the rest
+ * are drawn one by one in the background. Each chart div gets data-rendered="true" once drawn;
+ * <body> gets data-charts="done" when all are. */
 (function () {
   "use strict";
   var GEO = null;
@@ -10,57 +14,176 @@
     modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"],
     toImageButtonOptions: { format: "png", scale: 2 }
   };
+  var PACKED = "application/gzip-base64";
 
-  function worldGeo() {
-    if (GEO === null) {
-      var el = document.getElementById("critmin-geo");
-      GEO = el ? JSON.parse(el.textContent) : { type: "FeatureCollection", features: [] };
+  /* The text of a data element, unpacked when it is gzip + base64. */
+  function payload(id) {
+    var el = document.getElementById(id);
+    if (!el) { return Promise.resolve(null); }
+    if (el.getAttribute("type") !== PACKED) { return Promise.resolve(el.textContent); }
+    if (typeof DecompressionStream === "undefined") {
+      return Promise.reject(new Error("this browser cannot unpack the page (DecompressionStream " +
+        "is needed: Chrome/Edge 80+, Firefox 113+, Safari 16.4+)"));
     }
-    return GEO;
+    var bin = atob(el.textContent.trim());
+    var bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text();
+  }
+  window.critminPayload = payload;
+
+  function loadPlotly() {
+    if (typeof Plotly !== "undefined") { return Promise.resolve(true); }
+    return payload("critmin-plotly").then(function (js) {
+      if (js === null) { return false; }
+      var s = document.createElement("script");
+      s.textContent = js;
+      document.head.appendChild(s);
+      return typeof Plotly !== "undefined";
+    });
   }
 
-  function render() {
-    var holder = document.getElementById("critmin-figures");
-    if (!holder || typeof Plotly === "undefined") {
-      document.body.setAttribute("data-charts", holder ? "no-plotly" : "none");
-      return;
+  function geoReady() {
+    return payload("critmin-geo").then(function (text) {
+      GEO = text ? JSON.parse(text) : { type: "FeatureCollection", features: [] };
+    });
+  }
+
+  /* On a narrow screen (a phone) the left margin shrinks to what the labels need, a legend
+     below the plot gets room for its extra rows, and the two Sankey panels (baseline |
+     scenario) are stacked. */
+  function narrow(el, fig) {
+    if (el.clientWidth >= 640) { return; }
+    var lay = fig.layout, m = lay.margin || {};
+    if (m.l > 60) { m.l = 60; }
+    /* bar values print inside their bars, or not at all when they do not fit (hover has them) */
+    fig.data.forEach(function (t) {
+      if (t.type === "bar" && t.textposition === "outside") { t.textposition = "inside"; t.insidetextanchor = "middle"; }
+    });
+    lay.uniformtext = { mode: "hide", minsize: 9 };
+    if (lay.legend && lay.legend.yref === "container") {
+      m.b = (m.b || 50) + 60;
+      lay.height = (lay.height || 400) + 60;
     }
-    /* Every map draws its own polygons, so Plotly must not fetch its base-map topology from
-       the network: give it an empty one. */
-    window.PlotlyGeoAssets = window.PlotlyGeoAssets || { topojson: {} };
-    window.PlotlyGeoAssets.topojson = window.PlotlyGeoAssets.topojson || {};
-    if (!window.PlotlyGeoAssets.topojson.world_110m) {
-      window.PlotlyGeoAssets.topojson.world_110m = { type: "Topology", objects: {}, arcs: [] };
+    stackPanels(fig);
+    var sankeys = fig.data.filter(function (t) { return t.type === "sankey"; });
+    if (sankeys.length !== 2) { return; }
+    fig.layout.height = 2 * (fig.layout.height || 460);
+    sankeys.forEach(function (t, k) {
+      var y = t.domain.y, top = k === 0 ? 0.97 : 0.45, span = (y[1] - y[0]) * 0.42;
+      t.domain = { x: [0, 1], y: [top - span, top] };
+    });
+    var titles = (fig.layout.annotations || []).filter(function (a) { return a.y > 1; });
+    if (titles.length === 2) {
+      titles[0].x = titles[1].x = 0.5;
+      titles[0].y = 1.02;
+      titles[1].y = 0.5;
     }
-    var figs = JSON.parse(holder.textContent);
-    var ids = Object.keys(figs);
-    var i = 0;
-    function next() {
-      if (i >= ids.length) { document.body.setAttribute("data-charts", "done"); return; }
-      var id = ids[i++];
+  }
+
+  /* Two panels side by side on one y axis (x | x2) become two stacked panels (y over y2). */
+  function stackPanels(fig) {
+    var lay = fig.layout;
+    if (!lay.xaxis2 || !lay.xaxis || !lay.xaxis.domain || lay.yaxis2) { return; }
+    var rows = lay.height || 400;
+    lay.height = 2 * rows + 40;
+    lay.xaxis.domain = [0, 1];
+    lay.xaxis2.domain = [0, 1];
+    lay.xaxis2.anchor = "y2";
+    lay.yaxis.domain = [0.58, 1];
+    lay.yaxis2 = JSON.parse(JSON.stringify(lay.yaxis));
+    lay.yaxis2.domain = [0, 0.42];
+    lay.xaxis.anchor = "y";
+    if (lay.xaxis4) { lay.xaxis4.overlaying = "x2"; }
+    fig.data.forEach(function (t) {
+      if (t.xaxis === "x2" || t.xaxis === "x4") { t.yaxis = "y2"; }
+    });
+  }
+
+  function render(figs) {
+    var queue = Object.keys(figs).filter(function (id) { return document.getElementById(id); });
+    var total = queue.length, drawn = 0, busy = false;
+    function finish() { if (drawn >= total) { document.body.setAttribute("data-charts", "done"); } }
+    function draw(id) {
       var el = document.getElementById(id);
-      if (!el) { next(); return; }
       var fig = figs[id];
-      fig.data.forEach(function (t) { if (t.geojson === "@world") { t.geojson = worldGeo(); } });
-      function failed(err) {
-        el.setAttribute("data-rendered", "error");
-        el.textContent = "This chart could not be drawn: " + err;
-        setTimeout(next, 0);
+      fig.data.forEach(function (t) { if (t.geojson === "@world") { t.geojson = GEO; } });
+      narrow(el, fig);
+      function done(state) {
+        el.setAttribute("data-rendered", state);
+        drawn += 1; busy = false; finish();
+        setTimeout(pump, visibleFirst.length ? 0 : 40);
       }
       try {
         Plotly.newPlot(el, fig.data, fig.layout, CONFIG).then(
-          function () { el.setAttribute("data-rendered", "true"); setTimeout(next, 0); },
-          failed);
+          function () { done("true"); },
+          function (err) { el.textContent = "This chart could not be drawn: " + err; done("error"); });
       } catch (err) {
-        failed(err);
+        el.textContent = "This chart could not be drawn: " + err;
+        done("error");
       }
     }
-    next();
+    var visibleFirst = [];
+    function pump() {
+      if (busy) { return; }
+      var id = visibleFirst.length ? visibleFirst.shift() : queue.shift();
+      while (id && document.getElementById(id).hasAttribute("data-rendered")) {
+        id = visibleFirst.length ? visibleFirst.shift() : queue.shift();
+      }
+      if (!id) { finish(); return; }
+      var i = queue.indexOf(id);
+      if (i >= 0) { queue.splice(i, 1); }
+      busy = true;
+      draw(id);
+    }
+    if ("IntersectionObserver" in window) {
+      var seen = new IntersectionObserver(function (entries) {
+        entries.forEach(function (e) {
+          if (e.isIntersecting && !e.target.hasAttribute("data-rendered")) {
+            visibleFirst.push(e.target.id);
+            seen.unobserve(e.target);
+          }
+        });
+        pump();
+      }, { rootMargin: "300px 0px" });
+      queue.forEach(function (id) { seen.observe(document.getElementById(id)); });
+    }
+    if (!total) { finish(); }
+    setTimeout(pump, 0);
+  }
+
+  function start() {
+    if (!document.getElementById("critmin-figures")) {
+      document.body.setAttribute("data-charts", "none");
+      return;
+    }
+    /* unpack the figures and the map polygons while Plotly.js loads */
+    var data = Promise.all([geoReady(), payload("critmin-figures")]);
+    data.catch(function () { return null; });  /* reported below, once Plotly is in */
+    loadPlotly().then(function (ok) {
+      if (!ok) { document.body.setAttribute("data-charts", "no-plotly"); return null; }
+      /* Every map draws its own polygons, so Plotly must not fetch its base-map topology from
+         the network: give it an empty one. */
+      window.PlotlyGeoAssets = window.PlotlyGeoAssets || { topojson: {} };
+      window.PlotlyGeoAssets.topojson = window.PlotlyGeoAssets.topojson || {};
+      if (!window.PlotlyGeoAssets.topojson.world_110m) {
+        window.PlotlyGeoAssets.topojson.world_110m = { type: "Topology", objects: {}, arcs: [] };
+      }
+      return data.then(function (parts) { render(JSON.parse(parts[1])); });
+    }).catch(function (err) {
+      document.body.setAttribute("data-charts", "error");
+      var note = document.createElement("div");
+      note.className = "notice error";
+      note.textContent = "The charts could not be drawn: " + err.message;
+      var main = document.querySelector("main") || document.body;
+      main.insertBefore(note, main.firstChild);
+    });
   }
 
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", render);
+    document.addEventListener("DOMContentLoaded", start);
   } else {
-    render();
+    start();
   }
 })();

@@ -1,0 +1,77 @@
+"""``critmin sweep``: run one scenario parameter over a range; chart (HTML), table and JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from critmin.cli.app import app, err, load_solver, out, print_frame, user_errors
+from critmin.errors import CritminError
+
+SWEEP_HELP = """Run one parameter of a scenario over a range and chart the key figures.
+
+The parameter is a path into the scenario file: dotted keys and \\[i] list indices (0-based), e.g. policy\\[0].price_usd_per_t, policy\\[1].rate, policy\\[2].share_of_baseline, defaults.sigma or product\\[0].demand_elasticity. Give the range with --from, --to and --steps, or list the points with --values.
+
+Each point is simulated like `critmin simulate`. The table shows zone self-sufficiency and the watch share (% of zone demand), consumer prices inside and outside the zone (% change) and welfare (USD); the HTML page (--out) charts them with the parts of zone welfare; --json prints every point (shares as fractions 0-1).
+
+Example: critmin sweep examples/01_lithium_floor_levy.toml --param policy\\[0].price_usd_per_t --from 10000 --to 20000 --steps 11 -o floor.html
+"""
+
+
+def _values(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
+    except ValueError:
+        raise CritminError(f"--values must be numbers separated by commas, got {text!r}") from None
+
+
+@app.command("sweep", help=SWEEP_HELP)
+@user_errors
+def sweep_cmd(
+    scenario: Path = typer.Argument(..., help="Scenario TOML file (see examples/)."),
+    param: str = typer.Option(
+        ..., "--param", "-p", help="Scenario path to vary, e.g. policy[0].price_usd_per_t."
+    ),
+    start: float | None = typer.Option(None, "--from", help="First value of the range."),
+    stop: float | None = typer.Option(None, "--to", help="Last value of the range."),
+    steps: int = typer.Option(11, help="Number of points from --from to --to (both included)."),
+    values: str | None = typer.Option(None, help="Explicit values instead: '10000,15000,20000'."),
+    output: Path = typer.Option(
+        Path("sweep.html"), "--out", "-o", help="HTML page with the chart and the table."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the sweep as JSON."),
+    csv: Path | None = typer.Option(None, "--csv", help="Also write the table as CSV here."),
+) -> None:
+    from critmin.report.sweep_page import sweep_table, write_sweep_page
+    from critmin.sweep import run_sweep, values_between
+    from critmin.util import write_text_atomic
+
+    if values is not None:
+        points = _values(values)
+    elif start is not None and stop is not None:
+        points = values_between(start, stop, steps)
+    else:
+        raise CritminError("give the range as --from and --to (with --steps), or --values")
+    load_solver()
+
+    def progress(n: int, k: int) -> None:
+        if err.is_terminal:
+            err.print(f"point {n} of {k}", end="\r" if n < k else "\n")
+
+    result = run_sweep(scenario, param, points, progress=progress)
+    data = result.to_dict()
+    write_sweep_page(data, output)
+    if csv is not None:
+        write_text_atomic(csv, result.frame().to_csv(index=False))
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
+    else:
+        out.print(f"[bold]{data['scenario']}[/]: sweep of {param} ({data['label']})")
+        print_frame(sweep_table(data), False, False)
+    err.print(f"wrote {output}" + (f" and {csv}" if csv else ""))
+    if not result.converged:
+        err.print("[bold red]some points did not converge: see 'converged'[/]")
+        raise typer.Exit(1)

@@ -1,0 +1,172 @@
+"""The report in a real browser (Playwright + Debian's headless chromium), at a desktop width
+(1440 px) and a phone width (390 px): the first screen states the answer, the page fits the
+width, and no two chart labels overlap (bounding boxes of tick labels, axis titles, legends,
+annotations, bar values and Sankey labels). Screenshots go to ``out/screenshots/``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from webutil import CHROMIUM_ARGS, EXAMPLE1, EXAMPLES
+
+from critmin.numbers import share
+from critmin.report import write_report
+from critmin.scenario import load_scenario
+from critmin.simulation import simulate
+
+pytestmark = pytest.mark.usefixtures("chromium")
+
+WIDTHS = (1440, 390)
+
+# label boxes of one chart that intersect (by more than 1 px); ticks of one axis are not compared
+# with each other (Plotly spaces them itself, and rotated labels have overlapping boxes)
+OVERLAPS_JS = """(chartId) => {
+  const root = document.getElementById(chartId);
+  const groups = {
+    xtick: ".xtick text", x2tick: ".x2tick text", x3tick: ".x3tick text", ytick: ".ytick text",
+    y2tick: ".y2tick text", xtitle: ".g-xtitle text", x2title: ".g-x2title text",
+    ytitle: ".g-ytitle text", y2title: ".g-y2title text",
+    legend: ".legendtext", annotation: ".annotation-text", bartext: "text.bartext",
+    sankey: ".sankey .node-label", cbtitle: ".cbtitle text", button: ".updatemenu-button text"
+  };
+  const selfCheck = new Set(["legend", "annotation", "bartext", "sankey", "button"]);
+  const boxes = [];
+  for (const [kind, sel] of Object.entries(groups)) {
+    root.querySelectorAll(sel).forEach((el) => {
+      if (!el.textContent.trim()) return;
+      const r = el.getBoundingClientRect();
+      if (r.width < 1 || r.height < 1) return;
+      boxes.push({kind, text: el.textContent.trim(), l: r.left, r: r.right, t: r.top, b: r.bottom});
+    });
+  }
+  const clash = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i], b = boxes[j];
+    if (a.kind === b.kind && !selfCheck.has(a.kind)) continue;
+    if (a.l + 1 < b.r && b.l + 1 < a.r && a.t + 1 < b.b && b.t + 1 < a.b) {
+      clash.push(a.kind + ": " + a.text + " x " + b.kind + ": " + b.text);
+    }
+  }
+  return clash;
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def make_report(source: Path, path: Path, **kwargs: Any) -> dict[str, Any]:
+    scenario = load_scenario(source)
+    data = simulate(scenario).to_dict()
+    write_report(scenario, data, path, **kwargs)
+    return data
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, Any]]]:
+    """Example 1 with fan charts (40 Monte Carlo draws) and example 2 (two products)."""
+    from critmin.uncertainty import fan_data, run_uncertainty
+
+    folder = tmp_path_factory.mktemp("reports")
+    fans = fan_data(run_uncertainty(EXAMPLE1, draws=40, seed=3))
+    one = make_report(
+        EXAMPLE1, folder / "01.html", uncertainty={"draws": 40, "seed": 3, "fans": fans}
+    )
+    two = make_report(EXAMPLES / "02_china_bans_gallium_magnets.toml", folder / "02.html")
+    return {"01": (folder / "01.html", one), "02": (folder / "02.html", two)}
+
+
+def open_report(browser: Any, path: Path, width: int) -> tuple[Any, Any, list[str]]:
+    context = browser.new_context(viewport={"width": width, "height": 900}, offline=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri())
+    return context, page, errors
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", ["01", "02"])
+def test_report_labels_do_not_overlap_and_the_page_fits(
+    browser: Any, reports: dict[str, Any], name: str, width: int, screenshots: Path
+) -> None:
+    path, _ = reports[name]
+    context, page, errors = open_report(browser, path, width)
+    page.wait_for_selector("body[data-charts=done]", timeout=120_000, state="attached")
+    # the page is no wider than the screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    ids = page.evaluate("Array.from(document.querySelectorAll('div.chart')).map(d => d.id)")
+    if name == "01":
+        assert any(i.endswith("fan_pct") for i in ids)
+    for chart in ids:
+        assert page.get_attribute(f"#{chart}", "data-rendered") == "true", chart
+        assert page.evaluate(OVERLAPS_JS, chart) == [], chart
+    page.screenshot(path=str(screenshots / f"report-{name}-{width}.png"), full_page=True)
+    assert not errors
+    context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_first_screen_states_the_answer(
+    browser: Any, reports: dict[str, Any], width: int, screenshots: Path
+) -> None:
+    path, data = reports["01"]
+    context, page, errors = open_report(browser, path, width)
+    answer = page.locator("#answer .answer-text")
+    box = answer.bounding_box()
+    assert box is not None and box["y"] < 900, "the answer is not on the first screen"
+    text = answer.inner_text()
+    zone = data["products"]["lithium_carbonate"]["zone"]
+    assert f"rises from {share(zone['self_sufficiency_baseline'])} to " in text
+    assert re.search(r"Consumer prices rise \d+\.\d\d% inside the zone", text)
+    assert "Zone welfare" in text and "USD" in text
+    # the key figures follow the paragraph; on a desktop they are on the first screen too
+    tile = page.locator("#headline .kpi[data-key=zone_welfare_change_usd]")
+    assert float(tile.get_attribute("data-value") or "nan") == pytest.approx(
+        data["products"]["lithium_carbonate"]["summary"]["zone_welfare_change_usd"]
+    )
+    if width >= 1000:
+        tile_box = tile.bounding_box()
+        assert tile_box is not None and tile_box["y"] + tile_box["height"] < 900
+    page.screenshot(path=str(screenshots / f"report-first-screen-{width}.png"))
+    assert not errors
+    context.close()
+
+
+def test_thirty_products_small_and_charts_drawn_in_view(
+    browser: Any, tmp_path: Path, screenshots: Path
+) -> None:
+    """Example 04 (30 products): under 5 MB; the first charts are drawn before the rest, and a
+    chart far down the page is drawn as soon as it is scrolled into view."""
+    path = tmp_path / "04.html"
+    data = make_report(EXAMPLES / "04_full_zone_all_products.toml", path)
+    assert len(data["products"]) == 30
+    assert path.stat().st_size < 5_000_000
+    context, page, errors = open_report(browser, path, 1440)
+    page.wait_for_selector("#chart-price_summary[data-rendered=true]", timeout=60_000)
+    for chart in ("chart-zone_shares", "chart-price_summary"):
+        assert page.evaluate(OVERLAPS_JS, chart) == [], chart
+    # a tall summary chart has its value axis at the top as well as the bottom
+    assert page.locator("#chart-price_summary .xaxislayer-above .x3tick").count() > 0 or (
+        page.locator("#chart-price_summary g.x3tick").count() > 0
+    )
+    # drawn lazily: when the first charts are there, most of the 122 are not yet
+    rendered = page.evaluate("document.querySelectorAll('div.chart[data-rendered]').length")
+    total = page.evaluate("document.querySelectorAll('div.chart').length")
+    assert total == 2 + 4 * 30 and rendered < total / 2
+    last = page.evaluate("Array.from(document.querySelectorAll('div.chart')).map(d => d.id).pop()")
+    page.locator(f"#{last}").scroll_into_view_if_needed()
+    page.wait_for_selector(f"#{last}[data-rendered=true]", timeout=60_000)
+    page.screenshot(path=str(screenshots / "report-30-products.png"))
+    assert not errors
+    context.close()
