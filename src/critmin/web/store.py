@@ -25,6 +25,7 @@ import json
 import os
 import secrets
 import sqlite3
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,8 +35,10 @@ from typing import Any
 from critmin.errors import CritminError
 
 SCHEMA_VERSION = 2
-MAX_RUNS = 1000
-"""Designer runs kept for their shareable addresses (the oldest are dropped beyond this)."""
+MAX_RUNS = 500
+"""Designer runs kept for their shareable addresses (the oldest are dropped beyond this); their
+results are stored zlib-compressed (a 40-product result is a few MB of JSON, about a tenth of
+that compressed)."""
 MAX_TAGS = 20
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scenarios (
@@ -52,7 +55,7 @@ CREATE TABLE IF NOT EXISTS runs (
     id           TEXT PRIMARY KEY,  -- hash of the canonical scenario JSON
     created      TEXT NOT NULL,
     scenario     TEXT NOT NULL,
-    result       TEXT NOT NULL
+    result       BLOB NOT NULL    -- zlib-compressed JSON
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created);
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -101,6 +104,10 @@ def canonical_json(data: Any) -> str:
 def run_id(scenario: dict[str, Any]) -> str:
     """The address of a run: the first 16 hex digits of SHA-256 of the canonical scenario."""
     return hashlib.sha256(canonical_json(scenario).encode()).hexdigest()[:16]
+
+
+def _pack(result: dict[str, Any]) -> bytes:
+    return zlib.compress(json.dumps(result, allow_nan=False).encode(), 6)
 
 
 def _hash(scenario: dict[str, Any]) -> str:
@@ -316,7 +323,7 @@ class ScenarioStore:
         with self.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO runs (id, created, scenario, result) VALUES (?, ?, ?, ?)",
-                (rid, _now(), canonical_json(scenario), json.dumps(result, allow_nan=False)),
+                (rid, _now(), canonical_json(scenario), _pack(result)),
             )
             conn.execute(
                 "DELETE FROM runs WHERE id NOT IN "
@@ -387,7 +394,7 @@ class ScenarioStore:
                 f"no run {rid!r}: runs are kept for the newest {MAX_RUNS}; save a scenario "
                 "to keep it"
             )
-        return json.loads(row[0]), json.loads(row[1])
+        return json.loads(row[0]), json.loads(zlib.decompress(row[1]))
 
     def count(self) -> int:
         with self._connect() as conn:
