@@ -108,6 +108,21 @@
     });
   }
 
+  var form = document.getElementById("designer-form");
+  if (form) {  // say that the model is running; a second click does not send it twice
+    form.addEventListener("submit", function (e) {
+      var button = e.submitter;
+      if (!button || !/^(run|save)$/.test(button.value)) { return; }
+      if (form.getAttribute("data-sent")) { e.preventDefault(); return; }
+      form.setAttribute("data-sent", "1");
+      setTimeout(function () {
+        button.textContent = button.value === "save" ? "Saving…" : "Running…";
+        button.setAttribute("aria-busy", "true");
+      }, 0);
+    });
+    window.addEventListener("pageshow", function () { form.removeAttribute("data-sent"); });
+  }
+
   var busy = document.querySelector("[data-retry]");
   if (busy) {
     var left = parseInt(busy.getAttribute("data-retry"), 10);
