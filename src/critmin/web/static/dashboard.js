@@ -116,11 +116,19 @@
       if (form.getAttribute("data-sent")) { e.preventDefault(); return; }
       form.setAttribute("data-sent", "1");
       setTimeout(function () {
+        button.setAttribute("data-label", button.textContent);
         button.textContent = button.value === "save" ? "Saving…" : "Running…";
         button.setAttribute("aria-busy", "true");
       }, 0);
     });
-    window.addEventListener("pageshow", function () { form.removeAttribute("data-sent"); });
+    window.addEventListener("pageshow", function () {  // back to a page kept by the browser
+      form.removeAttribute("data-sent");
+      document.querySelectorAll("button[data-label]").forEach(function (b) {
+        b.textContent = b.getAttribute("data-label");
+        b.removeAttribute("data-label");
+        b.removeAttribute("aria-busy");
+      });
+    });
   }
 
   var busy = document.querySelector("[data-retry]");
