@@ -383,6 +383,41 @@ def form_anchor(field_name: str) -> str:
     return "designer-form"
 
 
+_LABELS = {
+    "name": "Name",
+    "description": "Description",
+    "year": "Trade year",
+    "members": "Zone members",
+    "watch": "Watch countries",
+    "products": "Products",
+    "chains": "Chains",
+    "elasticities": "Elasticities",
+    "sigma": "Substitution σ",
+    "demand_elasticity": "Demand elasticity",
+    "supply_elasticity": "Supply elasticity",
+}
+_POLICY_LABELS = {
+    "type": "type",
+    "mechanism": "mechanism",
+    "price": "floor price",
+    "exporters": "exporters",
+    "importers": "importers",
+    "rate_pct": "tariff rate",
+    "share_pct": "cap",
+    "products": "products",
+}
+
+
+def field_label(anchor: str) -> str:
+    """The words for a form element (:func:`form_anchor`): ``policy-0-rate_pct`` ->
+    ``Instrument 1, tariff rate``."""
+    policy = re.match(r"^policy-(\d+)-(\w+)$", anchor)
+    if policy:
+        part = _POLICY_LABELS.get(policy.group(2), policy.group(2).replace("_", " "))
+        return f"Instrument {int(policy.group(1)) + 1}, {part}"
+    return _LABELS.get(anchor, "The scenario")
+
+
 def field_errors(field_name: str, problem: str) -> dict[str, str]:
     """``{form element id: message in plain words}`` for one validation error."""
     return {form_anchor(field_name): plain_words(field_name, problem)}

@@ -83,6 +83,7 @@ def designer_page(
         busy=busy,
         has_results=run is not None,
         policy_types=forms.POLICY_TYPES,
+        field_label=forms.field_label,
         preset_labels=forms.PRESET_LABELS,
         policy_slots=state.padded_policies(extra_slots),
         idempotency_key=secrets.token_hex(8),
