@@ -32,16 +32,23 @@ def _app() -> Any:
 
 
 APP = _app()
+
+
+def fuzz(examples: int) -> Any:
+    """Hypothesis settings: ``examples`` cases, reproducible, unless CRITMIN_FUZZ_EXAMPLES."""
+    return settings(
+        max_examples=SCALE or examples,
+        deadline=None,
+        derandomize=not SCALE,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
 @schema.parametrize()
-@settings(
-    max_examples=SCALE or 12,
-    deadline=None,
-    derandomize=not SCALE,
-    suppress_health_check=list(HealthCheck),
-)
+@fuzz(12)
 def test_no_server_errors_from_the_schema(case: Any) -> None:
     response = case.call()
     assert response.status_code < 500, (response.status_code, response.text[:500])
@@ -121,12 +128,7 @@ scenarios = st.fixed_dictionaries(
 
 
 @given(body=scenarios)
-@settings(
-    max_examples=SCALE or 25,
-    deadline=None,
-    derandomize=not SCALE,
-    suppress_health_check=list(HealthCheck),
-)
+@fuzz(25)
 def test_no_server_errors_from_real_scenarios(body: dict[str, Any]) -> None:
     from fastapi.testclient import TestClient
 
@@ -162,12 +164,7 @@ documents = st.one_of(
 
 
 @given(body=documents)
-@settings(
-    max_examples=SCALE or 40,
-    deadline=None,
-    derandomize=not SCALE,
-    suppress_health_check=list(HealthCheck),
-)
+@fuzz(40)
 def test_random_documents_get_a_4xx_or_a_result(body: Any) -> None:
     """Any JSON document sent as a scenario gets a 4xx with a message or a result (or a 503
     when busy), never a 5xx or a traceback."""
