@@ -272,8 +272,8 @@ def assess_table(records: Sequence[Mapping[str, Any]], with_zone: bool) -> pd.Da
             "cov %": _pct1(r["coverage"]),
         }
         if with_zone:
-            row["zone supply %"] = _pct1(r.get("zone_supply_share"))
-            row["watch supply %"] = _pct1(r.get("watch_supply_share"))
+            row["zone sup. %"] = _pct1(r.get("zone_supply_share"))
+            row["watch sup. %"] = _pct1(r.get("watch_supply_share"))
             row["self-suff. %"] = _pct1(r.get("zone_self_sufficiency"))
             row["watch %"] = _pct1(r.get("watch_share"))
             row["basis"] = _ZONE_LABEL.get(r.get("zone_basis") or "", "-")
@@ -284,6 +284,103 @@ def assess_table(records: Sequence[Mapping[str, Any]], with_zone: bool) -> pd.Da
             row["top outside"] = ", ".join(o["country"] for o in outs[:3])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def criticality_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The criticality view for people: shares and coverage in %, HHI on the 0-10,000 scale
+    of the supply table (the JSON and CSV keep fractions and HHI 0-1); EU indices as given."""
+    out = pd.DataFrame(
+        {
+            "material": frame["material"],
+            "stage": frame["stage"],
+            "top": frame["top_country"],
+            "top %": (100 * frame["top_share"]).round(1),
+            "HHI": (10_000 * frame["hhi"]).round(0),
+            "HHI_WGI,t": frame["hhi_wgi_t_global"].round(2),
+            "cov %": (100 * frame["coverage_global"]).round(1),
+            "HHI_WGI,t EU": frame["hhi_wgi_t_eu_sourcing"].round(2),
+            "EU cov %": (100 * frame["coverage_eu_sourcing"]).round(1),
+            "SR 2023": frame["official_sr_2023"],
+            "EI 2023": frame["official_ei_2023"],
+        }
+    )
+    return out
+
+
+CRITICALITY_PRIORITY = (
+    "material",
+    "stage",
+    "top",
+    "top %",
+    "HHI_WGI,t",
+    "SR 2023",
+    "EI 2023",
+    "HHI",
+    "cov %",
+    "HHI_WGI,t EU",
+    "EU cov %",
+)
+
+
+# assess table columns, most important first: the last ones are hidden first when the table is
+# wider than the terminal (``--wide`` shows all)
+ASSESS_PRIORITY = (
+    "mineral",
+    "stage",
+    "HHI",
+    "top",
+    "top %",
+    "self-suff. %",
+    "watch %",
+    "watch sup. %",
+    "zone sup. %",
+    "top3 %",
+    "top outside",
+    "supply",
+    "basis",
+    "n90",
+    "cov %",
+    "zcov %",
+    "GPR",
+    "year",
+)
+
+
+def table_width(frame: pd.DataFrame) -> int:
+    """Columns a Rich table of ``frame`` takes: each column's widest cell or header plus 3
+    (padding and rule), plus the closing rule."""
+    width = 1
+    for col in frame.columns:
+        cells = [len(str(col))] + [len(_cell(v)) for v in frame[col]]
+        width += max(cells) + 3
+    return width
+
+
+def _cell(v: Any) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "-"
+    return f"{v:,.0f}" if isinstance(v, float) and abs(v) >= 1000 else str(v)
+
+
+def fit_columns(
+    frame: pd.DataFrame, width: int, priority: tuple[str, ...] = ASSESS_PRIORITY
+) -> tuple[pd.DataFrame, list[str]]:
+    """``frame`` without its least important columns (last in ``priority``; columns not named
+    there go first) until it fits ``width`` terminal columns; returns it and the hidden names.
+    Columns that hold one value only are left to the printer (it moves them to the caption)."""
+    rank = {c: k for k, c in enumerate(priority)}
+    order = sorted(frame.columns, key=lambda c: -rank.get(str(c), len(priority)))
+    constant = {c for c in frame.columns if len(frame) > 1 and frame[c].astype(str).nunique() == 1}
+    shown = frame.drop(columns=list(constant))
+    hidden: list[str] = []
+    for col in order:
+        if table_width(shown) <= width or len(shown.columns) <= 2:
+            break
+        if col in constant:
+            continue
+        shown = shown.drop(columns=[col])
+        hidden.append(str(col))
+    return frame.drop(columns=hidden), hidden
 
 
 def _yes_no(v: bool | None) -> str:

@@ -294,3 +294,25 @@ def test_paragraph_numbers_are_well_formed(two_products: dict[str, Any]) -> None
     text = headline(two_products).paragraph
     assert not re.search(r"\d\.\d{3,}", text)  # no raw floats
     assert "#" not in text  # countries by ISO3, never by index
+
+
+def test_figures_by_name(example1: Any) -> None:
+    from critmin.figures import PRODUCT_FIGURES, SCENARIO_FIGURES, figure_names
+
+    data = example1.to_dict()
+    names = figure_names(data)
+    assert len(names) == len(SCENARIO_FIGURES) + len(PRODUCT_FIGURES)
+    prices = example1.figure("price-summary")
+    assert (
+        prices["data"][0]["x"][0]
+        == (data["products"]["lithium_carbonate"]["summary"]["zone_consumer_price_change_pct"])
+    )
+    world = example1.figure("map")
+    outlines = [t for t in world["data"] if t.get("name") == "zone members"]
+    assert outlines and set(outlines[0]["locations"]) <= set(data["members"])
+    assert "USA" in outlines[0]["locations"]
+    assert example1.figure("sankey", "lithium_carbonate")["data"][0]["type"] == "sankey"
+    with pytest.raises(CritminError, match="unknown figure 'pie'"):
+        example1.figure("pie")
+    with pytest.raises(CritminError, match="unknown product 'tin'"):
+        example1.figure("map", "tin")

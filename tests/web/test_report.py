@@ -150,6 +150,14 @@ def test_multi_product_report_has_a_section_per_product(tmp_path: Path) -> None:
     for pid in data["products"]:
         assert f'id="{chart_id(pid, "sankey")}"' in html
         assert f'<section class="card product" id="{pid}" data-product="{pid}">' in html
+    # the summary table ends with the cross-product total, and the answer section states it
+    assert '<tr class="total" data-product="all"><td>All 2 products</td>' in html
+    zone = sum(p["summary"]["zone_welfare_change_usd"] for p in data["products"].values())
+    tile = re.search(r'data-key="zone_welfare_change_usd" data-value="([^"]+)"', html)
+    assert tile and float(tile.group(1)) == pytest.approx(zone)
+    # charts sorted by effect: the product with the larger zone price change comes first
+    prices = script_data(html, "critmin-figures")[chart_id("price-summary")]["data"][0]
+    assert prices["y"][0].replace("<br>", " ") == "Permanent magnets of metal"
 
 
 def test_geometry_asset_is_small_and_sourced() -> None:
@@ -220,3 +228,21 @@ def test_report_with_draws_shows_fan_charts(tmp_path: Path) -> None:
     figures = script_data(html, "critmin-figures")
     assert pct_id in figures
     assert figures[pct_id] == _json.loads(_json.dumps(fig))
+
+
+def test_report_takes_an_uncertainty_result_dict(example1_result: dict[str, Any]) -> None:
+    """Fan charts from UncertaintyResult.to_dict() (5-95% band and median): the report needs
+    no access to the draws, only the results it is given."""
+    from critmin.uncertainty import run_uncertainty
+
+    unc = run_uncertainty(EXAMPLE1, draws=30, seed=2).to_dict()
+    html = render_report(load_scenario(EXAMPLE1), example1_result, uncertainty=unc)
+    figures = script_data(html, "critmin-figures")
+    fan = figures[chart_id("lithium_carbonate", "fan-pct")]
+    out = unc["products"]["lithium_carbonate"]["outputs"]["zone_consumer_price_change_pct"]
+    median = next(t for t in fan["data"] if t.get("name") == "median")
+    assert median["x"][median["y"].index(out["label"])] == out["median"]
+    band = next(t for t in fan["data"] if t.get("name") == "5-95%")
+    row = band["y"].index(out["label"])
+    assert band["base"][row] == out["p05"]
+    assert band["base"][row] + band["x"][row] == pytest.approx(out["p95"])

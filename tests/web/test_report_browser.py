@@ -22,8 +22,8 @@ pytestmark = pytest.mark.usefixtures("chromium")
 
 WIDTHS = (1440, 390)
 
-# label boxes of one chart that intersect (by more than 1 px); ticks of one axis are not compared
-# with each other (Plotly spaces them itself, and rotated labels have overlapping boxes)
+# label boxes of one chart that intersect (by more than 1 px); x ticks of one axis are not
+# compared with each other (Plotly spaces them itself, and rotated labels have overlapping boxes)
 OVERLAPS_JS = """(chartId) => {
   const root = document.getElementById(chartId);
   const groups = {
@@ -33,7 +33,7 @@ OVERLAPS_JS = """(chartId) => {
     legend: ".legendtext", annotation: ".annotation-text", bartext: "text.bartext",
     sankey: ".sankey .node-label", cbtitle: ".cbtitle text", button: ".updatemenu-button text"
   };
-  const selfCheck = new Set(["legend", "annotation", "bartext", "sankey", "button"]);
+  const selfCheck = new Set(["ytick", "legend", "annotation", "bartext", "sankey", "button"]);
   const boxes = [];
   for (const [kind, sel] of Object.entries(groups)) {
     root.querySelectorAll(sel).forEach((el) => {

@@ -52,6 +52,9 @@ def assess_cmd(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON records."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+    wide: bool = typer.Option(
+        False, "--wide", help="Every column, however wide (default: what fits the terminal)."
+    ),
 ) -> None:
     """Rank minerals and stages by supply concentration; with a zone, its self-sufficiency and
     the watch countries' share. --view nir: net import reliance; --view criticality: the EU
@@ -98,6 +101,13 @@ def assess_cmd(
             sys.stdout.write(json.dumps(crit, indent=1, allow_nan=False) + "\n")
             return
         frame = criticality_view(world, mineral_list)
+        hidden: list[str] = []
+        if not (as_json or as_csv):
+            from critmin.summary import CRITICALITY_PRIORITY, criticality_table, fit_columns
+
+            frame = criticality_table(frame)
+            if not wide:
+                frame, hidden = fit_columns(frame, out.width, CRITICALITY_PRIORITY)
         print_frame(
             frame,
             False,
@@ -105,8 +115,17 @@ def assess_cmd(
             "EU 2023 supply-risk building blocks HHI_WGI,t recomputed from the bundled EU "
             "shares, t and WGI, beside the EU's official SR and EI (2023)",
         )
+        if hidden:
+            out.print(
+                f"[dim]hidden to fit {out.width} columns: {', '.join(hidden)} (--wide shows "
+                "every column)[/]",
+                highlight=False,
+            )
         if not (as_json or as_csv):
             out.print(
+                "[bold]Units:[/] top % and cov % in percent, HHI 0-10,000; HHI_WGI,t and the "
+                "EU's SR and EI are indices (EU methodology); '-' = the EU study publishes no "
+                "such figure for that material (e.g. no EU-sourcing shares). "
                 "[bold]Sources:[/] European Commission, Study on the Critical Raw Materials for "
                 "the EU 2023 (global and EU-sourcing shares, t, SR, EI; reference period "
                 "~2016-2020); World Bank WGI (six-indicator mean, rescaled 0-10). The official "
@@ -162,7 +181,18 @@ def assess_cmd(
         title += f"; zone of {len(z.members)} countries" + (
             f", watch {', '.join(z.watch)}" if z.watch else ""
         )
+    hidden = []
+    if not wide:
+        from critmin.summary import fit_columns
+
+        frame, hidden = fit_columns(frame, out.width)
     print_frame(frame, False, False, title)
+    if hidden:
+        out.print(
+            f"[dim]hidden to fit {out.width} columns: {', '.join(hidden)} "
+            "(--wide shows every column; --csv and --json every field)[/]",
+            highlight=False,
+        )
     out.print(
         "[bold]supply[/]: USGS = production of the year; EU = EU CRM 2023 shares (~2016-2020); "
         "BACI = exporters' shares of world exports.  [bold]cov[/]: share of the world total the "

@@ -133,14 +133,19 @@ def _print_uncertainty(data: dict[str, Any]) -> None:
         return "-" if v is None else f"USD {v / 1e6:,.1f} m"
 
     for pid, p in data["products"].items():
+        # one unit convention in human output: shares as % (the JSON keeps fractions 0-1)
+        def shown(o: dict[str, Any], key: str) -> float | None:
+            v = o[key]
+            return None if v is None else (100 * v if o["unit"] == "share" else v)
+
         rows = [
             {
                 "output": o["label"],
-                "unit": o["unit"],
-                "point": o["point"],
-                "5%": o["p05"],
-                "median": o["median"],
-                "95%": o["p95"],
+                "unit": "% (share)" if o["unit"] == "share" else o["unit"],
+                "point": shown(o, "point"),
+                "5%": shown(o, "p05"),
+                "median": shown(o, "median"),
+                "95%": shown(o, "p95"),
             }
             for o in p["outputs"].values()
         ]

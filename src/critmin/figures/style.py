@@ -104,7 +104,12 @@ def hbar(
         "x": vals,
         "marker": {"color": color},
         **extra,
-        "hovertemplate": "%{y}<br>" + label + ": %{x:" + fmt + "}%<extra></extra>",
+        "hovertemplate": ("%{customdata}" if "customdata" in extra else "%{y}")
+        + "<br>"
+        + label
+        + ": %{x:"
+        + fmt
+        + "}%<extra></extra>",
         "text": [None if v is None else f"{v:{fmt}}%" for v in vals],
         "textposition": "outside",
         # the value axis is padded (padded_range) so the text fits inside the plot area and
@@ -148,11 +153,12 @@ def top_axis(base: str, count: int) -> tuple[dict[str, Any], dict[str, Any]] | N
     return axis, trace
 
 
-def wrap_label(text: str, width: int = 20) -> str:
-    """A long axis label broken into lines of at most about ``width`` characters (``<br>``),
-    so product names leave room for the bars on a narrow screen."""
-    words, lines, line = text.split(), [], ""
-    for word in words:
+def wrap_label(text: str, width: int = 24, max_lines: int = 2) -> str:
+    """A long axis label broken into at most ``max_lines`` lines of about ``width`` characters
+    (``<br>``; cut with an ellipsis beyond), so product names leave room for the bars on a
+    narrow screen and neighbouring names do not run into each other."""
+    lines, line = [], ""
+    for word in text.split():
         if line and len(line) + 1 + len(word) > width:
             lines.append(line)
             line = word
@@ -160,4 +166,10 @@ def wrap_label(text: str, width: int = 20) -> str:
             line = f"{line} {word}".strip()
     if line:
         lines.append(line)
+    if len(lines) > max_lines:
+        last = lines[max_lines - 1]
+        lines = [
+            *lines[: max_lines - 1],
+            (last[: width - 1] + "…") if len(last) >= width else last + " …",
+        ]
     return "<br>".join(lines)

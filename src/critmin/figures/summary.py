@@ -23,6 +23,18 @@ from critmin.figures.style import (
 )
 
 
+def _percent_axis(title: str, value_range: list[float], **extra: Any) -> dict[str, Any]:
+    """A value axis in % with its title, a fixed (padded) range and room for its labels."""
+    return {
+        "title": {"text": title},
+        "range": value_range,
+        "ticksuffix": "%",
+        "gridcolor": "#e5e7eb",
+        "automargin": True,
+        **extra,
+    }
+
+
 def _effect(before: float | None, after: float | None) -> float:
     return abs((after or 0.0) - (before or 0.0))
 
@@ -55,14 +67,15 @@ def zone_shares_figure(results: dict[str, Any]) -> Figure:
     one row per product (two side-by-side panels, in %), largest change first."""
     products = results["products"]
     order = zone_order(results)
-    names = [wrap_label(products[pid]["name"]) for pid in order]
+    full = [products[pid]["name"] for pid in order]
+    names = [wrap_label(name) for name in full]
     zones = [products[pid]["zone"] for pid in order]
     values: dict[str, list[float | None]] = {}
 
     def bar(key: str, label: str, color: str, axis: str) -> dict[str, Any]:
         vals = pct_values([z[key] for z in zones])
         values[key] = vals
-        return hbar(names, vals, label, color, ".1f", xaxis=axis, yaxis="y")
+        return hbar(names, vals, label, color, ".1f", xaxis=axis, yaxis="y", customdata=full)
 
     traces = [
         bar("self_sufficiency_baseline", "Self-sufficiency, baseline", BASELINE, "x"),
@@ -86,22 +99,8 @@ def zone_shares_figure(results: dict[str, Any]) -> Figure:
             barmode="group",
             bargap=0.25,
             margin={"l": 170, "r": 30, "t": 60 if extra else 30, "b": 90},
-            xaxis={
-                "domain": [0, 0.47],
-                "title": {"text": "met by members (%)"},
-                "range": left,
-                "ticksuffix": "%",
-                "gridcolor": "#e5e7eb",
-                "automargin": True,
-            },
-            xaxis2={
-                "domain": [0.53, 1],
-                "title": {"text": "met by watch countries (%)"},
-                "range": right,
-                "ticksuffix": "%",
-                "gridcolor": "#e5e7eb",
-                "automargin": True,
-            },
+            xaxis=_percent_axis("met by members (%)", left, domain=[0, 0.47]),
+            xaxis2=_percent_axis("met by watch countries (%)", right, domain=[0.53, 1]),
             yaxis={"automargin": True, "autorange": "reversed"},
             legend=legend_below(),
             **extra,
@@ -114,13 +113,14 @@ def price_summary_figure(results: dict[str, Any]) -> Figure:
     baseline purchases), largest zone change first."""
     products = results["products"]
     order = price_order(results)
-    names = [wrap_label(products[pid]["name"]) for pid in order]
+    full = [products[pid]["name"] for pid in order]
+    names = [wrap_label(name) for name in full]
     zone = [products[pid]["summary"]["zone_consumer_price_change_pct"] for pid in order]
     outside = [products[pid]["summary"]["outside_consumer_price_change_pct"] for pid in order]
-    height = max(280, 100 + 40 * len(names))
+    height = max(280, 100 + 46 * len(names))
     traces = [
-        hbar(names, zone, "Zone members", MEMBER, "+.2f"),
-        hbar(names, outside, "Outside the zone", OTHER, "+.2f"),
+        hbar(names, zone, "Zone members", MEMBER, "+.2f", customdata=full),
+        hbar(names, outside, "Outside the zone", OTHER, "+.2f", customdata=full),
     ]
     extra: dict[str, Any] = {}
     top = top_axis("x", len(names))
@@ -134,15 +134,12 @@ def price_summary_figure(results: dict[str, Any]) -> Figure:
             barmode="group",
             bargap=0.3,
             margin={"l": 170, "r": 30, "t": 60 if extra else 30, "b": 90},
-            xaxis={
-                "title": {"text": "consumer price change (%)"},
-                "range": padded_range(zone + outside, 0.3),
-                "ticksuffix": "%",
-                "zeroline": True,
-                "zerolinecolor": "#374151",
-                "gridcolor": "#e5e7eb",
-                "automargin": True,
-            },
+            xaxis=_percent_axis(
+                "consumer price change (%)",
+                padded_range(zone + outside, 0.3),
+                zeroline=True,
+                zerolinecolor="#374151",
+            ),
             yaxis={"automargin": True, "autorange": "reversed"},
             legend=legend_below(),
             **extra,

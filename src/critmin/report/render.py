@@ -287,6 +287,18 @@ def results_view(scenario: dict[str, Any], results: dict[str, Any]) -> dict[str,
         "headline": tile_list,
         "answer": answer,
         "welfare_parts": parts,
+        "totals": {
+            "zone_consumer_price_change_pct": answer.figure("zone_consumer_price_change_pct").value,
+            "outside_consumer_price_change_pct": answer.figure(
+                "outside_consumer_price_change_pct"
+            ).value,
+            "zone_welfare_change_usd": answer.welfare["zone"]["welfare_change_usd"],
+            "outside_welfare_change_usd": answer.welfare["outside"]["welfare_change_usd"],
+            "world_welfare_change_usd": answer.welfare["world"]["welfare_change_usd"],
+            "tariff_revenue_change_usd": answer.welfare["world"]["tariff_revenue_change_usd"],
+            "subsidy_cost_usd": answer.welfare["world"]["subsidy_cost_usd"],
+            "quota_rent_usd": answer.welfare["world"]["quota_rent_usd"],
+        },
         "zone_welfare": zone_parts["welfare_change_usd"],
         "products": [product_view(pid, p) for pid, p in products.items()],
         "warnings": warnings,

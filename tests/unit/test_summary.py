@@ -1,0 +1,152 @@
+"""The terminal presentation: the summary answers first and totals several products; the assess
+table fits 100 columns; the export and sweep commands."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from critmin.cli import app
+from critmin.narrative import headline
+from critmin.numbers import pct
+from critmin.simulation import simulate
+from critmin.summary import fit_columns, print_summary, table_width
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def render(data: dict[str, Any], **kwargs: Any) -> str:
+    console = Console(width=100, record=True, file=io.StringIO())
+    print_summary(console, data, **kwargs)
+    return console.export_text()
+
+
+@pytest.fixture(scope="module")
+def example2() -> dict[str, Any]:
+    return simulate(EXAMPLES / "02_china_bans_gallium_magnets.toml").to_dict()
+
+
+def test_summary_answers_first_and_totals_products(example2: dict[str, Any]) -> None:
+    text = render(example2)
+    lines = text.splitlines()
+    # the written answer comes right after the title and the units line, before any table
+    first = next(k for k, line in enumerate(lines) if line.startswith("Under “China bans"))
+    assert first <= 4 and text.index("Under “China bans") < text.index("Key figures")
+    assert "Units: % for shares and changes" in text
+    assert "2 products, largest zone price change first" in text
+    total = next(line for line in lines if "all products" in line)
+    zone_price = headline(example2).figure("zone_consumer_price_change_pct").value
+    assert pct(zone_price, 1) in total
+    # the products are sorted by the size of the zone price change
+    magnets, gallium = text.index("permanent_magnets"), text.index("gallium_germanium")
+    assert magnets < gallium
+    assert max(len(line) for line in lines) <= 100
+    assert "Trade diversion" in text  # detail shown for up to three products
+    assert "Trade diversion" not in render(example2, detail=False)
+
+
+def test_summary_of_one_product_explains_dashes() -> None:
+    data = simulate(EXAMPLES / "01_lithium_floor_levy.toml").to_dict()
+    text = render(data, top=40)
+    assert "-: not defined: a producer price needs baseline sales" in text
+    assert "#" not in text.replace("# ", "")
+
+
+def test_fit_columns_hides_the_least_important() -> None:
+    frame = pd.DataFrame(
+        {
+            "mineral": ["gallium", "cobalt"],
+            "stage": ["refine", "mine"],
+            "HHI": [9789, 5750],
+            "GPR": [0.25, 0.1],
+            "top outside": ["CHN, GBR, TWN", "COD, IDN, RUS"],
+            "year": [2024, 2024],
+        }
+    )
+    shown, hidden = fit_columns(frame, 40)
+    assert hidden == ["GPR", "top outside"]
+    assert list(shown.columns) == ["mineral", "stage", "HHI", "year"]
+    assert table_width(shown.drop(columns=["year"])) <= 40
+    assert fit_columns(frame, 200)[1] == []
+
+
+def test_assess_table_fits_100_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    console = Console(width=100, record=True, file=io.StringIO())
+    for module in ("critmin.cli.app", "critmin.cli.assess"):
+        monkeypatch.setattr(sys.modules[module], "out", console)
+    args = ["assess", "--members", "USA,CAN,AUS,JPN,KOR,EU27", "--watch", "CHN"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "self-suff. %" in text and "hidden to fit 100 columns" in text
+    console = Console(width=100, record=True, file=io.StringIO())
+    for module in ("critmin.cli.app", "critmin.cli.assess"):
+        monkeypatch.setattr(sys.modules[module], "out", console)
+    res = CliRunner().invoke(app, [*args, "--wide"])
+    assert res.exit_code == 0
+    assert "GPR" in console.export_text() and "hidden" not in console.export_text()
+
+
+def test_simulate_writes_excel_and_csv(tmp_path: Path) -> None:
+    xlsx, folder = tmp_path / "run.xlsx", tmp_path / "csv"
+    res = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            str(EXAMPLES / "01_lithium_floor_levy.toml"),
+            "--json",
+            "--xlsx",
+            str(xlsx),
+            "--csv",
+            str(folder),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    sheets = pd.read_excel(xlsx, sheet_name=None)
+    assert {"summary", "countries", "flows", "welfare", "key_figures"} <= set(sheets)
+    assert (folder / "flows.csv").exists()
+    countries = pd.read_csv(folder / "countries.csv")
+    assert "consumer price change (%)" in countries.columns
+
+
+def test_sweep_command(tmp_path: Path) -> None:
+    page, table = tmp_path / "s.html", tmp_path / "s.csv"
+    scenario = str(EXAMPLES / "01_lithium_floor_levy.toml")
+    res = CliRunner().invoke(
+        app,
+        [
+            "sweep",
+            scenario,
+            "--param",
+            "policy[0].price_usd_per_t",
+            "--values",
+            "12000,16000",
+            "-o",
+            str(page),
+            "--csv",
+            str(table),
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout[res.stdout.index("{") :].split("\nwrote")[0])
+    assert [p["value"] for p in data["points"]] == [12000.0, 16000.0]
+    assert data["label"] == "price floor (USD/t)"
+    assert "chart-sweep" in page.read_text(encoding="utf-8")
+    assert len(pd.read_csv(table)) == 2
+    bad = CliRunner().invoke(app, ["sweep", scenario, "--param", "policy[0].price_usd_per_t"])
+    assert bad.exit_code == 2 and "--from and --to" in bad.output
+    bad = CliRunner().invoke(
+        app, ["sweep", scenario, "--param", "policy[5].rate", "--values", "0.1"]
+    )
+    assert bad.exit_code == 2 and "no policy[5]" in bad.output
+    assert "policy[0].price_usd_per_t" in CliRunner().invoke(app, ["sweep", "--help"]).output
