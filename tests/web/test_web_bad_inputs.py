@@ -73,7 +73,7 @@ CASES: list[tuple[str, str, dict[str, str], bytes | None, int, list[str], str | 
         JSON,
         json.dumps(sc(policy=[{"type": "tariff", "rate": -1}])).encode(),
         422,
-        ["greater than or equal to 0"],
+        ["rate", "0"],  # pydantic's words or the scenario layer's: "must be at least 0"
         "policy[0].rate",
     ),
     (

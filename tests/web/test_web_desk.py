@@ -205,3 +205,31 @@ def test_chains_in_the_designer_form() -> None:
     )
     assert options["chains"][0]["main"] == "Lithium chain (lithium)"
     assert forms.form_anchor("chain[0].id") == "chains"
+
+
+@pytest.mark.parametrize(
+    ("field", "problem", "plain"),
+    [
+        (
+            "product",
+            "List should have at least 1 item after validation, not 0",
+            "choose at least one",
+        ),
+        ("zone.members", "must have at least 1 item(s), got none", "choose at least one"),
+        ("policy[0].rate", "Input should be greater than or equal to 0", "must be at least 0%"),
+        ("policy[0].rate", "must be at least 0, got -0.05", "must be at least 0%, got -5%"),
+        (
+            "policy[1].share_of_baseline",
+            "must be at most 1, got 1.5",
+            "must be at most 100%, got 150%",
+        ),
+        ("policy[0].price_usd_per_t", "Input should be greater than 0", "must be more than 0"),
+        ("defaults.sigma", "Input should be a valid number, unable to parse", "must be a number"),
+        ("name", "String should have at least 1 character", "must not be empty"),
+        ("zone.watch", "unknown country or group 'XYZ'", "unknown country or group 'XYZ'"),
+    ],
+)
+def test_designer_messages_in_plain_words(field: str, problem: str, plain: str) -> None:
+    from critmin.web import forms
+
+    assert forms.plain_words(field, problem) == plain

@@ -330,11 +330,12 @@ def picker_options(
 
 _PCT_FIELDS = (".rate", ".share_of_baseline")
 _FORM_NAMES = {"rate": "rate_pct", "price_usd_per_t": "price", "share_of_baseline": "share_pct"}
-_PLAIN = [
+_PLAIN = [  # pydantic's phrasing, and the scenario layer's own ("must have at least 1 ...")
     (r"List should have at least 1 item after validation, not 0", "choose at least one"),
+    (r"must have at least 1 item\(s\), got none", "choose at least one"),
     (r"List should have at most (\d+) items? after validation, not (\d+)", r"choose at most \1"),
-    (r"Input should be a valid number.*", "must be a number"),
-    (r"Input should be a valid integer.*", "must be a whole number"),
+    (r"(?:Input should be|must be) a valid number.*", "must be a number"),
+    (r"(?:Input should be|must be) a valid integer.*", "must be a whole number"),
     (r"Input should be greater than or equal to (\S+)", r"must be at least \1"),
     (r"Input should be greater than (\S+)", r"must be more than \1"),
     (r"Input should be less than or equal to (\S+)", r"must be at most \1"),
@@ -343,7 +344,10 @@ _PLAIN = [
     (r"String should have at most (\d+) characters?", r"must be at most \1 characters long"),
     (r"Input should be '([^']+)' or '([^']+)'", r"must be \1 or \2"),
 ]
-_BOUND = re.compile(r"^(must be (?:at least|more than|at most|less than)) (-?[0-9.eE+-]+)$")
+_NUMBER = r"(-?[0-9.]+(?:[eE][+-]?[0-9]+)?)"
+_BOUND = re.compile(
+    rf"^(must be (?:at least|more than|at most|less than)) {_NUMBER}(?:, got {_NUMBER})?$"
+)
 
 
 def plain_words(field_name: str, problem: str) -> str:
@@ -355,6 +359,8 @@ def plain_words(field_name: str, problem: str) -> str:
     bound = _BOUND.match(text)
     if bound and field_name.endswith(_PCT_FIELDS):
         text = f"{bound.group(1)} {float(bound.group(2)) * 100:g}%"
+        if bound.group(3) is not None:
+            text += f", got {float(bound.group(3)) * 100:g}%"
     return text
 
 
