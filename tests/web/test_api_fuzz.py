@@ -32,16 +32,23 @@ def _app() -> Any:
 
 
 APP = _app()
+
+
+def fuzz(examples: int) -> Any:
+    """Hypothesis settings: ``examples`` cases, reproducible, unless CRITMIN_FUZZ_EXAMPLES."""
+    return settings(
+        max_examples=SCALE or examples,
+        deadline=None,
+        derandomize=not SCALE,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
 @schema.parametrize()
-@settings(
-    max_examples=SCALE or 12,
-    deadline=None,
-    derandomize=not SCALE,
-    suppress_health_check=list(HealthCheck),
-)
+@fuzz(12)
 def test_no_server_errors_from_the_schema(case: Any) -> None:
     response = case.call()
     assert response.status_code < 500, (response.status_code, response.text[:500])
@@ -121,12 +128,7 @@ scenarios = st.fixed_dictionaries(
 
 
 @given(body=scenarios)
-@settings(
-    max_examples=SCALE or 25,
-    deadline=None,
-    derandomize=not SCALE,
-    suppress_health_check=list(HealthCheck),
-)
+@fuzz(25)
 def test_no_server_errors_from_real_scenarios(body: dict[str, Any]) -> None:
     from fastapi.testclient import TestClient
 
@@ -135,3 +137,51 @@ def test_no_server_errors_from_real_scenarios(body: dict[str, Any]) -> None:
     assert r.status_code in (200, 400, 413, 422, 503), (r.status_code, r.text[:500])
     if r.status_code == 422:
         assert r.json()["field"]
+
+
+json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(10**30), max_value=10**30),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=12),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+SCENARIO_KEYS = ["name", "zone", "product", "policy", "defaults", "year", "description"]
+documents = st.one_of(
+    json_values,
+    scenarios.flatmap(  # a real scenario with one key replaced by anything
+        lambda s: st.tuples(st.sampled_from(SCENARIO_KEYS), json_values).map(
+            lambda kv: s | {kv[0]: kv[1]}
+        )
+    ),
+)
+
+
+@given(body=documents)
+@fuzz(40)
+def test_random_documents_get_a_4xx_or_a_result(body: Any) -> None:
+    """Any JSON document sent as a scenario gets a 4xx with a message or a result (or a 503
+    when busy), never a 5xx or a traceback."""
+    import json
+
+    from fastapi.testclient import TestClient
+
+    with TestClient(APP) as client:
+        r = client.post(
+            "/api/simulate", content=json.dumps(body), headers={"content-type": "application/json"}
+        )
+    assert r.status_code == 200 or 400 <= r.status_code < 500 or r.status_code == 503, (
+        r.status_code,
+        r.text[:500],
+    )
+    assert "Traceback" not in r.text
+    if r.status_code != 200:
+        assert r.json()["error"]
+    else:
+        assert "products" in r.json()

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+from webutil import DESIGNER_FORM as BASE_FORM
 from webutil import EXAMPLE1_DICT, without_timing
 
 from critmin.web.services import BusyError, Limits, SimulationRunner
@@ -258,17 +259,7 @@ def test_overview_shows_concentration(client: Any) -> None:
     assert 'data-key="gallium:refine"' in r.text
 
 
-DESIGNER_FORM = {
-    "name": "From the form",
-    "member_groups": "EU27",
-    "member_countries": ["USA", "CAN", "AUS", "JPN", "KOR"],
-    "watch": "CHN",
-    "products": "lithium_carbonate",
-    "policy-0-type": "price_floor",
-    "policy-0-mechanism": "variable_levy",
-    "policy-0-price": "15000",
-    "policy-0-exporters": "",
-    "policy-0-importers": "",
+DESIGNER_FORM = BASE_FORM | {  # with the blank fields a browser sends
     "policy-0-rate_pct": "",
     "policy-0-share_pct": "",
     "policy-0-products": "",
@@ -335,7 +326,7 @@ def test_openapi_documents_the_scenario_schema(client: Any) -> None:
 def test_designer_watches_a_group(client: Any) -> None:
     """Watch countries can be picked by group; members of the zone are left out of it."""
     page = client.get("/designer").text
-    assert '<optgroup label="Groups">' in page and 'value="BRICS11"' in page
+    assert 'name="watch" value="BRICS11"' in page  # groups in the watch picker
     form = DESIGNER_FORM | {"watch": ["G7"], "action": "run"}
     twin = client.post("/designer?format=json", data=form)
     assert twin.status_code == 200, twin.text[:500]
@@ -371,3 +362,22 @@ def test_uncertainty_of_a_saved_scenario(client: Any) -> None:
     assert too_many.status_code == 422 and too_many.json()["field"] == "draws"
     missing = client.post("/api/scenarios/nope/uncertainty", params={"draws": 5})
     assert missing.status_code == 404
+
+
+def test_openapi_documents_every_status(client: Any) -> None:
+    """Every operation documents a success and the error statuses it can answer, with the
+    error body's schema; operations that read a JSON body document 400, 413 and 415."""
+    spec = client.get("/openapi.json").json()
+    assert "ApiError" in spec["components"]["schemas"]
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            codes = set(op["responses"])
+            assert any(c.startswith("2") for c in codes), (method, path)
+            assert "422" in codes, (method, path)
+            if "requestBody" in op and method == "post":
+                assert {"400", "413", "415"} <= codes, (method, path)
+            for code in codes - {"200", "201", "204"}:
+                schema = op["responses"][code]["content"]["application/json"]["schema"]
+                assert schema["$ref"].endswith("/ApiError"), (method, path, code)
+    simulate = spec["paths"]["/api/simulate"]["post"]["responses"]
+    assert "Retry-After" in simulate["503"]["headers"]

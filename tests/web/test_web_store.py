@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -110,3 +111,40 @@ def test_process_killed_while_saving_in_a_loop(tmp_path: Path) -> None:
     assert set(committed) <= ids  # every reported commit survived
     for sid in ids:  # and nothing is half-written
         assert store.result(sid)["payload"] == "x" * 2_000_000
+
+
+def test_runs_are_addressed_by_their_scenario_and_pruned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from critmin.web import store as store_module
+
+    store = ScenarioStore(tmp_path / "s.sqlite3")
+    rid = store.put_run(EXAMPLE1_DICT, RESULT)
+    assert store.put_run(dict(reversed(EXAMPLE1_DICT.items())), RESULT) == rid  # key order
+    assert store.run(rid) == (EXAMPLE1_DICT, RESULT)
+    monkeypatch.setattr(store_module, "MAX_RUNS", 3)
+    ids = [store.put_run(EXAMPLE1_DICT | {"name": f"n{i}"}, RESULT) for i in range(5)]
+    with pytest.raises(NotFoundError):
+        store.run(ids[0])
+    assert store.run(ids[-1])[0]["name"] == "n4"
+
+
+def test_a_schema_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "old.sqlite3"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "CREATE TABLE scenarios (id TEXT PRIMARY KEY, name TEXT NOT NULL, created TEXT NOT "
+            "NULL, scenario TEXT NOT NULL, result TEXT, converged INTEGER, products TEXT NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO scenarios VALUES ('old1', 'Old', '2026-01-01T00:00:00Z', ?, NULL, NULL, "
+            "'lithium_carbonate')",
+            (json.dumps(EXAMPLE1_DICT),),
+        )
+    store = ScenarioStore(db)
+    [entry] = store.entries()
+    assert (entry.id, entry.notes, entry.tags, entry.figures) == ("old1", "", [], None)
+    assert store.update("old1", tags="a, b").tags == ["a", "b"]
+    assert store.integrity_ok()

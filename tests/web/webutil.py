@@ -23,6 +23,21 @@ EXAMPLE1_DICT: dict[str, Any] = {
 }
 
 
+DESIGNER_FORM: dict[str, Any] = {
+    "name": "From the form",
+    "member_groups": "EU27",
+    "member_countries": ["USA", "CAN", "AUS", "JPN", "KOR"],
+    "watch": "CHN",
+    "products": "lithium_carbonate",
+    "policy-0-type": "price_floor",
+    "policy-0-mechanism": "variable_levy",
+    "policy-0-price": "15000",
+    "policy-0-exporters": "non-members",
+    "policy-0-importers": "members",
+}
+"""Example 1 as the designer's form posts it."""
+
+
 def without_timing(obj: Any) -> Any:
     """The results contract without run-time measurements (``solve_seconds``)."""
     if isinstance(obj, dict):

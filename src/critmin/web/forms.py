@@ -1,13 +1,15 @@
 """The zone designer's HTML form <-> a scenario dict (the same schema as the TOML file).
 
 The form keeps what the user typed (``DesignerState``: strings and sets), so that a page with
-an error shows the input unchanged next to a message naming the field. Rates and shares are
-entered in percent and stored as fractions, as in the scenario contract.
+an error shows the input unchanged, with the message in plain words next to the field it is
+about (:func:`field_errors`). Rates and shares are entered in percent and stored as fractions,
+as in the scenario contract. Products in an instrument may be given by name or id.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,17 +48,18 @@ class DesignerState:
     member_countries: set[str] = field(default_factory=set)
     watch: set[str] = field(default_factory=set)
     products: set[str] = field(default_factory=set)
+    chains: set[str] = field(default_factory=set)
     sigma: str = ""
     demand_elasticity: str = ""
     supply_elasticity: str = ""
     policies: list[dict[str, str]] = field(default_factory=list)
 
-    def padded_policies(self, minimum: int = 2) -> list[dict[str, str]]:
-        """The policies plus empty slots, so the form always offers one more instrument."""
+    def padded_policies(self, extra: int = 0) -> list[dict[str, str]]:
+        """The chosen instruments plus ``extra`` empty ones (one when none is chosen)."""
         rows = [dict(p) for p in self.policies if p.get("type")]
-        while len(rows) < max(minimum, len(self.policies) + 1) and len(rows) < MAX_POLICIES:
-            rows.append(empty_policy())
-        return rows
+        blanks = max(extra, 0 if rows else 1)
+        rows += [empty_policy() for _ in range(blanks)]
+        return rows[:MAX_POLICIES]
 
 
 def empty_policy() -> dict[str, str]:
@@ -109,7 +112,7 @@ def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerSt
         if "share_of_baseline" in pol:
             row["share_pct"] = _fmt_number(100 * float(pol["share_of_baseline"]))
         if pol.get("products"):
-            row["products"] = ", ".join(pol["products"])
+            row["products"] = ",".join(pol["products"])
         row["label"] = str(pol.get("label") or "")
         policies.append(row)
     return DesignerState(
@@ -120,6 +123,7 @@ def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerSt
         member_countries={m.upper() for m in members if m.upper() not in group_ids},
         watch={str(w).upper() for w in zone.get("watch", [])},
         products={str(p.get("id")) for p in data.get("product", []) if isinstance(p, dict)},
+        chains={str(c.get("id")) for c in data.get("chain", []) if isinstance(c, dict)},
         sigma=_fmt_number(defaults.get("sigma")),
         demand_elasticity=_fmt_number(defaults.get("demand_elasticity")),
         supply_elasticity="" if isinstance(supply, dict) else _fmt_number(supply),
@@ -141,7 +145,11 @@ def state_from_form(form: dict[str, list[str]]) -> DesignerState:
     for i in range(MAX_POLICIES):
         if f"policy-{i}-type" not in form:
             continue
-        policies.append({f: one(f"policy-{i}-{f}") for f in POLICY_FIELDS})
+        row = {f: one(f"policy-{i}-{f}") for f in POLICY_FIELDS}
+        row["products"] = ",".join(  # ticked boxes (several values) or one typed list
+            v.strip() for v in form.get(f"policy-{i}-products", []) if v.strip()
+        )
+        policies.append(row)
     return DesignerState(
         name=one("name"),
         description=one("description"),
@@ -150,6 +158,7 @@ def state_from_form(form: dict[str, list[str]]) -> DesignerState:
         member_countries=many("member_countries"),
         watch=many("watch"),
         products=many("products"),
+        chains=many("chains"),
         sigma=one("sigma"),
         demand_elasticity=one("demand_elasticity"),
         supply_elasticity=one("supply_elasticity"),
@@ -176,8 +185,29 @@ def _selector(text: str, field_name: str) -> str | list[str]:
     return [s.strip() for s in t.replace(";", ",").split(",") if s.strip()]
 
 
-def scenario_from_state(state: DesignerState) -> dict[str, Any]:
-    """The scenario dict the form describes (validated afterwards by Scenario.from_dict)."""
+def _product_ids(text: str, field_name: str, names: dict[str, str]) -> list[str]:
+    """Comma-separated product names or ids -> ids (``names``: lower-case name or id -> id)."""
+    out = []
+    for item in (p.strip() for p in text.split(",")):
+        if not item:
+            continue
+        pid = names.get(item.lower())
+        if pid is None:
+            raise ScenarioError(
+                field_name,
+                f"no product called {item!r}; pick one from the list (names or ids of the "
+                "bundled products)",
+            )
+        out.append(pid)
+    return out
+
+
+def scenario_from_state(
+    state: DesignerState, product_names: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The scenario dict the form describes (validated afterwards by Scenario.from_dict).
+    ``product_names`` maps lower-case product names and ids to ids (instrument products may be
+    typed either way); without it, ids are taken as typed."""
     data: dict[str, Any] = {"name": state.name or "My zone"}
     if state.description:
         data["description"] = state.description
@@ -197,6 +227,8 @@ def scenario_from_state(state: DesignerState) -> dict[str, Any]:
     if defaults:
         data["defaults"] = defaults
     data["product"] = [{"id": p} for p in sorted(state.products)]
+    if state.chains:  # every stage of a catalog chain, solved as one system
+        data["chain"] = [{"id": c} for c in sorted(state.chains)]
     policies: list[dict[str, Any]] = []
     for row in state.policies:
         kind = row.get("type", "")
@@ -222,7 +254,12 @@ def scenario_from_state(state: DesignerState) -> dict[str, Any]:
             )
         else:
             raise ScenarioError(f"{f}.type", f"unknown instrument {kind!r}")
-        products = [p.strip() for p in row.get("products", "").split(",") if p.strip()]
+        text = row.get("products", "")
+        products = (
+            _product_ids(text, f"{f}.products", product_names)
+            if product_names is not None
+            else [p.strip() for p in text.split(",") if p.strip()]
+        )
         if products:
             pol["products"] = products
         if row.get("label"):
@@ -230,6 +267,166 @@ def scenario_from_state(state: DesignerState) -> dict[str, Any]:
         policies.append(pol)
     data["policy"] = policies
     return data
+
+
+# ----------------------------------------------------------------------------- pickers
+
+
+def picker_options(
+    countries: list[dict[str, Any]],
+    groups: list[dict[str, Any]],
+    products: list[dict[str, Any]],
+    chains: list[dict[str, Any]] | None = None,
+) -> dict[str, list[dict[str, str]]]:
+    """Options of the designer's searchable pickers: ``value`` (what the form sends),
+    ``main`` and ``sub`` (what is shown: a group's full name and source, a product's name,
+    mineral, stage and HS code) and ``search`` (the words a search matches)."""
+    return {
+        "groups": [
+            {
+                "value": g["id"],
+                "main": f"{g['id']} — {g['name']}",
+                "sub": f"{len(g['members'])} countries · source: {g['citation']}"
+                + (f" (as of {g['as_of']})" if g.get("as_of") else ""),
+                "search": " ".join([g["id"], g["name"], g["citation"], *g["members"]]),
+            }
+            for g in groups
+        ],
+        "countries": [
+            {
+                "value": c["iso3"],
+                "main": c["name"],
+                "sub": c["iso3"] + (f" · in {', '.join(c['groups'])}" if c["groups"] else ""),
+                "search": f"{c['name']} {c['iso3']}",
+            }
+            for c in sorted(countries, key=lambda c: str(c["name"]))
+        ],
+        "products": [
+            {
+                "value": p["product_id"],
+                "main": str(p["name"]),
+                "sub": f"{str(p['mineral']).replace('_', ' ')} · {p['stage']} stage · HS {p['hs6']}",
+                "search": f"{p['name']} {p['mineral']} {p['stage']} {p['hs6']} {p['product_id']}",
+            }
+            for p in sorted(products, key=lambda p: (str(p["mineral"]), str(p["name"])))
+        ],
+        "chains": [
+            {
+                "value": c["id"],
+                "main": f"{str(c['mineral']).replace('_', ' ').capitalize()} chain ({c['id']})",
+                "sub": " → ".join(
+                    f"{st['stage']}: {', '.join(st['products'])}" for st in c["steps"]
+                ),
+                "search": " ".join(
+                    [c["id"], c["mineral"], *(p for st in c["steps"] for p in st["products"])]
+                ),
+            }
+            for c in chains or []
+        ],
+    }
+
+
+# ----------------------------------------------------------------------------- messages
+
+_PCT_FIELDS = (".rate", ".share_of_baseline")
+_FORM_NAMES = {"rate": "rate_pct", "price_usd_per_t": "price", "share_of_baseline": "share_pct"}
+_PLAIN = [  # pydantic's phrasing, and the scenario layer's own ("must have at least 1 ...")
+    (r"List should have at least 1 item after validation, not 0", "choose at least one"),
+    (r"must have at least 1 item\(s\), got none", "choose at least one"),
+    (r"List should have at most (\d+) items? after validation, not (\d+)", r"choose at most \1"),
+    (r"(?:Input should be|must be) a valid number.*", "must be a number"),
+    (r"(?:Input should be|must be) a valid integer.*", "must be a whole number"),
+    (r"Input should be greater than or equal to (\S+)", r"must be at least \1"),
+    (r"Input should be greater than (\S+)", r"must be more than \1"),
+    (r"Input should be less than or equal to (\S+)", r"must be at most \1"),
+    (r"Input should be less than (\S+)", r"must be less than \1"),
+    (r"String should have at least 1 character", "must not be empty"),
+    (r"String should have at most (\d+) characters?", r"must be at most \1 characters long"),
+    (r"Input should be '([^']+)' or '([^']+)'", r"must be \1 or \2"),
+]
+_NUMBER = r"(-?[0-9.]+(?:[eE][+-]?[0-9]+)?)"
+_BOUND = re.compile(
+    rf"^(must be (?:at least|more than|at most|less than)) {_NUMBER}(?:, got {_NUMBER})?$"
+)
+
+
+def plain_words(field_name: str, problem: str) -> str:
+    """A validation message in plain words; bounds of fields typed in percent are shown in
+    percent (``rate`` <= 1 -> "at most 100%")."""
+    text = problem
+    for pattern, replacement in _PLAIN:
+        text = re.sub(f"^{pattern}$", replacement, text)
+    bound = _BOUND.match(text)
+    if bound and field_name.endswith(_PCT_FIELDS):
+        text = f"{bound.group(1)} {float(bound.group(2)) * 100:g}%"
+        if bound.group(3) is not None:
+            text += f", got {float(bound.group(3)) * 100:g}%"
+    return text
+
+
+def form_anchor(field_name: str) -> str:
+    """The form element a scenario field is entered in (its ``id``, or the picker's)."""
+    policy = re.match(r"^policy\[(\d+)\](?:\.(\w+))?", field_name)
+    if policy:
+        k, attr = int(policy.group(1)), policy.group(2)
+        if attr is None:
+            return f"policy-{k}-type"
+        return f"policy-{k}-{_FORM_NAMES.get(attr, attr)}"
+    if field_name.startswith("zone.watch"):
+        return "watch"
+    if field_name.startswith("zone"):
+        return "members"
+    if field_name.startswith("product"):
+        return "products"
+    if field_name.startswith("chain"):
+        return "chains"
+    if field_name.startswith("defaults."):
+        return field_name.split(".", 1)[1].split(".")[0]
+    if field_name.startswith("defaults"):
+        return "elasticities"
+    if field_name in ("name", "description", "year"):
+        return field_name
+    return "designer-form"
+
+
+_LABELS = {
+    "name": "Name",
+    "description": "Description",
+    "year": "Trade year",
+    "members": "Zone members",
+    "watch": "Watch countries",
+    "products": "Products",
+    "chains": "Chains",
+    "elasticities": "Elasticities",
+    "sigma": "Substitution σ",
+    "demand_elasticity": "Demand elasticity",
+    "supply_elasticity": "Supply elasticity",
+}
+_POLICY_LABELS = {
+    "type": "type",
+    "mechanism": "mechanism",
+    "price": "floor price",
+    "exporters": "exporters",
+    "importers": "importers",
+    "rate_pct": "tariff rate",
+    "share_pct": "cap",
+    "products": "products",
+}
+
+
+def field_label(anchor: str) -> str:
+    """The words for a form element (:func:`form_anchor`): ``policy-0-rate_pct`` ->
+    ``Instrument 1, tariff rate``."""
+    policy = re.match(r"^policy-(\d+)-(\w+)$", anchor)
+    if policy:
+        part = _POLICY_LABELS.get(policy.group(2), policy.group(2).replace("_", " "))
+        return f"Instrument {int(policy.group(1)) + 1}, {part}"
+    return _LABELS.get(anchor, "The scenario")
+
+
+def field_errors(field_name: str, problem: str) -> dict[str, str]:
+    """``{form element id: message in plain words}`` for one validation error."""
+    return {form_anchor(field_name): plain_words(field_name, problem)}
 
 
 PRESETS: dict[str, dict[str, Any]] = {

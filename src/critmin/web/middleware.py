@@ -1,4 +1,7 @@
-"""ASGI middleware: a hard limit on request body size (413 before the app reads too much)."""
+"""ASGI middleware: a hard limit on request body size (413 before the app reads too much).
+
+The answer is JSON for the API (``/api/...``, ``?format=json``) and an HTML page for the
+dashboard, so a browser that posts an oversized form sees a page, not JSON."""
 
 from __future__ import annotations
 
@@ -26,14 +29,24 @@ class BodySizeLimit:
             "send a smaller scenario"
         )
 
-    async def _reply(self, send: Send, status: int, message: str) -> None:
-        body = json.dumps({"error": message, "field": "<body>"}).encode()
+    async def _reply(self, scope: Scope, send: Send, status: int, message: str) -> None:
+        from urllib.parse import parse_qs
+
+        from critmin.web.responses import error_page_html, wants_json_for
+
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if wants_json_for(str(scope.get("path", "")), (query.get("format") or [None])[0]):
+            body = json.dumps({"error": message, "field": "<body>"}).encode()
+            media = b"application/json"
+        else:
+            body = error_page_html(status, message, "<body>").encode()
+            media = b"text/html; charset=utf-8"
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", media),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),
                 ],
@@ -51,10 +64,10 @@ class BodySizeLimit:
             try:
                 length = int(declared)
             except ValueError:
-                await self._reply(send, 400, "invalid Content-Length header")
+                await self._reply(scope, send, 400, "invalid Content-Length header")
                 return
             if length > self.max_bytes:
-                await self._reply(send, 413, self._message())
+                await self._reply(scope, send, 413, self._message())
                 return
         received = 0
         started = False
@@ -78,7 +91,7 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _BodyTooLarge:
             if not started:
-                await self._reply(send, 413, self._message())
+                await self._reply(scope, send, 413, self._message())
 
 
 def first_validation_error(errors: list[Any]) -> tuple[str, str]:

@@ -1,6 +1,9 @@
-"""What the web layer asks of the library: cached worlds, safe simulation, overview data.
+"""What the web layer asks of the library: cached worlds, safe simulation, overview data,
+strict request bodies, key figures and the simulation work queue.
 
-Everything here is framework-free (no FastAPI imports) so it can be tested on its own.
+Everything here is framework-free (no FastAPI imports) so it can be tested on its own. A
+scenario is turned into markets only by :func:`critmin.scenario.resolution.resolve` (through
+:func:`critmin.simulation.simulate` or :func:`check_resolves`).
 """
 
 from __future__ import annotations
@@ -8,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
+import re
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -23,9 +29,29 @@ from critmin.world import World, load_world, trade_years
 T = TypeVar("T")
 
 
+def machine_cores() -> int:
+    """Cores this process may run on (the affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+QUEUE_PER_WORKER = 32
+"""Simulations that may wait per worker before the server answers 503."""
+MAX_JSON_DEPTH = 32
+"""Nesting of arrays and objects in a JSON body (a scenario needs 4)."""
+MAX_NUMBER_CHARS = 40
+"""Characters of one number in a JSON body (a float needs at most 24)."""
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Guards of the web server. Every one turns into a clear 4xx/503, never a 5xx."""
+    """Guards of the web server. Every one turns into a clear 4xx/503, never a 5xx.
+
+    The work queue is sized to the machine: one simulation worker per core, and
+    :data:`QUEUE_PER_WORKER` waiting per worker (2 cores: 2 computing, 64 waiting), so a burst
+    of tens of simulations is served; beyond that, 503 with ``Retry-After``."""
 
     max_body_bytes: int = 256 * 1024
     """Request bodies above this get 413."""
@@ -33,14 +59,16 @@ class Limits:
     """Products per simulation request (every bundled product fits)."""
     simulate_timeout_s: float = 60.0
     """A simulation still running after this gets 503 (it finishes in the background)."""
-    max_concurrent_simulations: int = 2
+    max_concurrent_simulations: int = field(default_factory=machine_cores)
     """Simulations computed at once (the machine's cores)."""
-    max_queued_simulations: int = 8
-    """Simulations waiting for a worker; beyond this, 503 'busy'."""
+    max_queued_simulations: int = field(default_factory=lambda: QUEUE_PER_WORKER * machine_cores())
+    """Simulations waiting for a worker; beyond this, 503 'busy' with ``Retry-After``."""
     max_data_rows: int = 5000
     """Upper bound of ``limit`` on ``/api/data/{table}``."""
     max_saved_scenarios: int = 10_000
     """Saved scenarios in the database; beyond this, saving gets 409."""
+    max_sweep_points: int = 21
+    """Points of a parameter sweep on the server (larger sweeps: ``critmin sweep``)."""
     max_uncertainty_draws: int = 2000
     """Monte Carlo draws per uncertainty request (each costs about one simulation of the
     scenario; larger runs belong on the command line: ``critmin uncertainty``)."""
@@ -50,11 +78,29 @@ class Limits:
 
 
 class BusyError(CritminError):
-    """Too many simulations running or queued (HTTP 503)."""
+    """Too many simulations running or queued (HTTP 503); ``retry_after`` in seconds."""
+
+    def __init__(self, message: str, retry_after: int = 5) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
-class SimulationTimeout(CritminError):
+class SimulationTimeout(BusyError):
     """A simulation exceeded the time limit (HTTP 503)."""
+
+
+class InvalidInputError(CritminError):
+    """A query parameter or form value out of range (HTTP 422), naming the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class UnsupportedMediaError(CritminError):
+    """A body in a content type the endpoint does not read (HTTP 415)."""
+
+    field = "Content-Type"
 
 
 class TooLargeError(CritminError):
@@ -83,6 +129,27 @@ def products() -> list[dict[str, Any]]:
     cols = ["product_id", "hs6", "name", "mineral", "stage", "product_class", "caveat"]
     records: list[dict[str, Any]] = clean(world().products[cols].to_dict("records"))
     return records
+
+
+def chains() -> list[dict[str, Any]]:
+    """The catalog's chains (id, mineral, steps with stage and product ids), or none when the
+    catalog has no chains yet (``critmin.catalog.chains``)."""
+    import importlib
+
+    read = getattr(importlib.import_module("critmin.catalog"), "chains", None)
+    if read is None:
+        return []
+    return [
+        {
+            "id": str(chain.id),
+            "mineral": str(chain.mineral),
+            "steps": [
+                {"step": int(st.step), "stage": str(st.stage), "products": list(st.product_ids)}
+                for st in chain.steps
+            ],
+        }
+        for chain in read().values()
+    ]
 
 
 def groups() -> list[dict[str, Any]]:
@@ -215,27 +282,87 @@ def sources() -> dict[str, Any]:
 
 
 def _finite_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValueError(
+            f"a number in the body has {len(text)} characters; at most {MAX_NUMBER_CHARS} "
+            "are accepted"
+        )
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"number out of range: {text}")
+        raise ValueError(f"the number {text[:20]} is too large (numbers must be finite)")
     return value
 
 
+def _bounded_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_NUMBER_CHARS:
+        raise ValueError(
+            f"a number in the body has {digits} digits; at most {MAX_NUMBER_CHARS} are accepted"
+        )
+    return int(text)
+
+
 def _no_constant(name: str) -> float:
-    raise ValueError(f"{name} is not valid JSON")
+    raise ValueError(f"{name} is not a number in JSON (numbers must be finite)")
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in JSON text (brackets inside strings do not
+    count)."""
+    depth = deepest = 0
+    for m in _BRACKETS.finditer(_JSON_STRING.sub("", text)):
+        if m.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+JSON_TYPES = ("application/json",)
+
+
+def check_json_content_type(content_type: str | None) -> None:
+    """Bodies are read as JSON only when they say so (``application/json`` or ``*/*+json``):
+    raises :class:`UnsupportedMediaError` (415) for anything else, text/plain included."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json")):
+        return
+    raise UnsupportedMediaError(
+        f"the body must be JSON sent with 'Content-Type: application/json', got "
+        f"{media or 'no Content-Type'}"
+    )
 
 
 def parse_json_body(body: bytes) -> Any:
-    """Strict JSON: UTF-8, no NaN/Infinity, no numbers that overflow to infinity."""
+    """Strict JSON: UTF-8, at most :data:`MAX_JSON_DEPTH` levels of nesting, numbers of at
+    most :data:`MAX_NUMBER_CHARS` characters, no NaN/Infinity or numbers that overflow."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequestError("the request body is not UTF-8 text") from None
+    text = text.removeprefix("\ufeff")  # a byte-order mark is not an error
     if not text.strip():
         raise BadRequestError("the request body is empty: send the scenario as a JSON object")
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise BadRequestError(
+            f"the JSON body is nested {depth} levels deep; at most {MAX_JSON_DEPTH} are "
+            "accepted (a scenario needs 4)"
+        )
     try:
-        return json.loads(text, parse_float=_finite_float, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as err:
+        return json.loads(
+            text, parse_float=_finite_float, parse_int=_bounded_int, parse_constant=_no_constant
+        )
+    except json.JSONDecodeError as err:
+        raise BadRequestError(
+            f"the request body is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}"
+        ) from None
+    except ValueError as err:  # raised by the number hooks above, with a plain message
         raise BadRequestError(f"the request body is not valid JSON: {err}") from None
 
 
@@ -289,6 +416,55 @@ def run_uncertainty(scenario: Scenario, draws: int, seed: int) -> dict[str, Any]
     return data
 
 
+SWEEPABLE = {
+    "price_floor": ("price_usd_per_t", "floor price, USD per tonne"),
+    "tariff": ("rate", "tariff rate, a fraction: 0.25 = 25%"),
+    "export_quota": ("share_of_baseline", "cap, a fraction of baseline exports"),
+}
+"""Instrument fields a sweep can vary: instrument type -> (field, what it is and its unit)."""
+SWEEPABLE_DEFAULTS = (("sigma", 5.0), ("demand_elasticity", 0.5), ("supply_elasticity", 1.0))
+
+
+def sweep_parameters(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The parameters of a scenario dict a sweep can vary, each with its path (as
+    :func:`critmin.sweep.run_sweep` takes it), a label, its value and a default range."""
+    out = []
+    for k, pol in enumerate(data.get("policy") or []):
+        field_unit = SWEEPABLE.get(str(pol.get("type")))
+        if field_unit is None:
+            continue
+        name, unit = field_unit
+        value = float(pol.get(name, 0.0))
+        label = f"Instrument {k + 1} ({str(pol['type']).replace('_', ' ')}): {unit}"
+        out.append(_sweep_row(f"policy[{k}].{name}", label, value, name != "price_usd_per_t"))
+    defaults = data.get("defaults") or {}
+    for name, typical in SWEEPABLE_DEFAULTS:
+        given = defaults.get(name)
+        value = float(given) if isinstance(given, int | float) else typical
+        out.append(_sweep_row(f"defaults.{name}", f"Default {name.replace('_', ' ')}", value, True))
+    return out
+
+
+def _sweep_row(path: str, label: str, value: float, fraction_like: bool) -> dict[str, Any]:
+    """A sweepable parameter with a range around its value (+-50%, at least +-0.1)."""
+    half = max(abs(value) * 0.5, 0.1 if fraction_like else 1.0)
+    start = max(0.0, value - half)
+    return {"path": path, "label": label, "value": value, "start": start, "stop": value + half}
+
+
+def run_sweep(
+    scenario: Scenario, parameter: str, start: float, stop: float, steps: int
+) -> dict[str, Any]:
+    """:func:`critmin.sweep.run_sweep` of a validated scenario, JSON-safe."""
+    from critmin.sweep import run_sweep as sweep
+    from critmin.sweep import values_between
+
+    data: dict[str, Any] = clean(
+        sweep(scenario, parameter, values_between(start, stop, steps)).to_dict()
+    )
+    return data
+
+
 def check_resolves(scenario: Scenario) -> None:
     """Resolve groups, countries and products without solving (raises ScenarioError)."""
     from critmin.scenario.resolution import resolve
@@ -297,39 +473,68 @@ def check_resolves(scenario: Scenario) -> None:
 
 
 class SimulationRunner:
-    """Runs simulations on a small thread pool with a queue bound and a time limit.
+    """Runs simulations on a thread pool of ``max_concurrent_simulations`` workers with at most
+    ``max_queued_simulations`` waiting, and a time limit per request.
 
-    A simulation that times out keeps its worker until it finishes (Python threads cannot be
-    killed), so at most ``max_concurrent_simulations`` ever compute at once.
+    Beyond the queue, :class:`BusyError` (503) carries a ``retry_after`` estimated from the
+    work in hand and the mean duration of recent runs. A simulation that times out keeps its
+    worker until it finishes (Python threads cannot be killed), so at most
+    ``max_concurrent_simulations`` ever compute at once.
     """
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(
-            limits.max_concurrent_simulations + limits.max_queued_simulations
-        )
+        self._capacity = limits.max_concurrent_simulations + limits.max_queued_simulations
+        self._slots = threading.BoundedSemaphore(self._capacity)
+        self._in_hand = 0
+        self._mean_seconds = 0.5  # running mean of recent run times (seeded with a typical run)
+
+    def retry_after(self) -> int:
+        """Seconds until the work in hand is likely done (1-60)."""
+        waves = math.ceil(max(1, self._in_hand) / max(1, self.limits.max_concurrent_simulations))
+        return int(min(60, max(1, math.ceil(waves * self._mean_seconds))))
+
+    def _timed(self, fn: Callable[..., T], *args: Any) -> T:
+        start = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            elapsed = time.perf_counter() - start
+            with self._lock:
+                self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * elapsed
+
+    def _done(self, _future: Any) -> None:
+        with self._lock:
+            self._in_hand -= 1
+        self._slots.release()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if not self._slots.acquire(blocking=False):
+            wait = self.retry_after()
             raise BusyError(
-                "the server is busy: too many simulations are running or queued; "
-                "retry in a few seconds"
+                f"the server is busy: {self._capacity} simulations are running or queued, the "
+                f"most it holds; your request was not run, retry in {wait} s",
+                wait,
             )
+        with self._lock:
+            self._in_hand += 1
         loop = asyncio.get_running_loop()
         try:
-            future = loop.run_in_executor(self._pool(), fn, *args)
+            future = loop.run_in_executor(self._pool(), self._timed, fn, *args)
         except BaseException:
-            self._slots.release()
+            self._done(None)
             raise
-        future.add_done_callback(lambda _f: self._slots.release())
+        future.add_done_callback(self._done)
         try:
             return await asyncio.wait_for(asyncio.shield(future), self.limits.simulate_timeout_s)
         except TimeoutError:
+            wait = self.retry_after()
             raise SimulationTimeout(
                 f"the simulation took longer than {self.limits.simulate_timeout_s:g} s and was "
-                "abandoned; try fewer products"
+                f"abandoned; try fewer products, or retry in {wait} s if the server was busy",
+                wait,
             ) from None
 
     def _pool(self) -> ThreadPoolExecutor:

@@ -1,27 +1,45 @@
-"""Saved scenarios and their results in one embedded SQLite file.
+"""Saved scenarios, shareable runs and idempotency keys in one embedded SQLite file.
 
 Durability: the database runs in WAL mode with ``synchronous=FULL``; every save is a single
-transaction (scenario and result together), so a server killed mid-write leaves the previous
-saves intact and the interrupted one absent, never half-written. Each call opens its own
-short-lived connection, so the store is safe to use from the web server's worker threads.
+transaction (scenario, result, key figures and the idempotency key together), so a server
+killed mid-write leaves the previous saves intact and the interrupted one absent, never
+half-written. Each call opens its own short-lived connection, so the store is safe to use from
+the web server's worker threads.
+
+Three tables:
+
+- ``scenarios``: what an analyst saved (name, notes, tags, the scenario, its result and its key
+  figures for the list page);
+- ``runs``: every designer run, addressed by the hash of its scenario (``/runs/{id}``: a
+  shareable address; the same scenario always gets the same id), pruned to the newest
+  :data:`MAX_RUNS`; saving a run copies its result, it does not run the model again;
+- ``idempotency``: ``Idempotency-Key`` header -> the scenario that request saved, so a save
+  retried after a lost reply creates one scenario.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import secrets
 import sqlite3
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from critmin.errors import CritminError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+MAX_RUNS = 500
+"""Designer runs kept for their shareable addresses (the oldest are dropped beyond this); their
+results are stored zlib-compressed (a 40-product result is a few MB of JSON, about a tenth of
+that compressed)."""
+MAX_TAGS = 20
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scenarios (
     id           TEXT PRIMARY KEY,
@@ -33,11 +51,36 @@ CREATE TABLE IF NOT EXISTS scenarios (
     products     TEXT NOT NULL    -- comma-separated product ids
 );
 CREATE INDEX IF NOT EXISTS scenarios_created ON scenarios (created);
+CREATE TABLE IF NOT EXISTS runs (
+    id           TEXT PRIMARY KEY,  -- hash of the canonical scenario JSON
+    created      TEXT NOT NULL,
+    scenario     TEXT NOT NULL,
+    result       BLOB NOT NULL    -- zlib-compressed JSON
+);
+CREATE INDEX IF NOT EXISTS runs_created ON runs (created);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key          TEXT PRIMARY KEY,
+    body_hash    TEXT NOT NULL,
+    scenario_id  TEXT NOT NULL,
+    created      TEXT NOT NULL
+);
 """
+_ADDED_COLUMNS = {  # schema 1 -> 2: columns added to scenarios
+    "notes": "TEXT NOT NULL DEFAULT ''",
+    "tags": "TEXT NOT NULL DEFAULT ''",
+    "figures": "TEXT",  # key figures as JSON (critmin.web.figures.saved_figures)
+}
+_ENTRY_COLUMNS = "id, name, created, products, result IS NOT NULL, converged, notes, tags, figures"
 
 
 class NotFoundError(CritminError):
-    """No saved scenario with this id."""
+    """No saved scenario (or run) with this id."""
+
+
+class IdempotencyConflictError(CritminError):
+    """An ``Idempotency-Key`` reused with a different request body (HTTP 422)."""
+
+    field = "Idempotency-Key"
 
 
 def default_db_path() -> Path:
@@ -47,6 +90,34 @@ def default_db_path() -> Path:
         return Path(env)
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "critmin" / "scenarios.sqlite3"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def canonical_json(data: Any) -> str:
+    """Sorted keys, no spaces: equal data gives equal text (and equal hashes)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def run_id(scenario: dict[str, Any]) -> str:
+    """The address of a run: the first 16 hex digits of SHA-256 of the canonical scenario."""
+    return hashlib.sha256(canonical_json(scenario).encode()).hexdigest()[:16]
+
+
+def _pack(result: dict[str, Any]) -> bytes:
+    return zlib.compress(json.dumps(result, allow_nan=False).encode(), 6)
+
+
+def _hash(scenario: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(scenario).encode()).hexdigest()
+
+
+def clean_tags(tags: list[str] | str) -> list[str]:
+    """Tags as a sorted list of distinct, trimmed, lower-case words (commas separate)."""
+    items = tags.split(",") if isinstance(tags, str) else tags
+    return sorted({t.strip().lower() for t in items if t.strip()})[:MAX_TAGS]
 
 
 @dataclass(frozen=True)
@@ -59,6 +130,9 @@ class SavedScenario:
     products: list[str]
     has_result: bool
     converged: bool | None
+    notes: str = ""
+    tags: list[str] = field(default_factory=list)
+    figures: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,11 +142,14 @@ class SavedScenario:
             "products": self.products,
             "has_result": self.has_result,
             "converged": self.converged,
+            "notes": self.notes,
+            "tags": self.tags,
+            "figures": self.figures,
         }
 
 
 class ScenarioStore:
-    """CRUD for saved scenarios in a SQLite file (created on first use)."""
+    """CRUD for saved scenarios and runs in a SQLite file (created on first use)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -82,6 +159,10 @@ class ScenarioStore:
             if str(mode).lower() != "wal":  # pragma: no cover - filesystems without WAL
                 raise CritminError(f"cannot use WAL mode for {self.path} (got {mode})")
             conn.executescript(_SCHEMA)
+            have = {row[1] for row in conn.execute("PRAGMA table_info(scenarios)")}
+            for column, decl in _ADDED_COLUMNS.items():
+                if column not in have:
+                    conn.execute(f"ALTER TABLE scenarios ADD COLUMN {column} {decl}")
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @contextmanager
@@ -110,28 +191,123 @@ class ScenarioStore:
             conn.execute("COMMIT")
 
     # ------------------------------------------------------------------ writes
-    def save(self, scenario: dict[str, Any], result: dict[str, Any] | None = None) -> SavedScenario:
-        """Save a scenario (and its result) in one transaction; returns the new row."""
+    def save(
+        self,
+        scenario: dict[str, Any],
+        result: dict[str, Any] | None = None,
+        *,
+        figures: list[dict[str, Any]] | None = None,
+        notes: str = "",
+        tags: list[str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> SavedScenario:
+        """Save a scenario (and its result) in one transaction; returns the new row.
+
+        With ``idempotency_key``: a key seen before with the same scenario returns the row it
+        saved then (nothing new is written); with another scenario it raises
+        :class:`IdempotencyConflictError`."""
         sid = secrets.token_hex(6)
-        created = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        created = _now()
         name = str(scenario.get("name") or "unnamed")
         products = [str(p.get("id")) for p in scenario.get("product", []) if isinstance(p, dict)]
         converged = None if result is None else bool(result.get("converged"))
+        scenario_text = json.dumps(scenario, allow_nan=False)
+        tag_list = clean_tags(tags or [])
         with self.transaction() as conn:
+            if idempotency_key is not None:
+                seen = self._idempotent(conn, idempotency_key, scenario)
+                if seen is not None:
+                    return seen
+                conn.execute(
+                    "INSERT OR REPLACE INTO idempotency (key, body_hash, scenario_id, created) "
+                    "VALUES (?, ?, ?, ?)",
+                    (idempotency_key, _hash(scenario), sid, created),
+                )
             conn.execute(
-                "INSERT INTO scenarios (id, name, created, scenario, result, converged, products)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO scenarios (id, name, created, scenario, result, converged, products,"
+                " notes, tags, figures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     sid,
                     name,
                     created,
-                    json.dumps(scenario, allow_nan=False),
+                    scenario_text,
                     None if result is None else json.dumps(result, allow_nan=False),
                     None if converged is None else int(converged),
                     ",".join(products),
+                    notes,
+                    ",".join(tag_list),
+                    None if figures is None else json.dumps(figures, allow_nan=False),
                 ),
             )
-        return SavedScenario(sid, name, created, products, result is not None, converged)
+        return SavedScenario(
+            sid, name, created, products, result is not None, converged, notes, tag_list, figures
+        )
+
+    def _idempotent(
+        self, conn: sqlite3.Connection, key: str, scenario: dict[str, Any]
+    ) -> SavedScenario | None:
+        seen = conn.execute(
+            "SELECT body_hash, scenario_id FROM idempotency WHERE key = ?", (key,)
+        ).fetchone()
+        if seen is None:
+            return None
+        if seen[0] != _hash(scenario):
+            raise IdempotencyConflictError(
+                f"the Idempotency-Key {key!r} was already used for another scenario; use a new "
+                "key for a new save"
+            )
+        row = conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM scenarios WHERE id = ?", (seen[1],))
+        found = row.fetchone()
+        return None if found is None else self._row(found)
+
+    def idempotent_entry(self, key: str, scenario: dict[str, Any]) -> SavedScenario | None:
+        """The scenario saved earlier under ``key`` (``None`` if none); raises
+        :class:`IdempotencyConflictError` when the key was used for another scenario."""
+        with self._connect() as conn:
+            return self._idempotent(conn, key, scenario)
+
+    def update(
+        self,
+        sid: str,
+        *,
+        name: str | None = None,
+        notes: str | None = None,
+        tags: list[str] | str | None = None,
+    ) -> SavedScenario:
+        """Rename a saved scenario (its scenario's ``name`` too) or change its notes or tags."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT scenario FROM scenarios WHERE id = ?", (sid,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no saved scenario {sid!r}")
+            if name is not None:
+                scenario = json.loads(row[0]) | {"name": name}
+                conn.execute(
+                    "UPDATE scenarios SET name = ?, scenario = ? WHERE id = ?",
+                    (name, json.dumps(scenario, allow_nan=False), sid),
+                )
+            if notes is not None:
+                conn.execute("UPDATE scenarios SET notes = ? WHERE id = ?", (notes, sid))
+            if tags is not None:
+                conn.execute(
+                    "UPDATE scenarios SET tags = ? WHERE id = ?", (",".join(clean_tags(tags)), sid)
+                )
+            entry = conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM scenarios WHERE id = ?", (sid,)
+            ).fetchone()
+        return self._row(entry)
+
+    def duplicate(self, sid: str, name: str | None = None) -> SavedScenario:
+        """A copy of a saved scenario (result, notes and tags included) under a new id."""
+        entry, scenario = self.get(sid)
+        new_name = name or f"{entry.name} (copy)"
+        result = self.result(sid) if entry.has_result else None
+        return self.save(
+            scenario | {"name": new_name},
+            result,
+            figures=entry.figures,
+            notes=entry.notes,
+            tags=entry.tags,
+        )
 
     def delete(self, sid: str) -> None:
         """Delete a saved scenario; raises :class:`NotFoundError` if there is none."""
@@ -139,11 +315,27 @@ class ScenarioStore:
             cur = conn.execute("DELETE FROM scenarios WHERE id = ?", (sid,))
             if cur.rowcount == 0:
                 raise NotFoundError(f"no saved scenario {sid!r}")
+            conn.execute("DELETE FROM idempotency WHERE scenario_id = ?", (sid,))
+
+    def put_run(self, scenario: dict[str, Any], result: dict[str, Any]) -> str:
+        """Keep a designer run under its address (:func:`run_id`); returns the id."""
+        rid = run_id(scenario)
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO runs (id, created, scenario, result) VALUES (?, ?, ?, ?)",
+                (rid, _now(), canonical_json(scenario), _pack(result)),
+            )
+            conn.execute(
+                "DELETE FROM runs WHERE id NOT IN "
+                "(SELECT id FROM runs ORDER BY created DESC, rowid DESC LIMIT ?)",
+                (MAX_RUNS,),
+            )
+        return rid
 
     # ------------------------------------------------------------------ reads
     @staticmethod
     def _row(row: tuple[Any, ...]) -> SavedScenario:
-        sid, name, created, products, has_result, converged = row
+        sid, name, created, products, has_result, converged, notes, tags, figures = row
         return SavedScenario(
             str(sid),
             str(name),
@@ -151,15 +343,21 @@ class ScenarioStore:
             [p for p in str(products).split(",") if p],
             bool(has_result),
             None if converged is None else bool(converged),
+            str(notes or ""),
+            [t for t in str(tags or "").split(",") if t],
+            None if figures is None else json.loads(figures),
         )
 
-    def entries(self, limit: int = 500) -> list[SavedScenario]:
-        """Saved scenarios, newest first."""
+    def entries(self, limit: int = 500, tag: str | None = None) -> list[SavedScenario]:
+        """Saved scenarios, newest first (only those tagged ``tag`` when given)."""
+        query = f"SELECT {_ENTRY_COLUMNS} FROM scenarios"
+        params: list[Any] = []
+        if tag:
+            query += " WHERE ',' || tags || ',' LIKE ?"
+            params.append(f"%,{tag.strip().lower()},%")
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT id, name, created, products, result IS NOT NULL, converged "
-                "FROM scenarios ORDER BY created DESC, rowid DESC LIMIT ?",
-                (limit,),
+                query + " ORDER BY created DESC, rowid DESC LIMIT ?", (*params, limit)
             ).fetchall()
         return [self._row(r) for r in rows]
 
@@ -167,14 +365,12 @@ class ScenarioStore:
         """The row and its scenario dict; raises :class:`NotFoundError`."""
         with self._connect() as conn:
             row = conn.execute(
-                "SELECT id, name, created, products, result IS NOT NULL, converged, scenario "
-                "FROM scenarios WHERE id = ?",
-                (sid,),
+                f"SELECT {_ENTRY_COLUMNS}, scenario FROM scenarios WHERE id = ?", (sid,)
             ).fetchone()
         if row is None:
             raise NotFoundError(f"no saved scenario {sid!r}")
-        scenario: dict[str, Any] = json.loads(row[6])
-        return self._row(row[:6]), scenario
+        scenario: dict[str, Any] = json.loads(row[-1])
+        return self._row(row[:-1]), scenario
 
     def result(self, sid: str) -> dict[str, Any]:
         """The saved results contract; raises :class:`NotFoundError` (no scenario / no result)."""
@@ -188,6 +384,17 @@ class ScenarioStore:
             )
         data: dict[str, Any] = json.loads(row[0])
         return data
+
+    def run(self, rid: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A designer run's scenario and result; raises :class:`NotFoundError`."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT scenario, result FROM runs WHERE id = ?", (rid,)).fetchone()
+        if row is None:
+            raise NotFoundError(
+                f"no run {rid!r}: runs are kept for the newest {MAX_RUNS}; save a scenario "
+                "to keep it"
+            )
+        return json.loads(row[0]), json.loads(zlib.decompress(row[1]))
 
     def count(self) -> int:
         with self._connect() as conn:

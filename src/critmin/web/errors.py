@@ -1,0 +1,100 @@
+"""Every error the app answers, in one place: user errors are 4xx (or 503 when busy) with one
+sentence naming the field, never a traceback; anything else is a bug (500, logged).
+
+| error | status |
+|---|---|
+| :class:`~critmin.errors.ScenarioError`, request validation, a reused idempotency key | 422 |
+| :class:`~critmin.web.services.BadRequestError` and other ``CritminError`` | 400 |
+| :class:`~critmin.web.store.NotFoundError`, unknown path | 404 |
+| method not allowed | 405 (with ``Allow``) |
+| :class:`~critmin.web.context.StoreFullError` | 409 |
+| :class:`~critmin.web.services.TooLargeError` | 413 |
+| :class:`~critmin.web.services.UnsupportedMediaError` | 415 |
+| :class:`~critmin.web.services.BusyError`, a simulation over the time limit | 503 (with ``Retry-After``) |
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from critmin.errors import CritminError, ScenarioError
+from critmin.web.context import StoreFullError
+from critmin.web.middleware import first_validation_error
+from critmin.web.responses import error_response
+from critmin.web.routes.allow import allowed_methods
+from critmin.web.services import (
+    BadRequestError,
+    BusyError,
+    InvalidInputError,
+    TooLargeError,
+    UnsupportedMediaError,
+)
+from critmin.web.store import IdempotencyConflictError, NotFoundError
+
+log = logging.getLogger("critmin.web")
+
+
+def status_of(exc: CritminError) -> int:
+    """The HTTP status of a user error."""
+    for kind, status in (
+        (ScenarioError, 422),
+        (IdempotencyConflictError, 422),
+        (InvalidInputError, 422),
+        (BadRequestError, 400),
+        (NotFoundError, 404),
+        (BusyError, 503),
+        (TooLargeError, 413),
+        (UnsupportedMediaError, 415),
+        (StoreFullError, 409),
+    ):
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+
+    @app.exception_handler(CritminError)
+    async def critmin_error(request: Request, exc: CritminError) -> Response:
+        status = status_of(exc)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, BusyError) else None
+        field = getattr(exc, "field", None)
+        if isinstance(exc, TooLargeError):
+            field = "<body>"
+        return error_response(request, status, str(exc), field, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        field, message = first_validation_error(list(exc.errors()))
+        return error_response(request, 422, f"{field}: {message}", field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(getattr(exc, "headers", None) or {})
+        status = exc.status_code
+        allow = allowed_methods(request.app, request.scope) if status == 405 else []
+        if status == 405 and not allow:  # only the OPTIONS catch-all matched: no such path
+            status = 404
+        if status == 405:
+            headers["Allow"] = ", ".join(allow)
+            message = f"method {request.method} is not allowed here; allowed: {', '.join(allow)}"
+        elif status == 404:
+            message = "no such page or endpoint"
+        else:
+            message = str(exc.detail)
+        return error_response(request, status, message, headers=headers or None)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> Response:  # pragma: no cover
+        log.exception("internal error on %s", request.url.path)
+        return error_response(
+            request,
+            500,
+            f"internal error ({type(exc).__name__}); this is a bug in critmin, please report it",
+        )

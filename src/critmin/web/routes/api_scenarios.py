@@ -1,0 +1,149 @@
+"""The JSON API of saved scenarios: list, save (with ``Idempotency-Key``), read, edit (name,
+notes, tags), duplicate, delete, results and Monte Carlo draws."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from critmin.web import services
+from critmin.web.context import WebContext, get_context
+from critmin.web.openapi import BODY_ERRORS, SCENARIO_BODY, responses
+from critmin.web.responses import json_response, links
+from critmin.web.routes.api import read_scenario
+
+router = APIRouter(prefix="/api/scenarios", tags=["scenarios"])
+Ctx = Depends(get_context)
+
+
+class ScenarioEdit(BaseModel):
+    """Fields of a saved scenario that can be changed (omitted fields stay as they are)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, min_length=1, max_length=200, description="New name")
+    notes: str | None = Field(None, max_length=10_000, description="Free-text notes")
+    tags: list[str] | None = Field(None, max_length=20, description="Tags (replace the old)")
+
+
+@router.get("", summary="Saved scenarios, newest first, with key figures", responses=responses())
+def api_scenarios(
+    tag: str | None = Query(None, max_length=50, description="Only those with this tag"),
+    ctx: WebContext = Ctx,
+) -> JSONResponse:
+    return json_response(ctx.entries(tag))
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Save a scenario (and, by default, run it and save the result)",
+    description="Send an `Idempotency-Key` header (any text up to 200 characters) to make a "
+    "retried save safe: the same key with the same scenario returns the scenario saved the "
+    "first time (201, `Idempotent-Replayed: true`), never a second copy; the same key with "
+    "another scenario is 422.",
+    openapi_extra=SCENARIO_BODY,
+    responses=responses(*BODY_ERRORS, 409, 503),
+)
+async def api_save(
+    request: Request,
+    run: bool = Query(True, description="Run it first"),
+    idempotency_key: str | None = Header(None, max_length=200),
+    ctx: WebContext = Ctx,
+) -> JSONResponse:
+    data, scenario = await read_scenario(request, ctx)
+    if idempotency_key is not None:
+        replay = _replayed(ctx, idempotency_key, data)
+        if replay is not None:
+            return json_response(replay, 201, {"Idempotent-Replayed": "true"})
+    result: dict[str, Any] | None = None
+    if run:
+        result = await ctx.simulate(scenario)
+    else:  # still check that the countries and products resolve
+        await ctx.check(scenario)
+    entry = ctx.save(data, result, idempotency_key)
+    return json_response(entry, 201)
+
+
+def _replayed(ctx: WebContext, key: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The entry an earlier request with this key saved (same scenario), without running the
+    model again; ``None`` for a new key. A key reused for another scenario raises."""
+    entry = ctx.store.idempotent_entry(key, data)
+    return None if entry is None else entry.to_dict() | links(entry.id)
+
+
+@router.get(
+    "/{scenario_id}", summary="A saved scenario and its scenario JSON", responses=responses(404)
+)
+def api_scenario(scenario_id: str, ctx: WebContext = Ctx) -> JSONResponse:
+    entry, data = ctx.store.get(scenario_id)
+    return json_response(entry.to_dict() | {"scenario": data} | links(entry.id))
+
+
+def require_json(request: Request) -> None:
+    """415 unless the body is sent as JSON (a dependency of endpoints with a body model)."""
+    services.check_json_content_type(request.headers.get("content-type"))
+
+
+@router.patch(
+    "/{scenario_id}",
+    summary="Rename a saved scenario, or change its notes or tags",
+    dependencies=[Depends(require_json)],
+    responses=responses(404, 415),
+)
+def api_edit(scenario_id: str, edit: ScenarioEdit, ctx: WebContext = Ctx) -> JSONResponse:
+    entry = ctx.store.update(scenario_id, name=edit.name, notes=edit.notes, tags=edit.tags)
+    return json_response(entry.to_dict() | links(entry.id))
+
+
+@router.post(
+    "/{scenario_id}/duplicate",
+    status_code=201,
+    summary="A copy of a saved scenario (with its result, notes and tags) under a new id",
+    responses=responses(404, 409),
+)
+def api_duplicate(
+    scenario_id: str,
+    name: str | None = Query(None, min_length=1, max_length=200, description="Name of the copy"),
+    ctx: WebContext = Ctx,
+) -> JSONResponse:
+    ctx.ensure_room()
+    entry = ctx.store.duplicate(scenario_id, name)
+    return json_response(entry.to_dict() | links(entry.id), 201)
+
+
+@router.delete(
+    "/{scenario_id}",
+    status_code=204,
+    summary="Delete a saved scenario",
+    responses=responses(404),
+)
+def api_delete(scenario_id: str, ctx: WebContext = Ctx) -> Response:
+    ctx.store.delete(scenario_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{scenario_id}/result",
+    summary="The saved results contract",
+    responses=responses(404),
+)
+def api_result(scenario_id: str, ctx: WebContext = Ctx) -> JSONResponse:
+    return json_response(ctx.store.result(scenario_id))
+
+
+@router.post(
+    "/{scenario_id}/uncertainty",
+    summary="Monte Carlo draws of a saved scenario: summary and fan-chart bands",
+    responses=responses(404, 503),
+)
+async def api_uncertainty(
+    scenario_id: str,
+    draws: int = Query(500, ge=1, description="Draws (at most the server's limit)"),
+    seed: int = Query(0, ge=0, le=2**63 - 1, description="Random seed"),
+    ctx: WebContext = Ctx,
+) -> JSONResponse:
+    _entry, data = ctx.store.get(scenario_id)
+    return json_response(await ctx.uncertainty(data, draws, seed))

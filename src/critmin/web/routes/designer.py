@@ -1,0 +1,200 @@
+"""The zone designer: a form that builds a scenario, runs it and saves it.
+
+- ``GET /designer`` (``?preset=``, ``?from=<saved id>``, ``?run=<run id>``): the form, prefilled;
+  with ``run`` also that run's results below it.
+- ``POST /designer`` (a browser form): ``action=run`` runs the scenario, keeps the run under its
+  shareable address and redirects to ``/designer?run=<id>#results`` (so reload and share are
+  safe); ``action=save`` saves it (reusing the run's result when the form is unchanged: the
+  model is not run again) and redirects to the saved page; ``action=add`` / ``remove:<i>``
+  add or remove an instrument without JavaScript. Errors re-render the form as typed, with the
+  message next to the field; a busy server (503) keeps the form and says when to retry.
+  ``?format=json`` answers JSON instead.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Literal
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from critmin.errors import ScenarioError
+from critmin.report import render as report_render
+from critmin.report.resources import world_geojson_text
+from critmin.web import forms, services
+from critmin.web.context import WebContext, get_context
+from critmin.web.responses import json_response, page, run_links
+from critmin.web.services import BadRequestError, BusyError, UnsupportedMediaError
+from critmin.web.store import IdempotencyConflictError, NotFoundError, run_id
+from critmin.web.viewdata import designer_options
+
+router = APIRouter(include_in_schema=False)
+Ctx = Depends(get_context)
+Format = Literal["html", "json"]
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def product_names() -> dict[str, str]:
+    """Lower-case product name and id -> id (instrument products may be typed either way)."""
+    out: dict[str, str] = {}
+    for p in services.products():
+        out[str(p["name"]).lower()] = str(p["product_id"])
+        out[str(p["product_id"]).lower()] = str(p["product_id"])
+    return out
+
+
+def designer_page(
+    ctx: WebContext,
+    state: forms.DesignerState,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    errors: dict[str, str] | None = None,
+    field: str | None = None,
+    busy: int | None = None,
+    run: tuple[str, dict[str, Any], dict[str, Any]] | None = None,
+    extra_slots: int = 0,
+) -> Response:
+    """The form as ``state`` holds it; ``run``: (run id, scenario, result) shown below it;
+    ``busy``: seconds after which to retry (503)."""
+    view: dict[str, Any] = {}
+    if run is not None:
+        rid, scenario, result = run
+        view = report_render.results_view(report_render.scenario_dict(scenario), result)
+        view["run_id"] = rid
+    headers = {"Retry-After": str(busy)} if busy is not None else None
+    opts = designer_options(ctx)
+    return page(
+        "designer.html.j2",
+        status,
+        headers,
+        title="Zone designer — critmin",
+        active="designer",
+        state=state,
+        opts=opts,
+        options=forms.picker_options(
+            opts["countries"], opts["groups"], opts["products"], opts["chains"]
+        ),
+        error=error,
+        errors=errors or {},
+        field=field,
+        busy=busy,
+        has_results=run is not None,
+        policy_types=forms.POLICY_TYPES,
+        field_label=forms.field_label,
+        preset_labels=forms.PRESET_LABELS,
+        policy_slots=state.padded_policies(extra_slots),
+        idempotency_key=secrets.token_hex(8),
+        geojson=world_geojson_text() if run is not None else "",
+        **view,
+    )
+
+
+def _group_ids() -> set[str]:
+    return {g["id"] for g in services.groups()}
+
+
+@router.get("/designer")
+def designer_get(
+    request: Request,
+    preset: str | None = Query(None, max_length=100),
+    from_: str | None = Query(None, alias="from", max_length=100),
+    run: str | None = Query(None, max_length=100),
+    format: Format = "html",
+    ctx: WebContext = Ctx,
+) -> Response:
+    if run:
+        scenario, result = ctx.store.run(run)
+        if format == "json":
+            return json_response(
+                {"id": run, "scenario": scenario, "result": result} | run_links(run)
+            )
+        state = forms.state_from_scenario(scenario, _group_ids())
+        return designer_page(ctx, state, run=(run, scenario, result))
+    if format == "json":
+        return json_response(designer_options(ctx))
+    if from_:
+        _entry, data = ctx.store.get(from_)
+        state = forms.state_from_scenario(data, _group_ids())
+    elif preset:
+        if preset not in forms.PRESETS:
+            raise NotFoundError(f"unknown preset {preset!r}; presets: {', '.join(forms.PRESETS)}")
+        state = forms.state_from_scenario(forms.PRESETS[preset], _group_ids())
+    else:
+        state = forms.DesignerState()
+    return designer_page(ctx, state)
+
+
+async def _read_form(request: Request) -> dict[str, list[str]]:
+    media = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if media != FORM_TYPE:
+        raise UnsupportedMediaError(
+            f"the designer reads HTML forms ({FORM_TYPE}), got {media or 'no Content-Type'}; "
+            "send scenarios as JSON to POST /api/simulate"
+        )
+    body = await request.body()
+    try:
+        return parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=5000)
+    except (UnicodeDecodeError, ValueError) as err:
+        raise BadRequestError(f"cannot read the form: {err}") from None
+
+
+@router.post("/designer")
+async def designer_post(
+    request: Request, format: Format = "html", ctx: WebContext = Ctx
+) -> Response:
+    form = await _read_form(request)
+    state = forms.state_from_form(form)
+    action = (form.get("action") or ["run"])[0]
+    if action == "add":
+        return designer_page(ctx, state, extra_slots=1)
+    if action.startswith("remove:"):
+        index = action.removeprefix("remove:")
+        state.policies = [p for i, p in enumerate(state.policies) if str(i) != index]
+        return designer_page(ctx, state)
+    try:
+        data = forms.scenario_from_state(state, product_names())
+        scenario = services.web_scenario(data, ctx.limits)
+        rid = run_id(data)
+        result = _kept_result(ctx, rid, data) if action == "save" else None
+        if result is None:
+            result = await ctx.simulate(scenario)
+            rid = ctx.store.put_run(data, result)
+    except ScenarioError as err:
+        if format == "json":
+            raise
+        return designer_page(
+            ctx,
+            state,
+            status=422,
+            error=str(err),
+            errors=forms.field_errors(err.field, err.problem),
+            field=err.field,
+        )
+    except BusyError as err:
+        if format == "json":
+            raise
+        return designer_page(ctx, state, status=503, error=str(err), busy=err.retry_after)
+    if action == "save":
+        key = (form.get("idempotency_key") or [""])[0].strip() or None
+        try:  # a double-clicked Save stores one scenario
+            entry = ctx.save(data, result, key)
+        except IdempotencyConflictError:  # the page's key, reused after going back and editing
+            entry = ctx.save(data, result)
+        if format == "json":
+            return json_response(entry, 201)
+        return RedirectResponse(f"/scenarios/{entry['id']}?saved=1", status_code=303)
+    if format == "json":
+        return json_response({"scenario": data, "result": result, "id": rid} | run_links(rid))
+    return RedirectResponse(f"/designer?run={rid}#results", status_code=303)
+
+
+def _kept_result(ctx: WebContext, rid: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The result of the run this exact scenario already had (``None`` if there is none)."""
+    try:
+        scenario, result = ctx.store.run(rid)
+    except NotFoundError:
+        return None
+    return result if scenario == data else None

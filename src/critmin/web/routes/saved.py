@@ -1,0 +1,183 @@
+"""Pages of saved scenarios and runs: the list (key figures, tags), one scenario (results,
+rename / notes / tags, duplicate, delete, Monte Carlo draws, report download), a shared run
+(``/runs/{id}``) and the side-by-side comparison (``/compare?a=&b=``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from critmin.report import render as report_render
+from critmin.report.charts import uncertainty_figures
+from critmin.report.resources import world_geojson_text
+from critmin.web.context import WebContext, get_context
+from critmin.web.figures import LIST_FIGURES
+from critmin.web.responses import links, respond, run_links
+from critmin.web.routes.api import comparison
+from critmin.web.services import BadRequestError
+
+router = APIRouter(include_in_schema=False)
+Ctx = Depends(get_context)
+Format = Literal["html", "json"]
+
+
+@router.get("/scenarios")
+def scenarios_page(
+    request: Request,
+    tag: str | None = Query(None, max_length=50),
+    format: Format = "html",
+    ctx: WebContext = Ctx,
+) -> Response:
+    entries = ctx.entries(tag)
+    all_tags = sorted({t for e in (ctx.entries() if tag else entries) for t in e["tags"]})
+    return respond(
+        request,
+        entries,
+        "scenarios.html.j2",
+        title="Saved scenarios — critmin",
+        active="scenarios",
+        entries=entries,
+        tag=tag or "",
+        all_tags=all_tags,
+        list_figures=LIST_FIGURES,
+    )
+
+
+@router.get("/scenarios/{scenario_id}")
+async def scenario_page(
+    request: Request,
+    scenario_id: str,
+    saved: int = 0,
+    format: Format = "html",
+    draws: int = Query(0, ge=0, description="Monte Carlo draws to add (0: none)"),
+    seed: int = Query(0, ge=0, le=2**63 - 1),
+    ctx: WebContext = Ctx,
+) -> Response:
+    entry, data = ctx.store.get(scenario_id)
+    result = ctx.store.result(scenario_id) if entry.has_result else None
+    uncertainty = await ctx.uncertainty(data, draws, seed) if draws else None
+    twin = (
+        entry.to_dict()
+        | {"scenario": data, "result": result}
+        | ({"uncertainty": uncertainty} if uncertainty else {})
+        | links(entry.id)
+    )
+    view: dict[str, Any] = {}
+    if result is not None and format == "html":
+        view = report_render.results_view(report_render.scenario_dict(data), result)
+        if uncertainty is not None:
+            view["figures"].update(uncertainty_figures(uncertainty["fans"]))
+            view["uncertainty"] = uncertainty
+    others = [e for e in ctx.entries() if e["id"] != entry.id and e["has_result"]]
+    return respond(
+        request,
+        twin,
+        "scenario.html.j2",
+        title=f"{entry.name} — critmin",
+        active="scenarios",
+        entry=entry.to_dict() | links(entry.id),
+        just_saved=bool(saved),
+        has_results=result is not None,
+        geojson=world_geojson_text() if result is not None else "",
+        max_draws=ctx.limits.max_uncertainty_draws,
+        draws=draws or 500,
+        seed=seed,
+        others=others,
+        **view,
+    )
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = await request.body()
+    try:
+        form = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50)
+    except (UnicodeDecodeError, ValueError) as err:
+        raise BadRequestError(f"cannot read the form: {err}") from None
+    return {k: v[0] for k, v in form.items()}
+
+
+@router.post("/scenarios/{scenario_id}/edit")
+async def scenario_edit(request: Request, scenario_id: str, ctx: WebContext = Ctx) -> Response:
+    form = await _form(request)
+    name = form.get("name", "").strip()
+    if not name:
+        from critmin.web.services import InvalidInputError
+
+        raise InvalidInputError("name", "a saved scenario needs a name")
+    ctx.store.update(
+        scenario_id,
+        name=name[:200],
+        notes=form.get("notes", "")[:10_000],
+        tags=form.get("tags", ""),
+    )
+    return RedirectResponse(f"/scenarios/{scenario_id}", status_code=303)
+
+
+@router.post("/scenarios/{scenario_id}/duplicate")
+def scenario_duplicate(scenario_id: str, ctx: WebContext = Ctx) -> RedirectResponse:
+    ctx.ensure_room()
+    entry = ctx.store.duplicate(scenario_id)
+    return RedirectResponse(f"/scenarios/{entry.id}", status_code=303)
+
+
+@router.post("/scenarios/{scenario_id}/delete")
+def scenario_delete(scenario_id: str, ctx: WebContext = Ctx) -> RedirectResponse:
+    ctx.store.delete(scenario_id)
+    return RedirectResponse("/scenarios", status_code=303)
+
+
+@router.get("/scenarios/{scenario_id}/report.html")
+def scenario_report(scenario_id: str, ctx: WebContext = Ctx) -> HTMLResponse:
+    _entry, data = ctx.store.get(scenario_id)
+    html = report_render.render_report(data, ctx.store.result(scenario_id))
+    return HTMLResponse(
+        html,
+        headers={
+            "Content-Disposition": f'attachment; filename="critmin-report-{scenario_id}.html"'
+        },
+    )
+
+
+@router.get("/runs/{run_id}")
+def run_page(
+    request: Request, run_id: str, format: Format = "html", ctx: WebContext = Ctx
+) -> Response:
+    scenario, result = ctx.store.run(run_id)
+    view: dict[str, Any] = {}
+    if format == "html":
+        view = report_render.results_view(report_render.scenario_dict(scenario), result)
+    return respond(
+        request,
+        {"id": run_id, "scenario": scenario, "result": result} | run_links(run_id),
+        "run.html.j2",
+        title=f"{scenario.get('name', 'Run')} — critmin",
+        active="designer",
+        run_id=run_id,
+        geojson=world_geojson_text(),
+        **view,
+    )
+
+
+@router.get("/compare")
+def compare_page(
+    request: Request,
+    a: str | None = Query(None, max_length=100),
+    b: str = Query("baseline", max_length=100),
+    format: Format = "html",
+    ctx: WebContext = Ctx,
+) -> Response:
+    entries = [e for e in ctx.entries() if e["has_result"]]
+    data = comparison(ctx, a, b) if a else None
+    return respond(
+        request,
+        data,
+        "compare.html.j2",
+        title="Compare scenarios — critmin",
+        active="compare",
+        entries=entries,
+        a=a or "",
+        b=b,
+    )

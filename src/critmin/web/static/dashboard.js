@@ -1,0 +1,148 @@
+/* critmin dashboard: searchable pickers, adding and removing instruments, the busy countdown.
+   Everything works without it (plain checkboxes, server-side add/remove). */
+(function () {
+  "use strict";
+
+  function words(text) { return text.toLowerCase().split(/\s+/).filter(Boolean); }
+
+  function setupPicker(box) {
+    var search = box.querySelector(".picker-search");
+    var chips = box.querySelector(".picked");
+    var empty = box.querySelector(".picker-empty");
+    var watch = box.classList.contains("watch");
+    function filter() {
+      var q = words(search.value);
+      var shown = 0;
+      box.querySelectorAll(".picker-section").forEach(function (section) {
+        var any = false;
+        section.querySelectorAll(".opt").forEach(function (opt) {
+          var hay = opt.getAttribute("data-search");
+          var ok = q.every(function (w) { return hay.indexOf(w) >= 0; });
+          opt.hidden = !ok;
+          if (ok) { any = true; shown += 1; }
+        });
+        section.hidden = !any;
+      });
+      if (empty) { empty.hidden = shown > 0; }
+    }
+    function showChips() {
+      chips.innerHTML = "";
+      box.querySelectorAll("input[type=checkbox]:checked").forEach(function (input) {
+        var chip = document.createElement("span");
+        chip.className = "chip" + (watch ? " watch" : "");
+        var label = input.parentNode.querySelector(".main").textContent;
+        chip.textContent = box.hasAttribute("data-chip-names") ? label : input.value;
+        chip.title = label;
+        var remove = document.createElement("button");
+        remove.type = "button";
+        remove.textContent = "×";
+        remove.setAttribute("aria-label", "Remove " + chip.title);
+        remove.addEventListener("click", function () {
+          input.checked = false;
+          showChips();
+        });
+        chip.appendChild(remove);
+        chips.appendChild(chip);
+      });
+      var summary = box.closest("details") && box.closest("details").querySelector(".pp-summary");
+      if (summary) {
+        var n = box.querySelectorAll("input[type=checkbox]:checked").length;
+        summary.textContent = n ? n + " chosen" : "all products of the scenario";
+      }
+    }
+    search.addEventListener("input", filter);
+    search.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); } });
+    box.addEventListener("change", showChips);
+    filter();
+    showChips();
+  }
+
+  function syncPolicy(box) {
+    var type = box.querySelector(".policy-type").value;
+    box.setAttribute("data-type", type);
+    box.querySelectorAll("[data-for]").forEach(function (el) {
+      el.hidden = !(type && el.getAttribute("data-for").split(" ").indexOf(type) >= 0);
+    });
+  }
+
+  function renumber(list) {
+    list.querySelectorAll(".policy").forEach(function (box, k) {
+      box.querySelector(".policy-title").textContent = "Instrument " + (k + 1);
+    });
+  }
+
+  function setupPolicy(box, list) {
+    syncPolicy(box);
+    box.querySelector(".policy-type").addEventListener("change", function () { syncPolicy(box); });
+    box.querySelector(".remove-policy").addEventListener("click", function (e) {
+      e.preventDefault();
+      box.parentNode.removeChild(box);
+      renumber(list);
+    });
+    box.querySelectorAll("[data-picker]").forEach(setupPicker);
+  }
+
+  document.querySelectorAll("[data-picker]").forEach(function (box) {
+    if (!box.closest(".policy")) { setupPicker(box); }
+  });
+
+  var list = document.getElementById("policies");
+  if (list) {
+    list.querySelectorAll(".policy").forEach(function (box) { setupPolicy(box, list); });
+    var template = document.getElementById("policy-template");
+    document.getElementById("add-policy").addEventListener("click", function (e) {
+      e.preventDefault();
+      var next = 0;
+      list.querySelectorAll(".policy").forEach(function (box) {
+        next = Math.max(next, parseInt(box.getAttribute("data-index"), 10) + 1);
+      });
+      if (list.querySelectorAll(".policy").length >= 12) { return; }
+      var html = template.innerHTML.replace(/__i__/g, String(next));
+      var holder = document.createElement("div");
+      holder.innerHTML = html.trim();
+      var box = holder.firstElementChild;
+      list.appendChild(box);
+      setupPolicy(box, list);
+      renumber(list);
+      box.querySelector(".policy-type").focus();
+    });
+  }
+
+  var form = document.getElementById("designer-form");
+  if (form) {  // say that the model is running; a second click does not send it twice
+    form.addEventListener("submit", function (e) {
+      var button = e.submitter;
+      if (!button || !/^(run|save)$/.test(button.value)) { return; }
+      if (form.getAttribute("data-sent")) { e.preventDefault(); return; }
+      form.setAttribute("data-sent", "1");
+      setTimeout(function () {
+        button.setAttribute("data-label", button.textContent);
+        button.textContent = button.value === "save" ? "Saving…" : "Running…";
+        button.setAttribute("aria-busy", "true");
+      }, 0);
+    });
+    window.addEventListener("pageshow", function () {  // back to a page kept by the browser
+      form.removeAttribute("data-sent");
+      document.querySelectorAll("button[data-label]").forEach(function (b) {
+        b.textContent = b.getAttribute("data-label");
+        b.removeAttribute("data-label");
+        b.removeAttribute("aria-busy");
+      });
+    });
+  }
+
+  var busy = document.querySelector("[data-retry]");
+  if (busy) {
+    var left = parseInt(busy.getAttribute("data-retry"), 10);
+    var out = busy.querySelector(".countdown");
+    var timer = setInterval(function () {
+      left -= 1;
+      if (left <= 0) {
+        clearInterval(timer);
+        busy.innerHTML = "<strong>Ready to retry.</strong> Your form is kept below: press <em>Run</em>.";
+        return;
+      }
+      out.textContent = String(left);
+    }, 1000);
+  }
+})();

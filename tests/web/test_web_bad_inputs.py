@@ -1,0 +1,247 @@
+"""Nothing breaks the API: one table of bad requests, each with its status, the words its
+message must contain and no traceback; content types, methods (``Allow``), idempotent saves,
+and the designer's answers (HTML, the form kept) when it refuses or is busy."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from webutil import DESIGNER_FORM, EXAMPLE1_DICT
+
+from critmin.web.services import MAX_JSON_DEPTH, BusyError
+
+JSON = {"content-type": "application/json"}
+
+
+def sc(**changes: Any) -> dict[str, Any]:
+    data = copy.deepcopy(EXAMPLE1_DICT)
+    data.update(changes)
+    return data
+
+
+def nested(depth: int) -> bytes:
+    return ('{"name": ' + "[" * depth + "1" + "]" * depth + "}").encode()
+
+
+# (method, path, headers, body, status, words in the message, field or None)
+CASES: list[tuple[str, str, dict[str, str], bytes | None, int, list[str], str | None]] = [
+    ("POST", "/api/simulate", JSON, nested(5000), 400, ["nested", "levels"], "<body>"),
+    ("POST", "/api/simulate", JSON, nested(MAX_JSON_DEPTH + 1), 400, ["nested"], "<body>"),
+    ("POST", "/api/simulate", JSON, b'{"name": ' + b"9" * 5000 + b"}", 400, ["digits"], "<body>"),
+    ("POST", "/api/simulate", JSON, b'{"name": 1.' + b"5" * 100 + b"}", 400, ["characters"], None),
+    ("POST", "/api/simulate", JSON, b'{"name": 1e400}', 400, ["too large"], "<body>"),
+    ("POST", "/api/simulate", JSON, b'{"name": NaN}', 400, ["NaN", "not a number"], "<body>"),
+    ("POST", "/api/simulate", JSON, b'{"name": "x",}', 400, ["not valid JSON", "line 1"], None),
+    ("POST", "/api/simulate", JSON, b"", 400, ["empty"], "<body>"),
+    ("POST", "/api/simulate", JSON, b"\xff\xfe{}", 400, ["UTF-8"], "<body>"),
+    (
+        "POST",
+        "/api/simulate",
+        {"content-type": "text/plain"},
+        json.dumps(EXAMPLE1_DICT).encode(),
+        415,
+        ["application/json", "text/plain"],
+        "Content-Type",
+    ),
+    ("POST", "/api/simulate", {}, json.dumps(EXAMPLE1_DICT).encode(), 415, ["Content-Type"], None),
+    (
+        "POST",
+        "/api/simulate",
+        {"content-type": "application/x-www-form-urlencoded"},
+        b"name=x",
+        415,
+        ["JSON"],
+        None,
+    ),
+    (
+        "POST",
+        "/api/scenarios",
+        {"content-type": "text/plain"},
+        json.dumps(EXAMPLE1_DICT).encode(),
+        415,
+        ["application/json"],
+        None,
+    ),
+    ("POST", "/api/simulate", JSON, json.dumps(sc(nmae="x")).encode(), 422, ["nmae"], "nmae"),
+    ("POST", "/api/simulate", JSON, json.dumps([1]).encode(), 422, ["object"], "<root>"),
+    (
+        "POST",
+        "/api/simulate",
+        JSON,
+        json.dumps(sc(policy=[{"type": "tariff", "rate": -1}])).encode(),
+        422,
+        ["rate", "0"],  # pydantic's words or the scenario layer's: "must be at least 0"
+        "policy[0].rate",
+    ),
+    (
+        "POST",
+        "/api/simulate",
+        JSON,
+        json.dumps(sc(zone={"members": ["USA", "Atlantis"]})).encode(),
+        422,
+        ["Atlantis"],
+        "zone.members",
+    ),
+    (
+        "POST",
+        "/api/simulate",
+        JSON,
+        json.dumps(sc(product=[{"id": "Lithium carbonate"}])).encode(),
+        422,
+        ["Lithium carbonate"],
+        "product[0].id",
+    ),
+    ("GET", "/api/data/production?limit=999999", {}, None, 422, ["at most 5000"], "query.limit"),
+    ("GET", "/api/sweep?source=x", {}, None, 422, ["parameter"], None),
+    ("GET", "/api/compare?a=nope", {}, None, 404, ["no saved scenario"], None),
+    ("GET", "/api/runs/nope", {}, None, 404, ["no run"], None),
+    ("PUT", "/api/scenarios", {}, None, 405, ["not allowed", "GET", "POST"], None),
+    ("DELETE", "/api/simulate", {}, None, 405, ["POST"], None),
+    ("PATCH", "/api/scenarios/x", JSON, b'{"name": ""}', 422, ["at least 1 character"], None),
+    ("GET", "/api/nothing/here", {}, None, 404, ["no such"], None),
+    (
+        "PATCH",
+        "/api/scenarios/x",
+        {"content-type": "text/plain"},
+        b'{"name": "y"}',
+        415,
+        ["application/json"],
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "body", "status", "words", "field"),
+    CASES,
+    ids=[f"{c[0]} {c[1][:30]} {c[4]} {c[5][0]}" for c in CASES],
+)
+def test_bad_api_input_gets_one_clear_message(
+    client: Any,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    status: int,
+    words: list[str],
+    field: str | None,
+) -> None:
+    r = client.request(method, path, headers=headers, content=body)
+    assert r.status_code == status, r.text[:300]
+    assert r.headers["content-type"].startswith("application/json")
+    err = r.json()
+    message = err["error"]
+    for word in words:
+        assert word in message, (word, message)
+    if field is not None:
+        assert err["field"] == field
+    for leak in ("Traceback", "recursion", "set_int_max_str_digits", 'File "'):
+        assert leak not in r.text
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/api/scenarios", {"GET", "HEAD", "OPTIONS", "POST"}),
+        ("/api/scenarios/abc", {"DELETE", "GET", "HEAD", "OPTIONS", "PATCH"}),
+        ("/api/simulate", {"OPTIONS", "POST"}),
+        ("/designer", {"GET", "HEAD", "OPTIONS", "POST"}),
+    ],
+)
+def test_options_and_405_list_every_allowed_method(
+    client: Any, path: str, methods: set[str]
+) -> None:
+    r = client.options(path)
+    assert r.status_code == 204
+    assert {m.strip() for m in r.headers["allow"].split(",")} == methods
+    refused = client.request("TRACE", path)
+    assert refused.status_code == 405
+    assert {m.strip() for m in refused.headers["allow"].split(",")} == methods
+    assert client.options("/no/such/path").status_code == 404
+
+
+def test_idempotency_key_makes_a_retried_save_create_one_scenario(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from critmin.web import services
+
+    runs: list[int] = []
+    real = services.run_simulation
+    monkeypatch.setattr(services, "run_simulation", lambda s: runs.append(1) or real(s))
+    key = {"Idempotency-Key": "retry-7f3a"}
+    first = client.post("/api/scenarios", json=EXAMPLE1_DICT, headers=key)
+    again = client.post("/api/scenarios", json=EXAMPLE1_DICT, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert len(client.get("/api/scenarios").json()) == 1 and len(runs) == 1
+    other = client.post("/api/scenarios", json=sc(name="Another"), headers=key)
+    assert other.status_code == 422 and other.json()["field"] == "Idempotency-Key"
+    assert "already used" in other.json()["error"]
+    without = client.post("/api/scenarios", json=EXAMPLE1_DICT)  # no key: a new save
+    assert without.status_code == 201 and len(client.get("/api/scenarios").json()) == 2
+
+
+FORM = DESIGNER_FORM | {"name": "Kept name", "member_countries": []}
+
+
+def test_oversized_designer_form_gets_an_html_page(client: Any) -> None:
+    form = FORM | {"description": "x" * 2_000_000}
+    r = client.post("/designer", data=form)
+    assert r.status_code == 413
+    assert r.headers["content-type"].startswith("text/html")
+    assert "<h1>Error 413</h1>" in r.text and "go back" in r.text.lower()
+    # a JSON client of the API still gets JSON
+    r = client.post("/api/simulate", content=b"x" * 2_000_000, headers=JSON)
+    assert r.status_code == 413 and r.json()["field"] == "<body>"
+
+
+def test_designer_answers_html_in_plain_words_next_to_the_field(client: Any) -> None:
+    r = client.post("/designer", data=FORM | {"products": [], "action": "run"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert 'id="err-products"' in r.text and "Products: choose at least one" in r.text
+    assert "List should have at least" not in r.text
+    assert 'value="Kept name"' in r.text
+    r = client.post(
+        "/designer",
+        data=DESIGNER_FORM
+        | {
+            "policy-0-type": "tariff",
+            "policy-0-rate_pct": "-5",
+            "action": "run",
+        },
+    )
+    assert r.status_code == 422
+    assert 'id="err-policy-0-rate_pct"' in r.text and "must be at least 0%" in r.text
+    assert "Instrument 1, tariff rate: must be at least 0%" in r.text
+    r = client.post("/designer", content=b"{}", headers=JSON)
+    assert r.status_code == 415 and r.headers["content-type"].startswith("text/html")
+
+
+def test_busy_designer_keeps_the_form_and_says_when_to_retry(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = client.app.state.web.runner
+
+    async def busy(*_args: Any) -> Any:
+        raise BusyError("the server is busy; retry in 7 s", 7)
+
+    monkeypatch.setattr(runner, "run", busy)
+    r = client.post("/designer", data=FORM | {"action": "run"})
+    assert r.status_code == 503 and r.headers["retry-after"] == "7"
+    assert r.headers["content-type"].startswith("text/html")
+    assert 'id="busy-notice"' in r.text and 'data-retry="7"' in r.text
+    assert 'value="Kept name"' in r.text and 'value="15000"' in r.text
+    api = client.post("/api/simulate", json=EXAMPLE1_DICT)
+    assert api.status_code == 503 and api.headers["retry-after"] == "7"
+
+
+def test_queue_is_sized_to_the_machine() -> None:
+    from critmin.web.services import QUEUE_PER_WORKER, Limits, machine_cores
+
+    limits = Limits()
+    assert limits.max_concurrent_simulations == machine_cores()
+    assert limits.max_queued_simulations == QUEUE_PER_WORKER * machine_cores() >= 20

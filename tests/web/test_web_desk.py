@@ -1,0 +1,235 @@
+"""The analyst's desk in the dashboard: shareable runs, saving without running again, the
+saved list's key figures, rename / notes / tags / duplicate, compare, exports and sweeps."""
+
+from __future__ import annotations
+
+import copy
+import io
+from typing import Any
+
+import pytest
+from webutil import DESIGNER_FORM, EXAMPLE1_DICT, without_timing
+
+from critmin.narrative import key_figures
+from critmin.web import services
+
+
+@pytest.fixture()
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the simulations the server runs."""
+    calls: list[int] = []
+    real = services.run_simulation
+
+    def run(scenario: Any) -> dict[str, Any]:
+        calls.append(1)
+        return real(scenario)
+
+    monkeypatch.setattr(services, "run_simulation", run)
+    return calls
+
+
+def test_run_has_a_shareable_address_and_save_does_not_run_again(
+    client: Any, counted: list[int], example1_result: dict[str, Any]
+) -> None:
+    r = client.post("/designer", data=DESIGNER_FORM | {"action": "run"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/designer?run=")
+    run_id = r.headers["location"].split("run=")[1].split("#")[0]
+    assert len(counted) == 1
+    page = client.get(r.headers["location"])
+    assert 'id="results"' in page.text and f'href="/runs/{run_id}"' in page.text
+    shared = client.get(f"/runs/{run_id}", params={"format": "json"}).json()
+    assert (
+        without_timing(shared["result"])["products"]
+        == (without_timing(example1_result)["products"])
+    )
+    assert client.get(f"/runs/{run_id}").status_code == 200
+    assert client.get(f"/api/runs/{run_id}").json()["scenario"] == shared["scenario"]
+    # Save from the results page: the same form, so the kept run is saved as it is
+    saved = client.post(
+        "/designer", data=DESIGNER_FORM | {"action": "save"}, follow_redirects=False
+    )
+    assert saved.status_code == 303 and len(counted) == 1
+    sid = saved.headers["location"].split("/")[2].split("?")[0]
+    assert without_timing(client.get(f"/api/scenarios/{sid}/result").json()) == without_timing(
+        shared["result"]
+    )
+    # a changed form is run again before it is saved
+    changed = DESIGNER_FORM | {"policy-0-price": "16000", "action": "save"}
+    assert client.post("/designer", data=changed, follow_redirects=False).status_code == 303
+    assert len(counted) == 2
+    assert client.get("/runs/0000000000000000").status_code == 404
+
+
+def test_double_clicked_save_stores_one_scenario(client: Any) -> None:
+    form = DESIGNER_FORM | {"action": "save", "idempotency_key": "page-key-1"}
+    first = client.post("/designer", data=form, follow_redirects=False)
+    second = client.post("/designer", data=form, follow_redirects=False)
+    assert first.headers["location"] == second.headers["location"]
+    assert len(client.get("/api/scenarios").json()) == 1
+    # the same page key reused for another scenario (back, edit, save): a new scenario
+    other = form | {"name": "Edited"}
+    assert client.post("/designer", data=other, follow_redirects=False).status_code == 303
+    assert len(client.get("/api/scenarios").json()) == 2
+
+
+def test_saved_list_shows_key_figures_and_edits(client: Any) -> None:
+    entry = client.post("/api/scenarios", json=EXAMPLE1_DICT).json()
+    sid = entry["id"]
+    result = client.get(f"/api/scenarios/{sid}/result").json()
+    expected = {f.key: f for f in key_figures(result)}
+    stored = {f["key"]: f for f in entry["figures"]}
+    assert stored["self_sufficiency"]["value"] == pytest.approx(
+        expected["self_sufficiency"].value, rel=1e-12
+    )
+    page = client.get("/scenarios").text
+    assert expected["self_sufficiency"].text in page  # "25.7% → 29.4%"
+    assert expected["zone_welfare_change_usd"].text in page
+    # rename, notes and tags (API), then the page form
+    r = client.patch(
+        f"/api/scenarios/{sid}",
+        json={"name": "Li floor", "notes": "for the minister", "tags": ["Li", "draft"]},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["name"] == "Li floor" and r.json()["tags"] == ["draft", "li"]
+    assert client.get(f"/api/scenarios/{sid}").json()["scenario"]["name"] == "Li floor"
+    assert client.patch(f"/api/scenarios/{sid}", json={"nmae": "x"}).status_code == 422
+    r = client.post(
+        f"/scenarios/{sid}/edit",
+        data={"name": "Lithium floor", "notes": "v2", "tags": "lithium, final"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    got = client.get(f"/api/scenarios/{sid}").json()
+    assert (got["name"], got["notes"], got["tags"]) == ("Lithium floor", "v2", ["final", "lithium"])
+    assert [e["id"] for e in client.get("/api/scenarios", params={"tag": "final"}).json()] == [sid]
+    assert client.get("/api/scenarios", params={"tag": "none"}).json() == []
+    # duplicate: a copy with the result, notes and tags
+    copy_ = client.post(f"/api/scenarios/{sid}/duplicate").json()
+    assert copy_["id"] != sid and copy_["name"] == "Lithium floor (copy)"
+    assert copy_["tags"] == ["final", "lithium"] and copy_["has_result"]
+    r = client.post(f"/scenarios/{sid}/duplicate", follow_redirects=False)
+    assert r.status_code == 303 and len(client.get("/api/scenarios").json()) == 3
+
+
+def test_compare_two_scenarios_and_a_baseline(client: Any) -> None:
+    a = client.post("/api/scenarios", json=EXAMPLE1_DICT).json()["id"]
+    higher = copy.deepcopy(EXAMPLE1_DICT)
+    higher["name"] = "Higher floor"
+    higher["policy"][0]["price_usd_per_t"] = 18000
+    b = client.post("/api/scenarios", json=higher).json()["id"]
+    ra = {f.key: f for f in key_figures(client.get(f"/api/scenarios/{a}/result").json())}
+    rb = {f.key: f for f in key_figures(client.get(f"/api/scenarios/{b}/result").json())}
+    data = client.get("/api/compare", params={"a": a, "b": b}).json()
+    rows = {r["key"]: r for r in data["totals"]}
+    price = rows["zone_consumer_price_change_pct"]
+    assert price["a"] == pytest.approx(ra["zone_consumer_price_change_pct"].value)
+    assert price["b"] == pytest.approx(rb["zone_consumer_price_change_pct"].value)
+    assert price["diff"] == pytest.approx(price["b"] - price["a"]) and price["diff"] > 0
+    # against the baseline: shares before, no change in prices or welfare
+    base = client.get("/api/compare", params={"a": a, "b": "baseline"}).json()
+    rows = {r["key"]: r for r in base["totals"]}
+    assert rows["self_sufficiency"]["b"] == pytest.approx(ra["self_sufficiency"].baseline)
+    assert rows["zone_welfare_change_usd"]["b"] == 0.0
+    assert [p["product"] for p in base["products"]] == ["lithium_carbonate"]
+    page = client.get("/compare", params={"a": a, "b": b})
+    assert page.status_code == 200 and 'id="compare-totals-table"' in page.text
+    assert client.get("/compare", params={"a": "nope"}).status_code == 404
+    assert client.get("/api/compare", params={"a": "baseline", "b": "baseline"}).status_code == 422
+
+
+def test_exports_csv_and_excel(client: Any) -> None:
+    from openpyxl import load_workbook
+
+    from critmin.export import table_csv
+    from critmin.frames import TABLES
+
+    sid = client.post("/api/scenarios", json=EXAMPLE1_DICT).json()["id"]
+    result = client.get(f"/api/scenarios/{sid}/result").json()
+    for table in TABLES:
+        r = client.get(f"/api/scenarios/{sid}/tables/{table}.csv")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        assert r.text == table_csv(result, table)
+    r = client.get(f"/api/scenarios/{sid}/workbook.xlsx")
+    assert r.status_code == 200
+    book = load_workbook(io.BytesIO(r.content))
+    assert set(TABLES) <= set(book.sheetnames)
+    assert client.get(f"/api/scenarios/{sid}/tables/nope.csv").status_code == 404
+    page = client.get(f"/scenarios/{sid}").text
+    assert f'href="/api/scenarios/{sid}/workbook.xlsx"' in page
+
+
+def test_sweep_page_and_api(client: Any) -> None:
+    from critmin.sweep import run_sweep, values_between
+
+    sid = client.post("/api/scenarios", json=EXAMPLE1_DICT).json()["id"]
+    params = {
+        "source": sid,
+        "parameter": "policy[0].price_usd_per_t",
+        "start": 10000,
+        "stop": 20000,
+        "steps": 3,
+    }
+    r = client.get("/api/sweep", params=params)
+    assert r.status_code == 200, r.text
+    got = r.json()
+    direct = run_sweep(EXAMPLE1_DICT, "policy[0].price_usd_per_t", values_between(1e4, 2e4, 3))
+    assert [p["value"] for p in got["points"]] == [10000.0, 15000.0, 20000.0]
+    assert [p["figures"] for p in got["points"]] == [p.figures for p in direct.points]
+    page = client.get("/sweep", params=params)
+    assert page.status_code == 200 and 'id="chart-sweep"' in page.text
+    assert 'id="sweep-table"' in page.text
+    too_many = client.get("/api/sweep", params=params | {"steps": 500})
+    assert too_many.status_code == 422 and too_many.json()["field"] == "steps"
+    wrong = client.get("/api/sweep", params=params | {"parameter": "policy[3].rate"})
+    assert wrong.status_code == 422 and "policy[0].price_usd_per_t" in wrong.json()["error"]
+    assert client.get("/sweep").status_code == 200
+
+
+def test_chains_in_the_designer_form() -> None:
+    """Chains ticked in the designer become ``[[chain]]`` entries; a saved scenario with
+    chains reopens with them ticked (the picker appears once the catalog has chains)."""
+    from critmin.web import forms
+
+    state = forms.state_from_form(
+        {"name": ["c"], "member_groups": ["EU27"], "chains": ["lithium", "cobalt"]}
+    )
+    data = forms.scenario_from_state(state)
+    assert data["chain"] == [{"id": "cobalt"}, {"id": "lithium"}]
+    assert forms.state_from_scenario(data, {"EU27"}).chains == {"cobalt", "lithium"}
+    assert "chain" not in forms.scenario_from_state(forms.state_from_form({"name": ["p"]}))
+    options = forms.picker_options(
+        [],
+        [],
+        [],
+        [{"id": "lithium", "mineral": "lithium", "steps": [{"stage": "mine", "products": ["x"]}]}],
+    )
+    assert options["chains"][0]["main"] == "Lithium chain (lithium)"
+    assert forms.form_anchor("chain[0].id") == "chains"
+
+
+@pytest.mark.parametrize(
+    ("field", "problem", "plain"),
+    [
+        (
+            "product",
+            "List should have at least 1 item after validation, not 0",
+            "choose at least one",
+        ),
+        ("zone.members", "must have at least 1 item(s), got none", "choose at least one"),
+        ("policy[0].rate", "Input should be greater than or equal to 0", "must be at least 0%"),
+        ("policy[0].rate", "must be at least 0, got -0.05", "must be at least 0%, got -5%"),
+        (
+            "policy[1].share_of_baseline",
+            "must be at most 1, got 1.5",
+            "must be at most 100%, got 150%",
+        ),
+        ("policy[0].price_usd_per_t", "Input should be greater than 0", "must be more than 0"),
+        ("defaults.sigma", "Input should be a valid number, unable to parse", "must be a number"),
+        ("name", "String should have at least 1 character", "must not be empty"),
+        ("zone.watch", "unknown country or group 'XYZ'", "unknown country or group 'XYZ'"),
+    ],
+)
+def test_designer_messages_in_plain_words(field: str, problem: str, plain: str) -> None:
+    from critmin.web import forms
+
+    assert forms.plain_words(field, problem) == plain
