@@ -11,7 +11,9 @@ import difflib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from critmin.data.dataset import (
@@ -42,6 +44,14 @@ __all__ = [
 def _suggest(word: str, options: list[str]) -> str:
     close = difflib.get_close_matches(word, options, n=3, cutoff=0.6)
     return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+def _plain_strings(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its string columns as Python strings (object dtype): a product's few hundred
+    rows are then compared, mapped and grouped without a round trip through Arrow per
+    operation (the values are the same)."""
+    text = [c for c, t in df.dtypes.items() if isinstance(t, pd.StringDtype)]
+    return df.astype(dict.fromkeys(text, object)) if text else df
 
 
 @dataclass(frozen=True)
@@ -125,17 +135,85 @@ class World:
 
         return sorted(set(all_countries()) | set(self.countries))
 
+    # ------------------------------------------------------------------ indexes (built once)
+    # The tables' string columns are Arrow-backed: one boolean filter over the flows costs about
+    # a millisecond, and calibration used to run several per product. These indexes are built
+    # on first use, once per World, and hand out row subsets in the tables' own row order (so
+    # every sum over them adds the same numbers in the same order as a filter would).
+
+    @cached_property
+    def _product_rows(self) -> dict[str, int]:
+        """Row position of each product id, then of each HS6 code not already an id."""
+        index: dict[str, int] = {}
+        for k, pid in enumerate(str(v) for v in self.products["product_id"]):
+            index.setdefault(pid, k)
+        for k, hs in enumerate(str(v) for v in self.products["hs6"]):
+            index.setdefault(hs, k)
+        return index
+
+    @cached_property
+    def _plain_flows(self) -> pd.DataFrame:
+        return _plain_strings(self.flows)
+
+    @cached_property
+    def _plain_supply(self) -> pd.DataFrame:
+        return _plain_strings(self.supply)
+
+    @cached_property
+    def _flow_rows(self) -> dict[str, np.ndarray]:
+        """Row positions of each product id's flows (ascending: table order)."""
+        groups = self.flows.groupby("product_id", sort=False, observed=True).indices
+        return {str(pid): np.asarray(rows) for pid, rows in groups.items()}
+
+    @cached_property
+    def _supply_rows(self) -> dict[tuple[str, str, str], np.ndarray]:
+        """Row positions of the latest-edition supply rows by ``(mineral, stage, measure)``."""
+        groups = self.supply.groupby(
+            ["mineral", "stage", "measure"], sort=False, observed=True
+        ).indices
+        out: dict[tuple[str, str, str], np.ndarray] = {}
+        for key, rows in groups.items():
+            parts: tuple[Any, ...] = key  # type: ignore[assignment]
+            out[(str(parts[0]), str(parts[1]), str(parts[2]))] = np.asarray(rows)
+        return out
+
+    @cached_property
+    def _elasticity_rows(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Rows of the elasticities table by ``(product_class, parameter)`` (first wins)."""
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in self.elasticities.to_dict("records"):
+            out.setdefault(
+                (str(row["product_class"]), str(row["parameter"])),
+                {str(k): v for k, v in row.items()},
+            )
+        return out
+
+    def elasticity_row(self, product_class: str, parameter: str) -> dict[str, Any] | None:
+        """The elasticities-table row of a product class and parameter, else the ``metal``
+        class's, else None."""
+        rows = self._elasticity_rows
+        return rows.get((product_class, parameter)) or rows.get(("metal", parameter))
+
+    def supply_rows(self, minerals: list[str], stage: str, measure: str) -> pd.DataFrame:
+        """Latest-edition rows of ``minerals`` at ``stage`` for ``measure``, in table order
+        (incl. ``WLD``/``OTH``): what a boolean filter of :attr:`supply` would return."""
+        parts = [
+            rows
+            for m in dict.fromkeys(minerals)
+            if (rows := self._supply_rows.get((m, stage, measure))) is not None
+        ]
+        if not parts:
+            return self._plain_supply.iloc[:0]
+        return self._plain_supply.iloc[np.sort(np.concatenate(parts))]
+
     def product(self, product_id: str) -> pd.Series:
-        hit = self.products[self.products["product_id"] == product_id]
-        if hit.empty:
-            by_hs = self.products[self.products["hs6"] == product_id]
-            if by_hs.empty:
-                raise UnknownProductError(
-                    f"unknown product {product_id!r}{_suggest(product_id, self.product_ids)}; "
-                    "see 'critmin data list'"
-                )
-            hit = by_hs
-        return hit.iloc[0]
+        k = self._product_rows.get(product_id)
+        if k is None:
+            raise UnknownProductError(
+                f"unknown product {product_id!r}{_suggest(product_id, self.product_ids)}; "
+                "see 'critmin data list'"
+            )
+        return self.products.iloc[k]
 
     def check_mineral(self, mineral: str) -> str:
         m = mineral.strip().lower().replace(" ", "_").replace("-", "_")
@@ -145,7 +223,8 @@ class World:
 
     def product_flows(self, product_id: str) -> pd.DataFrame:
         pid = str(self.product(product_id)["product_id"])
-        return self.flows[self.flows["product_id"] == pid]
+        rows = self._flow_rows.get(pid)
+        return self._plain_flows.iloc[rows if rows is not None else []]
 
     def production(
         self,

@@ -14,14 +14,15 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import pandas as pd
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from critmin.errors import CritminError
+
+if TYPE_CHECKING:  # pandas, numpy and the model are imported where a command needs them, so
+    import pandas as pd  # that `critmin --help` and the data commands start fast
 
 app = typer.Typer(
     help="critmin: design and stress-test a critical-minerals preferential trade zone.",
@@ -55,6 +56,9 @@ def user_errors(fn: F) -> F:
 
 def print_frame(df: pd.DataFrame, as_json: bool, as_csv: bool, title: str = "") -> None:
     """Print a DataFrame as JSON records, CSV or a Rich table."""
+    import pandas as pd
+    from rich.table import Table
+
     if as_json:
         sys.stdout.write(df.to_json(orient="records", indent=1, force_ascii=False) + "\n")
         return
@@ -74,6 +78,8 @@ def print_frame(df: pd.DataFrame, as_json: bool, as_csv: bool, title: str = "") 
 
 
 def _fmt(v: Any) -> str:
+    import pandas as pd
+
     if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA:
         return "-"
     if isinstance(v, float):

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import typer
 
 from critmin.cli.app import data_app, err, out, print_frame, user_errors
@@ -55,6 +54,8 @@ def data_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
         False,
         "Products (HS6)",
     )
+    import pandas as pd
+
     groups = pd.DataFrame(
         [
             {"group": g, "name": v["name"], "members": v["members"]}
@@ -187,6 +188,8 @@ def data_schema(
             lines.append("")
         sys.stdout.write("\n".join(lines) + "\n" + DOC_FOOTER)
         return
+    import pandas as pd
+
     for t in TABLES.values():
         df = pd.DataFrame([c.__dict__ for c in t.columns])
         print_frame(df, False, False, f"{t.name}: {t.row}")

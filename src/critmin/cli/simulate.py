@@ -12,6 +12,15 @@ from critmin.cli.app import app, err, load_solver, out, user_errors
 from critmin.errors import CritminError
 
 
+def json_text(data: object, indent: int | None) -> str:
+    """The results as JSON text: compact by default (``separators`` without spaces; the C
+    encoder, several times faster than an indented dump), indented with ``indent``. NaN is
+    never written (the results contract holds ``null`` for a missing number)."""
+    if indent is None:
+        return json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n"
+    return json.dumps(data, indent=indent, allow_nan=False) + "\n"
+
+
 @app.command("simulate")
 @user_errors
 def simulate_cmd(
@@ -19,20 +28,30 @@ def simulate_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the results contract as JSON."),
     output: Path | None = typer.Option(None, "--out", "-o", help="Also write the JSON here."),
     top: int = typer.Option(8, help="Countries per table in the summary."),
+    indent: int | None = typer.Option(
+        None,
+        "--indent",
+        min=0,
+        help="Indent the JSON by this many spaces, for people (default: compact, for machines).",
+    ),
 ) -> None:
     """Simulate a scenario: prices, flows, revenue and welfare inside and outside the zone."""
     from critmin.simulation import simulate
-    from critmin.summary import print_summary
-    from critmin.util import write_json_atomic
+    from critmin.util import write_text_atomic
 
     load_solver()
     result = simulate(scenario)
     data = result.to_dict()
+    text = ""
+    if output is not None or as_json:
+        text = json_text(data, indent)
     if output is not None:
-        write_json_atomic(output, data)
+        write_text_atomic(output, text)
     if as_json:
-        sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
+        sys.stdout.write(text)
     else:
+        from critmin.summary import print_summary
+
         print_summary(out, data, top=top)
     if not result.converged:
         err.print("[bold red]some products did not converge: see 'converged' and 'message'[/]")

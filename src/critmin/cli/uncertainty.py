@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import typer
 
 from critmin.cli.app import app, err, load_solver, out, print_frame, user_errors
@@ -129,6 +128,8 @@ def _engine(data: dict[str, Any]) -> str:
 
 
 def _print_uncertainty(data: dict[str, Any]) -> None:
+    import pandas as pd
+
     def usd(v: float | None) -> str:
         return "-" if v is None else f"USD {v / 1e6:,.1f} m"
 
