@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ def uncertainty_cmd(
         None, help="Dask scheduler address (tcp://host:port): run the chunks on that cluster."
     ),
     workers: int | None = typer.Option(
-        None, help="Local worker processes (default: every core, small runs in this process)."
+        None, help="Threads solving draws in this process (default: one per core)."
     ),
     chunk_size: int = typer.Option(
         250, "--chunk-size", help="Draws per task (results do not depend on it)."
@@ -103,11 +104,7 @@ def uncertainty_cmd(
     if output is not None:
         write_json_atomic(output, data)
     if draws_out is not None:
-        frame = result.frame()
-        if draws_out.suffix.lower() == ".parquet":
-            frame.to_parquet(draws_out, index=False)
-        else:
-            frame.to_csv(draws_out, index=False)
+        _write_draws(result.frame(), draws_out)
     if as_json:
         sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
     else:
@@ -120,11 +117,33 @@ def uncertainty_cmd(
         raise typer.Exit(1)
 
 
+def _write_draws(frame: Any, path: Path) -> None:
+    """Every draw as CSV or Parquet, written to a temporary file beside ``path`` and renamed:
+    an interrupted or failed write leaves no partial file."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False)
+        umask = os.umask(0)  # mkstemp creates 0600: the permissions of a normal write
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _engine(data: dict[str, Any]) -> str:
     n = data["workers"]
     if data["engine"] == "dask":
         return f"a Dask cluster of {n} worker(s)"
-    return f"{n} local processes" if n > 1 else "1 local process"
+    return f"{n} threads" if n > 1 else "1 thread"
 
 
 def _print_uncertainty(data: dict[str, Any]) -> None:

@@ -49,7 +49,7 @@ from critmin.model.kernels import (
 )
 from critmin.model.welfare import compute_welfare
 
-__all__ = ["Solution", "solve", "solve_batch", "warm_up"]
+__all__ = ["Solution", "solve", "solve_batch", "solve_unknowns", "warm_up"]
 
 SINGLE_THREAD_BELOW = 1024
 """Systems with fewer unknowns than this are solved with one BLAS thread (see ``_blas``)."""
@@ -596,6 +596,32 @@ def solve_batch(
         for b, k in enumerate(grp):
             out[k] = _unpack(ms[b], ps[b], st, b, ev, state, tol)
     return [s for s in out if s is not None]
+
+
+def solve_unknowns(
+    markets: Sequence[Market],
+    policies: Sequence[Policy | ResolvedPolicy],
+    *,
+    tol: float = 1e-12,
+    max_iter: int = 100,
+) -> tuple[Stack, FloatArray, IntArray, BoolArray]:
+    """Markets of one shape (the same countries, pairs and quotas: e.g. parameter draws of one
+    market) solved exactly as :func:`solve_batch` solves them, fallbacks included, but left as
+    the stack and its unknowns ``z`` ``(B, N)``, with the iterations and whether each converged:
+    for callers that reduce solutions in compiled code instead of building :class:`Solution`
+    objects (:mod:`critmin.uncertainty`)."""
+    _check_options(tol, max_iter)
+    resolved = [
+        p if isinstance(p, ResolvedPolicy) else p.resolve(m)
+        for m, p in zip(markets, policies, strict=True)
+    ]
+    st = stack(list(markets), resolved)
+    with _blas(st.N):
+        state = _newton(st, tol, max_iter)
+        retry = np.flatnonzero(~state.done)
+        if len(retry):
+            _retry(st, state, retry, tol, max_iter)
+    return st, state.z, state.iterations, state.done
 
 
 @cache
