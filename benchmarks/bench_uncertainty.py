@@ -9,8 +9,8 @@ in the same run:
 (b) every bundled product: examples/04_full_zone_all_products.toml (30 products, tariff, floor
     and ban) plus a probabilistic Chinese export ban (p = 0.1), ``--draws-all`` draws each.
 
-Engines: ``local x1`` (in this process, the baseline), ``local x2`` (two spawned worker
-processes, the default of ``critmin uncertainty`` on a 2-core machine; spawning is included)
+Engines: ``local x1`` (one thread, the baseline), ``local x2`` (two threads of this process,
+the default of ``critmin uncertainty`` on a 2-core machine: the compiled draws release the GIL)
 and ``dask x2`` (a ``LocalCluster`` of two single-threaded worker processes on 127.0.0.1,
 started once before timing). Times are wall-clock medians over the repeats of the whole
 ``run_uncertainty`` call (bundled data already loaded); draws/s counts product-draws. Every
@@ -107,7 +107,7 @@ def main() -> None:
             nprod = len(base.products)
             rows = [("local x1 (baseline)", base_wall, base_solve, True)]
             wall, solve, res = timed(sc, world, args.repeats, workers=2, **kw)
-            rows.append(("local x2 processes", wall, solve, identical(base, res)))
+            rows.append(("local x2 threads", wall, solve, identical(base, res)))
             if cluster is not None:
                 wall, solve, res = timed(
                     sc, world, args.repeats, scheduler=cluster.scheduler_address, **kw

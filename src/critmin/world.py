@@ -196,7 +196,8 @@ class World:
 
     def supply_rows(self, minerals: list[str], stage: str, measure: str) -> pd.DataFrame:
         """Latest-edition rows of ``minerals`` at ``stage`` for ``measure``, in table order
-        (incl. ``WLD``/``OTH``): what a boolean filter of :attr:`supply` would return."""
+        (incl. ``WLD``/``OTH``): the rows and index a boolean filter of :attr:`supply` would
+        return, with text columns as Python strings (``object``)."""
         parts = [
             rows
             for m in dict.fromkeys(minerals)
@@ -222,6 +223,8 @@ class World:
         return m
 
     def product_flows(self, product_id: str) -> pd.DataFrame:
+        """The flows of one product (id or HS6): the rows and index of a boolean filter of
+        :attr:`flows`, text columns as Python strings (``object``), from an index built once."""
         pid = str(self.product(product_id)["product_id"])
         rows = self._flow_rows.get(pid)
         return self._plain_flows.iloc[rows if rows is not None else []]
