@@ -1317,6 +1317,21 @@ def with_parameters(a: Any, sigma: Any, eta: Any, eps: Any) -> Any:
 
 
 @njit(cache=True, nogil=True)
+def draw_market(
+    a: Any, sigma: Any, eta: Any, eps: Any, d: int, sig: Any, et: Any, eps_s: Any
+) -> Any:
+    """Draw ``d``'s market: ``a`` with ``sigma[d]``, ``eta[d]`` and the slot elasticities of
+    the country elasticities ``eps[d]``, written into the work arrays ``sig``, ``et`` and
+    ``eps_s`` (see :func:`with_parameters`)."""
+    sig[0] = sigma[d]
+    et[0] = eta[d]
+    for s in range(eps_s.shape[1]):
+        c = a.slot_country[0, s]
+        eps_s[0, s] = eps[d, c] if c < eps.shape[1] else 0.0
+    return with_parameters(a, sig, et, eps_s)
+
+
+@njit(cache=True, nogil=True)
 def draw_outputs(
     a: Any,
     z: Any,
@@ -1442,6 +1457,7 @@ def solve_draws(
     E: Any,
     members: Any,
     watch: Any,
+    cancel: Any,
 ) -> tuple[Any, Any, Any, Any]:
     """Solve draw ``d`` of one market (the single-market stack ``a``) with ``sigma[d]``,
     ``eta[d]`` and country supply elasticities ``eps[d]`` from the warm start ``z0`` (the point
@@ -1452,6 +1468,9 @@ def solve_draws(
     Each draw depends only on its own inputs (no state is shared between draws), so any
     split of the draws over calls or threads gives the same numbers bit for bit; the
     function holds no Python object, and callers may run it on several threads at once.
+    ``cancel`` (an integer array of one element, shared with the caller) is read before each
+    draw: once it is not 0 the function returns at once, the draws not solved left with
+    status 0 (Ctrl-C stops a long chunk within one draw).
     """
     Dn = sigma.shape[0]
     ns = a.R.shape[1]
@@ -1469,12 +1488,9 @@ def solve_draws(
     et = np.empty(1)
     eps_s = np.empty((1, ns))
     for d in range(Dn):
-        sig[0] = sigma[d]
-        et[0] = eta[d]
-        for s in range(ns):
-            c = a.slot_country[0, s]
-            eps_s[0, s] = eps[d, c] if c < eps.shape[1] else 0.0
-        ad = with_parameters(a, sig, et, eps_s)
+        if cancel[0] != 0:
+            break
+        ad = draw_market(a, sigma, eta, eps, d, sig, et, eps_s)
         z = zs[d]
         z[:] = z0
         iterations[d], status[d] = _newton_one(ad, 0, z, e, tol, max_iter, False, True)
@@ -1509,12 +1525,7 @@ def outputs_at(
     et = np.empty(1)
     eps_s = np.empty((1, ns))
     for d in range(Dn):
-        sig[0] = sigma[d]
-        et[0] = eta[d]
-        for s in range(ns):
-            c = a.slot_country[0, s]
-            eps_s[0, s] = eps[d, c] if c < eps.shape[1] else 0.0
-        ad = with_parameters(a, sig, et, eps_s)
+        ad = draw_market(a, sigma, eta, eps, d, sig, et, eps_s)
         eval_one(ad, 0, z[d], e)
         draw_outputs(ad, z[d], e, eps[d], subsidy_floor, pt1, pF, rev0, E, members, watch, outs[d])
     return outs

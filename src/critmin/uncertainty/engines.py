@@ -13,10 +13,11 @@ numbers do not depend on the engine, the number of workers or the order chunks f
 
 Ctrl-C: while the local engine runs, SIGINT is recorded instead of interrupting compiled code
 (a Python exception raised by a signal handler while a compiled call returns is reported as an
-error of that call); between chunks (every few hundred milliseconds at most) the engine
-cancels the chunks not started, lets the running ones finish and re-delivers the signal to
-the handler that was installed before (``KeyboardInterrupt`` by default, the CLI's own
-handler in ``critmin``).
+error of that call). The main thread only waits (the chunks run on worker threads, even with
+one worker) and looks at the record every :data:`WAIT_SECONDS`; it then sets the cancel flag
+that the compiled loop reads before every draw, so running chunks stop within one draw, drops
+the chunks not started, and re-delivers the signal to the handler installed before
+(``KeyboardInterrupt`` by default, the CLI's own handler in ``critmin``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ Job = tuple[int, int, int]  # task index, start, stop
 
 CONNECT_TIMEOUT = "15s"
 """How long to try to reach a Dask scheduler given by address."""
-WAIT_SECONDS = 0.2
+WAIT_SECONDS = 0.1
 """The local engine wakes up this often while it waits for chunks (so that Ctrl-C is handled
 promptly on every platform)."""
 
@@ -105,23 +106,18 @@ def solve_chunk_one_blas_thread(
 def run_local(
     tasks: list[ProductTask], jobs: list[Job], seed: int, workers: int, progress: Progress | None
 ) -> list[dict[str, np.ndarray]]:
-    """Solve every chunk on ``workers`` threads of this process (1: in this thread)."""
+    """Solve every chunk on ``workers`` threads of this process (the main thread only waits)."""
     results: list[dict[str, np.ndarray] | None] = [None] * len(jobs)
     total = sum(stop - start for _, start, stop in jobs)
     done = 0
+    cancel = np.zeros(1, dtype=np.int64)  # read by the compiled loop before every draw
+    finished_all = False
+    # even one worker is a thread: the main thread stays free to notice Ctrl-C at once
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs))))
     with single_thread_blas(), deferred_interrupts() as check:
-        if workers <= 1 or len(jobs) == 1:
-            for k, (ti, start, stop) in enumerate(jobs):
-                results[k] = solve_chunk(tasks[ti], seed, start, stop)
-                done += stop - start
-                if progress:
-                    progress(done, total)
-                check()
-            return [r for r in results if r is not None]
-        pool = ThreadPoolExecutor(max_workers=min(workers, len(jobs)))
         try:
             pending: dict[Future[dict[str, np.ndarray]], int] = {
-                pool.submit(solve_chunk, tasks[jobs[k][0]], seed, jobs[k][1], jobs[k][2]): k
+                pool.submit(solve_chunk, tasks[jobs[k][0]], seed, jobs[k][1], jobs[k][2], cancel): k
                 for k in submission_order(tasks, jobs)
             }
             while pending:
@@ -133,7 +129,10 @@ def run_local(
                     if progress:
                         progress(done, total)
                 check()
-        finally:  # on an error or Ctrl-C: drop the chunks not started
+            finished_all = True
+        finally:  # on an error or Ctrl-C: running chunks stop within a draw, others are dropped
+            if not finished_all:
+                cancel[0] = 1
             pool.shutdown(wait=True, cancel_futures=True)
     return [r for r in results if r is not None]
 

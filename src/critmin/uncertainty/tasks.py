@@ -68,6 +68,15 @@ OUTPUT_KEYS = (
 zone consumption ``Q`` and the largest residual)."""
 
 
+class ChunkCancelled(Exception):
+    """A chunk stopped early because its caller set the cancel flag (Ctrl-C)."""
+
+
+def never() -> np.ndarray:
+    """A cancel flag that is never set."""
+    return np.zeros(1, dtype=np.int64)
+
+
 @dataclass(frozen=True, eq=False)
 class DisruptionEvent:
     """One exporter's possible ban under one ``[[disruption]]`` for one product."""
@@ -146,7 +155,7 @@ class ProductTask:
         bit). Shortfalls are relative to the baseline (0 for ``no_disruption``)."""
         point = _Pattern(self, (), self.eta == 0.0, False)
         values, _, _ = _solve_pattern(
-            self, point, np.array([self.sigma]), np.array([self.eta]), np.ones(1)
+            self, point, np.array([self.sigma]), np.array([self.eta]), np.ones(1), never()
         )
         out = {k: float(v[0]) for k, v in derived_outputs(self, values).items()}
         if self.reference == "no_disruption":
@@ -328,6 +337,7 @@ def _solve_pattern(
     sigma: np.ndarray,
     eta: np.ndarray,
     factor: np.ndarray,
+    cancel: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Outputs ``(D, DRAW_OUTPUTS)``, iterations and convergence of draws of one pattern."""
     c = _compiled(pattern)
@@ -335,8 +345,10 @@ def _solve_pattern(
     eps = np.ascontiguousarray(eps)
     args = (c.subsidy_floor, c.pt1, c.pF, c.rev0, task.E, task.members, task.watch)
     _, out, iterations, status = solve_draws(
-        c.stack.arrays, sigma, eta, eps, c.z0, TOL, MAX_ITER, *args
+        c.stack.arrays, sigma, eta, eps, c.z0, TOL, MAX_ITER, *args, cancel
     )
+    if cancel[0]:
+        raise ChunkCancelled
     ok = (status == 1) & (out[:, DRAW_OUTPUTS - 1] <= TOL)
     failed = np.flatnonzero(~ok)
     if len(failed):  # from the baseline, with every fallback of solve_batch
@@ -358,6 +370,7 @@ def _solve_draws(
     sigma: np.ndarray,
     eta: np.ndarray,
     factor: np.ndarray,
+    cancel: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Outputs, iterations and convergence of draws with events ``fired`` ``(D, events)``."""
     D = len(sigma)
@@ -374,19 +387,25 @@ def _solve_draws(
     for key, members in groups.items():
         idx = np.asarray(members)
         pattern = _Pattern(task, *key)
-        o, it, k = _solve_pattern(task, pattern, sigma[idx], eta[idx], factor[idx])
+        o, it, k = _solve_pattern(task, pattern, sigma[idx], eta[idx], factor[idx], cancel)
         out[idx], iterations[idx], ok[idx] = o, it, k
     return out, iterations, ok
 
 
-def solve_chunk(task: ProductTask, seed: int, start: int, stop: int) -> dict[str, np.ndarray]:
+def solve_chunk(
+    task: ProductTask, seed: int, start: int, stop: int, cancel: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Sample and solve draws ``start..stop-1`` of one product; per-draw arrays by key.
 
     Keys: :data:`critmin.uncertainty.results.OUTPUTS`, the sampled inputs (``sigma``,
     ``demand_elasticity``, ``supply_elasticity_factor``, ``disruptions`` = events fired),
     ``converged`` and ``iterations``. A pure function of its arguments (the worker function of
     every engine). Shortfall: module docstring of :mod:`critmin.uncertainty`.
+
+    ``cancel``: an ``int64`` array of one element the caller may set to 1 from another thread
+    to stop the chunk within one draw (it then raises :class:`ChunkCancelled`).
     """
+    cancel = never() if cancel is None else cancel
     B = stop - start
     u = draw_uniforms(seed, task.stream, start, stop, 3)
     r = [multiplier(u[:, k], task.ranges[k]) for k in range(3)]
@@ -398,7 +417,7 @@ def solve_chunk(task: ProductTask, seed: int, start: int, stop: int) -> dict[str
         if ev.probability > 0.0:
             fired[:, e] = draw_uniforms(seed, ev.stream, start, stop, 1)[:, 0] < ev.probability
     hit: np.ndarray = np.asarray(fired.any(axis=1))
-    values, iterations, ok = _solve_draws(task, fired, sigma, eta, factor)
+    values, iterations, ok = _solve_draws(task, fired, sigma, eta, factor, cancel)
     out = derived_outputs(task, values)
     Q = values[:, DRAW_OUTPUTS - 2]
     if task.reference == "no_disruption":
@@ -408,7 +427,7 @@ def solve_chunk(task: ProductTask, seed: int, start: int, stop: int) -> dict[str
         if hit.any():
             idx = np.flatnonzero(hit)
             none = np.zeros((len(idx), len(task.events)), dtype=np.bool_)
-            ref, _, ok_ref = _solve_draws(task, none, sigma[idx], eta[idx], factor[idx])
+            ref, _, ok_ref = _solve_draws(task, none, sigma[idx], eta[idx], factor[idx], cancel)
             Q_ref = ref[:, DRAW_OUTPUTS - 2]
             lost = np.maximum(Q_ref - Q[idx], 0.0)
             out["shortfall_t"][idx] = lost / task.unit_value
