@@ -82,8 +82,9 @@ class World:
     def _country_codes(self) -> tuple[str, ...]:
         # computed once per World: scanning ~45k flow rows took ~70 ms per call, and
         # resolve_countries calls it for every code it checks
-        codes = set(self.flows["exporter"]) | set(self.flows["importer"])
-        codes |= set(self.supply["country"])
+        codes: set[str] = set()
+        for column in (self.flows["exporter"], self.flows["importer"], self.supply["country"]):
+            codes.update(str(c) for c in column.unique())  # Arrow-native unique, then ~200 codes
         return tuple(sorted(codes - AGGREGATES))
 
     @property
