@@ -953,6 +953,77 @@ def country_levels(
     return pi, ee, P, D, pi_s, S, exports, baseline_exports, R, stranded, pair_i
 
 
+class Levels(NamedTuple):
+    """Every market of a solved stack in countries (:func:`levels_batch`): ``(B, n)`` arrays
+    padded past each market's ``n``, and the seller country of each valid pair ``(B, L)``."""
+
+    pi: Any
+    e: Any
+    P: Any
+    D: Any
+    pi_s: Any
+    S: Any
+    exports: Any
+    baseline_exports: Any
+    R: Any
+    stranded: Any
+    dCS: Any
+    dPS: Any
+    revenue: Any
+    pair_i: Any
+
+
+@njit(cache=True, nogil=True)
+def levels_batch(
+    a: Any, sizes: Any, z: Any, e: Any, eps: Any, subsidy_floor: Any, pt1: Any, pF: Any
+) -> Any:
+    """:func:`country_levels`, the consumer and producer surplus changes and the tariff and
+    levy revenue per buyer (:func:`buyer_revenue`) of every market of a solved stack, in one
+    call (one dispatch for the batch instead of several per market). ``e`` is the stack's
+    evaluation at ``z``; ``eps`` and ``subsidy_floor`` are per market and country ``(B, n)``;
+    ``pt1`` and ``pF`` the pairs' scenario tariffs and levy floors ``(B, L)``."""
+    B = z.shape[0]
+    n = eps.shape[1]
+    L = a.ps.shape[1]
+    pi = np.zeros((B, n))
+    ee = np.zeros((B, n))
+    P = np.zeros((B, n))
+    D = np.zeros((B, n))
+    pi_s = np.zeros((B, n))
+    S = np.zeros((B, n))
+    exports = np.zeros((B, n))
+    bexp = np.zeros((B, n))
+    R = np.zeros((B, n))
+    stranded = np.zeros((B, n), dtype=np.bool_)
+    dCS = np.zeros((B, n))
+    dPS = np.zeros((B, n))
+    revenue = np.zeros((B, n))
+    pair_i = np.zeros((B, L), dtype=np.intp)
+    for b in range(B):
+        nb = sizes[b]
+        lv = country_levels(
+            a, b, nb, z[b], e.nu[b], e.X[b], e.lnP[b], eps[b, :nb], subsidy_floor[b, :nb]
+        )
+        pi[b, :nb] = lv[0]
+        ee[b, :nb] = lv[1]
+        P[b, :nb] = lv[2]
+        D[b, :nb] = lv[3]
+        pi_s[b, :nb] = lv[4]
+        S[b, :nb] = lv[5]
+        exports[b, :nb] = lv[6]
+        bexp[b, :nb] = lv[7]
+        R[b, :nb] = lv[8]
+        stranded[b, :nb] = lv[9]
+        Lb = lv[10].shape[0]
+        pair_i[b, :Lb] = lv[10]
+        dCS[b, :nb] = consumer_surplus_change(a.W[b, :nb], lv[2], a.eta[b])
+        dPS[b, :nb] = producer_surplus_change(lv[8], lv[4], eps[b, :nb])
+        revenue[b, :nb] = buyer_revenue(
+            lv[10], a.pj[b, :Lb], e.q[b, :Lb], pt1[b, :Lb], pF[b, :Lb], lv[0], lv[1], nb
+        )
+    return Levels(pi, ee, P, D, pi_s, S, exports, bexp, R, stranded, dCS, dPS, revenue, pair_i)
+
+
 # --------------------------------------------------------------------------------------------
 # the Newton iteration (newton_batch)
 

@@ -33,7 +33,13 @@ from critmin.model.kernels import (
     producer_surplus_change,
 )
 
-__all__ = ["Welfare", "compute_welfare", "consumer_surplus_change", "producer_surplus_change"]
+__all__ = [
+    "Welfare",
+    "assemble_welfare",
+    "compute_welfare",
+    "consumer_surplus_change",
+    "producer_surplus_change",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,7 +90,38 @@ def compute_welfare(
     dPS = producer_surplus_change(R, pi_s, market.eps)
     # tariff or levy paid, where trade flows (a compiled loop over the pairs)
     revenue_new = buyer_revenue(pair_i, pair_j, pair_q, pair_t1, pair_floor, pi, e, n)
-    tariff_revenue = revenue_new - baseline_revenue  # same sums: exactly 0 at no change
+    return assemble_welfare(
+        dCS=dCS,
+        dPS=dPS,
+        revenue=revenue_new,
+        baseline_revenue=baseline_revenue,
+        pi=pi,
+        e=e,
+        pi_s=pi_s,
+        S=S,
+        R=R,
+        exports=exports,
+    )
+
+
+def assemble_welfare(
+    *,
+    dCS: FloatArray,
+    dPS: FloatArray,
+    revenue: FloatArray,
+    baseline_revenue: FloatArray,
+    pi: FloatArray,
+    e: FloatArray,
+    pi_s: FloatArray,
+    S: FloatArray,
+    R: FloatArray,
+    exports: FloatArray,
+) -> Welfare:
+    """The welfare terms from the surplus changes and the new tariff and levy revenue per
+    buyer (module docstring): revenue change ``revenue - baseline_revenue`` (the same sums:
+    exactly 0 at no change), quota rent ``pi e X``, subsidy cost ``(pi^s - pi) S R`` and
+    ``welfare = dCS + dPS + revenue change + rent - subsidy``."""
+    tariff_revenue = revenue - baseline_revenue
     quota_rent = pi * e * exports
     subsidy_cost = (pi_s - pi) * S * R
     welfare = dCS + dPS + tariff_revenue + quota_rent - subsidy_cost
