@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import typer
 
-from critmin.cli.app import app, err, load_solver, out, user_errors
+from critmin.cli.app import app, err, json_text, load_solver, out, user_errors
 from critmin.errors import CritminError
-
-
-def json_text(data: object, indent: int | None) -> str:
-    """The results as JSON text: compact by default (``separators`` without spaces; the C
-    encoder, several times faster than an indented dump), indented with ``indent``. NaN is
-    never written (the results contract holds ``null`` for a missing number)."""
-    if indent is None:
-        return json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n"
-    return json.dumps(data, indent=indent, allow_nan=False) + "\n"
 
 
 @app.command("simulate")

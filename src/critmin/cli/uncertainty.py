@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 import typer
 
-from critmin.cli.app import app, err, load_solver, out, print_frame, user_errors
+from critmin.cli.app import app, err, json_text, load_solver, out, print_frame, user_errors
 
 # ----------------------------------------------------------------------------- uncertainty
 
@@ -57,6 +56,12 @@ def uncertainty_cmd(
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar on stderr (default: long runs)."
     ),
+    indent: int | None = typer.Option(
+        None,
+        "--indent",
+        min=0,
+        help="Indent the JSON by this many spaces, for people (default: compact, for machines).",
+    ),
 ) -> None:
     """Elasticity uncertainty and disruption risk: distributions, shortfall probability and the
     stockpile that covers it (docs/uncertainty.md)."""
@@ -64,7 +69,7 @@ def uncertainty_cmd(
 
     from critmin.scenario import load_scenario
     from critmin.uncertainty import run_uncertainty
-    from critmin.util import write_json_atomic
+    from critmin.util import write_text_atomic
 
     sc = load_scenario(scenario)
     load_solver()
@@ -101,12 +106,13 @@ def uncertainty_cmd(
             progress=lambda done, total: bar.update(tid, completed=done, total=total),
         )
     data = result.to_dict()
+    text = json_text(data, indent) if output is not None or as_json else ""
     if output is not None:
-        write_json_atomic(output, data)
+        write_text_atomic(output, text)
     if draws_out is not None:
         _write_draws(result.frame(), draws_out)
     if as_json:
-        sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
+        sys.stdout.write(text)
     else:
         _print_uncertainty(data)
     if not result.converged:
