@@ -9,18 +9,22 @@ in the same run:
 (b) every bundled product: examples/04_full_zone_all_products.toml (30 products, tariff, floor
     and ban) plus a probabilistic Chinese export ban (p = 0.1), ``--draws-all`` draws each.
 
-Engines: ``local x1`` (in this process, the baseline), ``local x2`` (two spawned worker
-processes, the default of ``critmin uncertainty`` on a 2-core machine; spawning is included)
+Engines: ``local x1`` (one thread, the baseline), ``local x2`` (two threads of this process,
+the default of ``critmin uncertainty`` on a 2-core machine: the compiled draws release the GIL)
 and ``dask x2`` (a ``LocalCluster`` of two single-threaded worker processes on 127.0.0.1,
 started once before timing). Times are wall-clock medians over the repeats of the whole
-``run_uncertainty`` call (bundled data already loaded); draws/s counts product-draws. Every
+``run_uncertainty`` call (bundled data already loaded), with the CPU time of this process (all
+its threads; on a loaded machine the wall time is mostly waiting for a core, the CPU time
+is not); draws/s counts product-draws. Every
 engine's draws are checked to be bit-for-bit identical to the baseline's.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import resource
 import statistics
 import sys
 import time
@@ -36,19 +40,28 @@ from critmin.world import World, load_world
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process so far (every thread), user + system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(
     scenario: Any, world: World, repeats: int, **kw: Any
-) -> tuple[float, float, UncertaintyResult]:
-    """Median wall seconds and median solve-stage seconds over ``repeats`` runs."""
-    walls, solves = [], []
+) -> tuple[float, float, float, UncertaintyResult]:
+    """Median wall seconds, median solve-stage seconds and median CPU seconds of this process
+    (all its threads; a Dask cluster's workers are other processes) over ``repeats`` runs."""
+    walls, solves, cpus = [], [], []
     result: UncertaintyResult | None = None
     for _ in range(repeats):
         t = time.perf_counter()
+        c = cpu_seconds()
         result = run_uncertainty(scenario, world=world, **kw)
         walls.append(time.perf_counter() - t)
+        cpus.append(cpu_seconds() - c)
         solves.append(result.timings["solve_seconds"])
     assert result is not None
-    return statistics.median(walls), statistics.median(solves), result
+    return statistics.median(walls), statistics.median(solves), statistics.median(cpus), result
 
 
 def identical(a: UncertaintyResult, b: UncertaintyResult) -> bool:
@@ -103,22 +116,26 @@ def main() -> None:
     try:
         for title, sc, draws in cases:
             kw = {"draws": draws, "seed": args.seed, "chunk_size": args.chunk_size}
-            base_wall, base_solve, base = timed(sc, world, args.repeats, workers=1, **kw)
+            base_wall, _, base_cpu, base = timed(sc, world, args.repeats, workers=1, **kw)
             nprod = len(base.products)
-            rows = [("local x1 (baseline)", base_wall, base_solve, True)]
-            wall, solve, res = timed(sc, world, args.repeats, workers=2, **kw)
-            rows.append(("local x2 processes", wall, solve, identical(base, res)))
+            rows = [("local x1 (baseline)", base_wall, base_cpu, True)]
+            wall, _, cpu, res = timed(sc, world, args.repeats, workers=2, **kw)
+            rows.append(("local x2 threads", wall, cpu, identical(base, res)))
             if cluster is not None:
-                wall, solve, res = timed(
+                wall, _, _, res = timed(
                     sc, world, args.repeats, scheduler=cluster.scheduler_address, **kw
                 )
-                rows.append(("dask LocalCluster x2", wall, solve, identical(base, res)))
+                rows.append(("dask LocalCluster x2", wall, math.nan, identical(base, res)))
             print(f"\n{title}: {draws:,} draws x {nprod} product(s) = {draws * nprod:,} solves")
-            print(f"{'engine':24s} {'wall s':>8s} {'draws/s':>9s} {'speed-up':>9s}  identical")
-            for name, w, _s, same in rows:
+            print(
+                f"{'engine':24s} {'wall s':>8s} {'CPU s':>8s} {'draws/s':>9s} {'speed-up':>9s}"
+                "  identical"
+            )
+            for name, w, c, same in rows:
+                cpu_text = "-" if math.isnan(c) else f"{c:8.2f}"
                 print(
-                    f"{name:24s} {w:8.2f} {draws * nprod / w:9.0f} {base_wall / w:8.2f}x  "
-                    f"{'yes' if same else 'NO'}"
+                    f"{name:24s} {w:8.2f} {cpu_text:>8s} {draws * nprod / w:9.0f} "
+                    f"{base_wall / w:8.2f}x  {'yes' if same else 'NO'}"
                 )
     finally:
         if cluster is not None:

@@ -65,12 +65,8 @@ def _usgs_output(
     world: World, minerals: list[str], stage: str, year: int
 ) -> tuple[pd.Series, int | None]:
     """Country production (element t) summed over minerals, for the year or the nearest year."""
-    df = world.supply[
-        world.supply["mineral"].isin(minerals)
-        & (world.supply["stage"] == stage)
-        & (world.supply["measure"] == "production")
-        & ~world.supply["country"].isin(list(AGGREGATES))
-    ]
+    df = world.supply_rows(minerals, stage, "production")
+    df = df[~df["country"].isin(list(AGGREGATES))]
     chosen = _nearest_year(sorted(int(y) for y in df["year"].unique()), year)
     if chosen is None:
         return pd.Series(dtype=float), None
@@ -79,12 +75,8 @@ def _usgs_output(
 
 
 def _world_total(world: World, minerals: list[str], stage: str, year: int) -> float | None:
-    df = world.supply[
-        world.supply["mineral"].isin(minerals)
-        & (world.supply["stage"] == stage)
-        & (world.supply["measure"] == "production")
-        & (world.supply["country"] == "WLD")
-    ]
+    df = world.supply_rows(minerals, stage, "production")
+    df = df[df["country"] == "WLD"]
     chosen = _nearest_year(sorted(int(y) for y in df["year"].unique()), year)
     if chosen is None:
         return None

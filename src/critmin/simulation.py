@@ -43,46 +43,104 @@ def zone_shares(
     }
 
 
+def _finite_list(x: np.ndarray, keep: np.ndarray | None = None) -> list[float | None]:
+    """``x`` as Python floats, ``None`` where not finite (or where ``keep`` is False): the
+    vectorised :func:`critmin.numbers.finite_or_none`."""
+    ok = np.isfinite(x) if keep is None else np.isfinite(x) & keep
+    values: list[float | None] = x.tolist()
+    if not ok.all():
+        for k in np.flatnonzero(~ok).tolist():
+            values[k] = None
+    return values
+
+
+COUNTRY_KEYS = (
+    "producer_price_change_pct",
+    "producer_received_price_change_pct",
+    "consumer_price_change_pct",
+    "supply_change_pct",
+    "demand_change_pct",
+    "consumer_surplus_change_usd",
+    "producer_surplus_change_usd",
+    "tariff_revenue_change_usd",
+    "quota_rent_usd",
+    "subsidy_cost_usd",
+    "welfare_change_usd",
+    "baseline_sales_usd",
+    "baseline_purchases_usd",
+    "member",
+    "watch",
+)
+FLOW_KEYS = (
+    "exporter",
+    "importer",
+    "baseline_value_usd",
+    "value_usd",
+    "quantity_change_pct",
+    "banned",
+)
+
+
+def country_records(
+    rp: ResolvedProduct, sol: Solution, E: np.ndarray, R: np.ndarray
+) -> dict[str, dict[str, Any]]:
+    """Per country with baseline sales or purchases: price, quantity and welfare changes
+    (percentages are ``(level - 1) x 100``; a price of a country that neither sells nor buys
+    is ``None``). Built column by column, then zipped into records."""
+    sells, buys = R > 0, E > 0
+    rows = np.flatnonzero(sells | buys)
+    columns = [
+        _finite_list(_pct(sol.pi)[rows], sells[rows]),
+        _finite_list(_pct(sol.pi_s)[rows], sells[rows]),
+        _finite_list(_pct(sol.P)[rows], buys[rows]),
+        _finite_list(_pct(sol.S)[rows], sells[rows]),
+        _finite_list(_pct(sol.D)[rows], buys[rows]),
+        _finite_list(sol.dCS[rows]),
+        _finite_list(sol.dPS[rows]),
+        _finite_list(sol.tariff_revenue[rows]),
+        _finite_list(sol.quota_rent[rows]),
+        _finite_list(sol.subsidy_cost[rows]),
+        _finite_list(sol.welfare[rows]),
+        R[rows].astype(np.float64).tolist(),
+        E[rows].astype(np.float64).tolist(),
+        rp.members[rows].tolist(),
+        rp.watch[rows].tolist(),
+    ]
+    codes = [rp.baseline.countries[k] for k in rows.tolist()]
+    return {
+        c: dict(zip(COUNTRY_KEYS, values, strict=True))
+        for c, values in zip(codes, zip(*columns, strict=True), strict=True)
+    }
+
+
+def flow_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
+    """Every pair with baseline trade (seller after seller, then buyer): baseline and new
+    value (``pi_i V_ij x_ij``, USD) and the quantity change ``(x_ij - 1) x 100``."""
+    base = rp.baseline
+    V = base.V
+    banned = rp.policy.resolve(rp.market).banned
+    ii, jj = np.nonzero(V)
+    x = sol.x[ii, jj]
+    v = V[ii, jj]
+    codes = np.asarray(base.countries, dtype=object)
+    columns = [
+        codes[ii].tolist(),
+        codes[jj].tolist(),
+        v.tolist(),
+        _finite_list(sol.pi[ii] * v * x),
+        _finite_list((x - 1) * 100),
+        banned[ii, jj].tolist(),
+    ]
+    return [dict(zip(FLOW_KEYS, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
 def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[str, Any]:
     base = rp.baseline
     V = base.V
-    countries: dict[str, dict[str, float | None]] = {}
     E = (V * (1 + base.t0)).sum(axis=0)
     R = V.sum(axis=1)
-    for k, c in enumerate(base.countries):
-        if E[k] <= 0 and R[k] <= 0:
-            continue
-        countries[c] = {
-            "producer_price_change_pct": _num(_pct(sol.pi)[k]) if R[k] > 0 else None,
-            "producer_received_price_change_pct": _num(_pct(sol.pi_s)[k]) if R[k] > 0 else None,
-            "consumer_price_change_pct": _num(_pct(sol.P)[k]) if E[k] > 0 else None,
-            "supply_change_pct": _num(_pct(sol.S)[k]) if R[k] > 0 else None,
-            "demand_change_pct": _num(_pct(sol.D)[k]) if E[k] > 0 else None,
-            "consumer_surplus_change_usd": _num(sol.dCS[k]),
-            "producer_surplus_change_usd": _num(sol.dPS[k]),
-            "tariff_revenue_change_usd": _num(sol.tariff_revenue[k]),
-            "quota_rent_usd": _num(sol.quota_rent[k]),
-            "subsidy_cost_usd": _num(sol.subsidy_cost[k]),
-            "welfare_change_usd": _num(sol.welfare[k]),
-            "baseline_sales_usd": float(R[k]),
-            "baseline_purchases_usd": float(E[k]),
-            "member": bool(rp.members[k]),
-            "watch": bool(rp.watch[k]),
-        }
-    flows = []
-    banned = rp.policy.resolve(rp.market).banned
-    ii, jj = np.nonzero(V)
-    for i, j in zip(ii, jj, strict=True):
-        flows.append(
-            {
-                "exporter": base.countries[i],
-                "importer": base.countries[j],
-                "baseline_value_usd": float(V[i, j]),
-                "value_usd": _num(float(sol.pi[i] * V[i, j] * sol.x[i, j])),
-                "quantity_change_pct": _num(float((sol.x[i, j] - 1) * 100)),
-                "banned": bool(banned[i, j]),
-            }
-        )
+    countries = country_records(rp, sol, E, R)
+    flows = flow_records(rp, sol)
     before = zone_shares(V, np.ones_like(V), rp.members, rp.watch)
     after = zone_shares(V, np.nan_to_num(sol.x), rp.members, rp.watch)
     m, o = rp.members, ~rp.members

@@ -11,7 +11,9 @@ import difflib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from critmin.data.dataset import (
@@ -46,6 +48,14 @@ def _suggest(word: str, options: list[str]) -> str:
     return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
+def _plain_strings(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its string columns as Python strings (object dtype): a product's few hundred
+    rows are then compared, mapped and grouped without a round trip through Arrow per
+    operation (the values are the same)."""
+    text = [c for c, t in df.dtypes.items() if isinstance(t, pd.StringDtype)]
+    return df.astype(dict.fromkeys(text, object)) if text else df
+
+
 @dataclass(frozen=True)
 class World:
     """The baseline for one trade year. All tables are pandas DataFrames in the documented
@@ -74,8 +84,9 @@ class World:
     def _country_codes(self) -> tuple[str, ...]:
         # computed once per World: scanning ~45k flow rows took ~70 ms per call, and
         # resolve_countries calls it for every code it checks
-        codes = set(self.flows["exporter"]) | set(self.flows["importer"])
-        codes |= set(self.supply["country"])
+        codes: set[str] = set()
+        for column in (self.flows["exporter"], self.flows["importer"], self.supply["country"]):
+            codes.update(str(c) for c in column.unique())  # Arrow-native unique, then ~200 codes
         return tuple(sorted(codes - AGGREGATES))
 
     @property
@@ -127,17 +138,86 @@ class World:
 
         return sorted(set(all_countries()) | set(self.countries))
 
+    # ------------------------------------------------------------------ indexes (built once)
+    # The tables' string columns are Arrow-backed: one boolean filter over the flows costs about
+    # a millisecond, and calibration used to run several per product. These indexes are built
+    # on first use, once per World, and hand out row subsets in the tables' own row order (so
+    # every sum over them adds the same numbers in the same order as a filter would).
+
+    @cached_property
+    def _product_rows(self) -> dict[str, int]:
+        """Row position of each product id, then of each HS6 code not already an id."""
+        index: dict[str, int] = {}
+        for k, pid in enumerate(str(v) for v in self.products["product_id"]):
+            index.setdefault(pid, k)
+        for k, hs in enumerate(str(v) for v in self.products["hs6"]):
+            index.setdefault(hs, k)
+        return index
+
+    @cached_property
+    def _plain_flows(self) -> pd.DataFrame:
+        return _plain_strings(self.flows)
+
+    @cached_property
+    def _plain_supply(self) -> pd.DataFrame:
+        return _plain_strings(self.supply)
+
+    @cached_property
+    def _flow_rows(self) -> dict[str, np.ndarray]:
+        """Row positions of each product id's flows (ascending: table order)."""
+        groups = self.flows.groupby("product_id", sort=False, observed=True).indices
+        return {str(pid): np.asarray(rows) for pid, rows in groups.items()}
+
+    @cached_property
+    def _supply_rows(self) -> dict[tuple[str, str, str], np.ndarray]:
+        """Row positions of the latest-edition supply rows by ``(mineral, stage, measure)``."""
+        groups = self.supply.groupby(
+            ["mineral", "stage", "measure"], sort=False, observed=True
+        ).indices
+        out: dict[tuple[str, str, str], np.ndarray] = {}
+        for key, rows in groups.items():
+            parts: tuple[Any, ...] = key  # type: ignore[assignment]
+            out[(str(parts[0]), str(parts[1]), str(parts[2]))] = np.asarray(rows)
+        return out
+
+    @cached_property
+    def _elasticity_rows(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Rows of the elasticities table by ``(product_class, parameter)`` (first wins)."""
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in self.elasticities.to_dict("records"):
+            out.setdefault(
+                (str(row["product_class"]), str(row["parameter"])),
+                {str(k): v for k, v in row.items()},
+            )
+        return out
+
+    def elasticity_row(self, product_class: str, parameter: str) -> dict[str, Any] | None:
+        """The elasticities-table row of a product class and parameter, else the ``metal``
+        class's, else None."""
+        rows = self._elasticity_rows
+        return rows.get((product_class, parameter)) or rows.get(("metal", parameter))
+
+    def supply_rows(self, minerals: list[str], stage: str, measure: str) -> pd.DataFrame:
+        """Latest-edition rows of ``minerals`` at ``stage`` for ``measure``, in table order
+        (incl. ``WLD``/``OTH``): the rows and index a boolean filter of :attr:`supply` would
+        return, with text columns as Python strings (``object``)."""
+        parts = [
+            rows
+            for m in dict.fromkeys(minerals)
+            if (rows := self._supply_rows.get((m, stage, measure))) is not None
+        ]
+        if not parts:
+            return self._plain_supply.iloc[:0]
+        return self._plain_supply.iloc[np.sort(np.concatenate(parts))]
+
     def product(self, product_id: str) -> pd.Series:
-        hit = self.products[self.products["product_id"] == product_id]
-        if hit.empty:
-            by_hs = self.products[self.products["hs6"] == product_id]
-            if by_hs.empty:
-                raise UnknownProductError(
-                    f"unknown product {product_id!r}{_suggest(product_id, self.product_ids)}; "
-                    "see 'critmin data list'"
-                )
-            hit = by_hs
-        return hit.iloc[0]
+        k = self._product_rows.get(product_id)
+        if k is None:
+            raise UnknownProductError(
+                f"unknown product {product_id!r}{_suggest(product_id, self.product_ids)}; "
+                "see 'critmin data list'"
+            )
+        return self.products.iloc[k]
 
     def check_mineral(self, mineral: str) -> str:
         m = mineral.strip().lower().replace(" ", "_").replace("-", "_")
@@ -146,8 +226,11 @@ class World:
         return m
 
     def product_flows(self, product_id: str) -> pd.DataFrame:
+        """The flows of one product (id or HS6): the rows and index of a boolean filter of
+        :attr:`flows`, text columns as Python strings (``object``), from an index built once."""
         pid = str(self.product(product_id)["product_id"])
-        return self.flows[self.flows["product_id"] == pid]
+        rows = self._flow_rows.get(pid)
+        return self._plain_flows.iloc[rows if rows is not None else []]
 
     def flow_basis(self) -> dict[str, str]:
         """Product id -> basis of its flows this year: observed, estimate, or both joined by '+'."""

@@ -539,3 +539,24 @@ def test_market_setup_matches_numpy(seed: int) -> None:
     quota &= exporting & (m.R > 0)
     assert (slot_country[qslot] == np.flatnonzero(quota)).all()
     np.testing.assert_allclose(np.exp(ml.lncap), cap[quota], rtol=1e-15)
+
+
+def test_pair_components_match_scipy_connected_components() -> None:
+    """The numpy label propagation finds the same partition of the seller/buyer graph as
+    scipy's connected_components (labels may be numbered differently)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from critmin.model.core import _components
+
+    rng = np.random.default_rng(7)
+    for n, density in ((1, 1.0), (5, 0.1), (12, 0.05), (30, 0.02), (40, 0.3)):
+        active = rng.random((n, n)) < density
+        rows, cols = np.nonzero(active)
+        graph = coo_matrix((np.ones(len(rows)), (rows, cols + n)), shape=(2 * n, 2 * n))
+        expected_n, expected = connected_components(graph.tocsr(), directed=False)
+        got_n, got = _components(rows, cols, n)
+        assert got_n == expected_n
+        # the same partition: a one-to-one map between the two labellings
+        pairs = set(zip(got.tolist(), expected.tolist(), strict=True))
+        assert len(pairs) == got_n

@@ -191,6 +191,29 @@ def test_cli_json_and_summary() -> None:
     assert "Zone self-sufficiency" in res.output and "quota rent" in res.output
 
 
+def test_cli_json_is_compact_unless_indented(tmp_path: Path) -> None:
+    """--json prints one compact line for machines; --indent N the same document for people;
+    --out writes what --json prints."""
+    runner = CliRunner()
+    scenario = str(EXAMPLES / "03_drc_cobalt_quota.toml")
+    compact = runner.invoke(
+        app, ["simulate", scenario, "--json", "--out", str(tmp_path / "r.json")]
+    )
+    indented = runner.invoke(app, ["simulate", scenario, "--json", "--indent", "2"])
+    assert compact.exit_code == 0 and indented.exit_code == 0, compact.output + indented.output
+    assert compact.stdout.count("\n") == 1 and ", " not in compact.stdout[:200]
+    assert '\n  "scenario": ' in indented.stdout
+
+    def solved(text: str) -> Any:
+        data = json.loads(text)
+        for p in data["products"].values():
+            p.pop("solve_seconds")
+        return data
+
+    assert solved(compact.stdout) == solved(indented.stdout)
+    assert solved((tmp_path / "r.json").read_text()) == solved(compact.stdout)
+
+
 def test_watch_group_leaves_out_zone_members() -> None:
     """A watch group that overlaps the zone (G7 and a zone with USA, CAN, JPN and the EU)
     tracks only its members outside the zone: here the United Kingdom."""

@@ -18,22 +18,24 @@ Every command prints a readable Rich table by default and machine-readable outpu
 from __future__ import annotations
 
 import functools
+import json
 import math
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-from rich.table import Table
 
 from critmin.errors import CritminError
+
+if TYPE_CHECKING:  # pandas, numpy and the model are imported where a command needs them, so
+    import pandas as pd  # that `critmin --help` and the data commands start fast
+    from rich.progress import Progress
 
 app = typer.Typer(
     help="critmin: design and stress-test a critical-minerals preferential trade zone.",
@@ -114,8 +116,8 @@ def user_errors(fn: F) -> F:
             _quiet_stdout()
             raise typer.Exit(0) from None
         except Exception as e:  # a bug: reported as one, with the details in a log file
-            if _options["debug"]:
-                raise
+            if _options["debug"] or caused_by_interrupt(e):
+                raise  # Ctrl-C inside compiled code surfaces chained to an error
             try:
                 where = f"The details were written to {write_crash_log(e)}; {BUG_REPORT}, "
                 where += "with that file attached."
@@ -187,8 +189,20 @@ def number_check(
     return check
 
 
+def json_text(data: object, indent: int | None) -> str:
+    """The results as JSON text: compact by default (``separators`` without spaces; the C
+    encoder, several times faster than an indented dump), indented with ``indent``. NaN is
+    never written (the results contract holds ``null`` for a missing number)."""
+    if indent is None:
+        return json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n"
+    return json.dumps(data, indent=indent, allow_nan=False) + "\n"
+
+
 def print_frame(df: pd.DataFrame, as_json: bool, as_csv: bool, title: str = "") -> None:
     """Print a DataFrame as JSON records, CSV or a Rich table."""
+    import pandas as pd
+    from rich.table import Table
+
     if as_json:
         sys.stdout.write(df.to_json(orient="records", indent=1, force_ascii=False) + "\n")
         return
@@ -208,6 +222,8 @@ def print_frame(df: pd.DataFrame, as_json: bool, as_csv: bool, title: str = "") 
 
 
 def _fmt(v: Any) -> str:
+    import pandas as pd
+
     if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA:
         return "-"
     if isinstance(v, float):
@@ -220,6 +236,8 @@ def _fmt(v: Any) -> str:
 def progress_bar(show: bool) -> Progress:
     """A transient progress bar on stderr (description, bar, done/total, time left); a no-op
     when ``show`` is false."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
     return Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -238,3 +256,22 @@ def load_solver() -> None:
 
     with err.status("loading the solver (compiled once per machine: the first run takes longer)"):
         warm_up()
+
+
+class Interrupted(BaseException):
+    """Ctrl-C, raised by the SIGINT handler that :func:`critmin.cli.main` installs. Not a
+    ``KeyboardInterrupt``, which the command-line framework would turn into "Aborted!" and
+    status 1; not an ``Exception``, so that no ``except Exception`` on the way swallows it."""
+
+
+def caused_by_interrupt(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is Ctrl-C, or an error it caused: the handler can run while compiled
+    code is returning (Numba then reports "a result with an exception set", a SystemError
+    chained to the interrupt)."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, Interrupted):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import typer
 
 from critmin.cli.app import data_app, err, out, print_frame, user_errors
 from critmin.errors import CritminError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # ----------------------------------------------------------------------------- data
 
@@ -47,7 +49,7 @@ def data_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
         sys.stdout.write(json.dumps(info, indent=1) + "\n")
         return
     out.print(f"[bold]Minerals[/] ({len(info['minerals'])}): " + ", ".join(info["minerals"]))
-    out.print("[bold]Stages[/]: mine, refine, product")
+    out.print("[bold]Stages[/]: " + ", ".join(info["stages"]))
     out.print(
         f"[bold]Trade years[/]: {info['trade_years']}   [bold]Supply years[/]: {supply_years}"
         f"   [bold]Editions[/]: {', '.join(info['editions'])}"
@@ -59,6 +61,8 @@ def data_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
             f"{s['stage']}: " + "/".join(p["hs6"] for p in s["products"]) for s in chain["steps"]
         )
         out.print(f"  {chain['chain']:18s} {steps}", highlight=False)
+    import pandas as pd
+
     groups = pd.DataFrame(
         [
             {"group": g, "name": v["name"], "members": v["members"]}
@@ -281,6 +285,8 @@ def data_schema(
             lines.append("")
         sys.stdout.write("\n".join(lines) + "\n" + DOC_FOOTER)
         return
+    import pandas as pd
+
     for t in TABLES.values():
         df = pd.DataFrame([c.__dict__ for c in t.columns])
         print_frame(df, False, False, f"{t.name}: {t.row}")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import typer
 
-from critmin.cli.app import app, err, load_solver, out, user_errors
+from critmin.cli.app import app, err, json_text, load_solver, out, user_errors
 
 JSON_SUFFIXES = (".json",)
 """What ``--out`` of simulate and uncertainty writes: JSON, so the file name says so."""
@@ -23,6 +22,12 @@ def simulate_cmd(
         None, "--out", "-o", help="Also write the JSON here (a .json file)."
     ),
     top: int = typer.Option(8, min=0, help="Countries per table in the summary."),
+    indent: int | None = typer.Option(
+        None,
+        "--indent",
+        min=0,
+        help="Indent the JSON by this many spaces, for people (default: compact, for machines).",
+    ),
     detail: bool | None = typer.Option(
         None,
         "--detail/--brief",
@@ -37,12 +42,11 @@ def simulate_cmd(
 ) -> None:
     """Simulate a scenario: prices, flows, revenue and welfare inside and outside the zone."""
     from critmin.simulation import simulate
-    from critmin.summary import print_summary
     from critmin.util import (
         check_input_file,
         check_output_dir,
         check_output_file,
-        write_json_atomic,
+        write_text_atomic,
     )
 
     check_input_file(scenario, "scenario file")
@@ -55,8 +59,11 @@ def simulate_cmd(
     load_solver()
     result = simulate(scenario)
     data = result.to_dict()
+    text = ""
+    if output is not None or as_json:
+        text = json_text(data, indent)
     if output is not None:
-        write_json_atomic(output, data)
+        write_text_atomic(output, text)
     if xlsx is not None or csv_dir is not None:
         from critmin.export import write_csvs, write_xlsx
 
@@ -68,8 +75,10 @@ def simulate_cmd(
                 f"wrote {len(paths)} CSV files to {csv_dir}: {', '.join(p.name for p in paths)}"
             )
     if as_json:
-        sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
+        sys.stdout.write(text)
     else:
+        from critmin.summary import print_summary
+
         print_summary(out, data, top=top, detail=detail)
     if not result.converged:
         err.print("[bold red]some products did not converge: see 'converged' and 'message'[/]")

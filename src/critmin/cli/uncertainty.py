@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
+import os
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import typer
 
 from critmin.cli.app import (
     app,
     err,
+    json_text,
     load_solver,
     number_check,
     out,
@@ -64,7 +64,7 @@ def uncertainty_cmd(
     workers: int | None = typer.Option(
         None,
         min=1,
-        help="Local worker processes (default: every core, small runs in this process).",
+        help="Threads solving draws in this process (default: one per core).",
     ),
     chunk_size: int = typer.Option(
         250, "--chunk-size", min=1, help="Draws per task (results do not depend on it)."
@@ -91,12 +91,18 @@ def uncertainty_cmd(
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar on stderr (default: long runs)."
     ),
+    indent: int | None = typer.Option(
+        None,
+        "--indent",
+        min=0,
+        help="Indent the JSON by this many spaces, for people (default: compact, for machines).",
+    ),
 ) -> None:
     """Elasticity uncertainty and disruption risk: distributions, shortfall probability and the
     stockpile that covers it (docs/uncertainty.md)."""
     from critmin.scenario import load_scenario
     from critmin.uncertainty import run_uncertainty
-    from critmin.util import check_input_file, check_output_file, write_json_atomic
+    from critmin.util import check_input_file, check_output_file, write_text_atomic
 
     check_input_file(scenario, "scenario file")
     if output is not None:
@@ -141,20 +147,16 @@ def uncertainty_cmd(
             progress=lambda done, total: bar.update(tid, completed=done, total=total),
         )
     data = result.to_dict()
+    text = json_text(data, indent) if output is not None or as_json else ""
     if output is not None:
-        write_json_atomic(output, data)
+        write_text_atomic(output, text)
     if draws_out is not None:
-        frame = result.frame()
         try:
-            draws_out.parent.mkdir(parents=True, exist_ok=True)
-            if draws_out.suffix.lower() == ".parquet":
-                frame.to_parquet(draws_out, index=False)
-            else:
-                frame.to_csv(draws_out, index=False)
+            _write_draws(result.frame(), draws_out)
         except OSError as e:
             raise WriteFailedError(f"cannot write {draws_out}: {e.strerror or e}") from None
     if as_json:
-        sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
+        sys.stdout.write(text)
     else:
         _print_uncertainty(data)
     if not result.converged:
@@ -165,14 +167,38 @@ def uncertainty_cmd(
         raise typer.Exit(1)
 
 
+def _write_draws(frame: Any, path: Path) -> None:
+    """Every draw as CSV or Parquet, written to a temporary file beside ``path`` and renamed:
+    an interrupted or failed write leaves no partial file."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False)
+        umask = os.umask(0)  # mkstemp creates 0600: the permissions of a normal write
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _engine(data: dict[str, Any]) -> str:
     n = data["workers"]
     if data["engine"] == "dask":
         return f"a Dask cluster of {n} worker(s)"
-    return f"{n} local processes" if n > 1 else "1 local process"
+    return f"{n} threads" if n > 1 else "1 thread"
 
 
 def _print_uncertainty(data: dict[str, Any]) -> None:
+    import pandas as pd
+
     def usd(v: float | None) -> str:
         return "-" if v is None else f"USD {v / 1e6:,.1f} m"
 

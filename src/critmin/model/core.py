@@ -47,8 +47,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from critmin.errors import CritminError
 from critmin.model.kernels import (
@@ -445,13 +443,30 @@ class Stack:
         return Stack(**kw)
 
 
-def _components(active: BoolArray) -> tuple[int, IntArray]:
-    """Connected components of the bipartite seller/buyer graph of active pairs."""
-    n = active.shape[0]
-    rows, cols = np.nonzero(active)
-    graph = coo_matrix((np.ones(len(rows)), (rows, cols + n)), shape=(2 * n, 2 * n)).tocsr()
-    ncomp, labels = connected_components(graph, directed=False)
-    return int(ncomp), np.asarray(labels, dtype=np.intp)
+def _components(sellers: IntArray, buyers: IntArray, n: int) -> tuple[int, IntArray]:
+    """Connected components of the bipartite seller/buyer graph whose edges are the active
+    pairs ``(sellers[k], buyers[k])``: labels ``0..ncomp-1`` for the ``2n`` nodes (sellers
+    ``0..n-1``, then buyers ``n..2n-1``).
+
+    Min-label propagation with pointer jumping: every edge pulls both ends to the smaller of
+    their labels, then each label is replaced by its own label; it stops when nothing moves
+    (at most a few passes over the edges for trade graphs). An isolated node is a component
+    of its own, as in ``scipy.sparse.csgraph.connected_components``.
+    """
+    label = np.arange(2 * n, dtype=np.intp)
+    u = np.asarray(sellers, dtype=np.intp)
+    v = np.asarray(buyers, dtype=np.intp) + n
+    while True:
+        low = np.minimum(label[u], label[v])
+        new = label.copy()
+        np.minimum.at(new, u, low)
+        np.minimum.at(new, v, low)
+        new = new[new]
+        if np.array_equal(new, label):
+            break
+        label = new
+    roots, labels = np.unique(label, return_inverse=True)
+    return len(roots), np.asarray(labels, dtype=np.intp)
 
 
 class _MarketLists(NamedTuple):
@@ -555,9 +570,7 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
     for b, ml in enumerate(lists):
         if eta[b] != 0.0:
             continue
-        act_b = np.zeros((n, n), dtype=np.bool_)
-        act_b[ml.ai, ml.aj] = True
-        ncomp, labels = _components(act_b)
+        ncomp, labels = _components(ml.ai, ml.aj, n)
         seller_lab = labels[:n][np.minimum(slot_country[b], n - 1)]
         for comp in range(ncomp):
             members = producer[b] & (seller_lab == comp)

@@ -765,6 +765,44 @@ def buyer_revenue(
     return out
 
 
+# welfare terms (critmin.model.welfare): here, so that the draws kernel can call them
+
+
+@njit(cache=True, nogil=True)
+def _log0(x: float) -> float:
+    """``ln x`` with ``ln 0 = -inf`` (and ``-inf`` for a NaN, which only a failed solve has)."""
+    return math.log(x) if x > 0.0 else -math.inf
+
+
+@njit(cache=True, nogil=True)
+def consumer_surplus_change(E: Any, P: Any, eta: float) -> Any:
+    """``dCS_j = -E_j (P_j^(1-eta) - 1)/(1-eta)``, ``-E_j ln P_j`` at ``eta = 1``.
+
+    Computed as ``-E expm1((1-eta) ln P) / (1-eta)``, exact at ``P = 1`` and accurate for
+    ``eta`` near 1. ``P = inf`` (no supplier left) gives ``-inf`` for ``eta <= 1``; 0 for a
+    buyer without baseline expenditure (``E_j = 0``). A compiled loop.
+    """
+    out = np.zeros(E.shape[0])
+    a = 1.0 - eta
+    for j in range(E.shape[0]):
+        if E[j] > 0.0:
+            lnP = _log0(P[j])
+            out[j] = -E[j] * lnP if eta == 1.0 else -E[j] * math.expm1(a * lnP) / a
+    return out
+
+
+@njit(cache=True, nogil=True)
+def producer_surplus_change(R: Any, pi_s: Any, eps: Any) -> Any:
+    """``dPS_i = R_i ((pi^s_i)^(1+eps_i) - 1)/(1+eps_i)`` (``-R_i/(1+eps_i)`` at ``pi^s = 0``);
+    0 for a country without baseline sales. A compiled loop."""
+    out = np.zeros(R.shape[0])
+    for i in range(R.shape[0]):
+        if R[i] > 0.0:
+            k = 1.0 + eps[i]
+            out[i] = R[i] * math.expm1(k * _log0(pi_s[i])) / k
+    return out
+
+
 @njit(cache=True, nogil=True)
 def market_setup(
     V: Any,
@@ -913,6 +951,77 @@ def country_levels(
     for ell in range(L):
         pair_i[ell] = a.slot_country[b, a.ps[b, ell]]
     return pi, ee, P, D, pi_s, S, exports, baseline_exports, R, stranded, pair_i
+
+
+class Levels(NamedTuple):
+    """Every market of a solved stack in countries (:func:`levels_batch`): ``(B, n)`` arrays
+    padded past each market's ``n``, and the seller country of each valid pair ``(B, L)``."""
+
+    pi: Any
+    e: Any
+    P: Any
+    D: Any
+    pi_s: Any
+    S: Any
+    exports: Any
+    baseline_exports: Any
+    R: Any
+    stranded: Any
+    dCS: Any
+    dPS: Any
+    revenue: Any
+    pair_i: Any
+
+
+@njit(cache=True, nogil=True)
+def levels_batch(
+    a: Any, sizes: Any, z: Any, e: Any, eps: Any, subsidy_floor: Any, pt1: Any, pF: Any
+) -> Any:
+    """:func:`country_levels`, the consumer and producer surplus changes and the tariff and
+    levy revenue per buyer (:func:`buyer_revenue`) of every market of a solved stack, in one
+    call (one dispatch for the batch instead of several per market). ``e`` is the stack's
+    evaluation at ``z``; ``eps`` and ``subsidy_floor`` are per market and country ``(B, n)``;
+    ``pt1`` and ``pF`` the pairs' scenario tariffs and levy floors ``(B, L)``."""
+    B = z.shape[0]
+    n = eps.shape[1]
+    L = a.ps.shape[1]
+    pi = np.zeros((B, n))
+    ee = np.zeros((B, n))
+    P = np.zeros((B, n))
+    D = np.zeros((B, n))
+    pi_s = np.zeros((B, n))
+    S = np.zeros((B, n))
+    exports = np.zeros((B, n))
+    bexp = np.zeros((B, n))
+    R = np.zeros((B, n))
+    stranded = np.zeros((B, n), dtype=np.bool_)
+    dCS = np.zeros((B, n))
+    dPS = np.zeros((B, n))
+    revenue = np.zeros((B, n))
+    pair_i = np.zeros((B, L), dtype=np.intp)
+    for b in range(B):
+        nb = sizes[b]
+        lv = country_levels(
+            a, b, nb, z[b], e.nu[b], e.X[b], e.lnP[b], eps[b, :nb], subsidy_floor[b, :nb]
+        )
+        pi[b, :nb] = lv[0]
+        ee[b, :nb] = lv[1]
+        P[b, :nb] = lv[2]
+        D[b, :nb] = lv[3]
+        pi_s[b, :nb] = lv[4]
+        S[b, :nb] = lv[5]
+        exports[b, :nb] = lv[6]
+        bexp[b, :nb] = lv[7]
+        R[b, :nb] = lv[8]
+        stranded[b, :nb] = lv[9]
+        Lb = lv[10].shape[0]
+        pair_i[b, :Lb] = lv[10]
+        dCS[b, :nb] = consumer_surplus_change(a.W[b, :nb], lv[2], a.eta[b])
+        dPS[b, :nb] = producer_surplus_change(lv[8], lv[4], eps[b, :nb])
+        revenue[b, :nb] = buyer_revenue(
+            lv[10], a.pj[b, :Lb], e.q[b, :Lb], pt1[b, :Lb], pF[b, :Lb], lv[0], lv[1], nb
+        )
+    return Levels(pi, ee, P, D, pi_s, S, exports, bexp, R, stranded, dCS, dPS, revenue, pair_i)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1093,7 +1202,8 @@ def _copy_into(src: Any, dst: Any) -> None:
 def _newton_one(
     a: Any, b: int, z: Any, out: Any, tol: float, max_iter: int, pure: bool, single: bool
 ) -> tuple[int, int]:
-    """Solve market ``b`` from ``z = 0``; leaves the final ``z`` in ``z`` and its evaluation
+    """Solve market ``b`` from the ``z`` given (the baseline ``z = 0``, or a warm start);
+    leaves the final ``z`` in ``z`` and its evaluation
     in ``out``. Returns ``(iterations, status)``: 1 converged, 0 iteration limit,
     ``LINE_SEARCH_FAILED``. With ``pure`` every finite step is taken in full (capped).
 
@@ -1111,7 +1221,6 @@ def _newton_one(
     cur = out
     trial = row(alloc_eval(1, L, n + 1, ns, nq), 0)
     in_out = True
-    z[:] = 0.0
     zt = np.zeros(N)
     eval_one(a, b, z, cur)
     hist = np.full(MEMORY, -math.inf)
@@ -1234,3 +1343,260 @@ def newton_batch(a: Any, tol: float, max_iter: int, pure: bool, single: bool) ->
     for b in range(B):
         iterations[b], status[b] = _newton_one(a, b, z[b], row(out, b), tol, max_iter, pure, single)
     return z, out, iterations, status
+
+
+# --------------------------------------------------------------------------------------------
+# Monte Carlo draws (critmin.uncertainty): many parameter draws of one market, solved and
+# reduced to key outputs without leaving compiled code
+
+DRAW_OUTPUTS = 11
+"""Per draw, in order: zone and outside consumer price change (%), self-sufficiency, watch
+share, zone, outside and world welfare change, tariff revenue change, subsidy cost (USD),
+zone consumption ``Q`` (USD at baseline prices) and the largest residual."""
+
+
+@njit(cache=True, nogil=True)
+def with_parameters(a: Any, sigma: Any, eta: Any, eps: Any) -> Any:
+    """The single-market stack ``a`` (``B = 1``) with its elasticities replaced: ``sigma``
+    and ``eta`` of shape ``(1,)``, slot elasticities ``eps`` of shape ``(1, ns)``. The pair,
+    buyer and slot lists are shared, not copied."""
+    return StackArrays(
+        a.ps,
+        a.pj,
+        a.pV,
+        a.pw,
+        a.pdlt,
+        a.plnFc,
+        a.poff,
+        a.nvalid,
+        sigma,
+        eta,
+        a.supplied,
+        a.W,
+        a.R,
+        a.X0,
+        eps,
+        a.lnG,
+        a.uact,
+        a.check,
+        a.slot_country,
+        a.qslot,
+        a.qmask,
+        a.lncap,
+        a.any_floor,
+    )
+
+
+@njit(cache=True, nogil=True)
+def draw_market(
+    a: Any, sigma: Any, eta: Any, eps: Any, d: int, sig: Any, et: Any, eps_s: Any
+) -> Any:
+    """Draw ``d``'s market: ``a`` with ``sigma[d]``, ``eta[d]`` and the slot elasticities of
+    the country elasticities ``eps[d]``, written into the work arrays ``sig``, ``et`` and
+    ``eps_s`` (see :func:`with_parameters`)."""
+    sig[0] = sigma[d]
+    et[0] = eta[d]
+    for s in range(eps_s.shape[1]):
+        c = a.slot_country[0, s]
+        eps_s[0, s] = eps[d, c] if c < eps.shape[1] else 0.0
+    return with_parameters(a, sig, et, eps_s)
+
+
+@njit(cache=True, nogil=True)
+def draw_outputs(
+    a: Any,
+    z: Any,
+    e: Any,
+    eps: Any,
+    subsidy_floor: Any,
+    pt1: Any,
+    pF: Any,
+    rev0: Any,
+    E: Any,
+    members: Any,
+    watch: Any,
+    out: Any,
+) -> None:
+    """The key outputs (:data:`DRAW_OUTPUTS`) of market 0 of ``a`` solved at ``z`` with its
+    evaluation ``e``, from the pair lists (no dense ``n x n`` array).
+
+    Levels as :func:`country_levels`, welfare as :func:`critmin.model.welfare.compute_welfare`
+    (consumer and producer surplus, tariff and levy revenue change, quota rent, subsidy cost).
+    Consumer price changes are ``E``-weighted means of ``(P_j - 1) x 100`` over members and
+    non-members (a buyer with no supplier left counts as unchanged); self-sufficiency and the
+    watch share are member purchases ``q_ij`` from members and from watch countries over all
+    member purchases; zone consumption ``Q = sum_{j in zone} E_j D_j``. Welfare sums skip NaN.
+    ``eps`` and ``subsidy_floor`` are per country; ``E`` is the baseline expenditure per buyer.
+    """
+    n = E.shape[0]
+    pi, ee, P, D, pi_s, S, exports, _, R, _, pair_i = country_levels(
+        a, 0, n, z, e.nu, e.X, e.lnP, eps, subsidy_floor
+    )
+    eta = a.eta[0]
+    dCS = consumer_surplus_change(E, P, eta)
+    dPS = producer_surplus_change(R, pi_s, eps)
+    L = pair_i.shape[0]
+    revenue = buyer_revenue(pair_i, a.pj[0, :L], e.q[:L], pt1, pF, pi, ee, n)
+    zone_w = 0.0
+    outside_w = 0.0
+    world_w = 0.0
+    tariff = 0.0
+    subsidy = 0.0
+    wz = 0.0
+    pz = 0.0
+    wo = 0.0
+    po = 0.0
+    Q = 0.0
+    for j in range(n):
+        rev = revenue[j] - rev0[j]
+        cost = (pi_s[j] - pi[j]) * S[j] * R[j]
+        w = dCS[j] + dPS[j] + rev + pi[j] * ee[j] * exports[j] - cost
+        if w == w:
+            world_w += w
+            if members[j]:
+                zone_w += w
+            else:
+                outside_w += w
+        if rev == rev:
+            tariff += rev
+        if cost == cost:
+            subsidy += cost
+        dP = (P[j] - 1.0) * 100.0 if math.isfinite(P[j]) else 0.0
+        if members[j]:
+            wz += E[j]
+            pz += E[j] * dP
+            Dj = D[j] if D[j] == D[j] else 0.0
+            Q += E[j] * Dj
+        else:
+            wo += E[j]
+            po += E[j] * dP
+    demand = 0.0
+    own = 0.0
+    from_watch = 0.0
+    for ell in range(L):
+        j = a.pj[0, ell]
+        if not members[j]:
+            continue
+        qq = e.q[ell]
+        if qq != qq:
+            continue
+        demand += qq
+        i = pair_i[ell]
+        if members[i]:
+            own += qq
+        if watch[i]:
+            from_watch += qq
+    any_watch = False
+    for i in range(n):
+        if watch[i]:
+            any_watch = True
+            break
+    out[0] = pz / wz if wz > 0.0 else math.nan
+    out[1] = po / wo if wo > 0.0 else math.nan
+    out[2] = own / demand if demand > 0.0 else math.nan
+    out[3] = (from_watch / demand if any_watch else 0.0) if demand > 0.0 else math.nan
+    out[4] = zone_w
+    out[5] = outside_w
+    out[6] = world_w
+    out[7] = tariff
+    out[8] = subsidy
+    out[9] = Q
+    worst = 0.0
+    for k in range(e.F.shape[0]):
+        worst = max(worst, abs(e.F[k]))
+    for k in range(e.f_check.shape[0]):
+        worst = max(worst, abs(e.f_check[k]))
+    for k in range(z.shape[0]):  # a log price beyond the float range is not a solution
+        if not abs(z[k]) < EXP_CLIP:
+            worst = math.inf
+    out[10] = worst
+
+
+@njit(cache=True, nogil=True)
+def solve_draws(
+    a: Any,
+    sigma: Any,
+    eta: Any,
+    eps: Any,
+    z0: Any,
+    tol: float,
+    max_iter: int,
+    subsidy_floor: Any,
+    pt1: Any,
+    pF: Any,
+    rev0: Any,
+    E: Any,
+    members: Any,
+    watch: Any,
+    cancel: Any,
+) -> tuple[Any, Any, Any, Any]:
+    """Solve draw ``d`` of one market (the single-market stack ``a``) with ``sigma[d]``,
+    ``eta[d]`` and country supply elasticities ``eps[d]`` from the warm start ``z0`` (the point
+    solution), by the safeguarded Newton iteration of :func:`newton_batch`, and reduce it to
+    its key outputs (:func:`draw_outputs`).
+
+    Returns ``z`` ``(D, N)``, outputs ``(D, DRAW_OUTPUTS)``, iterations and status ``(D,)``.
+    Each draw depends only on its own inputs (no state is shared between draws), so any
+    split of the draws over calls or threads gives the same numbers bit for bit; the
+    function holds no Python object, and callers may run it on several threads at once.
+    ``cancel`` (an integer array of one element, shared with the caller) is read before each
+    draw: once it is not 0 the function returns at once, the draws not solved left with
+    status 0 (Ctrl-C stops a long chunk within one draw).
+    """
+    Dn = sigma.shape[0]
+    ns = a.R.shape[1]
+    nq = a.qslot.shape[1]
+    n1 = a.W.shape[1]
+    L = a.ps.shape[1]
+    N = ns + nq
+    zs = np.empty((Dn, N))
+    outs = np.empty((Dn, DRAW_OUTPUTS))
+    iterations = np.zeros(Dn, dtype=np.intp)
+    status = np.zeros(Dn, dtype=np.intp)
+    buf = alloc_eval(1, L, n1, ns, nq)
+    e = row(buf, 0)
+    sig = np.empty(1)
+    et = np.empty(1)
+    eps_s = np.empty((1, ns))
+    for d in range(Dn):
+        if cancel[0] != 0:
+            break
+        ad = draw_market(a, sigma, eta, eps, d, sig, et, eps_s)
+        z = zs[d]
+        z[:] = z0
+        iterations[d], status[d] = _newton_one(ad, 0, z, e, tol, max_iter, False, True)
+        draw_outputs(ad, z, e, eps[d], subsidy_floor, pt1, pF, rev0, E, members, watch, outs[d])
+    return zs, outs, iterations, status
+
+
+@njit(cache=True, nogil=True)
+def outputs_at(
+    a: Any,
+    sigma: Any,
+    eta: Any,
+    eps: Any,
+    z: Any,
+    subsidy_floor: Any,
+    pt1: Any,
+    pF: Any,
+    rev0: Any,
+    E: Any,
+    members: Any,
+    watch: Any,
+) -> Any:
+    """The key outputs (:func:`draw_outputs`) of draws already solved elsewhere (``z`` per
+    draw, e.g. by the fallbacks of :mod:`critmin.model.solver`): evaluate, then reduce."""
+    Dn = sigma.shape[0]
+    ns = a.R.shape[1]
+    nq = a.qslot.shape[1]
+    outs = np.empty((Dn, DRAW_OUTPUTS))
+    buf = alloc_eval(1, a.ps.shape[1], a.W.shape[1], ns, nq)
+    e = row(buf, 0)
+    sig = np.empty(1)
+    et = np.empty(1)
+    eps_s = np.empty((1, ns))
+    for d in range(Dn):
+        ad = draw_market(a, sigma, eta, eps, d, sig, et, eps_s)
+        eval_one(ad, 0, z[d], e)
+        draw_outputs(ad, z[d], e, eps[d], subsidy_floor, pt1, pF, rev0, E, members, watch, outs[d])
+    return outs

@@ -43,13 +43,14 @@ from critmin.model.core import (
 from critmin.model.kernels import (
     LINE_SEARCH_FAILED,
     MAX_STEP_LIMIT,
-    country_levels,
+    Levels,
+    levels_batch,
     newton_batch,
     solve_step,
 )
-from critmin.model.welfare import compute_welfare
+from critmin.model.welfare import assemble_welfare
 
-__all__ = ["Solution", "solve", "solve_batch", "warm_up"]
+__all__ = ["Solution", "solve", "solve_batch", "solve_unknowns", "warm_up"]
 
 SINGLE_THREAD_BELOW = 1024
 """Systems with fewer unknowns than this are solved with one BLAS thread (see ``_blas``)."""
@@ -371,6 +372,24 @@ def _fmt(market: Market, idx: IntArray, limit: int = 8) -> str:
     return ", ".join(labels) + more
 
 
+def _levels(
+    st: Stack,
+    ev: Evaluation,
+    state: _State,
+    markets: Sequence[Market],
+    policies: Sequence[ResolvedPolicy],
+) -> Levels:
+    """Levels, surplus changes and revenue of every market of a solved stack, in one compiled
+    call (:func:`critmin.model.kernels.levels_batch`)."""
+    eps = np.zeros((st.B, st.n))
+    floor = np.zeros((st.B, st.n))
+    for b, (m, p) in enumerate(zip(markets, policies, strict=True)):
+        eps[b, : m.n] = m.eps
+        floor[b, : m.n] = p.subsidy_floor
+    sizes = np.asarray(st.sizes, dtype=np.intp)
+    return levels_batch(st.arrays, sizes, state.z, ev.buf, eps, floor, st.pt1, st.pF)
+
+
 def _unpack(
     market: Market,
     policy: ResolvedPolicy,
@@ -379,27 +398,34 @@ def _unpack(
     ev: Evaluation,
     state: _State,
     tol: float,
+    lv: Levels,
 ) -> Solution:
-    """Turn element ``b`` of a solved stack into a :class:`Solution` (levels + welfare)."""
+    """Turn element ``b`` of a solved stack into a :class:`Solution` (levels + welfare), from
+    the batch's levels ``lv`` (:func:`_levels`)."""
     n = market.n
     ns = st.ns
     unsupplied = st.unsupplied[b, :n].copy()
     lnP = ev.lnP[b, :n]
-    pi, e, P, D, pi_s, S, exports, baseline_exports, R, stranded, pair_i = country_levels(
-        st.arrays,
-        b,
-        n,
-        state.z[b],
-        ev.buf.nu[b],
-        ev.buf.X[b],
-        ev.buf.lnP[b],
-        market.eps,
-        policy.subsidy_floor,
+    pi, e, P, D, pi_s, S = (
+        lv.pi[b, :n].copy(),
+        lv.e[b, :n].copy(),
+        lv.P[b, :n].copy(),
+        lv.D[b, :n].copy(),
+        lv.pi_s[b, :n].copy(),
+        lv.S[b, :n].copy(),
     )
+    exports, baseline_exports, R = (
+        lv.exports[b, :n].copy(),
+        lv.baseline_exports[b, :n].copy(),
+        lv.R[b, :n].copy(),
+    )
+    stranded = lv.stranded[b, :n].copy()
+    nvalid = int(st.arrays.nvalid[b])  # the valid pairs come first
+    pair_i = lv.pair_i[b, :nvalid].copy()
     numeraire = np.zeros(n, dtype=np.bool_)
     if st.numeraire[b].any():
         numeraire[st.slot_country[b, st.numeraire[b]]] = True
-    valid = slice(0, len(pair_i))  # the valid pairs come first
+    valid = slice(0, nvalid)
     pair_j = st.pj[b, valid]
     pair_q = ev.q[b, valid]
     # Degenerate equilibria (sigma near 1 with eta = 0 and a ban removing most of a buyer's
@@ -409,21 +435,16 @@ def _unpack(
     representable = bool((np.abs(state.z[b]) < LOG_RANGE).all())
     done = bool(state.done[b]) and representable
     with np.errstate(over="ignore", invalid="ignore" if not done else "warn"):
-        wf = compute_welfare(
-            market,
-            E=st.W[b, :n],
-            R=R,
+        wf = assemble_welfare(
+            dCS=lv.dCS[b, :n].copy(),
+            dPS=lv.dPS[b, :n].copy(),
+            revenue=lv.revenue[b, :n],
             baseline_revenue=st.rev0[b, :n],
             pi=pi,
             e=e,
             pi_s=pi_s,
             S=S,
-            P=P,
-            pair_i=pair_i,
-            pair_j=pair_j,
-            pair_q=pair_q,
-            pair_t1=st.pt1[b, valid],
-            pair_floor=st.pF[b, valid],
+            R=R,
             exports=exports,
         )
 
@@ -593,9 +614,36 @@ def solve_batch(
                 _retry(st, state, retry, tol, max_iter)
                 state.last = None
         ev = state.last if state.last is not None else evaluate(st, state.z)
+        lv = _levels(st, ev, state, ms, ps)
         for b, k in enumerate(grp):
-            out[k] = _unpack(ms[b], ps[b], st, b, ev, state, tol)
+            out[k] = _unpack(ms[b], ps[b], st, b, ev, state, tol, lv)
     return [s for s in out if s is not None]
+
+
+def solve_unknowns(
+    markets: Sequence[Market],
+    policies: Sequence[Policy | ResolvedPolicy],
+    *,
+    tol: float = 1e-12,
+    max_iter: int = 100,
+) -> tuple[Stack, FloatArray, IntArray, BoolArray]:
+    """Markets of one shape (the same countries, pairs and quotas: e.g. parameter draws of one
+    market) solved exactly as :func:`solve_batch` solves them, fallbacks included, but left as
+    the stack and its unknowns ``z`` ``(B, N)``, with the iterations and whether each converged:
+    for callers that reduce solutions in compiled code instead of building :class:`Solution`
+    objects (:mod:`critmin.uncertainty`)."""
+    _check_options(tol, max_iter)
+    resolved = [
+        p if isinstance(p, ResolvedPolicy) else p.resolve(m)
+        for m, p in zip(markets, policies, strict=True)
+    ]
+    st = stack(list(markets), resolved)
+    with _blas(st.N):
+        state = _newton(st, tol, max_iter)
+        retry = np.flatnonzero(~state.done)
+        if len(retry):
+            _retry(st, state, retry, tol, max_iter)
+    return st, state.z, state.iterations, state.done
 
 
 @cache

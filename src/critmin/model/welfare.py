@@ -22,16 +22,24 @@ choke price) and ``-E_j / (eta - 1)`` for ``eta > 1``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from critmin.model.core import FloatArray, IntArray, Market
-from critmin.model.kernels import buyer_revenue
+from critmin.model.kernels import (
+    buyer_revenue,
+    consumer_surplus_change,
+    producer_surplus_change,
+)
 
-__all__ = ["Welfare", "compute_welfare", "consumer_surplus_change", "producer_surplus_change"]
+__all__ = [
+    "Welfare",
+    "assemble_welfare",
+    "compute_welfare",
+    "consumer_surplus_change",
+    "producer_surplus_change",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,41 +52,6 @@ class Welfare:
     quota_rent: FloatArray
     subsidy_cost: FloatArray
     welfare: FloatArray
-
-
-@njit(cache=True, nogil=True)
-def _log0(x: float) -> float:
-    """``ln x`` with ``ln 0 = -inf`` (and ``-inf`` for a NaN, which only a failed solve has)."""
-    return math.log(x) if x > 0.0 else -math.inf
-
-
-@njit(cache=True, nogil=True)
-def consumer_surplus_change(E: FloatArray, P: FloatArray, eta: float) -> FloatArray:
-    """``dCS_j = -E_j (P_j^(1-eta) - 1)/(1-eta)``, ``-E_j ln P_j`` at ``eta = 1``.
-
-    Computed as ``-E expm1((1-eta) ln P) / (1-eta)``, exact at ``P = 1`` and accurate for
-    ``eta`` near 1. ``P = inf`` (no supplier left) gives ``-inf`` for ``eta <= 1``; 0 for a
-    buyer without baseline expenditure (``E_j = 0``). A compiled loop.
-    """
-    out = np.zeros(E.shape[0])
-    a = 1.0 - eta
-    for j in range(E.shape[0]):
-        if E[j] > 0.0:
-            lnP = _log0(P[j])
-            out[j] = -E[j] * lnP if eta == 1.0 else -E[j] * math.expm1(a * lnP) / a
-    return out
-
-
-@njit(cache=True, nogil=True)
-def producer_surplus_change(R: FloatArray, pi_s: FloatArray, eps: FloatArray) -> FloatArray:
-    """``dPS_i = R_i ((pi^s_i)^(1+eps_i) - 1)/(1+eps_i)`` (``-R_i/(1+eps_i)`` at ``pi^s = 0``);
-    0 for a country without baseline sales. A compiled loop."""
-    out = np.zeros(R.shape[0])
-    for i in range(R.shape[0]):
-        if R[i] > 0.0:
-            k = 1.0 + eps[i]
-            out[i] = R[i] * math.expm1(k * _log0(pi_s[i])) / k
-    return out
 
 
 def compute_welfare(
@@ -117,7 +90,38 @@ def compute_welfare(
     dPS = producer_surplus_change(R, pi_s, market.eps)
     # tariff or levy paid, where trade flows (a compiled loop over the pairs)
     revenue_new = buyer_revenue(pair_i, pair_j, pair_q, pair_t1, pair_floor, pi, e, n)
-    tariff_revenue = revenue_new - baseline_revenue  # same sums: exactly 0 at no change
+    return assemble_welfare(
+        dCS=dCS,
+        dPS=dPS,
+        revenue=revenue_new,
+        baseline_revenue=baseline_revenue,
+        pi=pi,
+        e=e,
+        pi_s=pi_s,
+        S=S,
+        R=R,
+        exports=exports,
+    )
+
+
+def assemble_welfare(
+    *,
+    dCS: FloatArray,
+    dPS: FloatArray,
+    revenue: FloatArray,
+    baseline_revenue: FloatArray,
+    pi: FloatArray,
+    e: FloatArray,
+    pi_s: FloatArray,
+    S: FloatArray,
+    R: FloatArray,
+    exports: FloatArray,
+) -> Welfare:
+    """The welfare terms from the surplus changes and the new tariff and levy revenue per
+    buyer (module docstring): revenue change ``revenue - baseline_revenue`` (the same sums:
+    exactly 0 at no change), quota rent ``pi e X``, subsidy cost ``(pi^s - pi) S R`` and
+    ``welfare = dCS + dPS + revenue change + rent - subsidy``."""
+    tariff_revenue = revenue - baseline_revenue
     quota_rent = pi * e * exports
     subsidy_cost = (pi_s - pi) * S * R
     welfare = dCS + dPS + tariff_revenue + quota_rent - subsidy_cost

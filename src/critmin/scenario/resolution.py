@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from critmin.baseline import ProductBaseline, bundled_baseline, user_baseline
-from critmin.errors import CritminError, ScenarioError
+from critmin.errors import CritminError, DataIntegrityError, ScenarioError
 from critmin.model.core import Market, Policy
 from critmin.scenario import no_effect
 from critmin.scenario.spec import (
@@ -75,11 +75,10 @@ class ResolvedProduct:
 
 
 def class_default(world: World, product_class: str, parameter: str) -> float:
-    el = world.elasticities
-    row = el[(el["product_class"] == product_class) & (el["parameter"] == parameter)]
-    if row.empty:
-        row = el[(el["product_class"] == "metal") & (el["parameter"] == parameter)]
-    return float(row["default"].iloc[0])
+    row = world.elasticity_row(product_class, parameter)
+    if row is None:
+        raise DataIntegrityError(f"the elasticities table has no row for {parameter}")
+    return float(row["default"])
 
 
 def resolve_elasticities(

@@ -1,0 +1,160 @@
+"""The entry point of a Monte Carlo run: :func:`run_uncertainty`."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from critmin.errors import CritminError
+from critmin.scenario import Scenario, UncertaintySettings, load_scenario
+from critmin.stockpile import size_stockpile
+from critmin.uncertainty.engines import Progress, run_dask, run_local
+from critmin.uncertainty.results import ProductUncertainty, UncertaintyResult
+from critmin.uncertainty.tasks import build_task
+
+if TYPE_CHECKING:
+    from critmin.world import World
+
+DEFAULT_CHUNK_SIZE = 250
+"""Draws per task (one compiled call). Results do not depend on it; it sets the granularity of
+scheduling, progress and Ctrl-C."""
+
+
+def _settings(scenario: Scenario, overrides: dict[str, Any]) -> UncertaintySettings:
+    base = (scenario.uncertainty or UncertaintySettings()).model_dump()
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return UncertaintySettings.model_validate(base)
+    except ValidationError as exc:
+        e = exc.errors(include_url=False)[0]
+        loc = ".".join(str(x) for x in e["loc"])
+        raise CritminError(
+            f"uncertainty option '{loc}': {str(e['msg']).removeprefix('Value error, ')}"
+        ) from None
+
+
+def run_uncertainty(
+    source: str | Path | dict[str, Any] | Scenario,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    scheduler: Any = None,
+    workers: int | None = None,
+    shortfall_threshold: float | None = None,
+    coverage: float | None = None,
+    duration_days: float | None = None,
+    reference: str | None = None,
+    progress: Progress | None = None,
+    world: World | None = None,
+) -> UncertaintyResult:
+    """Sample, solve and summarise ``draws`` Monte Carlo draws of a scenario.
+
+    Arguments left ``None`` come from the scenario's ``[uncertainty]`` table, else the defaults
+    of :class:`critmin.scenario.UncertaintySettings`. ``scheduler``: ``None`` runs locally on
+    ``workers`` threads of this process (default: one per core; 1 = this thread alone; the
+    compiled solver releases the GIL, so threads run in parallel); a Dask scheduler address
+    (``tcp://host:port``) or a ``distributed.Client`` runs one task per chunk on that cluster.
+    ``progress(done, total)`` is called as chunks finish (counts of product draws).
+    """
+    from critmin.scenario.resolution import resolve
+
+    t_start = time.perf_counter()
+    scenario = load_scenario(source)
+    settings = _settings(
+        scenario,
+        {
+            "draws": draws,
+            "seed": seed,
+            "shortfall_threshold": shortfall_threshold,
+            "coverage": coverage,
+            "duration_days": duration_days,
+            "reference": reference,
+        },
+    )
+    if chunk_size < 1:
+        raise CritminError(f"chunk size must be at least 1, got {chunk_size}")
+    world, resolved = resolve(scenario, world)
+    built = [build_task(world, scenario, rp, settings) for rp in resolved]
+    tasks = [t for t, _ in built]
+    t_resolved = time.perf_counter()
+
+    N = settings.draws
+    jobs = [
+        (ti, start, min(start + chunk_size, N))
+        for ti in range(len(tasks))
+        for start in range(0, N, chunk_size)
+    ]
+    if scheduler is None:
+        nworkers = workers if workers is not None else (os.cpu_count() or 1)
+        if nworkers < 1:
+            raise CritminError(f"workers must be at least 1, got {nworkers}")
+        results = run_local(tasks, jobs, settings.seed, nworkers, progress)
+        engine = "local" if nworkers <= 1 or len(jobs) == 1 else "local-threads"
+        nworkers = 1 if engine == "local" else min(nworkers, len(jobs))
+    else:
+        results, nworkers = run_dask(tasks, jobs, settings.seed, scheduler, progress)
+        engine = "dask"
+    t_solved = time.perf_counter()
+
+    products: dict[str, ProductUncertainty] = {}
+    for ti, (task, facts) in enumerate(built):
+        parts = [res for (tj, _, _), res in zip(jobs, results, strict=True) if tj == ti]
+        arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        # the point estimate: point elasticities, the scenario's policies, no disruption
+        # event, through the same compiled reduction as the draws
+        point = task.point_outputs()
+        ok = arrays["converged"]
+        shortfall = arrays["shortfall_t"][ok]
+        stock = size_stockpile(
+            shortfall if shortfall.size else np.zeros(1),
+            coverage=settings.coverage,
+            duration_days=settings.duration_days,
+            baseline_demand_t=facts["baseline_zone_demand"],
+            net_imports_t=facts["net_imports"],
+            reference_price_usd_per_t=facts["reference_price_usd_per_t"],
+            reference_price_basis=facts["reference_price_basis"],
+            content_factor=facts["content_factor"],
+            unit=facts["unit"],
+        )
+        events = [
+            {"disruption": ev.disruption, "exporter": ev.exporter, "probability": ev.probability}
+            for ev in task.events
+        ]
+        products[task.product_id] = ProductUncertainty(
+            product_id=task.product_id,
+            name=facts["name"],
+            countries=facts["countries"],
+            draws=arrays,
+            point=point,
+            ranges=task.ranges,
+            events=events,
+            facts=facts,
+            stockpile=stock,
+            threshold=settings.shortfall_threshold,
+        )
+    t_end = time.perf_counter()
+    solve_s = t_solved - t_resolved
+    timings = {
+        "resolve_seconds": t_resolved - t_start,
+        "solve_seconds": solve_s,
+        "summary_seconds": t_end - t_solved,
+        "total_seconds": t_end - t_start,
+        "draws_per_second": N / solve_s if solve_s > 0 else math.inf,
+        "product_draws_per_second": N * len(tasks) / solve_s if solve_s > 0 else math.inf,
+    }
+    return UncertaintyResult(
+        scenario=scenario,
+        settings=settings,
+        chunk_size=chunk_size,
+        engine=engine,
+        workers=nworkers,
+        products=products,
+        timings=timings,
+    )
