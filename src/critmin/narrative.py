@@ -578,7 +578,7 @@ def chain_sentences(results: dict[str, Any], chain_id: str) -> list[str]:
                 f"({share(shares[top])}), against {_and_list(others)}"
             )
         losing = [
-            f"{stage_producers(chain, k)} lose USD {usd(gains[k])}"
+            f"{stage_producers(chain, k)} lose USD {usd(abs(gains[k] or 0.0))}"
             for k in range(n)
             if gains[k] is not None and gains[k] < -USD_EPS
         ]

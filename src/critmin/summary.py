@@ -291,7 +291,7 @@ def print_chains(console: Console, chains: dict[str, Any]) -> None:
         )
         status = "" if ch["converged"] else "[bold red]NOT converged:[/] "
         console.print(
-            f"{status}{escape(ch['message'])}.  Chain welfare (USD, sum over its stages): zone "
+            f"{status}{escape(ch['message'])}.\nChain welfare (USD, sum over its stages): zone "
             f"{_usd(w['zone'], signed=True)}, outside {_usd(w['outside'], signed=True)}, world "
             f"{_usd(w['world'], signed=True)}",
             highlight=False,
