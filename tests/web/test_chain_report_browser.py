@@ -5,13 +5,12 @@ to ``out/screenshots/``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_report_browser import OVERLAPS_JS, open_report
-from webutil import CHROMIUM_ARGS, EXAMPLES
+from test_report_browser import OVERLAPS_JS, browser, open_report
+from webutil import EXAMPLES
 
 from critmin.figures import chart_id
 from critmin.narrative import headline
@@ -20,19 +19,10 @@ from critmin.scenario import load_scenario
 from critmin.simulation import simulate
 
 pytestmark = pytest.mark.usefixtures("chromium")
+__all__ = ["browser"]  # the module-scoped chromium of test_report_browser, used as a fixture
 
 WIDTHS = (1440, 390)
 CHAINS = ("lithium_floor_ore_and_refined", "rare_earths_ndpr_floor_china_ban")
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: Path) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
