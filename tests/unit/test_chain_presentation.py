@@ -256,6 +256,16 @@ def test_chain_diagram_shows_prices_and_flows(made: dict[str, Any]) -> None:
     assert widths[0, 1.0, 0.0] > widths[0, 0.0, 1.0]  # 900 > 40
 
 
+def test_a_by_product_stage_buys_no_input(made: dict[str, Any]) -> None:
+    made["chains"]["testium"]["stages"][1]["link"] = "byproduct"
+    fig = figure(made, "chain-diagram")
+    texts = [a["text"] for a in fig["layout"]["annotations"]]
+    assert texts[1] == f"<b>Zone</b><br>sells {pct(4.0, 1)}<br>by-product"
+    assert fig["layout"]["xaxis"]["ticktext"][1] == "2. refine<br>(by-product)"
+    dashes = {t["x"][0]: t["line"]["dash"] for t in fig["data"] if t.get("mode") == "lines"}
+    assert dashes == {0: "dot", 1: "solid"}  # ore goes to other buyers; refined to final buyers
+
+
 def test_chain_capture_and_figures_by_name(made: dict[str, Any]) -> None:
     fig = figure(made, "chain-capture", chain="testium")
     zone, outside = fig["data"]

@@ -22,7 +22,11 @@ pytestmark = pytest.mark.usefixtures("chromium")
 __all__ = ["browser"]  # the module-scoped chromium of test_report_browser, used as a fixture
 
 WIDTHS = (1440, 390)
-CHAINS = ("lithium_floor_ore_and_refined", "rare_earths_ndpr_floor_china_ban")
+CHAINS = (
+    "lithium_floor_ore_and_refined",
+    "gallium_china_ban_byproduct",
+    "rare_earths_ndpr_floor_china_ban",
+)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@
   for producers outside the zone (bottom row), labelled with the change in the price they sell
   at ("sells": output-weighted producer price change) and, from the second stage on, in the
   price they pay for the previous stage's product ("pays": the stage's buyer price change, the
-  contract's ``zone_price_change_pct`` / ``outside_price_change_pct``). Lines join a stage's
+  contract's ``zone_price_change_pct`` / ``outside_price_change_pct``; a by-product stage buys
+  no input and says ``by-product``, its incoming lines dotted). Lines join a stage's
   sellers to the next column's buyers, as wide as the scenario's sales between the two regions
   (USD at producer prices, :func:`critmin.narrative.chain_region_flows`); hovering gives the
   baseline value and the change.
@@ -33,14 +34,22 @@ MAX_LINK_WIDTH = 16.0  # px, the largest flow of the figure
 MIN_LINK_WIDTH = 1.0
 
 
-def _node_text(region: str, sells: float | None, pays: float | None, col: int, n: int) -> str:
+LINK_WORDS = {"byproduct": "by-product", "none": "no input link"}
+"""How a stage that does not buy the previous stage's product is linked to it (the contract's
+``link``: ``input`` is a bought input, ``byproduct`` a by-product of the host, ``none`` no link)."""
+
+
+def _node_text(
+    region: str, sells: float | None, pays: float | None, col: int, n: int, link: str
+) -> str:
     """``Zone / sells +9.1% / pays +4.9%``: what the region's producers at column ``col`` sell
-    at and pay for their input (the first column pays nothing, the final buyers sell nothing)."""
+    at and pay for their input (the first column pays nothing, the final buyers sell nothing,
+    a by-product stage buys no input: it says ``by-product`` instead)."""
     lines = [f"<b>{ROW_NAME[region]}</b>"]
     if col < n:
         lines.append(f"sells {pct(sells, 1)}")
     if col > 0:
-        lines.append(f"pays {pct(pays, 1)}")
+        lines.append(f"pays {pct(pays, 1)}" if link == "input" else LINK_WORDS.get(link, link))
     return "<br>".join(lines)
 
 
@@ -51,6 +60,15 @@ def chain_diagram_figure(results: dict[str, Any], chain_id: str) -> Figure:
     stages = chain["stages"]
     n = len(stages)
     labels = [*stage_labels(chain), "final buyers"]
+    # a column whose producers do not buy the previous stage's product (a by-product): the
+    # lines into it are dotted, as the stage's sales go to other buyers in that region
+    bought = [s["link"] == "input" for s in stages[1:]] + [True]
+    ticks = [
+        label
+        if k == 0 or k == n or bought[k - 1]
+        else f"{label}<br>({LINK_WORDS.get(stages[k]['link'], stages[k]['link'])})"
+        for k, label in enumerate(labels)
+    ]
     flows = chain_region_flows(results, chain_id)
     biggest = max((float(f["value_usd"] or 0.0) for f in flows), default=0.0) or 1.0
     traces: list[dict[str, Any]] = []
@@ -66,6 +84,7 @@ def chain_diagram_figure(results: dict[str, Any], chain_id: str) -> Figure:
         hover = (
             f"{labels[k]}: {ROW_NAME[a].lower()} sellers → {ROW_NAME[b].lower()} buyers<br>"
             f"USD {usd(after)} (baseline {usd(before)}, {pct(change)})"
+            + ("" if bought[k] else f"<br>bought by other users in the {b} region")
         )
         x0, x1, y0, y1 = k, k + 1, ROW_Y[a], ROW_Y[b]
         traces.append(
@@ -74,7 +93,11 @@ def chain_diagram_figure(results: dict[str, Any], chain_id: str) -> Figure:
                 "mode": "lines",
                 "x": [x0, x1],
                 "y": [y0, y1],
-                "line": {"width": round(width, 2), "color": LINK_RGBA[a]},
+                "line": {
+                    "width": round(width, 2),
+                    "color": LINK_RGBA[a],
+                    "dash": "solid" if bought[k] else "dot",
+                },
                 "hoverinfo": "skip",
                 "showlegend": False,
             }
@@ -98,7 +121,8 @@ def chain_diagram_figure(results: dict[str, Any], chain_id: str) -> Figure:
             sells = stages[col][f"{region}_producer_price_change_pct"] if col < n else None
             pays = stages[col - 1][f"{region}_price_change_pct"] if col > 0 else None
             who = "final buyers" if col == n else stage_producers(chain, col)
-            text = _node_text(region, sells, pays, col, n)
+            link = stages[col]["link"] if col < n else "input"
+            text = _node_text(region, sells, pays, col, n, link)
             xs.append(col)
             ys.append(ROW_Y[region])
             hovers.append(f"{ROW_NAME[region]} {who}<br>" + text.split("<br>", 1)[-1])
@@ -132,10 +156,10 @@ def chain_diagram_figure(results: dict[str, Any], chain_id: str) -> Figure:
         "data": traces,
         "layout": layout(
             height=360,
-            margin={"l": 30, "r": 30, "t": 30, "b": 60},
+            margin={"l": 30, "r": 30, "t": 44, "b": 60},
             xaxis={
                 "tickvals": list(range(n + 1)),
-                "ticktext": labels,
+                "ticktext": ticks,
                 "side": "top",
                 "range": [-0.45, n + 0.45],
                 "showgrid": False,
