@@ -120,7 +120,9 @@ def report_cmd(
         uncertainty = {"draws": draws, "seed": seed, "fans": fan_data(unc)}
     write_report(spec, data, output, uncertainty=uncertainty)
     size = output.stat().st_size / 1e6
-    out.print(f"wrote {output} ({size:.1f} MB, {len(data['products'])} product(s))")
+    chains = len(data.get("chains") or {})
+    linked = f", {chains} linked chain(s)" if chains else ""
+    out.print(f"wrote {output} ({size:.1f} MB, {len(data['products'])} product(s){linked})")
     if not data["converged"]:
         err.print("[bold red]some products did not converge: see the report's diagnostics[/]")
         raise typer.Exit(1)
