@@ -87,15 +87,7 @@ def figure(
             + ", ".join((*SCENARIO_FIGURES, *PRODUCT_FIGURES, *CHAIN_FIGURES))
         )
     products = results["products"]
-    if product is None:
-        if len(products) != 1:
-            raise CritminError(
-                f"figure {name!r} is drawn per product: name one of {', '.join(products)}"
-            )
-        product = next(iter(products))
-    if product not in products:
-        raise CritminError(f"unknown product {product!r}; the results hold {', '.join(products)}")
-    p = products[product]
+    p = products[_pick(name, "product", product, products)]
     members, watch = set(results["members"]), set(results["watch"])
     if name == "prices":
         return country_prices_figure(p)
@@ -106,18 +98,24 @@ def figure(
     return map_figure(p, members, watch)
 
 
+def _pick(name: str, kind: str, given: str | None, available: dict[str, Any]) -> str:
+    """The product or chain id a figure is drawn for: ``given``, or the only one there is."""
+    if given is None:
+        if len(available) != 1:
+            raise CritminError(
+                f"figure {name!r} is drawn per {kind}: name one of {', '.join(available)}"
+            )
+        return next(iter(available))
+    if given not in available:
+        raise CritminError(f"unknown {kind} {given!r}; the results hold {', '.join(available)}")
+    return given
+
+
 def _chain_figure(results: dict[str, Any], name: str, chain: str | None) -> Figure:
     chains = results.get("chains") or {}
     if not chains:
         raise CritminError(f"figure {name!r} is drawn per linked chain: the results hold none")
-    if chain is None:
-        if len(chains) != 1:
-            raise CritminError(
-                f"figure {name!r} is drawn per chain: name one of {', '.join(chains)}"
-            )
-        chain = next(iter(chains))
-    if chain not in chains:
-        raise CritminError(f"unknown chain {chain!r}; the results hold {', '.join(chains)}")
+    chain = _pick(name, "chain", chain, chains)
     if name == "chain-diagram":
         return chain_diagram_figure(results, chain)
     return chain_capture_figure(results, chain)
