@@ -3,6 +3,8 @@ mass balance at every stage, cost pass-through, rules of origin, the analytic Ja
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from critmin.model import Market, Policy, solve
 from critmin.model.chain import ChainStage, chain_setup, origin_shares
 from critmin.model.chain_kernels import alloc_chain_eval, eval_chain, jacobian_chain
 from critmin.model.chain_solver import solve_chain
+from critmin.model.core import ModelInputError
 
 
 def random_market(rng: np.random.Generator, n: int, *, domestic: float = 80.0) -> Market:
@@ -351,3 +354,76 @@ def test_input_bought_by_the_next_stage_is_not_consumer_surplus() -> None:
     assert np.abs(o.P - 1.0).max() > 1e-3  # the tariff moved ore prices
     np.testing.assert_allclose(o.dCS, 0.0, atol=1e-9 * E0.max())
     assert (r.dPS[r.R > 0] != 0).all()
+
+
+# ----------------------------------------------------------------- the demand shift H
+
+
+def _shifted(stages: list[ChainStage], rng: np.random.Generator) -> list[ChainStage]:
+    n = stages[0].market.n
+    return [replace(st, demand_shift=rng.uniform(0.7, 1.4, n)) for st in stages]
+
+
+def test_jacobian_with_demand_shift_matches_finite_differences() -> None:
+    rng = np.random.default_rng(7)
+    stages = _shifted(three_stages(rng), rng)
+    a = chain_setup(stages).arrays
+    N = a.zslot.shape[0]
+    dims = (a.pV.shape[0], len(stages), 5, a.R.shape[0], N)
+    z = rng.normal(0.0, 0.1, N)
+    ev = alloc_chain_eval(*dims)
+    eval_chain(a, z, ev)
+    J = jacobian_chain(a, z, ev)
+    fd = np.zeros((N, N))
+    h = 1e-7
+    for k in range(N):
+        up, dn = alloc_chain_eval(*dims), alloc_chain_eval(*dims)
+        zp, zm = z.copy(), z.copy()
+        zp[k] += h
+        zm[k] -= h
+        eval_chain(a, zp, up)
+        eval_chain(a, zm, dn)
+        fd[:, k] = (np.asarray(up.F) - np.asarray(dn.F)) / (2 * h)
+    np.testing.assert_allclose(J, fd, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_shift_of_one_changes_nothing(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    stages = three_stages(rng)
+    ones = [replace(st, demand_shift=np.ones(st.market.n)) for st in stages]
+    a, b = solve_chain(stages), solve_chain(ones)
+    for x, y in zip(a.stages, b.stages, strict=True):
+        for key in ("pi", "P", "D", "S", "q", "dCS", "welfare"):
+            np.testing.assert_array_equal(getattr(x, key), getattr(y, key))
+
+
+def test_no_change_with_a_shift_grows_demand_and_prices() -> None:
+    rng = np.random.default_rng(3)
+    m = random_market(rng, 4)
+    base = solve_chain([ChainStage(m)])
+    grown = solve_chain([ChainStage(m, demand_shift=np.full(4, 1.2))])
+    assert base.converged and grown.converged
+    np.testing.assert_array_equal(base.stages[0].pi, 1.0)
+    assert (grown.stages[0].pi[grown.stages[0].R > 0] > 1.0).all()
+    # market clearing in levels: sales = supply, and buyers' demand = H P^-eta
+    st = grown.stages[0]
+    np.testing.assert_allclose(st.D, 1.2 * st.P ** (-m.eta), rtol=1e-12)
+    np.testing.assert_allclose(st.q.sum(axis=1)[st.R > 0], (st.S * st.R)[st.R > 0], rtol=1e-10)
+
+
+def test_a_uniform_shift_with_equal_supply_shift_scales_quantities() -> None:
+    """``H = A = k`` everywhere (no input link): prices unchanged, quantities times ``k``."""
+    rng = np.random.default_rng(4)
+    m = random_market(rng, 5)
+    sol = solve_chain([ChainStage(m, demand_shift=np.full(5, 1.5), supply_shift=np.full(5, 1.5))])
+    assert sol.converged
+    st = sol.stages[0]
+    np.testing.assert_allclose(st.pi[st.R > 0], 1.0, rtol=1e-10)
+    np.testing.assert_allclose(st.q, 1.5 * m.V, rtol=1e-10)
+
+
+def test_a_bad_shift_is_rejected() -> None:
+    m = random_market(np.random.default_rng(0), 3)
+    with pytest.raises(ModelInputError, match="demand_shift"):
+        ChainStage(m, demand_shift=np.array([1.0, 0.0, 1.0]))
