@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from critmin.errors import CritminError, ScenarioError
 from critmin.scenario.coalition_settings import CoalitionSettings
 from critmin.scenario.messages import check_depth, scenario_error
+from critmin.scenario.paths_settings import PathsSettings
 
 Selector = Literal["all", "members", "non-members"] | Annotated[list[str], Field(min_length=1)]
 Elasticity = float | dict[str, float]
@@ -174,6 +175,8 @@ class Disruption(_Strict):
     importers: Selector = "members"
     products: Annotated[list[str], Field(min_length=1)] | None = None
     probability: float = Field(ge=0, le=1)
+    stage: str | None = None  # a chain's stage or a stage's product id (critmin paths)
+    year: int | None = Field(default=None, ge=1900, le=2100)  # critmin paths: only this year
 
 
 UncertainParameter = Literal["sigma", "demand_elasticity", "supply_elasticity"]
@@ -252,6 +255,7 @@ class Scenario(_Strict):
     disruption: list[Disruption] = Field(default_factory=list)
     uncertainty: UncertaintySettings | None = None
     coalition: CoalitionSettings | None = None
+    paths: PathsSettings | None = None
 
     @field_validator("product")
     @classmethod
