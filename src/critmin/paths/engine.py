@@ -162,9 +162,11 @@ def simulate_path(
     z: np.ndarray,
     u: np.ndarray,
     sd: tuple[float, float],
+    keep: list[ChainSolution] | None = None,
 ) -> dict[str, np.ndarray]:
     """One path of ``mechanism`` (``"none"``: the scenario without the floor): per year the
-    :data:`SCALARS` ``(T,)`` and the :data:`STAGE_SERIES` ``(T, S)``."""
+    :data:`SCALARS` ``(T,)`` and the :data:`STAGE_SERIES` ``(T, S)``; ``keep`` (if given)
+    receives each year's final solution."""
     m, T, S = model, len(years), len(model.stages)
     n = len(model.countries)
     mem = model.members
@@ -269,6 +271,8 @@ def simulate_path(
             ref_Z = _zone_use_value(ref, k, mem)
             shortfall = max(ref_Z / uv[k] - zone_t, 0.0)
         st_list = sol.stages
+        if keep is not None:
+            keep.append(sol)
         cs_scale = np.ones(n)  # zone buyers' own demand (the agency's purchases are not theirs)
         if bought > 0:
             cs_scale[mem] = 1.0 / f
