@@ -25,7 +25,9 @@ YEARS = list(range(2025, 2033))
 ZONE = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}
 
 
-def scenario(paths: dict[str, Any], disruption: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def scenario(
+    paths: dict[str, Any], disruption: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {
         "name": "paths test",
         "zone": ZONE,
@@ -40,13 +42,17 @@ def _world() -> Any:
     return load_world(2024)
 
 
-def model_of(paths: dict[str, Any], disruption: list[dict[str, Any]] | None = None) -> tuple[PathModel, PathsSettings]:
+def model_of(
+    paths: dict[str, Any], disruption: list[dict[str, Any]] | None = None
+) -> tuple[PathModel, PathsSettings]:
     sc = load_scenario(scenario(paths, disruption))
     assert sc.paths is not None
     return path_model(sc, _world(), sc.paths), sc.paths
 
 
-def central(model: PathModel, settings: PathsSettings, mech: str, keep: list[ChainSolution] | None = None) -> dict[str, np.ndarray]:
+def central(
+    model: PathModel, settings: PathsSettings, mech: str, keep: list[ChainSolution] | None = None
+) -> dict[str, np.ndarray]:
     T, S, E = len(YEARS), len(model.stages), len(model.events)
     return simulate_path(model, settings, mech, YEARS, *central_inputs(T, S, E), (0.0, 0.0), keep)
 

@@ -88,9 +88,7 @@ SCALARS = (
 STAGE_SERIES = ("price_usd_per_t", "zone_price_usd_per_t", "supply_t", "demand_t")
 
 
-def draw_inputs(
-    seed: int, draw: int, T: int, S: int, E: int
-) -> tuple[np.ndarray, np.ndarray]:
+def draw_inputs(seed: int, draw: int, T: int, S: int, E: int) -> tuple[np.ndarray, np.ndarray]:
     """The standard normals ``(T, 1 + S)`` (demand, then each stage's output) and uniforms
     ``(T, E)`` (events) of one draw: a stream of its own (``default_rng([seed, draw])``), so a
     draw's path does not depend on how the draws are chunked."""

@@ -101,7 +101,11 @@ class PathsResult:
     def _paths(self, mech: str) -> dict[str, np.ndarray]:
         """(D, T) measures over the draws (the central path alone when there are none), NaN
         where a draw did not converge."""
-        src = self.raw if self.draws else {k: {n: v[None] for n, v in d.items()} for k, d in self.central.items()}
+        src = (
+            self.raw
+            if self.draws
+            else {k: {n: v[None] for n, v in d.items()} for k, d in self.central.items()}
+        )
         ok = (src[mech]["converged"] == 1.0) & (src["none"]["converged"] == 1.0)
         out = derived(src[mech], src["none"])
         return {k: np.where(ok, v, np.nan) for k, v in out.items()}
@@ -120,7 +124,11 @@ class PathsResult:
     def to_dict(self) -> dict[str, Any]:
         mechs: dict[str, Any] = {}
         per_year: list[dict[str, Any]] = [{"year": y, "mechanisms": {}} for y in self.years]
-        src = self.raw if self.draws else {k: {n: v[None] for n, v in d.items()} for k, d in self.central.items()}
+        src = (
+            self.raw
+            if self.draws
+            else {k: {n: v[None] for n, v in d.items()} for k, d in self.central.items()}
+        )
         for mech in self.mechanisms:
             p = self._paths(mech)
             npv = self.npv(mech)
@@ -149,7 +157,12 @@ class PathsResult:
                 for s, key in enumerate(self.stages):
                     stage_entry[key] = {
                         name: band(src[mech][f"stage_{name}"][:, t, s])["expected"]
-                        for name in ("price_usd_per_t", "zone_price_usd_per_t", "supply_t", "demand_t")
+                        for name in (
+                            "price_usd_per_t",
+                            "zone_price_usd_per_t",
+                            "supply_t",
+                            "demand_t",
+                        )
                     }
                 per_year[t]["mechanisms"][mech] = {
                     "fiscal_cost_usd": band(p["fiscal_cost_usd"][:, t])["expected"],
@@ -198,11 +211,31 @@ class PathsResult:
         path = directory / "stages.csv"
         with path.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
-            w.writerow(["mechanism", "year", "stage", "price_usd_per_t", "zone_price_usd_per_t", "supply_t", "demand_t"])
+            w.writerow(
+                [
+                    "mechanism",
+                    "year",
+                    "stage",
+                    "price_usd_per_t",
+                    "zone_price_usd_per_t",
+                    "supply_t",
+                    "demand_t",
+                ]
+            )
             for row in d["years"]:
                 for mech, entry in row["mechanisms"].items():
                     for key, v in entry["stages"].items():
-                        w.writerow([mech, row["year"], key, v["price_usd_per_t"], v["zone_price_usd_per_t"], v["supply_t"], v["demand_t"]])
+                        w.writerow(
+                            [
+                                mech,
+                                row["year"],
+                                key,
+                                v["price_usd_per_t"],
+                                v["zone_price_usd_per_t"],
+                                v["supply_t"],
+                                v["demand_t"],
+                            ]
+                        )
         files.append(path)
         return files
 

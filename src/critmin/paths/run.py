@@ -10,7 +10,6 @@ or as Dask tasks; a draw's numbers do not depend on where or with which other dr
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import os
 import time
@@ -62,7 +61,13 @@ def run_chunk(
 _POOL: dict[str, Any] = {}
 
 
-def _init(model: PathModel, settings: PathsSettings, mechanisms: list[str], years: list[int], sd: tuple[float, float]) -> None:
+def _init(
+    model: PathModel,
+    settings: PathsSettings,
+    mechanisms: list[str],
+    years: list[int],
+    sd: tuple[float, float],
+) -> None:
     _POOL.update(model=model, settings=settings, mechanisms=mechanisms, years=years, sd=sd)
 
 
@@ -141,7 +146,9 @@ def run_paths(
 
             refs = client.scatter([model, settings], broadcast=True)
             futs = [
-                client.submit(run_chunk, refs[0], refs[1], mechanisms, year_list, sd, a, b, pure=False)
+                client.submit(
+                    run_chunk, refs[0], refs[1], mechanisms, year_list, sd, a, b, pure=False
+                )
                 for a, b in jobs
             ]
             index = {f.key: i for i, f in enumerate(futs)}
@@ -163,15 +170,18 @@ def run_paths(
         else:
             engine = "local-processes"
             ctx = multiprocessing.get_context("spawn")
-            with one_blas_thread(), ProcessPoolExecutor(
-                max_workers=nworkers,
-                mp_context=ctx,
-                initializer=_init,
-                initargs=(model, settings, mechanisms, year_list, sd),
-            ) as pool:
-                futs = {pool.submit(_pool_chunk, a, b): i for i, (a, b) in enumerate(jobs)}
-                for fut in as_completed(futs):
-                    i = futs[fut]
+            with (
+                one_blas_thread(),
+                ProcessPoolExecutor(
+                    max_workers=nworkers,
+                    mp_context=ctx,
+                    initializer=_init,
+                    initargs=(model, settings, mechanisms, year_list, sd),
+                ) as pool,
+            ):
+                pending = {pool.submit(_pool_chunk, a, b): i for i, (a, b) in enumerate(jobs)}
+                for fut in as_completed(pending):
+                    i = pending[fut]
                     parts[i] = fut.result()
                     done += jobs[i][1] - jobs[i][0]
                     if progress:
@@ -180,7 +190,10 @@ def run_paths(
     raw: dict[str, dict[str, np.ndarray]] = {}
     if jobs:
         ready = [p for p in parts if p is not None]
-        raw = {m: {key: np.concatenate([p[m][key] for p in ready]) for key in ready[0][m]} for m in mechanisms}
+        raw = {
+            m: {key: np.concatenate([p[m][key] for p in ready]) for key in ready[0][m]}
+            for m in mechanisms
+        }
     solves = D * len(mechanisms) * T
     rules = capacity_rules()
     facts = {
@@ -238,5 +251,3 @@ def run_paths(
             "ms_per_year_solve": 1000 * (t3 - t2) / solves if solves else None,
         },
     )
-
-

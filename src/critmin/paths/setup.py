@@ -11,9 +11,11 @@ whose removed pairs are kept as a mask per stage.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from critmin.baseline import ProductBaseline
 from critmin.errors import ScenarioError
 from critmin.model.chain import ChainStage
 from critmin.model.core import Policy
@@ -69,9 +71,14 @@ class PathModel:
     notes: list[str] = field(default_factory=list)
 
 
-def _stages(scenario: Scenario, world: World, target: str | None) -> tuple[str, str, list, list]:
+Row = tuple[str, str, ProductBaseline, ChainStage]
+
+
+def _stages(
+    scenario: Scenario, world: World, target: str | None
+) -> tuple[str, str, list[Row], np.ndarray]:
     """(name, mineral, [(key, stage, baseline, ChainStage)], members) of the floored market."""
-    found: list[tuple[str, str, list[tuple[str, str, object, ChainStage]], np.ndarray]] = []
+    found: list[tuple[str, str, list[Row], np.ndarray]] = []
     for rc in resolve_chains(scenario, world):
         keys = {n for s in rc.stages for n in (s.key, *s.product_ids)}
         if target is None or target in keys:
@@ -94,10 +101,11 @@ def _stages(scenario: Scenario, world: World, target: str | None) -> tuple[str, 
     return found[0]
 
 
-def _floor_key(rows: list, target: str | None) -> int:
+def _floor_key(rows: list[Row], target: str | None) -> int:
     if target is None:
         return len(rows) - 1
-    for k, (key, stage, base, _) in enumerate(rows):
+    for k, row in enumerate(rows):
+        key = row[0]
         if target == key or target in key.split("+"):
             return k
     return len(rows) - 1
@@ -116,7 +124,7 @@ def path_model(scenario: Scenario, world: World, settings: PathsSettings) -> Pat
     k = _floor_key(rows, settings.product)
     key = rows[k][0]
     is_chain = len(rows) > 1 or any(c.id == name for c in scenario.chain)
-    target = {"stage": key} if is_chain else {"products": [key]}
+    target: dict[str, Any] = {"stage": key} if is_chain else {"products": [key]}
     policies: dict[str, list[Policy]] = {"none": [r[3].policy or Policy() for r in rows]}
     for mech, label in (("variable_levy", "levy"), ("producer_subsidy", "subsidy")):
         floor = PriceFloorPolicy(
@@ -124,7 +132,7 @@ def path_model(scenario: Scenario, world: World, settings: PathsSettings) -> Pat
             mechanism=mech,  # type: ignore[arg-type]
             price_usd_per_t=settings.floor_usd_per_t,
             label=f"paths floor ({mech})",
-            **target,  # type: ignore[arg-type]
+            **target,
         )
         _, _, vrows, _ = _stages(_with(scenario, [floor]), world, settings.product)
         policies[label] = [r[3].policy or Policy() for r in vrows]
@@ -148,7 +156,9 @@ def path_model(scenario: Scenario, world: World, settings: PathsSettings) -> Pat
             masks.append((b1 if b1 is not None else z) & ~(b0 if b0 is not None else z))
         when = f" in {d.year}" if d.year else " every year"
         events.append(
-            PathEvent(f"disruption[{e}]{when} (p = {d.probability:g})", masks, d.year, d.probability)
+            PathEvent(
+                f"disruption[{e}]{when} (p = {d.probability:g})", masks, d.year, d.probability
+            )
         )
     rules = capacity_rules()
     info = [
