@@ -194,7 +194,9 @@ class UncertaintySettings(_Strict):
     shortfall_threshold: float = Field(default=0.05, ge=0, lt=1)
     coverage: float = Field(default=0.95, gt=0, le=1)
     duration_days: float = Field(default=365.0, gt=0, le=3650)
-    reference: Literal["baseline", "no_disruption"] = "baseline"
+    # shortfall counts only what disruptions remove (issue 16); "baseline" also counts the
+    # demand reduction the scenario's own policies (a floor) cause by design
+    reference: Literal["baseline", "no_disruption"] = "no_disruption"
     fixed: list[UncertainParameter] = Field(default_factory=list)
     ranges: dict[UncertainParameter, tuple[float, float]] = Field(default_factory=dict)
 
