@@ -26,7 +26,9 @@ from critmin.paths import run_paths
 from critmin.scenario import load_scenario
 from critmin.world import load_world
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "paths" / "lithium_floor_2026_2035.toml"
+EXAMPLE = (
+    Path(__file__).resolve().parents[1] / "examples" / "paths" / "lithium_floor_2026_2035.toml"
+)
 TARGET_S = 60.0
 
 
@@ -59,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         for k, v in res.raw[m].items()
     )
     print(f"scenario: {EXAMPLE.name}, mechanism {a.mechanism} + no-floor reference")
-    print(f"years {a.years} ({T}), draws {a.draws}, engine {res.timing['engine']} x{res.timing['workers']}")
+    print(
+        f"years {a.years} ({T}), draws {a.draws}, engine {res.timing['engine']} x{res.timing['workers']}"
+    )
     print(
         f"baseline (1 process, {a.check} draws): {t_base:.2f} s, "
         f"{1000 * t_base / (a.check * 2 * T):.2f} ms per yearly solve"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from critmin.model import Market, Policy, solve
-from critmin.model.chain import ChainStage, chain_setup, origin_shares
+from critmin.model.chain import ChainStage, chain_setup, origin_shares, reshift
 from critmin.model.chain_kernels import alloc_chain_eval, eval_chain, jacobian_chain
 from critmin.model.chain_solver import solve_chain
 from critmin.model.core import ModelInputError
@@ -427,3 +427,21 @@ def test_a_bad_shift_is_rejected() -> None:
     m = random_market(np.random.default_rng(0), 3)
     with pytest.raises(ModelInputError, match="demand_shift"):
         ChainStage(m, demand_shift=np.array([1.0, 0.0, 1.0]))
+
+
+def test_reshift_equals_a_fresh_setup_bit_for_bit() -> None:
+    rng = np.random.default_rng(9)
+    stages = three_stages(rng)
+    cs = chain_setup(stages)
+    moved = [
+        st.with_shifts(rng.uniform(0.6, 1.5, st.market.n), rng.uniform(0.6, 1.5, st.market.n))
+        for st in stages
+    ]
+    a = solve_chain(moved)
+    b = solve_chain(moved, setup=reshift(cs, moved))
+    assert a.converged
+    for x, y in zip(a.stages, b.stages, strict=True):
+        for key in ("pi", "P", "D", "S", "q", "dCS", "dPS", "welfare"):
+            np.testing.assert_array_equal(getattr(x, key), getattr(y, key))
+    with pytest.raises(ModelInputError, match="demand_shift"):
+        stages[0].with_shifts(np.ones(5), np.zeros(5))

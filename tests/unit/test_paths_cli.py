@@ -12,7 +12,9 @@ from critmin.cli import app
 from critmin.figures.paths import paths_figures
 
 runner = CliRunner()
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "paths" / "lithium_floor_2026_2035.toml"
+EXAMPLE = (
+    Path(__file__).resolve().parents[2] / "examples" / "paths" / "lithium_floor_2026_2035.toml"
+)
 
 
 def test_json_csv_and_html(tmp_path: Path) -> None:
@@ -39,7 +41,7 @@ def test_json_csv_and_html(tmp_path: Path) -> None:
     for name in ("mechanisms.csv", "npv.csv", "stages.csv"):
         assert (tmp_path / "csv" / name).stat().st_size > 100
     page = html.read_text(encoding="utf-8")
-    assert "Who pays" in page and "src=\"http" not in page
+    assert "Who pays" in page and 'src="http' not in page
     figs = paths_figures(data)
     assert set(figs) == {"price-fan", "fiscal-fan", "who-pays"}
     assert len(figs["who-pays"]["data"]) == 4

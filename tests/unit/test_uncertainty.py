@@ -358,7 +358,9 @@ def test_cli_table_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("floor", [15000.0, 40000.0])
-def test_without_disruption_shortfall_is_zero_whatever_the_floor(world: World, floor: float) -> None:
+def test_without_disruption_shortfall_is_zero_whatever_the_floor(
+    world: World, floor: float
+) -> None:
     """The default reference counts only what disruptions remove: a floor lowers zone
     consumption by design, which is not a shortfall (issue 16)."""
     pol = [{"type": "price_floor", "mechanism": "variable_levy", "price_usd_per_t": floor}]

@@ -36,7 +36,8 @@ solver are :mod:`critmin.model.chain_kernels`; the solve is :mod:`critmin.model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -54,7 +55,7 @@ from critmin.model.core import FloatArray, Market, ModelInputError, Policy, Reso
 Link = Literal["none", "input", "byproduct"]
 _LINK_CODES = {"none": LINK_NONE, "input": LINK_INPUT, "byproduct": LINK_BYPRODUCT}
 
-__all__ = ["ChainSetup", "ChainStage", "Link", "chain_setup", "origin_shares"]
+__all__ = ["ChainSetup", "ChainStage", "Link", "chain_setup", "origin_shares", "reshift"]
 
 
 def _vector(value: Any, n: int, name: str, default: float, lo: float, hi: float) -> FloatArray:
@@ -116,6 +117,19 @@ class ChainStage:
         object.__setattr__(
             self, "origin_share", _vector(self.origin_share, n, "origin_share", 1.0, 0.0, 1.0)
         )
+
+    def with_shifts(self, supply_shift: FloatArray, demand_shift: FloatArray) -> ChainStage:
+        """A copy with new supply and demand shifts (``(n,)``, finite, > 0); the rest of the
+        stage is already validated. Many solves of one chain under moving shifts (yearly paths)
+        pair this with :func:`reshift`."""
+        out = copy.copy(self)
+        n = self.market.n
+        for name, value in (("supply_shift", supply_shift), ("demand_shift", demand_shift)):
+            arr = np.asarray(value, dtype=np.float64)
+            if arr.shape != (n,) or not (np.isfinite(arr) & (arr > 0)).all():
+                raise ModelInputError(f"{name}: expected {n} finite multipliers > 0")
+            object.__setattr__(out, name, arr)
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -418,3 +432,21 @@ def origin_shares(
                 qual = np.where(members & (content >= threshold - 1e-12), 1.0, 0.0)
         out.append(np.clip(qual, 0.0, 1.0))
     return out
+
+
+def reshift(cs: ChainSetup, stages: list[ChainStage]) -> ChainSetup:
+    """The setup of ``stages`` from the setup ``cs`` of the same chain with other supply and
+    demand shifts (same markets, policies, links and origin shares): only the log shifts
+    ``lnA`` (per producer slot) and ``lnH`` (per stage and buyer) change, as
+    :func:`chain_setup` would compute them, so a solve with either setup is bit-identical."""
+    a = cs.arrays
+    parts = []
+    for s, st in enumerate(stages):
+        g0, g1 = int(a.sstart[s]), int(a.sstart[s + 1])
+        shift = np.asarray(st.supply_shift, dtype=np.float64)
+        parts.append(np.log(shift[a.scountry[g0:g1]]))
+    lnA = _cat(parts, float)
+    lnH = np.ascontiguousarray(
+        np.log(np.array([np.asarray(st.demand_shift, dtype=np.float64) for st in stages]))
+    )
+    return replace(cs, arrays=a._replace(lnA=lnA, lnH=lnH))

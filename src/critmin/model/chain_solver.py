@@ -241,12 +241,20 @@ def fixed_mask(n: int, ctry: np.ndarray, fixed: np.ndarray) -> np.ndarray:
 
 
 def solve_chain(
-    stages: list[ChainStage], *, tol: float = 1e-12, max_iter: int = 100
+    stages: list[ChainStage],
+    *,
+    tol: float = 1e-12,
+    max_iter: int = 100,
+    setup: ChainSetup | None = None,
 ) -> ChainSolution:
-    """Solve every stage of a chain as one system (see :mod:`critmin.model.chain`)."""
+    """Solve every stage of a chain as one system (see :mod:`critmin.model.chain`).
+
+    ``setup``: the chain's flat arrays when the caller has them already
+    (:func:`critmin.model.chain.reshift` of an earlier :func:`chain_setup` of the same chain);
+    default: computed from ``stages``."""
     if not (math.isfinite(tol) and tol > 0):
         raise ModelInputError(f"tol: expected a positive tolerance, got {tol}")
-    cs = chain_setup(list(stages))
+    cs = setup if setup is not None else chain_setup(list(stages))
     N = cs.arrays.zslot.shape[0]
     with _blas(N):
         z, ev, iterations, status = newton_chain(cs.arrays, tol, max_iter, False)

@@ -3,9 +3,9 @@
 Each year ``t`` (``t = 0`` the calibrated base year) solves the linked chain
 (:func:`critmin.model.chain_solver.solve_chain`; a product is a one-stage chain) with
 
-* **demand** of every buyer's other use shifted by ``H_t = (1 + g)^t exp(sd_H z^H_t)``: the
-  curated growth ``g`` of the mineral (:mod:`critmin.paths.inputs`) times a world demand shock
-  (``z`` standard normal, ``sd_H`` fitted to price history);
+* **demand** of every buyer's other use shifted by ``H_t = (1 + g)^t exp(sd_H z^H_t -
+  sd_H^2 / 2)``: the curated growth ``g`` of the mineral (:mod:`critmin.paths.inputs`) times a
+  world demand shock of mean 1 (``z`` standard normal, ``sd_H`` fitted to price history);
 * **capacity** ``A_{i,t}`` of every producer ``i`` at stage ``s`` (the model's supply shift)
   following the capacity rule::
 
@@ -16,7 +16,7 @@ Each year ``t`` (``t = 0`` the calibrated base year) solves the linked chain
   (before the first year: the base year's, i.e. 0). ``L_s`` and ``kappa_s`` are the stage's lead
   time and adjustment speed (``capacity_lead_times.csv``): mines slower than refineries, so a
   floor announced in 2026 brings mine output from 2026 + L_mine. A year's output shock
-  ``exp(sd_A z^A_{s,t})`` multiplies capacity for that year only;
+  ``exp(sd_A z^A_{s,t} - sd_A^2 / 2)`` (mean 1) multiplies capacity for that year only;
 * the **policy** of the mechanism from ``start_year`` on (before it: the scenario's own);
 * the **disruptions** that fire that year (export bans).
 
@@ -55,11 +55,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
-from critmin.model.chain import ChainStage
+from critmin.model.chain import ChainSetup, ChainStage, chain_setup, reshift
 from critmin.model.chain_solver import ChainSolution, solve_chain
+from critmin.model.core import Policy
 from critmin.paths.setup import PathModel
 from critmin.scenario.paths_settings import PathsSettings
 
@@ -120,36 +122,53 @@ def _zone_use_value(sol: ChainSolution, s: int, members: np.ndarray) -> float:
 
 
 class _Year:
-    """The solves of one year of one mechanism."""
+    """The solves of one year: stage templates (policy variant, disruptions, price-gap split)
+    and their flat arrays are built once per path and reused with each year's shifts
+    (:func:`critmin.model.chain.reshift`, bit-identical to a fresh setup)."""
 
-    def __init__(self, model: PathModel, settings: PathsSettings) -> None:
+    def __init__(self, model: PathModel) -> None:
         self.m = model
-        self.s = settings
+        self.cache: dict[
+            tuple[str, tuple[int, ...], bool], tuple[list[ChainStage], ChainSetup]
+        ] = {}
 
-    def stages(
+    def _template(
+        self, variant: str, fired: tuple[int, ...], price_gap: bool
+    ) -> tuple[list[ChainStage], ChainSetup]:
+        key = (variant, fired, price_gap)
+        if key not in self.cache:
+            m = self.m
+            out = []
+            for k, st in enumerate(m.stages):
+                mask = None
+                if fired:
+                    mask = np.logical_or.reduce([m.events[e].banned[k] for e in fired])
+
+                def banned(pol: Policy, mask: np.ndarray | None = mask) -> Policy:
+                    if mask is None or not mask.any():
+                        return pol
+                    base = pol.banned if pol.banned is not None else np.zeros_like(mask)
+                    return replace(pol, banned=base | mask)
+
+                kw: dict[str, Any] = {"policy": banned(m.policies[variant][k])}
+                if price_gap and k == m.floor_stage:
+                    kw["origin_share"] = m.zone_sales_share
+                    kw["alt_policy"] = banned(m.policies["none"][k])
+                out.append(replace(st, **kw))
+            self.cache[key] = (out, chain_setup(out))
+        return self.cache[key]
+
+    def solve(
         self,
         H: np.ndarray,
         A: np.ndarray,
-        policies: list,
-        banned: list[np.ndarray] | None,
+        variant: str,
+        fired: tuple[int, ...],
         price_gap: bool,
-    ) -> list[ChainStage]:
-        out = []
-        for k, st in enumerate(self.m.stages):
-            pol = policies[k]
-            if banned is not None and banned[k].any():
-                base = pol.banned if pol.banned is not None else np.zeros_like(banned[k])
-                pol = replace(pol, banned=base | banned[k])
-            kw: dict = {"policy": pol, "demand_shift": H[k], "supply_shift": A[k]}
-            if price_gap and k == self.m.floor_stage:
-                none = self.m.policies["none"][k]
-                if banned is not None and banned[k].any():
-                    nb = none.banned if none.banned is not None else np.zeros_like(banned[k])
-                    none = replace(none, banned=nb | banned[k])
-                kw["origin_share"] = self.m.zone_sales_share
-                kw["alt_policy"] = none
-            out.append(replace(st, **kw))
-        return out
+    ) -> ChainSolution:
+        template, cs = self._template(variant, fired, price_gap)
+        moved = [st.with_shifts(A[k], H[k]) for k, st in enumerate(template)]
+        return solve_chain(moved, setup=reshift(cs, moved))
 
 
 def simulate_path(
@@ -181,7 +200,7 @@ def simulate_path(
     hist: list[np.ndarray] = []
     stock = spent = 0.0
     target_days = settings.stockpile_target_days
-    y = _Year(m, settings)
+    y = _Year(m)
     base_price = _market_price(solve_chain(m.stages), k, uv[k]) if mechanism == "offtake" else 0.0
     eta = m.stages[k].market.eta
     R0 = m.stages[k].market.V.sum(axis=1)
@@ -194,24 +213,21 @@ def simulate_path(
                 lag = t - rule.lead_time_years
                 if lag >= 0:
                     lnA[s] += rule.adjustment_per_year * hist[lag][s]
-        demand = (1.0 + g) ** t * math.exp(sd_H * z[t, 0])
+        demand = (1.0 + g) ** t * math.exp(sd_H * z[t, 0] - 0.5 * sd_H * sd_H)
         H = np.full((S, n), demand)
-        A = np.exp(lnA + sd_A * z[t, 1:][:, None])
+        A = np.exp(lnA + (sd_A * z[t, 1:] - 0.5 * sd_A * sd_A)[:, None])
         active = mechanism != "none" and year >= start
         if mechanism == "producer_subsidy" and settings.cfd_term_years is not None:
             active = active and year < start + settings.cfd_term_years
         label = {"variable_levy": "levy", "producer_subsidy": "subsidy", "price_gap": "subsidy"}
-        pols = m.policies[label.get(mechanism, "none")] if active else m.policies["none"]
+        pols = label.get(mechanism, "none") if active else "none"
         gap = active and mechanism == "price_gap"
-        fired = [
-            ev
+        fired = tuple(
+            e
             for e, ev in enumerate(m.events)
             if (ev.year is None or ev.year == year) and u[t, e] < ev.probability
-        ]
-        banned = None
-        if fired:
-            banned = [np.logical_or.reduce([ev.banned[s] for ev in fired]) for s in range(S)]
-        sol = solve_chain(y.stages(H, A, pols, banned, gap))
+        )
+        sol = y.solve(H, A, pols, fired, gap)
         fiscal = 0.0
         bought = released = 0.0
         f = 1.0
@@ -221,7 +237,7 @@ def simulate_path(
             vol = np.where(mem & (st.R > 0), st.S * st.R / puv, 0.0)
             cap = settings.cfd_volume_cap_t
             if cap is not None and vol.sum() > cap:
-                sol = solve_chain(y.stages(H, A, m.policies["none"], banned, False))
+                sol = y.solve(H, A, "none", fired, False)
                 st = sol.stages[k]
                 vol = np.where(mem & (st.R > 0), st.S * st.R / puv, 0.0)
                 covered = vol * (cap / vol.sum()) if vol.sum() > cap else vol
@@ -241,7 +257,7 @@ def simulate_path(
                 f = max(1.0 - plan * uv[k] / Z, MIN_DEMAND_FACTOR)
                 H2 = H.copy()
                 H2[k, mem] *= f
-                sol = solve_chain(y.stages(H2, A, pols, banned, False))
+                sol = y.solve(H2, A, pols, fired, False)
                 after = _zone_use_value(sol, k, mem)
                 released = min(stock, after * (1.0 / f - 1.0) / uv[k])
                 stock -= released
@@ -255,7 +271,7 @@ def simulate_path(
                     f = 1.0 + plan * uv[k] / Z
                     H2 = H.copy()
                     H2[k, mem] *= f
-                    sol = solve_chain(y.stages(H2, A, pols, banned, False))
+                    sol = y.solve(H2, A, pols, fired, False)
                     after = _zone_use_value(sol, k, mem)
                     bought = min(after * (1.0 - 1.0 / f) / uv[k], plan)
                     stock += bought
@@ -265,7 +281,7 @@ def simulate_path(
             zone_t = Z / uv[k] - bought + released
         shortfall = 0.0
         if fired:
-            ref = solve_chain(y.stages(H, A, pols, None, gap))
+            ref = y.solve(H, A, pols, (), gap)
             ref_Z = _zone_use_value(ref, k, mem)
             shortfall = max(ref_Z / uv[k] - zone_t, 0.0)
         st_list = sol.stages
