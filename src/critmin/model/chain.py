@@ -36,7 +36,6 @@ solver are :mod:`critmin.model.chain_kernels`; the solve is :mod:`critmin.model.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -122,7 +121,8 @@ class ChainStage:
         """A copy with new supply and demand shifts (``(n,)``, finite, > 0); the rest of the
         stage is already validated. Many solves of one chain under moving shifts (yearly paths)
         pair this with :func:`reshift`."""
-        out = copy.copy(self)
+        out = object.__new__(ChainStage)
+        out.__dict__.update(self.__dict__)
         n = self.market.n
         for name, value in (("supply_shift", supply_shift), ("demand_shift", demand_shift)):
             arr = np.asarray(value, dtype=np.float64)
