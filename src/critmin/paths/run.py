@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -144,20 +145,30 @@ def run_paths(
         with dask_client(scheduler) as client:
             from distributed import as_completed as dask_completed
 
-            refs = client.scatter([model, settings], broadcast=True)
+            token = uuid.uuid4().hex[:10]
+            refs = client.scatter([model, settings], broadcast=True, hash=False)
             futs = [
                 client.submit(
-                    run_chunk, refs[0], refs[1], mechanisms, year_list, sd, a, b, pure=False
+                    run_chunk,
+                    refs[0],
+                    refs[1],
+                    mechanisms,
+                    year_list,
+                    sd,
+                    a,
+                    b,
+                    key=f"critmin-paths-{token}-{i}",
                 )
-                for a, b in jobs
+                for i, (a, b) in enumerate(jobs)
             ]
             index = {f.key: i for i, f in enumerate(futs)}
-            for fut in dask_completed(futs):
+            for fut in dask_completed(futs, loop=client.loop):
                 i = index[fut.key]
                 parts[i] = fut.result()
                 done += jobs[i][1] - jobs[i][0]
                 if progress:
                     progress(done, D)
+            del futs, refs
             nworkers = len(client.scheduler_info().get("workers", {})) or 1
     elif jobs:
         nworkers = max(1, min(workers or (os.cpu_count() or 1), len(jobs)))
