@@ -194,3 +194,43 @@ def test_draws_do_not_depend_on_chunking() -> None:
     assert set(entry["npv"]) >= {"fiscal_cost_usd", "levy_revenue_usd", "zone_buyers_cost_usd"}
     b95 = entry["npv"]["fiscal_cost_usd"]
     assert b95["p5"] <= b95["expected"] <= b95["p95"]
+
+
+def test_a_chain_path_is_flat_and_static_and_its_mines_lag() -> None:
+    """The lithium chain (ores -> carbonate): flat = static at every stage; under a CfD on the
+    carbonate stage nothing moves after 2026 until the first new capacity arrives (the
+    refinery's lead time, shorter than the mine's)."""
+    sc = load_scenario(
+        {
+            "name": "chain",
+            "zone": ZONE,
+            "chain": [{"id": "lithium"}],
+            "paths": {
+                "product": "lithium_carbonate",
+                "floor_usd_per_t": 20000,
+                "years": "2025-2032",
+                "start_year": 2026,
+                **QUIET,
+            },
+        }
+    )
+    assert sc.paths is not None
+    model = path_model(sc, _world(), sc.paths)
+    assert [i.key for i in model.info][-1] == "lithium_carbonate" and len(model.stages) == 2
+    keep: list[ChainSolution] = []
+    central(model, sc.paths, "none", keep)
+    static = solve_chain(model.stages)
+    for sol in keep:
+        for a, b in zip(sol.stages, static.stages, strict=True):
+            np.testing.assert_array_equal(a.pi, b.pi)
+            np.testing.assert_array_equal(a.S, b.S)
+    sub = central(model, sc.paths, "producer_subsidy")["stage_supply_t"]
+    none = central(model, sc.paths, "none")["stage_supply_t"]
+    assert model.info[0].stage == "mine" and model.info[1].stage == "refine"
+    lead = min(i.rule.lead_time_years for i in model.info)
+    assert lead < model.info[0].rule.lead_time_years
+    start = YEARS.index(2026)
+    for s in range(2):
+        ratio = sub[:, s] / none[:, s]
+        np.testing.assert_allclose(ratio[start : start + lead], ratio[start], rtol=1e-9)
+        assert abs(ratio[start + lead] / ratio[start] - 1) > 1e-6
