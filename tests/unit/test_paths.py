@@ -234,3 +234,10 @@ def test_a_chain_path_is_flat_and_static_and_its_mines_lag() -> None:
         ratio = sub[:, s] / none[:, s]
         np.testing.assert_allclose(ratio[start : start + lead], ratio[start], rtol=1e-9)
         assert abs(ratio[start + lead] / ratio[start] - 1) > 1e-6
+
+
+def test_a_floor_that_never_binds_on_the_central_path_is_noted() -> None:
+    sc = scenario({"floor_usd_per_t": 100.0, "draws": 0, "years": "2025-2027"})
+    res = run_paths(sc, world=_world())
+    assert any("below the market price in every year" in n for n in res.notes)
+    assert res.to_dict()["notes"] == res.notes

@@ -135,6 +135,13 @@ def run_paths(
         for m in mechanisms
     }
     t2 = time.perf_counter()
+    low = float(np.nanmin(central["none"]["price_usd_per_t"]))
+    if settings.floor_usd_per_t < low:
+        notes.append(
+            f"the floor (USD {settings.floor_usd_per_t:,.0f}/t) is below the market price in "
+            f"every year of the central path (lowest USD {low:,.0f}/t): it binds only where "
+            "draws push prices down"
+        )
     D = settings.draws
     jobs = [(a, min(a + chunk, D)) for a in range(0, D, max(1, chunk))]
     parts: list[dict[str, dict[str, np.ndarray]] | None] = [None] * len(jobs)
