@@ -10,6 +10,7 @@ from critmin.cli import (  # noqa: F401  (register commands)
     assess,
     coalition,
     data,
+    paths,
     simulate,
     sweep,
     uncertainty,
