@@ -2,8 +2,9 @@
 strict request bodies, key figures and the simulation work queue.
 
 Everything here is framework-free (no FastAPI imports) so it can be tested on its own. A
-scenario is turned into markets only by :func:`critmin.scenario.resolution.resolve` (through
-:func:`critmin.simulation.simulate` or :func:`check_resolves`).
+scenario is turned into markets only by the scenario layer (:mod:`critmin.scenario.resolution`
+and, for ``[[chain]]``, :mod:`critmin.scenario.chains`), through
+:func:`critmin.simulation.simulate` or :func:`check_resolves`.
 """
 
 from __future__ import annotations
@@ -150,6 +151,14 @@ def chains() -> list[dict[str, Any]]:
         }
         for chain in read().values()
     ]
+
+
+def stages() -> list[dict[str, str]]:
+    """The production stages in order (``data/curated/stages.csv``): id, name, description."""
+    from critmin.catalog import read_curated
+
+    rows = sorted(read_curated("stages"), key=lambda r: int(r["order"]))
+    return [{"id": r["stage"], "name": r["name"], "description": r["description"]} for r in rows]
 
 
 def groups() -> list[dict[str, Any]]:
@@ -466,10 +475,15 @@ def run_sweep(
 
 
 def check_resolves(scenario: Scenario) -> None:
-    """Resolve groups, countries and products without solving (raises ScenarioError)."""
-    from critmin.scenario.resolution import resolve
+    """Resolve groups, countries, products and chains without solving (raises ScenarioError):
+    the single markets by :func:`critmin.scenario.chains.resolve_single_markets` and the
+    ``[[chain]]`` entries (stages, a policy's ``stage``, the origin rule) by
+    :func:`critmin.scenario.chains.resolve_chains`, as :func:`critmin.simulation.simulate`
+    does."""
+    from critmin.scenario.chains import resolve_chains, resolve_single_markets
 
-    resolve(scenario, world(scenario.year))
+    w, _resolved = resolve_single_markets(scenario, world(scenario.year))
+    resolve_chains(scenario, w)
 
 
 class SimulationRunner:
