@@ -222,7 +222,7 @@ def test_coalition_api_equals_the_library(client: Any) -> None:
             ("candidates", "CHL"),
             ("candidates", "ARG"),
             ("format", "json"),
-        ],  # noqa: E501
+        ],
     ).json()
     assert twin["players"] == body["players"]
 
@@ -256,7 +256,7 @@ def test_coalition_page_ranks_candidates_and_draws_the_bars(client: Any) -> None
                 "candidates": "IDN,CHL,ARG,BRA,IND,ZAF,PHL,MAR,COD,MYS,ARE",
             },
             "candidates",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_coalition_bounds_are_422_naming_the_field(

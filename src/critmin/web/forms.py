@@ -37,9 +37,9 @@ POLICY_FIELDS = (
 )
 MAX_POLICIES = 12
 ORIGIN_RULES = [
-    ("", "— none: all member output qualifies —"),
-    ("rvc", "regional value content (rvc): member share of the output's value ≥ threshold"),
-    ("member_inputs", "member inputs: in proportion to the member-origin input"),
+    ("", "none (all member output qualifies)"),
+    ("rvc", "rvc: regional value content ≥ threshold"),
+    ("member_inputs", "member inputs (in proportion)"),
 ]
 """The zone's rules of origin for chain stages (``[zone.origin] rule``)."""
 
