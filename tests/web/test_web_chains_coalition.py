@@ -63,6 +63,19 @@ def test_simulate_a_chain_equals_the_library(client: Any) -> None:
     assert without_timing(body) == without_timing(expected)
 
 
+def test_the_chain_preset_is_the_documented_example(client: Any) -> None:
+    from critmin.numbers import clean
+    from critmin.simulation import simulate
+
+    preset = forms.PRESETS["lithium-chain-refine-floor"]
+    r = client.post("/api/simulate", json=preset)
+    assert r.status_code == 200, r.text
+    example = clean(simulate(EXAMPLES / "chains" / "lithium_floor_refined_origin.toml").to_dict())
+    assert without_timing(r.json()["chains"]) == without_timing(example["chains"])
+    page = client.get("/designer", params={"preset": "lithium-chain-refine-floor"}).text
+    assert '<option value="refine" selected>' in page and 'value="40"' in page
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

@@ -510,10 +510,31 @@ PRESETS: dict[str, dict[str, Any]] = {
         "product": [{"id": "cobalt_oxides"}],
         "policy": [{"type": "export_quota", "exporters": ["COD"], "share_of_baseline": 0.6}],
     },
+    "lithium-chain-refine-floor": {
+        "name": "Lithium chain: floor on refined lithium, 40% value-content rule",
+        "description": "USD 15,000/t variable-levy floor at the refine stage of the lithium chain "
+        "(ores -> carbonate and hydroxide solved together); member refiners qualify only with "
+        "at least 40% member-origin value (examples/chains/lithium_floor_refined_origin.toml)",
+        "zone": {
+            "members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"],
+            "watch": ["CHN"],
+            "origin": {"rule": "rvc", "threshold": 0.4},
+        },
+        "chain": [{"id": "lithium"}],
+        "policy": [
+            {
+                "type": "price_floor",
+                "mechanism": "variable_levy",
+                "stage": "refine",
+                "price_usd_per_t": 15000,
+            }
+        ],
+    },
 }
 PRESET_LABELS = {
     "lithium-floor-levy": "Lithium floor (variable levy)",
     "lithium-floor-subsidy": "Lithium floor (producer subsidy)",
     "china-ban": "China bans gallium & magnets",
     "drc-cobalt-quota": "DRC cobalt export quota",
+    "lithium-chain-refine-floor": "Lithium chain: floor at refine",
 }
