@@ -31,9 +31,18 @@ def browser(chromium: Path) -> Iterator[Any]:
         b.close()
 
 
-def fits_width(pg: Any) -> None:
+def phone_pass(browser: Any, url: str, shot: Path, section: str | None = None) -> None:
+    """The same address at 390 px: drawn without errors, no wider than the screen."""
+    context, pg, errors = new_page(browser, 390)
+    pg.goto(url, timeout=TIMEOUT)
+    wait_for_charts(pg)
     width = pg.evaluate("document.documentElement.scrollWidth")
     assert width <= 391, width
+    if section:
+        pg.locator(section).scroll_into_view_if_needed()
+    pg.screenshot(path=str(shot), full_page=section is None)
+    context.close()
+    assert not errors
 
 
 def test_designer_lithium_chain_floor_at_refine(
@@ -79,14 +88,7 @@ def test_designer_lithium_chain_floor_at_refine(
     context.close()
     assert not errors
 
-    context, pg, errors = new_page(browser, 390)
-    pg.goto(url, timeout=TIMEOUT)
-    wait_for_charts(pg)
-    fits_width(pg)
-    pg.locator("#chain-lithium").scroll_into_view_if_needed()
-    pg.screenshot(path=str(screenshots / "designer-chain-390.png"))
-    context.close()
-    assert not errors
+    phone_pass(browser, url, screenshots / "designer-chain-390.png", "#chain-lithium")
 
 
 def test_coalition_page_draws_shapley_bars(
@@ -117,10 +119,4 @@ def test_coalition_page_draws_shapley_bars(
     context.close()
     assert not errors
 
-    context, pg, errors = new_page(browser, 390)
-    pg.goto(url, timeout=TIMEOUT)
-    wait_for_charts(pg)
-    fits_width(pg)
-    pg.screenshot(path=str(screenshots / "coalition-390.png"), full_page=True)
-    context.close()
-    assert not errors
+    phone_pass(browser, url, screenshots / "coalition-390.png")

@@ -15,19 +15,8 @@ from critmin.web import forms
 from critmin.web.resultview import WARNING_PREFIXES, chain_tables, result_warnings
 
 ZONE = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}
-LITHIUM_CHAIN: dict[str, Any] = {
-    "name": "Lithium chain: floor on refined lithium",
-    "zone": ZONE,
-    "chain": [{"id": "lithium"}],
-    "policy": [
-        {
-            "type": "price_floor",
-            "mechanism": "variable_levy",
-            "stage": "refine",
-            "price_usd_per_t": 15000,
-        }
-    ],
-}
+LITHIUM_CHAIN: dict[str, Any] = copy.deepcopy(forms.PRESETS["lithium-chain-refine-floor"])
+LITHIUM_CHAIN["zone"].pop("origin")  # the floor at the refine stage, without a rule of origin
 CHAIN_FORM = {
     k: v for k, v in DESIGNER_FORM.items() if k != "products"
 } | {  # the designer's form for LITHIUM_CHAIN with a 40% value-content rule
