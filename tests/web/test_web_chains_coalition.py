@@ -279,3 +279,16 @@ def test_coalition_of_a_chain_scenario_is_refused_clearly(client: Any) -> None:
     sid = client.post("/api/scenarios?run=false", json=unknown).json()["id"]
     r = client.get("/api/coalition", params={"source": sid, "candidates": "XXX"})
     assert r.status_code == 422 and "XXX" in r.json()["error"]
+
+
+def test_chain_products_count_towards_the_product_limit(tmp_path: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from critmin.web.app import create_app
+    from critmin.web.services import Limits
+
+    with TestClient(create_app(tmp_path / "db.sqlite3", limits=Limits(max_products=2))) as c:
+        body = LITHIUM_CHAIN | {"product": [{"id": "cobalt_oxides"}]}
+        r = c.post("/api/simulate", json=body)
+        assert r.status_code == 422 and r.json()["field"] == "chain", r.text
+        assert "counting every stage product of the chains" in r.json()["error"]

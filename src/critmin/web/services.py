@@ -408,6 +408,15 @@ def web_scenario(data: Any, limits: Limits) -> Scenario:
             "product",
             f"at most {limits.max_products} products per request, got {len(scenario.product)}",
         )
+    steps = {c["id"]: sum(len(st["products"]) for st in c["steps"]) for c in chains()}
+    in_chains = sum(steps.get(c.id, 0) for c in scenario.chain if not c.step)
+    if in_chains and len(scenario.product) + in_chains > limits.max_products:
+        raise ScenarioError(
+            "chain",
+            f"at most {limits.max_products} products per request, counting every stage "
+            f"product of the chains: got {len(scenario.product)} products and {in_chains} in "
+            "chains",
+        )
     years = trade_years()
     if scenario.year not in years:
         raise ScenarioError(
