@@ -292,3 +292,18 @@ def test_chain_products_count_towards_the_product_limit(tmp_path: Any) -> None:
         r = c.post("/api/simulate", json=body)
         assert r.status_code == 422 and r.json()["field"] == "chain", r.text
         assert "counting every stage product of the chains" in r.json()["error"]
+
+
+def test_coalition_of_a_designer_run(client: Any) -> None:
+    from critmin.coalition import run_coalition
+    from critmin.numbers import clean
+
+    run = client.post("/designer", data=DESIGNER_FORM, params={"format": "json"}).json()
+    page = client.get(f"/designer?run={run['id']}").text
+    assert f'href="/coalition?source=run:{run["id"]}"' in page
+    r = client.get("/api/coalition", params={"source": f"run:{run['id']}", "candidates": "CHL"})
+    assert r.status_code == 200, r.text
+    expected = clean(
+        run_coalition(run["scenario"], candidates=["CHL"], workers=1, cache_dir=False).to_dict()
+    )
+    assert r.json()["players"] == expected["players"]
