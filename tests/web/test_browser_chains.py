@@ -65,7 +65,7 @@ def test_designer_lithium_chain_floor_at_refine(
     pg.click("#run")
     pg.wait_for_url("**/designer?run=*", timeout=TIMEOUT)
     wait_for_charts(pg)
-    # the chain stage by stage: the dashboard's table, or the report's chain section
+    # the chain stage by stage (the report's chain section, in the dashboard)
     table = pg.locator("table.chain-stages").first
     rows = table.locator("tbody tr")
     assert rows.count() == 2
@@ -76,16 +76,19 @@ def test_designer_lithium_chain_floor_at_refine(
     refine = result["chains"]["lithium"]["stages"][1]
     assert refine["stage"] == "refine" and refine["zone_price_change_pct"] > 1  # the floor binds
     assert pct(refine["zone_price_change_pct"]) in rows.nth(1).inner_text()
+    diagram = pg.locator("#chart-chain-lithium-chain_diagram")
+    diagram.scroll_into_view_if_needed()
+    pg.wait_for_selector("#chart-chain-lithium-chain_diagram[data-rendered=true]", timeout=TIMEOUT)
     # the form kept the stage and the rule of origin
     assert pg.locator("#policy-0-stage").input_value() == "refine"
     assert pg.locator("#origin_threshold_pct").input_value() == "40"
-    pg.locator("table.chain-stages").first.scroll_into_view_if_needed()
+    pg.locator("section.chain").first.scroll_into_view_if_needed()
     pg.screenshot(path=str(screenshots / "designer-chain-1440.png"))
     url = pg.url
     context.close()
     assert not errors
 
-    phone_pass(browser, url, screenshots / "designer-chain-390.png", "table.chain-stages")
+    phone_pass(browser, url, screenshots / "designer-chain-390.png", "section.chain")
 
 
 def test_coalition_page_draws_shapley_bars(

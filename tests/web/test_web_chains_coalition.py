@@ -12,7 +12,7 @@ import pytest
 from webutil import DESIGNER_FORM, EXAMPLE1_DICT, EXAMPLES, without_timing
 
 from critmin.web import forms
-from critmin.web.resultview import WARNING_PREFIXES, chain_tables, result_warnings
+from critmin.web.resultview import WARNING_PREFIXES, result_warnings
 
 ZONE = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}
 LITHIUM_CHAIN: dict[str, Any] = copy.deepcopy(forms.PRESETS["lithium-chain-refine-floor"])
@@ -101,9 +101,18 @@ def test_designer_runs_a_chain_with_a_stage_and_a_rule_of_origin(client: Any) ->
     assert scenario["policy"][0]["stage"] == "refine"
     assert scenario["zone"]["origin"] == {"rule": "rvc", "threshold": 0.4}
     page = client.get(f"/designer?run={r.json()['id']}").text
-    table = re.search(r'<table class="chain-stages" data-chain="lithium">.*?</table>', page, re.S)
+    # the report's chain section, in the dashboard: the chain diagram and the stage table
+    section = re.search(
+        r'<section class="card chain"[^>]*data-chain="lithium">.*?</section>', page, re.S
+    )
+    assert section is not None and page.count('class="chain-stages"') == 1
+    assert 'id="chart-chain-lithium-chain_diagram"' in section.group()
+    table = re.search(r'<table class="chain-stages">.*?</table>', section.group(), re.S)
     assert table is not None
-    assert re.findall(r'<tr data-stage="(\w+)">', table.group()) == ["mine", "refine"]
+    assert re.findall(r'<tr data-stage="\d+"><td>([^<]+)</td>', table.group()) == [
+        "1. mine",
+        "2. refine",
+    ]
     refine = result["chains"]["lithium"]["stages"][1]
     from critmin.numbers import pct
 
@@ -134,41 +143,19 @@ def test_stage_and_origin_survive_a_round_trip_through_the_form() -> None:
     assert again["zone"]["origin"] == {"rule": "rvc", "threshold": 0.4}
 
 
-def test_chain_tables_follow_the_contract() -> None:
+def test_warnings_of_chains_and_products_are_collected_once() -> None:
     result = {
+        "products": {"p": {"notes": ["cut off: buyers of p", "a plain note"]}},
         "chains": {
             "c": {
-                "mineral": "rare_earths",
-                "converged": True,
-                "message": "ok",
-                "welfare": {"zone": 1.0, "outside": -2.0, "world": -1.0},
                 "notes": ["no effect: a note that warns", "a plain note"],
-                "captured_by_stage": [
-                    {"stage": "refine", "products": ["b"], "share_of_zone_producer_gain": 0.25},
-                    {"stage": "refine", "products": ["a"], "share_of_zone_producer_gain": 0.75},
-                ],
-                "stages": [
-                    {
-                        "stage": "refine",
-                        "products": ["a"],
-                        "producer_surplus_usd": {"zone": 3.0, "outside": -1.0},
-                    },
-                    {"stage": "refine", "products": ["b"], "producer_surplus_usd": {}},
-                ],
+                "stages": [{"notes": ["no effect: a note that warns"]}, {"notes": []}],
             }
-        }
+        },
     }
-    (table,) = chain_tables(result, {"a": "Product A"})
-    assert table["mineral"] == "rare earths" and table["notes"] == ["a plain note"]
-    first, second = table["stages"]
-    assert (first["products"], first["captured_share"], first["zone_producers_usd"]) == (
-        ["Product A"],
-        0.75,
-        3.0,
-    )
-    assert (second["products"], second["captured_share"], second["step"]) == (["b"], 0.25, 2)
     assert result_warnings(result) == [
-        {"where": "chain c", "kind": "no effect", "text": "no effect: a note that warns"}
+        {"where": "p", "kind": "cut off", "text": "cut off: buyers of p"},
+        {"where": "chain c", "kind": "no effect", "text": "no effect: a note that warns"},
     ]
 
 
