@@ -270,6 +270,11 @@ class Policy:
         subsidy_floor: ``(n,)`` producer-subsidy floor ``G / p0``; 0 where none.
         export_cap: ``(n,)`` cap on exports (quantity, baseline-value units) as a fraction of
             baseline exports; ``np.inf`` where none. A cap of 0 is an export ban.
+        quota_groups: destination-specific export quotas, each with its own export-tax
+            equivalent (:class:`critmin.model.quota_groups.QuotaGroup`); a pair is under at
+            most one group.
+        trade_cost: ``(n, n)`` ad valorem real trade cost on the buyer price (e.g. the extra
+            cost of a detour through a third country); ``None`` where none.
     """
 
     t1: FloatArray | None = None
@@ -277,6 +282,8 @@ class Policy:
     levy_floor: FloatArray | None = None
     subsidy_floor: FloatArray | None = None
     export_cap: FloatArray | None = None
+    quota_groups: tuple[Any, ...] = ()
+    trade_cost: FloatArray | None = None
 
     def __post_init__(self) -> None:
         if self.t1 is not None:
@@ -304,6 +311,20 @@ class Policy:
                     "(np.inf = no cap)"
                 )
             object.__setattr__(self, "export_cap", cap)
+        object.__setattr__(self, "quota_groups", tuple(self.quota_groups))
+        if self.trade_cost is not None:
+            tc = _float_array(self.trade_cost, "trade_cost", ndim=2)
+            if (tc < 0).any():
+                raise ModelInputError("trade_cost: ad valorem trade costs must be >= 0")
+            object.__setattr__(self, "trade_cost", tc)
+
+    @property
+    def has_groups(self) -> bool:
+        """Whether the policy has destination quotas or trade costs (solved by
+        :mod:`critmin.model.quota_groups` around the compiled system)."""
+        return bool(self.quota_groups) or (
+            self.trade_cost is not None and bool(self.trade_cost.any())
+        )
 
     def resolve(self, market: Market) -> ResolvedPolicy:
         """Expand to full arrays for ``market``, checking every shape against ``n``."""

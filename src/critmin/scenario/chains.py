@@ -391,7 +391,15 @@ def _stage_policy(
         if _targets(p, stage, pids, base.product_id)
     ]
     sub = scenario.model_copy(update={"policy": pols})
-    return build_policy(world, sub, base, members, watch, notes)
+    policy = build_policy(world, sub, base, members, watch, notes)
+    if policy.has_groups:
+        raise ScenarioError(
+            "policy",
+            f"stage {stage} of a chain: destination quotas, export licensing and leaky bans are "
+            "solved on single product markets only; the linked-chain model does not take them "
+            "yet (give the product as a [[product]] market)",
+        )
+    return policy
 
 
 def _origin(

@@ -18,6 +18,7 @@ from critmin.baseline import ProductBaseline, bundled_baseline, user_baseline
 from critmin.errors import CritminError, DataIntegrityError, ScenarioError
 from critmin.model.core import Market, Policy
 from critmin.scenario import no_effect
+from critmin.scenario.controls import is_control, resolve_controls
 from critmin.scenario.spec import (
     ExportBanPolicy,
     ExportQuotaPolicy,
@@ -186,12 +187,15 @@ def build_policy(
     def select(selector: Selector, field_name: str) -> np.ndarray:
         return select_countries(world, selector, members, watch, base, field_name, user_codes)
 
+    controls: list[tuple[int, object]] = []
     for k, pol in enumerate(scenario.policy):
         fname = f"policy[{k}]"
         if pol.products is not None and base.product_id not in pol.products:
             continue
         label = f"{fname} ({pol.type}{', ' + repr(pol.label) if pol.label else ''})"
-        if isinstance(pol, TariffPolicy):
+        if is_control(pol):  # destination quotas, licensing, leaky bans: scenario.controls
+            controls.append((k, pol))
+        elif isinstance(pol, TariffPolicy):
             rows = select(pol.exporters, f"{fname}.exporters")
             cols = select(pol.importers, f"{fname}.importers")
             pairs = np.outer(rows, cols) & offdiag
@@ -228,8 +232,19 @@ def build_policy(
                 f"{pol.mechanism} floor USD {pol.price_usd_per_t:,.0f}/t vs baseline unit value "
                 f"USD {float(np.nanmedian(base.p0)):,.0f}/t (median over pairs)"
             )
+    ctl = resolve_controls(controls, base, select, notes) if controls else None
+    if ctl is not None and ctl.banned is not None:
+        banned |= ctl.banned
     notes += no_effect.cut_off_notes(base, banned)
-    return Policy(t1=t1, banned=banned, levy_floor=levy, subsidy_floor=subsidy, export_cap=cap)
+    return Policy(
+        t1=t1,
+        banned=banned,
+        levy_floor=levy,
+        subsidy_floor=subsidy,
+        export_cap=cap,
+        quota_groups=tuple(ctl.groups) if ctl is not None else (),
+        trade_cost=ctl.trade_cost if ctl is not None else None,
+    )
 
 
 def zone_codes(

@@ -148,19 +148,54 @@ class PriceFloorPolicy(_PolicyBase):
 
 
 class ExportBanPolicy(_PolicyBase):
+    """A ban; with ``leak_via`` it leaks through third countries (docs/controls.md)."""
+
     type: Literal["export_ban"]
     exporters: Selector
     importers: Selector = "members"
+    leak_via: Selector | None = None  # third countries the banned goods may be routed through
+    leak_cost: float = Field(default=0.0, ge=0, le=10)  # extra ad valorem cost of the detour
+    leak_share: float = Field(default=0.0, ge=0, le=10)  # cap: share of the vias' exports
 
 
 class ExportQuotaPolicy(_PolicyBase):
     type: Literal["export_quota"]
     exporters: Selector
+    importers: Selector = "all"  # "all": one cap on total exports (as before)
     share_of_baseline: float = Field(ge=0)
 
 
+GrantShare = float | dict[str, float]
+
+
+class ExportLicensingPolicy(_PolicyBase):
+    """Export licensing: in an annual model, a quota at ``grant_share`` x baseline exports to
+    the destinations (by destination: ``{default = 0.6, USA = 0}``); ``grant_share_range`` is
+    its uncertainty range (docs/controls.md)."""
+
+    type: Literal["export_licensing"]
+    exporters: Selector
+    importers: Selector = "all"
+    grant_share: GrantShare
+    grant_share_range: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _shares(self) -> ExportLicensingPolicy:
+        values = (
+            self.grant_share.values() if isinstance(self.grant_share, dict) else [self.grant_share]
+        )
+        for v in [*values, *(self.grant_share_range or ())]:
+            if not (isinstance(v, int | float) and 0.0 <= v <= 1.0):
+                raise ValueError(
+                    f"grant_share must be a share of baseline exports between 0 and 1, got {v!r}"
+                )
+        if self.grant_share_range is not None and self.grant_share_range[0] > self.grant_share_range[1]:
+            raise ValueError("grant_share_range must be [low, high] with low <= high")
+        return self
+
+
 Policy = Annotated[
-    TariffPolicy | PriceFloorPolicy | ExportBanPolicy | ExportQuotaPolicy,
+    TariffPolicy | PriceFloorPolicy | ExportBanPolicy | ExportQuotaPolicy | ExportLicensingPolicy,
     Field(discriminator="type"),
 ]
 
