@@ -1,0 +1,153 @@
+"""Export controls as they happen (issue 15): destination quotas, licensing, leaky bans."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import critmin
+from critmin.errors import CritminError, ScenarioError
+from critmin.model import Market, Policy, solve
+from critmin.model.quota_groups import QuotaGroup
+from critmin.scenario import Scenario
+
+V4 = np.array(
+    [[5.0, 3.0, 3.0, 1.0], [1.0, 4.0, 0.5, 0.5], [1.0, 0.5, 4.0, 0.5], [0.5, 0.5, 0.5, 3.0]]
+)
+
+
+def market() -> Market:
+    return Market(V=V4, t0=np.zeros((4, 4)), sigma=4.0, eta=0.5, eps=np.ones(4))
+
+
+def test_a_group_over_every_destination_is_the_whole_exporter_quota() -> None:
+    """An independent check: the outer group iteration reproduces the compiled quota."""
+    every = QuotaGroup(0, np.ones(4, dtype=bool), 0.7)
+    a = solve(market(), Policy(quota_groups=(every,)))
+    b = solve(market(), Policy(export_cap=np.array([0.7, np.inf, np.inf, np.inf])))
+    assert a.converged and b.converged
+    np.testing.assert_allclose(a.pi, b.pi, rtol=1e-9)
+    np.testing.assert_allclose(a.groups.e[0], b.e[0], rtol=1e-8)
+    np.testing.assert_allclose(a.welfare, b.welfare, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(a.quota_rent, b.quota_rent, rtol=1e-7, atol=1e-9)
+
+
+def test_a_destination_quota_binds_and_diverts_sales_to_the_other_buyers() -> None:
+    group = QuotaGroup(0, np.array([False, True, False, False]), 0.5)
+    sol = solve(market(), Policy(quota_groups=(group,)))
+    assert sol.converged
+    assert sol.q[0, 1] == pytest.approx(0.5 * V4[0, 1], rel=1e-9)  # binds at its cap
+    assert sol.groups.e[0] > 0
+    assert sol.q[0, 2] > V4[0, 2] and sol.q[0, 3] > V4[0, 3]  # sold elsewhere instead
+    # the wedge is rent of the exporter, not tariff revenue of the buyer
+    assert sol.tariff_revenue == pytest.approx(np.zeros(4), abs=1e-9)
+    rent = sol.pi[0] * sol.groups.e[0] * sol.q[0, 1]
+    assert sol.quota_rent[0] == pytest.approx(rent, rel=1e-9)
+
+
+def test_a_slack_destination_quota_changes_nothing() -> None:
+    group = QuotaGroup(0, np.array([False, True, False, False]), 1.5)
+    sol = solve(market(), Policy(quota_groups=(group,)))
+    assert sol.groups.e[0] == 0.0
+    np.testing.assert_allclose(sol.pi, 1.0, atol=1e-12)
+
+
+def test_overlapping_groups_are_refused() -> None:
+    a = QuotaGroup(0, np.array([False, True, True, False]), 0.5)
+    b = QuotaGroup(0, np.array([False, False, True, True]), 0.5)
+    with pytest.raises(CritminError, match="overlap"):
+        solve(market(), Policy(quota_groups=(a, b)))
+
+
+def scenario(*policies: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": "controls",
+        "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]},
+        "product": [{"id": "gallium_germanium"}],
+        "policy": list(policies),
+    }
+
+
+def product(data: dict[str, Any]) -> dict[str, Any]:
+    out = critmin.simulate(data).to_dict()["products"]["gallium_germanium"]
+    assert out["converged"], out["message"]
+    return out
+
+
+def test_a_quota_to_zone_importers_moves_china_s_sales_to_non_members() -> None:
+    quota = {
+        "type": "export_quota",
+        "exporters": ["CHN"],
+        "importers": "members",
+        "share_of_baseline": 0.5,
+    }
+    out = product(scenario(quota))
+    zone = out["zone"]
+    assert zone["watch_exports_to_zone_share_after"] < zone["watch_exports_to_zone_share_before"]
+    flows = [f for f in out["flows"] if f["exporter"] == "CHN" and f["importer"] != "CHN"]
+    members = {c for c, r in out["countries"].items() if r["member"]}
+    to_others = [f for f in flows if f["importer"] not in members]
+    assert to_others and all(f["quantity_change_pct"] > 0 for f in to_others)
+    (ctl,) = out["export_controls"]
+    assert ctl["exports_usd"] == pytest.approx(ctl["cap_usd"], rel=1e-8)
+    assert ctl["export_tax_equivalent_pct"] > 0
+    chn = out["countries"]["CHN"]
+    assert chn["export_price_change_pct"] > chn["producer_price_change_pct"]
+
+
+def test_a_leaky_ban_raises_the_destination_price_less_and_respects_its_cap() -> None:
+    ban = {"type": "export_ban", "exporters": ["CHN"], "importers": ["USA"]}
+    leaky = ban | {"leak_via": ["THA", "MEX", "BEL"], "leak_cost": 0.15, "leak_share": 0.5}
+    tight = product(scenario(ban))
+    loose = product(scenario(leaky))
+    usa_tight = tight["countries"]["USA"]["consumer_price_change_pct"]
+    usa_loose = loose["countries"]["USA"]["consumer_price_change_pct"]
+    assert 0 < usa_loose < usa_tight
+    assert {r["via"] for r in loose["leakage"]} <= {"THA", "MEX", "BEL"}
+    assert sum(r["value_usd"] for r in loose["leakage"]) > 0
+    for ctl in loose["export_controls"]:
+        assert ctl["exports_usd"] <= ctl["cap_usd"] * (1 + 1e-9)
+    assert tight["leakage"] == [] and tight["export_controls"] == []
+
+
+def test_licensing_is_a_quota_at_the_grant_share() -> None:
+    lic = {
+        "type": "export_licensing",
+        "exporters": ["CHN"],
+        "grant_share": {"default": 0.8, "USA": 0.0},
+    }
+    out = product(scenario(lic))
+    (group,) = out["export_controls"]
+    assert "USA" not in group["destinations"]
+    assert group["exports_usd"] <= group["cap_usd"] * (1 + 1e-9)
+    usa = [f for f in out["flows"] if f["exporter"] == "CHN" and f["importer"] == "USA"]
+    assert usa and usa[0]["banned"] and usa[0]["value_usd"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("policy", "field", "words"),
+    [
+        (
+            {"type": "export_licensing", "exporters": ["CHN"], "grant_share": 1.5},
+            "policy[0]",
+            "between 0 and 1",
+        ),
+        (
+            {
+                "type": "export_ban",
+                "exporters": ["CHN"],
+                "importers": ["USA", "JPN"],
+                "leak_via": ["JPN", "THA"],
+                "leak_share": 0.5,
+            },
+            "policy[0].leak_via",
+            "JPN is a banned destination",
+        ),
+    ],
+)
+def test_bad_controls_get_one_clear_message(policy: dict[str, Any], field: str, words: str) -> None:
+    with pytest.raises(ScenarioError) as err:
+        critmin.simulate(Scenario.from_dict(scenario(policy)))
+    assert field in str(err.value) and words in str(err.value)
