@@ -151,3 +151,48 @@ def test_bad_controls_get_one_clear_message(policy: dict[str, Any], field: str, 
     with pytest.raises(ScenarioError) as err:
         critmin.simulate(Scenario.from_dict(scenario(policy)))
     assert field in str(err.value) and words in str(err.value)
+
+
+def tariff_scenario(tariffs: dict[str, Any]) -> dict[str, Any]:
+    return scenario() | {"tariffs": tariffs}
+
+
+def test_curated_baseline_tariffs_change_the_calibration_and_are_cited() -> None:
+    from critmin.scenario.resolution import resolve
+
+    plain = resolve(Scenario.from_dict(scenario()))[1][0]
+    taxed = resolve(Scenario.from_dict(tariff_scenario({"baseline": "curated"})))[1][0]
+    b = taxed.baseline
+    chn, usa = b.countries.index("CHN"), b.countries.index("USA")
+    assert plain.baseline.t0[chn, usa] == 0.0
+    assert b.t0[chn, usa] == 0.25  # Section 301, critical minerals, from 27 Sep 2024
+    assert any("89 FR 76581" in s for s in b.sources)
+    # calibrated with it: the US spends 25% more on Chinese goods, so China's share rises
+    assert taxed.market.shares[chn, usa] > plain.market.shares[chn, usa]
+    assert taxed.market.E[usa] > plain.market.E[usa]
+    # the 2026 rows (graphite, magnets) are not in force in a 2024 baseline
+    later = Scenario.from_dict(tariff_scenario({"baseline": "curated"}) | {"year": 2024})
+    from critmin.scenario.tariffs import curated_tariffs
+
+    assert not [r for r in curated_tariffs(later.year) if r.hs6 == "850511" and r.exporter == "CHN"]
+    assert [r for r in curated_tariffs(2026) if r.hs6 == "850511" and r.exporter == "CHN"]
+
+
+def test_a_preferential_cut_lowers_intra_zone_baseline_tariffs(tmp_path: Any) -> None:
+    from critmin.scenario.resolution import resolve
+
+    path = tmp_path / "t.csv"
+    path.write_text("importer,exporter,hs6,rate\nUSA,*,811292,0.1\n")
+    data = tariff_scenario({"file": str(path), "preferential_cut": 0.5})
+    b = resolve(Scenario.from_dict(data))[1][0].baseline
+    usa, jpn, chn = (b.countries.index(c) for c in ("USA", "JPN", "CHN"))
+    assert b.t0[jpn, usa] == pytest.approx(0.05) and b.t0[chn, usa] == pytest.approx(0.1)
+
+
+def test_a_tariff_file_with_an_unknown_code_gets_one_message(tmp_path: Any) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("importer,exporter,hs6,rate\nUSA,CHN,811292,0.1\nUSA,XYZ,811292,0.1\n")
+    with pytest.raises(CritminError) as err:
+        critmin.simulate(Scenario.from_dict(tariff_scenario({"file": str(path)})))
+    text = str(err.value)
+    assert "bad.csv" in text and "line 3" in text and "'XYZ'" in text

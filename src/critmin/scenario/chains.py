@@ -505,6 +505,12 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
     """Every ``[[chain]]`` of the scenario, calibrated and with its policies."""
     if not scenario.chain:
         return []
+    if scenario.tariffs is not None:
+        raise ScenarioError(
+            "tariffs",
+            "baseline tariffs ([tariffs]) apply to single product markets only; the linked-chain "
+            "model does not take them yet (remove [tariffs] or the [[chain]] tables)",
+        )
     defs: list[tuple[ChainSpec, str, list[StepDef]]] = []
     for k, spec in enumerate(scenario.chain):
         fname = f"chain[{k}]"

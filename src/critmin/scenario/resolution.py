@@ -19,6 +19,7 @@ from critmin.errors import CritminError, DataIntegrityError, ScenarioError
 from critmin.model.core import Market, Policy
 from critmin.scenario import no_effect
 from critmin.scenario.controls import is_control, resolve_controls
+from critmin.scenario.tariffs import apply_tariffs, resolve_tariffs
 from critmin.scenario.spec import (
     ExportBanPolicy,
     ExportQuotaPolicy,
@@ -352,9 +353,14 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
         for c in b.countries
     }
     member_codes, watch_codes, in_both = zone_codes(world, scenario, user_codes)
+    tariff_rows = resolve_tariffs(
+        scenario.tariffs, world, scenario.year, scenario.base_dir, user_codes
+    )
     resolved = []
     for k, (spec, base) in enumerate(zip(scenario.product, baselines, strict=True)):
         members = base.index(member_codes)
+        if tariff_rows is not None and scenario.tariffs is not None:
+            base = apply_tariffs(base, tariff_rows, members, scenario.tariffs.preferential_cut)
         watch = base.index(watch_codes)
         notes: list[str] = []
         if in_both:

@@ -200,6 +200,16 @@ Policy = Annotated[
 ]
 
 
+class TariffSettings(_Strict):
+    """``[tariffs]``: baseline tariffs the market is calibrated with (docs/controls.md):
+    ``baseline = "curated"`` (the bundled, cited rows), a user's ``file`` and an intra-zone
+    ``preferential_cut`` (0.5 halves the members' baseline tariffs on each other)."""
+
+    baseline: Literal["none", "curated"] = "none"
+    file: str | None = None
+    preferential_cut: float = Field(default=0.0, ge=0, le=1)
+
+
 class Disruption(_Strict):
     """A probabilistic event for uncertainty analysis: the exporters ban exports of the products
     to the importers with this annual probability (each exporter independently)."""
@@ -285,6 +295,7 @@ class Scenario(_Strict):
     chain: list[ChainSpec] = Field(default_factory=list)
     policy: list[Policy] = Field(default_factory=list)
     disruption: list[Disruption] = Field(default_factory=list)
+    tariffs: TariffSettings | None = None
     uncertainty: UncertaintySettings | None = None
     coalition: CoalitionSettings | None = None
 
