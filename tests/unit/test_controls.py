@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -178,7 +179,7 @@ def test_curated_baseline_tariffs_change_the_calibration_and_are_cited() -> None
     assert [r for r in curated_tariffs(2026) if r.hs6 == "850511" and r.exporter == "CHN"]
 
 
-def test_a_preferential_cut_lowers_intra_zone_baseline_tariffs(tmp_path: Any) -> None:
+def test_a_preferential_cut_lowers_intra_zone_baseline_tariffs(tmp_path: Path) -> None:
     from critmin.scenario.resolution import resolve
 
     path = tmp_path / "t.csv"
@@ -189,10 +190,22 @@ def test_a_preferential_cut_lowers_intra_zone_baseline_tariffs(tmp_path: Any) ->
     assert b.t0[jpn, usa] == pytest.approx(0.05) and b.t0[chn, usa] == pytest.approx(0.1)
 
 
-def test_a_tariff_file_with_an_unknown_code_gets_one_message(tmp_path: Any) -> None:
+def test_a_tariff_file_with_an_unknown_code_gets_one_message(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("importer,exporter,hs6,rate\nUSA,CHN,811292,0.1\nUSA,XYZ,811292,0.1\n")
     with pytest.raises(CritminError) as err:
         critmin.simulate(Scenario.from_dict(tariff_scenario({"file": str(path)})))
     text = str(err.value)
     assert "bad.csv" in text and "line 3" in text and "'XYZ'" in text
+
+
+CONTROLS = sorted((Path(__file__).resolve().parents[2] / "examples" / "controls").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", CONTROLS, ids=lambda p: p.stem)
+def test_every_control_example_converges(path: Path) -> None:
+    result = critmin.simulate(path).to_dict()
+    for pid, out in result["products"].items():
+        assert out["converged"], (pid, out["message"])
+        for ctl in out["export_controls"]:
+            assert ctl["exports_usd"] <= ctl["cap_usd"] * (1 + 1e-9), (pid, ctl)
