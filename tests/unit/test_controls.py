@@ -209,3 +209,54 @@ def test_every_control_example_converges(path: Path) -> None:
         assert out["converged"], (pid, out["message"])
         for ctl in out["export_controls"]:
             assert ctl["exports_usd"] <= ctl["cap_usd"] * (1 + 1e-9), (pid, ctl)
+
+
+def shifted_policy() -> Policy:
+    return Policy(
+        demand_shift=np.array([1.0, 1.2, 1.0, 1.0]),
+        supply_shift=np.array([0.8, 1.0, 1.0, 1.1]),
+        export_cap=np.array([np.inf, 0.8, np.inf, np.inf]),
+    )
+
+
+def test_shifters_clear_the_market_on_the_shifted_curves() -> None:
+    m = Market(V=V4, t0=np.zeros((4, 4)), sigma=4.0, eta=0.5, eps=np.array([1.0, 0.5, 2.0, 0.8]))
+    sol = solve(m, shifted_policy())
+    assert sol.converged
+    # S_i = k_i pi_i^eps_i and sales equal R_i S_i
+    k = np.array([0.8, 1.0, 1.0, 1.1])
+    np.testing.assert_allclose(sol.S, k * sol.pi**m.eps, rtol=1e-12)
+    np.testing.assert_allclose(sol.q.sum(axis=1), V4.sum(axis=1) * sol.S, rtol=1e-10)
+    # D_j = a_j P_j^-eta, and the buyer's purchases are its demand (CES quantity index)
+    a = np.array([1.0, 1.2, 1.0, 1.0])
+    np.testing.assert_allclose(sol.D, a * sol.P ** (-m.eta), rtol=1e-12)
+    assert sol.P[1] > sol.P[2]  # more demand where the shock is
+
+
+def test_the_jacobian_with_shifters_matches_finite_differences() -> None:
+    from critmin.model.core import evaluate, jacobian, stack
+
+    m = Market(V=V4, t0=np.full((4, 4), 0.05), sigma=3.0, eta=0.7, eps=np.ones(4))
+    st = stack([m], [shifted_policy().resolve(m)])
+    z = np.random.default_rng(1).normal(0.0, 0.1, (1, st.N))
+    J = jacobian(st, evaluate(st, z))[0]
+    fd = np.zeros_like(J)
+    h = 1e-6
+    for k in range(st.N):
+        up, down = z.copy(), z.copy()
+        up[0, k] += h
+        down[0, k] -= h
+        fd[:, k] = (evaluate(st, up).F[0] - evaluate(st, down).F[0]) / (2 * h)
+    np.testing.assert_allclose(J, fd, atol=1e-7)
+
+
+def test_a_demand_shock_raises_prices_and_a_supply_shock_of_china_lowers_its_output() -> None:
+    data = scenario()
+    up = product(data | {"shock": [{"type": "demand", "countries": "members", "change": 0.2}]})
+    usa = up["countries"]["USA"]
+    assert usa["consumer_price_change_pct"] > 0 and usa["demand_change_pct"] > 0
+    down = product(data | {"shock": [{"type": "supply", "countries": ["CHN"], "change": -0.2}]})
+    chn = down["countries"]["CHN"]
+    assert chn["producer_price_change_pct"] > 0 and chn["supply_change_pct"] < 0
+    with pytest.raises(ScenarioError, match=r"shock\[0\]\.products"):
+        Scenario.from_dict(data | {"shock": [{"type": "demand", "change": 0.1, "products": ["x"]}]})

@@ -256,6 +256,8 @@ class ResolvedPolicy:
     levy_floor: FloatArray
     subsidy_floor: FloatArray
     export_cap: FloatArray
+    demand_shift: FloatArray
+    supply_shift: FloatArray
 
 
 @dataclass(frozen=True, eq=False)
@@ -275,6 +277,10 @@ class Policy:
             most one group.
         trade_cost: ``(n, n)`` ad valorem real trade cost on the buyer price (e.g. the extra
             cost of a detour through a third country); ``None`` where none.
+        demand_shift: ``(n,)`` demand shifter ``a_j > 0`` (``D_j = a_j P_j^-eta``: 1.1 is 10%
+            more demand at every price, e.g. precautionary buying); ``None``: 1.
+        supply_shift: ``(n,)`` supply shifter ``k_i > 0`` (``S_i = k_i (pi^s_i)^eps_i``: 0.9 is
+            10% less output at every price, e.g. a mine outage); ``None``: 1.
     """
 
     t1: FloatArray | None = None
@@ -284,6 +290,8 @@ class Policy:
     export_cap: FloatArray | None = None
     quota_groups: tuple[Any, ...] = ()
     trade_cost: FloatArray | None = None
+    demand_shift: FloatArray | None = None
+    supply_shift: FloatArray | None = None
 
     def __post_init__(self) -> None:
         if self.t1 is not None:
@@ -317,6 +325,12 @@ class Policy:
             if (tc < 0).any():
                 raise ModelInputError("trade_cost: ad valorem trade costs must be >= 0")
             object.__setattr__(self, "trade_cost", tc)
+        for name in ("demand_shift", "supply_shift"):
+            if getattr(self, name) is not None:
+                shift = _float_array(getattr(self, name), name, ndim=1)
+                if (shift <= 0).any():
+                    raise ModelInputError(f"{name}: shifters must be > 0 (1 = no shift)")
+                object.__setattr__(self, name, shift)
 
     @property
     def has_groups(self) -> bool:
@@ -324,6 +338,13 @@ class Policy:
         :mod:`critmin.model.quota_groups` around the compiled system)."""
         return bool(self.quota_groups) or (
             self.trade_cost is not None and bool(self.trade_cost.any())
+        )
+
+    @property
+    def has_shifts(self) -> bool:
+        """Whether the policy shifts demand or supply (a market shock)."""
+        return any(
+            v is not None and bool((v != 1.0).any()) for v in (self.demand_shift, self.supply_shift)
         )
 
     def resolve(self, market: Market) -> ResolvedPolicy:
@@ -335,6 +356,8 @@ class Policy:
             ("levy_floor", (n, n)),
             ("subsidy_floor", (n,)),
             ("export_cap", (n,)),
+            ("demand_shift", (n,)),
+            ("supply_shift", (n,)),
         ):
             val = getattr(self, name)
             if val is not None and val.shape != shape:
@@ -354,6 +377,8 @@ class Policy:
             if self.subsidy_floor is None
             else self.subsidy_floor,
             export_cap=_frozen(np.full(n, np.inf)) if self.export_cap is None else self.export_cap,
+            demand_shift=_frozen(np.ones(n)) if self.demand_shift is None else self.demand_shift,
+            supply_shift=_frozen(np.ones(n)) if self.supply_shift is None else self.supply_shift,
         )
 
 
@@ -433,6 +458,9 @@ class Stack:
     qslot: IntArray
     qmask: BoolArray
     lncap: FloatArray
+    # demand shifters per buyer (B, n + 1) and supply shifters per slot (B, ns), in logs
+    lna: FloatArray
+    lnk: FloatArray
 
     @property
     def N(self) -> int:
@@ -610,6 +638,16 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
     else:
         qmask = np.arange(nq)[None, :] < np.array([len(ml.qslot) for ml in lists])[:, None]
 
+    lna = np.zeros((B, n + 1))
+    lnk = np.zeros((B, ns))
+    for b, p in enumerate(policies):
+        if (p.demand_shift != 1.0).any():
+            lna[b, : len(p.demand_shift)] = np.log(p.demand_shift)
+        if (p.supply_shift != 1.0).any():
+            ks = np.log(p.supply_shift)
+            sc = slot_country[b]
+            lnk[b] = np.where(sc < len(ks), ks[np.minimum(sc, len(ks) - 1)], 0.0)
+
     return Stack(
         B=B,
         n=n,
@@ -646,6 +684,8 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
         qslot=qslot,
         qmask=qmask,
         lncap=lncap,
+        lna=lna,
+        lnk=lnk,
     )
 
 

@@ -165,7 +165,7 @@ class Solution:
             c = self.c
             np.log(c, out=x, where=c > 0)
             x *= -m.sigma
-            x += -m.eta * lv.lnP + m.sigma * lv.lnP
+            x += -m.eta * lv.lnP + m.sigma * lv.lnP + np.log(lv.policy.demand_shift)
             np.minimum(x, 700.0, out=x)
             np.exp(x, out=x)
         x[:, lv.E <= 0] = 1.0
@@ -657,10 +657,11 @@ def solve_unknowns(
     for callers that reduce solutions in compiled code instead of building :class:`Solution`
     objects (:mod:`critmin.uncertainty`)."""
     _check_options(tol, max_iter)
-    if any(isinstance(p, Policy) and p.has_groups for p in policies):
+    if any(isinstance(p, Policy) and (p.has_groups or p.has_shifts) for p in policies):
         raise ModelInputError(
-            "destination quotas, licensing and leakage are solved one market at a time "
-            "(critmin simulate); the batched draws of critmin uncertainty do not take them yet"
+            "destination quotas, licensing, leakage and market shocks are solved one market at "
+            "a time (critmin simulate); the batched draws of critmin uncertainty do not take "
+            "them yet"
         )
     resolved = [
         p if isinstance(p, ResolvedPolicy) else p.resolve(m)

@@ -392,12 +392,13 @@ def _stage_policy(
     ]
     sub = scenario.model_copy(update={"policy": pols})
     policy = build_policy(world, sub, base, members, watch, notes)
-    if policy.has_groups:
+    if policy.has_groups or policy.has_shifts:
         raise ScenarioError(
-            "policy",
-            f"stage {stage} of a chain: destination quotas, export licensing and leaky bans are "
-            "solved on single product markets only; the linked-chain model does not take them "
-            "yet (give the product as a [[product]] market)",
+            "shock" if policy.has_shifts else "policy",
+            f"stage {stage} of a chain: destination quotas, export licensing, leaky bans and "
+            "[[shock]] tables are solved on single product markets only; the linked-chain model "
+            "does not take them yet (give the product as a [[product]] market; a chain's own "
+            "output shocks are [[chain.shock]])",
         )
     return policy
 

@@ -29,12 +29,13 @@ from critmin.errors import ScenarioError
 from critmin.model.quota_groups import QuotaGroup
 from critmin.scenario.spec import (
     ExportBanPolicy,
+    Scenario,
     ExportLicensingPolicy,
     ExportQuotaPolicy,
     Selector,
 )
 
-__all__ = ["ControlArrays", "LeakRoute", "is_control", "resolve_controls"]
+__all__ = ["ControlArrays", "LeakRoute", "is_control", "market_shifts", "resolve_controls"]
 
 
 @dataclass(frozen=True)
@@ -201,4 +202,35 @@ def resolve_controls(
         trade_cost=cost if cost.any() else None,
         banned=banned,
         routes=routes,
+    )
+
+
+def market_shifts(
+    scenario: Scenario,
+    base: ProductBaseline,
+    select: Callable[[Selector, str], np.ndarray],
+    notes: list[str],
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Demand and supply shifters ``a_j``, ``k_i`` of the scenario's ``[[shock]]`` tables for
+    this market (``None`` where there is no shock); shocks on the same country multiply."""
+    demand = np.ones(base.n)
+    supply = np.ones(base.n)
+    for k, shock in enumerate(scenario.shock):
+        if shock.products is not None and base.product_id not in shock.products:
+            continue
+        mask = select(shock.countries, f"shock[{k}].countries")
+        if shock.type == "demand":
+            hit = mask & (base.V.sum(axis=0) > 0)
+            demand[hit] *= 1.0 + shock.change
+        else:
+            hit = mask & (base.V.sum(axis=1) > 0)
+            supply[hit] *= 1.0 + shock.change
+        if not hit.any():
+            notes.append(
+                f"shock[{k}] ({shock.type}): none of the countries selected "
+                f"{'buys' if shock.type == 'demand' else 'sells'} this product: it does nothing"
+            )
+    return (
+        demand if (demand != 1.0).any() else None,
+        supply if (supply != 1.0).any() else None,
     )

@@ -18,7 +18,7 @@ from critmin.baseline import ProductBaseline, bundled_baseline, user_baseline
 from critmin.errors import CritminError, DataIntegrityError, ScenarioError
 from critmin.model.core import Market, Policy
 from critmin.scenario import no_effect
-from critmin.scenario.controls import is_control, resolve_controls
+from critmin.scenario.controls import is_control, market_shifts, resolve_controls
 from critmin.scenario.tariffs import apply_tariffs, resolve_tariffs
 from critmin.scenario.spec import (
     ExportBanPolicy,
@@ -234,6 +234,7 @@ def build_policy(
                 f"USD {float(np.nanmedian(base.p0)):,.0f}/t (median over pairs)"
             )
     ctl = resolve_controls(controls, base, select, notes) if controls else None
+    demand, supply = market_shifts(scenario, base, select, notes)
     if ctl is not None and ctl.banned is not None:
         banned |= ctl.banned
     notes += no_effect.cut_off_notes(base, banned)
@@ -245,6 +246,8 @@ def build_policy(
         export_cap=cap,
         quota_groups=tuple(ctl.groups) if ctl is not None else (),
         trade_cost=ctl.trade_cost if ctl is not None else None,
+        demand_shift=demand,
+        supply_shift=supply,
     )
 
 

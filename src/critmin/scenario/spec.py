@@ -200,6 +200,20 @@ Policy = Annotated[
 ]
 
 
+class MarketShock(_Strict):
+    """``[[shock]]``: a market shock beside the policies, so that an event can be decomposed
+    into policy and market cycle (docs/controls.md): ``demand`` (``change`` = +0.1: 10% more
+    demand at every price by the ``countries``, e.g. precautionary buying) or ``supply``
+    (``change`` = -0.1: 10% less output at every price by the ``countries``, e.g. an outage
+    or a world output cycle)."""
+
+    type: Literal["demand", "supply"]
+    countries: Selector = "all"
+    change: float = Field(gt=-1, le=10)
+    products: Annotated[list[str], Field(min_length=1)] | None = None
+    label: str | None = None
+
+
 class TariffSettings(_Strict):
     """``[tariffs]``: baseline tariffs the market is calibrated with (docs/controls.md):
     ``baseline = "curated"`` (the bundled, cited rows), a user's ``file`` and an intra-zone
@@ -296,6 +310,7 @@ class Scenario(_Strict):
     policy: list[Policy] = Field(default_factory=list)
     disruption: list[Disruption] = Field(default_factory=list)
     tariffs: TariffSettings | None = None
+    shock: list[MarketShock] = Field(default_factory=list)
     uncertainty: UncertaintySettings | None = None
     coalition: CoalitionSettings | None = None
 
@@ -315,6 +330,13 @@ class Scenario(_Strict):
         if self.chain:  # chain products are known after the catalog is read (scenario.chains)
             return self
         ids = {p.id for p in self.product}
+        for k, shock in enumerate(self.shock):
+            for pid in shock.products or []:
+                if pid not in ids:
+                    raise ScenarioError(
+                        f"shock[{k}].products",
+                        f"product {pid!r} is not one of the scenario's products ({', '.join(sorted(ids))})",
+                    )
         for k, pol in enumerate([*self.policy, *self.disruption]):
             for pid in pol.products or []:
                 if pid not in ids:

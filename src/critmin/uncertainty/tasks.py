@@ -208,10 +208,11 @@ def build_task(
     }
     ranges = parameter_ranges(world, base.product_class, point, settings)
     events: list[DisruptionEvent] = []
-    if rp.policy.has_groups:
+    if rp.policy.has_groups or rp.policy.has_shifts:
         raise CritminError(
-            f"product {base.product_id}: destination quotas, export licensing and leakage are "
-            "solved by critmin simulate; critmin uncertainty does not take them yet"
+            f"product {base.product_id}: destination quotas, export licensing, leakage and "
+            "[[shock]] tables are solved by critmin simulate; critmin uncertainty does not take "
+            "them yet"
         )
     policy = rp.policy.resolve(rp.market)
     for j, dis in enumerate(scenario.disruption):
