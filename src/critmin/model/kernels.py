@@ -1032,9 +1032,7 @@ def levels_batch(
         Lb = lv[10].shape[0]
         pair_i[b, :Lb] = lv[10]
         # surplus changes on the shifted curves (scaled by the shifters a and k)
-        dCS[b, :nb] = consumer_surplus_change(
-            a.W[b, :nb] * np.exp(a.lna[b, :nb]), lv[2], a.eta[b]
-        )
+        dCS[b, :nb] = consumer_surplus_change(a.W[b, :nb] * np.exp(a.lna[b, :nb]), lv[2], a.eta[b])
         dPS[b, :nb] = producer_surplus_change(lv[8] * shifted(a, b, nb), lv[4], eps[b, :nb])
         revenue[b, :nb] = buyer_revenue(
             lv[10], a.pj[b, :Lb], e.q[b, :Lb], pt1[b, :Lb], pF[b, :Lb], lv[0], lv[1], nb

@@ -29,9 +29,9 @@ from critmin.errors import ScenarioError
 from critmin.model.quota_groups import QuotaGroup
 from critmin.scenario.spec import (
     ExportBanPolicy,
-    Scenario,
     ExportLicensingPolicy,
     ExportQuotaPolicy,
+    Scenario,
     Selector,
 )
 
@@ -180,19 +180,20 @@ def resolve_controls(
     # a leaky pair is its own group (its cap is the vias' trade, not a share of its own)
     split: list[QuotaGroup] = []
     for g in groups:
-        own = [j for j in np.flatnonzero(g.destinations) if (g.exporter, j) in leak_pairs]
+        dest_idx = [int(d) for d in np.flatnonzero(g.destinations)]
+        own = [d for d in dest_idx if (g.exporter, d) in leak_pairs]
         rest = g.destinations.copy()
-        for j in own:
-            rest[j] = False
+        for d in own:
+            rest[d] = False
             one = np.zeros(n, dtype=bool)
-            one[j] = True
+            one[d] = True
             split.append(
                 QuotaGroup(
                     g.exporter,
                     one,
                     g.cap,
-                    f"leak {base.countries[g.exporter]} -> {base.countries[j]}",
-                    via=leak_pairs[(g.exporter, j)],
+                    f"leak {base.countries[g.exporter]} -> {base.countries[d]}",
+                    via=leak_pairs[(g.exporter, d)],
                 )
             )
         if rest.any():

@@ -19,7 +19,6 @@ from critmin.errors import CritminError, DataIntegrityError, ScenarioError
 from critmin.model.core import Market, Policy
 from critmin.scenario import no_effect
 from critmin.scenario.controls import is_control, market_shifts, resolve_controls
-from critmin.scenario.tariffs import apply_tariffs, resolve_tariffs
 from critmin.scenario.spec import (
     ExportBanPolicy,
     ExportQuotaPolicy,
@@ -29,6 +28,7 @@ from critmin.scenario.spec import (
     Selector,
     TariffPolicy,
 )
+from critmin.scenario.tariffs import apply_tariffs, resolve_tariffs
 from critmin.world import World, load_world
 
 __all__ = [

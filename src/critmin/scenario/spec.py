@@ -189,7 +189,10 @@ class ExportLicensingPolicy(_PolicyBase):
                 raise ValueError(
                     f"grant_share must be a share of baseline exports between 0 and 1, got {v!r}"
                 )
-        if self.grant_share_range is not None and self.grant_share_range[0] > self.grant_share_range[1]:
+        if (
+            self.grant_share_range is not None
+            and self.grant_share_range[0] > self.grant_share_range[1]
+        ):
             raise ValueError("grant_share_range must be [low, high] with low <= high")
         return self
 
