@@ -73,14 +73,12 @@ def predicted(data: dict[str, Any], pid: str) -> dict[str, float]:
     before = {"usa": 0.0, "rest": 0.0}
     after = {"usa": 0.0, "rest": 0.0}
     chn = out["countries"]["CHN"]
-    price = 1 + chn["export_price_change_pct"] / 100
     for f in out["flows"]:
         if f["exporter"] != "CHN" or f["importer"] == "CHN":
             continue
         key = "usa" if f["importer"] == "USA" else "rest"
         before[key] += f["baseline_value_usd"]
-        # value at export prices: quantity x export price (flows carry producer-price values)
-        after[key] += f["baseline_value_usd"] * (1 + f["quantity_change_pct"] / 100) * price
+        after[key] += f["export_value_usd"]  # at the export price (customs-comparable)
     return {
         "to USA": 100 * (after["usa"] / before["usa"] - 1),
         "to others": 100 * (after["rest"] / before["rest"] - 1),

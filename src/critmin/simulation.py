@@ -78,6 +78,8 @@ FLOW_KEYS = (
     "value_usd",
     "quantity_change_pct",
     "banned",
+    "export_value_usd",
+    "export_price_change_pct",
 )
 
 
@@ -115,13 +117,15 @@ def country_records(
 
 def flow_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
     """Every pair with baseline trade (seller after seller, then buyer): baseline and new
-    value (``pi_i V_ij x_ij``, USD) and the quantity change ``(x_ij - 1) x 100``."""
+    value (``pi_i V_ij x_ij``, USD), the quantity change ``(x_ij - 1) x 100``, and the value
+    and price change at the export price (:func:`export_prices`, customs-comparable)."""
     base = rp.baseline
     V = base.V
     banned = rp.policy.resolve(rp.market).banned
     ii, jj = np.nonzero(V)
     x = sol.x[ii, jj]
     v = V[ii, jj]
+    price = export_prices(sol)
     codes = np.asarray(base.countries, dtype=object)
     columns = [
         codes[ii].tolist(),
@@ -130,6 +134,9 @@ def flow_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
         _finite_list(sol.pi[ii] * v * x),
         _finite_list((x - 1) * 100),
         banned[ii, jj].tolist(),
+        # customs-comparable: at the export price incl. the quotas' export-tax equivalents
+        _finite_list(price[ii, jj] * v * x),
+        _finite_list((price[ii, jj] - 1) * 100),
     ]
     return [dict(zip(FLOW_KEYS, values, strict=True)) for values in zip(*columns, strict=True)]
 
@@ -154,8 +161,9 @@ def export_prices(sol: Solution) -> np.ndarray:
     """``(n, n)`` export (border) prices relative to the baseline: ``pi_i (1 + e_i)(1 + e_g)``
     off the diagonal, with the whole-exporter and destination quotas' export-tax equivalents
     (what customs records as the export unit value), ``pi_i`` at home."""
-    n = sol.n
-    wedge = sol.groups.pair_wedge if sol.groups is not None else np.zeros((n, n))
+    n = len(sol.pi)
+    groups = getattr(sol, "groups", None)  # chain stage solutions have no destination quotas
+    wedge = groups.pair_wedge if groups is not None else np.zeros((n, n))
     price = (sol.pi * (1.0 + sol.e))[:, None] * (1.0 + wedge)
     np.fill_diagonal(price, sol.pi)
     return np.asarray(price)
@@ -185,7 +193,7 @@ def leakage_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
     """Routed flows of leaky bans: origin, via, destination and value (USD at export prices
     including the detour cost; split over the vias in proportion to their baseline exports to
     the destination), with the cap on the route."""
-    if sol.groups is None:
+    if getattr(sol, "groups", None) is None:
         return []
     codes = rp.baseline.countries
     price = export_prices(sol)
@@ -206,6 +214,7 @@ def leakage_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
                     "quantity_share_of_cap": _num(
                         float(sol.groups.exports[k] / sol.groups.caps[k])
                     ),
+                    "leaked_share_of_banned_trade": _num(float(sol.q[i, j] / rp.baseline.V[i, j])),
                     "origin_destination_baseline_usd": float(rp.baseline.V[i, j] * share),
                 }
             )
@@ -215,7 +224,7 @@ def leakage_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
 def control_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
     """Destination quotas and licences: exporter, destinations, cap, exports and the
     export-tax equivalent of each (as a percentage)."""
-    if sol.groups is None:
+    if getattr(sol, "groups", None) is None:
         return []
     codes = rp.baseline.countries
     g_info = sol.groups

@@ -124,7 +124,7 @@ def resolve_controls(
         elif isinstance(pol, ExportLicensingPolicy):
             share = _grant_shares(pol, base, cols, select, fname)
             cap = np.where(pairs, share[None, :], np.inf)
-            pair_cap = np.minimum(pair_cap, np.nan_to_num(cap, nan=np.inf))
+            pair_cap = np.minimum(pair_cap, np.where(np.isnan(cap), np.inf, cap))
         elif isinstance(pol, ExportBanPolicy):
             assert pol.leak_via is not None
             via = select(pol.leak_via, f"{fname}.leak_via")
@@ -172,7 +172,16 @@ def resolve_controls(
         for value in np.unique(pair_cap[i][capped[i]]):
             dest = capped[i] & (pair_cap[i] == value)
             if value >= 1.0 and not cost[i][dest].any():
-                continue  # a cap at or above baseline exports on untaxed pairs cannot bind less
+                # a cap at or above baseline exports may still bind when prices abroad rise
+                notes.append(
+                    f"{base.countries[i]}: an export cap or licence grant share of {value:g} "
+                    "allows at least the baseline exports; it is applied (it binds only if "
+                    "exports would rise above it)"
+                )
+            groups.append(
+                QuotaGroup(int(i), dest, float(value), f"{base.countries[i]} cap {value:g}")
+            )
+            continue
             groups.append(
                 QuotaGroup(int(i), dest, float(value), f"{base.countries[i]} cap {value:g}")
             )
