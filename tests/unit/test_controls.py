@@ -260,3 +260,23 @@ def test_a_demand_shock_raises_prices_and_a_supply_shock_of_china_lowers_its_out
     assert chn["producer_price_change_pct"] > 0 and chn["supply_change_pct"] < 0
     with pytest.raises(ScenarioError, match=r"shock\[0\]\.products"):
         Scenario.from_dict(data | {"shock": [{"type": "demand", "change": 0.1, "products": ["x"]}]})
+
+
+def test_a_leaked_pair_pays_the_vias_tariff_not_the_origin_s() -> None:
+    from critmin.scenario.resolution import resolve
+
+    ban = {
+        "type": "export_ban",
+        "exporters": ["CHN"],
+        "importers": ["USA"],
+        "leak_via": ["THA"],
+        "leak_cost": 0.1,
+        "leak_share": 0.5,
+    }
+    data = scenario(ban) | {"tariffs": {"baseline": "curated"}}
+    rp = resolve(Scenario.from_dict(data))[1][0]
+    b = rp.baseline
+    chn, usa, tha = (b.countries.index(c) for c in ("CHN", "USA", "THA"))
+    assert b.t0[chn, usa] == 0.25  # Section 301 in the baseline
+    assert rp.policy.t1 is not None and rp.policy.t1[chn, usa] == b.t0[tha, usa]
+    assert rp.policy.trade_cost is not None and rp.policy.trade_cost[chn, usa] == 0.1

@@ -54,6 +54,7 @@ class ControlArrays:
     groups: list[QuotaGroup] = field(default_factory=list)
     trade_cost: np.ndarray | None = None
     banned: np.ndarray | None = None
+    via_tariff: dict[tuple[int, int], float] = field(default_factory=dict)
     routes: list[LeakRoute] = field(default_factory=list)
 
 
@@ -96,11 +97,14 @@ def resolve_controls(
     base: ProductBaseline,
     select: Callable[[Selector, str], np.ndarray],
     notes: list[str],
+    t1: np.ndarray | None = None,
 ) -> ControlArrays:
     """Quota groups, trade costs, extra bans and leak routes of one market.
 
     ``policies``: the scenario's control policies with their indices; ``select`` the
-    scenario's country selector for this market."""
+    scenario's country selector for this market; ``t1`` the scenario tariffs so far: a leaked
+    pair pays the vias' tariff into the destination (their average, weighted as the routed
+    flow is split), not the origin's (``via_tariff``)."""
     n = base.n
     V = base.V
     offdiag = ~np.eye(n, dtype=bool)
@@ -108,6 +112,8 @@ def resolve_controls(
     banned = np.zeros((n, n), dtype=bool)
     cost = np.zeros((n, n))
     routes: list[LeakRoute] = []
+    via_tariff: dict[tuple[int, int], float] = {}
+    tariffs = base.t0 if t1 is None else t1
     for k, pol in policies:
         fname = f"policy[{k}]"
         rows = select(pol.exporters, f"{fname}.exporters")  # type: ignore[attr-defined]
@@ -165,6 +171,7 @@ def resolve_controls(
                         (int(v), float(through[v] / total)) for v in np.flatnonzero(through > 0)
                     )
                     routes.append(LeakRoute(int(i), int(j), shares))
+                    via_tariff[(int(i), int(j))] = float(sum(w * tariffs[v, j] for v, w in shares))
     banned |= (pair_cap == 0) & (V > 0) & offdiag
     groups: list[QuotaGroup] = []
     capped = np.isfinite(pair_cap) & (pair_cap > 0) & offdiag
@@ -212,6 +219,7 @@ def resolve_controls(
         trade_cost=cost if cost.any() else None,
         banned=banned,
         routes=routes,
+        via_tariff=via_tariff,
     )
 
 

@@ -233,7 +233,10 @@ def build_policy(
                 f"{pol.mechanism} floor USD {pol.price_usd_per_t:,.0f}/t vs baseline unit value "
                 f"USD {float(np.nanmedian(base.p0)):,.0f}/t (median over pairs)"
             )
-    ctl = resolve_controls(controls, base, select, notes) if controls else None
+    ctl = resolve_controls(controls, base, select, notes, t1) if controls else None
+    if ctl is not None:
+        for (i, j), rate in ctl.via_tariff.items():
+            t1[i, j] = rate  # a leaked pair pays the vias' tariff into the destination
     demand, supply = market_shifts(scenario, base, select, notes)
     if ctl is not None and ctl.banned is not None:
         banned |= ctl.banned
