@@ -55,6 +55,13 @@ def read_comtrade(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _side(df: pd.DataFrame, flow: str, exporter: str, importer: str, name: str) -> pd.Series:
+    """One side's reported values per (hs6, exporter, importer)."""
+    out = df[df["flow"] == flow].groupby(["cmd", exporter, importer])["value"].sum().rename(name)
+    out.index.names = ["hs6", "exporter", "importer"]
+    return out
+
+
 def mirror_gaps(
     frame: pd.DataFrame,
     hs6: list[str] | None = None,
@@ -74,20 +81,8 @@ def mirror_gaps(
     df["partner"] = df["partner"].map(codes)
     df = df.dropna(subset=["reporter", "partner"])
     df = df[(df["partner"] != "WLD") & (df["reporter"] != df["partner"])]
-    exports = (
-        df[df["flow"] == "X"]
-        .groupby(["cmd", "reporter", "partner"])["value"]
-        .sum()
-        .rename("exporter_reported_usd")
-    )
-    exports.index.names = ["hs6", "exporter", "importer"]
-    imports = (
-        df[df["flow"] == "M"]
-        .groupby(["cmd", "partner", "reporter"])["value"]
-        .sum()
-        .rename("importer_reported_usd")
-    )
-    imports.index.names = ["hs6", "exporter", "importer"]
+    exports = _side(df, "X", "reporter", "partner", "exporter_reported_usd")
+    imports = _side(df, "M", "partner", "reporter", "importer_reported_usd")
     both = pd.concat([exports, imports], axis=1, join="inner").reset_index()
     both = both[(both["exporter_reported_usd"] > 0) & (both["importer_reported_usd"] > 0)]
     both["ratio"] = both["importer_reported_usd"] / both["exporter_reported_usd"]
