@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	@echo "compiling the solver's kernels (Numba, once per machine: about a minute)"
 	$(BIN)/python -c "from critmin.model import warm_up; warm_up(); from critmin.model.chain_solver import warm_up_chains; warm_up_chains()"
+	$(BIN)/critmin uncertainty examples/01_lithium_floor_levy.toml -n 20 --json > /dev/null
 	touch $(STAMP)
 
 setup: $(STAMP)

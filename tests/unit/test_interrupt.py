@@ -59,8 +59,20 @@ def _descendants(pid: int) -> set[int]:
     return out
 
 
+@pytest.fixture(scope="module")
+def compiled_draw_kernels() -> None:
+    """Run a few draws first, so that the compiled draw kernels are in Numba's cache: the
+    interrupted command must be solving draws, not compiling them (Numba's compiler is not
+    interruptible, and on a fresh checkout this test may be the first to need them)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    for workers in ("1", "2"):
+        cmd = [str(CRITMIN), "uncertainty", str(EXAMPLE1), "-n", "20", "--workers", workers]
+        subprocess.run([*cmd, "--json"], env=env, capture_output=True, timeout=600, check=True)
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
 @pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.usefixtures("compiled_draw_kernels")
 def test_sigint_stops_uncertainty_within_two_seconds(tmp_path: Path, workers: int) -> None:
     out = tmp_path / "u.json"
     draws = tmp_path / "draws.csv"
