@@ -56,6 +56,23 @@ def _plain_strings(df: pd.DataFrame) -> pd.DataFrame:
     return df.astype(dict.fromkeys(text, object)) if text else df
 
 
+def _numpy_columns(df: pd.DataFrame, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Columns of ``df`` as numpy arrays: text as ``object`` (``None`` where missing), numbers
+    as float64 (NaN where missing), integers as they are."""
+    out: dict[str, np.ndarray] = {}
+    for name in names:
+        column = df[name]
+        if isinstance(column.dtype, pd.StringDtype):
+            text = column.to_numpy(dtype=object)
+            text[column.isna().to_numpy(dtype=bool)] = None
+            out[name] = text
+        elif column.dtype.kind == "f":
+            out[name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            out[name] = column.to_numpy()
+    return out
+
+
 @dataclass(frozen=True)
 class World:
     """The baseline for one trade year. All tables are pandas DataFrames in the documented
@@ -209,6 +226,52 @@ class World:
         if not parts:
             return self._plain_supply.iloc[:0]
         return self._plain_supply.iloc[np.sort(np.concatenate(parts))]
+
+    # Plain numpy columns (built once per World) for calibration, which runs once per product:
+    # text as Python strings (``None`` where missing), numbers as float64 (NaN where missing).
+
+    @cached_property
+    def _flow_columns(self) -> dict[str, np.ndarray]:
+        return _numpy_columns(
+            self.flows, ("exporter", "importer", "value_usd", "quantity_t", "basis", "method")
+        )
+
+    @cached_property
+    def _supply_columns(self) -> dict[str, np.ndarray]:
+        return _numpy_columns(self.supply, ("country", "year", "value_t"))
+
+    def flow_columns(self, product_id: str) -> dict[str, np.ndarray]:
+        """The columns exporter, importer, value_usd, quantity_t, basis and method of one
+        product's flows (id or HS6), in table order: :meth:`product_flows` as numpy arrays."""
+        pid = str(self.product(product_id)["product_id"])
+        rows = self._flow_rows.get(pid, np.zeros(0, dtype=np.intp))
+        return {name: column[rows] for name, column in self._flow_columns.items()}
+
+    def supply_columns(
+        self, minerals: list[str], stage: str, measure: str
+    ) -> dict[str, np.ndarray]:
+        """The columns country, year and value_t of :meth:`supply_rows`, as numpy arrays."""
+        parts = [
+            rows
+            for m in dict.fromkeys(minerals)
+            if (rows := self._supply_rows.get((m, stage, measure))) is not None
+        ]
+        rows = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.intp)
+        return {name: column[rows] for name, column in self._supply_columns.items()}
+
+    @cached_property
+    def processing_shares(self) -> dict[str, np.ndarray]:
+        """The EU 2023 global processing-stage (``P``) shares by country, without ``OTH``:
+        columns material (lower case), country and share, in table order."""
+        t = self.eu_supply_shares
+        keep = ((t["scope"] == "global") & (t["stage"] == "P") & (t["country"] != "OTH")).to_numpy(
+            dtype=bool, na_value=False
+        )
+        cols = _numpy_columns(t[keep], ("material", "country", "share"))
+        cols["material"] = np.array(
+            [m.lower() if isinstance(m, str) else None for m in cols["material"]], dtype=object
+        )
+        return cols
 
     def product(self, product_id: str) -> pd.Series:
         k = self._product_rows.get(product_id)
