@@ -17,14 +17,18 @@ For a product k and trade year, the countries are every exporter, importer and p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from critmin.errors import CritminError, ScenarioError
 from critmin.world import AGGREGATES, World
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -128,12 +132,12 @@ def _world_total(world: World, minerals: list[str], stage: str, year: int) -> fl
 
 
 def domestic_output_tonnes(
-    world: World, product: pd.Series, year: int
+    world: World, product: Mapping[str, Any], year: int
 ) -> tuple[dict[str, float], bool, str]:
-    """National output of the product in product tonnes by country (sorted), whether it is an
-    estimate, and a note."""
+    """National output of the product (a products-table row) in product tonnes by country
+    (sorted), whether it is an estimate, and a note."""
     minerals = [m for m in str(product["usgs_mineral"]).split(";") if m]
-    cf = float(product["content_factor"]) if pd.notna(product["content_factor"]) else float("nan")
+    cf = float(product["content_factor"]) if product["content_factor"] is not None else np.nan
     if not minerals or not np.isfinite(cf) or cf <= 0:
         return {}, False, "no national output data for this product"
     usgs_stage = str(product["usgs_stage"])
@@ -169,7 +173,7 @@ def bundled_baseline(
 ) -> ProductBaseline:
     """Calibrate a bundled product for the world's trade year (numpy on the world's indexed
     columns; the sums are those of the earlier pandas code, bit for bit)."""
-    product = world.product(product_id)
+    product = world.product_record(product_id)
     pid = str(product["product_id"])
     cols = world.flow_columns(pid)
     exporter, importer = cols["exporter"], cols["importer"]
@@ -307,6 +311,8 @@ def read_user_flows(path: Path, field_name: str) -> pd.DataFrame:
     """A user's flows CSV, checked cell by cell: exporter and importer are 3-letter codes;
     value_usd is a finite number >= 0 on every row; quantity_t and tariff may be blank (not
     given) but otherwise finite and >= 0. Every problem names the file, line and column."""
+    import pandas as pd
+
     if not path.exists():
         raise ScenarioError(field_name, f"flows file {path} does not exist")
     if path.is_dir():
