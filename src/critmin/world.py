@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from critmin.data.dataset import (
     AGGREGATES,
@@ -187,7 +186,7 @@ class World:
             (self.flows_table, "importer"),
             (self.supply_table, "country"),
         ):
-            codes.update(str(c) for c in pc.unique(table.column(name)).to_pylist() if c is not None)
+            codes.update(str(c) for c in set(table.column(name).to_pylist()) if c is not None)
         return tuple(sorted(codes - AGGREGATES))
 
     @property
@@ -196,9 +195,13 @@ class World:
 
     @property
     def minerals(self) -> list[str]:
-        names = set(pc.unique(self._arrow("products").column("mineral")).to_pylist())
-        names |= set(pc.unique(self.supply_table.column("mineral")).to_pylist())
-        return sorted(str(m) for m in names if m is not None)
+        return list(self._mineral_names)
+
+    @cached_property
+    def _mineral_names(self) -> tuple[str, ...]:
+        names = set(self._arrow("products").column("mineral").to_pylist())
+        names |= set(self.supply_table.column("mineral").to_pylist())
+        return tuple(sorted(str(m) for m in names if m is not None))
 
     @property
     def product_ids(self) -> list[str]:

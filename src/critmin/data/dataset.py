@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from critmin.data.schema import TABLES
@@ -155,5 +154,5 @@ def read_manifest(reference_dir: Path | None = None) -> dict[str, Any]:
 
 
 def trade_years(reference_dir: Path | None = None) -> list[int]:
-    years = pc.unique(read_arrow("flows", reference_dir).column("year")).to_pylist()
+    years = set(read_arrow("flows", reference_dir).column("year").to_pylist())
     return sorted(int(y) for y in years if y is not None)
