@@ -14,19 +14,21 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	@echo "compiling the solver's kernels (Numba, once per machine: about a minute)"
-	$(BIN)/python -c "from critmin.model import warm_up; warm_up()"
+	$(BIN)/python -c "from critmin.model import warm_up; warm_up(); from critmin.model.chain_solver import warm_up_chains; warm_up_chains()"
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-## demo: set up, verify the bundled data, assess the zone and simulate the first example
+## demo: set up, verify the bundled data, assess the zone, simulate a floor on one market and
+## on the linked lithium chain, and write the offline report
 demo: setup
 	@mkdir -p $(OUT)
 	$(BIN)/critmin data check
-	$(BIN)/critmin data show production --mineral lithium --year 2024
 	$(BIN)/critmin assess --members USA,CAN,AUS,JPN,KOR,EU27 --watch CHN
-	$(BIN)/critmin simulate examples/01_lithium_floor_levy.toml --out $(OUT)/01_lithium_floor_levy.json
-	@echo "results: $(OUT)/01_lithium_floor_levy.json"
+	$(BIN)/critmin simulate examples/01_lithium_floor_levy.toml --out $(OUT)/01_lithium_floor_levy.json --xlsx $(OUT)/01_lithium_floor_levy.xlsx
+	$(BIN)/critmin simulate examples/chains/lithium_floor_ore_and_refined.toml --out $(OUT)/lithium_chain.json
+	$(BIN)/critmin report examples/01_lithium_floor_levy.toml -o $(OUT)/01_lithium_floor_levy.html
+	@echo "results in $(OUT)/: 01_lithium_floor_levy.json, .xlsx and .html (open it in a browser), lithium_chain.json"
 
 ## test: set up and run the whole suite (ruff, mypy, pytest)
 test: setup lint typecheck unit

@@ -1,7 +1,7 @@
 """Export simulation results as CSV files and an Excel workbook.
 
 The tables are those of :mod:`critmin.frames` (products, countries, flows, welfare, key
-figures). Every header carries its unit (``consumer price change (%)``, ``value (USD)``,
+figures; with linked chains also chain_stages, chain_flows and chain_welfare). Every header carries its unit (``consumer price change (%)``, ``value (USD)``,
 ``self sufficiency (fraction 0-1)``; :func:`critmin.frames.column_header`). Values are those of
 the results contract, unrounded. The workbook has one sheet per table plus a ``summary`` sheet
 with the written answer (:mod:`critmin.narrative`) and a ``units`` sheet.
@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from critmin.frames import TABLES, column_header, table, tables
+from critmin.frames import column_header, table, table_names, tables
 from critmin.narrative import headline
 
 UNITS_NOTE = [
@@ -37,7 +37,7 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def table_csv(results: dict[str, Any], name: str) -> str:
-    """One table (:data:`critmin.frames.TABLES`) as CSV text with unit headers."""
+    """One table (:func:`critmin.frames.table_names`) as CSV text with unit headers."""
     text: str = labelled(table(results, name)).to_csv(index=False)
     return text
 
@@ -49,7 +49,7 @@ def write_csvs(results: dict[str, Any], directory: str | Path) -> list[Path]:
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name in TABLES:
+    for name in table_names(results):
         path = folder / f"{name}.csv"
         write_text_atomic(path, table_csv(results, name))
         paths.append(path)
@@ -67,6 +67,7 @@ def _summary_sheet(results: dict[str, Any]) -> pd.DataFrame:
         {"item": "products", "value": answer.products},
         {"item": "products converged", "value": answer.converged},
     ]
+    rows += [{"item": f"chain {cid}", "value": text} for cid, text in answer.chains.items()]
     rows += [{"item": f"unit: {u}", "value": meaning} for u, meaning in UNITS_NOTE]
     return pd.DataFrame(rows)
 

@@ -13,7 +13,12 @@ the unit, as the Excel workbook and CSV files use.
 - :func:`welfare_frame`: one row per product and group (zone, outside, world) with the parts
   of welfare, plus an ``all products`` total.
 - :func:`key_figures_frame`: the headline's key figures (see :mod:`critmin.narrative`).
-- :func:`tables`: all of the above by name.
+- linked chains (results with ``chains``; :data:`CHAIN_TABLES`): :func:`chain_stages_frame`
+  (one row per chain and stage with the contract's fields, zone/outside/world parts as
+  columns, and the stage's share of the zone producers' gain), :func:`chain_flows_frame` (each
+  stage's sales between the zone and the rest of the world) and :func:`chain_welfare_frame`
+  (one row per chain and group).
+- :func:`tables`: all of the above by name (:func:`table_names`: the ones a result has).
 """
 
 from __future__ import annotations
@@ -23,9 +28,17 @@ from typing import Any
 import pandas as pd
 
 from critmin.errors import CritminError
-from critmin.narrative import WELFARE_PARTS, country_label, headline, welfare_parts
+from critmin.narrative import (
+    WELFARE_PARTS,
+    chain_region_flows,
+    country_label,
+    headline,
+    welfare_parts,
+)
 
 TABLES = ("products", "countries", "flows", "welfare", "key_figures")
+CHAIN_TABLES = ("chain_stages", "chain_flows", "chain_welfare")
+"""Tables of linked chains, offered when the results hold ``chains``."""
 
 # human headers of the contract's columns (the unit follows in parentheses)
 _LABELS = {
@@ -45,7 +58,16 @@ _LABELS = {
     "converged": "converged",
     "iterations": "solver iterations",
     "max_residual": "max residual (relative)",
+    "chain": "chain id",
+    "step": "step",
+    "products": "product ids",
+    "key": "product key",
+    "link": "link to the previous stage",
+    "seller": "sellers (region)",
+    "buyer": "buyers (region)",
 }
+# shares (fractions 0-1) among the columns
+_SHARES = ("self_sufficiency", "watch_share", "share_of_", "cost_share")
 
 
 def column_header(column: str) -> str:
@@ -57,7 +79,7 @@ def column_header(column: str) -> str:
     for suffix, unit in (("_pct", "%"), ("_usd", "USD"), ("_seconds", "s")):
         if column.endswith(suffix):
             return f"{column.removesuffix(suffix).replace('_', ' ')} ({unit})"
-    if column.startswith(("self_sufficiency", "watch_share", "share")):
+    if column.startswith("share") or any(k in column for k in _SHARES):
         return f"{column.replace('_', ' ')} (fraction 0-1)"
     return column.replace("_", " ")
 
@@ -168,26 +190,120 @@ def key_figures_frame(results: dict[str, Any]) -> pd.DataFrame:
     )
 
 
+_STAGE_SPLITS = ("producer_surplus_usd", "consumer_surplus_usd", "welfare_usd")
+
+
+def chain_stages_frame(results: dict[str, Any]) -> pd.DataFrame:
+    """One row per chain and stage (in order): the contract's stage fields (price, output and
+    zone share changes, input cost share, revenue, subsidy, quota rent), the zone / outside
+    (/ world) splits as columns (``producer_surplus_zone_usd``, ...) and the stage's
+    ``share_of_zone_producer_gain`` from ``captured_by_stage``."""
+    rows = []
+    for cid, ch in (results.get("chains") or {}).items():
+        for k, (s, cap) in enumerate(zip(ch["stages"], ch["captured_by_stage"], strict=True)):
+            row: dict[str, Any] = {"chain": cid, "step": k + 1}
+            for key, value in s.items():
+                if key in _STAGE_SPLITS:
+                    base = key.removesuffix("_usd")
+                    row.update({f"{base}_{g}_usd": v for g, v in value.items()})
+                elif key == "products":
+                    row[key] = ", ".join(value)
+                elif key != "notes":
+                    row[key] = value
+            row["share_of_zone_producer_gain"] = cap["share_of_zone_producer_gain"]
+            row["notes"] = "; ".join(s["notes"])
+            rows.append(row)
+    return pd.DataFrame(rows, columns=None if rows else ["chain", "step", "stage"])
+
+
+def chain_flows_frame(results: dict[str, Any]) -> pd.DataFrame:
+    """One row per chain, stage and (seller, buyer) region pair (zone or outside): baseline
+    and scenario value of the stage's sales (USD at producer prices) and the change
+    (:func:`critmin.narrative.chain_region_flows`)."""
+    rows = []
+    for cid in results.get("chains") or {}:
+        for f in chain_region_flows(results, cid):
+            before, after = f["baseline_value_usd"], f["value_usd"]
+            rows.append(
+                {
+                    **f,
+                    "value_change_usd": None if after is None else after - before,
+                    "value_change_pct": None
+                    if after is None or not before
+                    else (after / before - 1) * 100,
+                }
+            )
+    columns = ["chain", "step", "stage", "seller", "buyer", "baseline_value_usd", "value_usd"]
+    return pd.DataFrame(rows, columns=None if rows else columns)
+
+
+def chain_welfare_frame(results: dict[str, Any]) -> pd.DataFrame:
+    """One row per chain and group (``zone``, ``outside``, ``world``): the chain's welfare
+    change (the contract's ``welfare``, the sum over its stages) and its producer and
+    consumer surplus summed over the stages (USD)."""
+    rows = []
+    for cid, ch in (results.get("chains") or {}).items():
+        for group in ("zone", "outside", "world"):
+            sums: dict[str, float | None] = {}
+            for key in ("producer_surplus_usd", "consumer_surplus_usd"):
+                groups = ("zone", "outside") if group == "world" else (group,)
+                vals = [s[key][g] for s in ch["stages"] for g in groups]
+                name = key.replace("_usd", "_change_usd")
+                sums[name] = None if any(v is None for v in vals) else float(sum(vals))
+            rows.append(
+                {
+                    "chain": cid,
+                    "mineral": ch["mineral"],
+                    "group": group,
+                    "converged": ch["converged"],
+                    "welfare_change_usd": ch["welfare"][group],
+                    **sums,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "chain",
+            "mineral",
+            "group",
+            "converged",
+            "welfare_change_usd",
+            "producer_surplus_change_usd",
+            "consumer_surplus_change_usd",
+        ],
+    )
+
+
 _BUILDERS = {
     "products": products_frame,
     "countries": countries_frame,
     "flows": flows_frame,
     "welfare": welfare_frame,
     "key_figures": key_figures_frame,
+    "chain_stages": chain_stages_frame,
+    "chain_flows": chain_flows_frame,
+    "chain_welfare": chain_welfare_frame,
 }
 
 
+def table_names(results: dict[str, Any]) -> tuple[str, ...]:
+    """The tables a result offers: :data:`TABLES`, plus :data:`CHAIN_TABLES` when it holds
+    linked chains."""
+    return (*TABLES, *CHAIN_TABLES) if results.get("chains") else TABLES
+
+
 def table(results: dict[str, Any], name: str) -> pd.DataFrame:
-    """One table by name (one of :data:`TABLES`)."""
+    """One table by name (one of :data:`TABLES` or :data:`CHAIN_TABLES`; a chain table of a
+    result without chains is empty)."""
     try:
         build = _BUILDERS[name]
     except KeyError:
         raise CritminError(
-            f"unknown results table {name!r}; expected one of {', '.join(TABLES)}"
+            f"unknown results table {name!r}; expected one of {', '.join((*TABLES, *CHAIN_TABLES))}"
         ) from None
     return build(results)
 
 
 def tables(results: dict[str, Any]) -> dict[str, pd.DataFrame]:
-    """Every table (:data:`TABLES`) by name."""
-    return {name: table(results, name) for name in TABLES}
+    """Every table of the result (:func:`table_names`) by name."""
+    return {name: table(results, name) for name in table_names(results)}

@@ -18,6 +18,12 @@ definitions the per-product results use:
   subsidy cost) are sums over the countries of the group; welfare = consumer surplus +
   producer surplus + revenue + quota rent - subsidy cost (DESIGN.md, "Welfare").
 
+Linked chains (``results["chains"]``, docs/model.md "Linked chains") get their own sentences
+(:func:`chain_sentences`): which stage's zone producers capture the gain (the contract's
+``captured_by_stage``), buyer price changes per stage in the zone and outside, and the chain's
+welfare (zone, outside, world; the sum over its stages). :func:`chain_region_flows` sums each
+stage's trade between the zone and the rest of the world (the chain diagram's flows).
+
 Units: shares are fractions (0-1) in :attr:`KeyFigure.value`, changes are in percent where the
 key ends in ``_pct``, money in USD; :attr:`KeyFigure.text` is the human form (% for shares and
 changes).
@@ -70,6 +76,9 @@ class Headline:
     welfare: dict[str, dict[str, float | None]] = field(default_factory=dict)
     products: int = 0
     converged: int = 0
+    chains: dict[str, str] = field(default_factory=dict)
+    """The written answer of each linked chain by chain id (:func:`chain_paragraph`); the
+    ``paragraph`` ends with them."""
 
     def figure(self, key: str) -> KeyFigure:
         """The key figure called ``key`` (KeyError when there is none)."""
@@ -98,6 +107,7 @@ class Headline:
             "welfare": self.welfare,
             "products": self.products,
             "converged": self.converged,
+            "chains": self.chains,
         }
 
 
@@ -426,10 +436,187 @@ def key_figures(results: dict[str, Any]) -> list[KeyFigure]:
 def headline(results: dict[str, Any]) -> Headline:
     """The written answer and key figures of a results dict (the results contract)."""
     products = results["products"]
+    chains = {cid: chain_paragraph(results, cid) for cid in results.get("chains") or {}}
     return Headline(
-        paragraph=paragraph(results),
+        paragraph=" ".join([paragraph(results), *chains.values()]),
         figures=key_figures(results),
         welfare=welfare_parts(results),
         products=len(products),
         converged=sum(1 for p in products.values() if p["converged"]),
+        chains=chains,
     )
+
+
+# ----------------------------------------------------------------------------- linked chains
+
+STAGE_PRODUCERS = {"mine": "miners", "refine": "refiners", "product": "manufacturers"}
+"""Who produces at each stage of :data:`critmin.catalog.STAGES`, in words."""
+REGIONS = ("zone", "outside")
+
+
+def stage_labels(chain: dict[str, Any]) -> list[str]:
+    """Short labels of a chain's stages in order: ``"1. mine"``, ``"2. refine"``."""
+    return [f"{k + 1}. {s['stage']}" for k, s in enumerate(chain["stages"])]
+
+
+def _step_note(chain: dict[str, Any], k: int) -> str:
+    stage = chain["stages"][k]["stage"]
+    repeated = sum(1 for s in chain["stages"] if s["stage"] == stage) > 1
+    return f" (step {k + 1})" if repeated else ""
+
+
+def stage_name(chain: dict[str, Any], k: int) -> str:
+    """Stage ``k`` (0-based) of a chain in words: ``"refine"``, or ``"refine (step 3)"``
+    when the chain has that stage at more than one step."""
+    return str(chain["stages"][k]["stage"]) + _step_note(chain, k)
+
+
+def stage_producers(chain: dict[str, Any], k: int) -> str:
+    """The producers of stage ``k`` (0-based) in words: ``"refiners"``, or ``"refiners (step
+    3)"`` when the chain has that stage at more than one step."""
+    stage = chain["stages"][k]["stage"]
+    return STAGE_PRODUCERS.get(stage, f"{stage} producers") + _step_note(chain, k)
+
+
+def stage_product(results: dict[str, Any], chain_id: str, k: int) -> dict[str, Any] | None:
+    """The ``products`` entry of stage ``k`` (0-based) of chain ``chain_id`` (its ``key``, or
+    ``"<chain>:<key>"`` when a single market already used the key), or None."""
+    key = results["chains"][chain_id]["stages"][k]["key"]
+    products = results["products"]
+    for candidate in (f"{chain_id}:{key}", key):
+        p = products.get(candidate)
+        if p is not None and p.get("chain") == chain_id:
+            return dict(p)
+    return None
+
+
+def chain_region_flows(results: dict[str, Any], chain_id: str) -> list[dict[str, Any]]:
+    """Each stage's sales summed by region of seller and buyer (zone = members, outside = all
+    others): one row per stage and (seller, buyer) region pair with ``baseline_value_usd`` and
+    ``value_usd`` (scenario value at producer prices; None when a flow's value is undefined).
+
+    At stage s the buyers are stage s+1's producers (plus other uses) and, at the last stage,
+    final buyers: these are the flows between regions and stages of the chain diagram."""
+    members = set(results["members"])
+    chain = results["chains"][chain_id]
+    rows = []
+    for k, s in enumerate(chain["stages"]):
+        product = stage_product(results, chain_id, k)
+        sums: dict[tuple[str, str], list[float | None]] = {
+            (a, b): [0.0, 0.0] for a in REGIONS for b in REGIONS
+        }
+        for f in product["flows"] if product else []:
+            pair = (
+                "zone" if f["exporter"] in members else "outside",
+                "zone" if f["importer"] in members else "outside",
+            )
+            acc = sums[pair]
+            acc[0] = (acc[0] or 0.0) + float(f["baseline_value_usd"])
+            after = f.get("value_usd")
+            acc[1] = None if after is None or acc[1] is None else acc[1] + float(after)
+        for (a, b), (before, after) in sums.items():
+            rows.append(
+                {
+                    "chain": chain_id,
+                    "step": k + 1,
+                    "stage": s["stage"],
+                    "seller": a,
+                    "buyer": b,
+                    "baseline_value_usd": before,
+                    "value_usd": after,
+                }
+            )
+    return rows
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def chain_sentences(results: dict[str, Any], chain_id: str) -> list[str]:
+    """The chain's answer in words: who captures the zone producers' gain, by stage (the
+    contract's ``captured_by_stage``: each stage's share of the sum of zone producers' surplus
+    gains); buyer prices per stage in the zone and outside (the stages'
+    ``zone_price_change_pct`` and ``outside_price_change_pct``); the chain's welfare."""
+    chain = results["chains"][chain_id]
+    stages, captured = chain["stages"], chain["captured_by_stage"]
+    n = len(stages)
+    flow = " → ".join(s["stage"] for s in stages)
+    head = f"In the {chain_id.replace('_', ' ')} chain " + (
+        f"({flow}, solved as one system)" if n > 1 else f"(one stage: {flow})"
+    )
+    shares = [c["share_of_zone_producer_gain"] for c in captured]
+    gains = [c["zone_producers_usd"] for c in captured]
+    if all(v is None for v in shares):
+        losses = [
+            f"{stage_producers(chain, k)} {usd(gains[k], signed=True)}"
+            for k in range(n)
+            if gains[k] is not None
+        ]
+        sentences = [
+            f"{head}, no zone producers gain at any stage"
+            + (f" (producer surplus, USD: {_and_list(losses)})" if losses else "")
+            + "."
+        ]
+    else:
+        order = sorted(
+            (k for k in range(n) if shares[k] is not None and shares[k] > 0),
+            key=lambda k: -float(shares[k] or 0.0),
+        )
+        top = order[0]
+        who = f"the zone's {stage_producers(chain, top)}"
+        if len(order) == 1:
+            text = f"{head}, only {who} gain: USD {usd(gains[top])}"
+        else:
+            others = [
+                f"USD {usd(gains[k])} ({share(shares[k])}) for its {stage_producers(chain, k)}"
+                for k in order[1:]
+            ]
+            verb = "capture most" if (shares[top] or 0.0) > 0.5 else "capture the largest part"
+            text = (
+                f"{head}, {who} {verb} of the zone producers' gain: USD {usd(gains[top])} "
+                f"({share(shares[top])}), against {_and_list(others)}"
+            )
+        losing = [
+            f"{stage_producers(chain, k)} lose USD {usd(abs(gains[k] or 0.0))}"
+            for k in range(n)
+            if gains[k] is not None and gains[k] < -USD_EPS
+        ]
+        if losing:
+            text += f"; the zone's {_and_list(losing)}"
+        sentences = [text + "."]
+    outside = [
+        (stage_producers(chain, k), c["outside_producers_usd"]) for k, c in enumerate(captured)
+    ]
+    if any(v is not None and abs(v) > USD_EPS for _, v in outside):
+        bits = [
+            f"{who_} {'gain' if v > 0 else 'lose'} USD {usd(abs(v))}"
+            for who_, v in outside
+            if v is not None and abs(v) > USD_EPS
+        ]
+        sentences.append(f"Outside the zone, {_and_list(bits)} (producer surplus).")
+    prices = [
+        f"{stage_name(chain, k)} {pct(s['zone_price_change_pct'])} in the zone and "
+        f"{pct(s['outside_price_change_pct'])} outside"
+        for k, s in enumerate(stages)
+    ]
+    sentences.append(
+        f"Buyer prices by stage (averages weighted by baseline purchases): {'; '.join(prices)}."
+    )
+    w = chain["welfare"]
+    sentences.append(
+        f"The chain's welfare (sum over its stages) shows {_gain_or_loss(w['zone'])} in the "
+        f"zone, {_gain_or_loss(w['outside'])} outside it and {_gain_or_loss(w['world'])} for "
+        "the world."
+    )
+    if not chain["converged"]:
+        sentences.append(
+            f"Caution: the {chain_id} chain did not converge ({chain['message']}); its numbers "
+            "are unreliable."
+        )
+    return sentences
+
+
+def chain_paragraph(results: dict[str, Any], chain_id: str) -> str:
+    """:func:`chain_sentences` as one paragraph."""
+    return " ".join(chain_sentences(results, chain_id))

@@ -237,8 +237,9 @@ class SimulationResult:
         return headline(self.to_dict())
 
     def frame(self, name: str = "countries") -> Any:
-        """A tidy DataFrame: ``products``, ``countries``, ``flows``, ``welfare`` or
-        ``key_figures`` (:func:`critmin.frames.table`)."""
+        """A tidy DataFrame: ``products``, ``countries``, ``flows``, ``welfare``,
+        ``key_figures`` or, with linked chains, ``chain_stages``, ``chain_flows``,
+        ``chain_welfare`` (:func:`critmin.frames.table`)."""
         from critmin.frames import table
 
         return table(self.to_dict(), name)
@@ -255,13 +256,16 @@ class SimulationResult:
 
         return write_xlsx(self.to_dict(), path)
 
-    def figure(self, name: str, product: str | None = None) -> dict[str, Any]:
+    def figure(
+        self, name: str, product: str | None = None, chain: str | None = None
+    ) -> dict[str, Any]:
         """A report figure by name as a Plotly figure dict (:func:`critmin.figures.figure`):
-        ``zone-shares``, ``price-summary``, or per product ``prices``, ``sankey``,
-        ``diversion``, ``map``. ``plotly.graph_objects.Figure(result.figure("map"))`` shows it."""
+        ``zone-shares``, ``price-summary``, per product ``prices``, ``sankey``,
+        ``diversion``, ``map``, or per linked chain ``chain-diagram``, ``chain-capture``.
+        ``plotly.graph_objects.Figure(result.figure("map"))`` shows it."""
         from critmin.figures import figure
 
-        return figure(self.to_dict(), name, product)
+        return figure(self.to_dict(), name, product, chain)
 
     def _repr_html_(self) -> str:
         """Notebook view: the headline paragraph and the key figures."""

@@ -149,6 +149,8 @@ def print_summary(
     )
     console.print(f"[dim]{UNITS_LINE}[/]", highlight=False)
     print_answer(console, data)
+    if data.get("chains"):
+        print_chains(console, data["chains"])
     products = data["products"]
     if len(products) > 1:
         console.print(products_table(data))
@@ -256,8 +258,6 @@ def print_summary(
                 highlight=False,
             )
         _print_notes(console, p)
-    if data.get("chains"):
-        print_chains(console, data["chains"])
 
 
 _WARNING_NOTES = ("no effect:", "may have no effect:", "cut off:", "numerical:")
@@ -274,44 +274,70 @@ def _print_notes(console: Console, product: dict[str, Any], warnings: bool = Fal
 
 
 def print_chains(console: Console, chains: dict[str, Any]) -> None:
-    """One table per linked chain: the stages in order (docs/model.md, "Linked chains")."""
+    """The answer of each linked chain, stage by stage (docs/model.md, "Linked chains"): a rule
+    with the stages in order, the chain's welfare, then one row per stage (fits 100 columns):
+    buyer prices in the zone and outside (% change), zone self-sufficiency and watch share (%
+    of zone demand, before -> after), producer surplus of the zone's and outside producers
+    (USD) and the stage's share of the zone producers' gain (who captures the rent)."""
+    from rich import box
+
     for cid, ch in chains.items():
         w = ch["welfare"]
-        console.rule(f"[bold]Chain {cid}[/] ({len(ch['stages'])} stages solved together)")
-        console.print(
-            f"{ch['message']}.  Welfare: zone {_usd(w['zone'])}, outside {_usd(w['outside'])}, "
-            f"world {_usd(w['world'])} USD"
+        flow = " -> ".join(s["stage"] for s in ch["stages"])
+        n = len(ch["stages"])
+        console.rule(
+            f"[bold]Chain {escape(cid)}[/]: {flow} ({n} stage{'' if n == 1 else 's'} "
+            "solved together)"
         )
-        t = Table(title_justify="left")
+        status = "" if ch["converged"] else "[bold red]NOT converged:[/] "
+        console.print(
+            f"{status}{escape(ch['message'])}.\nChain welfare (USD, sum over its stages): zone "
+            f"{_usd(w['zone'], signed=True)}, outside {_usd(w['outside'], signed=True)}, world "
+            f"{_usd(w['world'], signed=True)}",
+            highlight=False,
+        )
+        t = Table(
+            title="Stages, in order",
+            title_justify="left",
+            caption="price: buyer price, % change; self-suff. and watch share: % of zone demand "
+            "(before->after); producers: change in producer surplus, USD; zone gain share: the "
+            "stage's share of the zone producers' gain (who captures the rent)",
+            caption_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+        )
+        t.add_column("stage\nproducts", min_width=12, overflow="fold")
         for col in (
-            "stage",
-            "products",
-            "zone price",
-            "outside price",
-            "self-suff.",
-            "watch share",
-            "zone producers",
-            "outside producers",
-            "rent share",
+            "zone\nprice",
+            "outside\nprice",
+            "zone\nself-suff.",
+            "watch\nshare",
+            "zone\nproducers",
+            "outside\nproducers",
+            "zone gain\nshare",
         ):
-            t.add_column(col, justify="left" if col in {"stage", "products"} else "right")
-        for s, cap in zip(ch["stages"], ch["captured_by_stage"], strict=True):
-            share = cap["share_of_zone_producer_gain"]
+            t.add_column(col, justify="right", no_wrap=True)
+        for k, (s, cap) in enumerate(zip(ch["stages"], ch["captured_by_stage"], strict=True)):
+            gain = cap["share_of_zone_producer_gain"]
+
+            def moved(before: float | None, after: float | None) -> str:
+                return f"{_share(before).rstrip('%')}->{_share(after).rstrip('%')}"
+
             t.add_row(
-                s["stage"],
-                ", ".join(s["products"]),
+                f"{k + 1}. {s['stage']}\n[dim]{escape(', '.join(s['products']))}[/]",
                 _pct(s["zone_price_change_pct"]),
                 _pct(s["outside_price_change_pct"]),
-                f"{_share(s['zone_self_sufficiency_before'])} -> "
-                f"{_share(s['zone_self_sufficiency_after'])}",
-                f"{_share(s['watch_share_before'])} -> {_share(s['watch_share_after'])}",
-                _usd(s["producer_surplus_usd"]["zone"]),
-                _usd(s["producer_surplus_usd"]["outside"]),
-                "-" if share is None else _share(share),
+                moved(s["zone_self_sufficiency_before"], s["zone_self_sufficiency_after"]),
+                moved(s["watch_share_before"], s["watch_share_after"]),
+                _usd(s["producer_surplus_usd"]["zone"], signed=True),
+                _usd(s["producer_surplus_usd"]["outside"], signed=True),
+                "-" if gain is None else _share(gain),
             )
         console.print(t)
+        if all(c["share_of_zone_producer_gain"] is None for c in ch["captured_by_stage"]):
+            console.print("[dim]share of zone gain '-': no zone producer gains at any stage[/]")
         for note in ch["notes"]:
-            console.print(f"[yellow]note:[/] {note}", highlight=False)
+            console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
 
 
 def _pct1(v: float | None) -> float | None:

@@ -616,12 +616,22 @@ def test_zone_proxy_where_no_product_is_traded(world: World, zone: Zone) -> None
     assert r["geopolrisk"] is None
 
 
+def test_rare_earth_refining_is_trade_based_once_compounds_are_bundled(
+    world: World, zone: Zone
+) -> None:
+    """Rare-earth compounds (HS 284690, estimated flows) give refining a traded product: its
+    zone figures come from trade, not from the share proxy used before they were bundled."""
+    r = assess_one(world, "rare_earths", "refine", 2024, zone)
+    assert (
+        r is not None and r["zone_basis"] == "trade" and r["product_id"] == "rare_earth_compounds"
+    )
+    assert 0 <= r["zone_self_sufficiency"] <= 1 and 0 <= r["watch_share"] <= 1
+
+
 @pytest.mark.parametrize(
     ("mineral", "stage", "why"),
     [
-        ("rare_earths", "mine", "nor one stage down"),  # REE oxides/compounds not bundled
         ("titanium", "mine", "units differ"),  # TiO2 in concentrates vs Ti metal in sponge
-        ("rare_earths", "refine", "no national output in tonnes"),  # EU shares only
     ],
 )
 def test_zone_share_proxy_where_trade_and_tonnes_fail(

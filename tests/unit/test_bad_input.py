@@ -281,7 +281,7 @@ CASES = [
             "flows.csv": GOOD_FLOWS,
         },
         code=0,
-        words=('"banned": true',),
+        words=('"banned":true',),
     ),
     # ---- legal input that does nothing: runs, with a visible warning
     Case(

@@ -3,13 +3,16 @@ mass balance at every stage, cost pass-through, rules of origin, the analytic Ja
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from critmin.model import Market, Policy, solve
-from critmin.model.chain import ChainStage, chain_setup, origin_shares
+from critmin.model.chain import ChainStage, chain_setup, origin_shares, reshift
 from critmin.model.chain_kernels import alloc_chain_eval, eval_chain, jacobian_chain
 from critmin.model.chain_solver import solve_chain
+from critmin.model.core import ModelInputError
 
 
 def random_market(rng: np.random.Generator, n: int, *, domestic: float = 80.0) -> Market:
@@ -263,7 +266,9 @@ def test_byproduct_follows_its_host() -> None:
     assert (h.input_bought == 0).all() and b.S[0] < 0.8
 
 
-def test_analytic_jacobian_matches_finite_differences() -> None:
+@pytest.mark.parametrize("demand_shift", [False, True])
+def test_analytic_jacobian_matches_finite_differences(demand_shift: bool) -> None:
+    """With and without a demand shift ``H`` on every stage's other use."""
     rng = np.random.default_rng(2)
     stages = three_stages(rng)
     stages.append(
@@ -274,6 +279,8 @@ def test_analytic_jacobian_matches_finite_differences() -> None:
             name="byproduct",
         )
     )
+    if demand_shift:
+        stages = [replace(st, demand_shift=rng.uniform(0.7, 1.4, 5)) for st in stages]
     cs = chain_setup(stages)
     a = cs.arrays
     N = a.zslot.shape[0]
@@ -351,3 +358,66 @@ def test_input_bought_by_the_next_stage_is_not_consumer_surplus() -> None:
     assert np.abs(o.P - 1.0).max() > 1e-3  # the tariff moved ore prices
     np.testing.assert_allclose(o.dCS, 0.0, atol=1e-9 * E0.max())
     assert (r.dPS[r.R > 0] != 0).all()
+
+
+# ----------------------------------------------------------------- the demand shift H
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_shift_of_one_changes_nothing(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    stages = three_stages(rng)
+    ones = [replace(st, demand_shift=np.ones(st.market.n)) for st in stages]
+    a, b = solve_chain(stages), solve_chain(ones)
+    for x, y in zip(a.stages, b.stages, strict=True):
+        for key in ("pi", "P", "D", "S", "q", "dCS", "welfare"):
+            np.testing.assert_array_equal(getattr(x, key), getattr(y, key))
+
+
+def test_no_change_with_a_shift_grows_demand_and_prices() -> None:
+    rng = np.random.default_rng(3)
+    m = random_market(rng, 4)
+    base = solve_chain([ChainStage(m)])
+    grown = solve_chain([ChainStage(m, demand_shift=np.full(4, 1.2))])
+    assert base.converged and grown.converged
+    np.testing.assert_array_equal(base.stages[0].pi, 1.0)
+    assert (grown.stages[0].pi[grown.stages[0].R > 0] > 1.0).all()
+    # market clearing in levels: sales = supply, and buyers' demand = H P^-eta
+    st = grown.stages[0]
+    np.testing.assert_allclose(st.D, 1.2 * st.P ** (-m.eta), rtol=1e-12)
+    np.testing.assert_allclose(st.q.sum(axis=1)[st.R > 0], (st.S * st.R)[st.R > 0], rtol=1e-10)
+
+
+def test_a_uniform_shift_with_equal_supply_shift_scales_quantities() -> None:
+    """``H = A = k`` everywhere (no input link): prices unchanged, quantities times ``k``."""
+    rng = np.random.default_rng(4)
+    m = random_market(rng, 5)
+    sol = solve_chain([ChainStage(m, demand_shift=np.full(5, 1.5), supply_shift=np.full(5, 1.5))])
+    assert sol.converged
+    st = sol.stages[0]
+    np.testing.assert_allclose(st.pi[st.R > 0], 1.0, rtol=1e-10)
+    np.testing.assert_allclose(st.q, 1.5 * m.V, rtol=1e-10)
+
+
+def test_a_bad_shift_is_rejected() -> None:
+    m = random_market(np.random.default_rng(0), 3)
+    with pytest.raises(ModelInputError, match="demand_shift"):
+        ChainStage(m, demand_shift=np.array([1.0, 0.0, 1.0]))
+
+
+def test_reshift_equals_a_fresh_setup_bit_for_bit() -> None:
+    rng = np.random.default_rng(9)
+    stages = three_stages(rng)
+    cs = chain_setup(stages)
+    moved = [
+        st.with_shifts(rng.uniform(0.6, 1.5, st.market.n), rng.uniform(0.6, 1.5, st.market.n))
+        for st in stages
+    ]
+    a = solve_chain(moved)
+    b = solve_chain(moved, setup=reshift(cs, moved))
+    assert a.converged
+    for x, y in zip(a.stages, b.stages, strict=True):
+        for key in ("pi", "P", "D", "S", "q", "dCS", "dPS", "welfare"):
+            np.testing.assert_array_equal(getattr(x, key), getattr(y, key))
+    with pytest.raises(ModelInputError, match="demand_shift"):
+        stages[0].with_shifts(np.ones(5), np.zeros(5))

@@ -11,9 +11,10 @@ prices and quantities.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import root
@@ -40,6 +41,7 @@ class RefStage:
     levy: np.ndarray
     sub: np.ndarray
     cap: np.ndarray
+    H: np.ndarray | None = None  # demand shift of the other use (None: 1)
 
 
 def ref_solve(stages: list[RefStage]) -> tuple[list[dict[str, np.ndarray]], float]:
@@ -115,7 +117,7 @@ def ref_solve(stages: list[RefStage]) -> tuple[list[dict[str, np.ndarray]], floa
             out.append(dict(pi=pi, e=e, c=c, P=P, S=Ssup))
         for k in range(S - 1, -1, -1):
             s, lv = stages[k], out[k]
-            D = lv["P"] ** -s.eta
+            D = (1.0 if s.H is None else s.H) * lv["P"] ** -s.eta
             if k + 1 < S and stages[k + 1].link == "input":
                 D = (1 - delta[k]) * D + delta[k] * out[k + 1]["S"]
             x = np.where(pre[k]["openv"], D * (lv["c"] / lv["P"]) ** -s.sigma, 0.0)
@@ -203,4 +205,24 @@ def test_chain_equals_plain_reference(seed: int, n: int, S: int) -> None:
         np.testing.assert_allclose(o.e, r["e"], rtol=1e-8, atol=1e-8)
         np.testing.assert_allclose(o.P, r["P"], rtol=1e-8, atol=1e-8)
         q = r["q"][:n] + r["q"][n:]
+        np.testing.assert_allclose(o.q, q, rtol=1e-8, atol=1e-8 * q.max())
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13, 14])
+def test_demand_shift_equals_the_plain_reference(seed: int) -> None:
+    ours, refs = random_chain(seed, 4, 3)
+    rng = np.random.default_rng(seed)
+    H = [rng.uniform(0.8, 1.3, 4) for _ in ours]
+    ours = [replace(st, demand_shift=h) for st, h in zip(ours, H, strict=True)]
+    for r, h in zip(refs, H, strict=True):
+        r.H = h
+    ref, resid = ref_solve(refs)
+    if resid > 1e-10:
+        pytest.skip("the reference's hybr did not find the equilibrium")
+    sol = solve_chain(ours)
+    assert sol.converged, sol.message
+    for r, o in zip(ref, sol.stages, strict=True):
+        np.testing.assert_allclose(o.pi, r["pi"], rtol=1e-8, atol=1e-8)
+        np.testing.assert_allclose(o.P, r["P"], rtol=1e-8, atol=1e-8)
+        q = r["q"][: o.q.shape[0]] + r["q"][o.q.shape[0] :]
         np.testing.assert_allclose(o.q, q, rtol=1e-8, atol=1e-8 * q.max())

@@ -66,6 +66,7 @@ def _inputs(shared_data: Path, drop_bilateral: bool = False) -> estimate.Estimat
         eu_supply_shares=read_table("eu_supply_shares"),
         reporters=reporters,
         products=read_table("products"),
+        observed=read_table("flows"),
     )
 
 

@@ -17,6 +17,27 @@ EXAMPLE1 = REPO / "examples" / "01_lithium_floor_levy.toml"
 CRITMIN = Path(sys.executable).parent / "critmin"
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its threads so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wait_until_solving(
+    proc: subprocess.Popen[bytes], cpu: float = 4.0, limit: float = 60.0
+) -> None:
+    """Wait until the command has used ``cpu`` seconds of CPU: past imports, data and solver
+    loading (about 2 s of CPU), so it is in the draws. A fixed sleep is not enough on a busy
+    machine, where start-up alone can take longer than the sleep."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        if _cpu_seconds(proc.pid) >= cpu:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the command used less than {cpu} s of CPU in {limit} s")
+
+
 def _descendants(pid: int) -> set[int]:
     """Processes whose parent chain leads to ``pid`` (from /proc)."""
     children: dict[int, list[int]] = {}
@@ -46,19 +67,20 @@ def test_sigint_stops_uncertainty_within_two_seconds(tmp_path: Path, workers: in
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     cmd = [str(CRITMIN), "uncertainty", str(EXAMPLE1), "-n", "400000", "--workers", str(workers)]
     cmd += ["--out", str(out), "--draws-out", str(draws), "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    try:
-        time.sleep(4.0)  # data loaded, solver loaded, draws being solved
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-        helpers = _descendants(proc.pid)
-        t = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=10)
-        elapsed = time.monotonic() - t
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    # the context manager closes the pipes whatever happens (an unclosed pipe of a failed run
+    # would surface later as a ResourceWarning in an unrelated test)
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc:
+        try:
+            _wait_until_solving(proc)  # data loaded, solver loaded, draws being solved
+            helpers = _descendants(proc.pid)
+            t = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=10)
+            elapsed = time.monotonic() - t
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
     text = err.decode()
     assert proc.returncode == 130, text
     assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"

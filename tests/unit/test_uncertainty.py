@@ -359,3 +359,18 @@ def test_cli_table_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
         app, ["uncertainty", str(EXAMPLE1), "-n", "8", "--scheduler", "tcp://127.0.0.1:9"]
     )
     assert res.exit_code == 2 and "cannot connect to the Dask scheduler" in res.stderr
+
+
+@pytest.mark.parametrize("floor", [15000.0, 40000.0])
+def test_without_disruption_shortfall_is_zero_whatever_the_floor(
+    world: World, floor: float
+) -> None:
+    """The default reference counts only what disruptions remove: a floor lowers zone
+    consumption by design, which is not a shortfall (issue 16)."""
+    pol = [{"type": "price_floor", "mechanism": "variable_levy", "price_usd_per_t": floor}]
+    sc = scenario(["lithium_carbonate"], pol)
+    res = run_uncertainty(sc, draws=20, seed=2, workers=1, world=world)
+    p = res.products["lithium_carbonate"]
+    assert np.all(p.draws["shortfall"] == 0.0) and np.all(p.draws["shortfall_t"] == 0.0)
+    assert np.all(p.draws["zone_consumption_change_pct"] < 0)  # the floor did cut demand
+    assert res.to_dict()["products"]["lithium_carbonate"]["stockpile"]["tonnes"] == 0.0

@@ -15,6 +15,7 @@ from critmin.cli import (  # noqa: F401  (register commands)
     assess,
     coalition,
     data,
+    paths,
     simulate,
     sweep,
     uncertainty,

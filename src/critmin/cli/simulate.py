@@ -103,6 +103,7 @@ def report_cmd(
     ),
 ) -> None:
     """Simulate a scenario and write one self-contained HTML report (works offline)."""
+    from critmin.errors import CritminError
     from critmin.report import write_report
     from critmin.scenario import load_scenario
     from critmin.simulation import simulate
@@ -112,6 +113,13 @@ def report_cmd(
     check_output_file(output, "--out", (".html", ".htm"))
     load_solver()
     spec = load_scenario(scenario)
+    if draws > 0 and (spec.chain or any(p.stage is not None for p in spec.policy)):
+        # checked before the solve: the Monte Carlo run takes single product markets only
+        raise CritminError(
+            f"--draws {draws}: the Monte Carlo run (critmin uncertainty) does not cover linked "
+            "chains yet, and this scenario has [[chain]] entries or a policy with a stage; "
+            "write the chain report without --draws (critmin report FILE -o report.html)"
+        )
     data = simulate(spec).to_dict()
     uncertainty = None
     if draws > 0:
@@ -121,7 +129,9 @@ def report_cmd(
         uncertainty = {"draws": draws, "seed": seed, "fans": fan_data(unc)}
     write_report(spec, data, output, uncertainty=uncertainty)
     size = output.stat().st_size / 1e6
-    out.print(f"wrote {output} ({size:.1f} MB, {len(data['products'])} product(s))")
+    chains = len(data.get("chains") or {})
+    linked = f", {chains} linked chain(s)" if chains else ""
+    out.print(f"wrote {output} ({size:.1f} MB, {len(data['products'])} product(s){linked})")
     if not data["converged"]:
         err.print("[bold red]some products did not converge: see the report's diagnostics[/]")
         raise typer.Exit(1)

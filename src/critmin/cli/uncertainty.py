@@ -86,7 +86,8 @@ def uncertainty_cmd(
         help="Disruption length the stockpile bridges (default 365).",
     ),
     reference: str | None = typer.Option(
-        None, help="Shortfall reference: baseline (default) or no_disruption."
+        None,
+        help="Shortfall reference: no_disruption (default: only what disruptions remove) or baseline.",
     ),
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar on stderr (default: long runs)."

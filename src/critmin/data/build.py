@@ -205,6 +205,7 @@ def build_estimates(
         eu_supply_shares=tables["eu_supply_shares"],
         reporters=reporters,
         products=tables["products"],
+        observed=observed,
     )
     years = sorted(int(y) for y in observed["year"].unique())
     flows, balance = estimate.estimate_flows(

@@ -83,8 +83,9 @@ FLOWS = TableSchema(
             "str",
             "",
             "baci (as published) | baci_asean_extract (BACI HS07, ASEAN pairs only) | "
-            "mass_balance (critmin.data.estimate: own output first, proportional allocation, "
-            "see docs/data.md)",
+            "mass_balance (critmin.data.estimate: own output first, proportional or RAS "
+            "allocation, reporters' world totals as margins where the source says so; see "
+            "docs/data.md)",
         ),
     ),
 )
@@ -283,23 +284,35 @@ country at each stage, as a mass balance in tonnes of element content:
 
 1. supply `S_i`: USGS mine (or refinery) output, routes from `curated/estimate_routes.csv`
    applied (Chilean and Argentine lithium is brine, not ore; Indonesia's nickel ore is banned
-   from export and used at home);
+   from export and used at home); where USGS publishes no output by country for the stage
+   (rare-earth separation and metal making), the EU CRM 2023 processing (P)
+   shares x a USGS world total x a stated fraction;
 2. demand `D_j`: the next stage's input: USGS refined output x the input coefficient where USGS
    publishes it by country (copper, aluminium), else world supply shared by the EU CRM 2023
-   processing shares;
+   processing shares, or by each country's share of the bundled BACI trade of a downstream good
+   that reveals the users: exporters of permanent magnets (850511) for rare-earth compounds and
+   metals, importers of natural graphite (250490) for flake graphite;
 3. own output first (`own = min(S, D)`), then export supply `S - own` is allocated to import
    need `D - own` in proportion (`t_ij = X_i M_j / T`, the RAS solution from a uniform seed),
    both scaled to the traded total `T = min(sum X, sum M)`;
-4. tonnes = content / content factor; value = content x a price per tonne of content: the
-   reporters' (UN Comtrade: USA, China, Australia, DRC, Indonesia) own imports from the world
-   divided by the content the estimate sends them (a value constraint), or a USGS price x a
-   payable share, as the curated row says.
+4. margins: where the curated row names them (`margins`, e.g. `X:CHN M:USA`), a reporter's own
+   world total (UN Comtrade, partner = world: an aggregate) replaces its export supply or import
+   need, on the side the balance gives it; the other entries are scaled (never up) to the
+   traded total and the matrix is the RAS fit of a uniform seed to these margins. The balance
+   then records that reporter's supply (demand) as own use + its reported exports (imports);
+5. tonnes = content / content factor; value = content x a price per tonne of content: the
+   reporters' own imports from the world divided by the content the estimate sends them, the
+   reporters' own unit values (an importer's for flows into it, else an exporter's, else all
+   reporters' totals together), or a USGS price x a payable share, as the curated row says.
 
 Every flow carries `basis` (`observed` or `estimate`) and `method` (`baci` or `mass_balance`);
-`estimate_balance` keeps each country's supply, demand, own use, exports and imports, and
-`critmin data check` verifies that balance. No Comtrade row is shipped: reporters' bilateral
-figures are only used to test the estimates. How close they come (tests in
-`tests/unit/test_estimate.py`):
+the `source` of an estimated flow names its series, margins and price. `estimate_balance` keeps
+each country's supply, demand, own use, exports and imports, and `critmin data check` verifies
+that balance. No Comtrade row is shipped, and no bilateral Comtrade figure enters an estimate
+(the README of the source data forbids redistribution; the reporters' world totals are used
+only as aggregate constraints): reporters' bilateral figures are held out to test the
+estimates. How close they come (tests in `tests/unit/test_estimate.py` and
+`tests/unit/test_estimate_chains.py`):
 
 | flow | reported | estimate |
 |---|---|---|
@@ -308,16 +321,37 @@ figures are only used to test the estimates. How close they come (tests in
 | Australia -> China, 253090, 2023 | USD 12.52 bn, 3.55 Mt | USD 11.78 bn (-6%), 3.20 Mt (-10%) |
 | China <- world, 253090, 2024 | USD 5.20 bn, 8.17 Mt (China) | USD 5.14 bn (value constraint), 4.14 Mt (-49%: low-grade ores) |
 | DRC -> China, cobalt intermediates, 2023 | USD 2.67 bn, 268 kt (DRC, 282200 + 8105) | USD 2.17 bn (-19%), 327 kt (+22%) |
+| USA <- China, rare-earth compounds 2846, 2022 | USD 121.7 m, 12.1 kt (USA) | USD 102.0 m (-16%), 8.5 kt (-30%) |
+| USA <- China, rare-earth compounds 2846, 2024 | USD 116.1 m, 10.2 kt (USA) | USD 84.1 m (-28%), 6.5 kt (-36%) |
+| USA <- China, rare-earth metals 280530, 2022 | USD 16.7 m, 396 t (USA) | USD 14.3 m (-15%), 323 t (-18%) |
+| USA <- China, rare-earth metals 280530, 2024 | USD 3.67 m, 68 t (USA) | USD 3.51 m (-4%), 60 t (-12%) |
+| USA <- China, flake graphite 250410, 2022 | USD 138.7 m, 42.0 kt (USA); 32.2 kt (China) | USD 58.2 m (-58%), 26.7 kt (-37%; -17% vs China) |
+| USA <- China, flake graphite 250410, 2024 | USD 94.2 m, 25.8 kt (USA); 16.1 kt (China) | USD 28.7 m (-70%), 20.2 kt (-22%; +25% vs China) |
+| USA -> world, rare-earth compounds 2846, 2024 | USD 259 m, 63.6 kt (USA) | none: the USA ships Mountain Pass concentrate under 2846, a stage the estimate does not hold |
+China's world exports of 2846, 280530 and 250410 are margins of the estimate (carried
+exactly), so they are not tests. Without its reported exports as a margin the flake-graphite balance made
+China export 0.9 Mt in 2024, seven times the 126 kt it reported: no source at hand gives
+China's own use of its flake. The value of flake graphite is low against the USA's books
+(USD 1,400 per t, China's export unit value, against USD 3,650 that the USA records for
+purified and spherical grades). No published figure was at hand for Japan's imports of
+rare-earth metals (the estimate: 2.9 kt in 2022, 3.0 kt in 2024). A first rare-earth estimate with one price per tonne
+of content (China's import value) and no margins had put the United States' 2024 exports of HS
+2846 at 4.4 times what it reported; the margins and per-reporter unit values replace it.
 
-Estimates are not available for lithium hydroxide, rare-earth compounds and metals and
-synthetic graphite (no output-by-country series for their producers and users), nor for
-natural flake graphite (no country shares of its users): those products have no flows, or only
-partial ones, until a full BACI release is ingested. Nickel matte and MHP (750110, 750120) and
-natural flake graphite (250410) carry the observed flows of BACI's ASEAN extract (ASEAN pairs
-only, `method = baci_asean_extract`): for nickel these hold the main flow, Indonesia -> China;
-for graphite they miss most of the trade (China's exports to Japan, Korea, the EU and the USA).
-A rare-earth estimate was tried and left out: one price per tonne of content (China's import
-value) put the United States' 2024 exports of HS 2846 at 4.4 times what it reported.
+Estimates are still not available for artificial graphite (380110) and anode material
+(380190), manganese metal (811100), lithium hydroxide (282520) and precious-metal ores
+(261690): no output by country for their makers (USGS publishes none; the EU CRM 2023 has no
+synthetic-graphite or manganese-metal stage). Two balances were tried and left out because
+they failed the figures held out against them. Lithium hydroxide (converters by the EU lithium
+processing shares x a quarter of world mine output, users by their imports of lithium
+carbonate, China's exports and the USA's imports as margins) gave the USA no exports against
+the 8.7 kt it reported in 2024 (the EU shares give it almost no conversion) and sent all its
+imports (705 t) from China against the 31 t it booked from China. The PGM balance (USGS platinum mine output against the EU platinum
+processing shares) sent Zimbabwe's concentrate to China and Canada rather than to South
+Africa's smelters, so it is left out. China's reported exports of 380110 (565 kt, USD 861 m in
+2024) are therefore not in the bundled data. Nickel matte and MHP (750110, 750120) carry the
+observed flows of BACI's ASEAN extract (ASEAN pairs only, `method = baci_asean_extract`); the
+flake-graphite estimate replaces that extract's ASEAN pairs for 250410.
 Pairs a sanction or export ban closes (Australia's alumina to Russia, North Korea's tungsten
 outside China: `ban` rows of `curated/estimate_routes.csv`, a source each) get no flow; the
 allocation is then the RAS fit of a seed with those cells at zero.

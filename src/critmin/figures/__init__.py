@@ -10,7 +10,10 @@ Figures by name (:func:`figure`, :data:`SCENARIO_FIGURES`, :data:`PRODUCT_FIGURE
 - ``price-summary``: consumer price change inside vs outside the zone, by product;
 - per product: ``prices`` (by country), ``sankey`` (exporters -> members, baseline vs
   scenario), ``diversion`` (who loses and gains sales to the zone), ``map`` (world map of
-  price and welfare changes, members and watch countries outlined).
+  price and welfare changes, members and watch countries outlined);
+- per linked chain (:data:`CHAIN_FIGURES`, ``chain=`` the chain id): ``chain-diagram`` (the
+  stages left to right with zone and outside price changes and the flows between regions and
+  stages) and ``chain-capture`` (producer surplus by stage: who captures the rent).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from critmin.figures.analysis import (
     sweep_figure,
     uncertainty_figures,
 )
+from critmin.figures.chains import CHAIN_FIGURES, chain_capture_figure, chain_diagram_figure
 from critmin.figures.maps import geojson_ids, map_figure, supply_map_figure
 from critmin.figures.product import (
     country_prices_figure,
@@ -38,9 +42,13 @@ SCENARIO_FIGURES = ("zone-shares", "price-summary")
 PRODUCT_FIGURES = ("prices", "sankey", "diversion", "map")
 
 __all__ = [
+    "CHAIN_FIGURES",
     "PRODUCT_FIGURES",
     "SCENARIO_FIGURES",
     "Figure",
+    "chain_capture_figure",
+    "chain_diagram_figure",
+    "chain_figure_names",
     "chart_id",
     "concentration_heatmap",
     "country_prices_figure",
@@ -61,28 +69,25 @@ __all__ = [
 ]
 
 
-def figure(results: dict[str, Any], name: str, product: str | None = None) -> Figure:
+def figure(
+    results: dict[str, Any], name: str, product: str | None = None, chain: str | None = None
+) -> Figure:
     """One figure of a results page by name (see the module docstring). Per-product figures
-    need ``product`` (a product id of the results) unless the results hold one product."""
+    need ``product`` (a product id of the results) unless the results hold one product; chain
+    figures need ``chain`` (a chain id) unless the results hold one chain."""
     if name == "zone-shares":
         return zone_shares_figure(results)
     if name == "price-summary":
         return price_summary_figure(results)
+    if name in CHAIN_FIGURES:
+        return _chain_figure(results, name, chain)
     if name not in PRODUCT_FIGURES:
         raise CritminError(
             f"unknown figure {name!r}; expected one of "
-            + ", ".join((*SCENARIO_FIGURES, *PRODUCT_FIGURES))
+            + ", ".join((*SCENARIO_FIGURES, *PRODUCT_FIGURES, *CHAIN_FIGURES))
         )
     products = results["products"]
-    if product is None:
-        if len(products) != 1:
-            raise CritminError(
-                f"figure {name!r} is drawn per product: name one of {', '.join(products)}"
-            )
-        product = next(iter(products))
-    if product not in products:
-        raise CritminError(f"unknown product {product!r}; the results hold {', '.join(products)}")
-    p = products[product]
+    p = products[_pick(name, "product", product, products)]
     members, watch = set(results["members"]), set(results["watch"])
     if name == "prices":
         return country_prices_figure(p)
@@ -93,17 +98,50 @@ def figure(results: dict[str, Any], name: str, product: str | None = None) -> Fi
     return map_figure(p, members, watch)
 
 
+def _pick(name: str, kind: str, given: str | None, available: dict[str, Any]) -> str:
+    """The product or chain id a figure is drawn for: ``given``, or the only one there is."""
+    if given is None:
+        if len(available) != 1:
+            raise CritminError(
+                f"figure {name!r} is drawn per {kind}: name one of {', '.join(available)}"
+            )
+        return next(iter(available))
+    if given not in available:
+        raise CritminError(f"unknown {kind} {given!r}; the results hold {', '.join(available)}")
+    return given
+
+
+def _chain_figure(results: dict[str, Any], name: str, chain: str | None) -> Figure:
+    chains = results.get("chains") or {}
+    if not chains:
+        raise CritminError(f"figure {name!r} is drawn per linked chain: the results hold none")
+    chain = _pick(name, "chain", chain, chains)
+    if name == "chain-diagram":
+        return chain_diagram_figure(results, chain)
+    return chain_capture_figure(results, chain)
+
+
 def figure_names(results: dict[str, Any]) -> list[tuple[str, str | None]]:
-    """``(name, product id or None)`` of every figure of a results page, in page order."""
+    """``(name, product id or None)`` of every scenario and product figure of a results page,
+    in page order (chain figures: :func:`chain_figure_names`)."""
     names: list[tuple[str, str | None]] = [(n, None) for n in SCENARIO_FIGURES]
     for pid in results["products"]:
         names += [(n, pid) for n in PRODUCT_FIGURES]
     return names
 
 
+def chain_figure_names(results: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(name, chain id)`` of every chain figure of a results page, in page order."""
+    return [(n, cid) for cid in results.get("chains") or {} for n in CHAIN_FIGURES]
+
+
 def result_figures(results: dict[str, Any]) -> dict[str, Figure]:
-    """Every chart of a results page, keyed by the id of its ``<div>``."""
-    return {
+    """Every chart of a results page, keyed by the id of its ``<div>`` (chain figures:
+    ``chart-chain-<id>-<name>``)."""
+    figures = {
         chart_id(name) if pid is None else chart_id(pid, name): figure(results, name, pid)
         for name, pid in figure_names(results)
     }
+    for name, cid in chain_figure_names(results):
+        figures[chart_id("chain", cid, name)] = figure(results, name, chain=cid)
+    return figures

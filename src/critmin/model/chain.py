@@ -14,8 +14,9 @@ Each stage is an Armington market of :mod:`critmin.model.core` over the same ``n
   input and value added). ``pt`` is the price producers receive (``max(pi, G)`` under a
   producer-subsidy floor). With ``a = 0`` this is the single market's ``S = pt^eps``.
 * **Derived demand**: the stage ``s-1`` composite demanded by buyer ``j`` is its other use
-  plus its producers' input, ``D_j = (1 - delta_j) P_j^(-eta) + delta_j S^s_j`` (baseline-value
-  units, baseline 1), with ``delta_j = a_j R^s_j / E^{s-1}_j`` the input's share of ``j``'s
+  plus its producers' input, ``D_j = H_j (1 - delta_j) P_j^(-eta) + delta_j S^s_j`` (baseline-value
+  units, baseline 1; ``H_j`` = ``demand_shift``, the buyers' demand multiplier of the other use,
+  1 = none: demand growth or a demand shock), with ``delta_j = a_j R^s_j / E^{s-1}_j`` the input's share of ``j``'s
   baseline purchases. Where the data show a country buying less input than its output needs
   (``a_j R^s_j > E^{s-1}_j``: unrecorded or own inputs), ``a_j`` is cut to ``E^{s-1}_j /
   R^s_j`` and :attr:`ChainSolution.notes` says so. Final demand sits at the last stage.
@@ -35,7 +36,7 @@ solver are :mod:`critmin.model.chain_kernels`; the solve is :mod:`critmin.model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -53,7 +54,7 @@ from critmin.model.core import FloatArray, Market, ModelInputError, Policy, Reso
 Link = Literal["none", "input", "byproduct"]
 _LINK_CODES = {"none": LINK_NONE, "input": LINK_INPUT, "byproduct": LINK_BYPRODUCT}
 
-__all__ = ["ChainSetup", "ChainStage", "Link", "chain_setup", "origin_shares"]
+__all__ = ["ChainSetup", "ChainStage", "Link", "chain_setup", "origin_shares", "reshift"]
 
 
 def _vector(value: Any, n: int, name: str, default: float, lo: float, hi: float) -> FloatArray:
@@ -77,7 +78,10 @@ class ChainStage:
             ``"input"`` (buys the previous stage's composite) or ``"byproduct"``.
         input_share: ``(n,)`` input cost share ``a_i`` in ``[0, 1)`` (input link).
         supply_shift: ``(n,)`` exogenous multiplier ``A_i > 0`` of supply (host output or
-            recovery shocks; 1 = none).
+            recovery shocks, capacity; 1 = none).
+        demand_shift: ``(n,)`` exogenous multiplier ``H_j > 0`` of buyer ``j``'s other use
+            (final demand at the last stage): ``H_j (1 - delta_j) P_j^(-eta)`` (demand growth,
+            demand shocks, stock purchases or releases; 1 = none).
         origin_share: ``(n,)`` share ``phi_i`` of country ``i``'s output sold under ``policy``,
             the rest under ``alt_policy`` (rules of origin); ``None``: all under ``policy``.
         alt_policy: the instruments facing the non-qualifying share.
@@ -92,6 +96,7 @@ class ChainStage:
     origin_share: FloatArray | None = None
     alt_policy: Policy | None = None
     name: str = ""
+    demand_shift: FloatArray | None = None
 
     def __post_init__(self) -> None:
         n = self.market.n
@@ -104,9 +109,27 @@ class ChainStage:
         if (shift <= 0).any():
             raise ModelInputError("supply_shift: multipliers must be > 0")
         object.__setattr__(self, "supply_shift", shift)
+        dshift = _vector(self.demand_shift, n, "demand_shift", 1.0, 0.0, 1e6)
+        if (dshift <= 0).any():
+            raise ModelInputError("demand_shift: multipliers must be > 0")
+        object.__setattr__(self, "demand_shift", dshift)
         object.__setattr__(
             self, "origin_share", _vector(self.origin_share, n, "origin_share", 1.0, 0.0, 1.0)
         )
+
+    def with_shifts(self, supply_shift: FloatArray, demand_shift: FloatArray) -> ChainStage:
+        """A copy with new supply and demand shifts (``(n,)``, finite, > 0); the rest of the
+        stage is already validated. Many solves of one chain under moving shifts (yearly paths)
+        pair this with :func:`reshift`."""
+        out = object.__new__(ChainStage)
+        out.__dict__.update(self.__dict__)
+        n = self.market.n
+        for name, value in (("supply_shift", supply_shift), ("demand_shift", demand_shift)):
+            arr = np.asarray(value, dtype=np.float64)
+            if arr.shape != (n,) or not (np.isfinite(arr) & (arr > 0)).all():
+                raise ModelInputError(f"{name}: expected {n} finite multipliers > 0")
+            object.__setattr__(out, name, arr)
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -312,6 +335,9 @@ def chain_setup(stages: list[ChainStage]) -> ChainSetup:
         supplied=supplied,
         delta=delta,
         nxt=nxt,
+        lnH=np.ascontiguousarray(
+            np.log(np.array([np.asarray(st.demand_shift, dtype=np.float64) for st in stages]))
+        ),
         pslot=_cat(pairs["pslot"], np.intp),
         pu=_cat(pairs["pu"], np.intp),
         pq=_cat(pairs["pq"], np.intp),
@@ -406,3 +432,21 @@ def origin_shares(
                 qual = np.where(members & (content >= threshold - 1e-12), 1.0, 0.0)
         out.append(np.clip(qual, 0.0, 1.0))
     return out
+
+
+def reshift(cs: ChainSetup, stages: list[ChainStage]) -> ChainSetup:
+    """The setup of ``stages`` from the setup ``cs`` of the same chain with other supply and
+    demand shifts (same markets, policies, links and origin shares): only the log shifts
+    ``lnA`` (per producer slot) and ``lnH`` (per stage and buyer) change, as
+    :func:`chain_setup` would compute them, so a solve with either setup is bit-identical."""
+    a = cs.arrays
+    parts = []
+    for s, st in enumerate(stages):
+        g0, g1 = int(a.sstart[s]), int(a.sstart[s + 1])
+        shift = np.asarray(st.supply_shift, dtype=np.float64)
+        parts.append(np.log(shift[a.scountry[g0:g1]]))
+    lnA = _cat(parts, float)
+    lnH = np.ascontiguousarray(
+        np.log(np.array([np.asarray(st.demand_shift, dtype=np.float64) for st in stages]))
+    )
+    return replace(cs, arrays=a._replace(lnA=lnA, lnH=lnH))

@@ -57,6 +57,7 @@ class ChainArrays(NamedTuple):
     supplied: Any
     delta: Any  # derived-demand share of the baseline composite (next stage's input)
     nxt: Any  # global slot of the buyer country at the next stage, -1 if none
+    lnH: Any  # log demand shift of the other use (buyers' demand multiplier; 0 = none)
     # pairs (L,)
     pslot: Any
     pu: Any  # z index of the seller's log price, -1 if fixed
@@ -253,7 +254,7 @@ def eval_chain(a: Any, z: Any, e: Any) -> None:
     intermediate stage's derived demand needs the next stage's output). Per pair
     ``ln c = max(u + nu [i != j] + ln((1+t1)/(1+t0)), ln F_c)``; per buyer
     ``ln P = m + ln(sum w exp((1-sigma)(ln c - m)) / W) / (1-sigma)``, composite demand
-    ``D = 1 + (1-delta)(P^-eta - 1) + delta (S_next - 1)``, ``ln x = ln D - sigma (ln c -
+    ``D = 1 + (1-delta)(H P^-eta - 1) + delta (S_next - 1)`` (``H`` the demand shift), ``ln x = ln D - sigma (ln c -
     ln P)``; clearing ``f = ln(sum q / R) - ln S``, quota rows ``min(nu, 1 - X / (cap X0))``.
     """
     S = a.sigma.shape[0]
@@ -296,7 +297,7 @@ def eval_chain(a: Any, z: Any, e: Any) -> None:
         eta = a.eta[s]
         for j in range(n):
             lp = e.lnP[s, j]
-            other = math.expm1(-eta * lp)
+            other = math.expm1(a.lnH[s, j] - eta * lp)
             dl = a.delta[s, j]
             g = a.nxt[s, j]
             if dl > 0.0 and g >= 0:
@@ -305,7 +306,7 @@ def eval_chain(a: Any, z: Any, e: Any) -> None:
                 e.lnD[s, j] = math.log1p(dD) if D > 0.0 else -EXP_CLIP
                 e.omega[s, j] = (1.0 - dl) * (1.0 + other) / D if D > 0.0 else 1.0
             else:
-                e.lnD[s, j] = -eta * lp
+                e.lnD[s, j] = a.lnH[s, j] - eta * lp
                 e.omega[s, j] = 1.0
         for g in range(a.sstart[s], a.sstart[s + 1]):
             e.Q[g] = 0.0

@@ -7,8 +7,9 @@ more with full Newton steps. It never raises on non-convergence: the solution sa
 
 Welfare per stage and country (USD), the single market's formulas with the chain's links:
 
-* consumer surplus of the *other use* only, ``dCS_j = -(1 - delta_j) E_j (P_j^(1-eta) - 1) /
-  (1 - eta)`` (the input bought by the next stage is valued in that stage's producer surplus,
+* consumer surplus of the *other use* only, ``dCS_j = -H_j (1 - delta_j) E_j (P_j^(1-eta) - 1)
+  / (1 - eta)`` (``H_j`` the demand shift: the area left of the shifted demand curve between
+  the baseline and the new price) (the input bought by the next stage is valued in that stage's producer surplus,
   not twice);
 * producer surplus over value added: input link ``(1 - a_i) R_i (A_i w_i^(1+eps) - 1) /
   (1 + eps)``; otherwise ``R_i (A_i H_i pt_i^(1+eps) - 1) / (1 + eps)`` (``H``: the host's
@@ -143,7 +144,8 @@ def _unpack(
         unsupplied = (cs.E[s] > 0) & ~a.supplied[s]
         P = np.where(unsupplied, np.inf, np.exp(lnP))
         D = np.where(unsupplied, 0.0, np.exp(ev.lnD[s]))
-        D_other = np.where(unsupplied, 0.0, np.exp(-m.eta * lnP))
+        H = np.asarray(st.demand_shift, dtype=np.float64)
+        D_other = np.where(unsupplied, 0.0, H * np.exp(-m.eta * lnP))
         delta = a.delta[s]
         # pairs -> dense quantities
         pc = cs.pair_country[p0:p1]
@@ -168,12 +170,13 @@ def _unpack(
         E = cs.E[s]
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             one_m = 1.0 - m.eta
+            HE = E if (H == 1.0).all() else H * E
             if m.eta == 1.0:
-                dCS = -(1.0 - delta) * E * lnP
+                dCS = -(1.0 - delta) * HE * lnP
             else:
-                dCS = -(1.0 - delta) * E * np.expm1(one_m * lnP) / one_m
+                dCS = -(1.0 - delta) * HE * np.expm1(one_m * lnP) / one_m
             dCS = np.where(
-                unsupplied, -np.inf if m.eta <= 1 else -(1 - delta) * E / (m.eta - 1), dCS
+                unsupplied, -np.inf if m.eta <= 1 else -(1 - delta) * HE / (m.eta - 1), dCS
             )
             dCS = np.where(E > 0, dCS, 0.0)
             if st.link == "input":
@@ -238,12 +241,20 @@ def fixed_mask(n: int, ctry: np.ndarray, fixed: np.ndarray) -> np.ndarray:
 
 
 def solve_chain(
-    stages: list[ChainStage], *, tol: float = 1e-12, max_iter: int = 100
+    stages: list[ChainStage],
+    *,
+    tol: float = 1e-12,
+    max_iter: int = 100,
+    setup: ChainSetup | None = None,
 ) -> ChainSolution:
-    """Solve every stage of a chain as one system (see :mod:`critmin.model.chain`)."""
+    """Solve every stage of a chain as one system (see :mod:`critmin.model.chain`).
+
+    ``setup``: the chain's flat arrays when the caller has them already
+    (:func:`critmin.model.chain.reshift` of an earlier :func:`chain_setup` of the same chain);
+    default: computed from ``stages``."""
     if not (math.isfinite(tol) and tol > 0):
         raise ModelInputError(f"tol: expected a positive tolerance, got {tol}")
-    cs = chain_setup(list(stages))
+    cs = setup if setup is not None else chain_setup(list(stages))
     N = cs.arrays.zslot.shape[0]
     with _blas(N):
         z, ev, iterations, status = newton_chain(cs.arrays, tol, max_iter, False)

@@ -17,7 +17,13 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from critmin import __version__
 from critmin.figures import chart_id, result_figures
-from critmin.narrative import WELFARE_PARTS, headline
+from critmin.narrative import (
+    WELFARE_PARTS,
+    chain_region_flows,
+    headline,
+    stage_labels,
+    stage_product,
+)
 from critmin.report import format as fmt
 from critmin.report.resources import plotly_js_packed, world_geojson_text
 
@@ -39,6 +45,13 @@ MODEL_CAVEATS = [
     "values, which mix grades and contract terms.",
     "Welfare changes are first-round surplus changes in USD for the modelled product only.",
 ]
+
+CHAIN_CAVEAT = (
+    "Partial equilibrium: the stages of a linked chain are solved together (a stage's "
+    "producers buy the previous stage's product in fixed proportion to their output, "
+    "docs/model.md 'Linked chains'); products outside a chain remain single markets; no links "
+    "to the rest of the economy, no exchange-rate or income effects."
+)
 
 POLICY_LABELS = {
     "tariff": "Tariff",
@@ -97,6 +110,8 @@ def describe_policy(policy: dict[str, Any]) -> dict[str, str]:
     """One instrument in words: type, what it does, on which pairs, which products."""
     kind = str(policy.get("type", "?"))
     products = ", ".join(policy["products"]) if policy.get("products") else "all products"
+    if policy.get("stage") and not policy.get("products"):
+        products = f"{policy['stage']} stage of the chains"
     if kind == "tariff":
         what = f"ad valorem rate {100 * float(policy['rate']):g}%"
         pairs = (
@@ -224,6 +239,39 @@ def product_view(pid: str, product: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def chain_view(results: dict[str, Any], cid: str) -> dict[str, Any]:
+    """What a chain section shows besides its figures: the stages in order (prices, zone
+    shares, producer surplus and the rent captured), the flows between regions by stage and
+    the chain's welfare (docs/report.md, "Linked chains")."""
+    ch = results["chains"][cid]
+    labels = stage_labels(ch)
+    stages = []
+    for k, (s, cap) in enumerate(zip(ch["stages"], ch["captured_by_stage"], strict=True)):
+        product = stage_product(results, cid, k)
+        stages.append(
+            {
+                "label": labels[k],
+                "s": s,
+                "captured": cap,
+                "names": [product["name"]] if product else s["products"],
+                "anchor": chart_id(s["key"]).removeprefix("chart-") if product else "",
+            }
+        )
+    flows = chain_region_flows(results, cid)
+    for f in flows:
+        before, after = f["baseline_value_usd"], f["value_usd"]
+        f["label"] = labels[f["step"] - 1]
+        f["change_pct"] = None if after is None or not before else (after / before - 1) * 100
+    return {
+        "id": cid,
+        "ch": ch,
+        "anchor": chart_id("chain", cid).removeprefix("chart-"),
+        "paragraph": "",
+        "stages": stages,
+        "flows": flows,
+    }
+
+
 def provenance(tables: tuple[str, ...] = RESULT_TABLES) -> dict[str, Any]:
     """Publisher, edition, licence and URL of the bundled tables a result rests on."""
     from critmin.errors import CritminError
@@ -301,8 +349,12 @@ def results_view(scenario: dict[str, Any], results: dict[str, Any]) -> dict[str,
         },
         "zone_welfare": zone_parts["welfare_change_usd"],
         "products": [product_view(pid, p) for pid, p in products.items()],
+        "chains": [
+            {**chain_view(results, cid), "paragraph": answer.chains.get(cid, "")}
+            for cid in results.get("chains") or {}
+        ],
         "warnings": warnings,
-        "caveats": MODEL_CAVEATS,
+        "caveats": [CHAIN_CAVEAT, *MODEL_CAVEATS[1:]] if results.get("chains") else MODEL_CAVEATS,
         "provenance": provenance(),
         "figures": result_figures(results),
     }

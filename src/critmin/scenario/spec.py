@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from critmin.errors import CritminError, ScenarioError
 from critmin.scenario.coalition_settings import CoalitionSettings
 from critmin.scenario.messages import check_depth, scenario_error
+from critmin.scenario.paths_settings import PathsSettings
 
 Selector = Literal["all", "members", "non-members"] | Annotated[list[str], Field(min_length=1)]
 Elasticity = float | dict[str, float]
@@ -174,6 +175,8 @@ class Disruption(_Strict):
     importers: Selector = "members"
     products: Annotated[list[str], Field(min_length=1)] | None = None
     probability: float = Field(ge=0, le=1)
+    stage: str | None = None  # a chain's stage or a stage's product id (critmin paths)
+    year: int | None = Field(default=None, ge=1900, le=2100)  # critmin paths: only this year
 
 
 UncertainParameter = Literal["sigma", "demand_elasticity", "supply_elasticity"]
@@ -191,7 +194,9 @@ class UncertaintySettings(_Strict):
     shortfall_threshold: float = Field(default=0.05, ge=0, lt=1)
     coverage: float = Field(default=0.95, gt=0, le=1)
     duration_days: float = Field(default=365.0, gt=0, le=3650)
-    reference: Literal["baseline", "no_disruption"] = "baseline"
+    # shortfall counts only what disruptions remove (issue 16); "baseline" also counts the
+    # demand reduction the scenario's own policies (a floor) cause by design
+    reference: Literal["baseline", "no_disruption"] = "no_disruption"
     fixed: list[UncertainParameter] = Field(default_factory=list)
     ranges: dict[UncertainParameter, tuple[float, float]] = Field(default_factory=dict)
 
@@ -252,6 +257,7 @@ class Scenario(_Strict):
     disruption: list[Disruption] = Field(default_factory=list)
     uncertainty: UncertaintySettings | None = None
     coalition: CoalitionSettings | None = None
+    paths: PathsSettings | None = None
 
     @field_validator("product")
     @classmethod

@@ -50,9 +50,11 @@ of each member ``j`` (1 at the baseline, 0 for a member left without any supplie
 baseline expenditure weights, ``Q = sum_{j in zone} E_j D_j`` (USD at baseline prices). (A sum
 of flows at baseline prices, ``sum V_ij x_ij``, would not do: after a ban, CES substitution
 makes the remaining suppliers' volume *rise* by ``(1 - s)^((1 - eta)/(1 - sigma)) > 1`` while
-the composite falls.) ``Q_ref`` = the baseline ``Q0 = sum E_j`` (``reference = "baseline"``,
-the default) or the same draw's ``Q`` without its disruption events (``"no_disruption"``: what
-the events cost, apart from what the scenario's own policies deliberately change)::
+the composite falls.) ``Q_ref`` = the same draw's ``Q`` without its disruption events (``reference =
+"no_disruption"``, the default: only what the events remove, never the demand reduction the
+scenario's own policies, such as a floor, cause by design; draws without an event have no
+shortfall) or the baseline ``Q0 = sum E_j`` (``"baseline"``: everything that lowers zone
+consumption, the policies' deliberate effect included)::
 
     shortfall   = max(Q_ref - Q, 0) / Q_ref            (share of demand)
     shortfall_t = max(Q_ref - Q, 0) / Q0 * T0          (tonnes per year)

@@ -333,6 +333,7 @@ _FORM_NAMES = {"rate": "rate_pct", "price_usd_per_t": "price", "share_of_baselin
 _PLAIN = [  # pydantic's phrasing, and the scenario layer's own ("must have at least 1 ...")
     (r"List should have at least 1 item after validation, not 0", "choose at least one"),
     (r"must have at least 1 item\(s\), got none", "choose at least one"),
+    (r"at least 1 product or chain is required", "choose at least one product or chain"),
     (r"List should have at most (\d+) items? after validation, not (\d+)", r"choose at most \1"),
     (r"(?:Input should be|must be) a valid number.*", "must be a number"),
     (r"(?:Input should be|must be) a valid integer.*", "must be a whole number"),

@@ -1,0 +1,125 @@
+"""``critmin paths``: yearly paths of a price floor under four mechanisms, and who pays."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+
+from critmin.cli.app import app, err, load_solver, out, print_frame, progress_bar, user_errors
+from critmin.cli.uncertainty import SCHEDULER_ADDRESS
+from critmin.errors import CritminError
+from critmin.numbers import usd
+
+
+@app.command("paths")
+@user_errors
+def paths_cmd(
+    scenario: Path = typer.Argument(..., help="Scenario TOML file with a [paths] table."),
+    years: str | None = typer.Option(
+        None, "--years", help="FIRST-LAST, e.g. 2025-2035 (default: the scenario's paths.years)."
+    ),
+    draws: int | None = typer.Option(
+        None, "--draws", "-n", min=0, max=1_000_000, help="Monte Carlo paths (0: central only)."
+    ),
+    seed: int | None = typer.Option(None, min=0, max=2**63 - 1, help="Random seed."),
+    scheduler: str | None = typer.Option(
+        None, help="Dask scheduler address (tcp://host:port): run the chunks on that cluster."
+    ),
+    workers: int | None = typer.Option(None, min=1, help="Local worker processes."),
+    chunk_size: int = typer.Option(
+        25, "--chunk-size", min=1, help="Draws per task (results do not depend on it)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    csv_dir: Path | None = typer.Option(None, "--csv", help="Write CSV tables into this folder."),
+    html: Path | None = typer.Option(None, "--html", help="Write an offline HTML page here."),
+    progress: bool | None = typer.Option(
+        None, "--progress/--no-progress", help="Progress bar on stderr (default: on a terminal)."
+    ),
+) -> None:
+    """Time and who pays: one equilibrium per year with demand growth, capacity lead times,
+    shocks fitted to price history and disruptions; fiscal cost, levy revenue, zone buyers' and
+    producers' stakes of each floor mechanism (docs/paths.md)."""
+    from critmin.paths import run_paths
+    from critmin.scenario import load_scenario
+    from critmin.util import check_input_file, check_output_dir, check_output_file
+
+    check_input_file(scenario, "scenario file")
+    if csv_dir is not None:
+        check_output_dir(csv_dir, "--csv")
+    if html is not None:
+        check_output_file(html, "--html", (".html", ".htm"))
+    if scheduler is not None and not SCHEDULER_ADDRESS.fullmatch(scheduler.strip()):
+        raise CritminError(
+            f"--scheduler must be an address such as tcp://127.0.0.1:8786, got {scheduler!r}"
+        )
+    sc = load_scenario(scenario)
+    load_solver()
+    total = draws if draws is not None else (sc.paths.draws if sc.paths else 0)
+    show = progress if progress is not None else err.is_terminal
+    bar = progress_bar(bool(show) and total > 0)
+    try:
+        with bar:
+            tid = bar.add_task("solving paths", total=total)
+            result = run_paths(
+                sc,
+                years=years,
+                draws=draws,
+                seed=seed,
+                scheduler=scheduler,
+                workers=workers,
+                chunk=chunk_size,
+                progress=lambda done, n: bar.update(tid, completed=done, total=n),
+            )
+    except ValueError as exc:  # --years not FIRST-LAST
+        raise CritminError(str(exc)) from None
+    data = result.to_dict()
+    if csv_dir is not None:
+        for f in result.write_csv(csv_dir):
+            err.print(f"wrote {f}")
+    if html is not None:
+        from critmin.report.paths_page import write_paths_page
+
+        err.print(f"wrote {write_paths_page(data, html)}")
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
+    else:
+        _print(data)
+    for note in data["notes"]:
+        err.print(f"[yellow]note:[/] {note}")
+
+
+def _print(data: dict[str, Any]) -> None:
+    rows = []
+    for mech, e in data["mechanisms"].items():
+        npv = e["npv"]
+        rows.append(
+            {
+                "mechanism": mech,
+                "fiscal cost NPV": usd(npv["fiscal_cost_usd"]["expected"]),
+                "bad decade (P95)": usd(npv["fiscal_cost_usd"]["p95"]),
+                "levy revenue NPV": usd(npv["levy_revenue_usd"]["expected"]),
+                "zone buyers pay": usd(e["who_pays"]["zone_buyers_usd"]),
+                "outside producers lose": usd(e["who_pays"]["outside_producers_usd"]),
+                "zone producers gain": usd(e["who_pays"]["zone_producers_gain_usd"]),
+                "draws": e["converged_draws"],
+            }
+        )
+    f = data["facts"]
+    s = data["settings"]
+    title = (
+        f"{data['scenario']}: floor USD {f['floor_usd_per_t']:,.0f}/t on {f['floor_stage']} "
+        f"(baseline USD {f['baseline_price_usd_per_t']:,.0f}/t), {s['years']}, "
+        f"NPV at {100 * s['discount_rate']:.1f}%, {data['draws']} draws"
+    )
+    print_frame(pd.DataFrame(rows), False, False, title)
+    t = data["timing"]
+    if t.get("ms_per_year_solve"):
+        out.print(
+            f"{t['solves']:,} yearly equilibria on {t['engine']} ({t['workers']} worker(s)): "
+            f"{t['ms_per_year_solve']:.1f} ms each, {t['draws_per_s']:.1f} draws/s"
+        )

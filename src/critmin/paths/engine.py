@@ -1,0 +1,321 @@
+"""One path: a recursive-dynamic sequence of yearly equilibria of the floored chain.
+
+Each year ``t`` (``t = 0`` the calibrated base year) solves the linked chain
+(:func:`critmin.model.chain_solver.solve_chain`; a product is a one-stage chain) with
+
+* **demand** of every buyer's other use shifted by ``H_t = (1 + g)^t exp(sd_H z^H_t -
+  sd_H^2 / 2)``: the curated growth ``g`` of the mineral (:mod:`critmin.paths.inputs`) times a
+  world demand shock of mean 1 (``z`` standard normal, ``sd_H`` fitted to price history);
+* **capacity** ``A_{i,t}`` of every producer ``i`` at stage ``s`` (the model's supply shift)
+  following the capacity rule::
+
+      ln A_{i,t} = ln A_{i,t-1} + ln(1 + g) + kappa_s ln pt_{i, t - L_s}
+
+  investors build for the published demand outlook, plus a share ``kappa_s`` of the log gap
+  between the price they received ``L_s`` years earlier (subsidy included) and the base year's
+  (before the first year: the base year's, i.e. 0). ``L_s`` and ``kappa_s`` are the stage's lead
+  time and adjustment speed (``capacity_lead_times.csv``): mines slower than refineries, so a
+  floor announced in 2026 brings mine output from 2026 + L_mine. A year's output shock
+  ``exp(sd_A z^A_{s,t} - sd_A^2 / 2)`` (mean 1) multiplies capacity for that year only;
+* the **policy** of the mechanism from ``start_year`` on (before it: the scenario's own);
+* the **disruptions** that fire that year (export bans).
+
+With no growth, no shocks and no policy change every year is the static solve (``pt = 1``, so
+``A`` stays 1).
+
+Mechanisms (the floor ``F``, USD/t, at the floored stage; ``p_i`` a producer's market price):
+
+* ``variable_levy``: non-member -> member buyer prices held at ``F`` by a variable tariff;
+  zone buyers pay, members collect the levy; fiscal cost 0.
+* ``producer_subsidy`` (contract for difference): zone producers receive ``max(p_i, F)``;
+  fiscal cost ``sum_i (F - p_i)+ x covered volume_i``. With ``cfd_volume_cap_t`` below zone
+  output the payment is inframarginal (the marginal tonne earns the market price, so supply is
+  solved without the floor) and the covered volume is the cap, shared pro rata; the contract
+  ends after ``cfd_term_years``.
+* ``price_gap``: zone buyers buying from zone producers pay ``F`` and the state refunds them the
+  gap: the floor reaches the share of zone producers' sales that goes to zone buyers (baseline
+  shares, as a rule-of-origin share in :class:`critmin.model.chain.ChainStage`); fiscal cost
+  ``sum_i phi_i (F - p_i)+ x volume_i``.
+* ``offtake``: a zone agency buys at ``F`` into a stockpile while the market price is below
+  ``F``, the stock is below its target (``stockpile_target_days`` of zone demand) and the budget
+  lasts. The volume is the one-step estimate that lifts the price to the floor, ``O = Q (eta +
+  eps) ln(F / p)`` (``Q`` world demand, t), capped by the target and the remaining budget; it is
+  added to zone buyers' demand. On a disruption or when the price exceeds
+  ``release_price_ratio`` x the base-year price the agency releases up to ``release_days`` of
+  zone demand (never more than it holds), sold at the market price. Fiscal cost = purchases at
+  ``F`` - release revenue.
+
+Shortfall counts only what disruptions remove: in a year with a disruption, the zone's
+consumption of the floored product (market purchases plus releases) against the same year
+solved without the disruption (same floor, same capacity, same shocks), ``max(Q_ref - Q, 0)``;
+0 in every other year, whatever the floor.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from critmin.model.chain import ChainSetup, ChainStage, chain_setup, reshift
+from critmin.model.chain_solver import ChainSolution, solve_chain
+from critmin.model.core import Policy
+from critmin.paths.setup import PathModel
+from critmin.scenario.paths_settings import PathsSettings
+
+__all__ = ["SCALARS", "STAGE_SERIES", "central_inputs", "draw_inputs", "simulate_path"]
+
+DAYS = 365.0
+MIN_DEMAND_FACTOR = 0.05
+"""A release never cuts zone buyers' market demand below this share (numerical guard)."""
+
+SCALARS = (
+    "price_usd_per_t",
+    "zone_price_usd_per_t",
+    "fiscal_cost_usd",
+    "levy_revenue_usd",
+    "zone_consumer_surplus_usd",
+    "zone_producer_surplus_usd",
+    "outside_producer_surplus_usd",
+    "outside_consumer_surplus_usd",
+    "stockpile_t",
+    "purchases_t",
+    "releases_t",
+    "shortfall_t",
+    "zone_demand_t",
+    "converged",
+)
+STAGE_SERIES = ("price_usd_per_t", "zone_price_usd_per_t", "supply_t", "demand_t")
+
+
+def draw_inputs(seed: int, draw: int, T: int, S: int, E: int) -> tuple[np.ndarray, np.ndarray]:
+    """The standard normals ``(T, 1 + S)`` (demand, then each stage's output) and uniforms
+    ``(T, E)`` (events) of one draw: a stream of its own (``default_rng([seed, draw])``), so a
+    draw's path does not depend on how the draws are chunked."""
+    rng = np.random.default_rng([seed, draw])
+    return rng.standard_normal((T, 1 + S)), rng.random((T, E))
+
+
+def central_inputs(T: int, S: int, E: int) -> tuple[np.ndarray, np.ndarray]:
+    """The central path: no shocks; an event fires only where its probability is 1."""
+    return np.zeros((T, 1 + S)), np.full((T, E), 0.5)
+
+
+def _market_price(sol: ChainSolution, s: int, uv: float) -> float:
+    st = sol.stages[s]
+    R = st.R
+    ok = R > 0
+    return float((R[ok] * st.pi[ok]).sum() / R[ok].sum() * uv) if ok.any() else math.nan
+
+
+def _zone_price(sol: ChainSolution, s: int, uv: float, members: np.ndarray) -> float:
+    st = sol.stages[s]
+    ok = members & (st.E > 0) & np.isfinite(st.P)
+    return float((st.E[ok] * st.P[ok]).sum() / st.E[ok].sum() * uv) if ok.any() else math.nan
+
+
+def _zone_use_value(sol: ChainSolution, s: int, members: np.ndarray) -> float:
+    st = sol.stages[s]
+    return float((st.E[members] * st.D_other[members]).sum())
+
+
+class _Year:
+    """The solves of one year: stage templates (policy variant, disruptions, price-gap split)
+    and their flat arrays are built once per path and reused with each year's shifts
+    (:func:`critmin.model.chain.reshift`, bit-identical to a fresh setup)."""
+
+    def __init__(self, model: PathModel) -> None:
+        self.m = model
+        self.cache: dict[
+            tuple[str, tuple[int, ...], bool], tuple[list[ChainStage], ChainSetup]
+        ] = {}
+
+    def _template(
+        self, variant: str, fired: tuple[int, ...], price_gap: bool
+    ) -> tuple[list[ChainStage], ChainSetup]:
+        key = (variant, fired, price_gap)
+        if key not in self.cache:
+            m = self.m
+            out = []
+            for k, st in enumerate(m.stages):
+                mask = None
+                if fired:
+                    mask = np.logical_or.reduce([m.events[e].banned[k] for e in fired])
+
+                def banned(pol: Policy, mask: np.ndarray | None = mask) -> Policy:
+                    if mask is None or not mask.any():
+                        return pol
+                    base = pol.banned if pol.banned is not None else np.zeros_like(mask)
+                    return replace(pol, banned=base | mask)
+
+                kw: dict[str, Any] = {"policy": banned(m.policies[variant][k])}
+                if price_gap and k == m.floor_stage:
+                    kw["origin_share"] = m.zone_sales_share
+                    kw["alt_policy"] = banned(m.policies["none"][k])
+                out.append(replace(st, **kw))
+            self.cache[key] = (out, chain_setup(out))
+        return self.cache[key]
+
+    def solve(
+        self,
+        H: np.ndarray,
+        A: np.ndarray,
+        variant: str,
+        fired: tuple[int, ...],
+        price_gap: bool,
+    ) -> ChainSolution:
+        template, cs = self._template(variant, fired, price_gap)
+        moved = [st.with_shifts(A[k], H[k]) for k, st in enumerate(template)]
+        return solve_chain(moved, setup=reshift(cs, moved))
+
+
+def simulate_path(
+    model: PathModel,
+    settings: PathsSettings,
+    mechanism: str,
+    years: list[int],
+    z: np.ndarray,
+    u: np.ndarray,
+    sd: tuple[float, float],
+    keep: list[ChainSolution] | None = None,
+) -> dict[str, np.ndarray]:
+    """One path of ``mechanism`` (``"none"``: the scenario without the floor): per year the
+    :data:`SCALARS` ``(T,)`` and the :data:`STAGE_SERIES` ``(T, S)``; ``keep`` (if given)
+    receives each year's final solution."""
+    m, T, S = model, len(years), len(model.stages)
+    n = len(model.countries)
+    mem = model.members
+    k = model.floor_stage
+    uv = [i.unit_value for i in m.info]
+    F = m.floor_usd_per_t
+    g = m.growth.rate if settings.demand_growth else 0.0
+    lg = math.log1p(g)
+    start = settings.start_year if settings.start_year is not None else years[0]
+    sd_H, sd_A = sd if settings.shocks else (0.0, 0.0)
+    out = {key: np.full(T, np.nan) for key in SCALARS}
+    series = {key: np.full((T, S), np.nan) for key in STAGE_SERIES}
+    lnA = np.zeros((S, n))
+    hist: list[np.ndarray] = []
+    stock = spent = 0.0
+    target_days = settings.stockpile_target_days
+    y = _Year(m)
+    base_price = _market_price(solve_chain(m.stages), k, uv[k]) if mechanism == "offtake" else 0.0
+    eta = m.stages[k].market.eta
+    R0 = m.stages[k].market.V.sum(axis=1)
+    eps_bar = float((R0 * m.stages[k].market.eps).sum() / R0.sum()) if R0.sum() > 0 else 1.0
+    for t, year in enumerate(years):
+        if t > 0:
+            for s in range(S):
+                rule = m.info[s].rule
+                lnA[s] += lg
+                lag = t - rule.lead_time_years
+                if lag >= 0:
+                    lnA[s] += rule.adjustment_per_year * hist[lag][s]
+        demand = (1.0 + g) ** t * math.exp(sd_H * z[t, 0] - 0.5 * sd_H * sd_H)
+        H = np.full((S, n), demand)
+        A = np.exp(lnA + (sd_A * z[t, 1:] - 0.5 * sd_A * sd_A)[:, None])
+        active = mechanism != "none" and year >= start
+        if mechanism == "producer_subsidy" and settings.cfd_term_years is not None:
+            active = active and year < start + settings.cfd_term_years
+        label = {"variable_levy": "levy", "producer_subsidy": "subsidy", "price_gap": "subsidy"}
+        pols = label.get(mechanism, "none") if active else "none"
+        gap = active and mechanism == "price_gap"
+        fired = tuple(
+            e
+            for e, ev in enumerate(m.events)
+            if (ev.year is None or ev.year == year) and u[t, e] < ev.probability
+        )
+        sol = y.solve(H, A, pols, fired, gap)
+        fiscal = 0.0
+        bought = released = 0.0
+        f = 1.0
+        if active and mechanism == "producer_subsidy":
+            st = sol.stages[k]
+            puv = m.info[k].producer_unit_values
+            vol = np.where(mem & (st.R > 0), st.S * st.R / puv, 0.0)
+            cap = settings.cfd_volume_cap_t
+            if cap is not None and vol.sum() > cap:
+                sol = y.solve(H, A, "none", fired, False)
+                st = sol.stages[k]
+                vol = np.where(mem & (st.R > 0), st.S * st.R / puv, 0.0)
+                covered = vol * (cap / vol.sum()) if vol.sum() > cap else vol
+                fiscal = float((np.maximum(F - st.pi * puv, 0.0) * covered)[mem].sum())
+            else:
+                fiscal = float(st.subsidy_cost[mem].sum())
+        elif active and mechanism == "price_gap":
+            fiscal = float(sol.stages[k].subsidy_cost[mem].sum())
+        Z = _zone_use_value(sol, k, mem)
+        zone_t = Z / uv[k]
+        ref_Z = Z
+        if mechanism == "offtake" and active:
+            p = _market_price(sol, k, uv[k])
+            spike = p > settings.release_price_ratio * base_price
+            if (fired or spike) and stock > 0 and Z > 0:
+                plan = min(stock, zone_t * settings.release_days / DAYS)
+                f = max(1.0 - plan * uv[k] / Z, MIN_DEMAND_FACTOR)
+                H2 = H.copy()
+                H2[k, mem] *= f
+                sol = y.solve(H2, A, pols, fired, False)
+                after = _zone_use_value(sol, k, mem)
+                released = min(stock, after * (1.0 / f - 1.0) / uv[k])
+                stock -= released
+                fiscal -= released * _market_price(sol, k, uv[k])
+            elif not fired and p < F and Z > 0:
+                room = max(target_days / DAYS * zone_t - stock, 0.0)
+                world_t = float((sol.stages[k].E * sol.stages[k].D).sum()) / uv[k]
+                left = (settings.offtake_budget_usd - spent) / F
+                plan = min(world_t * (eta + eps_bar) * math.log(F / p), room, left)
+                if plan > 0:
+                    f = 1.0 + plan * uv[k] / Z
+                    H2 = H.copy()
+                    H2[k, mem] *= f
+                    sol = y.solve(H2, A, pols, fired, False)
+                    after = _zone_use_value(sol, k, mem)
+                    bought = min(after * (1.0 - 1.0 / f) / uv[k], plan)
+                    stock += bought
+                    spent += bought * F
+                    fiscal += bought * F
+            Z = _zone_use_value(sol, k, mem)
+            zone_t = Z / uv[k] - bought + released
+        shortfall = 0.0
+        if fired:
+            ref = y.solve(H, A, pols, (), gap)
+            ref_Z = _zone_use_value(ref, k, mem)
+            shortfall = max(ref_Z / uv[k] - zone_t, 0.0)
+        st_list = sol.stages
+        if keep is not None:
+            keep.append(sol)
+        cs_scale = np.ones(n)  # zone buyers' own demand (the agency's purchases are not theirs)
+        if bought > 0:
+            cs_scale[mem] = 1.0 / f
+        out["price_usd_per_t"][t] = _market_price(sol, k, uv[k])
+        out["zone_price_usd_per_t"][t] = _zone_price(sol, k, uv[k], mem)
+        out["fiscal_cost_usd"][t] = fiscal
+        out["levy_revenue_usd"][t] = float(sum(s.tariff_revenue[mem].sum() for s in st_list))
+        out["zone_consumer_surplus_usd"][t] = float(
+            sum((st.dCS * (cs_scale if j == k else 1.0))[mem].sum() for j, st in enumerate(st_list))
+        )
+        out["zone_producer_surplus_usd"][t] = float(sum(s.dPS[mem].sum() for s in st_list))
+        out["outside_producer_surplus_usd"][t] = float(sum(s.dPS[~mem].sum() for s in st_list))
+        out["outside_consumer_surplus_usd"][t] = float(sum(s.dCS[~mem].sum() for s in st_list))
+        out["stockpile_t"][t] = stock
+        out["purchases_t"][t] = bought
+        out["releases_t"][t] = released
+        out["shortfall_t"][t] = shortfall
+        out["zone_demand_t"][t] = zone_t
+        out["converged"][t] = float(sol.converged)
+        for s in range(S):
+            st = st_list[s]
+            series["price_usd_per_t"][t, s] = _market_price(sol, s, uv[s])
+            series["zone_price_usd_per_t"][t, s] = _zone_price(sol, s, uv[s], mem)
+            series["supply_t"][t, s] = float((st.S * st.R).sum()) / uv[s]
+            series["demand_t"][t, s] = float((st.E * st.D)[np.isfinite(st.D)].sum()) / uv[s]
+        lnpt = np.zeros((S, n))
+        for s in range(S):
+            st = st_list[s]
+            ok = (st.R > 0) & (st.pi_s > 0)
+            lnpt[s, ok] = np.log(st.pi_s[ok])
+        hist.append(lnpt)
+    return {**out, **{f"stage_{key}": v for key, v in series.items()}}

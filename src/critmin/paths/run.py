@@ -1,0 +1,271 @@
+"""``critmin paths``: every mechanism's yearly paths over the same draws, in chunks, locally or
+on a Dask cluster.
+
+Each draw has its own random stream (:func:`critmin.paths.engine.draw_inputs`), and every
+mechanism (and the no-floor reference ``none``) runs on the same draws, so the comparison is on
+the same paths. Chunks of draws run in this process, in worker processes (one BLAS thread each)
+or as Dask tasks; a draw's numbers do not depend on where or with which other draws it ran
+(bit-identical, tested).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from critmin.errors import ScenarioError
+from critmin.parallel import dask_client, one_blas_thread
+from critmin.paths.engine import central_inputs, draw_inputs, simulate_path
+from critmin.paths.inputs import capacity_rules, fit_shocks
+from critmin.paths.results import PathsResult
+from critmin.paths.setup import PathModel, path_model
+from critmin.scenario.paths_settings import PathsSettings, parse_years
+from critmin.scenario.spec import Scenario, load_scenario
+from critmin.world import World, load_world
+
+__all__ = ["DEFAULT_CHUNK", "run_chunk", "run_paths"]
+
+DEFAULT_CHUNK = 25
+"""Draws per chunk (a task of a worker process or of Dask)."""
+Progress = Callable[[int, int], None]
+
+
+def run_chunk(
+    model: PathModel,
+    settings: PathsSettings,
+    mechanisms: list[str],
+    years: list[int],
+    sd: tuple[float, float],
+    start: int,
+    stop: int,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Draws ``start..stop-1`` of every mechanism: ``{mech: {key: (B, ...)}}``. A pure
+    function of its arguments (the worker function of every engine)."""
+    with one_blas_thread():
+        T, S, E = len(years), len(model.stages), len(model.events)
+        per: dict[str, list[dict[str, np.ndarray]]] = {m: [] for m in mechanisms}
+        for d in range(start, stop):
+            z, u = draw_inputs(settings.seed, d, T, S, E)
+            for mech in mechanisms:
+                per[mech].append(simulate_path(model, settings, mech, years, z, u, sd))
+        return {m: {k: np.stack([p[k] for p in rows]) for k in rows[0]} for m, rows in per.items()}
+
+
+_POOL: dict[str, Any] = {}
+
+
+def _init(
+    model: PathModel,
+    settings: PathsSettings,
+    mechanisms: list[str],
+    years: list[int],
+    sd: tuple[float, float],
+) -> None:
+    _POOL.update(model=model, settings=settings, mechanisms=mechanisms, years=years, sd=sd)
+
+
+def _pool_chunk(start: int, stop: int) -> dict[str, dict[str, np.ndarray]]:
+    p = _POOL
+    return run_chunk(p["model"], p["settings"], p["mechanisms"], p["years"], p["sd"], start, stop)
+
+
+def _settings(scenario: Scenario, **update: Any) -> PathsSettings:
+    if scenario.paths is None:
+        raise ScenarioError(
+            "paths", "critmin paths needs a [paths] table with floor_usd_per_t (docs/paths.md)"
+        )
+    changes = {k: v for k, v in update.items() if v is not None}
+    if "years" in changes:
+        parse_years(changes["years"])  # a ValueError -> the CLI's message
+    return scenario.paths.model_copy(update=changes)
+
+
+def run_paths(
+    source: str | Path | dict[str, Any] | Scenario,
+    *,
+    years: str | None = None,
+    draws: int | None = None,
+    seed: int | None = None,
+    scheduler: Any = None,
+    workers: int | None = None,
+    chunk: int = DEFAULT_CHUNK,
+    progress: Progress | None = None,
+    world: World | None = None,
+) -> PathsResult:
+    """Yearly paths of the scenario's floor under every mechanism of its ``[paths]`` table."""
+    scenario = load_scenario(source)
+    settings = _settings(scenario, years=years, draws=draws, seed=seed)
+    y0, y1 = parse_years(settings.years)
+    if settings.start_year is not None and not y0 <= settings.start_year <= y1:
+        raise ScenarioError(
+            "paths.start_year", f"{settings.start_year} is outside the years {settings.years}"
+        )
+    year_list = list(range(y0, y1 + 1))
+    t0 = time.perf_counter()
+    world = world or load_world(scenario.year)
+    model = path_model(scenario, world, settings)
+    k = model.floor_stage
+    mk = model.stages[k].market
+    R0 = mk.V.sum(axis=1)
+    eps_bar = float((R0 * mk.eps).sum() / R0.sum()) if R0.sum() > 0 else 1.0
+    fit = fit_shocks(model.mineral, mk.eta, eps_bar)
+    notes = list(model.notes)
+    if fit is None:
+        sd = (0.0, 0.0)
+        notes.append(f"no price history for {model.mineral}: the draws carry no price shocks")
+    else:
+        sd = (fit.sd_demand, fit.sd_output)
+    if not settings.shocks:
+        notes.append("shocks = false: the draws differ only in their disruptions")
+    if model.growth.rate == 0.0 and settings.demand_growth:
+        notes.append(f"{model.mineral}: {model.growth.source}")
+    mechanisms = ["none", *settings.mechanisms]
+    t1 = time.perf_counter()
+    T, S, E = len(year_list), len(model.stages), len(model.events)
+    central = {
+        m: simulate_path(model, settings, m, year_list, *central_inputs(T, S, E), sd)
+        for m in mechanisms
+    }
+    t2 = time.perf_counter()
+    low = float(np.nanmin(central["none"]["price_usd_per_t"]))
+    if settings.floor_usd_per_t < low:
+        notes.append(
+            f"the floor (USD {settings.floor_usd_per_t:,.0f}/t) is below the market price in "
+            f"every year of the central path (lowest USD {low:,.0f}/t): it binds only where "
+            "draws push prices down"
+        )
+    D = settings.draws
+    jobs = [(a, min(a + chunk, D)) for a in range(0, D, max(1, chunk))]
+    parts: list[dict[str, dict[str, np.ndarray]] | None] = [None] * len(jobs)
+    engine, nworkers = "local", 1
+    done = 0
+    if jobs and scheduler is not None:
+        engine = "dask"
+        with dask_client(scheduler) as client:
+            from distributed import as_completed as dask_completed
+
+            token = uuid.uuid4().hex[:10]
+            refs = client.scatter([model, settings], broadcast=True, hash=False)
+            futs = [
+                client.submit(
+                    run_chunk,
+                    refs[0],
+                    refs[1],
+                    mechanisms,
+                    year_list,
+                    sd,
+                    a,
+                    b,
+                    key=f"critmin-paths-{token}-{i}",
+                )
+                for i, (a, b) in enumerate(jobs)
+            ]
+            index = {f.key: i for i, f in enumerate(futs)}
+            for fut in dask_completed(futs, loop=client.loop):
+                i = index[fut.key]
+                parts[i] = fut.result()
+                done += jobs[i][1] - jobs[i][0]
+                if progress:
+                    progress(done, D)
+            del futs, refs
+            nworkers = len(client.scheduler_info().get("workers", {})) or 1
+    elif jobs:
+        nworkers = max(1, min(workers or (os.cpu_count() or 1), len(jobs)))
+        if nworkers == 1:
+            for i, (a, b) in enumerate(jobs):
+                parts[i] = run_chunk(model, settings, mechanisms, year_list, sd, a, b)
+                done += b - a
+                if progress:
+                    progress(done, D)
+        else:
+            engine = "local-processes"
+            ctx = multiprocessing.get_context("spawn")
+            with (
+                one_blas_thread(),
+                ProcessPoolExecutor(
+                    max_workers=nworkers,
+                    mp_context=ctx,
+                    initializer=_init,
+                    initargs=(model, settings, mechanisms, year_list, sd),
+                ) as pool,
+            ):
+                pending = {pool.submit(_pool_chunk, a, b): i for i, (a, b) in enumerate(jobs)}
+                for fut in as_completed(pending):
+                    i = pending[fut]
+                    parts[i] = fut.result()
+                    done += jobs[i][1] - jobs[i][0]
+                    if progress:
+                        progress(done, D)
+    t3 = time.perf_counter()
+    raw: dict[str, dict[str, np.ndarray]] = {}
+    if jobs:
+        ready = [p for p in parts if p is not None]
+        raw = {
+            m: {key: np.concatenate([p[m][key] for p in ready]) for key in ready[0][m]}
+            for m in mechanisms
+        }
+    solves = D * len(mechanisms) * T
+    rules = capacity_rules()
+    facts = {
+        "mineral": model.mineral,
+        "floor_stage": model.info[k].key,
+        "floor_usd_per_t": settings.floor_usd_per_t,
+        "baseline_price_usd_per_t": model.info[k].unit_value,
+        "demand_growth": {
+            "annual_rate": model.growth.rate if settings.demand_growth else 0.0,
+            "period": model.growth.period,
+            "source": model.growth.source,
+        },
+        "capacity_rule": {
+            "formula": "ln A_t = ln A_{t-1} + ln(1+g) + kappa_s ln pt_{t-L_s}",
+            "stages": {
+                i.key: {
+                    "stage": i.stage,
+                    "lead_time_years": i.rule.lead_time_years,
+                    "lead_time_range_years": list(i.rule.lead_time_range),
+                    "adjustment_per_year": i.rule.adjustment_per_year,
+                    "source": i.rule.source,
+                }
+                for i in model.info
+            },
+            "all_stages": sorted(rules),
+        },
+        "shock_fit": fit.to_dict() if fit else None,
+        "events": [e.label for e in model.events],
+        "references": {
+            "iea_days_of_net_imports": 90,
+            "stockpile_aim_days": 60,
+            "source": "IEA 90-day rule (Agreement on an International Energy Program, 1974); "
+            "60-day buffer aim of the US Project Vault (2026)",
+        },
+    }
+    return PathsResult(
+        scenario=scenario.name,
+        market=model.name,
+        stages=[i.key for i in model.info],
+        years=year_list,
+        mechanisms=list(settings.mechanisms),
+        raw=raw,
+        central=central,
+        settings=settings.model_dump(),
+        facts=facts,
+        notes=notes,
+        timing={
+            "setup_s": t1 - t0,
+            "central_s": t2 - t1,
+            "draws_s": t3 - t2,
+            "engine": engine,
+            "workers": nworkers,
+            "solves": solves,
+            "draws_per_s": D / (t3 - t2) if D and t3 > t2 else None,
+            "ms_per_year_solve": 1000 * (t3 - t2) / solves if solves else None,
+        },
+    )

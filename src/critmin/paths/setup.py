@@ -1,0 +1,200 @@
+"""A scenario with a ``[paths]`` table -> the linked stages and policy variants of the paths.
+
+The floored market is a ``[[product]]`` (a one-stage chain, exactly the single market) or a
+stage of a ``[[chain]]``. The scenario's own policies apply in every variant; the floor is added
+as a ``price_floor`` policy of the scenario (so the floor is converted to relative prices exactly
+as ``critmin simulate`` does, :func:`critmin.scenario.resolution.build_policy`), once as a
+variable levy and once as a producer subsidy, and each ``[[disruption]]`` once as an export ban,
+whose removed pairs are kept as a mask per stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from critmin.baseline import ProductBaseline
+from critmin.errors import ScenarioError
+from critmin.model.chain import ChainStage
+from critmin.model.core import Policy
+from critmin.paths.inputs import CapacityRule, DemandGrowth, capacity_rules, demand_growth
+from critmin.scenario.chains import resolve_chains, resolve_single_markets, unit_value
+from critmin.scenario.paths_settings import PathsSettings
+from critmin.scenario.resolution import producer_unit_values
+from critmin.scenario.spec import ExportBanPolicy, PriceFloorPolicy, Scenario
+from critmin.world import World
+
+__all__ = ["PathEvent", "PathModel", "StageInfo", "path_model"]
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    """Facts of one stage: its key, stage name, unit values (USD/t) and capacity rule."""
+
+    key: str
+    stage: str
+    unit_value: float
+    producer_unit_values: np.ndarray
+    rule: CapacityRule
+
+
+@dataclass(frozen=True)
+class PathEvent:
+    """A ``[[disruption]]``: the pairs it removes per stage, its year (None: every year) and
+    probability."""
+
+    label: str
+    banned: list[np.ndarray]
+    year: int | None
+    probability: float
+
+
+@dataclass
+class PathModel:
+    """Everything the yearly paths solve: stages (scenario policies, no floor), the floor's
+    policy variants, events, growth and facts."""
+
+    name: str
+    mineral: str
+    countries: list[str]
+    members: np.ndarray
+    stages: list[ChainStage]
+    info: list[StageInfo]
+    floor_stage: int
+    floor_usd_per_t: float
+    policies: dict[str, list[Policy]]
+    zone_sales_share: np.ndarray  # members' baseline sales share to members at the floor stage
+    events: list[PathEvent]
+    growth: DemandGrowth
+    notes: list[str] = field(default_factory=list)
+
+
+Row = tuple[str, str, ProductBaseline, ChainStage]
+
+
+def _stages(
+    scenario: Scenario, world: World, target: str | None
+) -> tuple[str, str, list[Row], np.ndarray]:
+    """(name, mineral, [(key, stage, baseline, ChainStage)], members) of the floored market."""
+    found: list[tuple[str, str, list[Row], np.ndarray]] = []
+    for rc in resolve_chains(scenario, world):
+        keys = {n for s in rc.stages for n in (s.key, *s.product_ids)}
+        if target is None or target in keys:
+            rows = [(s.key, s.stage, s.baseline, s.model_stage()) for s in rc.stages]
+            found.append((rc.id, rc.mineral, rows, rc.members))
+    _, rps = resolve_single_markets(scenario, world)
+    for rp in rps:
+        if target is None or rp.spec.id == target:
+            st = ChainStage(rp.market, rp.policy, name=rp.spec.id)
+            row = (rp.spec.id, rp.baseline.stage, rp.baseline, st)
+            found.append((rp.spec.id, rp.baseline.mineral, [row], rp.members))
+    if not found:
+        raise ScenarioError("paths.product", f"{target!r} is not a product or chain stage here")
+    if len(found) > 1:
+        raise ScenarioError(
+            "paths.product",
+            "several markets could carry the floor "
+            f"({', '.join(f[0] for f in found)}): name one in paths.product",
+        )
+    return found[0]
+
+
+def _floor_key(rows: list[Row], target: str | None) -> int:
+    if target is None:
+        return len(rows) - 1
+    for k, row in enumerate(rows):
+        key = row[0]
+        if target == key or target in key.split("+"):
+            return k
+    return len(rows) - 1
+
+
+def _with(scenario: Scenario, extra: list) -> Scenario:
+    out = scenario.model_copy(update={"policy": [*scenario.policy, *extra], "disruption": []})
+    object.__setattr__(out, "_base_dir", scenario.base_dir)
+    return out
+
+
+def path_model(scenario: Scenario, world: World, settings: PathsSettings) -> PathModel:
+    """Resolve the floored market of ``scenario`` and its policy variants."""
+    plain = _with(scenario, [])
+    name, mineral, rows, members = _stages(plain, world, settings.product)
+    k = _floor_key(rows, settings.product)
+    key = rows[k][0]
+    is_chain = len(rows) > 1 or any(c.id == name for c in scenario.chain)
+    target: dict[str, Any] = {"stage": key} if is_chain else {"products": [key]}
+    policies: dict[str, list[Policy]] = {"none": [r[3].policy or Policy() for r in rows]}
+    for mech, label in (("variable_levy", "levy"), ("producer_subsidy", "subsidy")):
+        floor = PriceFloorPolicy(
+            type="price_floor",
+            mechanism=mech,  # type: ignore[arg-type]
+            price_usd_per_t=settings.floor_usd_per_t,
+            label=f"paths floor ({mech})",
+            **target,
+        )
+        _, _, vrows, _ = _stages(_with(scenario, [floor]), world, settings.product)
+        policies[label] = [r[3].policy or Policy() for r in vrows]
+    events = []
+    for e, d in enumerate(scenario.disruption):
+        ban = ExportBanPolicy(
+            type="export_ban",
+            exporters=d.exporters,
+            importers=d.importers,
+            products=d.products,
+            stage=d.stage,
+            label=f"disruption[{e}]",
+        )
+        _, _, drows, _ = _stages(_with(scenario, [ban]), world, settings.product)
+        masks = []
+        for r0, r1 in zip(rows, drows, strict=True):
+            b0 = r0[3].policy.banned if r0[3].policy and r0[3].policy.banned is not None else None
+            b1 = r1[3].policy.banned if r1[3].policy and r1[3].policy.banned is not None else None
+            n = r0[3].market.n
+            z = np.zeros((n, n), dtype=bool)
+            masks.append((b1 if b1 is not None else z) & ~(b0 if b0 is not None else z))
+        when = f" in {d.year}" if d.year else " every year"
+        events.append(
+            PathEvent(
+                f"disruption[{e}]{when} (p = {d.probability:g})", masks, d.year, d.probability
+            )
+        )
+    rules = capacity_rules()
+    info = [
+        StageInfo(
+            key=r[0],
+            stage=r[1] if r[1] in rules else "refine",
+            unit_value=unit_value(r[2]),
+            producer_unit_values=producer_unit_values(r[2]),
+            rule=rules.get(r[1], rules["refine"]),
+        )
+        for r in rows
+    ]
+    if not np.isfinite(info[k].unit_value):
+        raise ScenarioError(
+            f"product[{key}].baseline_price_usd_per_t",
+            "the floored market needs a baseline price: give baseline_price_usd_per_t",
+        )
+    V = rows[k][3].market.V
+    sales = V.sum(axis=1)
+    to_zone = V[:, members].sum(axis=1)
+    share = np.divide(to_zone, sales, out=np.zeros_like(sales), where=sales > 0)
+    notes = []
+    if any(st.alt_policy is not None for _, _, _, st in rows):
+        notes.append("paths: the scenario's rules of origin are ignored by the price_gap variant")
+    return PathModel(
+        name=name,
+        mineral=mineral,
+        countries=list(rows[0][2].countries),
+        members=np.asarray(members, dtype=bool),
+        stages=[r[3] for r in rows],
+        info=info,
+        floor_stage=k,
+        floor_usd_per_t=settings.floor_usd_per_t,
+        policies=policies,
+        zone_sales_share=np.where(members, share, 0.0),
+        events=events,
+        growth=demand_growth(mineral),
+        notes=notes,
+    )

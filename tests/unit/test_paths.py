@@ -1,0 +1,243 @@
+"""critmin paths: the properties of issue 16 on the bundled lithium carbonate market.
+
+A flat path equals the static solve; a contract for difference costs (floor - market price)+ x
+covered volume each year; a floor below every market price costs nothing; offtake stays within
+its budget and the stockpile never goes negative; shortfall counts only disruptions; capacity
+arrives after the stage's lead time; draws do not depend on chunking."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pytest
+
+from critmin.model.chain_solver import ChainSolution, solve_chain
+from critmin.paths import run_paths
+from critmin.paths.engine import central_inputs, draw_inputs, simulate_path
+from critmin.paths.setup import PathModel, path_model
+from critmin.scenario.paths_settings import PathsSettings
+from critmin.scenario.spec import load_scenario
+from critmin.world import load_world
+
+YEARS = list(range(2025, 2033))
+ZONE = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}
+
+
+def scenario(
+    paths: dict[str, Any], disruption: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {
+        "name": "paths test",
+        "zone": ZONE,
+        "product": [{"id": "lithium_carbonate"}],
+        "disruption": disruption or [],
+        "paths": {"floor_usd_per_t": 20000, "years": "2025-2032", "start_year": 2026, **paths},
+    }
+
+
+@cache
+def _world() -> Any:
+    return load_world(2024)
+
+
+def model_of(
+    paths: dict[str, Any], disruption: list[dict[str, Any]] | None = None
+) -> tuple[PathModel, PathsSettings]:
+    sc = load_scenario(scenario(paths, disruption))
+    assert sc.paths is not None
+    return path_model(sc, _world(), sc.paths), sc.paths
+
+
+def central(
+    model: PathModel, settings: PathsSettings, mech: str, keep: list[ChainSolution] | None = None
+) -> dict[str, np.ndarray]:
+    T, S, E = len(YEARS), len(model.stages), len(model.events)
+    return simulate_path(model, settings, mech, YEARS, *central_inputs(T, S, E), (0.0, 0.0), keep)
+
+
+QUIET = {"demand_growth": False, "shocks": False}
+
+
+def test_no_growth_no_shocks_no_policy_is_flat_and_static() -> None:
+    model, settings = model_of(QUIET)
+    keep: list[ChainSolution] = []
+    path = central(model, settings, "none", keep)
+    static = solve_chain(model.stages)
+    for sol in keep:
+        for a, b in zip(sol.stages, static.stages, strict=True):
+            np.testing.assert_array_equal(a.pi, b.pi)
+            np.testing.assert_array_equal(a.S, b.S)
+            np.testing.assert_array_equal(a.q, b.q)
+    assert np.ptp(path["price_usd_per_t"]) == 0.0
+    assert (path["fiscal_cost_usd"] == 0).all() and (path["shortfall_t"] == 0).all()
+
+
+@pytest.mark.parametrize("cap", [None, 2000.0])
+def test_cfd_cost_is_the_gap_times_covered_volume(cap: float | None) -> None:
+    model, settings = model_of({**QUIET, "demand_growth": True, "cfd_volume_cap_t": cap})
+    keep: list[ChainSolution] = []
+    path = central(model, settings, "producer_subsidy", keep)
+    F = settings.floor_usd_per_t
+    puv = model.info[0].producer_unit_values
+    mem = model.members
+    paid = 0
+    for t, sol in enumerate(keep):
+        st = sol.stages[0]
+        price = st.pi * puv  # market price, USD/t
+        vol = np.where(mem & (st.R > 0), st.S * st.R / puv, 0.0)  # t
+        if YEARS[t] < 2026:
+            assert path["fiscal_cost_usd"][t] == 0.0
+            continue
+        covered = vol if cap is None or vol.sum() <= cap else vol * cap / vol.sum()
+        expected = float((np.maximum(F - price, 0.0) * covered).sum())
+        assert path["fiscal_cost_usd"][t] == pytest.approx(expected, rel=1e-9)
+        paid += expected > 0
+    assert paid > 0  # the floor binds in some year
+
+
+def test_cfd_term_ends_the_payments() -> None:
+    model, settings = model_of({**QUIET, "cfd_term_years": 3})
+    path = central(model, settings, "producer_subsidy")
+    cost = path["fiscal_cost_usd"]
+    assert (cost[1:4] > 0).all() and (cost[4:] == 0).all()
+
+
+@pytest.mark.parametrize("mech", ["variable_levy", "producer_subsidy", "price_gap", "offtake"])
+def test_a_floor_below_every_market_price_costs_nothing(mech: str) -> None:
+    model, settings = model_of({"floor_usd_per_t": 100.0, "draws": 0})
+    T, S, E = len(YEARS), len(model.stages), len(model.events)
+    none = None
+    for d in range(3):
+        z, u = draw_inputs(1, d, T, S, E)
+        z *= 0.3
+        none = simulate_path(model, settings, "none", YEARS, z, u, (0.2, 0.2))
+        path = simulate_path(model, settings, mech, YEARS, z, u, (0.2, 0.2))
+        assert (path["fiscal_cost_usd"] == 0.0).all()
+        np.testing.assert_allclose(path["levy_revenue_usd"], none["levy_revenue_usd"], atol=1e-3)
+        np.testing.assert_allclose(path["price_usd_per_t"], none["price_usd_per_t"], rtol=1e-12)
+    assert none is not None
+
+
+def test_offtake_stays_within_budget_and_stock_is_never_negative() -> None:
+    budget = 2e8
+    model, settings = model_of(
+        {"floor_usd_per_t": 30000, "offtake_budget_usd": budget, "stockpile_target_days": 90},
+        [{"exporters": ["CHN"], "importers": "members", "probability": 0.3}],
+    )
+    T, S, E = len(YEARS), len(model.stages), len(model.events)
+    bought_any = released_any = False
+    for d in range(6):
+        z, u = draw_inputs(3, d, T, S, E)
+        path = simulate_path(model, settings, "offtake", YEARS, z, u, (0.3, 0.3))
+        spent = np.cumsum(path["purchases_t"]) * settings.floor_usd_per_t
+        assert (spent <= budget * (1 + 1e-12)).all()
+        assert (path["stockpile_t"] >= 0).all()
+        stock = np.cumsum(path["purchases_t"] - path["releases_t"])
+        np.testing.assert_allclose(path["stockpile_t"], stock, rtol=1e-12, atol=1e-9)
+        bought_any |= bool((path["purchases_t"] > 0).any())
+        released_any |= bool((path["releases_t"] > 0).any())
+    assert bought_any and released_any
+
+
+@pytest.mark.parametrize("floor", [5000.0, 20000.0, 60000.0])
+def test_without_disruption_shortfall_is_zero_whatever_the_floor(floor: float) -> None:
+    model, settings = model_of({"floor_usd_per_t": floor})
+    T, S, E = len(YEARS), len(model.stages), len(model.events)
+    for mech in ("none", "variable_levy", "producer_subsidy", "price_gap", "offtake"):
+        z, u = draw_inputs(0, 0, T, S, E)
+        path = simulate_path(model, settings, mech, YEARS, z, u, (0.2, 0.2))
+        assert (path["shortfall_t"] == 0.0).all()
+    # a levy floor cuts zone demand by design: not a shortfall
+    levy = central(model, settings, "variable_levy")
+    none = central(model, settings, "none")
+    if floor > 15000:
+        assert levy["zone_demand_t"][3] < none["zone_demand_t"][3]
+
+
+def test_a_disruption_in_one_year_gives_a_shortfall_that_year_only() -> None:
+    model, settings = model_of(
+        QUIET, [{"exporters": ["CHN"], "importers": "members", "probability": 1.0, "year": 2028}]
+    )
+    for mech in ("none", "variable_levy"):
+        path = central(model, settings, mech)
+        short = path["shortfall_t"]
+        assert short[YEARS.index(2028)] > 0
+        assert (np.delete(short, YEARS.index(2028)) == 0).all()
+
+
+def test_capacity_arrives_after_the_lead_time() -> None:
+    """A CfD from 2026 raises zone supply at once (short-run response) and again from 2026 + L
+    (new capacity; L = 3 years for a refinery)."""
+    model, settings = model_of(QUIET)
+    lead = model.info[0].rule.lead_time_years
+    sub = central(model, settings, "producer_subsidy")["stage_supply_t"][:, 0]
+    none = central(model, settings, "none")["stage_supply_t"][:, 0]
+    ratio = sub / none
+    start = YEARS.index(2026)
+    assert ratio[start] > 1.0
+    np.testing.assert_allclose(ratio[start : start + lead], ratio[start], rtol=1e-10)
+    assert ratio[start + lead] > ratio[start] * (1 + 1e-6)
+
+
+def test_draws_do_not_depend_on_chunking() -> None:
+    sc = scenario({"draws": 4, "years": "2025-2028", "mechanisms": ["producer_subsidy"]})
+    a = run_paths(sc, chunk=4, workers=1, world=_world())
+    b = run_paths(sc, chunk=1, workers=1, world=_world())
+    for mech in a.raw:
+        for key, v in a.raw[mech].items():
+            np.testing.assert_array_equal(v, b.raw[mech][key])
+    d = a.to_dict()
+    assert [y["year"] for y in d["years"]] == [2025, 2026, 2027, 2028]
+    entry = d["mechanisms"]["producer_subsidy"]
+    assert set(entry["npv"]) >= {"fiscal_cost_usd", "levy_revenue_usd", "zone_buyers_cost_usd"}
+    b95 = entry["npv"]["fiscal_cost_usd"]
+    assert b95["p5"] <= b95["expected"] <= b95["p95"]
+
+
+def test_a_chain_path_is_flat_and_static_and_its_mines_lag() -> None:
+    """The lithium chain (ores -> carbonate): flat = static at every stage; under a CfD on the
+    carbonate stage nothing moves after 2026 until the first new capacity arrives (the
+    refinery's lead time, shorter than the mine's)."""
+    sc = load_scenario(
+        {
+            "name": "chain",
+            "zone": ZONE,
+            "chain": [{"id": "lithium"}],
+            "paths": {
+                "product": "lithium_carbonate",
+                "floor_usd_per_t": 20000,
+                "years": "2025-2032",
+                "start_year": 2026,
+                **QUIET,
+            },
+        }
+    )
+    assert sc.paths is not None
+    model = path_model(sc, _world(), sc.paths)
+    assert [i.key for i in model.info][-1] == "lithium_carbonate" and len(model.stages) == 2
+    keep: list[ChainSolution] = []
+    central(model, sc.paths, "none", keep)
+    static = solve_chain(model.stages)
+    for sol in keep:
+        for a, b in zip(sol.stages, static.stages, strict=True):
+            np.testing.assert_array_equal(a.pi, b.pi)
+            np.testing.assert_array_equal(a.S, b.S)
+    sub = central(model, sc.paths, "producer_subsidy")["stage_supply_t"]
+    none = central(model, sc.paths, "none")["stage_supply_t"]
+    assert model.info[0].stage == "mine" and model.info[1].stage == "refine"
+    lead = min(i.rule.lead_time_years for i in model.info)
+    assert lead < model.info[0].rule.lead_time_years
+    start = YEARS.index(2026)
+    for s in range(2):
+        ratio = sub[:, s] / none[:, s]
+        np.testing.assert_allclose(ratio[start : start + lead], ratio[start], rtol=1e-9)
+        assert abs(ratio[start + lead] / ratio[start] - 1) > 1e-6
+
+
+def test_a_floor_that_never_binds_on_the_central_path_is_noted() -> None:
+    sc = scenario({"floor_usd_per_t": 100.0, "draws": 0, "years": "2025-2027"})
+    res = run_paths(sc, world=_world())
+    assert any("below the market price in every year" in n for n in res.notes)
+    assert res.to_dict()["notes"] == res.notes

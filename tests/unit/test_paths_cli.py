@@ -1,0 +1,72 @@
+"""``critmin paths`` on the command line: JSON, CSV and HTML outputs; bad input exits 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from critmin.cli import app
+from critmin.figures.paths import paths_figures
+
+runner = CliRunner()
+EXAMPLE = (
+    Path(__file__).resolve().parents[2] / "examples" / "paths" / "lithium_floor_2026_2035.toml"
+)
+
+
+def test_json_csv_and_html(tmp_path: Path) -> None:
+    html = tmp_path / "paths.html"
+    res = runner.invoke(
+        app,
+        [
+            "paths", str(EXAMPLE), "--years", "2025-2029", "--draws", "3", "--json",
+            "--csv", str(tmp_path / "csv"), "--html", str(html), "--no-progress",
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert [y["year"] for y in data["years"]] == list(range(2025, 2030))
+    assert set(data["mechanisms"]) == {"variable_levy", "producer_subsidy", "price_gap", "offtake"}
+    levy = data["mechanisms"]["variable_levy"]
+    assert levy["npv"]["fiscal_cost_usd"]["expected"] == 0.0
+    assert levy["who_pays"]["zone_buyers_usd"] > 0  # a levy floor: zone buyers pay
+    cfd = data["mechanisms"]["producer_subsidy"]
+    assert cfd["who_pays"]["taxpayers_usd"] > 0  # a CfD: taxpayers pay
+    stage = data["years"][1]["mechanisms"]["offtake"]["stages"]["lithium_carbonate"]
+    assert stage["price_usd_per_t"] > 0 and stage["supply_t"] > 0
+    assert data["facts"]["shock_fit"]["source"].startswith("USGS")
+    for name in ("mechanisms.csv", "npv.csv", "stages.csv"):
+        assert (tmp_path / "csv" / name).stat().st_size > 100
+    page = html.read_text(encoding="utf-8")
+    assert "Who pays" in page and 'src="http' not in page
+    figs = paths_figures(data)
+    assert set(figs) == {"price-fan", "fiscal-fan", "who-pays"}
+    assert len(figs["who-pays"]["data"]) == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--years", "2035-2025"], "years"),
+        (["--years", "soon"], "years"),
+        (["--scheduler", "not an address"], "scheduler"),
+    ],
+)
+def test_bad_input_exits_2(args: list[str], needle: str) -> None:
+    res = runner.invoke(app, ["paths", str(EXAMPLE), "--draws", "0", *args])
+    assert res.exit_code == 2, res.output
+    assert needle in res.output
+    assert "Traceback" not in res.output
+
+
+def test_a_scenario_without_paths_table_is_a_clear_error(tmp_path: Path) -> None:
+    f = tmp_path / "s.toml"
+    f.write_text(
+        'name = "x"\n[zone]\nmembers = ["USA"]\n[[product]]\nid = "lithium_carbonate"\n',
+        encoding="utf-8",
+    )
+    res = runner.invoke(app, ["paths", str(f)])
+    assert res.exit_code == 2 and "[paths]" in res.output

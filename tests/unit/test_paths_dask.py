@@ -1,0 +1,66 @@
+"""`critmin paths` on a Dask cluster and in worker processes: the same draws as in this
+process, bit for bit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from critmin.paths import run_paths
+from critmin.world import World, load_world
+
+distributed = pytest.importorskip("distributed")
+
+SCENARIO: dict[str, Any] = {
+    "name": "paths dask test",
+    "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]},
+    "product": [{"id": "lithium_carbonate"}],
+    "disruption": [{"probability": 0.3}],
+    "paths": {
+        "floor_usd_per_t": 20000,
+        "years": "2025-2028",
+        "start_year": 2026,
+        "mechanisms": ["producer_subsidy", "offtake"],
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return load_world(2024)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """Two single-threaded worker processes on 127.0.0.1, closed after the module."""
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=":0",
+    ) as cl:
+        yield cl
+
+
+def test_dask_and_processes_equal_the_local_run(cluster: Any, world: World) -> None:
+    kw: dict[str, Any] = {"draws": 8, "seed": 5, "chunk": 3, "world": world}
+    local = run_paths(SCENARIO, workers=1, **kw)
+    progress: list[tuple[int, int]] = []
+    remote = run_paths(
+        SCENARIO,
+        scheduler=cluster.scheduler_address,
+        progress=lambda d, t: progress.append((d, t)),
+        **kw,
+    )
+    procs = run_paths(SCENARIO, workers=2, **kw)
+    assert remote.timing["engine"] == "dask" and procs.timing["engine"] == "local-processes"
+    for other in (remote, procs):
+        for mech, arrays in local.raw.items():
+            for key, values in arrays.items():
+                assert np.array_equal(values, other.raw[mech][key], equal_nan=True), (mech, key)
+    assert progress[-1] == (8, 8)
+    assert local.to_dict()["mechanisms"] == remote.to_dict()["mechanisms"]
