@@ -78,6 +78,8 @@ FLOW_KEYS = (
     "value_usd",
     "quantity_change_pct",
     "banned",
+    "export_value_usd",
+    "export_price_change_pct",
 )
 
 
@@ -115,13 +117,15 @@ def country_records(
 
 def flow_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
     """Every pair with baseline trade (seller after seller, then buyer): baseline and new
-    value (``pi_i V_ij x_ij``, USD) and the quantity change ``(x_ij - 1) x 100``."""
+    value (``pi_i V_ij x_ij``, USD), the quantity change ``(x_ij - 1) x 100``, and the value
+    and price change at the export price (:func:`export_prices`, customs-comparable)."""
     base = rp.baseline
     V = base.V
     banned = rp.policy.resolve(rp.market).banned
     ii, jj = np.nonzero(V)
     x = sol.x[ii, jj]
     v = V[ii, jj]
+    price = export_prices(sol)
     codes = np.asarray(base.countries, dtype=object)
     columns = [
         codes[ii].tolist(),
@@ -130,8 +134,111 @@ def flow_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
         _finite_list(sol.pi[ii] * v * x),
         _finite_list((x - 1) * 100),
         banned[ii, jj].tolist(),
+        # customs-comparable: at the export price incl. the quotas' export-tax equivalents
+        _finite_list(price[ii, jj] * v * x),
+        _finite_list((price[ii, jj] - 1) * 100),
     ]
     return [dict(zip(FLOW_KEYS, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def watch_to_zone(rp: ResolvedProduct, sol: Solution) -> dict[str, float | None]:
+    """Share of the watch countries' exports (at export prices) that go to zone members."""
+    V = rp.baseline.V
+    off = ~np.eye(len(V), dtype=bool)
+    rows = rp.watch
+    q = np.where(off, np.nan_to_num(sol.q), 0.0)
+    after = export_prices(sol) * q
+    out: dict[str, float | None] = {}
+    for key, val in (("before", np.where(off, V, 0.0)), ("after", after)):
+        total = float(val[rows].sum())
+        out[f"watch_exports_to_zone_share_{key}"] = (
+            _num(float(val[np.ix_(rows, rp.members)].sum()) / total) if total > 0 else None
+        )
+    return out
+
+
+def export_prices(sol: Solution) -> np.ndarray:
+    """``(n, n)`` export (border) prices relative to the baseline: ``pi_i (1 + e_i)(1 + e_g)``
+    off the diagonal, with the whole-exporter and destination quotas' export-tax equivalents
+    (what customs records as the export unit value), ``pi_i`` at home."""
+    n = len(sol.pi)
+    groups = getattr(sol, "groups", None)  # chain stage solutions have no destination quotas
+    wedge = groups.pair_wedge if groups is not None else np.zeros((n, n))
+    price = (sol.pi * (1.0 + sol.e))[:, None] * (1.0 + wedge)
+    np.fill_diagonal(price, sol.pi)
+    return np.asarray(price)
+
+
+def customs_records(rp: ResolvedProduct, sol: Solution) -> dict[str, dict[str, Any]]:
+    """Per exporter: exports at export prices before and after (customs-comparable: the
+    quota's export-tax equivalent is in the price) and the export unit value change (%)."""
+    V = rp.baseline.V
+    off = ~np.eye(len(V), dtype=bool)
+    q = np.where(off, np.nan_to_num(sol.q), 0.0)
+    before = np.where(off, V, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        after = (export_prices(sol) * q).sum(axis=1)
+        unit = np.where(q.sum(axis=1) > 0, after / q.sum(axis=1), np.nan)
+    out = {}
+    for i in np.flatnonzero(before > 0):
+        out[rp.baseline.countries[i]] = {
+            "export_value_usd_before": float(before[i]),
+            "export_value_usd_after": _num(float(after[i])),
+            "export_price_change_pct": _num(float((unit[i] - 1.0) * 100.0)),
+        }
+    return out
+
+
+def leakage_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
+    """Routed flows of leaky bans: origin, via, destination and value (USD at export prices
+    including the detour cost; split over the vias in proportion to their baseline exports to
+    the destination), with the cap on the route."""
+    if getattr(sol, "groups", None) is None:
+        return []
+    codes = rp.baseline.countries
+    price = export_prices(sol)
+    out = []
+    for k, g in enumerate(sol.groups.groups):
+        if not g.via:
+            continue
+        j = int(np.flatnonzero(g.destinations)[0])
+        i = g.exporter
+        value = float(price[i, j] * (1.0 + sol.groups.trade_cost[i, j]) * sol.q[i, j])
+        for v, share in g.via:
+            out.append(
+                {
+                    "origin": codes[i],
+                    "via": codes[v],
+                    "destination": codes[j],
+                    "value_usd": _num(value * share),
+                    "quantity_share_of_cap": _num(
+                        float(sol.groups.exports[k] / sol.groups.caps[k])
+                    ),
+                    "leaked_share_of_banned_trade": _num(float(sol.q[i, j] / rp.baseline.V[i, j])),
+                    "origin_destination_baseline_usd": float(rp.baseline.V[i, j] * share),
+                }
+            )
+    return out
+
+
+def control_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
+    """Destination quotas and licences: exporter, destinations, cap, exports and the
+    export-tax equivalent of each (as a percentage)."""
+    if getattr(sol, "groups", None) is None:
+        return []
+    codes = rp.baseline.countries
+    g_info = sol.groups
+    return [
+        {
+            "label": g.label,
+            "exporter": codes[g.exporter],
+            "destinations": [codes[j] for j in np.flatnonzero(g.destinations)],
+            "cap_usd": _num(float(g_info.caps[k])),
+            "exports_usd": _num(float(g_info.exports[k])),
+            "export_tax_equivalent_pct": _num(float(g_info.e[k] * 100.0)),
+        }
+        for k, g in enumerate(g_info.groups)
+    ]
 
 
 def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[str, Any]:
@@ -140,6 +247,8 @@ def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[s
     E = (V * (1 + base.t0)).sum(axis=0)
     R = V.sum(axis=1)
     countries = country_records(rp, sol, E, R)
+    for code, extra in customs_records(rp, sol).items():
+        countries[code].update(extra)
     flows = flow_records(rp, sol)
     before = zone_shares(V, np.ones_like(V), rp.members, rp.watch)
     after = zone_shares(V, np.nan_to_num(sol.x), rp.members, rp.watch)
@@ -174,7 +283,10 @@ def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[s
             "self_sufficiency": after["self_sufficiency"],
             "watch_share_baseline": before["watch_share"],
             "watch_share": after["watch_share"],
+            **watch_to_zone(rp, sol),
         },
+        "leakage": leakage_records(rp, sol),
+        "export_controls": control_records(rp, sol),
         "summary": {
             "zone_consumer_price_change_pct": avg_price(m),
             "outside_consumer_price_change_pct": avg_price(o),

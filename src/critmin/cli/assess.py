@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 # ----------------------------------------------------------------------------- assess
 
-ASSESS_VIEWS = ("supply", "nir", "criticality")
+ASSESS_VIEWS = ("supply", "nir", "criticality", "routing")
 
 
 @app.command("assess")
@@ -50,6 +50,12 @@ def assess_cmd(
     country: str | None = typer.Option(
         None, help="Country for --view nir (default USA: USGS salient statistics)."
     ),
+    comtrade: Path | None = typer.Option(
+        None,
+        help="--view routing: a UN Comtrade CSV (reporter,partner,cmd,flow,value; M49 codes) "
+        "whose exporter- and importer-reported flows are compared.",
+    ),
+    hs: str | None = typer.Option(None, help="--view routing: HS6 codes, comma-separated."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON records."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
     wide: bool = typer.Option(
@@ -81,6 +87,11 @@ def assess_cmd(
         raise CritminError(f"--members, --zone and --watch apply to the supply view, not {view}")
     if country is not None and view != "nir":
         raise CritminError("--country applies to --view nir")
+    if (comtrade is not None or hs is not None) and view != "routing":
+        raise CritminError("--comtrade and --hs apply to --view routing")
+    if view == "routing":
+        _routing(comtrade, hs, as_json, as_csv)
+        return
     if watch and not (members or zone):
         raise CritminError("--watch needs a zone: give --members or --zone")
     if members and zone:
@@ -249,3 +260,28 @@ def _print_sources(records: list[AssessRecord]) -> None:
     out.print("[bold]Sources[/] (each record's own in --json 'sources'):", highlight=False)
     for line in source_summary(records):
         out.print(f"  {line}", highlight=False)
+
+
+def _routing(comtrade: Path | None, hs: str | None, as_json: bool, as_csv: bool) -> None:
+    """--view routing: mirror gaps flagged as possible indirect routing."""
+    import pandas as pd
+
+    from critmin.assessment.routing import ROUTING_COLUMNS, mirror_gaps, read_comtrade
+
+    if comtrade is None:
+        raise CritminError(
+            "--view routing needs --comtrade FILE: a UN Comtrade CSV with both exporter- and "
+            "importer-reported rows (critmin ships none: Comtrade's terms forbid it)"
+        )
+    records = mirror_gaps(read_comtrade(comtrade), _split(hs) if hs else None)
+    if as_json:
+        sys.stdout.write(json.dumps(records, indent=1, allow_nan=False) + "\n")
+        return
+    frame = pd.DataFrame(records, columns=list(ROUTING_COLUMNS))
+    print_frame(
+        frame,
+        False,
+        as_csv,
+        f"Mirror gaps in {comtrade.name}: importer- vs exporter-reported value (ratio >= 2 "
+        "either way, gap >= USD 1 million)",
+    )

@@ -48,7 +48,13 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from critmin.errors import CritminError
+from critmin.model.arrays import (
+    ModelInputError,
+    _bool_array,
+    _float_array,
+    _frozen,
+    _scalar,
+)
 from critmin.model.kernels import (
     EvalBuf,
     StackArrays,
@@ -75,72 +81,6 @@ __all__ = [
     "newton_system",
     "stack",
 ]
-
-
-class ModelInputError(CritminError):
-    """Model arrays or parameters that are invalid (wrong shape, NaN, sigma <= 1, ...)."""
-
-
-# --------------------------------------------------------------------------------------------
-# validation helpers
-
-
-def _float_array(
-    value: Any,
-    name: str,
-    *,
-    shape: tuple[int, ...] | None = None,
-    ndim: int | None = None,
-    allow_inf: bool = False,
-) -> FloatArray:
-    """Copy ``value`` into a read-only float64 array, checking shape and finiteness."""
-    try:
-        arr = np.array(value, dtype=np.float64, order="C")  # the compiled loops read rows
-    except (TypeError, ValueError) as exc:
-        raise ModelInputError(f"{name}: expected an array of numbers ({exc})") from None
-    if ndim is not None and arr.ndim != ndim:
-        raise ModelInputError(f"{name}: expected a {ndim}-dimensional array, got shape {arr.shape}")
-    if shape is not None and arr.shape != shape:
-        raise ModelInputError(f"{name}: expected shape {shape}, got {arr.shape}")
-    if np.isnan(arr).any():
-        raise ModelInputError(f"{name}: contains NaN; every entry must be a number")
-    if not allow_inf and np.isinf(arr).any():
-        raise ModelInputError(f"{name}: contains an infinite value; every entry must be finite")
-    arr.flags.writeable = False
-    return arr
-
-
-def _frozen(arr: NDArray[Any]) -> NDArray[Any]:
-    """``arr``, made read-only."""
-    arr.flags.writeable = False
-    return arr
-
-
-def _scalar(value: Any, name: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ModelInputError(f"{name}: expected a number, got {value!r}") from None
-    if not np.isfinite(out):
-        raise ModelInputError(f"{name}: expected a finite number, got {out}")
-    return out
-
-
-def _bool_array(value: Any, name: str, *, ndim: int) -> BoolArray:
-    arr = np.asarray(value)
-    if arr.ndim != ndim:
-        raise ModelInputError(f"{name}: expected a {ndim}-dimensional array, got shape {arr.shape}")
-    if arr.dtype != np.bool_:
-        try:
-            num = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ModelInputError(f"{name}: expected booleans (or 0/1)") from None
-        if not np.isin(num, (0.0, 1.0)).all():
-            raise ModelInputError(f"{name}: expected booleans (or 0/1), found other values")
-        arr = num.astype(np.bool_)
-    out = np.array(arr, dtype=np.bool_, order="C")
-    out.flags.writeable = False
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,6 +196,8 @@ class ResolvedPolicy:
     levy_floor: FloatArray
     subsidy_floor: FloatArray
     export_cap: FloatArray
+    demand_shift: FloatArray
+    supply_shift: FloatArray
 
 
 @dataclass(frozen=True, eq=False)
@@ -270,6 +212,15 @@ class Policy:
         subsidy_floor: ``(n,)`` producer-subsidy floor ``G / p0``; 0 where none.
         export_cap: ``(n,)`` cap on exports (quantity, baseline-value units) as a fraction of
             baseline exports; ``np.inf`` where none. A cap of 0 is an export ban.
+        quota_groups: destination-specific export quotas, each with its own export-tax
+            equivalent (:class:`critmin.model.quota_groups.QuotaGroup`); a pair is under at
+            most one group.
+        trade_cost: ``(n, n)`` ad valorem real trade cost on the buyer price (e.g. the extra
+            cost of a detour through a third country); ``None`` where none.
+        demand_shift: ``(n,)`` demand shifter ``a_j > 0`` (``D_j = a_j P_j^-eta``: 1.1 is 10%
+            more demand at every price, e.g. precautionary buying); ``None``: 1.
+        supply_shift: ``(n,)`` supply shifter ``k_i > 0`` (``S_i = k_i (pi^s_i)^eps_i``: 0.9 is
+            10% less output at every price, e.g. a mine outage); ``None``: 1.
     """
 
     t1: FloatArray | None = None
@@ -277,6 +228,10 @@ class Policy:
     levy_floor: FloatArray | None = None
     subsidy_floor: FloatArray | None = None
     export_cap: FloatArray | None = None
+    quota_groups: tuple[Any, ...] = ()
+    trade_cost: FloatArray | None = None
+    demand_shift: FloatArray | None = None
+    supply_shift: FloatArray | None = None
 
     def __post_init__(self) -> None:
         if self.t1 is not None:
@@ -304,6 +259,33 @@ class Policy:
                     "(np.inf = no cap)"
                 )
             object.__setattr__(self, "export_cap", cap)
+        object.__setattr__(self, "quota_groups", tuple(self.quota_groups))
+        if self.trade_cost is not None:
+            tc = _float_array(self.trade_cost, "trade_cost", ndim=2)
+            if (tc < 0).any():
+                raise ModelInputError("trade_cost: ad valorem trade costs must be >= 0")
+            object.__setattr__(self, "trade_cost", tc)
+        for name in ("demand_shift", "supply_shift"):
+            if getattr(self, name) is not None:
+                shift = _float_array(getattr(self, name), name, ndim=1)
+                if (shift <= 0).any():
+                    raise ModelInputError(f"{name}: shifters must be > 0 (1 = no shift)")
+                object.__setattr__(self, name, shift)
+
+    @property
+    def has_groups(self) -> bool:
+        """Whether the policy has destination quotas or trade costs (solved by
+        :mod:`critmin.model.quota_groups` around the compiled system)."""
+        return bool(self.quota_groups) or (
+            self.trade_cost is not None and bool(self.trade_cost.any())
+        )
+
+    @property
+    def has_shifts(self) -> bool:
+        """Whether the policy shifts demand or supply (a market shock)."""
+        return any(
+            v is not None and bool((v != 1.0).any()) for v in (self.demand_shift, self.supply_shift)
+        )
 
     def resolve(self, market: Market) -> ResolvedPolicy:
         """Expand to full arrays for ``market``, checking every shape against ``n``."""
@@ -314,6 +296,8 @@ class Policy:
             ("levy_floor", (n, n)),
             ("subsidy_floor", (n,)),
             ("export_cap", (n,)),
+            ("demand_shift", (n,)),
+            ("supply_shift", (n,)),
         ):
             val = getattr(self, name)
             if val is not None and val.shape != shape:
@@ -333,6 +317,8 @@ class Policy:
             if self.subsidy_floor is None
             else self.subsidy_floor,
             export_cap=_frozen(np.full(n, np.inf)) if self.export_cap is None else self.export_cap,
+            demand_shift=_frozen(np.ones(n)) if self.demand_shift is None else self.demand_shift,
+            supply_shift=_frozen(np.ones(n)) if self.supply_shift is None else self.supply_shift,
         )
 
 
@@ -412,6 +398,9 @@ class Stack:
     qslot: IntArray
     qmask: BoolArray
     lncap: FloatArray
+    # demand shifters per buyer (B, n + 1) and supply shifters per slot (B, ns), in logs
+    lna: FloatArray
+    lnk: FloatArray
 
     @property
     def N(self) -> int:
@@ -589,6 +578,16 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
     else:
         qmask = np.arange(nq)[None, :] < np.array([len(ml.qslot) for ml in lists])[:, None]
 
+    lna = np.zeros((B, n + 1))
+    lnk = np.zeros((B, ns))
+    for b, p in enumerate(policies):
+        if (p.demand_shift != 1.0).any():
+            lna[b, : len(p.demand_shift)] = np.log(p.demand_shift)
+        if (p.supply_shift != 1.0).any():
+            ks = np.log(p.supply_shift)
+            sc = slot_country[b]
+            lnk[b] = np.where(sc < len(ks), ks[np.minimum(sc, len(ks) - 1)], 0.0)
+
     return Stack(
         B=B,
         n=n,
@@ -625,6 +624,8 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
         qslot=qslot,
         qmask=qmask,
         lncap=lncap,
+        lna=lna,
+        lnk=lnk,
     )
 
 

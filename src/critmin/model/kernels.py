@@ -81,6 +81,8 @@ class StackArrays(NamedTuple):
     qmask: Any
     lncap: Any
     any_floor: bool
+    lna: Any  # (B, n + 1) log demand shifter per buyer (0: none)
+    lnk: Any  # (B, ns) log supply shifter per producer slot (0: none)
 
 
 class EvalBuf(NamedTuple):
@@ -292,7 +294,7 @@ def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
         j = a.pj[b, ell]
         th[ell] = th[ell] / T[j]
         lp = lnP[j]
-        w[ell] = min(-eta * lp + sig * (lp - lnc[ell]), EXP_CLIP)
+        w[ell] = min(-eta * lp + sig * (lp - lnc[ell]) + a.lna[b, j], EXP_CLIP)
     q = e.q
     vexp(w, q, e.scratch, L)
     for ell in range(L, a.ps.shape[1]):  # padding pairs (to the dummy slot): nothing
@@ -328,7 +330,7 @@ def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
     for s in range(ns):
         u = z[s]
         g = a.lnG[b, s]
-        lnS = a.eps[b, s] * max(u, g)
+        lnS = a.eps[b, s] * max(u, g) + a.lnk[b, s]
         e.S[s] = math.exp(min(lnS, EXP_CLIP))
         e.dS[s] = a.eps[b, s] if u >= g else 0.0
         e.f_check[s] = 0.0
@@ -907,8 +909,8 @@ def country_levels(
 
     Producer prices ``pi = exp(u)`` (0 if stranded, 1 for countries without sales), export-tax
     equivalents ``e = expm1(nu)``, composite prices ``P = exp(ln P)`` (``inf`` for an
-    unsupplied buyer), demand ``D = P^-eta`` (0 there), ``pi_s = max(pi, G)``,
-    ``S = pi_s^eps``, exports and baseline exports and baseline sales per country, the
+    unsupplied buyer), demand ``D = a P^-eta`` (0 there; ``a`` the demand shifter),
+    ``pi_s = max(pi, G)``, ``S = k pi_s^eps`` (``k`` the supply shifter), exports and baseline exports and baseline sales per country, the
     stranded flag per country, and the seller country of each valid pair. ``nu``, ``X`` and
     ``lnP`` are the market's evaluation at ``z`` (rows of an :class:`EvalBuf`).
     """
@@ -919,11 +921,13 @@ def country_levels(
     exports = np.zeros(n)
     baseline_exports = np.zeros(n)
     R = np.zeros(n)
+    kc = np.ones(n)
     stranded = np.zeros(n, dtype=np.bool_)
     for s in range(ns):
         c = a.slot_country[b, s]
         if c >= n:
             continue
+        kc[c] = math.exp(a.lnk[b, s])
         strand = not a.check[b, s]  # a country with sales but no open pair left
         stranded[c] = strand
         pi[c] = 0.0 if strand else math.exp(z[s])
@@ -936,7 +940,7 @@ def country_levels(
     for j in range(n):
         if a.supplied[b, j] or not a.W[b, j] > 0.0:
             P[j] = math.exp(lnP[j])
-            D[j] = math.exp(-eta * lnP[j])
+            D[j] = math.exp(-eta * lnP[j] + a.lna[b, j])
         else:  # unsupplied: baseline demand, no supplier left
             P[j] = math.inf
             D[j] = 0.0
@@ -945,12 +949,23 @@ def country_levels(
     for i in range(n):
         g = subsidy_floor[i]
         pi_s[i] = g if g > pi[i] else pi[i]
-        S[i] = pi_s[i] ** eps[i]
+        S[i] = pi_s[i] ** eps[i] * kc[i]
     L = a.nvalid[b]
     pair_i = np.empty(L, dtype=np.intp)
     for ell in range(L):
         pair_i[ell] = a.slot_country[b, a.ps[b, ell]]
     return pi, ee, P, D, pi_s, S, exports, baseline_exports, R, stranded, pair_i
+
+
+@njit(cache=True, nogil=True)
+def shifted(a: Any, b: int, n: int) -> Any:
+    """The supply shifter ``k`` per country of market ``b`` (1 where none)."""
+    kc = np.ones(n)
+    for s in range(a.R.shape[1]):
+        c = a.slot_country[b, s]
+        if c < n:
+            kc[c] = math.exp(a.lnk[b, s])
+    return kc
 
 
 class Levels(NamedTuple):
@@ -1016,8 +1031,9 @@ def levels_batch(
         stranded[b, :nb] = lv[9]
         Lb = lv[10].shape[0]
         pair_i[b, :Lb] = lv[10]
-        dCS[b, :nb] = consumer_surplus_change(a.W[b, :nb], lv[2], a.eta[b])
-        dPS[b, :nb] = producer_surplus_change(lv[8], lv[4], eps[b, :nb])
+        # surplus changes on the shifted curves (scaled by the shifters a and k)
+        dCS[b, :nb] = consumer_surplus_change(a.W[b, :nb] * np.exp(a.lna[b, :nb]), lv[2], a.eta[b])
+        dPS[b, :nb] = producer_surplus_change(lv[8] * shifted(a, b, nb), lv[4], eps[b, :nb])
         revenue[b, :nb] = buyer_revenue(
             lv[10], a.pj[b, :Lb], e.q[b, :Lb], pt1[b, :Lb], pF[b, :Lb], lv[0], lv[1], nb
         )
@@ -1384,6 +1400,8 @@ def with_parameters(a: Any, sigma: Any, eta: Any, eps: Any) -> Any:
         a.qmask,
         a.lncap,
         a.any_floor,
+        a.lna,
+        a.lnk,
     )
 
 

@@ -118,6 +118,7 @@ class Solution:
     levels: _Levels = field(repr=False)
     countries: tuple[str, ...] | None = None
     name: str = ""
+    groups: Any = None  # a quota_groups.GroupSolution when the policy has destination quotas
 
     @property
     def n(self) -> int:
@@ -164,7 +165,7 @@ class Solution:
             c = self.c
             np.log(c, out=x, where=c > 0)
             x *= -m.sigma
-            x += -m.eta * lv.lnP + m.sigma * lv.lnP
+            x += -m.eta * lv.lnP + m.sigma * lv.lnP + np.log(lv.policy.demand_shift)
             np.minimum(x, 700.0, out=x)
             np.exp(x, out=x)
         x[:, lv.E <= 0] = 1.0
@@ -599,6 +600,29 @@ def solve_batch(
             f"policies: expected one policy per market ({len(markets)}), got {len(policies)}"
         )
     _check_options(tol, max_iter)
+    if any(p.has_groups for p in policies):
+        from critmin.model.quota_groups import solve_groups
+
+        plain = [k for k, p in enumerate(policies) if not p.has_groups]
+        solved = dict(
+            zip(
+                plain,
+                solve_batch(
+                    [markets[k] for k in plain],
+                    [policies[k] for k in plain],
+                    tol=tol,
+                    max_iter=max_iter,
+                    group_sizes=group_sizes,
+                )
+                if plain
+                else [],
+                strict=True,
+            )
+        )
+        return [
+            solved[k] if k in solved else solve_groups(m, p, tol=tol, max_iter=max_iter)  # type: ignore[misc]
+            for k, (m, p) in enumerate(zip(markets, policies, strict=True))
+        ]
     resolved = [p.resolve(m) for m, p in zip(markets, policies, strict=True)]
     sizes = [m.n for m in markets]
     groups = _buckets(sizes) if group_sizes else _buckets(sizes, ratio=0.0)
@@ -633,6 +657,12 @@ def solve_unknowns(
     for callers that reduce solutions in compiled code instead of building :class:`Solution`
     objects (:mod:`critmin.uncertainty`)."""
     _check_options(tol, max_iter)
+    if any(isinstance(p, Policy) and (p.has_groups or p.has_shifts) for p in policies):
+        raise ModelInputError(
+            "destination quotas, licensing, leakage and market shocks are solved one market at "
+            "a time (critmin simulate); the batched draws of critmin uncertainty do not take "
+            "them yet"
+        )
     resolved = [
         p if isinstance(p, ResolvedPolicy) else p.resolve(m)
         for m, p in zip(markets, policies, strict=True)

@@ -391,7 +391,16 @@ def _stage_policy(
         if _targets(p, stage, pids, base.product_id)
     ]
     sub = scenario.model_copy(update={"policy": pols})
-    return build_policy(world, sub, base, members, watch, notes)
+    policy = build_policy(world, sub, base, members, watch, notes)
+    if policy.has_groups or policy.has_shifts:
+        raise ScenarioError(
+            "shock" if policy.has_shifts else "policy",
+            f"stage {stage} of a chain: destination quotas, export licensing, leaky bans and "
+            "[[shock]] tables are solved on single product markets only; the linked-chain model "
+            "does not take them yet (give the product as a [[product]] market; a chain's own "
+            "output shocks are [[chain.shock]])",
+        )
+    return policy
 
 
 def _origin(
@@ -497,6 +506,12 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
     """Every ``[[chain]]`` of the scenario, calibrated and with its policies."""
     if not scenario.chain:
         return []
+    if scenario.tariffs is not None:
+        raise ScenarioError(
+            "tariffs",
+            "baseline tariffs ([tariffs]) apply to single product markets only; the linked-chain "
+            "model does not take them yet (remove [tariffs] or the [[chain]] tables)",
+        )
     defs: list[tuple[ChainSpec, str, list[StepDef]]] = []
     for k, spec in enumerate(scenario.chain):
         fname = f"chain[{k}]"

@@ -18,6 +18,7 @@ from critmin.baseline import ProductBaseline, bundled_baseline, user_baseline
 from critmin.errors import CritminError, DataIntegrityError, ScenarioError
 from critmin.model.core import Market, Policy
 from critmin.scenario import no_effect
+from critmin.scenario.controls import is_control, market_shifts, resolve_controls
 from critmin.scenario.spec import (
     ExportBanPolicy,
     ExportQuotaPolicy,
@@ -27,6 +28,7 @@ from critmin.scenario.spec import (
     Selector,
     TariffPolicy,
 )
+from critmin.scenario.tariffs import apply_tariffs, resolve_tariffs
 from critmin.world import World, load_world
 
 __all__ = [
@@ -186,12 +188,15 @@ def build_policy(
     def select(selector: Selector, field_name: str) -> np.ndarray:
         return select_countries(world, selector, members, watch, base, field_name, user_codes)
 
+    controls: list[tuple[int, object]] = []
     for k, pol in enumerate(scenario.policy):
         fname = f"policy[{k}]"
         if pol.products is not None and base.product_id not in pol.products:
             continue
         label = f"{fname} ({pol.type}{', ' + repr(pol.label) if pol.label else ''})"
-        if isinstance(pol, TariffPolicy):
+        if is_control(pol):  # destination quotas, licensing, leaky bans: scenario.controls
+            controls.append((k, pol))
+        elif isinstance(pol, TariffPolicy):
             rows = select(pol.exporters, f"{fname}.exporters")
             cols = select(pol.importers, f"{fname}.importers")
             pairs = np.outer(rows, cols) & offdiag
@@ -228,8 +233,25 @@ def build_policy(
                 f"{pol.mechanism} floor USD {pol.price_usd_per_t:,.0f}/t vs baseline unit value "
                 f"USD {float(np.nanmedian(base.p0)):,.0f}/t (median over pairs)"
             )
+    ctl = resolve_controls(controls, base, select, notes, t1) if controls else None
+    if ctl is not None:
+        for (i, j), rate in ctl.via_tariff.items():
+            t1[i, j] = rate  # a leaked pair pays the vias' tariff into the destination
+    demand, supply = market_shifts(scenario, base, select, notes)
+    if ctl is not None and ctl.banned is not None:
+        banned |= ctl.banned
     notes += no_effect.cut_off_notes(base, banned)
-    return Policy(t1=t1, banned=banned, levy_floor=levy, subsidy_floor=subsidy, export_cap=cap)
+    return Policy(
+        t1=t1,
+        banned=banned,
+        levy_floor=levy,
+        subsidy_floor=subsidy,
+        export_cap=cap,
+        quota_groups=tuple(ctl.groups) if ctl is not None else (),
+        trade_cost=ctl.trade_cost if ctl is not None else None,
+        demand_shift=demand,
+        supply_shift=supply,
+    )
 
 
 def zone_codes(
@@ -337,9 +359,14 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
         for c in b.countries
     }
     member_codes, watch_codes, in_both = zone_codes(world, scenario, user_codes)
+    tariff_rows = resolve_tariffs(
+        scenario.tariffs, world, scenario.year, scenario.base_dir, user_codes
+    )
     resolved = []
     for k, (spec, base) in enumerate(zip(scenario.product, baselines, strict=True)):
         members = base.index(member_codes)
+        if tariff_rows is not None and scenario.tariffs is not None:
+            base = apply_tariffs(base, tariff_rows, members, scenario.tariffs.preferential_cut)
         watch = base.index(watch_codes)
         notes: list[str] = []
         if in_both:

@@ -149,21 +149,83 @@ class PriceFloorPolicy(_PolicyBase):
 
 
 class ExportBanPolicy(_PolicyBase):
+    """A ban; with ``leak_via`` it leaks through third countries (docs/controls.md)."""
+
     type: Literal["export_ban"]
     exporters: Selector
     importers: Selector = "members"
+    leak_via: Selector | None = None  # third countries the banned goods may be routed through
+    leak_cost: float = Field(default=0.0, ge=0, le=10)  # extra ad valorem cost of the detour
+    leak_share: float = Field(default=0.0, ge=0, le=10)  # cap: share of the vias' exports
 
 
 class ExportQuotaPolicy(_PolicyBase):
     type: Literal["export_quota"]
     exporters: Selector
+    importers: Selector = "all"  # "all": one cap on total exports (as before)
     share_of_baseline: float = Field(ge=0)
 
 
+GrantShare = float | dict[str, float]
+
+
+class ExportLicensingPolicy(_PolicyBase):
+    """Export licensing: in an annual model, a quota at ``grant_share`` x baseline exports to
+    the destinations (by destination: ``{default = 0.6, USA = 0}``); ``grant_share_range`` is
+    its uncertainty range (docs/controls.md)."""
+
+    type: Literal["export_licensing"]
+    exporters: Selector
+    importers: Selector = "all"
+    grant_share: GrantShare
+    grant_share_range: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _shares(self) -> ExportLicensingPolicy:
+        values = (
+            self.grant_share.values() if isinstance(self.grant_share, dict) else [self.grant_share]
+        )
+        for v in [*values, *(self.grant_share_range or ())]:
+            if not (isinstance(v, int | float) and 0.0 <= v <= 1.0):
+                raise ValueError(
+                    f"grant_share must be a share of baseline exports between 0 and 1, got {v!r}"
+                )
+        if (
+            self.grant_share_range is not None
+            and self.grant_share_range[0] > self.grant_share_range[1]
+        ):
+            raise ValueError("grant_share_range must be [low, high] with low <= high")
+        return self
+
+
 Policy = Annotated[
-    TariffPolicy | PriceFloorPolicy | ExportBanPolicy | ExportQuotaPolicy,
+    TariffPolicy | PriceFloorPolicy | ExportBanPolicy | ExportQuotaPolicy | ExportLicensingPolicy,
     Field(discriminator="type"),
 ]
+
+
+class MarketShock(_Strict):
+    """``[[shock]]``: a market shock beside the policies, so that an event can be decomposed
+    into policy and market cycle (docs/controls.md): ``demand`` (``change`` = +0.1: 10% more
+    demand at every price by the ``countries``, e.g. precautionary buying) or ``supply``
+    (``change`` = -0.1: 10% less output at every price by the ``countries``, e.g. an outage
+    or a world output cycle)."""
+
+    type: Literal["demand", "supply"]
+    countries: Selector = "all"
+    change: float = Field(gt=-1, le=10)
+    products: Annotated[list[str], Field(min_length=1)] | None = None
+    label: str | None = None
+
+
+class TariffSettings(_Strict):
+    """``[tariffs]``: baseline tariffs the market is calibrated with (docs/controls.md):
+    ``baseline = "curated"`` (the bundled, cited rows), a user's ``file`` and an intra-zone
+    ``preferential_cut`` (0.5 halves the members' baseline tariffs on each other)."""
+
+    baseline: Literal["none", "curated"] = "none"
+    file: str | None = None
+    preferential_cut: float = Field(default=0.0, ge=0, le=1)
 
 
 class Disruption(_Strict):
@@ -255,6 +317,8 @@ class Scenario(_Strict):
     chain: list[ChainSpec] = Field(default_factory=list)
     policy: list[Policy] = Field(default_factory=list)
     disruption: list[Disruption] = Field(default_factory=list)
+    tariffs: TariffSettings | None = None
+    shock: list[MarketShock] = Field(default_factory=list)
     uncertainty: UncertaintySettings | None = None
     coalition: CoalitionSettings | None = None
     paths: PathsSettings | None = None
@@ -275,6 +339,13 @@ class Scenario(_Strict):
         if self.chain:  # chain products are known after the catalog is read (scenario.chains)
             return self
         ids = {p.id for p in self.product}
+        for k, shock in enumerate(self.shock):
+            for pid in shock.products or []:
+                if pid not in ids:
+                    raise ScenarioError(
+                        f"shock[{k}].products",
+                        f"product {pid!r} is not one of the scenario's products ({', '.join(sorted(ids))})",
+                    )
         for k, pol in enumerate([*self.policy, *self.disruption]):
             for pid in pol.products or []:
                 if pid not in ids:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from critmin.errors import CritminError
 from critmin.model.core import Market, Policy, ResolvedPolicy, Stack
 from critmin.model.kernels import DRAW_OUTPUTS, outputs_at, solve_draws
 from critmin.model.solver import solve_unknowns
@@ -207,6 +208,12 @@ def build_task(
     }
     ranges = parameter_ranges(world, base.product_class, point, settings)
     events: list[DisruptionEvent] = []
+    if rp.policy.has_groups or rp.policy.has_shifts:
+        raise CritminError(
+            f"product {base.product_id}: destination quotas, export licensing, leakage and "
+            "[[shock]] tables are solved by critmin simulate; critmin uncertainty does not take "
+            "them yet"
+        )
     policy = rp.policy.resolve(rp.market)
     for j, dis in enumerate(scenario.disruption):
         if dis.products is not None and base.product_id not in dis.products:

@@ -41,6 +41,7 @@ from critmin.web.routes import (
     api,
     api_scenarios,
     assets,
+    coalition,
     designer,
     exports,
     pages,
@@ -91,7 +92,18 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
     app.state.web = ctx
     install_error_handlers(app)
-    for module in (api, api_scenarios, exports, pages, designer, saved, sweep, assets, allow):
+    for module in (
+        api,
+        api_scenarios,
+        exports,
+        pages,
+        designer,
+        saved,
+        sweep,
+        coalition,
+        assets,
+        allow,
+    ):
         app.include_router(module.router)
     install_openapi(app)
     return app

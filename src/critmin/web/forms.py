@@ -32,9 +32,16 @@ POLICY_FIELDS = (
     "price",
     "share_pct",
     "products",
+    "stage",
     "label",
 )
 MAX_POLICIES = 12
+ORIGIN_RULES = [
+    ("", "none (all member output qualifies)"),
+    ("rvc", "rvc: regional value content ≥ threshold"),
+    ("member_inputs", "member inputs (in proportion)"),
+]
+"""The zone's rules of origin for chain stages (``[zone.origin] rule``)."""
 
 
 @dataclass
@@ -49,6 +56,8 @@ class DesignerState:
     watch: set[str] = field(default_factory=set)
     products: set[str] = field(default_factory=set)
     chains: set[str] = field(default_factory=set)
+    origin_rule: str = ""
+    origin_threshold_pct: str = ""
     sigma: str = ""
     demand_elasticity: str = ""
     supply_elasticity: str = ""
@@ -72,6 +81,7 @@ def empty_policy() -> dict[str, str]:
         "price": "",
         "share_pct": "",
         "products": "",
+        "stage": "",
         "label": "",
     }
 
@@ -96,6 +106,7 @@ def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerSt
     zone = data.get("zone") or {}
     members = [str(m) for m in zone.get("members", [])]
     defaults = data.get("defaults") or {}
+    origin = zone.get("origin") or {}
     supply = defaults.get("supply_elasticity")
     policies = []
     for pol in data.get("policy", []):
@@ -113,6 +124,7 @@ def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerSt
             row["share_pct"] = _fmt_number(100 * float(pol["share_of_baseline"]))
         if pol.get("products"):
             row["products"] = ",".join(pol["products"])
+        row["stage"] = str(pol.get("stage") or "")
         row["label"] = str(pol.get("label") or "")
         policies.append(row)
     return DesignerState(
@@ -124,6 +136,10 @@ def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerSt
         watch={str(w).upper() for w in zone.get("watch", [])},
         products={str(p.get("id")) for p in data.get("product", []) if isinstance(p, dict)},
         chains={str(c.get("id")) for c in data.get("chain", []) if isinstance(c, dict)},
+        origin_rule=str(origin.get("rule") or ""),
+        origin_threshold_pct=(
+            _fmt_number(100 * float(origin["threshold"])) if "threshold" in origin else ""
+        ),
         sigma=_fmt_number(defaults.get("sigma")),
         demand_elasticity=_fmt_number(defaults.get("demand_elasticity")),
         supply_elasticity="" if isinstance(supply, dict) else _fmt_number(supply),
@@ -159,6 +175,8 @@ def state_from_form(form: dict[str, list[str]]) -> DesignerState:
         watch=many("watch"),
         products=many("products"),
         chains=many("chains"),
+        origin_rule=one("origin_rule"),
+        origin_threshold_pct=one("origin_threshold_pct"),
         sigma=one("sigma"),
         demand_elasticity=one("demand_elasticity"),
         supply_elasticity=one("supply_elasticity"),
@@ -219,6 +237,11 @@ def scenario_from_state(
         "members": sorted(state.member_groups) + sorted(state.member_countries),
         "watch": sorted(state.watch),
     }
+    if state.origin_rule:  # rules of origin of the chains' processed stages
+        origin: dict[str, Any] = {"rule": state.origin_rule}
+        if state.origin_threshold_pct:
+            origin["threshold"] = _number(state.origin_threshold_pct, "zone.origin.threshold", 0.01)
+        data["zone"]["origin"] = origin
     defaults: dict[str, float] = {}
     for key in ("sigma", "demand_elasticity", "supply_elasticity"):
         text = getattr(state, key)
@@ -262,6 +285,8 @@ def scenario_from_state(
         )
         if products:
             pol["products"] = products
+        if row.get("stage"):  # a chain's stage (mine, refine, product) or a stage's product id
+            pol["stage"] = row["stage"]
         if row.get("label"):
             pol["label"] = row["label"]
         policies.append(pol)
@@ -326,9 +351,30 @@ def picker_options(
     }
 
 
+def stage_choices(
+    stages: list[dict[str, str]],
+    chains: list[dict[str, Any]],
+    products: list[dict[str, Any]],
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The instrument's *chain stage* choices, as ``[(group label, [(value, text)])]``: every
+    stage of the chains (``mine``, ``refine``, ``product``), then each chain's products by
+    step (a policy's ``stage`` may name either; blank = every market of the scenario)."""
+    names = {str(p["product_id"]): str(p["name"]) for p in products}
+    out = [("Stage of every chain", [(s["id"], f"{s['id']}: {s['name'].lower()}") for s in stages])]
+    for c in chains:
+        label = f"{str(c['mineral']).replace('_', ' ').capitalize()} chain ({c['id']})"
+        items = [
+            (pid, f"step {st['step']} {st['stage']}: {names.get(pid, pid)}")
+            for st in c["steps"]
+            for pid in st["products"]
+        ]
+        out.append((label, items))
+    return out
+
+
 # ----------------------------------------------------------------------------- messages
 
-_PCT_FIELDS = (".rate", ".share_of_baseline")
+_PCT_FIELDS = (".rate", ".share_of_baseline", "origin.threshold")
 _FORM_NAMES = {"rate": "rate_pct", "price_usd_per_t": "price", "share_of_baseline": "share_pct"}
 _PLAIN = [  # pydantic's phrasing, and the scenario layer's own ("must have at least 1 ...")
     (r"List should have at least 1 item after validation, not 0", "choose at least one"),
@@ -375,6 +421,8 @@ def form_anchor(field_name: str) -> str:
         return f"policy-{k}-{_FORM_NAMES.get(attr, attr)}"
     if field_name.startswith("zone.watch"):
         return "watch"
+    if field_name.startswith("zone.origin"):
+        return "origin_threshold_pct" if field_name.endswith("threshold") else "origin_rule"
     if field_name.startswith("zone"):
         return "members"
     if field_name.startswith("product"):
@@ -398,6 +446,8 @@ _LABELS = {
     "watch": "Watch countries",
     "products": "Products",
     "chains": "Chains",
+    "origin_rule": "Rule of origin",
+    "origin_threshold_pct": "Rule of origin, threshold",
     "elasticities": "Elasticities",
     "sigma": "Substitution σ",
     "demand_elasticity": "Demand elasticity",
@@ -412,6 +462,7 @@ _POLICY_LABELS = {
     "rate_pct": "tariff rate",
     "share_pct": "cap",
     "products": "products",
+    "stage": "chain stage",
 }
 
 
@@ -459,10 +510,31 @@ PRESETS: dict[str, dict[str, Any]] = {
         "product": [{"id": "cobalt_oxides"}],
         "policy": [{"type": "export_quota", "exporters": ["COD"], "share_of_baseline": 0.6}],
     },
+    "lithium-chain-refine-floor": {
+        "name": "Lithium chain: floor on refined lithium, 40% value-content rule",
+        "description": "USD 15,000/t variable-levy floor at the refine stage of the lithium chain "
+        "(ores -> carbonate and hydroxide solved together); member refiners qualify only with "
+        "at least 40% member-origin value (examples/chains/lithium_floor_refined_origin.toml)",
+        "zone": {
+            "members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"],
+            "watch": ["CHN"],
+            "origin": {"rule": "rvc", "threshold": 0.4},
+        },
+        "chain": [{"id": "lithium"}],
+        "policy": [
+            {
+                "type": "price_floor",
+                "mechanism": "variable_levy",
+                "stage": "refine",
+                "price_usd_per_t": 15000,
+            }
+        ],
+    },
 }
 PRESET_LABELS = {
     "lithium-floor-levy": "Lithium floor (variable levy)",
     "lithium-floor-subsidy": "Lithium floor (producer subsidy)",
     "china-ban": "China bans gallium & magnets",
     "drc-cobalt-quota": "DRC cobalt export quota",
+    "lithium-chain-refine-floor": "Lithium chain: floor at refine",
 }

@@ -2,8 +2,9 @@
 strict request bodies, key figures and the simulation work queue.
 
 Everything here is framework-free (no FastAPI imports) so it can be tested on its own. A
-scenario is turned into markets only by :func:`critmin.scenario.resolution.resolve` (through
-:func:`critmin.simulation.simulate` or :func:`check_resolves`).
+scenario is turned into markets only by the scenario layer (:mod:`critmin.scenario.resolution`
+and, for ``[[chain]]``, :mod:`critmin.scenario.chains`), through
+:func:`critmin.simulation.simulate` or :func:`check_resolves`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypeVar
 
 from critmin.errors import CritminError, ScenarioError
@@ -72,6 +74,19 @@ class Limits:
     max_uncertainty_draws: int = 2000
     """Monte Carlo draws per uncertainty request (each costs about one simulation of the
     scenario; larger runs belong on the command line: ``critmin uncertainty``)."""
+
+    max_coalition_players: int = 16
+    """Players of a coalition analysis (candidates, plus the members when they play): exact
+    Shapley values up to :data:`critmin.coalition.EXACT_MAX_PLAYERS` (12: 4,096 coalitions),
+    a sampled estimate beyond; more players: ``critmin coalition``."""
+    max_coalition_products: int = 10
+    """Products of a scenario analysed for coalitions on the server (each coalition solves
+    every product)."""
+    max_coalition_permutations: int = 200
+    """Random orders of a sampled Shapley estimate on the server."""
+    coalition_timeout_s: float = 180.0
+    """A coalition analysis still running after this gets 503 (it finishes in the background
+    and fills the cache, so the same request is then answered at once)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,6 +165,14 @@ def chains() -> list[dict[str, Any]]:
         }
         for chain in read().values()
     ]
+
+
+def stages() -> list[dict[str, str]]:
+    """The production stages in order (``data/curated/stages.csv``): id, name, description."""
+    from critmin.catalog import read_curated
+
+    rows = sorted(read_curated("stages"), key=lambda r: int(r["order"]))
+    return [{"id": r["stage"], "name": r["name"], "description": r["description"]} for r in rows]
 
 
 def groups() -> list[dict[str, Any]]:
@@ -385,6 +408,15 @@ def web_scenario(data: Any, limits: Limits) -> Scenario:
             "product",
             f"at most {limits.max_products} products per request, got {len(scenario.product)}",
         )
+    steps = {c["id"]: sum(len(st["products"]) for st in c["steps"]) for c in chains()}
+    in_chains = sum(steps.get(c.id, 0) for c in scenario.chain if not c.step)
+    if in_chains and len(scenario.product) + in_chains > limits.max_products:
+        raise ScenarioError(
+            "chain",
+            f"at most {limits.max_products} products per request, counting every stage "
+            f"product of the chains: got {len(scenario.product)} products and {in_chains} in "
+            "chains",
+        )
     years = trade_years()
     if scenario.year not in years:
         raise ScenarioError(
@@ -465,11 +497,45 @@ def run_sweep(
     return data
 
 
-def check_resolves(scenario: Scenario) -> None:
-    """Resolve groups, countries and products without solving (raises ScenarioError)."""
-    from critmin.scenario.resolution import resolve
+def run_coalition(
+    scenario: Scenario,
+    candidates: list[str],
+    members_as_players: bool,
+    sampled: int,
+    seed: int,
+    on_fail: str,
+    cache_dir: Path | None,
+) -> dict[str, Any]:
+    """:func:`critmin.coalition.run_coalition` in this process (one worker) on the cached
+    world, JSON-safe; the scenario's ``[coalition]`` table supplies what is not given (gates,
+    scope, objectives; candidates when the list is empty)."""
+    from critmin.coalition import run_coalition as run
 
-    resolve(scenario, world(scenario.year))
+    result = run(
+        scenario,
+        candidates=candidates or None,
+        members_as_players=members_as_players,
+        sampled=sampled,
+        seed=seed,
+        on_fail=on_fail,
+        world=world(scenario.year),
+        workers=1,
+        cache_dir=cache_dir if cache_dir is not None else False,
+    )
+    data: dict[str, Any] = clean(result.to_dict())
+    return data
+
+
+def check_resolves(scenario: Scenario) -> None:
+    """Resolve groups, countries, products and chains without solving (raises ScenarioError):
+    the single markets by :func:`critmin.scenario.chains.resolve_single_markets` and the
+    ``[[chain]]`` entries (stages, a policy's ``stage``, the origin rule) by
+    :func:`critmin.scenario.chains.resolve_chains`, as :func:`critmin.simulation.simulate`
+    does."""
+    from critmin.scenario.chains import resolve_chains, resolve_single_markets
+
+    w, _resolved = resolve_single_markets(scenario, world(scenario.year))
+    resolve_chains(scenario, w)
 
 
 class SimulationRunner:
@@ -510,7 +576,10 @@ class SimulationRunner:
             self._in_hand -= 1
         self._slots.release()
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
+        """``fn(*args)`` on a worker, waiting at most ``timeout`` seconds (default: the
+        simulation time limit)."""
+        limit = self.limits.simulate_timeout_s if timeout is None else timeout
         if not self._slots.acquire(blocking=False):
             wait = self.retry_after()
             raise BusyError(
@@ -528,11 +597,11 @@ class SimulationRunner:
             raise
         future.add_done_callback(self._done)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self.limits.simulate_timeout_s)
+            return await asyncio.wait_for(asyncio.shield(future), limit)
         except TimeoutError:
             wait = self.retry_after()
             raise SimulationTimeout(
-                f"the simulation took longer than {self.limits.simulate_timeout_s:g} s and was "
+                f"the simulation took longer than {limit:g} s and was "
                 f"abandoned; try fewer products, or retry in {wait} s if the server was busy",
                 wait,
             ) from None

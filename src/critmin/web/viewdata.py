@@ -54,6 +54,8 @@ def designer_options(ctx: WebContext) -> dict[str, Any]:
         ],
         "products": services.products(),
         "chains": services.chains(),
+        "stages": services.stages(),
+        "origin_rules": [r for r, _ in forms.ORIGIN_RULES if r],
         "policy_types": [t for t, _ in forms.POLICY_TYPES if t],
         "mechanisms": ["variable_levy", "producer_subsidy"],
         "presets": forms.PRESETS,

@@ -21,11 +21,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from critmin.errors import ScenarioError
-from critmin.report import render as report_render
 from critmin.report.resources import world_geojson_text
 from critmin.web import forms, services
 from critmin.web.context import WebContext, get_context
 from critmin.web.responses import json_response, page, run_links
+from critmin.web.resultview import results_context
 from critmin.web.services import BadRequestError, BusyError, UnsupportedMediaError
 from critmin.web.store import IdempotencyConflictError, NotFoundError, run_id
 from critmin.web.viewdata import designer_options
@@ -62,10 +62,11 @@ def designer_page(
     view: dict[str, Any] = {}
     if run is not None:
         rid, scenario, result = run
-        view = report_render.results_view(report_render.scenario_dict(scenario), result)
+        view = results_context(scenario, result)
         view["run_id"] = rid
     headers = {"Retry-After": str(busy)} if busy is not None else None
     opts = designer_options(ctx)
+    stage_choices = forms.stage_choices(opts["stages"], opts["chains"], opts["products"])
     return page(
         "designer.html.j2",
         status,
@@ -83,6 +84,9 @@ def designer_page(
         busy=busy,
         has_results=run is not None,
         policy_types=forms.POLICY_TYPES,
+        stage_choices=stage_choices,
+        stage_values={v for _, items in stage_choices for v, _ in items},
+        origin_rules=forms.ORIGIN_RULES,
         field_label=forms.field_label,
         preset_labels=forms.PRESET_LABELS,
         policy_slots=state.padded_policies(extra_slots),

@@ -16,6 +16,7 @@ from critmin.report.resources import world_geojson_text
 from critmin.web.context import WebContext, get_context
 from critmin.web.figures import LIST_FIGURES
 from critmin.web.responses import links, respond, run_links
+from critmin.web.resultview import results_context
 from critmin.web.routes.api import comparison
 from critmin.web.services import BadRequestError
 
@@ -67,7 +68,7 @@ async def scenario_page(
     )
     view: dict[str, Any] = {}
     if result is not None and format == "html":
-        view = report_render.results_view(report_render.scenario_dict(data), result)
+        view = results_context(data, result)
         if uncertainty is not None:
             view["figures"].update(uncertainty_figures(uncertainty["fans"]))
             view["uncertainty"] = uncertainty
@@ -148,7 +149,7 @@ def run_page(
     scenario, result = ctx.store.run(run_id)
     view: dict[str, Any] = {}
     if format == "html":
-        view = report_render.results_view(report_render.scenario_dict(scenario), result)
+        view = results_context(scenario, result)
     return respond(
         request,
         {"id": run_id, "scenario": scenario, "result": result} | run_links(run_id),

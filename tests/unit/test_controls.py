@@ -1,0 +1,301 @@
+"""Export controls as they happen (issue 15): destination quotas, licensing, leaky bans."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import critmin
+from critmin.errors import CritminError, ScenarioError
+from critmin.model import Market, Policy, solve
+from critmin.model.quota_groups import QuotaGroup
+from critmin.scenario import Scenario
+
+V4 = np.array(
+    [[5.0, 3.0, 3.0, 1.0], [1.0, 4.0, 0.5, 0.5], [1.0, 0.5, 4.0, 0.5], [0.5, 0.5, 0.5, 3.0]]
+)
+
+
+def market() -> Market:
+    return Market(V=V4, t0=np.zeros((4, 4)), sigma=4.0, eta=0.5, eps=np.ones(4))
+
+
+def test_a_group_over_every_destination_is_the_whole_exporter_quota() -> None:
+    """An independent check: the outer group iteration reproduces the compiled quota."""
+    every = QuotaGroup(0, np.ones(4, dtype=bool), 0.7)
+    a = solve(market(), Policy(quota_groups=(every,)))
+    b = solve(market(), Policy(export_cap=np.array([0.7, np.inf, np.inf, np.inf])))
+    assert a.converged and b.converged
+    np.testing.assert_allclose(a.pi, b.pi, rtol=1e-9)
+    np.testing.assert_allclose(a.groups.e[0], b.e[0], rtol=1e-8)
+    np.testing.assert_allclose(a.welfare, b.welfare, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(a.quota_rent, b.quota_rent, rtol=1e-7, atol=1e-9)
+
+
+def test_a_destination_quota_binds_and_diverts_sales_to_the_other_buyers() -> None:
+    group = QuotaGroup(0, np.array([False, True, False, False]), 0.5)
+    sol = solve(market(), Policy(quota_groups=(group,)))
+    assert sol.converged
+    assert sol.q[0, 1] == pytest.approx(0.5 * V4[0, 1], rel=1e-9)  # binds at its cap
+    assert sol.groups.e[0] > 0
+    assert sol.q[0, 2] > V4[0, 2] and sol.q[0, 3] > V4[0, 3]  # sold elsewhere instead
+    # the wedge is rent of the exporter, not tariff revenue of the buyer
+    assert sol.tariff_revenue == pytest.approx(np.zeros(4), abs=1e-9)
+    rent = sol.pi[0] * sol.groups.e[0] * sol.q[0, 1]
+    assert sol.quota_rent[0] == pytest.approx(rent, rel=1e-9)
+
+
+def test_a_slack_destination_quota_changes_nothing() -> None:
+    group = QuotaGroup(0, np.array([False, True, False, False]), 1.5)
+    sol = solve(market(), Policy(quota_groups=(group,)))
+    assert sol.groups.e[0] == 0.0
+    np.testing.assert_allclose(sol.pi, 1.0, atol=1e-12)
+
+
+def test_overlapping_groups_are_refused() -> None:
+    a = QuotaGroup(0, np.array([False, True, True, False]), 0.5)
+    b = QuotaGroup(0, np.array([False, False, True, True]), 0.5)
+    with pytest.raises(CritminError, match="overlap"):
+        solve(market(), Policy(quota_groups=(a, b)))
+
+
+def scenario(*policies: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": "controls",
+        "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]},
+        "product": [{"id": "gallium_germanium"}],
+        "policy": list(policies),
+    }
+
+
+def product(data: dict[str, Any]) -> dict[str, Any]:
+    out = critmin.simulate(data).to_dict()["products"]["gallium_germanium"]
+    assert out["converged"], out["message"]
+    return out
+
+
+def test_a_quota_to_zone_importers_moves_china_s_sales_to_non_members() -> None:
+    quota = {
+        "type": "export_quota",
+        "exporters": ["CHN"],
+        "importers": "members",
+        "share_of_baseline": 0.5,
+    }
+    out = product(scenario(quota))
+    zone = out["zone"]
+    assert zone["watch_exports_to_zone_share_after"] < zone["watch_exports_to_zone_share_before"]
+    flows = [f for f in out["flows"] if f["exporter"] == "CHN" and f["importer"] != "CHN"]
+    members = {c for c, r in out["countries"].items() if r["member"]}
+    to_others = [f for f in flows if f["importer"] not in members]
+    assert to_others and all(f["quantity_change_pct"] > 0 for f in to_others)
+    (ctl,) = out["export_controls"]
+    assert ctl["exports_usd"] == pytest.approx(ctl["cap_usd"], rel=1e-8)
+    assert ctl["export_tax_equivalent_pct"] > 0
+    chn = out["countries"]["CHN"]
+    assert chn["export_price_change_pct"] > chn["producer_price_change_pct"]
+
+
+def test_a_leaky_ban_raises_the_destination_price_less_and_respects_its_cap() -> None:
+    ban = {"type": "export_ban", "exporters": ["CHN"], "importers": ["USA"]}
+    leaky = ban | {"leak_via": ["THA", "MEX", "BEL"], "leak_cost": 0.15, "leak_share": 0.5}
+    tight = product(scenario(ban))
+    loose = product(scenario(leaky))
+    usa_tight = tight["countries"]["USA"]["consumer_price_change_pct"]
+    usa_loose = loose["countries"]["USA"]["consumer_price_change_pct"]
+    assert 0 < usa_loose < usa_tight
+    assert {r["via"] for r in loose["leakage"]} <= {"THA", "MEX", "BEL"}
+    assert sum(r["value_usd"] for r in loose["leakage"]) > 0
+    for ctl in loose["export_controls"]:
+        assert ctl["exports_usd"] <= ctl["cap_usd"] * (1 + 1e-9)
+    assert tight["leakage"] == [] and tight["export_controls"] == []
+
+
+def test_licensing_is_a_quota_at_the_grant_share() -> None:
+    lic = {
+        "type": "export_licensing",
+        "exporters": ["CHN"],
+        "grant_share": {"default": 0.8, "USA": 0.0},
+    }
+    out = product(scenario(lic))
+    (group,) = out["export_controls"]
+    assert "USA" not in group["destinations"]
+    assert group["exports_usd"] <= group["cap_usd"] * (1 + 1e-9)
+    usa = [f for f in out["flows"] if f["exporter"] == "CHN" and f["importer"] == "USA"]
+    assert usa and usa[0]["banned"] and usa[0]["value_usd"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("policy", "field", "words"),
+    [
+        (
+            {"type": "export_licensing", "exporters": ["CHN"], "grant_share": 1.5},
+            "policy[0]",
+            "between 0 and 1",
+        ),
+        (
+            {
+                "type": "export_ban",
+                "exporters": ["CHN"],
+                "importers": ["USA", "JPN"],
+                "leak_via": ["JPN", "THA"],
+                "leak_share": 0.5,
+            },
+            "policy[0].leak_via",
+            "JPN is a banned destination",
+        ),
+    ],
+)
+def test_bad_controls_get_one_clear_message(policy: dict[str, Any], field: str, words: str) -> None:
+    with pytest.raises(ScenarioError) as err:
+        critmin.simulate(Scenario.from_dict(scenario(policy)))
+    assert field in str(err.value) and words in str(err.value)
+
+
+def tariff_scenario(tariffs: dict[str, Any]) -> dict[str, Any]:
+    return scenario() | {"tariffs": tariffs}
+
+
+def test_curated_baseline_tariffs_change_the_calibration_and_are_cited() -> None:
+    from critmin.scenario.resolution import resolve
+
+    plain = resolve(Scenario.from_dict(scenario()))[1][0]
+    taxed = resolve(Scenario.from_dict(tariff_scenario({"baseline": "curated"})))[1][0]
+    b = taxed.baseline
+    chn, usa = b.countries.index("CHN"), b.countries.index("USA")
+    assert plain.baseline.t0[chn, usa] == 0.0
+    assert b.t0[chn, usa] == 0.25  # Section 301, critical minerals, from 27 Sep 2024
+    assert any("89 FR 76581" in s for s in b.sources)
+    # calibrated with it: the US spends 25% more on Chinese goods, so China's share rises
+    assert taxed.market.shares[chn, usa] > plain.market.shares[chn, usa]
+    assert taxed.market.E[usa] > plain.market.E[usa]
+    # the 2026 rows (graphite, magnets) are not in force in a 2024 baseline
+    later = Scenario.from_dict(tariff_scenario({"baseline": "curated"}) | {"year": 2024})
+    from critmin.scenario.tariffs import curated_tariffs
+
+    assert not [r for r in curated_tariffs(later.year) if r.hs6 == "850511" and r.exporter == "CHN"]
+    assert [r for r in curated_tariffs(2026) if r.hs6 == "850511" and r.exporter == "CHN"]
+
+
+def test_a_preferential_cut_lowers_intra_zone_baseline_tariffs(tmp_path: Path) -> None:
+    from critmin.scenario.resolution import resolve
+
+    path = tmp_path / "t.csv"
+    path.write_text("importer,exporter,hs6,rate\nUSA,*,811292,0.1\n")
+    data = tariff_scenario({"file": str(path), "preferential_cut": 0.5})
+    b = resolve(Scenario.from_dict(data))[1][0].baseline
+    usa, jpn, chn = (b.countries.index(c) for c in ("USA", "JPN", "CHN"))
+    assert b.t0[jpn, usa] == pytest.approx(0.05) and b.t0[chn, usa] == pytest.approx(0.1)
+
+
+def test_a_tariff_file_with_an_unknown_code_gets_one_message(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("importer,exporter,hs6,rate\nUSA,CHN,811292,0.1\nUSA,XYZ,811292,0.1\n")
+    with pytest.raises(CritminError) as err:
+        critmin.simulate(Scenario.from_dict(tariff_scenario({"file": str(path)})))
+    text = str(err.value)
+    assert "bad.csv" in text and "line 3" in text and "'XYZ'" in text
+
+
+CONTROLS = sorted((Path(__file__).resolve().parents[2] / "examples" / "controls").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", CONTROLS, ids=lambda p: p.stem)
+def test_every_control_example_converges(path: Path) -> None:
+    result = critmin.simulate(path).to_dict()
+    for pid, out in result["products"].items():
+        assert out["converged"], (pid, out["message"])
+        for ctl in out["export_controls"]:
+            assert ctl["exports_usd"] <= ctl["cap_usd"] * (1 + 1e-9), (pid, ctl)
+
+
+def shifted_policy() -> Policy:
+    return Policy(
+        demand_shift=np.array([1.0, 1.2, 1.0, 1.0]),
+        supply_shift=np.array([0.8, 1.0, 1.0, 1.1]),
+        export_cap=np.array([np.inf, 0.8, np.inf, np.inf]),
+    )
+
+
+def test_shifters_clear_the_market_on_the_shifted_curves() -> None:
+    m = Market(V=V4, t0=np.zeros((4, 4)), sigma=4.0, eta=0.5, eps=np.array([1.0, 0.5, 2.0, 0.8]))
+    sol = solve(m, shifted_policy())
+    assert sol.converged
+    # S_i = k_i pi_i^eps_i and sales equal R_i S_i
+    k = np.array([0.8, 1.0, 1.0, 1.1])
+    np.testing.assert_allclose(sol.S, k * sol.pi**m.eps, rtol=1e-12)
+    np.testing.assert_allclose(sol.q.sum(axis=1), V4.sum(axis=1) * sol.S, rtol=1e-10)
+    # D_j = a_j P_j^-eta, and the buyer's purchases are its demand (CES quantity index)
+    a = np.array([1.0, 1.2, 1.0, 1.0])
+    np.testing.assert_allclose(sol.D, a * sol.P ** (-m.eta), rtol=1e-12)
+    assert sol.P[1] > sol.P[2]  # more demand where the shock is
+
+
+def test_the_jacobian_with_shifters_matches_finite_differences() -> None:
+    from critmin.model.core import evaluate, jacobian, stack
+
+    m = Market(V=V4, t0=np.full((4, 4), 0.05), sigma=3.0, eta=0.7, eps=np.ones(4))
+    st = stack([m], [shifted_policy().resolve(m)])
+    z = np.random.default_rng(1).normal(0.0, 0.1, (1, st.N))
+    J = jacobian(st, evaluate(st, z))[0]
+    fd = np.zeros_like(J)
+    h = 1e-6
+    for k in range(st.N):
+        up, down = z.copy(), z.copy()
+        up[0, k] += h
+        down[0, k] -= h
+        fd[:, k] = (evaluate(st, up).F[0] - evaluate(st, down).F[0]) / (2 * h)
+    np.testing.assert_allclose(J, fd, atol=1e-7)
+
+
+def test_a_demand_shock_raises_prices_and_a_supply_shock_of_china_lowers_its_output() -> None:
+    data = scenario()
+    up = product(data | {"shock": [{"type": "demand", "countries": "members", "change": 0.2}]})
+    usa = up["countries"]["USA"]
+    assert usa["consumer_price_change_pct"] > 0 and usa["demand_change_pct"] > 0
+    down = product(data | {"shock": [{"type": "supply", "countries": ["CHN"], "change": -0.2}]})
+    chn = down["countries"]["CHN"]
+    assert chn["producer_price_change_pct"] > 0 and chn["supply_change_pct"] < 0
+    with pytest.raises(ScenarioError, match=r"shock\[0\]\.products"):
+        Scenario.from_dict(data | {"shock": [{"type": "demand", "change": 0.1, "products": ["x"]}]})
+
+
+def test_a_leaked_pair_pays_the_vias_tariff_not_the_origin_s() -> None:
+    from critmin.scenario.resolution import resolve
+
+    ban = {
+        "type": "export_ban",
+        "exporters": ["CHN"],
+        "importers": ["USA"],
+        "leak_via": ["THA"],
+        "leak_cost": 0.1,
+        "leak_share": 0.5,
+    }
+    data = scenario(ban) | {"tariffs": {"baseline": "curated"}}
+    rp = resolve(Scenario.from_dict(data))[1][0]
+    b = rp.baseline
+    chn, usa, tha = (b.countries.index(c) for c in ("CHN", "USA", "THA"))
+    assert b.t0[chn, usa] == 0.25  # Section 301 in the baseline
+    assert rp.policy.t1 is not None and rp.policy.t1[chn, usa] == b.t0[tha, usa]
+    assert rp.policy.trade_cost is not None and rp.policy.trade_cost[chn, usa] == 0.1
+
+
+def test_uncertainty_refuses_licensing_rather_than_ignoring_it() -> None:
+    from critmin.uncertainty import run_uncertainty
+
+    lic = {"type": "export_licensing", "exporters": ["CHN"], "grant_share": 0.8}
+    with pytest.raises(CritminError, match="critmin uncertainty does not take them yet"):
+        run_uncertainty(scenario(lic), draws=4)
+
+
+def test_chains_refuse_the_new_controls_with_one_message() -> None:
+    data = {
+        "name": "chain",
+        "zone": {"members": ["USA", "EU27"], "watch": ["CHN"]},
+        "chain": [{"id": "gallium"}],
+        "policy": [{"type": "export_licensing", "exporters": ["CHN"], "grant_share": 0.5}],
+    }
+    with pytest.raises(ScenarioError, match="linked-chain model does not take them"):
+        critmin.simulate(data)

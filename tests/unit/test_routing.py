@@ -1,0 +1,53 @@
+"""critmin assess --view routing: mirror gaps flagged as possible indirect routing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from critmin.assessment.routing import mirror_gaps, read_comtrade
+from critmin.cli import app
+
+ROWS = """reporter,partner,cmd,flow,value
+156,842,811292,X,10000000
+842,156,811292,M,50000000
+156,276,811292,X,8000000
+276,156,811292,M,8400000
+156,0,811292,X,99000000
+"""
+
+
+def test_a_large_mirror_gap_is_flagged_with_both_figures(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(ROWS)
+    flags = mirror_gaps(read_comtrade(path))
+    assert len(flags) == 1  # CHN -> DEU differs by the CIF/FOB margin only; World is no partner
+    (flag,) = flags
+    assert (flag["exporter"], flag["importer"], flag["hs6"]) == ("CHN", "USA", "811292")
+    assert flag["exporter_reported_usd"] == 1e7 and flag["importer_reported_usd"] == 5e7
+    assert flag["ratio"] == pytest.approx(5.0)
+    assert "third countries" in str(flag["flag"])
+
+
+def test_the_cli_needs_a_comtrade_file_and_names_missing_columns(tmp_path: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(app, ["assess", "--view", "routing"])
+    assert res.exit_code == 2 and "--comtrade" in res.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("reporter,partner,value\n1,2,3\n")
+    res = runner.invoke(app, ["assess", "--view", "routing", "--comtrade", str(bad)])
+    assert res.exit_code == 2 and "column(s) cmd, flow" in " ".join(res.output.split())
+
+
+@pytest.mark.shared_data
+def test_china_to_us_811292_in_2024_is_several_times_larger_as_the_us_reports(
+    shared_data: Path,
+) -> None:
+    path = (
+        shared_data / "trade" / "critical_materials_atlas" / "comtrade_raw" / "comtrade_2024.csv.gz"
+    )
+    flags = mirror_gaps(read_comtrade(path), ["811292"])
+    (chn_usa,) = [f for f in flags if f["exporter"] == "CHN" and f["importer"] == "USA"]
+    assert float(chn_usa["ratio"]) > 4  # USD 53.3 million reported by the US, 9.6 by China
