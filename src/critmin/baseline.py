@@ -17,14 +17,18 @@ For a product k and trade year, the countries are every exporter, importer and p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from critmin.errors import CritminError, ScenarioError
 from critmin.world import AGGREGATES, World
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -61,86 +65,135 @@ def _nearest_year(years: list[int], year: int) -> int | None:
     return min(years, key=lambda y: (abs(y - year), -y))
 
 
+def _nansum(values: np.ndarray) -> float:
+    """The sum of ``values`` with NaN counted as 0: pandas' ``Series.sum()`` (NaN filled with
+    0, then numpy's pairwise sum over the whole array), so that the bits are the same."""
+    return float(np.where(np.isnan(values), 0.0, values).sum())
+
+
+def _group_sums(keys: np.ndarray, values: np.ndarray) -> dict[str, tuple[float, int]]:
+    """Per key (sorted; ``None`` keys left out): the sum of ``values`` over its rows, NaN
+    skipped, and how many values were not NaN. The arithmetic of pandas' (3.x)
+    ``groupby(key)[column].sum()``, so that the bits are the same: where the rows come grouped
+    by key in sorted order and no value is NaN, numpy's ``add.reduceat`` over each key's run
+    of rows; otherwise a compensated (Kahan) sum in row order, step for step as pandas'
+    Cython ``group_sum``."""
+    present = [k for k in keys.tolist() if k is not None]
+    order = sorted(set(present))
+    if not order:
+        return {}
+    code = {k: i for i, k in enumerate(order)}
+    ids = np.array([-1 if k is None else code[k] for k in keys.tolist()], dtype=np.intp)
+    counts = np.bincount(ids[ids >= 0], weights=~np.isnan(values[ids >= 0]), minlength=len(order))
+    if (np.diff(ids) >= 0).all() and not np.isnan(values).any():
+        first = int((ids < 0).sum())
+        starts = np.flatnonzero(np.r_[True, ids[first + 1 :] != ids[first:-1]])
+        sums = np.add.reduceat(values[first:], starts).tolist()
+        return {k: (s, int(n)) for k, s, n in zip(order, sums, counts.tolist(), strict=True)}
+    acc = [[0.0, 0.0] for _ in order]  # sum, compensation
+    for i, value in zip(ids.tolist(), values.tolist(), strict=True):
+        if i < 0 or value != value:  # no key, or NaN
+            continue
+        a = acc[i]
+        y = value - a[1]
+        t = a[0] + y
+        c = t - a[0] - y
+        a[1] = 0.0 if c != c else c
+        a[0] = t
+    return {k: (a[0], int(n)) for k, a, n in zip(order, acc, counts.tolist(), strict=True)}
+
+
 def _usgs_output(
     world: World, minerals: list[str], stage: str, year: int
-) -> tuple[pd.Series, int | None]:
-    """Country production (element t) summed over minerals, for the year or the nearest year."""
-    df = world.supply_rows(minerals, stage, "production")
-    df = df[~df["country"].isin(list(AGGREGATES))]
-    chosen = _nearest_year(sorted(int(y) for y in df["year"].unique()), year)
+) -> tuple[dict[str, float], int | None]:
+    """Country production (element t) summed over minerals, for the year or the nearest year
+    (NaN for a country whose figures are all missing); countries in sorted order."""
+    cols = world.supply_columns(minerals, stage, "production")
+    keep = np.array([c not in AGGREGATES for c in cols["country"].tolist()], dtype=bool)
+    chosen = _nearest_year(sorted({int(y) for y in cols["year"][keep].tolist()}), year)
     if chosen is None:
-        return pd.Series(dtype=float), None
-    sub = df[df["year"] == chosen]
-    return sub.groupby("country")["value_t"].sum(min_count=1), chosen
+        return {}, None
+    rows = keep & (cols["year"] == chosen)
+    sums = _group_sums(cols["country"][rows], cols["value_t"][rows])
+    return {c: (s if n >= 1 else float("nan")) for c, (s, n) in sums.items()}, chosen
 
 
 def _world_total(world: World, minerals: list[str], stage: str, year: int) -> float | None:
-    df = world.supply_rows(minerals, stage, "production")
-    df = df[df["country"] == "WLD"]
-    chosen = _nearest_year(sorted(int(y) for y in df["year"].unique()), year)
+    cols = world.supply_columns(minerals, stage, "production")
+    wld = cols["country"] == "WLD"
+    chosen = _nearest_year(sorted({int(y) for y in cols["year"][wld].tolist()}), year)
     if chosen is None:
         return None
-    v = df[df["year"] == chosen]["value_t"].sum(min_count=1)
-    return float(v) if np.isfinite(v) else None
+    values = cols["value_t"][wld & (cols["year"] == chosen)]
+    if not (~np.isnan(values)).any():
+        return None
+    v = _nansum(values)
+    return v if np.isfinite(v) else None
 
 
 def domestic_output_tonnes(
-    world: World, product: pd.Series, year: int
-) -> tuple[pd.Series, bool, str]:
-    """National output of the product in product tonnes, whether it is an estimate, and a note."""
+    world: World, product: Mapping[str, Any], year: int
+) -> tuple[dict[str, float], bool, str]:
+    """National output of the product (a products-table row) in product tonnes by country
+    (sorted), whether it is an estimate, and a note."""
     minerals = [m for m in str(product["usgs_mineral"]).split(";") if m]
-    cf = float(product["content_factor"]) if pd.notna(product["content_factor"]) else float("nan")
+    cf = float(product["content_factor"]) if product["content_factor"] is not None else np.nan
     if not minerals or not np.isfinite(cf) or cf <= 0:
-        return pd.Series(dtype=float), False, "no national output data for this product"
+        return {}, False, "no national output data for this product"
     usgs_stage = str(product["usgs_stage"])
     prod_stage = "mine" if product["stage"] == "mine" else "refine"
     if usgs_stage == prod_stage:
         out, used_year = _usgs_output(world, minerals, usgs_stage, year)
         note = f"USGS {usgs_stage} production {used_year}"
-        return (out / cf).dropna(), False, note
+        return _per_cf(out, cf), False, note
     # refined product, only mine output published: world mine output x EU processing shares
     world_mine = _world_total(world, minerals, usgs_stage, year)
-    materials = [m for m in str(product["eu_material"]).split(";") if m]
-    shares = world.eu_supply_shares[
-        (world.eu_supply_shares["scope"] == "global")
-        & (world.eu_supply_shares["stage"] == "P")
-        & (world.eu_supply_shares["material"].str.lower().isin([m.lower() for m in materials]))
-        & (world.eu_supply_shares["country"] != "OTH")
-    ]
-    if world_mine is None or shares.empty:
+    materials = {m.lower() for m in str(product["eu_material"]).split(";") if m}
+    shares = world.processing_shares
+    rows = np.array([m in materials for m in shares["material"].tolist()], dtype=bool)
+    if world_mine is None or not rows.any():
         out, used_year = _usgs_output(world, minerals, usgs_stage, year)
         return (
-            (out / cf).dropna(),
+            _per_cf(out, cf),
             True,
             (f"estimate: USGS {usgs_stage} output {used_year} used as a proxy for refined output"),
         )
-    est = shares.groupby("country")["share"].sum() * world_mine
-    return est / cf, True, "estimate: USGS world mine output x EU 2023 processing (P) shares"
+    sums = _group_sums(shares["country"][rows], shares["share"][rows])
+    est = {c: s * world_mine / cf for c, (s, _) in sums.items()}
+    return est, True, "estimate: USGS world mine output x EU 2023 processing (P) shares"
+
+
+def _per_cf(out: dict[str, float], cf: float) -> dict[str, float]:
+    """Element tonnes to product tonnes; countries without a figure left out."""
+    return {c: v / cf for c, v in out.items() if not np.isnan(v / cf)}
 
 
 def bundled_baseline(
     world: World, product_id: str, price_usd_per_t: float | None = None
 ) -> ProductBaseline:
-    """Calibrate a bundled product for the world's trade year."""
-    product = world.product(product_id)
+    """Calibrate a bundled product for the world's trade year (numpy on the world's indexed
+    columns; the sums are those of the earlier pandas code, bit for bit)."""
+    product = world.product_record(product_id)
     pid = str(product["product_id"])
-    flows = world.product_flows(pid)
-    flows = flows[(flows["exporter"] != flows["importer"]) & (flows["value_usd"] > 0)]
-    warnings: list[str] = []
-    if flows.empty:
+    cols = world.flow_columns(pid)
+    exporter, importer = cols["exporter"], cols["importer"]
+    keep = (exporter != importer) & (cols["value_usd"] > 0)
+    if not keep.any():
         raise CritminError(f"product {pid!r} has no trade flows in {world.year}")
+    exporter, importer = exporter[keep], importer[keep]
+    value, q = cols["value_usd"][keep], cols["quantity_t"][keep]
+    warnings: list[str] = []
 
     # unit values (USD/t): pair, exporter, world
-    q = flows["quantity_t"]
-    has_q = q.notna() & (q > 0)
-    world_uv = float(flows.loc[has_q, "value_usd"].sum() / q[has_q].sum()) if has_q.any() else None
+    has_q = ~np.isnan(q) & (q > 0)
+    world_uv = float(value[has_q].sum() / q[has_q].sum()) if has_q.any() else None
     if world_uv is None and world.year != 2024:
         from critmin.world import load_world
 
-        f24 = load_world(2024).product_flows(pid)
-        ok = f24["quantity_t"].notna() & (f24["quantity_t"] > 0)
+        f24 = load_world(2024).flow_columns(pid)
+        ok = ~np.isnan(f24["quantity_t"]) & (f24["quantity_t"] > 0)
         if ok.any():
-            world_uv = float(f24.loc[ok, "value_usd"].sum() / f24.loc[ok, "quantity_t"].sum())
+            world_uv = _nansum(f24["value_usd"][ok]) / _nansum(f24["quantity_t"][ok])
             warnings.append(f"{world.year} has no quantities: unit values from 2024 BACI")
     if price_usd_per_t is not None:
         world_uv = float(price_usd_per_t)
@@ -151,42 +204,44 @@ def bundled_baseline(
         )
     # pair unit values far from the world's are misreported or misclassified goods (e.g. 957 t
     # "lithium carbonate" PRT->ESP at USD 284/t): they fall back to the world unit value
-    pair_uv = flows["value_usd"] / q.where(has_q)
+    pair_uv = value / np.where(has_q, q, np.nan)
     ratio = pair_uv / world_uv
-    plausible = has_q & ratio.between(1 / UNIT_VALUE_BAND, UNIT_VALUE_BAND)
+    plausible = has_q & (ratio >= 1 / UNIT_VALUE_BAND) & (ratio <= UNIT_VALUE_BAND)
     odd = has_q & ~plausible
     if odd.any():
         warnings.append(
             f"{int(odd.sum())} of {int(has_q.sum())} pair unit values lie outside "
             f"{1 / UNIT_VALUE_BAND:g}-{UNIT_VALUE_BAND:g}x the world unit value "
             f"(USD {world_uv:,.0f}/t) and were replaced by it "
-            f"({100 * flows.loc[odd, 'value_usd'].sum() / flows['value_usd'].sum():.1f}% of trade value)"
+            f"({100 * value[odd].sum() / value.sum():.1f}% of trade value)"
         )
-    exp_uv = (
-        flows[plausible].groupby("exporter")["value_usd"].sum()
-        / flows[plausible].groupby("exporter")["quantity_t"].sum()
-    )
+    exp_value = _group_sums(exporter[plausible], value[plausible])
+    exp_tonnes = _group_sums(exporter[plausible], q[plausible])
+    exp_uv = {c: s / exp_tonnes[c][0] for c, (s, _) in exp_value.items()}
 
     output_t, estimated, note = domestic_output_tonnes(world, product, world.year)
     codes = sorted(
-        (set(flows["exporter"]) | set(flows["importer"]) | set(output_t[output_t > 0].index))
+        (
+            set(exporter.tolist())
+            | set(importer.tolist())
+            | {c for c, t in output_t.items() if t > 0}
+        )
         - AGGREGATES
     )
     pos = {c: k for k, c in enumerate(codes)}
     n = len(codes)
     V = np.zeros((n, n))
     p0 = np.full((n, n), world_uv)
-    ei = flows["exporter"].map(pos).to_numpy()
-    ij = flows["importer"].map(pos).to_numpy()
-    np.add.at(V, (ei, ij), flows["value_usd"].to_numpy(dtype=float))
+    ei = np.array([pos[c] for c in exporter.tolist()], dtype=np.intp)
+    ij = np.array([pos[c] for c in importer.tolist()], dtype=np.intp)
+    np.add.at(V, (ei, ij), value)
     if price_usd_per_t is None:
-        ok_pairs = plausible.to_numpy(dtype=bool)
-        p0[ei[ok_pairs], ij[ok_pairs]] = pair_uv.to_numpy(dtype=float)[ok_pairs]
+        p0[ei[plausible], ij[plausible]] = pair_uv[plausible]
 
     # domestic sales
-    exports_value = pd.Series(V.sum(axis=1) - np.diag(V), index=codes)
+    exports_value = V.sum(axis=1) - np.diag(V)
     estimated_domestic: list[str] = []
-    if output_t.empty:
+    if not output_t:
         warnings.append(f"domestic sales set to 0 for every country: {note}")
     else:
         for c, out_t in output_t.items():
@@ -194,18 +249,19 @@ def bundled_baseline(
                 continue
             uv = float(exp_uv.get(c, world_uv)) if price_usd_per_t is None else world_uv
             uv = uv if np.isfinite(uv) and uv > 0 else world_uv
-            exports_t = float(exports_value[str(c)]) / uv
+            k = pos[c]
+            exports_t = float(exports_value[k]) / uv
             dom_t = max(float(out_t) - exports_t, 0.0)
-            k = pos[str(c)]
             V[k, k] = dom_t * uv
             p0[k, k] = uv
             if estimated and dom_t > 0:
-                estimated_domestic.append(str(c))
-        no_data = [c for c in codes if c not in output_t.index]
+                estimated_domestic.append(c)
+        no_data = [c for c in codes if c not in output_t]
         warnings.append(
             f"domestic sales from {note}; countries without published output have 0 domestic "
             f"sales ({len(no_data)} of {n})"
         )
+    sources = _flow_sources(cols["basis"][keep], cols["method"][keep], value, world.year)
     return ProductBaseline(
         product_id=pid,
         name=str(product["name"]),
@@ -219,23 +275,22 @@ def bundled_baseline(
         hs6=str(product["hs6"]),
         warnings=[
             *warnings,
-            *[x for x in _flow_sources(flows, world.year) if x.startswith("critmin estimate")],
+            *[x for x in sources if x.startswith("critmin estimate")],
             *([f"caveat: {product['caveat']}"] if product["caveat"] else []),
         ],
         estimated_domestic=estimated_domestic,
-        sources=[*_flow_sources(flows, world.year), note],
+        sources=[*sources, note],
     )
 
 
-def _flow_sources(flows: pd.DataFrame, year: int) -> list[str]:
+def _flow_sources(basis: np.ndarray, method: np.ndarray, value: np.ndarray, year: int) -> list[str]:
     """Where the product's flows come from; estimated flows are named as such."""
-    basis = flows["basis"] if "basis" in flows.columns else pd.Series("observed", flows.index)
-    out = [f"CEPII BACI HS17 V202601 {year}"] if basis.eq("observed").any() else []
-    est = flows[basis.eq("estimate")]
-    if not est.empty:
-        share = est["value_usd"].sum() / flows["value_usd"].sum()
+    out = [f"CEPII BACI HS17 V202601 {year}"] if (basis == "observed").any() else []
+    est = basis == "estimate"
+    if est.any():
+        share = value[est].sum() / value.sum()
         out.append(
-            f"critmin estimate ({', '.join(sorted(set(est['method'])))}): "
+            f"critmin estimate ({', '.join(sorted(set(method[est].tolist())))}): "
             f"{100 * share:.0f}% of trade value rests on estimated flows, not observed trade "
             "(docs/data.md, 'Estimated flows of the intermediates')"
         )
@@ -256,6 +311,8 @@ def read_user_flows(path: Path, field_name: str) -> pd.DataFrame:
     """A user's flows CSV, checked cell by cell: exporter and importer are 3-letter codes;
     value_usd is a finite number >= 0 on every row; quantity_t and tariff may be blank (not
     given) but otherwise finite and >= 0. Every problem names the file, line and column."""
+    import pandas as pd
+
     if not path.exists():
         raise ScenarioError(field_name, f"flows file {path} does not exist")
     if path.is_dir():

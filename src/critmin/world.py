@@ -11,15 +11,16 @@ import difflib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from critmin.data.dataset import (
     AGGREGATES,
     REFERENCE_DIR,
     dataset_dir,
+    read_arrow,
     read_manifest,
     read_table,
     trade_years,
@@ -30,6 +31,9 @@ from critmin.errors import (
     UnknownProductError,
     UnknownYearError,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "AGGREGATES",
@@ -52,27 +56,119 @@ def _plain_strings(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with its string columns as Python strings (object dtype): a product's few hundred
     rows are then compared, mapped and grouped without a round trip through Arrow per
     operation (the values are the same)."""
+    import pandas as pd
+
     text = [c for c, t in df.dtypes.items() if isinstance(t, pd.StringDtype)]
     return df.astype(dict.fromkeys(text, object)) if text else df
+
+
+# pyarrow imports pandas the first time it converts to numpy (``to_numpy``) or from Python
+# (``pa.array``, ``pa.scalar``, compute functions given a Python value): these helpers go
+# through Python lists and raw buffers instead.
+
+
+def _numpy_columns(table: pa.Table, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Columns of an Arrow table as numpy arrays: text as ``object`` (``None`` where missing),
+    numbers as float64 (NaN where missing), integers as int64."""
+    out: dict[str, np.ndarray] = {}
+    for name in names:
+        column = table.column(name)
+        values = column.to_pylist()
+        if pa.types.is_floating(column.type):
+            out[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        elif pa.types.is_integer(column.type) and column.null_count == 0:
+            out[name] = np.array(values, dtype=np.int64)
+        else:
+            out[name] = np.array(values, dtype=object)
+    return out
+
+
+def _filter_rows(table: pa.Table, keep: np.ndarray) -> pa.Table:
+    """The rows of ``table`` where ``keep`` (a numpy bool array) is True."""
+    bits = pa.py_buffer(np.packbits(keep.astype(bool), bitorder="little"))
+    return table.filter(pa.Array.from_buffers(pa.bool_(), len(keep), [None, bits]))
+
+
+def _row_groups(keys: list[Any]) -> dict[Any, np.ndarray]:
+    """Row positions of each key (ascending: table order); ``None`` keys left out."""
+    groups: dict[Any, list[int]] = {}
+    for k, key in enumerate(keys):
+        if key is not None:
+            groups.setdefault(key, []).append(k)
+    return {key: np.asarray(rows, dtype=np.intp) for key, rows in groups.items()}
 
 
 @dataclass(frozen=True)
 class World:
     """The baseline for one trade year. All tables are pandas DataFrames in the documented
-    schemas (``critmin data schema``); ``supply`` holds only the latest edition's figures."""
+    schemas (``critmin data schema``); ``supply`` holds only the latest edition's figures.
+
+    The tables are read as Arrow tables and become DataFrames on first use: a scenario's
+    calibration and resolution read the Arrow columns (:meth:`flow_columns`,
+    :meth:`supply_columns`, :meth:`product_record`, the indexes below), so that
+    ``critmin simulate`` never imports pandas (about 0.3 s of CPU per process)."""
 
     year: int
-    supply: pd.DataFrame
-    supply_all_editions: pd.DataFrame
-    flows: pd.DataFrame
-    wgi: pd.DataFrame
-    eu_supply_shares: pd.DataFrame
-    eu_sr_ei: pd.DataFrame
-    us_salient: pd.DataFrame
-    groups: pd.DataFrame
-    products: pd.DataFrame
-    elasticities: pd.DataFrame
-    _group_index: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    reference_dir: Path = field(repr=False)
+    flows_table: pa.Table = field(repr=False)
+    """The flows of ``year``."""
+    supply_table: pa.Table = field(repr=False)
+    """The latest edition's supply figures."""
+
+    # ------------------------------------------------------------------ tables (pandas)
+    @cached_property
+    def supply(self) -> pd.DataFrame:
+        return self.supply_table.to_pandas()
+
+    @cached_property
+    def flows(self) -> pd.DataFrame:
+        return self.flows_table.to_pandas()
+
+    @property
+    def supply_all_editions(self) -> pd.DataFrame:
+        return read_table("supply", self.reference_dir)
+
+    @property
+    def wgi(self) -> pd.DataFrame:
+        return read_table("wgi", self.reference_dir)
+
+    @property
+    def eu_supply_shares(self) -> pd.DataFrame:
+        return read_table("eu_supply_shares", self.reference_dir)
+
+    @property
+    def eu_sr_ei(self) -> pd.DataFrame:
+        return read_table("eu_sr_ei", self.reference_dir)
+
+    @property
+    def us_salient(self) -> pd.DataFrame:
+        return read_table("us_salient", self.reference_dir)
+
+    @property
+    def groups(self) -> pd.DataFrame:
+        return read_table("groups", self.reference_dir)
+
+    @property
+    def products(self) -> pd.DataFrame:
+        return read_table("products", self.reference_dir)
+
+    @property
+    def elasticities(self) -> pd.DataFrame:
+        return read_table("elasticities", self.reference_dir)
+
+    def _arrow(self, name: str) -> pa.Table:
+        return read_arrow(name, self.reference_dir)
+
+    @cached_property
+    def _group_index(self) -> dict[str, list[str]]:
+        groups = self._arrow("groups")
+        members: dict[str, list[str]] = {}
+        for g, c in zip(
+            groups.column("group_id").to_pylist(), groups.column("country").to_pylist(), strict=True
+        ):
+            if g is not None:
+                members.setdefault(str(g).upper(), []).append(str(c))
+        return {g: sorted(codes) for g, codes in sorted(members.items())}
 
     # ------------------------------------------------------------------ lookups
     @property
@@ -85,8 +181,12 @@ class World:
         # computed once per World: scanning ~45k flow rows took ~70 ms per call, and
         # resolve_countries calls it for every code it checks
         codes: set[str] = set()
-        for column in (self.flows["exporter"], self.flows["importer"], self.supply["country"]):
-            codes.update(str(c) for c in column.unique())  # Arrow-native unique, then ~200 codes
+        for table, name in (
+            (self.flows_table, "exporter"),
+            (self.flows_table, "importer"),
+            (self.supply_table, "country"),
+        ):
+            codes.update(str(c) for c in set(table.column(name).to_pylist()) if c is not None)
         return tuple(sorted(codes - AGGREGATES))
 
     @property
@@ -95,11 +195,17 @@ class World:
 
     @property
     def minerals(self) -> list[str]:
-        return sorted(set(self.products["mineral"]) | set(self.supply["mineral"]))
+        return list(self._mineral_names)
+
+    @cached_property
+    def _mineral_names(self) -> tuple[str, ...]:
+        names = set(self._arrow("products").column("mineral").to_pylist())
+        names |= set(self.supply_table.column("mineral").to_pylist())
+        return tuple(sorted(str(m) for m in names if m is not None))
 
     @property
     def product_ids(self) -> list[str]:
-        return list(self.products["product_id"])
+        return [str(p) for p in self._arrow("products").column("product_id").to_pylist()]
 
     def group(self, name: str) -> list[str]:
         key = name.strip().upper()
@@ -148,11 +254,16 @@ class World:
     def _product_rows(self) -> dict[str, int]:
         """Row position of each product id, then of each HS6 code not already an id."""
         index: dict[str, int] = {}
-        for k, pid in enumerate(str(v) for v in self.products["product_id"]):
+        products = self._arrow("products")
+        for k, pid in enumerate(str(v) for v in products.column("product_id").to_pylist()):
             index.setdefault(pid, k)
-        for k, hs in enumerate(str(v) for v in self.products["hs6"]):
+        for k, hs in enumerate(str(v) for v in products.column("hs6").to_pylist()):
             index.setdefault(hs, k)
         return index
+
+    @cached_property
+    def _product_records(self) -> list[dict[str, Any]]:
+        return self._arrow("products").to_pylist()
 
     @cached_property
     def _plain_flows(self) -> pd.DataFrame:
@@ -165,26 +276,28 @@ class World:
     @cached_property
     def _flow_rows(self) -> dict[str, np.ndarray]:
         """Row positions of each product id's flows (ascending: table order)."""
-        groups = self.flows.groupby("product_id", sort=False, observed=True).indices
-        return {str(pid): np.asarray(rows) for pid, rows in groups.items()}
+        return _row_groups(self.flows_table.column("product_id").to_pylist())
 
     @cached_property
     def _supply_rows(self) -> dict[tuple[str, str, str], np.ndarray]:
         """Row positions of the latest-edition supply rows by ``(mineral, stage, measure)``."""
-        groups = self.supply.groupby(
-            ["mineral", "stage", "measure"], sort=False, observed=True
-        ).indices
-        out: dict[tuple[str, str, str], np.ndarray] = {}
-        for key, rows in groups.items():
-            parts: tuple[Any, ...] = key  # type: ignore[assignment]
-            out[(str(parts[0]), str(parts[1]), str(parts[2]))] = np.asarray(rows)
-        return out
+        t = self.supply_table
+        keys = zip(
+            t.column("mineral").to_pylist(),
+            t.column("stage").to_pylist(),
+            t.column("measure").to_pylist(),
+            strict=True,
+        )
+        return _row_groups([None if None in key else key for key in keys])
 
     @cached_property
     def _elasticity_rows(self) -> dict[tuple[str, str], dict[str, Any]]:
         """Rows of the elasticities table by ``(product_class, parameter)`` (first wins)."""
+        table = self._arrow("elasticities")
+        floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
         out: dict[tuple[str, str], dict[str, Any]] = {}
-        for row in self.elasticities.to_dict("records"):
+        for row in table.to_pylist():
+            row.update({k: float("nan") for k in floats if row[k] is None})  # as pandas: NaN
             out.setdefault(
                 (str(row["product_class"]), str(row["parameter"])),
                 {str(k): v for k, v in row.items()},
@@ -210,14 +323,70 @@ class World:
             return self._plain_supply.iloc[:0]
         return self._plain_supply.iloc[np.sort(np.concatenate(parts))]
 
-    def product(self, product_id: str) -> pd.Series:
+    # Plain numpy columns (built once per World) for calibration, which runs once per product:
+    # text as Python strings (``None`` where missing), numbers as float64 (NaN where missing).
+
+    @cached_property
+    def _flow_columns(self) -> dict[str, np.ndarray]:
+        return _numpy_columns(
+            self.flows_table, ("exporter", "importer", "value_usd", "quantity_t", "basis", "method")
+        )
+
+    @cached_property
+    def _supply_columns(self) -> dict[str, np.ndarray]:
+        return _numpy_columns(self.supply_table, ("country", "year", "value_t"))
+
+    def flow_columns(self, product_id: str) -> dict[str, np.ndarray]:
+        """The columns exporter, importer, value_usd, quantity_t, basis and method of one
+        product's flows (id or HS6), in table order: :meth:`product_flows` as numpy arrays."""
+        pid = str(self.product_record(product_id)["product_id"])
+        rows = self._flow_rows.get(pid, np.zeros(0, dtype=np.intp))
+        return {name: column[rows] for name, column in self._flow_columns.items()}
+
+    def supply_columns(
+        self, minerals: list[str], stage: str, measure: str
+    ) -> dict[str, np.ndarray]:
+        """The columns country, year and value_t of :meth:`supply_rows`, as numpy arrays."""
+        parts = [
+            rows
+            for m in dict.fromkeys(minerals)
+            if (rows := self._supply_rows.get((m, stage, measure))) is not None
+        ]
+        rows = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.intp)
+        return {name: column[rows] for name, column in self._supply_columns.items()}
+
+    @cached_property
+    def processing_shares(self) -> dict[str, np.ndarray]:
+        """The EU 2023 global processing-stage (``P``) shares by country, without ``OTH``:
+        columns material (lower case), country and share, in table order."""
+        cols = _numpy_columns(
+            self._arrow("eu_supply_shares"), ("scope", "stage", "country", "material", "share")
+        )
+        keep = (cols.pop("scope") == "global") & (cols.pop("stage") == "P")
+        keep &= np.array([c is not None and c != "OTH" for c in cols["country"]], dtype=bool)
+        cols = {name: column[keep] for name, column in cols.items()}
+        cols["material"] = np.array(
+            [m.lower() if isinstance(m, str) else None for m in cols["material"]], dtype=object
+        )
+        return cols
+
+    def _product_row(self, product_id: str) -> int:
         k = self._product_rows.get(product_id)
         if k is None:
             raise UnknownProductError(
                 f"unknown product {product_id!r}{_suggest(product_id, self.product_ids)}; "
                 "see 'critmin data list'"
             )
-        return self.products.iloc[k]
+        return k
+
+    def product(self, product_id: str) -> pd.Series:
+        """The products-table row of a product id or HS6 code."""
+        return self.products.iloc[self._product_row(product_id)]
+
+    def product_record(self, product_id: str) -> dict[str, Any]:
+        """The products-table row of a product id or HS6 code as a dict (``None`` where a
+        value is missing), without pandas."""
+        return self._product_records[self._product_row(product_id)]
 
     def check_mineral(self, mineral: str) -> str:
         m = mineral.strip().lower().replace(" ", "_").replace("-", "_")
@@ -268,23 +437,11 @@ def load_world(year: int = 2024, reference_dir: Path | None = None) -> World:
         raise UnknownYearError(
             f"no bundled trade data for {year}: trade years are {', '.join(map(str, years))}"
         )
-    supply_all = read_table("supply", reference_dir)
-    flows = read_table("flows", reference_dir)
-    groups = read_table("groups", reference_dir)
-    index: dict[str, list[str]] = {
-        str(g).upper(): sorted(map(str, sub["country"])) for g, sub in groups.groupby("group_id")
-    }
+    supply_all = read_arrow("supply", reference_dir)
+    flows = read_arrow("flows", reference_dir)
     return World(
         year=year,
-        supply=supply_all[supply_all["is_latest"]].reset_index(drop=True),
-        supply_all_editions=supply_all,
-        flows=flows[flows["year"] == year].reset_index(drop=True),
-        wgi=read_table("wgi", reference_dir),
-        eu_supply_shares=read_table("eu_supply_shares", reference_dir),
-        eu_sr_ei=read_table("eu_sr_ei", reference_dir),
-        us_salient=read_table("us_salient", reference_dir),
-        groups=groups,
-        products=read_table("products", reference_dir),
-        elasticities=read_table("elasticities", reference_dir),
-        _group_index=index,
+        reference_dir=reference_dir,
+        flows_table=_filter_rows(flows, np.array(flows.column("year").to_pylist()) == year),
+        supply_table=supply_all.filter(supply_all.column("is_latest")),
     )

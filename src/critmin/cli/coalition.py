@@ -13,7 +13,6 @@ from rich.table import Table
 
 from critmin.cli.app import app, err, load_solver, out, progress_bar, user_errors
 from critmin.errors import CritminError
-from critmin.numbers import share, usd
 
 BAR_WIDTH = 28
 
@@ -184,6 +183,8 @@ def coalition_cmd(
 
 
 def _fmt(data: dict[str, Any], key: str, value: float | None, signed: bool = True) -> str:
+    from critmin.numbers import share, usd  # imports numpy: not at start-up (critmin --help)
+
     unit = data["objectives"][key]["unit"]
     if value is None:
         return "-"

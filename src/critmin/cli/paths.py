@@ -7,13 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import typer
 
 from critmin.cli.app import app, err, load_solver, out, print_frame, progress_bar, user_errors
 from critmin.cli.uncertainty import SCHEDULER_ADDRESS
 from critmin.errors import CritminError
-from critmin.numbers import usd
 
 
 @app.command("paths")
@@ -94,6 +92,10 @@ def paths_cmd(
 
 
 def _print(data: dict[str, Any]) -> None:
+    import pandas as pd  # here, not at start-up: critmin --help and simulate run without it
+
+    from critmin.numbers import usd
+
     rows = []
     for mech, e in data["mechanisms"].items():
         npv = e["npv"]

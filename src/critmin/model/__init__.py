@@ -8,6 +8,8 @@ are those of ``DESIGN.md`` ("The trade model"); see :mod:`critmin.model.core`.
 
 from __future__ import annotations
 
+# first: scipy's BLAS/LAPACK for the compiled kernels, without the scipy.linalg package
+import critmin.model.lapack_loader  # noqa: F401
 from critmin.model.core import Market, ModelInputError, Policy, ResolvedPolicy
 from critmin.model.solver import Solution, solve, solve_batch, warm_up
 from critmin.model.welfare import Welfare, compute_welfare

@@ -210,7 +210,7 @@ def _step_baseline(
             )
         else:
             try:
-                world.product(pid)
+                world.product_record(pid)
             except CritminError as err:
                 raise ScenarioError(field_name, str(err)) from None
             price = sp.baseline_price_usd_per_t if sp is not None else None

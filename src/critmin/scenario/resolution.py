@@ -346,7 +346,7 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
             base = user_baseline(spec.id, path, spec.baseline_price_usd_per_t, f"{fname}.flows")
         else:
             try:
-                world.product(spec.id)
+                world.product_record(spec.id)
             except CritminError as err:
                 raise ScenarioError(f"{fname}.id", str(err)) from None
             base = bundled_baseline(world, spec.id, spec.baseline_price_usd_per_t)
