@@ -7,7 +7,9 @@ Tests marked ``@pytest.mark.shared_data`` (or using the fixture) are skipped wit
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -46,3 +48,18 @@ def shared_data() -> Path:
 def source_fixtures() -> Path:
     """Folder of the small hand-made source files in tests/fixtures/sources."""
     return FIXTURES / "sources"
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Any]:
+    """A Dask cluster of two single-threaded worker processes on 127.0.0.1 (dashboard on a free
+    port), shared by the tests that compare a Dask run with the local one; closed at the end."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=":0",
+    ) as cl:
+        yield cl

@@ -4,7 +4,6 @@ in-process run, bit for bit; and the command line."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +30,6 @@ VOLATILE = {"timings", "engine", "workers"}
 @pytest.fixture(scope="module")
 def world() -> World:
     return load_world(2024)
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    """Two single-threaded worker processes on 127.0.0.1, closed after the module."""
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=":0",
-    ) as cl:
-        yield cl
 
 
 def _stable(data: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,6 @@ process, bit for bit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -31,19 +30,6 @@ SCENARIO: dict[str, Any] = {
 @pytest.fixture(scope="module")
 def world() -> World:
     return load_world(2024)
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    """Two single-threaded worker processes on 127.0.0.1, closed after the module."""
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=":0",
-    ) as cl:
-        yield cl
 
 
 def test_dask_and_processes_equal_the_local_run(cluster: Any, world: World) -> None:

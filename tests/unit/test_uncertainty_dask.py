@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -27,19 +26,6 @@ SCENARIO: dict[str, Any] = {
 @pytest.fixture(scope="module")
 def world() -> World:
     return load_world(2024)
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    """Two single-threaded worker processes on 127.0.0.1, closed after the module."""
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=":0",
-    ) as cl:
-        yield cl
 
 
 def test_cluster_run_is_identical_to_the_local_run(cluster: Any, world: World) -> None:
