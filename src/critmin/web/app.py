@@ -45,6 +45,7 @@ from critmin.web.routes import (
     designer,
     exports,
     pages,
+    paths,
     saved,
     sweep,
 )
@@ -101,6 +102,7 @@ def create_app(
         saved,
         sweep,
         coalition,
+        paths,
         assets,
         allow,
     ):

@@ -87,6 +87,13 @@ class Limits:
     coalition_timeout_s: float = 180.0
     """A coalition analysis still running after this gets 503 (it finishes in the background
     and fills the cache, so the same request is then answered at once)."""
+    max_paths_draws: int = 200
+    """Draws of a yearly-paths request on the server (larger runs: ``critmin paths``)."""
+    max_paths_years: int = 30
+    """Years of a yearly-paths request on the server (one equilibrium per year, mechanism and
+    draw)."""
+    paths_timeout_s: float = 180.0
+    """A yearly-paths request still running after this gets 503."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -521,6 +528,23 @@ def run_coalition(
         world=world(scenario.year),
         workers=1,
         cache_dir=cache_dir if cache_dir is not None else False,
+    )
+    data: dict[str, Any] = clean(result.to_dict())
+    return data
+
+
+def run_paths(
+    scenario: Scenario, mechanisms: list[str], years: str | None, draws: int, seed: int
+) -> dict[str, Any]:
+    """:func:`critmin.paths.run_paths` in this process (one worker) on the cached world,
+    JSON-safe; ``mechanisms`` replace those of the scenario's ``[paths]`` table."""
+    from critmin.paths import run_paths as run
+
+    if scenario.paths is not None:
+        paths = scenario.paths.model_copy(update={"mechanisms": list(mechanisms)})
+        scenario = scenario.model_copy(update={"paths": paths})
+    result = run(
+        scenario, years=years, draws=draws, seed=seed, workers=1, world=world(scenario.year)
     )
     data: dict[str, Any] = clean(result.to_dict())
     return data

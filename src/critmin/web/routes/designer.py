@@ -64,6 +64,7 @@ def designer_page(
         rid, scenario, result = run
         view = results_context(scenario, result)
         view["run_id"] = rid
+        view["scenario_paths"] = bool(scenario.get("paths"))
     headers = {"Retry-After": str(busy)} if busy is not None else None
     opts = designer_options(ctx)
     stage_choices = forms.stage_choices(opts["stages"], opts["chains"], opts["products"])

@@ -82,6 +82,7 @@ async def scenario_page(
         entry=entry.to_dict() | links(entry.id),
         just_saved=bool(saved),
         has_results=result is not None,
+        has_paths=bool(data.get("paths")),
         geojson=world_geojson_text() if result is not None else "",
         max_draws=ctx.limits.max_uncertainty_draws,
         draws=draws or 500,
