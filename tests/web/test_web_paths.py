@@ -123,6 +123,24 @@ def test_paths_bounds_are_422_naming_the_field(
     assert page.status_code == 422
 
 
+def test_paths_of_a_run(client: Any) -> None:
+    """A kept run with a [paths] table links here; ``source=run:<id>`` runs its scenario."""
+    from critmin.numbers import clean
+    from critmin.paths import run_paths
+    from critmin.simulation import simulate
+
+    data = paths_scenario()
+    result = clean(simulate(paths_scenario()).to_dict())
+    rid = client.app.state.web.store.put_run(data, result)
+    assert f'href="/paths?source=run:{rid}"' in client.get(f"/runs/{rid}").text
+    params = {"source": f"run:{rid}", "years": YEARS, "draws": 0, "mechanisms": "price_gap"}
+    r = client.get("/api/paths", params=params)
+    assert r.status_code == 200, r.text
+    data["paths"]["mechanisms"] = ["price_gap"]
+    expected = clean(run_paths(data, years=YEARS, draws=0, workers=1).to_dict())
+    assert_close(without_timing(r.json()), without_timing(expected) | {"source": f"run:{rid}"})
+
+
 def test_a_scenario_without_paths_is_refused_clearly(client: Any) -> None:
     sid = client.post("/api/scenarios?run=false", json=EXAMPLE1_DICT).json()["id"]
     r = client.get("/api/paths", params={"source": sid})

@@ -158,6 +158,7 @@ def run_page(
         title=f"{scenario.get('name', 'Run')} — critmin",
         active="designer",
         run_id=run_id,
+        has_paths=bool(scenario.get("paths")),
         geojson=world_geojson_text(),
         **view,
     )
