@@ -4,7 +4,7 @@
 port, with its own SQLite file in a temporary folder; stopped (``should_exit``) and joined at
 the end of the session. ``client``: FastAPI's TestClient on a fresh app and database.
 ``chromium``: path of Debian's chromium; tests needing it skip with a reason when it is absent
-(``make browser`` installs it).
+(``make browser`` installs it). ``browser``: that chromium under Playwright, one per test module.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from webutil import CHROMIUM, EXAMPLE1, SCREENSHOTS, ServerThread, free_port
+from webutil import CHROMIUM, CHROMIUM_ARGS, EXAMPLE1, SCREENSHOTS, ServerThread, free_port
 
 
 @pytest.fixture(scope="session")
@@ -65,3 +65,14 @@ def chromium() -> Path:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator[Any]:
+    """Debian's headless chromium under Playwright, started once per test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -10,12 +10,11 @@ phone-width pass, the offline API docs, the offline report.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from webutil import CHROMIUM_ARGS, EXAMPLE1, EXAMPLE1_DICT
+from webutil import EXAMPLE1, EXAMPLE1_DICT
 
 from critmin.report import write_report
 from critmin.report.format import pct
@@ -24,16 +23,6 @@ from critmin.simulation import simulate
 
 pytestmark = pytest.mark.usefixtures("chromium")
 TIMEOUT = 90_000
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: Path) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def new_page(browser: Any, width: int, **options: Any) -> tuple[Any, Any, list[str]]:

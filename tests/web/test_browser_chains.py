@@ -8,27 +8,16 @@ of a saved scenario. Screenshots at 1440 and 390 px go to ``out/screenshots/``.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_browser import TIMEOUT, assert_no_overlaps, new_page, pick, wait_for_charts
-from webutil import CHROMIUM_ARGS, EXAMPLES
+from webutil import EXAMPLES
 
 from critmin.numbers import pct
 
 pytestmark = pytest.mark.usefixtures("chromium")
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: Path) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def phone_pass(browser: Any, url: str, shot: Path, section: str | None = None) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_report_browser import OVERLAPS_JS, browser, open_report
+from test_report_browser import OVERLAPS_JS, open_report
 from webutil import EXAMPLES
 
 from critmin.figures import chart_id
@@ -19,7 +19,6 @@ from critmin.scenario import load_scenario
 from critmin.simulation import simulate
 
 pytestmark = pytest.mark.usefixtures("chromium")
-__all__ = ["browser"]  # the module-scoped chromium of test_report_browser, used as a fixture
 
 WIDTHS = (1440, 390)
 CHAINS = (

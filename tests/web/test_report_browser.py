@@ -6,12 +6,11 @@ annotations, bar values and Sankey labels). Screenshots go to ``out/screenshots/
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from webutil import CHROMIUM_ARGS, EXAMPLE1, EXAMPLES
+from webutil import EXAMPLE1, EXAMPLES
 
 from critmin.numbers import share
 from critmin.report import write_report
@@ -53,16 +52,6 @@ OVERLAPS_JS = """(chartId) => {
   }
   return clash;
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: Path) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def make_report(source: Path, path: Path, **kwargs: Any) -> dict[str, Any]:

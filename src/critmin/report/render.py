@@ -147,16 +147,8 @@ def describe_policy(policy: dict[str, Any]) -> dict[str, str]:
 
 
 def _welfare_row(label: str, rows: list[dict[str, Any]], kind: str = "") -> dict[str, Any]:
-    keys = [
-        "consumer_surplus_change_usd",
-        "producer_surplus_change_usd",
-        "tariff_revenue_change_usd",
-        "quota_rent_usd",
-        "subsidy_cost_usd",
-        "welfare_change_usd",
-    ]
     out: dict[str, Any] = {"label": label, "kind": kind, "code": ""}
-    for k in keys:
+    for k, _ in WELFARE_PARTS:
         vals = [r[k] for r in rows if r.get(k) is not None]
         out[k] = sum(vals) if vals else None
     return out
