@@ -190,55 +190,114 @@ def customs_records(rp: ResolvedProduct, sol: Solution) -> dict[str, dict[str, A
 
 
 def leakage_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
-    """Routed flows of leaky bans: origin, via, destination and value (USD at export prices
-    including the detour cost; split over the vias in proportion to their baseline exports to
-    the destination), with the cap on the route."""
-    if getattr(sol, "groups", None) is None:
+    """Routed flows of leaky bans and quotas (docs/controls.md): origin, via, destination and
+    value (USD at export prices including the detour cost, split over the vias in proportion
+    to their baseline exports to the destination); the route's use of its cap; and
+    ``leaked_share_of_cut``, the routed quantity over the cut the restriction makes on the
+    pair (a ban's: the pair's baseline trade; a quota's: ``(1 - share)`` x it)."""
+    info = getattr(sol, "groups", None)
+    if info is None:
         return []
     codes = rp.baseline.countries
+    V = rp.baseline.V
     price = export_prices(sol)
+    routes = []  # restriction, origin, destination, vias, value, use of the cap, routed qty
+    for k, g in enumerate(info.groups):
+        if g.via:
+            i, j = g.exporter, int(np.flatnonzero(g.destinations)[0])
+            value = float(price[i, j] * (1.0 + info.trade_cost[i, j]) * sol.q[i, j])
+            use = float(info.exports[k] / info.caps[k])
+            routes.append(("ban", i, j, g.via, value, use, float(sol.q[i, j]), V[i, j]))
+    for lf in info.leaks:
+        i, j = lf.exporter, lf.destination
+        cut = (1.0 - info.groups[lf.group].cap) * V[i, j]
+        use = lf.quantity / lf.cap
+        routes.append(("quota", i, j, lf.route.vias, lf.value_usd, use, lf.quantity, cut))
     out = []
-    for k, g in enumerate(sol.groups.groups):
-        if not g.via:
-            continue
-        j = int(np.flatnonzero(g.destinations)[0])
-        i = g.exporter
-        value = float(price[i, j] * (1.0 + sol.groups.trade_cost[i, j]) * sol.q[i, j])
-        for v, share in g.via:
+    for kind, i, j, vias, value, use, routed, cut in routes:
+        leaked = _num(routed / cut) if cut > 0 else None
+        for v, share in vias:
             out.append(
                 {
                     "origin": codes[i],
                     "via": codes[v],
                     "destination": codes[j],
                     "value_usd": _num(value * share),
-                    "quantity_share_of_cap": _num(
-                        float(sol.groups.exports[k] / sol.groups.caps[k])
-                    ),
-                    "leaked_share_of_banned_trade": _num(float(sol.q[i, j] / rp.baseline.V[i, j])),
-                    "origin_destination_baseline_usd": float(rp.baseline.V[i, j] * share),
+                    "restriction": kind,
+                    "quantity_share_of_cap": _num(use),
+                    "leaked_share_of_cut": leaked,
+                    "leaked_share_of_banned_trade": leaked if kind == "ban" else None,
+                    "origin_destination_baseline_usd": float(V[i, j] * share),
                 }
             )
     return out
 
 
+def _group_leakage(sol: Solution, k: int) -> tuple[float, float | None]:
+    """USD routed around group ``k`` and that routed quantity over the group's cut
+    (``X0 - cap``; a leaky ban's cut is its pair's baseline trade)."""
+    info = sol.groups
+    g = info.groups[k]
+    if g.via:
+        i, j = g.exporter, int(np.flatnonzero(g.destinations)[0])
+        value = float(export_prices(sol)[i, j] * (1.0 + info.trade_cost[i, j]) * sol.q[i, j])
+        return value, float(info.exports[k] / (info.caps[k] / g.cap))
+    mine = [lf for lf in info.leaks if lf.group == k]
+    cut = float(info.caps[k] / g.cap * (1.0 - g.cap))
+    routed = sum(lf.quantity for lf in mine)
+    return float(sum(lf.value_usd for lf in mine)), (routed / cut if cut > 0 else None)
+
+
+def leak_notes(rp: ResolvedProduct, sol: Solution) -> list[str]:
+    """Warnings for leaky quotas that do not bind: nothing of them leaks (or what goes through
+    the vias is tariff evasion, where their tariff and the detour cost less than the direct
+    tariff)."""
+    info = getattr(sol, "groups", None)
+    if info is None or not sol.converged:
+        return []
+    out = []
+    for k, g in enumerate(info.groups):
+        if g.leak is None or info.exports[k] >= info.caps[k] * (1 - 1e-8):
+            continue
+        value, _ = _group_leakage(sol, k)
+        head = (
+            f"{g.label}: the quota with leak_via does not bind (direct exports "
+            f"USD {info.exports[k]:,.0f} of a cap of USD {info.caps[k]:,.0f})"
+        )
+        out.append(
+            f"{head}: nothing leaks through the vias"
+            if value <= 0
+            else f"{head}, yet USD {value:,.0f} goes through the vias: their tariff plus the "
+            "detour cost is below the direct tariff, so this is tariff evasion, not leakage of "
+            "the quota"
+        )
+    return out
+
+
 def control_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
     """Destination quotas and licences: exporter, destinations, cap, exports and the
-    export-tax equivalent of each (as a percentage)."""
+    export-tax equivalent of each (as a percentage), and what leaked around it
+    (:func:`leakage_records`)."""
     if getattr(sol, "groups", None) is None:
         return []
     codes = rp.baseline.countries
     g_info = sol.groups
-    return [
-        {
-            "label": g.label,
-            "exporter": codes[g.exporter],
-            "destinations": [codes[j] for j in np.flatnonzero(g.destinations)],
-            "cap_usd": _num(float(g_info.caps[k])),
-            "exports_usd": _num(float(g_info.exports[k])),
-            "export_tax_equivalent_pct": _num(float(g_info.e[k] * 100.0)),
-        }
-        for k, g in enumerate(g_info.groups)
-    ]
+    out = []
+    for k, g in enumerate(g_info.groups):
+        leaked_usd, leaked_share = _group_leakage(sol, k)
+        out.append(
+            {
+                "label": g.label,
+                "exporter": codes[g.exporter],
+                "destinations": [codes[j] for j in np.flatnonzero(g.destinations)],
+                "cap_usd": _num(float(g_info.caps[k])),
+                "exports_usd": _num(float(g_info.exports[k])),
+                "export_tax_equivalent_pct": _num(float(g_info.e[k] * 100.0)),
+                "leaked_usd": _num(leaked_usd),
+                "leaked_share_of_cut": _num(leaked_share),
+            }
+        )
+    return out
 
 
 def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[str, Any]:
@@ -299,7 +358,7 @@ def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[s
             "baseline_market_usd": float(V.sum()),
         },
         "warnings": base.warnings,
-        "notes": list(rp.notes),
+        "notes": [*rp.notes, *leak_notes(rp, sol)],
         "estimated_domestic_sales": base.estimated_domestic,
         "sources": base.sources,
     }

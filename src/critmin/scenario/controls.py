@@ -1,4 +1,4 @@
-"""Export controls as they happen: destination quotas, licensing and leaky bans -> model arrays.
+"""Export controls as they happen: destination quotas, licensing and leakage -> model arrays.
 
 Called by :func:`critmin.scenario.resolution.build_policy` for the instruments that need the
 model's quota groups (:class:`critmin.model.quota_groups.QuotaGroup`, docs/controls.md):
@@ -11,8 +11,16 @@ model's quota groups (:class:`critmin.model.quota_groups.QuotaGroup`, docs/contr
 * ``export_ban`` with ``leak_via``: the banned pair ``i -> j`` stays open at an extra ad valorem
   cost ``leak_cost`` (the detour through a third country ``k``), capped at ``leak_share`` x the
   vias' baseline exports to ``j`` (``sum_k V_kj``): what the intermediaries' trade can hide.
-  The routed flow is attributed to the vias in proportion to ``V_kj``.
+  The routed flow is attributed to the vias in proportion to ``V_kj``;
+* ``export_quota`` or ``export_licensing`` with ``leak_via``: the exporter's sales to each
+  destination above the quota may go through the vias, at the extra cost ``leak_cost`` and the
+  vias' tariff into the destination, up to ``L_ij = leak_share x sum_k V_kj``
+  (:class:`critmin.model.quota_groups.GroupLeak`: the direct flow stays under the quota, the
+  routed one under ``L_ij``); where the quota's share is 0 the pair is a leaky ban.
 
+The vias are third countries: a country the policy names explicitly that is one of its
+exporters or restricted destinations is refused (one message); the ones a selector such as
+``"all"`` or ``"non-members"`` brings in are left out. A pair leaks under at most one policy.
 Where several of these cover the same pair, the lowest cap per pair applies; pairs with the
 same exporter and cap form one group (a joint cap over their destinations).
 """
@@ -26,7 +34,7 @@ import numpy as np
 
 from critmin.baseline import ProductBaseline
 from critmin.errors import ScenarioError
-from critmin.model.quota_groups import QuotaGroup
+from critmin.model.quota_groups import GroupLeak, QuotaGroup
 from critmin.scenario.spec import (
     ExportBanPolicy,
     ExportLicensingPolicy,
@@ -63,7 +71,7 @@ def is_control(pol: object) -> bool:
     if isinstance(pol, ExportLicensingPolicy):
         return True
     if isinstance(pol, ExportQuotaPolicy):
-        return pol.importers != "all"
+        return pol.importers != "all" or pol.leak_via is not None
     if isinstance(pol, ExportBanPolicy):
         return pol.leak_via is not None
     return False
@@ -92,19 +100,92 @@ def _grant_shares(
     return share
 
 
+@dataclass(frozen=True)
+class _LeakSpec:
+    """A pair's leak: the policy's field name, its vias, cost and share."""
+
+    fname: str
+    via: np.ndarray
+    cost: float
+    share: float
+
+
+def _leak_vias(
+    pol: ExportBanPolicy | ExportQuotaPolicy | ExportLicensingPolicy,
+    fname: str,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    base: ProductBaseline,
+    select: Callable[[Selector, str], np.ndarray],
+) -> np.ndarray:
+    """The policy's vias: third countries only. A code named in ``leak_via`` that is an
+    exporter or a restricted destination of the policy is refused; selectors and groups
+    keep their third countries."""
+    assert pol.leak_via is not None
+    field_name = f"{fname}.leak_via"
+    via = select(pol.leak_via, field_name)
+    named = np.zeros(base.n, dtype=bool)
+    if isinstance(pol.leak_via, list):
+        codes = {c.strip().upper() for c in pol.leak_via}
+        named = np.array([c in codes for c in base.countries], dtype=bool)
+    restricted = "a banned" if isinstance(pol, ExportBanPolicy) else "a restricted"
+    for mask, what in ((rows, "an exporter"), (cols & ~rows, f"{restricted} destination")):
+        wrong = named & mask
+        if wrong.any():
+            codes_ = ", ".join(base.countries[i] for i in np.flatnonzero(wrong))
+            raise ScenarioError(
+                field_name,
+                f"{codes_} {'is' if wrong.sum() == 1 else 'are'} {what} of this {pol.type}: "
+                "leakage must go through a third country (neither the exporter nor a "
+                "restricted destination)",
+            )
+    return via & ~rows & ~cols
+
+
+def _via_shares(
+    spec: _LeakSpec, i: int, j: int, base: ProductBaseline
+) -> tuple[float, tuple[tuple[int, float], ...]]:
+    """The vias' baseline exports to ``j`` (``sum_k V_kj``) and their shares of it."""
+    vias = spec.via.copy()
+    vias[[i, j]] = False
+    through = np.where(vias, base.V[:, j], 0.0)
+    total = float(through.sum())
+    if total <= 0:
+        return 0.0, ()
+    return total, tuple((int(v), float(through[v] / total)) for v in np.flatnonzero(through > 0))
+
+
+def _no_via_notes(stuck: dict[str, list[tuple[int, int]]], base: ProductBaseline) -> list[str]:
+    """One note per policy naming the pairs that cannot leak (no via exports the product to
+    their destination)."""
+    out = []
+    for fname, pairs in stuck.items():
+        shown = ", ".join(f"{base.countries[i]} -> {base.countries[j]}" for i, j in pairs[:8])
+        more = f" and {len(pairs) - 8} more" if len(pairs) > 8 else ""
+        out.append(
+            f"{fname}.leak_via: no via country (a third country, neither exporter nor restricted "
+            f"destination) exports this product to the destination of {shown}{more}: "
+            f"{'that pair' if len(pairs) == 1 else 'those pairs'} cannot leak"
+        )
+    return out
+
+
 def resolve_controls(
     policies: list[tuple[int, object]],
     base: ProductBaseline,
     select: Callable[[Selector, str], np.ndarray],
     notes: list[str],
     t1: np.ndarray | None = None,
+    banned_already: np.ndarray | None = None,
 ) -> ControlArrays:
     """Quota groups, trade costs, extra bans and leak routes of one market.
 
     ``policies``: the scenario's control policies with their indices; ``select`` the
     scenario's country selector for this market; ``t1`` the scenario tariffs so far: a leaked
     pair pays the vias' tariff into the destination (their average, weighted as the routed
-    flow is split), not the origin's (``via_tariff``)."""
+    flow is split), not the origin's (``via_tariff`` for a leaky ban, ``GroupLeak.via_tariff``
+    for a leaky quota); ``banned_already`` the pairs the scenario's other bans remove (a ban
+    without leakage wins over a leaky quota on the same pair)."""
     n = base.n
     V = base.V
     offdiag = ~np.eye(n, dtype=bool)
@@ -114,6 +195,24 @@ def resolve_controls(
     routes: list[LeakRoute] = []
     via_tariff: dict[tuple[int, int], float] = {}
     tariffs = base.t0 if t1 is None else t1
+    leaks: dict[tuple[int, int], _LeakSpec] = {}  # every leaky pair, ban or quota
+    quota_leaks: list[tuple[int, int]] = []
+    stuck: dict[str, list[tuple[int, int]]] = {}
+
+    def add_leaks(spec: _LeakSpec, pairs: np.ndarray) -> list[tuple[int, int]]:
+        out = []
+        for i, j in zip(*np.nonzero(pairs & (V > 0)), strict=True):
+            key = (int(i), int(j))
+            if key in leaks:
+                raise ScenarioError(
+                    f"{spec.fname}.leak_via",
+                    f"{base.countries[i]} -> {base.countries[j]} already leaks under "
+                    f"{leaks[key].fname}: give one leaky policy per pair",
+                )
+            leaks[key] = spec
+            out.append(key)
+        return out
+
     for k, pol in policies:
         fname = f"policy[{k}]"
         rows = select(pol.exporters, f"{fname}.exporters")  # type: ignore[attr-defined]
@@ -125,57 +224,70 @@ def resolve_controls(
                 "importers selected in this market: it does nothing here"
             )
             continue
+        spec = None
+        if getattr(pol, "leak_via", None) is not None:
+            assert isinstance(pol, ExportBanPolicy | ExportQuotaPolicy | ExportLicensingPolicy)
+            via = _leak_vias(pol, fname, rows, cols, base, select)
+            if pol.leak_share <= 0:
+                notes.append(
+                    f"{fname}.leak_share is 0: nothing can leak, the {pol.type} applies as "
+                    "without leak_via"
+                )
+            else:
+                spec = _LeakSpec(fname, via, pol.leak_cost, pol.leak_share)
         if isinstance(pol, ExportQuotaPolicy):
             pair_cap = np.where(pairs, np.minimum(pair_cap, pol.share_of_baseline), pair_cap)
+            if spec is not None:
+                quota_leaks += add_leaks(spec, pairs)
         elif isinstance(pol, ExportLicensingPolicy):
             share = _grant_shares(pol, base, cols, select, fname)
             cap = np.where(pairs, share[None, :], np.inf)
             pair_cap = np.minimum(pair_cap, np.where(np.isnan(cap), np.inf, cap))
+            if spec is not None:
+                quota_leaks += add_leaks(spec, pairs)
         elif isinstance(pol, ExportBanPolicy):
-            assert pol.leak_via is not None
-            via = select(pol.leak_via, f"{fname}.leak_via")
-            through_banned = via & cols & ~rows
-            if through_banned.any():
-                codes = ", ".join(base.countries[i] for i in np.flatnonzero(through_banned))
-                raise ScenarioError(
-                    f"{fname}.leak_via",
-                    f"{codes} {'is' if through_banned.sum() == 1 else 'are'} a banned destination "
-                    "of this ban: leakage must go through a third country (neither the exporter "
-                    "nor a banned destination)",
-                )
-            if pol.leak_share <= 0:
-                raise ScenarioError(
-                    f"{fname}.leak_share",
-                    "leak_via needs leak_share > 0 (the share of the vias' exports to the "
-                    "destination that routed goods may take)",
-                )
-            for i in np.flatnonzero(rows):
-                for j in np.flatnonzero(cols):
-                    if i == j or V[i, j] <= 0:
-                        continue
-                    vias = via.copy()
-                    vias[[i, j]] = False
-                    through = np.where(vias, V[:, j], 0.0)
-                    total = float(through.sum())
-                    if total <= 0:
-                        banned[i, j] = True
-                        notes.append(
-                            f"{fname}.leak_via: no via country exports this product to "
-                            f"{base.countries[j]}; the ban on {base.countries[i]} -> "
-                            f"{base.countries[j]} cannot leak"
-                        )
-                        continue
-                    pair_cap[i, j] = min(pair_cap[i, j], pol.leak_share * total / V[i, j])
-                    cost[i, j] = max(cost[i, j], pol.leak_cost)
-                    shares = tuple(
-                        (int(v), float(through[v] / total)) for v in np.flatnonzero(through > 0)
-                    )
-                    routes.append(LeakRoute(int(i), int(j), shares))
-                    via_tariff[(int(i), int(j))] = float(sum(w * tariffs[v, j] for v, w in shares))
+            if spec is None:  # leak_share 0: a tight ban
+                banned |= pairs & (V > 0)
+                continue
+            for i, j in add_leaks(spec, pairs):
+                total, shares = _via_shares(spec, i, j, base)
+                if total <= 0:
+                    banned[i, j] = True
+                    stuck.setdefault(spec.fname, []).append((i, j))
+                    continue
+                pair_cap[i, j] = min(pair_cap[i, j], spec.share * total / V[i, j])
+                cost[i, j] = max(cost[i, j], spec.cost)
+                routes.append(LeakRoute(i, j, shares))
+                via_tariff[(i, j)] = float(sum(w * tariffs[v, j] for v, w in shares))
+    group_leaks: dict[tuple[int, int], GroupLeak] = {}
+    tight: dict[str, list[str]] = {}
+    for i, j in quota_leaks:
+        spec = leaks[(i, j)]
+        if banned_already is not None and banned_already[i, j]:
+            tight.setdefault(spec.fname, []).append(base.countries[j])
+            continue
+        total, shares = _via_shares(spec, i, j, base)
+        if total <= 0:
+            stuck.setdefault(spec.fname, []).append((i, j))
+            continue
+        tv = float(sum(w * tariffs[v, j] for v, w in shares))
+        if pair_cap[i, j] == 0:  # a quota share or licence grant of 0: a leaky ban
+            pair_cap[i, j] = spec.share * total / V[i, j]
+            cost[i, j] = spec.cost
+            routes.append(LeakRoute(i, j, shares))
+            via_tariff[(i, j)] = tv
+        else:
+            group_leaks[(i, j)] = GroupLeak(spec.share * total, spec.cost, tv, shares)
+    notes += _no_via_notes(stuck, base)
+    notes += [
+        f"{fname}.leak_via: a ban without leakage covers the pairs to {', '.join(codes)}: "
+        "nothing leaks there"
+        for fname, codes in tight.items()
+    ]
     banned |= (pair_cap == 0) & (V > 0) & offdiag
     groups: list[QuotaGroup] = []
     capped = np.isfinite(pair_cap) & (pair_cap > 0) & offdiag
-    for i in np.flatnonzero(capped.any(axis=1)):
+    for i in (int(x) for x in np.flatnonzero(capped.any(axis=1))):
         for value in np.unique(pair_cap[i][capped[i]]):
             dest = capped[i] & (pair_cap[i] == value)
             if value >= 1.0 and not cost[i][dest].any():
@@ -185,33 +297,31 @@ def resolve_controls(
                     "allows at least the baseline exports; it is applied (it binds only if "
                     "exports would rise above it)"
                 )
-            groups.append(
-                QuotaGroup(int(i), dest, float(value), f"{base.countries[i]} cap {value:g}")
-            )
-            continue
-            groups.append(
-                QuotaGroup(int(i), dest, float(value), f"{base.countries[i]} cap {value:g}")
-            )
+            groups.append(QuotaGroup(i, dest, float(value), f"{base.countries[i]} cap {value:g}"))
     leak_pairs = {(r.origin, r.destination): r.vias for r in routes}
-    # a leaky pair is its own group (its cap is the vias' trade, not a share of its own)
+    # a leaky banned pair is its own group (its cap is the vias' trade, not a share of its
+    # own); so is a leaky quota's pair, at the quota's share of its own baseline
+    # (critmin.model.quota_groups: a route needs a group of one destination)
     split: list[QuotaGroup] = []
+    code = base.countries
     for g in groups:
-        dest_idx = [int(d) for d in np.flatnonzero(g.destinations)]
-        own = [d for d in dest_idx if (g.exporter, d) in leak_pairs]
         rest = g.destinations.copy()
-        for d in own:
-            rest[d] = False
+        for d in (int(d) for d in np.flatnonzero(g.destinations)):
             one = np.zeros(n, dtype=bool)
             one[d] = True
-            split.append(
-                QuotaGroup(
-                    g.exporter,
-                    one,
-                    g.cap,
-                    f"leak {base.countries[g.exporter]} -> {base.countries[d]}",
-                    via=leak_pairs[(g.exporter, d)],
+            if (g.exporter, d) in leak_pairs:
+                label = f"leak {code[g.exporter]} -> {code[d]}"
+                split.append(
+                    QuotaGroup(g.exporter, one, g.cap, label, via=leak_pairs[(g.exporter, d)])
                 )
-            )
+            elif (g.exporter, d) in group_leaks:
+                label = f"{g.label} -> {code[d]} (leaky)"
+                split.append(
+                    QuotaGroup(g.exporter, one, g.cap, label, leak=group_leaks[(g.exporter, d)])
+                )
+            else:
+                continue
+            rest[d] = False
         if rest.any():
             split.append(QuotaGroup(g.exporter, rest, g.cap, g.label))
     return ControlArrays(

@@ -233,7 +233,7 @@ def build_policy(
                 f"{pol.mechanism} floor USD {pol.price_usd_per_t:,.0f}/t vs baseline unit value "
                 f"USD {float(np.nanmedian(base.p0)):,.0f}/t (median over pairs)"
             )
-    ctl = resolve_controls(controls, base, select, notes, t1) if controls else None
+    ctl = resolve_controls(controls, base, select, notes, t1, banned) if controls else None
     if ctl is not None:
         for (i, j), rate in ctl.via_tariff.items():
             t1[i, j] = rate  # a leaked pair pays the vias' tariff into the destination

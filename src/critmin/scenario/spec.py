@@ -148,18 +148,39 @@ class PriceFloorPolicy(_PolicyBase):
     price_usd_per_t: float = Field(gt=0, le=MAX_PRICE_USD_PER_T)
 
 
-class ExportBanPolicy(_PolicyBase):
+class _LeakyPolicy(_PolicyBase):
+    """A restriction that may leak through third countries (docs/controls.md, "Leakage and
+    transshipment"): ``leak_via`` the countries the restricted goods may be routed through,
+    ``leak_cost`` the extra ad valorem cost of the detour, ``leak_share`` the cap on the routed
+    goods as a share of the vias' own baseline exports to the destination."""
+
+    leak_via: Selector | None = None
+    leak_cost: float = Field(default=0.0, ge=0, le=10)
+    leak_share: float = Field(default=0.0, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _leak_needs_via(self) -> _LeakyPolicy:
+        given = sorted({"leak_cost", "leak_share"} & self.model_fields_set)
+        if self.leak_via is None and given:
+            raise ValueError(
+                f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} leak_via "
+                "(the third countries the restricted goods may be routed through)"
+            )
+        return self
+
+
+class ExportBanPolicy(_LeakyPolicy):
     """A ban; with ``leak_via`` it leaks through third countries (docs/controls.md)."""
 
     type: Literal["export_ban"]
     exporters: Selector
     importers: Selector = "members"
-    leak_via: Selector | None = None  # third countries the banned goods may be routed through
-    leak_cost: float = Field(default=0.0, ge=0, le=10)  # extra ad valorem cost of the detour
-    leak_share: float = Field(default=0.0, ge=0, le=10)  # cap: share of the vias' exports
 
 
-class ExportQuotaPolicy(_PolicyBase):
+class ExportQuotaPolicy(_LeakyPolicy):
+    """A cap on exports; with ``leak_via`` the sales above the cap may leak through third
+    countries (docs/controls.md)."""
+
     type: Literal["export_quota"]
     exporters: Selector
     importers: Selector = "all"  # "all": one cap on total exports (as before)
@@ -169,7 +190,7 @@ class ExportQuotaPolicy(_PolicyBase):
 GrantShare = float | dict[str, float]
 
 
-class ExportLicensingPolicy(_PolicyBase):
+class ExportLicensingPolicy(_LeakyPolicy):
     """Export licensing: in an annual model, a quota at ``grant_share`` x baseline exports to
     the destinations (by destination: ``{default = 0.6, USA = 0}``); ``grant_share_range`` is
     its uncertainty range (docs/controls.md)."""
