@@ -209,7 +209,7 @@ def leakage_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
             use = float(info.exports[k] / info.caps[k])
             routes.append(("ban", i, j, g.via, value, use, float(sol.q[i, j]), V[i, j]))
     for lf in info.leaks:
-        i, j = lf.exporter, lf.destination
+        i, j = lf.exporter, lf.route.destination
         cut = (1.0 - info.groups[lf.group].cap) * V[i, j]
         use = lf.quantity / lf.cap
         routes.append(("quota", i, j, lf.route.vias, lf.value_usd, use, lf.quantity, cut))
@@ -257,7 +257,7 @@ def leak_notes(rp: ResolvedProduct, sol: Solution) -> list[str]:
         return []
     out = []
     for k, g in enumerate(info.groups):
-        if g.leak is None or info.exports[k] >= info.caps[k] * (1 - 1e-8):
+        if not g.leaks or info.exports[k] >= info.caps[k] * (1 - 1e-8):
             continue
         value, _ = _group_leakage(sol, k)
         head = (

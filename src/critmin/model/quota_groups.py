@@ -12,48 +12,50 @@ the cap (DESIGN.md, "The trade model", generalised from one quota per exporter):
   (``min(nu_g, 1 - X_g / (cap_g X0_g)) = 0`` with ``nu_g = ln(1 + e_g)``).
 
 **Leaks of a quota** (:class:`GroupLeak`, docs/controls.md "Leakage and transshipment"). The
-exporter's sales to a destination ``j`` above the quota may go through third countries (the
-vias) at an extra ad valorem cost ``k`` and the vias' tariff into ``j`` ``tv`` instead of its
-own ``t1_ij``, up to ``L`` (baseline-value units: ``leak_share x sum_v V_vj``). Goods of
-origin ``i`` are one Armington variety in ``j`` whichever way they travel, so the pair has one
-buyer price and carries two flows, the direct ``d`` and the routed ``l`` (``q_ij = d + l``).
-A leaky group has one destination (a leaky quota over several destinations is one group per
-destination, each at the quota's share of its own pair: with a joint cap, a licence and a
-route of equal cost would leave the split between destinations undetermined). With
-``m = exp(mu)`` the pair's buyer price over the direct landed cost ``pi_i (1 + e_i)(1 + t1_ij)``
-and ``kappa = (1 + k)(1 + tv) / (1 + t1_ij)`` the route's relative cost:
+exporter's sales to a destination ``j`` of the group above the quota may go through third
+countries (the vias) at an extra ad valorem cost ``k_r`` and the vias' tariff into ``j``
+``tv_r`` instead of its own ``t1_ij``, up to ``L_r`` (baseline-value units: ``leak_share x
+sum_v V_vj``). Goods of origin ``i`` are one Armington variety in ``j`` whichever way they
+travel, so a leaky pair has one buyer price and carries two flows, the direct ``d_r`` and the
+routed ``l_r`` (``q_ij = d_r + l_r``). Relative to the direct landed cost
+``pi_i (1 + e_i)(1 + t1_ij)`` the route costs ``kappa_r = (1 + k_r)(1 + tv_r) / (1 + t1_ij)``
+and a direct sale ``1 + e_g`` (the licence it uses is worth ``e_g`` elsewhere). So:
 
-* direct flow ``0 <= d <= cap_g V_ij``, sold when ``m >= 1`` with the quota rent
-  ``e_g = m - 1 >= 0`` when it is full;
-* routed flow ``0 <= l <= L``, sold when ``m >= kappa`` with the route's rent
-  ``r = m / kappa - 1 >= 0`` when it is full.
+* the quota bounds the direct flow only: ``X_g = sum_{j in D_g} q_ij - sum_r l_r <= cap_g X0_g``;
+* the route bounds the routed flow: ``0 <= l_r <= L_r``, and the route is used only where it
+  pays, ``ln kappa_r <= nu_g``: it fills as ``nu_g`` rises to its cost, is full above it
+  (its rent ``r_r = m_r / kappa_r - 1 >= 0``), and at ``nu_g = ln kappa_r`` (the licence and
+  the route cost the same: the quota is then held at the route's cost, ``e_g = kappa_r - 1``)
+  routes of equal cost are filled to the same share ``phi`` of their caps;
+* on a leaky pair the cheaper channel sells first: the routed flow at ``ln kappa_r`` up to
+  ``phi_r L_r``, then the direct flow at ``nu_g`` without limit (the group's cap bounds it);
+  the pair's price ``mu_r`` is ``nu_g`` where direct sales go on, and below it (down to
+  ``ln kappa_r``) where the route alone can serve the destination.
 
-So the direct flow is bounded by the quota, the routed flow by ``L``, and they face different
-costs. The pair's supply is the merit order of the two channels (the cheaper first): a
-monotone path in (``mu``, quantity) made of flat steps (a channel filling at its cost) and
-vertical ones (the price rising to the next cost, or above the last, once full). The path is
-parametrised by one unknown ``s`` per leaky pair (``mu(s)``, ``Q(s)`` piecewise linear, both
-non-decreasing, at least one increasing), and the pair clears where demand meets it:
-``G(s) = q_ij / V_ij - Q(s) = 0``, strictly decreasing in ``s``. With ``L -> 0`` the route
-vanishes and the quota is as without leaks; if the route is slack the destination pays
-``kappa`` over the direct landed cost and ``e_g = kappa - 1`` (the leak caps the quota's price
-effect). With ``kappa < 1`` (the vias' tariff saves more than the detour costs) the route comes
-first in the merit order and pays even under a slack quota: that is tariff evasion, and
-:mod:`critmin.simulation` says so in the notes.
+Both are monotone paths solved by one unknown each. The group's: ``t_g`` with ``nu_g(t)``
+rising with slope 1 from 0 and flat for a unit of ``t`` at each route cost ``c > 0`` while
+the routes of that cost fill (``phi`` from 0 to 1; a route with ``kappa <= 1`` pays even under
+a slack quota, as tariff evasion, and is always open); without routes ``nu_g(t) = t``. Its
+residual is ``min(t_g, 1 - X_g / (cap_g X0_g))`` (``t >= 0`` is ``nu >= 0``), increasing in
+``t``. A leaky pair's: ``s_r`` on its merit-order path in (``mu``, ``Q = quantity / V_ij``):
+flat at ``ln kappa_r`` up to ``phi_r L_r / V_ij``, rising to ``nu_g``, flat at ``nu_g``
+without end (before the first point the price falls at no supply); the pair clears where
+demand meets it, ``G(s) = q_ij / V_ij - Q(s) = 0``, decreasing in ``s``. With ``L -> 0`` the
+routes vanish and the quota is as without leaks.
 
 The inner system (prices, whole-exporter quotas) is the compiled one of
-:mod:`critmin.model.kernels`, with the group wedges (``nu_g``; ``mu(s)`` on a leaky pair) and trade
-costs folded into the pairs' scenario tariffs. The outer unknowns (``nu_g``, ``s``) are solved
-around it by a semismooth Newton iteration on ``min(nu_g, 1 - X_g / (cap_g X0_g))`` and
-``G(s)`` with a forward-difference Jacobian (one batched inner solve per unknown and
-iteration; groups are few, the inner solves take milliseconds). The accounts are then
-corrected: the folded tariff would count ``pi (1 + e_i) ((1 + e_g)(1 + k) - 1) q`` as the
-buyer's tariff revenue; of it ``pi (1 + e_i) e_g q`` is the exporter's quota rent (licence
-rent) and ``pi (1 + e_i) (1 + e_g) k q`` the real cost of the detour (nobody's income), so
-the buyer's revenue is ``b - pi (1 + e_i)(1 + e_g)(1 + k)`` per unit, the tariff on the
-landed value. On a leaky pair the rent is ``pi (1 + e_i) ((m - 1) d + r l)``, the detour
-``pi (1 + e_i)(1 + r) k l``, and the buyer's revenue the direct tariff on ``d`` and the vias'
-tariff on ``l``.
+:mod:`critmin.model.kernels`, with the group wedges (``nu_g``, and ``mu_r`` on a leaky pair)
+and trade costs folded into the pairs' scenario tariffs. The outer unknowns ``[t, s]`` are
+solved around it by a semismooth Newton iteration with a forward-difference Jacobian (one
+batched inner solve per unknown that binds and iteration; groups and routes are few, the
+inner solves take milliseconds). The accounts are then corrected: the folded tariff would
+count ``pi (1 + e_i) ((1 + e_g)(1 + k) - 1) q`` as the buyer's tariff revenue; of it
+``pi (1 + e_i) e_g q`` is the exporter's quota rent (licence rent) and
+``pi (1 + e_i) (1 + e_g) k q`` the real cost of the detour (nobody's income), so the buyer's
+revenue is ``b - pi (1 + e_i)(1 + e_g)(1 + k)`` per unit, the tariff on the landed value. On a
+leaky pair (``m_r = exp(mu_r)``) the rent is ``pi (1 + e_i) ((m_r - 1) d_r + r_r l_r)``, the
+detour ``pi (1 + e_i)(1 + r_r) k_r l_r``, and the buyer's revenue the direct tariff on
+``d_r`` and the vias' tariff on ``l_r``.
 
 Markets without groups and trade costs never come here: their solve is unchanged.
 """
@@ -75,14 +77,16 @@ accurate to about 1e-12, so the derivative is accurate to about 1e-5: enough for
 convergence)."""
 MAX_OUTER = 60
 OUTER_TOL = 1e-10
+MAX_LOG_WEDGE = 50.0
 
 
 @dataclass(frozen=True, eq=False)
 class GroupLeak:
-    """A route around a one-destination quota group: the exporter's sales above the quota may
-    go through third countries (see the module docstring).
+    """A route around a quota group: the exporter's sales to ``destination`` above the quota
+    may go through third countries (see the module docstring).
 
     Attributes:
+        destination: the destination's index (one of the group's destinations).
         cap: the most the route carries, baseline-value units (USD at baseline prices), ``> 0``.
         cost: the extra ad valorem cost ``k`` of the detour, ``>= 0``.
         via_tariff: the tariff ``tv`` the routed goods pay into the destination (the vias'),
@@ -90,20 +94,22 @@ class GroupLeak:
         vias: the intermediaries' indices and their shares of the routed flow (reporting only).
     """
 
+    destination: int
     cap: float
     cost: float = 0.0
     via_tariff: float = 0.0
     vias: tuple[tuple[int, float], ...] = ()
 
     def __post_init__(self) -> None:
+        where = f"quota leak to #{self.destination}"
         if not (np.isfinite(self.cap) and self.cap > 0):
             raise ModelInputError(
-                f"quota leak: the cap must be a positive finite value, got {self.cap}"
+                f"{where}: the cap must be a positive finite value, got {self.cap}"
             )
         if not (np.isfinite(self.cost) and self.cost >= 0):
-            raise ModelInputError(f"quota leak: the cost must be >= 0, got {self.cost}")
+            raise ModelInputError(f"{where}: the cost must be >= 0, got {self.cost}")
         if not (np.isfinite(self.via_tariff) and self.via_tariff > -1):
-            raise ModelInputError(f"quota leak: via_tariff must be > -1, got {self.via_tariff}")
+            raise ModelInputError(f"{where}: via_tariff must be > -1, got {self.via_tariff}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,8 +125,7 @@ class QuotaGroup:
         label: a name for messages and results.
         via: for a group that stands for goods routed through third countries (a leaky ban),
             the intermediaries' indices and their shares of the routed flow (reporting only).
-        leak: a route around the quota (:class:`GroupLeak`); only for a group of one
-            destination.
+        leaks: routes around this quota (:class:`GroupLeak`), at most one per destination.
     """
 
     exporter: int
@@ -128,7 +133,7 @@ class QuotaGroup:
     cap: float
     label: str = ""
     via: tuple[tuple[int, float], ...] = ()
-    leak: GroupLeak | None = None
+    leaks: tuple[GroupLeak, ...] = ()
 
     def __post_init__(self) -> None:
         dest = np.asarray(self.destinations, dtype=np.bool_).copy()
@@ -143,13 +148,18 @@ class QuotaGroup:
             dest[self.exporter] = False
         else:
             raise ModelInputError(f"quota group exporter index {self.exporter} is out of range")
-        if self.leak is not None and dest.sum() != 1:
+        leaks = tuple(self.leaks)
+        targets = [lk.destination for lk in leaks]
+        if len(set(targets)) < len(targets) or not all(
+            0 <= j < dest.size and dest[j] for j in targets
+        ):
             raise ModelInputError(
-                f"quota group {self.label or self.exporter}: a leak needs a group of exactly "
-                "one destination"
+                f"quota group {self.label or self.exporter}: each leak must go to a different "
+                "destination of the group"
             )
         dest.flags.writeable = False
         object.__setattr__(self, "destinations", dest)
+        object.__setattr__(self, "leaks", leaks)
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,7 +171,6 @@ class LeakFlow:
 
     group: int
     exporter: int
-    destination: int
     route: GroupLeak
     quantity: float
     direct: float
@@ -204,51 +213,175 @@ def _policy_at(policy: Policy, t1: FloatArray) -> Policy:
 
 
 @dataclass(frozen=True, eq=False)
-class _MeritPath:
-    """The supply of a leaky pair in (``mu``, quantity / ``V_ij``): the direct channel (cost
-    0, capacity ``cap_g``) and the route (cost ``ln kappa``, capacity ``L / V_ij``), the
-    cheaper first. Knots ``s``, ``mu``, ``Q``; before the first knot the price falls at no
-    supply, after the last it rises at full supply."""
+class _GroupPath:
+    """``nu(t)`` and the routes' fill ``phi(t)`` of one group (module docstring): ``nu``
+    rises with slope 1 from ``t = 0`` and stays flat for a unit of ``t`` at each route cost
+    ``c > 0`` while the routes of that cost fill; routes with ``ln kappa <= 0`` are always
+    open. ``starts[r]``: where route ``r`` starts to fill (``-inf``: always open), over a
+    length ``lengths[r]`` of ``t``."""
 
-    s: FloatArray
-    mu: FloatArray
-    Q: FloatArray
-    direct_first: bool
-    lnkappa: float
+    lnkappa: FloatArray
+    starts: FloatArray
+    t_knots: FloatArray
+    nu_knots: FloatArray
+
+    lengths: FloatArray
 
     @classmethod
-    def build(cls, direct_cap: float, route_cap: float, lnkappa: float) -> _MeritPath:
-        direct_first = lnkappa >= 0.0
-        (c1, k1), (c2, k2) = (0.0, direct_cap), (lnkappa, route_cap)
-        if not direct_first:
-            (c1, k1), (c2, k2) = (c2, k2), (c1, k1)
-        s = np.cumsum([0.0, k1, c2 - c1, k2])
-        mu = np.array([c1, c1, c2, c2])
-        Q = np.array([0.0, k1, k1, k1 + k2])
-        return cls(s, mu, Q, direct_first, lnkappa)
+    def build(cls, lnkappa: FloatArray, size: FloatArray) -> _GroupPath:
+        """``size``: each route's cap over the group's, the length of its share of a flat
+        (so that the group's direct exports fall at about the rate ``t`` grows)."""
+        costs = np.unique(lnkappa[lnkappa > 0.0])
+        t_knots, nu_knots = [0.0], [0.0]
+        starts, lengths = np.full(len(lnkappa), -np.inf), np.ones(len(lnkappa))
+        for c in costs:
+            t_knots.append(t_knots[-1] + (c - nu_knots[-1]))  # rise to c
+            nu_knots.append(float(c))
+            at_c = lnkappa == c
+            starts[at_c] = t_knots[-1]
+            lengths[at_c] = max(float(size[at_c].sum()), 1e-12)
+            t_knots.append(t_knots[-1] + lengths[at_c][0])  # flat while those routes fill
+            nu_knots.append(float(c))
+        return cls(lnkappa, starts, np.array(t_knots), np.array(nu_knots), lengths)
 
-    def at(self, s: float) -> tuple[float, float]:
-        """``mu(s)`` and ``Q(s)``."""
-        if s <= self.s[0]:
-            return float(self.mu[0] + (s - self.s[0])), 0.0
-        if s >= self.s[-1]:
-            return float(self.mu[-1] + (s - self.s[-1])), float(self.Q[-1])
-        return float(np.interp(s, self.s, self.mu)), float(np.interp(s, self.s, self.Q))
+    def nu(self, t: float) -> float:
+        if len(self.t_knots) == 1 or t <= 0.0:
+            return t
+        if t >= self.t_knots[-1]:
+            return float(self.nu_knots[-1] + (t - self.t_knots[-1]))
+        return float(np.interp(t, self.t_knots, self.nu_knots))
 
-    def start(self) -> float:
-        """The point of the path at the baseline price (``mu = 0``, the cost of the direct
-        channel) nearest to the baseline quantity (``Q = 1``)."""
-        if self.direct_first:  # the first step is at mu = 0 (and the second too if kappa = 1)
-            top = self.Q[1] if self.mu[2] > 0.0 else self.Q[3]
-            return float(min(1.0, top))  # s = Q on these steps
-        return float(self.s[2] + np.clip(1.0 - self.Q[2], 0.0, self.Q[3] - self.Q[2]))
+    def phi(self, t: float) -> FloatArray:
+        return np.asarray(np.clip((t - self.starts) / self.lengths, 0.0, 1.0))
 
-    def split(self, quantity: float) -> tuple[float, float]:
-        """Direct and routed flows of ``quantity`` (relative to ``V_ij``), the cheaper
-        channel filled first."""
-        first = min(max(quantity, 0.0), float(self.Q[1]))
-        second = max(quantity - first, 0.0)
-        return (first, second) if self.direct_first else (second, first)
+
+def _pair_path(
+    lnkappa: float, route: float, nu: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Knots ``s``, ``mu``, ``Q`` of a leaky pair's merit order: the route (cost
+    ``ln kappa``, capacity ``route``, in units of ``V_ij``), then direct sales at ``nu``
+    without limit (after the last knot). Without route capacity: direct sales only."""
+    if route <= 0.0:
+        return np.zeros(1), np.array([nu]), np.zeros(1)
+    rise = max(nu - lnkappa, 0.0)
+    return (
+        np.array([0.0, route, route + rise]),
+        np.array([lnkappa, lnkappa, lnkappa + rise]),
+        np.array([0.0, route, route]),
+    )
+
+
+def _on_path(s: float, knots: tuple[FloatArray, FloatArray, FloatArray]) -> tuple[float, float]:
+    """``mu(s)`` and ``Q(s)``: before the first knot the price falls at no supply, after the
+    last the quantity grows at the last price."""
+    ks, mu, Q = knots
+    if s <= ks[0]:
+        return float(mu[0] + (s - ks[0])), 0.0
+    if s >= ks[-1]:
+        return float(mu[-1]), float(Q[-1] + (s - ks[-1]))
+    return float(np.interp(s, ks, mu)), float(np.interp(s, ks, Q))
+
+
+class _Outer:
+    """The outer system: ``t`` per group, ``s`` per leaky pair (module docstring)."""
+
+    def __init__(
+        self,
+        market: Market,
+        groups: tuple[QuotaGroup, ...],
+        masks: list[BoolArray],
+        t1: FloatArray,
+        cost: FloatArray,
+        caps: FloatArray,
+    ) -> None:
+        n = market.n
+        self.masks = masks
+        self.direct = [mk.copy() for mk in masks]  # group pairs without a route
+        self.routes: list[tuple[int, int, int, GroupLeak]] = []  # group, i, j, leak
+        for k, g in enumerate(groups):
+            for lk in g.leaks:
+                i, j = g.exporter, lk.destination
+                if not masks[k][i, j]:
+                    continue  # no baseline trade or banned: nothing to route
+                if cost[i, j] != 0.0:
+                    raise ModelInputError(
+                        f"quota group {g.label or i}: the pair {market.label(i)} -> "
+                        f"{market.label(j)} has a trade cost and a leak: give one of them"
+                    )
+                self.direct[k][i, j] = False
+                self.routes.append((k, i, j, lk))
+        self.nq, self.nl = len(groups), len(self.routes)
+        self.V = np.array([market.V[i, j] for _, i, j, _ in self.routes])
+        self.L = np.array([lk.cap for *_, lk in self.routes]) / np.where(self.V > 0, self.V, 1.0)
+        self.lnkappa = np.array(
+            [
+                np.log((1 + lk.cost) * (1 + lk.via_tariff) / (1 + t1[i, j]))
+                for _, i, j, lk in self.routes
+            ]
+        )
+        self.of_group = {
+            k: [r for r, rt in enumerate(self.routes) if rt[0] == k]
+            for k in sorted({rt[0] for rt in self.routes})
+        }
+        route_caps = np.array([lk.cap for *_, lk in self.routes])
+        self.paths = {
+            k: _GroupPath.build(self.lnkappa[rs], route_caps[rs] / max(caps[k], 1e-300))
+            for k, rs in self.of_group.items()
+        }
+        self.n = n
+
+    def nu(self, z: FloatArray) -> FloatArray:
+        return np.array(
+            [self.paths[k].nu(z[k]) if k in self.paths else z[k] for k in range(self.nq)]
+        )
+
+    def capacity(self, z: FloatArray) -> FloatArray:
+        """Route capacity open at ``z`` (units of ``V_ij``): ``phi L / V``."""
+        out = np.zeros(self.nl)
+        for k, rs in self.of_group.items():
+            out[rs] = self.paths[k].phi(z[k]) * self.L[rs]
+        return out
+
+    def pairs(self, z: FloatArray) -> list[tuple[float, float, float]]:
+        """Per route: the pair's ``mu``, ``Q`` and the route's open capacity."""
+        nu, cap = self.nu(z), self.capacity(z)
+        out = []
+        for r, (k, *_rest) in enumerate(self.routes):
+            knots = _pair_path(self.lnkappa[r], cap[r], nu[k])
+            mu, Q = _on_path(z[self.nq + r], knots)
+            out.append((mu, Q, cap[r]))
+        return out
+
+    def wedge(self, z: FloatArray) -> FloatArray:
+        out = np.zeros((self.n, self.n))
+        nu = z[: self.nq] if not self.paths else self.nu(z)
+        for k, mk in enumerate(self.direct):
+            out[mk] = nu[k]
+        for (_, i, j, _), (mu, _, _) in zip(self.routes, self.pairs(z), strict=True):
+            out[i, j] = mu
+        return out
+
+    def flows(self, q: FloatArray, z: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Per route the direct and routed flows (units of ``V_ij``): the route first."""
+        share = np.array([q[i, j] for _, i, j, _ in self.routes]) / np.where(
+            self.V > 0, self.V, 1.0
+        )
+        cap = self.capacity(z)
+        routed = np.clip(share, 0.0, cap) if self.nl else np.zeros(0)
+        return share - routed, routed
+
+    def start(self) -> FloatArray:
+        """``t = 0`` and each pair at the baseline: ``Q = 1`` at ``mu = 0``, or the nearest."""
+        z = np.zeros(self.nq + self.nl)
+        for r, (_, _, cap) in enumerate(self.pairs(z)):
+            ks, mus, Qs = _pair_path(self.lnkappa[r], cap, 0.0)
+            if len(ks) == 1 or Qs[-1] <= 1.0:
+                z[self.nq + r] = ks[-1] + max(1.0 - Qs[-1], 0.0)  # on the direct step
+            elif mus[0] == 0.0:
+                z[self.nq + r] = 1.0  # on the route's step at mu = 0
+            else:
+                z[self.nq + r] = ks[-1]  # where the rise reaches mu = 0
+        return z
 
 
 def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -> object:
@@ -278,35 +411,37 @@ def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -
     X0 = np.array([market.V[mk].sum() for mk in masks])
     caps = np.array([g.cap for g in groups]) * X0
     live = np.array([X0[k] > 0 for k in range(len(groups))], dtype=bool)
-    paths = _paths(market, groups, masks, rp.t1, cost, live)
-    leaky = np.array([k in paths for k in range(len(groups))], dtype=bool)
+    outer = _Outer(market, groups, masks, rp.t1, cost, caps)
+    nq, N = outer.nq, outer.nq + outer.nl
     base_t1 = (1.0 + rp.t1) * (1.0 + cost)
 
-    def t1_at(z: FloatArray) -> FloatArray:
-        wedge = np.zeros((n, n))
-        for k, mk in enumerate(masks):
-            wedge[mk] = paths[k].at(z[k])[0] if k in paths else z[k]
-        return np.asarray(base_t1 * np.exp(wedge) - 1.0)
-
     def run(zs: list[FloatArray]) -> list[object]:
-        pols = [_policy_at(policy, t1_at(z)) for z in zs]
+        # log wedges beyond +-MAX_LOG_WEDGE (a factor of 5e21) only arise in trial steps
+        wedges = [np.clip(outer.wedge(z), -MAX_LOG_WEDGE, MAX_LOG_WEDGE) for z in zs]
+        pols = [_policy_at(policy, np.asarray(base_t1 * np.exp(w) - 1.0)) for w in wedges]
         return list(solve_batch([market] * len(zs), pols, tol=tol, max_iter=max_iter))
 
     def residual(sol: object, z: FloatArray) -> FloatArray:
-        """The slack of each cap, ``1 - X / cap`` (0 for a group without trade), and on a
-        leaky pair the gap ``G(s) = q / V - Q(s)``."""
+        """The slack of each cap, ``1 - X / cap`` (0 for a group without trade), then on
+        each leaky pair the gap ``G(s) = q / V - Q(s)``."""
         q = sol.q  # type: ignore[attr-defined]
         X = np.array([q[mk].sum() for mk in masks])
+        if not outer.nl:
+            return np.asarray(np.where(live, 1.0 - X / np.where(live, caps, 1.0), 0.0))
+        direct, _ = outer.flows(q, z)
+        X = np.array([q[mk].sum() for mk in outer.direct])
+        X = X + np.bincount([rt[0] for rt in outer.routes], direct * outer.V, minlength=nq)
         h = np.where(live, 1.0 - X / np.where(live, caps, 1.0), 0.0)
-        for k, path in paths.items():
-            h[k] = X[k] / X0[k] - path.at(z[k])[1]
-        return np.asarray(h)
+        share = np.array([q[i, j] for _, i, j, _ in outer.routes]) / outer.V
+        G = share - np.array([Q for _, Q, _ in outer.pairs(z)])
+        return np.concatenate([h, G])
 
     def gap(z: FloatArray, h: FloatArray) -> FloatArray:
-        return np.where(leaky, h, np.minimum(z, h))
+        if not outer.nl:
+            return np.minimum(z, h)
+        return np.concatenate([np.minimum(z[:nq], h[:nq]), h[nq:]])
 
-    nq = len(groups)
-    z = np.array([paths[k].start() if k in paths else 0.0 for k in range(nq)])
+    z = outer.start()
     sol = run([z])[0]
     h = residual(sol, z)
     iterations = int(sol.iterations)  # type: ignore[attr-defined]
@@ -316,14 +451,14 @@ def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -
         if np.abs(F).max(initial=0.0) <= OUTER_TOL or not sol.converged:  # type: ignore[attr-defined]
             converged_outer = bool(np.abs(F).max(initial=0.0) <= OUTER_TOL)
             break
-        binding = leaky | (live & (h <= z))
-        cols = [k for k in range(nq) if binding[k]]
-        trials = [z + FD_STEP * np.eye(nq)[k] for k in cols]
+        binding = np.concatenate([live & (h[:nq] <= z[:nq]), np.ones(outer.nl, dtype=bool)])
+        cols = [k for k in range(N) if binding[k]]
+        trials = [z + FD_STEP * np.eye(N)[k] for k in cols]
         sols = run(trials) if trials else []
-        J = np.eye(nq)
+        J = np.eye(N)
         for c, s, zc in zip(cols, sols, trials, strict=True):
             J[:, c] = (residual(s, zc) - h) / FD_STEP
-        for r in range(nq):
+        for r in range(N):
             if not binding[r]:
                 J[r] = 0.0
                 J[r, r] = 1.0
@@ -334,7 +469,8 @@ def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -
         step = 1.0
         norm = np.abs(F).max()
         for _bt in range(30):
-            trial_z = np.where(leaky, z + step * d, np.maximum(z + step * d, 0.0))
+            trial_z = z + step * d
+            trial_z[:nq] = np.maximum(trial_z[:nq], 0.0)
             trial = run([trial_z])[0]
             th = residual(trial, trial_z)
             tF = gap(trial_z, th)
@@ -345,41 +481,14 @@ def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -
         iterations += int(trial.iterations)  # type: ignore[attr-defined]
     else:
         converged_outer = bool(np.abs(F).max(initial=0.0) <= OUTER_TOL)
-    return _with_groups(
-        market, sol, groups, masks, paths, z, caps, cost, converged_outer, F, iterations
-    )
-
-
-def _paths(
-    market: Market,
-    groups: tuple[QuotaGroup, ...],
-    masks: list[BoolArray],
-    t1: FloatArray,
-    cost: FloatArray,
-    live: BoolArray,
-) -> dict[int, _MeritPath]:
-    """The merit-order path of every leaky group with trade."""
-    out = {}
-    for k, g in enumerate(groups):
-        if g.leak is None or not live[k]:
-            continue
-        i, j = g.exporter, int(np.flatnonzero(g.destinations)[0])
-        if cost[i, j] != 0.0:
-            raise ModelInputError(
-                f"quota group {g.label or i}: the pair {market.label(i)} -> {market.label(j)} "
-                "has a trade cost and a leak: give one of them"
-            )
-        kappa = (1.0 + g.leak.cost) * (1.0 + g.leak.via_tariff) / (1.0 + t1[i, j])
-        out[k] = _MeritPath.build(g.cap, g.leak.cap / market.V[i, j], float(np.log(kappa)))
-    return out
+    return _with_groups(market, sol, groups, outer, z, caps, cost, converged_outer, F, iterations)
 
 
 def _with_groups(
     market: Market,
     sol: object,
     groups: tuple[QuotaGroup, ...],
-    masks: list[BoolArray],
-    paths: dict[int, _MeritPath],
+    outer: _Outer,
     z: FloatArray,
     caps: FloatArray,
     cost: FloatArray,
@@ -392,33 +501,26 @@ def _with_groups(
     pi = sol.pi  # type: ignore[attr-defined]
     e_country = sol.e  # type: ignore[attr-defined]
     q = sol.q  # type: ignore[attr-defined]
-    e_group = np.expm1(z)
+    nu = outer.nu(z) if outer.paths else z[: outer.nq]
     wedge = np.zeros((n, n))
-    for k, mk in enumerate(masks):
-        if k not in paths:
-            wedge[mk] = e_group[k]
+    for k, mk in enumerate(outer.direct):
+        wedge[mk] = np.expm1(nu[k])
     sell = pi[:, None] * np.where(np.eye(n, dtype=bool), 1.0, 1.0 + e_country[:, None])
     rent_pairs = sell * wedge * q
     detour_pairs = sell * (1.0 + wedge) * cost * q
-    exports = np.array([q[mk].sum() for mk in masks])
+    exports = np.array([q[mk].sum() for mk in outer.direct])
+    direct, routed = outer.flows(q, z)
     leaks = []
-    for k, path in paths.items():
-        g = groups[k]
-        leak = g.leak
-        assert leak is not None
-        i, j = g.exporter, int(np.flatnonzero(g.destinations)[0])
-        V = float(market.V[i, j])
-        mu = path.at(z[k])[0]
+    for r, ((k, i, j, lk), (mu, _, _)) in enumerate(zip(outer.routes, outer.pairs(z), strict=True)):
+        d, l_r = direct[r] * outer.V[r], routed[r] * outer.V[r]
         m = float(np.exp(mu))
-        direct, routed = (V * x for x in path.split(float(q[i, j]) / V))
-        rent_r = m / float(np.exp(path.lnkappa)) - 1.0
-        rent_pairs[i, j] = sell[i, j] * ((m - 1.0) * direct + rent_r * routed)
-        detour_pairs[i, j] = sell[i, j] * (1.0 + rent_r) * leak.cost * routed
+        rent_r = m / float(np.exp(outer.lnkappa[r])) - 1.0
+        rent_pairs[i, j] = sell[i, j] * ((m - 1.0) * d + rent_r * l_r)
+        detour_pairs[i, j] = sell[i, j] * (1.0 + rent_r) * lk.cost * l_r
         wedge[i, j] = rent_pairs[i, j] / (sell[i, j] * q[i, j]) if q[i, j] > 0 else m - 1.0
-        e_group[k] = max(m - 1.0, 0.0) if direct > 0 else 0.0
-        exports[k] = direct
-        value = float(sell[i, j] * (1.0 + rent_r) * (1.0 + leak.cost) * routed)
-        leaks.append(LeakFlow(k, i, j, leak, routed, direct, leak.cap, rent_r, value))
+        exports[k] += d
+        value = float(sell[i, j] * (1.0 + rent_r) * (1.0 + lk.cost) * l_r)
+        leaks.append(LeakFlow(k, i, lk, float(l_r), float(d), lk.cap, rent_r, value))
     rent = rent_pairs.sum(axis=1)
     diverted = (rent_pairs + detour_pairs).sum(axis=0)
     detour = detour_pairs.sum(axis=0)
@@ -429,7 +531,7 @@ def _with_groups(
         message = f"the destination quotas did not converge (largest gap {residual:.2e})"
     info = GroupSolution(
         groups=groups,
-        e=e_group,
+        e=np.expm1(nu),
         exports=exports,
         caps=caps,
         pair_wedge=wedge,

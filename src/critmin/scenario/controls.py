@@ -128,14 +128,17 @@ def _leak_vias(
     if isinstance(pol.leak_via, list):
         codes = {c.strip().upper() for c in pol.leak_via}
         named = np.array([c in codes for c in base.countries], dtype=bool)
-    restricted = "a banned" if isinstance(pol, ExportBanPolicy) else "a restricted"
-    for mask, what in ((rows, "an exporter"), (cols & ~rows, f"{restricted} destination")):
+    kind = "banned" if isinstance(pol, ExportBanPolicy) else "restricted"
+    for mask, one, many in (
+        (rows, "is an exporter", "are exporters"),
+        (cols & ~rows, f"is a {kind} destination", f"are {kind} destinations"),
+    ):
         wrong = named & mask
         if wrong.any():
             codes_ = ", ".join(base.countries[i] for i in np.flatnonzero(wrong))
             raise ScenarioError(
                 field_name,
-                f"{codes_} {'is' if wrong.sum() == 1 else 'are'} {what} of this {pol.type}: "
+                f"{codes_} {one if wrong.sum() == 1 else many} of this {pol.type}: "
                 "leakage must go through a third country (neither the exporter nor a "
                 "restricted destination)",
             )
@@ -277,7 +280,7 @@ def resolve_controls(
             routes.append(LeakRoute(i, j, shares))
             via_tariff[(i, j)] = tv
         else:
-            group_leaks[(i, j)] = GroupLeak(spec.share * total, spec.cost, tv, shares)
+            group_leaks[(i, j)] = GroupLeak(j, spec.share * total, spec.cost, tv, shares)
     notes += _no_via_notes(stuck, base)
     notes += [
         f"{fname}.leak_via: a ban without leakage covers the pairs to {', '.join(codes)}: "
@@ -300,30 +303,26 @@ def resolve_controls(
             groups.append(QuotaGroup(i, dest, float(value), f"{base.countries[i]} cap {value:g}"))
     leak_pairs = {(r.origin, r.destination): r.vias for r in routes}
     # a leaky banned pair is its own group (its cap is the vias' trade, not a share of its
-    # own); so is a leaky quota's pair, at the quota's share of its own baseline
-    # (critmin.model.quota_groups: a route needs a group of one destination)
+    # own); a leaky quota's routes go with its group
     split: list[QuotaGroup] = []
-    code = base.countries
     for g in groups:
         rest = g.destinations.copy()
         for d in (int(d) for d in np.flatnonzero(g.destinations)):
-            one = np.zeros(n, dtype=bool)
-            one[d] = True
-            if (g.exporter, d) in leak_pairs:
-                label = f"leak {code[g.exporter]} -> {code[d]}"
-                split.append(
-                    QuotaGroup(g.exporter, one, g.cap, label, via=leak_pairs[(g.exporter, d)])
-                )
-            elif (g.exporter, d) in group_leaks:
-                label = f"{g.label} -> {code[d]} (leaky)"
-                split.append(
-                    QuotaGroup(g.exporter, one, g.cap, label, leak=group_leaks[(g.exporter, d)])
-                )
-            else:
+            if (g.exporter, d) not in leak_pairs:
                 continue
             rest[d] = False
+            one = np.zeros(n, dtype=bool)
+            one[d] = True
+            label = f"leak {base.countries[g.exporter]} -> {base.countries[d]}"
+            split.append(QuotaGroup(g.exporter, one, g.cap, label, via=leak_pairs[(g.exporter, d)]))
         if rest.any():
-            split.append(QuotaGroup(g.exporter, rest, g.cap, g.label))
+            routed = tuple(
+                group_leaks[(g.exporter, int(d))]
+                for d in np.flatnonzero(rest)
+                if (g.exporter, int(d)) in group_leaks
+            )
+            label = g.label + (" (leaky)" if routed else "")
+            split.append(QuotaGroup(g.exporter, rest, g.cap, label, leaks=routed))
     return ControlArrays(
         groups=split,
         trade_cost=cost if cost.any() else None,
