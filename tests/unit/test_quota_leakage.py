@@ -6,21 +6,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_controls import V4, market, product, scenario  # the same market and scenario
 
 import critmin
 from critmin.errors import ScenarioError
-from critmin.model import Market, Policy, solve
+from critmin.model import Policy, solve
 from critmin.model.quota_groups import GroupLeak, QuotaGroup
 from critmin.scenario import Scenario
 
-V4 = np.array(
-    [[5.0, 3.0, 3.0, 1.0], [1.0, 4.0, 0.5, 0.5], [1.0, 0.5, 4.0, 0.5], [0.5, 0.5, 0.5, 3.0]]
-)
 TO_1 = np.array([False, True, False, False])
-
-
-def market() -> Market:
-    return Market(V=V4, t0=np.zeros((4, 4)), sigma=4.0, eta=0.5, eps=np.ones(4))
 
 
 def leaky(cap: float, route_cap: float, cost: float = 0.2, via_tariff: float = 0.0) -> QuotaGroup:
@@ -130,22 +124,6 @@ def test_a_route_in_a_pool_lowers_the_pool_s_price_everywhere() -> None:
     assert sol.groups.leaks[0].quantity == pytest.approx(0.5, rel=1e-9)  # full: it pays
     assert sol.q[0, 2] > tight.q[0, 2] and sol.P[2] < tight.P[2]
     assert sol.groups.exports[0] <= 0.6 * 6.0 * (1 + 1e-9)
-
-
-def scenario(*policies: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {
-        "name": "leakage",
-        "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]},
-        "product": [{"id": "gallium_germanium"}],
-        "policy": list(policies),
-        **extra,
-    }
-
-
-def product(data: dict[str, Any]) -> dict[str, Any]:
-    out = critmin.simulate(data).to_dict()["products"]["gallium_germanium"]
-    assert out["converged"], out["message"]
-    return out
 
 
 QUOTA = {

@@ -33,9 +33,11 @@ and a direct sale ``1 + e_g`` (the licence it uses is worth ``e_g`` elsewhere). 
   ``ln kappa_r``) where the route alone can serve the destination.
 
 Both are monotone paths solved by one unknown each. The group's: ``t_g`` with ``nu_g(t)``
-rising with slope 1 from 0 and flat for a unit of ``t`` at each route cost ``c > 0`` while
-the routes of that cost fill (``phi`` from 0 to 1; a route with ``kappa <= 1`` pays even under
-a slack quota, as tariff evasion, and is always open); without routes ``nu_g(t) = t``. Its
+rising with slope 1 from 0 and flat at each route cost ``c > 0`` while the routes of that cost
+fill (``phi`` from 0 to 1 over a length of ``t`` equal to their caps over the group's, so that
+the group's direct exports move at about the rate of ``t`` on a flat as on a rise; a route with
+``kappa <= 1`` pays even under a slack quota, as tariff evasion, and is always open); without
+routes ``nu_g(t) = t``. Its
 residual is ``min(t_g, 1 - X_g / (cap_g X0_g))`` (``t >= 0`` is ``nu >= 0``), increasing in
 ``t``. A leaky pair's: ``s_r`` on its merit-order path in (``mu``, ``Q = quantity / V_ij``):
 flat at ``ln kappa_r`` up to ``phi_r L_r / V_ij``, rising to ``nu_g``, flat at ``nu_g``
@@ -215,16 +217,15 @@ def _policy_at(policy: Policy, t1: FloatArray) -> Policy:
 @dataclass(frozen=True, eq=False)
 class _GroupPath:
     """``nu(t)`` and the routes' fill ``phi(t)`` of one group (module docstring): ``nu``
-    rises with slope 1 from ``t = 0`` and stays flat for a unit of ``t`` at each route cost
-    ``c > 0`` while the routes of that cost fill; routes with ``ln kappa <= 0`` are always
-    open. ``starts[r]``: where route ``r`` starts to fill (``-inf``: always open), over a
-    length ``lengths[r]`` of ``t``."""
+    rises with slope 1 from ``t = 0`` and stays flat at each route cost ``c > 0`` while the
+    routes of that cost fill; routes with ``ln kappa <= 0`` are always open. ``starts[r]``:
+    where route ``r`` starts to fill (``-inf``: always open), over a length ``lengths[r]`` of
+    ``t``."""
 
     lnkappa: FloatArray
     starts: FloatArray
     t_knots: FloatArray
     nu_knots: FloatArray
-
     lengths: FloatArray
 
     @classmethod
