@@ -34,15 +34,16 @@ and a direct sale ``1 + e_g`` (the licence it uses is worth ``e_g`` elsewhere). 
 
 Both are monotone paths solved by one unknown each. The group's: ``t_g`` with ``nu_g(t)``
 rising with slope 1 from 0 and flat at each route cost ``c > 0`` while the routes of that cost
-fill (``phi`` from 0 to 1 over a length of ``t`` equal to their caps over the group's, so that
-the group's direct exports move at about the rate of ``t`` on a flat as on a rise; a route with
+fill (``phi`` from 0 to 1 over a length of ``t`` equal to their caps, each at most its pair's
+baseline trade, over the group's cap, so that the group's direct exports move at about the
+rate of ``t`` on a flat as on a rise; a route with
 ``kappa <= 1`` pays even under a slack quota, as tariff evasion, and is always open); without
 routes ``nu_g(t) = t``. Its
 residual is ``min(t_g, 1 - X_g / (cap_g X0_g))`` (``t >= 0`` is ``nu >= 0``), increasing in
 ``t``. A leaky pair's: ``s_r`` on its merit-order path in (``mu``, ``Q = quantity / V_ij``):
 flat at ``ln kappa_r`` up to ``phi_r L_r / V_ij``, rising to ``nu_g``, flat at ``nu_g``
 without end (before the first point the price falls at no supply); the pair clears where
-demand meets it, ``G(s) = q_ij / V_ij - Q(s) = 0``, decreasing in ``s``. With ``L -> 0`` the
+demand meets it, ``G(s) = (q_ij / V_ij - Q(s)) V_ij / X0_g = 0``, decreasing in ``s``. With ``L -> 0`` the
 routes vanish and the quota is as without leaks.
 
 The inner system (prices, whole-exporter quotas) is the compiled one of
@@ -79,7 +80,14 @@ accurate to about 1e-12, so the derivative is accurate to about 1e-5: enough for
 convergence)."""
 MAX_OUTER = 60
 OUTER_TOL = 1e-10
+LEAK_TOL = 1e-9
+"""Outer tolerance where quotas leak: the paths' kinks (a route just full, a pair just served
+by its route alone) slow the last digits of the semismooth iteration."""
 MAX_LOG_WEDGE = 50.0
+MIN_LOG_WEDGE = 20.0
+MAX_T_STEP = 1.0
+"""Largest Newton step in a group's ``t`` where quotas leak (a factor of e in the licence's
+price): the paths have kinks, and a step across many of them is rarely a good one."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -324,7 +332,8 @@ class _Outer:
             k: [r for r, rt in enumerate(self.routes) if rt[0] == k]
             for k in sorted({rt[0] for rt in self.routes})
         }
-        route_caps = np.array([lk.cap for *_, lk in self.routes])
+        # the part of a route that can matter is at most the pair's baseline trade
+        route_caps = np.minimum([lk.cap for *_, lk in self.routes], self.V)
         self.paths = {
             k: _GroupPath.build(self.lnkappa[rs], route_caps[rs] / max(caps[k], 1e-300))
             for k, rs in self.of_group.items()
@@ -417,31 +426,39 @@ def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -
     base_t1 = (1.0 + rp.t1) * (1.0 + cost)
 
     def run(zs: list[FloatArray]) -> list[object]:
-        # log wedges beyond +-MAX_LOG_WEDGE (a factor of 5e21) only arise in trial steps
-        wedges = [np.clip(outer.wedge(z), -MAX_LOG_WEDGE, MAX_LOG_WEDGE) for z in zs]
+        # log wedges beyond these (factors of 5e21 and 2e-9) only arise in trial steps
+        wedges = [np.clip(outer.wedge(z), -MIN_LOG_WEDGE, MAX_LOG_WEDGE) for z in zs]
         pols = [_policy_at(policy, np.asarray(base_t1 * np.exp(w) - 1.0)) for w in wedges]
         return list(solve_batch([market] * len(zs), pols, tol=tol, max_iter=max_iter))
 
     def residual(sol: object, z: FloatArray) -> FloatArray:
         """The slack of each cap, ``1 - X / cap`` (0 for a group without trade), then on
-        each leaky pair the gap ``G(s) = q / V - Q(s)``."""
+        each leaky pair the gap ``G(s) = (q / V - Q(s)) V / X0_g``."""
         q = sol.q  # type: ignore[attr-defined]
         X = np.array([q[mk].sum() for mk in masks])
         if not outer.nl:
             return np.asarray(np.where(live, 1.0 - X / np.where(live, caps, 1.0), 0.0))
-        direct, _ = outer.flows(q, z)
+        # a leaky pair's direct flow as its path has it (the same as q minus the routed flow
+        # once G = 0): nothing while the route serves the pair alone
+        on_path = outer.pairs(z)
+        direct = np.array([max(Q - cap, 0.0) for _, Q, cap in on_path])
         X = np.array([q[mk].sum() for mk in outer.direct])
         X = X + np.bincount([rt[0] for rt in outer.routes], direct * outer.V, minlength=nq)
         h = np.where(live, 1.0 - X / np.where(live, caps, 1.0), 0.0)
         share = np.array([q[i, j] for _, i, j, _ in outer.routes]) / outer.V
-        G = share - np.array([Q for _, Q, _ in outer.pairs(z)])
+        # relative to the group's baseline exports, as the cap's slack (the inner solve is
+        # accurate to ~1e-12 of a seller's sales, not of a small pair)
+        G = (share - np.array([Q for _, Q, _ in on_path])) * pair_weight
         return np.concatenate([h, G])
+
+    pair_weight = outer.V / np.array([max(X0[rt[0]], 1e-300) for rt in outer.routes])
 
     def gap(z: FloatArray, h: FloatArray) -> FloatArray:
         if not outer.nl:
             return np.minimum(z, h)
         return np.concatenate([np.minimum(z[:nq], h[:nq]), h[nq:]])
 
+    tol_outer = LEAK_TOL if outer.nl else OUTER_TOL
     z = outer.start()
     sol = run([z])[0]
     h = residual(sol, z)
@@ -449,24 +466,36 @@ def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -
     F = gap(z, h)
     converged_outer = False
     for _ in range(MAX_OUTER):
-        if np.abs(F).max(initial=0.0) <= OUTER_TOL or not sol.converged:  # type: ignore[attr-defined]
-            converged_outer = bool(np.abs(F).max(initial=0.0) <= OUTER_TOL)
+        if np.abs(F).max(initial=0.0) <= tol_outer or not sol.converged:  # type: ignore[attr-defined]
+            converged_outer = bool(np.abs(F).max(initial=0.0) <= tol_outer)
             break
         binding = np.concatenate([live & (h[:nq] <= z[:nq]), np.ones(outer.nl, dtype=bool)])
-        cols = [k for k in range(N) if binding[k]]
+        # a group's t moves its pairs' paths: its column counts even where its row is slack
+        cols = [k for k in range(N) if binding[k] or k in outer.paths]
         trials = [z + FD_STEP * np.eye(N)[k] for k in cols]
         sols = run(trials) if trials else []
         J = np.eye(N)
         for c, s, zc in zip(cols, sols, trials, strict=True):
             J[:, c] = (residual(s, zc) - h) / FD_STEP
+        rhs = -F
         for r in range(N):
-            if not binding[r]:
+            if not binding[r]:  # a slack cap: the row of t itself
                 J[r] = 0.0
                 J[r, r] = 1.0
+            elif r < nq and outer.nl and not np.abs(J[r]).max() > 1e-12:
+                # direct exports that nothing moves (its leaky pairs served by their routes
+                # alone, every direct pair gone): the other piece of min(t, h), t -> 0
+                J[r] = 0.0
+                J[r, r] = 1.0
+                rhs = rhs.copy()
+                rhs[r] = -z[r]
         try:
-            d = np.linalg.solve(J, -F)
-        except np.linalg.LinAlgError:
-            d = -F
+            d = np.linalg.solve(J, rhs)
+        except np.linalg.LinAlgError:  # e.g. a t that moves nothing while its pairs sit on a
+            # rise of their paths: the least-squares step moves the rest
+            d = np.linalg.lstsq(J, rhs, rcond=None)[0] if outer.nl else -F
+        if outer.nl and np.abs(d[:nq]).max() > MAX_T_STEP:  # stay near the paths' kinks
+            d = d * (MAX_T_STEP / np.abs(d[:nq]).max())
         step = 1.0
         norm = np.abs(F).max()
         for _bt in range(30):
@@ -481,7 +510,7 @@ def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -
         z, sol, h, F = trial_z, trial, th, tF
         iterations += int(trial.iterations)  # type: ignore[attr-defined]
     else:
-        converged_outer = bool(np.abs(F).max(initial=0.0) <= OUTER_TOL)
+        converged_outer = bool(np.abs(F).max(initial=0.0) <= tol_outer)
     return _with_groups(market, sol, groups, outer, z, caps, cost, converged_outer, F, iterations)
 
 
