@@ -51,7 +51,12 @@ The inner system (prices, whole-exporter quotas) is the compiled one of
 and trade costs folded into the pairs' scenario tariffs. The outer unknowns ``[t, s]`` are
 solved around it by a semismooth Newton iteration with a forward-difference Jacobian (one
 batched inner solve per unknown that binds and iteration; groups and routes are few, the
-inner solves take milliseconds). The accounts are then corrected: the folded tariff would
+inner solves take milliseconds). Where quotas leak, the paths' kinks call for safeguards: a
+group's cap counts a leaky pair's direct flow as its path has it (``Q - phi L / V``, the same
+as ``q - l`` at the solution), so that a pair served by its route alone drops out of the cap;
+a cap row that nothing moves takes the other piece of ``min(t, h)`` (``t -> 0``); a singular
+system takes the least-squares step; steps in ``t`` are at most :data:`MAX_T_STEP`; the
+tolerance is :data:`LEAK_TOL`. The accounts are then corrected: the folded tariff would
 count ``pi (1 + e_i) ((1 + e_g)(1 + k) - 1) q`` as the buyer's tariff revenue; of it
 ``pi (1 + e_i) e_g q`` is the exporter's quota rent (licence rent) and
 ``pi (1 + e_i) (1 + e_g) k q`` the real cost of the detour (nobody's income), so the buyer's
