@@ -26,6 +26,14 @@ from typing import Any
 
 import numpy as np
 
+from critmin.model.compiled import (
+    LINE_SEARCH_FAILED,
+    MAX_STEP_LIMIT,
+    Levels,
+    levels_batch,
+    newton_batch,
+    solve_step,
+)
 from critmin.model.core import (
     BoolArray,
     Evaluation,
@@ -39,14 +47,6 @@ from critmin.model.core import (
     evaluate,
     newton_system,
     stack,
-)
-from critmin.model.kernels import (
-    LINE_SEARCH_FAILED,
-    MAX_STEP_LIMIT,
-    Levels,
-    levels_batch,
-    newton_batch,
-    solve_step,
 )
 from critmin.model.welfare import assemble_welfare
 
