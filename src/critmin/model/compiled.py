@@ -21,8 +21,8 @@ The rest of the model (:mod:`critmin.model.core`, :mod:`critmin.model.solver`,
 An AOT export is called only when the arguments' types match its signature exactly (dtype,
 dimensions, memory layout, read-only flag: what ``numba.typeof`` distinguishes,
 :func:`type_key`), so both sources run the same compiled code on the same types. Named
-tuples cross the C boundary as plain tuples and are rebuilt here with classes of the same
-names and fields as the kernels' (recorded in the build's manifest).
+tuples cross the C boundary as plain tuples and are rebuilt here with the kernels' own
+classes (:mod:`critmin.model.kernel_tuples`, which imports no Numba).
 
 ``numba.pycc`` is deprecated upstream (Numba plans to replace it); Numba 0.68 still ships it.
 Without it, or without a C compiler, everything runs through the JIT as before.
@@ -30,7 +30,6 @@ Without it, or without a C compiler, everything runs through the JIT as before.
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -46,6 +45,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from critmin.model import kernel_tuples
+from critmin.model.kernel_tuples import EvalBuf, Levels, StackArrays
 from critmin.model.lapack_loader import load_cython_lapack
 
 log = logging.getLogger(__name__)
@@ -73,10 +74,10 @@ ENTRY_POINTS = (
 )
 """The kernels the single-market model calls from Python (the AOT build's exports)."""
 TUPLES = ("EvalBuf", "Levels", "StackArrays")
-"""The kernels' named tuples that cross into Python (rebuilt from the manifest's fields)."""
+"""The kernels' named tuples (:mod:`critmin.model.kernel_tuples`, without Numba)."""
 CONSTANTS = ("LINE_SEARCH_FAILED", "MAX_STEP_LIMIT")
 """The kernels' constants the model reads (values recorded in the manifest)."""
-SOURCES = ("kernels.py", "compiled.py", "aot_build.py")
+SOURCES = ("kernels.py", "kernel_tuples.py", "compiled.py", "aot_build.py")
 """Files of this package whose bytes enter :func:`build_key`."""
 
 HERE = Path(__file__).resolve().parent
@@ -217,16 +218,6 @@ def _jit_kernels() -> ModuleType:
     return kernels
 
 
-def _as_jit(value: Any, kernels: ModuleType) -> Any:
-    """``value`` with the AOT side's named tuples replaced by the kernels' own classes (the
-    types Numba's cache was compiled for)."""
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        cls = getattr(kernels, type(value).__name__, None)
-        if isinstance(cls, type) and cls is not type(value):
-            return cls(*(_as_jit(v, kernels) for v in value))
-    return value
-
-
 def _rebuild(flat: Iterator[Any], spec: Any, classes: dict[str, type]) -> Any:
     """A nested return value from the flat tuple an AOT export returns: ``spec`` is ``"x"``
     for a leaf, else ``[class name or "", [item specs]]``."""
@@ -259,8 +250,7 @@ class _AotFunction:
             log.debug(
                 "AOT kernels: no %s export for argument types %s; using Numba", self.__name__, key
             )
-            kernels = _jit_kernels()
-            return getattr(kernels, self.__name__)(*(_as_jit(a, kernels) for a in args))
+            return getattr(_jit_kernels(), self.__name__)(*args)
         function, spec = hit
         out = function(*args)
         return out if spec is None else _rebuild(iter(out), spec, self.classes)
@@ -276,10 +266,7 @@ class AotKernels:
         self.module = module
         self.manifest = manifest
         self.path = path
-        self.classes: dict[str, type] = {
-            name: collections.namedtuple(name, fields, module=__name__)
-            for name, fields in manifest["tuples"].items()
-        }
+        self.classes: dict[str, type] = {name: getattr(kernel_tuples, name) for name in TUPLES}
         self.functions: dict[str, _AotFunction] = {}
         for name in ENTRY_POINTS:
             exports = {
@@ -292,7 +279,6 @@ class AotKernels:
     def names(self) -> dict[str, Any]:
         """The bindings this module publishes: functions, named-tuple classes, constants."""
         out: dict[str, Any] = dict(self.functions)
-        out.update(self.classes)
         out.update(self.manifest["constants"])
         return out
 
@@ -318,11 +304,7 @@ def load_aot(directory: Path, key: str) -> AotKernels | None:
     except (OSError, ValueError) as err:
         log.debug("AOT kernels: unreadable manifest %s (%s); using Numba", manifest_path, err)
         return None
-    missing = [
-        n
-        for n in (*TUPLES, *CONSTANTS)
-        if n not in {**manifest.get("tuples", {}), **manifest.get("constants", {})}
-    ]
+    missing = [n for n in CONSTANTS if n not in manifest.get("constants", {})]
     if manifest.get("key") != key or manifest.get("format") != FORMAT or missing:
         log.debug("AOT kernels: %s does not match these kernels; using Numba", manifest_path)
         return None
@@ -364,16 +346,13 @@ def _select() -> tuple[AotKernels | None, dict[str, Any]]:
     if aot is not None:
         return aot, aot.names()
     kernels = _jit_kernels()
-    return None, {name: getattr(kernels, name) for name in (*ENTRY_POINTS, *TUPLES, *CONSTANTS)}
+    return None, {name: getattr(kernels, name) for name in (*ENTRY_POINTS, *CONSTANTS)}
 
 
 if TYPE_CHECKING:
     from critmin.model.kernels import (
         LINE_SEARCH_FAILED,
         MAX_STEP_LIMIT,
-        EvalBuf,
-        Levels,
-        StackArrays,
         alloc_eval,
         buyer_revenue,
         consumer_surplus_change,
