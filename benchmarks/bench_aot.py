@@ -4,7 +4,7 @@ Run ``python benchmarks/bench_aot.py`` (options: ``--repeats 9``). It needs a cu
 build (``make setup`` or ``python -m critmin.model.aot_build``). Each round runs, each as its
 own process (timed as in ``bench_cli.py``: user + system CPU of the process, ``os.wait4``):
 
-* the baseline ``python -c "import numpy"``;
+* the baseline ``python -c "import numpy"`` (through ``env``, as the others);
 * ``critmin simulate examples/04_full_zone_all_products.toml --json`` with the AOT build, then
   with ``CRITMIN_JIT=1`` (Numba's JIT, its kernels loaded from Numba's cache);
 * the model alone (``import critmin.model; warm_up()``: one 2-country solve), both ways.
@@ -27,12 +27,10 @@ from bench_cli import EXAMPLES, critmin_script, fmt, run
 from critmin.model import compiled
 
 
-def with_jit(jit: bool) -> None:
-    """Set or clear ``CRITMIN_JIT`` for the processes started next."""
-    if jit:
-        os.environ[compiled.JIT_ENV] = "1"
-    else:
-        os.environ.pop(compiled.JIT_ENV, None)
+def kernels(jit: bool, cmd: list[str]) -> list[str]:
+    """``cmd`` run with ``CRITMIN_JIT`` set to 1 (Numba's JIT) or 0 (the AOT build), through
+    ``env`` (an ``exec``: the same process, timed as one)."""
+    return ["env", f"{compiled.JIT_ENV}={int(jit)}", *cmd]
 
 
 def main() -> None:
@@ -49,25 +47,25 @@ def main() -> None:
         "--json",
     ]
     model = [sys.executable, "-c", "from critmin.model import warm_up; warm_up()"]
-    commands: list[tuple[str, list[str], bool]] = [
-        ('python -c "import numpy" (baseline)', [sys.executable, "-c", "import numpy"], False),
-        ("critmin simulate examples/04_full_zone_all_products.toml --json: AOT", simulate, False),
-        ("  the same with CRITMIN_JIT=1 (Numba's JIT)", simulate, True),
-        ("import critmin.model; warm_up(): AOT", model, False),
-        ("  the same with CRITMIN_JIT=1", model, True),
+    commands: list[tuple[str, list[str]]] = [
+        ('python -c "import numpy" (baseline)', ["env", sys.executable, "-c", "import numpy"]),
+        (
+            "critmin simulate examples/04_full_zone_all_products.toml --json: AOT",
+            kernels(False, simulate),
+        ),
+        ("  the same with CRITMIN_JIT=1 (Numba's JIT)", kernels(True, simulate)),
+        ("import critmin.model; warm_up(): AOT", kernels(False, model)),
+        ("  the same with CRITMIN_JIT=1", kernels(True, model)),
     ]
-    for _, cmd, jit in commands:  # Numba's cache and the OS's file cache, outside the timings
-        with_jit(jit)
+    for _, cmd in commands:  # Numba's cache and the OS's file cache, outside the timings
         run(cmd)
-    cpu: dict[str, list[float]] = {name: [] for name, _, _ in commands}
-    wall: dict[str, list[float]] = {name: [] for name, _, _ in commands}
+    cpu: dict[str, list[float]] = {name: [] for name, _ in commands}
+    wall: dict[str, list[float]] = {name: [] for name, _ in commands}
     for _ in range(args.repeats):
-        for name, cmd, jit in commands:
-            with_jit(jit)
+        for name, cmd in commands:
             c, w = run(cmd)
             cpu[name].append(c)
             wall[name].append(w)
-    with_jit(False)
     print(
         f"AOT vs JIT kernels, whole processes: medians (min-max) of {args.repeats} rounds; "
         f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average "
@@ -75,7 +73,7 @@ def main() -> None:
     )
     base = statistics.median(cpu[commands[0][0]])
     print(f"{'command':72s} {'CPU s (user+sys)':>22s} {'wall s':>22s} {'x numpy':>8s}")
-    for name, _, _ in commands:
+    for name, _ in commands:
         ratio = statistics.median(cpu[name]) / base
         print(f"{name:72s} {fmt(cpu[name]):>22s} {fmt(wall[name]):>22s} {ratio:7.1f}x")
     for aot, jit in ((1, 2), (3, 4)):

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numba
@@ -176,25 +177,13 @@ def test_aot_results_rebuild_the_kernels_named_tuples() -> None:
         assert np.array_equal(getattr(buf, field), getattr(jbuf, field)), field
 
 
-def _simulate_in_subprocess(jit: bool) -> tuple[dict[str, object], str]:
-    script = (
-        "import json, logging, sys\n"
-        "logging.basicConfig(level=logging.WARNING)\n"
-        "logging.getLogger('critmin.model.compiled').setLevel(logging.DEBUG)\n"
-        "import critmin\n"
-        "from critmin.model import compiled\n"
-        f"assert compiled.USING_AOT is {not jit}\n"
-        "out = {}\n"
-        "for ex in sys.argv[1:]:\n"
-        "    out[ex] = json.loads(json.dumps(critmin.simulate('examples/' + ex).to_dict()))\n"
-        "print(json.dumps(out))\n"
-    )
+def run_python(script: str, *args: str, jit: bool = False) -> subprocess.CompletedProcess[str]:
+    """``python -c script args`` on these sources, from the repository's root, with the AOT
+    build (``jit=False``) or Numba's JIT (``CRITMIN_JIT=1``); it must succeed."""
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
-    env.pop(compiled.JIT_ENV, None)
-    if jit:
-        env[compiled.JIT_ENV] = "1"
+    env[compiled.JIT_ENV] = "1" if jit else "0"
     proc = subprocess.run(
-        [sys.executable, "-c", script, *EXAMPLES],
+        [sys.executable, "-c", script, *args],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -202,7 +191,22 @@ def _simulate_in_subprocess(jit: bool) -> tuple[dict[str, object], str]:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout), proc.stderr
+    return proc
+
+
+SIMULATE = """
+import json, logging, sys
+logging.basicConfig(level=logging.WARNING)
+logging.getLogger("critmin.model.compiled").setLevel(logging.DEBUG)
+import critmin
+from critmin.model import compiled
+out = {"aot": compiled.USING_AOT, "results": {}}
+for ex in sys.argv[1:]:
+    out["results"][ex] = json.loads(json.dumps(critmin.simulate("examples/" + ex).to_dict()))
+out["numba"] = sorted(k for k in sys.modules if k.split(".")[0] in ("numba", "llvmlite"))
+out["chain_solver"] = "critmin.model.chain_solver" in sys.modules
+print(json.dumps(out))
+"""
 
 
 def test_aot_and_jit_give_the_same_results_bit_for_bit() -> None:
@@ -211,12 +215,25 @@ def test_aot_and_jit_give_the_same_results_bit_for_bit() -> None:
     current_build()
     from test_golden import first_difference, strip_timing
 
-    aot, aot_log = _simulate_in_subprocess(jit=False)
-    jit, _ = _simulate_in_subprocess(jit=True)
-    assert "using Numba" not in aot_log, f"a kernel ran through Numba: {aot_log[-2000:]}"
+    aot_run = run_python(SIMULATE, *EXAMPLES)
+    aot = json.loads(aot_run.stdout)
+    jit = json.loads(run_python(SIMULATE, *EXAMPLES, jit=True).stdout)
+    assert aot["aot"] and not jit["aot"]
+    assert "using Numba" not in aot_run.stderr, f"a kernel ran through Numba: {aot_run.stderr}"
     for ex in EXAMPLES:
-        difference = first_difference(strip_timing(jit[ex]), strip_timing(aot[ex]))
+        difference = first_difference(
+            strip_timing(jit["results"][ex]), strip_timing(aot["results"][ex])
+        )
         assert difference is None, f"{ex}: AOT and JIT differ at {difference}"
+
+
+def test_simulate_does_not_import_numba_with_the_aot_build() -> None:
+    current_build()
+    out = json.loads(run_python(SIMULATE, EXAMPLES[0]).stdout)
+    assert out["aot"]
+    if out["chain_solver"]:
+        pytest.skip("critmin.simulation imports the chain solver (and Numba) at start-up")
+    assert out["numba"] == [], "critmin simulate imported Numba with a current AOT build"
 
 
 def test_the_model_does_not_import_numba_with_the_aot_build() -> None:
@@ -236,13 +253,7 @@ def test_the_model_does_not_import_numba_with_the_aot_build() -> None:
         "assert s.converged, s.message\n"
         "print(sorted(k for k in sys.modules if k.split('.')[0] in ('numba', 'llvmlite')))\n"
     )
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
-    env.pop(compiled.JIT_ENV, None)
-    proc = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip() == "[]"
+    assert run_python(script).stdout.strip() == "[]"
 
 
 def test_without_a_c_compiler_the_build_says_so_and_succeeds(
@@ -255,3 +266,36 @@ def test_without_a_c_compiler_the_build_says_so_and_succeeds(
     assert aot_build.main([]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and "no C compiler" in out[0]
+
+
+def test_aot_kernels_release_the_gil_as_the_nogil_dispatchers_do() -> None:
+    """While a Newton solve runs in the AOT module on one thread, another keeps running
+    Python (a kernel that held the GIL would stop it for the whole solve)."""
+    aot = current_build()
+    n = 120
+    rng = np.random.default_rng(0)
+    V = rng.random((n, n)) * (rng.random((n, n)) < 0.5)
+    np.fill_diagonal(V, 1.0)
+    m = Market(V=V, t0=np.zeros((n, n)), sigma=4.0, eta=0.7, eps=np.full(n, 0.8))
+    p = Policy(t1=np.where(np.arange(n)[:, None] < 20, 0.25, 0.0) * np.ones((n, n))).resolve(m)
+    arrays = stack([m] * 6, [p] * 6).arrays  # type: ignore[attr-defined]
+    done = threading.Event()
+
+    def solve() -> None:
+        aot.functions["newton_batch"](arrays, 1e-12, 100, False, True)
+        done.set()
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    try:
+        worker = threading.Thread(target=solve)
+        worker.start()
+        ticks = 0
+        while not done.is_set():
+            ticks += 1
+        worker.join()
+    finally:
+        sys.setswitchinterval(switch)
+    # held, the GIL would let it run one switch interval (0.5 ms: a few thousand turns); the
+    # solve takes over 50 ms (some 10^5-10^6 turns on this VM)
+    assert ticks > 100_000, f"the main thread ran only {ticks} loop turns during the solve"

@@ -16,7 +16,8 @@ Numba's warm-up; it takes about a minute on a 2-core VM.
    records the nesting for :mod:`critmin.model.compiled` to rebuild them with the classes of
    :mod:`critmin.model.kernel_tuples`.
 3. The code is generated for this CPU with the features Numba's JIT uses
-   (``numba.core.codegen.JITCPUCodegen``): the same machine code, the same numbers.
+   (``numba.core.codegen.JITCPUCodegen``): the same machine code, the same numbers; the
+   exports release the GIL while they run, as the ``nogil`` dispatchers do.
 4. Before the build is installed, it is checked against the JIT on the representative
    solves, bit for bit; if anything differs nothing is installed.
 
@@ -39,6 +40,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 
@@ -245,17 +247,26 @@ def tuple_type(args: tuple[Any, ...]) -> Any:
 
 
 @contextmanager
-def _jit_cpu_features() -> Iterator[None]:
-    """Make pycc generate code for this CPU with the feature set Numba's JIT uses (pycc's
-    default is the named CPU model's features, which a VM may not all offer)."""
+def _as_the_jit_compiles() -> Iterator[None]:
+    """Make pycc compile as the kernels' JIT dispatchers do: for this CPU with the feature set
+    Numba's JIT uses (pycc's default is the named CPU model's features, which a VM may not all
+    offer), and with wrappers that release the GIL around the compiled call (the kernels are
+    ``nogil=True``, so threads can run them in parallel; pycc's default keeps the GIL)."""
     from numba.core.codegen import AOTCPUCodegen
+    from numba.pycc import compiler as pycc_compiler
 
-    original = AOTCPUCodegen._customize_tm_features
-    AOTCPUCodegen._customize_tm_features = lambda self: self._get_host_cpu_features()  # type: ignore[method-assign]
-    try:
+    class NoGilFlags(pycc_compiler.Flags):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.release_gil = True  # type: ignore[assignment]
+
+    with (
+        patch.object(
+            AOTCPUCodegen, "_customize_tm_features", lambda self: self._get_host_cpu_features()
+        ),
+        patch.object(pycc_compiler, "Flags", NoGilFlags),
+    ):
         yield
-    finally:
-        AOTCPUCodegen._customize_tm_features = original  # type: ignore[method-assign]
 
 
 def c_compiler() -> str | None:
@@ -287,7 +298,7 @@ def build(directory: Path, key: str, *, verbose: bool = False) -> Path:
         cc.verbose = verbose
         for e in exports:
             cc.export(e.symbol, e.signature)(e.py_func)
-        with _jit_cpu_features():
+        with _as_the_jit_compiles():
             cc.compile()
         built = Path(tmp) / cc.output_file
         codegen = JITCPUCodegen("probe")
