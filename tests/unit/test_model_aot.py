@@ -124,6 +124,12 @@ def test_a_build_for_other_kernels_is_ignored(
     (tmp_path / f"{name}.json").write_text(json.dumps(manifest | {"key": "f" * 64}))
     assert compiled.load_aot(tmp_path, key) is None
     assert "does not match these kernels" in caplog.text
+    # an export that returns a named tuple this side cannot rebuild without Numba
+    caplog.clear()
+    foreign = [e | {"returns": ["Foreign", ["x"]]} for e in manifest["exports"]]
+    (tmp_path / f"{name}.json").write_text(json.dumps(manifest | {"exports": foreign}))
+    assert compiled.load_aot(tmp_path, key) is None
+    assert "does not match these kernels" in caplog.text
     # a module file missing
     caplog.clear()
     (tmp_path / f"{name}.json").write_text(json.dumps(manifest))

@@ -163,6 +163,16 @@ def _has_named(t: Any) -> bool:
     return isinstance(t, types.BaseTuple) and any(_has_named(x) for x in _items(t))
 
 
+def _named_classes(t: Any) -> set[str]:
+    """Names of the named-tuple classes in type ``t`` (nested tuples included)."""
+    from numba.core import types
+
+    if not isinstance(t, types.BaseTuple):
+        return set()
+    own = {t.instance_class.__name__} if isinstance(t, types.NamedTuple) else set()
+    return own.union(*(_named_classes(x) for x in _items(t)))
+
+
 def _flatten(t: Any, expr: str, leaves: list[tuple[str, Any]]) -> Any:
     """Leaves of return type ``t`` (expression and type) and its nesting spec."""
     from numba.core import types
@@ -226,12 +236,18 @@ def collect_exports() -> list[Export]:
             if key is not None:
                 by_key.setdefault(key, []).append(sig)
         for key, sigs in sorted(by_key.items()):
-            if len(sigs) == 1:
-                exports.append(Export(name, len(exports), dispatcher, sigs[0], key))
-            else:
+            foreign = _named_classes(sigs[0].return_type) - set(compiled.tuple_classes())
+            if len(sigs) > 1:
                 print(
                     f"aot_build: {name}: {len(sigs)} signatures share the key {key}; left to Numba"
                 )
+            elif foreign:
+                print(
+                    f"aot_build: {name} returns {', '.join(sorted(foreign))}, not a class of "
+                    "critmin.model.kernel_tuples; left to Numba"
+                )
+            else:
+                exports.append(Export(name, len(exports), dispatcher, sigs[0], key))
     return exports
 
 

@@ -109,6 +109,7 @@ __all__ = [
     "newton_system_batch",
     "producer_surplus_change",
     "solve_step",
+    "tuple_classes",
     "type_key",
 ]
 
@@ -259,6 +260,26 @@ class _AotFunction:
         return f"<AOT kernel {self.__name__}: {len(self.exports)} signature(s)>"
 
 
+def tuple_classes() -> dict[str, type]:
+    """The named-tuple classes of :mod:`critmin.model.kernel_tuples`, by name: the ones an
+    AOT export may return (the build leaves kernels returning any other to Numba)."""
+    return {
+        name: obj
+        for name, obj in vars(kernel_tuples).items()
+        if isinstance(obj, type)
+        and issubclass(obj, tuple)
+        and obj.__module__ == kernel_tuples.__name__
+    }
+
+
+def _returned_classes(spec: Any) -> set[str]:
+    """Class names in a return spec of the manifest (see :func:`_rebuild`)."""
+    if spec is None or spec == "x":
+        return set()
+    name, items = spec
+    return {name} - {""} | set().union(*(_returned_classes(i) for i in items))
+
+
 class AotKernels:
     """A loaded AOT build: its module, manifest, named-tuple classes and functions."""
 
@@ -266,7 +287,7 @@ class AotKernels:
         self.module = module
         self.manifest = manifest
         self.path = path
-        self.classes: dict[str, type] = {name: getattr(kernel_tuples, name) for name in TUPLES}
+        self.classes = tuple_classes()
         self.functions: dict[str, _AotFunction] = {}
         for name in ENTRY_POINTS:
             exports = {
@@ -305,6 +326,12 @@ def load_aot(directory: Path, key: str) -> AotKernels | None:
         log.debug("AOT kernels: unreadable manifest %s (%s); using Numba", manifest_path, err)
         return None
     missing = [n for n in CONSTANTS if n not in manifest.get("constants", {})]
+    missing += [
+        c
+        for e in manifest.get("exports", [])
+        for c in _returned_classes(e.get("returns"))
+        if c not in tuple_classes()
+    ]
     if manifest.get("key") != key or manifest.get("format") != FORMAT or missing:
         log.debug("AOT kernels: %s does not match these kernels; using Numba", manifest_path)
         return None
