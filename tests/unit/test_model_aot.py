@@ -8,6 +8,7 @@ setup`` or ``python -m critmin.model.aot_build`` builds it; it needs a C compile
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
 import os
@@ -102,6 +103,25 @@ def test_the_model_takes_its_kernels_from_one_place() -> None:
             assert getattr(module, name) is getattr(compiled, name), (module.__name__, name)
     if not compiled.USING_AOT:
         assert compiled.newton_batch is kernels.newton_batch
+
+
+# the modules that may import critmin.model.kernels (and with it Numba) directly: the
+# dispatch itself, the build, and the chain solver (chains run through Numba's JIT)
+KERNEL_IMPORTERS = {"compiled.py", "aot_build.py", "chain_solver.py"}
+
+
+def test_only_the_dispatch_imports_the_jit_kernels() -> None:
+    """A model module that imported critmin.model.kernels would bring Numba back into every
+    process: new kernels the model calls go into compiled.ENTRY_POINTS instead."""
+    offenders = []
+    for path in sorted((REPO / "src" / "critmin" / "model").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (
+                node.module == "critmin.model.kernels"
+                or (node.module == "critmin.model" and any(a.name == "kernels" for a in node.names))
+            ):
+                offenders.append(path.name)
+    assert set(offenders) <= KERNEL_IMPORTERS, sorted(set(offenders) - KERNEL_IMPORTERS)
 
 
 def test_a_build_for_other_kernels_is_ignored(
