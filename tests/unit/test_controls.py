@@ -282,14 +282,6 @@ def test_a_leaked_pair_pays_the_vias_tariff_not_the_origin_s() -> None:
     assert rp.policy.trade_cost is not None and rp.policy.trade_cost[chn, usa] == 0.1
 
 
-def test_uncertainty_refuses_licensing_rather_than_ignoring_it() -> None:
-    from critmin.uncertainty import run_uncertainty
-
-    lic = {"type": "export_licensing", "exporters": ["CHN"], "grant_share": 0.8}
-    with pytest.raises(CritminError, match="critmin uncertainty does not take them yet"):
-        run_uncertainty(scenario(lic), draws=4)
-
-
 def test_chains_refuse_the_new_controls_with_one_message() -> None:
     data = {
         "name": "chain",
