@@ -73,7 +73,7 @@ def test_drawn_grant_shares_follow_their_triangular_range(world: World) -> None:
     assert np.all(np.diff(p.draws[PRICE][order]) <= 1e-9)
     lic = res.to_dict()["products"]["gallium_germanium"]["licensing"][0]
     assert lic["shares"][0] | {"p05": None, "median": None, "p95": None} == {
-        "destinations": "all",
+        "destinations": "every destination",
         "low": 0.4,
         "mode": 0.7,
         "high": 0.9,
@@ -176,6 +176,20 @@ def test_the_control_examples_run_under_uncertainty() -> None:
     res = run_uncertainty(path, draws=8, seed=1, workers=1)
     assert res.converged
     assert res.to_dict()["products"]["natural_graphite"]["licensing"][0]["shares"][0]["high"] == 1.0
+
+
+def test_cli_prints_the_drawn_grant_shares(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from critmin.cli import app
+
+    path = EXAMPLES / "ga_ge_licensing_2023.toml"
+    draws_csv = tmp_path / "draws.csv"
+    argv = ["uncertainty", str(path), "-n", "8", "--workers", "1", "--draws-out", str(draws_csv)]
+    res = CliRunner().invoke(app, argv)
+    assert res.exit_code == 0, res.output
+    assert "Licence grant share of MOFCOM 2023 No. 23: every destination: 0.6-0.95" in res.stdout
+    assert "grant_share[0]" in draws_csv.read_text().splitlines()[0]
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,7 @@ class LicenceRange:
             "label": self.label,
             "distribution": "triangular",
             "shares": [
-                {"destinations": key or "all", "low": lo, "mode": mode, "high": hi}
+                {"destinations": key or "every destination", "low": lo, "mode": mode, "high": hi}
                 for key, lo, mode, hi in zip(
                     self.keys, self.low, self.point, self.high, strict=True
                 )
