@@ -18,6 +18,9 @@ How a chunk is solved (no ``n x n`` array and no :class:`critmin.model.Solution`
   of :func:`critmin.model.solver.solve_batch` (:func:`critmin.model.solver.solve_unknowns`),
   then reduced by :func:`critmin.model.kernels.outputs_at`.
 
+A product with quota groups, trade costs, market shocks or uncertain grant shares is solved
+draw by draw instead (:mod:`critmin.uncertainty.solutions`).
+
 A draw's result depends only on its parameters and its pattern (never on the other draws of
 its chunk), so the numbers are the same whichever engine, chunking or thread solves it.
 """
