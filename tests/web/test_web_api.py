@@ -393,6 +393,7 @@ def test_uncertainty_of_a_licensing_scenario(client: Any) -> None:
     page = client.get(f"/scenarios/{sid}", params={"draws": 12, "seed": 2})
     assert page.status_code == 200
     assert 'id="chart-gallium_germanium-fan_pct"' in page.text
+    assert "Licence grant share of policy[0] (export_licensing), drawn (triangular)" in page.text
 
 
 def test_openapi_documents_every_status(client: Any) -> None:
