@@ -228,6 +228,18 @@ def test_a_preferential_cut_lowers_intra_zone_baseline_tariffs(tmp_path: Path) -
     assert b.t0[jpn, usa] == pytest.approx(0.05) and b.t0[chn, usa] == pytest.approx(0.1)
 
 
+def test_a_user_tariff_row_replaces_the_curated_total_on_its_pairs(tmp_path: Path) -> None:
+    from critmin.scenario.resolution import resolve
+
+    path = tmp_path / "t.csv"
+    path.write_text("importer,exporter,hs6,rate\nUSA,CHN,811292,0.1\n")
+    data = tariff_scenario({"baseline": "curated", "file": str(path)})
+    b = resolve(Scenario.from_dict(data))[1][0].baseline
+    usa, chn, jpn = (b.countries.index(c) for c in ("USA", "CHN", "JPN"))
+    assert b.t0[chn, usa] == pytest.approx(0.1)  # not 0.28 + 0.1
+    assert b.t0[jpn, usa] == pytest.approx(0.03)  # the curated MFN row elsewhere
+
+
 def test_a_tariff_file_with_an_unknown_code_gets_one_message(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("importer,exporter,hs6,rate\nUSA,CHN,811292,0.1\nUSA,XYZ,811292,0.1\n")
