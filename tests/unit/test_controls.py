@@ -171,6 +171,7 @@ def test_curated_baseline_tariffs_change_the_calibration_and_are_cited() -> None
     assert b.t0[jpn, usa] == pytest.approx(0.03)  # MFN only
     assert b.t0[can, usa] == 0.0  # USMCA: the line's special column is Free
     assert b.t0[usa, chn] == 0.0  # no curated row for China's own tariffs
+    assert b.t0[b.countries.index("RUS"), usa] == pytest.approx(0.70)  # in lieu of MFN
     assert any("9903.88.03" in s and "83 FR 47974" in s for s in b.sources)
     # calibrated with it: the US spends 28% more on Chinese goods, so China's share rises
     assert taxed.market.shares[chn, usa] > plain.market.shares[chn, usa]
@@ -189,6 +190,20 @@ def test_curated_tariffs_follow_their_effective_dates() -> None:
     assert chn_301(2023, "260200") == [] and chn_301(2024, "260200") == [0.25]  # 31(b), 27 Sep 2024
     assert chn_301(2022, "283691") == [0.25]  # List 3 since 2019
     assert chn_301(2026, "811010") == []  # unwrought antimony is on no Section 301 list
+
+
+def test_russian_rates_replace_the_mfn_rate_and_end_when_replaced() -> None:
+    from critmin.scenario.tariffs import curated_tariffs
+
+    def rus(year: int) -> list[tuple[str, float]]:
+        return [
+            (r.kind, r.rate)
+            for r in curated_tariffs(year)
+            if r.hs6 == "811292" and r.exporter == "RUS"
+        ]
+
+    assert rus(2022) == [("base", 0.25)]  # column 2 from 9 Apr 2022
+    assert rus(2023) == [("base", 0.70)]  # note 30(d) from 1 Apr 2023; the column 2 row ended
 
 
 def test_every_curated_tariff_row_is_cited_and_names_lines_of_a_carried_product() -> None:
