@@ -5,7 +5,7 @@ Sources (docs/controls.md, "Baseline tariffs"), applied in this order:
 * ``baseline = "curated"``: ``data/curated/baseline_tariffs.csv``, one cited row per measure and
   HS6 line (US MFN rates where not zero; the Section 301 duties on Chinese goods: List 3 since
   2019, the 2024 Four-Year Review lines, tungsten from 2025, natural graphite and permanent
-  magnets from 2026), each with its HTS 8-digit lines, legal basis and a ``confidence``
+  magnets from 2026; Russia's rates in lieu of column 2), each with its HTS 8-digit lines, legal basis and a ``confidence``
   (high/medium/low). A row is in force in a scenario year when it took effect on or before
   31 December and had not ended by then. ``kind = "base"`` rows are the general (MFN) rate:
   an exporter-specific base row beats a ``*`` row, and the exporters in ``free_for`` (the
