@@ -207,3 +207,18 @@ def test_bad_grant_share_ranges_get_one_message(policy: dict[str, Any], words: s
     with pytest.raises(ScenarioError, match="grant_share_range") as err:
         load_scenario(scenario(policy))
     assert words in str(err.value)
+
+
+def test_cli_refuses_a_bad_range_with_exit_2(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from critmin.cli import app
+
+    text = (EXAMPLES / "ga_ge_licensing_2023.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        text.replace("grant_share_range = [0.6, 0.95]", "grant_share_range = [0.8, 0.95]")
+    )
+    res = CliRunner().invoke(app, ["uncertainty", str(bad), "-n", "4"])
+    assert res.exit_code == 2
+    assert "low <= grant_share <= high" in res.stderr and "Traceback" not in res.output
