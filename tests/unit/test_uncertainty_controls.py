@@ -107,6 +107,20 @@ def test_a_collapsed_range_gives_exactly_the_draws_without_a_range(world: World)
     assert pa.point == pb.point
 
 
+def test_fixed_grant_share_gives_the_draws_without_a_range(world: World) -> None:
+    """``[uncertainty] fixed = ["grant_share"]`` keeps the file's ranges but holds every
+    licence at its share: the run without ranges, bit for bit (the decomposition of the
+    docs)."""
+    a = run_uncertainty(scenario(licensing(0.7)), **KW, world=world)
+    sc = scenario(licensing(0.7, [0.4, 0.95]), uncertainty={"fixed": ["grant_share"]})
+    b = run_uncertainty(sc, **KW, world=world)
+    pa, pb = a.products["gallium_germanium"], b.products["gallium_germanium"]
+    assert "grant_share[0]" not in pb.draws
+    assert b.to_dict()["products"]["gallium_germanium"]["licensing"] == []
+    for key in (*OUTPUTS, "sigma", "converged"):
+        assert np.array_equal(pa.draws[key], pb.draws[key], equal_nan=True), key
+
+
 def test_with_everything_fixed_every_draw_is_simulate_s_point(world: World) -> None:
     """Destination quota, leaky ban, licensing by destination and a shock, all fixed: every
     draw is the point, and the point is what critmin simulate reports."""

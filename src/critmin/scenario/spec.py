@@ -280,13 +280,15 @@ class Disruption(_Strict):
 
 
 UncertainParameter = Literal["sigma", "demand_elasticity", "supply_elasticity"]
+FixableParameter = Literal["sigma", "demand_elasticity", "supply_elasticity", "grant_share"]
 
 
 class UncertaintySettings(_Strict):
     """Optional ``[uncertainty]`` table: defaults for ``critmin uncertainty`` (docs/uncertainty.md).
 
     ``ranges`` replaces the cited relative range of a parameter, ``[low, high]`` as multiples of
-    the point value (for sigma, of ``sigma - 1``); ``fixed`` holds parameters at their point value.
+    the point value (for sigma, of ``sigma - 1``); ``fixed`` holds parameters at their point value
+    (``"grant_share"``: every licence at its ``grant_share``, its range ignored).
     """
 
     draws: int = Field(default=1000, ge=1, le=100_000_000)
@@ -297,7 +299,7 @@ class UncertaintySettings(_Strict):
     # shortfall counts only what disruptions remove (issue 16); "baseline" also counts the
     # demand reduction the scenario's own policies (a floor) cause by design
     reference: Literal["baseline", "no_disruption"] = "no_disruption"
-    fixed: list[UncertainParameter] = Field(default_factory=list)
+    fixed: list[FixableParameter] = Field(default_factory=list)
     ranges: dict[UncertainParameter, tuple[float, float]] = Field(default_factory=dict)
 
     @field_validator("ranges")

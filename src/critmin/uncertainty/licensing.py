@@ -87,9 +87,14 @@ class LicenceRange:
         }
 
 
-def licence_ranges(scenario: Scenario, product_id: str) -> tuple[LicenceRange, ...]:
-    """The licensing policies with a ``grant_share_range`` that apply to this product."""
+def licence_ranges(
+    scenario: Scenario, product_id: str, fixed: bool = False
+) -> tuple[LicenceRange, ...]:
+    """The licensing policies with a ``grant_share_range`` that apply to this product (none
+    when ``fixed``: ``[uncertainty] fixed = ["grant_share"]``)."""
     out = []
+    if fixed:
+        return ()
     for k, pol in enumerate(scenario.policy):
         if not isinstance(pol, ExportLicensingPolicy) or pol.grant_share_range is None:
             continue

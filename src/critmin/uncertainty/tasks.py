@@ -241,7 +241,7 @@ def build_task(
     }
     ranges = parameter_ranges(world, base.product_class, point, settings)
     events: list[DisruptionEvent] = []
-    licences = licence_ranges(scenario, base.product_id)
+    licences = licence_ranges(scenario, base.product_id, "grant_share" in settings.fixed)
     controls: Policy | None = None
     licensed: LicensedPolicies | None = None
     if licences:
