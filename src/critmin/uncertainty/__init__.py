@@ -33,7 +33,8 @@ importers (default the members) with the annual probability ``p``, on top of the
 own policies. The same exporter's event hits all products of that disruption together.
 
 Export controls and shocks: destination quotas, licensing, leaky bans and ``[[shock]]`` tables
-apply in every draw; a product with any of them is solved draw by draw by the model's own
+apply in every draw. Shocks are part of the compiled system; a product with quota groups
+(quotas by destination, licences, leak routes) is solved draw by draw by the model's own
 solver, as ``critmin simulate`` solves it (:mod:`critmin.uncertainty.solutions`).
 
 Reproducibility (same seed, same numbers, whatever the chunking or the cluster)

@@ -1,10 +1,11 @@
-"""Draws of markets with export controls or market shocks, one model solution per draw.
+"""Draws of markets with export controls, one model solution per draw.
 
 Destination quotas, licensing and leaky bans are quota groups, whose export-tax equivalents
-:func:`critmin.model.quota_groups.solve_groups` finds around the compiled system; market
-shocks shift demand and supply (and the surplus measures with them). The compiled draws kernel
-(:func:`critmin.model.kernels.solve_draws`) takes neither, so a product with any of them is
-solved draw by draw by the model's own entry point, :func:`critmin.model.solver.solve_batch`
+:func:`critmin.model.quota_groups.solve_groups` finds around the compiled system (by an outer
+iteration on the group wedges). The compiled draws kernel
+(:func:`critmin.model.kernels.solve_draws`) does not take them (it takes market shocks), so a
+product with any of them, or with an uncertain grant share, is solved draw by draw by the
+model's own entry point, :func:`critmin.model.solver.solve_batch`
 (one market: exactly what ``critmin simulate`` solves, with the draw's elasticities, the
 draw's grant shares and the draw's disruption events), and each solution is reduced to the
 key outputs with the definitions of :func:`critmin.model.kernels.draw_outputs`:

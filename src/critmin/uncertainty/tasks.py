@@ -18,7 +18,7 @@ How a chunk is solved (no ``n x n`` array and no :class:`critmin.model.Solution`
   of :func:`critmin.model.solver.solve_batch` (:func:`critmin.model.solver.solve_unknowns`),
   then reduced by :func:`critmin.model.kernels.outputs_at`.
 
-A product with quota groups, trade costs, market shocks or uncertain grant shares is solved
+A product with quota groups, trade costs or uncertain grant shares is solved
 draw by draw instead (:mod:`critmin.uncertainty.solutions`).
 
 A draw's result depends only on its parameters and its pattern (never on the other draws of
@@ -149,16 +149,17 @@ class ProductTask:
 
     @property
     def by_solutions(self) -> bool:
-        """Whether draws are solved one model solution each (export controls, shocks or
+        """Whether draws are solved one model solution each (quota groups, trade costs or
         uncertain grant shares: :mod:`critmin.uncertainty.solutions`) rather than by the
-        compiled draws kernel."""
+        compiled draws kernel (which takes market shocks)."""
         return self.controls is not None
 
     def market(self, sigma: float, eta: float, eps: np.ndarray) -> Market:
         return Market(V=self.V, t0=self.t0, sigma=sigma, eta=eta, eps=eps)
 
     def disrupted_policy(self, fired: np.ndarray) -> Policy:
-        """The scenario's policy with the bans of the events ``fired`` (bool per event)."""
+        """The scenario's policy with the bans of the events ``fired`` (bool per event); its
+        market shocks kept."""
         p = self.policy
         banned = p.banned.copy()
         for e in np.flatnonzero(fired):
@@ -169,6 +170,8 @@ class ProductTask:
             levy_floor=p.levy_floor,
             subsidy_floor=p.subsidy_floor,
             export_cap=p.export_cap,
+            demand_shift=p.demand_shift,
+            supply_shift=p.supply_shift,
         )
 
     def point_outputs(self) -> dict[str, float]:
@@ -253,7 +256,7 @@ def build_task(
         licensed = LicensedPolicies(scenario, base, m, rp.watch, licences, recorded)
         controls = licensed.policy(point_shares(licences)[0])  # records every selection
         recorded.freeze()
-    elif rp.policy.has_groups or rp.policy.has_shifts:
+    elif rp.policy.has_groups:
         controls = rp.policy
     policy = rp.policy.resolve(rp.market)
     for j, dis in enumerate(scenario.disruption):
@@ -332,13 +335,15 @@ class _Pattern:
         t = self.task
         return t.market(sigma, eta, t.eps if factor == 1.0 else t.eps * factor)
 
-    def policy(self) -> Policy | ResolvedPolicy:
+    def policy(self) -> ResolvedPolicy:
         fired = self.key[0]
         if not fired:
             return self.task.policy
         mask = np.zeros(len(self.task.events), dtype=np.bool_)
         mask[list(fired)] = True
-        return self.task.disrupted_policy(mask)
+        # resolved (for the market's n and t0): the batched solver takes market shocks so
+        t = self.task
+        return t.disrupted_policy(mask).resolve(t.market(t.sigma, t.eta, t.eps))
 
 
 @dataclass(frozen=True, eq=False)
@@ -366,8 +371,7 @@ def _compiled(pattern: _Pattern) -> _Compiled:
         return found
     _, eta0, eps0 = pattern.key
     market = pattern.market(task.sigma, 0.0 if eta0 else task.eta, 0.0 if eps0 else 1.0)
-    policy = pattern.policy()
-    resolved = policy if isinstance(policy, ResolvedPolicy) else policy.resolve(market)
+    resolved = pattern.policy()
     st, z, _, done = solve_unknowns([market], [resolved], tol=TOL, max_iter=MAX_ITER)
     n = task.n
     built = _Compiled(
