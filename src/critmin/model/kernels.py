@@ -1361,7 +1361,8 @@ def draw_outputs(
     evaluation ``e``, from the pair lists (no dense ``n x n`` array).
 
     Levels as :func:`country_levels`, welfare as :func:`critmin.model.welfare.compute_welfare`
-    (consumer and producer surplus, tariff and levy revenue change, quota rent, subsidy cost).
+    (consumer and producer surplus on the curves shifted by a market shock, tariff and levy
+    revenue change, quota rent, subsidy cost).
     Consumer price changes are ``E``-weighted means of ``(P_j - 1) x 100`` over members and
     non-members (a buyer with no supplier left counts as unchanged); self-sufficiency and the
     watch share are member purchases ``q_ij`` from members and from watch countries over all
@@ -1373,8 +1374,9 @@ def draw_outputs(
         a, 0, n, z, e.nu, e.X, e.lnP, eps, subsidy_floor
     )
     eta = a.eta[0]
-    dCS = consumer_surplus_change(E, P, eta)
-    dPS = producer_surplus_change(R, pi_s, eps)
+    # surplus changes on the shifted curves, as levels_batch (exactly E and R without shocks)
+    dCS = consumer_surplus_change(E * np.exp(a.lna[0, :n]), P, eta)
+    dPS = producer_surplus_change(R * shifted(a, 0, n), pi_s, eps)
     L = pair_i.shape[0]
     revenue = buyer_revenue(pair_i, a.pj[0, :L], e.q[:L], pt1, pF, pi, ee, n)
     zone_w = 0.0
