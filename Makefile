@@ -22,14 +22,15 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
-## aot: rebuild the ahead-of-time compiled kernels after editing critmin/model/kernels.py
+## aot: (re)build the ahead-of-time compiled kernels when they are stale (after an edit of
+## critmin/model/kernels.py, a new Numba or NumPy; a no-op when current; demo, unit and bench run it)
 ## (until then the solver runs through Numba's JIT, with the same results)
 aot: setup
 	$(BIN)/python -m critmin.model.aot_build
 
 ## demo: set up, verify the bundled data, assess the zone, simulate a floor on one market and
 ## on the linked lithium chain, and write the offline report
-demo: setup
+demo: aot
 	@mkdir -p $(OUT)
 	$(BIN)/critmin data check
 	$(BIN)/critmin assess --members USA,CAN,AUS,JPN,KOR,EU27 --watch CHN
@@ -49,7 +50,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup browser
+unit: aot browser
 	$(BIN)/pytest -q
 
 ## browser: Debian's chromium for the Playwright tests (installed only when absent)
@@ -59,7 +60,7 @@ browser:
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-bench: setup
+bench: aot
 	$(BIN)/python benchmarks/bench_solver.py
 
 ## data: rebuild the bundled reference dataset from ../shared/data
