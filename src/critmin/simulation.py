@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from critmin.chain_results import simulate_chains
 from critmin.model.solver import Solution, solve, warm_up
 from critmin.numbers import finite_or_none as _num
 from critmin.scenario.chains import resolve_single_markets
@@ -406,7 +405,12 @@ def simulate(
                     f"numerical: {'; '.join(numeric)} {where}: the figures concerned are "
                     "undefined and left out (null)"
                 )
-    chain_products, chains = simulate_chains(scenario, world, product_result)
+    chain_products: dict[str, dict[str, Any]] = {}
+    chains: dict[str, dict[str, Any]] = {}
+    if scenario.chain:  # the linked-chain model is imported only when a scenario has chains
+        from critmin.chain_results import simulate_chains
+
+        chain_products, chains = simulate_chains(scenario, world, product_result)
     products.update(chain_products)
     user_codes = {c for rp in resolved if rp.spec.flows for c in rp.baseline.countries}
     user_codes |= {c for p in chain_products.values() for c in p["countries"]}

