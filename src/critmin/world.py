@@ -75,15 +75,6 @@ def _filter_rows(table: pa.Table, keep: np.ndarray) -> pa.Table:
     return table.filter(pa.Array.from_buffers(pa.bool_(), len(keep), [None, bits]))
 
 
-def _row_groups(keys: list[Any]) -> dict[Any, np.ndarray]:
-    """Row positions of each key (ascending: table order); ``None`` keys left out."""
-    groups: dict[Any, list[int]] = {}
-    for k, key in enumerate(keys):
-        if key is not None:
-            groups.setdefault(key, []).append(k)
-    return {key: np.asarray(rows, dtype=np.intp) for key, rows in groups.items()}
-
-
 @dataclass(frozen=True)
 class World:
     """The baseline for one trade year. All tables are pandas DataFrames in the documented
@@ -219,7 +210,7 @@ class World:
                 out.update(self.group(up))
                 continue
             iso = up if len(up) == 3 and up.isalpha() else to_iso3(token)
-            if iso is None or iso in AGGREGATES or (len(up) == 3 and iso not in self._known_iso3()):
+            if iso is None or iso in AGGREGATES or (len(up) == 3 and iso not in self._iso3_set):
                 raise UnknownCountryError(
                     f"unknown country or group {token!r}"
                     f"{_suggest(up, [*self._known_iso3(), *self.group_names])}"
@@ -228,9 +219,13 @@ class World:
         return sorted(out)
 
     def _known_iso3(self) -> list[str]:
+        return sorted(self._iso3_set)
+
+    @cached_property
+    def _iso3_set(self) -> frozenset[str]:
         from critmin.countries import all_countries
 
-        return sorted(set(all_countries()) | set(self.countries))
+        return frozenset(all_countries()) | frozenset(self._country_codes)
 
     # ------------------------------------------------------------------ indexes (built once)
     # The tables' string columns are Arrow-backed: one boolean filter over the flows costs about
@@ -269,9 +264,7 @@ class World:
     @cached_property
     def _supply_rows(self) -> dict[tuple[str, str, str], np.ndarray]:
         """Row positions of the latest-edition supply rows by ``(mineral, stage, measure)``."""
-        t = self.supply_table
-        keys = zip(t.pylist("mineral"), t.pylist("stage"), t.pylist("measure"), strict=True)
-        return _row_groups([None if None in key else key for key in keys])
+        return self.supply_table.row_groups("mineral", "stage", "measure")
 
     @cached_property
     def _elasticity_rows(self) -> dict[tuple[str, str], dict[str, Any]]:

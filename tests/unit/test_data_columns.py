@@ -154,3 +154,24 @@ def test_world_columns_equal_the_pandas_tables() -> None:
     supply = world.supply
     assert world.supply_table.num_rows == len(supply)
     assert world.supply_table.pylist("country") == supply["country"].astype(object).tolist()
+
+
+def plain_groups(keys: list[Any]) -> dict[Any, list[int]]:
+    groups: dict[Any, list[int]] = {}
+    for k, key in enumerate(keys):
+        if key is not None and (not isinstance(key, tuple) or None not in key):
+            groups.setdefault(key, []).append(k)
+    return groups
+
+
+@pytest.mark.parametrize(
+    "names", [("product_id",), ("missing_reason",), ("mineral", "stage", "measure")]
+)
+def test_row_groups_equal_a_plain_grouping(names: tuple[str, ...]) -> None:
+    table = read_columns("flows" if names == ("product_id",) else "supply", REFERENCE_DIR)
+    lists = [table.pylist(n) for n in names]
+    keys = lists[0] if len(names) == 1 else list(zip(*lists, strict=True))
+    expected = plain_groups(keys)
+    got = table.row_groups(*names)
+    assert got.keys() == expected.keys()
+    assert all(got[k].tolist() == rows for k, rows in expected.items())

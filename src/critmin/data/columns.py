@@ -154,21 +154,29 @@ class ColumnTable:
             return {col.categories[k] if k >= 0 else None for k in present}
         return set(col.pylist())
 
-    def row_groups(self, name: str) -> dict[str, np.ndarray]:
-        """Row positions of each value of a text column, ascending (table order); missing
-        values left out."""
-        col = self.columns[name]
-        if col.kind != "str":
-            raise TypeError(f"row_groups needs a text column, {name!r} is {col.kind}")
-        order = np.argsort(col.values, kind="stable")
-        codes = col.values[order]
-        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]).tolist()
-        ends = [*starts[1:], len(codes)]
-        return {
-            col.categories[int(codes[a])]: order[a:b].astype(np.intp)
-            for a, b in zip(starts, ends, strict=True)
-            if codes[a] >= 0
-        }
+    def row_groups(self, *names: str) -> dict[Any, np.ndarray]:
+        """Row positions (ascending: table order) of each value of a text column, or of each
+        combination of values of several (keyed by a tuple); rows with a missing value left
+        out."""
+        cols = [self.columns[n] for n in names]
+        if not cols or any(c.kind != "str" for c in cols):
+            raise TypeError(f"row_groups needs text columns, got {names!r}")
+        key = cols[0].values.astype(np.int64)
+        missing = key < 0
+        for col in cols[1:]:  # one integer per combination of codes
+            key = key * (len(col.categories) + 1) + col.values
+            missing |= col.values < 0
+        rows = np.flatnonzero(~missing)
+        order = rows[np.argsort(key[rows], kind="stable")]
+        if not len(order):
+            return {}
+        sorted_keys = key[order]
+        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]).tolist()
+        ends = [*starts[1:], len(order)]
+        first = order[starts]
+        labels = [[col.categories[k] for k in col.values[first].tolist()] for col in cols]
+        keys = labels[0] if len(cols) == 1 else list(zip(*labels, strict=True))
+        return {k: order[a:b].astype(np.intp) for k, a, b in zip(keys, starts, ends, strict=True)}
 
 
 # ------------------------------------------------------------------------------ reading
