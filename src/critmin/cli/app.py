@@ -24,17 +24,16 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from critmin.errors import CritminError
 
 if TYPE_CHECKING:  # pandas, numpy and the model are imported where a command needs them, so
     import pandas as pd  # that `critmin --help` and the data commands start fast
+    from rich.console import Console
     from rich.progress import Progress
 
 app = typer.Typer(
@@ -50,9 +49,43 @@ data_app = typer.Typer(
 app.add_typer(data_app, name="data")
 
 
+class LazyConsole:
+    """A Rich ``Console`` made on first use (attribute access): importing Rich costs a process
+    about 25 ms of CPU, and ``critmin simulate --json`` with stderr piped prints nothing
+    with it. The options are fixed when this is made, as for a ``Console``."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        """The ``Console`` itself (made now if not yet)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.console, name)
+
+
+def real_console(console: Console) -> Console:
+    """The ``Console`` behind :data:`out` or :data:`err` (a test may have put a real one)."""
+    return console.console if isinstance(console, LazyConsole) else console
+
+
+def escape(text: str) -> str:
+    """Rich's markup escape (``[`` in a message is text, not a style)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
 # a wide console when piped, so tables are not squeezed to 80 columns
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 240)
-err = Console(stderr=True)
+out = cast("Console", LazyConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 240))
+err = cast("Console", LazyConsole(stderr=True))
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -276,7 +309,7 @@ def progress_bar(show: bool) -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=err,
+        console=real_console(err),
         transient=True,
         disable=not show,
     )
@@ -287,6 +320,9 @@ def load_solver() -> None:
     run on a machine compiles them (about a minute; ``make setup`` does it ahead of time)."""
     from critmin.model import warm_up
 
+    if not sys.stderr.isatty():  # a status line shows on a terminal only: no Rich for nothing
+        warm_up()
+        return
     with err.status("loading the solver (compiled once per machine: the first run takes longer)"):
         warm_up()
 
