@@ -97,7 +97,10 @@ mark("import numpy")
 import typer, rich.console, pydantic
 mark("import typer, rich, pydantic")
 import critmin.cli
-from critmin.cli.app import json_bytes
+try:
+    from critmin.cli.app import json_bytes as dump
+except ImportError:  # older sources (--phases with PYTHONPATH=...)
+    from critmin.cli.app import json_text as dump
 mark("import critmin.cli")
 from critmin import simulation
 mark("import critmin.simulation")
@@ -119,7 +122,7 @@ products = {rp.spec.id: simulation.product_result(rp, s, 0.0) for rp, s in zip(r
 mark("build the results")
 data = simulation.simulate(scenario, world).to_dict()
 mark("(the whole simulate again, warm)")
-blob = json_bytes(data, None)
+blob = dump(data, None)
 mark("JSON text")
 print("\n".join(f"{name}\t{t - marks[k][1]}" for k, (name, t) in enumerate(marks[1:])))
 """

@@ -18,6 +18,7 @@ Every command prints a readable Rich table by default and machine-readable outpu
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import math
 import os
@@ -172,6 +173,27 @@ def user_errors(fn: F) -> F:
                     "(null in JSON)",
                     highlight=False,
                 )
+
+    return wrapper  # type: ignore[return-value]
+
+
+def without_cycle_collection(fn: F) -> F:
+    """Run a one-shot command with Python's cycle collector off (and back as it was after).
+
+    A run such as ``critmin simulate`` ends the process right after: the collector would only
+    re-scan the heap (Numba's type registries, the results' records) some 300 times for
+    nothing, about 0.1 s of CPU. Reference counting still frees everything that is not a
+    cycle. Not for long-running commands (a server, many draws)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
 
     return wrapper  # type: ignore[return-value]
 

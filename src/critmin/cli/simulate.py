@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 import typer
 
-from critmin.cli.app import app, err, json_bytes, load_solver, out, user_errors, write_stdout
+from critmin.cli.app import (
+    app,
+    err,
+    json_bytes,
+    load_solver,
+    out,
+    user_errors,
+    without_cycle_collection,
+    write_stdout,
+)
 
 JSON_SUFFIXES = (".json",)
 """What ``--out`` of simulate and uncertainty writes: JSON, so the file name says so."""
@@ -15,6 +23,7 @@ JSON_SUFFIXES = (".json",)
 
 @app.command("simulate")
 @user_errors
+@without_cycle_collection
 def simulate_cmd(
     scenario: Path = typer.Argument(..., help="Scenario TOML file (see examples/)."),
     as_json: bool = typer.Option(False, "--json", help="Print the results contract as JSON."),
@@ -41,10 +50,6 @@ def simulate_cmd(
     ),
 ) -> None:
     """Simulate a scenario: prices, flows, revenue and welfare inside and outside the zone."""
-    # One run, then the process ends: Python's cycle collector would only re-scan the heap
-    # (Numba's type registries, the results' records) about 300 times for nothing, 0.1 s of
-    # CPU; reference counting still frees everything that is not a cycle.
-    gc.disable()
     from critmin.simulation import simulate
     from critmin.util import (
         check_input_file,
