@@ -27,7 +27,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import click
 import typer
 
 from critmin.errors import CritminError
@@ -141,8 +140,8 @@ def user_errors(fn: F) -> F:
         except CritminError as e:
             err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
             raise typer.Exit(e.exit_code) from None
-        except (typer.Exit, typer.Abort, typer.exceptions.TyperException, click.ClickException):
-            raise  # exits and usage errors: Typer prints them and sets the status
+        except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
+            raise  # exits and usage errors (Typer's click exceptions are TyperExceptions)
         except KeyboardInterrupt:
             err.print("[bold red]interrupted[/]")
             raise typer.Exit(130) from None
