@@ -12,15 +12,15 @@ hashed on every load, about a millisecond for the largest table), the table's na
 format (:data:`FORMAT`) and the source of this module (the code that converts the tables: a
 critmin version that changes it never reads an older version's files). A changed, rebuilt or
 other dataset (``--data``, ``CRITMIN_DATA``, a user build) has other bytes, hence another key,
-and is read from its Parquet file once. A cache file that cannot be read, has another key inside, or other columns
-than the schema's is ignored and rewritten.
+and is read from its Parquet file once. A cache file that cannot be read, is cut short, has
+another key inside, other columns than the schema's or text codes out of range is ignored and
+written anew.
 
 The file: a magic line, the length of a JSON header, the header (key, rows, and per column its
 kind and where its arrays lie, padded with blanks), then the arrays' raw bytes, each at a
-64-byte boundary. Text
-columns are stored as dictionary codes (``int32``, -1 where missing) with their categories in
-the header; numbers as ``float64``/``int64`` and booleans as ``bool``, each with a mask of
-missing values when any is missing.
+64-byte boundary. Text columns are stored as dictionary codes (``int32``, -1 where missing)
+with their categories in the header; numbers as ``float64``/``int64`` and booleans as
+``bool``, each with a mask of missing values when any is missing.
 """
 
 from __future__ import annotations
@@ -258,9 +258,14 @@ def _load(path: Path, key: str, names: list[str]) -> ColumnTable | None:
                 part: _view(blob, dtype, base + offset, rows)
                 for part, (dtype, offset) in c["arrays"].items()
             }
-            columns[c["name"]] = Column(
-                c["kind"], arrays["values"], arrays.get("missing"), tuple(c["categories"])
-            )
+            col = Column(c["kind"], arrays["values"], arrays.get("missing"), tuple(c["categories"]))
+            if (
+                col.kind == "str"
+                and rows
+                and not -1 <= col.values.min() <= col.values.max() < len(col.categories)
+            ):
+                return None
+            columns[c["name"]] = col
         return ColumnTable(rows, columns)
     except (ValueError, KeyError, TypeError, IndexError, AttributeError):
         return None  # a damaged file: read the Parquet file and write it anew
