@@ -112,7 +112,7 @@ def flow_records(
     as ``price`` when already computed)."""
     base = rp.baseline
     V = base.V
-    banned = rp.policy.resolve(rp.market).banned
+    banned = rp.policy.banned  # None: nothing banned (resolving would build n x n defaults)
     ii, jj = np.nonzero(V)
     x = sol.x[ii, jj]
     v = V[ii, jj]
@@ -124,7 +124,7 @@ def flow_records(
         v.tolist(),
         _finite_list(sol.pi[ii] * v * x),
         _finite_list((x - 1) * 100),
-        banned[ii, jj].tolist(),
+        banned[ii, jj].tolist() if banned is not None else [False] * len(ii),
         # customs-comparable: at the export price incl. the quotas' export-tax equivalents
         _finite_list(price[ii, jj] * v * x),
         _finite_list((price[ii, jj] - 1) * 100),
