@@ -26,6 +26,14 @@ from typing import Any
 
 import numpy as np
 
+from critmin.model.compiled import (
+    LINE_SEARCH_FAILED,
+    MAX_STEP_LIMIT,
+    Levels,
+    levels_batch,
+    newton_batch,
+    solve_step,
+)
 from critmin.model.core import (
     BoolArray,
     Evaluation,
@@ -39,14 +47,6 @@ from critmin.model.core import (
     evaluate,
     newton_system,
     stack,
-)
-from critmin.model.kernels import (
-    LINE_SEARCH_FAILED,
-    MAX_STEP_LIMIT,
-    Levels,
-    levels_batch,
-    newton_batch,
-    solve_step,
 )
 from critmin.model.welfare import assemble_welfare
 
@@ -678,11 +678,13 @@ def solve_unknowns(
 
 @cache
 def warm_up() -> None:
-    """Load the compiled solver (:mod:`critmin.model.kernels`) into this process.
+    """Load the compiled solver (:mod:`critmin.model.compiled`) into this process.
 
-    The first solve in a process loads it from Numba's cache (about 0.3 s). The very first
-    time on a machine, or after the kernels' source changed, Numba compiles it: about a
-    minute on a 2-core VM (``make setup`` does this). Later solves take milliseconds.
+    With a current ahead-of-time build (``make setup``) the kernels are already loaded and
+    this is one small solve. Otherwise the first solve in a process loads them from Numba's
+    cache (about 0.3 s); the very first time on a machine, or after the kernels' source
+    changed, Numba compiles them: about a minute on a 2-core VM. Later solves take
+    milliseconds.
     :func:`critmin.simulation.simulate` calls this before it times its solves, so that
     ``solve_seconds`` measures the solve alone. Runs once per process.
     """
