@@ -260,3 +260,21 @@ def test_one_pair_leaks_under_one_policy_only() -> None:
     }
     with pytest.raises(ScenarioError, match="already leaks under policy\\[0\\]"):
         critmin.simulate(scenario(QUOTA | LEAK, lic | LEAK))
+
+
+def test_a_quota_on_every_destination_has_no_third_country_to_leak_through() -> None:
+    every = {"type": "export_quota", "exporters": ["CHN"], "share_of_baseline": 0.5}
+    plain = product(scenario(every))
+    leaky_all = product(scenario(every | {"leak_via": "non-members", "leak_share": 0.3}))
+    assert leaky_all["leakage"] == []
+    assert any("cannot leak" in n for n in leaky_all["notes"])
+    usa = leaky_all["countries"]["USA"]["consumer_price_change_pct"]
+    assert usa == pytest.approx(plain["countries"]["USA"]["consumer_price_change_pct"], rel=1e-7)
+
+
+def test_a_ban_with_leak_share_zero_is_the_tight_ban() -> None:
+    ban = {"type": "export_ban", "exporters": ["CHN"], "importers": ["USA"]}
+    tight = product(scenario(ban))
+    zero = product(scenario(ban | LEAK | {"leak_share": 0.0}))
+    assert zero["countries"] == tight["countries"] and zero["leakage"] == []
+    assert any("leak_share is 0" in n for n in zero["notes"])
