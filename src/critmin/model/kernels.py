@@ -652,8 +652,7 @@ def market_lists(V: Any, t0: Any, t1: Any, banned: Any, cap: Any, levy: Any) -> 
     total = 0
     for i in range(n):
         for j in range(n):
-            if V[i, j] > 0.0:
-                total += 1
+            total += V[i, j] > 0.0  # branch-free: the compiler vectorises it
     R = np.zeros(n)
     X0 = np.zeros(n)
     W = np.zeros(n + 1)  # per buyer, with a dummy last entry (the padding buyer of a stack)
@@ -668,15 +667,21 @@ def market_lists(V: Any, t0: Any, t1: Any, banned: Any, cap: Any, levy: Any) -> 
     supplied = np.zeros(n + 1, dtype=np.bool_)
     sells = np.zeros(n, dtype=np.bool_)
     exports = np.zeros(n, dtype=np.bool_)
+    cols = np.empty(n, dtype=np.intp)
     a = 0
     for i in range(n):
         export_ban = cap[i] == 0.0
         r_i = 0.0  # R[i] and X0[i], summed in registers (the same sequential sums)
         x_i = 0.0
+        # the row's trading buyers first, without a branch per entry (about a third of the
+        # entries trade: a branch per entry is mispredicted often), then the work per pair
+        cnt = 0
         for j in range(n):
+            cols[cnt] = j
+            cnt += V[i, j] > 0.0
+        for c in range(cnt):
+            j = cols[c]
             v = V[i, j]
-            if not v > 0.0:
-                continue
             g = 1.0 + t0[i, j]
             w = v * g
             r_i += v
@@ -1359,6 +1364,33 @@ def newton_batch(a: Any, tol: float, max_iter: int, pure: bool, single: bool) ->
     for b in range(B):
         iterations[b], status[b] = _newton_one(a, b, z[b], row(out, b), tol, max_iter, pure, single)
     return z, out, iterations, status
+
+
+@njit(cache=True, nogil=True)
+def newton_markets(
+    a: Any,
+    tol: float,
+    max_iter: int,
+    pure: bool,
+    single: bool,
+    which: Any,
+    z: Any,
+    out: Any,
+    iterations: Any,
+    status: Any,
+) -> None:
+    """:func:`newton_batch` for the markets ``which`` of a stack only, into the caller's
+    ``z`` ``(B, N)`` (zeros: the baseline start), ``out`` (a stacked :class:`EvalBuf`),
+    ``iterations`` and ``status`` ``(B,)``.
+
+    Each market is solved by :func:`_newton_one` exactly as :func:`newton_batch` solves it
+    and writes only its own rows, so threads may solve disjoint sets of markets of one stack
+    at the same time (the function holds no Python object) and the numbers do not depend on
+    the split (:func:`critmin.model.solver.solve_batch` runs it on several threads).
+    """
+    for k in range(which.shape[0]):
+        b = which[k]
+        iterations[b], status[b] = _newton_one(a, b, z[b], row(out, b), tol, max_iter, pure, single)
 
 
 # --------------------------------------------------------------------------------------------

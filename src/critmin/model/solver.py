@@ -43,11 +43,15 @@ from critmin.model.core import (
 from critmin.model.kernels import (
     LINE_SEARCH_FAILED,
     MAX_STEP_LIMIT,
+    EvalBuf,
     Levels,
+    alloc_eval,
     levels_batch,
     newton_batch,
+    newton_markets,
     solve_step,
 )
+from critmin.model.threads import batch_threads, longest_first, run_threads, setup_all
 from critmin.model.welfare import assemble_welfare
 
 __all__ = ["Solution", "solve", "solve_batch", "solve_unknowns", "warm_up"]
@@ -276,6 +280,11 @@ def _newton(
     :data:`critmin.model.kernels.SINGLE_UNTIL`); without it, in float64 throughout.
     """
     z, buf, iterations, status = newton_batch(st.arrays, tol, max_iter, pure, single and not pure)
+    return _newton_state(z, buf, iterations, status)
+
+
+def _newton_state(z: FloatArray, buf: EvalBuf, iterations: IntArray, status: IntArray) -> _State:
+    """The :class:`_State` of a stack solved by the compiled Newton iteration."""
     last = Evaluation(z=z, buf=buf)
     failed = status == LINE_SEARCH_FAILED
     note = [
@@ -293,6 +302,49 @@ def _newton(
         note=note,
         last=last,
     )
+
+
+def _newton_cost(st: Stack, b: int) -> float:
+    """Rough cost (ns) of solving market ``b`` of a stack: three Jacobians (the dense float32
+    product ``ns x n x ns`` and a float32 LU of ``N x N``, both on the padded sizes) and five
+    evaluations over the market's pairs (about 11 ns per pair), as measured on 2 cores."""
+    N = st.N
+    return 3.0 * (0.025 * N * N * st.n + 0.05 * N**3) + 55.0 * float(st.arrays.nvalid[b])
+
+
+def _newton_threaded(
+    stacks: Sequence[Stack], tol: float, max_iter: int, threads: int
+) -> list[_State]:
+    """:func:`_newton` on every market of ``stacks``, the markets shared out over ``threads``
+    threads (:mod:`critmin.model.threads`; the calling thread is one of them).
+
+    Each market is solved whole by one thread, by the same compiled code
+    (:func:`critmin.model.kernels.newton_markets`), so the numbers are those of a single
+    thread bit for bit; the split only changes which thread does the work. Markets go
+    longest first (estimated by :func:`_newton_cost`) to the least loaded thread, one
+    compiled call per thread and stack.
+    """
+    zs = [np.zeros((st.B, st.N)) for st in stacks]
+    bufs = [alloc_eval(st.B, st.L, st.n + 1, st.ns, st.nq) for st in stacks]
+    its = [np.zeros(st.B, dtype=np.intp) for st in stacks]
+    stat = [np.zeros(st.B, dtype=np.intp) for st in stacks]
+    jobs = [(s, b) for s, st in enumerate(stacks) for b in range(st.B)]
+    share = longest_first([_newton_cost(stacks[s], b) for s, b in jobs], threads)
+    arrays = [st.arrays for st in stacks]
+
+    def work(t: int) -> None:
+        for s in range(len(stacks)):
+            which = np.array([jobs[k][1] for k in share[t] if jobs[k][0] == s], dtype=np.intp)
+            if len(which):
+                newton_markets(
+                    arrays[s], tol, max_iter, False, True, which, zs[s], bufs[s], its[s], stat[s]
+                )
+
+    run_threads(work, threads)
+    return [
+        _newton_state(z, buf, it, status)
+        for z, buf, it, status in zip(zs, bufs, its, stat, strict=True)
+    ]
 
 
 def _levenberg_marquardt(st: Stack, tol: float, max_iter: int) -> _State:
@@ -578,6 +630,7 @@ def solve_batch(
     tol: float = 1e-12,
     max_iter: int = 100,
     group_sizes: bool = True,
+    threads: int | None = None,
 ) -> list[Solution]:
     """Solve many markets at once: pad to a common ``n``, stack, then the compiled Newton
     iteration market by market (:func:`critmin.model.kernels.newton_batch`).
@@ -613,6 +666,7 @@ def solve_batch(
                     tol=tol,
                     max_iter=max_iter,
                     group_sizes=group_sizes,
+                    threads=threads,
                 )
                 if plain
                 else [],
@@ -626,22 +680,57 @@ def solve_batch(
     resolved = [p.resolve(m) for m, p in zip(markets, policies, strict=True)]
     sizes = [m.n for m in markets]
     groups = _buckets(sizes) if group_sizes else _buckets(sizes, ratio=0.0)
+    nthreads = min(batch_threads(threads), len(markets))
     out: list[Solution | None] = [None] * len(markets)
-    for grp in groups:
-        ms = [markets[k] for k in grp]
-        ps = [resolved[k] for k in grp]
-        st = stack(ms, ps)
-        with _blas(st.N):
-            state = _newton(st, tol, max_iter)
-            retry = np.flatnonzero(~state.done)
-            if len(retry):
-                _retry(st, state, retry, tol, max_iter)
-                state.last = None
-        ev = state.last if state.last is not None else evaluate(st, state.z)
-        lv = _levels(st, ev, state, ms, ps)
-        for b, k in enumerate(grp):
-            out[k] = _unpack(ms[b], ps[b], st, b, ev, state, tol, lv)
+    for window in _windows(groups, sizes):
+        members = [k for grp in window for k in grp]
+        lists = dict(zip(members, setup_all(markets, resolved, members, nthreads), strict=True))
+        stacks = [
+            stack(
+                [markets[k] for k in grp],
+                [resolved[k] for k in grp],
+                [lists[k] for k in grp],
+            )
+            for grp in window
+        ]
+        del lists
+        n_unknowns = max(st.N for st in stacks)
+        with _blas(n_unknowns):
+            if nthreads > 1 and len(members) > 1 and n_unknowns < SINGLE_THREAD_BELOW:
+                states = _newton_threaded(stacks, tol, max_iter, nthreads)
+            else:
+                states = [_newton(st, tol, max_iter) for st in stacks]
+            for st, state in zip(stacks, states, strict=True):
+                retry = np.flatnonzero(~state.done)
+                if len(retry):
+                    _retry(st, state, retry, tol, max_iter)
+                    state.last = None
+        for grp, st, state in zip(window, stacks, states, strict=True):
+            ms = [markets[k] for k in grp]
+            ps = [resolved[k] for k in grp]
+            ev = state.last if state.last is not None else evaluate(st, state.z)
+            lv = _levels(st, ev, state, ms, ps)
+            for b, k in enumerate(grp):
+                out[k] = _unpack(ms[b], ps[b], st, b, ev, state, tol, lv)
     return [s for s in out if s is not None]
+
+
+def _windows(groups: list[list[int]], sizes: Sequence[int]) -> list[list[list[int]]]:
+    """Consecutive size buckets taken together while their stacks stay within
+    ``CHUNK_ELEMENTS`` (``batch * n * n`` summed), so that threads share the markets of
+    several buckets at once."""
+    out: list[list[list[int]]] = []
+    total = 0
+    for grp in groups:
+        top = max(sizes[k] for k in grp)
+        elements = len(grp) * top * top
+        if out and total + elements <= CHUNK_ELEMENTS:
+            out[-1].append(grp)
+            total += elements
+        else:
+            out.append([grp])
+            total = elements
+    return out
 
 
 def solve_unknowns(
