@@ -45,14 +45,12 @@ from critmin.model.kernels import (
     MAX_STEP_LIMIT,
     EvalBuf,
     Levels,
-    alloc_eval,
     levels_batch,
     newton_batch,
-    newton_markets,
     solve_step,
 )
-from critmin.model.threads import batch_threads, longest_first, run_threads, setup_all
-from critmin.model.welfare import assemble_welfare
+from critmin.model.threads import batch_threads, newton_threaded, setup_all
+from critmin.model.welfare import Welfare, assemble_welfare
 
 __all__ = ["Solution", "solve", "solve_batch", "solve_unknowns", "warm_up"]
 
@@ -304,49 +302,6 @@ def _newton_state(z: FloatArray, buf: EvalBuf, iterations: IntArray, status: Int
     )
 
 
-def _newton_cost(st: Stack, b: int) -> float:
-    """Rough cost (ns) of solving market ``b`` of a stack: three Jacobians (the dense float32
-    product ``ns x n x ns`` and a float32 LU of ``N x N``, both on the padded sizes) and five
-    evaluations over the market's pairs (about 11 ns per pair), as measured on 2 cores."""
-    N = st.N
-    return 3.0 * (0.025 * N * N * st.n + 0.05 * N**3) + 55.0 * float(st.arrays.nvalid[b])
-
-
-def _newton_threaded(
-    stacks: Sequence[Stack], tol: float, max_iter: int, threads: int
-) -> list[_State]:
-    """:func:`_newton` on every market of ``stacks``, the markets shared out over ``threads``
-    threads (:mod:`critmin.model.threads`; the calling thread is one of them).
-
-    Each market is solved whole by one thread, by the same compiled code
-    (:func:`critmin.model.kernels.newton_markets`), so the numbers are those of a single
-    thread bit for bit; the split only changes which thread does the work. Markets go
-    longest first (estimated by :func:`_newton_cost`) to the least loaded thread, one
-    compiled call per thread and stack.
-    """
-    zs = [np.zeros((st.B, st.N)) for st in stacks]
-    bufs = [alloc_eval(st.B, st.L, st.n + 1, st.ns, st.nq) for st in stacks]
-    its = [np.zeros(st.B, dtype=np.intp) for st in stacks]
-    stat = [np.zeros(st.B, dtype=np.intp) for st in stacks]
-    jobs = [(s, b) for s, st in enumerate(stacks) for b in range(st.B)]
-    share = longest_first([_newton_cost(stacks[s], b) for s, b in jobs], threads)
-    arrays = [st.arrays for st in stacks]
-
-    def work(t: int) -> None:
-        for s in range(len(stacks)):
-            which = np.array([jobs[k][1] for k in share[t] if jobs[k][0] == s], dtype=np.intp)
-            if len(which):
-                newton_markets(
-                    arrays[s], tol, max_iter, False, True, which, zs[s], bufs[s], its[s], stat[s]
-                )
-
-    run_threads(work, threads)
-    return [
-        _newton_state(z, buf, it, status)
-        for z, buf, it, status in zip(zs, bufs, its, stat, strict=True)
-    ]
-
-
 def _levenberg_marquardt(st: Stack, tol: float, max_iter: int) -> _State:
     """Levenberg-Marquardt on ``||F||^2`` from the baseline, batched; the last resort.
 
@@ -443,6 +398,65 @@ def _levels(
     return levels_batch(st.arrays, sizes, state.z, ev.buf, eps, floor, st.pt1, st.pF)
 
 
+_WELFARE_TERMS = ("dCS", "dPS", "tariff_revenue", "quota_rent", "subsidy_cost", "welfare")
+
+
+@dataclass(frozen=True, eq=False)
+class _Outcome:
+    """What every market of a solved stack needs besides its levels, computed for the
+    whole stack at once (row ``b`` is market ``b``; welfare arrays ``(B, n)``)."""
+
+    welfare: Welfare
+    max_residual: FloatArray
+    representable: BoolArray
+
+
+def _outcome(st: Stack, ev: Evaluation, state: _State, lv: Levels) -> _Outcome:
+    """Welfare terms (:func:`critmin.model.welfare.assemble_welfare`, element by element, so
+    each market's numbers are those of its own rows), the largest residual and whether the
+    solution is representable, for every market of a solved stack."""
+    # Degenerate equilibria (sigma near 1 with eta = 0 and a ban removing most of a buyer's
+    # supply) can move prices beyond the float range: they then overflow to inf, honestly.
+    # The last iterate of a failed solve (e.g. a price driven to 0 while its export-tax
+    # equivalent grows without bound) may also produce inf * 0; it is reported as not converged.
+    representable = np.asarray((np.abs(state.z) < LOG_RANGE).all(axis=1), dtype=np.bool_)
+    done = state.done & representable
+    n = st.n
+    parts = []
+    for rows, warn in ((np.flatnonzero(done), True), (np.flatnonzero(~done), False)):
+        if len(rows) == 0:
+            continue
+        with np.errstate(over="ignore", invalid="warn" if warn else "ignore"):
+            wf = assemble_welfare(
+                dCS=lv.dCS[rows],
+                dPS=lv.dPS[rows],
+                revenue=lv.revenue[rows],
+                baseline_revenue=st.rev0[rows, :n],
+                pi=lv.pi[rows],
+                e=lv.e[rows],
+                pi_s=lv.pi_s[rows],
+                S=lv.S[rows],
+                R=lv.R[rows],
+                exports=lv.exports[rows],
+            )
+        parts.append((rows, wf))
+    if len(parts) == 1 and len(parts[0][0]) == st.B:
+        welfare = parts[0][1]
+    else:
+        terms = {f: np.empty((st.B, n)) for f in _WELFARE_TERMS}
+        for rows, wf in parts:
+            for f in _WELFARE_TERMS:
+                terms[f][rows] = getattr(wf, f)
+        welfare = Welfare(**terms)
+    resid = np.abs(state.F).max(axis=1, initial=0.0)
+    fcheck = np.abs(ev.f_check[:, : st.ns]).max(axis=1, initial=0.0)
+    return _Outcome(
+        welfare=welfare,
+        max_residual=np.where(fcheck > resid, fcheck, resid),  # as max(resid, fcheck)
+        representable=representable,
+    )
+
+
 def _unpack(
     market: Market,
     policy: ResolvedPolicy,
@@ -452,9 +466,10 @@ def _unpack(
     state: _State,
     tol: float,
     lv: Levels,
+    oc: _Outcome,
 ) -> Solution:
     """Turn element ``b`` of a solved stack into a :class:`Solution` (levels + welfare), from
-    the batch's levels ``lv`` (:func:`_levels`)."""
+    the batch's levels ``lv`` (:func:`_levels`) and outcome ``oc`` (:func:`_outcome`)."""
     n = market.n
     ns = st.ns
     unsupplied = st.unsupplied[b, :n].copy()
@@ -467,11 +482,7 @@ def _unpack(
         lv.pi_s[b, :n].copy(),
         lv.S[b, :n].copy(),
     )
-    exports, baseline_exports, R = (
-        lv.exports[b, :n].copy(),
-        lv.baseline_exports[b, :n].copy(),
-        lv.R[b, :n].copy(),
-    )
+    exports, baseline_exports = lv.exports[b, :n].copy(), lv.baseline_exports[b, :n].copy()
     stranded = lv.stranded[b, :n].copy()
     nvalid = int(st.arrays.nvalid[b])  # the valid pairs come first
     pair_i = lv.pair_i[b, :nvalid].copy()
@@ -481,29 +492,10 @@ def _unpack(
     valid = slice(0, nvalid)
     pair_j = st.pj[b, valid]
     pair_q = ev.q[b, valid]
-    # Degenerate equilibria (sigma near 1 with eta = 0 and a ban removing most of a buyer's
-    # supply) can move prices beyond the float range: they then overflow to inf, honestly.
-    # The last iterate of a failed solve (e.g. a price driven to 0 while its export-tax
-    # equivalent grows without bound) may also produce inf * 0; it is reported as not converged.
-    representable = bool((np.abs(state.z[b]) < LOG_RANGE).all())
-    done = bool(state.done[b]) and representable
-    with np.errstate(over="ignore", invalid="ignore" if not done else "warn"):
-        wf = assemble_welfare(
-            dCS=lv.dCS[b, :n].copy(),
-            dPS=lv.dPS[b, :n].copy(),
-            revenue=lv.revenue[b, :n],
-            baseline_revenue=st.rev0[b, :n],
-            pi=pi,
-            e=e,
-            pi_s=pi_s,
-            S=S,
-            R=R,
-            exports=exports,
-        )
-
-    resid = np.abs(state.F[b])
+    representable = bool(oc.representable[b])
+    wf = Welfare(**{f: getattr(oc.welfare, f)[b, :n].copy() for f in _WELFARE_TERMS})
+    max_res = float(oc.max_residual[b])
     fcheck = np.abs(ev.f_check[b, :ns])
-    max_res = float(max(resid.max(initial=0.0), fcheck.max(initial=0.0)))
     converged = bool(np.isfinite(max_res) and max_res <= tol) and representable
     msgs: list[str] = []
     it = int(state.iterations[b])
@@ -697,7 +689,9 @@ def solve_batch(
         n_unknowns = max(st.N for st in stacks)
         with _blas(n_unknowns):
             if nthreads > 1 and len(members) > 1 and n_unknowns < SINGLE_THREAD_BELOW:
-                states = _newton_threaded(stacks, tol, max_iter, nthreads)
+                states = [
+                    _newton_state(*res) for res in newton_threaded(stacks, tol, max_iter, nthreads)
+                ]
             else:
                 states = [_newton(st, tol, max_iter) for st in stacks]
             for st, state in zip(stacks, states, strict=True):
@@ -710,8 +704,9 @@ def solve_batch(
             ps = [resolved[k] for k in grp]
             ev = state.last if state.last is not None else evaluate(st, state.z)
             lv = _levels(st, ev, state, ms, ps)
+            oc = _outcome(st, ev, state, lv)
             for b, k in enumerate(grp):
-                out[k] = _unpack(ms[b], ps[b], st, b, ev, state, tol, lv)
+                out[k] = _unpack(ms[b], ps[b], st, b, ev, state, tol, lv, oc)
     return [s for s in out if s is not None]
 
 
