@@ -1367,8 +1367,61 @@ def newton_batch(a: Any, tol: float, max_iter: int, pure: bool, single: bool) ->
 
 
 @njit(cache=True, nogil=True)
+def market_view(a: Any, b: int, n: int) -> Any:
+    """Market ``b`` (``n`` countries) of a stack as a single-market stack at its own sizes:
+    its valid pairs, its ``n`` buyers and dummy, its producer slots and quotas (each stored
+    first in its row), and its own ``any_floor``. These are the arrays that
+    :func:`critmin.model.core.stack` builds for the market alone, so the Newton iteration on
+    the view does what it does on the market alone, bit for bit: the dense products and
+    factorisations have the market's own sizes, not the padded ones. Views of ``a``'s rows
+    (``sigma``, ``eta`` and ``nvalid`` copied)."""
+    npad = a.W.shape[1] - 1
+    ns = 0
+    while ns < a.R.shape[1] and a.slot_country[b, ns] < npad:
+        ns += 1
+    nq = 0
+    while nq < a.qmask.shape[1] and a.qmask[b, nq]:
+        nq += 1
+    L = a.nvalid[b]
+    floors = False
+    for ell in range(L):
+        if a.plnFc[b, ell] > -math.inf:  # a levy floor on an open pair
+            floors = True
+            break
+    n1 = n + 1
+    return StackArrays(
+        a.ps[b, :L].reshape(1, L),
+        a.pj[b, :L].reshape(1, L),
+        a.pV[b, :L].reshape(1, L),
+        a.pw[b, :L].reshape(1, L),
+        a.pdlt[b, :L].reshape(1, L),
+        a.plnFc[b, :L].reshape(1, L),
+        a.poff[b, :L].reshape(1, L),
+        np.full(1, L, dtype=a.nvalid.dtype),
+        np.full(1, a.sigma[b]),
+        np.full(1, a.eta[b]),
+        a.supplied[b, :n1].reshape(1, n1),
+        a.W[b, :n1].reshape(1, n1),
+        a.R[b, :ns].reshape(1, ns),
+        a.X0[b, :ns].reshape(1, ns),
+        a.eps[b, :ns].reshape(1, ns),
+        a.lnG[b, :ns].reshape(1, ns),
+        a.uact[b, :ns].reshape(1, ns),
+        a.check[b, :ns].reshape(1, ns),
+        a.slot_country[b, :ns].reshape(1, ns),
+        a.qslot[b, :nq].reshape(1, nq),
+        a.qmask[b, :nq].reshape(1, nq),
+        a.lncap[b, :nq].reshape(1, nq),
+        floors,
+        a.lna[b, :n1].reshape(1, n1),
+        a.lnk[b, :ns].reshape(1, ns),
+    )
+
+
+@njit(cache=True, nogil=True)
 def newton_markets(
     a: Any,
+    sizes: Any,
     tol: float,
     max_iter: int,
     pure: bool,
@@ -1379,18 +1432,34 @@ def newton_markets(
     iterations: Any,
     status: Any,
 ) -> None:
-    """:func:`newton_batch` for the markets ``which`` of a stack only, into the caller's
-    ``z`` ``(B, N)`` (zeros: the baseline start), ``out`` (a stacked :class:`EvalBuf`),
-    ``iterations`` and ``status`` ``(B,)``.
+    """Solve the markets ``which`` of a padded stack, each at its own size
+    (:func:`market_view`): :func:`_newton_one` from the baseline, exactly as for the market
+    alone (``sizes`` holds each market's number of countries). Writes the solution into row
+    ``b`` of the caller's ``z`` ``(B, N)`` (producer slots first, quotas from column ``ns``
+    of the stack; zeros elsewhere), its evaluation on the stack into row ``b`` of ``out`` (a
+    stacked :class:`EvalBuf`), and ``iterations`` and ``status`` (as :func:`newton_batch`).
 
-    Each market is solved by :func:`_newton_one` exactly as :func:`newton_batch` solves it
-    and writes only its own rows, so threads may solve disjoint sets of markets of one stack
-    at the same time (the function holds no Python object) and the numbers do not depend on
-    the split (:func:`critmin.model.solver.solve_batch` runs it on several threads).
+    Each market writes only its own rows, so threads may solve disjoint sets of markets of
+    one stack at the same time (the function holds no Python object), and the numbers do
+    not depend on the split (:func:`critmin.model.solver.solve_batch` runs it on several
+    threads).
     """
+    ns_pad = a.R.shape[1]
     for k in range(which.shape[0]):
         b = which[k]
-        iterations[b], status[b] = _newton_one(a, b, z[b], row(out, b), tol, max_iter, pure, single)
+        v = market_view(a, b, sizes[b])
+        ns = v.R.shape[1]
+        nq = v.qslot.shape[1]
+        own = alloc_eval(1, v.ps.shape[1], v.W.shape[1], ns, nq)
+        zb = np.zeros(ns + nq)
+        iterations[b], status[b] = _newton_one(v, 0, zb, row(own, 0), tol, max_iter, pure, single)
+        zr = z[b]
+        zr[:] = 0.0
+        for s in range(ns):
+            zr[s] = zb[s]
+        for q in range(nq):
+            zr[ns_pad + q] = zb[ns + q]
+        eval_one(a, b, zr, row(out, b))  # the same sums over the same pairs: the same numbers
 
 
 # --------------------------------------------------------------------------------------------

@@ -277,8 +277,23 @@ def _newton(
     With ``single`` the Newton matrices are factored in float32 while that works (see
     :data:`critmin.model.kernels.SINGLE_UNTIL`); without it, in float64 throughout.
     """
-    z, buf, iterations, status = newton_batch(st.arrays, tol, max_iter, pure, single and not pure)
-    return _newton_state(z, buf, iterations, status)
+    single = single and not pure
+    if _own_sized(st):  # one market, not padded
+        return _newton_state(*newton_batch(st.arrays, tol, max_iter, pure, single))
+    # each market at its own size, as alone (not at the padded size): see _newton_threaded
+    return _newton_state(*newton_threaded([st], tol, max_iter, 1, pure=pure, single=single)[0])
+
+
+def _own_sized(st: Stack) -> bool:
+    """Whether ``st`` is one market at its own sizes (no padding country, slot, quota or
+    pair), as :func:`critmin.model.core.stack` builds it for a market alone."""
+    return (
+        st.B == 1
+        and st.n == int(st.sizes[0])
+        and int(st.arrays.nvalid[0]) == st.L
+        and bool((st.slot_country[0] < st.n).all())
+        and bool(st.qmask[0].all())
+    )
 
 
 def _newton_state(z: FloatArray, buf: EvalBuf, iterations: IntArray, status: IntArray) -> _State:

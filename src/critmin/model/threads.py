@@ -11,6 +11,7 @@ market tens to thousands of microseconds without it.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,13 +25,17 @@ from critmin.model.kernels import alloc_eval, newton_markets
 __all__ = ["batch_threads", "longest_first", "newton_threaded", "run_threads", "setup_all"]
 
 _POOL: ThreadPoolExecutor | None = None
+_POOL_PID = 0
 
 
 def batch_threads(threads: int | None = None) -> int:
-    """Threads for a batched solve: ``threads`` if given (at least 1), else every CPU this
-    process may run on."""
+    """Threads for a batched solve: ``threads`` if given (at least 1); else every CPU this
+    process may run on, or 1 in a worker process of a pool (``multiprocessing`` or Dask
+    workers: the pool already spreads the work over the CPUs)."""
     if threads is not None:
         return max(1, int(threads))
+    if multiprocessing.parent_process() is not None:
+        return 1
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
@@ -39,10 +44,12 @@ def batch_threads(threads: int | None = None) -> int:
 
 def _pool(helpers: int) -> ThreadPoolExecutor:
     """The process's helper threads (at least ``helpers``), started on first use and kept:
-    starting threads costs more than solving a small batch."""
-    global _POOL
-    if _POOL is None or _POOL._max_workers < helpers:
+    starting threads costs more than solving a small batch. A forked child starts its own
+    (the parent's threads do not exist in it)."""
+    global _POOL, _POOL_PID
+    if _POOL is None or _POOL._max_workers < helpers or os.getpid() != _POOL_PID:
         _POOL = ThreadPoolExecutor(max_workers=helpers, thread_name_prefix="critmin-solve")
+        _POOL_PID = os.getpid()
     return _POOL
 
 
@@ -93,24 +100,32 @@ def setup_all(
 
 def newton_cost(st: Stack, b: int) -> float:
     """Rough cost (ns) of solving market ``b`` of a stack: three Jacobians (the dense float32
-    product ``ns x n x ns`` and a float32 LU of ``N x N``, both on the padded sizes) and five
-    evaluations over the market's pairs (about 11 ns per pair), as measured on 2 cores."""
-    N = st.N
-    return 3.0 * (0.025 * N * N * st.n + 0.05 * N**3) + 55.0 * float(st.arrays.nvalid[b])
+    product ``ns x n x ns`` and a float32 LU of ``N x N`` at the market's own sizes) and six
+    evaluations over its pairs (about 11 ns per pair), as measured on 2 cores."""
+    N = float(st.uact[b].sum() + st.qmask[b].sum())
+    n = float(st.sizes[b])
+    return 3.0 * (0.025 * N * N * n + 0.05 * N**3) + 66.0 * float(st.arrays.nvalid[b])
 
 
 def newton_threaded(
-    stacks: Sequence[Stack], tol: float, max_iter: int, threads: int
+    stacks: Sequence[Stack],
+    tol: float,
+    max_iter: int,
+    threads: int,
+    *,
+    pure: bool = False,
+    single: bool = True,
 ) -> list[tuple[Any, Any, Any, Any]]:
-    """The compiled Newton iteration from the baseline on every market of ``stacks``, the
-    markets shared out over ``threads`` threads; per stack what
-    :func:`critmin.model.kernels.newton_batch` returns (``z``, the evaluation at ``z``,
-    iterations, status).
+    """The compiled Newton iteration from the baseline on every market of ``stacks``, each
+    market at its own size (:func:`critmin.model.kernels.newton_markets`: the numbers of the
+    market solved alone), the markets shared out over ``threads`` threads; per stack ``z``,
+    the evaluation at ``z``, iterations and status (as
+    :func:`critmin.model.kernels.newton_batch` returns them). ``pure`` and ``single`` as in
+    :func:`critmin.model.solver._newton`.
 
-    Each market is solved whole by one thread, by the same compiled code
-    (:func:`critmin.model.kernels.newton_markets`), so the numbers are those of
-    ``newton_batch`` bit for bit. Markets go longest first (:func:`newton_cost`) to the
-    least loaded thread, one compiled call per thread and stack.
+    Each market is solved whole by one thread, so the numbers do not depend on ``threads``.
+    Markets go longest first (:func:`newton_cost`) to the least loaded thread, one compiled
+    call per thread and stack.
     """
     zs = [np.zeros((st.B, st.N)) for st in stacks]
     bufs = [alloc_eval(st.B, st.L, st.n + 1, st.ns, st.nq) for st in stacks]
@@ -119,13 +134,24 @@ def newton_threaded(
     jobs = [(s, b) for s, st in enumerate(stacks) for b in range(st.B)]
     share = longest_first([newton_cost(stacks[s], b) for s, b in jobs], threads)
     arrays = [st.arrays for st in stacks]
+    sizes = [np.asarray(st.sizes, dtype=np.intp) for st in stacks]
 
     def work(t: int) -> None:
         for s in range(len(stacks)):
             which = np.array([jobs[k][1] for k in share[t] if jobs[k][0] == s], dtype=np.intp)
             if len(which):
                 newton_markets(
-                    arrays[s], tol, max_iter, False, True, which, zs[s], bufs[s], its[s], stat[s]
+                    arrays[s],
+                    sizes[s],
+                    tol,
+                    max_iter,
+                    pure,
+                    single,
+                    which,
+                    zs[s],
+                    bufs[s],
+                    its[s],
+                    stat[s],
                 )
 
     run_threads(work, threads)
