@@ -49,7 +49,7 @@ from critmin.model.kernels import (
     newton_batch,
     solve_step,
 )
-from critmin.model.threads import batch_threads, newton_threaded, setup_all
+from critmin.model.threads import batch_threads, newton_threaded, setup_all, windows
 from critmin.model.welfare import Welfare, assemble_welfare
 
 __all__ = ["Solution", "solve", "solve_batch", "solve_unknowns", "warm_up"]
@@ -689,7 +689,7 @@ def solve_batch(
     groups = _buckets(sizes) if group_sizes else _buckets(sizes, ratio=0.0)
     nthreads = min(batch_threads(threads), len(markets))
     out: list[Solution | None] = [None] * len(markets)
-    for window in _windows(groups, sizes):
+    for window in windows(groups, sizes, CHUNK_ELEMENTS):
         members = [k for grp in window for k in grp]
         lists = dict(zip(members, setup_all(markets, resolved, members, nthreads), strict=True))
         stacks = [
@@ -723,24 +723,6 @@ def solve_batch(
             for b, k in enumerate(grp):
                 out[k] = _unpack(ms[b], ps[b], st, b, ev, state, tol, lv, oc)
     return [s for s in out if s is not None]
-
-
-def _windows(groups: list[list[int]], sizes: Sequence[int]) -> list[list[list[int]]]:
-    """Consecutive size buckets taken together while their stacks stay within
-    ``CHUNK_ELEMENTS`` (``batch * n * n`` summed), so that threads share the markets of
-    several buckets at once."""
-    out: list[list[list[int]]] = []
-    total = 0
-    for grp in groups:
-        top = max(sizes[k] for k in grp)
-        elements = len(grp) * top * top
-        if out and total + elements <= CHUNK_ELEMENTS:
-            out[-1].append(grp)
-            total += elements
-        else:
-            out.append([grp])
-            total = elements
-    return out
 
 
 def solve_unknowns(

@@ -22,7 +22,14 @@ import numpy as np
 from critmin.model.core import Market, MarketLists, ResolvedPolicy, Stack, setup_lists
 from critmin.model.kernels import alloc_eval, newton_markets
 
-__all__ = ["batch_threads", "longest_first", "newton_threaded", "run_threads", "setup_all"]
+__all__ = [
+    "batch_threads",
+    "longest_first",
+    "newton_threaded",
+    "run_threads",
+    "setup_all",
+    "windows",
+]
 
 _POOL: ThreadPoolExecutor | None = None
 _POOL_PID = 0
@@ -156,3 +163,21 @@ def newton_threaded(
 
     run_threads(work, threads)
     return list(zip(zs, bufs, its, stat, strict=True))
+
+
+def windows(groups: list[list[int]], sizes: Sequence[int], limit: int) -> list[list[list[int]]]:
+    """Consecutive size buckets (lists of market indices) taken together while their stacks
+    stay within ``limit`` elements (``batch * n * n`` summed: memory), so that the threads
+    share out the markets of several buckets at once."""
+    out: list[list[list[int]]] = []
+    total = 0
+    for grp in groups:
+        top = max(sizes[k] for k in grp)
+        elements = len(grp) * top * top
+        if out and total + elements <= limit:
+            out[-1].append(grp)
+            total += elements
+        else:
+            out.append([grp])
+            total = elements
+    return out
