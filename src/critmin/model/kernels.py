@@ -1459,7 +1459,45 @@ def newton_markets(
             zr[s] = zb[s]
         for q in range(nq):
             zr[ns_pad + q] = zb[ns + q]
-        eval_one(a, b, zr, row(out, b))  # the same sums over the same pairs: the same numbers
+        place_eval(row(own, 0), row(out, b), sizes[b], ns_pad)
+
+
+@njit(cache=True, nogil=True)
+def place_eval(src: Any, dst: Any, n: int, ns_pad: int) -> None:
+    """Copy a market's evaluation at its own sizes (:func:`market_view`) into its row of the
+    padded stack, with the values :func:`eval_one` gives the padding there: pairs past the
+    market's (nothing: 0), buyers past its ``n`` (no supplier: ``ln P = 0``, ``T = 1``),
+    producer slots past its own (no sales: ``Q = X = 0``, supply 1, residual 0) and quotas
+    past its own (masked: residual 0, slack 1)."""
+    L = src.q.shape[0]
+    ns = src.f_check.shape[0]
+    nq = src.h.shape[0]
+    for ell in range(dst.q.shape[0]):
+        inside = ell < L
+        dst.lnc_hat[ell] = src.lnc_hat[ell] if inside else 0.0
+        dst.K[ell] = src.K[ell] if inside else False
+        dst.theta[ell] = src.theta[ell] if inside else 0.0
+        dst.q[ell] = src.q[ell] if inside else 0.0
+    for j in range(dst.lnP.shape[0]):
+        inside = j < n
+        dst.lnP[j] = src.lnP[j] if inside else 0.0
+        dst.m[j] = src.m[j] if inside else 0.0
+        dst.T[j] = src.T[j] if inside else 1.0
+    for s in range(dst.Q.shape[0]):
+        inside = s < ns
+        dst.Q[s] = src.Q[s] if inside else 0.0
+        dst.X[s] = src.X[s] if inside else 0.0
+        dst.nu[s] = src.nu[s] if inside else 0.0
+    for s in range(ns_pad):
+        inside = s < ns
+        dst.f_check[s] = src.f_check[s] if inside else 0.0
+        dst.F[s] = src.F[s] if inside else 0.0
+        dst.S[s] = src.S[s] if inside else 1.0
+        dst.dS[s] = src.dS[s] if inside else 0.0
+    for k in range(dst.h.shape[0]):
+        inside = k < nq
+        dst.F[ns_pad + k] = src.F[ns + k] if inside else 0.0
+        dst.h[k] = src.h[k] if inside else 1.0
 
 
 # --------------------------------------------------------------------------------------------
