@@ -424,6 +424,7 @@ class _Outcome:
     welfare: Welfare
     max_residual: FloatArray
     representable: BoolArray
+    flagged: BoolArray  # a numeraire, an unsupplied buyer or a stranded producer
 
 
 def _outcome(st: Stack, ev: Evaluation, state: _State, lv: Levels) -> _Outcome:
@@ -469,6 +470,7 @@ def _outcome(st: Stack, ev: Evaluation, state: _State, lv: Levels) -> _Outcome:
         welfare=welfare,
         max_residual=np.where(fcheck > resid, fcheck, resid),  # as max(resid, fcheck)
         representable=representable,
+        flagged=st.numeraire.any(axis=1) | st.unsupplied.any(axis=1) | lv.stranded.any(axis=1),
     )
 
 
@@ -501,14 +503,15 @@ def _unpack(
     stranded = lv.stranded[b, :n].copy()
     nvalid = int(st.arrays.nvalid[b])  # the valid pairs come first
     pair_i = lv.pair_i[b, :nvalid].copy()
+    flagged = bool(oc.flagged[b])
     numeraire = np.zeros(n, dtype=np.bool_)
-    if st.numeraire[b].any():
+    if flagged and st.numeraire[b].any():
         numeraire[st.slot_country[b, st.numeraire[b]]] = True
     valid = slice(0, nvalid)
     pair_j = st.pj[b, valid]
     pair_q = ev.q[b, valid]
     representable = bool(oc.representable[b])
-    wf = Welfare(**{f: getattr(oc.welfare, f)[b, :n].copy() for f in _WELFARE_TERMS})
+    wf = oc.welfare
     max_res = float(oc.max_residual[b])
     fcheck = np.abs(ev.f_check[b, :ns])
     converged = bool(np.isfinite(max_res) and max_res <= tol) and representable
@@ -557,18 +560,18 @@ def _unpack(
                 "with eta = 0 and supply elasticities 0 demand and supply are both fixed, "
                 "and this policy leaves no equilibrium"
             )
-    if numeraire.any():
+    if flagged and numeraire.any():
         msgs.append(
             "price level not determined (eta = 0 and every supply elasticity 0 among the "
             f"producers trading with {_fmt(market, np.flatnonzero(numeraire))}): prices are "
             "normalised so that this producer's price is unchanged"
         )
-    if unsupplied.any():
+    if flagged and unsupplied.any():
         msgs.append(
             f"buyers with no supplier left: {_fmt(market, np.flatnonzero(unsupplied))} "
             "(composite price infinite, demand 0)"
         )
-    if stranded.any():
+    if flagged and stranded.any():
         msgs.append(
             f"producers with no buyer left: {_fmt(market, np.flatnonzero(stranded))} "
             "(producer price 0, no sales)"
@@ -586,12 +589,12 @@ def _unpack(
         iterations=it,
         max_residual=max_res,
         message="; ".join(msgs),
-        dCS=wf.dCS,
-        dPS=wf.dPS,
-        tariff_revenue=wf.tariff_revenue,
-        quota_rent=wf.quota_rent,
-        subsidy_cost=wf.subsidy_cost,
-        welfare=wf.welfare,
+        dCS=wf.dCS[b, :n].copy(),
+        dPS=wf.dPS[b, :n].copy(),
+        tariff_revenue=wf.tariff_revenue[b, :n].copy(),
+        quota_rent=wf.quota_rent[b, :n].copy(),
+        subsidy_cost=wf.subsidy_cost[b, :n].copy(),
+        welfare=wf.welfare[b, :n].copy(),
         unsupplied=unsupplied,
         stranded=stranded,
         levels=_Levels(market, policy, pair_i, pair_j, pair_q, lnP, st.W[b, :n]),
