@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from scipy.special import logsumexp
 
 from critmin.model import Market, ModelInputError, Policy, Solution, solve, solve_batch
+from critmin.model import threads as threads_module
 
 
 @st.composite
@@ -110,7 +111,7 @@ def test_batch_of_mixed_sizes_keeps_input_order() -> None:
     assert all(s.converged for s in out)
 
 
-def test_threads_do_not_change_the_numbers() -> None:
+def test_threads_do_not_change_the_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
     """solve_batch solves every market of a batch at its own size (not the padded one), each
     whole on one thread: on 1, 2 and 3 threads, in one padded stack or in size buckets, the
     solutions are those of the markets solved alone, bit for bit (quotas, floors and bans)."""
@@ -128,6 +129,9 @@ def test_threads_do_not_change_the_numbers() -> None:
         policies.append(
             Policy(t1=np.where(off, 0.2, 0.0), banned=banned, export_cap=cap, levy_floor=floor)
         )
+    # share out even these small batches (below the thresholds, they run on one thread)
+    monkeypatch.setattr(threads_module, "MIN_SHARED_NS", 0.0)
+    monkeypatch.setattr(threads_module, "MIN_SHARED_ENTRIES", 0)
     fields = ("pi", "e", "P", "D", "S", "exports", "q", "dCS", "dPS", "welfare")
     alone = [solve(m, p) for m, p in zip(markets, policies, strict=True)]
     assert all(s.converged for s in alone)

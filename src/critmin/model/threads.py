@@ -33,6 +33,12 @@ __all__ = [
 
 _POOL: ThreadPoolExecutor | None = None
 _POOL_PID = 0
+MIN_SHARED_NS = 300_000.0
+"""Batches estimated (:func:`newton_cost`) below this many nanoseconds of Newton work run on
+one thread: waking a helper thread and waiting for it costs tens of microseconds."""
+MIN_SHARED_ENTRIES = 50_000
+"""Batches whose dense inputs have fewer entries than this (``sum n^2``) are set up on one
+thread (for the same reason)."""
 
 
 def batch_threads(threads: int | None = None) -> int:
@@ -92,7 +98,8 @@ def setup_all(
     """:func:`critmin.model.core.setup_lists` of markets ``which`` (in that order), on
     ``threads`` threads (the compiled setup releases the GIL; cost ~ ``n^2``, the scan of
     the dense inputs); each market's lists are built by one call, as without threads."""
-    if threads <= 1 or len(which) <= 1:
+    small = sum(markets[k].n ** 2 for k in which) < MIN_SHARED_ENTRIES
+    if threads <= 1 or len(which) <= 1 or small:
         return [setup_lists(markets[k], resolved[k]) for k in which]
     out: list[MarketLists | None] = [None] * len(which)
     share = longest_first([float(markets[k].n) ** 2 for k in which], threads)
@@ -139,7 +146,10 @@ def newton_threaded(
     its = [np.zeros(st.B, dtype=np.intp) for st in stacks]
     stat = [np.zeros(st.B, dtype=np.intp) for st in stacks]
     jobs = [(s, b) for s, st in enumerate(stacks) for b in range(st.B)]
-    share = longest_first([newton_cost(stacks[s], b) for s, b in jobs], threads)
+    costs = [newton_cost(stacks[s], b) for s, b in jobs]
+    if sum(costs) < MIN_SHARED_NS:  # handing work to a thread costs more than it saves
+        threads = 1
+    share = longest_first(costs, threads)
     arrays = [st.arrays for st in stacks]
     sizes = [np.asarray(st.sizes, dtype=np.intp) for st in stacks]
 
