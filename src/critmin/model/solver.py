@@ -45,11 +45,16 @@ from critmin.model.kernels import (
     MAX_STEP_LIMIT,
     EvalBuf,
     Levels,
-    levels_batch,
     newton_batch,
     solve_step,
 )
-from critmin.model.threads import batch_threads, newton_threaded, setup_all, windows
+from critmin.model.threads import (
+    batch_threads,
+    levels_threaded,
+    newton_threaded,
+    setup_all,
+    windows,
+)
 from critmin.model.welfare import Welfare, assemble_welfare
 
 __all__ = ["Solution", "solve", "solve_batch", "solve_unknowns", "warm_up"]
@@ -395,24 +400,6 @@ def _fmt(market: Market, idx: IntArray, limit: int = 8) -> str:
     return ", ".join(labels) + more
 
 
-def _levels(
-    st: Stack,
-    ev: Evaluation,
-    state: _State,
-    markets: Sequence[Market],
-    policies: Sequence[ResolvedPolicy],
-) -> Levels:
-    """Levels, surplus changes and revenue of every market of a solved stack, in one compiled
-    call (:func:`critmin.model.kernels.levels_batch`)."""
-    eps = np.zeros((st.B, st.n))
-    floor = np.zeros((st.B, st.n))
-    for b, (m, p) in enumerate(zip(markets, policies, strict=True)):
-        eps[b, : m.n] = m.eps
-        floor[b, : m.n] = p.subsidy_floor
-    sizes = np.asarray(st.sizes, dtype=np.intp)
-    return levels_batch(st.arrays, sizes, state.z, ev.buf, eps, floor, st.pt1, st.pF)
-
-
 _WELFARE_TERMS = ("dCS", "dPS", "tariff_revenue", "quota_rent", "subsidy_cost", "welfare")
 
 
@@ -486,7 +473,8 @@ def _unpack(
     oc: _Outcome,
 ) -> Solution:
     """Turn element ``b`` of a solved stack into a :class:`Solution` (levels + welfare), from
-    the batch's levels ``lv`` (:func:`_levels`) and outcome ``oc`` (:func:`_outcome`)."""
+    the stack's levels ``lv`` (:func:`critmin.model.threads.levels_threaded`) and outcome
+    ``oc`` (:func:`_outcome`)."""
     n = market.n
     ns = st.ns
     unsupplied = st.unsupplied[b, :n].copy()
@@ -717,14 +705,24 @@ def solve_batch(
                 if len(retry):
                     _retry(st, state, retry, tol, max_iter)
                     state.last = None
-        for grp, st, state in zip(window, stacks, states, strict=True):
-            ms = [markets[k] for k in grp]
-            ps = [resolved[k] for k in grp]
-            ev = state.last if state.last is not None else evaluate(st, state.z)
-            lv = _levels(st, ev, state, ms, ps)
+        evs = [
+            s.last if s.last is not None else evaluate(st, s.z)
+            for st, s in zip(stacks, states, strict=True)
+        ]
+        heavy = len(members) * max(sizes) >= 2_000  # else a few ms at most: one thread
+        levels = levels_threaded(
+            stacks,
+            [s.z for s in states],
+            [ev.buf for ev in evs],
+            window,
+            markets,
+            resolved,
+            nthreads if heavy else 1,
+        )
+        for grp, st, state, ev, lv in zip(window, stacks, states, evs, levels, strict=True):
             oc = _outcome(st, ev, state, lv)
             for b, k in enumerate(grp):
-                out[k] = _unpack(ms[b], ps[b], st, b, ev, state, tol, lv, oc)
+                out[k] = _unpack(markets[k], resolved[k], st, b, ev, state, tol, lv, oc)
     return [s for s in out if s is not None]
 
 

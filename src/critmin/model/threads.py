@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 
 from critmin.model.core import Market, MarketLists, ResolvedPolicy, Stack, setup_lists
-from critmin.model.kernels import alloc_eval, newton_markets
+from critmin.model.kernels import Levels, alloc_eval, levels_batch, newton_markets
 
 __all__ = [
     "batch_threads",
+    "levels_threaded",
     "longest_first",
     "newton_threaded",
     "run_threads",
@@ -191,3 +192,34 @@ def windows(groups: list[list[int]], sizes: Sequence[int], limit: int) -> list[l
             out.append([grp])
             total = elements
     return out
+
+
+def levels_threaded(
+    stacks: Sequence[Stack],
+    zs: Sequence[Any],
+    bufs: Sequence[Any],
+    groups: Sequence[list[int]],
+    markets: Sequence[Market],
+    policies: Sequence[ResolvedPolicy],
+    threads: int,
+) -> list[Levels]:
+    """Levels, surplus changes and revenue of every market of solved stacks (solutions
+    ``zs``, their evaluations ``bufs``, market indices ``groups``): one compiled call per
+    stack (:func:`critmin.model.kernels.levels_batch`, which releases the GIL), the stacks
+    shared out over ``threads`` threads."""
+    out: list[Levels | None] = [None] * len(stacks)
+
+    def work(t: int) -> None:
+        for s in share[t]:
+            st = stacks[s]
+            eps = np.zeros((st.B, st.n))
+            floor = np.zeros((st.B, st.n))
+            for b, k in enumerate(groups[s]):
+                eps[b, : markets[k].n] = markets[k].eps
+                floor[b, : markets[k].n] = policies[k].subsidy_floor
+            sizes = np.asarray(st.sizes, dtype=np.intp)
+            out[s] = levels_batch(st.arrays, sizes, zs[s], bufs[s], eps, floor, st.pt1, st.pF)
+
+    share = longest_first([float(st.B * st.L) for st in stacks], threads)
+    run_threads(work, threads)
+    return [lv for lv in out if lv is not None]
