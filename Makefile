@@ -7,7 +7,7 @@ STAMP := $(VENV)/.critmin-installed
 OUT ?= out
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test lint typecheck unit bench data docs clean browser
+.PHONY: setup demo test lint typecheck unit bench data docs clean browser aot
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -15,14 +15,22 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	@echo "compiling the solver's kernels (Numba, once per machine: about a minute)"
 	$(BIN)/python -c "from critmin.model import warm_up; warm_up(); from critmin.model.chain_solver import warm_up_chains; warm_up_chains()"
+	@echo "compiling the single-market kernels ahead of time (numba.pycc and the C compiler: about a minute)"
+	$(BIN)/python -m critmin.model.aot_build
 	$(BIN)/critmin uncertainty examples/01_lithium_floor_levy.toml -n 20 --json > /dev/null
 	touch $(STAMP)
 
 setup: $(STAMP)
 
+## aot: (re)build the ahead-of-time compiled kernels when they are stale (after an edit of
+## critmin/model/kernels.py, a new Numba or NumPy; a no-op when current; demo, unit and bench run it)
+## (until then the solver runs through Numba's JIT, with the same results)
+aot: setup
+	$(BIN)/python -m critmin.model.aot_build
+
 ## demo: set up, verify the bundled data, assess the zone, simulate a floor on one market and
 ## on the linked lithium chain, and write the offline report
-demo: setup
+demo: aot
 	@mkdir -p $(OUT)
 	$(BIN)/critmin data check
 	$(BIN)/critmin assess --members USA,CAN,AUS,JPN,KOR,EU27 --watch CHN
@@ -42,7 +50,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup browser
+unit: aot browser
 	$(BIN)/pytest -q
 
 ## browser: Debian's chromium for the Playwright tests (installed only when absent)
@@ -52,7 +60,7 @@ browser:
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-bench: setup
+bench: aot
 	$(BIN)/python benchmarks/bench_solver.py
 
 ## data: rebuild the bundled reference dataset from ../shared/data

@@ -1,13 +1,16 @@
 """Benchmark: Monte Carlo draws per second, locally and on a 2-worker Dask LocalCluster.
 
 Run ``python benchmarks/bench_uncertainty.py`` (options: ``--draws 10000 --draws-all 300
---repeats 3 --seed 0 --chunk-size 250 --no-cluster``). Two cases, each on three engines measured
-in the same run:
+--draws-licensing 200 --repeats 3 --seed 0 --chunk-size 250 --no-cluster``). Three cases, each
+on three engines measured in the same run:
 
 (a) one product: examples/01_lithium_floor_levy.toml (lithium carbonate, 120 countries, a
     variable-levy floor), ``--draws`` draws;
 (b) every bundled product: examples/04_full_zone_all_products.toml (30 products, tariff, floor
-    and ban) plus a probabilistic Chinese export ban (p = 0.1), ``--draws-all`` draws each.
+    and ban) plus a probabilistic Chinese export ban (p = 0.1), ``--draws-all`` draws each;
+(c) export licensing with an uncertain grant share: examples/controls/ga_ge_licensing_2023.toml
+    (gallium/germanium, 2022 baseline, 93 countries; each draw solves the quota group as
+    ``critmin simulate`` does), ``--draws-licensing`` draws.
 
 Engines: ``local x1`` (one thread, the baseline), ``local x2`` (two threads of this process,
 the default of ``critmin uncertainty`` on a 2-core machine: the compiled draws release the GIL)
@@ -76,6 +79,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--draws", type=int, default=10_000, help="draws, one-product case")
     ap.add_argument("--draws-all", type=int, default=300, help="draws, all-products case")
+    ap.add_argument("--draws-licensing", type=int, default=200, help="draws, licensing case")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--chunk-size", type=int, default=250)
@@ -92,8 +96,20 @@ def main() -> None:
             "one product (lithium carbonate, 120 countries)",
             EXAMPLES / "01_lithium_floor_levy.toml",
             args.draws,
+            world,
         ),
-        (f"all {len(all_products['product'])} bundled products", all_products, args.draws_all),
+        (
+            f"all {len(all_products['product'])} bundled products",
+            all_products,
+            args.draws_all,
+            world,
+        ),
+        (
+            "export licensing, grant share drawn (gallium/germanium, 93 countries)",
+            EXAMPLES / "controls" / "ga_ge_licensing_2023.toml",
+            args.draws_licensing,
+            load_world(2022),
+        ),
     ]
     cluster = None
     if not args.no_cluster:
@@ -114,16 +130,16 @@ def main() -> None:
         f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (1 min) at start"
     )
     try:
-        for title, sc, draws in cases:
+        for title, sc, draws, case_world in cases:
             kw = {"draws": draws, "seed": args.seed, "chunk_size": args.chunk_size}
-            base_wall, _, base_cpu, base = timed(sc, world, args.repeats, workers=1, **kw)
+            base_wall, _, base_cpu, base = timed(sc, case_world, args.repeats, workers=1, **kw)
             nprod = len(base.products)
             rows = [("local x1 (baseline)", base_wall, base_cpu, True)]
-            wall, _, cpu, res = timed(sc, world, args.repeats, workers=2, **kw)
+            wall, _, cpu, res = timed(sc, case_world, args.repeats, workers=2, **kw)
             rows.append(("local x2 threads", wall, cpu, identical(base, res)))
             if cluster is not None:
                 wall, _, _, res = timed(
-                    sc, world, args.repeats, scheduler=cluster.scheduler_address, **kw
+                    sc, case_world, args.repeats, scheduler=cluster.scheduler_address, **kw
                 )
                 rows.append(("dask LocalCluster x2", wall, math.nan, identical(base, res)))
             print(f"\n{title}: {draws:,} draws x {nprod} product(s) = {draws * nprod:,} solves")

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from critmin.chain_results import simulate_chains
 from critmin.model.solver import Solution, solve, warm_up
 from critmin.numbers import finite_or_none as _num
 from critmin.scenario.chains import resolve_single_markets
@@ -54,35 +53,6 @@ def _finite_list(x: np.ndarray, keep: np.ndarray | None = None) -> list[float | 
     return values
 
 
-COUNTRY_KEYS = (
-    "producer_price_change_pct",
-    "producer_received_price_change_pct",
-    "consumer_price_change_pct",
-    "supply_change_pct",
-    "demand_change_pct",
-    "consumer_surplus_change_usd",
-    "producer_surplus_change_usd",
-    "tariff_revenue_change_usd",
-    "quota_rent_usd",
-    "subsidy_cost_usd",
-    "welfare_change_usd",
-    "baseline_sales_usd",
-    "baseline_purchases_usd",
-    "member",
-    "watch",
-)
-FLOW_KEYS = (
-    "exporter",
-    "importer",
-    "baseline_value_usd",
-    "value_usd",
-    "quantity_change_pct",
-    "banned",
-    "export_value_usd",
-    "export_price_change_pct",
-)
-
-
 def country_records(
     rp: ResolvedProduct, sol: Solution, E: np.ndarray, R: np.ndarray
 ) -> dict[str, dict[str, Any]]:
@@ -110,22 +80,43 @@ def country_records(
     ]
     codes = [rp.baseline.countries[k] for k in rows.tolist()]
     return {
-        c: dict(zip(COUNTRY_KEYS, values, strict=True))
-        for c, values in zip(codes, zip(*columns, strict=True), strict=True)
+        c: {
+            "producer_price_change_pct": a,
+            "producer_received_price_change_pct": b,
+            "consumer_price_change_pct": d,
+            "supply_change_pct": e,
+            "demand_change_pct": f,
+            "consumer_surplus_change_usd": g,
+            "producer_surplus_change_usd": h,
+            "tariff_revenue_change_usd": i,
+            "quota_rent_usd": j,
+            "subsidy_cost_usd": k,
+            "welfare_change_usd": m,
+            "baseline_sales_usd": n,
+            "baseline_purchases_usd": o,
+            "member": r,
+            "watch": w,
+        }
+        for c, (a, b, d, e, f, g, h, i, j, k, m, n, o, r, w) in zip(
+            codes, zip(*columns, strict=True), strict=True
+        )
     }
 
 
-def flow_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
+def flow_records(
+    rp: ResolvedProduct, sol: Solution, price: np.ndarray | None = None
+) -> list[dict[str, Any]]:
     """Every pair with baseline trade (seller after seller, then buyer): baseline and new
     value (``pi_i V_ij x_ij``, USD), the quantity change ``(x_ij - 1) x 100``, and the value
-    and price change at the export price (:func:`export_prices`, customs-comparable)."""
+    and price change at the export price (:func:`export_prices`, customs-comparable; pass it
+    as ``price`` when already computed)."""
     base = rp.baseline
     V = base.V
-    banned = rp.policy.resolve(rp.market).banned
+    banned = rp.policy.banned  # None: nothing banned (resolving would build n x n defaults)
     ii, jj = np.nonzero(V)
     x = sol.x[ii, jj]
     v = V[ii, jj]
-    price = export_prices(sol)
+    price = export_prices(sol) if price is None else price
     codes = np.asarray(base.countries, dtype=object)
     columns = [
         codes[ii].tolist(),
@@ -133,21 +124,40 @@ def flow_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
         v.tolist(),
         _finite_list(sol.pi[ii] * v * x),
         _finite_list((x - 1) * 100),
-        banned[ii, jj].tolist(),
+        banned[ii, jj].tolist() if banned is not None else [False] * len(ii),
         # customs-comparable: at the export price incl. the quotas' export-tax equivalents
         _finite_list(price[ii, jj] * v * x),
         _finite_list((price[ii, jj] - 1) * 100),
     ]
-    return [dict(zip(FLOW_KEYS, values, strict=True)) for values in zip(*columns, strict=True)]
+    return [  # a dict display per record: about 2x dict(zip(keys, values))
+        {
+            "exporter": a,
+            "importer": b,
+            "baseline_value_usd": c,
+            "value_usd": d,
+            "quantity_change_pct": e,
+            "banned": f,
+            "export_value_usd": g,
+            "export_price_change_pct": h,
+        }
+        for a, b, c, d, e, f, g, h in zip(*columns, strict=True)
+    ]
 
 
-def watch_to_zone(rp: ResolvedProduct, sol: Solution) -> dict[str, float | None]:
-    """Share of the watch countries' exports (at export prices) that go to zone members."""
+def watch_to_zone(
+    rp: ResolvedProduct,
+    sol: Solution,
+    price: np.ndarray | None = None,
+    exported: np.ndarray | None = None,
+) -> dict[str, float | None]:
+    """Share of the watch countries' exports (at export prices) that go to zone members
+    (``price``: :func:`export_prices`, ``exported``: :func:`exported_quantities`, when
+    already computed)."""
     V = rp.baseline.V
     off = ~np.eye(len(V), dtype=bool)
     rows = rp.watch
-    q = np.where(off, np.nan_to_num(sol.q), 0.0)
-    after = export_prices(sol) * q
+    q = exported_quantities(sol) if exported is None else exported
+    after = (export_prices(sol) if price is None else price) * q
     out: dict[str, float | None] = {}
     for key, val in (("before", np.where(off, V, 0.0)), ("after", after)):
         total = float(val[rows].sum())
@@ -169,24 +179,45 @@ def export_prices(sol: Solution) -> np.ndarray:
     return np.asarray(price)
 
 
-def customs_records(rp: ResolvedProduct, sol: Solution) -> dict[str, dict[str, Any]]:
+def exported_quantities(sol: Solution) -> np.ndarray:
+    """``(n, n)`` exports in baseline-value units: ``q`` off the diagonal (NaN as 0), 0 at home."""
+    q = np.nan_to_num(sol.q)
+    np.fill_diagonal(q, 0.0)
+    return q
+
+
+def customs_records(
+    rp: ResolvedProduct,
+    sol: Solution,
+    price: np.ndarray | None = None,
+    exported: np.ndarray | None = None,
+) -> dict[str, dict[str, Any]]:
     """Per exporter: exports at export prices before and after (customs-comparable: the
-    quota's export-tax equivalent is in the price) and the export unit value change (%)."""
+    quota's export-tax equivalent is in the price) and the export unit value change (%)
+    (``price`` and ``exported`` as in :func:`watch_to_zone`)."""
     V = rp.baseline.V
     off = ~np.eye(len(V), dtype=bool)
-    q = np.where(off, np.nan_to_num(sol.q), 0.0)
+    q = exported_quantities(sol) if exported is None else exported
     before = np.where(off, V, 0.0).sum(axis=1)
     with np.errstate(invalid="ignore", over="ignore"):
-        after = (export_prices(sol) * q).sum(axis=1)
+        after = ((export_prices(sol) if price is None else price) * q).sum(axis=1)
         unit = np.where(q.sum(axis=1) > 0, after / q.sum(axis=1), np.nan)
-    out = {}
-    for i in np.flatnonzero(before > 0):
-        out[rp.baseline.countries[i]] = {
-            "export_value_usd_before": float(before[i]),
-            "export_value_usd_after": _num(float(after[i])),
-            "export_price_change_pct": _num(float((unit[i] - 1.0) * 100.0)),
+    rows = np.flatnonzero(before > 0)
+    codes = [rp.baseline.countries[i] for i in rows.tolist()]
+    return {
+        c: {
+            "export_value_usd_before": b,
+            "export_value_usd_after": a,
+            "export_price_change_pct": u,
         }
-    return out
+        for c, b, a, u in zip(
+            codes,
+            before[rows].tolist(),
+            _finite_list(after[rows]),
+            _finite_list((unit[rows] - 1.0) * 100.0),
+            strict=True,
+        )
+    }
 
 
 def leakage_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
@@ -247,9 +278,10 @@ def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[s
     E = (V * (1 + base.t0)).sum(axis=0)
     R = V.sum(axis=1)
     countries = country_records(rp, sol, E, R)
-    for code, extra in customs_records(rp, sol).items():
+    price, exported = export_prices(sol), exported_quantities(sol)
+    for code, extra in customs_records(rp, sol, price, exported).items():
         countries[code].update(extra)
-    flows = flow_records(rp, sol)
+    flows = flow_records(rp, sol, price)
     before = zone_shares(V, np.ones_like(V), rp.members, rp.watch)
     after = zone_shares(V, np.nan_to_num(sol.x), rp.members, rp.watch)
     m, o = rp.members, ~rp.members
@@ -283,7 +315,7 @@ def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[s
             "self_sufficiency": after["self_sufficiency"],
             "watch_share_baseline": before["watch_share"],
             "watch_share": after["watch_share"],
-            **watch_to_zone(rp, sol),
+            **watch_to_zone(rp, sol, price, exported),
         },
         "leakage": leakage_records(rp, sol),
         "export_controls": control_records(rp, sol),
@@ -308,6 +340,9 @@ def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[s
 def country_names(message: str, countries: list[str]) -> str:
     """The solver's message with its country indices (``#52``: the model knows no names)
     replaced by the market's ISO3 codes."""
+
+    if "#" not in message:
+        return message
 
     def name(match: re.Match[str]) -> str:
         k = int(match.group(1))
@@ -406,7 +441,12 @@ def simulate(
                     f"numerical: {'; '.join(numeric)} {where}: the figures concerned are "
                     "undefined and left out (null)"
                 )
-    chain_products, chains = simulate_chains(scenario, world, product_result)
+    chain_products: dict[str, dict[str, Any]] = {}
+    chains: dict[str, dict[str, Any]] = {}
+    if scenario.chain:  # the linked-chain model is imported only when a scenario has chains
+        from critmin.chain_results import simulate_chains
+
+        chain_products, chains = simulate_chains(scenario, world, product_result)
     products.update(chain_products)
     user_codes = {c for rp in resolved if rp.spec.flows for c in rp.baseline.countries}
     user_codes |= {c for p in chain_products.values() for c in p["countries"]}

@@ -1,8 +1,10 @@
 """The loaded baseline: the bundled reference tables, typed, for one trade year.
 
-``load_world(year)`` is what every capability reads. It loads the compiled Parquet tables
-shipped in ``critmin/data/reference`` (a few MB; well under a second) and offers lookups that
-resolve country groups, products and minerals with clear errors.
+``load_world(year)`` is what every capability reads. It loads the compiled tables of the
+dataset in use (the Parquet files shipped in ``critmin/data/reference`` by default, a few MB)
+as numpy columns from a cache (:mod:`critmin.data.columns`: no pyarrow, no pandas) and offers
+lookups that resolve country groups, products and minerals with clear errors. The pandas
+DataFrames (:attr:`World.flows`, :attr:`World.supply`, ...) are read with pyarrow on first use.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
 
+from critmin.data.columns import ColumnTable, read_columns
 from critmin.data.dataset import (
     AGGREGATES,
     REFERENCE_DIR,
@@ -34,6 +36,7 @@ from critmin.errors import (
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 __all__ = [
     "AGGREGATES",
@@ -62,40 +65,14 @@ def _plain_strings(df: pd.DataFrame) -> pd.DataFrame:
     return df.astype(dict.fromkeys(text, object)) if text else df
 
 
-# pyarrow imports pandas the first time it converts to numpy (``to_numpy``) or from Python
-# (``pa.array``, ``pa.scalar``, compute functions given a Python value): these helpers go
-# through Python lists and raw buffers instead.
-
-
-def _numpy_columns(table: pa.Table, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Columns of an Arrow table as numpy arrays: text as ``object`` (``None`` where missing),
-    numbers as float64 (NaN where missing), integers as int64."""
-    out: dict[str, np.ndarray] = {}
-    for name in names:
-        column = table.column(name)
-        values = column.to_pylist()
-        if pa.types.is_floating(column.type):
-            out[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-        elif pa.types.is_integer(column.type) and column.null_count == 0:
-            out[name] = np.array(values, dtype=np.int64)
-        else:
-            out[name] = np.array(values, dtype=object)
-    return out
-
-
 def _filter_rows(table: pa.Table, keep: np.ndarray) -> pa.Table:
-    """The rows of ``table`` where ``keep`` (a numpy bool array) is True."""
+    """The rows of ``table`` where ``keep`` (a numpy bool array) is True. (pyarrow imports
+    pandas the first time it converts from Python, ``pa.array``: this goes through raw
+    buffers instead.)"""
+    import pyarrow as pa
+
     bits = pa.py_buffer(np.packbits(keep.astype(bool), bitorder="little"))
     return table.filter(pa.Array.from_buffers(pa.bool_(), len(keep), [None, bits]))
-
-
-def _row_groups(keys: list[Any]) -> dict[Any, np.ndarray]:
-    """Row positions of each key (ascending: table order); ``None`` keys left out."""
-    groups: dict[Any, list[int]] = {}
-    for k, key in enumerate(keys):
-        if key is not None:
-            groups.setdefault(key, []).append(k)
-    return {key: np.asarray(rows, dtype=np.intp) for key, rows in groups.items()}
 
 
 @dataclass(frozen=True)
@@ -103,26 +80,30 @@ class World:
     """The baseline for one trade year. All tables are pandas DataFrames in the documented
     schemas (``critmin data schema``); ``supply`` holds only the latest edition's figures.
 
-    The tables are read as Arrow tables and become DataFrames on first use: a scenario's
-    calibration and resolution read the Arrow columns (:meth:`flow_columns`,
-    :meth:`supply_columns`, :meth:`product_record`, the indexes below), so that
-    ``critmin simulate`` never imports pandas (about 0.3 s of CPU per process)."""
+    The tables are read as numpy columns (:class:`critmin.data.columns.ColumnTable`, from a
+    cache) and become DataFrames on first use (read with pyarrow): a scenario's calibration and
+    resolution read the numpy columns (:meth:`flow_columns`, :meth:`supply_columns`,
+    :meth:`product_record`, the indexes below), so that ``critmin simulate`` imports neither
+    pandas (about 0.3 s of CPU per process) nor pyarrow (about 0.1 s)."""
 
     year: int
     reference_dir: Path = field(repr=False)
-    flows_table: pa.Table = field(repr=False)
+    flows_table: ColumnTable = field(repr=False)
     """The flows of ``year``."""
-    supply_table: pa.Table = field(repr=False)
+    supply_table: ColumnTable = field(repr=False)
     """The latest edition's supply figures."""
 
     # ------------------------------------------------------------------ tables (pandas)
     @cached_property
     def supply(self) -> pd.DataFrame:
-        return self.supply_table.to_pandas()
+        table = read_arrow("supply", self.reference_dir)
+        return table.filter(table.column("is_latest")).to_pandas()
 
     @cached_property
     def flows(self) -> pd.DataFrame:
-        return self.flows_table.to_pandas()
+        table = read_arrow("flows", self.reference_dir)
+        year = np.array(table.column("year").to_pylist()) == self.year
+        return _filter_rows(table, year).to_pandas()
 
     @property
     def supply_all_editions(self) -> pd.DataFrame:
@@ -156,16 +137,14 @@ class World:
     def elasticities(self) -> pd.DataFrame:
         return read_table("elasticities", self.reference_dir)
 
-    def _arrow(self, name: str) -> pa.Table:
-        return read_arrow(name, self.reference_dir)
+    def _columns(self, name: str) -> ColumnTable:
+        return read_columns(name, self.reference_dir)
 
     @cached_property
     def _group_index(self) -> dict[str, list[str]]:
-        groups = self._arrow("groups")
+        groups = self._columns("groups")
         members: dict[str, list[str]] = {}
-        for g, c in zip(
-            groups.column("group_id").to_pylist(), groups.column("country").to_pylist(), strict=True
-        ):
+        for g, c in zip(groups.pylist("group_id"), groups.pylist("country"), strict=True):
             if g is not None:
                 members.setdefault(str(g).upper(), []).append(str(c))
         return {g: sorted(codes) for g, codes in sorted(members.items())}
@@ -186,7 +165,7 @@ class World:
             (self.flows_table, "importer"),
             (self.supply_table, "country"),
         ):
-            codes.update(str(c) for c in set(table.column(name).to_pylist()) if c is not None)
+            codes.update(str(c) for c in table.values(name) if c is not None)
         return tuple(sorted(codes - AGGREGATES))
 
     @property
@@ -199,13 +178,13 @@ class World:
 
     @cached_property
     def _mineral_names(self) -> tuple[str, ...]:
-        names = set(self._arrow("products").column("mineral").to_pylist())
-        names |= set(self.supply_table.column("mineral").to_pylist())
+        names = self._columns("products").values("mineral")
+        names |= self.supply_table.values("mineral")
         return tuple(sorted(str(m) for m in names if m is not None))
 
     @property
     def product_ids(self) -> list[str]:
-        return [str(p) for p in self._arrow("products").column("product_id").to_pylist()]
+        return [str(p) for p in self._columns("products").pylist("product_id")]
 
     def group(self, name: str) -> list[str]:
         key = name.strip().upper()
@@ -231,7 +210,7 @@ class World:
                 out.update(self.group(up))
                 continue
             iso = up if len(up) == 3 and up.isalpha() else to_iso3(token)
-            if iso is None or iso in AGGREGATES or (len(up) == 3 and iso not in self._known_iso3()):
+            if iso is None or iso in AGGREGATES or (len(up) == 3 and iso not in self._iso3_set):
                 raise UnknownCountryError(
                     f"unknown country or group {token!r}"
                     f"{_suggest(up, [*self._known_iso3(), *self.group_names])}"
@@ -240,9 +219,13 @@ class World:
         return sorted(out)
 
     def _known_iso3(self) -> list[str]:
+        return sorted(self._iso3_set)
+
+    @cached_property
+    def _iso3_set(self) -> frozenset[str]:
         from critmin.countries import all_countries
 
-        return sorted(set(all_countries()) | set(self.countries))
+        return frozenset(all_countries()) | frozenset(self._country_codes)
 
     # ------------------------------------------------------------------ indexes (built once)
     # The tables' string columns are Arrow-backed: one boolean filter over the flows costs about
@@ -254,16 +237,16 @@ class World:
     def _product_rows(self) -> dict[str, int]:
         """Row position of each product id, then of each HS6 code not already an id."""
         index: dict[str, int] = {}
-        products = self._arrow("products")
-        for k, pid in enumerate(str(v) for v in products.column("product_id").to_pylist()):
+        products = self._columns("products")
+        for k, pid in enumerate(str(v) for v in products.pylist("product_id")):
             index.setdefault(pid, k)
-        for k, hs in enumerate(str(v) for v in products.column("hs6").to_pylist()):
+        for k, hs in enumerate(str(v) for v in products.pylist("hs6")):
             index.setdefault(hs, k)
         return index
 
     @cached_property
     def _product_records(self) -> list[dict[str, Any]]:
-        return self._arrow("products").to_pylist()
+        return self._columns("products").records()
 
     @cached_property
     def _plain_flows(self) -> pd.DataFrame:
@@ -276,27 +259,20 @@ class World:
     @cached_property
     def _flow_rows(self) -> dict[str, np.ndarray]:
         """Row positions of each product id's flows (ascending: table order)."""
-        return _row_groups(self.flows_table.column("product_id").to_pylist())
+        return self.flows_table.row_groups("product_id")
 
     @cached_property
     def _supply_rows(self) -> dict[tuple[str, str, str], np.ndarray]:
         """Row positions of the latest-edition supply rows by ``(mineral, stage, measure)``."""
-        t = self.supply_table
-        keys = zip(
-            t.column("mineral").to_pylist(),
-            t.column("stage").to_pylist(),
-            t.column("measure").to_pylist(),
-            strict=True,
-        )
-        return _row_groups([None if None in key else key for key in keys])
+        return self.supply_table.row_groups("mineral", "stage", "measure")
 
     @cached_property
     def _elasticity_rows(self) -> dict[tuple[str, str], dict[str, Any]]:
         """Rows of the elasticities table by ``(product_class, parameter)`` (first wins)."""
-        table = self._arrow("elasticities")
-        floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
+        table = self._columns("elasticities")
+        floats = [name for name, col in table.columns.items() if col.kind == "float"]
         out: dict[tuple[str, str], dict[str, Any]] = {}
-        for row in table.to_pylist():
+        for row in table.records():
             row.update({k: float("nan") for k in floats if row[k] is None})  # as pandas: NaN
             out.setdefault(
                 (str(row["product_class"]), str(row["parameter"])),
@@ -328,13 +304,12 @@ class World:
 
     @cached_property
     def _flow_columns(self) -> dict[str, np.ndarray]:
-        return _numpy_columns(
-            self.flows_table, ("exporter", "importer", "value_usd", "quantity_t", "basis", "method")
-        )
+        names = ("exporter", "importer", "value_usd", "quantity_t", "basis", "method")
+        return {name: self.flows_table.array(name) for name in names}
 
     @cached_property
     def _supply_columns(self) -> dict[str, np.ndarray]:
-        return _numpy_columns(self.supply_table, ("country", "year", "value_t"))
+        return {name: self.supply_table.array(name) for name in ("country", "year", "value_t")}
 
     def flow_columns(self, product_id: str) -> dict[str, np.ndarray]:
         """The columns exporter, importer, value_usd, quantity_t, basis and method of one
@@ -359,9 +334,8 @@ class World:
     def processing_shares(self) -> dict[str, np.ndarray]:
         """The EU 2023 global processing-stage (``P``) shares by country, without ``OTH``:
         columns material (lower case), country and share, in table order."""
-        cols = _numpy_columns(
-            self._arrow("eu_supply_shares"), ("scope", "stage", "country", "material", "share")
-        )
+        table = self._columns("eu_supply_shares")
+        cols = {n: table.array(n) for n in ("scope", "stage", "country", "material", "share")}
         keep = (cols.pop("scope") == "global") & (cols.pop("stage") == "P")
         keep &= np.array([c is not None and c != "OTH" for c in cols["country"]], dtype=bool)
         cols = {name: column[keep] for name, column in cols.items()}
@@ -437,11 +411,11 @@ def load_world(year: int = 2024, reference_dir: Path | None = None) -> World:
         raise UnknownYearError(
             f"no bundled trade data for {year}: trade years are {', '.join(map(str, years))}"
         )
-    supply_all = read_arrow("supply", reference_dir)
-    flows = read_arrow("flows", reference_dir)
+    supply_all = read_columns("supply", reference_dir)
+    flows = read_columns("flows", reference_dir)
     return World(
         year=year,
         reference_dir=reference_dir,
-        flows_table=_filter_rows(flows, np.array(flows.column("year").to_pylist()) == year),
-        supply_table=supply_all.filter(supply_all.column("is_latest")),
+        flows_table=flows.take(flows.column("year").values == year),
+        supply_table=supply_all.take(supply_all.column("is_latest").true()),
     )

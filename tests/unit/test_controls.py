@@ -164,19 +164,72 @@ def test_curated_baseline_tariffs_change_the_calibration_and_are_cited() -> None
     plain = resolve(Scenario.from_dict(scenario()))[1][0]
     taxed = resolve(Scenario.from_dict(tariff_scenario({"baseline": "curated"})))[1][0]
     b = taxed.baseline
-    chn, usa = b.countries.index("CHN"), b.countries.index("USA")
+    chn, usa, can, jpn = (b.countries.index(c) for c in ("CHN", "USA", "CAN", "JPN"))
     assert plain.baseline.t0[chn, usa] == 0.0
-    assert b.t0[chn, usa] == 0.25  # Section 301, critical minerals, from 27 Sep 2024
-    assert any("89 FR 76581" in s for s in b.sources)
-    # calibrated with it: the US spends 25% more on Chinese goods, so China's share rises
+    # HTSUS 8112.92.10 general rate 3% plus Section 301 List 3 (9903.88.03) 25%, stacked
+    assert b.t0[chn, usa] == pytest.approx(0.28)
+    assert b.t0[jpn, usa] == pytest.approx(0.03)  # MFN only
+    assert b.t0[can, usa] == 0.0  # USMCA: the line's special column is Free
+    assert b.t0[usa, chn] == 0.0  # no curated row for China's own tariffs
+    assert b.t0[b.countries.index("RUS"), usa] == pytest.approx(0.70)  # in lieu of MFN
+    assert any("9903.88.03" in s and "83 FR 47974" in s for s in b.sources)
+    # calibrated with it: the US spends 28% more on Chinese goods, so China's share rises
     assert taxed.market.shares[chn, usa] > plain.market.shares[chn, usa]
     assert taxed.market.E[usa] > plain.market.E[usa]
-    # the 2026 rows (graphite, magnets) are not in force in a 2024 baseline
-    later = Scenario.from_dict(tariff_scenario({"baseline": "curated"}) | {"year": 2024})
+
+
+def test_curated_tariffs_follow_their_effective_dates() -> None:
     from critmin.scenario.tariffs import curated_tariffs
 
-    assert not [r for r in curated_tariffs(later.year) if r.hs6 == "850511" and r.exporter == "CHN"]
-    assert [r for r in curated_tariffs(2026) if r.hs6 == "850511" and r.exporter == "CHN"]
+    def chn_301(year: int, hs6: str) -> list[float]:
+        rows = curated_tariffs(year)
+        return [r.rate for r in rows if r.hs6 == hs6 and r.exporter == "CHN"]
+
+    assert chn_301(2024, "850511") == [] and chn_301(2026, "850511") == [0.25]  # 31(g), 2026
+    assert chn_301(2024, "810194") == [] and chn_301(2025, "810194") == [0.25]  # 31(j), 2025
+    assert chn_301(2023, "260200") == [] and chn_301(2024, "260200") == [0.25]  # 31(b), 27 Sep 2024
+    assert chn_301(2022, "283691") == [0.25]  # List 3 since 2019
+    assert chn_301(2026, "811010") == []  # unwrought antimony is on no Section 301 list
+
+
+def test_russian_rates_replace_the_mfn_rate_and_end_when_replaced() -> None:
+    from critmin.scenario.tariffs import curated_tariffs
+
+    def rus(year: int) -> list[tuple[str, float]]:
+        return [
+            (r.kind, r.rate)
+            for r in curated_tariffs(year)
+            if r.hs6 == "811292" and r.exporter == "RUS"
+        ]
+
+    assert rus(2022) == [("base", 0.25)]  # column 2 from 9 Apr 2022
+    assert rus(2023) == [("base", 0.70)]  # note 30(d) from 1 Apr 2023; the column 2 row ended
+
+
+def test_every_curated_tariff_row_is_cited_and_names_lines_of_a_carried_product() -> None:
+    from critmin.catalog import read_curated
+
+    carried = {p["hs6"] for p in read_curated("products")}
+    rows = read_curated("baseline_tariffs")
+    assert rows
+    for r in rows:
+        assert r["hs6"] in carried, r["hs6"]
+        lines = r["hts_lines"].split(";")
+        assert all(line.replace(".", "")[:6] == r["hs6"] for line in lines), r
+        assert r["confidence"] in ("high", "medium", "low") and r["kind"] in ("base", "additional")
+        assert r["source"] and r["legal_basis"]
+
+
+def test_a_bad_curated_tariff_row_gets_one_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    from critmin.errors import DataIntegrityError
+    from critmin.scenario import tariffs
+
+    good = tariffs.read_curated("baseline_tariffs")
+    bad = [dict(good[0]), dict(good[1], confidence="sure")]
+    monkeypatch.setattr(tariffs, "read_curated", lambda name: bad)
+    with pytest.raises(DataIntegrityError) as err:
+        tariffs.curated_tariffs(2024)
+    assert "line 3" in str(err.value) and "'sure'" in str(err.value)
 
 
 def test_a_preferential_cut_lowers_intra_zone_baseline_tariffs(tmp_path: Path) -> None:
@@ -188,6 +241,18 @@ def test_a_preferential_cut_lowers_intra_zone_baseline_tariffs(tmp_path: Path) -
     b = resolve(Scenario.from_dict(data))[1][0].baseline
     usa, jpn, chn = (b.countries.index(c) for c in ("USA", "JPN", "CHN"))
     assert b.t0[jpn, usa] == pytest.approx(0.05) and b.t0[chn, usa] == pytest.approx(0.1)
+
+
+def test_a_user_tariff_row_replaces_the_curated_total_on_its_pairs(tmp_path: Path) -> None:
+    from critmin.scenario.resolution import resolve
+
+    path = tmp_path / "t.csv"
+    path.write_text("importer,exporter,hs6,rate\nUSA,CHN,811292,0.1\n")
+    data = tariff_scenario({"baseline": "curated", "file": str(path)})
+    b = resolve(Scenario.from_dict(data))[1][0].baseline
+    usa, chn, jpn = (b.countries.index(c) for c in ("USA", "CHN", "JPN"))
+    assert b.t0[chn, usa] == pytest.approx(0.1)  # not 0.28 + 0.1
+    assert b.t0[jpn, usa] == pytest.approx(0.03)  # the curated MFN row elsewhere
 
 
 def test_a_tariff_file_with_an_unknown_code_gets_one_message(tmp_path: Path) -> None:
@@ -277,17 +342,10 @@ def test_a_leaked_pair_pays_the_vias_tariff_not_the_origin_s() -> None:
     rp = resolve(Scenario.from_dict(data))[1][0]
     b = rp.baseline
     chn, usa, tha = (b.countries.index(c) for c in ("CHN", "USA", "THA"))
-    assert b.t0[chn, usa] == 0.25  # Section 301 in the baseline
+    assert b.t0[chn, usa] == pytest.approx(0.28)  # MFN 3% + Section 301 25% in the baseline
+    assert b.t0[tha, usa] == pytest.approx(0.03)  # Thailand pays the MFN rate only
     assert rp.policy.t1 is not None and rp.policy.t1[chn, usa] == b.t0[tha, usa]
     assert rp.policy.trade_cost is not None and rp.policy.trade_cost[chn, usa] == 0.1
-
-
-def test_uncertainty_refuses_licensing_rather_than_ignoring_it() -> None:
-    from critmin.uncertainty import run_uncertainty
-
-    lic = {"type": "export_licensing", "exporters": ["CHN"], "grant_share": 0.8}
-    with pytest.raises(CritminError, match="critmin uncertainty does not take them yet"):
-        run_uncertainty(scenario(lic), draws=4)
 
 
 def test_chains_refuse_the_new_controls_with_one_message() -> None:

@@ -56,3 +56,39 @@ def test_cluster_run_with_a_client_object(cluster: Any, world: World) -> None:
     for pid, prod in local.products.items():
         for key, values in prod.draws.items():
             assert np.array_equal(values, remote.products[pid].draws[key], equal_nan=True)
+
+
+def test_cluster_run_with_licensing_draws_is_identical(cluster: Any, world: World) -> None:
+    """Drawn grant shares, a leaky ban and a shock: solved draw by draw on the workers, the
+    same numbers as the local threads."""
+    scenario: dict[str, Any] = {
+        "name": "dask licensing",
+        "zone": SCENARIO["zone"],
+        "product": [{"id": "gallium_germanium"}],
+        "policy": [
+            {
+                "type": "export_licensing",
+                "exporters": ["CHN"],
+                "grant_share": {"default": 0.8, "USA": 0.3},
+                "grant_share_range": {"default": [0.6, 0.95], "USA": [0.0, 0.5]},
+            },
+            {
+                "type": "export_ban",
+                "exporters": ["CHN"],
+                "importers": ["CAN"],
+                "leak_via": ["USA"],
+                "leak_cost": 0.1,
+                "leak_share": 0.2,
+            },
+        ],
+        "shock": [{"type": "demand", "countries": ["JPN"], "change": 0.05}],
+        "disruption": [{"probability": 0.3}],
+    }
+    kw: dict[str, Any] = {"draws": 16, "seed": 7, "chunk_size": 5, "world": world}
+    local = run_uncertainty(scenario, workers=2, **kw)
+    remote = run_uncertainty(scenario, scheduler=cluster.scheduler_address, **kw)
+    prod = local.products["gallium_germanium"]
+    assert prod.converged.all() and np.ptp(prod.draws["grant_share[0].USA"]) > 0
+    for key, values in prod.draws.items():
+        assert np.array_equal(values, remote.products["gallium_germanium"].draws[key]), key
+    assert local.to_dict()["products"] == remote.to_dict()["products"]

@@ -246,3 +246,28 @@ def test_report_takes_an_uncertainty_result_dict(example1_result: dict[str, Any]
     row = band["y"].index(out["label"])
     assert band["base"][row] == out["p05"]
     assert band["base"][row] + band["x"][row] == pytest.approx(out["p95"])
+
+
+def test_report_lists_the_licence_grant_share_ranges() -> None:
+    """An uncertainty result with a licence grant-share range: the report names the range
+    under the fan charts (from UncertaintyResult.to_dict(), no draws needed)."""
+    from critmin.simulation import simulate
+    from critmin.uncertainty import run_uncertainty
+
+    data: dict[str, Any] = {
+        "name": "licensing",
+        "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]},
+        "product": [{"id": "gallium_germanium"}],
+        "policy": [
+            {
+                "type": "export_licensing",
+                "label": "MOFCOM",
+                "exporters": ["CHN"],
+                "grant_share": {"default": 0.8, "USA": 0.3},
+                "grant_share_range": {"default": [0.6, 0.95]},
+            }
+        ],
+    }
+    unc = run_uncertainty(data, draws=8, seed=1, workers=1).to_dict()
+    html = render_report(load_scenario(data), simulate(data).to_dict(), uncertainty=unc)
+    assert "Licence grant share of MOFCOM, drawn (triangular): default 0.6 to 0.95" in html

@@ -364,6 +364,38 @@ def test_uncertainty_of_a_saved_scenario(client: Any) -> None:
     assert missing.status_code == 404
 
 
+def test_uncertainty_of_a_licensing_scenario(client: Any) -> None:
+    """A scenario with a licence grant-share range: the dashboard's draws equal the library's
+    and the summary lists the measure's range and drawn shares."""
+    from critmin.report.format import clean
+    from critmin.uncertainty import run_uncertainty
+
+    data = {
+        "name": "licensing",
+        "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]},
+        "product": [{"id": "gallium_germanium"}],
+        "policy": [
+            {
+                "type": "export_licensing",
+                "exporters": ["CHN"],
+                "grant_share": 0.79,
+                "grant_share_range": [0.6, 0.95],
+            }
+        ],
+    }
+    sid = client.post("/api/scenarios", json=data).json()["id"]
+    r = client.post(f"/api/scenarios/{sid}/uncertainty", params={"draws": 12, "seed": 2})
+    assert r.status_code == 200, r.text
+    got = r.json()["products"]["gallium_germanium"]
+    want = run_uncertainty(data, draws=12, seed=2, workers=1).to_dict()["products"]
+    assert got == clean(want["gallium_germanium"])
+    assert got["licensing"][0]["shares"][0]["low"] == 0.6
+    page = client.get(f"/scenarios/{sid}", params={"draws": 12, "seed": 2})
+    assert page.status_code == 200
+    assert 'id="chart-gallium_germanium-fan_pct"' in page.text
+    assert "Licence grant share of policy[0] (export_licensing), drawn (triangular)" in page.text
+
+
 def test_openapi_documents_every_status(client: Any) -> None:
     """Every operation documents a success and the error statuses it can answer, with the
     error body's schema; operations that read a JSON body document 400, 413 and 415."""

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from critmin.cli.app import app, err, load_solver, out, progress_bar, user_errors
 from critmin.errors import CritminError
@@ -196,6 +195,8 @@ def _fmt(data: dict[str, Any], key: str, value: float | None, signed: bool = Tru
 
 def print_coalition(data: dict[str, Any]) -> None:
     """The readable summary: eligibility, ranked candidates, members, Shapley bars, sizes."""
+    from rich.table import Table
+
     from critmin.coalition.figures import ranked_candidates
 
     totals = [k for k, v in data["objectives"].items() if v["scope"] == "total"]
@@ -286,6 +287,8 @@ def _print_bars(data: dict[str, Any], key: str) -> None:
 
 
 def _print_sizes(data: dict[str, Any], key: str) -> None:
+    from rich.table import Table
+
     table = Table(
         title=f"Coalitions by size: {data['objectives'][key]['label'].lower()} (the heat map)"
     )

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
 
-from critmin.cli.app import app, err, json_text, load_solver, out, user_errors
+from critmin.cli.app import (
+    app,
+    err,
+    json_bytes,
+    load_solver,
+    out,
+    user_errors,
+    without_cycle_collection,
+    write_stdout,
+)
 
 JSON_SUFFIXES = (".json",)
 """What ``--out`` of simulate and uncertainty writes: JSON, so the file name says so."""
@@ -15,6 +23,7 @@ JSON_SUFFIXES = (".json",)
 
 @app.command("simulate")
 @user_errors
+@without_cycle_collection
 def simulate_cmd(
     scenario: Path = typer.Argument(..., help="Scenario TOML file (see examples/)."),
     as_json: bool = typer.Option(False, "--json", help="Print the results contract as JSON."),
@@ -46,7 +55,7 @@ def simulate_cmd(
         check_input_file,
         check_output_dir,
         check_output_file,
-        write_text_atomic,
+        write_bytes_atomic,
     )
 
     check_input_file(scenario, "scenario file")
@@ -59,11 +68,11 @@ def simulate_cmd(
     load_solver()
     result = simulate(scenario)
     data = result.to_dict()
-    text = ""
+    blob = b""
     if output is not None or as_json:
-        text = json_text(data, indent)
+        blob = json_bytes(data, indent)
     if output is not None:
-        write_text_atomic(output, text)
+        write_bytes_atomic(output, blob)
     if xlsx is not None or csv_dir is not None:
         from critmin.export import write_csvs, write_xlsx
 
@@ -75,7 +84,7 @@ def simulate_cmd(
                 f"wrote {len(paths)} CSV files to {csv_dir}: {', '.join(p.name for p in paths)}"
             )
     if as_json:
-        sys.stdout.write(text)
+        write_stdout(blob)
     else:
         from critmin.summary import print_summary
 

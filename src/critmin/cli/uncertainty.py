@@ -226,6 +226,14 @@ def _print_uncertainty(data: dict[str, Any]) -> None:
             False,
             f"{p['name']} ({pid}): {p['converged_draws']:,} draws",
         )
+        for lic in p.get("licensing", []):
+            shares = "; ".join(
+                f"{s['destinations']}: {s['low']:g}-{s['high']:g} (mode {s['mode']:g}), drawn "
+                f"{s['p05']:.2f}-{s['p95']:.2f} (5-95%)"
+                for s in lic["shares"]
+                if s["p05"] is not None
+            )
+            out.print(f"Licence grant share of {lic['label']}: {shares}", highlight=False)
         sh, st = p["shortfall"], p["stockpile"]
         unit = "t" if st["unit"] == "t" else "USD at baseline prices"
         out.print(

@@ -22,12 +22,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from critmin.data.dataset import user_cache_dir
 from critmin.util import write_json_atomic
 
 __all__ = ["CACHE_VERSION", "CoalitionCache", "default_cache_dir", "mask_key"]
@@ -37,18 +36,9 @@ CACHE_VERSION = 1
 
 
 def default_cache_dir() -> Path:
-    """The user's cache folder for critmin (module docstring)."""
-    if env := os.environ.get("CRITMIN_CACHE_DIR"):
-        return Path(env)
-    if env := os.environ.get("XDG_CACHE_HOME"):
-        return Path(env) / "critmin"
-    home = Path.home()
-    if sys.platform == "darwin":
-        return home / "Library" / "Caches" / "critmin"
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA")
-        return (Path(base) if base else home / "AppData" / "Local") / "critmin" / "Cache"
-    return home / ".cache" / "critmin"
+    """The user's cache folder for critmin (module docstring;
+    :func:`critmin.data.dataset.user_cache_dir`)."""
+    return user_cache_dir()
 
 
 def mask_key(mask: np.ndarray) -> str:

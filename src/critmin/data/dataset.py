@@ -24,14 +24,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from critmin.data.schema import TABLES
 from critmin.errors import CritminError, DataIntegrityError
 
-if TYPE_CHECKING:
-    import pandas as pd
+if TYPE_CHECKING:  # pyarrow and pandas are imported where a table is read with them: a
+    import pandas as pd  # simulation reads numpy columns (critmin.data.columns) instead
+    import pyarrow as pa
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 """The reference dataset bundled with the package (built by ``make data``)."""
@@ -56,6 +54,23 @@ def user_data_dir() -> Path:
     else:
         base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
     return base / "critmin" / "dataset"
+
+
+def user_cache_dir() -> Path:
+    """The user's cache folder for critmin: ``$CRITMIN_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/critmin``, else the platform's (``~/.cache/critmin`` on Linux,
+    ``~/Library/Caches/critmin`` on macOS, ``%LOCALAPPDATA%\\critmin\\Cache`` on Windows)."""
+    if env := os.environ.get("CRITMIN_CACHE_DIR"):
+        return Path(env)
+    if env := os.environ.get("XDG_CACHE_HOME"):
+        return Path(env) / "critmin"
+    home = Path.home()
+    if sys.platform == "darwin":
+        return home / "Library" / "Caches" / "critmin"
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA")
+        return (Path(base) if base else home / "AppData" / "Local") / "critmin" / "Cache"
+    return home / ".cache" / "critmin"
 
 
 def use_dataset(path: Path | str | None) -> None:
@@ -113,7 +128,8 @@ def read_table(name: str, reference_dir: Path | None = None) -> pd.DataFrame:
 def read_arrow(name: str, reference_dir: Path | None = None) -> pa.Table:
     """One table of the dataset in use as a pyarrow Table (cached; the same checks as
     :func:`read_table`). Reading without pandas: importing pandas costs a process about
-    0.3 s of CPU, more than reading every table."""
+    0.3 s of CPU, more than reading every table. (Without pyarrow either, from a cache:
+    :func:`critmin.data.columns.read_columns`.)"""
     return _read_arrow(name, _folder(reference_dir))
 
 
@@ -131,10 +147,20 @@ def _read_arrow(name: str, reference_dir: Path) -> pa.Table:
         raise DataIntegrityError(
             f"table {path} is missing: run 'critmin data build' or reinstall critmin"
         )
+    return parse_table(name, path, path)
+
+
+def parse_table(name: str, path: Path, content: Path | bytes) -> pa.Table:
+    """Parse a table's Parquet ``content`` (its file, or the file's bytes already read) and
+    check its columns; DataIntegrityError naming ``path`` when it cannot be read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = pa.BufferReader(content) if isinstance(content, bytes) else content
     try:
         # single-threaded: for these small files the thread pool costs more than it saves;
         # ParquetFile, not pq.read_table, whose dataset layer imports pandas
-        table = pq.ParquetFile(path).read(use_threads=False)
+        table = pq.ParquetFile(source).read(use_threads=False)
     except Exception as err:  # pyarrow raises several types for a corrupt file
         raise DataIntegrityError(f"table {path} cannot be read ({err}); rebuild it") from err
     if list(table.column_names) != TABLES[name].column_names:
@@ -154,5 +180,8 @@ def read_manifest(reference_dir: Path | None = None) -> dict[str, Any]:
 
 
 def trade_years(reference_dir: Path | None = None) -> list[int]:
-    years = set(read_arrow("flows", reference_dir).column("year").to_pylist())
+    """The years of the flows table (from the numpy column cache: no pyarrow)."""
+    from critmin.data.columns import read_columns
+
+    years = read_columns("flows", reference_dir).values("year")
     return sorted(int(y) for y in years if y is not None)

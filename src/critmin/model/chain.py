@@ -37,22 +37,18 @@ solver are :mod:`critmin.model.chain_kernels`; the solve is :mod:`critmin.model.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from critmin.model.chain_kernels import (
-    LINK_BYPRODUCT,
-    LINK_INPUT,
-    LINK_NONE,
-    ChainArrays,
-    stage_pairs,
-)
 from critmin.model.core import FloatArray, Market, ModelInputError, Policy, ResolvedPolicy
 
+if TYPE_CHECKING:
+    from critmin.model.chain_kernels import ChainArrays
+
 Link = Literal["none", "input", "byproduct"]
-_LINK_CODES = {"none": LINK_NONE, "input": LINK_INPUT, "byproduct": LINK_BYPRODUCT}
+_LINKS = ("none", "input", "byproduct")
 
 __all__ = ["ChainSetup", "ChainStage", "Link", "chain_setup", "origin_shares", "reshift"]
 
@@ -100,7 +96,7 @@ class ChainStage:
 
     def __post_init__(self) -> None:
         n = self.market.n
-        if self.link not in _LINK_CODES:
+        if self.link not in _LINKS:
             raise ModelInputError(f"link: expected none, input or byproduct, got {self.link!r}")
         object.__setattr__(
             self, "input_share", _vector(self.input_share, n, "input_share", 0.0, 0.0, 0.999)
@@ -167,6 +163,16 @@ def chain_setup(stages: list[ChainStage]) -> ChainSetup:
     the pairs in the order the compiled evaluation sums them, so "no change" reproduces the
     baseline bit for bit.
     """
+    # the compiled chain kernels (and Numba) load only when a chain is built
+    from critmin.model.chain_kernels import (
+        LINK_BYPRODUCT,
+        LINK_INPUT,
+        LINK_NONE,
+        ChainArrays,
+        stage_pairs,
+    )
+
+    link_codes = {"none": LINK_NONE, "input": LINK_INPUT, "byproduct": LINK_BYPRODUCT}
     if not stages:
         raise ModelInputError("a chain needs at least one stage")
     n = stages[0].market.n
@@ -327,7 +333,7 @@ def chain_setup(stages: list[ChainStage]) -> ChainSetup:
     arrays = ChainArrays(
         sigma=np.array([st.market.sigma for st in stages]),
         eta=np.array([st.market.eta for st in stages]),
-        link=np.array([_LINK_CODES[st.link] for st in stages], dtype=np.intp),
+        link=np.array([link_codes[st.link] for st in stages], dtype=np.intp),
         pstart=np.array(pstart, dtype=np.intp),
         sstart=np.array(sstart, dtype=np.intp),
         zstart=np.array(zstart, dtype=np.intp),

@@ -55,7 +55,7 @@ from critmin.model.arrays import (
     _frozen,
     _scalar,
 )
-from critmin.model.kernels import (
+from critmin.model.compiled import (
     EvalBuf,
     StackArrays,
     alloc_eval,

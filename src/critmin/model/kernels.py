@@ -32,11 +32,13 @@ scalar ``exp`` would make an evaluation about twice as slow.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from numba import njit, types
 from numba.np import linalg as numba_linalg
+
+from critmin.model.kernel_tuples import EvalBuf, Levels, StackArrays
 
 EXP_CLIP = 700.0
 """Exponents are clipped here before ``exp`` (only reached by wild line-search trials)."""
@@ -49,66 +51,6 @@ _ROUND_BITS = 0x4338000000000000  # its bit pattern
 _TINY_SHIFT = 600  # results beyond e^+-700 are scaled by 2^-+600 and back (no bit overflow)
 _TWO_M600 = 2.0**-600
 _TWO_600 = 2.0**600
-
-
-class StackArrays(NamedTuple):
-    """The arrays of a :class:`critmin.model.core.Stack` that the compiled loops read.
-
-    Pairs ``(B, L)`` (valid ones first, ``nvalid`` of them per market), buyers ``(B, n + 1)``,
-    producer slots ``(B, ns)``, quotas ``(B, nq)``; see the ``Stack`` docstring.
-    """
-
-    ps: Any
-    pj: Any
-    pV: Any
-    pw: Any
-    pdlt: Any
-    plnFc: Any
-    poff: Any
-    nvalid: Any
-    sigma: Any
-    eta: Any
-    supplied: Any
-    W: Any
-    R: Any
-    X0: Any
-    eps: Any
-    lnG: Any
-    uact: Any
-    check: Any
-    slot_country: Any
-    qslot: Any
-    qmask: Any
-    lncap: Any
-    any_floor: bool
-    lna: Any  # (B, n + 1) log demand shifter per buyer (0: none)
-    lnk: Any  # (B, ns) log supply shifter per producer slot (0: none)
-
-
-class EvalBuf(NamedTuple):
-    """The model evaluated at ``z``: per pair ``(L,)``, per buyer ``(n + 1,)``, per slot
-    ``(ns + 1,)`` or ``(ns,)``, residuals ``(N,)``, quota slack ``(nq,)``; with a leading
-    batch axis for a whole stack. ``m``, ``T``, ``lnc``, ``work`` and ``scratch`` are work
-    space (cheapest log price and CES sum per buyer, floored log prices, exponents)."""
-
-    lnc_hat: Any
-    K: Any
-    theta: Any
-    lnP: Any
-    q: Any
-    Q: Any
-    X: Any
-    nu: Any
-    f_check: Any
-    F: Any
-    S: Any
-    dS: Any
-    h: Any
-    lnc: Any
-    m: Any
-    T: Any
-    work: Any
-    scratch: Any
 
 
 @njit(cache=True, nogil=True)
@@ -973,26 +915,6 @@ def shifted(a: Any, b: int, n: int) -> Any:
     return kc
 
 
-class Levels(NamedTuple):
-    """Every market of a solved stack in countries (:func:`levels_batch`): ``(B, n)`` arrays
-    padded past each market's ``n``, and the seller country of each valid pair ``(B, L)``."""
-
-    pi: Any
-    e: Any
-    P: Any
-    D: Any
-    pi_s: Any
-    S: Any
-    exports: Any
-    baseline_exports: Any
-    R: Any
-    stranded: Any
-    dCS: Any
-    dPS: Any
-    revenue: Any
-    pair_i: Any
-
-
 @njit(cache=True, nogil=True)
 def levels_batch(
     a: Any, sizes: Any, z: Any, e: Any, eps: Any, subsidy_floor: Any, pt1: Any, pF: Any
@@ -1578,7 +1500,8 @@ def draw_outputs(
     evaluation ``e``, from the pair lists (no dense ``n x n`` array).
 
     Levels as :func:`country_levels`, welfare as :func:`critmin.model.welfare.compute_welfare`
-    (consumer and producer surplus, tariff and levy revenue change, quota rent, subsidy cost).
+    (consumer and producer surplus on the curves shifted by a market shock, tariff and levy
+    revenue change, quota rent, subsidy cost).
     Consumer price changes are ``E``-weighted means of ``(P_j - 1) x 100`` over members and
     non-members (a buyer with no supplier left counts as unchanged); self-sufficiency and the
     watch share are member purchases ``q_ij`` from members and from watch countries over all
@@ -1590,8 +1513,9 @@ def draw_outputs(
         a, 0, n, z, e.nu, e.X, e.lnP, eps, subsidy_floor
     )
     eta = a.eta[0]
-    dCS = consumer_surplus_change(E, P, eta)
-    dPS = producer_surplus_change(R, pi_s, eps)
+    # surplus changes on the shifted curves, as levels_batch (exactly E and R without shocks)
+    dCS = consumer_surplus_change(E * np.exp(a.lna[0, :n]), P, eta)
+    dPS = producer_surplus_change(R * shifted(a, 0, n), pi_s, eps)
     L = pair_i.shape[0]
     revenue = buyer_revenue(pair_i, a.pj[0, :L], e.q[:L], pt1, pF, pi, ee, n)
     zone_w = 0.0

@@ -26,6 +26,12 @@ from typing import Any
 
 import numpy as np
 
+from critmin.model.compiled import (
+    LINE_SEARCH_FAILED,
+    MAX_STEP_LIMIT,
+    newton_batch,
+    solve_step,
+)
 from critmin.model.core import (
     BoolArray,
     Evaluation,
@@ -40,14 +46,7 @@ from critmin.model.core import (
     newton_system,
     stack,
 )
-from critmin.model.kernels import (
-    LINE_SEARCH_FAILED,
-    MAX_STEP_LIMIT,
-    EvalBuf,
-    Levels,
-    newton_batch,
-    solve_step,
-)
+from critmin.model.kernel_tuples import EvalBuf, Levels
 from critmin.model.threads import (
     batch_threads,
     levels_threaded,
@@ -760,11 +759,13 @@ def solve_unknowns(
 
 @cache
 def warm_up() -> None:
-    """Load the compiled solver (:mod:`critmin.model.kernels`) into this process.
+    """Load the compiled solver (:mod:`critmin.model.compiled`) into this process.
 
-    The first solve in a process loads it from Numba's cache (about 0.3 s). The very first
-    time on a machine, or after the kernels' source changed, Numba compiles it: about a
-    minute on a 2-core VM (``make setup`` does this). Later solves take milliseconds.
+    With a current ahead-of-time build (``make setup``) the kernels are already loaded and
+    this is one small solve. Otherwise the first solve in a process loads them from Numba's
+    cache (about 0.3 s); the very first time on a machine, or after the kernels' source
+    changed, Numba compiles them: about a minute on a 2-core VM. Later solves take
+    milliseconds.
     :func:`critmin.simulation.simulate` calls this before it times its solves, so that
     ``solve_seconds`` measures the solve alone. Runs once per process.
     """

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from critmin.model.compiled import alloc_eval, levels_batch, newton_markets
 from critmin.model.core import Market, MarketLists, ResolvedPolicy, Stack, setup_lists
-from critmin.model.kernels import Levels, alloc_eval, levels_batch, newton_markets
+from critmin.model.kernel_tuples import Levels
 
 __all__ = [
     "batch_threads",

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from critmin.model.core import FloatArray, IntArray, Market
-from critmin.model.kernels import (
+from critmin.model.compiled import (
     buyer_revenue,
     consumer_surplus_change,
     producer_surplus_change,
 )
+from critmin.model.core import FloatArray, IntArray, Market
 
 __all__ = [
     "Welfare",

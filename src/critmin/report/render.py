@@ -412,6 +412,7 @@ def render_report(
                 "draws": uncertainty.get("draws"),
                 "seed": uncertainty.get("seed"),
                 "fans": fans_from_summary(uncertainty),
+                "products": uncertainty["products"],  # licence grant-share ranges
             }
         context["figures"].update(uncertainty_figures(uncertainty["fans"]))
         context["uncertainty"] = uncertainty

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from critmin import catalog
 from critmin.baseline import ProductBaseline, bundled_baseline, user_baseline
 from critmin.errors import CritminError, ScenarioError
-from critmin.model.chain import ChainStage, Link, origin_shares
 from critmin.model.core import Market, Policy
 from critmin.scenario.resolution import (
     Elasticities,
@@ -39,6 +38,10 @@ from critmin.scenario.resolution import (
 )
 from critmin.scenario.spec import ChainShock, ChainSpec, ProductSpec, Scenario
 from critmin.world import World, load_world
+
+if TYPE_CHECKING:  # the linked-chain model is imported when a scenario has chains, so that
+    # single-market runs (which import this module for resolve_single_markets) skip it
+    from critmin.model.chain import ChainStage, Link
 
 __all__ = [
     "MAX_INPUT_SHARE",
@@ -97,6 +100,8 @@ class ResolvedStage:
         )
 
     def model_stage(self) -> ChainStage:
+        from critmin.model.chain import ChainStage
+
         return ChainStage(
             market=self.market,
             policy=self.policy,
@@ -414,6 +419,8 @@ def _origin(
     if rule is None:
         return
     members = rc.members
+    from critmin.model.chain import origin_shares
+
     phi = origin_shares(rc.model_stages(), members, rule.rule, rule.threshold)
     for s, st in enumerate(rc.stages):
         share = np.where(members, phi[s], 1.0)

@@ -9,6 +9,7 @@ call this one function; nothing else selects countries or builds policy arrays.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,16 +168,19 @@ def producer_unit_values(base: ProductBaseline) -> np.ndarray:
 
 
 def build_policy(
-    world: World,
+    world: World | None,
     scenario: Scenario,
     base: ProductBaseline,
     members: np.ndarray,
     watch: np.ndarray,
     notes: list[str],
     user_codes: set[str] | frozenset[str] = frozenset(),
+    select: Callable[[Selector, str], np.ndarray] | None = None,
 ) -> Policy:
     """The model's policy arrays for one market; ``notes`` gains a warning for every policy
-    that does (or may do) nothing here (:mod:`critmin.scenario.no_effect`)."""
+    that does (or may do) nothing here (:mod:`critmin.scenario.no_effect`). ``select``
+    replaces the country selection of ``world`` (:func:`select_countries`): the Monte Carlo
+    draws rebuild a policy with other grant shares from the selections recorded once."""
     n = base.n
     t1 = base.t0.copy()
     banned = np.zeros((n, n), dtype=bool)
@@ -185,8 +189,13 @@ def build_policy(
     cap = np.full(n, np.inf)
     offdiag = ~np.eye(n, dtype=bool)
 
-    def select(selector: Selector, field_name: str) -> np.ndarray:
+    def select_in_world(selector: Selector, field_name: str) -> np.ndarray:
+        if world is None:
+            raise ValueError("build_policy needs a world or a select function")
         return select_countries(world, selector, members, watch, base, field_name, user_codes)
+
+    if select is None:
+        select = select_in_world
 
     controls: list[tuple[int, object]] = []
     for k, pol in enumerate(scenario.policy):

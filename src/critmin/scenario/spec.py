@@ -167,34 +167,72 @@ class ExportQuotaPolicy(_PolicyBase):
 
 
 GrantShare = float | dict[str, float]
+GrantShareRange = tuple[float, float] | dict[str, tuple[float, float]]
+
+
+def _check_grant_range(point: float, rng: tuple[float, float], where: str) -> None:
+    """A grant-share range ``[low, high]`` is within 0-1 and holds its point value."""
+    low, high = rng
+    for v in (low, high):
+        if not 0.0 <= v <= 1.0:
+            raise ValueError(
+                f"grant_share_range{where} must hold shares of baseline exports between 0 and "
+                f"1, got {v!r}"
+            )
+    if not low <= point <= high:
+        raise ValueError(
+            f"grant_share_range{where} must be [low, high] with low <= grant_share <= high, "
+            f"got [{low:g}, {high:g}] around grant_share {point:g}"
+        )
 
 
 class ExportLicensingPolicy(_PolicyBase):
     """Export licensing: in an annual model, a quota at ``grant_share`` x baseline exports to
-    the destinations (by destination: ``{default = 0.6, USA = 0}``); ``grant_share_range`` is
-    its uncertainty range (docs/controls.md)."""
+    the destinations (by destination: ``{default = 0.6, USA = 0}``). ``grant_share_range`` is
+    its uncertainty range, sampled by ``critmin uncertainty`` (triangular, mode at the grant
+    share): ``[low, high]`` for one share, or by destination key (``{default = [0.4, 0.8]}``,
+    keys of ``grant_share``; a key left out stays fixed). docs/controls.md."""
 
     type: Literal["export_licensing"]
     exporters: Selector
     importers: Selector = "all"
     grant_share: GrantShare
-    grant_share_range: tuple[float, float] | None = None
+    grant_share_range: GrantShareRange | None = None
+
+    @field_validator("grant_share_range", mode="before")
+    @classmethod
+    def _pairs(cls, value: Any) -> Any:
+        items = value.values() if isinstance(value, dict) else [value]
+        for item in items:
+            if isinstance(item, list | tuple) and len(item) != 2:
+                raise ValueError(f"must be [low, high] (two shares), got {list(item)!r}")
+        return value
 
     @model_validator(mode="after")
     def _shares(self) -> ExportLicensingPolicy:
-        values = (
-            self.grant_share.values() if isinstance(self.grant_share, dict) else [self.grant_share]
-        )
-        for v in [*values, *(self.grant_share_range or ())]:
+        shares = self.grant_share if isinstance(self.grant_share, dict) else {"": self.grant_share}
+        for v in shares.values():
             if not (isinstance(v, int | float) and 0.0 <= v <= 1.0):
                 raise ValueError(
                     f"grant_share must be a share of baseline exports between 0 and 1, got {v!r}"
                 )
-        if (
-            self.grant_share_range is not None
-            and self.grant_share_range[0] > self.grant_share_range[1]
-        ):
-            raise ValueError("grant_share_range must be [low, high] with low <= high")
+        rng = self.grant_share_range
+        if rng is None:
+            return self
+        if isinstance(rng, dict) != isinstance(self.grant_share, dict):
+            raise ValueError(
+                "grant_share_range must have the form of grant_share: [low, high] for one "
+                "share, or a table with the keys of a grant_share table (e.g. "
+                "{default = [0.4, 0.8]})"
+            )
+        ranges = rng if isinstance(rng, dict) else {"": rng}
+        for key, r in ranges.items():
+            if key not in shares:
+                raise ValueError(
+                    f"grant_share_range.{key}: grant_share has no key {key!r} (keys: "
+                    f"{', '.join(sorted(shares))})"
+                )
+            _check_grant_range(float(shares[key]), r, f".{key}" if key else "")
         return self
 
 
@@ -242,13 +280,15 @@ class Disruption(_Strict):
 
 
 UncertainParameter = Literal["sigma", "demand_elasticity", "supply_elasticity"]
+FixableParameter = Literal["sigma", "demand_elasticity", "supply_elasticity", "grant_share"]
 
 
 class UncertaintySettings(_Strict):
     """Optional ``[uncertainty]`` table: defaults for ``critmin uncertainty`` (docs/uncertainty.md).
 
     ``ranges`` replaces the cited relative range of a parameter, ``[low, high]`` as multiples of
-    the point value (for sigma, of ``sigma - 1``); ``fixed`` holds parameters at their point value.
+    the point value (for sigma, of ``sigma - 1``); ``fixed`` holds parameters at their point value
+    (``"grant_share"``: every licence at its ``grant_share``, its range ignored).
     """
 
     draws: int = Field(default=1000, ge=1, le=100_000_000)
@@ -259,7 +299,7 @@ class UncertaintySettings(_Strict):
     # shortfall counts only what disruptions remove (issue 16); "baseline" also counts the
     # demand reduction the scenario's own policies (a floor) cause by design
     reference: Literal["baseline", "no_disruption"] = "no_disruption"
-    fixed: list[UncertainParameter] = Field(default_factory=list)
+    fixed: list[FixableParameter] = Field(default_factory=list)
     ranges: dict[UncertainParameter, tuple[float, float]] = Field(default_factory=dict)
 
     @field_validator("ranges")

@@ -1,14 +1,20 @@
 """Baseline and preferential tariffs: the ``[tariffs]`` table of a scenario -> each market's t0.
 
-Sources (docs/controls.md, "Baseline tariffs"), applied in this order, a later one winning on
-the same pair:
+Sources (docs/controls.md, "Baseline tariffs"), applied in this order:
 
-* ``baseline = "curated"``: ``data/curated/baseline_tariffs.csv`` (a citation per row: the US
-  Section 301 duties on Chinese critical minerals, natural graphite and permanent magnets as
-  USTR published them in 2024, with their effective dates, and MFN rates where not zero). A
-  row applies when its effective date is on or before the end of the scenario's year;
+* ``baseline = "curated"``: ``data/curated/baseline_tariffs.csv``, one cited row per measure and
+  HS6 line (US MFN rates where not zero; the Section 301 duties on Chinese goods: List 3 since
+  2019, the 2024 Four-Year Review lines, tungsten from 2025, natural graphite and permanent
+  magnets from 2026; Russia's rates in lieu of column 2), each with its HTS 8-digit lines, legal basis and a ``confidence``
+  (high/medium/low). A row is in force in a scenario year when it took effect on or before
+  31 December and had not ended by then. ``kind = "base"`` rows are the general (MFN) rate:
+  an exporter-specific base row beats a ``*`` row, and the exporters in ``free_for`` (the
+  FTA partners of the line's special column) pay nothing. ``kind = "additional"`` rows stack
+  on the base, as the HTSUS prescribes (U.S. note 31(a) to chapter 99 subchapter III: the
+  Section 301 duty is owed on top of the general rate): ``t0 = base + sum(additional)``;
 * ``file = "my_tariffs.csv"``: the user's own rows ``importer,exporter,hs6,rate`` (codes or
-  ``*`` for every country; rates as fractions);
+  ``*`` for every country; rates as fractions), each the whole tariff of the pairs it selects
+  (it replaces the curated total; a later row wins);
 * ``preferential_cut``: intra-zone pairs' baseline tariffs are cut by this fraction.
 
 The baseline is calibrated with these ``t0``: expenditure ``E_j = sum_i V_ij (1 + t0_ij)`` and
@@ -29,7 +35,7 @@ import numpy as np
 from critmin.baseline import ProductBaseline
 from critmin.catalog import read_curated
 from critmin.countries import all_countries
-from critmin.errors import CritminError
+from critmin.errors import CritminError, DataIntegrityError
 from critmin.scenario.spec import TariffSettings
 from critmin.world import World
 
@@ -42,23 +48,73 @@ __all__ = [
 ]
 
 
+KINDS = ("base", "additional")
+CONFIDENCE = ("high", "medium", "low")
+
+
 @dataclasses.dataclass(frozen=True)
 class TariffRow:
+    """One tariff measure on ``importer`` x ``exporter`` for an HS6 line.
+
+    ``kind``: ``base`` (the general/MFN rate), ``additional`` (stacks on the base, e.g. Section
+    301) or ``total`` (a user's row: the whole tariff, replacing the rest on its pairs).
+    ``free_for``: exporters a ``*`` base row does not reach (preferential partners)."""
+
     importer: str
     exporter: str
     hs6: str
     rate: float
     source: str
+    kind: str = "total"
+    free_for: frozenset[str] = frozenset()
+    confidence: str = ""
+
+
+def _curated_row(line: int, r: dict[str, str]) -> tuple[TariffRow, date, date | None]:
+    """A checked row of baseline_tariffs.csv (bad content -> DataIntegrityError naming it)."""
+    where = f"baseline_tariffs.csv, line {line}"
+    try:
+        rate = float(r["rate"])
+        start = date.fromisoformat(r["effective_date"])
+        end = date.fromisoformat(r["end_date"]) if r.get("end_date") else None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataIntegrityError(f"{where}: bad rate or date ({exc})") from None
+    problems = []
+    if not (math.isfinite(rate) and 0.0 <= rate <= 10.0):
+        problems.append(f"rate {r['rate']!r} outside 0-10")
+    if r.get("kind") not in KINDS:
+        problems.append(f"kind {r.get('kind')!r} (allowed: {', '.join(KINDS)})")
+    if r.get("confidence") not in CONFIDENCE:
+        problems.append(f"confidence {r.get('confidence')!r} (allowed: {', '.join(CONFIDENCE)})")
+    if not (r.get("source") and r.get("legal_basis") and r.get("hts_lines")):
+        problems.append("source, legal_basis and hts_lines are required")
+    if end is not None and end <= start:
+        problems.append("end_date must be after effective_date")
+    if problems:
+        raise DataIntegrityError(f"{where}: {'; '.join(problems)}")
+    free = frozenset(c for c in (r.get("free_for") or "").split(";") if c)
+    row = TariffRow(
+        r["importer"],
+        r["exporter"],
+        r["hs6"],
+        rate,
+        f"{r['measure']} ({r['hts_lines']}, {r['confidence']} confidence): {r['source']}",
+        r["kind"],
+        free,
+        r["confidence"],
+    )
+    return row, start, end
 
 
 def curated_tariffs(year: int) -> list[TariffRow]:
-    """The curated rows in force by the end of ``year``."""
+    """The curated rows in force at the end of ``year`` (took effect on or before 31 December,
+    not ended by then)."""
+    year_end = date(year, 12, 31)
     out = []
-    for r in read_curated("baseline_tariffs"):
-        if date.fromisoformat(r["effective_date"]) <= date(year, 12, 31):
-            out.append(
-                TariffRow(r["importer"], r["exporter"], r["hs6"], float(r["rate"]), r["source"])
-            )
+    for line, r in enumerate(read_curated("baseline_tariffs"), start=2):
+        row, start, end = _curated_row(line, r)
+        if start <= year_end and (end is None or end > year_end):
+            out.append(row)
     return out
 
 
@@ -108,21 +164,48 @@ def read_tariff_file(path: Path, known: set[str]) -> list[TariffRow]:
 def apply_tariffs(
     base: ProductBaseline, rows: list[TariffRow], members: np.ndarray, cut: float
 ) -> ProductBaseline:
-    """``base`` with ``t0`` from ``rows`` (for its HS6 code) and the intra-zone cut."""
-    t0 = np.array(base.t0, dtype=np.float64, copy=True)
+    """``base`` with ``t0`` from ``rows`` (for its HS6 code) and the intra-zone cut.
+
+    Per pair: ``t0 = base rate + sum(additional rates)``, where the base rate is the most
+    specific ``base`` row (an exporter named beats ``*``; ``free_for`` exporters get 0); a
+    ``total`` row (a user's file) replaces that sum, the later one winning. Pairs no row
+    reaches keep the baseline's t0."""
+    n = base.n
     index = {c: k for k, c in enumerate(base.countries)}
+    base_rate = np.zeros((n, n))
+    base_rank = np.full((n, n), -1)  # -1: no base row; 0: a '*' row; 1: exporter named
+    extra = np.zeros((n, n))
+    total = np.full((n, n), np.nan)
+    touched = np.zeros((n, n), dtype=bool)
     used: list[str] = []
     for r in rows:
         if r.hs6 != base.hs6:
             continue
-        imp = range(base.n) if r.importer == "*" else [index.get(r.importer, -1)]
-        exp = range(base.n) if r.exporter == "*" else [index.get(r.exporter, -1)]
+        imp = range(n) if r.importer == "*" else [index.get(r.importer, -1)]
+        exp = range(n) if r.exporter == "*" else [index.get(r.exporter, -1)]
+        hit = False
         for i in exp:
             for j in imp:
-                if i >= 0 and j >= 0 and i != j:
-                    t0[i, j] = r.rate
-        if r.source not in used:
+                if i < 0 or j < 0 or i == j:
+                    continue
+                hit = True
+                touched[i, j] = True
+                if r.kind == "additional":
+                    extra[i, j] += r.rate
+                elif r.kind == "base":
+                    named = r.exporter != "*"
+                    rate = 0.0 if base.countries[i] in r.free_for and not named else r.rate
+                    rank = 1 if named or base.countries[i] in r.free_for else 0
+                    if rank >= base_rank[i, j]:
+                        base_rate[i, j], base_rank[i, j] = rate, rank
+                else:
+                    total[i, j] = r.rate
+        if hit and r.source not in used:
             used.append(r.source)
+    t0 = np.array(base.t0, dtype=np.float64, copy=True)
+    t0[touched] = base_rate[touched] + extra[touched]
+    replaced = ~np.isnan(total)
+    t0[replaced] = total[replaced]
     if cut > 0:
         zone = np.outer(members, members)
         t0[zone] *= 1.0 - cut

@@ -1,9 +1,11 @@
 """Monte Carlo uncertainty: elasticity ranges, probabilistic disruptions, shortfall and stockpiles.
 
 ``run_uncertainty(scenario, draws=N, seed=S)`` samples every elasticity of every product from
-its cited range and every declared ``[[disruption]]`` event, solves every draw in compiled code
-warm-started from the point solution (:mod:`critmin.uncertainty.tasks`) on threads of this
-process or on a Dask cluster (:mod:`critmin.uncertainty.engines`), and
+its cited range, every licence grant share from its ``grant_share_range``
+(:mod:`critmin.uncertainty.licensing`) and every declared ``[[disruption]]`` event, solves
+every draw in compiled code warm-started from the point solution
+(:mod:`critmin.uncertainty.tasks`) on threads of this process or on a Dask cluster
+(:mod:`critmin.uncertainty.engines`), and
 summarises each key output by its median and 5-95% band, the probability that zone supply falls
 short of zone demand by more than a threshold, and the stockpile that covers the shortfall with
 probability ``q`` (:mod:`critmin.stockpile`). The method is documented in docs/uncertainty.md.
@@ -30,11 +32,17 @@ countries); in each draw each of them independently bans its exports of the prod
 importers (default the members) with the annual probability ``p``, on top of the scenario's
 own policies. The same exporter's event hits all products of that disruption together.
 
+Export controls and shocks: destination quotas, licensing, leaky bans and ``[[shock]]`` tables
+apply in every draw. Shocks are part of the compiled system; a product with quota groups
+(quotas by destination, licences, leak routes) is solved draw by draw by the model's own
+solver, as ``critmin simulate`` solves it (:mod:`critmin.uncertainty.solutions`).
+
 Reproducibility (same seed, same numbers, whatever the chunking or the cluster)
 ------------------------------------------------------------------------------
 Random numbers are *counter-based*: each stream is ``PCG64(SeedSequence(seed, spawn_key=key))``
 with ``key = (0, product id)`` for a product's elasticities (3 uniforms per draw) and
-``key = (1, disruption index, exporter code)`` for a ban event (1 uniform per draw). Draw
+``key = (1, disruption index, exporter code)`` for a ban event (1 uniform per draw) and
+``key = (2, policy index)`` for a licensing measure's grant share (1 uniform per draw). Draw
 ``d`` reads the uniforms at positions ``[d * width, (d + 1) * width)`` of its stream, reached by
 ``PCG64.advance`` (one 64-bit output per float64 uniform). A chunk of draws therefore gets the
 same numbers whichever process solves it and however the draws are cut into chunks; results

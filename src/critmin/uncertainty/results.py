@@ -11,6 +11,7 @@ import numpy as np
 
 from critmin.scenario import Scenario, UncertaintySettings
 from critmin.stockpile import StockpileSizing
+from critmin.uncertainty.licensing import LicenceRange
 from critmin.uncertainty.sampling import ParameterRange
 
 FAN_LEVELS = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
@@ -53,6 +54,7 @@ class ProductUncertainty:
     facts: dict[str, Any]
     stockpile: StockpileSizing
     threshold: float
+    licences: tuple[LicenceRange, ...] = ()
 
     @property
     def converged(self) -> np.ndarray:
@@ -74,6 +76,13 @@ class ProductUncertainty:
         """P(shortfall > threshold) over the converged draws."""
         s = self.values("shortfall")
         return float(np.count_nonzero(s > self.threshold) / s.size) if s.size else math.nan
+
+    def _licence(self, lic: LicenceRange) -> dict[str, Any]:
+        """A licensing measure's range and the 5th, 50th and 95th percentiles of its draws."""
+        out = lic.to_dict()
+        for share, column in zip(out["shares"], lic.columns, strict=True):
+            share["p05"], share["median"], share["p95"] = self.quantiles(column, (0.05, 0.5, 0.95))
+        return out
 
     def summary(self) -> dict[str, Any]:
         outputs = {}
@@ -100,6 +109,7 @@ class ProductUncertainty:
             "nonconverged_draws": n - nconv,
             "parameters": {r.parameter: r.to_dict() for r in self.ranges},
             "disruption_events": self.events,
+            "licensing": [self._licence(lic) for lic in self.licences],
             "disrupted_share": float(np.count_nonzero(self.draws["disruptions"] > 0) / n),
             "outputs": outputs,
             "shortfall": {

@@ -81,7 +81,9 @@ def run_uncertainty(
     if chunk_size < 1:
         raise CritminError(f"chunk size must be at least 1, got {chunk_size}")
     world, resolved = resolve(scenario, world)
-    built = [build_task(world, scenario, rp, settings) for rp in resolved]
+    # codes of the scenario's own flows files, as resolve() takes them (licensing draws)
+    user_codes = frozenset(c for rp in resolved if rp.spec.flows for c in rp.baseline.countries)
+    built = [build_task(world, scenario, rp, settings, user_codes) for rp in resolved]
     tasks = [t for t, _ in built]
     t_resolved = time.perf_counter()
 
@@ -135,6 +137,7 @@ def run_uncertainty(
             point=point,
             ranges=task.ranges,
             events=events,
+            licences=task.licences,
             facts=facts,
             stockpile=stock,
             threshold=settings.shortfall_threshold,

@@ -18,6 +18,9 @@ How a chunk is solved (no ``n x n`` array and no :class:`critmin.model.Solution`
   of :func:`critmin.model.solver.solve_batch` (:func:`critmin.model.solver.solve_unknowns`),
   then reduced by :func:`critmin.model.kernels.outputs_at`.
 
+A product with quota groups, trade costs or uncertain grant shares is solved
+draw by draw instead (:mod:`critmin.uncertainty.solutions`).
+
 A draw's result depends only on its parameters and its pattern (never on the other draws of
 its chunk), so the numbers are the same whichever engine, chunking or thread solves it.
 """
@@ -32,11 +35,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from critmin.errors import CritminError
 from critmin.model.core import Market, Policy, ResolvedPolicy, Stack
 from critmin.model.kernels import DRAW_OUTPUTS, outputs_at, solve_draws
 from critmin.model.solver import solve_unknowns
 from critmin.scenario import PriceFloorPolicy, Scenario, UncertaintySettings
+from critmin.uncertainty.licensing import (
+    LicenceRange,
+    LicensedPolicies,
+    RecordedSelection,
+    draw_shares,
+    licence_ranges,
+    point_shares,
+)
 from critmin.uncertainty.sampling import (
     ParameterRange,
     _apply,
@@ -45,6 +55,7 @@ from critmin.uncertainty.sampling import (
     multiplier,
     parameter_ranges,
 )
+from critmin.uncertainty.solutions import solve_by_solutions
 
 if TYPE_CHECKING:
     from critmin.scenario.resolution import ResolvedProduct
@@ -109,6 +120,9 @@ class ProductTask:
     policy: ResolvedPolicy
     events: tuple[DisruptionEvent, ...]
     reference: str
+    controls: Policy | None = None  # the model policy, for products solved draw by draw
+    licences: tuple[LicenceRange, ...] = ()
+    licensed: LicensedPolicies | None = None
 
     @property
     def n(self) -> int:
@@ -133,11 +147,19 @@ class ProductTask:
     def stream(self) -> tuple[int, ...]:
         return (0, _key(self.product_id))
 
+    @property
+    def by_solutions(self) -> bool:
+        """Whether draws are solved one model solution each (quota groups, trade costs or
+        uncertain grant shares: :mod:`critmin.uncertainty.solutions`) rather than by the
+        compiled draws kernel (which takes market shocks)."""
+        return self.controls is not None
+
     def market(self, sigma: float, eta: float, eps: np.ndarray) -> Market:
         return Market(V=self.V, t0=self.t0, sigma=sigma, eta=eta, eps=eps)
 
     def disrupted_policy(self, fired: np.ndarray) -> Policy:
-        """The scenario's policy with the bans of the events ``fired`` (bool per event)."""
+        """The scenario's policy with the bans of the events ``fired`` (bool per event); its
+        market shocks kept."""
         p = self.policy
         banned = p.banned.copy()
         for e in np.flatnonzero(fired):
@@ -148,15 +170,22 @@ class ProductTask:
             levy_floor=p.levy_floor,
             subsidy_floor=p.subsidy_floor,
             export_cap=p.export_cap,
+            demand_shift=p.demand_shift,
+            supply_shift=p.supply_shift,
         )
 
     def point_outputs(self) -> dict[str, float]:
         """The key outputs at the point elasticities, the scenario's policies and no event:
         the same compiled reduction as every draw (a zero-width range reproduces it bit for
         bit). Shortfalls are relative to the baseline (0 for ``no_disruption``)."""
-        point = _Pattern(self, (), self.eta == 0.0, False)
-        values, _, _ = _solve_pattern(
-            self, point, np.array([self.sigma]), np.array([self.eta]), np.ones(1), never()
+        values, _, _ = _solve_draws(
+            self,
+            np.zeros((1, len(self.events)), dtype=np.bool_),
+            np.array([self.sigma]),
+            np.array([self.eta]),
+            np.ones(1),
+            point_shares(self.licences),
+            never(),
         )
         out = {k: float(v[0]) for k, v in derived_outputs(self, values).items()}
         if self.reference == "no_disruption":
@@ -180,9 +209,16 @@ def derived_outputs(task: ProductTask, values: np.ndarray) -> dict[str, np.ndarr
 
 
 def build_task(
-    world: World, scenario: Scenario, rp: ResolvedProduct, settings: UncertaintySettings
+    world: World,
+    scenario: Scenario,
+    rp: ResolvedProduct,
+    settings: UncertaintySettings,
+    user_codes: frozenset[str] = frozenset(),
 ) -> tuple[ProductTask, dict[str, Any]]:
-    """A picklable task for one resolved product, and the facts the summary needs."""
+    """A picklable task for one resolved product, and the facts the summary needs.
+
+    ``user_codes``: the country codes of the scenario's own flows files (as ``resolve`` takes
+    them), for the countries a licensing policy selects in each draw."""
     from critmin.scenario.resolution import select_countries
 
     base = rp.baseline
@@ -208,12 +244,20 @@ def build_task(
     }
     ranges = parameter_ranges(world, base.product_class, point, settings)
     events: list[DisruptionEvent] = []
-    if rp.policy.has_groups or rp.policy.has_shifts:
-        raise CritminError(
-            f"product {base.product_id}: destination quotas, export licensing, leakage and "
-            "[[shock]] tables are solved by critmin simulate; critmin uncertainty does not take "
-            "them yet"
-        )
+    licences = licence_ranges(scenario, base.product_id, "grant_share" in settings.fixed)
+    controls: Policy | None = None
+    licensed: LicensedPolicies | None = None
+    if licences:
+
+        def select(selector: Any, field_name: str) -> np.ndarray:
+            return select_countries(world, selector, m, rp.watch, base, field_name, user_codes)
+
+        recorded = RecordedSelection(select)
+        licensed = LicensedPolicies(scenario, base, m, rp.watch, licences, recorded)
+        controls = licensed.policy(point_shares(licences)[0])  # records every selection
+        recorded.freeze()
+    elif rp.policy.has_groups:
+        controls = rp.policy
     policy = rp.policy.resolve(rp.market)
     for j, dis in enumerate(scenario.disruption):
         if dis.products is not None and base.product_id not in dis.products:
@@ -259,6 +303,9 @@ def build_task(
         policy=policy,
         events=tuple(events),
         reference=settings.reference,
+        controls=controls,
+        licences=licences,
+        licensed=licensed,
     )
     facts = {
         "name": base.name,
@@ -288,13 +335,15 @@ class _Pattern:
         t = self.task
         return t.market(sigma, eta, t.eps if factor == 1.0 else t.eps * factor)
 
-    def policy(self) -> Policy | ResolvedPolicy:
+    def policy(self) -> ResolvedPolicy:
         fired = self.key[0]
         if not fired:
             return self.task.policy
         mask = np.zeros(len(self.task.events), dtype=np.bool_)
         mask[list(fired)] = True
-        return self.task.disrupted_policy(mask)
+        # resolved (for the market's n and t0): the batched solver takes market shocks so
+        t = self.task
+        return t.disrupted_policy(mask).resolve(t.market(t.sigma, t.eta, t.eps))
 
 
 @dataclass(frozen=True, eq=False)
@@ -322,8 +371,7 @@ def _compiled(pattern: _Pattern) -> _Compiled:
         return found
     _, eta0, eps0 = pattern.key
     market = pattern.market(task.sigma, 0.0 if eta0 else task.eta, 0.0 if eps0 else 1.0)
-    policy = pattern.policy()
-    resolved = policy if isinstance(policy, ResolvedPolicy) else policy.resolve(market)
+    resolved = pattern.policy()
     st, z, _, done = solve_unknowns([market], [resolved], tol=TOL, max_iter=MAX_ITER)
     n = task.n
     built = _Compiled(
@@ -377,9 +425,18 @@ def _solve_draws(
     sigma: np.ndarray,
     eta: np.ndarray,
     factor: np.ndarray,
+    shares: np.ndarray,
     cancel: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Outputs, iterations and convergence of draws with events ``fired`` ``(D, events)``."""
+    """Outputs, iterations and convergence of draws with events ``fired`` ``(D, events)``
+    and grant shares ``shares`` ``(D, K)`` (:mod:`critmin.uncertainty.licensing`)."""
+    if task.by_solutions:
+        out, iterations, ok = solve_by_solutions(
+            task, fired, sigma, eta, factor, shares, cancel, TOL, MAX_ITER
+        )
+        if cancel[0]:
+            raise ChunkCancelled
+        return out, iterations, ok
     D = len(sigma)
     out = np.empty((D, DRAW_OUTPUTS))
     iterations = np.zeros(D, dtype=np.int64)
@@ -424,7 +481,8 @@ def solve_chunk(
         if ev.probability > 0.0:
             fired[:, e] = draw_uniforms(seed, ev.stream, start, stop, 1)[:, 0] < ev.probability
     hit: np.ndarray = np.asarray(fired.any(axis=1))
-    values, iterations, ok = _solve_draws(task, fired, sigma, eta, factor, cancel)
+    shares = draw_shares(task.licences, seed, start, stop)
+    values, iterations, ok = _solve_draws(task, fired, sigma, eta, factor, shares, cancel)
     out = derived_outputs(task, values)
     Q = values[:, DRAW_OUTPUTS - 2]
     if task.reference == "no_disruption":
@@ -434,7 +492,9 @@ def solve_chunk(
         if hit.any():
             idx = np.flatnonzero(hit)
             none = np.zeros((len(idx), len(task.events)), dtype=np.bool_)
-            ref, _, ok_ref = _solve_draws(task, none, sigma[idx], eta[idx], factor[idx], cancel)
+            ref, _, ok_ref = _solve_draws(
+                task, none, sigma[idx], eta[idx], factor[idx], shares[idx], cancel
+            )
             Q_ref = ref[:, DRAW_OUTPUTS - 2]
             lost = np.maximum(Q_ref - Q[idx], 0.0)
             out["shortfall_t"][idx] = lost / task.unit_value
@@ -444,6 +504,9 @@ def solve_chunk(
     out["demand_elasticity"] = eta
     out["supply_elasticity_factor"] = factor
     out["disruptions"] = fired.sum(axis=1).astype(np.int64)
+    columns = [c for lic in task.licences for c in lic.columns]
+    for c, name in enumerate(columns):
+        out[name] = np.ascontiguousarray(shares[:, c])
     out["converged"] = ok
     out["iterations"] = iterations.astype(np.int64)
     return out

@@ -1,0 +1,406 @@
+"""The solver's compiled kernels: an ahead-of-time build when a current one exists, else Numba.
+
+The rest of the model (:mod:`critmin.model.core`, :mod:`critmin.model.solver`,
+:mod:`critmin.model.welfare`) takes the kernels it calls from here, never from
+:mod:`critmin.model.kernels` directly. Two sources give the same callables:
+
+* **Ahead of time** (AOT): ``python -m critmin.model.aot_build`` (run by ``make setup``)
+  compiles the entry points below with ``numba.pycc`` into a C extension module, with the
+  CPU name and features Numba's JIT uses on this machine, so the machine code computes the
+  same numbers bit for bit. Loading it takes about a millisecond and does not import Numba
+  (Numba's import and its cache cost about 0.4 s of CPU per process). The module's name
+  carries a hash of the kernels' source, of this file and the builder, of the Numba,
+  llvmlite, NumPy and Python versions and of the CPU (:func:`build_key`): a build for other
+  kernels, another machine or another Numba is never loaded.
+* **Just in time** (JIT): the Numba dispatchers of :mod:`critmin.model.kernels` (compiled
+  once per machine into Numba's cache). Used when there is no current AOT build, when
+  ``CRITMIN_JIT=1`` is set, and, call by call, for argument types the AOT build has no
+  export for (its exports are the argument types a representative solve used when it was
+  built; a debug-level log line names any other, which then runs through Numba).
+
+An AOT export is called only when the arguments' types match its signature exactly (dtype,
+dimensions, memory layout, read-only flag: what ``numba.typeof`` distinguishes,
+:func:`type_key`), so both sources run the same compiled code on the same types. Named
+tuples cross the C boundary as plain tuples and are rebuilt here with the kernels' own
+classes (:mod:`critmin.model.kernel_tuples`, which imports no Numba).
+
+``numba.pycc`` is deprecated upstream (Numba plans to replace it); Numba 0.68 still ships it.
+Without it, or without a C compiler, everything runs through the JIT as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import importlib.util
+import json
+import logging
+import os
+import platform
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from critmin.model import kernel_tuples
+from critmin.model.kernel_tuples import EvalBuf, Levels, StackArrays
+from critmin.model.lapack_loader import load_cython_lapack
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+"""Version of the build's layout and manifest (part of :func:`build_key`)."""
+JIT_ENV = "CRITMIN_JIT"
+"""``CRITMIN_JIT=1`` makes every kernel run through Numba's JIT, even with a current build."""
+DIR_ENV = "CRITMIN_AOT_DIR"
+"""Where the AOT build lives (default: ``_aot/`` next to this file, ignored by git)."""
+MODULE_PREFIX = "kernels_aot_"
+
+ENTRY_POINTS = (
+    "alloc_eval",
+    "buyer_revenue",
+    "consumer_surplus_change",
+    "evaluate_batch",
+    "jacobian_batch",
+    "levels_batch",
+    "market_setup",
+    "newton_batch",
+    "newton_markets",
+    "newton_system_batch",
+    "producer_surplus_change",
+    "solve_step",
+)
+"""The kernels the model calls from Python (the AOT build's exports; ``newton_markets`` only
+for batches, :mod:`critmin.model.threads`)."""
+TUPLES = ("EvalBuf", "Levels", "StackArrays")
+"""The kernels' named tuples (:mod:`critmin.model.kernel_tuples`, without Numba)."""
+CONSTANTS = ("LINE_SEARCH_FAILED", "MAX_STEP_LIMIT")
+"""The kernels' constants the model reads (values recorded in the manifest)."""
+SOURCES = ("kernels.py", "kernel_tuples.py", "compiled.py", "aot_build.py")
+"""Files of this package whose bytes enter :func:`build_key`."""
+
+HERE = Path(__file__).resolve().parent
+
+__all__ = [
+    "AOT_PATH",
+    "CONSTANTS",
+    "ENTRY_POINTS",
+    "LINE_SEARCH_FAILED",
+    "MAX_STEP_LIMIT",
+    "TUPLES",
+    "USING_AOT",
+    "AotKernels",
+    "EvalBuf",
+    "Levels",
+    "StackArrays",
+    "alloc_eval",
+    "aot_dir",
+    "build_key",
+    "buyer_revenue",
+    "consumer_surplus_change",
+    "cpu_identity",
+    "evaluate_batch",
+    "jacobian_batch",
+    "levels_batch",
+    "load_aot",
+    "market_setup",
+    "newton_batch",
+    "newton_markets",
+    "newton_system_batch",
+    "producer_surplus_change",
+    "solve_step",
+    "tuple_classes",
+    "type_key",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# identity of a build
+
+
+def cpu_identity() -> str:
+    """The CPU as the build sees it: model name and feature flags of the first processor in
+    ``/proc/cpuinfo`` (Linux), else the platform's machine and processor names."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        text = ""
+    wanted = ("vendor_id", "model name", "flags", "Features", "CPU part")
+    lines: list[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            if lines:
+                break  # the first processor only
+            continue
+        key = line.split(":", 1)[0].strip()
+        if key in wanted:
+            lines.append(line.strip())
+    if not lines:
+        lines = [platform.machine(), platform.processor()]
+    return "\n".join(lines)
+
+
+def _package_version_file(package: str) -> bytes:
+    """The bytes of ``package/_version.py`` (found without importing the package)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return f"{package}: absent".encode()
+    path = Path(next(iter(spec.submodule_search_locations))) / "_version.py"
+    try:
+        return path.read_bytes()
+    except OSError:
+        return f"{package}: {path} unreadable".encode()
+
+
+def build_key() -> str:
+    """SHA-256 of what makes a build valid: :data:`FORMAT`, the bytes of :data:`SOURCES`,
+    Numba's and llvmlite's version files, NumPy's and Python's versions and
+    :func:`cpu_identity`. A build is used only where its key equals this."""
+    h = hashlib.sha256()
+    h.update(f"critmin aot format {FORMAT}\n".encode())
+    for name in SOURCES:
+        h.update(name.encode())
+        h.update((HERE / name).read_bytes())
+    for package in ("numba", "llvmlite"):
+        h.update(_package_version_file(package))
+    h.update(f"numpy {np.__version__}\npython {sys.version}\n".encode())
+    h.update(cpu_identity().encode())
+    return h.hexdigest()
+
+
+def aot_dir() -> Path:
+    """The folder of the AOT build: ``$CRITMIN_AOT_DIR``, else ``_aot/`` next to this file."""
+    return Path(os.environ.get(DIR_ENV) or HERE / "_aot")
+
+
+def module_name(key: str) -> str:
+    """The extension module's name for build key ``key``."""
+    return MODULE_PREFIX + key[:20]
+
+
+# --------------------------------------------------------------------------------------------
+# argument types
+
+
+def type_key(value: Any) -> str:
+    """The type of ``value`` as ``numba.typeof`` distinguishes it, as a string: arrays by
+    dtype, dimensions, layout (``C`` if C-contiguous, else ``F`` if Fortran-contiguous, else
+    ``A``), read-only (``r``) and unaligned (``u``); bools, 64-bit ints and floats; tuples
+    element by element, named tuples with their class name. :mod:`critmin.model.aot_build`
+    computes the same string from Numba's types."""
+    if isinstance(value, np.ndarray):
+        flags = value.flags
+        layout = "C" if flags.c_contiguous else "F" if flags.f_contiguous else "A"
+        readonly = "" if flags.writeable else "r"
+        unaligned = "" if flags.aligned else "u"
+        return f"{value.dtype.name}[{value.ndim}{layout}{readonly}{unaligned}]"
+    if isinstance(value, bool | np.bool_):
+        return "bool"
+    if isinstance(value, int):
+        return "int64" if -(2**63) <= value < 2**63 else "int?"
+    if isinstance(value, float):
+        return "float64"
+    if isinstance(value, np.generic):
+        return value.dtype.name
+    if isinstance(value, tuple):
+        inner = ",".join(type_key(v) for v in value)
+        return f"{type(value).__name__}({inner})" if hasattr(value, "_fields") else f"({inner})"
+    return f"?{type(value).__qualname__}"
+
+
+# --------------------------------------------------------------------------------------------
+# the two sources
+
+
+def _jit_kernels() -> ModuleType:
+    """:mod:`critmin.model.kernels` (imports Numba; its dispatchers load from Numba's cache)."""
+    from critmin.model import kernels
+
+    return kernels
+
+
+def _rebuild(flat: Iterator[Any], spec: Any, classes: dict[str, type]) -> Any:
+    """A nested return value from the flat tuple an AOT export returns: ``spec`` is ``"x"``
+    for a leaf, else ``[class name or "", [item specs]]``."""
+    if spec == "x":
+        return next(flat)
+    name, items = spec
+    values = [_rebuild(flat, item, classes) for item in items]
+    return classes[name](*values) if name else tuple(values)
+
+
+class _AotFunction:
+    """One kernel from the AOT module: the export whose argument types match, else Numba."""
+
+    __slots__ = ("__name__", "classes", "exports")
+
+    def __init__(
+        self,
+        name: str,
+        exports: dict[str, tuple[Callable[..., Any], Any]],
+        classes: dict[str, type],
+    ) -> None:
+        self.__name__ = name
+        self.exports = exports
+        self.classes = classes
+
+    def __call__(self, *args: Any) -> Any:
+        key = type_key(args)
+        hit = self.exports.get(key)
+        if hit is None:
+            log.debug(
+                "AOT kernels: no %s export for argument types %s; using Numba", self.__name__, key
+            )
+            return getattr(_jit_kernels(), self.__name__)(*args)
+        function, spec = hit
+        out = function(*args)
+        return out if spec is None else _rebuild(iter(out), spec, self.classes)
+
+    def __repr__(self) -> str:
+        return f"<AOT kernel {self.__name__}: {len(self.exports)} signature(s)>"
+
+
+def tuple_classes() -> dict[str, type]:
+    """The named-tuple classes of :mod:`critmin.model.kernel_tuples`, by name: the ones an
+    AOT export may return (the build leaves kernels returning any other to Numba)."""
+    return {
+        name: obj
+        for name, obj in vars(kernel_tuples).items()
+        if isinstance(obj, type)
+        and issubclass(obj, tuple)
+        and obj.__module__ == kernel_tuples.__name__
+    }
+
+
+def _returned_classes(spec: Any) -> set[str]:
+    """Class names in a return spec of the manifest (see :func:`_rebuild`)."""
+    if spec is None or spec == "x":
+        return set()
+    name, items = spec
+    return {name} - {""} | set().union(*(_returned_classes(i) for i in items))
+
+
+class AotKernels:
+    """A loaded AOT build: its module, manifest, named-tuple classes and functions."""
+
+    def __init__(self, module: ModuleType, manifest: dict[str, Any], path: Path) -> None:
+        self.module = module
+        self.manifest = manifest
+        self.path = path
+        self.classes = tuple_classes()
+        self.functions: dict[str, _AotFunction] = {}
+        for name in ENTRY_POINTS:
+            exports = {
+                e["key"]: (getattr(module, e["symbol"]), e["returns"])
+                for e in manifest["exports"]
+                if e["function"] == name
+            }
+            self.functions[name] = _AotFunction(name, exports, self.classes)
+
+    def names(self) -> dict[str, Any]:
+        """The bindings this module publishes: functions, named-tuple classes, constants."""
+        out: dict[str, Any] = dict(self.functions)
+        out.update(self.manifest["constants"])
+        return out
+
+
+def load_aot(directory: Path, key: str) -> AotKernels | None:
+    """The AOT build for ``key`` in ``directory``, or None (with a debug-level note saying
+    why) when there is none, it is for other kernels or it does not load."""
+    name = module_name(key)
+    manifest_path = directory / f"{name}.json"
+    if not manifest_path.is_file():
+        others = sorted(p.name for p in directory.glob(f"{MODULE_PREFIX}*.json"))
+        if others:
+            log.debug(
+                "AOT kernels: %s is for other kernels or another machine (%s); using Numba",
+                directory,
+                ", ".join(others),
+            )
+        else:
+            log.debug("AOT kernels: no build in %s; using Numba", directory)
+        return None
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError) as err:
+        log.debug("AOT kernels: unreadable manifest %s (%s); using Numba", manifest_path, err)
+        return None
+    missing = [n for n in CONSTANTS if n not in manifest.get("constants", {})]
+    missing += [
+        c
+        for e in manifest.get("exports", [])
+        for c in _returned_classes(e.get("returns"))
+        if c not in tuple_classes()
+    ]
+    if manifest.get("key") != key or manifest.get("format") != FORMAT or missing:
+        log.debug("AOT kernels: %s does not match these kernels; using Numba", manifest_path)
+        return None
+    path = next(
+        (
+            directory / (name + suffix)
+            for suffix in importlib.machinery.EXTENSION_SUFFIXES
+            if (directory / (name + suffix)).is_file()
+        ),
+        None,
+    )
+    if path is None:
+        log.debug("AOT kernels: manifest %s without its module; using Numba", manifest_path)
+        return None
+    load_cython_lapack()  # the module's LAPACK calls go to scipy's, without scipy.linalg
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:  # pragma: no cover - a file path always has one
+        return None
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except (ImportError, OSError) as err:
+        log.debug("AOT kernels: %s does not load (%s); using Numba", path, err)
+        return None
+    absent = [e["symbol"] for e in manifest["exports"] if not hasattr(module, e["symbol"])]
+    if absent:
+        log.debug("AOT kernels: %s lacks %s; using Numba", path, ", ".join(absent))
+        return None
+    return AotKernels(module, manifest, path)
+
+
+def _select() -> tuple[AotKernels | None, dict[str, Any]]:
+    """The AOT build when it is current and not switched off, else the JIT kernels."""
+    aot = None
+    if os.environ.get(JIT_ENV, "").strip() in ("", "0"):
+        aot = load_aot(aot_dir(), build_key())
+    else:
+        log.debug("AOT kernels: %s is set; using Numba", JIT_ENV)
+    if aot is not None:
+        return aot, aot.names()
+    kernels = _jit_kernels()
+    return None, {name: getattr(kernels, name) for name in (*ENTRY_POINTS, *CONSTANTS)}
+
+
+if TYPE_CHECKING:
+    from critmin.model.kernels import (
+        LINE_SEARCH_FAILED,
+        MAX_STEP_LIMIT,
+        alloc_eval,
+        buyer_revenue,
+        consumer_surplus_change,
+        evaluate_batch,
+        jacobian_batch,
+        levels_batch,
+        market_setup,
+        newton_batch,
+        newton_markets,
+        newton_system_batch,
+        producer_surplus_change,
+        solve_step,
+    )
+
+_AOT, _BINDINGS = _select()
+globals().update(_BINDINGS)
+
+USING_AOT: bool = _AOT is not None
+"""True when the kernels come from the AOT build."""
+AOT_PATH: Path | None = None if _AOT is None else _AOT.path
+"""The AOT module's file, when it is used."""

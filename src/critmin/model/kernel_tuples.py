@@ -1,0 +1,94 @@
+"""The named tuples the compiled kernels take and return (:mod:`critmin.model.kernels`).
+
+They live apart from the kernels so that code which only builds or reads them does not import
+Numba: :mod:`critmin.model.compiled` rebuilds the results of the ahead-of-time compiled
+kernels with these very classes, and both the AOT module and Numba's JIT see the same types.
+(Numba's cache keys a compiled function by its argument types, fields included, so a change
+here recompiles what uses it; the AOT build's key covers this file.)
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+__all__ = ["EvalBuf", "Levels", "StackArrays"]
+
+
+class StackArrays(NamedTuple):
+    """The arrays of a :class:`critmin.model.core.Stack` that the compiled loops read.
+
+    Pairs ``(B, L)`` (valid ones first, ``nvalid`` of them per market), buyers ``(B, n + 1)``,
+    producer slots ``(B, ns)``, quotas ``(B, nq)``; see the ``Stack`` docstring.
+    """
+
+    ps: Any
+    pj: Any
+    pV: Any
+    pw: Any
+    pdlt: Any
+    plnFc: Any
+    poff: Any
+    nvalid: Any
+    sigma: Any
+    eta: Any
+    supplied: Any
+    W: Any
+    R: Any
+    X0: Any
+    eps: Any
+    lnG: Any
+    uact: Any
+    check: Any
+    slot_country: Any
+    qslot: Any
+    qmask: Any
+    lncap: Any
+    any_floor: bool
+    lna: Any  # (B, n + 1) log demand shifter per buyer (0: none)
+    lnk: Any  # (B, ns) log supply shifter per producer slot (0: none)
+
+
+class EvalBuf(NamedTuple):
+    """The model evaluated at ``z``: per pair ``(L,)``, per buyer ``(n + 1,)``, per slot
+    ``(ns + 1,)`` or ``(ns,)``, residuals ``(N,)``, quota slack ``(nq,)``; with a leading
+    batch axis for a whole stack. ``m``, ``T``, ``lnc``, ``work`` and ``scratch`` are work
+    space (cheapest log price and CES sum per buyer, floored log prices, exponents)."""
+
+    lnc_hat: Any
+    K: Any
+    theta: Any
+    lnP: Any
+    q: Any
+    Q: Any
+    X: Any
+    nu: Any
+    f_check: Any
+    F: Any
+    S: Any
+    dS: Any
+    h: Any
+    lnc: Any
+    m: Any
+    T: Any
+    work: Any
+    scratch: Any
+
+
+class Levels(NamedTuple):
+    """Every market of a solved stack in countries (:func:`levels_batch`): ``(B, n)`` arrays
+    padded past each market's ``n``, and the seller country of each valid pair ``(B, L)``."""
+
+    pi: Any
+    e: Any
+    P: Any
+    D: Any
+    pi_s: Any
+    S: Any
+    exports: Any
+    baseline_exports: Any
+    R: Any
+    stranded: Any
+    dCS: Any
+    dPS: Any
+    revenue: Any
+    pair_i: Any

@@ -1,0 +1,329 @@
+"""The ahead-of-time compiled kernels (critmin.model.compiled, critmin.model.aot_build).
+
+A current AOT build must give the same results as Numba's JIT bit for bit, must be ignored
+when it is for other kernels (falling back to the JIT, never to wrong numbers), and the model
+must not import Numba when it uses it. Tests that need a build skip without one (``make
+setup`` or ``python -m critmin.model.aot_build`` builds it; it needs a C compiler).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+from critmin.model import Market, Policy, aot_build, compiled, kernels
+from critmin.model.core import stack
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = [
+    "01_lithium_floor_levy.toml",
+    "02_china_bans_gallium_magnets.toml",
+    "03_drc_cobalt_quota.toml",
+    "04_full_zone_all_products.toml",
+    "controls/ga_ge_licensing_2023.toml",
+]
+
+
+def current_build() -> compiled.AotKernels:
+    aot = compiled.load_aot(compiled.aot_dir(), compiled.build_key())
+    if aot is None:
+        pytest.skip(
+            "no current AOT build of the kernels (make setup, or python -m "
+            "critmin.model.aot_build; it needs a C compiler)"
+        )
+    return aot
+
+
+def small_stack() -> tuple[Market, object]:
+    n = 6
+    rng = np.random.default_rng(7)
+    V = rng.uniform(0.5, 2.0, (n, n)) * (rng.random((n, n)) < 0.7)
+    np.fill_diagonal(V, 2.0)
+    m = Market(V=V, t0=np.full((n, n), 0.02), sigma=4.0, eta=0.5, eps=np.full(n, 0.9))
+    p = Policy(t1=np.full((n, n), 0.1)).resolve(m)
+    return m, stack([m], [p])
+
+
+def test_type_keys_distinguish_what_numba_typeof_distinguishes() -> None:
+    m, st = small_stack()
+    a = np.arange(12.0).reshape(3, 4)
+    frozen = a.copy()
+    frozen.flags.writeable = False
+    values = [
+        a,
+        frozen,
+        np.asfortranarray(a),
+        a[:, ::2],
+        a[0],
+        np.zeros(3, dtype=np.bool_),
+        np.zeros(3, dtype=np.intp),
+        np.zeros((0, 3)),
+        m.V,  # the model's inputs are read-only
+        True,
+        np.bool_(False),
+        3,
+        2.5,
+        np.float64(1.0),
+        np.int64(4),
+        (1.0, 2.0),
+        (a, 1, True),
+        st.arrays,  # type: ignore[attr-defined]
+    ]
+    keys = [compiled.type_key(v) for v in values]
+    for v, key in zip(values, keys, strict=True):
+        assert key == aot_build.numba_type_key(numba.typeof(v)), type(v)
+    # a different key exactly where Numba sees a different type
+    types = [numba.typeof(v) for v in values]
+    for i in range(len(values)):
+        for j in range(len(values)):
+            assert (keys[i] == keys[j]) == (types[i] == types[j]), (keys[i], keys[j])
+
+
+def test_the_model_takes_its_kernels_from_one_place() -> None:
+    """core, solver, threads and welfare use compiled's callables (the AOT module or
+    Numba's)."""
+    from critmin.model import core, solver, threads, welfare
+
+    for module, names in (
+        (core, ("market_setup", "evaluate_batch", "alloc_eval")),
+        (solver, ("newton_batch", "solve_step")),
+        (threads, ("newton_markets", "levels_batch", "alloc_eval")),
+        (welfare, ("buyer_revenue", "consumer_surplus_change", "producer_surplus_change")),
+    ):
+        for name in names:
+            assert getattr(module, name) is getattr(compiled, name), (module.__name__, name)
+    if not compiled.USING_AOT:
+        assert compiled.newton_batch is kernels.newton_batch
+
+
+# the modules that may import critmin.model.kernels (and with it Numba) directly: the
+# dispatch itself, the build, and the chain solver (chains run through Numba's JIT)
+KERNEL_IMPORTERS = {"compiled.py", "aot_build.py", "chain_solver.py"}
+
+
+def test_only_the_dispatch_imports_the_jit_kernels() -> None:
+    """A model module that imported critmin.model.kernels would bring Numba back into every
+    process: new kernels the model calls go into compiled.ENTRY_POINTS instead."""
+    offenders = []
+    for path in sorted((REPO / "src" / "critmin" / "model").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (
+                node.module == "critmin.model.kernels"
+                or (node.module == "critmin.model" and any(a.name == "kernels" for a in node.names))
+            ):
+                offenders.append(path.name)
+    assert set(offenders) <= KERNEL_IMPORTERS, sorted(set(offenders) - KERNEL_IMPORTERS)
+
+
+def test_a_build_for_other_kernels_is_ignored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aot = current_build()
+    key = compiled.build_key()
+    name = compiled.module_name(key)
+    shutil.copy(aot.path, tmp_path / aot.path.name)
+    manifest = json.loads((aot.path.parent / f"{name}.json").read_text())
+    (tmp_path / f"{name}.json").write_text(json.dumps(manifest))
+    assert compiled.load_aot(tmp_path, key) is not None  # the copy itself loads
+
+    caplog.set_level(logging.DEBUG, logger="critmin.model.compiled")
+    # other kernels (a different key): not even looked at
+    assert compiled.load_aot(tmp_path, "0" * 64) is None
+    assert "for other kernels or another machine" in caplog.text
+    # a manifest that says other kernels under this key's name
+    caplog.clear()
+    (tmp_path / f"{name}.json").write_text(json.dumps(manifest | {"key": "f" * 64}))
+    assert compiled.load_aot(tmp_path, key) is None
+    assert "does not match these kernels" in caplog.text
+    # an export that returns a named tuple this side cannot rebuild without Numba
+    caplog.clear()
+    foreign = [e | {"returns": ["Foreign", ["x"]]} for e in manifest["exports"]]
+    (tmp_path / f"{name}.json").write_text(json.dumps(manifest | {"exports": foreign}))
+    assert compiled.load_aot(tmp_path, key) is None
+    assert "does not match these kernels" in caplog.text
+    # a module file missing
+    caplog.clear()
+    (tmp_path / f"{name}.json").write_text(json.dumps(manifest))
+    (tmp_path / aot.path.name).unlink()
+    assert compiled.load_aot(tmp_path, key) is None
+    assert "without its module" in caplog.text
+    # the selection then takes Numba's kernels
+    monkeypatch.setenv(compiled.DIR_ENV, str(tmp_path))
+    chosen, bindings = compiled._select()
+    assert chosen is None
+    assert bindings["newton_batch"] is kernels.newton_batch
+
+
+def test_the_key_follows_the_kernels_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = compiled.build_key()
+    for name in compiled.SOURCES:
+        shutil.copy(compiled.HERE / name, tmp_path / name)
+    monkeypatch.setattr(compiled, "HERE", tmp_path)
+    assert compiled.build_key() == before
+    with (tmp_path / "kernels.py").open("a") as f:
+        f.write("\n# an edit\n")
+    assert compiled.build_key() != before
+
+
+def test_unexported_argument_types_run_through_numba(caplog: pytest.LogCaptureFixture) -> None:
+    aot = current_build()
+    E = np.linspace(1.0, 2.0, 10)[::2]  # not contiguous: no export takes it
+    P = np.linspace(0.9, 1.3, 10)[::2]
+    caplog.set_level(logging.DEBUG, logger="critmin.model.compiled")
+    got = aot.functions["consumer_surplus_change"](E, P, 0.7)
+    assert "no consumer_surplus_change export" in caplog.text
+    assert np.array_equal(got, kernels.consumer_surplus_change(E, P, 0.7))
+    # the exported types run in the AOT module, with the same numbers
+    caplog.clear()
+    Ec, Pc = np.ascontiguousarray(E), np.ascontiguousarray(P)
+    assert np.array_equal(aot.functions["consumer_surplus_change"](Ec, Pc, 0.7), got)
+    assert caplog.text == ""
+
+
+def test_aot_results_rebuild_the_kernels_named_tuples() -> None:
+    aot = current_build()
+    _, st = small_stack()
+    z, buf, iterations, status = aot.functions["newton_batch"](st.arrays, 1e-12, 100, False, True)  # type: ignore[attr-defined]
+    jz, jbuf, jit_iterations, jit_status = kernels.newton_batch(st.arrays, 1e-12, 100, False, True)  # type: ignore[attr-defined]
+    assert type(buf) is type(jbuf)
+    assert np.array_equal(z, jz) and np.array_equal(iterations, jit_iterations)
+    assert np.array_equal(status, jit_status)
+    for field in ("lnP", "q", "Q", "X", "nu", "F", "S"):
+        assert np.array_equal(getattr(buf, field), getattr(jbuf, field)), field
+
+
+def run_python(script: str, *args: str, jit: bool = False) -> subprocess.CompletedProcess[str]:
+    """``python -c script args`` on these sources, from the repository's root, with the AOT
+    build (``jit=False``) or Numba's JIT (``CRITMIN_JIT=1``); it must succeed."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    env[compiled.JIT_ENV] = "1" if jit else "0"
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+SIMULATE = """
+import json, logging, sys
+logging.basicConfig(level=logging.WARNING)
+logging.getLogger("critmin.model.compiled").setLevel(logging.DEBUG)
+import critmin
+from critmin.model import compiled
+out = {"aot": compiled.USING_AOT, "results": {}}
+for ex in sys.argv[1:]:
+    out["results"][ex] = json.loads(json.dumps(critmin.simulate("examples/" + ex).to_dict()))
+out["numba"] = sorted(k for k in sys.modules if k.split(".")[0] in ("numba", "llvmlite"))
+out["chain_solver"] = "critmin.model.chain_solver" in sys.modules
+print(json.dumps(out))
+"""
+
+
+def test_aot_and_jit_give_the_same_results_bit_for_bit() -> None:
+    """A handful of examples (every instrument, destination quotas, the 30-product zone) in
+    one process per path; the results contracts must be equal, timings aside."""
+    current_build()
+    from test_golden import first_difference, strip_timing
+
+    aot_run = run_python(SIMULATE, *EXAMPLES)
+    aot = json.loads(aot_run.stdout)
+    jit = json.loads(run_python(SIMULATE, *EXAMPLES, jit=True).stdout)
+    assert aot["aot"] and not jit["aot"]
+    assert "using Numba" not in aot_run.stderr, f"a kernel ran through Numba: {aot_run.stderr}"
+    for ex in EXAMPLES:
+        difference = first_difference(
+            strip_timing(jit["results"][ex]), strip_timing(aot["results"][ex])
+        )
+        assert difference is None, f"{ex}: AOT and JIT differ at {difference}"
+
+
+def test_simulate_does_not_import_numba_with_the_aot_build() -> None:
+    current_build()
+    out = json.loads(run_python(SIMULATE, EXAMPLES[0]).stdout)
+    assert out["aot"]
+    if out["chain_solver"]:
+        pytest.skip("critmin.simulation imports the chain solver (and Numba) at start-up")
+    assert out["numba"] == [], "critmin simulate imported Numba with a current AOT build"
+
+
+def test_the_model_does_not_import_numba_with_the_aot_build() -> None:
+    current_build()
+    script = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from critmin.model import Market, Policy, compiled, solve, warm_up\n"
+        "from critmin.model.quota_groups import QuotaGroup\n"
+        "import critmin.scenario.resolution, critmin.scenario.chains\n"
+        "assert compiled.USING_AOT\n"
+        "warm_up()\n"
+        "n = 4\n"
+        "m = Market(V=np.eye(n) + 0.5, t0=np.zeros((n, n)), sigma=3.0, eta=0.5, eps=np.ones(n))\n"
+        "dest = np.array([False, False, True, True])\n"
+        "s = solve(m, Policy(quota_groups=(QuotaGroup(0, dest, 0.5, 'g'),)))\n"
+        "assert s.converged, s.message\n"
+        "print(sorted(k for k in sys.modules if k.split('.')[0] in ('numba', 'llvmlite')))\n"
+    )
+    assert run_python(script).stdout.strip() == "[]"
+
+
+def test_without_a_c_compiler_the_build_says_so_and_succeeds(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CC", "/nonexistent/cc")
+    assert aot_build.c_compiler() is None
+    monkeypatch.setattr(compiled, "load_aot", lambda *args: None)
+    monkeypatch.setattr(compiled, "USING_AOT", False)
+    assert aot_build.main([]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "no C compiler" in out[0]
+
+
+def test_aot_kernels_release_the_gil_as_the_nogil_dispatchers_do() -> None:
+    """While a Newton solve runs in the AOT module on one thread, another keeps running
+    Python (a kernel that held the GIL would stop it for the whole solve)."""
+    aot = current_build()
+    n = 120
+    rng = np.random.default_rng(0)
+    V = rng.random((n, n)) * (rng.random((n, n)) < 0.5)
+    np.fill_diagonal(V, 1.0)
+    m = Market(V=V, t0=np.zeros((n, n)), sigma=4.0, eta=0.7, eps=np.full(n, 0.8))
+    p = Policy(t1=np.where(np.arange(n)[:, None] < 20, 0.25, 0.0) * np.ones((n, n))).resolve(m)
+    arrays = stack([m] * 6, [p] * 6).arrays  # type: ignore[attr-defined]
+    done = threading.Event()
+
+    def solve() -> None:
+        aot.functions["newton_batch"](arrays, 1e-12, 100, False, True)
+        done.set()
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    try:
+        worker = threading.Thread(target=solve)
+        worker.start()
+        ticks = 0
+        while not done.is_set():
+            ticks += 1
+        worker.join()
+    finally:
+        sys.setswitchinterval(switch)
+    # held, the GIL would let it run one switch interval (0.5 ms: a few thousand turns); the
+    # solve takes over 50 ms (some 10^5-10^6 turns on this VM)
+    assert ticks > 100_000, f"the main thread ran only {ticks} loop turns during the solve"
