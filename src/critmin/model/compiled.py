@@ -111,6 +111,7 @@ __all__ = [
     "newton_markets",
     "newton_system_batch",
     "producer_surplus_change",
+    "releasing_gil",
     "solve_step",
     "tuple_classes",
     "type_key",
@@ -220,6 +221,16 @@ def _jit_kernels() -> ModuleType:
     from critmin.model import kernels
 
     return kernels
+
+
+def releasing_gil(name: str) -> Callable[..., Any]:
+    """Entry point ``name`` as Numba's dispatcher, which releases the GIL while it runs
+    (``nogil=True``; an AOT export holds it): for callers that run kernels on several threads
+    at once (:mod:`critmin.model.threads`). The same numbers as the AOT export (the build is
+    checked against the JIT); imports Numba on first use."""
+    if name not in ENTRY_POINTS:
+        raise KeyError(f"{name} is not an entry point of critmin.model.compiled")
+    return getattr(_jit_kernels(), name)
 
 
 def _rebuild(flat: Iterator[Any], spec: Any, classes: dict[str, type]) -> Any:

@@ -488,12 +488,13 @@ class MarketLists(NamedTuple):
     ai: IntArray
 
 
-def setup_lists(m: Market, p: ResolvedPolicy) -> MarketLists:
+def setup_lists(m: Market, p: ResolvedPolicy, kernel: Any = None) -> MarketLists:
     """Sums, producer slots, open-pair lists and quotas of one market, in one compiled call
-    (:func:`critmin.model.kernels.market_setup`; it releases the GIL, so threads may build
-    the lists of several markets at once)."""
+    (:func:`critmin.model.kernels.market_setup`, or ``kernel``: the same function, e.g. the
+    one that releases the GIL, :func:`critmin.model.compiled.releasing_gil`)."""
+    setup = market_setup if kernel is None else kernel
     return MarketLists(
-        *market_setup(m.V, m.t0, p.t1, p.banned, p.export_cap, p.levy_floor, p.subsidy_floor, m.eps)
+        *setup(m.V, m.t0, p.t1, p.banned, p.export_cap, p.levy_floor, p.subsidy_floor, m.eps)
     )
 
 

@@ -1,7 +1,10 @@
 """Threads for batched solves: the markets of a batch shared out over the CPUs.
 
 The compiled kernels release the GIL (``nogil=True``), so plain Python threads run them in
-parallel. Work is split by market, never inside one: every market is set up and solved whole
+parallel: Numba's dispatchers do (:func:`critmin.model.compiled.releasing_gil`), the exports
+of the ahead-of-time build do not, so work shared out over threads runs through the former
+and work on one thread through whichever :mod:`critmin.model.compiled` chose (the same
+numbers). Work is split by market, never inside one: every market is set up and solved whole
 by one thread, by the same compiled code as on its own, so the numbers do not depend on the
 number of threads or on which thread solved what (:func:`critmin.model.solver.solve_batch`).
 The split is static, longest job first to the least loaded thread (Graham 1969, "LPT"), with
@@ -19,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from critmin.model.compiled import alloc_eval, levels_batch, newton_markets
+from critmin.model.compiled import alloc_eval, levels_batch, newton_markets, releasing_gil
 from critmin.model.core import Market, MarketLists, ResolvedPolicy, Stack, setup_lists
 from critmin.model.kernel_tuples import Levels
 
@@ -105,10 +108,11 @@ def setup_all(
         return [setup_lists(markets[k], resolved[k]) for k in which]
     out: list[MarketLists | None] = [None] * len(which)
     share = longest_first([float(markets[k].n) ** 2 for k in which], threads)
+    kernel = releasing_gil("market_setup")
 
     def work(t: int) -> None:
         for pos in share[t]:
-            out[pos] = setup_lists(markets[which[pos]], resolved[which[pos]])
+            out[pos] = setup_lists(markets[which[pos]], resolved[which[pos]], kernel)
 
     run_threads(work, threads)
     return [ml for ml in out if ml is not None]
@@ -152,6 +156,7 @@ def newton_threaded(
     if sum(costs) < MIN_SHARED_NS:  # handing work to a thread costs more than it saves
         threads = 1
     share = longest_first(costs, threads)
+    kernel = releasing_gil("newton_markets") if threads > 1 else newton_markets
     arrays = [st.arrays for st in stacks]
     sizes = [np.asarray(st.sizes, dtype=np.intp) for st in stacks]
 
@@ -159,7 +164,7 @@ def newton_threaded(
         for s in range(len(stacks)):
             which = np.array([jobs[k][1] for k in share[t] if jobs[k][0] == s], dtype=np.intp)
             if len(which):
-                newton_markets(
+                kernel(
                     arrays[s],
                     sizes[s],
                     tol,
@@ -219,8 +224,9 @@ def levels_threaded(
                 eps[b, : markets[k].n] = markets[k].eps
                 floor[b, : markets[k].n] = policies[k].subsidy_floor
             sizes = np.asarray(st.sizes, dtype=np.intp)
-            out[s] = levels_batch(st.arrays, sizes, zs[s], bufs[s], eps, floor, st.pt1, st.pF)
+            out[s] = kernel(st.arrays, sizes, zs[s], bufs[s], eps, floor, st.pt1, st.pF)
 
     share = longest_first([float(st.B * st.L) for st in stacks], threads)
+    kernel = releasing_gil("levels_batch") if threads > 1 else levels_batch
     run_threads(work, threads)
     return [lv for lv in out if lv is not None]
