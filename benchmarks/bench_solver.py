@@ -13,6 +13,9 @@ alternating rounds (one scipy run, then five critmin runs, ``--repeats`` rounds;
 (d) 30 random products of mixed size (10..200 countries) under a zone scenario
     (variable-levy floor + tariff + ban): one ``solve_batch`` vs a loop of scipy solves.
 
+Batches run on every CPU (:mod:`critmin.model.threads`); (b) and (d) also print the same
+batch on one thread (``threads=1``), timed in the same rounds.
+
 The scipy baseline solves the same equations (DESIGN.md) written plainly in levels with
 numpy: unknowns log producer prices and quota export-tax equivalents, Fischer-Burmeister
 complementarity for quotas, ``method='hybr'`` with its finite-difference Jacobian. Both
@@ -32,6 +35,7 @@ import numpy as np
 from scipy.optimize import root
 
 from critmin.model import Market, Policy, Solution, solve, solve_batch
+from critmin.model.threads import batch_threads
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -163,15 +167,19 @@ def timed_rounds(
     baseline: Callable[[list[Market]], object],
     markets: list[Market],
     rounds: int,
-) -> tuple[float, object, float, object]:
+    alternative: Callable[[list[Market]], object] | None = None,
+) -> tuple[float, object, float, object, float]:
     """Median wall times of critmin and the baseline, measured in alternating rounds.
 
     Each round times one baseline run, then ``OURS_PER_ROUND`` critmin runs (each on freshly
     built markets), so that both are sampled over the same stretch of time: on a shared VM
     the speed drifts by 20-30% over seconds, and timing one side's repeats after the other's
-    would let that drift into the ratio. Returns ``(t_ours, out_ours, t_base, out_base)``.
+    would let that drift into the ratio. With ``alternative`` (critmin on one thread), each
+    round also times ``OURS_PER_ROUND`` runs of it, interleaved with ``ours``. Returns
+    ``(t_ours, out_ours, t_base, out_base, t_alternative)`` (``nan`` without one).
     """
     t_o: list[float] = []
+    t_a: list[float] = []
     t_b: list[float] = []
     out_o: object = None
     out_b: object = None
@@ -181,7 +189,10 @@ def timed_rounds(
         for _ in range(OURS_PER_ROUND):
             t, out_o = timed(ours, markets, 1)
             t_o.append(t)
-    return statistics.median(t_o), out_o, statistics.median(t_b), out_b
+            if alternative is not None:
+                t_a.append(timed(alternative, markets, 1)[0])
+    t_alt = statistics.median(t_a) if t_a else float("nan")
+    return statistics.median(t_o), out_o, statistics.median(t_b), out_b, t_alt
 
 
 def dense_access_ms(sol: Solution) -> float:
@@ -214,12 +225,13 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    load0 = os.getloadavg()[0]
     rng = np.random.default_rng(args.seed)
     rows: list[tuple[str, float, float, str]] = []
     scipy_repeats = max(1, args.repeats // 2)
 
     def one(name: str, m: Market, p: Policy) -> None:
-        t_ours, sol, t_sp, ref = timed_rounds(
+        t_ours, sol, t_sp, ref, _ = timed_rounds(
             lambda ms: solve(ms[0], p), lambda ms: scipy_solve(ms[0], p), [m], args.repeats
         )
         assert isinstance(sol, Solution) and isinstance(ref, tuple)
@@ -231,11 +243,12 @@ def main() -> None:
         rows.append((name, t_ours, t_sp, info))
 
     def many(name: str, ms: list[Market], ps: list[Policy]) -> None:
-        t_ours, sols, t_sp, refs = timed_rounds(
+        t_ours, sols, t_sp, refs, t_one = timed_rounds(
             lambda fm: solve_batch(fm, ps),
             lambda fm: [scipy_solve(mk, pk) for mk, pk in zip(fm, ps, strict=True)],
             ms,
             scipy_repeats,
+            alternative=lambda fm: solve_batch(fm, ps, threads=1),
         )
         assert isinstance(sols, list) and isinstance(refs, list)
         both = [(s, r) for s, r in zip(sols, refs, strict=True) if r[2] < 1e-8]  # scipy solved
@@ -244,7 +257,8 @@ def main() -> None:
         info = (
             f"n {min(mk.n for mk in ms)}..{max(mk.n for mk in ms)}, converged {conv}/{len(ms)} "
             f"(scipy {len(both)}/{len(ms)}), max rel diff pi {diffs:.0e} where both did, "
-            f"{1e3 * t_ours / len(ms):.1f} ms/product"
+            f"{1e3 * t_ours / len(ms):.1f} ms/product; on 1 thread {1e3 * t_one:.1f} ms "
+            f"({t_sp / t_one:.0f}x)"
         )
         rows.append((name, t_ours, t_sp, info))
 
@@ -280,8 +294,9 @@ def main() -> None:
         print(f"{name:42s} {1e3 * a:8.1f}ms {1e3 * b:8.1f}ms {b / a:8.0f}x  {note}")
     print(
         f"(medians over {args.repeats} rounds, in (b) and (d) {scipy_repeats}, of one scipy run "
-        f"then {OURS_PER_ROUND} critmin runs; fresh Market objects every run; "
-        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})"
+        f"then {OURS_PER_ROUND} critmin runs (batches on {batch_threads()} threads, each run "
+        f"followed by one on 1 thread); fresh Market objects every run; {os.cpu_count()} "
+        f"CPUs, load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end)"
     )
 
 

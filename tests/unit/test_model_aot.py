@@ -91,12 +91,14 @@ def test_type_keys_distinguish_what_numba_typeof_distinguishes() -> None:
 
 
 def test_the_model_takes_its_kernels_from_one_place() -> None:
-    """core, solver and welfare use compiled's callables (the AOT module or Numba's)."""
-    from critmin.model import core, solver, welfare
+    """core, solver, threads and welfare use compiled's callables (the AOT module or
+    Numba's)."""
+    from critmin.model import core, solver, threads, welfare
 
     for module, names in (
         (core, ("market_setup", "evaluate_batch", "alloc_eval")),
-        (solver, ("newton_batch", "levels_batch", "solve_step")),
+        (solver, ("newton_batch", "solve_step")),
+        (threads, ("newton_markets", "levels_batch", "alloc_eval")),
         (welfare, ("buyer_revenue", "consumer_surplus_change", "producer_surplus_change")),
     ):
         for name in names:

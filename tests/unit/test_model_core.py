@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from critmin.errors import CritminError
 from critmin.model import Market, ModelInputError, Policy, Solution, solve
-from critmin.model.core import _MarketLists, evaluate, jacobian, stack
+from critmin.model.core import MarketLists, evaluate, jacobian, stack
 from critmin.model.kernels import lu_factor_single, lu_step, market_lists, market_setup, vexp
 
 WELFARE_FIELDS = ("dCS", "dPS", "tariff_revenue", "quota_rent", "subsidy_cost", "welfare")
@@ -513,7 +513,7 @@ def test_market_setup_matches_numpy(seed: int) -> None:
     t1 = m.t0 + np.where(rng.random((n, n)) < 0.3, 0.25, 0.0)
     levy = np.where(rng.random((n, n)) < 0.2, 1.3, 0.0)
     G = np.where(rng.random(n) < 0.3, 1.2, 0.0)
-    ml = _MarketLists(*market_setup(m.V, m.t0, t1, banned, cap, levy, G, m.eps))
+    ml = MarketLists(*market_setup(m.V, m.t0, t1, banned, cap, levy, G, m.eps))
     slot_country, ps, pdlt, plnFc, qslot = ml.slot_country, ml.ps, ml.pdlt, ml.plnFc, ml.qslot
     off = ~np.eye(n, dtype=bool)
     open_ = (m.V > 0) & ~banned & ~((cap == 0.0)[:, None] & off)

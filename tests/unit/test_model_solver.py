@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from scipy.special import logsumexp
 
 from critmin.model import Market, ModelInputError, Policy, Solution, solve, solve_batch
+from critmin.model import threads as threads_module
 
 
 @st.composite
@@ -108,6 +109,43 @@ def test_batch_of_mixed_sizes_keeps_input_order() -> None:
     assert [s.name for s in out] == [m.name for m in markets]
     assert [s.n for s in out] == sizes
     assert all(s.converged for s in out)
+
+
+def test_threads_do_not_change_the_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """solve_batch solves every market of a batch at its own size (not the padded one), each
+    whole on one thread: on 1, 2 and 3 threads, in one padded stack or in size buckets, the
+    solutions are those of the markets solved alone, bit for bit (quotas, floors and bans)."""
+    rng = np.random.default_rng(7)
+    markets, policies = [], []
+    for k, n in enumerate([3, 40, 5, 25, 3, 60, 8, 33, 12, 50, 2, 18]):
+        V = rng.lognormal(size=(n, n)) * (rng.random((n, n)) < 0.5)
+        V[np.diag_indices(n)] += 1.0
+        markets.append(Market(V=V, t0=np.zeros((n, n)), sigma=2.0 + k % 5, eta=0.4, eps=np.ones(n)))
+        off = ~np.eye(n, dtype=bool)
+        cap = np.full(n, np.inf)
+        cap[0] = 0.7 if k % 3 == 0 else np.inf
+        banned = off & (rng.random((n, n)) < 0.1)
+        floor = np.where(off & (rng.random((n, n)) < 0.2), 1.1, 0.0) if k % 2 else None
+        policies.append(
+            Policy(t1=np.where(off, 0.2, 0.0), banned=banned, export_cap=cap, levy_floor=floor)
+        )
+    # share out even these small batches (below the thresholds, they run on one thread)
+    monkeypatch.setattr(threads_module, "MIN_SHARED_NS", 0.0)
+    monkeypatch.setattr(threads_module, "MIN_SHARED_ENTRIES", 0)
+    fields = ("pi", "e", "P", "D", "S", "exports", "q", "dCS", "dPS", "welfare")
+    alone = [solve(m, p) for m, p in zip(markets, policies, strict=True)]
+    assert all(s.converged for s in alone)
+    for group in (False, True):
+        for threads in (1, 2, 3):
+            out = solve_batch(markets, policies, threads=threads, group_sizes=group)
+            for a, b in zip(out, alone, strict=True):
+                assert (a.iterations, a.max_residual, a.message) == (
+                    b.iterations,
+                    b.max_residual,
+                    b.message,
+                )
+                for name in fields:
+                    np.testing.assert_array_equal(getattr(a, name), getattr(b, name), name)
 
 
 def test_monte_carlo_draws_in_one_batch() -> None:

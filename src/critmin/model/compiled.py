@@ -68,11 +68,13 @@ ENTRY_POINTS = (
     "levels_batch",
     "market_setup",
     "newton_batch",
+    "newton_markets",
     "newton_system_batch",
     "producer_surplus_change",
     "solve_step",
 )
-"""The kernels the single-market model calls from Python (the AOT build's exports)."""
+"""The kernels the model calls from Python (the AOT build's exports; ``newton_markets`` only
+for batches, :mod:`critmin.model.threads`)."""
 TUPLES = ("EvalBuf", "Levels", "StackArrays")
 """The kernels' named tuples (:mod:`critmin.model.kernel_tuples`, without Numba)."""
 CONSTANTS = ("LINE_SEARCH_FAILED", "MAX_STEP_LIMIT")
@@ -106,8 +108,10 @@ __all__ = [
     "load_aot",
     "market_setup",
     "newton_batch",
+    "newton_markets",
     "newton_system_batch",
     "producer_surplus_change",
+    "releasing_gil",
     "solve_step",
     "tuple_classes",
     "type_key",
@@ -217,6 +221,16 @@ def _jit_kernels() -> ModuleType:
     from critmin.model import kernels
 
     return kernels
+
+
+def releasing_gil(name: str) -> Callable[..., Any]:
+    """Entry point ``name`` as Numba's dispatcher, which releases the GIL while it runs
+    (``nogil=True``; an AOT export holds it): for callers that run kernels on several threads
+    at once (:mod:`critmin.model.threads`). The same numbers as the AOT export (the build is
+    checked against the JIT); imports Numba on first use."""
+    if name not in ENTRY_POINTS:
+        raise KeyError(f"{name} is not an entry point of critmin.model.compiled")
+    return getattr(_jit_kernels(), name)
 
 
 def _rebuild(flat: Iterator[Any], spec: Any, classes: dict[str, type]) -> Any:
@@ -388,6 +402,7 @@ if TYPE_CHECKING:
         levels_batch,
         market_setup,
         newton_batch,
+        newton_markets,
         newton_system_batch,
         producer_surplus_change,
         solve_step,

@@ -72,6 +72,7 @@ IntArray = NDArray[np.intp]
 __all__ = [
     "Evaluation",
     "Market",
+    "MarketLists",
     "ModelInputError",
     "Policy",
     "ResolvedPolicy",
@@ -79,6 +80,7 @@ __all__ = [
     "evaluate",
     "jacobian",
     "newton_system",
+    "setup_lists",
     "stack",
 ]
 
@@ -458,7 +460,7 @@ def _components(sellers: IntArray, buyers: IntArray, n: int) -> tuple[int, IntAr
     return len(roots), np.asarray(labels, dtype=np.intp)
 
 
-class _MarketLists(NamedTuple):
+class MarketLists(NamedTuple):
     """One market's arrays before padding: :func:`critmin.model.kernels.market_setup`."""
 
     slot_country: IntArray  # per producer slot (every country with baseline sales)
@@ -486,11 +488,13 @@ class _MarketLists(NamedTuple):
     ai: IntArray
 
 
-def _market_lists(m: Market, p: ResolvedPolicy) -> _MarketLists:
+def setup_lists(m: Market, p: ResolvedPolicy, kernel: Any = None) -> MarketLists:
     """Sums, producer slots, open-pair lists and quotas of one market, in one compiled call
-    (:func:`critmin.model.kernels.market_setup`)."""
-    return _MarketLists(
-        *market_setup(m.V, m.t0, p.t1, p.banned, p.export_cap, p.levy_floor, p.subsidy_floor, m.eps)
+    (:func:`critmin.model.kernels.market_setup`, or ``kernel``: the same function, e.g. the
+    one that releases the GIL, :func:`critmin.model.compiled.releasing_gil`)."""
+    setup = market_setup if kernel is None else kernel
+    return MarketLists(
+        *setup(m.V, m.t0, p.t1, p.banned, p.export_cap, p.levy_floor, p.subsidy_floor, m.eps)
     )
 
 
@@ -504,19 +508,25 @@ def _padded(rows: list[NDArray[Any]], width: int, fill: Any, dtype: Any) -> NDAr
     return out
 
 
-def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
+def stack(
+    markets: list[Market],
+    policies: list[ResolvedPolicy],
+    lists: list[MarketLists] | None = None,
+) -> Stack:
     """Pad ``markets`` (with their resolved policies) to common sizes and stack them.
 
     Pair lists run seller after seller, then buyer, both for the baseline sums and the open
     pairs, so that without bans every baseline sum (per seller or per buyer) and the
     corresponding evaluated sum are the same floating-point reduction (exact no-change).
+    ``lists`` are the markets' :func:`setup_lists` when the caller built them already.
     """
     B = len(markets)
     sizes = np.array([m.n for m in markets], dtype=np.intp)
     n = int(sizes.max())
     sigma = np.array([m.sigma for m in markets])
     eta = np.array([m.eta for m in markets])
-    lists = [_market_lists(m, p) for m, p in zip(markets, policies, strict=True)]
+    if lists is None:
+        lists = [setup_lists(m, p) for m, p in zip(markets, policies, strict=True)]
     ns = max(len(ml.slot_country) for ml in lists)
     L = max(len(ml.ps) for ml in lists)
 

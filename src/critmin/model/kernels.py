@@ -594,8 +594,7 @@ def market_lists(V: Any, t0: Any, t1: Any, banned: Any, cap: Any, levy: Any) -> 
     total = 0
     for i in range(n):
         for j in range(n):
-            if V[i, j] > 0.0:
-                total += 1
+            total += V[i, j] > 0.0  # branch-free: the compiler vectorises it
     R = np.zeros(n)
     X0 = np.zeros(n)
     W = np.zeros(n + 1)  # per buyer, with a dummy last entry (the padding buyer of a stack)
@@ -610,15 +609,21 @@ def market_lists(V: Any, t0: Any, t1: Any, banned: Any, cap: Any, levy: Any) -> 
     supplied = np.zeros(n + 1, dtype=np.bool_)
     sells = np.zeros(n, dtype=np.bool_)
     exports = np.zeros(n, dtype=np.bool_)
+    cols = np.empty(n, dtype=np.intp)
     a = 0
     for i in range(n):
         export_ban = cap[i] == 0.0
         r_i = 0.0  # R[i] and X0[i], summed in registers (the same sequential sums)
         x_i = 0.0
+        # the row's trading buyers first, without a branch per entry (about a third of the
+        # entries trade: a branch per entry is mispredicted often), then the work per pair
+        cnt = 0
         for j in range(n):
+            cols[cnt] = j
+            cnt += V[i, j] > 0.0
+        for c in range(cnt):
+            j = cols[c]
             v = V[i, j]
-            if not v > 0.0:
-                continue
             g = 1.0 + t0[i, j]
             w = v * g
             r_i += v
@@ -1281,6 +1286,140 @@ def newton_batch(a: Any, tol: float, max_iter: int, pure: bool, single: bool) ->
     for b in range(B):
         iterations[b], status[b] = _newton_one(a, b, z[b], row(out, b), tol, max_iter, pure, single)
     return z, out, iterations, status
+
+
+@njit(cache=True, nogil=True)
+def market_view(a: Any, b: int, n: int) -> Any:
+    """Market ``b`` (``n`` countries) of a stack as a single-market stack at its own sizes:
+    its valid pairs, its ``n`` buyers and dummy, its producer slots and quotas (each stored
+    first in its row), and its own ``any_floor``. These are the arrays that
+    :func:`critmin.model.core.stack` builds for the market alone, so the Newton iteration on
+    the view does what it does on the market alone, bit for bit: the dense products and
+    factorisations have the market's own sizes, not the padded ones. Views of ``a``'s rows
+    (``sigma``, ``eta`` and ``nvalid`` copied)."""
+    npad = a.W.shape[1] - 1
+    ns = 0
+    while ns < a.R.shape[1] and a.slot_country[b, ns] < npad:
+        ns += 1
+    nq = 0
+    while nq < a.qmask.shape[1] and a.qmask[b, nq]:
+        nq += 1
+    L = a.nvalid[b]
+    floors = False
+    for ell in range(L):
+        if a.plnFc[b, ell] > -math.inf:  # a levy floor on an open pair
+            floors = True
+            break
+    n1 = n + 1
+    return StackArrays(
+        a.ps[b, :L].reshape(1, L),
+        a.pj[b, :L].reshape(1, L),
+        a.pV[b, :L].reshape(1, L),
+        a.pw[b, :L].reshape(1, L),
+        a.pdlt[b, :L].reshape(1, L),
+        a.plnFc[b, :L].reshape(1, L),
+        a.poff[b, :L].reshape(1, L),
+        np.full(1, L, dtype=a.nvalid.dtype),
+        np.full(1, a.sigma[b]),
+        np.full(1, a.eta[b]),
+        a.supplied[b, :n1].reshape(1, n1),
+        a.W[b, :n1].reshape(1, n1),
+        a.R[b, :ns].reshape(1, ns),
+        a.X0[b, :ns].reshape(1, ns),
+        a.eps[b, :ns].reshape(1, ns),
+        a.lnG[b, :ns].reshape(1, ns),
+        a.uact[b, :ns].reshape(1, ns),
+        a.check[b, :ns].reshape(1, ns),
+        a.slot_country[b, :ns].reshape(1, ns),
+        a.qslot[b, :nq].reshape(1, nq),
+        a.qmask[b, :nq].reshape(1, nq),
+        a.lncap[b, :nq].reshape(1, nq),
+        floors,
+        a.lna[b, :n1].reshape(1, n1),
+        a.lnk[b, :ns].reshape(1, ns),
+    )
+
+
+@njit(cache=True, nogil=True)
+def newton_markets(
+    a: Any,
+    sizes: Any,
+    tol: float,
+    max_iter: int,
+    pure: bool,
+    single: bool,
+    which: Any,
+    z: Any,
+    out: Any,
+    iterations: Any,
+    status: Any,
+) -> None:
+    """Solve the markets ``which`` of a padded stack, each at its own size
+    (:func:`market_view`): :func:`_newton_one` from the baseline, exactly as for the market
+    alone (``sizes`` holds each market's number of countries). Writes the solution into row
+    ``b`` of the caller's ``z`` ``(B, N)`` (producer slots first, quotas from column ``ns``
+    of the stack; zeros elsewhere), its evaluation on the stack into row ``b`` of ``out`` (a
+    stacked :class:`EvalBuf`), and ``iterations`` and ``status`` (as :func:`newton_batch`).
+
+    Each market writes only its own rows, so threads may solve disjoint sets of markets of
+    one stack at the same time (the function holds no Python object), and the numbers do
+    not depend on the split (:func:`critmin.model.solver.solve_batch` runs it on several
+    threads).
+    """
+    ns_pad = a.R.shape[1]
+    for k in range(which.shape[0]):
+        b = which[k]
+        v = market_view(a, b, sizes[b])
+        ns = v.R.shape[1]
+        nq = v.qslot.shape[1]
+        own = alloc_eval(1, v.ps.shape[1], v.W.shape[1], ns, nq)
+        zb = np.zeros(ns + nq)
+        iterations[b], status[b] = _newton_one(v, 0, zb, row(own, 0), tol, max_iter, pure, single)
+        zr = z[b]
+        zr[:] = 0.0
+        for s in range(ns):
+            zr[s] = zb[s]
+        for q in range(nq):
+            zr[ns_pad + q] = zb[ns + q]
+        place_eval(row(own, 0), row(out, b), sizes[b], ns_pad)
+
+
+@njit(cache=True, nogil=True)
+def place_eval(src: Any, dst: Any, n: int, ns_pad: int) -> None:
+    """Copy a market's evaluation at its own sizes (:func:`market_view`) into its row of the
+    padded stack, with the values :func:`eval_one` gives the padding there: pairs past the
+    market's (nothing: 0), buyers past its ``n`` (no supplier: ``ln P = 0``, ``T = 1``),
+    producer slots past its own (no sales: ``Q = X = 0``, supply 1, residual 0) and quotas
+    past its own (masked: residual 0, slack 1)."""
+    L = src.q.shape[0]
+    ns = src.f_check.shape[0]
+    nq = src.h.shape[0]
+    for ell in range(dst.q.shape[0]):
+        inside = ell < L
+        dst.lnc_hat[ell] = src.lnc_hat[ell] if inside else 0.0
+        dst.K[ell] = src.K[ell] if inside else False
+        dst.theta[ell] = src.theta[ell] if inside else 0.0
+        dst.q[ell] = src.q[ell] if inside else 0.0
+    for j in range(dst.lnP.shape[0]):
+        inside = j < n
+        dst.lnP[j] = src.lnP[j] if inside else 0.0
+        dst.m[j] = src.m[j] if inside else 0.0
+        dst.T[j] = src.T[j] if inside else 1.0
+    for s in range(dst.Q.shape[0]):
+        inside = s < ns
+        dst.Q[s] = src.Q[s] if inside else 0.0
+        dst.X[s] = src.X[s] if inside else 0.0
+        dst.nu[s] = src.nu[s] if inside else 0.0
+    for s in range(ns_pad):
+        inside = s < ns
+        dst.f_check[s] = src.f_check[s] if inside else 0.0
+        dst.F[s] = src.F[s] if inside else 0.0
+        dst.S[s] = src.S[s] if inside else 1.0
+        dst.dS[s] = src.dS[s] if inside else 0.0
+    for k in range(dst.h.shape[0]):
+        inside = k < nq
+        dst.F[ns_pad + k] = src.F[ns + k] if inside else 0.0
+        dst.h[k] = src.h[k] if inside else 1.0
 
 
 # --------------------------------------------------------------------------------------------

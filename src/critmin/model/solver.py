@@ -29,8 +29,6 @@ import numpy as np
 from critmin.model.compiled import (
     LINE_SEARCH_FAILED,
     MAX_STEP_LIMIT,
-    Levels,
-    levels_batch,
     newton_batch,
     solve_step,
 )
@@ -48,7 +46,15 @@ from critmin.model.core import (
     newton_system,
     stack,
 )
-from critmin.model.welfare import assemble_welfare
+from critmin.model.kernel_tuples import EvalBuf, Levels
+from critmin.model.threads import (
+    batch_threads,
+    levels_threaded,
+    newton_threaded,
+    setup_all,
+    windows,
+)
+from critmin.model.welfare import Welfare, assemble_welfare
 
 __all__ = ["Solution", "solve", "solve_batch", "solve_unknowns", "warm_up"]
 
@@ -275,7 +281,27 @@ def _newton(
     With ``single`` the Newton matrices are factored in float32 while that works (see
     :data:`critmin.model.kernels.SINGLE_UNTIL`); without it, in float64 throughout.
     """
-    z, buf, iterations, status = newton_batch(st.arrays, tol, max_iter, pure, single and not pure)
+    single = single and not pure
+    if _own_sized(st):  # one market, not padded
+        return _newton_state(*newton_batch(st.arrays, tol, max_iter, pure, single))
+    # each market at its own size, as alone (not at the padded size): see _newton_threaded
+    return _newton_state(*newton_threaded([st], tol, max_iter, 1, pure=pure, single=single)[0])
+
+
+def _own_sized(st: Stack) -> bool:
+    """Whether ``st`` is one market at its own sizes (no padding country, slot, quota or
+    pair), as :func:`critmin.model.core.stack` builds it for a market alone."""
+    return (
+        st.B == 1
+        and st.n == int(st.sizes[0])
+        and int(st.arrays.nvalid[0]) == st.L
+        and bool((st.slot_country[0] < st.n).all())
+        and bool(st.qmask[0].all())
+    )
+
+
+def _newton_state(z: FloatArray, buf: EvalBuf, iterations: IntArray, status: IntArray) -> _State:
+    """The :class:`_State` of a stack solved by the compiled Newton iteration."""
     last = Evaluation(z=z, buf=buf)
     failed = status == LINE_SEARCH_FAILED
     note = [
@@ -373,22 +399,65 @@ def _fmt(market: Market, idx: IntArray, limit: int = 8) -> str:
     return ", ".join(labels) + more
 
 
-def _levels(
-    st: Stack,
-    ev: Evaluation,
-    state: _State,
-    markets: Sequence[Market],
-    policies: Sequence[ResolvedPolicy],
-) -> Levels:
-    """Levels, surplus changes and revenue of every market of a solved stack, in one compiled
-    call (:func:`critmin.model.kernels.levels_batch`)."""
-    eps = np.zeros((st.B, st.n))
-    floor = np.zeros((st.B, st.n))
-    for b, (m, p) in enumerate(zip(markets, policies, strict=True)):
-        eps[b, : m.n] = m.eps
-        floor[b, : m.n] = p.subsidy_floor
-    sizes = np.asarray(st.sizes, dtype=np.intp)
-    return levels_batch(st.arrays, sizes, state.z, ev.buf, eps, floor, st.pt1, st.pF)
+_WELFARE_TERMS = ("dCS", "dPS", "tariff_revenue", "quota_rent", "subsidy_cost", "welfare")
+
+
+@dataclass(frozen=True, eq=False)
+class _Outcome:
+    """What every market of a solved stack needs besides its levels, computed for the
+    whole stack at once (row ``b`` is market ``b``; welfare arrays ``(B, n)``)."""
+
+    welfare: Welfare
+    max_residual: FloatArray
+    representable: BoolArray
+    flagged: BoolArray  # a numeraire, an unsupplied buyer or a stranded producer
+
+
+def _outcome(st: Stack, ev: Evaluation, state: _State, lv: Levels) -> _Outcome:
+    """Welfare terms (:func:`critmin.model.welfare.assemble_welfare`, element by element, so
+    each market's numbers are those of its own rows), the largest residual and whether the
+    solution is representable, for every market of a solved stack."""
+    # Degenerate equilibria (sigma near 1 with eta = 0 and a ban removing most of a buyer's
+    # supply) can move prices beyond the float range: they then overflow to inf, honestly.
+    # The last iterate of a failed solve (e.g. a price driven to 0 while its export-tax
+    # equivalent grows without bound) may also produce inf * 0; it is reported as not converged.
+    representable = np.asarray((np.abs(state.z) < LOG_RANGE).all(axis=1), dtype=np.bool_)
+    done = state.done & representable
+    n = st.n
+    parts = []
+    for rows, warn in ((np.flatnonzero(done), True), (np.flatnonzero(~done), False)):
+        if len(rows) == 0:
+            continue
+        with np.errstate(over="ignore", invalid="warn" if warn else "ignore"):
+            wf = assemble_welfare(
+                dCS=lv.dCS[rows],
+                dPS=lv.dPS[rows],
+                revenue=lv.revenue[rows],
+                baseline_revenue=st.rev0[rows, :n],
+                pi=lv.pi[rows],
+                e=lv.e[rows],
+                pi_s=lv.pi_s[rows],
+                S=lv.S[rows],
+                R=lv.R[rows],
+                exports=lv.exports[rows],
+            )
+        parts.append((rows, wf))
+    if len(parts) == 1 and len(parts[0][0]) == st.B:
+        welfare = parts[0][1]
+    else:
+        terms = {f: np.empty((st.B, n)) for f in _WELFARE_TERMS}
+        for rows, wf in parts:
+            for f in _WELFARE_TERMS:
+                terms[f][rows] = getattr(wf, f)
+        welfare = Welfare(**terms)
+    resid = np.abs(state.F).max(axis=1, initial=0.0)
+    fcheck = np.abs(ev.f_check[:, : st.ns]).max(axis=1, initial=0.0)
+    return _Outcome(
+        welfare=welfare,
+        max_residual=np.where(fcheck > resid, fcheck, resid),  # as max(resid, fcheck)
+        representable=representable,
+        flagged=st.numeraire.any(axis=1) | st.unsupplied.any(axis=1) | lv.stranded.any(axis=1),
+    )
 
 
 def _unpack(
@@ -400,9 +469,11 @@ def _unpack(
     state: _State,
     tol: float,
     lv: Levels,
+    oc: _Outcome,
 ) -> Solution:
     """Turn element ``b`` of a solved stack into a :class:`Solution` (levels + welfare), from
-    the batch's levels ``lv`` (:func:`_levels`)."""
+    the stack's levels ``lv`` (:func:`critmin.model.threads.levels_threaded`) and outcome
+    ``oc`` (:func:`_outcome`)."""
     n = market.n
     ns = st.ns
     unsupplied = st.unsupplied[b, :n].copy()
@@ -415,43 +486,21 @@ def _unpack(
         lv.pi_s[b, :n].copy(),
         lv.S[b, :n].copy(),
     )
-    exports, baseline_exports, R = (
-        lv.exports[b, :n].copy(),
-        lv.baseline_exports[b, :n].copy(),
-        lv.R[b, :n].copy(),
-    )
+    exports, baseline_exports = lv.exports[b, :n].copy(), lv.baseline_exports[b, :n].copy()
     stranded = lv.stranded[b, :n].copy()
     nvalid = int(st.arrays.nvalid[b])  # the valid pairs come first
     pair_i = lv.pair_i[b, :nvalid].copy()
+    flagged = bool(oc.flagged[b])
     numeraire = np.zeros(n, dtype=np.bool_)
-    if st.numeraire[b].any():
+    if flagged and st.numeraire[b].any():
         numeraire[st.slot_country[b, st.numeraire[b]]] = True
     valid = slice(0, nvalid)
     pair_j = st.pj[b, valid]
     pair_q = ev.q[b, valid]
-    # Degenerate equilibria (sigma near 1 with eta = 0 and a ban removing most of a buyer's
-    # supply) can move prices beyond the float range: they then overflow to inf, honestly.
-    # The last iterate of a failed solve (e.g. a price driven to 0 while its export-tax
-    # equivalent grows without bound) may also produce inf * 0; it is reported as not converged.
-    representable = bool((np.abs(state.z[b]) < LOG_RANGE).all())
-    done = bool(state.done[b]) and representable
-    with np.errstate(over="ignore", invalid="ignore" if not done else "warn"):
-        wf = assemble_welfare(
-            dCS=lv.dCS[b, :n].copy(),
-            dPS=lv.dPS[b, :n].copy(),
-            revenue=lv.revenue[b, :n],
-            baseline_revenue=st.rev0[b, :n],
-            pi=pi,
-            e=e,
-            pi_s=pi_s,
-            S=S,
-            R=R,
-            exports=exports,
-        )
-
-    resid = np.abs(state.F[b])
+    representable = bool(oc.representable[b])
+    wf = oc.welfare
+    max_res = float(oc.max_residual[b])
     fcheck = np.abs(ev.f_check[b, :ns])
-    max_res = float(max(resid.max(initial=0.0), fcheck.max(initial=0.0)))
     converged = bool(np.isfinite(max_res) and max_res <= tol) and representable
     msgs: list[str] = []
     it = int(state.iterations[b])
@@ -498,18 +547,18 @@ def _unpack(
                 "with eta = 0 and supply elasticities 0 demand and supply are both fixed, "
                 "and this policy leaves no equilibrium"
             )
-    if numeraire.any():
+    if flagged and numeraire.any():
         msgs.append(
             "price level not determined (eta = 0 and every supply elasticity 0 among the "
             f"producers trading with {_fmt(market, np.flatnonzero(numeraire))}): prices are "
             "normalised so that this producer's price is unchanged"
         )
-    if unsupplied.any():
+    if flagged and unsupplied.any():
         msgs.append(
             f"buyers with no supplier left: {_fmt(market, np.flatnonzero(unsupplied))} "
             "(composite price infinite, demand 0)"
         )
-    if stranded.any():
+    if flagged and stranded.any():
         msgs.append(
             f"producers with no buyer left: {_fmt(market, np.flatnonzero(stranded))} "
             "(producer price 0, no sales)"
@@ -527,12 +576,12 @@ def _unpack(
         iterations=it,
         max_residual=max_res,
         message="; ".join(msgs),
-        dCS=wf.dCS,
-        dPS=wf.dPS,
-        tariff_revenue=wf.tariff_revenue,
-        quota_rent=wf.quota_rent,
-        subsidy_cost=wf.subsidy_cost,
-        welfare=wf.welfare,
+        dCS=wf.dCS[b, :n].copy(),
+        dPS=wf.dPS[b, :n].copy(),
+        tariff_revenue=wf.tariff_revenue[b, :n].copy(),
+        quota_rent=wf.quota_rent[b, :n].copy(),
+        subsidy_cost=wf.subsidy_cost[b, :n].copy(),
+        welfare=wf.welfare[b, :n].copy(),
         unsupplied=unsupplied,
         stranded=stranded,
         levels=_Levels(market, policy, pair_i, pair_j, pair_q, lnP, st.W[b, :n]),
@@ -578,6 +627,7 @@ def solve_batch(
     tol: float = 1e-12,
     max_iter: int = 100,
     group_sizes: bool = True,
+    threads: int | None = None,
 ) -> list[Solution]:
     """Solve many markets at once: pad to a common ``n``, stack, then the compiled Newton
     iteration market by market (:func:`critmin.model.kernels.newton_batch`).
@@ -613,6 +663,7 @@ def solve_batch(
                     tol=tol,
                     max_iter=max_iter,
                     group_sizes=group_sizes,
+                    threads=threads,
                 )
                 if plain
                 else [],
@@ -626,21 +677,51 @@ def solve_batch(
     resolved = [p.resolve(m) for m, p in zip(markets, policies, strict=True)]
     sizes = [m.n for m in markets]
     groups = _buckets(sizes) if group_sizes else _buckets(sizes, ratio=0.0)
+    nthreads = min(batch_threads(threads), len(markets))
     out: list[Solution | None] = [None] * len(markets)
-    for grp in groups:
-        ms = [markets[k] for k in grp]
-        ps = [resolved[k] for k in grp]
-        st = stack(ms, ps)
-        with _blas(st.N):
-            state = _newton(st, tol, max_iter)
-            retry = np.flatnonzero(~state.done)
-            if len(retry):
-                _retry(st, state, retry, tol, max_iter)
-                state.last = None
-        ev = state.last if state.last is not None else evaluate(st, state.z)
-        lv = _levels(st, ev, state, ms, ps)
-        for b, k in enumerate(grp):
-            out[k] = _unpack(ms[b], ps[b], st, b, ev, state, tol, lv)
+    for window in windows(groups, sizes, CHUNK_ELEMENTS):
+        members = [k for grp in window for k in grp]
+        lists = dict(zip(members, setup_all(markets, resolved, members, nthreads), strict=True))
+        stacks = [
+            stack(
+                [markets[k] for k in grp],
+                [resolved[k] for k in grp],
+                [lists[k] for k in grp],
+            )
+            for grp in window
+        ]
+        del lists
+        n_unknowns = max(st.N for st in stacks)
+        with _blas(n_unknowns):
+            if nthreads > 1 and len(members) > 1 and n_unknowns < SINGLE_THREAD_BELOW:
+                states = [
+                    _newton_state(*res) for res in newton_threaded(stacks, tol, max_iter, nthreads)
+                ]
+            else:
+                states = [_newton(st, tol, max_iter) for st in stacks]
+            for st, state in zip(stacks, states, strict=True):
+                retry = np.flatnonzero(~state.done)
+                if len(retry):
+                    _retry(st, state, retry, tol, max_iter)
+                    state.last = None
+        evs = [
+            s.last if s.last is not None else evaluate(st, s.z)
+            for st, s in zip(stacks, states, strict=True)
+        ]
+        heavy = len(members) * max(sizes) >= 2_000  # else a few ms at most: one thread
+        levels = levels_threaded(
+            stacks,
+            [s.z for s in states],
+            [ev.buf for ev in evs],
+            window,
+            markets,
+            resolved,
+            nthreads if heavy else 1,
+        )
+        for grp, st, state, ev, lv in zip(window, stacks, states, evs, levels, strict=True):
+            oc = _outcome(st, ev, state, lv)
+            for b, k in enumerate(grp):
+                out[k] = _unpack(markets[k], resolved[k], st, b, ev, state, tol, lv, oc)
     return [s for s in out if s is not None]
 
 

@@ -1,0 +1,232 @@
+"""Threads for batched solves: the markets of a batch shared out over the CPUs.
+
+The compiled kernels release the GIL (``nogil=True``), so plain Python threads run them in
+parallel: Numba's dispatchers do (:func:`critmin.model.compiled.releasing_gil`), the exports
+of the ahead-of-time build do not, so work shared out over threads runs through the former
+and work on one thread through whichever :mod:`critmin.model.compiled` chose (the same
+numbers). Work is split by market, never inside one: every market is set up and solved whole
+by one thread, by the same compiled code as on its own, so the numbers do not depend on the
+number of threads or on which thread solved what (:func:`critmin.model.solver.solve_batch`).
+The split is static, longest job first to the least loaded thread (Graham 1969, "LPT"), with
+one compiled call per thread and stack: a dispatch costs a few microseconds under the GIL, a
+market tens to thousands of microseconds without it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from critmin.model.compiled import alloc_eval, levels_batch, newton_markets, releasing_gil
+from critmin.model.core import Market, MarketLists, ResolvedPolicy, Stack, setup_lists
+from critmin.model.kernel_tuples import Levels
+
+__all__ = [
+    "batch_threads",
+    "levels_threaded",
+    "longest_first",
+    "newton_threaded",
+    "run_threads",
+    "setup_all",
+    "windows",
+]
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_PID = 0
+MIN_SHARED_NS = 300_000.0
+"""Batches estimated (:func:`newton_cost`) below this many nanoseconds of Newton work run on
+one thread: waking a helper thread and waiting for it costs tens of microseconds."""
+MIN_SHARED_ENTRIES = 50_000
+"""Batches whose dense inputs have fewer entries than this (``sum n^2``) are set up on one
+thread (for the same reason)."""
+
+
+def batch_threads(threads: int | None = None) -> int:
+    """Threads for a batched solve: ``threads`` if given (at least 1); else every CPU this
+    process may run on, or 1 in a worker process of a pool (``multiprocessing`` or Dask
+    workers: the pool already spreads the work over the CPUs)."""
+    if threads is not None:
+        return max(1, int(threads))
+    if multiprocessing.parent_process() is not None:
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _pool(helpers: int) -> ThreadPoolExecutor:
+    """The process's helper threads (at least ``helpers``), started on first use and kept:
+    starting threads costs more than solving a small batch. A forked child starts its own
+    (the parent's threads do not exist in it)."""
+    global _POOL, _POOL_PID
+    if _POOL is None or _POOL._max_workers < helpers or os.getpid() != _POOL_PID:
+        _POOL = ThreadPoolExecutor(max_workers=helpers, thread_name_prefix="critmin-solve")
+        _POOL_PID = os.getpid()
+    return _POOL
+
+
+def longest_first(costs: Sequence[float], threads: int) -> list[list[int]]:
+    """Job indices per thread: jobs by decreasing ``cost``, each to the thread with the least
+    work so far (within 4/3 of the best split; Graham 1969). Each list is in index order."""
+    load = [0.0] * threads
+    share: list[list[int]] = [[] for _ in range(threads)]
+    for k in sorted(range(len(costs)), key=lambda k: -costs[k]):
+        t = load.index(min(load))
+        load[t] += costs[k]
+        share[t].append(k)
+    return [sorted(s) for s in share]
+
+
+def run_threads(work: Callable[[int], None], threads: int) -> None:
+    """``work(t)`` for ``t = 0 .. threads - 1`` at the same time: ``t = 0`` on the calling
+    thread, the others on the helper threads. Returns when all are done; an exception in any
+    is raised here (after the others finished)."""
+    pending: list[Future[None]] = (
+        [_pool(threads - 1).submit(work, t) for t in range(1, threads)] if threads > 1 else []
+    )
+    try:
+        work(0)
+    finally:
+        for fut in pending:
+            fut.result()
+
+
+def setup_all(
+    markets: Sequence[Market], resolved: Sequence[ResolvedPolicy], which: list[int], threads: int
+) -> list[MarketLists]:
+    """:func:`critmin.model.core.setup_lists` of markets ``which`` (in that order), on
+    ``threads`` threads (the compiled setup releases the GIL; cost ~ ``n^2``, the scan of
+    the dense inputs); each market's lists are built by one call, as without threads."""
+    small = sum(markets[k].n ** 2 for k in which) < MIN_SHARED_ENTRIES
+    if threads <= 1 or len(which) <= 1 or small:
+        return [setup_lists(markets[k], resolved[k]) for k in which]
+    out: list[MarketLists | None] = [None] * len(which)
+    share = longest_first([float(markets[k].n) ** 2 for k in which], threads)
+    kernel = releasing_gil("market_setup")
+
+    def work(t: int) -> None:
+        for pos in share[t]:
+            out[pos] = setup_lists(markets[which[pos]], resolved[which[pos]], kernel)
+
+    run_threads(work, threads)
+    return [ml for ml in out if ml is not None]
+
+
+def newton_cost(st: Stack, b: int) -> float:
+    """Rough cost (ns) of solving market ``b`` of a stack: three Jacobians (the dense float32
+    product ``ns x n x ns`` and a float32 LU of ``N x N`` at the market's own sizes) and six
+    evaluations over its pairs (about 11 ns per pair), as measured on 2 cores."""
+    N = float(st.uact[b].sum() + st.qmask[b].sum())
+    n = float(st.sizes[b])
+    return 3.0 * (0.025 * N * N * n + 0.05 * N**3) + 66.0 * float(st.arrays.nvalid[b])
+
+
+def newton_threaded(
+    stacks: Sequence[Stack],
+    tol: float,
+    max_iter: int,
+    threads: int,
+    *,
+    pure: bool = False,
+    single: bool = True,
+) -> list[tuple[Any, Any, Any, Any]]:
+    """The compiled Newton iteration from the baseline on every market of ``stacks``, each
+    market at its own size (:func:`critmin.model.kernels.newton_markets`: the numbers of the
+    market solved alone), the markets shared out over ``threads`` threads; per stack ``z``,
+    the evaluation at ``z``, iterations and status (as
+    :func:`critmin.model.kernels.newton_batch` returns them). ``pure`` and ``single`` as in
+    :func:`critmin.model.solver._newton`.
+
+    Each market is solved whole by one thread, so the numbers do not depend on ``threads``.
+    Markets go longest first (:func:`newton_cost`) to the least loaded thread, one compiled
+    call per thread and stack.
+    """
+    zs = [np.zeros((st.B, st.N)) for st in stacks]
+    bufs = [alloc_eval(st.B, st.L, st.n + 1, st.ns, st.nq) for st in stacks]
+    its = [np.zeros(st.B, dtype=np.intp) for st in stacks]
+    stat = [np.zeros(st.B, dtype=np.intp) for st in stacks]
+    jobs = [(s, b) for s, st in enumerate(stacks) for b in range(st.B)]
+    costs = [newton_cost(stacks[s], b) for s, b in jobs]
+    if sum(costs) < MIN_SHARED_NS:  # handing work to a thread costs more than it saves
+        threads = 1
+    share = longest_first(costs, threads)
+    kernel = releasing_gil("newton_markets") if threads > 1 else newton_markets
+    arrays = [st.arrays for st in stacks]
+    sizes = [np.asarray(st.sizes, dtype=np.intp) for st in stacks]
+
+    def work(t: int) -> None:
+        for s in range(len(stacks)):
+            which = np.array([jobs[k][1] for k in share[t] if jobs[k][0] == s], dtype=np.intp)
+            if len(which):
+                kernel(
+                    arrays[s],
+                    sizes[s],
+                    tol,
+                    max_iter,
+                    pure,
+                    single,
+                    which,
+                    zs[s],
+                    bufs[s],
+                    its[s],
+                    stat[s],
+                )
+
+    run_threads(work, threads)
+    return list(zip(zs, bufs, its, stat, strict=True))
+
+
+def windows(groups: list[list[int]], sizes: Sequence[int], limit: int) -> list[list[list[int]]]:
+    """Consecutive size buckets (lists of market indices) taken together while their stacks
+    stay within ``limit`` elements (``batch * n * n`` summed: memory), so that the threads
+    share out the markets of several buckets at once."""
+    out: list[list[list[int]]] = []
+    total = 0
+    for grp in groups:
+        top = max(sizes[k] for k in grp)
+        elements = len(grp) * top * top
+        if out and total + elements <= limit:
+            out[-1].append(grp)
+            total += elements
+        else:
+            out.append([grp])
+            total = elements
+    return out
+
+
+def levels_threaded(
+    stacks: Sequence[Stack],
+    zs: Sequence[Any],
+    bufs: Sequence[Any],
+    groups: Sequence[list[int]],
+    markets: Sequence[Market],
+    policies: Sequence[ResolvedPolicy],
+    threads: int,
+) -> list[Levels]:
+    """Levels, surplus changes and revenue of every market of solved stacks (solutions
+    ``zs``, their evaluations ``bufs``, market indices ``groups``): one compiled call per
+    stack (:func:`critmin.model.kernels.levels_batch`, which releases the GIL), the stacks
+    shared out over ``threads`` threads."""
+    out: list[Levels | None] = [None] * len(stacks)
+
+    def work(t: int) -> None:
+        for s in share[t]:
+            st = stacks[s]
+            eps = np.zeros((st.B, st.n))
+            floor = np.zeros((st.B, st.n))
+            for b, k in enumerate(groups[s]):
+                eps[b, : markets[k].n] = markets[k].eps
+                floor[b, : markets[k].n] = policies[k].subsidy_floor
+            sizes = np.asarray(st.sizes, dtype=np.intp)
+            out[s] = kernel(st.arrays, sizes, zs[s], bufs[s], eps, floor, st.pt1, st.pF)
+
+    share = longest_first([float(st.B * st.L) for st in stacks], threads)
+    kernel = releasing_gil("levels_batch") if threads > 1 else levels_batch
+    run_threads(work, threads)
+    return [lv for lv in out if lv is not None]
