@@ -740,9 +740,9 @@ def solve_unknowns(
     _check_options(tol, max_iter)
     if any(isinstance(p, Policy) and (p.has_groups or p.has_shifts) for p in policies):
         raise ModelInputError(
-            "destination quotas, licensing, leakage and market shocks are solved one market at "
-            "a time (critmin simulate); the batched draws of critmin uncertainty do not take "
-            "them yet"
+            "solve_unknowns takes no destination quotas, licensing, leakage or market shocks: "
+            "solve such markets with solve_batch (critmin.uncertainty solves them one draw at "
+            "a time)"
         )
     resolved = [
         p if isinstance(p, ResolvedPolicy) else p.resolve(m)
