@@ -1,9 +1,10 @@
-"""Event check of docs/validation.md: critmin's predictions for China's 2023 controls against
-China's customs (UN Comtrade, annual, in ../shared/data/comtrade_cmm_gold_qa/).
+"""Event check of docs/validation.md: critmin's predictions for China's 2023 and 2024 controls
+against China's customs (UN Comtrade, annual: ../shared/data/comtrade_cmm_gold_qa/ for gallium
+and graphite, ../shared/data/trade/critical_materials_atlas/comtrade_raw/ for antimony).
 
 Run from the repository root: ``python docs/validation_events.py`` (needs ../shared/data).
-Prints the table of docs/validation.md. Comtrade rows are read for the check only, never
-shipped (their terms forbid redistribution): the table holds a few derived percentages.
+Prints the tables of docs/validation.md. Comtrade rows are read for the check only, never
+shipped (their terms forbid redistribution): the tables hold a few derived percentages.
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ import numpy as np
 import pandas as pd
 
 import critmin
+from critmin.countries import m49_to_iso3
+from critmin.scenario.resolution import zone_lists
 
 ROOT = Path(__file__).resolve().parents[1]
 QA = ROOT.parent / "shared" / "data" / "comtrade_cmm_gold_qa"
+RAW = ROOT.parent / "shared" / "data" / "trade" / "critical_materials_atlas" / "comtrade_raw"
+CHINA, USA, WORLD = 156, 842, 0  # M49 / Comtrade codes
 
 # (example, product, customs file, HS code, years compared, shocks fixed from sources)
 EVENTS = [
@@ -86,6 +91,178 @@ def predicted(data: dict[str, Any], pid: str) -> dict[str, float]:
     }
 
 
+# Antimony (HS 811010, unwrought; the raw Comtrade pull has no 261710 ores or 282580 oxides
+# rows): years 2022 and 2024 (the pull has no 2023 file). 2024 holds about 3.5 licensed months
+# (from 15 September), the price surge and the ban on exports to the US (from 3 December).
+ANTIMONY_HS = 811010
+ANTIMONY_YEARS = (2022, 2024)
+ANTIMONY_PRODUCT = "antimony_unwrought"
+ANTIMONY_LICENSING = "antimony_licensing_2024"
+ANTIMONY_LEAKAGE = "antimony_licensing_leakage_2025"
+# USGS MCS: China's antimony mine output 40,000 t in 2022 (MCS2024, revised) and 40,000 t in
+# 2024 (MCS2026, revised): no change. Fixed before the comparison.
+ANTIMONY_SUPPLY = {"type": "supply", "countries": ["CHN"], "change": 0.0}
+# routes of antimony into the US named by trade press (the leakage example's leak_via)
+ANTIMONY_VIAS = {"THA": 764, "MEX": 484}
+
+
+def raw_comtrade(year: int, hs: int) -> pd.DataFrame:
+    """One row per (reporter, partner, flow) of the raw Comtrade pull for one HS code.
+
+    The pull holds exact duplicates and, for every flow, a total row beside its breakdown rows
+    by transport mode and customs procedure (../shared/data/SOURCES.md, 8b): deduplicate, then
+    keep the row of the largest value per key (never sum the rows)."""
+    cols = ["reporter", "partner", "cmd", "flow", "value", "netwgt"]
+    d = pd.read_csv(RAW / f"comtrade_{year}.csv.gz", usecols=cols)
+    d = d[d.cmd == hs].drop_duplicates()
+    keep = d.groupby(["reporter", "partner", "flow"])["value"].idxmax()
+    return d.loc[keep].reset_index(drop=True)
+
+
+def zone_members(example: str) -> set[str]:
+    """ISO3 codes of the example's zone members, resolved as critmin resolves them."""
+    data = tomllib.loads((ROOT / "examples" / "controls" / f"{example}.toml").read_text())
+    world = critmin.load_world(int(data["year"]))
+    members, _, _ = zone_lists(world, data["zone"]["members"], data["zone"]["watch"])
+    return set(members)
+
+
+def china_exports_raw(year: int, hs: int, members: set[str]) -> dict[str, float]:
+    """China's reported exports of one HS code: to the US, to the zone's members, to the rest
+    (world minus members), and the unit value (world value / world net weight, USD/kg)."""
+    d = raw_comtrade(year, hs)
+    d = d[(d.reporter == CHINA) & (d.flow == "X")]
+    world = d[d.partner == WORLD]
+    partners = d[d.partner != WORLD]
+    in_zone = partners.partner.map(lambda code: m49_to_iso3(int(code)) in members)
+    total = float(world.value.sum())
+    zone = float(partners[in_zone].value.sum())
+    return {
+        "usa": float(partners[partners.partner == USA].value.sum()),
+        "zone": zone,
+        "others": total - zone,
+        "unit_value": total / float(world.netwgt.sum()),
+    }
+
+
+def imports_raw(year: int, hs: int, reporter: int, partners: dict[str, int]) -> dict[str, float]:
+    """Imports of one HS code reported by ``reporter`` from each named partner (``WLD`` = 0, all
+    origins): the mirror of the partners' exports."""
+    d = raw_comtrade(year, hs)
+    d = d[(d.reporter == reporter) & (d.flow == "M")]
+    return {iso: float(d[d.partner == code].value.sum()) for iso, code in partners.items()}
+
+
+def pct(after: float, before: float) -> float:
+    """Percentage change, NaN when there is no base."""
+    return 100 * (after / before - 1) if before > 0 else float("nan")
+
+
+def antimony_customs() -> dict[str, float]:
+    """Customs changes 2022 -> 2024 of China's antimony exports (to USA, zone, others, unit
+    value), of US imports from China, Thailand and Mexico, and of Thailand's imports from China
+    and from all origins (what routing through Thailand would raise)."""
+    members = zone_members(ANTIMONY_LICENSING)
+    a, b = (china_exports_raw(y, ANTIMONY_HS, members) for y in ANTIMONY_YEARS)
+    origins = {"CHN": CHINA, **ANTIMONY_VIAS}
+    ma, mb = (imports_raw(y, ANTIMONY_HS, USA, origins) for y in ANTIMONY_YEARS)
+    thai = {"CHN": CHINA, "WLD": WORLD}
+    ta, tb = (imports_raw(y, ANTIMONY_HS, ANTIMONY_VIAS["THA"], thai) for y in ANTIMONY_YEARS)
+    out = {
+        "to USA": pct(b["usa"], a["usa"]),
+        "to zone": pct(b["zone"], a["zone"]),
+        "to non-members": pct(b["others"], a["others"]),
+        "unit value": pct(b["unit_value"], a["unit_value"]),
+    }
+    out.update({f"US imports from {iso}": pct(mb[iso], ma[iso]) for iso in origins})
+    out["THA imports from CHN"] = pct(tb["CHN"], ta["CHN"])
+    out["THA imports, all"] = pct(tb["WLD"], ta["WLD"])
+    return out
+
+
+def predicted_antimony(data: dict[str, Any]) -> dict[str, float]:
+    """China's exports at export prices to the US, the zone and the rest, its export price
+    change, US imports from China, Thailand and Mexico (direct flows at the exporter's export
+    price plus the routed flows of ``leakage``), and Thailand's imports from China and from all
+    origins (the routed flows enter Thailand from China, as customs would record them)."""
+    out = critmin.simulate(data).to_dict()
+    members = set(out["members"])
+    res = out["products"][ANTIMONY_PRODUCT]
+    assert res["converged"], res["message"]
+    before = {"usa": 0.0, "zone": 0.0, "others": 0.0}
+    after = dict(before)
+    us_before = {iso: 0.0 for iso in ("CHN", *ANTIMONY_VIAS)}
+    us_after = dict(us_before)
+    thai_before = {"CHN": 0.0, "WLD": 0.0}
+    thai_after = dict(thai_before)
+    for f in res["flows"]:
+        if f["importer"] == "THA" and f["exporter"] != "THA":
+            for key in ("CHN", "WLD") if f["exporter"] == "CHN" else ("WLD",):
+                thai_before[key] += f["baseline_value_usd"]
+                thai_after[key] += f["export_value_usd"]
+        if f["importer"] == "USA" and f["exporter"] in us_before:
+            us_before[f["exporter"]] += f["baseline_value_usd"]
+            us_after[f["exporter"]] += f["export_value_usd"]
+        if f["exporter"] != "CHN" or f["importer"] == "CHN":
+            continue
+        keys = ["zone" if f["importer"] in members else "others"]
+        keys += ["usa"] if f["importer"] == "USA" else []
+        for key in keys:
+            before[key] += f["baseline_value_usd"]
+            after[key] += f["export_value_usd"]  # at the export price (customs-comparable)
+    for leak in res["leakage"]:
+        if leak["destination"] == "USA" and leak["via"] in us_after:
+            us_after[leak["via"]] += leak["value_usd"]
+        if leak["via"] == "THA" and leak["origin"] == "CHN":
+            thai_after["CHN"] += leak["value_usd"]
+            thai_after["WLD"] += leak["value_usd"]
+    result = {
+        "to USA": pct(after["usa"], before["usa"]),
+        "to zone": pct(after["zone"], before["zone"]),
+        "to non-members": pct(after["others"], before["others"]),
+        "unit value": res["countries"]["CHN"]["export_price_change_pct"],
+    }
+    result.update({f"US imports from {i}": pct(us_after[i], us_before[i]) for i in us_before})
+    result["THA imports from CHN"] = pct(thai_after["CHN"], thai_before["CHN"])
+    result["THA imports, all"] = pct(thai_after["WLD"], thai_before["WLD"])
+    return result
+
+
+def antimony_rows() -> list[dict[str, Any]]:
+    """The antimony table: customs 2022 -> 2024 and the specifications, fixed from sources."""
+    a, b = ANTIMONY_YEARS
+    rows = [{"specification": f"customs {a}->{b}", **antimony_customs()}]
+    for example, grant in ((ANTIMONY_LICENSING, "0.80"), (ANTIMONY_LEAKAGE, "0.30")):
+        data = tomllib.loads((ROOT / "examples" / "controls" / f"{example}.toml").read_text())
+        specs: dict[str, tuple[list[Any], bool]]
+        if example == ANTIMONY_LICENSING:
+            specs = {
+                f"licensing (grant share {grant})": ([], True),
+                "licensing + output (USGS)": ([ANTIMONY_SUPPLY], True),
+                "market only (no control)": ([ANTIMONY_SUPPLY], False),
+            }
+        else:
+            specs = {f"licensing {grant} + leakage via THA, MEX (full year)": ([], True)}
+        for label, (shocks, control) in specs.items():
+            d = dict(data)
+            d["policy"] = data["policy"] if control else []
+            d["shock"] = shocks
+            rows.append({"specification": label, **predicted_antimony(d)})
+    return rows
+
+
+def print_table(frame: pd.DataFrame, numeric: list[str]) -> None:
+    """Print a frame as a Markdown table, percentages with one decimal and a sign."""
+    frame = frame.copy()
+    for col in numeric:
+        frame[col] = frame[col].map(lambda v: f"{v:+.1f}%" if np.isfinite(v) else "n/a")
+    cols = list(frame.columns)
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    for row in frame.itertuples(index=False):
+        print("| " + " | ".join(str(v) for v in row) + " |")
+
+
 def main() -> None:
     rows = []
     for example, pid, name, hs, years, supply, demand in EVENTS:
@@ -103,14 +280,17 @@ def main() -> None:
                 d["policy"] = []
             d["shock"] = shocks
             rows.append({"event": example, "specification": label, **predicted(d, pid)})
-    frame = pd.DataFrame(rows)
-    for col in ("to USA", "to others", "unit value"):
-        frame[col] = frame[col].map(lambda v: f"{v:+.1f}%" if np.isfinite(v) else "n/a")
-    cols = list(frame.columns)
-    print("| " + " | ".join(cols) + " |")
-    print("|" + "---|" * len(cols))
-    for row in frame.itertuples(index=False):
-        print("| " + " | ".join(str(v) for v in row) + " |")
+    print_table(pd.DataFrame(rows), ["to USA", "to others", "unit value"])
+    sb = pd.DataFrame(antimony_rows())
+    print("\nAntimony (HS 811010), China's exports:\n")
+    print_table(
+        sb[["specification", "to USA", "to zone", "to non-members", "unit value"]],
+        ["to USA", "to zone", "to non-members", "unit value"],
+    )
+    mirror = [f"US imports from {iso}" for iso in ("CHN", *ANTIMONY_VIAS)]
+    mirror += ["THA imports from CHN", "THA imports, all"]
+    print("\nAntimony (HS 811010), US imports (mirror):\n")
+    print_table(sb[["specification", *mirror]], mirror)
 
 
 if __name__ == "__main__":
