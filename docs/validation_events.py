@@ -267,7 +267,7 @@ def main() -> None:
     rows = []
     for example, pid, name, hs, years, supply, demand in EVENTS:
         data = tomllib.loads((ROOT / "examples" / "controls" / f"{example}.toml").read_text())
-        specs = {"licensing": []}
+        specs: dict[str, list[dict[str, Any]]] = {"licensing": []}
         specs["licensing + output (USGS)"] = [supply]
         if demand is not None:
             specs["licensing + output + precautionary demand"] = [supply, demand]
