@@ -17,6 +17,8 @@ from critmin.narrative import country_label
 from critmin.numbers import share, usd
 
 COLUMNS = ("origin", "via", "destination")
+MIN_LABEL_PX = 9.0
+"""A node's label is printed when the node is at least this tall (pixels)."""
 ROUTED_FIGURE = "routed"
 """The figure's name (``figure(results, "routed", product)``); drawn only for products with
 routed flows."""
@@ -48,12 +50,23 @@ def routed_figure(product: dict[str, Any], members: set[str], watch: set[str]) -
     ]
     total = sum(float(r["value_usd"]) for r in rows)
     height = max(260, min(560, 70 + 34 * max(1, len({r["destination"] for r in rows}))))
+    # a label is printed only when its node is tall enough for a line of text (as in the
+    # trade-diversion Sankey); hover and the table below the chart name every route
+    inflow, outflow = [0.0] * len(order), [0.0] * len(order)
+    for (a, b), (value, _) in links.items():
+        outflow[a] += value
+        inflow[b] += value
+    plot_px = height - 50  # less the top and bottom margins
+    shown = [
+        code if max(inflow[n], outflow[n]) / max(total, 1e-9) * plot_px >= MIN_LABEL_PX else ""
+        for n, (_, code) in enumerate(order)
+    ]
     trace = {
         "type": "sankey",
         "arrangement": "snap",
         "valueformat": ",.0f",
         "node": {
-            "label": [code for _, code in order],
+            "label": shown,
             "customdata": names,
             "color": [color(category(code, members, watch)) for _, code in order],
             "pad": 12,
@@ -77,7 +90,7 @@ def routed_figure(product: dict[str, Any], members: set[str], watch: set[str]) -
         {
             "text": f"<b>{text}</b>",
             "x": pos,
-            "y": 1.0,
+            "y": 1.04,
             "yref": "paper",
             "xref": "paper",
             "yanchor": "bottom",
@@ -106,7 +119,7 @@ def routed_figure(product: dict[str, Any], members: set[str], watch: set[str]) -
         "data": [trace] if rows else [],
         "layout": layout(
             height=height,
-            margin={"l": 10, "r": 10, "t": 30, "b": 10},
+            margin={"l": 10, "r": 10, "t": 40, "b": 10},
             annotations=heads,
             meta={"routed_usd": total},
         ),

@@ -156,10 +156,14 @@ def describe_policy(policy: dict[str, Any]) -> dict[str, str]:
         ranges = policy.get("grant_share_range")
         if ranges:
             items = ranges.items() if isinstance(ranges, dict) else [("", ranges)]
-            what += " (range " + ", ".join(
-                f"{k + ' ' if k else ''}{100 * float(lo):g}-{100 * float(hi):g}%"
-                for k, (lo, hi) in items
-            ) + ")"
+            what += (
+                " (range "
+                + ", ".join(
+                    f"{k + ' ' if k else ''}{100 * float(lo):g}-{100 * float(hi):g}%"
+                    for k, (lo, hi) in items
+                )
+                + ")"
+            )
         what += _leak_text(policy)
         importers = policy.get("importers", "all")
         pairs = f"{_selector(policy.get('exporters'))} → " + (
@@ -386,9 +390,7 @@ def results_view(scenario: dict[str, Any], results: dict[str, Any]) -> dict[str,
             "quota_rent_usd": answer.welfare["world"]["quota_rent_usd"],
         },
         "zone_welfare": zone_parts["welfare_change_usd"],
-        "products": [
-            product_view(pid, p, set(results["members"])) for pid, p in products.items()
-        ],
+        "products": [product_view(pid, p, set(results["members"])) for pid, p in products.items()],
         "chains": [
             {**chain_view(results, cid), "paragraph": answer.chains.get(cid, "")}
             for cid in results.get("chains") or {}
