@@ -211,3 +211,14 @@ def test_dashboard_run_page_and_twin_show_the_controls(
         rid = ScenarioStore(db).put_run(scenario, plain)
         assert "export_controls" not in client.get(f"/runs/{rid}?format=json").json()
         assert 'class="export-controls"' not in client.get(f"/runs/{rid}").text
+
+
+@pytest.mark.parametrize("path", [TIGHT_BAN, WHOLE_QUOTA, LEAKY_LICENCE, LEAKY_BAN])
+def test_a_scenario_with_controls_loads_from_its_own_dump(path: Path) -> None:
+    """The report and sweeps dump a scenario with its defaults (``leak_cost = 0`` and
+    ``leak_share = 0`` on every ban, quota and licence) and load it again."""
+    from critmin.scenario import load_scenario
+
+    spec = load_scenario(path)
+    dumped = spec.model_dump(mode="json", exclude_none=True)
+    assert load_scenario(dumped).model_dump(mode="json", exclude_none=True) == dumped
