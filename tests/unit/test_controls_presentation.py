@@ -120,7 +120,9 @@ def test_nothing_is_shown_without_controls() -> None:
         print_controls(console, p, set(data["members"]), 8)
     assert console.export_text() == ""
     html = render_report(NO_CONTROLS, data)
-    assert 'class="export-controls"' not in html and "routed-flows" not in html
+    assert 'class="controls"' not in html
+    assert '<table class="export-controls">' not in html
+    assert '<table class="routed-flows">' not in html
     assert chart_id("lithium_carbonate", "routed") not in html
 
 
