@@ -207,6 +207,15 @@ def test_dashboard_run_page_and_twin_show_the_controls(
             for r in controls_view(p, set())["routed"]  # type: ignore[index]
         ]
         assert view["routed_usd"] == pytest.approx(sum(x["value_usd"] for x in p["leakage"]))
+        # a saved scenario's page and twin too (saving runs it)
+        saved = client.post("/api/scenarios", json=scenario)
+        assert saved.status_code == 201
+        sid = saved.json()["id"]
+        assert '<table class="routed-flows">' in client.get(f"/scenarios/{sid}").text
+        twin = client.get(f"/scenarios/{sid}", params={"format": "json"}).json()
+        assert twin["export_controls"]["antimony_unwrought"]["routed_usd"] == pytest.approx(
+            sum(x["value_usd"] for x in twin["result"]["products"]["antimony_unwrought"]["leakage"])
+        )
         # a result without controls adds nothing to its twin or page
         plain = simulate_json(NO_CONTROLS)
         scenario = tomllib.loads(NO_CONTROLS.read_text(encoding="utf-8"))
