@@ -158,8 +158,8 @@ def print_summary(
         detail = len(products) <= 3
     if not detail:
         console.print(
-            "[dim]Per-product tables (trade diversion, welfare by country): --detail; every "
-            "table: --xlsx FILE or --csv DIR; everything: --json.[/]"
+            "[dim]Per-product tables (trade diversion, export controls, welfare by country): "
+            "--detail; every table: --xlsx FILE or --csv DIR; everything: --json.[/]"
         )
         return
     for pid, p in products.items():
@@ -211,6 +211,7 @@ def print_summary(
             if any(not before for _, before, _ in rows):
                 t.caption = "'new': the exporter sold nothing to the zone in the baseline."
             console.print(t)
+        print_controls(console, p, members, top)
         countries = p["countries"]
         ranked = sorted(
             countries.items(), key=lambda kv: abs(kv[1]["welfare_change_usd"] or 0.0), reverse=True
@@ -258,6 +259,100 @@ def print_summary(
                 highlight=False,
             )
         _print_notes(console, p)
+
+
+ROUTED_ROWS = 12
+"""Routed flows listed at most in the terminal (the rest are summed on one line)."""
+
+
+def print_controls(console: Console, product: dict[str, Any], members: set[str], top: int) -> None:
+    """The product's export controls (critmin.control_tables), nothing when it has none: one
+    row per control (what, destinations, binding, export-tax equivalent, leaked USD and share
+    of the cut), the restricted exporters' customs-comparable exports with their rent, the
+    watch countries' share of exports going to the zone, and the routed flows (origin -> via
+    -> destination, USD, use of the route's cap), largest first."""
+    from rich import box
+
+    from critmin.control_tables import binding_text, controls_view
+
+    view = controls_view(product, members)
+    if view is None:
+        return
+    t = Table(
+        title="Export controls",
+        title_justify="left",
+        caption="binding: exports reach the cap (a leaky ban: how full its route is); tax eq.: "
+        "the export-tax equivalent of the cap (of a leaky ban: the rent on its route); leaked: "
+        "USD routed around it and the routed quantity over the cut it makes.",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    t.add_column("exporter", no_wrap=True)
+    t.add_column("control", overflow="fold", min_width=14)
+    t.add_column("to", overflow="fold", min_width=10)
+    t.add_column("binding", overflow="fold")
+    for col in ("tax eq.", "leaked USD", "of cut"):
+        t.add_column(col, justify="right", no_wrap=True)
+    for r in view["controls"]:
+        t.add_row(
+            r["exporter"],
+            escape(r["what"]),
+            escape(r["to"]),
+            binding_text(r),
+            _pct(r["export_tax_equivalent_pct"], 1),
+            _usd(r["leaked_usd"]),
+            _share(r["leaked_share_of_cut"]),
+        )
+    console.print(t)
+    for e in view["exporters"]:
+        console.print(
+            f"{e['exporter']} exports at export prices (customs-comparable): USD "
+            f"{_usd(e['export_value_usd_before'])} -> {_usd(e['export_value_usd_after'])} "
+            f"({_pct(e['export_value_change_pct'], 1)}), export price "
+            f"{_pct(e['export_price_change_pct'], 1)}; quota/licence rent USD "
+            f"{_usd(e['quota_rent_usd'])}",
+            highlight=False,
+        )
+    w = view["watch_to_zone"]
+    if w["before"] is not None or w["after"] is not None:
+        console.print(
+            f"Watch countries' exports going to the zone: {_share(w['before'])} -> "
+            f"{_share(w['after'])}",
+            highlight=False,
+        )
+    routed = view["routed"]
+    if not routed:
+        return
+    shown = routed[: max(top, ROUTED_ROWS)]
+    t = Table(
+        title=f"Routed flows: USD {_usd(view['routed_usd'])} around the controls",
+        title_justify="left",
+        caption="USD at export prices incl. the detour cost; share of cap: the route's use of "
+        "its cap; of cut: the routed quantity over the cut on the pair.",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    t.add_column("origin → via → destination", no_wrap=True)
+    for col in ("USD", "share of cap", "of cut", "restriction"):
+        t.add_column(col, justify="left" if col == "restriction" else "right", no_wrap=True)
+    for r in shown:
+        t.add_row(
+            f"{r['origin']} → {r['via']} → {r['destination']}",
+            _usd(r["value_usd"]),
+            _share(r["quantity_share_of_cap"]),
+            _share(r["leaked_share_of_cut"]),
+            r["restriction"],
+        )
+    rest = routed[len(shown) :]
+    if rest:
+        t.add_row(
+            f"{len(rest)} more route(s)",
+            _usd(sum(r["value_usd"] or 0.0 for r in rest)),
+            "",
+            "",
+            "",
+        )
+    console.print(t)
 
 
 _WARNING_NOTES = ("no effect:", "may have no effect:", "cut off:", "numerical:")

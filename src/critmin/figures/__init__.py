@@ -10,7 +10,9 @@ Figures by name (:func:`figure`, :data:`SCENARIO_FIGURES`, :data:`PRODUCT_FIGURE
 - ``price-summary``: consumer price change inside vs outside the zone, by product;
 - per product: ``prices`` (by country), ``sankey`` (exporters -> members, baseline vs
   scenario), ``diversion`` (who loses and gains sales to the zone), ``map`` (world map of
-  price and welfare changes, members and watch countries outlined);
+  price and welfare changes, members and watch countries outlined), and ``routed`` (the
+  routed flows of leaky export controls, origin -> via -> destination; only for products with
+  ``leakage``);
 - per linked chain (:data:`CHAIN_FIGURES`, ``chain=`` the chain id): ``chain-diagram`` (the
   stages left to right with zone and outside price changes and the flows between regions and
   stages) and ``chain-capture`` (producer surplus by stage: who captures the rent).
@@ -28,6 +30,7 @@ from critmin.figures.analysis import (
     uncertainty_figures,
 )
 from critmin.figures.chains import CHAIN_FIGURES, chain_capture_figure, chain_diagram_figure
+from critmin.figures.controls import ROUTED_FIGURE, routed_figure
 from critmin.figures.maps import geojson_ids, map_figure, supply_map_figure
 from critmin.figures.product import (
     country_prices_figure,
@@ -44,6 +47,7 @@ PRODUCT_FIGURES = ("prices", "sankey", "diversion", "map")
 __all__ = [
     "CHAIN_FIGURES",
     "PRODUCT_FIGURES",
+    "ROUTED_FIGURE",
     "SCENARIO_FIGURES",
     "Figure",
     "chain_capture_figure",
@@ -61,6 +65,7 @@ __all__ = [
     "map_figure",
     "price_summary_figure",
     "result_figures",
+    "routed_figure",
     "sankey_figure",
     "supply_map_figure",
     "sweep_figure",
@@ -81,10 +86,10 @@ def figure(
         return price_summary_figure(results)
     if name in CHAIN_FIGURES:
         return _chain_figure(results, name, chain)
-    if name not in PRODUCT_FIGURES:
+    if name not in (*PRODUCT_FIGURES, ROUTED_FIGURE):
         raise CritminError(
             f"unknown figure {name!r}; expected one of "
-            + ", ".join((*SCENARIO_FIGURES, *PRODUCT_FIGURES, *CHAIN_FIGURES))
+            + ", ".join((*SCENARIO_FIGURES, *PRODUCT_FIGURES, ROUTED_FIGURE, *CHAIN_FIGURES))
         )
     products = results["products"]
     p = products[_pick(name, "product", product, products)]
@@ -95,6 +100,8 @@ def figure(
         return sankey_figure(p, members, watch)
     if name == "diversion":
         return diversion_figure(p, members, watch)
+    if name == ROUTED_FIGURE:
+        return routed_figure(p, members, watch)
     return map_figure(p, members, watch)
 
 
@@ -137,11 +144,14 @@ def chain_figure_names(results: dict[str, Any]) -> list[tuple[str, str]]:
 
 def result_figures(results: dict[str, Any]) -> dict[str, Figure]:
     """Every chart of a results page, keyed by the id of its ``<div>`` (chain figures:
-    ``chart-chain-<id>-<name>``)."""
+    ``chart-chain-<id>-<name>``; ``routed`` only for products with routed flows)."""
     figures = {
         chart_id(name) if pid is None else chart_id(pid, name): figure(results, name, pid)
         for name, pid in figure_names(results)
     }
+    for pid, p in results["products"].items():
+        if p.get("leakage"):
+            figures[chart_id(pid, ROUTED_FIGURE)] = figure(results, ROUTED_FIGURE, pid)
     for name, cid in chain_figure_names(results):
         figures[chart_id("chain", cid, name)] = figure(results, name, chain=cid)
     return figures

@@ -16,7 +16,8 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
 from critmin import __version__
-from critmin.figures import chart_id, result_figures
+from critmin.control_tables import binding_text, controls_view
+from critmin.figures import ROUTED_FIGURE, chart_id, result_figures
 from critmin.narrative import (
     WELFARE_PARTS,
     chain_region_flows,
@@ -58,6 +59,7 @@ POLICY_LABELS = {
     "price_floor": "Price floor",
     "export_ban": "Export ban",
     "export_quota": "Export quota",
+    "export_licensing": "Export licensing",
 }
 
 
@@ -87,7 +89,12 @@ def make_env(*extra_dirs: Path) -> Environment:
         }
     )
     env.globals.update(
-        {"version": __version__, "chart_id": chart_id, "plotly_js_packed": plotly_js_packed}
+        {
+            "version": __version__,
+            "chart_id": chart_id,
+            "plotly_js_packed": plotly_js_packed,
+            "binding_text": binding_text,
+        }
     )
     return env
 
@@ -127,14 +134,41 @@ def describe_policy(policy: dict[str, Any]) -> dict[str, str]:
             else "zone producers (subsidy tops up their price)"
         )
     elif kind == "export_ban":
-        what = "exports removed"
+        what = "exports removed" + _leak_text(policy)
         pairs = (
             f"{_selector(policy.get('exporters'))} → "
             f"{_selector(policy.get('importers', 'members'))}"
         )
     elif kind == "export_quota":
         what = f"exports capped at {100 * float(policy['share_of_baseline']):g}% of baseline"
-        pairs = f"{_selector(policy.get('exporters'))} → all destinations"
+        what += _leak_text(policy)
+        importers = policy.get("importers", "all")
+        pairs = f"{_selector(policy.get('exporters'))} → " + (
+            "all destinations" if importers == "all" else _selector(importers)
+        )
+    elif kind == "export_licensing":
+        grant = policy.get("grant_share")
+        if isinstance(grant, dict):
+            grant_text = ", ".join(f"{k} {100 * float(v):g}%" for k, v in grant.items())
+        else:
+            grant_text = f"{100 * float(grant or 0):g}%"
+        what = f"licences granted for {grant_text} of baseline exports"
+        ranges = policy.get("grant_share_range")
+        if ranges:
+            items = ranges.items() if isinstance(ranges, dict) else [("", ranges)]
+            what += (
+                " (range "
+                + ", ".join(
+                    f"{k + ' ' if k else ''}{100 * float(lo):g}-{100 * float(hi):g}%"
+                    for k, (lo, hi) in items
+                )
+                + ")"
+            )
+        what += _leak_text(policy)
+        importers = policy.get("importers", "all")
+        pairs = f"{_selector(policy.get('exporters'))} → " + (
+            "all destinations" if importers == "all" else _selector(importers)
+        )
     else:
         what, pairs = "", ""
     return {
@@ -144,6 +178,17 @@ def describe_policy(policy: dict[str, Any]) -> dict[str, str]:
         "products": products,
         "label": str(policy.get("label") or ""),
     }
+
+
+def _leak_text(policy: dict[str, Any]) -> str:
+    """``; leaks via THA, MEX at +20% cost, up to 30% of their trade`` for a leaky control."""
+    vias = policy.get("leak_via")
+    if not vias:
+        return ""
+    return (
+        f"; leaks via {_selector(vias)} at +{100 * float(policy.get('leak_cost') or 0):g}% "
+        f"cost, up to {100 * float(policy.get('leak_share') or 0):g}% of their trade"
+    )
 
 
 def _welfare_row(label: str, rows: list[dict[str, Any]], kind: str = "") -> dict[str, Any]:
@@ -181,8 +226,11 @@ def welfare_tables(product: dict[str, Any], top_others: int = 10) -> dict[str, A
     return {"lines": lines, "all": full}
 
 
-def product_view(pid: str, product: dict[str, Any]) -> dict[str, Any]:
-    """What a product section shows besides its charts."""
+def product_view(
+    pid: str, product: dict[str, Any], members: set[str] | None = None
+) -> dict[str, Any]:
+    """What a product section shows besides its charts (``controls``: its export controls
+    and routed flows, :func:`critmin.control_tables.controls_view`, ``None`` without any)."""
     z, s = product["zone"], product["summary"]
     kpis = [
         {
@@ -228,6 +276,8 @@ def product_view(pid: str, product: dict[str, Any]) -> dict[str, Any]:
         "kpis": kpis,
         "welfare": welfare_tables(product),
         "anchor": chart_id(pid).removeprefix("chart-"),
+        "controls": controls_view(product, members or set()),
+        "routed_chart": chart_id(pid, ROUTED_FIGURE) if product.get("leakage") else "",
     }
 
 
@@ -340,7 +390,7 @@ def results_view(scenario: dict[str, Any], results: dict[str, Any]) -> dict[str,
             "quota_rent_usd": answer.welfare["world"]["quota_rent_usd"],
         },
         "zone_welfare": zone_parts["welfare_change_usd"],
-        "products": [product_view(pid, p) for pid, p in products.items()],
+        "products": [product_view(pid, p, set(results["members"])) for pid, p in products.items()],
         "chains": [
             {**chain_view(results, cid), "paragraph": answer.chains.get(cid, "")}
             for cid in results.get("chains") or {}

@@ -160,7 +160,13 @@ class _LeakyPolicy(_PolicyBase):
 
     @model_validator(mode="after")
     def _leak_needs_via(self) -> _LeakyPolicy:
-        given = sorted({"leak_cost", "leak_share"} & self.model_fields_set)
+        # a value at its default (0) says nothing: a scenario dumped with its defaults (the
+        # report's scenario_dict, sweeps) must load again
+        given = sorted(
+            name
+            for name in {"leak_cost", "leak_share"} & self.model_fields_set
+            if getattr(self, name) != 0.0
+        )
         if self.leak_via is None and given:
             raise ValueError(
                 f"{' and '.join(given)} {'needs' if len(given) == 1 else 'need'} leak_via "

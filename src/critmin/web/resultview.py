@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from critmin.control_tables import results_controls
 from critmin.report import render as report_render
 
 WARNING_PREFIXES = ("no effect:", "may have no effect:", "cut off:", "numerical:")
@@ -50,3 +51,13 @@ def results_context(scenario: dict[str, Any], result: dict[str, Any]) -> dict[st
     view = report_render.results_view(report_render.scenario_dict(scenario), result)
     view["result_warnings"] = result_warnings(result)
     return view
+
+
+def controls_twin(result: dict[str, Any] | None) -> dict[str, Any]:
+    """What a result page's JSON twin adds for export controls: ``{"export_controls": {product
+    id: controls_view}}`` (the rows the page's "Export controls" and "Routed flows" tables show,
+    :func:`critmin.control_tables.controls_view`), or nothing when the result has none."""
+    if not result:
+        return {}
+    found = results_controls(result)
+    return {"export_controls": found} if found else {}

@@ -16,7 +16,7 @@ from critmin.report.resources import world_geojson_text
 from critmin.web.context import WebContext, get_context
 from critmin.web.figures import LIST_FIGURES
 from critmin.web.responses import links, respond, run_links
-from critmin.web.resultview import results_context
+from critmin.web.resultview import controls_twin, results_context
 from critmin.web.routes.api import comparison
 from critmin.web.services import BadRequestError
 
@@ -64,6 +64,7 @@ async def scenario_page(
         entry.to_dict()
         | {"scenario": data, "result": result}
         | ({"uncertainty": uncertainty} if uncertainty else {})
+        | controls_twin(result)
         | links(entry.id)
     )
     view: dict[str, Any] = {}
@@ -153,7 +154,9 @@ def run_page(
         view = results_context(scenario, result)
     return respond(
         request,
-        {"id": run_id, "scenario": scenario, "result": result} | run_links(run_id),
+        {"id": run_id, "scenario": scenario, "result": result}
+        | controls_twin(result)
+        | run_links(run_id),
         "run.html.j2",
         title=f"{scenario.get('name', 'Run')} — critmin",
         active="designer",
