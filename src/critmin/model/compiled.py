@@ -186,6 +186,19 @@ def module_name(key: str) -> str:
 # argument types
 
 
+_DTYPE_NAMES: dict[np.dtype[Any], str] = {}
+"""``dtype.name`` by dtype: the name is computed in Python by NumPy (about 3 us), and a solve
+asks for it some 80 times."""
+
+
+def _dtype_name(dtype: np.dtype[Any]) -> str:
+    """``dtype.name``, remembered per dtype."""
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = dtype.name
+    return name
+
+
 def type_key(value: Any) -> str:
     """The type of ``value`` as ``numba.typeof`` distinguishes it, as a string: arrays by
     dtype, dimensions, layout (``C`` if C-contiguous, else ``F`` if Fortran-contiguous, else
@@ -197,7 +210,7 @@ def type_key(value: Any) -> str:
         layout = "C" if flags.c_contiguous else "F" if flags.f_contiguous else "A"
         readonly = "" if flags.writeable else "r"
         unaligned = "" if flags.aligned else "u"
-        return f"{value.dtype.name}[{value.ndim}{layout}{readonly}{unaligned}]"
+        return f"{_dtype_name(value.dtype)}[{value.ndim}{layout}{readonly}{unaligned}]"
     if isinstance(value, bool | np.bool_):
         return "bool"
     if isinstance(value, int):
@@ -205,7 +218,7 @@ def type_key(value: Any) -> str:
     if isinstance(value, float):
         return "float64"
     if isinstance(value, np.generic):
-        return value.dtype.name
+        return _dtype_name(value.dtype)
     if isinstance(value, tuple):
         inner = ",".join(type_key(v) for v in value)
         return f"{type(value).__name__}({inner})" if hasattr(value, "_fields") else f"({inner})"
