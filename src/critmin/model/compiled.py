@@ -44,6 +44,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from critmin.model import kernel_tuples
 from critmin.model.kernel_tuples import EvalBuf, Levels, StackArrays
@@ -199,6 +200,19 @@ def _dtype_name(dtype: np.dtype[Any]) -> str:
     return name
 
 
+_ARRAY_KEYS: dict[tuple[np.dtype[Any], int, int], str] = {}
+""":func:`type_key` of arrays by ``(dtype, ndim, flags.num)``."""
+
+
+def _array_type_key(value: NDArray[Any]) -> str:
+    """:func:`type_key` of one array, computed."""
+    flags = value.flags
+    layout = "C" if flags.c_contiguous else "F" if flags.f_contiguous else "A"
+    readonly = "" if flags.writeable else "r"
+    unaligned = "" if flags.aligned else "u"
+    return f"{_dtype_name(value.dtype)}[{value.ndim}{layout}{readonly}{unaligned}]"
+
+
 def type_key(value: Any) -> str:
     """The type of ``value`` as ``numba.typeof`` distinguishes it, as a string: arrays by
     dtype, dimensions, layout (``C`` if C-contiguous, else ``F`` if Fortran-contiguous, else
@@ -206,11 +220,12 @@ def type_key(value: Any) -> str:
     element by element, named tuples with their class name. :mod:`critmin.model.aot_build`
     computes the same string from Numba's types."""
     if isinstance(value, np.ndarray):
-        flags = value.flags
-        layout = "C" if flags.c_contiguous else "F" if flags.f_contiguous else "A"
-        readonly = "" if flags.writeable else "r"
-        unaligned = "" if flags.aligned else "u"
-        return f"{_dtype_name(value.dtype)}[{value.ndim}{layout}{readonly}{unaligned}]"
+        # remembered by dtype, dimensions and the flags' bit mask (a solve checks ~90 arrays)
+        key = (value.dtype, value.ndim, value.flags.num)
+        text = _ARRAY_KEYS.get(key)
+        if text is None:
+            text = _ARRAY_KEYS[key] = _array_type_key(value)
+        return text
     if isinstance(value, bool | np.bool_):
         return "bool"
     if isinstance(value, int):
@@ -220,7 +235,7 @@ def type_key(value: Any) -> str:
     if isinstance(value, np.generic):
         return _dtype_name(value.dtype)
     if isinstance(value, tuple):
-        inner = ",".join(type_key(v) for v in value)
+        inner = ",".join([type_key(v) for v in value])
         return f"{type(value).__name__}({inner})" if hasattr(value, "_fields") else f"({inner})"
     return f"?{type(value).__qualname__}"
 
