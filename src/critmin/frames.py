@@ -23,8 +23,9 @@ the unit, as the Excel workbook and CSV files use.
   :func:`export_controls_frame` (one row per control of each product) and
   :func:`routed_flows_frame` (one row per routed flow: origin, via, destination). The
   customs-comparable exports are columns of ``countries``
-  (``export_value_usd_before/after``, ``export_price_change_pct``) and the watch countries'
-  exports to the zone columns of ``products`` (``watch_exports_to_zone_share_before/after``).
+  (``export_value_usd_before/after``, ``export_price_change_pct``; every exporter, in every
+  run) and the share of the watch countries' exports going to the zone columns of
+  ``products`` (``watch_exports_to_zone_share_before/after``).
 - :func:`tables`: all of the above by name (:func:`table_names`: the ones a result has).
 """
 

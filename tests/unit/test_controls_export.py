@@ -179,3 +179,29 @@ def test_no_control_sheets_without_controls(tmp_path: Path) -> None:
     with pd.ExcelFile(write_xlsx(data, tmp_path / "plain.xlsx")) as book:
         assert book.sheet_names == ["summary", *TABLES]
     assert [p.name for p in write_csvs(data, tmp_path / "csv")] == [f"{t}.csv" for t in TABLES]
+
+
+def test_dashboard_downloads_have_the_control_tables(tmp_path: Path) -> None:
+    """The dashboard's workbook and CSV downloads of a run with controls carry both tables (the
+    same text as ``critmin.export``); a run without controls offers neither."""
+    import tomllib
+
+    from fastapi.testclient import TestClient
+    from openpyxl import load_workbook
+
+    from critmin.web.app import create_app
+    from critmin.web.store import ScenarioStore
+
+    db = tmp_path / "scenarios.sqlite3"
+    with TestClient(create_app(db)) as client:
+        for path, offered in ((LEAKY_LICENCE, True), (NO_CONTROLS, False)):
+            data = results_of(path)
+            scenario = tomllib.loads(path.read_text(encoding="utf-8"))
+            rid = ScenarioStore(db).put_run(scenario, data)
+            book = load_workbook(io.BytesIO(client.get(f"/api/runs/{rid}/workbook.xlsx").content))
+            assert (set(CONTROL_TABLES) <= set(book.sheetnames)) is offered
+            for name in CONTROL_TABLES:
+                r = client.get(f"/api/runs/{rid}/tables/{name}.csv")
+                assert r.status_code == (200 if offered else 404)
+                if offered:
+                    assert r.text == table_csv(data, name)
