@@ -1,7 +1,8 @@
 """Export simulation results as CSV files and an Excel workbook.
 
 The tables are those of :mod:`critmin.frames` (products, countries, flows, welfare, key
-figures; with linked chains also chain_stages, chain_flows and chain_welfare). Every header carries its unit (``consumer price change (%)``, ``value (USD)``,
+figures; with linked chains also chain_stages, chain_flows and chain_welfare; with export
+controls also export_controls and routed_flows). Every header carries its unit (``consumer price change (%)``, ``value (USD)``,
 ``self sufficiency (fraction 0-1)``; :func:`critmin.frames.column_header`). Values are those of
 the results contract, unrounded. The workbook has one sheet per table plus a ``summary`` sheet
 with the written answer (:mod:`critmin.narrative`) and a ``units`` sheet.
@@ -25,7 +26,11 @@ from critmin.narrative import headline
 
 UNITS_NOTE = [
     ("%", "percent change from the baseline (columns ending in (%))"),
-    ("USD", "US dollars at producer prices, for the trade year of the results"),
+    (
+        "USD",
+        "US dollars at producer prices, for the trade year of the results (customs-comparable"
+        " exports and routed flows: at export prices; export caps: at baseline prices)",
+    ),
     ("fraction 0-1", "shares (self-sufficiency, watch share); 0.25 = 25%"),
     ("ISO3", "ISO 3166 alpha-3 country codes"),
 ]

@@ -18,6 +18,14 @@ the unit, as the Excel workbook and CSV files use.
   columns, and the stage's share of the zone producers' gain), :func:`chain_flows_frame` (each
   stage's sales between the zone and the rest of the world) and :func:`chain_welfare_frame`
   (one row per chain and group).
+- export controls (results with any, :data:`CONTROL_TABLES`; rows of
+  :mod:`critmin.control_tables`, as the summary, report and dashboard show them):
+  :func:`export_controls_frame` (one row per control of each product) and
+  :func:`routed_flows_frame` (one row per routed flow: origin, via, destination). The
+  customs-comparable exports are columns of ``countries``
+  (``export_value_usd_before/after``, ``export_price_change_pct``; every exporter, in every
+  run) and the share of the watch countries' exports going to the zone columns of
+  ``products`` (``watch_exports_to_zone_share_before/after``).
 - :func:`tables`: all of the above by name (:func:`table_names`: the ones a result has).
 """
 
@@ -27,6 +35,7 @@ from typing import Any
 
 import pandas as pd
 
+from critmin.control_tables import control_rows, results_controls, routed_rows
 from critmin.errors import CritminError
 from critmin.narrative import (
     WELFARE_PARTS,
@@ -39,6 +48,9 @@ from critmin.narrative import (
 TABLES = ("products", "countries", "flows", "welfare", "key_figures")
 CHAIN_TABLES = ("chain_stages", "chain_flows", "chain_welfare")
 """Tables of linked chains, offered when the results hold ``chains``."""
+CONTROL_TABLES = ("export_controls", "routed_flows")
+"""Tables of export controls, offered when a product of the results has any
+(:func:`critmin.control_tables.results_controls`)."""
 
 # human headers of the contract's columns (the unit follows in parentheses)
 _LABELS = {
@@ -65,6 +77,27 @@ _LABELS = {
     "link": "link to the previous stage",
     "seller": "sellers (region)",
     "buyer": "buyers (region)",
+    "kind": "kind of control",
+    "what": "control",
+    "destinations": "destinations (ISO3)",
+    "to": "destinations (in words)",
+    "cap_usd": "cap at baseline prices (USD)",
+    "exports_usd": "exports to the destinations at baseline prices (USD)",
+    "baseline_usd": "baseline exports to the destinations (USD)",
+    "cap_share": "cap share of baseline exports (fraction 0-1)",
+    "binding": "binding",
+    "route_use": "route use of its cap (fraction 0-1)",
+    "leaked_usd": "leaked around the control (USD)",
+    "label": "label",
+    "origin": "origin (ISO3)",
+    "via": "via (ISO3)",
+    "destination": "destination (ISO3)",
+    "restriction": "restriction",
+    "value_usd": "value (USD)",
+    "quantity_share_of_cap": "quantity share of cap (fraction 0-1)",
+    "leaked_share_of_cut": "leaked share of the cut (fraction 0-1)",
+    "export_value_usd_before": "customs-comparable exports before (USD)",
+    "export_value_usd_after": "customs-comparable exports after (USD)",
 }
 # shares (fractions 0-1) among the columns
 _SHARES = ("self_sufficiency", "watch_share", "share_of_", "cost_share")
@@ -79,7 +112,12 @@ def column_header(column: str) -> str:
     for suffix, unit in (("_pct", "%"), ("_usd", "USD"), ("_seconds", "s")):
         if column.endswith(suffix):
             return f"{column.removesuffix(suffix).replace('_', ' ')} ({unit})"
-    if column.startswith("share") or any(k in column for k in _SHARES):
+    if (
+        column.startswith("share")
+        or column.endswith("_share")
+        or "_share_" in column
+        or any(k in column for k in _SHARES)
+    ):
         return f"{column.replace('_', ' ')} (fraction 0-1)"
     return column.replace("_", " ")
 
@@ -274,6 +312,66 @@ def chain_welfare_frame(results: dict[str, Any]) -> pd.DataFrame:
     )
 
 
+_CONTROL_COLUMNS = (
+    "exporter",
+    "kind",
+    "what",
+    "destinations",
+    "to",
+    "cap_usd",
+    "exports_usd",
+    "baseline_usd",
+    "cap_share",
+    "binding",
+    "route_use",
+    "export_tax_equivalent_pct",
+    "leaked_usd",
+    "leaked_share_of_cut",
+    "label",
+)
+_ROUTED_COLUMNS = (
+    "origin",
+    "via",
+    "destination",
+    "value_usd",
+    "quantity_share_of_cap",
+    "leaked_share_of_cut",
+    "restriction",
+)
+_HEAD = ("product", "name", "mineral", "stage")
+
+
+def export_controls_frame(results: dict[str, Any]) -> pd.DataFrame:
+    """One row per product and export control (:func:`critmin.control_tables.control_rows`):
+    the quota groups of the contract's ``export_controls`` (quotas, licences, routes of leaky
+    bans), bans without leakage and quotas on all of an exporter's exports. Columns: exporter,
+    kind, the control in words, destinations (codes, comma-separated, and in words), cap and
+    exports at baseline prices (USD; a ban's are 0), baseline exports to the destinations
+    (USD), the cap's share of them, whether it binds, a leaky ban's route use, the
+    export-tax equivalent (%), what leaked (USD) and its share of the cut, and the label."""
+    members = set(results.get("members") or [])
+    rows = []
+    for pid, p in results["products"].items():
+        for r in control_rows(p, members):
+            row = {k: r[k] for k in _CONTROL_COLUMNS}
+            row["destinations"] = ", ".join(r["destinations"])
+            rows.append({**_product_columns(pid, p), **row})
+    return pd.DataFrame(rows, columns=[*_HEAD, *_CONTROL_COLUMNS])
+
+
+def routed_flows_frame(results: dict[str, Any]) -> pd.DataFrame:
+    """One row per product and routed flow around a control (the contract's ``leakage``,
+    largest value first; :func:`critmin.control_tables.routed_rows`): origin, via,
+    destination, value (USD at export prices including the detour cost), the route's use of
+    its cap, the routed quantity's share of the cut on the pair, and the restriction (``ban``
+    or ``quota``)."""
+    rows = []
+    for pid, p in results["products"].items():
+        for r in routed_rows(p):
+            rows.append({**_product_columns(pid, p), **{k: r[k] for k in _ROUTED_COLUMNS}})
+    return pd.DataFrame(rows, columns=[*_HEAD, *_ROUTED_COLUMNS])
+
+
 _BUILDERS = {
     "products": products_frame,
     "countries": countries_frame,
@@ -283,24 +381,26 @@ _BUILDERS = {
     "chain_stages": chain_stages_frame,
     "chain_flows": chain_flows_frame,
     "chain_welfare": chain_welfare_frame,
+    "export_controls": export_controls_frame,
+    "routed_flows": routed_flows_frame,
 }
 
 
 def table_names(results: dict[str, Any]) -> tuple[str, ...]:
     """The tables a result offers: :data:`TABLES`, plus :data:`CHAIN_TABLES` when it holds
-    linked chains."""
-    return (*TABLES, *CHAIN_TABLES) if results.get("chains") else TABLES
+    linked chains and :data:`CONTROL_TABLES` when a product has export controls."""
+    names = TABLES + (CHAIN_TABLES if results.get("chains") else ())
+    return names + (CONTROL_TABLES if results_controls(results) else ())
 
 
 def table(results: dict[str, Any], name: str) -> pd.DataFrame:
-    """One table by name (one of :data:`TABLES` or :data:`CHAIN_TABLES`; a chain table of a
-    result without chains is empty)."""
+    """One table by name (one of :data:`TABLES`, :data:`CHAIN_TABLES` or
+    :data:`CONTROL_TABLES`; a chain or control table of a result without any is empty)."""
     try:
         build = _BUILDERS[name]
     except KeyError:
-        raise CritminError(
-            f"unknown results table {name!r}; expected one of {', '.join((*TABLES, *CHAIN_TABLES))}"
-        ) from None
+        known = ", ".join((*TABLES, *CHAIN_TABLES, *CONTROL_TABLES))
+        raise CritminError(f"unknown results table {name!r}; expected one of {known}") from None
     return build(results)
 
 

@@ -444,8 +444,9 @@ class SimulationResult:
 
     def frame(self, name: str = "countries") -> Any:
         """A tidy DataFrame: ``products``, ``countries``, ``flows``, ``welfare``,
-        ``key_figures`` or, with linked chains, ``chain_stages``, ``chain_flows``,
-        ``chain_welfare`` (:func:`critmin.frames.table`)."""
+        ``key_figures``; with linked chains ``chain_stages``, ``chain_flows``,
+        ``chain_welfare``; with export controls ``export_controls``, ``routed_flows``
+        (:func:`critmin.frames.table`)."""
         from critmin.frames import table
 
         return table(self.to_dict(), name)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from critmin.export import table_csv, xlsx_bytes
-from critmin.frames import TABLES
+from critmin.frames import CHAIN_TABLES, CONTROL_TABLES, TABLES, table_names
 from critmin.web.context import WebContext, get_context
 from critmin.web.openapi import responses
 from critmin.web.store import NotFoundError
@@ -18,7 +18,12 @@ from critmin.web.store import NotFoundError
 router = APIRouter(prefix="/api", tags=["exports"])
 Ctx = Depends(get_context)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-TABLE_LIST = ", ".join(f"`{t}`" for t in TABLES)
+TABLE_LIST = ", ".join(f"`{t}`" for t in TABLES) + (
+    "; with linked chains also "
+    + ", ".join(f"`{t}`" for t in CHAIN_TABLES)
+    + "; with export controls also "
+    + ", ".join(f"`{t}`" for t in CONTROL_TABLES)
+)
 
 
 def results_of(ctx: WebContext, kind: str, ref: str) -> dict[str, Any]:
@@ -29,8 +34,9 @@ def results_of(ctx: WebContext, kind: str, ref: str) -> dict[str, Any]:
 
 
 def _csv(results: dict[str, Any], table: str, filename: str) -> Response:
-    if table not in TABLES:
-        raise NotFoundError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
+    offered = table_names(results)
+    if table not in offered:
+        raise NotFoundError(f"unknown table {table!r}; tables: {', '.join(offered)}")
     return Response(
         table_csv(results, table),
         media_type="text/csv; charset=utf-8",
