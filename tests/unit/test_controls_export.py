@@ -205,3 +205,6 @@ def test_dashboard_downloads_have_the_control_tables(tmp_path: Path) -> None:
                 assert r.status_code == (200 if offered else 404)
                 if offered:
                     assert r.text == table_csv(data, name)
+            page = client.get(f"/runs/{rid}").text
+            for name in CONTROL_TABLES:  # the page links the tables it offers, no others
+                assert (f"/api/runs/{rid}/tables/{name}.csv" in page) is offered

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from critmin.control_tables import results_controls
+from critmin.frames import table_names
 from critmin.report import render as report_render
 
 WARNING_PREFIXES = ("no effect:", "may have no effect:", "cut off:", "numerical:")
@@ -50,6 +51,7 @@ def results_context(scenario: dict[str, Any], result: dict[str, Any]) -> dict[st
     the detail)."""
     view = report_render.results_view(report_render.scenario_dict(scenario), result)
     view["result_warnings"] = result_warnings(result)
+    view["export_tables"] = table_names(result)  # the download links: chain, control tables
     return view
 
 
