@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from critmin.errors import ScenarioError
+from critmin.web import formcarry
 
 POLICY_TYPES = [
     ("", "— none —"),
@@ -21,6 +22,7 @@ POLICY_TYPES = [
     ("price_floor", "Price floor"),
     ("export_ban", "Export ban"),
     ("export_quota", "Export quota"),
+    ("export_licensing", "Export licensing"),
 ]
 SELECTOR_WORDS = {"all", "members", "non-members"}
 POLICY_FIELDS = (
@@ -34,7 +36,20 @@ POLICY_FIELDS = (
     "products",
     "stage",
     "label",
+    "grant_pct",
+    "grant_low_pct",
+    "grant_high_pct",
+    "leak_via",
+    "leak_cost_pct",
+    "leak_share_pct",
+    "extra",
 )
+LEAKY_TYPES = {"export_ban", "export_quota", "export_licensing"}
+TARIFF_BASELINES = [
+    ("none", "none (the market as traded, no baseline tariffs)"),
+    ("curated", "curated: the bundled, cited tariffs (e.g. Section 301)"),
+]
+"""``[tariffs] baseline``: the tariffs the market is calibrated with (docs/controls.md)."""
 MAX_POLICIES = 12
 ORIGIN_RULES = [
     ("", "none (all member output qualifies)"),
@@ -61,7 +76,19 @@ class DesignerState:
     sigma: str = ""
     demand_elasticity: str = ""
     supply_elasticity: str = ""
+    tariffs_baseline: str = "none"
     policies: list[dict[str, str]] = field(default_factory=list)
+    carried: str = ""
+    """JSON of the scenario's parts the form does not edit (:mod:`critmin.web.formcarry`)."""
+
+    def carried_parts(self) -> list[str]:
+        """Plain words for what the form keeps untouched ([] when it shows everything)."""
+        try:
+            rest = formcarry.loads(self.carried, "carried")
+            pols = [formcarry.loads(p.get("extra", ""), "extra") for p in self.policies]
+        except ScenarioError:
+            return ["(unreadable kept parts)"]
+        return formcarry.carried_parts(rest, pols)
 
     def padded_policies(self, extra: int = 0) -> list[dict[str, str]]:
         """The chosen instruments plus ``extra`` empty ones (one when none is chosen)."""
@@ -83,6 +110,13 @@ def empty_policy() -> dict[str, str]:
         "products": "",
         "stage": "",
         "label": "",
+        "grant_pct": "",
+        "grant_low_pct": "",
+        "grant_high_pct": "",
+        "leak_via": "",
+        "leak_cost_pct": "",
+        "leak_share_pct": "",
+        "extra": "",
     }
 
 
@@ -112,8 +146,23 @@ def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerSt
     for pol in data.get("policy", []):
         row = empty_policy()
         row["type"] = str(pol.get("type", ""))
+        if row["type"] in ("export_quota", "export_licensing"):
+            row["importers"] = "all"  # their default: one cap on total exports
         row["exporters"] = _selector_text(pol.get("exporters"), row["exporters"])
         row["importers"] = _selector_text(pol.get("importers"), row["importers"])
+        rest = formcarry.policy_rest(pol)
+        row["extra"] = formcarry.dumps(rest)
+        if "grant_share" in pol and "grant_share" not in rest:
+            row["grant_pct"] = _fmt_number(100 * float(pol["grant_share"]))
+            low_high = pol.get("grant_share_range") or ["", ""]
+            row["grant_low_pct"], row["grant_high_pct"] = (
+                "" if v == "" else _fmt_number(100 * float(v)) for v in low_high[:2]
+            )
+        if pol.get("leak_via") is not None:
+            row["leak_via"] = _selector_text(pol.get("leak_via"), "")
+        for key in ("leak_cost", "leak_share"):
+            if key in pol:
+                row[f"{key}_pct"] = _fmt_number(100 * float(pol[key]))
         if "rate" in pol:
             row["rate_pct"] = _fmt_number(100 * float(pol["rate"]))
         if "mechanism" in pol:
@@ -143,7 +192,9 @@ def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerSt
         sigma=_fmt_number(defaults.get("sigma")),
         demand_elasticity=_fmt_number(defaults.get("demand_elasticity")),
         supply_elasticity="" if isinstance(supply, dict) else _fmt_number(supply),
+        tariffs_baseline=str((data.get("tariffs") or {}).get("baseline") or "none"),
         policies=policies,
+        carried=formcarry.dumps(formcarry.scenario_rest(data)),
     )
 
 
@@ -180,18 +231,21 @@ def state_from_form(form: dict[str, list[str]]) -> DesignerState:
         sigma=one("sigma"),
         demand_elasticity=one("demand_elasticity"),
         supply_elasticity=one("supply_elasticity"),
+        tariffs_baseline=one("tariffs_baseline", "none") or "none",
         policies=policies,
+        carried=one("carried"),
     )
 
 
-def _number(text: str, field_name: str, scale: float = 1.0) -> float:
+def _number(text: str, field_name: str, divisor: float = 1.0) -> float:
+    """A typed number (``divisor`` 100: typed in percent, returned as a fraction)."""
     try:
         value = float(text.replace(",", "").replace("_", ""))
     except ValueError:
         raise ScenarioError(field_name, f"expected a number, got {text!r}") from None
     if not math.isfinite(value):
         raise ScenarioError(field_name, f"expected a finite number, got {text!r}")
-    return value * scale
+    return value / divisor
 
 
 def _selector(text: str, field_name: str) -> str | list[str]:
@@ -226,6 +280,7 @@ def scenario_from_state(
     """The scenario dict the form describes (validated afterwards by Scenario.from_dict).
     ``product_names`` maps lower-case product names and ids to ids (instrument products may be
     typed either way); without it, ids are taken as typed."""
+    rest = formcarry.loads(state.carried, "carried")
     data: dict[str, Any] = {"name": state.name or "My zone"}
     if state.description:
         data["description"] = state.description
@@ -240,7 +295,7 @@ def scenario_from_state(
     if state.origin_rule:  # rules of origin of the chains' processed stages
         origin: dict[str, Any] = {"rule": state.origin_rule}
         if state.origin_threshold_pct:
-            origin["threshold"] = _number(state.origin_threshold_pct, "zone.origin.threshold", 0.01)
+            origin["threshold"] = _number(state.origin_threshold_pct, "zone.origin.threshold", 100)
         data["zone"]["origin"] = origin
     defaults: dict[str, float] = {}
     for key in ("sigma", "demand_elasticity", "supply_elasticity"):
@@ -249,9 +304,13 @@ def scenario_from_state(
             defaults[key] = _number(text, f"defaults.{key}")
     if defaults:
         data["defaults"] = defaults
-    data["product"] = [{"id": p} for p in sorted(state.products)]
+    data["product"] = formcarry.merge_entries("product", state.products, rest)
     if state.chains:  # every stage of a catalog chain, solved as one system
-        data["chain"] = [{"id": c} for c in sorted(state.chains)]
+        data["chain"] = formcarry.merge_entries("chain", state.chains, rest)
+    if state.tariffs_baseline not in {v for v, _ in TARIFF_BASELINES}:
+        raise ScenarioError("tariffs.baseline", "must be none or curated")
+    if state.tariffs_baseline != "none":
+        data["tariffs"] = {"baseline": state.tariffs_baseline}
     policies: list[dict[str, Any]] = []
     for row in state.policies:
         kind = row.get("type", "")
@@ -259,11 +318,14 @@ def scenario_from_state(
             continue
         k = len(policies)
         f = f"policy[{k}]"
+        extra = formcarry.loads(row.get("extra", ""), f"{f}.type")
         pol: dict[str, Any] = {"type": kind}
-        if kind == "tariff":
+        if kind not in formcarry.EDITED_POLICY and extra:
+            pass  # a type the form does not know: every key kept as saved
+        elif kind == "tariff":
             pol["exporters"] = _selector(row.get("exporters", ""), f"{f}.exporters")
             pol["importers"] = _selector(row.get("importers", ""), f"{f}.importers")
-            pol["rate"] = _number(row.get("rate_pct", ""), f"{f}.rate", 0.01)
+            pol["rate"] = _number(row.get("rate_pct", ""), f"{f}.rate", 100)
         elif kind == "price_floor":
             pol["mechanism"] = row.get("mechanism") or "variable_levy"
             pol["price_usd_per_t"] = _number(row.get("price", ""), f"{f}.price_usd_per_t")
@@ -272,9 +334,15 @@ def scenario_from_state(
             pol["importers"] = _selector(row.get("importers", ""), f"{f}.importers")
         elif kind == "export_quota":
             pol["exporters"] = _selector(row.get("exporters", ""), f"{f}.exporters")
+            pol["importers"] = _selector(row.get("importers", ""), f"{f}.importers")
             pol["share_of_baseline"] = _number(
-                row.get("share_pct", ""), f"{f}.share_of_baseline", 0.01
+                row.get("share_pct", ""), f"{f}.share_of_baseline", 100
             )
+        elif kind == "export_licensing":
+            pol["exporters"] = _selector(row.get("exporters", ""), f"{f}.exporters")
+            pol["importers"] = _selector(row.get("importers", ""), f"{f}.importers")
+            if "grant_share" not in extra:  # else a table by destination, kept as saved
+                pol.update(_grant_share(row, f))
         else:
             raise ScenarioError(f"{f}.type", f"unknown instrument {kind!r}")
         text = row.get("products", "")
@@ -289,9 +357,41 @@ def scenario_from_state(
             pol["stage"] = row["stage"]
         if row.get("label"):
             pol["label"] = row["label"]
-        policies.append(pol)
+        if kind in LEAKY_TYPES:
+            pol.update(_leakage(row, f))
+        policies.append(pol | {k: v for k, v in extra.items() if k not in pol})
     data["policy"] = policies
-    return data
+    return formcarry.apply_rest(data, rest)
+
+
+def _grant_share(row: dict[str, str], f: str) -> dict[str, Any]:
+    """A licence's grant share and its optional range, typed in percent."""
+    out: dict[str, Any] = {
+        "grant_share": _number(row.get("grant_pct", ""), f"{f}.grant_share", 100)
+    }
+    low, high = row.get("grant_low_pct", ""), row.get("grant_high_pct", "")
+    if low or high:
+        if not (low and high):
+            raise ScenarioError(
+                f"{f}.grant_share_range", "give both ends of the range (low and high), or none"
+            )
+        out["grant_share_range"] = [
+            _number(low, f"{f}.grant_share_range", 100),
+            _number(high, f"{f}.grant_share_range", 100),
+        ]
+    return out
+
+
+def _leakage(row: dict[str, str], f: str) -> dict[str, Any]:
+    """Leakage of a ban, quota or licence through third countries (docs/controls.md):
+    ``leak_via`` and, typed in percent, ``leak_cost`` and ``leak_share``."""
+    out: dict[str, Any] = {}
+    if row.get("leak_via", "").strip():
+        out["leak_via"] = _selector(row["leak_via"], f"{f}.leak_via")
+    for key in ("leak_cost", "leak_share"):
+        if row.get(f"{key}_pct", "").strip():
+            out[key] = _number(row[f"{key}_pct"], f"{f}.{key}", 100)
+    return out
 
 
 # ----------------------------------------------------------------------------- pickers
@@ -374,8 +474,24 @@ def stage_choices(
 
 # ----------------------------------------------------------------------------- messages
 
-_PCT_FIELDS = (".rate", ".share_of_baseline", "origin.threshold")
-_FORM_NAMES = {"rate": "rate_pct", "price_usd_per_t": "price", "share_of_baseline": "share_pct"}
+_PCT_FIELDS = (
+    ".rate",
+    ".share_of_baseline",
+    "origin.threshold",
+    ".grant_share",
+    ".grant_share_range",
+    ".leak_cost",
+    ".leak_share",
+)
+_FORM_NAMES = {
+    "rate": "rate_pct",
+    "price_usd_per_t": "price",
+    "share_of_baseline": "share_pct",
+    "grant_share": "grant_pct",
+    "grant_share_range": "grant_low_pct",
+    "leak_cost": "leak_cost_pct",
+    "leak_share": "leak_share_pct",
+}
 _PLAIN = [  # pydantic's phrasing, and the scenario layer's own ("must have at least 1 ...")
     (r"List should have at least 1 item after validation, not 0", "choose at least one"),
     (r"must have at least 1 item\(s\), got none", "choose at least one"),
@@ -429,6 +545,8 @@ def form_anchor(field_name: str) -> str:
         return "products"
     if field_name.startswith("chain"):
         return "chains"
+    if field_name.startswith("tariffs"):
+        return "tariffs_baseline"
     if field_name.startswith("defaults."):
         return field_name.split(".", 1)[1].split(".")[0]
     if field_name.startswith("defaults"):
@@ -452,6 +570,7 @@ _LABELS = {
     "sigma": "Substitution σ",
     "demand_elasticity": "Demand elasticity",
     "supply_elasticity": "Supply elasticity",
+    "tariffs_baseline": "Baseline tariffs",
 }
 _POLICY_LABELS = {
     "type": "type",
@@ -463,6 +582,11 @@ _POLICY_LABELS = {
     "share_pct": "cap",
     "products": "products",
     "stage": "chain stage",
+    "grant_pct": "grant share",
+    "grant_low_pct": "grant share range",
+    "leak_via": "leaks via",
+    "leak_cost_pct": "leak extra cost",
+    "leak_share_pct": "leak share",
 }
 
 
@@ -477,7 +601,13 @@ def field_label(anchor: str) -> str:
 
 
 def field_errors(field_name: str, problem: str) -> dict[str, str]:
-    """``{form element id: message in plain words}`` for one validation error."""
+    """``{form element id: message in plain words}`` for one validation error (an
+    instrument-wide error that starts with one of its keys, e.g. "grant_share_range must ...",
+    is shown next to that key's field)."""
+    whole = re.match(r"^policy\[\d+\]$", field_name)
+    key = re.match(r"^(grant_share_range|grant_share|leak_via|leak_cost|leak_share)\b", problem)
+    if whole and key:
+        field_name = f"{field_name}.{key.group(1)}"
     return {form_anchor(field_name): plain_words(field_name, problem)}
 
 
