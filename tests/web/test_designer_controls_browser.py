@@ -1,0 +1,63 @@
+"""The designer with export controls in a real browser (Playwright + headless chromium) at
+1440 px and 390 px: a saved licence with leakage and curated baseline tariffs opens with its
+grant share, range and leakage shown, the page fits the width, and a run from the reopened
+form gives back the saved scenario. Screenshots go to ``out/screenshots/``."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_browser import TIMEOUT, new_page
+from webutil import EXAMPLES
+
+pytestmark = pytest.mark.usefixtures("chromium")
+
+LEAKY_BAN = EXAMPLES / "controls" / "ga_ge_sb_ban_us_2024.toml"
+
+
+def _save(url: str, data: dict[str, Any]) -> str:
+    req = urllib.request.Request(
+        f"{url}/api/scenarios?run=false",
+        data=json.dumps(data).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=60) as r:
+        sid: str = json.load(r)["id"]
+    return sid
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_designer_shows_licence_leakage_and_tariffs(
+    browser: Any, live_server: Any, screenshots: Path, width: int
+) -> None:
+    original = tomllib.loads(LEAKY_BAN.read_text())
+    sid = _save(live_server.url, original)
+    context, pg, errors = new_page(browser, width)
+    pg.goto(f"{live_server.url}/designer?from={sid}", timeout=TIMEOUT)
+    assert pg.locator("#policy-0-leak_via").input_value() == "THA, MEX, BEL, DEU"
+    assert pg.locator("#policy-0-leak_cost_pct").is_visible()
+    assert not pg.locator("#policy-0-grant_pct").is_visible()  # a ban has no grant share
+    assert pg.locator("#policy-1-type").input_value() == "export_licensing"
+    assert pg.locator("#policy-1-grant_pct").input_value() == "80"
+    assert pg.locator("#policy-1-grant_high_pct").is_visible()
+    assert pg.locator("#tariffs_baseline").input_value() == "curated"
+    assert pg.locator("#year").input_value() == "2024"
+    assert pg.evaluate("document.documentElement.scrollWidth") <= width
+    pg.locator("#policy-1").scroll_into_view_if_needed()
+    pg.screenshot(path=str(screenshots / f"designer-controls-{width}.png"), full_page=True)
+    if width == 1440:
+        pg.click("#run")
+        pg.wait_for_url("**/designer?run=*", timeout=TIMEOUT)
+        rid = pg.url.split("run=")[1].split("#")[0]
+        with urllib.request.urlopen(f"{live_server.url}/api/runs/{rid}", timeout=60) as r:
+            scenario = json.load(r)["scenario"]
+        assert scenario["policy"] == original["policy"]
+        assert scenario["tariffs"] == original["tariffs"]
+    context.close()
+    assert not errors, errors
