@@ -59,5 +59,16 @@ def test_designer_shows_licence_leakage_and_tariffs(
             scenario = json.load(r)["scenario"]
         assert scenario["policy"] == original["policy"]
         assert scenario["tariffs"] == original["tariffs"]
+        # a new instrument: the licence's fields appear, importers default to all
+        pg.goto(f"{live_server.url}/designer", timeout=TIMEOUT)
+        assert pg.locator("#policy-0-importers").input_value() == "members"
+        pg.select_option("#policy-0-type", "export_licensing")
+        assert pg.locator("#policy-0-importers").input_value() == "all"
+        assert pg.locator("#policy-0-grant_pct").is_visible()
+        assert pg.locator("#policy-0-leak_via").is_visible()
+        assert not pg.locator("#policy-0-rate_pct").is_visible()
+        pg.select_option("#policy-0-type", "tariff")
+        assert pg.locator("#policy-0-importers").input_value() == "members"
+        assert not pg.locator("#policy-0-leak_via").is_visible()
     context.close()
     assert not errors, errors

@@ -65,6 +65,17 @@
     });
   }
 
+  // An untouched importers field follows the type's default: "all" for a quota or licence
+  // (one cap on total exports), "members" for a tariff or ban.
+  function defaultImporters(box) {
+    var field = box.querySelector("input[name$='-importers']");
+    if (!field) { return; }
+    var type = box.querySelector(".policy-type").value;
+    var capped = type === "export_quota" || type === "export_licensing";
+    if (capped && field.value === "members") { field.value = "all"; }
+    else if (!capped && field.value === "all" && field.defaultValue !== "all") { field.value = "members"; }
+  }
+
   function renumber(list) {
     list.querySelectorAll(".policy").forEach(function (box, k) {
       box.querySelector(".policy-title").textContent = "Instrument " + (k + 1);
@@ -73,7 +84,10 @@
 
   function setupPolicy(box, list) {
     syncPolicy(box);
-    box.querySelector(".policy-type").addEventListener("change", function () { syncPolicy(box); });
+    box.querySelector(".policy-type").addEventListener("change", function () {
+      syncPolicy(box);
+      defaultImporters(box);
+    });
     box.querySelector(".remove-policy").addEventListener("click", function (e) {
       e.preventDefault();
       box.parentNode.removeChild(box);
