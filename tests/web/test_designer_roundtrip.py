@@ -108,7 +108,14 @@ def test_parts_the_form_cannot_edit_are_listed_and_kept(client: Any) -> None:
     assert 'id="kept-notice"' in page
     assert "[[shock]] (1)" in page and "[uncertainty]" in page
     assert "instrument 1: grant_share, grant_share_range" in page
-    assert canonical(posted(client, form_fields(page))) == canonical(original)
+    fields = form_fields(page)
+    assert canonical(posted(client, fields)) == canonical(original)
+    # changed into a quota, the licence's kept grant-share table is not carried into it
+    quota = [(k, "export_quota" if k == "policy-0-type" else v) for k, v in fields]
+    quota.append(("policy-0-share_pct", "50"))
+    changed = posted(client, [(k, v) for k, v in quota if k != "policy-0-share_pct" or v])
+    assert changed["policy"][0]["share_of_baseline"] == 0.5
+    assert "grant_share" not in changed["policy"][0]
 
 
 BASE = {

@@ -134,6 +134,7 @@ def carried_parts(rest: dict[str, Any], policy_rests: list[dict[str, Any]]) -> l
         else:
             out.append(f"[{key}]")
     for i, pol in enumerate(policy_rests):
-        if pol:
-            out.append(f"instrument {i + 1}: {', '.join(sorted(pol))}")
+        keys = sorted(set(pol) - {"type"})  # "type": the instrument type they were kept for
+        if keys:
+            out.append(f"instrument {i + 1}: {', '.join(keys)}")
     return out

@@ -151,7 +151,7 @@ def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerSt
         row["exporters"] = _selector_text(pol.get("exporters"), row["exporters"])
         row["importers"] = _selector_text(pol.get("importers"), row["importers"])
         rest = formcarry.policy_rest(pol)
-        row["extra"] = formcarry.dumps(rest)
+        row["extra"] = formcarry.dumps(rest | {"type": row["type"]} if rest else {})
         if "grant_share" in pol and "grant_share" not in rest:
             row["grant_pct"] = _fmt_number(100 * float(pol["grant_share"]))
             low_high = pol.get("grant_share_range") or ["", ""]
@@ -319,6 +319,8 @@ def scenario_from_state(
         k = len(policies)
         f = f"policy[{k}]"
         extra = formcarry.loads(row.get("extra", ""), f"{f}.type")
+        if extra.pop("type", kind) != kind:  # the type was changed: the old type's keys go
+            extra = {}
         pol: dict[str, Any] = {"type": kind}
         if kind not in formcarry.EDITED_POLICY and extra:
             pass  # a type the form does not know: every key kept as saved
