@@ -219,7 +219,7 @@ def state_from_form(form: dict[str, list[str]]) -> DesignerState:
         policies.append(row)
     return DesignerState(
         name=one("name"),
-        description=one("description"),
+        description=_text(form.get("description") or [""]),
         year=one("year", "2024"),
         member_groups=many("member_groups"),
         member_countries=many("member_countries"),
@@ -235,6 +235,12 @@ def state_from_form(form: dict[str, list[str]]) -> DesignerState:
         policies=policies,
         carried=one("carried"),
     )
+
+
+def _text(values: list[str]) -> str:
+    """A multi-line text as typed (a browser sends CRLF line ends); blank -> ""."""
+    text = values[0].replace("\r\n", "\n")
+    return text if text.strip() else ""
 
 
 def _number(text: str, field_name: str, divisor: float = 1.0) -> float:
