@@ -201,7 +201,8 @@ def customs_records(
     before = np.where(off, V, 0.0).sum(axis=1)
     with np.errstate(invalid="ignore", over="ignore"):
         after = ((export_prices(sol) if price is None else price) * q).sum(axis=1)
-        unit = np.where(q.sum(axis=1) > 0, after / q.sum(axis=1), np.nan)
+        sold = q.sum(axis=1)
+        unit = np.where(sold > 0, after / sold, np.nan)
     rows = np.flatnonzero(before > 0)
     codes = [rp.baseline.countries[i] for i in rows.tolist()]
     return {

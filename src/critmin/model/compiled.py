@@ -187,21 +187,9 @@ def module_name(key: str) -> str:
 # argument types
 
 
-_DTYPE_NAMES: dict[np.dtype[Any], str] = {}
-"""``dtype.name`` by dtype: the name is computed in Python by NumPy (about 3 us), and a solve
-asks for it some 80 times."""
-
-
-def _dtype_name(dtype: np.dtype[Any]) -> str:
-    """``dtype.name``, remembered per dtype."""
-    name = _DTYPE_NAMES.get(dtype)
-    if name is None:
-        name = _DTYPE_NAMES[dtype] = dtype.name
-    return name
-
-
 _ARRAY_KEYS: dict[tuple[np.dtype[Any], int, int], str] = {}
-""":func:`type_key` of arrays by ``(dtype, ndim, flags.num)``."""
+""":func:`type_key` of arrays by ``(dtype, ndim, flags.num)``: NumPy computes ``dtype.name``
+in Python (about 3 us) and a solve checks some 90 arrays."""
 
 
 def _array_type_key(value: NDArray[Any]) -> str:
@@ -210,7 +198,7 @@ def _array_type_key(value: NDArray[Any]) -> str:
     layout = "C" if flags.c_contiguous else "F" if flags.f_contiguous else "A"
     readonly = "" if flags.writeable else "r"
     unaligned = "" if flags.aligned else "u"
-    return f"{_dtype_name(value.dtype)}[{value.ndim}{layout}{readonly}{unaligned}]"
+    return f"{value.dtype.name}[{value.ndim}{layout}{readonly}{unaligned}]"
 
 
 def type_key(value: Any) -> str:
@@ -233,7 +221,7 @@ def type_key(value: Any) -> str:
     if isinstance(value, float):
         return "float64"
     if isinstance(value, np.generic):
-        return _dtype_name(value.dtype)
+        return value.dtype.name
     if isinstance(value, tuple):
         inner = ",".join([type_key(v) for v in value])
         return f"{type(value).__name__}({inner})" if hasattr(value, "_fields") else f"({inner})"
