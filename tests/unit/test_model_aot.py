@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numba
@@ -306,7 +307,7 @@ def test_aot_kernels_release_the_gil_as_the_nogil_dispatchers_do() -> None:
     np.fill_diagonal(V, 1.0)
     m = Market(V=V, t0=np.zeros((n, n)), sigma=4.0, eta=0.7, eps=np.full(n, 0.8))
     p = Policy(t1=np.where(np.arange(n)[:, None] < 20, 0.25, 0.0) * np.ones((n, n))).resolve(m)
-    arrays = stack([m] * 6, [p] * 6).arrays  # type: ignore[attr-defined]
+    arrays = stack([m] * 24, [p] * 24).arrays  # type: ignore[attr-defined]
     done = threading.Event()
 
     def solve() -> None:
@@ -316,14 +317,28 @@ def test_aot_kernels_release_the_gil_as_the_nogil_dispatchers_do() -> None:
     switch = sys.getswitchinterval()
     sys.setswitchinterval(0.0005)
     try:
+        # the main thread's loop turns per second alone, measured now (the machine's load
+        # included), so the bound below does not depend on how fast this machine is
+        start = time.perf_counter()
+        alone = 0
+        while time.perf_counter() - start < 0.02:
+            alone += 1
+        rate = alone / (time.perf_counter() - start)
         worker = threading.Thread(target=solve)
+        start = time.perf_counter()
         worker.start()
         ticks = 0
         while not done.is_set():
             ticks += 1
         worker.join()
+        took = time.perf_counter() - start
     finally:
         sys.setswitchinterval(switch)
-    # held, the GIL would let it run one switch interval (0.5 ms: a few thousand turns); the
-    # solve takes over 50 ms (some 10^5-10^6 turns on this VM)
-    assert ticks > 100_000, f"the main thread ran only {ticks} loop turns during the solve"
+    # held, the GIL would let the main thread run only until the kernel starts and then not
+    # at all (a few switch intervals of 0.5 ms); released, it runs through the whole solve
+    assert took > 0.03, f"the solve took {took:.3f} s: too short to tell"
+    held = rate * 0.005  # ten switch intervals of turns
+    assert ticks > 2 * held, (
+        f"the main thread ran only {ticks} loop turns during a {took:.3f} s solve "
+        f"({rate:.0f} turns/s alone)"
+    )
