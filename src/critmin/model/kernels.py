@@ -306,7 +306,7 @@ def _quota_base(a: Any, b: int, k: int) -> float:
 
 
 @njit(cache=True, nogil=True)
-def jacobian_one(a: Any, b: int, z: Any, e: Any, J: Any, Qd: Any, ThKd: Any) -> Any:
+def jacobian_one(a: Any, b: int, z: Any, e: Any, J: Any, Qd: Any, ThKd: Any, P: Any) -> Any:
     """The analytic (semismooth) Jacobian ``dF/dz`` of market ``b`` into ``J`` (``N x N``).
 
     See :func:`critmin.model.core.jacobian` for the formulas. The clearing block is
@@ -315,7 +315,11 @@ def jacobian_one(a: Any, b: int, z: Any, e: Any, J: Any, Qd: Any, ThKd: Any) -> 
     ``ThKd_sj = theta_sj K_sj``: one dense product. ``Qd`` and ``ThKd`` are ``(ns, n)`` work
     arrays holding zeros off this market's pairs (each call writes the same entries); in
     float32 they halve the product's cost and give a Jacobian accurate to about 1e-7, which
-    Newton's method tolerates (the residual stays float64). Returns the export row sums
+    Newton's method tolerates (the residual stays float64). ``P`` ``(ns, ns)``, of ``Qd``'s
+    dtype, receives the product (work space, no allocation per call). ``J`` may be C- or
+    Fortran-ordered (the Newton iteration keeps it in Fortran order, LAPACK's, so that the
+    copy into the LU buffer and the linear residual read it contiguously); the clearing
+    block is written column by column. Returns the export row sums
     ``sum_j q_sj K_sj [j != s]`` per slot.
     """
     L = a.nvalid[b]
@@ -363,10 +367,11 @@ def jacobian_one(a: Any, b: int, z: Any, e: Any, J: Any, Qd: Any, ThKd: Any) -> 
     if ns == 0:
         J[:, :] = 0.0
         return rowsum_x
-    P = np.dot(Qd, ThKd.T)  # every entry of J is written below
-    for i in range(ns):
-        for k in range(ns):
+    np.dot(Qd, ThKd.T, P)  # every entry of J is written below
+    for k in range(ns):
+        for i in range(ns):
             J[i, k] = se * P[i, k]
+    for i in range(ns):
         J[i, i] -= sig * rowsum[i] / Qs[i] + e.dS[i]
     if nq > 0:
         Qd64 = Qd.astype(np.float64)
@@ -417,8 +422,8 @@ def jacobian_one(a: Any, b: int, z: Any, e: Any, J: Any, Qd: Any, ThKd: Any) -> 
         act[r] = 1.0 if on else 0.0
         every = every and on
     if not every:
-        for r in range(N):
-            for c in range(N):
+        for c in range(N):
+            for r in range(N):
                 J[r, c] = (J[r, c] * act[c]) * act[r]
         for r in range(N):
             if act[r] == 0.0:
@@ -427,15 +432,22 @@ def jacobian_one(a: Any, b: int, z: Any, e: Any, J: Any, Qd: Any, ThKd: Any) -> 
 
 
 @njit(cache=True, nogil=True)
-def newton_system_one(a: Any, b: int, z: Any, e: Any, J: Any, rhs: Any, Qd: Any, ThKd: Any) -> bool:
+def newton_system_one(
+    a: Any, b: int, z: Any, e: Any, J: Any, rhs: Any, Qd: Any, ThKd: Any, P: Any
+) -> bool:
     """The linear system ``J d = -rhs`` of one semismooth Newton step of market ``b``.
 
     ``J`` is :func:`jacobian_one` and ``rhs`` the residual, except for unknowns that affect
     nothing at ``z`` (a zero column); see :func:`critmin.model.core.newton_system`. Such a
     row becomes a unit row whose step jumps to the nearest kink (a hair past it), or holds
     the unknown (releases a quota). Returns whether there is such a row.
+
+    Only an active producer price whose supply does not respond (``dS = 0``) or a binding
+    quota with no free exports can have a zero column: the scan of ``J``'s column maxima
+    runs only when there is such a candidate (most steps have none), which changes nothing
+    else: without a candidate there is no jump row either way.
     """
-    rowsum_x = jacobian_one(a, b, z, e, J, Qd, ThKd)
+    rowsum_x = jacobian_one(a, b, z, e, J, Qd, ThKd, P)
     ns = a.R.shape[1]
     nq = a.qslot.shape[1]
     N = ns + nq
@@ -443,10 +455,24 @@ def newton_system_one(a: Any, b: int, z: Any, e: Any, J: Any, rhs: Any, Qd: Any,
         rhs[r] = e.F[r]
     if ns == 0:
         return False
+    flat_q = np.zeros(nq, dtype=np.bool_)
+    any_flat = False
+    if a.any_floor:
+        for k in range(nq):
+            if a.qmask[b, k] and e.h[k] <= z[ns + k] and rowsum_x[a.qslot[b, k]] == 0.0:
+                flat_q[k] = True
+                any_flat = True
+    candidate_u = False
+    for s in range(ns):
+        if a.uact[b, s] and e.dS[s] == 0.0:
+            candidate_u = True
+            break
+    if not (candidate_u or any_flat):
+        return False
     col_max = np.zeros(N)
     finite = True
-    for r in range(N):
-        for c in range(N):
+    for c in range(N):  # column by column: contiguous in the Fortran-ordered J
+        for r in range(N):
             v = abs(J[r, c])
             if v > col_max[c]:
                 col_max[c] = v
@@ -458,17 +484,10 @@ def newton_system_one(a: Any, b: int, z: Any, e: Any, J: Any, rhs: Any, Qd: Any,
     for c in range(N):
         scale = max(scale, col_max[c])
     flat_u = np.zeros(ns, dtype=np.bool_)
-    any_flat = False
     for s in range(ns):
         if a.uact[b, s] and col_max[s] <= 1e-12 * scale and e.dS[s] == 0.0:
             flat_u[s] = True
             any_flat = True
-    flat_q = np.zeros(nq, dtype=np.bool_)
-    if a.any_floor:
-        for k in range(nq):
-            if a.qmask[b, k] and e.h[k] <= z[ns + k] and rowsum_x[a.qslot[b, k]] == 0.0:
-                flat_q[k] = True
-                any_flat = True
     if not any_flat:
         return False
     # distance of every floored pair to its kink (> 0: the price is held at the floor)
@@ -558,7 +577,7 @@ def newton_system_batch(a: Any, z: Any, buf: Any) -> tuple[Any, Any]:
     for b in range(B):
         Qd = np.zeros((ns, n))
         ThKd = np.zeros((ns, n))
-        newton_system_one(a, b, z[b], row(buf, b), J[b], rhs[b], Qd, ThKd)
+        newton_system_one(a, b, z[b], row(buf, b), J[b], rhs[b], Qd, ThKd, np.empty((ns, ns)))
     return J, rhs
 
 
@@ -570,7 +589,9 @@ def jacobian_batch(a: Any, z: Any, buf: Any) -> Any:
     n = a.W.shape[1] - 1
     J = np.zeros((B, N, N))
     for b in range(B):
-        jacobian_one(a, b, z[b], row(buf, b), J[b], np.zeros((ns, n)), np.zeros((ns, n)))
+        Qd = np.zeros((ns, n))
+        ThKd = np.zeros((ns, n))
+        jacobian_one(a, b, z[b], row(buf, b), J[b], Qd, ThKd, np.empty((ns, ns)))
     return J
 
 
@@ -1111,14 +1132,20 @@ def lu_step(lu: Any, ipiv: Any, rhs: Any) -> Any:
 
 @njit(cache=True, nogil=True)
 def _linear_residual(J: Any, d: Any, rhs: Any) -> float:
-    """``max |J d + rhs| / max |rhs|``: how well a step solves its linear system."""
+    """``max |J d + rhs| / max |rhs|``: how well a step solves its linear system.
+
+    Row ``r``'s sum is ``rhs_r + J_r0 d_0 + J_r1 d_1 + ...`` in this order; the rows are
+    accumulated side by side, column after column (contiguous in the Fortran-ordered ``J``
+    of the Newton iteration)."""
     N = rhs.shape[0]
+    acc = rhs.copy()
+    for c in range(N):
+        dc = d[c]
+        for r in range(N):
+            acc[r] += J[r, c] * dc
     worst = 0.0
     for r in range(N):
-        acc = rhs[r]
-        for c in range(N):
-            acc += J[r, c] * d[c]
-        worst = max(worst, abs(acc))
+        worst = max(worst, abs(acc[r]))
     scale = _max_abs(rhs)
     return worst / scale if scale > 0.0 else 0.0
 
@@ -1169,13 +1196,15 @@ def _newton_one(
     hist = np.full(MEMORY, -math.inf)
     hist[0] = _norm(cur.F)
     cap = MAX_STEP
-    J = np.zeros((N, N))
+    J = np.zeros((N, N)).T  # Fortran order, like lu: its copy into lu reads contiguously
     rhs = np.zeros(N)
     # dense work arrays of the Jacobian's product (zeros off the pairs): float32 while single
     Qd32 = np.zeros((ns if single else 0, n), dtype=np.float32)
     ThKd32 = np.zeros((ns if single else 0, n), dtype=np.float32)
+    P32 = np.empty((ns if single else 0, ns), dtype=np.float32)
     Qd = np.zeros((0 if single else ns, n))  # float64, allocated once needed
     ThKd = np.zeros((0 if single else ns, n))
+    P = np.empty((0 if single else ns, ns))
     lu = np.empty((N, N), dtype=np.float32).T  # Fortran order, as LAPACK writes it
     ipiv = np.empty(N, dtype=_LAPACK_INT)
     have_lu = False  # lu holds the factors of the last Newton matrix
@@ -1206,12 +1235,13 @@ def _newton_one(
             have_lu = False  # no progress: a Newton step from here
         have_lu = False
         if single:
-            jump = newton_system_one(a, b, z, cur, J, rhs, Qd32, ThKd32)
+            jump = newton_system_one(a, b, z, cur, J, rhs, Qd32, ThKd32, P32)
         else:
             if Qd.shape[0] != ns:
                 Qd = np.zeros((ns, n))
                 ThKd = np.zeros((ns, n))
-            jump = newton_system_one(a, b, z, cur, J, rhs, Qd, ThKd)
+                P = np.empty((ns, ns))
+            jump = newton_system_one(a, b, z, cur, J, rhs, Qd, ThKd, P)
         if single and not jump and lu_factor_single(J, lu, ipiv):
             d = lu_step(lu, ipiv, rhs)
             have_lu = _all_finite(d) and _linear_residual(J, d, rhs) <= SINGLE_LINEAR_TOL
