@@ -201,6 +201,15 @@ def _scaled_exp(c: Any, x: Any, out: Any, n: int) -> None:
         out[i] = c[i] * _exp(x[i])
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _scaled_exp_divide(c: Any, x: Any, out: Any, num: Any, den: Any, n: int) -> None:
+    """:func:`_scaled_exp` and ``num[:n] /= den[:n]`` in the same vectorised loop."""
+    _prefer_wide_vectors()
+    for i in range(n):
+        out[i] = c[i] * _exp(x[i])
+        num[i] = num[i] / den[i]
+
+
 @njit(cache=True, nogil=True)
 def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
     """Evaluate the equations of market ``b`` at ``z = [u, nu]`` into ``e`` (one market).
@@ -294,13 +303,14 @@ def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
             lnP[j] = 0.0
             T[j] = 1.0
     lna = a.lna[b]
+    Tp = e.scratch  # T of each pair's buyer
     for ell in range(L):
         j = pj[ell]
-        th[ell] = th[ell] / T[j]
+        Tp[ell] = T[j]
         lp = lnP[j]
         w[ell] = min(-eta * lp + sig * (lp - lnc[ell]) + lna[j], EXP_CLIP)
     q = e.q  # V x per pair
-    _scaled_exp(a.pV[b], w, q, L)
+    _scaled_exp_divide(a.pV[b], w, q, th, Tp, L)
     for ell in range(L, a.ps.shape[1]):  # padding pairs (to the dummy slot): nothing
         lnc_hat[ell] = 0.0
         K[ell] = False
