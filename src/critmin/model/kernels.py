@@ -24,9 +24,12 @@ The loops follow the equations of ``DESIGN.md`` exactly as documented in
 in pair order (seller after seller, then buyer), the order in which the baseline totals were
 summed, so baseline inputs reproduce the baseline bit for bit.
 
-The two exponentials per pair use :func:`vexp`, a polynomial ``exp`` that the compiler
-vectorises (within 1 ulp of numpy's ``exp``, and ``exp(0) = 1`` exactly); the C library's
-scalar ``exp`` would make an evaluation about twice as slow.
+The two exponentials per pair use :func:`_exp`, a branch-free polynomial ``exp`` (within 1
+ulp of numpy's ``exp``, and ``exp(0) = 1`` exactly) in loops that the compiler vectorises
+with the CPU's widest registers (:func:`_prefer_wide_vectors`); the C library's scalar
+``exp`` would make an evaluation about twice as slow. :func:`eval_one` gathers first (loops
+that read through the pair lists, ``m[pj]``, ``T[pj]``, cannot vectorise) and then runs
+each exponential, with the products and quotients that go with it, in one such loop.
 """
 
 from __future__ import annotations
