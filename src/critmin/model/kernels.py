@@ -206,7 +206,13 @@ def _scaled_exp(c: Any, x: Any, out: Any, n: int) -> None:
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _scaled_exp_divide(c: Any, x: Any, out: Any, num: Any, den: Any, n: int) -> None:
-    """:func:`_scaled_exp` and ``num[:n] /= den[:n]`` in the same vectorised loop."""
+    """:func:`_scaled_exp` and ``num[:n] /= den[:n]`` in the same vectorised loop.
+
+    NumPy's error model: a division by zero gives ``inf`` or NaN instead of raising, which is
+    what lets the division vectorise (Python's model tests every divisor). In
+    :func:`eval_one` the divisors are CES sums ``T_j`` of supplied buyers, each at least the
+    weight of the buyer's cheapest pair (whose exponential is ``exp(0) = 1``), so never 0.
+    """
     _prefer_wide_vectors()
     for i in range(n):
         out[i] = c[i] * _exp(x[i])
