@@ -24,9 +24,12 @@ The loops follow the equations of ``DESIGN.md`` exactly as documented in
 in pair order (seller after seller, then buyer), the order in which the baseline totals were
 summed, so baseline inputs reproduce the baseline bit for bit.
 
-The two exponentials per pair use :func:`vexp`, a polynomial ``exp`` that the compiler
-vectorises (within 1 ulp of numpy's ``exp``, and ``exp(0) = 1`` exactly); the C library's
-scalar ``exp`` would make an evaluation about twice as slow.
+The two exponentials per pair use :func:`_exp`, a branch-free polynomial ``exp`` (within 1
+ulp of numpy's ``exp``, and ``exp(0) = 1`` exactly) in loops that the compiler vectorises
+with the CPU's widest registers (:func:`_prefer_wide_vectors`); the C library's scalar
+``exp`` would make an evaluation about twice as slow. :func:`eval_one` gathers first (loops
+that read through the pair lists, ``m[pj]``, ``T[pj]``, cannot vectorise) and then runs
+each exponential, with the products and quotients that go with it, in one such loop.
 """
 
 from __future__ import annotations
@@ -35,10 +38,14 @@ import math
 from typing import Any
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
+from numba.extending import intrinsic as numba_intrinsic
 from numba.np import linalg as numba_linalg
 
 from critmin.model.kernel_tuples import EvalBuf, Levels, StackArrays
+
+intrinsic: Any = numba_intrinsic  # typed loosely: an intrinsic is called without typingctx
 
 EXP_CLIP = 700.0
 """Exponents are clipped here before ``exp`` (only reached by wild line-search trials)."""
@@ -104,54 +111,112 @@ def row(buf: Any, b: int) -> Any:
     )
 
 
-@njit(cache=True, nogil=True)
-def vexp(x: Any, out: Any, scratch: Any, n: int) -> None:
-    """``out[:n] = exp(x[:n])``, vectorisable: ``exp(x) = 2^k p(r)``, ``x = k ln 2 + r``.
+@intrinsic
+def _float_bits(typingctx: Any, x: Any) -> Any:
+    """The bit pattern of a float64 as an int64 (no conversion: a register reinterpreted)."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _bits_float(typingctx: Any, k: Any) -> Any:
+    """The float64 whose bit pattern is the int64 ``k`` (the inverse of :func:`_float_bits`)."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+@intrinsic
+def _prefer_wide_vectors(typingctx: Any) -> Any:
+    """Let the compiler vectorise the loops of the calling function with the CPU's widest
+    registers: on AVX-512 CPUs LLVM otherwise prefers 256-bit vectors. Sets the LLVM function
+    attribute ``"prefer-vector-width"="512"`` (llvmlite knows no string attributes, hence the
+    plain ``set.add``). Machine code only: the loops that use it are element-wise, so the
+    numbers are the same at any vector width (no fused multiply-add, no reordered sums)."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        return context.get_dummy_value()
+
+    return types.none(), codegen
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _exp(x: float) -> float:
+    """``exp(x) = 2^k p(r)``, ``x = k ln 2 + r``, branch-free so that loops of it vectorise.
 
     Cody-Waite reduction (``|r| <= ln 2 / 2``, ``k ln 2`` subtracted in two parts) and the
     Taylor polynomial of degree 13 (truncation below 1e-17), evaluated by Horner; ``2^k`` is
     built from the bits of ``x log2(e) + 1.5 * 2^52``. Within 1 ulp of ``numpy.exp`` (measured
     over ``[-745, 709.78]``); ``exp(0) = 1`` exactly, ``exp(-inf) = 0``, subnormal results
-    below ``e^-708``, ``inf`` above ``e^709.78``, NaN stays NaN. ``scratch`` is work space.
+    below ``e^-708``, ``inf`` above ``e^709.78``, NaN stays NaN.
     """
+    xc = min(max(x, -746.0), 710.0)
+    t = xc * _LOG2E + _ROUND
+    k = t - _ROUND
+    r = (xc - k * _LN2_HI) - k * _LN2_LO
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    shift = _TINY_SHIFT if x < -700.0 else (-_TINY_SHIFT if x > 700.0 else 0)
+    v = p * _bits_float((_float_bits(t) - _ROUND_BITS + 1023 + shift) << 52)
+    if x < -700.0:
+        v *= _TWO_M600
+    elif x > 700.0:
+        v *= _TWO_600
+    if not x >= -746.0:
+        v = x if x != x else 0.0
+    elif x > 709.78:
+        v = math.inf
+    return v
+
+
+@njit(cache=True, nogil=True)
+def vexp(x: Any, out: Any, n: int) -> None:
+    """``out[:n] = exp(x[:n])`` by :func:`_exp`, vectorised (512-bit registers where the CPU
+    has them)."""
+    _prefer_wide_vectors()
     for i in range(n):
-        xi = min(max(x[i], -746.0), 710.0)
-        t = xi * _LOG2E + _ROUND
-        k = t - _ROUND
-        r = (xi - k * _LN2_HI) - k * _LN2_LO
-        p = 1.0 / 6227020800.0
-        p = p * r + 1.0 / 479001600.0
-        p = p * r + 1.0 / 39916800.0
-        p = p * r + 1.0 / 3628800.0
-        p = p * r + 1.0 / 362880.0
-        p = p * r + 1.0 / 40320.0
-        p = p * r + 1.0 / 5040.0
-        p = p * r + 1.0 / 720.0
-        p = p * r + 1.0 / 120.0
-        p = p * r + 1.0 / 24.0
-        p = p * r + 1.0 / 6.0
-        p = p * r + 0.5
-        p = p * r + 1.0
-        p = p * r + 1.0
-        out[i] = p
-        scratch[i] = t
-    bits = scratch.view(np.int64)
+        out[i] = _exp(x[i])
+
+
+@njit(cache=True, nogil=True)
+def _scaled_exp(c: Any, x: Any, out: Any, n: int) -> None:
+    """``out[:n] = c[:n] * exp(x[:n])`` (:func:`_exp`), vectorised as :func:`vexp`."""
+    _prefer_wide_vectors()
     for i in range(n):
-        xi = x[i]
-        shift = _TINY_SHIFT if xi < -700.0 else (-_TINY_SHIFT if xi > 700.0 else 0)
-        bits[i] = (bits[i] - _ROUND_BITS + 1023 + shift) << 52
+        out[i] = c[i] * _exp(x[i])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _scaled_exp_divide(c: Any, x: Any, out: Any, num: Any, den: Any, n: int) -> None:
+    """:func:`_scaled_exp` and ``num[:n] /= den[:n]`` in the same vectorised loop.
+
+    NumPy's error model: a division by zero gives ``inf`` or NaN instead of raising, which is
+    what lets the division vectorise (Python's model tests every divisor). In
+    :func:`eval_one` the divisors are CES sums ``T_j`` of supplied buyers, each at least the
+    weight of the buyer's cheapest pair (whose exponential is ``exp(0) = 1``), so never 0.
+    """
+    _prefer_wide_vectors()
     for i in range(n):
-        xi = x[i]
-        v = out[i] * scratch[i]
-        if xi < -700.0:
-            v *= _TWO_M600
-        elif xi > 700.0:
-            v *= _TWO_600
-        if not xi >= -746.0:
-            v = xi if xi != xi else 0.0
-        elif xi > 709.78:
-            v = math.inf
-        out[i] = v
+        out[i] = c[i] * _exp(x[i])
+        num[i] = num[i] / den[i]
 
 
 @njit(cache=True, nogil=True)
@@ -184,47 +249,61 @@ def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
     for j in range(n1):
         m[j] = math.inf
     floors = a.any_floor
+    ps = a.ps[b]
+    pj = a.pj[b]
+    pdlt = a.pdlt[b]
+    lnc_hat = e.lnc_hat
+    K = e.K
+    lnc = e.lnc if (nq > 0 or floors) else lnc_hat  # floored log prices
     if nq == 0 and not floors:  # the common case, without the quota and floor terms
         for ell in range(L):
-            lh = z[a.ps[b, ell]] + a.pdlt[b, ell]  # (u + 0 nu) + dlt: the same rounding
-            e.lnc_hat[ell] = lh
-            e.K[ell] = True
-            j = a.pj[b, ell]
+            lh = z[ps[ell]] + pdlt[ell]  # (u + 0 nu) + dlt: the same rounding
+            lnc_hat[ell] = lh
+            K[ell] = True
+            j = pj[ell]
             if lh < m[j]:
                 m[j] = lh
-    else:
+    elif nq == 0:  # floors without quotas: nu = 0 as above
+        plnFc = a.plnFc[b]
         for ell in range(L):
-            s = a.ps[b, ell]
-            lh = z[s] + nu[s] * a.poff[b, ell] + a.pdlt[b, ell]
-            e.lnc_hat[ell] = lh
-            lc = lh
-            k_free = True
-            if floors:
-                fl = a.plnFc[b, ell]
-                k_free = lh >= fl
-                if not k_free:
-                    lc = fl
-            e.K[ell] = k_free
-            e.lnc[ell] = lc
-            j = a.pj[b, ell]
+            lh = z[ps[ell]] + pdlt[ell]
+            lnc_hat[ell] = lh
+            fl = plnFc[ell]
+            k_free = lh >= fl
+            lc = lh if k_free else fl
+            K[ell] = k_free
+            lnc[ell] = lc
+            j = pj[ell]
             if lc < m[j]:
                 m[j] = lc
-    lnc = e.lnc if (nq > 0 or floors) else e.lnc_hat  # floored log prices
+    else:
+        poff = a.poff[b]
+        plnFc = a.plnFc[b]
+        for ell in range(L):
+            s = ps[ell]
+            lh = z[s] + nu[s] * poff[ell] + pdlt[ell]
+            lnc_hat[ell] = lh
+            k_free = (lh >= plnFc[ell]) if floors else True
+            lc = lh if k_free else plnFc[ell]
+            K[ell] = k_free
+            lnc[ell] = lc
+            j = pj[ell]
+            if lc < m[j]:
+                m[j] = lc
     for j in range(n1):
         if not a.supplied[b, j]:
             m[j] = 0.0
     one_m = 1.0 - sig
     w = e.work
-    for ell in range(L):
-        w[ell] = one_m * (lnc[ell] - m[a.pj[b, ell]])
+    for ell in range(L):  # gathers first: the exponentials then vectorise
+        w[ell] = one_m * (lnc[ell] - m[pj[ell]])
     th = e.theta  # the CES numerators first, divided by their sums below
-    vexp(w, th, e.scratch, L)
+    _scaled_exp(a.pw[b], w, th, L)
     T = e.T
     for j in range(n1):
         T[j] = 0.0
     for ell in range(L):
-        th[ell] = a.pw[b, ell] * th[ell]
-        T[a.pj[b, ell]] += th[ell]
+        T[pj[ell]] += th[ell]
     lnP = e.lnP
     for j in range(n1):
         if a.supplied[b, j]:
@@ -232,16 +311,18 @@ def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
         else:
             lnP[j] = 0.0
             T[j] = 1.0
+    lna = a.lna[b]
+    Tp = e.scratch  # T of each pair's buyer
     for ell in range(L):
-        j = a.pj[b, ell]
-        th[ell] = th[ell] / T[j]
+        j = pj[ell]
+        Tp[ell] = T[j]
         lp = lnP[j]
-        w[ell] = min(-eta * lp + sig * (lp - lnc[ell]) + a.lna[b, j], EXP_CLIP)
-    q = e.q
-    vexp(w, q, e.scratch, L)
+        w[ell] = min(-eta * lp + sig * (lp - lnc[ell]) + lna[j], EXP_CLIP)
+    q = e.q  # V x per pair
+    _scaled_exp_divide(a.pV[b], w, q, th, Tp, L)
     for ell in range(L, a.ps.shape[1]):  # padding pairs (to the dummy slot): nothing
-        e.lnc_hat[ell] = 0.0
-        e.K[ell] = False
+        lnc_hat[ell] = 0.0
+        K[ell] = False
         th[ell] = 0.0
         q[ell] = 0.0
     Q = e.Q
@@ -251,13 +332,13 @@ def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
         X[s] = 0.0
     # sales and exports per slot; pairs run seller after seller, so the sums are kept in
     # registers while the seller stays the same (the same sequential sums as ``Q[s] += q``)
-    s_cur = a.ps[b, 0] if L > 0 else 0
+    poff = a.poff[b]
+    s_cur = ps[0] if L > 0 else 0
     q_sum = 0.0
     x_sum = 0.0
     for ell in range(L):
-        qq = a.pV[b, ell] * q[ell]
-        q[ell] = qq
-        s = a.ps[b, ell]
+        qq = q[ell]
+        s = ps[ell]
         if s != s_cur:
             Q[s_cur] += q_sum
             X[s_cur] += x_sum
@@ -265,7 +346,7 @@ def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
             q_sum = 0.0
             x_sum = 0.0
         q_sum += qq
-        x_sum += qq * a.poff[b, ell]
+        x_sum += qq * poff[ell]
     if L > 0:
         Q[s_cur] += q_sum
         X[s_cur] += x_sum
@@ -1410,34 +1491,63 @@ def newton_markets(
         v = market_view(a, b, sizes[b])
         ns = v.R.shape[1]
         nq = v.qslot.shape[1]
-        own = alloc_eval(1, v.ps.shape[1], v.W.shape[1], ns, nq)
+        own = _market_buffer(out, b, v.ps.shape[1], v.W.shape[1], ns, nq)
         zb = np.zeros(ns + nq)
-        iterations[b], status[b] = _newton_one(v, 0, zb, row(own, 0), tol, max_iter, pure, single)
+        iterations[b], status[b] = _newton_one(v, 0, zb, own, tol, max_iter, pure, single)
         zr = z[b]
         zr[:] = 0.0
         for s in range(ns):
             zr[s] = zb[s]
         for q in range(nq):
             zr[ns_pad + q] = zb[ns + q]
-        place_eval(row(own, 0), row(out, b), sizes[b], ns_pad)
+        place_eval(own, row(out, b), sizes[b], ns_pad)
+
+
+@njit(cache=True, nogil=True)
+def _market_buffer(out: Any, b: int, L: int, n1: int, ns: int, nq: int) -> Any:
+    """An :class:`EvalBuf` for one market at its own sizes (:func:`market_view`) whose pair
+    arrays are the first ``L`` entries of row ``b`` of the stacked ``out`` (the market's
+    pairs come first in its row), so the evaluation lands there without a copy; the other
+    arrays are its own (their layout differs from the row's: see :func:`place_eval`)."""
+    return EvalBuf(
+        out.lnc_hat[b, :L],
+        out.K[b, :L],
+        out.theta[b, :L],
+        np.empty(n1),
+        out.q[b, :L],
+        np.empty(ns + 1),
+        np.empty(ns + 1),
+        np.empty(ns + 1),
+        np.empty(ns),
+        np.empty(ns + nq),
+        np.empty(ns),
+        np.empty(ns),
+        np.empty(nq),
+        out.lnc[b, :L],
+        np.empty(n1),
+        np.empty(n1),
+        out.work[b, :L],
+        out.scratch[b, :L],
+    )
 
 
 @njit(cache=True, nogil=True)
 def place_eval(src: Any, dst: Any, n: int, ns_pad: int) -> None:
-    """Copy a market's evaluation at its own sizes (:func:`market_view`) into its row of the
-    padded stack, with the values :func:`eval_one` gives the padding there: pairs past the
+    """Complete a market's row of the padded stack from its evaluation at its own sizes
+    (:func:`market_view`): the pair arrays are already in the row (:func:`_market_buffer`),
+    the rest is copied, with the values :func:`eval_one` gives the padding there: pairs past the
     market's (nothing: 0), buyers past its ``n`` (no supplier: ``ln P = 0``, ``T = 1``),
     producer slots past its own (no sales: ``Q = X = 0``, supply 1, residual 0) and quotas
     past its own (masked: residual 0, slack 1)."""
     L = src.q.shape[0]
     ns = src.f_check.shape[0]
     nq = src.h.shape[0]
-    for ell in range(dst.q.shape[0]):
-        inside = ell < L
-        dst.lnc_hat[ell] = src.lnc_hat[ell] if inside else 0.0
-        dst.K[ell] = src.K[ell] if inside else False
-        dst.theta[ell] = src.theta[ell] if inside else 0.0
-        dst.q[ell] = src.q[ell] if inside else 0.0
+    # the pairs: already in place (:func:`_market_buffer`); the row's padding pairs
+    for ell in range(L, dst.q.shape[0]):
+        dst.lnc_hat[ell] = 0.0
+        dst.K[ell] = False
+        dst.theta[ell] = 0.0
+        dst.q[ell] = 0.0
     for j in range(dst.lnP.shape[0]):
         inside = j < n
         dst.lnP[j] = src.lnP[j] if inside else 0.0
