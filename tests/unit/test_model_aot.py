@@ -97,7 +97,7 @@ def test_the_model_takes_its_kernels_from_one_place() -> None:
     from critmin.model import core, solver, threads, welfare
 
     for module, names in (
-        (core, ("market_setup", "evaluate_batch", "alloc_eval")),
+        (core, ("market_sizes", "market_fill", "evaluate_batch", "alloc_eval")),
         (solver, ("newton_batch", "solve_step")),
         (threads, ("newton_markets", "levels_batch", "alloc_eval")),
         (welfare, ("buyer_revenue", "consumer_surplus_change", "producer_surplus_change")),

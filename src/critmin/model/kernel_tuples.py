@@ -76,7 +76,9 @@ class EvalBuf(NamedTuple):
 
 class Levels(NamedTuple):
     """Every market of a solved stack in countries (:func:`levels_batch`): ``(B, n)`` arrays
-    padded past each market's ``n``, and the seller country of each valid pair ``(B, L)``."""
+    padded past each market's ``n``, the seller country of each valid pair ``(B, L)``, and
+    per market ``(B,)`` whether the solution is representable, its largest residual and
+    whether it has a numeraire, an unsupplied buyer or a stranded producer."""
 
     pi: Any
     e: Any
@@ -92,3 +94,6 @@ class Levels(NamedTuple):
     dPS: Any
     revenue: Any
     pair_i: Any
+    representable: Any
+    max_residual: Any
+    flagged: Any

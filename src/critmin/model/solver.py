@@ -19,6 +19,7 @@ with a message, the number of iterations and the largest residual.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -51,7 +52,7 @@ from critmin.model.threads import (
     batch_threads,
     levels_threaded,
     newton_threaded,
-    setup_all,
+    stack_all,
     windows,
 )
 from critmin.model.welfare import Welfare, assemble_welfare
@@ -291,10 +292,10 @@ def _newton(
 def _own_sized(st: Stack) -> bool:
     """Whether ``st`` is one market at its own sizes (no padding country, slot, quota or
     pair), as :func:`critmin.model.core.stack` builds it for a market alone."""
-    return (
+    return st.own_sized or (
         st.B == 1
         and st.n == int(st.sizes[0])
-        and int(st.arrays.nvalid[0]) == st.L
+        and int(st.nvalid[0]) == st.L
         and bool((st.slot_country[0] < st.n).all())
         and bool(st.qmask[0].all())
     )
@@ -402,32 +403,27 @@ def _fmt(market: Market, idx: IntArray, limit: int = 8) -> str:
 _WELFARE_TERMS = ("dCS", "dPS", "tariff_revenue", "quota_rent", "subsidy_cost", "welfare")
 
 
-@dataclass(frozen=True, eq=False)
-class _Outcome:
-    """What every market of a solved stack needs besides its levels, computed for the
-    whole stack at once (row ``b`` is market ``b``; welfare arrays ``(B, n)``)."""
-
-    welfare: Welfare
-    max_residual: FloatArray
-    representable: BoolArray
-    flagged: BoolArray  # a numeraire, an unsupplied buyer or a stranded producer
-
-
-def _outcome(st: Stack, ev: Evaluation, state: _State, lv: Levels) -> _Outcome:
+def _welfare(st: Stack, state: _State, lv: Levels) -> Welfare:
     """Welfare terms (:func:`critmin.model.welfare.assemble_welfare`, element by element, so
-    each market's numbers are those of its own rows), the largest residual and whether the
-    solution is representable, for every market of a solved stack."""
+    each market's numbers are those of its own rows) of every market of a solved stack
+    (arrays ``(B, n)``), from its levels ``lv`` (:func:`critmin.model.threads.levels_threaded`,
+    which also says which solutions are representable and their largest residuals)."""
     # Degenerate equilibria (sigma near 1 with eta = 0 and a ban removing most of a buyer's
     # supply) can move prices beyond the float range: they then overflow to inf, honestly.
     # The last iterate of a failed solve (e.g. a price driven to 0 while its export-tax
-    # equivalent grows without bound) may also produce inf * 0; it is reported as not converged.
-    representable = np.asarray((np.abs(state.z) < LOG_RANGE).all(axis=1), dtype=np.bool_)
-    done = state.done & representable
+    # equivalent grows without bound) may also produce inf * 0; it is reported as not
+    # converged, without a warning.
+    done = state.done & lv.representable
     n = st.n
-    parts = []
-    for rows, warn in ((np.flatnonzero(done), True), (np.flatnonzero(~done), False)):
-        if len(rows) == 0:
-            continue
+    every = slice(None)
+    if done.all():
+        parts: list[tuple[Any, bool]] = [(every, True)]
+    elif not done.any():
+        parts = [(every, False)]
+    else:
+        parts = [(np.flatnonzero(done), True), (np.flatnonzero(~done), False)]
+    terms: list[tuple[Any, Welfare]] = []
+    for rows, warn in parts:
         with np.errstate(over="ignore", invalid="warn" if warn else "ignore"):
             wf = assemble_welfare(
                 dCS=lv.dCS[rows],
@@ -441,23 +437,14 @@ def _outcome(st: Stack, ev: Evaluation, state: _State, lv: Levels) -> _Outcome:
                 R=lv.R[rows],
                 exports=lv.exports[rows],
             )
-        parts.append((rows, wf))
-    if len(parts) == 1 and len(parts[0][0]) == st.B:
-        welfare = parts[0][1]
-    else:
-        terms = {f: np.empty((st.B, n)) for f in _WELFARE_TERMS}
-        for rows, wf in parts:
-            for f in _WELFARE_TERMS:
-                terms[f][rows] = getattr(wf, f)
-        welfare = Welfare(**terms)
-    resid = np.abs(state.F).max(axis=1, initial=0.0)
-    fcheck = np.abs(ev.f_check[:, : st.ns]).max(axis=1, initial=0.0)
-    return _Outcome(
-        welfare=welfare,
-        max_residual=np.where(fcheck > resid, fcheck, resid),  # as max(resid, fcheck)
-        representable=representable,
-        flagged=st.numeraire.any(axis=1) | st.unsupplied.any(axis=1) | lv.stranded.any(axis=1),
-    )
+        terms.append((rows, wf))
+    if len(terms) == 1:
+        return terms[0][1]
+    whole = {f: np.empty((st.B, n)) for f in _WELFARE_TERMS}
+    for rows, wf in terms:
+        for f in _WELFARE_TERMS:
+            whole[f][rows] = getattr(wf, f)
+    return Welfare(**whole)
 
 
 def _unpack(
@@ -469,39 +456,20 @@ def _unpack(
     state: _State,
     tol: float,
     lv: Levels,
-    oc: _Outcome,
+    wf: Welfare,
 ) -> Solution:
     """Turn element ``b`` of a solved stack into a :class:`Solution` (levels + welfare), from
     the stack's levels ``lv`` (:func:`critmin.model.threads.levels_threaded`) and outcome
-    ``oc`` (:func:`_outcome`)."""
+    welfare ``wf`` (:func:`_welfare`)."""
+    # views of the stack's rows (each market owns its rows; nothing writes them later)
     n = market.n
-    ns = st.ns
-    unsupplied = st.unsupplied[b, :n].copy()
-    lnP = ev.lnP[b, :n]
-    pi, e, P, D, pi_s, S = (
-        lv.pi[b, :n].copy(),
-        lv.e[b, :n].copy(),
-        lv.P[b, :n].copy(),
-        lv.D[b, :n].copy(),
-        lv.pi_s[b, :n].copy(),
-        lv.S[b, :n].copy(),
-    )
-    exports, baseline_exports = lv.exports[b, :n].copy(), lv.baseline_exports[b, :n].copy()
-    stranded = lv.stranded[b, :n].copy()
-    nvalid = int(st.arrays.nvalid[b])  # the valid pairs come first
-    pair_i = lv.pair_i[b, :nvalid].copy()
-    flagged = bool(oc.flagged[b])
-    numeraire = np.zeros(n, dtype=np.bool_)
-    if flagged and st.numeraire[b].any():
-        numeraire[st.slot_country[b, st.numeraire[b]]] = True
-    valid = slice(0, nvalid)
-    pair_j = st.pj[b, valid]
-    pair_q = ev.q[b, valid]
-    representable = bool(oc.representable[b])
-    wf = oc.welfare
-    max_res = float(oc.max_residual[b])
-    fcheck = np.abs(ev.f_check[b, :ns])
-    converged = bool(np.isfinite(max_res) and max_res <= tol) and representable
+    unsupplied = st.unsupplied[b, :n]
+    stranded = lv.stranded[b, :n]
+    nvalid = int(st.nvalid[b])  # the valid pairs come first
+    flagged = bool(lv.flagged[b])
+    representable = bool(lv.representable[b])
+    max_res = float(lv.max_residual[b])
+    converged = math.isfinite(max_res) and max_res <= tol and representable
     msgs: list[str] = []
     it = int(state.iterations[b])
     if not representable:
@@ -542,52 +510,72 @@ def _unpack(
                 f"the baseline price hold supply above its baseline ({_fmt(market, np.flatnonzero(subsidised))})"
                 ": the extra output can only be sold if other producers' prices fall to zero"
             )
+        fcheck = np.abs(ev.f_check[b, : st.ns])
         if st.numeraire[b].any() and fcheck[st.numeraire[b]].max() > tol:
             msgs.append(
                 "with eta = 0 and supply elasticities 0 demand and supply are both fixed, "
                 "and this policy leaves no equilibrium"
             )
-    if flagged and numeraire.any():
+    if flagged:
+        _flag_messages(market, st, b, unsupplied, stranded, msgs)
+    return Solution(
+        pi=lv.pi[b, :n],
+        e=lv.e[b, :n],
+        P=lv.P[b, :n],
+        D=lv.D[b, :n],
+        S=lv.S[b, :n],
+        pi_s=lv.pi_s[b, :n],
+        exports=lv.exports[b, :n],
+        baseline_exports=lv.baseline_exports[b, :n],
+        converged=converged,
+        iterations=it,
+        max_residual=max_res,
+        message="; ".join(msgs),
+        dCS=wf.dCS[b, :n],
+        dPS=wf.dPS[b, :n],
+        tariff_revenue=wf.tariff_revenue[b, :n],
+        quota_rent=wf.quota_rent[b, :n],
+        subsidy_cost=wf.subsidy_cost[b, :n],
+        welfare=wf.welfare[b, :n],
+        unsupplied=unsupplied,
+        stranded=stranded,
+        levels=_Levels(
+            market,
+            policy,
+            lv.pair_i[b, :nvalid],
+            st.pj[b, :nvalid],
+            ev.q[b, :nvalid],
+            ev.lnP[b, :n],
+            st.W[b, :n],
+        ),
+        countries=market.countries,
+        name=market.name,
+    )
+
+
+def _flag_messages(
+    market: Market, st: Stack, b: int, unsupplied: BoolArray, stranded: BoolArray, msgs: list[str]
+) -> None:
+    """The notes of a market with a numeraire, unsupplied buyers or stranded producers."""
+    numeraire = np.zeros(market.n, dtype=np.bool_)
+    if st.numeraire[b].any():
+        numeraire[st.slot_country[b, st.numeraire[b]]] = True
+    if numeraire.any():
         msgs.append(
             "price level not determined (eta = 0 and every supply elasticity 0 among the "
             f"producers trading with {_fmt(market, np.flatnonzero(numeraire))}): prices are "
             "normalised so that this producer's price is unchanged"
         )
-    if flagged and unsupplied.any():
+    if unsupplied.any():
         msgs.append(
             f"buyers with no supplier left: {_fmt(market, np.flatnonzero(unsupplied))} "
             "(composite price infinite, demand 0)"
         )
-    if flagged and stranded.any():
+    if stranded.any():
         msgs.append(
             f"producers with no buyer left: {_fmt(market, np.flatnonzero(stranded))} "
             "(producer price 0, no sales)"
         )
-    return Solution(
-        pi=pi,
-        e=e,
-        P=P,
-        D=D,
-        S=S,
-        pi_s=pi_s,
-        exports=exports,
-        baseline_exports=baseline_exports,
-        converged=converged,
-        iterations=it,
-        max_residual=max_res,
-        message="; ".join(msgs),
-        dCS=wf.dCS[b, :n].copy(),
-        dPS=wf.dPS[b, :n].copy(),
-        tariff_revenue=wf.tariff_revenue[b, :n].copy(),
-        quota_rent=wf.quota_rent[b, :n].copy(),
-        subsidy_cost=wf.subsidy_cost[b, :n].copy(),
-        welfare=wf.welfare[b, :n].copy(),
-        unsupplied=unsupplied,
-        stranded=stranded,
-        levels=_Levels(market, policy, pair_i, pair_j, pair_q, lnP, st.W[b, :n]),
-        countries=market.countries,
-        name=market.name,
-    )
 
 
 def _buckets(sizes: Sequence[int], ratio: float = 0.75) -> list[list[int]]:
@@ -681,24 +669,17 @@ def solve_batch(
     out: list[Solution | None] = [None] * len(markets)
     for window in windows(groups, sizes, CHUNK_ELEMENTS):
         members = [k for grp in window for k in grp]
-        lists = dict(zip(members, setup_all(markets, resolved, members, nthreads), strict=True))
-        stacks = [
-            stack(
-                [markets[k] for k in grp],
-                [resolved[k] for k in grp],
-                [lists[k] for k in grp],
-            )
-            for grp in window
-        ]
-        del lists
+        stacks = stack_all(window, markets, resolved, nthreads)
         n_unknowns = max(st.N for st in stacks)
         with _blas(n_unknowns):
             if nthreads > 1 and len(members) > 1 and n_unknowns < SINGLE_THREAD_BELOW:
                 states = [
                     _newton_state(*res) for res in newton_threaded(stacks, tol, max_iter, nthreads)
                 ]
-            else:
-                states = [_newton(st, tol, max_iter) for st in stacks]
+            elif len(stacks) == 1:
+                states = [_newton(stacks[0], tol, max_iter)]
+            else:  # one call for every stack (each market at its own size, as alone)
+                states = [_newton_state(*res) for res in newton_threaded(stacks, tol, max_iter, 1)]
             for st, state in zip(stacks, states, strict=True):
                 retry = np.flatnonzero(~state.done)
                 if len(retry):
@@ -712,16 +693,15 @@ def solve_batch(
         levels = levels_threaded(
             stacks,
             [s.z for s in states],
+            [s.F for s in states],
             [ev.buf for ev in evs],
-            window,
-            markets,
-            resolved,
+            LOG_RANGE,
             nthreads if heavy else 1,
         )
         for grp, st, state, ev, lv in zip(window, stacks, states, evs, levels, strict=True):
-            oc = _outcome(st, ev, state, lv)
+            wf = _welfare(st, state, lv)
             for b, k in enumerate(grp):
-                out[k] = _unpack(markets[k], resolved[k], st, b, ev, state, tol, lv, oc)
+                out[k] = _unpack(markets[k], resolved[k], st, b, ev, state, tol, lv, wf)
     return [s for s in out if s is not None]
 
 
