@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -361,6 +362,9 @@ class Policy:
 # the stacked (batched) system
 
 
+_STACK_ARRAYS = attrgetter(*StackArrays._fields)
+
+
 @dataclass(eq=False)
 class Stack:
     """Markets padded to common sizes and stacked along a leading batch axis.
@@ -452,7 +456,7 @@ class Stack:
     @cached_property
     def arrays(self) -> StackArrays:
         """The arrays the compiled loops of :mod:`critmin.model.kernels` read."""
-        return StackArrays._make([getattr(self, f) for f in StackArrays._fields])
+        return StackArrays._make(_STACK_ARRAYS(self))
 
     def new_evaluation(self) -> EvalBuf:
         """Zeroed space for an evaluation of every market of the stack."""

@@ -76,9 +76,10 @@ class EvalBuf(NamedTuple):
 
 class Levels(NamedTuple):
     """Every market of a solved stack in countries (:func:`levels_batch`): ``(B, n)`` arrays
-    padded past each market's ``n``, the seller country of each valid pair ``(B, L)``, and
-    per market ``(B,)`` whether the solution is representable, its largest residual and
-    whether it has a numeraire, an unsupplied buyer or a stranded producer."""
+    padded past each market's ``n``, the seller country of each valid pair ``(B, L)``, per
+    market ``(B,)`` whether the solution is representable, its largest residual and whether
+    it has a numeraire, an unsupplied buyer or a stranded producer, the welfare terms
+    ``(B, n)`` and per market whether a welfare is NaN."""
 
     pi: Any
     e: Any
@@ -97,3 +98,8 @@ class Levels(NamedTuple):
     representable: Any
     max_residual: Any
     flagged: Any
+    tariff_revenue: Any
+    quota_rent: Any
+    subsidy_cost: Any
+    welfare: Any
+    invalid: Any

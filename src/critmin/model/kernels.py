@@ -1056,6 +1056,7 @@ def levels_batch(
     subsidy_floor: Any,
     pt1: Any,
     pF: Any,
+    rev0: Any,
     log_range: float,
 ) -> Any:
     """:func:`country_levels`, the consumer and producer surplus changes and the tariff and
@@ -1066,11 +1067,18 @@ def levels_batch(
     producer slot when larger; NaN if any is NaN) and whether it has a numeraire, an unsupplied
     buyer or a stranded producer.
 
+    The welfare terms are those of :func:`critmin.model.welfare.assemble_welfare`, the same
+    operations in the same order (so the same numbers): tariff revenue change ``revenue -
+    rev0``, quota rent ``pi e X``, subsidy cost ``(pi^s - pi) S R`` and ``welfare = dCS + dPS
+    + revenue change + rent - subsidy``; ``invalid`` says where a welfare is NaN (where NumPy
+    would have warned of an invalid operation, :func:`critmin.model.solver._welfare`).
+
     ``z`` are the solutions and ``F`` their residuals; ``nu``, ``X``, ``lnP``, ``q`` and
     ``f_check`` the stack's evaluation at ``z`` (fields of an :class:`EvalBuf`); ``eps`` and
     ``subsidy_floor`` are per market and country ``(B, n)``; ``pt1`` and ``pF`` the pairs'
-    scenario tariffs and levy floors ``(B, L)``. Surplus changes are on the shifted curves:
-    demand scaled by ``a``, supply by ``k`` (exactly ``E`` and ``R`` without shocks)."""
+    scenario tariffs and levy floors ``(B, L)``; ``rev0`` the baseline revenue per buyer.
+    Surplus changes are on the shifted curves: demand scaled by ``a``, supply by ``k``
+    (exactly ``E`` and ``R`` without shocks)."""
     B = z.shape[0]
     n = eps.shape[1]
     L = a.ps.shape[1]
@@ -1088,9 +1096,14 @@ def levels_batch(
     dPS = np.zeros((B, n))
     revenue = np.zeros((B, n))
     pair_i = np.zeros((B, L), dtype=np.intp)
+    tariff_revenue = np.zeros((B, n))
+    quota_rent = np.zeros((B, n))
+    subsidy_cost = np.zeros((B, n))
+    welfare = np.zeros((B, n))
     representable = np.empty(B, dtype=np.bool_)
     max_residual = np.empty(B)
     flagged = np.empty(B, dtype=np.bool_)
+    invalid = np.zeros(B, dtype=np.bool_)
     kc = np.empty(n)
     for b in range(B):
         nb = sizes[b]
@@ -1132,6 +1145,16 @@ def levels_batch(
             pi[b, :nb],
             ee[b, :nb],
         )
+        for j in range(nb):
+            tr = revenue[b, j] - rev0[b, j]
+            qr = pi[b, j] * ee[b, j] * exports[b, j]
+            sc = (pi_s[b, j] - pi[b, j]) * S[b, j] * R[b, j]
+            w = dCS[b, j] + dPS[b, j] + tr + qr - sc
+            tariff_revenue[b, j] = tr
+            quota_rent[b, j] = qr
+            subsidy_cost[b, j] = sc
+            welfare[b, j] = w
+            invalid[b] |= w != w
         fits = True
         for k in range(z.shape[1]):
             if not abs(z[b, k]) < log_range:
@@ -1166,6 +1189,11 @@ def levels_batch(
         representable,
         max_residual,
         flagged,
+        tariff_revenue,
+        quota_rent,
+        subsidy_cost,
+        welfare,
+        invalid,
     )
 
 

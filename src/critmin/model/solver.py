@@ -313,7 +313,7 @@ def _newton_state(z: FloatArray, buf: EvalBuf, iterations: IntArray, status: Int
     ]
     return _State(
         z=z,
-        F=last.F.copy(),
+        F=last.F,  # the evaluation's own: _retry copies it before it writes
         iterations=iterations,
         done=status == 1,
         failed=failed,
@@ -374,6 +374,7 @@ def _retry(st: Stack, state: _State, idx: IntArray, tol: float, max_iter: int) -
     """Re-solve elements ``idx`` from the baseline: the same safeguarded Newton iteration with
     float64 factorisations, then with full Newton steps, then Levenberg-Marquardt; keep the
     successes."""
+    state.F = state.F.copy()  # not the evaluation's any more
     for attempt in ("float64", "pure", "lm"):
         idx = idx[~state.done[idx]]
         if len(idx) == 0:
@@ -404,25 +405,34 @@ _WELFARE_TERMS = ("dCS", "dPS", "tariff_revenue", "quota_rent", "subsidy_cost", 
 
 
 def _welfare(st: Stack, state: _State, lv: Levels) -> Welfare:
-    """Welfare terms (:func:`critmin.model.welfare.assemble_welfare`, element by element, so
-    each market's numbers are those of its own rows) of every market of a solved stack
-    (arrays ``(B, n)``), from its levels ``lv`` (:func:`critmin.model.threads.levels_threaded`,
-    which also says which solutions are representable and their largest residuals)."""
+    """Welfare terms of every market of a solved stack (arrays ``(B, n)``), from its levels
+    ``lv`` (:func:`critmin.model.threads.levels_threaded`, which computes them as
+    :func:`critmin.model.welfare.assemble_welfare` does, and says which solutions are
+    representable and their largest residuals).
+
+    Where a converged market has a NaN welfare they are computed again by
+    :func:`critmin.model.welfare.assemble_welfare` (the same numbers), element by element,
+    so that NumPy warns of the invalid operation as it always did; for markets that did not
+    converge it stays silent.
+    """
     # Degenerate equilibria (sigma near 1 with eta = 0 and a ban removing most of a buyer's
     # supply) can move prices beyond the float range: they then overflow to inf, honestly.
     # The last iterate of a failed solve (e.g. a price driven to 0 while its export-tax
     # equivalent grows without bound) may also produce inf * 0; it is reported as not
     # converged, without a warning.
     done = state.done & lv.representable
+    if not (done & lv.invalid).any():
+        return Welfare(
+            dCS=lv.dCS,
+            dPS=lv.dPS,
+            tariff_revenue=lv.tariff_revenue,
+            quota_rent=lv.quota_rent,
+            subsidy_cost=lv.subsidy_cost,
+            welfare=lv.welfare,
+        )
     n = st.n
-    every = slice(None)
-    if done.all():
-        parts: list[tuple[Any, bool]] = [(every, True)]
-    elif not done.any():
-        parts = [(every, False)]
-    else:
-        parts = [(np.flatnonzero(done), True), (np.flatnonzero(~done), False)]
-    terms: list[tuple[Any, Welfare]] = []
+    parts = [(np.flatnonzero(done), True), (np.flatnonzero(~done), False)]
+    whole = {f: np.empty((st.B, n)) for f in _WELFARE_TERMS}
     for rows, warn in parts:
         with np.errstate(over="ignore", invalid="warn" if warn else "ignore"):
             wf = assemble_welfare(
@@ -437,11 +447,6 @@ def _welfare(st: Stack, state: _State, lv: Levels) -> Welfare:
                 R=lv.R[rows],
                 exports=lv.exports[rows],
             )
-        terms.append((rows, wf))
-    if len(terms) == 1:
-        return terms[0][1]
-    whole = {f: np.empty((st.B, n)) for f in _WELFARE_TERMS}
-    for rows, wf in terms:
         for f in _WELFARE_TERMS:
             whole[f][rows] = getattr(wf, f)
     return Welfare(**whole)
@@ -681,9 +686,8 @@ def solve_batch(
             else:  # one call for every stack (each market at its own size, as alone)
                 states = [_newton_state(*res) for res in newton_threaded(stacks, tol, max_iter, 1)]
             for st, state in zip(stacks, states, strict=True):
-                retry = np.flatnonzero(~state.done)
-                if len(retry):
-                    _retry(st, state, retry, tol, max_iter)
+                if not state.done.all():
+                    _retry(st, state, np.flatnonzero(~state.done), tol, max_iter)
                     state.last = None
         evs = [
             s.last if s.last is not None else evaluate(st, s.z)

@@ -192,27 +192,35 @@ def newton_threaded(
     bufs = [alloc_eval(st.B, st.L, st.n + 1, st.ns, st.nq) for st in stacks]
     its = [np.zeros(st.B, dtype=np.intp) for st in stacks]
     stat = [np.zeros(st.B, dtype=np.intp) for st in stacks]
-    jobs = [(s, b) for s, st in enumerate(stacks) for b in range(st.B)]
-    costs = [c for st in stacks for c in newton_costs(st)]
-    if sum(costs) < MIN_SHARED_NS:  # handing work to a thread costs more than it saves
-        threads = 1
-    share = longest_first(costs, threads)
-    kernel = releasing_gil("newton_markets") if threads > 1 else newton_markets
-    arrays = [st.arrays for st in stacks]
-    sizes = [st.sizes for st in stacks]
+    if threads > 1:
+        jobs = [(s, b) for s, st in enumerate(stacks) for b in range(st.B)]
+        costs = [c for st in stacks for c in newton_costs(st)]
+        if sum(costs) < MIN_SHARED_NS:  # handing work to a thread costs more than it saves
+            threads = 1
+    if threads > 1:
+        # per thread and stack, the markets it solves
+        mine: list[list[list[int]]] = [[[] for _ in stacks] for _ in range(threads)]
+        for t, share in enumerate(longest_first(costs, threads)):
+            for k in share:
+                s, b = jobs[k]
+                mine[t][s].append(b)
+        which = [[np.array(bs, dtype=np.intp) for bs in per] for per in mine]
+        kernel = releasing_gil("newton_markets")
+    else:
+        which = [[np.arange(st.B, dtype=np.intp) for st in stacks]]
+        kernel = newton_markets
 
     def work(t: int) -> None:
-        for s in range(len(stacks)):
-            which = np.array([jobs[k][1] for k in share[t] if jobs[k][0] == s], dtype=np.intp)
-            if len(which):
+        for s, st in enumerate(stacks):
+            if len(which[t][s]):
                 kernel(
-                    arrays[s],
-                    sizes[s],
+                    st.arrays,
+                    st.sizes,
                     tol,
                     max_iter,
                     pure,
                     single,
-                    which,
+                    which[t][s],
                     zs[s],
                     bufs[s],
                     its[s],
@@ -273,10 +281,16 @@ def levels_threaded(
                 st.floor_country,
                 st.pt1,
                 st.pF,
+                st.rev0,
                 log_range,
             )
 
-    share = longest_first([float(st.B * st.L) for st in stacks], threads)
-    kernel = releasing_gil("levels_batch") if threads > 1 else levels_batch
-    run_threads(work, threads)
+    if threads > 1 and len(stacks) > 1:
+        share = longest_first([float(st.B * st.L) for st in stacks], threads)
+        kernel = releasing_gil("levels_batch")
+        run_threads(work, threads)
+    else:
+        share = [list(range(len(stacks)))]
+        kernel = levels_batch
+        work(0)
     return [lv for lv in out if lv is not None]
