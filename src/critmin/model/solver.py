@@ -402,6 +402,8 @@ def _fmt(market: Market, idx: IntArray, limit: int = 8) -> str:
 
 
 _WELFARE_TERMS = ("dCS", "dPS", "tariff_revenue", "quota_rent", "subsidy_cost", "welfare")
+_LEVEL_FIELDS = ("pi", "e", "P", "D", "S", "pi_s", "exports", "baseline_exports")
+"""The :class:`Solution` fields that are rows of the stack's levels (same names)."""
 
 
 def _welfare(st: Stack, state: _State, lv: Levels) -> Welfare:
@@ -523,25 +525,14 @@ def _unpack(
             )
     if flagged:
         _flag_messages(market, st, b, unsupplied, stranded, msgs)
+    rows = {f: getattr(lv, f)[b, :n] for f in _LEVEL_FIELDS}
+    rows.update({f: getattr(wf, f)[b, :n] for f in _WELFARE_TERMS})
     return Solution(
-        pi=lv.pi[b, :n],
-        e=lv.e[b, :n],
-        P=lv.P[b, :n],
-        D=lv.D[b, :n],
-        S=lv.S[b, :n],
-        pi_s=lv.pi_s[b, :n],
-        exports=lv.exports[b, :n],
-        baseline_exports=lv.baseline_exports[b, :n],
+        **rows,
         converged=converged,
         iterations=it,
         max_residual=max_res,
         message="; ".join(msgs),
-        dCS=wf.dCS[b, :n],
-        dPS=wf.dPS[b, :n],
-        tariff_revenue=wf.tariff_revenue[b, :n],
-        quota_rent=wf.quota_rent[b, :n],
-        subsidy_cost=wf.subsidy_cost[b, :n],
-        welfare=wf.welfare[b, :n],
         unsupplied=unsupplied,
         stranded=stranded,
         levels=_Levels(
