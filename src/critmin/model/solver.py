@@ -660,10 +660,14 @@ def solve_batch(
         ]
     resolved = [p.resolve(m) for m, p in zip(markets, policies, strict=True)]
     sizes = [m.n for m in markets]
-    groups = _buckets(sizes) if group_sizes else _buckets(sizes, ratio=0.0)
-    nthreads = min(batch_threads(threads), len(markets))
+    if len(markets) == 1:  # one market, one thread
+        nthreads, todo = 1, [[[0]]]
+    else:
+        groups = _buckets(sizes) if group_sizes else _buckets(sizes, ratio=0.0)
+        nthreads = min(batch_threads(threads), len(markets))
+        todo = windows(groups, sizes, CHUNK_ELEMENTS)
     out: list[Solution | None] = [None] * len(markets)
-    for window in windows(groups, sizes, CHUNK_ELEMENTS):
+    for window in todo:
         members = [k for grp in window for k in grp]
         stacks = stack_all(window, markets, resolved, nthreads)
         n_unknowns = max(st.N for st in stacks)
