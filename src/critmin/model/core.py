@@ -453,10 +453,13 @@ class Stack:
         """Length of the unknown vector."""
         return self.ns + self.nq
 
-    @cached_property
+    @property
     def arrays(self) -> StackArrays:
-        """The arrays the compiled loops of :mod:`critmin.model.kernels` read."""
-        return StackArrays._make(_STACK_ARRAYS(self))
+        """The arrays the compiled loops of :mod:`critmin.model.kernels` read (built once)."""
+        arrays: StackArrays | None = self.__dict__.get("_arrays")
+        if arrays is None:
+            arrays = self.__dict__["_arrays"] = StackArrays._make(_STACK_ARRAYS(self))
+        return arrays
 
     def new_evaluation(self) -> EvalBuf:
         """Zeroed space for an evaluation of every market of the stack."""

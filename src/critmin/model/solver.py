@@ -18,9 +18,8 @@ with a message, the number of iterations and the largest residual.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any
@@ -208,41 +207,58 @@ def _buyer_prices(pi: FloatArray, e: FloatArray, policy: ResolvedPolicy) -> Floa
 # --------------------------------------------------------------------------------------------
 
 
-_BLAS_LIBS: list[Any] | None = None
+_BLAS_CONTROLS: list[tuple[Callable[[], Any], Callable[[int], Any]]] | None = None
 
 
-def _blas_libraries() -> list[Any]:
-    """threadpoolctl's controllers of the BLAS libraries loaded in this process (numpy's and
-    scipy's OpenBLAS; the compiled solver calls scipy's), found once."""
-    global _BLAS_LIBS
-    if _BLAS_LIBS is None:
+def _blas_controls() -> list[tuple[Callable[[], Any], Callable[[int], Any]]]:
+    """Per BLAS library loaded in this process (numpy's and scipy's OpenBLAS; the compiled
+    solver calls scipy's), a function that reads its thread count and one that sets it,
+    found once with threadpoolctl: OpenBLAS's own C functions where threadpoolctl finds
+    them (a call costs well under a microsecond), else threadpoolctl's controller methods."""
+    global _BLAS_CONTROLS
+    if _BLAS_CONTROLS is None:
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:  # pragma: no cover - threadpoolctl is a dependency
             return []
-        _BLAS_LIBS = list(ThreadpoolController().select(user_api="blas").lib_controllers)
-    return _BLAS_LIBS
+        controls = []
+        for lib in ThreadpoolController().select(user_api="blas").lib_controllers:
+            symbol = getattr(lib, "_get_symbol", None)
+            direct = None
+            if lib.internal_api == "openblas" and lib.threading_layer != "openmp" and symbol:
+                get, set_ = symbol("openblas_get_num_threads"), symbol("openblas_set_num_threads")
+                direct = (get, set_) if get is not None and set_ is not None else None
+            controls.append(direct or (lib.get_num_threads, lib.set_num_threads))
+        _BLAS_CONTROLS = controls
+    return _BLAS_CONTROLS
 
 
-@contextlib.contextmanager
-def _blas(n_unknowns: int) -> Iterator[None]:
+class _blas:
     """One BLAS thread for small dense systems (restored on exit).
 
     For matrices of a few hundred rows multi-threaded BLAS only adds synchronisation: on a
     2-vCPU VM OpenBLAS made a 200 x 200 LU solve 10-100x slower with its default threads.
-    Sets the thread count of each library directly (two calls each, a few microseconds;
-    threadpoolctl's ``limit`` context re-inspects every library and costs about 0.1 ms).
-    A no-op for large systems.
+    Sets the thread count of each library directly (:func:`_blas_controls`: two calls each,
+    well under a microsecond; threadpoolctl's ``limit`` context re-inspects every library and
+    costs about 0.1 ms). A no-op for large systems and for libraries on one thread already.
     """
-    libs = _blas_libraries() if n_unknowns < SINGLE_THREAD_BELOW else []
-    before = [lib.get_num_threads() for lib in libs]
-    for lib in libs:
-        lib.set_num_threads(1)
-    try:
-        yield
-    finally:
-        for lib, k in zip(libs, before, strict=True):
-            lib.set_num_threads(k)
+
+    __slots__ = ("before", "controls")
+
+    def __init__(self, n_unknowns: int) -> None:
+        self.controls = _blas_controls() if n_unknowns < SINGLE_THREAD_BELOW else []
+        self.before: list[Any] = []
+
+    def __enter__(self) -> None:
+        self.before = [get() for get, _ in self.controls]
+        for (_, set_), k in zip(self.controls, self.before, strict=True):
+            if k != 1:
+                set_(1)
+
+    def __exit__(self, *exc: object) -> None:
+        for (_, set_), k in zip(self.controls, self.before, strict=True):
+            if k != 1:
+                set_(k)
 
 
 @dataclass(eq=False)
