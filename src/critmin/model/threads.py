@@ -23,7 +23,14 @@ from typing import Any
 import numpy as np
 
 from critmin.model.compiled import alloc_eval, levels_batch, newton_markets, releasing_gil
-from critmin.model.core import Market, ResolvedPolicy, Stack, StackBuilder, market_counts
+from critmin.model.core import (
+    Market,
+    ResolvedPolicy,
+    Stack,
+    StackBuilder,
+    market_counts,
+    stack,
+)
 from critmin.model.kernel_tuples import Levels
 
 __all__ = [
@@ -109,7 +116,7 @@ def stack_all(
     (:func:`critmin.model.kernels.market_sizes`), then the stacks' arrays, then every
     market's rows (:func:`critmin.model.kernels.market_fill`; both release the GIL and cost
     ~ ``n^2``, a scan of the dense inputs). Each market is counted and filled by one call,
-    as without threads."""
+    as without threads. On one thread, stack after stack (:func:`critmin.model.core.stack`)."""
     jobs = [(s, b) for s, grp in enumerate(groups) for b in range(len(grp))]
     members = [k for grp in groups for k in grp]
     if (
@@ -117,21 +124,18 @@ def stack_all(
         or len(jobs) <= 1
         or sum(markets[k].n ** 2 for k in members) < MIN_SHARED_ENTRIES
     ):
-        threads = 1
+        # stack by stack, so that a market's inputs are still in the caches when it is
+        # filled after its stack's sizes are known
+        return [stack([markets[k] for k in grp], [resolved[k] for k in grp]) for grp in groups]
     counts: list[Any] = [None] * len(members)
-    if threads == 1:
-        counts = [market_counts(markets[k], resolved[k]) for k in members]
-    else:
-        share = longest_first([float(markets[k].n) ** 2 for k in members], threads)
-        sizes_kernel = releasing_gil("market_sizes")
+    share = longest_first([float(markets[k].n) ** 2 for k in members], threads)
+    sizes_kernel = releasing_gil("market_sizes")
 
-        def count(t: int) -> None:
-            for pos in share[t]:
-                counts[pos] = market_counts(
-                    markets[members[pos]], resolved[members[pos]], sizes_kernel
-                )
+    def count(t: int) -> None:
+        for pos in share[t]:
+            counts[pos] = market_counts(markets[members[pos]], resolved[members[pos]], sizes_kernel)
 
-        run_threads(count, threads)
+    run_threads(count, threads)
     builders = []
     start = 0
     for grp in groups:
@@ -143,18 +147,14 @@ def stack_all(
             )
         )
         start += len(grp)
-    if threads == 1:
-        for s, b in jobs:
-            builders[s].fill(b)
-    else:
-        fill_kernel = releasing_gil("market_fill")
+    fill_kernel = releasing_gil("market_fill")
 
-        def fill(t: int) -> None:
-            for pos in share[t]:
-                s, b = jobs[pos]
-                builders[s].fill(b, fill_kernel)
+    def fill(t: int) -> None:
+        for pos in share[t]:  # the positions of members and jobs are the same markets
+            s, b = jobs[pos]
+            builders[s].fill(b, fill_kernel)
 
-        run_threads(fill, threads)
+    run_threads(fill, threads)
     return [builder.finish() for builder in builders]
 
 
