@@ -325,7 +325,7 @@ def _newton_state(z: FloatArray, buf: EvalBuf, iterations: IntArray, status: Int
         "line search failed (no decrease of the residual norm along the Newton direction)"
         if f
         else ""
-        for f in failed
+        for f in failed.tolist()
     ]
     return _State(
         z=z,
