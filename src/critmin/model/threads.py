@@ -135,7 +135,7 @@ def stack_all(
         for pos in share[t]:
             counts[pos] = market_counts(markets[members[pos]], resolved[members[pos]], sizes_kernel)
 
-    run_threads(count, threads)
+    run_threads(count, threads)  # the same share as the fills: a market's inputs stay warm
     builders = []
     start = 0
     for grp in groups:
