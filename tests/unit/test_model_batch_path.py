@@ -164,3 +164,22 @@ def evaluate_at(st: object, z: np.ndarray) -> object:
 
     with np.errstate(all="ignore"):
         return evaluate(st, z)  # type: ignore[arg-type]
+
+
+def test_small_systems_run_on_one_blas_thread_and_the_count_is_restored() -> None:
+    """``_blas`` sets every BLAS library to one thread for small systems (through
+    OpenBLAS's own functions) and restores the count on exit; large systems are left alone."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from critmin.model.solver import SINGLE_THREAD_BELOW, _blas
+
+    def counts() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = counts()
+        with _blas(100):
+            assert set(counts()) == {1}
+        assert counts() == before
+        with _blas(SINGLE_THREAD_BELOW):
+            assert counts() == before
