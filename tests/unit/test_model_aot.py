@@ -91,13 +91,96 @@ def test_type_keys_distinguish_what_numba_typeof_distinguishes() -> None:
             assert (keys[i] == keys[j]) == (types[i] == types[j]), (keys[i], keys[j])
 
 
+def test_the_dispatch_signature_never_mixes_up_types() -> None:
+    """The cheap signature that remembers an export (``compiled._signature``) is equal only
+    where :func:`compiled.type_key` is equal: a remembered match is never used for other
+    types (the arrays' flags, scalars' types, named tuples' classes and fields)."""
+    _, st = small_stack()
+    a = np.arange(12.0).reshape(3, 4)
+    frozen = a.copy()
+    frozen.flags.writeable = False
+    arrays = st.arrays  # type: ignore[attr-defined]
+    values = [
+        a,
+        frozen,
+        np.asfortranarray(a),
+        a[:, ::2],
+        a[0],
+        a.astype(np.float32),
+        np.zeros(3, dtype=np.bool_),
+        np.zeros(3, dtype=np.intp),
+        np.zeros(3, dtype=np.int32),
+        True,
+        np.bool_(False),
+        3,
+        2**70,
+        2.5,
+        np.float64(1.0),
+        (1.0, 2.0),
+        (a, 1, True),
+        arrays,
+        arrays._replace(any_floor=1),
+        arrays._replace(W=frozen),
+        tuple(arrays),
+    ]
+    for x in values:
+        for y in values:
+            if compiled._signature((x,)) == compiled._signature((y,)):
+                assert compiled.type_key((x,)) == compiled.type_key((y,)), (x, y)
+
+
+def test_the_dispatch_falls_back_to_numba_for_other_argument_types(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An export is called only with the argument types it was built for, also after a
+    match was remembered; other types (non-contiguous, read-only, another dtype, a named
+    tuple with a changed field) run through Numba's dispatcher, with the same numbers."""
+    calls: list[str] = []
+
+    def export(*args: object) -> object:
+        calls.append("export")
+        return kernels.consumer_surplus_change(*args)
+
+    E = np.linspace(1.0, 2.0, 5)
+    P = np.linspace(0.9, 1.3, 5)
+    key = compiled.type_key((E, P, 0.7))
+    fn = compiled._AotFunction(
+        "consumer_surplus_change", {key: (export, None)}, compiled.tuple_classes()
+    )
+    expected = kernels.consumer_surplus_change(E, P, 0.7)
+    for _ in range(2):  # the second call through the remembered match
+        assert np.array_equal(fn(E, P, 0.7), expected)
+    assert calls == ["export", "export"]
+    caplog.set_level(logging.DEBUG, logger="critmin.model.compiled")
+    frozen = E.copy()
+    frozen.flags.writeable = False
+    wide = np.linspace(1.0, 2.0, 10)
+    for args in ((wide[::2], P, 0.7), (frozen, P, 0.7), (E.astype(np.float32), P, 0.7)):
+        assert np.array_equal(fn(*args), kernels.consumer_surplus_change(*args))
+    assert calls == ["export", "export"]
+    assert caplog.text.count("no consumer_surplus_change export") == 3
+    # the same array object, made read-only after its match was remembered
+    E2 = E.copy()
+    assert np.array_equal(fn(E2, P, 0.7), expected) and len(calls) == 3
+    E2.flags.writeable = False
+    assert np.array_equal(fn(E2, P, 0.7), expected) and len(calls) == 3
+    # a named tuple's field
+    _, st = small_stack()
+    arrays = st.arrays  # type: ignore[attr-defined]
+    names = compiled._AotFunction("newton_batch", {}, compiled.tuple_classes())
+    names.exports[compiled.type_key((arrays, 1e-12, 100, False, True))] = ("match", None)
+    assert names.export_for((arrays, 1e-12, 100, False, True)) == ("match", None)
+    other = arrays._replace(sigma=arrays.sigma.astype(np.float32))
+    assert names.export_for((other, 1e-12, 100, False, True)) is None
+
+
 def test_the_model_takes_its_kernels_from_one_place() -> None:
     """core, solver, threads and welfare use compiled's callables (the AOT module or
     Numba's)."""
     from critmin.model import core, solver, threads, welfare
 
     for module, names in (
-        (core, ("market_setup", "evaluate_batch", "alloc_eval")),
+        (core, ("market_sizes", "market_fill", "evaluate_batch", "alloc_eval")),
         (solver, ("newton_batch", "solve_step")),
         (threads, ("newton_markets", "levels_batch", "alloc_eval")),
         (welfare, ("buyer_revenue", "consumer_surplus_change", "producer_surplus_change")),

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from critmin.errors import CritminError
 from critmin.model import Market, ModelInputError, Policy, Solution, solve
-from critmin.model.core import MarketLists, evaluate, jacobian, stack
-from critmin.model.kernels import lu_factor_single, lu_step, market_lists, market_setup, vexp
+from critmin.model.core import evaluate, jacobian, stack
+from critmin.model.kernels import lu_factor_single, lu_step, market_sizes, vexp
 
 WELFARE_FIELDS = ("dCS", "dPS", "tariff_revenue", "quota_rent", "subsidy_cost", "welfare")
 
@@ -413,8 +413,9 @@ def test_jacobian_matches_finite_differences(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", range(10))
 def test_market_lists_match_dense_numpy(seed: int) -> None:
-    """``kernels.market_lists`` (sums and open pairs in one compiled pass) equals the same
-    quantities computed densely with numpy: baseline sums, the open pairs, their data."""
+    """``kernels.market_fill`` (sums and open pairs in one compiled pass, as a one-market
+    stack) equals the same quantities computed densely with numpy: baseline sums, the open
+    pairs, their data; ``kernels.market_sizes`` counts them."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 40))
     m = random_market(rng, n)
@@ -422,24 +423,28 @@ def test_market_lists_match_dense_numpy(seed: int) -> None:
     cap = np.where(rng.random(n) < 0.2, 0.0, np.inf)
     t1 = m.t0 + np.where(rng.random((n, n)) < 0.3, 0.25, 0.0)
     levy = np.where(rng.random((n, n)) < 0.2, 1.3, 0.0)
-    R, X0, W, rev0, ai, aj, aV, aw, at0, at1, aF, supplied, sells, exports = market_lists(
-        m.V, m.t0, t1, banned, cap, levy
-    )
+    p = Policy(t1=t1, banned=banned, export_cap=cap, levy_floor=levy).resolve(m)
+    stk = stack([m], [p])
+    sc = stk.slot_country[0]
     off = ~np.eye(n, dtype=bool)
-    np.testing.assert_allclose(R, m.R, rtol=1e-13)
-    np.testing.assert_allclose(X0, m.baseline_exports, rtol=1e-13)
-    np.testing.assert_allclose(W[:n], m.E, rtol=1e-13)
-    np.testing.assert_allclose(rev0[:n], m.baseline_tariff_revenue, rtol=1e-13, atol=1e-6)
-    assert W[n] == rev0[n] == 0.0 and not supplied[n]  # the dummy (padding) buyer
+    assert (sc == np.flatnonzero(m.R > 0)).all()
+    np.testing.assert_allclose(stk.R[0], m.R[sc], rtol=1e-13)
+    np.testing.assert_allclose(stk.X0[0], m.baseline_exports[sc], rtol=1e-13)
+    np.testing.assert_allclose(stk.W[0, :n], m.E, rtol=1e-13)
+    np.testing.assert_allclose(stk.rev0[0, :n], m.baseline_tariff_revenue, rtol=1e-13, atol=1e-6)
+    assert stk.W[0, n] == stk.rev0[0, n] == 0.0 and not stk.supplied[0, n]  # the dummy buyer
     open_ = (m.V > 0) & ~banned & ~((cap == 0.0)[:, None] & off)
     ii, jj = np.nonzero(open_)  # row-major: seller after seller, then buyer
-    assert (ai == ii).all() and (aj == jj).all()
-    assert (aV == m.V[ii, jj]).all() and (at0 == m.t0[ii, jj]).all()
-    assert (at1 == t1[ii, jj]).all() and (aF == levy[ii, jj]).all()
-    assert (aw == m.V[ii, jj] * (1.0 + m.t0[ii, jj])).all()
-    assert (supplied[:n] == open_.any(axis=0)).all()
-    assert (sells == open_.any(axis=1)).all()
-    assert (exports == (open_ & off).any(axis=1)).all()
+    assert market_sizes(m.V, p.banned, p.export_cap) == (len(ii), len(sc), stk.nq)
+    assert len(ii) == stk.L and stk.nvalid[0] == len(ii) and stk.pvalid.all()
+    assert (sc[stk.ps[0]] == ii).all() and (stk.pj[0] == jj).all()
+    assert (stk.pV[0] == m.V[ii, jj]).all() and (stk.pt1[0] == t1[ii, jj]).all()
+    assert (stk.pF[0] == levy[ii, jj]).all()
+    assert (stk.pw[0] == m.V[ii, jj] * (1.0 + m.t0[ii, jj])).all()
+    assert (stk.supplied[0, :n] == open_.any(axis=0)).all()
+    assert (stk.stranded[0] == ~open_.any(axis=1)[sc]).all()
+    assert (stk.check[0] == open_.any(axis=1)[sc]).all() and (stk.uact[0] == stk.check[0]).all()
+    assert (stk.eps_country[0] == m.eps).all() and (stk.floor_country[0] == 0.0).all()
 
 
 @pytest.mark.parametrize("u", [101.0, 101.8, 102.5])
@@ -503,7 +508,7 @@ def test_float32_lu_step_solves_the_system(n: int) -> None:
 
 @pytest.mark.parametrize("seed", range(8))
 def test_market_setup_matches_numpy(seed: int) -> None:
-    """``kernels.market_setup`` (slots, quotas, unsupplied buyers, pair terms in one compiled
+    """``kernels.market_fill`` (slots, quotas, unsupplied buyers, pair terms in one compiled
     call) equals the same quantities computed densely with numpy."""
     rng = np.random.default_rng(100 + seed)
     n = int(rng.integers(2, 30))
@@ -513,32 +518,96 @@ def test_market_setup_matches_numpy(seed: int) -> None:
     t1 = m.t0 + np.where(rng.random((n, n)) < 0.3, 0.25, 0.0)
     levy = np.where(rng.random((n, n)) < 0.2, 1.3, 0.0)
     G = np.where(rng.random(n) < 0.3, 1.2, 0.0)
-    ml = MarketLists(*market_setup(m.V, m.t0, t1, banned, cap, levy, G, m.eps))
-    slot_country, ps, pdlt, plnFc, qslot = ml.slot_country, ml.ps, ml.pdlt, ml.plnFc, ml.qslot
+    p = Policy(t1=t1, banned=banned, export_cap=cap, levy_floor=levy, subsidy_floor=G)
+    stk = stack([m], [p.resolve(m)])
+    slot_country, ps, pdlt, plnFc, qslot = (
+        stk.slot_country[0],
+        stk.ps[0],
+        stk.pdlt[0],
+        stk.plnFc[0],
+        stk.qslot[0],
+    )
     off = ~np.eye(n, dtype=bool)
     open_ = (m.V > 0) & ~banned & ~((cap == 0.0)[:, None] & off)
     assert (slot_country == np.flatnonzero(m.R > 0)).all()
-    np.testing.assert_allclose(ml.R, m.R[slot_country], rtol=1e-13)
-    np.testing.assert_allclose(ml.X0, m.baseline_exports[slot_country], rtol=1e-13, atol=1e-9)
-    assert (ml.eps == m.eps[slot_country]).all()
-    np.testing.assert_allclose(np.exp(ml.lnG), G[slot_country], rtol=1e-15)
-    assert (ml.stranded == ~open_.any(axis=1)[slot_country]).all()
-    assert (ml.unsupplied[:n] == ((m.E > 0) & ~open_.any(axis=0))).all() and not ml.unsupplied[n]
+    np.testing.assert_allclose(stk.R[0], m.R[slot_country], rtol=1e-13)
+    np.testing.assert_allclose(stk.X0[0], m.baseline_exports[slot_country], rtol=1e-13, atol=1e-9)
+    assert (stk.eps[0] == m.eps[slot_country]).all()
+    np.testing.assert_allclose(np.exp(stk.lnG[0]), G[slot_country], rtol=1e-15)
+    assert (stk.stranded[0] == ~open_.any(axis=1)[slot_country]).all()
+    unsupplied = stk.unsupplied[0]
+    assert (unsupplied[:n] == ((m.E > 0) & ~open_.any(axis=0))).all() and not unsupplied[n]
     ii, jj = np.nonzero(open_)
-    assert (ml.ai == ii).all() and (ml.aj == jj).all() and (slot_country[ps] == ii).all()
-    assert (ml.poff == (ii != jj)).all() and (ml.pt1 == t1[ii, jj]).all()
-    assert (ml.pF == levy[ii, jj]).all()
+    assert (stk.pj[0] == jj).all() and (slot_country[ps] == ii).all()
+    assert (stk.poff[0] == (ii != jj)).all() and (stk.pt1[0] == t1[ii, jj]).all()
+    assert (stk.pF[0] == levy[ii, jj]).all()
     np.testing.assert_allclose(pdlt, np.log1p(t1[ii, jj]) - np.log1p(m.t0[ii, jj]), atol=1e-15)
     assert (pdlt[t1[ii, jj] == m.t0[ii, jj]] == 0.0).all()  # exactly 0 where unchanged
     has_floor = levy[ii, jj] > 0
     floor_c = levy[ii, jj][has_floor] / (1 + m.t0[ii, jj][has_floor])
     np.testing.assert_allclose(plnFc[has_floor], np.log(floor_c), rtol=1e-14)
-    assert np.isneginf(plnFc[~has_floor]).all() and ml.any_floor == bool(has_floor.any())
+    assert np.isneginf(plnFc[~has_floor]).all() and stk.any_floor == bool(has_floor.any())
     exporting = (open_ & off).any(axis=1)
     quota = np.isfinite(cap) & (cap > 0) & (m.baseline_exports > 0) & open_.any(axis=1)
     quota &= exporting & (m.R > 0)
-    assert (slot_country[qslot] == np.flatnonzero(quota)).all()
-    np.testing.assert_allclose(np.exp(ml.lncap), cap[quota], rtol=1e-15)
+    assert (slot_country[qslot] == np.flatnonzero(quota)).all() and stk.qmask.all()
+    np.testing.assert_allclose(np.exp(stk.lncap[0]), cap[quota], rtol=1e-15)
+    assert market_sizes(m.V, p.resolve(m).banned, p.resolve(m).export_cap) == (
+        len(ii),
+        len(slot_country),
+        int(quota.sum()),
+    )
+
+
+def test_a_padded_stack_holds_each_market_as_alone() -> None:
+    """Markets of different sizes stacked together: each market's rows equal its own
+    one-market stack bit for bit, and the padding says "nothing here" (no pair, slot,
+    quota, buyer or country; padding slot and buyer indices)."""
+    rng = np.random.default_rng(11)
+    markets = [random_market(rng, n, density=0.5) for n in (9, 4, 12, 7)]
+    policies = []
+    for k, m in enumerate(markets):
+        n = m.n
+        cap = np.where(np.arange(n) == k % n, 0.7, np.inf)
+        policies.append(
+            Policy(
+                t1=m.t0 + 0.2,
+                banned=rng.random((n, n)) < 0.1,
+                export_cap=cap,
+                levy_floor=np.where(rng.random((n, n)) < 0.2, 1.1, 0.0),
+                subsidy_floor=np.where(rng.random(n) < 0.3, 1.1, 0.0),
+            ).resolve(m)
+        )
+    big = stack(markets, policies)
+    n, ns, L, nq = big.n, big.ns, big.L, big.nq
+    pair_fields = ("pV", "pw", "pdlt", "plnFc", "poff", "pt1", "pF", "ps", "pj")
+    pad = {"pV": 0, "pw": 0, "pdlt": 0, "plnFc": -np.inf, "poff": 0, "pt1": 0, "pF": 0}
+    pad |= {"ps": ns, "pj": n}
+    for b, (m, p) in enumerate(zip(markets, policies, strict=True)):
+        own = stack([m], [p])
+        Lb, nsb, nqb = own.L, own.ns, own.nq
+        assert big.nvalid[b] == Lb and big.pvalid[b, :Lb].all() and not big.pvalid[b, Lb:].any()
+        for f in pair_fields:
+            got, alone = getattr(big, f)[b], getattr(own, f)[0]
+            assert np.array_equal(got[:Lb], alone) and (got[Lb:] == pad[f]).all(), f
+        for f, fill in (("R", 0), ("X0", 0), ("eps", 0), ("lnG", -np.inf), ("lnk", 0)):
+            got, alone = getattr(big, f)[b], getattr(own, f)[0]
+            assert np.array_equal(got[:nsb], alone) and (got[nsb:] == fill).all(), f
+        assert np.array_equal(big.slot_country[b, :nsb], own.slot_country[0])
+        assert (big.slot_country[b, nsb:] == n).all()
+        for f in ("stranded", "check", "uact", "numeraire"):
+            got, alone = getattr(big, f)[b], getattr(own, f)[0]
+            assert np.array_equal(got[:nsb], alone) and not got[nsb:].any(), f
+        for f in ("W", "rev0", "supplied", "unsupplied", "lna"):
+            got, alone = getattr(big, f)[b], getattr(own, f)[0]
+            assert np.array_equal(got[: m.n + 1], alone) and not got[m.n + 1 :].any(), f
+        for f in ("eps_country", "floor_country"):
+            got, alone = getattr(big, f)[b], getattr(own, f)[0]
+            assert np.array_equal(got[: m.n], alone) and not got[m.n :].any(), f
+        assert np.array_equal(big.qslot[b, :nqb], own.qslot[0]) and (big.qslot[b, nqb:] == ns).all()
+        assert np.array_equal(big.lncap[b, :nqb], own.lncap[0])
+        assert big.qmask[b, :nqb].all() and not big.qmask[b, nqb:].any()
+    assert (L, nq) == (max(big.nvalid), max(int(q.sum()) for q in big.qmask))
 
 
 def test_pair_components_match_scipy_connected_components() -> None:
@@ -547,7 +616,7 @@ def test_pair_components_match_scipy_connected_components() -> None:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from critmin.model.core import _components
+    from critmin.model.numeraires import components
 
     rng = np.random.default_rng(7)
     for n, density in ((1, 1.0), (5, 0.1), (12, 0.05), (30, 0.02), (40, 0.3)):
@@ -555,7 +624,7 @@ def test_pair_components_match_scipy_connected_components() -> None:
         rows, cols = np.nonzero(active)
         graph = coo_matrix((np.ones(len(rows)), (rows, cols + n)), shape=(2 * n, 2 * n))
         expected_n, expected = connected_components(graph.tocsr(), directed=False)
-        got_n, got = _components(rows, cols, n)
+        got_n, got = components(rows, cols, n)
         assert got_n == expected_n
         # the same partition: a one-to-one map between the two labellings
         pairs = set(zip(got.tolist(), expected.tolist(), strict=True))

@@ -38,7 +38,7 @@ import logging
 import os
 import platform
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -67,7 +67,8 @@ ENTRY_POINTS = (
     "evaluate_batch",
     "jacobian_batch",
     "levels_batch",
-    "market_setup",
+    "market_fill",
+    "market_sizes",
     "newton_batch",
     "newton_markets",
     "newton_system_batch",
@@ -107,7 +108,8 @@ __all__ = [
     "jacobian_batch",
     "levels_batch",
     "load_aot",
-    "market_setup",
+    "market_fill",
+    "market_sizes",
     "newton_batch",
     "newton_markets",
     "newton_system_batch",
@@ -249,20 +251,92 @@ def releasing_gil(name: str) -> Callable[..., Any]:
     return getattr(_jit_kernels(), name)
 
 
-def _rebuild(flat: Iterator[Any], spec: Any, classes: dict[str, type]) -> Any:
-    """A nested return value from the flat tuple an AOT export returns: ``spec`` is ``"x"``
-    for a leaf, else ``[class name or "", [item specs]]``."""
-    if spec == "x":
-        return next(flat)
-    name, items = spec
-    values = [_rebuild(flat, item, classes) for item in items]
-    return classes[name](*values) if name else tuple(values)
+_ARRAY = np.ndarray
+_INT64 = range(-(2**63), 2**63)
+
+
+def _leaf_signature(value: Any) -> Any:
+    """A hashable stand-in for :func:`type_key` of one value that is cheap to read: arrays by
+    ``(dtype, ndim, flags bit mask)`` (the mask holds the layout, read-only and alignment
+    bits), tuples item by item with their class, scalars by type (ints with whether they fit
+    64 bits). Equal signatures have equal :func:`type_key` (the converse need not hold)."""
+    kind = type(value)
+    if kind is _ARRAY:
+        return (value.dtype, value.ndim, value.flags.num)
+    if kind is float or kind is bool:
+        return kind
+    if kind is int:
+        return (kind, value in _INT64)
+    if isinstance(value, tuple):
+        return (kind, *[_leaf_signature(v) for v in value])
+    return (kind, type_key(value))  # NumPy scalars, array subclasses, anything else
+
+
+def _signature(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """:func:`_leaf_signature` of a call's arguments: arrays and named tuples of arrays
+    inline (the common case), the rest through :func:`_leaf_signature`."""
+    out: list[Any] = []
+    for value in args:
+        kind = type(value)
+        if kind is _ARRAY:
+            out.append((value.dtype, value.ndim, value.flags.num))
+        elif kind is float or kind is bool:
+            out.append(kind)
+        elif kind in _NAMED_ARRAYS:
+            out.append(
+                (
+                    kind,
+                    *[
+                        (v.dtype, v.ndim, v.flags.num) if type(v) is _ARRAY else _leaf_signature(v)
+                        for v in value
+                    ],
+                )
+            )
+        else:
+            out.append(_leaf_signature(value))
+    return tuple(out)
+
+
+_NAMED_ARRAYS = frozenset({EvalBuf, Levels, StackArrays})
+"""The kernels' named tuples (of arrays, mostly): signed inline by :func:`_signature`."""
+
+
+def _builder(spec: Any, classes: dict[str, type]) -> Callable[[tuple[Any, ...]], Any] | None:
+    """A function that rebuilds the nested return value of an AOT export from the flat tuple
+    it returns (``spec`` as in the manifest: ``"x"`` for a leaf, else ``[class name or "",
+    [item specs]]``), or None when the value is returned as it is."""
+    if spec is None:
+        return None
+
+    def count(sp: Any) -> int:
+        return 1 if sp == "x" else sum(count(i) for i in sp[1])
+
+    def part(sp: Any, start: int) -> Callable[[tuple[Any, ...]], Any]:
+        if sp == "x":
+            return lambda flat: flat[start]
+        name, items = sp
+        make = classes[name]._make if name else tuple  # type: ignore[attr-defined]
+        stop = start + count(sp)
+        if all(i == "x" for i in items):  # a tuple of leaves: one slice
+            return lambda flat: make(flat[start:stop])
+        parts = []
+        pos = start
+        for item in items:
+            parts.append(part(item, pos))
+            pos += count(item)
+        return lambda flat: make([p(flat) for p in parts])
+
+    return part(spec, 0)
 
 
 class _AotFunction:
-    """One kernel from the AOT module: the export whose argument types match, else Numba."""
+    """One kernel from the AOT module: the export whose argument types match, else Numba.
 
-    __slots__ = ("__name__", "classes", "exports")
+    The match is remembered by the arguments' :func:`_signature` (a few attribute reads per
+    array), so :func:`type_key` and its strings are computed once per distinct structure.
+    """
+
+    __slots__ = ("__name__", "classes", "exports", "known")
 
     def __init__(
         self,
@@ -271,20 +345,36 @@ class _AotFunction:
         classes: dict[str, type],
     ) -> None:
         self.__name__ = name
-        self.exports = exports
+        self.exports = {
+            key: (function, _builder(spec, classes)) for key, (function, spec) in exports.items()
+        }
         self.classes = classes
+        self.known: dict[tuple[Any, ...], tuple[Callable[..., Any], Any] | None] = {}
 
-    def __call__(self, *args: Any) -> Any:
+    def export_for(self, args: tuple[Any, ...]) -> tuple[Callable[..., Any], Any] | None:
+        """The export (function and rebuilder) for these arguments' types, or None."""
+        signature = _signature(args)
+        try:
+            return self.known[signature]
+        except KeyError:
+            pass
         key = type_key(args)
         hit = self.exports.get(key)
         if hit is None:
             log.debug(
                 "AOT kernels: no %s export for argument types %s; using Numba", self.__name__, key
             )
+        if len(self.known) < 256:  # bounded: signatures are few in practice
+            self.known[signature] = hit
+        return hit
+
+    def __call__(self, *args: Any) -> Any:
+        hit = self.export_for(args)
+        if hit is None:
             return getattr(_jit_kernels(), self.__name__)(*args)
-        function, spec = hit
+        function, rebuild = hit
         out = function(*args)
-        return out if spec is None else _rebuild(iter(out), spec, self.classes)
+        return out if rebuild is None else rebuild(out)
 
     def __repr__(self) -> str:
         return f"<AOT kernel {self.__name__}: {len(self.exports)} signature(s)>"
@@ -303,7 +393,7 @@ def tuple_classes() -> dict[str, type]:
 
 
 def _returned_classes(spec: Any) -> set[str]:
-    """Class names in a return spec of the manifest (see :func:`_rebuild`)."""
+    """Class names in a return spec of the manifest (see :func:`_builder`)."""
     if spec is None or spec == "x":
         return set()
     name, items = spec
@@ -416,7 +506,8 @@ if TYPE_CHECKING:
         evaluate_batch,
         jacobian_batch,
         levels_batch,
-        market_setup,
+        market_fill,
+        market_sizes,
         newton_batch,
         newton_markets,
         newton_system_batch,

@@ -42,8 +42,9 @@ baseline inputs reproduce the baseline bit for bit (see the comments in :func:`e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Any, NamedTuple
+from functools import cached_property, lru_cache
+from operator import attrgetter
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -61,9 +62,11 @@ from critmin.model.compiled import (
     alloc_eval,
     evaluate_batch,
     jacobian_batch,
-    market_setup,
+    market_fill,
+    market_sizes,
     newton_system_batch,
 )
+from critmin.model.numeraires import numeraires
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -72,15 +75,15 @@ IntArray = NDArray[np.intp]
 __all__ = [
     "Evaluation",
     "Market",
-    "MarketLists",
     "ModelInputError",
     "Policy",
     "ResolvedPolicy",
     "Stack",
+    "StackBuilder",
     "evaluate",
     "jacobian",
+    "market_counts",
     "newton_system",
-    "setup_lists",
     "stack",
 ]
 
@@ -202,6 +205,43 @@ class ResolvedPolicy:
     supply_shift: FloatArray
 
 
+# A Policy's defaults, per number of countries: read-only like the validated inputs (the
+# compiled loops are specialised on the arrays' types, read-only included, so every policy
+# then shares one compilation) and shared between policies (read-only: no caller can change
+# them). Built when first needed.
+
+
+@lru_cache(maxsize=8)
+def _no_ban(n: int) -> BoolArray:
+    return _frozen(np.zeros((n, n), dtype=np.bool_))
+
+
+@lru_cache(maxsize=8)
+def _no_levy_floor(n: int) -> FloatArray:
+    return _frozen(np.zeros((n, n)))
+
+
+@lru_cache(maxsize=64)
+def _zeros(n: int) -> FloatArray:
+    return _frozen(np.zeros(n))
+
+
+@lru_cache(maxsize=64)
+def _no_cap(n: int) -> FloatArray:
+    return _frozen(np.full(n, np.inf))
+
+
+@lru_cache(maxsize=64)
+def _ones(n: int) -> FloatArray:
+    """Shifters of 1 (see :func:`_unshifted`)."""
+    return _frozen(np.ones(n))
+
+
+def _unshifted(shift: FloatArray) -> bool:
+    """Whether every shifter is 1: the default array itself, else checked."""
+    return shift is _ones(len(shift)) or not (shift != 1.0).any()
+
+
 @dataclass(frozen=True, eq=False)
 class Policy:
     """Scenario instruments for one market. ``Policy()`` is "no change".
@@ -292,40 +332,37 @@ class Policy:
     def resolve(self, market: Market) -> ResolvedPolicy:
         """Expand to full arrays for ``market``, checking every shape against ``n``."""
         n = market.n
-        for name, shape in (
-            ("t1", (n, n)),
-            ("banned", (n, n)),
-            ("levy_floor", (n, n)),
-            ("subsidy_floor", (n,)),
-            ("export_cap", (n,)),
-            ("demand_shift", (n,)),
-            ("supply_shift", (n,)),
+        square, vector = (n, n), (n,)
+        for name, val, shape in (
+            ("t1", self.t1, square),
+            ("banned", self.banned, square),
+            ("levy_floor", self.levy_floor, square),
+            ("subsidy_floor", self.subsidy_floor, vector),
+            ("export_cap", self.export_cap, vector),
+            ("demand_shift", self.demand_shift, vector),
+            ("supply_shift", self.supply_shift, vector),
         ):
-            val = getattr(self, name)
             if val is not None and val.shape != shape:
                 raise ModelInputError(
                     f"{name}: expected shape {shape} to match the market's {n} countries, "
                     f"got {val.shape}"
                 )
-        # defaults read-only like the validated inputs: the compiled loops are specialised on
-        # the arrays' types, read-only included, so every policy then shares one compilation
         return ResolvedPolicy(
             t1=market.t0 if self.t1 is None else self.t1,
-            banned=_frozen(np.zeros((n, n), dtype=np.bool_))
-            if self.banned is None
-            else self.banned,
-            levy_floor=_frozen(np.zeros((n, n))) if self.levy_floor is None else self.levy_floor,
-            subsidy_floor=_frozen(np.zeros(n))
-            if self.subsidy_floor is None
-            else self.subsidy_floor,
-            export_cap=_frozen(np.full(n, np.inf)) if self.export_cap is None else self.export_cap,
-            demand_shift=_frozen(np.ones(n)) if self.demand_shift is None else self.demand_shift,
-            supply_shift=_frozen(np.ones(n)) if self.supply_shift is None else self.supply_shift,
+            banned=_no_ban(n) if self.banned is None else self.banned,
+            levy_floor=_no_levy_floor(n) if self.levy_floor is None else self.levy_floor,
+            subsidy_floor=_zeros(n) if self.subsidy_floor is None else self.subsidy_floor,
+            export_cap=_no_cap(n) if self.export_cap is None else self.export_cap,
+            demand_shift=_ones(n) if self.demand_shift is None else self.demand_shift,
+            supply_shift=_ones(n) if self.supply_shift is None else self.supply_shift,
         )
 
 
 # --------------------------------------------------------------------------------------------
 # the stacked (batched) system
+
+
+_STACK_ARRAYS = attrgetter(*StackArrays._fields)
 
 
 @dataclass(eq=False)
@@ -403,18 +440,26 @@ class Stack:
     # demand shifters per buyer (B, n + 1) and supply shifters per slot (B, ns), in logs
     lna: FloatArray
     lnk: FloatArray
+    nvalid: IntArray  # (B,) valid pairs per market (they come first)
+    # per market and country (B, n): supply elasticity and subsidy floor (levels, welfare)
+    eps_country: FloatArray
+    floor_country: FloatArray
+    own_sized: bool = False
+    """One market at its own sizes (no padding country, slot, quota or pair): known when
+    :func:`stack` builds it, else found by :func:`critmin.model.solver._own_sized`."""
 
     @property
     def N(self) -> int:
         """Length of the unknown vector."""
         return self.ns + self.nq
 
-    @cached_property
+    @property
     def arrays(self) -> StackArrays:
-        """The arrays the compiled loops of :mod:`critmin.model.kernels` read."""
-        nvalid = self.pvalid.sum(axis=1).astype(np.intp)  # the valid pairs come first
-        fields = {f: nvalid if f == "nvalid" else getattr(self, f) for f in StackArrays._fields}
-        return StackArrays(**fields)
+        """The arrays the compiled loops of :mod:`critmin.model.kernels` read (built once)."""
+        arrays: StackArrays | None = self.__dict__.get("_arrays")
+        if arrays is None:
+            arrays = self.__dict__["_arrays"] = StackArrays._make(_STACK_ARRAYS(self))
+        return arrays
 
     def new_evaluation(self) -> EvalBuf:
         """Zeroed space for an evaluation of every market of the stack."""
@@ -429,214 +474,182 @@ class Stack:
                 kw[name] = val
             elif name == "B":
                 kw[name] = len(idx)
+            elif name == "own_sized":
+                kw[name] = val and len(idx) == 1
             else:
                 kw[name] = val[idx]
         return Stack(**kw)
 
 
-def _components(sellers: IntArray, buyers: IntArray, n: int) -> tuple[int, IntArray]:
-    """Connected components of the bipartite seller/buyer graph whose edges are the active
-    pairs ``(sellers[k], buyers[k])``: labels ``0..ncomp-1`` for the ``2n`` nodes (sellers
-    ``0..n-1``, then buyers ``n..2n-1``).
+PAIR_ROWS = ("pV", "pw", "pdlt", "plnFc", "poff", "pt1", "pF")
+"""The rows of a stack's pair block, as :func:`critmin.model.kernels.market_fill` writes them."""
 
-    Min-label propagation with pointer jumping: every edge pulls both ends to the smaller of
-    their labels, then each label is replaced by its own label; it stops when nothing moves
-    (at most a few passes over the edges for trade graphs). An isolated node is a component
-    of its own, as in ``scipy.sparse.csgraph.connected_components``.
+
+@dataclass(eq=False)
+class StackBuilder:
+    """The arrays of a :class:`Stack`, allocated for its markets' sizes (``counts``: open
+    pairs, producer slots and quotas per market, :func:`market_counts`) and filled market by
+    market with :meth:`fill` (:func:`critmin.model.kernels.market_fill`, straight into the
+    padded rows: nothing is copied afterwards); :meth:`finish` returns the stack.
+
+    Each market writes only its own rows, so threads may fill different markets at once.
     """
-    label = np.arange(2 * n, dtype=np.intp)
-    u = np.asarray(sellers, dtype=np.intp)
-    v = np.asarray(buyers, dtype=np.intp) + n
-    while True:
-        low = np.minimum(label[u], label[v])
-        new = label.copy()
-        np.minimum.at(new, u, low)
-        np.minimum.at(new, v, low)
-        new = new[new]
-        if np.array_equal(new, label):
-            break
-        label = new
-    roots, labels = np.unique(label, return_inverse=True)
-    return len(roots), np.asarray(labels, dtype=np.intp)
+
+    markets: list[Market]
+    policies: list[ResolvedPolicy]
+    counts: list[tuple[int, int, int]]
+
+    def __post_init__(self) -> None:
+        B = len(self.markets)
+        n = max(m.n for m in self.markets)
+        L = max(c[0] for c in self.counts)
+        ns = max(c[1] for c in self.counts)
+        nq = max(c[2] for c in self.counts)
+        self.blocks = (
+            np.empty((len(PAIR_ROWS), B, L)),  # pairs
+            np.empty((2, B, L), dtype=np.intp),  # pair slot and buyer
+            np.empty((B, L), dtype=np.bool_),  # pvalid
+            np.empty((5, B, ns)),  # per slot: R, X0, eps, lnG, lnk
+            np.empty((B, ns), dtype=np.intp),  # slot_country
+            np.empty((4, B, ns), dtype=np.bool_),  # stranded, check, uact, numeraire
+            np.empty((3, B, n + 1)),  # per buyer: W, rev0, lna
+            np.empty((2, B, n + 1), dtype=np.bool_),  # supplied, unsupplied
+            np.empty((B, nq), dtype=np.intp),  # qslot
+            np.empty((B, nq)),  # lncap
+            np.empty((B, nq), dtype=np.bool_),  # qmask
+            np.empty((2, B, n)),  # per country: eps, subsidy floor
+            np.empty(B, dtype=np.intp),  # nvalid
+        )
+        self.floors = [False] * B
+
+    def fill(self, b: int, kernel: Any = None) -> None:
+        """Write market ``b``'s rows (:func:`critmin.model.kernels.market_fill`, or ``kernel``:
+        the same function, e.g. the one that releases the GIL,
+        :func:`critmin.model.compiled.releasing_gil`)."""
+        m, p = self.markets[b], self.policies[b]
+        self.floors[b] = (market_fill if kernel is None else kernel)(
+            m.V,
+            m.t0,
+            p.t1,
+            p.banned,
+            p.export_cap,
+            p.levy_floor,
+            p.subsidy_floor,
+            m.eps,
+            b,
+            *self.blocks,
+        )
+
+    def finish(self) -> Stack:
+        """The :class:`Stack` of the filled arrays (views of them), with the rare parts the
+        compiled fill leaves out: numeraires (markets with ``eta = 0``) and shifters."""
+        (
+            pairs,
+            pair_index,
+            pvalid,
+            slots,
+            slot_country,
+            slot_flags,
+            buyers,
+            buyer_flags,
+            qslot,
+            lncap,
+            qmask,
+            per_country,
+            nvalid,
+        ) = self.blocks
+        markets = self.markets
+        sizes = [m.n for m in markets]
+        n = max(sizes)
+        etas = [m.eta for m in markets]
+        for b, eta in enumerate(etas):
+            if eta == 0.0:
+                numeraire = slot_flags[3, b]
+                producer = slot_flags[1, b]
+                numeraires(
+                    pair_index[:, b, : nvalid[b]],
+                    slots[:, b],
+                    slot_country[b],
+                    producer,
+                    n,
+                    numeraire,
+                )
+                slot_flags[2, b] &= ~numeraire  # uact: a numeraire's price is held
+        for b, p in enumerate(self.policies):
+            if not _unshifted(p.demand_shift):
+                buyers[2, b, : len(p.demand_shift)] = np.log(p.demand_shift)
+            if not _unshifted(p.supply_shift):
+                ks = np.log(p.supply_shift)
+                sc = slot_country[b]
+                slots[4, b] = np.where(sc < len(ks), ks[np.minimum(sc, len(ks) - 1)], 0.0)
+        return Stack(
+            B=len(markets),
+            n=n,
+            ns=slots.shape[2],
+            L=pairs.shape[2],
+            nq=qslot.shape[1],
+            sizes=np.array(sizes, dtype=np.intp),
+            sigma=np.array([m.sigma for m in markets]),
+            eta=np.array(etas),
+            slot_country=slot_country,
+            R=slots[0],
+            X0=slots[1],
+            eps=slots[2],
+            lnG=slots[3],
+            uact=slot_flags[2],
+            check=slot_flags[1],
+            stranded=slot_flags[0],
+            numeraire=slot_flags[3],
+            W=buyers[0],
+            rev0=buyers[1],
+            supplied=buyer_flags[0],
+            unsupplied=buyer_flags[1],
+            ps=pair_index[0],
+            pj=pair_index[1],
+            pV=pairs[0],
+            pw=pairs[1],
+            pdlt=pairs[2],
+            plnFc=pairs[3],
+            poff=pairs[4],
+            pt1=pairs[5],
+            pF=pairs[6],
+            pvalid=pvalid,
+            any_floor=any(self.floors),  # a levy floor on an open pair
+            qslot=qslot,
+            qmask=qmask,
+            lncap=lncap,
+            lna=buyers[2],
+            lnk=slots[4],
+            nvalid=nvalid,
+            eps_country=per_country[0],
+            floor_country=per_country[1],
+            own_sized=len(markets) == 1,
+        )
 
 
-class MarketLists(NamedTuple):
-    """One market's arrays before padding: :func:`critmin.model.kernels.market_setup`."""
-
-    slot_country: IntArray  # per producer slot (every country with baseline sales)
-    R: FloatArray
-    X0: FloatArray
-    eps: FloatArray
-    lnG: FloatArray
-    stranded: BoolArray
-    W: FloatArray  # per buyer (n + 1, the last a dummy)
-    rev0: FloatArray
-    supplied: BoolArray
-    unsupplied: BoolArray
-    ps: IntArray  # per open pair (seller after seller, then buyer)
-    aj: IntArray
-    pV: FloatArray
-    pw: FloatArray
-    pdlt: FloatArray
-    plnFc: FloatArray
-    poff: FloatArray
-    pt1: FloatArray
-    pF: FloatArray
-    qslot: IntArray  # per export quota that can bind
-    lncap: FloatArray
-    any_floor: bool
-    ai: IntArray
+def market_counts(m: Market, p: ResolvedPolicy, kernel: Any = None) -> tuple[int, int, int]:
+    """Open pairs, producer slots and export quotas of a market under ``p``
+    (:func:`critmin.model.kernels.market_sizes`, or ``kernel``, the same function)."""
+    return (market_sizes if kernel is None else kernel)(m.V, p.banned, p.export_cap)
 
 
-def setup_lists(m: Market, p: ResolvedPolicy, kernel: Any = None) -> MarketLists:
-    """Sums, producer slots, open-pair lists and quotas of one market, in one compiled call
-    (:func:`critmin.model.kernels.market_setup`, or ``kernel``: the same function, e.g. the
-    one that releases the GIL, :func:`critmin.model.compiled.releasing_gil`)."""
-    setup = market_setup if kernel is None else kernel
-    return MarketLists(
-        *setup(m.V, m.t0, p.t1, p.banned, p.export_cap, p.levy_floor, p.subsidy_floor, m.eps)
-    )
-
-
-def _padded(rows: list[NDArray[Any]], width: int, fill: Any, dtype: Any) -> NDArray[Any]:
-    """Stack 1-d arrays of different lengths into ``(len(rows), width)``, padded with ``fill``."""
-    if len(rows) == 1 and len(rows[0]) == width:
-        return np.asarray(rows[0], dtype=dtype).reshape(1, width)
-    out = np.full((len(rows), width), fill, dtype=dtype)
-    for k, row in enumerate(rows):
-        out[k, : len(row)] = row
-    return out
-
-
-def stack(
-    markets: list[Market],
-    policies: list[ResolvedPolicy],
-    lists: list[MarketLists] | None = None,
-) -> Stack:
+def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
     """Pad ``markets`` (with their resolved policies) to common sizes and stack them.
 
     Pair lists run seller after seller, then buyer, both for the baseline sums and the open
     pairs, so that without bans every baseline sum (per seller or per buyer) and the
     corresponding evaluated sum are the same floating-point reduction (exact no-change).
-    ``lists`` are the markets' :func:`setup_lists` when the caller built them already.
+    (:class:`StackBuilder`; :func:`critmin.model.threads.stack_all` builds several stacks
+    on several threads.)
     """
-    B = len(markets)
-    sizes = np.array([m.n for m in markets], dtype=np.intp)
-    n = int(sizes.max())
-    sigma = np.array([m.sigma for m in markets])
-    eta = np.array([m.eta for m in markets])
-    if lists is None:
-        lists = [setup_lists(m, p) for m, p in zip(markets, policies, strict=True)]
-    ns = max(len(ml.slot_country) for ml in lists)
-    L = max(len(ml.ps) for ml in lists)
-
-    def slots(name: str, fill: Any, dtype: Any = np.float64) -> NDArray[Any]:
-        return _padded([getattr(ml, name) for ml in lists], ns, fill, dtype)
-
-    def pairs(name: str, fill: Any, dtype: Any = np.float64) -> NDArray[Any]:
-        return _padded([getattr(ml, name) for ml in lists], L, fill, dtype)
-
-    def buyers(name: str, dtype: Any = np.float64) -> NDArray[Any]:
-        return _padded([getattr(ml, name) for ml in lists], n + 1, 0, dtype)
-
-    slot_country = slots("slot_country", n, np.intp)
-    R = slots("R", 0.0)
-    X0 = slots("X0", 0.0)
-    eps_s = slots("eps", 0.0)
-    lnG = slots("lnG", -np.inf)
-    stranded = slots("stranded", False, np.bool_)
-    W = buyers("W")
-    rev0 = buyers("rev0")
-    supplied = buyers("supplied", np.bool_)
-    unsupplied = buyers("unsupplied", np.bool_)
-    ps = pairs("ps", ns, np.intp)
-    pj = pairs("aj", n, np.intp)
-    pV = pairs("pV", 0.0)
-    pw = pairs("pw", 0.0)
-    pdlt = pairs("pdlt", 0.0)
-    plnFc = pairs("plnFc", -np.inf)
-    poff = pairs("poff", 0.0)
-    pt1 = pairs("pt1", 0.0)
-    pF = pairs("pF", 0.0)
-    if B == 1:
-        pvalid = np.ones((1, L), dtype=np.bool_)
-    else:
-        pvalid = np.arange(L)[None, :] < np.array([len(ml.ai) for ml in lists])[:, None]
-    any_floor = any(ml.any_floor for ml in lists)  # a levy floor on an open pair
-    producer = (slot_country < n) & ~stranded
-
-    numeraire = np.zeros((B, ns), dtype=np.bool_)
-    for b, ml in enumerate(lists):
-        if eta[b] != 0.0:
-            continue
-        ncomp, labels = _components(ml.ai, ml.aj, n)
-        seller_lab = labels[:n][np.minimum(slot_country[b], n - 1)]
-        for comp in range(ncomp):
-            members = producer[b] & (seller_lab == comp)
-            if members.any() and (eps_s[b][members] == 0.0).all():
-                idx = np.flatnonzero(members)
-                numeraire[b, idx[np.argmax(R[b, idx])]] = True
-    uact = producer & ~numeraire
-    check = producer
-
-    # export quotas that can bind: finite positive cap, baseline exports, an open export pair
-    nq = max(len(ml.qslot) for ml in lists)
-    qslot = _padded([ml.qslot for ml in lists], nq, ns, np.intp)
-    lncap = _padded([ml.lncap for ml in lists], nq, 0.0, np.float64)
-    if B == 1:
-        qmask = np.ones((1, nq), dtype=np.bool_)
-    else:
-        qmask = np.arange(nq)[None, :] < np.array([len(ml.qslot) for ml in lists])[:, None]
-
-    lna = np.zeros((B, n + 1))
-    lnk = np.zeros((B, ns))
-    for b, p in enumerate(policies):
-        if (p.demand_shift != 1.0).any():
-            lna[b, : len(p.demand_shift)] = np.log(p.demand_shift)
-        if (p.supply_shift != 1.0).any():
-            ks = np.log(p.supply_shift)
-            sc = slot_country[b]
-            lnk[b] = np.where(sc < len(ks), ks[np.minimum(sc, len(ks) - 1)], 0.0)
-
-    return Stack(
-        B=B,
-        n=n,
-        ns=ns,
-        L=L,
-        nq=nq,
-        sizes=sizes,
-        sigma=sigma,
-        eta=eta,
-        slot_country=slot_country,
-        R=R,
-        X0=X0,
-        eps=eps_s,
-        lnG=lnG,
-        uact=uact,
-        check=check,
-        stranded=stranded,
-        numeraire=numeraire,
-        W=W,
-        rev0=rev0,
-        supplied=supplied,
-        unsupplied=unsupplied,
-        ps=ps,
-        pj=pj,
-        pV=pV,
-        pw=pw,
-        pdlt=pdlt,
-        plnFc=plnFc,
-        poff=poff,
-        pt1=pt1,
-        pF=pF,
-        pvalid=pvalid,
-        any_floor=any_floor,
-        qslot=qslot,
-        qmask=qmask,
-        lncap=lncap,
-        lna=lna,
-        lnk=lnk,
+    builder = StackBuilder(
+        list(markets),
+        list(policies),
+        [market_counts(m, p) for m, p in zip(markets, policies, strict=True)],
     )
+    for b in range(len(markets)):
+        builder.fill(b)
+    return builder.finish()
 
 
 # --------------------------------------------------------------------------------------------

@@ -76,7 +76,10 @@ class EvalBuf(NamedTuple):
 
 class Levels(NamedTuple):
     """Every market of a solved stack in countries (:func:`levels_batch`): ``(B, n)`` arrays
-    padded past each market's ``n``, and the seller country of each valid pair ``(B, L)``."""
+    padded past each market's ``n``, the seller country of each valid pair ``(B, L)``, per
+    market ``(B,)`` whether the solution is representable, its largest residual and whether
+    it has a numeraire, an unsupplied buyer or a stranded producer, the welfare terms
+    ``(B, n)`` and per market whether a welfare is NaN."""
 
     pi: Any
     e: Any
@@ -92,3 +95,11 @@ class Levels(NamedTuple):
     dPS: Any
     revenue: Any
     pair_i: Any
+    representable: Any
+    max_residual: Any
+    flagged: Any
+    tariff_revenue: Any
+    quota_rent: Any
+    subsidy_cost: Any
+    welfare: Any
+    invalid: Any

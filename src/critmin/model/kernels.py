@@ -677,119 +677,6 @@ def jacobian_batch(a: Any, z: Any, buf: Any) -> Any:
 
 
 @njit(cache=True, nogil=True)
-def market_lists(V: Any, t0: Any, t1: Any, banned: Any, cap: Any, levy: Any) -> tuple[Any, ...]:
-    """Baseline sums and the list of open trading pairs of one market.
-
-    Pairs are the ``(i, j)`` with ``V_ij > 0``, seller after seller, then buyer (memory
-    order). Over all of them, in that order: sales ``R_i = sum_j V_ij``, exports
-    ``X0_i = sum_{j != i} V_ij``, expenditure ``W_j = sum_i V_ij (1 + t0_ij)`` and tariff
-    revenue ``sum_i t0_ij V_ij``. The solver later sums sales and exports per seller and CES
-    terms and revenue per buyer over the open pairs in the same order, so that without bans
-    no change reproduces these sums bit for bit. A pair stays open unless banned or an
-    export of a seller whose export cap is 0 (an export ban). Returns ``R, X0, W, rev0``
-    (``(n,)``), the open pairs' seller, buyer, ``V``, ``V (1 + t0)``, ``t0``, ``t1`` and
-    levy floor, and per country whether it buys on an open pair, sells on one, and exports
-    on one. The per-buyer arrays ``W``, ``rev0`` and ``supplied`` have a dummy last entry
-    (0 / False), the padding buyer of a stacked system.
-    """
-    n = V.shape[0]
-    total = 0
-    for i in range(n):
-        for j in range(n):
-            total += V[i, j] > 0.0  # branch-free: the compiler vectorises it
-    R = np.zeros(n)
-    X0 = np.zeros(n)
-    W = np.zeros(n + 1)  # per buyer, with a dummy last entry (the padding buyer of a stack)
-    rev0 = np.zeros(n + 1)
-    ai = np.empty(total, dtype=np.intp)
-    aj = np.empty(total, dtype=np.intp)
-    aV = np.empty(total)
-    aw = np.empty(total)
-    at0 = np.empty(total)
-    at1 = np.empty(total)
-    aF = np.empty(total)
-    supplied = np.zeros(n + 1, dtype=np.bool_)
-    sells = np.zeros(n, dtype=np.bool_)
-    exports = np.zeros(n, dtype=np.bool_)
-    cols = np.empty(n, dtype=np.intp)
-    a = 0
-    for i in range(n):
-        export_ban = cap[i] == 0.0
-        r_i = 0.0  # R[i] and X0[i], summed in registers (the same sequential sums)
-        x_i = 0.0
-        # the row's trading buyers first, without a branch per entry (about a third of the
-        # entries trade: a branch per entry is mispredicted often), then the work per pair
-        cnt = 0
-        for j in range(n):
-            cols[cnt] = j
-            cnt += V[i, j] > 0.0
-        for c in range(cnt):
-            j = cols[c]
-            v = V[i, j]
-            g = 1.0 + t0[i, j]
-            w = v * g
-            r_i += v
-            x_i += v * (1.0 if i != j else 0.0)
-            W[j] += w
-            rev0[j] += (g - 1.0) * v
-            if banned[i, j] or (export_ban and i != j):
-                continue
-            ai[a] = i
-            aj[a] = j
-            aV[a] = v
-            aw[a] = w
-            at0[a] = t0[i, j]
-            at1[a] = t1[i, j]
-            aF[a] = levy[i, j]
-            supplied[j] = True
-            sells[i] = True
-            if i != j:
-                exports[i] = True
-            a += 1
-        R[i] = r_i
-        X0[i] = x_i
-    return (
-        R,
-        X0,
-        W,
-        rev0,
-        ai[:a],
-        aj[:a],
-        aV[:a],
-        aw[:a],
-        at0[:a],
-        at1[:a],
-        aF[:a],
-        supplied,
-        sells,
-        exports,
-    )
-
-
-@njit(cache=True, nogil=True)
-def pair_terms(
-    ai: Any, aj: Any, at0: Any, at1: Any, aF: Any, slot_of: Any
-) -> tuple[Any, Any, Any, Any]:
-    """Per open pair: producer slot ``slot_of[i]``, ``[i != j]`` as a float, the log tariff
-    ratio ``ln((1 + t1) / (1 + t0))`` (exactly 0 where ``t1 == t0``; one logarithm of the
-    ratio) and the log floor on the relative buyer price ``ln(F / (1 + t0))`` (``-inf``
-    where there is no floor)."""
-    L = ai.shape[0]
-    ps = np.empty(L, dtype=np.intp)
-    poff = np.empty(L)
-    dlt = np.zeros(L)
-    lnFc = np.full(L, -math.inf)
-    for ell in range(L):
-        ps[ell] = slot_of[ai[ell]]
-        poff[ell] = 1.0 if ai[ell] != aj[ell] else 0.0
-        if at1[ell] != at0[ell]:
-            dlt[ell] = math.log((1.0 + at1[ell]) / (1.0 + at0[ell]))
-        if aF[ell] > 0.0:
-            lnFc[ell] = math.log(aF[ell] / (1.0 + at0[ell]))
-    return ps, poff, dlt, lnFc
-
-
-@njit(cache=True, nogil=True)
 def buyer_revenue(
     pair_i: Any,
     pair_j: Any,
@@ -804,6 +691,15 @@ def buyer_revenue(
     the trading pairs (``q > 0``), with ``b_ij = max(pi_i (1 + e_i [i != j]) (1 + t1_ij),
     F_ij)``; summed in pair order (see :func:`critmin.model.welfare.compute_welfare`)."""
     out = np.zeros(n)
+    _buyer_revenue_into(out, pair_i, pair_j, pair_q, pair_t1, pair_floor, pi, e)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _buyer_revenue_into(
+    out: Any, pair_i: Any, pair_j: Any, pair_q: Any, pair_t1: Any, pair_floor: Any, pi: Any, e: Any
+) -> None:
+    """:func:`buyer_revenue` added into ``out`` (zeros: the revenue itself)."""
     for ell in range(pair_i.shape[0]):
         i = pair_i[ell]
         j = pair_j[ell]
@@ -813,7 +709,6 @@ def buyer_revenue(
             buy = pair_floor[ell]
         qq = pair_q[ell]
         out[j] += (buy - sell if qq > 0.0 else 0.0) * qq
-    return out
 
 
 # welfare terms (critmin.model.welfare): here, so that the draws kernel can call them
@@ -834,12 +729,19 @@ def consumer_surplus_change(E: Any, P: Any, eta: float) -> Any:
     buyer without baseline expenditure (``E_j = 0``). A compiled loop.
     """
     out = np.zeros(E.shape[0])
-    a = 1.0 - eta
     for j in range(E.shape[0]):
-        if E[j] > 0.0:
-            lnP = _log0(P[j])
-            out[j] = -E[j] * lnP if eta == 1.0 else -E[j] * math.expm1(a * lnP) / a
+        out[j] = _consumer_surplus_change(E[j], P[j], eta)
     return out
+
+
+@njit(cache=True, nogil=True)
+def _consumer_surplus_change(E: float, P: float, eta: float) -> float:
+    """One buyer's ``dCS`` (:func:`consumer_surplus_change`)."""
+    if not E > 0.0:
+        return 0.0
+    lnP = _log0(P)
+    a = 1.0 - eta
+    return -E * lnP if eta == 1.0 else -E * math.expm1(a * lnP) / a
 
 
 @njit(cache=True, nogil=True)
@@ -848,14 +750,73 @@ def producer_surplus_change(R: Any, pi_s: Any, eps: Any) -> Any:
     0 for a country without baseline sales. A compiled loop."""
     out = np.zeros(R.shape[0])
     for i in range(R.shape[0]):
-        if R[i] > 0.0:
-            k = 1.0 + eps[i]
-            out[i] = R[i] * math.expm1(k * _log0(pi_s[i])) / k
+        out[i] = _producer_surplus_change(R[i], pi_s[i], eps[i])
     return out
 
 
 @njit(cache=True, nogil=True)
-def market_setup(
+def _producer_surplus_change(R: float, pi_s: float, eps: float) -> float:
+    """One producer's ``dPS`` (:func:`producer_surplus_change`)."""
+    if not R > 0.0:
+        return 0.0
+    k = 1.0 + eps
+    return R * math.expm1(k * _log0(pi_s)) / k
+
+
+@njit(cache=True, nogil=True)
+def _exp0(x: float) -> float:
+    """``exp(x)``, with ``exp(0) = 1`` returned without the call (the same number: shifters
+    and export-tax equivalents are mostly 0)."""
+    return 1.0 if x == 0.0 else math.exp(x)
+
+
+@njit(cache=True, nogil=True)
+def _expm1_0(x: float) -> float:
+    """``expm1(x)``, with ``expm1(+-0) = +-0`` returned without the call (the same number)."""
+    return x if x == 0.0 else math.expm1(x)
+
+
+@njit(cache=True, nogil=True)
+def _quota_can_bind(cap: float, X0_positive: bool, sells: bool, exports: bool) -> bool:
+    """Whether an export cap can bind: finite and positive, with baseline exports and an
+    open export pair."""
+    return math.isfinite(cap) and cap > 0.0 and X0_positive and sells and exports
+
+
+@njit(cache=True, nogil=True)
+def market_sizes(V: Any, banned: Any, cap: Any) -> tuple[int, int, int]:
+    """The sizes of a market's lists (:func:`market_fill`): open pairs ``L`` (``V_ij > 0``,
+    not banned, and not an export of a seller whose export cap is 0), producer slots ``ns``
+    (countries with baseline sales) and export quotas that can bind ``nq`` (finite positive
+    cap, baseline exports, an open export pair). One pass of branch-free counts over ``V``
+    and ``banned`` (the compiler vectorises them)."""
+    n = V.shape[0]
+    L = 0
+    ns = 0
+    nq = 0
+    for i in range(n):
+        trading = 0  # V_ij > 0
+        open_ = 0  # ... and not banned
+        for j in range(n):
+            positive = V[i, j] > 0.0
+            trading += positive
+            open_ += positive & (not banned[i, j])
+        if trading == 0:
+            continue
+        ns += 1
+        sold_home = 1 if V[i, i] > 0.0 else 0
+        domestic = 1 if sold_home == 1 and not banned[i, i] else 0
+        if cap[i] == 0.0:  # an export ban: only the domestic pair stays open
+            open_ = domestic
+        L += open_
+        # a sum of positive numbers is positive: X0 > 0 iff an export pair trades
+        if _quota_can_bind(cap[i], trading - sold_home > 0, open_ > 0, open_ - domestic > 0):
+            nq += 1
+    return L, ns, nq
+
+
+@njit(cache=True, nogil=True)
+def market_fill(
     V: Any,
     t0: Any,
     t1: Any,
@@ -864,90 +825,185 @@ def market_setup(
     levy: Any,
     subsidy_floor: Any,
     eps: Any,
-) -> tuple[Any, ...]:
-    """Everything a stacked system needs from one market, in one compiled call.
+    b: int,
+    pairs: Any,
+    pair_index: Any,
+    pvalid: Any,
+    slots: Any,
+    slot_country: Any,
+    slot_flags: Any,
+    buyers: Any,
+    buyer_flags: Any,
+    qslot: Any,
+    lncap: Any,
+    qmask: Any,
+    countries: Any,
+    nvalid: Any,
+) -> bool:
+    """Everything a stacked system needs from one market, written into row ``b`` of a
+    stack's arrays (padding included) in one pass over the market's dense inputs; returns
+    whether a levy floor applies on an open pair. Each market writes only its own rows, so
+    threads may fill different markets of one stack at the same time.
 
-    :func:`market_lists` and :func:`pair_terms`, then the producer slots (every country with
-    baseline sales, in country order): country, baseline sales and exports, supply
-    elasticity, log subsidy floor (``-inf`` where none), stranded (sells on no open pair),
-    and the export quotas that can bind (finite positive cap, baseline exports, an open
-    export pair) with their log caps; per buyer whether it has baseline demand but no open
-    supplier. Returns, in order: ``slot_country, R, X0, eps, lnG, stranded, W, rev0,
-    supplied, unsupplied, ps, pj, pV, pw, pdlt, plnFc, poff, pt1, pF, qslot, lncap,
-    any_floor, pi`` (``pi``: the seller country of each open pair).
+    Pairs are the ``(i, j)`` with ``V_ij > 0``, seller after seller, then buyer (memory
+    order). Over all of them, in that order: sales ``R_i = sum_j V_ij``, exports
+    ``X0_i = sum_{j != i} V_ij``, expenditure ``W_j = sum_i V_ij (1 + t0_ij)`` and tariff
+    revenue ``sum_i t0_ij V_ij``. The solver later sums sales and exports per seller and CES
+    terms and revenue per buyer over the open pairs in the same order, so that without bans
+    no change reproduces these sums bit for bit. A pair is open unless banned or an export of
+    a seller whose export cap is 0 (an export ban). ``pairs[:, b]`` (``(7, L)``) holds per open
+    pair ``V``, ``w = V (1 + t0)``, the log tariff ratio ``ln((1 + t1) / (1 + t0))`` (exactly 0
+    where ``t1 == t0``), the log floor on the relative buyer price ``ln(F / (1 + t0))``
+    (``-inf`` where there is no floor), ``[i != j]``, ``t1`` and the levy floor ``F``;
+    ``pair_index[:, b]`` its producer slot and buyer. A logarithm whose argument equals the
+    previous pair's is not computed again (the same number: most pairs share a few tariff
+    ratios).
+
+    ``pvalid[b]`` marks the market's pairs (they come first; ``nvalid[b]`` of them).
+
+    Producer slots are the countries with baseline sales, in country order:
+    ``slot_country``, ``slots[:, b]`` (baseline sales ``R``, exports ``X0``, supply elasticity,
+    log subsidy floor, ``-inf`` where none, and 0 for the log supply shifter) and
+    ``slot_flags[:, b]`` (stranded: sells on no open pair; producer: a slot of the market not
+    stranded, whose clearing is checked; its price is an unknown; numeraire: False). Export
+    quotas that can bind (:func:`market_sizes`): ``qslot``, log cap ``lncap`` and ``qmask``.
+    Per buyer, with a dummy entry at ``n`` (the padding buyer of a stack): ``buyers[:, b]``
+    (``W``, baseline tariff revenue, 0 for the log demand shifter) and ``buyer_flags[:, b]``
+    (buys on an open pair; has baseline demand but no open supplier). ``countries[:, b]``:
+    supply elasticity and subsidy floor per country. (Shifters and numeraires, rare, are
+    set afterwards by :class:`critmin.model.core.StackBuilder`.)
+
+    Padding past the market's own sizes: pairs without trade (no floor: ``-inf``; slot ``ns``
+    and buyer ``n`` of the stack, the padding ones), slots of no country (``n``) without sales,
+    buyers without demand, quotas on the padding slot (masked), countries with 0.
     """
-    R, X0, W, rev0, ai, aj, aV, aw, at0, at1, aF, supplied, sells, exports = market_lists(
-        V, t0, t1, banned, cap, levy
-    )
     n = V.shape[0]
+    Lpad = pairs.shape[2]
+    nspad = slots.shape[2]
+    npad = buyers.shape[2] - 1
+    buyers[:, b, :] = 0.0
+    buyer_flags[:, b, :] = False
+    R = np.empty(n)
+    X0 = np.empty(n)
+    sells = np.zeros(n, dtype=np.bool_)
+    exports = np.zeros(n, dtype=np.bool_)
+    cols = np.empty(n, dtype=np.intp)
+    last_ratio = -1.0  # every ratio is > 0: nothing matches before the first
+    last_dlt = 0.0
+    last_floor = -1.0
+    last_lnF = 0.0
+    any_floor = False
+    a = 0
     ns = 0
-    nq = 0
     for i in range(n):
-        if R[i] > 0.0:
-            ns += 1
-            if math.isfinite(cap[i]) and cap[i] > 0.0 and X0[i] > 0.0 and sells[i] and exports[i]:
-                nq += 1
-    slot_country = np.empty(ns, dtype=np.intp)
-    slot_of = np.zeros(n, dtype=np.intp)
-    R_s = np.empty(ns)
-    X0_s = np.empty(ns)
-    eps_s = np.empty(ns)
-    lnG = np.empty(ns)
-    stranded = np.empty(ns, dtype=np.bool_)
-    qslot = np.empty(nq, dtype=np.intp)
-    lncap = np.empty(nq)
+        export_ban = cap[i] == 0.0
+        r_i = 0.0  # R[i] and X0[i], summed in registers (the same sequential sums)
+        x_i = 0.0
+        # the row's trading buyers first, without a branch per entry (about a third of the
+        # entries trade: a branch per entry is mispredicted often), then the work per pair
+        cnt = 0
+        for j in range(n):
+            cols[cnt] = j
+            cnt += V[i, j] > 0.0
+        for c in range(cnt):
+            j = cols[c]
+            v = V[i, j]
+            t0_ij = t0[i, j]
+            g = 1.0 + t0_ij
+            w = v * g
+            r_i += v
+            x_i += v * (1.0 if i != j else 0.0)
+            buyers[0, b, j] += w
+            buyers[1, b, j] += (g - 1.0) * v
+            if banned[i, j] or (export_ban and i != j):
+                continue
+            t1_ij = t1[i, j]
+            F = levy[i, j]
+            dlt = 0.0
+            if t1_ij != t0_ij:
+                ratio = (1.0 + t1_ij) / (1.0 + t0_ij)
+                if ratio != last_ratio:
+                    last_ratio = ratio
+                    last_dlt = math.log(ratio)
+                dlt = last_dlt
+            lnF = -math.inf
+            if F > 0.0:
+                any_floor = True
+                floor = F / (1.0 + t0_ij)
+                if floor != last_floor:
+                    last_floor = floor
+                    last_lnF = math.log(floor)
+                lnF = last_lnF
+            pairs[0, b, a] = v
+            pairs[1, b, a] = w
+            pairs[2, b, a] = dlt
+            pairs[3, b, a] = lnF
+            pairs[4, b, a] = 1.0 if i != j else 0.0
+            pairs[5, b, a] = t1_ij
+            pairs[6, b, a] = F
+            pair_index[0, b, a] = ns  # the seller's slot: rows with a sale before this one
+            pair_index[1, b, a] = j
+            buyer_flags[0, b, j] = True
+            sells[i] = True
+            if i != j:
+                exports[i] = True
+            a += 1
+        R[i] = r_i
+        X0[i] = x_i
+        ns += cnt > 0  # a sum of positive numbers is positive: R[i] > 0
+    for ell in range(a, Lpad):
+        pairs[0, b, ell] = 0.0
+        pairs[1, b, ell] = 0.0
+        pairs[2, b, ell] = 0.0
+        pairs[3, b, ell] = -math.inf
+        pairs[4, b, ell] = 0.0
+        pairs[5, b, ell] = 0.0
+        pairs[6, b, ell] = 0.0
+        pair_index[0, b, ell] = nspad
+        pair_index[1, b, ell] = npad
+    for ell in range(Lpad):
+        pvalid[b, ell] = ell < a
+    nvalid[b] = a
     k = 0
     kq = 0
     for i in range(n):
+        countries[0, b, i] = eps[i]
+        countries[1, b, i] = subsidy_floor[i]
         if not R[i] > 0.0:
             continue
-        slot_country[k] = i
-        slot_of[i] = k
-        R_s[k] = R[i]
-        X0_s[k] = X0[i]
-        eps_s[k] = eps[i]
+        slot_country[b, k] = i
+        slots[0, b, k] = R[i]
+        slots[1, b, k] = X0[i]
+        slots[2, b, k] = eps[i]
         g = subsidy_floor[i]
-        lnG[k] = math.log(g) if g > 0.0 else -math.inf
-        stranded[k] = not sells[i]
-        if math.isfinite(cap[i]) and cap[i] > 0.0 and X0[i] > 0.0 and sells[i] and exports[i]:
-            qslot[kq] = k
-            lncap[kq] = math.log(cap[i])
+        slots[3, b, k] = math.log(g) if g > 0.0 else -math.inf
+        slots[4, b, k] = 0.0
+        slot_flags[0, b, k] = not sells[i]
+        slot_flags[1, b, k] = sells[i]
+        slot_flags[2, b, k] = sells[i]
+        slot_flags[3, b, k] = False
+        if _quota_can_bind(cap[i], X0[i] > 0.0, sells[i], exports[i]):
+            qslot[b, kq] = k
+            lncap[b, kq] = math.log(cap[i])
+            qmask[b, kq] = True
             kq += 1
         k += 1
-    unsupplied = np.zeros(n + 1, dtype=np.bool_)
+    countries[:, b, n:] = 0.0
+    for s in range(k, nspad):
+        slot_country[b, s] = npad
+        slots[0, b, s] = 0.0
+        slots[1, b, s] = 0.0
+        slots[2, b, s] = 0.0
+        slots[3, b, s] = -math.inf
+        slots[4, b, s] = 0.0
+        slot_flags[:, b, s] = False
+    for q in range(kq, qslot.shape[1]):
+        qslot[b, q] = nspad
+        lncap[b, q] = 0.0
+        qmask[b, q] = False
     for j in range(n):
-        unsupplied[j] = W[j] > 0.0 and not supplied[j]
-    ps, poff, dlt, lnFc = pair_terms(ai, aj, at0, at1, aF, slot_of)
-    any_floor = False
-    for ell in range(aF.shape[0]):
-        if aF[ell] > 0.0:
-            any_floor = True
-            break
-    return (
-        slot_country,
-        R_s,
-        X0_s,
-        eps_s,
-        lnG,
-        stranded,
-        W,
-        rev0,
-        supplied,
-        unsupplied,
-        ps,
-        aj,
-        aV,
-        aw,
-        dlt,
-        lnFc,
-        poff,
-        at1,
-        aF,
-        qslot,
-        lncap,
-        any_floor,
-        ai,
-    )
+        buyer_flags[1, b, j] = buyers[0, b, j] > 0.0 and not buyer_flags[0, b, j]
+    return any_floor
 
 
 @njit(cache=True, nogil=True)
@@ -959,33 +1015,94 @@ def country_levels(
     Producer prices ``pi = exp(u)`` (0 if stranded, 1 for countries without sales), export-tax
     equivalents ``e = expm1(nu)``, composite prices ``P = exp(ln P)`` (``inf`` for an
     unsupplied buyer), demand ``D = a P^-eta`` (0 there; ``a`` the demand shifter),
-    ``pi_s = max(pi, G)``, ``S = k pi_s^eps`` (``k`` the supply shifter), exports and baseline exports and baseline sales per country, the
-    stranded flag per country, and the seller country of each valid pair. ``nu``, ``X`` and
-    ``lnP`` are the market's evaluation at ``z`` (rows of an :class:`EvalBuf`).
+    ``pi_s = max(pi, G)``, ``S = k pi_s^eps`` (``k`` the supply shifter), exports and baseline
+    exports and baseline sales per country, the stranded flag per country, and the seller
+    country of each valid pair. ``nu``, ``X`` and ``lnP`` are the market's evaluation at
+    ``z`` (rows of an :class:`EvalBuf`).
     """
+    pi, ee, P, D, pi_s, S = (
+        np.empty(n),
+        np.empty(n),
+        np.empty(n),
+        np.empty(n),
+        np.empty(n),
+        np.empty(n),
+    )
+    exports, baseline_exports, R, kc = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    stranded = np.empty(n, dtype=np.bool_)
+    pair_i = np.empty(a.nvalid[b], dtype=np.intp)
+    _levels_into(
+        a,
+        b,
+        z,
+        nu,
+        X,
+        lnP,
+        eps,
+        subsidy_floor,
+        pi,
+        ee,
+        P,
+        D,
+        pi_s,
+        S,
+        exports,
+        baseline_exports,
+        R,
+        kc,
+        stranded,
+        pair_i,
+    )
+    return pi, ee, P, D, pi_s, S, exports, baseline_exports, R, stranded, pair_i
+
+
+@njit(cache=True, nogil=True)
+def _levels_into(
+    a: Any,
+    b: int,
+    z: Any,
+    nu: Any,
+    X: Any,
+    lnP: Any,
+    eps: Any,
+    subsidy_floor: Any,
+    pi: Any,
+    ee: Any,
+    P: Any,
+    D: Any,
+    pi_s: Any,
+    S: Any,
+    exports: Any,
+    baseline_exports: Any,
+    R: Any,
+    kc: Any,
+    stranded: Any,
+    pair_i: Any,
+) -> None:
+    """:func:`country_levels` written into the given arrays (``n`` = their length), with the
+    supply shifter per country in ``kc``."""
+    n = pi.shape[0]
     ns = a.R.shape[1]
     eta = a.eta[b]
-    pi = np.ones(n)
-    ee = np.zeros(n)
-    exports = np.zeros(n)
-    baseline_exports = np.zeros(n)
-    R = np.zeros(n)
-    kc = np.ones(n)
-    stranded = np.zeros(n, dtype=np.bool_)
+    pi[:] = 1.0
+    ee[:] = 0.0
+    exports[:] = 0.0
+    baseline_exports[:] = 0.0
+    R[:] = 0.0
+    kc[:] = 1.0
+    stranded[:] = False
     for s in range(ns):
         c = a.slot_country[b, s]
         if c >= n:
             continue
-        kc[c] = math.exp(a.lnk[b, s])
+        kc[c] = _exp0(a.lnk[b, s])
         strand = not a.check[b, s]  # a country with sales but no open pair left
         stranded[c] = strand
         pi[c] = 0.0 if strand else math.exp(z[s])
-        ee[c] = math.expm1(nu[s])
+        ee[c] = _expm1_0(nu[s])
         exports[c] = X[s]
         baseline_exports[c] = a.X0[b, s]
         R[c] = a.R[b, s]
-    P = np.empty(n)
-    D = np.empty(n)
     for j in range(n):
         if a.supplied[b, j] or not a.W[b, j] > 0.0:
             P[j] = math.exp(lnP[j])
@@ -993,17 +1110,13 @@ def country_levels(
         else:  # unsupplied: baseline demand, no supplier left
             P[j] = math.inf
             D[j] = 0.0
-    pi_s = np.empty(n)
-    S = np.empty(n)
     for i in range(n):
         g = subsidy_floor[i]
         pi_s[i] = g if g > pi[i] else pi[i]
-        S[i] = pi_s[i] ** eps[i] * kc[i]
-    L = a.nvalid[b]
-    pair_i = np.empty(L, dtype=np.intp)
-    for ell in range(L):
+        # 1^eps = 1 (C99 pow): countries without sales keep pi = 1
+        S[i] = (1.0 if pi_s[i] == 1.0 else pi_s[i] ** eps[i]) * kc[i]
+    for ell in range(pair_i.shape[0]):
         pair_i[ell] = a.slot_country[b, a.ps[b, ell]]
-    return pi, ee, P, D, pi_s, S, exports, baseline_exports, R, stranded, pair_i
 
 
 @njit(cache=True, nogil=True)
@@ -1013,19 +1126,61 @@ def shifted(a: Any, b: int, n: int) -> Any:
     for s in range(a.R.shape[1]):
         c = a.slot_country[b, s]
         if c < n:
-            kc[c] = math.exp(a.lnk[b, s])
+            kc[c] = _exp0(a.lnk[b, s])
     return kc
 
 
 @njit(cache=True, nogil=True)
+def _max_abs_nan(v: Any) -> float:
+    """``max(0, max |v|)``, NaN if any entry is NaN (as NumPy's ``abs(v).max(initial=0)``)."""
+    m = 0.0
+    for k in range(v.shape[0]):
+        x = abs(v[k])
+        if x > m:
+            m = x
+        elif x != x:
+            return x
+    return m
+
+
+@njit(cache=True, nogil=True)
 def levels_batch(
-    a: Any, sizes: Any, z: Any, e: Any, eps: Any, subsidy_floor: Any, pt1: Any, pF: Any
+    a: Any,
+    sizes: Any,
+    z: Any,
+    F: Any,
+    nu: Any,
+    X: Any,
+    lnP: Any,
+    q: Any,
+    f_check: Any,
+    eps: Any,
+    subsidy_floor: Any,
+    pt1: Any,
+    pF: Any,
+    rev0: Any,
+    log_range: float,
 ) -> Any:
     """:func:`country_levels`, the consumer and producer surplus changes and the tariff and
     levy revenue per buyer (:func:`buyer_revenue`) of every market of a solved stack, in one
-    call (one dispatch for the batch instead of several per market). ``e`` is the stack's
-    evaluation at ``z``; ``eps`` and ``subsidy_floor`` are per market and country ``(B, n)``;
-    ``pt1`` and ``pF`` the pairs' scenario tariffs and levy floors ``(B, L)``."""
+    call (one dispatch for the batch instead of several per market), written straight into
+    the ``(B, n)`` results; and per market whether the solution is representable (every
+    ``|z| < log_range``), its largest residual (``max |F|``, or of the clearing check of every
+    producer slot when larger; NaN if any is NaN) and whether it has a numeraire, an unsupplied
+    buyer or a stranded producer.
+
+    The welfare terms are those of :func:`critmin.model.welfare.assemble_welfare`, the same
+    operations in the same order (so the same numbers): tariff revenue change ``revenue -
+    rev0``, quota rent ``pi e X``, subsidy cost ``(pi^s - pi) S R`` and ``welfare = dCS + dPS
+    + revenue change + rent - subsidy``; ``invalid`` says where a welfare is NaN (where NumPy
+    would have warned of an invalid operation, :func:`critmin.model.solver._welfare`).
+
+    ``z`` are the solutions and ``F`` their residuals; ``nu``, ``X``, ``lnP``, ``q`` and
+    ``f_check`` the stack's evaluation at ``z`` (fields of an :class:`EvalBuf`); ``eps`` and
+    ``subsidy_floor`` are per market and country ``(B, n)``; ``pt1`` and ``pF`` the pairs'
+    scenario tariffs and levy floors ``(B, L)``; ``rev0`` the baseline revenue per buyer.
+    Surplus changes are on the shifted curves: demand scaled by ``a``, supply by ``k``
+    (exactly ``E`` and ``R`` without shocks)."""
     B = z.shape[0]
     n = eps.shape[1]
     L = a.ps.shape[1]
@@ -1043,30 +1198,105 @@ def levels_batch(
     dPS = np.zeros((B, n))
     revenue = np.zeros((B, n))
     pair_i = np.zeros((B, L), dtype=np.intp)
+    tariff_revenue = np.zeros((B, n))
+    quota_rent = np.zeros((B, n))
+    subsidy_cost = np.zeros((B, n))
+    welfare = np.zeros((B, n))
+    representable = np.empty(B, dtype=np.bool_)
+    max_residual = np.empty(B)
+    flagged = np.empty(B, dtype=np.bool_)
+    invalid = np.zeros(B, dtype=np.bool_)
+    kc = np.empty(n)
     for b in range(B):
         nb = sizes[b]
-        lv = country_levels(
-            a, b, nb, z[b], e.nu[b], e.X[b], e.lnP[b], eps[b, :nb], subsidy_floor[b, :nb]
+        Lb = a.nvalid[b]
+        _levels_into(
+            a,
+            b,
+            z[b],
+            nu[b],
+            X[b],
+            lnP[b],
+            eps[b, :nb],
+            subsidy_floor[b, :nb],
+            pi[b, :nb],
+            ee[b, :nb],
+            P[b, :nb],
+            D[b, :nb],
+            pi_s[b, :nb],
+            S[b, :nb],
+            exports[b, :nb],
+            bexp[b, :nb],
+            R[b, :nb],
+            kc[:nb],
+            stranded[b, :nb],
+            pair_i[b, :Lb],
         )
-        pi[b, :nb] = lv[0]
-        ee[b, :nb] = lv[1]
-        P[b, :nb] = lv[2]
-        D[b, :nb] = lv[3]
-        pi_s[b, :nb] = lv[4]
-        S[b, :nb] = lv[5]
-        exports[b, :nb] = lv[6]
-        bexp[b, :nb] = lv[7]
-        R[b, :nb] = lv[8]
-        stranded[b, :nb] = lv[9]
-        Lb = lv[10].shape[0]
-        pair_i[b, :Lb] = lv[10]
-        # surplus changes on the shifted curves (scaled by the shifters a and k)
-        dCS[b, :nb] = consumer_surplus_change(a.W[b, :nb] * np.exp(a.lna[b, :nb]), lv[2], a.eta[b])
-        dPS[b, :nb] = producer_surplus_change(lv[8] * shifted(a, b, nb), lv[4], eps[b, :nb])
-        revenue[b, :nb] = buyer_revenue(
-            lv[10], a.pj[b, :Lb], e.q[b, :Lb], pt1[b, :Lb], pF[b, :Lb], lv[0], lv[1], nb
+        eta = a.eta[b]
+        for j in range(nb):
+            E = a.W[b, j] * _exp0(a.lna[b, j])
+            dCS[b, j] = _consumer_surplus_change(E, P[b, j], eta)
+            dPS[b, j] = _producer_surplus_change(R[b, j] * kc[j], pi_s[b, j], eps[b, j])
+        _buyer_revenue_into(
+            revenue[b, :nb],
+            pair_i[b, :Lb],
+            a.pj[b, :Lb],
+            q[b, :Lb],
+            pt1[b, :Lb],
+            pF[b, :Lb],
+            pi[b, :nb],
+            ee[b, :nb],
         )
-    return Levels(pi, ee, P, D, pi_s, S, exports, bexp, R, stranded, dCS, dPS, revenue, pair_i)
+        for j in range(nb):
+            tr = revenue[b, j] - rev0[b, j]
+            qr = pi[b, j] * ee[b, j] * exports[b, j]
+            sc = (pi_s[b, j] - pi[b, j]) * S[b, j] * R[b, j]
+            w = dCS[b, j] + dPS[b, j] + tr + qr - sc
+            tariff_revenue[b, j] = tr
+            quota_rent[b, j] = qr
+            subsidy_cost[b, j] = sc
+            welfare[b, j] = w
+            invalid[b] |= w != w
+        fits = True
+        for k in range(z.shape[1]):
+            if not abs(z[b, k]) < log_range:
+                fits = False
+        representable[b] = fits
+        resid = _max_abs_nan(F[b])
+        fcheck = _max_abs_nan(f_check[b])
+        max_residual[b] = fcheck if fcheck > resid else resid
+        flag = False
+        for s in range(a.check.shape[1]):
+            flag |= a.check[b, s] and not a.uact[b, s]  # a numeraire
+        for j in range(a.W.shape[1]):
+            flag |= a.W[b, j] > 0.0 and not a.supplied[b, j]  # an unsupplied buyer
+        for j in range(nb):
+            flag |= stranded[b, j]
+        flagged[b] = flag
+    return Levels(
+        pi,
+        ee,
+        P,
+        D,
+        pi_s,
+        S,
+        exports,
+        bexp,
+        R,
+        stranded,
+        dCS,
+        dPS,
+        revenue,
+        pair_i,
+        representable,
+        max_residual,
+        flagged,
+        tariff_revenue,
+        quota_rent,
+        subsidy_cost,
+        welfare,
+        invalid,
+    )
 
 
 # --------------------------------------------------------------------------------------------

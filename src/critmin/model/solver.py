@@ -18,8 +18,8 @@ with a message, the number of iterations and the largest residual.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any
@@ -51,7 +51,7 @@ from critmin.model.threads import (
     batch_threads,
     levels_threaded,
     newton_threaded,
-    setup_all,
+    stack_all,
     windows,
 )
 from critmin.model.welfare import Welfare, assemble_welfare
@@ -207,41 +207,58 @@ def _buyer_prices(pi: FloatArray, e: FloatArray, policy: ResolvedPolicy) -> Floa
 # --------------------------------------------------------------------------------------------
 
 
-_BLAS_LIBS: list[Any] | None = None
+_BLAS_CONTROLS: list[tuple[Callable[[], Any], Callable[[int], Any]]] | None = None
 
 
-def _blas_libraries() -> list[Any]:
-    """threadpoolctl's controllers of the BLAS libraries loaded in this process (numpy's and
-    scipy's OpenBLAS; the compiled solver calls scipy's), found once."""
-    global _BLAS_LIBS
-    if _BLAS_LIBS is None:
+def _blas_controls() -> list[tuple[Callable[[], Any], Callable[[int], Any]]]:
+    """Per BLAS library loaded in this process (numpy's and scipy's OpenBLAS; the compiled
+    solver calls scipy's), a function that reads its thread count and one that sets it,
+    found once with threadpoolctl: OpenBLAS's own C functions where threadpoolctl finds
+    them (a call costs well under a microsecond), else threadpoolctl's controller methods."""
+    global _BLAS_CONTROLS
+    if _BLAS_CONTROLS is None:
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:  # pragma: no cover - threadpoolctl is a dependency
             return []
-        _BLAS_LIBS = list(ThreadpoolController().select(user_api="blas").lib_controllers)
-    return _BLAS_LIBS
+        controls = []
+        for lib in ThreadpoolController().select(user_api="blas").lib_controllers:
+            symbol = getattr(lib, "_get_symbol", None)
+            direct = None
+            if lib.internal_api == "openblas" and lib.threading_layer != "openmp" and symbol:
+                get, set_ = symbol("openblas_get_num_threads"), symbol("openblas_set_num_threads")
+                direct = (get, set_) if get is not None and set_ is not None else None
+            controls.append(direct or (lib.get_num_threads, lib.set_num_threads))
+        _BLAS_CONTROLS = controls
+    return _BLAS_CONTROLS
 
 
-@contextlib.contextmanager
-def _blas(n_unknowns: int) -> Iterator[None]:
+class _blas:
     """One BLAS thread for small dense systems (restored on exit).
 
     For matrices of a few hundred rows multi-threaded BLAS only adds synchronisation: on a
     2-vCPU VM OpenBLAS made a 200 x 200 LU solve 10-100x slower with its default threads.
-    Sets the thread count of each library directly (two calls each, a few microseconds;
-    threadpoolctl's ``limit`` context re-inspects every library and costs about 0.1 ms).
-    A no-op for large systems.
+    Sets the thread count of each library directly (:func:`_blas_controls`: two calls each,
+    well under a microsecond; threadpoolctl's ``limit`` context re-inspects every library and
+    costs about 0.1 ms). A no-op for large systems and for libraries on one thread already.
     """
-    libs = _blas_libraries() if n_unknowns < SINGLE_THREAD_BELOW else []
-    before = [lib.get_num_threads() for lib in libs]
-    for lib in libs:
-        lib.set_num_threads(1)
-    try:
-        yield
-    finally:
-        for lib, k in zip(libs, before, strict=True):
-            lib.set_num_threads(k)
+
+    __slots__ = ("before", "controls")
+
+    def __init__(self, n_unknowns: int) -> None:
+        self.controls = _blas_controls() if n_unknowns < SINGLE_THREAD_BELOW else []
+        self.before: list[Any] = []
+
+    def __enter__(self) -> None:
+        self.before = [get() for get, _ in self.controls]
+        for (_, set_), k in zip(self.controls, self.before, strict=True):
+            if k != 1:
+                set_(1)
+
+    def __exit__(self, *exc: object) -> None:
+        for (_, set_), k in zip(self.controls, self.before, strict=True):
+            if k != 1:
+                set_(k)
 
 
 @dataclass(eq=False)
@@ -291,10 +308,10 @@ def _newton(
 def _own_sized(st: Stack) -> bool:
     """Whether ``st`` is one market at its own sizes (no padding country, slot, quota or
     pair), as :func:`critmin.model.core.stack` builds it for a market alone."""
-    return (
+    return st.own_sized or (
         st.B == 1
         and st.n == int(st.sizes[0])
-        and int(st.arrays.nvalid[0]) == st.L
+        and int(st.nvalid[0]) == st.L
         and bool((st.slot_country[0] < st.n).all())
         and bool(st.qmask[0].all())
     )
@@ -308,11 +325,11 @@ def _newton_state(z: FloatArray, buf: EvalBuf, iterations: IntArray, status: Int
         "line search failed (no decrease of the residual norm along the Newton direction)"
         if f
         else ""
-        for f in failed
+        for f in failed.tolist()
     ]
     return _State(
         z=z,
-        F=last.F.copy(),
+        F=last.F,  # the evaluation's own: _retry copies it before it writes
         iterations=iterations,
         done=status == 1,
         failed=failed,
@@ -373,6 +390,7 @@ def _retry(st: Stack, state: _State, idx: IntArray, tol: float, max_iter: int) -
     """Re-solve elements ``idx`` from the baseline: the same safeguarded Newton iteration with
     float64 factorisations, then with full Newton steps, then Levenberg-Marquardt; keep the
     successes."""
+    state.F = state.F.copy()  # not the evaluation's any more
     for attempt in ("float64", "pure", "lm"):
         idx = idx[~state.done[idx]]
         if len(idx) == 0:
@@ -400,34 +418,40 @@ def _fmt(market: Market, idx: IntArray, limit: int = 8) -> str:
 
 
 _WELFARE_TERMS = ("dCS", "dPS", "tariff_revenue", "quota_rent", "subsidy_cost", "welfare")
+_LEVEL_FIELDS = ("pi", "e", "P", "D", "S", "pi_s", "exports", "baseline_exports")
+"""The :class:`Solution` fields that are rows of the stack's levels (same names)."""
 
 
-@dataclass(frozen=True, eq=False)
-class _Outcome:
-    """What every market of a solved stack needs besides its levels, computed for the
-    whole stack at once (row ``b`` is market ``b``; welfare arrays ``(B, n)``)."""
+def _welfare(st: Stack, state: _State, lv: Levels) -> Welfare:
+    """Welfare terms of every market of a solved stack (arrays ``(B, n)``), from its levels
+    ``lv`` (:func:`critmin.model.threads.levels_threaded`, which computes them as
+    :func:`critmin.model.welfare.assemble_welfare` does, and says which solutions are
+    representable and their largest residuals).
 
-    welfare: Welfare
-    max_residual: FloatArray
-    representable: BoolArray
-    flagged: BoolArray  # a numeraire, an unsupplied buyer or a stranded producer
-
-
-def _outcome(st: Stack, ev: Evaluation, state: _State, lv: Levels) -> _Outcome:
-    """Welfare terms (:func:`critmin.model.welfare.assemble_welfare`, element by element, so
-    each market's numbers are those of its own rows), the largest residual and whether the
-    solution is representable, for every market of a solved stack."""
+    Where a converged market has a NaN welfare they are computed again by
+    :func:`critmin.model.welfare.assemble_welfare` (the same numbers), element by element,
+    so that NumPy warns of the invalid operation as it always did; for markets that did not
+    converge it stays silent.
+    """
     # Degenerate equilibria (sigma near 1 with eta = 0 and a ban removing most of a buyer's
     # supply) can move prices beyond the float range: they then overflow to inf, honestly.
     # The last iterate of a failed solve (e.g. a price driven to 0 while its export-tax
-    # equivalent grows without bound) may also produce inf * 0; it is reported as not converged.
-    representable = np.asarray((np.abs(state.z) < LOG_RANGE).all(axis=1), dtype=np.bool_)
-    done = state.done & representable
+    # equivalent grows without bound) may also produce inf * 0; it is reported as not
+    # converged, without a warning.
+    done = state.done & lv.representable
+    if not (done & lv.invalid).any():
+        return Welfare(
+            dCS=lv.dCS,
+            dPS=lv.dPS,
+            tariff_revenue=lv.tariff_revenue,
+            quota_rent=lv.quota_rent,
+            subsidy_cost=lv.subsidy_cost,
+            welfare=lv.welfare,
+        )
     n = st.n
-    parts = []
-    for rows, warn in ((np.flatnonzero(done), True), (np.flatnonzero(~done), False)):
-        if len(rows) == 0:
-            continue
+    parts = [(np.flatnonzero(done), True), (np.flatnonzero(~done), False)]
+    whole = {f: np.empty((st.B, n)) for f in _WELFARE_TERMS}
+    for rows, warn in parts:
         with np.errstate(over="ignore", invalid="warn" if warn else "ignore"):
             wf = assemble_welfare(
                 dCS=lv.dCS[rows],
@@ -441,23 +465,9 @@ def _outcome(st: Stack, ev: Evaluation, state: _State, lv: Levels) -> _Outcome:
                 R=lv.R[rows],
                 exports=lv.exports[rows],
             )
-        parts.append((rows, wf))
-    if len(parts) == 1 and len(parts[0][0]) == st.B:
-        welfare = parts[0][1]
-    else:
-        terms = {f: np.empty((st.B, n)) for f in _WELFARE_TERMS}
-        for rows, wf in parts:
-            for f in _WELFARE_TERMS:
-                terms[f][rows] = getattr(wf, f)
-        welfare = Welfare(**terms)
-    resid = np.abs(state.F).max(axis=1, initial=0.0)
-    fcheck = np.abs(ev.f_check[:, : st.ns]).max(axis=1, initial=0.0)
-    return _Outcome(
-        welfare=welfare,
-        max_residual=np.where(fcheck > resid, fcheck, resid),  # as max(resid, fcheck)
-        representable=representable,
-        flagged=st.numeraire.any(axis=1) | st.unsupplied.any(axis=1) | lv.stranded.any(axis=1),
-    )
+        for f in _WELFARE_TERMS:
+            whole[f][rows] = getattr(wf, f)
+    return Welfare(**whole)
 
 
 def _unpack(
@@ -469,39 +479,20 @@ def _unpack(
     state: _State,
     tol: float,
     lv: Levels,
-    oc: _Outcome,
+    wf: Welfare,
 ) -> Solution:
     """Turn element ``b`` of a solved stack into a :class:`Solution` (levels + welfare), from
     the stack's levels ``lv`` (:func:`critmin.model.threads.levels_threaded`) and outcome
-    ``oc`` (:func:`_outcome`)."""
+    welfare ``wf`` (:func:`_welfare`)."""
+    # views of the stack's rows (each market owns its rows; nothing writes them later)
     n = market.n
-    ns = st.ns
-    unsupplied = st.unsupplied[b, :n].copy()
-    lnP = ev.lnP[b, :n]
-    pi, e, P, D, pi_s, S = (
-        lv.pi[b, :n].copy(),
-        lv.e[b, :n].copy(),
-        lv.P[b, :n].copy(),
-        lv.D[b, :n].copy(),
-        lv.pi_s[b, :n].copy(),
-        lv.S[b, :n].copy(),
-    )
-    exports, baseline_exports = lv.exports[b, :n].copy(), lv.baseline_exports[b, :n].copy()
-    stranded = lv.stranded[b, :n].copy()
-    nvalid = int(st.arrays.nvalid[b])  # the valid pairs come first
-    pair_i = lv.pair_i[b, :nvalid].copy()
-    flagged = bool(oc.flagged[b])
-    numeraire = np.zeros(n, dtype=np.bool_)
-    if flagged and st.numeraire[b].any():
-        numeraire[st.slot_country[b, st.numeraire[b]]] = True
-    valid = slice(0, nvalid)
-    pair_j = st.pj[b, valid]
-    pair_q = ev.q[b, valid]
-    representable = bool(oc.representable[b])
-    wf = oc.welfare
-    max_res = float(oc.max_residual[b])
-    fcheck = np.abs(ev.f_check[b, :ns])
-    converged = bool(np.isfinite(max_res) and max_res <= tol) and representable
+    unsupplied = st.unsupplied[b, :n]
+    stranded = lv.stranded[b, :n]
+    nvalid = int(st.nvalid[b])  # the valid pairs come first
+    flagged = bool(lv.flagged[b])
+    representable = bool(lv.representable[b])
+    max_res = float(lv.max_residual[b])
+    converged = math.isfinite(max_res) and max_res <= tol and representable
     msgs: list[str] = []
     it = int(state.iterations[b])
     if not representable:
@@ -542,52 +533,61 @@ def _unpack(
                 f"the baseline price hold supply above its baseline ({_fmt(market, np.flatnonzero(subsidised))})"
                 ": the extra output can only be sold if other producers' prices fall to zero"
             )
+        fcheck = np.abs(ev.f_check[b, : st.ns])
         if st.numeraire[b].any() and fcheck[st.numeraire[b]].max() > tol:
             msgs.append(
                 "with eta = 0 and supply elasticities 0 demand and supply are both fixed, "
                 "and this policy leaves no equilibrium"
             )
-    if flagged and numeraire.any():
+    if flagged:
+        _flag_messages(market, st, b, unsupplied, stranded, msgs)
+    rows = {f: getattr(lv, f)[b, :n] for f in _LEVEL_FIELDS}
+    rows.update({f: getattr(wf, f)[b, :n] for f in _WELFARE_TERMS})
+    return Solution(
+        **rows,
+        converged=converged,
+        iterations=it,
+        max_residual=max_res,
+        message="; ".join(msgs),
+        unsupplied=unsupplied,
+        stranded=stranded,
+        levels=_Levels(
+            market,
+            policy,
+            lv.pair_i[b, :nvalid],
+            st.pj[b, :nvalid],
+            ev.q[b, :nvalid],
+            ev.lnP[b, :n],
+            st.W[b, :n],
+        ),
+        countries=market.countries,
+        name=market.name,
+    )
+
+
+def _flag_messages(
+    market: Market, st: Stack, b: int, unsupplied: BoolArray, stranded: BoolArray, msgs: list[str]
+) -> None:
+    """The notes of a market with a numeraire, unsupplied buyers or stranded producers."""
+    numeraire = np.zeros(market.n, dtype=np.bool_)
+    if st.numeraire[b].any():
+        numeraire[st.slot_country[b, st.numeraire[b]]] = True
+    if numeraire.any():
         msgs.append(
             "price level not determined (eta = 0 and every supply elasticity 0 among the "
             f"producers trading with {_fmt(market, np.flatnonzero(numeraire))}): prices are "
             "normalised so that this producer's price is unchanged"
         )
-    if flagged and unsupplied.any():
+    if unsupplied.any():
         msgs.append(
             f"buyers with no supplier left: {_fmt(market, np.flatnonzero(unsupplied))} "
             "(composite price infinite, demand 0)"
         )
-    if flagged and stranded.any():
+    if stranded.any():
         msgs.append(
             f"producers with no buyer left: {_fmt(market, np.flatnonzero(stranded))} "
             "(producer price 0, no sales)"
         )
-    return Solution(
-        pi=pi,
-        e=e,
-        P=P,
-        D=D,
-        S=S,
-        pi_s=pi_s,
-        exports=exports,
-        baseline_exports=baseline_exports,
-        converged=converged,
-        iterations=it,
-        max_residual=max_res,
-        message="; ".join(msgs),
-        dCS=wf.dCS[b, :n].copy(),
-        dPS=wf.dPS[b, :n].copy(),
-        tariff_revenue=wf.tariff_revenue[b, :n].copy(),
-        quota_rent=wf.quota_rent[b, :n].copy(),
-        subsidy_cost=wf.subsidy_cost[b, :n].copy(),
-        welfare=wf.welfare[b, :n].copy(),
-        unsupplied=unsupplied,
-        stranded=stranded,
-        levels=_Levels(market, policy, pair_i, pair_j, pair_q, lnP, st.W[b, :n]),
-        countries=market.countries,
-        name=market.name,
-    )
 
 
 def _buckets(sizes: Sequence[int], ratio: float = 0.75) -> list[list[int]]:
@@ -676,33 +676,29 @@ def solve_batch(
         ]
     resolved = [p.resolve(m) for m, p in zip(markets, policies, strict=True)]
     sizes = [m.n for m in markets]
-    groups = _buckets(sizes) if group_sizes else _buckets(sizes, ratio=0.0)
-    nthreads = min(batch_threads(threads), len(markets))
+    if len(markets) == 1:  # one market, one thread
+        nthreads, todo = 1, [[[0]]]
+    else:
+        groups = _buckets(sizes) if group_sizes else _buckets(sizes, ratio=0.0)
+        nthreads = min(batch_threads(threads), len(markets))
+        todo = windows(groups, sizes, CHUNK_ELEMENTS)
     out: list[Solution | None] = [None] * len(markets)
-    for window in windows(groups, sizes, CHUNK_ELEMENTS):
+    for window in todo:
         members = [k for grp in window for k in grp]
-        lists = dict(zip(members, setup_all(markets, resolved, members, nthreads), strict=True))
-        stacks = [
-            stack(
-                [markets[k] for k in grp],
-                [resolved[k] for k in grp],
-                [lists[k] for k in grp],
-            )
-            for grp in window
-        ]
-        del lists
+        stacks = stack_all(window, markets, resolved, nthreads)
         n_unknowns = max(st.N for st in stacks)
         with _blas(n_unknowns):
             if nthreads > 1 and len(members) > 1 and n_unknowns < SINGLE_THREAD_BELOW:
                 states = [
                     _newton_state(*res) for res in newton_threaded(stacks, tol, max_iter, nthreads)
                 ]
-            else:
-                states = [_newton(st, tol, max_iter) for st in stacks]
+            elif len(stacks) == 1:
+                states = [_newton(stacks[0], tol, max_iter)]
+            else:  # one call for every stack (each market at its own size, as alone)
+                states = [_newton_state(*res) for res in newton_threaded(stacks, tol, max_iter, 1)]
             for st, state in zip(stacks, states, strict=True):
-                retry = np.flatnonzero(~state.done)
-                if len(retry):
-                    _retry(st, state, retry, tol, max_iter)
+                if not state.done.all():
+                    _retry(st, state, np.flatnonzero(~state.done), tol, max_iter)
                     state.last = None
         evs = [
             s.last if s.last is not None else evaluate(st, s.z)
@@ -712,16 +708,15 @@ def solve_batch(
         levels = levels_threaded(
             stacks,
             [s.z for s in states],
+            [s.F for s in states],
             [ev.buf for ev in evs],
-            window,
-            markets,
-            resolved,
+            LOG_RANGE,
             nthreads if heavy else 1,
         )
         for grp, st, state, ev, lv in zip(window, stacks, states, evs, levels, strict=True):
-            oc = _outcome(st, ev, state, lv)
+            wf = _welfare(st, state, lv)
             for b, k in enumerate(grp):
-                out[k] = _unpack(markets[k], resolved[k], st, b, ev, state, tol, lv, oc)
+                out[k] = _unpack(markets[k], resolved[k], st, b, ev, state, tol, lv, wf)
     return [s for s in out if s is not None]
 
 

@@ -23,23 +23,31 @@ from typing import Any
 import numpy as np
 
 from critmin.model.compiled import alloc_eval, levels_batch, newton_markets, releasing_gil
-from critmin.model.core import Market, MarketLists, ResolvedPolicy, Stack, setup_lists
+from critmin.model.core import (
+    Market,
+    ResolvedPolicy,
+    Stack,
+    StackBuilder,
+    market_counts,
+    stack,
+)
 from critmin.model.kernel_tuples import Levels
 
 __all__ = [
     "batch_threads",
     "levels_threaded",
     "longest_first",
+    "newton_costs",
     "newton_threaded",
     "run_threads",
-    "setup_all",
+    "stack_all",
     "windows",
 ]
 
 _POOL: ThreadPoolExecutor | None = None
 _POOL_PID = 0
 MIN_SHARED_NS = 300_000.0
-"""Batches estimated (:func:`newton_cost`) below this many nanoseconds of Newton work run on
+"""Batches estimated (:func:`newton_costs`) below this many nanoseconds of Newton work run on
 one thread: waking a helper thread and waiting for it costs tens of microseconds."""
 MIN_SHARED_ENTRIES = 50_000
 """Batches whose dense inputs have fewer entries than this (``sum n^2``) are set up on one
@@ -97,34 +105,67 @@ def run_threads(work: Callable[[int], None], threads: int) -> None:
             fut.result()
 
 
-def setup_all(
-    markets: Sequence[Market], resolved: Sequence[ResolvedPolicy], which: list[int], threads: int
-) -> list[MarketLists]:
-    """:func:`critmin.model.core.setup_lists` of markets ``which`` (in that order), on
-    ``threads`` threads (the compiled setup releases the GIL; cost ~ ``n^2``, the scan of
-    the dense inputs); each market's lists are built by one call, as without threads."""
-    small = sum(markets[k].n ** 2 for k in which) < MIN_SHARED_ENTRIES
-    if threads <= 1 or len(which) <= 1 or small:
-        return [setup_lists(markets[k], resolved[k]) for k in which]
-    out: list[MarketLists | None] = [None] * len(which)
-    share = longest_first([float(markets[k].n) ** 2 for k in which], threads)
-    kernel = releasing_gil("market_setup")
+def stack_all(
+    groups: Sequence[list[int]],
+    markets: Sequence[Market],
+    resolved: Sequence[ResolvedPolicy],
+    threads: int,
+) -> list[Stack]:
+    """One :class:`critmin.model.core.Stack` per group of market indices, built on
+    ``threads`` threads: first every market's sizes
+    (:func:`critmin.model.kernels.market_sizes`), then the stacks' arrays, then every
+    market's rows (:func:`critmin.model.kernels.market_fill`; both release the GIL and cost
+    ~ ``n^2``, a scan of the dense inputs). Each market is counted and filled by one call,
+    as without threads. On one thread, stack after stack (:func:`critmin.model.core.stack`)."""
+    jobs = [(s, b) for s, grp in enumerate(groups) for b in range(len(grp))]
+    members = [k for grp in groups for k in grp]
+    if (
+        threads <= 1
+        or len(jobs) <= 1
+        or sum(markets[k].n ** 2 for k in members) < MIN_SHARED_ENTRIES
+    ):
+        # stack by stack, so that a market's inputs are still in the caches when it is
+        # filled after its stack's sizes are known
+        return [stack([markets[k] for k in grp], [resolved[k] for k in grp]) for grp in groups]
+    counts: list[Any] = [None] * len(members)
+    share = longest_first([float(markets[k].n) ** 2 for k in members], threads)
+    sizes_kernel = releasing_gil("market_sizes")
 
-    def work(t: int) -> None:
+    def count(t: int) -> None:
         for pos in share[t]:
-            out[pos] = setup_lists(markets[which[pos]], resolved[which[pos]], kernel)
+            counts[pos] = market_counts(markets[members[pos]], resolved[members[pos]], sizes_kernel)
 
-    run_threads(work, threads)
-    return [ml for ml in out if ml is not None]
+    run_threads(count, threads)  # the same share as the fills: a market's inputs stay warm
+    builders = []
+    start = 0
+    for grp in groups:
+        builders.append(
+            StackBuilder(
+                [markets[k] for k in grp],
+                [resolved[k] for k in grp],
+                counts[start : start + len(grp)],
+            )
+        )
+        start += len(grp)
+    fill_kernel = releasing_gil("market_fill")
+
+    def fill(t: int) -> None:
+        for pos in share[t]:  # the positions of members and jobs are the same markets
+            s, b = jobs[pos]
+            builders[s].fill(b, fill_kernel)
+
+    run_threads(fill, threads)
+    return [builder.finish() for builder in builders]
 
 
-def newton_cost(st: Stack, b: int) -> float:
-    """Rough cost (ns) of solving market ``b`` of a stack: three Jacobians (the dense float32
+def newton_costs(st: Stack) -> list[float]:
+    """Rough cost (ns) of solving each market of a stack: three Jacobians (the dense float32
     product ``ns x n x ns`` and a float32 LU of ``N x N`` at the market's own sizes) and six
     evaluations over its pairs (about 11 ns per pair), as measured on 2 cores."""
-    N = float(st.uact[b].sum() + st.qmask[b].sum())
-    n = float(st.sizes[b])
-    return 3.0 * (0.025 * N * N * n + 0.05 * N**3) + 66.0 * float(st.arrays.nvalid[b])
+    N = (st.uact.sum(axis=1) + st.qmask.sum(axis=1)).astype(np.float64)
+    n = st.sizes.astype(np.float64)
+    cost = 3.0 * (0.025 * N * N * n + 0.05 * N**3) + 66.0 * st.nvalid
+    return [float(c) for c in cost]
 
 
 def newton_threaded(
@@ -144,34 +185,42 @@ def newton_threaded(
     :func:`critmin.model.solver._newton`.
 
     Each market is solved whole by one thread, so the numbers do not depend on ``threads``.
-    Markets go longest first (:func:`newton_cost`) to the least loaded thread, one compiled
+    Markets go longest first (:func:`newton_costs`) to the least loaded thread, one compiled
     call per thread and stack.
     """
     zs = [np.zeros((st.B, st.N)) for st in stacks]
     bufs = [alloc_eval(st.B, st.L, st.n + 1, st.ns, st.nq) for st in stacks]
     its = [np.zeros(st.B, dtype=np.intp) for st in stacks]
     stat = [np.zeros(st.B, dtype=np.intp) for st in stacks]
-    jobs = [(s, b) for s, st in enumerate(stacks) for b in range(st.B)]
-    costs = [newton_cost(stacks[s], b) for s, b in jobs]
-    if sum(costs) < MIN_SHARED_NS:  # handing work to a thread costs more than it saves
-        threads = 1
-    share = longest_first(costs, threads)
-    kernel = releasing_gil("newton_markets") if threads > 1 else newton_markets
-    arrays = [st.arrays for st in stacks]
-    sizes = [np.asarray(st.sizes, dtype=np.intp) for st in stacks]
+    if threads > 1:
+        jobs = [(s, b) for s, st in enumerate(stacks) for b in range(st.B)]
+        costs = [c for st in stacks for c in newton_costs(st)]
+        if sum(costs) < MIN_SHARED_NS:  # handing work to a thread costs more than it saves
+            threads = 1
+    if threads > 1:
+        # per thread and stack, the markets it solves
+        mine: list[list[list[int]]] = [[[] for _ in stacks] for _ in range(threads)]
+        for t, share in enumerate(longest_first(costs, threads)):
+            for k in share:
+                s, b = jobs[k]
+                mine[t][s].append(b)
+        which = [[np.array(bs, dtype=np.intp) for bs in per] for per in mine]
+        kernel = releasing_gil("newton_markets")
+    else:
+        which = [[np.arange(st.B, dtype=np.intp) for st in stacks]]
+        kernel = newton_markets
 
     def work(t: int) -> None:
-        for s in range(len(stacks)):
-            which = np.array([jobs[k][1] for k in share[t] if jobs[k][0] == s], dtype=np.intp)
-            if len(which):
+        for s, st in enumerate(stacks):
+            if len(which[t][s]):
                 kernel(
-                    arrays[s],
-                    sizes[s],
+                    st.arrays,
+                    st.sizes,
                     tol,
                     max_iter,
                     pure,
                     single,
-                    which,
+                    which[t][s],
                     zs[s],
                     bufs[s],
                     its[s],
@@ -203,30 +252,45 @@ def windows(groups: list[list[int]], sizes: Sequence[int], limit: int) -> list[l
 def levels_threaded(
     stacks: Sequence[Stack],
     zs: Sequence[Any],
+    Fs: Sequence[Any],
     bufs: Sequence[Any],
-    groups: Sequence[list[int]],
-    markets: Sequence[Market],
-    policies: Sequence[ResolvedPolicy],
+    log_range: float,
     threads: int,
 ) -> list[Levels]:
     """Levels, surplus changes and revenue of every market of solved stacks (solutions
-    ``zs``, their evaluations ``bufs``, market indices ``groups``): one compiled call per
+    ``zs``, their residuals ``Fs``, their evaluations ``bufs``; representable where every
+    ``|z| < log_range``): one compiled call per
     stack (:func:`critmin.model.kernels.levels_batch`, which releases the GIL), the stacks
     shared out over ``threads`` threads."""
     out: list[Levels | None] = [None] * len(stacks)
 
     def work(t: int) -> None:
         for s in share[t]:
-            st = stacks[s]
-            eps = np.zeros((st.B, st.n))
-            floor = np.zeros((st.B, st.n))
-            for b, k in enumerate(groups[s]):
-                eps[b, : markets[k].n] = markets[k].eps
-                floor[b, : markets[k].n] = policies[k].subsidy_floor
-            sizes = np.asarray(st.sizes, dtype=np.intp)
-            out[s] = kernel(st.arrays, sizes, zs[s], bufs[s], eps, floor, st.pt1, st.pF)
+            st, e = stacks[s], bufs[s]
+            out[s] = kernel(
+                st.arrays,
+                st.sizes,
+                zs[s],
+                Fs[s],
+                e.nu,
+                e.X,
+                e.lnP,
+                e.q,
+                e.f_check,
+                st.eps_country,
+                st.floor_country,
+                st.pt1,
+                st.pF,
+                st.rev0,
+                log_range,
+            )
 
-    share = longest_first([float(st.B * st.L) for st in stacks], threads)
-    kernel = releasing_gil("levels_batch") if threads > 1 else levels_batch
-    run_threads(work, threads)
+    if threads > 1 and len(stacks) > 1:
+        share = longest_first([float(st.B * st.L) for st in stacks], threads)
+        kernel = releasing_gil("levels_batch")
+        run_threads(work, threads)
+    else:
+        share = [list(range(len(stacks)))]
+        kernel = levels_batch
+        work(0)
     return [lv for lv in out if lv is not None]

@@ -1,0 +1,185 @@
+"""critmin.model: the path around the Newton kernel (stacks filled in place, levels and
+welfare in one compiled call, views in solutions) gives every market the numbers it gets
+alone, bit for bit, whatever the batch, its buckets and the number of threads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from critmin.model import Market, Policy, Solution, solve, solve_batch
+from critmin.model import threads as threads_module
+from critmin.model.core import stack
+from critmin.model.solver import LOG_RANGE, _newton, _welfare
+from critmin.model.threads import levels_threaded
+from critmin.model.welfare import assemble_welfare
+
+FIELDS = (
+    "pi",
+    "e",
+    "P",
+    "D",
+    "S",
+    "pi_s",
+    "exports",
+    "baseline_exports",
+    "dCS",
+    "dPS",
+    "tariff_revenue",
+    "quota_rent",
+    "subsidy_cost",
+    "welfare",
+    "unsupplied",
+    "stranded",
+    "x",
+    "q",
+    "b",
+)
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal shapes and bytes (NaN equal to NaN, -0.0 different from 0.0)."""
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+def assert_same_solution(got: Solution, alone: Solution) -> None:
+    assert (got.converged, got.iterations, got.max_residual, got.message) == (
+        alone.converged,
+        alone.iterations,
+        alone.max_residual,
+        alone.message,
+    )
+    for name in FIELDS:
+        assert same_bits(getattr(got, name), getattr(alone, name)), name
+
+
+def market(rng: np.random.Generator, n: int, *, eta: float = 0.6, fixed: bool = False) -> Market:
+    V = rng.lognormal(size=(n, n)) * (rng.random((n, n)) < 0.5) * 1e3
+    V[np.diag_indices(n)] += 500.0
+    t0 = np.where(rng.random((n, n)) < 0.3, rng.uniform(0.0, 0.1, (n, n)), 0.0)
+    eps = np.zeros(n) if fixed else rng.uniform(0.3, 1.5, n)
+    return Market(V=V, t0=t0, sigma=float(rng.uniform(2.0, 6.0)), eta=eta, eps=eps)
+
+
+def policy(rng: np.random.Generator, m: Market, k: int) -> Policy:
+    """Tariffs everywhere; by turns bans, levy floors, export caps (0 included: an export
+    ban), subsidy floors and demand and supply shifts."""
+    n = m.n
+    off = ~np.eye(n, dtype=bool)
+    cap = np.full(n, np.inf)
+    if k % 3 == 0:
+        cap[0], cap[-1] = 0.7, 0.0
+    return Policy(
+        t1=m.t0 + np.where(off & (rng.random((n, n)) < 0.4), 0.25, 0.0),
+        banned=off & (rng.random((n, n)) < 0.1) if k % 2 else None,
+        levy_floor=np.where(off & (rng.random((n, n)) < 0.2), 1.1, 0.0) if k % 4 == 1 else None,
+        subsidy_floor=np.where(rng.random(n) < 0.3, 1.05, 0.0) if k % 5 == 2 else None,
+        export_cap=cap,
+        demand_shift=np.full(n, 1.05) if k % 4 == 3 else None,
+        supply_shift=np.r_[0.9, np.ones(n - 1)] if k % 6 == 5 else None,
+    )
+
+
+@pytest.mark.parametrize("sizes", [[14] * 6, [3, 31, 7, 18, 3, 40, 11, 26]], ids=["equal", "mixed"])
+def test_a_batch_equals_each_market_alone_bit_for_bit(
+    sizes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Equal sizes (one bucket, no padding) and mixed sizes (padded buckets), on 1 and 2
+    threads, in buckets or in one padded stack: every solution is the market's alone."""
+    rng = np.random.default_rng(sum(sizes))
+    markets = [market(rng, n) for n in sizes]
+    markets[1] = market(rng, sizes[1], eta=0.0, fixed=True)  # a numeraire
+    policies = [policy(rng, m, k) for k, m in enumerate(markets)]
+    alone = [solve(m, p) for m, p in zip(markets, policies, strict=True)]
+    # share out even these small batches (below the thresholds, they run on one thread)
+    monkeypatch.setattr(threads_module, "MIN_SHARED_NS", 0.0)
+    monkeypatch.setattr(threads_module, "MIN_SHARED_ENTRIES", 0)
+    for group in (True, False):
+        for threads in (1, 2):
+            out = solve_batch(markets, policies, threads=threads, group_sizes=group)
+            for got, own in zip(out, alone, strict=True):
+                assert_same_solution(got, own)
+
+
+def test_solutions_of_one_batch_are_independent() -> None:
+    """A solution's arrays are views of the batch's results: each market's own rows, which
+    no other solution shares."""
+    rng = np.random.default_rng(3)
+    markets = [market(rng, n) for n in (9, 9, 9)]
+    out = solve_batch(markets, [policy(rng, m, 1) for m in markets], threads=1)
+    before = [s.pi.copy() for s in out]
+    out[0].pi[:] = -1.0
+    assert np.array_equal(out[1].pi, before[1]) and np.array_equal(out[2].pi, before[2])
+    for name in ("pi", "welfare", "stranded"):
+        for a in out:
+            for b in out:
+                if a is not b:
+                    assert not np.shares_memory(getattr(a, name), getattr(b, name)), name
+
+
+def test_compiled_welfare_equals_assemble_welfare_and_warns_like_it() -> None:
+    """The welfare terms of ``levels_batch`` are :func:`assemble_welfare`'s, bit for bit, also
+    where prices overflow (inf, NaN); where a converged market's welfare is NaN, ``_welfare``
+    computes them with NumPy again, which warns of the invalid operation as it always did."""
+    rng = np.random.default_rng(5)
+    markets = [market(rng, n) for n in (6, 9, 4)]
+    m0 = markets[0]
+    markets[0] = Market(V=m0.V, t0=m0.t0, sigma=m0.sigma, eta=m0.eta, eps=np.full(m0.n, 2.0))
+    policies = [policy(rng, m, k).resolve(m) for k, m in enumerate(markets)]
+    st = stack(markets, policies)
+    state = _newton(st, 1e-12, 100)
+    z = state.z.copy()
+    z[0, 0] = 690.0  # pi = e^690, supply pi^2 overflows: subsidy cost (pi_s - pi) S = 0 * inf
+    z[2, 1] = -50.0
+    ev = evaluate_at(st, z)
+    (lv,) = levels_threaded([st], [z], [ev.F], [ev.buf], LOG_RANGE, 1)
+    with np.errstate(all="ignore"):
+        ref = assemble_welfare(
+            dCS=lv.dCS,
+            dPS=lv.dPS,
+            revenue=lv.revenue,
+            baseline_revenue=st.rev0[:, : st.n],
+            pi=lv.pi,
+            e=lv.e,
+            pi_s=lv.pi_s,
+            S=lv.S,
+            R=lv.R,
+            exports=lv.exports,
+        )
+    for name in ("tariff_revenue", "quota_rent", "subsidy_cost", "welfare"):
+        assert same_bits(getattr(lv, name), getattr(ref, name)), name
+    assert np.isnan(lv.welfare[0]).any() and not np.isnan(lv.welfare[1:]).any()
+    assert lv.invalid.tolist() == [True, False, False] and lv.representable.all()
+    state.z, state.F, state.done[:] = z, ev.F, True
+    with pytest.warns(RuntimeWarning, match="invalid value"):
+        wf = _welfare(st, state, lv)
+    assert same_bits(wf.welfare, ref.welfare)
+    state.done[0] = False  # not converged: the same numbers, silently
+    assert same_bits(_welfare(st, state, lv).welfare, ref.welfare)
+
+
+def evaluate_at(st: object, z: np.ndarray) -> object:
+    from critmin.model.core import evaluate
+
+    with np.errstate(all="ignore"):
+        return evaluate(st, z)  # type: ignore[arg-type]
+
+
+def test_small_systems_run_on_one_blas_thread_and_the_count_is_restored() -> None:
+    """``_blas`` sets every BLAS library to one thread for small systems (through
+    OpenBLAS's own functions) and restores the count on exit; large systems are left alone."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from critmin.model.solver import SINGLE_THREAD_BELOW, _blas
+
+    def counts() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = counts()
+        with _blas(100):
+            assert set(counts()) == {1}
+        assert counts() == before
+        with _blas(SINGLE_THREAD_BELOW):
+            assert counts() == before
