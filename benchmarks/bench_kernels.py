@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 def cases() -> dict[str, tuple[list[Any], list[Any]]]:
     """Per case, the markets as single-market stack arrays and the size-bucket stacks."""
     from bench_solver import bundled_zone, random_market, zone_policy
-    from critmin.model.core import setup_lists, stack
+    from critmin.model.core import stack
     from critmin.model.solver import _buckets
 
     rng = np.random.default_rng(0)
@@ -50,13 +50,9 @@ def cases() -> dict[str, tuple[list[Any], list[Any]]]:
     out = {}
     for name, (ms, ps) in {"d": (markets, policies), "b": bundled_zone()[:2]}.items():
         rps = [p.resolve(mk) for mk, p in zip(ms, ps, strict=True)]
-        lists = [setup_lists(mk, rp) for mk, rp in zip(ms, rps, strict=True)]
-        singles = [
-            stack([mk], [rp], [ml]).arrays for mk, rp, ml in zip(ms, rps, lists, strict=True)
-        ]
+        singles = [stack([mk], [rp]).arrays for mk, rp in zip(ms, rps, strict=True)]
         stacks = [
-            stack([ms[k] for k in g], [rps[k] for k in g], [lists[k] for k in g])
-            for g in _buckets([mk.n for mk in ms])
+            stack([ms[k] for k in g], [rps[k] for k in g]) for g in _buckets([mk.n for mk in ms])
         ]
         out[name] = (singles, stacks)
     return out

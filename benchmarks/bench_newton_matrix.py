@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_solver import bundled_zone, random_market, zone_policy
 from critmin.model import Market, Policy
 from critmin.model import kernels as this_kernels
-from critmin.model.core import setup_lists, stack
+from critmin.model.core import stack
 
 
 def load_kernels(src: Path) -> ModuleType:
@@ -157,7 +157,7 @@ def main() -> None:
     markets = []
     for m, p in zip(ms, ps, strict=True):
         rp = p.resolve(m)
-        a = stack([m], [rp], [setup_lists(m, rp)]).arrays
+        a = stack([m], [rp]).arrays
         ns, nq = a.R.shape[1], a.qslot.shape[1]
         if ns == 0:
             continue

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from critmin.model import Market, Policy
-from critmin.model.core import evaluate, setup_lists, stack
+from critmin.model.core import evaluate, stack
 from critmin.model.kernels import EXP_CLIP, vexp
 
 LOG2E = 1.4426950408889634
@@ -237,9 +237,8 @@ def test_eval_one_is_bit_identical_to_plain_numpy(case: dict[str, bool]) -> None
         *(zone_market(seed, n, **case) for seed, n in ((1, 23), (2, 9), (3, 40))), strict=True
     )
     resolved = [p.resolve(m) for m, p in zip(markets, policies, strict=True)]
-    lists = [setup_lists(m, rp) for m, rp in zip(markets, resolved, strict=True)]
-    stacks = [stack([m], [rp], [ml]) for m, rp, ml in zip(markets, resolved, lists, strict=True)]
-    stacks.append(stack(list(markets), resolved, lists))
+    stacks = [stack([m], [rp]) for m, rp in zip(markets, resolved, strict=True)]
+    stacks.append(stack(list(markets), resolved))
     rng = np.random.default_rng(7)
     checked = 0
     for st in stacks:

@@ -1,6 +1,6 @@
 """The model compiled: its equations and the Newton iteration, one market at a time.
 
-Building a market's pair lists (:func:`market_lists`, :func:`market_setup`), evaluating the
+Building a market's pair lists (:func:`market_sizes`, :func:`market_fill`), evaluating the
 equations (:func:`eval_one`), the semismooth Newton system (:func:`newton_system_one`) and
 the first floor kink along a step (:func:`first_kink_one`) are passes over the trading pairs
 of one market, written as plain loops and compiled with Numba (``cache=True``: compiled once
