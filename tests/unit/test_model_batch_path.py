@@ -4,9 +4,12 @@ alone, bit for bit, whatever the batch, its buckets and the number of threads.""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
+import critmin.model.solver as solver_module
 from critmin.model import Market, Policy, Solution, solve, solve_batch
 from critmin.model import threads as threads_module
 from critmin.model.core import stack
@@ -95,6 +98,7 @@ def test_a_batch_equals_each_market_alone_bit_for_bit(
     # share out even these small batches (below the thresholds, they run on one thread)
     monkeypatch.setattr(threads_module, "MIN_SHARED_NS", 0.0)
     monkeypatch.setattr(threads_module, "MIN_SHARED_ENTRIES", 0)
+    monkeypatch.setattr(threads_module, "MIN_SHARED_COUNT", 0)
     for group in (True, False):
         for threads in (1, 2):
             out = solve_batch(markets, policies, threads=threads, group_sizes=group)
@@ -183,3 +187,68 @@ def test_small_systems_run_on_one_blas_thread_and_the_count_is_restored() -> Non
         assert counts() == before
         with _blas(SINGLE_THREAD_BELOW):
             assert counts() == before
+
+
+def no_equilibrium_market() -> tuple[Market, Policy]:
+    """Fixed demand with producer-subsidy floors above the baseline price: no equilibrium, so
+    the Newton iteration fails and every retry of ``_retry`` runs (tests/unit/test_model_solver.py)."""
+    V = np.array(
+        [
+            [0.97309675, 1.2403008, 0.51328437, 0.31190997],
+            [2.01939733, 0.67036292, 1.23363961, 0.0],
+            [1.65067068, 0.18568038, 0.0, 0.56320852],
+            [0.13392007, 0.61607432, 4.35487421, 1.54244102],
+        ]
+    )
+    t0 = np.array(
+        [
+            [0.0, 0.37910542, 0.0, 0.0],
+            [0.0, 0.17083487, 0.0, 0.0],
+            [0.0, 0.0, 0.28707795, 0.40519546],
+            [0.44145976, 0.49645818, 0.04490768, 0.0],
+        ]
+    )
+    m = Market(
+        V=V, t0=t0, sigma=7.0, eta=0.0, eps=np.array([2.71302015, 2.39749347, 1.19467976, 0.2])
+    )
+    return m, Policy(subsidy_floor=np.array([0.0, 1.27929688, 1.27929688, 1.27929688]))
+
+
+def test_fill_and_solve_equals_the_phased_path_bit_for_bit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On two threads each thread fills its markets and solves them without a barrier
+    (threads.fill_and_solve); the results equal the phased path (every fill, then every
+    Newton iteration) and each market alone, bit for bit, also for a market that goes through
+    every retry and for one with a numeraire."""
+    rng = np.random.default_rng(7)
+    sizes = [5, 23, 9, 17, 4, 30, 12]
+    markets = [market(rng, n) for n in sizes]
+    markets[2] = market(rng, sizes[2], eta=0.0, fixed=True)  # a numeraire
+    policies = [policy(rng, m, k) for k, m in enumerate(markets)]
+    stuck, stuck_policy = no_equilibrium_market()
+    markets.insert(3, stuck)
+    policies.insert(3, stuck_policy)
+    alone = [solve(m, p) for m, p in zip(markets, policies, strict=True)]
+    assert not alone[3].converged  # the retries ran
+    monkeypatch.setattr(threads_module, "MIN_SHARED_NS", 0.0)
+    monkeypatch.setattr(threads_module, "MIN_SHARED_ENTRIES", 0)
+    monkeypatch.setattr(threads_module, "MIN_SHARED_COUNT", 0)
+    calls: list[bool] = []
+    fused = solver_module.fill_and_solve
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        out = fused(*args, **kwargs)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(solver_module, "fill_and_solve", spy)
+    for group in (True, False):
+        out = solve_batch(markets, policies, threads=2, group_sizes=group)
+        for got, own in zip(out, alone, strict=True):
+            assert_same_solution(got, own)
+    assert calls and all(calls)  # the fused path ran
+    monkeypatch.setattr(solver_module, "fill_and_solve", lambda *args, **kwargs: None)
+    phased = solve_batch(markets, policies, threads=2)
+    for got, own in zip(phased, alone, strict=True):
+        assert_same_solution(got, own)

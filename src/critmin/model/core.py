@@ -540,9 +540,47 @@ class StackBuilder:
             *self.blocks,
         )
 
+    @property
+    def N(self) -> int:
+        """Length of the unknown vector of the stack (:attr:`Stack.N`)."""
+        return int(self.blocks[3].shape[2] + self.blocks[8].shape[1])
+
+    def finish_row(self, b: int) -> None:
+        """The rare parts of market ``b``'s rows that the compiled fill leaves out: its
+        numeraires (``eta = 0``) and shifters. Writes only its own rows (after :meth:`fill`)."""
+        _, pair_index, _, slots, slot_country, slot_flags, buyers, *_, nvalid = self.blocks
+        if self.markets[b].eta == 0.0:
+            numeraire = slot_flags[3, b]
+            producer = slot_flags[1, b]
+            numeraires(
+                pair_index[:, b, : nvalid[b]],
+                slots[:, b],
+                slot_country[b],
+                producer,
+                max(m.n for m in self.markets),
+                numeraire,
+            )
+            slot_flags[2, b] &= ~numeraire  # uact: a numeraire's price is held
+        p = self.policies[b]
+        if not _unshifted(p.demand_shift):
+            buyers[2, b, : len(p.demand_shift)] = np.log(p.demand_shift)
+        if not _unshifted(p.supply_shift):
+            ks = np.log(p.supply_shift)
+            sc = slot_country[b]
+            slots[4, b] = np.where(sc < len(ks), ks[np.minimum(sc, len(ks) - 1)], 0.0)
+
     def finish(self) -> Stack:
         """The :class:`Stack` of the filled arrays (views of them), with the rare parts the
-        compiled fill leaves out: numeraires (markets with ``eta = 0``) and shifters."""
+        compiled fill leaves out (:meth:`finish_row`)."""
+        for b in range(len(self.markets)):
+            self.finish_row(b)
+        return self.assemble()
+
+    def assemble(self) -> Stack:
+        """The :class:`Stack` of the arrays as they are (views of them; ``any_floor`` from
+        the fills so far): after :meth:`finish_row` of every market, or before the fills for
+        kernels that read only the rows of markets filled by then
+        (:func:`critmin.model.threads.fill_and_solve`)."""
         (
             pairs,
             pair_index,
@@ -562,26 +600,6 @@ class StackBuilder:
         sizes = [m.n for m in markets]
         n = max(sizes)
         etas = [m.eta for m in markets]
-        for b, eta in enumerate(etas):
-            if eta == 0.0:
-                numeraire = slot_flags[3, b]
-                producer = slot_flags[1, b]
-                numeraires(
-                    pair_index[:, b, : nvalid[b]],
-                    slots[:, b],
-                    slot_country[b],
-                    producer,
-                    n,
-                    numeraire,
-                )
-                slot_flags[2, b] &= ~numeraire  # uact: a numeraire's price is held
-        for b, p in enumerate(self.policies):
-            if not _unshifted(p.demand_shift):
-                buyers[2, b, : len(p.demand_shift)] = np.log(p.demand_shift)
-            if not _unshifted(p.supply_shift):
-                ks = np.log(p.supply_shift)
-                sc = slot_country[b]
-                slots[4, b] = np.where(sc < len(ks), ks[np.minimum(sc, len(ks) - 1)], 0.0)
         return Stack(
             B=len(markets),
             n=n,

@@ -49,9 +49,13 @@ from critmin.model.core import (
 from critmin.model.kernel_tuples import EvalBuf, Levels
 from critmin.model.threads import (
     batch_threads,
+    fill_and_solve,
+    fill_stacks,
     levels_threaded,
     newton_threaded,
+    shared_setup,
     stack_all,
+    stack_builders,
     windows,
 )
 from critmin.model.welfare import Welfare, assemble_welfare
@@ -685,10 +689,24 @@ def solve_batch(
     out: list[Solution | None] = [None] * len(markets)
     for window in todo:
         members = [k for grp in window for k in grp]
-        stacks = stack_all(window, markets, resolved, nthreads)
+        fused = None
+        if nthreads > 1 and len(members) > 1:
+            # each thread fills its markets and solves them, no barrier between the two
+            builders = stack_builders(
+                window, markets, resolved, nthreads if shared_setup(window, markets) else 1
+            )
+            n_unknowns = max(b.N for b in builders)
+            if n_unknowns < SINGLE_THREAD_BELOW:
+                with _blas(n_unknowns):
+                    fused = fill_and_solve(builders, tol, max_iter, nthreads)
+            stacks = fused[0] if fused is not None else fill_stacks(builders, nthreads)
+        else:
+            stacks = stack_all(window, markets, resolved, nthreads)
         n_unknowns = max(st.N for st in stacks)
         with _blas(n_unknowns):
-            if nthreads > 1 and len(members) > 1 and n_unknowns < SINGLE_THREAD_BELOW:
+            if fused is not None:
+                states = [_newton_state(*res) for res in fused[1]]
+            elif nthreads > 1 and len(members) > 1 and n_unknowns < SINGLE_THREAD_BELOW:
                 states = [
                     _newton_state(*res) for res in newton_threaded(stacks, tol, max_iter, nthreads)
                 ]

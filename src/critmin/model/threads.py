@@ -35,12 +35,17 @@ from critmin.model.kernel_tuples import Levels
 
 __all__ = [
     "batch_threads",
+    "builder_costs",
+    "fill_and_solve",
+    "fill_stacks",
     "levels_threaded",
     "longest_first",
     "newton_costs",
     "newton_threaded",
     "run_threads",
+    "shared_setup",
     "stack_all",
+    "stack_builders",
     "windows",
 ]
 
@@ -52,6 +57,11 @@ one thread: waking a helper thread and waiting for it costs tens of microseconds
 MIN_SHARED_ENTRIES = 50_000
 """Batches whose dense inputs have fewer entries than this (``sum n^2``) are set up on one
 thread (for the same reason)."""
+MIN_SHARED_COUNT = 2_000_000
+"""Batches whose dense inputs have fewer entries than this (``sum n^2``) have their sizes
+counted (:func:`stack_builders`) on one thread: a count costs about 0.4 ns per entry, and
+waking a helper thread for it and waiting for it costs about 0.25 ms on 2 cores (measured
+with ``benchmarks/bench_batch_steps.py``)."""
 
 
 def batch_threads(threads: int | None = None) -> int:
@@ -117,25 +127,69 @@ def stack_all(
     market's rows (:func:`critmin.model.kernels.market_fill`; both release the GIL and cost
     ~ ``n^2``, a scan of the dense inputs). Each market is counted and filled by one call,
     as without threads. On one thread, stack after stack (:func:`critmin.model.core.stack`)."""
-    jobs = [(s, b) for s, grp in enumerate(groups) for b in range(len(grp))]
-    members = [k for grp in groups for k in grp]
-    if (
-        threads <= 1
-        or len(jobs) <= 1
-        or sum(markets[k].n ** 2 for k in members) < MIN_SHARED_ENTRIES
-    ):
+    if threads <= 1 or not shared_setup(groups, markets):
         # stack by stack, so that a market's inputs are still in the caches when it is
         # filled after its stack's sizes are known
         return [stack([markets[k] for k in grp], [resolved[k] for k in grp]) for grp in groups]
+    return fill_stacks(stack_builders(groups, markets, resolved, threads), threads)
+
+
+def fill_stacks(builders: Sequence[StackBuilder], threads: int) -> list[Stack]:
+    """The stacks of ``builders`` (:func:`stack_builders`), every market's rows filled
+    (:func:`critmin.model.kernels.market_fill`) on ``threads`` threads, longest first by
+    ``n^2`` (on one thread where the inputs are small: :data:`MIN_SHARED_ENTRIES`)."""
+    entries = [float(m.n) ** 2 for b in builders for m in b.markets]
+    if threads <= 1 or len(entries) <= 1 or sum(entries) < MIN_SHARED_ENTRIES:
+        return [builder.finish() for builder in builders if _fill_all(builder)]
+    share = longest_first(entries, threads)
+    jobs = [(s, b) for s, builder in enumerate(builders) for b in range(len(builder.markets))]
+    fill_kernel = releasing_gil("market_fill")
+
+    def fill(t: int) -> None:
+        for pos in share[t]:
+            s, b = jobs[pos]
+            builders[s].fill(b, fill_kernel)
+
+    run_threads(fill, threads)
+    return [builder.finish() for builder in builders]
+
+
+def _fill_all(builder: StackBuilder) -> bool:
+    """Fill every market of ``builder`` on this thread (True, for a filter)."""
+    for b in range(len(builder.markets)):
+        builder.fill(b)
+    return True
+
+
+def shared_setup(groups: Sequence[list[int]], markets: Sequence[Market]) -> bool:
+    """Whether setting up the stacks of ``groups`` is worth sharing over threads: more than
+    one market, and at least :data:`MIN_SHARED_ENTRIES` entries of dense inputs."""
+    members = [k for grp in groups for k in grp]
+    return len(members) > 1 and sum(markets[k].n ** 2 for k in members) >= MIN_SHARED_ENTRIES
+
+
+def stack_builders(
+    groups: Sequence[list[int]],
+    markets: Sequence[Market],
+    resolved: Sequence[ResolvedPolicy],
+    threads: int,
+) -> list[StackBuilder]:
+    """One :class:`critmin.model.core.StackBuilder` per group of market indices (its arrays
+    allocated, not filled), every market's sizes (:func:`critmin.model.kernels.market_sizes`,
+    which releases the GIL) counted on ``threads`` threads (longest first, by ``n^2``), or on
+    this thread where they are fewer than :data:`MIN_SHARED_COUNT` entries."""
+    members = [k for grp in groups for k in grp]
+    if sum(markets[k].n ** 2 for k in members) < MIN_SHARED_COUNT:
+        threads = 1
     counts: list[Any] = [None] * len(members)
     share = longest_first([float(markets[k].n) ** 2 for k in members], threads)
-    sizes_kernel = releasing_gil("market_sizes")
+    sizes_kernel = releasing_gil("market_sizes") if threads > 1 else None
 
     def count(t: int) -> None:
         for pos in share[t]:
             counts[pos] = market_counts(markets[members[pos]], resolved[members[pos]], sizes_kernel)
 
-    run_threads(count, threads)  # the same share as the fills: a market's inputs stay warm
+    run_threads(count, threads)
     builders = []
     start = 0
     for grp in groups:
@@ -147,15 +201,78 @@ def stack_all(
             )
         )
         start += len(grp)
+    return builders
+
+
+def fill_and_solve(
+    builders: Sequence[StackBuilder], tol: float, max_iter: int, threads: int
+) -> tuple[list[Stack], list[tuple[Any, Any, Any, Any]]] | None:
+    """Fill every market's rows and solve it (as :func:`stack_all`, then
+    :func:`newton_threaded`), without a barrier between the two: each thread fills its
+    markets of a stack (:func:`critmin.model.kernels.market_fill`,
+    :meth:`critmin.model.core.StackBuilder.finish_row`) and solves them right after
+    (:func:`critmin.model.kernels.newton_markets`), while their pair lists are still in the
+    caches. Each market is filled and solved whole by one thread, by the same calls as
+    without threads, so the numbers do not depend on ``threads``. Markets go longest first
+    (:func:`builder_costs`: fill and Newton together) to the least loaded thread.
+
+    ``None`` (nothing done) where sharing does not pay (less than :data:`MIN_SHARED_NS` of
+    estimated Newton work, or fewer than two markets or threads)."""
+    costs = [c for builder in builders for c in builder_costs(builder)]
+    if threads <= 1 or len(costs) <= 1 or sum(costs) < MIN_SHARED_NS:
+        return None
+    jobs = [(s, b) for s, builder in enumerate(builders) for b in range(len(builder.markets))]
+    mine: list[list[list[int]]] = [[[] for _ in builders] for _ in range(threads)]
+    for t, share in enumerate(longest_first(costs, threads)):
+        for k in share:
+            s, b = jobs[k]
+            mine[t][s].append(b)
+    which = [[np.array(bs, dtype=np.intp) for bs in per] for per in mine]
+    early = [builder.assemble() for builder in builders]  # views: rows are read once filled
+    arrays = [st.arrays for st in early]
+    zs = [np.zeros((st.B, st.N)) for st in early]
+    bufs = [alloc_eval(st.B, st.L, st.n + 1, st.ns, st.nq) for st in early]
+    its = [np.zeros(st.B, dtype=np.intp) for st in early]
+    stat = [np.zeros(st.B, dtype=np.intp) for st in early]
     fill_kernel = releasing_gil("market_fill")
+    newton_kernel = releasing_gil("newton_markets")
 
-    def fill(t: int) -> None:
-        for pos in share[t]:  # the positions of members and jobs are the same markets
-            s, b = jobs[pos]
-            builders[s].fill(b, fill_kernel)
+    def work(t: int) -> None:
+        for s, builder in enumerate(builders):
+            if not len(which[t][s]):
+                continue
+            for b in mine[t][s]:
+                builder.fill(b, fill_kernel)
+                builder.finish_row(b)
+            newton_kernel(
+                arrays[s],
+                early[s].sizes,
+                tol,
+                max_iter,
+                False,
+                True,
+                which[t][s],
+                zs[s],
+                bufs[s],
+                its[s],
+                stat[s],
+            )
 
-    run_threads(fill, threads)
-    return [builder.finish() for builder in builders]
+    run_threads(work, threads)
+    stacks = [builder.assemble() for builder in builders]  # any_floor of every fill
+    return stacks, list(zip(zs, bufs, its, stat, strict=True))
+
+
+def builder_costs(builder: StackBuilder) -> list[float]:
+    """Rough cost (ns) of filling and solving each market of a stack before its fill, from
+    its sizes: :func:`newton_costs` with every producer slot and quota an unknown (an upper
+    bound), plus about 2 ns per entry of the dense inputs for the fill."""
+    out = []
+    for m, (L, ns, nq) in zip(builder.markets, builder.counts, strict=True):
+        N = float(ns + nq)
+        n = float(m.n)
+        out.append(3.0 * (0.025 * N * N * n + 0.05 * N**3) + 66.0 * L + 2.0 * n * n)
+    return out
 
 
 def newton_costs(st: Stack) -> list[float]:
