@@ -581,21 +581,8 @@ class StackBuilder:
         the fills so far): after :meth:`finish_row` of every market, or before the fills for
         kernels that read only the rows of markets filled by then
         (:func:`critmin.model.threads.fill_and_solve`)."""
-        (
-            pairs,
-            pair_index,
-            pvalid,
-            slots,
-            slot_country,
-            slot_flags,
-            buyers,
-            buyer_flags,
-            qslot,
-            lncap,
-            qmask,
-            per_country,
-            nvalid,
-        ) = self.blocks
+        pairs, pair_index, pvalid, slots, slot_country, slot_flags, buyers = self.blocks[:7]
+        buyer_flags, qslot, lncap, qmask, per_country, nvalid = self.blocks[7:]
         markets = self.markets
         sizes = [m.n for m in markets]
         n = max(sizes)
