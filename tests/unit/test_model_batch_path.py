@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _helpers import no_equilibrium_market
 
 import critmin.model.solver as solver_module
 from critmin.model import Market, Policy, Solution, solve, solve_batch
@@ -187,31 +188,6 @@ def test_small_systems_run_on_one_blas_thread_and_the_count_is_restored() -> Non
         assert counts() == before
         with _blas(SINGLE_THREAD_BELOW):
             assert counts() == before
-
-
-def no_equilibrium_market() -> tuple[Market, Policy]:
-    """Fixed demand with producer-subsidy floors above the baseline price: no equilibrium, so
-    the Newton iteration fails and every retry of ``_retry`` runs (tests/unit/test_model_solver.py)."""
-    V = np.array(
-        [
-            [0.97309675, 1.2403008, 0.51328437, 0.31190997],
-            [2.01939733, 0.67036292, 1.23363961, 0.0],
-            [1.65067068, 0.18568038, 0.0, 0.56320852],
-            [0.13392007, 0.61607432, 4.35487421, 1.54244102],
-        ]
-    )
-    t0 = np.array(
-        [
-            [0.0, 0.37910542, 0.0, 0.0],
-            [0.0, 0.17083487, 0.0, 0.0],
-            [0.0, 0.0, 0.28707795, 0.40519546],
-            [0.44145976, 0.49645818, 0.04490768, 0.0],
-        ]
-    )
-    m = Market(
-        V=V, t0=t0, sigma=7.0, eta=0.0, eps=np.array([2.71302015, 2.39749347, 1.19467976, 0.2])
-    )
-    return m, Policy(subsidy_floor=np.array([0.0, 1.27929688, 1.27929688, 1.27929688]))
 
 
 def test_fill_and_solve_equals_the_phased_path_bit_for_bit(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _helpers import no_equilibrium_market
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.special import logsumexp
@@ -184,26 +185,7 @@ def test_fixed_demand_with_subsidy_floors_is_reported_not_raised() -> None:
     no equilibrium (supply held up, demand fixed). The solve must end quietly (no overflow
     warning on the way: the suite turns warnings into errors), say it did not converge and
     name the likely cause."""
-    V = np.array(
-        [
-            [0.97309675, 1.2403008, 0.51328437, 0.31190997],
-            [2.01939733, 0.67036292, 1.23363961, 0.0],
-            [1.65067068, 0.18568038, 0.0, 0.56320852],
-            [0.13392007, 0.61607432, 4.35487421, 1.54244102],
-        ]
-    )
-    t0 = np.array(
-        [
-            [0.0, 0.37910542, 0.0, 0.0],
-            [0.0, 0.17083487, 0.0, 0.0],
-            [0.0, 0.0, 0.28707795, 0.40519546],
-            [0.44145976, 0.49645818, 0.04490768, 0.0],
-        ]
-    )
-    m = Market(
-        V=V, t0=t0, sigma=7.0, eta=0.0, eps=np.array([2.71302015, 2.39749347, 1.19467976, 0.2])
-    )
-    p = Policy(subsidy_floor=np.array([0.0, 1.27929688, 1.27929688, 1.27929688]))
+    m, p = no_equilibrium_market()
     sol = solve(m, p)
     assert not sol.converged
     assert "did not converge" in sol.message and "producer-subsidy floors" in sol.message

@@ -222,18 +222,11 @@ def fill_and_solve(
     if threads <= 1 or len(costs) <= 1 or sum(costs) < MIN_SHARED_NS:
         return None
     jobs = [(s, b) for s, builder in enumerate(builders) for b in range(len(builder.markets))]
-    mine: list[list[list[int]]] = [[[] for _ in builders] for _ in range(threads)]
-    for t, share in enumerate(longest_first(costs, threads)):
-        for k in share:
-            s, b = jobs[k]
-            mine[t][s].append(b)
+    mine = _shares(costs, jobs, len(builders), threads)
     which = [[np.array(bs, dtype=np.intp) for bs in per] for per in mine]
     early = [builder.assemble() for builder in builders]  # views: rows are read once filled
     arrays = [st.arrays for st in early]
-    zs = [np.zeros((st.B, st.N)) for st in early]
-    bufs = [alloc_eval(st.B, st.L, st.n + 1, st.ns, st.nq) for st in early]
-    its = [np.zeros(st.B, dtype=np.intp) for st in early]
-    stat = [np.zeros(st.B, dtype=np.intp) for st in early]
+    outs = _newton_outputs(early)
     fill_kernel = releasing_gil("market_fill")
     newton_kernel = releasing_gil("newton_markets")
 
@@ -245,22 +238,12 @@ def fill_and_solve(
                 builder.fill(b, fill_kernel)
                 builder.finish_row(b)
             newton_kernel(
-                arrays[s],
-                early[s].sizes,
-                tol,
-                max_iter,
-                False,
-                True,
-                which[t][s],
-                zs[s],
-                bufs[s],
-                its[s],
-                stat[s],
+                arrays[s], early[s].sizes, tol, max_iter, False, True, which[t][s], *outs[s]
             )
 
     run_threads(work, threads)
     stacks = [builder.assemble() for builder in builders]  # any_floor of every fill
-    return stacks, list(zip(zs, bufs, its, stat, strict=True))
+    return stacks, outs
 
 
 def builder_costs(builder: StackBuilder) -> list[float]:
@@ -305,22 +288,14 @@ def newton_threaded(
     Markets go longest first (:func:`newton_costs`) to the least loaded thread, one compiled
     call per thread and stack.
     """
-    zs = [np.zeros((st.B, st.N)) for st in stacks]
-    bufs = [alloc_eval(st.B, st.L, st.n + 1, st.ns, st.nq) for st in stacks]
-    its = [np.zeros(st.B, dtype=np.intp) for st in stacks]
-    stat = [np.zeros(st.B, dtype=np.intp) for st in stacks]
+    outs = _newton_outputs(stacks)
     if threads > 1:
         jobs = [(s, b) for s, st in enumerate(stacks) for b in range(st.B)]
         costs = [c for st in stacks for c in newton_costs(st)]
         if sum(costs) < MIN_SHARED_NS:  # handing work to a thread costs more than it saves
             threads = 1
     if threads > 1:
-        # per thread and stack, the markets it solves
-        mine: list[list[list[int]]] = [[[] for _ in stacks] for _ in range(threads)]
-        for t, share in enumerate(longest_first(costs, threads)):
-            for k in share:
-                s, b = jobs[k]
-                mine[t][s].append(b)
+        mine = _shares(costs, jobs, len(stacks), threads)
         which = [[np.array(bs, dtype=np.intp) for bs in per] for per in mine]
         kernel = releasing_gil("newton_markets")
     else:
@@ -330,22 +305,37 @@ def newton_threaded(
     def work(t: int) -> None:
         for s, st in enumerate(stacks):
             if len(which[t][s]):
-                kernel(
-                    st.arrays,
-                    st.sizes,
-                    tol,
-                    max_iter,
-                    pure,
-                    single,
-                    which[t][s],
-                    zs[s],
-                    bufs[s],
-                    its[s],
-                    stat[s],
-                )
+                kernel(st.arrays, st.sizes, tol, max_iter, pure, single, which[t][s], *outs[s])
 
     run_threads(work, threads)
-    return list(zip(zs, bufs, its, stat, strict=True))
+    return outs
+
+
+def _newton_outputs(stacks: Sequence[Stack]) -> list[tuple[Any, Any, Any, Any]]:
+    """Per stack, zeroed space for what :func:`critmin.model.kernels.newton_markets` writes:
+    solutions ``z``, the evaluation at them, iterations and status."""
+    return [
+        (
+            np.zeros((st.B, st.N)),
+            alloc_eval(st.B, st.L, st.n + 1, st.ns, st.nq),
+            np.zeros(st.B, dtype=np.intp),
+            np.zeros(st.B, dtype=np.intp),
+        )
+        for st in stacks
+    ]
+
+
+def _shares(
+    costs: Sequence[float], jobs: Sequence[tuple[int, int]], stacks: int, threads: int
+) -> list[list[list[int]]]:
+    """Per thread and stack, the markets it takes (``jobs``: stack and market of each cost),
+    longest first to the least loaded thread (:func:`longest_first`)."""
+    mine: list[list[list[int]]] = [[[] for _ in range(stacks)] for _ in range(threads)]
+    for t, share in enumerate(longest_first(costs, threads)):
+        for k in share:
+            s, b = jobs[k]
+            mine[t][s].append(b)
+    return mine
 
 
 def windows(groups: list[list[int]], sizes: Sequence[int], limit: int) -> list[list[list[int]]]:
