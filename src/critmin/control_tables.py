@@ -77,8 +77,9 @@ def control_rows(product: dict[str, Any], members: set[str]) -> list[dict[str, A
     an exporter's exports (exporters with a quota rent and no quota group).
 
     Each row: ``exporter``, ``kind`` (``quota`` = quota or licence, ``leaky quota``,
-    ``leaky ban``, ``ban``, ``quota on all exports``), ``what`` (the kind in words with the
-    cap's share of baseline or the vias), ``destinations`` (codes) and ``to`` (in words),
+    ``leaky ban``, ``ban``, ``quota on all exports``), ``what`` (the kind in words, a
+    destination quota's as its record says: ``quota``, ``licence`` or ``quota and licence``,
+    with the cap's share of baseline or the vias), ``destinations`` (codes) and ``to`` (in words),
     ``cap_usd``, ``exports_usd`` (USD at baseline prices), ``cap_share`` (the cap over baseline
     exports to the destinations), ``binding``, ``route_use`` (a leaky ban's routed flow over
     its route's cap), ``export_tax_equivalent_pct``, ``leaked_usd``, ``leaked_share_of_cut``,
@@ -118,7 +119,8 @@ def control_rows(product: dict[str, Any], members: set[str]) -> list[dict[str, A
             cap_text = "" if share is None else f" at {100 * share:.0f}% of baseline"
             row |= {
                 "kind": "leaky quota" if leaky else "quota",
-                "what": f"quota/licence{cap_text}" + (", leaky" if leaky else ""),
+                "what": f"{c.get('kind') or 'quota/licence'}{cap_text}"
+                + (", leaky" if leaky else ""),
                 "binding": full,
                 "route_use": None,
             }

@@ -320,6 +320,7 @@ def control_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
         out.append(
             {
                 "label": g.label,
+                "kind": g.kind,
                 "exporter": codes[g.exporter],
                 "destinations": [codes[j] for j in np.flatnonzero(g.destinations)],
                 "cap_usd": _num(float(g_info.caps[k])),

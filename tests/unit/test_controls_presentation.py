@@ -72,7 +72,8 @@ def test_cli_shows_the_routed_flows_of_the_json(leaky_licence: dict[str, Any]) -
         assert share(x["quantity_share_of_cap"]) in cells
         assert share(x["leaked_share_of_cut"]) in cells
     control = p["export_controls"][0]
-    row = next(ln for ln in lines if ln.strip().startswith("CHN") and "quota/licence" in ln)
+    assert control["kind"] == "licence"
+    row = next(ln for ln in lines if ln.strip().startswith("CHN") and "licence at" in ln)
     assert pct(control["export_tax_equivalent_pct"], 1) in row
     assert usd(control["leaked_usd"]) in row and share(control["leaked_share_of_cut"]) in row
     chn = p["countries"]["CHN"]

@@ -141,6 +141,8 @@ class QuotaGroup:
         via: for a group that stands for goods routed through third countries (a leaky ban),
             the intermediaries' indices and their shares of the routed flow (reporting only).
         leaks: routes around this quota (:class:`GroupLeak`), at most one per destination.
+        kind: the instrument behind the cap, for results (``quota``, ``licence``, ``quota and
+            licence`` where both give the same cap, ``ban`` for a leaky ban's routed flow).
     """
 
     exporter: int
@@ -149,6 +151,7 @@ class QuotaGroup:
     label: str = ""
     via: tuple[tuple[int, float], ...] = ()
     leaks: tuple[GroupLeak, ...] = ()
+    kind: str = "quota"
 
     def __post_init__(self) -> None:
         dest = np.asarray(self.destinations, dtype=np.bool_).copy()

@@ -193,6 +193,7 @@ def resolve_controls(
     V = base.V
     offdiag = ~np.eye(n, dtype=bool)
     pair_cap = np.full((n, n), np.inf)
+    pair_from = np.zeros((n, n), dtype=np.int8)  # which instruments set a pair's cap
     banned = np.zeros((n, n), dtype=bool)
     cost = np.zeros((n, n))
     routes: list[LeakRoute] = []
@@ -239,13 +240,17 @@ def resolve_controls(
             else:
                 spec = _LeakSpec(fname, via, pol.leak_cost, pol.leak_share)
         if isinstance(pol, ExportQuotaPolicy):
-            pair_cap = np.where(pairs, np.minimum(pair_cap, pol.share_of_baseline), pair_cap)
+            new = np.where(pairs, pol.share_of_baseline, np.inf)
+            pair_from = _capped_by(pair_from, pair_cap, new, _FROM_QUOTA)
+            pair_cap = np.minimum(pair_cap, new)
             if spec is not None:
                 quota_leaks += add_leaks(spec, pairs)
         elif isinstance(pol, ExportLicensingPolicy):
             share = _grant_shares(pol, base, cols, select, fname)
             cap = np.where(pairs, share[None, :], np.inf)
-            pair_cap = np.minimum(pair_cap, np.where(np.isnan(cap), np.inf, cap))
+            new = np.where(np.isnan(cap), np.inf, cap)
+            pair_from = _capped_by(pair_from, pair_cap, new, _FROM_LICENCE)
+            pair_cap = np.minimum(pair_cap, new)
             if spec is not None:
                 quota_leaks += add_leaks(spec, pairs)
         elif isinstance(pol, ExportBanPolicy):
@@ -300,7 +305,10 @@ def resolve_controls(
                     "allows at least the baseline exports; it is applied (it binds only if "
                     "exports would rise above it)"
                 )
-            groups.append(QuotaGroup(i, dest, float(value), f"{base.countries[i]} cap {value:g}"))
+            kind = _KIND_WORDS[int(np.bitwise_or.reduce(pair_from[i][dest]))]
+            groups.append(
+                QuotaGroup(i, dest, float(value), f"{base.countries[i]} cap {value:g}", kind=kind)
+            )
     leak_pairs = {(r.origin, r.destination): r.vias for r in routes}
     # a leaky banned pair is its own group (its cap is the vias' trade, not a share of its
     # own); a leaky quota's routes go with its group
@@ -314,7 +322,11 @@ def resolve_controls(
             one = np.zeros(n, dtype=bool)
             one[d] = True
             label = f"leak {base.countries[g.exporter]} -> {base.countries[d]}"
-            split.append(QuotaGroup(g.exporter, one, g.cap, label, via=leak_pairs[(g.exporter, d)]))
+            split.append(
+                QuotaGroup(
+                    g.exporter, one, g.cap, label, via=leak_pairs[(g.exporter, d)], kind="ban"
+                )
+            )
         if rest.any():
             routed = tuple(
                 group_leaks[(g.exporter, int(d))]
@@ -322,7 +334,7 @@ def resolve_controls(
                 if (g.exporter, int(d)) in group_leaks
             )
             label = g.label + (" (leaky)" if routed else "")
-            split.append(QuotaGroup(g.exporter, rest, g.cap, label, leaks=routed))
+            split.append(QuotaGroup(g.exporter, rest, g.cap, label, leaks=routed, kind=g.kind))
     return ControlArrays(
         groups=split,
         trade_cost=cost if cost.any() else None,
@@ -330,6 +342,23 @@ def resolve_controls(
         routes=routes,
         via_tariff=via_tariff,
     )
+
+
+_FROM_QUOTA = 1
+_FROM_LICENCE = 2
+_KIND_WORDS = {0: "quota", 1: "quota", 2: "licence", 3: "quota and licence"}
+"""A quota group's ``kind`` from the instruments that set its pairs' caps (bit 1: an
+``export_quota``, bit 2: ``export_licensing``; both where they give the same cap)."""
+
+
+def _capped_by(
+    pair_from: np.ndarray, pair_cap: np.ndarray, new: np.ndarray, bit: int
+) -> np.ndarray:
+    """Which instruments set each pair's cap after ``min(pair_cap, new)``: ``bit`` alone
+    where ``new`` is lower, ``bit`` added where it is the same finite cap."""
+    lower = new < pair_cap
+    same = (new == pair_cap) & np.isfinite(new)
+    return np.where(lower, bit, np.where(same, pair_from | bit, pair_from)).astype(np.int8)
 
 
 def market_shifts(

@@ -1,0 +1,62 @@
+"""A destination quota group says which instrument set its cap: ``quota``, ``licence``, or
+``quota and licence`` where both give the same cap; the lower cap wins when they differ
+(results ``export_controls[].kind``, and the control table's words)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from critmin.control_tables import control_rows
+from critmin.simulation import simulate
+
+QUOTA = {
+    "type": "export_quota",
+    "exporters": ["CHN"],
+    "importers": ["USA", "JPN"],
+    "share_of_baseline": 0.5,
+}
+LICENCE = {"type": "export_licensing", "exporters": ["CHN"], "importers": ["USA", "JPN"]}
+
+
+def run(*policies: dict[str, Any]) -> dict[str, Any]:
+    scenario = {
+        "name": "antimony controls",
+        "year": 2022,
+        "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]},
+        "product": [{"id": "antimony_unwrought"}],
+        "policy": list(policies),
+    }
+    return simulate(scenario).to_dict()["products"]["antimony_unwrought"]
+
+
+def kinds(product: dict[str, Any]) -> dict[tuple[str, ...], str]:
+    return {tuple(c["destinations"]): c["kind"] for c in product["export_controls"]}
+
+
+def test_each_instrument_names_its_groups() -> None:
+    assert kinds(run(QUOTA)) == {("JPN", "USA"): "quota"}
+    assert kinds(run(LICENCE | {"grant_share": 0.5})) == {("JPN", "USA"): "licence"}
+    both = run(QUOTA, LICENCE | {"grant_share": 0.5})
+    assert kinds(both) == {("JPN", "USA"): "quota and licence"}
+    # the words of the control table follow the record
+    rows = control_rows(both, {"USA", "JPN"})
+    assert rows[0]["what"].startswith("quota and licence at ")
+
+
+def test_the_lower_cap_names_the_group_and_sets_it() -> None:
+    tighter_licence = run(QUOTA, LICENCE | {"grant_share": 0.3})
+    assert kinds(tighter_licence) == {("JPN", "USA"): "licence"}
+    tighter_quota = run(QUOTA, LICENCE | {"grant_share": 0.7})
+    assert kinds(tighter_quota) == {("JPN", "USA"): "quota"}
+    # the kind is a label only: the same cap solves to the same numbers either way
+    a = run(QUOTA)["export_controls"][0]
+    b = run(LICENCE | {"grant_share": 0.5})["export_controls"][0]
+    assert a["cap_usd"] == b["cap_usd"] and a["exports_usd"] == b["exports_usd"]
+
+
+def test_split_destinations_keep_their_own_kind() -> None:
+    mixed = run(
+        QUOTA | {"importers": ["USA"]},
+        LICENCE | {"importers": ["JPN"], "grant_share": 0.4},
+    )
+    assert kinds(mixed) == {("USA",): "quota", ("JPN",): "licence"}
