@@ -5,7 +5,7 @@ Builds the markets of ``bench_solver.py``'s case (b) (the 30 bundled products un
 ``examples/04_full_zone_all_products.toml``) or (d) (30 random products, floor + tariff + ban),
 solves the batch ``--batches`` times (after five warm-up batches, fresh ``Market`` objects each
 time) and prints the median time of the whole batch and the mean time per batch of each step:
-stacks (``stack_all``), the Newton iteration (``newton_threaded``), levels and welfare
+stacks (``stack_all``), the Newton iteration (``newton_stacks``), levels and welfare
 (``levels_threaded``), ``Solution`` objects (``_unpack``). Figures: docs/performance.md,
 "Where the batch time goes now".
 """
@@ -30,15 +30,15 @@ STEPS = (
     "fill_and_solve",
     "fill_stacks",
     "stack_all",
-    "newton_threaded",
+    "newton_stacks",
     "levels_threaded",
     "_welfare",
     "_unpack",
 )
 """The steps timed, where ``critmin.model.solver`` has them: on several threads the sizes
 and allocation (``stack_builders``), then fill and Newton together (``fill_and_solve``);
-``fill_stacks`` and ``newton_threaded`` where that does not pay; on one thread ``stack_all``
-and ``newton_threaded``."""
+``fill_stacks`` and ``newton_stacks`` where that does not pay; on one thread ``stack_all``
+and ``newton_stacks``."""
 
 
 def case_d() -> tuple[list[Any], list[Any]]:

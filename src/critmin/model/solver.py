@@ -52,7 +52,7 @@ from critmin.model.threads import (
     fill_and_solve,
     fill_stacks,
     levels_threaded,
-    newton_threaded,
+    newton_stacks,
     shared_setup,
     stack_all,
     stack_builders,
@@ -305,8 +305,8 @@ def _newton(
     single = single and not pure
     if _own_sized(st):  # one market, not padded
         return _newton_state(*newton_batch(st.arrays, tol, max_iter, pure, single))
-    # each market at its own size, as alone (not at the padded size): see _newton_threaded
-    return _newton_state(*newton_threaded([st], tol, max_iter, 1, pure=pure, single=single)[0])
+    # each market at its own size, as alone (not at the padded size)
+    return _newton_state(*newton_stacks([st], tol, max_iter, pure=pure, single=single)[0])
 
 
 def _own_sized(st: Stack) -> bool:
@@ -706,14 +706,10 @@ def solve_batch(
         with _blas(n_unknowns):
             if fused is not None:
                 states = [_newton_state(*res) for res in fused[1]]
-            elif nthreads > 1 and len(members) > 1 and n_unknowns < SINGLE_THREAD_BELOW:
-                states = [
-                    _newton_state(*res) for res in newton_threaded(stacks, tol, max_iter, nthreads)
-                ]
             elif len(stacks) == 1:
                 states = [_newton(stacks[0], tol, max_iter)]
             else:  # one call for every stack (each market at its own size, as alone)
-                states = [_newton_state(*res) for res in newton_threaded(stacks, tol, max_iter, 1)]
+                states = [_newton_state(*res) for res in newton_stacks(stacks, tol, max_iter)]
             for st, state in zip(stacks, states, strict=True):
                 if not state.done.all():
                     _retry(st, state, np.flatnonzero(~state.done), tol, max_iter)

@@ -40,8 +40,7 @@ __all__ = [
     "fill_stacks",
     "levels_threaded",
     "longest_first",
-    "newton_costs",
-    "newton_threaded",
+    "newton_stacks",
     "run_threads",
     "shared_setup",
     "stack_all",
@@ -52,7 +51,7 @@ __all__ = [
 _POOL: ThreadPoolExecutor | None = None
 _POOL_PID = 0
 MIN_SHARED_NS = 300_000.0
-"""Batches estimated (:func:`newton_costs`) below this many nanoseconds of Newton work run on
+"""Batches estimated (:func:`builder_costs`) below this many nanoseconds of work run on
 one thread: waking a helper thread and waiting for it costs tens of microseconds."""
 MIN_SHARED_ENTRIES = 50_000
 """Batches whose dense inputs have fewer entries than this (``sum n^2``) are set up on one
@@ -208,7 +207,7 @@ def fill_and_solve(
     builders: Sequence[StackBuilder], tol: float, max_iter: int, threads: int
 ) -> tuple[list[Stack], list[tuple[Any, Any, Any, Any]]] | None:
     """Fill every market's rows and solve it (as :func:`stack_all`, then
-    :func:`newton_threaded`), without a barrier between the two: each thread fills its
+    :func:`newton_stacks`), without a barrier between the two: each thread fills its
     markets of a stack (:func:`critmin.model.kernels.market_fill`,
     :meth:`critmin.model.core.StackBuilder.finish_row`) and solves them right after
     (:func:`critmin.model.kernels.newton_markets`), while their pair lists are still in the
@@ -248,8 +247,10 @@ def fill_and_solve(
 
 def builder_costs(builder: StackBuilder) -> list[float]:
     """Rough cost (ns) of filling and solving each market of a stack before its fill, from
-    its sizes: :func:`newton_costs` with every producer slot and quota an unknown (an upper
-    bound), plus about 2 ns per entry of the dense inputs for the fill."""
+    its sizes: three Newton matrices (the dense float32 product ``N x n x N`` and a float32
+    LU of ``N x N``, every producer slot and quota counted an unknown: an upper bound) and
+    six evaluations over its pairs (about 11 ns per pair), as measured on 2 cores, plus about
+    2 ns per entry of the dense inputs for the fill."""
     out = []
     for m, (L, ns, nq) in zip(builder.markets, builder.counts, strict=True):
         N = float(ns + nq)
@@ -258,56 +259,24 @@ def builder_costs(builder: StackBuilder) -> list[float]:
     return out
 
 
-def newton_costs(st: Stack) -> list[float]:
-    """Rough cost (ns) of solving each market of a stack: three Jacobians (the dense float32
-    product ``ns x n x ns`` and a float32 LU of ``N x N`` at the market's own sizes) and six
-    evaluations over its pairs (about 11 ns per pair), as measured on 2 cores."""
-    N = (st.uact.sum(axis=1) + st.qmask.sum(axis=1)).astype(np.float64)
-    n = st.sizes.astype(np.float64)
-    cost = 3.0 * (0.025 * N * N * n + 0.05 * N**3) + 66.0 * st.nvalid
-    return [float(c) for c in cost]
-
-
-def newton_threaded(
+def newton_stacks(
     stacks: Sequence[Stack],
     tol: float,
     max_iter: int,
-    threads: int,
     *,
     pure: bool = False,
     single: bool = True,
 ) -> list[tuple[Any, Any, Any, Any]]:
-    """The compiled Newton iteration from the baseline on every market of ``stacks``, each
-    market at its own size (:func:`critmin.model.kernels.newton_markets`: the numbers of the
-    market solved alone), the markets shared out over ``threads`` threads; per stack ``z``,
-    the evaluation at ``z``, iterations and status (as
-    :func:`critmin.model.kernels.newton_batch` returns them). ``pure`` and ``single`` as in
-    :func:`critmin.model.solver._newton`.
-
-    Each market is solved whole by one thread, so the numbers do not depend on ``threads``.
-    Markets go longest first (:func:`newton_costs`) to the least loaded thread, one compiled
-    call per thread and stack.
-    """
+    """The compiled Newton iteration from the baseline on every market of ``stacks``, on this
+    thread, each market at its own size (:func:`critmin.model.kernels.newton_markets`: the
+    numbers of the market solved alone), one compiled call per stack; per stack ``z``, the
+    evaluation at ``z``, iterations and status (as :func:`critmin.model.kernels.newton_batch`
+    returns them). ``pure`` and ``single`` as in :func:`critmin.model.solver._newton`. On
+    several threads, :func:`fill_and_solve` fills and solves the markets of a batch."""
     outs = _newton_outputs(stacks)
-    if threads > 1:
-        jobs = [(s, b) for s, st in enumerate(stacks) for b in range(st.B)]
-        costs = [c for st in stacks for c in newton_costs(st)]
-        if sum(costs) < MIN_SHARED_NS:  # handing work to a thread costs more than it saves
-            threads = 1
-    if threads > 1:
-        mine = _shares(costs, jobs, len(stacks), threads)
-        which = [[np.array(bs, dtype=np.intp) for bs in per] for per in mine]
-        kernel = releasing_gil("newton_markets")
-    else:
-        which = [[np.arange(st.B, dtype=np.intp) for st in stacks]]
-        kernel = newton_markets
-
-    def work(t: int) -> None:
-        for s, st in enumerate(stacks):
-            if len(which[t][s]):
-                kernel(st.arrays, st.sizes, tol, max_iter, pure, single, which[t][s], *outs[s])
-
-    run_threads(work, threads)
+    for st, out in zip(stacks, outs, strict=True):
+        every = np.arange(st.B, dtype=np.intp)
+        newton_markets(st.arrays, st.sizes, tol, max_iter, pure, single, every, *out)
     return outs
 
 
