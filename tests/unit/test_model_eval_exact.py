@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from critmin.model import Market, Policy
+from critmin.model import kernels as K
 from critmin.model.core import evaluate, stack
 from critmin.model.kernels import EXP_CLIP, vexp
 
@@ -245,12 +246,85 @@ def test_eval_one_is_bit_identical_to_plain_numpy(case: dict[str, bool]) -> None
         for scale in (0.0, 0.01, 0.3, 5.0, 400.0):
             z = rng.normal(0.0, scale, (st.B, st.N)) if scale else np.zeros((st.B, st.N))
             z[:, st.ns :] = np.abs(z[:, st.ns :])  # quota prices are >= 0
-            ev = evaluate(st, z)
+            buf = st.new_evaluation()
             for b in range(st.B):
+                K.eval_one(st.arrays, b, z[b], K.row(buf, b))
                 with np.errstate(all="ignore"):  # far from the baseline: inf, 0
                     ref = ref_evaluate(st.arrays, b, z[b])
                 for field, want in ref.items():
-                    got = np.asarray(getattr(ev.buf, field))[b]
+                    got = np.asarray(getattr(buf, field))[b]
                     assert same_bits(got, want), (case, st.B, b, scale, field)
                 checked += 1
     assert checked == 2 * 3 * 5  # three markets alone and stacked, five points each
+
+
+FACTORED_FIELDS = ("theta", "q", "lnP", "Q", "X", "F", "f_check", "h", "S", "dS")
+
+
+@pytest.mark.parametrize(
+    "case", CASES, ids=lambda c: "-".join(k for k, v in c.items() if v) or "plain"
+)
+def test_factored_evaluation_equals_eval_one_to_rounding(case: dict[str, bool]) -> None:
+    """The evaluation the Newton iteration uses (kernels.eval_factored: exponentials split
+    per pair, slot and buyer) against eval_one: log prices, floors and the quota terms bit
+    for bit, quantities and shares within a few ulps (relative 1e-13; residuals, which are
+    differences of logs, 1e-12 absolute), alone and in a padded stack; the same numbers
+    alone and stacked; the baseline exactly; far from the baseline (``|z| ~ 400``) it steps
+    aside and eval_one's numbers come out."""
+    markets, policies = zip(
+        *(zone_market(seed, n, **case) for seed, n in ((1, 23), (2, 9), (3, 40))), strict=True
+    )
+    resolved = [p.resolve(m) for m, p in zip(markets, policies, strict=True)]
+    stacks = [stack([m], [rp]) for m, rp in zip(markets, resolved, strict=True)]
+    stacked = stack(list(markets), resolved)
+    rng = np.random.default_rng(11)
+    used = fell_back = 0
+    for scale in (0.0, 0.01, 0.3, 2.0, 400.0):
+        z_all = (
+            rng.normal(0.0, scale, (stacked.B, stacked.N))
+            if scale
+            else np.zeros((stacked.B, stacked.N))
+        )
+        z_all[:, stacked.ns :] = np.abs(z_all[:, stacked.ns :])
+        padded = evaluate(stacked, z_all)
+        for b, st in enumerate(stacks):
+            z = np.zeros(st.N)
+            z[: st.ns] = z_all[b, : st.ns]
+            z[st.ns :] = z_all[b, stacked.ns : stacked.ns + st.N - st.ns]
+            direct = st.new_evaluation()
+            K.eval_one(st.arrays, 0, z, K.row(direct, 0))
+            fast = st.new_evaluation()
+            took = K.eval_factored(st.arrays, 0, z, K.row(fast, 0), K.pair_factors(st.arrays, 0))
+            used += took
+            if not took:
+                fell_back += 1
+                assert scale == 400.0
+                continue
+            L = int(st.nvalid[0])
+            # (e.lnc is written only with floors or quotas; otherwise it is lnc_hat)
+            same = ("lnc_hat", "K", "nu") + (("lnc",) if case["floors"] or case["quotas"] else ())
+            for field in same:
+                assert same_bits(getattr(fast, field)[0][:L], getattr(direct, field)[0][:L]), field
+            for field in FACTORED_FIELDS:
+                got = np.asarray(getattr(fast, field)[0], dtype=float)
+                want = np.asarray(getattr(direct, field)[0], dtype=float)
+                if field in ("F", "f_check", "lnP", "h"):
+                    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12, err_msg=field)
+                else:
+                    np.testing.assert_allclose(got, want, rtol=1e-13, atol=0, err_msg=field)
+            # the padded stack (evaluate: the Newton iteration's evaluation) gives the
+            # market's own numbers bit for bit
+            for field in ("theta", "q", "lnP"):
+                n_own = np.asarray(getattr(fast, field)[0]).shape[0]
+                own = np.asarray(getattr(padded.buf, field)[b])[
+                    : min(n_own, L) if field != "lnP" else st.n
+                ]
+                assert same_bits(own, np.asarray(getattr(fast, field)[0])[: own.shape[0]]), field
+    assert used >= 3 * 4 and fell_back >= 1
+    for m in markets:  # no policy: the baseline clears exactly, as with eval_one
+        st = stack([m], [Policy().resolve(m)])
+        fast = st.new_evaluation()
+        assert K.eval_factored(
+            st.arrays, 0, np.zeros(st.N), K.row(fast, 0), K.pair_factors(st.arrays, 0)
+        )
+        assert not np.any(np.asarray(fast.F)), "the baseline must clear exactly"

@@ -10,9 +10,13 @@ Newton system (its dense product in float32), an LU solve (float32 LAPACK ``sget
 float64 triangular solves; float64 ``gesv``, or least squares where the matrix is singular,
 when that is not good enough), the step capped by a trust region in log units, then a
 non-monotone Armijo line search on the residual norm that, when the full step fails, first
-tries the step to the first floor kink on the way, then halves; near the solution a chord
-step reuses the last LU factors. Residuals and the convergence test are float64
-throughout. The ``*_batch`` functions apply the equations to every market of a stack for
+tries the step to the first floor kink on the way, then halves; once the residual is small,
+quasi-Newton steps keep the last LU factors and correct them by Broyden's updates
+(:data:`BROYDEN_BELOW`), so that most markets form and factor one Newton matrix. Residuals
+and the convergence test are float64 throughout. The Newton iteration evaluates the
+equations by :func:`eval_factored` (the exponentials split per pair, slot and buyer: a few
+hundred per evaluation instead of two per pair), equal to :func:`eval_one` to a few ulps;
+:func:`eval_one` is the reference, and the fallback far from the baseline. The ``*_batch`` functions apply the equations to every market of a stack for
 the Python-level callers (Levenberg-Marquardt, tests), and :func:`country_levels` and
 :func:`buyer_revenue` turn a solved market back into countries.
 
@@ -24,8 +28,8 @@ The loops follow the equations of ``DESIGN.md`` exactly as documented in
 in pair order (seller after seller, then buyer), the order in which the baseline totals were
 summed, so baseline inputs reproduce the baseline bit for bit.
 
-The two exponentials per pair use :func:`_exp`, a branch-free polynomial ``exp`` (within 1
-ulp of numpy's ``exp``, and ``exp(0) = 1`` exactly) in loops that the compiler vectorises
+In :func:`eval_one` the two exponentials per pair use :func:`_exp`, a branch-free polynomial
+``exp`` (within 1 ulp of numpy's ``exp``, and ``exp(0) = 1`` exactly) in loops that the compiler vectorises
 with the CPU's widest registers (:func:`_prefer_wide_vectors`); the C library's scalar
 ``exp`` would make an evaluation about twice as slow. :func:`eval_one` gathers first (loops
 that read through the pair lists, ``m[pj]``, ``T[pj]``, cannot vectorise) and then runs
@@ -219,25 +223,16 @@ def _scaled_exp_divide(c: Any, x: Any, out: Any, num: Any, den: Any, n: int) -> 
         num[i] = num[i] / den[i]
 
 
-@njit(cache=True, nogil=True)
-def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
-    """Evaluate the equations of market ``b`` at ``z = [u, nu]`` into ``e`` (one market).
-
-    Per active pair ``l`` (seller slot ``s``, buyer ``j``): ``ln c_hat = u_s + nu_s [s != j]
-    + ln((1+t1)/(1+t0))``, ``ln c = max(ln c_hat, ln F_c)`` (``K = 1`` where the floor does
-    not bind), ``theta = w exp((1-sigma)(ln c - m_j)) / T_j`` (``m_j`` the cheapest active log
-    price, ``T_j`` the sum of the numerators), ``ln P_j = m_j + ln(T_j / W_j) / (1 - sigma)``,
-    ``q = V exp(-eta ln P_j + sigma (ln P_j - ln c))``; sales ``Q_s`` and exports ``X_s`` per
-    slot; supply ``S = exp(eps max(u, ln G))``, ``dS = d ln S / du``; clearing
-    ``f = ln(Q / R) - ln S`` and quota rows ``g = min(nu, h)`` with the slack
-    ``h = 1 - X / (cap X0)``.
-    """
+@njit(cache=True, nogil=True, inline="always")
+def _eval_prices(a: Any, b: int, z: Any, e: Any, want_min: bool) -> Any:
+    """The start of an evaluation (see :func:`eval_one`): the quota unknowns ``nu`` per slot,
+    each pair's log price ``ln c_hat`` before and ``ln c`` after the floor (``K``: the floor
+    does not bind) and, with ``want_min``, each buyer's cheapest log price ``m_j``. Returns
+    the array holding ``ln c`` (``lnc_hat`` itself without quotas and floors)."""
     L = a.nvalid[b]
     n1 = a.W.shape[1]
     ns = a.R.shape[1]
     nq = a.qslot.shape[1]
-    sig = a.sigma[b]
-    eta = a.eta[b]
     nu = e.nu
     for s in range(ns + 1):
         nu[s] = 0.0
@@ -246,8 +241,9 @@ def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
             nu[a.qslot[b, k]] = z[ns + k]
     nu[ns] = 0.0
     m = e.m
-    for j in range(n1):
-        m[j] = math.inf
+    if want_min:
+        for j in range(n1):
+            m[j] = math.inf
     floors = a.any_floor
     ps = a.ps[b]
     pj = a.pj[b]
@@ -261,7 +257,7 @@ def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
             lnc_hat[ell] = lh
             K[ell] = True
             j = pj[ell]
-            if lh < m[j]:
+            if want_min and lh < m[j]:
                 m[j] = lh
     elif nq == 0:  # floors without quotas: nu = 0 as above
         plnFc = a.plnFc[b]
@@ -274,7 +270,7 @@ def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
             K[ell] = k_free
             lnc[ell] = lc
             j = pj[ell]
-            if lc < m[j]:
+            if want_min and lc < m[j]:
                 m[j] = lc
     else:
         poff = a.poff[b]
@@ -288,8 +284,31 @@ def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
             K[ell] = k_free
             lnc[ell] = lc
             j = pj[ell]
-            if lc < m[j]:
+            if want_min and lc < m[j]:
                 m[j] = lc
+    return lnc
+
+
+@njit(cache=True, nogil=True)
+def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
+    """Evaluate the equations of market ``b`` at ``z = [u, nu]`` into ``e`` (one market).
+
+    Per active pair ``l`` (seller slot ``s``, buyer ``j``): ``ln c_hat = u_s + nu_s [s != j]
+    + ln((1+t1)/(1+t0))``, ``ln c = max(ln c_hat, ln F_c)`` (``K = 1`` where the floor does
+    not bind), ``theta = w exp((1-sigma)(ln c - m_j)) / T_j`` (``m_j`` the cheapest active log
+    price, ``T_j`` the sum of the numerators), ``ln P_j = m_j + ln(T_j / W_j) / (1 - sigma)``,
+    ``q = V exp(-eta ln P_j + sigma (ln P_j - ln c))``; sales ``Q_s`` and exports ``X_s`` per
+    slot; supply ``S = exp(eps max(u, ln G))``, ``dS = d ln S / du``; clearing
+    ``f = ln(Q / R) - ln S`` and quota rows ``g = min(nu, h)`` with the slack
+    ``h = 1 - X / (cap X0)``.
+    """
+    n1 = a.W.shape[1]
+    sig = a.sigma[b]
+    eta = a.eta[b]
+    L = a.nvalid[b]
+    lnc = _eval_prices(a, b, z, e, True)
+    pj = a.pj[b]
+    m = e.m
     for j in range(n1):
         if not a.supplied[b, j]:
             m[j] = 0.0
@@ -320,6 +339,21 @@ def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
         w[ell] = min(-eta * lp + sig * (lp - lnc[ell]) + lna[j], EXP_CLIP)
     q = e.q  # V x per pair
     _scaled_exp_divide(a.pV[b], w, q, th, Tp, L)
+    _eval_totals(a, b, z, e)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _eval_totals(a: Any, b: int, z: Any, e: Any) -> None:
+    """The end of an evaluation, once ``q`` and ``theta`` are known on the pairs: zeros on
+    the padding pairs, sales ``Q`` and exports ``X`` per slot, supply and the clearing and
+    quota rows of ``F`` (see :func:`eval_one`)."""
+    L = a.nvalid[b]
+    ns = a.R.shape[1]
+    ps = a.ps[b]
+    lnc_hat = e.lnc_hat
+    K = e.K
+    th = e.theta
+    q = e.q
     for ell in range(L, a.ps.shape[1]):  # padding pairs (to the dummy slot): nothing
         lnc_hat[ell] = 0.0
         K[ell] = False
@@ -350,6 +384,17 @@ def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
     if L > 0:
         Q[s_cur] += q_sum
         X[s_cur] += x_sum
+    _slot_rows(a, b, z, e)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _slot_rows(a: Any, b: int, z: Any, e: Any) -> None:
+    """Supply and the clearing and quota rows of ``F`` from the sales ``Q`` and exports
+    ``X`` per slot (see :func:`eval_one`)."""
+    ns = a.R.shape[1]
+    nq = a.qslot.shape[1]
+    Q = e.Q
+    X = e.X
     for s in range(ns):
         u = z[s]
         g = a.lnG[b, s]
@@ -370,6 +415,236 @@ def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
         e.h[k] = hk
         zk = z[ns + k]
         e.F[ns + k] = (zk if zk < hk else hk) if a.qmask[b, k] else 0.0
+
+
+FACTOR_BOUND = 600.0
+"""The factored evaluation (:func:`eval_factored`) is used while every exponent it splits
+stays within +-600 in all (below ``EXP_CLIP``, so the clip of the direct formulas cannot
+apply, and no partial product overflows or underflows); otherwise :func:`eval_one`."""
+
+
+@njit(cache=True, nogil=True)
+def _scale_by_exp(out: Any, c: Any, idx: Any, x: Any, scale: float, k: int) -> None:
+    """``out[idx[i]] = c[idx[i]] exp(scale x[i])`` for ``i < k`` (:func:`_exp`, vectorised
+    on the gathered values)."""
+    y = np.empty(k)
+    for i in range(k):
+        y[i] = scale * x[i]
+    vexp(y, y, k)
+    for i in range(k):
+        ell = idx[i]
+        out[ell] = c[ell] * y[i]
+
+
+@njit(cache=True, nogil=True)
+def pair_factors(a: Any, b: int) -> tuple[Any, Any, Any, Any, float, Any]:
+    """The per-pair factors of :func:`eval_factored` for market ``b``, computed once per
+    solve: ``g = w exp((1 - sigma) dlt)``, ``h = V exp(-sigma dlt)`` and, where floors are
+    set, ``gF = w exp((1 - sigma) ln F_c)``, ``hF = V exp(-sigma ln F_c)`` (1 on pairs
+    without a floor, where they are never used); the largest ``|exponent|`` among them; and
+    work space for the per-slot and per-buyer factors."""
+    L = a.nvalid[b]
+    ns = a.R.shape[1]
+    n1 = a.W.shape[1]
+    sig = a.sigma[b]
+    one_m = 1.0 - sig
+    floors = a.any_floor
+    g = np.empty(L)
+    h = np.empty(L)
+    gF = np.empty(L if floors else 0)
+    hF = np.empty(L if floors else 0)
+    # most pairs have no tariff change and no floor (exp(0) = 1 there, exactly): the
+    # exponentials of the others only, gathered into a vectorised loop
+    pw = a.pw[b]
+    pV = a.pV[b]
+    dlt = a.pdlt[b]
+    idx = np.empty(L, dtype=np.intp)
+    x = np.empty(L)
+    k = 0
+    span = 0.0
+    for ell in range(L):
+        g[ell] = pw[ell]
+        h[ell] = pV[ell]
+        d = dlt[ell]
+        if d != 0.0:
+            idx[k] = ell
+            x[k] = d
+            k += 1
+            span = max(span, abs(d))
+    _scale_by_exp(g, pw, idx, x, one_m, k)
+    _scale_by_exp(h, pV, idx, x, -sig, k)
+    span *= sig  # |1 - sigma| < sigma: sigma > 1
+    if floors:
+        lnF = a.plnFc[b]
+        k = 0
+        for ell in range(L):
+            gF[ell] = 1.0
+            hF[ell] = 1.0
+            fl = lnF[ell]
+            if fl > -math.inf:
+                idx[k] = ell
+                x[k] = fl
+                k += 1
+                span = max(span, sig * abs(fl))
+        _scale_by_exp(gF, pw, idx, x, one_m, k)
+        _scale_by_exp(hF, pV, idx, x, -sig, k)
+    return g, h, gF, hF, span, np.empty(4 * (ns + 1) + n1)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def eval_factored(a: Any, b: int, z: Any, e: Any, fac: Any) -> bool:
+    """:func:`eval_one` with each pair's exponentials split into factors per pair (fixed for
+    the solve: :func:`pair_factors`), per seller and per buyer, so that an evaluation takes
+    ``O(slots + buyers)`` exponentials instead of two per pair, in two passes over the pairs.
+
+    With ``lo`` the lowest log price ``u_s`` or ``u_s + nu_s`` of any slot, a pair whose
+    floor does not bind (``ln c = u_s + nu_s [export] + dlt``) has the CES numerator
+    ``w e^((1-sigma)(ln c - lo)) = g a_s`` with ``a_s = e^((1-sigma)(u_s + nu_s [export] -
+    lo))``, a pair at its floor ``gF e^(-(1-sigma) lo)``. Their sums ``T'_j`` give ``ln P_j =
+    lo + ln(T'_j / W_j) / (1 - sigma)`` (the same price index as :func:`eval_one`'s, scaled by
+    ``lo`` instead of ``m_j``), and ``q = V e^(-eta ln P_j + sigma (ln P_j - ln c) + ln a_j) =
+    h b_s D_j`` (``b_s = e^(-sigma (u_s + nu_s [export] - lo))``, ``D_j = e^((sigma - eta)
+    ln P_j - sigma lo + ln a_j)``), or ``hF e^(sigma lo) D_j`` at the floor. Log prices, the
+    floor test and every sum (``T_j``, sales and exports per slot) are those of
+    :func:`eval_one`, in the same order; the shares and quantities equal its results to a
+    few ulps. Returns False, with ``e`` incomplete, when an exponent could pass
+    :data:`FACTOR_BOUND` (the caller then uses :func:`eval_one`).
+    """
+    g, h, gF, hF, span, sv = fac
+    L = a.nvalid[b]
+    n1 = a.W.shape[1]
+    ns = a.R.shape[1]
+    nq = a.qslot.shape[1]
+    sig = a.sigma[b]
+    eta = a.eta[b]
+    one_m = 1.0 - sig
+    floors = a.any_floor
+    ps = a.ps[b]
+    pj = a.pj[b]
+    K = e.K
+    if nq > 0:
+        lnc = _eval_prices(a, b, z, e, False)
+    else:  # the loops of _eval_prices without the quota term (nu = 0)
+        lnc_hat = e.lnc_hat
+        lnc = e.lnc if floors else lnc_hat
+        pdlt = a.pdlt[b]
+        for s in range(ns + 1):
+            e.nu[s] = 0.0
+        if floors:
+            plnFc = a.plnFc[b]
+            for ell in range(L):
+                lh = z[ps[ell]] + pdlt[ell]
+                lnc_hat[ell] = lh
+                fl = plnFc[ell]
+                k_free = lh >= fl
+                K[ell] = k_free
+                lnc[ell] = lh if k_free else fl
+        else:
+            for ell in range(L):
+                lnc_hat[ell] = z[ps[ell]] + pdlt[ell]
+                K[ell] = True
+    nu = e.nu
+    lo = 0.0
+    hi = 0.0
+    own = 0  # the market's own slots (a padded stack's other slots have no pair)
+    while own < ns and a.slot_country[b, own] < n1 - 1:
+        own += 1
+    for s in range(own):
+        u = z[s]
+        ux = u + nu[s]
+        if s == 0:
+            lo = min(u, ux)
+            hi = max(u, ux)
+        else:
+            lo = min(lo, u, ux)
+            hi = max(hi, u, ux)
+    bound = sig * (hi - lo) + span + (sig * abs(lo) if floors else 0.0)
+    if not bound <= FACTOR_BOUND:  # NaN too
+        return False
+    ns1 = ns + 1
+    ad = sv[:ns1]  # own sales
+    ax = sv[ns1 : 2 * ns1]  # exports
+    bd = sv[2 * ns1 : 3 * ns1]
+    bx = sv[3 * ns1 : 4 * ns1]
+    D = sv[4 * ns1 : 4 * ns1 + n1]
+    for s in range(own):
+        u = z[s] - lo
+        ux = u + nu[s]
+        ad[s] = math.exp(one_m * u)
+        bd[s] = math.exp(-sig * u)
+        ax[s] = math.exp(one_m * ux)
+        bx[s] = math.exp(-sig * ux)
+    for s in range(own, ns1):  # slots without pairs
+        ad[s] = ax[s] = bd[s] = bx[s] = 0.0
+    cF = math.exp(-one_m * lo)
+    cQ = math.exp(sig * lo)
+    poff = a.poff[b]
+    th = e.theta
+    # the CES numerators (without quotas no export factor to choose), then their sums
+    if nq > 0:
+        for ell in range(L):
+            s = ps[ell]
+            v = g[ell] * (ax[s] if poff[ell] != 0.0 else ad[s])
+            th[ell] = v if (K[ell] or not floors) else gF[ell] * cF
+    elif floors:
+        for ell in range(L):
+            v = g[ell] * ad[ps[ell]]
+            th[ell] = v if K[ell] else gF[ell] * cF
+    else:
+        for ell in range(L):
+            th[ell] = g[ell] * ad[ps[ell]]
+    T = e.T
+    for j in range(n1):
+        T[j] = 0.0
+    for ell in range(L):
+        T[pj[ell]] += th[ell]
+    lnP = e.lnP
+    lna = a.lna[b]
+    top = 0.0
+    for j in range(n1):
+        if a.supplied[b, j]:
+            lp = lo + math.log(T[j] / a.W[b, j]) / one_m
+        else:
+            lp = 0.0
+            T[j] = 1.0
+        lnP[j] = lp
+        x = (sig - eta) * lp - sig * lo + lna[j]
+        top = max(top, abs(x))
+        D[j] = x
+    if not bound + top <= FACTOR_BOUND:
+        return False
+    m = e.m  # the log price the sums T_j are scaled by (eval_one: the cheapest, m_j)
+    for j in range(n1):
+        D[j] = math.exp(D[j])
+        m[j] = lo if a.supplied[b, j] else 0.0
+    q = e.q  # quantities, and the shares divided by their sums
+    if nq > 0:
+        for ell in range(L):
+            s = ps[ell]
+            j = pj[ell]
+            v = h[ell] * (bx[s] if poff[ell] != 0.0 else bd[s])
+            q[ell] = (v if (K[ell] or not floors) else hF[ell] * cQ) * D[j]
+            th[ell] = th[ell] / T[j]
+    elif floors:
+        for ell in range(L):
+            j = pj[ell]
+            v = h[ell] * bd[ps[ell]]
+            q[ell] = (v if K[ell] else hF[ell] * cQ) * D[j]
+            th[ell] = th[ell] / T[j]
+    else:
+        for ell in range(L):
+            j = pj[ell]
+            q[ell] = h[ell] * bd[ps[ell]] * D[j]
+            th[ell] = th[ell] / T[j]
+    _eval_totals(a, b, z, e)
+    return True
+
+
+@njit(cache=True, nogil=True)
+def evaluate_fast(a: Any, b: int, z: Any, e: Any, fac: Any) -> None:
+    """:func:`eval_factored` where its bounds allow, else :func:`eval_one`."""
+    if not eval_factored(a, b, z, e, fac):
+        eval_one(a, b, z, e)
 
 
 @njit(cache=True, nogil=True)
@@ -642,9 +917,10 @@ def first_kink_one(a: Any, b: int, z: Any, e: Any, d: Any, lo: float) -> float:
 
 @njit(cache=True, nogil=True)
 def evaluate_batch(a: Any, z: Any, buf: Any) -> None:
-    """:func:`eval_one` for every market of a stack (``z`` is ``(B, N)``)."""
+    """Evaluate every market of a stack (``z`` is ``(B, N)``) as the Newton iteration does
+    (:func:`evaluate_fast`)."""
     for b in range(z.shape[0]):
-        eval_one(a, b, z[b], row(buf, b))
+        evaluate_fast(a, b, z[b], row(buf, b), pair_factors(a, b))
 
 
 @njit(cache=True, nogil=True)
@@ -1305,7 +1581,7 @@ def levels_batch(
 
 # LAPACK's sgetrf as Numba binds it for np.linalg.inv (an internal Numba API: pyproject.toml
 # bounds numba's version, and tests cover it):
-# a float32 LU whose factors are kept, so that a chord step costs two triangular solves.
+# a float32 LU whose factors are kept, so that a quasi-Newton step costs two triangular solves.
 numba_linalg.ensure_lapack()
 _SGETRF = numba_linalg._LAPACK().numba_xxgetrf(types.float32)
 _SGETRF_KIND = ord("s")
@@ -1340,21 +1616,25 @@ SINGLE_LINEAR_TOL = 1e-4
 ill-conditioned matrix, e.g. a price level nearly undetermined with ``eta = 0``) is redone in
 float64, and the market stays in float64: an inexact Newton step with relative residual
 ``r`` contracts the residual by about ``r`` at best (Dembo, Eisenstat & Steihaug 1982)."""
-EARLY_CHORD = False
-"""Chord steps from a residual norm of 1e-3 instead of 1e-6 (``CHORD_BELOW``). Off, so that
-results stay bit for bit those of the golden files. On, the Newton iteration of bench_solver's
-cases (b) and (d) took 1.07x less time (medians over 10 alternating rounds: more steps, 151
-instead of 122 in (d), but fewer Jacobians and LUs) and results moved by at most 5.8e-8
-relative over the golden examples (1.2e-12 over bench_solver's answers), every market still
-converged to the same tolerance; figures in docs/performance.md, "The Newton step's linear
-algebra". Turning it on means recording the golden files again."""
-CHORD_BELOW = 1e-3 if EARLY_CHORD else 1e-6
-CHORD_CONTRACTION = 0.01
-"""Chord steps: once the residual norm is below ``CHORD_BELOW`` and the last step cut it by
-at least ``CHORD_CONTRACTION`` (Newton's quadratic phase), the next step reuses the last
-LU factors instead of a new Jacobian (Shamanskii 1967; Kelley 1995, ch. 5); it is kept if
-it lowers the residual, and followed by more chord steps while each cuts the residual by
-that factor."""
+BROYDEN_BELOW = 0.1
+BROYDEN_CONTRACTION = 0.5
+BROYDEN_MEMORY = 16
+"""Quasi-Newton steps. After a full float32 Newton step, while the residual norm is below
+``BROYDEN_BELOW``, the next steps keep the last LU factors and correct them by Broyden's
+"good" rank-one updates instead of forming and factoring a new Jacobian: with ``B_0`` the
+factored matrix and ``s_0, ..., s_k`` the steps taken since (each in full),
+``w = -B_0^-1 F``, ``w <- w + s_(j+1) (s_j . w) / |s_j|^2`` for ``j = 0 .. k-1`` and
+``s_(k+1) = w / (1 - s_k . w / |s_k|^2)`` (Broyden 1965; this form, which needs only the
+steps and two triangular solves, is Kelley 1995, "Iterative Methods for Linear and
+Nonlinear Equations", algorithm ``brsol``, sec. 7.3). Near a solution the iteration
+converges superlinearly (Dennis & More 1974), and a step costs one evaluation of the
+equations, where a Newton step costs an evaluation, the Newton matrix and its LU. A
+quasi-Newton step is taken in full or not at all: it is kept if it lowers the residual,
+the next one follows while each cuts the residual by at least ``BROYDEN_CONTRACTION``
+(and at most ``BROYDEN_MEMORY`` steps per matrix); otherwise the next step is a Newton step
+with a fresh matrix, so a step that crosses a floor or quota kink (where the Jacobian
+jumps) costs one evaluation. The chord step (the last factors without the updates;
+Shamanskii 1967) is the first of these steps up to the factor ``1 / (1 - s_0 . w / |s_0|^2)``."""
 KINK_MIN_STEP = 1e-3
 """Kinks closer than this fraction of a step are not tried (a pair already at its floor)."""
 LINE_SEARCH_FAILED = 2
@@ -1450,6 +1730,42 @@ def lu_step(lu: Any, ipiv: Any, rhs: Any) -> Any:
 
 
 @njit(cache=True, nogil=True)
+def _keep_step(d: Any, steps: Any, step_sq: Any, k: int) -> None:
+    """Store step ``d`` as ``s_k`` of the Broyden updates, with ``|s_k|^2``."""
+    sq = 0.0
+    for i in range(d.shape[0]):
+        steps[k, i] = d[i]
+        sq += d[i] * d[i]
+    step_sq[k] = sq
+
+
+@njit(cache=True, nogil=True)
+def _broyden_step(lu: Any, ipiv: Any, F: Any, steps: Any, step_sq: Any, nb: int) -> Any:
+    """The quasi-Newton step ``-B_nb^-1 F`` after ``nb`` full steps ``s_0 .. s_(nb-1)`` from
+    the matrix ``B_0`` whose LU factors are given (see :data:`BROYDEN_BELOW`); NaN where
+    the update is degenerate (``s_k . w = |s_k|^2``)."""
+    w = lu_step(lu, ipiv, F)
+    N = w.shape[0]
+    for j in range(nb - 1):
+        c = 0.0
+        for i in range(N):
+            c += steps[j, i] * w[i]
+        c /= step_sq[j]
+        for i in range(N):
+            w[i] += steps[j + 1, i] * c
+    c = 0.0
+    for i in range(N):
+        c += steps[nb - 1, i] * w[i]
+    denom = 1.0 - c / step_sq[nb - 1]
+    if not (denom != 0.0 and math.isfinite(denom)):
+        w[:] = math.nan
+        return w
+    for i in range(N):
+        w[i] /= denom
+    return w
+
+
+@njit(cache=True, nogil=True)
 def _linear_residual(J: Any, d: Any, rhs: Any) -> float:
     """``max |J d + rhs| / max |rhs|``: how well a step solves its linear system.
 
@@ -1511,7 +1827,8 @@ def _newton_one(
     trial = row(alloc_eval(1, L, n + 1, ns, nq), 0)
     in_out = True
     zt = np.zeros(N)
-    eval_one(a, b, z, cur)
+    fac = pair_factors(a, b)
+    evaluate_fast(a, b, z, cur, fac)
     hist = np.full(MEMORY, -math.inf)
     hist[0] = _norm(cur.F)
     cap = MAX_STEP
@@ -1527,32 +1844,39 @@ def _newton_one(
     lu = np.empty((N, N), dtype=np.float32).T  # Fortran order, as LAPACK writes it
     ipiv = np.empty(N, dtype=_LAPACK_INT)
     have_lu = False  # lu holds the factors of the last Newton matrix
-    phi_prev = math.inf
+    steps = np.empty((BROYDEN_MEMORY, N))  # the steps taken since it was factored
+    step_sq = np.empty(BROYDEN_MEMORY)  # their squared norms
+    nb = 0  # how many
     iterations = 0
     status = 0
     for it in range(max_iter):
         if _max_abs(cur.F) <= tol:
             break
         phi_now = _norm(cur.F)
-        if have_lu and phi_now < CHORD_BELOW and phi_now < CHORD_CONTRACTION * phi_prev:
-            # chord step: the last factors, no new Jacobian (Newton converges quadratically
-            # here, so the matrix has barely moved since it was factored)
-            d = lu_step(lu, ipiv, cur.F)
-            for i in range(N):
-                zt[i] = z[i] + d[i]
-            eval_one(a, b, zt, trial)
-            phi = _norm(trial.F)
-            if math.isfinite(phi) and phi < phi_now:
-                z[:] = zt
-                cur, trial = trial, cur
-                in_out = not in_out
-                iterations += 1
-                hist[(it + 1) % MEMORY] = phi
-                phi_prev = phi_now
-                have_lu = phi < CHORD_CONTRACTION * phi_now  # else a fresh Jacobian next
-                continue
+        if have_lu and nb > 0 and phi_now < BROYDEN_BELOW:
+            # quasi-Newton step: the last LU factors with Broyden's updates, no new matrix
+            d = _broyden_step(lu, ipiv, cur.F, steps, step_sq, nb)
+            if _all_finite(d) and _max_abs(d) <= cap:
+                for i in range(N):
+                    zt[i] = z[i] + d[i]
+                evaluate_fast(a, b, zt, trial, fac)
+                phi = _norm(trial.F)
+                if math.isfinite(phi) and phi < phi_now:
+                    z[:] = zt
+                    cur, trial = trial, cur
+                    in_out = not in_out
+                    iterations += 1
+                    hist[(it + 1) % MEMORY] = phi
+                    if nb < BROYDEN_MEMORY and phi < BROYDEN_CONTRACTION * phi_now:
+                        _keep_step(d, steps, step_sq, nb)
+                        nb += 1
+                    else:  # too slow, or the memory is full: a fresh matrix next
+                        have_lu = False
+                        nb = 0
+                    continue
             have_lu = False  # no progress: a Newton step from here
         have_lu = False
+        nb = 0
         if single:
             jump = newton_system_one(a, b, z, cur, J, rhs, Qd32, ThKd32, P32)
         else:
@@ -1580,7 +1904,7 @@ def _newton_one(
         for k in range(MAX_BACKTRACK):
             for i in range(N):
                 zt[i] = z[i] + alpha * d[i]
-            eval_one(a, b, zt, trial)
+            evaluate_fast(a, b, zt, trial, fac)
             phi = _norm(trial.F)
             slack = (1.0 - ARMIJO * alpha + relax) * phi_ref
             if math.isfinite(phi) and (pure or phi <= slack):
@@ -1602,8 +1926,10 @@ def _newton_one(
                 not full or (phi_now < SINGLE_UNTIL and phi > SINGLE_MIN_CONTRACTION * phi_now)
             ):
                 single = False
-            phi_prev = phi_now
-        have_lu = have_lu and single and full
+        have_lu = have_lu and single and full and not capped
+        if have_lu:  # the Newton step, taken in full, is the first step of B_0 = the LU
+            _keep_step(d, steps, step_sq, 0)
+            nb = 1
         hist[(it + 1) % MEMORY] = _norm(cur.F)  # a ring buffer
         if not accepted:
             status = LINE_SEARCH_FAILED
@@ -2056,6 +2382,6 @@ def outputs_at(
     eps_s = np.empty((1, ns))
     for d in range(Dn):
         ad = draw_market(a, sigma, eta, eps, d, sig, et, eps_s)
-        eval_one(ad, 0, z[d], e)
+        evaluate_fast(ad, 0, z[d], e, pair_factors(ad, 0))
         draw_outputs(ad, z[d], e, eps[d], subsidy_floor, pt1, pF, rev0, E, members, watch, outs[d])
     return outs

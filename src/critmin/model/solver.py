@@ -4,8 +4,8 @@
 compiled safeguarded semismooth Newton iteration of :mod:`critmin.model.kernels` on each
 (analytic semismooth Jacobian with the flat-row treatment of
 :func:`critmin.model.core.newton_system`, trust region in log units, non-monotone Armijo
-line search that first tries the first floor kink on the way, chord steps near the
-solution). Markets on which it fails are solved again from the baseline: by the same
+line search that first tries the first floor kink on the way, Broyden quasi-Newton steps on
+the last LU factors near the solution). Markets on which it fails are solved again from the baseline: by the same
 iteration with float64 factorisations, then with full Newton steps, then with
 Levenberg-Marquardt. Stress tests against an independent ``scipy.optimize.root``
 implementation found no case that these attempts miss and the reference solves, outside

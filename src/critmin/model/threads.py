@@ -247,15 +247,18 @@ def fill_and_solve(
 
 def builder_costs(builder: StackBuilder) -> list[float]:
     """Rough cost (ns) of filling and solving each market of a stack before its fill, from
-    its sizes: three Newton matrices (the dense float32 product ``N x n x N`` and a float32
-    LU of ``N x N``, every producer slot and quota counted an unknown: an upper bound) and
-    six evaluations over its pairs (about 11 ns per pair), as measured on 2 cores, plus about
-    2 ns per entry of the dense inputs for the fill."""
+    its sizes (every producer slot and quota counted an unknown: an upper bound), fitted to
+    the Newton time of each market of bench_solver's cases (b) and (d) on one thread (see
+    docs/performance.md, "Quasi-Newton steps and the factored evaluation"): the Newton
+    matrix (the dense float32 product ``N x n x N``, about 0.018 ns per multiply-add) and
+    its float32 LU (``N^3``, 0.11 ns), about 58 ns per pair (the evaluations: most markets
+    form one matrix and take seven or eight evaluations), about 34 us per market, plus
+    about 2 ns per entry of the dense inputs for the fill."""
     out = []
     for m, (L, ns, nq) in zip(builder.markets, builder.counts, strict=True):
         N = float(ns + nq)
         n = float(m.n)
-        out.append(3.0 * (0.025 * N * N * n + 0.05 * N**3) + 66.0 * L + 2.0 * n * n)
+        out.append(0.018 * N * N * n + 0.11 * N**3 + 58.0 * L + 34_000.0 + 2.0 * n * n)
     return out
 
 
