@@ -505,6 +505,8 @@ class StackBuilder:
         L = max(c[0] for c in self.counts)
         ns = max(c[1] for c in self.counts)
         nq = max(c[2] for c in self.counts)
+        self.shape = (B, n, L, ns, nq)
+        """The stack's sizes: markets, countries, pairs, producer slots and quotas."""
         self.blocks = (
             np.empty((len(PAIR_ROWS), B, L)),  # pairs
             np.empty((2, B, L), dtype=np.intp),  # pair slot and buyer
