@@ -272,3 +272,16 @@ def test_a_batch_solution_views_its_rows_on_first_access() -> None:
     copied = pickle.loads(pickle.dumps(out[0]))
     assert "_source" not in vars(copied)
     assert_same_solution(copied, solve(markets[0], policies[0]))
+
+
+def test_a_thread_merges_its_buckets_while_the_padding_stays_small() -> None:
+    """merge_parts joins consecutive parts while the padding pairs the join adds
+    (``B x max L - sum L``) stay within MERGE_PAIRS, and keeps every market once, in order."""
+    from critmin.model.threads import MERGE_PAIRS, merge_parts
+
+    big = MERGE_PAIRS
+    pairs = {0: 3 * big, 1: 3 * big, 2: big, 3: big // 2, 4: 10, 5: 12}
+    # 0 and 1 are alike; 2 next to them would add 2 x 2 big of padding; 3, 4, 5 are small
+    assert merge_parts([[0], [1], [2], [3], [4, 5]], pairs) == [[0, 1], [2, 3], [4, 5]]
+    assert merge_parts([[4], [5]], pairs) == [[4, 5]]
+    assert merge_parts([], pairs) == []
