@@ -194,9 +194,10 @@ def test_solve_shared_equals_the_phased_path_bit_for_bit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """On two threads each thread fills, solves and levels its markets with one hand-over
-    (threads.solve_shared, each thread its own stacks); the results equal the phased path
-    (every fill, then every Newton iteration, then the levels) and each market alone, bit for
-    bit, also for a market that goes through every retry and for one with a numeraire."""
+    (threads.solve_shared, each thread its own stacks; on one thread the same on the calling
+    thread); the results equal the phased path (every fill, then every Newton iteration, then
+    the levels) and each market alone, bit for bit, also for a market that goes through every
+    retry and for one with a numeraire."""
     rng = np.random.default_rng(7)
     sizes = [5, 23, 9, 17, 4, 30, 12]
     markets = [market(rng, n) for n in sizes]
@@ -224,11 +225,17 @@ def test_solve_shared_equals_the_phased_path_bit_for_bit(
         for got, own in zip(out, alone, strict=True):
             assert_same_solution(got, own)
     assert len(calls) == 2 and min(calls) >= 2  # the shared path ran, a stack per thread
-    monkeypatch.setattr(solver_module, "worth_sharing", lambda *args: False)
+    for threads in (1, 2):  # one thread: the same path on the calling thread
+        out = solve_batch(markets, policies, threads=threads)
+        for got, own in zip(out, alone, strict=True):
+            assert_same_solution(got, own)
+    assert len(calls) == 4
+    # systems too large for one BLAS thread take the phased path
+    monkeypatch.setattr(solver_module, "SINGLE_THREAD_BELOW", 0)
     phased = solve_batch(markets, policies, threads=2)
     for got, own in zip(phased, alone, strict=True):
         assert_same_solution(got, own)
-    assert len(calls) == 2
+    assert len(calls) == 4
 
 
 def test_empty_evaluation_has_the_layout_of_alloc_eval() -> None:

@@ -379,22 +379,24 @@ def _solve_window(
 ) -> list[_Solved]:
     """Solve the markets of ``window`` (size buckets of market indices) with their levels.
 
-    On several threads, where the work pays for it, each thread fills, solves and levels its
-    markets with one hand-over (:func:`critmin.model.threads.solve_shared`); else the stacks
-    are filled (on several threads where the inputs are large), solved stack by stack and
-    levelled. Markets on which the iteration fails are retried on this thread
-    (:func:`_retry`) and their stack levelled again."""
+    Several markets of fewer than :data:`SINGLE_THREAD_BELOW` unknowns: each thread fills,
+    solves and levels its markets, stack after stack, with one hand-over
+    (:func:`critmin.model.threads.solve_shared`; on one thread where the work does not pay
+    for a second). Else (one market, or larger systems, whose BLAS may use threads) the
+    stacks are filled, solved stack by stack and levelled. Markets on which the iteration
+    fails are retried on this thread (:func:`_retry`) and their stack levelled again."""
     members = [k for grp in window for k in grp]
-    if nthreads > 1 and len(members) > 1:
+    if len(members) > 1:
         counts = count_sizes(
             members, markets, resolved, nthreads if shared_setup(window, markets) else 1
         )
         n_unknowns = max(ns + nq for _, ns, nq in counts)
-        costs = market_costs([markets[k] for k in members], counts)
-        if n_unknowns < SINGLE_THREAD_BELOW and worth_sharing(costs, nthreads):
+        if n_unknowns < SINGLE_THREAD_BELOW:
+            costs = market_costs([markets[k] for k in members], counts)
+            threads = nthreads if worth_sharing(costs, nthreads) else 1
             with _blas(n_unknowns):
                 shared = solve_shared(
-                    window, markets, resolved, counts, tol, max_iter, LOG_RANGE, nthreads
+                    window, markets, resolved, counts, tol, max_iter, LOG_RANGE, threads
                 )
                 return [_retried(part, tol, max_iter) for part in shared]
         stacks = fill_stacks(stack_builders(window, markets, resolved, counts), nthreads)

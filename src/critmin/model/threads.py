@@ -268,13 +268,16 @@ def solve_shared(
     """Fill, solve and level the markets of ``groups`` (size buckets of market indices) on
     ``threads`` threads, one hand-over for all of it: the markets go longest first
     (:func:`market_costs`) to the least loaded thread, and each thread builds its own stacks
-    (its markets of each bucket), fills them (:func:`critmin.model.kernels.market_fill`,
+    (its markets of each bucket, consecutive buckets merged while that adds little padding:
+    :func:`merge_parts`), fills them (:func:`critmin.model.kernels.market_fill`,
     :meth:`critmin.model.core.StackBuilder.finish`), runs the Newton iteration on them
     (:func:`critmin.model.kernels.newton_markets`) and their levels
     (:func:`critmin.model.kernels.levels_batch`), while their pair lists are still in the
     caches. ``counts`` are the markets' sizes in the order of the groups' members. Each market
     is filled, solved and levelled whole by one thread, by the same calls as alone, so the
-    numbers depend neither on ``threads`` nor on which markets share a stack."""
+    numbers depend neither on ``threads`` nor on which markets share a stack. On one thread,
+    the same on the calling thread, through the compiled module's own kernels (the AOT
+    build's when current)."""
     members = [k for grp in groups for k in grp]
     position = {k: pos for pos, k in enumerate(members)}
     share = longest_first(market_costs([markets[k] for k in members], counts), threads)
@@ -287,9 +290,12 @@ def solve_shared(
         )
         for t in range(threads)
     ]
-    fill_kernel = releasing_gil("market_fill")
-    newton_kernel = releasing_gil("newton_markets")
-    levels_kernel = releasing_gil("levels_batch")
+    if threads > 1:
+        fill_kernel = releasing_gil("market_fill")
+        newton_kernel = releasing_gil("newton_markets")
+        levels_kernel = releasing_gil("levels_batch")
+    else:  # the compiled module's own (the AOT build's, when current)
+        fill_kernel, newton_kernel, levels_kernel = None, newton_markets, levels_batch
     done: list[list[SolvedStack]] = [[] for _ in range(threads)]
 
     def work(t: int) -> None:
