@@ -38,12 +38,12 @@ STEPS = (
     "stack_solutions",
     "_unpack",
 )
-"""The steps timed, where ``critmin.model.solver`` has them: on several threads the sizes
-(``count_sizes``), then fill, Newton and levels on each thread (``solve_shared``);
-``stack_builders``, ``fill_stacks``, ``newton_stacks`` and ``levels_threaded`` where that
-does not pay; on one thread ``stack_all``, ``newton_stacks`` and ``levels_threaded``; then
-``Solution`` objects (``stack_solutions``). ``stack_builders``, ``fill_and_solve`` and
-``_unpack`` are the names of earlier versions (compare with ``PYTHONPATH`` set to them)."""
+"""The steps timed, where ``critmin.model.solver`` has them: the sizes (``count_sizes``),
+then fill, Newton and levels on each thread, or on the one (``solve_shared``);
+``stack_builders``, ``fill_stacks``, ``newton_stacks`` and ``levels_threaded`` for systems
+of 1,024 unknowns or more; then ``Solution`` objects (``stack_solutions``). ``stack_all``,
+``fill_and_solve`` and ``_unpack`` are names of earlier versions (compare with
+``PYTHONPATH`` set to them)."""
 
 
 def case_d() -> tuple[list[Any], list[Any]]:

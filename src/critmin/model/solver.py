@@ -63,7 +63,6 @@ from critmin.model.threads import (
     newton_stacks,
     shared_setup,
     solve_shared,
-    stack_all,
     stack_builders,
     stack_levels,
     windows,
@@ -401,7 +400,7 @@ def _solve_window(
                 return [_retried(part, tol, max_iter) for part in shared]
         stacks = fill_stacks(stack_builders(window, markets, resolved, counts), nthreads)
     else:
-        stacks = stack_all(window, markets, resolved, nthreads)
+        stacks = [stack([markets[k] for k in grp], [resolved[k] for k in grp]) for grp in window]
     n_unknowns = max(st.N for st in stacks)
     with _blas(n_unknowns):
         if len(stacks) == 1:

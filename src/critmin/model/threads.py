@@ -29,7 +29,6 @@ from critmin.model.core import (
     Stack,
     StackBuilder,
     market_counts,
-    stack,
 )
 from critmin.model.kernel_tuples import EvalBuf, Levels
 
@@ -46,7 +45,6 @@ __all__ = [
     "run_threads",
     "shared_setup",
     "solve_shared",
-    "stack_all",
     "stack_builders",
     "stack_levels",
     "windows",
@@ -123,27 +121,6 @@ def run_threads(work: Callable[[int], None], threads: int) -> None:
     finally:
         for fut in pending:
             fut.result()
-
-
-def stack_all(
-    groups: Sequence[list[int]],
-    markets: Sequence[Market],
-    resolved: Sequence[ResolvedPolicy],
-    threads: int,
-) -> list[Stack]:
-    """One :class:`critmin.model.core.Stack` per group of market indices, built on
-    ``threads`` threads: first every market's sizes
-    (:func:`critmin.model.kernels.market_sizes`), then the stacks' arrays, then every
-    market's rows (:func:`critmin.model.kernels.market_fill`; both release the GIL and cost
-    ~ ``n^2``, a scan of the dense inputs). Each market is counted and filled by one call,
-    as without threads. On one thread, stack after stack (:func:`critmin.model.core.stack`)."""
-    if threads <= 1 or not shared_setup(groups, markets):
-        # stack by stack, so that a market's inputs are still in the caches when it is
-        # filled after its stack's sizes are known
-        return [stack([markets[k] for k in grp], [resolved[k] for k in grp]) for grp in groups]
-    members = [k for grp in groups for k in grp]
-    counts = count_sizes(members, markets, resolved, threads)
-    return fill_stacks(stack_builders(groups, markets, resolved, counts), threads)
 
 
 def fill_stacks(builders: Sequence[StackBuilder], threads: int) -> list[Stack]:
@@ -359,7 +336,7 @@ def newton_stacks(
     numbers of the market solved alone), one compiled call per stack; per stack ``z``, the
     evaluation at ``z``, iterations and status (as :func:`critmin.model.kernels.newton_batch`
     returns them). ``pure`` and ``single`` as in :func:`critmin.model.solver._newton`. On
-    several threads, :func:`fill_and_solve` fills and solves the markets of a batch."""
+    several threads, :func:`solve_shared` fills, solves and levels the markets of a batch."""
     outs = _newton_outputs(stacks)
     for st, out in zip(stacks, outs, strict=True):
         every = np.arange(st.B, dtype=np.intp)
