@@ -378,35 +378,31 @@ def _solve_window(
 ) -> list[_Solved]:
     """Solve the markets of ``window`` (size buckets of market indices) with their levels.
 
-    Several markets of fewer than :data:`SINGLE_THREAD_BELOW` unknowns: each thread fills,
-    solves and levels its markets, stack after stack, with one hand-over
-    (:func:`critmin.model.threads.solve_shared`; on one thread where the work does not pay
-    for a second). Else (one market, or larger systems, whose BLAS may use threads) the
-    stacks are filled, solved stack by stack and levelled. Markets on which the iteration
-    fails are retried on this thread (:func:`_retry`) and their stack levelled again."""
+    One market: :func:`_solve_one`. Several of fewer than :data:`SINGLE_THREAD_BELOW`
+    unknowns: each thread fills, solves and levels its markets, stack after stack, with one
+    hand-over (:func:`critmin.model.threads.solve_shared`; on one thread where the work does
+    not pay for a second). Larger systems (whose BLAS may use threads): the stacks are
+    filled, then solved stack by stack, then levelled. Markets on which the iteration fails
+    are retried on this thread (:func:`_retry`) and their stack levelled again."""
     members = [k for grp in window for k in grp]
-    if len(members) > 1:
-        counts = count_sizes(
-            members, markets, resolved, nthreads if shared_setup(window, markets) else 1
-        )
-        n_unknowns = max(ns + nq for _, ns, nq in counts)
-        if n_unknowns < SINGLE_THREAD_BELOW:
-            costs = market_costs([markets[k] for k in members], counts)
-            threads = nthreads if worth_sharing(costs, nthreads) else 1
-            with _blas(n_unknowns):
-                shared = solve_shared(
-                    window, markets, resolved, counts, tol, max_iter, LOG_RANGE, threads
-                )
-                return [_retried(part, tol, max_iter) for part in shared]
-        stacks = fill_stacks(stack_builders(window, markets, resolved, counts), nthreads)
-    else:
-        stacks = [stack([markets[k] for k in grp], [resolved[k] for k in grp]) for grp in window]
-    n_unknowns = max(st.N for st in stacks)
-    with _blas(n_unknowns):
-        if len(stacks) == 1:
-            states = [_newton(stacks[0], tol, max_iter)]
-        else:  # one call for every stack (each market at its own size, as alone)
-            states = [_newton_state(*res) for res in newton_stacks(stacks, tol, max_iter)]
+    if len(members) == 1:
+        k = members[0]
+        return [_solve_one(k, markets[k], resolved[k], tol, max_iter)]
+    counts = count_sizes(
+        members, markets, resolved, nthreads if shared_setup(window, markets) else 1
+    )
+    n_unknowns = max(ns + nq for _, ns, nq in counts)
+    if n_unknowns < SINGLE_THREAD_BELOW:
+        costs = market_costs([markets[k] for k in members], counts)
+        threads = nthreads if worth_sharing(costs, nthreads) else 1
+        with _blas(n_unknowns):
+            shared = solve_shared(
+                window, markets, resolved, counts, tol, max_iter, LOG_RANGE, threads
+            )
+            return [_retried(part, tol, max_iter) for part in shared]
+    stacks = fill_stacks(stack_builders(window, markets, resolved, counts), nthreads)
+    with _blas(n_unknowns):  # one call for every stack (each market at its own size, as alone)
+        states = [_newton_state(*res) for res in newton_stacks(stacks, tol, max_iter)]
         for st, state in zip(stacks, states, strict=True):
             if not state.done.all():
                 _retry(st, state, np.flatnonzero(~state.done), tol, max_iter)
@@ -415,16 +411,31 @@ def _solve_window(
         s.last if s.last is not None else evaluate(st, s.z)
         for st, s in zip(stacks, states, strict=True)
     ]
-    heavy = len(members) * max(markets[k].n for k in members) >= 2_000  # else one thread
     levels = levels_threaded(
         stacks,
         [s.z for s in states],
         [s.F for s in states],
         [ev.buf for ev in evs],
         LOG_RANGE,
-        nthreads if heavy else 1,
+        nthreads,
     )
     return list(zip(window, stacks, states, evs, levels, strict=True))
+
+
+def _solve_one(
+    k: int, market: Market, policy: ResolvedPolicy, tol: float, max_iter: int
+) -> _Solved:
+    """Market ``k`` alone: its own stack (no padding), the Newton iteration
+    (:func:`critmin.model.kernels.newton_batch`), the retries where it fails, its levels."""
+    st = stack([market], [policy])
+    with _blas(st.N):
+        state = _newton(st, tol, max_iter)
+        if not state.done[0]:
+            _retry(st, state, np.flatnonzero(~state.done), tol, max_iter)
+            state.last = None
+    ev = state.last if state.last is not None else evaluate(st, state.z)
+    lv = stack_levels(levels_batch, st, state.z, state.F, ev.buf, LOG_RANGE)
+    return [k], st, state, ev, lv
 
 
 def _retried(part: SolvedStack, tol: float, max_iter: int) -> _Solved:
