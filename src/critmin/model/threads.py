@@ -7,9 +7,11 @@ and work on one thread through whichever :mod:`critmin.model.compiled` chose (th
 numbers). Work is split by market, never inside one: every market is set up and solved whole
 by one thread, by the same compiled code as on its own, so the numbers do not depend on the
 number of threads or on which thread solved what (:func:`critmin.model.solver.solve_batch`).
-The split is static, longest job first to the least loaded thread (Graham 1969, "LPT"), with
-one compiled call per thread and stack: a dispatch costs a few microseconds under the GIL, a
-market tens to thousands of microseconds without it.
+The split is static, longest job first to the least loaded thread (Graham 1969, "LPT"), and
+handed over once (:func:`solve_shared`): each thread then builds, fills, solves and levels its
+own stacks, one compiled call per market for the fill and one per stack for the Newton
+iteration and the levels: a dispatch costs a few microseconds under the GIL, a market tens
+to thousands of microseconds without it.
 """
 
 from __future__ import annotations
