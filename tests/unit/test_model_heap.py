@@ -39,7 +39,10 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 
 
 def page_faults(keep: str) -> int:
-    env = {**os.environ, heap.KEEP_HEAP_ENV: keep, "PYTHONPATH": str(SRC)}
+    env = {  # glibc's defaults: no MALLOC_* or tunables from the caller's environment
+        k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES"))
+    }
+    env |= {heap.KEEP_HEAP_ENV: keep, "PYTHONPATH": str(SRC)}
     out = subprocess.run(
         [sys.executable, "-c", ROUNDS], env=env, capture_output=True, text=True, check=True
     )
