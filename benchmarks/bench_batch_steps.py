@@ -4,10 +4,10 @@ Run ``python benchmarks/bench_batch_steps.py [--case b|d] [--threads 1] [--batch
 Builds the markets of ``bench_solver.py``'s case (b) (the 30 bundled products under
 ``examples/04_full_zone_all_products.toml``) or (d) (30 random products, floor + tariff + ban),
 solves the batch ``--batches`` times (after five warm-up batches, fresh ``Market`` objects each
-time) and prints the median time of the whole batch and the mean time per batch of each step:
-stacks (``stack_all``), the Newton iteration (``newton_stacks``), levels and welfare
-(``levels_threaded``), ``Solution`` objects (``_unpack``). Figures: docs/performance.md,
-"Where the batch time goes now".
+time) and prints the median time of the whole batch and the mean time per batch of each step
+(:data:`STEPS`): sizes, stacks, the Newton iteration, levels and welfare, ``Solution``
+objects. Figures: docs/performance.md, "Where the batch time goes now" and "Less Python
+around the kernels".
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from bench_solver import bundled_zone, fresh, random_market, zone_policy
 from critmin.model import solve_batch
 
 STEPS = (
+    "count_sizes",
+    "solve_shared",
     "stack_builders",
     "fill_and_solve",
     "fill_stacks",
@@ -33,12 +35,15 @@ STEPS = (
     "newton_stacks",
     "levels_threaded",
     "_welfare",
+    "stack_solutions",
     "_unpack",
 )
-"""The steps timed, where ``critmin.model.solver`` has them: on several threads the sizes
-and allocation (``stack_builders``), then fill and Newton together (``fill_and_solve``);
-``fill_stacks`` and ``newton_stacks`` where that does not pay; on one thread ``stack_all``
-and ``newton_stacks``."""
+"""The steps timed, where ``critmin.model.solver`` has them: the sizes (``count_sizes``),
+then fill, Newton and levels on each thread, or on the one (``solve_shared``);
+``stack_builders``, ``fill_stacks``, ``newton_stacks`` and ``levels_threaded`` for systems
+of 1,024 unknowns or more; then ``Solution`` objects (``stack_solutions``). ``stack_all``,
+``fill_and_solve`` and ``_unpack`` are names of earlier versions (compare with
+``PYTHONPATH`` set to them)."""
 
 
 def case_d() -> tuple[list[Any], list[Any]]:

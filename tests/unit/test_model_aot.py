@@ -181,8 +181,8 @@ def test_the_model_takes_its_kernels_from_one_place() -> None:
 
     for module, names in (
         (core, ("market_sizes", "market_fill", "evaluate_batch", "alloc_eval")),
-        (solver, ("newton_batch", "solve_step")),
-        (threads, ("newton_markets", "levels_batch", "alloc_eval")),
+        (solver, ("newton_batch", "solve_step", "levels_batch")),
+        (threads, ("newton_markets", "levels_batch")),
         (welfare, ("buyer_revenue", "consumer_surplus_change", "producer_surplus_change")),
     ):
         for name in names:

@@ -190,13 +190,14 @@ def test_small_systems_run_on_one_blas_thread_and_the_count_is_restored() -> Non
             assert counts() == before
 
 
-def test_fill_and_solve_equals_the_phased_path_bit_for_bit(
+def test_solve_shared_equals_the_phased_path_bit_for_bit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """On two threads each thread fills its markets and solves them without a barrier
-    (threads.fill_and_solve); the results equal the phased path (every fill, then every
-    Newton iteration) and each market alone, bit for bit, also for a market that goes through
-    every retry and for one with a numeraire."""
+    """On two threads each thread fills, solves and levels its markets with one hand-over
+    (threads.solve_shared, each thread its own stacks; on one thread the same on the calling
+    thread); the results equal the phased path (every fill, then every Newton iteration, then
+    the levels) and each market alone, bit for bit, also for a market that goes through every
+    retry and for one with a numeraire."""
     rng = np.random.default_rng(7)
     sizes = [5, 23, 9, 17, 4, 30, 12]
     markets = [market(rng, n) for n in sizes]
@@ -210,21 +211,84 @@ def test_fill_and_solve_equals_the_phased_path_bit_for_bit(
     monkeypatch.setattr(threads_module, "MIN_SHARED_NS", 0.0)
     monkeypatch.setattr(threads_module, "MIN_SHARED_ENTRIES", 0)
     monkeypatch.setattr(threads_module, "MIN_SHARED_COUNT", 0)
-    calls: list[bool] = []
-    fused = solver_module.fill_and_solve
+    calls: list[int] = []
+    shared = solver_module.solve_shared
 
     def spy(*args: Any, **kwargs: Any) -> Any:
-        out = fused(*args, **kwargs)
-        calls.append(out is not None)
+        out = shared(*args, **kwargs)
+        calls.append(len(out))
         return out
 
-    monkeypatch.setattr(solver_module, "fill_and_solve", spy)
+    monkeypatch.setattr(solver_module, "solve_shared", spy)
     for group in (True, False):
         out = solve_batch(markets, policies, threads=2, group_sizes=group)
         for got, own in zip(out, alone, strict=True):
             assert_same_solution(got, own)
-    assert calls and all(calls)  # the fused path ran
-    monkeypatch.setattr(solver_module, "fill_and_solve", lambda *args, **kwargs: None)
+    assert len(calls) == 2 and min(calls) >= 2  # the shared path ran, a stack per thread
+    for threads in (1, 2):  # one thread: the same path on the calling thread
+        out = solve_batch(markets, policies, threads=threads)
+        for got, own in zip(out, alone, strict=True):
+            assert_same_solution(got, own)
+    assert len(calls) == 4
+    # systems too large for one BLAS thread take the phased path
+    monkeypatch.setattr(solver_module, "SINGLE_THREAD_BELOW", 0)
     phased = solve_batch(markets, policies, threads=2)
     for got, own in zip(phased, alone, strict=True):
         assert_same_solution(got, own)
+    assert len(calls) == 4
+
+
+def test_empty_evaluation_has_the_layout_of_alloc_eval() -> None:
+    """The evaluation space allocated in Python (threads.empty_evaluation) has the shapes,
+    types and flags of the compiled alloc_eval's, so the kernels take it as the same type."""
+    from critmin.model.compiled import alloc_eval
+    from critmin.model.threads import empty_evaluation
+
+    ours, theirs = empty_evaluation(3, 17, 6, 4, 2), alloc_eval(3, 17, 6, 4, 2)
+    assert type(ours) is type(theirs)
+    for name, a, b in zip(type(ours)._fields, ours, theirs, strict=True):
+        assert (a.shape, a.dtype, a.flags.c_contiguous, a.flags.writeable) == (
+            b.shape,
+            b.dtype,
+            True,
+            True,
+        ), name
+
+
+def test_a_batch_solution_views_its_rows_on_first_access() -> None:
+    """A solution of a batch holds its stack's rows, not twenty views: each field is taken on
+    first access (then the same object every time), equals the market solved alone, is
+    frozen like any field, and survives dataclasses.replace, repr and pickling."""
+    import dataclasses
+    import pickle
+
+    rng = np.random.default_rng(11)
+    markets = [market(rng, n) for n in (8, 5, 11)]
+    policies = [policy(rng, m, k) for k, m in enumerate(markets)]
+    out = solve_batch(markets, policies, threads=1)
+    sol = out[2]
+    assert "pi" not in vars(sol) and "levels" not in vars(sol)
+    assert sol.pi is sol.pi and "pi" in vars(sol)
+    alone = solve(markets[2], policies[2])
+    assert_same_solution(sol, alone)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sol.pi = alone.pi  # type: ignore[misc]
+    again = dataclasses.replace(out[1], welfare=out[1].welfare * 2.0)
+    assert same_bits(again.welfare, out[1].welfare * 2.0) and same_bits(again.x, out[1].x)
+    assert "dCS=array" in repr(out[0])
+    copied = pickle.loads(pickle.dumps(out[0]))
+    assert "_source" not in vars(copied)
+    assert_same_solution(copied, solve(markets[0], policies[0]))
+
+
+def test_a_thread_merges_its_buckets_while_the_padding_stays_small() -> None:
+    """merge_parts joins consecutive parts while the padding pairs the join adds
+    (``B x max L - sum L``) stay within MERGE_PAIRS, and keeps every market once, in order."""
+    from critmin.model.threads import MERGE_PAIRS, merge_parts
+
+    big = MERGE_PAIRS
+    pairs = {0: 3 * big, 1: 3 * big, 2: big, 3: big // 2, 4: 10, 5: 12}
+    # 0 and 1 are alike; 2 next to them would add 2 x 2 big of padding; 3, 4, 5 are small
+    assert merge_parts([[0], [1], [2], [3], [4, 5]], pairs) == [[0, 1], [2, 3], [4, 5]]
+    assert merge_parts([[4], [5]], pairs) == [[4, 5]]
+    assert merge_parts([], pairs) == []

@@ -11,8 +11,11 @@ from __future__ import annotations
 # first: scipy's BLAS/LAPACK for the compiled kernels, without the scipy.linalg package
 import critmin.model.lapack_loader  # noqa: F401
 from critmin.model.core import Market, ModelInputError, Policy, ResolvedPolicy
+from critmin.model.heap import keep_freed_memory
 from critmin.model.solver import Solution, solve, solve_batch, warm_up
 from critmin.model.welfare import Welfare, compute_welfare
+
+keep_freed_memory()  # glibc: freed arrays stay in the heap, solves do not fault them in again
 
 __all__ = [
     "Market",

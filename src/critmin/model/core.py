@@ -505,6 +505,8 @@ class StackBuilder:
         L = max(c[0] for c in self.counts)
         ns = max(c[1] for c in self.counts)
         nq = max(c[2] for c in self.counts)
+        self.shape = (B, n, L, ns, nq)
+        """The stack's sizes: markets, countries, pairs, producer slots and quotas."""
         self.blocks = (
             np.empty((len(PAIR_ROWS), B, L)),  # pairs
             np.empty((2, B, L), dtype=np.intp),  # pair slot and buyer
@@ -580,7 +582,7 @@ class StackBuilder:
         """The :class:`Stack` of the arrays as they are (views of them; ``any_floor`` from
         the fills so far): after :meth:`finish_row` of every market, or before the fills for
         kernels that read only the rows of markets filled by then
-        (:func:`critmin.model.threads.fill_and_solve`)."""
+        (:func:`critmin.model.threads.solve_shared`)."""
         pairs, pair_index, pvalid, slots, slot_country, slot_flags, buyers = self.blocks[:7]
         buyer_flags, qslot, lncap, qmask, per_country, nvalid = self.blocks[7:]
         markets = self.markets
@@ -644,8 +646,8 @@ def stack(markets: list[Market], policies: list[ResolvedPolicy]) -> Stack:
     Pair lists run seller after seller, then buyer, both for the baseline sums and the open
     pairs, so that without bans every baseline sum (per seller or per buyer) and the
     corresponding evaluated sum are the same floating-point reduction (exact no-change).
-    (:class:`StackBuilder`; :func:`critmin.model.threads.stack_all` builds several stacks
-    on several threads.)
+    (:class:`StackBuilder`; :func:`critmin.model.threads.solve_shared` builds the stacks of
+    a batch on several threads.)
     """
     builder = StackBuilder(
         list(markets),

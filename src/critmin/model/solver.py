@@ -18,10 +18,9 @@ with a message, the number of iterations and the largest residual.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from functools import cache, cached_property
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,7 @@ import numpy as np
 from critmin.model.compiled import (
     LINE_SEARCH_FAILED,
     MAX_STEP_LIMIT,
+    levels_batch,
     newton_batch,
     solve_step,
 )
@@ -47,16 +47,26 @@ from critmin.model.core import (
     stack,
 )
 from critmin.model.kernel_tuples import EvalBuf, Levels
+from critmin.model.solution import (
+    LOG_RANGE,
+    WELFARE_TERMS,
+    Solution,
+    stack_solutions,
+)
 from critmin.model.threads import (
+    SolvedStack,
     batch_threads,
-    fill_and_solve,
+    count_sizes,
     fill_stacks,
     levels_threaded,
+    market_costs,
     newton_stacks,
     shared_setup,
-    stack_all,
+    solve_shared,
     stack_builders,
+    stack_levels,
     windows,
+    worth_sharing,
 )
 from critmin.model.welfare import Welfare, assemble_welfare
 
@@ -64,148 +74,8 @@ __all__ = ["Solution", "solve", "solve_batch", "solve_unknowns", "warm_up"]
 
 SINGLE_THREAD_BELOW = 1024
 """Systems with fewer unknowns than this are solved with one BLAS thread (see ``_blas``)."""
-LOG_RANGE = 700.0
-"""A solution with a log price (or ``ln(1+e)``) beyond this cannot be represented in float64
-levels; it is reported as not converged with an explanation."""
 CHUNK_ELEMENTS = 4_000_000
 """Upper bound on ``batch * n * n`` per stacked solve (memory: ~20 such float arrays)."""
-
-
-@dataclass(frozen=True, eq=False)
-class _Levels:
-    """What a :class:`Solution` needs to build its dense ``n x n`` arrays on first access."""
-
-    market: Market
-    policy: ResolvedPolicy
-    pair_i: IntArray  # seller and buyer of every active pair
-    pair_j: IntArray
-    pair_q: FloatArray  # q = V x on the active pairs, as the solver evaluated it
-    lnP: FloatArray
-    E: FloatArray  # baseline expenditure per buyer
-
-
-@dataclass(frozen=True, eq=False)
-class Solution:
-    """The solved market: prices and quantities relative to the baseline, welfare in USD.
-
-    Prices (baseline = 1): ``pi`` producer prices (0 for a producer that lost every buyer),
-    ``e`` export-tax equivalents of quotas, ``P`` composite prices (``inf`` for a buyer with no
-    supplier left), ``pi_s`` producer prices incl. subsidy. Quantities (baseline = 1): ``D``
-    composite demand, ``S`` supply. Values in baseline-value units (USD at baseline prices):
-    ``exports``, ``baseline_exports``. Welfare (USD): ``dCS``, ``dPS``, ``tariff_revenue``
-    (change), ``quota_rent``, ``subsidy_cost``, ``welfare``.
-
-    The ``n x n`` arrays are built on first access (a 200-country market has 40,000 pairs,
-    of which the solver only touches the few thousand that trade): ``b`` buyer prices incl.
-    tariffs/levies, ``c`` buyer prices relative to the baseline buyer price (``b / (1+t0)``),
-    ``x`` quantities per pair (0 where banned), ``q = V x``.
-
-    ``max_residual`` is the largest residual of the system: clearing as ``|ln(sales / supply)|``
-    (a relative gap) and quota complementarity as a fraction of the cap. ``unsupplied`` /
-    ``stranded`` flag buyers that lost every supplier and producers that lost every buyer.
-    """
-
-    pi: FloatArray
-    e: FloatArray
-    P: FloatArray
-    D: FloatArray
-    S: FloatArray
-    pi_s: FloatArray
-    exports: FloatArray
-    baseline_exports: FloatArray
-    converged: bool
-    iterations: int
-    max_residual: float
-    message: str
-    dCS: FloatArray
-    dPS: FloatArray
-    tariff_revenue: FloatArray
-    quota_rent: FloatArray
-    subsidy_cost: FloatArray
-    welfare: FloatArray
-    unsupplied: BoolArray
-    stranded: BoolArray
-    levels: _Levels = field(repr=False)
-    countries: tuple[str, ...] | None = None
-    name: str = ""
-    groups: Any = None  # a quota_groups.GroupSolution when the policy has destination quotas
-
-    @property
-    def n(self) -> int:
-        """Number of countries."""
-        return int(self.pi.shape[0])
-
-    @cached_property
-    def banned(self) -> BoolArray:
-        """``(n, n)`` pairs removed from trade: the policy's bans and caps of 0 on exports."""
-        policy = self.levels.policy
-        banned = policy.banned.copy()
-        cap0 = np.flatnonzero(policy.export_cap == 0.0)
-        if cap0.size:
-            domestic = policy.banned[cap0, cap0]
-            banned[cap0] = True
-            banned[cap0, cap0] = domestic
-        return banned
-
-    @cached_property
-    def b(self) -> FloatArray:
-        """Buyer prices ``pi_i (1 + e_i [i != j]) (1 + t1_ij)``, floored at the levy floor."""
-        with np.errstate(over="ignore", invalid="ignore"):  # a failed solve's last iterate
-            return _buyer_prices(self.pi, self.e, self.levels.policy)
-
-    @cached_property
-    def c(self) -> FloatArray:
-        """Buyer prices relative to the baseline buyer price, ``b / (1 + t0)``."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            return np.asarray(self.b / (1.0 + self.levels.market.t0), dtype=np.float64)
-
-    @cached_property
-    def x(self) -> FloatArray:
-        """Quantities relative to the baseline, ``x_ij = D_j (c_ij / P_j)^(-sigma)``.
-
-        Defined for every open pair, also those without baseline trade (what a pair would
-        sell per unit of baseline value); 0 where banned, from a stranded seller or to an
-        unsupplied buyer; 1 for buyers without baseline demand. On trading pairs it is the
-        solver's own ``q / V``, so ``V x`` reproduces the cleared sales exactly.
-        """
-        lv = self.levels
-        m = lv.market
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            x = np.full((m.n, m.n), -np.inf)
-            c = self.c
-            np.log(c, out=x, where=c > 0)
-            x *= -m.sigma
-            x += -m.eta * lv.lnP + m.sigma * lv.lnP + np.log(lv.policy.demand_shift)
-            np.minimum(x, 700.0, out=x)
-            np.exp(x, out=x)
-        x[:, lv.E <= 0] = 1.0
-        x[self.banned] = 0.0
-        x[self.stranded, :] = 0.0
-        x[:, self.unsupplied] = 0.0
-        x[lv.pair_i, lv.pair_j] = lv.pair_q / m.V[lv.pair_i, lv.pair_j]
-        return x
-
-    @cached_property
-    def q(self) -> FloatArray:
-        """Quantities in baseline-value units, ``q = V x`` (0 off the trading pairs)."""
-        lv = self.levels
-        q = np.zeros((lv.market.n, lv.market.n))
-        q[lv.pair_i, lv.pair_j] = lv.pair_q
-        return q
-
-
-def _buyer_prices(pi: FloatArray, e: FloatArray, policy: ResolvedPolicy) -> FloatArray:
-    """Dense ``b_ij = pi_i (1 + e_i [i != j]) (1 + t1_ij)``, floored (exactly ``1 + t1`` at
-    ``pi = 1``, ``e = 0``)."""
-    bp = 1.0 + policy.t1
-    bp *= pi[:, None]
-    if e.any():
-        with_e = np.repeat((1.0 + e)[:, None], len(e), axis=1)
-        np.fill_diagonal(with_e, 1.0)
-        bp *= with_e
-    if policy.levy_floor.any():
-        np.maximum(bp, policy.levy_floor, out=bp)
-    return np.asarray(bp, dtype=np.float64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -415,17 +285,6 @@ def _retry(st: Stack, state: _State, idx: IntArray, tol: float, max_iter: int) -
                 state.note[b] = ""
 
 
-def _fmt(market: Market, idx: IntArray, limit: int = 8) -> str:
-    labels = [market.label(int(i)) for i in idx[:limit]]
-    more = f" and {len(idx) - limit} more" if len(idx) > limit else ""
-    return ", ".join(labels) + more
-
-
-_WELFARE_TERMS = ("dCS", "dPS", "tariff_revenue", "quota_rent", "subsidy_cost", "welfare")
-_LEVEL_FIELDS = ("pi", "e", "P", "D", "S", "pi_s", "exports", "baseline_exports")
-"""The :class:`Solution` fields that are rows of the stack's levels (same names)."""
-
-
 def _welfare(st: Stack, state: _State, lv: Levels) -> Welfare:
     """Welfare terms of every market of a solved stack (arrays ``(B, n)``), from its levels
     ``lv`` (:func:`critmin.model.threads.levels_threaded`, which computes them as
@@ -454,7 +313,7 @@ def _welfare(st: Stack, state: _State, lv: Levels) -> Welfare:
         )
     n = st.n
     parts = [(np.flatnonzero(done), True), (np.flatnonzero(~done), False)]
-    whole = {f: np.empty((st.B, n)) for f in _WELFARE_TERMS}
+    whole = {f: np.empty((st.B, n)) for f in WELFARE_TERMS}
     for rows, warn in parts:
         with np.errstate(over="ignore", invalid="warn" if warn else "ignore"):
             wf = assemble_welfare(
@@ -469,129 +328,9 @@ def _welfare(st: Stack, state: _State, lv: Levels) -> Welfare:
                 R=lv.R[rows],
                 exports=lv.exports[rows],
             )
-        for f in _WELFARE_TERMS:
+        for f in WELFARE_TERMS:
             whole[f][rows] = getattr(wf, f)
     return Welfare(**whole)
-
-
-def _unpack(
-    market: Market,
-    policy: ResolvedPolicy,
-    st: Stack,
-    b: int,
-    ev: Evaluation,
-    state: _State,
-    tol: float,
-    lv: Levels,
-    wf: Welfare,
-) -> Solution:
-    """Turn element ``b`` of a solved stack into a :class:`Solution` (levels + welfare), from
-    the stack's levels ``lv`` (:func:`critmin.model.threads.levels_threaded`) and outcome
-    welfare ``wf`` (:func:`_welfare`)."""
-    # views of the stack's rows (each market owns its rows; nothing writes them later)
-    n = market.n
-    unsupplied = st.unsupplied[b, :n]
-    stranded = lv.stranded[b, :n]
-    nvalid = int(st.nvalid[b])  # the valid pairs come first
-    flagged = bool(lv.flagged[b])
-    representable = bool(lv.representable[b])
-    max_res = float(lv.max_residual[b])
-    converged = math.isfinite(max_res) and max_res <= tol and representable
-    msgs: list[str] = []
-    it = int(state.iterations[b])
-    if not representable:
-        msgs.append(
-            "the equilibrium lies beyond the floating-point range (a price or export-tax "
-            f"equivalent above e^{LOG_RANGE:.0f}): a degenerate case, typically sigma near 1 "
-            "with eta = 0 after a ban that removes most of a buyer's supply; its levels are "
-            "not meaningful"
-        )
-    elif converged:
-        msgs.append(f"converged in {it} iterations (max residual {max_res:.1e})")
-    else:
-        why = state.note[b] or "iteration limit reached"
-        msgs.append(
-            f"did not converge after {it} iterations (Newton, then restarts in float64, with "
-            f"full Newton steps and with Levenberg-Marquardt): {why}; max residual {max_res:.1e}"
-        )
-        fixed = market.eps == 0.0
-        capped = np.isfinite(policy.export_cap) & (policy.export_cap < 1.0)
-        trapped = capped & fixed & (np.diag(market.V) == 0.0) & (market.baseline_exports > 0)
-        if trapped.any():
-            msgs.append(
-                "likely cause: export caps below baseline exports on producers with fixed "
-                f"supply (eps = 0) and no domestic sales ({_fmt(market, np.flatnonzero(trapped))})"
-                ": their unsold output has nowhere to go"
-            )
-        floored = fixed & (market.R > 0) & ((market.V == 0) | (policy.levy_floor > 0)).all(axis=1)
-        if floored.any():
-            msgs.append(
-                "possible cause: producers with fixed supply (eps = 0) that sell only under levy "
-                f"floors ({_fmt(market, np.flatnonzero(floored))}): if the floor price leaves "
-                "them with unsold output, no price of theirs can clear it"
-            )
-        subsidised = (policy.subsidy_floor > 1.0) & (market.eps > 0.0) & (market.R > 0)
-        if market.eta == 0.0 and subsidised.any():
-            msgs.append(
-                "possible cause: demand is fixed (eta = 0) while producer-subsidy floors above "
-                f"the baseline price hold supply above its baseline ({_fmt(market, np.flatnonzero(subsidised))})"
-                ": the extra output can only be sold if other producers' prices fall to zero"
-            )
-        fcheck = np.abs(ev.f_check[b, : st.ns])
-        if st.numeraire[b].any() and fcheck[st.numeraire[b]].max() > tol:
-            msgs.append(
-                "with eta = 0 and supply elasticities 0 demand and supply are both fixed, "
-                "and this policy leaves no equilibrium"
-            )
-    if flagged:
-        _flag_messages(market, st, b, unsupplied, stranded, msgs)
-    rows = {f: getattr(lv, f)[b, :n] for f in _LEVEL_FIELDS}
-    rows.update({f: getattr(wf, f)[b, :n] for f in _WELFARE_TERMS})
-    return Solution(
-        **rows,
-        converged=converged,
-        iterations=it,
-        max_residual=max_res,
-        message="; ".join(msgs),
-        unsupplied=unsupplied,
-        stranded=stranded,
-        levels=_Levels(
-            market,
-            policy,
-            lv.pair_i[b, :nvalid],
-            st.pj[b, :nvalid],
-            ev.q[b, :nvalid],
-            ev.lnP[b, :n],
-            st.W[b, :n],
-        ),
-        countries=market.countries,
-        name=market.name,
-    )
-
-
-def _flag_messages(
-    market: Market, st: Stack, b: int, unsupplied: BoolArray, stranded: BoolArray, msgs: list[str]
-) -> None:
-    """The notes of a market with a numeraire, unsupplied buyers or stranded producers."""
-    numeraire = np.zeros(market.n, dtype=np.bool_)
-    if st.numeraire[b].any():
-        numeraire[st.slot_country[b, st.numeraire[b]]] = True
-    if numeraire.any():
-        msgs.append(
-            "price level not determined (eta = 0 and every supply elasticity 0 among the "
-            f"producers trading with {_fmt(market, np.flatnonzero(numeraire))}): prices are "
-            "normalised so that this producer's price is unchanged"
-        )
-    if unsupplied.any():
-        msgs.append(
-            f"buyers with no supplier left: {_fmt(market, np.flatnonzero(unsupplied))} "
-            "(composite price infinite, demand 0)"
-        )
-    if stranded.any():
-        msgs.append(
-            f"producers with no buyer left: {_fmt(market, np.flatnonzero(stranded))} "
-            "(producer price 0, no sales)"
-        )
 
 
 def _buckets(sizes: Sequence[int], ratio: float = 0.75) -> list[list[int]]:
@@ -622,6 +361,94 @@ def _check_options(tol: float, max_iter: int) -> None:
         raise ModelInputError(f"tol: expected a positive tolerance, got {tol}")
     if max_iter < 0:
         raise ModelInputError(f"max_iter: expected a non-negative integer, got {max_iter}")
+
+
+_Solved = tuple[list[int], Stack, _State, Evaluation, Levels]
+"""A solved stack: its markets (indices into the batch), the stack, the outcome of the
+iteration, the evaluation at the solutions and their levels."""
+
+
+def _solve_window(
+    window: list[list[int]],
+    markets: Sequence[Market],
+    resolved: Sequence[ResolvedPolicy],
+    tol: float,
+    max_iter: int,
+    nthreads: int,
+) -> list[_Solved]:
+    """Solve the markets of ``window`` (size buckets of market indices) with their levels.
+
+    One market: :func:`_solve_one`. Several of fewer than :data:`SINGLE_THREAD_BELOW`
+    unknowns: each thread fills, solves and levels its markets, stack after stack, with one
+    hand-over (:func:`critmin.model.threads.solve_shared`; on one thread where the work does
+    not pay for a second). Larger systems (whose BLAS may use threads): the stacks are
+    filled, then solved stack by stack, then levelled. Markets on which the iteration fails
+    are retried on this thread (:func:`_retry`) and their stack levelled again."""
+    members = [k for grp in window for k in grp]
+    if len(members) == 1:
+        k = members[0]
+        return [_solve_one(k, markets[k], resolved[k], tol, max_iter)]
+    counts = count_sizes(
+        members, markets, resolved, nthreads if shared_setup(window, markets) else 1
+    )
+    n_unknowns = max(ns + nq for _, ns, nq in counts)
+    if n_unknowns < SINGLE_THREAD_BELOW:
+        costs = market_costs([markets[k] for k in members], counts)
+        threads = nthreads if worth_sharing(costs, nthreads) else 1
+        with _blas(n_unknowns):
+            shared = solve_shared(
+                window, markets, resolved, counts, tol, max_iter, LOG_RANGE, threads
+            )
+            return [_retried(part, tol, max_iter) for part in shared]
+    stacks = fill_stacks(stack_builders(window, markets, resolved, counts), nthreads)
+    with _blas(n_unknowns):  # one call for every stack (each market at its own size, as alone)
+        states = [_newton_state(*res) for res in newton_stacks(stacks, tol, max_iter)]
+        for st, state in zip(stacks, states, strict=True):
+            if not state.done.all():
+                _retry(st, state, np.flatnonzero(~state.done), tol, max_iter)
+                state.last = None
+    evs = [
+        s.last if s.last is not None else evaluate(st, s.z)
+        for st, s in zip(stacks, states, strict=True)
+    ]
+    levels = levels_threaded(
+        stacks,
+        [s.z for s in states],
+        [s.F for s in states],
+        [ev.buf for ev in evs],
+        LOG_RANGE,
+        nthreads,
+    )
+    return list(zip(window, stacks, states, evs, levels, strict=True))
+
+
+def _solve_one(
+    k: int, market: Market, policy: ResolvedPolicy, tol: float, max_iter: int
+) -> _Solved:
+    """Market ``k`` alone: its own stack (no padding), the Newton iteration
+    (:func:`critmin.model.kernels.newton_batch`), the retries where it fails, its levels."""
+    st = stack([market], [policy])
+    with _blas(st.N):
+        state = _newton(st, tol, max_iter)
+        if not state.done[0]:
+            _retry(st, state, np.flatnonzero(~state.done), tol, max_iter)
+            state.last = None
+    ev = state.last if state.last is not None else evaluate(st, state.z)
+    lv = stack_levels(levels_batch, st, state.z, state.F, ev.buf, LOG_RANGE)
+    return [k], st, state, ev, lv
+
+
+def _retried(part: SolvedStack, tol: float, max_iter: int) -> _Solved:
+    """A stack solved by :func:`critmin.model.threads.solve_shared`, its failed markets
+    retried (:func:`_retry`) and then the stack evaluated and levelled again."""
+    grp, st, res, lv = part
+    state = _newton_state(*res)
+    ev = Evaluation(z=state.z, buf=res[1])  # the iteration's own last evaluation
+    if not state.done.all():
+        _retry(st, state, np.flatnonzero(~state.done), tol, max_iter)
+        ev = evaluate(st, state.z)
+        lv = stack_levels(levels_batch, st, state.z, state.F, ev.buf, LOG_RANGE)
+    return grp, st, state, ev, lv
 
 
 def solve_batch(
@@ -688,49 +515,16 @@ def solve_batch(
         todo = windows(groups, sizes, CHUNK_ELEMENTS)
     out: list[Solution | None] = [None] * len(markets)
     for window in todo:
-        members = [k for grp in window for k in grp]
-        fused = None
-        if nthreads > 1 and len(members) > 1:
-            # each thread fills its markets and solves them, no barrier between the two
-            builders = stack_builders(
-                window, markets, resolved, nthreads if shared_setup(window, markets) else 1
-            )
-            n_unknowns = max(b.N for b in builders)
-            if n_unknowns < SINGLE_THREAD_BELOW:
-                with _blas(n_unknowns):
-                    fused = fill_and_solve(builders, tol, max_iter, nthreads)
-            stacks = fused[0] if fused is not None else fill_stacks(builders, nthreads)
-        else:
-            stacks = stack_all(window, markets, resolved, nthreads)
-        n_unknowns = max(st.N for st in stacks)
-        with _blas(n_unknowns):
-            if fused is not None:
-                states = [_newton_state(*res) for res in fused[1]]
-            elif len(stacks) == 1:
-                states = [_newton(stacks[0], tol, max_iter)]
-            else:  # one call for every stack (each market at its own size, as alone)
-                states = [_newton_state(*res) for res in newton_stacks(stacks, tol, max_iter)]
-            for st, state in zip(stacks, states, strict=True):
-                if not state.done.all():
-                    _retry(st, state, np.flatnonzero(~state.done), tol, max_iter)
-                    state.last = None
-        evs = [
-            s.last if s.last is not None else evaluate(st, s.z)
-            for st, s in zip(stacks, states, strict=True)
-        ]
-        heavy = len(members) * max(sizes) >= 2_000  # else a few ms at most: one thread
-        levels = levels_threaded(
-            stacks,
-            [s.z for s in states],
-            [s.F for s in states],
-            [ev.buf for ev in evs],
-            LOG_RANGE,
-            nthreads if heavy else 1,
-        )
-        for grp, st, state, ev, lv in zip(window, stacks, states, evs, levels, strict=True):
+        for grp, st, state, ev, lv in _solve_window(
+            window, markets, resolved, tol, max_iter, nthreads
+        ):
             wf = _welfare(st, state, lv)
-            for b, k in enumerate(grp):
-                out[k] = _unpack(markets[k], resolved[k], st, b, ev, state, tol, lv, wf)
+            for k, sol in zip(
+                grp,
+                stack_solutions(grp, markets, resolved, st, ev, state, tol, lv, wf),
+                strict=True,
+            ):
+                out[k] = sol
     return [s for s in out if s is not None]
 
 

@@ -7,9 +7,11 @@ and work on one thread through whichever :mod:`critmin.model.compiled` chose (th
 numbers). Work is split by market, never inside one: every market is set up and solved whole
 by one thread, by the same compiled code as on its own, so the numbers do not depend on the
 number of threads or on which thread solved what (:func:`critmin.model.solver.solve_batch`).
-The split is static, longest job first to the least loaded thread (Graham 1969, "LPT"), with
-one compiled call per thread and stack: a dispatch costs a few microseconds under the GIL, a
-market tens to thousands of microseconds without it.
+The split is static, longest job first to the least loaded thread (Graham 1969, "LPT"), and
+handed over once (:func:`solve_shared`): each thread then builds, fills, solves and levels its
+own stacks, one compiled call per market for the fill and one per stack for the Newton
+iteration and the levels: a dispatch costs a few microseconds under the GIL, a market tens
+to thousands of microseconds without it.
 """
 
 from __future__ import annotations
@@ -22,40 +24,49 @@ from typing import Any
 
 import numpy as np
 
-from critmin.model.compiled import alloc_eval, levels_batch, newton_markets, releasing_gil
+from critmin.model.compiled import levels_batch, newton_markets, releasing_gil
 from critmin.model.core import (
     Market,
     ResolvedPolicy,
     Stack,
     StackBuilder,
     market_counts,
-    stack,
 )
-from critmin.model.kernel_tuples import Levels
+from critmin.model.kernel_tuples import EvalBuf, Levels
 
 __all__ = [
+    "SolvedStack",
     "batch_threads",
-    "builder_costs",
-    "fill_and_solve",
+    "count_sizes",
+    "empty_evaluation",
     "fill_stacks",
     "levels_threaded",
     "longest_first",
+    "market_costs",
     "newton_stacks",
     "run_threads",
     "shared_setup",
-    "stack_all",
+    "solve_shared",
     "stack_builders",
+    "stack_levels",
     "windows",
+    "worth_sharing",
 ]
 
 _POOL: ThreadPoolExecutor | None = None
 _POOL_PID = 0
 MIN_SHARED_NS = 300_000.0
-"""Batches estimated (:func:`builder_costs`) below this many nanoseconds of work run on
+"""Batches estimated (:func:`market_costs`) below this many nanoseconds of work run on
 one thread: waking a helper thread and waiting for it costs tens of microseconds."""
 MIN_SHARED_ENTRIES = 50_000
 """Batches whose dense inputs have fewer entries than this (``sum n^2``) are set up on one
 thread (for the same reason)."""
+MERGE_PAIRS = 8_000
+"""Padding pairs that cost about what one more stack costs on a thread (:func:`merge_parts`):
+a stack's allocation and calls take tens of microseconds, a padding pair a few nanoseconds
+(filled, levelled, zeroed). In-process alternations of 100 batches on 2 threads: merging
+within 2,000 to 16,000 pairs made (b) 8-12% and (d) 6-9% faster than no merging; 32,000
+was slower on (d)."""
 MIN_SHARED_COUNT = 2_000_000
 """Batches whose dense inputs have fewer entries than this (``sum n^2``) have their sizes
 counted (:func:`stack_builders`) on one thread: a count costs about 0.4 ns per entry, and
@@ -114,25 +125,6 @@ def run_threads(work: Callable[[int], None], threads: int) -> None:
             fut.result()
 
 
-def stack_all(
-    groups: Sequence[list[int]],
-    markets: Sequence[Market],
-    resolved: Sequence[ResolvedPolicy],
-    threads: int,
-) -> list[Stack]:
-    """One :class:`critmin.model.core.Stack` per group of market indices, built on
-    ``threads`` threads: first every market's sizes
-    (:func:`critmin.model.kernels.market_sizes`), then the stacks' arrays, then every
-    market's rows (:func:`critmin.model.kernels.market_fill`; both release the GIL and cost
-    ~ ``n^2``, a scan of the dense inputs). Each market is counted and filled by one call,
-    as without threads. On one thread, stack after stack (:func:`critmin.model.core.stack`)."""
-    if threads <= 1 or not shared_setup(groups, markets):
-        # stack by stack, so that a market's inputs are still in the caches when it is
-        # filled after its stack's sizes are known
-        return [stack([markets[k] for k in grp], [resolved[k] for k in grp]) for grp in groups]
-    return fill_stacks(stack_builders(groups, markets, resolved, threads), threads)
-
-
 def fill_stacks(builders: Sequence[StackBuilder], threads: int) -> list[Stack]:
     """The stacks of ``builders`` (:func:`stack_builders`), every market's rows filled
     (:func:`critmin.model.kernels.market_fill`) on ``threads`` threads, longest first by
@@ -167,28 +159,41 @@ def shared_setup(groups: Sequence[list[int]], markets: Sequence[Market]) -> bool
     return len(members) > 1 and sum(markets[k].n ** 2 for k in members) >= MIN_SHARED_ENTRIES
 
 
-def stack_builders(
-    groups: Sequence[list[int]],
+def count_sizes(
+    members: Sequence[int],
     markets: Sequence[Market],
     resolved: Sequence[ResolvedPolicy],
     threads: int,
-) -> list[StackBuilder]:
-    """One :class:`critmin.model.core.StackBuilder` per group of market indices (its arrays
-    allocated, not filled), every market's sizes (:func:`critmin.model.kernels.market_sizes`,
-    which releases the GIL) counted on ``threads`` threads (longest first, by ``n^2``), or on
-    this thread where they are fewer than :data:`MIN_SHARED_COUNT` entries."""
-    members = [k for grp in groups for k in grp]
+) -> list[tuple[int, int, int]]:
+    """Open pairs, producer slots and quotas of markets ``members``
+    (:func:`critmin.model.kernels.market_sizes`, which releases the GIL), counted on
+    ``threads`` threads (longest first, by ``n^2``), or on this thread where they are fewer
+    than :data:`MIN_SHARED_COUNT` entries."""
     if sum(markets[k].n ** 2 for k in members) < MIN_SHARED_COUNT:
         threads = 1
+    if threads <= 1:
+        return [market_counts(markets[k], resolved[k]) for k in members]
     counts: list[Any] = [None] * len(members)
     share = longest_first([float(markets[k].n) ** 2 for k in members], threads)
-    sizes_kernel = releasing_gil("market_sizes") if threads > 1 else None
+    sizes_kernel = releasing_gil("market_sizes")
 
     def count(t: int) -> None:
         for pos in share[t]:
             counts[pos] = market_counts(markets[members[pos]], resolved[members[pos]], sizes_kernel)
 
     run_threads(count, threads)
+    return counts
+
+
+def stack_builders(
+    groups: Sequence[list[int]],
+    markets: Sequence[Market],
+    resolved: Sequence[ResolvedPolicy],
+    counts: Sequence[tuple[int, int, int]],
+) -> list[StackBuilder]:
+    """One :class:`critmin.model.core.StackBuilder` per group of market indices (its arrays
+    allocated, not filled), from every market's sizes ``counts`` (:func:`count_sizes`, in the
+    order of the groups' members)."""
     builders = []
     start = 0
     for grp in groups:
@@ -196,70 +201,131 @@ def stack_builders(
             StackBuilder(
                 [markets[k] for k in grp],
                 [resolved[k] for k in grp],
-                counts[start : start + len(grp)],
+                list(counts[start : start + len(grp)]),
             )
         )
         start += len(grp)
     return builders
 
 
-def fill_and_solve(
-    builders: Sequence[StackBuilder], tol: float, max_iter: int, threads: int
-) -> tuple[list[Stack], list[tuple[Any, Any, Any, Any]]] | None:
-    """Fill every market's rows and solve it (as :func:`stack_all`, then
-    :func:`newton_stacks`), without a barrier between the two: each thread fills its
-    markets of a stack (:func:`critmin.model.kernels.market_fill`,
-    :meth:`critmin.model.core.StackBuilder.finish_row`) and solves them right after
-    (:func:`critmin.model.kernels.newton_markets`), while their pair lists are still in the
-    caches. Each market is filled and solved whole by one thread, by the same calls as
-    without threads, so the numbers do not depend on ``threads``. Markets go longest first
-    (:func:`builder_costs`: fill and Newton together) to the least loaded thread.
-
-    ``None`` (nothing done) where sharing does not pay (less than :data:`MIN_SHARED_NS` of
-    estimated Newton work, or fewer than two markets or threads)."""
-    costs = [c for builder in builders for c in builder_costs(builder)]
-    if threads <= 1 or len(costs) <= 1 or sum(costs) < MIN_SHARED_NS:
-        return None
-    jobs = [(s, b) for s, builder in enumerate(builders) for b in range(len(builder.markets))]
-    mine = _shares(costs, jobs, len(builders), threads)
-    which = [[np.array(bs, dtype=np.intp) for bs in per] for per in mine]
-    early = [builder.assemble() for builder in builders]  # views: rows are read once filled
-    arrays = [st.arrays for st in early]
-    outs = _newton_outputs(early)
-    fill_kernel = releasing_gil("market_fill")
-    newton_kernel = releasing_gil("newton_markets")
-
-    def work(t: int) -> None:
-        for s, builder in enumerate(builders):
-            if not len(which[t][s]):
-                continue
-            for b in mine[t][s]:
-                builder.fill(b, fill_kernel)
-                builder.finish_row(b)
-            newton_kernel(
-                arrays[s], early[s].sizes, tol, max_iter, False, True, which[t][s], *outs[s]
-            )
-
-    run_threads(work, threads)
-    stacks = [builder.assemble() for builder in builders]  # any_floor of every fill
-    return stacks, outs
+SolvedStack = tuple[list[int], Stack, tuple[Any, Any, Any, Any], Levels]
+"""A stack solved by :func:`solve_shared`: its markets (indices into the batch), the stack,
+what :func:`critmin.model.kernels.newton_markets` wrote (``z``, the evaluation at ``z``,
+iterations, status) and the levels at ``z`` (:func:`critmin.model.kernels.levels_batch`)."""
 
 
-def builder_costs(builder: StackBuilder) -> list[float]:
-    """Rough cost (ns) of filling and solving each market of a stack before its fill, from
-    its sizes (every producer slot and quota counted an unknown: an upper bound), fitted to
-    the Newton time of each market of bench_solver's cases (b) and (d) on one thread (see
-    docs/performance.md, "Quasi-Newton steps and the factored evaluation"): the Newton
-    matrix (the dense float32 product ``N x n x N``, about 0.018 ns per multiply-add) and
-    its float32 LU (``N^3``, 0.11 ns), about 58 ns per pair (the evaluations: most markets
-    form one matrix and take seven or eight evaluations), about 34 us per market, plus
-    about 2 ns per entry of the dense inputs for the fill."""
+def market_costs(markets: Sequence[Market], counts: Sequence[tuple[int, int, int]]) -> list[float]:
+    """Rough cost (ns) of filling, solving and levelling each market, from its sizes
+    ``counts`` (:func:`count_sizes`; every producer slot and quota counted an unknown: an
+    upper bound), fitted to the Newton time of each market of bench_solver's cases (b) and
+    (d) on one thread (see docs/performance.md, "Quasi-Newton steps and the factored
+    evaluation"): the Newton matrix (the dense float32 product ``N x n x N``, about 0.018 ns
+    per multiply-add) and its float32 LU (``N^3``, 0.11 ns), about 58 ns per pair (the
+    evaluations: most markets form one matrix and take seven or eight evaluations), about
+    34 us per market, plus about 2 ns per entry of the dense inputs for the fill."""
     out = []
-    for m, (L, ns, nq) in zip(builder.markets, builder.counts, strict=True):
+    for m, (L, ns, nq) in zip(markets, counts, strict=True):
         N = float(ns + nq)
         n = float(m.n)
         out.append(0.018 * N * N * n + 0.11 * N**3 + 58.0 * L + 34_000.0 + 2.0 * n * n)
     return out
+
+
+def worth_sharing(costs: Sequence[float], threads: int) -> bool:
+    """Whether work of these ``costs`` (:func:`market_costs`) pays for waking helper threads:
+    two threads or more, two markets or more and at least :data:`MIN_SHARED_NS` of work."""
+    return threads > 1 and len(costs) > 1 and sum(costs) >= MIN_SHARED_NS
+
+
+def solve_shared(
+    groups: Sequence[list[int]],
+    markets: Sequence[Market],
+    resolved: Sequence[ResolvedPolicy],
+    counts: Sequence[tuple[int, int, int]],
+    tol: float,
+    max_iter: int,
+    log_range: float,
+    threads: int,
+) -> list[SolvedStack]:
+    """Fill, solve and level the markets of ``groups`` (size buckets of market indices) on
+    ``threads`` threads, one hand-over for all of it: the markets go longest first
+    (:func:`market_costs`) to the least loaded thread, and each thread builds its own stacks
+    (its markets of each bucket, consecutive buckets merged while that adds little padding:
+    :func:`merge_parts`), fills them (:func:`critmin.model.kernels.market_fill`,
+    :meth:`critmin.model.core.StackBuilder.finish`), runs the Newton iteration on them
+    (:func:`critmin.model.kernels.newton_markets`) and their levels
+    (:func:`critmin.model.kernels.levels_batch`), while their pair lists are still in the
+    caches. ``counts`` are the markets' sizes in the order of the groups' members. Each market
+    is filled, solved and levelled whole by one thread, by the same calls as alone, so the
+    numbers depend neither on ``threads`` nor on which markets share a stack. On one thread,
+    the same on the calling thread, through the compiled module's own kernels (the AOT
+    build's when current)."""
+    members = [k for grp in groups for k in grp]
+    position = {k: pos for pos, k in enumerate(members)}
+    share = longest_first(market_costs([markets[k] for k in members], counts), threads)
+    owner = {members[pos]: t for t, mine in enumerate(share) for pos in mine}
+    pairs = {k: counts[position[k]][0] for k in members}
+    plan = [
+        merge_parts(
+            [part for grp in groups if (part := [k for k in grp if owner[k] == t])],
+            pairs,
+        )
+        for t in range(threads)
+    ]
+    if threads > 1:
+        fill_kernel = releasing_gil("market_fill")
+        newton_kernel = releasing_gil("newton_markets")
+        levels_kernel = releasing_gil("levels_batch")
+    else:  # the compiled module's own (the AOT build's, when current)
+        fill_kernel, newton_kernel, levels_kernel = None, newton_markets, levels_batch
+    done: list[list[SolvedStack]] = [[] for _ in range(threads)]
+
+    def work(t: int) -> None:
+        # every allocation first (Python, under the GIL), then the kernels (without it)
+        builders = [
+            StackBuilder(
+                [markets[k] for k in part],
+                [resolved[k] for k in part],
+                [counts[position[k]] for k in part],
+            )
+            for part in plan[t]
+        ]
+        outs = [_newton_space(*builder.shape) for builder in builders]
+        for part, builder, out in zip(plan[t], builders, outs, strict=True):
+            for b in range(len(part)):
+                builder.fill(b, fill_kernel)
+            st = builder.finish()
+            every = np.arange(st.B, dtype=np.intp)
+            newton_kernel(st.arrays, st.sizes, tol, max_iter, False, True, every, *out)
+            z, e = out[0], out[1]
+            done[t].append((part, st, out, stack_levels(levels_kernel, st, z, e.F, e, log_range)))
+
+    run_threads(work, threads)
+    return [solved for mine in done for solved in mine]
+
+
+def merge_parts(parts: list[list[int]], pairs: dict[int, int]) -> list[list[int]]:
+    """Consecutive parts (lists of market indices) merged into one stack while the padding
+    this adds (pairs of the stack, ``B x max L``, beyond the markets' own ``pairs``) stays
+    within :data:`MERGE_PAIRS`: a stack more costs its allocation, fill call set-up, Newton and
+    levels calls (tens of microseconds), a padding pair a few nanoseconds."""
+    out: list[list[int]] = []
+    for part in parts:
+        if out:
+            last = out[-1]
+            both = last + part
+            added = _padding(both, pairs) - _padding(last, pairs) - _padding(part, pairs)
+            if added <= MERGE_PAIRS:
+                out[-1] = both
+                continue
+        out.append(list(part))
+    return out
+
+
+def _padding(part: list[int], pairs: dict[int, int]) -> int:
+    """Padding pairs of a stack of these markets: ``B x max L - sum L``."""
+    own = [pairs[k] for k in part]
+    return len(own) * max(own) - sum(own)
 
 
 def newton_stacks(
@@ -275,7 +341,7 @@ def newton_stacks(
     numbers of the market solved alone), one compiled call per stack; per stack ``z``, the
     evaluation at ``z``, iterations and status (as :func:`critmin.model.kernels.newton_batch`
     returns them). ``pure`` and ``single`` as in :func:`critmin.model.solver._newton`. On
-    several threads, :func:`fill_and_solve` fills and solves the markets of a batch."""
+    several threads, :func:`solve_shared` fills, solves and levels the markets of a batch."""
     outs = _newton_outputs(stacks)
     for st, out in zip(stacks, outs, strict=True):
         every = np.arange(st.B, dtype=np.intp)
@@ -284,30 +350,22 @@ def newton_stacks(
 
 
 def _newton_outputs(stacks: Sequence[Stack]) -> list[tuple[Any, Any, Any, Any]]:
-    """Per stack, zeroed space for what :func:`critmin.model.kernels.newton_markets` writes:
-    solutions ``z``, the evaluation at them, iterations and status."""
-    return [
-        (
-            np.zeros((st.B, st.N)),
-            alloc_eval(st.B, st.L, st.n + 1, st.ns, st.nq),
-            np.zeros(st.B, dtype=np.intp),
-            np.zeros(st.B, dtype=np.intp),
-        )
-        for st in stacks
-    ]
+    """Per stack, space for what :func:`critmin.model.kernels.newton_markets` writes:
+    solutions ``z``, the evaluation at them, iterations and status (zeroed; the evaluation
+    uninitialised, :func:`critmin.model.core.empty_evaluation`)."""
+    return [_newton_space(st.B, st.n, st.L, st.ns, st.nq) for st in stacks]
 
 
-def _shares(
-    costs: Sequence[float], jobs: Sequence[tuple[int, int]], stacks: int, threads: int
-) -> list[list[list[int]]]:
-    """Per thread and stack, the markets it takes (``jobs``: stack and market of each cost),
-    longest first to the least loaded thread (:func:`longest_first`)."""
-    mine: list[list[list[int]]] = [[[] for _ in range(stacks)] for _ in range(threads)]
-    for t, share in enumerate(longest_first(costs, threads)):
-        for k in share:
-            s, b = jobs[k]
-            mine[t][s].append(b)
-    return mine
+def _newton_space(B: int, n: int, L: int, ns: int, nq: int) -> tuple[Any, Any, Any, Any]:
+    """Space for :func:`critmin.model.kernels.newton_markets` on a stack of these sizes
+    (markets, countries, pairs, producer slots, quotas): ``z``, the evaluation, iterations
+    and status."""
+    return (
+        np.zeros((B, ns + nq)),
+        empty_evaluation(B, L, n + 1, ns, nq),
+        np.zeros(B, dtype=np.intp),
+        np.zeros(B, dtype=np.intp),
+    )
 
 
 def windows(groups: list[list[int]], sizes: Sequence[int], limit: int) -> list[list[list[int]]]:
@@ -345,24 +403,7 @@ def levels_threaded(
 
     def work(t: int) -> None:
         for s in share[t]:
-            st, e = stacks[s], bufs[s]
-            out[s] = kernel(
-                st.arrays,
-                st.sizes,
-                zs[s],
-                Fs[s],
-                e.nu,
-                e.X,
-                e.lnP,
-                e.q,
-                e.f_check,
-                st.eps_country,
-                st.floor_country,
-                st.pt1,
-                st.pF,
-                st.rev0,
-                log_range,
-            )
+            out[s] = stack_levels(kernel, stacks[s], zs[s], Fs[s], bufs[s], log_range)
 
     if threads > 1 and len(stacks) > 1:
         share = longest_first([float(st.B * st.L) for st in stacks], threads)
@@ -373,3 +414,53 @@ def levels_threaded(
         kernel = levels_batch
         work(0)
     return [lv for lv in out if lv is not None]
+
+
+def stack_levels(
+    kernel: Callable[..., Levels], st: Stack, z: Any, F: Any, e: Any, log_range: float
+) -> Levels:
+    """The levels of every market of a solved stack (solutions ``z``, residuals ``F``, the
+    evaluation ``e`` at ``z``) by ``kernel``: :func:`critmin.model.kernels.levels_batch`, or
+    the same function from :func:`critmin.model.compiled.releasing_gil`."""
+    return kernel(
+        st.arrays,
+        st.sizes,
+        z,
+        F,
+        e.nu,
+        e.X,
+        e.lnP,
+        e.q,
+        e.f_check,
+        st.eps_country,
+        st.floor_country,
+        st.pt1,
+        st.pF,
+        st.rev0,
+        log_range,
+    )
+
+
+_EVAL_ROWS = {
+    **dict.fromkeys(("lnc_hat", "K", "theta", "q", "lnc", "work", "scratch"), "L"),
+    **dict.fromkeys(("lnP", "m", "T"), "n1"),
+    **dict.fromkeys(("Q", "X", "nu"), "ns1"),
+    **dict.fromkeys(("f_check", "S", "dS"), "ns"),
+    "F": "N",
+    "h": "nq",
+}
+_EVAL_LAYOUT = tuple(
+    (_EVAL_ROWS[name], np.bool_ if name == "K" else np.float64) for name in EvalBuf._fields
+)
+"""The length and type of each row of an :class:`EvalBuf` (its fields in order), as
+:func:`critmin.model.kernels.alloc_eval` allocates them: pairs ``L``, buyers ``n1``, slots
+``ns`` or ``ns1 = ns + 1``, unknowns ``N = ns + nq``, quotas ``nq``."""
+
+
+def empty_evaluation(B: int, L: int, n1: int, ns: int, nq: int) -> EvalBuf:
+    """Uninitialised space for an evaluation of ``B`` markets, as
+    :func:`critmin.model.kernels.alloc_eval` allocates it (the kernels write every entry), but
+    without a compiled call: that would release the GIL, and another thread would take it
+    in between (:func:`solve_shared`)."""
+    length = {"L": L, "n1": n1, "ns": ns, "ns1": ns + 1, "N": ns + nq, "nq": nq}
+    return EvalBuf._make([np.empty((B, length[k]), dtype=t) for k, t in _EVAL_LAYOUT])
