@@ -384,7 +384,9 @@ def check_solutions() -> list[dict[str, Any]]:
             Policy(levy_floor=np.full((n, n), 1.1), subsidy_floor=np.r_[1.05, np.zeros(n - 1)]),
             Policy(export_cap=np.r_[0.6, np.full(n - 1, np.inf)], demand_shift=np.full(n, 1.05)),
         ]
-        for s in solve_batch([m] * len(policies), policies):
+        # one thread: the exports themselves (on several threads a batch runs Numba's
+        # dispatchers, which release the GIL: critmin.model.compiled.releasing_gil)
+        for s in solve_batch([m] * len(policies), policies, threads=1):
             out.append(
                 {
                     f: np.asarray(getattr(s, f))
