@@ -522,27 +522,7 @@ def eval_factored(a: Any, b: int, z: Any, e: Any, fac: Any) -> bool:
     ps = a.ps[b]
     pj = a.pj[b]
     K = e.K
-    if nq > 0:
-        lnc = _eval_prices(a, b, z, e, False)
-    else:  # the loops of _eval_prices without the quota term (nu = 0)
-        lnc_hat = e.lnc_hat
-        lnc = e.lnc if floors else lnc_hat
-        pdlt = a.pdlt[b]
-        for s in range(ns + 1):
-            e.nu[s] = 0.0
-        if floors:
-            plnFc = a.plnFc[b]
-            for ell in range(L):
-                lh = z[ps[ell]] + pdlt[ell]
-                lnc_hat[ell] = lh
-                fl = plnFc[ell]
-                k_free = lh >= fl
-                K[ell] = k_free
-                lnc[ell] = lh if k_free else fl
-        else:
-            for ell in range(L):
-                lnc_hat[ell] = z[ps[ell]] + pdlt[ell]
-                K[ell] = True
+    _eval_prices(a, b, z, e, False)
     nu = e.nu
     lo = 0.0
     hi = 0.0
