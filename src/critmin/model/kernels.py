@@ -424,16 +424,28 @@ apply, and no partial product overflows or underflows); otherwise :func:`eval_on
 
 
 @njit(cache=True, nogil=True)
-def _scale_by_exp(out: Any, c: Any, idx: Any, x: Any, scale: float, k: int) -> None:
-    """``out[idx[i]] = c[idx[i]] exp(scale x[i])`` for ``i < k`` (:func:`_exp`, vectorised
-    on the gathered values)."""
-    y = np.empty(k)
+def _scaled_by_exp(
+    g: Any, h: Any, c: Any, d: Any, x: Any, idx: Any, k: int, sg: float, sh: float
+) -> float:
+    """``g[l] = c[l] exp(sg x[l])`` and ``h[l] = d[l] exp(sh x[l])`` for the ``k`` pairs
+    ``l = idx[:k]`` (:func:`vexp` on the gathered exponents); returns ``max |x[l]|``."""
+    xg = np.empty(k)
+    xh = np.empty(k)
+    top = 0.0
     for i in range(k):
-        y[i] = scale * x[i]
-    vexp(y, y, k)
+        v = x[idx[i]]
+        xg[i] = sg * v
+        xh[i] = sh * v
+        top = max(top, abs(v))
+    yg = np.empty(k)  # not in place: a loop over aliased arrays does not vectorise
+    yh = np.empty(k)
+    vexp(xg, yg, k)
+    vexp(xh, yh, k)
     for i in range(k):
         ell = idx[i]
-        out[ell] = c[ell] * y[i]
+        g[ell] = c[ell] * yg[i]
+        h[ell] = d[ell] * yh[i]
+    return top
 
 
 @njit(cache=True, nogil=True)
@@ -453,41 +465,29 @@ def pair_factors(a: Any, b: int) -> tuple[Any, Any, Any, Any, float, Any]:
     h = np.empty(L)
     gF = np.empty(L if floors else 0)
     hF = np.empty(L if floors else 0)
-    # most pairs have no tariff change and no floor (exp(0) = 1 there, exactly): the
-    # exponentials of the others only, gathered into a vectorised loop
+    # most pairs have no tariff change and no floor (exp(0) = 1 there, exactly): the others
+    # are gathered (without a branch per pair), their exponentials computed in vectorised
+    # loops, and scattered back
     pw = a.pw[b]
     pV = a.pV[b]
     dlt = a.pdlt[b]
     idx = np.empty(L, dtype=np.intp)
-    x = np.empty(L)
     k = 0
-    span = 0.0
     for ell in range(L):
         g[ell] = pw[ell]
         h[ell] = pV[ell]
-        d = dlt[ell]
-        if d != 0.0:
-            idx[k] = ell
-            x[k] = d
-            k += 1
-            span = max(span, abs(d))
-    _scale_by_exp(g, pw, idx, x, one_m, k)
-    _scale_by_exp(h, pV, idx, x, -sig, k)
-    span *= sig  # |1 - sigma| < sigma: sigma > 1
+        idx[k] = ell
+        k += dlt[ell] != 0.0
+    span = sig * _scaled_by_exp(g, h, pw, pV, dlt, idx, k, one_m, -sig)
     if floors:
         lnF = a.plnFc[b]
         k = 0
         for ell in range(L):
             gF[ell] = 1.0
             hF[ell] = 1.0
-            fl = lnF[ell]
-            if fl > -math.inf:
-                idx[k] = ell
-                x[k] = fl
-                k += 1
-                span = max(span, sig * abs(fl))
-        _scale_by_exp(gF, pw, idx, x, one_m, k)
-        _scale_by_exp(hF, pV, idx, x, -sig, k)
+            idx[k] = ell
+            k += lnF[ell] > -math.inf
+        span = max(span, sig * _scaled_by_exp(gF, hF, pw, pV, lnF, idx, k, one_m, -sig))
     return g, h, gF, hF, span, np.empty(4 * (ns + 1) + n1)
 
 
