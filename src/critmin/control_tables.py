@@ -206,7 +206,8 @@ def _whole_quotas(product: dict[str, Any], grouped: set[str]) -> list[dict[str, 
 def routed_rows(product: dict[str, Any]) -> list[dict[str, Any]]:
     """The routed flows (``leakage``), largest value first: ``origin``, ``via``,
     ``destination``, ``value_usd`` (USD at export prices including the detour cost),
-    ``restriction`` (``ban`` or ``quota``), ``quantity_share_of_cap`` (the route's use of its
+    ``restriction`` (``ban``, ``quota``, ``licence`` or ``quota and licence``: the instrument
+    that set the cap), ``quantity_share_of_cap`` (the route's use of its
     cap) and ``leaked_share_of_cut`` (the routed quantity over the cut on the pair)."""
     keys = (
         "origin",

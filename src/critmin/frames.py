@@ -363,8 +363,8 @@ def routed_flows_frame(results: dict[str, Any]) -> pd.DataFrame:
     """One row per product and routed flow around a control (the contract's ``leakage``,
     largest value first; :func:`critmin.control_tables.routed_rows`): origin, via,
     destination, value (USD at export prices including the detour cost), the route's use of
-    its cap, the routed quantity's share of the cut on the pair, and the restriction (``ban``
-    or ``quota``)."""
+    its cap, the routed quantity's share of the cut on the pair, and the restriction (``ban``,
+    ``quota``, ``licence`` or ``quota and licence``)."""
     rows = []
     for pid, p in results["products"].items():
         for r in routed_rows(p):

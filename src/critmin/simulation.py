@@ -224,7 +224,8 @@ def customs_records(
 def leakage_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
     """Routed flows of leaky bans and quotas (docs/controls.md): origin, via, destination and
     value (USD at export prices including the detour cost, split over the vias in proportion
-    to their baseline exports to the destination); the route's use of its cap; and
+    to their baseline exports to the destination); the restriction (``ban``, or the quota
+    group's kind: ``quota``, ``licence``, ``quota and licence``); the route's use of its cap; and
     ``leaked_share_of_cut``, the routed quantity over the cut the restriction makes on the
     pair (a ban's: the pair's baseline trade; a quota's: ``(1 - share)`` x it)."""
     info = getattr(sol, "groups", None)
@@ -244,7 +245,8 @@ def leakage_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
         i, j = lf.exporter, lf.route.destination
         cut = (1.0 - info.groups[lf.group].cap) * V[i, j]
         use = lf.quantity / lf.cap
-        routes.append(("quota", i, j, lf.route.vias, lf.value_usd, use, lf.quantity, cut))
+        kind = info.groups[lf.group].kind  # quota, licence, or quota and licence
+        routes.append((kind, i, j, lf.route.vias, lf.value_usd, use, lf.quantity, cut))
     out = []
     for kind, i, j, vias, value, use, routed, cut in routes:
         leaked = _num(routed / cut) if cut > 0 else None

@@ -1,12 +1,14 @@
 """A destination quota group says which instrument set its cap: ``quota``, ``licence``, or
 ``quota and licence`` where both give the same cap; the lower cap wins when they differ
-(results ``export_controls[].kind``, and the control table's words)."""
+(results ``export_controls[].kind``, the control table's words, and the ``restriction`` of the
+flows routed around it)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from critmin.control_tables import control_rows
+from critmin.control_tables import control_rows, routed_rows
 from critmin.simulation import simulate
 
 QUOTA = {
@@ -60,3 +62,23 @@ def test_split_destinations_keep_their_own_kind() -> None:
         LICENCE | {"importers": ["JPN"], "grant_share": 0.4},
     )
     assert kinds(mixed) == {("USA",): "quota", ("JPN",): "licence"}
+
+
+def test_routed_flows_name_the_instrument_they_leak_around() -> None:
+    """The licensing-leakage example: every flow routed via Thailand or Mexico leaks around
+    a licence, and says so (it said "quota" before); a quota leaks as a quota."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "controls"
+    product = simulate(example / "antimony_licensing_leakage_2025.toml").to_dict()["products"][
+        "antimony_unwrought"
+    ]
+    routed = product["leakage"]
+    assert routed and {r["restriction"] for r in routed} == {"licence"}
+    assert {r["via"] for r in routed} <= {"THA", "MEX"}
+    assert {r["restriction"] for r in routed_rows(product)} == {"licence"}
+    # the same with quotas: the routed goods leak around a quota
+    leaky = QUOTA | {"importers": "members", "share_of_baseline": 0.3}
+    quota = run(
+        leaky | {"leak_via": ["THA", "MEX"], "leak_cost": 0.2, "leak_share": 0.3},
+        QUOTA | {"importers": "non-members", "share_of_baseline": 0.3},
+    )
+    assert quota["leakage"] and {r["restriction"] for r in quota["leakage"]} == {"quota"}
