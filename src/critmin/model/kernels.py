@@ -289,6 +289,26 @@ def _eval_prices(a: Any, b: int, z: Any, e: Any, want_min: bool) -> Any:
     return lnc
 
 
+@njit(cache=True, nogil=True, inline="always")
+def own_slots(a: Any, b: int) -> int:
+    """How many producer slots market ``b`` of a stack has (its own come first in its row;
+    the padding slots belong to the stack's dummy country)."""
+    npad = a.W.shape[1] - 1
+    ns = 0
+    while ns < a.R.shape[1] and a.slot_country[b, ns] < npad:
+        ns += 1
+    return ns
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _buyer_sums(th: Any, pj: Any, T: Any, L: int) -> None:
+    """``T_j`` = the CES numerators ``th`` of buyer ``j``'s pairs, summed in pair order."""
+    for j in range(T.shape[0]):
+        T[j] = 0.0
+    for ell in range(L):
+        T[pj[ell]] += th[ell]
+
+
 @njit(cache=True, nogil=True)
 def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
     """Evaluate the equations of market ``b`` at ``z = [u, nu]`` into ``e`` (one market).
@@ -319,10 +339,7 @@ def eval_one(a: Any, b: int, z: Any, e: Any) -> None:
     th = e.theta  # the CES numerators first, divided by their sums below
     _scaled_exp(a.pw[b], w, th, L)
     T = e.T
-    for j in range(n1):
-        T[j] = 0.0
-    for ell in range(L):
-        T[pj[ell]] += th[ell]
+    _buyer_sums(th, pj, T, L)
     lnP = e.lnP
     for j in range(n1):
         if a.supplied[b, j]:
@@ -495,7 +512,7 @@ def pair_factors(a: Any, b: int) -> tuple[Any, Any, Any, Any, float, Any]:
 def eval_factored(a: Any, b: int, z: Any, e: Any, fac: Any) -> bool:
     """:func:`eval_one` with each pair's exponentials split into factors per pair (fixed for
     the solve: :func:`pair_factors`), per seller and per buyer, so that an evaluation takes
-    ``O(slots + buyers)`` exponentials instead of two per pair, in two passes over the pairs.
+    ``O(slots + buyers)`` exponentials instead of two per pair.
 
     With ``lo`` the lowest log price ``u_s`` or ``u_s + nu_s`` of any slot, a pair whose
     floor does not bind (``ln c = u_s + nu_s [export] + dlt``) has the CES numerator
@@ -526,9 +543,7 @@ def eval_factored(a: Any, b: int, z: Any, e: Any, fac: Any) -> bool:
     nu = e.nu
     lo = 0.0
     hi = 0.0
-    own = 0  # the market's own slots (a padded stack's other slots have no pair)
-    while own < ns and a.slot_country[b, own] < n1 - 1:
-        own += 1
+    own = own_slots(a, b)  # a padded stack's other slots have no pair
     for s in range(own):
         u = z[s]
         ux = u + nu[s]
@@ -574,10 +589,7 @@ def eval_factored(a: Any, b: int, z: Any, e: Any, fac: Any) -> bool:
         for ell in range(L):
             th[ell] = g[ell] * ad[ps[ell]]
     T = e.T
-    for j in range(n1):
-        T[j] = 0.0
-    for ell in range(L):
-        T[pj[ell]] += th[ell]
+    _buyer_sums(th, pj, T, L)
     lnP = e.lnP
     lna = a.lna[b]
     top = 0.0
@@ -1833,7 +1845,7 @@ def _newton_one(
         if _max_abs(cur.F) <= tol:
             break
         phi_now = _norm(cur.F)
-        if have_lu and nb > 0 and phi_now < BROYDEN_BELOW:
+        if have_lu and phi_now < BROYDEN_BELOW:  # have_lu: nb >= 1 steps stored
             # quasi-Newton step: the last LU factors with Broyden's updates, no new matrix
             d = _broyden_step(lu, ipiv, cur.F, steps, step_sq, nb)
             if _all_finite(d) and _max_abs(d) <= cap:
@@ -1952,10 +1964,7 @@ def market_view(a: Any, b: int, n: int) -> Any:
     the view does what it does on the market alone, bit for bit: the dense products and
     factorisations have the market's own sizes, not the padded ones. Views of ``a``'s rows
     (``sigma``, ``eta`` and ``nvalid`` copied)."""
-    npad = a.W.shape[1] - 1
-    ns = 0
-    while ns < a.R.shape[1] and a.slot_country[b, ns] < npad:
-        ns += 1
+    ns = own_slots(a, b)
     nq = 0
     while nq < a.qmask.shape[1] and a.qmask[b, nq]:
         nq += 1
