@@ -328,3 +328,56 @@ def test_factored_evaluation_equals_eval_one_to_rounding(case: dict[str, bool]) 
             st.arrays, 0, np.zeros(st.N), K.row(fast, 0), K.pair_factors(st.arrays, 0)
         )
         assert not np.any(np.asarray(fast.F)), "the baseline must clear exactly"
+
+
+RESIDUAL_FIELDS = ("F", "f_check", "h", "S", "dS", "Q", "X", "lnP", "T", "nu")
+PAIR_FIELDS = ("lnc_hat", "K", "theta", "q", "lnc", "m")
+
+
+@pytest.mark.parametrize(
+    "case", CASES, ids=lambda c: "-".join(k for k, v in c.items() if v) or "plain"
+)
+def test_residual_evaluation_equals_factored_bit_for_bit(case: dict[str, bool]) -> None:
+    """kernels.eval_residual (the Newton iteration's trial points near the solution) gives
+    the residual and its slot and buyer terms of eval_factored bit for bit, alone and in a
+    padded stack; of the pair arrays it writes only the floor test K of the market's own
+    pairs (with floors: eval_factored's), and it steps aside exactly where eval_factored
+    does."""
+    markets, policies = zip(
+        *(zone_market(seed, n, **case) for seed, n in ((1, 23), (2, 9), (3, 40))), strict=True
+    )
+    resolved = [p.resolve(m) for m, p in zip(markets, policies, strict=True)]
+    stacks = [stack([m], [rp]) for m, rp in zip(markets, resolved, strict=True)]
+    stacks.append(stack(list(markets), resolved))  # padded: every market of it below
+    rng = np.random.default_rng(12)
+    compared = declined = 0
+    for st in stacks:
+        for scale in (0.0, 0.01, 0.3, 2.0, 400.0):
+            for b in range(st.B):
+                z = rng.normal(0.0, scale, st.N) if scale else np.zeros(st.N)
+                z[st.ns :] = np.abs(z[st.ns :])
+                fac = K.pair_factors(st.arrays, b)
+                full = st.new_evaluation()
+                took = K.eval_factored(st.arrays, b, z, K.row(full, b), fac)
+                part = st.new_evaluation()
+                for field in PAIR_FIELDS:  # a sentinel in every pair array
+                    arr = np.asarray(getattr(part, field))
+                    arr[...] = True if arr.dtype == bool else -7.25
+                before = {f: np.asarray(getattr(part, f)).copy() for f in PAIR_FIELDS}
+                assert K.eval_residual(st.arrays, b, z, K.row(part, b), fac) == took
+                if not took:
+                    declined += 1
+                    continue
+                for field in RESIDUAL_FIELDS:
+                    got = np.asarray(getattr(part, field))[b]
+                    want = np.asarray(getattr(full, field))[b]
+                    assert same_bits(got, want), (case, st.B, b, scale, field)
+                L = int(st.nvalid[b])
+                if case["floors"]:  # K: the floor test of the market's pairs, nothing else
+                    k_full = np.asarray(full.K)[b, :L]
+                    assert same_bits(np.asarray(part.K)[b, :L], k_full)
+                    before["K"][b, :L] = k_full
+                for field in PAIR_FIELDS:
+                    assert same_bits(np.asarray(getattr(part, field)), before[field]), field
+                compared += 1
+    assert compared >= 4 * 4 * 3 // 2 and declined >= 1
