@@ -516,7 +516,8 @@ def _slot_factors(a: Any, b: int, z: Any, e: Any, fac: Any) -> tuple[float, floa
     Returns ``(lo, bound, cF, cQ)``: the bound on the exponents so far (NaN or beyond
     :data:`FACTOR_BOUND`: the factored evaluation does not apply) and the factors of a pair
     held at its floor."""
-    g, h, gF, hF, span, sv = fac
+    span = fac[4]
+    sv = fac[5]
     ns = a.R.shape[1]
     nq = a.qslot.shape[1]
     sig = a.sigma[b]
@@ -612,7 +613,7 @@ def eval_factored(a: Any, b: int, z: Any, e: Any, fac: Any) -> bool:
     few ulps. Returns False, with ``e`` incomplete, when an exponent could pass
     :data:`FACTOR_BOUND` (the caller then uses :func:`eval_one`).
     """
-    g, h, gF, hF, span, sv = fac
+    g, h, gF, hF, _, sv = fac
     L = a.nvalid[b]
     n1 = a.W.shape[1]
     ns = a.R.shape[1]
@@ -693,7 +694,7 @@ def eval_residual(a: Any, b: int, z: Any, e: Any, fac: Any) -> bool:
     :func:`_eval_prices` and :func:`eval_factored`, and the sums run in the same order, so
     ``F`` has the same bits. Returns False, with ``e`` incomplete, where
     :func:`eval_factored` would."""
-    g, h, gF, hF, span, sv = fac
+    g, h, gF, hF, _, sv = fac
     L = a.nvalid[b]
     ns = a.R.shape[1]
     nq = a.qslot.shape[1]
