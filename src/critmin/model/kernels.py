@@ -10,7 +10,9 @@ Newton system (its dense product in float32), an LU solve (float32 LAPACK ``sget
 float64 triangular solves; float64 ``gesv``, or least squares where the matrix is singular,
 when that is not good enough), the step capped by a trust region in log units, then a
 non-monotone Armijo line search on the residual norm that, when the full step fails, first
-tries the step to the first floor kink on the way, then halves; once the residual is small,
+tries the step to the first floor kink on the way, then halves; before the first Newton
+step, up to two Jacobi steps corrected along the price level where they pay
+(:data:`SWEEPS`); once the residual is small,
 quasi-Newton steps keep the last LU factors and correct them by Broyden's updates
 (:data:`BROYDEN_BELOW`), so that most markets form and factor one Newton matrix. Residuals
 and the convergence test are float64 throughout. The Newton iteration evaluates the
@@ -1808,6 +1810,20 @@ again where a Newton matrix or the results need it. Quasi-Newton steps (below
 ``BROYDEN_BELOW``) always are; Newton steps taken this close to the solution mostly lead to
 quasi-Newton ones, further out a Newton step mostly leads to another (whose matrix needs the
 pair arrays: evaluating the trial in full saves the second evaluation)."""
+SWEEPS = 2
+SWEEP_CONTRACTION = 0.5
+"""First steps without a Newton matrix. While the residual norm is above ``BROYDEN_BELOW``,
+up to ``SWEEPS`` first steps are Jacobi steps on the producer prices corrected along the
+price level (:func:`_sweep_direction`: the diagonal of the Jacobian and two passes over the
+pairs, no matrix, no factorisation), each taken in full if the linear model predicts, and
+the evaluation confirms, that it cuts the residual norm by ``SWEEP_CONTRACTION``; the first
+that does not ends them (before its evaluation where the prediction already fails). On a
+market of 200 countries the first Newton step from the baseline leaves a residual norm of
+about 0.14 and needs a second matrix; two such steps (about 55 us each, against 170-200 us
+for a Newton step) leave about 0.05, from where one Newton matrix and its quasi-Newton steps
+finish. Measured per market (compiled loops, one thread): 0.60 -> 0.50-0.52 ms on that
+market, -5% over 30 random markets of 10-200 countries, +1% over the 30 bundled products
+(where most first steps are rejected by the prediction, at the cost of the direction)."""
 KINK_MIN_STEP = 1e-3
 """Kinks closer than this fraction of a step are not tried (a pair already at its floor)."""
 LINE_SEARCH_FAILED = 2
@@ -1977,6 +1993,110 @@ def _copy_into(src: Any, dst: Any) -> None:
 
 
 @njit(cache=True, nogil=True)
+def _sweep_direction(a: Any, b: int, e: Any, cap: float) -> Any:
+    """A Jacobi step on the producer prices with a correction along the price level, and
+    the residual norm the linear model predicts after it: the first steps of a solve
+    (:data:`SWEEPS`).
+
+    ``d_s = -F_s / J_ss`` for every active producer slot (0 for the quota unknowns, fixed
+    slots and a zero diagonal), then ``d <- d + c 1`` with ``c`` minimising
+    ``|F + J d + c g|^2`` over the clearing rows, ``g`` approximating ``J 1``: a coarse
+    correction along the constant vector, the slow mode of the Jacobi iteration (the
+    clearing block is diagonally dominant by rows with the margin ``eta + eps``: a rise of
+    every price moves demand by ``-eta`` and supply by ``eps``). With :func:`jacobian_one`'s
+    terms, ``J_ss = (sigma - eta) sum_j q_sj theta_sj K_sj / Q_s - lam_s``,
+    ``lam_s = sigma sum_j q_sj K_sj / Q_s + dS_s``, ``(J v)_s = (sigma - eta) sum_j (q_sj /
+    Q_s) y_j - lam_s v_s`` with ``y_j = sum_k theta_kj K_kj v_k`` (two passes over the pairs,
+    no matrix), and ``g_s = (sigma - eta) - lam_s`` (``J 1`` where every share ``theta_kj``
+    counts, ``sum_k theta_kj = 1``; at floors, where some do not, an approximation, which
+    only makes ``c`` less good). Capped at ``cap`` in any unknown. ``e`` is the full
+    evaluation at the point (its pair arrays). The prediction is ``|F + J d_J + c g|``
+    (``d_J`` the Jacobi part, the cap aside; the quota rows unchanged)."""
+    L = a.nvalid[b]
+    ns = a.R.shape[1]
+    nq = a.qslot.shape[1]
+    n1 = a.W.shape[1]
+    se = a.sigma[b] - a.eta[b]
+    ps = a.ps[b]
+    pj = a.pj[b]
+    K = e.K
+    q = e.q
+    th = e.theta
+    ns1 = ns + 1
+    own = np.zeros(ns1)  # sum_j q_sj theta_sj K_sj
+    free = np.zeros(ns1)  # sum_j q_sj K_sj
+    s_cur = ps[0] if L > 0 else 0
+    o_sum = 0.0
+    f_sum = 0.0
+    for ell in range(L):  # sums per seller kept in registers while the seller stays
+        s = ps[ell]
+        qk = q[ell] if K[ell] else 0.0
+        if s != s_cur:
+            own[s_cur] += o_sum
+            free[s_cur] += f_sum
+            s_cur = s
+            o_sum = 0.0
+            f_sum = 0.0
+        o_sum += qk * th[ell]
+        f_sum += qk
+    if L > 0:
+        own[s_cur] += o_sum
+        free[s_cur] += f_sum
+    ds = np.zeros(ns1)  # the Jacobi step per slot (0 on the padding slot)
+    inv_Q = np.zeros(ns1)
+    lam = np.zeros(ns1)
+    for s in range(ns):
+        if not a.uact[b, s]:
+            continue
+        Qs = e.Q[s] if (a.check[b, s] and e.Q[s] > 0.0) else 1.0
+        inv_Q[s] = 1.0 / Qs
+        lam[s] = a.sigma[b] * free[s] / Qs + e.dS[s]
+        jss = se * own[s] / Qs - lam[s]
+        if jss != 0.0 and math.isfinite(jss):
+            ds[s] = -e.F[s] / jss
+    y = np.zeros(n1)
+    for ell in range(L):
+        y[pj[ell]] += (th[ell] if K[ell] else 0.0) * ds[ps[ell]]
+    jd = np.zeros(ns1)  # (J d)_s before the diagonal term, times Q_s / (sigma - eta)
+    s_cur = ps[0] if L > 0 else 0
+    d_sum = 0.0
+    for ell in range(L):
+        s = ps[ell]
+        if s != s_cur:
+            jd[s_cur] += d_sum
+            s_cur = s
+            d_sum = 0.0
+        d_sum += q[ell] * y[pj[ell]]
+    if L > 0:
+        jd[s_cur] += d_sum
+    num = 0.0
+    den = 0.0
+    for s in range(ns):
+        if not a.uact[b, s]:
+            continue
+        g = se - lam[s]
+        r = e.F[s] + se * jd[s] * inv_Q[s] - lam[s] * ds[s]
+        num += r * g
+        den += g * g
+    c = -num / den if den > 0.0 and math.isfinite(num) else 0.0
+    d = np.zeros(ns + nq)
+    big = 0.0
+    lin = 0.0  # the linear model's residual norm after the step
+    for s in range(ns + nq):
+        if s < ns and a.uact[b, s]:
+            d[s] = ds[s] + c
+            big = max(big, abs(d[s]))
+            r = e.F[s] + se * jd[s] * inv_Q[s] - lam[s] * ds[s] + c * (se - lam[s])
+        else:
+            r = e.F[s]
+        lin += r * r
+    if big > cap:
+        for s in range(ns):
+            d[s] *= cap / big
+    return d, math.sqrt(lin)
+
+
+@njit(cache=True, nogil=True)
 def _newton_one(
     a: Any, b: int, z: Any, out: Any, tol: float, max_iter: int, pure: bool, single: bool
 ) -> tuple[int, int]:
@@ -2003,9 +2123,28 @@ def _newton_one(
     fac = pair_factors(a, b)
     evaluate_fast(a, b, z, cur, fac)
     cur_full = True  # cur holds the pair arrays too (else only its residual: eval_residual)
+    cap = MAX_STEP
+    iterations = 0
+    if not pure:  # first steps without a Newton matrix (SWEEPS)
+        for _ in range(min(SWEEPS, max_iter)):
+            phi_now = _norm(cur.F)
+            if not phi_now > BROYDEN_BELOW:
+                break
+            d, predicted = _sweep_direction(a, b, cur, cap)
+            if not predicted < SWEEP_CONTRACTION * phi_now:  # NaN too: not worth a trial
+                break
+            for i in range(N):
+                zt[i] = z[i] + d[i]
+            evaluate_fast(a, b, zt, trial, fac)
+            phi = _norm(trial.F)
+            if not (math.isfinite(phi) and phi < SWEEP_CONTRACTION * phi_now):
+                break
+            z[:] = zt
+            cur, trial = trial, cur
+            in_out = not in_out
+            iterations += 1
     hist = np.full(MEMORY, -math.inf)
     hist[0] = _norm(cur.F)
-    cap = MAX_STEP
     J = np.zeros((N, N)).T  # Fortran order, like lu: its copy into lu reads contiguously
     rhs = np.zeros(N)
     # dense work arrays of the Jacobian's product (zeros off the pairs): float32 while single
@@ -2021,9 +2160,8 @@ def _newton_one(
     steps = np.empty((BROYDEN_MEMORY, N))  # the steps taken since it was factored
     step_sq = np.empty(BROYDEN_MEMORY)  # their squared norms
     nb = 0  # how many
-    iterations = 0
     status = 0
-    for it in range(max_iter):
+    for it in range(iterations, max_iter):
         if _max_abs(cur.F) <= tol:
             break
         phi_now = _norm(cur.F)
