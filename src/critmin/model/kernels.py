@@ -748,52 +748,27 @@ def eval_residual(a: Any, b: int, z: Any, e: Any, fac: Any) -> bool:
     for s in range(ns + 1):
         Q[s] = 0.0
         X[s] = 0.0
-    # sales (and exports) per slot, summed while the seller stays the same (_eval_totals)
+    # sales (and exports) per slot, summed while the seller stays the same (_eval_totals);
+    # each pair's quantity as in eval_factored (the branches on nq and floors are the same
+    # for every pair: the compiler takes them out of the loop)
     s_cur = ps[0] if L > 0 else 0
     q_sum = 0.0
     x_sum = 0.0
-    if nq > 0:
-        for ell in range(L):
-            s = ps[ell]
-            v = h[ell] * (bx[s] if poff[ell] != 0.0 else bd[s])
-            if floors:
-                at_floor = hF[ell] * cQ
-                v = v if K[ell] else at_floor
-            qq = v * D[pj[ell]]
-            if s != s_cur:
-                Q[s_cur] += q_sum
-                X[s_cur] += x_sum
-                s_cur = s
-                q_sum = 0.0
-                x_sum = 0.0
-            q_sum += qq
-            x_sum += qq * poff[ell]
-    elif floors:
-        for ell in range(L):
-            s = ps[ell]
-            free = h[ell] * bd[s]
+    for ell in range(L):
+        s = ps[ell]
+        v = h[ell] * (bx[s] if (nq > 0 and poff[ell] != 0.0) else bd[s])
+        if floors:
             at_floor = hF[ell] * cQ
-            qq = (free if K[ell] else at_floor) * D[pj[ell]]
-            if s != s_cur:
-                Q[s_cur] += q_sum
-                X[s_cur] += x_sum
-                s_cur = s
-                q_sum = 0.0
-                x_sum = 0.0
-            q_sum += qq
-            x_sum += qq * poff[ell]
-    else:
-        for ell in range(L):
-            s = ps[ell]
-            qq = h[ell] * bd[s] * D[pj[ell]]
-            if s != s_cur:
-                Q[s_cur] += q_sum
-                X[s_cur] += x_sum
-                s_cur = s
-                q_sum = 0.0
-                x_sum = 0.0
-            q_sum += qq
-            x_sum += qq * poff[ell]
+            v = v if K[ell] else at_floor
+        qq = v * D[pj[ell]]
+        if s != s_cur:
+            Q[s_cur] += q_sum
+            X[s_cur] += x_sum
+            s_cur = s
+            q_sum = 0.0
+            x_sum = 0.0
+        q_sum += qq
+        x_sum += qq * poff[ell]
     if L > 0:
         Q[s_cur] += q_sum
         X[s_cur] += x_sum
