@@ -226,13 +226,9 @@ def _scaled_exp_divide(c: Any, x: Any, out: Any, num: Any, den: Any, n: int) -> 
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _eval_prices(a: Any, b: int, z: Any, e: Any, want_min: bool) -> Any:
-    """The start of an evaluation (see :func:`eval_one`): the quota unknowns ``nu`` per slot,
-    each pair's log price ``ln c_hat`` before and ``ln c`` after the floor (``K``: the floor
-    does not bind) and, with ``want_min``, each buyer's cheapest log price ``m_j``. Returns
-    the array holding ``ln c`` (``lnc_hat`` itself without quotas and floors)."""
-    L = a.nvalid[b]
-    n1 = a.W.shape[1]
+def _slot_nu(a: Any, b: int, z: Any, e: Any) -> Any:
+    """The quota unknowns ``nu`` per producer slot into ``e.nu`` (0 without a quota and on
+    the padding slot); returns it."""
     ns = a.R.shape[1]
     nq = a.qslot.shape[1]
     nu = e.nu
@@ -242,6 +238,19 @@ def _eval_prices(a: Any, b: int, z: Any, e: Any, want_min: bool) -> Any:
         if a.qmask[b, k]:
             nu[a.qslot[b, k]] = z[ns + k]
     nu[ns] = 0.0
+    return nu
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _eval_prices(a: Any, b: int, z: Any, e: Any, want_min: bool) -> Any:
+    """The start of an evaluation (see :func:`eval_one`): the quota unknowns ``nu`` per slot,
+    each pair's log price ``ln c_hat`` before and ``ln c`` after the floor (``K``: the floor
+    does not bind) and, with ``want_min``, each buyer's cheapest log price ``m_j``. Returns
+    the array holding ``ln c`` (``lnc_hat`` itself without quotas and floors)."""
+    L = a.nvalid[b]
+    n1 = a.W.shape[1]
+    nq = a.qslot.shape[1]
+    nu = _slot_nu(a, b, z, e)
     m = e.m
     if want_min:
         for j in range(n1):
@@ -512,25 +521,18 @@ def pair_factors(a: Any, b: int) -> tuple[Any, Any, Any, Any, float, Any]:
 
 @njit(cache=True, nogil=True, inline="always")
 def _slot_factors(a: Any, b: int, z: Any, e: Any, fac: Any) -> tuple[float, float, float, float]:
-    """The start of :func:`eval_factored` and :func:`eval_residual`: the quota unknowns
-    ``nu`` per slot (into ``e.nu``), the lowest log price ``lo`` of any slot and the factors
-    ``a_s``, ``b_s`` per slot, for its own sales and its exports (into ``fac``'s work space).
-    Returns ``(lo, bound, cF, cQ)``: the bound on the exponents so far (NaN or beyond
+    """The start of :func:`eval_factored` and :func:`eval_residual`, once the quota unknowns
+    per slot are in ``e.nu`` (:func:`_slot_nu`): the lowest log price ``lo`` of any slot and
+    the factors ``a_s``, ``b_s`` per slot, for its own sales and its exports (into ``fac``'s
+    work space). Returns ``(lo, bound, cF, cQ)``: the bound on the exponents so far (NaN or beyond
     :data:`FACTOR_BOUND`: the factored evaluation does not apply) and the factors of a pair
     held at its floor."""
     span = fac[4]
     sv = fac[5]
     ns = a.R.shape[1]
-    nq = a.qslot.shape[1]
     sig = a.sigma[b]
     one_m = 1.0 - sig
     nu = e.nu
-    for s in range(ns + 1):
-        nu[s] = 0.0
-    for k in range(nq):
-        if a.qmask[b, k]:
-            nu[a.qslot[b, k]] = z[ns + k]
-    nu[ns] = 0.0
     lo = 0.0
     hi = 0.0
     own = own_slots(a, b)  # a padded stack's other slots have no pair
@@ -703,10 +705,10 @@ def eval_residual(a: Any, b: int, z: Any, e: Any, fac: Any) -> bool:
     floors = a.any_floor
     ps = a.ps[b]
     pj = a.pj[b]
+    nu = _slot_nu(a, b, z, e)
     lo, bound, cF, cQ = _slot_factors(a, b, z, e, fac)
     if not bound <= FACTOR_BOUND:
         return False
-    nu = e.nu
     ns1 = ns + 1
     ad = sv[:ns1]
     ax = sv[ns1 : 2 * ns1]
@@ -804,6 +806,13 @@ def _quota_base(a: Any, b: int, k: int) -> float:
     return _quota_x0(a, b, k) * math.exp(a.lncap[b, k])
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _clearing_sales(a: Any, b: int, e: Any, s: int) -> float:
+    """Slot ``s``'s sales ``Q_s`` as the Newton matrix divides by them: 1 for a slot whose
+    clearing is not checked or that sells nothing."""
+    return e.Q[s] if (a.check[b, s] and e.Q[s] > 0.0) else 1.0
+
+
 @njit(cache=True, nogil=True)
 def jacobian_one(a: Any, b: int, z: Any, e: Any, J: Any, Qd: Any, ThKd: Any, P: Any) -> Any:
     """The analytic (semismooth) Jacobian ``dF/dz`` of market ``b`` into ``J`` (``N x N``).
@@ -830,7 +839,7 @@ def jacobian_one(a: Any, b: int, z: Any, e: Any, J: Any, Qd: Any, ThKd: Any, P: 
     se = sig - a.eta[b]
     Qs = np.empty(ns + 1)
     for s in range(ns):
-        Qs[s] = e.Q[s] if (a.check[b, s] and e.Q[s] > 0.0) else 1.0
+        Qs[s] = _clearing_sales(a, b, e, s)
     Qs[ns] = 1.0
     inv_Qs = np.empty(ns + 1)  # q / Q by a reciprocal, except where Q is too small for one
     for s in range(ns + 1):
@@ -2023,7 +2032,7 @@ def _sweep_direction(a: Any, b: int, e: Any, cap: float) -> Any:
     for s in range(ns):
         if not a.uact[b, s]:
             continue
-        Qs = e.Q[s] if (a.check[b, s] and e.Q[s] > 0.0) else 1.0
+        Qs = _clearing_sales(a, b, e, s)
         inv_Q[s] = 1.0 / Qs
         lam[s] = a.sigma[b] * free[s] / Qs + e.dS[s]
         jss = se * own[s] / Qs - lam[s]
