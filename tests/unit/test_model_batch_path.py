@@ -4,6 +4,7 @@ alone, bit for bit, whatever the batch, its buckets and the number of threads.""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -211,6 +212,7 @@ def test_solve_shared_equals_the_phased_path_bit_for_bit(
     monkeypatch.setattr(threads_module, "MIN_SHARED_NS", 0.0)
     monkeypatch.setattr(threads_module, "MIN_SHARED_ENTRIES", 0)
     monkeypatch.setattr(threads_module, "MIN_SHARED_COUNT", 0)
+    monkeypatch.setattr(threads_module, "MIN_CHUNK_NS", 0.0)  # several chunks: both threads work
     calls: list[int] = []
     shared = solver_module.solve_shared
 
@@ -224,7 +226,7 @@ def test_solve_shared_equals_the_phased_path_bit_for_bit(
         out = solve_batch(markets, policies, threads=2, group_sizes=group)
         for got, own in zip(out, alone, strict=True):
             assert_same_solution(got, own)
-    assert len(calls) == 2 and min(calls) >= 2  # the shared path ran, a stack per thread
+    assert len(calls) == 2 and min(calls) >= 2  # the shared path ran, a stack per chunk
     for threads in (1, 2):  # one thread: the same path on the calling thread
         out = solve_batch(markets, policies, threads=threads)
         for got, own in zip(out, alone, strict=True):
@@ -279,6 +281,38 @@ def test_a_batch_solution_views_its_rows_on_first_access() -> None:
     copied = pickle.loads(pickle.dumps(out[0]))
     assert "_source" not in vars(copied)
     assert_same_solution(copied, solve(markets[0], policies[0]))
+
+
+def test_guided_chunks_take_every_market_once_largest_first_in_shrinking_chunks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """threads.guided_chunks: every market in exactly one chunk, each chunk in the order of
+    the members, chunks taken by decreasing cost, each (but the last) holding at least its
+    share of the work left (CHUNK_SHARE / threads) and at least MIN_CHUNK_NS; no chunks for
+    no markets, one chunk when the floor exceeds the whole."""
+    from critmin.model.threads import CHUNK_SHARE, guided_chunks
+
+    rng = np.random.default_rng(3)
+    costs = list(rng.pareto(1.2, 40) * 1e5 + 3e4)
+    members = list(rng.permutation(100)[:40])
+    position = {k: i for i, k in enumerate(members)}
+    for threads, floor in ((2, 0.0), (2, 5e5), (4, 2e5)):
+        monkeypatch.setattr(threads_module, "MIN_CHUNK_NS", floor)
+        chunks = guided_chunks(costs, members, threads)
+        assert sorted(k for c in chunks for k in c) == sorted(members)
+        for c in chunks:
+            assert [position[k] for k in c] == sorted(position[k] for k in c)
+        cost = [[costs[position[k]] for k in c] for c in chunks]
+        for first, second in itertools.pairwise(cost):
+            assert min(first) >= max(second)  # largest first
+        left = sum(costs)
+        for c in cost[:-1]:
+            assert sum(c) >= max(CHUNK_SHARE / threads * left, floor) * (1 - 1e-12)
+            assert sum(c) - min(c) < max(CHUNK_SHARE / threads * left, floor)  # no more
+            left -= sum(c)
+    assert guided_chunks([], [], 2) == []
+    monkeypatch.setattr(threads_module, "MIN_CHUNK_NS", 1e12)
+    assert guided_chunks(costs, members, 2) == [sorted(members, key=position.__getitem__)]
 
 
 def test_a_thread_merges_its_buckets_while_the_padding_stays_small() -> None:

@@ -807,10 +807,12 @@ def _quota_base(a: Any, b: int, k: int) -> float:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _clearing_sales(a: Any, b: int, e: Any, s: int) -> float:
+def _clearing_sales(Q: Any, check: Any, s: int) -> float:
     """Slot ``s``'s sales ``Q_s`` as the Newton matrix divides by them: 1 for a slot whose
-    clearing is not checked or that sells nothing."""
-    return e.Q[s] if (a.check[b, s] and e.Q[s] > 0.0) else 1.0
+    clearing is not checked (``check``: the market's row of ``StackArrays.check``) or that
+    sells nothing. Arrays, not the kernels' named tuples: a tuple handed to a helper inside
+    a loop costs an atomic reference count per array per pass (see :func:`place_eval`)."""
+    return Q[s] if (check[s] and Q[s] > 0.0) else 1.0
 
 
 @njit(cache=True, nogil=True)
@@ -838,8 +840,10 @@ def jacobian_one(a: Any, b: int, z: Any, e: Any, J: Any, Qd: Any, ThKd: Any, P: 
     sig = a.sigma[b]
     se = sig - a.eta[b]
     Qs = np.empty(ns + 1)
+    Q = e.Q
+    check = a.check[b]
     for s in range(ns):
-        Qs[s] = _clearing_sales(a, b, e, s)
+        Qs[s] = _clearing_sales(Q, check, s)
     Qs[ns] = 1.0
     inv_Qs = np.empty(ns + 1)  # q / Q by a reciprocal, except where Q is too small for one
     for s in range(ns + 1):
@@ -2029,15 +2033,20 @@ def _sweep_direction(a: Any, b: int, e: Any, cap: float) -> Any:
     ds = np.zeros(ns1)  # the Jacobi step per slot (0 on the padding slot)
     inv_Q = np.zeros(ns1)
     lam = np.zeros(ns1)
+    Q = e.Q
+    check = a.check[b]
+    uact = a.uact[b]
+    dS = e.dS
+    F = e.F
     for s in range(ns):
-        if not a.uact[b, s]:
+        if not uact[s]:
             continue
-        Qs = _clearing_sales(a, b, e, s)
+        Qs = _clearing_sales(Q, check, s)
         inv_Q[s] = 1.0 / Qs
-        lam[s] = a.sigma[b] * free[s] / Qs + e.dS[s]
+        lam[s] = a.sigma[b] * free[s] / Qs + dS[s]
         jss = se * own[s] / Qs - lam[s]
         if jss != 0.0 and math.isfinite(jss):
-            ds[s] = -e.F[s] / jss
+            ds[s] = -F[s] / jss
     y = np.zeros(n1)
     for ell in range(L):
         y[pj[ell]] += (th[ell] if K[ell] else 0.0) * ds[ps[ell]]
@@ -2056,10 +2065,10 @@ def _sweep_direction(a: Any, b: int, e: Any, cap: float) -> Any:
     num = 0.0
     den = 0.0
     for s in range(ns):
-        if not a.uact[b, s]:
+        if not uact[s]:
             continue
         g = se - lam[s]
-        r = e.F[s] + se * jd[s] * inv_Q[s] - lam[s] * ds[s]
+        r = F[s] + se * jd[s] * inv_Q[s] - lam[s] * ds[s]
         num += r * g
         den += g * g
     c = -num / den if den > 0.0 and math.isfinite(num) else 0.0
@@ -2067,12 +2076,12 @@ def _sweep_direction(a: Any, b: int, e: Any, cap: float) -> Any:
     big = 0.0
     lin = 0.0  # the linear model's residual norm after the step
     for s in range(ns + nq):
-        if s < ns and a.uact[b, s]:
+        if s < ns and uact[s]:
             d[s] = ds[s] + c
             big = max(big, abs(d[s]))
-            r = e.F[s] + se * jd[s] * inv_Q[s] - lam[s] * ds[s] + c * (se - lam[s])
+            r = F[s] + se * jd[s] * inv_Q[s] - lam[s] * ds[s] + c * (se - lam[s])
         else:
-            r = e.F[s]
+            r = F[s]
         lin += r * r
     if big > cap:
         for s in range(ns):
@@ -2196,7 +2205,6 @@ def _newton_one(
         capped = big > cap
         d *= min(1.0, cap / max(big, 1e-300))
         phi_ref = hist.max()
-        kink = first_kink_one(a, b, z, cur, d, KINK_MIN_STEP)
         relax = RELAX**it
         alpha = 1.0
         accepted = False
@@ -2214,7 +2222,9 @@ def _newton_one(
                 accepted = True
                 break
             # after a failed full step, first try stopping at the first kink on the way
-            alpha = kink if (k == 0 and math.isfinite(kink)) else 0.5 * alpha
+            # (searched for only then: most full steps are taken; cur is still the point z)
+            kink = first_kink_one(a, b, z, cur, d, KINK_MIN_STEP) if k == 0 else math.inf
+            alpha = kink if math.isfinite(kink) else 0.5 * alpha
         full = accepted and alpha == 1.0
         if full and capped:
             cap = min(4.0 * cap, MAX_STEP_LIMIT)
@@ -2401,32 +2411,40 @@ def place_eval(src: Any, dst: Any, n: int, ns_pad: int) -> None:
     L = src.q.shape[0]
     ns = src.f_check.shape[0]
     nq = src.h.shape[0]
+    # every array taken out of its tuple once: a tuple's field read inside a loop with
+    # branches costs an atomic reference count per field per pass (Numba cannot prune them)
+    d_lnc_hat, d_K, d_theta, d_q = dst.lnc_hat, dst.K, dst.theta, dst.q
     # the pairs: already in place (:func:`_market_buffer`); the row's padding pairs
-    for ell in range(L, dst.q.shape[0]):
-        dst.lnc_hat[ell] = 0.0
-        dst.K[ell] = False
-        dst.theta[ell] = 0.0
-        dst.q[ell] = 0.0
-    for j in range(dst.lnP.shape[0]):
+    for ell in range(L, d_q.shape[0]):
+        d_lnc_hat[ell] = 0.0
+        d_K[ell] = False
+        d_theta[ell] = 0.0
+        d_q[ell] = 0.0
+    s_lnP, s_m, s_T, d_lnP, d_m, d_T = src.lnP, src.m, src.T, dst.lnP, dst.m, dst.T
+    for j in range(d_lnP.shape[0]):
         inside = j < n
-        dst.lnP[j] = src.lnP[j] if inside else 0.0
-        dst.m[j] = src.m[j] if inside else 0.0
-        dst.T[j] = src.T[j] if inside else 1.0
-    for s in range(dst.Q.shape[0]):
+        d_lnP[j] = s_lnP[j] if inside else 0.0
+        d_m[j] = s_m[j] if inside else 0.0
+        d_T[j] = s_T[j] if inside else 1.0
+    s_Q, s_X, s_nu, d_Q, d_X, d_nu = src.Q, src.X, src.nu, dst.Q, dst.X, dst.nu
+    for s in range(d_Q.shape[0]):
         inside = s < ns
-        dst.Q[s] = src.Q[s] if inside else 0.0
-        dst.X[s] = src.X[s] if inside else 0.0
-        dst.nu[s] = src.nu[s] if inside else 0.0
+        d_Q[s] = s_Q[s] if inside else 0.0
+        d_X[s] = s_X[s] if inside else 0.0
+        d_nu[s] = s_nu[s] if inside else 0.0
+    s_fc, s_F, s_S, s_dS = src.f_check, src.F, src.S, src.dS
+    d_fc, d_F, d_S, d_dS = dst.f_check, dst.F, dst.S, dst.dS
     for s in range(ns_pad):
         inside = s < ns
-        dst.f_check[s] = src.f_check[s] if inside else 0.0
-        dst.F[s] = src.F[s] if inside else 0.0
-        dst.S[s] = src.S[s] if inside else 1.0
-        dst.dS[s] = src.dS[s] if inside else 0.0
-    for k in range(dst.h.shape[0]):
+        d_fc[s] = s_fc[s] if inside else 0.0
+        d_F[s] = s_F[s] if inside else 0.0
+        d_S[s] = s_S[s] if inside else 1.0
+        d_dS[s] = s_dS[s] if inside else 0.0
+    s_h, d_h = src.h, dst.h
+    for k in range(d_h.shape[0]):
         inside = k < nq
-        dst.F[ns_pad + k] = src.F[ns + k] if inside else 0.0
-        dst.h[k] = src.h[k] if inside else 1.0
+        d_F[ns_pad + k] = s_F[ns + k] if inside else 0.0
+        d_h[k] = s_h[k] if inside else 1.0
 
 
 # --------------------------------------------------------------------------------------------

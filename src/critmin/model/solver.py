@@ -397,7 +397,7 @@ def _solve_window(
         threads = nthreads if worth_sharing(costs, nthreads) else 1
         with _blas(n_unknowns):
             shared = solve_shared(
-                window, markets, resolved, counts, tol, max_iter, LOG_RANGE, threads
+                window, markets, resolved, counts, tol, max_iter, LOG_RANGE, threads, costs
             )
             return [_retried(part, tol, max_iter) for part in shared]
     stacks = fill_stacks(stack_builders(window, markets, resolved, counts), nthreads)

@@ -40,6 +40,7 @@ __all__ = [
     "count_sizes",
     "empty_evaluation",
     "fill_stacks",
+    "guided_chunks",
     "levels_threaded",
     "longest_first",
     "market_costs",
@@ -246,32 +247,39 @@ def solve_shared(
     max_iter: int,
     log_range: float,
     threads: int,
+    costs: Sequence[float] | None = None,
 ) -> list[SolvedStack]:
     """Fill, solve and level the markets of ``groups`` (size buckets of market indices) on
-    ``threads`` threads, one hand-over for all of it: the markets go longest first
-    (:func:`market_costs`) to the least loaded thread, and each thread builds its own stacks
-    (its markets of each bucket, consecutive buckets merged while that adds little padding:
-    :func:`merge_parts`), fills them (:func:`critmin.model.kernels.market_fill`,
+    ``threads`` threads, one hand-over for all of it. The markets, longest first
+    (:func:`market_costs`), are cut into chunks of decreasing work (:func:`guided_chunks`)
+    that the threads take one after the other as they come free (a thread that wakes late,
+    or runs slower, simply takes fewer); a chunk's markets form stacks by size bucket
+    (consecutive buckets merged while that adds little padding: :func:`merge_parts`), and the
+    thread that took it builds them, fills them (:func:`critmin.model.kernels.market_fill`,
     :meth:`critmin.model.core.StackBuilder.finish`), runs the Newton iteration on them
     (:func:`critmin.model.kernels.newton_markets`) and their levels
     (:func:`critmin.model.kernels.levels_batch`), while their pair lists are still in the
-    caches. ``counts`` are the markets' sizes in the order of the groups' members. Each market
+    caches. ``counts`` are the markets' sizes in the order of the groups' members, ``costs``
+    their :func:`market_costs` (computed here if not given). Each market
     is filled, solved and levelled whole by one thread, by the same calls as alone, so the
     numbers depend neither on ``threads`` nor on which markets share a stack. On one thread,
-    the same on the calling thread, through the compiled module's own kernels (the AOT
-    build's when current)."""
+    one chunk of every market, through the compiled module's own kernels (the AOT build's
+    when current)."""
     members = [k for grp in groups for k in grp]
     position = {k: pos for pos, k in enumerate(members)}
-    share = longest_first(market_costs([markets[k] for k in members], counts), threads)
-    owner = {members[pos]: t for t, mine in enumerate(share) for pos in mine}
     pairs = {k: counts[position[k]][0] for k in members}
-    plan = [
-        merge_parts(
-            [part for grp in groups if (part := [k for k in grp if owner[k] == t])],
-            pairs,
+    if threads > 1:
+        if costs is None:
+            costs = market_costs([markets[k] for k in members], counts)
+        chunks = guided_chunks(costs, members, threads)
+    else:
+        chunks = [members]
+    plan = []
+    for chunk in chunks:
+        mine = set(chunk)
+        plan.append(
+            merge_parts([part for grp in groups if (part := [k for k in grp if k in mine])], pairs)
         )
-        for t in range(threads)
-    ]
     if threads > 1:
         fill_kernel = releasing_gil("market_fill")
         newton_kernel = releasing_gil("newton_markets")
@@ -279,29 +287,69 @@ def solve_shared(
     else:  # the compiled module's own (the AOT build's, when current)
         fill_kernel, newton_kernel, levels_kernel = None, newton_markets, levels_batch
     done: list[list[SolvedStack]] = [[] for _ in range(threads)]
+    taken = iter(range(len(plan)))  # the next chunk: next() holds the GIL, so each is taken once
 
     def work(t: int) -> None:
-        # every allocation first (Python, under the GIL), then the kernels (without it)
-        builders = [
-            StackBuilder(
-                [markets[k] for k in part],
-                [resolved[k] for k in part],
-                [counts[position[k]] for k in part],
-            )
-            for part in plan[t]
-        ]
-        outs = [_newton_space(*builder.shape) for builder in builders]
-        for part, builder, out in zip(plan[t], builders, outs, strict=True):
-            for b in range(len(part)):
-                builder.fill(b, fill_kernel)
-            st = builder.finish()
-            every = np.arange(st.B, dtype=np.intp)
-            newton_kernel(st.arrays, st.sizes, tol, max_iter, False, True, every, *out)
-            z, e = out[0], out[1]
-            done[t].append((part, st, out, stack_levels(levels_kernel, st, z, e.F, e, log_range)))
+        for c in taken:
+            # the chunk's allocations first (Python, under the GIL), then its kernels (without)
+            builders = [
+                StackBuilder(
+                    [markets[k] for k in part],
+                    [resolved[k] for k in part],
+                    [counts[position[k]] for k in part],
+                )
+                for part in plan[c]
+            ]
+            outs = [_newton_space(*builder.shape) for builder in builders]
+            for part, builder, out in zip(plan[c], builders, outs, strict=True):
+                for b in range(len(part)):
+                    builder.fill(b, fill_kernel)
+                st = builder.finish()
+                every = np.arange(st.B, dtype=np.intp)
+                newton_kernel(st.arrays, st.sizes, tol, max_iter, False, True, every, *out)
+                z, e = out[0], out[1]
+                done[t].append(
+                    (part, st, out, stack_levels(levels_kernel, st, z, e.F, e, log_range))
+                )
 
     run_threads(work, threads)
     return [solved for mine in done for solved in mine]
+
+
+CHUNK_SHARE = 1.0
+MIN_CHUNK_NS = 500_000.0
+"""Chunks of :func:`solve_shared`: each takes markets (longest first) until it holds about
+``CHUNK_SHARE / threads`` of the work not yet in a chunk, and at least ``MIN_CHUNK_NS``
+(a chunk's stacks cost their allocation and calls, tens of microseconds): "guided"
+self-scheduling (Polychronopoulos & Kuck 1987), so the first chunks are large and the last
+ones small, and the threads, taking them as they come free, end within about a small
+chunk of each other. A static split (longest first to the least loaded thread) left the
+helper thread, which wakes 0.1-0.3 ms after the calling thread starts and runs slower on a
+cold core, finishing 0.4-0.7 ms after it on bench_solver's case (d)."""
+
+
+def guided_chunks(costs: Sequence[float], members: Sequence[int], threads: int) -> list[list[int]]:
+    """``members`` (with their ``costs``) cut into chunks for :func:`solve_shared`: by
+    decreasing cost (ties in order), each chunk taking markets until its cost reaches
+    ``max(CHUNK_SHARE / threads x the cost not yet in a chunk, MIN_CHUNK_NS)``; every chunk
+    lists its markets in the order of ``members``."""
+    order = sorted(range(len(members)), key=lambda i: -costs[i])
+    left = float(sum(costs))
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    held = 0.0
+    target = max(CHUNK_SHARE / threads * left, MIN_CHUNK_NS)
+    for i in order:
+        current.append(i)
+        held += costs[i]
+        if held >= target:
+            chunks.append(current)
+            left -= held
+            current, held = [], 0.0
+            target = max(CHUNK_SHARE / threads * left, MIN_CHUNK_NS)
+    if current:
+        chunks.append(current)
+    return [[members[i] for i in sorted(chunk)] for chunk in chunks]
 
 
 def merge_parts(parts: list[list[int]], pairs: dict[int, int]) -> list[list[int]]:
