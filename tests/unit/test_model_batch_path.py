@@ -315,6 +315,33 @@ def test_guided_chunks_take_every_market_once_largest_first_in_shrinking_chunks(
     assert guided_chunks(costs, members, 2) == [sorted(members, key=position.__getitem__)]
 
 
+def test_an_error_in_one_chunk_stops_the_threads_taking_new_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When solving a chunk fails (an error, or Ctrl-C on the calling thread), the error
+    reaches the caller and no thread starts another chunk: of twelve one-market chunks on
+    two threads, at most the failing one and one already taken by the other thread run."""
+    rng = np.random.default_rng(5)
+    markets = [market(rng, n) for n in range(6, 18)]
+    policies = [policy(rng, m, k) for k, m in enumerate(markets)]
+    monkeypatch.setattr(threads_module, "MIN_SHARED_NS", 0.0)
+    monkeypatch.setattr(threads_module, "MIN_CHUNK_NS", 0.0)
+    monkeypatch.setattr(threads_module, "CHUNK_SHARE", 1e-9)  # a chunk per market
+    started: list[int] = []
+    real_space = threads_module._newton_space
+
+    def failing_space(*shape: int) -> Any:
+        started.append(1)
+        if len(started) == 1:
+            raise ValueError("chunk failed")
+        return real_space(*shape)
+
+    monkeypatch.setattr(threads_module, "_newton_space", failing_space)
+    with pytest.raises(ValueError, match="chunk failed"):
+        solve_batch(markets, policies, threads=2, group_sizes=False)
+    assert 1 <= len(started) <= 3 < len(markets)
+
+
 def test_a_thread_merges_its_buckets_while_the_padding_stays_small() -> None:
     """merge_parts joins consecutive parts while the padding pairs the join adds
     (``B x max L - sum L``) stay within MERGE_PAIRS, and keeps every market once, in order."""

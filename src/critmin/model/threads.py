@@ -288,29 +288,37 @@ def solve_shared(
         fill_kernel, newton_kernel, levels_kernel = None, newton_markets, levels_batch
     done: list[list[SolvedStack]] = [[] for _ in range(threads)]
     taken = iter(range(len(plan)))  # the next chunk: next() holds the GIL, so each is taken once
+    stopped: list[bool] = []
 
     def work(t: int) -> None:
-        for c in taken:
-            # the chunk's allocations first (Python, under the GIL), then its kernels (without)
-            builders = [
-                StackBuilder(
-                    [markets[k] for k in part],
-                    [resolved[k] for k in part],
-                    [counts[position[k]] for k in part],
-                )
-                for part in plan[c]
-            ]
-            outs = [_newton_space(*builder.shape) for builder in builders]
-            for part, builder, out in zip(plan[c], builders, outs, strict=True):
-                for b in range(len(part)):
-                    builder.fill(b, fill_kernel)
-                st = builder.finish()
-                every = np.arange(st.B, dtype=np.intp)
-                newton_kernel(st.arrays, st.sizes, tol, max_iter, False, True, every, *out)
-                z, e = out[0], out[1]
-                done[t].append(
-                    (part, st, out, stack_levels(levels_kernel, st, z, e.F, e, log_range))
-                )
+        try:
+            for c in taken:
+                if stopped:
+                    return
+                solve_chunk(t, c)
+        except BaseException:  # Ctrl-C or an error: the other threads take no new chunk
+            stopped.append(True)
+            raise
+
+    def solve_chunk(t: int, c: int) -> None:
+        # the chunk's allocations first (Python, under the GIL), then its kernels (without)
+        builders = [
+            StackBuilder(
+                [markets[k] for k in part],
+                [resolved[k] for k in part],
+                [counts[position[k]] for k in part],
+            )
+            for part in plan[c]
+        ]
+        outs = [_newton_space(*builder.shape) for builder in builders]
+        for part, builder, out in zip(plan[c], builders, outs, strict=True):
+            for b in range(len(part)):
+                builder.fill(b, fill_kernel)
+            st = builder.finish()
+            every = np.arange(st.B, dtype=np.intp)
+            newton_kernel(st.arrays, st.sizes, tol, max_iter, False, True, every, *out)
+            z, e = out[0], out[1]
+            done[t].append((part, st, out, stack_levels(levels_kernel, st, z, e.F, e, log_range)))
 
     run_threads(work, threads)
     return [solved for mine in done for solved in mine]
