@@ -7,11 +7,14 @@ and work on one thread through whichever :mod:`critmin.model.compiled` chose (th
 numbers). Work is split by market, never inside one: every market is set up and solved whole
 by one thread, by the same compiled code as on its own, so the numbers do not depend on the
 number of threads or on which thread solved what (:func:`critmin.model.solver.solve_batch`).
-The split is static, longest job first to the least loaded thread (Graham 1969, "LPT"), and
-handed over once (:func:`solve_shared`): each thread then builds, fills, solves and levels its
-own stacks, one compiled call per market for the fill and one per stack for the Newton
-iteration and the levels: a dispatch costs a few microseconds under the GIL, a market tens
-to thousands of microseconds without it.
+A batch is handed over once (:func:`solve_shared`): its markets, longest first, are cut into
+chunks of decreasing work (:func:`guided_chunks`) that the threads take as they come free, and
+the thread that takes a chunk builds, fills, solves and levels its stacks, one compiled call
+per market for the fill and one per stack for the Newton iteration and the levels: a dispatch
+costs a few microseconds under the GIL, a market tens to thousands of microseconds without
+it. The setup steps of very large batches (:func:`fill_stacks`, :func:`count_sizes`,
+:func:`levels_threaded`) share their work statically, longest job first to the least loaded
+thread (Graham 1969, "LPT": :func:`longest_first`).
 """
 
 from __future__ import annotations
@@ -332,8 +335,10 @@ MIN_CHUNK_NS = 500_000.0
 self-scheduling (Polychronopoulos & Kuck 1987), so the first chunks are large and the last
 ones small, and the threads, taking them as they come free, end within about a small
 chunk of each other. A static split (longest first to the least loaded thread) left the
-helper thread, which wakes 0.1-0.3 ms after the calling thread starts and runs slower on a
-cold core, finishing 0.4-0.7 ms after it on bench_solver's case (d)."""
+helper thread, which starts 0.1-0.3 ms after the calling thread (it waits for the GIL, held
+by the calling thread until its first kernel) and runs slower on a cold core, finishing
+0.4-0.7 ms after it on bench_solver's case (d). The values come from a scan on (b) and (d)
+(docs/performance.md, "Chunks taken as the threads come free")."""
 
 
 def guided_chunks(costs: Sequence[float], members: Sequence[int], threads: int) -> list[list[int]]:
