@@ -2123,7 +2123,8 @@ def _newton_one(
     in_out = True
     zt = np.zeros(N)
     fac = pair_factors(a, b)
-    evaluate_fast(a, b, z, cur, fac)
+    if not eval_factored(a, b, z, cur, fac):
+        eval_one(a, b, z, cur)
     cur_full = True  # cur holds the pair arrays too (else only its residual: eval_residual)
     cap = MAX_STEP
     iterations = 0
@@ -2137,7 +2138,8 @@ def _newton_one(
                 break
             for i in range(N):
                 zt[i] = z[i] + d[i]
-            evaluate_fast(a, b, zt, trial, fac)
+            if not eval_factored(a, b, zt, trial, fac):
+                eval_one(a, b, zt, trial)
             phi = _norm(trial.F)
             if not (math.isfinite(phi) and phi < SWEEP_CONTRACTION * phi_now):
                 break
@@ -2175,9 +2177,11 @@ def _newton_one(
                     zt[i] = z[i] + d[i]
                 full_trial = phi_now < FULL_TRIAL_BELOW  # most likely the last step
                 if full_trial:
-                    evaluate_fast(a, b, zt, trial, fac)
+                    if not eval_factored(a, b, zt, trial, fac):
+                        eval_one(a, b, zt, trial)
                 else:
-                    evaluate_residual(a, b, zt, trial, fac)
+                    if not eval_residual(a, b, zt, trial, fac):
+                        eval_one(a, b, zt, trial)
                 phi = _norm(trial.F)
                 if math.isfinite(phi) and phi < phi_now:
                     z[:] = zt
@@ -2197,7 +2201,8 @@ def _newton_one(
         have_lu = False
         nb = 0
         if not cur_full:  # after quasi-Newton steps: the pair arrays at z (the same F)
-            evaluate_fast(a, b, z, cur, fac)
+            if not eval_factored(a, b, z, cur, fac):
+                eval_one(a, b, z, cur)
             cur_full = True
         if single:
             jump = newton_system_one(a, b, z, cur, J, rhs, Qd32, ThKd32, P32)
@@ -2226,9 +2231,11 @@ def _newton_one(
             for i in range(N):
                 zt[i] = z[i] + alpha * d[i]
             if FULL_TRIAL_BELOW <= phi_now < RESIDUAL_ONLY_BELOW:
-                evaluate_residual(a, b, zt, trial, fac)
+                if not eval_residual(a, b, zt, trial, fac):
+                    eval_one(a, b, zt, trial)
             else:
-                evaluate_fast(a, b, zt, trial, fac)
+                if not eval_factored(a, b, zt, trial, fac):
+                    eval_one(a, b, zt, trial)
             phi = _norm(trial.F)
             slack = (1.0 - ARMIJO * alpha + relax) * phi_ref
             if math.isfinite(phi) and (pure or phi <= slack):
@@ -2261,8 +2268,8 @@ def _newton_one(
         if not accepted:
             status = LINE_SEARCH_FAILED
             break
-    if not cur_full:
-        evaluate_fast(a, b, z, cur, fac)
+    if not cur_full and not eval_factored(a, b, z, cur, fac):
+        eval_one(a, b, z, cur)
     if not in_out:
         _copy_into(cur, out)
     if status == 0 and _max_abs(cur.F) <= tol:
