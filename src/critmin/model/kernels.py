@@ -523,8 +523,9 @@ def pair_factors(a: Any, b: int) -> tuple[Any, Any, Any, Any, float, Any]:
 def _slot_factors(a: Any, b: int, z: Any, e: Any, fac: Any) -> tuple[float, float, float, float]:
     """The start of :func:`eval_factored` and :func:`eval_residual`, once the quota unknowns
     per slot are in ``e.nu`` (:func:`_slot_nu`): the lowest log price ``lo`` of any slot and
-    the factors ``a_s``, ``b_s`` per slot, for its own sales and its exports (into ``fac``'s
-    work space). Returns ``(lo, bound, cF, cQ)``: the bound on the exponents so far (NaN or beyond
+    the factors ``a_s``, ``b_s`` per slot, for its own sales and, with quotas, its exports
+    (into ``fac``'s work space; without quotas the export factors equal the others and are
+    not read: two exponentials per slot instead of four). Returns ``(lo, bound, cF, cQ)``: the bound on the exponents so far (NaN or beyond
     :data:`FACTOR_BOUND`: the factored evaluation does not apply) and the factors of a pair
     held at its floor."""
     span = fac[4]
@@ -553,13 +554,15 @@ def _slot_factors(a: Any, b: int, z: Any, e: Any, fac: Any) -> tuple[float, floa
     ax = sv[ns1 : 2 * ns1]  # exports
     bd = sv[2 * ns1 : 3 * ns1]
     bx = sv[3 * ns1 : 4 * ns1]
+    quotas = a.qslot.shape[1] > 0  # without quotas the export factors are never read
     for s in range(own):
         u = z[s] - lo
-        ux = u + nu[s]
         ad[s] = math.exp(one_m * u)
         bd[s] = math.exp(-sig * u)
-        ax[s] = math.exp(one_m * ux)
-        bx[s] = math.exp(-sig * ux)
+        if quotas:
+            ux = u + nu[s]
+            ax[s] = math.exp(one_m * ux)
+            bx[s] = math.exp(-sig * ux)
     for s in range(own, ns1):  # slots without pairs
         ad[s] = ax[s] = bd[s] = bx[s] = 0.0
     return lo, bound, math.exp(-one_m * lo), math.exp(sig * lo)
