@@ -2152,7 +2152,7 @@ def _newton_one(
             iterations += 1
     hist = np.full(MEMORY, -math.inf)
     hist[0] = _norm(cur.F)
-    J = np.zeros((N, N)).T  # Fortran order, like lu: its copy into lu reads contiguously
+    J = np.empty((N, N)).T  # Fortran order, like lu; every entry written by jacobian_one
     rhs = np.zeros(N)
     # dense work arrays of the Jacobian's product (zeros off the pairs): float32 while single
     Qd32 = np.zeros((ns if single else 0, n), dtype=np.float32)
