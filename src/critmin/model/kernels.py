@@ -525,9 +525,9 @@ def _slot_factors(a: Any, b: int, z: Any, e: Any, fac: Any) -> tuple[float, floa
     per slot are in ``e.nu`` (:func:`_slot_nu`): the lowest log price ``lo`` of any slot and
     the factors ``a_s``, ``b_s`` per slot, for its own sales and, with quotas, its exports
     (into ``fac``'s work space; without quotas the export factors equal the others and are
-    not read: two exponentials per slot instead of four). Returns ``(lo, bound, cF, cQ)``: the bound on the exponents so far (NaN or beyond
-    :data:`FACTOR_BOUND`: the factored evaluation does not apply) and the factors of a pair
-    held at its floor."""
+    not read: two exponentials per slot instead of four). Returns ``(lo, bound, cF, cQ)``:
+    the bound on the exponents so far (NaN or beyond :data:`FACTOR_BOUND`: the factored
+    evaluation does not apply) and the factors of a pair held at its floor."""
     span = fac[4]
     sv = fac[5]
     ns = a.R.shape[1]
