@@ -789,13 +789,6 @@ def evaluate_fast(a: Any, b: int, z: Any, e: Any, fac: Any) -> None:
 
 
 @njit(cache=True, nogil=True)
-def evaluate_residual(a: Any, b: int, z: Any, e: Any, fac: Any) -> None:
-    """:func:`eval_residual` where its bounds allow, else :func:`eval_one` (in full)."""
-    if not eval_residual(a, b, z, e, fac):
-        eval_one(a, b, z, e)
-
-
-@njit(cache=True, nogil=True)
 def _quota_x0(a: Any, b: int, k: int) -> float:
     """Baseline exports ``X0_k`` of quota ``k`` (1 for a padding quota)."""
     qs = a.qslot[b, k]
@@ -2135,6 +2128,8 @@ def _newton_one(
     in_out = True
     zt = np.zeros(N)
     fac = pair_factors(a, b)
+    # the evaluations are called directly, not through evaluate_fast: a call of a function
+    # taking the named tuples costs an atomic reference count per array field
     if not eval_factored(a, b, z, cur, fac):
         eval_one(a, b, z, cur)
     cur_full = True  # cur holds the pair arrays too (else only its residual: eval_residual)
@@ -2188,12 +2183,12 @@ def _newton_one(
                 for i in range(N):
                     zt[i] = z[i] + d[i]
                 full_trial = phi_now < FULL_TRIAL_BELOW  # most likely the last step
-                if full_trial:
-                    if not eval_factored(a, b, zt, trial, fac):
-                        eval_one(a, b, zt, trial)
-                else:
-                    if not eval_residual(a, b, zt, trial, fac):
-                        eval_one(a, b, zt, trial)
+                if not (
+                    eval_factored(a, b, zt, trial, fac)
+                    if full_trial
+                    else eval_residual(a, b, zt, trial, fac)
+                ):
+                    eval_one(a, b, zt, trial)
                 phi = _norm(trial.F)
                 if math.isfinite(phi) and phi < phi_now:
                     z[:] = zt
@@ -2236,18 +2231,19 @@ def _newton_one(
         d *= min(1.0, cap / max(big, 1e-300))
         phi_ref = hist.max()
         relax = RELAX**it
+        full_trial = not (FULL_TRIAL_BELOW <= phi_now < RESIDUAL_ONLY_BELOW)
         alpha = 1.0
         accepted = False
         phi = math.inf
         for k in range(MAX_BACKTRACK):
             for i in range(N):
                 zt[i] = z[i] + alpha * d[i]
-            if FULL_TRIAL_BELOW <= phi_now < RESIDUAL_ONLY_BELOW:
-                if not eval_residual(a, b, zt, trial, fac):
-                    eval_one(a, b, zt, trial)
-            else:
-                if not eval_factored(a, b, zt, trial, fac):
-                    eval_one(a, b, zt, trial)
+            if not (
+                eval_factored(a, b, zt, trial, fac)
+                if full_trial
+                else eval_residual(a, b, zt, trial, fac)
+            ):
+                eval_one(a, b, zt, trial)
             phi = _norm(trial.F)
             slack = (1.0 - ARMIJO * alpha + relax) * phi_ref
             if math.isfinite(phi) and (pure or phi <= slack):
@@ -2266,7 +2262,7 @@ def _newton_one(
             z[:] = zt
             cur, trial = trial, cur
             in_out = not in_out
-            cur_full = not (FULL_TRIAL_BELOW <= phi_now < RESIDUAL_ONLY_BELOW)
+            cur_full = full_trial
             iterations += 1
             if single and (
                 not full or (phi_now < SINGLE_UNTIL and phi > SINGLE_MIN_CONTRACTION * phi_now)
