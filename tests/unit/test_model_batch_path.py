@@ -86,6 +86,44 @@ def policy(rng: np.random.Generator, m: Market, k: int) -> Policy:
     )
 
 
+def test_one_market_in_one_compiled_call_equals_the_general_path_bit_for_bit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """solve() of one market runs its sizes, fill, Newton iteration and levels in one compiled
+    call (kernels.market_solve) where nothing comes between the fill and the iteration; the
+    solution equals the general path's (the stack built, then newton_batch and levels_batch
+    called one by one) bit for bit: every instrument, a Fortran-ordered input, an iteration
+    limit hit (the retries run after the call). Numeraires (eta = 0) and demand or supply
+    shifts take the general path."""
+    rng = np.random.default_rng(5)
+    cases = []
+    for k in range(12):
+        m = market(rng, int(rng.integers(3, 40)))
+        cases.append((m, policy(rng, m, k), 100))
+    m = market(rng, 25)
+    fortran = Market(V=np.asfortranarray(m.V), t0=m.t0, sigma=m.sigma, eta=m.eta, eps=m.eps)
+    cases.append((fortran, policy(rng, m, 1), 100))
+    numeraire = market(rng, 8, eta=0.0, fixed=True)
+    cases.append((numeraire, policy(rng, numeraire, 0), 100))
+    cases.append((m, policy(rng, m, 4), 1))  # one iteration: not converged, the retries run
+    one_call = solver_module.market_solve
+    calls: list[int] = []
+
+    def spy(*args: Any) -> Any:
+        calls.append(args[0].shape[0])
+        return one_call(*args)
+
+    monkeypatch.setattr(solver_module, "market_solve", spy)
+    fused = [solve(m, p, max_iter=it) for m, p, it in cases]
+    one = [solver_module._one_call(m, p.resolve(m)) for m, p, _ in cases]
+    assert calls == [m.n for (m, _, _), o in zip(cases, one, strict=True) if o]
+    assert 0 < sum(one) < len(one) and one[-1] and not one[-2]  # both paths ran
+    assert not fused[-1].converged and fused[-1].iterations > 1  # the retries ran
+    monkeypatch.setattr(solver_module, "_one_call", lambda market, policy: False)
+    for (m, p, it), got in zip(cases, fused, strict=True):
+        assert_same_solution(got, solve(m, p, max_iter=it))
+
+
 @pytest.mark.parametrize("sizes", [[14] * 6, [3, 31, 7, 18, 3, 40, 11, 26]], ids=["equal", "mixed"])
 def test_a_batch_equals_each_market_alone_bit_for_bit(
     sizes: list[int], monkeypatch: pytest.MonkeyPatch

@@ -85,6 +85,8 @@ __all__ = [
     "market_counts",
     "newton_system",
     "stack",
+    "stack_of",
+    "unshifted",
 ]
 
 
@@ -233,11 +235,11 @@ def _no_cap(n: int) -> FloatArray:
 
 @lru_cache(maxsize=64)
 def _ones(n: int) -> FloatArray:
-    """Shifters of 1 (see :func:`_unshifted`)."""
+    """Shifters of 1 (see :func:`unshifted`)."""
     return _frozen(np.ones(n))
 
 
-def _unshifted(shift: FloatArray) -> bool:
+def unshifted(shift: FloatArray) -> bool:
     """Whether every shifter is 1: the default array itself, else checked."""
     return shift is _ones(len(shift)) or not (shift != 1.0).any()
 
@@ -564,9 +566,9 @@ class StackBuilder:
             )
             slot_flags[2, b] &= ~numeraire  # uact: a numeraire's price is held
         p = self.policies[b]
-        if not _unshifted(p.demand_shift):
+        if not unshifted(p.demand_shift):
             buyers[2, b, : len(p.demand_shift)] = np.log(p.demand_shift)
-        if not _unshifted(p.supply_shift):
+        if not unshifted(p.supply_shift):
             ks = np.log(p.supply_shift)
             sc = slot_country[b]
             slots[4, b] = np.where(sc < len(ks), ks[np.minimum(sc, len(ks) - 1)], 0.0)
@@ -579,59 +581,63 @@ class StackBuilder:
         return self.assemble()
 
     def assemble(self) -> Stack:
-        """The :class:`Stack` of the arrays as they are (views of them; ``any_floor`` from
-        the fills so far): after :meth:`finish_row` of every market, or before the fills for
-        kernels that read only the rows of markets filled by then
-        (:func:`critmin.model.threads.solve_shared`)."""
-        pairs, pair_index, pvalid, slots, slot_country, slot_flags, buyers = self.blocks[:7]
-        buyer_flags, qslot, lncap, qmask, per_country, nvalid = self.blocks[7:]
-        markets = self.markets
-        sizes = [m.n for m in markets]
-        n = max(sizes)
-        etas = [m.eta for m in markets]
-        return Stack(
-            B=len(markets),
-            n=n,
-            ns=slots.shape[2],
-            L=pairs.shape[2],
-            nq=qslot.shape[1],
-            sizes=np.array(sizes, dtype=np.intp),
-            sigma=np.array([m.sigma for m in markets]),
-            eta=np.array(etas),
-            slot_country=slot_country,
-            R=slots[0],
-            X0=slots[1],
-            eps=slots[2],
-            lnG=slots[3],
-            uact=slot_flags[2],
-            check=slot_flags[1],
-            stranded=slot_flags[0],
-            numeraire=slot_flags[3],
-            W=buyers[0],
-            rev0=buyers[1],
-            supplied=buyer_flags[0],
-            unsupplied=buyer_flags[1],
-            ps=pair_index[0],
-            pj=pair_index[1],
-            pV=pairs[0],
-            pw=pairs[1],
-            pdlt=pairs[2],
-            plnFc=pairs[3],
-            poff=pairs[4],
-            pt1=pairs[5],
-            pF=pairs[6],
-            pvalid=pvalid,
-            any_floor=any(self.floors),  # a levy floor on an open pair
-            qslot=qslot,
-            qmask=qmask,
-            lncap=lncap,
-            lna=buyers[2],
-            lnk=slots[4],
-            nvalid=nvalid,
-            eps_country=per_country[0],
-            floor_country=per_country[1],
-            own_sized=len(markets) == 1,
-        )
+        """:func:`stack_of` the arrays as they are (``any_floor`` from the fills so far):
+        after :meth:`finish_row` of every market, or before the fills for kernels that read
+        only the rows of markets filled by then (:func:`critmin.model.threads.solve_shared`)."""
+        return stack_of(self.markets, self.blocks, any(self.floors))
+
+
+def stack_of(markets: list[Market], blocks: tuple[Any, ...], any_floor: bool) -> Stack:
+    """The :class:`Stack` of ``markets`` on the arrays ``blocks`` (views of them; as in
+    :class:`StackBuilder`), ``any_floor``: a levy floor applies on an open pair of one."""
+    pairs, pair_index, pvalid, slots, slot_country, slot_flags, buyers = blocks[:7]
+    buyer_flags, qslot, lncap, qmask, per_country, nvalid = blocks[7:]
+    sizes = [m.n for m in markets]
+    n = max(sizes)
+    etas = [m.eta for m in markets]
+    return Stack(
+        B=len(markets),
+        n=n,
+        ns=slots.shape[2],
+        L=pairs.shape[2],
+        nq=qslot.shape[1],
+        sizes=np.array(sizes, dtype=np.intp),
+        sigma=np.array([m.sigma for m in markets]),
+        eta=np.array(etas),
+        slot_country=slot_country,
+        R=slots[0],
+        X0=slots[1],
+        eps=slots[2],
+        lnG=slots[3],
+        uact=slot_flags[2],
+        check=slot_flags[1],
+        stranded=slot_flags[0],
+        numeraire=slot_flags[3],
+        W=buyers[0],
+        rev0=buyers[1],
+        supplied=buyer_flags[0],
+        unsupplied=buyer_flags[1],
+        ps=pair_index[0],
+        pj=pair_index[1],
+        pV=pairs[0],
+        pw=pairs[1],
+        pdlt=pairs[2],
+        plnFc=pairs[3],
+        poff=pairs[4],
+        pt1=pairs[5],
+        pF=pairs[6],
+        pvalid=pvalid,
+        any_floor=any_floor,
+        qslot=qslot,
+        qmask=qmask,
+        lncap=lncap,
+        lna=buyers[2],
+        lnk=slots[4],
+        nvalid=nvalid,
+        eps_country=per_country[0],
+        floor_country=per_country[1],
+        own_sized=len(markets) == 1,
+    )
 
 
 def market_counts(m: Market, p: ResolvedPolicy, kernel: Any = None) -> tuple[int, int, int]:

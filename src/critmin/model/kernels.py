@@ -2308,6 +2308,139 @@ def newton_batch(a: Any, tol: float, max_iter: int, pure: bool, single: bool) ->
 
 
 @njit(cache=True, nogil=True)
+def market_solve(
+    V: Any,
+    t0: Any,
+    t1: Any,
+    banned: Any,
+    cap: Any,
+    levy: Any,
+    subsidy_floor: Any,
+    eps: Any,
+    sigma: float,
+    eta: float,
+    tol: float,
+    max_iter: int,
+    log_range: float,
+) -> tuple[Any, ...]:
+    """One market alone, from its dense inputs to its levels, in one call: its sizes
+    (:func:`market_sizes`), its stack of one (the arrays of
+    :class:`critmin.model.core.StackBuilder`, filled by :func:`market_fill`), the Newton
+    iteration (:func:`newton_batch`) and the levels (:func:`levels_batch`), the same calls
+    on the same arrays as :func:`critmin.model.core.stack` and the solver make one by one
+    (so the same numbers), without returning to Python in between: for a market of 200
+    countries the calls, their argument checks and the Python between them cost about a
+    tenth of the solve. For markets that need nothing between the fill and the iteration
+    (``eta > 0``: no numeraire; no demand or supply shifter; see
+    :meth:`critmin.model.core.StackBuilder.finish_row`).
+
+    Returns the stack's arrays (in the order of ``StackBuilder.blocks``), whether a levy
+    floor applies on an open pair, then what :func:`newton_batch` returns (``z``, the
+    evaluation at ``z``, iterations, status) and the :class:`Levels`."""
+    n = V.shape[0]
+    L, ns, nq = market_sizes(V, banned, cap)
+    pairs = np.empty((7, 1, L))
+    pair_index = np.empty((2, 1, L), dtype=np.intp)
+    pvalid = np.empty((1, L), dtype=np.bool_)
+    slots = np.empty((5, 1, ns))
+    slot_country = np.empty((1, ns), dtype=np.intp)
+    slot_flags = np.empty((4, 1, ns), dtype=np.bool_)
+    buyers = np.empty((3, 1, n + 1))
+    buyer_flags = np.empty((2, 1, n + 1), dtype=np.bool_)
+    qslot = np.empty((1, nq), dtype=np.intp)
+    lncap = np.empty((1, nq))
+    qmask = np.empty((1, nq), dtype=np.bool_)
+    per_country = np.empty((2, 1, n))
+    nvalid = np.empty(1, dtype=np.intp)
+    any_floor = market_fill(
+        V,
+        t0,
+        t1,
+        banned,
+        cap,
+        levy,
+        subsidy_floor,
+        eps,
+        0,
+        pairs,
+        pair_index,
+        pvalid,
+        slots,
+        slot_country,
+        slot_flags,
+        buyers,
+        buyer_flags,
+        qslot,
+        lncap,
+        qmask,
+        per_country,
+        nvalid,
+    )
+    sizes = np.full(1, n, dtype=np.intp)
+    a = StackArrays(
+        pair_index[0],
+        pair_index[1],
+        pairs[0],
+        pairs[1],
+        pairs[2],
+        pairs[3],
+        pairs[4],
+        nvalid,
+        np.full(1, sigma),
+        np.full(1, eta),
+        buyer_flags[0],
+        buyers[0],
+        slots[0],
+        slots[1],
+        slots[2],
+        slots[3],
+        slot_flags[2],
+        slot_flags[1],
+        slot_country,
+        qslot,
+        qmask,
+        lncap,
+        any_floor,
+        buyers[2],
+        slots[4],
+    )
+    z, e, iterations, status = newton_batch(a, tol, max_iter, False, True)
+    lv = levels_batch(
+        a,
+        sizes,
+        z,
+        e.F,
+        e.nu,
+        e.X,
+        e.lnP,
+        e.q,
+        e.f_check,
+        per_country[0],
+        per_country[1],
+        pairs[5],
+        pairs[6],
+        buyers[1],
+        log_range,
+    )
+    blocks = (
+        pairs,
+        pair_index,
+        pvalid,
+        slots,
+        slot_country,
+        slot_flags,
+        buyers,
+        buyer_flags,
+        qslot,
+        lncap,
+        qmask,
+        per_country,
+        nvalid,
+    )
+    return blocks, any_floor, z, e, iterations, status, lv
+
+
+@njit(cache=True, nogil=True)
 def market_view(a: Any, b: int, n: int) -> Any:
     """Market ``b`` (``n`` countries) of a stack as a single-market stack at its own sizes:
     its valid pairs, its ``n`` buyers and dummy, its producer slots and quotas (each stored

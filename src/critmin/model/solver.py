@@ -29,6 +29,7 @@ from critmin.model.compiled import (
     LINE_SEARCH_FAILED,
     MAX_STEP_LIMIT,
     levels_batch,
+    market_solve,
     newton_batch,
     solve_step,
 )
@@ -45,6 +46,8 @@ from critmin.model.core import (
     evaluate,
     newton_system,
     stack,
+    stack_of,
+    unshifted,
 )
 from critmin.model.kernel_tuples import EvalBuf, Levels
 from critmin.model.solution import (
@@ -422,17 +425,58 @@ def _solve_window(
     return list(zip(window, stacks, states, evs, levels, strict=True))
 
 
+def _one_call(market: Market, policy: ResolvedPolicy) -> bool:
+    """Whether :func:`critmin.model.kernels.market_solve` solves this market alone in one
+    call: nothing comes between its fill and the iteration (``eta > 0``: no numeraire; no
+    demand or supply shifter) and its system is small enough for one BLAS thread (``N = ns +
+    nq <= 2 n`` unknowns below :data:`SINGLE_THREAD_BELOW`)."""
+    return (
+        market.eta != 0.0
+        and 2 * market.n < SINGLE_THREAD_BELOW
+        and unshifted(policy.demand_shift)
+        and unshifted(policy.supply_shift)
+    )
+
+
 def _solve_one(
     k: int, market: Market, policy: ResolvedPolicy, tol: float, max_iter: int
 ) -> _Solved:
     """Market ``k`` alone: its own stack (no padding), the Newton iteration
-    (:func:`critmin.model.kernels.newton_batch`), the retries where it fails, its levels."""
-    st = stack([market], [policy])
-    with _blas(st.N):
-        state = _newton(st, tol, max_iter)
-        if not state.done[0]:
+    (:func:`critmin.model.kernels.newton_batch`), the retries where it fails, its levels.
+
+    Where nothing comes between the fill and the iteration (no numeraire, ``eta > 0``; no
+    shifter) and the system is small enough for one BLAS thread, all of it up to the levels
+    is one compiled call (:func:`critmin.model.kernels.market_solve`: the same calls on the
+    same arrays, so the same numbers)."""
+    if _one_call(market, policy):
+        with _blas(2 * market.n):
+            blocks, any_floor, z, buf, iterations, status, lv = market_solve(
+                market.V,
+                market.t0,
+                policy.t1,
+                policy.banned,
+                policy.export_cap,
+                policy.levy_floor,
+                policy.subsidy_floor,
+                market.eps,
+                market.sigma,
+                market.eta,
+                tol,
+                max_iter,
+                LOG_RANGE,
+            )
+        st = stack_of([market], blocks, any_floor)
+        state = _newton_state(z, buf, iterations, status)
+        if state.done[0] and state.last is not None:
+            return [k], st, state, state.last, lv
+    else:
+        st = stack([market], [policy])
+        with _blas(st.N):
+            state = _newton(st, tol, max_iter)
+    if not state.done[0]:
+        with _blas(st.N):
             _retry(st, state, np.flatnonzero(~state.done), tol, max_iter)
-            state.last = None
+        state.last = None
     ev = state.last if state.last is not None else evaluate(st, state.z)
     lv = stack_levels(levels_batch, st, state.z, state.F, ev.buf, LOG_RANGE)
     return [k], st, state, ev, lv
