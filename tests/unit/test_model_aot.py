@@ -277,6 +277,13 @@ def test_unexported_argument_types_run_through_numba(caplog: pytest.LogCaptureFi
     assert caplog.text == ""
 
 
+def test_every_entry_point_has_an_export() -> None:
+    """The build exports every kernel the model calls from Python (a kernel missing from the
+    representative solves would run through Numba's JIT instead, importing and compiling)."""
+    aot = current_build()
+    assert [name for name in compiled.ENTRY_POINTS if not aot.functions[name].exports] == []
+
+
 def test_aot_results_rebuild_the_kernels_named_tuples() -> None:
     aot = current_build()
     _, st = small_stack()

@@ -88,7 +88,8 @@ def representative_solves() -> None:
             Policy(t1=t1, export_cap=np.r_[np.inf, 0.7, np.full(n - 2, np.inf)]),
         ]
     solutions = solve_batch(markets, policies)
-    solve(markets[-1], policies[-1])
+    solve(markets[-1], policies[-1])  # one market alone in one call (kernels.market_solve)
+    solve(markets[-1], policies[-2])  # ... and one with shifters: the stack, then newton_batch
     n = markets[-1].n
     dest = np.zeros(n, dtype=bool)
     dest[2:] = True
