@@ -245,9 +245,12 @@ def _jit_kernels() -> ModuleType:
 
 def releasing_gil(name: str) -> Callable[..., Any]:
     """Entry point ``name`` as Numba's dispatcher, which releases the GIL while it runs
-    (``nogil=True``; an AOT export holds it): for callers that run kernels on several threads
-    at once (:mod:`critmin.model.threads`). The same numbers as the AOT export (the build is
-    checked against the JIT); imports Numba on first use."""
+    (``nogil=True``): for callers that run kernels on several threads at once
+    (:mod:`critmin.model.threads`). The AOT build's exports release the GIL too, but on two
+    threads Numba's dispatchers were faster (bench_solver's case (d): 85-99x through the
+    exports against 101-108x, 6 December 2026: the exports' argument checks run in Python,
+    under the GIL). The same numbers as the AOT export (the build is checked against the
+    JIT); imports Numba on first use."""
     if name not in ENTRY_POINTS:
         raise KeyError(f"{name} is not an entry point of critmin.model.compiled")
     return getattr(_jit_kernels(), name)

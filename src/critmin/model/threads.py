@@ -1,10 +1,11 @@
 """Threads for batched solves: the markets of a batch shared out over the CPUs.
 
 The compiled kernels release the GIL (``nogil=True``), so plain Python threads run them in
-parallel: Numba's dispatchers do (:func:`critmin.model.compiled.releasing_gil`), the exports
-of the ahead-of-time build do not, so work shared out over threads runs through the former
-and work on one thread through whichever :mod:`critmin.model.compiled` chose (the same
-numbers). Work is split by market, never inside one: every market is set up and solved whole
+parallel: work shared out over threads runs through Numba's dispatchers
+(:func:`critmin.model.compiled.releasing_gil`; the ahead-of-time build's exports release the
+GIL too, but checking their arguments in Python made them slower on threads), work on one
+thread through whichever :mod:`critmin.model.compiled` chose (the same numbers). Work is
+split by market, never inside one: every market is set up and solved whole
 by one thread, by the same compiled code as on its own, so the numbers do not depend on the
 number of threads or on which thread solved what (:func:`critmin.model.solver.solve_batch`).
 A batch is handed over once (:func:`solve_shared`): its markets, longest first, are cut into
