@@ -2352,16 +2352,7 @@ def market_solve(
     qmask = np.empty((1, nq), dtype=np.bool_)
     per_country = np.empty((2, 1, n))
     nvalid = np.empty(1, dtype=np.intp)
-    any_floor = market_fill(
-        V,
-        t0,
-        t1,
-        banned,
-        cap,
-        levy,
-        subsidy_floor,
-        eps,
-        0,
+    blocks = (
         pairs,
         pair_index,
         pvalid,
@@ -2376,6 +2367,7 @@ def market_solve(
         per_country,
         nvalid,
     )
+    any_floor = market_fill(V, t0, t1, banned, cap, levy, subsidy_floor, eps, 0, *blocks)
     sizes = np.full(1, n, dtype=np.intp)
     a = StackArrays(
         pair_index[0],
@@ -2421,21 +2413,6 @@ def market_solve(
         pairs[6],
         buyers[1],
         log_range,
-    )
-    blocks = (
-        pairs,
-        pair_index,
-        pvalid,
-        slots,
-        slot_country,
-        slot_flags,
-        buyers,
-        buyer_flags,
-        qslot,
-        lncap,
-        qmask,
-        per_country,
-        nvalid,
     )
     return blocks, any_floor, z, e, iterations, status, lv
 
