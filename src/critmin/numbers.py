@@ -54,6 +54,8 @@ def usd(v: float | None, signed: bool = False) -> str:
     """Compact US dollars: ``1.23 bn``, ``45.6 m``, ``789 k``; ``-`` for a missing value."""
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "-"
+    if abs(v) <= 0.5:  # shown as 0: rounding noise of either sign is no change ("-0")
+        v = 0.0
     sign = "+" if signed and v > 0 else ""
     a = abs(v)
     if a >= 1e9:
@@ -66,9 +68,12 @@ def usd(v: float | None, signed: bool = False) -> str:
 
 
 def pct(v: float | None, digits: int = 2) -> str:
-    """A signed percentage change: ``+8.54%``."""
+    """A signed percentage change: ``+8.54%`` (``+0.00%`` for a change that rounds to 0, of
+    either sign)."""
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "-"
+    if abs(v) < 0.5 * 10.0**-digits:
+        v = 0.0
     return f"{v:+.{digits}f}%"
 
 

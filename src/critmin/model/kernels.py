@@ -2308,6 +2308,23 @@ def newton_batch(a: Any, tol: float, max_iter: int, pure: bool, single: bool) ->
 
 
 @njit(cache=True, nogil=True)
+def _newton_from(a: Any, start: Any, tol: float, max_iter: int) -> tuple[Any, ...]:
+    """:func:`newton_batch` of a stack of one market started from ``start`` (its unknowns;
+    from the baseline where its length is not the market's ``ns + nq``)."""
+    ns = a.R.shape[1]
+    nq = a.qslot.shape[1]
+    out = alloc_eval(1, a.ps.shape[1], a.W.shape[1], ns, nq)
+    z = np.zeros((1, ns + nq))
+    if start.shape[0] == ns + nq:
+        for k in range(ns + nq):
+            z[0, k] = start[k]
+    iterations = np.zeros(1, dtype=np.intp)
+    status = np.zeros(1, dtype=np.intp)
+    iterations[0], status[0] = _newton_one(a, 0, z[0], row(out, 0), tol, max_iter, False, True)
+    return z, out, iterations, status
+
+
+@njit(cache=True, nogil=True)
 def market_solve(
     V: Any,
     t0: Any,
@@ -2322,6 +2339,7 @@ def market_solve(
     tol: float,
     max_iter: int,
     log_range: float,
+    start: Any,
 ) -> tuple[Any, ...]:
     """One market alone, from its dense inputs to its levels, in one call: its sizes
     (:func:`market_sizes`), its stack of one (the arrays of
@@ -2333,6 +2351,11 @@ def market_solve(
     tenth of the solve. For markets that need nothing between the fill and the iteration
     (``eta > 0``: no numeraire; no demand or supply shifter; see
     :meth:`critmin.model.core.StackBuilder.finish_row`).
+
+    ``start``: the unknowns to start the iteration from (a warm start: the solution of the
+    same market under a nearby policy, e.g. the inner systems of
+    :func:`critmin.model.quota_groups.solve_groups`), or an empty array for the baseline
+    (what :func:`newton_batch` does: the same numbers). A start of another length is ignored.
 
     Returns the stack's arrays (in the order of ``StackBuilder.blocks``), whether a levy
     floor applies on an open pair, then what :func:`newton_batch` returns (``z``, the
@@ -2396,7 +2419,10 @@ def market_solve(
         buyers[2],
         slots[4],
     )
-    z, e, iterations, status = newton_batch(a, tol, max_iter, False, True)
+    if start.shape[0] == 0:
+        z, e, iterations, status = newton_batch(a, tol, max_iter, False, True)
+    else:
+        z, e, iterations, status = _newton_from(a, start, tol, max_iter)
     lv = levels_batch(
         a,
         sizes,

@@ -75,7 +75,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from critmin.model.core import BoolArray, FloatArray, Market, ModelInputError, Policy
+from critmin.model.core import (
+    BoolArray,
+    FloatArray,
+    Market,
+    ModelInputError,
+    Policy,
+    ResolvedPolicy,
+)
 
 __all__ = ["GroupLeak", "GroupSolution", "LeakFlow", "QuotaGroup", "group_pairs", "solve_groups"]
 
@@ -226,8 +233,16 @@ def group_pairs(market: Market, group: QuotaGroup, banned: BoolArray) -> BoolArr
     return mask
 
 
-def _policy_at(policy: Policy, t1: FloatArray) -> Policy:
-    return dataclasses.replace(policy, t1=t1, quota_groups=(), trade_cost=None)
+def _resolved_at(rp: ResolvedPolicy, t1: FloatArray) -> ResolvedPolicy:
+    """The scenario's resolved policy ``rp`` with the inner system's tariffs ``t1`` (the
+    scenario's times the wedges of the groups and the trade costs: finite and above -1 unless
+    a wedge is NaN, which is refused as :class:`Policy` refuses it), read-only like every
+    validated input (the compiled kernels are typed on it)."""
+    if not np.isfinite(t1).all():
+        raise ModelInputError("t1: contains NaN; every entry must be a number")
+    t1 = np.ascontiguousarray(t1, dtype=np.float64)
+    t1.flags.writeable = False
+    return dataclasses.replace(rp, t1=t1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -406,7 +421,7 @@ def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -
     """Solve ``market`` under ``policy`` with its quota groups, their leaks and trade costs
     (see the module docstring); returns a :class:`critmin.model.solver.Solution` with
     ``groups`` set."""
-    from critmin.model.solver import solve_batch  # the inner solve (same package)
+    from critmin.model.solver import solve_from  # the inner solve (same package)
 
     rp = policy.resolve(market)
     n = market.n
@@ -433,11 +448,17 @@ def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -
     nq, N = outer.nq, outer.nq + outer.nl
     base_t1 = (1.0 + rp.t1) * (1.0 + cost)
 
-    def run(zs: list[FloatArray]) -> list[object]:
-        # log wedges beyond these (factors of 5e21 and 2e-9) only arise in trial steps
-        wedges = [np.clip(outer.wedge(z), -MIN_LOG_WEDGE, MAX_LOG_WEDGE) for z in zs]
-        pols = [_policy_at(policy, np.asarray(base_t1 * np.exp(w) - 1.0)) for w in wedges]
-        return list(solve_batch([market] * len(zs), pols, tol=tol, max_iter=max_iter))
+    def run(zs: list[FloatArray], start: FloatArray | None) -> list[tuple[object, FloatArray]]:
+        """The inner solutions at the group unknowns ``zs`` with their own unknowns, each
+        solved from ``start`` (the inner unknowns at the last accepted point; ``None``: the
+        baseline): a step of the wedges moves the inner solution a little."""
+        out: list[tuple[object, FloatArray]] = []
+        for z in zs:
+            # log wedges beyond these (factors of 5e21 and 2e-9) only arise in trial steps
+            w = np.clip(outer.wedge(z), -MIN_LOG_WEDGE, MAX_LOG_WEDGE)
+            inner = _resolved_at(rp, base_t1 * np.exp(w) - 1.0)
+            out.append(solve_from(market, inner, start, tol=tol, max_iter=max_iter))
+        return out
 
     def residual(sol: object, z: FloatArray) -> FloatArray:
         """The slack of each cap, ``1 - X / cap`` (0 for a group without trade), then on
@@ -468,7 +489,7 @@ def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -
 
     tol_outer = LEAK_TOL if outer.nl else OUTER_TOL
     z = outer.start()
-    sol = run([z])[0]
+    sol, inner_z = run([z], None)[0]
     h = residual(sol, z)
     iterations = int(sol.iterations)  # type: ignore[attr-defined]
     F = gap(z, h)
@@ -481,7 +502,7 @@ def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -
         # a group's t moves its pairs' paths: its column counts even where its row is slack
         cols = [k for k in range(N) if binding[k] or k in outer.paths]
         trials = [z + FD_STEP * np.eye(N)[k] for k in cols]
-        sols = run(trials) if trials else []
+        sols = [found for found, _ in run(trials, inner_z)]
         J = np.eye(N)
         for c, s, zc in zip(cols, sols, trials, strict=True):
             J[:, c] = (residual(s, zc) - h) / FD_STEP
@@ -509,13 +530,13 @@ def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -
         for _bt in range(30):
             trial_z = z + step * d
             trial_z[:nq] = np.maximum(trial_z[:nq], 0.0)
-            trial = run([trial_z])[0]
+            trial, trial_inner = run([trial_z], inner_z)[0]
             th = residual(trial, trial_z)
             tF = gap(trial_z, th)
             if trial.converged and np.abs(tF).max() < norm * (1 - 1e-4 * step):  # type: ignore[attr-defined]
                 break
             step *= 0.5
-        z, sol, h, F = trial_z, trial, th, tF
+        z, sol, h, F, inner_z = trial_z, trial, th, tF, trial_inner
         iterations += int(trial.iterations)  # type: ignore[attr-defined]
     else:
         converged_outer = bool(np.abs(F).max(initial=0.0) <= tol_outer)

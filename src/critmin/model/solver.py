@@ -73,7 +73,7 @@ from critmin.model.threads import (
 )
 from critmin.model.welfare import Welfare, assemble_welfare
 
-__all__ = ["Solution", "solve", "solve_batch", "solve_unknowns", "warm_up"]
+__all__ = ["Solution", "solve", "solve_batch", "solve_from", "solve_unknowns", "warm_up"]
 
 SINGLE_THREAD_BELOW = 1024
 """Systems with fewer unknowns than this are solved with one BLAS thread (see ``_blas``)."""
@@ -438,8 +438,17 @@ def _one_call(market: Market, policy: ResolvedPolicy) -> bool:
     )
 
 
+_BASELINE = np.zeros(0)
+"""The empty start of :func:`critmin.model.kernels.market_solve`: from the baseline."""
+
+
 def _solve_one(
-    k: int, market: Market, policy: ResolvedPolicy, tol: float, max_iter: int
+    k: int,
+    market: Market,
+    policy: ResolvedPolicy,
+    tol: float,
+    max_iter: int,
+    start: FloatArray | None = None,
 ) -> _Solved:
     """Market ``k`` alone: its own stack (no padding), the Newton iteration
     (:func:`critmin.model.kernels.newton_batch`), the retries where it fails, its levels.
@@ -447,7 +456,9 @@ def _solve_one(
     Where nothing comes between the fill and the iteration (no numeraire, ``eta > 0``; no
     shifter) and the system is small enough for one BLAS thread, all of it up to the levels
     is one compiled call (:func:`critmin.model.kernels.market_solve`: the same calls on the
-    same arrays, so the same numbers)."""
+    same arrays, so the same numbers), which starts from ``start`` where given (its unknowns
+    ``z``, e.g. the solution under a nearby policy; :func:`solve_from`); elsewhere, and for
+    the retries of a market the iteration fails on, from the baseline."""
     if _one_call(market, policy):
         with _blas(2 * market.n):
             blocks, any_floor, z, buf, iterations, status, lv = market_solve(
@@ -464,6 +475,7 @@ def _solve_one(
                 tol,
                 max_iter,
                 LOG_RANGE,
+                _BASELINE if start is None else start,
             )
         st = stack_of([market], blocks, any_floor)
         state = _newton_state(z, buf, iterations, status)
@@ -480,6 +492,30 @@ def _solve_one(
     ev = state.last if state.last is not None else evaluate(st, state.z)
     lv = stack_levels(levels_batch, st, state.z, state.F, ev.buf, LOG_RANGE)
     return [k], st, state, ev, lv
+
+
+def solve_from(
+    market: Market,
+    policy: ResolvedPolicy,
+    start: FloatArray | None,
+    *,
+    tol: float = 1e-12,
+    max_iter: int = 100,
+) -> tuple[Solution, FloatArray]:
+    """One market under a resolved policy (as :func:`solve_batch` solves it), its Newton iteration
+    started from ``start`` where the one-call path takes it (:func:`_solve_one`; ``None``: the
+    baseline), and its unknowns ``z`` at the solution, to start the next solve of the same
+    market under a nearby policy from (same sizes: the same market, bans and export caps).
+    The outer iteration of :func:`critmin.model.quota_groups.solve_groups` solves its inner
+    systems so: a step of the group wedges moves the inner solution a little, and from the
+    last one the iteration needs 1-3 steps where it needs about 10 from the baseline. The
+    solution is the same to the tolerance, not bit for bit; a start on which the iteration
+    fails is retried from the baseline."""
+    _check_options(tol, max_iter)
+    grp, st, state, ev, lv = _solve_one(0, market, policy, tol, max_iter, start)
+    wf = _welfare(st, state, lv)
+    sol = stack_solutions(grp, [market], [policy], st, ev, state, tol, lv, wf)[0]
+    return sol, np.array(state.z[0])
 
 
 def _retried(part: SolvedStack, tol: float, max_iter: int) -> _Solved:
