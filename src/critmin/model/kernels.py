@@ -2287,40 +2287,36 @@ def _newton_one(
 
 @njit(cache=True, nogil=True)
 def newton_batch(a: Any, tol: float, max_iter: int, pure: bool, single: bool) -> tuple[Any, ...]:
-    """Solve every market of a stack (:class:`critmin.model.kernels.StackArrays`); ``pure``
-    and ``single`` as in :func:`_newton_one`.
+    """Solve every market of a stack (:class:`critmin.model.kernels.StackArrays`) from the
+    baseline; ``pure`` and ``single`` as in :func:`_newton_one`.
 
     Returns ``z`` ``(B, N)``, the evaluation at ``z`` (a stacked
     :class:`critmin.model.kernels.EvalBuf`), iterations ``(B,)`` and status ``(B,)``
     (1 converged, 0 iteration limit, :data:`LINE_SEARCH_FAILED`).
     """
+    return _newton_from(a, np.zeros(0), tol, max_iter, pure, single)
+
+
+@njit(cache=True, nogil=True)
+def _newton_from(
+    a: Any, start: Any, tol: float, max_iter: int, pure: bool, single: bool
+) -> tuple[Any, ...]:
+    """:func:`newton_batch` with every market started from ``start``, unknowns of length
+    ``N = ns + nq`` (for a stack of one market: its solution under a nearby policy); from the
+    baseline where ``start`` has another length (an empty one: :func:`newton_batch`)."""
     B = a.ps.shape[0]
     ns = a.R.shape[1]
     nq = a.qslot.shape[1]
     n1 = a.W.shape[1]
     out = alloc_eval(B, a.ps.shape[1], n1, ns, nq)
     z = np.zeros((B, ns + nq))
+    if start.shape[0] == ns + nq:
+        for b in range(B):
+            z[b, :] = start
     iterations = np.zeros(B, dtype=np.intp)
     status = np.zeros(B, dtype=np.intp)
     for b in range(B):
         iterations[b], status[b] = _newton_one(a, b, z[b], row(out, b), tol, max_iter, pure, single)
-    return z, out, iterations, status
-
-
-@njit(cache=True, nogil=True)
-def _newton_from(a: Any, start: Any, tol: float, max_iter: int) -> tuple[Any, ...]:
-    """:func:`newton_batch` of a stack of one market started from ``start`` (its unknowns;
-    from the baseline where its length is not the market's ``ns + nq``)."""
-    ns = a.R.shape[1]
-    nq = a.qslot.shape[1]
-    out = alloc_eval(1, a.ps.shape[1], a.W.shape[1], ns, nq)
-    z = np.zeros((1, ns + nq))
-    if start.shape[0] == ns + nq:
-        for k in range(ns + nq):
-            z[0, k] = start[k]
-    iterations = np.zeros(1, dtype=np.intp)
-    status = np.zeros(1, dtype=np.intp)
-    iterations[0], status[0] = _newton_one(a, 0, z[0], row(out, 0), tol, max_iter, False, True)
     return z, out, iterations, status
 
 
@@ -2355,7 +2351,7 @@ def market_solve(
     ``start``: the unknowns to start the iteration from (a warm start: the solution of the
     same market under a nearby policy, e.g. the inner systems of
     :func:`critmin.model.quota_groups.solve_groups`), or an empty array for the baseline
-    (what :func:`newton_batch` does: the same numbers). A start of another length is ignored.
+    (what :func:`newton_batch` does: the same numbers); see :func:`_newton_from`.
 
     Returns the stack's arrays (in the order of ``StackBuilder.blocks``), whether a levy
     floor applies on an open pair, then what :func:`newton_batch` returns (``z``, the
@@ -2419,10 +2415,7 @@ def market_solve(
         buyers[2],
         slots[4],
     )
-    if start.shape[0] == 0:
-        z, e, iterations, status = newton_batch(a, tol, max_iter, False, True)
-    else:
-        z, e, iterations, status = _newton_from(a, start, tol, max_iter)
+    z, e, iterations, status = _newton_from(a, start, tol, max_iter, False, True)
     lv = levels_batch(
         a,
         sizes,
