@@ -1,6 +1,7 @@
 """Warm starts: one market solved from the solution under a nearby policy
-(``solver.solve_from``), as the outer iteration of destination quotas and licences solves its
-inner systems (``quota_groups.solve_groups``)."""
+(``solver.solve_from``; ``solver.solve_inner`` without its ``Solution``), as the outer
+iteration of destination quotas and licences solves its inner systems
+(``quota_groups.solve_groups``)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from test_controls import market as market4  # the controls tests' 4-country mar
 
 import critmin.model.solver as solver_module
 from critmin.model import Market, Policy, solve
-from critmin.model.quota_groups import GroupLeak, QuotaGroup, solve_groups
-from critmin.model.solver import solve_from
+from critmin.model.quota_groups import GroupLeak, QuotaGroup, _PairSums, group_pairs, solve_groups
+from critmin.model.solver import solve_from, solve_inner
 
 REPO = Path(__file__).resolve().parents[2]
 FIELDS = ("pi", "e", "P", "q", "welfare", "tariff_revenue", "quota_rent")
@@ -109,20 +110,20 @@ def test_quota_groups_solve_their_inner_systems_from_the_last_point(
     accepted point, and gets the solution it gets from the baseline, in fewer steps."""
     m = market4()
     starts: list[bool] = []
-    warm_from = solver_module.solve_from
+    warm_from = solver_module.solve_inner
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         starts.append(args[2] is not None)
         return warm_from(*args, **kwargs)
 
-    monkeypatch.setattr(solver_module, "solve_from", spy)
+    monkeypatch.setattr(solver_module, "solve_inner", spy)
     warm = solve_groups(m, policy, tol=1e-12, max_iter=100)
     assert starts[0] is False and all(starts[1:]) and len(starts) > 2
 
     def cold_from(market: Market, rp: Any, start: Any, **kwargs: Any) -> Any:
         return warm_from(market, rp, None, **kwargs)
 
-    monkeypatch.setattr(solver_module, "solve_from", cold_from)
+    monkeypatch.setattr(solver_module, "solve_inner", cold_from)
     cold = solve_groups(m, policy, tol=1e-12, max_iter=100)
     assert warm.converged and cold.converged  # type: ignore[attr-defined]
     assert warm.iterations < cold.iterations  # type: ignore[attr-defined]
@@ -142,13 +143,65 @@ def test_the_licensing_example_gives_the_same_results_in_fewer_steps(
     _, resolved = resolve(load_scenario(example))
     (rp,) = [r for r in resolved if r.policy.has_groups]
     warm = solve_groups(rp.market, rp.policy, tol=1e-12, max_iter=100)
-    from_ = solver_module.solve_from
+    from_ = solver_module.solve_inner
     monkeypatch.setattr(
         solver_module,
-        "solve_from",
+        "solve_inner",
         lambda market, rp, start, **kw: from_(market, rp, None, **kw),
     )
     cold = solve_groups(rp.market, rp.policy, tol=1e-12, max_iter=100)
     assert warm.converged and cold.converged  # type: ignore[attr-defined]
     assert warm.iterations < cold.iterations  # type: ignore[attr-defined]
     assert_close(warm, cold, rtol=1e-9, market_usd=float(rp.market.V.sum()))
+
+
+def test_an_inner_solve_is_solve_from_without_its_solution_object() -> None:
+    """``solve_inner`` reads what the outer iteration needs (converged, steps, the pairs'
+    quantities) off the same solve as ``solve_from``, and builds the same Solution."""
+    m = random_market(3)
+    rp = tariff(m, 0.3).resolve(m)
+    inner, z = solve_inner(m, rp, None)
+    sol, z_ref = solve_from(m, rp, None)
+    np.testing.assert_array_equal(z, z_ref)
+    assert inner.converged == sol.converged and inner.iterations == sol.iterations
+    i, j, q = inner.pair_quantities()
+    dense = np.zeros((m.n, m.n))
+    dense[i, j] = q
+    np.testing.assert_array_equal(dense, sol.q)
+    built = inner.solution()
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(built, name), getattr(sol, name))
+    limited, _ = solve_inner(m, rp, None, max_iter=1)  # the retries run; still no convergence
+    assert (
+        not limited.converged
+        and limited.converged == solve_from(m, rp, None, max_iter=1)[0].converged
+    )
+
+
+def test_group_sums_from_the_pair_lists_equal_the_dense_sums_bit_for_bit() -> None:
+    """``q[mask].sum()`` over the dense quantities, zeros included, and the same sums from
+    the pair lists: equal bit for bit, also for banned pairs, an exporter under an export ban
+    (its pairs are in no list) and many destinations (NumPy's pairwise sums group them by
+    position)."""
+    m = random_market(5, n=60)
+    banned = np.zeros((m.n, m.n), dtype=bool)
+    banned[0, 10:20] = True
+    cap = np.full(m.n, np.inf)
+    cap[2] = 0.0  # an export ban: the group's pairs are in no list, their q is 0
+    rp = Policy(t1=m.t0 + 0.1, banned=banned, export_cap=cap).resolve(m)
+    inner, _ = solve_inner(m, rp, None)
+    sol = inner.solution()
+    groups = [
+        QuotaGroup(0, np.arange(m.n) >= 5, 0.5),
+        QuotaGroup(1, np.arange(m.n) % 3 == 0, 0.5),
+        QuotaGroup(2, np.ones(m.n, dtype=bool), 0.5),
+    ]
+    masks = [group_pairs(m, g, banned) for g in groups]
+    sums = _PairSums(m.n, masks, np.array([3 * m.n + 7, 0 * m.n + 12], dtype=np.intp))
+    X, routed = sums(*inner.pair_quantities())
+    want = np.array([sol.q[mk].sum() for mk in masks])
+    assert masks[2].sum() > 1 and want[2] == 0.0 and want[0] > 0.0
+    assert X.tobytes() == want.tobytes()
+    assert routed.tobytes() == np.array([sol.q[3, 7], sol.q[0, 12]]).tobytes()
+    X_again, _ = sums(*inner.pair_quantities())  # the index is kept
+    assert X_again.tobytes() == want.tobytes()

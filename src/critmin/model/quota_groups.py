@@ -78,6 +78,7 @@ import numpy as np
 from critmin.model.core import (
     BoolArray,
     FloatArray,
+    IntArray,
     Market,
     ModelInputError,
     Policy,
@@ -362,6 +363,13 @@ class _Outer:
             for k, rs in self.of_group.items()
         }
         self.n = n
+        # the pairs whose wedge can be non-zero, flat (i n + j): each group's direct pairs
+        # (in C order), then the leaky pairs; every other pair's wedge is 0
+        self.direct_sizes = [int(mk.sum()) for mk in self.direct]
+        self.flat = np.concatenate(
+            [np.flatnonzero(mk) for mk in self.direct]
+            + [np.array([i * n + j for _, i, j, _ in self.routes], dtype=np.intp)]
+        )
 
     def nu(self, z: FloatArray) -> FloatArray:
         return np.array(
@@ -385,14 +393,12 @@ class _Outer:
             out.append((mu, Q, cap[r]))
         return out
 
-    def wedge(self, z: FloatArray) -> FloatArray:
-        out = np.zeros((self.n, self.n))
+    def wedge_values(self, z: FloatArray) -> FloatArray:
+        """The log wedge on the pairs :attr:`flat`: ``nu_g`` on a group's direct pairs,
+        ``mu_r`` on a leaky pair (every other pair's is 0)."""
         nu = z[: self.nq] if not self.paths else self.nu(z)
-        for k, mk in enumerate(self.direct):
-            out[mk] = nu[k]
-        for (_, i, j, _), (mu, _, _) in zip(self.routes, self.pairs(z), strict=True):
-            out[i, j] = mu
-        return out
+        mus = [mu for mu, _, _ in self.pairs(z)]
+        return np.concatenate([np.repeat(nu, self.direct_sizes), np.asarray(mus, dtype=float)])
 
     def flows(self, q: FloatArray, z: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Per route the direct and routed flows (units of ``V_ij``): the route first."""
@@ -417,11 +423,41 @@ class _Outer:
         return z
 
 
+class _PairSums:
+    """The quantities of an inner solution summed over each group's pairs, and the leaky
+    pairs' own, from its pair lists (:meth:`critmin.model.solver.InnerSolve.pair_quantities`)
+    instead of the dense ``(n, n)`` :attr:`Solution.q`: ``q[mask].sum()`` sums the mask's
+    entries in C order, zeros included, and so does this (the same entries in the same order:
+    the same sums, bit for bit). Where each pair sits in the lists is found at the first call
+    (every inner solve of a market has the same pairs: the same bans and caps)."""
+
+    def __init__(self, n: int, masks: list[BoolArray], routes: IntArray) -> None:
+        self.n = n
+        self.masks = masks
+        self.routes = routes  # flat indices i n + j of the leaky pairs
+        self.size = -1
+        self.groups: list[IntArray] = []
+        self.routed: IntArray = np.zeros(0, dtype=np.intp)
+
+    def __call__(
+        self, pair_i: IntArray, pair_j: IntArray, q: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Per group the sum of its pairs' ``q``, and each leaky pair's ``q``."""
+        if len(q) != self.size:
+            at = np.full(self.n * self.n, len(q))  # a pair without trade: the 0 appended
+            at[pair_i * self.n + pair_j] = np.arange(len(q))
+            self.groups = [at[np.flatnonzero(mk)] for mk in self.masks]
+            self.routed = at[self.routes]
+            self.size = len(q)
+        qx = np.append(q, 0.0)
+        return np.array([qx[at].sum() for at in self.groups]), qx[self.routed]
+
+
 def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -> object:
     """Solve ``market`` under ``policy`` with its quota groups, their leaks and trade costs
     (see the module docstring); returns a :class:`critmin.model.solver.Solution` with
     ``groups`` set."""
-    from critmin.model.solver import solve_from  # the inner solve (same package)
+    from critmin.model.solver import InnerSolve, solve_inner  # the inner solve (same package)
 
     rp = policy.resolve(market)
     n = market.n
@@ -446,35 +482,47 @@ def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -
     live = np.array([X0[k] > 0 for k in range(len(groups))], dtype=bool)
     outer = _Outer(market, groups, masks, rp.t1, cost, caps)
     nq, N = outer.nq, outer.nq + outer.nl
-    base_t1 = (1.0 + rp.t1) * (1.0 + cost)
+    base_t1 = ((1.0 + rp.t1) * (1.0 + cost)).ravel()
+    # the inner tariffs base_t1 e^w - 1 where the wedge w is 0: the same numbers (x 1.0 is
+    # exact); only the pairs of outer.flat move
+    still = base_t1 - 1.0
+    if not np.isfinite(still).all():
+        raise ModelInputError("t1: contains NaN; every entry must be a number")
+    moving = base_t1[outer.flat]
 
-    def run(zs: list[FloatArray], start: FloatArray | None) -> list[tuple[object, FloatArray]]:
+    def run(zs: list[FloatArray], start: FloatArray | None) -> list[tuple[InnerSolve, FloatArray]]:
         """The inner solutions at the group unknowns ``zs`` with their own unknowns, each
         solved from ``start`` (the inner unknowns at the last accepted point; ``None``: the
         baseline): a step of the wedges moves the inner solution a little."""
-        out: list[tuple[object, FloatArray]] = []
+        out: list[tuple[InnerSolve, FloatArray]] = []
         for z in zs:
             # log wedges beyond these (factors of 5e21 and 2e-9) only arise in trial steps
-            w = np.clip(outer.wedge(z), -MIN_LOG_WEDGE, MAX_LOG_WEDGE)
-            inner = _resolved_at(rp, base_t1 * np.exp(w) - 1.0)
-            out.append(solve_from(market, inner, start, tol=tol, max_iter=max_iter))
+            w = np.clip(outer.wedge_values(z), -MIN_LOG_WEDGE, MAX_LOG_WEDGE)
+            t1 = still.copy()
+            t1[outer.flat] = moving * np.exp(w) - 1.0
+            inner = _resolved_at(rp, t1.reshape(n, n))
+            out.append(solve_inner(market, inner, start, tol=tol, max_iter=max_iter))
         return out
 
-    def residual(sol: object, z: FloatArray) -> FloatArray:
+    pair_sums = _PairSums(
+        n,
+        outer.direct if outer.nl else masks,
+        np.array([i * n + j for _, i, j, _ in outer.routes], dtype=np.intp),
+    )
+
+    def residual(sol: InnerSolve, z: FloatArray) -> FloatArray:
         """The slack of each cap, ``1 - X / cap`` (0 for a group without trade), then on
         each leaky pair the gap ``G(s) = (q / V - Q(s)) V / X0_g``."""
-        q = sol.q  # type: ignore[attr-defined]
-        X = np.array([q[mk].sum() for mk in masks])
+        X, routed_q = pair_sums(*sol.pair_quantities())
         if not outer.nl:
             return np.asarray(np.where(live, 1.0 - X / np.where(live, caps, 1.0), 0.0))
         # a leaky pair's direct flow as its path has it (the same as q minus the routed flow
         # once G = 0): nothing while the route serves the pair alone
         on_path = outer.pairs(z)
         direct = np.array([max(Q - cap, 0.0) for _, Q, cap in on_path])
-        X = np.array([q[mk].sum() for mk in outer.direct])
         X = X + np.bincount([rt[0] for rt in outer.routes], direct * outer.V, minlength=nq)
         h = np.where(live, 1.0 - X / np.where(live, caps, 1.0), 0.0)
-        share = np.array([q[i, j] for _, i, j, _ in outer.routes]) / outer.V
+        share = routed_q / outer.V
         # relative to the group's baseline exports, as the cap's slack (the inner solve is
         # accurate to ~1e-12 of a seller's sales, not of a small pair)
         G = (share - np.array([Q for _, Q, _ in on_path])) * pair_weight
@@ -491,11 +539,11 @@ def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -
     z = outer.start()
     sol, inner_z = run([z], None)[0]
     h = residual(sol, z)
-    iterations = int(sol.iterations)  # type: ignore[attr-defined]
+    iterations = sol.iterations
     F = gap(z, h)
     converged_outer = False
     for _ in range(MAX_OUTER):
-        if np.abs(F).max(initial=0.0) <= tol_outer or not sol.converged:  # type: ignore[attr-defined]
+        if np.abs(F).max(initial=0.0) <= tol_outer or not sol.converged:
             converged_outer = bool(np.abs(F).max(initial=0.0) <= tol_outer)
             break
         binding = np.concatenate([live & (h[:nq] <= z[:nq]), np.ones(outer.nl, dtype=bool)])
@@ -533,14 +581,16 @@ def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -
             trial, trial_inner = run([trial_z], inner_z)[0]
             th = residual(trial, trial_z)
             tF = gap(trial_z, th)
-            if trial.converged and np.abs(tF).max() < norm * (1 - 1e-4 * step):  # type: ignore[attr-defined]
+            if trial.converged and np.abs(tF).max() < norm * (1 - 1e-4 * step):
                 break
             step *= 0.5
         z, sol, h, F, inner_z = trial_z, trial, th, tF, trial_inner
-        iterations += int(trial.iterations)  # type: ignore[attr-defined]
+        iterations += trial.iterations
     else:
         converged_outer = bool(np.abs(F).max(initial=0.0) <= tol_outer)
-    return _with_groups(market, sol, groups, outer, z, caps, cost, converged_outer, F, iterations)
+    return _with_groups(
+        market, sol.solution(), groups, outer, z, caps, cost, converged_outer, F, iterations
+    )
 
 
 def _with_groups(

@@ -18,6 +18,7 @@ with a message, the number of iterations and the largest residual.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -73,7 +74,16 @@ from critmin.model.threads import (
 )
 from critmin.model.welfare import Welfare, assemble_welfare
 
-__all__ = ["Solution", "solve", "solve_batch", "solve_from", "solve_unknowns", "warm_up"]
+__all__ = [
+    "InnerSolve",
+    "Solution",
+    "solve",
+    "solve_batch",
+    "solve_from",
+    "solve_inner",
+    "solve_unknowns",
+    "warm_up",
+]
 
 SINGLE_THREAD_BELOW = 1024
 """Systems with fewer unknowns than this are solved with one BLAS thread (see ``_blas``)."""
@@ -511,11 +521,66 @@ def solve_from(
     last one the iteration needs 1-3 steps where it needs about 10 from the baseline. The
     solution is the same to the tolerance, not bit for bit; a start on which the iteration
     fails is retried from the baseline."""
+    inner, z = solve_inner(market, policy, start, tol=tol, max_iter=max_iter)
+    return inner.solution(), z
+
+
+@dataclass(eq=False)
+class InnerSolve:
+    """One market solved by :func:`solve_inner`: what an outer iteration around the compiled
+    system reads (whether it converged, its Newton steps, the quantities ``q = V x`` of its
+    pairs), without building the :class:`Solution` (its welfare, views and message), which
+    :meth:`solution` builds, the same object as :func:`solve_from` returns. The outer
+    iteration of :func:`critmin.model.quota_groups.solve_groups` solves many inner systems
+    for its finite differences and line search, and keeps one."""
+
+    market: Market
+    policy: ResolvedPolicy
+    tol: float
+    parts: _Solved
+
+    @property
+    def converged(self) -> bool:
+        """As :attr:`Solution.converged`: a finite largest residual within ``tol``, and a
+        representable solution."""
+        lv = self.parts[4]
+        max_res = float(lv.max_residual[0])
+        return math.isfinite(max_res) and max_res <= self.tol and bool(lv.representable[0])
+
+    @property
+    def iterations(self) -> int:
+        """As :attr:`Solution.iterations`."""
+        return int(self.parts[2].iterations[0])
+
+    def pair_quantities(self) -> tuple[IntArray, IntArray, FloatArray]:
+        """Seller country, buyer country and ``q = V x`` of each open pair (seller after
+        seller, then buyer: the pairs of :attr:`Solution.q`, whose other entries are 0)."""
+        _, st, _, ev, lv = self.parts
+        nv = int(st.nvalid[0])
+        return lv.pair_i[0, :nv], st.pj[0, :nv], ev.q[0, :nv]
+
+    def solution(self) -> Solution:
+        """The :class:`Solution` (as :func:`solve_from` returns it)."""
+        grp, st, state, ev, lv = self.parts
+        wf = _welfare(st, state, lv)
+        return stack_solutions(grp, [self.market], [self.policy], st, ev, state, self.tol, lv, wf)[
+            0
+        ]
+
+
+def solve_inner(
+    market: Market,
+    policy: ResolvedPolicy,
+    start: FloatArray | None,
+    *,
+    tol: float = 1e-12,
+    max_iter: int = 100,
+) -> tuple[InnerSolve, FloatArray]:
+    """:func:`solve_from` without its :class:`Solution` (built on demand:
+    :meth:`InnerSolve.solution`): the same solve, the same numbers."""
     _check_options(tol, max_iter)
-    grp, st, state, ev, lv = _solve_one(0, market, policy, tol, max_iter, start)
-    wf = _welfare(st, state, lv)
-    sol = stack_solutions(grp, [market], [policy], st, ev, state, tol, lv, wf)[0]
-    return sol, np.array(state.z[0])
+    parts = _solve_one(0, market, policy, tol, max_iter, start)
+    return InnerSolve(market, policy, tol, parts), np.array(parts[2].z[0])
 
 
 def _retried(part: SolvedStack, tol: float, max_iter: int) -> _Solved:
