@@ -7,11 +7,12 @@ floor from 2026, a 10% yearly chance of a Chinese export ban, shocks fitted to t
 history) with one mechanism plus the no-floor reference path that every comparison needs: two
 paths of 10 yearly equilibria per draw.
 
-Printed: the wall-clock time of the whole ``run_paths`` call (bundled data already loaded,
-worker start-up included), the time per yearly equilibrium (the worker processes' CPU time /
-solves; on a shared machine wall time exceeds CPU time / workers), the machine's load,
-draws per second, and the baseline of the same run: the same work on ``--check`` draws in this
-process, whose draws must be bit-for-bit identical to the parallel run's first draws.
+Printed: the wall-clock time of the whole ``run_paths`` call (bundled data already loaded),
+the time per yearly equilibrium (the process's CPU time over the run / solves: the draws run
+on ``--workers`` threads of this process; on a shared machine wall time exceeds CPU time /
+workers), the machine's load, draws per second, and the baseline of the same run: the same
+work on ``--check`` draws on one thread, whose draws must be bit-for-bit identical to the
+parallel run's first draws.
 """
 
 from __future__ import annotations
@@ -51,13 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     base = run_paths(sc, years=a.years, draws=a.check, workers=1, chunk=a.chunk_size, world=world)
     t_base = time.perf_counter() - t
-    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t = time.perf_counter()
     res = run_paths(
         sc, years=a.years, draws=a.draws, workers=a.workers, chunk=a.chunk_size, world=world
     )
     wall = time.perf_counter() - t
-    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     T = len(res.years)
     solves = a.draws * 2 * T
@@ -71,12 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         f"years {a.years} ({T}), draws {a.draws}, engine {res.timing['engine']} x{res.timing['workers']}"
     )
     print(
-        f"baseline (1 process, {a.check} draws): {t_base:.2f} s, "
+        f"baseline (1 thread, {a.check} draws): {t_base:.2f} s, "
         f"{1000 * t_base / (a.check * 2 * T):.2f} ms per yearly solve"
     )
     print(f"total wall time: {wall:.1f} s (target < {TARGET_S:.0f} s)")
     print(
-        f"per yearly solve: {1000 * cpu / solves:.2f} ms CPU in the workers "
+        f"per yearly solve: {1000 * cpu / solves:.2f} ms CPU "
         f"({cpu:.1f} s CPU in all; {1000 * wall / solves:.2f} ms wall); "
         f"per year of all draws: {wall / T:.2f} s wall"
     )
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         f"machine load (1-min average) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     print(f"draws per second: {a.draws / wall:.1f}")
-    print(f"draws identical to the 1-process baseline: {same}")
+    print(f"draws identical to the 1-thread baseline: {same}")
     conv = res.to_dict()["mechanisms"][a.mechanism]["converged_draws"]
     print(f"converged draws: {conv} of {a.draws}")
     return 0 if same else 1

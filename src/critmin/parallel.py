@@ -1,26 +1,51 @@
-"""Where batches of solves run: a Dask cluster, and worker processes with one BLAS thread.
+"""Where batches of solves run: threads of this process, or a Dask cluster.
 
 Shared by the analyses that solve many markets (:mod:`critmin.uncertainty`,
-:mod:`critmin.coalition`):
+:mod:`critmin.coalition`, :mod:`critmin.paths`):
 
+* :func:`run_in_threads`: jobs on a pool of threads of this process, the main thread only
+  waiting, so that Ctrl-C is noticed at once and stops the jobs within one unit of their work
+  (:func:`deferred_interrupts`); the solvers' compiled kernels release the GIL, so threads run
+  in parallel with nothing to start, copy or pickle, and no worker process can outlive the
+  command;
+* :func:`single_thread_blas`: one BLAS thread for a block (small solves are fastest that way);
 * :func:`dask_client`: a ``distributed.Client`` for a scheduler address (connected with a
   timeout, closed on exit; an address that cannot be reached is a :class:`CritminError`), or the
   client the caller passed, left open;
 * :func:`environment` / :func:`one_blas_thread`: environment variables set for a block, e.g. one
-  BLAS thread in the worker processes a pool spawns (small batched solves are fastest that way,
-  and the result is then the same on every machine configuration).
+  BLAS thread in the processes a Dask worker starts.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
-from typing import Any
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, TypeVar
 
 from critmin.errors import CritminError
 
-__all__ = ["BLAS_ENV", "CONNECT_TIMEOUT", "dask_client", "environment", "one_blas_thread"]
+__all__ = [
+    "BLAS_ENV",
+    "CONNECT_TIMEOUT",
+    "WAIT_SECONDS",
+    "Cancelled",
+    "dask_client",
+    "deferred_interrupts",
+    "environment",
+    "one_blas_thread",
+    "run_in_threads",
+    "single_thread_blas",
+]
+
+R = TypeVar("R")
+
+WAIT_SECONDS = 0.1
+"""The main thread wakes up this often while it waits for jobs (so that Ctrl-C is handled
+promptly on every platform)."""
 
 BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 CONNECT_TIMEOUT = "15s"
@@ -68,3 +93,96 @@ def dask_client(scheduler: Any, timeout: str = CONNECT_TIMEOUT) -> Iterator[Any]
         yield client
     finally:
         client.close()
+
+
+@contextlib.contextmanager
+def single_thread_blas() -> Iterator[None]:
+    """Run the block with one BLAS thread (small batched solves are fastest that way, and the
+    result is then the same on every machine configuration)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[Callable[[], None]]:
+    """Record SIGINT during the block; the ``check()`` it yields re-delivers a recorded SIGINT
+    to the previous handler (at a point where raising is safe). Only in the main thread (the
+    only one that receives signals); elsewhere ``check()`` does nothing.
+
+    Why: a Python exception raised by a signal handler while a compiled call returns is
+    reported as an error of that call, or worse (a process interrupted so while it returned
+    from Numba's compiled code has been seen to crash)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None
+        return
+    hits: list[int] = []
+    previous = signal.getsignal(signal.SIGINT)
+
+    def record(signum: int, frame: Any) -> None:
+        hits.append(signum)
+
+    def check() -> None:
+        if hits:
+            hits.clear()
+            signal.signal(signal.SIGINT, previous)
+            signal.raise_signal(signal.SIGINT)  # the previous handler runs (and raises) here
+            signal.signal(signal.SIGINT, record)  # it did not raise: carry on
+
+    signal.signal(signal.SIGINT, record)
+    try:
+        yield check
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class Cancelled(CritminError):
+    """A job of :func:`run_in_threads` stopped because the run was cancelled (Ctrl-C, or an
+    error in another job); never reaches the caller, who gets that reason instead."""
+
+
+def run_in_threads(
+    jobs: Sequence[Callable[[Callable[[], bool]], R]],
+    workers: int,
+    finished: Callable[[int, R], None],
+) -> None:
+    """Run ``jobs`` on ``workers`` threads of this process, in their order; ``finished(k,
+    value)`` receives each job's result on the calling thread as it comes (in any order: place
+    results by ``k``). Each job is called with ``stopped``, a function that turns True once the
+    run is cancelled: a job should look at it between units of its work (a solve, a draw) and
+    raise :class:`Cancelled` then (or return), so that a cancelled run ends within one unit.
+
+    The calling thread only waits, waking every :data:`WAIT_SECONDS`. Ctrl-C (SIGINT) there is
+    recorded, not raised (:func:`deferred_interrupts`); the run is then cancelled: jobs not
+    started are dropped, running ones stop at their next look, and the signal is re-delivered
+    to the handler installed before (``KeyboardInterrupt`` by default; the CLI's prints one
+    line and exits 130). An error in a job cancels the run the same way and is raised here.
+    BLAS runs on one thread (:func:`single_thread_blas`): the jobs' systems are small, and the
+    threads are the parallelism. Even one worker is a thread, so the caller stays free to
+    notice Ctrl-C at once."""
+    if not jobs:
+        return
+    cancel = threading.Event()
+    pool = ThreadPoolExecutor(
+        max_workers=max(1, min(workers, len(jobs))), thread_name_prefix="critmin-job"
+    )
+    completed = False
+    with single_thread_blas(), deferred_interrupts() as check:
+        try:
+            pending: dict[Future[R], int] = {
+                pool.submit(job, cancel.is_set): k for k, job in enumerate(jobs)
+            }
+            while pending:
+                done, _ = wait(pending, timeout=WAIT_SECONDS, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    finished(pending.pop(fut), fut.result())
+                check()
+            completed = True
+        finally:  # Ctrl-C or an error: running jobs stop at their next look, others are dropped
+            if not completed:
+                cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -1,5 +1,5 @@
-"""Ctrl-C stops `critmin uncertainty` promptly and cleanly: status 130, one line, no traceback,
-no process left behind, no partial output file."""
+"""Ctrl-C stops `critmin uncertainty` and `critmin paths` promptly and cleanly: status 130, one
+line, no traceback, no process left behind, no partial output file."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE1 = REPO / "examples" / "01_lithium_floor_levy.toml"
+NDPR_PATHS = REPO / "examples" / "paths" / "ndpr_floor_2026_2035.toml"
 CRITMIN = Path(sys.executable).parent / "critmin"
 
 
@@ -103,3 +104,44 @@ def test_sigint_stops_uncertainty_within_two_seconds(tmp_path: Path, workers: in
     assert list(tmp_path.iterdir()) == []  # no temporary file left either
     alive = [p for p in helpers if Path(f"/proc/{p}").exists()]
     assert alive == []
+
+
+def _interrupt(cmd: list[str], cpu: float) -> tuple[int, float, str, set[int], list[int]]:
+    """Start ``cmd``, send SIGINT once it has used ``cpu`` seconds of CPU; returns its exit
+    status, how long it took to stop, its stderr, its child processes just before the signal
+    and those still alive after it stopped."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc:
+        try:
+            _wait_until_solving(proc, cpu=cpu)
+            helpers = _descendants(proc.pid)
+            t = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=20)
+            elapsed = time.monotonic() - t
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    alive = [p for p in helpers if Path(f"/proc/{p}").exists()]
+    return proc.returncode, elapsed, err.decode(), helpers, alive
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+@pytest.mark.parametrize(("workers", "cpu"), [(1, 2.5), (2, 4.0), (2, 6.0)])
+def test_sigint_stops_paths_within_two_seconds(tmp_path: Path, workers: int, cpu: float) -> None:
+    """`critmin paths` (the NdPr example: the central paths, then 2,000 draws of five
+    mechanisms, about a minute of work) interrupted at several points of its draws: it used
+    to wait for its worker processes to finish their chunks (10-16 s) and once crashed; the
+    draws now run on threads that stop within a year's equilibrium."""
+    html = tmp_path / "paths.html"
+    csv_dir = tmp_path / "tables"
+    cmd = [str(CRITMIN), "paths", str(NDPR_PATHS), "-n", "2000", "--workers", str(workers)]
+    cmd += ["--html", str(html), "--csv", str(csv_dir), "--no-progress"]
+    code, elapsed, text, helpers, alive = _interrupt(cmd, cpu)
+    assert code == 130, text
+    assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
+    assert "Traceback" not in text
+    assert text.strip().splitlines() == ["critmin: interrupted"], text
+    assert list(tmp_path.iterdir()) == []  # no HTML page, no tables, no temporary file
+    assert helpers == set() and alive == []  # threads, not processes

@@ -28,7 +28,9 @@ def paths_cmd(
     scheduler: str | None = typer.Option(
         None, help="Dask scheduler address (tcp://host:port): run the chunks on that cluster."
     ),
-    workers: int | None = typer.Option(None, min=1, help="Local worker processes."),
+    workers: int | None = typer.Option(
+        None, min=1, help="Threads solving draws in this process (default: one per core)."
+    ),
     chunk_size: int = typer.Option(
         25, "--chunk-size", min=1, help="Draws per task (results do not depend on it)."
     ),

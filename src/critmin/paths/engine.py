@@ -54,6 +54,7 @@ solved without the disruption (same floor, same capacity, same shocks), ``max(Q_
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -62,6 +63,7 @@ import numpy as np
 from critmin.model.chain import ChainSetup, ChainStage, chain_setup, reshift
 from critmin.model.chain_solver import ChainSolution, solve_chain
 from critmin.model.core import Policy
+from critmin.parallel import Cancelled
 from critmin.paths.setup import PathModel
 from critmin.scenario.paths_settings import PathsSettings
 
@@ -180,10 +182,12 @@ def simulate_path(
     u: np.ndarray,
     sd: tuple[float, float],
     keep: list[ChainSolution] | None = None,
+    stopped: Callable[[], bool] | None = None,
 ) -> dict[str, np.ndarray]:
     """One path of ``mechanism`` (``"none"``: the scenario without the floor): per year the
     :data:`SCALARS` ``(T,)`` and the :data:`STAGE_SERIES` ``(T, S)``; ``keep`` (if given)
-    receives each year's final solution."""
+    receives each year's final solution. ``stopped`` (if given) is looked at before each
+    year; once True the path raises :class:`critmin.parallel.Cancelled` (Ctrl-C)."""
     m, T, S = model, len(years), len(model.stages)
     n = len(model.countries)
     mem = model.members
@@ -206,6 +210,8 @@ def simulate_path(
     R0 = m.stages[k].market.V.sum(axis=1)
     eps_bar = float((R0 * m.stages[k].market.eps).sum() / R0.sum()) if R0.sum() > 0 else 1.0
     for t, year in enumerate(years):
+        if stopped is not None and stopped():
+            raise Cancelled("paths: cancelled")
         if t > 0:
             for s in range(S):
                 rule = m.info[s].rule

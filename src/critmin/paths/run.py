@@ -3,26 +3,25 @@ on a Dask cluster.
 
 Each draw has its own random stream (:func:`critmin.paths.engine.draw_inputs`), and every
 mechanism (and the no-floor reference ``none``) runs on the same draws, so the comparison is on
-the same paths. Chunks of draws run in this process, in worker processes (one BLAS thread each)
-or as Dask tasks; a draw's numbers do not depend on where or with which other draws it ran
-(bit-identical, tested).
+the same paths. Chunks of draws run on threads of this process (the chain solver's compiled
+kernels release the GIL; one BLAS thread; :func:`critmin.parallel.run_in_threads`: Ctrl-C
+stops them within one draw's path) or as Dask tasks; a draw's numbers do not depend on where or
+with which other draws it ran (bit-identical, tested).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from critmin.errors import ScenarioError
-from critmin.parallel import dask_client, one_blas_thread
+from critmin.parallel import dask_client, one_blas_thread, run_in_threads
 from critmin.paths.engine import central_inputs, draw_inputs, simulate_path
 from critmin.paths.inputs import capacity_rules, fit_shocks
 from critmin.paths.results import PathsResult
@@ -46,35 +45,21 @@ def run_chunk(
     sd: tuple[float, float],
     start: int,
     stop: int,
+    stopped: Callable[[], bool] | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Draws ``start..stop-1`` of every mechanism: ``{mech: {key: (B, ...)}}``. A pure
-    function of its arguments (the worker function of every engine)."""
-    with one_blas_thread():
+    function of its arguments (the worker function of every engine). ``stopped``: looked at
+    before each year of each path; once True the chunk raises
+    :class:`critmin.parallel.Cancelled` (the local engine's Ctrl-C)."""
+    with one_blas_thread():  # for the processes a Dask worker may start
         T, S, E = len(years), len(model.stages), len(model.events)
         per: dict[str, list[dict[str, np.ndarray]]] = {m: [] for m in mechanisms}
         for d in range(start, stop):
             z, u = draw_inputs(settings.seed, d, T, S, E)
             for mech in mechanisms:
-                per[mech].append(simulate_path(model, settings, mech, years, z, u, sd))
+                path = simulate_path(model, settings, mech, years, z, u, sd, stopped=stopped)
+                per[mech].append(path)
         return {m: {k: np.stack([p[k] for p in rows]) for k in rows[0]} for m, rows in per.items()}
-
-
-_POOL: dict[str, Any] = {}
-
-
-def _init(
-    model: PathModel,
-    settings: PathsSettings,
-    mechanisms: list[str],
-    years: list[int],
-    sd: tuple[float, float],
-) -> None:
-    _POOL.update(model=model, settings=settings, mechanisms=mechanisms, years=years, sd=sd)
-
-
-def _pool_chunk(start: int, stop: int) -> dict[str, dict[str, np.ndarray]]:
-    p = _POOL
-    return run_chunk(p["model"], p["settings"], p["mechanisms"], p["years"], p["sd"], start, stop)
 
 
 def _settings(scenario: Scenario, **update: Any) -> PathsSettings:
@@ -130,10 +115,21 @@ def run_paths(
     mechanisms = ["none", *settings.mechanisms]
     t1 = time.perf_counter()
     T, S, E = len(year_list), len(model.stages), len(model.events)
-    central = {
-        m: simulate_path(model, settings, m, year_list, *central_inputs(T, S, E), sd)
-        for m in mechanisms
-    }
+    nworkers = max(1, min(workers or (os.cpu_count() or 1), len(mechanisms)))
+    central: dict[str, dict[str, np.ndarray]] = {}
+
+    def central_path(mech: str) -> Callable[[Callable[[], bool]], dict[str, np.ndarray]]:
+        return lambda stopped: simulate_path(
+            model, settings, mech, year_list, *central_inputs(T, S, E), sd, stopped=stopped
+        )
+
+    # on threads even here: the calling thread only waits, so Ctrl-C stops the run at once
+    run_in_threads(
+        [central_path(m) for m in mechanisms],
+        nworkers,
+        lambda i, path: central.__setitem__(mechanisms[i], path),
+    )
+    central = {m: central[m] for m in mechanisms}
     t2 = time.perf_counter()
     low = float(np.nanmin(central["none"]["price_usd_per_t"]))
     if settings.floor_usd_per_t < low:
@@ -179,31 +175,20 @@ def run_paths(
             nworkers = len(client.scheduler_info().get("workers", {})) or 1
     elif jobs:
         nworkers = max(1, min(workers or (os.cpu_count() or 1), len(jobs)))
-        if nworkers == 1:
-            for i, (a, b) in enumerate(jobs):
-                parts[i] = run_chunk(model, settings, mechanisms, year_list, sd, a, b)
-                done += b - a
-                if progress:
-                    progress(done, D)
-        else:
-            engine = "local-processes"
-            ctx = multiprocessing.get_context("spawn")
-            with (
-                one_blas_thread(),
-                ProcessPoolExecutor(
-                    max_workers=nworkers,
-                    mp_context=ctx,
-                    initializer=_init,
-                    initargs=(model, settings, mechanisms, year_list, sd),
-                ) as pool,
-            ):
-                pending = {pool.submit(_pool_chunk, a, b): i for i, (a, b) in enumerate(jobs)}
-                for fut in as_completed(pending):
-                    i = pending[fut]
-                    parts[i] = fut.result()
-                    done += jobs[i][1] - jobs[i][0]
-                    if progress:
-                        progress(done, D)
+
+        def draws_job(a: int, b: int) -> Callable[[Callable[[], bool]], dict[str, Any]]:
+            return lambda stopped: run_chunk(
+                model, settings, mechanisms, year_list, sd, a, b, stopped
+            )
+
+        def finished(i: int, part: dict[str, dict[str, np.ndarray]]) -> None:
+            nonlocal done
+            parts[i] = part
+            done += jobs[i][1] - jobs[i][0]
+            if progress:
+                progress(done, D)
+
+        run_in_threads([draws_job(a, b) for a, b in jobs], nworkers, finished)
     t3 = time.perf_counter()
     raw: dict[str, dict[str, np.ndarray]] = {}
     if jobs:

@@ -22,18 +22,20 @@ the chunks not started, and re-delivers the signal to the handler installed befo
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
 
 from critmin.parallel import CONNECT_TIMEOUT as PARALLEL_CONNECT_TIMEOUT
-from critmin.parallel import dask_client
+from critmin.parallel import (
+    WAIT_SECONDS,
+    dask_client,
+    deferred_interrupts,
+    single_thread_blas,
+)
 from critmin.uncertainty.tasks import ProductTask, solve_chunk
 
 Progress = Callable[[int, int], None]
@@ -41,50 +43,6 @@ Job = tuple[int, int, int]  # task index, start, stop
 
 CONNECT_TIMEOUT = PARALLEL_CONNECT_TIMEOUT
 """How long to try to reach a Dask scheduler given by address."""
-WAIT_SECONDS = 0.1
-"""The local engine wakes up this often while it waits for chunks (so that Ctrl-C is handled
-promptly on every platform)."""
-
-
-@contextlib.contextmanager
-def single_thread_blas() -> Iterator[None]:
-    """Run the block with one BLAS thread (small batched solves are fastest that way, and the
-    result is then the same on every machine configuration)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
-@contextlib.contextmanager
-def deferred_interrupts() -> Iterator[Callable[[], None]]:
-    """Record SIGINT during the block; the ``check()`` it yields re-delivers a recorded SIGINT
-    to the previous handler (at a point where raising is safe). Only in the main thread (the
-    only one that receives signals); elsewhere ``check()`` does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: None
-        return
-    hits: list[int] = []
-    previous = signal.getsignal(signal.SIGINT)
-
-    def record(signum: int, frame: Any) -> None:
-        hits.append(signum)
-
-    def check() -> None:
-        if hits:
-            hits.clear()
-            signal.signal(signal.SIGINT, previous)
-            signal.raise_signal(signal.SIGINT)  # the previous handler runs (and raises) here
-            signal.signal(signal.SIGINT, record)  # it did not raise: carry on
-
-    signal.signal(signal.SIGINT, record)
-    try:
-        yield check
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def submission_order(tasks: list[ProductTask], jobs: list[Job]) -> list[int]:
