@@ -1,5 +1,5 @@
-"""Ctrl-C stops `critmin uncertainty` and `critmin paths` promptly and cleanly: status 130, one
-line, no traceback, no process left behind, no partial output file."""
+"""Ctrl-C stops `critmin uncertainty`, `critmin paths` and `critmin coalition` promptly and
+cleanly: status 130, one line, no traceback, no process left behind, no partial output file."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE1 = REPO / "examples" / "01_lithium_floor_levy.toml"
 NDPR_PATHS = REPO / "examples" / "paths" / "ndpr_floor_2026_2035.toml"
+COALITION = REPO / "examples" / "coalition_core.toml"
 CRITMIN = Path(sys.executable).parent / "critmin"
 
 
@@ -145,3 +146,51 @@ def test_sigint_stops_paths_within_two_seconds(tmp_path: Path, workers: int, cpu
     assert text.strip().splitlines() == ["critmin: interrupted"], text
     assert list(tmp_path.iterdir()) == []  # no HTML page, no tables, no temporary file
     assert helpers == set() and alive == []  # threads, not processes
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_ctrl_c_stops_coalition_and_its_worker_processes_at_once(tmp_path: Path) -> None:
+    """`critmin coalition` with its two worker processes (16 players, 3,000 sampled orders:
+    about 10 s of work), Ctrl-C from a terminal (SIGINT to the whole process group) once the
+    workers solve: it used to wait 3-7 s for the workers to finish their jobs and leave
+    multiprocessing's resource tracker behind; the workers, which now ignore Ctrl-C and end
+    with their parent, are terminated at once."""
+    out = tmp_path / "coalition.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "CRITMIN_CACHE_DIR": str(tmp_path)}
+    cmd = [str(CRITMIN), "coalition", str(COALITION), "--members-as-players", "--sampled"]
+    cmd += ["3000", "--workers", "2", "--no-cache", "--no-progress", "--out", str(out)]
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True
+    ) as proc:
+        try:
+            t0 = time.monotonic()
+            while len(_descendants(proc.pid)) < 3 and time.monotonic() - t0 < 60:
+                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+                time.sleep(0.05)
+            time.sleep(1.5)  # the workers are solving
+            helpers = _descendants(proc.pid)
+            t = time.monotonic()
+            os.killpg(proc.pid, signal.SIGINT)
+            _, err = proc.communicate(timeout=20)
+            elapsed = time.monotonic() - t
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    text = err.decode()
+    assert len(helpers) >= 3  # two workers and the resource tracker
+    assert proc.returncode == 130, text
+    assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
+    assert text.strip().splitlines() == ["critmin: interrupted"], text
+    assert not out.exists()
+    time.sleep(0.2)  # let the terminated workers be reaped
+    alive = [p for p in helpers if Path(f"/proc/{p}").exists() and _state(p) != "Z"]
+    assert alive == []
+
+
+def _state(pid: int) -> str:
+    """A process's state letter (``Z``: a zombie, ended but not yet reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"

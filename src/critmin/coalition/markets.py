@@ -24,14 +24,17 @@ engine gives the same numbers bit for bit.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import json
 import multiprocessing
 import os
+import signal
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, cast
@@ -43,7 +46,7 @@ from critmin.coalition.cache import CACHE_VERSION, CoalitionCache, mask_key
 from critmin.errors import CritminError, UnknownCountryError
 from critmin.model.core import Market
 from critmin.model.solver import CHUNK_ELEMENTS, solve_batch, warm_up
-from critmin.parallel import dask_client, one_blas_thread
+from critmin.parallel import WAIT_SECONDS, dask_client, deferred_interrupts, one_blas_thread
 from critmin.scenario.resolution import ResolvedProduct, build_policy
 from critmin.scenario.spec import Scenario
 from critmin.world import World
@@ -328,11 +331,21 @@ def chunk_jobs(tasks: list[ProductTask], masks: list[np.ndarray], workers: int) 
 
 
 _POOL_TASKS: list[ProductTask] = []
+_PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent ends
 
 
 def _init_pool(tasks: list[ProductTask]) -> None:
+    """A worker process's start: the tasks; Ctrl-C left to the parent (a terminal's Ctrl-C
+    reaches every process of its group: a worker would print a traceback), and the worker
+    ends with its parent (Linux: ``PR_SET_PDEATHSIG``), so that killing the parent leaves no
+    orphan computing on."""
     global _POOL_TASKS
     _POOL_TASKS = tasks
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() == 1:  # the parent died before the line above: end now
+            os._exit(1)
 
 
 def _pool_job(ti: int, masks: np.ndarray) -> np.ndarray:
@@ -371,19 +384,56 @@ def run_jobs(
             finished(k, solve_masks(tasks[ti], ms))
         engine, nworkers = "local", 1
     else:
-        ctx = multiprocessing.get_context("spawn")
         nworkers = min(workers, len(jobs))
-        with (
-            one_blas_thread(),
-            ProcessPoolExecutor(
-                max_workers=nworkers, mp_context=ctx, initializer=_init_pool, initargs=(tasks,)
-            ) as pool,
-        ):
-            futs = {pool.submit(_pool_job, ti, ms): k for k, (ti, _, ms) in enumerate(jobs)}
-            for fut in as_completed(futs):
-                finished(futs[fut], fut.result())
+        _run_processes(tasks, jobs, nworkers, finished)
         engine = "local"
     return [r for r in results if r is not None], engine, nworkers
+
+
+def _run_processes(
+    tasks: list[ProductTask],
+    jobs: list[Job],
+    nworkers: int,
+    finished: Callable[[int, np.ndarray], None],
+) -> None:
+    """The jobs on ``nworkers`` spawned worker processes (one BLAS thread each; the batches'
+    Python, policies and reductions per mask, runs in parallel there, which threads would
+    not). The parent only waits; Ctrl-C there (:func:`critmin.parallel.deferred_interrupts`)
+    or an error terminates the workers at once instead of letting them finish their jobs
+    (which took 3-7 s), then is raised."""
+    ctx = multiprocessing.get_context("spawn")
+    with one_blas_thread():
+        pool = ProcessPoolExecutor(
+            max_workers=nworkers, mp_context=ctx, initializer=_init_pool, initargs=(tasks,)
+        )
+    completed = False
+    with deferred_interrupts() as check:
+        try:
+            futs = {pool.submit(_pool_job, ti, ms): k for k, (ti, _, ms) in enumerate(jobs)}
+            pending = set(futs)
+            while pending:
+                done, pending = wait(pending, timeout=WAIT_SECONDS, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    finished(futs[fut], fut.result())
+                check()
+            completed = True
+        finally:
+            if not completed:  # the workers' jobs are of no use now: stop them, not wait
+                for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                    with contextlib.suppress(OSError, ValueError):
+                        proc.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+            if not completed:  # and multiprocessing's resource tracker, which would outlive us
+                _stop_resource_tracker()
+
+
+def _stop_resource_tracker() -> None:
+    """Stop multiprocessing's resource-tracker process now (it ends by itself once this
+    process has ended, about a second later); a later pool starts it again."""
+    from multiprocessing import resource_tracker
+
+    with contextlib.suppress(Exception):  # a private API: at worst it ends by itself
+        resource_tracker._resource_tracker._stop()  # type: ignore[attr-defined]
 
 
 def _run_dask(
