@@ -45,21 +45,34 @@ def run_chunk(
     sd: tuple[float, float],
     start: int,
     stop: int,
-    stopped: Callable[[], bool] | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Draws ``start..stop-1`` of every mechanism: ``{mech: {key: (B, ...)}}``. A pure
-    function of its arguments (the worker function of every engine). ``stopped``: looked at
-    before each year of each path; once True the chunk raises
-    :class:`critmin.parallel.Cancelled` (the local engine's Ctrl-C)."""
-    with one_blas_thread():  # for the processes a Dask worker may start
-        T, S, E = len(years), len(model.stages), len(model.events)
-        per: dict[str, list[dict[str, np.ndarray]]] = {m: [] for m in mechanisms}
-        for d in range(start, stop):
-            z, u = draw_inputs(settings.seed, d, T, S, E)
-            for mech in mechanisms:
-                path = simulate_path(model, settings, mech, years, z, u, sd, stopped=stopped)
-                per[mech].append(path)
-        return {m: {k: np.stack([p[k] for p in rows]) for k in rows[0]} for m, rows in per.items()}
+    function of its arguments (the function a Dask worker runs; one BLAS thread in the
+    processes it may start)."""
+    with one_blas_thread():
+        return _draws(model, settings, mechanisms, years, sd, start, stop, None)
+
+
+def _draws(
+    model: PathModel,
+    settings: PathsSettings,
+    mechanisms: list[str],
+    years: list[int],
+    sd: tuple[float, float],
+    start: int,
+    stop: int,
+    stopped: Callable[[], bool] | None,
+) -> dict[str, dict[str, np.ndarray]]:
+    """:func:`run_chunk`'s work (the threads' job: no environment to set, the caller holds
+    BLAS to one thread). ``stopped``: looked at before each year of each path; once True the
+    chunk raises :class:`critmin.parallel.Cancelled` (Ctrl-C)."""
+    T, S, E = len(years), len(model.stages), len(model.events)
+    per: dict[str, list[dict[str, np.ndarray]]] = {m: [] for m in mechanisms}
+    for d in range(start, stop):
+        z, u = draw_inputs(settings.seed, d, T, S, E)
+        for mech in mechanisms:
+            per[mech].append(simulate_path(model, settings, mech, years, z, u, sd, stopped=stopped))
+    return {m: {k: np.stack([p[k] for p in rows]) for k in rows[0]} for m, rows in per.items()}
 
 
 def _settings(scenario: Scenario, **update: Any) -> PathsSettings:
@@ -177,9 +190,7 @@ def run_paths(
         nworkers = max(1, min(workers or (os.cpu_count() or 1), len(jobs)))
 
         def draws_job(a: int, b: int) -> Callable[[Callable[[], bool]], dict[str, Any]]:
-            return lambda stopped: run_chunk(
-                model, settings, mechanisms, year_list, sd, a, b, stopped
-            )
+            return lambda stopped: _draws(model, settings, mechanisms, year_list, sd, a, b, stopped)
 
         def finished(i: int, part: dict[str, dict[str, np.ndarray]]) -> None:
             nonlocal done
