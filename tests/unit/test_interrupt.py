@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -78,54 +79,64 @@ def compiled_draw_kernels() -> None:
 def test_sigint_stops_uncertainty_within_two_seconds(tmp_path: Path, workers: int) -> None:
     out = tmp_path / "u.json"
     draws = tmp_path / "draws.csv"
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     cmd = [str(CRITMIN), "uncertainty", str(EXAMPLE1), "-n", "400000", "--workers", str(workers)]
     cmd += ["--out", str(out), "--draws-out", str(draws), "--no-progress"]
-    # the context manager closes the pipes whatever happens (an unclosed pipe of a failed run
-    # would surface later as a ResourceWarning in an unrelated test)
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc:
-        try:
-            _wait_until_solving(proc)  # data loaded, solver loaded, draws being solved
-            helpers = _descendants(proc.pid)
-            t = time.monotonic()
-            proc.send_signal(signal.SIGINT)
-            _, err = proc.communicate(timeout=10)
-            elapsed = time.monotonic() - t
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
-    text = err.decode()
-    assert proc.returncode == 130, text
+    code, elapsed, text, _, alive = _interrupt(cmd, _solving(4.0))  # draws being solved
+    assert code == 130, text
     assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
     assert "Traceback" not in text
     assert text.strip().splitlines()[-1] == "critmin: interrupted"
     assert len(text.strip().splitlines()) == 1, text
     assert not out.exists() and not draws.exists()
     assert list(tmp_path.iterdir()) == []  # no temporary file left either
-    alive = [p for p in helpers if Path(f"/proc/{p}").exists()]
     assert alive == []
 
 
-def _interrupt(cmd: list[str], cpu: float) -> tuple[int, float, str, set[int], list[int]]:
-    """Start ``cmd``, send SIGINT once it has used ``cpu`` seconds of CPU; returns its exit
+def _interrupt(
+    cmd: list[str],
+    ready: Callable[[subprocess.Popen[bytes]], None],
+    env: dict[str, str] | None = None,
+    group: bool = False,
+) -> tuple[int, float, str, set[int], list[int]]:
+    """Start ``cmd``, send SIGINT once ``ready(proc)`` returns (to the process, or with
+    ``group`` to its whole process group, as a terminal's Ctrl-C does); returns its exit
     status, how long it took to stop, its stderr, its child processes just before the signal
-    and those still alive after it stopped."""
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc:
+    and those still running after it stopped. The context manager closes the pipes whatever
+    happens (an unclosed pipe of a failed run would surface later as a ResourceWarning in an
+    unrelated test)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), **(env or {})}
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=group
+    ) as proc:
         try:
-            _wait_until_solving(proc, cpu=cpu)
+            ready(proc)
             helpers = _descendants(proc.pid)
             t = time.monotonic()
-            proc.send_signal(signal.SIGINT)
+            if group:
+                os.killpg(proc.pid, signal.SIGINT)
+            else:
+                proc.send_signal(signal.SIGINT)
             _, err = proc.communicate(timeout=20)
             elapsed = time.monotonic() - t
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.communicate()
-    alive = [p for p in helpers if Path(f"/proc/{p}").exists()]
+    time.sleep(0.2)  # let ended helpers be reaped
+    alive = [p for p in helpers if _state(p) not in ("gone", "Z")]
     return proc.returncode, elapsed, err.decode(), helpers, alive
+
+
+def _state(pid: int) -> str:
+    """A process's state letter (``Z``: a zombie, ended but not yet reaped; ``gone``)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
+def _solving(cpu: float) -> Callable[[subprocess.Popen[bytes]], None]:
+    return lambda proc: _wait_until_solving(proc, cpu=cpu)
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
@@ -139,7 +150,7 @@ def test_sigint_stops_paths_within_two_seconds(tmp_path: Path, workers: int, cpu
     csv_dir = tmp_path / "tables"
     cmd = [str(CRITMIN), "paths", str(NDPR_PATHS), "-n", "2000", "--workers", str(workers)]
     cmd += ["--html", str(html), "--csv", str(csv_dir), "--no-progress"]
-    code, elapsed, text, helpers, alive = _interrupt(cmd, cpu)
+    code, elapsed, text, helpers, alive = _interrupt(cmd, _solving(cpu))
     assert code == 130, text
     assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
     assert "Traceback" not in text
@@ -156,41 +167,21 @@ def test_ctrl_c_stops_coalition_and_its_worker_processes_at_once(tmp_path: Path)
     multiprocessing's resource tracker behind; the workers, which now ignore Ctrl-C and end
     with their parent, are terminated at once."""
     out = tmp_path / "coalition.json"
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "CRITMIN_CACHE_DIR": str(tmp_path)}
     cmd = [str(CRITMIN), "coalition", str(COALITION), "--members-as-players", "--sampled"]
     cmd += ["3000", "--workers", "2", "--no-cache", "--no-progress", "--out", str(out)]
-    with subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True
-    ) as proc:
-        try:
-            t0 = time.monotonic()
-            while len(_descendants(proc.pid)) < 3 and time.monotonic() - t0 < 60:
-                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-                time.sleep(0.05)
-            time.sleep(1.5)  # the workers are solving
-            helpers = _descendants(proc.pid)
-            t = time.monotonic()
-            os.killpg(proc.pid, signal.SIGINT)
-            _, err = proc.communicate(timeout=20)
-            elapsed = time.monotonic() - t
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
-    text = err.decode()
+
+    def workers_solving(proc: subprocess.Popen[bytes]) -> None:
+        t0 = time.monotonic()
+        while len(_descendants(proc.pid)) < 3 and time.monotonic() - t0 < 60:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            time.sleep(0.05)
+        time.sleep(1.5)  # the workers are solving
+
+    cache = {"CRITMIN_CACHE_DIR": str(tmp_path)}
+    code, elapsed, text, helpers, alive = _interrupt(cmd, workers_solving, cache, group=True)
     assert len(helpers) >= 3  # two workers and the resource tracker
-    assert proc.returncode == 130, text
+    assert code == 130, text
     assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
     assert text.strip().splitlines() == ["critmin: interrupted"], text
     assert not out.exists()
-    time.sleep(0.2)  # let the terminated workers be reaped
-    alive = [p for p in helpers if Path(f"/proc/{p}").exists() and _state(p) != "Z"]
     assert alive == []
-
-
-def _state(pid: int) -> str:
-    """A process's state letter (``Z``: a zombie, ended but not yet reaped)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "gone"

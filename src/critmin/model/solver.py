@@ -563,9 +563,8 @@ class InnerSolve:
         """The :class:`Solution` (as :func:`solve_from` returns it)."""
         grp, st, state, ev, lv = self.parts
         wf = _welfare(st, state, lv)
-        return stack_solutions(grp, [self.market], [self.policy], st, ev, state, self.tol, lv, wf)[
-            0
-        ]
+        sols = stack_solutions(grp, [self.market], [self.policy], st, ev, state, self.tol, lv, wf)
+        return sols[0]
 
 
 def solve_inner(
