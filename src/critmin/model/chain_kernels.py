@@ -673,3 +673,34 @@ def newton_chain(a: Any, tol: float, max_iter: int, pure: bool) -> tuple[Any, An
     if status == 0 and _max_abs(cur.F) <= tol:
         status = 1
     return z, cur, iterations, status
+
+
+@njit(cache=True, nogil=True)
+def newton_chain_flat(a: Any, tol: float, max_iter: int, pure: bool) -> tuple[Any, ...]:
+    """:func:`newton_chain` returning one plain tuple: ``(z, iterations, status)`` and then
+    the fields of the evaluation (:class:`ChainEval`, in order). Numba returns a named tuple
+    to Python by running Python code (it unpickles the class, then calls it), where a Ctrl-C
+    raised by a signal handler crashes the process; a plain tuple of arrays and numbers is
+    returned without running any."""
+    z, e, iterations, status = newton_chain(a, tol, max_iter, pure)
+    return (
+        z,
+        iterations,
+        status,
+        e.lnc_hat,
+        e.lnc,
+        e.K,
+        e.theta,
+        e.q,
+        e.lnP,
+        e.lnD,
+        e.omega,
+        e.Q,
+        e.X,
+        e.lnS,
+        e.lnpt,
+        e.alpha,
+        e.beta,
+        e.F,
+        e.h,
+    )

@@ -25,11 +25,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from functools import cache
+from typing import Any
 
 import numpy as np
 
 from critmin.model.chain import ChainSetup, ChainStage, chain_setup
-from critmin.model.chain_kernels import ChainEval, newton_chain
+from critmin.model.chain_kernels import ChainEval, newton_chain_flat
 from critmin.model.core import FloatArray, Market, ModelInputError, Policy
 from critmin.model.kernels import buyer_revenue
 from critmin.model.solver import _blas
@@ -240,6 +241,14 @@ def fixed_mask(n: int, ctry: np.ndarray, fixed: np.ndarray) -> np.ndarray:
     return out
 
 
+def _newton(a: Any, tol: float, max_iter: int, pure: bool) -> tuple[Any, ChainEval, int, int]:
+    """:func:`critmin.model.chain_kernels.newton_chain` (``z``, its evaluation, iterations,
+    status), called through ``newton_chain_flat``, whose plain tuple Numba returns without
+    running Python code (a Ctrl-C then cannot land inside the return)."""
+    z, iterations, status, *fields = newton_chain_flat(a, tol, max_iter, pure)
+    return z, ChainEval(*fields), int(iterations), int(status)
+
+
 def solve_chain(
     stages: list[ChainStage],
     *,
@@ -257,9 +266,9 @@ def solve_chain(
     cs = setup if setup is not None else chain_setup(list(stages))
     N = cs.arrays.zslot.shape[0]
     with _blas(N):
-        z, ev, iterations, status = newton_chain(cs.arrays, tol, max_iter, False)
+        z, ev, iterations, status = _newton(cs.arrays, tol, max_iter, False)
         if status != 1:
-            z2, ev2, it2, status2 = newton_chain(cs.arrays, tol, max_iter, True)
+            z2, ev2, it2, status2 = _newton(cs.arrays, tol, max_iter, True)
             iterations += it2
             if status2 == 1 or np.abs(ev2.F).max(initial=0.0) < np.abs(ev.F).max(initial=0.0):
                 z, ev, status = z2, ev2, status2
