@@ -149,6 +149,7 @@ def run_in_threads(
     jobs: Sequence[Callable[[Callable[[], bool]], R]],
     workers: int,
     finished: Callable[[int, R], None],
+    on_cancel: Callable[[], None] | None = None,
 ) -> None:
     """Run ``jobs`` on ``workers`` threads of this process, in their order; ``finished(k,
     value)`` receives each job's result on the calling thread as it comes (in any order: place
@@ -163,7 +164,8 @@ def run_in_threads(
     line and exits 130). An error in a job cancels the run the same way and is raised here.
     BLAS runs on one thread (:func:`single_thread_blas`): the jobs' systems are small, and the
     threads are the parallelism. Even one worker is a thread, so the caller stays free to
-    notice Ctrl-C at once."""
+    notice Ctrl-C at once. ``on_cancel`` (if given) is called when the run is cancelled, for
+    jobs that look at a flag of their own (compiled code reading an array)."""
     if not jobs:
         return
     cancel = threading.Event()
@@ -185,4 +187,6 @@ def run_in_threads(
         finally:  # Ctrl-C or an error: running jobs stop at their next look, others are dropped
             if not completed:
                 cancel.set()
+                if on_cancel is not None:
+                    on_cancel()
             pool.shutdown(wait=True, cancel_futures=True)

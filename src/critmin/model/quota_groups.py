@@ -234,13 +234,18 @@ def group_pairs(market: Market, group: QuotaGroup, banned: BoolArray) -> BoolArr
     return mask
 
 
-def _resolved_at(rp: ResolvedPolicy, t1: FloatArray) -> ResolvedPolicy:
-    """The scenario's resolved policy ``rp`` with the inner system's tariffs ``t1`` (the
-    scenario's times the wedges of the groups and the trade costs: finite and above -1 unless
-    a wedge is NaN, which is refused as :class:`Policy` refuses it), read-only like every
-    validated input (the compiled kernels are typed on it)."""
+def _finite_tariffs(t1: FloatArray) -> None:
+    """Refuse inner tariffs that are not numbers (a NaN wedge), as :class:`Policy` refuses
+    them; otherwise they are the scenario's times the wedges of the groups and the trade
+    costs, finite and above -1."""
     if not np.isfinite(t1).all():
         raise ModelInputError("t1: contains NaN; every entry must be a number")
+
+
+def _resolved_at(rp: ResolvedPolicy, t1: FloatArray) -> ResolvedPolicy:
+    """The scenario's resolved policy ``rp`` with the inner system's tariffs ``t1`` (checked
+    by the caller: :func:`_finite_tariffs`), read-only like every validated input (the
+    compiled kernels are typed on it)."""
     t1 = np.ascontiguousarray(t1, dtype=np.float64)
     t1.flags.writeable = False
     return dataclasses.replace(rp, t1=t1)
@@ -366,10 +371,8 @@ class _Outer:
         # the pairs whose wedge can be non-zero, flat (i n + j): each group's direct pairs
         # (in C order), then the leaky pairs; every other pair's wedge is 0
         self.direct_sizes = [int(mk.sum()) for mk in self.direct]
-        self.flat = np.concatenate(
-            [np.flatnonzero(mk) for mk in self.direct]
-            + [np.array([i * n + j for _, i, j, _ in self.routes], dtype=np.intp)]
-        )
+        self.route_flat = np.array([i * n + j for _, i, j, _ in self.routes], dtype=np.intp)
+        self.flat = np.concatenate([np.flatnonzero(mk) for mk in self.direct] + [self.route_flat])
 
     def nu(self, z: FloatArray) -> FloatArray:
         return np.array(
@@ -486,8 +489,7 @@ def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -
     # the inner tariffs base_t1 e^w - 1 where the wedge w is 0: the same numbers (x 1.0 is
     # exact); only the pairs of outer.flat move
     still = base_t1 - 1.0
-    if not np.isfinite(still).all():
-        raise ModelInputError("t1: contains NaN; every entry must be a number")
+    _finite_tariffs(still)
     moving = base_t1[outer.flat]
 
     def run(zs: list[FloatArray], start: FloatArray | None) -> list[tuple[InnerSolve, FloatArray]]:
@@ -498,17 +500,16 @@ def solve_groups(market: Market, policy: Policy, *, tol: float, max_iter: int) -
         for z in zs:
             # log wedges beyond these (factors of 5e21 and 2e-9) only arise in trial steps
             w = np.clip(outer.wedge_values(z), -MIN_LOG_WEDGE, MAX_LOG_WEDGE)
+            moved = moving * np.exp(w) - 1.0
+            _finite_tariffs(moved)  # the others were checked once, above
             t1 = still.copy()
-            t1[outer.flat] = moving * np.exp(w) - 1.0
+            t1[outer.flat] = moved
             inner = _resolved_at(rp, t1.reshape(n, n))
             out.append(solve_inner(market, inner, start, tol=tol, max_iter=max_iter))
         return out
 
-    pair_sums = _PairSums(
-        n,
-        outer.direct if outer.nl else masks,
-        np.array([i * n + j for _, i, j, _ in outer.routes], dtype=np.intp),
-    )
+    # the groups' direct pairs (all their pairs where none leaks) and the leaky pairs
+    pair_sums = _PairSums(n, outer.direct, outer.route_flat)
 
     def residual(sol: InnerSolve, z: FloatArray) -> FloatArray:
         """The slack of each cap, ``1 - X / cap`` (0 for a group without trade), then on

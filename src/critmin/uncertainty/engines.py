@@ -14,28 +14,23 @@ numbers do not depend on the engine, the number of workers or the order chunks f
 Ctrl-C: while the local engine runs, SIGINT is recorded instead of interrupting compiled code
 (a Python exception raised by a signal handler while a compiled call returns is reported as an
 error of that call). The main thread only waits (the chunks run on worker threads, even with
-one worker) and looks at the record every :data:`WAIT_SECONDS`; it then sets the cancel flag
-that the compiled loop reads before every draw, so running chunks stop within one draw, drops
-the chunks not started, and re-delivers the signal to the handler installed before
-(``KeyboardInterrupt`` by default, the CLI's own handler in ``critmin``).
+one worker; :func:`critmin.parallel.run_in_threads`) and looks at the record every
+:data:`critmin.parallel.WAIT_SECONDS`; it then sets the cancel flag that the compiled loop
+reads before every draw, so running chunks stop within one draw, drops the chunks not
+started, and re-delivers the signal to the handler installed before (``KeyboardInterrupt`` by
+default, the CLI's own handler in ``critmin``).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
 
 from critmin.parallel import CONNECT_TIMEOUT as PARALLEL_CONNECT_TIMEOUT
-from critmin.parallel import (
-    WAIT_SECONDS,
-    dask_client,
-    deferred_interrupts,
-    single_thread_blas,
-)
+from critmin.parallel import dask_client, run_in_threads, single_thread_blas
 from critmin.uncertainty.tasks import ProductTask, solve_chunk
 
 Progress = Callable[[int, int], None]
@@ -65,34 +60,28 @@ def solve_chunk_one_blas_thread(
 def run_local(
     tasks: list[ProductTask], jobs: list[Job], seed: int, workers: int, progress: Progress | None
 ) -> list[dict[str, np.ndarray]]:
-    """Solve every chunk on ``workers`` threads of this process (the main thread only waits)."""
+    """Solve every chunk on ``workers`` threads of this process
+    (:func:`critmin.parallel.run_in_threads`: the main thread only waits; on an error or
+    Ctrl-C the running chunks stop within a draw, the others are dropped)."""
     results: list[dict[str, np.ndarray] | None] = [None] * len(jobs)
     total = sum(stop - start for _, start, stop in jobs)
     done = 0
     cancel = np.zeros(1, dtype=np.int64)  # read by the compiled loop before every draw
-    finished_all = False
-    # even one worker is a thread: the main thread stays free to notice Ctrl-C at once
-    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs))))
-    with single_thread_blas(), deferred_interrupts() as check:
-        try:
-            pending: dict[Future[dict[str, np.ndarray]], int] = {
-                pool.submit(solve_chunk, tasks[jobs[k][0]], seed, jobs[k][1], jobs[k][2], cancel): k
-                for k in submission_order(tasks, jobs)
-            }
-            while pending:
-                finished, _ = wait(pending, timeout=WAIT_SECONDS, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    k = pending.pop(fut)
-                    results[k] = fut.result()
-                    done += jobs[k][2] - jobs[k][1]
-                    if progress:
-                        progress(done, total)
-                check()
-            finished_all = True
-        finally:  # on an error or Ctrl-C: running chunks stop within a draw, others are dropped
-            if not finished_all:
-                cancel[0] = 1
-            pool.shutdown(wait=True, cancel_futures=True)
+    order = submission_order(tasks, jobs)
+
+    def chunk(k: int) -> Callable[[Callable[[], bool]], dict[str, np.ndarray]]:
+        ti, start, stop = jobs[k]
+        return lambda stopped: solve_chunk(tasks[ti], seed, start, stop, cancel)
+
+    def finished(i: int, value: dict[str, np.ndarray]) -> None:
+        nonlocal done
+        k = order[i]
+        results[k] = value
+        done += jobs[k][2] - jobs[k][1]
+        if progress:
+            progress(done, total)
+
+    run_in_threads([chunk(k) for k in order], workers, finished, lambda: cancel.fill(1))
     return [r for r in results if r is not None]
 
 
