@@ -48,8 +48,8 @@ newton_chain(a, 1e-12, 100, False)
 rng = random.Random(0)
 clean = 0
 for k in range(int(sys.argv[2])):
-    threading.Timer(rng.random() * 0.002, os.kill, (os.getpid(), signal.SIGINT)).start()
-    try:
+    try:  # the timer may fire before start() returns: inside the try
+        threading.Timer(rng.random() * 0.002, os.kill, (os.getpid(), signal.SIGINT)).start()
         t = time.monotonic()
         while time.monotonic() - t < 5.0:
             newton_chain(a, 1e-12, 100, False)
@@ -91,8 +91,8 @@ solve_chain(stages)
 rng = random.Random(0)
 count = 0
 for k in range(200):
-    threading.Timer(rng.random() * 0.004, os.kill, (os.getpid(), signal.SIGINT)).start()
-    try:
+    try:  # the timer may fire before start() returns: inside the try
+        threading.Timer(rng.random() * 0.004, os.kill, (os.getpid(), signal.SIGINT)).start()
         t = time.monotonic()
         while time.monotonic() - t < 5.0:
             solve_chain(stages)
