@@ -15,7 +15,7 @@ import pytest
 
 from critmin.model.chain_solver import ChainSolution, solve_chain
 from critmin.paths import run_paths
-from critmin.paths.engine import central_inputs, draw_inputs, simulate_path
+from critmin.paths.engine import YearSolver, central_inputs, draw_inputs, simulate_path
 from critmin.paths.setup import PathModel, path_model
 from critmin.scenario.paths_settings import PathsSettings
 from critmin.scenario.spec import load_scenario
@@ -241,3 +241,51 @@ def test_a_floor_that_never_binds_on_the_central_path_is_noted() -> None:
     res = run_paths(sc, world=_world())
     assert any("below the market price in every year" in n for n in res.notes)
     assert res.to_dict()["notes"] == res.notes
+
+
+def test_paths_sharing_one_year_solver_are_bit_identical_to_paths_solved_alone() -> None:
+    """A chunk's paths share one :class:`YearSolver` (its stage templates set up once): every
+    series of every mechanism, offtake's baseline price included, is the same bits as with a
+    solver of its own, and the shared solver sets up each template once."""
+    model, settings = model_of(
+        {"floor_usd_per_t": 30000, "offtake_budget_usd": 2e8, "stockpile_target_days": 90},
+        [{"exporters": ["CHN"], "importers": "members", "probability": 0.3}],
+    )
+    T, S, E = len(YEARS), len(model.stages), len(model.events)
+    shared = YearSolver(model)
+    for d in range(3):
+        z, u = draw_inputs(5, d, T, S, E)
+        for mech in ("none", "variable_levy", "producer_subsidy", "price_gap", "offtake"):
+            alone = simulate_path(model, settings, mech, YEARS, z, u, (0.3, 0.3))
+            both = simulate_path(model, settings, mech, YEARS, z, u, (0.3, 0.3), solver=shared)
+            assert alone.keys() == both.keys()
+            for key in alone:
+                np.testing.assert_array_equal(alone[key], both[key], err_msg=f"{mech} {key}")
+    variants = {key[0] for key in shared.cache}
+    assert {"none", "levy", "subsidy"} <= variants
+    assert any(key[1] for key in shared.cache)  # a disruption fired: its templates too
+    with pytest.raises(ValueError, match="another model"):
+        other, _ = model_of(QUIET)
+        simulate_path(other, settings, "none", YEARS, z, u, (0.3, 0.3), solver=shared)
+
+
+def test_stage_flows_are_dense_on_access_and_equal_a_plain_sum_over_the_pairs() -> None:
+    """:attr:`StageSolution.q` (built on first access from the pairs' quantities) against a
+    plain loop over the pairs; ``q_nonqualifying`` over the non-qualifying share's pairs."""
+    model, settings = model_of(QUIET)
+    keep: list[ChainSolution] = []
+    central(model, settings, "price_gap", keep)
+    st = keep[-1].stages[model.floor_stage]
+    assert "q" not in st.__dict__  # not built by the solve
+    n = st.flows.n
+    q = np.zeros((n, n))
+    qn = np.zeros((n, n))
+    pairs = zip(st.flows.flat.tolist(), st.flows.q.tolist(), st.flows.alt.tolist(), strict=True)
+    for f, v, alt in pairs:
+        q[f // n, f % n] += v
+        if alt:
+            qn[f // n, f % n] += v
+    assert st.flows.alt.any()  # the price gap splits the floor stage's pairs
+    np.testing.assert_allclose(st.q, q, rtol=1e-13, atol=0.0)
+    np.testing.assert_allclose(st.q_nonqualifying, qn, rtol=1e-13, atol=0.0)
+    assert st.q is st.q  # built once

@@ -23,8 +23,8 @@ stage's producers, whose surplus already nets the input's price.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,34 @@ from critmin.model.core import FloatArray, Market, ModelInputError, Policy
 from critmin.model.kernels import buyer_revenue
 from critmin.model.solver import _blas
 
-__all__ = ["ChainSolution", "StageSolution", "solve_chain", "warm_up_chains"]
+__all__ = ["ChainSolution", "PairFlows", "StageSolution", "solve_chain", "warm_up_chains"]
+
+
+@dataclass(frozen=True, eq=False)
+class PairFlows:
+    """A stage's quantities on its open pairs (baseline-value units), as the solver has
+    them: ``flat`` the pair's seller x ``n`` + buyer, ``q`` its quantity, ``alt`` whether it is
+    the non-qualifying share's (a price-gap or origin-rule stage sells each pair twice). The
+    dense ``(n, n)`` matrices are built from them on first access (:attr:`StageSolution.q`):
+    a path of yearly solves reads none of them (two ``n^2`` sums per stage and solve, about
+    7% of a lithium path's time)."""
+
+    n: int
+    flat: np.ndarray
+    q: FloatArray
+    alt: np.ndarray
+
+    def dense(self, nonqualifying_only: bool = False) -> FloatArray:
+        """``(n, n)``: the pairs' quantities summed per seller and buyer (all of them, or
+        the non-qualifying share's only); 0 where no pair."""
+        n = self.n
+        if nonqualifying_only:
+            flat, q = self.flat[self.alt], self.q[self.alt]
+        else:
+            flat, q = self.flat, self.q
+        return np.asarray(np.bincount(flat, weights=q, minlength=n * n), dtype=np.float64).reshape(
+            n, n
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,7 +76,8 @@ class StageSolution:
     ``D_other`` the other use's demand, ``S`` supply, ``input_bought`` the next stage's
     purchases of this stage's composite (baseline-value units, = input share x baseline sales
     x the next stage's output), ``q`` ``(n, n)`` quantities (baseline-value units, qualifying
-    and non-qualifying shares together), ``q_nonqualifying`` the non-qualifying share's.
+    and non-qualifying shares together), ``q_nonqualifying`` the non-qualifying share's (both
+    built from ``flows``, the pairs' quantities, on first access).
     """
 
     name: str
@@ -67,8 +95,7 @@ class StageSolution:
     E: FloatArray
     input_share: FloatArray
     input_bought: FloatArray
-    q: FloatArray
-    q_nonqualifying: FloatArray
+    flows: PairFlows
     dCS: FloatArray
     dPS: FloatArray
     tariff_revenue: FloatArray
@@ -81,6 +108,16 @@ class StageSolution:
     iterations: int = 0
     max_residual: float = math.nan
     message: str = ""
+
+    @cached_property
+    def q(self) -> FloatArray:
+        """``(n, n)`` quantities, qualifying and non-qualifying shares together."""
+        return self.flows.dense()
+
+    @cached_property
+    def q_nonqualifying(self) -> FloatArray:
+        """``(n, n)`` quantities of the non-qualifying share."""
+        return self.flows.dense(nonqualifying_only=True)
 
     @property
     def x(self) -> FloatArray:
@@ -111,9 +148,17 @@ def _expm1_ratio(lnx: FloatArray, k: FloatArray) -> FloatArray:
 
 
 def _unpack(
-    stages: list[ChainStage], cs: ChainSetup, z: FloatArray, ev: ChainEval
+    stages: list[ChainStage],
+    cs: ChainSetup,
+    z: FloatArray,
+    ev: ChainEval,
+    converged: bool = False,
+    iterations: int = 0,
+    max_residual: float = math.nan,
+    message: str = "",
 ) -> list[StageSolution]:
-    """Per-stage, per-country levels and welfare from the solution ``z`` and its evaluation."""
+    """Per-stage, per-country levels and welfare from the solution ``z`` and its evaluation
+    (each stage's solution carrying the solve's ``converged`` ... ``message``)."""
     a = cs.arrays
     n = cs.n
     out: list[StageSolution] = []
@@ -148,16 +193,11 @@ def _unpack(
         H = np.asarray(st.demand_shift, dtype=np.float64)
         D_other = np.where(unsupplied, 0.0, H * np.exp(-m.eta * lnP))
         delta = a.delta[s]
-        # pairs -> dense quantities
+        # the pairs' quantities (dense on first access: StageSolution.q)
         pc = cs.pair_country[p0:p1]
         pj = a.pj[p0:p1]
         pq = np.asarray(ev.q[p0:p1])
-        flat = pc * n + pj
-        q = np.bincount(flat, weights=pq, minlength=n * n).reshape(n, n).astype(np.float64)
-        alt = cs.pair_alt[p0:p1]
-        qn = np.asarray(
-            np.bincount(flat[alt], weights=pq[alt], minlength=n * n), dtype=np.float64
-        ).reshape(n, n)
+        flows = PairFlows(n, pc * n + pj, pq, cs.pair_alt[p0:p1])
         # value-added price (input link) for producer surplus
         ash = cs.input_share[s]
         w = np.exp(lnpt)
@@ -220,8 +260,7 @@ def _unpack(
                 E=E,
                 input_share=ash,
                 input_bought=bought,
-                q=q,
-                q_nonqualifying=qn,
+                flows=flows,
                 dCS=np.asarray(dCS, dtype=float),
                 dPS=np.asarray(dPS, dtype=float),
                 tariff_revenue=np.asarray(tariff_revenue, dtype=float),
@@ -229,6 +268,10 @@ def _unpack(
                 subsidy_cost=subsidy_cost,
                 welfare=np.asarray(welfare, dtype=float),
                 V=m.V,
+                converged=converged,
+                iterations=iterations,
+                max_residual=max_residual,
+                message=message,
             )
         )
     return out
@@ -283,16 +326,7 @@ def solve_chain(
             f"did not converge after {iterations} iterations (Newton, then full Newton "
             f"steps): {why}; max residual {resid:.1e}"
         )
-    solved = [
-        replace(
-            st,
-            converged=converged,
-            iterations=int(iterations),
-            max_residual=resid,
-            message=message,
-        )
-        for st in _unpack(list(stages), cs, z, ev)
-    ]
+    solved = _unpack(list(stages), cs, z, ev, converged, int(iterations), resid, message)
     return ChainSolution(
         stages=solved,
         converged=converged,

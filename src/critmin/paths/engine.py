@@ -67,7 +67,14 @@ from critmin.parallel import Cancelled
 from critmin.paths.setup import PathModel
 from critmin.scenario.paths_settings import PathsSettings
 
-__all__ = ["SCALARS", "STAGE_SERIES", "central_inputs", "draw_inputs", "simulate_path"]
+__all__ = [
+    "SCALARS",
+    "STAGE_SERIES",
+    "YearSolver",
+    "central_inputs",
+    "draw_inputs",
+    "simulate_path",
+]
 
 DAYS = 365.0
 MIN_DEMAND_FACTOR = 0.05
@@ -123,13 +130,17 @@ def _zone_use_value(sol: ChainSolution, s: int, members: np.ndarray) -> float:
     return float((st.E[members] * st.D_other[members]).sum())
 
 
-class _Year:
-    """The solves of one year: stage templates (policy variant, disruptions, price-gap split)
-    and their flat arrays are built once per path and reused with each year's shifts
-    (:func:`critmin.model.chain.reshift`, bit-identical to a fresh setup)."""
+class YearSolver:
+    """The yearly solves of a model's paths: stage templates (policy variant, disruptions,
+    price-gap split) and their flat arrays are built once and reused with each year's shifts
+    (:func:`critmin.model.chain.reshift`, bit-identical to a fresh setup). One per chunk of
+    draws (:func:`critmin.paths.run._draws`): its paths share the templates, which a path of
+    ten years otherwise set up again (a fifth of a lithium path's Python). Not shared
+    between threads."""
 
     def __init__(self, model: PathModel) -> None:
         self.m = model
+        self._baseline: ChainSolution | None = None
         self.cache: dict[
             tuple[str, tuple[int, ...], bool], tuple[list[ChainStage], ChainSetup]
         ] = {}
@@ -160,6 +171,12 @@ class _Year:
             self.cache[key] = (out, chain_setup(out))
         return self.cache[key]
 
+    def baseline(self) -> ChainSolution:
+        """The model's stages as they are (no shifts, no event), solved once."""
+        if self._baseline is None:
+            self._baseline = solve_chain(self.m.stages)
+        return self._baseline
+
     def solve(
         self,
         H: np.ndarray,
@@ -183,11 +200,14 @@ def simulate_path(
     sd: tuple[float, float],
     keep: list[ChainSolution] | None = None,
     stopped: Callable[[], bool] | None = None,
+    solver: YearSolver | None = None,
 ) -> dict[str, np.ndarray]:
     """One path of ``mechanism`` (``"none"``: the scenario without the floor): per year the
     :data:`SCALARS` ``(T,)`` and the :data:`STAGE_SERIES` ``(T, S)``; ``keep`` (if given)
     receives each year's final solution. ``stopped`` (if given) is looked at before each
-    year; once True the path raises :class:`critmin.parallel.Cancelled` (Ctrl-C)."""
+    year; once True the path raises :class:`critmin.parallel.Cancelled` (Ctrl-C).
+    ``solver``: the :class:`YearSolver` of ``model`` to solve with (its templates shared with
+    the caller's other paths); default: one for this path."""
     m, T, S = model, len(years), len(model.stages)
     n = len(model.countries)
     mem = model.members
@@ -204,8 +224,10 @@ def simulate_path(
     hist: list[np.ndarray] = []
     stock = spent = 0.0
     target_days = settings.stockpile_target_days
-    y = _Year(m)
-    base_price = _market_price(solve_chain(m.stages), k, uv[k]) if mechanism == "offtake" else 0.0
+    y = solver if solver is not None else YearSolver(m)
+    if y.m is not m:
+        raise ValueError("simulate_path: the solver was made for another model")
+    base_price = _market_price(y.baseline(), k, uv[k]) if mechanism == "offtake" else 0.0
     eta = m.stages[k].market.eta
     R0 = m.stages[k].market.V.sum(axis=1)
     eps_bar = float((R0 * m.stages[k].market.eps).sum() / R0.sum()) if R0.sum() > 0 else 1.0

@@ -22,7 +22,7 @@ import numpy as np
 
 from critmin.errors import ScenarioError
 from critmin.parallel import dask_client, one_blas_thread, run_in_threads
-from critmin.paths.engine import central_inputs, draw_inputs, simulate_path
+from critmin.paths.engine import YearSolver, central_inputs, draw_inputs, simulate_path
 from critmin.paths.inputs import capacity_rules, fit_shocks
 from critmin.paths.results import PathsResult
 from critmin.paths.setup import PathModel, path_model
@@ -68,10 +68,15 @@ def _draws(
     chunk raises :class:`critmin.parallel.Cancelled` (Ctrl-C)."""
     T, S, E = len(years), len(model.stages), len(model.events)
     per: dict[str, list[dict[str, np.ndarray]]] = {m: [] for m in mechanisms}
+    solver = YearSolver(model)  # the chunk's paths share their stage templates
     for d in range(start, stop):
         z, u = draw_inputs(settings.seed, d, T, S, E)
         for mech in mechanisms:
-            per[mech].append(simulate_path(model, settings, mech, years, z, u, sd, stopped=stopped))
+            per[mech].append(
+                simulate_path(
+                    model, settings, mech, years, z, u, sd, stopped=stopped, solver=solver
+                )
+            )
     return {m: {k: np.stack([p[k] for p in rows]) for k in rows[0]} for m, rows in per.items()}
 
 
