@@ -247,24 +247,18 @@ def json_bytes(data: object, indent: int | None) -> bytes:
     """The results as JSON (UTF-8): compact by default, indented with ``indent``. NaN and
     infinities are never written (the results contract holds ``null`` for a missing number).
 
-    Compact output goes through ``orjson`` (about 10x faster than the standard library on a
-    7 MB result: 12 ms instead of 120 ms), which writes ``null`` for a NaN. Whatever it does not
-    take (numpy scalars, keys that are not strings, integers beyond 64 bits) and indented output
-    go through :mod:`json` as before (separators without spaces, ``allow_nan=False``). The
-    parsed content is the same either way; the text differs only in number spelling
+    Compact output is :func:`critmin.numbers.compact_json` (``orjson``, about 10x faster than
+    the standard library on a 7 MB result: 12 ms instead of 120 ms; it writes ``null`` for a
+    NaN). Whatever orjson does not take as it is (numpy scalars, keys that are not strings,
+    integers beyond 64 bits) is cleaned first (:func:`critmin.numbers.clean`) and written by
+    :mod:`json`; indented output goes through :mod:`json` as before (``allow_nan=False``).
+    The parsed content is the same either way; the text differs only in number spelling
     (``1e-5`` for ``1e-05``) and in non-ASCII characters, written as UTF-8 instead of
     ``\\u`` escapes."""
     if indent is None:
-        try:
-            import orjson
-        except ImportError:  # an environment installed before orjson was a dependency
-            pass
-        else:
-            try:
-                return orjson.dumps(data) + b"\n"
-            except TypeError:  # orjson.JSONEncodeError: a type only the standard library takes
-                pass
-        return (json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n").encode()
+        from critmin.numbers import compact_json
+
+        return compact_json(data) + b"\n"
     return (json.dumps(data, indent=indent, allow_nan=False) + "\n").encode()
 
 
