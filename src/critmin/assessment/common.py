@@ -164,6 +164,14 @@ class Tables:
         f = _plain(world.flows)
         self.flows = {str(k): g for k, g in f[f["exporter"] != f["importer"]].groupby("product_id")}
         self.products: dict[tuple[str, str], pd.Series | None] = {}
+        self._traded: pd.DataFrame | None = None
+
+    def traded(self, world: World) -> pd.DataFrame:
+        """The catalog's products with flows in this year's data (one filter per World,
+        not one per look-up: :meth:`World.flow_basis` groups every flow)."""
+        if self._traded is None:
+            self._traded = world.products[world.products["product_id"].isin(world.flow_basis())]
+        return self._traded
 
 
 _TABLES: dict[int, tuple[World, Tables]] = {}
@@ -217,10 +225,11 @@ def eu_material(world: World, mineral: str, code: str) -> str | None:
 def product_at(world: World, mineral: str, stage: str) -> pd.Series | None:
     """The bundled traded product of a mineral at a stage (a product that bundles several
     minerals, like HS 811292 for gallium and germanium, counts for each)."""
-    cache = tables(world).products
+    t = tables(world)
+    cache = t.products
     if (mineral, stage) not in cache:
         # a catalog product without flows in this year's data is not traded here
-        p = world.products[world.products["product_id"].isin(world.flow_basis())]
+        p = t.traded(world)
         hit = p[(p["mineral"] == mineral) & (p["stage"] == stage)]
         if hit.empty:
             listed = p["usgs_mineral"].astype(str).str.split(";").map(lambda ms: mineral in ms)

@@ -124,7 +124,9 @@ def as_series(values: Values, what: str = "values", *, allow_negative: bool = Fa
         MetricInputError: non-numeric, infinite or (unless allowed) negative amounts, or a
             country listed twice.
     """
-    if isinstance(values, pd.Series):
+    if isinstance(values, pd.Series) and values.dtype == np.float64:
+        s = values.copy()  # already numbers: no conversion
+    elif isinstance(values, pd.Series):
         s = values.copy()
     elif isinstance(values, Mapping):
         s = pd.Series(dict(values), dtype=float)
@@ -133,11 +135,16 @@ def as_series(values: Values, what: str = "values", *, allow_negative: bool = Fa
         if arr.ndim != 1:
             raise MetricInputError(f"{what}: expected a one-dimensional list of amounts")
         s = pd.Series(list(arr), index=[str(i) for i in range(len(arr))])
-    try:
-        s = pd.to_numeric(s, errors="raise").astype(float)
-    except (TypeError, ValueError) as exc:
-        raise MetricInputError(f"{what}: every amount must be a number or NaN ({exc})") from None
-    s.index = pd.Index([str(c) for c in s.index])
+    if s.dtype != np.float64:
+        try:
+            s = pd.to_numeric(s, errors="raise").astype(float)
+        except (TypeError, ValueError) as exc:
+            raise MetricInputError(
+                f"{what}: every amount must be a number or NaN ({exc})"
+            ) from None
+    labels = s.index.tolist()
+    if not all(type(c) is str for c in labels):
+        s.index = pd.Index([str(c) for c in labels])
     dup = s.index[s.index.duplicated()].unique().tolist()
     if dup:
         raise MetricInputError(f"{what}: countries listed more than once: {', '.join(dup)}")
