@@ -17,6 +17,7 @@ product, value-weighted over pairs) and ``k`` their content factors; capped at 0
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -282,8 +283,9 @@ def unit_value(base: ProductBaseline) -> float:
 
 
 def _content_factor(world: World, pids: tuple[str, ...]) -> float:
-    try:
-        vals = [float(world.product(p)["content_factor"]) for p in pids]
+    try:  # the products table's records: no pandas
+        raw = [world.product_record(p)["content_factor"] for p in pids]
+        vals = [math.nan if v is None else float(v) for v in raw]
     except (CritminError, KeyError, TypeError, ValueError):
         return 1.0
     vals = [v for v in vals if np.isfinite(v) and v > 0]
