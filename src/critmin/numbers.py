@@ -65,15 +65,14 @@ def compact_json(obj: Any) -> bytes:
     """``obj`` as compact JSON (UTF-8), :func:`clean`'s rules applied: orjson where it takes
     the values as they are (about ten times the standard library's speed; floats written
     shortest, ``1e-05`` as ``1e-5``, which reads back the same), else the standard library on
-    :func:`clean`'s copy."""
+    :func:`clean`'s copy (non-ASCII characters escaped there, so that text orjson refuses,
+    such as a lone surrogate, is still written)."""
     if _orjson is not None:
         try:
             return _orjson.dumps(obj, option=_PLAIN_ONLY)
         except TypeError:  # orjson.JSONEncodeError
             pass
-    return json.dumps(
-        clean(obj), separators=(",", ":"), allow_nan=False, ensure_ascii=False
-    ).encode()
+    return json.dumps(clean(obj), separators=(",", ":"), allow_nan=False).encode()
 
 
 def _clean(obj: Any) -> Any:

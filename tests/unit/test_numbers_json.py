@@ -88,3 +88,9 @@ def test_what_orjson_would_write_otherwise_goes_through_the_walk() -> None:
     }
     assert clean(obj) == expected
     assert json.loads(compact_json(obj)) == expected
+
+
+def test_text_orjson_refuses_is_still_written() -> None:
+    obj = {"name": "caf\u00e9 \ud800", "x": float("nan")}
+    assert json.loads(compact_json(obj)) == {"name": "caf\u00e9 \ud800", "x": None}
+    assert clean(obj) == {"name": "caf\u00e9 \ud800", "x": None}
