@@ -11,7 +11,7 @@ from typing import Any
 from markupsafe import Markup
 
 from critmin.narrative import country_label
-from critmin.numbers import clean, num, pct, sci, share, usd
+from critmin.numbers import clean, compact_json, num, pct, sci, share, usd
 
 __all__ = ["clean", "country_label", "num", "pct", "sci", "share", "usd"]
 
@@ -28,15 +28,22 @@ def gzip_b64(text: str) -> str:
     """``text`` (UTF-8) gzip-compressed and base64-encoded, for a ``<script
     type="application/gzip-base64">`` element that the page unpacks with the browser's
     ``DecompressionStream`` (about a quarter of the size for JSON and Plotly.js). The gzip
-    header carries no timestamp, so the same text always gives the same bytes."""
-    return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)).decode(
-        "ascii"
-    )
+    header carries no timestamp, so the same text always gives the same bytes. Level 6
+    (:data:`GZIP_LEVEL`), not 9: on the 7 MB results of example 04, 0.095 s against 0.22 s
+    for 1% more bytes; on Plotly.js 0.11 s against 0.15 s for 0.2% more."""
+    return base64.b64encode(
+        gzip.compress(text.encode("utf-8"), compresslevel=GZIP_LEVEL, mtime=0)
+    ).decode("ascii")
+
+
+GZIP_LEVEL = 6
+"""zlib's compression level for :func:`gzip_b64` (its default)."""
 
 
 def gzip_json(obj: Any) -> str:
-    """Compact JSON of ``obj`` (NaN refused) as :func:`gzip_b64`."""
-    return gzip_b64(json.dumps(obj, allow_nan=False, separators=(",", ":"), ensure_ascii=False))
+    """Compact JSON of ``obj`` (:func:`critmin.numbers.compact_json`: NaN and inf as null) as
+    :func:`gzip_b64`."""
+    return gzip_b64(compact_json(obj).decode("utf-8"))
 
 
 def script_text(json_text: str) -> Markup:
