@@ -75,6 +75,18 @@ def compact_json(obj: Any) -> bytes:
     return json.dumps(clean(obj), separators=(",", ":"), allow_nan=False).encode()
 
 
+def read_json(text: str | bytes) -> Any:
+    """JSON text read back: by orjson (about twice the standard library's speed on a results
+    contract), else by the standard library (which also reads the ``NaN`` and ``Infinity``
+    tokens orjson refuses)."""
+    if _orjson is not None:
+        try:
+            return _orjson.loads(text)
+        except ValueError:  # orjson.JSONDecodeError
+            pass
+    return json.loads(text)
+
+
 def _clean(obj: Any) -> Any:
     """:func:`clean`, walked in Python."""
     if obj is None or isinstance(obj, str | bool | int):

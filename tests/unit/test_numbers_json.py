@@ -94,3 +94,13 @@ def test_text_orjson_refuses_is_still_written() -> None:
     obj = {"name": "caf\u00e9 \ud800", "x": float("nan")}
     assert json.loads(compact_json(obj)) == {"name": "caf\u00e9 \ud800", "x": None}
     assert clean(obj) == {"name": "caf\u00e9 \ud800", "x": None}
+
+
+def test_read_json_reads_what_the_standard_library_reads() -> None:
+    from critmin.numbers import read_json
+
+    text = '{"a":[1,2.5,-0.0,1e-300,null,true],"b":"caf\\u00e9","c":{"d":18446744073709551615}}'
+    assert read_json(text) == json.loads(text)
+    assert read_json(text.encode()) == json.loads(text)
+    nan = read_json('{"x": NaN, "y": Infinity}')  # orjson refuses the tokens: the fallback
+    assert math.isnan(nan["x"]) and nan["y"] == math.inf

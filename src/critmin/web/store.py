@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from critmin.errors import CritminError
+from critmin.numbers import read_json
 
 SCHEMA_VERSION = 2
 MAX_RUNS = 500
@@ -382,7 +383,7 @@ class ScenarioStore:
             raise NotFoundError(
                 f"saved scenario {sid!r} has no result (it was saved without running)"
             )
-        data: dict[str, Any] = json.loads(row[0])
+        data: dict[str, Any] = read_json(row[0])
         return data
 
     def run(self, rid: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -394,7 +395,7 @@ class ScenarioStore:
                 f"no run {rid!r}: runs are kept for the newest {MAX_RUNS}; save a scenario "
                 "to keep it"
             )
-        return json.loads(row[0]), json.loads(zlib.decompress(row[1]))
+        return json.loads(row[0]), read_json(zlib.decompress(row[1]))
 
     def count(self) -> int:
         with self._connect() as conn:
