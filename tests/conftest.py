@@ -63,3 +63,12 @@ def cluster() -> Iterator[Any]:
         dashboard_address=":0",
     ) as cl:
         yield cl
+
+
+@pytest.fixture
+def unwritable_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``CRITMIN_CACHE_DIR`` set to a folder that cannot be made (a file is in its way)."""
+    blocker = tmp_path / "a_file"
+    blocker.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("CRITMIN_CACHE_DIR", str(blocker / "cache"))
+    return blocker / "cache"

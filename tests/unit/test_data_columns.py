@@ -137,12 +137,7 @@ def test_a_damaged_cache_file_is_ignored_and_rewritten() -> None:
         assert path.read_bytes() != damage  # written anew
 
 
-def test_an_unwritable_cache_folder_only_costs_time(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    blocker = tmp_path / "a_file"
-    blocker.write_text("not a folder")
-    monkeypatch.setenv("CRITMIN_CACHE_DIR", str(blocker / "cache"))
+def test_an_unwritable_cache_folder_only_costs_time(unwritable_cache: Path) -> None:
     assert read_columns("groups", REFERENCE_DIR).num_rows == read_arrow("groups").num_rows
 
 

@@ -51,12 +51,7 @@ def test_a_damaged_packed_file_is_packed_again(
     assert kept.read_text() == gzip_b64(TEXT)
 
 
-def test_a_cache_folder_that_cannot_be_written_only_costs_time(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("a file where the cache folder would be")
-    monkeypatch.setenv("CRITMIN_CACHE_DIR", str(blocker / "cache"))
+def test_a_cache_folder_that_cannot_be_written_only_costs_time(unwritable_cache: Path) -> None:
     assert _packed(TEXT) == gzip_b64(TEXT)
     env = render.make_env()
     assert env.from_string("{{ 1 + 1 }}").render() == "2"
