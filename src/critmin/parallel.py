@@ -33,6 +33,7 @@ __all__ = [
     "CONNECT_TIMEOUT",
     "WAIT_SECONDS",
     "Cancelled",
+    "collect",
     "dask_client",
     "deferred_interrupts",
     "environment",
@@ -140,6 +141,20 @@ def deferred_interrupts() -> Iterator[Callable[[], None]]:
         signal.signal(signal.SIGINT, previous)
 
 
+def collect(
+    pending: dict[Future[R], int], finished: Callable[[int, R], None], check: Callable[[], None]
+) -> None:
+    """Wait for the futures ``pending`` (future -> its job's index), waking every
+    :data:`WAIT_SECONDS`: ``finished(k, value)`` for each as it completes (an error is raised
+    here), ``check()`` after each wake (:func:`deferred_interrupts`: a recorded Ctrl-C is
+    raised there). ``pending`` is emptied."""
+    while pending:
+        done, _ = wait(pending, timeout=WAIT_SECONDS, return_when=FIRST_COMPLETED)
+        for fut in done:
+            finished(pending.pop(fut), fut.result())
+        check()
+
+
 class Cancelled(CritminError):
     """A job of :func:`run_in_threads` stopped because the run was cancelled (Ctrl-C, or an
     error in another job); never reaches the caller, who gets that reason instead."""
@@ -175,14 +190,9 @@ def run_in_threads(
     completed = False
     with single_thread_blas(), deferred_interrupts() as check:
         try:
-            pending: dict[Future[R], int] = {
-                pool.submit(job, cancel.is_set): k for k, job in enumerate(jobs)
-            }
-            while pending:
-                done, _ = wait(pending, timeout=WAIT_SECONDS, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    finished(pending.pop(fut), fut.result())
-                check()
+            collect(
+                {pool.submit(job, cancel.is_set): k for k, job in enumerate(jobs)}, finished, check
+            )
             completed = True
         finally:  # Ctrl-C or an error: running jobs stop at their next look, others are dropped
             if not completed:

@@ -34,7 +34,7 @@ import signal
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, cast
@@ -46,7 +46,7 @@ from critmin.coalition.cache import CACHE_VERSION, CoalitionCache, mask_key
 from critmin.errors import CritminError, UnknownCountryError
 from critmin.model.core import Market
 from critmin.model.solver import CHUNK_ELEMENTS, solve_batch, warm_up
-from critmin.parallel import WAIT_SECONDS, dask_client, deferred_interrupts, one_blas_thread
+from critmin.parallel import collect, dask_client, deferred_interrupts, one_blas_thread
 from critmin.scenario.resolution import ResolvedProduct, build_policy
 from critmin.scenario.spec import Scenario
 from critmin.world import World
@@ -410,12 +410,7 @@ def _run_processes(
     with deferred_interrupts() as check:
         try:
             futs = {pool.submit(_pool_job, ti, ms): k for k, (ti, _, ms) in enumerate(jobs)}
-            pending = set(futs)
-            while pending:
-                done, pending = wait(pending, timeout=WAIT_SECONDS, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    finished(futs[fut], fut.result())
-                check()
+            collect(futs, finished, check)
             completed = True
         finally:
             if not completed:  # the workers' jobs are of no use now: stop them, not wait
