@@ -2,7 +2,8 @@
 
 :func:`critmin.model.kernels.vexp` and :func:`critmin.model.kernels.eval_one` are tuned for
 speed (fused loops, wide vectors); their results must not move by a single bit, because the
-golden examples and the AOT build are compared exactly. The references below are written
+AOT build is compared with the JIT exactly (and the golden examples within rounding only,
+``test_golden.py``). The references below are written
 independently, with NumPy arrays and ``math`` on scalars, in the order of operations that
 ``DESIGN.md`` ("The trade model") and the kernels' docstrings give:
 
