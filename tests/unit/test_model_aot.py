@@ -432,3 +432,41 @@ def test_aot_kernels_release_the_gil_as_the_nogil_dispatchers_do() -> None:
         f"the main thread ran only {ticks} loop turns during a {took:.3f} s solve "
         f"({rate:.0f} turns/s alone)"
     )
+
+
+UNPICKLES = """
+import json, pickle
+calls = []
+original = pickle.loads
+def counted(data, *args, **kwargs):
+    calls.append(bytes(data))
+    return original(data, *args, **kwargs)
+pickle.loads = counted  # before the AOT module loads: its numba_unpickle keeps this function
+import numpy as np
+from critmin.model import Market, Policy, compiled
+m = Market(V=np.array([[2.0, 1.0], [1.0, 2.0]]), t0=np.zeros((2, 2)), sigma=3.0, eta=0.5,
+           eps=np.ones(2))
+rp = Policy(t1=np.full((2, 2), 0.1)).resolve(m)
+args = (m.V, m.t0, rp.t1, rp.banned, rp.export_cap, rp.levy_floor, rp.subsidy_floor, m.eps,
+        m.sigma, m.eta, 1e-12, 100, 700.0, np.zeros(0))
+export, _ = compiled.market_solve.export_for(args)
+first = len(calls)
+out = export(*args)
+second = len(calls)
+export(*args)
+print(json.dumps({"aot": compiled.USING_AOT, "arrays": sum(isinstance(x, np.ndarray) for x in out),
+                  "first_call": second - first, "second_call": len(calls) - second}))
+"""
+
+
+def test_aot_exports_box_arrays_without_unpickling_their_class_each_time() -> None:
+    """A ``numba.pycc`` wrapper unpickles ``numpy.ndarray`` for every array it returns (Numba's
+    JIT keeps it; pycc's ``numba_unpickle`` calls ``pickle.loads`` each time): 57 times per
+    ``market_solve`` call, half of that call's overhead. The build keeps it per module
+    (``aot_build._boxing_with_a_cached_class``): ``pickle.loads`` runs on the first call of
+    an export and never again."""
+    current_build()
+    result = json.loads(run_python(UNPICKLES).stdout)
+    assert result["aot"]
+    assert result["arrays"] > 50
+    assert result["second_call"] == 0, result
