@@ -33,6 +33,8 @@ EXAMPLES = [
     "03_drc_cobalt_quota.toml",
     "04_full_zone_all_products.toml",
     "controls/ga_ge_licensing_2023.toml",
+    "chains/rare_earths_ndpr_floor_china_ban.toml",
+    "chains/gallium_china_ban_byproduct.toml",
 ]
 
 
@@ -191,23 +193,38 @@ def test_the_model_takes_its_kernels_from_one_place() -> None:
         assert compiled.newton_batch is kernels.newton_batch
 
 
-# the modules that may import critmin.model.kernels (and with it Numba) directly: the
-# dispatch itself, the build, and the chain solver (chains run through Numba's JIT)
-KERNEL_IMPORTERS = {"compiled.py", "aot_build.py", "chain_solver.py"}
+# the modules that may import critmin.model.kernels or critmin.model.chain_kernels (and with
+# them Numba) directly: the dispatch itself and the build
+KERNEL_IMPORTERS = {"compiled.py", "aot_build.py"}
+JIT_MODULES = ("kernels", "chain_kernels")
 
 
 def test_only_the_dispatch_imports_the_jit_kernels() -> None:
-    """A model module that imported critmin.model.kernels would bring Numba back into every
-    process: new kernels the model calls go into compiled.ENTRY_POINTS instead."""
+    """A model module that imported critmin.model.kernels or critmin.model.chain_kernels would
+    bring Numba back into every process that uses it: new kernels the model calls go into
+    compiled.ENTRY_POINTS (or CHAIN_ENTRY_POINTS) instead."""
     offenders = []
     for path in sorted((REPO / "src" / "critmin" / "model").glob("*.py")):
+        if path.stem in JIT_MODULES:
+            continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and (
-                node.module == "critmin.model.kernels"
-                or (node.module == "critmin.model" and any(a.name == "kernels" for a in node.names))
+                node.module in {f"critmin.model.{m}" for m in JIT_MODULES}
+                or (
+                    node.module == "critmin.model"
+                    and any(a.name in JIT_MODULES for a in node.names)
+                )
             ):
                 offenders.append(path.name)
     assert set(offenders) <= KERNEL_IMPORTERS, sorted(set(offenders) - KERNEL_IMPORTERS)
+
+
+def test_the_chain_model_takes_its_kernels_from_one_place() -> None:
+    """The chain solver calls compiled's callables (the AOT build's, or Numba's)."""
+    from critmin.model import chain_solver
+
+    for name in ("newton_chain_flat", "buyer_revenue"):
+        assert getattr(chain_solver, name) is getattr(compiled, name), name
 
 
 def test_a_build_for_other_kernels_is_ignored(
@@ -281,7 +298,10 @@ def test_every_entry_point_has_an_export() -> None:
     """The build exports every kernel the model calls from Python (a kernel missing from the
     representative solves would run through Numba's JIT instead, importing and compiling)."""
     aot = current_build()
-    assert [name for name in compiled.ENTRY_POINTS if not aot.functions[name].exports] == []
+    every = (*compiled.ENTRY_POINTS, *compiled.CHAIN_ENTRY_POINTS)
+    assert [name for name in every if not aot.functions[name].exports] == []
+    constants = aot.manifest["constants"]
+    assert all(constants[c] == compiled.jit_function(c) for c in compiled.CHAIN_CONSTANTS)
 
 
 def test_aot_results_rebuild_the_kernels_named_tuples() -> None:
@@ -373,6 +393,18 @@ def test_the_model_does_not_import_numba_with_the_aot_build() -> None:
         "print(sorted(k for k in sys.modules if k.split('.')[0] in ('numba', 'llvmlite')))\n"
     )
     assert run_python(script).stdout.strip() == "[]"
+
+
+def test_a_chain_does_not_import_numba_with_the_aot_build() -> None:
+    """Chains run on the build too (critmin.model.compiled.CHAIN_ENTRY_POINTS): a chain
+    scenario's simulate, with its by-product link, rules of origin and export controls, loads
+    no Numba, and every kernel it calls has an export."""
+    current_build()
+    run = run_python(SIMULATE, "chains/rare_earths_ndpr_floor_china_ban.toml")
+    out = json.loads(run.stdout)
+    assert out["aot"] and out["chain_solver"]
+    assert out["numba"] == [], "a chain's simulate imported Numba with a current AOT build"
+    assert "using Numba" not in run.stderr, run.stderr
 
 
 def test_without_a_c_compiler_the_build_says_so_and_succeeds(

@@ -107,6 +107,7 @@ def representative_solves() -> None:
     jacobian(st, ev)
     newton_system(st, ev)
     _levenberg_marquardt(st, 1e-12, 5)
+    representative_chains()
     s = solutions[-1]
     lv = s.levels
     compute_welfare(
@@ -126,6 +127,67 @@ def representative_solves() -> None:
         pair_floor=np.zeros(len(lv.pair_i)),
         exports=s.exports,
     )
+
+
+def small_chains() -> list[list[Any]]:
+    """Two linked chains of five countries (:class:`critmin.model.chain.ChainStage`), for the
+    build's representative solves and its check: ore -> refined (an input link, with rules of
+    origin and an alternative policy for non-originating ore) -> product, under tariffs, bans,
+    levy and subsidy floors and an export cap; and a host metal with a by-product."""
+    from critmin.model.chain import ChainStage
+    from critmin.model.core import Market, Policy
+
+    n = 5
+    rng = np.random.default_rng(11)
+
+    def market() -> Market:
+        V = rng.uniform(1.0, 100.0, (n, n)) * (rng.random((n, n)) < 0.7)
+        V[np.diag_indices(n)] += 80.0
+        t0 = np.where(rng.random((n, n)) < 0.3, 0.05, 0.0)
+        return Market(
+            V=V, t0=t0, sigma=float(rng.uniform(2.0, 6.0)), eta=0.5, eps=rng.uniform(0.3, 1.5, n)
+        )
+
+    def policy(m: Market) -> Policy:
+        t1 = m.t0.copy()
+        t1[0, 1:] += 0.3
+        banned = np.zeros((n, n), dtype=bool)
+        banned[n - 1, 1] = True
+        return Policy(
+            t1=t1,
+            banned=banned,
+            levy_floor=np.where(rng.random((n, n)) < 0.2, 1.1, 0.0),
+            subsidy_floor=np.r_[0.0, 0.0, 1.05, np.zeros(n - 3)],
+            export_cap=np.r_[np.inf, 0.7, np.full(n - 2, np.inf)],
+        )
+
+    ore, refined, product, host, by = (market() for _ in range(5))
+    linked = [
+        ChainStage(ore, policy(ore), name="ore"),
+        ChainStage(
+            refined,
+            policy(refined),
+            link="input",
+            input_share=rng.uniform(0.2, 0.6, n),
+            origin_share=rng.uniform(0.0, 1.0, n),
+            alt_policy=Policy(t1=refined.t0 + 0.2),
+            name="refined",
+        ),
+        ChainStage(product, None, link="input", input_share=np.full(n, 0.3), name="product"),
+    ]
+    byproduct = [
+        ChainStage(host, policy(host), name="host"),
+        ChainStage(by, policy(by), link="byproduct", name="by-product"),
+    ]
+    return [linked, byproduct]
+
+
+def representative_chains() -> None:
+    """Solve :func:`small_chains` as the chain solver does (full steps and the fallbacks)."""
+    from critmin.model.chain_solver import solve_chain
+
+    for stages in small_chains():
+        solve_chain(stages)
 
 
 def _items(t: Any) -> list[Any]:
@@ -228,12 +290,10 @@ class Export:
 
 def collect_exports() -> list[Export]:
     """One :class:`Export` per argument-type key each entry point was called with (keys that
-    two Numba signatures share are left to the JIT)."""
-    from critmin.model import kernels
-
+    two Numba signatures share are left to the JIT), for the kernels and the chain kernels."""
     exports: list[Export] = []
-    for name in compiled.ENTRY_POINTS:
-        dispatcher = getattr(kernels, name)
+    for name in (*compiled.ENTRY_POINTS, *compiled.CHAIN_ENTRY_POINTS):
+        dispatcher = compiled.jit_function(name)
         by_key: dict[str, list[Any]] = {}
         for sig in dispatcher.nopython_signatures:
             key = numba_type_key(tuple_type(sig.args))
@@ -348,8 +408,6 @@ def build(directory: Path, key: str, *, verbose: bool = False) -> Path:
         warnings.simplefilter("ignore")  # pycc's deprecation notice: documented in docs
         from numba.pycc import CC
 
-    from critmin.model import kernels
-
     representative_solves()
     exports = collect_exports()
     name = compiled.module_name(key)
@@ -372,7 +430,10 @@ def build(directory: Path, key: str, *, verbose: bool = False) -> Path:
             "cpu_features": codegen._get_host_cpu_features(),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "exports": [e.manifest() for e in exports],
-            "constants": {c: getattr(kernels, c) for c in compiled.CONSTANTS},
+            "constants": {
+                c: compiled.jit_function(c)
+                for c in (*compiled.CONSTANTS, *compiled.CHAIN_CONSTANTS)
+            },
         }
         (Path(tmp) / f"{name}.json").write_text(json.dumps(manifest, indent=1))
         _check_against_jit(Path(tmp))
@@ -451,6 +512,15 @@ def check_solutions() -> list[dict[str, Any]]:
                     )
                 }
                 | {"iterations": np.asarray(s.iterations), "residual": np.asarray(s.max_residual)}
+            )
+    from critmin.model.chain_solver import solve_chain
+
+    for stages in small_chains():
+        chain = solve_chain(stages)
+        for st in chain.stages:
+            out.append(
+                {f: np.asarray(getattr(st, f)) for f in ("pi", "e", "P", "S", "q", "welfare")}
+                | {"iterations": np.asarray(chain.iterations)}
             )
     return out
 

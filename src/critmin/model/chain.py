@@ -45,7 +45,7 @@ from numpy.typing import NDArray
 from critmin.model.core import FloatArray, Market, ModelInputError, Policy, ResolvedPolicy
 
 if TYPE_CHECKING:
-    from critmin.model.chain_kernels import ChainArrays
+    from critmin.model.kernel_tuples import ChainArrays
 
 Link = Literal["none", "input", "byproduct"]
 _LINKS = ("none", "input", "byproduct")
@@ -130,7 +130,7 @@ class ChainStage:
 
 @dataclass(frozen=True, eq=False)
 class ChainSetup:
-    """The flat arrays of a chain (:class:`critmin.model.chain_kernels.ChainArrays`) and what
+    """The flat arrays of a chain (:class:`critmin.model.kernel_tuples.ChainArrays`) and what
     it takes to turn a solution back into countries."""
 
     arrays: ChainArrays
@@ -163,14 +163,10 @@ def chain_setup(stages: list[ChainStage]) -> ChainSetup:
     the pairs in the order the compiled evaluation sums them, so "no change" reproduces the
     baseline bit for bit.
     """
-    # the compiled chain kernels (and Numba) load only when a chain is built
-    from critmin.model.chain_kernels import (
-        LINK_BYPRODUCT,
-        LINK_INPUT,
-        LINK_NONE,
-        ChainArrays,
-        stage_pairs,
-    )
+    # the compiled chain kernels load only when a chain is built (from the AOT build where
+    # it is current, else Numba's JIT: critmin.model.compiled)
+    from critmin.model.compiled import LINK_BYPRODUCT, LINK_INPUT, LINK_NONE, stage_pairs
+    from critmin.model.kernel_tuples import ChainArrays
 
     link_codes = {"none": LINK_NONE, "input": LINK_INPUT, "byproduct": LINK_BYPRODUCT}
     if not stages:

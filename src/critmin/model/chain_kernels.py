@@ -15,11 +15,13 @@ bit (no change gives exactly zero residuals).
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from numba import njit, types
 from numba.np import linalg as numba_linalg
+
+from critmin.model.kernel_tuples import ChainEval
 
 EXP_CLIP = 700.0
 """Exponents are clipped here before ``exp`` (only reached by wild line-search trials)."""
@@ -40,72 +42,6 @@ a non-monotone Armijo line search (max of the last ``MEMORY`` norms, relaxed by
 ``RELAX^k``; Grippo, Lampariello & Lucidi 1986, Li & Fukushima 2000) that first tries the
 first floor kink on the way before halving."""
 LINE_SEARCH_FAILED = 2
-
-
-class ChainArrays(NamedTuple):
-    """The flat arrays of one chain (see :func:`critmin.model.chain.chain_arrays`)."""
-
-    # stages (S,)
-    sigma: Any
-    eta: Any
-    link: Any
-    pstart: Any  # (S + 1,) pair ranges
-    sstart: Any  # (S + 1,) slot ranges
-    zstart: Any  # (S + 1,) unknown ranges
-    # buyers (S, n)
-    W: Any
-    supplied: Any
-    delta: Any  # derived-demand share of the baseline composite (next stage's input)
-    nxt: Any  # global slot of the buyer country at the next stage, -1 if none
-    lnH: Any  # log demand shift of the other use (buyers' demand multiplier; 0 = none)
-    # pairs (L,)
-    pslot: Any
-    pu: Any  # z index of the seller's log price, -1 if fixed
-    pq: Any  # z index of the seller's quota nu, -1 if none
-    pj: Any
-    pV: Any
-    pw: Any
-    pdlt: Any
-    plnFc: Any
-    poff: Any
-    # slots (G,)
-    sstage: Any
-    scountry: Any
-    R: Any
-    eps: Any
-    lnG: Any
-    lnA: Any
-    a: Any  # input cost share (input link)
-    phi: Any  # share of the slot's output that receives its subsidy floor
-    su: Any  # z index of u, -1 if fixed
-    sq: Any  # z index of nu, -1 if no quota
-    host: Any  # global slot of the host (by-product link), -1 if none
-    capX0: Any  # cap x baseline exports of a quota slot
-    # unknowns (N,)
-    zslot: Any
-    zkind: Any  # 0: u, 1: nu
-    any_floor: bool
-
-
-class ChainEval(NamedTuple):
-    """The chain evaluated at ``z`` (pairs, per-stage buyers, slots, residuals)."""
-
-    lnc_hat: Any
-    lnc: Any
-    K: Any
-    theta: Any
-    q: Any
-    lnP: Any
-    lnD: Any
-    omega: Any
-    Q: Any
-    X: Any
-    lnS: Any
-    lnpt: Any
-    alpha: Any
-    beta: Any
-    F: Any
-    h: Any
 
 
 @njit(cache=True, nogil=True)

@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 
 from critmin.model.chain import ChainSetup, ChainStage, chain_setup
-from critmin.model.chain_kernels import ChainEval, newton_chain_flat
+from critmin.model.compiled import buyer_revenue, newton_chain_flat
 from critmin.model.core import FloatArray, Market, ModelInputError, Policy
-from critmin.model.kernels import buyer_revenue
+from critmin.model.kernel_tuples import ChainEval
 from critmin.model.solver import _blas
 
 __all__ = ["ChainSolution", "PairFlows", "StageSolution", "solve_chain", "warm_up_chains"]

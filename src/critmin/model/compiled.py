@@ -78,20 +78,32 @@ ENTRY_POINTS = (
 )
 """The kernels the model calls from Python (the AOT build's exports; ``newton_markets`` only
 for batches, :mod:`critmin.model.threads`)."""
+CHAIN_ENTRY_POINTS = ("newton_chain_flat", "stage_pairs")
+"""The kernels of linked chains the model calls from Python (:mod:`critmin.model.chain_kernels`:
+:mod:`critmin.model.chain` and :mod:`critmin.model.chain_solver`), exported by the same build.
+Under Numba's JIT they load on first use (:func:`__getattr__`): a process that builds no
+chain neither imports them nor loads their cache."""
 TUPLES = ("EvalBuf", "Levels", "StackArrays")
 """The kernels' named tuples (:mod:`critmin.model.kernel_tuples`, without Numba)."""
 CONSTANTS = ("LINE_SEARCH_FAILED", "MAX_STEP_LIMIT")
 """The kernels' constants the model reads (values recorded in the manifest)."""
-SOURCES = ("kernels.py", "kernel_tuples.py", "compiled.py", "aot_build.py")
+CHAIN_CONSTANTS = ("LINK_BYPRODUCT", "LINK_INPUT", "LINK_NONE")
+"""The chain kernels' constants the model reads (values recorded in the manifest)."""
+SOURCES = ("kernels.py", "chain_kernels.py", "kernel_tuples.py", "compiled.py", "aot_build.py")
 """Files of this package whose bytes enter :func:`build_key`."""
 
 HERE = Path(__file__).resolve().parent
 
 __all__ = [
     "AOT_PATH",
+    "CHAIN_CONSTANTS",
+    "CHAIN_ENTRY_POINTS",
     "CONSTANTS",
     "ENTRY_POINTS",
     "LINE_SEARCH_FAILED",
+    "LINK_BYPRODUCT",
+    "LINK_INPUT",
+    "LINK_NONE",
     "MAX_STEP_LIMIT",
     "TUPLES",
     "USING_AOT",
@@ -107,17 +119,20 @@ __all__ = [
     "cpu_identity",
     "evaluate_batch",
     "jacobian_batch",
+    "jit_function",
     "levels_batch",
     "load_aot",
     "market_fill",
     "market_sizes",
     "market_solve",
     "newton_batch",
+    "newton_chain_flat",
     "newton_markets",
     "newton_system_batch",
     "producer_surplus_change",
     "releasing_gil",
     "solve_step",
+    "stage_pairs",
     "tuple_classes",
     "type_key",
 ]
@@ -241,6 +256,21 @@ def _jit_kernels() -> ModuleType:
     from critmin.model import kernels
 
     return kernels
+
+
+def _jit_chain_kernels() -> ModuleType:
+    """:mod:`critmin.model.chain_kernels` (imports Numba, as :func:`_jit_kernels`)."""
+    from critmin.model import chain_kernels
+
+    return chain_kernels
+
+
+def jit_function(name: str) -> Any:
+    """Entry point or constant ``name`` from Numba's JIT: :mod:`critmin.model.kernels`, or
+    :mod:`critmin.model.chain_kernels` for those of chains (imports Numba)."""
+    if name in CHAIN_ENTRY_POINTS or name in CHAIN_CONSTANTS:
+        return getattr(_jit_chain_kernels(), name)
+    return getattr(_jit_kernels(), name)
 
 
 def releasing_gil(name: str) -> Callable[..., Any]:
@@ -376,7 +406,7 @@ class _AotFunction:
     def __call__(self, *args: Any) -> Any:
         hit = self.export_for(args)
         if hit is None:
-            return getattr(_jit_kernels(), self.__name__)(*args)
+            return jit_function(self.__name__)(*args)
         function, rebuild = hit
         out = function(*args)
         return out if rebuild is None else rebuild(out)
@@ -414,7 +444,7 @@ class AotKernels:
         self.path = path
         self.classes = tuple_classes()
         self.functions: dict[str, _AotFunction] = {}
-        for name in ENTRY_POINTS:
+        for name in (*ENTRY_POINTS, *CHAIN_ENTRY_POINTS):
             exports = {
                 e["key"]: (getattr(module, e["symbol"]), e["returns"])
                 for e in manifest["exports"]
@@ -450,7 +480,7 @@ def load_aot(directory: Path, key: str) -> AotKernels | None:
     except (OSError, ValueError) as err:
         log.debug("AOT kernels: unreadable manifest %s (%s); using Numba", manifest_path, err)
         return None
-    missing = [n for n in CONSTANTS if n not in manifest.get("constants", {})]
+    missing = [n for n in (*CONSTANTS, *CHAIN_CONSTANTS) if n not in manifest.get("constants", {})]
     missing += [
         c
         for e in manifest.get("exports", [])
@@ -502,6 +532,13 @@ def _select() -> tuple[AotKernels | None, dict[str, Any]]:
 
 
 if TYPE_CHECKING:
+    from critmin.model.chain_kernels import (
+        LINK_BYPRODUCT,
+        LINK_INPUT,
+        LINK_NONE,
+        newton_chain_flat,
+        stage_pairs,
+    )
     from critmin.model.kernels import (
         LINE_SEARCH_FAILED,
         MAX_STEP_LIMIT,
@@ -523,6 +560,17 @@ if TYPE_CHECKING:
 
 _AOT, _BINDINGS = _select()
 globals().update(_BINDINGS)
+
+
+def __getattr__(name: str) -> Any:
+    """The chain kernels and their constants under Numba's JIT, loaded on first use (PEP 562;
+    with the AOT build they are bound above, from the build)."""
+    if name in CHAIN_ENTRY_POINTS or name in CHAIN_CONSTANTS:
+        value = jit_function(name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 USING_AOT: bool = _AOT is not None
 """True when the kernels come from the AOT build."""

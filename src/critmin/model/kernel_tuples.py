@@ -1,4 +1,5 @@
-"""The named tuples the compiled kernels take and return (:mod:`critmin.model.kernels`).
+"""The named tuples the compiled kernels take and return (:mod:`critmin.model.kernels`, and
+:mod:`critmin.model.chain_kernels` for linked chains).
 
 They live apart from the kernels so that code which only builds or reads them does not import
 Numba: :mod:`critmin.model.compiled` rebuilds the results of the ahead-of-time compiled
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-__all__ = ["EvalBuf", "Levels", "StackArrays"]
+__all__ = ["ChainArrays", "ChainEval", "EvalBuf", "Levels", "StackArrays"]
 
 
 class StackArrays(NamedTuple):
@@ -103,3 +104,69 @@ class Levels(NamedTuple):
     subsidy_cost: Any
     welfare: Any
     invalid: Any
+
+
+class ChainArrays(NamedTuple):
+    """The flat arrays of one chain (see :func:`critmin.model.chain.chain_arrays`)."""
+
+    # stages (S,)
+    sigma: Any
+    eta: Any
+    link: Any
+    pstart: Any  # (S + 1,) pair ranges
+    sstart: Any  # (S + 1,) slot ranges
+    zstart: Any  # (S + 1,) unknown ranges
+    # buyers (S, n)
+    W: Any
+    supplied: Any
+    delta: Any  # derived-demand share of the baseline composite (next stage's input)
+    nxt: Any  # global slot of the buyer country at the next stage, -1 if none
+    lnH: Any  # log demand shift of the other use (buyers' demand multiplier; 0 = none)
+    # pairs (L,)
+    pslot: Any
+    pu: Any  # z index of the seller's log price, -1 if fixed
+    pq: Any  # z index of the seller's quota nu, -1 if none
+    pj: Any
+    pV: Any
+    pw: Any
+    pdlt: Any
+    plnFc: Any
+    poff: Any
+    # slots (G,)
+    sstage: Any
+    scountry: Any
+    R: Any
+    eps: Any
+    lnG: Any
+    lnA: Any
+    a: Any  # input cost share (input link)
+    phi: Any  # share of the slot's output that receives its subsidy floor
+    su: Any  # z index of u, -1 if fixed
+    sq: Any  # z index of nu, -1 if no quota
+    host: Any  # global slot of the host (by-product link), -1 if none
+    capX0: Any  # cap x baseline exports of a quota slot
+    # unknowns (N,)
+    zslot: Any
+    zkind: Any  # 0: u, 1: nu
+    any_floor: bool
+
+
+class ChainEval(NamedTuple):
+    """The chain evaluated at ``z`` (pairs, per-stage buyers, slots, residuals)."""
+
+    lnc_hat: Any
+    lnc: Any
+    K: Any
+    theta: Any
+    q: Any
+    lnP: Any
+    lnD: Any
+    omega: Any
+    Q: Any
+    X: Any
+    lnS: Any
+    lnpt: Any
+    alpha: Any
+    beta: Any
+    F: Any
+    h: Any
