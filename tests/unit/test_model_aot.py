@@ -502,3 +502,31 @@ def test_aot_exports_box_arrays_without_unpickling_their_class_each_time() -> No
     assert result["aot"]
     assert result["arrays"] > 50
     assert result["second_call"] == 0, result
+
+
+DRAWS = """
+import json, logging, sys
+logging.basicConfig(level=logging.WARNING)
+logging.getLogger("critmin.model.compiled").setLevel(logging.DEBUG)
+from critmin.model import compiled
+from critmin.uncertainty import run_uncertainty
+r = run_uncertainty(sys.argv[1], draws=120, seed=3, workers=2, chunk_size=25)
+print(json.dumps({"aot": compiled.USING_AOT, "draws": int(r.to_dict()["draws"]),
+                  "numba": sorted(k for k in sys.modules if k.split(".")[0] == "numba")}))
+"""
+
+
+@pytest.mark.parametrize(
+    "example",
+    ["examples/01_lithium_floor_levy.toml", "examples/02_china_bans_gallium_magnets.toml"],
+)
+def test_monte_carlo_draws_run_on_the_aot_build(example: str) -> None:
+    """``critmin.uncertainty`` takes its draws kernels (``solve_draws``, ``outputs_at``) from
+    the build: draws on two threads load no Numba and every call has an export (an argument
+    of another type, e.g. a read-only array, would run through Numba and log it)."""
+    current_build()
+    run = run_python(DRAWS, example)
+    out = json.loads(run.stdout)
+    assert out["aot"] and out["draws"] == 120
+    assert out["numba"] == [], out
+    assert "using Numba" not in run.stderr, run.stderr

@@ -108,6 +108,7 @@ def representative_solves() -> None:
     newton_system(st, ev)
     _levenberg_marquardt(st, 1e-12, 5)
     representative_chains()
+    draw_outputs()
     s = solutions[-1]
     lv = s.levels
     compute_welfare(
@@ -180,6 +181,44 @@ def small_chains() -> list[list[Any]]:
         ChainStage(by, policy(by), link="byproduct", name="by-product"),
     ]
     return [linked, byproduct]
+
+
+def draw_outputs() -> list[Any]:
+    """Monte Carlo draws of one market as :mod:`critmin.uncertainty.tasks` computes them, with
+    the same argument types: the point solution's stack and unknowns (``solve_unknowns``),
+    then ``solve_draws`` from it for three parameter draws and ``outputs_at`` at solutions
+    found elsewhere. Returns what the kernels returned (the build's check compares them)."""
+    from critmin.model.core import Market, Policy
+    from critmin.model.solver import solve_unknowns
+
+    n = 9
+    rng = np.random.default_rng(21)
+    V = rng.uniform(1.0, 50.0, (n, n)) * (rng.random((n, n)) < 0.7)
+    V[np.diag_indices(n)] += 60.0
+    t0 = np.full((n, n), 0.02)
+    members = np.r_[np.ones(4, dtype=np.bool_), np.zeros(n - 4, dtype=np.bool_)]
+    zone = members[None, :] & ~members[:, None]
+    m = Market(V=V, t0=t0, sigma=4.0, eta=0.5, eps=np.full(n, 0.9))
+    policy = Policy(t1=np.where(zone, 0.27, 0.02), levy_floor=np.where(zone, 1.1, 0.0)).resolve(m)
+    st, z, _, _ = solve_unknowns([m], [policy])
+    sigma = np.array([3.0, 4.0, 6.0])
+    eta = np.array([0.3, 0.5, 0.8])
+    eps = np.ascontiguousarray(np.outer([0.5, 1.0, 1.5], m.eps))
+    rest = (
+        np.ascontiguousarray(policy.subsidy_floor, dtype=np.float64),
+        np.ascontiguousarray(st.pt1[0]),
+        np.ascontiguousarray(st.pF[0]),
+        np.ascontiguousarray(st.rev0[0, :n]),
+        np.asarray((V * (1 + t0)).sum(axis=0)),
+        members,
+        np.arange(n) == 5,
+    )
+    cancel = np.zeros(1, dtype=np.int64)
+    zs, out, iterations, status = compiled.solve_draws(
+        st.arrays, sigma, eta, eps, z[0], 1e-12, 100, *rest, cancel
+    )
+    again = compiled.outputs_at(st.arrays, sigma, eta, eps, np.ascontiguousarray(zs), *rest)
+    return [zs, out, iterations, status, again]
 
 
 def representative_chains() -> None:
@@ -513,6 +552,7 @@ def check_solutions() -> list[dict[str, Any]]:
                 }
                 | {"iterations": np.asarray(s.iterations), "residual": np.asarray(s.max_residual)}
             )
+    out.append({f"draws_{k}": np.asarray(v) for k, v in enumerate(draw_outputs())})
     from critmin.model.chain_solver import solve_chain
 
     for stages in small_chains():

@@ -73,11 +73,14 @@ ENTRY_POINTS = (
     "newton_batch",
     "newton_markets",
     "newton_system_batch",
+    "outputs_at",
     "producer_surplus_change",
+    "solve_draws",
     "solve_step",
 )
 """The kernels the model calls from Python (the AOT build's exports; ``newton_markets`` only
-for batches, :mod:`critmin.model.threads`)."""
+for batches, :mod:`critmin.model.threads`; ``solve_draws`` and ``outputs_at`` for Monte Carlo
+draws, :mod:`critmin.uncertainty.tasks`)."""
 CHAIN_ENTRY_POINTS = ("newton_chain_flat", "stage_pairs")
 """The kernels of linked chains the model calls from Python (:mod:`critmin.model.chain_kernels`:
 :mod:`critmin.model.chain` and :mod:`critmin.model.chain_solver`), exported by the same build.
@@ -85,7 +88,7 @@ Under Numba's JIT they load on first use (:func:`__getattr__`): a process that b
 chain neither imports them nor loads their cache."""
 TUPLES = ("EvalBuf", "Levels", "StackArrays")
 """The kernels' named tuples (:mod:`critmin.model.kernel_tuples`, without Numba)."""
-CONSTANTS = ("LINE_SEARCH_FAILED", "MAX_STEP_LIMIT")
+CONSTANTS = ("DRAW_OUTPUTS", "LINE_SEARCH_FAILED", "MAX_STEP_LIMIT")
 """The kernels' constants the model reads (values recorded in the manifest)."""
 CHAIN_CONSTANTS = ("LINK_BYPRODUCT", "LINK_INPUT", "LINK_NONE")
 """The chain kernels' constants the model reads (values recorded in the manifest)."""
@@ -99,6 +102,7 @@ __all__ = [
     "CHAIN_CONSTANTS",
     "CHAIN_ENTRY_POINTS",
     "CONSTANTS",
+    "DRAW_OUTPUTS",
     "ENTRY_POINTS",
     "LINE_SEARCH_FAILED",
     "LINK_BYPRODUCT",
@@ -129,8 +133,10 @@ __all__ = [
     "newton_chain_flat",
     "newton_markets",
     "newton_system_batch",
+    "outputs_at",
     "producer_surplus_change",
     "releasing_gil",
+    "solve_draws",
     "solve_step",
     "stage_pairs",
     "tuple_classes",
@@ -540,6 +546,7 @@ if TYPE_CHECKING:
         stage_pairs,
     )
     from critmin.model.kernels import (
+        DRAW_OUTPUTS,
         LINE_SEARCH_FAILED,
         MAX_STEP_LIMIT,
         alloc_eval,
@@ -554,7 +561,9 @@ if TYPE_CHECKING:
         newton_batch,
         newton_markets,
         newton_system_batch,
+        outputs_at,
         producer_surplus_change,
+        solve_draws,
         solve_step,
     )
 

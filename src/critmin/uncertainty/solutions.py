@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from critmin.model.compiled import DRAW_OUTPUTS
 from critmin.model.core import Market, Policy
-from critmin.model.kernels import DRAW_OUTPUTS
 from critmin.model.solver import Solution, solve_batch
 
 if TYPE_CHECKING:

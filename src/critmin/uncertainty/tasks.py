@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from critmin.model.compiled import DRAW_OUTPUTS, outputs_at, solve_draws
 from critmin.model.core import Market, Policy, ResolvedPolicy, Stack
-from critmin.model.kernels import DRAW_OUTPUTS, outputs_at, solve_draws
 from critmin.model.solver import solve_unknowns
 from critmin.scenario import PriceFloorPolicy, Scenario, UncertaintySettings
 from critmin.uncertainty.licensing import (
@@ -132,6 +132,18 @@ class ProductTask:
     def E(self) -> np.ndarray:
         """Baseline expenditure per buyer, as ``simulation.product_result`` computes it."""
         return np.asarray((self.V * (1 + self.t0)).sum(axis=0))
+
+    @functools.cached_property
+    def kernel_inputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``E``, ``members`` and ``watch`` as the draws kernels take them: writable
+        C-contiguous float64, bool and bool arrays, the argument types the kernels' ahead-of-time
+        build exports (:mod:`critmin.model.compiled`; a read-only array is another type, which
+        would run through Numba's JIT instead)."""
+        return (
+            np.require(self.E, np.float64, ["C", "W"]),
+            np.require(self.members, np.bool_, ["C", "W"]),
+            np.require(self.watch, np.bool_, ["C", "W"]),
+        )
 
     @functools.cached_property
     def Ez(self) -> np.ndarray:
@@ -398,7 +410,7 @@ def _solve_pattern(
     c = _compiled(pattern)
     eps = np.where(factor[:, None] == 1.0, task.eps[None, :], task.eps[None, :] * factor[:, None])
     eps = np.ascontiguousarray(eps)
-    args = (c.subsidy_floor, c.pt1, c.pF, c.rev0, task.E, task.members, task.watch)
+    args = (c.subsidy_floor, c.pt1, c.pF, c.rev0, *task.kernel_inputs)
     _, out, iterations, status = solve_draws(
         c.stack.arrays, sigma, eta, eps, c.z0, TOL, MAX_ITER, *args, cancel
     )
