@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	@echo "compiling the solver's kernels (Numba, once per machine: about a minute)"
 	$(BIN)/python -c "from critmin.model import warm_up; warm_up(); from critmin.model.chain_solver import warm_up_chains; warm_up_chains()"
-	@echo "compiling the single-market kernels ahead of time (numba.pycc and the C compiler: about a minute)"
+	@echo "compiling the kernels ahead of time: markets, chains, Monte Carlo draws (numba.pycc and the C compiler: about a minute)"
 	$(BIN)/python -m critmin.model.aot_build
 	$(BIN)/critmin uncertainty examples/01_lithium_floor_levy.toml -n 20 --json > /dev/null
 	touch $(STAMP)
@@ -23,7 +23,8 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)
 
 ## aot: (re)build the ahead-of-time compiled kernels when they are stale (after an edit of
-## critmin/model/kernels.py, a new Numba or NumPy; a no-op when current; demo, unit and bench run it)
+## critmin/model/kernels.py or chain_kernels.py, a new Numba or NumPy; a no-op when current; demo,
+## unit and bench run it)
 ## (until then the solver runs through Numba's JIT, with the same results)
 aot: setup
 	$(BIN)/python -m critmin.model.aot_build

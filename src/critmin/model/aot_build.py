@@ -108,7 +108,7 @@ def representative_solves() -> None:
     newton_system(st, ev)
     _levenberg_marquardt(st, 1e-12, 5)
     representative_chains()
-    draw_outputs()
+    representative_draws()
     s = solutions[-1]
     lv = s.levels
     compute_welfare(
@@ -183,7 +183,7 @@ def small_chains() -> list[list[Any]]:
     return [linked, byproduct]
 
 
-def draw_outputs() -> list[Any]:
+def representative_draws() -> list[Any]:
     """Monte Carlo draws of one market as :mod:`critmin.uncertainty.tasks` computes them, with
     the same argument types: the point solution's stack and unknowns (``solve_unknowns``),
     then ``solve_draws`` from it for three parameter draws and ``outputs_at`` at solutions
@@ -222,7 +222,8 @@ def draw_outputs() -> list[Any]:
 
 
 def representative_chains() -> None:
-    """Solve :func:`small_chains` as the chain solver does (full steps and the fallbacks)."""
+    """Solve :func:`small_chains` (their stages' pairs, then the chain's Newton iteration), as
+    :func:`critmin.model.chain_solver.solve_chain` does for any chain."""
     from critmin.model.chain_solver import solve_chain
 
     for stages in small_chains():
@@ -552,7 +553,7 @@ def check_solutions() -> list[dict[str, Any]]:
                 }
                 | {"iterations": np.asarray(s.iterations), "residual": np.asarray(s.max_residual)}
             )
-    out.append({f"draws_{k}": np.asarray(v) for k, v in enumerate(draw_outputs())})
+    out.append({f"draws_{k}": np.asarray(v) for k, v in enumerate(representative_draws())})
     from critmin.model.chain_solver import solve_chain
 
     for stages in small_chains():

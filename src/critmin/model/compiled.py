@@ -5,9 +5,10 @@ The rest of the model (:mod:`critmin.model.core`, :mod:`critmin.model.solver`,
 :mod:`critmin.model.kernels` directly. Two sources give the same callables:
 
 * **Ahead of time** (AOT): ``python -m critmin.model.aot_build`` (run by ``make setup``)
-  compiles the entry points below with ``numba.pycc`` into a C extension module, with the
-  CPU name and features Numba's JIT uses on this machine, so the machine code computes the
-  same numbers bit for bit. Loading it takes about a millisecond and does not import Numba
+  compiles the entry points below (those of :mod:`critmin.model.kernels`, of Monte Carlo
+  draws among them, and of :mod:`critmin.model.chain_kernels` for linked chains) with
+  ``numba.pycc`` into a C extension module, with the CPU name and features Numba's JIT uses
+  on this machine, so the machine code computes the same numbers bit for bit. Loading it takes about a millisecond and does not import Numba
   (Numba's import and its cache cost about 0.4 s of CPU per process). The module's name
   carries a hash of the kernels' source, of this file and the builder, of the Numba,
   llvmlite, NumPy and Python versions and of the CPU (:func:`build_key`): a build for other
@@ -86,7 +87,7 @@ CHAIN_ENTRY_POINTS = ("newton_chain_flat", "stage_pairs")
 :mod:`critmin.model.chain` and :mod:`critmin.model.chain_solver`), exported by the same build.
 Under Numba's JIT they load on first use (:func:`__getattr__`): a process that builds no
 chain neither imports them nor loads their cache."""
-TUPLES = ("EvalBuf", "Levels", "StackArrays")
+TUPLES = ("ChainArrays", "ChainEval", "EvalBuf", "Levels", "StackArrays")
 """The kernels' named tuples (:mod:`critmin.model.kernel_tuples`, without Numba)."""
 CONSTANTS = ("DRAW_OUTPUTS", "LINE_SEARCH_FAILED", "MAX_STEP_LIMIT")
 """The kernels' constants the model reads (values recorded in the manifest)."""
