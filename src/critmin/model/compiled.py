@@ -8,8 +8,9 @@ The rest of the model (:mod:`critmin.model.core`, :mod:`critmin.model.solver`,
   compiles the entry points below (those of :mod:`critmin.model.kernels`, of Monte Carlo
   draws among them, and of :mod:`critmin.model.chain_kernels` for linked chains) with
   ``numba.pycc`` into a C extension module, with the CPU name and features Numba's JIT uses
-  on this machine, so the machine code computes the same numbers bit for bit. Loading it takes about a millisecond and does not import Numba
-  (Numba's import and its cache cost about 0.4 s of CPU per process). The module's name
+  on this machine, so the machine code computes the same numbers bit for bit. Loading it
+  takes about a millisecond and does not import Numba (Numba's import and its cache cost
+  about 0.4 s of CPU per process). The module's name
   carries a hash of the kernels' source, of this file and the builder, of the Numba,
   llvmlite, NumPy and Python versions and of the CPU (:func:`build_key`): a build for other
   kernels, another machine or another Numba is never loaded.
@@ -93,6 +94,8 @@ CONSTANTS = ("DRAW_OUTPUTS", "LINE_SEARCH_FAILED", "MAX_STEP_LIMIT")
 """The kernels' constants the model reads (values recorded in the manifest)."""
 CHAIN_CONSTANTS = ("LINK_BYPRODUCT", "LINK_INPUT", "LINK_NONE")
 """The chain kernels' constants the model reads (values recorded in the manifest)."""
+_CHAIN_NAMES = frozenset((*CHAIN_ENTRY_POINTS, *CHAIN_CONSTANTS))
+"""What :mod:`critmin.model.chain_kernels` provides (the rest: :mod:`critmin.model.kernels`)."""
 SOURCES = ("kernels.py", "chain_kernels.py", "kernel_tuples.py", "compiled.py", "aot_build.py")
 """Files of this package whose bytes enter :func:`build_key`."""
 
@@ -275,7 +278,7 @@ def _jit_chain_kernels() -> ModuleType:
 def jit_function(name: str) -> Any:
     """Entry point or constant ``name`` from Numba's JIT: :mod:`critmin.model.kernels`, or
     :mod:`critmin.model.chain_kernels` for those of chains (imports Numba)."""
-    if name in CHAIN_ENTRY_POINTS or name in CHAIN_CONSTANTS:
+    if name in _CHAIN_NAMES:
         return getattr(_jit_chain_kernels(), name)
     return getattr(_jit_kernels(), name)
 
@@ -575,7 +578,7 @@ globals().update(_BINDINGS)
 def __getattr__(name: str) -> Any:
     """The chain kernels and their constants under Numba's JIT, loaded on first use (PEP 562;
     with the AOT build they are bound above, from the build)."""
-    if name in CHAIN_ENTRY_POINTS or name in CHAIN_CONSTANTS:
+    if name in _CHAIN_NAMES:
         value = jit_function(name)
         globals()[name] = value
         return value

@@ -107,7 +107,7 @@ class Levels(NamedTuple):
 
 
 class ChainArrays(NamedTuple):
-    """The flat arrays of one chain (see :func:`critmin.model.chain.chain_arrays`)."""
+    """The flat arrays of one chain (built by :func:`critmin.model.chain.chain_setup`)."""
 
     # stages (S,)
     sigma: Any
