@@ -175,7 +175,10 @@ def timed_rounds(
     built markets), so that both are sampled over the same stretch of time: on a shared VM
     the speed drifts by 20-30% over seconds, and timing one side's repeats after the other's
     would let that drift into the ratio. With ``alternative`` (critmin on one thread), each
-    round also times ``OURS_PER_ROUND`` runs of it, interleaved with ``ours``. Returns
+    round then times ``OURS_PER_ROUND`` runs of it, after those of ``ours``: run between them
+    (as until session 13), each one-thread run left the second CPU idle for 7-8 ms before a
+    run on both, which then ran 5-10% slower (docs/performance.md, "Session 13"); the
+    baseline's and critmin's runs are each timed back to back. Returns
     ``(t_ours, out_ours, t_base, out_base, t_alternative)`` (``nan`` without one).
     """
     t_o: list[float] = []
@@ -189,7 +192,8 @@ def timed_rounds(
         for _ in range(OURS_PER_ROUND):
             t, out_o = timed(ours, markets, 1)
             t_o.append(t)
-            if alternative is not None:
+        if alternative is not None:
+            for _ in range(OURS_PER_ROUND):
                 t_a.append(timed(alternative, markets, 1)[0])
     t_alt = statistics.median(t_a) if t_a else float("nan")
     return statistics.median(t_o), out_o, statistics.median(t_b), out_b, t_alt
@@ -294,8 +298,8 @@ def main() -> None:
         print(f"{name:42s} {1e3 * a:8.1f}ms {1e3 * b:8.1f}ms {b / a:8.0f}x  {note}")
     print(
         f"(medians over {args.repeats} rounds, in (b) and (d) {scipy_repeats}, of one scipy run "
-        f"then {OURS_PER_ROUND} critmin runs (batches on {batch_threads()} threads, each run "
-        f"followed by one on 1 thread); fresh Market objects every run; {os.cpu_count()} "
+        f"then {OURS_PER_ROUND} critmin runs (batches on {batch_threads()} threads, then "
+        f"{OURS_PER_ROUND} on 1 thread); fresh Market objects every run; {os.cpu_count()} "
         f"CPUs, load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end)"
     )
 

@@ -36,6 +36,16 @@ with the CPU's widest registers (:func:`_prefer_wide_vectors`); the C library's 
 ``exp`` would make an evaluation about twice as slow. :func:`eval_one` gathers first (loops
 that read through the pair lists, ``m[pj]``, ``T[pj]``, cannot vectorise) and then runs
 each exponential, with the products and quotients that go with it, in one such loop.
+
+The functions the Newton iteration calls most often and that allocate nothing
+(:func:`eval_factored`, :func:`eval_residual`, :func:`place_eval`) are compiled without
+Numba's reference counting (:data:`WITHOUT_REFCOUNTS`). A call of a function that takes the
+named tuples of arrays otherwise counts an atomic reference (a ``lock``-prefixed add, which
+waits for every pending store) for each array it reads, on entry and again on exit: 203 per
+call of :func:`eval_factored`, 65,000 increments per batch of bench_solver's case (d), against
+26,000 without them; 5% of the batch's time on one thread (7.1-7.3 against 7.6 ms). The
+caller holds every array for the duration of the call, and these functions create only
+views, so nothing needs counting; a function that allocates must keep the default.
 """
 
 from __future__ import annotations
@@ -46,12 +56,17 @@ from typing import Any
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic as numba_intrinsic
 from numba.np import linalg as numba_linalg
 
 from critmin.model.kernel_tuples import EvalBuf, Levels, StackArrays
 
 intrinsic: Any = numba_intrinsic  # typed loosely: an intrinsic is called without typingctx
+
+WITHOUT_REFCOUNTS: dict[str, Any] = {"_nrt": False}
+"""Numba's option for a function compiled without reference counting (see the module's
+docstring): for functions that allocate nothing and are called with arrays their caller holds."""
 
 EXP_CLIP = 700.0
 """Exponents are clipped here before ``exp`` (only reached by wild line-search trials)."""
@@ -135,6 +150,26 @@ def _bits_float(typingctx: Any, k: Any) -> Any:
         return builder.bitcast(args[0], ir.DoubleType())
 
     return types.float64(types.int64), codegen
+
+
+@intrinsic
+def _prefetch(typingctx: Any, arr: Any, i: Any, j: Any) -> Any:
+    """Ask the CPU to bring the cache line that holds ``arr[i, j]`` (a 2-D array, any layout)
+    into its caches: LLVM's ``llvm.prefetch`` (a read, to be kept close), which never faults
+    and changes no value."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, value=args[0])
+        item = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1], args[2]])
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        builder.call(fn, [builder.bitcast(item, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.none(arr, types.intp, types.intp), codegen
 
 
 @intrinsic
@@ -601,7 +636,7 @@ def _buyer_factors(a: Any, b: int, e: Any, fac: Any, lo: float, bound: float) ->
     return True
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", **WITHOUT_REFCOUNTS)
 def eval_factored(a: Any, b: int, z: Any, e: Any, fac: Any) -> bool:
     """:func:`eval_one` with each pair's exponentials split into factors per pair (fixed for
     the solve: :func:`pair_factors`), per seller and per buyer, so that an evaluation takes
@@ -684,7 +719,7 @@ def eval_factored(a: Any, b: int, z: Any, e: Any, fac: Any) -> bool:
     return True
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", **WITHOUT_REFCOUNTS)
 def eval_residual(a: Any, b: int, z: Any, e: Any, fac: Any) -> bool:
     """Only the residual ``e.F`` of :func:`eval_factored`, bit for bit, with what it is made
     of per slot and buyer (``nu``, ``T``, ``ln P``, sales ``Q``, exports ``X``, supply,
@@ -1245,6 +1280,15 @@ def market_sizes(V: Any, banned: Any, cap: Any) -> tuple[int, int, int]:
     return L, ns, nq
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _prefetch_row(x: Any, i: int) -> None:
+    """:func:`_prefetch` row ``i`` of the 2-D array ``x``, one element per 64 bytes (a cache
+    line, where the row is contiguous)."""
+    step = max(1, 64 // x.itemsize)
+    for k in range(0, x.shape[1], step):
+        _prefetch(x, i, k)
+
+
 @njit(cache=True, nogil=True)
 def market_fill(
     V: Any,
@@ -1285,9 +1329,14 @@ def market_fill(
     pair ``V``, ``w = V (1 + t0)``, the log tariff ratio ``ln((1 + t1) / (1 + t0))`` (exactly 0
     where ``t1 == t0``), the log floor on the relative buyer price ``ln(F / (1 + t0))``
     (``-inf`` where there is no floor), ``[i != j]``, ``t1`` and the levy floor ``F``;
-    ``pair_index[:, b]`` its producer slot and buyer. A logarithm whose argument equals the
-    previous pair's is not computed again (the same number: most pairs share a few tariff
-    ratios).
+    ``pair_index[:, b]`` its producer slot and buyer. The logarithms are taken after the pass,
+    for the pairs gathered (without a branch per pair) as having a tariff change or a floor;
+    one whose argument equals the previous one's is not computed again (the same number: most
+    pairs share a few tariff ratios). While a row is read, the next row of every dense input
+    is prefetched (:func:`_prefetch_row`): after other work has pushed the inputs out of the
+    caches (bench_solver's case (d) right after its scipy run), the fill of the 30 markets
+    took 1.03-1.08 ms against 1.33-1.45 ms without, and the same 0.69 ms when warm
+    (docs/performance.md, "Session 13").
 
     ``pvalid[b]`` marks the market's pairs (they come first; ``nvalid[b]`` of them).
 
@@ -1318,11 +1367,15 @@ def market_fill(
     sells = np.zeros(n, dtype=np.bool_)
     exports = np.zeros(n, dtype=np.bool_)
     cols = np.empty(n, dtype=np.uint64)  # unsigned: no negative-index wraparound
-    last_ratio = -1.0  # every ratio is > 0: nothing matches before the first
-    last_dlt = 0.0
-    last_floor = -1.0
-    last_lnF = 0.0
-    any_floor = False
+    # per open pair, 1 + t0 (the logarithms' denominators), and the pairs whose tariff ratio
+    # or floor needs a logarithm: gathered without a branch per pair (in a zone, whether a
+    # pair has a tariff change or a floor follows the membership of its buyer, which a
+    # branch predictor cannot guess), the logarithms taken afterwards
+    g_pair = np.empty(Lpad)
+    with_ratio = np.empty(Lpad, dtype=np.intp)
+    with_floor = np.empty(Lpad, dtype=np.intp)
+    n_ratio = 0
+    n_floor = 0
     a = 0
     ns = 0
     for i in range(n):
@@ -1330,6 +1383,14 @@ def market_fill(
         export_ban = cap[i] == 0.0
         r_i = 0.0  # R[i] and X0[i], summed in registers (the same sequential sums)
         x_i = 0.0
+        exports_i = False
+        a_row = a
+        if i + 1 < n:  # the next row's tariffs, floors and bans on their way to the caches
+            _prefetch_row(V, i + 1)
+            _prefetch_row(t0, i + 1)
+            _prefetch_row(t1, i + 1)
+            _prefetch_row(levy, i + 1)
+            _prefetch_row(banned, i + 1)
         # the row's trading buyers first, without a branch per entry (about a third of the
         # entries trade: a branch per entry is mispredicted often), then the work per pair
         cnt = 0
@@ -1342,46 +1403,58 @@ def market_fill(
             t0_ij = t0[i, u]
             g = 1.0 + t0_ij
             w = v * g
+            off = ui != u
             r_i += v
-            x_i += v * (1.0 if ui != u else 0.0)
+            x_i += v * (1.0 if off else 0.0)
             buyers[0, b, u] += w
             buyers[1, b, u] += (g - 1.0) * v
-            if banned[i, u] or (export_ban and ui != u):
+            if banned[i, u] or (export_ban and off):
                 continue
             t1_ij = t1[i, u]
             F = levy[i, u]
-            dlt = 0.0
-            if t1_ij != t0_ij:
-                ratio = (1.0 + t1_ij) / (1.0 + t0_ij)
-                if ratio != last_ratio:
-                    last_ratio = ratio
-                    last_dlt = math.log(ratio)
-                dlt = last_dlt
-            lnF = -math.inf
-            if F > 0.0:
-                any_floor = True
-                floor = F / (1.0 + t0_ij)
-                if floor != last_floor:
-                    last_floor = floor
-                    last_lnF = math.log(floor)
-                lnF = last_lnF
             pairs[0, b, a] = v
             pairs[1, b, a] = w
-            pairs[2, b, a] = dlt
-            pairs[3, b, a] = lnF
-            pairs[4, b, a] = 1.0 if ui != u else 0.0
+            pairs[2, b, a] = 0.0
+            pairs[3, b, a] = -math.inf
+            pairs[4, b, a] = 1.0 if off else 0.0
             pairs[5, b, a] = t1_ij
             pairs[6, b, a] = F
             pair_index[0, b, a] = ns  # the seller's slot: rows with a sale before this one
             pair_index[1, b, a] = u
             buyer_flags[0, b, u] = True
-            sells[i] = True
-            if ui != u:
-                exports[i] = True
+            g_pair[a] = g
+            with_ratio[n_ratio] = a
+            n_ratio += t1_ij != t0_ij
+            with_floor[n_floor] = a
+            n_floor += F > 0.0
+            exports_i |= off
             a += 1
         R[i] = r_i
         X0[i] = x_i
+        sells[i] = a > a_row
+        exports[i] = exports_i
         ns += cnt > 0  # a sum of positive numbers is positive: R[i] > 0
+    # the log tariff ratios ln((1 + t1) / (1 + t0)) and log floors ln(F / (1 + t0)); a
+    # logarithm whose argument equals the previous one's is not computed again (the same
+    # number: most pairs share a few tariff ratios)
+    last = -1.0  # every argument is > 0: nothing matches before the first
+    last_log = 0.0
+    for k in range(n_ratio):
+        ell = with_ratio[k]
+        ratio = (1.0 + pairs[5, b, ell]) / g_pair[ell]
+        if ratio != last:
+            last = ratio
+            last_log = math.log(ratio)
+        pairs[2, b, ell] = last_log
+    last = -1.0
+    for k in range(n_floor):
+        ell = with_floor[k]
+        floor = pairs[6, b, ell] / g_pair[ell]
+        if floor != last:
+            last = floor
+            last_log = math.log(floor)
+        pairs[3, b, ell] = last_log
+    any_floor = n_floor > 0
     for ell in range(a, Lpad):
         pairs[0, b, ell] = 0.0
         pairs[1, b, ell] = 0.0
@@ -2557,7 +2630,7 @@ def _market_buffer(out: Any, b: int, L: int, n1: int, ns: int, nq: int) -> Any:
     )
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **WITHOUT_REFCOUNTS)
 def place_eval(src: Any, dst: Any, n: int, ns_pad: int) -> None:
     """Complete a market's row of the padded stack from its evaluation at its own sizes
     (:func:`market_view`): the pair arrays are already in the row (:func:`_market_buffer`),
