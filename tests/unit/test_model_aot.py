@@ -530,3 +530,32 @@ def test_monte_carlo_draws_run_on_the_aot_build(example: str) -> None:
     assert out["aot"] and out["draws"] == 120
     assert out["numba"] == [], out
     assert "using Numba" not in run.stderr, run.stderr
+
+
+def test_the_hot_evaluations_count_no_references() -> None:
+    """eval_factored, eval_residual and place_eval are compiled without Numba's reference
+    counting (kernels.WITHOUT_REFCOUNTS): a call of a function that takes the named tuples
+    otherwise counts an atomic reference per array on entry and exit (65,000 per batch of
+    bench_solver's case (d) against 26,000). Checked on the code Numba generates for
+    eval_residual, compiled afresh with the option and, so that the check can fail, without
+    it: only the second calls NRT_incref."""
+    for kernel in (kernels.eval_factored, kernels.eval_residual, kernels.place_eval):
+        assert kernel.targetoptions.get("_nrt") is False, kernel.py_func.__name__
+    rng = np.random.default_rng(3)
+    n = 6
+    V = rng.uniform(1.0, 2.0, (n, n))
+    m = Market(V=V, t0=np.zeros((n, n)), sigma=4.0, eta=0.5, eps=np.full(n, 0.5))
+    st = stack([m], [Policy(levy_floor=np.full((n, n), 1.2)).resolve(m)])
+    a = st.arrays
+    z = np.zeros(st.N)
+    e = kernels.row(kernels.alloc_eval(1, st.L, st.n + 1, st.ns, st.nq), 0)
+    fac = kernels.pair_factors(a, 0)
+    calls = {}
+    for counted in (False, True):
+        options = {} if counted else kernels.WITHOUT_REFCOUNTS
+        fresh = numba.njit(nogil=True, error_model="numpy", **options)(
+            kernels.eval_residual.py_func
+        )
+        assert fresh(a, 0, z, e, fac)
+        calls[counted] = fresh.inspect_llvm(fresh.signatures[0]).count("@NRT_incref")
+    assert calls[False] == 0 and calls[True] > 0, calls
