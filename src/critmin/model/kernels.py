@@ -1385,7 +1385,7 @@ def market_fill(
         x_i = 0.0
         exports_i = False
         a_row = a
-        if i + 1 < n:  # the next row's tariffs, floors and bans on their way to the caches
+        if i + 1 < n:  # the next row of every dense input on its way to the caches
             _prefetch_row(V, i + 1)
             _prefetch_row(t0, i + 1)
             _prefetch_row(t1, i + 1)
