@@ -124,10 +124,8 @@ def as_series(values: Values, what: str = "values", *, allow_negative: bool = Fa
         MetricInputError: non-numeric, infinite or (unless allowed) negative amounts, or a
             country listed twice.
     """
-    if isinstance(values, pd.Series) and values.dtype == np.float64:
-        s = values.copy()  # already numbers: no conversion
-    elif isinstance(values, pd.Series):
-        s = values.copy()
+    if isinstance(values, pd.Series):
+        s = values.copy()  # float64 already: no conversion below
     elif isinstance(values, Mapping):
         s = pd.Series(dict(values), dtype=float)
     else:
