@@ -179,24 +179,36 @@ def timed_rounds(
     (as until session 13), each one-thread run left the second CPU idle for 7-8 ms before a
     run on both, which then ran 5-10% slower (docs/performance.md, "Session 13"); the
     baseline's and critmin's runs are each timed back to back. Returns
-    ``(t_ours, out_ours, t_base, out_base, t_alternative)`` (``nan`` without one).
+    ``(t_ours, out_ours, t_base, out_base, t_alternative, per_round)`` (``nan`` without an
+    alternative), ``per_round`` the speed-up of each round (its baseline time over the median
+    of its critmin runs): their range shows how much the VM's speed moved during the run.
     """
     t_o: list[float] = []
     t_a: list[float] = []
     t_b: list[float] = []
+    per_round: list[float] = []
     out_o: object = None
     out_b: object = None
     for _ in range(rounds):
         t, out_b = timed(baseline, markets, 1)
         t_b.append(t)
+        mine = []
         for _ in range(OURS_PER_ROUND):
             t, out_o = timed(ours, markets, 1)
-            t_o.append(t)
+            mine.append(t)
+        t_o.extend(mine)
+        per_round.append(t_b[-1] / statistics.median(mine))
         if alternative is not None:
             for _ in range(OURS_PER_ROUND):
                 t_a.append(timed(alternative, markets, 1)[0])
     t_alt = statistics.median(t_a) if t_a else float("nan")
-    return statistics.median(t_o), out_o, statistics.median(t_b), out_b, t_alt
+    return statistics.median(t_o), out_o, statistics.median(t_b), out_b, t_alt, per_round
+
+
+def round_range(per_round: list[float]) -> str:
+    """The speed-ups of the rounds as ``lo-hi x`` (one value for one round)."""
+    lo, hi = min(per_round), max(per_round)
+    return f"{lo:.0f}x" if round(lo) == round(hi) else f"{lo:.0f}-{hi:.0f}x"
 
 
 def dense_access_ms(sol: Solution) -> float:
@@ -235,19 +247,19 @@ def main() -> None:
     scipy_repeats = max(1, args.repeats // 2)
 
     def one(name: str, m: Market, p: Policy) -> None:
-        t_ours, sol, t_sp, ref, _ = timed_rounds(
+        t_ours, sol, t_sp, ref, _, per_round = timed_rounds(
             lambda ms: solve(ms[0], p), lambda ms: scipy_solve(ms[0], p), [m], args.repeats
         )
         assert isinstance(sol, Solution) and isinstance(ref, tuple)
         info = (
-            f"iters {sol.iterations}, resid {sol.max_residual:.0e} vs {ref[2]:.0e}, max rel "
+            f"rounds {round_range(per_round)}; iters {sol.iterations}, resid {sol.max_residual:.0e} vs {ref[2]:.0e}, max rel "
             f"diff pi {rel_diff(sol.pi, ref[0]):.0e}, e {np.abs(sol.e - ref[1]).max():.0e}; "
             f"dense x on access +{dense_access_ms(sol):.1f} ms"
         )
         rows.append((name, t_ours, t_sp, info))
 
     def many(name: str, ms: list[Market], ps: list[Policy]) -> None:
-        t_ours, sols, t_sp, refs, t_one = timed_rounds(
+        t_ours, sols, t_sp, refs, t_one, per_round = timed_rounds(
             lambda fm: solve_batch(fm, ps),
             lambda fm: [scipy_solve(mk, pk) for mk, pk in zip(fm, ps, strict=True)],
             ms,
@@ -259,6 +271,7 @@ def main() -> None:
         diffs = max((rel_diff(s.pi, r[0]) for s, r in both), default=0.0)
         conv = sum(s.converged for s in sols)
         info = (
+            f"rounds {round_range(per_round)}; "
             f"n {min(mk.n for mk in ms)}..{max(mk.n for mk in ms)}, converged {conv}/{len(ms)} "
             f"(scipy {len(both)}/{len(ms)}), max rel diff pi {diffs:.0e} where both did, "
             f"{1e3 * t_ours / len(ms):.1f} ms/product; on 1 thread {1e3 * t_one:.1f} ms "
@@ -299,7 +312,9 @@ def main() -> None:
     print(
         f"(medians over {args.repeats} rounds, in (b) and (d) {scipy_repeats}, of one scipy run "
         f"then {OURS_PER_ROUND} critmin runs (batches on {batch_threads()} threads, then "
-        f"{OURS_PER_ROUND} on 1 thread); fresh Market objects every run; {os.cpu_count()} "
+        f"{OURS_PER_ROUND} on 1 thread); 'rounds': the range of the speed-ups of the rounds, "
+        f"each its scipy run over the median of its critmin runs; fresh Market objects every "
+        f"run; {os.cpu_count()} "
         f"CPUs, load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end)"
     )
 
