@@ -192,7 +192,7 @@ def timed_rounds(
     for _ in range(rounds):
         t, out_b = timed(baseline, markets, 1)
         t_b.append(t)
-        mine = []
+        mine: list[float] = []
         for _ in range(OURS_PER_ROUND):
             t, out_o = timed(ours, markets, 1)
             mine.append(t)
@@ -252,7 +252,8 @@ def main() -> None:
         )
         assert isinstance(sol, Solution) and isinstance(ref, tuple)
         info = (
-            f"rounds {round_range(per_round)}; iters {sol.iterations}, resid {sol.max_residual:.0e} vs {ref[2]:.0e}, max rel "
+            f"rounds {round_range(per_round)}; iters {sol.iterations}, resid "
+            f"{sol.max_residual:.0e} vs {ref[2]:.0e}, max rel "
             f"diff pi {rel_diff(sol.pi, ref[0]):.0e}, e {np.abs(sol.e - ref[1]).max():.0e}; "
             f"dense x on access +{dense_access_ms(sol):.1f} ms"
         )
