@@ -125,7 +125,7 @@ def as_series(values: Values, what: str = "values", *, allow_negative: bool = Fa
             country listed twice.
     """
     if isinstance(values, pd.Series):
-        s = values.copy()  # float64 already: no conversion below
+        s = values.copy()  # the caller's Series untouched; converted below unless float64
     elif isinstance(values, Mapping):
         s = pd.Series(dict(values), dtype=float)
     else:
