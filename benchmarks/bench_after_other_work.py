@@ -72,7 +72,7 @@ def main() -> None:
         "churn": lambda: churn(args.pause),
         "none": lambda: None,
     }
-    times = {k: [[] for _ in range(BATCHES_AFTER)] for k in before}
+    times: dict[str, list[list[float]]] = {k: [[] for _ in range(BATCHES_AFTER)] for k in before}
     faults = {k: [0] * BATCHES_AFTER for k in before}
     for _ in range(5):  # warm up
         solve_batch([fresh(m) for m in markets], policies, threads=args.threads)

@@ -168,7 +168,7 @@ def timed_rounds(
     markets: list[Market],
     rounds: int,
     alternative: Callable[[list[Market]], object] | None = None,
-) -> tuple[float, object, float, object, float]:
+) -> tuple[float, object, float, object, float, list[float]]:
     """Median wall times of critmin and the baseline, measured in alternating rounds.
 
     Each round times one baseline run, then ``OURS_PER_ROUND`` critmin runs (each on freshly
