@@ -72,3 +72,44 @@ def test_designer_shows_licence_leakage_and_tariffs(
         assert not pg.locator("#policy-0-leak_via").is_visible()
     context.close()
     assert not errors, errors
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_designer_edits_market_shocks(
+    browser: Any, live_server: Any, screenshots: Path, width: int
+) -> None:
+    """Example 1 with a market shock: the shock opens in its own box, a second one is added
+    with the button (no page load), a product ticked in its picker, the first removed; the
+    run posts exactly the shock left, and the page fits the width."""
+    original = tomllib.loads((EXAMPLES / "01_lithium_floor_levy.toml").read_text())
+    original["shock"] = [{"type": "demand", "countries": "members", "change": 0.1}]
+    sid = _save(live_server.url, original)
+    context, pg, errors = new_page(browser, width)
+    pg.goto(f"{live_server.url}/designer?from={sid}", timeout=TIMEOUT)
+    assert pg.locator("#kept-notice").count() == 0  # nothing left that the form cannot edit
+    assert pg.locator("#shock-0-type").input_value() == "demand"
+    assert pg.locator("#shock-0-change_pct").input_value() == "10"
+    pg.click("#add-shock")
+    assert pg.locator("#shock-1 .shock-title").inner_text() == "Market shock 2"
+    pg.select_option("#shock-1-type", "supply")
+    pg.fill("#shock-1-countries", "CHN")
+    pg.fill("#shock-1-change_pct", "-20")
+    pg.locator("#shock-1 summary").click()
+    pg.locator("#shock-1 input[type=checkbox][value=lithium_carbonate]").check()
+    pg.locator("#shock-0 .remove-shock").click()
+    assert pg.locator("#shock-1 .shock-title").inner_text() == "Market shock 1"
+    assert pg.evaluate("document.documentElement.scrollWidth") <= width
+    pg.locator("#shocks").scroll_into_view_if_needed()
+    pg.screenshot(path=str(screenshots / f"designer-shocks-{width}.png"), full_page=True)
+    pg.click("#run")
+    pg.wait_for_url("**/designer?run=*", timeout=TIMEOUT)
+    rid = pg.url.split("run=")[1].split("#")[0]
+    with urllib.request.urlopen(f"{live_server.url}/api/runs/{rid}", timeout=60) as r:
+        scenario = json.load(r)["scenario"]
+    assert scenario["shock"] == [
+        {"type": "supply", "countries": ["CHN"], "change": -0.2, "products": ["lithium_carbonate"]}
+    ]
+    assert scenario["policy"] == original["policy"]
+    assert pg.locator("#shock-0-change_pct").input_value() == "-20"  # the run's page shows it
+    context.close()
+    assert not errors, errors

@@ -2,7 +2,8 @@
 the API, opened in the designer (``/designer?from=<id>``) and posted back unchanged, gives the
 same scenario (parts the form cannot edit are carried through as hidden JSON and listed as
 "kept as saved"); and each new form field (export-quota importers, export licensing with its
-grant-share range, leakage, baseline tariffs) posts the scenario of its TOML example."""
+grant-share range, leakage, baseline tariffs, market shocks) posts the scenario of its TOML
+example or the tables it stands for."""
 
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ def canonical(data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = Scenario.from_dict(data).model_dump()
     out["zone"]["members"] = sorted(out["zone"]["members"])
     out["zone"]["watch"] = sorted(out["zone"]["watch"])
-    for pol in out["policy"]:  # an instrument's products: a set (ticked in the list's order)
+    for pol in out["policy"] + out["shock"]:  # products: a set (ticked in the list's order)
         pol["products"] = sorted(pol["products"]) if pol["products"] else pol["products"]
     return out
 
@@ -121,7 +122,11 @@ def test_parts_the_form_cannot_edit_are_listed_and_kept(client: Any) -> None:
     sid = client.post("/api/scenarios?run=false", json=original).json()["id"]
     page = client.get("/designer", params={"from": sid}).text
     assert 'id="kept-notice"' in page
-    assert "[[shock]] (1)" in page and "[uncertainty]" in page
+    assert "[uncertainty]" in page and "[[shock]]" not in page  # shocks: edited in the form
+    fields_shown = dict(form_fields(page))
+    assert fields_shown["shock-0-type"] == "demand"
+    assert fields_shown["shock-0-countries"] == "members"
+    assert fields_shown["shock-0-change_pct"] == "10"
     assert "instrument 1: grant_share, grant_share_range" in page
     fields = form_fields(page)
     assert canonical(posted(client, fields)) == canonical(original)
@@ -254,3 +259,87 @@ def test_every_other_example_survives_the_form(client: Any, path: Path) -> None:
         form.setdefault(k, []).append(v)
     again = forms.scenario_from_state(forms.state_from_form(form))
     assert canonical(again) == canonical(original)
+
+
+def test_market_shocks_are_edited_in_the_form(client: Any) -> None:
+    """Shock rows post ``[[shock]]`` tables: change typed in percent, countries as a selector,
+    products by name or id (none: every product), a row without a type skipped; the shock
+    moves the results (an output cut in China raises prices everywhere), and the page of
+    the run shows the rows again as typed."""
+    form: dict[str, Any] = BASE | {"products": ["lithium_carbonate", "cobalt_oxides"]}
+    form |= {"policy-0-type": "price_floor", "policy-0-price": "15000"}
+    plain = _post_dict(client, form).json()
+    form |= {
+        "shock-0-type": "supply",
+        "shock-0-countries": "CHN",
+        "shock-0-change_pct": "-20",
+        "shock-0-products": "Lithium carbonate",
+        "shock-0-label": "outage",
+        "shock-1-type": "",  # an empty row: skipped
+        "shock-1-countries": "all",
+        "shock-2-type": "demand",
+        "shock-2-countries": "members, IND",
+        "shock-2-change_pct": "12.5",
+    }
+    r = _post_dict(client, form)
+    assert r.status_code == 200, r.text[:800]
+    shocked = r.json()
+    assert shocked["scenario"]["shock"] == [
+        {
+            "type": "supply",
+            "countries": ["CHN"],
+            "change": -0.2,
+            "products": ["lithium_carbonate"],
+            "label": "outage",
+        },
+        {"type": "demand", "countries": ["members", "IND"], "change": 0.125},
+    ]
+    assert "shock" not in plain["scenario"]
+
+    def outside_price(result: dict[str, Any], pid: str) -> float:
+        return float(result["products"][pid]["summary"]["outside_consumer_price_change_pct"])
+
+    for pid in ("lithium_carbonate", "cobalt_oxides"):  # both shocks raise outside prices
+        assert outside_price(shocked["result"], pid) > outside_price(plain["result"], pid) + 0.1
+    page = client.get("/designer", params={"run": shocked["id"]}).text
+    shown = dict(form_fields(page))
+    assert shown["shock-0-change_pct"] == "-20" and shown["shock-1-change_pct"] == "12.5"
+    assert shown["shock-1-countries"] == "members, IND" and "shock-2-type" not in shown
+
+
+@pytest.mark.parametrize(
+    ("fields", "anchor", "words"),
+    [
+        ({"shock-0-change_pct": "-150"}, "shock-0-change_pct", "more than -100%, got -150%"),
+        ({"shock-0-change_pct": "2000"}, "shock-0-change_pct", "at most 1000%"),
+        ({"shock-0-change_pct": "much"}, "shock-0-change_pct", "number"),
+        ({"shock-0-change_pct": ""}, "shock-0-change_pct", "number"),
+        ({"shock-0-countries": "XXX"}, "shock-0-countries", "unknown country"),
+        ({"shock-0-countries": " "}, "shock-0-countries", "choose all"),
+        ({"shock-0-type": "weather"}, "shock-0-type", "demand or supply"),
+        ({"shock-0-products": "unobtainium"}, "shock-0-products", "no product called"),
+    ],
+)
+def test_a_wrong_shock_says_what_is_wrong_next_to_its_field(
+    client: Any, fields: dict[str, str], anchor: str, words: str
+) -> None:
+    form: dict[str, Any] = BASE | {"products": "lithium_carbonate"}
+    form |= {"shock-0-type": "demand", "shock-0-countries": "all", "shock-0-change_pct": "10"}
+    r = client.post("/designer", data=form | fields | {"action": "run"})
+    assert r.status_code == 422, r.text[:300]
+    assert f'id="err-{anchor}"' in r.text, r.text[r.text.find("designer-error") :][:600]
+    error = r.text[r.text.find(f'id="err-{anchor}"') :][:300]
+    assert words in error
+    assert "Market shock 1" in r.text[r.text.find("designer-error") :][:600]
+
+
+def test_shocks_are_added_and_removed_without_javascript(client: Any) -> None:
+    form: dict[str, Any] = BASE | {"products": "lithium_carbonate"}
+    page = client.post("/designer", data=form | {"action": "add-shock"}).text
+    assert 'id="shock-0-type"' in page and 'id="shock-1-type"' not in page
+    form |= {"shock-0-type": "demand", "shock-0-countries": "all", "shock-0-change_pct": "5"}
+    page = client.post("/designer", data=form | {"action": "add-shock"}).text
+    shown = dict(form_fields(page))
+    assert shown["shock-0-change_pct"] == "5" and 'id="shock-1-type"' in page
+    page = client.post("/designer", data=form | {"action": "remove-shock:0"}).text
+    assert 'id="shock-0-type"' not in page and 'id="add-shock"' in page

@@ -1,6 +1,6 @@
 """What the designer form does not edit, carried through a round trip untouched.
 
-A saved scenario may hold more than the form shows (``[[shock]]`` tables, ``[uncertainty]``,
+A saved scenario may hold more than the form shows (``[uncertainty]``, ``[paths]``,
 ``[tariffs] file``, per-product elasticities, per-destination licence grant shares ...). Opening
 it in the designer and posting the form back must not drop any of it: the form keeps those
 parts as JSON in hidden fields (``carried`` for the scenario, ``policy-<i>-extra`` per
@@ -15,7 +15,17 @@ from typing import Any
 
 from critmin.errors import ScenarioError
 
-EDITED_TOP = {"name", "description", "year", "zone", "defaults", "product", "chain", "policy"}
+EDITED_TOP = {
+    "name",
+    "description",
+    "year",
+    "zone",
+    "defaults",
+    "product",
+    "chain",
+    "policy",
+    "shock",
+}
 EDITED_ZONE = {"members", "watch", "origin"}
 EDITED_ORIGIN = {"rule", "threshold"}
 EDITED_DEFAULTS = {"sigma", "demand_elasticity", "supply_elasticity"}

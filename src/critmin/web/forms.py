@@ -51,6 +51,14 @@ TARIFF_BASELINES = [
 ]
 """``[tariffs] baseline``: the tariffs the market is calibrated with (docs/controls.md)."""
 MAX_POLICIES = 12
+SHOCK_TYPES = [
+    ("", "— none —"),
+    ("demand", "Demand shock"),
+    ("supply", "Output shock"),
+]
+"""``[[shock]] type``: more or less buying (``demand``) or output (``supply``) at every price."""
+SHOCK_FIELDS = ("type", "countries", "change_pct", "products", "label")
+MAX_SHOCKS = 8
 ORIGIN_RULES = [
     ("", "none (all member output qualifies)"),
     ("rvc", "rvc: regional value content ≥ threshold"),
@@ -78,6 +86,8 @@ class DesignerState:
     supply_elasticity: str = ""
     tariffs_baseline: str = "none"
     policies: list[dict[str, str]] = field(default_factory=list)
+    shocks: list[dict[str, str]] = field(default_factory=list)
+    """The ``[[shock]]`` rows: market shocks beside the instruments."""
     carried: str = ""
     """JSON of the scenario's parts the form does not edit (:mod:`critmin.web.formcarry`)."""
 
@@ -96,6 +106,17 @@ class DesignerState:
         blanks = max(extra, 0 if rows else 1)
         rows += [empty_policy() for _ in range(blanks)]
         return rows[:MAX_POLICIES]
+
+    def padded_shocks(self, extra: int = 0) -> list[dict[str, str]]:
+        """The chosen market shocks plus ``extra`` empty ones (none by default: a scenario
+        without shocks shows only the button that adds one)."""
+        rows = [dict(s) for s in self.shocks if s.get("type")]
+        rows += [empty_shock() for _ in range(max(extra, 0))]
+        return rows[:MAX_SHOCKS]
+
+
+def empty_shock() -> dict[str, str]:
+    return {"type": "", "countries": "all", "change_pct": "", "products": "", "label": ""}
 
 
 def empty_policy() -> dict[str, str]:
@@ -176,6 +197,19 @@ def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerSt
         row["stage"] = str(pol.get("stage") or "")
         row["label"] = str(pol.get("label") or "")
         policies.append(row)
+    shocks = []
+    for shock in data.get("shock") or []:
+        if not isinstance(shock, dict):
+            continue
+        row = empty_shock()
+        row["type"] = str(shock.get("type", ""))
+        row["countries"] = _selector_text(shock.get("countries"), row["countries"])
+        if "change" in shock:
+            row["change_pct"] = _fmt_number(100 * float(shock["change"]))
+        if shock.get("products"):
+            row["products"] = ",".join(map(str, shock["products"]))
+        row["label"] = str(shock.get("label") or "")
+        shocks.append(row)
     return DesignerState(
         name=str(data.get("name", "")),
         description=str(data.get("description", "")),
@@ -194,6 +228,7 @@ def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerSt
         supply_elasticity="" if isinstance(supply, dict) else _fmt_number(supply),
         tariffs_baseline=str((data.get("tariffs") or {}).get("baseline") or "none"),
         policies=policies,
+        shocks=shocks,
         carried=formcarry.dumps(formcarry.scenario_rest(data)),
     )
 
@@ -217,6 +252,15 @@ def state_from_form(form: dict[str, list[str]]) -> DesignerState:
             v.strip() for v in form.get(f"policy-{i}-products", []) if v.strip()
         )
         policies.append(row)
+    shocks = []
+    for i in range(MAX_SHOCKS):
+        if f"shock-{i}-type" not in form:
+            continue
+        row = {f: one(f"shock-{i}-{f}") for f in SHOCK_FIELDS}
+        row["products"] = ",".join(
+            v.strip() for v in form.get(f"shock-{i}-products", []) if v.strip()
+        )
+        shocks.append(row)
     return DesignerState(
         name=one("name"),
         description=_text(form.get("description") or [""]),
@@ -233,6 +277,7 @@ def state_from_form(form: dict[str, list[str]]) -> DesignerState:
         supply_elasticity=one("supply_elasticity"),
         tariffs_baseline=one("tariffs_baseline", "none") or "none",
         policies=policies,
+        shocks=shocks,
         carried=one("carried"),
     )
 
@@ -369,7 +414,43 @@ def scenario_from_state(
             pol.update(_leakage(row, f))
         policies.append(pol | {k: v for k, v in extra.items() if k not in pol})
     data["policy"] = policies
+    shocks = _shocks(state.shocks, product_names)
+    if shocks:
+        data["shock"] = shocks
     return formcarry.apply_rest(data, rest)
+
+
+def _shocks(
+    rows: list[dict[str, str]], product_names: dict[str, str] | None
+) -> list[dict[str, Any]]:
+    """The ``[[shock]]`` tables of the form's rows (a row without a type is skipped): the
+    countries as a selector, the change typed in percent (+10 = 10% more demand or output
+    at every price), the products by name or id (none: every product of the scenario)."""
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        kind = row.get("type", "")
+        if not kind:
+            continue
+        f = f"shock[{len(out)}]"
+        if kind not in {t for t, _ in SHOCK_TYPES if t}:
+            raise ScenarioError(f"{f}.type", f"must be demand or supply, got {kind!r}")
+        shock: dict[str, Any] = {
+            "type": kind,
+            "countries": _selector(row.get("countries", ""), f"{f}.countries"),
+            "change": _number(row.get("change_pct", ""), f"{f}.change", 100),
+        }
+        text = row.get("products", "")
+        products = (
+            _product_ids(text, f"{f}.products", product_names)
+            if product_names is not None
+            else [p.strip() for p in text.split(",") if p.strip()]
+        )
+        if products:
+            shock["products"] = products
+        if row.get("label"):
+            shock["label"] = row["label"]
+        out.append(shock)
+    return out
 
 
 def _grant_share(row: dict[str, str], f: str) -> dict[str, Any]:
@@ -490,6 +571,7 @@ _PCT_FIELDS = (
     ".grant_share_range",
     ".leak_cost",
     ".leak_share",
+    ".change",
 )
 _FORM_NAMES = {
     "rate": "rate_pct",
@@ -509,6 +591,7 @@ _PLAIN = [  # pydantic's phrasing, and the scenario layer's own ("must have at l
     (r"(?:Input should be|must be) a valid integer.*", "must be a whole number"),
     (r"Input should be greater than or equal to (\S+)", r"must be at least \1"),
     (r"Input should be greater than (\S+)", r"must be more than \1"),
+    (r"must be greater than (.+)", r"must be more than \1"),
     (r"Input should be less than or equal to (\S+)", r"must be at most \1"),
     (r"Input should be less than (\S+)", r"must be less than \1"),
     (r"String should have at least 1 character", "must not be empty"),
@@ -543,6 +626,10 @@ def form_anchor(field_name: str) -> str:
         if attr is None:
             return f"policy-{k}-type"
         return f"policy-{k}-{_FORM_NAMES.get(attr, attr)}"
+    shock = re.match(r"^shock\[(\d+)\](?:\.(\w+))?", field_name)
+    if shock:
+        k, attr = int(shock.group(1)), shock.group(2) or "type"
+        return f"shock-{k}-{'change_pct' if attr == 'change' else attr}"
     if field_name.startswith("zone.watch"):
         return "watch"
     if field_name.startswith("zone.origin"):
@@ -598,13 +685,20 @@ _POLICY_LABELS = {
 }
 
 
+_SHOCK_LABELS = {"type": "type", "countries": "countries", "change_pct": "change"}
+
+
 def field_label(anchor: str) -> str:
     """The words for a form element (:func:`form_anchor`): ``policy-0-rate_pct`` ->
-    ``Instrument 1, tariff rate``."""
+    ``Instrument 1, tariff rate``; ``shock-0-change_pct`` -> ``Market shock 1, change``."""
     policy = re.match(r"^policy-(\d+)-(\w+)$", anchor)
     if policy:
         part = _POLICY_LABELS.get(policy.group(2), policy.group(2).replace("_", " "))
         return f"Instrument {int(policy.group(1)) + 1}, {part}"
+    shock = re.match(r"^shock-(\d+)-(\w+)$", anchor)
+    if shock:
+        part = _SHOCK_LABELS.get(shock.group(2), shock.group(2).replace("_", " "))
+        return f"Market shock {int(shock.group(1)) + 1}, {part}"
     return _LABELS.get(anchor, "The scenario")
 
 

@@ -6,7 +6,8 @@
   shareable address and redirects to ``/designer?run=<id>#results`` (so reload and share are
   safe); ``action=save`` saves it (reusing the run's result when the form is unchanged: the
   model is not run again) and redirects to the saved page; ``action=add`` / ``remove:<i>``
-  add or remove an instrument without JavaScript. Errors re-render the form as typed, with the
+  add or remove an instrument, ``add-shock`` / ``remove-shock:<i>`` a market shock, without
+  JavaScript. Errors re-render the form as typed, with the
   message next to the field; a busy server (503) keeps the form and says when to retry.
   ``?format=json`` answers JSON instead.
 """
@@ -56,6 +57,7 @@ def designer_page(
     busy: int | None = None,
     run: tuple[str, dict[str, Any], dict[str, Any]] | None = None,
     extra_slots: int = 0,
+    extra_shocks: int = 0,
 ) -> Response:
     """The form as ``state`` holds it; ``run``: (run id, scenario, result) shown below it;
     ``busy``: seconds after which to retry (503)."""
@@ -94,6 +96,10 @@ def designer_page(
         field_label=forms.field_label,
         preset_labels=forms.PRESET_LABELS,
         policy_slots=state.padded_policies(extra_slots),
+        shock_slots=state.padded_shocks(extra_shocks),
+        shock_types=forms.SHOCK_TYPES,
+        empty_shock=forms.empty_shock(),
+        max_shocks=forms.MAX_SHOCKS,
         idempotency_key=secrets.token_hex(8),
         geojson=world_geojson_text() if run is not None else "",
         **view,
@@ -158,6 +164,12 @@ async def designer_post(
     action = (form.get("action") or ["run"])[0]
     if action == "add":
         return designer_page(ctx, state, extra_slots=1)
+    if action == "add-shock":
+        return designer_page(ctx, state, extra_shocks=1)
+    if action.startswith("remove-shock:"):
+        index = action.removeprefix("remove-shock:")
+        state.shocks = [s for i, s in enumerate(state.shocks) if str(i) != index]
+        return designer_page(ctx, state)
     if action.startswith("remove:"):
         index = action.removeprefix("remove:")
         state.policies = [p for i, p in enumerate(state.policies) if str(i) != index]

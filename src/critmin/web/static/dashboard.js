@@ -100,18 +100,26 @@
     if (!box.closest(".policy")) { setupPicker(box); }
   });
 
+  // The lowest index no box of the list uses: the server reads indices below the list's
+  // maximum only, so a box added after others were removed takes a freed one.
+  function freeIndex(holder, selector) {
+    var used = {};
+    holder.querySelectorAll(selector).forEach(function (box) {
+      used[box.getAttribute("data-index")] = true;
+    });
+    var next = 0;
+    while (used[String(next)]) { next += 1; }
+    return next;
+  }
+
   var list = document.getElementById("policies");
   if (list) {
     list.querySelectorAll(".policy").forEach(function (box) { setupPolicy(box, list); });
     var template = document.getElementById("policy-template");
     document.getElementById("add-policy").addEventListener("click", function (e) {
       e.preventDefault();
-      var next = 0;
-      list.querySelectorAll(".policy").forEach(function (box) {
-        next = Math.max(next, parseInt(box.getAttribute("data-index"), 10) + 1);
-      });
       if (list.querySelectorAll(".policy").length >= 12) { return; }
-      var html = template.innerHTML.replace(/__i__/g, String(next));
+      var html = template.innerHTML.replace(/__i__/g, String(freeIndex(list, ".policy")));
       var holder = document.createElement("div");
       holder.innerHTML = html.trim();
       var box = holder.firstElementChild;
@@ -119,6 +127,40 @@
       setupPolicy(box, list);
       renumber(list);
       box.querySelector(".policy-type").focus();
+    });
+  }
+
+  function renumberShocks(shocks) {
+    shocks.querySelectorAll(".shock").forEach(function (box, k) {
+      box.querySelector(".shock-title").textContent = "Market shock " + (k + 1);
+    });
+  }
+
+  function setupShock(box, shocks) {
+    box.querySelector(".remove-shock").addEventListener("click", function (e) {
+      e.preventDefault();
+      box.parentNode.removeChild(box);
+      renumberShocks(shocks);
+    });
+    box.querySelectorAll("[data-picker]").forEach(setupPicker);
+  }
+
+  var shocks = document.getElementById("shocks");
+  if (shocks) {
+    shocks.querySelectorAll(".shock").forEach(function (box) { setupShock(box, shocks); });
+    var shockTemplate = document.getElementById("shock-template");
+    document.getElementById("add-shock").addEventListener("click", function (e) {
+      e.preventDefault();
+      var most = parseInt(shocks.getAttribute("data-max"), 10);
+      if (shocks.querySelectorAll(".shock").length >= most) { return; }
+      var html = shockTemplate.innerHTML.replace(/__i__/g, String(freeIndex(shocks, ".shock")));
+      var holder = document.createElement("div");
+      holder.innerHTML = html.trim();
+      var box = holder.firstElementChild;
+      shocks.appendChild(box);
+      setupShock(box, shocks);
+      renumberShocks(shocks);
+      box.querySelector(".shock-type").focus();
     });
   }
 
