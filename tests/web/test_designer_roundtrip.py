@@ -343,3 +343,17 @@ def test_shocks_are_added_and_removed_without_javascript(client: Any) -> None:
     assert shown["shock-0-change_pct"] == "5" and 'id="shock-1-type"' in page
     page = client.post("/designer", data=form | {"action": "remove-shock:0"}).text
     assert 'id="shock-0-type"' not in page and 'id="add-shock"' in page
+
+
+def test_a_shock_on_a_chain_is_refused_next_to_the_shocks(client: Any) -> None:
+    """The linked-chain model takes no ``[[shock]]`` tables (a chain's own are
+    ``[[chain.shock]]``): the message says so next to the market shocks, the form as typed."""
+    form: dict[str, Any] = BASE | {"year": "2024", "chains": "lithium"}
+    form |= {"policy-0-type": "price_floor", "policy-0-price": "15000"}
+    form |= {"shock-0-type": "supply", "shock-0-countries": "CHN", "shock-0-change_pct": "-20"}
+    r = client.post("/designer", data=form | {"action": "run"})
+    assert r.status_code == 422, r.text[:300]
+    error = r.text[r.text.find('id="err-shocks"') :][:400]
+    assert "[[chain.shock]]" in error
+    assert "Market shocks:" in r.text[r.text.find("designer-error") :][:800]
+    assert dict(form_fields(r.text))["shock-0-change_pct"] == "-20"

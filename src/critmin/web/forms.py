@@ -630,6 +630,8 @@ def form_anchor(field_name: str) -> str:
     if shock:
         k, attr = int(shock.group(1)), shock.group(2) or "type"
         return f"shock-{k}-{'change_pct' if attr == 'change' else attr}"
+    if field_name == "shock":  # about the shocks as a whole (e.g. on a chain's stage)
+        return "shocks"
     if field_name.startswith("zone.watch"):
         return "watch"
     if field_name.startswith("zone.origin"):
@@ -666,6 +668,7 @@ _LABELS = {
     "demand_elasticity": "Demand elasticity",
     "supply_elasticity": "Supply elasticity",
     "tariffs_baseline": "Baseline tariffs",
+    "shocks": "Market shocks",
 }
 _POLICY_LABELS = {
     "type": "type",
