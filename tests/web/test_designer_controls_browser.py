@@ -111,19 +111,31 @@ def test_designer_edits_market_shocks(
     ]
     assert scenario["policy"] == original["policy"]
     assert pg.locator("#shock-0-change_pct").input_value() == "-20"  # the run's page shows it
-    if width == 1440:  # a box added after a removal takes the freed index (the server reads
-        # indices below its maximum only), for shocks and instruments alike
-        pg.goto(f"{live_server.url}/designer", timeout=TIMEOUT)
+    if width == 1440:  # boxes added after a removal keep the page's order and are all read
+        pg.goto(f"{live_server.url}/designer?preset=lithium-floor-levy", timeout=TIMEOUT)
         for _ in range(3):
             pg.click("#add-shock")
         pg.locator("#shock-0 .remove-shock").click()
         pg.click("#add-shock")
-        assert pg.locator("#shocks .shock").count() == 3 and pg.locator("#shock-0").count() == 1
-        for _ in range(11):
-            pg.click("#add-policy")
-        assert pg.locator("#policies .policy").count() == 12
-        pg.locator("#policy-0 .remove-policy").click()
-        pg.click("#add-policy")
-        assert pg.locator("#policy-0").count() == 1 and pg.locator("#policy-12").count() == 0
+        boxes = pg.locator("#shocks .shock")
+        assert boxes.count() == 3 and pg.locator("#shock-3").count() == 1
+        for k, idx in enumerate(("1", "2", "3")):
+            pg.select_option(f"#shock-{idx}-type", "demand")
+            pg.fill(f"#shock-{idx}-change_pct", str(k + 1))
+        pg.click("#run")
+        pg.wait_for_url("**/designer?run=*", timeout=TIMEOUT)
+        rid = pg.url.split("run=")[1].split("#")[0]
+        with urllib.request.urlopen(f"{live_server.url}/api/runs/{rid}", timeout=60) as r:
+            changes = [s["change"] for s in json.load(r)["scenario"]["shock"]]
+        assert changes == [0.01, 0.02, 0.03]
+        # at the most the button adds, it says so and is disabled; a removal enables it again
+        pg.goto(f"{live_server.url}/designer", timeout=TIMEOUT)
+        for _ in range(8):
+            pg.click("#add-shock")
+        assert pg.locator("#add-shock").is_disabled()
+        assert pg.locator("#add-shock").inner_text() == "At most 8 can be added here"
+        pg.locator("#shocks .shock .remove-shock").first.click()
+        assert not pg.locator("#add-shock").is_disabled()
+        assert pg.locator("#add-shock").inner_text() == "+ Add market shock"
     context.close()
     assert not errors, errors

@@ -357,3 +357,38 @@ def test_a_shock_on_a_chain_is_refused_next_to_the_shocks(client: Any) -> None:
     assert "[[chain.shock]]" in error
     assert "Market shocks:" in r.text[r.text.find("designer-error") :][:800]
     assert dict(form_fields(r.text))["shock-0-change_pct"] == "-20"
+
+
+def test_every_row_of_a_long_scenario_survives_the_form(client: Any) -> None:
+    """More instruments and shocks than the form's buttons add (12 and 8) are all shown and
+    all posted back (nothing a user saved is lost), and a box numbered past them, as the
+    browser numbers one added after removals, is read."""
+    from critmin.web import forms
+
+    original = tomllib.loads((REPO / "examples/01_lithium_floor_levy.toml").read_text())
+    original["policy"] += [
+        {"type": "tariff", "exporters": ["CHN"], "importers": "members", "rate": k / 100}
+        for k in range(1, forms.MAX_POLICIES + 2)
+    ]
+    original["shock"] = [
+        {"type": "demand", "countries": "members", "change": k / 100}
+        for k in range(1, forms.MAX_SHOCKS + 3)
+    ]
+    sid = client.post("/api/scenarios?run=false", json=original).json()["id"]
+    page = client.get("/designer", params={"from": sid}).text
+    fields = form_fields(page)
+    again = forms.scenario_from_state(forms.state_from_form(_as_form(fields)))
+    assert canonical(again) == canonical(original)
+    assert len(again["policy"]) == forms.MAX_POLICIES + 2 and len(again["shock"]) == 10
+    # a box with a gap before it and an index past the buttons' maximum
+    extra = [("shock-40-type", "supply"), ("shock-40-countries", "CHN")]
+    extra.append(("shock-40-change_pct", "-5"))
+    state = forms.state_from_form(_as_form(fields + extra))
+    assert forms.scenario_from_state(state)["shock"][-1]["change"] == -0.05
+
+
+def _as_form(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
+    form: dict[str, list[str]] = {}
+    for k, v in fields:
+        form.setdefault(k, []).append(v)
+    return form

@@ -105,14 +105,15 @@ class DesignerState:
         rows = [dict(p) for p in self.policies if p.get("type")]
         blanks = max(extra, 0 if rows else 1)
         rows += [empty_policy() for _ in range(blanks)]
-        return rows[:MAX_POLICIES]
+        return rows[: max(MAX_POLICIES, len(rows) - blanks)]  # a saved scenario's are all kept
 
     def padded_shocks(self, extra: int = 0) -> list[dict[str, str]]:
         """The chosen market shocks plus ``extra`` empty ones (none by default: a scenario
         without shocks shows only the button that adds one)."""
         rows = [dict(s) for s in self.shocks if s.get("type")]
+        kept = len(rows)  # a saved scenario's are all kept, even past MAX_SHOCKS
         rows += [empty_shock() for _ in range(max(extra, 0))]
-        return rows[:MAX_SHOCKS]
+        return rows[: max(MAX_SHOCKS, kept)]
 
 
 def empty_shock() -> dict[str, str]:
@@ -244,18 +245,14 @@ def state_from_form(form: dict[str, list[str]]) -> DesignerState:
         return {v.strip() for v in form.get(key, []) if v.strip()}
 
     policies = []
-    for i in range(MAX_POLICIES):
-        if f"policy-{i}-type" not in form:
-            continue
+    for i in _row_indices(form, "policy"):
         row = {f: one(f"policy-{i}-{f}") for f in POLICY_FIELDS}
         row["products"] = ",".join(  # ticked boxes (several values) or one typed list
             v.strip() for v in form.get(f"policy-{i}-products", []) if v.strip()
         )
         policies.append(row)
     shocks = []
-    for i in range(MAX_SHOCKS):
-        if f"shock-{i}-type" not in form:
-            continue
+    for i in _row_indices(form, "shock"):
         row = {f: one(f"shock-{i}-{f}") for f in SHOCK_FIELDS}
         row["products"] = ",".join(
             v.strip() for v in form.get(f"shock-{i}-products", []) if v.strip()
@@ -280,6 +277,14 @@ def state_from_form(form: dict[str, list[str]]) -> DesignerState:
         shocks=shocks,
         carried=one("carried"),
     )
+
+
+def _row_indices(form: dict[str, list[str]], prefix: str) -> list[int]:
+    """The indices ``i`` of the form's ``<prefix>-<i>-type`` fields, in order: every box the
+    page held, also past the number the buttons add (a saved scenario's rows are all shown)
+    and with gaps where boxes were removed in the browser."""
+    pattern = re.compile(rf"^{prefix}-(\d{{1,4}})-type$")
+    return sorted({int(m.group(1)) for key in form if (m := pattern.match(key))})
 
 
 def _text(values: list[str]) -> str:

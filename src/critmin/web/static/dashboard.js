@@ -76,10 +76,22 @@
     else if (!capped && field.value === "all" && field.defaultValue !== "all") { field.value = "members"; }
   }
 
+  // An add button is disabled, and says why, while its list holds as many boxes as it adds.
+  function limitAdd(button, count, most) {
+    if (!button.getAttribute("data-text")) {
+      button.setAttribute("data-text", button.textContent);
+    }
+    var full = count >= most;
+    button.disabled = full;
+    button.textContent = full ? "At most " + most + " can be added here" : button.getAttribute("data-text");
+  }
+
   function renumber(list) {
     list.querySelectorAll(".policy").forEach(function (box, k) {
       box.querySelector(".policy-title").textContent = "Instrument " + (k + 1);
     });
+    var add = document.getElementById("add-policy");
+    if (add) { limitAdd(add, list.querySelectorAll(".policy").length, 12); }
   }
 
   function setupPolicy(box, list) {
@@ -100,26 +112,26 @@
     if (!box.closest(".policy")) { setupPicker(box); }
   });
 
-  // The lowest index no box of the list uses: the server reads indices below the list's
-  // maximum only, so a box added after others were removed takes a freed one.
-  function freeIndex(holder, selector) {
-    var used = {};
-    holder.querySelectorAll(selector).forEach(function (box) {
-      used[box.getAttribute("data-index")] = true;
-    });
+  // The index of a new box: one past the highest of the list, so that the boxes' order on
+  // the page is the order of their indices, in which the server reads them (all of them,
+  // gaps left by removed boxes included).
+  function nextIndex(holder, selector) {
     var next = 0;
-    while (used[String(next)]) { next += 1; }
+    holder.querySelectorAll(selector).forEach(function (box) {
+      next = Math.max(next, parseInt(box.getAttribute("data-index"), 10) + 1);
+    });
     return next;
   }
 
   var list = document.getElementById("policies");
   if (list) {
     list.querySelectorAll(".policy").forEach(function (box) { setupPolicy(box, list); });
+    renumber(list);
     var template = document.getElementById("policy-template");
     document.getElementById("add-policy").addEventListener("click", function (e) {
       e.preventDefault();
       if (list.querySelectorAll(".policy").length >= 12) { return; }
-      var html = template.innerHTML.replace(/__i__/g, String(freeIndex(list, ".policy")));
+      var html = template.innerHTML.replace(/__i__/g, String(nextIndex(list, ".policy")));
       var holder = document.createElement("div");
       holder.innerHTML = html.trim();
       var box = holder.firstElementChild;
@@ -134,6 +146,8 @@
     shocks.querySelectorAll(".shock").forEach(function (box, k) {
       box.querySelector(".shock-title").textContent = "Market shock " + (k + 1);
     });
+    limitAdd(document.getElementById("add-shock"), shocks.querySelectorAll(".shock").length,
+             parseInt(shocks.getAttribute("data-max"), 10));
   }
 
   function setupShock(box, shocks) {
@@ -148,12 +162,13 @@
   var shocks = document.getElementById("shocks");
   if (shocks) {
     shocks.querySelectorAll(".shock").forEach(function (box) { setupShock(box, shocks); });
+    renumberShocks(shocks);
     var shockTemplate = document.getElementById("shock-template");
     document.getElementById("add-shock").addEventListener("click", function (e) {
       e.preventDefault();
       var most = parseInt(shocks.getAttribute("data-max"), 10);
       if (shocks.querySelectorAll(".shock").length >= most) { return; }
-      var html = shockTemplate.innerHTML.replace(/__i__/g, String(freeIndex(shocks, ".shock")));
+      var html = shockTemplate.innerHTML.replace(/__i__/g, String(nextIndex(shocks, ".shock")));
       var holder = document.createElement("div");
       holder.innerHTML = html.trim();
       var box = holder.firstElementChild;
