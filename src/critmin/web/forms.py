@@ -330,6 +330,14 @@ def _product_ids(text: str, field_name: str, names: dict[str, str]) -> list[str]
     return out
 
 
+def _typed_products(text: str, field_name: str, product_names: dict[str, str] | None) -> list[str]:
+    """An instrument's or a shock's products as ticked or typed: ids through ``product_names``
+    (:func:`_product_ids`), or as typed where no names are given; [] = every product."""
+    if product_names is not None:
+        return _product_ids(text, field_name, product_names)
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
 def scenario_from_state(
     state: DesignerState, product_names: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -403,12 +411,7 @@ def scenario_from_state(
                 pol.update(_grant_share(row, f))
         else:
             raise ScenarioError(f"{f}.type", f"unknown instrument {kind!r}")
-        text = row.get("products", "")
-        products = (
-            _product_ids(text, f"{f}.products", product_names)
-            if product_names is not None
-            else [p.strip() for p in text.split(",") if p.strip()]
-        )
+        products = _typed_products(row.get("products", ""), f"{f}.products", product_names)
         if products:
             pol["products"] = products
         if row.get("stage"):  # a chain's stage (mine, refine, product) or a stage's product id
@@ -444,12 +447,7 @@ def _shocks(
             "countries": _selector(row.get("countries", ""), f"{f}.countries"),
             "change": _number(row.get("change_pct", ""), f"{f}.change", 100),
         }
-        text = row.get("products", "")
-        products = (
-            _product_ids(text, f"{f}.products", product_names)
-            if product_names is not None
-            else [p.strip() for p in text.split(",") if p.strip()]
-        )
+        products = _typed_products(row.get("products", ""), f"{f}.products", product_names)
         if products:
             shock["products"] = products
         if row.get("label"):

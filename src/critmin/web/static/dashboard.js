@@ -123,6 +123,19 @@
     return next;
   }
 
+  // A new box from a <template> (its "__i__" replaced by the next index), appended to
+  // holder, set up and focused on its type; nothing while the holder has "most" boxes.
+  function addBox(holder, selector, template, most, setup) {
+    if (holder.querySelectorAll(selector).length >= most) { return; }
+    var html = template.innerHTML.replace(/__i__/g, String(nextIndex(holder, selector)));
+    var wrap = document.createElement("div");
+    wrap.innerHTML = html.trim();
+    var box = wrap.firstElementChild;
+    holder.appendChild(box);
+    setup(box);
+    box.querySelector("select").focus();
+  }
+
   var list = document.getElementById("policies");
   if (list) {
     list.querySelectorAll(".policy").forEach(function (box) { setupPolicy(box, list); });
@@ -130,15 +143,10 @@
     var template = document.getElementById("policy-template");
     document.getElementById("add-policy").addEventListener("click", function (e) {
       e.preventDefault();
-      if (list.querySelectorAll(".policy").length >= 12) { return; }
-      var html = template.innerHTML.replace(/__i__/g, String(nextIndex(list, ".policy")));
-      var holder = document.createElement("div");
-      holder.innerHTML = html.trim();
-      var box = holder.firstElementChild;
-      list.appendChild(box);
-      setupPolicy(box, list);
-      renumber(list);
-      box.querySelector(".policy-type").focus();
+      addBox(list, ".policy", template, 12, function (box) {
+        setupPolicy(box, list);
+        renumber(list);
+      });
     });
   }
 
@@ -167,15 +175,10 @@
     document.getElementById("add-shock").addEventListener("click", function (e) {
       e.preventDefault();
       var most = parseInt(shocks.getAttribute("data-max"), 10);
-      if (shocks.querySelectorAll(".shock").length >= most) { return; }
-      var html = shockTemplate.innerHTML.replace(/__i__/g, String(nextIndex(shocks, ".shock")));
-      var holder = document.createElement("div");
-      holder.innerHTML = html.trim();
-      var box = holder.firstElementChild;
-      shocks.appendChild(box);
-      setupShock(box, shocks);
-      renumberShocks(shocks);
-      box.querySelector(".shock-type").focus();
+      addBox(shocks, ".shock", shockTemplate, most, function (box) {
+        setupShock(box, shocks);
+        renumberShocks(shocks);
+      });
     });
   }
 
