@@ -343,6 +343,20 @@ def test_shocks_are_added_and_removed_without_javascript(client: Any) -> None:
     assert shown["shock-0-change_pct"] == "5" and 'id="shock-1-type"' in page
     page = client.post("/designer", data=form | {"action": "remove-shock:0"}).text
     assert 'id="shock-0-type"' not in page and 'id="add-shock"' in page
+    assert 'id="designer-notice"' not in page
+    # at the limit the button adds nothing and the page says so
+    from critmin.web import forms
+
+    full = form | {f"shock-{i}-type": "demand" for i in range(forms.MAX_SHOCKS)}
+    full |= {f"shock-{i}-change_pct": "1" for i in range(forms.MAX_SHOCKS)}
+    page = client.post("/designer", data=full | {"action": "add-shock"}).text
+    assert f'id="shock-{forms.MAX_SHOCKS - 1}-type"' in page
+    assert f'id="shock-{forms.MAX_SHOCKS}-type"' not in page
+    assert "At most 8 market shocks can be added here." in page
+    pols = form | {f"policy-{i}-type": "tariff" for i in range(forms.MAX_POLICIES)}
+    page = client.post("/designer", data=pols | {"action": "add"}).text
+    assert f'id="policy-{forms.MAX_POLICIES}-type"' not in page
+    assert "At most 12 instruments can be added here." in page
 
 
 def test_a_shock_on_a_chain_is_refused_next_to_the_shocks(client: Any) -> None:

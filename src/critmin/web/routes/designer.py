@@ -58,9 +58,11 @@ def designer_page(
     run: tuple[str, dict[str, Any], dict[str, Any]] | None = None,
     extra_slots: int = 0,
     extra_shocks: int = 0,
+    notice: str | None = None,
 ) -> Response:
     """The form as ``state`` holds it; ``run``: (run id, scenario, result) shown below it;
-    ``busy``: seconds after which to retry (503)."""
+    ``busy``: seconds after which to retry (503); ``notice``: a line above the form (an add
+    button pressed at its limit)."""
     view: dict[str, Any] = {}
     if run is not None:
         rid, scenario, result = run
@@ -85,6 +87,7 @@ def designer_page(
         errors=errors or {},
         field=field,
         busy=busy,
+        notice=notice,
         has_results=run is not None,
         policy_types=forms.POLICY_TYPES,
         policy_type_values={t for t, _ in forms.POLICY_TYPES},
@@ -163,9 +166,13 @@ async def designer_post(
     state = forms.state_from_form(form)
     action = (form.get("action") or ["run"])[0]
     if action == "add":
-        return designer_page(ctx, state, extra_slots=1)
+        full = sum(1 for p in state.policies if p.get("type")) >= forms.MAX_POLICIES
+        note = f"At most {forms.MAX_POLICIES} instruments can be added here." if full else None
+        return designer_page(ctx, state, extra_slots=0 if full else 1, notice=note)
     if action == "add-shock":
-        return designer_page(ctx, state, extra_shocks=1)
+        full = sum(1 for s in state.shocks if s.get("type")) >= forms.MAX_SHOCKS
+        note = f"At most {forms.MAX_SHOCKS} market shocks can be added here." if full else None
+        return designer_page(ctx, state, extra_shocks=0 if full else 1, notice=note)
     if action.startswith("remove-shock:"):
         index = action.removeprefix("remove-shock:")
         state.shocks = [s for i, s in enumerate(state.shocks) if str(i) != index]
