@@ -104,8 +104,9 @@ class DesignerState:
         """The chosen instruments plus ``extra`` empty ones (one when none is chosen)."""
         rows = [dict(p) for p in self.policies if p.get("type")]
         blanks = max(extra, 0 if rows else 1)
+        kept = len(rows)  # a saved scenario's are all kept, even past MAX_POLICIES
         rows += [empty_policy() for _ in range(blanks)]
-        return rows[: max(MAX_POLICIES, len(rows) - blanks)]  # a saved scenario's are all kept
+        return rows[: max(MAX_POLICIES, kept)]
 
     def padded_shocks(self, extra: int = 0) -> list[dict[str, str]]:
         """The chosen market shocks plus ``extra`` empty ones (none by default: a scenario
@@ -691,7 +692,7 @@ _POLICY_LABELS = {
 }
 
 
-_SHOCK_LABELS = {"type": "type", "countries": "countries", "change_pct": "change"}
+_SHOCK_LABELS = {"change_pct": "change"}  # the others: the field's name
 
 
 def field_label(anchor: str) -> str:

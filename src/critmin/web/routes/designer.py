@@ -103,6 +103,7 @@ def designer_page(
         shock_types=forms.SHOCK_TYPES,
         empty_shock=forms.empty_shock(),
         max_shocks=forms.MAX_SHOCKS,
+        max_policies=forms.MAX_POLICIES,
         idempotency_key=secrets.token_hex(8),
         geojson=world_geojson_text() if run is not None else "",
         **view,

@@ -86,13 +86,18 @@
     button.textContent = full ? "At most " + most + " can be added here" : button.getAttribute("data-text");
   }
 
-  function renumber(list) {
-    list.querySelectorAll(".policy").forEach(function (box, k) {
-      box.querySelector(".policy-title").textContent = "Instrument " + (k + 1);
+  // The boxes of a list numbered in their order ("Instrument 1", "Market shock 2", ...) and
+  // its add button limited to the list's data-max.
+  function renumberBoxes(holder, selector, word, addId) {
+    var boxes = holder.querySelectorAll(selector);
+    boxes.forEach(function (box, k) {
+      box.querySelector(".box-title").textContent = word + " " + (k + 1);
     });
-    var add = document.getElementById("add-policy");
-    if (add) { limitAdd(add, list.querySelectorAll(".policy").length, 12); }
+    var add = document.getElementById(addId);
+    if (add) { limitAdd(add, boxes.length, parseInt(holder.getAttribute("data-max"), 10)); }
   }
+
+  function renumber(list) { renumberBoxes(list, ".policy", "Instrument", "add-policy"); }
 
   function setupPolicy(box, list) {
     syncPolicy(box);
@@ -143,20 +148,14 @@
     var template = document.getElementById("policy-template");
     document.getElementById("add-policy").addEventListener("click", function (e) {
       e.preventDefault();
-      addBox(list, ".policy", template, 12, function (box) {
+      addBox(list, ".policy", template, parseInt(list.getAttribute("data-max"), 10), function (box) {
         setupPolicy(box, list);
         renumber(list);
       });
     });
   }
 
-  function renumberShocks(shocks) {
-    shocks.querySelectorAll(".shock").forEach(function (box, k) {
-      box.querySelector(".shock-title").textContent = "Market shock " + (k + 1);
-    });
-    limitAdd(document.getElementById("add-shock"), shocks.querySelectorAll(".shock").length,
-             parseInt(shocks.getAttribute("data-max"), 10));
-  }
+  function renumberShocks(shocks) { renumberBoxes(shocks, ".shock", "Market shock", "add-shock"); }
 
   function setupShock(box, shocks) {
     box.querySelector(".remove-shock").addEventListener("click", function (e) {
