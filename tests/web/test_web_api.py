@@ -122,6 +122,9 @@ def test_simulate_equals_library(client: Any, example1_result: dict[str, Any]) -
             sc(product=[{"id": "w", "flows": "widget_flows.csv", "baseline_price_usd_per_t": 1}]),
             "product[0].flows",
         ),
+        # no file of the server is read over the web: neither flows nor tariffs
+        (sc(tariffs={"file": "/etc/passwd"}), "tariffs.file"),
+        (sc(tariffs={"file": "no_such_tariffs.csv", "baseline": "curated"}), "tariffs.file"),
         (sc(product=[{"id": f"p{i}"} for i in range(41)]), "product"),
         (sc(year=2019), "year"),
         ([1, 2, 3], "<root>"),
@@ -134,6 +137,20 @@ def test_bad_scenario_is_422_naming_the_field(client: Any, body: Any, field: str
     err = r.json()
     assert err["field"] == field
     assert field in err["error"] or field == "<root>"
+
+
+def test_tariff_file_is_neither_read_nor_saved(client: Any, tmp_path: Any) -> None:
+    """A scenario naming a tariff file on the server is refused before anything reads it:
+    the message neither says whether the file exists nor echoes its content."""
+    secret = tmp_path / "secret.csv"
+    secret.write_text("exporter,importer,hs6,rate\nCHN,USA,283691,SECRET_VALUE_42\n")
+    for body in (sc(tariffs={"file": str(secret)}), sc(tariffs={"file": "/nonexistent/x.csv"})):
+        for url in ("/api/simulate", "/api/scenarios"):
+            r = client.post(url, json=body)
+            assert r.status_code == 422, r.text
+            assert r.json()["field"] == "tariffs.file"
+            assert "SECRET" not in r.text and "does not exist" not in r.text
+            assert "secret.csv" not in r.text and "/nonexistent" not in r.text
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b'{"name": NaN}', b'{"a": 1e999}', b"", b"\xff\xfe"])

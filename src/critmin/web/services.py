@@ -398,7 +398,7 @@ def parse_json_body(body: bytes) -> Any:
 
 def web_scenario(data: Any, limits: Limits) -> Scenario:
     """Validate a scenario received over HTTP. On top of :meth:`Scenario.from_dict`: only
-    bundled products (user flow files are not read over the web), at most
+    bundled products and no tariff file (no file of the server is read over the web), at most
     ``limits.max_products`` products, and a bundled trade year."""
     if not isinstance(data, dict):
         raise ScenarioError("<root>", f"expected a JSON object, got {type(data).__name__}")
@@ -410,6 +410,12 @@ def web_scenario(data: Any, limits: Limits) -> Scenario:
                 "user flow files are not accepted by the web API; use bundled products "
                 "(GET /api/products) or run 'critmin simulate' locally",
             )
+    if scenario.tariffs is not None and scenario.tariffs.file is not None:
+        raise ScenarioError(
+            "tariffs.file",
+            "tariff files are not read by the web API (it never reads the server's files); "
+            "use tariffs.baseline = 'curated' or instruments, or run 'critmin simulate' locally",
+        )
     if len(scenario.product) > limits.max_products:
         raise ScenarioError(
             "product",
