@@ -89,15 +89,30 @@ def dumps(rest: dict[str, Any]) -> str:
 
 
 def loads(text: str, field_name: str) -> dict[str, Any]:
-    """The carried JSON of a hidden field (``{}`` when blank)."""
+    """The carried JSON of a hidden field (``{}`` when blank). The form writes it, but a
+    request may hold anything: JSON nested too deeply, a number too long to read, or entries
+    of the wrong shape are refused with one message (:class:`ScenarioError`, a 422), never
+    left to fail later while the page is drawn."""
     if not text.strip():
         return {}
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
         raise ScenarioError(field_name, f"the kept parts are not valid JSON: {err}") from None
+    except (RecursionError, ValueError):  # nesting past the interpreter's limit; huge ints
+        raise ScenarioError(
+            field_name, "the kept parts are not readable (nested too deeply or a number too long)"
+        ) from None
     if not isinstance(value, dict):
         raise ScenarioError(field_name, "the kept parts must be a JSON object")
+    for key in ("product", "chain"):
+        entries = value.get(key)
+        if entries is not None and not (
+            isinstance(entries, list) and all(isinstance(e, dict) for e in entries)
+        ):
+            raise ScenarioError(
+                field_name, f"the kept parts' {key} must be a list of tables, got {entries!r:.40}"
+            )
     return value
 
 

@@ -294,10 +294,26 @@ def _text(values: list[str]) -> str:
     return text if text.strip() else ""
 
 
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+"""A number written with thousands separators: ``15,000`` or ``1,234,567.5``."""
+
+
 def _number(text: str, field_name: str, divisor: float = 1.0) -> float:
-    """A typed number (``divisor`` 100: typed in percent, returned as a fraction)."""
+    """A typed number (``divisor`` 100: typed in percent, returned as a fraction). Commas are
+    read as thousands separators only where they group digits by three (``15,000``); any
+    other comma (``2,5``: a decimal comma in much of Europe) is refused rather than guessed,
+    since reading it either way could silently be the wrong number."""
+    t = text.strip().replace("_", "")
+    if "," in t:
+        if not _GROUPED.fullmatch(t):
+            raise ScenarioError(
+                field_name,
+                f"expected a number, got {text!r}: write decimals with a point (2.5) and "
+                "thousands with commas in groups of three (15,000) or without them",
+            )
+        t = t.replace(",", "")
     try:
-        value = float(text.replace(",", "").replace("_", ""))
+        value = float(t)
     except ValueError:
         raise ScenarioError(field_name, f"expected a number, got {text!r}") from None
     if not math.isfinite(value):
