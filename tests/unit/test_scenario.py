@@ -79,6 +79,25 @@ def test_defaults_follow_the_contract() -> None:
             "product[0]",
             "supply_elasticity must be at least 0",
         ),
+        # true and false are not read as 1 and 0 (a 100% tariff nobody wrote)
+        ({"policy": [{"type": "tariff", "rate": True}]}, "policy[0].rate", "not true or false"),
+        (
+            {"policy": [{"type": "price_floor", "price_usd_per_t": True}]},
+            "policy[0].price_usd_per_t",
+            "not true or false",
+        ),
+        (
+            {"zone": {"members": ["USA"], "origin": {"threshold": True}}},
+            "zone.origin.threshold",
+            "not true or false",
+        ),
+        ({"defaults": {"sigma": {"default": True}}}, "defaults.sigma", "not true or false"),
+        ({"year": False}, "year", "not true or false"),
+        (
+            {"shock": [{"type": "demand", "change": True}]},
+            "shock[0].change",
+            "not true or false",
+        ),
     ],
 )
 def test_bad_scenarios_name_the_field(change: dict[str, Any], field: str, words: str) -> None:
@@ -87,6 +106,13 @@ def test_bad_scenarios_name_the_field(change: dict[str, Any], field: str, words:
         Scenario.from_dict(data)
     assert info.value.field == field, str(info.value)
     assert words in str(info.value)
+
+
+def test_booleans_are_kept_where_a_field_takes_them() -> None:
+    sc = Scenario.from_dict(
+        base() | {"coalition": {"gates": {"oecd_ddg": True}}, "chain": [], "policy": []}
+    )
+    assert sc.coalition is not None and sc.coalition.gates.oecd_ddg is True
 
 
 def test_bad_files(tmp_path: Path) -> None:

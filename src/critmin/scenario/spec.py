@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from critmin.errors import CritminError, ScenarioError
 from critmin.scenario.coalition_settings import CoalitionSettings
 from critmin.scenario.messages import check_depth, scenario_error
+from critmin.scenario.model_base import boolean_for_number
 from critmin.scenario.paths_settings import PathsSettings
 
 Selector = Literal["all", "members", "non-members"] | Annotated[list[str], Field(min_length=1)]
@@ -431,6 +432,8 @@ class Scenario(_Strict):
         if not isinstance(data, dict):
             raise ScenarioError("<root>", f"expected a table/object, got {type(data).__name__}")
         check_depth(data, MAX_DEPTH)
+        if (where := boolean_for_number(cls, data)) is not None:
+            raise ScenarioError(where, "expected a number or text, not true or false")
         try:
             scenario = cls.model_validate(data)
         except ScenarioError:

@@ -1,0 +1,77 @@
+"""``true`` and ``false`` are not numbers: found before pydantic reads a scenario.
+
+pydantic's lax mode reads a boolean given for a number as 1 or 0 (``rate = true`` a 100%
+tariff, ``threshold = true`` a 100% origin threshold), so a typo or a wrongly generated JSON
+body would run silently with a number nobody wrote. :func:`boolean_for_number` walks the input
+with the model's fields (into nested tables and lists of tables, choosing a policy's model by
+its ``type``) and returns the first place where a boolean stands for a field whose type has no
+``bool`` in it, also inside a plain list or table (an elasticity ``{default = true}``), so that
+:meth:`critmin.scenario.spec.Scenario.from_dict` can name that field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel
+
+
+def admits_bool(annotation: Any) -> bool:
+    """Whether ``bool`` (or ``Any``) appears anywhere in a type annotation."""
+    if annotation is bool or annotation is Any:
+        return True
+    return any(admits_bool(arg) for arg in get_args(annotation))
+
+
+def holds_bool(value: Any) -> bool:
+    """Whether a value is a boolean or holds one (in lists and tables)."""
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, list | tuple):
+        return any(holds_bool(v) for v in value)
+    if isinstance(value, dict):
+        return any(holds_bool(v) for v in value.values())
+    return False
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """Every pydantic model inside a type annotation (through lists, unions, Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models(arg)]
+
+
+def _model_for(models: list[type[BaseModel]], value: dict[str, Any]) -> type[BaseModel] | None:
+    """The model a table is read as: the only one, or the one whose literal ``type`` it names."""
+    if len(models) == 1:
+        return models[0]
+    for model in models:
+        field = model.model_fields.get("type")
+        literal = field is not None and get_origin(field.annotation) is Literal
+        if literal and value.get("type") in get_args(field.annotation):  # type: ignore[union-attr]
+            return model
+    return None  # pydantic will say which types there are
+
+
+def boolean_for_number(model: type[BaseModel], data: Any, path: str = "") -> str | None:
+    """The field (``policy[0].rate``) of the first boolean given where ``model`` takes none,
+    or None."""
+    if not isinstance(data, dict):
+        return None
+    for name, value in data.items():
+        field = model.model_fields.get(name) if isinstance(name, str) else None
+        if field is None:
+            continue  # an unknown field: pydantic names it
+        where = f"{path}.{name}" if path else name
+        models = _models(field.annotation)
+        if not models:
+            if holds_bool(value) and not admits_bool(field.annotation):
+                return where
+            continue
+        tables = value if isinstance(value, list) else [value]
+        for k, table in enumerate(tables):
+            if isinstance(table, dict) and (sub := _model_for(models, table)) is not None:
+                inner = f"{where}[{k}]" if isinstance(value, list) else where
+                if (found := boolean_for_number(sub, table, inner)) is not None:
+                    return found
+    return None
