@@ -79,6 +79,11 @@ def test_defaults_follow_the_contract() -> None:
             "product[0]",
             "supply_elasticity must be at least 0",
         ),
+        (
+            {"zone": {"members": ["USA"], "origin": {"rule": "rvc", "threshold": 5}}},
+            "zone.origin.threshold",
+            "must be at most 1, got 5",
+        ),
         # true and false are not read as 1 and 0 (a 100% tariff nobody wrote)
         ({"policy": [{"type": "tariff", "rate": True}]}, "policy[0].rate", "not true or false"),
         (

@@ -92,7 +92,7 @@ class OriginRule(_Strict):
     ``threshold``)."""
 
     rule: Literal["member_inputs", "rvc"]
-    threshold: float = Field(default=0.0, ge=0)
+    threshold: float = Field(default=0.0, ge=0, le=1)  # a share of value: 0.4 = 40%
 
 
 class Zone(_Strict):
