@@ -266,6 +266,16 @@ def test_every_page_has_a_json_twin(client: Any) -> None:
     )
 
 
+def test_overview_map_names_a_real_stage_or_is_refused(client: Any) -> None:
+    ok = client.get("/api/overview", params={"map": "lithium:refine"})
+    assert ok.status_code == 200 and ok.json()["map"]["selected"] == "lithium:refine"
+    for bad in ("foo", "unobtainium:mine", "lithium:foo", ":"):
+        for url in ("/api/overview", "/overview"):
+            r = client.get(url, params={"map": bad})
+            assert r.status_code == 422, (url, bad, r.text[:200])
+            assert "no map" in r.text and "mineral:stage" in r.text
+
+
 def test_pages_use_no_cdn(client: Any) -> None:
     for url in ["/overview", "/designer", "/scenarios", "/sources"]:
         text = client.get(url).text

@@ -28,7 +28,12 @@ async def overview_data(
     stages = split_list(stage)
     records = await ctx.runner.run(services.assess_records, m, w, [], stages, 2024)
     keys = [f"{r['mineral']}:{r['stage']}" for r in records]
-    selected = map_key if map_key in keys else (keys[0] if keys else None)
+    if map_key and map_key not in keys:
+        shown = ", ".join(keys[:6]) + (", ..." if len(keys) > 6 else "")
+        raise services.InvalidInputError(
+            "map", f"no map {map_key!r}: expected mineral:stage with a stage shown ({shown})"
+        )
+    selected = map_key if map_key else (keys[0] if keys else None)
     shares: dict[str, float] = {}
     if selected:
         mineral, st = selected.split(":", 1)
