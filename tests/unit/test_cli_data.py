@@ -73,11 +73,24 @@ def test_bad_input_is_one_clear_message() -> None:
         (["data", "show", "production", "--mineral", "lithum"], "did you mean lithium"),
         (["data", "show", "production", "--year", "1990"], "no supply figures for 1990"),
         (["data", "show", "flows", "--exporter", "ZZZ"], "unknown country or group 'ZZZ'"),
+        (["data", "show", "flows", "--stage", "mine"], "cannot be filtered by stage"),
+        (["data", "show", "wgi", "--mineral", "lithium"], "its filters: year, country"),
+        (["data", "show", "production", "--stage", "foo"], "unknown stage 'foo'"),
+        (["data", "show", "eu_supply_shares", "--stage", "mine"], "stages in it: E, P"),
     ):
         res = runner.invoke(app, args)
         assert res.exit_code == 2, (args, res.output)
         assert needle in res.output, (args, res.output)
         assert "Traceback" not in res.output
+
+
+def test_filters_that_apply_still_filter() -> None:
+    from critmin.assessment.tables import show_table
+
+    df, _ = show_table("estimate_balance", product="lithium_ores")
+    assert len(df) > 0 and set(df["product_id"]) == {"lithium_ores"}
+    df, _ = show_table("production", stage="Mine", mineral="lithium")
+    assert len(df) > 0 and set(df["stage"]) == {"mine"}
 
 
 def test_check_passes_then_fails_on_tampered_copy(tmp_path: Path) -> None:

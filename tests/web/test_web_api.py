@@ -62,6 +62,13 @@ def test_data_table_with_filters_and_limit(client: Any) -> None:
         ("/api/data/production?limit=999999", 422, "query.limit"),
         ("/api/data/production?year=abc", 422, "query.year"),
         ("/api/data/production?mineral=unobtainium", 400, None),
+        # a filter the table has no column for, or a stage it does not hold: refused, not
+        # silently ignored (every row) or matched to nothing (no row)
+        ("/api/data/flows?stage=mine", 400, None),
+        ("/api/data/flows?group=NOPE", 400, None),
+        ("/api/data/wgi?mineral=lithium", 400, None),
+        ("/api/data/production?stage=foo", 400, None),
+        ("/api/data/estimate_balance?product=nope", 400, None),
         ("/api/assess?members=USA&minerals=unobtainium", 400, None),
         ("/api/assess?members=XXX", 422, "members"),
         ("/api/assess?watch=CHN", 422, "watch"),

@@ -50,7 +50,7 @@ def show_supply(
             raise CritminError(f"no supply figures for {year}: years are {years}")
         df = df[df["year"] == year]
     if stage:
-        df = df[df["stage"] == stage]
+        df = df[df["stage"] == check_value(world.supply_all_editions["stage"], stage, "stage")]
     if countries:
         df = df[df["country"].isin([*countries])]
     cols = [
@@ -92,6 +92,40 @@ def show_supply(
     return view.drop(columns="_agg").reset_index(drop=True)
 
 
+FLOW_FILTERS = ("year", "product", "mineral", "exporter", "importer", "country")
+SUPPLY_FILTERS = ("mineral", "year", "stage", "country", "all_editions")
+_COLUMN_OF = {
+    "mineral": "mineral",
+    "year": "year",
+    "country": "country",
+    "stage": "stage",
+    "product": "product_id",
+}
+
+
+def check_value(column: pd.Series, value: str, name: str) -> str:
+    """``value`` as it is written in ``column`` (matched without regard to case), or a
+    :class:`CritminError` listing the values there are: a filter that matches nothing because
+    of a typo must not look like a table without rows."""
+    known = {str(v).lower(): str(v) for v in column.dropna().unique()}
+    hit = known.get(value.strip().lower())
+    if hit is None:
+        raise CritminError(
+            f"no {name} {value!r} in this table; {name}s in it: {', '.join(sorted(known.values()))}"
+        )
+    return hit
+
+
+def table_filters(name: str, columns: list[str]) -> tuple[str, ...]:
+    """The filters that apply to table ``name`` (with these columns)."""
+    if name in SUPPLY_VIEWS or name == "supply":
+        return SUPPLY_FILTERS
+    if name == "flows":
+        return FLOW_FILTERS
+    out = [f for f, col in _COLUMN_OF.items() if col in columns]
+    return (*out, "group") if name == "groups" else tuple(out)
+
+
 def show_table(
     table: str,
     *,
@@ -105,15 +139,36 @@ def show_table(
     group: str | None = None,
     all_editions: bool = False,
 ) -> tuple[pd.DataFrame, str]:
-    """Return (rows, title) for a table name and filters; unknown names give a clear error."""
+    """Return (rows, title) for a table name and filters; unknown names give a clear error,
+    and so does a filter the table has no column for (it would be silently ignored) or a
+    stage that does not exist (it would silently match nothing)."""
     name = table.strip().lower()
     if name not in TABLE_NAMES:
         raise CritminError(f"unknown table {table!r}; tables: {', '.join(TABLE_NAMES)}")
+    given = {
+        "mineral": mineral,
+        "year": year,
+        "stage": stage,
+        "country": country,
+        "product": product,
+        "exporter": exporter,
+        "importer": importer,
+        "group": group,
+        "all_editions": all_editions or None,
+    }
+    plain = None if name in SUPPLY_VIEWS or name in ("supply", "flows") else read_table(name)
+    allowed = table_filters(name, [] if plain is None else list(plain.columns))
+    wrong = [f for f, v in given.items() if v is not None and v != "" and f not in allowed]
+    if wrong:
+        raise CritminError(
+            f"the {name} table cannot be filtered by {', '.join(wrong)}; its filters: "
+            f"{', '.join(allowed) or 'none'}"
+        )
     trade_year = year if year in trade_years() else 2024
     world = load_world(trade_year)
     countries = world.resolve_countries(country) if country else None
     title = name
-    if name in SUPPLY_VIEWS or name == "supply":
+    if plain is None and name != "flows":
         df = show_supply(
             world, SUPPLY_VIEWS.get(name), mineral, year, stage, countries, all_editions
         )
@@ -122,7 +177,7 @@ def show_table(
         )
         title = f"{name}{' ' + mineral if mineral else ''}{' ' + str(year) if year else ''} ({unit_note})"
         return df, title
-    if name == "flows":
+    if plain is None:  # flows
         if year is not None and year not in trade_years():
             raise CritminError(f"no bundled trade data for {year}: trade years are {trade_years()}")
         df = world.flows
@@ -139,17 +194,19 @@ def show_table(
             df = df[df["exporter"].isin(countries) | df["importer"].isin(countries)]
         df = df.sort_values("value_usd", ascending=False).reset_index(drop=True)
         return df, f"flows {trade_year} (value_usd: USD; quantity_t: tonnes)"
-    df = read_table(name)
+    df = plain
     if name == "groups" and group:
         df = df[df["group_id"].str.upper() == group.upper()]
         if df.empty:
             world.group(group)  # raises with suggestions
-    if mineral and "mineral" in df.columns:
+    if mineral:
         df = df[df["mineral"] == world.check_mineral(mineral)]
-    if year is not None and "year" in df.columns:
+    if year is not None:
         df = df[df["year"] == year]
-    if countries and "country" in df.columns:
+    if countries:
         df = df[df["country"].isin(countries)]
-    if stage and "stage" in df.columns:
-        df = df[df["stage"].str.lower() == stage.lower()]
+    if stage:
+        df = df[df["stage"] == check_value(plain["stage"], stage, "stage")]
+    if product:
+        df = df[df["product_id"] == check_value(plain["product_id"], product, "product")]
     return df.reset_index(drop=True), title
