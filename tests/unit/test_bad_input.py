@@ -341,6 +341,26 @@ CASES = [
         ),
     ),
     Case(
+        "a later tariff on every pair of an earlier one",
+        **sim(
+            scenario('type = "tariff"\nrate = 0.5', 'type = "tariff"\nrate = 0.1'),
+            code=0,
+            words=("no effect: policy[0] (tariff): policy[1] (tariff) sets the rate", "added up"),
+        ),
+    ),
+    Case(
+        "a later tariff on some pairs of an earlier one",
+        **sim(
+            scenario(
+                'type = "tariff"\nrate = 0.5',
+                'type = "tariff"\nexporters = ["CHN"]\nrate = 0.1',
+            ),
+            code=0,
+            words=("policy[1] (tariff) replaces policy[0] (tariff)'s rate on", "traded pair"),
+            absent=("no effect",),
+        ),
+    ),
+    Case(
         "watch group overlapping the zone",
         **sim(
             scenario(zone='[zone]\nmembers = ["USA", "CAN", "JPN", "EU27"]\nwatch = ["G7"]\n'),

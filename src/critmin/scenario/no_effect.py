@@ -61,6 +61,31 @@ def tariff_notes(label: str, base: ProductBaseline, pairs: np.ndarray, rate: flo
     return []
 
 
+def tariff_overlap_notes(
+    label: str, base: ProductBaseline, pairs: np.ndarray, earlier: list[tuple[str, np.ndarray]]
+) -> list[str]:
+    """Tariffs are not added up: on a pair selected by two tariffs the later one's rate
+    applies. Each earlier tariff (``(label, pairs)``) whose traded pairs this one selects gets
+    a note saying how many it loses; one that loses every traded pair does nothing at all."""
+    traded = pairs & _traded(base)
+    out = []
+    for other, mine in earlier:
+        lost = int((mine & traded).sum())
+        if not lost:
+            continue
+        if not (mine & _traded(base) & ~pairs).any():
+            out.append(
+                f"no effect: {other}: {label} sets the rate on every traded pair it selects "
+                "(tariffs are not added up: the last one on a pair applies)"
+            )
+        else:
+            out.append(
+                f"{label} replaces {other}'s rate on {lost} traded pair(s) (tariffs are not "
+                "added up: the last one on a pair applies)"
+            )
+    return out
+
+
 def ban_notes(label: str, base: ProductBaseline, rows: np.ndarray, cols: np.ndarray) -> list[str]:
     """A ban that selects no traded pair: no exporter, only domestic sales (USA -> USA), or
     exporters that do not sell the product to the importers selected."""

@@ -198,6 +198,7 @@ def build_policy(
         select = select_in_world
 
     controls: list[tuple[int, object]] = []
+    tariffs: list[tuple[str, np.ndarray]] = []  # each tariff's label and pairs, in order
     for k, pol in enumerate(scenario.policy):
         fname = f"policy[{k}]"
         if pol.products is not None and base.product_id not in pol.products:
@@ -210,6 +211,8 @@ def build_policy(
             cols = select(pol.importers, f"{fname}.importers")
             pairs = np.outer(rows, cols) & offdiag
             notes += no_effect.tariff_notes(label, base, pairs, pol.rate)
+            notes += no_effect.tariff_overlap_notes(label, base, pairs, tariffs)
+            tariffs.append((label, pairs))
             t1[pairs] = pol.rate
         elif isinstance(pol, ExportBanPolicy):
             rows = select(pol.exporters, f"{fname}.exporters")
