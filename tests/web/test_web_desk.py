@@ -103,6 +103,29 @@ def test_saved_list_shows_key_figures_and_edits(client: Any) -> None:
     assert (got["name"], got["notes"], got["tags"]) == ("Lithium floor", "v2", ["final", "lithium"])
     assert [e["id"] for e in client.get("/api/scenarios", params={"tag": "final"}).json()] == [sid]
     assert client.get("/api/scenarios", params={"tag": "none"}).json() == []
+    # the edit form: a field it does not send stays; one beyond its limit is refused, not cut
+    r = client.post(
+        f"/scenarios/{sid}/edit", data={"name": "Lithium floor"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    got = client.get(f"/api/scenarios/{sid}").json()
+    assert (got["notes"], got["tags"]) == ("v2", ["final", "lithium"])
+    for form, field in (
+        ({"name": "n", "notes": "x" * 15_000}, "notes"),
+        ({"name": "x" * 500}, "name"),
+        ({"name": "n", "tags": ",".join(f"t{i}" for i in range(50))}, "tags"),
+        ({"name": "  "}, "name"),
+    ):
+        r = client.post(f"/scenarios/{sid}/edit", data=form, follow_redirects=False)
+        assert r.status_code == 422, (form, r.text[:200])
+        assert field in r.text
+    r = client.patch(
+        f"/api/scenarios/{sid}", json={"tags": [",".join(f"t{i}" for i in range(300))]}
+    )
+    assert r.status_code == 422 and r.json()["field"] == "tags"
+    assert client.patch(f"/api/scenarios/{sid}", json={"name": "   "}).status_code == 422
+    got = client.get(f"/api/scenarios/{sid}").json()
+    assert (got["name"], got["notes"], got["tags"]) == ("Lithium floor", "v2", ["final", "lithium"])
     # duplicate: a copy with the result, notes and tags
     copy_ = client.post(f"/api/scenarios/{sid}/duplicate").json()
     assert copy_["id"] != sid and copy_["name"] == "Lithium floor (copy)"

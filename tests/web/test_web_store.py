@@ -148,3 +148,38 @@ def test_a_schema_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
     assert (entry.id, entry.notes, entry.tags, entry.figures) == ("old1", "", [], None)
     assert store.update("old1", tags="a, b").tags == ["a", "b"]
     assert store.integrity_ok()
+
+
+def test_names_notes_and_tags_beyond_their_limits_are_refused_not_cut(tmp_path: Path) -> None:
+    from critmin.web.store import MAX_NAME_CHARS, MAX_TAGS, SavedFieldError
+
+    store = ScenarioStore(tmp_path / "s.sqlite3")
+    entry = store.save(EXAMPLE1_DICT, RESULT, notes="kept", tags=["a", "b"])
+    for kwargs, field in (
+        ({"name": "x" * (MAX_NAME_CHARS + 1)}, "name"),
+        ({"name": "   "}, "name"),
+        ({"notes": "n" * 10_001}, "notes"),
+        ({"tags": [f"t{i}" for i in range(MAX_TAGS + 1)]}, "tags"),
+        ({"tags": [",".join(f"t{i}" for i in range(300))]}, "tags"),  # commas inside an item
+        ({"tags": ["x" * 51]}, "tags"),
+    ):
+        with pytest.raises(SavedFieldError) as info:
+            store.update(entry.id, **kwargs)  # type: ignore[arg-type]
+        assert info.value.field == field
+    got, _ = store.get(entry.id)  # nothing changed by the refused edits
+    assert got.name == EXAMPLE1_DICT["name"] and got.notes == "kept" and got.tags == ["a", "b"]
+    with pytest.raises(SavedFieldError):
+        store.save(EXAMPLE1_DICT | {"name": "y" * 100_000}, RESULT)
+    # a copy of a scenario whose name is at the limit still fits
+    long = store.save(EXAMPLE1_DICT | {"name": "z" * MAX_NAME_CHARS}, RESULT)
+    copy = store.duplicate(long.id)
+    assert copy.name.endswith(" (copy)") and len(copy.name) <= MAX_NAME_CHARS
+
+
+def test_the_tag_filter_matches_the_tag_not_a_pattern(tmp_path: Path) -> None:
+    store = ScenarioStore(tmp_path / "s.sqlite3")
+    tagged = store.save(EXAMPLE1_DICT, RESULT, tags=["eu_zone"])
+    store.save(EXAMPLE1_DICT, RESULT)
+    assert [e.id for e in store.entries(tag="eu_zone")] == [tagged.id]
+    assert store.entries(tag="%") == [] and store.entries(tag="eu%") == []
+    assert store.entries(tag="eu_zon") == [] and store.entries(tag="_u_zone") == []

@@ -376,7 +376,7 @@ class ChainSpec(_Strict):
 
 
 class Scenario(_Strict):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
     description: str = ""
     year: int = Field(default=2024, ge=1900, le=2100)
     zone: Zone

@@ -3,7 +3,7 @@ sentence naming the field, never a traceback; anything else is a bug (500, logge
 
 | error | status |
 |---|---|
-| :class:`~critmin.errors.ScenarioError`, request validation, a reused idempotency key | 422 |
+| :class:`~critmin.errors.ScenarioError`, request validation, a reused idempotency key, a saved scenario's name, notes or tags beyond their limits | 422 |
 | :class:`~critmin.web.services.BadRequestError` and other ``CritminError`` | 400 |
 | :class:`~critmin.web.store.NotFoundError`, unknown path | 404 |
 | method not allowed | 405 (with ``Allow``) |
@@ -34,7 +34,7 @@ from critmin.web.services import (
     TooLargeError,
     UnsupportedMediaError,
 )
-from critmin.web.store import IdempotencyConflictError, NotFoundError
+from critmin.web.store import IdempotencyConflictError, NotFoundError, SavedFieldError
 
 log = logging.getLogger("critmin.web")
 
@@ -45,6 +45,7 @@ def status_of(exc: CritminError) -> int:
         (ScenarioError, 422),
         (IdempotencyConflictError, 422),
         (InvalidInputError, 422),
+        (SavedFieldError, 422),
         (BadRequestError, 400),
         (NotFoundError, 404),
         (BusyError, 503),

@@ -41,6 +41,12 @@ MAX_RUNS = 500
 results are stored zlib-compressed (a 40-product result is a few MB of JSON, about a tenth of
 that compressed)."""
 MAX_TAGS = 20
+MAX_TAG_CHARS = 50
+MAX_NAME_CHARS = 200
+MAX_NOTES_CHARS = 10_000
+"""Limits of what an analyst writes on a saved scenario: the same through the API, the
+designer and the edit form; beyond them a save or an edit is refused with a message
+(:class:`SavedFieldError`), never cut short in silence."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scenarios (
     id           TEXT PRIMARY KEY,
@@ -115,10 +121,47 @@ def _hash(scenario: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(scenario).encode()).hexdigest()
 
 
+class SavedFieldError(CritminError):
+    """A name, notes or tags beyond their limits (HTTP 422), naming the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
 def clean_tags(tags: list[str] | str) -> list[str]:
-    """Tags as a sorted list of distinct, trimmed, lower-case words (commas separate)."""
-    items = tags.split(",") if isinstance(tags, str) else tags
-    return sorted({t.strip().lower() for t in items if t.strip()})[:MAX_TAGS]
+    """Tags as a sorted list of distinct, trimmed, lower-case words (commas separate, also
+    inside a list's items; blank ones are dropped). More than :data:`MAX_TAGS` or one longer
+    than :data:`MAX_TAG_CHARS` raises :class:`SavedFieldError`."""
+    items = [tags] if isinstance(tags, str) else list(tags)
+    words = {t.strip().lower() for item in items for t in str(item).split(",") if t.strip()}
+    long = [t for t in words if len(t) > MAX_TAG_CHARS]
+    if long:
+        raise SavedFieldError(
+            "tags", f"a tag has at most {MAX_TAG_CHARS} characters, got {len(long[0]):,}"
+        )
+    if len(words) > MAX_TAGS:
+        raise SavedFieldError("tags", f"at most {MAX_TAGS} tags, got {len(words)}")
+    return sorted(words)
+
+
+def check_name(name: str) -> str:
+    """A saved scenario's name, trimmed: not blank, at most :data:`MAX_NAME_CHARS`."""
+    name = name.strip()
+    if not name:
+        raise SavedFieldError("name", "a saved scenario needs a name")
+    if len(name) > MAX_NAME_CHARS:
+        raise SavedFieldError("name", f"at most {MAX_NAME_CHARS} characters, got {len(name):,}")
+    return name
+
+
+def check_notes(notes: str) -> str:
+    """Notes of at most :data:`MAX_NOTES_CHARS` characters."""
+    if len(notes) > MAX_NOTES_CHARS:
+        raise SavedFieldError(
+            "notes", f"at most {MAX_NOTES_CHARS:,} characters, got {len(notes):,}"
+        )
+    return notes
 
 
 @dataclass(frozen=True)
@@ -209,7 +252,8 @@ class ScenarioStore:
         :class:`IdempotencyConflictError`."""
         sid = secrets.token_hex(6)
         created = _now()
-        name = str(scenario.get("name") or "unnamed")
+        name = check_name(str(scenario.get("name") or "unnamed"))
+        notes = check_notes(notes)
         products = [str(p.get("id")) for p in scenario.get("product", []) if isinstance(p, dict)]
         converged = None if result is None else bool(result.get("converged"))
         scenario_text = json.dumps(scenario, allow_nan=False)
@@ -276,6 +320,9 @@ class ScenarioStore:
         tags: list[str] | str | None = None,
     ) -> SavedScenario:
         """Rename a saved scenario (its scenario's ``name`` too) or change its notes or tags."""
+        name = None if name is None else check_name(name)
+        notes = None if notes is None else check_notes(notes)
+        tag_text = None if tags is None else ",".join(clean_tags(tags))
         with self.transaction() as conn:
             row = conn.execute("SELECT scenario FROM scenarios WHERE id = ?", (sid,)).fetchone()
             if row is None:
@@ -288,10 +335,8 @@ class ScenarioStore:
                 )
             if notes is not None:
                 conn.execute("UPDATE scenarios SET notes = ? WHERE id = ?", (notes, sid))
-            if tags is not None:
-                conn.execute(
-                    "UPDATE scenarios SET tags = ? WHERE id = ?", (",".join(clean_tags(tags)), sid)
-                )
+            if tag_text is not None:
+                conn.execute("UPDATE scenarios SET tags = ? WHERE id = ?", (tag_text, sid))
             entry = conn.execute(
                 f"SELECT {_ENTRY_COLUMNS} FROM scenarios WHERE id = ?", (sid,)
             ).fetchone()
@@ -300,7 +345,7 @@ class ScenarioStore:
     def duplicate(self, sid: str, name: str | None = None) -> SavedScenario:
         """A copy of a saved scenario (result, notes and tags included) under a new id."""
         entry, scenario = self.get(sid)
-        new_name = name or f"{entry.name} (copy)"
+        new_name = f"{entry.name[: MAX_NAME_CHARS - 7]} (copy)" if name is None else name
         result = self.result(sid) if entry.has_result else None
         return self.save(
             scenario | {"name": new_name},
@@ -353,9 +398,9 @@ class ScenarioStore:
         """Saved scenarios, newest first (only those tagged ``tag`` when given)."""
         query = f"SELECT {_ENTRY_COLUMNS} FROM scenarios"
         params: list[Any] = []
-        if tag:
-            query += " WHERE ',' || tags || ',' LIKE ?"
-            params.append(f"%,{tag.strip().lower()},%")
+        if tag:  # the tag itself, not a LIKE pattern (% and _ are plain characters)
+            query += " WHERE instr(',' || tags || ',', ?) > 0"
+            params.append(f",{tag.strip().lower()},")
         with self._connect() as conn:
             rows = conn.execute(
                 query + " ORDER BY created DESC, rowid DESC LIMIT ?", (*params, limit)

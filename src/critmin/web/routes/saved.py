@@ -105,16 +105,13 @@ async def _form(request: Request) -> dict[str, str]:
 @router.post("/scenarios/{scenario_id}/edit")
 async def scenario_edit(request: Request, scenario_id: str, ctx: WebContext = Ctx) -> Response:
     form = await _form(request)
-    name = form.get("name", "").strip()
-    if not name:
-        from critmin.web.services import InvalidInputError
-
-        raise InvalidInputError("name", "a saved scenario needs a name")
+    # a field the form did not send stays as it is (a blank one is cleared); names, notes and
+    # tags beyond their limits are refused by the store, not cut short
     ctx.store.update(
         scenario_id,
-        name=name[:200],
-        notes=form.get("notes", "")[:10_000],
-        tags=form.get("tags", ""),
+        name=form.get("name", ""),
+        notes=form.get("notes"),
+        tags=form.get("tags"),
     )
     return RedirectResponse(f"/scenarios/{scenario_id}", status_code=303)
 
