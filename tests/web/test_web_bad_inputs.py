@@ -293,3 +293,18 @@ def test_designer_reads_commas_only_as_thousands(
         assert r.status_code in (200, 303), r.text[:300]
         pol = r.json()["scenario"]["policy"][0]
         assert pol["price_usd_per_t"] == expected
+
+
+@pytest.mark.parametrize("action", ["explode", "delete", "remove:abc", "remove:99999", "RUN"])
+def test_designer_unknown_action_is_refused_not_run(client: Any, action: str) -> None:
+    r = client.post("/designer", data=DESIGNER_FORM | {"action": action}, follow_redirects=False)
+    assert r.status_code == 422 and "unknown action" in r.text
+    assert 'value="15000"' in r.text  # the form is kept
+    r = client.post("/designer?format=json", data=DESIGNER_FORM | {"action": action})
+    assert r.status_code == 422 and r.json()["field"] == "action"
+
+
+def test_designer_known_actions_still_work(client: Any) -> None:
+    for action in ("add", "add-shock", "remove:0", "remove-shock:0"):
+        r = client.post("/designer", data=DESIGNER_FORM | {"action": action})
+        assert r.status_code == 200, (action, r.text[:200])

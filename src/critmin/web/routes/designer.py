@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any, Literal
 from urllib.parse import parse_qs
@@ -27,7 +28,12 @@ from critmin.web import forms, services
 from critmin.web.context import WebContext, get_context
 from critmin.web.responses import json_response, page, run_links
 from critmin.web.resultview import results_context
-from critmin.web.services import BadRequestError, BusyError, UnsupportedMediaError
+from critmin.web.services import (
+    BadRequestError,
+    BusyError,
+    InvalidInputError,
+    UnsupportedMediaError,
+)
 from critmin.web.store import IdempotencyConflictError, NotFoundError, run_id
 from critmin.web.viewdata import designer_options
 
@@ -159,6 +165,10 @@ async def _read_form(request: Request) -> dict[str, list[str]]:
         raise BadRequestError(f"cannot read the form: {err}") from None
 
 
+_KNOWN_ACTION = re.compile(r"run|save|add|add-shock|remove:\d{1,4}|remove-shock:\d{1,4}")
+"""The values of the form's buttons (``remove:<i>``: the instrument box ``i``)."""
+
+
 @router.post("/designer")
 async def designer_post(
     request: Request, format: Format = "html", ctx: WebContext = Ctx
@@ -166,6 +176,14 @@ async def designer_post(
     form = await _read_form(request)
     state = forms.state_from_form(form)
     action = (form.get("action") or ["run"])[0]
+    if not _KNOWN_ACTION.fullmatch(action):
+        error = (
+            f"unknown action {action[:40]!r}: the form's buttons send run, save, add, "
+            "add-shock, remove:<n> or remove-shock:<n>"
+        )
+        if format == "json":
+            raise InvalidInputError("action", error)
+        return designer_page(ctx, state, status=422, error=error)
     if action == "add":
         full = sum(1 for p in state.policies if p.get("type")) >= forms.MAX_POLICIES
         note = f"At most {forms.MAX_POLICIES} instruments can be added here." if full else None
