@@ -161,6 +161,10 @@ def test_options_and_405_list_every_allowed_method(
     assert refused.status_code == 405
     assert {m.strip() for m in refused.headers["allow"].split(",")} == methods
     assert client.options("/no/such/path").status_code == 404
+    if "HEAD" in methods:  # listed: answered, as GET without the body
+        head, get = client.head(path), client.get(path)
+        assert head.status_code == get.status_code and head.content == b""
+        assert head.headers["content-type"] == get.headers["content-type"]
 
 
 def test_idempotency_key_makes_a_retried_save_create_one_scenario(

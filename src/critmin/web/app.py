@@ -34,7 +34,7 @@ from critmin import __version__
 from critmin.web import services
 from critmin.web.context import WebContext
 from critmin.web.errors import install_error_handlers
-from critmin.web.middleware import BodySizeLimit
+from critmin.web.middleware import BodySizeLimit, HeadAsGet
 from critmin.web.openapi import install_openapi
 from critmin.web.routes import (
     allow,
@@ -91,6 +91,7 @@ def create_app(
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(HeadAsGet)
     app.state.web = ctx
     install_error_handlers(app)
     for module in (

@@ -1,6 +1,7 @@
-"""ASGI middleware: a hard limit on request body size (413 before the app reads too much).
+"""ASGI middleware: a hard limit on request body size (413 before the app reads too much), and
+``HEAD`` answered as ``GET`` without the body.
 
-The answer is JSON for the API (``/api/...``, ``?format=json``) and an HTML page for the
+The 413 is JSON for the API (``/api/...``, ``?format=json``) and an HTML page for the
 dashboard, so a browser that posts an oversized form sees a page, not JSON."""
 
 from __future__ import annotations
@@ -92,6 +93,29 @@ class BodySizeLimit:
         except _BodyTooLarge:
             if not started:
                 await self._reply(scope, send, 413, self._message())
+
+
+class HeadAsGet:
+    """``HEAD`` on any path answers what ``GET`` would, headers only (RFC 9110, 9.3.2): the
+    routes are declared for ``GET``, and the ``Allow`` header of ``OPTIONS`` and 405 lists
+    ``HEAD`` wherever ``GET`` is."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            await send(message)
+
+        await self.app(dict(scope) | {"method": "GET"}, receive, headers_only)
 
 
 def first_validation_error(errors: list[Any]) -> tuple[str, str]:
