@@ -64,8 +64,12 @@ def check_bounds(limits: services.Limits, scenario: Scenario, years: str, draws:
         )
     try:
         y0, y1 = parse_years(years)
-    except ValueError as exc:
-        raise InvalidInputError("years", str(exc)) from exc
+    except ValueError:  # one message with the server's own bound (parse_years allows more)
+        raise InvalidInputError(
+            "years",
+            f"expected FIRST-LAST such as 2025-2035, with 1900 <= first < last <= 2100 and "
+            f"at most {limits.max_paths_years} years on the server, got {years!r}",
+        ) from None
     if y1 - y0 + 1 > limits.max_paths_years:
         raise InvalidInputError(
             "years",
