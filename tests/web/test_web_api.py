@@ -398,7 +398,8 @@ def test_uncertainty_of_a_saved_scenario(client: Any) -> None:
     twin = client.get(f"/scenarios/{sid}", params={"draws": 40, "seed": 3, "format": "json"})
     assert twin.json()["uncertainty"]["fans"] == got["fans"]
     too_many = client.post(f"/api/scenarios/{sid}/uncertainty", params={"draws": 10**6})
-    assert too_many.status_code == 422 and too_many.json()["field"] == "draws"
+    assert too_many.status_code == 422 and too_many.json()["field"] == "query.draws"
+    assert "scenario field" not in too_many.json()["error"]
     missing = client.post("/api/scenarios/nope/uncertainty", params={"draws": 5})
     assert missing.status_code == 404
 

@@ -312,3 +312,10 @@ def test_designer_known_actions_still_work(client: Any) -> None:
     for action in ("add", "add-shock", "remove:0", "remove-shock:0"):
         r = client.post("/designer", data=DESIGNER_FORM | {"action": action})
         assert r.status_code == 200, (action, r.text[:200])
+
+
+def test_truncated_json_for_fastapi_bodies_is_named_plainly(client: Any) -> None:
+    sid = client.post("/api/scenarios", json=EXAMPLE1_DICT).json()["id"]
+    r = client.patch(f"/api/scenarios/{sid}", content=b'{"name": "x', headers=JSON)
+    assert r.status_code == 422
+    assert r.json()["field"] == "<body>" and "not valid JSON" in r.json()["error"]

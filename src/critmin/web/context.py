@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import Request
 
-from critmin.errors import CritminError, ScenarioError
+from critmin.errors import CritminError
 from critmin.scenario import Scenario
 from critmin.web import services
 from critmin.web.figures import saved_figures
@@ -46,8 +46,8 @@ class WebContext:
     async def uncertainty(self, data: dict[str, Any], draws: int, seed: int) -> dict[str, Any]:
         """Monte Carlo draws of a scenario's data (at most ``limits.max_uncertainty_draws``)."""
         if draws > self.limits.max_uncertainty_draws:
-            raise ScenarioError(
-                "draws",
+            raise services.InvalidInputError(
+                "query.draws",
                 f"at most {self.limits.max_uncertainty_draws} draws per request on the server, "
                 f"got {draws}; run larger analyses with `critmin uncertainty`",
             )

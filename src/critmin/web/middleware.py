@@ -124,5 +124,9 @@ def first_validation_error(errors: list[Any]) -> tuple[str, str]:
         return "<request>", "invalid request"
     e = errors[0]
     loc = [str(x) for x in e.get("loc", ())]
+    if e.get("type") == "json_invalid":  # FastAPI's own body parsing: say it in plain words
+        problem = str((e.get("ctx") or {}).get("error", "")) or "cannot be read"
+        where = f" at character {loc[1]}" if len(loc) > 1 else ""
+        return "<body>", f"the request body is not valid JSON: {problem}{where}"
     field = ".".join(loc) or "<request>"
     return field, str(e.get("msg", "invalid value"))
