@@ -83,7 +83,7 @@ def test_rule_of_origin_thresholds(user_chain: dict[str, Any]) -> None:
     base = simulate(user_chain).to_dict()["chains"]["widget"]
     user_chain["zone"]["origin"] = {"rule": "rvc", "threshold": 0.0}
     every = simulate(user_chain).to_dict()["chains"]["widget"]
-    user_chain["zone"]["origin"] = {"rule": "rvc", "threshold": 1.5}
+    user_chain["zone"]["origin"] = {"rule": "rvc", "threshold": 1.0}
     none = simulate(user_chain).to_dict()["chains"]["widget"]
     assert every["stages"][1]["non_qualifying_member_sales_usd"] == 0.0
     assert every["welfare"]["world"] == pytest.approx(base["welfare"]["world"], rel=1e-12)

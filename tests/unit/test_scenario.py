@@ -74,6 +74,7 @@ def test_defaults_follow_the_contract() -> None:
             "not one of the scenario's products",
         ),
         ({"product": [{"id": "a"}, {"id": "a"}]}, "product", "repeated: a"),
+        ({"chain": [{"id": "lithium"}, {"id": "lithium"}]}, "chain", "repeated: lithium"),
         (
             {"product": [{"id": "x", "supply_elasticity": {"default": 1, "CHN": -1}}]},
             "product[0]",

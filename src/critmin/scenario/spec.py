@@ -400,6 +400,15 @@ class Scenario(_Strict):
             raise ValueError(f"product ids must be unique; repeated: {', '.join(dup)}")
         return value
 
+    @field_validator("chain")
+    @classmethod
+    def _unique_chains(cls, value: list[ChainSpec]) -> list[ChainSpec]:
+        ids = [c.id for c in value]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"chain ids must be unique; repeated: {', '.join(dup)}")
+        return value
+
     @model_validator(mode="after")
     def _policy_products_exist(self) -> Scenario:
         if not self.product and not self.chain:
