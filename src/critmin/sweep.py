@@ -125,6 +125,10 @@ class SweepResult:
     points: list[SweepPoint] = field(default_factory=list)
     figure_labels: dict[str, str] = field(default_factory=dict)
     figure_units: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    """The points' "no effect" warnings (:mod:`critmin.scenario.no_effect`), each once, with the
+    values at which it was given: a sweep over a range where an instrument does nothing
+    says so, as a single simulation does."""
 
     @property
     def converged(self) -> bool:
@@ -139,6 +143,7 @@ class SweepResult:
             "converged": self.converged,
             "figure_labels": self.figure_labels,
             "figure_units": self.figure_units,
+            "warnings": self.warnings,
             "points": [p.to_dict() for p in self.points],
         }
 
@@ -192,6 +197,7 @@ def run_sweep(
     parse_path(parameter)
     world = load_world(scenario.year)
     result = SweepResult(scenario.name, parameter, _label(parameter, base))
+    seen: dict[str, list[float]] = {}  # each "no effect" warning and the values it came at
     for n, value in enumerate(values):
         if finite_or_none(value) is None:
             raise CritminError(f"sweep value {value!r} is not a finite number")
@@ -199,8 +205,13 @@ def run_sweep(
         try:
             point = Scenario.from_dict(edited, base_dir=scenario.base_dir)
         except ScenarioError as err:
-            raise CritminError(f"sweep value {value:g} for {parameter}: {err}") from None
+            where = "" if err.field == parameter else f"{err.field}: "
+            raise ScenarioError(parameter, f"sweep value {value:g}: {where}{err.problem}") from None
         data = simulate(point, world=world).to_dict()
+        for pid, prod in data["products"].items():
+            for note in prod.get("notes") or []:
+                if "no effect" in note:
+                    seen.setdefault(f"{pid}: {note}", []).append(float(value))
         answer = headline(data)
         if not result.figure_labels:
             result.figure_labels = {f.key: f.label for f in answer.figures}
@@ -222,4 +233,13 @@ def run_sweep(
         )
         if progress:
             progress(n + 1, len(values))
+    result.warnings = [f"{note} (at {_values_text(at, len(values))})" for note, at in seen.items()]
     return result
+
+
+def _values_text(at: list[float], total: int) -> str:
+    """Where a warning was given: "every point", or the values (at most five shown)."""
+    if len(at) == total:
+        return "every point"
+    shown = ", ".join(f"{v:g}" for v in at[:5])
+    return shown + (f" and {len(at) - 5} more" if len(at) > 5 else "")

@@ -150,6 +150,15 @@ def test_sweep_command(tmp_path: Path) -> None:
     )
     assert bad.exit_code == 2 and "no policy[5]" in bad.output
     assert "policy[0].price_usd_per_t" in CliRunner().invoke(app, ["sweep", "--help"]).output
+    argv = ["sweep", scenario, "--param", "policy[0].price_usd_per_t", "--values", "100,16000"]
+    low = CliRunner().invoke(app, [*argv, "-o", str(page)])
+    assert low.exit_code == 0, low.output
+    assert "warning:" in low.output and "policy[0] (price_floor)" in low.output
+    assert "(at 100)" in " ".join(low.output.split())
+    bad = CliRunner().invoke(
+        app, ["sweep", scenario, "--param", "policy[0].price_usd_per_t", "--values", "-5"]
+    )
+    assert bad.exit_code == 2 and "sweep value -5" in bad.output
 
 
 def test_solver_messages_name_countries_by_iso3() -> None:

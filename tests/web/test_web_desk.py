@@ -206,6 +206,18 @@ def test_sweep_page_and_api(client: Any) -> None:
     wrong = client.get("/api/sweep", params=params | {"parameter": "policy[3].rate"})
     assert wrong.status_code == 422 and "policy[0].price_usd_per_t" in wrong.json()["error"]
     assert client.get("/sweep").status_code == 200
+    # a value the scenario refuses names the swept field; a range where the floor does
+    # nothing says so at the values where it does nothing
+    negative = client.get("/api/sweep", params=params | {"start": -100})
+    assert negative.status_code == 422, negative.text
+    assert negative.json()["field"] == "policy[0].price_usd_per_t"
+    assert "sweep value -100" in negative.json()["error"]
+    assert got["warnings"] == []  # 10,000-20,000 USD/t binds
+    low = client.get("/api/sweep", params=params | {"start": 100, "stop": 20000}).json()
+    assert len(low["warnings"]) == 1 and "may have no effect" in low["warnings"][0]
+    assert low["warnings"][0].endswith("(at 100)")
+    page = client.get("/sweep", params=params | {"start": 100, "stop": 20000})
+    assert "sweep-warning" in page.text and "may have no effect" in page.text
 
 
 def test_chains_in_the_designer_form() -> None:

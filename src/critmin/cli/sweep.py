@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from critmin.cli.app import app, err, load_solver, out, print_frame, user_errors
 from critmin.errors import CritminError
@@ -71,6 +72,8 @@ def sweep_cmd(
     else:
         out.print(f"[bold]{data['scenario']}[/]: sweep of {param} ({data['label']})")
         print_frame(sweep_table(data), False, False)
+    for warning in data.get("warnings", []):
+        err.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False)
     err.print(f"wrote {output}" + (f" and {csv}" if csv else ""))
     if not result.converged:
         err.print("[bold red]some points did not converge: see 'converged'[/]")
