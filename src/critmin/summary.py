@@ -48,7 +48,7 @@ def print_answer(console: Console, data: dict[str, Any]) -> None:
     from critmin.narrative import WELFARE_PARTS, headline
 
     answer = headline(data)
-    console.print(answer.paragraph, highlight=False)
+    console.print(escape(answer.paragraph), highlight=False)
     t = Table(title="Key figures", title_justify="left", show_header=True)
     t.add_column("figure")
     t.add_column("value", justify="right")
@@ -144,7 +144,7 @@ def print_summary(
     when there are at most three; ``detail=True`` always)."""
     members = set(data["members"])
     console.print(
-        f"[bold]{data['scenario']}[/]  (trade year {data['year']}; zone: "
+        f"[bold]{escape(data['scenario'])}[/]  (trade year {data['year']}; zone: "
         f"{len(members)} countries; watch: {', '.join(data['watch']) or 'none'})"
     )
     console.print(f"[dim]{UNITS_LINE}[/]", highlight=False)
@@ -164,7 +164,7 @@ def print_summary(
         return
     for pid, p in products.items():
         z, s = p["zone"], p["summary"]
-        console.rule(f"[bold]{p['name']}[/] ({pid}, HS {p['hs6']})")
+        console.rule(f"[bold]{escape(str(p['name']))}[/] ({escape(pid)}, HS {p['hs6']})")
         if not p["converged"]:
             # a point that is not an equilibrium: its numbers must not be read as results
             console.print(
@@ -251,7 +251,7 @@ def print_summary(
             t.caption = DASH_NOTE.split("; 'new'")[0] + "."
         console.print(t)
         for w in p["warnings"]:
-            console.print(f"[yellow]data:[/] {w}", highlight=False)
+            console.print(f"[yellow]data:[/] {escape(w)}", highlight=False)
         if p["estimated_domestic_sales"]:
             console.print(
                 "[yellow]estimate:[/] domestic sales rest on estimated national output for "

@@ -341,6 +341,25 @@ CASES = [
         ),
     ),
     Case(
+        "markup in the scenario's name and a label is printed as text",
+        **sim(
+            scenario(
+                'type = "tariff"\nrate = 0.1\nlabel = "[link=file:///etc/passwd]x[/link]"'
+            ).replace('name = "bad input"', 'name = "[/bold] oops [red]"'),
+            code=0,
+            words=("[/bold] oops [red] (trade year", "Under “[/bold] oops [red]”"),
+        ),
+    ),
+    Case(
+        "an escape code in the scenario's name",
+        **sim(
+            scenario('type = "tariff"\nrate = 0.1').replace(
+                'name = "bad input"', 'name = "red \\u001b[31m"'
+            ),
+            words=("scenario field 'name'", "control character"),
+        ),
+    ),
+    Case(
         "a later tariff on every pair of an earlier one",
         **sim(
             scenario('type = "tariff"\nrate = 0.5', 'type = "tariff"\nrate = 0.1'),

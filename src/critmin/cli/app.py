@@ -293,12 +293,13 @@ def print_frame(df: pd.DataFrame, as_json: bool, as_csv: bool, title: str = "") 
     constant = [c for c in df.columns if len(df) > 1 and df[c].astype(str).nunique() == 1]
     caption = ", ".join(f"{c} = {_fmt(df[c].iloc[0])}" for c in constant)
     df = df.drop(columns=constant)
-    table = Table(title=title or None, caption=caption or None, show_lines=False)
+    # every text is the data's or the scenario's, never markup: "[/bold]" in a name is text
+    table = Table(title=escape(title) or None, caption=escape(caption) or None, show_lines=False)
     for col in df.columns:
         numeric = pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col])
-        table.add_column(str(col), justify="right" if numeric else "left")
+        table.add_column(escape(str(col)), justify="right" if numeric else "left")
     for row in df.itertuples(index=False):
-        table.add_row(*(_fmt(v) for v in row))
+        table.add_row(*(escape(_fmt(v)) for v in row))
     out.print(table)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from critmin.cli.app import app, err, load_solver, out, progress_bar, user_errors
+from critmin.cli.app import app, err, escape, load_solver, out, progress_bar, user_errors
 from critmin.errors import CritminError
 
 BAR_WIDTH = 28
@@ -208,7 +208,7 @@ def print_coalition(data: dict[str, Any]) -> None:
     )
     t = data["timings"]
     out.print(
-        f"[bold]{data['scenario']}[/]: {len(data['shapley_players'])} Shapley player(s) "
+        f"[bold]{escape(data['scenario'])}[/]: {len(data['shapley_players'])} Shapley player(s) "
         f"({method}); {data['coalitions_evaluated']:,} coalitions, "
         f"{data['markets_solved']:,} market solves ({data['cache_hits']:,} from the cache) "
         f"on {data['engine']} x{data['workers']} in {t['solve_seconds']:.1f} s "
@@ -267,7 +267,7 @@ def print_coalition(data: dict[str, Any]) -> None:
     if data["by_size"]:
         _print_sizes(data, totals[0])
     for note in data["notes"]:
-        out.print(f"[yellow]note:[/] {note}", highlight=False)
+        out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
 
 
 def _print_bars(data: dict[str, Any], key: str) -> None:

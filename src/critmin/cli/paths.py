@@ -9,7 +9,16 @@ from typing import Any
 
 import typer
 
-from critmin.cli.app import app, err, load_solver, out, print_frame, progress_bar, user_errors
+from critmin.cli.app import (
+    app,
+    err,
+    escape,
+    load_solver,
+    out,
+    print_frame,
+    progress_bar,
+    user_errors,
+)
 from critmin.cli.uncertainty import SCHEDULER_ADDRESS
 from critmin.errors import CritminError
 
@@ -90,7 +99,7 @@ def paths_cmd(
     else:
         _print(data)
     for note in data["notes"]:
-        err.print(f"[yellow]note:[/] {note}")
+        err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
 
 
 def _print(data: dict[str, Any]) -> None:

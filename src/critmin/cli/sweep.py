@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
-from critmin.cli.app import app, err, load_solver, out, print_frame, user_errors
+from critmin.cli.app import app, err, escape, load_solver, out, print_frame, user_errors
 from critmin.errors import CritminError
 
 SWEEP_HELP = """Run one parameter of a scenario over a range and chart the key figures.
@@ -70,7 +69,9 @@ def sweep_cmd(
     if as_json:
         sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
     else:
-        out.print(f"[bold]{data['scenario']}[/]: sweep of {param} ({data['label']})")
+        out.print(
+            f"[bold]{escape(data['scenario'])}[/]: sweep of {escape(param)} ({escape(data['label'])})"
+        )
         print_frame(sweep_table(data), False, False)
     for warning in data.get("warnings", []):
         err.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False)

@@ -13,6 +13,7 @@ import typer
 from critmin.cli.app import (
     app,
     err,
+    escape,
     json_text,
     load_solver,
     number_check,
@@ -233,7 +234,7 @@ def _print_uncertainty(data: dict[str, Any]) -> None:
                 for s in lic["shares"]
                 if s["p05"] is not None
             )
-            out.print(f"Licence grant share of {lic['label']}: {shares}", highlight=False)
+            out.print(f"Licence grant share of {escape(lic['label'])}: {shares}", highlight=False)
         sh, st = p["shortfall"], p["stockpile"]
         unit = "t" if st["unit"] == "t" else "USD at baseline prices"
         out.print(

@@ -75,3 +75,27 @@ def boolean_for_number(model: type[BaseModel], data: Any, path: str = "") -> str
                 if (found := boolean_for_number(sub, table, inner)) is not None:
                     return found
     return None
+
+
+_CONTROL = {chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
+
+
+def control_character(data: Any, path: str = "") -> str | None:
+    """The field (``name``, ``policy[0].label``) of the first text holding a control
+    character (an escape sequence would reach the terminal as a command: colours, links,
+    cursor moves; tab and line breaks are text), or None."""
+    if isinstance(data, str):
+        return (path or "<root>") if _CONTROL.intersection(data) else None
+    items: list[tuple[str, Any]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and _CONTROL.intersection(key):
+                return where
+            items.append((where, value))
+    elif isinstance(data, list):
+        items = [(f"{path}[{k}]", value) for k, value in enumerate(data)]
+    for where, value in items:
+        if (found := control_character(value, where)) is not None:
+            return found
+    return None

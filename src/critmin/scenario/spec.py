@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from critmin.errors import CritminError, ScenarioError
 from critmin.scenario.coalition_settings import CoalitionSettings
 from critmin.scenario.messages import check_depth, scenario_error
-from critmin.scenario.model_base import boolean_for_number
+from critmin.scenario.model_base import boolean_for_number, control_character
 from critmin.scenario.paths_settings import PathsSettings
 
 Selector = Literal["all", "members", "non-members"] | Annotated[list[str], Field(min_length=1)]
@@ -443,6 +443,8 @@ class Scenario(_Strict):
         check_depth(data, MAX_DEPTH)
         if (where := boolean_for_number(cls, data)) is not None:
             raise ScenarioError(where, "expected a number or text, not true or false")
+        if (where := control_character(data)) is not None:
+            raise ScenarioError(where, "holds a control character (such as an escape code)")
         try:
             scenario = cls.model_validate(data)
         except ScenarioError:
