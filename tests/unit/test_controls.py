@@ -264,6 +264,28 @@ def test_a_tariff_file_with_an_unknown_code_gets_one_message(tmp_path: Path) -> 
     assert "bad.csv" in text and "line 3" in text and "'XYZ'" in text
 
 
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"\x7fELF\x02\x01\x01\x00\xff\xfe\x00\x00", "not UTF-8"),
+        (b"importer,exporter,hs6,rate\nUSA,CHN,81129,0.1\n", "six-digit"),
+        (b"importer,exporter,hs6,rate\nUSA,CHN,abcdef,0.1\n", "six-digit"),
+        (None, "is a folder"),
+    ],
+)
+def test_an_unreadable_tariff_file_gets_one_message(
+    tmp_path: Path, content: bytes | None, words: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(CritminError) as err:
+        critmin.simulate(Scenario.from_dict(tariff_scenario({"file": str(path)})))
+    assert words in str(err.value) and "bad.csv" in str(err.value)
+
+
 CONTROLS = sorted((Path(__file__).resolve().parents[2] / "examples" / "controls").glob("*.toml"))
 
 

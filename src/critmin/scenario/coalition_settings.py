@@ -85,7 +85,7 @@ class CoalitionSettings(_Strict):
     """Optional ``[coalition]`` table (module docstring)."""
 
     candidates: list[str] = Field(default_factory=list)
-    objectives: list[Objective] = Field(default_factory=lambda: list(OBJECTIVES))
+    objectives: list[Objective] = Field(default_factory=lambda: list(OBJECTIVES), min_length=1)
     members_as_players: bool | list[str] = False
     sampled: int = Field(default=0, ge=0, le=1_000_000)
     seed: int = Field(default=0, ge=0)

@@ -121,8 +121,24 @@ def curated_tariffs(year: int) -> list[TariffRow]:
 def read_tariff_file(path: Path, known: set[str]) -> list[TariffRow]:
     """A user's tariff CSV (``importer,exporter,hs6,rate``); an unknown country code, a rate
     outside [0, 10] or a missing column is one message naming the file and line."""
+    if path.is_dir():
+        raise CritminError(f"tariffs.file: {path} is a folder: give a CSV file")
     if not path.is_file():
         raise CritminError(f"tariffs.file: {path} does not exist")
+    try:
+        return _read_tariff_rows(path, known)
+    except UnicodeDecodeError as err:
+        raise CritminError(
+            f"tariffs.file {path} is not UTF-8 text (byte {err.start}): save it as a UTF-8 CSV"
+        ) from None
+    except csv.Error as err:
+        raise CritminError(f"tariffs.file {path} is not a readable CSV: {err}") from None
+    except OSError as err:
+        raise CritminError(f"cannot read tariffs.file {path}: {err.strerror or err}") from None
+
+
+def _read_tariff_rows(path: Path, known: set[str]) -> list[TariffRow]:
+    """The rows of :func:`read_tariff_file` (decoding and CSV errors raised as they come)."""
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         missing = {"importer", "exporter", "hs6", "rate"} - set(reader.fieldnames or [])
@@ -140,6 +156,12 @@ def read_tariff_file(path: Path, known: set[str]) -> list[TariffRow]:
                         f"tariffs.file {path}, line {line}: unknown {col} code {r[col]!r} "
                         "(give an ISO 3166 alpha-3 code or *)"
                     )
+            hs6 = (r["hs6"] or "").strip()
+            if not (len(hs6) == 6 and hs6.isdigit()):
+                raise CritminError(
+                    f"tariffs.file {path}, line {line}: hs6 {r['hs6']!r} must be a six-digit "
+                    "HS code such as 283691"
+                )
             try:
                 rate = float(r["rate"])
             except (TypeError, ValueError):
@@ -153,7 +175,7 @@ def read_tariff_file(path: Path, known: set[str]) -> list[TariffRow]:
                 TariffRow(
                     r["importer"].strip().upper(),
                     r["exporter"].strip().upper(),
-                    (r["hs6"] or "").strip(),
+                    hs6,
                     rate,
                     f"user file {path.name}, line {line}",
                 )
