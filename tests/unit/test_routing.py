@@ -41,6 +41,25 @@ def test_the_cli_needs_a_comtrade_file_and_names_missing_columns(tmp_path: Path)
     assert res.exit_code == 2 and "column(s) cmd, flow" in " ".join(res.output.split())
 
 
+@pytest.mark.parametrize(
+    ("rows", "words"),
+    [
+        ("156,842,811292,X,abc\n", "line 2: value 'abc'"),
+        ("156,842,811292,X,-5\n", "at least 0"),
+        ("156,842,811292,X,1e400\n", "finite"),
+        ("156,842,811292,X,\n", "line 2: value"),
+        ("CHN,842,811292,X,5\n", "reporter 'CHN' must be a numeric M49"),
+        ("", "no rows"),
+    ],
+)
+def test_bad_comtrade_values_get_one_message(tmp_path: Path, rows: str, words: str) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("reporter,partner,cmd,flow,value\n" + rows)
+    res = CliRunner().invoke(app, ["assess", "--view", "routing", "--comtrade", str(path)])
+    assert res.exit_code == 2, res.output
+    assert words in " ".join(res.output.split()) and "internal error" not in res.output
+
+
 @pytest.mark.shared_data
 def test_china_to_us_811292_in_2024_is_several_times_larger_as_the_us_reports(
     shared_data: Path,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from critmin.countries import m49_to_iso3
@@ -52,7 +53,26 @@ def read_comtrade(path: Path) -> pd.DataFrame:
             f"--comtrade {path}: missing column(s) {', '.join(missing)} (expected "
             f"{','.join(NEEDED)}: M49 codes, flow M or X, value in USD)"
         )
-    return frame
+    if frame.empty:
+        raise CritminError(f"--comtrade {path}: the file has a header but no rows")
+    value = pd.to_numeric(frame["value"], errors="coerce")
+    bad = ~(np.isfinite(value) & (value >= 0))
+    if bad.any():
+        k = int(np.flatnonzero(bad.to_numpy())[0])
+        raise CritminError(
+            f"--comtrade {path}, line {k + 2}: value {frame['value'].iloc[k]!r} must be a "
+            "finite amount of USD, at least 0"
+        )
+    for col in ("reporter", "partner"):
+        codes = pd.to_numeric(frame[col], errors="coerce")
+        bad = ~(np.isfinite(codes) & (codes == np.round(codes)))
+        if bad.any():
+            k = int(np.flatnonzero(bad.to_numpy())[0])
+            raise CritminError(
+                f"--comtrade {path}, line {k + 2}: {col} {frame[col].iloc[k]!r} must be a "
+                "numeric M49 country code (842 = USA)"
+            )
+    return frame.assign(value=value)
 
 
 def _side(df: pd.DataFrame, flow: str, exporter: str, importer: str, name: str) -> pd.Series:
