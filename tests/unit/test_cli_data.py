@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from critmin.cli import app
@@ -105,6 +106,21 @@ def test_check_passes_then_fails_on_tampered_copy(tmp_path: Path) -> None:
     res = runner.invoke(app, ["data", "check", "--reference", str(copy)])
     assert res.exit_code == 1
     assert "FAIL flows: sha256" in res.output and "FAIL flows: rows" in res.output
+
+
+@pytest.mark.parametrize("manifest", ["{}", "[]", '{"built": "x", "tables": {"flows": {}}}'])
+def test_a_manifest_without_its_tables_gets_one_message(tmp_path: Path, manifest: str) -> None:
+    copy = tmp_path / "ref"
+    shutil.copytree(REFERENCE_DIR, copy)
+    (copy / "manifest.json").write_text(manifest)
+    for args in (
+        ["--data", str(copy), "data", "sources"],
+        ["data", "check", "--reference", str(copy)],
+    ):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 1, (args, res.output)
+        assert "manifest.json" in res.output and "rebuild it" in res.output
+        assert "internal error" not in res.output
 
 
 def test_docs_data_md_is_generated_from_the_schema() -> None:

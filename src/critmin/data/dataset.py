@@ -174,9 +174,32 @@ def read_manifest(reference_dir: Path | None = None) -> dict[str, Any]:
         raise DataIntegrityError(f"{path} is missing: run 'critmin data build'")
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise DataIntegrityError(f"{path} is not valid JSON ({err})") from err
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataIntegrityError(f"{path} is not valid JSON ({err}); rebuild it") from err
+    problem = _manifest_problem(data)
+    if problem:
+        raise DataIntegrityError(f"{path} {problem}: rebuild it ('critmin data build')")
     return data
+
+
+MANIFEST_TABLE_KEYS = ("file", "sha256", "rows", "row", "provenance", "transformations")
+"""What every table's entry in a manifest holds (read by ``data sources``, ``data check``,
+the report's sources and the API's ``/api/sources``)."""
+
+
+def _manifest_problem(data: Any) -> str | None:
+    """What is wrong with a manifest's structure (None when it has what its readers read)."""
+    if not isinstance(data, dict):
+        return "is not a JSON object"
+    if "built" not in data or not isinstance(data.get("tables"), dict) or not data["tables"]:
+        return "has no 'built' date or no 'tables'"
+    for name, entry in data["tables"].items():
+        if not isinstance(entry, dict):
+            return f"has no entry for table {name!r}"
+        missing = [k for k in MANIFEST_TABLE_KEYS if k not in entry]
+        if missing:
+            return f"lacks {', '.join(missing)} for table {name!r}"
+    return None
 
 
 def trade_years(reference_dir: Path | None = None) -> list[int]:
