@@ -183,3 +183,17 @@ def test_the_tag_filter_matches_the_tag_not_a_pattern(tmp_path: Path) -> None:
     assert [e.id for e in store.entries(tag="eu_zone")] == [tagged.id]
     assert store.entries(tag="%") == [] and store.entries(tag="eu%") == []
     assert store.entries(tag="eu_zon") == [] and store.entries(tag="_u_zone") == []
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    from critmin.errors import CritminError
+
+    other = tmp_path / "notes.txt"
+    other.write_text("an analyst's notes, not a database\n" * 50)
+    before = other.read_bytes()
+    with pytest.raises(CritminError) as info:
+        ScenarioStore(other)
+    assert "is not a scenario database" in str(info.value)
+    assert other.read_bytes() == before
+    with pytest.raises(CritminError, match="is a folder"):
+        ScenarioStore(tmp_path)

@@ -197,7 +197,19 @@ class ScenarioStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise CritminError(f"the scenario database {self.path} is a folder: give a file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._open()
+        except sqlite3.DatabaseError as err:  # another file (not SQLite), or a damaged one
+            raise CritminError(
+                f"{self.path} is not a scenario database ({err}); it was left as it is: give "
+                "another --db path"
+            ) from None
+
+    def _open(self) -> None:
+        """WAL mode, the schema, and the columns later versions added."""
         with self._connect() as conn:
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":  # pragma: no cover - filesystems without WAL
