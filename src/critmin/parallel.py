@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -73,6 +74,21 @@ def one_blas_thread() -> contextlib.AbstractContextManager[None]:
     return environment(dict.fromkeys(BLAS_ENV, "1"))
 
 
+SCHEDULER_ADDRESS = re.compile(r"(?:[a-z]+://)?(?:\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5}")
+"""A Dask scheduler address: ``[protocol://]host:port``."""
+
+
+def check_scheduler(scheduler: str) -> str:
+    """A scheduler address as given, or :class:`CritminError`: a malformed address leaves a
+    half-made Dask client whose clean-up prints a traceback at exit, 30 s later, so it is
+    checked before any client is made (and before the work, by the commands)."""
+    if not SCHEDULER_ADDRESS.fullmatch(scheduler.strip()):
+        raise CritminError(
+            f"--scheduler must be an address such as tcp://127.0.0.1:8786, got {scheduler!r}"
+        )
+    return scheduler.strip()
+
+
 @contextlib.contextmanager
 def dask_client(scheduler: Any, timeout: str = CONNECT_TIMEOUT) -> Iterator[Any]:
     """A Dask client: connected to ``scheduler`` if it is an address (and closed on exit), else
@@ -86,6 +102,7 @@ def dask_client(scheduler: Any, timeout: str = CONNECT_TIMEOUT) -> Iterator[Any]
     if not isinstance(scheduler, str):
         yield scheduler
         return
+    scheduler = check_scheduler(scheduler)
     try:
         client = Client(scheduler, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:

@@ -591,3 +591,71 @@ def test_runtime_warnings_become_one_diagnosis(monkeypatch: pytest.MonkeyPatch) 
     flat = " ".join(res.output.split())
     assert res.exit_code == 2
     assert "numerical warning: overflow encountered" in flat and "RuntimeWarning" not in flat
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (
+            ["sweep", "{ex}", "-p", "policy[0].price_usd_per_t", "--values", "1e4", "-o", "{tmp}"],
+            "is a folder",
+        ),
+        (
+            [
+                "sweep",
+                "{ex}",
+                "-p",
+                "policy[0].price_usd_per_t",
+                "--values",
+                "1e4",
+                "--csv",
+                "{tmp}/x.html",
+            ],
+            "must end in .csv",
+        ),
+        (
+            [
+                "sweep",
+                "{ex}",
+                "-p",
+                "policy[0].price_usd_per_t",
+                "--values",
+                "1e4",
+                "-o",
+                "{tmp}/s.json",
+            ],
+            "must end in .html",
+        ),
+        (
+            [
+                "sweep",
+                "{ex}",
+                "-p",
+                "policy[0].price_usd_per_t",
+                "--values",
+                "1e4",
+                "--from",
+                "1",
+                "--to",
+                "2",
+            ],
+            "not both",
+        ),
+        (["coalition", "{coal}", "-o", "{tmp}"], "is a folder"),
+        (["coalition", "{coal}", "--html", "{tmp}/c.json"], "must end in .html"),
+        (["coalition", "{coal}", "--scheduler", "bad"], "--scheduler must be an address"),
+        (["coalition", "{coal}", "--cache-dir", "{ex}"], "is a file"),
+        (["coalition", "{coal}", "--objective", ","], "coalition.objectives"),
+    ],
+)
+def test_paths_and_options_are_checked_before_the_work(
+    argv: list[str], words: str, tmp_path: Path
+) -> None:
+    coal = str(EXAMPLE.parent / "coalition_core.toml")
+    subs = {"{ex}": str(EXAMPLE), "{tmp}": str(tmp_path), "{coal}": coal}
+    for key, value in subs.items():
+        argv = [a.replace(key, value) for a in argv]
+    res = CliRunner().invoke(app, argv)
+    assert res.exit_code == 2, res.output
+    assert words in " ".join(res.output.split()) and "internal error" not in res.output
+    assert list(tmp_path.iterdir()) == []  # nothing written

@@ -103,7 +103,7 @@ def coalition_cmd(
         None, help="Dask scheduler address (tcp://host:port): solve on that cluster."
     ),
     workers: int | None = typer.Option(
-        None, help="Local worker processes (default: every core for large runs)."
+        None, min=1, help="Local worker processes (default: every core for large runs)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     output: Path | None = typer.Option(None, "--out", "-o", help="Also write the JSON here."),
@@ -121,9 +121,19 @@ def coalition_cmd(
     """Marginal and Shapley values of candidates and members for the zone's objectives, with
     eligibility gates (docs/coalition.md)."""
     from critmin.coalition import run_coalition
+    from critmin.parallel import check_scheduler
     from critmin.scenario import load_scenario
-    from critmin.util import write_json_atomic
+    from critmin.util import check_output_dir, check_output_file, write_json_atomic
 
+    # every path and address checked before the work, not after it
+    if output is not None:
+        check_output_file(output, "--out", (".json",))
+    if html_path is not None:
+        check_output_file(html_path, "--html", (".html", ".htm"))
+    if cache_dir is not None and not no_cache:
+        check_output_dir(cache_dir, "--cache-dir")
+    if scheduler is not None:
+        check_scheduler(scheduler)
     sc = load_scenario(scenario)
     gates: dict[str, Any] | None = None
     if wgi_min is not None or require is not None or ilo_min is not None or irma_min is not None:

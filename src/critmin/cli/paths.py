@@ -19,7 +19,6 @@ from critmin.cli.app import (
     progress_bar,
     user_errors,
 )
-from critmin.cli.uncertainty import SCHEDULER_ADDRESS
 from critmin.errors import CritminError
 
 
@@ -53,6 +52,7 @@ def paths_cmd(
     """Time and who pays: one equilibrium per year with demand growth, capacity lead times,
     shocks fitted to price history and disruptions; fiscal cost, levy revenue, zone buyers' and
     producers' stakes of each floor mechanism (docs/paths.md)."""
+    from critmin.parallel import check_scheduler
     from critmin.paths import run_paths
     from critmin.scenario import load_scenario
     from critmin.util import check_input_file, check_output_dir, check_output_file
@@ -62,10 +62,8 @@ def paths_cmd(
         check_output_dir(csv_dir, "--csv")
     if html is not None:
         check_output_file(html, "--html", (".html", ".htm"))
-    if scheduler is not None and not SCHEDULER_ADDRESS.fullmatch(scheduler.strip()):
-        raise CritminError(
-            f"--scheduler must be an address such as tcp://127.0.0.1:8786, got {scheduler!r}"
-        )
+    if scheduler is not None:
+        check_scheduler(scheduler)
     sc = load_scenario(scenario)
     load_solver()
     total = draws if draws is not None else (sc.paths.draws if sc.paths else 0)

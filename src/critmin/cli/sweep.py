@@ -47,8 +47,13 @@ def sweep_cmd(
 ) -> None:
     from critmin.report.sweep_page import sweep_table, write_sweep_page
     from critmin.sweep import run_sweep, values_between
-    from critmin.util import write_text_atomic
+    from critmin.util import check_output_file, write_text_atomic
 
+    check_output_file(output, "--out", (".html", ".htm"))  # before the work, not after it
+    if csv is not None:
+        check_output_file(csv, "--csv", (".csv",))
+    if values is not None and (start is not None or stop is not None):
+        raise CritminError("give either --values or the range --from/--to, not both")
     if values is not None:
         points = _values(values)
     elif start is not None and stop is not None:

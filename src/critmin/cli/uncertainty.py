@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,12 +23,11 @@ from critmin.cli.app import (
 )
 from critmin.cli.simulate import JSON_SUFFIXES
 from critmin.errors import CritminError, WriteFailedError, did_you_mean
+from critmin.parallel import check_scheduler
 
 DRAW_SUFFIXES = (".csv", ".parquet")
 """Formats of ``--draws-out``, chosen by the file's suffix."""
 
-SCHEDULER_ADDRESS = re.compile(r"(?:[a-z]+://)?(?:\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d{1,5}")
-"""A Dask scheduler address: ``[protocol://]host:port``."""
 
 REFERENCES = ("baseline", "no_disruption")
 
@@ -111,12 +109,8 @@ def uncertainty_cmd(
         check_output_file(output, "--out", JSON_SUFFIXES)
     if draws_out is not None:
         check_output_file(draws_out, "--draws-out", DRAW_SUFFIXES)
-    if scheduler is not None and not SCHEDULER_ADDRESS.fullmatch(scheduler.strip()):
-        # checked here: a malformed address leaves a half-made Dask client whose clean-up
-        # prints a traceback at exit, 30 s later
-        raise CritminError(
-            f"--scheduler must be an address such as tcp://127.0.0.1:8786, got {scheduler!r}"
-        )
+    if scheduler is not None:
+        check_scheduler(scheduler)  # before the work (see critmin.parallel.check_scheduler)
     if reference is not None and reference not in REFERENCES:
         raise CritminError(
             f"--reference must be {' or '.join(REFERENCES)}, got {reference!r}"
