@@ -129,21 +129,37 @@ def _group_of(row: dict[str, Any]) -> str:
     return "zone" if row.get("member") else "outside"
 
 
+def all_converged(results: dict[str, Any]) -> bool:
+    """Whether every product's solve converged: a total over products is a result only then
+    (a product that did not converge has no result numbers; see :func:`paragraph`)."""
+    return all(p["converged"] for p in results["products"].values())
+
+
 def welfare_parts(results: dict[str, Any]) -> dict[str, dict[str, float | None]]:
     """``{"zone"|"outside"|"world": {part key: USD}}`` summed over every product and country.
 
-    A part is ``None`` only when no country has a value for it."""
+    A part is ``None`` when no country has a value for it, when a country of the group has
+    none (a buyer cut off from every supplier: its consumer surplus change is unbounded), or
+    when a product did not converge: a sum that leaves out an undefined term is not the
+    total, so it is not shown as one."""
     sums: dict[str, dict[str, float | None]] = {
         g: dict.fromkeys(k for k, _ in WELFARE_PARTS) for g in GROUPS
     }
+    if not all_converged(results):
+        return sums
+    undefined: set[tuple[str, str]] = set()
     for p in results["products"].values():
         for row in p["countries"].values():
             for g in (_group_of(row), "world"):
                 acc = sums[g]
                 for key, _ in WELFARE_PARTS:
                     v = row.get(key)
-                    if v is not None:
+                    if v is None:
+                        undefined.add((g, key))
+                    else:
                         acc[key] = (acc[key] or 0.0) + float(v)
+    for g, key in undefined:
+        sums[g][key] = None
     return sums
 
 
@@ -153,12 +169,15 @@ def zone_shares(results: dict[str, Any]) -> dict[str, float | None]:
     members, watch = set(results["members"]), set(results["watch"])
     base = {"demand": 0.0, "members": 0.0, "watch": 0.0}
     scen = {"demand": 0.0, "members": 0.0, "watch": 0.0}
+    unknown = not all_converged(results)
     for p in results["products"].values():
         for f in p["flows"]:
             if f["importer"] not in members:
                 continue
             v = float(f["baseline_value_usd"])
             q = f.get("quantity_change_pct")
+            if q is None and v > 0:  # a flow of the baseline whose change is undefined
+                unknown = True
             x = 0.0 if q is None else 1.0 + float(q) / 100.0
             for acc, amount in ((base, v), (scen, v * x)):
                 acc["demand"] += amount
@@ -172,9 +191,9 @@ def zone_shares(results: dict[str, Any]) -> dict[str, float | None]:
 
     return {
         "self_sufficiency_baseline": ratio(base, "members"),
-        "self_sufficiency": ratio(scen, "members"),
+        "self_sufficiency": None if unknown else ratio(scen, "members"),
         "watch_share_baseline": ratio(base, "watch"),
-        "watch_share": ratio(scen, "watch"),
+        "watch_share": None if unknown else ratio(scen, "watch"),
     }
 
 
@@ -183,22 +202,28 @@ def price_changes(results: dict[str, Any]) -> dict[str, float | None]:
     over every product and country."""
     num = {"zone": 0.0, "outside": 0.0}
     den = {"zone": 0.0, "outside": 0.0}
+    undefined = {"zone": False, "outside": False}
     for p in results["products"].values():
         for row in p["countries"].values():
             dp, w = (
                 row.get("consumer_price_change_pct"),
                 float(row.get("baseline_purchases_usd") or 0),
             )
-            if dp is None or w <= 0:
+            if w <= 0:
                 continue
             g = _group_of(row)
+            if dp is None or not p["converged"]:  # a buyer cut off, or no result
+                undefined[g] = True
+                continue
             num[g] += w * float(dp)
             den[g] += w
+
+    def average(g: str) -> float | None:
+        return None if undefined[g] or den[g] <= 0 else num[g] / den[g]
+
     return {
-        "zone_consumer_price_change_pct": num["zone"] / den["zone"] if den["zone"] > 0 else None,
-        "outside_consumer_price_change_pct": (
-            num["outside"] / den["outside"] if den["outside"] > 0 else None
-        ),
+        "zone_consumer_price_change_pct": average("zone"),
+        "outside_consumer_price_change_pct": average("outside"),
     }
 
 
@@ -206,6 +231,8 @@ def country_welfare(results: dict[str, Any]) -> dict[str, float]:
     """Welfare change (USD) of each country summed over products."""
     out: dict[str, float] = {}
     for p in results["products"].values():
+        if not p["converged"]:  # no result numbers
+            continue
         for code, row in p["countries"].items():
             v = row.get("welfare_change_usd")
             if v is not None:
@@ -362,8 +389,8 @@ def paragraph(results: dict[str, Any], top: int = 2) -> str:
     failed = [str(p["name"]) for p in products.values() if not p["converged"]]
     if failed:
         sentences.append(
-            f"Caution: the solver did not converge for {', '.join(failed)}; "
-            "its numbers are included but unreliable."
+            f"Caution: the solver did not converge for {', '.join(failed)}: it has no result "
+            "numbers, so the zone's totals over every product are not shown."
         )
     return " ".join(sentences)
 

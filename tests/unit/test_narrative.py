@@ -105,7 +105,7 @@ def two_products() -> dict[str, Any]:
             ),
             "BRA": country(False, False, dp=1.0, E=100.0, consumer_surplus_change_usd=-1e6),
         },
-        [flow("BRA", "USA", 100.0, None), flow("USA", "USA", 100.0, 10.0)],
+        [flow("BRA", "USA", 100.0, -100.0), flow("USA", "USA", 100.0, 10.0)],
     )
     return {
         "scenario": "two widgets",
@@ -149,6 +149,38 @@ def test_paragraph_states_its_numbers(two_products: dict[str, Any]) -> None:
     assert "outside the zone, a loss of USD 31.0 m" in text
     assert "largest losses fall on China (CHN, -30.0 m)" in text
     assert "largest gains go to Canada (CAN, +5.0 m)" in text
+
+
+def test_a_total_with_an_undefined_term_is_not_shown_as_a_total(
+    two_products: dict[str, Any],
+) -> None:
+    """A buyer cut off from every supplier (its price and consumer surplus change are
+    unbounded: None in the results) or a product that did not converge leaves the totals
+    it enters undefined, not summed without it."""
+    cut = copy.deepcopy(two_products)
+    usa = cut["products"]["a"]["countries"]["USA"]
+    usa["consumer_price_change_pct"] = None
+    usa["consumer_surplus_change_usd"] = None
+    usa["welfare_change_usd"] = None
+    cut["products"]["a"]["flows"][1]["quantity_change_pct"] = None
+    p, w, s = price_changes(cut), welfare_parts(cut), zone_shares(cut)
+    assert p["zone_consumer_price_change_pct"] is None
+    assert p["outside_consumer_price_change_pct"] == pytest.approx((200 * -2 + 100 * 1) / 300)
+    assert w["zone"]["consumer_surplus_change_usd"] is None
+    assert w["world"]["welfare_change_usd"] is None
+    assert w["outside"]["welfare_change_usd"] == pytest.approx(-31e6)
+    assert w["zone"]["producer_surplus_change_usd"] == pytest.approx(31e6)  # defined parts
+    assert s["self_sufficiency"] is None and s["self_sufficiency_baseline"] == pytest.approx(0.5)
+    text = headline(cut).paragraph
+    assert "cannot be measured" in text and "an unknown change" in text
+
+    failed = copy.deepcopy(two_products)
+    failed["products"]["b"]["converged"] = False
+    figures = {f.key: f.value for f in headline(failed).figures}
+    for key in ("self_sufficiency", "zone_consumer_price_change_pct", "world_welfare_change_usd"):
+        assert figures[key] is None, key
+    assert "did not converge for Widget B" in headline(failed).paragraph
+    assert "CHN, -30.0 m" in headline(failed).paragraph  # the converged product's countries
 
 
 def test_no_change_says_so(two_products: dict[str, Any]) -> None:

@@ -170,6 +170,31 @@ def test_disruption_with_probability_zero_changes_nothing(world: World) -> None:
         ].summary() | {"disruption_events": []}
 
 
+def test_cut_off_buyers_and_idle_disruptions_are_reported_not_averaged_away(
+    world: World,
+) -> None:
+    """A ban of every export leaves buyers without a supplier: their price is unbounded, so
+    the price means are undefined in every draw (as simulate reports them), and the run says
+    why; a disruption of an exporter that sells nothing of the product says it does nothing."""
+    ban = [{"type": "export_ban", "exporters": "all", "importers": "all"}]
+    res = run_uncertainty(
+        scenario(["lithium_carbonate"], ban), draws=8, seed=1, workers=1, world=world
+    )
+    p = res.products["lithium_carbonate"]
+    assert np.all(np.isnan(p.draws["zone_consumer_price_change_pct"]))
+    point = res.to_dict()["products"]["lithium_carbonate"]["outputs"]
+    assert point["zone_consumer_price_change_pct"]["point"] is None
+    assert any(w.startswith("lithium_carbonate: cut off") for w in res.warnings)
+    idle = [{"exporters": ["ISL"], "probability": 0.5}]
+    res = run_uncertainty(
+        scenario(["lithium_carbonate"], disruptions=idle), draws=8, seed=1, workers=1, world=world
+    )
+    assert res.to_dict()["warnings"] == [
+        "no effect: disruption[0]: none of the exporters it names sells the products it "
+        "covers to the importers it names (no draw can disrupt any trade)"
+    ]
+
+
 def test_certain_disruption_equals_the_export_ban_policy(world: World) -> None:
     ban = [{"type": "export_ban", "exporters": ["CHN"], "importers": "members"}]
     with single_thread_blas():

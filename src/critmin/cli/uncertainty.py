@@ -155,6 +155,8 @@ def uncertainty_cmd(
         sys.stdout.write(text)
     else:
         _print_uncertainty(data)
+    for warning in data["warnings"]:
+        err.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False)
     if not result.converged:
         err.print(
             "[bold red]some draws did not converge: they are left out of the summaries "

@@ -2758,7 +2758,8 @@ def draw_outputs(
     (consumer and producer surplus on the curves shifted by a market shock, tariff and levy
     revenue change, quota rent, subsidy cost).
     Consumer price changes are ``E``-weighted means of ``(P_j - 1) x 100`` over members and
-    non-members (a buyer with no supplier left counts as unchanged); self-sufficiency and the
+    non-members (NaN, undefined, where a buyer with baseline purchases has no supplier left:
+    its price is unbounded, as the single simulation reports it); self-sufficiency and the
     watch share are member purchases ``q_ij`` from members and from watch countries over all
     member purchases; zone consumption ``Q = sum_{j in zone} E_j D_j``. Welfare sums skip NaN.
     ``eps`` and ``subsidy_floor`` are per country; ``E`` is the baseline expenditure per buyer.
@@ -2797,7 +2798,9 @@ def draw_outputs(
             tariff += rev
         if cost == cost:
             subsidy += cost
-        dP = (P[j] - 1.0) * 100.0 if math.isfinite(P[j]) else 0.0
+        dP = (P[j] - 1.0) * 100.0 if math.isfinite(P[j]) else math.nan
+        if E[j] <= 0.0:
+            dP = 0.0  # no baseline purchases: no weight in the means
         if members[j]:
             wz += E[j]
             pz += E[j] * dP

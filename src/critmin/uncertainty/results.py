@@ -134,6 +134,10 @@ class UncertaintyResult:
     workers: int
     products: dict[str, ProductUncertainty]
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    """What does (or may do) nothing, and buyers cut off from every supplier, as the single
+    simulation reports them (``<product>: <warning>``), and disruptions that can stop no
+    trade of a product."""
 
     @property
     def draws(self) -> int:
@@ -158,6 +162,7 @@ class UncertaintyResult:
             "duration_days": s.duration_days,
             "converged": self.converged,
             "timings": self.timings,
+            "warnings": self.warnings,
             "products": {pid: p.summary() for pid, p in self.products.items()},
         }
 

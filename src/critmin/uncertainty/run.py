@@ -142,6 +142,19 @@ def run_uncertainty(
             stockpile=stock,
             threshold=settings.shortfall_threshold,
         )
+    warnings = [
+        f"{rp.baseline.product_id}: {note}"
+        for rp in resolved
+        for note in rp.notes
+        if "no effect" in note or note.startswith("cut off")
+    ]
+    hit = {ev.disruption for t in tasks for ev in t.events}
+    for j in range(len(scenario.disruption)):
+        if j not in hit:
+            warnings.append(
+                f"no effect: disruption[{j}]: none of the exporters it names sells the "
+                "products it covers to the importers it names (no draw can disrupt any trade)"
+            )
     t_end = time.perf_counter()
     solve_s = t_solved - t_resolved
     timings = {
@@ -160,4 +173,5 @@ def run_uncertainty(
         workers=nworkers,
         products=products,
         timings=timings,
+        warnings=warnings,
     )
