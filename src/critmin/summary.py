@@ -157,6 +157,14 @@ def print_summary(
     if detail is None:
         detail = len(products) <= 3
     if not detail:
+        # the tables are left out, never the warnings: an instrument that does nothing or
+        # buyers cut off from every supplier must be seen whatever the length of the output
+        for pid, p in products.items():
+            for note in p.get("notes", []):
+                if note.startswith(_WARNING_NOTES):
+                    console.print(
+                        f"[bold yellow]warning:[/] {escape(pid)}: {escape(note)}", highlight=False
+                    )
         console.print(
             "[dim]Per-product tables (trade diversion, export controls, welfare by country): "
             "--detail; every table: --xlsx FILE or --csv DIR; everything: --json.[/]"

@@ -360,6 +360,25 @@ CASES = [
         ),
     ),
     Case(
+        "a ban that does nothing, in the brief output of four products",
+        **sim(
+            scenario(
+                'type = "export_ban"\nexporters = ["USA"]\nimporters = ["USA"]',
+                product="".join(
+                    f'[[product]]\nid = "{p}"\n'
+                    for p in (
+                        "lithium_carbonate",
+                        "cobalt_oxides",
+                        "gallium_germanium",
+                        "permanent_magnets",
+                    )
+                ),
+            ),
+            code=0,
+            words=("warning: permanent_magnets: no effect: policy[0] (export_ban)",),
+        ),
+    ),
+    Case(
         "a later tariff on every pair of an earlier one",
         **sim(
             scenario('type = "tariff"\nrate = 0.5', 'type = "tariff"\nrate = 0.1'),
