@@ -75,6 +75,7 @@ def test_defaults_follow_the_contract() -> None:
         ),
         ({"product": [{"id": "a"}, {"id": "a"}]}, "product", "repeated: a"),
         ({"chain": [{"id": "lithium"}, {"id": "lithium"}]}, "chain", "repeated: lithium"),
+        ({"policy": [{"type": "tariff", "rate": 0.1}] * 201}, "policy", "at most 200"),
         (
             {"product": [{"id": "x", "supply_elasticity": {"default": 1, "CHN": -1}}]},
             "product[0]",

@@ -35,6 +35,7 @@ def simulate_cmd(
         None,
         "--indent",
         min=0,
+        max=16,
         help="Indent the JSON by this many spaces, for people (default: compact, for machines).",
     ),
     detail: bool | None = typer.Option(

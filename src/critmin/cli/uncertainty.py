@@ -95,6 +95,7 @@ def uncertainty_cmd(
         None,
         "--indent",
         min=0,
+        max=16,
         help="Indent the JSON by this many spaces, for people (default: compact, for machines).",
     ),
 ) -> None:

@@ -375,6 +375,11 @@ class ChainSpec(_Strict):
     shock: list[ChainShock] = Field(default_factory=list)
 
 
+MAX_ENTRIES = 200
+"""At most this many ``[[policy]]``, ``[[disruption]]`` or ``[[shock]]`` tables (each is
+resolved for every product: 500 tariffs took 2 s, 5,000 over 90 s)."""
+
+
 class Scenario(_Strict):
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
@@ -383,10 +388,12 @@ class Scenario(_Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     product: list[ProductSpec] = Field(default_factory=list)
     chain: list[ChainSpec] = Field(default_factory=list)
-    policy: list[Policy] = Field(default_factory=list)
-    disruption: list[Disruption] = Field(default_factory=list)
+    # bounded lists: a scenario is written by people (the examples hold a handful); a
+    # generated file with thousands of entries would run for minutes before anyone saw why
+    policy: list[Policy] = Field(default_factory=list, max_length=MAX_ENTRIES)
+    disruption: list[Disruption] = Field(default_factory=list, max_length=MAX_ENTRIES)
     tariffs: TariffSettings | None = None
-    shock: list[MarketShock] = Field(default_factory=list)
+    shock: list[MarketShock] = Field(default_factory=list, max_length=MAX_ENTRIES)
     uncertainty: UncertaintySettings | None = None
     coalition: CoalitionSettings | None = None
     paths: PathsSettings | None = None
