@@ -379,6 +379,25 @@ CASES = [
         ),
     ),
     Case(
+        "a rule of origin without any chain",
+        **sim(
+            scenario(
+                'type = "tariff"\nrate = 0.1',
+                zone=ZONE + '[zone.origin]\nrule = "rvc"\nthreshold = 0.4\n',
+            ),
+            code=0,
+            words=("no effect: zone.origin: a rule of origin applies to the processed stages",),
+        ),
+    ),
+    Case(
+        "a preferential cut with no baseline tariff",
+        **sim(
+            scenario('type = "tariff"\nrate = 0.1') + "[tariffs]\npreferential_cut = 0.5\n",
+            code=0,
+            words=("no effect: tariffs.preferential_cut: there is no baseline tariff",),
+        ),
+    ),
+    Case(
         "a later tariff on every pair of an earlier one",
         **sim(
             scenario('type = "tariff"\nrate = 0.5', 'type = "tariff"\nrate = 0.1'),

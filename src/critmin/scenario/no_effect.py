@@ -16,6 +16,8 @@ product's ``notes`` (JSON) and are printed as warnings in the readable output:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from critmin.baseline import ProductBaseline
@@ -185,3 +187,22 @@ def cut_off_notes(base: ProductBaseline, banned: np.ndarray) -> list[str]:
         f"({codes(base, cut)}): their price is infinite, so their consumer surplus and welfare "
         "are undefined (shown as '-', null in JSON)"
     ]
+
+
+def settings_notes(scenario: Any, base: ProductBaseline) -> list[str]:
+    """Scenario settings that do nothing for a single product market: a rule of origin
+    (it decides which output of a linked chain's processed stages counts as the zone's, and
+    the scenario has no chain), and a preferential cut with no baseline tariff to cut."""
+    out = []
+    if scenario.zone.origin is not None and not scenario.chain:
+        out.append(
+            "no effect: zone.origin: a rule of origin applies to the processed stages of "
+            "linked chains ([[chain]]), and this scenario has none"
+        )
+    cut = scenario.tariffs.preferential_cut if scenario.tariffs is not None else 0.0
+    if cut > 0 and not (base.t0 > 0).any():
+        out.append(
+            f"no effect: tariffs.preferential_cut: there is no baseline tariff on "
+            f"{_goods(base)} to cut (tariffs.baseline = 'curated' or a tariffs.file sets them)"
+        )
+    return out

@@ -386,6 +386,7 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
                 f"zone.watch: {', '.join(in_both)} are zone members and are not counted as "
                 "watch countries"
             )
+        notes += no_effect.settings_notes(scenario, base)
         el = resolve_elasticities(world, scenario, spec, base, f"product[{k}]")
         policy = build_policy(world, scenario, base, members, watch, notes, user_codes)
         resolved.append(ResolvedProduct(spec, base, el, policy, members, watch, notes))
