@@ -379,6 +379,32 @@ CASES = [
         ),
     ),
     Case(
+        "a lower price floor under a higher one",
+        **sim(
+            scenario(
+                'type = "price_floor"\nprice_usd_per_t = 15000',
+                'type = "price_floor"\nprice_usd_per_t = 30000',
+            ),
+            code=0,
+            words=(
+                "no effect: policy[0] (price_floor): policy[1] (price_floor) sets a price floor",
+            ),
+        ),
+    ),
+    Case(
+        "a looser quota beside a tighter one on the same exporter",
+        **sim(
+            scenario(
+                'type = "export_quota"\nexporters = ["CHL"]\nshare_of_baseline = 0.5',
+                'type = "export_quota"\nexporters = ["CHL", "ARG"]\nshare_of_baseline = 0.9',
+            ),
+            code=0,
+            words=(
+                "policy[1] (export_quota) and policy[0] (export_quota) both set an export quota on 1",
+            ),
+        ),
+    ),
+    Case(
         "a rule of origin without any chain",
         **sim(
             scenario(

@@ -206,3 +206,37 @@ def settings_notes(scenario: Any, base: ProductBaseline) -> list[str]:
             f"{_goods(base)} to cut (tariffs.baseline = 'curated' or a tariffs.file sets them)"
         )
     return out
+
+
+def overlap_notes(
+    label: str,
+    what: str,
+    binding: str,
+    mine: np.ndarray,
+    value: float,
+    earlier: list[tuple[str, np.ndarray, float]],
+    tighter: Any,
+) -> list[str]:
+    """Two instruments of one kind on the same pairs or exporters are not added up: the
+    higher floor or the tighter cap applies (``tighter(a, b)``: whether ``a`` binds over
+    ``b``). A note for each overlap with an earlier one (``(label, mask, value)``) names the
+    one that applies there."""
+    out = []
+    for other, theirs, v in earlier:
+        both = int((mine & theirs).sum())
+        if not both or v == value:
+            continue
+        new_wins = tighter(value, v)
+        wins, loses = (label, other) if new_wins else (other, label)
+        lost = theirs if new_wins else mine
+        if not (lost & ~mine if new_wins else lost & ~theirs).any():  # all of it overridden
+            out.append(
+                f"no effect: {loses}: {wins} sets {what} on every one of its {binding}, and "
+                f"{wins}'s applies (they are not added up)"
+            )
+            continue
+        out.append(
+            f"{loses} and {wins} both set {what} on {both} of the same {binding}: {wins}'s "
+            "applies there (they are not added up)"
+        )
+    return out

@@ -199,6 +199,8 @@ def build_policy(
 
     controls: list[tuple[int, object]] = []
     tariffs: list[tuple[str, np.ndarray]] = []  # each tariff's label and pairs, in order
+    floors: list[tuple[str, np.ndarray, float]] = []  # variable-levy floors: label, pairs, price
+    quotas: list[tuple[str, np.ndarray, float]] = []  # export quotas: label, exporters, share
     for k, pol in enumerate(scenario.policy):
         fname = f"policy[{k}]"
         if pol.products is not None and base.product_id not in pol.products:
@@ -222,6 +224,16 @@ def build_policy(
         elif isinstance(pol, ExportQuotaPolicy):
             rows = select(pol.exporters, f"{fname}.exporters")
             notes += no_effect.quota_notes(label, base, rows, pol.share_of_baseline)
+            notes += no_effect.overlap_notes(
+                label,
+                "an export quota",
+                "exporters",
+                rows,
+                pol.share_of_baseline,
+                quotas,
+                lambda a, b: a < b,
+            )
+            quotas.append((label, rows, pol.share_of_baseline))
             cap[rows] = np.minimum(cap[rows], pol.share_of_baseline)
         elif isinstance(pol, PriceFloorPolicy):
             if not np.isfinite(base.p0).any():
@@ -232,6 +244,16 @@ def build_policy(
             if pol.mechanism == "variable_levy":
                 pairs = np.outer(~members, members) & offdiag
                 notes += no_effect.levy_floor_notes(label, base, pairs, pol.price_usd_per_t)
+                notes += no_effect.overlap_notes(
+                    label,
+                    "a price floor",
+                    "pairs",
+                    pairs,
+                    pol.price_usd_per_t,
+                    floors,
+                    lambda a, b: a > b,
+                )
+                floors.append((label, pairs, pol.price_usd_per_t))
                 rel = pol.price_usd_per_t / base.p0
                 levy = np.where(pairs, np.maximum(levy, np.nan_to_num(rel)), levy)
             else:
