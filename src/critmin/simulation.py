@@ -335,6 +335,29 @@ def control_records(rp: ResolvedProduct, sol: Solution) -> list[dict[str, Any]]:
     return out
 
 
+EXTREME_PRICE_RATIO = 11.0
+"""A consumer price more than this many times its baseline (a rise above 1,000%) is flagged:
+the constant-elasticity curves are calibrated at the baseline and say little that far from
+it (a supply shock of -99.99999% moved prices by 10^11 %)."""
+
+
+def extreme_notes(rp: ResolvedProduct, sol: Solution, E: np.ndarray) -> list[str]:
+    """A warning when a buyer's consumer price rises above :data:`EXTREME_PRICE_RATIO`
+    times its baseline (buyers cut off have their own warning)."""
+    if not sol.converged:
+        return []
+    P = np.where((E > 0) & np.isfinite(sol.P), sol.P, 0.0)
+    k = int(np.argmax(P))
+    if not P[k] > EXTREME_PRICE_RATIO:
+        return []
+    code = rp.baseline.countries[k]
+    return [
+        f"extreme: the consumer price of {code} rises {_pct(P[k]):,.0f}% (the largest): far "
+        "from the baseline the constant-elasticity model is calibrated at; read it as a sign "
+        "of collapse, not as a forecast"
+    ]
+
+
 def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[str, Any]:
     base = rp.baseline
     V = base.V
@@ -394,7 +417,7 @@ def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[s
             "baseline_market_usd": float(V.sum()),
         },
         "warnings": base.warnings,
-        "notes": [*rp.notes, *leak_notes(rp, sol)],
+        "notes": [*rp.notes, *leak_notes(rp, sol), *extreme_notes(rp, sol, E)],
         "estimated_domestic_sales": base.estimated_domestic,
         "sources": base.sources,
     }

@@ -363,7 +363,7 @@ def print_controls(console: Console, product: dict[str, Any], members: set[str],
     console.print(t)
 
 
-_WARNING_NOTES = ("no effect:", "may have no effect:", "cut off:", "numerical:")
+_WARNING_NOTES = ("no effect:", "may have no effect:", "cut off:", "numerical:", "extreme:")
 
 
 def _print_notes(console: Console, product: dict[str, Any], warnings: bool = False) -> None:

@@ -405,6 +405,14 @@ CASES = [
         ),
     ),
     Case(
+        "a supply shock that all but removes the market",
+        **sim(
+            scenario() + '[[shock]]\ntype = "supply"\nchange = -0.9999999999\n',
+            code=0,
+            words=("warning: extreme: the consumer price of", "sign of collapse"),
+        ),
+    ),
+    Case(
         "a rule of origin without any chain",
         **sim(
             scenario(
