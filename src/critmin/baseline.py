@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from critmin.errors import CritminError, ScenarioError
+from critmin.errors import CritminError, DataIntegrityError, ScenarioError
 from critmin.world import AGGREGATES, World
 
 if TYPE_CHECKING:
@@ -168,6 +168,23 @@ def _per_cf(out: dict[str, float], cf: float) -> dict[str, float]:
     return {c: v / cf for c, v in out.items() if not np.isnan(v / cf)}
 
 
+def _check_flow_values(pid: str, world: World, value: np.ndarray, quantity: np.ndarray) -> None:
+    """A dataset's flows are amounts: a value that is not a finite number at least 0 (a
+    damaged or hand-edited table of a user's dataset) is refused, not calibrated on (a
+    quantity may be missing: NaN)."""
+    bad_value = ~(np.isfinite(value) & (value >= 0))
+    bad_q = ~np.isnan(quantity) & ~(np.isfinite(quantity) & (quantity >= 0))
+    if bad_value.any() or bad_q.any():
+        col, arr, bad = (
+            ("value_usd", value, bad_value) if bad_value.any() else ("quantity_t", quantity, bad_q)
+        )
+        raise DataIntegrityError(
+            f"the dataset's flows of {pid} ({world.year}) hold {int(bad.sum())} {col} value(s) "
+            f"that are not finite amounts at least 0 (e.g. {float(arr[bad][0])!r}): the dataset is "
+            "damaged; check it with 'critmin data check' or rebuild it"
+        )
+
+
 def bundled_baseline(
     world: World, product_id: str, price_usd_per_t: float | None = None
 ) -> ProductBaseline:
@@ -177,6 +194,7 @@ def bundled_baseline(
     pid = str(product["product_id"])
     cols = world.flow_columns(pid)
     exporter, importer = cols["exporter"], cols["importer"]
+    _check_flow_values(pid, world, cols["value_usd"], cols["quantity_t"])
     keep = (exporter != importer) & (cols["value_usd"] > 0)
     if not keep.any():
         raise CritminError(f"product {pid!r} has no trade flows in {world.year}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -121,6 +123,34 @@ def test_a_manifest_without_its_tables_gets_one_message(tmp_path: Path, manifest
         assert res.exit_code == 1, (args, res.output)
         assert "manifest.json" in res.output and "rebuild it" in res.output
         assert "internal error" not in res.output
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -1e9, float("inf")])
+def test_a_dataset_with_flows_that_are_not_amounts_is_refused(tmp_path: Path, bad: float) -> None:
+    copy = tmp_path / "ref"
+    shutil.copytree(REFERENCE_DIR, copy)
+    flows = pd.read_parquet(copy / "flows.parquet")
+    rows = flows.index[(flows["product_id"] == "lithium_carbonate") & (flows["year"] == 2024)][:3]
+    flows.loc[rows, "value_usd"] = bad
+    flows.to_parquet(copy / "flows.parquet", index=False)
+    example = Path(__file__).resolve().parents[2] / "examples" / "01_lithium_floor_levy.toml"
+    # a process of its own: this one has the bundled dataset's world in its caches
+    res = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("critmin")),
+            "--data",
+            str(copy),
+            "simulate",
+            str(example),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 1, res.stdout + res.stderr
+    flat = " ".join(res.stderr.split())
+    assert "flows of lithium_carbonate" in flat and "not finite amounts at least 0" in flat
+    assert "internal error" not in flat
 
 
 def test_docs_data_md_is_generated_from_the_schema() -> None:
