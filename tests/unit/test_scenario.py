@@ -77,6 +77,11 @@ def test_defaults_follow_the_contract() -> None:
         ({"chain": [{"id": "lithium"}, {"id": "lithium"}]}, "chain", "repeated: lithium"),
         ({"policy": [{"type": "tariff", "rate": 0.1}] * 201}, "policy", "at most 200"),
         (
+            {"disruption": [{"probability": 0.1, "stage": "refine"}]},
+            "disruption[0].stage",
+            "this scenario has no chain",
+        ),
+        (
             {"product": [{"id": "x", "supply_elasticity": {"default": 1, "CHN": -1}}]},
             "product[0]",
             "supply_elasticity must be at least 0",

@@ -216,6 +216,7 @@ def number_check(
     maximum: float | None = None,
     *,
     above: float | None = None,
+    below: float | None = None,
 ) -> Callable[[Any], Any]:
     """A Typer option callback: the value must be a finite number in range (``nan`` and
     ``inf`` parse as floats, and click's ranges let NaN through), else a usage error naming the
@@ -231,11 +232,14 @@ def number_check(
             parts.append(f"at least {minimum:g}")
         if maximum is not None:
             parts.append(f"at most {maximum:g}")
+        if below is not None:
+            parts.append(f"less than {below:g}")
         allowed = "a finite number" + (" " + " and ".join(parts) if parts else "")
         ok = isinstance(value, int) or math.isfinite(value)
         ok = ok and (above is None or value > above)
         ok = ok and (minimum is None or value >= minimum)
         ok = ok and (maximum is None or value <= maximum)
+        ok = ok and (below is None or value < below)
         if not ok:
             raise typer.BadParameter(f"must be {allowed}, got {value!r}")
         return value

@@ -70,7 +70,7 @@ def uncertainty_cmd(
     ),
     threshold: float | None = typer.Option(
         None,
-        callback=number_check(0.0, 1.0),
+        callback=number_check(0.0, below=1.0),
         help="Shortfall threshold, fraction of reference zone demand (default 0.05).",
     ),
     coverage: float | None = typer.Option(

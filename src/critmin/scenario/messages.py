@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 from critmin.errors import ScenarioError, did_you_mean
 
 # pydantic's names for union members and validators in an error's location: not field names
-_UNION_PARTS = ("list[", "literal[", "float", "dict[", "str", "int", "function-")
+_UNION_PARTS = ("list[", "literal[", "float", "dict[", "str", "int", "function-", "tuple[")
 _BOUNDS = {
     "greater_than": ("greater than", "gt"),
     "greater_than_equal": ("at least", "ge"),

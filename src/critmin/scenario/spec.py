@@ -422,6 +422,13 @@ class Scenario(_Strict):
             raise ScenarioError("product", "at least 1 product or chain is required")
         if self.chain:  # chain products are known after the catalog is read (scenario.chains)
             return self
+        for k, dis in enumerate(self.disruption):
+            if dis.stage is not None:
+                raise ScenarioError(
+                    f"disruption[{k}].stage",
+                    "stage selects a stage of a chain and this scenario has no chain; "
+                    "select single markets with products = [...]",
+                )
         ids = {p.id for p in self.product}
         for k, shock in enumerate(self.shock):
             for pid in shock.products or []:
