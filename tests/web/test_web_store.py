@@ -197,3 +197,20 @@ def test_a_file_that_is_not_a_database_is_refused_and_left_as_it_is(tmp_path: Pa
     assert other.read_bytes() == before
     with pytest.raises(CritminError, match="is a folder"):
         ScenarioStore(tmp_path)
+
+
+def test_serve_checks_where_it_listens_before_starting() -> None:
+    import socket
+
+    from critmin.errors import CritminError
+    from critmin.web.app import check_listen
+
+    with pytest.raises(CritminError, match="not a host name or address"):
+        check_listen("no_such_host.invalid", 8000)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(CritminError, match=r"cannot listen on 127\.0\.0\.1"):
+            check_listen("127.0.0.1", port)
+    check_listen("127.0.0.1", port)  # free again

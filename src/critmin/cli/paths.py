@@ -25,7 +25,7 @@ from critmin.errors import CritminError
 @app.command("paths")
 @user_errors
 def paths_cmd(
-    scenario: Path = typer.Argument(..., help="Scenario TOML file with a [paths] table."),
+    scenario: Path = typer.Argument(..., help="Scenario TOML file with a \\[paths] table."),
     years: str | None = typer.Option(
         None, "--years", help="FIRST-LAST, e.g. 2025-2035 (default: the scenario's paths.years)."
     ),

@@ -127,10 +127,35 @@ def _warm(ready: threading.Event) -> None:
         ready.set()
 
 
+def check_listen(host: str, port: int) -> None:
+    """That the server can listen on ``host:port``, checked before anything starts: an
+    unknown host name or a port in use is one message (uvicorn would print its own error
+    after the banner and exit with status 3)."""
+    import socket
+
+    from critmin.errors import CritminError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as err:
+        raise CritminError(f"--host {host!r}: not a host name or address here ({err})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as err:
+            raise CritminError(
+                f"cannot listen on {host}:{port} ({err.strerror or err}): is another server "
+                "using that port? (--port to choose another)"
+            ) from None
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, db_path: str | Path | None = None) -> None:
     """Run the dashboard and API with uvicorn (blocking)."""
     import uvicorn
 
+    check_listen(host, port)
     path = Path(db_path) if db_path else default_db_path()
     app = create_app(path, warm_up=True)
     print(
