@@ -731,3 +731,10 @@ def test_paths_and_options_are_checked_before_the_work(
     assert res.exit_code == 2, res.output
     assert words in " ".join(res.output.split()) and "internal error" not in res.output
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_assess_says_when_there_is_nothing_to_rank() -> None:
+    res = CliRunner().invoke(app, ["assess", "--minerals", "lithium", "--stage", "product"])
+    assert res.exit_code == 0 and "warning: no supply figures for lithium" in res.output
+    res = CliRunner().invoke(app, ["assess", "--minerals", ","])
+    assert res.exit_code == 2 and "--minerals lists no mineral" in res.output

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from critmin.cli.app import app, err, out, print_frame, user_errors
+from critmin.cli.app import app, err, escape, out, print_frame, user_errors
 from critmin.errors import CritminError
 
 if TYPE_CHECKING:
@@ -101,6 +101,8 @@ def assess_cmd(
 
         check_input_file(zone, "--zone")
     mineral_list = [m.strip() for m in minerals.split(",") if m.strip()] if minerals else None
+    if minerals is not None and not mineral_list:
+        raise CritminError(f"--minerals lists no mineral (got {minerals!r}); leave it out for all")
     stages = check_stages(stage.split(",")) if stage else None
     world = load_world(nearest_trade_year(year))
     if edition is not None and view == "criticality":
@@ -193,6 +195,13 @@ def assess_cmd(
             )
         z = Zone(member_codes, watch_codes)
     records = assess(world, mineral_list, stages, year, z, edition=ed)
+    if not records:  # legal, but nothing to show: say so rather than print an empty page
+        err.print(
+            f"[bold yellow]warning:[/] no supply figures for {escape(minerals or 'any mineral')} "
+            f"at stage {escape(stage or 'any')} in {year}: nothing to rank (the stages with "
+            "figures: mine, refine; products are in 'critmin data show products')",
+            highlight=False,
+        )
     if as_json:
         sys.stdout.write(json.dumps(records, indent=1, allow_nan=False) + "\n")
         return
