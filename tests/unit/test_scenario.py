@@ -76,6 +76,18 @@ def test_defaults_follow_the_contract() -> None:
         ({"product": [{"id": "a"}, {"id": "a"}]}, "product", "repeated: a"),
         ({"chain": [{"id": "lithium"}, {"id": "lithium"}]}, "chain", "repeated: lithium"),
         ({"policy": [{"type": "tariff", "rate": 0.1}] * 201}, "policy", "at most 200"),
+        # numbers far beyond any meaning are refused where they are written, not met later
+        # as an overflow
+        ({"uncertainty": {"ranges": {"sigma": [0.5, 1e300]}}}, "uncertainty.ranges", "<= 100"),
+        (
+            {
+                "policy": [
+                    {"type": "export_quota", "exporters": ["CHN"], "share_of_baseline": 1e308}
+                ]
+            },
+            "policy[0].share_of_baseline",
+            "at most 100",
+        ),
         (
             {"disruption": [{"probability": 0.1, "stage": "refine"}]},
             "disruption[0].stage",

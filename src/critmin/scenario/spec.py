@@ -191,7 +191,7 @@ class ExportQuotaPolicy(_LeakyPolicy):
     type: Literal["export_quota"]
     exporters: Selector
     importers: Selector = "all"  # "all": one cap on total exports (as before)
-    share_of_baseline: float = Field(ge=0)
+    share_of_baseline: float = Field(ge=0, le=100)  # 1 = baseline exports; above: no bite
 
 
 GrantShare = float | dict[str, float]
@@ -336,10 +336,10 @@ class UncertaintySettings(_Strict):
         cls, value: dict[str, tuple[float, float]]
     ) -> dict[str, tuple[float, float]]:
         for name, (low, high) in value.items():
-            if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= 1 <= high):
+            if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= 1 <= high <= 100):
                 raise ValueError(
                     f"ranges.{name} must be [low, high] multiples of the point value with "
-                    f"0 < low <= 1 <= high, got [{low:g}, {high:g}]"
+                    f"0 < low <= 1 <= high <= 100, got [{low:g}, {high:g}]"
                 )
         return value
 
@@ -361,9 +361,9 @@ class ChainShock(_Strict):
 
     product: str = Field(min_length=1)
     countries: Selector = "all"
-    output_change: float = Field(default=0.0, gt=-1)
-    recovery_multiplier: float = Field(default=1.0, gt=0)
-    recovery_share: float | None = Field(default=None, gt=0)
+    output_change: float = Field(default=0.0, gt=-1, le=100)
+    recovery_multiplier: float = Field(default=1.0, gt=0, le=1000)
+    recovery_share: float | None = Field(default=None, gt=0, le=1000)
 
 
 class ChainSpec(_Strict):
