@@ -70,3 +70,15 @@ def test_china_to_us_811292_in_2024_is_several_times_larger_as_the_us_reports(
     flags = mirror_gaps(read_comtrade(path), ["811292"])
     (chn_usa,) = [f for f in flags if f["exporter"] == "CHN" and f["importer"] == "USA"]
     assert float(chn_usa["ratio"]) > 4  # USD 53.3 million reported by the US, 9.6 by China
+
+
+def test_hs_codes_are_checked_and_absent_ones_named(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(ROWS)
+    runner = CliRunner()
+    base = ["assess", "--view", "routing", "--comtrade", str(path)]
+    for hs in ("abc", "81129", ","):
+        res = runner.invoke(app, [*base, "--hs", hs])
+        assert res.exit_code == 2 and "six-digit HS codes" in res.output, (hs, res.output)
+    res = runner.invoke(app, [*base, "--hs", "999999,811292"])
+    assert res.exit_code == 0 and "warning: --hs 999999: no row" in " ".join(res.output.split())

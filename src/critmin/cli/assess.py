@@ -282,7 +282,21 @@ def _routing(comtrade: Path | None, hs: str | None, as_json: bool, as_csv: bool)
             "--view routing needs --comtrade FILE: a UN Comtrade CSV with both exporter- and "
             "importer-reported rows (critmin ships none: Comtrade's terms forbid it)"
         )
-    records = mirror_gaps(read_comtrade(comtrade), _split(hs) if hs else None)
+    codes = _split(hs) if hs else None
+    bad = [c for c in codes or [] if not (len(c) == 6 and c.isdigit())]
+    if bad or (hs is not None and not codes):
+        raise CritminError(f"--hs: expected six-digit HS codes such as 811292, got {hs!r}")
+    frame_in = read_comtrade(comtrade)
+    if codes:
+        present = set(frame_in["cmd"].astype(str).str.zfill(6))
+        absent = [c for c in codes if c not in present]
+        if absent:
+            err.print(
+                f"[bold yellow]warning:[/] --hs {', '.join(absent)}: no row of {comtrade.name} "
+                "has that code",
+                highlight=False,
+            )
+    records = mirror_gaps(frame_in, codes)
     if as_json:
         sys.stdout.write(json.dumps(records, indent=1, allow_nan=False) + "\n")
         return
