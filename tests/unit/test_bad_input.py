@@ -718,6 +718,8 @@ def test_runtime_warnings_become_one_diagnosis(monkeypatch: pytest.MonkeyPatch) 
         (["coalition", "{coal}", "--scheduler", "bad"], "--scheduler must be an address"),
         (["coalition", "{coal}", "--cache-dir", "{ex}"], "is a file"),
         (["coalition", "{coal}", "--objective", ","], "coalition.objectives"),
+        (["coalition", "{coal}", "--scope", "ZZZ=refine"], "'ZZZ' is not an ISO 3166"),
+        (["data", "show", "production", "--json", "--csv"], "one of --json and --csv"),
     ],
 )
 def test_paths_and_options_are_checked_before_the_work(

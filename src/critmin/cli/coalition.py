@@ -41,6 +41,7 @@ def _wgi(text: str) -> dict[str, float]:
 def _scopes(items: list[str]) -> dict[str, dict[str, list[str]]]:
     """``IDN=refine`` / ``PHL=nickel_unwrought,cobalt_oxides``: stages or product ids."""
     from critmin.catalog import STAGES
+    from critmin.countries import country_name
 
     scopes: dict[str, dict[str, list[str]]] = {}
     for item in items:
@@ -57,7 +58,14 @@ def _scopes(items: list[str]) -> dict[str, dict[str, list[str]]]:
             entry["stages"] = stages
         if products:
             entry["products"] = products
-        scopes[token.strip().upper()] = entry
+        code = token.strip().upper()
+        try:
+            country_name(code)
+        except CritminError:
+            raise CritminError(
+                f"--scope {item!r}: {code!r} is not an ISO 3166 alpha-3 country code"
+            ) from None
+        scopes[code] = entry
     return scopes
 
 

@@ -126,6 +126,8 @@ def data_show(
     from critmin.assessment import check_stages
     from critmin.assessment.tables import show_table
 
+    if as_json and as_csv:
+        raise CritminError("choose one of --json and --csv")
     if stage is not None:
         check_stages([stage])
     df, title = show_table(
