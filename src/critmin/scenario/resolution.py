@@ -110,6 +110,8 @@ def resolve_elasticities(
                 else:
                     try:
                         iso = world.resolve_countries([code])
+                    except DataIntegrityError:  # a damaged dataset, not a wrong scenario
+                        raise
                     except CritminError as err:
                         raise ScenarioError(name, str(err)) from None
                 mask = base.index(iso)
@@ -153,6 +155,8 @@ def select_countries(
         else:
             try:
                 mask |= base.index(world.resolve_countries([item]))
+            except DataIntegrityError:  # a damaged dataset, not a wrong scenario
+                raise
             except CritminError as err:
                 raise ScenarioError(field_name, str(err)) from None
     return mask
@@ -356,6 +360,8 @@ def _resolve_field(
     rest = [i for i in items if i.strip().upper() not in extra]
     try:
         codes = world.resolve_countries(rest) if rest else []
+    except DataIntegrityError:  # a damaged dataset, not a wrong scenario
+        raise
     except CritminError as err:
         raise ZoneListError(which, str(err)) from None
     return sorted(set(codes) | {k.strip().upper() for k in known})
@@ -381,6 +387,8 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
         else:
             try:
                 world.product_record(spec.id)
+            except DataIntegrityError:  # a damaged dataset, not a wrong scenario
+                raise
             except CritminError as err:
                 raise ScenarioError(f"{fname}.id", str(err)) from None
             base = bundled_baseline(world, spec.id, spec.baseline_price_usd_per_t)
