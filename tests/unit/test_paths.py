@@ -289,3 +289,12 @@ def test_stage_flows_are_dense_on_access_and_equal_a_plain_sum_over_the_pairs() 
     np.testing.assert_allclose(st.q, q, rtol=1e-13, atol=0.0)
     np.testing.assert_allclose(st.q_nonqualifying, qn, rtol=1e-13, atol=0.0)
     assert st.q is st.q  # built once
+
+
+def test_a_disruption_dated_outside_the_years_is_reported_as_doing_nothing() -> None:
+    sc = scenario(
+        {"draws": 0, "years": "2025-2027", **QUIET},
+        [{"exporters": ["CHN"], "importers": "members", "probability": 0.5, "year": 2090}],
+    )
+    notes = run_paths(sc, workers=1, world=_world()).to_dict()["notes"]
+    assert any(n.startswith("no effect: disruption[0] in 2090") and "2025-2027" in n for n in notes)

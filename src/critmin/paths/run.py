@@ -130,6 +130,14 @@ def run_paths(
         notes.append("shocks = false: the draws differ only in their disruptions")
     if model.growth.rate == 0.0 and settings.demand_growth:
         notes.append(f"{model.mineral}: {model.growth.source}")
+    for ev in model.events:  # a disruption dated outside the years runs in none of them
+        if ev.year is not None and ev.year not in year_list:
+            notes.append(
+                f"no effect: {ev.label}: its year {ev.year} is outside the paths' years "
+                f"{year_list[0]}-{year_list[-1]}"
+            )
+        elif not any(b.any() for b in ev.banned):
+            notes.append(f"no effect: {ev.label}: it removes no trade of the chain's stages")
     mechanisms = ["none", *settings.mechanisms]
     t1 = time.perf_counter()
     T, S, E = len(year_list), len(model.stages), len(model.events)
