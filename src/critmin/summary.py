@@ -13,6 +13,7 @@ from rich.table import Table
 from critmin.numbers import pct as _pct
 from critmin.numbers import share as _share
 from critmin.numbers import usd as _usd
+from critmin.scenario.no_effect import WARNING_PREFIXES
 
 
 def diversion(
@@ -161,7 +162,7 @@ def print_summary(
         # buyers cut off from every supplier must be seen whatever the length of the output
         for pid, p in products.items():
             for note in p.get("notes", []):
-                if note.startswith(_WARNING_NOTES):
+                if note.startswith(WARNING_PREFIXES):
                     console.print(
                         f"[bold yellow]warning:[/] {escape(pid)}: {escape(note)}", highlight=False
                     )
@@ -363,16 +364,13 @@ def print_controls(console: Console, product: dict[str, Any], members: set[str],
     console.print(t)
 
 
-_WARNING_NOTES = ("no effect:", "may have no effect:", "cut off:", "numerical:", "extreme:")
-
-
 def _print_notes(console: Console, product: dict[str, Any], warnings: bool = False) -> None:
     """The product's warnings (``warnings=True``: policies that do or may do nothing, buyers
     left with no supplier, numerical trouble; critmin.scenario.no_effect) or its other notes."""
     for note in product.get("notes", []):
-        if note.startswith(_WARNING_NOTES) and warnings:
+        if note.startswith(WARNING_PREFIXES) and warnings:
             console.print(f"[bold yellow]warning:[/] {escape(note)}", highlight=False)
-        elif not note.startswith(_WARNING_NOTES) and not warnings:
+        elif not note.startswith(WARNING_PREFIXES) and not warnings:
             console.print(f"[dim]note:[/] {escape(note)}", highlight=False)
 
 

@@ -26,6 +26,13 @@ SHOWN = 6
 """Country codes listed in a note before "and N more"."""
 
 
+WARNING_PREFIXES = ("no effect:", "may have no effect:", "cut off:", "numerical:", "extreme:")
+"""Notes that warn: instruments and settings that do (or may do) nothing, buyers cut off from
+every supplier (here), numerical trouble (the solver's accounts) and equilibria far from the
+baseline (:func:`critmin.simulation.extreme_notes`). The terminal summary, the web pages and
+the report show them as warnings; every other note is information."""
+
+
 def codes(base: ProductBaseline, mask: np.ndarray) -> str:
     """``CHN, COD and 3 more``: the countries of a mask, for a sentence."""
     names = [c for c, m in zip(base.countries, mask, strict=True) if m]

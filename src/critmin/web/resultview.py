@@ -14,10 +14,7 @@ from typing import Any
 from critmin.control_tables import results_controls
 from critmin.frames import table_names
 from critmin.report import render as report_render
-
-WARNING_PREFIXES = ("no effect:", "may have no effect:", "cut off:", "numerical:")
-"""Notes that warn (:mod:`critmin.scenario.no_effect`, the solver's numerical checks); the
-terminal summary prints the same notes as warnings."""
+from critmin.scenario.no_effect import WARNING_PREFIXES
 
 
 def result_warnings(result: dict[str, Any]) -> list[dict[str, str]]:
