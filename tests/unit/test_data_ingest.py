@@ -195,6 +195,27 @@ def test_build_refuses_the_bundled_folder_and_all_products_without_baci(release:
     assert code == 2 and "--baci" in output
 
 
+def test_build_never_deletes_files_that_are_not_a_datasets(release: Path, tmp_path: Path) -> None:
+    """The build replaces its output folder whole: a folder holding anything else (a user's
+    files, the release it reads) is refused, and every file in it stays."""
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    (project / "notes.txt").write_text("important")
+    (project / "sub" / "a.csv").write_text("x")
+    code, output = _build(["--baci", str(release), "--out", str(project)])
+    assert code == 2 and "holds files that are not a dataset's" in " ".join(output.split())
+    assert (project / "notes.txt").read_text() == "important" and (
+        project / "sub" / "a.csv"
+    ).exists()
+    code, output = _build(["--baci", str(release), "--out", str(release.parent)])
+    assert code == 2 and "is inside it" in " ".join(output.split())
+    assert release.is_dir() and any(release.iterdir())
+    # an earlier dataset is replaced, as before
+    out = tmp_path / "ds"
+    assert _build(["--baci", str(release), "--out", str(out)])[0] == 0
+    assert _build(["--baci", str(release), "--out", str(out)])[0] == 0
+
+
 @pytest.mark.skipif(sys.platform in {"win32", "darwin"}, reason="XDG data folder (Linux)")
 def test_default_goes_to_the_user_data_folder_and_is_used(
     release: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -223,7 +223,7 @@ def data_build(
         from critmin.data.dataset import user_data_dir
         from critmin.data.ingest import build_from_baci, check_out_dir
 
-        target = check_out_dir(out_dir or user_data_dir())
+        target = check_out_dir(out_dir or user_data_dir(), baci)
         manifest = build_from_baci(baci, target, all_products=all_products, log=log)
     else:
         if all_products:

@@ -275,8 +275,17 @@ def describe(folder: Path | None = None) -> dict[str, Any]:
     }
 
 
-def check_out_dir(out_dir: Path) -> Path:
-    """A usable output folder: not a file, and not the package's bundled folder."""
+DATASET_FILES = frozenset(
+    {*(f"{name}.parquet" for name in TABLES), "manifest.json", "quality.json"}
+)
+"""The files of a dataset folder (what a build writes and may replace)."""
+
+
+def check_out_dir(out_dir: Path, source: Path | None = None) -> Path:
+    """A usable output folder: not a file, not the package's bundled folder, and either new,
+    empty or an earlier dataset (only a dataset's own files): the build replaces the whole
+    folder, so a folder holding anything else (a user's files, the release it is built from)
+    is refused rather than deleted."""
     from critmin.data.dataset import REFERENCE_DIR
 
     out = Path(out_dir).expanduser()
@@ -286,4 +295,19 @@ def check_out_dir(out_dir: Path) -> Path:
         raise CritminError(
             "--out: the bundled reference folder is rebuilt with 'critmin data build --source'"
         )
+    if source is not None and Path(source).resolve().is_relative_to(out.resolve()):
+        raise CritminError(
+            f"--out {out}: the release {source} is inside it, and the build replaces the whole "
+            "folder: give a new folder"
+        )
+    if out.is_dir():
+        others = sorted(p.name for p in out.iterdir() if p.name not in DATASET_FILES)
+        if others:
+            shown = ", ".join(others[:3]) + (
+                f" and {len(others) - 3} more" if len(others) > 3 else ""
+            )
+            raise CritminError(
+                f"--out {out}: holds files that are not a dataset's ({shown}), and the build "
+                "replaces the whole folder: give a new or empty folder, or an earlier dataset"
+            )
     return out
