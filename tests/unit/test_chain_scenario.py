@@ -121,6 +121,66 @@ def test_chain_and_single_products_mix(user_chain: dict[str, Any], tmp_path: Pat
             {"chain": [{"id": "w", "step": [{"product": "ore", "stage": "smelt"}]}]},
             "chain[0].step[0].stage",
         ),
+        # a market as its own input (counted twice), links on the first step, two links on
+        # one, a shock that changes nothing or two recoveries, a threshold without rvc
+        (
+            {
+                "chain": [
+                    {
+                        "id": "w",
+                        "step": [
+                            {"product": "ore"},
+                            {"product": "metal", "input_coefficient": 1.1},
+                            {"product": "ore", "input_coefficient": 1.1},
+                        ],
+                    }
+                ]
+            },
+            "chain[0]",
+        ),
+        (
+            {
+                "chain": [
+                    {
+                        "id": "w",
+                        "step": [{"product": "ore", "byproduct": True}, {"product": "metal"}],
+                    }
+                ]
+            },
+            "chain[0]",
+        ),
+        (
+            {
+                "chain": [
+                    {
+                        "id": "w",
+                        "step": [
+                            {"product": "ore"},
+                            {"product": "metal", "input_coefficient": 1.1, "input_cost_share": 0.2},
+                        ],
+                    }
+                ]
+            },
+            "chain[0]",
+        ),
+        ({"chain": [{"id": "widget", "shock": [{"product": "ore"}]}]}, "chain[0].shock[0]"),
+        (
+            {
+                "chain": [
+                    {
+                        "id": "widget",
+                        "shock": [
+                            {"product": "ore", "recovery_multiplier": 2, "recovery_share": 0.1}
+                        ],
+                    }
+                ]
+            },
+            "chain[0].shock[0]",
+        ),
+        (
+            {"zone": {"members": ["USA"], "origin": {"rule": "member_inputs", "threshold": 0.9}}},
+            "zone.origin.threshold",
+        ),
     ],
 )
 def test_bad_chain_input_names_the_field(

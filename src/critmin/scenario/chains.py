@@ -423,7 +423,7 @@ def _origin(
     members = rc.members
     from critmin.model.chain import origin_shares
 
-    phi = origin_shares(rc.model_stages(), members, rule.rule, rule.threshold)
+    phi = origin_shares(rc.model_stages(), members, rule.rule, rule.rvc_threshold)
     for s, st in enumerate(rc.stages):
         share = np.where(members, phi[s], 1.0)
         if (share >= 1.0).all():
@@ -446,7 +446,7 @@ def _origin(
         out = members & (share < 1.0)
         st.notes.append(
             f"rule of origin {rule.rule}"
-            + (f" (threshold {rule.threshold:g})" if rule.rule == "rvc" else "")
+            + (f" (threshold {rule.rvc_threshold:g})" if rule.rule == "rvc" else "")
             + f": {int(out.sum())} of {int(members.sum())} member producers do not fully qualify; "
             "their non-qualifying output is treated as non-member supply"
         )

@@ -92,7 +92,22 @@ class OriginRule(_Strict):
     ``threshold``)."""
 
     rule: Literal["member_inputs", "rvc"]
-    threshold: float = Field(default=0.0, ge=0, le=1)  # a share of value: 0.4 = 40%
+    threshold: float | None = Field(default=None, ge=0, le=1)  # a share of value: 0.4 = 40%
+
+    @model_validator(mode="after")
+    def _threshold_of_rvc(self) -> OriginRule:
+        if self.rule == "member_inputs" and self.threshold is not None:
+            raise ScenarioError(
+                "zone.origin.threshold",
+                "a threshold applies to rule = 'rvc' (member value content); 'member_inputs' "
+                "counts output in proportion to member inputs, without one",
+            )
+        return self
+
+    @property
+    def rvc_threshold(self) -> float:
+        """The threshold of ``rvc`` (0 when not given)."""
+        return 0.0 if self.threshold is None else self.threshold
 
 
 class Zone(_Strict):
@@ -363,7 +378,28 @@ class ChainShock(_Strict):
     countries: Selector = "all"
     output_change: float = Field(default=0.0, gt=-1, le=100)
     recovery_multiplier: float = Field(default=1.0, gt=0, le=1000)
-    recovery_share: float | None = Field(default=None, gt=0, le=1000)
+    # t of by-product per t of host output: below 1 (the catalog's are about 1e-5)
+    recovery_share: float | None = Field(default=None, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _one_change(self) -> ChainShock:
+        given = [
+            name
+            for name, value, neutral in (
+                ("output_change", self.output_change, 0.0),
+                ("recovery_multiplier", self.recovery_multiplier, 1.0),
+                ("recovery_share", self.recovery_share, None),
+            )
+            if value != neutral
+        ]
+        if not given:
+            raise ValueError(
+                "a chain shock changes nothing: give output_change, recovery_multiplier or "
+                "recovery_share"
+            )
+        if "recovery_multiplier" in given and "recovery_share" in given:
+            raise ValueError("give recovery_multiplier or recovery_share, not both")
+        return self
 
 
 class ChainSpec(_Strict):
@@ -373,6 +409,37 @@ class ChainSpec(_Strict):
     id: str = Field(min_length=1)
     step: list[ChainStepSpec] = Field(default_factory=list)
     shock: list[ChainShock] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _steps_link(self) -> ChainSpec:
+        products = [s.product for s in self.step]
+        twice = sorted({p for p in products if products.count(p) > 1})
+        if twice:
+            raise ValueError(
+                f"a chain's steps are distinct markets; repeated: {', '.join(twice)} (a market "
+                "cannot be its own input)"
+            )
+        if self.step:
+            first = self.step[0]
+            linked = [
+                name
+                for name, value in (
+                    ("input_coefficient", first.input_coefficient),
+                    ("input_cost_share", first.input_cost_share),
+                )
+                if value is not None
+            ] + (["byproduct"] if first.byproduct else [])
+            if linked:
+                raise ValueError(
+                    f"the first step ({first.product}) has no step before it: "
+                    f"{', '.join(linked)} link a step to the one before"
+                )
+        for step in self.step:
+            if step.input_coefficient is not None and step.input_cost_share is not None:
+                raise ValueError(
+                    f"step {step.product}: give input_coefficient or input_cost_share, not both"
+                )
+        return self
 
 
 MAX_ENTRIES = 200
