@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from critmin.errors import CritminError, DataIntegrityError, ScenarioError
+from critmin.errors import CritminError, DataIntegrityError, ScenarioError, did_you_mean
 from critmin.world import AGGREGATES, World
 
 if TYPE_CHECKING:
@@ -354,6 +354,15 @@ def read_user_flows(path: Path, field_name: str) -> pd.DataFrame:
         raise ScenarioError(
             field_name,
             f"{path} lacks column(s) {', '.join(missing)}; "
+            "expected exporter,importer,value_usd[,quantity_t][,tariff]",
+        )
+    known = {*USER_FLOW_COLUMNS, *USER_FLOW_NUMBERS}
+    unknown = [c for c in raw.columns if c not in known]
+    if unknown:  # a misspelt column ('tarif') would otherwise be left out in silence
+        hint = did_you_mean(unknown[0], sorted(known))
+        raise ScenarioError(
+            field_name,
+            f"{path} has column(s) critmin does not read: {', '.join(unknown)}{hint}; "
             "expected exporter,importer,value_usd[,quantity_t][,tariff]",
         )
     raw = raw[~(raw.apply(lambda c: c.str.strip()) == "").all(axis=1)]

@@ -242,6 +242,12 @@ CASES = [
         words=("flows.csv line 2, column value_usd", "an empty cell"),
     ),
     Case(
+        "flows with a misspelt column",
+        ["simulate", "{s}"],
+        flows_case("exporter,importer,value_usd,tarif\nAAA,BBB,5,0.5\nBBB,AAA,5,0.5\n"),
+        words=("column(s) critmin does not read: tarif", "did you mean 'tariff'"),
+    ),
+    Case(
         "flows nan",
         ["simulate", "{s}"],
         flows_case("exporter,importer,value_usd\nAAA,BBB,5\nBBB,AAA,nan\n"),
