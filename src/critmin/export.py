@@ -48,16 +48,23 @@ def table_csv(results: dict[str, Any], name: str) -> str:
 
 
 def write_csvs(results: dict[str, Any], directory: str | Path) -> list[Path]:
-    """Write every table as ``<directory>/<table>.csv``; returns the paths written."""
+    """Write every table as ``<directory>/<table>.csv``; returns the paths written. A table
+    of an earlier run that this result does not have (a chain table after a run without
+    chains) is removed, so the folder holds one run's tables, not a mix; files critmin does
+    not write are left alone."""
+    from critmin.frames import CHAIN_TABLES, CONTROL_TABLES, TABLES
     from critmin.util import write_text_atomic
 
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
+    names = table_names(results)
     paths = []
-    for name in table_names(results):
+    for name in names:
         path = folder / f"{name}.csv"
         write_text_atomic(path, table_csv(results, name))
         paths.append(path)
+    for name in {*TABLES, *CHAIN_TABLES, *CONTROL_TABLES} - set(names):
+        (folder / f"{name}.csv").unlink(missing_ok=True)
     return paths
 
 

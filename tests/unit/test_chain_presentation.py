@@ -319,6 +319,12 @@ def test_workbook_and_csvs_have_the_chain_sheets(made: dict[str, Any], tmp_path:
     assert summary["chain testium"] == headline(made).chains["testium"]
     names = [p.name for p in write_csvs(made, tmp_path / "csv")]
     assert names[-3:] == [f"{t}.csv" for t in CHAIN_TABLES]
+    # a run without chains into the same folder leaves no chain table of the earlier one
+    (tmp_path / "csv" / "my_notes.txt").write_text("kept")
+    plain = {k: v for k, v in made.items() if k != "chains"}
+    again = {p.name for p in write_csvs(plain, tmp_path / "csv")}
+    left = {p.name for p in (tmp_path / "csv").iterdir()}
+    assert left == again | {"my_notes.txt"}
 
 
 # ----------------------------------------------------------------------------- terminal
