@@ -176,12 +176,12 @@ def chain_setup(stages: list[ChainStage]) -> ChainSetup:
     for k, st in enumerate(stages):
         if st.market.n != n:
             raise ModelInputError(
-                f"stage {k} ({st.name}): every stage needs the same {n} countries, "
+                f"stage {k + 1} ({st.name}): every stage needs the same {n} countries, "
                 f"got {st.market.n}"
             )
         if (k == 0) != (st.link == "none"):
             raise ModelInputError(
-                f"stage {k} ({st.name}): link must be 'none' at the first stage only, "
+                f"stage {k + 1} ({st.name}): link must be 'none' at the first stage only, "
                 f"got {st.link!r}"
             )
     notes: list[str] = []
@@ -221,7 +221,7 @@ def chain_setup(stages: list[ChainStage]) -> ChainSetup:
             codes = stages[s].market.countries
             who = [codes[i] if codes else f"#{i}" for i in np.flatnonzero(cut)]
             notes.append(
-                f"stage {s} ({stages[s].name}): input cost share cut for {', '.join(who[:8])}"
+                f"stage {s + 1} ({stages[s].name}): input cost share cut for {', '.join(who[:8])}"
                 f"{' and more' if len(who) > 8 else ''} (recorded purchases of the input "
                 "stage are below what its output needs)"
             )
