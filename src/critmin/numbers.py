@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -124,6 +125,31 @@ def usd(v: float | None, signed: bool = False) -> str:
     if a >= 1e3:
         return f"{sign}{v / 1e3:,.0f} k"
     return f"{sign}{v:,.0f}"
+
+
+def usd_terms(values: Sequence[float | None], signed: bool = True) -> list[str]:
+    """Amounts that add up (a total and its parts) in one unit, the largest one's (bn, m, k),
+    with three decimals: ``-0.442 m = +0.674 m + 3.845 m - 4.961 m``, where :func:`usd`'s
+    own rounding of each (``-442 k = +674 k + 3.8 m - 5.0 m``) would not visibly add up.
+    ``-`` for a missing value, ``0`` for one that rounds to nothing."""
+    finite = [abs(v) for v in values if v is not None and math.isfinite(v)]
+    top = max(finite, default=0.0)
+    div, unit = next(
+        ((d, u) for d, u in ((1e9, " bn"), (1e6, " m"), (1e3, " k")) if top >= d), (1.0, "")
+    )
+    decimals = 3 if div > 1 else 0
+    out = []
+    for v in values:
+        if v is None or not math.isfinite(v):
+            out.append("-")
+            continue
+        x = v / div
+        if abs(x) < 0.5 * 10.0**-decimals:
+            out.append("0")
+            continue
+        sign = "+" if signed and x > 0 else ""
+        out.append(f"{sign}{x:,.{decimals}f}{unit}")
+    return out
 
 
 def pct(v: float | None, digits: int = 2) -> str:

@@ -13,6 +13,7 @@ from rich.table import Table
 from critmin.numbers import pct as _pct
 from critmin.numbers import share as _share
 from critmin.numbers import usd as _usd
+from critmin.numbers import usd_terms
 from critmin.scenario.no_effect import WARNING_PREFIXES
 
 
@@ -60,14 +61,15 @@ def print_answer(console: Console, data: dict[str, Any]) -> None:
         t.add_row(f.label, f.text, f.note)
     console.print(t)
     zone = answer.welfare["zone"]
-    parts = " + ".join(
-        f"{label} {_usd(zone[key], signed=True)}"
-        for key, label in WELFARE_PARTS
-        if key not in {"welfare_change_usd", "subsidy_cost_usd"}
+    keys = [k for k, _ in WELFARE_PARTS if k not in {"welfare_change_usd", "subsidy_cost_usd"}]
+    labels = dict(WELFARE_PARTS)
+    # one unit for the total and its parts, so that the line visibly adds up
+    total, *texts, cost = usd_terms(
+        [zone["welfare_change_usd"], *(zone[k] for k in keys), zone["subsidy_cost_usd"]]
     )
+    parts = " + ".join(f"{labels[k]} {t}" for k, t in zip(keys, texts, strict=True))
     console.print(
-        f"Zone welfare {_usd(zone['welfare_change_usd'], signed=True)} USD = {parts} "
-        f"- subsidy cost {_usd(zone['subsidy_cost_usd'])}",
+        f"Zone welfare {total} USD = {parts} - subsidy cost {cost.lstrip('+')}",
         highlight=False,
     )
 

@@ -171,3 +171,21 @@ def test_solver_messages_name_countries_by_iso3() -> None:
     codes = resolved[0].baseline.countries
     assert [market.label(k) for k in range(market.n)] == list(codes)
     assert "COD" in codes
+
+
+def test_the_welfare_line_adds_up_as_printed() -> None:
+    """The total and its parts in one unit: the printed parts add up to the printed total
+    within one unit of the last digit (each rounded once)."""
+    from critmin.numbers import usd_terms
+
+    parts = [673_912.0, 3_834_310.0, 0.0, 0.0]
+    cost = 4_950_870.0
+    total = sum(parts) - cost
+    texts = usd_terms([total, *parts, cost])
+    assert texts[0] == "-0.443 m" and texts[1] == "+0.674 m" and texts[-1] == "+4.951 m"
+    value = [0.0 if t == "0" else float(t.removesuffix(" m")) for t in texts]
+    assert abs(value[0] - (sum(value[1:-1]) - value[-1])) <= 0.0015
+    assert usd_terms([None, 5.0]) == ["-", "+5"] and usd_terms([2.4e9, 1e6]) == [
+        "+2.400 bn",
+        "+0.001 bn",
+    ]
