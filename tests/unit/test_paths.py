@@ -298,3 +298,13 @@ def test_a_disruption_dated_outside_the_years_is_reported_as_doing_nothing() -> 
     )
     notes = run_paths(sc, workers=1, world=_world()).to_dict()["notes"]
     assert any(n.startswith("no effect: disruption[0] in 2090") and "2025-2027" in n for n in notes)
+
+
+def test_draws_left_out_of_a_mechanism_are_named() -> None:
+    sc = scenario({"draws": 3, "years": "2025-2026", "mechanisms": ["producer_subsidy"]})
+    res = run_paths(sc, workers=1, world=_world())
+    assert not [n for n in res.to_dict()["notes"] if "did not converge" in n]
+    res.raw["producer_subsidy"]["converged"][1, 0] = 0.0  # as a draw that failed
+    d = res.to_dict()
+    assert d["mechanisms"]["producer_subsidy"]["converged_draws"] == 2
+    assert any(n.startswith("numerical: producer_subsidy: 1 of 3 draw(s)") for n in d["notes"])

@@ -171,6 +171,15 @@ class PathsResult:
                     "shortfall_t": band(p["shortfall_t"][:, t])["expected"],
                     "stages": stage_entry,
                 }
+        notes = list(self.notes)
+        total = self.draws if self.draws else 1
+        for mech, entry in mechs.items():
+            left_out = total - entry["converged_draws"]
+            if left_out:  # the mechanisms' figures then rest on different sets of draws
+                notes.append(
+                    f"numerical: {mech}: {left_out} of {total} draw(s) did not converge (in it "
+                    "or in the same draw without a floor) and are left out of its figures"
+                )
         return {
             "scenario": self.scenario,
             "market": self.market,
@@ -180,7 +189,7 @@ class PathsResult:
             "facts": self.facts,
             "years": per_year,
             "mechanisms": mechs,
-            "notes": list(self.notes),
+            "notes": notes,
             "timing": self.timing,
         }
 
