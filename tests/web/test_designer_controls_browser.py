@@ -139,3 +139,25 @@ def test_designer_edits_market_shocks(
         assert pg.locator("#add-shock").inner_text() == "+ Add market shock"
     context.close()
     assert not errors, errors
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_enter_in_a_field_runs_and_removes_nothing(
+    browser: Any, live_server: Any, javascript: bool
+) -> None:
+    """Enter in a text field submits the form with its default button: the run. (The first
+    submit button used to be instrument 1's Remove, so Enter deleted the instrument.)"""
+    context, pg, errors = new_page(browser, 1440, java_script_enabled=javascript)
+    pg.goto(f"{live_server.url}/designer?preset=lithium-floor-levy", timeout=TIMEOUT)
+    assert pg.locator("#policies .policy").count() == 1
+    price = pg.locator("#policy-0-price")
+    price.fill("18000")
+    price.press("Enter")
+    pg.wait_for_url("**/designer?run=*", timeout=TIMEOUT)
+    rid = pg.url.split("run=")[1].split("#")[0]
+    with urllib.request.urlopen(f"{live_server.url}/api/runs/{rid}", timeout=60) as r:
+        policies = json.load(r)["scenario"]["policy"]
+    assert len(policies) == 1 and policies[0]["price_usd_per_t"] == 18000
+    assert pg.locator("#policy-0-price").input_value() == "18000"
+    context.close()
+    assert not errors, errors

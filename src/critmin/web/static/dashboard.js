@@ -185,6 +185,9 @@
   if (form) {  // say that the model is running; a second click does not send it twice
     form.addEventListener("submit", function (e) {
       var button = e.submitter;
+      if (button && button.classList.contains("default-submit")) {  // Enter in a field
+        button = document.getElementById("run") || button;
+      }
       if (!button || !/^(run|save)$/.test(button.value)) { return; }
       if (form.getAttribute("data-sent")) { e.preventDefault(); return; }
       form.setAttribute("data-sent", "1");
