@@ -406,3 +406,25 @@ def _as_form(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
     for k, v in fields:
         form.setdefault(k, []).append(v)
     return form
+
+
+def test_a_shock_filled_in_without_a_type_is_refused_not_dropped(client: Any) -> None:
+    form = BASE | {
+        "products": "lithium_carbonate",
+        "policy-0-type": "price_floor",
+        "policy-0-price": "15000",
+        "shock-0-type": "",
+        "shock-0-countries": "CHN",
+        "shock-0-change_pct": "-30",
+    }
+    r = client.post("/designer?format=json", data=form | {"action": "run"})
+    assert r.status_code == 422 and r.json()["field"] == "shock[0].type"
+    assert "choose demand or supply" in r.json()["error"]
+    r = client.post("/designer", data=form | {"action": "run"})
+    assert r.status_code == 422 and 'id="err-shock-0-type"' in r.text
+    assert 'value="-30"' in r.text  # the box is kept as typed
+    blank = form | {"shock-0-countries": "all", "shock-0-change_pct": ""}
+    assert client.post("/designer?format=json", data=blank | {"action": "run"}).status_code in (
+        200,
+        303,
+    )

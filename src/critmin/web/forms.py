@@ -111,10 +111,17 @@ class DesignerState:
     def padded_shocks(self, extra: int = 0) -> list[dict[str, str]]:
         """The chosen market shocks plus ``extra`` empty ones (none by default: a scenario
         without shocks shows only the button that adds one)."""
-        rows = [dict(s) for s in self.shocks if s.get("type")]
+        rows = [dict(s) for s in self.shocks if s.get("type") or shock_filled(s)]
         kept = len(rows)  # a saved scenario's are all kept, even past MAX_SHOCKS
         rows += [empty_shock() for _ in range(max(extra, 0))]
         return rows[: max(MAX_SHOCKS, kept)]
+
+
+def shock_filled(row: dict[str, str]) -> bool:
+    """Whether a shock box without a type has anything typed in it (kept on the page, and
+    refused when run: :func:`_shocks`)."""
+    typed = row.get("change_pct", "").strip() or row.get("products", "").strip()
+    return bool(typed) or row.get("countries", "").strip().lower() not in ("", "all")
 
 
 def empty_shock() -> dict[str, str]:
@@ -448,13 +455,19 @@ def scenario_from_state(
 def _shocks(
     rows: list[dict[str, str]], product_names: dict[str, str] | None
 ) -> list[dict[str, Any]]:
-    """The ``[[shock]]`` tables of the form's rows (a row without a type is skipped): the
+    """The ``[[shock]]`` tables of the form's rows (a blank row without a type is skipped;
+    one filled in without a type is refused): the
     countries as a selector, the change typed in percent (+10 = 10% more demand or output
     at every price), the products by name or id (none: every product of the scenario)."""
     out: list[dict[str, Any]] = []
-    for row in rows:
+    for position, row in enumerate(rows):
         kind = row.get("type", "")
         if not kind:
+            if shock_filled(row):
+                raise ScenarioError(  # a box filled in but left at "none" is not dropped
+                    f"shock[{position}].type",
+                    "choose demand or supply: this shock's countries or change are filled in",
+                )
             continue
         f = f"shock[{len(out)}]"
         if kind not in {t for t, _ in SHOCK_TYPES if t}:
