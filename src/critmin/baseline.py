@@ -168,6 +168,11 @@ def _per_cf(out: dict[str, float], cf: float) -> dict[str, float]:
     return {c: v / cf for c, v in out.items() if not np.isnan(v / cf)}
 
 
+class NoTradeError(CritminError):
+    """A bundled product without trade flows in the world's year (a catalog entry whose HS
+    code the trade data lack): a scenario naming it is told so, naming the product."""
+
+
 def _check_flow_values(pid: str, world: World, value: np.ndarray, quantity: np.ndarray) -> None:
     """A dataset's flows are amounts: a value that is not a finite number at least 0 (a
     damaged or hand-edited table of a user's dataset) is refused, not calibrated on (a
@@ -197,7 +202,10 @@ def bundled_baseline(
     _check_flow_values(pid, world, cols["value_usd"], cols["quantity_t"])
     keep = (exporter != importer) & (cols["value_usd"] > 0)
     if not keep.any():
-        raise CritminError(f"product {pid!r} has no trade flows in {world.year}")
+        raise NoTradeError(
+            f"product {pid!r} has no trade flows in {world.year} in the dataset: it cannot be "
+            "simulated that year (the catalog lists it; its HS code is absent from the trade data)"
+        )
     exporter, importer = exporter[keep], importer[keep]
     value, q = cols["value_usd"][keep], cols["quantity_t"][keep]
     warnings: list[str] = []

@@ -319,3 +319,16 @@ def test_truncated_json_for_fastapi_bodies_is_named_plainly(client: Any) -> None
     r = client.patch(f"/api/scenarios/{sid}", content=b'{"name": "x', headers=JSON)
     assert r.status_code == 422
     assert r.json()["field"] == "<body>" and "not valid JSON" in r.json()["error"]
+
+
+def test_a_product_without_trade_is_refused_next_to_the_products(client: Any) -> None:
+    """The catalog lists products the trade data lack (lithium hydroxide): choosing one gets
+    a 422 next to Products, the form kept, not a bare error page."""
+    form = DESIGNER_FORM | {"products": "lithium_hydroxide", "action": "run"}
+    r = client.post("/designer", data=form)
+    assert r.status_code == 422 and 'id="err-products"' in r.text
+    assert "has no trade flows" in r.text and 'value="15000"' in r.text
+    api = client.post(
+        "/api/simulate", json=EXAMPLE1_DICT | {"product": [{"id": "lithium_hydroxide"}]}
+    )
+    assert api.status_code == 422 and api.json()["field"] == "product[0].id"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from critmin.baseline import ProductBaseline, bundled_baseline, user_baseline
+from critmin.baseline import NoTradeError, ProductBaseline, bundled_baseline, user_baseline
 from critmin.errors import CritminError, DataIntegrityError, ScenarioError
 from critmin.model.core import Market, Policy
 from critmin.scenario import no_effect
@@ -391,7 +391,10 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
                 raise
             except CritminError as err:
                 raise ScenarioError(f"{fname}.id", str(err)) from None
-            base = bundled_baseline(world, spec.id, spec.baseline_price_usd_per_t)
+            try:
+                base = bundled_baseline(world, spec.id, spec.baseline_price_usd_per_t)
+            except NoTradeError as err:
+                raise ScenarioError(f"{fname}.id", str(err)) from None
         baselines.append(base)
     # codes of a user's own markets (which may be fictional regions) are valid zone members
     user_codes = {
