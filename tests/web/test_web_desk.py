@@ -268,3 +268,26 @@ def test_designer_messages_in_plain_words(field: str, problem: str, plain: str) 
     from critmin.web import forms
 
     assert forms.plain_words(field, problem) == plain
+
+
+def test_an_edit_form_opened_before_another_edit_does_not_undo_it(client: Any) -> None:
+    """Two tabs on one saved scenario: the first saves a new name and notes; the second,
+    opened before, would send the old ones: it is refused (409) and nothing changes."""
+    import re as _re
+
+    sid = client.post("/api/scenarios", json=EXAMPLE1_DICT).json()["id"]
+    page = client.get(f"/scenarios/{sid}").text
+    loaded = _re.search(r'name="loaded" value="([0-9a-f]+)"', page)
+    assert loaded is not None
+    key = loaded.group(1)
+    a = {"loaded": key, "name": "Renamed by A", "notes": "typed in A", "tags": ""}
+    assert client.post(f"/scenarios/{sid}/edit", data=a, follow_redirects=False).status_code == 303
+    b = {"loaded": key, "name": EXAMPLE1_DICT["name"], "notes": "", "tags": "b-tag"}
+    r = client.post(f"/scenarios/{sid}/edit", data=b, follow_redirects=False)
+    assert r.status_code == 409 and "reload the page" in r.text
+    got = client.get(f"/api/scenarios/{sid}").json()
+    assert (got["name"], got["notes"], got["tags"]) == ("Renamed by A", "typed in A", [])
+    fresh = _re.search(r'name="loaded" value="([0-9a-f]+)"', client.get(f"/scenarios/{sid}").text)
+    assert fresh is not None and fresh.group(1) != key
+    b["loaded"] = fresh.group(1)
+    assert client.post(f"/scenarios/{sid}/edit", data=b, follow_redirects=False).status_code == 303

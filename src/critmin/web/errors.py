@@ -7,7 +7,7 @@ sentence naming the field, never a traceback; anything else is a bug (500, logge
 | :class:`~critmin.web.services.BadRequestError` and other ``CritminError`` | 400 |
 | :class:`~critmin.web.store.NotFoundError`, unknown path | 404 |
 | method not allowed | 405 (with ``Allow``) |
-| :class:`~critmin.web.context.StoreFullError` | 409 |
+| :class:`~critmin.web.context.StoreFullError`, an edit form opened before another edit (:class:`~critmin.web.store.EditConflictError`) | 409 |
 | :class:`~critmin.web.services.TooLargeError` | 413 |
 | :class:`~critmin.web.services.UnsupportedMediaError` | 415 |
 | :class:`~critmin.web.services.BusyError`, a simulation over the time limit | 503 (with ``Retry-After``) |
@@ -34,7 +34,12 @@ from critmin.web.services import (
     TooLargeError,
     UnsupportedMediaError,
 )
-from critmin.web.store import IdempotencyConflictError, NotFoundError, SavedFieldError
+from critmin.web.store import (
+    EditConflictError,
+    IdempotencyConflictError,
+    NotFoundError,
+    SavedFieldError,
+)
 
 log = logging.getLogger("critmin.web")
 
@@ -52,6 +57,7 @@ def status_of(exc: CritminError) -> int:
         (TooLargeError, 413),
         (UnsupportedMediaError, 415),
         (StoreFullError, 409),
+        (EditConflictError, 409),
     ):
         if isinstance(exc, kind):
             return status

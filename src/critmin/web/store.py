@@ -84,6 +84,13 @@ class NotFoundError(CritminError):
     """No saved scenario (or run) with this id."""
 
 
+class EditConflictError(CritminError):
+    """An edit form opened before another edit of the same scenario (HTTP 409): saving it
+    would undo that edit."""
+
+    field = "loaded"
+
+
 class IdempotencyConflictError(CritminError):
     """An ``Idempotency-Key`` reused with a different request body (HTTP 422)."""
 
@@ -178,6 +185,13 @@ class SavedScenario:
     tags: list[str] = field(default_factory=list)
     figures: list[dict[str, Any]] | None = None
 
+    @property
+    def edit_key(self) -> str:
+        """A fingerprint of what the edit form changes (name, notes, tags): a form that
+        carries an older one was opened before another edit, and would undo it."""
+        text = json.dumps([self.name, self.notes, self.tags], ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -188,6 +202,7 @@ class SavedScenario:
             "converged": self.converged,
             "notes": self.notes,
             "tags": self.tags,
+            "edit_key": self.edit_key,
             "figures": self.figures,
         }
 

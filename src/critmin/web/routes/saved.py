@@ -19,6 +19,7 @@ from critmin.web.responses import links, respond, run_links
 from critmin.web.resultview import controls_twin, results_context
 from critmin.web.routes.api import comparison
 from critmin.web.services import BadRequestError
+from critmin.web.store import EditConflictError
 
 router = APIRouter(include_in_schema=False)
 Ctx = Depends(get_context)
@@ -105,6 +106,14 @@ async def _form(request: Request) -> dict[str, str]:
 @router.post("/scenarios/{scenario_id}/edit")
 async def scenario_edit(request: Request, scenario_id: str, ctx: WebContext = Ctx) -> Response:
     form = await _form(request)
+    entry, _ = ctx.store.get(scenario_id)
+    loaded = form.get("loaded")
+    if loaded is not None and loaded != entry.edit_key:  # opened before another edit
+        raise EditConflictError(
+            "this scenario was changed (in another tab, or by someone else) after this page "
+            "was opened, and saving would undo that: reload the page to see the changes, "
+            "then edit again. Nothing was changed."
+        )
     # a field the form did not send stays as it is (a blank one is cleared); names, notes and
     # tags beyond their limits are refused by the store, not cut short
     ctx.store.update(
