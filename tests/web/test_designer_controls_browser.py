@@ -161,3 +161,23 @@ def test_enter_in_a_field_runs_and_removes_nothing(
     assert pg.locator("#policy-0-price").input_value() == "18000"
     context.close()
     assert not errors, errors
+
+
+def test_removing_a_box_or_a_chip_keeps_the_keyboard_in_place(
+    browser: Any, live_server: Any
+) -> None:
+    context, pg, errors = new_page(browser, 1440)
+    pg.goto(f"{live_server.url}/designer?preset=lithium-floor-levy", timeout=TIMEOUT)
+    pg.click("#add-policy")
+    pg.locator("#policies .policy .remove-policy").last.focus()
+    pg.keyboard.press("Enter")
+    assert pg.evaluate("document.activeElement.id") == "policy-0-type"
+    pg.locator("#policies .policy .remove-policy").first.focus()
+    pg.keyboard.press("Enter")
+    assert pg.evaluate("document.activeElement.id") == "add-policy"
+    chip = pg.locator(".chip button").first
+    chip.focus()
+    pg.keyboard.press("Enter")
+    assert pg.evaluate("document.activeElement.tagName") != "BODY"
+    context.close()
+    assert not errors, errors

@@ -38,8 +38,12 @@
         remove.textContent = "×";
         remove.setAttribute("aria-label", "Remove " + chip.title);
         remove.addEventListener("click", function () {
+          var next = chip.nextElementSibling || chip.previousElementSibling;
           input.checked = false;
           showChips();
+          // keep the keyboard where it was: the chip that takes its place, else the search
+          var target = next && chips.querySelector('[title="' + CSS.escape(next.title) + '"] button');
+          (target || box.querySelector("input[type=search]") || chips).focus();
         });
         chip.appendChild(remove);
         chips.appendChild(chip);
@@ -99,6 +103,15 @@
 
   function renumber(list) { renumberBoxes(list, ".policy", "Instrument", "add-policy"); }
 
+  // After a box is removed the keyboard stays in the list: on the last box's type, else on
+  // the button that adds one (focus would otherwise fall back to the top of the page).
+  function focusAfterRemoval(list, selector, addId) {
+    var boxes = list.querySelectorAll(selector);
+    var last = boxes.length ? boxes[boxes.length - 1].querySelector("select") : null;
+    var target = last || document.getElementById(addId);
+    if (target) { target.focus(); }
+  }
+
   function setupPolicy(box, list) {
     syncPolicy(box);
     box.querySelector(".policy-type").addEventListener("change", function () {
@@ -109,6 +122,7 @@
       e.preventDefault();
       box.parentNode.removeChild(box);
       renumber(list);
+      focusAfterRemoval(list, ".policy", "add-policy");
     });
     box.querySelectorAll("[data-picker]").forEach(setupPicker);
   }
@@ -162,6 +176,7 @@
       e.preventDefault();
       box.parentNode.removeChild(box);
       renumberShocks(shocks);
+      focusAfterRemoval(shocks, ".shock", "add-shock");
     });
     box.querySelectorAll("[data-picker]").forEach(setupPicker);
   }
