@@ -181,3 +181,19 @@ def test_removing_a_box_or_a_chip_keeps_the_keyboard_in_place(
     assert pg.evaluate("document.activeElement.tagName") != "BODY"
     context.close()
     assert not errors, errors
+
+
+def test_without_javascript_the_pickers_are_plain_checkboxes(
+    browser: Any, live_server: Any
+) -> None:
+    context, pg, _ = new_page(browser, 1440, java_script_enabled=False)
+    pg.goto(f"{live_server.url}/designer?preset=lithium-floor-levy", timeout=TIMEOUT)
+    assert pg.locator(".picker-search").first.is_hidden()
+    assert pg.locator(".picker .picked").first.is_hidden()
+    assert pg.locator(".picker input[type=checkbox]:checked").count() > 0
+    context.close()
+    context, pg, errors = new_page(browser, 1440)
+    pg.goto(f"{live_server.url}/designer?preset=lithium-floor-levy", timeout=TIMEOUT)
+    assert pg.locator(".picker-search").first.is_visible()
+    context.close()
+    assert not errors, errors

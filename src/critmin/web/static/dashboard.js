@@ -2,6 +2,8 @@
    Everything works without it (plain checkboxes, server-side add/remove). */
 (function () {
   "use strict";
+  // what only works with this script (the pickers' search and chips) is shown only with it
+  document.documentElement.classList.add("js");
 
   function words(text) { return text.toLowerCase().split(/\s+/).filter(Boolean); }
 
