@@ -330,14 +330,7 @@ def single_market_scenario(scenario: Scenario) -> Scenario:
     """The scenario's ``[[product]]`` markets alone: without its chains, the products that are
     steps of a user's chain, and the policies that target a chain stage (``stage`` names a
     chain's stage: without a ``[[chain]]`` it is an error, not a policy on every product)."""
-    if not scenario.chain:
-        for k, pol in enumerate(scenario.policy):
-            if pol.stage is not None:
-                raise ScenarioError(
-                    f"policy[{k}].stage",
-                    "stage selects a stage of a chain and this scenario has no chain; "
-                    "select single markets with products = [...]",
-                )
+    if not scenario.chain:  # a stage without a chain is refused by the scenario's validation
         return scenario
     in_chain = user_chain_products(scenario)
     products = [p for p in scenario.product if p.id not in in_chain]

@@ -27,7 +27,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from critmin.errors import CritminError, ScenarioError
 from critmin.scenario.coalition_settings import CoalitionSettings
@@ -465,22 +473,15 @@ class Scenario(_Strict):
     coalition: CoalitionSettings | None = None
     paths: PathsSettings | None = None
 
-    @field_validator("product")
+    @field_validator("product", "chain")
     @classmethod
-    def _unique_products(cls, value: list[ProductSpec]) -> list[ProductSpec]:
-        ids = [p.id for p in value]
+    def _unique_ids(
+        cls, value: list[ProductSpec] | list[ChainSpec], info: ValidationInfo
+    ) -> list[ProductSpec] | list[ChainSpec]:
+        ids = [entry.id for entry in value]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
-            raise ValueError(f"product ids must be unique; repeated: {', '.join(dup)}")
-        return value
-
-    @field_validator("chain")
-    @classmethod
-    def _unique_chains(cls, value: list[ChainSpec]) -> list[ChainSpec]:
-        ids = [c.id for c in value]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        if dup:
-            raise ValueError(f"chain ids must be unique; repeated: {', '.join(dup)}")
+            raise ValueError(f"{info.field_name} ids must be unique; repeated: {', '.join(dup)}")
         return value
 
     @model_validator(mode="after")
@@ -489,13 +490,14 @@ class Scenario(_Strict):
             raise ScenarioError("product", "at least 1 product or chain is required")
         if self.chain:  # chain products are known after the catalog is read (scenario.chains)
             return self
-        for k, dis in enumerate(self.disruption):
-            if dis.stage is not None:
-                raise ScenarioError(
-                    f"disruption[{k}].stage",
-                    "stage selects a stage of a chain and this scenario has no chain; "
-                    "select single markets with products = [...]",
-                )
+        for kind, entries in (("policy", self.policy), ("disruption", self.disruption)):
+            for k, entry in enumerate(entries):
+                if entry.stage is not None:
+                    raise ScenarioError(
+                        f"{kind}[{k}].stage",
+                        "stage selects a stage of a chain and this scenario has no chain; "
+                        "select single markets with products = [...]",
+                    )
         ids = {p.id for p in self.product}
         for k, shock in enumerate(self.shock):
             for pid in shock.products or []:
