@@ -40,8 +40,8 @@ from pydantic import (
 from critmin.errors import CritminError, ScenarioError
 from critmin.scenario.coalition_settings import CoalitionSettings
 from critmin.scenario.messages import check_depth, scenario_error
-from critmin.scenario.model_base import boolean_for_number, control_character
 from critmin.scenario.paths_settings import PathsSettings
+from critmin.scenario.raw_checks import boolean_for_number, control_character
 
 Selector = Literal["all", "members", "non-members"] | Annotated[list[str], Field(min_length=1)]
 Elasticity = float | dict[str, float]

@@ -1,12 +1,16 @@
-"""``true`` and ``false`` are not numbers: found before pydantic reads a scenario.
+"""Checks of a scenario's raw input, before pydantic reads it.
 
-pydantic's lax mode reads a boolean given for a number as 1 or 0 (``rate = true`` a 100%
-tariff, ``threshold = true`` a 100% origin threshold), so a typo or a wrongly generated JSON
-body would run silently with a number nobody wrote. :func:`boolean_for_number` walks the input
-with the model's fields (into nested tables and lists of tables, choosing a policy's model by
-its ``type``) and returns the first place where a boolean stands for a field whose type has no
-``bool`` in it, also inside a plain list or table (an elasticity ``{default = true}``), so that
-:meth:`critmin.scenario.spec.Scenario.from_dict` can name that field.
+* ``true`` and ``false`` are not numbers: pydantic's lax mode reads a boolean given for a
+  number as 1 or 0 (``rate = true`` a 100% tariff, ``threshold = true`` a 100% origin
+  threshold), so a typo or a wrongly generated JSON body would run silently with a number
+  nobody wrote. :func:`boolean_for_number` walks the input with the model's fields (into
+  nested tables and lists of tables, choosing a policy's model by its ``type``) and returns
+  the first place where a boolean stands for a field whose type has no ``bool`` in it, also
+  inside a plain list or table (an elasticity ``{default = true}``).
+* No control characters: :func:`control_character` finds text holding an escape sequence,
+  which would reach a terminal as a command.
+
+:meth:`critmin.scenario.spec.Scenario.from_dict` names the field either returns.
 """
 
 from __future__ import annotations
