@@ -223,7 +223,7 @@ def test_sweep_page_and_api(client: Any) -> None:
 def test_chains_in_the_designer_form() -> None:
     """Chains ticked in the designer become ``[[chain]]`` entries; a saved scenario with
     chains reopens with them ticked (the picker appears once the catalog has chains)."""
-    from critmin.web import forms
+    from critmin.web import formerrors, forms
 
     state = forms.state_from_form(
         {"name": ["c"], "member_groups": ["EU27"], "chains": ["lithium", "cobalt"]}
@@ -239,7 +239,7 @@ def test_chains_in_the_designer_form() -> None:
         [{"id": "lithium", "mineral": "lithium", "steps": [{"stage": "mine", "products": ["x"]}]}],
     )
     assert options["chains"][0]["main"] == "Lithium chain (lithium)"
-    assert forms.form_anchor("chain[0].id") == "chains"
+    assert formerrors.form_anchor("chain[0].id") == "chains"
 
 
 @pytest.mark.parametrize(
@@ -265,9 +265,9 @@ def test_chains_in_the_designer_form() -> None:
     ],
 )
 def test_designer_messages_in_plain_words(field: str, problem: str, plain: str) -> None:
-    from critmin.web import forms
+    from critmin.web import formerrors
 
-    assert forms.plain_words(field, problem) == plain
+    assert formerrors.plain_words(field, problem) == plain
 
 
 def test_an_edit_form_opened_before_another_edit_does_not_undo_it(client: Any) -> None:

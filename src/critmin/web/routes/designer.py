@@ -24,7 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from critmin.errors import ScenarioError
 from critmin.report.resources import world_geojson_text
-from critmin.web import forms, services
+from critmin.web import formerrors, forms, services
 from critmin.web.context import WebContext, get_context
 from critmin.web.responses import json_response, page, run_links
 from critmin.web.resultview import results_context
@@ -102,7 +102,7 @@ def designer_page(
         stage_choices=stage_choices,
         stage_values={v for _, items in stage_choices for v, _ in items},
         origin_rules=forms.ORIGIN_RULES,
-        field_label=forms.field_label,
+        field_label=formerrors.field_label,
         preset_labels=forms.PRESET_LABELS,
         policy_slots=state.padded_policies(extra_slots),
         shock_slots=state.padded_shocks(extra_shocks),
@@ -216,7 +216,7 @@ async def designer_post(
             state,
             status=422,
             error=str(err),
-            errors=forms.field_errors(err.field, err.problem),
+            errors=formerrors.field_errors(err.field, err.problem),
             field=err.field,
         )
     except BusyError as err:
