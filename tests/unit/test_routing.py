@@ -82,3 +82,15 @@ def test_hs_codes_are_checked_and_absent_ones_named(tmp_path: Path) -> None:
         assert res.exit_code == 2 and "six-digit HS codes" in res.output, (hs, res.output)
     res = runner.invoke(app, [*base, "--hs", "999999,811292"])
     assert res.exit_code == 0 and "warning: --hs 999999: no row" in " ".join(res.output.split())
+
+
+def test_codes_no_country_has_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(ROWS + "999,842,811292,X,5000000\n")
+    res = CliRunner().invoke(app, ["assess", "--view", "routing", "--comtrade", str(path)])
+    flat = " ".join(res.output.split())
+    assert res.exit_code == 0 and "1 reporter or partner code(s) of c.csv" in flat
+    assert "(999)" in flat
+    path.write_text(ROWS)
+    res = CliRunner().invoke(app, ["assess", "--view", "routing", "--comtrade", str(path)])
+    assert res.exit_code == 0 and "no M49 country code" not in res.output

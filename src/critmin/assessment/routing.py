@@ -75,6 +75,13 @@ def read_comtrade(path: Path) -> pd.DataFrame:
     return frame.assign(value=value)
 
 
+def unknown_m49(frame: pd.DataFrame) -> list[int]:
+    """The reporter and partner codes of a Comtrade file that are no M49 country critmin
+    knows (their rows are left out of the comparison), sorted."""
+    codes = pd.unique(frame[["reporter", "partner"]].values.ravel())
+    return sorted(int(c) for c in codes if m49_to_iso3(int(c)) is None)
+
+
 def _side(df: pd.DataFrame, flow: str, exporter: str, importer: str, name: str) -> pd.Series:
     """One side's reported values per (hs6, exporter, importer)."""
     out = df[df["flow"] == flow].groupby(["cmd", exporter, importer])["value"].sum().rename(name)

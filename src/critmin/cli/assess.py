@@ -275,7 +275,12 @@ def _routing(comtrade: Path | None, hs: str | None, as_json: bool, as_csv: bool)
     """--view routing: mirror gaps flagged as possible indirect routing."""
     import pandas as pd
 
-    from critmin.assessment.routing import ROUTING_COLUMNS, mirror_gaps, read_comtrade
+    from critmin.assessment.routing import (
+        ROUTING_COLUMNS,
+        mirror_gaps,
+        read_comtrade,
+        unknown_m49,
+    )
 
     if comtrade is None:
         raise CritminError(
@@ -296,6 +301,15 @@ def _routing(comtrade: Path | None, hs: str | None, as_json: bool, as_csv: bool)
                 "has that code",
                 highlight=False,
             )
+    unknown = unknown_m49(frame_in)
+    if unknown:
+        shown = ", ".join(map(str, unknown[:8])) + (" ..." if len(unknown) > 8 else "")
+        err.print(
+            f"[bold yellow]warning:[/] {len(unknown)} reporter or partner code(s) of "
+            f"{escape(comtrade.name)} are no M49 country code critmin knows ({shown}): their "
+            "rows are left out",
+            highlight=False,
+        )
     records = mirror_gaps(frame_in, codes)
     if as_json:
         sys.stdout.write(json.dumps(records, indent=1, allow_nan=False) + "\n")
