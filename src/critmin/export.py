@@ -71,18 +71,28 @@ def write_csvs(results: dict[str, Any], directory: str | Path) -> list[Path]:
     of an earlier run that this result does not have (a chain table after a run without
     chains) is removed, so the folder holds one run's tables, not a mix; files critmin does
     not write are left alone."""
+    return write_csv_texts(csv_texts(results), directory)
+
+
+def csv_texts(results: dict[str, Any]) -> dict[str, str]:
+    """Every table of :func:`write_csvs` as CSV text, by table name (made before anything
+    is written, so that an interrupted command writes all of its files or none)."""
+    return {name: table_csv(results, name) for name in table_names(results)}
+
+
+def write_csv_texts(texts: dict[str, str], directory: str | Path) -> list[Path]:
+    """Write :func:`csv_texts` as ``<directory>/<table>.csv`` (see :func:`write_csvs`)."""
     from critmin.frames import CHAIN_TABLES, CONTROL_TABLES, TABLES
     from critmin.util import write_text_atomic
 
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    names = table_names(results)
     paths = []
-    for name in names:
+    for name, text in texts.items():
         path = folder / f"{name}.csv"
-        write_text_atomic(path, table_csv(results, name))
+        write_text_atomic(path, text)
         paths.append(path)
-    for name in {*TABLES, *CHAIN_TABLES, *CONTROL_TABLES} - set(names):
+    for name in {*TABLES, *CHAIN_TABLES, *CONTROL_TABLES} - set(texts):
         (folder / f"{name}.csv").unlink(missing_ok=True)
     return paths
 

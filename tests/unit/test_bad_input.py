@@ -746,3 +746,27 @@ def test_assess_says_when_there_is_nothing_to_rank() -> None:
     assert res.exit_code == 0 and "warning: no supply figures for lithium" in res.output
     res = CliRunner().invoke(app, ["assess", "--minerals", ","])
     assert res.exit_code == 2 and "--minerals lists no mineral" in res.output
+
+
+def test_an_interrupted_simulate_leaves_every_earlier_output_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the workbook is being made (the slow part): the earlier JSON and workbook
+    stay, not a new JSON beside an old workbook."""
+    import critmin.export
+
+    def interrupted(_data: Any) -> bytes:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(critmin.export, "xlsx_bytes", interrupted)
+    (tmp_path / "r.json").write_text("OLD")
+    (tmp_path / "r.xlsx").write_text("OLDX")
+    argv = ["simulate", str(EXAMPLE), "--out", str(tmp_path / "r.json")]
+    res = CliRunner().invoke(
+        app, [*argv, "--xlsx", str(tmp_path / "r.xlsx"), "--csv", str(tmp_path / "c")]
+    )
+    assert res.exit_code == 130, res.output
+    assert (tmp_path / "r.json").read_text() == "OLD" and (
+        tmp_path / "r.xlsx"
+    ).read_text() == "OLDX"
+    assert not (tmp_path / "c").exists() or not any((tmp_path / "c").iterdir())
