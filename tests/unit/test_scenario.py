@@ -269,3 +269,13 @@ def test_output_paths_are_checked_before_work(tmp_path: Path) -> None:
         check_output_file(tmp_path / "file" / "r.json", "--out")
     with pytest.raises(OutputPathError, match="does not exist"):
         check_input_dir(tmp_path / "missing", "--source")
+
+
+@pytest.mark.parametrize("source", [None, 5, [], 2.5])
+def test_the_python_api_names_a_source_that_is_no_scenario(source: Any) -> None:
+    import critmin
+
+    with pytest.raises(
+        ScenarioError, match="expected a scenario file's path, a dict or a Scenario"
+    ):
+        critmin.simulate(source)

@@ -583,4 +583,10 @@ def load_scenario(source: str | Path | dict[str, Any] | Scenario) -> Scenario:
         return source
     if isinstance(source, dict):
         return Scenario.from_dict(source)
+    if not isinstance(source, str | Path):
+        raise ScenarioError(
+            "<root>",
+            "expected a scenario file's path, a dict or a Scenario, got "
+            f"{type(source).__name__}",
+        )
     return Scenario.from_file(source)
