@@ -485,10 +485,13 @@ class SimulationResult:
         return tables(self.to_dict())
 
     def to_excel(self, path: str | Path) -> Path:
-        """Write the Excel workbook (:func:`critmin.export.write_xlsx`)."""
+        """Write the Excel workbook (:func:`critmin.export.write_xlsx`) to a ``.xlsx`` path
+        (checked first: a folder, another suffix or a place that cannot be written is one
+        message, before the workbook is made)."""
         from critmin.export import write_xlsx
+        from critmin.util import check_output_file
 
-        return write_xlsx(self.to_dict(), path)
+        return write_xlsx(self.to_dict(), check_output_file(path, "to_excel", (".xlsx",)))
 
     def figure(
         self, name: str, product: str | None = None, chain: str | None = None

@@ -272,6 +272,10 @@ def test_headers_carry_units() -> None:
 def test_excel_and_csv(example1: Any, tmp_path: Path) -> None:
     data = example1.to_dict()
     path = example1.to_excel(tmp_path / "run.xlsx")
+    for wrong in (tmp_path / "run.json", tmp_path):  # checked before the workbook is made
+        with pytest.raises(CritminError):
+            example1.to_excel(wrong)
+    assert not (tmp_path / "run.json").exists()
     sheets = pd.read_excel(path, sheet_name=None)
     assert list(sheets) == ["summary", *TABLES]
     assert "welfare change (USD)" in sheets["countries"].columns

@@ -586,7 +586,6 @@ def load_scenario(source: str | Path | dict[str, Any] | Scenario) -> Scenario:
     if not isinstance(source, str | Path):
         raise ScenarioError(
             "<root>",
-            "expected a scenario file's path, a dict or a Scenario, got "
-            f"{type(source).__name__}",
+            f"expected a scenario file's path, a dict or a Scenario, got {type(source).__name__}",
         )
     return Scenario.from_file(source)
