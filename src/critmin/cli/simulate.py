@@ -74,23 +74,20 @@ def simulate_cmd(
         blob = json_bytes(data, indent)
     # every file's content first (the workbook takes seconds for many products), then the
     # writes: Ctrl-C before them leaves every earlier file as it was, not a mix of two runs
-    workbook = tables_csv = None
-    if xlsx is not None or csv_dir is not None:
+    if xlsx is not None or csv_dir is not None:  # pandas is imported for these alone
         from critmin.export import csv_texts, write_csv_texts, xlsx_bytes
 
-        workbook = xlsx_bytes(data) if xlsx is not None else None
-        tables_csv = csv_texts(data) if csv_dir is not None else None
+    workbook = (xlsx, xlsx_bytes(data)) if xlsx is not None else None
+    tables_csv = (csv_dir, csv_texts(data)) if csv_dir is not None else None
     if output is not None:
         write_bytes_atomic(output, blob)
-    if xlsx is not None or csv_dir is not None:
-        if xlsx is not None and workbook is not None:
-            write_bytes_atomic(xlsx, workbook)
-            err.print(f"wrote {xlsx}")
-        if csv_dir is not None and tables_csv is not None:
-            paths = write_csv_texts(tables_csv, csv_dir)
-            err.print(
-                f"wrote {len(paths)} CSV files to {csv_dir}: {', '.join(p.name for p in paths)}"
-            )
+    if workbook is not None:
+        write_bytes_atomic(*workbook)
+        err.print(f"wrote {workbook[0]}")
+    if tables_csv is not None:
+        folder, texts = tables_csv
+        paths = write_csv_texts(texts, folder)
+        err.print(f"wrote {len(paths)} CSV files to {folder}: {', '.join(p.name for p in paths)}")
     if as_json:
         write_stdout(blob)
     else:

@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from critmin.baseline import NoTradeError, ProductBaseline, bundled_baseline, user_baseline
-from critmin.errors import CritminError, DataIntegrityError, ScenarioError
+from critmin.errors import (
+    CritminError,
+    DataIntegrityError,
+    ScenarioError,
+    UnknownCountryError,
+    UnknownProductError,
+)
 from critmin.model.core import Market, Policy
 from critmin.scenario import no_effect
 from critmin.scenario.controls import is_control, market_shifts, resolve_controls
@@ -110,9 +116,7 @@ def resolve_elasticities(
                 else:
                     try:
                         iso = world.resolve_countries([code])
-                    except DataIntegrityError:  # a damaged dataset, not a wrong scenario
-                        raise
-                    except CritminError as err:
+                    except UnknownCountryError as err:
                         raise ScenarioError(name, str(err)) from None
                 mask = base.index(iso)
                 if not mask.any() and len(iso) == 1 and iso[0] not in base.countries:
@@ -155,9 +159,7 @@ def select_countries(
         else:
             try:
                 mask |= base.index(world.resolve_countries([item]))
-            except DataIntegrityError:  # a damaged dataset, not a wrong scenario
-                raise
-            except CritminError as err:
+            except UnknownCountryError as err:
                 raise ScenarioError(field_name, str(err)) from None
     return mask
 
@@ -360,9 +362,7 @@ def _resolve_field(
     rest = [i for i in items if i.strip().upper() not in extra]
     try:
         codes = world.resolve_countries(rest) if rest else []
-    except DataIntegrityError:  # a damaged dataset, not a wrong scenario
-        raise
-    except CritminError as err:
+    except UnknownCountryError as err:
         raise ZoneListError(which, str(err)) from None
     return sorted(set(codes) | {k.strip().upper() for k in known})
 
@@ -387,9 +387,7 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
         else:
             try:
                 world.product_record(spec.id)
-            except DataIntegrityError:  # a damaged dataset, not a wrong scenario
-                raise
-            except CritminError as err:
+            except UnknownProductError as err:
                 raise ScenarioError(f"{fname}.id", str(err)) from None
             try:
                 base = bundled_baseline(world, spec.id, spec.baseline_price_usd_per_t)

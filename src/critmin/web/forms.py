@@ -2,8 +2,9 @@
 
 The form keeps what the user typed (``DesignerState``: strings and sets), so that a page with
 an error shows the input unchanged, with the message in plain words next to the field it is
-about (:func:`critmin.web.formerrors.field_errors`). Rates and shares are entered in percent and stored as fractions,
-as in the scenario contract. Products in an instrument may be given by name or id.
+about (:func:`critmin.web.formerrors.field_errors`). Rates and shares are entered in percent
+and stored as fractions, as in the scenario contract. Products in an instrument may be given
+by name or id.
 """
 
 from __future__ import annotations

@@ -345,8 +345,12 @@ class ScenarioStore:
         name: str | None = None,
         notes: str | None = None,
         tags: list[str] | str | None = None,
+        expect_key: str | None = None,
     ) -> SavedScenario:
-        """Rename a saved scenario (its scenario's ``name`` too) or change its notes or tags."""
+        """Rename a saved scenario (its scenario's ``name`` too) or change its notes or tags.
+        With ``expect_key`` (the :attr:`SavedScenario.edit_key` the editing form was drawn
+        with), an entry edited since then raises :class:`EditConflictError`, checked in the
+        same transaction as the write."""
         name = None if name is None else check_name(name)
         notes = None if notes is None else check_notes(notes)
         tag_text = None if tags is None else ",".join(clean_tags(tags))
@@ -354,6 +358,16 @@ class ScenarioStore:
             row = conn.execute("SELECT scenario FROM scenarios WHERE id = ?", (sid,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no saved scenario {sid!r}")
+            if expect_key is not None:
+                now = conn.execute(
+                    f"SELECT {_ENTRY_COLUMNS} FROM scenarios WHERE id = ?", (sid,)
+                ).fetchone()
+                if self._row(now).edit_key != expect_key:
+                    raise EditConflictError(
+                        "this scenario was changed (in another tab, or by someone else) after "
+                        "this page was opened, and saving would undo that: reload the page to "
+                        "see the changes, then edit again. Nothing was changed."
+                    )
             if name is not None:
                 scenario = json.loads(row[0]) | {"name": name}
                 conn.execute(

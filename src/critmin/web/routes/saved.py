@@ -19,7 +19,6 @@ from critmin.web.responses import links, respond, run_links
 from critmin.web.resultview import controls_twin, results_context
 from critmin.web.routes.api import comparison
 from critmin.web.services import BadRequestError
-from critmin.web.store import EditConflictError
 
 router = APIRouter(include_in_schema=False)
 Ctx = Depends(get_context)
@@ -106,14 +105,6 @@ async def _form(request: Request) -> dict[str, str]:
 @router.post("/scenarios/{scenario_id}/edit")
 async def scenario_edit(request: Request, scenario_id: str, ctx: WebContext = Ctx) -> Response:
     form = await _form(request)
-    entry, _ = ctx.store.get(scenario_id)
-    loaded = form.get("loaded")
-    if loaded is not None and loaded != entry.edit_key:  # opened before another edit
-        raise EditConflictError(
-            "this scenario was changed (in another tab, or by someone else) after this page "
-            "was opened, and saving would undo that: reload the page to see the changes, "
-            "then edit again. Nothing was changed."
-        )
     # a field the form did not send stays as it is (a blank one is cleared); names, notes and
     # tags beyond their limits are refused by the store, not cut short
     ctx.store.update(
@@ -121,6 +112,7 @@ async def scenario_edit(request: Request, scenario_id: str, ctx: WebContext = Ct
         name=form.get("name", ""),
         notes=form.get("notes"),
         tags=form.get("tags"),
+        expect_key=form.get("loaded"),  # the form was drawn with: no edit undone in silence
     )
     return RedirectResponse(f"/scenarios/{scenario_id}", status_code=303)
 
