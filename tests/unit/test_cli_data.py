@@ -153,6 +153,28 @@ def test_a_dataset_with_flows_that_are_not_amounts_is_refused(tmp_path: Path, ba
     assert "internal error" not in flat
 
 
+def test_a_damaged_groups_table_is_the_datasets_fault_not_the_scenarios(tmp_path: Path) -> None:
+    copy = tmp_path / "ref"
+    shutil.copytree(REFERENCE_DIR, copy)
+    (copy / "groups.parquet").write_bytes(b"")
+    example = Path(__file__).resolve().parents[2] / "examples" / "01_lithium_floor_levy.toml"
+    res = subprocess.run(  # a process of its own (this one caches the bundled dataset)
+        [
+            str(Path(sys.executable).with_name("critmin")),
+            "--data",
+            str(copy),
+            "simulate",
+            str(example),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    flat = " ".join(res.stderr.split())
+    assert res.returncode == 1 and "cannot be read" in flat and "rebuild it" in flat, flat
+    assert "scenario field" not in flat
+
+
 def test_docs_data_md_is_generated_from_the_schema() -> None:
     res = runner.invoke(app, ["data", "schema", "--markdown"])
     doc = (Path(__file__).resolve().parents[2] / "docs" / "data.md").read_text(encoding="utf-8")
