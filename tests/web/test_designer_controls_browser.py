@@ -197,3 +197,18 @@ def test_without_javascript_the_pickers_are_plain_checkboxes(
     assert pg.locator(".picker-search").first.is_visible()
     context.close()
     assert not errors, errors
+
+
+def test_a_long_name_wraps_on_a_phone(browser: Any, live_server: Any) -> None:
+    """A scenario name is one long word to the browser: its page, and the sweep page that
+    heads its table with it, still fit 390 px (the sweep table scrolls in its own box)."""
+    data = tomllib.loads((EXAMPLES / "01_lithium_floor_levy.toml").read_text())
+    data["name"] = "Lithium_carbonate_floor_15000_levy_USMCA_EU27_v3_with_a_very_long_name"
+    sid = _save(live_server.url, data)
+    context, pg, errors = new_page(browser, 390)
+    sweep = "parameter=policy[0].price_usd_per_t&start=10000&stop=20000&steps=3"
+    for path in (f"/scenarios/{sid}", f"/sweep?source={sid}&{sweep}"):
+        pg.goto(f"{live_server.url}{path}", timeout=TIMEOUT)
+        assert pg.evaluate("document.documentElement.scrollWidth") <= 390, path
+    context.close()
+    assert not errors, errors
