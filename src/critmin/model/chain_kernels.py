@@ -36,11 +36,13 @@ MAX_BACKTRACK = 40
 MEMORY = 8
 RELAX = 0.5
 KINK_MIN_STEP = 1e-3
+KINK_STREAK = 1
 """Safeguards of the Newton iteration, as in :mod:`critmin.model.kernels`: a trust region in
 log units (``MAX_STEP``, growing fourfold after capped full steps up to ``MAX_STEP_LIMIT``),
 a non-monotone Armijo line search (max of the last ``MEMORY`` norms, relaxed by
 ``RELAX^k``; Grippo, Lampariello & Lucidi 1986, Li & Fukushima 2000) that first tries the
-first floor kink on the way before halving."""
+first floor kink on the way before halving, unless ``KINK_STREAK`` steps in a row stopped at
+a kink: then it halves first and stops at the kink only once halving would pass it."""
 LINE_SEARCH_FAILED = 2
 
 
@@ -551,6 +553,7 @@ def newton_chain(a: Any, tol: float, max_iter: int, pure: bool) -> tuple[Any, An
     ipiv = np.empty(N, dtype=_LAPACK_INT)
     have_lu = False
     phi_prev = math.inf
+    kink_streak = 0  # steps in a row that stopped at a kink
     for it in range(max_iter):
         if _max_abs(cur.F) <= tol:
             break
@@ -580,9 +583,12 @@ def newton_chain(a: Any, tol: float, max_iter: int, pure: bool) -> tuple[Any, An
         d *= min(1.0, cap / max(big, 1e-300))
         phi_ref = hist.max()
         kink = _first_kink(a, z, cur, d, KINK_MIN_STEP)
+        if not kink < 1.0:  # none
+            kink = -math.inf
         relax = RELAX**it
         alpha = 1.0
         accepted = False
+        at_kink = False  # alpha is that kink
         for k in range(MAX_BACKTRACK):
             for i in range(N):
                 zt[i] = z[i] + alpha * d[i]
@@ -591,7 +597,15 @@ def newton_chain(a: Any, tol: float, max_iter: int, pure: bool) -> tuple[Any, An
             if math.isfinite(phi) and (pure or phi <= (1.0 - ARMIJO * alpha + relax) * phi_ref):
                 accepted = True
                 break
-            alpha = kink if (k == 0 and math.isfinite(kink)) else 0.5 * alpha
+            if k == 0:  # the first kink at once, unless the last step stopped at one
+                alpha = kink if kink_streak < KINK_STREAK and kink > 0.0 else 0.5
+            else:
+                alpha *= 0.5
+            at_kink = alpha <= kink  # (halving passes the kink: stop there first)
+            if at_kink:
+                alpha = kink
+                kink = -math.inf
+        kink_streak = kink_streak + 1 if accepted and at_kink else 0
         full = accepted and alpha == 1.0
         have_lu = have_lu and full and not capped
         if full and capped:

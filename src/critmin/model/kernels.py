@@ -1895,6 +1895,15 @@ market, -5% over 30 random markets of 10-200 countries, +1% over the 30 bundled 
 (where most first steps are rejected by the prediction, at the cost of the direction)."""
 KINK_MIN_STEP = 1e-3
 """Kinks closer than this fraction of a step are not tried (a pair already at its floor)."""
+KINK_STREAK = 1
+"""After a failed full step the line search tries the first floor kink along the step at once,
+unless this many steps in a row already stopped at a kink: then (until a step does not stop
+at one) it halves the step and stops at the kink only once halving would pass it. Where
+hundreds of pairs reach a levy floor on the way (the NdPr paths example's variable levy at
+1.56 times the baseline price), stopping at the first kink every time crossed one or two
+floors per step: 100-150 steps, and the iteration limit of every attempt in 11 of its
+yearly solves; with the streak rule 9-12 steps. Always halving first instead took 20 steps
+where the kink at once takes 7 (tests/unit/test_model_solver.py)."""
 LINE_SEARCH_FAILED = 2
 """Status of a market whose line search found no acceptable step."""
 
@@ -2245,6 +2254,7 @@ def _newton_one(
     step_sq = np.empty(BROYDEN_MEMORY)  # their squared norms
     nb = 0  # how many
     status = 0
+    kink_streak = 0  # steps in a row that stopped at a kink (KINK_STREAK)
     for it in range(iterations, max_iter):
         if _max_abs(cur.F) <= tol:
             break
@@ -2308,6 +2318,8 @@ def _newton_one(
         alpha = 1.0
         accepted = False
         phi = math.inf
+        kink = -math.inf  # the first floor kink along d (-inf: none, or already tried)
+        at_kink = False  # alpha is that kink
         for k in range(MAX_BACKTRACK):
             for i in range(N):
                 zt[i] = z[i] + alpha * d[i]
@@ -2322,10 +2334,23 @@ def _newton_one(
             if math.isfinite(phi) and (pure or phi <= slack):
                 accepted = True
                 break
-            # after a failed full step, first try stopping at the first kink on the way
-            # (searched for only then: most full steps are taken; cur is still the point z)
-            kink = first_kink_one(a, b, z, cur, d, KINK_MIN_STEP) if k == 0 else math.inf
-            alpha = kink if math.isfinite(kink) else 0.5 * alpha
+            # after a failed full step, the first kink on the way at once (searched for
+            # only then: most full steps are taken; cur is still the point z), unless the
+            # last step stopped at one: then halve, and stop at the kink once halving would
+            # pass it. Always the kink first crossed one floor per step where hundreds
+            # bind: 100 steps and more (docs/performance.md, "Session 18")
+            if k == 0:
+                kink = first_kink_one(a, b, z, cur, d, KINK_MIN_STEP)
+                if not kink < 1.0:  # none
+                    kink = -math.inf
+                alpha = kink if kink_streak < KINK_STREAK and kink > 0.0 else 0.5
+            else:
+                alpha *= 0.5
+            at_kink = alpha <= kink
+            if at_kink:
+                alpha = kink
+                kink = -math.inf
+        kink_streak = kink_streak + 1 if accepted and at_kink else 0
         full = accepted and alpha == 1.0
         if full and capped:
             cap = min(4.0 * cap, MAX_STEP_LIMIT)
