@@ -92,3 +92,36 @@ def test_recovery_share_against_the_catalog() -> None:
     by_share = simulate(data).to_dict()["chains"]["gallium"]
     by_multiplier = run("gallium_china_ban_byproduct")
     assert by_share["welfare"]["world"] == pytest.approx(by_multiplier["welfare"]["world"])
+
+
+ZONE = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}
+
+
+def test_a_floor_that_takes_refiners_value_added_away_converges() -> None:
+    """A variable-levy floor of USD 30,000/t on cobalt intermediates (4.7 times their 2024
+    unit value) makes the zone's refiners pay more for their input than cobalt oxides fetch
+    at the baseline: their supply was zero there and did not move with their own price, and
+    the solver ran to its iteration limit twice (max residual 490). Started where they keep
+    half their value added, it converges in about ten steps, with the signs of a floor on
+    an input: zone miners' price and output up, zone refiners' output down, outside refiners'
+    up."""
+    out = simulate(
+        {
+            "name": "cobalt ore floor far above the market",
+            "zone": ZONE,
+            "chain": [{"id": "cobalt"}],
+            "policy": [
+                {
+                    "type": "price_floor",
+                    "mechanism": "variable_levy",
+                    "stage": "mine",
+                    "price_usd_per_t": 30000,
+                }
+            ],
+        }
+    ).to_dict()
+    ch = out["chains"]["cobalt"]
+    assert out["converged"] and ch["max_residual"] <= 1e-12 and ch["iterations"] <= 30
+    mid, ref = stage(ch, "cobalt_intermediates"), stage(ch, "cobalt_oxides")
+    assert mid["zone_producer_price_change_pct"] > 0 and mid["zone_output_change_pct"] > 0
+    assert ref["zone_output_change_pct"] < 0 < ref["outside_output_change_pct"]

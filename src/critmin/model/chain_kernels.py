@@ -524,9 +524,43 @@ def _first_kink(a: Any, z: Any, e: Any, d: Any, lo: float) -> float:
     return out
 
 
+START_VALUE_ADDED = 0.5
+"""Where an input-linked slot has no value added at the baseline prices under the policy (its
+input costs more than its output fetches: no supply, and a supply that does not move with its
+own price, so a Newton step cannot raise it), :func:`newton_chain` starts its price where it
+keeps this share of its baseline value added per unit (:func:`_break_even_start`)."""
+
+
+@njit(cache=True, nogil=True)
+def _break_even_start(a: Any, z: Any, e: Any) -> bool:
+    """Move the start ``z`` (evaluated into ``e``) of every input-linked slot whose value added
+    ``w = (pt - a P_in) / (1 - a)`` is gone (``w <= 0``: :func:`_supply` gives no supply and no
+    derivative) to the log price ``ln(a P_in + (1 - a) START_VALUE_ADDED)``; returns whether it
+    moved any. Without it, a floor on an input that raises its price above what the next stage
+    fetches (the cobalt chain with a floor of 4.7 times the price of cobalt intermediates: zone
+    refiners' input costs exceed the refined price) left those refiners' rows of the Newton
+    matrix without their own price, and both attempts ran to the iteration limit. Baseline
+    inputs are never moved (``w = 1`` there)."""
+    moved = False
+    for g in range(a.R.shape[0]):
+        r = a.su[g]
+        s = a.sstage[g]
+        sh = a.a[g]
+        if r < 0 or a.link[s] != LINK_INPUT or not sh > 0.0:
+            continue
+        lnPin = min(e.lnP[s - 1, a.scountry[g]], EXP_CLIP)
+        x = (math.expm1(e.lnpt[g]) - sh * math.expm1(lnPin)) / (1.0 - sh)
+        if x > -1.0:
+            continue
+        z[r] = math.log1p(sh * math.expm1(lnPin) - (1.0 - sh) * (1.0 - START_VALUE_ADDED))
+        moved = True
+    return moved
+
+
 @njit(cache=True, nogil=True)
 def newton_chain(a: Any, tol: float, max_iter: int, pure: bool) -> tuple[Any, Any, int, int]:
-    """Solve the chain from ``z = 0`` by safeguarded semismooth Newton (float64 LU).
+    """Solve the chain from ``z = 0`` (input-linked slots without value added there moved to
+    :func:`_break_even_start`) by safeguarded semismooth Newton (float64 LU).
 
     Returns ``(z, evaluation, iterations, status)``: status 1 converged, 0 iteration limit,
     :data:`LINE_SEARCH_FAILED`. With ``pure`` every finite step is taken in full (capped by
@@ -542,6 +576,8 @@ def newton_chain(a: Any, tol: float, max_iter: int, pure: bool) -> tuple[Any, An
     cur = alloc_chain_eval(L, S, n, G_all, N)
     trial = alloc_chain_eval(L, S, n, G_all, N)
     eval_chain(a, z, cur)
+    if _break_even_start(a, z, cur):
+        eval_chain(a, z, cur)
     hist = np.full(MEMORY, -math.inf)
     hist[0] = _norm(cur.F)
     cap = MAX_STEP
