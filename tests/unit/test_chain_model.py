@@ -421,3 +421,27 @@ def test_reshift_equals_a_fresh_setup_bit_for_bit() -> None:
             np.testing.assert_array_equal(getattr(x, key), getattr(y, key))
     with pytest.raises(ModelInputError, match="demand_shift"):
         stages[0].with_shifts(np.ones(5), np.zeros(5))
+
+
+@pytest.mark.parametrize("floor, named", [(1.3, False), (8.0, True)])
+def test_a_chain_that_does_not_converge_names_floors_far_above_the_price(
+    floor: float, named: bool
+) -> None:
+    """Stopped after one step (so that it does not converge), a chain says when its floors are
+    at least five times the baseline price, naming the stage and the highest ratio."""
+    rng = np.random.default_rng(11)
+    n = 6
+    ore, ref, a = two_stage(rng, n, eps_refined=1.0)
+    members = np.zeros(n, dtype=bool)
+    members[:3] = True
+    levy = np.where(~members[:, None] & members[None, :], floor, 0.0)
+    stages = [
+        ChainStage(ore, Policy(levy_floor=levy), name="ore"),
+        ChainStage(ref, None, link="input", input_share=a, name="refined"),
+    ]
+    sol = solve_chain(stages, max_iter=1)
+    assert not sol.converged
+    top = float((levy / (1.0 + ore.t0)).max())
+    note = f"possible cause: floors far above the baseline price (ore up to {top:,.0f} times)"
+    assert (note in sol.message) is named, sol.message
+    assert solve_chain(stages).converged  # with its steps it does

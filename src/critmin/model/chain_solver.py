@@ -325,7 +325,7 @@ def solve_chain(
         message = (
             f"did not converge after {iterations} iterations (Newton, then full Newton "
             f"steps): {why}; max residual {resid:.1e}"
-        )
+        ) + _far_floors(list(stages), cs)
     solved = _unpack(list(stages), cs, z, ev, converged, int(iterations), resid, message)
     return ChainSolution(
         stages=solved,
@@ -334,6 +334,35 @@ def solve_chain(
         max_residual=resid,
         message=message,
         notes=list(cs.notes),
+    )
+
+
+FAR_FLOOR = 5.0
+"""A floor at least this many times the baseline price is named when a chain does not converge
+(:func:`_far_floors`)."""
+
+
+def _far_floors(stages: list[ChainStage], cs: ChainSetup) -> str:
+    """The possible cause of a chain that did not converge, where its policy sets floors at
+    least :data:`FAR_FLOOR` times the baseline price: ``"; possible cause: ..."`` naming the
+    stages and the highest ratio of each (a levy floor over the baseline buyer price, a subsidy
+    floor over the baseline producer price), else ``""``. A sweep of 384 floors on the bundled
+    chains (docs/performance.md, "Session 18") left unsolved only levy floors from about 15
+    and producer subsidies from about 6 times the market price: far from anything the model's
+    constant elasticities were estimated on, and possibly without an equilibrium."""
+    far = []
+    for k, (st, rp) in enumerate(zip(stages, cs.policies, strict=True)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            levy = np.where(rp.levy_floor > 0, rp.levy_floor / (1.0 + st.market.t0), 0.0)
+        ratio = max(float(levy.max(initial=0.0)), float(rp.subsidy_floor.max(initial=0.0)))
+        if ratio >= FAR_FLOOR:
+            far.append(f"{st.name or f'stage {k + 1}'} up to {ratio:,.0f} times")
+    if not far:
+        return ""
+    return (
+        "; possible cause: floors far above the baseline price ("
+        + ", ".join(far)
+        + "), where the equilibrium may not exist or lies beyond what the solver can reach"
     )
 
 
