@@ -604,6 +604,7 @@ def newton_chain(a: Any, tol: float, max_iter: int, pure: bool) -> tuple[Any, An
                 z[:] = zt
                 cur, trial = trial, cur
                 iterations += 1
+                kink_streak = 0
                 hist[(it + 1) % MEMORY] = phi
                 phi_prev = phi_now
                 have_lu = phi < CHORD_CONTRACTION * phi_now

@@ -2279,6 +2279,7 @@ def _newton_one(
                     in_out = not in_out
                     cur_full = full_trial
                     iterations += 1
+                    kink_streak = 0
                     hist[(it + 1) % MEMORY] = phi
                     if nb < BROYDEN_MEMORY and phi < BROYDEN_CONTRACTION * phi_now:
                         _keep_step(d, steps, step_sq, nb)
