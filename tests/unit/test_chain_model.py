@@ -445,3 +445,22 @@ def test_a_chain_that_does_not_converge_names_floors_far_above_the_price(
     note = f"possible cause: floors far above the baseline price (ore up to {top:,.0f} times)"
     assert (note in sol.message) is named, sol.message
     assert solve_chain(stages).converged  # with its steps it does
+
+
+def test_a_factorisation_with_a_zero_pivot_is_refused() -> None:
+    """A Newton matrix of a cobalt chain path's yearly solve (USD 50,000/t on cobalt oxides,
+    full Newton steps): one of its rows is zero, and OpenBLAS's ``dgetrf`` reported success
+    (``info = 0``) with a zero pivot, which the triangular solve divided by (a
+    ZeroDivisionError out of ``critmin paths``). Both solvers' factorisations refuse it, so
+    the step falls back to least squares."""
+    from pathlib import Path
+
+    from critmin.model.chain_kernels import _lu_factor
+    from critmin.model.kernels import _LAPACK_INT, lu_factor_single
+
+    J = np.load(Path(__file__).parents[1] / "fixtures" / "matrices" / "chain_jacobian_zero_row.npy")
+    N = J.shape[0]
+    assert (J[46] == 0.0).all()
+    ipiv = np.empty(N, dtype=_LAPACK_INT)
+    assert not _lu_factor(J, np.empty((N, N)).T, ipiv)
+    assert not lu_factor_single(J, np.empty((N, N), dtype=np.float32).T, ipiv)

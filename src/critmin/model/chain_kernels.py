@@ -423,7 +423,19 @@ def _lu_factor(J: Any, lu: Any, ipiv: Any) -> bool:
                 return False
             lu[r, c] = v
     info = _DGETRF(_DGETRF_KIND, N, N, lu.ctypes, N, ipiv.ctypes)
-    return info == 0
+    return info == 0 and _pivots_nonzero(lu)
+
+
+@njit(cache=True, nogil=True)
+def _pivots_nonzero(lu: Any) -> bool:
+    """Whether every diagonal entry of the factor ``U`` is non-zero. Checked besides
+    ``dgetrf``'s status: a factorisation reported as done left a zero pivot in a yearly solve
+    of a cobalt chain path (a floor of USD 50,000/t on cobalt oxides), and the triangular
+    solve (:func:`_lu_step`) divided by it (a ZeroDivisionError out of ``critmin paths``)."""
+    for j in range(lu.shape[0]):  # noqa: SIM110 - a plain loop for Numba
+        if lu[j, j] == 0.0:
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True)

@@ -1970,7 +1970,12 @@ def lu_factor_single(J: Any, lu: Any, ipiv: Any) -> bool:
                 return False
             lu[r, c] = v
     info = _SGETRF(_SGETRF_KIND, N, N, lu.ctypes, N, ipiv.ctypes)
-    return info == 0
+    if info != 0:
+        return False
+    for j in range(N):  # noqa: SIM110 - a plain loop for Numba (a zero pivot despite the status)
+        if lu[j, j] == 0.0:
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True)
