@@ -4,15 +4,17 @@ mass balance at every stage, cost pass-through, rules of origin, the analytic Ja
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from critmin.model import Market, Policy, solve
 from critmin.model.chain import ChainStage, chain_setup, origin_shares, reshift
-from critmin.model.chain_kernels import alloc_chain_eval, eval_chain, jacobian_chain
+from critmin.model.chain_kernels import _lu_factor, alloc_chain_eval, eval_chain, jacobian_chain
 from critmin.model.chain_solver import solve_chain
 from critmin.model.core import ModelInputError
+from critmin.model.kernels import _LAPACK_INT, lu_factor_single
 
 
 def random_market(rng: np.random.Generator, n: int, *, domestic: float = 80.0) -> Market:
@@ -453,11 +455,6 @@ def test_a_factorisation_with_a_zero_pivot_is_refused() -> None:
     (``info = 0``) with a zero pivot, which the triangular solve divided by (a
     ZeroDivisionError out of ``critmin paths``). Both solvers' factorisations refuse it, so
     the step falls back to least squares."""
-    from pathlib import Path
-
-    from critmin.model.chain_kernels import _lu_factor
-    from critmin.model.kernels import _LAPACK_INT, lu_factor_single
-
     J = np.load(Path(__file__).parents[1] / "fixtures" / "matrices" / "chain_jacobian_zero_row.npy")
     N = J.shape[0]
     assert (J[46] == 0.0).all()
