@@ -153,3 +153,25 @@ def test_a_scenario_without_paths_is_refused_clearly(client: Any) -> None:
     assert "[paths]" in r.json()["error"]
     assert 'id="paths-link"' not in client.get(f"/scenarios/{sid}").text
     assert client.get("/api/paths", params={"source": "nosuchid"}).status_code == 404
+
+
+def test_the_menu_offers_only_scenarios_with_a_paths_table(client: Any, saved: str) -> None:
+    """A saved scenario without ``[paths]`` is listed, named as such and disabled (choosing it
+    could only give the 422 above), unless it is the one asked for."""
+    plain = client.post("/api/scenarios?run=false", json=EXAMPLE1_DICT).json()["id"]
+    page = client.get("/paths").text
+    with_paths = re.search(rf'<option value="{saved}"[^>]*>[^<]*</option>', page)
+    without = re.search(rf'<option value="{plain}"[^>]*>[^<]*</option>', page)
+    assert with_paths and without, page
+    assert "disabled" not in with_paths.group(0) and "no [paths] table" not in with_paths.group(0)
+    assert "disabled" in without.group(0) and "no [paths] table" in without.group(0)
+    asked = client.get("/paths", params={"source": plain}).text
+    option = re.search(rf'<option value="{plain}"[^>]*>', asked)
+    assert option and "selected" in option.group(0) and "disabled" not in option.group(0)
+
+
+def test_the_menu_says_when_no_saved_scenario_has_a_paths_table(client: Any) -> None:
+    client.post("/api/scenarios?run=false", json=EXAMPLE1_DICT)
+    assert (
+        "None of the saved scenarios has a <code>[paths]</code> table" in client.get("/paths").text
+    )

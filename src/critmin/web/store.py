@@ -448,6 +448,17 @@ class ScenarioStore:
             ).fetchall()
         return [self._row(r) for r in rows]
 
+    def ids_with_table(self, table: str) -> set[str]:
+        """Ids of the saved scenarios whose scenario has a top-level ``table`` (e.g.
+        ``"paths"``): for menus that offer only the scenarios a page can run."""
+        if not table.isidentifier():
+            raise ValueError(f"not a table name: {table!r}")
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT id FROM scenarios WHERE json_type(scenario, ?) IS NOT NULL", (f"$.{table}",)
+            ).fetchall()
+        return {str(r[0]) for r in rows}
+
     def get(self, sid: str) -> tuple[SavedScenario, dict[str, Any]]:
         """The row and its scenario dict; raises :class:`NotFoundError`."""
         with self._connect() as conn:

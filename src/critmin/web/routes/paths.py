@@ -171,6 +171,7 @@ async def paths_page(
         title="Yearly paths — critmin",
         active="paths",
         entries=ctx.entries(),
+        with_paths=ctx.store.ids_with_table("paths"),
         source=source or "",
         scenario=scenario,
         years=years or default_years(scenario),
