@@ -294,3 +294,23 @@ def test_coalition_of_a_designer_run(client: Any) -> None:
         run_coalition(run["scenario"], candidates=["CHL"], workers=1, cache_dir=False).to_dict()
     )
     assert r.json()["players"] == expected["players"]
+
+
+def test_the_coalition_menu_marks_scenarios_it_cannot_value(client: Any) -> None:
+    """Saved scenarios with linked chains, or with more products than the server values, are
+    listed with the reason and disabled (choosing one could only give a 422); the others are
+    offered as before."""
+    chain = client.post("/api/scenarios?run=false", json=LITHIUM_CHAIN).json()["id"]
+    many = tomllib.loads((EXAMPLES / "04_full_zone_all_products.toml").read_text())
+    big = client.post("/api/scenarios?run=false", json=many).json()["id"]
+    plain = client.post("/api/scenarios?run=false", json=EXAMPLE1_DICT).json()["id"]
+    page = client.get("/coalition").text
+
+    def option(sid: str) -> str:
+        found = re.search(rf'<option value="{sid}"[^>]*>[^<]*</option>', page)
+        assert found, page
+        return found.group(0)
+
+    assert "disabled" in option(chain) and "linked chains" in option(chain)
+    assert "disabled" in option(big) and f"{len(many['product'])} products, at most" in option(big)
+    assert "disabled" not in option(plain) and " — " not in option(plain)

@@ -214,6 +214,7 @@ async def coalition_page(
         title="Coalitions — critmin",
         active="coalition",
         entries=ctx.entries(),
+        with_chains=ctx.store.ids_with_table("chain"),
         source=source or "",
         scenario=scenario,
         chosen=chosen,
