@@ -214,3 +214,19 @@ def test_serve_checks_where_it_listens_before_starting() -> None:
         with pytest.raises(CritminError, match=r"cannot listen on 127\.0\.0\.1"):
             check_listen("127.0.0.1", port)
     check_listen("127.0.0.1", port)  # free again
+
+
+def test_ids_with_table_count_only_present_tables(tmp_path: Path) -> None:
+    """``ids_with_table``: a table or a non-empty array of them counts; a missing key, ``null``
+    and an empty array do not (a scenario saved with ``"chain": []`` has no chain)."""
+    store = ScenarioStore(tmp_path / "s.sqlite3")
+    plain = store.save(EXAMPLE1_DICT, None).id
+    empty = store.save(EXAMPLE1_DICT | {"name": "b", "chain": [], "paths": None}, None).id
+    paths = store.save(EXAMPLE1_DICT | {"name": "c", "paths": {"floor_usd_per_t": 1.0}}, None).id
+    chain = store.save(EXAMPLE1_DICT | {"name": "d", "chain": [{"id": "lithium"}]}, None).id
+    assert store.ids_with_table("paths") == {paths}
+    assert store.ids_with_table("chain") == {chain}
+    assert plain not in store.ids_with_table("paths") | store.ids_with_table("chain")
+    assert empty not in store.ids_with_table("paths") | store.ids_with_table("chain")
+    with pytest.raises(ValueError):
+        store.ids_with_table("paths') OR 1=1 --")

@@ -450,12 +450,16 @@ class ScenarioStore:
 
     def ids_with_table(self, table: str) -> set[str]:
         """Ids of the saved scenarios whose scenario has a top-level ``table`` (e.g.
-        ``"paths"``): for menus that offer only the scenarios a page can run."""
+        ``"paths"``) or a non-empty array of them (``"chain"``); ``null`` and ``[]`` do not
+        count. For menus that offer only the scenarios a page can run."""
         if not table.isidentifier():
             raise ValueError(f"not a table name: {table!r}")
+        path = f"$.{table}"
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT id FROM scenarios WHERE json_type(scenario, ?) IS NOT NULL", (f"$.{table}",)
+                "SELECT id FROM scenarios WHERE json_type(scenario, ?) = 'object' OR "
+                "(json_type(scenario, ?) = 'array' AND json_array_length(scenario, ?) > 0)",
+                (path, path, path),
             ).fetchall()
         return {str(r[0]) for r in rows}
 
