@@ -671,54 +671,17 @@ def test_runtime_warnings_become_one_diagnosis(monkeypatch: pytest.MonkeyPatch) 
     assert "numerical warning: overflow encountered" in flat and "RuntimeWarning" not in flat
 
 
+SWEEP_ONE = ["sweep", "{ex}", "-p", "policy[0].price_usd_per_t", "--values", "1e4"]
+"""A sweep of one value (the options each case below adds are checked before it runs)."""
+
+
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (
-            ["sweep", "{ex}", "-p", "policy[0].price_usd_per_t", "--values", "1e4", "-o", "{tmp}"],
-            "is a folder",
-        ),
-        (
-            [
-                "sweep",
-                "{ex}",
-                "-p",
-                "policy[0].price_usd_per_t",
-                "--values",
-                "1e4",
-                "--csv",
-                "{tmp}/x.html",
-            ],
-            "must end in .csv",
-        ),
-        (
-            [
-                "sweep",
-                "{ex}",
-                "-p",
-                "policy[0].price_usd_per_t",
-                "--values",
-                "1e4",
-                "-o",
-                "{tmp}/s.json",
-            ],
-            "must end in .html",
-        ),
-        (
-            [
-                "sweep",
-                "{ex}",
-                "-p",
-                "policy[0].price_usd_per_t",
-                "--values",
-                "1e4",
-                "--from",
-                "1",
-                "--to",
-                "2",
-            ],
-            "not both",
-        ),
+        ([*SWEEP_ONE, "-o", "{tmp}"], "is a folder"),
+        ([*SWEEP_ONE, "--csv", "{tmp}/x.html"], "must end in .csv"),
+        ([*SWEEP_ONE, "-o", "{tmp}/s.json"], "must end in .html"),
+        ([*SWEEP_ONE, "--from", "1", "--to", "2"], "not both"),
         (["coalition", "{coal}", "-o", "{tmp}"], "is a folder"),
         (["coalition", "{coal}", "--html", "{tmp}/c.json"], "must end in .html"),
         (["coalition", "{coal}", "--scheduler", "bad"], "--scheduler must be an address"),

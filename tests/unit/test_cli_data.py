@@ -125,6 +125,24 @@ def test_a_manifest_without_its_tables_gets_one_message(tmp_path: Path, manifest
         assert "internal error" not in res.output
 
 
+def simulate_with_data(data: Path) -> subprocess.CompletedProcess[str]:
+    """``critmin --data DATA simulate`` of example 01 in a process of its own (this one has
+    the bundled dataset's world in its caches)."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "01_lithium_floor_levy.toml"
+    return subprocess.run(
+        [
+            str(Path(sys.executable).with_name("critmin")),
+            "--data",
+            str(data),
+            "simulate",
+            str(example),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 @pytest.mark.parametrize("bad", [float("nan"), -1e9, float("inf")])
 def test_a_dataset_with_flows_that_are_not_amounts_is_refused(tmp_path: Path, bad: float) -> None:
     copy = tmp_path / "ref"
@@ -133,20 +151,7 @@ def test_a_dataset_with_flows_that_are_not_amounts_is_refused(tmp_path: Path, ba
     rows = flows.index[(flows["product_id"] == "lithium_carbonate") & (flows["year"] == 2024)][:3]
     flows.loc[rows, "value_usd"] = bad
     flows.to_parquet(copy / "flows.parquet", index=False)
-    example = Path(__file__).resolve().parents[2] / "examples" / "01_lithium_floor_levy.toml"
-    # a process of its own: this one has the bundled dataset's world in its caches
-    res = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("critmin")),
-            "--data",
-            str(copy),
-            "simulate",
-            str(example),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    res = simulate_with_data(copy)
     assert res.returncode == 1, res.stdout + res.stderr
     flat = " ".join(res.stderr.split())
     assert "flows of lithium_carbonate" in flat and "not finite amounts at least 0" in flat
@@ -157,19 +162,7 @@ def test_a_damaged_groups_table_is_the_datasets_fault_not_the_scenarios(tmp_path
     copy = tmp_path / "ref"
     shutil.copytree(REFERENCE_DIR, copy)
     (copy / "groups.parquet").write_bytes(b"")
-    example = Path(__file__).resolve().parents[2] / "examples" / "01_lithium_floor_levy.toml"
-    res = subprocess.run(  # a process of its own (this one caches the bundled dataset)
-        [
-            str(Path(sys.executable).with_name("critmin")),
-            "--data",
-            str(copy),
-            "simulate",
-            str(example),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    res = simulate_with_data(copy)
     flat = " ".join(res.stderr.split())
     assert res.returncode == 1 and "cannot be read" in flat and "rebuild it" in flat, flat
     assert "scenario field" not in flat
