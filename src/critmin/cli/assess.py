@@ -62,9 +62,11 @@ def assess_cmd(
         False, "--wide", help="Every column, however wide (default: what fits the terminal)."
     ),
 ) -> None:
-    """Rank minerals and stages by supply concentration; with a zone, its self-sufficiency and
-    the watch countries' share. --view nir: net import reliance; --view criticality: the EU
-    supply-risk building blocks beside the official SR and EI."""
+    """Rank minerals and stages by supply concentration, with the zone's self-sufficiency.
+
+    With a zone: its self-sufficiency and the watch countries' share. --view nir: net import
+    reliance; --view criticality: the EU supply-risk building blocks beside the official SR
+    and EI."""
     from critmin.assessment import (
         Zone,
         assess,

@@ -126,8 +126,9 @@ def coalition_cmd(
         None, "--progress/--no-progress", help="Progress bar on stderr (default: on a terminal)."
     ),
 ) -> None:
-    """Marginal and Shapley values of candidates and members for the zone's objectives, with
-    eligibility gates (docs/coalition.md)."""
+    """Who should join: marginal and Shapley values of candidates and members.
+
+    Values for the zone's objectives, with eligibility gates (docs/coalition.md)."""
     from critmin.coalition import run_coalition
     from critmin.parallel import check_scheduler
     from critmin.scenario import load_scenario

@@ -240,8 +240,9 @@ def data_build(
 @data_app.command("info")
 @user_errors
 def data_info(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Which dataset is in use (--data, $CRITMIN_DATA, your own build or the bundled one) and
-    what it was built from."""
+    """Which dataset is in use and what it was built from.
+
+    The dataset is --data, else $CRITMIN_DATA, else your own build, else the bundled one."""
     from critmin.data.ingest import describe
 
     info = describe()

@@ -49,9 +49,11 @@ def paths_cmd(
         None, "--progress/--no-progress", help="Progress bar on stderr (default: on a terminal)."
     ),
 ) -> None:
-    """Time and who pays: one equilibrium per year with demand growth, capacity lead times,
-    shocks fitted to price history and disruptions; fiscal cost, levy revenue, zone buyers' and
-    producers' stakes of each floor mechanism (docs/paths.md)."""
+    """Time and who pays: one equilibrium per year, with fiscal costs and stakes.
+
+    Demand growth, capacity lead times, shocks fitted to price history and disruptions; fiscal
+    cost, levy revenue, zone buyers' and producers' stakes of each floor mechanism
+    (docs/paths.md)."""
     from critmin.parallel import check_scheduler
     from critmin.paths import run_paths
     from critmin.scenario import load_scenario

@@ -99,8 +99,10 @@ def uncertainty_cmd(
         help="Indent the JSON by this many spaces, for people (default: compact, for machines).",
     ),
 ) -> None:
-    """Elasticity uncertainty and disruption risk: distributions, shortfall probability and the
-    stockpile that covers it (docs/uncertainty.md)."""
+    """Elasticity uncertainty and disruption risk, and the stockpile that covers a shortfall.
+
+    Distributions of the results, the probability of a shortfall and the stockpile that
+    covers it (docs/uncertainty.md)."""
     from critmin.scenario import load_scenario
     from critmin.uncertainty import run_uncertainty
     from critmin.util import check_input_file, check_output_file, write_text_atomic
