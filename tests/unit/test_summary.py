@@ -161,6 +161,26 @@ def test_sweep_command(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "sweep value -5" in bad.output
 
 
+def test_a_sweep_without_out_writes_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``--out`` no page is written (a sweep.html of the user's in the current folder
+    was overwritten by the old default); the command says how to get one."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sweep.html").write_text("mine", encoding="utf-8")
+    argv = [
+        "sweep",
+        str(EXAMPLES / "01_lithium_floor_levy.toml"),
+        "-p",
+        "policy[0].price_usd_per_t",
+    ]
+    res = CliRunner().invoke(app, [*argv, "--values", "12000,16000"])
+    assert res.exit_code == 0, res.output
+    assert "--out FILE.html writes the chart" in res.output and "wrote" not in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.html"]
+    assert (tmp_path / "sweep.html").read_text(encoding="utf-8") == "mine"
+
+
 def test_solver_messages_name_countries_by_iso3() -> None:
     """Resolved markets carry the country codes, so solver messages never say '#109'."""
     from critmin.scenario import load_scenario

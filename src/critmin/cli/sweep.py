@@ -39,8 +39,11 @@ def sweep_cmd(
     stop: float | None = typer.Option(None, "--to", help="Last value of the range."),
     steps: int = typer.Option(11, help="Number of points from --from to --to (both included)."),
     values: str | None = typer.Option(None, help="Explicit values instead: '10000,15000,20000'."),
-    output: Path = typer.Option(
-        Path("sweep.html"), "--out", "-o", help="HTML page with the chart and the table."
+    output: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Also write an HTML page with the chart and the table here (default: no page).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the sweep as JSON."),
     csv: Path | None = typer.Option(None, "--csv", help="Also write the table as CSV here."),
@@ -49,7 +52,8 @@ def sweep_cmd(
     from critmin.sweep import run_sweep, values_between
     from critmin.util import check_output_file, write_text_atomic
 
-    check_output_file(output, "--out", (".html", ".htm"))  # before the work, not after it
+    if output is not None:  # before the work, not after it
+        check_output_file(output, "--out", (".html", ".htm"))
     if csv is not None:
         check_output_file(csv, "--csv", (".csv",))
     if values is not None and (start is not None or stop is not None):
@@ -68,7 +72,8 @@ def sweep_cmd(
 
     result = run_sweep(scenario, param, points, progress=progress)
     data = result.to_dict()
-    write_sweep_page(data, output)
+    if output is not None:
+        write_sweep_page(data, output)
     if csv is not None:
         write_text_atomic(csv, result.frame().to_csv(index=False))
     if as_json:
@@ -80,7 +85,11 @@ def sweep_cmd(
         print_frame(sweep_table(data), False, False)
     for warning in data.get("warnings", []):
         err.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False)
-    err.print(f"wrote {output}" + (f" and {csv}" if csv else ""))
+    written = [str(path) for path in (output, csv) if path is not None]
+    if written:
+        err.print("wrote " + " and ".join(written))
+    else:
+        err.print("[dim]--out FILE.html writes the chart; --csv FILE.csv the table[/]")
     if not result.converged:
         err.print("[bold red]some points did not converge: see 'converged'[/]")
         raise typer.Exit(1)
