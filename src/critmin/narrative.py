@@ -592,22 +592,36 @@ def chain_sentences(results: dict[str, Any], chain_id: str) -> list[str]:
         )
         top = order[0]
         who = f"the zone's {stage_producers(chain, top)}"
+
+        def net_loss(k: int) -> bool:
+            return gains[k] is not None and float(gains[k] or 0.0) < -USD_EPS
+
+        def taken(k: int) -> str:
+            # the share is of the gains of the producers who gain; a stage whose producers lose
+            # on balance shows its share and its net loss, not a negative "gain"
+            if net_loss(k):
+                return f"{share(shares[k])}, though they lose USD {usd(abs(gains[k] or 0.0))} net"
+            return f"USD {usd(gains[k])} ({share(shares[k])})"
+
         if len(order) == 1:
             text = f"{head}, only {who} gain: USD {usd(gains[top])}"
         else:
             others = [
-                f"USD {usd(gains[k])} ({share(shares[k])}) for its {stage_producers(chain, k)}"
+                f"{share(shares[k])} for its {stage_producers(chain, k)}, who lose USD "
+                f"{usd(abs(gains[k] or 0.0))} net"
+                if net_loss(k)
+                else f"USD {usd(gains[k])} ({share(shares[k])}) for its {stage_producers(chain, k)}"
                 for k in order[1:]
             ]
             verb = "capture most" if (shares[top] or 0.0) > 0.5 else "capture the largest part"
             text = (
-                f"{head}, {who} {verb} of the zone producers' gain: USD {usd(gains[top])} "
-                f"({share(shares[top])}), against {_and_list(others)}"
+                f"{head}, {who} {verb} of the zone producers' gain: {taken(top)}, against "
+                f"{_and_list(others)}"
             )
         losing = [
             f"{stage_producers(chain, k)} lose USD {usd(abs(gains[k] or 0.0))}"
             for k in range(n)
-            if gains[k] is not None and gains[k] < -USD_EPS
+            if net_loss(k) and (k not in order or len(order) == 1)
         ]
         if losing:
             text += f"; the zone's {_and_list(losing)}"

@@ -404,7 +404,8 @@ def print_chains(console: Console, chains: dict[str, Any]) -> None:
             title_justify="left",
             caption="price: buyer price, % change; self-suff. and watch share: % of zone demand "
             "(before->after); producers: change in producer surplus, USD; zone gain share: the "
-            "stage's share of the zone producers' gain (who captures the rent)",
+            "stage's share of the gains of the zone's producers that gain (who captures the "
+            "rent; a stage can take a share and still lose on balance)",
             caption_justify="left",
             box=box.SIMPLE_HEAD,
             pad_edge=False,

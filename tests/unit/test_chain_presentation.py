@@ -197,6 +197,28 @@ def test_sentences_follow_the_numbers(made: dict[str, Any]) -> None:
     )
     for cap, gain, part in zip(ch["captured_by_stage"], (30e6, 10e6), (0.75, 0.25), strict=True):
         cap["zone_producers_usd"], cap["share_of_zone_producer_gain"] = gain, part
+    # a stage whose gainers take a share while its producers lose on balance: the share and
+    # the net loss, not a negative "gain" with a share (cobalt_drc_quota's refiners)
+    ch["captured_by_stage"][1].update(
+        zone_producers_usd=-117.8e6, share_of_zone_producer_gain=0.149
+    )
+    ch["captured_by_stage"][0].update(zone_producers_usd=139.1e6, share_of_zone_producer_gain=0.851)
+    text = " ".join(chain_sentences(made, "testium"))
+    assert (
+        "the zone's miners capture most of the zone producers' gain: USD 139.1 m (85.1%), "
+        "against 14.9% for its refiners, who lose USD 117.8 m net. Outside" in text
+    )
+    assert "USD -117.8 m" not in text and text.count("117.8") == 1
+    # the stage taking the largest share loses on balance
+    ch["captured_by_stage"][0].update(zone_producers_usd=-3e6, share_of_zone_producer_gain=0.6)
+    ch["captured_by_stage"][1].update(zone_producers_usd=5e6, share_of_zone_producer_gain=0.4)
+    text = " ".join(chain_sentences(made, "testium"))
+    assert (
+        "the zone's miners capture most of the zone producers' gain: 60.0%, though they lose "
+        "USD 3.0 m net, against USD 5.0 m (40.0%) for its refiners." in text
+    )
+    for cap, gain, part in zip(ch["captured_by_stage"], (30e6, 10e6), (0.75, 0.25), strict=True):
+        cap["zone_producers_usd"], cap["share_of_zone_producer_gain"] = gain, part
     # only one stage gains; the other loses
     ch["captured_by_stage"][1].update(zone_producers_usd=-2e6, share_of_zone_producer_gain=0.0)
     ch["captured_by_stage"][0].update(share_of_zone_producer_gain=1.0)

@@ -373,8 +373,8 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
         field = "chain" if scenario.chain else "policy"
         raise ScenarioError(
             field,
-            "linked chains (chain tables, a policy's stage) are solved by critmin simulate "
-            "(critmin.simulate) only; this analysis takes single product markets",
+            "linked chains (chain tables, a policy's stage) are solved by critmin simulate, "
+            "report, sweep and paths; this analysis takes single product markets",
         )
     world = world or load_world(scenario.year)
     baselines = []
