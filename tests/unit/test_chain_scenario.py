@@ -52,6 +52,9 @@ def test_chain_without_policy_changes_nothing(user_chain: dict[str, Any]) -> Non
     ch = out["chains"]["widget"]
     assert ch["converged"] and ch["iterations"] == 0
     assert [s["stage"] for s in ch["stages"]] == ["mine", "refine"]
+    # the products table labels each step's market with its stage (a user's own market has no
+    # catalog stage; the ore was labelled "refine")
+    assert [out["products"][p]["stage"] for p in ("ore", "metal")] == ["mine", "refine"]
     assert ch["welfare"] == {"zone": 0.0, "outside": 0.0, "world": 0.0}
     assert set(out["products"]) == {"ore", "metal"}
     for s in ch["stages"]:

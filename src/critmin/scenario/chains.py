@@ -457,6 +457,7 @@ def _available(
     kept: list[tuple[StepDef, ProductBaseline]] = []
     notes: list[str] = []
     cut = False
+    own_flows = {p.id for p in scenario.product if p.flows}
     for j, st in enumerate(steps):
         if cut:
             notes.append(f"step {j + 1} ({', '.join(st.product_ids)}) left out: it follows a gap")
@@ -468,6 +469,8 @@ def _available(
             continue
         if not kept and j > 0:  # the first step with data: nothing before it to link to
             st = StepDef(st.stage, st.product_ids, None)
+        if st.stage and all(pid in own_flows for pid in st.product_ids):
+            got = replace(got, stage=st.stage)  # a user's market has no catalog stage: the step's
         kept.append((st, got))
     if not kept:
         raise ScenarioError(
