@@ -1,7 +1,7 @@
 """What the designer form does not edit, carried through a round trip untouched.
 
-A saved scenario may hold more than the form shows (``[uncertainty]``, ``[paths]``,
-``[tariffs] file``, per-product elasticities, per-destination licence grant shares ...). Opening
+A saved scenario may hold more than the form shows (``[uncertainty]``, ``[paths]`` settings
+beyond the floor, its market and years, ``[tariffs] file``, per-product elasticities, per-destination licence grant shares ...). Opening
 it in the designer and posting the form back must not drop any of it: the form keeps those
 parts as JSON in hidden fields (``carried`` for the scenario, ``policy-<i>-extra`` per
 instrument), puts them back when it builds the scenario, and lists them on the page as "kept as
@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from critmin.errors import ScenarioError
+from critmin.web.formpaths import EDITED_PATHS
 
 EDITED_TOP = {
     "name",
@@ -48,7 +49,9 @@ def scenario_rest(data: dict[str, Any]) -> dict[str, Any]:
     """The parts of a scenario dict the form does not edit (``{}`` if none): top-level keys,
     the rest of ``zone``/``zone.origin``/``defaults``/``tariffs``, and the ``product`` and
     ``chain`` entries as saved (their order and any per-product settings)."""
-    rest: dict[str, Any] = {k: v for k, v in data.items() if k not in EDITED_TOP and k != "tariffs"}
+    rest: dict[str, Any] = {
+        k: v for k, v in data.items() if k not in EDITED_TOP and k not in ("tariffs", "paths")
+    }
     zone = data.get("zone") or {}
     zone_rest = {k: v for k, v in zone.items() if k not in EDITED_ZONE}
     origin = zone.get("origin") or {}
@@ -67,6 +70,11 @@ def scenario_rest(data: dict[str, Any]) -> dict[str, Any]:
     tariffs = data.get("tariffs")
     if isinstance(tariffs, dict) and set(tariffs) - EDITED_TARIFFS:
         rest["tariffs"] = {k: v for k, v in tariffs.items() if k not in EDITED_TARIFFS}
+    paths = data.get("paths")
+    if isinstance(paths, dict) and set(paths) - EDITED_PATHS:
+        rest["paths"] = {k: v for k, v in paths.items() if k not in EDITED_PATHS}
+    elif paths is not None and not isinstance(paths, dict):
+        rest["paths"] = paths  # not a table: kept as saved (and refused when validated)
     for key in ("product", "chain"):
         entries = [e for e in data.get(key) or [] if isinstance(e, dict)]
         if entries:
@@ -130,6 +138,10 @@ def apply_rest(data: dict[str, Any], rest: dict[str, Any]) -> dict[str, Any]:
     for key, value in rest.items():
         if key in ("product", "chain"):
             continue
+        if key == "paths" and isinstance(value, dict):
+            if isinstance(data.get("paths"), dict):  # the form's floor: the saved settings kept
+                data["paths"] = value | data["paths"]
+            continue  # the floor cleared in the form: no [paths] table, its settings dropped
         if key in ("zone", "defaults", "tariffs") and isinstance(value, dict):
             target = data.setdefault(key, {})
             for sub, v in value.items():
@@ -152,7 +164,7 @@ def carried_parts(rest: dict[str, Any], policy_rests: list[dict[str, Any]]) -> l
         if key in ("product", "chain"):
             extra = [e for e in value if isinstance(e, dict) and set(e) - {"id"}]
             out += [f"{key} {e.get('id')}: {', '.join(sorted(set(e) - {'id'}))}" for e in extra]
-        elif key in ("zone", "defaults", "tariffs") and isinstance(value, dict):
+        elif key in ("zone", "defaults", "tariffs", "paths") and isinstance(value, dict):
             out += [f"{key}.{sub}" for sub in value]
         elif isinstance(value, list):
             out.append(f"[[{key}]] ({len(value)})")

@@ -31,6 +31,14 @@ _FORM_NAMES = {
     "leak_cost": "leak_cost_pct",
     "leak_share": "leak_share_pct",
 }
+_PATHS_NAMES = {
+    "floor_usd_per_t": "floor",
+    "product": "product",
+    "years": "years",
+    "start_year": "start",
+}
+"""``[paths]`` keys -> the designer's *Yearly paths* fields (``paths-<name>``); any other key
+of the table (carried as saved) is shown at the floor."""
 _PLAIN = [  # pydantic's phrasing, and the scenario layer's own ("must have at least 1 ...")
     (r"List should have at least 1 item after validation, not 0", "choose at least one"),
     (r"must have at least 1 item\(s\), got none", "choose at least one"),
@@ -93,6 +101,9 @@ def form_anchor(field_name: str) -> str:
         return "chains"
     if field_name.startswith("tariffs"):
         return "tariffs_baseline"
+    if field_name.startswith("paths"):
+        key = field_name.split(".", 1)[1] if "." in field_name else ""
+        return "paths-" + _PATHS_NAMES.get(key, "floor")
     if field_name.startswith("defaults."):
         return field_name.split(".", 1)[1].split(".")[0]
     if field_name.startswith("defaults"):
@@ -118,6 +129,10 @@ _LABELS = {
     "supply_elasticity": "Supply elasticity",
     "tariffs_baseline": "Baseline tariffs",
     "shocks": "Market shocks",
+    "paths-floor": "Yearly paths, floor",
+    "paths-product": "Yearly paths, market",
+    "paths-years": "Yearly paths, years",
+    "paths-start": "Yearly paths, floor from",
 }
 _POLICY_LABELS = {
     "type": "type",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from critmin.errors import ScenarioError
-from critmin.web import formcarry
+from critmin.web import formcarry, formpaths
 
 POLICY_TYPES = [
     ("", "— none —"),
@@ -89,6 +89,9 @@ class DesignerState:
     policies: list[dict[str, str]] = field(default_factory=list)
     shocks: list[dict[str, str]] = field(default_factory=list)
     """The ``[[shock]]`` rows: market shocks beside the instruments."""
+    paths: dict[str, str] = field(default_factory=formpaths.empty_paths)
+    """The *Yearly paths* fields (:mod:`critmin.web.formpaths`): a ``[paths]`` table's floor,
+    market and years."""
     carried: str = ""
     """JSON of the scenario's parts the form does not edit (:mod:`critmin.web.formcarry`)."""
 
@@ -239,6 +242,7 @@ def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerSt
         tariffs_baseline=str((data.get("tariffs") or {}).get("baseline") or "none"),
         policies=policies,
         shocks=shocks,
+        paths=formpaths.paths_from_scenario(data),
         carried=formcarry.dumps(formcarry.scenario_rest(data)),
     )
 
@@ -284,6 +288,7 @@ def state_from_form(form: dict[str, list[str]]) -> DesignerState:
         tariffs_baseline=one("tariffs_baseline", "none") or "none",
         policies=policies,
         shocks=shocks,
+        paths={f: one(f"paths-{f}") for f in formpaths.PATHS_FIELDS},
         carried=one("carried"),
     )
 
@@ -450,6 +455,9 @@ def scenario_from_state(
     shocks = _shocks(state.shocks, product_names)
     if shocks:
         data["shock"] = shocks
+    paths = formpaths.paths_table(state.paths, state.products, state.chains, _number, product_names)
+    if paths is not None:
+        data["paths"] = paths
     return formcarry.apply_rest(data, rest)
 
 

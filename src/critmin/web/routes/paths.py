@@ -80,7 +80,7 @@ def check_bounds(limits: services.Limits, scenario: Scenario, years: str, draws:
         raise InvalidInputError(
             "source",
             "this scenario has no [paths] table (the floor, its product and stage; "
-            "docs/paths.md): save a version with one",
+            "docs/paths.md): set a floor under Yearly paths in the designer and save it",
         )
 
 
