@@ -657,18 +657,32 @@ def test_internal_error_is_one_line_with_a_log(
 
 
 def test_runtime_warnings_become_one_diagnosis(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A numpy RuntimeWarning that reaches a command is printed as one diagnosis line."""
+    """A numpy RuntimeWarning that reaches a command is printed as one diagnosis line after
+    its figures; a command that ends in an error printed no figures, so it gets the error
+    alone (the diagnosis said figures "are shown as '-'" where none were shown)."""
     import numpy as np
+
+    real = critmin.simulation.simulate
 
     def noisy(*args: Any, **kwargs: Any) -> Any:
         np.float64(1e308) * 10  # overflow
-        raise critmin.errors.CritminError("stop here")
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(critmin.simulation, "simulate", noisy)
     res = CliRunner().invoke(app, ["simulate", str(EXAMPLE)])
     flat = " ".join(res.output.split())
-    assert res.exit_code == 2
+    assert res.exit_code == 0, flat
     assert "numerical warning: overflow encountered" in flat and "RuntimeWarning" not in flat
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        np.float64(1e308) * 10
+        raise critmin.errors.CritminError("stop here")
+
+    monkeypatch.setattr(critmin.simulation, "simulate", failing)
+    res = CliRunner().invoke(app, ["simulate", str(EXAMPLE)])
+    flat = " ".join(res.output.split())
+    assert res.exit_code == 2 and "error: stop here" in flat
+    assert "numerical warning" not in flat
 
 
 SWEEP_ONE = ["sweep", "{ex}", "-p", "policy[0].price_usd_per_t", "--values", "1e4"]

@@ -386,6 +386,48 @@ def test_cli_table_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     assert res.exit_code == 2 and "cannot connect to the Dask scheduler" in res.stderr
 
 
+def test_a_scenario_that_does_not_solve_at_its_point_runs_no_draws(world: World) -> None:
+    """Fixed demand and output (a sigma a hair above 1) with a floor and a ban: the scenario
+    itself has no equilibrium. The draws around it were all solved and failed (30 products
+    x 200 draws took 6 minutes, and the server's memory grew by gigabytes) and printed the
+    last iterates as the point estimate (+7e300%); now one message names the product, at
+    once, before any draw."""
+    sc = scenario(
+        ["lithium_carbonate"],
+        [
+            {"type": "price_floor", "mechanism": "variable_levy", "price_usd_per_t": 15000},
+            {"type": "export_ban", "exporters": ["CHN"], "importers": "members"},
+        ],
+    )
+    sc["defaults"] = {"sigma": 1.000001, "demand_elasticity": 0, "supply_elasticity": 0}
+    assert not simulate(sc, world=world).to_dict()["products"]["lithium_carbonate"]["converged"]
+    with pytest.raises(
+        CritminError, match="does not solve at its own elasticities for lithium_carbonate"
+    ) as caught:
+        run_uncertainty(sc, draws=50, world=world)
+    assert "no draws were run" in str(caught.value)
+
+
+def test_the_table_of_a_product_without_converged_draws_says_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A product whose draws all failed prints its point column and a warning, not a
+    shortfall probability of None (a TypeError once) or a stockpile sized on no draws."""
+    from critmin.cli.uncertainty import _print_uncertainty
+
+    data = run_uncertainty(EXAMPLE1, draws=4, workers=1).to_dict()
+    for p in data["products"].values():
+        p["converged_draws"] = 0
+        p["shortfall"]["probability_above_threshold"] = None
+        for o in p["outputs"].values():
+            o["p05"] = o["median"] = o["p95"] = None
+    _print_uncertainty(data)
+    printed = capsys.readouterr()
+    flat = " ".join((printed.out + printed.err).split())
+    assert "0 draws" in flat and "no draw of lithium_carbonate converged" in flat
+    assert "P(shortfall" not in flat and "Stockpile covering" not in flat
+
+
 @pytest.mark.parametrize("floor", [15000.0, 40000.0])
 def test_without_disruption_shortfall_is_zero_whatever_the_floor(
     world: World, floor: float

@@ -404,6 +404,29 @@ def test_uncertainty_of_a_saved_scenario(client: Any) -> None:
     assert missing.status_code == 404
 
 
+def test_uncertainty_that_cannot_help_or_runs_past_its_limit_stops(client: Any) -> None:
+    """A scenario that does not solve at its own elasticities gets its answer at once, naming
+    the product, instead of every draw being solved and failing (two such requests of 2,000
+    draws of 30 products held both workers for many minutes after their 503, and the
+    server's memory grew past 20 GB); and draws still running past the request's time limit
+    are dropped as their chunk ends, freeing the worker."""
+    from critmin.scenario import Scenario
+    from critmin.web import services
+
+    stuck = EXAMPLE1_DICT | {
+        "defaults": {"sigma": 1.000001, "demand_elasticity": 0, "supply_elasticity": 0},
+        "policy": [*EXAMPLE1_DICT["policy"], {"type": "export_ban", "exporters": ["CHN"]}],
+    }
+    sid = client.post("/api/scenarios?run=false", json=stuck).json()["id"]
+    r = client.post(f"/api/scenarios/{sid}/uncertainty", params={"draws": 2000})
+    assert 400 <= r.status_code < 500, r.text
+    assert "does not solve at its own elasticities for lithium_carbonate" in r.json()["error"]
+    scenario = Scenario.from_dict(EXAMPLE1_DICT)
+    with pytest.raises(services.Abandoned):
+        services.run_uncertainty(scenario, 3 * services.WEB_CHUNK_DRAWS, 0, limit_s=0.0)
+    assert services.run_uncertainty(scenario, 4, 0, limit_s=60.0)["draws"] == 4
+
+
 def test_uncertainty_of_a_licensing_scenario(client: Any) -> None:
     """A scenario with a licence grant-share range: the dashboard's draws equal the library's
     and the summary lists the measure's range and drawn shares."""

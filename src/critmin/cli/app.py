@@ -134,21 +134,25 @@ def user_errors(fn: F) -> F:
         from critmin.util import numerical_warnings, write_crash_log
 
         numeric: list[str] = []
+        failed = False  # no figures were printed: a numerical warning would explain nothing
         try:
             with numerical_warnings() as numeric:
                 return fn(*args, **kwargs)
         except CritminError as e:
+            failed = True
             err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
             raise typer.Exit(e.exit_code) from None
         except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
             raise  # exits and usage errors (Typer's click exceptions are TyperExceptions)
         except KeyboardInterrupt:
+            failed = True
             err.print("[bold red]interrupted[/]")
             raise typer.Exit(130) from None
         except BrokenPipeError:
             _quiet_stdout()
             raise typer.Exit(0) from None
         except Exception as e:  # a bug: reported as one, with the details in a log file
+            failed = True
             if _options["debug"] or caused_by_interrupt(e):
                 raise  # Ctrl-C inside compiled code surfaces chained to an error
             try:
@@ -164,7 +168,7 @@ def user_errors(fn: F) -> F:
             )
             raise typer.Exit(1) from None
         finally:
-            if numeric:
+            if numeric and not failed:
                 err.print(
                     "[yellow]numerical warning:[/] "
                     + escape("; ".join(numeric))

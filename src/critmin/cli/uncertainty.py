@@ -226,6 +226,14 @@ def _print_uncertainty(data: dict[str, Any]) -> None:
             False,
             f"{p['name']} ({pid}): {p['converged_draws']:,} draws",
         )
+        if not p["converged_draws"]:  # no distribution, no shortfall probability, no stockpile
+            err.print(
+                f"[bold yellow]warning:[/] no draw of {escape(pid)} converged: it has no "
+                "distribution, shortfall probability or stockpile (the point column is the "
+                "scenario at its own elasticities)",
+                highlight=False,
+            )
+            continue
         for lic in p.get("licensing", []):
             shares = "; ".join(
                 f"{s['destinations']}: {s['low']:g}-{s['high']:g} (mode {s['mode']:g}), drawn "

@@ -241,6 +241,7 @@ def _levenberg_marquardt(st: Stack, tol: float, max_iter: int) -> _State:
     phi = np.sqrt((F * F).sum(axis=1))
     mu = np.full(B, 1e-3)
     state = _State.start(z, F)
+    state.failed[~np.isfinite(phi)] = True  # no step can lower an infinite residual norm
     eye = np.eye(N)
     for _ in range(2 * max_iter):
         state.done = np.abs(state.F).max(axis=1, initial=0.0) <= tol

@@ -16,7 +16,7 @@ from critmin.scenario import Scenario, UncertaintySettings, load_scenario
 from critmin.stockpile import size_stockpile
 from critmin.uncertainty.engines import Progress, run_dask, run_local
 from critmin.uncertainty.results import ProductUncertainty, UncertaintyResult
-from critmin.uncertainty.tasks import build_task
+from critmin.uncertainty.tasks import ProductTask, build_task
 
 if TYPE_CHECKING:
     from critmin.world import World
@@ -37,6 +37,28 @@ def _settings(scenario: Scenario, overrides: dict[str, Any]) -> UncertaintySetti
         raise CritminError(
             f"uncertainty option '{loc}': {str(e['msg']).removeprefix('Value error, ')}"
         ) from None
+
+
+def _point_estimates(tasks: list[ProductTask]) -> list[dict[str, float]]:
+    """Each product's point estimate: the point elasticities, the scenario's policies, no
+    disruption event, through the same compiled reduction as the draws. Solved before the
+    draws: where it does not converge, neither would draws around it (a sigma a hair above
+    1, fixed demand with a floor no supply can meet ...), and a server or a terminal would
+    spend minutes on draws that all fail; one message names those products instead."""
+    out = []
+    failed = []
+    for task in tasks:
+        point, converged = task.point_solve()
+        out.append(point)
+        if not converged:
+            failed.append(task.product_id)
+    if failed:
+        raise CritminError(
+            f"the scenario does not solve at its own elasticities for {', '.join(failed)} "
+            "(critmin simulate gives the solver's message), so no draws were run: draws "
+            "around a point that does not solve would not solve either"
+        )
+    return out
 
 
 def run_uncertainty(
@@ -85,6 +107,7 @@ def run_uncertainty(
     user_codes = frozenset(c for rp in resolved if rp.spec.flows for c in rp.baseline.countries)
     built = [build_task(world, scenario, rp, settings, user_codes) for rp in resolved]
     tasks = [t for t, _ in built]
+    points = _point_estimates(tasks)
     t_resolved = time.perf_counter()
 
     N = settings.draws
@@ -109,9 +132,7 @@ def run_uncertainty(
     for ti, (task, facts) in enumerate(built):
         parts = [res for (tj, _, _), res in zip(jobs, results, strict=True) if tj == ti]
         arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        # the point estimate: point elasticities, the scenario's policies, no disruption
-        # event, through the same compiled reduction as the draws
-        point = task.point_outputs()
+        point = points[ti]
         ok = arrays["converged"]
         shortfall = arrays["shortfall_t"][ok]
         stock = size_stockpile(

@@ -28,6 +28,7 @@ its chunk), so the numbers are the same whichever engine, chunking or thread sol
 from __future__ import annotations
 
 import functools
+import math
 import threading
 import weakref
 from dataclasses import dataclass
@@ -189,8 +190,14 @@ class ProductTask:
     def point_outputs(self) -> dict[str, float]:
         """The key outputs at the point elasticities, the scenario's policies and no event:
         the same compiled reduction as every draw (a zero-width range reproduces it bit for
-        bit). Shortfalls are relative to the baseline (0 for ``no_disruption``)."""
-        values, _, _ = _solve_draws(
+        bit). Shortfalls are relative to the baseline (0 for ``no_disruption``). NaN where
+        that solve did not converge (:meth:`point_solve`)."""
+        return self.point_solve()[0]
+
+    def point_solve(self) -> tuple[dict[str, float], bool]:
+        """:meth:`point_outputs` and whether that solve converged (its outputs are NaN if
+        not: an unconverged iterate is no estimate)."""
+        values, _, ok = _solve_draws(
             self,
             np.zeros((1, len(self.events)), dtype=np.bool_),
             np.array([self.sigma]),
@@ -199,10 +206,14 @@ class ProductTask:
             point_shares(self.licences),
             never(),
         )
-        out = {k: float(v[0]) for k, v in derived_outputs(self, values).items()}
-        if self.reference == "no_disruption":
+        converged = bool(ok[0])
+        out = {
+            k: float(v[0]) if converged else math.nan
+            for k, v in derived_outputs(self, values).items()
+        }
+        if self.reference == "no_disruption" and converged:
             out["shortfall"] = out["shortfall_t"] = 0.0
-        return out
+        return out, converged
 
 
 def derived_outputs(task: ProductTask, values: np.ndarray) -> dict[str, np.ndarray]:

@@ -53,7 +53,7 @@ class WebContext:
             )
         scenario = services.web_scenario(data, self.limits)
         result: dict[str, Any] = await self.runner.run(
-            services.run_uncertainty, scenario, draws, seed
+            services.run_uncertainty, scenario, draws, seed, self.limits.simulate_timeout_s
         )
         return result
 

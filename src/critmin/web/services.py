@@ -448,13 +448,41 @@ def run_simulation(scenario: Scenario) -> dict[str, Any]:
     return data
 
 
-def run_uncertainty(scenario: Scenario, draws: int, seed: int) -> dict[str, Any]:
+class Abandoned(CritminError):
+    """Work past its request's time limit: the request has had its 503 already."""
+
+
+WEB_CHUNK_DRAWS = 50
+"""Draws per chunk of a Monte Carlo run on the server: the time limit is looked at as each
+chunk ends (the results do not depend on it)."""
+
+
+def run_uncertainty(
+    scenario: Scenario, draws: int, seed: int, limit_s: float | None = None
+) -> dict[str, Any]:
     """Monte Carlo draws of a scenario in this process, on the cached world: the summary
-    (``critmin uncertainty --json``) and the quantile bands of the fan charts."""
+    (``critmin uncertainty --json``) and the quantile bands of the fan charts. Past
+    ``limit_s`` seconds the request has been answered with a 503 (:class:`SimulationRunner`),
+    so the draws not yet solved are dropped (:class:`Abandoned`) instead of holding a worker
+    for as long as they take."""
     from critmin.uncertainty import fan_data
     from critmin.uncertainty import run_uncertainty as run
 
-    result = run(scenario, draws=draws, seed=seed, workers=1, world=world(scenario.year))
+    give_up = math.inf if limit_s is None else time.monotonic() + limit_s
+
+    def deadline(_done: int, _total: int) -> None:
+        if time.monotonic() > give_up:
+            raise Abandoned(f"abandoned after {limit_s:g} s")
+
+    result = run(
+        scenario,
+        draws=draws,
+        seed=seed,
+        workers=1,
+        world=world(scenario.year),
+        chunk_size=WEB_CHUNK_DRAWS,
+        progress=deadline,
+    )
     summary = result.to_dict()
     summary.pop("timings", None)  # wall-clock times: not part of a reproducible answer
     data: dict[str, Any] = clean(summary | {"fans": fan_data(result)})
