@@ -404,6 +404,8 @@ numba_linalg.ensure_lapack()
 _DGETRF = numba_linalg._LAPACK().numba_xxgetrf(types.float64)
 _DGETRF_KIND = ord("d")
 _LAPACK_INT = numba_linalg.F_INT_nptype
+_DGESV = numba_linalg._LAPACK().numba_xgesv(types.float64)  # np.linalg.solve's
+_DGESV_KIND = ord("d")
 CHORD_BELOW = 1e-6
 CHORD_CONTRACTION = 0.01
 """Chord steps (Shamanskii 1967; Kelley 1995, ch. 5): once the residual norm is below
@@ -488,21 +490,49 @@ def _all_finite(v: Any) -> bool:
 
 
 @njit(cache=True, nogil=True)
+def _gesv(J: Any, neg: Any) -> tuple[Any, bool]:
+    """``J^-1 neg`` by LAPACK ``dgesv``, as ``np.linalg.solve`` calls it (the same copies, the
+    same numbers), and whether it succeeded, without raising: ``np.linalg.solve`` raises for
+    a singular or non-finite ``J``, and an exception raised in compiled code leaks the arrays
+    allocated before it (Numba frees them only on a normal return). Two such arrays per
+    failed Newton call made a Monte Carlo run of markets that do not solve grow by about
+    100 KB a draw, to 21 GB in the server (docs/performance.md, "Session 19")."""
+    n = J.shape[0]
+    for c in range(n):
+        for r in range(n):
+            if not math.isfinite(J[r, c]):
+                return np.zeros(n), False
+    if not _all_finite(neg):
+        return np.zeros(n), False
+    acpy = np.empty((n, n)).T  # Fortran order: dgesv overwrites it with the factors
+    acpy[:, :] = J
+    bcpy = np.empty((1, n)).T
+    bcpy[:, 0] = neg
+    ipiv = np.empty(n, dtype=_LAPACK_INT)
+    info = _DGESV(_DGESV_KIND, n, 1, acpy.ctypes, n, ipiv.ctypes, bcpy.ctypes, n)
+    return bcpy[:, 0].copy(), info == 0
+
+
+@njit(cache=True, nogil=True)
+def _all_finite_matrix(J: Any) -> bool:
+    for c in range(J.shape[1]):
+        for r in range(J.shape[0]):
+            if not math.isfinite(J[r, c]):
+                return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def _step(J: Any, F: Any) -> Any:
     """``d = -J^-1 F`` (LAPACK ``gesv``), least squares where ``J`` is singular, else 0."""
     neg = -F
-    ok = False
-    d = np.zeros_like(F)
-    try:
-        d = np.linalg.solve(J, neg)
-        ok = _all_finite(d)
-    except Exception:  # numba raises a plain exception for a singular matrix
-        ok = False
-    if not ok:
-        try:
+    d, ok = _gesv(J, neg)  # never raises (an exception in compiled code leaks its arrays)
+    ok = ok and _all_finite(d)
+    if not ok and _all_finite(neg) and _all_finite_matrix(J):
+        try:  # finite, so lstsq raises only if its SVD does not converge (rare)
             d = np.linalg.lstsq(J, neg, 1e-13)[0]
             ok = _all_finite(d)
-        except Exception:  # non-finite entries
+        except Exception:
             ok = False
     if not ok:
         d = np.zeros_like(F)
