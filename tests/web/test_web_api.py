@@ -132,7 +132,7 @@ def test_simulate_equals_library(client: Any, example1_result: dict[str, Any]) -
         # no file of the server is read over the web: neither flows nor tariffs
         (sc(tariffs={"file": "/etc/passwd"}), "tariffs.file"),
         (sc(tariffs={"file": "no_such_tariffs.csv", "baseline": "curated"}), "tariffs.file"),
-        (sc(product=[{"id": f"p{i}"} for i in range(41)]), "product"),
+        (sc(product=[{"id": f"p{i}"} for i in range(61)]), "product"),
         (sc(year=2019), "year"),
         ([1, 2, 3], "<root>"),
         ({}, "name"),

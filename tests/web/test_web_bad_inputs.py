@@ -332,3 +332,61 @@ def test_a_product_without_trade_is_refused_next_to_the_products(client: Any) ->
         "/api/simulate", json=EXAMPLE1_DICT | {"product": [{"id": "lithium_hydroxide"}]}
     )
     assert api.status_code == 422 and api.json()["field"] == "product[0].id"
+
+
+def test_a_duplicate_json_key_is_refused_not_dropped(client: Any) -> None:
+    """A key given twice in one object: JSON parsers keep the last value in silence (a second
+    ``"policy": []`` ran the scenario without its floor, and said nothing)."""
+    body = json.dumps(EXAMPLE1_DICT)[:-1] + ', "policy": []}'
+    r = client.post("/api/simulate", content=body.encode(), headers=JSON)
+    assert r.status_code == 400 and "'policy' twice" in r.json()["error"], r.text[:300]
+    sid = client.post("/api/scenarios?run=false", json=EXAMPLE1_DICT).json()["id"]
+    before = client.get(f"/api/scenarios/{sid}").json()
+    patch = b'{"tags": ["x"], "tags": null}'
+    r = client.patch(f"/api/scenarios/{sid}", content=patch, headers=JSON)
+    assert r.status_code == 400 and "'tags' twice" in r.json()["error"]
+    assert client.get(f"/api/scenarios/{sid}").json() == before
+    ok = client.patch(f"/api/scenarios/{sid}", json={"tags": ["x"]})
+    assert ok.status_code == 200 and ok.json()["tags"] == ["x"]
+
+
+@pytest.mark.parametrize("name", ["bad\u0000", "red \u001b[31m", "bell\u0007"])
+def test_a_name_with_a_control_character_is_refused_and_the_scenario_still_opens(
+    client: Any, name: str
+) -> None:
+    """A rename to a name holding a control character was stored, and the scenario then
+    failed its own validation: its page, report and analyses answered 422 for good."""
+    sid = client.post("/api/scenarios?run=false", json=EXAMPLE1_DICT).json()["id"]
+    r = client.patch(f"/api/scenarios/{sid}", json={"name": name})
+    assert r.status_code == 422 and r.json()["field"] == "name", r.text[:300]
+    assert "control character" in r.json()["error"]
+    form = {"name": name, "notes": "", "tags": ""}
+    r = client.post(f"/scenarios/{sid}/edit", data=form, follow_redirects=False)
+    assert r.status_code == 422
+    r = client.post(f"/api/scenarios/{sid}/duplicate", params={"name": name})
+    assert r.status_code == 422 and r.json()["field"] == "name"
+    assert client.get(f"/scenarios/{sid}").status_code == 200
+    assert client.get(f"/api/scenarios/{sid}").json()["name"] == EXAMPLE1_DICT["name"]
+
+
+def test_the_edit_form_keeps_the_name_when_it_sends_only_notes(client: Any) -> None:
+    sid = client.post("/api/scenarios?run=false", json=EXAMPLE1_DICT).json()["id"]
+    r = client.post(f"/scenarios/{sid}/edit", data={"notes": "hello"}, follow_redirects=False)
+    assert r.status_code == 303, r.text[:300]
+    entry = client.get(f"/api/scenarios/{sid}").json()
+    assert entry["name"] == EXAMPLE1_DICT["name"] and entry["notes"] == "hello"
+
+
+def test_an_oversized_value_is_not_echoed_back_in_full(client: Any) -> None:
+    """A 100,000-character product id got a 100 kB message repeating it."""
+    data = copy.deepcopy(EXAMPLE1_DICT)
+    data["product"][0]["id"] = "A" * 100_000
+    r = client.post("/api/simulate", json=data)
+    assert r.status_code == 422 and r.json()["field"] == "product[0].id", r.text[:300]
+    assert len(r.content) < 1_000 and "(100,000 characters)" in r.json()["error"]
+    form = dict(DESIGNER_FORM) | {"policy-0-type": "price_floor", "policy-0-price": "Z" * 50_000}
+    page = client.post("/designer", data=form | {"action": "run"})
+    assert page.status_code == 422, page.text[:300]
+    error = page.text[page.text.index('id="err-policy-0-price"') :]
+    error = error[: error.index("</div>")]
+    assert "expected a number" in error and "(50,000 characters)" in error and len(error) < 600

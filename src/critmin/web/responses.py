@@ -8,6 +8,7 @@ form is an HTML page too, see :mod:`critmin.web.middleware`).
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,23 @@ def error_page_html(status: int, message: str, field: str | None = None) -> str:
     )
 
 
+SHOWN_CHARS = 60
+"""How much of a quoted value an error message repeats: a message names what is wrong, it
+does not echo a 100,000-character product id back (one did, as a 100 kB answer)."""
+MAX_MESSAGE_CHARS = 2_000
+_QUOTED = re.compile("(['\"])([^'\"\n]{" + str(SHOWN_CHARS + 20) + ",})\\1")
+
+
+def shorten_values(message: str) -> str:
+    """``message`` with each quoted value longer than about :data:`SHOWN_CHARS` characters cut
+    to its start and its length (``'AAAA…' (100,000 characters)``), and the whole at most
+    :data:`MAX_MESSAGE_CHARS`."""
+    text = _QUOTED.sub(
+        lambda m: f"{m[1]}{m[2][:SHOWN_CHARS]}…{m[1]} ({len(m[2]):,} characters)", message
+    )
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + " …"
+
+
 def error_response(
     request: Request,
     status: int,
@@ -105,7 +123,9 @@ def error_response(
     field: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """``{"error": message, "field": field}`` for the API, an error page for the dashboard."""
+    """``{"error": message, "field": field}`` for the API, an error page for the dashboard
+    (long values cut short: :func:`shorten_values`)."""
+    message = shorten_values(message)
     if wants_json(request):
         body: dict[str, Any] = {"error": message}
         if field is not None:

@@ -57,8 +57,8 @@ class Limits:
 
     max_body_bytes: int = 256 * 1024
     """Request bodies above this get 413."""
-    max_products: int = 40
-    """Products per simulation request (every bundled product fits)."""
+    max_products: int = 60
+    """Products per simulation request (every bundled product fits: 48)."""
     simulate_timeout_s: float = 60.0
     """A simulation still running after this gets 503 (it finishes in the background)."""
     max_concurrent_simulations: int = field(default_factory=machine_cores)
@@ -368,9 +368,25 @@ def check_json_content_type(content_type: str | None) -> None:
     )
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's members, refusing a key given twice: JSON parsers keep the last value and
+    drop the other in silence (a second ``"policy": []`` removed every instrument)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def parse_json_body(body: bytes) -> Any:
     """Strict JSON: UTF-8, at most :data:`MAX_JSON_DEPTH` levels of nesting, numbers of at
-    most :data:`MAX_NUMBER_CHARS` characters, no NaN/Infinity or numbers that overflow."""
+    most :data:`MAX_NUMBER_CHARS` characters, no NaN/Infinity or numbers that overflow, no key
+    twice in one object."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -386,8 +402,20 @@ def parse_json_body(body: bytes) -> Any:
         )
     try:
         return json.loads(
-            text, parse_float=_finite_float, parse_int=_bounded_int, parse_constant=_no_constant
+            text,
+            parse_float=_finite_float,
+            parse_int=_bounded_int,
+            parse_constant=_no_constant,
+            object_pairs_hook=_unique_keys,
         )
+    except _DuplicateKey as err:
+        key = str(err.args[0])
+        shown = key if len(key) <= 60 else key[:60] + "…"
+        raise BadRequestError(
+            f"the JSON body gives the key {shown!r} twice in one object: which value is meant "
+            "is ambiguous (a JSON parser would keep the last one and drop the other in "
+            "silence); send it once"
+        ) from None
     except json.JSONDecodeError as err:
         raise BadRequestError(
             f"the request body is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}"

@@ -34,6 +34,7 @@ from typing import Any
 
 from critmin.errors import CritminError
 from critmin.numbers import read_json
+from critmin.scenario.raw_checks import control_character
 
 SCHEMA_VERSION = 2
 MAX_RUNS = 500
@@ -142,6 +143,8 @@ def clean_tags(tags: list[str] | str) -> list[str]:
     than :data:`MAX_TAG_CHARS` raises :class:`SavedFieldError`."""
     items = [tags] if isinstance(tags, str) else list(tags)
     words = {t.strip().lower() for item in items for t in str(item).split(",") if t.strip()}
+    for word in words:
+        _no_control("tags", word)
     long = [t for t in words if len(t) > MAX_TAG_CHARS]
     if long:
         raise SavedFieldError(
@@ -152,11 +155,22 @@ def clean_tags(tags: list[str] | str) -> list[str]:
     return sorted(words)
 
 
+def _no_control(field_name: str, text: str) -> None:
+    """The scenario layer's rule for text (:func:`critmin.scenario.raw_checks.control_character`):
+    no control character, which would reach a terminal as a command, and which the saved
+    scenario would then fail to validate with (a name renamed so could no longer be opened)."""
+    if control_character(text) is not None:
+        raise SavedFieldError(
+            field_name, "holds a control character (such as an escape code or a NUL)"
+        )
+
+
 def check_name(name: str) -> str:
     """A saved scenario's name, trimmed: not blank, at most :data:`MAX_NAME_CHARS`."""
     name = name.strip()
     if not name:
         raise SavedFieldError("name", "a saved scenario needs a name")
+    _no_control("name", name)
     if len(name) > MAX_NAME_CHARS:
         raise SavedFieldError("name", f"at most {MAX_NAME_CHARS} characters, got {len(name):,}")
     return name
@@ -164,6 +178,7 @@ def check_name(name: str) -> str:
 
 def check_notes(notes: str) -> str:
     """Notes of at most :data:`MAX_NOTES_CHARS` characters."""
+    _no_control("notes", notes)
     if len(notes) > MAX_NOTES_CHARS:
         raise SavedFieldError(
             "notes", f"at most {MAX_NOTES_CHARS:,} characters, got {len(notes):,}"

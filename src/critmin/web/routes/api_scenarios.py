@@ -82,9 +82,12 @@ def api_scenario(scenario_id: str, ctx: WebContext = Ctx) -> JSONResponse:
     return json_response(entry.to_dict() | {"scenario": data} | links(entry.id))
 
 
-def require_json(request: Request) -> None:
-    """415 unless the body is sent as JSON (a dependency of endpoints with a body model)."""
+async def require_json(request: Request) -> None:
+    """415 unless the body is sent as JSON, 400 unless it is strict JSON
+    (:func:`critmin.web.services.parse_json_body`: a key given twice, NaN ...), before the
+    endpoint's body model reads it (a dependency of endpoints with a body model)."""
     services.check_json_content_type(request.headers.get("content-type"))
+    services.parse_json_body(await request.body())
 
 
 @router.patch(

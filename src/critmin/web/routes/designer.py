@@ -26,7 +26,7 @@ from critmin.errors import ScenarioError
 from critmin.report.resources import world_geojson_text
 from critmin.web import formerrors, forms, services
 from critmin.web.context import WebContext, get_context
-from critmin.web.responses import json_response, page, run_links
+from critmin.web.responses import json_response, page, run_links, shorten_values
 from critmin.web.resultview import results_context
 from critmin.web.services import (
     BadRequestError,
@@ -215,8 +215,8 @@ async def designer_post(
             ctx,
             state,
             status=422,
-            error=str(err),
-            errors=formerrors.field_errors(err.field, err.problem),
+            error=shorten_values(str(err)),
+            errors=formerrors.field_errors(err.field, shorten_values(err.problem)),
             field=err.field,
         )
     except BusyError as err:

@@ -109,7 +109,7 @@ async def scenario_edit(request: Request, scenario_id: str, ctx: WebContext = Ct
     # tags beyond their limits are refused by the store, not cut short
     ctx.store.update(
         scenario_id,
-        name=form.get("name", ""),
+        name=form.get("name"),
         notes=form.get("notes"),
         tags=form.get("tags"),
         expect_key=form.get("loaded"),  # the form was drawn with: no edit undone in silence
