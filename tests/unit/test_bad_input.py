@@ -62,6 +62,20 @@ def sim(text: str, *extra: str, code: int = 2, words: tuple[str, ...] = (), **kw
 
 
 CASES = [
+    # ---- one market twice: by its id and its HS6 code, every figure of it counted twice
+    Case(
+        "one market listed by id and by HS6 code",
+        **sim(
+            scenario(product=LITHIUM + '[[product]]\nid = "283691"\n'),
+            words=("product[1].id", "same market as product[0]", "list it once"),
+        ),
+    ),
+    # ---- a scenario "file" that never ends (read up to the limit, not to the end)
+    Case(
+        "scenario file without end",
+        ["simulate", "/dev/zero"],
+        words=("/dev/zero", "larger than 8 MiB"),
+    ),
     # ---- numbers: finite and in range, NaN named as such
     Case(
         "floor inf",

@@ -393,6 +393,14 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
                 base = bundled_baseline(world, spec.id, spec.baseline_price_usd_per_t)
             except NoTradeError as err:
                 raise ScenarioError(f"{fname}.id", str(err)) from None
+        same = [j for j, b in enumerate(baselines) if b.product_id == base.product_id]
+        if same:  # an HS6 code and an id (or two codes) of one market: it would count twice
+            raise ScenarioError(
+                f"{fname}.id",
+                f"{spec.id!r} is the same market as product[{same[0]}] "
+                f"({scenario.product[same[0]].id!r}, {base.product_id}): list it once "
+                "(twice, every figure of it would be counted twice)",
+            )
         baselines.append(base)
     # codes of a user's own markets (which may be fictional regions) are valid zone members
     user_codes = {

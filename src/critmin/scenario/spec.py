@@ -547,7 +547,14 @@ class Scenario(_Strict):
         if path.is_dir():
             raise CritminError(f"scenario file {path} is a folder: give a .toml file")
         try:
-            text = path.read_text(encoding="utf-8-sig")  # -sig: a leading BOM is dropped
+            with path.open("rb") as f:  # at most one byte past the limit: /dev/zero never ends
+                raw = f.read(MAX_SCENARIO_BYTES + 1)
+            if len(raw) > MAX_SCENARIO_BYTES:
+                raise CritminError(
+                    f"scenario file {path} is larger than {MAX_SCENARIO_BYTES // 2**20} MiB: a "
+                    "scenario is a few kilobytes of TOML (flows go in their own CSV files)"
+                )
+            text = raw.decode("utf-8-sig")  # -sig: a leading BOM is dropped
         except UnicodeDecodeError as err:
             raise CritminError(
                 f"scenario file {path} is not UTF-8 text (byte {err.start}): save it as UTF-8"
@@ -575,6 +582,10 @@ class Scenario(_Strict):
     @property
     def base_dir(self) -> Path:
         return getattr(self, "_base_dir", Path.cwd())
+
+
+MAX_SCENARIO_BYTES = 8 * 2**20
+"""The largest scenario file read (8 MiB): the bundled examples are 1-5 kB."""
 
 
 def load_scenario(source: str | Path | dict[str, Any] | Scenario) -> Scenario:
