@@ -224,3 +224,43 @@ def test_info_names_the_bundled_dataset() -> None:
     info = json.loads(res.stdout)
     assert info["in_use_because"] in {"bundled", "user data folder", "CRITMIN_DATA"}
     assert "estimate" in info["flows_by_basis"] and "observed" in info["flows_by_basis"]
+
+
+def _damage(folder: Path, how: str) -> None:
+    flows = folder / "flows.parquet"
+    if how == "missing":
+        flows.unlink()
+    elif how == "a folder":
+        flows.unlink()
+        flows.mkdir()
+    elif how == "truncated":
+        flows.write_bytes(flows.read_bytes()[:500])
+    elif how == "empty table":
+        pd.read_parquet(flows).iloc[:0].to_parquet(flows)
+
+
+@pytest.mark.parametrize("how", ["missing", "a folder", "truncated", "empty table"])
+def test_a_damaged_flows_table_gets_a_message_from_every_data_command(
+    tmp_path: Path, how: str
+) -> None:
+    """``data info``, ``data check`` and ``assess`` on a dataset whose flows table is missing,
+    a folder, cut short or empty: one message each, never an internal error (each of these
+    was one: FileNotFoundError, ArrowInvalid, IsADirectoryError, min() of no years)."""
+    copy = tmp_path / "ref"
+    shutil.copytree(REFERENCE_DIR, copy)
+    _damage(copy, how)
+    for argv in (["data", "info"], ["data", "check", "--reference", str(copy)], ["assess"]):
+        proc = subprocess.run(
+            [str(Path(sys.executable).with_name("critmin")), "--data", str(copy), *argv],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        flat = " ".join((proc.stdout + proc.stderr).split())
+        assert "internal error" not in flat and "Traceback" not in flat, (argv, flat[-600:])
+        if argv[:2] == ["data", "check"]:
+            assert proc.returncode == 1 and "FAIL" in flat, (argv, flat[-400:])
+        elif argv == ["data", "info"] and how == "empty table":
+            assert proc.returncode == 0, flat[-400:]
+        else:
+            assert proc.returncode in (1, 2) and "error:" in flat, (argv, flat[-400:])

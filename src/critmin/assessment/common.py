@@ -251,6 +251,11 @@ def bundled_minerals(world: World) -> list[str]:
 def nearest_trade_year(year: int) -> int:
     """The bundled BACI year nearest to ``year`` (the later one on a tie)."""
     years = trade_years()
+    if not years:
+        raise CritminError(
+            "the dataset in use has no trade flows (its flows table is empty): see "
+            "'critmin data info' and 'critmin data check'"
+        )
     return min(years, key=lambda y: (abs(y - year), -y))
 
 

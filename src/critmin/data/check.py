@@ -57,6 +57,9 @@ def check_files(reference_dir: Path | None = None) -> list[CheckResult]:
         if not path.exists():
             out.append(CheckResult(f"{name}: file", False, f"{path} is missing"))
             continue
+        if not path.is_file():
+            out.append(CheckResult(f"{name}: file", False, f"{path} is not a file"))
+            continue
         digest = file_sha256(path)
         out.append(
             CheckResult(

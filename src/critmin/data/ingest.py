@@ -263,7 +263,14 @@ def describe(folder: Path | None = None) -> dict[str, Any]:
             }
         ),
     }
-    flows = pd.read_parquet(folder / "flows.parquet", columns=["year", "basis"])
+    try:
+        flows = pd.read_parquet(folder / "flows.parquet", columns=["year", "basis"])
+    except Exception as err:  # missing, a folder, truncated, not Parquet, other columns
+        raise CritminError(
+            f"dataset {folder}: flows.parquet cannot be read ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else 'no detail'}); "
+            "'critmin data check' lists what is wrong"
+        ) from None
     return {
         "dataset": str(folder),
         "in_use_because": dataset_origin(folder),
