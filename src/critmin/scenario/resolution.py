@@ -377,7 +377,7 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
             "report, sweep and paths; this analysis takes single product markets",
         )
     world = world or load_world(scenario.year)
-    baselines = []
+    baselines: list[ProductBaseline] = []
     for k, spec in enumerate(scenario.product):
         fname = f"product[{k}]"
         if spec.flows:
