@@ -441,3 +441,17 @@ def test_without_disruption_shortfall_is_zero_whatever_the_floor(
     assert np.all(p.draws["shortfall"] == 0.0) and np.all(p.draws["shortfall_t"] == 0.0)
     assert np.all(p.draws["zone_consumption_change_pct"] < 0)  # the floor did cut demand
     assert res.to_dict()["products"]["lithium_carbonate"]["stockpile"]["tonnes"] == 0.0
+
+
+def test_draws_whose_results_would_not_fit_in_memory_are_refused_up_front(
+    monkeypatch: pytest.MonkeyPatch, world: World
+) -> None:
+    """10^8 draws (within the option's bound) need about 40 GB for their results: the run
+    was accepted and grew until the OS killed it. Now the memory is checked first."""
+    import critmin.uncertainty.run as run_module
+
+    monkeypatch.setattr(run_module, "physical_memory", lambda: 64 * 2**20)  # a 64 MiB machine
+    with pytest.raises(CritminError, match=r"200,000 draws of 1 product\(s\) would need") as e:
+        run_uncertainty(EXAMPLE1, draws=200_000, world=world)
+    assert "use at most 83,886 draws" in str(e.value)
+    assert run_uncertainty(EXAMPLE1, draws=8, workers=1, world=world).draws == 8

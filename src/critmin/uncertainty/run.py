@@ -39,6 +39,38 @@ def _settings(scenario: Scenario, overrides: dict[str, Any]) -> UncertaintySetti
         ) from None
 
 
+BYTES_PER_DRAW = 400
+"""Peak memory per product and draw (bytes): 137 of result arrays (18 of them), their
+chunks while they are joined, and the copies the percentiles sort."""
+MEMORY_SHARE = 0.5
+
+
+def physical_memory() -> int | None:
+    """This machine's memory in bytes (``None`` where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_memory(draws: int, products: int) -> None:
+    """Refuse, before any work, draws whose results would not fit in half of this machine's
+    memory (:data:`BYTES_PER_DRAW` per product and draw): 10^8 draws of one product need about
+    40 GB, and the run would be killed by the OS hours later, its results lost. The results
+    come back to this process from a Dask cluster too."""
+    total = physical_memory()
+    need = draws * max(products, 1) * BYTES_PER_DRAW
+    if total is None or need <= MEMORY_SHARE * total:
+        return
+    most = int(MEMORY_SHARE * total / (max(products, 1) * BYTES_PER_DRAW))
+    raise CritminError(
+        f"{draws:,} draws of {products} product(s) would need about {need / 2**30:,.1f} GiB "
+        f"for their results, more than half of this machine's {total / 2**30:,.1f} GiB: use "
+        f"at most {most:,} draws (the 5th and 95th percentiles of 100,000 draws are within "
+        "about 0.2 percentile points of their limits)"
+    )
+
+
 def _point_estimates(tasks: list[ProductTask]) -> list[dict[str, float]]:
     """Each product's point estimate: the point elasticities, the scenario's policies, no
     disruption event, through the same compiled reduction as the draws. Solved before the
@@ -105,6 +137,7 @@ def run_uncertainty(
     world, resolved = resolve(scenario, world)
     # codes of the scenario's own flows files, as resolve() takes them (licensing draws)
     user_codes = frozenset(c for rp in resolved if rp.spec.flows for c in rp.baseline.countries)
+    _check_memory(settings.draws, len(resolved))
     built = [build_task(world, scenario, rp, settings, user_codes) for rp in resolved]
     tasks = [t for t, _ in built]
     points = _point_estimates(tasks)
