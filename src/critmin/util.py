@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from critmin.errors import OutputPathError, WriteFailedError, did_you_mean
+from critmin.errors import CritminError, OutputPathError, WriteFailedError, did_you_mean
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
@@ -199,3 +199,30 @@ def numerical_warnings() -> Iterator[list[str]]:
                     others.append(w)
     for w in others:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+MEMORY_SHARE = 0.5
+"""The share of this machine's memory a run's results may take."""
+
+
+def physical_memory() -> int | None:
+    """This machine's memory in bytes (``None`` where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_results_fit(need: float, what: str, most: Any, advice: str = "") -> None:
+    """Refuse, before any work, a run whose results would take more than
+    :data:`MEMORY_SHARE` of this machine's memory (``need`` bytes): it would be killed by the
+    OS hours later, its results lost. ``what`` names the run (``"10,000 draws of 2
+    products"``), ``most(total)`` gives the largest that fits in ``total`` bytes, as text."""
+    total = physical_memory()
+    if total is None or need <= MEMORY_SHARE * total:
+        return
+    raise CritminError(
+        f"{what} would need about {need / 2**30:,.1f} GiB for their results, more than half "
+        f"of this machine's {total / 2**30:,.1f} GiB: use at most {most(MEMORY_SHARE * total)}"
+        + (f" ({advice})" if advice else "")
+    )

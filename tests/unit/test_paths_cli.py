@@ -70,3 +70,19 @@ def test_a_scenario_without_paths_table_is_a_clear_error(tmp_path: Path) -> None
     )
     res = runner.invoke(app, ["paths", str(f)])
     assert res.exit_code == 2 and "[paths]" in res.output
+
+
+def test_draws_whose_results_would_not_fit_in_memory_are_refused_up_front(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """10^6 draws of a decade (within the option's bound) need about 20 GB for their
+    results: refused before any year is solved, with the most that fit."""
+    import critmin.util
+    from critmin.errors import CritminError
+    from critmin.paths import run_paths
+
+    monkeypatch.setattr(critmin.util, "physical_memory", lambda: 64 * 2**20)  # 64 MiB
+    example = Path(__file__).resolve().parents[2] / "examples/paths/lithium_floor_2026_2035.toml"
+    with pytest.raises(CritminError, match=r"2,000 draws of 11 years and 4 mechanism") as e:
+        run_paths(example, draws=2_000)
+    assert "use at most 1,525 draws" in str(e.value)

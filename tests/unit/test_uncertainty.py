@@ -448,10 +448,10 @@ def test_draws_whose_results_would_not_fit_in_memory_are_refused_up_front(
 ) -> None:
     """10^8 draws (within the option's bound) need about 40 GB for their results: the run
     was accepted and grew until the OS killed it. Now the memory is checked first."""
-    import critmin.uncertainty.run as run_module
+    import critmin.util
 
-    monkeypatch.setattr(run_module, "physical_memory", lambda: 64 * 2**20)  # a 64 MiB machine
+    monkeypatch.setattr(critmin.util, "physical_memory", lambda: 64 * 2**20)  # 64 MiB of memory
     with pytest.raises(CritminError, match=r"200,000 draws of 1 product\(s\) would need") as e:
         run_uncertainty(EXAMPLE1, draws=200_000, world=world)
-    assert "use at most 83,886 draws" in str(e.value)
+    assert "use at most 83,886 draws" in str(e.value) and "0.2 percentile points" in str(e.value)
     assert run_uncertainty(EXAMPLE1, draws=8, workers=1, world=world).draws == 8

@@ -28,6 +28,7 @@ from critmin.paths.results import PathsResult
 from critmin.paths.setup import PathModel, path_model
 from critmin.scenario.paths_settings import PathsSettings, parse_years
 from critmin.scenario.spec import Scenario, load_scenario
+from critmin.util import check_results_fit
 from critmin.world import World, load_world
 
 __all__ = ["DEFAULT_CHUNK", "run_chunk", "run_paths"]
@@ -91,6 +92,22 @@ def _settings(scenario: Scenario, **update: Any) -> PathsSettings:
     return scenario.paths.model_copy(update=changes)
 
 
+BYTES_PER_DRAW_YEAR = 400
+"""Peak memory per draw, year and mechanism (the no-floor reference counted): 8 KB per draw
+of 11 years and 5 mechanisms in the results, doubled while they are gathered."""
+
+
+def _check_memory(draws: int, years: int, mechanisms: int) -> None:
+    """Paths whose results fit in memory (:func:`critmin.util.check_results_fit`): 10^6
+    draws of 11 years need about 20 GB."""
+    per_draw = years * mechanisms * BYTES_PER_DRAW_YEAR
+    check_results_fit(
+        draws * per_draw,
+        f"{draws:,} draws of {years} years and {mechanisms - 1} mechanism(s)",
+        lambda room: f"{int(room / per_draw):,} draws",
+    )
+
+
 def run_paths(
     source: str | Path | dict[str, Any] | Scenario,
     *,
@@ -112,6 +129,7 @@ def run_paths(
             "paths.start_year", f"{settings.start_year} is outside the years {settings.years}"
         )
     year_list = list(range(y0, y1 + 1))
+    _check_memory(settings.draws, len(year_list), len(settings.mechanisms) + 1)
     t0 = time.perf_counter()
     world = world or load_world(scenario.year)
     model = path_model(scenario, world, settings)

@@ -17,6 +17,7 @@ from critmin.stockpile import size_stockpile
 from critmin.uncertainty.engines import Progress, run_dask, run_local
 from critmin.uncertainty.results import ProductUncertainty, UncertaintyResult
 from critmin.uncertainty.tasks import ProductTask, build_task
+from critmin.util import check_results_fit
 
 if TYPE_CHECKING:
     from critmin.world import World
@@ -42,32 +43,18 @@ def _settings(scenario: Scenario, overrides: dict[str, Any]) -> UncertaintySetti
 BYTES_PER_DRAW = 400
 """Peak memory per product and draw (bytes): 137 of result arrays (18 of them), their
 chunks while they are joined, and the copies the percentiles sort."""
-MEMORY_SHARE = 0.5
-
-
-def physical_memory() -> int | None:
-    """This machine's memory in bytes (``None`` where the OS does not say)."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (AttributeError, ValueError, OSError):
-        return None
 
 
 def _check_memory(draws: int, products: int) -> None:
-    """Refuse, before any work, draws whose results would not fit in half of this machine's
-    memory (:data:`BYTES_PER_DRAW` per product and draw): 10^8 draws of one product need about
-    40 GB, and the run would be killed by the OS hours later, its results lost. The results
-    come back to this process from a Dask cluster too."""
-    total = physical_memory()
-    need = draws * max(products, 1) * BYTES_PER_DRAW
-    if total is None or need <= MEMORY_SHARE * total:
-        return
-    most = int(MEMORY_SHARE * total / (max(products, 1) * BYTES_PER_DRAW))
-    raise CritminError(
-        f"{draws:,} draws of {products} product(s) would need about {need / 2**30:,.1f} GiB "
-        f"for their results, more than half of this machine's {total / 2**30:,.1f} GiB: use "
-        f"at most {most:,} draws (the 5th and 95th percentiles of 100,000 draws are within "
-        "about 0.2 percentile points of their limits)"
+    """Draws whose results fit in memory (:func:`critmin.util.check_results_fit`): 10^8
+    draws of one product need about 40 GB, and the run grew until the OS killed it."""
+    per_draw = max(products, 1) * BYTES_PER_DRAW
+    check_results_fit(
+        draws * per_draw,
+        f"{draws:,} draws of {products} product(s)",
+        lambda room: f"{int(room / per_draw):,} draws",
+        "the 5th and 95th percentiles of 100,000 draws are within about 0.2 percentile points "
+        "of their limits",
     )
 
 
