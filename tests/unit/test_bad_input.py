@@ -70,6 +70,22 @@ CASES = [
             words=("product[1].id", "same market as product[0]", "list it once"),
         ),
     ),
+    # ---- coalitions: a blank list option is not "no candidates"; a scope's unknown code
+    Case(
+        "coalition --candidates blank",
+        ["coalition", "{s}", "--candidates", ",,"],
+        {"s.toml": scenario(product='[[product]]\nid = "cobalt_oxides"\n')},
+        words=("--candidates: no value given",),
+    ),
+    Case(
+        "coalition scope of an unknown code",
+        ["coalition", "{s}"],
+        {
+            "s.toml": scenario(product='[[product]]\nid = "cobalt_oxides"\n')
+            + '[coalition]\ncandidates = ["IDN"]\n[coalition.scope]\nXXX = { stages = ["refine"] }\n'
+        },
+        words=("coalition.scope.XXX", "unknown country or group"),
+    ),
     # ---- a scenario "file" that never ends (read up to the limit, not to the end)
     Case(
         "scenario file without end",
@@ -714,7 +730,7 @@ SWEEP_ONE = ["sweep", "{ex}", "-p", "policy[0].price_usd_per_t", "--values", "1e
         (["coalition", "{coal}", "--html", "{tmp}/c.json"], "must end in .html"),
         (["coalition", "{coal}", "--scheduler", "bad"], "--scheduler must be an address"),
         (["coalition", "{coal}", "--cache-dir", "{ex}"], "is a file"),
-        (["coalition", "{coal}", "--objective", ","], "coalition.objectives"),
+        (["coalition", "{coal}", "--objective", ","], "--objective: no value given"),
         (["coalition", "{coal}", "--scope", "ZZZ=refine"], "'ZZZ' is not an ISO 3166"),
         (["data", "show", "production", "--json", "--csv"], "one of --json and --csv"),
     ],

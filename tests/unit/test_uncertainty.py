@@ -168,6 +168,11 @@ def test_disruption_with_probability_zero_changes_nothing(world: World) -> None:
         assert plain.products[pid].summary() | {"disruption_events": []} == zero.products[
             pid
         ].summary() | {"disruption_events": []}
+    # a disruption that can never fire says so; a year (for critmin paths) is named as unused
+    assert "no effect: disruption[0] has probability 0: no draw fires it" in zero.warnings
+    dated = [{"type": "export_ban", "probability": 0.5, "year": 2030}]
+    run = run_uncertainty(scenario(products, floor, dated), **kw)
+    assert any("disruption[0].year = 2030 is for critmin paths" in w for w in run.warnings)
 
 
 def test_cut_off_buyers_and_idle_disruptions_are_reported_not_averaged_away(

@@ -16,16 +16,23 @@ from critmin.errors import CritminError
 BAR_WIDTH = 28
 
 
-def _split(text: str | None) -> list[str] | None:
+def _split(text: str | None, option: str = "--candidates") -> list[str] | None:
+    """A comma-separated option; given but blank (``''``, ``',,'``) is an error, not an
+    empty list that would silently replace the scenario's own."""
     if text is None:
         return None
-    return [t.strip() for t in text.replace(";", ",").split(",") if t.strip()]
+    items = [t.strip() for t in text.replace(";", ",").split(",") if t.strip()]
+    if not items:
+        raise CritminError(
+            f"{option}: no value given ({text!r}); leave the option out for the scenario's own"
+        )
+    return items
 
 
 def _wgi(text: str) -> dict[str, float]:
     """``rl=-1,cc=-0.5`` -> ``{"rl": -1.0, "cc": -0.5}``."""
     out_: dict[str, float] = {}
-    for item in _split(text) or []:
+    for item in _split(text, "--wgi-min") or []:
         name, sep, value = item.partition("=")
         try:
             out_[name.strip().lower()] = float(value)
@@ -50,7 +57,7 @@ def _scopes(items: list[str]) -> dict[str, dict[str, list[str]]]:
             raise CritminError(
                 f"--scope: expected CODE=stage,... or CODE=product_id,..., got {item!r}"
             )
-        parts = _split(rest) or []
+        parts = _split(rest, "--scope") or []
         entry: dict[str, list[str]] = {}
         stages = [p for p in parts if p in STAGES]
         products = [p for p in parts if p not in STAGES]
@@ -149,7 +156,7 @@ def coalition_cmd(
         gates = sc.coalition.gates.model_dump() if sc.coalition else {}
         if wgi_min is not None:
             gates["wgi_min"] = _wgi(wgi_min)
-        for name in _split(require) or []:
+        for name in _split(require, "--require") or []:
             if name not in {"oecd_ddg", "eiti"}:
                 raise CritminError(f"--require: unknown gate {name!r}; gates: oecd_ddg, eiti")
             gates[name] = True
@@ -159,7 +166,7 @@ def coalition_cmd(
             gates["irma_sites_min"] = irma_min
     players: bool | list[str] | None = None
     if member_players is not None:
-        players = _split(member_players)
+        players = _split(member_players, "--member-players")
     elif members_as_players:
         players = True
     load_solver()
@@ -169,7 +176,7 @@ def coalition_cmd(
         result = run_coalition(
             sc,
             candidates=_split(candidates),
-            objectives=_split(objective),
+            objectives=_split(objective, "--objective"),
             members_as_players=players,
             sampled=sampled,
             seed=seed,

@@ -344,6 +344,7 @@ def _players(
                 fname, "a membership scope is for candidates; members are full zone members"
             )
         if key not in candidates:
+            _codes(world, token, user_codes, fname)  # an unknown code is an error, not a note
             notes.append(f"coalition.scope.{token}: {token} is not a candidate; scope ignored")
             continue
         for stage in scope.stages or []:

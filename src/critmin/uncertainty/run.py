@@ -190,8 +190,16 @@ def run_uncertainty(
         if "no effect" in note or note.startswith("cut off")
     ]
     hit = {ev.disruption for t in tasks for ev in t.events}
-    for j in range(len(scenario.disruption)):
-        if j not in hit:
+    for j, dis in enumerate(scenario.disruption):
+        if dis.year is not None:
+            warnings.append(
+                f"disruption[{j}].year = {dis.year} is for critmin paths (a ban in that year "
+                "only): critmin uncertainty has no years, and draws the ban in every draw "
+                f"with its probability ({dis.probability:g})"
+            )
+        if dis.probability == 0:
+            warnings.append(f"no effect: disruption[{j}] has probability 0: no draw fires it")
+        elif j not in hit:
             warnings.append(
                 f"no effect: disruption[{j}]: none of the exporters it names sells the "
                 "products it covers to the importers it names (no draw can disrupt any trade)"
