@@ -3,6 +3,7 @@ have the signs docs/model.md explains."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,22 @@ def test_a_floor_that_takes_refiners_value_added_away_converges() -> None:
     mid, ref = stage(ch, "cobalt_intermediates"), stage(ch, "cobalt_oxides")
     assert mid["zone_producer_price_change_pct"] > 0 and mid["zone_output_change_pct"] > 0
     assert ref["zone_output_change_pct"] < 0 < ref["outside_output_change_pct"]
+
+
+def test_a_drc_export_quota_of_zero_converges_to_the_rounding_limit() -> None:
+    """A quota of 0 is a ban, and legal. In the cobalt chain it moves the mine price a
+    hundredfold, and the iteration stopped at a max residual of 4.2e-9, which changing the
+    unknowns by 1e-15 of themselves moves to 5e-8..6e-7: as exact as float64 allows, and
+    reported as not converged (exit 1). It is now converged, said so in its message; the
+    same market alone (example 03 with a quota of 0) converges to 1e-12 as before, and a
+    chain that is not at its rounding limit is not let through (the quota at 0.6 converges
+    to 1e-12)."""
+    chain = tomllib.loads((CHAINS / "cobalt_drc_quota.toml").read_text())
+    chain["policy"][0]["share_of_baseline"] = 0.0
+    ch = simulate(chain).to_dict()["chains"]["cobalt"]
+    assert ch["converged"] and ch["max_residual"] <= 1e-8, ch["message"]
+    assert "limit of float64 rounding" in ch["message"]
+    mid = stage(ch, "cobalt_intermediates")
+    assert mid["zone_price_change_pct"] > 1000.0  # most of the world's supply stopped
+    plain = simulate(CHAINS / "cobalt_drc_quota.toml").to_dict()["chains"]["cobalt"]
+    assert plain["max_residual"] <= 1e-12 and "rounding" not in plain["message"]

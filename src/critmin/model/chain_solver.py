@@ -30,7 +30,12 @@ from typing import Any
 import numpy as np
 
 from critmin.model.chain import ChainSetup, ChainStage, chain_setup
-from critmin.model.compiled import buyer_revenue, newton_chain_flat
+from critmin.model.compiled import (
+    AT_ROUNDING,
+    ROUNDING_RESIDUAL,
+    buyer_revenue,
+    newton_chain_flat,
+)
 from critmin.model.core import FloatArray, Market, ModelInputError, Policy
 from critmin.model.kernel_tuples import ChainEval
 from critmin.model.solver import _blas
@@ -310,15 +315,22 @@ def solve_chain(
     N = cs.arrays.zslot.shape[0]
     with _blas(N):
         z, ev, iterations, status = _newton(cs.arrays, tol, max_iter, False)
-        if status != 1:
+        if status not in (1, AT_ROUNDING):
             z2, ev2, it2, status2 = _newton(cs.arrays, tol, max_iter, True)
             iterations += it2
             if status2 == 1 or np.abs(ev2.F).max(initial=0.0) < np.abs(ev.F).max(initial=0.0):
                 z, ev, status = z2, ev2, status2
     resid = float(np.abs(np.asarray(ev.F)).max(initial=0.0))
     representable = bool((np.abs(z) < 700.0).all())
-    converged = bool(np.isfinite(resid) and resid <= tol and representable)
-    if converged:
+    rounded = status == AT_ROUNDING and resid <= max(tol, ROUNDING_RESIDUAL)
+    converged = bool(np.isfinite(resid) and (resid <= tol or rounded) and representable)
+    if converged and resid > tol:
+        message = (
+            f"converged in {iterations} iterations to the limit of float64 rounding (max "
+            f"residual {resid:.1e}, above the tolerance {tol:.0e}: changing the unknowns in "
+            "their last digits moves it more)"
+        )
+    elif converged:
         message = f"converged in {iterations} iterations (max residual {resid:.1e})"
     else:
         why = "line search failed" if status == 2 else "iteration limit reached"

@@ -92,7 +92,7 @@ TUPLES = ("ChainArrays", "ChainEval", "EvalBuf", "Levels", "StackArrays")
 """The kernels' named tuples (:mod:`critmin.model.kernel_tuples`, without Numba)."""
 CONSTANTS = ("DRAW_OUTPUTS", "LINE_SEARCH_FAILED", "MAX_STEP_LIMIT")
 """The kernels' constants the model reads (values recorded in the manifest)."""
-CHAIN_CONSTANTS = ("LINK_BYPRODUCT", "LINK_INPUT", "LINK_NONE")
+CHAIN_CONSTANTS = ("AT_ROUNDING", "LINK_BYPRODUCT", "LINK_INPUT", "LINK_NONE", "ROUNDING_RESIDUAL")
 """The chain kernels' constants the model reads (values recorded in the manifest)."""
 _CHAIN_NAMES = frozenset((*CHAIN_ENTRY_POINTS, *CHAIN_CONSTANTS))
 """What :mod:`critmin.model.chain_kernels` provides (the rest: :mod:`critmin.model.kernels`)."""
@@ -103,6 +103,7 @@ HERE = Path(__file__).resolve().parent
 
 __all__ = [
     "AOT_PATH",
+    "AT_ROUNDING",
     "CHAIN_CONSTANTS",
     "CHAIN_ENTRY_POINTS",
     "CONSTANTS",
@@ -113,6 +114,7 @@ __all__ = [
     "LINK_INPUT",
     "LINK_NONE",
     "MAX_STEP_LIMIT",
+    "ROUNDING_RESIDUAL",
     "TUPLES",
     "USING_AOT",
     "AotKernels",
@@ -543,9 +545,11 @@ def _select() -> tuple[AotKernels | None, dict[str, Any]]:
 
 if TYPE_CHECKING:
     from critmin.model.chain_kernels import (
+        AT_ROUNDING,
         LINK_BYPRODUCT,
         LINK_INPUT,
         LINK_NONE,
+        ROUNDING_RESIDUAL,
         newton_chain_flat,
         stage_pairs,
     )
