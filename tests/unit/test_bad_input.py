@@ -86,6 +86,20 @@ CASES = [
         },
         words=("coalition.scope.XXX", "unknown country or group"),
     ),
+    Case(
+        "sweep value left out",
+        ["sweep", "{ex}", "-p", "policy[0].price_usd_per_t", "--values", "1e4,,2e4"],
+        words=("--values: an empty item",),
+    ),
+    Case(
+        "data check of a folder without a dataset",
+        ["data", "check", "--reference", "{tmp}"],
+        words=("no dataset there", "manifest.json"),
+    ),
+    Case(
+        "a name that reorders itself (right-to-left override)",
+        **sim('name = "zone\u202eevil"\n' + ZONE + LITHIUM, words=("name", "control character")),
+    ),
     # ---- a scenario "file" that never ends (read up to the limit, not to the end)
     Case(
         "scenario file without end",

@@ -185,6 +185,11 @@ def data_check(
         check_input_dir(source, "--source")
     if reference is not None:
         check_input_dir(reference, "--reference")
+        if not (reference / "manifest.json").is_file():
+            raise CritminError(
+                f"--reference {reference}: no dataset there (no manifest.json); give a folder "
+                "that 'critmin data build' wrote"
+            )
     results = run_checks(reference, source)
     for r in results:
         mark = "[green]PASS[/]" if r.ok else "[bold red]FAIL[/]"

@@ -22,8 +22,13 @@ Example: critmin sweep examples/01_lithium_floor_levy.toml --param policy\\[0].p
 
 
 def _values(text: str) -> list[float]:
+    """``'10000,15000'`` -> the points; an empty item (``'1,,2'``) is an error, not dropped
+    (it may be a value left out)."""
+    items = [v.strip() for v in text.replace(";", ",").split(",")]
+    if any(not v for v in items):
+        raise CritminError(f"--values: an empty item in {text!r}; give numbers separated by commas")
     try:
-        return [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
+        return [float(v) for v in items]
     except ValueError:
         raise CritminError(f"--values must be numbers separated by commas, got {text!r}") from None
 

@@ -81,7 +81,18 @@ def boolean_for_number(model: type[BaseModel], data: Any, path: str = "") -> str
     return None
 
 
-_CONTROL = {chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
+_CONTROL = {
+    chr(c)
+    for c in (
+        *range(0x00, 0x09),
+        0x0B,
+        0x0C,
+        *range(0x0E, 0x20),
+        0x7F,
+        *range(0x202A, 0x202F),  # bidirectional embeddings and overrides: they reorder text
+        *range(0x2066, 0x206A),  # bidirectional isolates (a name that shows as another)
+    )
+}
 
 
 def control_character(data: Any, path: str = "") -> str | None:
