@@ -441,7 +441,12 @@ def print_chains(console: Console, chains: dict[str, Any]) -> None:
         if all(c["share_of_zone_producer_gain"] is None for c in ch["captured_by_stage"]):
             console.print("[dim]share of zone gain '-': no zone producer gains at any stage[/]")
         for note in ch["notes"]:
-            console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+            kind = (
+                "[bold yellow]warning:[/]"
+                if note.startswith(WARNING_PREFIXES)
+                else "[yellow]note:[/]"
+            )
+            console.print(f"{kind} {escape(note)}", highlight=False)
 
 
 def _pct1(v: float | None) -> float | None:

@@ -87,6 +87,13 @@ CASES = [
         words=("coalition.scope.XXX", "unknown country or group"),
     ),
     Case(
+        "licensing with an empty grant-share table",
+        **sim(
+            scenario('type = "export_licensing"\nexporters = ["CHN"]\ngrant_share = {}'),
+            words=("policy[0]", "grant_share is an empty table"),
+        ),
+    ),
+    Case(
         "sweep value left out",
         ["sweep", "{ex}", "-p", "policy[0].price_usd_per_t", "--values", "1e4,,2e4"],
         words=("--values: an empty item",),

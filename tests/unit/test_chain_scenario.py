@@ -224,3 +224,23 @@ def test_results_contract_keys(user_chain: dict[str, Any]) -> None:
     for pid in ("ore", "metal"):
         p = out["products"][pid]
         assert p["chain"] == "widget" and {"countries", "flows", "zone", "summary"} <= set(p)
+
+
+def test_a_policy_whose_stage_and_products_select_no_market_warns() -> None:
+    """``stage = "mine"`` with a refined product selects no stage of the lithium chain: the
+    run changed nothing and said nothing. Now a ``no effect:`` note (a warning in every view)
+    names it; a policy that selects a stage does not get one."""
+    zone = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}
+    idle = {"type": "tariff", "rate": 0.1, "stage": "mine", "products": ["lithium_carbonate"]}
+    out = simulate(
+        {"name": "idle", "zone": zone, "chain": [{"id": "lithium"}], "policy": [idle]}
+    ).to_dict()
+    notes = out["chains"]["lithium"]["notes"]
+    assert any(
+        n.startswith("no effect: policy[0] (tariff) selects stage mine and products") for n in notes
+    ), notes
+    used = dict(idle, stage="refine")
+    out = simulate(
+        {"name": "used", "zone": zone, "chain": [{"id": "lithium"}], "policy": [used]}
+    ).to_dict()
+    assert not any(n.startswith("no effect") for n in out["chains"]["lithium"]["notes"])

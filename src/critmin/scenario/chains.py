@@ -493,17 +493,34 @@ def _recovery(shock: ChainShock, step: StepDef, k: int, si: int) -> float:
     return shock.recovery_multiplier * shock.recovery_share / step.recovery_share
 
 
-def _idle_policies(scenario: Scenario, stages: list[ResolvedStage]) -> list[str]:
-    """Notes on policies that name a stage or product of no market of the chains."""
-    names = {n for s in stages for n in (s.stage, s.key, *s.product_ids)}
+def _idle_policies(scenario: Scenario, chains: list[ResolvedChain]) -> list[str]:
+    """``no effect:`` notes on policies that select a stage or product (``stage``,
+    ``products``) and so no market at all: none of the chains' stages (a stage and products
+    that have no market in common, such as ``stage = "mine"`` with a refined product, or a
+    stage without trade data) and none of the single markets."""
+    stages = [s for rc in chains for s in rc.stages]
+    singles = {p.id for p in scenario.product} - user_chain_products(scenario)
     out = []
     for k, pol in enumerate(scenario.policy):
-        targets = ({pol.stage} if pol.stage else set()) | set(pol.products or [])
-        if targets and not targets & names and not targets & {p.id for p in scenario.product}:
-            out.append(
-                f"policy[{k}] targets {', '.join(sorted(targets))}, which has no market in this "
-                "chain (no trade data): it changes nothing here"
+        if pol.stage is None and pol.products is None:
+            continue  # every market
+        if any(_targets(pol, s.stage, s.product_ids, s.key) for s in stages):
+            continue
+        if pol.stage is None and set(pol.products or []) & singles:
+            continue
+        picked = " and ".join(
+            part
+            for part in (
+                f"stage {pol.stage}" if pol.stage else "",
+                f"products {', '.join(pol.products)}" if pol.products else "",
             )
+            if part
+        )
+        out.append(
+            f"no effect: policy[{k}] ({pol.type}) selects {picked}, which no market of the "
+            "scenario is (a stage and products with no market in common, or without trade "
+            "data): it changes nothing"
+        )
     return out
 
 
@@ -613,8 +630,9 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
                     f"({', '.join(s.key for s in stages)})",
                 )
         notes.extend(dropped[k])
-        notes.extend(_idle_policies(scenario, stages))
         rc = ResolvedChain(spec.id, mineral, codes, stages, members, watch, notes)
         _origin(world, scenario, rc)
         out.append(rc)
+    if out:
+        out[0].notes.extend(_idle_policies(scenario, out))
     return out

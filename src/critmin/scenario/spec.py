@@ -262,6 +262,11 @@ class ExportLicensingPolicy(_LeakyPolicy):
     @model_validator(mode="after")
     def _shares(self) -> ExportLicensingPolicy:
         shares = self.grant_share if isinstance(self.grant_share, dict) else {"": self.grant_share}
+        if not shares:  # an empty table licenses nothing and would change nothing, silently
+            raise ValueError(
+                "grant_share is an empty table: give a share (0.6) or shares by destination "
+                "({default = 0.6, USA = 0})"
+            )
         for v in shares.values():
             if not (isinstance(v, int | float) and 0.0 <= v <= 1.0):
                 raise ValueError(
