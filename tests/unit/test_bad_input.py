@@ -94,6 +94,16 @@ CASES = [
         ),
     ),
     Case(
+        "coalition option out of range named as the option",
+        ["coalition", "{s}", "--sampled", "1000000000"],
+        {
+            "s.toml": scenario(product='[[product]]\nid = "cobalt_oxides"\n')
+            + '[coalition]\ncandidates = ["IDN"]\n'
+        },
+        words=("--sampled: must be less than or equal to 1000000",),
+        absent=("scenario field",),
+    ),
+    Case(
         "sweep value left out",
         ["sweep", "{ex}", "-p", "policy[0].price_usd_per_t", "--values", "1e4,,2e4"],
         words=("--values: an empty item",),

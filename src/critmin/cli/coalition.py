@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from critmin.cli.app import app, err, escape, load_solver, out, progress_bar, user_errors
-from critmin.errors import CritminError
+from critmin.errors import CritminError, ScenarioError
 
 BAR_WIDTH = 28
 
@@ -27,6 +30,28 @@ def _split(text: str | None, option: str = "--candidates") -> list[str] | None:
             f"{option}: no value given ({text!r}); leave the option out for the scenario's own"
         )
     return items
+
+
+@contextlib.contextmanager
+def _options_named(given: dict[str, str | None]) -> Iterator[None]:
+    """A scenario field set from a command-line option is named as that option in its error
+    (``--sampled: must be at most 1000000``), not as a field of the scenario file, which the
+    user did not write that way."""
+    try:
+        yield
+    except ScenarioError as err:
+        option = next(
+            (
+                o
+                for f, o in given.items()
+                if o and (err.field == f or err.field.startswith(f + "."))
+            ),
+            None,
+        )
+        if option is None:
+            raise
+        problem = re.sub(r"^Input should be ", "must be ", err.problem)
+        raise CritminError(f"{option}: {problem}") from None
 
 
 def _wgi(text: str) -> dict[str, float]:
@@ -173,21 +198,29 @@ def coalition_cmd(
     bar = progress_bar(progress if progress is not None else err.is_terminal)
     with bar:
         tid = bar.add_task("solving coalition markets", total=None)
-        result = run_coalition(
-            sc,
-            candidates=_split(candidates),
-            objectives=_split(objective, "--objective"),
-            members_as_players=players,
-            sampled=sampled,
-            seed=seed,
-            on_fail="flag" if flag_only else None,
-            gates=gates,
-            scope=_scopes(scope) or None,
-            scheduler=scheduler,
-            workers=workers,
-            cache_dir=False if no_cache else (cache_dir or True),
-            progress=lambda done, total: bar.update(tid, completed=done, total=total),
-        )
+        given = {  # options given on the command line, by the scenario field they set
+            "coalition.sampled": "--sampled" if sampled is not None else None,
+            "coalition.seed": "--seed" if seed is not None else None,
+            "coalition.gates.wgi_min": "--wgi-min" if wgi_min is not None else None,
+            "coalition.gates.ilo_core_min": "--ilo-min" if ilo_min is not None else None,
+            "coalition.gates.irma_sites_min": "--irma-min" if irma_min is not None else None,
+        }
+        with _options_named(given):
+            result = run_coalition(
+                sc,
+                candidates=_split(candidates),
+                objectives=_split(objective, "--objective"),
+                members_as_players=players,
+                sampled=sampled,
+                seed=seed,
+                on_fail="flag" if flag_only else None,
+                gates=gates,
+                scope=_scopes(scope) or None,
+                scheduler=scheduler,
+                workers=workers,
+                cache_dir=False if no_cache else (cache_dir or True),
+                progress=lambda done, total: bar.update(tid, completed=done, total=total),
+            )
     data = result.to_dict()
     if output is not None:
         write_json_atomic(output, data)
