@@ -104,6 +104,13 @@ CASES = [
         absent=("scenario field",),
     ),
     Case(
+        "simulate checks a disruption's codes too",
+        **sim(
+            scenario() + '[[disruption]]\nexporters = ["XXX"]\nprobability = 0.1\n',
+            words=("disruption[0].exporters", "unknown country or group 'XXX'"),
+        ),
+    ),
+    Case(
         "sweep value left out",
         ["sweep", "{ex}", "-p", "policy[0].price_usd_per_t", "--values", "1e4,,2e4"],
         words=("--values: an empty item",),

@@ -26,6 +26,7 @@ EDITED_TOP = {
     "chain",
     "policy",
     "shock",
+    "disruption",
 }
 EDITED_ZONE = {"members", "watch", "origin"}
 EDITED_ORIGIN = {"rule", "threshold"}

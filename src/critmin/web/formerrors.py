@@ -21,6 +21,7 @@ _PCT_FIELDS = (
     ".leak_cost",
     ".leak_share",
     ".change",
+    ".probability",
 )
 _FORM_NAMES = {
     "rate": "rate_pct",
@@ -89,6 +90,13 @@ def form_anchor(field_name: str) -> str:
         return f"shock-{k}-{'change_pct' if attr == 'change' else attr}"
     if field_name == "shock":  # about the shocks as a whole (e.g. on a chain's stage)
         return "shocks"
+    disruption = re.match(r"^disruption\[(\d+)\](?:\.(\w+))?", field_name)
+    if disruption:
+        k, attr = int(disruption.group(1)), disruption.group(2) or "exporters"
+        attr = {"probability": "probability_pct"}.get(attr, attr)
+        return f"disruption-{k}-{attr if attr in _DISRUPTION_SHOWN else 'exporters'}"
+    if field_name == "disruption":
+        return "disruptions"
     if field_name.startswith("zone.watch"):
         return "watch"
     if field_name.startswith("zone.origin"):
@@ -129,6 +137,7 @@ _LABELS = {
     "supply_elasticity": "Supply elasticity",
     "tariffs_baseline": "Baseline tariffs",
     "shocks": "Market shocks",
+    "disruptions": "Disruption risk",
     "paths-floor": "Yearly paths, floor",
     "paths-product": "Yearly paths, market",
     "paths-years": "Yearly paths, years",
@@ -153,6 +162,8 @@ _POLICY_LABELS = {
 
 
 _SHOCK_LABELS = {"change_pct": "change"}  # the others: the field's name
+_DISRUPTION_SHOWN = {"exporters", "importers", "probability_pct", "year"}
+_DISRUPTION_LABELS = {"probability_pct": "probability"}
 
 
 def field_label(anchor: str) -> str:
@@ -162,6 +173,10 @@ def field_label(anchor: str) -> str:
     if policy:
         part = _POLICY_LABELS.get(policy.group(2), policy.group(2).replace("_", " "))
         return f"Instrument {int(policy.group(1)) + 1}, {part}"
+    disruption = re.match(r"^disruption-(\d+)-(\w+)$", anchor)
+    if disruption:
+        part = _DISRUPTION_LABELS.get(disruption.group(2), disruption.group(2).replace("_", " "))
+        return f"Disruption {int(disruption.group(1)) + 1}, {part}"
     shock = re.match(r"^shock-(\d+)-(\w+)$", anchor)
     if shock:
         part = _SHOCK_LABELS.get(shock.group(2), shock.group(2).replace("_", " "))

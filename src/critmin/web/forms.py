@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from critmin.errors import ScenarioError
-from critmin.web import formcarry, formpaths
+from critmin.web import formcarry, formdisruptions, formpaths
 
 POLICY_TYPES = [
     ("", "— none —"),
@@ -89,6 +89,9 @@ class DesignerState:
     policies: list[dict[str, str]] = field(default_factory=list)
     shocks: list[dict[str, str]] = field(default_factory=list)
     """The ``[[shock]]`` rows: market shocks beside the instruments."""
+    disruptions: list[dict[str, str]] = field(default_factory=list)
+    """The ``[[disruption]]`` rows (:mod:`critmin.web.formdisruptions`): bans with a yearly
+    probability, for the Monte Carlo draws and the yearly paths."""
     paths: dict[str, str] = field(default_factory=formpaths.empty_paths)
     """The *Yearly paths* fields (:mod:`critmin.web.formpaths`): a ``[paths]`` table's floor,
     market and years."""
@@ -100,9 +103,12 @@ class DesignerState:
         try:
             rest = formcarry.loads(self.carried, "carried")
             pols = [formcarry.loads(p.get("extra", ""), "extra") for p in self.policies]
+            dis = [formcarry.loads(d.get("extra", ""), "extra") for d in self.disruptions]
         except ScenarioError:
             return ["(unreadable kept parts)"]
-        return formcarry.carried_parts(rest, pols)
+        return formcarry.carried_parts(rest, pols) + [
+            f"disruption {i + 1}: {', '.join(sorted(d))}" for i, d in enumerate(dis) if d
+        ]
 
     def padded_policies(self, extra: int = 0) -> list[dict[str, str]]:
         """The chosen instruments plus ``extra`` empty ones (one when none is chosen)."""
@@ -111,6 +117,13 @@ class DesignerState:
         kept = len(rows)  # a saved scenario's are all kept, even past MAX_POLICIES
         rows += [empty_policy() for _ in range(blanks)]
         return rows[: max(MAX_POLICIES, kept)]
+
+    def padded_disruptions(self, extra: int = 0) -> list[dict[str, str]]:
+        """The disruption rows plus ``extra`` empty ones (none by default)."""
+        rows = [dict(d) for d in self.disruptions if formdisruptions.disruption_filled(d)]
+        kept = len(rows)
+        rows += [formdisruptions.empty_disruption() for _ in range(max(extra, 0))]
+        return rows[: max(formdisruptions.MAX_DISRUPTIONS, kept)]
 
     def padded_shocks(self, extra: int = 0) -> list[dict[str, str]]:
         """The chosen market shocks plus ``extra`` empty ones (none by default: a scenario
@@ -242,6 +255,7 @@ def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerSt
         tariffs_baseline=str((data.get("tariffs") or {}).get("baseline") or "none"),
         policies=policies,
         shocks=shocks,
+        disruptions=formdisruptions.disruptions_from_scenario(data, _fmt_number),
         paths=formpaths.paths_from_scenario(data),
         carried=formcarry.dumps(formcarry.scenario_rest(data)),
     )
@@ -288,6 +302,10 @@ def state_from_form(form: dict[str, list[str]]) -> DesignerState:
         tariffs_baseline=one("tariffs_baseline", "none") or "none",
         policies=policies,
         shocks=shocks,
+        disruptions=[
+            {f: one(f"disruption-{i}-{f}") for f in formdisruptions.DISRUPTION_FIELDS}
+            for i in _row_indices(form, "disruption")
+        ],
         paths={f: one(f"paths-{f}") for f in formpaths.PATHS_FIELDS},
         carried=one("carried"),
     )
@@ -455,6 +473,9 @@ def scenario_from_state(
     shocks = _shocks(state.shocks, product_names)
     if shocks:
         data["shock"] = shocks
+    disruptions = formdisruptions.disruption_tables(state.disruptions, _selector, _number)
+    if disruptions:
+        data["disruption"] = disruptions
     paths = formpaths.paths_table(state.paths, state.products, state.chains, _number, product_names)
     if paths is not None:
         data["paths"] = paths

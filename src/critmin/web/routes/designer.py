@@ -24,7 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from critmin.errors import ScenarioError
 from critmin.report.resources import world_geojson_text
-from critmin.web import formerrors, forms, services
+from critmin.web import formdisruptions, formerrors, forms, services
 from critmin.web.context import WebContext, get_context
 from critmin.web.responses import json_response, page, run_links, shorten_values
 from critmin.web.resultview import results_context
@@ -64,6 +64,7 @@ def designer_page(
     run: tuple[str, dict[str, Any], dict[str, Any]] | None = None,
     extra_slots: int = 0,
     extra_shocks: int = 0,
+    extra_disruptions: int = 0,
     notice: str | None = None,
 ) -> Response:
     """The form as ``state`` holds it; ``run``: (run id, scenario, result) shown below it;
@@ -109,6 +110,8 @@ def designer_page(
         shock_types=forms.SHOCK_TYPES,
         empty_shock=forms.empty_shock(),
         max_shocks=forms.MAX_SHOCKS,
+        disruption_slots=state.padded_disruptions(extra_disruptions),
+        max_disruptions=formdisruptions.MAX_DISRUPTIONS,
         max_policies=forms.MAX_POLICIES,
         idempotency_key=secrets.token_hex(8),
         geojson=world_geojson_text() if run is not None else "",
@@ -165,7 +168,10 @@ async def _read_form(request: Request) -> dict[str, list[str]]:
         raise BadRequestError(f"cannot read the form: {err}") from None
 
 
-_KNOWN_ACTION = re.compile(r"run|save|add|add-shock|remove:\d{1,4}|remove-shock:\d{1,4}")
+_KNOWN_ACTION = re.compile(
+    r"run|save|add|add-shock|add-disruption|remove:\d{1,4}|remove-shock:\d{1,4}"
+    r"|remove-disruption:\d{1,4}"
+)
 """The values of the form's buttons (``remove:<i>``: the instrument box ``i``)."""
 
 
@@ -179,7 +185,7 @@ async def designer_post(
     if not _KNOWN_ACTION.fullmatch(action):
         error = (
             f"unknown action {action[:40]!r}: the form's buttons send run, save, add, "
-            "add-shock, remove:<n> or remove-shock:<n>"
+            "add-shock, add-disruption, remove:<n>, remove-shock:<n> or remove-disruption:<n>"
         )
         if format == "json":
             raise InvalidInputError("action", error)
@@ -192,6 +198,18 @@ async def designer_post(
         full = sum(1 for s in state.shocks if s.get("type")) >= forms.MAX_SHOCKS
         note = f"At most {forms.MAX_SHOCKS} market shocks can be added here." if full else None
         return designer_page(ctx, state, extra_shocks=0 if full else 1, notice=note)
+    if action == "add-disruption":
+        full = len(state.padded_disruptions()) >= formdisruptions.MAX_DISRUPTIONS
+        note = (
+            f"At most {formdisruptions.MAX_DISRUPTIONS} disruptions can be added here."
+            if full
+            else None
+        )
+        return designer_page(ctx, state, extra_disruptions=0 if full else 1, notice=note)
+    if action.startswith("remove-disruption:"):
+        index = action.removeprefix("remove-disruption:")
+        state.disruptions = [d for i, d in enumerate(state.disruptions) if str(i) != index]
+        return designer_page(ctx, state)
     if action.startswith("remove-shock:"):
         index = action.removeprefix("remove-shock:")
         state.shocks = [s for i, s in enumerate(state.shocks) if str(i) != index]

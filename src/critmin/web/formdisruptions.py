@@ -1,0 +1,112 @@
+"""The designer's *Disruption risk* rows: the scenario's ``[[disruption]]`` tables, export
+bans that happen with a yearly probability, which ``critmin uncertainty`` draws in its Monte
+Carlo runs and ``critmin paths`` year by year (docs/uncertainty.md, docs/paths.md).
+
+A row edits a disruption's exporters, importers, probability (typed in percent) and its
+optional year (paths only: that year alone); anything else a saved table holds (``products``,
+a chain's ``stage``) is carried through untouched in the row's hidden ``extra`` JSON, as an
+instrument's is (:mod:`critmin.web.formcarry`). A row left as the page shows it empty is
+skipped. Split from :mod:`critmin.web.forms` to keep each module to one job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from critmin.errors import ScenarioError
+from critmin.web import formcarry
+
+DISRUPTION_FIELDS = ("type", "exporters", "importers", "probability_pct", "year", "extra")
+"""The form's fields of a row (``disruption-<i>-<field>``; ``type`` is a hidden constant that
+marks the row)."""
+EDITED_DISRUPTION = {"type", "exporters", "importers", "probability", "year"}
+"""The ``[[disruption]]`` keys a row edits (the rest is carried in ``extra``)."""
+MAX_DISRUPTIONS = 8
+
+
+def empty_disruption() -> dict[str, str]:
+    return {
+        "type": "export_ban",
+        "exporters": "watch",
+        "importers": "members",
+        "probability_pct": "",
+        "year": "",
+        "extra": "",
+    }
+
+
+def disruption_filled(row: dict[str, str]) -> bool:
+    """Whether a row holds anything besides what an empty one shows."""
+    blank = empty_disruption()
+    return any(
+        row.get(f, "").strip() != blank[f] for f in ("exporters", "importers", "probability_pct")
+    ) or bool(row.get("year", "").strip() or row.get("extra", "").strip())
+
+
+def _text(value: Any, default: str) -> str:
+    if value is None:
+        return default
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def disruptions_from_scenario(
+    data: dict[str, Any], fmt: Callable[[Any], str]
+) -> list[dict[str, str]]:
+    """The rows of a scenario's ``[[disruption]]`` tables (``fmt`` writes a number as the
+    form shows it)."""
+    rows = []
+    for table in data.get("disruption") or []:
+        if not isinstance(table, dict):
+            continue
+        row = empty_disruption()
+        row["exporters"] = _text(table.get("exporters"), row["exporters"])
+        row["importers"] = _text(table.get("importers"), row["importers"])
+        if "probability" in table:
+            row["probability_pct"] = fmt(100 * float(table["probability"]))
+        if table.get("year") is not None:
+            row["year"] = str(table["year"])
+        rest = {k: v for k, v in table.items() if k not in EDITED_DISRUPTION}
+        if table.get("type", "export_ban") != "export_ban":
+            rest["type"] = table["type"]  # a type the form does not know: kept as saved
+        row["extra"] = formcarry.dumps(rest)
+        rows.append(row)
+    return rows
+
+
+def disruption_tables(
+    rows: list[dict[str, str]],
+    selector: Callable[[str, str], Any],
+    number: Callable[..., float],
+) -> list[dict[str, Any]]:
+    """The ``[[disruption]]`` tables of the rows (an empty row is skipped; one without a
+    probability is refused next to it). ``selector`` and ``number`` read the typed text as
+    :mod:`critmin.web.forms` does for instruments."""
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        if not disruption_filled(row):
+            continue
+        f = f"disruption[{len(out)}]"
+        extra = formcarry.loads(row.get("extra", ""), f"{f}.exporters")
+        table: dict[str, Any] = {
+            "exporters": selector(row.get("exporters", ""), f"{f}.exporters"),
+            "importers": selector(row.get("importers", ""), f"{f}.importers"),
+        }
+        probability = row.get("probability_pct", "").strip()
+        if not probability:
+            raise ScenarioError(
+                f"{f}.probability", "give the yearly probability of this ban, in percent"
+            )
+        table["probability"] = number(probability, f"{f}.probability", 100)
+        year = row.get("year", "").strip()
+        if year:
+            try:
+                table["year"] = int(year)
+            except ValueError:
+                raise ScenarioError(
+                    f"{f}.year", f"expected a year such as 2028, got {year!r}"
+                ) from None
+        out.append(table | {k: v for k, v in extra.items() if k not in table})
+    return out
