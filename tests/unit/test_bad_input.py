@@ -111,6 +111,10 @@ CASES = [
         ),
     ),
     Case(
+        "a blank name",
+        **sim(scenario().replace('name = "bad input"', 'name = "   "'), words=("name", "blank")),
+    ),
+    Case(
         "sweep value left out",
         ["sweep", "{ex}", "-p", "policy[0].price_usd_per_t", "--values", "1e4,,2e4"],
         words=("--values: an empty item",),

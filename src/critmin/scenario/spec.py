@@ -478,6 +478,15 @@ class Scenario(_Strict):
     coalition: CoalitionSettings | None = None
     paths: PathsSettings | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        """A name of spaces names nothing (and a saved scenario refuses it): refused here too,
+        so the API's simulate and save agree."""
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
     @field_validator("product", "chain")
     @classmethod
     def _unique_ids(
