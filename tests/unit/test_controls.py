@@ -127,6 +127,23 @@ def test_licensing_is_a_quota_at_the_grant_share() -> None:
     assert usa and usa[0]["banned"] and usa[0]["value_usd"] == 0.0
 
 
+def test_a_grant_share_for_a_country_outside_the_importers_is_named_as_unused() -> None:
+    """``grant_share = {default = 0.5, JPN = 0.1}`` with ``importers = ["USA"]``: the JPN share
+    was ignored in silence."""
+    lic = {
+        "type": "export_licensing",
+        "exporters": ["CHN"],
+        "importers": ["USA"],
+        "grant_share": {"default": 0.5, "JPN": 0.1},
+    }
+    notes = product(scenario(lic))["notes"]
+    assert any(
+        n.startswith("no effect: policy[0].grant_share.JPN: JPN is not among") for n in notes
+    )
+    used = dict(lic, importers=["USA", "JPN"])
+    assert not any("grant_share.JPN" in n for n in product(scenario(used))["notes"])
+
+
 @pytest.mark.parametrize(
     ("policy", "field", "words"),
     [

@@ -83,8 +83,11 @@ def _grant_shares(
     cols: np.ndarray,
     select: Callable[[Selector, str], np.ndarray],
     fname: str,
+    notes: list[str],
 ) -> np.ndarray:
-    """Grant share per destination (nan off the policy's destinations)."""
+    """Grant share per destination (nan off the policy's destinations); a share given for a
+    country of the market that is not among the policy's importers gets a ``no effect``
+    note (it would be ignored in silence)."""
     share = np.full(base.n, np.nan)
     if isinstance(pol.grant_share, dict):
         default = pol.grant_share.get("default")
@@ -93,7 +96,13 @@ def _grant_shares(
         for code, value in pol.grant_share.items():
             if code == "default":
                 continue
-            mask = select([code], f"{fname}.grant_share") & cols
+            named = select([code], f"{fname}.grant_share")
+            mask = named & cols
+            if named.any() and not mask.any():
+                notes.append(
+                    f"no effect: {fname}.grant_share.{code}: {code} is not among the "
+                    "policy's importers, so its share is not used"
+                )
             share[mask] = value
     else:
         share[cols] = pol.grant_share
@@ -246,7 +255,7 @@ def resolve_controls(
             if spec is not None:
                 quota_leaks += add_leaks(spec, pairs)
         elif isinstance(pol, ExportLicensingPolicy):
-            share = _grant_shares(pol, base, cols, select, fname)
+            share = _grant_shares(pol, base, cols, select, fname, notes)
             cap = np.where(pairs, share[None, :], np.inf)
             new = np.where(np.isnan(cap), np.inf, cap)
             pair_from = _capped_by(pair_from, pair_cap, new, _FROM_LICENCE)
