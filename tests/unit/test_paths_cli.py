@@ -86,3 +86,12 @@ def test_draws_whose_results_would_not_fit_in_memory_are_refused_up_front(
     with pytest.raises(CritminError, match=r"2,000 draws of 11 years and 4 mechanism") as e:
         run_paths(example, draws=2_000)
     assert "use at most 1,525 draws" in str(e.value)
+
+
+def test_the_central_path_alone_is_called_so() -> None:
+    """``-n 0`` solves the central path alone: the title said "0 draws" and the table's
+    constant column "draws = 1"."""
+    res = CliRunner().invoke(app, ["paths", str(EXAMPLE), "-n", "0", "--years", "2025-2026"])
+    assert res.exit_code == 0, res.output
+    flat = " ".join(res.stdout.split())
+    assert "the central path only (no draws)" in flat and "draws = 1" not in flat

@@ -119,15 +119,17 @@ def _print(data: dict[str, Any]) -> None:
                 "zone buyers pay": usd(e["who_pays"]["zone_buyers_usd"]),
                 "outside producers lose": usd(e["who_pays"]["outside_producers_usd"]),
                 "zone producers gain": usd(e["who_pays"]["zone_producers_gain_usd"]),
-                "draws": e["converged_draws"],
             }
+            # the draws kept (converged); with none asked for, the central path alone
+            | ({"draws": e["converged_draws"]} if data["draws"] else {})
         )
     f = data["facts"]
     s = data["settings"]
     title = (
         f"{data['scenario']}: floor USD {f['floor_usd_per_t']:,.0f}/t on {f['floor_stage']} "
         f"(baseline USD {f['baseline_price_usd_per_t']:,.0f}/t), {s['years']}, "
-        f"NPV at {100 * s['discount_rate']:.1f}%, {data['draws']} draws"
+        f"NPV at {100 * s['discount_rate']:.1f}%, "
+        + (f"{data['draws']} draws" if data["draws"] else "the central path only (no draws)")
     )
     print_frame(pd.DataFrame(rows), False, False, title)
     t = data["timing"]
