@@ -115,6 +115,13 @@ CASES = [
         **sim(scenario().replace('name = "bad input"', 'name = "   "'), words=("name", "blank")),
     ),
     Case(
+        "a label of 300 characters",
+        **sim(
+            scenario('type = "tariff"\nrate = 0.1\nlabel = "' + "x" * 300 + '"'),
+            words=("policy[0].label", "200 characters"),
+        ),
+    ),
+    Case(
         "sweep value left out",
         ["sweep", "{ex}", "-p", "policy[0].price_usd_per_t", "--values", "1e4,,2e4"],
         words=("--values: an empty item",),

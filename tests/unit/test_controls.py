@@ -142,6 +142,14 @@ def test_a_grant_share_for_a_country_outside_the_importers_is_named_as_unused() 
     )
     used = dict(lic, importers=["USA", "JPN"])
     assert not any("grant_share.JPN" in n for n in product(scenario(used))["notes"])
+    # without a default, an importer given no share gets no licence at all: the measure may
+    # do nothing, and says so
+    bare = dict(lic, grant_share={"JPN": 0.1})
+    notes = product(scenario(bare))["notes"]
+    assert any(
+        n.startswith("no effect: policy[0].grant_share has no default and no share for USA")
+        for n in notes
+    ), notes
 
 
 @pytest.mark.parametrize(

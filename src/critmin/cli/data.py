@@ -264,7 +264,13 @@ def data_info(as_json: bool = typer.Option(False, "--json", help="Print JSON."))
     for pub in src.get("publications", []):
         out.print(f"  {pub}")
     basis = ", ".join(f"{k} {v:,}" for k, v in info["flows_by_basis"].items())
-    out.print(f"Flows by basis: {basis}")
+    out.print(f"Flows by basis: {basis or 'none'}")
+    if not info["trade_years"]:
+        err.print(
+            "[bold yellow]warning:[/] this dataset has no trade flows: nothing can be simulated "
+            "with it ('critmin data check' compares it with its manifest)",
+            highlight=False,
+        )
 
 
 @data_app.command("schema")

@@ -24,7 +24,7 @@ import pandas as pd
 from critmin.data.dataset import dataset_dir, read_manifest
 from critmin.data.provenance import file_sha256
 from critmin.data.schema import TABLES
-from critmin.errors import CritminError, SourceFormatError
+from critmin.errors import CritminError, DataIntegrityError, SourceFormatError
 from critmin.sources import baci_release
 
 Progress = Callable[[str], None]
@@ -266,10 +266,16 @@ def describe(folder: Path | None = None) -> dict[str, Any]:
     try:
         flows = pd.read_parquet(folder / "flows.parquet", columns=["year", "basis"])
     except Exception as err:  # missing, a folder, truncated, not Parquet, other columns
-        raise CritminError(
-            f"dataset {folder}: flows.parquet cannot be read ({type(err).__name__}: "
-            f"{str(err).splitlines()[0] if str(err) else 'no detail'}); "
-            "'critmin data check' lists what is wrong"
+        why = (
+            "it is missing"
+            if not (folder / "flows.parquet").exists()
+            else "it is a folder"
+            if (folder / "flows.parquet").is_dir()
+            else f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no detail'}"
+        )
+        raise DataIntegrityError(
+            f"dataset {folder}: flows.parquet cannot be read ({why}); 'critmin data check' "
+            "lists what is wrong"
         ) from None
     return {
         "dataset": str(folder),

@@ -35,6 +35,7 @@ import numpy as np
 from critmin.baseline import ProductBaseline
 from critmin.errors import ScenarioError
 from critmin.model.quota_groups import GroupLeak, QuotaGroup
+from critmin.scenario.no_effect import codes
 from critmin.scenario.spec import (
     ExportBanPolicy,
     ExportLicensingPolicy,
@@ -104,6 +105,13 @@ def _grant_shares(
                     "policy's importers, so its share is not used"
                 )
             share[mask] = value
+        bare = cols & np.isnan(share) & (base.V.sum(axis=0) > 0)
+        if bare.any():  # without a default, an importer not named gets no licence at all
+            notes.append(
+                f"no effect: {fname}.grant_share has no default and no share for "
+                f"{codes(base, bare)}: the licence does not cover their imports (add "
+                "default = ... or a share for them)"
+            )
     else:
         share[cols] = pol.grant_share
     return share

@@ -54,6 +54,12 @@ MAX_DEPTH = 16
 """Deepest nesting a scenario document may have (the contract needs 4 levels)."""
 
 
+MAX_LABEL_CHARS = 200
+"""The longest label of an instrument or shock (shown in tables and charts)."""
+MAX_DESCRIPTION_CHARS = 10_000
+"""The longest scenario description (the bundled examples' longest: 826 characters)."""
+
+
 class _Strict(BaseModel):
     # allow_inf_nan=False: nan and inf (legal TOML and JSON-ish input) are rejected as
     # "must be a finite number" before any range check can give a misleading message
@@ -156,7 +162,7 @@ class ProductSpec(_Strict):
 class _PolicyBase(_Strict):
     products: Annotated[list[str], Field(min_length=1)] | None = None
     stage: str | None = None  # a chain's stage (mine, refine, product) or a stage's product id
-    label: str | None = None
+    label: str | None = Field(default=None, max_length=MAX_LABEL_CHARS)
 
 
 class TariffPolicy(_PolicyBase):
@@ -309,7 +315,7 @@ class MarketShock(_Strict):
     countries: Selector = "all"
     change: float = Field(gt=-1, le=10)
     products: Annotated[list[str], Field(min_length=1)] | None = None
-    label: str | None = None
+    label: str | None = Field(default=None, max_length=MAX_LABEL_CHARS)
 
 
 class TariffSettings(_Strict):
@@ -462,7 +468,7 @@ resolved for every product: 500 tariffs took 2 s, 5,000 over 90 s)."""
 
 class Scenario(_Strict):
     name: str = Field(min_length=1, max_length=200)
-    description: str = ""
+    description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
     year: int = Field(default=2024, ge=1900, le=2100)
     zone: Zone
     defaults: Defaults = Field(default_factory=Defaults)
