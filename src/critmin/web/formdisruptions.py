@@ -16,6 +16,7 @@ from typing import Any
 
 from critmin.errors import ScenarioError
 from critmin.web import formcarry
+from critmin.web.formpaths import typed_year
 
 DISRUPTION_FIELDS = ("type", "exporters", "importers", "probability_pct", "year", "extra")
 """The form's fields of a row (``disruption-<i>-<field>``; ``type`` is a hidden constant that
@@ -100,13 +101,8 @@ def disruption_tables(
                 f"{f}.probability", "give the yearly probability of this ban, in percent"
             )
         table["probability"] = number(probability, f"{f}.probability", 100)
-        year = row.get("year", "").strip()
-        if year:
-            try:
-                table["year"] = int(year)
-            except ValueError:
-                raise ScenarioError(
-                    f"{f}.year", f"expected a year such as 2028, got {year!r}"
-                ) from None
+        year = typed_year(row.get("year", ""), f"{f}.year")
+        if year is not None:
+            table["year"] = year
         out.append(table | {k: v for k, v in extra.items() if k not in table})
     return out

@@ -86,12 +86,18 @@ def paths_table(
     years = row.get("years", "").strip()
     if years:
         table["years"] = years
-    start = row.get("start", "").strip()
-    if start:
-        try:
-            table["start_year"] = int(start)
-        except ValueError:
-            raise ScenarioError(
-                "paths.start_year", f"expected a year such as 2026, got {start!r}"
-            ) from None
+    start = typed_year(row.get("start", ""), "paths.start_year")
+    if start is not None:
+        table["start_year"] = start
     return table
+
+
+def typed_year(text: str, field_name: str) -> int | None:
+    """A year typed in the form (``None`` when blank); anything else is refused."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ScenarioError(field_name, f"expected a year such as 2028, got {text!r}") from None
