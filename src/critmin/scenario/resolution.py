@@ -430,15 +430,15 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
         policy = build_policy(world, scenario, base, members, watch, notes, user_codes)
         resolved.append(ResolvedProduct(spec, base, el, policy, members, watch, notes))
     for j, dis in enumerate(scenario.disruption):  # codes checked by every command, not only
-        for side in ("exporters", "importers"):  # by those that draw the disruptions
-            for rp in resolved:
-                select_countries(
-                    world,
-                    getattr(dis, side),
-                    rp.members,
-                    rp.watch,
-                    rp.baseline,
-                    f"disruption[{j}].{side}",
-                    user_codes,
-                )
+        for side in ("exporters", "importers"):  # by those that draw the disruptions; a code
+            rp = resolved[0]  # is resolved against the world when a market lacks it: one will do
+            select_countries(
+                world,
+                getattr(dis, side),
+                rp.members,
+                rp.watch,
+                rp.baseline,
+                f"disruption[{j}].{side}",
+                user_codes,
+            )
     return world, resolved

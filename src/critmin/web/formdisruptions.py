@@ -45,26 +45,18 @@ def disruption_filled(row: dict[str, str]) -> bool:
     ) or bool(row.get("year", "").strip() or row.get("extra", "").strip())
 
 
-def _text(value: Any, default: str) -> str:
-    if value is None:
-        return default
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    return str(value)
-
-
 def disruptions_from_scenario(
-    data: dict[str, Any], fmt: Callable[[Any], str]
+    data: dict[str, Any], fmt: Callable[[Any], str], text: Callable[[Any, str], str]
 ) -> list[dict[str, str]]:
-    """The rows of a scenario's ``[[disruption]]`` tables (``fmt`` writes a number as the
-    form shows it)."""
+    """The rows of a scenario's ``[[disruption]]`` tables (``fmt`` writes a number and
+    ``text`` a selector, with its default, as the form shows them)."""
     rows = []
     for table in data.get("disruption") or []:
         if not isinstance(table, dict):
             continue
         row = empty_disruption()
-        row["exporters"] = _text(table.get("exporters"), row["exporters"])
-        row["importers"] = _text(table.get("importers"), row["importers"])
+        row["exporters"] = text(table.get("exporters"), row["exporters"])
+        row["importers"] = text(table.get("importers"), row["importers"])
         if "probability" in table:
             row["probability_pct"] = fmt(100 * float(table["probability"]))
         if table.get("year") is not None:

@@ -10,6 +10,7 @@ table. Split from :mod:`critmin.web.forms` to keep each module to one job.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from critmin.errors import ScenarioError
@@ -24,15 +25,14 @@ def empty_paths() -> dict[str, str]:
     return dict.fromkeys(PATHS_FIELDS, "")
 
 
-def paths_from_scenario(data: dict[str, Any]) -> dict[str, str]:
-    """The form's fields from a scenario's ``[paths]`` table (blank without one)."""
+def paths_from_scenario(data: dict[str, Any], fmt: Callable[[Any], str]) -> dict[str, str]:
+    """The form's fields from a scenario's ``[paths]`` table (blank without one; ``fmt``
+    writes a number as the form shows it)."""
     table = data.get("paths")
     row = empty_paths()
     if not isinstance(table, dict):
         return row
-    floor = table.get("floor_usd_per_t")
-    if floor is not None:
-        row["floor"] = f"{float(floor):g}" if abs(float(floor)) < 1e15 else str(floor)
+    row["floor"] = fmt(table.get("floor_usd_per_t"))
     row["product"] = str(table.get("product") or "")
     row["years"] = str(table.get("years") or "")
     start = table.get("start_year")

@@ -255,8 +255,8 @@ def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerSt
         tariffs_baseline=str((data.get("tariffs") or {}).get("baseline") or "none"),
         policies=policies,
         shocks=shocks,
-        disruptions=formdisruptions.disruptions_from_scenario(data, _fmt_number),
-        paths=formpaths.paths_from_scenario(data),
+        disruptions=formdisruptions.disruptions_from_scenario(data, _fmt_number, _selector_text),
+        paths=formpaths.paths_from_scenario(data, _fmt_number),
         carried=formcarry.dumps(formcarry.scenario_rest(data)),
     )
 

@@ -408,11 +408,9 @@ def parse_json_body(body: bytes) -> Any:
             parse_constant=_no_constant,
             object_pairs_hook=_unique_keys,
         )
-    except _DuplicateKey as err:
-        key = str(err.args[0])
-        shown = key if len(key) <= 60 else key[:60] + "…"
+    except _DuplicateKey as err:  # a long key is cut short with every message (error_response)
         raise BadRequestError(
-            f"the JSON body gives the key {shown!r} twice in one object: which value is meant "
+            f"the JSON body gives the key {err.args[0]!r} twice in one object: which value is meant "
             "is ambiguous (a JSON parser would keep the last one and drop the other in "
             "silence); send it once"
         ) from None
