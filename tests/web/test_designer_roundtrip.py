@@ -428,3 +428,35 @@ def test_a_shock_filled_in_without_a_type_is_refused_not_dropped(client: Any) ->
         200,
         303,
     )
+
+
+def test_numbers_and_products_by_hs6_survive_saving_twice(client: Any) -> None:
+    """Opening a saved scenario in the designer and saving it again keeps every number
+    exactly (the form once showed six significant digits: USD 123,456,789 came back as
+    123,457,000) and keeps a product saved by its HS6 code (once left unticked and dropped)."""
+    original = {
+        "name": "Precise numbers",
+        "zone": {"members": ["USA", "CAN"], "watch": ["CHN"]},
+        "product": [{"id": "283691"}, {"id": "cobalt_oxides"}],
+        "policy": [
+            {"type": "price_floor", "mechanism": "variable_levy", "price_usd_per_t": 1234567},
+            {"type": "tariff", "rate": 0.07, "exporters": "non-members", "importers": "members"},
+            {"type": "export_quota", "exporters": ["CHN"], "share_of_baseline": 0.123456789},
+        ],
+        "disruption": [{"exporters": ["CHN"], "importers": "members", "probability": 0.33333333}],
+        "paths": {"floor_usd_per_t": 123456789, "years": "2025-2035", "product": "283691"},
+    }
+    r = client.post("/api/scenarios?run=false", json=original)
+    assert r.status_code == 201, r.text[:500]
+    page = client.get("/designer", params={"from": r.json()["id"]}).text
+    shown = dict(form_fields(page))
+    assert shown["policy-0-price"] == "1234567"
+    assert shown["policy-1-rate_pct"] == "7"  # the shortest text that reads back exactly
+    assert shown["disruption-0-probability_pct"] == "33.333333"
+    again = posted(client, form_fields(page))
+    assert [p["id"] for p in again["product"]] == ["lithium_carbonate", "cobalt_oxides"]
+    assert again["policy"][0]["price_usd_per_t"] == 1234567
+    assert again["policy"][1]["rate"] == 0.07
+    assert again["policy"][2]["share_of_baseline"] == 0.123456789
+    assert again["disruption"][0]["probability"] == 0.33333333
+    assert again["paths"]["floor_usd_per_t"] == 123456789

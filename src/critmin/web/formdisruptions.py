@@ -46,7 +46,7 @@ def disruption_filled(row: dict[str, str]) -> bool:
 
 
 def disruptions_from_scenario(
-    data: dict[str, Any], fmt: Callable[[Any], str], text: Callable[[Any, str], str]
+    data: dict[str, Any], fmt: Callable[[Any, float], str], text: Callable[[Any, str], str]
 ) -> list[dict[str, str]]:
     """The rows of a scenario's ``[[disruption]]`` tables (``fmt`` writes a number and
     ``text`` a selector, with its default, as the form shows them)."""
@@ -58,7 +58,7 @@ def disruptions_from_scenario(
         row["exporters"] = text(table.get("exporters"), row["exporters"])
         row["importers"] = text(table.get("importers"), row["importers"])
         if "probability" in table:
-            row["probability_pct"] = fmt(100 * float(table["probability"]))
+            row["probability_pct"] = fmt(table["probability"], 100)
         if table.get("year") is not None:
             row["year"] = str(table["year"])
         rest = {k: v for k, v in table.items() if k not in EDITED_DISRUPTION}

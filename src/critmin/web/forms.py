@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from critmin.errors import ScenarioError
@@ -167,11 +169,21 @@ def empty_policy() -> dict[str, str]:
     }
 
 
-def _fmt_number(v: Any) -> str:
+def _fmt_number(v: Any, scale: float = 1.0) -> str:
+    """``v`` (times ``scale``: 100 for a field typed in percent) as the shortest text that
+    :func:`_number` reads back as ``v`` exactly, so that a saved scenario opened in the form
+    and saved again keeps every number (``0.07`` shows as ``7`` percent, ``123456789`` as
+    itself, not ``1.23457e+08``)."""
     if v is None:
         return ""
     f = float(v)
-    return f"{f:g}" if abs(f) < 1e15 else str(f)
+    shown = f * scale
+    for digits in range(1, 18):
+        text = f"{shown:.{digits}g}"
+        if _scaled(text, scale) == f:
+            # in plain digits where people write them so (10, not 1e+01)
+            return format(Decimal(text), "f") if 1e-5 <= abs(shown) < 1e15 else text
+    return repr(shown)  # not reached for finite numbers: 17 digits always round-trip
 
 
 def _selector_text(v: Any, default: str) -> str:
@@ -180,6 +192,38 @@ def _selector_text(v: Any, default: str) -> str:
     if isinstance(v, list):
         return ", ".join(map(str, v))
     return str(v)
+
+
+def with_bundled_ids(
+    data: dict[str, Any], bundled_id: Callable[[str], str | None]
+) -> dict[str, Any]:
+    """``data`` with every bundled product it names by an HS6 code (or any other code the
+    dataset resolves: ``bundled_id`` gives the product id, or None for an unknown code) named
+    by its product id instead: in its product list, the product lists of its instruments,
+    shocks and disruptions, and its yearly paths' market. The form ticks and types products
+    by id, so a product saved by its HS6 code would otherwise be left unticked and dropped
+    when the form is saved again. Products with their own flows file keep their ids."""
+
+    def named(code: Any) -> Any:
+        return (bundled_id(code) or code) if isinstance(code, str) else code
+
+    out = dict(data)
+    if isinstance(data.get("product"), list):
+        out["product"] = [
+            p | {"id": named(p.get("id"))} if isinstance(p, dict) and not p.get("flows") else p
+            for p in data["product"]
+        ]
+    for key in ("policy", "shock", "disruption"):
+        if isinstance(data.get(key), list):
+            out[key] = [
+                t | {"products": [named(c) for c in t["products"]]}
+                if isinstance(t, dict) and isinstance(t.get("products"), list)
+                else t
+                for t in data[key]
+            ]
+    if isinstance(data.get("paths"), dict) and "product" in data["paths"]:
+        out["paths"] = data["paths"] | {"product": named(data["paths"]["product"])}
+    return out
 
 
 def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerState:
@@ -200,24 +244,24 @@ def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerSt
         rest = formcarry.policy_rest(pol)
         row["extra"] = formcarry.dumps(rest | {"type": row["type"]} if rest else {})
         if "grant_share" in pol and "grant_share" not in rest:
-            row["grant_pct"] = _fmt_number(100 * float(pol["grant_share"]))
+            row["grant_pct"] = _fmt_number(pol["grant_share"], 100)
             low_high = pol.get("grant_share_range") or ["", ""]
             row["grant_low_pct"], row["grant_high_pct"] = (
-                "" if v == "" else _fmt_number(100 * float(v)) for v in low_high[:2]
+                "" if v == "" else _fmt_number(v, 100) for v in low_high[:2]
             )
         if pol.get("leak_via") is not None:
             row["leak_via"] = _selector_text(pol.get("leak_via"), "")
         for key in ("leak_cost", "leak_share"):
             if key in pol:
-                row[f"{key}_pct"] = _fmt_number(100 * float(pol[key]))
+                row[f"{key}_pct"] = _fmt_number(pol[key], 100)
         if "rate" in pol:
-            row["rate_pct"] = _fmt_number(100 * float(pol["rate"]))
+            row["rate_pct"] = _fmt_number(pol["rate"], 100)
         if "mechanism" in pol:
             row["mechanism"] = str(pol["mechanism"])
         if "price_usd_per_t" in pol:
             row["price"] = _fmt_number(pol["price_usd_per_t"])
         if "share_of_baseline" in pol:
-            row["share_pct"] = _fmt_number(100 * float(pol["share_of_baseline"]))
+            row["share_pct"] = _fmt_number(pol["share_of_baseline"], 100)
         if pol.get("products"):
             row["products"] = ",".join(pol["products"])
         row["stage"] = str(pol.get("stage") or "")
@@ -231,7 +275,7 @@ def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerSt
         row["type"] = str(shock.get("type", ""))
         row["countries"] = _selector_text(shock.get("countries"), row["countries"])
         if "change" in shock:
-            row["change_pct"] = _fmt_number(100 * float(shock["change"]))
+            row["change_pct"] = _fmt_number(shock["change"], 100)
         if shock.get("products"):
             row["products"] = ",".join(map(str, shock["products"]))
         row["label"] = str(shock.get("label") or "")
@@ -247,7 +291,7 @@ def state_from_scenario(data: dict[str, Any], group_ids: set[str]) -> DesignerSt
         chains={str(c.get("id")) for c in data.get("chain", []) if isinstance(c, dict)},
         origin_rule=str(origin.get("rule") or ""),
         origin_threshold_pct=(
-            _fmt_number(100 * float(origin["threshold"])) if "threshold" in origin else ""
+            _fmt_number(origin["threshold"], 100) if "threshold" in origin else ""
         ),
         sigma=_fmt_number(defaults.get("sigma")),
         demand_elasticity=_fmt_number(defaults.get("demand_elasticity")),
@@ -349,7 +393,16 @@ def _number(text: str, field_name: str, divisor: float = 1.0) -> float:
         raise ScenarioError(field_name, f"expected a number, got {text!r}") from None
     if not math.isfinite(value):
         raise ScenarioError(field_name, f"expected a finite number, got {text!r}")
-    return value / divisor
+    return _scaled(t, divisor)
+
+
+def _scaled(text: str, divisor: float) -> float:
+    """The number ``text`` divided by ``divisor`` in decimal, then rounded once to a float:
+    ``33.333333`` percent is exactly the fraction ``0.33333333`` (``33.333333 / 100`` in
+    floating point is not), so that a fraction shown in percent reads back as itself."""
+    if divisor == 1.0:
+        return float(text)
+    return float(Decimal(text) / Decimal(divisor))
 
 
 def _selector(text: str, field_name: str) -> str | list[str]:

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from critmin.errors import ScenarioError
+from critmin.errors import ScenarioError, UnknownProductError
 from critmin.report.resources import world_geojson_text
 from critmin.web import formdisruptions, formerrors, forms, services
 from critmin.web.context import WebContext, get_context
@@ -119,6 +119,19 @@ def designer_page(
     )
 
 
+def _bundled_ids(data: dict[str, Any]) -> dict[str, Any]:
+    """A saved scenario's products named by their bundled ids (:func:`forms.with_bundled_ids`)."""
+    world = services.world()
+
+    def bundled_id(code: str) -> str | None:
+        try:
+            return str(world.product_record(code)["product_id"])
+        except UnknownProductError:
+            return None
+
+    return forms.with_bundled_ids(data, bundled_id)
+
+
 def _group_ids() -> set[str]:
     return {g["id"] for g in services.groups()}
 
@@ -138,13 +151,13 @@ def designer_get(
             return json_response(
                 {"id": run, "scenario": scenario, "result": result} | run_links(run)
             )
-        state = forms.state_from_scenario(scenario, _group_ids())
+        state = forms.state_from_scenario(_bundled_ids(scenario), _group_ids())
         return designer_page(ctx, state, run=(run, scenario, result))
     if format == "json":
         return json_response(designer_options(ctx))
     if from_:
         _entry, data = ctx.store.get(from_)
-        state = forms.state_from_scenario(data, _group_ids())
+        state = forms.state_from_scenario(_bundled_ids(data), _group_ids())
     elif preset:
         if preset not in forms.PRESETS:
             raise NotFoundError(f"unknown preset {preset!r}; presets: {', '.join(forms.PRESETS)}")
