@@ -175,3 +175,22 @@ def test_the_menu_says_when_no_saved_scenario_has_a_paths_table(client: Any) -> 
     assert (
         "None of the saved scenarios has a <code>[paths]</code> table" in client.get("/paths").text
     )
+
+
+def test_a_paths_table_without_years_runs_the_years_of_critmin_paths(client: Any) -> None:
+    """A ``[paths]`` table that gives no ``years`` runs the schema's default on the web, as
+    ``critmin paths`` does (the web once used 2026-2035, and refused a start year of 2025
+    that the command line runs)."""
+    from critmin.scenario.paths_settings import PathsSettings
+
+    scenario = paths_scenario()
+    scenario["paths"] = {
+        k: v for k, v in scenario["paths"].items() if k not in ("years", "start_year")
+    }
+    scenario["paths"]["start_year"] = 2025
+    sid = client.post("/api/scenarios?run=false", json=scenario).json()["id"]
+    r = client.get("/api/paths", params={"source": sid, "draws": 0})
+    assert r.status_code == 200, r.text[:500]
+    first, last = map(int, str(PathsSettings.model_fields["years"].default).split("-"))
+    years = [row["year"] for row in r.json()["years"]]
+    assert years[0] == first == 2025 and years[-1] == last

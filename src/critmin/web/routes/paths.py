@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 
 from critmin.figures.paths import paths_figures
 from critmin.scenario import Scenario
-from critmin.scenario.paths_settings import MECHANISMS, parse_years
+from critmin.scenario.paths_settings import MECHANISMS, PathsSettings, parse_years
 from critmin.web import services
 from critmin.web.context import WebContext, get_context
 from critmin.web.openapi import responses
@@ -30,7 +30,8 @@ from critmin.web.services import InvalidInputError
 
 router = APIRouter()
 Ctx = Depends(get_context)
-DEFAULT_YEARS = "2026-2035"
+DEFAULT_YEARS = str(PathsSettings.model_fields["years"].default)
+"""The years of a ``[paths]`` table that gives none: the schema's default, as in ``critmin paths``."""
 DEFAULT_DRAWS = 50
 NPV_COLUMNS = (
     ("fiscal_cost_usd", "Fiscal cost"),
@@ -120,7 +121,7 @@ async def paths_data(
     tags=["model"],
     summary="Yearly paths of a saved scenario's (or a run's) price floor per mechanism",
     description="`source`: a saved scenario id or `run:<run id>` with a `[paths]` table; "
-    "`years`: e.g. `2026-2035` (default: the table's); `draws`: Monte Carlo draws (0 = the "
+    "`years`: e.g. `2025-2035` (default: the table's); `draws`: Monte Carlo draws (0 = the "
     "central path alone); `seed`; `mechanisms`: comma-separated or repeated, of "
     "`variable_levy`, `producer_subsidy`, `price_gap`, `offtake` (default: all four). The "
     "answer is the results contract of `critmin paths --json` plus `source`.",
