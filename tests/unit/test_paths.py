@@ -389,3 +389,26 @@ def test_a_chain_path_whose_years_stall_at_rounding_level_keeps_its_draws() -> N
     res = run_paths(sc, workers=1, world=_world()).to_dict()
     assert res["mechanisms"]["variable_levy"]["converged_draws"] == 6
     assert not [n for n in res["notes"] if "did not converge" in n]
+
+
+@pytest.mark.parametrize(
+    ("stage", "key"), [("refine", "lithium_carbonate"), ("mine", "lithium_ores")]
+)
+def test_a_chain_stage_names_the_floored_market(stage: str, key: str) -> None:
+    """``paths.product`` may name a stage of a chain (``refine``), as docs/paths.md says and as
+    a policy's ``stage`` does: the same market and the same path as naming its product (the
+    stage's name was refused: "not a product or chain stage here")."""
+    sc = {
+        "name": "chain",
+        "zone": ZONE,
+        "chain": [{"id": "lithium"}],
+        "paths": {"floor_usd_per_t": 20000, "years": "2025-2027", "draws": 0, **QUIET},
+    }
+    by_stage = load_scenario(sc | {"paths": sc["paths"] | {"product": stage}})
+    by_product = load_scenario(sc | {"paths": sc["paths"] | {"product": key}})
+    assert by_stage.paths is not None and by_product.paths is not None
+    model = path_model(by_stage, _world(), by_stage.paths)
+    assert model.info[model.floor_stage].key == key
+    a = run_paths(by_stage, world=_world()).to_dict()
+    b = run_paths(by_product, world=_world()).to_dict()
+    assert a["market"] == b["market"] and a["mechanisms"] == b["mechanisms"]

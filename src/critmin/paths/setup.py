@@ -80,7 +80,7 @@ def _stages(
     """(name, mineral, [(key, stage, baseline, ChainStage)], members) of the floored market."""
     found: list[tuple[str, str, list[Row], np.ndarray]] = []
     for rc in resolve_chains(scenario, world):
-        keys = {n for s in rc.stages for n in (s.key, *s.product_ids)}
+        keys = {n for s in rc.stages for n in (s.key, s.stage, *s.product_ids)}
         if target is None or target in keys:
             rows = [(s.key, s.stage, s.baseline, s.model_stage()) for s in rc.stages]
             found.append((rc.id, rc.mineral, rows, rc.members))
@@ -91,7 +91,11 @@ def _stages(
             row = (rp.spec.id, rp.baseline.stage, rp.baseline, st)
             found.append((rp.spec.id, rp.baseline.mineral, [row], rp.members))
     if not found:
-        raise ScenarioError("paths.product", f"{target!r} is not a product or chain stage here")
+        raise ScenarioError(
+            "paths.product",
+            f"{target!r} is not a product or chain stage here (name a product id of the "
+            "scenario, or with a chain one of its stages, such as refine, or its products)",
+        )
     if len(found) > 1:
         raise ScenarioError(
             "paths.product",
@@ -106,7 +110,7 @@ def _floor_key(rows: list[Row], target: str | None) -> int:
         return len(rows) - 1
     for k, row in enumerate(rows):
         key = row[0]
-        if target == key or target in key.split("+"):
+        if target in (key, row[1]) or target in key.split("+"):  # its key, stage or a product
             return k
     return len(rows) - 1
 
