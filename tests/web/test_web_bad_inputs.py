@@ -390,3 +390,33 @@ def test_an_oversized_value_is_not_echoed_back_in_full(client: Any) -> None:
     error = page.text[page.text.index('id="err-policy-0-price"') :]
     error = error[: error.index("</div>")]
     assert "expected a number" in error and "(50,000 characters)" in error and len(error) < 600
+
+
+PATHS_TABLE = {"floor_usd_per_t": 15000, "years": "2025-2035"}
+
+
+@pytest.mark.parametrize(
+    ("table", "field", "words"),
+    [
+        ({"paths": PATHS_TABLE | {"product": "nope"}}, "paths.product", ["'nope'"]),
+        ({"paths": PATHS_TABLE | {"product": "cobalt_oxides"}}, "paths.product", ["cobalt"]),
+        ({"paths": PATHS_TABLE | {"start_year": 2040}}, "paths.start_year", ["2040", "outside"]),
+        ({"coalition": {"candidates": ["XXX"]}}, "coalition.candidates[0]", ["XXX"]),
+        ({"coalition": {"candidates": ["USA"]}}, "coalition.candidates[0]", ["zone member"]),
+        ({"coalition": {"candidates": ["AUS", "AUS"]}}, "coalition.candidates[1]", ["already"]),
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/scenarios?run=false", "/api/scenarios", "/api/simulate"])
+def test_paths_and_coalition_tables_that_could_never_run_are_refused_when_saved(
+    client: Any, path: str, table: dict[str, Any], field: str, words: list[str]
+) -> None:
+    """A ``[paths]`` or ``[coalition]`` table that ``critmin paths`` or ``critmin coalition``
+    would refuse is refused when the scenario is saved or run (it was saved with a 201, and
+    refused only on its paths or coalition page)."""
+    data = sc(**table)
+    if "coalition" in table:  # examples/01's zone has the members tested against
+        data["zone"] = {"members": ["USA", "CAN", "JPN"], "watch": ["CHN"]}
+    r = client.post(path, json=data)
+    assert r.status_code == 422, r.text[:300]
+    body = r.json()
+    assert body["field"] == field and all(w in body["error"] for w in words), body

@@ -362,6 +362,21 @@ def _players(
     return players
 
 
+def check_coalition_table(scenario: Scenario, world: World | None = None) -> None:
+    """Raise the :class:`ScenarioError` that :func:`run_coalition` would raise for the
+    scenario's ``[coalition]`` table before it solves anything (unknown or duplicated
+    candidates, a zone member among them, a scope or player it cannot apply), so that a
+    scenario is refused when it is saved rather than when its coalition is first valued.
+    Nothing to check without the table."""
+    if scenario.coalition is None:
+        return
+    settings = _settings(scenario, {})
+    world, resolved = resolve(scenario, world)
+    user_codes = {c for rp in resolved if rp.spec.flows for c in rp.baseline.countries}
+    players = _players(world, scenario, settings, user_codes, [rp.spec.id for rp in resolved], [])
+    _member_players(settings, [p for p in players if p.role == "member"])
+
+
 def _member_players(settings: CoalitionSettings, members: list[Player]) -> list[Player]:
     """The members that are Shapley players (``members_as_players``: all, some or none)."""
     if settings.members_as_players is True:

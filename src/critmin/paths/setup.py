@@ -21,7 +21,7 @@ from critmin.model.chain import ChainStage
 from critmin.model.core import Policy
 from critmin.paths.inputs import CapacityRule, DemandGrowth, capacity_rules, demand_growth
 from critmin.scenario.chains import resolve_chains, resolve_single_markets, unit_value
-from critmin.scenario.paths_settings import PathsSettings
+from critmin.scenario.paths_settings import PathsSettings, parse_years
 from critmin.scenario.resolution import producer_unit_values
 from critmin.scenario.spec import ExportBanPolicy, PriceFloorPolicy, Scenario
 from critmin.world import World
@@ -119,6 +119,22 @@ def _with(scenario: Scenario, extra: list) -> Scenario:
     out = scenario.model_copy(update={"policy": [*scenario.policy, *extra], "disruption": []})
     object.__setattr__(out, "_base_dir", scenario.base_dir)
     return out
+
+
+def check_paths_table(scenario: Scenario, world: World) -> None:
+    """Raise the :class:`ScenarioError` that ``critmin paths`` would raise for the scenario's
+    own ``[paths]`` table (its years as written) before it solves anything: a start year
+    outside those years, a market that is not a product or chain stage of the scenario (or
+    one of several that could carry the floor). Nothing to check without the table."""
+    settings = scenario.paths
+    if settings is None:
+        return
+    first, last = parse_years(settings.years)
+    if settings.start_year is not None and not first <= settings.start_year <= last:
+        raise ScenarioError(
+            "paths.start_year", f"{settings.start_year} is outside the years {settings.years}"
+        )
+    _stages(_with(scenario, []), world, settings.product)
 
 
 def path_model(scenario: Scenario, world: World, settings: PathsSettings) -> PathModel:

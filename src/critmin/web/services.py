@@ -470,6 +470,7 @@ def run_simulation(scenario: Scenario) -> dict[str, Any]:
     """Simulate on the cached world and return the JSON-safe results contract."""
     from critmin.simulation import simulate
 
+    check_analysis_tables(scenario)
     data: dict[str, Any] = clean(simulate(scenario, world=world(scenario.year)).to_dict())
     return data
 
@@ -620,6 +621,23 @@ def check_resolves(scenario: Scenario) -> None:
 
     w, _resolved = resolve_single_markets(scenario, world(scenario.year))
     resolve_chains(scenario, w)
+    check_analysis_tables(scenario)
+
+
+def check_analysis_tables(scenario: Scenario) -> None:
+    """The scenario's ``[paths]`` and ``[coalition]`` tables checked as ``critmin paths`` and
+    ``critmin coalition`` read them (:func:`critmin.paths.setup.check_paths_table`,
+    :func:`critmin.coalition.analysis.check_coalition_table`; raises ScenarioError), so that
+    a scenario whose yearly paths or coalition could never run is refused when it is saved or
+    run, not later on its paths or coalition page."""
+    if scenario.paths is not None:
+        from critmin.paths.setup import check_paths_table
+
+        check_paths_table(scenario, world(scenario.year))
+    if scenario.coalition is not None:
+        from critmin.coalition.analysis import check_coalition_table
+
+        check_coalition_table(scenario, world(scenario.year))
 
 
 class SimulationRunner:
