@@ -412,3 +412,66 @@ def test_a_chain_stage_names_the_floored_market(stage: str, key: str) -> None:
     a = run_paths(by_stage, world=_world()).to_dict()
     b = run_paths(by_product, world=_world()).to_dict()
     assert a["market"] == b["market"] and a["mechanisms"] == b["mechanisms"]
+
+
+LEFT_OUT = [
+    ({"type": "export_licensing", "exporters": ["CHL"], "grant_share": 0.1}, "export licences"),
+    (
+        {"type": "export_quota", "exporters": ["CHL"], "importers": "members"}
+        | {"share_of_baseline": 0.1},
+        "by destination",
+    ),
+    (
+        {"type": "export_ban", "exporters": ["CHL"], "importers": ["USA"]}
+        | {"leak_via": ["ARG"], "leak_share": 0.5},
+        "leak_via",
+    ),
+]
+
+
+@pytest.mark.parametrize(("policy", "words"), LEFT_OUT)
+def test_instruments_the_paths_do_not_model_are_named_as_left_out(
+    policy: dict[str, Any], words: str
+) -> None:
+    """Licences, destination quotas and leakage are not in the chain solver the paths use:
+    each is named in a ``left out:`` warning (they were dropped without a word, the figures
+    equal to those without them while ``critmin simulate`` applied them)."""
+    base = scenario({"draws": 0, "years": "2025-2027", **QUIET})
+    plain = run_paths(base, world=_world())
+    res = run_paths(base | {"policy": [policy]}, world=_world())
+    assert [n for n in res.notes if n.startswith("left out:")] == [
+        n for n in res.notes if "policy[0]" in n
+    ]
+    assert any(n.startswith("left out: policy[0]") and words in n for n in res.notes)
+    assert res.to_dict()["mechanisms"] == plain.to_dict()["mechanisms"]  # what "left out" means
+    shock = run_paths(
+        base | {"shock": [{"type": "demand", "countries": "all", "change": 1.0}]}, world=_world()
+    )
+    assert any(n.startswith("left out: shock[0]") for n in shock.notes)
+    assert not any(n.startswith("left out:") for n in plain.notes)
+
+
+def test_settings_and_disruptions_that_do_nothing_in_the_paths_are_warned_of() -> None:
+    """An offtake without budget or stockpile target buys nothing; a disruption with
+    probability 0 never fires: each is a ``no effect:`` warning (they were silent)."""
+    res = run_paths(
+        scenario(
+            {"draws": 0, "years": "2025-2027", "offtake_budget_usd": 0, **QUIET},
+            [{"exporters": ["CHN"], "importers": "members", "probability": 0.0}],
+        ),
+        world=_world(),
+    )
+    assert "no effect: paths.offtake_budget_usd = 0: the offtake mechanism buys nothing" in (
+        res.notes
+    )
+    assert any(
+        n.startswith("no effect: disruption[0]") and "no draw fires it (probability 0)" in n
+        for n in res.notes
+    )
+    days = run_paths(
+        scenario({"draws": 0, "years": "2025-2027", "stockpile_target_days": 0, **QUIET}),
+        world=_world(),
+    )
+    assert any("stockpile_target_days = 0" in n for n in days.notes)
+    fine = run_paths(scenario({"draws": 0, "years": "2025-2027", **QUIET}), world=_world())
+    assert not any(n.startswith("no effect:") for n in fine.notes)

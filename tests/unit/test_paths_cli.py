@@ -95,3 +95,21 @@ def test_the_central_path_alone_is_called_so() -> None:
     assert res.exit_code == 0, res.output
     flat = " ".join(res.stdout.split())
     assert "the central path only (no draws)" in flat and "draws = 1" not in flat
+
+
+def test_notes_that_warn_print_as_warnings(tmp_path: Path) -> None:
+    """A ``no effect:`` or ``left out:`` note prints as a warning (every note was a
+    ``note:``, so a policy the paths leave out went unseen among the information)."""
+    text = EXAMPLE.read_text() + (
+        '\n[[policy]]\ntype = "export_licensing"\nexporters = ["CHL"]\ngrant_share = 0.5\n'
+    )
+    text = text.replace("offtake_budget_usd = 1e10", "offtake_budget_usd = 0")
+    path = tmp_path / "left_out.toml"
+    path.write_text(text)
+    res = runner.invoke(
+        app, ["paths", str(path), "--years", "2025-2027", "--draws", "0", "--no-progress"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "warning: left out: policy[0] (export_licensing)" in " ".join(res.stderr.split())
+    assert "warning: no effect: paths.offtake_budget_usd = 0" in " ".join(res.stderr.split())
+    assert "note: left out" not in res.stderr

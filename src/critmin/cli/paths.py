@@ -98,8 +98,11 @@ def paths_cmd(
         sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
     else:
         _print(data)
-    for note in data["notes"]:
-        err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+    from critmin.scenario.no_effect import WARNING_PREFIXES
+
+    for note in data["notes"]:  # those that warn (WARNING_PREFIXES) as warnings
+        kind = "warning" if note.startswith(WARNING_PREFIXES) else "note"
+        err.print(f"[yellow]{kind}:[/] {escape(note)}", highlight=False)
 
 
 def _print(data: dict[str, Any]) -> None:

@@ -108,6 +108,20 @@ def _check_memory(draws: int, years: int, mechanisms: int) -> None:
     )
 
 
+def idle_mechanisms(settings: PathsSettings) -> list[str]:
+    """``no effect:`` warnings for mechanisms compared that their settings leave idle: an
+    offtake without a budget or without a stockpile target buys nothing (its figures are all
+    zero)."""
+    if "offtake" not in settings.mechanisms:
+        return []
+    out = []
+    if settings.offtake_budget_usd == 0.0:
+        out.append("no effect: paths.offtake_budget_usd = 0: the offtake mechanism buys nothing")
+    if settings.stockpile_target_days == 0.0:
+        out.append("no effect: paths.stockpile_target_days = 0: the offtake mechanism buys nothing")
+    return out
+
+
 def run_paths(
     source: str | Path | dict[str, Any] | Scenario,
     *,
@@ -156,6 +170,9 @@ def run_paths(
             )
         elif not any(b.any() for b in ev.banned):
             notes.append(f"no effect: {ev.label}: it removes no trade of the chain's stages")
+        elif ev.probability == 0.0:
+            notes.append(f"no effect: {ev.label}: no draw fires it (probability 0)")
+    notes += idle_mechanisms(settings)
     mechanisms = ["none", *settings.mechanisms]
     t1 = time.perf_counter()
     T, S, E = len(year_list), len(model.stages), len(model.events)

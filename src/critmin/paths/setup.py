@@ -121,6 +121,39 @@ def _with(scenario: Scenario, extra: list) -> Scenario:
     return out
 
 
+def left_out(scenario: Scenario) -> list[str]:
+    """Warnings (``left out:``) for the parts of a scenario the yearly paths do not model:
+    export licences, export quotas by destination, leakage through third countries, market
+    shocks and chain shocks. The yearly equilibria are solved by the chain solver, which has
+    none of them, so each would otherwise be dropped without a word while ``critmin
+    simulate`` applies it."""
+    out = []
+    for k, pol in enumerate(scenario.policy):
+        what = None
+        if pol.type == "export_licensing":
+            what = "export licences"
+        elif pol.type == "export_quota" and getattr(pol, "importers", "all") != "all":
+            what = "export quotas by destination"
+        elif getattr(pol, "leak_via", None) is not None:
+            what = "leakage through third countries (leak_via)"
+        if what is not None:
+            out.append(
+                f"left out: policy[{k}] ({pol.type}): the yearly paths do not model {what}; "
+                "the paths run without it (critmin simulate and uncertainty apply it)"
+            )
+    for k, _ in enumerate(scenario.shock):
+        out.append(
+            f"left out: shock[{k}]: the yearly paths draw their own demand and output shocks "
+            "and do not apply the scenario's market shocks"
+        )
+    for c, chain in enumerate(scenario.chain):
+        for k, _ in enumerate(chain.shock):
+            out.append(
+                f"left out: chain[{c}].shock[{k}]: the yearly paths do not apply chain shocks"
+            )
+    return out
+
+
 def check_paths_table(scenario: Scenario, world: World) -> None:
     """Raise the :class:`ScenarioError` that ``critmin paths`` would raise for the scenario's
     own ``[paths]`` table (its years as written) before it solves anything: a start year
@@ -200,7 +233,7 @@ def path_model(scenario: Scenario, world: World, settings: PathsSettings) -> Pat
     sales = V.sum(axis=1)
     to_zone = V[:, members].sum(axis=1)
     share = np.divide(to_zone, sales, out=np.zeros_like(sales), where=sales > 0)
-    notes = []
+    notes = left_out(scenario)
     if any(st.alt_policy is not None for _, _, _, st in rows):
         notes.append("paths: the scenario's rules of origin are ignored by the price_gap variant")
     return PathModel(

@@ -26,10 +26,18 @@ SHOWN = 6
 """Country codes listed in a note before "and N more"."""
 
 
-WARNING_PREFIXES = ("no effect:", "may have no effect:", "cut off:", "numerical:", "extreme:")
+WARNING_PREFIXES = (
+    "no effect:",
+    "may have no effect:",
+    "cut off:",
+    "numerical:",
+    "extreme:",
+    "left out:",
+)
 """Notes that warn: instruments and settings that do (or may do) nothing, buyers cut off from
-every supplier (here), numerical trouble (the solver's accounts) and equilibria far from the
-baseline (:func:`critmin.simulation.extreme_notes`). The terminal summary, the web pages and
+every supplier (here), numerical trouble (the solver's accounts), equilibria far from the
+baseline (:func:`critmin.simulation.extreme_notes`) and parts of a scenario an analysis does
+not model (``left out:``, :func:`critmin.paths.setup.left_out`). The terminal summary, the web pages and
 the report show them as warnings; every other note is information."""
 
 

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 
 from critmin.figures.paths import paths_figures
 from critmin.scenario import Scenario
+from critmin.scenario.no_effect import WARNING_PREFIXES
 from critmin.scenario.paths_settings import MECHANISMS, PathsSettings, parse_years
 from critmin.web import services
 from critmin.web.context import WebContext, get_context
@@ -186,4 +187,5 @@ async def paths_page(
         columns=NPV_COLUMNS,
         figures=figures,
         json_url=str(request.url.include_query_params(format="json")),
+        warning_prefixes=WARNING_PREFIXES,
     )
