@@ -83,15 +83,12 @@ def csv_texts(results: dict[str, Any]) -> dict[str, str]:
 def write_csv_texts(texts: dict[str, str], directory: str | Path) -> list[Path]:
     """Write :func:`csv_texts` as ``<directory>/<table>.csv`` (see :func:`write_csvs`)."""
     from critmin.frames import CHAIN_TABLES, CONTROL_TABLES, TABLES
-    from critmin.util import write_text_atomic
+    from critmin.util import write_texts_together
 
     folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, text in texts.items():
-        path = folder / f"{name}.csv"
-        write_text_atomic(path, text)
-        paths.append(path)
+    files = {folder / f"{name}.csv": text for name, text in texts.items()}
+    write_texts_together(files)  # all or none: no older table is half-replaced
+    paths = list(files)
     for name in {*TABLES, *CHAIN_TABLES, *CONTROL_TABLES} - set(texts):
         (folder / f"{name}.csv").unlink(missing_ok=True)
     return paths

@@ -56,6 +56,44 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
         raise
 
 
+def write_texts_together(texts: dict[Path, str]) -> None:
+    """Write several text files (UTF-8) as one: every target is checked and every file
+    written to a temporary file beside it first, and only when all of them are written are
+    they renamed into place. A failure (a folder where a file goes, a full disk, no
+    permission) raises one :class:`WriteFailedError` naming the path and leaves every target
+    as it was: a user's older file is never half-replaced by a set that stopped midway."""
+    for path in texts:
+        if path.is_dir():
+            raise WriteFailedError(f"cannot write {path}: it is a folder")
+    written: list[tuple[str, Path]] = []
+    try:
+        for path, text in texts.items():
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            except OSError as err:
+                raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
+            written.append((tmp, path))
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(text.encode("utf-8"))
+                    f.flush()
+                    os.fsync(f.fileno())
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(tmp, 0o666 & ~umask)
+            except OSError as err:
+                raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
+        for tmp, path in written:
+            try:
+                os.replace(tmp, path)
+            except OSError as err:
+                raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
+    finally:
+        for tmp, _ in written:
+            Path(tmp).unlink(missing_ok=True)
+
+
 def write_json_atomic(path: str | Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=1, allow_nan=False) + "\n")
 

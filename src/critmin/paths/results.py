@@ -13,6 +13,7 @@ the 5th and 95th percentiles (``numpy.percentile``, linear).
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from critmin.numbers import finite_or_none
+from critmin.util import write_texts_together
 
 __all__ = ["MEASURES", "PathsResult"]
 
@@ -195,58 +197,57 @@ class PathsResult:
 
     def write_csv(self, directory: Path) -> list[Path]:
         """``mechanisms.csv`` (mechanism, year, measure, expected, p5, p95), ``npv.csv`` and
-        ``stages.csv`` (mechanism, year, stage, expected price, supply, demand)."""
-        directory.mkdir(parents=True, exist_ok=True)
+        ``stages.csv`` (mechanism, year, stage, expected price, supply, demand), written
+        together (:func:`critmin.util.write_texts_together`: all three, or none replaced)."""
         d = self.to_dict()
-        files = []
-        path = directory / "mechanisms.csv"
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["mechanism", "year", "measure", "expected", "p5", "p95"])
-            for mech, entry in d["mechanisms"].items():
-                for row in entry["years"]:
-                    for k in MEASURES:
-                        b = row[k]
-                        w.writerow([mech, row["year"], k, b["expected"], b["p5"], b["p95"]])
-        files.append(path)
-        path = directory / "npv.csv"
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["mechanism", "measure", "expected", "p5", "p95"])
-            for mech, entry in d["mechanisms"].items():
-                for k, b in entry["npv"].items():
-                    w.writerow([mech, k, b["expected"], b["p5"], b["p95"]])
-        files.append(path)
-        path = directory / "stages.csv"
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(
-                [
-                    "mechanism",
-                    "year",
-                    "stage",
-                    "price_usd_per_t",
-                    "zone_price_usd_per_t",
-                    "supply_t",
-                    "demand_t",
-                ]
-            )
-            for row in d["years"]:
-                for mech, entry in row["mechanisms"].items():
-                    for key, v in entry["stages"].items():
-                        w.writerow(
-                            [
-                                mech,
-                                row["year"],
-                                key,
-                                v["price_usd_per_t"],
-                                v["zone_price_usd_per_t"],
-                                v["supply_t"],
-                                v["demand_t"],
-                            ]
-                        )
-        files.append(path)
-        return files
+        mechanisms = [["mechanism", "year", "measure", "expected", "p5", "p95"]]
+        npv = [["mechanism", "measure", "expected", "p5", "p95"]]
+        for mech, entry in d["mechanisms"].items():
+            for row in entry["years"]:
+                for k in MEASURES:
+                    b = row[k]
+                    mechanisms.append([mech, row["year"], k, b["expected"], b["p5"], b["p95"]])
+            for k, b in entry["npv"].items():
+                npv.append([mech, k, b["expected"], b["p5"], b["p95"]])
+        stages = [
+            [
+                "mechanism",
+                "year",
+                "stage",
+                "price_usd_per_t",
+                "zone_price_usd_per_t",
+                "supply_t",
+                "demand_t",
+            ]
+        ]
+        for row in d["years"]:
+            for mech, entry in row["mechanisms"].items():
+                for key, v in entry["stages"].items():
+                    stages.append(
+                        [
+                            mech,
+                            row["year"],
+                            key,
+                            v["price_usd_per_t"],
+                            v["zone_price_usd_per_t"],
+                            v["supply_t"],
+                            v["demand_t"],
+                        ]
+                    )
+        files = {
+            directory / "mechanisms.csv": _csv_text(mechanisms),
+            directory / "npv.csv": _csv_text(npv),
+            directory / "stages.csv": _csv_text(stages),
+        }
+        write_texts_together(files)
+        return list(files)
+
+
+def _csv_text(rows: list[list[Any]]) -> str:
+    """Rows as CSV text (the csv module's quoting, ``\r\n`` line ends as before)."""
+    buf = io.StringIO(newline="")
+    csv.writer(buf).writerows(rows)
+    return buf.getvalue()
 
 
 def _sub(a: dict[str, float | None], b: dict[str, float | None]) -> float | None:
