@@ -420,3 +420,21 @@ def test_paths_and_coalition_tables_that_could_never_run_are_refused_when_saved(
     assert r.status_code == 422, r.text[:300]
     body = r.json()
     assert body["field"] == field and all(w in body["error"] for w in words), body
+
+
+def test_long_messages_keep_their_words_between_quoted_values(client: Any) -> None:
+    """Only a long quoted value is cut short, never the text between two values (the text
+    from the closing quote of ``'policy[0].type'`` to the opening quote of ``'tarif'`` was cut
+    as if it were a value: "export_ban, expor…' (91 characters)tarif'")."""
+    from critmin.web.responses import shorten_values
+
+    data = sc()
+    data["policy"][0]["type"] = "tarif"
+    error = client.post("/api/simulate", json=data).json()["error"]
+    assert "characters)" not in error and "got 'tarif'" in error
+    assert "did you mean 'tariff'" in error
+    between = "x " * 100
+    message = f"field 'policy[0].type': {between}got 'tarif' and '{'A' * 500}'."
+    assert shorten_values(message) == (
+        f"field 'policy[0].type': {between}got 'tarif' and '{'A' * 60}…' (500 characters)."
+    )

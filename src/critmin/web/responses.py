@@ -103,7 +103,10 @@ SHOWN_CHARS = 60
 """How much of a quoted value an error message repeats: a message names what is wrong, it
 does not echo a 100,000-character product id back (one did, as a 100 kB answer)."""
 MAX_MESSAGE_CHARS = 2_000
-_QUOTED = re.compile("(['\"])([^'\"\n]{" + str(SHOWN_CHARS + 20) + ",})\\1")
+_QUOTED = re.compile("(?<!\\w)(['\"])([^'\"\n]{" + str(SHOWN_CHARS + 20) + ",})\\1(?!\\w)")
+"""A quoted value: its opening quote not just after a letter or digit and its closing quote
+not just before one, so that the text between two values (from the closing quote of one to
+the opening quote of the next) is never taken for one."""
 
 
 def shorten_values(message: str) -> str:
