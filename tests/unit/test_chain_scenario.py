@@ -244,3 +244,24 @@ def test_a_policy_whose_stage_and_products_select_no_market_warns() -> None:
         {"name": "used", "zone": zone, "chain": [{"id": "lithium"}], "policy": [used]}
     ).to_dict()
     assert not any(n.startswith("no effect") for n in out["chains"]["lithium"]["notes"])
+
+
+@pytest.mark.parametrize(
+    "target", [{"stage": "lithium_hydroxide"}, {"products": ["lithium_hydroxide"]}]
+)
+def test_a_policy_on_a_product_without_a_market_changes_nothing_as_it_warns(
+    target: dict[str, Any],
+) -> None:
+    """Lithium hydroxide is in the catalog's refine step but has no trade data: the refine
+    market is lithium carbonate alone. A floor naming hydroxide was applied to that market
+    (zone prices +7.3%, as for a floor on carbonate) while the run warned that it changed
+    nothing; now it changes nothing, as the warning says."""
+    zone = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}
+    floor = {"type": "price_floor", "price_usd_per_t": 15000} | target
+    out = simulate(
+        {"name": "hydroxide", "zone": zone, "chain": [{"id": "lithium"}], "policy": [floor]}
+    ).to_dict()
+    assert any(n.startswith("no effect: policy[0]") for n in out["chains"]["lithium"]["notes"])
+    for pid, product in out["products"].items():
+        assert product["summary"]["zone_consumer_price_change_pct"] == 0.0, pid
+        assert product["summary"]["tariff_revenue_change_usd"] == 0.0, pid

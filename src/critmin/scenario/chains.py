@@ -581,9 +581,10 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
             el = resolve_elasticities(
                 world, scenario, pspec or ProductSpec(id=base.product_id), base, f"chain[{k}]"
             )
-            policy = _stage_policy(
-                world, scenario, base, stage_name, st.product_ids, members, watch, snotes
-            )
+            policy = _stage_policy(  # the products with a market here, as _idle_policies
+                world, scenario, base, stage_name, tuple(base.product_id.split("+")),
+                members, watch, snotes,
+            )  # fmt: skip
             link: Link = "none"
             share = 0.0
             if j > 0 and st.byproduct:
