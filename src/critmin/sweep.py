@@ -27,6 +27,7 @@ import numpy as np
 from critmin.errors import CritminError, ScenarioError
 from critmin.narrative import headline
 from critmin.numbers import finite_or_none
+from critmin.scenario.no_effect import WARNING_PREFIXES
 from critmin.scenario.spec import Scenario, load_scenario
 
 MAX_POINTS = 201
@@ -126,9 +127,10 @@ class SweepResult:
     figure_labels: dict[str, str] = field(default_factory=dict)
     figure_units: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    """The points' "no effect" warnings (:mod:`critmin.scenario.no_effect`), each once, with the
-    values at which it was given: a sweep over a range where an instrument does nothing
-    says so, as a single simulation does."""
+    """The points' warnings (notes that start with one of
+    :data:`critmin.scenario.no_effect.WARNING_PREFIXES`: "no effect", "cut off", "extreme",
+    ...), each once, with the values at which it was given: a sweep over a range where an
+    instrument does nothing, or cuts buyers off, says so, as a single simulation does."""
 
     @property
     def converged(self) -> bool:
@@ -197,7 +199,7 @@ def run_sweep(
     parse_path(parameter)
     world = load_world(scenario.year)
     result = SweepResult(scenario.name, parameter, _label(parameter, base))
-    seen: dict[str, list[float]] = {}  # each "no effect" warning and the values it came at
+    seen: dict[str, list[float]] = {}  # each warning and the values it came at
     for n, value in enumerate(values):
         if finite_or_none(value) is None:
             raise CritminError(f"sweep value {value!r} is not a finite number")
@@ -208,10 +210,12 @@ def run_sweep(
             where = "" if err.field == parameter else f"{err.field}: "
             raise ScenarioError(parameter, f"sweep value {value:g}: {where}{err.problem}") from None
         data = simulate(point, world=world).to_dict()
-        for pid, prod in data["products"].items():
-            for note in prod.get("notes") or []:
-                if "no effect" in note:
-                    seen.setdefault(f"{pid}: {note}", []).append(float(value))
+        noted = [(pid, prod.get("notes") or []) for pid, prod in data["products"].items()]
+        noted += [(cid, chain.get("notes") or []) for cid, chain in data.get("chains", {}).items()]
+        for where, notes in noted:
+            for note in notes:
+                if note.startswith(WARNING_PREFIXES):  # "no effect", "cut off", "extreme", ...
+                    seen.setdefault(f"{where}: {note}", []).append(float(value))
         answer = headline(data)
         if not result.figure_labels:
             result.figure_labels = {f.key: f.label for f in answer.figures}

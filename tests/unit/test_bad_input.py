@@ -401,6 +401,25 @@ CASES = [
             words=("warning: cut off:", "no supplier", "undefined"),
         ),
     ),
+    Case(  # an export cap of 0 is a ban: the buyers it leaves without supplier are named
+        "export quota of 0 cuts buyers off",
+        **sim(
+            scenario(
+                'type = "export_quota"\nexporters = "all"\nshare_of_baseline = 0',
+            ),
+            code=0,
+            words=("warning: cut off:", "no supplier", "undefined"),
+        ),
+    ),
+    Case(  # a sweep keeps every warning of its points (it kept the "no effect" ones only)
+        "sweep keeps the cut-off warning",
+        argv=["sweep", "{s}", "-p", "policy[0].share_of_baseline", "--values", "0,0.5"],
+        files={
+            "s.toml": scenario('type = "export_quota"\nexporters = "all"\nshare_of_baseline = 1')
+        },
+        code=0,
+        words=("warning: lithium_carbonate: cut off:", "(at 0)"),
+    ),
     Case(
         "floor below the market",
         **sim(

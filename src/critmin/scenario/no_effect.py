@@ -190,7 +190,8 @@ def subsidy_floor_notes(
 
 
 def cut_off_notes(base: ProductBaseline, banned: np.ndarray) -> list[str]:
-    """Buyers whose every baseline supplier is banned (no domestic sales either)."""
+    """Buyers whose every baseline supplier is banned (no domestic sales either); ``banned``
+    counts an exporter capped at 0 as banned from every export pair."""
     buys = base.V > 0
     if not banned.any():
         return []
