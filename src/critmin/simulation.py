@@ -342,20 +342,40 @@ it (a supply shock of -99.99999% moved prices by 10^11 %)."""
 
 
 def extreme_notes(rp: ResolvedProduct, sol: Solution, E: np.ndarray) -> list[str]:
-    """A warning when a buyer's consumer price rises above :data:`EXTREME_PRICE_RATIO`
-    times its baseline (buyers cut off have their own warning)."""
+    """A warning when the equilibrium is far from the baseline the curves are calibrated at:
+    a buyer's consumer price above :data:`EXTREME_PRICE_RATIO` times its baseline or below its
+    inverse (a fall of more than 90.9%), or a producer's output more than that many times its
+    baseline (a producer subsidy far above the market does that). Buyers cut off have their
+    own warning."""
     if not sol.converged:
         return []
-    P = np.where((E > 0) & np.isfinite(sol.P), sol.P, 0.0)
+    countries = rp.baseline.countries
+    far = ": far from the baseline the constant-elasticity model is calibrated at; read it as "
+    tail = far + "a sign of collapse, not as a forecast"
+    out = []
+    buys = (E > 0) & np.isfinite(sol.P)
+    P = np.where(buys, sol.P, 0.0)
     k = int(np.argmax(P))
-    if not P[k] > EXTREME_PRICE_RATIO:
-        return []
-    code = rp.baseline.countries[k]
-    return [
-        f"extreme: the consumer price of {code} rises {_pct(P[k]):,.0f}% (the largest): far "
-        "from the baseline the constant-elasticity model is calibrated at; read it as a sign "
-        "of collapse, not as a forecast"
-    ]
+    if P[k] > EXTREME_PRICE_RATIO:
+        out.append(
+            f"extreme: the consumer price of {countries[k]} rises {_pct(P[k]):,.0f}% "
+            f"(the largest){tail}"
+        )
+    low = np.where(buys, sol.P, np.inf)
+    k = int(np.argmin(low))
+    if low[k] < 1.0 / EXTREME_PRICE_RATIO:
+        out.append(
+            f"extreme: the consumer price of {countries[k]} falls {-_pct(low[k]):.1f}% "
+            f"(the largest fall){tail}"
+        )
+    S = np.where(np.isfinite(sol.S) & (rp.baseline.V.sum(axis=1) > 0), sol.S, 0.0)
+    k = int(np.argmax(S)) if len(S) else 0
+    if len(S) and S[k] > EXTREME_PRICE_RATIO:
+        out.append(
+            f"extreme: the output of {countries[k]} grows {S[k]:,.0f}-fold (the largest){far}"
+            "a sign of a policy far beyond the market, not as a forecast"
+        )
+    return out
 
 
 def product_result(rp: ResolvedProduct, sol: Solution, seconds: float) -> dict[str, Any]:

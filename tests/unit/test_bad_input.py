@@ -516,6 +516,30 @@ CASES = [
             words=("warning: extreme: the consumer price of", "sign of collapse"),
         ),
     ),
+    Case(  # a subsidy thousands of times the market price: output and prices far off
+        "a producer subsidy far above the market",
+        **sim(
+            scenario('type = "price_floor"\nmechanism = "producer_subsidy"\nprice_usd_per_t = 1e8'),
+            code=0,
+            words=(
+                "warning: extreme: the output of",
+                "-fold",
+                "warning: extreme: the consumer price of",
+                "falls",
+                "far beyond the market",
+            ),
+        ),
+    ),
+    Case(
+        "a paths floor far above the market",
+        argv=["paths", "{s}", "--draws", "0", "--years", "2025-2026", "--no-progress"],
+        files={
+            "s.toml": scenario()
+            + '[paths]\nfloor_usd_per_t = 1e9\nmechanisms = ["variable_levy"]\n'
+        },
+        code=0,
+        words=("warning: extreme: the floor USD 1,000,000,000/t is", "times the baseline"),
+    ),
     Case(
         "a rule of origin without any chain",
         **sim(

@@ -28,6 +28,7 @@ from critmin.paths.results import PathsResult
 from critmin.paths.setup import PathModel, path_model
 from critmin.scenario.paths_settings import PathsSettings, parse_years
 from critmin.scenario.spec import Scenario, load_scenario
+from critmin.simulation import EXTREME_PRICE_RATIO
 from critmin.util import check_results_fit
 from critmin.world import World, load_world
 
@@ -173,6 +174,14 @@ def run_paths(
         elif ev.probability == 0.0:
             notes.append(f"no effect: {ev.label}: no draw fires it (probability 0)")
     notes += idle_mechanisms(settings)
+    ratio = settings.floor_usd_per_t / model.info[k].unit_value
+    if ratio > EXTREME_PRICE_RATIO:
+        notes.append(
+            f"extreme: the floor USD {settings.floor_usd_per_t:,.0f}/t is {ratio:,.0f} times "
+            f"the baseline price (USD {model.info[k].unit_value:,.0f}/t): far from the baseline "
+            "the constant-elasticity model is calibrated at; read its figures as a sign of a "
+            "policy far beyond the market, not as a forecast"
+        )
     mechanisms = ["none", *settings.mechanisms]
     t1 = time.perf_counter()
     T, S, E = len(year_list), len(model.stages), len(model.events)
