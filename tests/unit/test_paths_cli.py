@@ -113,3 +113,23 @@ def test_notes_that_warn_print_as_warnings(tmp_path: Path) -> None:
     assert "warning: left out: policy[0] (export_licensing)" in " ".join(res.stderr.split())
     assert "warning: no effect: paths.offtake_budget_usd = 0" in " ".join(res.stderr.split())
     assert "note: left out" not in res.stderr
+
+
+def test_a_mechanism_without_a_converged_draw_exits_1(tmp_path: Path) -> None:
+    """The cobalt chain under a producer subsidy of USD 30,000/t does not converge in some
+    years of its central path (docs/performance.md, session 18: subsidies on an input-linked
+    stage): the mechanism has no figures at all. The table and the warnings are printed and
+    the command exits 1, as ``simulate`` does when a product does not converge (it exited 0)."""
+    text = (
+        Path(__file__).resolve().parents[2] / "examples/chains/cobalt_drc_quota.toml"
+    ).read_text()
+    text += '\n[paths]\nfloor_usd_per_t = 30000\nyears = "2024-2031"\n'
+    text += 'mechanisms = ["producer_subsidy", "variable_levy"]\n'
+    path = tmp_path / "cobalt.toml"
+    path.write_text(text)
+    res = runner.invoke(app, ["paths", str(path), "--draws", "0", "--no-progress"])
+    flat = " ".join(res.stderr.split())
+    assert res.exit_code == 1, res.output
+    assert "warning: numerical: producer_subsidy: 1 of 1 draw(s) did not converge" in flat
+    assert "producer_subsidy: no draw converged, so it has no figures" in flat
+    assert "variable_levy" in res.stdout  # the mechanisms that converged are still shown

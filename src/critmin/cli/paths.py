@@ -103,6 +103,13 @@ def paths_cmd(
     for note in data["notes"]:  # those that warn (WARNING_PREFIXES) as warnings
         kind = "warning" if note.startswith(WARNING_PREFIXES) else "note"
         err.print(f"[yellow]{kind}:[/] {escape(note)}", highlight=False)
+    empty = [m for m, e in data["mechanisms"].items() if e["converged_draws"] == 0]
+    if empty:  # a mechanism without a single converged draw has no figures at all
+        err.print(
+            f"[bold red]{', '.join(empty)}: no draw converged, so {'it has' if len(empty) == 1 else 'they have'} "
+            "no figures (see the warnings above)[/]"
+        )
+        raise typer.Exit(1)
 
 
 def _print(data: dict[str, Any]) -> None:
