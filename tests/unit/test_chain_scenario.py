@@ -125,7 +125,7 @@ def test_chain_and_single_products_mix(user_chain: dict[str, Any], tmp_path: Pat
             "chain[0].step[0].stage",
         ),
         # a market as its own input (counted twice), links on the first step, two links on
-        # one, a shock that changes nothing or two recoveries, a threshold without rvc
+        # one, two recoveries, a threshold without rvc
         (
             {
                 "chain": [
@@ -166,7 +166,6 @@ def test_chain_and_single_products_mix(user_chain: dict[str, Any], tmp_path: Pat
             },
             "chain[0]",
         ),
-        ({"chain": [{"id": "widget", "shock": [{"product": "ore"}]}]}, "chain[0].shock[0]"),
         (
             {
                 "chain": [
@@ -265,3 +264,26 @@ def test_a_policy_on_a_product_without_a_market_changes_nothing_as_it_warns(
     for pid, product in out["products"].items():
         assert product["summary"]["zone_consumer_price_change_pct"] == 0.0, pid
         assert product["summary"]["tariff_revenue_change_usd"] == 0.0, pid
+
+
+@pytest.mark.parametrize(
+    ("shock", "why"),
+    [
+        ({"recovery_multiplier": 1.0}, "it leaves output as it is (a factor of 1)"),
+        ({"output_change": 0.5, "countries": ["ISL"]}, "none of the countries it selects"),
+    ],
+)
+def test_a_chain_shock_that_changes_nothing_runs_with_a_warning(
+    shock: dict[str, Any], why: str
+) -> None:
+    """A chain shock at its neutral values (a sweep's point at ``recovery_multiplier = 1``)
+    was refused ("a chain shock changes nothing"), and one on countries that produce none of
+    the product ran without a word: both now run, with a ``no effect:`` warning, and change
+    nothing."""
+    zone = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}
+    chain = {"id": "gallium", "shock": [{"product": "gallium_germanium"} | shock]}
+    out = simulate({"name": "neutral", "zone": zone, "chain": [chain]}).to_dict()
+    notes = out["chains"]["gallium"]["notes"]
+    assert any(n.startswith("no effect: chain[0].shock[0]") and why in n for n in notes), notes
+    for pid, product in out["products"].items():
+        assert product["summary"]["zone_consumer_price_change_pct"] == 0.0, pid

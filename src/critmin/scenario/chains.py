@@ -608,7 +608,17 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
                 mask = select_countries(
                     world, shock.countries, members, watch, base, f"chain[{k}].shock[{si}]"
                 )
-                shift[mask] *= (1.0 + shock.output_change) * _recovery(shock, st, k, si)
+                factor = (1.0 + shock.output_change) * _recovery(shock, st, k, si)
+                shift[mask] *= factor
+                producing = mask & (base.V.sum(axis=1) > 0)
+                if factor == 1.0 or not producing.any():  # legal, and it changes nothing
+                    why = (
+                        "it leaves output as it is (a factor of 1)"
+                        if factor == 1.0
+                        else "none of the countries it selects produces "
+                        f"{base.product_id.replace('_', ' ')}"
+                    )
+                    notes.append(f"no effect: chain[{k}].shock[{si}]: {why}")
             stages.append(
                 ResolvedStage(
                     key=base.product_id,

@@ -402,20 +402,17 @@ class ChainShock(_Strict):
 
     @model_validator(mode="after")
     def _one_change(self) -> ChainShock:
+        """Not both ways of changing a recovery. A shock that changes nothing (every value at
+        its neutral one, e.g. a sweep's point at ``recovery_multiplier = 1``) is legal: the
+        run warns that it has no effect (:func:`critmin.scenario.chains.resolve_chains`)."""
         given = [
             name
             for name, value, neutral in (
-                ("output_change", self.output_change, 0.0),
                 ("recovery_multiplier", self.recovery_multiplier, 1.0),
                 ("recovery_share", self.recovery_share, None),
             )
             if value != neutral
         ]
-        if not given:
-            raise ValueError(
-                "a chain shock changes nothing: give output_change, recovery_multiplier or "
-                "recovery_share"
-            )
         if "recovery_multiplier" in given and "recovery_share" in given:
             raise ValueError("give recovery_multiplier or recovery_share, not both")
         return self
