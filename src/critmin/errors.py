@@ -10,6 +10,7 @@ critmin.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -90,3 +91,24 @@ class WriteFailedError(CritminError):
     """Writing a result failed after the work was done (disk full, permissions changed)."""
 
     exit_code = 1
+
+
+SHOWN_CHARS = 60
+"""How much of a quoted value an error message repeats: a message names what is wrong, it
+does not echo a 100,000-character product id back (one did, as a 100 kB answer), on the
+web (:func:`critmin.web.responses.error_response`) or on the terminal (``critmin.cli``)."""
+MAX_MESSAGE_CHARS = 2_000
+_QUOTED = re.compile("(?<!\\w)(['\"])([^'\"\n]{" + str(SHOWN_CHARS + 20) + ",})\\1(?!\\w)")
+"""A quoted value: its opening quote not just after a letter or digit and its closing quote
+not just before one, so that the text between two values (from the closing quote of one to
+the opening quote of the next) is never taken for one."""
+
+
+def shorten_values(message: str) -> str:
+    """``message`` with each quoted value longer than about :data:`SHOWN_CHARS` characters cut
+    to its start and its length (``'AAAA…' (100,000 characters)``), and the whole at most
+    :data:`MAX_MESSAGE_CHARS`."""
+    text = _QUOTED.sub(
+        lambda m: f"{m[1]}{m[2][:SHOWN_CHARS]}…{m[1]} ({len(m[2]):,} characters)", message
+    )
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + " …"

@@ -420,6 +420,13 @@ CASES = [
         code=0,
         words=("warning: lithium_carbonate: cut off:", "(at 0)"),
     ),
+    Case(  # a long value is cut short in the message, as on the web (it came back whole)
+        "a 10,000-character country code",
+        **sim(
+            scenario(zone=f'[zone]\nmembers = ["{"A" * 10_000}"]\nwatch = ["CHN"]\n'),
+            words=("unknown country or group", "…' (10,000 characters)"),
+        ),
+    ),
     Case(
         "floor below the market",
         **sim(

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import typer
 
-from critmin.errors import CritminError
+from critmin.errors import CritminError, shorten_values
 
 if TYPE_CHECKING:  # pandas, numpy and the model are imported where a command needs them, so
     import pandas as pd  # that `critmin --help` and the data commands start fast
@@ -116,7 +116,7 @@ def main_options(
     try:
         use_dataset(data)
     except CritminError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(shorten_values(str(e)))}", highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -140,7 +140,7 @@ def user_errors(fn: F) -> F:
                 return fn(*args, **kwargs)
         except CritminError as e:
             failed = True
-            err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+            err.print(f"[bold red]error:[/] {escape(shorten_values(str(e)))}", highlight=False)
             raise typer.Exit(e.exit_code) from None
         except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
             raise  # exits and usage errors (Typer's click exceptions are TyperExceptions)

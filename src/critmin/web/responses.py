@@ -8,7 +8,6 @@ form is an HTML page too, see :mod:`critmin.web.middleware`).
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment
 
+from critmin.errors import shorten_values
 from critmin.numbers import compact_json
 from critmin.report import render as report_render
 
@@ -97,26 +97,6 @@ def error_page_html(status: int, message: str, field: str | None = None) -> str:
             field=field,
         )
     )
-
-
-SHOWN_CHARS = 60
-"""How much of a quoted value an error message repeats: a message names what is wrong, it
-does not echo a 100,000-character product id back (one did, as a 100 kB answer)."""
-MAX_MESSAGE_CHARS = 2_000
-_QUOTED = re.compile("(?<!\\w)(['\"])([^'\"\n]{" + str(SHOWN_CHARS + 20) + ",})\\1(?!\\w)")
-"""A quoted value: its opening quote not just after a letter or digit and its closing quote
-not just before one, so that the text between two values (from the closing quote of one to
-the opening quote of the next) is never taken for one."""
-
-
-def shorten_values(message: str) -> str:
-    """``message`` with each quoted value longer than about :data:`SHOWN_CHARS` characters cut
-    to its start and its length (``'AAAA…' (100,000 characters)``), and the whole at most
-    :data:`MAX_MESSAGE_CHARS`."""
-    text = _QUOTED.sub(
-        lambda m: f"{m[1]}{m[2][:SHOWN_CHARS]}…{m[1]} ({len(m[2]):,} characters)", message
-    )
-    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + " …"
 
 
 def error_response(
