@@ -61,6 +61,8 @@ def sim(text: str, *extra: str, code: int = 2, words: tuple[str, ...] = (), **kw
     }
 
 
+COALITION_CLI = ["coalition", str(EXAMPLE.parent / "coalition_core.toml"), "--no-cache"]
+
 CASES = [
     # ---- one market twice: by its id and its HS6 code, every figure of it counted twice
     Case(
@@ -85,6 +87,39 @@ CASES = [
             + '[coalition]\ncandidates = ["IDN"]\n[coalition.scope]\nXXX = { stages = ["refine"] }\n'
         },
         words=("coalition.scope.XXX", "unknown country or group"),
+    ),
+    Case(  # a scope with no stage would select nothing: refused, not a worthless player
+        "coalition scope with an empty list of stages",
+        ["coalition", "{s}"],
+        {
+            "s.toml": scenario(product='[[product]]\nid = "cobalt_oxides"\n')
+            + '[coalition]\ncandidates = ["IDN"]\n[coalition.scope]\nIDN = { stages = [] }\n'
+        },
+        words=("coalition.scope.IDN.stages", "at least 1 item"),
+    ),
+    Case(  # a scope whose stages hold none of the scenario's markets: the player does nothing
+        "coalition scope that selects no market",
+        ["coalition", "{s}", "--no-cache"],
+        {
+            "s.toml": scenario(product='[[product]]\nid = "cobalt_oxides"\n')
+            + '[coalition]\ncandidates = ["IDN"]\n[coalition.scope]\nIDN = { stages = ["mine"] }\n'
+        },
+        code=0,
+        words=("warning: no effect: IDN trades none of the scenario's products",),
+    ),
+    Case(  # options named as the options they are, not as fields of the scenario file
+        "coalition objective given wrong",
+        [*COALITION_CLI, "--objective", "foo"],
+        {},
+        words=("--objective: must be 'self_sufficiency'",),
+        absent=("scenario field",),
+    ),
+    Case(
+        "coalition candidate that is a member",
+        [*COALITION_CLI, "--candidates", "USA"],
+        {},
+        words=("--candidates: USA is already a zone member",),
+        absent=("scenario field",),
     ),
     Case(
         "licensing with an empty grant-share table",

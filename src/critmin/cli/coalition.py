@@ -44,7 +44,7 @@ def _options_named(given: dict[str, str | None]) -> Iterator[None]:
             (
                 o
                 for f, o in given.items()
-                if o and (err.field == f or err.field.startswith(f + "."))
+                if o and (err.field == f or err.field.startswith((f + ".", f + "[")))
             ),
             None,
         )
@@ -204,6 +204,11 @@ def coalition_cmd(
             "coalition.gates.wgi_min": "--wgi-min" if wgi_min is not None else None,
             "coalition.gates.ilo_core_min": "--ilo-min" if ilo_min is not None else None,
             "coalition.gates.irma_sites_min": "--irma-min" if irma_min is not None else None,
+            "coalition.objectives": "--objective" if objective is not None else None,
+            "coalition.candidates": "--candidates" if candidates is not None else None,
+            "coalition.members_as_players": (
+                "--member-players" if member_players is not None else None
+            ),
         }
         with _options_named(given):
             result = run_coalition(
@@ -325,8 +330,11 @@ def print_coalition(data: dict[str, Any]) -> None:
         _print_bars(data, k)
     if data["by_size"]:
         _print_sizes(data, totals[0])
-    for note in data["notes"]:
-        out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+    from critmin.scenario.no_effect import WARNING_PREFIXES
+
+    for note in data["notes"]:  # those that warn (WARNING_PREFIXES) as warnings
+        kind = "warning" if note.startswith(WARNING_PREFIXES) else "note"
+        out.print(f"[yellow]{kind}:[/] {escape(note)}", highlight=False)
 
 
 def _print_bars(data: dict[str, Any], key: str) -> None:

@@ -578,8 +578,8 @@ def run_coalition(
             task.baseline.index(p.codes).any() and _in_scope(p.scope, task) for task in tasks
         ):
             notes.append(
-                f"{p.token} trades none of the scenario's products (within its scope): "
-                "it changes no coalition's value"
+                f"no effect: {p.token} trades none of the scenario's products (within its "
+                "scope): it changes no coalition's value"
             )
     return CoalitionResult(
         scenario=scenario.name,

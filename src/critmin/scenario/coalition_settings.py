@@ -77,8 +77,8 @@ class CoalitionGates(_Strict):
 class MembershipScope(_Strict):
     """A candidate that joins for some stages and/or products only (both: the intersection)."""
 
-    stages: list[str] | None = None
-    products: list[str] | None = None
+    stages: list[str] | None = Field(default=None, min_length=1)  # [] would select nothing
+    products: list[str] | None = Field(default=None, min_length=1)
 
 
 class CoalitionSettings(_Strict):

@@ -21,6 +21,7 @@ from critmin.coalition import EXACT_MAX_PLAYERS
 from critmin.coalition.figures import coalition_figures, ranked_candidates
 from critmin.errors import ScenarioError
 from critmin.scenario import Scenario
+from critmin.scenario.no_effect import WARNING_PREFIXES
 from critmin.web import forms, services
 from critmin.web.context import WebContext, get_context
 from critmin.web.openapi import responses
@@ -229,5 +230,6 @@ async def coalition_page(
         exact_max=EXACT_MAX_PLAYERS,
         result=result,
         json_url=str(request.url.include_query_params(format="json")),
+        warning_prefixes=WARNING_PREFIXES,
         **view,
     )
