@@ -124,6 +124,20 @@ def test_chain_and_single_products_mix(user_chain: dict[str, Any], tmp_path: Pat
             {"chain": [{"id": "w", "step": [{"product": "ore", "stage": "smelt"}]}]},
             "chain[0].step[0].stage",
         ),
+        (  # at most a million t of input per t of output (1e300 was taken and capped)
+            {
+                "chain": [
+                    {
+                        "id": "w",
+                        "step": [
+                            {"product": "ore"},
+                            {"product": "metal", "input_coefficient": 1e300},
+                        ],
+                    }
+                ]
+            },
+            "chain[0].step[1].input_coefficient",
+        ),
         # a market as its own input (counted twice), links on the first step, two links on
         # one, two recoveries, a threshold without rvc
         (

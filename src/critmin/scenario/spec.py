@@ -383,7 +383,8 @@ class ChainStepSpec(_Strict):
 
     product: str = Field(min_length=1)
     stage: str | None = None  # default: mine for the first step, refine after it
-    input_coefficient: float | None = Field(default=None, gt=0)
+    # t of input per t of output: up to a million (gold ore runs at about 1e5 t per t)
+    input_coefficient: float | None = Field(default=None, gt=0, le=1e6)
     input_cost_share: float | None = Field(default=None, ge=0, lt=1)
     byproduct: bool = False
 
