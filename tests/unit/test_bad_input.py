@@ -121,6 +121,20 @@ CASES = [
         words=("--candidates: USA is already a zone member",),
         absent=("scenario field",),
     ),
+    Case(  # a leaky ban's routed trade is capped in the solver by a number nobody wrote
+        "a leaky ban routes more than its baseline",
+        **sim(
+            scenario(
+                'type = "export_ban"\nexporters = ["CHN"]\nimporters = ["USA"]\n'
+                'leak_via = ["DEU", "BEL"]\nleak_share = 10',
+                product='[[product]]\nid = "gallium_germanium"\n',
+            ),
+            "--detail",
+            code=0,
+            words=("leak",),
+            absent=("grant share of",),
+        ),
+    ),
     Case(
         "licensing with an empty grant-share table",
         **sim(

@@ -312,10 +312,13 @@ def resolve_controls(
     banned |= (pair_cap == 0) & (V > 0) & offdiag
     groups: list[QuotaGroup] = []
     capped = np.isfinite(pair_cap) & (pair_cap > 0) & offdiag
+    rerouted = np.zeros_like(capped)  # a leaky ban's pairs: their cap is the vias' trade
+    for r in routes:
+        rerouted[r.origin, r.destination] = True
     for i in (int(x) for x in np.flatnonzero(capped.any(axis=1))):
         for value in np.unique(pair_cap[i][capped[i]]):
             dest = capped[i] & (pair_cap[i] == value)
-            if value >= 1.0 and not cost[i][dest].any():
+            if value >= 1.0 and not cost[i][dest].any() and not rerouted[i][dest].any():
                 # a cap at or above baseline exports may still bind when prices abroad rise
                 notes.append(
                     f"{base.countries[i]}: an export cap or licence grant share of {value:g} "
