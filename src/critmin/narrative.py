@@ -256,15 +256,20 @@ def share_pair(before: float | None, after: float | None) -> tuple[str, str]:
     return a, b
 
 
-def _move(label: str, before: float | None, after: float | None) -> str:
-    """``'zone self-sufficiency rises from 25.7% to 29.4%'`` (shares as %)."""
-    if before is None or after is None:
+def _move(label: str, before: float | None, after: float | None, of: str = "") -> str:
+    """``'zone self-sufficiency rises from 25.7% to 29.4%'`` (shares as %), then ``of``
+    (``' of zone demand'``) where it is measured. Without a baseline share the zone buys
+    none of the goods; without a scenario share there is no result (a product that did not
+    converge, buyers cut off)."""
+    if before is None:
         return f"{label} cannot be measured (the zone buys none of it)"
+    if after is None:
+        return f"{label} cannot be measured (no result for it)"
     if abs(after - before) * 100 < PCT_EPS:
-        return f"{label} stays at {share(after)}"
+        return f"{label} stays at {share(after)}{of}"
     verb = "rises" if after > before else "falls"
     a, b = share_pair(before, after)
-    return f"{label} {verb} from {a} to {b}"
+    return f"{label} {verb} from {a} to {b}{of}"
 
 
 def _change(v: float | None) -> str:
@@ -315,8 +320,8 @@ def paragraph(results: dict[str, Any], top: int = 2) -> str:
             f"the zone's self-sufficiency in {subject}",
             shares["self_sufficiency_baseline"],
             shares["self_sufficiency"],
+            " of zone demand",
         )
-        + " of zone demand"
         + (
             "; "
             + _move(

@@ -173,6 +173,10 @@ def test_a_total_with_an_undefined_term_is_not_shown_as_a_total(
     assert s["self_sufficiency"] is None and s["self_sufficiency_baseline"] == pytest.approx(0.5)
     text = headline(cut).paragraph
     assert "cannot be measured" in text and "an unknown change" in text
+    # the zone does buy it: the share is unknown for want of a result, said so, and the
+    # unit of a measured share is not left hanging after it ("... of it) of zone demand")
+    assert "self-sufficiency in the 2 products taken together cannot be measured (no result" in text
+    assert "the zone buys none of it" not in text and ") of zone demand" not in text
 
     failed = copy.deepcopy(two_products)
     failed["products"]["b"]["converged"] = False
