@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -133,6 +134,30 @@ CASES = [
             code=0,
             words=("leak",),
             absent=("grant share of",),
+        ),
+    ),
+    Case(  # a destination quota with nothing to cap: a warning, as for a whole-exporter one
+        "destination quota on an exporter without trade",
+        **sim(
+            scenario(
+                'type = "export_quota"\nexporters = ["ISL"]\nimporters = "members"\n'
+                "share_of_baseline = 0.5"
+            ),
+            code=0,
+            words=("warning: no effect: policy[0] (export_quota): no baseline trade",),
+        ),
+    ),
+    Case(
+        "destination quota above the baseline",
+        **sim(
+            scenario(
+                'type = "export_quota"\nexporters = ["CHL"]\nimporters = "members"\n'
+                "share_of_baseline = 1.5"
+            ),
+            code=0,
+            words=(
+                "warning: may have no effect: CHL: an export cap or licence grant share of 1.5",
+            ),
         ),
     ),
     Case(
@@ -925,3 +950,14 @@ def test_an_interrupted_simulate_leaves_every_earlier_output_as_it_was(
         tmp_path / "r.xlsx"
     ).read_text() == "OLDX"
     assert not (tmp_path / "c").exists() or not any((tmp_path / "c").iterdir())
+
+
+def test_a_quota_on_no_country_of_the_market_says_so_in_words() -> None:
+    """A quota whose exporters are none of the market's countries read "none do not export"."""
+    from critmin.baseline import bundled_baseline
+    from critmin.scenario.no_effect import quota_notes
+    from critmin.world import load_world
+
+    base = bundled_baseline(load_world(2024), "lithium_carbonate")
+    (note,) = quota_notes("policy[0]", base, np.zeros(base.n, dtype=bool), 0.5)
+    assert note.startswith("no effect: policy[0]: none of the exporters it selects"), note

@@ -241,8 +241,8 @@ def resolve_controls(
         pairs = np.outer(rows, cols) & offdiag
         if not (pairs & (V > 0)).any():
             notes.append(
-                f"{fname} ({pol.type}): no baseline trade from the exporters to the "  # type: ignore[attr-defined]
-                "importers selected in this market: it does nothing here"
+                f"no effect: {fname} ({pol.type}): no baseline trade from the exporters "  # type: ignore[attr-defined]
+                "to the importers selected in this market: it does nothing here"
             )
             continue
         spec = None
@@ -321,9 +321,9 @@ def resolve_controls(
             if value >= 1.0 and not cost[i][dest].any() and not rerouted[i][dest].any():
                 # a cap at or above baseline exports may still bind when prices abroad rise
                 notes.append(
-                    f"{base.countries[i]}: an export cap or licence grant share of {value:g} "
-                    "allows at least the baseline exports; it is applied (it binds only if "
-                    "exports would rise above it)"
+                    f"may have no effect: {base.countries[i]}: an export cap or licence grant "
+                    f"share of {value:g} allows at least the baseline exports; it is applied "
+                    "(it binds only if exports would rise above it)"
                 )
             kind = _KIND_WORDS[int(np.bitwise_or.reduce(pair_from[i][dest]))]
             groups.append(

@@ -118,6 +118,11 @@ def ban_notes(label: str, base: ProductBaseline, rows: np.ndarray, cols: np.ndar
     if (pairs & _traded(base)).any():
         return []
     exporting = rows & _traded(base).any(axis=1)
+    if not rows.any():
+        return [
+            f"no effect: {label}: none of the exporters it selects is among the countries "
+            f"that trade {_goods(base)}, so a cap on their exports changes nothing"
+        ]
     if not exporting.any():
         return [
             f"no effect: {label}: {_do(base, rows)} not export {_goods(base)} in the baseline, "
@@ -133,6 +138,11 @@ def quota_notes(label: str, base: ProductBaseline, rows: np.ndarray, share: floa
     """A quota on countries that do not export does nothing; one at or above baseline exports
     binds only if other policies raise those exports."""
     exporting = rows & _traded(base).any(axis=1)
+    if not rows.any():
+        return [
+            f"no effect: {label}: none of the exporters it selects is among the countries "
+            f"that trade {_goods(base)}, so a cap on their exports changes nothing"
+        ]
     if not exporting.any():
         return [
             f"no effect: {label}: {_do(base, rows)} not export {_goods(base)} in the baseline, "
