@@ -160,6 +160,31 @@ CASES = [
             ),
         ),
     ),
+    Case(  # the tighter of two licences applies on each pair: the looser does nothing
+        "two licences on the same pairs",
+        **sim(
+            scenario(
+                'type = "export_licensing"\nexporters = ["CHN"]\ngrant_share = 0.8',
+                'type = "export_licensing"\nexporters = ["CHN"]\ngrant_share = 0.5',
+            ),
+            code=0,
+            words=("warning: no effect: policy[0] (export_licensing): a tighter cap",),
+            absent=("policy[1] (export_licensing): a tighter",),
+        ),
+    ),
+    Case(  # a ban on the licensed pair: the licence does nothing there
+        "a licence and a ban on the same pair",
+        **sim(
+            scenario(
+                'type = "export_licensing"\nexporters = ["CHN"]\nimporters = ["USA"]\n'
+                "grant_share = 0.8",
+                'type = "export_ban"\nexporters = ["CHN"]\nimporters = ["USA"]',
+                product='[[product]]\nid = "gallium_germanium"\n',
+            ),
+            code=0,
+            words=("warning: no effect: policy[0] (export_licensing): a tighter cap or a ban",),
+        ),
+    ),
     Case(
         "licensing with an empty grant-share table",
         **sim(

@@ -234,6 +234,7 @@ def resolve_controls(
             out.append(key)
         return out
 
+    own_caps: list[tuple[str, str, np.ndarray]] = []  # each quota's and licence's own caps
     for k, pol in policies:
         fname = f"policy[{k}]"
         rows = select(pol.exporters, f"{fname}.exporters")  # type: ignore[attr-defined]
@@ -258,6 +259,7 @@ def resolve_controls(
                 spec = _LeakSpec(fname, via, pol.leak_cost, pol.leak_share)
         if isinstance(pol, ExportQuotaPolicy):
             new = np.where(pairs, pol.share_of_baseline, np.inf)
+            own_caps.append((fname, pol.type, new))
             pair_from = _capped_by(pair_from, pair_cap, new, _FROM_QUOTA)
             pair_cap = np.minimum(pair_cap, new)
             if spec is not None:
@@ -266,6 +268,7 @@ def resolve_controls(
             share = _grant_shares(pol, base, cols, select, fname, notes)
             cap = np.where(pairs, share[None, :], np.inf)
             new = np.where(np.isnan(cap), np.inf, cap)
+            own_caps.append((fname, pol.type, new))
             pair_from = _capped_by(pair_from, pair_cap, new, _FROM_LICENCE)
             pair_cap = np.minimum(pair_cap, new)
             if spec is not None:
@@ -310,6 +313,14 @@ def resolve_controls(
         for fname, codes in tight.items()
     ]
     banned |= (pair_cap == 0) & (V > 0) & offdiag
+    shut = banned if banned_already is None else banned | banned_already
+    for fname, kind, own in own_caps:  # the tightest cap on a pair applies, a ban above all
+        mine = np.isfinite(own) & (V > 0) & offdiag
+        if mine.any() and ((pair_cap < own) | shut)[mine].all():
+            notes.append(
+                f"no effect: {fname} ({kind}): a tighter cap or a ban from another policy "
+                "applies on every pair it selects"
+            )
     groups: list[QuotaGroup] = []
     capped = np.isfinite(pair_cap) & (pair_cap > 0) & offdiag
     rerouted = np.zeros_like(capped)  # a leaky ban's pairs: their cap is the vias' trade
