@@ -612,13 +612,13 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
                 shift[mask] *= factor
                 producing = mask & (base.V.sum(axis=1) > 0)
                 if factor == 1.0 or not producing.any():  # legal, and it changes nothing
-                    why = (
+                    reason = (
                         "it leaves output as it is (a factor of 1)"
                         if factor == 1.0
                         else "none of the countries it selects produces "
                         f"{base.product_id.replace('_', ' ')}"
                     )
-                    notes.append(f"no effect: chain[{k}].shock[{si}]: {why}")
+                    notes.append(f"no effect: chain[{k}].shock[{si}]: {reason}")
             stages.append(
                 ResolvedStage(
                     key=base.product_id,
