@@ -258,6 +258,16 @@ def test_chains_in_the_designer_form() -> None:
             "must be at most 1, got 1.5",
             "must be at most 100%, got 150%",
         ),
+        (  # just past the bound: every digit shown (it read "at most 1000%, got 1000%")
+            "policy[0].rate",
+            "must be at most 10, got 10.0000001",
+            "must be at most 1000%, got 1000.00001%",
+        ),
+        (
+            "disruption[0].probability",
+            "must be at most 1, got 1.000001",
+            "must be at most 100%, got 100.0001%",
+        ),
         ("policy[0].price_usd_per_t", "Input should be greater than 0", "must be more than 0"),
         ("defaults.sigma", "Input should be a valid number, unable to parse", "must be a number"),
         ("name", "String should have at least 1 character", "must not be empty"),

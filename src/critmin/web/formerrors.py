@@ -11,6 +11,7 @@ own units (percent) and without pydantic's phrasing (:func:`plain_words`):
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 _PCT_FIELDS = (
     ".rate",
@@ -70,10 +71,16 @@ def plain_words(field_name: str, problem: str) -> str:
         text = re.sub(f"^{pattern}$", replacement, text)
     bound = _BOUND.match(text)
     if bound and field_name.endswith(_PCT_FIELDS):
-        text = f"{bound.group(1)} {float(bound.group(2)) * 100:g}%"
+        text = f"{bound.group(1)} {_percent(bound.group(2))}%"
         if bound.group(3) is not None:
-            text += f", got {float(bound.group(3)) * 100:g}%"
+            text += f", got {_percent(bound.group(3))}%"
     return text
+
+
+def _percent(fraction: str) -> str:
+    """A fraction written as text, in percent with every digit it has (``1.000001`` ->
+    ``100.0001``): rounded to six digits, a value just past a bound read as the bound."""
+    return format(Decimal(fraction).scaleb(2).normalize(), "f")
 
 
 def form_anchor(field_name: str) -> str:
