@@ -42,6 +42,19 @@ def test_wrong_entries_are_named_next_to_their_field(client: Any) -> None:
         (_row(0, probability_pct="ten"), "disruption-0-probability_pct", "expected a number"),
         (_row(0, probability_pct="5", year="soon"), "disruption-0-year", "a year such as"),
         (_row(0, probability_pct="5", exporters="XXX"), "disruption-0-exporters", "XXX"),
+        # a key kept as saved (no field of its own): shown under the row, named, not as if the
+        # exporters were wrong (it was "Disruption 1, exporters: product ... is not one ...")
+        (
+            _row(0, probability_pct="5", exporters="CHN")
+            | {"disruption-0-extra": '{"products": ["cobalt_oxides"]}'},
+            "disruption-0-kept",
+            "products: product 'cobalt_oxides'",
+        ),
+        (
+            _row(0, probability_pct="5", exporters="CHN") | {"disruption-0-extra": '{"a": 1}'},
+            "disruption-0-kept",
+            "a: ",
+        ),
     ]
     for fields, anchor, words in cases:
         r = client.post("/designer", data=LITHIUM | fields | {"action": "run"})

@@ -101,7 +101,7 @@ def form_anchor(field_name: str) -> str:
     if disruption:
         k, attr = int(disruption.group(1)), disruption.group(2) or "exporters"
         attr = {"probability": "probability_pct"}.get(attr, attr)
-        return f"disruption-{k}-{attr if attr in _DISRUPTION_SHOWN else 'exporters'}"
+        return f"disruption-{k}-{attr if attr in _DISRUPTION_SHOWN else 'kept'}"
     if field_name == "disruption":
         return "disruptions"
     if field_name.startswith("zone.watch"):
@@ -170,7 +170,9 @@ _POLICY_LABELS = {
 
 _SHOCK_LABELS = {"change_pct": "change"}  # the others: the field's name
 _DISRUPTION_SHOWN = {"exporters", "importers", "probability_pct", "year"}
-_DISRUPTION_LABELS = {"probability_pct": "probability"}
+_DISRUPTION_LABELS = {"probability_pct": "probability", "kept": "a key kept as saved"}
+"""``kept``: the keys of a saved disruption the form has no field for (``products``,
+``stage``, ...), carried as saved; an error in one is shown under the row, naming the key."""
 
 
 def field_label(anchor: str) -> str:
@@ -199,4 +201,8 @@ def field_errors(field_name: str, problem: str) -> dict[str, str]:
     key = re.match(r"^(grant_share_range|grant_share|leak_via|leak_cost|leak_share)\b", problem)
     if whole and key:
         field_name = f"{field_name}.{key.group(1)}"
-    return {form_anchor(field_name): plain_words(field_name, problem)}
+    anchor = form_anchor(field_name)
+    words = plain_words(field_name, problem)
+    if anchor.endswith("-kept"):  # name the key, which has no field of its own
+        words = f"{field_name.rsplit('.', 1)[-1]}: {words}"
+    return {anchor: words}
