@@ -105,3 +105,30 @@ def test_a_saved_tables_other_keys_are_kept(client: Any) -> None:
             "products": ["lithium_carbonate"],
         }
     ]
+
+
+def test_remove_buttons_take_the_box_they_belong_to(client: Any) -> None:
+    """Boxes removed in the browser leave gaps in the indices: a remove button takes the box
+    whose fields carry its index (it took the box at that position: remove:5 on boxes 0, 5
+    and 9 removed box 9); one for no box says so; a row numbered 10000 is kept."""
+    rows = LITHIUM | _row(0, exporters="CHN", probability_pct="10")
+    rows |= _row(5, exporters="RUS", probability_pct="5")
+    rows |= _row(9, exporters="COD", probability_pct="2")
+    page = client.post("/designer", data=rows | {"action": "remove-disruption:5"}).text
+    boxes = page.split('id="disruptions"')[1]
+    assert 'value="RUS"' not in boxes and 'value="CHN"' in boxes and 'value="COD"' in boxes
+    page = client.post("/designer", data=rows | {"action": "remove-disruption:7"}).text
+    assert "There is no box &#39;7&#39; to remove." in page
+    boxes = page.split('id="disruptions"')[1]
+    assert all(f'value="{c}"' in boxes for c in ("CHN", "RUS", "COD"))
+    far = LITHIUM | _row(10000, exporters="CHN", probability_pct="10")
+    assert _run(client, far).json()["scenario"]["disruption"][0]["exporters"] == ["CHN"]
+
+
+def test_form_buttons_are_refused_as_json(client: Any) -> None:
+    """``format=json`` answers run and save; the buttons that redraw the form got an HTML
+    page with a 200."""
+    for action in ("add", "add-shock", "add-disruption", "remove:0", "remove-disruption:0"):
+        r = client.post("/designer?format=json", data=LITHIUM | {"action": action})
+        assert r.status_code == 422 and r.json()["field"] == "action", (action, r.text[:200])
+        assert "with format=json send run or save" in r.json()["error"]

@@ -316,14 +316,14 @@ def state_from_form(form: dict[str, list[str]]) -> DesignerState:
         return {v.strip() for v in form.get(key, []) if v.strip()}
 
     policies = []
-    for i in _row_indices(form, "policy"):
+    for i in row_indices(form, "policy"):
         row = {f: one(f"policy-{i}-{f}") for f in POLICY_FIELDS}
         row["products"] = ",".join(  # ticked boxes (several values) or one typed list
             v.strip() for v in form.get(f"policy-{i}-products", []) if v.strip()
         )
         policies.append(row)
     shocks = []
-    for i in _row_indices(form, "shock"):
+    for i in row_indices(form, "shock"):
         row = {f: one(f"shock-{i}-{f}") for f in SHOCK_FIELDS}
         row["products"] = ",".join(
             v.strip() for v in form.get(f"shock-{i}-products", []) if v.strip()
@@ -348,18 +348,18 @@ def state_from_form(form: dict[str, list[str]]) -> DesignerState:
         shocks=shocks,
         disruptions=[
             {f: one(f"disruption-{i}-{f}") for f in formdisruptions.DISRUPTION_FIELDS}
-            for i in _row_indices(form, "disruption")
+            for i in row_indices(form, "disruption")
         ],
         paths={f: one(f"paths-{f}") for f in formpaths.PATHS_FIELDS},
         carried=one("carried"),
     )
 
 
-def _row_indices(form: dict[str, list[str]], prefix: str) -> list[int]:
+def row_indices(form: dict[str, list[str]], prefix: str) -> list[int]:
     """The indices ``i`` of the form's ``<prefix>-<i>-type`` fields, in order: every box the
     page held, also past the number the buttons add (a saved scenario's rows are all shown)
     and with gaps where boxes were removed in the browser."""
-    pattern = re.compile(rf"^{prefix}-(\d{{1,4}})-type$")
+    pattern = re.compile(rf"^{prefix}-(\d{{1,5}})-type$")
     return sorted({int(m.group(1)) for key in form if (m := pattern.match(key))})
 
 

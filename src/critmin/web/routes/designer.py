@@ -203,6 +203,10 @@ async def designer_post(
         if format == "json":
             raise InvalidInputError("action", error)
         return designer_page(ctx, state, status=422, error=error)
+    if format == "json" and action not in ("run", "save"):  # the buttons redraw the form
+        raise InvalidInputError(
+            "action", f"{action!r} redraws the HTML form; with format=json send run or save"
+        )
     if action == "add":
         full = sum(1 for p in state.policies if p.get("type")) >= forms.MAX_POLICIES
         note = f"At most {forms.MAX_POLICIES} instruments can be added here." if full else None
@@ -219,17 +223,18 @@ async def designer_post(
             else None
         )
         return designer_page(ctx, state, extra_disruptions=0 if full else 1, notice=note)
-    if action.startswith("remove-disruption:"):
-        index = action.removeprefix("remove-disruption:")
-        state.disruptions = [d for i, d in enumerate(state.disruptions) if str(i) != index]
-        return designer_page(ctx, state)
-    if action.startswith("remove-shock:"):
-        index = action.removeprefix("remove-shock:")
-        state.shocks = [s for i, s in enumerate(state.shocks) if str(i) != index]
-        return designer_page(ctx, state)
-    if action.startswith("remove:"):
-        index = action.removeprefix("remove:")
-        state.policies = [p for i, p in enumerate(state.policies) if str(i) != index]
+    if action.startswith(("remove-disruption:", "remove-shock:", "remove:")):
+        kind, _, index = action.partition(":")
+        prefix, rows = {
+            "remove-disruption": ("disruption", state.disruptions),
+            "remove-shock": ("shock", state.shocks),
+            "remove": ("policy", state.policies),
+        }[kind]
+        # the box whose fields carry that index (boxes removed in the browser leave gaps)
+        posted = forms.row_indices(form, prefix)
+        if not (index.isascii() and index.isdigit() and int(index) in posted):
+            return designer_page(ctx, state, notice=f"There is no box {index[:20]!r} to remove.")
+        del rows[posted.index(int(index))]
         return designer_page(ctx, state)
     try:
         data = forms.scenario_from_state(state, product_names())
