@@ -438,3 +438,28 @@ def test_long_messages_keep_their_words_between_quoted_values(client: Any) -> No
     assert shorten_values(message) == (
         f"field 'policy[0].type': {between}got 'tarif' and '{'A' * 60}…' (500 characters)."
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words", "field"),
+    [
+        (b"{", 400, ["not valid JSON"], "<body>"),
+        (b"", 400, ["empty", "fields to change"], "<body>"),
+        (b'{"name": "\xff"}', 400, ["not UTF-8"], "<body>"),
+        (b'{"name": "a", "name": "b"}', 400, ["twice"], "<body>"),
+        (b'{"name": 5}', 422, ["valid string"], "name"),
+        (b'{"colour": "red"}', 422, ["not permitted"], "colour"),
+    ],
+)
+def test_an_edit_body_gets_the_answers_of_every_body(
+    client: Any, body: bytes, status: int, words: list[str], field: str
+) -> None:
+    """PATCH reads its body as every other endpoint does (FastAPI's own body model answered
+    unreadable JSON with a 422, and a body that is not UTF-8 with a message that did not say
+    so); nothing is changed."""
+    sid = client.post("/api/scenarios?run=false", json=sc()).json()["id"]
+    before = client.get(f"/api/scenarios/{sid}").json()
+    r = client.patch(f"/api/scenarios/{sid}", content=body, headers=JSON)
+    assert r.status_code == status, r.text
+    assert r.json()["field"] == field and all(w in r.json()["error"] for w in words), r.json()
+    assert client.get(f"/api/scenarios/{sid}").json() == before

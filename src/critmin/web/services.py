@@ -383,17 +383,17 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def parse_json_body(body: bytes) -> Any:
+def parse_json_body(body: bytes, what: str = "the scenario") -> Any:
     """Strict JSON: UTF-8, at most :data:`MAX_JSON_DEPTH` levels of nesting, numbers of at
     most :data:`MAX_NUMBER_CHARS` characters, no NaN/Infinity or numbers that overflow, no key
-    twice in one object."""
+    twice in one object. ``what``: what the body should hold, for the message when empty."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequestError("the request body is not UTF-8 text") from None
     text = text.removeprefix("\ufeff")  # a byte-order mark is not an error
     if not text.strip():
-        raise BadRequestError("the request body is empty: send the scenario as a JSON object")
+        raise BadRequestError(f"the request body is empty: send {what} as a JSON object")
     depth = json_depth(text)
     if depth > MAX_JSON_DEPTH:
         raise BadRequestError(

@@ -7,13 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from critmin.web import services
 from critmin.web.context import WebContext, get_context
 from critmin.web.openapi import BODY_ERRORS, SCENARIO_BODY, responses
 from critmin.web.responses import json_response, links
 from critmin.web.routes.api import read_scenario
+from critmin.web.services import InvalidInputError, TooLargeError
 
 router = APIRouter(prefix="/api/scenarios", tags=["scenarios"])
 Ctx = Depends(get_context)
@@ -82,21 +83,32 @@ def api_scenario(scenario_id: str, ctx: WebContext = Ctx) -> JSONResponse:
     return json_response(entry.to_dict() | {"scenario": data} | links(entry.id))
 
 
-async def require_json(request: Request) -> None:
-    """415 unless the body is sent as JSON, 400 unless it is strict JSON
-    (:func:`critmin.web.services.parse_json_body`: a key given twice, NaN ...), before the
-    endpoint's body model reads it (a dependency of endpoints with a body model)."""
-    services.check_json_content_type(request.headers.get("content-type"))
-    services.parse_json_body(await request.body())
-
-
 @router.patch(
     "/{scenario_id}",
     summary="Rename a saved scenario, or change its notes or tags",
-    dependencies=[Depends(require_json)],
-    responses=responses(404, 415),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ScenarioEdit.model_json_schema()}},
+        }
+    },
+    responses=responses(400, 404, 415, 422),
 )
-def api_edit(scenario_id: str, edit: ScenarioEdit, ctx: WebContext = Ctx) -> JSONResponse:
+async def api_edit(scenario_id: str, request: Request, ctx: WebContext = Ctx) -> JSONResponse:
+    """The body is read here, not by FastAPI's body model, so that it gets the same answers
+    as every other body (:func:`critmin.web.services.parse_json_body`: 400 for unreadable or
+    ambiguous JSON, which FastAPI answered with a 422 or a message that did not say why)."""
+    services.check_json_content_type(request.headers.get("content-type"))
+    body = await request.body()
+    if len(body) > ctx.limits.max_body_bytes:
+        raise TooLargeError(f"the request body is larger than {ctx.limits.max_body_bytes} bytes")
+    data = services.parse_json_body(body, "the fields to change (name, notes, tags)")
+    try:
+        edit = ScenarioEdit.model_validate(data)
+    except ValidationError as exc:
+        e = exc.errors(include_url=False)[0]
+        where = ".".join(str(x) for x in e["loc"]) or "<body>"
+        raise InvalidInputError(where, str(e["msg"])) from None
     entry = ctx.store.update(scenario_id, name=edit.name, notes=edit.notes, tags=edit.tags)
     return json_response(entry.to_dict() | links(entry.id))
 
