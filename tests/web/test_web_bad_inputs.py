@@ -463,3 +463,15 @@ def test_an_edit_body_gets_the_answers_of_every_body(
     assert r.status_code == status, r.text
     assert r.json()["field"] == field and all(w in r.json()["error"] for w in words), r.json()
     assert client.get(f"/api/scenarios/{sid}").json() == before
+
+
+def test_a_designer_form_that_cannot_be_read_says_why(client: Any) -> None:
+    """Python's codec message and "Max number of fields exceeded" became plain words."""
+    form = {"content-type": "application/x-www-form-urlencoded", "accept": "application/json"}
+    r = client.post("/designer?format=json", content=b"name=\xff\xfe", headers=form)
+    assert (
+        r.status_code == 400 and r.json()["error"] == "cannot read the form: it is not UTF-8 text"
+    )
+    r = client.post("/designer?format=json", content=b"&".join([b"a=1"] * 5001), headers=form)
+    assert r.status_code == 400
+    assert r.json()["error"] == "cannot read the form: it has more than 5,000 fields"

@@ -176,14 +176,24 @@ async def _read_form(request: Request) -> dict[str, list[str]]:
         )
     body = await request.body()
     try:
-        return parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=5000)
-    except (UnicodeDecodeError, ValueError) as err:
-        raise BadRequestError(f"cannot read the form: {err}") from None
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequestError("cannot read the form: it is not UTF-8 text") from None
+    try:
+        return parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:  # more fields than max_num_fields
+        raise BadRequestError(
+            f"cannot read the form: it has more than {MAX_FORM_FIELDS:,} fields"
+        ) from None
+
+
+MAX_FORM_FIELDS = 5000
+"""Fields a designer form may send (the largest form the page draws has a few hundred)."""
 
 
 _KNOWN_ACTION = re.compile(
-    r"run|save|add|add-shock|add-disruption|remove:\d{1,4}|remove-shock:\d{1,4}"
-    r"|remove-disruption:\d{1,4}"
+    r"run|save|add|add-shock|add-disruption|remove:\d{1,5}|remove-shock:\d{1,5}"
+    r"|remove-disruption:\d{1,5}"
 )
 """The values of the form's buttons (``remove:<i>``: the instrument box ``i``)."""
 
