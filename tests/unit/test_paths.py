@@ -475,3 +475,26 @@ def test_settings_and_disruptions_that_do_nothing_in_the_paths_are_warned_of() -
     assert any("stockpile_target_days = 0" in n for n in days.notes)
     fine = run_paths(scenario({"draws": 0, "years": "2025-2027", **QUIET}), world=_world())
     assert not any(n.startswith("no effect:") for n in fine.notes)
+
+
+def test_a_disruption_that_cuts_buyers_off_says_so() -> None:
+    """A ban of every exporter on the zone leaves members without a domestic output with no
+    supplier in the years it fires: a ``cut off:`` warning names them (there was only a
+    numerical warning about an invalid subtraction, and '-' for the zone buyers' cost)."""
+    res = run_paths(
+        scenario(
+            {"draws": 0, "years": "2025-2027", **QUIET},
+            [{"exporters": "all", "importers": "members", "probability": 1.0}],
+        ),
+        world=_world(),
+    )
+    cut = [n for n in res.notes if n.startswith("cut off: disruption[0]")]
+    assert len(cut) == 1 and "buyer(s) of lithium_carbonate with no supplier (" in cut[0], res.notes
+    quiet = run_paths(
+        scenario(
+            {"draws": 0, "years": "2025-2027", **QUIET},
+            [{"exporters": ["CHN"], "importers": "members", "probability": 1.0}],
+        ),
+        world=_world(),
+    )
+    assert not any(n.startswith("cut off:") for n in quiet.notes)

@@ -109,6 +109,25 @@ def _check_memory(draws: int, years: int, mechanisms: int) -> None:
     )
 
 
+def _cut_off(model: PathModel, label: str, banned: list[np.ndarray]) -> list[str]:
+    """``cut off:`` warnings for a disruption that leaves buyers of a stage with no supplier
+    at all in the years it fires: their price is infinite and the zone buyers' cost of those
+    years undefined (shown as '-'), which a numerical warning alone did not explain."""
+    out = []
+    for stage, ban in zip(model.stages, banned, strict=True):
+        buys = stage.market.V > 0
+        cut = buys.any(axis=0) & ~(buys & ~ban).any(axis=0)
+        if cut.any():
+            names = [c for c, m in zip(model.countries, cut, strict=True) if m]
+            shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+            out.append(
+                f"cut off: {label}: in the years it fires it leaves {len(names)} buyer(s) of "
+                f"{stage.name} with no supplier ({shown}): their price is infinite, so the "
+                "buyers' costs of those years are undefined (shown as '-', null in JSON)"
+            )
+    return out
+
+
 def idle_mechanisms(settings: PathsSettings) -> list[str]:
     """``no effect:`` warnings for mechanisms compared that their settings leave idle: an
     offtake without a budget or without a stockpile target buys nothing (its figures are all
@@ -173,6 +192,8 @@ def run_paths(
             notes.append(f"no effect: {ev.label}: it removes no trade of the chain's stages")
         elif ev.probability == 0.0:
             notes.append(f"no effect: {ev.label}: no draw fires it (probability 0)")
+        else:
+            notes += _cut_off(model, ev.label, ev.banned)
     notes += idle_mechanisms(settings)
     ratio = settings.floor_usd_per_t / model.info[k].unit_value
     if ratio > EXTREME_PRICE_RATIO:
