@@ -569,7 +569,8 @@ def chain_sentences(results: dict[str, Any], chain_id: str) -> list[str]:
     """The chain's answer in words: who captures the zone producers' gain, by stage (the
     contract's ``captured_by_stage``: each stage's share of the sum of zone producers' surplus
     gains); buyer prices per stage in the zone and outside (the stages'
-    ``zone_price_change_pct`` and ``outside_price_change_pct``); the chain's welfare."""
+    ``zone_price_change_pct`` and ``outside_price_change_pct``); the chain's welfare. A chain
+    that did not converge gets one sentence saying so and no figures."""
     chain = results["chains"][chain_id]
     stages, captured = chain["stages"], chain["captured_by_stage"]
     n = len(stages)
@@ -577,6 +578,12 @@ def chain_sentences(results: dict[str, Any], chain_id: str) -> list[str]:
     head = f"In the {chain_id.replace('_', ' ')} chain " + (
         f"({flow}, solved as one system)" if n > 1 else f"(one stage: {flow})"
     )
+    if not chain["converged"]:  # the last iterate's figures would read as findings
+        return [
+            f"{head.replace('In the', 'The', 1)} did not converge ({chain['message']}): it has "
+            "no result numbers, so none are told here (in --json its figures are those of the "
+            "last iterate)."
+        ]
     shares = [c["share_of_zone_producer_gain"] for c in captured]
     gains = [c["zone_producers_usd"] for c in captured]
     if all(v is None for v in shares):
@@ -655,11 +662,6 @@ def chain_sentences(results: dict[str, Any], chain_id: str) -> list[str]:
         f"zone, {_gain_or_loss(w['outside'])} outside it and {_gain_or_loss(w['world'])} for "
         "the world."
     )
-    if not chain["converged"]:
-        sentences.append(
-            f"Caution: the {chain_id} chain did not converge ({chain['message']}); its numbers "
-            "are unreliable."
-        )
     return sentences
 
 
