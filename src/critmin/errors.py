@@ -44,6 +44,10 @@ class SourceFormatError(CritminError):
         self.problem = problem
         super().__init__(f"cannot read {self.path}: {problem}")
 
+    def __reduce__(self) -> tuple[type[SourceFormatError], tuple[str, str]]:
+        """Pickled with its two arguments (see :meth:`ScenarioError.__reduce__`)."""
+        return (type(self), (self.path, self.problem))
+
 
 class DataIntegrityError(CritminError):
     """The bundled reference dataset fails a check (hash, row count, totals)."""
@@ -74,6 +78,12 @@ class ScenarioError(CritminError):
         self.field = field
         self.problem = problem
         super().__init__(f"scenario field '{field}': {problem}")
+
+    def __reduce__(self) -> tuple[type[ScenarioError], tuple[str, str]]:
+        """Pickled with its two arguments, so that one raised in a worker process (the
+        coalition's markets) reaches the command as itself: unpickled from its message alone
+        it failed, and the process pool broke into an internal error."""
+        return (type(self), (self.field, self.problem))
 
 
 class SolverError(CritminError):

@@ -185,6 +185,18 @@ CASES = [
             words=("warning: no effect: policy[0] (export_licensing): a tighter cap or a ban",),
         ),
     ),
+    Case(  # the scenario is valid; THA joining the zone makes it a restricted destination
+        "coalition candidate that is a leak's via, on two worker processes",
+        ["coalition", "{s}", "--no-cache", "--workers", "2"],
+        {
+            "s.toml": (
+                EXAMPLE.parent / "controls" / "antimony_licensing_leakage_2025.toml"
+            ).read_text()
+            + '\n[coalition]\ncandidates = ["THA"]\n'
+        },
+        words=("policy[0].leak_via", "THA is a restricted destination", "candidates join the zone"),
+        absent=("internal error",),
+    ),
     Case(
         "licensing with an empty grant-share table",
         **sim(

@@ -43,7 +43,7 @@ import numpy as np
 
 from critmin.baseline import ProductBaseline
 from critmin.coalition.cache import CACHE_VERSION, CoalitionCache, mask_key
-from critmin.errors import CritminError, UnknownCountryError
+from critmin.errors import CritminError, ScenarioError, UnknownCountryError
 from critmin.model.core import Market
 from critmin.model.solver import CHUNK_ELEMENTS, solve_batch, warm_up
 from critmin.parallel import collect, dask_client, deferred_interrupts, one_blas_thread
@@ -194,6 +194,23 @@ class ProductTask:
         return state
 
 
+def _coalition_policy(world: World, task: ProductTask, members: np.ndarray) -> Any:
+    """The scenario's policy for one coalition (``members``): a policy that cannot apply with
+    that zone (a country that joins is a leak's via or a restricted destination) is named with
+    the coalition, since the scenario alone is valid."""
+    try:
+        return build_policy(
+            world, task.scenario, task.baseline, members, task.watch_all & ~members, []
+        )
+    except ScenarioError as err:
+        raise ScenarioError(
+            err.field,
+            f"{err.problem} (in a coalition the analysis values, where candidates join the "
+            "zone; the scenario alone is valid: leave that country out of the candidates or "
+            "out of the policy)",
+        ) from None
+
+
 def solve_masks(task: ProductTask, masks: np.ndarray) -> np.ndarray:
     """The :data:`QUANTITIES` of the market under each member mask, ``(B, len(QUANTITIES))``.
 
@@ -206,9 +223,7 @@ def solve_masks(task: ProductTask, masks: np.ndarray) -> np.ndarray:
     step = max(1, CHUNK_ELEMENTS // max(task.n * task.n, 1))
     for start in range(0, len(masks), step):
         block = masks[start : start + step]
-        policies = [
-            build_policy(world, task.scenario, base, m, task.watch_all & ~m, []) for m in block
-        ]
+        policies = [_coalition_policy(world, task, m) for m in block]
         solutions = solve_batch([task.market] * len(block), policies)
         for b, (m, sol) in enumerate(zip(block, solutions, strict=True)):
             q = sol.q
