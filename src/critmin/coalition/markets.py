@@ -217,7 +217,6 @@ def solve_masks(task: ProductTask, masks: np.ndarray) -> np.ndarray:
     ``masks`` is ``(B, n)`` bool. Pure: the same inputs give the same bits in any process.
     """
     world = cast(World, task.countries)
-    base = task.baseline
     masks = np.asarray(masks, dtype=np.bool_)
     out = np.zeros((len(masks), len(QUANTITIES)))
     step = max(1, CHUNK_ELEMENTS // max(task.n * task.n, 1))
