@@ -172,6 +172,19 @@ CASES = [
             absent=("policy[1] (export_licensing): a tighter",),
         ),
     ),
+    Case(  # a cap of 0 is the policy's own ban: it has an effect (it was said to have none)
+        "a destination quota of 0",
+        **sim(
+            scenario(
+                'type = "export_quota"\nexporters = ["CHN"]\nimporters = "members"\n'
+                "share_of_baseline = 0",
+                'type = "export_licensing"\nexporters = ["CHL"]\nimporters = "members"\n'
+                "grant_share = 0",
+            ),
+            code=0,
+            absent=("tighter cap",),
+        ),
+    ),
     Case(  # a ban on the licensed pair: the licence does nothing there
         "a licence and a ban on the same pair",
         **sim(

@@ -312,7 +312,8 @@ def resolve_controls(
         "nothing leaks there"
         for fname, codes in tight.items()
     ]
-    banned |= (pair_cap == 0) & (V > 0) & offdiag
+    # the bans of the scenario's ban policies (not yet those that caps of 0 make: a cap of 0
+    # is the policy's own ban, not another policy's)
     shut = banned if banned_already is None else banned | banned_already
     for fname, kind, own in own_caps:  # the tightest cap on a pair applies, a ban above all
         mine = np.isfinite(own) & (V > 0) & offdiag
@@ -321,6 +322,7 @@ def resolve_controls(
                 f"no effect: {fname} ({kind}): a tighter cap or a ban from another policy "
                 "applies on every pair it selects"
             )
+    banned |= (pair_cap == 0) & (V > 0) & offdiag
     groups: list[QuotaGroup] = []
     capped = np.isfinite(pair_cap) & (pair_cap > 0) & offdiag
     rerouted = np.zeros_like(capped)  # a leaky ban's pairs: their cap is the vias' trade
