@@ -498,3 +498,19 @@ def test_a_disruption_that_cuts_buyers_off_says_so() -> None:
         world=_world(),
     )
     assert not any(n.startswith("cut off:") for n in quiet.notes)
+
+
+def test_a_disruption_that_removes_no_trade_never_fires() -> None:
+    """A ban by a country that sells nothing to the zone (ISL), every year: it removes no
+    trade, so it is a ``no effect`` warning and the paths equal those without it (it counted as
+    a disruption every year, and the offtake agency, which does not buy in such years, bought
+    nothing: its figures were all zero)."""
+    paths = {"draws": 0, "years": "2025-2028", **QUIET}
+    none = run_paths(scenario(paths), world=_world()).to_dict()
+    isl = run_paths(
+        scenario(paths, [{"exporters": ["ISL"], "importers": "members", "probability": 1.0}]),
+        world=_world(),
+    )
+    assert any(n.startswith("no effect: disruption[0]") for n in isl.notes), isl.notes
+    assert isl.to_dict()["mechanisms"] == none["mechanisms"]
+    assert none["mechanisms"]["offtake"]["npv"]["fiscal_cost_usd"]["expected"] > 0

@@ -221,6 +221,7 @@ def simulate_path(
     mem = model.members
     k = model.floor_stage
     uv = [i.unit_value for i in m.info]
+    removing = {e for e, ev in enumerate(m.events) if ev.removes_trade}  # others never fire
     F = m.floor_usd_per_t
     g = m.growth.rate if settings.demand_growth else 0.0
     lg = math.log1p(g)
@@ -261,7 +262,7 @@ def simulate_path(
         fired = tuple(
             e
             for e, ev in enumerate(m.events)
-            if (ev.year is None or ev.year == year) and u[t, e] < ev.probability
+            if (ev.year is None or ev.year == year) and u[t, e] < ev.probability and e in removing
         )
         sol = y.solve(H, A, pols, fired, gap)
         fiscal = 0.0

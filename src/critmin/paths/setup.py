@@ -50,6 +50,13 @@ class PathEvent:
     year: int | None
     probability: float
 
+    @property
+    def removes_trade(self) -> bool:
+        """Whether it removes any trade of the stages: one that removes none never fires (a
+        year with it is a year without a disruption: no shortfall, and an offtake agency
+        buys as in any other year)."""
+        return any(b.any() for b in self.banned)
+
 
 @dataclass
 class PathModel:
@@ -206,7 +213,8 @@ def path_model(scenario: Scenario, world: World, settings: PathsSettings) -> Pat
             b1 = r1[3].policy.banned if r1[3].policy and r1[3].policy.banned is not None else None
             n = r0[3].market.n
             z = np.zeros((n, n), dtype=bool)
-            masks.append((b1 if b1 is not None else z) & ~(b0 if b0 is not None else z))
+            added = (b1 if b1 is not None else z) & ~(b0 if b0 is not None else z)
+            masks.append(added & (r0[3].market.V > 0))  # a pair without trade loses nothing
         when = f" in {d.year}" if d.year else " every year"
         events.append(
             PathEvent(
