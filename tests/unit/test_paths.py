@@ -514,3 +514,15 @@ def test_a_disruption_that_removes_no_trade_never_fires() -> None:
     assert any(n.startswith("no effect: disruption[0]") for n in isl.notes), isl.notes
     assert isl.to_dict()["mechanisms"] == none["mechanisms"]
     assert none["mechanisms"]["offtake"]["npv"]["fiscal_cost_usd"]["expected"] > 0
+
+
+def test_the_scenarios_own_warnings_are_in_the_paths_notes() -> None:
+    """A policy that does nothing warns in the paths as in ``critmin simulate`` (the paths
+    said nothing), once."""
+    tariff = {"type": "tariff", "exporters": ["ISL"], "rate": 0.5}
+    res = run_paths(
+        scenario({"draws": 0, "years": "2025-2026", **QUIET}) | {"policy": [tariff]},
+        world=_world(),
+    )
+    own = [n for n in res.notes if n.startswith("no effect: policy[0] (tariff)")]
+    assert len(own) == 1, res.notes

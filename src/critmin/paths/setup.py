@@ -21,6 +21,7 @@ from critmin.model.chain import ChainStage
 from critmin.model.core import Policy
 from critmin.paths.inputs import CapacityRule, DemandGrowth, capacity_rules, demand_growth
 from critmin.scenario.chains import resolve_chains, resolve_single_markets, unit_value
+from critmin.scenario.no_effect import WARNING_PREFIXES
 from critmin.scenario.paths_settings import PathsSettings, parse_years
 from critmin.scenario.resolution import producer_unit_values
 from critmin.scenario.spec import ExportBanPolicy, PriceFloorPolicy, Scenario
@@ -82,21 +83,25 @@ Row = tuple[str, str, ProductBaseline, ChainStage]
 
 
 def _stages(
-    scenario: Scenario, world: World, target: str | None
+    scenario: Scenario, world: World, target: str | None, warnings: list[str] | None = None
 ) -> tuple[str, str, list[Row], np.ndarray]:
-    """(name, mineral, [(key, stage, baseline, ChainStage)], members) of the floored market."""
-    found: list[tuple[str, str, list[Row], np.ndarray]] = []
+    """(name, mineral, [(key, stage, baseline, ChainStage)], members) of the floored market;
+    with ``warnings``, the warnings of its resolution (notes that start with one of
+    :data:`critmin.scenario.no_effect.WARNING_PREFIXES`: a policy that does nothing ...) are
+    added to it."""
+    found: list[tuple[str, str, list[Row], np.ndarray, list[str]]] = []
     for rc in resolve_chains(scenario, world):
         keys = {n for s in rc.stages for n in (s.key, s.stage, *s.product_ids)}
         if target is None or target in keys:
             rows = [(s.key, s.stage, s.baseline, s.model_stage()) for s in rc.stages]
-            found.append((rc.id, rc.mineral, rows, rc.members))
+            notes = [*rc.notes, *(n for s in rc.stages for n in s.notes)]
+            found.append((rc.id, rc.mineral, rows, rc.members, notes))
     _, rps = resolve_single_markets(scenario, world)
     for rp in rps:
         if target is None or rp.spec.id == target:
             st = ChainStage(rp.market, rp.policy, name=rp.spec.id)
             row = (rp.spec.id, rp.baseline.stage, rp.baseline, st)
-            found.append((rp.spec.id, rp.baseline.mineral, [row], rp.members))
+            found.append((rp.spec.id, rp.baseline.mineral, [row], rp.members, list(rp.notes)))
     if not found:
         raise ScenarioError(
             "paths.product",
@@ -109,7 +114,10 @@ def _stages(
             "several markets could carry the floor "
             f"({', '.join(f[0] for f in found)}): name one in paths.product",
         )
-    return found[0]
+    name, mineral, rows, members, notes = found[0]
+    if warnings is not None:
+        warnings += [n for n in dict.fromkeys(notes) if n.startswith(WARNING_PREFIXES)]
+    return name, mineral, rows, members
 
 
 def _floor_key(rows: list[Row], target: str | None) -> int:
@@ -180,7 +188,8 @@ def check_paths_table(scenario: Scenario, world: World) -> None:
 def path_model(scenario: Scenario, world: World, settings: PathsSettings) -> PathModel:
     """Resolve the floored market of ``scenario`` and its policy variants."""
     plain = _with(scenario, [])
-    name, mineral, rows, members = _stages(plain, world, settings.product)
+    own_warnings: list[str] = []  # the scenario's own: a policy that does nothing ...
+    name, mineral, rows, members = _stages(plain, world, settings.product, own_warnings)
     k = _floor_key(rows, settings.product)
     key = rows[k][0]
     is_chain = len(rows) > 1 or any(c.id == name for c in scenario.chain)
@@ -241,7 +250,7 @@ def path_model(scenario: Scenario, world: World, settings: PathsSettings) -> Pat
     sales = V.sum(axis=1)
     to_zone = V[:, members].sum(axis=1)
     share = np.divide(to_zone, sales, out=np.zeros_like(sales), where=sales > 0)
-    notes = left_out(scenario)
+    notes = [*own_warnings, *left_out(scenario)]
     if any(st.alt_policy is not None for _, _, _, st in rows):
         notes.append("paths: the scenario's rules of origin are ignored by the price_gap variant")
     return PathModel(
