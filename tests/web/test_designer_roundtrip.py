@@ -445,6 +445,7 @@ def test_numbers_and_products_by_hs6_survive_saving_twice(client: Any) -> None:
         ],
         "disruption": [{"exporters": ["CHN"], "importers": "members", "probability": 0.33333333}],
         "paths": {"floor_usd_per_t": 123456789, "years": "2025-2035", "product": "283691"},
+        "coalition": {"candidates": ["CHL"], "scope": {"CHL": {"products": ["283691"]}}},
     }
     r = client.post("/api/scenarios?run=false", json=original)
     assert r.status_code == 201, r.text[:500]
@@ -460,3 +461,4 @@ def test_numbers_and_products_by_hs6_survive_saving_twice(client: Any) -> None:
     assert again["policy"][2]["share_of_baseline"] == 0.123456789
     assert again["disruption"][0]["probability"] == 0.33333333
     assert again["paths"]["floor_usd_per_t"] == 123456789
+    assert again["coalition"]["scope"]["CHL"]["products"] == ["lithium_carbonate"]

@@ -180,7 +180,9 @@ class PathsResult:
             if left_out:  # the mechanisms' figures then rest on different sets of draws
                 notes.append(
                     f"numerical: {mech}: {left_out} of {total} draw(s) did not converge (in it "
-                    "or in the same draw without a floor) and are left out of its figures"
+                    "or in the same draw without a floor) and are left out of its figures "
+                    "(its NPVs; a year's figures keep the draws whose solve of that year "
+                    "converged)"
                 )
         return {
             "scenario": self.scenario,

@@ -200,9 +200,10 @@ def with_bundled_ids(
     """``data`` with every bundled product it names by an HS6 code (or any other code the
     dataset resolves: ``bundled_id`` gives the product id, or None for an unknown code) named
     by its product id instead: in its product list, the product lists of its instruments,
-    shocks and disruptions, and its yearly paths' market. The form ticks and types products
-    by id, so a product saved by its HS6 code would otherwise be left unticked and dropped
-    when the form is saved again. Products with their own flows file keep their ids."""
+    shocks and disruptions, its yearly paths' market and its coalition scopes. The form
+    ticks and types products by id, so a product saved by its HS6 code would otherwise be
+    left unticked and dropped when the form is saved again. Products with their own flows
+    file keep their ids."""
 
     def named(code: Any) -> Any:
         return (bundled_id(code) or code) if isinstance(code, str) else code
@@ -223,6 +224,16 @@ def with_bundled_ids(
             ]
     if isinstance(data.get("paths"), dict) and "product" in data["paths"]:
         out["paths"] = data["paths"] | {"product": named(data["paths"]["product"])}
+    coalition = data.get("coalition")
+    if isinstance(coalition, dict) and isinstance(coalition.get("scope"), dict):
+        out["coalition"] = coalition | {
+            "scope": {
+                who: scope | {"products": [named(c) for c in scope["products"]]}
+                if isinstance(scope, dict) and isinstance(scope.get("products"), list)
+                else scope
+                for who, scope in coalition["scope"].items()
+            }
+        }
     return out
 
 
