@@ -449,6 +449,8 @@ def test_long_messages_keep_their_words_between_quoted_values(client: Any) -> No
         (b'{"name": "a", "name": "b"}', 400, ["twice"], "<body>"),
         (b'{"name": 5}', 422, ["valid string"], "name"),
         (b'{"colour": "red"}', 422, ["not permitted"], "colour"),
+        (b"[]", 422, ["JSON object with the fields to change"], "<body>"),
+        (b"{}", 422, ["JSON object with the fields to change"], "<body>"),
     ],
 )
 def test_an_edit_body_gets_the_answers_of_every_body(
@@ -469,6 +471,10 @@ def test_a_designer_form_that_cannot_be_read_says_why(client: Any) -> None:
     """Python's codec message and "Max number of fields exceeded" became plain words."""
     form = {"content-type": "application/x-www-form-urlencoded", "accept": "application/json"}
     r = client.post("/designer?format=json", content=b"name=\xff\xfe", headers=form)
+    assert (
+        r.status_code == 400 and r.json()["error"] == "cannot read the form: it is not UTF-8 text"
+    )
+    r = client.post("/designer?format=json", content=b"name=caf%E9", headers=form)
     assert (
         r.status_code == 400 and r.json()["error"] == "cannot read the form: it is not UTF-8 text"
     )

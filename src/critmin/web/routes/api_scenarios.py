@@ -103,6 +103,10 @@ async def api_edit(scenario_id: str, request: Request, ctx: WebContext = Ctx) ->
     if len(body) > ctx.limits.max_body_bytes:
         raise TooLargeError(f"the request body is larger than {ctx.limits.max_body_bytes} bytes")
     data = services.parse_json_body(body, "the fields to change (name, notes, tags)")
+    if not isinstance(data, dict) or not data:
+        raise InvalidInputError(
+            "<body>", "send a JSON object with the fields to change: name, notes or tags"
+        )
     try:
         edit = ScenarioEdit.model_validate(data)
     except ValidationError as exc:

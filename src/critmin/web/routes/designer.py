@@ -179,8 +179,12 @@ async def _read_form(request: Request) -> dict[str, list[str]]:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequestError("cannot read the form: it is not UTF-8 text") from None
-    try:
-        return parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    try:  # strict: a percent-escape that is not UTF-8 (caf%E9) is refused, not replaced
+        return parse_qs(
+            text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS, errors="strict"
+        )
+    except UnicodeDecodeError:
+        raise BadRequestError("cannot read the form: it is not UTF-8 text") from None
     except ValueError:  # more fields than max_num_fields
         raise BadRequestError(
             f"cannot read the form: it has more than {MAX_FORM_FIELDS:,} fields"
