@@ -622,7 +622,21 @@ CASES = [
             ),
             code=0,
             words=(
-                "no effect: policy[0] (price_floor): policy[1] (price_floor) sets a price floor",
+                "no effect: policy[0] (price_floor): policy[1] (price_floor) also sets a price floor",
+            ),
+        ),
+    ),
+    Case(  # the message named the tighter one twice: "policy[1] sets ..., and policy[1]'s"
+        "a looser quota on the same exporter as a tighter one",
+        **sim(
+            scenario(
+                'type = "export_quota"\nexporters = ["CHL"]\nshare_of_baseline = 0.8',
+                'type = "export_quota"\nexporters = ["CHL"]\nshare_of_baseline = 0.5',
+            ),
+            code=0,
+            words=(
+                "warning: no effect: policy[0] (export_quota): policy[1] (export_quota) also "
+                "sets an export quota on every one of its exporters, and its applies there",
             ),
         ),
     ),

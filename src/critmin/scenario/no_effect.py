@@ -257,8 +257,8 @@ def overlap_notes(
         lost = theirs if new_wins else mine
         if not (lost & ~mine if new_wins else lost & ~theirs).any():  # all of it overridden
             out.append(
-                f"no effect: {loses}: {wins} sets {what} on every one of its {binding}, and "
-                f"{wins}'s applies (they are not added up)"
+                f"no effect: {loses}: {wins} also sets {what} on every one of its {binding}, "
+                "and its applies there (they are not added up)"
             )
             continue
         out.append(
