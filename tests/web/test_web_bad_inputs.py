@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import copy
 import json
+import tomllib
 from typing import Any
 
 import pytest
-from webutil import DESIGNER_FORM, EXAMPLE1_DICT
+from webutil import DESIGNER_FORM, EXAMPLE1_DICT, EXAMPLES
 
 from critmin.web.services import MAX_JSON_DEPTH, BusyError
 
@@ -390,6 +391,21 @@ def test_an_oversized_value_is_not_echoed_back_in_full(client: Any) -> None:
     error = page.text[page.text.index('id="err-policy-0-price"') :]
     error = error[: error.index("</div>")]
     assert "expected a number" in error and "(50,000 characters)" in error and len(error) < 600
+
+
+def test_a_coalition_whose_candidates_break_a_policy_is_refused_when_saved(client: Any) -> None:
+    """With Thailand in the zone, the antimony licence's leak via Thailand is a restricted
+    destination: the coalition could never be valued, and saving says so (it was saved with a
+    201 and refused on the coalition page)."""
+    data = tomllib.loads(
+        (EXAMPLES / "controls" / "antimony_licensing_leakage_2025.toml").read_text()
+    )
+    data["coalition"] = {"candidates": ["THA"]}
+    r = client.post("/api/scenarios?run=false", json=data)
+    assert r.status_code == 422 and r.json()["field"] == "policy[0].leak_via", r.text[:300]
+    assert "candidates join the zone" in r.json()["error"]
+    data["coalition"] = {"candidates": ["BRA"]}
+    assert client.post("/api/scenarios?run=false", json=data).status_code == 201
 
 
 PATHS_TABLE = {"floor_usd_per_t": 15000, "years": "2025-2035"}

@@ -43,7 +43,13 @@ from pydantic import ValidationError
 from critmin.catalog import STAGES
 from critmin.coalition.cache import CoalitionCache, default_cache_dir
 from critmin.coalition.gates import check_eligibility
-from critmin.coalition.markets import QUANTITIES, PolicyCountries, ProductTask, solve_coalitions
+from critmin.coalition.markets import (
+    IN_A_COALITION,
+    QUANTITIES,
+    PolicyCountries,
+    ProductTask,
+    solve_coalitions,
+)
 from critmin.coalition.shapley import (
     exact_shapley,
     permutation_coalitions,
@@ -53,7 +59,7 @@ from critmin.coalition.shapley import (
 )
 from critmin.errors import CritminError, ScenarioError
 from critmin.scenario.coalition_settings import CoalitionSettings, MembershipScope
-from critmin.scenario.resolution import resolve, zone_codes
+from critmin.scenario.resolution import build_policy, resolve, zone_codes
 from critmin.scenario.spec import Scenario, load_scenario
 from critmin.world import World
 
@@ -375,6 +381,13 @@ def check_coalition_table(scenario: Scenario, world: World | None = None) -> Non
     user_codes = {c for rp in resolved if rp.spec.flows for c in rp.baseline.countries}
     players = _players(world, scenario, settings, user_codes, [rp.spec.id for rp in resolved], [])
     _member_players(settings, [p for p in players if p.role == "member"])
+    joining = {c for p in players if p.role == "candidate" for c in p.codes}
+    for rp in resolved:  # the policies with every candidate in the zone (a leak's via ...)
+        members = rp.members | rp.baseline.index(joining)
+        try:
+            build_policy(world, scenario, rp.baseline, members, rp.watch & ~members, [], user_codes)
+        except ScenarioError as err:
+            raise ScenarioError(err.field, f"{err.problem}{IN_A_COALITION}") from None
 
 
 def _member_players(settings: CoalitionSettings, members: list[Player]) -> list[Player]:

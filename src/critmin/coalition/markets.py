@@ -194,6 +194,13 @@ class ProductTask:
         return state
 
 
+IN_A_COALITION = (
+    " (in a coalition the analysis values, where candidates join the zone; the scenario "
+    "alone is valid: leave that country out of the candidates or out of the policy)"
+)
+"""What a policy error raised for a coalition's zone adds to its message."""
+
+
 def _coalition_policy(world: World, task: ProductTask, members: np.ndarray) -> Any:
     """The scenario's policy for one coalition (``members``): a policy that cannot apply with
     that zone (a country that joins is a leak's via or a restricted destination) is named with
@@ -203,12 +210,7 @@ def _coalition_policy(world: World, task: ProductTask, members: np.ndarray) -> A
             world, task.scenario, task.baseline, members, task.watch_all & ~members, []
         )
     except ScenarioError as err:
-        raise ScenarioError(
-            err.field,
-            f"{err.problem} (in a coalition the analysis values, where candidates join the "
-            "zone; the scenario alone is valid: leave that country out of the candidates or "
-            "out of the policy)",
-        ) from None
+        raise ScenarioError(err.field, f"{err.problem}{IN_A_COALITION}") from None
 
 
 def solve_masks(task: ProductTask, masks: np.ndarray) -> np.ndarray:
