@@ -198,6 +198,15 @@ def test_cut_off_buyers_and_idle_disruptions_are_reported_not_averaged_away(
         "no effect: disruption[0]: none of the exporters it names sells the products it "
         "covers to the importers it names (no draw can disrupt any trade)"
     ]
+    # every kind of the scenario's warnings, as simulate prints them ("may have no effect"
+    # was left out)
+    low = [{"type": "price_floor", "price_usd_per_t": 100}]
+    res = run_uncertainty(
+        scenario(["lithium_carbonate"], low), draws=4, seed=1, workers=1, world=world
+    )
+    assert any(
+        w.startswith("lithium_carbonate: may have no effect: policy[0]") for w in res.warnings
+    )
 
 
 def test_certain_disruption_equals_the_export_ban_policy(world: World) -> None:

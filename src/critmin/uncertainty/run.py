@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from critmin.errors import CritminError
 from critmin.scenario import Scenario, UncertaintySettings, load_scenario
+from critmin.scenario.no_effect import WARNING_PREFIXES
 from critmin.stockpile import size_stockpile
 from critmin.uncertainty.engines import Progress, run_dask, run_local
 from critmin.uncertainty.results import ProductUncertainty, UncertaintyResult
@@ -183,11 +184,11 @@ def run_uncertainty(
             stockpile=stock,
             threshold=settings.shortfall_threshold,
         )
-    warnings = [
+    warnings = [  # every kind ("may have no effect", a destination control ...), as simulate
         f"{rp.baseline.product_id}: {note}"
         for rp in resolved
         for note in rp.notes
-        if "no effect" in note or note.startswith("cut off")
+        if note.startswith(WARNING_PREFIXES)
     ]
     hit = {ev.disruption for t in tasks for ev in t.events}
     for j, dis in enumerate(scenario.disruption):
