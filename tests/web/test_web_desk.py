@@ -268,6 +268,11 @@ def test_chains_in_the_designer_form() -> None:
             "must be at most 1, got 1.000001",
             "must be at most 100%, got 100.0001%",
         ),
+        (  # the licence's own check, in fractions, shown in the form's percent
+            "policy[0]",
+            "grant_share must be a share of baseline exports between 0 and 1, got 1.000001",
+            "must be between 0% and 100%, got 100.0001%",
+        ),
         ("policy[0].price_usd_per_t", "Input should be greater than 0", "must be more than 0"),
         ("defaults.sigma", "Input should be a valid number, unable to parse", "must be a number"),
         ("name", "String should have at least 1 character", "must not be empty"),

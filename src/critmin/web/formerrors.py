@@ -63,12 +63,20 @@ _BOUND = re.compile(
 )
 
 
+_GRANT_SHARE = re.compile(
+    rf"^grant_share must be a share of baseline exports between 0 and 1, got {_NUMBER}$"
+)
+
+
 def plain_words(field_name: str, problem: str) -> str:
     """A validation message in plain words; bounds of fields typed in percent are shown in
     percent (``rate`` <= 1 -> "at most 100%")."""
     text = problem
     for pattern, replacement in _PLAIN:
         text = re.sub(f"^{pattern}$", replacement, text)
+    grant = _GRANT_SHARE.match(text)  # the licence's own check, in the form's percent
+    if grant:
+        return f"must be between 0% and 100%, got {_percent(grant.group(1))}%"
     bound = _BOUND.match(text)
     if bound and field_name.endswith(_PCT_FIELDS):
         text = f"{bound.group(1)} {_percent(bound.group(2))}%"
