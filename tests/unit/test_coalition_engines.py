@@ -74,4 +74,5 @@ def test_cli_json_summary_html_and_errors(tmp_path: Path) -> None:
     bad = runner.invoke(app, [*args, "--wgi-min", "rl"])
     assert bad.exit_code == 2 and "--wgi-min" in bad.output
     bad = runner.invoke(app, [*args, "--scope", "CHL=smelting"])
-    assert bad.exit_code == 2 and "coalition.scope.CHL.products" in bad.output
+    # named as the option given, with the candidate and the part (not as a scenario field)
+    assert bad.exit_code == 2 and "--scope CHL.products: product 'smelting'" in bad.output

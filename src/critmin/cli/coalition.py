@@ -51,6 +51,8 @@ def _options_named(given: dict[str, str | None]) -> Iterator[None]:
         if option is None:
             raise
         problem = re.sub(r"^Input should be ", "must be ", err.problem)
+        if option == "--scope":  # which candidate's scope: --scope CHL.products
+            option += " " + err.field.removeprefix("coalition.scope.")
         raise CritminError(f"{option}: {problem}") from None
 
 
@@ -209,6 +211,7 @@ def coalition_cmd(
             "coalition.members_as_players": (
                 "--member-players" if member_players is not None else None
             ),
+            "coalition.scope": "--scope" if scope else None,
         }
         with _options_named(given):
             result = run_coalition(
