@@ -211,7 +211,7 @@ def test_export_quota_importers(client: Any) -> None:
 @pytest.mark.parametrize(
     ("fields", "anchor", "words"),
     [
-        ({"policy-0-grant_pct": "120"}, "policy-0-grant_pct", "between 0 and 1"),
+        ({"policy-0-grant_pct": "120"}, "policy-0-grant_pct", "between 0% and 100%, got 120%"),
         ({"policy-0-grant_pct": "lots"}, "policy-0-grant_pct", "number"),
         (
             {"policy-0-grant_pct": "50", "policy-0-grant_low_pct": "60"},
