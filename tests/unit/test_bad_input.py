@@ -210,6 +210,54 @@ CASES = [
         words=("policy[0].leak_via", "THA is a restricted destination", "candidates join the zone"),
         absent=("internal error",),
     ),
+    Case(  # the same stage twice: each row once, and the table shown (it printed no table)
+        "assess with a repeated stage",
+        ["assess", "--stage", "mine,mine", "--minerals", "lithium,cobalt", "--csv"],
+        {},
+        code=0,
+        words=("lithium,mine", "cobalt,mine"),
+    ),
+    Case(
+        "assess with an empty stage list",
+        ["assess", "--stage", ",,"],
+        {},
+        words=("--stage lists no stage",),
+    ),
+    Case(
+        "assess with an empty member list",
+        ["assess", "--members", ""],
+        {},
+        words=("--members lists no country",),
+    ),
+    Case(
+        "assess criticality with a stage",
+        ["assess", "--view", "criticality", "--stage", "mine"],
+        {},
+        words=("--stage applies to the supply and nir views",),
+    ),
+    Case(  # every point the same: the table still shows, with its parameter, and a warning
+        "sweep over one value",
+        [
+            "sweep",
+            "{ex}",
+            "-p",
+            "policy[0].price_usd_per_t",
+            "--from",
+            "1e4",
+            "--to",
+            "1e4",
+            "--steps",
+            "3",
+        ],
+        {},
+        code=0,
+        words=(
+            "the values repeat (10000)",
+            "price floor (USD/t)",
+            "10,000",
+            "self-sufficiency (%) =",
+        ),
+    ),
     Case(
         "licensing with an empty grant-share table",
         **sim(
@@ -861,6 +909,8 @@ def run(case: Case, tmp_path: Path) -> tuple[int, str, Any]:
 def test_bad_input_gets_one_clear_message(case: Case, tmp_path: Path) -> None:
     code, output, exception = run(case, tmp_path)
     flat = " ".join(output.split())
+    if case.id == "assess with a repeated stage":  # each row once
+        assert flat.count("lithium,mine") == 1 and flat.count("cobalt,mine") == 1, output
     assert code == case.code, f"{case.id}: exit {code}\n{output}"
     assert exception is None or isinstance(exception, SystemExit), repr(exception)
     assert "Traceback" not in output and "internal error" not in output, output

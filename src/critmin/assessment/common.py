@@ -278,8 +278,8 @@ def compatible_units(supply_basis: str, product: pd.Series) -> str | None:
 
 
 def check_stages(stages: Iterable[str] | None) -> list[str]:
-    """Stage codes, validated (default: every stage)."""
-    out = [s.strip().lower() for s in (stages or STAGES) if s.strip()]
+    """Stage codes, validated, each once (default: every stage)."""
+    out = list(dict.fromkeys(s.strip().lower() for s in (stages or STAGES) if s.strip()))
     for st in out:
         if st not in STAGES:
             raise CritminError(f"unknown stage {st!r}: stages are {', '.join(STAGES)}")

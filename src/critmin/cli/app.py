@@ -298,7 +298,9 @@ def print_frame(df: pd.DataFrame, as_json: bool, as_csv: bool, title: str = "") 
     if as_csv:
         sys.stdout.write(df.to_csv(index=False))
         return
-    constant = [c for c in df.columns if len(df) > 1 and df[c].astype(str).nunique() == 1]
+    # columns with one value throughout move to the caption, but never the first (the rows'
+    # key: a sweep's parameter), so that a table whose figures are all the same still shows
+    constant = [c for c in df.columns[1:] if len(df) > 1 and df[c].astype(str).nunique() == 1]
     caption = ", ".join(f"{c} = {_fmt(df[c].iloc[0])}" for c in constant)
     df = df.drop(columns=constant)
     # every text is the data's or the scenario's, never markup: "[/bold]" in a name is text

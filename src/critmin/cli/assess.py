@@ -105,6 +105,16 @@ def assess_cmd(
     mineral_list = [m.strip() for m in minerals.split(",") if m.strip()] if minerals else None
     if minerals is not None and not mineral_list:
         raise CritminError(f"--minerals lists no mineral (got {minerals!r}); leave it out for all")
+    if stage is not None and not _split(stage):
+        raise CritminError(f"--stage lists no stage (got {stage!r}); leave it out for all")
+    if members is not None and not _split(members):
+        raise CritminError(
+            f"--members lists no country (got {members!r}); give ISO3 codes or groups"
+        )
+    if stage is not None and view == "criticality":
+        raise CritminError(
+            "--stage applies to the supply and nir views (the EU study's stages are its own)"
+        )
     stages = check_stages(stage.split(",")) if stage else None
     world = load_world(nearest_trade_year(year))
     if edition is not None and view == "criticality":
