@@ -105,9 +105,10 @@ def paths_cmd(
         err.print(f"[yellow]{kind}:[/] {escape(note)}", highlight=False)
     empty = [m for m, e in data["mechanisms"].items() if e["converged_draws"] == 0]
     if empty:  # a mechanism without a single converged draw has no figures at all
+        have = "it has" if len(empty) == 1 else "they have"
         err.print(
-            f"[bold red]{', '.join(empty)}: no draw converged, so {'it has' if len(empty) == 1 else 'they have'} "
-            "no figures (see the warnings above)[/]"
+            f"[bold red]{', '.join(empty)}: no draw converged, so {have} no figures (see the "
+            "warnings above)[/]"
         )
         raise typer.Exit(1)
 
