@@ -13,7 +13,16 @@ from typing import Any
 
 import typer
 
-from critmin.cli.app import app, err, escape, load_solver, out, progress_bar, user_errors
+from critmin.cli.app import (
+    app,
+    err,
+    escape,
+    load_solver,
+    out,
+    print_notes,
+    progress_bar,
+    user_errors,
+)
 from critmin.errors import CritminError, ScenarioError
 
 BAR_WIDTH = 28
@@ -333,11 +342,7 @@ def print_coalition(data: dict[str, Any]) -> None:
         _print_bars(data, k)
     if data["by_size"]:
         _print_sizes(data, totals[0])
-    from critmin.scenario.no_effect import WARNING_PREFIXES
-
-    for note in data["notes"]:  # those that warn (WARNING_PREFIXES) as warnings
-        kind = "warning" if note.startswith(WARNING_PREFIXES) else "note"
-        out.print(f"[yellow]{kind}:[/] {escape(note)}", highlight=False)
+    print_notes(out, data["notes"])
 
 
 def _print_bars(data: dict[str, Any], key: str) -> None:

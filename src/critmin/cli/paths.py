@@ -12,10 +12,10 @@ import typer
 from critmin.cli.app import (
     app,
     err,
-    escape,
     load_solver,
     out,
     print_frame,
+    print_notes,
     progress_bar,
     user_errors,
 )
@@ -98,11 +98,7 @@ def paths_cmd(
         sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
     else:
         _print(data)
-    from critmin.scenario.no_effect import WARNING_PREFIXES
-
-    for note in data["notes"]:  # those that warn (WARNING_PREFIXES) as warnings
-        kind = "warning" if note.startswith(WARNING_PREFIXES) else "note"
-        err.print(f"[yellow]{kind}:[/] {escape(note)}", highlight=False)
+    print_notes(err, data["notes"])
     empty = [m for m, e in data["mechanisms"].items() if e["converged_draws"] == 0]
     if empty:  # a mechanism without a single converged draw has no figures at all
         have = "it has" if len(empty) == 1 else "they have"

@@ -25,7 +25,8 @@ from critmin.parallel import dask_client, one_blas_thread, run_in_threads
 from critmin.paths.engine import YearSolver, central_inputs, draw_inputs, simulate_path
 from critmin.paths.inputs import capacity_rules, fit_shocks
 from critmin.paths.results import PathsResult
-from critmin.paths.setup import PathModel, path_model
+from critmin.paths.setup import PathModel, check_start_year, path_model
+from critmin.scenario.no_effect import cut_buyers, listed
 from critmin.scenario.paths_settings import PathsSettings, parse_years
 from critmin.scenario.spec import Scenario, load_scenario
 from critmin.simulation import EXTREME_PRICE_RATIO
@@ -115,15 +116,13 @@ def _cut_off(model: PathModel, label: str, banned: list[np.ndarray]) -> list[str
     years undefined (shown as '-'), which a numerical warning alone did not explain."""
     out = []
     for stage, ban in zip(model.stages, banned, strict=True):
-        buys = stage.market.V > 0
-        cut = buys.any(axis=0) & ~(buys & ~ban).any(axis=0)
+        cut = cut_buyers(stage.market.V, ban)
         if cut.any():
-            names = [c for c, m in zip(model.countries, cut, strict=True) if m]
-            shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
             out.append(
-                f"cut off: {label}: in the years it fires it leaves {len(names)} buyer(s) of "
-                f"{stage.name} with no supplier ({shown}): their price is infinite, so the "
-                "buyers' costs of those years are undefined (shown as '-', null in JSON)"
+                f"cut off: {label}: in the years it fires it leaves {int(cut.sum())} buyer(s) "
+                f"of {stage.name} with no supplier ({listed(model.countries, cut)}): their "
+                "price is infinite, so the buyers' costs of those years are undefined (shown "
+                "as '-', null in JSON)"
             )
     return out
 
@@ -157,11 +156,7 @@ def run_paths(
     """Yearly paths of the scenario's floor under every mechanism of its ``[paths]`` table."""
     scenario = load_scenario(source)
     settings = _settings(scenario, years=years, draws=draws, seed=seed)
-    y0, y1 = parse_years(settings.years)
-    if settings.start_year is not None and not y0 <= settings.start_year <= y1:
-        raise ScenarioError(
-            "paths.start_year", f"{settings.start_year} is outside the years {settings.years}"
-        )
+    y0, y1 = check_start_year(settings)
     year_list = list(range(y0, y1 + 1))
     _check_memory(settings.draws, len(year_list), len(settings.mechanisms) + 1)
     t0 = time.perf_counter()

@@ -177,12 +177,18 @@ def check_paths_table(scenario: Scenario, world: World) -> None:
     settings = scenario.paths
     if settings is None:
         return
+    check_start_year(settings)
+    _stages(_with(scenario, []), world, settings.product)
+
+
+def check_start_year(settings: PathsSettings) -> tuple[int, int]:
+    """The first and last of the settings' years; a start year outside them raises."""
     first, last = parse_years(settings.years)
     if settings.start_year is not None and not first <= settings.start_year <= last:
         raise ScenarioError(
             "paths.start_year", f"{settings.start_year} is outside the years {settings.years}"
         )
-    _stages(_with(scenario, []), world, settings.product)
+    return first, last
 
 
 def path_model(scenario: Scenario, world: World, settings: PathsSettings) -> PathModel:

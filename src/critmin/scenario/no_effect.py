@@ -16,6 +16,7 @@ product's ``notes`` (JSON) and are printed as warnings in the readable output:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -43,10 +44,22 @@ the report show them as warnings; every other note is information."""
 
 def codes(base: ProductBaseline, mask: np.ndarray) -> str:
     """``CHN, COD and 3 more``: the countries of a mask, for a sentence."""
-    names = [c for c, m in zip(base.countries, mask, strict=True) if m]
+    return listed(base.countries, mask)
+
+
+def listed(countries: Sequence[str], mask: np.ndarray) -> str:
+    """:func:`codes` for a list of country codes."""
+    names = [c for c, m in zip(countries, mask, strict=True) if m]
     if len(names) <= SHOWN:
         return ", ".join(names) if names else "none"
     return f"{', '.join(names[:SHOWN])} and {len(names) - SHOWN} more"
+
+
+def cut_buyers(V: np.ndarray, banned: np.ndarray) -> np.ndarray:
+    """The buyers with baseline purchases whose every supplier (their own output included)
+    ``banned`` removes: their price is infinite."""
+    buys = V > 0
+    return buys.any(axis=0) & ~(buys & ~banned).any(axis=0)
 
 
 def _goods(base: ProductBaseline) -> str:
@@ -202,10 +215,9 @@ def subsidy_floor_notes(
 def cut_off_notes(base: ProductBaseline, banned: np.ndarray) -> list[str]:
     """Buyers whose every baseline supplier is banned (no domestic sales either); ``banned``
     counts an exporter capped at 0 as banned from every export pair."""
-    buys = base.V > 0
     if not banned.any():
         return []
-    cut = buys.any(axis=0) & ~(buys & ~banned).any(axis=0)
+    cut = cut_buyers(base.V, banned)
     if not cut.any():
         return []
     return [
