@@ -301,3 +301,35 @@ def test_a_chain_shock_that_changes_nothing_runs_with_a_warning(
     assert any(n.startswith("no effect: chain[0].shock[0]") and why in n for n in notes), notes
     for pid, product in out["products"].items():
         assert product["summary"]["zone_consumer_price_change_pct"] == 0.0, pid
+
+
+def test_a_chain_without_an_equilibrium_names_its_fixed_supply_producers() -> None:
+    """With ``supply_elasticity = 0`` on lithium carbonate and a refined floor, the lithium
+    chain has no equilibrium: Burundi's few thousand dollars of carbonate are all sold into
+    the zone under the floor, where a lower price of its own sells no more, and its supply
+    cannot fall. The chain said only "line search failed"; it now names the cause, per stage,
+    as a single market does. The same chain with an elasticity of 0.001 converges, without it."""
+    zone = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}
+    floor = {"type": "price_floor", "price_usd_per_t": 15000, "stage": "refine"}
+
+    def run(eps: float) -> dict[str, Any]:
+        product = {"id": "lithium_carbonate", "supply_elasticity": eps}
+        scenario = {
+            "name": "fixed supply",
+            "zone": zone,
+            "product": [product],
+            "chain": [{"id": "lithium"}],
+            "policy": [floor],
+        }
+        out: dict[str, Any] = simulate(scenario).to_dict()
+        return out
+
+    fixed = run(0.0)["products"]["lithium_carbonate"]
+    assert not fixed["converged"]
+    assert (
+        "lithium_carbonate: possible cause: producers with fixed supply (eps = 0) that sell only "
+        "under levy floors (BDI)" in fixed["message"]
+    ), fixed["message"]
+    elastic = run(0.001)["products"]["lithium_carbonate"]
+    assert elastic["converged"]
+    assert "possible cause" not in elastic["message"]

@@ -38,6 +38,7 @@ from critmin.model.compiled import (
 )
 from critmin.model.core import FloatArray, Market, ModelInputError, Policy
 from critmin.model.kernel_tuples import ChainEval
+from critmin.model.solution import fixed_supply_causes
 from critmin.model.solver import _blas
 
 __all__ = ["ChainSolution", "PairFlows", "StageSolution", "solve_chain", "warm_up_chains"]
@@ -335,9 +336,13 @@ def solve_chain(
     else:
         why = "line search failed" if status == 2 else "iteration limit reached"
         message = (
-            f"did not converge after {iterations} iterations (Newton, then full Newton "
-            f"steps): {why}; max residual {resid:.1e}"
-        ) + _far_floors(list(stages), cs)
+            (
+                f"did not converge after {iterations} iterations (Newton, then full Newton "
+                f"steps): {why}; max residual {resid:.1e}"
+            )
+            + _far_floors(list(stages), cs)
+            + _fixed_supply(list(stages), cs)
+        )
     solved = _unpack(list(stages), cs, z, ev, converged, int(iterations), resid, message)
     return ChainSolution(
         stages=solved,
@@ -376,6 +381,20 @@ def _far_floors(stages: list[ChainStage], cs: ChainSetup) -> str:
         + ", ".join(far)
         + "), where the equilibrium may not exist or lies beyond what the solver can reach"
     )
+
+
+def _fixed_supply(stages: list[ChainStage], cs: ChainSetup) -> str:
+    """The causes :func:`critmin.model.solution.fixed_supply_causes` names for each stage of a
+    chain that did not converge, each after its stage's name: ``"; stage: cause"``, else
+    ``""``. A stage whose producers have supply elasticity 0 and sell only under a levy floor
+    (the lithium chain with ``supply_elasticity = 0`` and a refined floor: Burundi's few
+    thousand dollars of lithium carbonate, all sold into the zone) leaves the whole chain
+    without a solution."""
+    out = ""
+    for k, (st, rp) in enumerate(zip(stages, cs.policies, strict=True)):
+        for cause in fixed_supply_causes(st.market, rp):
+            out += f"; {st.name or f'stage {k + 1}'}: {cause}"
+    return out
 
 
 @cache

@@ -366,22 +366,7 @@ def _message(
             f"did not converge after {it} iterations (Newton, then restarts in float64, with "
             f"full Newton steps and with Levenberg-Marquardt): {why}; max residual {max_res:.1e}"
         )
-        fixed = market.eps == 0.0
-        capped = np.isfinite(policy.export_cap) & (policy.export_cap < 1.0)
-        trapped = capped & fixed & (np.diag(market.V) == 0.0) & (market.baseline_exports > 0)
-        if trapped.any():
-            msgs.append(
-                "likely cause: export caps below baseline exports on producers with fixed "
-                f"supply (eps = 0) and no domestic sales ({_fmt(market, np.flatnonzero(trapped))})"
-                ": their unsold output has nowhere to go"
-            )
-        floored = fixed & (market.R > 0) & ((market.V == 0) | (policy.levy_floor > 0)).all(axis=1)
-        if floored.any():
-            msgs.append(
-                "possible cause: producers with fixed supply (eps = 0) that sell only under levy "
-                f"floors ({_fmt(market, np.flatnonzero(floored))}): if the floor price leaves "
-                "them with unsold output, no price of theirs can clear it"
-            )
+        msgs.extend(fixed_supply_causes(market, policy))
         subsidised = (policy.subsidy_floor > 1.0) & (market.eps > 0.0) & (market.R > 0)
         if market.eta == 0.0 and subsidised.any():
             msgs.append(
@@ -423,6 +408,35 @@ def _flag_messages(
             f"producers with no buyer left: {_fmt(market, np.flatnonzero(stranded))} "
             "(producer price 0, no sales)"
         )
+
+
+def fixed_supply_causes(market: Market, policy: ResolvedPolicy) -> list[str]:
+    """Why a market whose producers have fixed supply (``eps = 0``) may have no equilibrium
+    under ``policy``, for the message of a solve that did not converge: producers with an
+    export cap below their baseline exports and no domestic sales (their unsold output has
+    nowhere to go), and producers that sell only under levy floors (a buyer pays the floor
+    whatever the seller's price, so a seller's lower price sells no more: with supply fixed,
+    no price of its own clears output the floor leaves unsold). Empty where neither applies.
+    The single market's message (:func:`stack_solutions`) and a chain's
+    (:func:`critmin.model.chain_solver.solve_chain`, per stage) name them."""
+    causes = []
+    fixed = market.eps == 0.0
+    capped = np.isfinite(policy.export_cap) & (policy.export_cap < 1.0)
+    trapped = capped & fixed & (np.diag(market.V) == 0.0) & (market.baseline_exports > 0)
+    if trapped.any():
+        causes.append(
+            "likely cause: export caps below baseline exports on producers with fixed "
+            f"supply (eps = 0) and no domestic sales ({_fmt(market, np.flatnonzero(trapped))})"
+            ": their unsold output has nowhere to go"
+        )
+    floored = fixed & (market.R > 0) & ((market.V == 0) | (policy.levy_floor > 0)).all(axis=1)
+    if floored.any():
+        causes.append(
+            "possible cause: producers with fixed supply (eps = 0) that sell only under levy "
+            f"floors ({_fmt(market, np.flatnonzero(floored))}): if the floor price leaves "
+            "them with unsold output, no price of theirs can clear it"
+        )
+    return causes
 
 
 def _fmt(market: Market, idx: IntArray, limit: int = 8) -> str:
