@@ -956,6 +956,14 @@ def test_a_scenario_without_instruments_warns_in_the_summary_json_and_report(
     assert "sets no instrument" not in res.output
 
 
+def test_repeated_sweep_values_are_a_warning_in_the_json_too() -> None:
+    argv = ["sweep", str(EXAMPLE), "-p", "policy[0].price_usd_per_t", "--values", "1e4,2e4,1e4"]
+    res = CliRunner().invoke(app, [*argv, "--json"])
+    assert res.exit_code == 0, res.output
+    warnings = json.loads(res.stdout)["warnings"]
+    assert warnings == ["the values repeat (10000): those points give the same figures"]
+
+
 def test_non_converged_json_is_marked(tmp_path: Path) -> None:
     case = next(c for c in CASES if c.id == "not converged")
     case = Case(case.id, [*case.argv, "--json"], case.files, code=1)
