@@ -820,6 +820,17 @@ CASES = [
         words=("--source /nonexistent does not exist",),
     ),
     Case(
+        "data check --source a folder without the BACI files",
+        ["data", "check", "--source", "{tmp}"],
+        words=("--source", "is not a source folder", "baci_2024_trade_with_qty.parquet"),
+        absent=("PASS", "FAIL"),
+    ),
+    Case(
+        "data check --source a file",
+        ["data", "check", "--source", "{ex}"],
+        words=("--source", "is a file: give a folder"),
+    ),
+    Case(
         "data check --reference a file",
         ["data", "check", "--reference", "{ex}"],
         words=("--reference", "is a file"),
