@@ -17,6 +17,7 @@ import numpy as np
 from critmin.model.solver import Solution, solve, warm_up
 from critmin.numbers import finite_or_none as _num
 from critmin.scenario.chains import resolve_single_markets
+from critmin.scenario.no_effect import no_instrument_notes
 from critmin.scenario.resolution import ResolvedProduct, zone_codes
 from critmin.scenario.spec import Scenario, load_scenario
 from critmin.util import numerical_warnings
@@ -558,6 +559,9 @@ def simulate(
 
         chain_products, chains = simulate_chains(scenario, world, product_result)
     products.update(chain_products)
+    idle = no_instrument_notes(scenario)  # every product at its baseline: said first
+    for product in products.values():
+        product["notes"][:0] = idle
     user_codes = {c for rp in resolved if rp.spec.flows for c in rp.baseline.countries}
     user_codes |= {c for p in chain_products.values() for c in p["countries"]}
     members, watch, _ = zone_codes(world, scenario, user_codes)

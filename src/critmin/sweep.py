@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,6 +99,16 @@ def values_between(start: float, stop: float, steps: int) -> list[float]:
     return [float(v) for v in np.linspace(start, stop, steps)]
 
 
+def repeat_warnings(values: Sequence[float]) -> list[str]:
+    """A warning when values repeat (``--from 1e4 --to 1e4``, ``--values 1,1``): legal, and
+    those points only give the same figures again."""
+    repeated = sorted(v for v, n in Counter(values).items() if n > 1)
+    if not repeated:
+        return []
+    listed = ", ".join(f"{v:g}" for v in repeated)
+    return [f"the values repeat ({listed}): those points give the same figures"]
+
+
 @dataclass
 class SweepPoint:
     """One value of the parameter: the key figures and each product's summary."""
@@ -127,10 +138,11 @@ class SweepResult:
     figure_labels: dict[str, str] = field(default_factory=dict)
     figure_units: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    """The points' warnings (notes that start with one of
-    :data:`critmin.scenario.no_effect.WARNING_PREFIXES`: "no effect", "cut off", "extreme",
-    ...), each once, with the values at which it was given: a sweep over a range where an
-    instrument does nothing, or cuts buyers off, says so, as a single simulation does."""
+    """Values that repeat (:func:`repeat_warnings`), then the points' warnings (notes that
+    start with one of :data:`critmin.scenario.no_effect.WARNING_PREFIXES`: "no effect", "cut
+    off", "extreme", ...), each once, with the values at which it was given: a sweep over a
+    range where an instrument does nothing, or cuts buyers off, says so, as a single
+    simulation does."""
 
     @property
     def converged(self) -> bool:
@@ -237,7 +249,8 @@ def run_sweep(
         )
         if progress:
             progress(n + 1, len(values))
-    result.warnings = [f"{note} (at {_values_text(at, len(values))})" for note, at in seen.items()]
+    result.warnings = repeat_warnings(values)
+    result.warnings += [f"{note} (at {_values_text(at, len(values))})" for note, at in seen.items()]
     return result
 
 

@@ -820,6 +820,17 @@ CASES = [
         words=("--source /nonexistent does not exist",),
     ),
     Case(
+        "data check --source a folder without the BACI files",
+        ["data", "check", "--source", "{tmp}"],
+        words=("--source", "is not a source folder", "baci_2024_trade_with_qty.parquet"),
+        absent=("PASS", "FAIL"),
+    ),
+    Case(
+        "data check --source a file",
+        ["data", "check", "--source", "{ex}"],
+        words=("--source", "is a file: give a folder"),
+    ),
+    Case(
         "data check --reference a file",
         ["data", "check", "--reference", "{ex}"],
         words=("--reference", "is a file"),
@@ -932,6 +943,36 @@ def test_no_effect_warnings_are_in_the_json_notes(tmp_path: Path) -> None:
     assert code == 0, output
     notes = json.loads(output)["products"]["lithium_carbonate"]["notes"]
     assert any(n.startswith("no effect: policy[0] (export_ban)") and "ISL" in n for n in notes)
+
+
+def test_a_scenario_without_instruments_warns_in_the_summary_json_and_report(
+    tmp_path: Path,
+) -> None:
+    """simulate on a paths scenario (its [paths] and [[disruption]] are for other commands)
+    shows the baseline: a warning says so in the summary, the JSON notes and the report."""
+    paths = str(EXAMPLE.parent / "paths" / "lithium_floor_2026_2035.toml")
+    said = "no effect: the scenario sets no instrument"
+    res = CliRunner().invoke(app, ["simulate", paths])
+    flat = " ".join(res.output.split())
+    assert res.exit_code == 0, res.output
+    assert f"warning: {said}" in flat and "so simulate shows its baseline" in flat
+    assert "[paths] (critmin paths)" in flat and "[[disruption]] (critmin uncertainty" in flat
+    res = CliRunner().invoke(app, ["simulate", paths, "--json"])
+    notes = json.loads(res.stdout)["products"]["lithium_carbonate"]["notes"]
+    assert res.exit_code == 0 and notes[0].startswith(said), notes
+    res = CliRunner().invoke(app, ["report", paths, "-o", str(tmp_path / "r.html")])
+    assert res.exit_code == 0, res.output
+    assert said in (tmp_path / "r.html").read_text(encoding="utf-8")
+    res = CliRunner().invoke(app, ["simulate", str(EXAMPLE)])
+    assert "sets no instrument" not in res.output
+
+
+def test_repeated_sweep_values_are_a_warning_in_the_json_too() -> None:
+    argv = ["sweep", str(EXAMPLE), "-p", "policy[0].price_usd_per_t", "--values", "1e4,2e4,1e4"]
+    res = CliRunner().invoke(app, [*argv, "--json"])
+    assert res.exit_code == 0, res.output
+    warnings = json.loads(res.stdout)["warnings"]
+    assert warnings == ["the values repeat (10000): those points give the same figures"]
 
 
 def test_non_converged_json_is_marked(tmp_path: Path) -> None:

@@ -110,6 +110,25 @@ def test_check_passes_then_fails_on_tampered_copy(tmp_path: Path) -> None:
     assert "FAIL flows: sha256" in res.output and "FAIL flows: rows" in res.output
 
 
+@pytest.mark.shared_data
+def test_check_against_a_source_folder(shared_data: Path, tmp_path: Path) -> None:
+    """The shared source folder: the BACI totals are compared and pass. A folder that is not
+    one (empty, or without one of the BACI files) is a usage error naming what it lacks."""
+    res = runner.invoke(app, ["data", "check", "--source", str(shared_data)])
+    assert res.exit_code == 0, res.output
+    assert "PASS BACI 2024 totals per HS6" in res.output and "checks passed" in res.output
+    folder = tmp_path / "trade" / "critical_materials_atlas" / "baci_hs17_v202601"
+    folder.mkdir(parents=True)
+    (folder / "baci_2022_value_only.csv").write_text("t,i,j,k,v\n")
+    for source in (tmp_path / "trade", tmp_path):
+        res = runner.invoke(app, ["data", "check", "--source", str(source)])
+        flat = " ".join(res.output.split())
+        assert res.exit_code == 2, res.output
+        assert f"--source {source} is not a source folder" in flat
+        assert "baci_2024_trade_with_qty.parquet" in flat and "PASS" not in flat
+        assert ("baci_2022_value_only.csv" in flat) == (source != tmp_path)
+
+
 @pytest.mark.parametrize("manifest", ["{}", "[]", '{"built": "x", "tables": {"flows": {}}}'])
 def test_a_manifest_without_its_tables_gets_one_message(tmp_path: Path, manifest: str) -> None:
     copy = tmp_path / "ref"

@@ -80,6 +80,53 @@ def test_no_policy_gives_exactly_no_change() -> None:
         assert prod["zone"]["self_sufficiency"] == prod["zone"]["self_sufficiency_baseline"]
 
 
+def test_a_scenario_without_instruments_says_it_shows_the_baseline(example_results) -> None:
+    """A paths scenario given to simulate: its [paths] and [[disruption]] tables are for other
+    commands, so every change is 0; the first note of each product says so and names them.
+    A scenario with an instrument has no such note."""
+    res = simulate(EXAMPLES / "paths" / "lithium_floor_2026_2035.toml").to_dict()
+    (product,) = res["products"].values()
+    assert product["iterations"] == 0
+    note = product["notes"][0]
+    assert note.startswith("no effect: the scenario sets no instrument"), note
+    assert "so simulate shows its baseline" in note
+    assert "[[disruption]] (critmin uncertainty, critmin paths)" in note
+    assert "[paths] (critmin paths)" in note and "[coalition]" not in note
+    for name, res in example_results.items():
+        for pid, p in res["products"].items():
+            assert not any("sets no instrument" in n for n in p["notes"]), (name, pid)
+
+
+@pytest.mark.parametrize(
+    ("tables", "words"),
+    [
+        ({}, ["every change is 0"]),
+        ({"coalition": {"candidates": ["CHL"]}}, ["[coalition] (critmin coalition)"]),
+        ({"uncertainty": {"draws": 10}}, ["[uncertainty] (critmin uncertainty)"]),
+        ({"tariffs": {"baseline": "curated"}}, ["[tariffs] sets the baseline's tariffs"]),
+        ({"shock": [{"type": "demand", "change": 0.1}]}, None),
+        ({"policy": [{"type": "tariff", "rate": 0.1}]}, None),
+        ({"chain": [{"id": "lithium", "shock": [{"product": "x", "output_change": -0.1}]}]}, None),
+    ],
+)
+def test_which_scenarios_set_no_instrument(tables: dict[str, Any], words: list[str] | None) -> None:
+    """[[policy]], [[shock]] and [[chain.shock]] are instruments; [coalition], [uncertainty]
+    and [tariffs] are not (the note names them); None: no note."""
+    from critmin.scenario.no_effect import no_instrument_notes
+
+    data = scenario(["lithium_carbonate"], []) | tables
+    notes = no_instrument_notes(Scenario.from_dict(data))
+    if words is None:
+        assert notes == []
+        return
+    (note,) = notes
+    assert note.startswith("no effect: the scenario sets no instrument")
+    for w in words:
+        assert w in note, note
+    elsewhere = "coalition" in tables or "uncertainty" in tables
+    assert ("tables for other commands" in note) == elsewhere
+
+
 def test_levy_floor_raises_zone_prices_and_collects_revenue(example_results) -> None:
     p = example_results["01_lithium_floor_levy"]["products"]["lithium_carbonate"]
     s = p["summary"]

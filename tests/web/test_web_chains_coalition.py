@@ -179,6 +179,19 @@ def test_no_effect_warnings_are_shown_on_the_results_page(client: Any) -> None:
     assert 'id="result-warnings"' not in client.get(f"/runs/{r.json()['id']}").text
 
 
+def test_a_run_without_instruments_warns_that_it_shows_the_baseline(client: Any) -> None:
+    """A designer run with no instrument is the baseline: the results page says so."""
+    form = {k: v for k, v in DESIGNER_FORM.items() if not k.startswith("policy-")}
+    r = client.post("/designer", data=form, params={"format": "json"})
+    assert r.status_code == 200, r.text
+    notes = r.json()["result"]["products"]["lithium_carbonate"]["notes"]
+    assert notes[0].startswith("no effect: the scenario sets no instrument"), notes
+    page = client.get(f"/runs/{r.json()['id']}").text
+    box = re.search(r'<section class="card" id="result-warnings".*?</section>', page, re.S)
+    assert box is not None
+    assert 'data-kind="no effect"' in box.group() and "sets no instrument" in box.group()
+
+
 # ----------------------------------------------------------------------------- coalitions
 
 

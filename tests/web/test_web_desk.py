@@ -220,6 +220,23 @@ def test_sweep_page_and_api(client: Any) -> None:
     assert "sweep-warning" in page.text and "may have no effect" in page.text
 
 
+def test_a_sweep_from_a_value_to_itself_warns_that_its_points_repeat(client: Any) -> None:
+    """start == stop gives the same point again and again: the API and the page say so, in
+    the words of critmin sweep."""
+    from critmin.sweep import repeat_warnings
+
+    sid = client.post("/api/scenarios", json=EXAMPLE1_DICT).json()["id"]
+    params = {"source": sid, "parameter": "policy[0].price_usd_per_t", "steps": 3}
+    params |= {"start": 15000, "stop": 15000}
+    r = client.get("/api/sweep", params=params)
+    assert r.status_code == 200, r.text
+    assert [p["value"] for p in r.json()["points"]] == [15000.0] * 3
+    assert r.json()["warnings"] == repeat_warnings([15000.0] * 3)
+    assert r.json()["warnings"][0].startswith("the values repeat (15000)")
+    page = client.get("/sweep", params=params).text
+    assert "sweep-warning" in page and "the values repeat (15000)" in page
+
+
 def test_chains_in_the_designer_form() -> None:
     """Chains ticked in the designer become ``[[chain]]`` entries; a saved scenario with
     chains reopens with them ticked (the picker appears once the catalog has chains)."""

@@ -178,11 +178,11 @@ def data_check(
     reference: Path | None = typer.Option(None, help="Check this reference folder instead."),
 ) -> None:
     """Verify hashes, row counts, columns and published totals; exit 1 on any failure."""
-    from critmin.data.check import run_checks
+    from critmin.data.check import check_source_dir, run_checks
     from critmin.util import check_input_dir
 
     if source is not None:
-        check_input_dir(source, "--source")
+        check_source_dir(source, "--source")
     if reference is not None:
         check_input_dir(reference, "--reference")
         if not (reference / "manifest.json").is_file():

@@ -69,13 +69,6 @@ def sweep_cmd(
         points = values_between(start, stop, steps)
     else:
         raise CritminError("give the range as --from and --to (with --steps), or --values")
-    repeated = sorted({v for v in points if points.count(v) > 1})
-    if repeated:  # legal, and those points only repeat one another
-        err.print(
-            "[bold yellow]warning:[/] the values repeat "
-            f"({', '.join(f'{v:g}' for v in repeated)}): those points give the same figures",
-            highlight=False,
-        )
     load_solver()
 
     def progress(n: int, k: int) -> None:

@@ -25,6 +25,7 @@ from critmin.data.dataset import dataset_dir, read_manifest
 from critmin.data.provenance import file_sha256
 from critmin.data.schema import TABLES
 from critmin.errors import CritminError
+from critmin.util import check_input_dir
 
 CURATED_DIR = Path(__file__).parent / "curated"
 WORLD_SUM_REL_TOL = 0.03
@@ -170,19 +171,36 @@ def check_world_totals(reference_dir: Path | None = None) -> list[CheckResult]:
     ]
 
 
+BACI_FOLDER = Path("trade/critical_materials_atlas/baci_hs17_v202601")
+"""Where a source folder holds the BACI files (``critmin data build --source`` reads them)."""
+BACI_FILES = ((2024, "baci_2024_trade_with_qty.parquet"), (2022, "baci_2022_value_only.csv"))
+"""The BACI files whose totals the flows are checked against: (year, file name)."""
+
+
+def check_source_dir(source: Path, option: str) -> Path:
+    """``source`` as a source folder holding the BACI files of :data:`BACI_FILES`, else one
+    message naming it and the files it lacks (a usage error: there is nothing to check)."""
+    source = check_input_dir(source, option)
+    missing = [name for _, name in BACI_FILES if not (source / BACI_FOLDER / name).is_file()]
+    if missing:
+        raise CritminError(
+            f"{option} {source} is not a source folder: it lacks the BACI file(s) "
+            f"{' and '.join(missing)} in {BACI_FOLDER}; give the folder of the source "
+            "releases (the one 'critmin data build --source' reads)"
+        )
+    return source
+
+
 def check_flow_totals(source: Path, reference_dir: Path | None = None) -> list[CheckResult]:
     """Bundled flow totals per (year, HS6) against the BACI source files."""
     from critmin.sources import baci
 
-    folder = Path(source) / "trade/critical_materials_atlas/baci_hs17_v202601"
+    folder = Path(source) / BACI_FOLDER
     bundled = pd.read_parquet(_dir(reference_dir) / "flows.parquet")
     bundled = bundled[bundled["method"] == "baci"]
     got = bundled.groupby(["year", "hs6"])["value_usd"].sum()
     out = []
-    for year, fname in (
-        (2024, "baci_2024_trade_with_qty.parquet"),
-        (2022, "baci_2022_value_only.csv"),
-    ):
+    for year, fname in BACI_FILES:
         path = folder / fname
         if not path.exists():
             out.append(CheckResult(f"BACI {year} totals", False, f"{path} not found"))

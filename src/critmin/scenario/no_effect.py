@@ -246,6 +246,43 @@ def settings_notes(scenario: Any, base: ProductBaseline) -> list[str]:
     return out
 
 
+ELSEWHERE = (
+    ("disruption", "[[disruption]]", "critmin uncertainty, critmin paths"),
+    ("paths", "[paths]", "critmin paths"),
+    ("coalition", "[coalition]", "critmin coalition"),
+    ("uncertainty", "[uncertainty]", "critmin uncertainty"),
+)
+"""Tables of a scenario that other commands read and simulate does not: (field, table,
+commands)."""
+
+
+def no_instrument_notes(scenario: Any) -> list[str]:
+    """A scenario without an instrument (no ``[[policy]]``, ``[[shock]]`` or
+    ``[[chain.shock]]``) is solved at its baseline: every change is 0, which looks like a
+    finding. The note names the scenario's tables that other commands read (``[paths]`` for
+    ``critmin paths``, ...) and says that ``[tariffs]`` sets the baseline, not a change.
+
+    For :func:`critmin.simulation.simulate` alone: paths, uncertainty and coalition analyses
+    are driven by those other tables, so the resolution of markets they share does not add it.
+    """
+    if scenario.policy or scenario.shock or any(chain.shock for chain in scenario.chain):
+        return []
+    note = (
+        "no effect: the scenario sets no instrument ([[policy]], [[shock]] or "
+        "[[chain.shock]]), so simulate shows its baseline: every change is 0"
+    )
+    elsewhere = [
+        f"{table} ({commands})"
+        for name, table, commands in ELSEWHERE
+        if getattr(scenario, name) not in (None, [])
+    ]
+    if elsewhere:
+        note += f"; tables for other commands: {', '.join(elsewhere)}"
+    if scenario.tariffs is not None:
+        note += "; [tariffs] sets the baseline's tariffs, not a change"
+    return [note]
+
+
 def overlap_notes(
     label: str,
     what: str,
