@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.markup import escape
@@ -14,7 +15,7 @@ from critmin.numbers import pct as _pct
 from critmin.numbers import share as _share
 from critmin.numbers import usd as _usd
 from critmin.numbers import usd_terms
-from critmin.scenario.no_effect import WARNING_PREFIXES
+from critmin.scenario.no_effect import WARNING_PREFIXES, listed
 
 
 def diversion(
@@ -139,6 +140,26 @@ def products_table(data: dict[str, Any]) -> Table:
     return t
 
 
+def shared_warnings(products: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Each distinct warning of the products (notes that start with one of
+    :data:`WARNING_PREFIXES`), in the order first given, with the products that give it:
+    ``"every product"`` when all of several do, else their ids (``"a, b and 3 more"`` past
+    :data:`critmin.scenario.no_effect.SHOWN`). A scenario-wide warning (no instrument at all,
+    a rule of origin that applies to no chain) is then one line, not one per product."""
+    where: dict[str, list[str]] = {}
+    for pid, p in products.items():
+        for note in p.get("notes", []):
+            if note.startswith(WARNING_PREFIXES) and pid not in where.setdefault(note, []):
+                where[note].append(pid)
+    every = len(products) > 1
+    return {
+        note: "every product"
+        if every and len(pids) == len(products)
+        else listed(pids, np.ones(len(pids), dtype=bool))
+        for note, pids in where.items()
+    }
+
+
 def print_summary(
     console: Console, data: dict[str, Any], top: int = 8, detail: bool | None = None
 ) -> None:
@@ -162,12 +183,10 @@ def print_summary(
     if not detail:
         # the tables are left out, never the warnings: an instrument that does nothing or
         # buyers cut off from every supplier must be seen whatever the length of the output
-        for pid, p in products.items():
-            for note in p.get("notes", []):
-                if note.startswith(WARNING_PREFIXES):
-                    console.print(
-                        f"[bold yellow]warning:[/] {escape(pid)}: {escape(note)}", highlight=False
-                    )
+        for note, where in shared_warnings(products).items():
+            console.print(
+                f"[bold yellow]warning:[/] {escape(where)}: {escape(note)}", highlight=False
+            )
         console.print(
             "[dim]Per-product tables (trade diversion, export controls, welfare by country): "
             "--detail; every table: --xlsx FILE or --csv DIR; everything: --json.[/]"

@@ -643,7 +643,7 @@ CASES = [
         ),
     ),
     Case(
-        "a ban that does nothing, in the brief output of four products",
+        "a ban that does nothing, in the brief output of four products (one line for all)",
         **sim(
             scenario(
                 'type = "export_ban"\nexporters = ["USA"]\nimporters = ["USA"]',
@@ -658,7 +658,7 @@ CASES = [
                 ),
             ),
             code=0,
-            words=("warning: permanent_magnets: no effect: policy[0] (export_ban)",),
+            words=("warning: every product: no effect: policy[0] (export_ban)",),
         ),
     ),
     Case(

@@ -209,3 +209,21 @@ def test_the_welfare_line_adds_up_as_printed() -> None:
         "+2.400 bn",
         "+0.001 bn",
     ]
+
+
+def test_a_warning_of_several_products_is_one_line_naming_them() -> None:
+    """The brief summary printed a scenario-wide warning once per product (30 identical lines
+    for a scenario without an instrument over the 30 bundled products); each distinct warning
+    is now one line naming the products that give it, "every product" when all of several do."""
+    from critmin.summary import shared_warnings
+
+    idle = "no effect: the scenario sets no instrument"
+    cut = "cut off: buyers without a supplier"
+    note = "data: a note, not a warning"
+    products = {f"p{k}": {"notes": [idle] + ([cut] if k < 2 else []) + [note]} for k in range(7)}
+    assert shared_warnings(products) == {idle: "every product", cut: "p0, p1"}
+    products["p6"]["notes"] = [cut]
+    assert shared_warnings(products)[idle] == "p0, p1, p2, p3, p4, p5"
+    assert shared_warnings({"only": {"notes": [idle, idle]}}) == {idle: "only"}
+    many = {f"q{k}": {"notes": [cut] if k < 9 else []} for k in range(10)}
+    assert shared_warnings(many)[cut] == "q0, q1, q2, q3, q4, q5 and 3 more"
