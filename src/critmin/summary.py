@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.markup import escape
@@ -15,7 +14,7 @@ from critmin.numbers import pct as _pct
 from critmin.numbers import share as _share
 from critmin.numbers import usd as _usd
 from critmin.numbers import usd_terms
-from critmin.scenario.no_effect import WARNING_PREFIXES, listed
+from critmin.scenario.no_effect import WARNING_PREFIXES, shared_warnings
 
 
 def diversion(
@@ -138,26 +137,6 @@ def products_table(data: dict[str, Any]) -> Table:
         + "."
     )
     return t
-
-
-def shared_warnings(products: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    """Each distinct warning of the products (notes that start with one of
-    :data:`WARNING_PREFIXES`), in the order first given, with the products that give it:
-    ``"every product"`` when all of several do, else their ids (``"a, b and 3 more"`` past
-    :data:`critmin.scenario.no_effect.SHOWN`). A scenario-wide warning (no instrument at all,
-    a rule of origin that applies to no chain) is then one line, not one per product."""
-    where: dict[str, list[str]] = {}
-    for pid, p in products.items():
-        for note in p.get("notes", []):
-            if note.startswith(WARNING_PREFIXES) and pid not in where.setdefault(note, []):
-                where[note].append(pid)
-    every = len(products) > 1
-    return {
-        note: "every product"
-        if every and len(pids) == len(products)
-        else listed(pids, np.ones(len(pids), dtype=bool))
-        for note, pids in where.items()
-    }
 
 
 def print_summary(

@@ -327,3 +327,15 @@ def test_the_coalition_menu_marks_scenarios_it_cannot_value(client: Any) -> None
     assert "disabled" in option(chain) and "linked chains" in option(chain)
     assert "disabled" in option(big) and f"{len(many['product'])} products, at most" in option(big)
     assert "disabled" not in option(plain) and " — " not in option(plain)
+
+
+def test_a_warning_every_product_gives_is_one_box() -> None:
+    """A scenario-wide warning (no instrument at all) came once per product: 30 boxes above a
+    result of the 30 bundled products. It is one, naming where it applies."""
+    idle = "no effect: the scenario sets no instrument"
+    result = {"products": {p: {"notes": [idle]} for p in ("a", "b", "c")}}
+    assert result_warnings(result) == [
+        {"where": "every product", "kind": "no effect", "text": idle}
+    ]
+    result["products"]["c"]["notes"] = ["cut off: buyers of c"]
+    assert [w["where"] for w in result_warnings(result)] == ["a, b", "c"]

@@ -16,7 +16,7 @@ product's ``notes`` (JSON) and are printed as warnings in the readable output:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,27 @@ def listed(countries: Sequence[str], mask: np.ndarray) -> str:
     if len(names) <= SHOWN:
         return ", ".join(names) if names else "none"
     return f"{', '.join(names[:SHOWN])} and {len(names) - SHOWN} more"
+
+
+def shared_warnings(products: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Each distinct warning of the products (notes that start with one of
+    :data:`WARNING_PREFIXES`), in the order first given, with the products that give it:
+    ``"every product"`` when all of several do, else their ids (``"a, b and 3 more"`` past
+    :data:`SHOWN`). A scenario-wide warning (no instrument at all, a rule of origin that
+    applies to no chain) is then one line of the terminal summary, one box of the
+    dashboard's results page, not one per product."""
+    where: dict[str, list[str]] = {}
+    for pid, p in products.items():
+        for note in map(str, p.get("notes") or []):
+            if note.startswith(WARNING_PREFIXES) and pid not in where.setdefault(note, []):
+                where[note].append(pid)
+    every = len(products) > 1
+    return {
+        note: "every product"
+        if every and len(pids) == len(products)
+        else listed(pids, np.ones(len(pids), dtype=bool))
+        for note, pids in where.items()
+    }
 
 
 def cut_buyers(V: np.ndarray, banned: np.ndarray) -> np.ndarray:

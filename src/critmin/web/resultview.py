@@ -14,13 +14,14 @@ from typing import Any
 from critmin.control_tables import results_controls
 from critmin.frames import table_names
 from critmin.report import render as report_render
-from critmin.scenario.no_effect import WARNING_PREFIXES
+from critmin.scenario.no_effect import WARNING_PREFIXES, shared_warnings
 
 
 def result_warnings(result: dict[str, Any]) -> list[dict[str, str]]:
     """The notes of every product and chain that start with one of :data:`WARNING_PREFIXES`,
-    each as ``{"where": product or chain id, "kind": the prefix without the colon, "text"}``,
-    once each, in the order of the results."""
+    each as ``{"where": products (:func:`critmin.scenario.no_effect.shared_warnings`: one
+    entry for a warning several products give) or chain id, "kind": the prefix without the
+    colon, "text"}``, once each, in the order of the results."""
     found: list[dict[str, str]] = []
     seen: set[tuple[str, str]] = set()
 
@@ -32,8 +33,8 @@ def result_warnings(result: dict[str, Any]) -> list[dict[str, str]]:
                 kind = next(p for p in WARNING_PREFIXES if text.startswith(p))
                 found.append({"where": where, "kind": kind.rstrip(":"), "text": text})
 
-    for pid, product in (result.get("products") or {}).items():
-        add(str(pid), product.get("notes") or [])
+    for text, where in shared_warnings(result.get("products") or {}).items():
+        add(where, [text])
     for cid, chain in (result.get("chains") or {}).items():
         add(f"chain {cid}", chain.get("notes") or [])
         for stage in chain.get("stages") or []:
