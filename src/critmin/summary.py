@@ -139,6 +139,26 @@ def products_table(data: dict[str, Any]) -> Table:
     return t
 
 
+def print_product_warnings(console: Console, products: Mapping[str, Any]) -> None:
+    """Each distinct warning of the products once, with the products that give it
+    (:func:`critmin.scenario.no_effect.shared_warnings`)."""
+    for note, where in shared_warnings(products).items():
+        console.print(f"[bold yellow]warning:[/] {escape(where)}: {escape(note)}", highlight=False)
+
+
+def print_warnings(console: Console, data: Mapping[str, Any]) -> None:
+    """Every warning of a result, products' (:func:`print_product_warnings`) then chains',
+    without its tables: for commands that write the result elsewhere (``critmin report``)."""
+    print_product_warnings(console, data["products"])
+    for cid, chain in (data.get("chains") or {}).items():
+        for note in chain.get("notes") or []:
+            if note.startswith(WARNING_PREFIXES):
+                console.print(
+                    f"[bold yellow]warning:[/] chain {escape(cid)}: {escape(note)}",
+                    highlight=False,
+                )
+
+
 def print_summary(
     console: Console, data: dict[str, Any], top: int = 8, detail: bool | None = None
 ) -> None:
@@ -162,10 +182,7 @@ def print_summary(
     if not detail:
         # the tables are left out, never the warnings: an instrument that does nothing or
         # buyers cut off from every supplier must be seen whatever the length of the output
-        for note, where in shared_warnings(products).items():
-            console.print(
-                f"[bold yellow]warning:[/] {escape(where)}: {escape(note)}", highlight=False
-            )
+        print_product_warnings(console, products)
         console.print(
             "[dim]Per-product tables (trade diversion, export controls, welfare by country): "
             "--detail; every table: --xlsx FILE or --csv DIR; everything: --json.[/]"

@@ -963,6 +963,8 @@ def test_a_scenario_without_instruments_warns_in_the_summary_json_and_report(
     res = CliRunner().invoke(app, ["report", paths, "-o", str(tmp_path / "r.html")])
     assert res.exit_code == 0, res.output
     assert said in (tmp_path / "r.html").read_text(encoding="utf-8")
+    # and on the terminal of the report command, which printed only "wrote ..."
+    assert f"warning: lithium_carbonate: {said}" in " ".join(res.output.split()), res.output
     res = CliRunner().invoke(app, ["simulate", str(EXAMPLE)])
     assert "sets no instrument" not in res.output
 

@@ -333,3 +333,22 @@ def test_a_chain_without_an_equilibrium_names_its_fixed_supply_producers() -> No
     elastic = run(0.001)["products"]["lithium_carbonate"]
     assert elastic["converged"]
     assert "possible cause" not in elastic["message"]
+
+
+def test_the_report_command_prints_a_chain_warning(tmp_path: Path) -> None:
+    """``critmin report`` printed only "wrote ...": a chain policy that changes nothing was
+    said in the HTML alone. The terminal now has the warning too."""
+    from typer.testing import CliRunner
+
+    from critmin.cli import app
+
+    path = tmp_path / "idle.toml"
+    path.write_text(
+        'name = "idle"\n[zone]\nmembers = ["USA", "EU27"]\n[[chain]]\nid = "lithium"\n'
+        '[[policy]]\ntype = "tariff"\nrate = 0.1\nstage = "mine"\n'
+        'products = ["lithium_carbonate"]\n'
+    )
+    res = CliRunner().invoke(app, ["report", str(path), "-o", str(tmp_path / "r.html")])
+    assert res.exit_code == 0, res.output
+    flat = " ".join(res.output.split())
+    assert "warning: chain lithium: no effect: policy[0] (tariff) selects stage mine" in flat, flat

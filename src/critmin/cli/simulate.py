@@ -146,6 +146,9 @@ def report_cmd(
     chains = len(data.get("chains") or {})
     linked = f", {chains} linked chain(s)" if chains else ""
     out.print(f"wrote {output} ({size:.1f} MB, {len(data['products'])} product(s){linked})")
+    from critmin.summary import print_warnings
+
+    print_warnings(err, data)  # in the report too, but a warning must be seen where it is run
     if not data["converged"]:
         err.print("[bold red]some products did not converge: see the report's diagnostics[/]")
         raise typer.Exit(1)
