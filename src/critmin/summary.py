@@ -10,11 +10,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from critmin.note_kinds import WARNING_PREFIXES, shared_warnings
 from critmin.numbers import pct as _pct
 from critmin.numbers import share as _share
 from critmin.numbers import usd as _usd
 from critmin.numbers import usd_terms
-from critmin.scenario.no_effect import WARNING_PREFIXES, shared_warnings
 
 
 def diversion(
@@ -141,7 +141,7 @@ def products_table(data: dict[str, Any]) -> Table:
 
 def print_product_warnings(console: Console, products: Mapping[str, Any]) -> None:
     """Each distinct warning of the products once, with the products that give it
-    (:func:`critmin.scenario.no_effect.shared_warnings`)."""
+    (:func:`critmin.note_kinds.shared_warnings`)."""
     for note, where in shared_warnings(products).items():
         console.print(f"[bold yellow]warning:[/] {escape(where)}: {escape(note)}", highlight=False)
 

@@ -271,3 +271,26 @@ def test_report_lists_the_licence_grant_share_ranges() -> None:
     unc = run_uncertainty(data, draws=8, seed=1, workers=1).to_dict()
     html = render_report(load_scenario(data), simulate(data).to_dict(), uncertainty=unc)
     assert "Licence grant share of MOFCOM, drawn (triangular): default 0.6 to 0.95" in html
+
+
+def test_the_report_shows_its_warnings_first_and_as_warnings(
+    tmp_path: Path, report1: tuple[str, dict[str, Any]]
+) -> None:
+    """The offline report listed a result's warnings (an instrument that does nothing, a
+    scenario without any) as plain notes at the end of each product section, where the
+    dashboard shows them in a box above the detail. The report now has that box, once per
+    warning with the products that give it, and styles the section notes that warn."""
+    path = tmp_path / "idle.html"
+    simulate_report(EXAMPLES / "paths" / "lithium_floor_2026_2035.toml", path)
+    html = path.read_text(encoding="utf-8")
+    box = html[
+        html.index('id="result-warnings"') : html.index(
+            "</section>", html.index('id="result-warnings"')
+        )
+    ]
+    assert "<code>lithium_carbonate</code>" in box and "the scenario sets no instrument" in box
+    assert box.count("result-warning") == 1 + 1  # the box's id and its one warning
+    assert '<div class="notice warn">no effect: the scenario sets no instrument' in html
+    assert html.index('id="result-warnings"') < html.index('id="lithium_carbonate"')
+    plain = report1[0]  # example 1 warns of nothing
+    assert 'id="result-warnings"' not in plain and '<div class="notice warn">no effect' not in plain

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from webutil import DESIGNER_FORM, EXAMPLE1_DICT, EXAMPLES, without_timing
 
+from critmin.note_kinds import WARNING_PREFIXES, result_warnings
 from critmin.web import forms
-from critmin.web.resultview import WARNING_PREFIXES, result_warnings
 
 ZONE = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}
 LITHIUM_CHAIN: dict[str, Any] = copy.deepcopy(forms.PRESETS["lithium-chain-refine-floor"])

@@ -33,6 +33,7 @@ from critmin.narrative import (
     stage_labels,
     stage_product,
 )
+from critmin.note_kinds import WARNING_PREFIXES, result_warnings
 from critmin.report import format as fmt
 from critmin.report.resources import packed_text, plotly_js_packed, world_geojson_text
 
@@ -131,6 +132,7 @@ def make_env(*extra_dirs: Path) -> Environment:
             "country": fmt.country_label,
         }
     )
+    env.tests["warning"] = lambda note: str(note).startswith(WARNING_PREFIXES)
     env.globals.update(
         {
             "version": __version__,
@@ -439,6 +441,7 @@ def results_view(scenario: dict[str, Any], results: dict[str, Any]) -> dict[str,
             for cid in results.get("chains") or {}
         ],
         "warnings": warnings,
+        "result_warnings": result_warnings(results),
         "caveats": [CHAIN_CAVEAT, *MODEL_CAVEATS[1:]] if results.get("chains") else MODEL_CAVEATS,
         "provenance": provenance(),
         "figures": result_figures(results),

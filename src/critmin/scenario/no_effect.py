@@ -16,30 +16,14 @@ product's ``notes`` (JSON) and are printed as warnings in the readable output:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from critmin.baseline import ProductBaseline
-
-SHOWN = 6
-"""Country codes listed in a note before "and N more"."""
-
-
-WARNING_PREFIXES = (
-    "no effect:",
-    "may have no effect:",
-    "cut off:",
-    "numerical:",
-    "extreme:",
-    "left out:",
-)
-"""Notes that warn: instruments and settings that do (or may do) nothing, buyers cut off from
-every supplier (here), numerical trouble (the solver's accounts), equilibria far from the
-baseline (:func:`critmin.simulation.extreme_notes`) and parts of a scenario an analysis does
-not model (``left out:``, :func:`critmin.paths.setup.left_out`). The terminal summary, the web pages and
-the report show them as warnings; every other note is information."""
+from critmin.note_kinds import WARNING_PREFIXES as WARNING_PREFIXES  # (its home: note_kinds)
+from critmin.note_kinds import names_listed
 
 
 def codes(base: ProductBaseline, mask: np.ndarray) -> str:
@@ -49,31 +33,7 @@ def codes(base: ProductBaseline, mask: np.ndarray) -> str:
 
 def listed(countries: Sequence[str], mask: np.ndarray) -> str:
     """:func:`codes` for a list of country codes."""
-    names = [c for c, m in zip(countries, mask, strict=True) if m]
-    if len(names) <= SHOWN:
-        return ", ".join(names) if names else "none"
-    return f"{', '.join(names[:SHOWN])} and {len(names) - SHOWN} more"
-
-
-def shared_warnings(products: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    """Each distinct warning of the products (notes that start with one of
-    :data:`WARNING_PREFIXES`), in the order first given, with the products that give it:
-    ``"every product"`` when all of several do, else their ids (``"a, b and 3 more"`` past
-    :data:`SHOWN`). A scenario-wide warning (no instrument at all, a rule of origin that
-    applies to no chain) is then one line of the terminal summary, one box of the
-    dashboard's results page, not one per product."""
-    where: dict[str, list[str]] = {}
-    for pid, p in products.items():
-        for note in map(str, p.get("notes") or []):
-            if note.startswith(WARNING_PREFIXES) and pid not in where.setdefault(note, []):
-                where[note].append(pid)
-    every = len(products) > 1
-    return {
-        note: "every product"
-        if every and len(pids) == len(products)
-        else listed(pids, np.ones(len(pids), dtype=bool))
-        for note, pids in where.items()
-    }
+    return names_listed([c for c, m in zip(countries, mask, strict=True) if m])
 
 
 def cut_buyers(V: np.ndarray, banned: np.ndarray) -> np.ndarray:
