@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -347,34 +348,50 @@ def extreme_notes(rp: ResolvedProduct, sol: Solution, E: np.ndarray) -> list[str
     a buyer's consumer price above :data:`EXTREME_PRICE_RATIO` times its baseline or below its
     inverse (a fall of more than 90.9%), or a producer's output more than that many times its
     baseline (a producer subsidy far above the market does that). Buyers cut off have their
-    own warning."""
+    own warning. None for a solve that did not converge (:func:`far_from_baseline`)."""
     if not sol.converged:
         return []
-    countries = rp.baseline.countries
+    base = rp.baseline
+    return far_from_baseline(base.countries, sol.P, sol.S, E > 0, base.V.sum(axis=1) > 0)
+
+
+def far_from_baseline(
+    countries: Sequence[str],
+    P: np.ndarray,
+    S: np.ndarray,
+    buys: np.ndarray,
+    sells: np.ndarray,
+    where: str = "",
+) -> list[str]:
+    """The ``extreme:`` warnings of :func:`extreme_notes` for a converged equilibrium of one
+    market: consumer prices ``P`` and outputs ``S`` relative to the baseline, ``buys`` and
+    ``sells`` the countries with baseline purchases and sales. ``where`` goes after
+    ``extreme:`` to say which equilibrium it is, where the reader could take it for another
+    (``critmin paths``: the scenario's own policies, not the paths' floor)."""
     far = ": far from the baseline the constant-elasticity model is calibrated at; read it as "
     tail = far + "a sign of collapse, not as a forecast"
     out = []
-    buys = (E > 0) & np.isfinite(sol.P)
-    P = np.where(buys, sol.P, 0.0)
-    k = int(np.argmax(P))
-    if P[k] > EXTREME_PRICE_RATIO:
+    buys = buys & np.isfinite(P)
+    price = np.where(buys, P, 0.0)
+    k = int(np.argmax(price))
+    if price[k] > EXTREME_PRICE_RATIO:
         out.append(
-            f"extreme: the consumer price of {countries[k]} rises {_pct(P[k]):,.0f}% "
-            f"(the largest){tail}"
+            f"extreme: {where}the consumer price of {countries[k]} rises "
+            f"{_pct(price[k]):,.0f}% (the largest){tail}"
         )
-    low = np.where(buys, sol.P, np.inf)
+    low = np.where(buys, P, np.inf)
     k = int(np.argmin(low))
     if low[k] < 1.0 / EXTREME_PRICE_RATIO:
         out.append(
-            f"extreme: the consumer price of {countries[k]} falls {-_pct(low[k]):.1f}% "
-            f"(the largest fall){tail}"
+            f"extreme: {where}the consumer price of {countries[k]} falls "
+            f"{-_pct(low[k]):.1f}% (the largest fall){tail}"
         )
-    S = np.where(np.isfinite(sol.S) & (rp.baseline.V.sum(axis=1) > 0), sol.S, 0.0)
-    k = int(np.argmax(S)) if len(S) else 0
-    if len(S) and S[k] > EXTREME_PRICE_RATIO:
+    output = np.where(np.isfinite(S) & sells, S, 0.0)
+    k = int(np.argmax(output)) if len(output) else 0
+    if len(output) and output[k] > EXTREME_PRICE_RATIO:
         out.append(
-            f"extreme: the output of {countries[k]} grows {S[k]:,.0f}-fold (the largest){far}"
-            "a sign of a policy far beyond the market, not as a forecast"
+            f"extreme: {where}the output of {countries[k]} grows {output[k]:,.0f}-fold "
+            f"(the largest){far}a sign of a policy far beyond the market, not as a forecast"
         )
     return out
 

@@ -23,6 +23,7 @@ from critmin.paths.inputs import fit_shocks
 from critmin.paths.setup import PathModel, path_model
 from critmin.scenario.paths_settings import PathsSettings
 from critmin.scenario.spec import load_scenario
+from critmin.simulation import simulate
 from critmin.world import load_world
 
 YEARS = list(range(2025, 2033))
@@ -526,3 +527,39 @@ def test_the_scenarios_own_warnings_are_in_the_paths_notes() -> None:
     )
     own = [n for n in res.notes if n.startswith("no effect: policy[0] (tariff)")]
     assert len(own) == 1, res.notes
+
+
+SUBSIDY_1E8 = {"type": "price_floor", "mechanism": "producer_subsidy", "price_usd_per_t": 1e8}
+
+
+@pytest.mark.parametrize(
+    "market",
+    [
+        {"product": [{"id": "lithium_carbonate"}]},
+        {"chain": [{"id": "lithium"}], "paths": {"product": "lithium_carbonate"}},
+    ],
+    ids=["product", "chain"],
+)
+def test_the_scenarios_own_extreme_results_are_warned_of_as_simulate_does(
+    market: dict[str, Any],
+) -> None:
+    """A producer subsidy of USD 1e8/t of the scenario's own (a floor 7,000 times the
+    market) drives an output 987-fold and a price down 100%: the paths say so once, in
+    ``critmin simulate``'s words for each market (the paths were silent; only a paths
+    floor far above the market was warned of), and say that it is the scenario's policies."""
+    base = scenario({"draws": 0, "years": "2025-2026", **QUIET})
+    sc = base | market | {"paths": base["paths"] | market.get("paths", {})}
+    if "chain" in market:
+        del sc["product"]
+    extreme = sc | {"policy": [SUBSIDY_1E8 | ({"stage": "refine"} if "chain" in market else {})]}
+    where = "under the scenario's own policies (the base year, without the paths' floor): "
+    want = [
+        f"extreme: {key} {where}{note.removeprefix('extreme: ')}"
+        for key, product in simulate(extreme, _world()).to_dict()["products"].items()
+        for note in product["notes"]
+        if note.startswith("extreme:")
+    ]
+    assert any("lithium_carbonate" in w and "987-fold" in w for w in want), want
+    got = run_paths(extreme, world=_world()).notes
+    assert [n for n in got if n.startswith("extreme:")] == want
+    assert not any(n.startswith("extreme:") for n in run_paths(sc, world=_world()).notes)

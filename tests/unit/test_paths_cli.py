@@ -115,6 +115,27 @@ def test_notes_that_warn_print_as_warnings(tmp_path: Path) -> None:
     assert "note: left out" not in res.stderr
 
 
+def test_the_scenarios_own_extreme_results_are_warnings_in_text_and_json(tmp_path: Path) -> None:
+    """The lithium example with a producer subsidy of its own at USD 1e8/t: the text output
+    and ``--json`` carry simulate's ``extreme:`` warnings once (the paths printed none)."""
+    text = EXAMPLE.read_text().replace(
+        "[[disruption]]",
+        '[[policy]]\ntype = "price_floor"\nmechanism = "producer_subsidy"\n'
+        "price_usd_per_t = 1e8\n\n[[disruption]]",
+    )
+    path = tmp_path / "subsidy.toml"
+    path.write_text(text)
+    args = ["paths", str(path), "--years", "2025-2026", "--draws", "0", "--no-progress"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    flat = " ".join(res.stderr.split())
+    assert flat.count("warning: extreme: lithium_carbonate under the scenario's own") == 2
+    assert "the output of CZE grows 987-fold" in flat
+    notes = json.loads(runner.invoke(app, [*args, "--json"]).stdout)["notes"]
+    extreme = [n for n in notes if n.startswith("extreme: lithium_carbonate under")]
+    assert len(extreme) == 2 and "the consumer price of ROU falls 100.0%" in extreme[0]
+
+
 def test_a_mechanism_without_a_converged_draw_exits_1(tmp_path: Path) -> None:
     """The cobalt chain under a producer subsidy of USD 30,000/t does not converge in some
     years of its central path (docs/performance.md, session 18: subsidies on an input-linked

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +208,98 @@ def test_cut_off_buyers_and_idle_disruptions_are_reported_not_averaged_away(
     assert any(
         w.startswith("lithium_carbonate: may have no effect: policy[0]") for w in res.warnings
     )
+
+
+def test_the_point_estimates_extreme_results_are_warned_of_as_simulate_does(
+    world: World,
+) -> None:
+    """A producer subsidy of USD 1e8/t drives an output 987-fold and a price down 100%:
+    the run gives simulate's ``extreme:`` warnings for its point estimate, in the same words
+    after the product id, once (its point column came without a word)."""
+    subsidy = [{"type": "price_floor", "mechanism": "producer_subsidy", "price_usd_per_t": 1e8}]
+    sc = scenario(["lithium_carbonate"], subsidy, uncertainty=ALL_FIXED)
+    notes = simulate(sc, world).to_dict()["products"]["lithium_carbonate"]["notes"]
+    want = [f"lithium_carbonate: {n}" for n in notes if n.startswith("extreme:")]
+    assert len(want) == 2 and "the output of CZE grows 987-fold" in want[1]
+    res = run_uncertainty(sc, draws=2, workers=1, world=world)
+    assert [w for w in res.warnings if "extreme:" in w] == want
+    plain = run_uncertainty(scenario(["lithium_carbonate"]), draws=2, workers=1, world=world)
+    assert not any("extreme:" in w for w in plain.warnings)
+
+
+CYP_SUPPLIERS = ["NLD", "TUR"]
+"""The only suppliers of lithium carbonate to CYP (an EU member without output)."""
+
+
+@pytest.mark.parametrize(
+    ("own", "disrupted", "fired"),
+    [
+        ([], CYP_SUPPLIERS, 2),
+        ([{"type": "export_ban", "exporters": ["NLD"], "importers": ["CYP"]}], ["TUR"], 1),
+        ([{"type": "export_quota", "exporters": ["NLD"], "share_of_baseline": 0.0}], ["TUR"], 1),
+    ],
+    ids=["both-drawn", "one-banned", "one-quota-0"],
+)
+def test_buyers_the_disruptions_cut_off_in_draws_are_named_with_their_share(
+    world: World, own: list[dict[str, Any]], disrupted: list[str], fired: int
+) -> None:
+    """CYP buys lithium carbonate from NLD and TUR alone: in the draws where the
+    disruptions remove the suppliers the scenario leaves it (each exporter's event fires by
+    itself), it has none, its welfare is undefined and those draws were left out of the
+    zone's medians and bands without a word. A ``cut off:`` warning now names it and the
+    share of draws; one exporter's disruption alone cuts no one off."""
+    dis = [{"exporters": disrupted, "importers": ["CYP"], "probability": 0.5}]
+    res = run_uncertainty(
+        scenario(["lithium_carbonate"], own, dis), draws=40, seed=3, workers=1, world=world
+    )
+    p = res.products["lithium_carbonate"]
+    cut = p.draws["disruptions"] == fired
+    assert 0 < cut.sum() < 40
+    assert np.array_equal(~np.isfinite(p.draws["zone_welfare_change_usd"]), cut)
+    share = f"{cut.sum()} of 40 draws ({100 * cut.sum() / 40:.1f}%)"
+    want = (
+        f"lithium_carbonate: cut off: disruption[0]: in {share} the bans drawn leave CYP with "
+        "no supplier: their price is infinite"
+    )
+    found = [w for w in res.warnings if "cut off: disruption" in w]
+    assert len(found) == 1 and found[0].startswith(want), res.warnings
+    alone = [{"exporters": ["TUR"], "importers": ["CYP"], "probability": 0.5}]
+    res = run_uncertainty(
+        scenario(["lithium_carbonate"], [], alone), draws=40, seed=3, workers=1, world=world
+    )
+    assert not any("cut off" in w for w in res.warnings), res.warnings
+
+
+def test_the_draws_said_cut_off_are_those_with_undefined_zone_welfare(world: World) -> None:
+    """Every exporter's ban on the zone, each with p = 0.7 (44 events): the draws the
+    warning counts are exactly those whose zone welfare is undefined, and it names the
+    members cut off in some of them."""
+    dis = [{"exporters": "all", "importers": "members", "probability": 0.7}]
+    res = run_uncertainty(
+        scenario(["lithium_carbonate"], disruptions=dis), draws=30, seed=1, workers=1, world=world
+    )
+    welfare = res.products["lithium_carbonate"].draws["zone_welfare_change_usd"]
+    undefined = int((~np.isfinite(welfare)).sum())
+    found = [w for w in res.warnings if "cut off: disruption" in w]
+    assert len(found) == 1 and f"in {undefined} of 30 draws" in found[0], res.warnings
+    assert re.search(r"the bans drawn leave some of \d+ buyers \(AUS, .* and \d+ more\)", found[0])
+
+
+def test_cli_prints_and_writes_the_cut_off_in_draws(tmp_path: Path) -> None:
+    """The text output and the ``--out`` file carry the ``cut off:`` warning of the draws."""
+    path = tmp_path / "cyp.toml"
+    path.write_text(
+        'name = "CYP"\n[zone]\nmembers = ["EU27"]\n[[product]]\nid = "lithium_carbonate"\n'
+        '[[disruption]]\nexporters = ["NLD", "TUR"]\nimporters = ["CYP"]\nprobability = 0.5\n'
+    )
+    out = tmp_path / "u.json"
+    res = CliRunner().invoke(
+        app, ["uncertainty", str(path), "-n", "20", "--workers", "1", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    head = "lithium_carbonate: cut off: disruption[0]: in "
+    assert f"warning: {head}" in " ".join(res.stderr.split())
+    assert [w for w in json.loads(out.read_text())["warnings"] if w.startswith(head)]
 
 
 def test_certain_disruption_equals_the_export_ban_policy(world: World) -> None:

@@ -198,6 +198,44 @@ def test_shocks_in_the_compiled_draws_match_one_solution_per_draw(world: World) 
         assert p.point[key] == pytest.approx(sim["summary"][key], rel=1e-12, abs=1e-6), key
 
 
+def test_a_buyer_cut_off_in_a_draw_leaves_its_price_mean_undefined_either_way(
+    world: World,
+) -> None:
+    """CYP buys lithium carbonate from NLD and TUR alone; in the draws where both are
+    banned it has no supplier. The zone's price mean of those draws is undefined (NaN) in the
+    compiled draws, as simulate reports it; the draws solved one solution each (products with
+    quota groups) counted CYP as unchanged and gave a finite mean (+17% to +26% with a
+    destination quota on CHL), which the medians and bands then took in."""
+    import dataclasses
+
+    from critmin.scenario.resolution import resolve
+    from critmin.uncertainty.run import _settings
+    from critmin.uncertainty.tasks import build_task, solve_chunk
+
+    sc = {
+        "name": "CYP cut off in some draws",
+        "zone": ZONE,
+        "product": [{"id": "lithium_carbonate"}],
+        "disruption": [{"exporters": ["NLD", "TUR"], "importers": ["CYP"], "probability": 0.5}],
+    }
+    spec = load_scenario(sc)
+    rp = resolve(spec, world)[1][0]
+    task, _ = build_task(world, spec, rp, _settings(spec, {}))
+    compiled = solve_chunk(task, 3, 0, 20)
+    one_by_one = solve_chunk(dataclasses.replace(task, controls=rp.policy), 3, 0, 20)
+    cut = compiled["disruptions"] == 2
+    assert 0 < cut.sum() < 20
+    for draws in (compiled, one_by_one):
+        assert np.array_equal(np.isnan(draws[PRICE]), cut)
+        assert np.isfinite(draws["outside_consumer_price_change_pct"]).all()
+    np.testing.assert_allclose(compiled[PRICE], one_by_one[PRICE], rtol=1e-9, atol=1e-6)
+    quota = {"type": "export_quota", "exporters": ["CHL"], "importers": "members"}
+    grouped = sc | {"policy": [quota | {"share_of_baseline": 0.5}]}
+    res = run_uncertainty(grouped, draws=20, seed=3, workers=1, world=world)
+    p = res.products["lithium_carbonate"]
+    assert np.array_equal(np.isnan(p.draws[PRICE]), p.draws["disruptions"] == 2)
+
+
 def test_same_numbers_whatever_the_chunking_and_threads(world: World) -> None:
     sc = scenario(licensing({"default": 0.8, "USA": 0.3}, {"default": [0.6, 0.9], "USA": [0, 0.5]}))
     a = run_uncertainty(sc, draws=24, seed=4, workers=1, chunk_size=24, world=world)

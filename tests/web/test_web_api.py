@@ -404,6 +404,29 @@ def test_uncertainty_of_a_saved_scenario(client: Any) -> None:
     assert missing.status_code == 404
 
 
+def test_the_uncertainty_page_shows_the_warnings_of_the_draws(client: Any) -> None:
+    """Buyers that the disruptions drawn cut off (CYP: its two suppliers, NLD and TUR, each
+    banned in half the draws) are a yellow warning above the results, and in the JSON; the
+    scenario's own warnings, already shown with its results, are not repeated there (the
+    page showed none of the run's warnings)."""
+    from html import unescape
+
+    data = EXAMPLE1_DICT | {
+        "disruption": [{"exporters": ["NLD", "TUR"], "importers": ["CYP"], "probability": 0.5}],
+        "policy": [{"type": "export_ban", "exporters": ["ISL"], "importers": "members"}],
+    }
+    sid = client.post("/api/scenarios", json=data).json()["id"]
+    api = client.post(f"/api/scenarios/{sid}/uncertainty", params={"draws": 20, "seed": 3})
+    head = "lithium_carbonate: cut off: disruption[0]: in "
+    assert [w for w in api.json()["warnings"] if w.startswith(head)], api.json()["warnings"]
+    assert any(w.startswith("lithium_carbonate: no effect:") for w in api.json()["warnings"])
+    page = client.get(f"/scenarios/{sid}", params={"draws": 20, "seed": 3}).text
+    section = page.split('id="uncertainty-warnings"')[1].split("</section>")[0]
+    shown = [unescape(w) for w in re.findall(r'uncertainty-warning">([^<]*)</div>', section)]
+    assert len(shown) == 1 and shown[0].startswith(head), shown
+    assert 'id="uncertainty-warnings"' not in client.get(f"/scenarios/{sid}").text
+
+
 def test_uncertainty_that_cannot_help_or_runs_past_its_limit_stops(client: Any) -> None:
     """A scenario that does not solve at its own elasticities gets its answer at once, naming
     the product, instead of every draw being solved and failing (two such requests of 2,000

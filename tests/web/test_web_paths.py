@@ -194,3 +194,21 @@ def test_a_paths_table_without_years_runs_the_years_of_critmin_paths(client: Any
     first, last = map(int, str(PathsSettings.model_fields["years"].default).split("-"))
     years = [row["year"] for row in r.json()["years"]]
     assert years[0] == first == 2025 and years[-1] == last
+
+
+def test_the_scenarios_own_extreme_results_are_yellow_warnings(client: Any) -> None:
+    """A producer subsidy of the scenario's own at USD 1e8/t: the page shows simulate's
+    ``extreme:`` warnings among the paths' warnings (it showed none)."""
+    from html import unescape
+
+    scenario = paths_scenario()
+    scenario["policy"] = [
+        {"type": "price_floor", "mechanism": "producer_subsidy", "price_usd_per_t": 1e8}
+    ]
+    sid = client.post("/api/scenarios?run=false", json=scenario).json()["id"]
+    params = {"source": sid, "years": YEARS, "draws": 0, "run": "true"}
+    page = client.get("/paths", params=params)
+    assert page.status_code == 200, page.text[:500]
+    warns = re.findall(r'<div class="notice warn">([^<]*)</div>', page.text)
+    extreme = [unescape(w) for w in warns if w.startswith("extreme: lithium_carbonate under")]
+    assert len(extreme) == 2 and "the output of CZE grows 987-fold" in extreme[1], warns

@@ -29,7 +29,7 @@ from critmin.paths.setup import PathModel, check_start_year, path_model
 from critmin.scenario.no_effect import cut_buyers, listed
 from critmin.scenario.paths_settings import PathsSettings, parse_years
 from critmin.scenario.spec import Scenario, load_scenario
-from critmin.simulation import EXTREME_PRICE_RATIO
+from critmin.simulation import EXTREME_PRICE_RATIO, far_from_baseline
 from critmin.util import check_results_fit
 from critmin.world import World, load_world
 
@@ -127,6 +127,26 @@ def _cut_off(model: PathModel, label: str, banned: list[np.ndarray]) -> list[str
     return out
 
 
+def own_extremes(model: PathModel) -> list[str]:
+    """``extreme:`` warnings for the scenario's own policies, as ``critmin simulate`` gives
+    them (:func:`critmin.simulation.far_from_baseline`), for each stage: its base year solved
+    without the floor and without disruptions (:meth:`YearSolver.baseline`). Those policies
+    apply in every year of every mechanism, so a producer subsidy far above the market puts
+    every figure of the paths far from the baseline, whatever the paths' floor. None when
+    that solve does not converge (the paths then count draws that did not converge)."""
+    sol = YearSolver(model).baseline()
+    if not sol.converged:
+        return []
+    where = "under the scenario's own policies (the base year, without the paths' floor): "
+    return [
+        note
+        for info, st in zip(model.info, sol.stages, strict=True)
+        for note in far_from_baseline(
+            model.countries, st.P, st.S, st.E > 0, st.R > 0, f"{info.key} {where}"
+        )
+    ]
+
+
 def idle_mechanisms(settings: PathsSettings) -> list[str]:
     """``no effect:`` warnings for mechanisms compared that their settings leave idle: an
     offtake without a budget or without a stockpile target buys nothing (its figures are all
@@ -190,6 +210,7 @@ def run_paths(
         else:
             notes += _cut_off(model, ev.label, ev.banned)
     notes += idle_mechanisms(settings)
+    notes += own_extremes(model)
     ratio = settings.floor_usd_per_t / model.info[k].unit_value
     if ratio > EXTREME_PRICE_RATIO:
         notes.append(

@@ -43,6 +43,17 @@ def cut_buyers(V: np.ndarray, banned: np.ndarray) -> np.ndarray:
     return buys.any(axis=0) & ~(buys & ~banned).any(axis=0)
 
 
+def closed_pairs(banned: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """The pairs a policy closes: those ``banned``, and every export pair of an exporter whose
+    export cap ``cap`` is 0 (a quota or licence of 0 closes its exports as a ban does, not its
+    home sales)."""
+    closed = banned.copy()
+    capped = np.flatnonzero(cap == 0.0)
+    closed[capped] = True
+    closed[capped, capped] = banned[capped, capped]
+    return closed
+
+
 def _goods(base: ProductBaseline) -> str:
     """The product's name inside a sentence: ``lithium carbonate`` (acronyms kept: ``REE``)."""
     name = base.name
@@ -195,7 +206,7 @@ def subsidy_floor_notes(
 
 def cut_off_notes(base: ProductBaseline, banned: np.ndarray) -> list[str]:
     """Buyers whose every baseline supplier is banned (no domestic sales either); ``banned``
-    counts an exporter capped at 0 as banned from every export pair."""
+    counts an exporter capped at 0 as banned from every export pair (:func:`closed_pairs`)."""
     if not banned.any():
         return []
     cut = cut_buyers(base.V, banned)

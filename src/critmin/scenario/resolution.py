@@ -280,11 +280,7 @@ def build_policy(
     demand, supply = market_shifts(scenario, base, select, notes)
     if ctl is not None and ctl.banned is not None:
         banned |= ctl.banned
-    closed = banned.copy()  # an export cap of 0 closes the exporter's exports as a ban does
-    capped = np.flatnonzero(cap == 0.0)
-    closed[capped] = True
-    closed[capped, capped] = banned[capped, capped]  # ... but not its home sales
-    notes += no_effect.cut_off_notes(base, closed)
+    notes += no_effect.cut_off_notes(base, no_effect.closed_pairs(banned, cap))
     return Policy(
         t1=t1,
         banned=banned,

@@ -135,9 +135,10 @@ class UncertaintyResult:
     products: dict[str, ProductUncertainty]
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    """What does (or may do) nothing, and buyers cut off from every supplier, as the single
-    simulation reports them (``<product>: <warning>``), and disruptions that can stop no
-    trade of a product."""
+    """What does (or may do) nothing, buyers cut off from every supplier and a point estimate
+    far from the baseline, as the single simulation reports them (``<product>: <warning>``),
+    disruptions that can stop no trade of a product, and buyers that the disruptions drawn
+    cut off (:mod:`critmin.uncertainty.checks`)."""
 
     @property
     def draws(self) -> int:

@@ -15,6 +15,7 @@ from critmin.errors import CritminError
 from critmin.scenario import Scenario, UncertaintySettings, load_scenario
 from critmin.scenario.no_effect import WARNING_PREFIXES
 from critmin.stockpile import size_stockpile
+from critmin.uncertainty.checks import cut_off_in_draws, point_extremes
 from critmin.uncertainty.engines import Progress, run_dask, run_local
 from critmin.uncertainty.results import ProductUncertainty, UncertaintyResult
 from critmin.uncertainty.tasks import ProductTask, build_task
@@ -186,8 +187,8 @@ def run_uncertainty(
         )
     warnings = [  # every kind ("may have no effect", a destination control ...), as simulate
         f"{rp.baseline.product_id}: {note}"
-        for rp in resolved
-        for note in rp.notes
+        for rp, task in zip(resolved, tasks, strict=True)
+        for note in [*rp.notes, *point_extremes(rp, task)]
         if note.startswith(WARNING_PREFIXES)
     ]
     hit = {ev.disruption for t in tasks for ev in t.events}
@@ -205,6 +206,11 @@ def run_uncertainty(
                 f"no effect: disruption[{j}]: none of the exporters it names sells the "
                 "products it covers to the importers it names (no draw can disrupt any trade)"
             )
+    warnings += [
+        f"{rp.baseline.product_id}: {note}"
+        for rp, task in zip(resolved, tasks, strict=True)
+        for note in cut_off_in_draws(task, rp.baseline.countries, settings.seed, N)
+    ]
     t_end = time.perf_counter()
     solve_s = t_solved - t_resolved
     timings = {

@@ -11,7 +11,8 @@ draw's grant shares and the draw's disruption events), and each solution is redu
 key outputs with the definitions of :func:`critmin.model.kernels.draw_outputs`:
 
 * consumer price change: ``E``-weighted mean of ``(P_j - 1) x 100`` over members and over
-  the others (``E`` = baseline expenditure; a buyer left without a supplier counts as 0);
+  the others (``E`` = baseline expenditure; undefined, NaN, where a buyer with baseline
+  purchases has no supplier left: its price is unbounded);
 * self-sufficiency and watch share: member purchases ``q_ij`` from members and from watch
   countries over all member purchases;
 * welfare (zone, outside, world), tariff and levy revenue change and subsidy cost: sums of
@@ -50,7 +51,8 @@ def solution_outputs(
     """The key outputs ``(DRAW_OUTPUTS,)`` of one solved market (module docstring)."""
     out = np.empty(DRAW_OUTPUTS)
     P = sol.P
-    dP = np.where(np.isfinite(P), (P - 1.0) * 100.0, 0.0)
+    dP = np.where(np.isfinite(P), (P - 1.0) * 100.0, np.nan)
+    dP[E <= 0] = 0.0  # no baseline purchases: no weight in the means
     outside = ~members
     wz, wo = float(E[members].sum()), float(E[outside].sum())
     out[0] = float((E[members] * dP[members]).sum()) / wz if wz > 0 else np.nan

@@ -479,6 +479,17 @@ def _solve_draws(
     return out, iterations, ok
 
 
+def fired_events(task: ProductTask, seed: int, start: int, stop: int) -> np.ndarray:
+    """Which of the task's disruption events fire in draws ``start..stop-1``: ``(draws,
+    events)`` bool, each event from its own stream (``u < p``; one of probability 0 never
+    fires), so the same whoever asks and however the draws are cut."""
+    fired = np.zeros((stop - start, len(task.events)), dtype=np.bool_)
+    for e, ev in enumerate(task.events):
+        if ev.probability > 0.0:
+            fired[:, e] = draw_uniforms(seed, ev.stream, start, stop, 1)[:, 0] < ev.probability
+    return fired
+
+
 def solve_chunk(
     task: ProductTask, seed: int, start: int, stop: int, cancel: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
@@ -493,16 +504,12 @@ def solve_chunk(
     to stop the chunk within one draw (it then raises :class:`ChunkCancelled`).
     """
     cancel = never() if cancel is None else cancel
-    B = stop - start
     u = draw_uniforms(seed, task.stream, start, stop, 3)
     r = [multiplier(u[:, k], task.ranges[k]) for k in range(3)]
     sigma = np.ascontiguousarray(_apply("sigma", task.sigma, r[0]), dtype=np.float64)
     eta = np.ascontiguousarray(_apply("demand_elasticity", task.eta, r[1]), dtype=np.float64)
     factor = np.ascontiguousarray(r[2], dtype=np.float64)
-    fired = np.zeros((B, len(task.events)), dtype=np.bool_)
-    for e, ev in enumerate(task.events):
-        if ev.probability > 0.0:
-            fired[:, e] = draw_uniforms(seed, ev.stream, start, stop, 1)[:, 0] < ev.probability
+    fired = fired_events(task, seed, start, stop)
     hit: np.ndarray = np.asarray(fired.any(axis=1))
     shares = draw_shares(task.licences, seed, start, stop)
     values, iterations, ok = _solve_draws(task, fired, sigma, eta, factor, shares, cancel)

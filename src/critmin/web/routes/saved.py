@@ -16,7 +16,7 @@ from critmin.report.resources import world_geojson_text
 from critmin.web.context import WebContext, get_context
 from critmin.web.figures import LIST_FIGURES
 from critmin.web.responses import links, respond, run_links
-from critmin.web.resultview import controls_twin, results_context
+from critmin.web.resultview import controls_twin, draw_warnings, results_context
 from critmin.web.routes.api import comparison
 from critmin.web.services import BadRequestError
 
@@ -73,6 +73,7 @@ async def scenario_page(
         if uncertainty is not None:
             view["figures"].update(uncertainty_figures(uncertainty["fans"]))
             view["uncertainty"] = uncertainty
+            view["uncertainty_warnings"] = draw_warnings(uncertainty, result)
     others = [e for e in ctx.entries() if e["id"] != entry.id and e["has_result"]]
     return respond(
         request,

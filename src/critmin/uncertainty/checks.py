@@ -1,0 +1,90 @@
+"""Warnings of a Monte Carlo run that the scenario's own notes cannot give: its point estimate
+far from the baseline, in ``critmin simulate``'s words, and buyers that the disruptions drawn
+leave with no supplier. :func:`critmin.uncertainty.run.run_uncertainty` adds them to the run's
+``warnings``, each after its product id.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from critmin.model.solver import solve
+from critmin.scenario.no_effect import closed_pairs, cut_buyers, listed
+from critmin.simulation import extreme_notes
+from critmin.uncertainty.tasks import ProductTask, fired_events
+from critmin.util import numerical_warnings
+
+if TYPE_CHECKING:
+    from critmin.scenario.resolution import ResolvedProduct
+
+BLOCK = 100_000
+"""Draws whose disruption events :func:`cut_off_in_draws` draws again at once (about 1 MB
+per event)."""
+
+
+def point_extremes(rp: ResolvedProduct, task: ProductTask) -> list[str]:
+    """The ``extreme:`` warnings of the point estimate (point elasticities, the scenario's
+    policies, no disruption), as ``critmin simulate`` gives them for the scenario
+    (:func:`critmin.simulation.extreme_notes`): the market solved once more as simulate
+    solves it, since the point's compiled reduction keeps no price or output per country."""
+    with numerical_warnings():  # overflow at such a point: simulate's notes say it
+        sol = solve(rp.market, rp.policy)
+    return extreme_notes(rp, sol, task.E)
+
+
+def cut_off_in_draws(task: ProductTask, countries: list[str], seed: int, draws: int) -> list[str]:
+    """A ``cut off:`` warning when the disruption events fired in some of the ``draws`` leave
+    buyers with no supplier on top of the scenario's own bans (:func:`draws_cutting_off`;
+    buyers its bans alone cut off have the scenario's own warning): the disruptions, the share
+    of draws and the buyers, named as the scenario's warnings name them (:func:`listed`)."""
+    hit, cut = draws_cutting_off(task, seed, draws)
+    if not hit:
+        return []
+    reach = (task.V > 0) & ~closed_pairs(task.policy.banned, task.policy.export_cap) & cut
+    by = sorted({ev.disruption for ev in task.events if ev.pairs[reach].any()})
+    labels = ", ".join(f"disruption[{d}]" for d in by)
+    names = listed(countries, cut)
+    whom = names if cut.sum() == 1 else f"some of {int(cut.sum())} buyers ({names})"
+    return [
+        f"cut off: {labels}: in {hit:,} of {draws:,} draws ({100 * hit / draws:.1f}%) the bans "
+        f"drawn leave {whom} with no supplier: their price is infinite and their welfare "
+        "undefined in those draws, so the figures they enter are left out of the medians and "
+        "bands there (shown as '-', null in JSON, where no draw has them)"
+    ]
+
+
+def draws_cutting_off(task: ProductTask, seed: int, draws: int) -> tuple[int, np.ndarray]:
+    """How many of the ``draws`` fire events that remove every supplier the scenario's own
+    policies leave some buyer (:func:`cut_buyers` of the pairs :func:`closed_pairs` closes),
+    and the buyers cut off in at least one draw (``(n,)`` bool). The events are drawn again
+    from their streams (:func:`fired_events`), in blocks of :data:`BLOCK` draws, and only for
+    the buyers that every event together would cut off: none in most scenarios."""
+    cut = np.zeros(task.n, dtype=bool)
+    if not task.events:
+        return 0, cut
+    closed = closed_pairs(task.policy.banned, task.policy.export_cap)
+    cover = np.stack([ev.pairs for ev in task.events])  # (events, n, n)
+    together = cut_buyers(task.V, closed | cover.any(axis=0))
+    candidates = np.flatnonzero(together & ~cut_buyers(task.V, closed))
+    if not len(candidates):
+        return 0, cut
+    open_pairs = (task.V > 0) & ~closed
+    # per candidate buyer j, per supplier it has left: the events that remove that pair
+    removers = [
+        [np.flatnonzero(cover[:, i, j]) for i in np.flatnonzero(open_pairs[:, j])]
+        for j in candidates
+    ]
+    hit = 0
+    for start in range(0, draws, BLOCK):
+        fired = fired_events(task, seed, start, min(start + BLOCK, draws))
+        any_cut = np.zeros(len(fired), dtype=bool)
+        for j, suppliers in zip(candidates, removers, strict=True):
+            gone = np.ones(len(fired), dtype=bool)
+            for events in suppliers:  # every supplier it has left removed by an event fired
+                gone &= fired[:, events].any(axis=1)
+            cut[j] |= bool(gone.any())
+            any_cut |= gone
+        hit += int(any_cut.sum())
+    return hit, cut
