@@ -27,8 +27,8 @@ import numpy as np
 
 from critmin.errors import CritminError, ScenarioError
 from critmin.narrative import headline
+from critmin.note_kinds import WARNING_PREFIXES
 from critmin.numbers import finite_or_none
-from critmin.scenario.no_effect import WARNING_PREFIXES
 from critmin.scenario.spec import Scenario, load_scenario
 
 MAX_POINTS = 201
@@ -139,7 +139,7 @@ class SweepResult:
     figure_units: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     """Values that repeat (:func:`repeat_warnings`), then the points' warnings (notes that
-    start with one of :data:`critmin.scenario.no_effect.WARNING_PREFIXES`: "no effect", "cut
+    start with one of :data:`critmin.note_kinds.WARNING_PREFIXES`: "no effect", "cut
     off", "extreme", ...), each once, with the values at which it was given: a sweep over a
     range where an instrument does nothing, or cuts buyers off, says so, as a single
     simulation does."""

@@ -315,9 +315,9 @@ def print_frame(df: pd.DataFrame, as_json: bool, as_csv: bool, title: str = "") 
 
 def print_notes(console: Any, notes: list[str]) -> None:
     """A result's notes, one a line: those that warn (they start with one of
-    :data:`critmin.scenario.no_effect.WARNING_PREFIXES`) as ``warning:``, the others as
+    :data:`critmin.note_kinds.WARNING_PREFIXES`) as ``warning:``, the others as
     ``note:``."""
-    from critmin.scenario.no_effect import WARNING_PREFIXES
+    from critmin.note_kinds import WARNING_PREFIXES
 
     for note in notes:
         kind = "warning" if note.startswith(WARNING_PREFIXES) else "note"

@@ -19,9 +19,9 @@ from critmin.baseline import ProductBaseline
 from critmin.errors import ScenarioError
 from critmin.model.chain import ChainStage
 from critmin.model.core import Policy
+from critmin.note_kinds import WARNING_PREFIXES
 from critmin.paths.inputs import CapacityRule, DemandGrowth, capacity_rules, demand_growth
 from critmin.scenario.chains import resolve_chains, resolve_single_markets, unit_value
-from critmin.scenario.no_effect import WARNING_PREFIXES
 from critmin.scenario.paths_settings import PathsSettings, parse_years
 from critmin.scenario.resolution import producer_unit_values
 from critmin.scenario.spec import ExportBanPolicy, PriceFloorPolicy, Scenario
@@ -87,7 +87,7 @@ def _stages(
 ) -> tuple[str, str, list[Row], np.ndarray]:
     """(name, mineral, [(key, stage, baseline, ChainStage)], members) of the floored market;
     with ``warnings``, the warnings of its resolution (notes that start with one of
-    :data:`critmin.scenario.no_effect.WARNING_PREFIXES`: a policy that does nothing ...) are
+    :data:`critmin.note_kinds.WARNING_PREFIXES`: a policy that does nothing ...) are
     added to it."""
     found: list[tuple[str, str, list[Row], np.ndarray, list[str]]] = []
     for rc in resolve_chains(scenario, world):

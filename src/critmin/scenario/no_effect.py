@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from critmin.baseline import ProductBaseline
-from critmin.note_kinds import WARNING_PREFIXES as WARNING_PREFIXES  # (its home: note_kinds)
 from critmin.note_kinds import names_listed
 
 

@@ -12,8 +12,8 @@ import numpy as np
 from pydantic import ValidationError
 
 from critmin.errors import CritminError
+from critmin.note_kinds import WARNING_PREFIXES
 from critmin.scenario import Scenario, UncertaintySettings, load_scenario
-from critmin.scenario.no_effect import WARNING_PREFIXES
 from critmin.stockpile import size_stockpile
 from critmin.uncertainty.checks import cut_off_in_draws, point_extremes
 from critmin.uncertainty.engines import Progress, run_dask, run_local

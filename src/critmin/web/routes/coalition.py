@@ -20,8 +20,8 @@ from fastapi.responses import JSONResponse, Response
 from critmin.coalition import EXACT_MAX_PLAYERS
 from critmin.coalition.figures import coalition_figures, ranked_candidates
 from critmin.errors import ScenarioError
+from critmin.note_kinds import WARNING_PREFIXES
 from critmin.scenario import Scenario
-from critmin.scenario.no_effect import WARNING_PREFIXES
 from critmin.web import forms, services
 from critmin.web.context import WebContext, get_context
 from critmin.web.openapi import responses

@@ -18,8 +18,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from critmin.figures.paths import paths_figures
+from critmin.note_kinds import WARNING_PREFIXES
 from critmin.scenario import Scenario
-from critmin.scenario.no_effect import WARNING_PREFIXES
 from critmin.scenario.paths_settings import MECHANISMS, PathsSettings, parse_years
 from critmin.web import services
 from critmin.web.context import WebContext, get_context
