@@ -563,3 +563,24 @@ def test_the_scenarios_own_extreme_results_are_warned_of_as_simulate_does(
     got = run_paths(extreme, world=_world()).notes
     assert [n for n in got if n.startswith("extreme:")] == want
     assert not any(n.startswith("extreme:") for n in run_paths(sc, world=_world()).notes)
+
+
+def test_the_scenarios_own_subsidy_is_a_fiscal_cost_in_every_path() -> None:
+    """A scenario's own producer subsidy is paid in every path. Only the producer_subsidy and
+    price_gap paths counted it (their year's subsidy cost holds it): the path without a floor
+    and the levy path showed a fiscal cost of 0, so the two subsidy mechanisms looked dearer
+    by its cost. Now every path's fiscal cost is the year's zone subsidies (plus what the
+    mechanism pays otherwise), and without a floor it is that subsidy's cost alone."""
+    own = {"type": "price_floor", "mechanism": "producer_subsidy", "price_usd_per_t": 14000}
+    sc = load_scenario(scenario(QUIET) | {"policy": [own]})
+    assert sc.paths is not None
+    model = path_model(sc, _world(), sc.paths)
+    mem = model.members
+    for mech in ("none", "variable_levy", "producer_subsidy"):
+        keep: list[ChainSolution] = []
+        path = central(model, sc.paths, mech, keep)
+        subsidies = [float(sum(st.subsidy_cost[mem].sum() for st in sol.stages)) for sol in keep]
+        assert path["fiscal_cost_usd"] == pytest.approx(subsidies, rel=1e-12), mech
+        assert min(subsidies) > 0.0, mech  # the own subsidy binds in every year
+    plain_model, settings = model_of(QUIET)
+    assert (central(plain_model, settings, "none")["fiscal_cost_usd"] == 0.0).all()

@@ -45,6 +45,10 @@ Mechanisms (the floor ``F``, USD/t, at the floored stage; ``p_i`` a producer's m
   zone demand (never more than it holds), sold at the market price. Fiscal cost = purchases at
   ``F`` - release revenue.
 
+Every mechanism's fiscal cost (``"none"`` too) adds the year's zone subsidy cost at every
+stage: the floor's own under ``producer_subsidy`` (uncapped) and ``price_gap``, and the
+scenario's own producer subsidies in every path, which are paid whatever the mechanism.
+
 Shortfall counts only what disruptions remove: in a year with a disruption, the zone's
 consumption of the floored product (market purchases plus releases) against the same year
 solved without the disruption (same floor, same capacity, same shocks), ``max(Q_ref - Q, 0)``;
@@ -279,10 +283,7 @@ def simulate_path(
                 vol = np.where(mem & (st.R > 0), st.S * st.R / puv, 0.0)
                 covered = vol * (cap / vol.sum()) if vol.sum() > cap else vol
                 fiscal = float((np.maximum(F - st.pi * puv, 0.0) * covered)[mem].sum())
-            else:
-                fiscal = float(st.subsidy_cost[mem].sum())
-        elif active and mechanism == "price_gap":
-            fiscal = float(sol.stages[k].subsidy_cost[mem].sum())
+            # else: the floor is the stage's subsidy floor, paid as the year's subsidy cost
         Z = _zone_use_value(sol, k, mem)
         zone_t = Z / uv[k]
         ref_Z = Z
@@ -329,7 +330,10 @@ def simulate_path(
             cs_scale[mem] = 1.0 / f
         out["price_usd_per_t"][t] = _market_price(sol, k, uv[k])
         out["zone_price_usd_per_t"][t] = _zone_price(sol, k, uv[k], mem)
-        out["fiscal_cost_usd"][t] = fiscal
+        # the zone's subsidies this year at every stage: the floor's under producer_subsidy
+        # (uncapped) and price_gap, and the scenario's own producer subsidies in every path
+        subsidies = float(sum(st.subsidy_cost[mem].sum() for st in st_list))
+        out["fiscal_cost_usd"][t] = fiscal + subsidies
         out["levy_revenue_usd"][t] = float(sum(s.tariff_revenue[mem].sum() for s in st_list))
         out["zone_consumer_surplus_usd"][t] = float(
             sum((st.dCS * (cs_scale if j == k else 1.0))[mem].sum() for j, st in enumerate(st_list))
