@@ -83,3 +83,13 @@ def result_warnings(result: Mapping[str, Any]) -> list[dict[str, str]]:
         for stage in chain.get("stages") or []:
             add(f"chain {cid}", stage.get("notes") or [])
     return found
+
+
+def draw_warnings(uncertainty: Mapping[str, Any], result: Mapping[str, Any]) -> list[str]:
+    """The warnings of a Monte Carlo run (``critmin uncertainty``'s ``warnings``:
+    ``<product>: <warning>`` and the run's own, such as buyers the disruptions drawn cut off)
+    that the result's notes do not already give (those are in the warnings above its detail,
+    :func:`result_warnings`), in the run's order."""
+    products = result.get("products") or {}
+    already = {f"{pid}: {note}" for pid, p in products.items() for note in p.get("notes") or []}
+    return [str(w) for w in uncertainty.get("warnings") or [] if str(w) not in already]

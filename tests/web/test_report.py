@@ -294,3 +294,25 @@ def test_the_report_shows_its_warnings_first_and_as_warnings(
     assert html.index('id="result-warnings"') < html.index('id="lithium_carbonate"')
     plain = report1[0]  # example 1 warns of nothing
     assert 'id="result-warnings"' not in plain and '<div class="notice warn">no effect' not in plain
+
+
+def test_a_report_with_draws_shows_the_warnings_of_the_draws(tmp_path: Path) -> None:
+    """``critmin report --draws`` built its fan charts without the run's warnings: buyers the
+    disruptions drawn cut off (CYP loses NLD and TUR, each banned in half the draws) were said
+    on the terminal of ``critmin uncertainty`` and on the dashboard, not in the report. The
+    report now has them in a box of their own above the detail."""
+    from html import unescape
+
+    text = EXAMPLE1.read_text(encoding="utf-8") + (
+        '\n[[disruption]]\nexporters = ["NLD", "TUR"]\nimporters = ["CYP"]\nprobability = 0.5\n'
+    )
+    source = tmp_path / "s.toml"
+    source.write_text(text, encoding="utf-8")
+    out = tmp_path / "r.html"
+    res = CliRunner().invoke(app, ["report", str(source), "-o", str(out), "--draws", "20"])
+    assert res.exit_code == 0, res.output
+    html = out.read_text(encoding="utf-8")
+    section = html.split('id="uncertainty-warnings"')[1].split("</section>")[0]
+    shown = [unescape(w) for w in re.findall(r'uncertainty-warning">([^<]*)</div>', section)]
+    assert len(shown) == 1, shown
+    assert shown[0].startswith("lithium_carbonate: cut off: disruption[0]: in "), shown

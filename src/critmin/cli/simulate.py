@@ -140,7 +140,12 @@ def report_cmd(
         from critmin.uncertainty import fan_data, run_uncertainty
 
         unc = run_uncertainty(spec, draws=draws, seed=seed)
-        uncertainty = {"draws": draws, "seed": seed, "fans": fan_data(unc)}
+        uncertainty = {
+            "draws": draws,
+            "seed": seed,
+            "fans": fan_data(unc),
+            "warnings": unc.warnings,
+        }
     write_report(spec, data, output, uncertainty=uncertainty)
     size = output.stat().st_size / 1e6
     chains = len(data.get("chains") or {})

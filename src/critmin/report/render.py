@@ -33,7 +33,7 @@ from critmin.narrative import (
     stage_labels,
     stage_product,
 )
-from critmin.note_kinds import WARNING_PREFIXES, result_warnings
+from critmin.note_kinds import WARNING_PREFIXES, draw_warnings, result_warnings
 from critmin.report import format as fmt
 from critmin.report.resources import packed_text, plotly_js_packed, world_geojson_text
 
@@ -498,7 +498,9 @@ def render_report(
     The report renders the results it is given and runs nothing. ``uncertainty`` adds fan
     charts of a Monte Carlo run to each product's section: either ``{"draws", "seed", "fans"}``
     with ``fans`` from ``critmin.uncertainty.fan_data`` or an uncertainty result dict
-    (``UncertaintyResult.to_dict()``, see :func:`fans_from_summary`)."""
+    (``UncertaintyResult.to_dict()``, see :func:`fans_from_summary`), and its ``warnings``
+    that the results' own notes do not give (:func:`critmin.note_kinds.draw_warnings`) above
+    the detail."""
     from critmin.figures import uncertainty_figures
 
     context = results_view(scenario_dict(scenario), fmt.clean(results))
@@ -509,9 +511,11 @@ def render_report(
                 "seed": uncertainty.get("seed"),
                 "fans": fans_from_summary(uncertainty),
                 "products": uncertainty["products"],  # licence grant-share ranges
+                "warnings": uncertainty.get("warnings") or [],
             }
         context["figures"].update(uncertainty_figures(uncertainty["fans"]))
         context["uncertainty"] = uncertainty
+        context["uncertainty_warnings"] = draw_warnings(uncertainty, results)
     generated = generated or dt.datetime.now(dt.UTC)
     return (
         report_env()

@@ -16,16 +16,6 @@ from critmin.frames import table_names
 from critmin.report import render as report_render
 
 
-def draw_warnings(uncertainty: dict[str, Any], result: dict[str, Any]) -> list[str]:
-    """The warnings of a Monte Carlo run (``critmin uncertainty``'s ``warnings``:
-    ``<product>: <warning>`` and the run's own, such as buyers the disruptions drawn cut off)
-    that the result's notes do not already give (those are in the warnings above its detail,
-    :func:`critmin.note_kinds.result_warnings`), in the run's order."""
-    products = result.get("products") or {}
-    already = {f"{pid}: {note}" for pid, p in products.items() for note in p.get("notes") or []}
-    return [str(w) for w in uncertainty.get("warnings") or [] if str(w) not in already]
-
-
 def results_context(scenario: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
     """The template context of a results page: the report's view (with its chain sections:
     the chain diagram, the stages with prices, shares, producer surplus and the rent captured,

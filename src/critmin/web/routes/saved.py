@@ -10,13 +10,14 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from critmin.note_kinds import draw_warnings
 from critmin.report import render as report_render
 from critmin.report.charts import uncertainty_figures
 from critmin.report.resources import world_geojson_text
 from critmin.web.context import WebContext, get_context
 from critmin.web.figures import LIST_FIGURES
 from critmin.web.responses import links, respond, run_links
-from critmin.web.resultview import controls_twin, draw_warnings, results_context
+from critmin.web.resultview import controls_twin, results_context
 from critmin.web.routes.api import comparison
 from critmin.web.services import BadRequestError
 
