@@ -154,3 +154,23 @@ def test_a_mechanism_without_a_converged_draw_exits_1(tmp_path: Path) -> None:
     assert "warning: numerical: producer_subsidy: 1 of 1 draw(s) did not converge" in flat
     assert "producer_subsidy: no draw converged, so it has no figures" in flat
     assert "variable_levy" in res.stdout  # the mechanisms that converged are still shown
+
+
+def test_the_html_page_shows_its_warnings_first(tmp_path: Path) -> None:
+    """``critmin paths --html`` listed its warnings (here an offtake without a budget, which
+    buys nothing) among the plain notes at the page's end; they are now in a yellow box above
+    the tables, as on the dashboard, and the notes keep the rest."""
+    from html import unescape
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    source = tmp_path / "s.toml"
+    source.write_text(text.replace("offtake_budget_usd = 1e10", "offtake_budget_usd = 0"))
+    html = tmp_path / "paths.html"
+    argv = ["paths", str(source), "--years", "2025-2027", "--draws", "0", "--html", str(html)]
+    res = runner.invoke(app, [*argv, "--no-progress"])
+    assert res.exit_code == 0, res.output
+    page = unescape(html.read_text(encoding="utf-8"))
+    box = page.split('id="result-warnings"')[1].split("</section>")[0]
+    assert "no effect:" in box and "offtake" in box, box
+    notes = page.split("<h2>Notes</h2>")[1].split("</section>")[0]
+    assert "no effect:" not in notes and "Demand growth" in notes
