@@ -323,3 +323,49 @@ def test_an_edit_form_opened_before_another_edit_does_not_undo_it(client: Any) -
     assert fresh is not None and fresh.group(1) != key
     b["loaded"] = fresh.group(1)
     assert client.post(f"/scenarios/{sid}/edit", data=b, follow_redirects=False).status_code == 303
+
+
+def _hrefs(html: str) -> list[str]:
+    import html as html_lib
+    import re
+
+    return [html_lib.unescape(h) for h in re.findall(r'<a [^>]*href="([^"]*)"', html)]
+
+
+def test_every_link_of_the_desk_leads_to_a_page(client: Any) -> None:
+    """Every address a page links to answers (no 404 or 500): each link is absolute (a
+    path on the server, an anchor or http(s)), and each path on the server is fetched. The
+    data sources named a repository folder (``src/critmin/data/curated/``, a 404 relative to
+    the page) and three addresses in one link (``https://pypi.org/... ; https://...``)."""
+    sid = client.post("/api/scenarios", json=EXAMPLE1_DICT).json()["id"]
+    run = client.post("/designer", data=DESIGNER_FORM | {"action": "run"}, follow_redirects=False)
+    run_id = run.headers["location"].split("run=")[1].split("#")[0]
+    pages = [
+        "/overview",
+        "/designer",
+        "/scenarios",
+        "/compare",
+        "/coalition",
+        "/paths",
+        "/sweep",
+        "/sources",
+        f"/scenarios/{sid}",
+        f"/runs/{run_id}",
+        f"/designer?run={run_id}",
+        f"/compare?a={sid}&b=baseline",
+    ]
+    linked: dict[str, str] = {}
+    for url in pages:
+        page = client.get(url)
+        assert page.status_code == 200, url
+        for href in _hrefs(page.text):
+            assert href.startswith(("/", "#", "https://", "http://")), (url, href)
+            assert " " not in href, (url, href)
+            if href.startswith("/") and not href.startswith("/overview?"):
+                linked.setdefault(href.split("#")[0], url)
+    assert f"/scenarios/{sid}/report.html" in linked
+    for href, origin in linked.items():
+        assert client.get(href).status_code == 200, (href, "linked from", origin)
+    sources = client.get("/sources").text
+    assert "https://afripoli.org/" in _hrefs(sources)
+    assert "src/critmin/data/curated/" in sources

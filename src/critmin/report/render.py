@@ -129,6 +129,7 @@ def make_env(*extra_dirs: Path) -> Environment:
             "gzip_json": fmt.gzip_json,
             "gzip_text": packed_text,
             "country": fmt.country_label,
+            "source_links": fmt.source_links,
         }
     )
     env.globals.update(
