@@ -1,0 +1,51 @@
+"""The desk's analysis pages in a real browser (Playwright + Debian's headless chromium) at a
+phone's width (390 px): the sweep, coalition and yearly paths charts draw without labels that
+overlap or stick out of the chart. Screenshots go to ``out/screenshots/``."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_browser import TIMEOUT, new_page, wait_for_charts
+from test_report_browser import CUT_JS, OVERLAPS_JS
+from webutil import EXAMPLE1_DICT
+
+pytestmark = pytest.mark.usefixtures("chromium")
+
+
+def _save(page: Any, url: str, data: dict[str, Any]) -> str:
+    answer = page.request.post(f"{url}/api/scenarios", data=data)
+    assert answer.status == 201, answer.text()
+    sid: str = answer.json()["id"]
+    return sid
+
+
+def test_analysis_charts_fit_a_phone(browser: Any, live_server: Any, screenshots: Path) -> None:
+    """Plotly neither wraps a title nor keeps a legend off the axis: the paths charts' legend
+    ran over the years and the mechanisms, the coalition charts' axis titles (which name the
+    objective) were cut at the chart's edge, and the sweep's x title sat on its ticks."""
+    data = copy.deepcopy(EXAMPLE1_DICT) | {"paths": {"floor_usd_per_t": 15000}}
+    context, pg, errors = new_page(browser, 390)
+    sid = _save(pg, live_server.url, data)
+    sweep = "parameter=policy[0].price_usd_per_t&start=10000&stop=20000&steps=3"
+    pages = {
+        "sweep": f"/sweep?source={sid}&{sweep}",
+        "coalition": f"/coalition?run=true&source={sid}&candidates=CHL&candidates=ARG",
+        "paths": f"/paths?run=true&source={sid}&draws=0",
+    }
+    for name, path in pages.items():
+        pg.goto(f"{live_server.url}{path}", timeout=TIMEOUT)
+        wait_for_charts(pg)
+        assert pg.evaluate("document.documentElement.scrollWidth") <= 390, path
+        charts = pg.evaluate("Array.from(document.querySelectorAll('div.chart')).map(d => d.id)")
+        assert charts, path
+        for chart in charts:
+            assert pg.get_attribute(f"#{chart}", "data-rendered") == "true", chart
+            assert pg.evaluate(OVERLAPS_JS, chart) == [], (name, chart)
+            assert pg.evaluate(CUT_JS, chart) == [], (name, chart)
+        pg.screenshot(path=str(screenshots / f"{name}-charts-390.png"), full_page=True)
+    context.close()
+    assert not errors, errors
