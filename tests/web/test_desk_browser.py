@@ -49,3 +49,35 @@ def test_analysis_charts_fit_a_phone(browser: Any, live_server: Any, screenshots
         pg.screenshot(path=str(screenshots / f"{name}-charts-390.png"), full_page=True)
     context.close()
     assert not errors, errors
+
+
+OFF_SCREEN_JS = """(selector) => Array.from(document.querySelectorAll(selector))
+  .filter((el) => { const r = el.getBoundingClientRect(); return r.width < 1 || r.right > innerWidth; })
+  .map((el) => el.textContent.trim().slice(0, 40))"""
+
+
+def test_wide_tables_read_as_cards_on_a_phone(
+    browser: Any, live_server: Any, screenshots: Path
+) -> None:
+    """The comparison's B and B − A, the sources' links and the saved list's results and
+    actions were columns scrolled out of the 390 px screen (only the first one or two showed):
+    each row is now a card whose every cell is on the screen."""
+    context, pg, errors = new_page(browser, 390)
+    sid = _save(pg, live_server.url, copy.deepcopy(EXAMPLE1_DICT))
+    cells = {
+        f"/compare?a={sid}&b=baseline": "#compare-totals-table td",
+        "/sources": "table.cards td",
+        "/scenarios": "#scenarios-table td",
+    }
+    for path, selector in cells.items():
+        pg.goto(f"{live_server.url}{path}", timeout=TIMEOUT)
+        assert pg.locator(selector).count() > 4, path
+        assert pg.evaluate(OFF_SCREEN_JS, selector) == [], path
+        assert pg.evaluate("document.documentElement.scrollWidth") <= 390, path
+    pg.goto(f"{live_server.url}/compare?a={sid}&b=baseline", timeout=TIMEOUT)
+    diff = pg.locator("#compare-totals-table tr[data-key=zone_consumer_price_change_pct] td").last
+    assert diff.is_visible() and diff.get_attribute("data-label") == "B − A"
+    assert diff.inner_text().endswith(" pp")
+    pg.screenshot(path=str(screenshots / "compare-cards-390.png"), full_page=True)
+    context.close()
+    assert not errors, errors
