@@ -81,3 +81,38 @@ def test_wide_tables_read_as_cards_on_a_phone(
     pg.screenshot(path=str(screenshots / "compare-cards-390.png"), full_page=True)
     context.close()
     assert not errors, errors
+
+
+def test_the_keyboard_reaches_run_past_the_pickers(browser: Any, live_server: Any) -> None:
+    """Each picker is one stop of the Tab order and the arrow keys move inside it (every
+    checkbox was a stop: Run was 584 presses of Tab from the top of the designer); the option
+    the keyboard is on is highlighted, and a chip's × is big enough to tap (it was 13 × 15 px)."""
+    context, pg, errors = new_page(browser, 390)
+    pg.goto(f"{live_server.url}/designer", timeout=TIMEOUT)
+    pg.focus("#name")
+    presses = 0
+    while presses < 80 and pg.evaluate("document.activeElement.id") != "run":
+        pg.keyboard.press("Tab")
+        presses += 1
+    assert pg.evaluate("document.activeElement.id") == "run", presses
+    pg.focus("#members .picker-search")
+    pg.keyboard.type("european union")
+    pg.keyboard.press("ArrowDown")
+    assert pg.evaluate("document.activeElement.value") == "EU27"
+    pg.keyboard.press("Space")
+    assert pg.locator("#members input[value=EU27]").is_checked()
+    pg.fill("#members .picker-search", "")
+    pg.locator("#members input[value=EU27]").focus()
+    pg.keyboard.press("ArrowDown")
+    assert pg.evaluate("document.activeElement.value") != "EU27"
+    pg.keyboard.press("ArrowUp")
+    assert pg.evaluate("document.activeElement.value") == "EU27"
+    background = "el => getComputedStyle(el).backgroundColor"
+    focused = pg.locator("#members label:has(input[value=EU27])").evaluate(background)
+    assert focused != pg.locator("#members label:has(input[value=APEC])").evaluate(background)
+    pg.keyboard.press("Tab")  # out of the list, to the next picker
+    assert pg.evaluate("document.activeElement.closest('.picker').id") == "watch"
+    remove = pg.locator("#members .chip button").bounding_box()
+    assert remove is not None and remove["width"] >= 24 and remove["height"] >= 24
+    context.close()
+    assert not errors, errors
