@@ -369,3 +369,40 @@ def test_every_link_of_the_desk_leads_to_a_page(client: Any) -> None:
     sources = client.get("/sources").text
     assert "https://afripoli.org/" in _hrefs(sources)
     assert "src/critmin/data/curated/" in sources
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field", "typed"),
+    [
+        ("/sweep", {"start": "ten thousand", "stop": "20000"}, "start", "ten thousand"),
+        ("/sweep", {"start": "10000", "stop": "2,5"}, "stop", "2,5"),
+        ("/paths", {"years": "2025 to 2035", "run": "true"}, "years", "2025 to 2035"),
+        ("/overview", {"members": "USA, XXX"}, "members", "USA, XXX"),
+        ("/coalition", {"run": "true", "source": ""}, "source", None),
+        ("/paths", {"run": "true", "source": ""}, "source", None),
+    ],
+)
+def test_a_pages_form_shows_a_refused_value_next_to_its_field(
+    client: Any, path: str, params: dict[str, str], field: str, typed: str | None
+) -> None:
+    """The sweep's range, the paths' years, the overview's zone and a form sent without a
+    scenario: the page comes back with its form as typed, the message next to the field and a
+    summary linking to it (it was an error page without the form, 'field query.start'; a form
+    without a scenario ran nothing and said nothing)."""
+    import re
+
+    data = copy.deepcopy(EXAMPLE1_DICT) | {"paths": {"floor_usd_per_t": 15000}}
+    sid = client.post("/api/scenarios?run=false", json=data).json()["id"]
+    base = {"source": sid, "parameter": "policy[0].price_usd_per_t"}
+    page = client.get(path, params=base | params)
+    assert page.status_code == 422, page.text
+    html = page.text
+    assert f'id="err-{field}"' in html and f'href="#{field}"' in html
+    element = re.search(rf'<(?:input|select|div)[^>]* id="{field}"[^>]*>', html)
+    assert element is not None and 'aria-invalid="true"' in element.group(0), field
+    if typed is not None:
+        assert f'value="{typed}"' in element.group(0)
+    # the JSON twin still answers the error as JSON
+    twin = client.get(path, params=base | params | {"format": "json"})
+    if field != "source":
+        assert twin.status_code == 422 and twin.json()["field"] == field
