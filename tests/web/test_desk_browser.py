@@ -116,3 +116,31 @@ def test_the_keyboard_reaches_run_past_the_pickers(browser: Any, live_server: An
     assert remove is not None and remove["width"] >= 24 and remove["height"] >= 24
     context.close()
     assert not errors, errors
+
+
+# a shown select whose chosen option's text is wider than the box (less the arrow's room)
+CUT_SELECTS_JS = """() => {
+  const ctx = document.createElement("canvas").getContext("2d");
+  return Array.from(document.querySelectorAll("select")).filter((s) => s.checkVisibility())
+    .filter((s) => {
+      const style = getComputedStyle(s), option = s.options[s.selectedIndex];
+      ctx.font = style.fontSize + " " + style.fontFamily;
+      return option && ctx.measureText(option.text).width + 36 > s.clientWidth;
+    }).map((s) => s.id + ": " + s.options[s.selectedIndex].text);
+}"""
+
+
+def test_select_boxes_show_their_choice(browser: Any, live_server: Any) -> None:
+    """The instruments' and the game's fields are 190 px columns: a select whose choices are
+    long words takes two ('variable levy on non-member imports' showed as 'variable levy on
+    non-memb', the rule of origin's 'none (all member output qu')."""
+    context, pg, errors = new_page(browser, 1440)
+    for path in (
+        "/designer?preset=lithium-floor-levy",
+        "/designer?preset=lithium-chain-refine-floor",
+        "/coalition",
+    ):
+        pg.goto(f"{live_server.url}{path}", timeout=TIMEOUT)
+        assert pg.evaluate(CUT_SELECTS_JS) == [], path
+    context.close()
+    assert not errors, errors
