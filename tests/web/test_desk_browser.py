@@ -61,7 +61,8 @@ def test_wide_tables_read_as_cards_on_a_phone(
 ) -> None:
     """The comparison's B and B − A, the sources' links and the saved list's results and
     actions were columns scrolled out of the 390 px screen (only the first one or two showed):
-    each row is now a card whose every cell is on the screen."""
+    each row is now a card whose every cell is on the screen. The CSV downloads and the
+    actions are 24 px targets or more."""
     context, pg, errors = new_page(browser, 390)
     sid = _save(pg, live_server.url, copy.deepcopy(EXAMPLE1_DICT))
     cells = {
@@ -79,6 +80,14 @@ def test_wide_tables_read_as_cards_on_a_phone(
     assert diff.is_visible() and diff.get_attribute("data-label") == "B − A"
     assert diff.inner_text().endswith(" pp")
     pg.screenshot(path=str(screenshots / "compare-cards-390.png"), full_page=True)
+    # the downloads and the saved list's actions are targets a finger can hit (words 14 px high)
+    for path, links in ((f"/scenarios/{sid}", "#exports a"), ("/scenarios", "td.links a")):
+        pg.goto(f"{live_server.url}{path}", timeout=TIMEOUT)
+        heights = pg.evaluate(
+            f"Array.from(document.querySelectorAll('{links}'))"
+            ".map((a) => a.getBoundingClientRect().height)"
+        )
+        assert len(heights) >= 4 and min(heights) >= 24, (path, heights)
     context.close()
     assert not errors, errors
 
