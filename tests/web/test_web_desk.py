@@ -406,3 +406,13 @@ def test_a_pages_form_shows_a_refused_value_next_to_its_field(
     twin = client.get(path, params=base | params | {"format": "json"})
     if field != "source":
         assert twin.status_code == 422 and twin.json()["field"] == field
+
+
+def test_the_sweep_page_has_a_button_before_a_scenario_is_chosen(client: Any) -> None:
+    """Choosing a scenario sent the form by script alone (the select's onchange): without
+    JavaScript the page had no button until one was chosen, so none could be."""
+    sid = client.post("/api/scenarios?run=false", json=EXAMPLE1_DICT).json()["id"]
+    page = client.get("/sweep").text
+    assert 'type="submit" id="sweep-choose"' in page
+    chosen = client.get("/sweep", params={"source": sid}).text
+    assert 'id="sweep-run"' in chosen and 'id="sweep-choose"' not in chosen
