@@ -42,7 +42,10 @@ def test_run_has_a_shareable_address_and_save_does_not_run_again(
         without_timing(shared["result"])["products"]
         == (without_timing(example1_result)["products"])
     )
-    assert client.get(f"/runs/{run_id}").status_code == 200
+    run_page = client.get(f"/runs/{run_id}").text
+    # the shared run offers what the designer's results offer (it had compare and paths only)
+    for link in (f"/sweep?source=run:{run_id}", f"/coalition?source=run:{run_id}"):
+        assert f'href="{link}"' in run_page, link
     assert client.get(f"/api/runs/{run_id}").json()["scenario"] == shared["scenario"]
     # Save from the results page: the same form, so the kept run is saved as it is
     saved = client.post(
