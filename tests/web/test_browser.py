@@ -258,6 +258,8 @@ def test_api_docs_render_offline(browser: Any, live_server: Any, screenshots: Pa
     pg.wait_for_selector(".swagger-ui .opblock", timeout=TIMEOUT)
     assert pg.locator(".swagger-ui .opblock").count() > 15
     assert "critmin" in pg.locator(".swagger-ui .title").inner_text()
+    # the docs have no navigation bar: their description links back to the dashboard
+    assert pg.locator(".swagger-ui .info a[href='/overview']").is_visible()
     pg.screenshot(path=str(screenshots / "docs-1440.png"))
     context.close()
     assert outside == []

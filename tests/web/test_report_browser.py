@@ -28,7 +28,8 @@ OVERLAPS_JS = """(chartId) => {
   const groups = {
     xtick: ".xtick text", x2tick: ".x2tick text", x3tick: ".x3tick text", ytick: ".ytick text",
     y2tick: ".y2tick text", xtitle: ".g-xtitle text", x2title: ".g-x2title text",
-    ytitle: ".g-ytitle text", y2title: ".g-y2title text",
+    x3title: ".g-x3title text", ytitle: ".g-ytitle text", y2title: ".g-y2title text",
+    y3title: ".g-y3title text", title: ".g-gtitle text",
     legend: ".legendtext", annotation: ".annotation-text", bartext: "text.bartext",
     sankey: ".sankey .node-label", cbtitle: ".cbtitle text", button: ".updatemenu-button text"
   };
@@ -51,6 +52,20 @@ OVERLAPS_JS = """(chartId) => {
     }
   }
   return clash;
+}"""
+
+# titles and tick labels of one chart that stick out of its box (Plotly cuts them there)
+CUT_JS = """(chartId) => {
+  const root = document.getElementById(chartId), c = root.getBoundingClientRect(), cut = [];
+  root.querySelectorAll(".g-gtitle text, [class^=g-][class$=title] text, .xtick text, .ytick text")
+    .forEach((el) => {
+      const r = el.getBoundingClientRect();
+      if (r.width < 1) return;
+      if (r.left < c.left - 1 || r.right > c.right + 1 || r.top < c.top - 1 || r.bottom > c.bottom + 1) {
+        cut.push(el.textContent.trim());
+      }
+    });
+  return cut;
 }"""
 
 
@@ -100,6 +115,7 @@ def test_report_labels_do_not_overlap_and_the_page_fits(
     for chart in ids:
         assert page.get_attribute(f"#{chart}", "data-rendered") == "true", chart
         assert page.evaluate(OVERLAPS_JS, chart) == [], chart
+        assert page.evaluate(CUT_JS, chart) == [], chart
     page.screenshot(path=str(screenshots / f"report-{name}-{width}.png"), full_page=True)
     assert not errors
     context.close()
@@ -145,6 +161,7 @@ def test_thirty_products_small_and_charts_drawn_in_view(
     page.wait_for_selector("#chart-price_summary[data-rendered=true]", timeout=60_000)
     for chart in ("chart-zone_shares", "chart-price_summary"):
         assert page.evaluate(OVERLAPS_JS, chart) == [], chart
+        assert page.evaluate(CUT_JS, chart) == [], chart
     # a tall summary chart has its value axis at the top as well as the bottom
     assert page.locator("#chart-price_summary .xaxislayer-above .x3tick").count() > 0 or (
         page.locator("#chart-price_summary g.x3tick").count() > 0

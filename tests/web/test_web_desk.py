@@ -42,7 +42,10 @@ def test_run_has_a_shareable_address_and_save_does_not_run_again(
         without_timing(shared["result"])["products"]
         == (without_timing(example1_result)["products"])
     )
-    assert client.get(f"/runs/{run_id}").status_code == 200
+    run_page = client.get(f"/runs/{run_id}").text
+    # the shared run offers what the designer's results offer (it had compare and paths only)
+    for link in (f"/sweep?source=run:{run_id}", f"/coalition?source=run:{run_id}"):
+        assert f'href="{link}"' in run_page, link
     assert client.get(f"/api/runs/{run_id}").json()["scenario"] == shared["scenario"]
     # Save from the results page: the same form, so the kept run is saved as it is
     saved = client.post(
@@ -323,3 +326,96 @@ def test_an_edit_form_opened_before_another_edit_does_not_undo_it(client: Any) -
     assert fresh is not None and fresh.group(1) != key
     b["loaded"] = fresh.group(1)
     assert client.post(f"/scenarios/{sid}/edit", data=b, follow_redirects=False).status_code == 303
+
+
+def _hrefs(html: str) -> list[str]:
+    import html as html_lib
+    import re
+
+    return [html_lib.unescape(h) for h in re.findall(r'<a [^>]*href="([^"]*)"', html)]
+
+
+def test_every_link_of_the_desk_leads_to_a_page(client: Any) -> None:
+    """Every address a page links to answers (no 404 or 500): each link is absolute (a
+    path on the server, an anchor or http(s)), and each path on the server is fetched. The
+    data sources named a repository folder (``src/critmin/data/curated/``, a 404 relative to
+    the page) and three addresses in one link (``https://pypi.org/... ; https://...``)."""
+    sid = client.post("/api/scenarios", json=EXAMPLE1_DICT).json()["id"]
+    run = client.post("/designer", data=DESIGNER_FORM | {"action": "run"}, follow_redirects=False)
+    run_id = run.headers["location"].split("run=")[1].split("#")[0]
+    pages = [
+        "/overview",
+        "/designer",
+        "/scenarios",
+        "/compare",
+        "/coalition",
+        "/paths",
+        "/sweep",
+        "/sources",
+        f"/scenarios/{sid}",
+        f"/runs/{run_id}",
+        f"/designer?run={run_id}",
+        f"/compare?a={sid}&b=baseline",
+    ]
+    linked: dict[str, str] = {}
+    for url in pages:
+        page = client.get(url)
+        assert page.status_code == 200, url
+        for href in _hrefs(page.text):
+            assert href.startswith(("/", "#", "https://", "http://")), (url, href)
+            assert " " not in href, (url, href)
+            if href.startswith("/") and not href.startswith("/overview?"):
+                linked.setdefault(href.split("#")[0], url)
+    assert f"/scenarios/{sid}/report.html" in linked
+    for href, origin in linked.items():
+        assert client.get(href).status_code == 200, (href, "linked from", origin)
+    sources = client.get("/sources").text
+    assert "https://afripoli.org/" in _hrefs(sources)
+    assert "src/critmin/data/curated/" in sources
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field", "typed"),
+    [
+        ("/sweep", {"start": "ten thousand", "stop": "20000"}, "start", "ten thousand"),
+        ("/sweep", {"start": "10000", "stop": "2,5"}, "stop", "2,5"),
+        ("/paths", {"years": "2025 to 2035", "run": "true"}, "years", "2025 to 2035"),
+        ("/overview", {"members": "USA, XXX"}, "members", "USA, XXX"),
+        ("/coalition", {"run": "true", "source": ""}, "source", None),
+        ("/paths", {"run": "true", "source": ""}, "source", None),
+    ],
+)
+def test_a_pages_form_shows_a_refused_value_next_to_its_field(
+    client: Any, path: str, params: dict[str, str], field: str, typed: str | None
+) -> None:
+    """The sweep's range, the paths' years, the overview's zone and a form sent without a
+    scenario: the page comes back with its form as typed, the message next to the field and a
+    summary linking to it (it was an error page without the form, 'field query.start'; a form
+    without a scenario ran nothing and said nothing)."""
+    import re
+
+    data = copy.deepcopy(EXAMPLE1_DICT) | {"paths": {"floor_usd_per_t": 15000}}
+    sid = client.post("/api/scenarios?run=false", json=data).json()["id"]
+    base = {"source": sid, "parameter": "policy[0].price_usd_per_t"}
+    page = client.get(path, params=base | params)
+    assert page.status_code == 422, page.text
+    html = page.text
+    assert f'id="err-{field}"' in html and f'href="#{field}"' in html
+    element = re.search(rf'<(?:input|select|div)[^>]* id="{field}"[^>]*>', html)
+    assert element is not None and 'aria-invalid="true"' in element.group(0), field
+    if typed is not None:
+        assert f'value="{typed}"' in element.group(0)
+    # the JSON twin still answers the error as JSON
+    twin = client.get(path, params=base | params | {"format": "json"})
+    if field != "source":
+        assert twin.status_code == 422 and twin.json()["field"] == field
+
+
+def test_the_sweep_page_has_a_button_before_a_scenario_is_chosen(client: Any) -> None:
+    """Choosing a scenario sent the form by script alone (the select's onchange): without
+    JavaScript the page had no button until one was chosen, so none could be."""
+    sid = client.post("/api/scenarios?run=false", json=EXAMPLE1_DICT).json()["id"]
+    page = client.get("/sweep").text
+    assert 'type="submit" id="sweep-choose"' in page
+    chosen = client.get("/sweep", params={"source": sid}).text
+    assert 'id="sweep-run"' in chosen and 'id="sweep-choose"' not in chosen

@@ -24,6 +24,13 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r}, {g}, {b}, {alpha})"
 
 
+_LEGEND = {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0}
+_MARGIN = {"l": 60, "r": 20, "t": 50, "b": 100}
+"""The legend below the plot, in room of its own (at ``y = -0.15`` of the plot it ran over the
+years, or the mechanisms, on the x axis of a narrow chart); the charts are 420 px high (with
+no height they took the page's 220 px, a plot a few lines high under the margins)."""
+
+
 def paths_fan_figure(paths: dict[str, Any], measure: str, title: str, scale: float = 1.0) -> Figure:
     """Expected value by year per mechanism with its 5-95% band (a filled fan)."""
     traces: list[dict[str, Any]] = []
@@ -48,16 +55,23 @@ def paths_fan_figure(paths: dict[str, Any], measure: str, title: str, scale: flo
         )  # fmt: skip
         traces.append(
             {"type": "scatter", "x": years, "y": pick("expected"), "mode": "lines+markers",
-             "line": {"color": c, "width": 2}, "name": mech, "legendgroup": mech,
-             "hovertemplate": "%{x}: %{y:,.3g}<extra>" + mech + "</extra>"}
+             "line": {"color": c, "width": 2}, "name": mech.replace("_", " "),
+             "legendgroup": mech,
+             "hovertemplate": "%{x}: %{y:,.3g}<extra>" + mech.replace("_", " ") + "</extra>"}
         )  # fmt: skip
-    return {"data": traces, "layout": layout(title={"text": title}, xaxis={"dtick": 1})}
+    return {
+        "data": traces,
+        "layout": layout(
+            title={"text": title}, xaxis={"dtick": 1}, legend=_LEGEND, margin=_MARGIN, height=420
+        ),
+    }
 
 
 def who_pays_figure(paths: dict[str, Any]) -> Figure:
     """NPV (USD bn) borne by taxpayers, zone buyers and outside producers, and gained by zone
     producers, per mechanism (stacked; a cost is positive)."""
     mechs = list(paths["mechanisms"])
+    labels = [m.replace("_", " ") for m in mechs]
     parts = [
         ("taxpayers_usd", "taxpayers", "#c2410c", 1.0),
         ("zone_buyers_usd", "zone buyers", "#1d4ed8", 1.0),
@@ -68,7 +82,7 @@ def who_pays_figure(paths: dict[str, Any]) -> Figure:
     for key, name, c, sign in parts:
         ys = [paths["mechanisms"][m]["who_pays"][key] for m in mechs]
         traces.append(
-            {"type": "bar", "x": mechs, "y": [None if v is None else sign * v / 1e9 for v in ys],
+            {"type": "bar", "x": labels, "y": [None if v is None else sign * v / 1e9 for v in ys],
              "name": name, "marker": {"color": c},
              "hovertemplate": "%{x}: USD %{y:,.2f} bn<extra>" + name + "</extra>"}
         )  # fmt: skip
@@ -78,6 +92,9 @@ def who_pays_figure(paths: dict[str, Any]) -> Figure:
             barmode="relative",
             title={"text": "Who pays: NPV of the floor's costs (USD bn, expected)"},
             yaxis={"title": {"text": "USD bn"}},
+            legend=_LEGEND,
+            margin=_MARGIN,
+            height=420,
         ),
     }
 

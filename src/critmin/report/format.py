@@ -48,3 +48,21 @@ def gzip_json(obj: Any) -> str:
 def script_text(json_text: str) -> Markup:
     """Already-serialised JSON text made safe for a ``<script type="application/json">``."""
     return Markup(json_text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def source_links(text: str | None, width: int = 60) -> Markup:
+    """A source's ``doi_or_url`` as HTML: each address (several are separated by ``;``) its
+    own link, shown cut to ``width`` characters; a path in the repository
+    (``src/critmin/data/curated/``) is text, not a link (relative to the page it led to a
+    404, and ``a ; b ; c`` was one broken link)."""
+    pieces = []
+    for part in (text or "").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        shown = part if len(part) <= width else part[: width - 3] + "..."
+        if part.startswith(("https://", "http://")):
+            pieces.append(Markup('<a href="{}" rel="noopener">{}</a>').format(part, shown))
+        else:
+            pieces.append(Markup('<span class="mono">{}</span>').format(shown))
+    return Markup(" · ").join(pieces)

@@ -130,6 +130,7 @@ def make_env(*extra_dirs: Path) -> Environment:
             "gzip_json": fmt.gzip_json,
             "gzip_text": packed_text,
             "country": fmt.country_label,
+            "source_links": fmt.source_links,
         }
     )
     env.tests["warning"] = lambda note: str(note).startswith(WARNING_PREFIXES)

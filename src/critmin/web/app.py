@@ -58,7 +58,7 @@ DESCRIPTION = (
     "`POST /api/simulate` takes a scenario (the schema of the TOML scenario file, as JSON "
     "with `Content-Type: application/json`; bundled products only) and returns the results "
     'contract. Errors are `{"error": message, "field": name}`; a busy server answers 503 '
-    "with `Retry-After`."
+    "with `Retry-After`. Back to the dashboard: [/overview](/overview)."
 )
 
 

@@ -407,6 +407,12 @@ def _number(text: str, field_name: str, divisor: float = 1.0) -> float:
     return _scaled(t, divisor)
 
 
+def typed_number(text: str, field_name: str) -> float:
+    """A number typed in another page's form (the sweep's range), read as the designer reads
+    its own (:func:`_number`)."""
+    return _number(text, field_name)
+
+
 def _scaled(text: str, divisor: float) -> float:
     """The number ``text`` divided by ``divisor`` in decimal, then rounded once to a float:
     ``33.333333`` percent is exactly the fraction ``0.33333333`` (``33.333333 / 100`` in

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment
 
-from critmin.errors import shorten_values
+from critmin.errors import ScenarioError, shorten_values
 from critmin.numbers import compact_json
 from critmin.report import render as report_render
+
+if TYPE_CHECKING:
+    from critmin.web.services import InvalidInputError
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -115,6 +118,13 @@ def error_response(
             body["field"] = field
         return JSONResponse(body, status_code=status, headers=headers)
     return HTMLResponse(error_page_html(status, message, field), status, headers=headers)
+
+
+def form_error(err: ScenarioError | InvalidInputError) -> dict[str, str]:
+    """A value a page's own form sent that was refused, as ``{field: message}`` for the page
+    to show above the form and next to the field (``_fielderrors.html.j2``), the form kept as
+    typed, instead of an error page; the message does not repeat the field's name."""
+    return {err.field: err.problem}
 
 
 def links(sid: str) -> dict[str, Any]:

@@ -116,6 +116,7 @@ class InvalidInputError(CritminError):
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
+        self.problem = message
         super().__init__(f"{field}: {message}")
 
 

@@ -50,6 +50,47 @@
     });
   }
 
+  /* Plotly does not wrap titles: a chart's title longer than the chart is wide, or an axis
+     title longer than its axis, is broken into lines between words (it was cut at the
+     chart's edge on a phone, or ran into the chart's title), and the margin makes room. */
+  var EM = 0.6;  /* a character's width in ems, a little above the average */
+  function wrapWords(text, chars) {
+    if (typeof text !== "string" || text.length <= chars || text.indexOf("<br") >= 0) { return text; }
+    var lines = [""];
+    text.split(" ").forEach(function (word) {
+      var last = lines[lines.length - 1];
+      if (last && last.length + 1 + word.length > chars) { lines.push(word); }
+      else { lines[lines.length - 1] = last ? last + " " + word : word; }
+    });
+    return lines.join("<br>");
+  }
+  function wrapTitle(owner, key, room, size) {
+    var title = owner[key];
+    if (!title) { return 0; }
+    if (typeof title === "string") { title = owner[key] = { text: title }; }
+    var font = (title.font && title.font.size) || size;
+    var wrapped = wrapWords(title.text, Math.max(12, Math.floor(room / (EM * font))));
+    if (wrapped === title.text) { return 0; }
+    title.text = wrapped;
+    return (wrapped.split("<br>").length - 1) * Math.ceil(1.3 * font);
+  }
+  function wrapTitles(el, fig) {
+    var lay = fig.layout, m = lay.margin = lay.margin || {};
+    var size = (lay.font && lay.font.size) || 12;
+    var width = el.clientWidth || 600, height = lay.height || 450;
+    var plotW = width - (m.l === undefined ? 80 : m.l) - (m.r === undefined ? 80 : m.r);
+    var plotH = height - (m.t === undefined ? 100 : m.t) - (m.b === undefined ? 80 : m.b);
+    var extra = wrapTitle(lay, "title", width - 20, Math.round(1.4 * size));
+    if (extra) { m.t = (m.t === undefined ? 100 : m.t) + extra; lay.height = height + extra; }
+    Object.keys(lay).forEach(function (key) {
+      var axis = lay[key];
+      if (!/^[xy]axis[0-9]*$/.test(key) || !axis || !axis.title) { return; }
+      var span = axis.domain ? axis.domain[1] - axis.domain[0] : 1;
+      var room = (key.charAt(0) === "x" ? plotW : plotH) * span;
+      if (wrapTitle(axis, "title", room, size)) { axis.automargin = true; }
+    });
+  }
+
   /* On a narrow screen (a phone) the left margin shrinks to what the labels need, a legend
      below the plot gets room for its extra rows, and the two Sankey panels (baseline |
      scenario) are stacked. */
@@ -65,6 +106,10 @@
     if (lay.legend && lay.legend.yref === "container") {
       m.b = (m.b || 50) + 60;
       lay.height = (lay.height || 400) + 60;
+      /* the legend's extra rows lift the plot: an x axis title is kept below its ticks */
+      Object.keys(lay).forEach(function (key) {
+        if (/^xaxis[0-9]*$/.test(key) && lay[key] && lay[key].title) { lay[key].automargin = true; }
+      });
     }
     stackPanels(fig);
     var sankeys = fig.data.filter(function (t) { return t.type === "sankey"; });
@@ -110,6 +155,7 @@
       var fig = figs[id];
       fig.data.forEach(function (t) { if (t.geojson === "@world") { t.geojson = GEO; } });
       narrow(el, fig);
+      wrapTitles(el, fig);
       function done(state) {
         el.setAttribute("data-rendered", state);
         drawn += 1; busy = false; finish();

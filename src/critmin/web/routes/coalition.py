@@ -25,7 +25,7 @@ from critmin.scenario import Scenario
 from critmin.web import forms, services
 from critmin.web.context import WebContext, get_context
 from critmin.web.openapi import responses
-from critmin.web.responses import json_response, respond
+from critmin.web.responses import form_error, json_response, respond, wants_json
 from critmin.web.routes.sweep import source_scenario
 from critmin.web.services import InvalidInputError
 
@@ -33,6 +33,10 @@ router = APIRouter()
 Ctx = Depends(get_context)
 OnFail = Literal["exclude", "flag"]
 TOTALS = ("self_sufficiency", "watch_share", "zone_welfare_usd", "world_welfare_usd")
+
+
+NO_SOURCE = "choose a saved scenario, or open this page from a designer run's results"
+"""The page's form sent without a scenario (it ran nothing, and said nothing)."""
 
 
 def candidate_list(values: list[str]) -> list[str]:
@@ -202,16 +206,26 @@ async def coalition_page(
     if scenario is not None and not chosen and not run:  # prefill from the scenario's table
         chosen = [str(c).upper() for c in (scenario.get("coalition") or {}).get("candidates", [])]
     result = None
-    if source and (run or candidates):
-        result = await coalition_data(
-            ctx, source, chosen, members_as_players, sampled, seed, on_fail or None
-        )
+    errors: dict[str, str] = {}
+    try:
+        if source and (run or candidates):
+            result = await coalition_data(
+                ctx, source, chosen, members_as_players, sampled, seed, on_fail or None
+            )
+        elif run and format == "html":
+            raise InvalidInputError("source", NO_SOURCE)
+    except (InvalidInputError, ScenarioError) as err:
+        if wants_json(request):
+            raise
+        errors = form_error(err)  # shown next to the field, the form as typed
     view = _view(result, objective) if result else {"figures": {}, "shapley_ids": []}
     opts = {"countries": services.countries(), "groups": services.groups()}
     return respond(
         request,
         result,
         "coalition.html.j2",
+        status=422 if errors else 200,
+        errors=errors,
         title="Coalitions — critmin",
         active="coalition",
         entries=ctx.entries(),

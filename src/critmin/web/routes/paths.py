@@ -17,6 +17,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from critmin.errors import ScenarioError
 from critmin.figures.paths import paths_figures
 from critmin.note_kinds import WARNING_PREFIXES
 from critmin.scenario import Scenario
@@ -24,8 +25,8 @@ from critmin.scenario.paths_settings import MECHANISMS, PathsSettings, parse_yea
 from critmin.web import services
 from critmin.web.context import WebContext, get_context
 from critmin.web.openapi import responses
-from critmin.web.responses import json_response, respond
-from critmin.web.routes.coalition import candidate_list
+from critmin.web.responses import form_error, json_response, respond, wants_json
+from critmin.web.routes.coalition import NO_SOURCE, candidate_list
 from critmin.web.routes.sweep import source_scenario
 from critmin.web.services import InvalidInputError
 
@@ -160,16 +161,27 @@ async def paths_page(
     format: Literal["html", "json"] = "html",
     ctx: WebContext = Ctx,
 ) -> Response:
-    chosen = mechanism_list(mechanisms)
     scenario = source_scenario(ctx, source) if source else None
     result = None
-    if source and (run or format == "json"):
-        result = await paths_data(ctx, source, years, draws, seed, chosen)
+    errors: dict[str, str] = {}
+    try:
+        chosen = mechanism_list(mechanisms)
+        if source and (run or format == "json"):
+            result = await paths_data(ctx, source, years, draws, seed, chosen)
+        elif run and format == "html":
+            raise InvalidInputError("source", NO_SOURCE)
+    except (InvalidInputError, ScenarioError) as err:
+        if wants_json(request):
+            raise
+        errors = form_error(err)  # shown next to the field, the form as typed
+        chosen = [m for m in MECHANISMS if m in mechanisms] or list(MECHANISMS)
     figures = {f"chart-{k}": v for k, v in paths_figures(result).items()} if result else {}
     return respond(
         request,
         result,
         "paths.html.j2",
+        status=422 if errors else 200,
+        errors=errors,
         title="Yearly paths — critmin",
         active="paths",
         entries=ctx.entries(),

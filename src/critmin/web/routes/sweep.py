@@ -10,11 +10,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from critmin.errors import ScenarioError
 from critmin.figures import sweep_figure
-from critmin.web import services
+from critmin.web import forms, services
 from critmin.web.context import WebContext, get_context
 from critmin.web.openapi import responses
-from critmin.web.responses import json_response, respond
+from critmin.web.responses import form_error, json_response, respond, wants_json
 from critmin.web.services import InvalidInputError
 
 router = APIRouter()
@@ -26,6 +27,18 @@ def source_scenario(ctx: WebContext, source: str) -> dict[str, Any]:
     if source.startswith("run:"):
         return ctx.store.run(source.removeprefix("run:"))[0]
     return ctx.store.get(source)[1]
+
+
+def typed_number(text: str | None, name: str) -> float | None:
+    """A number typed in the page's range (``15,000`` too), None when blank; else a 422 naming
+    the field (a text the browser passes as it is: it was FastAPI's 'Input should be a valid
+    number' on an error page)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return forms.typed_number(text, name)
+    except ScenarioError as err:
+        raise InvalidInputError(name, err.problem) from None
 
 
 async def sweep_data(
@@ -79,8 +92,8 @@ async def sweep_page(
     request: Request,
     source: str | None = Query(None, max_length=100),
     parameter: str | None = Query(None, max_length=100),
-    start: float | None = Query(None, allow_inf_nan=False),
-    stop: float | None = Query(None, allow_inf_nan=False),
+    start: str | None = Query(None, max_length=50),
+    stop: str | None = Query(None, max_length=50),
     steps: int = Query(11),
     format: Literal["html", "json"] = "html",
     ctx: WebContext = Ctx,
@@ -89,20 +102,29 @@ async def sweep_page(
     params = services.sweep_parameters(source_scenario(ctx, source)) if source else []
     chosen = next((p for p in params if p["path"] == parameter), params[0] if params else None)
     sweep = None
-    if source and chosen and parameter and start is not None and stop is not None:
-        sweep = await sweep_data(ctx, source, parameter, start, stop, steps)
+    errors: dict[str, str] = {}
+    try:
+        low, high = typed_number(start, "start"), typed_number(stop, "stop")
+        if source and chosen and parameter and low is not None and high is not None:
+            sweep = await sweep_data(ctx, source, parameter, low, high, steps)
+    except (InvalidInputError, ScenarioError) as err:
+        if wants_json(request):
+            raise
+        errors = form_error(err)  # shown next to the field, the form as typed
     return respond(
         request,
         sweep,
         "sweep.html.j2",
+        status=422 if errors else 200,
         title="Parameter sweep — critmin",
         active="sweep",
         entries=entries,
         source=source or "",
         params=params,
         chosen=chosen,
-        start=start if start is not None else (chosen["start"] if chosen else None),
-        stop=stop if stop is not None else (chosen["stop"] if chosen else None),
+        start=start if start else (f"{chosen['start']:g}" if chosen else ""),
+        stop=stop if stop else (f"{chosen['stop']:g}" if chosen else ""),
+        errors=errors,
         steps=steps,
         max_steps=ctx.limits.max_sweep_points,
         figures={"chart-sweep": sweep_figure(sweep)} if sweep else {},
