@@ -352,3 +352,29 @@ def test_the_report_command_prints_a_chain_warning(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     flat = " ".join(res.output.split())
     assert "warning: chain lithium: no effect: policy[0] (tariff) selects stage mine" in flat, flat
+
+
+def test_warnings_name_each_policy_by_its_number_in_the_scenario() -> None:
+    """A chain stage and the single markets of a scenario with chains take some of its
+    policies, and the warnings numbered them within that part: the second policy (a tariff on
+    exporters that sell nothing) was "policy[0]" for lithium ores, whose stage the first
+    policy (a refined floor) does not target, and for cobalt oxides, a single market. Every
+    warning now names it as written, policy[1]; so do field names in errors."""
+    zone = {"members": ["USA", "EU27"]}
+    floor = {"type": "price_floor", "price_usd_per_t": 15000, "stage": "refine"}
+    idle = {"type": "tariff", "rate": 0.1, "exporters": ["ISL"]}
+    scenario = {
+        "name": "numbers",
+        "zone": zone,
+        "product": [{"id": "cobalt_oxides"}],
+        "chain": [{"id": "lithium"}],
+        "policy": [floor, idle],
+    }
+    out = simulate(scenario).to_dict()
+    for pid in ("cobalt_oxides", "lithium_ores", "lithium_carbonate"):
+        said = [n for n in out["products"][pid]["notes"] if n.startswith("no effect: policy[")]
+        assert said and all(n.startswith("no effect: policy[1] (tariff)") for n in said), said
+    bad = dict(idle, exporters=["XXX"])
+    with pytest.raises(ScenarioError) as err:
+        simulate(scenario | {"policy": [floor, bad]})
+    assert err.value.field == "policy[1].exporters"

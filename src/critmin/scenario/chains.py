@@ -335,14 +335,12 @@ def single_market_scenario(scenario: Scenario) -> Scenario:
     in_chain = user_chain_products(scenario)
     products = [p for p in scenario.product if p.id not in in_chain]
     ids = {p.id for p in products}
-    policies = [
-        p
-        for p in scenario.policy
+    keep = [
+        k
+        for k, p in enumerate(scenario.policy)
         if p.stage is None and (p.products is None or set(p.products) & ids)
     ]
-    out = scenario.model_copy(update={"chain": [], "product": products, "policy": policies})
-    object.__setattr__(out, "_base_dir", scenario.base_dir)
-    return out
+    return scenario.keeping_policies(keep, chain=[], product=products)
 
 
 def resolve_single_markets(
@@ -385,12 +383,9 @@ def _stage_policy(
     notes: list[str],
 ) -> Policy:
     """The stage's policy arrays from :func:`build_policy` with the policies that target it."""
-    pols = [
-        p.model_copy(update={"products": None})
-        for p in scenario.policy
-        if _targets(p, stage, pids, base.product_id)
-    ]
-    sub = scenario.model_copy(update={"policy": pols})
+    keep = [k for k, p in enumerate(scenario.policy) if _targets(p, stage, pids, base.product_id)]
+    pols = [scenario.policy[k].model_copy(update={"products": None}) for k in keep]
+    sub = scenario.keeping_policies(keep, pols)
     policy = build_policy(world, sub, base, members, watch, notes)
     if policy.has_groups or policy.has_shifts:
         raise ScenarioError(

@@ -207,13 +207,13 @@ def build_policy(
     tariffs: list[tuple[str, np.ndarray]] = []  # each tariff's label and pairs, in order
     floors: list[tuple[str, np.ndarray, float]] = []  # variable-levy floors: label, pairs, price
     quotas: list[tuple[str, np.ndarray, float]] = []  # export quotas: label, exporters, share
-    for k, pol in enumerate(scenario.policy):
-        fname = f"policy[{k}]"
+    for number, pol in zip(scenario.policy_numbers, scenario.policy, strict=True):
+        fname = f"policy[{number}]"  # as written, also for a chain stage's part of the policies
         if pol.products is not None and base.product_id not in pol.products:
             continue
         label = f"{fname} ({pol.type}{', ' + repr(pol.label) if pol.label else ''})"
         if is_control(pol):  # destination quotas, licensing, leaky bans: scenario.controls
-            controls.append((k, pol))
+            controls.append((number, pol))
         elif isinstance(pol, TariffPolicy):
             rows = select(pol.exporters, f"{fname}.exporters")
             cols = select(pol.importers, f"{fname}.importers")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import sys
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -600,6 +601,30 @@ class Scenario(_Strict):
     @property
     def base_dir(self) -> Path:
         return getattr(self, "_base_dir", Path.cwd())
+
+    @property
+    def policy_numbers(self) -> list[int]:
+        """Each policy's number in the scenario as written (``policy[k]`` in messages): its
+        position, unless this scenario is a part of another (:meth:`keeping_policies`)."""
+        numbers: list[int] | None = getattr(self, "_policy_numbers", None)
+        return list(range(len(self.policy))) if numbers is None else numbers
+
+    def keeping_policies(
+        self, keep: Sequence[int], policies: Sequence[Any] | None = None, **update: Any
+    ) -> Scenario:
+        """A copy with the policies at positions ``keep`` alone (or ``policies``, one for each
+        of them, in their place) and ``update``'s other fields, each policy still named by its
+        number in the scenario as written: a chain stage or the single markets of a scenario
+        with chains take some of its policies, and a warning about its ``policy[1]`` must not
+        call it ``policy[0]``."""
+        numbers = self.policy_numbers
+        kept = [self.policy[k] for k in keep] if policies is None else list(policies)
+        if len(kept) != len(keep):
+            raise ValueError("keeping_policies: one policy for each position kept")
+        out = self.model_copy(update={**update, "policy": kept})
+        object.__setattr__(out, "_base_dir", self.base_dir)
+        object.__setattr__(out, "_policy_numbers", [numbers[k] for k in keep])
+        return out
 
 
 MAX_SCENARIO_BYTES = 8 * 2**20
