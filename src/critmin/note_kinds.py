@@ -62,8 +62,8 @@ def shared_warnings(products: Mapping[str, Mapping[str, Any]]) -> dict[str, str]
 def result_warnings(result: Mapping[str, Any]) -> list[dict[str, str]]:
     """The notes of every product and chain that start with one of :data:`WARNING_PREFIXES`,
     each as ``{"where": products (:func:`shared_warnings`: one entry for a warning several
-    products give) or ``chain <id>``, "kind": the prefix without the colon, "text"}``, once
-    each, in the order of the results: the box above a result's detail on the dashboard and
+    products give) or ``chain <id>`` (a chain's notes that no product of it gives), "kind":
+    the prefix without the colon, "text"}``, once each, in the order of the results: the box above a result's detail on the dashboard and
     in the offline report."""
     found: list[dict[str, str]] = []
     seen: set[tuple[str, str]] = set()
@@ -76,12 +76,14 @@ def result_warnings(result: Mapping[str, Any]) -> list[dict[str, str]]:
                 kind = next(p for p in WARNING_PREFIXES if text.startswith(p))
                 found.append({"where": where, "kind": kind.rstrip(":"), "text": text})
 
-    for text, where in shared_warnings(result.get("products") or {}).items():
+    shared = shared_warnings(result.get("products") or {})
+    for text, where in shared.items():
         add(where, [text])
     for cid, chain in (result.get("chains") or {}).items():
-        add(f"chain {cid}", chain.get("notes") or [])
+        # a stage's notes are its product's too: said once, with the product
+        add(f"chain {cid}", [n for n in chain.get("notes") or [] if str(n) not in shared])
         for stage in chain.get("stages") or []:
-            add(f"chain {cid}", stage.get("notes") or [])
+            add(f"chain {cid}", [n for n in stage.get("notes") or [] if str(n) not in shared])
     return found
 
 

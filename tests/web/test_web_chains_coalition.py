@@ -149,7 +149,10 @@ def test_warnings_of_chains_and_products_are_collected_once() -> None:
         "chains": {
             "c": {
                 "notes": ["no effect: a note that warns", "a plain note"],
-                "stages": [{"notes": ["no effect: a note that warns"]}, {"notes": []}],
+                "stages": [
+                    {"notes": ["no effect: a note that warns"]},
+                    {"notes": ["cut off: buyers of p"]},  # its product's: said with the product
+                ],
             }
         },
     }
