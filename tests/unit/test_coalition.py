@@ -360,6 +360,9 @@ def test_figures_and_ranking(widget_result: dict[str, Any]) -> None:
     assert sorted(bars["y"]) == ["ISL", "XXA", "XXB"]
     heat = widget_result["heatmap"]["self_sufficiency:total"]
     assert sum(map(sum, heat["counts"])) == 2**3
+    # the colour counts whole coalitions: integer ticks (it showed 0.6, 0.8, 1.2, 1.4)
+    bar = figures["heatmap:self_sufficiency:total"]["data"][0]["colorbar"]
+    assert bar["tickformat"] == "d" and bar["dtick"] >= 1 and bar["tick0"] == 0
     ranked = [p["iso3"] for p in ranked_candidates(widget_result, "self_sufficiency:total")]
     assert ranked[-1] == "ISL"
     assert not math.isnan(heat["edges"][0])

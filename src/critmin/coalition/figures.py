@@ -14,6 +14,7 @@ JSON:
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 from typing import Any
 
@@ -127,6 +128,7 @@ def heatmap_figure(results: dict[str, Any], objective: str) -> Figure:
     centres = [(a + b) / 2 for a, b in pairwise(edges)]
     counts = heat["counts"]  # sizes x bins
     z = [[counts[s][b] or None for s in range(len(heat["sizes"]))] for b in range(len(centres))]
+    top = max((c for row in counts for c in row), default=0)
     return {
         "data": [
             {
@@ -135,7 +137,13 @@ def heatmap_figure(results: dict[str, Any], objective: str) -> Figure:
                 "y": centres,
                 "z": z,
                 "colorscale": [[0, "#dbeafe"], [0.5, "#60a5fa"], [1, "#1e3a8a"]],
-                "colorbar": {"title": {"text": "coalitions"}},
+                # whole coalitions: ticks at integers (1.2 coalitions read as nonsense)
+                "colorbar": {
+                    "title": {"text": "coalitions"},
+                    "tick0": 0,
+                    "dtick": max(1, math.ceil(top / 5)),
+                    "tickformat": "d",
+                },
                 "hovertemplate": "size %{x}, value %{y:.4g}: %{z} coalition(s)<extra></extra>",
             }
         ],
