@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import io
+import re
 from typing import Any
 
 import pytest
@@ -419,3 +420,18 @@ def test_the_sweep_page_has_a_button_before_a_scenario_is_chosen(client: Any) ->
     assert 'type="submit" id="sweep-choose"' in page
     chosen = client.get("/sweep", params={"source": sid}).text
     assert 'id="sweep-run"' in chosen and 'id="sweep-choose"' not in chosen
+
+
+def test_the_sweep_forms_default_range_keeps_every_digit(client: Any) -> None:
+    """The sweep page's default range (+-50% of the value) was shown with six significant
+    digits: a floor of USD 123,456,789/t offered 6.17284e+07 to 1.85185e+08, which the page
+    then swept instead of the range it stood for. It shows every digit needed, as the designer
+    does."""
+    data = copy.deepcopy(EXAMPLE1_DICT)
+    data["policy"][0]["price_usd_per_t"] = 123456789
+    sid = client.post("/api/scenarios", json=data).json()["id"]
+    page = client.get("/sweep", params={"source": sid}).text
+    start = re.search(r'name="start"[^>]*value="([^"]*)"', page)
+    stop = re.search(r'name="stop"[^>]*value="([^"]*)"', page)
+    assert start and stop, page
+    assert (float(start[1]), float(stop[1])) == (123456789 / 2, 123456789 * 1.5)

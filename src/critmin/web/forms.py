@@ -413,6 +413,12 @@ def typed_number(text: str, field_name: str) -> float:
     return _number(text, field_name)
 
 
+def shown_number(v: float) -> str:
+    """A number for another page's form (the sweep's default range), shown as the designer
+    shows its own (:func:`_fmt_number`: every digit that :func:`typed_number` needs)."""
+    return _fmt_number(v)
+
+
 def _scaled(text: str, divisor: float) -> float:
     """The number ``text`` divided by ``divisor`` in decimal, then rounded once to a float:
     ``33.333333`` percent is exactly the fraction ``0.33333333`` (``33.333333 / 100`` in
