@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -19,9 +19,6 @@ from jinja2 import Environment
 from critmin.errors import ScenarioError, shorten_values
 from critmin.numbers import compact_json
 from critmin.report import render as report_render
-
-if TYPE_CHECKING:
-    from critmin.web.services import InvalidInputError
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -120,11 +117,33 @@ def error_response(
     return HTMLResponse(error_page_html(status, message, field), status, headers=headers)
 
 
-def form_error(err: ScenarioError | InvalidInputError) -> dict[str, str]:
-    """A value a page's own form sent that was refused, as ``{field: message}`` for the page
-    to show above the form and next to the field (``_fielderrors.html.j2``), the form kept as
-    typed, instead of an error page; the message does not repeat the field's name."""
-    return {err.field: err.problem}
+class FormErrors:
+    """A value a page's own form sent that was refused (:class:`ScenarioError` or
+    :class:`critmin.web.services.InvalidInputError` raised in the ``with`` block), kept as
+    ``errors = {field: message}`` for the page to show above the form and next to the field
+    (``_fielderrors.html.j2``), the form kept as typed, instead of an error page; the message
+    does not repeat the field's name. For a JSON request (``?format=json``, the API) the
+    error goes on as it is: a 422 naming the field.
+
+    ``with FormErrors(request) as refused: ...`` then ``refused.errors`` (empty: nothing was
+    refused)."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.errors: dict[str, str] = {}
+
+    def __enter__(self) -> FormErrors:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, err: BaseException | None, tb: Any
+    ) -> bool:
+        from critmin.web.services import InvalidInputError
+
+        if isinstance(err, ScenarioError | InvalidInputError) and not wants_json(self.request):
+            self.errors = {err.field: err.problem}
+            return True
+        return False
 
 
 def links(sid: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from critmin.scenario import Scenario
 from critmin.web import forms, services
 from critmin.web.context import WebContext, get_context
 from critmin.web.openapi import responses
-from critmin.web.responses import form_error, json_response, respond, wants_json
+from critmin.web.responses import FormErrors, json_response, respond
 from critmin.web.routes.sweep import source_scenario
 from critmin.web.services import InvalidInputError
 
@@ -206,18 +206,14 @@ async def coalition_page(
     if scenario is not None and not chosen and not run:  # prefill from the scenario's table
         chosen = [str(c).upper() for c in (scenario.get("coalition") or {}).get("candidates", [])]
     result = None
-    errors: dict[str, str] = {}
-    try:
+    with FormErrors(request) as refused:  # shown next to the field, the form as typed
         if source and (run or candidates):
             result = await coalition_data(
                 ctx, source, chosen, members_as_players, sampled, seed, on_fail or None
             )
         elif run and format == "html":
             raise InvalidInputError("source", NO_SOURCE)
-    except (InvalidInputError, ScenarioError) as err:
-        if wants_json(request):
-            raise
-        errors = form_error(err)  # shown next to the field, the form as typed
+    errors = refused.errors
     view = _view(result, objective) if result else {"figures": {}, "shapley_ids": []}
     opts = {"countries": services.countries(), "groups": services.groups()}
     return respond(

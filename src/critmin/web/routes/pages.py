@@ -9,13 +9,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from critmin.errors import ScenarioError
 from critmin.report.charts import concentration_heatmap, supply_map_figure
 from critmin.report.resources import world_geojson_text
 from critmin.web import services
 from critmin.web.context import WebContext, get_context
-from critmin.web.responses import form_error, respond, wants_json
-from critmin.web.services import InvalidInputError
+from critmin.web.responses import FormErrors, respond
 from critmin.web.viewdata import overview_data
 
 router = APIRouter(include_in_schema=False)
@@ -38,13 +36,11 @@ async def overview_page(
     format: Format = "html",
     ctx: WebContext = Ctx,
 ) -> Response:
-    errors: dict[str, str] = {}
-    try:
+    data = None
+    with FormErrors(request) as refused:  # the field marked as typed
         data = await overview_data(ctx, members, watch, stage, map)
-    except (InvalidInputError, ScenarioError) as err:
-        if wants_json(request):
-            raise
-        errors = form_error(err)  # the overview without the zone, the field marked as typed
+    errors = refused.errors
+    if data is None:  # refused: the overview without the zone
         data = await overview_data(ctx, None, None, None, None)
     sel = data["map"]["selected"]
     title = (

@@ -17,7 +17,6 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from critmin.errors import ScenarioError
 from critmin.figures.paths import paths_figures
 from critmin.note_kinds import WARNING_PREFIXES
 from critmin.scenario import Scenario
@@ -25,7 +24,7 @@ from critmin.scenario.paths_settings import MECHANISMS, PathsSettings, parse_yea
 from critmin.web import services
 from critmin.web.context import WebContext, get_context
 from critmin.web.openapi import responses
-from critmin.web.responses import form_error, json_response, respond, wants_json
+from critmin.web.responses import FormErrors, json_response, respond
 from critmin.web.routes.coalition import NO_SOURCE, candidate_list
 from critmin.web.routes.sweep import source_scenario
 from critmin.web.services import InvalidInputError
@@ -163,18 +162,14 @@ async def paths_page(
 ) -> Response:
     scenario = source_scenario(ctx, source) if source else None
     result = None
-    errors: dict[str, str] = {}
-    try:
+    chosen: list[str] = [m for m in MECHANISMS if m in mechanisms] or list(MECHANISMS)  # typed
+    with FormErrors(request) as refused:  # shown next to the field, the form as typed
         chosen = mechanism_list(mechanisms)
         if source and (run or format == "json"):
             result = await paths_data(ctx, source, years, draws, seed, chosen)
         elif run and format == "html":
             raise InvalidInputError("source", NO_SOURCE)
-    except (InvalidInputError, ScenarioError) as err:
-        if wants_json(request):
-            raise
-        errors = form_error(err)  # shown next to the field, the form as typed
-        chosen = [m for m in MECHANISMS if m in mechanisms] or list(MECHANISMS)
+    errors = refused.errors
     figures = {f"chart-{k}": v for k, v in paths_figures(result).items()} if result else {}
     return respond(
         request,

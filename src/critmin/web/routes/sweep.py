@@ -15,7 +15,7 @@ from critmin.figures import sweep_figure
 from critmin.web import forms, services
 from critmin.web.context import WebContext, get_context
 from critmin.web.openapi import responses
-from critmin.web.responses import form_error, json_response, respond, wants_json
+from critmin.web.responses import FormErrors, json_response, respond
 from critmin.web.services import InvalidInputError
 
 router = APIRouter()
@@ -102,15 +102,11 @@ async def sweep_page(
     params = services.sweep_parameters(source_scenario(ctx, source)) if source else []
     chosen = next((p for p in params if p["path"] == parameter), params[0] if params else None)
     sweep = None
-    errors: dict[str, str] = {}
-    try:
+    with FormErrors(request) as refused:  # shown next to the field, the form as typed
         low, high = typed_number(start, "start"), typed_number(stop, "stop")
         if source and chosen and parameter and low is not None and high is not None:
             sweep = await sweep_data(ctx, source, parameter, low, high, steps)
-    except (InvalidInputError, ScenarioError) as err:
-        if wants_json(request):
-            raise
-        errors = form_error(err)  # shown next to the field, the form as typed
+    errors = refused.errors
     return respond(
         request,
         sweep,
