@@ -584,3 +584,19 @@ def test_the_scenarios_own_subsidy_is_a_fiscal_cost_in_every_path() -> None:
         assert min(subsidies) > 0.0, mech  # the own subsidy binds in every year
     plain_model, settings = model_of(QUIET)
     assert (central(plain_model, settings, "none")["fiscal_cost_usd"] == 0.0).all()
+
+
+def test_a_mechanisms_fiscal_cost_is_what_it_adds_to_the_scenarios_own_subsidy() -> None:
+    """Each measure of a mechanism is its path's minus the no-floor path's of the same draw;
+    the fiscal cost was the path's own, so once every path counted the scenario's own subsidy
+    a variable levy (which costs taxpayers nothing) showed that subsidy's cost as its own."""
+    own = {"type": "price_floor", "mechanism": "producer_subsidy", "price_usd_per_t": 14000}
+    sc = scenario(QUIET | {"mechanisms": ["variable_levy", "producer_subsidy"]})
+    plain = run_paths(sc, workers=1, world=_world()).to_dict()["mechanisms"]
+    subsidised = run_paths(sc | {"policy": [own]}, workers=1, world=_world()).to_dict()
+    npv = {m: v["npv"]["fiscal_cost_usd"]["expected"] for m, v in plain.items()}
+    both = {m: v["npv"]["fiscal_cost_usd"]["expected"] for m, v in subsidised["mechanisms"].items()}
+    assert npv["variable_levy"] == 0.0 and npv["producer_subsidy"] > 0.0
+    # the levy lifts zone prices, so the own subsidy (a floor under them) costs less, not more
+    assert both["variable_levy"] <= 0.0
+    assert 0.0 < both["producer_subsidy"] <= npv["producer_subsidy"]

@@ -63,7 +63,8 @@ def band(x: np.ndarray) -> dict[str, float | None]:
 def derived(raw: dict[str, np.ndarray], none: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Measures (D, T) of a mechanism against the no-floor path of the same draws."""
     return {
-        "fiscal_cost_usd": raw["fiscal_cost_usd"],
+        # what the mechanism adds: the no-floor path pays the scenario's own subsidies too
+        "fiscal_cost_usd": raw["fiscal_cost_usd"] - none["fiscal_cost_usd"],
         "levy_revenue_usd": raw["levy_revenue_usd"] - none["levy_revenue_usd"],
         "zone_buyers_cost_usd": -(
             raw["zone_consumer_surplus_usd"] - none["zone_consumer_surplus_usd"]
