@@ -316,3 +316,6 @@ def test_a_report_with_draws_shows_the_warnings_of_the_draws(tmp_path: Path) -> 
     shown = [unescape(w) for w in re.findall(r'uncertainty-warning">([^<]*)</div>', section)]
     assert len(shown) == 1, shown
     assert shown[0].startswith("lithium_carbonate: cut off: disruption[0]: in "), shown
+    # and on the terminal, as critmin uncertainty prints it
+    flat = " ".join(res.output.split())
+    assert "warning: lithium_carbonate: cut off: disruption[0]: in " in flat, flat

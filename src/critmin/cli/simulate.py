@@ -9,6 +9,7 @@ import typer
 from critmin.cli.app import (
     app,
     err,
+    escape,
     json_bytes,
     load_solver,
     out,
@@ -154,6 +155,11 @@ def report_cmd(
     from critmin.summary import print_warnings
 
     print_warnings(err, data)  # in the report too, but a warning must be seen where it is run
+    if uncertainty is not None:  # and the draws' own (buyers the disruptions drawn cut off)
+        from critmin.note_kinds import draw_warnings
+
+        for warning in draw_warnings(uncertainty, data):
+            err.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False)
     if not data["converged"]:
         err.print("[bold red]some products did not converge: see the report's diagnostics[/]")
         raise typer.Exit(1)
