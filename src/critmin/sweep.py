@@ -27,7 +27,7 @@ import numpy as np
 
 from critmin.errors import CritminError, ScenarioError
 from critmin.narrative import headline
-from critmin.note_kinds import WARNING_PREFIXES
+from critmin.note_kinds import WARNING_PREFIXES, shared_warnings
 from critmin.numbers import finite_or_none
 from critmin.scenario.spec import Scenario, load_scenario
 
@@ -222,12 +222,17 @@ def run_sweep(
             where = "" if err.field == parameter else f"{err.field}: "
             raise ScenarioError(parameter, f"sweep value {value:g}: {where}{err.problem}") from None
         data = simulate(point, world=world).to_dict()
-        noted = [(pid, prod.get("notes") or []) for pid, prod in data["products"].items()]
-        noted += [(cid, chain.get("notes") or []) for cid, chain in data.get("chains", {}).items()]
-        for where, notes in noted:
-            for note in notes:
-                if note.startswith(WARNING_PREFIXES):  # "no effect", "cut off", "extreme", ...
-                    seen.setdefault(f"{where}: {note}", []).append(float(value))
+        # each warning once, with the products that give it ("every product": a scenario-wide
+        # one), then the chains' own
+        noted = [(where, note) for note, where in shared_warnings(data["products"]).items()]
+        noted += [
+            (cid, note)
+            for cid, chain in data.get("chains", {}).items()
+            for note in chain.get("notes") or []
+            if note.startswith(WARNING_PREFIXES)  # "no effect", "cut off", "extreme", ...
+        ]
+        for where, note in noted:
+            seen.setdefault(f"{where}: {note}", []).append(float(value))
         answer = headline(data)
         if not result.figure_labels:
             result.figure_labels = {f.key: f.label for f in answer.figures}

@@ -227,3 +227,20 @@ def test_a_warning_of_several_products_is_one_line_naming_them() -> None:
     assert shared_warnings({"only": {"notes": [idle, idle]}}) == {idle: "only"}
     many = {f"q{k}": {"notes": [cut] if k < 9 else []} for k in range(10)}
     assert shared_warnings(many)[cut] == "q0, q1, q2, q3, q4, q5 and 3 more"
+
+
+def test_a_sweeps_warning_of_several_products_is_given_once() -> None:
+    """A sweep gave a warning once per product (30 times over the bundled products for a
+    scenario without an instrument), in the CLI, /api/sweep and the sweep page; it is one
+    warning naming "every product", as simulate's summary and the results pages give it."""
+    from critmin.sweep import run_sweep
+
+    scenario = {
+        "name": "no instrument",
+        "zone": {"members": ["USA", "EU27"]},
+        "product": [{"id": "lithium_carbonate"}, {"id": "cobalt_oxides"}],
+    }
+    warnings = run_sweep(scenario, "defaults.sigma", [3.0, 6.0]).warnings
+    idle = [w for w in warnings if "sets no instrument" in w]
+    assert len(idle) == 1 and idle[0].startswith("every product: no effect: the scenario sets")
+    assert idle[0].endswith("(at every point)"), idle
