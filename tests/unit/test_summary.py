@@ -142,6 +142,7 @@ def test_sweep_command(tmp_path: Path) -> None:
     assert [p["value"] for p in data["points"]] == [12000.0, 16000.0]
     assert data["label"] == "price floor (USD/t)"
     assert "chart-sweep" in page.read_text(encoding="utf-8")
+    assert 'id="result-warnings"' not in page.read_text(encoding="utf-8")  # none to give
     assert len(pd.read_csv(table)) == 2
     bad = CliRunner().invoke(app, ["sweep", scenario, "--param", "policy[0].price_usd_per_t"])
     assert bad.exit_code == 2 and "--from and --to" in bad.output
@@ -155,6 +156,10 @@ def test_sweep_command(tmp_path: Path) -> None:
     assert low.exit_code == 0, low.output
     assert "warning:" in low.output and "policy[0] (price_floor)" in low.output
     assert "(at 100)" in " ".join(low.output.split())
+    # the page says it too, above the chart (it had no warning at all)
+    html = page.read_text(encoding="utf-8")
+    box = html.split('id="result-warnings"')[1].split("</section>")[0]
+    assert "may have no effect" in box and "(at 100)" in box
     bad = CliRunner().invoke(
         app, ["sweep", scenario, "--param", "policy[0].price_usd_per_t", "--values", "-5"]
     )
