@@ -287,3 +287,29 @@ def test_watch_group_leaves_out_zone_members() -> None:
     g, c = group["products"]["lithium_carbonate"], country["products"]["lithium_carbonate"]
     assert g["zone"] == c["zone"]
     assert any("CAN, DEU, FRA, ITA, JPN, USA are zone members" in n for n in g["notes"])
+
+
+def test_the_no_instrument_note_of_a_chain_names_only_commands_that_take_chains() -> None:
+    """For a scenario with a chain, the note sent its [coalition], [uncertainty] and
+    [[disruption]] tables to critmin coalition and critmin uncertainty, which refuse chains;
+    it names only critmin paths (which takes them), and leaves out tables no command reads."""
+    from critmin.scenario.no_effect import no_instrument_notes
+
+    data = {
+        "name": "chain tables",
+        "zone": {"members": ["USA", "EU27"]},
+        "chain": [{"id": "lithium"}],
+        "disruption": [{"exporters": ["CHL"], "probability": 0.1}],
+        "coalition": {"candidates": ["CHL"]},
+        "uncertainty": {"draws": 100},
+    }
+    (note,) = no_instrument_notes(Scenario.from_dict(data))
+    assert "tables for other commands: [[disruption]] (critmin paths)" in note, note
+    assert "critmin uncertainty" not in note and "critmin coalition" not in note, note
+    data.pop("chain")
+    data["product"] = [{"id": "lithium_carbonate"}]
+    (note,) = no_instrument_notes(Scenario.from_dict(data))
+    assert "[[disruption]] (critmin uncertainty, critmin paths)" in note
+    assert (
+        "[coalition] (critmin coalition)" in note and "[uncertainty] (critmin uncertainty)" in note
+    )

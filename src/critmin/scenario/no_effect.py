@@ -238,20 +238,24 @@ def settings_notes(scenario: Any, base: ProductBaseline) -> list[str]:
 
 
 ELSEWHERE = (
-    ("disruption", "[[disruption]]", "critmin uncertainty, critmin paths"),
-    ("paths", "[paths]", "critmin paths"),
-    ("coalition", "[coalition]", "critmin coalition"),
-    ("uncertainty", "[uncertainty]", "critmin uncertainty"),
+    ("disruption", "[[disruption]]", ("critmin uncertainty", "critmin paths")),
+    ("paths", "[paths]", ("critmin paths",)),
+    ("coalition", "[coalition]", ("critmin coalition",)),
+    ("uncertainty", "[uncertainty]", ("critmin uncertainty",)),
 )
 """Tables of a scenario that other commands read and simulate does not: (field, table,
 commands)."""
+SINGLE_MARKETS_ONLY = ("critmin uncertainty", "critmin coalition")
+"""Commands that refuse a scenario with ``[[chain]]`` entries (they take single product
+markets): not named for such a scenario's tables."""
 
 
 def no_instrument_notes(scenario: Any) -> list[str]:
     """A scenario without an instrument (no ``[[policy]]``, ``[[shock]]`` or
     ``[[chain.shock]]``) is solved at its baseline: every change is 0, which looks like a
     finding. The note names the scenario's tables that other commands read (``[paths]`` for
-    ``critmin paths``, ...) and says that ``[tariffs]`` sets the baseline, not a change.
+    ``critmin paths``, ...; for a scenario with chains only commands that take chains) and
+    says that ``[tariffs]`` sets the baseline, not a change.
 
     For :func:`critmin.simulation.simulate` alone: paths, uncertainty and coalition analyses
     are driven by those other tables, so the resolution of markets they share does not add it.
@@ -262,11 +266,11 @@ def no_instrument_notes(scenario: Any) -> list[str]:
         "no effect: the scenario sets no instrument ([[policy]], [[shock]] or "
         "[[chain.shock]]), so simulate shows its baseline: every change is 0"
     )
-    elsewhere = [
-        f"{table} ({commands})"
-        for name, table, commands in ELSEWHERE
-        if getattr(scenario, name) not in (None, [])
-    ]
+    elsewhere = []
+    for name, table, commands in ELSEWHERE:
+        takes = [c for c in commands if not (scenario.chain and c in SINGLE_MARKETS_ONLY)]
+        if getattr(scenario, name) not in (None, []) and takes:
+            elsewhere.append(f"{table} ({', '.join(takes)})")
     if elsewhere:
         note += f"; tables for other commands: {', '.join(elsewhere)}"
     if scenario.tariffs is not None:
