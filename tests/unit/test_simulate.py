@@ -313,3 +313,20 @@ def test_the_no_instrument_note_of_a_chain_names_only_commands_that_take_chains(
     assert (
         "[coalition] (critmin coalition)" in note and "[uncertainty] (critmin uncertainty)" in note
     )
+
+
+def test_an_equilibrium_out_of_range_names_fixed_supply_trapped_by_a_cap() -> None:
+    """With supply elasticity 0, the DRC's export cap at 60% leaves its unsold cobalt nowhere
+    to go: the iteration runs prices out of the floating-point range, and the message named
+    only the generic cause (sigma near 1 after a ban); it names the cap on fixed supply, as
+    for a solve that does not converge."""
+    data = scenario(["cobalt_intermediates"], [])
+    data["defaults"] = {"supply_elasticity": 0}
+    data["policy"] = [{"type": "export_quota", "exporters": ["COD"], "share_of_baseline": 0.6}]
+    product = simulate(data).to_dict()["products"]["cobalt_intermediates"]
+    assert not product["converged"]
+    assert "beyond the floating-point range" in product["message"]
+    assert (
+        "likely cause: export caps below baseline exports on producers with fixed supply"
+        in (product["message"])
+    )

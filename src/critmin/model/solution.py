@@ -358,6 +358,7 @@ def _message(
             "with eta = 0 after a ban that removes most of a buyer's supply; its levels are "
             "not meaningful"
         )
+        msgs.extend(fixed_supply_causes(market, policy))  # the likelier cause, where it applies
     elif converged:
         msgs.append(f"converged in {it} iterations (max residual {max_res:.1e})")
     else:
