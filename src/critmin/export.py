@@ -5,7 +5,7 @@ figures; with linked chains also chain_stages, chain_flows and chain_welfare; wi
 controls also export_controls and routed_flows). Every header carries its unit (``consumer price change (%)``, ``value (USD)``,
 ``self sufficiency (fraction 0-1)``; :func:`critmin.frames.column_header`). Values are those of
 the results contract, unrounded. The workbook has one sheet per table plus a ``summary`` sheet
-with the written answer (:mod:`critmin.narrative`) and a ``units`` sheet.
+with the written answer (:mod:`critmin.narrative`) and the result's warnings, and a ``units`` sheet.
 
 Library use (the dashboard calls the same functions)::
 
@@ -23,6 +23,7 @@ import pandas as pd
 
 from critmin.frames import column_header, table, table_names, tables
 from critmin.narrative import headline
+from critmin.note_kinds import result_warnings
 
 UNITS_NOTE = [
     ("%", "percent change from the baseline (columns ending in (%))"),
@@ -106,6 +107,9 @@ def _summary_sheet(results: dict[str, Any]) -> pd.DataFrame:
         {"item": "products converged", "value": answer.converged},
     ]
     rows += [{"item": f"chain {cid}", "value": text} for cid, text in answer.chains.items()]
+    rows += [  # what the other views show above the numbers: a workbook of zeros says why
+        {"item": f"warning: {w['where']}", "value": w["text"]} for w in result_warnings(results)
+    ]
     rows += [{"item": f"unit: {u}", "value": meaning} for u, meaning in UNITS_NOTE]
     return pd.DataFrame(rows)
 

@@ -330,3 +330,22 @@ def test_an_equilibrium_out_of_range_names_fixed_supply_trapped_by_a_cap() -> No
         "likely cause: export caps below baseline exports on producers with fixed supply"
         in (product["message"])
     )
+
+
+def test_the_workbooks_summary_sheet_lists_the_warnings(tmp_path: Path) -> None:
+    """A workbook of a scenario without an instrument was all zeros without a word (the
+    warnings were in the JSON notes, the terminal and the pages only); its summary sheet now
+    lists each warning with the products that give it. One without warnings lists none."""
+    import pandas as pd
+
+    from critmin.export import write_xlsx
+
+    idle = simulate(scenario(["lithium_carbonate", "cobalt_oxides"], [])).to_dict()
+    book = pd.read_excel(write_xlsx(idle, tmp_path / "idle.xlsx"), sheet_name="summary")
+    rows = book[book["item"].str.startswith("warning")]
+    assert list(rows["item"]) == ["warning: every product"]
+    assert rows["value"].iloc[0].startswith("no effect: the scenario sets no instrument")
+    tariff = {"type": "tariff", "rate": 0.1}
+    used = simulate(scenario(["lithium_carbonate"], [tariff])).to_dict()
+    book = pd.read_excel(write_xlsx(used, tmp_path / "used.xlsx"), sheet_name="summary")
+    assert not book["item"].str.startswith("warning").any()
