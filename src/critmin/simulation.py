@@ -343,6 +343,10 @@ the constant-elasticity curves are calibrated at the baseline and say little tha
 it (a supply shock of -99.99999% moved prices by 10^11 %)."""
 
 
+FAR_FROM_BASELINE = "far from the baseline the constant-elasticity model is calibrated at"
+"""The reason every ``extreme:`` warning gives (simulate's and the paths' own)."""
+
+
 def extreme_notes(rp: ResolvedProduct, sol: Solution, E: np.ndarray) -> list[str]:
     """A warning when the equilibrium is far from the baseline the curves are calibrated at:
     a buyer's consumer price above :data:`EXTREME_PRICE_RATIO` times its baseline or below its
@@ -368,7 +372,7 @@ def far_from_baseline(
     ``sells`` the countries with baseline purchases and sales. ``where`` goes after
     ``extreme:`` to say which equilibrium it is, where the reader could take it for another
     (``critmin paths``: the scenario's own policies, not the paths' floor)."""
-    far = ": far from the baseline the constant-elasticity model is calibrated at; read it as "
+    far = f": {FAR_FROM_BASELINE}; read it as "
     tail = far + "a sign of collapse, not as a forecast"
     out = []
     buys = buys & np.isfinite(P)

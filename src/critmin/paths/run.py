@@ -29,7 +29,7 @@ from critmin.paths.setup import PathModel, check_start_year, path_model
 from critmin.scenario.no_effect import cut_buyers, listed
 from critmin.scenario.paths_settings import PathsSettings, parse_years
 from critmin.scenario.spec import Scenario, load_scenario
-from critmin.simulation import EXTREME_PRICE_RATIO, far_from_baseline
+from critmin.simulation import EXTREME_PRICE_RATIO, FAR_FROM_BASELINE, far_from_baseline
 from critmin.util import check_results_fit
 from critmin.world import World, load_world
 
@@ -215,9 +215,8 @@ def run_paths(
     if ratio > EXTREME_PRICE_RATIO:
         notes.append(
             f"extreme: the floor USD {settings.floor_usd_per_t:,.0f}/t is {ratio:,.0f} times "
-            f"the baseline price (USD {model.info[k].unit_value:,.0f}/t): far from the baseline "
-            "the constant-elasticity model is calibrated at; read its figures as a sign of a "
-            "policy far beyond the market, not as a forecast"
+            f"the baseline price (USD {model.info[k].unit_value:,.0f}/t): {FAR_FROM_BASELINE}; "
+            "read its figures as a sign of a policy far beyond the market, not as a forecast"
         )
     mechanisms = ["none", *settings.mechanisms]
     t1 = time.perf_counter()
