@@ -8,6 +8,7 @@ form is an HTML page too, see :mod:`critmin.web.middleware`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -126,10 +127,16 @@ class FormErrors:
     error goes on as it is: a 422 naming the field.
 
     ``with FormErrors(request) as refused: ...`` then ``refused.errors`` (empty: nothing was
-    refused)."""
+    refused). ``fields`` maps the field and problem an error names to the form's field and
+    the words shown next to it (an analysis that names the scenario's field,
+    ``coalition.candidates[0]``, for the form's *Candidates*: :mod:`critmin.web.pagefields`);
+    by default they are shown as named."""
 
-    def __init__(self, request: Request) -> None:
+    def __init__(
+        self, request: Request, fields: Callable[[str, str], tuple[str, str]] | None = None
+    ) -> None:
         self.request = request
+        self.fields = fields
         self.errors: dict[str, str] = {}
 
     def __enter__(self) -> FormErrors:
@@ -141,7 +148,10 @@ class FormErrors:
         from critmin.web.services import InvalidInputError
 
         if isinstance(err, ScenarioError | InvalidInputError) and not wants_json(self.request):
-            self.errors = {err.field: err.problem}
+            field, problem = (err.field, err.problem)
+            if self.fields is not None:
+                field, problem = self.fields(field, problem)
+            self.errors = {field: problem}
             return True
         return False
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from critmin.web import services
 from critmin.web.context import WebContext, get_context
 from critmin.web.openapi import BODY_ERRORS, SCENARIO_BODY, responses
+from critmin.web.pagefields import UNCERTAINTY_SEED_MAX
 from critmin.web.responses import json_response, links
 from critmin.web.routes.api import read_scenario
 from critmin.web.services import InvalidInputError, TooLargeError
@@ -161,7 +162,7 @@ def api_result(scenario_id: str, ctx: WebContext = Ctx) -> JSONResponse:
 async def api_uncertainty(
     scenario_id: str,
     draws: int = Query(500, ge=1, description="Draws (at most the server's limit)"),
-    seed: int = Query(0, ge=0, le=2**63 - 1, description="Random seed"),
+    seed: int = Query(0, ge=0, le=UNCERTAINTY_SEED_MAX, description="Random seed"),
     ctx: WebContext = Ctx,
 ) -> JSONResponse:
     _entry, data = ctx.store.get(scenario_id)

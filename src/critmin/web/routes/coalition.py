@@ -22,9 +22,10 @@ from critmin.coalition.figures import coalition_figures, ranked_candidates
 from critmin.errors import ScenarioError
 from critmin.note_kinds import WARNING_PREFIXES
 from critmin.scenario import Scenario
-from critmin.web import forms, services
+from critmin.web import forms, pagefields, services
 from critmin.web.context import WebContext, get_context
 from critmin.web.openapi import responses
+from critmin.web.pagefields import SEED_MAX
 from critmin.web.responses import FormErrors, json_response, respond
 from critmin.web.routes.sweep import source_scenario
 from critmin.web.services import InvalidInputError
@@ -147,7 +148,7 @@ async def api_coalition(
     candidates: list[str] = Query([], max_length=400),
     members_as_players: bool = False,
     sampled: int = Query(0),
-    seed: int = Query(0, ge=0, le=2**31 - 1),
+    seed: int = Query(0, ge=0, le=SEED_MAX),
     on_fail: OnFail | None = None,
     ctx: WebContext = Ctx,
 ) -> JSONResponse:
@@ -194,8 +195,8 @@ async def coalition_page(
     candidates: list[str] = Query([], max_length=400),
     objective: Literal[TOTALS] = "self_sufficiency",  # type: ignore[valid-type]
     members_as_players: bool = False,
-    sampled: int = Query(0),
-    seed: int = Query(0, ge=0, le=2**31 - 1),
+    sampled: str | None = Query(None, max_length=50),
+    seed: str | None = Query(None, max_length=50),
     on_fail: Literal["", "exclude", "flag"] = "",
     run: bool = False,
     format: Literal["html", "json"] = "html",
@@ -206,10 +207,15 @@ async def coalition_page(
     if scenario is not None and not chosen and not run:  # prefill from the scenario's table
         chosen = [str(c).upper() for c in (scenario.get("coalition") or {}).get("candidates", [])]
     result = None
-    with FormErrors(request) as refused:  # shown next to the field, the form as typed
+    fields = pagefields.coalition_fields
+    with FormErrors(request, fields) as refused:  # shown next to the field, the form as typed
+        orders = pagefields.whole_number(
+            sampled, "sampled", default=0, low=0, high=ctx.limits.max_coalition_permutations
+        )
+        n_seed = pagefields.whole_number(seed, "seed", default=0, low=0, high=SEED_MAX)
         if source and (run or candidates):
             result = await coalition_data(
-                ctx, source, chosen, members_as_players, sampled, seed, on_fail or None
+                ctx, source, chosen, members_as_players, orders, n_seed, on_fail or None
             )
         elif run and format == "html":
             raise InvalidInputError("source", NO_SOURCE)
@@ -232,8 +238,8 @@ async def coalition_page(
         objective=objective,
         totals=TOTALS,
         members_as_players=members_as_players,
-        sampled=sampled,
-        seed=seed,
+        sampled="0" if sampled is None else sampled,
+        seed="0" if seed is None else seed,
         on_fail=on_fail,
         options=forms.picker_options(opts["countries"], opts["groups"], []),
         limits=ctx.limits,

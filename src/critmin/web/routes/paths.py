@@ -21,9 +21,10 @@ from critmin.figures.paths import paths_figures
 from critmin.note_kinds import WARNING_PREFIXES
 from critmin.scenario import Scenario
 from critmin.scenario.paths_settings import MECHANISMS, PathsSettings, parse_years
-from critmin.web import services
+from critmin.web import pagefields, services
 from critmin.web.context import WebContext, get_context
 from critmin.web.openapi import responses
+from critmin.web.pagefields import SEED_MAX
 from critmin.web.responses import FormErrors, json_response, respond
 from critmin.web.routes.coalition import NO_SOURCE, candidate_list
 from critmin.web.routes.sweep import source_scenario
@@ -132,7 +133,7 @@ async def api_paths(
     source: str = Query(..., max_length=100),
     years: str | None = Query(None, max_length=20),
     draws: int = Query(DEFAULT_DRAWS),
-    seed: int = Query(0, ge=0, le=2**31 - 1),
+    seed: int = Query(0, ge=0, le=SEED_MAX),
     mechanisms: list[str] = Query([], max_length=20),
     ctx: WebContext = Ctx,
 ) -> JSONResponse:
@@ -153,8 +154,8 @@ async def paths_page(
     request: Request,
     source: str | None = Query(None, max_length=100),
     years: str | None = Query(None, max_length=20),
-    draws: int = Query(DEFAULT_DRAWS),
-    seed: int = Query(0, ge=0, le=2**31 - 1),
+    draws: str | None = Query(None, max_length=50),
+    seed: str | None = Query(None, max_length=50),
     mechanisms: list[str] = Query([], max_length=20),
     run: bool = False,
     format: Literal["html", "json"] = "html",
@@ -163,10 +164,19 @@ async def paths_page(
     scenario = source_scenario(ctx, source) if source else None
     result = None
     chosen: list[str] = [m for m in MECHANISMS if m in mechanisms] or list(MECHANISMS)  # typed
-    with FormErrors(request) as refused:  # shown next to the field, the form as typed
+    with FormErrors(request, pagefields.paths_fields) as refused:  # next to the field, as typed
+        n_draws = pagefields.whole_number(
+            draws,
+            "draws",
+            default=DEFAULT_DRAWS,
+            low=0,
+            high=ctx.limits.max_paths_draws,
+            beyond="more draws: `critmin paths`",
+        )
+        n_seed = pagefields.whole_number(seed, "seed", default=0, low=0, high=SEED_MAX)
         chosen = mechanism_list(mechanisms)
         if source and (run or format == "json"):
-            result = await paths_data(ctx, source, years, draws, seed, chosen)
+            result = await paths_data(ctx, source, years, n_draws, n_seed, chosen)
         elif run and format == "html":
             raise InvalidInputError("source", NO_SOURCE)
     errors = refused.errors
@@ -184,8 +194,8 @@ async def paths_page(
         source=source or "",
         scenario=scenario,
         years=years or default_years(scenario),
-        draws=draws,
-        seed=seed,
+        draws=str(DEFAULT_DRAWS) if draws is None else draws,
+        seed="0" if seed is None else seed,
         chosen=chosen,
         mechanisms=MECHANISMS,
         limits=ctx.limits,

@@ -16,7 +16,8 @@ from critmin.report.charts import uncertainty_figures
 from critmin.report.resources import world_geojson_text
 from critmin.web.context import WebContext, get_context
 from critmin.web.figures import LIST_FIGURES
-from critmin.web.responses import links, respond, run_links
+from critmin.web.pagefields import UNCERTAINTY_SEED_MAX, whole_number
+from critmin.web.responses import FormErrors, links, respond, run_links
 from critmin.web.resultview import controls_twin, results_context
 from critmin.web.routes.api import comparison
 from critmin.web.services import BadRequestError
@@ -54,13 +55,25 @@ async def scenario_page(
     scenario_id: str,
     saved: int = 0,
     format: Format = "html",
-    draws: int = Query(0, ge=0, description="Monte Carlo draws to add (0: none)"),
-    seed: int = Query(0, ge=0, le=2**63 - 1),
+    draws: str | None = Query(None, max_length=50, description="Monte Carlo draws (0: none)"),
+    seed: str | None = Query(None, max_length=50),
     ctx: WebContext = Ctx,
 ) -> Response:
     entry, data = ctx.store.get(scenario_id)
     result = ctx.store.result(scenario_id) if entry.has_result else None
-    uncertainty = await ctx.uncertainty(data, draws, seed) if draws else None
+    uncertainty = None
+    with FormErrors(request) as refused:  # the draws form's fields, as typed
+        n_draws = whole_number(
+            draws,
+            "draws",
+            default=0,
+            low=0,
+            high=ctx.limits.max_uncertainty_draws,
+            beyond="larger runs: `critmin uncertainty`",
+        )
+        n_seed = whole_number(seed, "seed", default=0, low=0, high=UNCERTAINTY_SEED_MAX)
+        if n_draws:
+            uncertainty = await ctx.uncertainty(data, n_draws, n_seed)
     twin = (
         entry.to_dict()
         | {"scenario": data, "result": result}
@@ -87,9 +100,11 @@ async def scenario_page(
         has_results=result is not None,
         has_paths=bool(data.get("paths")),
         geojson=world_geojson_text() if result is not None else "",
+        status=422 if refused.errors else 200,
+        errors=refused.errors,
         max_draws=ctx.limits.max_uncertainty_draws,
-        draws=draws or 500,
-        seed=seed,
+        draws="500" if draws is None or draws.strip() == "0" else draws,  # 0: none drawn
+        seed="0" if seed is None else seed,
         others=others,
         **view,
     )

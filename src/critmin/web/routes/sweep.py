@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from critmin.errors import ScenarioError
 from critmin.figures import sweep_figure
-from critmin.web import forms, services
+from critmin.web import forms, pagefields, services
 from critmin.web.context import WebContext, get_context
 from critmin.web.openapi import responses
 from critmin.web.responses import FormErrors, json_response, respond
@@ -20,6 +20,8 @@ from critmin.web.services import InvalidInputError
 
 router = APIRouter()
 Ctx = Depends(get_context)
+DEFAULT_STEPS = 11
+LARGER_SWEEPS = "larger sweeps: `critmin sweep`"
 
 
 def source_scenario(ctx: WebContext, source: str) -> dict[str, Any]:
@@ -49,8 +51,7 @@ async def sweep_data(
     if not 2 <= steps <= limit:
         raise InvalidInputError(
             "steps",
-            f"between 2 and {limit} points on the server, got {steps}; larger sweeps: "
-            "`critmin sweep`",
+            f"between 2 and {limit} points on the server, got {steps}; {LARGER_SWEEPS}",
         )
     data = source_scenario(ctx, source)
     allowed = [p["path"] for p in services.sweep_parameters(data)]
@@ -81,7 +82,7 @@ async def api_sweep(
     parameter: str = Query(..., max_length=100),
     start: float = Query(..., allow_inf_nan=False),
     stop: float = Query(..., allow_inf_nan=False),
-    steps: int = Query(11),
+    steps: int = Query(DEFAULT_STEPS),
     ctx: WebContext = Ctx,
 ) -> JSONResponse:
     return json_response(await sweep_data(ctx, source, parameter, start, stop, steps))
@@ -94,7 +95,7 @@ async def sweep_page(
     parameter: str | None = Query(None, max_length=100),
     start: str | None = Query(None, max_length=50),
     stop: str | None = Query(None, max_length=50),
-    steps: int = Query(11),
+    steps: str | None = Query(None, max_length=50),
     format: Literal["html", "json"] = "html",
     ctx: WebContext = Ctx,
 ) -> Response:
@@ -102,10 +103,15 @@ async def sweep_page(
     params = services.sweep_parameters(source_scenario(ctx, source)) if source else []
     chosen = next((p for p in params if p["path"] == parameter), params[0] if params else None)
     sweep = None
-    with FormErrors(request) as refused:  # shown next to the field, the form as typed
+    limit = ctx.limits.max_sweep_points
+    fields = pagefields.sweep_fields(parameter or "", start)
+    with FormErrors(request, fields) as refused:  # shown next to the field, the form as typed
         low, high = typed_number(start, "start"), typed_number(stop, "stop")
+        points = pagefields.whole_number(
+            steps, "steps", default=DEFAULT_STEPS, low=2, high=limit, beyond=LARGER_SWEEPS
+        )
         if source and chosen and parameter and low is not None and high is not None:
-            sweep = await sweep_data(ctx, source, parameter, low, high, steps)
+            sweep = await sweep_data(ctx, source, parameter, low, high, points)
     errors = refused.errors
     return respond(
         request,
@@ -121,8 +127,8 @@ async def sweep_page(
         start=start if start else (forms.shown_number(chosen["start"]) if chosen else ""),
         stop=stop if stop else (forms.shown_number(chosen["stop"]) if chosen else ""),
         errors=errors,
-        steps=steps,
-        max_steps=ctx.limits.max_sweep_points,
+        steps=str(DEFAULT_STEPS) if steps is None else steps,
+        max_steps=limit,
         figures={"chart-sweep": sweep_figure(sweep)} if sweep else {},
         sweep=sweep,
         json_url=str(request.url.include_query_params(format="json")),
