@@ -135,7 +135,7 @@ def report_cmd(
             "chains yet, and this scenario has [[chain]] entries or a policy with a stage; "
             "write the chain report without --draws (critmin report FILE -o report.html)"
         )
-    data = simulate(spec).to_dict()
+    data = simulate(spec, drawn=draws > 0).to_dict()
     uncertainty = None
     if draws > 0:
         from critmin.uncertainty import fan_data, run_uncertainty
