@@ -48,7 +48,10 @@ def simulate_cmd(
         None, "--xlsx", help="Also write an Excel workbook (one sheet per table, units in headers)."
     ),
     csv_dir: Path | None = typer.Option(
-        None, "--csv", help="Also write every table as CSV into this folder."
+        None,
+        "--csv",
+        help="Also write every table as CSV into this folder, with warnings.csv: the run's "
+        "warnings (columns where,warning; the header alone when there are none).",
     ),
 ) -> None:
     """Simulate a scenario: prices, flows, revenue and welfare inside and outside the zone."""
