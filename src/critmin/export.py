@@ -6,6 +6,8 @@ controls also export_controls and routed_flows). Every header carries its unit (
 ``self sufficiency (fraction 0-1)``; :func:`critmin.frames.column_header`). Values are those of
 the results contract, unrounded. The workbook has one sheet per table plus a ``summary`` sheet
 with the written answer (:mod:`critmin.narrative`) and the result's warnings, and a ``units`` sheet.
+A folder of CSV files has the same warnings in ``warnings.csv`` (:func:`warnings_csv`; always
+written, with its header alone when there are none), so that a spreadsheet user sees them too.
 
 Library use (the dashboard calls the same functions)::
 
@@ -16,6 +18,7 @@ Library use (the dashboard calls the same functions)::
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -67,18 +70,52 @@ def table_csv(results: dict[str, Any], name: str) -> str:
     return text
 
 
+WARNINGS = "warnings"
+"""The name of the warnings table of a CSV set (``warnings.csv``, :func:`warnings_csv`)."""
+
+WARNING_COLUMNS = ("where", "warning")
+"""The columns of ``warnings.csv``: what a warning concerns (products, ``every product``, ``chain
+<id>``, a paths market; empty for one of the whole run or one that names its products itself)
+and the warning as the terminal, the workbook's summary sheet and the pages give it."""
+
+
+def warnings_csv(rows: Iterable[tuple[str, str]]) -> str:
+    """``(where, warning)`` rows as the CSV text of ``warnings.csv`` (:data:`WARNING_COLUMNS`),
+    quoted as every table is (:data:`FORMULA_STARTS`). The header alone when there are none:
+    a set of files is the same set whatever the run gave, and a ``warnings.csv`` of an
+    earlier run in the same folder is replaced, never left to describe this one."""
+    frame = pd.DataFrame([list(r) for r in rows], columns=list(WARNING_COLUMNS), dtype=object)
+    text: str = _as_text(frame).to_csv(index=False)
+    return text
+
+
+def result_warning_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    """The warnings of a simulation result as ``warnings.csv`` rows: those of the workbook's
+    summary sheet (:func:`critmin.note_kinds.result_warnings`), in the same order."""
+    return [(w["where"], w["text"]) for w in result_warnings(results)]
+
+
+def warnings_beside(path: str | Path) -> Path:
+    """Where the warnings of a command that writes one CSV file go: ``floor.csv`` ->
+    ``floor.warnings.csv`` in the same folder."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.{WARNINGS}.csv")
+
+
 def write_csvs(results: dict[str, Any], directory: str | Path) -> list[Path]:
-    """Write every table as ``<directory>/<table>.csv``; returns the paths written. A table
-    of an earlier run that this result does not have (a chain table after a run without
-    chains) is removed, so the folder holds one run's tables, not a mix; files critmin does
-    not write are left alone."""
+    """Write ``<directory>/warnings.csv`` (:func:`warnings_csv`) and every table as
+    ``<directory>/<table>.csv``; returns the paths written. A table of an earlier run that
+    this result does not have (a chain table after a run without chains) is removed, so the
+    folder holds one run's tables, not a mix; files critmin does not write are left alone."""
     return write_csv_texts(csv_texts(results), directory)
 
 
 def csv_texts(results: dict[str, Any]) -> dict[str, str]:
-    """Every table of :func:`write_csvs` as CSV text, by table name (made before anything
-    is written, so that an interrupted command writes all of its files or none)."""
-    return {name: table_csv(results, name) for name in table_names(results)}
+    """The warnings (first, as in the workbook) and every table of :func:`write_csvs` as CSV
+    text, by table name (made before anything is written, so that an interrupted command
+    writes all of its files or none)."""
+    texts = {WARNINGS: warnings_csv(result_warning_rows(results))}
+    return texts | {name: table_csv(results, name) for name in table_names(results)}
 
 
 def write_csv_texts(texts: dict[str, str], directory: str | Path) -> list[Path]:

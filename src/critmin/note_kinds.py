@@ -95,3 +95,14 @@ def draw_warnings(uncertainty: Mapping[str, Any], result: Mapping[str, Any]) -> 
     products = result.get("products") or {}
     already = {f"{pid}: {note}" for pid, p in products.items() for note in p.get("notes") or []}
     return [str(w) for w in uncertainty.get("warnings") or [] if str(w) not in already]
+
+
+def placed(text: str, places: Sequence[str]) -> tuple[str, str]:
+    """A warning said as ``<place>: <warning>`` (``critmin uncertainty``'s and ``critmin
+    sweep``'s ``warnings``: ``lithium_carbonate: no effect: ...``) split into the place (one of
+    ``places``, the longest that fits) and the warning; ``("", text)`` when it starts with none
+    of them (a warning of the whole run, or of several products, which it names itself)."""
+    for place in sorted(places, key=len, reverse=True):
+        if place and text.startswith(f"{place}: "):
+            return place, text[len(place) + 2 :]
+    return "", text

@@ -552,9 +552,16 @@ class SimulationResult:
 
 
 def simulate(
-    source: str | Path | dict[str, Any] | Scenario, world: World | None = None
+    source: str | Path | dict[str, Any] | Scenario,
+    world: World | None = None,
+    *,
+    drawn: bool = False,
 ) -> SimulationResult:
-    """Run a scenario (path, dict or Scenario) on the bundled data."""
+    """Run a scenario (path, dict or Scenario) on the bundled data.
+
+    ``drawn``: the caller also runs the scenario's Monte Carlo draws (``critmin report
+    --draws``), so the warning of a scenario without an instrument says what they do
+    (:func:`critmin.scenario.no_effect.no_instrument_notes`)."""
     scenario = load_scenario(source)
     world, resolved = resolve_single_markets(scenario, world)
     warm_up()  # load the compiled kernels first: solve_seconds times the solve alone
@@ -580,7 +587,7 @@ def simulate(
 
         chain_products, chains = simulate_chains(scenario, world, product_result)
     products.update(chain_products)
-    idle = no_instrument_notes(scenario)  # every product at its baseline: said first
+    idle = no_instrument_notes(scenario, drawn=drawn)  # every product at its baseline: first
     for product in products.values():
         product["notes"][:0] = idle
     user_codes = {c for rp in resolved if rp.spec.flows for c in rp.baseline.countries}

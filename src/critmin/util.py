@@ -11,11 +11,11 @@ import sys
 import tempfile
 import traceback
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from critmin.errors import CritminError, OutputPathError, WriteFailedError, did_you_mean
 
@@ -62,12 +62,27 @@ def write_texts_together(texts: dict[Path, str]) -> None:
     they renamed into place. A failure (a folder where a file goes, a full disk, no
     permission) raises one :class:`WriteFailedError` naming the path and leaves every target
     as it was: a user's older file is never half-replaced by a set that stopped midway."""
-    for path in texts:
+    write_files_together({path: _text_writer(text) for path, text in texts.items()})
+
+
+def _text_writer(text: str) -> Callable[[BinaryIO], None]:
+    def write(f: BinaryIO) -> None:
+        f.write(text.encode("utf-8"))
+
+    return write
+
+
+def write_files_together(writers: Mapping[Path, Callable[[BinaryIO], object]]) -> None:
+    """:func:`write_texts_together` for content written by a function: ``writers[path](f)``
+    writes the file's bytes to ``f`` (a temporary file beside ``path``, opened ``wb``), e.g.
+    ``frame.to_csv`` for a table too large to hold as one string. All files or none: every
+    target as it was on a failure, an interrupt included, and no temporary file left."""
+    for path in writers:
         if path.is_dir():
             raise WriteFailedError(f"cannot write {path}: it is a folder")
     written: list[tuple[str, Path]] = []
     try:
-        for path, text in texts.items():
+        for path, write in writers.items():
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -76,7 +91,7 @@ def write_texts_together(texts: dict[Path, str]) -> None:
             written.append((tmp, path))
             try:
                 with os.fdopen(fd, "wb") as f:
-                    f.write(text.encode("utf-8"))
+                    write(f)
                     f.flush()
                     os.fsync(f.fileno())
                 umask = os.umask(0)

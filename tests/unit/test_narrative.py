@@ -292,7 +292,7 @@ def test_excel_and_csv(example1: Any, tmp_path: Path) -> None:
     )
     assert xlsx_bytes(data)[:2] == b"PK"
     paths = write_csvs(data, tmp_path / "csv")
-    assert [p.name for p in paths] == [f"{t}.csv" for t in TABLES]
+    assert [p.name for p in paths] == ["warnings.csv", *(f"{t}.csv" for t in TABLES)]
     flows = pd.read_csv(io.StringIO(table_csv(data, "flows")))
     assert "baseline value (USD)" in flows.columns
     assert write_xlsx(data, tmp_path / "a" / "b.xlsx").exists()

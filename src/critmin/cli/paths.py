@@ -43,7 +43,12 @@ def paths_cmd(
         25, "--chunk-size", min=1, help="Draws per task (results do not depend on it)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
-    csv_dir: Path | None = typer.Option(None, "--csv", help="Write CSV tables into this folder."),
+    csv_dir: Path | None = typer.Option(
+        None,
+        "--csv",
+        help="Write CSV tables into this folder: mechanisms.csv, npv.csv, stages.csv and "
+        "warnings.csv (columns where,warning; the header alone when there are none).",
+    ),
     html: Path | None = typer.Option(None, "--html", help="Write an offline HTML page here."),
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar on stderr (default: on a terminal)."

@@ -48,7 +48,10 @@ def simulate_cmd(
         None, "--xlsx", help="Also write an Excel workbook (one sheet per table, units in headers)."
     ),
     csv_dir: Path | None = typer.Option(
-        None, "--csv", help="Also write every table as CSV into this folder."
+        None,
+        "--csv",
+        help="Also write every table as CSV into this folder, with warnings.csv: the run's "
+        "warnings (columns where,warning; the header alone when there are none).",
     ),
 ) -> None:
     """Simulate a scenario: prices, flows, revenue and welfare inside and outside the zone."""
@@ -135,7 +138,7 @@ def report_cmd(
             "chains yet, and this scenario has [[chain]] entries or a policy with a stage; "
             "write the chain report without --draws (critmin report FILE -o report.html)"
         )
-    data = simulate(spec).to_dict()
+    data = simulate(spec, drawn=draws > 0).to_dict()
     uncertainty = None
     if draws > 0:
         from critmin.uncertainty import fan_data, run_uncertainty

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -51,16 +52,23 @@ def sweep_cmd(
         help="Also write an HTML page with the chart and the table here (default: no page).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the sweep as JSON."),
-    csv: Path | None = typer.Option(None, "--csv", help="Also write the table as CSV here."),
+    csv: Path | None = typer.Option(
+        None,
+        "--csv",
+        help="Also write the table as CSV here, and its warnings beside it (floor.csv -> "
+        "floor.warnings.csv, columns where,warning; the header alone when there are none).",
+    ),
 ) -> None:
+    from critmin.export import warnings_beside
     from critmin.report.sweep_page import sweep_table, write_sweep_page
     from critmin.sweep import run_sweep, values_between
-    from critmin.util import check_output_file, write_text_atomic
+    from critmin.util import check_output_file, write_texts_together
 
     if output is not None:  # before the work, not after it
         check_output_file(output, "--out", (".html", ".htm"))
     if csv is not None:
         check_output_file(csv, "--csv", (".csv",))
+        check_output_file(warnings_beside(csv), "--csv", (".csv",))
     if values is not None and (start is not None or stop is not None):
         raise CritminError("give either --values or the range --from/--to, not both")
     if values is not None:
@@ -79,8 +87,10 @@ def sweep_cmd(
     data = result.to_dict()
     if output is not None:
         write_sweep_page(data, output)
-    if csv is not None:
-        write_text_atomic(csv, result.frame().to_csv(index=False))
+    if csv is not None:  # the table and its warnings together: both files, or neither
+        write_texts_together(
+            {csv: result.frame().to_csv(index=False), warnings_beside(csv): _warnings_csv(data)}
+        )
     if as_json:
         sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
     else:
@@ -91,6 +101,7 @@ def sweep_cmd(
     for warning in data.get("warnings", []):
         err.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False)
     written = [str(path) for path in (output, csv) if path is not None]
+    written += [str(warnings_beside(csv))] if csv is not None else []
     if written:
         err.print("wrote " + " and ".join(written))
     else:
@@ -98,3 +109,15 @@ def sweep_cmd(
     if not result.converged:
         err.print("[bold red]some points did not converge: see 'converged'[/]")
         raise typer.Exit(1)
+
+
+def _warnings_csv(data: dict[str, Any]) -> str:
+    """The sweep's warnings as ``warnings.csv`` text (:func:`critmin.export.warnings_csv`):
+    ``where`` is the product a warning names, or ``every product``; empty for the rest (values
+    that repeat, several products: the warning names them)."""
+    from critmin.export import warnings_csv
+    from critmin.note_kinds import placed
+
+    products = {pid for point in data["points"] for pid in point["products"]}
+    places = [*sorted(products), "every product"]
+    return warnings_csv(placed(w, places) for w in data["warnings"])

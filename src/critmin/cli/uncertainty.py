@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import typer
 
@@ -22,7 +22,7 @@ from critmin.cli.app import (
     user_errors,
 )
 from critmin.cli.simulate import JSON_SUFFIXES
-from critmin.errors import CritminError, WriteFailedError, did_you_mean
+from critmin.errors import CritminError, did_you_mean
 from critmin.parallel import check_scheduler
 
 DRAW_SUFFIXES = (".csv", ".parquet")
@@ -55,7 +55,11 @@ def uncertainty_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     output: Path | None = typer.Option(None, "--out", "-o", help="Also write the JSON here."),
     draws_out: Path | None = typer.Option(
-        None, "--draws-out", help="Write every draw to this .csv or .parquet file."
+        None,
+        "--draws-out",
+        help="Write every draw to this .csv or .parquet file (a .csv gets the run's warnings "
+        "beside it: draws.csv -> draws.warnings.csv, columns where,warning; the header alone "
+        "when there are none).",
     ),
     scheduler: str | None = typer.Option(
         None, help="Dask scheduler address (tcp://host:port): run the chunks on that cluster."
@@ -112,6 +116,10 @@ def uncertainty_cmd(
         check_output_file(output, "--out", JSON_SUFFIXES)
     if draws_out is not None:
         check_output_file(draws_out, "--draws-out", DRAW_SUFFIXES)
+        if draws_out.suffix.lower() == ".csv":
+            from critmin.export import warnings_beside
+
+            check_output_file(warnings_beside(draws_out), "--draws-out", (".csv",))
     if scheduler is not None:
         check_scheduler(scheduler)  # before the work (see critmin.parallel.check_scheduler)
     if reference is not None and reference not in REFERENCES:
@@ -150,10 +158,7 @@ def uncertainty_cmd(
     if output is not None:
         write_text_atomic(output, text)
     if draws_out is not None:
-        try:
-            _write_draws(result.frame(), draws_out)
-        except OSError as e:
-            raise WriteFailedError(f"cannot write {draws_out}: {e.strerror or e}") from None
+        _write_draws(result.frame(), draws_out, data)
     if as_json:
         sys.stdout.write(text)
     else:
@@ -168,26 +173,25 @@ def uncertainty_cmd(
         raise typer.Exit(1)
 
 
-def _write_draws(frame: Any, path: Path) -> None:
-    """Every draw as CSV or Parquet, written to a temporary file beside ``path`` and renamed:
-    an interrupted or failed write leaves no partial file."""
-    import tempfile
+def _write_draws(frame: Any, path: Path, data: dict[str, Any]) -> None:
+    """Every draw as CSV or Parquet; a CSV with the run's warnings beside it
+    (:func:`critmin.export.warnings_beside`, rows ``where`` = the product a warning names, else
+    empty). Written together (:func:`critmin.util.write_files_together`): an interrupted or
+    failed write leaves no partial file and every earlier file as it was."""
+    from critmin.util import write_files_together
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        if path.suffix.lower() == ".parquet":
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False)
-        umask = os.umask(0)  # mkstemp creates 0600: the permissions of a normal write
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    writers: dict[Path, Callable[[BinaryIO], Any]] = {}
+    if path.suffix.lower() == ".parquet":
+        writers[path] = lambda f: frame.to_parquet(f, index=False)
+    else:
+        from critmin.export import warnings_beside, warnings_csv
+        from critmin.note_kinds import placed
+
+        rows = [placed(w, list(data["products"])) for w in data["warnings"]]
+        text = warnings_csv(rows).encode("utf-8")
+        writers[path] = lambda f: frame.to_csv(f, index=False)
+        writers[warnings_beside(path)] = lambda f: f.write(text)
+    write_files_together(writers)  # an OSError of pandas or pyarrow: a WriteFailedError
 
 
 def _engine(data: dict[str, Any]) -> str:

@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from critmin.note_kinds import WARNING_PREFIXES
 from critmin.numbers import finite_or_none
-from critmin.util import write_texts_together
+from critmin.util import numerical_warnings, write_texts_together
 
 __all__ = ["MEASURES", "PathsResult"]
 
@@ -125,6 +126,44 @@ class PathsResult:
         return {k: (p[k] * w).sum(axis=1) for k in MONEY}
 
     def to_dict(self) -> dict[str, Any]:
+        """The results contract of docs/paths.md. NumPy's RuntimeWarnings in the accounts
+        (``inf - inf`` for the buyers' surplus of a year whose disruption cuts them off) become
+        a ``numerical:`` note, as in ``critmin simulate``: in the JSON, on the page and in
+        ``warnings.csv``, not a line on the terminal alone."""
+        with numerical_warnings() as numeric:
+            mechs, per_year = self._figures()
+        notes = list(self.notes)
+        if numeric:
+            notes.append(
+                f"numerical: {'; '.join(numeric)} in the paths' accounts: the figures "
+                "concerned are undefined and left out (null)"
+            )
+        total = self.draws if self.draws else 1
+        for mech, entry in mechs.items():
+            left_out = total - entry["converged_draws"]
+            if left_out:  # the mechanisms' figures then rest on different sets of draws
+                notes.append(
+                    f"numerical: {mech}: {left_out} of {total} draw(s) did not converge (in it "
+                    "or in the same draw without a floor) and are left out of its figures "
+                    "(its NPVs; a year's figures keep the draws whose solve of that year "
+                    "converged)"
+                )
+        return {
+            "scenario": self.scenario,
+            "market": self.market,
+            "stages": list(self.stages),
+            "draws": self.draws,
+            "settings": self.settings,
+            "facts": self.facts,
+            "years": per_year,
+            "mechanisms": mechs,
+            "notes": notes,
+            "timing": self.timing,
+        }
+
+    def _figures(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Each mechanism's entry (years, NPV, who pays) and each year's figures by
+        mechanism, of :meth:`to_dict`."""
         mechs: dict[str, Any] = {}
         per_year: list[dict[str, Any]] = [{"year": y, "mechanisms": {}} for y in self.years]
         src = (
@@ -174,34 +213,16 @@ class PathsResult:
                     "shortfall_t": band(p["shortfall_t"][:, t])["expected"],
                     "stages": stage_entry,
                 }
-        notes = list(self.notes)
-        total = self.draws if self.draws else 1
-        for mech, entry in mechs.items():
-            left_out = total - entry["converged_draws"]
-            if left_out:  # the mechanisms' figures then rest on different sets of draws
-                notes.append(
-                    f"numerical: {mech}: {left_out} of {total} draw(s) did not converge (in it "
-                    "or in the same draw without a floor) and are left out of its figures "
-                    "(its NPVs; a year's figures keep the draws whose solve of that year "
-                    "converged)"
-                )
-        return {
-            "scenario": self.scenario,
-            "market": self.market,
-            "stages": list(self.stages),
-            "draws": self.draws,
-            "settings": self.settings,
-            "facts": self.facts,
-            "years": per_year,
-            "mechanisms": mechs,
-            "notes": notes,
-            "timing": self.timing,
-        }
+        return mechs, per_year
 
     def write_csv(self, directory: Path) -> list[Path]:
-        """``mechanisms.csv`` (mechanism, year, measure, expected, p5, p95), ``npv.csv`` and
-        ``stages.csv`` (mechanism, year, stage, expected price, supply, demand), written
-        together (:func:`critmin.util.write_texts_together`: all three, or none replaced)."""
+        """``mechanisms.csv`` (mechanism, year, measure, expected, p5, p95), ``npv.csv``,
+        ``stages.csv`` (mechanism, year, stage, expected price, supply, demand) and
+        ``warnings.csv`` (where: the market; warning: the notes that warn, as in the JSON and
+        on the page; the header alone when there are none), written together
+        (:func:`critmin.util.write_texts_together`: all four, or none replaced)."""
+        from critmin.export import warnings_csv  # pandas: for --csv alone
+
         d = self.to_dict()
         mechanisms = [["mechanism", "year", "measure", "expected", "p5", "p95"]]
         npv = [["mechanism", "measure", "expected", "p5", "p95"]]
@@ -241,6 +262,9 @@ class PathsResult:
             directory / "mechanisms.csv": _csv_text(mechanisms),
             directory / "npv.csv": _csv_text(npv),
             directory / "stages.csv": _csv_text(stages),
+            directory / "warnings.csv": warnings_csv(
+                (d["market"], note) for note in d["notes"] if note.startswith(WARNING_PREFIXES)
+            ),
         }
         write_texts_together(files)
         return list(files)

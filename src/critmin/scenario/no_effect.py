@@ -250,24 +250,48 @@ SINGLE_MARKETS_ONLY = ("critmin uncertainty", "critmin coalition")
 markets): not named for such a scenario's tables."""
 
 
-def no_instrument_notes(scenario: Any) -> list[str]:
+DRAWN = ("disruption", "uncertainty")
+"""Tables of a scenario that the Monte Carlo draws read (``critmin report --draws``, as
+``critmin uncertainty``): the events they switch on, the ranges they sample."""
+
+
+def no_instrument_notes(scenario: Any, *, drawn: bool = False) -> list[str]:
     """A scenario without an instrument (no ``[[policy]]``, ``[[shock]]`` or
     ``[[chain.shock]]``) is solved at its baseline: every change is 0, which looks like a
     finding. The note names the scenario's tables that other commands read (``[paths]`` for
     ``critmin paths``, ...; for a scenario with chains only commands that take chains) and
     says that ``[tariffs]`` sets the baseline, not a change.
 
+    ``drawn``: the same run also draws the scenario's Monte Carlo draws (``critmin report
+    --draws``). The note then says what the draws do instead of sending ``[[disruption]]``
+    and ``[uncertainty]`` to other commands: they switch the disruption events on at random
+    (the only change the fan charts show), or, without any, they vary the elasticities of a
+    market nothing moves, so every draw is at the baseline too.
+
     For :func:`critmin.simulation.simulate` alone: paths, uncertainty and coalition analyses
     are driven by those other tables, so the resolution of markets they share does not add it.
     """
     if scenario.policy or scenario.shock or any(chain.shock for chain in scenario.chain):
         return []
-    note = (
-        "no effect: the scenario sets no instrument ([[policy]], [[shock]] or "
-        "[[chain.shock]]), so simulate shows its baseline: every change is 0"
-    )
+    note = "no effect: the scenario sets no instrument ([[policy]], [[shock]] or [[chain.shock]]), "
+    if not drawn:
+        note += "so simulate shows its baseline: every change is 0"
+    elif scenario.disruption:
+        note += (
+            "so its results are its baseline: every change is 0; the Monte Carlo draws "
+            "(--draws) switch its [[disruption]] events on at random, which is all that "
+            "changes in the fan charts"
+        )
+    else:
+        note += (
+            "so its results are its baseline: every change is 0, in the Monte Carlo draws "
+            "(--draws) too: they vary the elasticities of a market that nothing moves from "
+            "its baseline"
+        )
     elsewhere = []
     for name, table, commands in ELSEWHERE:
+        if drawn and name in DRAWN:
+            continue  # this run draws them: said above
         takes = [c for c in commands if not (scenario.chain and c in SINGLE_MARKETS_ONLY)]
         if getattr(scenario, name) not in (None, []) and takes:
             elsewhere.append(f"{table} ({', '.join(takes)})")
