@@ -408,3 +408,21 @@ def test_the_coalition_table_is_validated(table: dict[str, Any], field: str) -> 
 def test_gates_given_as_arguments_are_validated(widget: dict[str, Any], world: World) -> None:
     with pytest.raises(ScenarioError, match=r"coalition\.gates\.wgi_min"):
         run_coalition(widget, gates={"wgi_min": {"xx": 1.0}}, world=world, cache_dir=False)
+
+
+def test_a_changed_market_shock_is_not_read_from_the_cache(
+    widget: dict[str, Any], world: World, tmp_path: Path
+) -> None:
+    """The cache key covers the scenario's ``[[shock]]`` tables (they shift demand and supply
+    in every coalition's market): changing a shock solves again, and the values equal a run
+    without the cache, not the previous shock's."""
+
+    def shocked(change: float) -> dict[str, Any]:
+        return {**widget, "shock": [{"type": "demand", "countries": ["ZZA"], "change": change}]}
+
+    run_coalition(shocked(0.1), world=world, cache_dir=tmp_path)
+    cached = run_coalition(shocked(0.5), world=world, cache_dir=tmp_path).to_dict()
+    fresh = run_coalition(shocked(0.5), world=world, cache_dir=False).to_dict()
+    assert cached["cache_hits"] == 0
+    assert cached["objective_values"] == fresh["objective_values"]
+    assert cached["players"] == fresh["players"]
