@@ -426,3 +426,18 @@ def test_a_changed_market_shock_is_not_read_from_the_cache(
     assert cached["cache_hits"] == 0
     assert cached["objective_values"] == fresh["objective_values"]
     assert cached["players"] == fresh["players"]
+
+
+def test_more_orders_than_exist_or_a_single_order_are_noted(
+    widget: dict[str, Any], world: World
+) -> None:
+    """Three players have 3! = 6 orders: 10 sampled orders are noted as no better than the
+    exact values (which cost 8 coalitions); a single order has no standard error, said so."""
+    many = run_coalition(widget, world=world, sampled=10, cache_dir=False).to_dict()
+    assert many["method"] == "sampled"
+    assert any("only 6 distinct orders" in n and "sampled = 0" in n for n in many["notes"])
+    one = run_coalition(widget, world=world, sampled=1, cache_dir=False).to_dict()
+    assert any("no standard error" in n for n in one["notes"])
+    assert _player(one, "XXA")["shapley_standard_error"]["self_sufficiency:total"] is None
+    few = run_coalition(widget, world=world, sampled=4, cache_dir=False).to_dict()
+    assert not any("distinct orders" in n or "no standard error" in n for n in few["notes"])
