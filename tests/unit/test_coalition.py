@@ -441,3 +441,17 @@ def test_more_orders_than_exist_or_a_single_order_are_noted(
     assert _player(one, "XXA")["shapley_standard_error"]["self_sufficiency:total"] is None
     few = run_coalition(widget, world=world, sampled=4, cache_dir=False).to_dict()
     assert not any("distinct orders" in n or "no standard error" in n for n in few["notes"])
+
+
+def test_a_preferential_cut_of_the_baseline_is_noted(
+    widget: dict[str, Any], world: World, tmp_path: Path
+) -> None:
+    """``[tariffs] preferential_cut`` is applied to the scenario's zone in the baseline, not to
+    each coalition's: the result says that its values are not differences of simulations."""
+    tariffs = tmp_path / "tariffs.csv"
+    tariffs.write_text("importer,exporter,hs6,rate\nZZA,XXA,283691,0.2\n", encoding="utf-8")
+    data = {**widget, "tariffs": {"file": str(tariffs), "preferential_cut": 0.5}}
+    notes = run_coalition(data, world=world, cache_dir=False).to_dict()["notes"]
+    assert any("preferential_cut = 0.5" in n and "uncut" in n for n in notes)
+    plain = run_coalition(widget, world=world, cache_dir=False).to_dict()["notes"]
+    assert not any("preferential_cut" in n for n in plain)

@@ -501,6 +501,14 @@ def run_coalition(
             f"estimate over {n_perm} random orders"
         )
     notes.extend(_sampling_notes(k, n_perm))
+    tariffs = scenario.tariffs
+    if tariffs and tariffs.preferential_cut > 0 and (tariffs.baseline != "none" or tariffs.file):
+        notes.append(
+            f"[tariffs] preferential_cut = {tariffs.preferential_cut:g} is part of the baseline "
+            "of the scenario's zone: a country that joins in a coalition keeps its uncut "
+            "baseline tariffs (critmin simulate with it in zone.members would cut them), so "
+            "marginal and Shapley values differ from the difference of two simulations"
+        )
     watch_codes = _watch_codes(world, scenario, user_codes)
     countries = PolicyCountries.of(world, scenario)
     tasks = [ProductTask.from_resolved(scenario, rp, watch_codes, countries) for rp in resolved]
