@@ -408,3 +408,50 @@ def test_the_coalition_table_is_validated(table: dict[str, Any], field: str) -> 
 def test_gates_given_as_arguments_are_validated(widget: dict[str, Any], world: World) -> None:
     with pytest.raises(ScenarioError, match=r"coalition\.gates\.wgi_min"):
         run_coalition(widget, gates={"wgi_min": {"xx": 1.0}}, world=world, cache_dir=False)
+
+
+def test_a_changed_market_shock_is_not_read_from_the_cache(
+    widget: dict[str, Any], world: World, tmp_path: Path
+) -> None:
+    """The cache key covers the scenario's ``[[shock]]`` tables (they shift demand and supply
+    in every coalition's market): changing a shock solves again, and the values equal a run
+    without the cache, not the previous shock's."""
+
+    def shocked(change: float) -> dict[str, Any]:
+        return {**widget, "shock": [{"type": "demand", "countries": ["ZZA"], "change": change}]}
+
+    run_coalition(shocked(0.1), world=world, cache_dir=tmp_path)
+    cached = run_coalition(shocked(0.5), world=world, cache_dir=tmp_path).to_dict()
+    fresh = run_coalition(shocked(0.5), world=world, cache_dir=False).to_dict()
+    assert cached["cache_hits"] == 0
+    assert cached["objective_values"] == fresh["objective_values"]
+    assert cached["players"] == fresh["players"]
+
+
+def test_more_orders_than_exist_or_a_single_order_are_noted(
+    widget: dict[str, Any], world: World
+) -> None:
+    """Three players have 3! = 6 orders: 10 sampled orders are noted as no better than the
+    exact values (which cost 8 coalitions); a single order has no standard error, said so."""
+    many = run_coalition(widget, world=world, sampled=10, cache_dir=False).to_dict()
+    assert many["method"] == "sampled"
+    assert any("only 6 distinct orders" in n and "sampled = 0" in n for n in many["notes"])
+    one = run_coalition(widget, world=world, sampled=1, cache_dir=False).to_dict()
+    assert any("no standard error" in n for n in one["notes"])
+    assert _player(one, "XXA")["shapley_standard_error"]["self_sufficiency:total"] is None
+    few = run_coalition(widget, world=world, sampled=4, cache_dir=False).to_dict()
+    assert not any("distinct orders" in n or "no standard error" in n for n in few["notes"])
+
+
+def test_a_preferential_cut_of_the_baseline_is_noted(
+    widget: dict[str, Any], world: World, tmp_path: Path
+) -> None:
+    """``[tariffs] preferential_cut`` is applied to the scenario's zone in the baseline, not to
+    each coalition's: the result says that its values are not differences of simulations."""
+    tariffs = tmp_path / "tariffs.csv"
+    tariffs.write_text("importer,exporter,hs6,rate\nZZA,XXA,283691,0.2\n", encoding="utf-8")
+    data = {**widget, "tariffs": {"file": str(tariffs), "preferential_cut": 0.5}}
+    notes = run_coalition(data, world=world, cache_dir=False).to_dict()["notes"]
+    assert any("preferential_cut = 0.5" in n and "uncut" in n for n in notes)
+    plain = run_coalition(widget, world=world, cache_dir=False).to_dict()["notes"]
+    assert not any("preferential_cut" in n for n in plain)

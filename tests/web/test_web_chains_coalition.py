@@ -232,6 +232,37 @@ def test_coalition_api_equals_the_library(client: Any) -> None:
     assert twin["players"] == body["players"]
 
 
+def test_coalition_api_and_page_follow_the_scenarios_table_as_the_cli_does(client: Any) -> None:
+    """A scenario whose ``[coalition]`` table sets member players, sampled orders and a seed:
+    the API and the page's twin, asked without those fields, answer the numbers of
+    ``run_coalition`` on the scenario alone (what ``critmin coalition`` prints), not an
+    exact game of the candidates alone with seed 0."""
+    from critmin.coalition import run_coalition
+    from critmin.numbers import clean
+
+    data = coalition_scenario()
+    data["coalition"] |= {
+        "candidates": ["CHL", "ARG"],
+        "members_as_players": ["CAN"],
+        "sampled": 20,
+        "seed": 4,
+    }
+    sid = client.post("/api/scenarios?run=false", json=data).json()["id"]
+    expected = clean(run_coalition(data, workers=1, cache_dir=False).to_dict())
+    assert expected["method"] == "sampled" and expected["shapley_players"] == ["CAN", "CHL", "ARG"]
+    body = client.get("/api/coalition", params={"source": sid}).json()
+    twin = client.get("/coalition", params={"source": sid, "run": "true", "format": "json"})
+    for got in (body, twin.json()):
+        for key in ("method", "permutations", "seed", "shapley_players", "players"):
+            assert got[key] == expected[key], key
+    # given explicitly, the query still wins: the exact game of the candidates alone
+    exact = client.get(
+        "/api/coalition",
+        params={"source": sid, "members_as_players": "false", "sampled": "0"},
+    ).json()
+    assert exact["method"] == "exact" and exact["shapley_players"] == ["CHL", "ARG"]
+
+
 def test_coalition_page_ranks_candidates_and_draws_the_bars(client: Any) -> None:
     sid = client.post("/api/scenarios?run=false", json=coalition_scenario()).json()["id"]
     page = client.get("/coalition", params={"source": sid, "run": "true"})

@@ -31,6 +31,7 @@ solver, here or on a Dask cluster (:mod:`critmin.coalition.markets`), and kept i
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -499,6 +500,15 @@ def run_coalition(
             f"{k} players: more than {EXACT_MAX_PLAYERS} for exact Shapley values; sampled "
             f"estimate over {n_perm} random orders"
         )
+    notes.extend(_sampling_notes(k, n_perm))
+    tariffs = scenario.tariffs
+    if tariffs and tariffs.preferential_cut > 0 and (tariffs.baseline != "none" or tariffs.file):
+        notes.append(
+            f"[tariffs] preferential_cut = {tariffs.preferential_cut:g} is part of the baseline "
+            "of the scenario's zone: a country that joins in a coalition keeps its uncut "
+            "baseline tariffs (critmin simulate with it in zone.members would cut them), so "
+            "marginal and Shapley values differ from the difference of two simulations"
+        )
     watch_codes = _watch_codes(world, scenario, user_codes)
     countries = PolicyCountries.of(world, scenario)
     tasks = [ProductTask.from_resolved(scenario, rp, watch_codes, countries) for rp in resolved]
@@ -629,6 +639,28 @@ def run_coalition(
         notes=notes,
         warnings=warnings,
     )
+
+
+def _sampling_notes(k: int, n_perm: int | None) -> list[str]:
+    """What a sampled estimate the user asked for cannot give: with ``k`` players there are
+    ``k!`` distinct orders, so ``n >= k!`` random orders still carry sampling error (they
+    repeat some orders and miss others) where the exact value over ``2^k`` coalitions has
+    none; one order has no standard error (``sd / sqrt(n)`` needs two)."""
+    if n_perm is None or k == 0:
+        return []
+    notes = []
+    if k <= EXACT_MAX_PLAYERS and n_perm >= math.factorial(k):
+        notes.append(
+            f"{n_perm} random orders of {k} player(s), which have only {math.factorial(k)} "
+            "distinct orders: the sampled estimate repeats some and misses others; the exact "
+            f"Shapley values (sampled = 0) cost {2**k} coalitions and have no sampling error"
+        )
+    if n_perm == 1:
+        notes.append(
+            "one random order: the Shapley estimate is that order's marginal values, with no "
+            "standard error (it needs at least two orders)"
+        )
+    return notes
 
 
 def _watch_codes(world: World, scenario: Scenario, user_codes: set[str]) -> list[str]:

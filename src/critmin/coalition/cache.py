@@ -2,8 +2,9 @@
 
 One JSON file per market (``<cache dir>/coalition/<market key>.json``): the market key is a
 SHA-256 over everything the solution depends on (the product's baseline arrays and elasticities,
-the scenario's policies and watch list, the year, :data:`CACHE_VERSION`), so a change of data,
-scenario or objective definitions never reads a stale entry. Inside, entries are keyed by the
+the scenario's policies, market shocks (``[[shock]]``) and watch list, the year,
+:data:`CACHE_VERSION`), so a change of data, scenario or objective definitions never reads a
+stale entry. Inside, entries are keyed by the
 zone's member mask over the market's countries (packed bits, hex): the coalition as that market
 sees it. Values are the quantities of :data:`critmin.coalition.markets.QUANTITIES`.
 

@@ -171,7 +171,10 @@ class ProductTask:
 
     @cached_property
     def key(self) -> str:
-        """The market's cache key: a hash of every input the solutions depend on."""
+        """The market's cache key: a hash of every input the solutions depend on: the
+        baseline arrays, elasticities and watch list, and every scenario table that
+        :func:`critmin.scenario.resolution.build_policy` reads for a coalition's policy (the
+        ``[[policy]]`` entries and the ``[[shock]]`` demand and supply shifters)."""
         base = self.baseline
         h = hashlib.sha256()
         meta = {
@@ -182,6 +185,7 @@ class ProductTask:
             "sigma": self.sigma,
             "eta": self.eta,
             "policies": [p.model_dump(mode="json") for p in self.scenario.policy],
+            "shocks": [s.model_dump(mode="json") for s in self.scenario.shock],
         }
         h.update(json.dumps(meta, sort_keys=True).encode())
         for arr in (base.V, base.t0, base.p0, self.eps, self.watch_all):

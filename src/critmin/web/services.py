@@ -569,15 +569,16 @@ def run_sweep(
 def run_coalition(
     scenario: Scenario,
     candidates: list[str],
-    members_as_players: bool,
-    sampled: int,
-    seed: int,
-    on_fail: str,
+    members_as_players: bool | None,
+    sampled: int | None,
+    seed: int | None,
+    on_fail: str | None,
     cache_dir: Path | None,
 ) -> dict[str, Any]:
     """:func:`critmin.coalition.run_coalition` in this process (one worker) on the cached
     world, JSON-safe; the scenario's ``[coalition]`` table supplies what is not given (gates,
-    scope, objectives; candidates when the list is empty)."""
+    scope, objectives; candidates when the list is empty; member players, sampled orders,
+    seed and what to do on a failed gate when ``None``), as ``critmin coalition`` reads it."""
     from critmin.coalition import run_coalition as run
 
     result = run(

@@ -56,16 +56,21 @@ def check_bounds(
     limits: services.Limits,
     scenario: Scenario,
     candidates: list[str],
-    members_as_players: bool,
-    sampled: int,
+    members_as_players: bool | None,
+    sampled: int | None,
 ) -> None:
     """The server's bounds on one analysis (422 naming the field): players, products and
-    sampled orders."""
+    sampled orders, as the analysis will run them (``None``: the scenario's ``[coalition]``
+    table decides, as in ``critmin coalition``)."""
     settings = scenario.coalition
     chosen = candidates or (list(settings.candidates) if settings else [])
-    member_play: bool | list[str] = members_as_players or (
-        settings.members_as_players if settings else False
+    member_play: bool | list[str] = (
+        members_as_players
+        if members_as_players is not None
+        else (settings.members_as_players if settings else False)
     )
+    if sampled is None:
+        sampled = settings.sampled if settings else 0
     members = (
         len(scenario.zone.members)
         if member_play is True
@@ -106,13 +111,15 @@ async def coalition_data(
     ctx: WebContext,
     source: str,
     candidates: list[str],
-    members_as_players: bool,
-    sampled: int,
-    seed: int,
+    members_as_players: bool | None,
+    sampled: int | None,
+    seed: int | None,
     on_fail: str | None,
 ) -> dict[str, Any]:
     """Run the analysis of a saved scenario or ``run:<id>`` on the worker pool (bounded by
-    :func:`check_bounds`, limited to ``limits.coalition_timeout_s``)."""
+    :func:`check_bounds`, limited to ``limits.coalition_timeout_s``). ``None`` (and an empty
+    candidate list) leaves the choice to the scenario's ``[coalition]`` table, as the
+    command line does."""
     data = source_scenario(ctx, source)
     scenario = services.web_scenario(data, ctx.limits)
     check_bounds(ctx.limits, scenario, candidates, members_as_players, sampled)
@@ -139,16 +146,18 @@ async def coalition_data(
     "groups, comma-separated or repeated (default: the scenario's `[coalition] candidates`); "
     "`members_as_players`: the members are Shapley players too; `sampled`: random orders of "
     "a sampled estimate (0 = exact up to 12 players); `on_fail`: `exclude` or `flag` the "
-    "candidates that fail the scenario's eligibility gates. The answer is the results "
+    "candidates that fail the scenario's eligibility gates. `members_as_players`, `sampled`, "
+    "`seed` and `on_fail` left out: the scenario's `[coalition]` table decides, as in "
+    "`critmin coalition`. The answer is the results "
     "contract of `critmin coalition --json` plus `source`.",
     responses=responses(400, 404, 503),
 )
 async def api_coalition(
     source: str = Query(..., max_length=100),
     candidates: list[str] = Query([], max_length=400),
-    members_as_players: bool = False,
-    sampled: int = Query(0),
-    seed: int = Query(0, ge=0, le=SEED_MAX),
+    members_as_players: bool | None = None,
+    sampled: int | None = Query(None),
+    seed: int | None = Query(None, ge=0, le=SEED_MAX),
     on_fail: OnFail | None = None,
     ctx: WebContext = Ctx,
 ) -> JSONResponse:
@@ -194,7 +203,7 @@ async def coalition_page(
     source: str | None = Query(None, max_length=100),
     candidates: list[str] = Query([], max_length=400),
     objective: Literal[TOTALS] = "self_sufficiency",  # type: ignore[valid-type]
-    members_as_players: bool = False,
+    members_as_players: bool | None = None,
     sampled: str | None = Query(None, max_length=50),
     seed: str | None = Query(None, max_length=50),
     on_fail: Literal["", "exclude", "flag"] = "",
@@ -204,15 +213,20 @@ async def coalition_page(
 ) -> Response:
     chosen = candidate_list(candidates)
     scenario = source_scenario(ctx, source) if source else None
+    table = (scenario.get("coalition") or {}) if scenario is not None else {}
     if scenario is not None and not chosen and not run:  # prefill from the scenario's table
-        chosen = [str(c).upper() for c in (scenario.get("coalition") or {}).get("candidates", [])]
+        chosen = [str(c).upper() for c in table.get("candidates", [])]
     result = None
     fields = pagefields.coalition_fields
     with FormErrors(request, fields) as refused:  # shown next to the field, the form as typed
-        orders = pagefields.whole_number(
-            sampled, "sampled", default=0, low=0, high=ctx.limits.max_coalition_permutations
-        )
-        n_seed = pagefields.whole_number(seed, "seed", default=0, low=0, high=SEED_MAX)
+        # a field the form did not send: the scenario's [coalition] table decides (None)
+        orders = None
+        if sampled is not None:
+            high = ctx.limits.max_coalition_permutations
+            orders = pagefields.whole_number(sampled, "sampled", default=0, low=0, high=high)
+        n_seed = None
+        if seed is not None:
+            n_seed = pagefields.whole_number(seed, "seed", default=0, low=0, high=SEED_MAX)
         if source and (run or candidates):
             result = await coalition_data(
                 ctx, source, chosen, members_as_players, orders, n_seed, on_fail or None
@@ -237,9 +251,13 @@ async def coalition_page(
         chosen=chosen,
         objective=objective,
         totals=TOTALS,
-        members_as_players=members_as_players,
-        sampled="0" if sampled is None else sampled,
-        seed="0" if seed is None else seed,
+        members_as_players=(
+            members_as_players
+            if members_as_players is not None
+            else bool(table.get("members_as_players"))
+        ),
+        sampled=str(table.get("sampled", 0)) if sampled is None else sampled,
+        seed=str(table.get("seed", 0)) if seed is None else seed,
         on_fail=on_fail,
         options=forms.picker_options(opts["countries"], opts["groups"], []),
         limits=ctx.limits,
