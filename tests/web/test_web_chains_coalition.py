@@ -373,3 +373,24 @@ def test_a_warning_every_product_gives_is_one_box() -> None:
     ]
     result["products"]["c"]["notes"] = ["cut off: buyers of c"]
     assert [w["where"] for w in result_warnings(result)] == ["a, b", "c"]
+
+
+def test_coalition_form_unchecked_member_players_box_is_off(client: Any) -> None:
+    """The page's form sends ``members_as_players=false`` (a hidden field) before its checkbox:
+    a box the user unticked turns member players off even where the scenario's ``[coalition]``
+    table turns them on (a form without the field would leave it to the table); a ticked box
+    sends ``true`` after it, which wins: every member plays."""
+    data = coalition_scenario()
+    data["coalition"] |= {"candidates": ["CHL", "ARG"], "members_as_players": ["CAN"]}
+    sid = client.post("/api/scenarios?run=false", json=data).json()["id"]
+    page = client.get("/coalition", params={"source": sid})
+    assert 'type="hidden" name="members_as_players" value="false"' in page.text
+    form = {"source": sid, "run": "true", "sampled": "0", "seed": "0", "format": "json"}
+    unticked = client.get("/coalition", params={**form, "members_as_players": "false"}).json()
+    assert unticked["shapley_players"] == ["CHL", "ARG"]
+    ticked = client.get(
+        "/coalition",
+        params=[*form.items(), ("members_as_players", "false"), ("members_as_players", "true")],
+    ).json()
+    assert ticked["shapley_players"][-2:] == ["CHL", "ARG"]  # every member plays: the box
+    assert len(ticked["shapley_players"]) > 3 and "USA" in ticked["shapley_players"]
