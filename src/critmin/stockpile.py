@@ -40,7 +40,7 @@ states the share of draws it would cover, ``#{d : need_d <= K_90} / N``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -48,7 +48,14 @@ from numpy.typing import ArrayLike
 
 from critmin.errors import CritminError
 
-__all__ = ["IEA_DAYS", "StockpileSizing", "covered_fraction", "size_stockpile", "stockpile_need"]
+__all__ = [
+    "IEA_DAYS",
+    "StockpileSizing",
+    "covered_fraction",
+    "size_stockpile",
+    "stockpile_need",
+    "without_draws",
+]
 
 IEA_DAYS = 90.0
 """Days of net imports in the IEA oil-stocks rule (IEP Agreement 1974, Art. 2)."""
@@ -162,4 +169,22 @@ def size_stockpile(
         iea_90_day_cost_usd=iea_t * price if iea_t is not None and price is not None else None,
         tonnes_contained=tonnes * content_factor if content_factor else None,
         unit=unit,
+    )
+
+
+def without_draws(sizing: StockpileSizing) -> StockpileSizing:
+    """``sizing`` when no draw converged: there is no shortfall to size a stock from, so its
+    tonnes, days, costs and covered fractions are undefined (``None`` in JSON) and it rests on
+    0 draws; the settings (coverage, duration, reference price, release rule, the IEA
+    90-day stock, which depends on baseline net imports alone) stay as they are."""
+    return replace(
+        sizing,
+        tonnes=float("nan"),
+        days_of_demand=None,
+        days_of_net_imports=None,
+        cost_usd=None,
+        covered_fraction=float("nan"),
+        draws=0,
+        iea_90_day_covered_fraction=None,
+        tonnes_contained=None,
     )

@@ -193,9 +193,9 @@ def test_cut_off_buyers_and_idle_disruptions_are_reported_not_averaged_away(
     assert any(w.startswith("lithium_carbonate: cut off") for w in res.warnings)
     idle = [{"exporters": ["ISL"], "probability": 0.5}]
     res = run_uncertainty(
-        scenario(["lithium_carbonate"], disruptions=idle), draws=8, seed=1, workers=1, world=world
+        scenario(["lithium_carbonate"], disruptions=idle), draws=20, seed=1, workers=1, world=world
     )
-    assert res.to_dict()["warnings"] == [
+    assert res.to_dict()["warnings"] == [  # 20 draws: enough for a band (no warning of that)
         "no effect: disruption[0]: none of the exporters it names sells the products it "
         "covers to the importers it names (no draw can disrupt any trade)"
     ]
@@ -562,3 +562,44 @@ def test_draws_whose_results_would_not_fit_in_memory_are_refused_up_front(
         run_uncertainty(EXAMPLE1, draws=200_000, world=world)
     assert "use at most 83,886 draws" in str(e.value) and "0.2 percentile points" in str(e.value)
     assert run_uncertainty(EXAMPLE1, draws=8, workers=1, world=world).draws == 8
+
+
+def test_a_product_without_converged_draws_has_no_stockpile_in_its_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where no draw converged, the JSON's stockpile has no tonnes, cost or covered share and
+    rests on 0 draws (it was sized from one made-up shortfall of 0: 0 t over 1 draw, covering
+    100%); its settings and the IEA 90-day stock (baseline net imports alone) stay."""
+    import critmin.uncertainty.run as run_module
+
+    solved = run_module.run_local
+
+    def none_converged(*args: Any, **kwargs: Any) -> Any:
+        results = solved(*args, **kwargs)
+        for res in results:
+            res["converged"] = np.zeros_like(res["converged"])
+        return results
+
+    monkeypatch.setattr(run_module, "run_local", none_converged)
+    data = run_uncertainty(EXAMPLE1, draws=4, workers=1).to_dict()
+    stock = data["products"]["lithium_carbonate"]["stockpile"]
+    assert stock["draws"] == 0
+    for key in ("tonnes", "cost_usd", "covered_fraction", "days_of_demand", "tonnes_contained"):
+        assert stock[key] is None, key
+    assert stock["coverage"] == 0.95 and stock["iea_90_day_tonnes"] > 0
+    json.dumps(data, allow_nan=False)  # no NaN leaks into the JSON
+
+
+@pytest.mark.parametrize(("draws", "warned"), [(1, True), (19, True), (20, False)])
+def test_too_few_draws_for_a_band_warn(draws: int, warned: bool) -> None:
+    """Fewer than 20 draws give 5% and 95% percentiles between the two smallest and the two
+    largest draws (one draw: p05 = median = p95 = that draw, printed as a band): a warning
+    says so, and asks for more draws."""
+    data = run_uncertainty(EXAMPLE1, draws=draws, workers=1).to_dict()
+    few = [w for w in data["warnings"] if "not a 90% interval" in w]
+    assert bool(few) is warned
+    if warned:
+        assert few[0].startswith(f"{draws} draw(s):")
+    out = data["products"]["lithium_carbonate"]["outputs"]["zone_consumer_price_change_pct"]
+    if draws == 1:
+        assert out["p05"] == out["median"] == out["p95"]

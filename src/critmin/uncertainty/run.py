@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from critmin.errors import CritminError
 from critmin.note_kinds import WARNING_PREFIXES
 from critmin.scenario import Scenario, UncertaintySettings, load_scenario
-from critmin.stockpile import size_stockpile
+from critmin.stockpile import size_stockpile, without_draws
 from critmin.uncertainty.checks import cut_off_in_draws, point_extremes
 from critmin.uncertainty.engines import Progress, run_dask, run_local
 from critmin.uncertainty.results import ProductUncertainty, UncertaintyResult
@@ -80,6 +80,13 @@ def _point_estimates(tasks: list[ProductTask]) -> list[dict[str, float]]:
             "around a point that does not solve would not solve either"
         )
     return out
+
+
+BAND_DRAWS = 20
+"""Fewer draws than this give no 5%-95% band: ``np.quantile`` of ``n < 20`` draws at 0.05 and
+0.95 (linear interpolation at positions ``0.05 (n - 1)`` and ``0.95 (n - 1)``) lies between
+the two smallest and the two largest draws, so the band is about the draws' range (and one
+draw's band is that draw): such a run warns."""
 
 
 def run_uncertainty(
@@ -168,6 +175,8 @@ def run_uncertainty(
             content_factor=facts["content_factor"],
             unit=facts["unit"],
         )
+        if not shortfall.size:  # no draw converged: no stock to size (not 0 t from one 0)
+            stock = without_draws(stock)
         events = [
             {"disruption": ev.disruption, "exporter": ev.exporter, "probability": ev.probability}
             for ev in task.events
@@ -211,6 +220,13 @@ def run_uncertainty(
         for rp, task in zip(resolved, tasks, strict=True)
         for note in cut_off_in_draws(task, rp.baseline.countries, settings.seed, N)
     ]
+    if N < BAND_DRAWS:
+        warnings.append(
+            f"{N} draw(s): the 5th and 95th percentiles of fewer than {BAND_DRAWS} draws lie "
+            "between the two smallest and the two largest draws (of one draw, they are that "
+            "draw): the bands show the draws' range, not a 90% interval; ask for 1,000 draws "
+            "or more (-n)"
+        )
     t_end = time.perf_counter()
     solve_s = t_solved - t_resolved
     timings = {
