@@ -159,3 +159,19 @@ def test_rule_of_origin_notes_count_producers_and_a_subsidy_nobody_qualifies_for
     notes = carb["notes"]
     assert any(f"of {producers} member producers do not fully qualify" in n for n in notes)
     assert any(n.startswith("may have no effect:") and "rule of origin" in n for n in notes)
+
+
+def test_a_stage_of_several_products_weighs_their_content_by_tonnes(world: Any) -> None:
+    """Nickel matte (content 0.7) and intermediates (0.35) in one stage: its content per tonne
+    is their mean weighted by the tonnes each trades, the tonnes its unit value divides by."""
+    res = simulate({"name": "ni", "zone": ZONE, "chain": [{"id": "nickel"}]}, world).to_dict()
+    tonnes, content = [], []
+    for pid in ("nickel_matte", "nickel_intermediates"):
+        b = bundled_baseline(world, pid)
+        tonnes.append(float((b.V[b.V > 0] / b.p0[b.V > 0]).sum()))
+        content.append(float(world.product_record(pid)["content_factor"]))
+    k = sum(c * t for c, t in zip(content, tonnes, strict=True)) / sum(tonnes)
+    assert abs(k - np.mean(content)) > 0.01  # the weighting matters on the bundled data
+    stages = res["chains"]["nickel"]["stages"]
+    note = next(n for n in stages[1]["notes"] if n.startswith("estimate: input cost share"))
+    assert f"(content {k:g})" in note
