@@ -229,6 +229,8 @@ def chain_setup(stages: list[ChainStage]) -> ChainSetup:
             delta[s - 1] = np.where(E[s - 1] > 0, a_eff[s] * R[s] / E[s - 1], 0.0)
         delta[s - 1] = np.clip(delta[s - 1], 0.0, 1.0)
 
+    notes.extend(_close_without_input(stages, per_stage, E, R, a_eff))
+
     # slots, pairs, unknowns
     slot_of = np.full((S, n), -1, dtype=np.intp)
     sl: dict[str, list[Any]] = {
@@ -285,7 +287,7 @@ def chain_setup(stages: list[ChainStage]) -> ChainSetup:
             ("R", R[s, producers]),
             ("eps", st.market.eps[producers]),
             ("lnG", lnG),
-            ("lnA", np.log(st.supply_shift[producers])),
+            ("lnA", _ln_shift(st.supply_shift[producers], sells_p)),
             ("a", a_eff[s, producers]),
             ("phi", np.where(alt_sub[producers] >= sub[producers], 1.0, phi[producers])),
             ("host", host),
@@ -383,6 +385,81 @@ def chain_setup(stages: list[ChainStage]) -> ChainSetup:
     )
 
 
+def _ln_shift(shift: FloatArray, sells: NDArray[np.bool_]) -> FloatArray:
+    """``ln A`` of producer slots; ``-inf`` for a producer that sells on no open pair (banned
+    from every market, or an export cap of 0 and no home sales): it produces nothing, which
+    the results say (``S = 0``), so the compiled evaluation, which prices such a slot at the
+    baseline, must give it no output either (``ln S = -inf``, clipped): else it would go on
+    buying its input (derived demand ``delta S``) and feeding a by-product as if it produced
+    its baseline output (Zambia's copper refiners banned from every market bought USD 1.55 bn of
+    their USD 1.57 bn of concentrate)."""
+    with np.errstate(divide="ignore"):
+        return np.asarray(np.where(sells, np.log(shift), -np.inf), dtype=np.float64)
+
+
+def _close_without_input(
+    stages: list[ChainStage],
+    per_stage: list[tuple[Any, ...]],
+    E: FloatArray,
+    R: FloatArray,
+    a_eff: FloatArray,
+) -> list[str]:
+    """Close (in ``per_stage``, stage after stage, so that it carries down the chain) every
+    pair of the producers that cannot produce: at an input-linked stage those with an input
+    cost share ``a > 0`` whose country buys the previous stage (``E > 0``) from no open pair
+    (every supplier banned: Leontief technology, no input, no output), and at a by-product
+    stage those whose host sells on no open pair (joint production). Returns ``cut off:``
+    notes naming them. Left open, the compiled evaluation would price their missing input at
+    the baseline (a bought input's composite price is 1 where no pair supplies it) and have
+    them produce as before: US lithium refiners, cut off from every ore supplier by a ban on
+    non-member ore to the US, kept 99% of their output."""
+    notes: list[str] = []
+    n = E.shape[1]
+    for s in range(1, len(stages)):
+        link = stages[s].link
+        if link == "none":
+            continue
+        ri0, rj0, *_, is_open0 = per_stage[s - 1]
+        if link == "input":
+            supplied = np.zeros(n, dtype=bool)
+            supplied[rj0[is_open0]] = True
+            idle = (E[s - 1] > 0) & ~supplied & (a_eff[s] > 0) & (R[s] > 0)
+            why = "no supplier of their input is left"
+        else:
+            sells = np.zeros(n, dtype=bool)
+            sells[ri0[is_open0]] = True
+            idle = (R[s - 1] > 0) & ~sells & (R[s] > 0)
+            why = "their host sells nothing"
+        ri, rj, rV, rt0, rt1, rF, ralt, off, is_open = per_stage[s]
+        closing = idle[ri] & is_open
+        if not closing.any():
+            continue
+        still = is_open & ~idle[ri]
+        per_stage[s] = (ri, rj, rV, rt0, rt1, rF, ralt, off, still)
+        codes = stages[s].market.countries
+
+        def names(idx: NDArray[np.intp], codes: tuple[str, ...] | None = codes) -> str:
+            who = [codes[i] if codes else f"#{i}" for i in idx.tolist()]
+            return ", ".join(who[:8]) + (" and more" if len(who) > 8 else "")
+
+        before = np.zeros(n, dtype=bool)
+        before[rj[is_open]] = True
+        after = np.zeros(n, dtype=bool)
+        after[rj[still]] = True
+        stranded = np.flatnonzero(before & ~after)
+        notes.append(
+            f"cut off: stage {s + 1} ({stages[s].name}): {names(np.unique(ri[closing]))} "
+            f"produce nothing: {why} (stage {s}, {stages[s - 1].name})"
+            + (
+                f"; that leaves {names(stranded)} with no supplier of this stage: their price is "
+                "infinite, so their consumer surplus and welfare are undefined"
+                if stranded.size
+                else ""
+            )
+        )
+    return notes
+
+
 def origin_shares(
     stages: list[ChainStage],
     members: NDArray[np.bool_],
@@ -446,7 +523,7 @@ def reshift(cs: ChainSetup, stages: list[ChainStage]) -> ChainSetup:
     for s, st in enumerate(stages):
         g0, g1 = int(a.sstart[s]), int(a.sstart[s + 1])
         shift = np.asarray(st.supply_shift, dtype=np.float64)
-        parts.append(np.log(shift[a.scountry[g0:g1]]))
+        parts.append(_ln_shift(shift[a.scountry[g0:g1]], a.su[g0:g1] >= 0))
     lnA = _cat(parts, float)
     lnH = np.ascontiguousarray(
         np.log(np.array([np.asarray(st.demand_shift, dtype=np.float64) for st in stages]))

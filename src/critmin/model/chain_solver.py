@@ -238,7 +238,10 @@ def _unpack(
                 ln_total = np.log(np.asarray(st.supply_shift, dtype=float)) + host + k * lnpt
                 dPS = R * np.expm1(ln_total) / k
             dPS = np.where(R > 0, dPS, 0.0)
-            dPS[ctry[fixed]] = -R[ctry[fixed]] / k[ctry[fixed]]
+            # no output: all of the surplus is lost, over value added for an input link
+            va = 1.0 - ash if st.link == "input" else np.ones(n)
+            idle = ctry[fixed]
+            dPS[idle] = -va[idle] * R[idle] / k[idle]
         revenue_new = buyer_revenue(pc, pj, pq, cs.pair_t1[p0:p1], cs.pair_F[p0:p1], pi, e, n)
         tariff_revenue = revenue_new - cs.rev0[s]
         quota_rent = pi * e * X

@@ -233,8 +233,7 @@ def _step_baseline(
     padded = [pad_baseline(b, codes) for b in bases]
     V = sum(b.V for b in padded)
     assert isinstance(V, np.ndarray)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p0 = sum(np.nan_to_num(b.p0) * b.V for b in padded) / V
+    p0 = _pair_unit_values(padded)
     fill = float(np.nanmean([np.nanmedian(b.p0) for b in bases]))
     p0 = np.where(V > 0, p0, fill)
     first = bases[0]
@@ -255,6 +254,23 @@ def _step_baseline(
         estimated_domestic=sorted({c for b in bases for c in b.estimated_domestic}),
         sources=sorted({s for b in bases for s in b.sources}),
     )
+
+
+def _pair_unit_values(bases: list[ProductBaseline]) -> np.ndarray:
+    """Each pair's unit value (USD/t) of several products summed into one stage market (the
+    same country list): its value over its tonnes, ``sum_k V_k / sum_k (V_k / p0_k)`` over the
+    products with a unit value, so that a floor in USD/t and the stage's unit value
+    (:func:`unit_value`) divide USD by the tonnes traded (a value-weighted mean of the unit
+    values would overstate them: nickel matte at USD 7,952/t and intermediates at USD 3,403/t,
+    one dollar each, are 2 USD for 0.00042 t, USD 4,766/t, not 5,677); NaN where none has one."""
+    value = np.zeros_like(bases[0].V)
+    tonnes = np.zeros_like(bases[0].V)
+    for b in bases:
+        known = (b.V > 0) & np.isfinite(b.p0) & (b.p0 > 0)
+        value += np.where(known, b.V, 0.0)
+        tonnes += np.where(known, b.V / np.where(known, b.p0, 1.0), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.where(tonnes > 0, value / tonnes, np.nan), dtype=float)
 
 
 def pad_baseline(base: ProductBaseline, codes: list[str]) -> ProductBaseline:
@@ -283,24 +299,52 @@ def unit_value(base: ProductBaseline) -> float:
 
 
 def _content_factor(world: World, pids: tuple[str, ...]) -> float:
+    """Content factor ``k`` of a stage market (t of content per t of product): its product's,
+    or for several products summed into one market their mean weighted by the tonnes each
+    trades, ``sum_k k_k T_k / sum_k T_k`` with ``T_k = sum V / p0`` over its pairs (the
+    stage's unit value divides its USD by the same tonnes, :func:`_pair_unit_values`: nickel
+    matte at 0.7 and intermediates at 0.35, traded 5.1 and 10.3 Mt, are 0.465, not 0.525);
+    1 where unknown."""
     try:  # the products table's records: no pandas
         raw = [world.product_record(p)["content_factor"] for p in pids]
         vals = [math.nan if v is None else float(v) for v in raw]
     except (CritminError, KeyError, TypeError, ValueError):
         return 1.0
-    vals = [v for v in vals if np.isfinite(v) and v > 0]
-    return float(np.mean(vals)) if vals else 1.0
+    weights = [_tonnes(world, p) if len(pids) > 1 else 1.0 for p in pids]
+    ok = [(v, t) for v, t in zip(vals, weights, strict=True) if np.isfinite(v) and v > 0]
+    if not ok:
+        return 1.0
+    if not all(np.isfinite(t) and t > 0 for _, t in ok):  # no tonnes to weigh by
+        return float(np.mean([v for v, _ in ok]))
+    return float(sum(v * t for v, t in ok) / sum(t for _, t in ok))
+
+
+def _tonnes(world: World, pid: str) -> float:
+    """Tonnes a bundled product trades in the baseline (``sum V / p0`` over its pairs with a
+    unit value); NaN where it has none."""
+    try:
+        base = bundled_baseline(world, pid, None)
+    except CritminError:
+        return math.nan
+    ok = (base.V > 0) & np.isfinite(base.p0) & (base.p0 > 0)
+    return float((base.V[ok] / base.p0[ok]).sum()) if ok.any() else math.nan
 
 
 def _input_share(
-    world: World, step: StepDef, prev: StepDef, base: ProductBaseline, prev_base: ProductBaseline
+    world: World, step: StepDef, base: ProductBaseline, prev_base: ProductBaseline
 ) -> tuple[float, str]:
-    """The step's input cost share and how it was obtained."""
+    """The step's input cost share and how it was obtained.
+
+    The content factors ``k`` are those of the products in the two stage markets
+    (``base.product_id``, ``"<id>+<id>"`` for several), the same products whose unit values
+    ``p`` enter: a product of the step left out for want of trade data (lithium hydroxide) is
+    in neither."""
     if step.input_cost_share is not None:
         return float(step.input_cost_share), "input cost share given in the scenario"
     coef = float(step.input_coefficient or 0.0)
     p_out, p_in = unit_value(base), unit_value(prev_base)
-    k_out, k_in = _content_factor(world, step.product_ids), _content_factor(world, prev.product_ids)
+    k_out = _content_factor(world, tuple(base.product_id.split("+")))
+    k_in = _content_factor(world, tuple(prev_base.product_id.split("+")))
     if not (np.isfinite(p_out) and np.isfinite(p_in) and p_out > 0):
         return 0.0, "no unit values to calibrate the input cost share: set to 0 (no link)"
     share = coef * (p_in / k_in) / (p_out / k_out)
@@ -431,13 +475,37 @@ def _origin(
             t1=t1, banned=banned, levy_floor=levy, subsidy_floor=sub, export_cap=main.export_cap
         )
         st.origin_share = share
-        out = members & (share < 1.0)
+        producers = members & (st.baseline.V.sum(axis=1) > 0)
+        out = producers & (share < 1.0)
         st.notes.append(
             f"rule of origin {rule.rule}"
             + (f" (threshold {rule.rvc_threshold:g})" if rule.rule == "rvc" else "")
-            + f": {int(out.sum())} of {int(members.sum())} member producers do not fully qualify; "
-            "their non-qualifying output is treated as non-member supply"
+            + f": {int(out.sum())} of {int(producers.sum())} member producers do not fully "
+            "qualify; their non-qualifying output is treated as non-member supply"
         )
+        st.notes.extend(_unqualified_subsidy(st, producers, share, main.subsidy_floor))
+
+
+def _unqualified_subsidy(
+    st: ResolvedStage, producers: np.ndarray, share: np.ndarray, floor: np.ndarray
+) -> list[str]:
+    """A ``may have no effect:`` note when a producer-subsidy floor is above the baseline
+    price (``floor`` relative to it, > 1) only of member producers whose output does not
+    qualify under the rule of origin at all (``share`` 0): the subsidy reaches qualifying
+    output only if prices fall below the floor. (A ``member_inputs`` rule on the lithium
+    chain left a USD 15,000/t refined subsidy with no qualifying producer below it: every
+    change 0, and nothing said why.)"""
+    above = producers & (floor > 1.0)
+    if not above.any() or (share[above] > 0).any():
+        return []
+    codes = [st.baseline.countries[i] for i in np.flatnonzero(above)]
+    listed = ", ".join(codes[:8]) + (" and more" if len(codes) > 8 else "")
+    return [
+        f"may have no effect: the producer-subsidy floor on {st.key} is above the baseline "
+        f"price only of member producers whose output does not qualify under the rule of "
+        f"origin ({listed}), and non-qualifying output gets no subsidy: it reaches qualifying "
+        "output only if prices fall below the floor"
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -594,7 +662,7 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
                 )
             elif j > 0:
                 link = "input"
-                share, how = _input_share(world, st, steps[j - 1], base, bases[j - 1])
+                share, how = _input_share(world, st, base, bases[j - 1])
                 snotes.append(how)
             shift = np.ones(len(codes))
             for si, shock in enumerate(spec.shock):
