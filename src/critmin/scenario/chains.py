@@ -28,6 +28,7 @@ from critmin import catalog
 from critmin.baseline import ProductBaseline, bundled_baseline, user_baseline
 from critmin.errors import CritminError, ScenarioError
 from critmin.model.core import Market, Policy
+from critmin.note_kinds import names_listed
 from critmin.scenario.resolution import (
     Elasticities,
     ResolvedProduct,
@@ -498,8 +499,7 @@ def _unqualified_subsidy(
     above = producers & (floor > 1.0)
     if not above.any() or (share[above] > 0).any():
         return []
-    codes = [st.baseline.countries[i] for i in np.flatnonzero(above)]
-    listed = ", ".join(codes[:8]) + (" and more" if len(codes) > 8 else "")
+    listed = names_listed([st.baseline.countries[i] for i in np.flatnonzero(above)])
     return [
         f"may have no effect: the producer-subsidy floor on {st.key} is above the baseline "
         f"price only of member producers whose output does not qualify under the rule of "
