@@ -180,15 +180,57 @@ def antimony_customs() -> dict[str, float]:
     return out
 
 
+def routed_at_pair_price(res: dict[str, Any]) -> dict[tuple[str, str, str], float]:
+    """The routed flows of ``leakage`` (origin, via, destination) at the export price of the
+    pair ``origin -> destination``: the part of that pair's ``export_value_usd`` that leaves the
+    origin for the via. A leaky pair carries the direct and the routed flow (``q = d + l``,
+    docs/controls.md); its routed quantity (baseline-value units) is ``leaked_share_of_cut x
+    cut``, the cut being the pair's baseline for a ban and ``(1 - share)`` of it for a quota or
+    licence, whose share is its ``cap_usd`` over the baseline exports to its destinations."""
+    flows = {(f["exporter"], f["importer"]): f for f in res["flows"]}
+    out: dict[tuple[str, str, str], float] = {}
+    for leak in res["leakage"]:
+        o, v, d = leak["origin"], leak["via"], leak["destination"]
+        cut = 1.0
+        if leak["restriction"] != "ban":
+            group = next(
+                c
+                for c in res["export_controls"]
+                if c["exporter"] == o
+                and c["kind"] == leak["restriction"]
+                and d in c["destinations"]
+            )
+            x0 = sum(
+                flows[(o, j)]["baseline_value_usd"]
+                for j in group["destinations"]
+                if (o, j) in flows  # a destination without baseline trade adds nothing
+            )
+            cut = 1.0 - group["cap_usd"] / x0
+        quantity = (
+            (leak["leaked_share_of_cut"] or 0.0) * cut * leak["origin_destination_baseline_usd"]
+        )
+        price = 1.0 + flows[(o, d)]["export_price_change_pct"] / 100.0
+        out[(o, v, d)] = out.get((o, v, d), 0.0) + quantity * price
+    return out
+
+
 def predicted_antimony(data: dict[str, Any]) -> dict[str, float]:
     """China's exports at export prices to the US, the zone and the rest, its export price
     change, US imports from China, Thailand and Mexico (direct flows at the exporter's export
     price plus the routed flows of ``leakage``), and Thailand's imports from China and from all
-    origins (the routed flows enter Thailand from China, as customs would record them)."""
+    origins (the routed flows enter Thailand from China, as customs would record them).
+
+    A routed flow is recorded as customs record it: by China as an export to the via (at the
+    pair's export price, :func:`routed_at_pair_price`), by the via as an import from China and
+    by the destination as an import from the via. Until 7 December 2026 it also stayed in
+    China's exports to the destination and the destination's imports from China (a leaky pair
+    carries both flows), so it was counted twice and China's exports to the US and the zone
+    fell less than China's customs would show."""
     out = critmin.simulate(data).to_dict()
     members = set(out["members"])
     res = out["products"][ANTIMONY_PRODUCT]
     assert res["converged"], res["message"]
+    routed = routed_at_pair_price(res)
     before = {"usa": 0.0, "zone": 0.0, "others": 0.0}
     after = dict(before)
     us_before = {iso: 0.0 for iso in ("CHN", *ANTIMONY_VIAS)}
@@ -210,6 +252,15 @@ def predicted_antimony(data: dict[str, Any]) -> dict[str, float]:
         for key in keys:
             before[key] += f["baseline_value_usd"]
             after[key] += f["export_value_usd"]  # at the export price (customs-comparable)
+    for (origin, via, dest), value in routed.items():
+        if origin != "CHN":
+            continue
+        # China records it as an export to the via, not to the destination
+        after["zone" if dest in members else "others"] -= value
+        after["zone" if via in members else "others"] += value
+        if dest == "USA":
+            after["usa"] -= value
+            us_after["CHN"] -= value  # the US records it as an import from the via
     for leak in res["leakage"]:
         if leak["destination"] == "USA" and leak["via"] in us_after:
             us_after[leak["via"]] += leak["value_usd"]

@@ -30,8 +30,9 @@ Mechanisms (the floor ``F``, USD/t, at the floored stage; ``p_i`` a producer's m
 * ``producer_subsidy`` (contract for difference): zone producers receive ``max(p_i, F)``;
   fiscal cost ``sum_i (F - p_i)+ x covered volume_i``. With ``cfd_volume_cap_t`` below zone
   output the payment is inframarginal (the marginal tonne earns the market price, so supply is
-  solved without the floor) and the covered volume is the cap, shared pro rata; the contract
-  ends after ``cfd_term_years``.
+  solved without the floor) and the covered volume is the cap, shared pro rata; that payment
+  is zone producers' income beside the market (added to their surplus change, which the
+  uncapped floor's price already holds); the contract ends after ``cfd_term_years``.
 * ``price_gap``: zone buyers buying from zone producers pay ``F`` and the state refunds them the
   gap: the floor reaches the share of zone producers' sales that goes to zone buyers (baseline
   shares, as a rule-of-origin share in :class:`critmin.model.chain.ChainStage`); fiscal cost
@@ -43,7 +44,10 @@ Mechanisms (the floor ``F``, USD/t, at the floored stage; ``p_i`` a producer's m
   added to zone buyers' demand. On a disruption or when the price exceeds
   ``release_price_ratio`` x the base-year price the agency releases up to ``release_days`` of
   zone demand (never more than it holds), sold at the market price. Fiscal cost = purchases at
-  ``F`` - release revenue.
+  ``F`` - release revenue. Zone buyers' surplus is that of their own demand ``H``: the market
+  carries ``f x H`` (``f > 1`` with purchases, ``f < 1`` with releases, which the buyers also
+  consume at the market price), and the surplus is linear in the shift, so it is the market's
+  ``dCS / f`` at the floored stage.
 
 Every mechanism's fiscal cost (``"none"`` too) adds the year's zone subsidy cost at every
 stage: the floor's own under ``producer_subsidy`` (uncapped) and ``price_gap``, and the
@@ -111,9 +115,16 @@ def draw_inputs(seed: int, draw: int, T: int, S: int, E: int) -> tuple[np.ndarra
     return rng.standard_normal((T, 1 + S)), rng.random((T, E))
 
 
+CENTRAL_U = float(np.nextafter(1.0, 0.0))
+"""The central path's event uniform: an event fires where ``u < probability``, so with ``u``
+the largest float below 1 only a probability of 1 fires (0.5 fired every probability above
+one half: a 10-60% yearly ban became a ban in every year of the central path)."""
+
+
 def central_inputs(T: int, S: int, E: int) -> tuple[np.ndarray, np.ndarray]:
-    """The central path: no shocks; an event fires only where its probability is 1."""
-    return np.zeros((T, 1 + S)), np.full((T, E), 0.5)
+    """The central path: no shocks; an event fires only where its probability is 1
+    (:data:`CENTRAL_U`)."""
+    return np.zeros((T, 1 + S)), np.full((T, E), CENTRAL_U)
 
 
 def _market_price(sol: ChainSolution, s: int, uv: float) -> float:
@@ -270,6 +281,7 @@ def simulate_path(
         )
         sol = y.solve(H, A, pols, fired, gap)
         fiscal = 0.0
+        paid_out = 0.0  # a capped CfD's payment: a transfer to zone producers beside the market
         bought = released = 0.0
         f = 1.0
         if active and mechanism == "producer_subsidy":
@@ -283,6 +295,7 @@ def simulate_path(
                 vol = np.where(mem & (st.R > 0), st.S * st.R / puv, 0.0)
                 covered = vol * (cap / vol.sum()) if vol.sum() > cap else vol
                 fiscal = float((np.maximum(F - st.pi * puv, 0.0) * covered)[mem].sum())
+                paid_out = fiscal
             # else: the floor is the stage's subsidy floor, paid as the year's subsidy cost
         Z = _zone_use_value(sol, k, mem)
         zone_t = Z / uv[k]
@@ -325,8 +338,10 @@ def simulate_path(
         st_list = sol.stages
         if keep is not None:
             keep.append(sol)
-        cs_scale = np.ones(n)  # zone buyers' own demand (the agency's purchases are not theirs)
-        if bought > 0:
+        # zone buyers' own demand H: the market carries f x H (the agency's purchases are not
+        # theirs; released tonnes are, bought at the market price), and dCS is linear in the shift
+        cs_scale = np.ones(n)
+        if bought > 0 or released > 0:
             cs_scale[mem] = 1.0 / f
         out["price_usd_per_t"][t] = _market_price(sol, k, uv[k])
         out["zone_price_usd_per_t"][t] = _zone_price(sol, k, uv[k], mem)
@@ -338,7 +353,9 @@ def simulate_path(
         out["zone_consumer_surplus_usd"][t] = float(
             sum((st.dCS * (cs_scale if j == k else 1.0))[mem].sum() for j, st in enumerate(st_list))
         )
-        out["zone_producer_surplus_usd"][t] = float(sum(s.dPS[mem].sum() for s in st_list))
+        out["zone_producer_surplus_usd"][t] = (
+            float(sum(s.dPS[mem].sum() for s in st_list)) + paid_out
+        )
         out["outside_producer_surplus_usd"][t] = float(sum(s.dPS[~mem].sum() for s in st_list))
         out["outside_consumer_surplus_usd"][t] = float(sum(s.dCS[~mem].sum() for s in st_list))
         out["stockpile_t"][t] = stock

@@ -38,6 +38,8 @@ MEASURES = {
     "stockpile_t": "Stockpile (t)",
     "shortfall_t": "Shortfall from disruptions (t)",
 }
+STAGE_NAMES = ("price_usd_per_t", "zone_price_usd_per_t", "supply_t", "demand_t")
+"""The per-stage series of each year's entry (``stage_<name>`` of the raw paths)."""
 MONEY = (
     "fiscal_cost_usd",
     "levy_revenue_usd",
@@ -173,6 +175,12 @@ class PathsResult:
         )
         for mech in self.mechanisms:
             p = self._paths(mech)
+            # stage series over the draws each year's figures keep (those of :meth:`_paths`)
+            ok = (src[mech]["converged"] == 1.0) & (src["none"]["converged"] == 1.0)
+            kept = {
+                name: np.where(ok[:, :, None], src[mech][f"stage_{name}"], np.nan)
+                for name in STAGE_NAMES
+            }
             npv = self.npv(mech)
             nb = {k: band(v) for k, v in npv.items()}
             conv = src[mech]["converged"].all(axis=1) & src["none"]["converged"].all(axis=1)
@@ -198,13 +206,7 @@ class PathsResult:
                 stage_entry = {}
                 for s, key in enumerate(self.stages):
                     stage_entry[key] = {
-                        name: band(src[mech][f"stage_{name}"][:, t, s])["expected"]
-                        for name in (
-                            "price_usd_per_t",
-                            "zone_price_usd_per_t",
-                            "supply_t",
-                            "demand_t",
-                        )
+                        name: band(kept[name][:, t, s])["expected"] for name in STAGE_NAMES
                     }
                 per_year[t]["mechanisms"][mech] = {
                     "fiscal_cost_usd": band(p["fiscal_cost_usd"][:, t])["expected"],

@@ -7,7 +7,7 @@ model's quota groups (:class:`critmin.model.quota_groups.QuotaGroup`, docs/contr
   the exporter's baseline exports to those destinations, with its own export-tax equivalent;
 * ``export_licensing``: in an annual model a licence regime is a quota at ``grant_share`` x
   baseline exports to the destinations (a share by destination gives one group per share;
-  a share of 0 is a ban, 1 no constraint);
+  a share of 0 is a ban, 1 a cap at the baseline exports, binding where they would rise);
 * ``export_ban`` with ``leak_via``: the banned pair ``i -> j`` stays open at an extra ad valorem
   cost ``leak_cost`` (the detour through a third country ``k``), capped at ``leak_share`` x the
   vias' baseline exports to ``j`` (``sum_k V_kj``): what the intermediaries' trade can hide.

@@ -88,6 +88,28 @@ BAND_DRAWS = 20
 the two smallest and the two largest draws, so the band is about the draws' range (and one
 draw's band is that draw): such a run warns."""
 
+CONTROLS = ("export_ban", "export_quota", "export_licensing")
+
+
+def controls_are_no_disruption(scenario: Scenario, reference: str, events: bool) -> list[str]:
+    """A ``no effect:`` warning for a scenario whose export controls are policies and which has
+    no disruption event that removes trade: with ``reference = "no_disruption"`` the shortfall
+    is what the events remove (docs/uncertainty.md, "Shortfall"), so every draw's shortfall and
+    the stockpile are 0 by construction, whatever the controls cut (an antimony licence at
+    0.80 showed a stockpile of 0 t and no word why)."""
+    if reference != "no_disruption" or events:
+        return []
+    named = [f"policy[{k}] ({p.type})" for k, p in enumerate(scenario.policy) if p.type in CONTROLS]
+    if not named:
+        return []
+    return [
+        "no effect: shortfall and stockpile: with reference no_disruption they count only what "
+        "[[disruption]] events remove, and this scenario has none that removes trade, so both "
+        f"are 0 in every draw; its export controls ({', '.join(named)}) are policies, not "
+        "disruptions: --reference baseline counts what they remove (so does giving a ban as a "
+        "[[disruption]])"
+    ]
+
 
 def run_uncertainty(
     source: str | Path | dict[str, Any] | Scenario,
@@ -215,6 +237,7 @@ def run_uncertainty(
                 f"no effect: disruption[{j}]: none of the exporters it names sells the "
                 "products it covers to the importers it names (no draw can disrupt any trade)"
             )
+    warnings += controls_are_no_disruption(scenario, settings.reference, bool(hit))
     warnings += [
         f"{rp.baseline.product_id}: {note}"
         for rp, task in zip(resolved, tasks, strict=True)

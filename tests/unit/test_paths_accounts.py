@@ -1,0 +1,126 @@
+"""The paths' accounts checked against plain recomputations (docs/paths.md): the central path's
+disruptions, zone buyers' surplus in an offtake's release year, who receives a capped CfD's
+payment, and each year's stage figures over the same draws as the mechanism's own."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pytest
+
+from critmin.model.chain_solver import ChainSolution
+from critmin.paths import run_paths
+from critmin.paths.engine import central_inputs, simulate_path
+from critmin.paths.setup import PathModel, path_model
+from critmin.scenario.paths_settings import PathsSettings
+from critmin.scenario.spec import load_scenario
+from critmin.world import World, load_world
+
+YEARS = list(range(2025, 2033))
+QUIET = {"demand_growth": False, "shocks": False}
+
+
+def scenario(paths: dict[str, Any], disruption: list[dict[str, Any]] | None = None) -> Any:
+    return {
+        "name": "paths accounts",
+        "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]},
+        "product": [{"id": "lithium_carbonate"}],
+        "disruption": disruption or [],
+        "paths": {"floor_usd_per_t": 20000, "years": "2025-2032", "start_year": 2026, **paths},
+    }
+
+
+@cache
+def _world() -> World:
+    return load_world(2024)
+
+
+def model_of(
+    paths: dict[str, Any], disruption: list[dict[str, Any]] | None = None
+) -> tuple[PathModel, PathsSettings]:
+    sc = load_scenario(scenario(paths, disruption))
+    assert sc.paths is not None
+    return path_model(sc, _world(), sc.paths), sc.paths
+
+
+def central(
+    model: PathModel, settings: PathsSettings, mech: str, keep: list[ChainSolution] | None = None
+) -> dict[str, np.ndarray]:
+    T, S, E = len(YEARS), len(model.stages), len(model.events)
+    return simulate_path(model, settings, mech, YEARS, *central_inputs(T, S, E), (0.0, 0.0), keep)
+
+
+@pytest.mark.parametrize("probability", [0.1, 0.6, 0.999])
+def test_the_central_path_fires_no_disruption_below_probability_one(probability: float) -> None:
+    """docs/paths.md: the central path (``--draws 0``) fires only disruptions of probability 1.
+    Its event draws were 0.5, so a yearly ban of probability 0.6 fired in every year: a
+    shortfall each year and an offtake that never bought (it buys only without a
+    disruption)."""
+    ban = {"exporters": ["CHN"], "importers": "members", "probability": probability}
+    model, settings = model_of(QUIET, [ban])
+    for mech in ("none", "offtake"):
+        path = central(model, settings, mech)
+        assert (path["shortfall_t"] == 0.0).all(), mech
+    assert central(model, settings, "offtake")["purchases_t"][1] > 0.0
+    sure, settings = model_of(QUIET, [{**ban, "probability": 1.0}])
+    assert (central(sure, settings, "none")["shortfall_t"] > 0.0).all()
+
+
+def test_zone_buyers_surplus_in_a_release_year_counts_the_released_tonnes() -> None:
+    """An offtake's release sells stock to zone buyers at the market price: the market then
+    carries ``f x H`` of their demand ``H`` (``f < 1``), but the buyers consume all of ``H`` at
+    that price, so their surplus is the one of their whole demand. It was counted on ``f x H``
+    alone in release years (purchase years were right), so a release showed ``1 - f`` of the
+    buyers' surplus change as nobody's. Recomputed here from each year's prices:
+    ``-sum E_j (P_j^(1 - eta) - 1) / (1 - eta)`` over members (no growth, no shocks: H = 1)."""
+    model, settings = model_of(
+        {**QUIET, "floor_usd_per_t": 30000},
+        [{"exporters": ["CHN"], "importers": "members", "probability": 1.0, "year": 2029}],
+    )
+    keep: list[ChainSolution] = []
+    path = central(model, settings, "offtake", keep)
+    mem, eta = model.members, model.stages[0].market.eta
+    assert path["releases_t"][YEARS.index(2029)] > 0.0
+    assert path["purchases_t"][YEARS.index(2026)] > 0.0
+    for t, sol in enumerate(keep):
+        st = sol.stages[0]
+        ok = mem & (st.E > 0)
+        own = -float((st.E[ok] * np.expm1((1.0 - eta) * np.log(st.P[ok])) / (1.0 - eta)).sum())
+        assert path["zone_consumer_surplus_usd"][t] == pytest.approx(own, rel=1e-9, abs=1e-3)
+
+
+def test_a_capped_cfd_payment_is_zone_producers_income() -> None:
+    """With ``cfd_volume_cap_t`` below zone output the CfD is paid beside the market (supply is
+    solved without the floor): the payment is income of the zone's producers. Their gain left
+    it out, so taxpayers paid USD 2.6 m a year that nobody received. Now the zone producers'
+    gain is the market's change in their surplus plus the payment."""
+    model, settings = model_of({**QUIET, "cfd_volume_cap_t": 2000.0})
+    keep: list[ChainSolution] = []
+    sub = central(model, settings, "producer_subsidy", keep)
+    none = central(model, settings, "none")
+    mem = model.members
+    paid = sub["fiscal_cost_usd"] - none["fiscal_cost_usd"]
+    assert paid[1:].min() > 0.0  # the floor binds on the capped volume every year
+    market = np.array([float(sol.stages[0].dPS[mem].sum()) for sol in keep])
+    np.testing.assert_allclose(sub["zone_producer_surplus_usd"], market + paid, rtol=1e-12)
+    gain = sub["zone_producer_surplus_usd"] - none["zone_producer_surplus_usd"]
+    np.testing.assert_allclose(gain, paid, rtol=1e-9)  # the market is the no-floor one
+
+
+def test_each_years_stage_figures_keep_the_draws_of_the_mechanisms_own_figures() -> None:
+    """A draw whose year did not converge is left out of the mechanism's figures of that year;
+    the stage series of the same year (``years[].mechanisms[].stages``, ``stages.csv``) kept
+    it, so the floored stage's price there differed from the mechanism's price."""
+    sc = scenario({"draws": 3, "years": "2025-2027", "mechanisms": ["producer_subsidy"]})
+    res = run_paths(sc, workers=1, world=_world())
+    raw = res.raw["producer_subsidy"]
+    raw["converged"][1, 2] = 0.0  # as a draw that failed in 2027
+    raw["stage_price_usd_per_t"][1, 2, 0] = 1e9  # what a failed solve may leave
+    d = res.to_dict()
+    key = d["stages"][0]
+    for t, row in enumerate(d["years"]):
+        stage = row["mechanisms"]["producer_subsidy"]["stages"][key]
+        own = d["mechanisms"]["producer_subsidy"]["years"][t]["price_usd_per_t"]["expected"]
+        assert stage["price_usd_per_t"] == pytest.approx(own, rel=1e-12)
