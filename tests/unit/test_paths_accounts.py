@@ -124,3 +124,22 @@ def test_each_years_stage_figures_keep_the_draws_of_the_mechanisms_own_figures()
         stage = row["mechanisms"]["producer_subsidy"]["stages"][key]
         own = d["mechanisms"]["producer_subsidy"]["years"][t]["price_usd_per_t"]["expected"]
         assert stage["price_usd_per_t"] == pytest.approx(own, rel=1e-12)
+
+
+def test_an_offtakes_premium_over_the_market_price_is_zone_producers_income() -> None:
+    """The agency buys at the floor ``F`` under contracts with zone producers while the market
+    price ``p`` is below it; the tonnes come through the market at ``p``. The premium ``(F -
+    p) x`` tonnes bought was in the fiscal cost and in nobody's gain (USD 80 m a year on the
+    lithium example's central path); now zone producers' gain is the market's change in their
+    surplus plus it, in purchase years, and the market's alone in the others."""
+    model, settings = model_of(QUIET)
+    keep: list[ChainSolution] = []
+    path = central(model, settings, "offtake", keep)
+    mem = model.members
+    floor = 20000.0
+    bought = path["purchases_t"]
+    assert bought[1] > 0.0 and (bought == 0.0).any()  # purchase years and years without
+    premium = np.maximum(floor - path["price_usd_per_t"], 0.0) * bought
+    assert premium[1] > 1e6
+    market = np.array([float(sol.stages[0].dPS[mem].sum()) for sol in keep])
+    np.testing.assert_allclose(path["zone_producer_surplus_usd"], market + premium, rtol=1e-12)

@@ -44,7 +44,11 @@ Mechanisms (the floor ``F``, USD/t, at the floored stage; ``p_i`` a producer's m
   added to zone buyers' demand. On a disruption or when the price exceeds
   ``release_price_ratio`` x the base-year price the agency releases up to ``release_days`` of
   zone demand (never more than it holds), sold at the market price. Fiscal cost = purchases at
-  ``F`` - release revenue. Zone buyers' surplus is that of their own demand ``H``: the market
+  ``F`` - release revenue. The agency buys under contracts with zone producers (as the US
+  Department of Defense's NdPr offtake with MP Materials, 2025): the tonnes come through the
+  market, at the market price ``p``, and the premium ``(F - p)+ x`` the tonnes bought is zone
+  producers' income beside the market (added to their surplus change, as a capped CfD's
+  payment). Zone buyers' surplus is that of their own demand ``H``: the market
   carries ``f x H`` (``f > 1`` with purchases, ``f < 1`` with releases, which the buyers also
   consume at the market price), and the surplus is linear in the shift, so it is the market's
   ``dCS / f`` at the floored stage.
@@ -281,7 +285,7 @@ def simulate_path(
         )
         sol = y.solve(H, A, pols, fired, gap)
         fiscal = 0.0
-        paid_out = 0.0  # a capped CfD's payment: a transfer to zone producers beside the market
+        paid_out = 0.0  # a capped CfD's payment or an offtake's premium: zone producers' income
         bought = released = 0.0
         f = 1.0
         if active and mechanism == "producer_subsidy":
@@ -328,6 +332,9 @@ def simulate_path(
                     stock += bought
                     spent += bought * F
                     fiscal += bought * F
+                    # the agency's contracts are with zone producers: what it pays above the
+                    # market price is their income beside the market (as a capped CfD's)
+                    paid_out = max(F - _market_price(sol, k, uv[k]), 0.0) * bought
             Z = _zone_use_value(sol, k, mem)
             zone_t = Z / uv[k] - bought + released
         shortfall = 0.0
