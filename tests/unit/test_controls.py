@@ -127,6 +127,25 @@ def test_licensing_is_a_quota_at_the_grant_share() -> None:
     assert usa and usa[0]["banned"] and usa[0]["value_usd"] == 0.0
 
 
+def test_two_licences_at_the_same_share_are_one_group_and_say_so() -> None:
+    """Two licences of CHN at a grant share of 0.5 (to the zone, and to Indonesia) are one
+    group, a joint cap over both sets of destinations: the results show one group where the
+    scenario wrote two, so a note names both policies. A licence at another share is a group
+    of its own, and says nothing."""
+    base = {"type": "export_licensing", "exporters": ["CHN"]}
+    zone = base | {"importers": "members", "grant_share": {"default": 0.5}}
+    same = base | {"importers": ["IDN"], "grant_share": {"default": 0.5}}
+    other = base | {"importers": ["IDN"], "grant_share": {"default": 0.4}}
+    pooled = product(scenario(zone, same))
+    (group,) = pooled["export_controls"]
+    assert "IDN" in group["destinations"] and "USA" in group["destinations"]
+    said = [n for n in pooled["notes"] if "form one group" in n]
+    assert len(said) == 1 and said[0].startswith("policy[0] and policy[1]: CHN's exports")
+    apart = product(scenario(zone, other))
+    assert len(apart["export_controls"]) == 2
+    assert not [n for n in apart["notes"] if "form one group" in n]
+
+
 def test_a_grant_share_for_a_country_outside_the_importers_is_named_as_unused() -> None:
     """``grant_share = {default = 0.5, JPN = 0.1}`` with ``importers = ["USA"]``: the JPN share
     was ignored in silence."""

@@ -338,6 +338,7 @@ def resolve_controls(
                     f"share of {value:g} allows at least the baseline exports; it is applied "
                     "(it binds only if exports would rise above it)"
                 )
+            notes += _pooled_note(own_caps, i, dest, float(value), base)
             kind = _KIND_WORDS[int(np.bitwise_or.reduce(pair_from[i][dest]))]
             groups.append(
                 QuotaGroup(i, dest, float(value), f"{base.countries[i]} cap {value:g}", kind=kind)
@@ -382,6 +383,28 @@ _FROM_LICENCE = 2
 _KIND_WORDS = {0: "quota", 1: "quota", 2: "licence", 3: "quota and licence"}
 """A quota group's ``kind`` from the instruments that set its pairs' caps (bit 1: an
 ``export_quota``, bit 2: ``export_licensing``; both where they give the same cap)."""
+
+
+def _pooled_note(
+    own_caps: list[tuple[str, str, np.ndarray]],
+    i: int,
+    dest: np.ndarray,
+    value: float,
+    base: ProductBaseline,
+) -> list[str]:
+    """A note where one exporter's caps of several policies are one group: the pairs with the
+    same exporter and cap share a joint cap over their destinations (the module's docstring),
+    so two licences at the same grant share are one pool, and the results show one group
+    (``CHN cap 0.3``) where the scenario wrote two; said, with the policies, so that the user's
+    own split is not lost without a word."""
+    pooled = [f for f, _, own in own_caps if (own[i][dest] == value).any()]
+    if len(pooled) < 2:
+        return []
+    return [
+        f"{', '.join(pooled[:-1])} and {pooled[-1]}: {base.countries[i]}'s exports under them have the same cap "
+        f"({value:g} of baseline exports) and form one group, a joint cap over its "
+        f"{int(dest.sum())} destinations ({base.countries[i]} cap {value:g} in the results)"
+    ]
 
 
 def _capped_by(
