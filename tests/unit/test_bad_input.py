@@ -1118,3 +1118,25 @@ def test_a_quota_on_no_country_of_the_market_says_so_in_words() -> None:
     base = bundled_baseline(load_world(2024), "lithium_carbonate")
     (note,) = quota_notes("policy[0]", base, np.zeros(base.n, dtype=bool), 0.5)
     assert note.startswith("no effect: policy[0]: none of the exporters it selects"), note
+
+
+def test_a_buyer_cut_off_leaves_the_totals_it_enters_undefined_and_says_so() -> None:
+    """Korea buys lithium carbonate only abroad: a ban of every exporter to it cuts it off.
+    Its welfare is undefined, so are the zone's and the world's totals (not summed without
+    it), while the outside total is defined; the warning says all of that."""
+    import critmin
+
+    data = {
+        "name": "cut",
+        "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]},
+        "product": [{"id": "lithium_carbonate"}],
+        "policy": [{"type": "export_ban", "exporters": "all", "importers": ["KOR"]}],
+    }
+    product = critmin.simulate(data).to_dict()["products"]["lithium_carbonate"]
+    summary = product["summary"]
+    assert product["countries"]["KOR"]["welfare_change_usd"] is None
+    assert summary["zone_welfare_change_usd"] is None
+    assert summary["world_welfare_change_usd"] is None
+    assert summary["outside_welfare_change_usd"] < 0
+    (note,) = [n for n in product["notes"] if n.startswith("cut off:")]
+    assert "(KOR)" in note and "so are the welfare totals that include them" in note

@@ -214,7 +214,8 @@ def cut_off_notes(base: ProductBaseline, banned: np.ndarray) -> list[str]:
     return [
         f"cut off: the bans leave {int(cut.sum())} buyer(s) of {_goods(base)} with no supplier "
         f"({codes(base, cut)}): their price is infinite, so their consumer surplus and welfare "
-        "are undefined (shown as '-', null in JSON)"
+        "are undefined (shown as '-', null in JSON), and so are the welfare totals that "
+        "include them"
     ]
 
 
