@@ -36,7 +36,8 @@ from functools import lru_cache
 from html import escape
 from typing import Any
 
-from critmin.numbers import pct, share, usd
+from critmin.note_kinds import SHOWN, names_listed
+from critmin.numbers import pct, share, share_pair, usd
 
 # welfare parts in the order of the identity: welfare = cs + ps + revenue + rent - subsidy
 WELFARE_PARTS: tuple[tuple[str, str], ...] = (
@@ -51,6 +52,10 @@ GROUPS = ("zone", "outside", "world")
 # below these a change is reported as "unchanged" (0.005 percentage points, USD 0.5)
 PCT_EPS = 0.005
 USD_EPS = 0.5
+PCT_NOISE = 1e-6
+"""A price change (%) below this is rounding noise: "unchanged"; one between this and
+:data:`PCT_EPS` is real but rounds to 0.00%, and the answer says how small it is
+(:func:`_change`) rather than calling it no change."""
 
 
 @dataclass(frozen=True)
@@ -228,7 +233,8 @@ def price_changes(results: dict[str, Any]) -> dict[str, float | None]:
 
 
 def country_welfare(results: dict[str, Any]) -> dict[str, float]:
-    """Welfare change (USD) of each country summed over products."""
+    """Welfare change (USD) of each country summed over products (those whose welfare is
+    undefined in a product are left out: see :func:`undefined_welfare`)."""
     out: dict[str, float] = {}
     for p in results["products"].values():
         if not p["converged"]:  # no result numbers
@@ -240,20 +246,27 @@ def country_welfare(results: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def undefined_welfare(results: dict[str, Any]) -> list[str]:
+    """Countries whose welfare change is undefined (``None``) in a converged product, sorted:
+    a buyer cut off from every supplier (``P = inf``: an unbounded consumer surplus loss for
+    ``eta <= 1``) or a numerical failure, each with its warning in the notes. A sum over the
+    other products is not their welfare, so they are not ranked among the gains and losses."""
+    return sorted(
+        {
+            code
+            for p in results["products"].values()
+            if p["converged"]
+            for code, row in p["countries"].items()
+            if row.get("welfare_change_usd") is None
+        }
+    )
+
+
 # ----------------------------------------------------------------------------- words
 
 
 def _money(v: float | None) -> str:
     return "an unknown amount" if v is None else f"USD {usd(abs(v))}"
-
-
-def share_pair(before: float | None, after: float | None) -> tuple[str, str]:
-    """Two shares as %, with as many decimals (1 to 3) as it takes to tell them apart."""
-    for digits in (1, 2, 3):
-        a, b = share(before, digits), share(after, digits)
-        if a != b:
-            break
-    return a, b
 
 
 def _move(label: str, before: float | None, after: float | None, of: str = "") -> str:
@@ -273,12 +286,27 @@ def _move(label: str, before: float | None, after: float | None, of: str = "") -
 
 
 def _change(v: float | None) -> str:
-    """``'rise 8.62%'``, ``'fall 0.33%'``, ``'are unchanged'`` for a percent change."""
+    """``'rise 8.62%'``, ``'fall 0.33%'``, ``'fall by less than 0.01%'`` (a real change that
+    two decimals round to 0), ``'are unchanged'`` (below :data:`PCT_NOISE`) for a percent
+    change."""
     if v is None:
         return "cannot be measured"
-    if abs(v) < PCT_EPS:
+    if abs(v) < PCT_NOISE:
         return "are unchanged"
-    return f"{'rise' if v > 0 else 'fall'} {pct(abs(v)).lstrip('+')}"
+    verb = "rise" if v > 0 else "fall"
+    if abs(v) < PCT_EPS:
+        return f"{verb} by less than 0.01%"
+    return f"{verb} {pct(abs(v)).lstrip('+')}"
+
+
+def pct_figure(v: float | None) -> str:
+    """A key figure's percent change: :func:`critmin.numbers.pct` with two decimals, or as many
+    more (up to four) as a real change needs not to read ``+0.00%`` (``-0.0015%`` is
+    ``-0.001%``, with its sign); rounding noise below :data:`PCT_NOISE` is ``+0.00%``."""
+    if v is None or abs(v) < PCT_NOISE:
+        return pct(v)
+    digits = next((d for d in (2, 3, 4) if abs(v) >= 0.5 * 10.0**-d), 4)
+    return pct(v, digits)
 
 
 def _gain_or_loss(v: float | None) -> str:
@@ -380,7 +408,8 @@ def paragraph(results: dict[str, Any], top: int = 2) -> str:
         f"{_gain_or_loss(zone['welfare_change_usd'])}; outside the zone, "
         f"{_gain_or_loss(outside['welfare_change_usd'])}."
     )
-    by_country = country_welfare(results)
+    unranked = undefined_welfare(results)
+    by_country = {c: v for c, v in country_welfare(results).items() if c not in unranked}
     winners = sorted(((c, v) for c, v in by_country.items() if v > USD_EPS), key=lambda cv: -cv[1])
     losers = sorted(((c, v) for c, v in by_country.items() if v < -USD_EPS), key=lambda cv: cv[1])
     if winners or losers:
@@ -391,6 +420,13 @@ def paragraph(results: dict[str, Any], top: int = 2) -> str:
             bits.append(f"the largest losses fall on {_names(losers[:top])}")
         text = "; ".join(bits)
         sentences.append(text[0].upper() + text[1:] + " (welfare, USD).")
+    if unranked:  # cut off, not a loss smaller than those ranked: said, not left out silently
+        names = [f"{country_label(c)} ({c})" for c in unranked]
+        listed = _and_list(names) if len(names) <= SHOWN else names_listed(names)
+        sentences.append(
+            f"The welfare of {listed} is undefined (see the warnings: a buyer cut off from "
+            "every supplier loses without bound), so they are not ranked."
+        )
     failed = [str(p["name"]) for p in products.values() if not p["converged"]]
     if failed:
         sentences.append(
@@ -429,7 +465,7 @@ def key_figures(results: dict[str, Any]) -> list[KeyFigure]:
             "Consumer prices in the zone",
             prices["zone_consumer_price_change_pct"],
             "%",
-            pct(prices["zone_consumer_price_change_pct"]),
+            pct_figure(prices["zone_consumer_price_change_pct"]),
             note="change, weighted by baseline purchases",
         ),
         KeyFigure(
@@ -437,7 +473,7 @@ def key_figures(results: dict[str, Any]) -> list[KeyFigure]:
             "Consumer prices outside",
             prices["outside_consumer_price_change_pct"],
             "%",
-            pct(prices["outside_consumer_price_change_pct"]),
+            pct_figure(prices["outside_consumer_price_change_pct"]),
             note="change, weighted by baseline purchases",
         ),
     ]

@@ -3,7 +3,7 @@
 - :func:`finite_or_none` and :func:`clean` make values JSON-safe (NaN and inf become ``None``,
   numpy scalars become Python numbers), for the results contract, assess records, the web API and
   the report.
-- :func:`usd`, :func:`pct`, :func:`share`, :func:`num` and :func:`sci` format numbers for the
+- :func:`usd`, :func:`pct`, :func:`pp`, :func:`share`, :func:`share_pair`, :func:`num` and :func:`sci` format numbers for the
   terminal summary, the report and the dashboard; a missing value is shown as ``-``.
 """
 
@@ -162,11 +162,35 @@ def pct(v: float | None, digits: int = 2) -> str:
     return f"{v:+.{digits}f}%"
 
 
+def pp(v: float | None, digits: int = 2) -> str:
+    """A signed difference in percentage points: ``-3.7 pp`` (``digits`` decimals), with up to
+    two more decimals where ``digits`` would round a difference to zero (``-0.04 pp``, not
+    ``-0.0 pp``); ``0.00 pp`` (no sign) for one that rounds to zero even so; ``-`` for a
+    missing value."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    for d in range(digits, digits + 3):
+        if abs(v) >= 0.5 * 10.0**-d:
+            return f"{v:+.{d}f} pp"
+    return f"{0.0:.{digits}f} pp"
+
+
 def share(v: float | None, digits: int = 1) -> str:
     """A fraction shown as a percentage: ``0.31 -> 31.0%``."""
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "-"
     return f"{100 * v:.{digits}f}%"
+
+
+def share_pair(before: float | None, after: float | None) -> tuple[str, str]:
+    """Two shares (fractions) as %, with as many decimals (1 to 3) as it takes to tell them
+    apart: ``3.46%``, ``3.50%`` where one decimal would show a real change as ``3.5% -> 3.5%``
+    (every view of a before/after share: the written answer, the summary, the report)."""
+    for digits in (1, 2, 3):
+        a, b = share(before, digits), share(after, digits)
+        if a != b:
+            break
+    return a, b
 
 
 def num(v: float | None, digits: int = 3) -> str:

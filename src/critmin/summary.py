@@ -13,8 +13,8 @@ from rich.table import Table
 from critmin.note_kinds import WARNING_PREFIXES, shared_warnings
 from critmin.numbers import pct as _pct
 from critmin.numbers import share as _share
+from critmin.numbers import share_pair, usd_terms
 from critmin.numbers import usd as _usd
-from critmin.numbers import usd_terms
 
 
 def diversion(
@@ -98,7 +98,8 @@ def products_table(data: dict[str, Any]) -> Table:
         t.add_column("subsidy", justify="right", no_wrap=True)
 
     def ss(before: float | None, after: float | None) -> str:
-        return f"{_share(before).rstrip('%')}→{_share(after).rstrip('%')}"
+        a, b = share_pair(before, after)  # a real change is never shown as 94.5→94.5
+        return f"{a.rstrip('%')}→{b.rstrip('%')}"
 
     failed = 0
     for pid in order:
@@ -210,10 +211,11 @@ def print_summary(
             f"{p['parameters']['demand_elasticity']:g}"
         )
         _print_notes(console, p, warnings=True)
+        ss_before, ss_after = share_pair(z["self_sufficiency_baseline"], z["self_sufficiency"])
+        ws_before, ws_after = share_pair(z["watch_share_baseline"], z["watch_share"])
         console.print(
-            f"Zone self-sufficiency {_share(z['self_sufficiency_baseline'])} -> "
-            f"{_share(z['self_sufficiency'])};  watch share {_share(z['watch_share_baseline'])} -> "
-            f"{_share(z['watch_share'])}"
+            f"Zone self-sufficiency {ss_before} -> {ss_after};  watch share {ws_before} -> "
+            f"{ws_after}"
         )
         console.print(
             f"Consumer prices: zone {_pct(s['zone_consumer_price_change_pct'])}, outside "
@@ -342,8 +344,8 @@ def print_controls(console: Console, product: dict[str, Any], members: set[str],
     w = view["watch_to_zone"]
     if w["before"] is not None or w["after"] is not None:
         console.print(
-            f"Watch countries' exports going to the zone: {_share(w['before'])} -> "
-            f"{_share(w['after'])}",
+            "Watch countries' exports going to the zone: "
+            + " -> ".join(share_pair(w["before"], w["after"])),
             highlight=False,
         )
     routed = view["routed"]
@@ -440,7 +442,8 @@ def print_chains(console: Console, chains: dict[str, Any]) -> None:
             gain = cap["share_of_zone_producer_gain"]
 
             def moved(before: float | None, after: float | None) -> str:
-                return f"{_share(before).rstrip('%')}->{_share(after).rstrip('%')}"
+                a, b = share_pair(before, after)
+                return f"{a.rstrip('%')}->{b.rstrip('%')}"
 
             t.add_row(
                 f"{k + 1}. {s['stage']}\n[dim]{escape(', '.join(s['products']))}[/]",

@@ -202,6 +202,35 @@ def test_no_change_says_so(two_products: dict[str, Any]) -> None:
     assert "shows no change" in text and "largest" not in text
 
 
+def test_a_price_change_that_rounds_to_zero_is_not_called_no_change(
+    two_products: dict[str, Any],
+) -> None:
+    # a levy floor at the median unit value moved outside prices -0.0015%, with an outside
+    # welfare loss of USD 326 k: the answer said they "are unchanged", the key figure "+0.00%"
+    small = copy.deepcopy(two_products)
+    small["products"]["a"]["countries"]["CHN"]["consumer_price_change_pct"] = -0.003
+    small["products"]["b"]["countries"]["BRA"]["consumer_price_change_pct"] = 0.0
+    h = headline(small)
+    assert h.figure("outside_consumer_price_change_pct").value == pytest.approx(-0.002)
+    assert "fall by less than 0.01% outside it" in h.paragraph
+    assert "are unchanged outside" not in h.paragraph
+    assert h.figure("outside_consumer_price_change_pct").text == "-0.002%"
+
+
+def test_countries_whose_welfare_is_undefined_are_named_not_dropped(
+    two_products: dict[str, Any],
+) -> None:
+    # a ban that cuts buyers off from every supplier leaves their welfare undefined: the answer
+    # ranked the others' losses as "the largest" and said nothing of them
+    cut = copy.deepcopy(two_products)
+    row = cut["products"]["b"]["countries"]["USA"]
+    row["consumer_surplus_change_usd"] = row["welfare_change_usd"] = None
+    text = headline(cut).paragraph
+    assert "The welfare of United States (USA) is undefined" in text
+    gains = text.split("The largest gains go to ")[1].split(" (welfare, USD)")[0]
+    assert "USA" not in gains  # its sum over the other product is not its welfare
+
+
 def test_key_figures_have_units_and_identity(two_products: dict[str, Any]) -> None:
     h = headline(two_products)
     units = {f.key: f.unit for f in h.figures}

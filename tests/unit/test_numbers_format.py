@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from critmin.numbers import pct, usd
+from critmin.numbers import pct, pp, usd
 
 
 def test_rounding_noise_is_no_change_not_minus_zero() -> None:
@@ -25,3 +25,11 @@ def test_the_formats_are_unchanged_elsewhere() -> None:
     )
     assert pct(8.544) == "+8.54%" and pct(-0.006) == "-0.01%"
     assert usd(math.nan) == "-" and pct(None) == "-"
+
+
+def test_a_percentage_point_difference_is_never_minus_zero() -> None:
+    # the compare page's differences: -0.04 pp was "-0.0 pp", -0.001 pp "-0.00 pp"
+    assert pp(-0.04, 1) == "-0.04 pp" and pp(-0.001) == "-0.001 pp"
+    assert pp(-3.7, 1) == "-3.7 pp" and pp(8.623) == "+8.62 pp"
+    assert pp(0.0) == "0.00 pp" and pp(-1e-12, 1) == "0.0 pp"
+    assert pp(None) == "-" and pp(math.inf) == "-"

@@ -198,6 +198,16 @@ def test_solver_messages_name_countries_by_iso3() -> None:
     assert "COD" in codes
 
 
+def test_a_small_share_change_is_not_printed_as_none() -> None:
+    # example 3 moves zone self-sufficiency 94.52% -> 94.50%: the answer says it falls, and the
+    # product's line said "94.5% -> 94.5%"
+    data = simulate(EXAMPLES / "03_drc_cobalt_quota.toml").to_dict()
+    text = render(data)
+    assert "falls from 94.52% to 94.50%" in text
+    assert "Zone self-sufficiency 94.52% -> 94.50%" in text
+    assert "94.5% -> 94.5%" not in text
+
+
 def test_the_welfare_line_adds_up_as_printed() -> None:
     """The total and its parts in one unit: the printed parts add up to the printed total
     within one unit of the last digit (each rounded once)."""

@@ -142,6 +142,20 @@ def test_report_escapes_untrusted_text(example1_result: dict[str, Any]) -> None:
     assert script_json({"a": "<&>"}) == '{"a":"\\u003c\\u0026\\u003e"}'
 
 
+def test_a_product_tile_shows_a_small_share_change_as_the_answer_does(
+    report1: tuple[str, dict[str, Any]],
+) -> None:
+    # example 1: the watch share moves 3.46% -> 3.50%; the product's tile said "3.5% → 3.5%"
+    # under an answer that says it rises
+    html, data = report1
+    zone = data["products"]["lithium_carbonate"]["zone"]
+    assert round(100 * zone["watch_share_baseline"], 1) == round(100 * zone["watch_share"], 1)
+    text = re.sub(r"<[^>]+>", " ", html)
+    assert "rises from 3.46% to 3.50%" in text
+    assert re.search(r"Watch share of zone demand\s+3\.46% → 3\.50%", text)
+    assert not re.search(r"Watch share of zone demand\s+3\.5% → 3\.5%", text)
+
+
 def test_multi_product_report_has_a_section_per_product(tmp_path: Path) -> None:
     path = tmp_path / "r2.html"
     data = simulate_report(EXAMPLES / "02_china_bans_gallium_magnets.toml", path)

@@ -164,6 +164,21 @@ def test_compare_two_scenarios_and_a_baseline(client: Any) -> None:
     assert client.get("/api/compare", params={"a": "baseline", "b": "baseline"}).status_code == 422
 
 
+def test_compare_page_shows_a_small_difference_not_minus_zero(client: Any) -> None:
+    # example 1 against its baseline: the watch share moves 3.46% -> 3.50% (0.04 pp), which
+    # the page printed as "-0.0 pp"
+    a = client.post("/api/scenarios", json=EXAMPLE1_DICT).json()["id"]
+    rows = {
+        r["key"]: r
+        for r in client.get("/api/compare", params={"a": a, "b": "baseline"}).json()["totals"]
+    }
+    diff = rows["watch_share"]["diff"]
+    assert -0.0005 < diff < -0.0003
+    page = client.get("/compare", params={"a": a, "b": "baseline"}).text
+    assert f"{100 * diff:+.2f} pp" in page
+    assert "-0.0 pp" not in page and "+0.0 pp" not in page
+
+
 def test_exports_csv_and_excel(client: Any) -> None:
     from openpyxl import load_workbook
 

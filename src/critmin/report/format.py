@@ -11,9 +11,9 @@ from typing import Any
 from markupsafe import Markup
 
 from critmin.narrative import country_label
-from critmin.numbers import clean, compact_json, num, pct, sci, share, usd
+from critmin.numbers import clean, compact_json, num, pct, pp, sci, share, usd
 
-__all__ = ["clean", "country_label", "num", "pct", "sci", "share", "usd"]
+__all__ = ["clean", "country_label", "num", "pct", "pp", "sci", "share", "usd"]
 
 
 def script_json(obj: Any) -> Markup:

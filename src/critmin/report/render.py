@@ -34,6 +34,7 @@ from critmin.narrative import (
     stage_product,
 )
 from critmin.note_kinds import WARNING_PREFIXES, draw_warnings, result_warnings
+from critmin.numbers import share_pair
 from critmin.report import format as fmt
 from critmin.report.resources import packed_text, plotly_js_packed, world_geojson_text
 
@@ -122,7 +123,10 @@ def make_env(*extra_dirs: Path) -> Environment:
         {
             "usd": fmt.usd,
             "pct": fmt.pct,
+            "pp": fmt.pp,
             "share": fmt.share,
+            # before|share_move(after): "3.46% → 3.50%", never a real change as "3.5% → 3.5%"
+            "share_move": lambda before, after: " → ".join(share_pair(before, after)),
             "num": fmt.num,
             "sci": fmt.sci,
             "script_json": fmt.script_json,
@@ -305,13 +309,13 @@ def product_view(
         },
         {
             "label": "Zone self-sufficiency",
-            "value": f"{fmt.share(z['self_sufficiency_baseline'])} → {fmt.share(z['self_sufficiency'])}",
+            "value": " → ".join(share_pair(z["self_sufficiency_baseline"], z["self_sufficiency"])),
             "raw": z["self_sufficiency"],
             "key": "self_sufficiency",
         },
         {
             "label": "Watch share of zone demand",
-            "value": f"{fmt.share(z['watch_share_baseline'])} → {fmt.share(z['watch_share'])}",
+            "value": " → ".join(share_pair(z["watch_share_baseline"], z["watch_share"])),
             "raw": z["watch_share"],
             "key": "watch_share",
         },
