@@ -153,13 +153,13 @@ def usd_terms(values: Sequence[float | None], signed: bool = True) -> list[str]:
 
 
 def pct(v: float | None, digits: int = 2) -> str:
-    """A signed percentage change: ``+8.54%`` (``+0.00%`` for a change that rounds to 0, of
-    either sign)."""
+    """A signed percentage change: ``+8.54%``, thousands separated (``+1,014.05%``, as the
+    warnings write them); ``+0.00%`` for a change that rounds to 0, of either sign."""
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "-"
     if abs(v) < 0.5 * 10.0**-digits:
         v = 0.0
-    return f"{v:+.{digits}f}%"
+    return f"{v:+,.{digits}f}%"
 
 
 def pp(v: float | None, digits: int = 2) -> str:

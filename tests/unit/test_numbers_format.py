@@ -33,3 +33,12 @@ def test_a_percentage_point_difference_is_never_minus_zero() -> None:
     assert pp(-3.7, 1) == "-3.7 pp" and pp(8.623) == "+8.62 pp"
     assert pp(0.0) == "0.00 pp" and pp(-1e-12, 1) == "0.0 pp"
     assert pp(None) == "-" and pp(math.inf) == "-"
+
+
+def test_a_large_percent_change_is_thousands_separated() -> None:
+    """``+1,014.05%``, as the warnings beside it write ``1,929%`` (it read ``1014.05%``)."""
+    from critmin.numbers import pct
+
+    assert pct(1014.054) == "+1,014.05%"
+    assert pct(-12345.6, 1) == "-12,345.6%"
+    assert pct(8.544) == "+8.54%"

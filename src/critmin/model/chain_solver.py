@@ -335,7 +335,7 @@ def solve_chain(
             "their last digits moves it more)"
         )
     elif converged:
-        message = f"converged in {iterations} iterations (max residual {resid:.1e})"
+        message = f"converged in {iterations} iteration{'' if iterations == 1 else 's'} (max residual {resid:.1e})"
     else:
         why = "line search failed" if status == 2 else "iteration limit reached"
         message = (

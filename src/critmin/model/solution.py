@@ -325,7 +325,9 @@ def stack_solutions(
         it = iterations[b]
         source = (rows, b, market.n, nvalid[b], market, resolved[k])
         if converged and not flagged[b]:  # the common case
-            message = f"converged in {it} iterations (max residual {max_res:.1e})"
+            message = (
+                f"converged in {it} iteration{'' if it == 1 else 's'} (max residual {max_res:.1e})"
+            )
         else:
             message = _message(
                 source, st, ev, outcome, tol, converged, representable[b], flagged[b]
@@ -360,11 +362,13 @@ def _message(
         )
         msgs.extend(fixed_supply_causes(market, policy))  # the likelier cause, where it applies
     elif converged:
-        msgs.append(f"converged in {it} iterations (max residual {max_res:.1e})")
+        msgs.append(
+            f"converged in {it} iteration{'' if it == 1 else 's'} (max residual {max_res:.1e})"
+        )
     else:
         why = outcome.note[b] or "iteration limit reached"
         msgs.append(
-            f"did not converge after {it} iterations (Newton, then restarts in float64, with "
+            f"did not converge after {it} iteration{'' if it == 1 else 's'} (Newton, then restarts in float64, with "
             f"full Newton steps and with Levenberg-Marquardt): {why}; max residual {max_res:.1e}"
         )
         msgs.extend(fixed_supply_causes(market, policy))
