@@ -95,3 +95,15 @@ def test_nir_on_observed_flows_keeps_baci(world: World) -> None:
     assert r["sources"][1] == "CEPII BACI HS17 V202601 2024 (copper_cathode, tonnes)"
     assert r["coverage"] == pytest.approx(1.0, abs=0.05)
     assert np.isfinite(r["nir"])
+
+
+def test_world_total_without_the_withheld_us_is_said(world: World) -> None:
+    """USGS's lithium world total (222,000 t, 2024) 'Excludes U.S. production', which is W:
+    the shares are of the world without the U.S., so a coverage of 100 % needs that note."""
+    r = assess_one(world, "lithium", "mine", 2024, None)
+    assert r is not None and r["world_total"] == 222_000
+    assert {"country": "USA", "reason": "W"} in r["missing"]
+    assert any("excludes the United States" in n for n in r["notes"])
+    cobalt = assess_one(world, "cobalt", "mine", 2024, None)  # U.S. published: no such note
+    assert cobalt is not None
+    assert not any("excludes the United States" in n for n in cobalt["notes"])
