@@ -425,16 +425,36 @@ def nir_from_trade(
     imports = float(q[into].sum()) * cf
     exports = float(q[outof].sum()) * cf
     traded = float(f.loc[into | outof, "value_usd"].sum())
-    measured = float(f.loc[(into | outof) & has_q, "value_usd"].sum())
+    # measured: observed trade with quantities; critmin's estimated flows are not measured
+    estimate = f["basis"].eq("estimate") if "basis" in f else pd.Series(False, index=f.index)
+    est_value = float(f.loc[(into | outof) & estimate, "value_usd"].sum())
+    measured = float(f.loc[(into | outof) & has_q & ~estimate, "value_usd"].sum())
     trade_cov = measured / traded if traded > 0 else 1.0
+    trade_source = f"CEPII BACI HS17 V202601 {world.year} ({pid}, tonnes)"
+    if est_value > 0:
+        est_sources = sorted(set(map(str, f.loc[(into | outof) & estimate, "method"])))
+        trade_source = (
+            f"critmin estimate ({', '.join(est_sources)}) of the flows of {pid} (HS "
+            f"{prod['hs6']}), {world.year}: not observed trade (docs/data.md)"
+            + (f"; CEPII BACI HS17 V202601 {world.year}" if est_value < traded else "")
+        )
     notes = [
-        f"imports and exports of {pid} (HS {prod['hs6']}) in BACI {world.year} x content factor {cf:g}",
+        f"imports and exports of {pid} (HS {prod['hs6']}) in "
+        + ("BACI" if est_value <= 0 else "critmin's estimated flows")
+        + f" {world.year} x content factor {cf:g}",
     ]
+    if est_value > 0:
+        notes.append(
+            f"ESTIMATE: {est_value / traded:.0%} of {country}'s trade value in {pid} rests on "
+            "critmin's estimated flows (mass balance, not observed trade): coverage counts it "
+            "as not measured"
+        )
     if uv_note:
         notes.append(uv_note)
-    elif trade_cov < 1:
+    elif traded > 0 and (no_q := 1 - trade_cov - est_value / traded) > 1e-9:
         notes.append(
-            f"{1 - trade_cov:.0%} of the trade value has no quantity: tonnes estimated at the world unit value"
+            f"{no_q:.0%} of the trade value has no quantity: tonnes estimated at the world "
+            "unit value"
         )
     if world.year != year:
         notes.append(f"production of {year} against trade of {world.year}")
@@ -486,7 +506,7 @@ def nir_from_trade(
         "coverage": trade_cov if det.value is not None else 0.0,
         "reason": reason or det.reason,
         "notes": notes,
-        "sources": [supply.source, f"CEPII BACI HS17 V202601 {world.year} ({pid}, tonnes)"],
+        "sources": [supply.source, trade_source],
     }
 
 

@@ -136,6 +136,12 @@ def usgs_production(
         )
     if no_total:
         notes.append("no USGS world total: shares are of the sum of known values")
+    elif "USA" in reasons and wld["note"].astype(str).str.contains("xcludes U.S.").any():
+        notes.append(
+            f"the USGS world total excludes the United States, whose output is withheld "
+            f"({reasons['USA']}): shares are of the world without the U.S., and coverage "
+            "cannot see the U.S. output"
+        )
     basis = "/".join(bases) or "t"
     return Supply(
         values=values,

@@ -62,20 +62,61 @@ def _flows_and_domestic(
 
 
 def _baseline_sources(base: ProductBaseline, pid: str, hs6: str) -> list[str]:
-    trade = (
-        f"CEPII BACI HS17 V202601 {base.sources[0].split()[-1]} ({pid}, HS {hs6}; values, tonnes)"
-    )
-    return [trade, *(f"domestic sales of {pid}: {s}" for s in base.sources[1:])]
+    """The sources of a bundled baseline, as :func:`critmin.baseline.bundled_baseline` lists
+    them (the flows' sources, observed BACI and/or critmin's estimates, then the domestic
+    sales' source), each naming the product."""
+    *flow_sources, domestic = base.sources or [""]
+    out = [
+        f"{s} ({pid}, HS {hs6}; values, tonnes)"
+        if s.startswith("CEPII BACI")
+        else f"{pid} (HS {hs6}) flows: {s}"
+        for s in flow_sources
+    ]
+    return [*out, f"domestic sales of {pid}: {domestic}"]
 
 
-def _demand_measured_share(base: ProductBaseline, members: list[str], demand: float) -> float:
-    """Share of zone demand that is measured (imports, domestic sales from published output)."""
+def _estimated_imports(ctx: Context, pid: str, members: list[str]) -> float:
+    """Value (USD) of the cross-border flows into ``members`` that are critmin's estimates
+    (``basis == "estimate"`` in the flows table), not observed trade."""
+    cols = ctx.world.flow_columns(pid)
+    into = np.isin(cols["importer"], list(members))
+    est = into & (cols["exporter"] != cols["importer"]) & (cols["value_usd"] > 0)
+    est &= cols["basis"] == "estimate"
+    return float(cols["value_usd"][est].sum())
+
+
+def _demand_measured_share(
+    base: ProductBaseline, members: list[str], demand: float, estimated_imports: float = 0.0
+) -> float:
+    """Share of zone demand that is measured: 1 - (domestic sales resting on estimated output
+    + imports resting on critmin's estimated flows) / demand."""
     if demand <= 0:
         return 0.0
     est = [c for c in base.estimated_domestic if c in set(members)]
     pos = {c: k for k, c in enumerate(base.countries)}
-    estimated = sum(float(base.V[pos[c], pos[c]]) for c in est)
-    return max(0.0, min(1.0, 1.0 - estimated / demand))
+    estimated = sum(float(base.V[pos[c], pos[c]]) for c in est) + estimated_imports
+    measured = 1.0 - estimated / demand
+    return 0.0 if measured < 1e-12 else min(1.0, measured)
+
+
+def _trade_source(ctx: Context, estimated_imports: float, imports: float) -> str:
+    """Where the zone's imports come from: BACI, critmin's estimates, or both."""
+    if estimated_imports <= 0:
+        return f"BACI {ctx.world.year}"
+    if estimated_imports >= imports * (1 - 1e-9):
+        return f"critmin estimates for {ctx.world.year}"
+    return f"BACI {ctx.world.year} and critmin estimates"
+
+
+def _estimate_note(pid: str, estimated_imports: float, demand: float) -> list[str]:
+    """A note when part of the zone's demand for ``pid`` rests on estimated flows."""
+    if estimated_imports <= 0 or demand <= 0:
+        return []
+    return [
+        f"ESTIMATE: {estimated_imports / demand:.0%} of the zone's demand for {pid} is imports "
+        "estimated by critmin (mass balance, not observed trade; docs/data.md): coverage "
+        "counts them as not measured"
+    ]
 
 
 def _no_figure(pid: str | None, reason: str) -> dict[str, Any]:
@@ -94,12 +135,14 @@ def zone_trade(ctx: Context, prod: pd.Series, zone: Zone, supply: Supply) -> dic
     if not ss.denominator > 0:
         return _no_figure(pid, f"the zone has no recorded demand for {pid} in {ctx.world.year}")
     ws = dependence.watch_share(flows, dom_m, members, zone.watch) if zone.watch else None
-    coverage = _demand_measured_share(base, members, ss.denominator)
+    est_imports = _estimated_imports(ctx, pid, members)
+    coverage = _demand_measured_share(base, members, ss.denominator, est_imports)
     producing = sorted(m for m in members if m in in_base and dom_m[m] > 0)
     est = sorted(c for c in base.estimated_domestic if c in set(members))
     notes = [
         f"share of zone demand for {pid} (HS {prod['hs6']}) by value: members' domestic sales "
-        f"+ imports, BACI {ctx.world.year}",
+        f"+ imports, {_trade_source(ctx, est_imports, float(flows['value'].sum()))}",
+        *_estimate_note(pid, est_imports, ss.denominator),
         "members with domestic sales: " + (", ".join(producing) or "none"),
     ]
     if est:
@@ -239,7 +282,10 @@ def zone_proxy(
     ]
     if withheld:
         notes.append(f"output withheld for {', '.join(withheld)}: counted as 0 (a lower bound)")
-    coverage = _demand_measured_share(base, list(members), float(base.V[:, mem].sum()))
+    est_imports = _estimated_imports(ctx, pid, list(members))
+    down_demand = float(base.V[:, mem].sum())
+    notes += _estimate_note(pid, est_imports, down_demand)
+    coverage = _demand_measured_share(base, list(members), down_demand, est_imports)
     cov_supply = concentration.summarize(values, supply.total, reasons=supply.reasons).coverage
     return {
         "zone_basis": "production_proxy",
@@ -312,17 +358,20 @@ def zone_share_proxy(
     ratio = zone_share / demand_share
     ss = min(ratio, 1.0)
     out = shares[~shares.index.isin(members)].sort_values(ascending=False)
+    est_imports = _estimated_imports(ctx, pid, list(members))
+    zone_imports = zone_demand - float(np.diag(base.V)[mem].sum())
     notes = [
         f"SHARE PROXY, not a trade-based figure ({why_not}): the zone's share of world "
         f"{stage} supply ({zone_share:.1%}, {supply.basis}, {supply.period}) / its share of "
         f"world demand for {pid} (HS {prod['hs6']}, {prod['stage']} stage: {demand_share:.1%} "
-        f"by value, BACI {ctx.world.year}) = {ratio:.0%}"
+        f"by value, {_trade_source(ctx, est_imports, zone_imports)}) = {ratio:.0%}"
         + (", capped at 100%" if ratio > 1 else ""),
         f"assumes the zone needs {mineral} at the {stage} stage in the proportion it buys {pid}; "
         "the rest of the zone's need is attributed to outside suppliers in proportion to their "
         "shares",
     ]
-    coverage = _demand_measured_share(base, list(members), zone_demand)
+    notes += _estimate_note(pid, est_imports, zone_demand)
+    coverage = _demand_measured_share(base, list(members), zone_demand, est_imports)
     cov_supply = concentration.summarize(
         supply.values, supply.total, reasons=supply.reasons
     ).coverage

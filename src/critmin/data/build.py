@@ -385,6 +385,10 @@ TRANSFORMS: dict[str, list[str]] = {
         "the World sections of the MCS2026 commodities file",
         "country names stripped of spaces and footnote digits, mapped to ISO3 (WLD, OTH aggregates)",
         "units converted once to metric tonnes (kg x 0.001, thousand t x 1000)",
+        "unit labels that contradict the source's own notes and other editions (MCS2023 "
+        "chromium production, MCS2025 titanium mineral concentrates and industrial sand: "
+        "thousand t labelled t) read in the unit of curated/usgs_unit_corrections.csv, a "
+        "reason per row; unit_source keeps the published label, note says so",
         "W / NA / -- kept as NaN with missing_reason; bands ('>2000000') kept as NaN with reason",
         "years 2021-2025 kept; every edition kept, is_latest marks the newest edition per figure",
     ],

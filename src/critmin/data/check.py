@@ -8,15 +8,19 @@ Checks (each a :class:`CheckResult`):
    (world totals are rounded to two or three significant figures and usually exclude a withheld
    U.S. figure): |sum - world| <= max(3% of world, 0.5 unit of the world total's last
    significant digit), with reviewed exceptions in ``curated/check_exceptions.csv``;
-4. the mass balance of the estimated flows (:func:`check_estimates`);
-5. optionally, with the source folder: per HS6 and year, the observed flow totals equal the
+4. consecutive USGS editions agree in units: no table's figures for the same countries differ
+   by a factor of 100 or more in the median (:func:`edition_unit_mismatches`);
+5. the mass balance of the estimated flows (:func:`check_estimates`);
+6. optionally, with the source folder: per HS6 and year, the observed flow totals equal the
    BACI source files' totals (to 1e-9 relative).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -107,18 +111,27 @@ def world_total_mismatches(supply: pd.DataFrame) -> pd.DataFrame:
 
     Only figures where the world total and every named country's value are published are
     compared (a withheld country makes the sum a lower bound, which is checked as sum <= world).
+    ``attrs["counts"]`` says how many were compared in full, compared as a lower bound, and not
+    comparable (no published world total, no country figure, or several world totals: tables
+    of sub-series such as ilmenite and rutile).
     """
     prod = supply[supply["measure"] == "production"]
     rows = []
+    counts = {"complete": 0, "lower_bound": 0, "not_comparable": 0}
     for key, sub in prod.groupby(["mineral", "stage", "year", "edition", "basis"]):
         world = sub[sub["country"] == "WLD"]["value_t"]
+        if world.empty:
+            continue
         if len(world) != 1 or not np.isfinite(world.iloc[0]):
+            counts["not_comparable"] += len(world)
             continue
         w = float(world.iloc[0])
         parts = sub[sub["country"] != "WLD"]["value_t"]
         if parts.empty or not parts.notna().any():
+            counts["not_comparable"] += 1
             continue
         complete = bool(parts.notna().all())
+        counts["complete" if complete else "lower_bound"] += 1
         s = float(parts.sum(skipna=True))
         tol = max(WORLD_SUM_REL_TOL * w, _rounding_unit(w))
         ok = abs(s - w) <= tol if complete else s <= w + tol
@@ -127,7 +140,9 @@ def world_total_mismatches(supply: pd.DataFrame) -> pd.DataFrame:
                 dict(zip(["mineral", "stage", "year", "edition", "basis"], key, strict=True))
                 | {"world_t": w, "sum_t": s, "complete": complete, "rel_diff": (s - w) / w}
             )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs["counts"] = counts
+    return out
 
 
 def load_exceptions() -> pd.DataFrame:
@@ -140,6 +155,7 @@ def load_exceptions() -> pd.DataFrame:
 def check_world_totals(reference_dir: Path | None = None) -> list[CheckResult]:
     supply = pd.read_parquet(_dir(reference_dir) / "supply.parquet")
     bad = world_total_mismatches(supply)
+    counts = bad.attrs["counts"]
     exc = load_exceptions()
     if len(bad) and len(exc):
         keyed = bad.merge(exc, on=["mineral", "stage", "year", "edition"], how="left")
@@ -148,8 +164,7 @@ def check_world_totals(reference_dir: Path | None = None) -> list[CheckResult]:
         n_exc = int(excused.sum())
     else:
         n_exc = 0
-    prod = supply[(supply["measure"] == "production") & (supply["country"] == "WLD")]
-    n = len(prod)
+    n = counts["complete"] + counts["lower_bound"]
     if len(bad):
         examples = "; ".join(
             f"{r.mineral}/{r.stage} {r.year} {r.edition}: sum {r.sum_t:,.0f} vs world {r.world_t:,.0f}"
@@ -166,9 +181,66 @@ def check_world_totals(reference_dir: Path | None = None) -> list[CheckResult]:
         CheckResult(
             "USGS country sums vs world totals",
             True,
-            f"{n} world totals checked, {n_exc} reviewed exceptions",
+            f"{n} world totals checked ({counts['complete']} against complete country figures, "
+            f"{counts['lower_bound']} as an upper bound of the known ones: a country withheld), "
+            f"{n_exc} reviewed exceptions; {counts['not_comparable']} not checkable (no "
+            "published world total or country figure, or several sub-series totals)",
         )
     ]
+
+
+UNIT_RATIO = 100.0
+"""Editions whose figures for the same countries differ by this factor or more, in the
+median over several countries, disagree in units (a thousand-fold label error), not in a
+revision."""
+
+
+def edition_unit_mismatches(supply: pd.DataFrame, min_countries: int = 3) -> pd.DataFrame:
+    """(mineral, stage, measure, edition, next edition) whose figures for the same countries
+    and years differ by a factor of :data:`UNIT_RATIO` or more in the median over at least
+    ``min_countries`` country-years: one of the two editions was read in the wrong unit.
+
+    USGS revises figures between editions, and one country's revision can be large (Brazil's
+    2024 rare-earth output: 20 t in MCS2025, 560 t in MCS2026), so a single figure never
+    fails; a table whose every country moves by a thousand does (MCS2025 titanium
+    concentrates published in thousand tons under a "metric tons" label).
+    """
+    known = supply[supply["value_t"].notna() & (supply["value_t"] > 0)]
+    keys = ["mineral", "stage", "measure", "year", "country"]
+    wide = known.groupby([*keys, "edition"])["value_t"].sum().unstack("edition")
+    editions = sorted(wide.columns)
+    rows = []
+    for a, b in pairwise(editions):
+        ratio = (wide[b] / wide[a]).dropna()
+        if ratio.empty:
+            continue
+        grouped = ratio.groupby(level=["mineral", "stage", "measure"])
+        for key, r in grouped:
+            med = float(r.median())
+            if len(r) >= min_countries and (med >= UNIT_RATIO or med <= 1 / UNIT_RATIO):
+                rows.append(
+                    dict(
+                        zip(
+                            ["mineral", "stage", "measure"], cast(tuple[str, ...], key), strict=True
+                        )
+                    )
+                    | {"edition": a, "next_edition": b, "n": len(r), "median_ratio": med}
+                )
+    return pd.DataFrame(rows)
+
+
+def check_edition_units(reference_dir: Path | None = None) -> list[CheckResult]:
+    supply = pd.read_parquet(_dir(reference_dir) / "supply.parquet")
+    bad = edition_unit_mismatches(supply)
+    name = "USGS editions agree in units"
+    if len(bad):
+        examples = "; ".join(
+            f"{r.mineral}/{r.stage} {r.measure}: {r.next_edition} = {r.median_ratio:,.3g} x "
+            f"{r.edition} (median of {r.n} figures)"
+            for r in bad.head(5).itertuples()
+        )
+        return [CheckResult(name, False, f"{len(bad)} tables off by a unit factor: {examples}")]
+    return [CheckResult(name, True, "no table differs between editions by a unit factor")]
 
 
 BACI_FOLDER = Path("trade/critical_materials_atlas/baci_hs17_v202601")
@@ -281,6 +353,7 @@ def run_checks(reference_dir: Path | None = None, source: Path | None = None) ->
         results = check_files(reference_dir)
         if all(r.ok for r in results):
             results += check_world_totals(reference_dir)
+            results += check_edition_units(reference_dir)
             results += check_estimates(reference_dir)
             if source is not None and Path(source).is_dir():
                 results += check_flow_totals(Path(source), reference_dir)

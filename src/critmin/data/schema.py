@@ -259,8 +259,12 @@ Every value keeps its origin: `supply` and `us_salient` rows carry `edition`, `s
 `source_row`; `flows` carry `source`, `basis` (`observed` or `estimate`) and `method`; group memberships carry a `citation` and `url`.
 
 Reviewed corrections live beside the curated data with a reason each:
-`curated/groups_corrections.csv` (memberships the packaged group lists miss) and
-`curated/check_exceptions.csv` (USGS world totals that do not match their own country figures).
+`curated/groups_corrections.csv` (memberships the packaged group lists miss),
+`curated/check_exceptions.csv` (USGS world totals that do not match their own country figures)
+and `curated/usgs_unit_corrections.csv` (USGS unit labels that contradict the source's own
+notes and the other editions: MCS2023 chromium production, MCS2025 titanium mineral
+concentrates and industrial sand, published in thousand tons under a tons label; the row keeps
+the published `unit_source` and its `note` says which unit was read).
 
 ## Chains, stages and by-products
 
@@ -370,6 +374,11 @@ was (the new one is written to a temporary folder and renamed into place).
 
 Rebuild with `make data` (or `critmin data build --source ../shared/data`); `critmin data check`
 verifies hashes, row counts, columns and that country figures add up to the USGS world totals
-within the published rounding; with `--source` it also compares flow totals per HS6 with BACI.
+within the published rounding (it says how many it compared in full, how many only as an upper
+bound because a country is withheld, and how many it could not: no published world total, or
+tables of sub-series such as ilmenite and rutile with several totals), that consecutive USGS
+editions agree in units (no table a hundred-fold or more apart in the median over its
+countries), and the mass balance of the estimates; with `--source` it also compares flow
+totals per HS6 with BACI.
 """
 """Prose appended to the generated docs/data.md."""

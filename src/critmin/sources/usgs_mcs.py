@@ -34,6 +34,11 @@ table); combined-country rows (``"United States and Canada"``) mapped to ``OTH``
 cp1252 encoding and ``—`` for none. Blank capacity/reserves cells of tables that publish no
 such measure are dropped; blank production cells are kept with ``missing_reason="blank"``.
 
+Unit labels that contradict the source's own notes and the other editions are read in the
+unit the curated ``usgs_unit_corrections.csv`` gives, with a reason per row (MCS2023 chromium
+production, MCS2025 titanium mineral concentrates and industrial sand: thousand metric tons
+labelled as tons); ``unit_source`` keeps the published label and ``note`` says so.
+
 Not resolved here (kept as published): the MCS2026 chromium chapter header says "chromium
 content" while its notes say production is gross weight; ``basis`` follows the header.
 """
@@ -256,6 +261,45 @@ def _convert(values: pd.DataFrame, units: pd.Series, path: Path) -> pd.DataFrame
     return out
 
 
+def _reviewed_units(frame: pd.DataFrame) -> pd.Series:
+    """The unit of each row to convert with: the published ``unit_source``, except where
+    ``data/curated/usgs_unit_corrections.csv`` says the source's unit label contradicts its
+    own notes and the other editions (MCS2023 chromium production headed ``_t`` but noted
+    "thousand metric tons"; MCS2025 titanium mineral concentrates and industrial sand labelled
+    "metric tons" with figures in thousand metric tons). ``unit_source`` keeps the published
+    label; the row's ``note`` says what was read instead and why to look."""
+    units = frame["unit_source"].astype(str)
+    for row in reviewed_rows("usgs_unit_corrections"):
+        hit = (
+            frame["source_file"].eq(row["source_file"])
+            & frame["commodity"].astype(str).str.strip().eq(row["commodity"])
+            & units.eq(row["published_unit"])
+        )
+        if row["measure"]:
+            hit &= frame["measure"].eq(row["measure"])
+        units = units.where(~hit, row["unit"])
+    return units
+
+
+def _convert_reviewed(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """:func:`_convert` with the reviewed units of :func:`_reviewed_units`; a corrected row's
+    ``note`` gains "critmin: read in <unit>, not the published <unit>"."""
+    units = _reviewed_units(frame)
+    out = _convert(frame, units, path)
+    fixed = units.ne(frame["unit_source"].astype(str))
+    if fixed.any():
+        said = (
+            "critmin: read in "
+            + units[fixed]
+            + ", not the published "
+            + frame.loc[fixed, "unit_source"].astype(str)
+            + " (curated/usgs_unit_corrections.csv)"
+        )
+        note = out.loc[fixed, "note"].astype(str)
+        out.loc[fixed, "note"] = note.where(note.eq(""), note + " -- ") + said
+    return out
+
+
 def _finish(frame: pd.DataFrame) -> pd.DataFrame:
     """Order columns and fix dtypes of a mineral_supply frame."""
     frame = frame.reset_index(drop=True)
@@ -419,7 +463,7 @@ def read_mcs_world_per_commodity(path: str | Path) -> pd.DataFrame:
             },
             index=body.index,
         )
-        frame = _convert(frame, frame["unit_source"], p)
+        frame = _convert_reviewed(frame, p)
         parts.append(frame)
     out = _drop_unpublished(pd.concat(parts, ignore_index=True))
     return _finish(_annotate(out, pd.Series("", index=out.index)))
@@ -545,7 +589,7 @@ def read_mcs2025_world(path: str | Path) -> pd.DataFrame:
             row = int(part.loc[has_any & blank_unit, "source_row"].iloc[0])
             raise SourceFormatError(p, f"data row {row} has values but no UNIT_MEAS")
         part = part.loc[~blank_unit]
-        part = _convert(part, part["unit_source"], p)
+        part = _convert_reviewed(part, p)
         parts.append(part)
     out = _drop_unpublished(pd.concat(parts, ignore_index=True))
     return _finish(_annotate(out, pd.Series("", index=out.index)))
