@@ -86,6 +86,7 @@ __all__ = [
     "central_inputs",
     "draw_inputs",
     "simulate_path",
+    "zone_other_use_value",
 ]
 
 DAYS = 365.0
@@ -145,8 +146,25 @@ def _zone_price(sol: ChainSolution, s: int, uv: float, members: np.ndarray) -> f
 
 
 def _zone_use_value(sol: ChainSolution, s: int, members: np.ndarray) -> float:
+    """Members' purchases of stage ``s`` (baseline-value units, USD of the base year): their
+    other use plus their producers' input for the next stage, ``sum_j E_j D_j`` with
+    ``D_j = H_j (1 - delta_j) P_j^(-eta) + delta_j S^next_j`` (:mod:`critmin.model.chain`).
+    The zone's demand in days of cover, its releases and its shortfall are counted on it."""
     st = sol.stages[s]
-    return float((st.E[members] * st.D_other[members]).sum())
+    return float(np.nan_to_num(st.E[members] * st.D[members]).sum())
+
+
+def zone_other_use_value(sol: ChainSolution, s: int, members: np.ndarray) -> float:
+    """Members' *other use* of stage ``s`` (baseline-value units): ``sum_j H_j (1 - delta_j)
+    E_j P_j^(-eta) = sum_j (E_j D_j - input bought_j)`` (:mod:`critmin.model.chain`), the part
+    of demand that the demand shift ``H`` scales. An offtake's purchases (and releases) are
+    carried as a shift ``f`` of it, so they are ``(f - 1)`` times this value: ``E_j
+    D_other_j = E_j H_j P_j^(-eta)`` alone (the solver's ``D_other`` index, without ``1 -
+    delta_j``) overstated them by ``1 / (1 - delta_j)`` at a stage bought by the next one (an
+    ore floor's agency "bought" tonnes that never reached the market)."""
+    st = sol.stages[s]
+    own = np.nan_to_num(st.E[members] * st.D[members]) - st.input_bought[members]
+    return float(np.maximum(own, 0.0).sum())
 
 
 YEAR_TOL = 1e-10
@@ -294,7 +312,10 @@ def simulate_path(
             vol = np.where(mem & (st.R > 0), st.S * st.R / puv, 0.0)
             cap = settings.cfd_volume_cap_t
             if cap is not None and vol.sum() > cap:
-                sol = y.solve(H, A, "none", fired, False)
+                # inframarginal: the year's market is the one without the floor, and so is
+                # its reference without the disruption (the shortfall's, below)
+                pols = "none"
+                sol = y.solve(H, A, pols, fired, False)
                 st = sol.stages[k]
                 vol = np.where(mem & (st.R > 0), st.S * st.R / puv, 0.0)
                 covered = vol * (cap / vol.sum()) if vol.sum() > cap else vol
@@ -307,27 +328,28 @@ def simulate_path(
         if mechanism == "offtake" and active:
             p = _market_price(sol, k, uv[k])
             spike = p > settings.release_price_ratio * base_price
-            if (fired or spike) and stock > 0 and Z > 0:
+            own = zone_other_use_value(sol, k, mem)  # what a shift of H moves
+            if (fired or spike) and stock > 0 and own > 0:
                 plan = min(stock, zone_t * settings.release_days / DAYS)
-                f = max(1.0 - plan * uv[k] / Z, MIN_DEMAND_FACTOR)
+                f = max(1.0 - plan * uv[k] / own, MIN_DEMAND_FACTOR)
                 H2 = H.copy()
                 H2[k, mem] *= f
                 sol = y.solve(H2, A, pols, fired, False)
-                after = _zone_use_value(sol, k, mem)
+                after = zone_other_use_value(sol, k, mem)
                 released = min(stock, after * (1.0 / f - 1.0) / uv[k])
                 stock -= released
                 fiscal -= released * _market_price(sol, k, uv[k])
-            elif not fired and p < F and Z > 0:
+            elif not fired and p < F and own > 0:
                 room = max(target_days / DAYS * zone_t - stock, 0.0)
                 world_t = float((sol.stages[k].E * sol.stages[k].D).sum()) / uv[k]
                 left = (settings.offtake_budget_usd - spent) / F
                 plan = min(world_t * (eta + eps_bar) * math.log(F / p), room, left)
                 if plan > 0:
-                    f = 1.0 + plan * uv[k] / Z
+                    f = 1.0 + plan * uv[k] / own
                     H2 = H.copy()
                     H2[k, mem] *= f
                     sol = y.solve(H2, A, pols, fired, False)
-                    after = _zone_use_value(sol, k, mem)
+                    after = zone_other_use_value(sol, k, mem)
                     bought = min(after * (1.0 - 1.0 / f) / uv[k], plan)
                     stock += bought
                     spent += bought * F

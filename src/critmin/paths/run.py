@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,13 @@ import numpy as np
 
 from critmin.errors import ScenarioError
 from critmin.parallel import dask_client, one_blas_thread, run_in_threads
-from critmin.paths.engine import YearSolver, central_inputs, draw_inputs, simulate_path
+from critmin.paths.engine import (
+    YearSolver,
+    central_inputs,
+    draw_inputs,
+    simulate_path,
+    zone_other_use_value,
+)
 from critmin.paths.inputs import capacity_rules, fit_shocks
 from critmin.paths.results import PathsResult
 from critmin.paths.setup import PathModel, check_start_year, path_model
@@ -161,6 +167,24 @@ def idle_mechanisms(settings: PathsSettings) -> list[str]:
     return out
 
 
+def offtake_without_buyers(model: PathModel, mechanisms: Sequence[str]) -> list[str]:
+    """A ``no effect:`` warning for an offtake at a stage whose zone buyers have no other use
+    (all of their purchases are their own producers' input for the next stage, as lithium
+    ores bought by refiners): the agency's purchases are carried as a shift of the zone's
+    other use (:mod:`critmin.paths.engine`), so there it buys nothing."""
+    if "offtake" not in mechanisms:
+        return []
+    k = model.floor_stage
+    sol = YearSolver(model).baseline()
+    if not sol.converged or zone_other_use_value(sol, k, model.members) > 0:
+        return []
+    return [
+        f"no effect: paths offtake at {model.info[k].key}: the zone's buyers of it are all "
+        "producers of the next stage (no other use to carry the agency's purchases): the "
+        "offtake mechanism buys nothing"
+    ]
+
+
 def run_paths(
     source: str | Path | dict[str, Any] | Scenario,
     *,
@@ -210,6 +234,7 @@ def run_paths(
         else:
             notes += _cut_off(model, ev.label, ev.banned)
     notes += idle_mechanisms(settings)
+    notes += offtake_without_buyers(model, settings.mechanisms)
     notes += own_extremes(model)
     ratio = settings.floor_usd_per_t / model.info[k].unit_value
     if ratio > EXTREME_PRICE_RATIO:
