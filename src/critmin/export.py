@@ -40,9 +40,17 @@ UNITS_NOTE = [
 ]
 
 
-def labelled(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with human headers that state the unit."""
-    return frame.rename(columns={c: column_header(str(c)) for c in frame.columns})
+HEADERS_BY_TABLE = {"key_figures": {"key": "figure key"}}
+"""Headers that depend on the table: ``key`` is a stage's product in ``chain_stages`` (``product
+key``) but names the figure in ``key_figures`` (``self_sufficiency``, ...)."""
+
+
+def labelled(frame: pd.DataFrame, name: str = "") -> pd.DataFrame:
+    """``frame`` (the table ``name``) with human headers that state the unit."""
+    own = HEADERS_BY_TABLE.get(name, {})
+    return frame.rename(
+        columns={c: own.get(str(c)) or column_header(str(c)) for c in frame.columns}
+    )
 
 
 FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
@@ -66,7 +74,7 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 def table_csv(results: dict[str, Any], name: str) -> str:
     """One table (:func:`critmin.frames.table_names`) as CSV text with unit headers; text
     that would start a spreadsheet formula is quoted (:data:`FORMULA_STARTS`)."""
-    text: str = _as_text(labelled(table(results, name))).to_csv(index=False)
+    text: str = _as_text(labelled(table(results, name), name)).to_csv(index=False)
     return text
 
 
@@ -155,7 +163,7 @@ def _write_workbook(results: dict[str, Any], target: Any) -> None:
     with pd.ExcelWriter(target, engine="openpyxl") as writer:
         _summary_sheet(results).to_excel(writer, sheet_name="summary", index=False)
         for name, frame in tables(results).items():
-            labelled(frame).to_excel(writer, sheet_name=name, index=False)
+            labelled(frame, name).to_excel(writer, sheet_name=name, index=False)
         for sheet in writer.sheets.values():
             sheet.freeze_panes = "A2"
             for row in sheet.iter_rows():  # text is text: '=...' from a name is no formula

@@ -200,6 +200,20 @@ def test_exports_csv_and_excel(client: Any) -> None:
     assert f'href="/api/scenarios/{sid}/workbook.xlsx"' in page
 
 
+def test_the_key_figures_download_names_its_figures_not_a_product(client: Any) -> None:
+    """The key figures' CSV and workbook sheet headed their first column "product key" (the
+    header of a chain stage's product) over figure keys such as ``self_sufficiency``."""
+    from openpyxl import load_workbook
+
+    sid = client.post("/api/scenarios", json=EXAMPLE1_DICT).json()["id"]
+    csv_text = client.get(f"/api/scenarios/{sid}/tables/key_figures.csv").text
+    header, first = csv_text.splitlines()[:2]
+    assert header.split(",")[0] == "figure key" and first.startswith("self_sufficiency,")
+    book = load_workbook(io.BytesIO(client.get(f"/api/scenarios/{sid}/workbook.xlsx").content))
+    assert book["key_figures"]["A1"].value == "figure key"
+    assert book["key_figures"]["A2"].value == "self_sufficiency"
+
+
 def test_sweep_page_and_api(client: Any) -> None:
     from critmin.sweep import run_sweep, values_between
 
