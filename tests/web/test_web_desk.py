@@ -138,6 +138,23 @@ def test_saved_list_shows_key_figures_and_edits(client: Any) -> None:
     assert r.status_code == 303 and len(client.get("/api/scenarios").json()) == 3
 
 
+def test_a_saved_scenarios_page_leads_with_the_answer(client: Any) -> None:
+    """Issue 19, the answer first: on a saved scenario's page the written answer and its key
+    figures come right after the title, the actions and the downloads, before the rename,
+    compare and uncertainty forms (which sat above it, pushing the answer to the bottom of the
+    first screen at 1440 px and below it at 390 px); a scenario saved without results keeps
+    its rename form."""
+    sid = client.post("/api/scenarios", json=EXAMPLE1_DICT).json()["id"]
+    page = client.get(f"/scenarios/{sid}").text
+    answer = page.index('id="answer"')
+    for form in ('id="edit-card"', 'id="compare-form"', 'id="uncertainty-form"'):
+        assert answer < page.index(form) < page.index('class="toc"'), form
+    assert page.count('id="edit-card"') == 1
+    unrun = client.post("/api/scenarios?run=false", json=EXAMPLE1_DICT).json()["id"]
+    bare = client.get(f"/scenarios/{unrun}").text
+    assert bare.count('id="edit-card"') == 1 and 'id="answer"' not in bare
+
+
 def test_compare_two_scenarios_and_a_baseline(client: Any) -> None:
     a = client.post("/api/scenarios", json=EXAMPLE1_DICT).json()["id"]
     higher = copy.deepcopy(EXAMPLE1_DICT)
