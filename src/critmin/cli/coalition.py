@@ -115,7 +115,10 @@ def _scopes(items: list[str]) -> dict[str, dict[str, list[str]]]:
 @app.command("coalition")
 @user_errors
 def coalition_cmd(
-    scenario: Path = typer.Argument(..., help="Scenario TOML file (see examples/)."),
+    scenario: Path = typer.Argument(
+        ...,
+        help="Scenario TOML file (see examples/), or JSON (a scenario saved on the dashboard: GET /api/scenarios/ID).",
+    ),
     candidates: str | None = typer.Option(
         None,
         help="Candidate countries or groups, comma-separated (default: the scenario's coalition table).",

@@ -26,7 +26,10 @@ JSON_SUFFIXES = (".json",)
 @user_errors
 @without_cycle_collection
 def simulate_cmd(
-    scenario: Path = typer.Argument(..., help="Scenario TOML file (see examples/)."),
+    scenario: Path = typer.Argument(
+        ...,
+        help="Scenario TOML file (see examples/), or JSON (a scenario saved on the dashboard: GET /api/scenarios/ID).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the results contract as JSON."),
     output: Path | None = typer.Option(
         None, "--out", "-o", help="Also write the JSON here (a .json file)."
@@ -109,7 +112,10 @@ def simulate_cmd(
 @app.command("report")
 @user_errors
 def report_cmd(
-    scenario: Path = typer.Argument(..., help="Scenario TOML file (see examples/)."),
+    scenario: Path = typer.Argument(
+        ...,
+        help="Scenario TOML file (see examples/), or JSON (a scenario saved on the dashboard: GET /api/scenarios/ID).",
+    ),
     output: Path = typer.Option(
         Path("report.html"), "--out", "-o", help="HTML file to write (.html)."
     ),

@@ -37,7 +37,10 @@ def _values(text: str) -> list[float]:
 @app.command("sweep", help=SWEEP_HELP)
 @user_errors
 def sweep_cmd(
-    scenario: Path = typer.Argument(..., help="Scenario TOML file (see examples/)."),
+    scenario: Path = typer.Argument(
+        ...,
+        help="Scenario TOML file (see examples/), or JSON (a scenario saved on the dashboard: GET /api/scenarios/ID).",
+    ),
     param: str = typer.Option(
         ..., "--param", "-p", help="Scenario path to vary, e.g. policy[0].price_usd_per_t."
     ),

@@ -37,7 +37,10 @@ REFERENCES = ("baseline", "no_disruption")
 @app.command("uncertainty")
 @user_errors
 def uncertainty_cmd(
-    scenario: Path = typer.Argument(..., help="Scenario TOML file (see examples/)."),
+    scenario: Path = typer.Argument(
+        ...,
+        help="Scenario TOML file (see examples/), or JSON (a scenario saved on the dashboard: GET /api/scenarios/ID).",
+    ),
     draws: int | None = typer.Option(
         None,
         "--draws",

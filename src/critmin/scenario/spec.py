@@ -21,6 +21,7 @@ Every problem is reported as one :class:`critmin.errors.ScenarioError` naming th
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import tomllib
@@ -559,12 +560,14 @@ class Scenario(_Strict):
 
     @classmethod
     def from_file(cls, path: str | Path) -> Scenario:
-        """Read a TOML scenario file (UTF-8; a byte-order mark is accepted)."""
+        """Read a scenario file (UTF-8; a byte-order mark is accepted): TOML, or JSON for a
+        ``.json`` file (:func:`scenario_json`: the scenario's tables as the web API takes them,
+        or a saved scenario as ``GET /api/scenarios/<id>`` returns it)."""
         path = Path(path)
         if not path.exists():
             raise CritminError(f"scenario file {path} does not exist")
         if path.is_dir():
-            raise CritminError(f"scenario file {path} is a folder: give a .toml file")
+            raise CritminError(f"scenario file {path} is a folder: give a .toml or .json file")
         try:
             with path.open("rb") as f:  # at most one byte past the limit: /dev/zero never ends
                 raw = f.read(MAX_SCENARIO_BYTES + 1)
@@ -580,6 +583,8 @@ class Scenario(_Strict):
             ) from None
         except OSError as err:
             raise CritminError(f"cannot read scenario file {path}: {err.strerror or err}") from None
+        if path.suffix.lower() == ".json":
+            return cls.from_dict(scenario_json(text, path), base_dir=path.parent)
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as err:
@@ -629,6 +634,35 @@ class Scenario(_Strict):
 
 MAX_SCENARIO_BYTES = 8 * 2**20
 """The largest scenario file read (8 MiB): the bundled examples are 1-5 kB."""
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a scenario can hold")
+
+
+def scenario_json(text: str, path: Path) -> dict[str, Any]:
+    """The scenario in a ``.json`` file's ``text``: an object of the scenario's tables (the
+    body ``POST /api/simulate`` takes), or a saved scenario from the dashboard (``GET
+    /api/scenarios/<id>``: its tables under ``"scenario"``), so that a scenario saved on the
+    desk runs again with ``critmin simulate saved.json``. NaN and Infinity are refused, as
+    the API refuses them."""
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise CritminError(
+            f"scenario file {path} is nested too deeply to read: a scenario needs at most 4 levels"
+        ) from None
+    except ValueError as err:  # JSONDecodeError included
+        raise CritminError(f"scenario file {path} is not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise CritminError(
+            f"scenario file {path} holds a JSON {type(data).__name__}, not an object of the "
+            "scenario's tables"
+        )
+    saved = data.get("scenario")
+    if isinstance(saved, dict) and "zone" not in data:  # a saved scenario of the dashboard
+        return saved
+    return data
 
 
 def load_scenario(source: str | Path | dict[str, Any] | Scenario) -> Scenario:
