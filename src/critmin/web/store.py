@@ -35,6 +35,7 @@ from typing import Any
 from critmin.errors import CritminError
 from critmin.numbers import read_json
 from critmin.scenario.raw_checks import control_character
+from critmin.web.services import BusyError
 
 SCHEMA_VERSION = 2
 MAX_RUNS = 500
@@ -81,8 +82,48 @@ _ADDED_COLUMNS = {  # schema 1 -> 2: columns added to scenarios
 _ENTRY_COLUMNS = "id, name, created, products, result IS NOT NULL, converged, notes, tags, figures"
 
 
+BUSY_TIMEOUT_S = 10.0
+"""How long a write waits for another writer of the database file (SQLite's busy timeout)
+before the request is answered 503 (:class:`StoreUnavailableError`)."""
+
+
 class NotFoundError(CritminError):
     """No saved scenario (or run) with this id."""
+
+
+class StoreUnavailableError(BusyError):
+    """The database file cannot be read or written right now: locked by another process past
+    :data:`BUSY_TIMEOUT_S`, read-only, or on a full disk (HTTP 503 with ``Retry-After``).
+    Nothing was written: every save is one transaction. ``transient``: a lock, which passes
+    (the designer counts down to a retry); else the operator must act."""
+
+    def __init__(self, message: str, retry_after: int, transient: bool) -> None:
+        self.transient = transient
+        super().__init__(message, retry_after)
+
+
+def _unavailable(path: Path, err: sqlite3.OperationalError) -> StoreUnavailableError:
+    """One sentence for SQLite's operational errors (a server fault, not the user's)."""
+    text = str(err)
+    if "locked" in text or "busy" in text:
+        return StoreUnavailableError(
+            f"the scenario database {path} is locked by another program (waited "
+            f"{BUSY_TIMEOUT_S:g} s); nothing was changed, retry in 5 s",
+            5,
+            transient=True,
+        )
+    if "readonly" in text or "read-only" in text:
+        why = "it is read-only (check the file's and its folder's permissions)"
+    elif "full" in text:
+        why = "the disk is full"
+    else:
+        why = text
+    return StoreUnavailableError(
+        f"the scenario database {path} cannot be written: {why}; nothing was saved. Tell the "
+        "server's operator",
+        60,
+        transient=False,
+    )
 
 
 class EditConflictError(CritminError):
@@ -254,13 +295,15 @@ class ScenarioStore:
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
-            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         except sqlite3.Error as err:
             raise CritminError(f"cannot open the scenario database {self.path}: {err}") from None
         try:
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             yield conn
+        except sqlite3.OperationalError as err:  # locked, read-only, disk full: not a bug
+            raise _unavailable(self.path, err) from None
         finally:
             conn.close()
 
