@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from webutil import EXAMPLE1_DICT, DESIGNER_FORM, ServerThread, free_port
+from webutil import DESIGNER_FORM, EXAMPLE1_DICT, ServerThread, free_port
 
 from critmin.web import store as store_module
 

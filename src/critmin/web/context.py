@@ -53,7 +53,12 @@ class WebContext:
             )
         scenario = services.web_scenario(data, self.limits)
         result: dict[str, Any] = await self.runner.run(
-            services.run_uncertainty, scenario, draws, seed, self.limits.simulate_timeout_s
+            services.run_uncertainty,
+            scenario,
+            draws,
+            seed,
+            self.limits.simulate_timeout_s,
+            self.runner.check_stop,
         )
         return result
 
