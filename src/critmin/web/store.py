@@ -28,7 +28,7 @@ import sqlite3
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +124,10 @@ def _unavailable(path: Path, err: sqlite3.OperationalError) -> StoreUnavailableE
         60,
         transient=False,
     )
+
+
+class StoreFullError(CritminError):
+    """The scenario database holds the maximum number of saved scenarios (HTTP 409)."""
 
 
 class EditConflictError(CritminError):
@@ -240,6 +244,9 @@ class SavedScenario:
     notes: str = ""
     tags: list[str] = field(default_factory=list)
     figures: list[dict[str, Any]] | None = None
+    replayed: bool = field(default=False, compare=False)
+    """Returned by :meth:`ScenarioStore.save` for an ``Idempotency-Key`` seen before: the
+    entry saved then, nothing new written (not part of :meth:`to_dict`)."""
 
     @property
     def edit_key(self) -> str:
@@ -329,12 +336,15 @@ class ScenarioStore:
         notes: str = "",
         tags: list[str] | None = None,
         idempotency_key: str | None = None,
+        max_saved: int | None = None,
     ) -> SavedScenario:
         """Save a scenario (and its result) in one transaction; returns the new row.
 
         With ``idempotency_key``: a key seen before with the same scenario returns the row it
-        saved then (nothing new is written); with another scenario it raises
-        :class:`IdempotencyConflictError`."""
+        saved then (nothing new is written; ``replayed`` is true); with another scenario it
+        raises :class:`IdempotencyConflictError`. With ``max_saved``: a store holding that many
+        scenarios raises :class:`StoreFullError`, counted inside the transaction so that
+        saves racing for the last place cannot pass the limit."""
         sid = secrets.token_hex(6)
         created = _now()
         name = check_name(str(scenario.get("name") or "unnamed"))
@@ -347,12 +357,19 @@ class ScenarioStore:
             if idempotency_key is not None:
                 seen = self._idempotent(conn, idempotency_key, scenario)
                 if seen is not None:
-                    return seen
+                    return replace(seen, replayed=True)
                 conn.execute(
                     "INSERT OR REPLACE INTO idempotency (key, body_hash, scenario_id, created) "
                     "VALUES (?, ?, ?, ?)",
                     (idempotency_key, _hash(scenario), sid, created),
                 )
+            if max_saved is not None:
+                held = int(conn.execute("SELECT COUNT(*) FROM scenarios").fetchone()[0])
+                if held >= max_saved:
+                    raise StoreFullError(
+                        f"the database holds {max_saved} saved scenarios, the maximum; delete "
+                        "some first"
+                    )
             conn.execute(
                 "INSERT INTO scenarios (id, name, created, scenario, result, converged, products,"
                 " notes, tags, figures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -67,6 +67,8 @@ async def api_save(
     else:  # still check that the countries and products resolve
         await ctx.check(scenario)
     entry = await run_in_threadpool(ctx.save, data, result, idempotency_key)
+    if entry.pop("replayed", False):  # the same key sent again while the first ran
+        return json_response(entry, 201, {"Idempotent-Replayed": "true"})
     return json_response(entry, 201)
 
 

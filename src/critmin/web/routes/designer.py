@@ -284,6 +284,7 @@ async def designer_post(
             if format == "json":
                 raise
             return _busy_page(ctx, state, err)
+        entry.pop("replayed", None)
         if format == "json":
             return json_response(entry, 201)
         return RedirectResponse(f"/scenarios/{entry['id']}?saved=1", status_code=303)
