@@ -150,15 +150,20 @@ def scenario_delete(scenario_id: str, ctx: WebContext = Ctx) -> RedirectResponse
 
 
 @router.get("/scenarios/{scenario_id}/report.html")
-def scenario_report(scenario_id: str, ctx: WebContext = Ctx) -> HTMLResponse:
-    _entry, data = ctx.store.get(scenario_id)
-    html = report_render.render_report(data, ctx.store.result(scenario_id))
+async def scenario_report(scenario_id: str, ctx: WebContext = Ctx) -> HTMLResponse:
+    html = await ctx.runner.run(_report_html, ctx, scenario_id)  # bounded, as exports are
     return HTMLResponse(
         html,
         headers={
             "Content-Disposition": f'attachment; filename="critmin-report-{scenario_id}.html"'
         },
     )
+
+
+def _report_html(ctx: WebContext, scenario_id: str) -> str:
+    _entry, data = ctx.store.get(scenario_id)
+    html: str = report_render.render_report(data, ctx.store.result(scenario_id))
+    return html
 
 
 @router.get("/runs/{run_id}")
