@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -53,6 +55,9 @@ from critmin.web.services import Limits, SimulationRunner
 from critmin.web.store import ScenarioStore, default_db_path
 
 log = logging.getLogger("critmin.web")
+SHUTDOWN_GRACE_S = 10
+"""On Ctrl-C or SIGTERM, seconds the requests in flight have to finish before uvicorn cancels
+them (a backstop: the simulation runner answers its waiting requests 503 at once)."""
 DESCRIPTION = (
     "Design and stress-test a critical-minerals preferential trade zone on real public data. "
     "`POST /api/simulate` takes a scenario (the schema of the TOML scenario file, as JSON "
@@ -73,6 +78,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        ctx.runner.stopping.clear()  # a stopped app served again
         if warm_up:
             threading.Thread(
                 target=_warm, args=(ctx.ready,), name="critmin-warm-up", daemon=True
@@ -162,7 +168,34 @@ def serve(host: str = "127.0.0.1", port: int = 8000, db_path: str | Path | None 
         f"critmin {__version__}: dashboard http://{host}:{port}/overview · API docs "
         f"http://{host}:{port}/docs · scenarios in {path}"
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )
+    _server_class()(config, app.state.web.runner.stop).run()
+
+
+def _server_class() -> Any:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, telling the simulation runner as soon as Ctrl-C or SIGTERM
+        arrives: uvicorn waits for the requests in flight before the app's shutdown, and a
+        request waiting for a Monte Carlo run would otherwise hold the exit for up to its
+        time limit (60 s and more)."""
+
+        def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+            super().__init__(config)
+            self._on_exit = on_exit
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            self._on_exit()
+            super().handle_exit(sig, frame)
+
+    return Server
 
 
 __all__ = ["create_app", "serve"]

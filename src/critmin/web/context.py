@@ -12,17 +12,12 @@ from typing import Any
 
 from fastapi import Request
 
-from critmin.errors import CritminError
 from critmin.scenario import Scenario
 from critmin.web import services
 from critmin.web.figures import saved_figures
 from critmin.web.responses import links
 from critmin.web.services import Limits, SimulationRunner
-from critmin.web.store import ScenarioStore
-
-
-class StoreFullError(CritminError):
-    """The scenario database holds the maximum number of saved scenarios (HTTP 409)."""
+from critmin.web.store import ScenarioStore, StoreFullError
 
 
 @dataclass
@@ -53,7 +48,12 @@ class WebContext:
             )
         scenario = services.web_scenario(data, self.limits)
         result: dict[str, Any] = await self.runner.run(
-            services.run_uncertainty, scenario, draws, seed, self.limits.simulate_timeout_s
+            services.run_uncertainty,
+            scenario,
+            draws,
+            seed,
+            self.limits.simulate_timeout_s,
+            self.runner.check_stop,
         )
         return result
 
@@ -63,20 +63,23 @@ class WebContext:
         result: dict[str, Any] | None,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        """Save a scenario with its result and key figures; the entry with its links."""
-        self.ensure_room()
+        """Save a scenario with its result and key figures; the entry with its links (and
+        ``"replayed": True`` when ``idempotency_key`` was seen before: nothing new saved)."""
+        if idempotency_key is None:  # a replay is answered even when the store is full
+            self.ensure_room()
         entry = self.store.save(
             scenario,
             result,
             figures=None if result is None else saved_figures(result),
             idempotency_key=idempotency_key,
+            max_saved=self.limits.max_saved_scenarios,
         )
-        return entry.to_dict() | links(entry.id)
+        return entry.to_dict() | links(entry.id) | ({"replayed": True} if entry.replayed else {})
 
     def ensure_room(self) -> None:
         """Raise :class:`StoreFullError` when the store holds the maximum number of saves."""
         if self.store.count() >= self.limits.max_saved_scenarios:
-            raise StoreFullError(
+            raise StoreFullError(  # early, before any work; store.save counts again
                 f"the database holds {self.limits.max_saved_scenarios} saved "
                 "scenarios, the maximum; delete some first"
             )

@@ -7,10 +7,10 @@ sentence naming the field, never a traceback; anything else is a bug (500, logge
 | :class:`~critmin.web.services.BadRequestError` and other ``CritminError`` | 400 |
 | :class:`~critmin.web.store.NotFoundError`, unknown path | 404 |
 | method not allowed | 405 (with ``Allow``) |
-| :class:`~critmin.web.context.StoreFullError`, an edit form opened before another edit (:class:`~critmin.web.store.EditConflictError`) | 409 |
+| :class:`~critmin.web.store.StoreFullError`, an edit form opened before another edit (:class:`~critmin.web.store.EditConflictError`) | 409 |
 | :class:`~critmin.web.services.TooLargeError` | 413 |
 | :class:`~critmin.web.services.UnsupportedMediaError` | 415 |
-| :class:`~critmin.web.services.BusyError`, a simulation over the time limit | 503 (with ``Retry-After``) |
+| :class:`~critmin.web.services.BusyError`, a simulation over the time limit, the database locked, read-only or full (:class:`~critmin.web.store.StoreUnavailableError`) | 503 (with ``Retry-After``) |
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from critmin.errors import CritminError, ScenarioError
-from critmin.web.context import StoreFullError
 from critmin.web.middleware import first_validation_error
 from critmin.web.responses import error_response
 from critmin.web.routes.allow import allowed_methods
@@ -39,6 +38,8 @@ from critmin.web.store import (
     IdempotencyConflictError,
     NotFoundError,
     SavedFieldError,
+    StoreFullError,
+    StoreUnavailableError,
 )
 
 log = logging.getLogger("critmin.web")
@@ -70,6 +71,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CritminError)
     async def critmin_error(request: Request, exc: CritminError) -> Response:
         status = status_of(exc)
+        if isinstance(exc, StoreUnavailableError):  # the operator's to fix: one line, no trace
+            log.warning("%s %s: %s", request.method, request.url.path, exc)
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, BusyError) else None
         field = getattr(exc, "field", None)
         if isinstance(exc, TooLargeError):

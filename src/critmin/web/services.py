@@ -486,21 +486,28 @@ chunk ends (the results do not depend on it)."""
 
 
 def run_uncertainty(
-    scenario: Scenario, draws: int, seed: int, limit_s: float | None = None
+    scenario: Scenario,
+    draws: int,
+    seed: int,
+    limit_s: float | None = None,
+    stop: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Monte Carlo draws of a scenario in this process, on the cached world: the summary
     (``critmin uncertainty --json``) and the quantile bands of the fan charts. Past
     ``limit_s`` seconds the request has been answered with a 503 (:class:`SimulationRunner`),
     so the draws not yet solved are dropped (:class:`Abandoned`) instead of holding a worker
-    for as long as they take."""
+    for as long as they take. ``stop(done, total)`` may raise :class:`Abandoned` as well
+    (:meth:`SimulationRunner.check_stop`: the server is shutting down)."""
     from critmin.uncertainty import fan_data
     from critmin.uncertainty import run_uncertainty as run
 
     give_up = math.inf if limit_s is None else time.monotonic() + limit_s
 
-    def deadline(_done: int, _total: int) -> None:
+    def deadline(done: int, total: int) -> None:
         if time.monotonic() > give_up:
             raise Abandoned(f"abandoned after {limit_s:g} s")
+        if stop is not None:
+            stop(done, total)
 
     result = run(
         scenario,
@@ -574,11 +581,13 @@ def run_coalition(
     seed: int | None,
     on_fail: str | None,
     cache_dir: Path | None,
+    stop: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """:func:`critmin.coalition.run_coalition` in this process (one worker) on the cached
     world, JSON-safe; the scenario's ``[coalition]`` table supplies what is not given (gates,
     scope, objectives; candidates when the list is empty; member players, sampled orders,
-    seed and what to do on a failed gate when ``None``), as ``critmin coalition`` reads it."""
+    seed and what to do on a failed gate when ``None``), as ``critmin coalition`` reads it.
+    ``stop``: called as the work progresses (:meth:`SimulationRunner.check_stop`)."""
     from critmin.coalition import run_coalition as run
 
     result = run(
@@ -591,23 +600,36 @@ def run_coalition(
         world=world(scenario.year),
         workers=1,
         cache_dir=cache_dir if cache_dir is not None else False,
+        progress=stop,
     )
     data: dict[str, Any] = clean(result.to_dict())
     return data
 
 
 def run_paths(
-    scenario: Scenario, mechanisms: list[str], years: str | None, draws: int, seed: int
+    scenario: Scenario,
+    mechanisms: list[str],
+    years: str | None,
+    draws: int,
+    seed: int,
+    stop: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """:func:`critmin.paths.run_paths` in this process (one worker) on the cached world,
-    JSON-safe; ``mechanisms`` replace those of the scenario's ``[paths]`` table."""
+    JSON-safe; ``mechanisms`` replace those of the scenario's ``[paths]`` table. ``stop``:
+    called as the draws are solved (:meth:`SimulationRunner.check_stop`)."""
     from critmin.paths import run_paths as run
 
     if scenario.paths is not None:
         paths = scenario.paths.model_copy(update={"mechanisms": list(mechanisms)})
         scenario = scenario.model_copy(update={"paths": paths})
     result = run(
-        scenario, years=years, draws=draws, seed=seed, workers=1, world=world(scenario.year)
+        scenario,
+        years=years,
+        draws=draws,
+        seed=seed,
+        workers=1,
+        world=world(scenario.year),
+        progress=stop,
     )
     data: dict[str, Any] = clean(result.to_dict())
     return data
@@ -649,7 +671,9 @@ class SimulationRunner:
     Beyond the queue, :class:`BusyError` (503) carries a ``retry_after`` estimated from the
     work in hand and the mean duration of recent runs. A simulation that times out keeps its
     worker until it finishes (Python threads cannot be killed), so at most
-    ``max_concurrent_simulations`` ever compute at once.
+    ``max_concurrent_simulations`` ever compute at once. After :meth:`shutdown`, new work is
+    refused (503) and long analyses given :meth:`check_stop` stop at their next step, so the
+    server exits promptly instead of waiting for them.
     """
 
     def __init__(self, limits: Limits) -> None:
@@ -660,6 +684,13 @@ class SimulationRunner:
         self._slots = threading.BoundedSemaphore(self._capacity)
         self._in_hand = 0
         self._mean_seconds = 0.5  # running mean of recent run times (seeded with a typical run)
+        self.stopping = threading.Event()
+
+    def check_stop(self, _done: int = 0, _total: int = 0) -> None:
+        """A progress callback for long analyses: raises :class:`Abandoned` once the server
+        is shutting down."""
+        if self.stopping.is_set():
+            raise Abandoned("the server is shutting down")
 
     def retry_after(self) -> int:
         """Seconds until the work in hand is likely done (1-60)."""
@@ -675,7 +706,9 @@ class SimulationRunner:
             with self._lock:
                 self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * elapsed
 
-    def _done(self, _future: Any) -> None:
+    def _done(self, future: Any) -> None:
+        if future is not None and not future.cancelled():
+            future.exception()  # retrieved: an abandoned run's error is not logged at exit
         with self._lock:
             self._in_hand -= 1
         self._slots.release()
@@ -684,6 +717,8 @@ class SimulationRunner:
         """``fn(*args)`` on a worker, waiting at most ``timeout`` seconds (default: the
         simulation time limit)."""
         limit = self.limits.simulate_timeout_s if timeout is None else timeout
+        if self.stopping.is_set():
+            raise self._shutting_down()
         if not self._slots.acquire(blocking=False):
             wait = self.retry_after()
             raise BusyError(
@@ -700,15 +735,29 @@ class SimulationRunner:
             self._done(None)
             raise
         future.add_done_callback(self._done)
+        deadline = loop.time() + limit
+        while not future.done():  # looked at 4 times a second: the time limit, shutting down
+            if self.stopping.is_set():
+                raise self._shutting_down()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                wait = self.retry_after()
+                raise SimulationTimeout(
+                    f"the simulation took longer than {limit:g} s and was "
+                    f"abandoned; try fewer products, or retry in {wait} s if the server was busy",
+                    wait,
+                )
+            await asyncio.wait({future}, timeout=min(remaining, 0.25))
+        if future.cancelled():  # queued work cancelled by shutdown()
+            raise self._shutting_down()
         try:
-            return await asyncio.wait_for(asyncio.shield(future), limit)
-        except TimeoutError:
-            wait = self.retry_after()
-            raise SimulationTimeout(
-                f"the simulation took longer than {limit:g} s and was "
-                f"abandoned; try fewer products, or retry in {wait} s if the server was busy",
-                wait,
-            ) from None
+            return future.result()
+        except Abandoned:
+            raise self._shutting_down() from None
+
+    @staticmethod
+    def _shutting_down() -> BusyError:
+        return BusyError("the server is shutting down; your request was not finished, retry in 5 s")
 
     def _pool(self) -> ThreadPoolExecutor:
         """The worker pool, created on first use (and again after :meth:`shutdown`)."""
@@ -720,8 +769,17 @@ class SimulationRunner:
                 )
             return self._executor
 
+    def stop(self) -> None:
+        """The server is shutting down (Ctrl-C, SIGTERM): the requests waiting here are
+        answered 503 within a quarter of a second, new work is refused and long analyses stop
+        at their next step (:meth:`check_stop`). Safe in a signal handler: it takes no lock
+        but the event's own."""
+        self.stopping.set()
+
     def shutdown(self) -> None:
-        """Stop the workers (queued work is cancelled; running work finishes)."""
+        """Stop (:meth:`stop`) and drop the workers: queued work is cancelled, running
+        simulations finish."""
+        self.stop()
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:

@@ -28,13 +28,14 @@ import sqlite3
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from critmin.errors import CritminError
 from critmin.numbers import read_json
 from critmin.scenario.raw_checks import control_character
+from critmin.web.services import BusyError
 
 SCHEMA_VERSION = 2
 MAX_RUNS = 500
@@ -81,8 +82,52 @@ _ADDED_COLUMNS = {  # schema 1 -> 2: columns added to scenarios
 _ENTRY_COLUMNS = "id, name, created, products, result IS NOT NULL, converged, notes, tags, figures"
 
 
+BUSY_TIMEOUT_S = 10.0
+"""How long a write waits for another writer of the database file (SQLite's busy timeout)
+before the request is answered 503 (:class:`StoreUnavailableError`)."""
+
+
 class NotFoundError(CritminError):
     """No saved scenario (or run) with this id."""
+
+
+class StoreUnavailableError(BusyError):
+    """The database file cannot be read or written right now: locked by another process past
+    :data:`BUSY_TIMEOUT_S`, read-only, or on a full disk (HTTP 503 with ``Retry-After``).
+    Nothing was written: every save is one transaction. ``transient``: a lock, which passes
+    (the designer counts down to a retry); else the operator must act."""
+
+    def __init__(self, message: str, retry_after: int, transient: bool) -> None:
+        self.transient = transient
+        super().__init__(message, retry_after)
+
+
+def _unavailable(path: Path, err: sqlite3.OperationalError) -> StoreUnavailableError:
+    """One sentence for SQLite's operational errors (a server fault, not the user's)."""
+    text = str(err)
+    if "locked" in text or "busy" in text:
+        return StoreUnavailableError(
+            f"the scenario database {path} is locked by another program (waited "
+            f"{BUSY_TIMEOUT_S:g} s); nothing was changed, retry in 5 s",
+            5,
+            transient=True,
+        )
+    if "readonly" in text or "read-only" in text:
+        why = "it is read-only (check the file's and its folder's permissions)"
+    elif "full" in text:
+        why = "the disk is full"
+    else:
+        why = text
+    return StoreUnavailableError(
+        f"the scenario database {path} cannot be written: {why}; nothing was saved. Tell the "
+        "server's operator",
+        60,
+        transient=False,
+    )
+
+
+class StoreFullError(CritminError):
+    """The scenario database holds the maximum number of saved scenarios (HTTP 409)."""
 
 
 class EditConflictError(CritminError):
@@ -199,6 +244,9 @@ class SavedScenario:
     notes: str = ""
     tags: list[str] = field(default_factory=list)
     figures: list[dict[str, Any]] | None = None
+    replayed: bool = field(default=False, compare=False)
+    """Returned by :meth:`ScenarioStore.save` for an ``Idempotency-Key`` seen before: the
+    entry saved then, nothing new written (not part of :meth:`to_dict`)."""
 
     @property
     def edit_key(self) -> str:
@@ -254,13 +302,15 @@ class ScenarioStore:
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
-            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         except sqlite3.Error as err:
             raise CritminError(f"cannot open the scenario database {self.path}: {err}") from None
         try:
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             yield conn
+        except sqlite3.OperationalError as err:  # locked, read-only, disk full: not a bug
+            raise _unavailable(self.path, err) from None
         finally:
             conn.close()
 
@@ -286,12 +336,15 @@ class ScenarioStore:
         notes: str = "",
         tags: list[str] | None = None,
         idempotency_key: str | None = None,
+        max_saved: int | None = None,
     ) -> SavedScenario:
         """Save a scenario (and its result) in one transaction; returns the new row.
 
         With ``idempotency_key``: a key seen before with the same scenario returns the row it
-        saved then (nothing new is written); with another scenario it raises
-        :class:`IdempotencyConflictError`."""
+        saved then (nothing new is written; ``replayed`` is true); with another scenario it
+        raises :class:`IdempotencyConflictError`. With ``max_saved``: a store holding that many
+        scenarios raises :class:`StoreFullError`, counted inside the transaction so that
+        saves racing for the last place cannot pass the limit."""
         sid = secrets.token_hex(6)
         created = _now()
         name = check_name(str(scenario.get("name") or "unnamed"))
@@ -304,12 +357,19 @@ class ScenarioStore:
             if idempotency_key is not None:
                 seen = self._idempotent(conn, idempotency_key, scenario)
                 if seen is not None:
-                    return seen
+                    return replace(seen, replayed=True)
                 conn.execute(
                     "INSERT OR REPLACE INTO idempotency (key, body_hash, scenario_id, created) "
                     "VALUES (?, ?, ?, ?)",
                     (idempotency_key, _hash(scenario), sid, created),
                 )
+            if max_saved is not None:
+                held = int(conn.execute("SELECT COUNT(*) FROM scenarios").fetchone()[0])
+                if held >= max_saved:
+                    raise StoreFullError(
+                        f"the database holds {max_saved} saved scenarios, the maximum; delete "
+                        "some first"
+                    )
             conn.execute(
                 "INSERT INTO scenarios (id, name, created, scenario, result, converged, products,"
                 " notes, tags, figures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from critmin.web import services
 from critmin.web.context import WebContext, get_context
@@ -56,8 +57,8 @@ async def api_save(
     ctx: WebContext = Ctx,
 ) -> JSONResponse:
     data, scenario = await read_scenario(request, ctx)
-    if idempotency_key is not None:
-        replay = _replayed(ctx, idempotency_key, data)
+    if idempotency_key is not None:  # the store's calls block: off the event loop
+        replay = await run_in_threadpool(_replayed, ctx, idempotency_key, data)
         if replay is not None:
             return json_response(replay, 201, {"Idempotent-Replayed": "true"})
     result: dict[str, Any] | None = None
@@ -65,7 +66,9 @@ async def api_save(
         result = await ctx.simulate(scenario)
     else:  # still check that the countries and products resolve
         await ctx.check(scenario)
-    entry = ctx.save(data, result, idempotency_key)
+    entry = await run_in_threadpool(ctx.save, data, result, idempotency_key)
+    if entry.pop("replayed", False):  # the same key sent again while the first ran
+        return json_response(entry, 201, {"Idempotent-Replayed": "true"})
     return json_response(entry, 201)
 
 
@@ -114,7 +117,9 @@ async def api_edit(scenario_id: str, request: Request, ctx: WebContext = Ctx) ->
         e = exc.errors(include_url=False)[0]
         where = ".".join(str(x) for x in e["loc"]) or "<body>"
         raise InvalidInputError(where, str(e["msg"])) from None
-    entry = ctx.store.update(scenario_id, name=edit.name, notes=edit.notes, tags=edit.tags)
+    entry = await run_in_threadpool(
+        ctx.store.update, scenario_id, name=edit.name, notes=edit.notes, tags=edit.tags
+    )
     return json_response(entry.to_dict() | links(entry.id))
 
 

@@ -133,6 +133,7 @@ async def coalition_data(
         seed,
         on_fail,
         cache,
+        ctx.runner.check_stop,
         timeout=ctx.limits.coalition_timeout_s,
     )
     return result | {"source": source}

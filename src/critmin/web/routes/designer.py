@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from critmin.errors import ScenarioError, UnknownProductError
 from critmin.report.resources import world_geojson_text
@@ -257,7 +258,7 @@ async def designer_post(
         result = _kept_result(ctx, rid, data) if action == "save" else None
         if result is None:
             result = await ctx.simulate(scenario)
-            rid = ctx.store.put_run(data, result)
+            rid = await run_in_threadpool(ctx.store.put_run, data, result)
     except ScenarioError as err:
         if format == "json":
             raise
@@ -272,19 +273,31 @@ async def designer_post(
     except BusyError as err:
         if format == "json":
             raise
-        return designer_page(ctx, state, status=503, error=str(err), busy=err.retry_after)
+        return _busy_page(ctx, state, err)
     if action == "save":
         key = (form.get("idempotency_key") or [""])[0].strip() or None
         try:  # a double-clicked Save stores one scenario
-            entry = ctx.save(data, result, key)
+            entry = await run_in_threadpool(ctx.save, data, result, key)
         except IdempotencyConflictError:  # the page's key, reused after going back and editing
-            entry = ctx.save(data, result)
+            entry = await run_in_threadpool(ctx.save, data, result)
+        except BusyError as err:  # the database locked, read-only or full: keep the form
+            if format == "json":
+                raise
+            return _busy_page(ctx, state, err)
+        entry.pop("replayed", None)
         if format == "json":
             return json_response(entry, 201)
         return RedirectResponse(f"/scenarios/{entry['id']}?saved=1", status_code=303)
     if format == "json":
         return json_response({"scenario": data, "result": result, "id": rid} | run_links(rid))
     return RedirectResponse(f"/designer?run={rid}#results", status_code=303)
+
+
+def _busy_page(ctx: WebContext, state: Any, err: BusyError) -> Response:
+    """The form kept, with a countdown to retry when the server is busy or the database
+    locked; with the message alone when the database cannot be written (read-only, full)."""
+    busy = err.retry_after if getattr(err, "transient", True) else None
+    return designer_page(ctx, state, status=503, error=str(err), busy=busy)
 
 
 def _kept_result(ctx: WebContext, rid: str, data: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,6 +1,11 @@
 """Downloads of a saved scenario's or a run's results: every table as CSV and the whole
 result as an Excel workbook (one sheet per table, units in the headers, the written answer
-on a summary sheet), made by :mod:`critmin.export` exactly as ``critmin simulate --xlsx``."""
+on a summary sheet), made by :mod:`critmin.export` exactly as ``critmin simulate --xlsx``.
+
+They are made on the simulation workers (:class:`critmin.web.services.SimulationRunner`), as
+simulations are: a 48-product workbook takes seconds and hundreds of MB to build, and 60 at
+once on the request threads took 7 GB and kept ``/api/health`` waiting for minutes; now a
+burst queues within the work queue's limits and gets 503 with ``Retry-After`` beyond them."""
 
 from __future__ import annotations
 
@@ -71,7 +76,11 @@ KIND_DOC = "`scenarios` (a saved scenario's id) or `runs` (a designer run's id)"
     response_class=Response,
     responses=CSV_DOC | responses(404),
 )
-def results_csv(kind: Kind, ref: str, table: str, ctx: WebContext = Ctx) -> Response:
+async def results_csv(kind: Kind, ref: str, table: str, ctx: WebContext = Ctx) -> Response:
+    return await ctx.runner.run(_csv_of, ctx, kind, ref, table)
+
+
+def _csv_of(ctx: WebContext, kind: str, ref: str, table: str) -> Response:
     return _csv(results_of(ctx, kind, ref), table, _filename(kind, ref))
 
 
@@ -82,7 +91,11 @@ def results_csv(kind: Kind, ref: str, table: str, ctx: WebContext = Ctx) -> Resp
     response_class=Response,
     responses=XLSX_DOC | responses(404),
 )
-def results_xlsx(kind: Kind, ref: str, ctx: WebContext = Ctx) -> Response:
+async def results_xlsx(kind: Kind, ref: str, ctx: WebContext = Ctx) -> Response:
+    return await ctx.runner.run(_xlsx_of, ctx, kind, ref)
+
+
+def _xlsx_of(ctx: WebContext, kind: str, ref: str) -> Response:
     return _xlsx(results_of(ctx, kind, ref), _filename(kind, ref))
 
 

@@ -113,6 +113,7 @@ async def paths_data(
         chosen_years,
         draws,
         seed,
+        ctx.runner.check_stop,
         timeout=ctx.limits.paths_timeout_s,
     )
     return result | {"source": source}

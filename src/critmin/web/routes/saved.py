@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from critmin.note_kinds import draw_warnings
 from critmin.report import render as report_render
@@ -124,7 +125,8 @@ async def scenario_edit(request: Request, scenario_id: str, ctx: WebContext = Ct
     form = await _form(request)
     # a field the form did not send stays as it is (a blank one is cleared); names, notes and
     # tags beyond their limits are refused by the store, not cut short
-    ctx.store.update(
+    await run_in_threadpool(  # off the event loop: a write may wait for the database
+        ctx.store.update,
         scenario_id,
         name=form.get("name"),
         notes=form.get("notes"),
@@ -148,15 +150,20 @@ def scenario_delete(scenario_id: str, ctx: WebContext = Ctx) -> RedirectResponse
 
 
 @router.get("/scenarios/{scenario_id}/report.html")
-def scenario_report(scenario_id: str, ctx: WebContext = Ctx) -> HTMLResponse:
-    _entry, data = ctx.store.get(scenario_id)
-    html = report_render.render_report(data, ctx.store.result(scenario_id))
+async def scenario_report(scenario_id: str, ctx: WebContext = Ctx) -> HTMLResponse:
+    html = await ctx.runner.run(_report_html, ctx, scenario_id)  # bounded, as exports are
     return HTMLResponse(
         html,
         headers={
             "Content-Disposition": f'attachment; filename="critmin-report-{scenario_id}.html"'
         },
     )
+
+
+def _report_html(ctx: WebContext, scenario_id: str) -> str:
+    _entry, data = ctx.store.get(scenario_id)
+    html: str = report_render.render_report(data, ctx.store.result(scenario_id))
+    return html
 
 
 @router.get("/runs/{run_id}")

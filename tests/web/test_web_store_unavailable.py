@@ -1,0 +1,113 @@
+"""The scenario database locked by another program, read-only or full: a 503 with
+``Retry-After`` and one sentence, never a 500 "this is a bug" with a traceback in the
+terminal; and a save waiting for the database never stalls the other requests (the store's
+calls run off the event loop)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from webutil import DESIGNER_FORM, EXAMPLE1_DICT, ServerThread, free_port
+
+from critmin.web import store as store_module
+
+
+def _post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status, dict(resp.headers), json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), json.loads(err.read())
+
+
+@pytest.fixture()
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ServerThread, Path]]:
+    from critmin.web.app import create_app
+
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 1.5, raising=False)
+    db = tmp_path / "scenarios.sqlite3"
+    live = ServerThread(create_app(db), free_port())
+    live.start()
+    try:
+        yield live, db
+    finally:
+        live.stop()
+
+
+def test_a_locked_database_is_a_503_and_the_server_keeps_answering(
+    server: tuple[ServerThread, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    live, db = server
+    status, _, first = _post(f"{live.url}/api/scenarios?run=false", EXAMPLE1_DICT)
+    assert status == 201
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another program holds the write lock
+    answers: dict[str, Any] = {}
+
+    def save() -> None:
+        answers["save"] = _post(f"{live.url}/api/scenarios?run=false", EXAMPLE1_DICT)
+
+    try:
+        saver = threading.Thread(target=save)
+        saver.start()
+        time.sleep(0.3)  # the save is waiting for the lock
+        start = time.monotonic()
+        with urllib.request.urlopen(f"{live.url}/api/health", timeout=30) as resp:
+            assert resp.status == 200
+        assert time.monotonic() - start < 1.0, "a waiting save stalled every other request"
+        saver.join(30)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    status, headers, body = answers["save"]
+    assert status == 503, body
+    assert int(headers["retry-after"]) > 0
+    assert "locked" in body["error"] and "bug" not in body["error"]
+    assert "Traceback" not in caplog.text
+    # nothing saved lost: the first save is there, and a retry now works
+    assert _post(f"{live.url}/api/scenarios?run=false", EXAMPLE1_DICT)[0] == 201
+    assert store_module.ScenarioStore(db).get(first["id"])[0].name == EXAMPLE1_DICT["name"]
+
+
+def _read_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every new connection refuses writes as a read-only file does ("attempt to write a
+    readonly database")."""
+    real = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = real(*args, **kwargs)
+        conn.execute("PRAGMA query_only=ON")
+        return conn
+
+    monkeypatch.setattr(store_module.sqlite3, "connect", connect)
+
+
+def test_a_read_only_database_is_a_503_naming_it(tmp_path: Path, monkeypatch: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from critmin.web.app import create_app
+
+    app = create_app(tmp_path / "scenarios.sqlite3")
+    _read_only(monkeypatch)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.post("/api/scenarios?run=false", json=EXAMPLE1_DICT)
+        assert r.status_code == 503, r.text
+        assert "read-only" in r.json()["error"] and "nothing was saved" in r.json()["error"]
+        assert int(r.headers["retry-after"]) > 0
+        # the designer's run keeps the form and says why, as when the server is busy
+        form = DESIGNER_FORM | {"action": "run"}
+        page = client.post("/designer", data=form)
+        assert page.status_code == 503, page.text[:300]
+        assert "read-only" in page.text and 'value="From the form"' in page.text
