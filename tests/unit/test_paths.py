@@ -8,61 +8,22 @@ arrives after the stage's lead time; draws do not depend on chunking."""
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from _paths_helpers import QUIET, YEARS, ZONE, central, model_of, scenario
+from _paths_helpers import world as _world
 
 from critmin.model import solve
 from critmin.model.chain_solver import ChainSolution, solve_chain
 from critmin.paths import run_paths
-from critmin.paths.engine import YearSolver, central_inputs, draw_inputs, simulate_path
+from critmin.paths.engine import YearSolver, draw_inputs, simulate_path
 from critmin.paths.inputs import fit_shocks
-from critmin.paths.setup import PathModel, path_model
-from critmin.scenario.paths_settings import PathsSettings
+from critmin.paths.setup import path_model
 from critmin.scenario.spec import load_scenario
 from critmin.simulation import simulate
-from critmin.world import load_world
-
-YEARS = list(range(2025, 2033))
-ZONE = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}
-
-
-def scenario(
-    paths: dict[str, Any], disruption: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    return {
-        "name": "paths test",
-        "zone": ZONE,
-        "product": [{"id": "lithium_carbonate"}],
-        "disruption": disruption or [],
-        "paths": {"floor_usd_per_t": 20000, "years": "2025-2032", "start_year": 2026, **paths},
-    }
-
-
-@cache
-def _world() -> Any:
-    return load_world(2024)
-
-
-def model_of(
-    paths: dict[str, Any], disruption: list[dict[str, Any]] | None = None
-) -> tuple[PathModel, PathsSettings]:
-    sc = load_scenario(scenario(paths, disruption))
-    assert sc.paths is not None
-    return path_model(sc, _world(), sc.paths), sc.paths
-
-
-def central(
-    model: PathModel, settings: PathsSettings, mech: str, keep: list[ChainSolution] | None = None
-) -> dict[str, np.ndarray]:
-    T, S, E = len(YEARS), len(model.stages), len(model.events)
-    return simulate_path(model, settings, mech, YEARS, *central_inputs(T, S, E), (0.0, 0.0), keep)
-
-
-QUIET = {"demand_growth": False, "shocks": False}
 
 
 def test_no_growth_no_shocks_no_policy_is_flat_and_static() -> None:

@@ -4,52 +4,13 @@ payment, and each year's stage figures over the same draws as the mechanism's ow
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
-
 import numpy as np
 import pytest
+from _paths_helpers import QUIET, YEARS, central, model_of, scenario
+from _paths_helpers import world as _world
 
 from critmin.model.chain_solver import ChainSolution
 from critmin.paths import run_paths
-from critmin.paths.engine import central_inputs, simulate_path
-from critmin.paths.setup import PathModel, path_model
-from critmin.scenario.paths_settings import PathsSettings
-from critmin.scenario.spec import load_scenario
-from critmin.world import World, load_world
-
-YEARS = list(range(2025, 2033))
-QUIET = {"demand_growth": False, "shocks": False}
-
-
-def scenario(paths: dict[str, Any], disruption: list[dict[str, Any]] | None = None) -> Any:
-    return {
-        "name": "paths accounts",
-        "zone": {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]},
-        "product": [{"id": "lithium_carbonate"}],
-        "disruption": disruption or [],
-        "paths": {"floor_usd_per_t": 20000, "years": "2025-2032", "start_year": 2026, **paths},
-    }
-
-
-@cache
-def _world() -> World:
-    return load_world(2024)
-
-
-def model_of(
-    paths: dict[str, Any], disruption: list[dict[str, Any]] | None = None
-) -> tuple[PathModel, PathsSettings]:
-    sc = load_scenario(scenario(paths, disruption))
-    assert sc.paths is not None
-    return path_model(sc, _world(), sc.paths), sc.paths
-
-
-def central(
-    model: PathModel, settings: PathsSettings, mech: str, keep: list[ChainSolution] | None = None
-) -> dict[str, np.ndarray]:
-    T, S, E = len(YEARS), len(model.stages), len(model.events)
-    return simulate_path(model, settings, mech, YEARS, *central_inputs(T, S, E), (0.0, 0.0), keep)
 
 
 @pytest.mark.parametrize("probability", [0.1, 0.6, 0.999])

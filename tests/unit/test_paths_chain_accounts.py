@@ -4,27 +4,15 @@ against its own market."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import numpy as np
+from _paths_helpers import MEMBERS, QUIET, central
+from _paths_helpers import scenario_model as _model
 
 from critmin.model.chain import chain_setup
 from critmin.model.chain_solver import ChainSolution
 from critmin.paths import run_paths
-from critmin.paths.engine import central_inputs, simulate_path
-from critmin.paths.setup import PathModel, path_model
-from critmin.scenario.paths_settings import PathsSettings
-from critmin.scenario.spec import load_scenario
-from critmin.world import World, load_world
-
-MEMBERS = ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"]
-QUIET = {"demand_growth": False, "shocks": False}
-
-
-@cache
-def _world() -> World:
-    return load_world(2024)
 
 
 def _scenario(market: dict[str, Any], paths: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -35,23 +23,6 @@ def _scenario(market: dict[str, Any], paths: dict[str, Any], **extra: Any) -> di
         **extra,
         "paths": {"start_year": 2026, "draws": 0, **QUIET, **paths},
     }
-
-
-def _model(sc: dict[str, Any]) -> tuple[PathModel, PathsSettings]:
-    s = load_scenario(sc)
-    assert s.paths is not None
-    return path_model(s, _world(), s.paths), s.paths
-
-
-def _central(
-    model: PathModel,
-    settings: PathsSettings,
-    mech: str,
-    years: list[int],
-    keep: list[ChainSolution] | None = None,
-) -> dict[str, np.ndarray]:
-    T, S, E = len(years), len(model.stages), len(model.events)
-    return simulate_path(model, settings, mech, years, *central_inputs(T, S, E), (0.0, 0.0), keep)
 
 
 def test_an_offtake_of_ore_bought_only_by_refiners_buys_nothing_and_says_so() -> None:
@@ -71,8 +42,8 @@ def test_an_offtake_of_ore_bought_only_by_refiners_buys_nothing_and_says_so() ->
         },
     )
     model, settings = _model(sc)
-    none = _central(model, settings, "none", years)
-    off = _central(model, settings, "offtake", years)
+    none = central(model, settings, "none", years=years)
+    off = central(model, settings, "offtake", years=years)
     assert (off["purchases_t"] == 0.0).all()
     assert (off["stockpile_t"] == 0.0).all()
     assert np.array_equal(off["fiscal_cost_usd"], none["fiscal_cost_usd"])
@@ -100,7 +71,7 @@ def test_offtake_purchases_at_an_intermediate_stage_are_what_the_market_carries(
     )
     model, settings = _model(sc)
     keep: list[ChainSolution] = []
-    off = _central(model, settings, "offtake", years, keep)
+    off = central(model, settings, "offtake", keep, years)
     bought = float(off["purchases_t"][1])
     assert bought > 0.0
     k, mem = model.floor_stage, model.members
@@ -131,8 +102,8 @@ def test_a_capped_cfds_shortfall_is_measured_against_its_own_market() -> None:
         ],
     )
     model, settings = _model(sc)
-    none = _central(model, settings, "none", years)
-    cfd = _central(model, settings, "producer_subsidy", years)
+    none = central(model, settings, "none", years=years)
+    cfd = central(model, settings, "producer_subsidy", years=years)
     assert np.array_equal(cfd["price_usd_per_t"], none["price_usd_per_t"])
     assert none["shortfall_t"][3] > 0.0
     assert np.array_equal(cfd["shortfall_t"], none["shortfall_t"])
