@@ -37,7 +37,7 @@ from html import escape
 from typing import Any
 
 from critmin.note_kinds import SHOWN, names_listed
-from critmin.numbers import pct, share, share_pair, usd
+from critmin.numbers import pct, share, share_pair, telling_digits, usd
 
 # welfare parts in the order of the identity: welfare = cs + ps + revenue + rent - subsidy
 WELFARE_PARTS: tuple[tuple[str, str], ...] = (
@@ -305,8 +305,7 @@ def pct_figure(v: float | None) -> str:
     ``-0.001%``, with its sign); rounding noise below :data:`PCT_NOISE` is ``+0.00%``."""
     if v is None or abs(v) < PCT_NOISE:
         return pct(v)
-    digits = next((d for d in (2, 3, 4) if abs(v) >= 0.5 * 10.0**-d), 4)
-    return pct(v, digits)
+    return pct(v, telling_digits(v) or 4)
 
 
 def _gain_or_loss(v: float | None) -> str:

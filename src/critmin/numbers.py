@@ -169,10 +169,15 @@ def pp(v: float | None, digits: int = 2) -> str:
     missing value."""
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "-"
-    for d in range(digits, digits + 3):
-        if abs(v) >= 0.5 * 10.0**-d:
-            return f"{v:+.{d}f} pp"
-    return f"{0.0:.{digits}f} pp"
+    shown = telling_digits(v, digits)
+    return f"{0.0:.{digits}f} pp" if shown is None else f"{v:+.{shown}f} pp"
+
+
+def telling_digits(v: float, digits: int = 2, more: int = 2) -> int | None:
+    """The fewest decimals from ``digits`` to ``digits + more`` that do not round ``v`` to
+    zero (``|v| >= 0.5 x 10^-d``); ``None`` when even the most do: a small real change shown
+    as itself, not as ``0.00`` (:func:`pp`, :func:`critmin.narrative.pct_figure`)."""
+    return next((d for d in range(digits, digits + more + 1) if abs(v) >= 0.5 * 10.0**-d), None)
 
 
 def share(v: float | None, digits: int = 1) -> str:

@@ -6,7 +6,6 @@ workbooks of a 48-product result at once took 7 GB and held ``/api/health`` for 
 from __future__ import annotations
 
 import io
-import json
 import time
 import urllib.error
 import urllib.request
@@ -16,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from webutil import EXAMPLE1_DICT, ServerThread, free_port
+from webutil import EXAMPLE1_DICT, ServerThread, free_port, saved_id
 
 from critmin.web.services import Limits
 
@@ -43,13 +42,7 @@ def server(tmp_path: Path) -> Iterator[ServerThread]:
 
 
 def test_a_burst_of_downloads_is_bounded_by_the_work_queue(server: ServerThread) -> None:
-    request = urllib.request.Request(
-        f"{server.url}/api/scenarios",
-        json.dumps(EXAMPLE1_DICT).encode(),
-        {"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as resp:
-        sid = json.loads(resp.read())["id"]
+    sid = saved_id(f"{server.url}/api/scenarios", EXAMPLE1_DICT)
     urls = [
         f"{server.url}/api/scenarios/{sid}/workbook.xlsx",
         f"{server.url}/api/scenarios/{sid}/tables/flows.csv",

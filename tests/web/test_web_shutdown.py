@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from webutil import EXAMPLE1_DICT, EXAMPLES, REPO, free_port
+from webutil import EXAMPLE1_DICT, EXAMPLES, REPO, free_port, saved_id
 
 
 def _call(url: str, body: dict[str, Any] | None = None) -> int:
@@ -63,13 +63,7 @@ def test_serve_exits_promptly_while_monte_carlo_runs(tmp_path: Path, sig: int) -
             assert time.monotonic() < deadline and server.poll() is None, "did not start"
             time.sleep(0.2)
         big = tomllib.loads((EXAMPLES / "04_full_zone_all_products.toml").read_text())
-        request = urllib.request.Request(
-            f"{base}/api/scenarios?run=false",
-            json.dumps(big).encode(),
-            {"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as resp:
-            big_id = json.loads(resp.read())["id"]
+        big_id = saved_id(f"{base}/api/scenarios?run=false", big)
         assert _call(f"{base}/api/scenarios", EXAMPLE1_DICT) == 201
         statuses: list[int] = []
         clients = [

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,16 @@ def without_timing(obj: Any) -> Any:
     if isinstance(obj, list):
         return [without_timing(v) for v in obj]
     return obj
+
+
+def saved_id(url: str, scenario: dict[str, Any]) -> str:
+    """POST ``scenario`` as JSON to a live server's ``url`` (``.../api/scenarios``) and return
+    the saved scenario's id."""
+    request = urllib.request.Request(
+        url, json.dumps(scenario).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as resp:
+        return str(json.loads(resp.read())["id"])
 
 
 def free_port() -> int:
