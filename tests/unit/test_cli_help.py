@@ -38,3 +38,19 @@ def test_the_command_panel_shows_whole_summaries() -> None:
     lines = [line for line in result.output.splitlines() if line.startswith("│ assess")]
     assert len(lines) == 1
     assert lines[0].rstrip(" │").endswith("self-sufficiency.")
+
+
+def test_assess_help_names_every_view() -> None:
+    """``assess --help`` named three views while the command takes four (``routing`` too, which
+    the README and docs/controls.md show)."""
+    from critmin.cli.assess import ASSESS_VIEWS
+
+    result = CliRunner().invoke(
+        app, ["assess", "--help"], terminal_width=200, env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0
+    view_help = get_command(app).commands["assess"].params
+    (view,) = [p for p in view_help if p.name == "view"]
+    for name in ASSESS_VIEWS:
+        assert name in (view.help or ""), f"--view help does not name {name!r}"
+        assert f"--view {name}" in result.output or name == "supply", name

@@ -44,8 +44,8 @@ def assess_cmd(
     ),
     view: str = typer.Option(
         "supply",
-        help="supply (by mineral and stage), nir (net import reliance) or criticality "
-        "(EU SR building blocks).",
+        help="supply (by mineral and stage), nir (net import reliance), criticality "
+        "(EU SR building blocks) or routing (mirror gaps in a UN Comtrade file: --comtrade).",
     ),
     country: str | None = typer.Option(
         None, help="Country for --view nir (default USA: USGS salient statistics)."
@@ -66,7 +66,8 @@ def assess_cmd(
 
     With a zone: its self-sufficiency and the watch countries' share. --view nir: net import
     reliance; --view criticality: the EU supply-risk building blocks beside the official SR
-    and EI."""
+    and EI; --view routing: exporter- against importer-reported flows of a UN Comtrade file
+    (--comtrade), pairs where one side far exceeds the other (docs/controls.md)."""
     from critmin.assessment import (
         Zone,
         assess,

@@ -309,7 +309,8 @@ country at each stage, as a mass balance in tonnes of element content:
    reporters' own unit values (an importer's for flows into it, else an exporter's, else all
    reporters' totals together), or a USGS price x a payable share, as the curated row says.
 
-Every flow carries `basis` (`observed` or `estimate`) and `method` (`baci` or `mass_balance`);
+Every flow carries `basis` (`observed` or `estimate`) and `method` (`baci`, `baci_asean_extract`
+or `mass_balance`);
 the `source` of an estimated flow names its series, margins and price. `estimate_balance` keeps
 each country's supply, demand, own use, exports and imports, and `critmin data check` verifies
 that balance. No Comtrade row is shipped, and no bilateral Comtrade figure enters an estimate
