@@ -316,3 +316,20 @@ def test_cli_refuses_a_bad_range_with_exit_2(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["uncertainty", str(bad), "-n", "4"])
     assert res.exit_code == 2
     assert "low <= grant_share <= high" in res.stderr and "Traceback" not in res.output
+
+
+def test_cli_shows_no_rounding_noise_as_a_revenue_change() -> None:
+    """Licensing raises no revenue: the terminal table showed the revenue change as 5.248e-09
+    USD (two sums of millions subtracted); it shows 0, while the JSON keeps the computation."""
+    from typer.testing import CliRunner
+
+    from critmin.cli import app
+
+    path = EXAMPLES / "antimony_licensing_2024.toml"
+    argv = ["uncertainty", str(path), "-n", "8", "--workers", "1"]
+    res = CliRunner().invoke(app, argv, terminal_width=200, env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    (row,) = [line for line in res.stdout.splitlines() if "Tariff and levy revenue" in line]
+    cells = [c.strip() for c in row.strip("│┃ ").split("│")]
+    assert cells[1] == "USD"
+    assert cells[2:] == ["0", "0", "0", "0"], row

@@ -204,6 +204,21 @@ def _engine(data: dict[str, Any]) -> str:
     return f"{n} threads" if n > 1 else "1 thread"
 
 
+def table_value(value: float | None, unit: str) -> float | None:
+    """An output's value as the terminal table shows it: shares in % (the JSON keeps
+    fractions 0-1), and amounts of USD under half a dollar as 0. Such an amount is the
+    rounding left by subtracting two sums of millions (a revenue change where no instrument
+    raises revenue came out as 5.2e-09 USD), not a change anyone could pay; the JSON and CSV
+    keep the computed number."""
+    if value is None:
+        return None
+    if unit == "share":
+        return 100 * value
+    if unit == "USD" and abs(value) < 0.5:
+        return 0.0
+    return value
+
+
 def _print_uncertainty(data: dict[str, Any]) -> None:
     import pandas as pd
 
@@ -211,10 +226,9 @@ def _print_uncertainty(data: dict[str, Any]) -> None:
         return "-" if v is None else f"USD {v / 1e6:,.1f} m"
 
     for pid, p in data["products"].items():
-        # one unit convention in human output: shares as % (the JSON keeps fractions 0-1)
+
         def shown(o: dict[str, Any], key: str) -> float | None:
-            v = o[key]
-            return None if v is None else (100 * v if o["unit"] == "share" else v)
+            return table_value(o[key], o["unit"])
 
         rows = [
             {
