@@ -148,8 +148,13 @@ def test_sweep_csv_has_its_warnings_beside_it(tmp_path: Path) -> None:
     assert got[1]["where"] == "lithium_carbonate"
     assert got[1]["warning"].startswith("may have no effect: policy[0] (price_floor)")
     assert got[1]["warning"].endswith("(at 1000, 1000)")
-    # the table itself keeps its columns
-    assert pd.read_csv(table).columns[0] == "policy[0].price_usd_per_t"
+    # the table itself keeps its columns, each header with its unit (shares are fractions)
+    columns = list(pd.read_csv(table).columns)
+    assert columns[:2] == ["policy[0].price_usd_per_t", "converged"]
+    assert "self sufficiency (fraction 0-1)" in columns
+    assert "watch share baseline (fraction 0-1)" in columns
+    assert "zone consumer price change (%)" in columns
+    assert "zone welfare change (USD)" in columns
 
 
 def test_sweep_csv_warnings_path_is_checked_before_the_work(tmp_path: Path) -> None:
