@@ -288,10 +288,20 @@ def chain_flows_frame(results: dict[str, Any]) -> pd.DataFrame:
 
 def chain_welfare_frame(results: dict[str, Any]) -> pd.DataFrame:
     """One row per chain and group (``zone``, ``outside``, ``world``): the chain's welfare
-    change (the contract's ``welfare``, the sum over its stages) and its producer and
-    consumer surplus summed over the stages (USD)."""
+    change (the contract's ``welfare``, the sum over its stages), its producer and consumer
+    surplus summed over the stages and the other parts of welfare over its stages' products
+    (tariff revenue, quota rent, subsidy cost; :func:`critmin.narrative.welfare_parts`), so
+    that the parts add up to the welfare as in ``welfare`` (USD)."""
     rows = []
+    others = ("tariff_revenue_change_usd", "quota_rent_usd", "subsidy_cost_usd")
     for cid, ch in (results.get("chains") or {}).items():
+        pids = [pid for s in ch["stages"] for pid in s.get("products") or [s["key"]]]
+        sub = {
+            "products": {pid: results["products"][pid] for pid in pids},
+            "members": results["members"],
+            "watch": results["watch"],
+        }
+        parts = welfare_parts(sub)
         for group in ("zone", "outside", "world"):
             sums: dict[str, float | None] = {}
             for key in ("producer_surplus_usd", "consumer_surplus_usd"):
@@ -307,6 +317,7 @@ def chain_welfare_frame(results: dict[str, Any]) -> pd.DataFrame:
                     "converged": ch["converged"],
                     "welfare_change_usd": ch["welfare"][group],
                     **sums,
+                    **{k: parts[group][k] for k in others},
                 }
             )
     return pd.DataFrame(
@@ -319,6 +330,7 @@ def chain_welfare_frame(results: dict[str, Any]) -> pd.DataFrame:
             "welfare_change_usd",
             "producer_surplus_change_usd",
             "consumer_surplus_change_usd",
+            *others,
         ],
     )
 
