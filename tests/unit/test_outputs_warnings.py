@@ -200,6 +200,26 @@ def test_placed_splits_a_product_warning() -> None:
     assert placed("no effect: disruption[0]: y", ["lithium"]) == ("", "no effect: disruption[0]: y")
 
 
+def test_simulate_writes_json_workbook_and_tables_all_or_none(tmp_path: Path) -> None:
+    """A table that cannot be written (a folder in its place) fails the command and leaves the
+    earlier run's JSON and workbook as they were, not new ones beside old tables."""
+    folder = tmp_path / "csv"
+    (folder / "flows.csv").mkdir(parents=True)
+    (folder / "warnings.csv").write_text("old warnings")
+    old = {tmp_path / "run.json": "old json", tmp_path / "run.xlsx": "old workbook"}
+    for path, text in old.items():
+        path.write_text(text)
+    args = ["simulate", str(EXAMPLE1), "--out", str(tmp_path / "run.json")]
+    args += ["--xlsx", str(tmp_path / "run.xlsx"), "--csv", str(folder), "--brief"]
+    res = runner.invoke(app, args)
+    assert res.exit_code != 0
+    assert "flows.csv" in said(res.stderr)
+    for path, text in old.items():
+        assert path.read_text() == text
+    assert (folder / "warnings.csv").read_text() == "old warnings"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["csv", "run.json", "run.xlsx"]
+
+
 def test_files_written_together_are_all_or_none(tmp_path: Path) -> None:
     """A writer that fails (pandas' own error, after the first file is done) leaves every
     file as it was and no temporary file."""
