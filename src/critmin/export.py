@@ -18,7 +18,7 @@ Library use (the dashboard calls the same functions)::
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -126,14 +126,20 @@ def csv_texts(results: dict[str, Any]) -> dict[str, str]:
     return texts | {name: table_csv(results, name) for name in table_names(results)}
 
 
-def write_csv_texts(texts: dict[str, str], directory: str | Path) -> list[Path]:
-    """Write :func:`csv_texts` as ``<directory>/<table>.csv`` (see :func:`write_csvs`)."""
+def write_csv_texts(
+    texts: dict[str, str], directory: str | Path, also: Mapping[Path, bytes] | None = None
+) -> list[Path]:
+    """Write :func:`csv_texts` as ``<directory>/<table>.csv`` (see :func:`write_csvs`), and the
+    files ``also`` (path: content; a command's JSON and workbook) together with them: all or
+    none, so that a table that cannot be written leaves the JSON and workbook of the earlier
+    run too, not a mix of two runs. Returns the tables' paths."""
     from critmin.frames import CHAIN_TABLES, CONTROL_TABLES, TABLES
-    from critmin.util import write_texts_together
+    from critmin.util import write_bytes_together
 
     folder = Path(directory)
-    files = {folder / f"{name}.csv": text for name, text in texts.items()}
-    write_texts_together(files)  # all or none: no older table is half-replaced
+    files = {folder / f"{name}.csv": text.encode("utf-8") for name, text in texts.items()}
+    # all or none: no older table is half-replaced
+    write_bytes_together({**(also or {}), **files})
     paths = list(files)
     for name in {*TABLES, *CHAIN_TABLES, *CONTROL_TABLES} - set(texts):
         (folder / f"{name}.csv").unlink(missing_ok=True)

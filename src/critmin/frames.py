@@ -98,6 +98,9 @@ _LABELS = {
     "leaked_share_of_cut": "leaked share of the cut (fraction 0-1)",
     "export_value_usd_before": "customs-comparable exports before (USD)",
     "export_value_usd_after": "customs-comparable exports after (USD)",
+    "sources": "sources",
+    "estimated_domestic_sales": "domestic sales estimated for (ISO3)",
+    "data_notes": "data notes",
 }
 # shares (fractions 0-1) among the columns
 _SHARES = ("self_sufficiency", "watch_share", "share_of_", "cost_share")
@@ -128,7 +131,11 @@ def _product_columns(pid: str, p: dict[str, Any]) -> dict[str, Any]:
 
 def products_frame(results: dict[str, Any]) -> pd.DataFrame:
     """One row per product: HS6, mineral, stage, solver status, parameters, the summary (zone
-    and outside prices, welfare, revenue, subsidy, quota rent) and the zone shares."""
+    and outside prices, welfare, revenue, subsidy, quota rent), the zone shares and the
+    provenance: the baseline's sources (``; ``-separated), the countries whose domestic sales
+    rest on estimated national output (the contract's ``estimated_domestic_sales``) and the
+    data notes (the contract's ``warnings``: replaced unit values, estimates, caveats;
+    `` | ``-separated)."""
     rows = []
     for pid, p in results["products"].items():
         rows.append(
@@ -143,6 +150,10 @@ def products_frame(results: dict[str, Any]) -> pd.DataFrame:
                 "supply_elasticity_median": p["parameters"]["supply_elasticity_median"],
                 **p["summary"],
                 **p["zone"],
+                # provenance, as the terminal's "data:" and "estimate:" lines give it
+                "sources": "; ".join(p.get("sources") or []),
+                "estimated_domestic_sales": ", ".join(p.get("estimated_domestic_sales") or []),
+                "data_notes": " | ".join(p.get("warnings") or []),
             }
         )
     return pd.DataFrame(rows)
@@ -277,10 +288,20 @@ def chain_flows_frame(results: dict[str, Any]) -> pd.DataFrame:
 
 def chain_welfare_frame(results: dict[str, Any]) -> pd.DataFrame:
     """One row per chain and group (``zone``, ``outside``, ``world``): the chain's welfare
-    change (the contract's ``welfare``, the sum over its stages) and its producer and
-    consumer surplus summed over the stages (USD)."""
+    change (the contract's ``welfare``, the sum over its stages), its producer and consumer
+    surplus summed over the stages and the other parts of welfare over its stages' products
+    (tariff revenue, quota rent, subsidy cost; :func:`critmin.narrative.welfare_parts`), so
+    that the parts add up to the welfare as in ``welfare`` (USD)."""
     rows = []
+    others = ("tariff_revenue_change_usd", "quota_rent_usd", "subsidy_cost_usd")
     for cid, ch in (results.get("chains") or {}).items():
+        pids = [pid for s in ch["stages"] for pid in s.get("products") or [s["key"]]]
+        sub = {
+            "products": {pid: results["products"][pid] for pid in pids},
+            "members": results["members"],
+            "watch": results["watch"],
+        }
+        parts = welfare_parts(sub)
         for group in ("zone", "outside", "world"):
             sums: dict[str, float | None] = {}
             for key in ("producer_surplus_usd", "consumer_surplus_usd"):
@@ -296,6 +317,7 @@ def chain_welfare_frame(results: dict[str, Any]) -> pd.DataFrame:
                     "converged": ch["converged"],
                     "welfare_change_usd": ch["welfare"][group],
                     **sums,
+                    **{k: parts[group][k] for k in others},
                 }
             )
     return pd.DataFrame(
@@ -308,6 +330,7 @@ def chain_welfare_frame(results: dict[str, Any]) -> pd.DataFrame:
             "welfare_change_usd",
             "producer_surplus_change_usd",
             "consumer_surplus_change_usd",
+            *others,
         ],
     )
 

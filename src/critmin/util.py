@@ -65,6 +65,19 @@ def write_texts_together(texts: dict[Path, str]) -> None:
     write_files_together({path: _text_writer(text) for path, text in texts.items()})
 
 
+def write_bytes_together(files: Mapping[Path, bytes]) -> None:
+    """:func:`write_texts_together` for bytes (a command's JSON, workbook and CSV tables):
+    all files, or none replaced."""
+    write_files_together({path: _bytes_writer(data) for path, data in files.items()})
+
+
+def _bytes_writer(data: bytes) -> Callable[[BinaryIO], None]:
+    def write(f: BinaryIO) -> None:
+        f.write(data)
+
+    return write
+
+
 def _text_writer(text: str) -> Callable[[BinaryIO], None]:
     def write(f: BinaryIO) -> None:
         f.write(text.encode("utf-8"))

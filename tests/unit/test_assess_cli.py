@@ -114,6 +114,23 @@ def test_csv_output() -> None:
 
 
 @pytest.mark.parametrize(
+    "view", [["--members", CORE, "--watch", "CHN"], ["--view", "nir"], ["--view", "criticality"]]
+)
+def test_csv_rows_state_their_sources(view: list[str]) -> None:
+    """Every CSV row carries its record's edition and sources, as the JSON does (the docs: every
+    record states its sources), an estimate named as one."""
+    args = ["assess", "--minerals", "cobalt,gallium,alumina", *view]
+    res = runner.invoke(app, [*args, "--csv"])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    records = _json([*args, "--json"])
+    assert len(rows) == len(records) > 0
+    for row, rec in zip(rows, records, strict=True):
+        assert (row["sources"].split(" | ") if row["sources"] else []) == rec["sources"]
+        assert row["edition"] == (rec.get("edition") or "")
+
+
+@pytest.mark.parametrize(
     ("args", "needle"),
     [
         (["--minerals", "lithum"], "did you mean lithium"),

@@ -405,6 +405,26 @@ def test_real_chain_words_match_its_numbers(lithium: dict[str, Any]) -> None:
     assert welfare["world"] == pytest.approx(welfare["zone"] + welfare["outside"])
 
 
+def test_chain_welfare_parts_add_up_to_its_welfare(lithium: dict[str, Any]) -> None:
+    """chain_welfare has every part of welfare (the levy's revenue too), so that in the workbook
+    and the CSV they add up to the chain's welfare, as the welfare table's do."""
+    frame = table(lithium, "chain_welfare").set_index("group")
+    parts = (
+        frame["consumer_surplus_change_usd"]
+        + frame["producer_surplus_change_usd"]
+        + frame["tariff_revenue_change_usd"]
+        + frame["quota_rent_usd"]
+        - frame["subsidy_cost_usd"]
+    )
+    assert frame.loc["zone", "tariff_revenue_change_usd"] > 0  # the floor's levy
+    for group in ("zone", "outside", "world"):
+        assert parts[group] == pytest.approx(frame.loc[group, "welfare_change_usd"], abs=1.0)
+    total = table(lithium, "welfare").set_index(["product", "group"])
+    assert frame.loc["zone", "tariff_revenue_change_usd"] == pytest.approx(
+        total.loc[("all", "zone"), "tariff_revenue_change_usd"]
+    )
+
+
 def test_report_has_the_chain_section(lithium: dict[str, Any]) -> None:
     from critmin.report import render_report
 

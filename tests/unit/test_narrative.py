@@ -327,6 +327,25 @@ def test_excel_and_csv(example1: Any, tmp_path: Path) -> None:
     assert write_xlsx(data, tmp_path / "a" / "b.xlsx").exists()
 
 
+def test_excel_and_csv_carry_the_provenance(example1: Any) -> None:
+    """The sources, the estimated domestic sales and the data notes of each product (the
+    terminal's "data:" and "estimate:" lines) are in the products table of the workbook and of
+    the CSV files, not in the JSON alone."""
+    data = example1.to_dict()
+    p = data["products"]["lithium_carbonate"]
+    assert p["sources"] and p["estimated_domestic_sales"] and p["warnings"]
+    products = pd.read_csv(io.StringIO(table_csv(data, "products")), keep_default_na=False)
+    sheet = pd.read_excel(io.BytesIO(xlsx_bytes(data)), sheet_name="products")
+    for frame in (products, sheet):
+        row = frame.iloc[0]
+        assert row["sources"].split("; ") == p["sources"]
+        assert (
+            row["domestic sales estimated for (ISO3)"].split(", ")
+            == (p["estimated_domestic_sales"])
+        )
+        assert row["data notes"].split(" | ") == p["warnings"]
+
+
 def test_sweep_edits_one_parameter() -> None:
     from critmin.sweep import parse_path, run_sweep, set_parameter, values_between
 

@@ -148,8 +148,13 @@ def test_sweep_csv_has_its_warnings_beside_it(tmp_path: Path) -> None:
     assert got[1]["where"] == "lithium_carbonate"
     assert got[1]["warning"].startswith("may have no effect: policy[0] (price_floor)")
     assert got[1]["warning"].endswith("(at 1000, 1000)")
-    # the table itself keeps its columns
-    assert pd.read_csv(table).columns[0] == "policy[0].price_usd_per_t"
+    # the table itself keeps its columns, each header with its unit (shares are fractions)
+    columns = list(pd.read_csv(table).columns)
+    assert columns[:2] == ["policy[0].price_usd_per_t", "converged"]
+    assert "self sufficiency (fraction 0-1)" in columns
+    assert "watch share baseline (fraction 0-1)" in columns
+    assert "zone consumer price change (%)" in columns
+    assert "zone welfare change (USD)" in columns
 
 
 def test_sweep_csv_warnings_path_is_checked_before_the_work(tmp_path: Path) -> None:
@@ -193,6 +198,26 @@ def test_placed_splits_a_product_warning() -> None:
 
     assert placed("lithium: no effect: x", ["li", "lithium"]) == ("lithium", "no effect: x")
     assert placed("no effect: disruption[0]: y", ["lithium"]) == ("", "no effect: disruption[0]: y")
+
+
+def test_simulate_writes_json_workbook_and_tables_all_or_none(tmp_path: Path) -> None:
+    """A table that cannot be written (a folder in its place) fails the command and leaves the
+    earlier run's JSON and workbook as they were, not new ones beside old tables."""
+    folder = tmp_path / "csv"
+    (folder / "flows.csv").mkdir(parents=True)
+    (folder / "warnings.csv").write_text("old warnings")
+    old = {tmp_path / "run.json": "old json", tmp_path / "run.xlsx": "old workbook"}
+    for path, text in old.items():
+        path.write_text(text)
+    args = ["simulate", str(EXAMPLE1), "--out", str(tmp_path / "run.json")]
+    args += ["--xlsx", str(tmp_path / "run.xlsx"), "--csv", str(folder), "--brief"]
+    res = runner.invoke(app, args)
+    assert res.exit_code != 0
+    assert "flows.csv" in said(res.stderr)
+    for path, text in old.items():
+        assert path.read_text() == text
+    assert (folder / "warnings.csv").read_text() == "old warnings"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["csv", "run.json", "run.xlsx"]
 
 
 def test_files_written_together_are_all_or_none(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -13,6 +13,10 @@ from critmin.cli.app import app, err, escape, out, print_frame, user_errors
 from critmin.errors import CritminError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    import pandas as pd
+
     from critmin.assessment import AssessRecord
 
 # ----------------------------------------------------------------------------- assess
@@ -131,6 +135,8 @@ def assess_cmd(
             sys.stdout.write(json.dumps(crit, indent=1, allow_nan=False) + "\n")
             return
         frame = criticality_view(world, mineral_list)
+        if as_csv:  # the sources of each row, as the JSON's records give them
+            frame = _with_sources(frame, criticality_records(world, mineral_list))
         hidden: list[str] = []
         if not (as_json or as_csv):
             from critmin.summary import CRITICALITY_PRIORITY, criticality_table, fit_columns
@@ -174,7 +180,7 @@ def assess_cmd(
 
         frame = nir_table(records)
         if as_csv:
-            sys.stdout.write(frame.to_csv(index=False))
+            sys.stdout.write(_with_sources(frame, records).to_csv(index=False))
             return
         print_frame(
             frame, False, False, f"Net import reliance of {country or 'USA'}, {year} (%); {ed_text}"
@@ -222,7 +228,7 @@ def assess_cmd(
 
     frame = assess_table(records, z is not None)
     if as_csv:
-        sys.stdout.write(frame.to_csv(index=False))
+        sys.stdout.write(_with_sources(frame, records).to_csv(index=False))
         return
     title = (
         f"Supply concentration by mineral and stage, {year} (most concentrated first; shares in "
@@ -282,6 +288,16 @@ def _print_sources(records: list[AssessRecord]) -> None:
     out.print("[bold]Sources[/] (each record's own in --json 'sources'):", highlight=False)
     for line in source_summary(records):
         out.print(f"  {line}", highlight=False)
+
+
+def _with_sources(frame: pd.DataFrame, records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """``frame`` (one row per record, in order) with each record's USGS ``edition`` and its
+    ``sources`` (`` | ``-separated) as the last columns: a CSV row states where its figures
+    come from, as the JSON record and the terminal's sources lines do."""
+    return frame.assign(
+        edition=[r.get("edition") or "" for r in records],
+        sources=[" | ".join(r.get("sources") or []) for r in records],
+    )
 
 
 def _routing(comtrade: Path | None, hs: str | None, as_json: bool, as_csv: bool) -> None:

@@ -64,6 +64,7 @@ def simulate_cmd(
         check_output_dir,
         check_output_file,
         write_bytes_atomic,
+        write_bytes_together,
     )
 
     check_input_file(scenario, "scenario file")
@@ -86,14 +87,17 @@ def simulate_cmd(
 
     workbook = (xlsx, xlsx_bytes(data)) if xlsx is not None else None
     tables_csv = (csv_dir, csv_texts(data)) if csv_dir is not None else None
-    if output is not None:
+    if tables_csv is not None:  # the JSON and the workbook with the tables: all or none
+        folder, texts = tables_csv
+        files = {output: blob} if output is not None else {}
+        paths = write_csv_texts(texts, folder, also=files | dict([workbook] if workbook else []))
+    elif workbook is not None:
+        write_bytes_together(({output: blob} if output is not None else {}) | dict([workbook]))
+    elif output is not None:
         write_bytes_atomic(output, blob)
     if workbook is not None:
-        write_bytes_atomic(*workbook)
         err.print(f"wrote {workbook[0]}")
     if tables_csv is not None:
-        folder, texts = tables_csv
-        paths = write_csv_texts(texts, folder)
         err.print(f"wrote {len(paths)} CSV files to {folder}: {', '.join(p.name for p in paths)}")
     if as_json:
         write_stdout(blob)

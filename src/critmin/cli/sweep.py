@@ -92,7 +92,7 @@ def sweep_cmd(
         write_sweep_page(data, output)
     if csv is not None:  # the table and its warnings together: both files, or neither
         write_texts_together(
-            {csv: result.frame().to_csv(index=False), warnings_beside(csv): _warnings_csv(data)}
+            {csv: _table_csv(result.frame(), param), warnings_beside(csv): _warnings_csv(data)}
         )
     if as_json:
         sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
@@ -112,6 +112,17 @@ def sweep_cmd(
     if not result.converged:
         err.print("[bold red]some points did not converge: see 'converged'[/]")
         raise typer.Exit(1)
+
+
+def _table_csv(frame: Any, param: str) -> str:
+    """The sweep's table as CSV text with headers that state their unit, as every CSV file
+    of critmin's (:func:`critmin.frames.column_header`: ``self sufficiency (fraction 0-1)``,
+    ``zone consumer price change (%)``); the first column keeps the parameter's path."""
+    from critmin.frames import column_header
+
+    headers = {c: column_header(str(c)) for c in frame.columns if c != param}
+    text: str = frame.rename(columns=headers).to_csv(index=False)
+    return text
 
 
 def _warnings_csv(data: dict[str, Any]) -> str:
