@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -40,6 +41,18 @@ def test_json_csv_and_html(tmp_path: Path) -> None:
     assert data["facts"]["shock_fit"]["source"].startswith("USGS")
     for name in ("mechanisms.csv", "npv.csv", "stages.csv"):
         assert (tmp_path / "csv" / name).stat().st_size > 100
+    # each NPV row says how it was discounted (the terminal's "NPV at 3.0%"), and its
+    # expected value is the JSON's
+    with (tmp_path / "csv" / "npv.csv").open(newline="") as f:
+        npv_rows = list(csv.DictReader(f))
+    fiscal = next(
+        r
+        for r in npv_rows
+        if r["mechanism"] == "producer_subsidy" and r["measure"] == "fiscal_cost_usd"
+    )
+    assert float(fiscal["discount_rate"]) == data["settings"]["discount_rate"]
+    assert int(fiscal["discounted_to"]) == 2025
+    assert float(fiscal["expected"]) == pytest.approx(cfd["npv"]["fiscal_cost_usd"]["expected"])
     page = html.read_text(encoding="utf-8")
     assert "Who pays" in page and 'src="http' not in page
     figs = paths_figures(data)

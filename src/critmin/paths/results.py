@@ -218,7 +218,8 @@ class PathsResult:
         return mechs, per_year
 
     def write_csv(self, directory: Path) -> list[Path]:
-        """``mechanisms.csv`` (mechanism, year, measure, expected, p5, p95), ``npv.csv``,
+        """``mechanisms.csv`` (mechanism, year, measure, expected, p5, p95), ``npv.csv``
+        (mechanism, measure, expected, p5, p95, the discount rate and the year discounted to),
         ``stages.csv`` (mechanism, year, stage, expected price, supply, demand) and
         ``warnings.csv`` (where: the market; warning: the notes that warn, as in the JSON and
         on the page; the header alone when there are none), written together
@@ -227,14 +228,16 @@ class PathsResult:
 
         d = self.to_dict()
         mechanisms = [["mechanism", "year", "measure", "expected", "p5", "p95"]]
-        npv = [["mechanism", "measure", "expected", "p5", "p95"]]
+        # each NPV row says how it discounts: the rate and the year its USD are valued at
+        rate, to_year = float(self.settings["discount_rate"]), self.years[0]
+        npv = [["mechanism", "measure", "expected", "p5", "p95", "discount_rate", "discounted_to"]]
         for mech, entry in d["mechanisms"].items():
             for row in entry["years"]:
                 for k in MEASURES:
                     b = row[k]
                     mechanisms.append([mech, row["year"], k, b["expected"], b["p5"], b["p95"]])
             for k, b in entry["npv"].items():
-                npv.append([mech, k, b["expected"], b["p5"], b["p95"]])
+                npv.append([mech, k, b["expected"], b["p5"], b["p95"], rate, to_year])
         stages = [
             [
                 "mechanism",
