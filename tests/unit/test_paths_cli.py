@@ -53,6 +53,10 @@ def test_json_csv_and_html(tmp_path: Path) -> None:
     assert float(fiscal["discount_rate"]) == data["settings"]["discount_rate"]
     assert int(fiscal["discounted_to"]) == 2025
     assert float(fiscal["expected"]) == pytest.approx(cfd["npv"]["fiscal_cost_usd"]["expected"])
+    # no "-0.0" cells (a levy's fiscal cost of nothing, negated, was written so)
+    for name in ("mechanisms.csv", "npv.csv", "stages.csv"):
+        with (tmp_path / "csv" / name).open(newline="") as f:
+            assert "-0.0" not in {cell for row in csv.reader(f) for cell in row}, name
     page = html.read_text(encoding="utf-8")
     assert "Who pays" in page and 'src="http' not in page
     figs = paths_figures(data)

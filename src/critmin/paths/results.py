@@ -276,9 +276,12 @@ class PathsResult:
 
 
 def _csv_text(rows: list[list[Any]]) -> str:
-    """Rows as CSV text (the csv module's quoting, ``\r\n`` line ends as before)."""
+    """Rows as CSV text (the csv module's quoting, ``\r\n`` line ends as before); a negative
+    zero (a cost of nothing, negated) is written ``0.0``, not ``-0.0``."""
     buf = io.StringIO(newline="")
-    csv.writer(buf).writerows(rows)
+    csv.writer(buf).writerows(
+        [[0.0 if isinstance(v, float) and v == 0.0 else v for v in row] for row in rows]
+    )
     return buf.getvalue()
 
 
