@@ -246,7 +246,8 @@ def chain_stages_frame(results: dict[str, Any]) -> pd.DataFrame:
     """One row per chain and stage (in order): the contract's stage fields (price, output and
     zone share changes, input cost share, revenue, subsidy, quota rent), the zone / outside
     (/ world) splits as columns (``producer_surplus_zone_usd``, ...) and the stage's
-    ``share_of_zone_producer_gain`` from ``captured_by_stage``."""
+    ``share_of_zone_producer_gain`` from ``captured_by_stage``; ``notes``: the stage's notes,
+    then the chain's notes about the stage."""
     rows = []
     for cid, ch in (results.get("chains") or {}).items():
         for k, (s, cap) in enumerate(zip(ch["stages"], ch["captured_by_stage"], strict=True)):
@@ -260,7 +261,10 @@ def chain_stages_frame(results: dict[str, Any]) -> pd.DataFrame:
                 elif key != "notes":
                     row[key] = value
             row["share_of_zone_producer_gain"] = cap["share_of_zone_producer_gain"]
-            row["notes"] = "; ".join(s["notes"])
+            # the chain's notes about this stage too (why its input cost share is below the
+            # estimate its own note gives: "stage 2 (...): input cost share cut for ...")
+            about = [n for n in ch.get("notes") or [] if n.startswith(f"stage {k + 1} (")]
+            row["notes"] = "; ".join([*s["notes"], *about])
             rows.append(row)
     return pd.DataFrame(rows, columns=None if rows else ["chain", "step", "stage"])
 

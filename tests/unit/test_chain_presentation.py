@@ -425,6 +425,23 @@ def test_chain_welfare_parts_add_up_to_its_welfare(lithium: dict[str, Any]) -> N
     )
 
 
+def test_a_stage_row_says_why_its_input_cost_share_was_cut(lithium: dict[str, Any]) -> None:
+    """The refined stage's input cost share (0.57) is below the estimate its own note gives
+    (0.67) because the chain cut it where recorded purchases of the input fall short: a chain
+    note that the CSV and workbook row of the stage did not carry."""
+    ch = lithium["chains"]["lithium"]
+    stages = table(lithium, "chain_stages")
+    cut = [n for n in ch["notes"] if "input cost share cut" in n]
+    assert cut, ch["notes"]
+    for note in cut:
+        step = int(note.split()[1])
+        row = stages.loc[stages["step"] == step].iloc[0]
+        assert note in row["notes"]
+        assert row["input_cost_share"] < 0.666  # below the estimate the stage's note gives
+    for _, row in stages.iterrows():  # a stage's row has no other stage's note
+        assert f"stage {row['step'] + 1} (" not in row["notes"]
+
+
 def test_report_has_the_chain_section(lithium: dict[str, Any]) -> None:
     from critmin.report import render_report
 
