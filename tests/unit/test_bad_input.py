@@ -62,6 +62,12 @@ def sim(text: str, *extra: str, code: int = 2, words: tuple[str, ...] = (), **kw
     }
 
 
+JSON_LITHIUM = (
+    '{"name": "a", "zone": {"members": ["USA", "CAN"], "watch": ["CHN"]}, '
+    '"product": [{"id": "lithium_carbonate"}]}'
+)
+PATHS_SCENARIO = scenario() + '[paths]\nfloor_usd_per_t = 20000\nmechanisms = ["variable_levy"]\n'
+
 COALITION_CLI = ["coalition", str(EXAMPLE.parent / "coalition_core.toml"), "--no-cache"]
 
 CASES = [
@@ -899,6 +905,129 @@ CASES = [
             words=("NOT converged:", "No results are shown", "IRN"),
             absent=("Largest welfare changes", "Trade diversion", "#"),
         ),
+    ),
+    # ---- a .json scenario: a key given twice is refused (JSON kept the last one in silence),
+    # and what the file holds instead of an object is said in JSON's words
+    Case(
+        "json scenario with a key given twice",
+        ["simulate", "{tmp}/s.json"],
+        {"s.json": JSON_LITHIUM.replace('{"name": "a"', '{"name": "a", "name": "b"')},
+        words=("s.json gives the key 'name' twice in one object: keep one",),
+    ),
+    Case(
+        "json scenario of null",
+        ["simulate", "{tmp}/s.json"],
+        {"s.json": "null"},
+        words=("holds JSON null, not an object",),
+        absent=("NoneType",),
+    ),
+    # ---- 'watch' is a list item: not suggested as the word it already is
+    Case(
+        "exporters = 'watch' as a word",
+        **sim(
+            scenario('type = "export_ban"\nexporters = "watch"'),
+            words=("got 'watch' (a list of one: ['watch'])",),
+            absent=("did you mean",),
+        ),
+    ),
+    # ---- a user's flows file: one pair on two rows with two tariffs (the last one applied to
+    # the sum in silence)
+    Case(
+        "flows with one pair at two tariffs",
+        ["simulate", "{s}"],
+        flows_case(
+            "exporter,importer,value_usd,tariff\nAAA,BBB,100,0.1\nCCC,BBB,50,\n"
+            "AAA,BBB,20,0.5\nBBB,BBB,80,\n"
+        ),
+        words=("flows.csv lines 2, 4: AAA -> BBB has the tariffs 0.1, 0.5", "one tariff"),
+    ),
+    Case(
+        "flows with one pair on two rows at one tariff",
+        ["simulate", "{s}"],
+        flows_case(
+            "exporter,importer,value_usd,tariff\nAAA,BBB,100,0.1\nCCC,BBB,50,\n"
+            "AAA,BBB,20,0.1\nBBB,BBB,80,\n"
+        ),
+        code=0,
+        absent=("error:",),
+    ),
+    # ---- the Comtrade file of --view routing: a folder is a folder; a value in words
+    Case(
+        "assess routing of a folder",
+        ["assess", "--view", "routing", "--comtrade", "{tmp}"],
+        words=("is a folder: give a UN Comtrade CSV file",),
+        absent=("does not exist",),
+    ),
+    Case(
+        "assess routing with a nan value",
+        ["assess", "--view", "routing", "--comtrade", "{tmp}/c.csv"],
+        {"c.csv": "reporter,partner,cmd,flow,value\n156,842,811292,X,nan\n"},
+        words=("line 2: value 'nan' must be a finite amount",),
+        absent=("np.float64",),
+    ),
+    # ---- a blank filter is not "every row" (it was shown in silence)
+    Case(
+        "data show with a blank --country",
+        ["data", "show", "production", "--country", ""],
+        words=("--country names nothing (got '')",),
+    ),
+    Case(
+        "data show flows with a blank --exporter",
+        ["data", "show", "flows", "--exporter", " , "],
+        words=("--exporter names nothing",),
+    ),
+    Case(
+        "assess nir with a blank --country",
+        ["assess", "--view", "nir", "--country", ""],
+        words=("--country names no country (got '')",),
+    ),
+    # ---- --data that is not there, or a file: said so (not 'no manifest.json')
+    Case(
+        "--data a missing folder",
+        ["--data", "{tmp}/nope", "data", "info"],
+        words=("nope: the folder does not exist",),
+    ),
+    Case(
+        "--data a file",
+        ["--data", "{s}", "data", "info"],
+        {"s.toml": "x"},
+        words=("s.toml is a file: give the folder of a dataset",),
+    ),
+    # ---- options that change nothing in this run warn (they were ignored in silence)
+    Case(
+        "simulate --indent without JSON",
+        ["simulate", "{ex}", "--indent", "2"],
+        code=0,
+        words=("warning: no effect: --indent 2: no JSON is written",),
+    ),
+    Case(
+        "uncertainty --indent without JSON",
+        ["uncertainty", "{ex}", "--draws", "5", "--indent", "2", "--no-progress"],
+        code=0,
+        words=("warning: no effect: --indent 2",),
+    ),
+    Case(
+        "report --seed without draws",
+        ["report", "{ex}", "-o", "{tmp}/r.html", "--seed", "5"],
+        code=0,
+        words=("warning: no effect: --seed 5: there are no draws to seed",),
+    ),
+    Case(
+        "paths --seed without draws",
+        ["paths", "{s}", "--draws", "0", "--seed", "5", "--years", "2025-2026", "--no-progress"],
+        {"s.toml": PATHS_SCENARIO},
+        code=0,
+        words=("warning: no effect: --seed 5: there are no draws to seed",),
+    ),
+    Case(
+        "coalition --seed with exact Shapley values",
+        ["coalition", "{s}", "--no-cache", "--sampled", "0", "--seed", "5", "--no-progress"],
+        {
+            "s.toml": scenario(product='[[product]]\nid = "cobalt_oxides"\n')
+            + '[coalition]\ncandidates = ["IDN"]\n'
+        },
+        code=0,
+        words=("warning: no effect: --seed 5: the Shapley values are exact",),
     ),
 ]
 

@@ -89,6 +89,8 @@ def assess_cmd(
         raise CritminError(f"--members, --zone and --watch apply to the supply view, not {view}")
     if country is not None and view != "nir":
         raise CritminError("--country applies to --view nir")
+    if country is not None and not country.replace(",", " ").strip():  # blank is not USA
+        raise CritminError(f"--country names no country (got {country!r}); leave it out for USA")
     if (comtrade is not None or hs is not None) and view != "routing":
         raise CritminError("--comtrade and --hs apply to --view routing")
     if view == "routing":

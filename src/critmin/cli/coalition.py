@@ -22,6 +22,7 @@ from critmin.cli.app import (
     print_notes,
     progress_bar,
     user_errors,
+    warn_no_effect,
 )
 from critmin.errors import CritminError, ScenarioError
 
@@ -242,6 +243,8 @@ def coalition_cmd(
                 progress=lambda done, total: bar.update(tid, completed=done, total=total),
             )
     data = result.to_dict()
+    if seed is not None and data["method"] == "exact":
+        warn_no_effect(f"--seed {seed}", "the Shapley values are exact, no orders are drawn")
     if output is not None:
         write_json_atomic(output, data)
     if html_path is not None:
