@@ -68,6 +68,7 @@ JSON_LITHIUM = (
 )
 PATHS_SCENARIO = scenario() + '[paths]\nfloor_usd_per_t = 20000\nmechanisms = ["variable_levy"]\n'
 
+SWEEP_TOO_WIDE = ["--from", "1e308", "--to", "-1e308", "--steps", "3"]
 COALITION_CLI = ["coalition", str(EXAMPLE.parent / "coalition_core.toml"), "--no-cache"]
 
 CASES = [
@@ -1029,6 +1030,13 @@ CASES = [
         code=0,
         words=("warning: no effect: --seed 5: the Shapley values are exact",),
     ),
+    # ---- a sweep range whose width is beyond float: said so (it was 'sweep value nan')
+    Case(
+        "sweep range too wide",
+        ["sweep", "{ex}", "--param", "policy[0].price_usd_per_t", *SWEEP_TOO_WIDE],
+        words=("the sweep range 1e+308 to -1e+308 is too wide to divide into 3 points",),
+        absent=("sweep value nan",),
+    ),
 ]
 
 
@@ -1269,3 +1277,28 @@ def test_a_buyer_cut_off_leaves_the_totals_it_enters_undefined_and_says_so() -> 
     assert summary["outside_welfare_change_usd"] < 0
     (note,) = [n for n in product["notes"] if n.startswith("cut off:")]
     assert "(KOR)" in note and "so are the welfare totals that include them" in note
+
+
+@pytest.mark.parametrize(
+    ("module", "function", "argv"),
+    [
+        ("critmin.uncertainty", "run_uncertainty", ["uncertainty", str(EXAMPLE), "-n", "5"]),
+        ("critmin.coalition", "run_coalition", COALITION_CLI),
+    ],
+)
+def test_workers_with_a_scheduler_warn_no_effect(
+    module: str, function: str, argv: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--workers sizes the local pool; with --scheduler the cluster's workers solve, so it
+    warns (it was ignored in silence). The run is stubbed: no cluster is contacted."""
+    import importlib
+
+    def stop(*args: Any, **kwargs: Any) -> Any:
+        raise critmin.errors.CritminError("stub: not run")
+
+    monkeypatch.setattr(importlib.import_module(module), function, stop)
+    args = [*argv, "--scheduler", "tcp://127.0.0.1:1", "--workers", "3", "--no-progress"]
+    res = CliRunner().invoke(app, args)
+    flat = " ".join(res.output.split())
+    assert "warning: no effect: --workers 3: the Dask cluster's workers solve" in flat, res.output
+    assert "stub: not run" in flat and res.exit_code == 2, res.output

@@ -190,6 +190,8 @@ def coalition_cmd(
         check_output_dir(cache_dir, "--cache-dir")
     if scheduler is not None:
         check_scheduler(scheduler)
+        if workers is not None:
+            warn_no_effect(f"--workers {workers}", "the Dask cluster's workers solve the markets")
     sc = load_scenario(scenario)
     gates: dict[str, Any] | None = None
     if wgi_min is not None or require is not None or ilo_min is not None or irma_min is not None:

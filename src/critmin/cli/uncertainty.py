@@ -128,6 +128,8 @@ def uncertainty_cmd(
             check_output_file(warnings_beside(draws_out), "--draws-out", (".csv",))
     if scheduler is not None:
         check_scheduler(scheduler)  # before the work (see critmin.parallel.check_scheduler)
+        if workers is not None:
+            warn_no_effect(f"--workers {workers}", "the Dask cluster's workers solve the draws")
     if reference is not None and reference not in REFERENCES:
         raise CritminError(
             f"--reference must be {' or '.join(REFERENCES)}, got {reference!r}"
