@@ -1037,6 +1037,29 @@ CASES = [
         words=("the sweep range 1e+308 to -1e+308 is too wide to divide into 3 points",),
         absent=("sweep value nan",),
     ),
+    # ---- assess options a view does not read are refused, as --edition and --stage were
+    # (--year was ignored by criticality, the USGS filters by routing, in silence)
+    Case(
+        "assess criticality with --year",
+        ["assess", "--view", "criticality", "--year", "2022"],
+        words=("--year applies to the supply and nir views",),
+    ),
+    Case(
+        "assess routing with USGS filters",
+        [
+            "assess",
+            "--view",
+            "routing",
+            "--comtrade",
+            "{tmp}/c.csv",
+            "--minerals",
+            "lithium",
+            "--year",
+            "2021",
+        ],
+        {"c.csv": "reporter,partner,cmd,flow,value\n156,842,811292,X,5\n"},
+        words=("--minerals, --year apply to the USGS views, not to --view routing",),
+    ),
 ]
 
 
