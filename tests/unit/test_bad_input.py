@@ -1037,6 +1037,16 @@ CASES = [
         words=("the sweep range 1e+308 to -1e+308 is too wide to divide into 3 points",),
         absent=("sweep value nan",),
     ),
+    # ---- an empty text field in the scenario's words (it was pydantic's "String should have
+    # at least 1 character", where a blank one said "must not be blank")
+    Case(
+        "empty product id",
+        **sim(
+            scenario(product='[[product]]\nid = ""\n'),
+            words=("'product[0].id': must not be empty",),
+        ),
+        absent=("String should",),
+    ),
     # ---- assess options a view does not read are refused, as --edition and --stage were
     # (--year was ignored by criticality, the USGS filters by routing, in silence)
     Case(

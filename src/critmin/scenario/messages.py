@@ -170,6 +170,8 @@ def scenario_error(exc: ValidationError, root: type[BaseModel]) -> ScenarioError
             msg = "must be " + msg.removeprefix("Input should be ")
             if _scalar(value):
                 msg += f", got {_shown(value)}"
+        elif kind == "string_too_short":  # pydantic's "String should have at least 1 character"
+            msg = "must not be empty" if ctx.get("min_length", 1) == 1 else msg
         elif kind == "too_short":
             msg = f"must have at least {ctx.get('min_length', 1)} item(s), got none"
             if field.endswith("products"):
