@@ -409,7 +409,30 @@ def read_user_flows(path: Path, field_name: str) -> pd.DataFrame:
         df[col] = vals.astype(float)
     if not (df["value_usd"] > 0).any():
         raise ScenarioError(field_name, f"{path}: every value_usd is 0, so there is no market")
+    if "tariff" in df.columns:
+        _one_tariff_a_pair(df, path, field_name)
     return df
+
+
+def _one_tariff_a_pair(df: pd.DataFrame, path: Path, field_name: str) -> None:
+    """A pair on several rows of a user's flows file has its values added up and one baseline
+    tariff: rows of one pair with different tariffs (a blank one is 0) are refused, naming
+    the lines, instead of the last row's tariff applying to the sum in silence."""
+    tariff = df["tariff"].fillna(0.0)
+    pair = [df["exporter"], df["importer"]]
+    mixed = tariff.groupby(pair).transform("nunique").to_numpy() > 1
+    if not mixed.any():
+        return
+    k = int(np.flatnonzero(mixed)[0])
+    exporter, importer = df["exporter"].iloc[k], df["importer"].iloc[k]
+    rows = (df["exporter"] == exporter) & (df["importer"] == importer)
+    lines = [int(i) + 2 for i in df.index[rows]]
+    rates = ", ".join(f"{t:g}" for t in tariff[rows])
+    raise ScenarioError(
+        field_name,
+        f"{path} lines {', '.join(map(str, lines))}: {exporter} -> {importer} has the tariffs "
+        f"{rates}; a pair's rows are added up and take one tariff: give the same one (or one row)",
+    )
 
 
 def user_baseline(

@@ -96,7 +96,14 @@ def values_between(start: float, stop: float, steps: int) -> list[float]:
         raise CritminError(f"--steps must be between 2 and {MAX_POINTS}, got {steps}")
     if not (np.isfinite(start) and np.isfinite(stop)):
         raise CritminError("the sweep range must be finite numbers")
-    return [float(v) for v in np.linspace(start, stop, steps)]
+    with np.errstate(over="ignore", invalid="ignore"):  # a width beyond float: said below
+        values = np.linspace(start, stop, steps)
+    if not np.isfinite(values).all():
+        raise CritminError(
+            f"the sweep range {start:g} to {stop:g} is too wide to divide into {steps} points "
+            "(its width is beyond the largest number); narrow --from and --to"
+        )
+    return [float(v) for v in values]
 
 
 def repeat_warnings(values: Sequence[float]) -> list[str]:

@@ -62,6 +62,13 @@ def sim(text: str, *extra: str, code: int = 2, words: tuple[str, ...] = (), **kw
     }
 
 
+JSON_LITHIUM = (
+    '{"name": "a", "zone": {"members": ["USA", "CAN"], "watch": ["CHN"]}, '
+    '"product": [{"id": "lithium_carbonate"}]}'
+)
+PATHS_SCENARIO = scenario() + '[paths]\nfloor_usd_per_t = 20000\nmechanisms = ["variable_levy"]\n'
+
+SWEEP_TOO_WIDE = ["--from", "1e308", "--to", "-1e308", "--steps", "3"]
 COALITION_CLI = ["coalition", str(EXAMPLE.parent / "coalition_core.toml"), "--no-cache"]
 
 CASES = [
@@ -900,6 +907,169 @@ CASES = [
             absent=("Largest welfare changes", "Trade diversion", "#"),
         ),
     ),
+    # ---- a .json scenario: a key given twice is refused (JSON kept the last one in silence),
+    # and what the file holds instead of an object is said in JSON's words
+    Case(
+        "json scenario with a key given twice",
+        ["simulate", "{tmp}/s.json"],
+        {"s.json": JSON_LITHIUM.replace('{"name": "a"', '{"name": "a", "name": "b"')},
+        words=("s.json gives the key 'name' twice in one object: keep one",),
+    ),
+    Case(
+        "json scenario of null",
+        ["simulate", "{tmp}/s.json"],
+        {"s.json": "null"},
+        words=("holds JSON null, not an object",),
+        absent=("NoneType",),
+    ),
+    # ---- 'watch' is a list item: not suggested as the word it already is
+    Case(
+        "exporters = 'watch' as a word",
+        **sim(
+            scenario('type = "export_ban"\nexporters = "watch"'),
+            words=("got 'watch' (a list of one: ['watch'])",),
+            absent=("did you mean",),
+        ),
+    ),
+    # ---- a user's flows file: one pair on two rows with two tariffs (the last one applied to
+    # the sum in silence)
+    Case(
+        "flows with one pair at two tariffs",
+        ["simulate", "{s}"],
+        flows_case(
+            "exporter,importer,value_usd,tariff\nAAA,BBB,100,0.1\nCCC,BBB,50,\n"
+            "AAA,BBB,20,0.5\nBBB,BBB,80,\n"
+        ),
+        words=("flows.csv lines 2, 4: AAA -> BBB has the tariffs 0.1, 0.5", "one tariff"),
+    ),
+    Case(
+        "flows with one pair on two rows at one tariff",
+        ["simulate", "{s}"],
+        flows_case(
+            "exporter,importer,value_usd,tariff\nAAA,BBB,100,0.1\nCCC,BBB,50,\n"
+            "AAA,BBB,20,0.1\nBBB,BBB,80,\n"
+        ),
+        code=0,
+        absent=("error:",),
+    ),
+    # ---- the Comtrade file of --view routing: a folder is a folder; a value in words
+    Case(
+        "assess routing of a folder",
+        ["assess", "--view", "routing", "--comtrade", "{tmp}"],
+        words=("is a folder: give a UN Comtrade CSV file",),
+        absent=("does not exist",),
+    ),
+    Case(
+        "assess routing with a nan value",
+        ["assess", "--view", "routing", "--comtrade", "{tmp}/c.csv"],
+        {"c.csv": "reporter,partner,cmd,flow,value\n156,842,811292,X,nan\n"},
+        words=("line 2: value 'nan' must be a finite amount",),
+        absent=("np.float64",),
+    ),
+    # ---- a blank filter is not "every row" (it was shown in silence)
+    Case(
+        "data show with a blank --country",
+        ["data", "show", "production", "--country", ""],
+        words=("--country names nothing (got '')",),
+    ),
+    Case(
+        "data show flows with a blank --exporter",
+        ["data", "show", "flows", "--exporter", " , "],
+        words=("--exporter names nothing",),
+    ),
+    Case(
+        "assess nir with a blank --country",
+        ["assess", "--view", "nir", "--country", ""],
+        words=("--country names no country (got '')",),
+    ),
+    # ---- --data that is not there, or a file: said so (not 'no manifest.json')
+    Case(
+        "--data a missing folder",
+        ["--data", "{tmp}/nope", "data", "info"],
+        words=("nope: the folder does not exist",),
+    ),
+    Case(
+        "--data a file",
+        ["--data", "{s}", "data", "info"],
+        {"s.toml": "x"},
+        words=("s.toml is a file: give the folder of a dataset",),
+    ),
+    # ---- options that change nothing in this run warn (they were ignored in silence)
+    Case(
+        "simulate --indent without JSON",
+        ["simulate", "{ex}", "--indent", "2"],
+        code=0,
+        words=("warning: no effect: --indent 2: no JSON is written",),
+    ),
+    Case(
+        "uncertainty --indent without JSON",
+        ["uncertainty", "{ex}", "--draws", "5", "--indent", "2", "--no-progress"],
+        code=0,
+        words=("warning: no effect: --indent 2",),
+    ),
+    Case(
+        "report --seed without draws",
+        ["report", "{ex}", "-o", "{tmp}/r.html", "--seed", "5"],
+        code=0,
+        words=("warning: no effect: --seed 5: there are no draws to seed",),
+    ),
+    Case(
+        "paths --seed without draws",
+        ["paths", "{s}", "--draws", "0", "--seed", "5", "--years", "2025-2026", "--no-progress"],
+        {"s.toml": PATHS_SCENARIO},
+        code=0,
+        words=("warning: no effect: --seed 5: there are no draws to seed",),
+    ),
+    Case(
+        "coalition --seed with exact Shapley values",
+        ["coalition", "{s}", "--no-cache", "--sampled", "0", "--seed", "5", "--no-progress"],
+        {
+            "s.toml": scenario(product='[[product]]\nid = "cobalt_oxides"\n')
+            + '[coalition]\ncandidates = ["IDN"]\n'
+        },
+        code=0,
+        words=("warning: no effect: --seed 5: the Shapley values are exact",),
+    ),
+    # ---- a sweep range whose width is beyond float: said so (it was 'sweep value nan')
+    Case(
+        "sweep range too wide",
+        ["sweep", "{ex}", "--param", "policy[0].price_usd_per_t", *SWEEP_TOO_WIDE],
+        words=("the sweep range 1e+308 to -1e+308 is too wide to divide into 3 points",),
+        absent=("sweep value nan",),
+    ),
+    # ---- an empty text field in the scenario's words (it was pydantic's "String should have
+    # at least 1 character", where a blank one said "must not be blank")
+    Case(
+        "empty product id",
+        **sim(
+            scenario(product='[[product]]\nid = ""\n'),
+            words=("'product[0].id': must not be empty",),
+        ),
+        absent=("String should",),
+    ),
+    # ---- assess options a view does not read are refused, as --edition and --stage were
+    # (--year was ignored by criticality, the USGS filters by routing, in silence)
+    Case(
+        "assess criticality with --year",
+        ["assess", "--view", "criticality", "--year", "2022"],
+        words=("--year applies to the supply and nir views",),
+    ),
+    Case(
+        "assess routing with USGS filters",
+        [
+            "assess",
+            "--view",
+            "routing",
+            "--comtrade",
+            "{tmp}/c.csv",
+            "--minerals",
+            "lithium",
+            "--year",
+            "2021",
+        ],
+        {"c.csv": "reporter,partner,cmd,flow,value\n156,842,811292,X,5\n"},
+        words=("--minerals, --year apply to the USGS views, not to --view routing",),
+    ),
 ]
 
 
@@ -1140,3 +1310,28 @@ def test_a_buyer_cut_off_leaves_the_totals_it_enters_undefined_and_says_so() -> 
     assert summary["outside_welfare_change_usd"] < 0
     (note,) = [n for n in product["notes"] if n.startswith("cut off:")]
     assert "(KOR)" in note and "so are the welfare totals that include them" in note
+
+
+@pytest.mark.parametrize(
+    ("module", "function", "argv"),
+    [
+        ("critmin.uncertainty", "run_uncertainty", ["uncertainty", str(EXAMPLE), "-n", "5"]),
+        ("critmin.coalition", "run_coalition", COALITION_CLI),
+    ],
+)
+def test_workers_with_a_scheduler_warn_no_effect(
+    module: str, function: str, argv: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--workers sizes the local pool; with --scheduler the cluster's workers solve, so it
+    warns (it was ignored in silence). The run is stubbed: no cluster is contacted."""
+    import importlib
+
+    def stop(*args: Any, **kwargs: Any) -> Any:
+        raise critmin.errors.CritminError("stub: not run")
+
+    monkeypatch.setattr(importlib.import_module(module), function, stop)
+    args = [*argv, "--scheduler", "tcp://127.0.0.1:1", "--workers", "3", "--no-progress"]
+    res = CliRunner().invoke(app, args)
+    flat = " ".join(res.output.split())
+    assert "warning: no effect: --workers 3: the Dask cluster's workers solve" in flat, res.output
+    assert "stub: not run" in flat and res.exit_code == 2, res.output

@@ -41,8 +41,10 @@ NEEDED = ("reporter", "partner", "cmd", "flow", "value")
 def read_comtrade(path: Path) -> pd.DataFrame:
     """A Comtrade file (CSV, optionally gzipped) with the columns ``NEEDED``; one message
     naming the file for a missing file or column."""
-    if not path.is_file():
+    if not path.exists():
         raise CritminError(f"--comtrade: {path} does not exist (a UN Comtrade CSV is needed)")
+    if not path.is_file():
+        raise CritminError(f"--comtrade {path} is a folder: give a UN Comtrade CSV file")
     try:
         frame = pd.read_csv(path, dtype={"cmd": str})
     except (ValueError, OSError, UnicodeDecodeError) as err:
@@ -60,7 +62,7 @@ def read_comtrade(path: Path) -> pd.DataFrame:
     if bad.any():
         k = int(np.flatnonzero(bad.to_numpy())[0])
         raise CritminError(
-            f"--comtrade {path}, line {k + 2}: value {frame['value'].iloc[k]!r} must be a "
+            f"--comtrade {path}, line {k + 2}: value {str(frame['value'].iloc[k])!r} must be a "
             "finite amount of USD, at least 0"
         )
     for col in ("reporter", "partner"):
@@ -69,7 +71,7 @@ def read_comtrade(path: Path) -> pd.DataFrame:
         if bad.any():
             k = int(np.flatnonzero(bad.to_numpy())[0])
             raise CritminError(
-                f"--comtrade {path}, line {k + 2}: {col} {frame[col].iloc[k]!r} must be a "
+                f"--comtrade {path}, line {k + 2}: {col} {str(frame[col].iloc[k])!r} must be a "
                 "numeric M49 country code (842 = USA)"
             )
     return frame.assign(value=value)

@@ -324,6 +324,15 @@ def print_notes(console: Any, notes: list[str]) -> None:
         console.print(f"[yellow]{kind}:[/] {escape(note)}", highlight=False)
 
 
+def warn_no_effect(option: str, why: str) -> None:
+    """An option given that changes nothing in this run (``--seed 5`` without draws), said on
+    stderr as ``warning: no effect: OPTION: WHY`` instead of being ignored in silence; the run
+    goes on (legal input that does nothing warns, it is not an error)."""
+    err.print(
+        f"[bold yellow]warning:[/] no effect: {escape(option)}: {escape(why)}", highlight=False
+    )
+
+
 def _fmt(v: Any) -> str:
     import pandas as pd
 

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 # ----------------------------------------------------------------------------- assess
 
 ASSESS_VIEWS = ("supply", "nir", "criticality", "routing")
+DEFAULT_YEAR = 2024
+"""The production year of ``critmin assess`` without ``--year``."""
 
 
 @app.command("assess")
@@ -31,7 +33,9 @@ def assess_cmd(
         None, help="Comma-separated mineral ids (default: every bundled mineral)."
     ),
     stage: str | None = typer.Option(None, help="mine, refine or product (comma-separated)."),
-    year: int = typer.Option(2024, help="Production year (2021-2025)."),
+    year: int | None = typer.Option(
+        None, help="Production year (2021-2025; default 2024). Supply and nir views."
+    ),
     edition: str | None = typer.Option(
         None,
         help="USGS Mineral Commodity Summaries edition of the figures, e.g. MCS2025 (default: "
@@ -94,11 +98,27 @@ def assess_cmd(
         raise CritminError(f"--members, --zone and --watch apply to the supply view, not {view}")
     if country is not None and view != "nir":
         raise CritminError("--country applies to --view nir")
+    if country is not None and not country.replace(",", " ").strip():  # blank is not USA
+        raise CritminError(f"--country names no country (got {country!r}); leave it out for USA")
     if (comtrade is not None or hs is not None) and view != "routing":
         raise CritminError("--comtrade and --hs apply to --view routing")
-    if view == "routing":
+    if view == "routing":  # a Comtrade file's mirror gaps: no USGS figures, nothing to filter
+        given = {"--minerals": minerals, "--stage": stage, "--year": year, "--edition": edition}
+        unused = [name for name, value in given.items() if value is not None]
+        if unused:
+            verb = "applies" if len(unused) == 1 else "apply"
+            raise CritminError(
+                f"{', '.join(unused)} {verb} to the USGS views, not to --view routing (it "
+                "compares the --comtrade file's rows, filtered by --hs)"
+            )
         _routing(comtrade, hs, as_json, as_csv)
         return
+    if year is not None and view == "criticality":
+        raise CritminError(
+            "--year applies to the supply and nir views (the EU study's reference period, "
+            "~2016-2020, is its own)"
+        )
+    year = DEFAULT_YEAR if year is None else year
     if watch and not (members or zone):
         raise CritminError("--watch needs a zone: give --members or --zone")
     if members and zone:

@@ -22,6 +22,7 @@ from critmin.cli.app import (
     print_notes,
     progress_bar,
     user_errors,
+    warn_no_effect,
 )
 from critmin.errors import CritminError, ScenarioError
 
@@ -189,6 +190,8 @@ def coalition_cmd(
         check_output_dir(cache_dir, "--cache-dir")
     if scheduler is not None:
         check_scheduler(scheduler)
+        if workers is not None:
+            warn_no_effect(f"--workers {workers}", "the Dask cluster's workers solve the markets")
     sc = load_scenario(scenario)
     gates: dict[str, Any] | None = None
     if wgi_min is not None or require is not None or ilo_min is not None or irma_min is not None:
@@ -242,6 +245,8 @@ def coalition_cmd(
                 progress=lambda done, total: bar.update(tid, completed=done, total=total),
             )
     data = result.to_dict()
+    if seed is not None and data["method"] == "exact":
+        warn_no_effect(f"--seed {seed}", "the Shapley values are exact, no orders are drawn")
     if output is not None:
         write_json_atomic(output, data)
     if html_path is not None:

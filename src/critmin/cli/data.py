@@ -128,6 +128,18 @@ def data_show(
 
     if as_json and as_csv:
         raise CritminError("choose one of --json and --csv")
+    filters = {
+        "--mineral": mineral,
+        "--stage": stage,
+        "--country": country,
+        "--product": product,
+        "--exporter": exporter,
+        "--importer": importer,
+        "--group": group,
+    }
+    for option, given in filters.items():  # a blank filter would show every row in silence
+        if given is not None and not given.replace(";", ",").replace(",", " ").strip():
+            raise CritminError(f"{option} names nothing (got {given!r}); leave it out for all rows")
     if stage is not None:
         check_stages([stage])
     df, title = show_table(

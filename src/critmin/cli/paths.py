@@ -18,6 +18,7 @@ from critmin.cli.app import (
     print_notes,
     progress_bar,
     user_errors,
+    warn_no_effect,
 )
 from critmin.errors import CritminError
 
@@ -74,6 +75,8 @@ def paths_cmd(
     sc = load_scenario(scenario)
     load_solver()
     total = draws if draws is not None else (sc.paths.draws if sc.paths else 0)
+    if seed is not None and total == 0:
+        warn_no_effect(f"--seed {seed}", "there are no draws to seed, only the central path")
     show = progress if progress is not None else err.is_terminal
     bar = progress_bar(bool(show) and total > 0)
     try:

@@ -14,6 +14,7 @@ from critmin.cli.app import (
     load_solver,
     out,
     user_errors,
+    warn_no_effect,
     without_cycle_collection,
     write_stdout,
 )
@@ -68,6 +69,8 @@ def simulate_cmd(
     )
 
     check_input_file(scenario, "scenario file")
+    if indent is not None and output is None and not as_json:
+        warn_no_effect(f"--indent {indent}", "no JSON is written (give --json or --out)")
     if output is not None:
         check_output_file(output, "--out", JSON_SUFFIXES)
     if xlsx is not None:
@@ -139,6 +142,8 @@ def report_cmd(
 
     check_input_file(scenario, "scenario file")
     check_output_file(output, "--out", (".html", ".htm"))
+    if seed is not None and draws == 0:
+        warn_no_effect(f"--seed {seed}", "there are no draws to seed (give --draws N)")
     load_solver()
     spec = load_scenario(scenario)
     if draws > 0 and (spec.chain or any(p.stage is not None for p in spec.policy)):

@@ -20,6 +20,7 @@ from critmin.cli.app import (
     print_frame,
     progress_bar,
     user_errors,
+    warn_no_effect,
 )
 from critmin.cli.simulate import JSON_SUFFIXES
 from critmin.errors import CritminError, did_you_mean
@@ -115,6 +116,8 @@ def uncertainty_cmd(
     from critmin.util import check_input_file, check_output_file, write_text_atomic
 
     check_input_file(scenario, "scenario file")
+    if indent is not None and output is None and not as_json:
+        warn_no_effect(f"--indent {indent}", "no JSON is written (give --json or --out)")
     if output is not None:
         check_output_file(output, "--out", JSON_SUFFIXES)
     if draws_out is not None:
@@ -125,6 +128,8 @@ def uncertainty_cmd(
             check_output_file(warnings_beside(draws_out), "--draws-out", (".csv",))
     if scheduler is not None:
         check_scheduler(scheduler)  # before the work (see critmin.parallel.check_scheduler)
+        if workers is not None:
+            warn_no_effect(f"--workers {workers}", "the Dask cluster's workers solve the draws")
     if reference is not None and reference not in REFERENCES:
         raise CritminError(
             f"--reference must be {' or '.join(REFERENCES)}, got {reference!r}"

@@ -80,12 +80,22 @@ def use_dataset(path: Path | str | None) -> None:
         _override = None
         return
     folder = Path(path).expanduser()
+    _check_not_missing(folder, f"--data {folder}")
     if not (folder / "manifest.json").is_file():
         raise CritminError(
             f"--data {folder}: no dataset there (no manifest.json); build one with "
             "'critmin data build --baci PATH --out DIR'"
         )
     _override = folder
+
+
+def _check_not_missing(folder: Path, name: str) -> None:
+    """A dataset folder that does not exist or is a file is said to be so (not only that it
+    holds no manifest.json, which sends one looking for a file in a folder that is not there)."""
+    if not folder.exists():
+        raise CritminError(f"{name}: the folder does not exist (give a dataset's folder)")
+    if not folder.is_dir():
+        raise CritminError(f"{name} is a file: give the folder of a dataset")
 
 
 def dataset_dir() -> Path:
@@ -95,6 +105,7 @@ def dataset_dir() -> Path:
     env = os.environ.get(ENV_VAR, "").strip()
     if env:
         folder = Path(env).expanduser()
+        _check_not_missing(folder, f"{ENV_VAR}={env}")
         if not (folder / "manifest.json").is_file():
             raise CritminError(f"{ENV_VAR}={env}: no dataset there (no manifest.json)")
         return folder

@@ -149,7 +149,8 @@ def scenario_error(exc: ValidationError, root: type[BaseModel]) -> ScenarioError
     elif is_selector:
         msg = f"must be {_SELECTOR_WORDS}, got {_shown(value)}"
         if isinstance(value, str):
-            hint = did_you_mean(value, ["all", "members", "non-members", "watch"])
+            # 'watch' is a list item (["watch"]), not a word of its own: not suggested as one
+            hint = did_you_mean(value, ["all", "members", "non-members"])
             msg += hint or f" (a list of one: [{value!r}])"
         elif isinstance(value, list) and not value:
             msg += " (an empty list selects no country)"
@@ -169,6 +170,8 @@ def scenario_error(exc: ValidationError, root: type[BaseModel]) -> ScenarioError
             msg = "must be " + msg.removeprefix("Input should be ")
             if _scalar(value):
                 msg += f", got {_shown(value)}"
+        elif kind == "string_too_short":  # pydantic's "String should have at least 1 character"
+            msg = "must not be empty" if ctx.get("min_length", 1) == 1 else msg
         elif kind == "too_short":
             msg = f"must have at least {ctx.get('min_length', 1)} item(s), got none"
             if field.endswith("products"):

@@ -640,6 +640,31 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number a scenario can hold")
 
 
+class _RepeatedKey(ValueError):
+    """A JSON object that gives one key twice."""
+
+
+def _no_repeated_key(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's pairs as a dict, a key given twice refused: JSON keeps the last value of
+    a repeated key without a word, TOML refuses it; a scenario refuses it in both."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _RepeatedKey(key)
+        out[key] = value
+    return out
+
+
+_JSON_KINDS = {
+    list: "a JSON list",
+    str: "a JSON string",
+    int: "a JSON number",
+    float: "a JSON number",
+    bool: "JSON true or false",
+}
+"""What a JSON value that is not an object is, in JSON's words (``null`` has its own)."""
+
+
 def scenario_json(text: str, path: Path) -> dict[str, Any]:
     """The scenario in a ``.json`` file's ``text``: an object of the scenario's tables (the
     body ``POST /api/simulate`` takes), or a saved scenario from the dashboard (``GET
@@ -647,17 +672,21 @@ def scenario_json(text: str, path: Path) -> dict[str, Any]:
     desk runs again with ``critmin simulate saved.json``. NaN and Infinity are refused, as
     the API refuses them."""
     try:
-        data = json.loads(text, parse_constant=_no_constant)
+        data = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_no_repeated_key)
     except RecursionError:
         raise CritminError(
             f"scenario file {path} is nested too deeply to read: a scenario needs at most 4 levels"
         ) from None
+    except _RepeatedKey as err:
+        raise CritminError(
+            f"scenario file {path} gives the key {err.args[0]!r} twice in one object: keep one"
+        ) from None
     except ValueError as err:  # JSONDecodeError included
         raise CritminError(f"scenario file {path} is not valid JSON: {err}") from None
     if not isinstance(data, dict):
+        kind = "JSON null" if data is None else _JSON_KINDS.get(type(data), "a JSON value")
         raise CritminError(
-            f"scenario file {path} holds a JSON {type(data).__name__}, not an object of the "
-            "scenario's tables"
+            f"scenario file {path} holds {kind}, not an object of the scenario's tables"
         )
     saved = data.get("scenario")
     if isinstance(saved, dict) and "zone" not in data:  # a saved scenario of the dashboard
