@@ -230,7 +230,9 @@ class PathsResult:
         mechanisms = [["mechanism", "year", "measure", "expected", "p5", "p95"]]
         # each NPV row says how it discounts: the rate and the year its USD are valued at
         rate, to_year = float(self.settings["discount_rate"]), self.years[0]
-        npv = [["mechanism", "measure", "expected", "p5", "p95", "discount_rate", "discounted_to"]]
+        npv: list[list[Any]] = [
+            ["mechanism", "measure", "expected", "p5", "p95", "discount_rate", "discounted_to"]
+        ]
         for mech, entry in d["mechanisms"].items():
             for row in entry["years"]:
                 for k in MEASURES:
