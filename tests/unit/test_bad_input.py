@@ -163,7 +163,8 @@ CASES = [
             ),
             code=0,
             words=(
-                "warning: may have no effect: CHL: an export cap or licence grant share of 1.5",
+                "warning: may have no effect: policy[0] (export_quota): CHL: an export cap or "
+                "licence grant share of 1.5",
             ),
         ),
     ),

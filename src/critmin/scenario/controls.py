@@ -175,14 +175,18 @@ def _via_shares(
     return total, tuple((int(v), float(through[v] / total)) for v in np.flatnonzero(through > 0))
 
 
-def _no_via_notes(stuck: dict[str, list[tuple[int, int]]], base: ProductBaseline) -> list[str]:
+def _no_via_notes(
+    stuck: dict[str, list[tuple[int, int]]], base: ProductBaseline, leaky: dict[str, int]
+) -> list[str]:
     """One note per policy naming the pairs that cannot leak (no via exports the product to
-    their destination)."""
+    their destination); a ``no effect:`` warning on its ``leak_via`` when that is every pair
+    it could leak on (``leaky``: each policy's number of such pairs)."""
     out = []
     for fname, pairs in stuck.items():
         shown = ", ".join(f"{base.countries[i]} -> {base.countries[j]}" for i, j in pairs[:8])
         more = f" and {len(pairs) - 8} more" if len(pairs) > 8 else ""
         out.append(
+            f"{'no effect: ' if len(pairs) >= leaky.get(fname, 0) else ''}"
             f"{fname}.leak_via: no via country (a third country, neither exporter nor restricted "
             f"destination) exports this product to the destination of {shown}{more}: "
             f"{'that pair' if len(pairs) == 1 else 'those pairs'} cannot leak"
@@ -252,8 +256,8 @@ def resolve_controls(
             via = _leak_vias(pol, fname, rows, cols, base, select)
             if pol.leak_share <= 0:
                 notes.append(
-                    f"{fname}.leak_share is 0: nothing can leak, the {pol.type} applies as "
-                    "without leak_via"
+                    f"no effect: {fname}.leak_via: leak_share is 0: nothing can leak, the "
+                    f"{pol.type} applies as without leak_via"
                 )
             else:
                 spec = _LeakSpec(fname, via, pol.leak_cost, pol.leak_share)
@@ -306,7 +310,10 @@ def resolve_controls(
             via_tariff[(i, j)] = tv
         else:
             group_leaks[(i, j)] = GroupLeak(j, spec.share * total, spec.cost, tv, shares)
-    notes += _no_via_notes(stuck, base)
+    leaky: dict[str, int] = {}
+    for leak in leaks.values():
+        leaky[leak.fname] = leaky.get(leak.fname, 0) + 1
+    notes += _no_via_notes(stuck, base, leaky)
     notes += [
         f"{fname}.leak_via: a ban without leakage covers the pairs to {', '.join(codes)}: "
         "nothing leaks there"
@@ -333,10 +340,12 @@ def resolve_controls(
             dest = capped[i] & (pair_cap[i] == value)
             if value >= 1.0 and not cost[i][dest].any() and not rerouted[i][dest].any():
                 # a cap at or above baseline exports may still bind when prices abroad rise
+                setters = [f"{f} ({k})" for f, k, own in own_caps if (own[i][dest] == value).any()]
                 notes.append(
-                    f"may have no effect: {base.countries[i]}: an export cap or licence grant "
-                    f"share of {value:g} allows at least the baseline exports; it is applied "
-                    "(it binds only if exports would rise above it)"
+                    f"may have no effect: {' and '.join(setters)}: {base.countries[i]}: an "
+                    f"export cap or licence grant share of {value:g} allows at least the "
+                    "baseline exports; it is applied (it binds only if exports would rise "
+                    "above it)"
                 )
             notes += _pooled_note(own_caps, i, dest, float(value), base)
             kind = _KIND_WORDS[int(np.bitwise_or.reduce(pair_from[i][dest]))]
@@ -431,6 +440,10 @@ def market_shifts(
         if shock.products is not None and base.product_id not in shock.products:
             continue
         mask = select(shock.countries, f"shock[{k}].countries")
+        label = f"shock[{k}] ({shock.type}{', ' + repr(shock.label) if shock.label else ''})"
+        if shock.change == 0.0:
+            notes.append(f"no effect: {label}: a change of 0 leaves {shock.type} as it is")
+            continue
         if shock.type == "demand":
             hit = mask & (base.V.sum(axis=0) > 0)
             demand[hit] *= 1.0 + shock.change
@@ -439,7 +452,7 @@ def market_shifts(
             supply[hit] *= 1.0 + shock.change
         if not hit.any():
             notes.append(
-                f"shock[{k}] ({shock.type}): none of the countries selected "
+                f"no effect: {label}: none of the countries selected "
                 f"{'buys' if shock.type == 'demand' else 'sells'} this product: it does nothing"
             )
     return (

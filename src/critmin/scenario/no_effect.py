@@ -156,7 +156,7 @@ def quota_notes(label: str, base: ProductBaseline, rows: np.ndarray, share: floa
         return [
             f"may have no effect: {label}: a cap at {100 * share:g}% of baseline exports of "
             f"{codes(base, exporting)} binds only if the scenario's other policies raise their "
-            f"exports by {100 * (share - 1):g}% or more"
+            f"exports{f' by {100 * (share - 1):g}% or more' if share > 1 else ''}"
         ]
     return []
 
@@ -201,6 +201,63 @@ def subsidy_floor_notes(
             "subsidy is paid only if their prices fall below it"
         ]
     return []
+
+
+def closed_notes(
+    base: ProductBaseline,
+    banned: np.ndarray,
+    cap: np.ndarray,
+    tariffs: list[tuple[str, np.ndarray]],
+    floors: list[tuple[str, np.ndarray, float]],
+    quotas: list[tuple[str, np.ndarray, float]],
+    bans: list[tuple[str, np.ndarray]],
+    said: list[str],
+) -> list[str]:
+    """Policies whose every traded pair other policies close: a tariff or a variable levy on
+    goods that no longer cross, an export quota on exporters whose every export is banned, a
+    ban of pairs that earlier bans already close. ``banned``: the pairs of every ban (and of
+    every destination quota or licence of 0), ``cap`` the exporters' total caps (0: closed);
+    ``said``: the notes so far (a policy already warned about gets no second warning)."""
+    traded = _traded(base)
+    closed = closed_pairs(banned, cap) & traded
+    out: list[str] = []
+
+    def warn(label: str, sentence: str) -> None:
+        if not any(n.startswith(f"no effect: {label}:") for n in said + out):
+            out.append(f"no effect: {label}: {sentence}")
+
+    why = "export bans (or export quotas or licences of 0) close"
+    for label, pairs in tariffs:
+        mine = pairs & traded
+        if mine.any() and closed[mine].all():
+            warn(label, f"{why} every traded pair it selects: no trade is left to pay it")
+    for label, pairs, _ in floors:
+        mine = pairs & traded
+        if mine.any() and closed[mine].all():
+            warn(
+                label,
+                f"{why} every non-member's sales of {_goods(base)} to the zone, so there is "
+                "nothing for a levy to top up",
+            )
+    for label, rows, _ in quotas:
+        mine = rows[:, None] & traded
+        if mine.any() and (banned & traded)[mine].all():
+            warn(
+                label,
+                f"export bans (or destination quotas or licences of 0) close every export of "
+                f"{_goods(base)} by {codes(base, mine.any(axis=1))}, so a cap on them changes "
+                "nothing",
+            )
+    for k, (label, pairs) in enumerate(bans):
+        mine = pairs & traded
+        before = np.zeros_like(pairs)
+        for _, theirs in bans[:k]:
+            before |= theirs
+        if mine.any() and before[mine].all():
+            earlier = [other for other, theirs in bans[:k] if (theirs & mine).any()]
+            verb = "bans" if len(earlier) == 1 else "ban"
+            warn(label, f"{' and '.join(earlier)} already {verb} every traded pair it selects")
+    return out
 
 
 def cut_off_notes(base: ProductBaseline, banned: np.ndarray) -> list[str]:

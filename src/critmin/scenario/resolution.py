@@ -207,6 +207,7 @@ def build_policy(
     tariffs: list[tuple[str, np.ndarray]] = []  # each tariff's label and pairs, in order
     floors: list[tuple[str, np.ndarray, float]] = []  # variable-levy floors: label, pairs, price
     quotas: list[tuple[str, np.ndarray, float]] = []  # export quotas: label, exporters, share
+    bans: list[tuple[str, np.ndarray]] = []  # export bans: label, pairs
     for number, pol in zip(scenario.policy_numbers, scenario.policy, strict=True):
         fname = f"policy[{number}]"  # as written, also for a chain stage's part of the policies
         if pol.products is not None and base.product_id not in pol.products:
@@ -226,7 +227,8 @@ def build_policy(
             rows = select(pol.exporters, f"{fname}.exporters")
             cols = select(pol.importers, f"{fname}.importers")
             notes += no_effect.ban_notes(label, base, rows, cols)
-            banned |= np.outer(rows, cols) & offdiag
+            bans.append((label, np.outer(rows, cols) & offdiag))
+            banned |= bans[-1][1]
         elif isinstance(pol, ExportQuotaPolicy):
             rows = select(pol.exporters, f"{fname}.exporters")
             notes += no_effect.quota_notes(label, base, rows, pol.share_of_baseline)
@@ -280,6 +282,7 @@ def build_policy(
     demand, supply = market_shifts(scenario, base, select, notes)
     if ctl is not None and ctl.banned is not None:
         banned |= ctl.banned
+    notes += no_effect.closed_notes(base, banned, cap, tariffs, floors, quotas, bans, notes)
     notes += no_effect.cut_off_notes(base, no_effect.closed_pairs(banned, cap))
     return Policy(
         t1=t1,
