@@ -640,17 +640,19 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number a scenario can hold")
 
 
-class _RepeatedKey(ValueError):
-    """A JSON object that gives one key twice."""
+class RepeatedKeyError(ValueError):
+    """A JSON object that gives one key twice (the key is ``args[0]``)."""
 
 
-def _no_repeated_key(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object's pairs as a dict, a key given twice refused: JSON keeps the last value of
-    a repeated key without a word, TOML refuses it; a scenario refuses it in both."""
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's pairs as a dict (``json.loads(..., object_pairs_hook=unique_keys)``), a
+    key given twice refused with :class:`RepeatedKeyError`: JSON parsers keep the last value of
+    a repeated key and drop the other in silence (a second ``"policy": []`` removed every
+    instrument), TOML refuses it; a scenario refuses it in a file and over HTTP."""
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise _RepeatedKey(key)
+            raise RepeatedKeyError(key)
         out[key] = value
     return out
 
@@ -672,12 +674,12 @@ def scenario_json(text: str, path: Path) -> dict[str, Any]:
     desk runs again with ``critmin simulate saved.json``. NaN and Infinity are refused, as
     the API refuses them."""
     try:
-        data = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_no_repeated_key)
+        data = json.loads(text, parse_constant=_no_constant, object_pairs_hook=unique_keys)
     except RecursionError:
         raise CritminError(
             f"scenario file {path} is nested too deeply to read: a scenario needs at most 4 levels"
         ) from None
-    except _RepeatedKey as err:
+    except RepeatedKeyError as err:
         raise CritminError(
             f"scenario file {path} gives the key {err.args[0]!r} twice in one object: keep one"
         ) from None

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from critmin.errors import CritminError, ScenarioError
 from critmin.report.format import clean, country_label
 from critmin.scenario import Scenario
+from critmin.scenario.spec import RepeatedKeyError, unique_keys
 from critmin.world import World, load_world, trade_years
 
 T = TypeVar("T")
@@ -369,21 +370,6 @@ def check_json_content_type(content_type: str | None) -> None:
     )
 
 
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object's members, refusing a key given twice: JSON parsers keep the last value and
-    drop the other in silence (a second ``"policy": []`` removed every instrument)."""
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
-    return out
-
-
 def parse_json_body(body: bytes, what: str = "the scenario") -> Any:
     """Strict JSON: UTF-8, at most :data:`MAX_JSON_DEPTH` levels of nesting, numbers of at
     most :data:`MAX_NUMBER_CHARS` characters, no NaN/Infinity or numbers that overflow, no key
@@ -407,9 +393,9 @@ def parse_json_body(body: bytes, what: str = "the scenario") -> Any:
             parse_float=_finite_float,
             parse_int=_bounded_int,
             parse_constant=_no_constant,
-            object_pairs_hook=_unique_keys,
+            object_pairs_hook=unique_keys,
         )
-    except _DuplicateKey as err:  # a long key is cut short with every message (error_response)
+    except RepeatedKeyError as err:  # a long key is cut short with every message (error_response)
         raise BadRequestError(
             f"the JSON body gives the key {err.args[0]!r} twice in one object: which value is meant "
             "is ambiguous (a JSON parser would keep the last one and drop the other in "
