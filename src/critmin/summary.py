@@ -503,7 +503,11 @@ def assess_table(records: Sequence[Mapping[str, Any]], with_zone: bool) -> pd.Da
             outs = r.get("top_outside_suppliers") or []
             row["top outside"] = ", ".join(o["country"] for o in outs[:3])
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    for col in ("HHI", "n90"):  # counts and the rounded HHI stay integers where some are missing
+        if col in frame:
+            frame[col] = frame[col].astype("Int64")
+    return frame
 
 
 def criticality_table(frame: pd.DataFrame) -> pd.DataFrame:
