@@ -1031,6 +1031,16 @@ CASES = [
         code=0,
         words=("warning: no effect: --seed 5: the Shapley values are exact",),
     ),
+    Case(
+        "coalition --seed beyond 64 bits (the other commands cap it)",
+        ["coalition", "{s}", "--no-cache", "--seed", str(2**64), "--no-progress"],
+        {
+            "s.toml": scenario(product='[[product]]\nid = "cobalt_oxides"\n')
+            + '[coalition]\ncandidates = ["IDN"]\n'
+        },
+        code=2,
+        words=("--seed",),
+    ),
     # ---- a sweep range whose width is beyond float: said so (it was 'sweep value nan')
     Case(
         "sweep range too wide",

@@ -138,7 +138,9 @@ def coalition_cmd(
     sampled: int | None = typer.Option(
         None, help="Random orders of the sampled Shapley estimate (0 = exact up to 12 players)."
     ),
-    seed: int | None = typer.Option(None, help="Seed of the sampled estimate."),
+    seed: int | None = typer.Option(
+        None, min=0, max=2**63 - 1, help="Seed of the sampled estimate."
+    ),
     wgi_min: str | None = typer.Option(
         None, help="Gate: WGI thresholds, e.g. rl=-1,cc=-1 (estimates, -2.5..2.5)."
     ),
