@@ -185,3 +185,31 @@ def test_ctrl_c_stops_coalition_and_its_worker_processes_at_once(tmp_path: Path)
     assert text.strip().splitlines() == ["critmin: interrupted"], text
     assert not out.exists()
     assert alive == []
+
+
+FULL_ZONE = REPO / "examples" / "04_full_zone_all_products.toml"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_sigint_while_the_workbook_is_filled_stops_at_once(tmp_path: Path) -> None:
+    """`critmin simulate --xlsx` on every product (about 1 s of solving, then 4-5 s filling the
+    workbook's sheets), interrupted while the sheets are filled: pandas' ExcelWriter saved the
+    whole workbook on its way out of the interrupted block, 3-4 s, before the command could
+    stop; the user's earlier workbook stays as it was."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    subprocess.run(  # the solver compiled, so that the command below is past it at 2.5 s of CPU
+        [str(CRITMIN), "simulate", str(FULL_ZONE), "--json"],
+        env=env,
+        capture_output=True,
+        timeout=600,
+        check=True,
+    )
+    xlsx = tmp_path / "zone.xlsx"
+    xlsx.write_bytes(b"the user's earlier workbook")
+    cmd = [str(CRITMIN), "simulate", str(FULL_ZONE), "--xlsx", str(xlsx)]
+    code, elapsed, text, _, _ = _interrupt(cmd, _solving(2.5))  # the sheets being filled
+    assert code == 130, text
+    assert elapsed < 1.0, f"took {elapsed:.2f} s to stop"
+    assert text.strip().splitlines() == ["critmin: interrupted"], text
+    assert xlsx.read_bytes() == b"the user's earlier workbook"
+    assert list(tmp_path.iterdir()) == [xlsx]
