@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 from types import CodeType, FrameType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from critmin.cli import (  # noqa: F401  (register commands)
     assess,
@@ -69,15 +69,35 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
     caller = _caller_of_boxing(frame)
     if caller is None:
         raise Interrupted
+    _interrupt_at_next_line(caller)
+
+
+def _interrupt_at_next_line(frame: FrameType) -> None:
+    """Raise :class:`Interrupted` at the next line ``frame`` runs (a trace function on that
+    frame alone, removed once it fires)."""
 
     def at_next_line(f: FrameType, event: str, arg: object) -> object:
         sys.settrace(None)
         f.f_trace = None
         raise Interrupted
 
-    caller.f_trace_lines = True
-    caller.f_trace = at_next_line
+    frame.f_trace_lines = True
+    frame.f_trace = at_next_line
     sys.settrace(_no_local_trace)
+
+
+def _on_unraisable(unraisable: Any) -> None:
+    """``sys.unraisablehook``: an exception Python cannot raise (in a ``__del__``, a weakref
+    callback or another finalizer the garbage collector runs) is printed with a traceback and
+    dropped, so a Ctrl-C that landed there was lost: a traceback, then the command ran on to
+    its end (status 0). It is raised again instead, without a word, at the next line of the
+    code the finalizer interrupted (not here: an exception in this hook is dropped too);
+    anything else is printed as Python does."""
+    frame = sys._getframe(0).f_back  # the code the finalizer ran in (None at the very end)
+    if caused_by_interrupt(unraisable.exc_value) and frame is not None:
+        _interrupt_at_next_line(frame)
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def main() -> None:
@@ -87,6 +107,7 @@ def main() -> None:
     stop, temporary files are removed; results are only ever written by an atomic rename),
     then one line on stderr and exit status 130, no traceback."""
     signal.signal(signal.SIGINT, _on_sigint)
+    sys.unraisablehook = _on_unraisable
     try:
         app()
     except SystemExit as done:
