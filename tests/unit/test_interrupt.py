@@ -254,3 +254,34 @@ def test_sigint_in_a_finalizer_is_not_lost(tmp_path: Path) -> None:
     assert code == 130, text
     assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
     assert text.strip().splitlines() == ["critmin: interrupted"], text
+
+
+def test_ctrl_c_while_data_build_writes_leaves_the_earlier_dataset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`critmin data build --source` interrupted while it writes its tables: it replaced them
+    one by one (new tables beside the old manifest, whose checksums then failed) and left a
+    ``.parquet.tmp`` behind; now every file is made first and all are renamed together."""
+    import pandas as pd
+
+    from critmin.data.build import write_reference
+
+    out = tmp_path / "dataset"
+    out.mkdir()
+    earlier = {name: f"earlier {name}".encode() for name in ("products.parquet", "manifest.json")}
+    for name, blob in earlier.items():
+        (out / name).write_bytes(blob)
+    to_parquet = pd.DataFrame.to_parquet
+    calls: list[int] = []
+
+    def interrupted_second(self: pd.DataFrame, *args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return to_parquet(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", interrupted_second)
+    tables = {"products": pd.DataFrame({"a": [1]}), "elasticities": pd.DataFrame({"b": [2]})}
+    with pytest.raises(KeyboardInterrupt):
+        write_reference(tables, [], tmp_path, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
