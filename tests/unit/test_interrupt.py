@@ -285,3 +285,36 @@ def test_ctrl_c_while_data_build_writes_leaves_the_earlier_dataset(
     with pytest.raises(KeyboardInterrupt):
         write_reference(tables, [], tmp_path, out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
+
+
+SLOW_IMPORTS = """
+import sys, time
+
+class SlowImports:  # the commands' imports, made to take a while
+    def find_spec(self, name, path, target=None):
+        if name == "critmin.cli.assess":
+            sys.stderr.write("importing the commands\\n")
+            sys.stderr.flush()
+            time.sleep(5)
+        return None
+
+sys.meta_path.insert(0, SlowImports())
+from critmin.cli import main  # what the `critmin` script runs
+sys.argv = ["critmin", "assess"]
+main()
+"""
+
+
+def test_sigint_while_the_commands_are_imported() -> None:
+    """Ctrl-C in a command's first 0.1 s, while Typer and the commands are imported (before
+    main() installs its handler): it printed a KeyboardInterrupt traceback of the imports and
+    the process ended by the signal; now one line and status 130 there too."""
+
+    def importing(proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stderr is not None
+        assert proc.stderr.readline() == b"importing the commands\n"
+
+    code, elapsed, text, _, _ = _interrupt([sys.executable, "-c", SLOW_IMPORTS], importing)
+    assert code == 130, text
+    assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
+    assert text.strip().splitlines() == ["critmin: interrupted"], text

@@ -11,7 +11,23 @@ import threading
 from types import CodeType, FrameType
 from typing import Any, NoReturn
 
-from critmin.cli import (  # noqa: F401  (register commands)
+EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT, the shell's convention)."""
+
+
+def _interrupted_while_starting(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C while the commands are imported (the first 0.1 s of every command, before
+    :func:`main` installs its handler): Python's ``KeyboardInterrupt`` printed a traceback of
+    the imports and ended the process by SIGINT. Nothing is written yet: one line and exit."""
+    sys.stderr.write("critmin: interrupted\n")
+    sys.stderr.flush()
+    raise SystemExit(EXIT_INTERRUPTED)
+
+
+_starting = threading.current_thread() is threading.main_thread()
+_sigint_before = signal.signal(signal.SIGINT, _interrupted_while_starting) if _starting else None
+
+from critmin.cli import (  # noqa: E402, F401  (register commands)
     assess,
     coalition,
     data,
@@ -20,12 +36,12 @@ from critmin.cli import (  # noqa: F401  (register commands)
     sweep,
     uncertainty,
 )
-from critmin.cli.app import Interrupted, app, caused_by_interrupt
+from critmin.cli.app import Interrupted, app, caused_by_interrupt  # noqa: E402
+
+if _starting:  # what a program importing this module had (main() installs its own)
+    signal.signal(signal.SIGINT, _sigint_before)
 
 __all__ = ["EXIT_INTERRUPTED", "Interrupted", "app", "main"]
-
-EXIT_INTERRUPTED = 130
-"""Exit status after Ctrl-C (128 + SIGINT, the shell's convention)."""
 
 
 def _boxing_frame(code: CodeType) -> bool:
