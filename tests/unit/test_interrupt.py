@@ -318,3 +318,30 @@ def test_sigint_while_the_commands_are_imported() -> None:
     assert code == 130, text
     assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
     assert text.strip().splitlines() == ["critmin: interrupted"], text
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+@pytest.mark.usefixtures("compiled_draw_kernels")
+def test_sigint_while_uncertainty_writes_keeps_every_earlier_file(tmp_path: Path) -> None:
+    """`critmin uncertainty -o FILE --draws-out CSV` interrupted once it starts writing: the
+    JSON was written first, on its own, then the draws' table was made and written, so Ctrl-C
+    in between replaced the user's earlier JSON and wrote no draws (status 130 all the same);
+    now the JSON and the draws are written together, all or none."""
+    out = tmp_path / "u.json"
+    draws = tmp_path / "draws.csv"
+    out.write_text("the user's earlier results\n")
+    cmd = [str(CRITMIN), "uncertainty", str(EXAMPLE1), "-n", "100000", "--workers", "2"]
+    cmd += ["--out", str(out), "--draws-out", str(draws), "--no-progress"]
+
+    def writing(proc: subprocess.Popen[bytes]) -> None:
+        t0 = time.monotonic()
+        while not any(p.name.startswith(".") for p in tmp_path.iterdir()):
+            assert proc.poll() is None and time.monotonic() - t0 < 60
+            time.sleep(0.001)
+
+    code, elapsed, text, _, _ = _interrupt(cmd, writing)
+    assert code == 130, text
+    assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
+    assert text.strip().splitlines() == ["critmin: interrupted"], text
+    assert out.read_text() == "the user's earlier results\n"
+    assert sorted(tmp_path.iterdir()) == [out]  # no draws, no temporary file
