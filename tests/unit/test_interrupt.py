@@ -345,3 +345,58 @@ def test_sigint_while_uncertainty_writes_keeps_every_earlier_file(tmp_path: Path
     assert text.strip().splitlines() == ["critmin: interrupted"], text
     assert out.read_text() == "the user's earlier results\n"
     assert sorted(tmp_path.iterdir()) == [out]  # no draws, no temporary file
+
+
+def _raise_interrupt(*args: object, **kwargs: object) -> None:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("command", "late", "outputs"),
+    [
+        (  # the JSON, then the page (its charts)
+            ["coalition", str(COALITION), "--no-progress"],
+            "critmin.coalition.figures.coalition_figures",
+            {"--out": "c.json", "--html": "c.html"},
+        ),
+        (  # the page, then the table
+            ["sweep", str(EXAMPLE1), "--param", "policy[0].price_usd_per_t", "--values", "1e4,2e4"],
+            "critmin.sweep.SweepResult.frame",
+            {"--out": "s.html", "--csv": "s.csv"},
+        ),
+        (  # the tables, then the page
+            ["paths", str(NDPR_PATHS), "-n", "0", "--years", "2026-2028", "--no-progress"],
+            "critmin.report.paths_page.render_paths_page",
+            {"--csv": "tables", "--html": "p.html"},
+        ),
+    ],
+)
+def test_ctrl_c_between_two_outputs_leaves_both_as_they_were(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+    late: str,
+    outputs: dict[str, str],
+) -> None:
+    """`critmin coalition -o --html`, `sweep -o --csv` and `paths --csv --html` wrote their first
+    output, then made the second: Ctrl-C in between left the new first file beside the user's
+    earlier second one (status 130). Every output is now made first, then all are written
+    together: all, or none replaced. Ctrl-C comes as a KeyboardInterrupt where the second
+    output is made."""
+    from typer.testing import CliRunner
+
+    from critmin.cli import app
+
+    paths = {option: tmp_path / name for option, name in outputs.items()}
+    for path in paths.values():
+        target = path / "warnings.csv" if path.suffix == "" else path
+        target.parent.mkdir(exist_ok=True)
+        target.write_text("the user's earlier file\n")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    monkeypatch.setattr(late, _raise_interrupt)
+    args = [*command, *(x for option, path in paths.items() for x in (option, str(path)))]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 130, result.output
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    for p in tmp_path.rglob("*"):
+        assert p.is_dir() or p.read_text() == "the user's earlier file\n", p
