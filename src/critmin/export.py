@@ -165,20 +165,23 @@ def _summary_sheet(results: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _write_workbook(results: dict[str, Any], target: Any) -> None:
-    with pd.ExcelWriter(target, engine="openpyxl") as writer:
-        _summary_sheet(results).to_excel(writer, sheet_name="summary", index=False)
-        for name, frame in tables(results).items():
-            labelled(frame, name).to_excel(writer, sheet_name=name, index=False)
-        for sheet in writer.sheets.values():
-            sheet.freeze_panes = "A2"
-            for row in sheet.iter_rows():  # text is text: '=...' from a name is no formula
-                for cell in row:
-                    if cell.data_type == "f":
-                        cell.data_type = "s"
-            for col in sheet.columns:
-                width = max(len(str(c.value or "")) for c in col[:50])
-                sheet.column_dimensions[col[0].column_letter].width = min(60, max(10, width + 2))
+def _write_workbook(results: dict[str, Any], target: io.BytesIO) -> None:
+    # no ``with``: pandas' ExcelWriter saves the whole workbook on its way out of a block that
+    # raised, so Ctrl-C while the sheets are filled waited seconds for a workbook thrown away
+    writer = pd.ExcelWriter(target, engine="openpyxl")
+    _summary_sheet(results).to_excel(writer, sheet_name="summary", index=False)
+    for name, frame in tables(results).items():
+        labelled(frame, name).to_excel(writer, sheet_name=name, index=False)
+    for sheet in writer.sheets.values():
+        sheet.freeze_panes = "A2"
+        for row in sheet.iter_rows():  # text is text: '=...' from a name is no formula
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+        for col in sheet.columns:
+            width = max(len(str(c.value or "")) for c in col[:50])
+            sheet.column_dimensions[col[0].column_letter].width = min(60, max(10, width + 2))
+    writer.close()
 
 
 def xlsx_bytes(results: dict[str, Any]) -> bytes:

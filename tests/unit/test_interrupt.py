@@ -185,3 +185,218 @@ def test_ctrl_c_stops_coalition_and_its_worker_processes_at_once(tmp_path: Path)
     assert text.strip().splitlines() == ["critmin: interrupted"], text
     assert not out.exists()
     assert alive == []
+
+
+FULL_ZONE = REPO / "examples" / "04_full_zone_all_products.toml"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_sigint_while_the_workbook_is_filled_stops_at_once(tmp_path: Path) -> None:
+    """`critmin simulate --xlsx` on every product (about 1 s of solving, then 4-5 s filling the
+    workbook's sheets), interrupted while the sheets are filled: pandas' ExcelWriter saved the
+    whole workbook on its way out of the interrupted block, 3-4 s, before the command could
+    stop; the user's earlier workbook stays as it was."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    subprocess.run(  # the solver compiled, so that the command below is past it at 2.5 s of CPU
+        [str(CRITMIN), "simulate", str(FULL_ZONE), "--json"],
+        env=env,
+        capture_output=True,
+        timeout=600,
+        check=True,
+    )
+    xlsx = tmp_path / "zone.xlsx"
+    xlsx.write_bytes(b"the user's earlier workbook")
+    cmd = [str(CRITMIN), "simulate", str(FULL_ZONE), "--xlsx", str(xlsx)]
+    code, elapsed, text, _, _ = _interrupt(cmd, _solving(2.5))  # the sheets being filled
+    assert code == 130, text
+    assert elapsed < 1.0, f"took {elapsed:.2f} s to stop"
+    assert text.strip().splitlines() == ["critmin: interrupted"], text
+    assert xlsx.read_bytes() == b"the user's earlier workbook"
+    assert list(tmp_path.iterdir()) == [xlsx]
+
+
+SLOW_FINALIZER = """
+import sys, time
+from critmin.cli import app, main
+
+class Slow:
+    def __del__(self):
+        sys.stderr.write("in __del__\\n")
+        sys.stderr.flush()
+        t = time.monotonic()
+        while time.monotonic() - t < 3:
+            sum(range(1000))
+
+@app.command("slow-finalizer")
+def slow_finalizer():
+    Slow()  # dropped at once: its __del__ runs here
+    print("went on")
+
+sys.argv = ["critmin", "slow-finalizer"]
+main()
+"""
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_sigint_in_a_finalizer_is_not_lost(tmp_path: Path) -> None:
+    """Ctrl-C that lands in a ``__del__`` (or another finalizer the garbage collector runs):
+    Python printed the interrupt's traceback as an "Exception ignored in" and dropped it, and
+    the command ran on to its end with status 0 (seen once on `critmin data build`, which
+    then wrote its dataset). It is delivered again at the command's next line."""
+
+    def in_finalizer(proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stderr is not None
+        assert proc.stderr.readline() == b"in __del__\n"
+        time.sleep(0.2)
+
+    cmd = [sys.executable, "-c", SLOW_FINALIZER]
+    code, elapsed, text, _, _ = _interrupt(cmd, in_finalizer)
+    assert code == 130, text
+    assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
+    assert text.strip().splitlines() == ["critmin: interrupted"], text
+
+
+def test_ctrl_c_while_data_build_writes_leaves_the_earlier_dataset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`critmin data build --source` interrupted while it writes its tables: it replaced them
+    one by one (new tables beside the old manifest, whose checksums then failed) and left a
+    ``.parquet.tmp`` behind; now every file is made first and all are renamed together."""
+    import pandas as pd
+
+    from critmin.data.build import write_reference
+
+    out = tmp_path / "dataset"
+    out.mkdir()
+    earlier = {name: f"earlier {name}".encode() for name in ("products.parquet", "manifest.json")}
+    for name, blob in earlier.items():
+        (out / name).write_bytes(blob)
+    to_parquet = pd.DataFrame.to_parquet
+    calls: list[int] = []
+
+    def interrupted_second(self: pd.DataFrame, *args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return to_parquet(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", interrupted_second)
+    tables = {"products": pd.DataFrame({"a": [1]}), "elasticities": pd.DataFrame({"b": [2]})}
+    with pytest.raises(KeyboardInterrupt):
+        write_reference(tables, [], tmp_path, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
+
+
+SLOW_IMPORTS = """
+import sys, time
+
+class SlowImports:  # the commands' imports, made to take a while
+    def find_spec(self, name, path, target=None):
+        if name == "critmin.cli.assess":
+            sys.stderr.write("importing the commands\\n")
+            sys.stderr.flush()
+            time.sleep(5)
+        return None
+
+sys.meta_path.insert(0, SlowImports())
+from critmin.cli import main  # what the `critmin` script runs
+sys.argv = ["critmin", "assess"]
+main()
+"""
+
+
+def test_sigint_while_the_commands_are_imported() -> None:
+    """Ctrl-C in a command's first 0.1 s, while Typer and the commands are imported (before
+    main() installs its handler): it printed a KeyboardInterrupt traceback of the imports and
+    the process ended by the signal; now one line and status 130 there too."""
+
+    def importing(proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stderr is not None
+        assert proc.stderr.readline() == b"importing the commands\n"
+
+    code, elapsed, text, _, _ = _interrupt([sys.executable, "-c", SLOW_IMPORTS], importing)
+    assert code == 130, text
+    assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
+    assert text.strip().splitlines() == ["critmin: interrupted"], text
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+@pytest.mark.usefixtures("compiled_draw_kernels")
+def test_sigint_while_uncertainty_writes_keeps_every_earlier_file(tmp_path: Path) -> None:
+    """`critmin uncertainty -o FILE --draws-out CSV` interrupted once it starts writing: the
+    JSON was written first, on its own, then the draws' table was made and written, so Ctrl-C
+    in between replaced the user's earlier JSON and wrote no draws (status 130 all the same);
+    now the JSON and the draws are written together, all or none."""
+    out = tmp_path / "u.json"
+    draws = tmp_path / "draws.csv"
+    out.write_text("the user's earlier results\n")
+    cmd = [str(CRITMIN), "uncertainty", str(EXAMPLE1), "-n", "100000", "--workers", "2"]
+    cmd += ["--out", str(out), "--draws-out", str(draws), "--no-progress"]
+
+    def writing(proc: subprocess.Popen[bytes]) -> None:
+        t0 = time.monotonic()
+        while not any(p.name.startswith(".") for p in tmp_path.iterdir()):
+            assert proc.poll() is None and time.monotonic() - t0 < 60
+            time.sleep(0.001)
+
+    code, elapsed, text, _, _ = _interrupt(cmd, writing)
+    assert code == 130, text
+    assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
+    assert text.strip().splitlines() == ["critmin: interrupted"], text
+    assert out.read_text() == "the user's earlier results\n"
+    assert sorted(tmp_path.iterdir()) == [out]  # no draws, no temporary file
+
+
+def _raise_interrupt(*args: object, **kwargs: object) -> None:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("command", "late", "outputs"),
+    [
+        (  # the JSON, then the page (its charts)
+            ["coalition", str(COALITION), "--no-progress"],
+            "critmin.coalition.figures.coalition_figures",
+            {"--out": "c.json", "--html": "c.html"},
+        ),
+        (  # the page, then the table
+            ["sweep", str(EXAMPLE1), "--param", "policy[0].price_usd_per_t", "--values", "1e4,2e4"],
+            "critmin.sweep.SweepResult.frame",
+            {"--out": "s.html", "--csv": "s.csv"},
+        ),
+        (  # the tables, then the page
+            ["paths", str(NDPR_PATHS), "-n", "0", "--years", "2026-2028", "--no-progress"],
+            "critmin.report.paths_page.render_paths_page",
+            {"--csv": "tables", "--html": "p.html"},
+        ),
+    ],
+)
+def test_ctrl_c_between_two_outputs_leaves_both_as_they_were(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+    late: str,
+    outputs: dict[str, str],
+) -> None:
+    """`critmin coalition -o --html`, `sweep -o --csv` and `paths --csv --html` wrote their first
+    output, then made the second: Ctrl-C in between left the new first file beside the user's
+    earlier second one (status 130). Every output is now made first, then all are written
+    together: all, or none replaced. Ctrl-C comes as a KeyboardInterrupt where the second
+    output is made."""
+    from typer.testing import CliRunner
+
+    from critmin.cli import app
+
+    paths = {option: tmp_path / name for option, name in outputs.items()}
+    for path in paths.values():
+        target = path / "warnings.csv" if path.suffix == "" else path
+        target.parent.mkdir(exist_ok=True)
+        target.write_text("the user's earlier file\n")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    monkeypatch.setattr(late, _raise_interrupt)
+    args = [*command, *(x for option, path in paths.items() for x in (option, str(path)))]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 130, result.output
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    for p in tmp_path.rglob("*"):
+        assert p.is_dir() or p.read_text() == "the user's earlier file\n", p

@@ -9,9 +9,25 @@ import signal
 import sys
 import threading
 from types import CodeType, FrameType
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from critmin.cli import (  # noqa: F401  (register commands)
+EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT, the shell's convention)."""
+
+
+def _interrupted_while_starting(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C while the commands are imported (the first 0.1 s of every command, before
+    :func:`main` installs its handler): Python's ``KeyboardInterrupt`` printed a traceback of
+    the imports and ended the process by SIGINT. Nothing is written yet: one line and exit."""
+    sys.stderr.write("critmin: interrupted\n")
+    sys.stderr.flush()
+    raise SystemExit(EXIT_INTERRUPTED)
+
+
+_starting = threading.current_thread() is threading.main_thread()
+_sigint_before = signal.signal(signal.SIGINT, _interrupted_while_starting) if _starting else None
+
+from critmin.cli import (  # noqa: E402, F401  (register commands)
     assess,
     coalition,
     data,
@@ -20,12 +36,12 @@ from critmin.cli import (  # noqa: F401  (register commands)
     sweep,
     uncertainty,
 )
-from critmin.cli.app import Interrupted, app, caused_by_interrupt
+from critmin.cli.app import Interrupted, app, caused_by_interrupt  # noqa: E402
+
+if _starting:  # what a program importing this module had (main() installs its own)
+    signal.signal(signal.SIGINT, _sigint_before)
 
 __all__ = ["EXIT_INTERRUPTED", "Interrupted", "app", "main"]
-
-EXIT_INTERRUPTED = 130
-"""Exit status after Ctrl-C (128 + SIGINT, the shell's convention)."""
 
 
 def _boxing_frame(code: CodeType) -> bool:
@@ -69,15 +85,35 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
     caller = _caller_of_boxing(frame)
     if caller is None:
         raise Interrupted
+    _interrupt_at_next_line(caller)
+
+
+def _interrupt_at_next_line(frame: FrameType) -> None:
+    """Raise :class:`Interrupted` at the next line ``frame`` runs (a trace function on that
+    frame alone, removed once it fires)."""
 
     def at_next_line(f: FrameType, event: str, arg: object) -> object:
         sys.settrace(None)
         f.f_trace = None
         raise Interrupted
 
-    caller.f_trace_lines = True
-    caller.f_trace = at_next_line
+    frame.f_trace_lines = True
+    frame.f_trace = at_next_line
     sys.settrace(_no_local_trace)
+
+
+def _on_unraisable(unraisable: Any) -> None:
+    """``sys.unraisablehook``: an exception Python cannot raise (in a ``__del__``, a weakref
+    callback or another finalizer the garbage collector runs) is printed with a traceback and
+    dropped, so a Ctrl-C that landed there was lost: a traceback, then the command ran on to
+    its end (status 0). It is raised again instead, without a word, at the next line of the
+    code the finalizer interrupted (not here: an exception in this hook is dropped too);
+    anything else is printed as Python does."""
+    frame = sys._getframe(0).f_back  # the code the finalizer ran in (None at the very end)
+    if caused_by_interrupt(unraisable.exc_value) and frame is not None:
+        _interrupt_at_next_line(frame)
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def main() -> None:
@@ -87,6 +123,7 @@ def main() -> None:
     stop, temporary files are removed; results are only ever written by an atomic rename),
     then one line on stderr and exit status 130, no traceback."""
     signal.signal(signal.SIGINT, _on_sigint)
+    sys.unraisablehook = _on_unraisable
     try:
         app()
     except SystemExit as done:

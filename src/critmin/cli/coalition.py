@@ -181,7 +181,7 @@ def coalition_cmd(
     from critmin.coalition import run_coalition
     from critmin.parallel import check_scheduler
     from critmin.scenario import load_scenario
-    from critmin.util import check_output_dir, check_output_file, write_json_atomic
+    from critmin.util import check_output_dir, check_output_file, write_texts_together
 
     # every path and address checked before the work, not after it
     if output is not None:
@@ -249,10 +249,15 @@ def coalition_cmd(
     data = result.to_dict()
     if seed is not None and data["method"] == "exact":
         warn_no_effect(f"--seed {seed}", "the Shapley values are exact, no orders are drawn")
+    # the JSON and the page together: both, or neither replaced (the JSON was written first,
+    # on its own: Ctrl-C while the page was made left a new JSON beside an old page)
+    files: dict[Path, str] = {}
     if output is not None:
-        write_json_atomic(output, data)
+        files[output] = json.dumps(data, indent=1, allow_nan=False) + "\n"
     if html_path is not None:
-        write_coalition_html(html_path, data)
+        files[html_path] = coalition_html(data)
+    if files:
+        write_texts_together(files)
     if as_json:
         sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
     else:
@@ -396,13 +401,12 @@ def _scope_suffix(data: dict[str, Any], objective: str) -> str:
     return "" if scope == "total" else f" ({html.escape(scope)})"
 
 
-def write_coalition_html(path: Path, data: dict[str, Any]) -> None:
+def coalition_html(data: dict[str, Any]) -> str:
     """One self-contained page (Plotly.js inlined, works offline) with the ranked candidates,
     the members' values, the Shapley, marginal and heat-map charts of the totals and the
     Shapley values per product."""
     from critmin.coalition.figures import coalition_figures, ranked_candidates, shapley_figure
     from critmin.report.resources import plotly_js
-    from critmin.util import write_text_atomic
 
     totals = [k for k, v in data["objectives"].items() if v["scope"] == "total"]
     figures = coalition_figures(data)
@@ -481,4 +485,4 @@ each coalition (docs/coalition.md).</p>
 <script>{plots}</script>
 </body></html>
 """
-    write_text_atomic(path, page)
+    return page

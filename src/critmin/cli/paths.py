@@ -95,13 +95,19 @@ def paths_cmd(
     except ValueError as exc:  # --years not FIRST-LAST
         raise CritminError(str(exc)) from None
     data = result.to_dict()
-    if csv_dir is not None:
-        for f in result.write_csv(csv_dir):
-            err.print(f"wrote {f}")
+    # the tables and the page together: all, or none replaced (the tables were written first,
+    # on their own: Ctrl-C while the page was made left new tables beside an old page)
+    files = result.csv_texts(csv_dir) if csv_dir is not None else {}
     if html is not None:
-        from critmin.report.paths_page import write_paths_page
+        from critmin.report.paths_page import render_paths_page
 
-        err.print(f"wrote {write_paths_page(data, html)}")
+        files[html] = render_paths_page(data)
+    if files:
+        from critmin.util import write_texts_together
+
+        write_texts_together(files)
+    for f in files:
+        err.print(f"wrote {f}")
     if as_json:
         sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
     else:

@@ -63,7 +63,7 @@ def sweep_cmd(
     ),
 ) -> None:
     from critmin.export import warnings_beside
-    from critmin.report.sweep_page import sweep_table, write_sweep_page
+    from critmin.report.sweep_page import render_sweep_page, sweep_table
     from critmin.sweep import run_sweep, values_between
     from critmin.util import check_output_file, write_texts_together
 
@@ -88,12 +88,16 @@ def sweep_cmd(
 
     result = run_sweep(scenario, param, points, progress=progress)
     data = result.to_dict()
+    # the page, the table and its warnings together: all, or none replaced (the page was
+    # written first, on its own: Ctrl-C while the table was made left a new page, no table)
+    files: dict[Path, str] = {}
     if output is not None:
-        write_sweep_page(data, output)
-    if csv is not None:  # the table and its warnings together: both files, or neither
-        write_texts_together(
-            {csv: _table_csv(result.frame(), param), warnings_beside(csv): _warnings_csv(data)}
-        )
+        files[output] = render_sweep_page(data)
+    if csv is not None:
+        files[csv] = _table_csv(result.frame(), param)
+        files[warnings_beside(csv)] = _warnings_csv(data)
+    if files:
+        write_texts_together(files)
     if as_json:
         sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
     else:

@@ -163,10 +163,11 @@ def uncertainty_cmd(
         )
     data = result.to_dict()
     text = json_text(data, indent) if output is not None or as_json else ""
-    if output is not None:
+    if draws_out is not None:  # the JSON with the draws: all or none
+        also = {output: text.encode("utf-8")} if output is not None else {}
+        _write_draws(result.frame(), draws_out, data, also)
+    elif output is not None:
         write_text_atomic(output, text)
-    if draws_out is not None:
-        _write_draws(result.frame(), draws_out, data)
     if as_json:
         sys.stdout.write(text)
     else:
@@ -181,14 +182,20 @@ def uncertainty_cmd(
         raise typer.Exit(1)
 
 
-def _write_draws(frame: Any, path: Path, data: dict[str, Any]) -> None:
+def _write_draws(
+    frame: Any, path: Path, data: dict[str, Any], also: dict[Path, bytes] | None = None
+) -> None:
     """Every draw as CSV or Parquet; a CSV with the run's warnings beside it
     (:func:`critmin.export.warnings_beside`, rows ``where`` = the product a warning names, else
-    empty). Written together (:func:`critmin.util.write_files_together`): an interrupted or
-    failed write leaves no partial file and every earlier file as it was."""
+    empty); ``also`` (path -> content: the ``--out`` JSON) with them. Written together
+    (:func:`critmin.util.write_files_together`): an interrupted or failed write leaves no
+    partial file and every earlier file as it was (the JSON was written first, on its own: Ctrl-C
+    while the draws' table was made replaced it and wrote no draws)."""
     from critmin.util import write_files_together
 
-    writers: dict[Path, Callable[[BinaryIO], Any]] = {}
+    writers: dict[Path, Callable[[BinaryIO], Any]] = {
+        target: _bytes_writer(blob) for target, blob in (also or {}).items()
+    }
     if path.suffix.lower() == ".parquet":
         writers[path] = lambda f: frame.to_parquet(f, index=False)
     else:
@@ -200,6 +207,10 @@ def _write_draws(frame: Any, path: Path, data: dict[str, Any]) -> None:
         writers[path] = lambda f: frame.to_csv(f, index=False)
         writers[warnings_beside(path)] = lambda f: f.write(text)
     write_files_together(writers)  # an OSError of pandas or pyarrow: a WriteFailedError
+
+
+def _bytes_writer(blob: bytes) -> Callable[[BinaryIO], Any]:
+    return lambda f: f.write(blob)
 
 
 def _engine(data: dict[str, Any]) -> str:

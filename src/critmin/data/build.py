@@ -12,6 +12,8 @@ value of the newest edition that publishes it.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -472,24 +474,29 @@ def write_reference(
     source: Path,
     out_dir: Path = REFERENCE_DIR,
 ) -> dict[str, Any]:
-    """Write Parquet tables, manifest.json and quality.json atomically (temp file + rename)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write Parquet tables, manifest.json and quality.json as one
+    (:func:`critmin.util.write_bytes_together`): every file is made first, then all are
+    renamed into place, so that Ctrl-C or a failure midway leaves the folder's earlier dataset
+    as it was, not new tables beside an old manifest, and no temporary file."""
+    from critmin.util import write_bytes_together
+
     manifest: dict[str, Any] = {
         "built": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "critmin_schema": 1,
         "tables": {},
     }
+    blobs: dict[Path, bytes] = {}
     for name, df in tables.items():
         schema = TABLES[name]
         path = out_dir / f"{name}.parquet"
-        tmp = path.with_suffix(".parquet.tmp")
-        df.to_parquet(tmp, index=False, compression="zstd")
-        tmp.replace(path)
+        buffer = io.BytesIO()
+        df.to_parquet(buffer, index=False, compression="zstd")
+        blobs[path] = buffer.getvalue()
         pubs = PUBLICATIONS[name]
         files = [f for p in pubs for f in p.files]
         manifest["tables"][name] = {
             "file": path.name,
-            "sha256": file_sha256(path),
+            "sha256": hashlib.sha256(blobs[path]).hexdigest(),
             "rows": len(df),
             "row": schema.row,
             "columns": [
@@ -500,15 +507,14 @@ def write_reference(
             "source_sha256": source_hashes(source, files),
             "transformations": TRANSFORMS[name],
         }
-    _write_json(out_dir / "manifest.json", manifest)
-    _write_json(out_dir / "quality.json", {"issues": quality})
+    blobs[out_dir / "manifest.json"] = _json_bytes(manifest)
+    blobs[out_dir / "quality.json"] = _json_bytes({"issues": quality})
+    write_bytes_together(blobs)
     return manifest
 
 
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n", "utf-8")
-    tmp.replace(path)
+def _json_bytes(data: Any) -> bytes:
+    return (json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n").encode("utf-8")
 
 
 KNOWN_GAPS = [

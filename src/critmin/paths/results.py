@@ -218,12 +218,18 @@ class PathsResult:
         return mechs, per_year
 
     def write_csv(self, directory: Path) -> list[Path]:
+        """Write :meth:`csv_texts` together (:func:`critmin.util.write_texts_together`: all
+        four, or none replaced); returns their paths."""
+        files = self.csv_texts(directory)
+        write_texts_together(files)
+        return list(files)
+
+    def csv_texts(self, directory: Path) -> dict[Path, str]:
         """``mechanisms.csv`` (mechanism, year, measure, expected, p5, p95), ``npv.csv``
         (mechanism, measure, expected, p5, p95, the discount rate and the year discounted to),
         ``stages.csv`` (mechanism, year, stage, expected price, supply, demand) and
         ``warnings.csv`` (where: the market; warning: the notes that warn, as in the JSON and
-        on the page; the header alone when there are none), written together
-        (:func:`critmin.util.write_texts_together`: all four, or none replaced)."""
+        on the page; the header alone when there are none): path in ``directory`` -> text."""
         from critmin.export import warnings_csv  # pandas: for --csv alone
 
         d = self.to_dict()
@@ -273,8 +279,7 @@ class PathsResult:
                 (d["market"], note) for note in d["notes"] if note.startswith(WARNING_PREFIXES)
             ),
         }
-        write_texts_together(files)
-        return list(files)
+        return files
 
 
 def _csv_text(rows: list[list[Any]]) -> str:
