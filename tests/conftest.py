@@ -72,3 +72,12 @@ def unwritable_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     blocker.write_text("a file where the cache folder would be")
     monkeypatch.setenv("CRITMIN_CACHE_DIR", str(blocker / "cache"))
     return blocker / "cache"
+
+
+@pytest.fixture(scope="session")
+def world() -> Any:
+    """The bundled world of 2024 (:func:`critmin.world.load_world`), loaded once for the run
+    and shared by every test that asks for it (they only read it)."""
+    from critmin.world import load_world
+
+    return load_world(2024)

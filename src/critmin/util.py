@@ -62,7 +62,7 @@ def write_texts_together(texts: dict[Path, str]) -> None:
     they renamed into place. A failure (a folder where a file goes, a full disk, no
     permission) raises one :class:`WriteFailedError` naming the path and leaves every target
     as it was: a user's older file is never half-replaced by a set that stopped midway."""
-    write_files_together({path: _text_writer(text) for path, text in texts.items()})
+    write_bytes_together({path: text.encode("utf-8") for path, text in texts.items()})
 
 
 def write_bytes_together(files: Mapping[Path, bytes]) -> None:
@@ -74,13 +74,6 @@ def write_bytes_together(files: Mapping[Path, bytes]) -> None:
 def _bytes_writer(data: bytes) -> Callable[[BinaryIO], None]:
     def write(f: BinaryIO) -> None:
         f.write(data)
-
-    return write
-
-
-def _text_writer(text: str) -> Callable[[BinaryIO], None]:
-    def write(f: BinaryIO) -> None:
-        f.write(text.encode("utf-8"))
 
     return write
 

@@ -33,14 +33,9 @@ from critmin.assessment import (
 from critmin.baseline import bundled_baseline
 from critmin.errors import CritminError
 from critmin.metrics import concentration, criticality, dependence
-from critmin.world import World, load_world
+from critmin.world import World
 
 CORE = ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"]
-
-
-@pytest.fixture(scope="module")
-def world() -> World:
-    return load_world(2024)
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,9 @@ from typer.testing import CliRunner
 from critmin.assessment import assess, nir_view, us_nir
 from critmin.cli import app
 from critmin.errors import CritminError, UnknownYearError
-from critmin.world import World, load_world
+from critmin.world import World
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def world() -> World:
-    return load_world(2024)
 
 
 def test_lithium_2024_from_mcs2025_and_mcs2026(world: World) -> None:

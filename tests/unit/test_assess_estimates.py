@@ -9,14 +9,9 @@ import pytest
 
 from critmin.assessment import Zone, assess_one, nir_from_trade
 from critmin.baseline import bundled_baseline
-from critmin.world import World, load_world
+from critmin.world import World
 
 CORE = ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"]
-
-
-@pytest.fixture(scope="module")
-def world() -> World:
-    return load_world(2024)
 
 
 @pytest.fixture(scope="module")

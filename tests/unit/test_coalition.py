@@ -23,7 +23,7 @@ from critmin.coalition.shapley import (
 )
 from critmin.errors import ScenarioError
 from critmin.scenario.coalition_settings import OBJECTIVES
-from critmin.world import World, load_world
+from critmin.world import World
 
 # Synthetic market: members ZZA and ZZB buy from the watch supplier WWW and from two identical
 # candidates XXA and XXB (same sales to everyone, same trade with each other); ISL (a real
@@ -49,11 +49,6 @@ XXB,XXB,20
 XXA,WWW,2
 XXB,WWW,2
 """
-
-
-@pytest.fixture(scope="module")
-def world() -> World:
-    return load_world(2024)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from critmin.cli import app
 from critmin.coalition import run_coalition
-from critmin.world import World, load_world
+from critmin.world import World
 
 distributed = pytest.importorskip("distributed")
 
@@ -25,11 +25,6 @@ SCENARIO: dict[str, Any] = {
     "coalition": {"candidates": ["CHL", "ARG", "IDN", "AUS"]},
 }
 VOLATILE = {"timings", "engine", "workers"}
-
-
-@pytest.fixture(scope="module")
-def world() -> World:
-    return load_world(2024)
 
 
 def _stable(data: dict[str, Any]) -> dict[str, Any]:

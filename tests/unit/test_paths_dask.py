@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from critmin.paths import run_paths
-from critmin.world import World, load_world
+from critmin.world import World
 
 distributed = pytest.importorskip("distributed")
 
@@ -25,11 +25,6 @@ SCENARIO: dict[str, Any] = {
         "mechanisms": ["producer_subsidy", "offtake"],
     },
 }
-
-
-@pytest.fixture(scope="module")
-def world() -> World:
-    return load_world(2024)
 
 
 def test_dask_and_two_threads_equal_the_one_thread_run(cluster: Any, world: World) -> None:

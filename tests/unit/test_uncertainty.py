@@ -25,7 +25,7 @@ from critmin.uncertainty import (
     single_thread_blas,
     triangular_ppf,
 )
-from critmin.world import World, load_world
+from critmin.world import World
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE1 = EXAMPLES / "01_lithium_floor_levy.toml"
@@ -40,11 +40,6 @@ SIMULATE_KEYS = {  # uncertainty output -> simulate's summary / zone key
     "subsidy_cost_usd": "subsidy_cost_usd",
 }
 ALL_FIXED = {"fixed": ["sigma", "demand_elasticity", "supply_elasticity"]}
-
-
-@pytest.fixture(scope="module")
-def world() -> World:
-    return load_world(2024)
 
 
 def scenario(

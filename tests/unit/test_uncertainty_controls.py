@@ -14,7 +14,7 @@ from critmin.scenario import load_scenario
 from critmin.simulation import simulate
 from critmin.uncertainty import OUTPUTS, run_uncertainty, single_thread_blas
 from critmin.uncertainty.licensing import draw_shares, licence_ranges
-from critmin.world import World, load_world
+from critmin.world import World
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "controls"
 ZONE = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}
@@ -28,11 +28,6 @@ SIMULATE_KEYS = (
     "world_welfare_change_usd",
     "tariff_revenue_change_usd",
 )
-
-
-@pytest.fixture(scope="module")
-def world() -> World:
-    return load_world(2024)
 
 
 def licensing(share: Any = 0.7, rng: Any = None, **extra: Any) -> dict[str, Any]:

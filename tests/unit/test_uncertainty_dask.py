@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from critmin.uncertainty import run_uncertainty
-from critmin.world import World, load_world
+from critmin.world import World
 
 distributed = pytest.importorskip("distributed")
 
@@ -21,11 +21,6 @@ SCENARIO: dict[str, Any] = {
     ],
     "disruption": [{"probability": 0.3}],
 }
-
-
-@pytest.fixture(scope="module")
-def world() -> World:
-    return load_world(2024)
 
 
 def test_cluster_run_is_identical_to_the_local_run(cluster: Any, world: World) -> None:

@@ -18,7 +18,7 @@ from critmin.model import Policy, Solution, solve
 from critmin.scenario import Scenario
 from critmin.scenario.resolution import resolve
 from critmin.uncertainty.tasks import ProductTask, build_task, solve_chunk
-from critmin.world import World, load_world
+from critmin.world import World
 
 ZONE = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}
 KEYS = (
@@ -33,11 +33,6 @@ KEYS = (
     "subsidy_cost_usd",
     "zone_consumption_change_pct",
 )
-
-
-@pytest.fixture(scope="module")
-def world() -> World:
-    return load_world(2024)
 
 
 def plain_outputs(task: ProductTask, sol: Solution) -> dict[str, float]:

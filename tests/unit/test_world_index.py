@@ -6,12 +6,7 @@ import pandas as pd
 import pytest
 
 from critmin.errors import UnknownProductError
-from critmin.world import World, load_world
-
-
-@pytest.fixture(scope="module")
-def world() -> World:
-    return load_world(2024)
+from critmin.world import World
 
 
 def same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:

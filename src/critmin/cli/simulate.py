@@ -64,7 +64,6 @@ def simulate_cmd(
         check_input_file,
         check_output_dir,
         check_output_file,
-        write_bytes_atomic,
         write_bytes_together,
     )
 
@@ -88,20 +87,17 @@ def simulate_cmd(
     if xlsx is not None or csv_dir is not None:  # pandas is imported for these alone
         from critmin.export import csv_texts, write_csv_texts, xlsx_bytes
 
-    workbook = (xlsx, xlsx_bytes(data)) if xlsx is not None else None
-    tables_csv = (csv_dir, csv_texts(data)) if csv_dir is not None else None
-    if tables_csv is not None:  # the JSON and the workbook with the tables: all or none
-        folder, texts = tables_csv
-        files = {output: blob} if output is not None else {}
-        paths = write_csv_texts(texts, folder, also=files | dict([workbook] if workbook else []))
-    elif workbook is not None:
-        write_bytes_together(({output: blob} if output is not None else {}) | dict([workbook]))
-    elif output is not None:
-        write_bytes_atomic(output, blob)
-    if workbook is not None:
-        err.print(f"wrote {workbook[0]}")
-    if tables_csv is not None:
-        err.print(f"wrote {len(paths)} CSV files to {folder}: {', '.join(p.name for p in paths)}")
+    files = {output: blob} if output is not None else {}
+    if xlsx is not None:
+        files[xlsx] = xlsx_bytes(data)
+    if csv_dir is not None:  # the JSON, the workbook and the tables: all or none
+        paths = write_csv_texts(csv_texts(data), csv_dir, also=files)
+    else:
+        write_bytes_together(files)
+    if xlsx is not None:
+        err.print(f"wrote {xlsx}")
+    if csv_dir is not None:
+        err.print(f"wrote {len(paths)} CSV files to {csv_dir}: {', '.join(p.name for p in paths)}")
     if as_json:
         write_stdout(blob)
     else:
