@@ -24,10 +24,12 @@ setup: $(STAMP)
 
 ## aot: (re)build the ahead-of-time compiled kernels when they are stale (after an edit of
 ## critmin/model/kernels.py or chain_kernels.py, a new Numba or NumPy; a no-op when current; demo,
-## unit and bench run it)
+## unit and bench run it), and byte-compile the package's modules (a no-op when current)
 ## (until then the solver runs through Numba's JIT, with the same results)
 aot: setup
 	$(BIN)/python -m critmin.model.aot_build
+	@echo "byte-compiling critmin's modules (python -m compileall: every command then starts without compiling them, even where PYTHONDONTWRITEBYTECODE is set)"
+	$(BIN)/python -m compileall -q src
 
 ## demo: set up, verify the bundled data, assess the zone, simulate a floor on one market and
 ## on the linked lithium chain, and write the offline report
