@@ -97,9 +97,11 @@ def _interrupt(
     ready: Callable[[subprocess.Popen[bytes]], None],
     env: dict[str, str] | None = None,
     group: bool = False,
+    signum: int = signal.SIGINT,
 ) -> tuple[int, float, str, set[int], list[int]]:
-    """Start ``cmd``, send SIGINT once ``ready(proc)`` returns (to the process, or with
-    ``group`` to its whole process group, as a terminal's Ctrl-C does); returns its exit
+    """Start ``cmd``, send SIGINT (or ``signum``) once ``ready(proc)`` returns (to the
+    process, or with ``group`` to its whole process group, as a terminal's Ctrl-C does);
+    returns its exit
     status, how long it took to stop, its stderr, its child processes just before the signal
     and those still running after it stopped. The context manager closes the pipes whatever
     happens (an unclosed pipe of a failed run would surface later as a ResourceWarning in an
@@ -113,9 +115,9 @@ def _interrupt(
             helpers = _descendants(proc.pid)
             t = time.monotonic()
             if group:
-                os.killpg(proc.pid, signal.SIGINT)
+                os.killpg(proc.pid, signum)
             else:
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(signum)
             _, err = proc.communicate(timeout=20)
             elapsed = time.monotonic() - t
         finally:
@@ -183,6 +185,51 @@ def test_ctrl_c_stops_coalition_and_its_worker_processes_at_once(tmp_path: Path)
     assert code == 130, text
     assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
     assert text.strip().splitlines() == ["critmin: interrupted"], text
+    assert not out.exists()
+    assert alive == []
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+@pytest.mark.usefixtures("compiled_draw_kernels")
+def test_sigterm_stops_uncertainty_like_ctrl_c(tmp_path: Path) -> None:
+    """SIGTERM (``kill``, ``timeout``) used to end the process at once: status -15, no
+    message, the temporary output files left in the user's folder. It now stops as Ctrl-C
+    does, with status 143 and one line."""
+    out = tmp_path / "u.json"
+    draws = tmp_path / "draws.csv"
+    cmd = [str(CRITMIN), "uncertainty", str(EXAMPLE1), "-n", "400000", "--workers", "2"]
+    cmd += ["--out", str(out), "--draws-out", str(draws), "--no-progress"]
+    code, elapsed, text, _, alive = _interrupt(cmd, _solving(4.0), signum=signal.SIGTERM)
+    assert code == 143, text
+    assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
+    assert text.strip().splitlines() == ["critmin: terminated"], text
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary file
+    assert alive == []
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_sigterm_to_coalition_ends_its_worker_processes(tmp_path: Path) -> None:
+    """SIGTERM to `critmin coalition` alone (not its process group: its two worker processes
+    get no signal): the command ends them and stops, status 143, no file."""
+    out = tmp_path / "coalition.json"
+    cmd = [str(CRITMIN), "coalition", str(COALITION), "--members-as-players", "--sampled"]
+    cmd += ["3000", "--workers", "2", "--no-cache", "--no-progress", "--out", str(out)]
+
+    def workers_solving(proc: subprocess.Popen[bytes]) -> None:
+        t0 = time.monotonic()
+        while len(_descendants(proc.pid)) < 3 and time.monotonic() - t0 < 60:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            time.sleep(0.05)
+        time.sleep(1.5)
+
+    cache = {"CRITMIN_CACHE_DIR": str(tmp_path / "cache")}
+    code, elapsed, text, helpers, alive = _interrupt(
+        cmd, workers_solving, cache, signum=signal.SIGTERM
+    )
+    assert len(helpers) >= 3
+    assert code == 143, text
+    assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
+    assert text.strip().splitlines() == ["critmin: terminated"], text
     assert not out.exists()
     assert alive == []
 

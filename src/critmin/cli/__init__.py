@@ -13,6 +13,11 @@ from typing import Any, NoReturn
 
 EXIT_INTERRUPTED = 130
 """Exit status after Ctrl-C (128 + SIGINT, the shell's convention)."""
+EXIT_TERMINATED = 143
+"""Exit status after SIGTERM (128 + SIGTERM): ``kill``, ``timeout``, a service manager."""
+
+_terminated: list[bool] = []
+"""Set by :func:`_on_sigterm`: the interrupt that stops the command is a SIGTERM."""
 
 
 def _interrupted_while_starting(signum: int, frame: FrameType | None) -> None:
@@ -41,7 +46,7 @@ from critmin.cli.app import Interrupted, app, caused_by_interrupt  # noqa: E402
 if _starting:  # what a program importing this module had (main() installs its own)
     signal.signal(signal.SIGINT, _sigint_before)
 
-__all__ = ["EXIT_INTERRUPTED", "Interrupted", "app", "main"]
+__all__ = ["EXIT_INTERRUPTED", "EXIT_TERMINATED", "Interrupted", "app", "main"]
 
 
 def _boxing_frame(code: CodeType) -> bool:
@@ -88,6 +93,15 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
     _interrupt_at_next_line(caller)
 
 
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (``kill``, ``timeout``, a service manager stopping the command): stop as on
+    Ctrl-C (:func:`_on_sigint`: ``finally`` blocks run, worker processes end, no partial
+    file), then one line and status 143. Python's default ended the process at once, with no
+    message and temporary files left behind."""
+    _terminated.append(True)
+    _on_sigint(signum, frame)
+
+
 def _interrupt_at_next_line(frame: FrameType) -> None:
     """Raise :class:`Interrupted` at the next line ``frame`` runs (a trace function on that
     frame alone, removed once it fires)."""
@@ -121,8 +135,10 @@ def main() -> None:
 
     Ctrl-C stops any command: ``finally`` blocks run (worker threads finish their chunk and
     stop, temporary files are removed; results are only ever written by an atomic rename),
-    then one line on stderr and exit status 130, no traceback."""
+    then one line on stderr and exit status 130, no traceback. SIGTERM does the same, with
+    status 143."""
     signal.signal(signal.SIGINT, _on_sigint)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     sys.unraisablehook = _on_unraisable
     try:
         app()
@@ -131,9 +147,12 @@ def main() -> None:
     except BaseException as exc:
         if not caused_by_interrupt(exc):
             raise
-        sys.stderr.write("critmin: interrupted\n")
+        word, code = (
+            ("terminated", EXIT_TERMINATED) if _terminated else ("interrupted", EXIT_INTERRUPTED)
+        )
+        sys.stderr.write(f"critmin: {word}\n")
         sys.stderr.flush()
-        raise SystemExit(EXIT_INTERRUPTED) from None
+        raise SystemExit(code) from None
 
 
 def leave(done: SystemExit) -> NoReturn:
