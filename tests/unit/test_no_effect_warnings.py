@@ -71,7 +71,24 @@ def test_policies_on_pairs_that_a_ban_closes_warn() -> None:
         "no effect: policy[1] (export_ban): policy[0] (export_ban) already bans every traded "
         "pair it selects"
     ]
-    assert warnings(scenario(usa, BAN_TO_ZONE)) == []  # the wider ban applies elsewhere too
+    # a narrower ban first, then a wider one: the first does nothing (the second applies
+    # elsewhere too, and gets no warning)
+    assert warnings(scenario(usa, BAN_TO_ZONE)) == [
+        "no effect: policy[0] (export_ban): policy[1] (export_ban) (below) also bans every "
+        "traded pair it selects"
+    ]
+    # the same ban twice: only the second is idle (no circular pair of warnings)
+    assert warnings(scenario(BAN_TO_ZONE, BAN_TO_ZONE)) == [
+        "no effect: policy[1] (export_ban): policy[0] (export_ban) already bans every traded "
+        "pair it selects"
+    ]
+    # two narrow bans covered together by a later wide one: each is named
+    jpn = {"type": "export_ban", "exporters": ["CHN"], "importers": ["JPN"]}
+    notes = warnings(scenario(usa, jpn, BAN_TO_ZONE))
+    assert [n.split(":")[1].strip() for n in notes] == [
+        "policy[0] (export_ban)",
+        "policy[1] (export_ban)",
+    ]
     everywhere = BAN_TO_ZONE | {"importers": "all"}
     quota = {"type": "export_quota", "exporters": ["CHN"], "share_of_baseline": 0.5}
     [note] = warnings(scenario(everywhere, quota))

@@ -215,7 +215,8 @@ def closed_notes(
 ) -> list[str]:
     """Policies whose every traded pair other policies close: a tariff or a variable levy on
     goods that no longer cross, an export quota on exporters whose every export is banned, a
-    ban of pairs that earlier bans already close. ``banned``: the pairs of every ban (and of
+    ban of pairs that earlier bans already close, or that later bans (not themselves idle)
+    close as well. ``banned``: the pairs of every ban (and of
     every destination quota or licence of 0), ``cap`` the exporters' total caps (0: closed);
     ``said``: the notes so far (a policy already warned about gets no second warning)."""
     traded = _traded(base)
@@ -248,15 +249,27 @@ def closed_notes(
                 f"{_goods(base)} by {codes(base, mine.any(axis=1))}, so a cap on them changes "
                 "nothing",
             )
+    redundant: set[int] = set()
     for k, (label, pairs) in enumerate(bans):
         mine = pairs & traded
         before = np.zeros_like(pairs)
         for _, theirs in bans[:k]:
             before |= theirs
         if mine.any() and before[mine].all():
+            redundant.add(k)
             earlier = [other for other, theirs in bans[:k] if (theirs & mine).any()]
             verb = "bans" if len(earlier) == 1 else "ban"
             warn(label, f"{' and '.join(earlier)} already {verb} every traded pair it selects")
+    for k, (label, pairs) in enumerate(bans):  # a ban that later (wider) ones make idle
+        mine = pairs & traded
+        later = [ban for j, ban in enumerate(bans) if j > k and j not in redundant]
+        after = np.zeros_like(pairs)
+        for _, theirs in later:
+            after |= theirs
+        if k not in redundant and mine.any() and after[mine].all():
+            names = [other for other, theirs in later if (theirs & mine).any()]
+            verb = "bans" if len(names) == 1 else "ban"
+            warn(label, f"{' and '.join(names)} (below) also {verb} every traded pair it selects")
     return out
 
 
