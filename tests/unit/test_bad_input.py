@@ -474,6 +474,42 @@ CASES = [
             words=("zone.watch", "USA", "also zone members", "outside the zone"),
         ),
     ),
+    # ---- a zone list that names one country or group twice: refused (a coalition would
+    # count the member as two players); a country inside a listed group is fine
+    Case(
+        "zone member listed twice",
+        **sim(
+            scenario(zone='[zone]\nmembers = ["USA", "CAN", "usa "]\n'),
+            words=("zone.members", "'usa ' is listed twice", "list each country or group once"),
+        ),
+    ),
+    Case(
+        "zone member by code and by name",
+        **sim(
+            scenario(zone='[zone]\nmembers = ["USA", "United States"]\n'),
+            words=("zone.members", "'USA' and 'United States' name the same country (USA)"),
+        ),
+    ),
+    Case(
+        "watch country listed twice",
+        **sim(
+            scenario(zone='[zone]\nmembers = ["USA"]\nwatch = ["CHN", "CHN"]\n'),
+            words=("zone.watch", "'CHN' is listed twice"),
+        ),
+    ),
+    Case(
+        "assess --members naming one group twice",
+        ["assess", "--members", "EU,EU27"],
+        words=("--members", "'EU' and 'EU27' name the same group"),
+    ),
+    Case(
+        "zone member inside a listed group",
+        **sim(
+            scenario('type = "tariff"\nrate = 0.1', zone='[zone]\nmembers = ["EU27", "DEU"]\n'),
+            code=0,
+            absent=("listed twice", "name the same"),
+        ),
+    ),
     # ---- files: BOM, nesting, encoding, missing
     Case("BOM accepted", **sim("\ufeff" + scenario('type = "tariff"\nrate = 0.1'), code=0)),
     Case(

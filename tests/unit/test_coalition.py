@@ -14,6 +14,7 @@ import pytest
 
 import critmin
 from critmin.coalition import OBJECTIVE_INFO, run_coalition
+from critmin.coalition.analysis import check_coalition_table
 from critmin.coalition.figures import coalition_figures, ranked_candidates
 from critmin.coalition.shapley import (
     exact_shapley,
@@ -22,6 +23,7 @@ from critmin.coalition.shapley import (
     sampled_shapley,
 )
 from critmin.errors import ScenarioError
+from critmin.scenario import Scenario
 from critmin.scenario.coalition_settings import OBJECTIVES
 from critmin.world import World
 
@@ -450,3 +452,18 @@ def test_a_preferential_cut_of_the_baseline_is_noted(
     assert any("preferential_cut = 0.5" in n and "uncut" in n for n in notes)
     plain = run_coalition(widget, world=world, cache_dir=False).to_dict()["notes"]
     assert not any("preferential_cut" in n for n in plain)
+
+
+def test_member_players_sharing_a_country_are_refused(world: World) -> None:
+    """EU27 and DEU both players would put DEU in two players, splitting its Shapley value
+    between them (two candidates sharing a country are refused the same way)."""
+    scenario = {
+        "name": "overlapping member players",
+        "zone": {"members": ["EU27", "DEU", "USA"]},
+        "product": [{"id": "cobalt_oxides"}],
+        "coalition": {"candidates": ["IDN"], "members_as_players": True},
+    }
+    with pytest.raises(ScenarioError, match=r"DEU is in two of the players \(EU27 and DEU\)"):
+        check_coalition_table(Scenario.from_dict(scenario), world)
+    listed = scenario | {"coalition": {"candidates": ["IDN"], "members_as_players": ["USA"]}}
+    check_coalition_table(Scenario.from_dict(listed), world)  # USA alone: no overlap

@@ -73,6 +73,8 @@ def test_data_table_with_filters_and_limit(client: Any) -> None:
         ("/api/assess?members=XXX", 422, "members"),
         ("/api/assess?watch=CHN", 422, "watch"),
         ("/api/assess?members=USA&watch=USA", 422, "watch"),
+        ("/api/assess?members=USA,usa", 422, "members"),
+        ("/api/overview?members=USA&watch=CHN,CHN", 422, "watch"),
         ("/api/no/such/endpoint", 404, None),
         ("/api/scenarios/doesnotexist", 404, None),
     ],
@@ -100,6 +102,22 @@ def test_assess_with_zone(client: Any) -> None:
     [rec] = r.json()
     assert rec["mineral"] == "lithium" and rec["stage"] == "refine"
     assert 0 <= rec["zone_supply_share"] <= 1 and rec["watch_supply_share"] > 0.3
+
+
+def test_a_watch_group_overlapping_the_zone_keeps_its_outside_countries(client: Any) -> None:
+    """The rule of ``critmin assess`` and ``simulate``: G7 watched by a zone holding some of
+    it is its other countries, with a note (it was refused as a contradiction)."""
+    zone = {"members": "USA,CAN,JPN", "watch": "G7"}
+    r = client.get("/api/overview", params=zone)
+    assert r.status_code == 200, r.text
+    assert r.json()["watch"] == ["DEU", "FRA", "GBR", "ITA"]
+    assert r.json()["notes"] == [
+        "CAN, JPN, USA are zone members and are not counted as watch countries (a watch "
+        "group keeps only its countries outside the zone)"
+    ]
+    assert "CAN, JPN, USA are zone members" in client.get("/overview", params=zone).text
+    records = client.get("/api/assess", params=zone | {"minerals": "lithium"})
+    assert records.status_code == 200, records.text
 
 
 # ----------------------------------------------------------------------------- simulate

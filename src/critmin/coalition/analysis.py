@@ -392,12 +392,32 @@ def check_coalition_table(scenario: Scenario, world: World | None = None) -> Non
 
 
 def _member_players(settings: CoalitionSettings, members: list[Player]) -> list[Player]:
-    """The members that are Shapley players (``members_as_players``: all, some or none)."""
-    if settings.members_as_players is True:
-        return members
+    """The members that are Shapley players (``members_as_players``: all, some or none).
+    Players may not share a country (``EU27`` and ``DEU``): it would be in two players, each
+    joining with it, and the Shapley values would split its part between them, as two
+    candidates sharing one are refused."""
     if not settings.members_as_players:
         return []
-    wanted = {t.strip().upper() for t in settings.members_as_players}
+    chosen = members
+    if settings.members_as_players is not True:
+        chosen = _listed_members(settings.members_as_players, members)
+    seen: dict[str, str] = {}
+    for player in chosen:
+        for code in player.codes:
+            if code in seen:
+                raise ScenarioError(
+                    "coalition.members_as_players",
+                    f"{code} is in two of the players ({seen[code]} and {player.token}): "
+                    "each member player must be its own countries (list the members that "
+                    "play without overlap, or make only one of them a player)",
+                )
+            seen[code] = player.token
+    return chosen
+
+
+def _listed_members(tokens: list[str], members: list[Player]) -> list[Player]:
+    """The members named in a ``members_as_players`` list; an unknown name is an error."""
+    wanted = {t.strip().upper() for t in tokens}
     unknown = sorted(wanted - {m.token for m in members})
     if unknown:
         raise ScenarioError(

@@ -331,7 +331,12 @@ def zone_lists(
     The one rule for every command (simulate, assess, the web): a watch *group* that overlaps
     the zone keeps only its countries outside it (the dropped ones are returned for a note); a
     watch *country* listed by itself that is also a member raises :class:`ZoneListError`
-    ("a watch country must be outside the zone")."""
+    ("a watch country must be outside the zone"). A country or group named twice in one
+    list (``["USA", "usa"]``, ``["USA", "United States"]``) raises :class:`ZoneListError`
+    too: the list is a set, and in ``critmin coalition`` each member is a player, so a member
+    named twice would be two players sharing its value."""
+    _named_once(world, members, user_codes, "members")
+    _named_once(world, watch, user_codes, "watch")
     member_codes = _resolve_field(world, members, user_codes, "members")
     explicit: list[str] = []
     watch_codes: list[str] = []
@@ -350,6 +355,28 @@ def zone_lists(
     in_both = sorted(set(watch_codes) & set(member_codes))
     outside = sorted(set(watch_codes) - set(member_codes))
     return member_codes, outside, in_both
+
+
+def _named_once(
+    world: World, items: list[str], extra: set[str] | frozenset[str], which: str
+) -> None:
+    """Raise :class:`ZoneListError` when two items of a zone list name the same country or the
+    same group (the same codes). A country that is also in a listed group is fine (``EU27``
+    and ``DEU``): a group is a shorthand, not an item to count."""
+    seen: dict[tuple[str, ...], str] = {}
+    for item in items:
+        codes = tuple(_resolve_field(world, [item], extra, which))
+        if codes not in seen:
+            seen[codes] = item
+            continue
+        first = seen[codes]
+        same = (
+            f"{item!r} is listed twice"
+            if first.strip().upper() == item.strip().upper()
+            else f"{first!r} and {item!r} name the same "
+            + ("group" if len(codes) > 1 else f"country ({codes[0]})")
+        )
+        raise ZoneListError(which, f"{same}: list each country or group once")
 
 
 def _is_group(world: World, item: str) -> bool:

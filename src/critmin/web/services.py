@@ -215,15 +215,34 @@ def countries() -> list[dict[str, Any]]:
     ]
 
 
-def parse_codes(text: str | None, field: str) -> list[str]:
-    """Comma-separated ISO3 codes and group names -> ISO3 codes (errors name the field)."""
-    if not text or not text.strip():
-        return []
-    items = [s.strip() for s in text.replace(";", ",").split(",") if s.strip()]
+def zone_codes(members: str | None, watch: str | None) -> tuple[list[str], list[str], list[str]]:
+    """Comma-separated members and watch countries -> their ISO3 codes and the watch codes
+    dropped as members, by the rule of ``critmin assess`` and ``simulate``
+    (:func:`critmin.scenario.resolution.zone_lists`): a watch group (G7) keeps only its
+    countries outside the zone, a watch country named on its own must be outside it, and
+    each country or group is named once. Errors name the field."""
+    from critmin.scenario.resolution import ZoneListError, zone_lists
+
+    def items(text: str | None) -> list[str]:
+        return [s.strip() for s in (text or "").replace(";", ",").split(",") if s.strip()]
+
+    m, w = items(members), items(watch)
+    if w and not m:
+        raise ScenarioError("watch", "watch countries need a zone: give members too")
     try:
-        return world().resolve_countries(items)
-    except CritminError as err:
-        raise ScenarioError(field, str(err)) from None
+        return zone_lists(world(), m, w)
+    except ZoneListError as err:
+        raise ScenarioError(err.which, err.problem) from None
+
+
+def dropped_watch_note(dropped: list[str]) -> list[str]:
+    """The note that the watch countries ``dropped`` are members (as ``critmin assess``)."""
+    if not dropped:
+        return []
+    return [
+        f"{', '.join(dropped)} are zone members and are not counted as watch countries "
+        "(a watch group keeps only its countries outside the zone)"
+    ]
 
 
 @lru_cache(maxsize=64)

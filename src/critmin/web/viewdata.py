@@ -23,8 +23,7 @@ async def overview_data(
 ) -> dict[str, Any]:
     """Concentration records (with zone figures when ``members`` is given) and the map
     selection's supply shares."""
-    m = services.parse_codes(members, "members")
-    w = services.parse_codes(watch, "watch")
+    m, w, dropped = services.zone_codes(members, watch)
     stages = split_list(stage)
     records = await ctx.runner.run(services.assess_records, m, w, [], stages, 2024)
     keys = [f"{r['mineral']}:{r['stage']}" for r in records]
@@ -44,6 +43,7 @@ async def overview_data(
         "stage": stages,
         "records": records,
         "map": {"selected": selected, "shares": shares},
+        "notes": services.dropped_watch_note(dropped),
     }
 
 

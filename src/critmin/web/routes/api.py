@@ -119,8 +119,7 @@ async def api_assess(
     year: int = Query(2024, ge=1900, le=2100, description="Production year"),
     ctx: WebContext = Ctx,
 ) -> JSONResponse:
-    m = services.parse_codes(members, "members")
-    w = services.parse_codes(watch, "watch")
+    m, w, _dropped = services.zone_codes(members, watch)  # a watch group: outside the zone
     records = await ctx.runner.run(
         services.assess_records, m, w, split_list(minerals), split_list(stage), year
     )
