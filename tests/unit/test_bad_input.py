@@ -936,6 +936,16 @@ CASES = [
         words=("--csv", "File name too long"),
     ),
     Case(
+        "--data a folder name too long",
+        ["--data", "{tmp}/" + "a" * 300, "simulate", "{ex}"],
+        words=("--data", "File name too long"),
+    ),
+    Case(
+        "assess --comtrade a name too long",
+        ["assess", "--view", "routing", "--comtrade", "{tmp}/" + "a" * 300 + ".csv"],
+        words=("--comtrade", "File name too long"),
+    ),
+    Case(
         "sweep of a scenario file name too long",
         ["sweep", "{tmp}/" + "a" * 300 + ".toml", "-p", "policy[0].rate", "--values", "1"],
         words=("scenario file", "File name too long"),
