@@ -11,7 +11,7 @@ import sys
 import tempfile
 import traceback
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +35,7 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), dir=path.parent)
     except OSError as err:
         raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
     try:
@@ -91,7 +91,7 @@ def write_files_together(writers: Mapping[Path, Callable[[BinaryIO], object]]) -
         for path, write in writers.items():
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+                fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), dir=path.parent)
             except OSError as err:
                 raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
             written.append((tmp, path))
@@ -115,11 +115,31 @@ def write_files_together(writers: Mapping[Path, Callable[[BinaryIO], object]]) -
             Path(tmp).unlink(missing_ok=True)
 
 
+def _temp_prefix(path: Path) -> str:
+    """The name of the temporary file beside ``path`` starts with this: a hidden file named
+    after it, cut to 100 characters, so that a file name near the file system's limit (255
+    bytes) still leaves room for the random part (it did not, and the write failed after
+    the work)."""
+    return f".{path.name[:100]}."
+
+
 def write_json_atomic(path: str | Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=1, allow_nan=False) + "\n")
 
 
 # ----------------------------------------------------------------------------- path checks
+
+
+@contextmanager
+def _path_errors(path: Path, option: str) -> Iterator[None]:
+    """An operating-system error while a path is looked at (a name longer than the file
+    system allows, a folder that cannot be searched) as one :class:`OutputPathError` naming
+    ``option`` and the path: ``Path.is_dir`` and ``Path.exists`` raise ``ENAMETOOLONG``, and
+    a 300-character file name was an internal error."""
+    try:
+        yield
+    except OSError as err:
+        raise OutputPathError(f"{option} {path}: {err.strerror or err}") from None
 
 
 def check_output_file(path: str | Path, option: str, suffixes: Sequence[str] | None = None) -> Path:
@@ -128,9 +148,15 @@ def check_output_file(path: str | Path, option: str, suffixes: Sequence[str] | N
     Rejected, with one message naming ``option`` and the path: an existing folder; a suffix
     outside ``suffixes`` (the format is chosen by the suffix, so ``x.xlsx`` would get CSV);
     a parent that is a file; a place where no file can be created (``/proc``, a read-only
-    folder). Missing parent folders are fine: they are created when the file is written.
+    folder); a name the file system refuses (too long). Missing parent folders are fine:
+    they are created when the file is written.
     """
     path = Path(path)
+    with _path_errors(path, option):
+        return _check_output_file(path, option, suffixes)
+
+
+def _check_output_file(path: Path, option: str, suffixes: Sequence[str] | None) -> Path:
     if path.is_dir():
         example = path / ("results" + (suffixes[0] if suffixes else ""))
         raise OutputPathError(f"{option} {path} is a folder: give a file path, e.g. {example}")
@@ -147,9 +173,97 @@ def check_output_file(path: str | Path, option: str, suffixes: Sequence[str] | N
     return path
 
 
+def check_outputs_apart(
+    files: Mapping[str, Path | None],
+    folders: Mapping[str, tuple[Path | None, Collection[str]]] | None = None,
+    inputs: Mapping[str, Path | None] | None = None,
+) -> None:
+    """Refuse, before any work, outputs of one command that would overwrite each other or a
+    file the command reads.
+
+    ``files`` maps each option that names a file (``--out``) to its path, ``folders`` each
+    option that names a folder (``--csv``) to its path and the names of the files written
+    there, ``inputs`` each file read (``"the scenario file"``, ``"the file of scenario field
+    'product[0].flows'"``) to its path; ``None`` is an option not given. Refused, with one
+    :class:`OutputPathError` naming both: two outputs on one path (``--out x.json --csv
+    x.json``: the work was done, then nothing could be written) or one inside the other's
+    file; an output that is an input (``simulate s.json --out s.json`` replaced the saved
+    scenario by its results; ``--csv .`` beside a flows file ``flows.csv`` replaced the
+    user's trade data by the flows table).
+    """
+    outs: list[tuple[str, Path, frozenset[str] | None]] = [
+        (option, Path(path), None) for option, path in files.items() if path is not None
+    ]
+    outs += [
+        (option, Path(path), frozenset(names))
+        for option, (path, names) in (folders or {}).items()
+        if path is not None
+    ]
+    for k, (option, path, names) in enumerate(outs):
+        for other, other_path, other_names in outs[:k]:
+            if _same_path(path, other_path):
+                raise OutputPathError(
+                    f"{other} {other_path} and {option} {path} name the same path: give each "
+                    "output its own"
+                )
+            for inner, inner_opt, outer, outer_opt, outer_names in (
+                (path, option, other_path, other, other_names),
+                (other_path, other, path, option, names),
+            ):
+                if _inside(inner, outer) and (
+                    outer_names is None or _key(inner) in _keys(outer, outer_names)
+                ):
+                    raise OutputPathError(
+                        f"{inner_opt} {inner} is "
+                        + ("inside" if outer_names is None else "a file written by")
+                        + f" {outer_opt} {outer}: give each output its own path"
+                    )
+        for what, source in (inputs or {}).items():
+            if source is None:
+                continue
+            if _same_path(path, Path(source)):
+                raise OutputPathError(
+                    f"{option} {path} is {what}: writing there would replace it; give another path"
+                )
+            if names is not None and _key(Path(source)) in _keys(path, names):
+                raise OutputPathError(
+                    f"{option} {path} would write {Path(source).name} there, which is {what} "
+                    f"({source}): writing there would replace it; give another folder"
+                )
+
+
+def _key(path: Path) -> str:
+    """``path`` as one spelling: absolute, symbolic links of its existing part resolved."""
+    return os.path.normcase(os.path.realpath(path))
+
+
+def _keys(folder: Path, names: Collection[str]) -> set[str]:
+    return {_key(folder / name) for name in names}
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    """Do ``a`` and ``b`` name one file (one spelling, or two links to one existing file)?"""
+    if _key(a) == _key(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):  # either missing (or a name the system refuses)
+        return False
+
+
+def _inside(inner: Path, outer: Path) -> bool:
+    """Is ``inner`` below ``outer``?"""
+    return _key(inner).startswith(_key(outer).rstrip(os.sep) + os.sep)
+
+
 def check_input_dir(path: str | Path, option: str) -> Path:
     """``path`` as an existing folder (e.g. ``--source``), else one message naming it."""
     path = Path(path)
+    with _path_errors(path, option):
+        return _check_input_dir(path, option)
+
+
+def _check_input_dir(path: Path, option: str) -> Path:
     if not path.exists():
         raise OutputPathError(f"{option} {path} does not exist: give an existing folder")
     if not path.is_dir():
@@ -160,6 +274,11 @@ def check_input_dir(path: str | Path, option: str) -> Path:
 def check_output_dir(path: str | Path, option: str) -> Path:
     """``path`` as a folder critmin can write into (created if missing), checked up front."""
     path = Path(path)
+    with _path_errors(path, option):
+        return _check_output_dir(path, option)
+
+
+def _check_output_dir(path: Path, option: str) -> Path:
     if path.exists() and not path.is_dir():
         raise OutputPathError(f"{option} {path} is a file: give a folder")
     _probe_writable(path, path, option)
@@ -188,6 +307,11 @@ def _probe_writable(folder: Path, path: Path, option: str) -> None:
 def check_input_file(path: str | Path, option: str) -> Path:
     """``path`` as an existing, readable file, else one message naming it."""
     path = Path(path)
+    with _path_errors(path, option):
+        return _check_input_file(path, option)
+
+
+def _check_input_file(path: Path, option: str) -> Path:
     if not path.exists():
         raise OutputPathError(f"{option} {path} does not exist")
     if path.is_dir():

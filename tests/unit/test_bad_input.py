@@ -129,6 +129,12 @@ CASES = [
         words=("--candidates: USA is already a zone member",),
         absent=("scenario field",),
     ),
+    Case(  # the group it is in is named ('DEU is already a zone member (DEU)' was all)
+        "coalition candidate in a member group",
+        [*COALITION_CLI, "--candidates", "DEU"],
+        {},
+        words=("--candidates: DEU is already a zone member (DEU in EU27)",),
+    ),
     Case(  # a leaky ban's routed trade is capped in the solver by a number nobody wrote
         "a leaky ban routes more than its baseline",
         **sim(
@@ -886,6 +892,64 @@ CASES = [
     ),
     Case("assess --zone missing", ["assess", "--zone", "{tmp}/z.toml"], words=("--zone",)),
     Case("serve --db a folder", ["serve", "--db", "{tmp}"], words=("--db", "is a folder")),
+    # ---- outputs that overwrite each other or an input: refused before the work (the JSON
+    # scenario was replaced by its results; two outputs on one path failed after the work,
+    # paths's tables written and its page not; --csv beside flows.csv replaced the trade data)
+    Case(
+        "--out the JSON scenario itself",
+        ["simulate", "{tmp}/s.json", "--out", "{tmp}/s.json"],
+        {"s.json": JSON_LITHIUM},
+        words=("--out", "is the scenario file: writing there would replace it"),
+    ),
+    Case(
+        "simulate --out and --csv on one path",
+        ["simulate", "{ex}", "--out", "{tmp}/x.json", "--csv", "{tmp}/x.json"],
+        words=("--out", "and --csv", "name the same path"),
+    ),
+    Case(
+        "paths --csv and --html on one path",
+        ["paths", "{s}", "--csv", "{tmp}/d.html", "--html", "{tmp}/d.html"],
+        {"s.toml": PATHS_SCENARIO},
+        words=("and --csv", "name the same path"),
+    ),
+    Case(
+        "simulate --csv into the folder of the flows file",
+        ["simulate", "{s}", "--csv", "{tmp}"],
+        flows_case(GOOD_FLOWS),
+        words=("would write flows.csv there", "'product[0].flows'", "give another folder"),
+    ),
+    # ---- a file name longer than the file system allows (an internal error: ENAMETOOLONG)
+    Case(
+        "--out a name too long",
+        ["simulate", "{ex}", "--out", "{tmp}/" + "a" * 300 + ".json"],
+        words=("--out", "File name too long"),
+    ),
+    Case(
+        "scenario file name too long",
+        ["simulate", "{tmp}/" + "a" * 300 + ".toml"],
+        words=("scenario file", "File name too long"),
+    ),
+    Case(
+        "paths --csv under a folder name too long",
+        ["paths", "{s}", "--csv", "{tmp}/" + "a" * 300 + "/d"],
+        {"s.toml": PATHS_SCENARIO},
+        words=("--csv", "File name too long"),
+    ),
+    Case(
+        "--data a folder name too long",
+        ["--data", "{tmp}/" + "a" * 300, "simulate", "{ex}"],
+        words=("--data", "File name too long"),
+    ),
+    Case(
+        "assess --comtrade a name too long",
+        ["assess", "--view", "routing", "--comtrade", "{tmp}/" + "a" * 300 + ".csv"],
+        words=("--comtrade", "File name too long"),
+    ),
+    Case(
+        "sweep of a scenario file name too long",
+        ["sweep", "{tmp}/" + "a" * 300 + ".toml", "-p", "policy[0].rate", "--values", "1"],
+        words=("scenario file", "File name too long"),
+    ),
     # ---- options: numbers in range
     Case("--top -3", ["simulate", "{ex}", "--top", "-3"], words=("--top",)),
     Case("--limit -1", ["data", "show", "production", "--limit", "-1"], words=("--limit",)),

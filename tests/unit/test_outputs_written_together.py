@@ -59,3 +59,45 @@ def test_a_csv_set_that_cannot_be_written_leaves_the_users_files(
     assert "internal error" not in res.output + res.stderr
     assert (out / kept).read_text() == "the user's own file"
     assert sorted(p.name for p in out.iterdir()) == sorted([blocked, kept])
+
+
+def test_a_file_name_near_the_limit_is_written(tmp_path: Path) -> None:
+    """A 250-character name is legal (the limit is 255 bytes), but the temporary file beside
+    it, named after it with a random part, was not: the write failed after the work."""
+    from critmin.util import write_bytes_together, write_text_atomic
+
+    long = tmp_path / ("b" * 245 + ".json")
+    write_text_atomic(long, "{}")
+    write_bytes_together({long: b"[]"})
+    assert long.read_text() == "[]"
+    assert [p.name for p in tmp_path.iterdir()] == [long.name]  # no temporary file left
+
+
+def test_an_output_on_a_link_to_the_scenario_is_refused(tmp_path: Path) -> None:
+    """``--out`` naming the scenario through a symbolic link (or a hard link) is the scenario:
+    the results would replace it."""
+    scenario = (REPO / "examples/01_lithium_floor_levy.toml").read_text(encoding="utf-8")
+    (tmp_path / "s.toml").write_text(scenario, encoding="utf-8")
+    (tmp_path / "soft.html").symlink_to(tmp_path / "s.toml")
+    (tmp_path / "hard.html").hardlink_to(tmp_path / "s.toml")
+    for link in ("soft.html", "hard.html"):
+        res = runner.invoke(app, ["report", str(tmp_path / "s.toml"), "-o", str(tmp_path / link)])
+        assert res.exit_code == 2, res.output
+        assert "is the scenario file: writing there would replace it" in " ".join(
+            res.output.split()
+        )
+    assert (tmp_path / "s.toml").read_text(encoding="utf-8") == scenario
+
+
+def test_outputs_apart_allows_a_file_inside_the_tables_folder(tmp_path: Path) -> None:
+    """``--csv d --html d/page.html``: the page is not one of the tables, so both are fine;
+    ``--csv d --out d/warnings.csv`` would be replaced by the tables."""
+    from critmin.errors import OutputPathError
+    from critmin.util import check_outputs_apart
+
+    folder = tmp_path / "d"
+    check_outputs_apart({"--html": folder / "page.html"}, {"--csv": (folder, ["npv.csv"])})
+    with pytest.raises(OutputPathError, match="is a file written by --csv"):
+        check_outputs_apart({"--out": folder / "npv.csv"}, {"--csv": (folder, ["npv.csv"])})
+    with pytest.raises(OutputPathError, match="is inside --out"):
+        check_outputs_apart({"--out": tmp_path / "x.json", "--xlsx": tmp_path / "x.json/a.xlsx"})

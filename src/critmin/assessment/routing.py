@@ -41,9 +41,13 @@ NEEDED = ("reporter", "partner", "cmd", "flow", "value")
 def read_comtrade(path: Path) -> pd.DataFrame:
     """A Comtrade file (CSV, optionally gzipped) with the columns ``NEEDED``; one message
     naming the file for a missing file or column."""
-    if not path.exists():
+    try:  # exists() raises for a name longer than the file system allows
+        exists, is_file = path.exists(), path.is_file()
+    except OSError as err:
+        raise CritminError(f"--comtrade {path}: {err.strerror or err}") from None
+    if not exists:
         raise CritminError(f"--comtrade: {path} does not exist (a UN Comtrade CSV is needed)")
-    if not path.is_file():
+    if not is_file:
         raise CritminError(f"--comtrade {path} is a folder: give a UN Comtrade CSV file")
     try:
         frame = pd.read_csv(path, dtype={"cmd": str})

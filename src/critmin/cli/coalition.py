@@ -181,7 +181,12 @@ def coalition_cmd(
     from critmin.coalition import run_coalition
     from critmin.parallel import check_scheduler
     from critmin.scenario import load_scenario
-    from critmin.util import check_output_dir, check_output_file, write_texts_together
+    from critmin.util import (
+        check_output_dir,
+        check_output_file,
+        check_outputs_apart,
+        write_texts_together,
+    )
 
     # every path and address checked before the work, not after it
     if output is not None:
@@ -195,6 +200,11 @@ def coalition_cmd(
         if workers is not None:
             warn_no_effect(f"--workers {workers}", "the Dask cluster's workers solve the markets")
     sc = load_scenario(scenario)
+    check_outputs_apart(
+        {"--out": output, "--html": html_path},
+        {"--cache-dir": (None if no_cache else cache_dir, ())},
+        {"the scenario file": scenario, **sc.input_files()},
+    )
     gates: dict[str, Any] | None = None
     if wgi_min is not None or require is not None or ilo_min is not None or irma_min is not None:
         gates = sc.coalition.gates.model_dump() if sc.coalition else {}

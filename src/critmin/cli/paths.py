@@ -62,8 +62,14 @@ def paths_cmd(
     (docs/paths.md)."""
     from critmin.parallel import check_scheduler
     from critmin.paths import run_paths
+    from critmin.paths.results import CSV_FILES
     from critmin.scenario import load_scenario
-    from critmin.util import check_input_file, check_output_dir, check_output_file
+    from critmin.util import (
+        check_input_file,
+        check_output_dir,
+        check_output_file,
+        check_outputs_apart,
+    )
 
     check_input_file(scenario, "scenario file")
     if csv_dir is not None:
@@ -73,6 +79,11 @@ def paths_cmd(
     if scheduler is not None:
         check_scheduler(scheduler)
     sc = load_scenario(scenario)
+    check_outputs_apart(
+        {"--html": html},
+        {"--csv": (csv_dir, CSV_FILES)},
+        {"the scenario file": scenario, **sc.input_files()},
+    )
     load_solver()
     total = draws if draws is not None else (sc.paths.draws if sc.paths else 0)
     if seed is not None and total == 0:

@@ -59,11 +59,13 @@ def simulate_cmd(
     ),
 ) -> None:
     """Simulate a scenario: prices, flows, revenue and welfare inside and outside the zone."""
+    from critmin.scenario import load_scenario
     from critmin.simulation import simulate
     from critmin.util import (
         check_input_file,
         check_output_dir,
         check_output_file,
+        check_outputs_apart,
         write_bytes_together,
     )
 
@@ -76,8 +78,14 @@ def simulate_cmd(
         check_output_file(xlsx, "--xlsx", (".xlsx",))
     if csv_dir is not None:
         check_output_dir(csv_dir, "--csv")
+    spec = load_scenario(scenario)
+    check_outputs_apart(
+        {"--out": output, "--xlsx": xlsx},
+        {"--csv": (csv_dir, csv_file_names() if csv_dir is not None else ())},
+        {"the scenario file": scenario, **spec.input_files()},
+    )
     load_solver()
-    result = simulate(scenario)
+    result = simulate(spec)
     data = result.to_dict()
     blob = b""
     if output is not None or as_json:
@@ -109,6 +117,15 @@ def simulate_cmd(
         raise typer.Exit(1)
 
 
+def csv_file_names() -> list[str]:
+    """The files ``simulate --csv DIR`` writes in ``DIR``, or removes there (the tables of
+    an earlier run that this one does not have): ``flows.csv`` among them."""
+    from critmin.export import WARNINGS
+    from critmin.frames import CHAIN_TABLES, CONTROL_TABLES, TABLES
+
+    return [f"{name}.csv" for name in (WARNINGS, *TABLES, *CHAIN_TABLES, *CONTROL_TABLES)]
+
+
 # ----------------------------------------------------------------------------- report / serve
 
 
@@ -134,14 +151,17 @@ def report_cmd(
     from critmin.report import write_report
     from critmin.scenario import load_scenario
     from critmin.simulation import simulate
-    from critmin.util import check_input_file, check_output_file
+    from critmin.util import check_input_file, check_output_file, check_outputs_apart
 
     check_input_file(scenario, "scenario file")
     check_output_file(output, "--out", (".html", ".htm"))
     if seed is not None and draws == 0:
         warn_no_effect(f"--seed {seed}", "there are no draws to seed (give --draws N)")
-    load_solver()
     spec = load_scenario(scenario)
+    check_outputs_apart(
+        {"--out": output}, None, {"the scenario file": scenario, **spec.input_files()}
+    )
+    load_solver()
     if draws > 0 and (spec.chain or any(p.stage is not None for p in spec.policy)):
         # checked before the solve: the Monte Carlo run takes single product markets only
         raise CritminError(

@@ -64,8 +64,9 @@ def sweep_cmd(
 ) -> None:
     from critmin.export import warnings_beside
     from critmin.report.sweep_page import render_sweep_page, sweep_table
+    from critmin.scenario import load_scenario
     from critmin.sweep import run_sweep, values_between
-    from critmin.util import check_output_file, write_texts_together
+    from critmin.util import check_output_file, check_outputs_apart, write_texts_together
 
     if output is not None:  # before the work, not after it
         check_output_file(output, "--out", (".html", ".htm"))
@@ -80,13 +81,23 @@ def sweep_cmd(
         points = values_between(start, stop, steps)
     else:
         raise CritminError("give the range as --from and --to (with --steps), or --values")
+    spec = load_scenario(scenario)
+    check_outputs_apart(
+        {
+            "--out": output,
+            "--csv": csv,
+            "--csv (its warnings)": warnings_beside(csv) if csv is not None else None,
+        },
+        None,
+        {"the scenario file": scenario, **spec.input_files()},
+    )
     load_solver()
 
     def progress(n: int, k: int) -> None:
         if err.is_terminal:
             err.print(f"point {n} of {k}", end="\r" if n < k else "\n")
 
-    result = run_sweep(scenario, param, points, progress=progress)
+    result = run_sweep(spec, param, points, progress=progress)
     data = result.to_dict()
     # the page, the table and its warnings together: all, or none replaced (the page was
     # written first, on its own: Ctrl-C while the table was made left a new page, no table)

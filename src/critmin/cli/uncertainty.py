@@ -111,9 +111,15 @@ def uncertainty_cmd(
 
     Distributions of the results, the probability of a shortfall and the stockpile that
     covers it (docs/uncertainty.md)."""
+    from critmin.export import warnings_beside
     from critmin.scenario import load_scenario
     from critmin.uncertainty import run_uncertainty
-    from critmin.util import check_input_file, check_output_file, write_text_atomic
+    from critmin.util import (
+        check_input_file,
+        check_output_file,
+        check_outputs_apart,
+        write_text_atomic,
+    )
 
     check_input_file(scenario, "scenario file")
     if indent is not None and output is None and not as_json:
@@ -123,8 +129,6 @@ def uncertainty_cmd(
     if draws_out is not None:
         check_output_file(draws_out, "--draws-out", DRAW_SUFFIXES)
         if draws_out.suffix.lower() == ".csv":
-            from critmin.export import warnings_beside
-
             check_output_file(warnings_beside(draws_out), "--draws-out", (".csv",))
     if scheduler is not None:
         check_scheduler(scheduler)  # before the work (see critmin.parallel.check_scheduler)
@@ -136,6 +140,16 @@ def uncertainty_cmd(
             f"{did_you_mean(reference, REFERENCES)}"
         )
     sc = load_scenario(scenario)
+    draws_csv = draws_out if draws_out is not None and draws_out.suffix.lower() == ".csv" else None
+    check_outputs_apart(
+        {
+            "--out": output,
+            "--draws-out": draws_out,
+            "--draws-out (its warnings)": warnings_beside(draws_csv) if draws_csv else None,
+        },
+        None,
+        {"the scenario file": scenario, **sc.input_files()},
+    )
     load_solver()
     settings_draws = (
         draws if draws is not None else (sc.uncertainty.draws if sc.uncertainty else 1000)

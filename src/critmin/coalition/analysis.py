@@ -336,7 +336,15 @@ def _players(
         fname = f"coalition.candidates[{k}]"
         codes = _codes(world, token, user_codes, fname)
         if clash := sorted(set(codes) & member_codes):
-            raise ScenarioError(fname, f"{token} is already a zone member ({', '.join(clash)})")
+            # name the members it is in: 'DEU is already a zone member (DEU)' did not say that
+            # EU27 holds it
+            within = [
+                f"{c} in {m.token}" if m.token != c else c
+                for c in clash
+                for m in players
+                if c in m.codes
+            ]
+            raise ScenarioError(fname, f"{token} is already a zone member ({', '.join(within)})")
         for c in codes:
             if c in seen:
                 raise ScenarioError(fname, f"{c} is already a candidate (in {seen[c]})")

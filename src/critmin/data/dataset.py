@@ -92,9 +92,13 @@ def use_dataset(path: Path | str | None) -> None:
 def _check_not_missing(folder: Path, name: str) -> None:
     """A dataset folder that does not exist or is a file is said to be so (not only that it
     holds no manifest.json, which sends one looking for a file in a folder that is not there)."""
-    if not folder.exists():
+    try:  # exists() raises for a name longer than the file system allows
+        exists, is_dir = folder.exists(), folder.is_dir()
+    except OSError as err:
+        raise CritminError(f"{name}: {err.strerror or err}") from None
+    if not exists:
         raise CritminError(f"{name}: the folder does not exist (give a dataset's folder)")
-    if not folder.is_dir():
+    if not is_dir:
         raise CritminError(f"{name} is a file: give the folder of a dataset")
 
 

@@ -38,6 +38,8 @@ MEASURES = {
     "stockpile_t": "Stockpile (t)",
     "shortfall_t": "Shortfall from disruptions (t)",
 }
+CSV_FILES = ("mechanisms.csv", "npv.csv", "stages.csv", "warnings.csv")
+"""The files ``critmin paths --csv DIR`` writes in ``DIR`` (:meth:`PathsResult.csv_texts`)."""
 STAGE_NAMES = ("price_usd_per_t", "zone_price_usd_per_t", "supply_t", "demand_t")
 """The per-stage series of each year's entry (``stage_<name>`` of the raw paths)."""
 MONEY = (
@@ -271,15 +273,15 @@ class PathsResult:
                             v["demand_t"],
                         ]
                     )
-        files = {
-            directory / "mechanisms.csv": _csv_text(mechanisms),
-            directory / "npv.csv": _csv_text(npv),
-            directory / "stages.csv": _csv_text(stages),
-            directory / "warnings.csv": warnings_csv(
+        texts = (
+            _csv_text(mechanisms),
+            _csv_text(npv),
+            _csv_text(stages),
+            warnings_csv(
                 (d["market"], note) for note in d["notes"] if note.startswith(WARNING_PREFIXES)
             ),
-        }
-        return files
+        )
+        return {directory / name: text for name, text in zip(CSV_FILES, texts, strict=True)}
 
 
 def _csv_text(rows: list[list[Any]]) -> str:

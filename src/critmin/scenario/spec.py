@@ -564,9 +564,13 @@ class Scenario(_Strict):
         ``.json`` file (:func:`scenario_json`: the scenario's tables as the web API takes them,
         or a saved scenario as ``GET /api/scenarios/<id>`` returns it)."""
         path = Path(path)
-        if not path.exists():
+        try:  # exists() raises for a name longer than the file system allows
+            exists, folder = path.exists(), path.is_dir()
+        except OSError as err:
+            raise CritminError(f"scenario file {path}: {err.strerror or err}") from None
+        if not exists:
             raise CritminError(f"scenario file {path} does not exist")
-        if path.is_dir():
+        if folder:
             raise CritminError(f"scenario file {path} is a folder: give a .toml or .json file")
         try:
             with path.open("rb") as f:  # at most one byte past the limit: /dev/zero never ends
@@ -606,6 +610,22 @@ class Scenario(_Strict):
     @property
     def base_dir(self) -> Path:
         return getattr(self, "_base_dir", Path.cwd())
+
+    def input_files(self) -> dict[str, Path]:
+        """The files this scenario reads besides itself, by what they are (``"the file of
+        scenario field 'product[0].flows'"``): a user's flows and tariff files, relative
+        paths taken from the scenario's folder. A command's outputs must not replace them
+        (:func:`critmin.util.check_outputs_apart`)."""
+        named = [(f"product[{k}].flows", p.flows) for k, p in enumerate(self.product)]
+        named.append(("tariffs.file", self.tariffs.file if self.tariffs else None))
+        files = {}
+        for field, name in named:
+            if name:
+                path = Path(name)
+                files[f"the file of scenario field '{field}'"] = (
+                    path if path.is_absolute() else self.base_dir / path
+                )
+        return files
 
     @property
     def policy_numbers(self) -> list[int]:
