@@ -784,6 +784,18 @@ CASES = [
         words=("warning: extreme: the floor USD 1,000,000,000/t is", "times the baseline"),
     ),
     Case(
+        "a chain step on a product of a scenario that has none",
+        **sim(
+            'name = "c"\n[zone]\nmembers = ["USA"]\n[[chain]]\nid = "mine"\n'
+            '[[chain.step]]\nproduct = "nope"\n',
+            words=(
+                "chain[0].step[0].product",
+                "'nope' is not a product of the scenario (it has none: list the chain's "
+                "products in [[product]])",
+            ),
+        ),
+    ),
+    Case(
         "a rule of origin without any chain",
         **sim(
             scenario(

@@ -169,7 +169,12 @@ def _user_steps(spec: ChainSpec, scenario: Scenario, field_name: str) -> list[St
         if st.product not in ids:
             raise ScenarioError(
                 f"{field_name}.step[{k}].product",
-                f"{st.product!r} is not a product of the scenario ({', '.join(sorted(ids))})",
+                f"{st.product!r} is not a product of the scenario "
+                + (
+                    f"({', '.join(sorted(ids))})"
+                    if ids
+                    else "(it has none: list the chain's products in [[product]])"
+                ),
             )
         linked = k > 0 and not st.byproduct
         if linked and st.input_coefficient is None and st.input_cost_share is None:
