@@ -317,15 +317,18 @@ def test_the_no_instrument_note_of_a_chain_names_only_commands_that_take_chains(
 
 def test_an_equilibrium_out_of_range_names_fixed_supply_trapped_by_a_cap() -> None:
     """With supply elasticity 0, the DRC's export cap at 60% leaves its unsold cobalt nowhere
-    to go: the iteration runs prices out of the floating-point range, and the message named
-    only the generic cause (sigma near 1 after a ban); it names the cap on fixed supply, as
-    for a solve that does not converge."""
+    to go: there is no equilibrium. The message named only the generic cause (sigma near 1
+    after a ban); it names the cap on fixed supply. How the search for the missing
+    equilibrium ends depends on the CPU's floating point (an Intel VM ran prices out of the
+    floating-point range; an AMD one stopped at a failed line search after 221 iterations),
+    so either ending is accepted, with the same cause."""
     data = scenario(["cobalt_intermediates"], [])
     data["defaults"] = {"supply_elasticity": 0}
     data["policy"] = [{"type": "export_quota", "exporters": ["COD"], "share_of_baseline": 0.6}]
     product = simulate(data).to_dict()["products"]["cobalt_intermediates"]
     assert not product["converged"]
-    assert "beyond the floating-point range" in product["message"]
+    message = product["message"]
+    assert message.startswith("did not converge") or "beyond the floating-point range" in message
     assert (
         "likely cause: export caps below baseline exports on producers with fixed supply"
         in (product["message"])
