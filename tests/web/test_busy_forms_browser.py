@@ -63,3 +63,18 @@ def test_a_long_run_says_it_is_running_and_is_sent_once(
     assert pg.evaluate("window.sent") == 1
     assert not errors
     context.close()
+
+
+def test_the_draws_forms_json_call_is_the_one_shown(client: Any) -> None:
+    """The hint under a saved scenario's Monte Carlo form names the API call for the draws and
+    seed the page shows, not always the defaults."""
+    sid = client.post("/api/scenarios", json=EXAMPLE1_DICT).json()["id"]
+    page = client.get(f"/scenarios/{sid}?draws=3&seed=7").text
+    assert f"/api/scenarios/{sid}/uncertainty?draws=3&amp;seed=7" in page
+    assert (
+        f"/api/scenarios/{sid}/uncertainty?draws=500&amp;seed=0"
+        in client.get(f"/scenarios/{sid}").text
+    )
+    refused = client.get(f"/scenarios/{sid}?draws=3&seed=x")
+    assert refused.status_code == 422
+    assert f"/api/scenarios/{sid}/uncertainty?draws=500&amp;seed=0" in refused.text
