@@ -106,6 +106,9 @@ async def scenario_page(
         max_draws=ctx.limits.max_uncertainty_draws,
         draws="500" if draws is None or draws.strip() == "0" else draws,  # 0: none drawn
         seed="0" if seed is None else seed,
+        # the JSON API's call for the draws shown (the form's defaults while it is refused)
+        api_draws=500 if refused.errors or not n_draws else n_draws,
+        api_seed=0 if refused.errors else n_seed,
         others=others,
         **view,
     )

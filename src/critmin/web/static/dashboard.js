@@ -241,31 +241,46 @@
     });
   }
 
-  var form = document.getElementById("designer-form");
-  if (form) {  // say that the model is running; a second click does not send it twice
+  // say that the model is running (the button's label and aria-busy); a second click does
+  // not send the form twice. pick(e) is the button that ran it, or null for another submit.
+  function busyOnSubmit(form, pick) {
     form.addEventListener("submit", function (e) {
-      var button = e.submitter;
-      if (button && button.classList.contains("default-submit")) {  // Enter in a field
-        button = document.getElementById("run") || button;
-      }
-      if (!button || !/^(run|save)$/.test(button.value)) { return; }
+      var button = pick(e);
+      if (!button) { return; }
       if (form.getAttribute("data-sent")) { e.preventDefault(); return; }
       form.setAttribute("data-sent", "1");
       setTimeout(function () {
         button.setAttribute("data-label", button.textContent);
-        button.textContent = button.value === "save" ? "Saving…" : "Running…";
+        button.textContent = button.getAttribute("data-busy") ||
+          (button.value === "save" ? "Saving…" : "Running…");
         button.setAttribute("aria-busy", "true");
       }, 0);
     });
     window.addEventListener("pageshow", function () {  // back to a page kept by the browser
       form.removeAttribute("data-sent");
-      document.querySelectorAll("button[data-label]").forEach(function (b) {
+      form.querySelectorAll("button[data-label]").forEach(function (b) {
         b.textContent = b.getAttribute("data-label");
         b.removeAttribute("data-label");
         b.removeAttribute("aria-busy");
       });
     });
   }
+
+  var form = document.getElementById("designer-form");
+  if (form) {
+    busyOnSubmit(form, function (e) {
+      var button = e.submitter;
+      if (button && button.classList.contains("default-submit")) {  // Enter in a field
+        button = document.getElementById("run") || button;
+      }
+      return button && /^(run|save)$/.test(button.value) ? button : null;
+    });
+  }
+  // the other pages' long runs (paths, coalitions, a sweep, Monte Carlo draws): a form whose
+  // submit button has data-busy, sent by that button or by Enter in a field
+  document.querySelectorAll("form button[data-busy]").forEach(function (button) {
+    busyOnSubmit(button.form, function () { return button; });
+  });
 
   var busy = document.querySelector("[data-retry]");
   if (busy) {
