@@ -209,6 +209,23 @@ def test_a_floor_that_never_binds_on_the_central_path_is_noted() -> None:
     assert res.to_dict()["notes"] == res.notes
 
 
+def test_a_mechanism_the_scenarios_own_floor_already_does_is_warned_of() -> None:
+    """A scenario whose own variable levy already holds the zone price at the paths' floor:
+    the levy path is the path without a floor in every year, so every figure of the levy row
+    is 0, with no word why (an analyst takes it for a fault). It is now a ``no effect:``
+    warning naming the mechanism; the subsidy, which still binds, is not named."""
+    own = {"type": "price_floor", "mechanism": "variable_levy", "price_usd_per_t": 20000}
+    sc = scenario({"draws": 0, "years": "2025-2027", "mechanisms": ["variable_levy", "price_gap"]})
+    res = run_paths(sc | {"policy": [own]}, workers=1, world=_world())
+    idle = [n for n in res.notes if n.startswith("no effect: paths mechanism")]
+    assert len(idle) == 1 and idle[0].startswith("no effect: paths mechanism variable_levy:")
+    levy = res.to_dict()["mechanisms"]["variable_levy"]["npv"]
+    assert all(v["expected"] == 0.0 for v in levy.values())
+    # without the scenario's own floor, no such warning
+    plain = run_paths(sc, workers=1, world=_world())
+    assert not [n for n in plain.notes if n.startswith("no effect: paths mechanism")]
+
+
 def test_paths_sharing_one_year_solver_are_bit_identical_to_paths_solved_alone() -> None:
     """A chunk's paths share one :class:`YearSolver` (its stage templates set up once): every
     series of every mechanism, offtake's baseline price included, is the same bits as with a

@@ -167,6 +167,26 @@ def idle_mechanisms(settings: PathsSettings) -> list[str]:
     return out
 
 
+def mechanisms_like_none(central: dict[str, dict[str, np.ndarray]], floor: float) -> list[str]:
+    """``no effect:`` warnings for mechanisms whose central path is the path without a floor
+    (``central["none"]``) in every series and year: the scenario's own policies, which every
+    path keeps, already hold the price where the floor would (a ``price_floor`` policy at or
+    above it, say), so the mechanism's figures are all zero and would otherwise read as a
+    fault."""
+    none = central["none"]
+    out = []
+    for mech, path in central.items():
+        if mech == "none":
+            continue
+        if all(np.array_equal(path[key], none[key], equal_nan=True) for key in none):
+            out.append(
+                f"no effect: paths mechanism {mech}: its central path is the one without a "
+                f"floor in every year: the scenario's own policies, which apply in every path, "
+                f"already do what it would at USD {floor:,.0f}/t (its figures are all 0)"
+            )
+    return out
+
+
 def offtake_without_buyers(model: PathModel, mechanisms: Sequence[str]) -> list[str]:
     """A ``no effect:`` warning for an offtake at a stage whose zone buyers have no other use
     (all of their purchases are their own producers' input for the next stage, as lithium
@@ -269,6 +289,8 @@ def run_paths(
             f"every year of the central path (lowest USD {low:,.0f}/t): it binds only where "
             "draws push prices down"
         )
+    else:
+        notes += mechanisms_like_none(central, settings.floor_usd_per_t)
     D = settings.draws
     jobs = [(a, min(a + chunk, D)) for a in range(0, D, max(1, chunk))]
     parts: list[dict[str, dict[str, np.ndarray]] | None] = [None] * len(jobs)
