@@ -278,3 +278,39 @@ def test_a_ban_with_leak_share_zero_is_the_tight_ban() -> None:
     zero = product(scenario(ban | LEAK | {"leak_share": 0.0}))
     assert zero["countries"] == tight["countries"] and zero["leakage"] == []
     assert any("leak_share is 0" in n for n in zero["notes"])
+
+
+def test_a_leaky_ban_whose_route_evades_a_duty_says_the_ban_can_lower_prices() -> None:
+    """With the curated Section 301 duty on Chinese gallium/germanium into the US (2024) and a
+    5% detour through third countries whose goods pay the US MFN rate, the route costs
+    ``kappa = 1.05 (1 + tv) / (1 + t)`` < 1 of the direct sale and its cap (all the vias'
+    exports to the US) is slack (rent 0): the ban lets *more* Chinese goods reach the US than
+    no ban and lowers the US price. The economics is the modelling choice of docs/controls.md
+    (the route evades the origin's duty; the reference without the ban has no route), but the
+    result must say so, as it does for a leaky quota that does not bind."""
+    ban = {
+        "type": "export_ban",
+        "exporters": ["CHN"],
+        "importers": ["USA"],
+        "leak_via": ["THA", "MEX", "BEL", "DEU", "MYS", "VNM"],
+        "leak_cost": 0.05,
+        "leak_share": 1.0,
+    }
+    curated = {"tariffs": {"baseline": "curated"}}
+    none = product(scenario() | curated)
+    out = product(scenario(ban) | curated)
+
+    def chn_usa(p: dict[str, Any]) -> float:
+        (f,) = [f for f in p["flows"] if (f["exporter"], f["importer"]) == ("CHN", "USA")]
+        return float(f["baseline_value_usd"] * (1 + f["quantity_change_pct"] / 100))
+
+    assert chn_usa(out) > chn_usa(none)  # the evasion: more than without the ban
+    assert out["countries"]["USA"]["consumer_price_change_pct"] < 0
+    (ctl,) = out["export_controls"]
+    assert ctl["kind"] == "ban" and ctl["export_tax_equivalent_pct"] == 0.0
+    (note,) = [n for n in out["notes"] if "tariff evasion" in n]
+    assert note.startswith("policy[0].leak_via:") and "CHN -> USA" in note
+    # without the duty the route costs 5% more than the direct sale: no such note
+    plain = product(scenario(ban))
+    assert not any("tariff evasion" in n for n in plain["notes"])
+    assert chn_usa(plain) < chn_usa(product(scenario()))

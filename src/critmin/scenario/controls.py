@@ -194,6 +194,39 @@ def _no_via_notes(
     return out
 
 
+def _evasion_notes(
+    cheap: dict[str, list[tuple[int, int, float]]], base: ProductBaseline
+) -> list[str]:
+    """One note per leaky ban whose route costs less than the direct sale it replaces.
+
+    A routed pair's buyer price is ``pi (1 + e)(1 + e_r)(1 + leak_cost)(1 + tv)`` (``e_r`` the
+    route's export-tax equivalent, its rent) against ``pi (1 + e)(1 + t_ij)`` for the direct
+    sale without the ban (docs/controls.md, "Leakage and transshipment"): relative to it the
+    route costs ``(1 + e_r) kappa`` with ``kappa = (1 + leak_cost)(1 + tv) / (1 + t_ij)``.
+    Where ``kappa < 1`` (a duty aimed at the origin, such as Section 301, above the detour
+    cost plus the vias' tariff) and the route's rent stays below ``1 / kappa - 1``, the banned
+    goods reach the destination more cheaply than before the ban: the ban raises its imports
+    of them and lowers its price, since the result without the ban has no route. ``cheap``:
+    per policy, its pairs and their ``kappa``."""
+    out = []
+    for fname, pairs in cheap.items():
+        shown = ", ".join(
+            f"{base.countries[i]} -> {base.countries[j]} ({(k - 1) * 100:+.1f}%, rent below "
+            f"{(1 / k - 1) * 100:.1f}%)"
+            for i, j, k in pairs[:8]
+        )
+        more = f" and {len(pairs) - 8} more" if len(pairs) > 8 else ""
+        out.append(
+            f"{fname}.leak_via: the route through the vias costs less than the direct sale "
+            f"the ban stops (leak_cost plus the vias' tariff against the direct tariff: "
+            f"{shown}{more}): while the route's export-tax equivalent (export_controls) stays "
+            "below that rent, the banned goods reach the destination more cheaply than before "
+            "the ban, which then raises its imports from the exporter and lowers its price; "
+            "this is tariff evasion, not leakage (the result without the ban has no route)"
+        )
+    return out
+
+
 def resolve_controls(
     policies: list[tuple[int, object]],
     base: ProductBaseline,
@@ -223,6 +256,12 @@ def resolve_controls(
     leaks: dict[tuple[int, int], _LeakSpec] = {}  # every leaky pair, ban or quota
     quota_leaks: list[tuple[int, int]] = []
     stuck: dict[str, list[tuple[int, int]]] = {}
+    cheap: dict[str, list[tuple[int, int, float]]] = {}  # leaky bans' routes below kappa 1
+
+    def route_cost(fname: str, i: int, j: int, cost: float, tv: float) -> None:
+        kappa = (1.0 + cost) * (1.0 + tv) / (1.0 + float(tariffs[i, j]))
+        if kappa < 1.0:
+            cheap.setdefault(fname, []).append((i, j, kappa))
 
     def add_leaks(spec: _LeakSpec, pairs: np.ndarray) -> list[tuple[int, int]]:
         out = []
@@ -291,6 +330,7 @@ def resolve_controls(
                 cost[i, j] = max(cost[i, j], spec.cost)
                 routes.append(LeakRoute(i, j, shares))
                 via_tariff[(i, j)] = float(sum(w * tariffs[v, j] for v, w in shares))
+                route_cost(spec.fname, i, j, spec.cost, via_tariff[(i, j)])
     group_leaks: dict[tuple[int, int], GroupLeak] = {}
     tight: dict[str, list[str]] = {}
     for i, j in quota_leaks:
@@ -308,12 +348,14 @@ def resolve_controls(
             cost[i, j] = spec.cost
             routes.append(LeakRoute(i, j, shares))
             via_tariff[(i, j)] = tv
+            route_cost(spec.fname, i, j, spec.cost, tv)
         else:
             group_leaks[(i, j)] = GroupLeak(j, spec.share * total, spec.cost, tv, shares)
     leaky: dict[str, int] = {}
     for leak in leaks.values():
         leaky[leak.fname] = leaky.get(leak.fname, 0) + 1
     notes += _no_via_notes(stuck, base, leaky)
+    notes += _evasion_notes(cheap, base)
     notes += [
         f"{fname}.leak_via: a ban without leakage covers the pairs to {', '.join(codes)}: "
         "nothing leaks there"
