@@ -180,7 +180,58 @@ def parse_table(name: str, path: Path, content: Path | bytes) -> pa.Table:
         raise DataIntegrityError(f"table {path} cannot be read ({err}); rebuild it") from err
     if list(table.column_names) != TABLES[name].column_names:
         raise DataIntegrityError(f"table {path} does not have the documented columns")
+    problem = table_problem(name, table)
+    if problem:
+        raise DataIntegrityError(f"table {path}: {problem}; rebuild it")
     return table
+
+
+_KINDS = {
+    "str": ("string", "large_string"),
+    "int": ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"),
+    "float": ("float", "double", "halffloat"),
+    "bool": ("bool",),
+}
+"""The Parquet (Arrow) types a schema's column type may be stored as."""
+
+
+def table_problem(name: str, table: pa.Table) -> str | None:
+    """What is wrong with the types or values of a table that has its schema's columns (None
+    when nothing): a column of another type (a value column stored as text), a missing value
+    in an integer, boolean or complete column, an infinite number, or one out of its
+    column's range (:class:`critmin.data.schema.Column`: a negative tonnage or trade value, a
+    share above 1). Read and computed on without these checks, such a table made internal
+    errors or numbers that were silently wrong."""
+    import numpy as np
+
+    for col in TABLES[name].columns:
+        column = table.column(col.name)
+        kind = str(column.type)
+        if kind not in _KINDS[col.dtype]:
+            return f"column {col.name!r} holds {kind}, not {col.dtype}"
+        if col.dtype == "str":
+            continue
+        if col.dtype != "float":
+            if column.null_count:
+                return f"column {col.name!r} has {column.null_count:,} missing values"
+            continue
+        values = column.to_pylist()  # not to_numpy, which imports pandas
+        x = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        missing = int(np.count_nonzero(np.isnan(x)))
+        if col.complete and missing:
+            return f"column {col.name!r} has {missing:,} missing values (null or NaN)"
+        infinite = int(np.count_nonzero(np.isinf(x)))
+        if infinite:
+            return f"column {col.name!r} has {infinite:,} infinite values"
+        for bound, outside, word in (
+            (col.low, x < (col.low or 0.0), "below"),
+            (col.high, x > (col.high or 0.0), "above"),
+        ):
+            count = int(np.count_nonzero(outside)) if bound is not None else 0
+            if count:
+                first = float(x[outside][0])
+                return f"column {col.name!r} has {count:,} values {word} {bound:g} (e.g. {first:g})"
+    return None
 
 
 def read_manifest(reference_dir: Path | None = None) -> dict[str, Any]:
