@@ -370,3 +370,41 @@ def test_check_names_estimated_flows_without_a_balance_and_an_empty_flows_table(
     flat = " ".join(res.output.split())
     assert res.exit_code == 1 and "FAIL estimates: mass balance" in flat, flat[-600:]
     assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "value", "needle"),
+    [
+        ("flows", "sha256", 5, "'sha256' that is not a sha256 digest"),
+        ("flows", "rows", "many", "'rows' of 'many', not a count"),
+        ("flows", "file", 3, "'file' of 3, not flows.parquet"),
+        ("flows", "file", "/etc/passwd", "'file' of '/etc/passwd', not flows.parquet"),
+        ("supply", "provenance", "x", "'provenance' that is not a list of publications"),
+        ("supply", "provenance", [1, None], "'provenance' that is not a list of publications"),
+        ("supply", "transformations", 7, "'transformations' that are not a list of texts"),
+        ("", "critmin_schema", 99, "dataset version 99, made by a newer critmin"),
+        ("", "critmin_schema", "x", "'critmin_schema' of 'x', not a version number"),
+    ],
+)
+def test_a_manifest_entry_of_the_wrong_type_gets_one_message(
+    tmp_path: Path, table: str, key: str, value: object, needle: str
+) -> None:
+    """A manifest whose entries hold values of other types than the build writes: ``data
+    check``, ``data info`` and ``data sources`` failed with internal errors (TypeError,
+    ValueError) or hashed another file than the table's (``/etc/passwd``); a dataset of a
+    newer version was read without a word."""
+    copy = tmp_path / "ref"
+    shutil.copytree(REFERENCE_DIR, copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    (manifest["tables"][table] if table else manifest)[key] = value
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    for args in (
+        ["--data", str(copy), "data", "sources"],
+        ["--data", str(copy), "data", "info"],
+        ["data", "check", "--reference", str(copy)],
+    ):
+        res = runner.invoke(app, args)
+        flat = " ".join(res.output.split())
+        assert res.exit_code == 1, (args, flat[-500:])
+        assert needle in flat and "manifest.json" in flat, (args, flat[-500:])
+        assert "internal error" not in flat, (args, flat[-500:])

@@ -244,7 +244,8 @@ def read_manifest(reference_dir: Path | None = None) -> dict[str, Any]:
         raise DataIntegrityError(f"{path} is not valid JSON ({err}); rebuild it") from err
     problem = _manifest_problem(data)
     if problem:
-        raise DataIntegrityError(f"{path} {problem}: rebuild it ('critmin data build')")
+        joint = " " if problem.endswith(", or") else ": "  # "upgrade critmin, or rebuild it"
+        raise DataIntegrityError(f"{path} {problem}{joint}rebuild it ('critmin data build')")
     return data
 
 
@@ -259,12 +260,56 @@ def _manifest_problem(data: Any) -> str | None:
         return "is not a JSON object"
     if "built" not in data or not isinstance(data.get("tables"), dict) or not data["tables"]:
         return "has no 'built' date or no 'tables'"
+    version = data.get("critmin_schema", MANIFEST_SCHEMA)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        return f"has a 'critmin_schema' of {version!r}, not a version number"
+    if version > MANIFEST_SCHEMA:
+        return (
+            f"is of dataset version {version}, made by a newer critmin (this one reads version "
+            f"{MANIFEST_SCHEMA}): upgrade critmin, or"
+        )
+    if not isinstance(data["built"], str):
+        return "has a 'built' date that is not text"
     for name, entry in data["tables"].items():
         if not isinstance(entry, dict):
             return f"has no entry for table {name!r}"
         missing = [k for k in MANIFEST_TABLE_KEYS if k not in entry]
         if missing:
             return f"lacks {', '.join(missing)} for table {name!r}"
+        wrong = _entry_problem(name, entry)
+        if wrong:
+            return f"has {wrong} for table {name!r}"
+    return None
+
+
+MANIFEST_SCHEMA = 1
+"""The dataset version (``critmin_schema``) this critmin writes and reads."""
+_PUBLICATION_KEYS = ("publisher", "title", "edition", "doi_or_url", "licence")
+
+
+def _entry_problem(name: str, entry: dict[str, Any]) -> str | None:
+    """What is wrong with the values of a table's manifest entry (its keys are all there): each
+    is read as the type the build writes (``data check``, ``data info``, ``data sources`` and
+    the report failed with internal errors on others), and the file is the table's own
+    (another, ``/etc/passwd``, was hashed in its stead)."""
+    if name in TABLES and entry["file"] != f"{name}.parquet":
+        return f"a 'file' of {entry['file']!r}, not {name}.parquet,"
+    sha, rows = entry["sha256"], entry["rows"]
+    if not isinstance(sha, str) or len(sha) != 64:
+        return "a 'sha256' that is not a sha256 digest"
+    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+        return f"a 'rows' of {rows!r}, not a count,"
+    if not isinstance(entry["row"], str):
+        return "a 'row' that is not text"
+    pubs = entry["provenance"]
+    if not isinstance(pubs, list) or not all(
+        isinstance(p, dict) and all(isinstance(p.get(k), str) for k in _PUBLICATION_KEYS)
+        for p in pubs
+    ):
+        return f"a 'provenance' that is not a list of publications ({', '.join(_PUBLICATION_KEYS)})"
+    steps = entry["transformations"]
+    if not isinstance(steps, list) or not all(isinstance(t, str) for t in steps):
+        return "'transformations' that are not a list of texts"
     return None
 
 
