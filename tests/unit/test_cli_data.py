@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -408,3 +409,18 @@ def test_a_manifest_entry_of_the_wrong_type_gets_one_message(
         assert res.exit_code == 1, (args, flat[-500:])
         assert needle in flat and "manifest.json" in flat, (args, flat[-500:])
         assert "internal error" not in flat, (args, flat[-500:])
+
+
+def test_a_path_with_an_emoji_code_is_printed_as_it_is(tmp_path: Path) -> None:
+    """Rich's emoji codes are off: a dataset folder named ``runs:loop:1`` was printed as
+    ``runs➿1`` in the error message (also ``:cd:``, ``:x:`` ...), naming a path that is not
+    there."""
+    folder = tmp_path / "runs:loop:1"
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("critmin")), "--data", str(folder), "data", "info"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "400"},
+    )
+    assert proc.returncode == 2 and "runs:loop:1" in proc.stderr, proc.stderr
