@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -173,7 +174,9 @@ def test_a_dataset_with_flows_that_are_not_amounts_is_refused(tmp_path: Path, ba
     res = simulate_with_data(copy)
     assert res.returncode == 1, res.stdout + res.stderr
     flat = " ".join(res.stderr.split())
-    assert "flows of lithium_carbonate" in flat and "not finite amounts at least 0" in flat
+    # refused when the table is read, naming its file and column (before: when the model
+    # was built, naming the product)
+    assert "flows.parquet: column 'value_usd'" in flat and "rebuild it" in flat, flat
     assert "internal error" not in flat
 
 
@@ -283,3 +286,141 @@ def test_a_damaged_flows_table_gets_a_message_from_every_data_command(
             assert proc.returncode == 0 and "warning: this dataset has no trade flows" in flat
         else:
             assert proc.returncode in (1, 2) and "error:" in flat, (argv, flat[-400:])
+
+
+def _rewrite_table(folder: Path, name: str, df: pd.DataFrame) -> None:
+    """Write ``df`` as table ``name`` of the dataset in ``folder`` and record it in the
+    manifest (a dataset consistent with its manifest, its values wrong)."""
+    import hashlib
+
+    path = folder / f"{name}.parquet"
+    df.to_parquet(path, index=False)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["tables"][name]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest["tables"][name]["rows"] = len(df)
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _value_damage(df: pd.DataFrame, how: str) -> pd.DataFrame:
+    df = df.copy()
+    if how == "value as text":
+        df["value_usd"] = df["value_usd"].astype(str)
+    elif how == "year as float":
+        df["year"] = df["year"].astype("float64")
+    elif how == "NaN value":
+        df.loc[df.index[::3], "value_usd"] = float("nan")
+    elif how == "negative value":
+        df["value_usd"] = -df["value_usd"]
+    elif how == "infinite quantity":
+        df.loc[df.index[::7], "quantity_t"] = float("inf")
+    return df
+
+
+@pytest.mark.parametrize(
+    ("how", "needle"),
+    [
+        ("value as text", "column 'value_usd' holds"),
+        ("year as float", "column 'year' holds double, not int"),
+        ("NaN value", "column 'value_usd' has 17,746 missing values"),
+        ("negative value", "values below 0"),
+        ("infinite quantity", "column 'quantity_t' has 7,606 infinite values"),
+    ],
+)
+def test_a_flows_table_of_wrong_types_or_values_is_refused_by_name(
+    tmp_path: Path, how: str, needle: str
+) -> None:
+    """A flows table with the documented columns but a value column of text, a float year,
+    NaN, negative or infinite amounts, its manifest updated to match: ``data check`` passed
+    all its checks and ``assess`` printed figures from it (or an internal error, for a year
+    of text); now both name the file and the column."""
+    copy = tmp_path / "ref"
+    shutil.copytree(REFERENCE_DIR, copy)
+    _rewrite_table(copy, "flows", _value_damage(pd.read_parquet(copy / "flows.parquet"), how))
+    for argv in (["data", "check", "--reference", str(copy)], ["assess"]):
+        proc = subprocess.run(
+            [str(Path(sys.executable).with_name("critmin")), "--data", str(copy), *argv],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        flat = " ".join((proc.stdout + proc.stderr).split())
+        assert proc.returncode == 1, (argv, flat[-600:])
+        assert needle in flat and "flows" in flat, (argv, flat[-600:])
+        assert "internal error" not in flat and "Traceback" not in flat, (argv, flat[-600:])
+        if argv[0] == "data":
+            assert "FAIL flows: types and values" in flat, flat[-600:]
+        else:
+            assert f"table {copy / 'flows.parquet'}" in flat, flat[-600:]
+
+
+def test_check_names_estimated_flows_without_a_balance_and_an_empty_flows_table(
+    tmp_path: Path,
+) -> None:
+    """An empty estimate_balance passed the mass-balance check (flows were compared on its
+    rows only); an empty flows table (manifest updated) was an internal error in it."""
+    copy = tmp_path / "ref"
+    shutil.copytree(REFERENCE_DIR, copy)
+    balance = pd.read_parquet(copy / "estimate_balance.parquet")
+    _rewrite_table(copy, "estimate_balance", balance.iloc[:0])
+    res = runner.invoke(app, ["data", "check", "--reference", str(copy)])
+    flat = " ".join(res.output.split())
+    assert res.exit_code == 1 and "have no row in estimate_balance" in flat, flat[-600:]
+    _rewrite_table(copy, "estimate_balance", balance)
+    _rewrite_table(copy, "flows", pd.read_parquet(copy / "flows.parquet").iloc[:0])
+    res = runner.invoke(app, ["data", "check", "--reference", str(copy)])
+    flat = " ".join(res.output.split())
+    assert res.exit_code == 1 and "FAIL estimates: mass balance" in flat, flat[-600:]
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "value", "needle"),
+    [
+        ("flows", "sha256", 5, "'sha256' that is not a sha256 digest"),
+        ("flows", "rows", "many", "'rows' of 'many', not a count"),
+        ("flows", "file", 3, "'file' of 3, not flows.parquet"),
+        ("flows", "file", "/etc/passwd", "'file' of '/etc/passwd', not flows.parquet"),
+        ("supply", "provenance", "x", "'provenance' that is not a list of publications"),
+        ("supply", "provenance", [1, None], "'provenance' that is not a list of publications"),
+        ("supply", "transformations", 7, "'transformations' that are not a list of texts"),
+        ("", "critmin_schema", 99, "dataset version 99, made by a newer critmin"),
+        ("", "critmin_schema", "x", "'critmin_schema' of 'x', not a version number"),
+    ],
+)
+def test_a_manifest_entry_of_the_wrong_type_gets_one_message(
+    tmp_path: Path, table: str, key: str, value: object, needle: str
+) -> None:
+    """A manifest whose entries hold values of other types than the build writes: ``data
+    check``, ``data info`` and ``data sources`` failed with internal errors (TypeError,
+    ValueError) or hashed another file than the table's (``/etc/passwd``); a dataset of a
+    newer version was read without a word."""
+    copy = tmp_path / "ref"
+    shutil.copytree(REFERENCE_DIR, copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    (manifest["tables"][table] if table else manifest)[key] = value
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    for args in (
+        ["--data", str(copy), "data", "sources"],
+        ["--data", str(copy), "data", "info"],
+        ["data", "check", "--reference", str(copy)],
+    ):
+        res = runner.invoke(app, args)
+        flat = " ".join(res.output.split())
+        assert res.exit_code == 1, (args, flat[-500:])
+        assert needle in flat and "manifest.json" in flat, (args, flat[-500:])
+        assert "internal error" not in flat, (args, flat[-500:])
+
+
+def test_a_path_with_an_emoji_code_is_printed_as_it_is(tmp_path: Path) -> None:
+    """Rich's emoji codes are off: a dataset folder named ``runs:loop:1`` was printed as
+    ``runs➿1`` in the error message (also ``:cd:``, ``:x:`` ...), naming a path that is not
+    there."""
+    folder = tmp_path / "runs:loop:1"
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("critmin")), "--data", str(folder), "data", "info"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "400"},
+    )
+    assert proc.returncode == 2 and "runs:loop:1" in proc.stderr, proc.stderr

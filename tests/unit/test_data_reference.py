@@ -255,3 +255,22 @@ def test_build_salient_keeps_every_series(source_fixtures: Path, tmp_path: Path)
     assert (chromium["statistic"] == "unlabelled").sum() == 2  # both broken columns
     assert set(chromium.loc[chromium["statistic"] == "price", "detail"]) == {"ore", "lme"}
     assert len(df) == 4 + 9  # every published cell: 4 MCS2026 rows, 9 chromium columns
+
+
+def test_a_build_that_makes_an_unusable_table_leaves_the_earlier_dataset(tmp_path: Path) -> None:
+    """A table that every reader would refuse (here flows with a negative value: a source file
+    that held one) is not written: the folder keeps its earlier dataset, byte for byte.
+    Before, the build replaced it and every command then failed on the new one."""
+    from critmin.data.build import write_reference
+    from critmin.errors import DataIntegrityError
+
+    out = tmp_path / "ds"
+    shutil.copytree(REFERENCE_DIR, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    flows = pd.read_parquet(out / "flows.parquet")
+    flows.loc[flows.index[5], "value_usd"] = -235.0
+    with pytest.raises(DataIntegrityError) as caught:
+        write_reference({"flows": flows}, [], tmp_path, out)
+    message = str(caught.value)
+    assert "nothing was written" in message and "column 'value_usd'" in message, message
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before

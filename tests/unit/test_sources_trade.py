@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import numpy as np
@@ -173,3 +174,32 @@ def test_real_comtrade_api_and_asean_extract(shared_data: Path) -> None:
     matte = one(asean, year=2024, hs6="750110", exporter="IDN", importer="CHN")
     assert matte["value_usd"] == pytest.approx(2_107_298_435.0)  # SOURCES.md section 9
     assert matte["quantity_t"] == pytest.approx(299_865.203)
+
+
+@pytest.mark.parametrize(
+    ("rows", "needle"),
+    [
+        ("CHL,CHN,283691,1\nAUS,CHN,283691,nan\n", "holds 'nan' in data row 2"),
+        ("CHL,CHN,283691,inf\n", "holds 'inf' in data row 1"),
+        ("CHL,CHN,283691,-235.0\n", "holds '-235.0' in data row 1"),
+        ("CHL,CHN,283691,\n", "holds 'nan' in data row 1"),
+    ],
+)
+def test_baci_values_that_are_not_amounts_are_refused(
+    tmp_path: Path, rows: str, needle: str
+) -> None:
+    """A BACI file whose trade value is missing, NaN, infinite or negative: read as such, it
+    went into the flows table of ``critmin data build`` (which replaced the earlier dataset)."""
+    path = tmp_path / "baci_2022_value_only.csv"
+    path.write_text("i,j,cmd,value\n" + rows, encoding="utf-8")
+    with pytest.raises(SourceFormatError, match=re.escape(needle)) as caught:
+        read_baci(path)
+    assert "expected a finite number >= 0" in str(caught.value)
+    atlas = tmp_path / "atlas.csv"  # a quantity may be missing, not negative
+    atlas.write_text(
+        "year,exporter,importer,hs6,value_kusd,qty_t\n2024,CHL,CHN,283691,1,\n"
+        "2024,CHL,KOR,283691,1,-3\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SourceFormatError, match=r"'qty_t' holds '-3.0' in data row 2"):
+        read_baci(atlas)

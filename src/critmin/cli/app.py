@@ -84,8 +84,11 @@ def escape(text: str) -> str:
 
 
 # a wide console when piped, so tables are not squeezed to 80 columns
-out = cast("Console", LazyConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 240))
-err = cast("Console", LazyConsole(stderr=True))
+out = cast(
+    "Console",
+    LazyConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 240, emoji=False),
+)
+err = cast("Console", LazyConsole(stderr=True, emoji=False))
 
 F = TypeVar("F", bound=Callable[..., Any])
 

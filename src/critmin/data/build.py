@@ -26,9 +26,10 @@ import pandas as pd
 from critmin import countries
 from critmin.data import estimate
 from critmin.data import provenance as prov
+from critmin.data.dataset import parse_table
 from critmin.data.provenance import file_sha256
 from critmin.data.schema import TABLES, TableSchema
-from critmin.errors import CritminError, SourceFormatError
+from critmin.errors import CritminError, DataIntegrityError, SourceFormatError
 from critmin.sources import baci, baci_asean, comtrade, eu_crm, usgs_mcs, usgs_salient, wgi
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
@@ -507,6 +508,16 @@ def write_reference(
             "source_sha256": source_hashes(source, files),
             "transformations": TRANSFORMS[name],
         }
+    for name in tables:  # a table its readers would refuse must not replace the earlier one
+        path = out_dir / f"{name}.parquet"
+        try:
+            parse_table(name, path, blobs[path])
+        except DataIntegrityError as err:
+            raise DataIntegrityError(
+                f"the build made a table that cannot be used, so nothing was written and "
+                f"{out_dir} is as it was: {err}".replace("; rebuild it", "")
+                + " (a source file holds values out of range?)"
+            ) from None
     blobs[out_dir / "manifest.json"] = _json_bytes(manifest)
     blobs[out_dir / "quality.json"] = _json_bytes({"issues": quality})
     write_bytes_together(blobs)

@@ -2,7 +2,9 @@
 
 Checks (each a :class:`CheckResult`):
 1. every table's file exists and its sha256 and row count equal the manifest's;
-2. every table has exactly the documented columns;
+2. every table has exactly the documented columns, of the documented types, with values in
+   their range (:func:`critmin.data.dataset.table_problem`: no missing year, no infinite or
+   negative tonnage or trade value, ...);
 3. for each USGS production figure whose world total and every country value are published,
    the country values (plus "other countries") add up to the world total within USGS rounding
    (world totals are rounded to two or three significant figures and usually exclude a withheld
@@ -24,8 +26,9 @@ from typing import cast
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
-from critmin.data.dataset import dataset_dir, read_manifest
+from critmin.data.dataset import dataset_dir, read_manifest, table_problem
 from critmin.data.provenance import file_sha256
 from critmin.data.schema import TABLES
 from critmin.errors import CritminError
@@ -76,25 +79,32 @@ def check_files(reference_dir: Path | None = None) -> list[CheckResult]:
             )
         )
         try:
-            df = pd.read_parquet(path)
+            table = pq.ParquetFile(path).read(use_threads=False)
         except Exception as err:
             out.append(CheckResult(f"{name}: readable", False, f"cannot read {path}: {err}"))
             continue
         out.append(
             CheckResult(
                 f"{name}: rows",
-                len(df) == entry["rows"],
-                f"{len(df)} rows (manifest {entry['rows']})",
+                table.num_rows == entry["rows"],
+                f"{table.num_rows} rows (manifest {entry['rows']})",
             )
         )
-        cols_ok = list(df.columns) == schema.column_names
+        cols_ok = list(table.column_names) == schema.column_names
         out.append(
             CheckResult(
                 f"{name}: columns",
                 cols_ok,
-                "as documented" if cols_ok else f"got {list(df.columns)}",
+                "as documented" if cols_ok else f"got {list(table.column_names)}",
             )
         )
+        if cols_ok:
+            problem = table_problem(name, table)
+            out.append(
+                CheckResult(
+                    f"{name}: types and values", problem is None, problem or "as documented"
+                )
+            )
     return out
 
 
@@ -313,7 +323,9 @@ def check_estimates(reference_dir: Path | None = None) -> list[CheckResult]:
     bad_basis = ~flows["basis"].isin(["observed", "estimate"]) | flows["method"].eq("")
     if est.empty and balance.empty:
         return [CheckResult("estimates: mass balance", True, "no estimated flows in this dataset")]
-    content = est["quantity_t"] * est["product_id"].map(products["content_factor"])
+    # as floats: mapping no rows (a dataset whose flows are empty) keeps the ids' text type
+    factor = est["product_id"].map(products["content_factor"]).astype("float64")
+    content = est["quantity_t"].astype("float64") * factor
     exports = content.groupby([est["product_id"], est["year"], est["exporter"]]).sum()
     imports = content.groupby([est["product_id"], est["year"], est["importer"]]).sum()
     b = balance.set_index(["product_id", "year", "country"])
@@ -323,6 +335,12 @@ def check_estimates(reference_dir: Path | None = None) -> list[CheckResult]:
         diff = (got.reindex(b.index, fill_value=0.0) - b[col]).abs()
         if (diff > tol).any():
             problems.append(f"{name} differ from the flows at {list(diff.index[diff > tol])[:3]}")
+        unbalanced = got.index.difference(b.index)
+        if len(unbalanced):  # compared on the balance's rows only above
+            problems.append(
+                f"{len(unbalanced)} {name} of estimated flows have no row in estimate_balance "
+                f"(e.g. {list(unbalanced[:3])})"
+            )
     own = b[["supply_t", "demand_t"]].min(axis=1)
     if ((own - b["own_use_t"]).abs() > tol).any():
         problems.append("own use is not min(supply, demand)")

@@ -180,7 +180,58 @@ def parse_table(name: str, path: Path, content: Path | bytes) -> pa.Table:
         raise DataIntegrityError(f"table {path} cannot be read ({err}); rebuild it") from err
     if list(table.column_names) != TABLES[name].column_names:
         raise DataIntegrityError(f"table {path} does not have the documented columns")
+    problem = table_problem(name, table)
+    if problem:
+        raise DataIntegrityError(f"table {path}: {problem}; rebuild it")
     return table
+
+
+_KINDS = {
+    "str": ("string", "large_string"),
+    "int": ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"),
+    "float": ("float", "double", "halffloat"),
+    "bool": ("bool",),
+}
+"""The Parquet (Arrow) types a schema's column type may be stored as."""
+
+
+def table_problem(name: str, table: pa.Table) -> str | None:
+    """What is wrong with the types or values of a table that has its schema's columns (None
+    when nothing): a column of another type (a value column stored as text), a missing value
+    in an integer, boolean or complete column, an infinite number, or one out of its
+    column's range (:class:`critmin.data.schema.Column`: a negative tonnage or trade value, a
+    share above 1). Read and computed on without these checks, such a table made internal
+    errors or numbers that were silently wrong."""
+    import numpy as np
+
+    for col in TABLES[name].columns:
+        column = table.column(col.name)
+        kind = str(column.type)
+        if kind not in _KINDS[col.dtype]:
+            return f"column {col.name!r} holds {kind}, not {col.dtype}"
+        if col.dtype == "str":
+            continue
+        if col.dtype != "float":
+            if column.null_count:
+                return f"column {col.name!r} has {column.null_count:,} missing values"
+            continue
+        values = column.to_pylist()  # not to_numpy, which imports pandas
+        x = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        missing = int(np.count_nonzero(np.isnan(x)))
+        if col.complete and missing:
+            return f"column {col.name!r} has {missing:,} missing values (null or NaN)"
+        infinite = int(np.count_nonzero(np.isinf(x)))
+        if infinite:
+            return f"column {col.name!r} has {infinite:,} infinite values"
+        for bound, outside, word in (
+            (col.low, x < (col.low or 0.0), "below"),
+            (col.high, x > (col.high or 0.0), "above"),
+        ):
+            count = int(np.count_nonzero(outside)) if bound is not None else 0
+            if count:
+                first = float(x[outside][0])
+                return f"column {col.name!r} has {count:,} values {word} {bound:g} (e.g. {first:g})"
+    return None
 
 
 def read_manifest(reference_dir: Path | None = None) -> dict[str, Any]:
@@ -193,7 +244,8 @@ def read_manifest(reference_dir: Path | None = None) -> dict[str, Any]:
         raise DataIntegrityError(f"{path} is not valid JSON ({err}); rebuild it") from err
     problem = _manifest_problem(data)
     if problem:
-        raise DataIntegrityError(f"{path} {problem}: rebuild it ('critmin data build')")
+        joint = " " if problem.endswith(", or") else ": "  # "upgrade critmin, or rebuild it"
+        raise DataIntegrityError(f"{path} {problem}{joint}rebuild it ('critmin data build')")
     return data
 
 
@@ -208,12 +260,56 @@ def _manifest_problem(data: Any) -> str | None:
         return "is not a JSON object"
     if "built" not in data or not isinstance(data.get("tables"), dict) or not data["tables"]:
         return "has no 'built' date or no 'tables'"
+    version = data.get("critmin_schema", MANIFEST_SCHEMA)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        return f"has a 'critmin_schema' of {version!r}, not a version number"
+    if version > MANIFEST_SCHEMA:
+        return (
+            f"is of dataset version {version}, made by a newer critmin (this one reads version "
+            f"{MANIFEST_SCHEMA}): upgrade critmin, or"
+        )
+    if not isinstance(data["built"], str):
+        return "has a 'built' date that is not text"
     for name, entry in data["tables"].items():
         if not isinstance(entry, dict):
             return f"has no entry for table {name!r}"
         missing = [k for k in MANIFEST_TABLE_KEYS if k not in entry]
         if missing:
             return f"lacks {', '.join(missing)} for table {name!r}"
+        wrong = _entry_problem(name, entry)
+        if wrong:
+            return f"has {wrong} for table {name!r}"
+    return None
+
+
+MANIFEST_SCHEMA = 1
+"""The dataset version (``critmin_schema``) this critmin writes and reads."""
+_PUBLICATION_KEYS = ("publisher", "title", "edition", "doi_or_url", "licence")
+
+
+def _entry_problem(name: str, entry: dict[str, Any]) -> str | None:
+    """What is wrong with the values of a table's manifest entry (its keys are all there): each
+    is read as the type the build writes (``data check``, ``data info``, ``data sources`` and
+    the report failed with internal errors on others), and the file is the table's own
+    (another, ``/etc/passwd``, was hashed in its stead)."""
+    if name in TABLES and entry["file"] != f"{name}.parquet":
+        return f"a 'file' of {entry['file']!r}, not {name}.parquet,"
+    sha, rows = entry["sha256"], entry["rows"]
+    if not isinstance(sha, str) or len(sha) != 64:
+        return "a 'sha256' that is not a sha256 digest"
+    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+        return f"a 'rows' of {rows!r}, not a count,"
+    if not isinstance(entry["row"], str):
+        return "a 'row' that is not text"
+    pubs = entry["provenance"]
+    if not isinstance(pubs, list) or not all(
+        isinstance(p, dict) and all(isinstance(p.get(k), str) for k in _PUBLICATION_KEYS)
+        for p in pubs
+    ):
+        return f"a 'provenance' that is not a list of publications ({', '.join(_PUBLICATION_KEYS)})"
+    steps = entry["transformations"]
+    if not isinstance(steps, list) or not all(isinstance(t, str) for t in steps):
+        return "'transformations' that are not a list of texts"
     return None
 
 

@@ -17,6 +17,13 @@ class Column:
     dtype: str
     unit: str
     description: str
+    low: float | None = None
+    """Least value allowed (a number column; None: any finite value)."""
+    high: float | None = None
+    """Greatest value allowed (a number column; None: any finite value)."""
+    complete: bool = False
+    """No value may be missing (null or NaN). Integer and boolean columns are always complete;
+    a number is never infinite (:func:`critmin.data.dataset.table_problem`)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,7 @@ SUPPLY = TableSchema(
         ),
         Column("country_name", "str", "", "as published, footnotes stripped"),
         Column("year", "int", "year", "data year"),
-        Column("value_t", "float", "t", "metric tonnes (see basis); NaN when not published"),
+        Column("value_t", "float", "t", "metric tonnes (see basis); NaN when not published", low=0),
         Column("missing_reason", "str", "", "W withheld, NA not available, -- none stated, blank"),
         Column("basis", "str", "", "contained (element content), gross, REO, ..."),
         Column("type", "str", "", "the edition's description of the figure (its Type column)"),
@@ -74,8 +81,17 @@ FLOWS = TableSchema(
         Column("product_id", "str", "", "critmin product id"),
         Column("exporter", "str", "ISO3", "exporting country"),
         Column("importer", "str", "ISO3", "importing country"),
-        Column("value_usd", "float", "USD", "FOB-reconciled value (BACI v x 1000), or estimate"),
-        Column("quantity_t", "float", "t", "metric tonnes (BACI q); NaN where BACI has none"),
+        Column(
+            "value_usd",
+            "float",
+            "USD",
+            "FOB-reconciled value (BACI v x 1000), or estimate",
+            low=0,
+            complete=True,
+        ),
+        Column(
+            "quantity_t", "float", "t", "metric tonnes (BACI q); NaN where BACI has none", low=0
+        ),
         Column("source", "str", "", "release and file, or the estimate's inputs"),
         Column("basis", "str", "", "observed (published trade) | estimate (critmin)"),
         Column(
@@ -98,11 +114,41 @@ ESTIMATE_BALANCE = TableSchema(
         Column("product_id", "str", "", "critmin product id"),
         Column("year", "int", "year", "trade year"),
         Column("country", "str", "ISO3", "country"),
-        Column("supply_t", "float", "t content", "output in this form (USGS, routes applied)"),
-        Column("demand_t", "float", "t content", "input need of the next stage"),
-        Column("own_use_t", "float", "t content", "min(supply, demand): own output used first"),
-        Column("exports_t", "float", "t content", "sum of the estimated flows it exports"),
-        Column("imports_t", "float", "t content", "sum of the estimated flows it imports"),
+        Column(
+            "supply_t",
+            "float",
+            "t content",
+            "output in this form (USGS, routes applied)",
+            low=0,
+            complete=True,
+        ),
+        Column(
+            "demand_t", "float", "t content", "input need of the next stage", low=0, complete=True
+        ),
+        Column(
+            "own_use_t",
+            "float",
+            "t content",
+            "min(supply, demand): own output used first",
+            low=0,
+            complete=True,
+        ),
+        Column(
+            "exports_t",
+            "float",
+            "t content",
+            "sum of the estimated flows it exports",
+            low=0,
+            complete=True,
+        ),
+        Column(
+            "imports_t",
+            "float",
+            "t content",
+            "sum of the estimated flows it imports",
+            low=0,
+            complete=True,
+        ),
     ),
 )
 
@@ -127,9 +173,19 @@ EU_SUPPLY_SHARES = TableSchema(
         Column("stage", "str", "", "E extraction | P processing"),
         Column("country", "str", "ISO3", "country; OTH for 'Other'"),
         Column("country_name", "str", "", "as published"),
-        Column("share", "float", "fraction", "share 0-1 ('<0.1%' stored as 0.0005)"),
+        Column(
+            "share",
+            "float",
+            "fraction",
+            "share 0-1 ('<0.1%' stored as 0.0005)",
+            low=0,
+            high=1,
+            complete=True,
+        ),
         Column("share_text", "str", "", "share as published"),
-        Column("t", "float", "", "EU trade-related variable t (export restrictions, agreements)"),
+        Column(
+            "t", "float", "", "EU trade-related variable t (export restrictions, agreements)", low=0
+        ),
         Column("scope", "str", "", "global | eu (EU sourcing)"),
     ),
 )
@@ -141,8 +197,8 @@ EU_SR_EI = TableSchema(
         Column("material", "str", "", "material as the EU names it"),
         Column("material_id", "str", "", "normalised material id"),
         Column("year", "int", "year", "assessment year (2011 ... 2023)"),
-        Column("sr", "float", "index", "supply risk (critical if >= 1)"),
-        Column("ei", "float", "index", "economic importance (critical if >= 2.8)"),
+        Column("sr", "float", "index", "supply risk (critical if >= 1)", low=0),
+        Column("ei", "float", "index", "economic importance (critical if >= 2.8)", low=0),
     ),
 )
 
@@ -201,7 +257,14 @@ PRODUCTS = TableSchema(
         Column(
             "product_class", "str", "", "ore | metal | chemical | product (selects elasticities)"
         ),
-        Column("content_factor", "float", "t/t", "tonnes of element per tonne of product"),
+        Column(
+            "content_factor",
+            "float",
+            "t/t",
+            "tonnes of element per tonne of product",
+            low=0,
+            high=1,
+        ),
         Column("content_basis", "str", "", "what the content factor measures and its derivation"),
         Column("confidence", "str", "", "exact | dominant | proxy (fit of HS6 to the material)"),
         Column(
@@ -222,9 +285,9 @@ ELASTICITIES = TableSchema(
     (
         Column("product_class", "str", "", "ore | metal | chemical | product"),
         Column("parameter", "str", "", "sigma | demand_elasticity | supply_elasticity"),
-        Column("default", "float", "", "default value"),
-        Column("low", "float", "", "low end of the plausible range"),
-        Column("high", "float", "", "high end of the plausible range"),
+        Column("default", "float", "", "default value", low=0, complete=True),
+        Column("low", "float", "", "low end of the plausible range", low=0, complete=True),
+        Column("high", "float", "", "high end of the plausible range", low=0, complete=True),
         Column("distribution", "str", "", "distribution for uncertainty analysis"),
         Column("source", "str", "", "citation"),
     ),

@@ -86,14 +86,28 @@ def _read_frame(path: Path) -> pd.DataFrame:
     )
 
 
-def _numeric(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
+def _numeric(frame: pd.DataFrame, column: str, path: Path, required: bool = False) -> pd.Series:
+    """A column as floats: every value a finite number >= 0 (a trade value or quantity), or
+    missing where not ``required``. SourceFormatError naming the column, the value and its
+    data row otherwise: a ``nan``, ``inf`` or negative value went into the dataset's flows."""
     values = pd.to_numeric(frame[column], errors="coerce")
     bad = values.isna() & frame[column].notna()
     if bad.any():
         raise SourceFormatError(
             path, f"column {column!r} holds a non-number {frame.loc[bad, column].iloc[0]!r}"
         )
-    return values.astype(float)
+    values = values.astype(float)
+    wrong = pd.Series(~np.isfinite(values.to_numpy()), index=values.index) | (values < 0)
+    if not required:
+        wrong &= values.notna()
+    if wrong.any():
+        row = int(np.flatnonzero(wrong.to_numpy())[0])
+        raise SourceFormatError(
+            path,
+            f"column {column!r} holds {str(frame[column].iloc[row])!r} in data row {row + 1}: "
+            "expected a finite number >= 0" + (" on every row" if required else ""),
+        )
+    return values
 
 
 def read_baci(path: str | Path, year: int | None = None) -> pd.DataFrame:
@@ -120,7 +134,7 @@ def read_baci(path: str | Path, year: int | None = None) -> pd.DataFrame:
                 "hs6": hs6_codes(frame["hs6"], p),
                 "exporter": iso3_codes(frame["exporter"].astype(str), p, "exporter"),
                 "importer": iso3_codes(frame["importer"].astype(str), p, "importer"),
-                "value_usd": _numeric(frame, "value_kusd", p) * USD_PER_KUSD,
+                "value_usd": _numeric(frame, "value_kusd", p, required=True) * USD_PER_KUSD,
                 "quantity_t": _numeric(frame, "qty_t", p)
                 if "qty_t" in cols
                 else pd.Series(np.nan, index=frame.index),
@@ -138,7 +152,7 @@ def read_baci(path: str | Path, year: int | None = None) -> pd.DataFrame:
                 "hs6": hs6_codes(frame["cmd"], p),
                 "exporter": iso3_codes(frame["i"].astype(str), p, "exporter"),
                 "importer": iso3_codes(frame["j"].astype(str), p, "importer"),
-                "value_usd": _numeric(frame, "value", p),
+                "value_usd": _numeric(frame, "value", p, required=True),
                 "quantity_t": np.nan,
             },
             index=frame.index,
@@ -154,7 +168,7 @@ def read_baci(path: str | Path, year: int | None = None) -> pd.DataFrame:
                 "hs6": hs6_codes(frame["k"], p),
                 "exporter": iso3_codes(codes_i.astype("int64"), p, "exporter"),
                 "importer": iso3_codes(codes_j.astype("int64"), p, "importer"),
-                "value_usd": _numeric(frame, "v", p) * USD_PER_KUSD,
+                "value_usd": _numeric(frame, "v", p, required=True) * USD_PER_KUSD,
                 "quantity_t": _numeric(frame, "q", p)
                 if "q" in cols
                 else pd.Series(np.nan, index=frame.index),
