@@ -248,6 +248,18 @@ def test_info_names_the_bundled_dataset() -> None:
     assert "estimate" in info["flows_by_basis"] and "observed" in info["flows_by_basis"]
 
 
+def _critmin_on(dataset: Path, argv: list[str]) -> tuple[subprocess.CompletedProcess[str], str]:
+    """``critmin --data DATASET ARGV`` in a new process: the process and its output (stdout
+    and stderr) on one line."""
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("critmin")), "--data", str(dataset), *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return proc, " ".join((proc.stdout + proc.stderr).split())
+
+
 def _damage(folder: Path, how: str) -> None:
     flows = folder / "flows.parquet"
     if how == "missing":
@@ -272,13 +284,7 @@ def test_a_damaged_flows_table_gets_a_message_from_every_data_command(
     shutil.copytree(REFERENCE_DIR, copy)
     _damage(copy, how)
     for argv in (["data", "info"], ["data", "check", "--reference", str(copy)], ["assess"]):
-        proc = subprocess.run(
-            [str(Path(sys.executable).with_name("critmin")), "--data", str(copy), *argv],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        flat = " ".join((proc.stdout + proc.stderr).split())
+        proc, flat = _critmin_on(copy, argv)
         assert "internal error" not in flat and "Traceback" not in flat, (argv, flat[-600:])
         if argv[:2] == ["data", "check"]:
             assert proc.returncode == 1 and "FAIL" in flat, (argv, flat[-400:])
@@ -337,13 +343,7 @@ def test_a_flows_table_of_wrong_types_or_values_is_refused_by_name(
     shutil.copytree(REFERENCE_DIR, copy)
     _rewrite_table(copy, "flows", _value_damage(pd.read_parquet(copy / "flows.parquet"), how))
     for argv in (["data", "check", "--reference", str(copy)], ["assess"]):
-        proc = subprocess.run(
-            [str(Path(sys.executable).with_name("critmin")), "--data", str(copy), *argv],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        flat = " ".join((proc.stdout + proc.stderr).split())
+        proc, flat = _critmin_on(copy, argv)
         assert proc.returncode == 1, (argv, flat[-600:])
         assert needle in flat and "flows" in flat, (argv, flat[-600:])
         assert "internal error" not in flat and "Traceback" not in flat, (argv, flat[-600:])

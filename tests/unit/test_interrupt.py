@@ -161,30 +161,46 @@ def test_sigint_stops_paths_within_two_seconds(tmp_path: Path, workers: int, cpu
     assert helpers == set() and alive == []  # threads, not processes
 
 
+def _coalition_workers_solving(proc: subprocess.Popen[bytes]) -> None:
+    """Wait until `critmin coalition`'s two workers (and the resource tracker) run, then 1.5 s
+    more: the workers are solving."""
+    t0 = time.monotonic()
+    while len(_descendants(proc.pid)) < 3 and time.monotonic() - t0 < 60:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        time.sleep(0.05)
+    time.sleep(1.5)
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
-def test_ctrl_c_stops_coalition_and_its_worker_processes_at_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "group", "code", "line"),
+    [
+        (signal.SIGINT, True, 130, "critmin: interrupted"),
+        (signal.SIGTERM, False, 143, "critmin: terminated"),
+    ],
+    ids=["ctrl-c to the group", "SIGTERM to the command alone"],
+)
+def test_coalition_and_its_worker_processes_stop_at_once(
+    tmp_path: Path, signum: int, group: bool, code: int, line: str
+) -> None:
     """`critmin coalition` with its two worker processes (16 players, 3,000 sampled orders:
-    about 10 s of work), Ctrl-C from a terminal (SIGINT to the whole process group) once the
-    workers solve: it used to wait 3-7 s for the workers to finish their jobs and leave
-    multiprocessing's resource tracker behind; the workers, which now ignore Ctrl-C and end
-    with their parent, are terminated at once."""
+    about 10 s of work), stopped once the workers solve. Ctrl-C from a terminal (SIGINT to
+    the whole process group): it used to wait 3-7 s for the workers to finish their jobs and
+    leave multiprocessing's resource tracker behind; the workers, which now ignore Ctrl-C and
+    end with their parent, are terminated at once. SIGTERM to the command alone (its workers
+    get no signal) ended it at once with status -15 and no message; it now ends its workers
+    and stops as on Ctrl-C, with status 143."""
     out = tmp_path / "coalition.json"
     cmd = [str(CRITMIN), "coalition", str(COALITION), "--members-as-players", "--sampled"]
     cmd += ["3000", "--workers", "2", "--no-cache", "--no-progress", "--out", str(out)]
-
-    def workers_solving(proc: subprocess.Popen[bytes]) -> None:
-        t0 = time.monotonic()
-        while len(_descendants(proc.pid)) < 3 and time.monotonic() - t0 < 60:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            time.sleep(0.05)
-        time.sleep(1.5)  # the workers are solving
-
-    cache = {"CRITMIN_CACHE_DIR": str(tmp_path)}
-    code, elapsed, text, helpers, alive = _interrupt(cmd, workers_solving, cache, group=True)
+    cache = {"CRITMIN_CACHE_DIR": str(tmp_path / "cache")}
+    status, elapsed, text, helpers, alive = _interrupt(
+        cmd, _coalition_workers_solving, cache, group=group, signum=signum
+    )
     assert len(helpers) >= 3  # two workers and the resource tracker
-    assert code == 130, text
+    assert status == code, text
     assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
-    assert text.strip().splitlines() == ["critmin: interrupted"], text
+    assert text.strip().splitlines() == [line], text
     assert not out.exists()
     assert alive == []
 
@@ -204,33 +220,6 @@ def test_sigterm_stops_uncertainty_like_ctrl_c(tmp_path: Path) -> None:
     assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
     assert text.strip().splitlines() == ["critmin: terminated"], text
     assert list(tmp_path.iterdir()) == []  # no output, no temporary file
-    assert alive == []
-
-
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
-def test_sigterm_to_coalition_ends_its_worker_processes(tmp_path: Path) -> None:
-    """SIGTERM to `critmin coalition` alone (not its process group: its two worker processes
-    get no signal): the command ends them and stops, status 143, no file."""
-    out = tmp_path / "coalition.json"
-    cmd = [str(CRITMIN), "coalition", str(COALITION), "--members-as-players", "--sampled"]
-    cmd += ["3000", "--workers", "2", "--no-cache", "--no-progress", "--out", str(out)]
-
-    def workers_solving(proc: subprocess.Popen[bytes]) -> None:
-        t0 = time.monotonic()
-        while len(_descendants(proc.pid)) < 3 and time.monotonic() - t0 < 60:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            time.sleep(0.05)
-        time.sleep(1.5)
-
-    cache = {"CRITMIN_CACHE_DIR": str(tmp_path / "cache")}
-    code, elapsed, text, helpers, alive = _interrupt(
-        cmd, workers_solving, cache, signum=signal.SIGTERM
-    )
-    assert len(helpers) >= 3
-    assert code == 143, text
-    assert elapsed < 2.0, f"took {elapsed:.2f} s to stop"
-    assert text.strip().splitlines() == ["critmin: terminated"], text
-    assert not out.exists()
     assert alive == []
 
 
