@@ -5,7 +5,10 @@ figures; with linked chains also chain_stages, chain_flows and chain_welfare; wi
 controls also export_controls and routed_flows). Every header carries its unit (``consumer price change (%)``, ``value (USD)``,
 ``self sufficiency (fraction 0-1)``; :func:`critmin.frames.column_header`). Values are those of
 the results contract, unrounded. The workbook has one sheet per table plus a ``summary`` sheet
-with the written answer (:mod:`critmin.narrative`) and the result's warnings, and a ``units`` sheet.
+with the written answer (:mod:`critmin.narrative`), the result's warnings and the units, and a
+last ``sources`` sheet: publisher, title, edition, licence and link of every bundled table the
+results rest on, from the dataset's manifest (:func:`source_rows`; the report's "Data sources,
+editions and caveats").
 A folder of CSV files has the same warnings in ``warnings.csv`` (:func:`warnings_csv`; always
 written, with its header alone when there are none), so that a spreadsheet user sees them too.
 
@@ -165,6 +168,53 @@ def _summary_sheet(results: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# the bundled tables every result rests on (the report lists the same)
+SOURCE_TABLES = ("flows", "supply", "eu_supply_shares", "products", "elasticities", "groups")
+
+
+def source_rows(names: Iterable[str] = SOURCE_TABLES) -> dict[str, Any]:
+    """Publisher, title, edition, licence and link of each bundled table in ``names``, from the
+    dataset's manifest: ``{"built", "rows", "error"}`` (``error`` the message when there is no
+    readable manifest, with no rows)."""
+    from critmin.errors import CritminError
+    from critmin.world import read_manifest
+
+    try:
+        manifest = read_manifest()
+    except CritminError as err:
+        return {"built": None, "rows": [], "error": str(err)}
+    rows = []
+    for name in names:
+        entry = manifest["tables"].get(name)
+        for p in entry["provenance"] if entry else []:
+            rows.append(
+                {
+                    "table": name,
+                    "publisher": p.get("publisher", ""),
+                    "title": p.get("title", ""),
+                    "edition": p.get("edition", ""),
+                    "licence": p.get("licence", ""),
+                    "url": p.get("doi_or_url", ""),
+                }
+            )
+    return {"built": manifest.get("built"), "rows": rows, "error": None}
+
+
+def _sources_sheet() -> pd.DataFrame:
+    """The ``sources`` sheet: one row per source of each bundled table, then when the dataset
+    was built (a workbook sent on alone said nothing of its data's editions)."""
+    found = source_rows()
+    columns = ["dataset table", "publisher", "title", "edition", "licence", "link"]
+    rows = [
+        [r["table"], r["publisher"], r["title"], r["edition"], r["licence"], r["url"]]
+        for r in found["rows"]
+    ]
+    if found["error"]:
+        rows.append(["", "", "no dataset manifest", "", "", found["error"]])
+    rows.append(["", "", "dataset built (UTC)", found["built"] or "", "", ""])
+    return pd.DataFrame(rows, columns=columns)
+
+
 def _write_workbook(results: dict[str, Any], target: io.BytesIO) -> None:
     # no ``with``: pandas' ExcelWriter saves the whole workbook on its way out of a block that
     # raised, so Ctrl-C while the sheets are filled waited seconds for a workbook thrown away
@@ -172,6 +222,7 @@ def _write_workbook(results: dict[str, Any], target: io.BytesIO) -> None:
     _summary_sheet(results).to_excel(writer, sheet_name="summary", index=False)
     for name, frame in tables(results).items():
         labelled(frame, name).to_excel(writer, sheet_name=name, index=False)
+    _sources_sheet().to_excel(writer, sheet_name="sources", index=False)
     for sheet in writer.sheets.values():
         sheet.freeze_panes = "A2"
         for row in sheet.iter_rows():  # text is text: '=...' from a name is no formula

@@ -177,7 +177,7 @@ def test_no_control_sheets_without_controls(tmp_path: Path) -> None:
     assert not any(p["export_controls"] or p["leakage"] for p in data["products"].values())
     assert table_names(data) == TABLES
     with pd.ExcelFile(write_xlsx(data, tmp_path / "plain.xlsx")) as book:
-        assert book.sheet_names == ["summary", *TABLES]
+        assert book.sheet_names == ["summary", *TABLES, "sources"]
     names = [p.name for p in write_csvs(data, tmp_path / "csv")]
     assert names == ["warnings.csv", *(f"{t}.csv" for t in TABLES)]
 
@@ -234,3 +234,24 @@ def test_names_starting_like_a_formula_stay_text_in_exports(tmp_path: Path) -> N
         for line in table_csv(data, name).splitlines():
             for cell in line.split(","):
                 assert not cell.startswith(("=", "+", "@")), (name, cell)
+
+
+def test_workbook_names_its_sources(tmp_path: Path) -> None:
+    """The workbook's last sheet gives publisher, title, edition, licence and link of every
+    bundled table the results rest on and when the dataset was built, as the report does: a
+    workbook sent on alone said nothing of the data's editions."""
+    from openpyxl import load_workbook
+
+    from critmin.export import source_rows
+
+    book = load_workbook(write_xlsx(results_of(NO_CONTROLS), tmp_path / "plain.xlsx"))
+    assert book.sheetnames[-1] == "sources"
+    sheet = book["sources"]
+    assert sheet.freeze_panes == "A2"
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("dataset table", "publisher", "title", "edition", "licence", "link")
+    found = source_rows()
+    assert found["rows"] and len(rows) == 1 + len(found["rows"]) + 1
+    baci = [r for r in rows[1:] if r[0] == "flows" and r[1] == "CEPII"]
+    assert baci and baci[0][3] and str(baci[0][5]).startswith("https://")
+    assert rows[-1][2] == "dataset built (UTC)" and rows[-1][3] == found["built"]

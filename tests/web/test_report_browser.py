@@ -176,3 +176,50 @@ def test_thirty_products_small_and_charts_drawn_in_view(
     page.screenshot(path=str(screenshots / "report-30-products.png"))
     assert not errors
     context.close()
+
+
+# while the page is laid out for print (page.pdf): the drawn width of every chart and whether
+# the source addresses are shown whole
+PRINT_PROBE_JS = """() => {
+  window.printProbe = [];
+  window.matchMedia("print").addEventListener("change", (e) => {
+    if (!e.matches) return;
+    document.querySelectorAll("div.chart").forEach((el) => {
+      const svg = el.querySelector(".main-svg");
+      const drawn = svg ? svg.getBoundingClientRect().width : 0;
+      window.printProbe.push({id: el.id, box: el.clientWidth, drawn: drawn});
+    });
+    document.querySelectorAll(".uncut").forEach((el) => {
+      window.printProbe.push({id: "uncut", shown: getComputedStyle(el).display !== "none"});
+    });
+  });
+}"""
+
+
+def test_printed_charts_fit_the_paper_and_sources_are_whole(
+    browser: Any, reports: dict[str, Any], tmp_path: Path
+) -> None:
+    """Printed from a desktop screen, every chart is drawn within its card (they kept their
+    1,300 px screen width and were cut at the card's edge on A4) and a long source address is
+    printed whole, not cut to "https://www.cepii.fr/CEPII/en/bdd_modele/bdd_..."; after
+    printing the charts are at their screen width again."""
+    path, _ = reports["01"]
+    context, page, errors = open_report(browser, path, 1440)
+    page.wait_for_selector("body[data-charts=done]", timeout=120_000, state="attached")
+    screen = page.evaluate("document.querySelector('div.chart').clientWidth")
+    page.evaluate(PRINT_PROBE_JS)
+    page.pdf(path=str(tmp_path / "report.pdf"), format="A4", print_background=True)
+    probe = page.evaluate("window.printProbe")
+    charts = [p for p in probe if p["id"] != "uncut"]
+    assert charts and all(p["box"] < screen for p in charts)
+    assert [p["id"] for p in charts if p["drawn"] > p["box"] + 1] == []
+    addresses = [p for p in probe if p["id"] == "uncut"]
+    assert addresses and all(p["shown"] for p in addresses)
+    page.wait_for_timeout(300)
+    assert (
+        page.evaluate("document.querySelector('div.chart .main-svg').getBoundingClientRect().width")
+        >= screen - 1
+    )
+    assert page.evaluate("document.querySelector('.uncut').getBoundingClientRect().width") == 0
+    assert not errors
+    context.close()

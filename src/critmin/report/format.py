@@ -52,15 +52,20 @@ def script_text(json_text: str) -> Markup:
 
 def source_links(text: str | None, width: int = 60) -> Markup:
     """A source's ``doi_or_url`` as HTML: each address (several are separated by ``;``) its
-    own link, shown cut to ``width`` characters; a path in the repository
-    (``src/critmin/data/curated/``) is text, not a link (relative to the page it led to a
-    404, and ``a ; b ; c`` was one broken link)."""
+    own link, shown cut to ``width`` characters on the screen and in full on paper (a printed
+    report gave "https://www.cepii.fr/CEPII/en/bdd_modele/bdd_..." and no way to the source);
+    a path in the repository (``src/critmin/data/curated/``) is text, not a link (relative to
+    the page it led to a 404, and ``a ; b ; c`` was one broken link)."""
     pieces = []
     for part in (text or "").split(";"):
         part = part.strip()
         if not part:
             continue
-        shown = part if len(part) <= width else part[: width - 3] + "..."
+        shown: str | Markup = part
+        if len(part) > width:
+            shown = Markup('<span class="cut">{}</span><span class="uncut">{}</span>').format(
+                part[: width - 3] + "...", part
+            )
         if part.startswith(("https://", "http://")):
             pieces.append(Markup('<a href="{}" rel="noopener">{}</a>').format(part, shown))
         else:

@@ -25,6 +25,7 @@ from jinja2.bccache import Bucket
 
 from critmin import __version__
 from critmin.control_tables import binding_text, controls_view
+from critmin.export import SOURCE_TABLES, source_rows
 from critmin.figures import ROUTED_FIGURE, chart_id, result_figures
 from critmin.narrative import (
     WELFARE_PARTS,
@@ -41,7 +42,7 @@ from critmin.report.resources import packed_text, plotly_js_packed, world_geojso
 TEMPLATES = Path(__file__).parent / "templates"
 
 # bundled tables whose provenance a results page cites
-RESULT_TABLES = ("flows", "supply", "eu_supply_shares", "products", "elasticities", "groups")
+RESULT_TABLES = SOURCE_TABLES
 
 MODEL_CAVEATS = [
     "Partial equilibrium: one market per product; no links between stages or to the rest of "
@@ -366,30 +367,7 @@ def chain_view(results: dict[str, Any], cid: str) -> dict[str, Any]:
 
 def provenance(tables: tuple[str, ...] = RESULT_TABLES) -> dict[str, Any]:
     """Publisher, edition, licence and URL of the bundled tables a result rests on."""
-    from critmin.errors import CritminError
-    from critmin.world import read_manifest
-
-    try:
-        manifest = read_manifest()
-    except CritminError as err:
-        return {"built": None, "rows": [], "error": str(err)}
-    rows = []
-    for name in tables:
-        entry = manifest["tables"].get(name)
-        if not entry:
-            continue
-        for p in entry["provenance"]:
-            rows.append(
-                {
-                    "table": name,
-                    "publisher": p.get("publisher", ""),
-                    "title": p.get("title", ""),
-                    "edition": p.get("edition", ""),
-                    "licence": p.get("licence", ""),
-                    "url": p.get("doi_or_url", ""),
-                }
-            )
-    return {"built": manifest.get("built"), "rows": rows, "error": None}
+    return source_rows(tables)
 
 
 def results_view(scenario: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:

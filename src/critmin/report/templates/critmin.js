@@ -227,6 +227,36 @@
     });
   }
 
+  /* Printing lays the page out at the paper's width, but a chart keeps the width it was drawn
+     at on the screen: it stuck out of its card and was cut at the edge on paper. While the
+     page is laid out for print each drawn chart is redrawn at its box's width (a Sankey
+     diagram, whose links are drawn by a half-second transition that printing does not wait
+     for, is shrunk to it instead), and drawn at its own width again after. */
+  function fitForPrint(printing) {
+    if (typeof Plotly === "undefined") { return; }
+    document.querySelectorAll("div.chart[data-rendered=true]").forEach(function (el) {
+      var inner = el.firstElementChild;
+      if (printing) {
+        var width = el.clientWidth, full = el._fullLayout;
+        if (!width || !full || !inner || full.width <= width + 1) { return; }
+        el.setAttribute("data-print-width", String(width));
+        if (el.querySelector(".sankey")) { inner.style.zoom = String(width / full.width); }
+        else { Plotly.relayout(el, { width: width }); }
+      } else if (el.hasAttribute("data-print-width")) {
+        el.removeAttribute("data-print-width");
+        if (inner && inner.style.zoom) { inner.style.zoom = ""; }
+        else { Plotly.relayout(el, { width: null, autosize: true }); }
+      }
+    });
+  }
+  if (window.matchMedia) {
+    var printMedia = window.matchMedia("print");
+    var onPrint = function (e) { fitForPrint(e.matches); };
+    if (printMedia.addEventListener) { printMedia.addEventListener("change", onPrint); }
+    else if (printMedia.addListener) { printMedia.addListener(onPrint); }
+  }
+  window.addEventListener("afterprint", function () { fitForPrint(false); });
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
   } else {
