@@ -223,3 +223,30 @@ def test_printed_charts_fit_the_paper_and_sources_are_whole(
     assert page.evaluate("document.querySelector('.uncut').getBoundingClientRect().width") == 0
     assert not errors
     context.close()
+
+
+def test_the_coalition_page_fits_a_phone(browser: Any, tmp_path: Path, screenshots: Path) -> None:
+    """`critmin coalition --html` at 390 px: the page was 846 px wide (its candidates table,
+    ten players with two columns per objective, unwrapped; and no viewport, so a phone drew
+    it at desktop width). Its tables now scroll sideways in their own box."""
+    from typer.testing import CliRunner
+
+    from critmin.cli import app
+
+    page_path = tmp_path / "coalition.html"
+    argv = ["coalition", str(EXAMPLES / "coalition_core.toml"), "--no-cache"]
+    res = CliRunner().invoke(app, [*argv, "--html", str(page_path)])
+    assert res.exit_code == 0, res.output
+    context, page, errors = open_report(browser, page_path, 390)
+    page.wait_for_load_state("load")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    viewport = page.get_attribute("meta[name=viewport]", "content")
+    assert viewport is not None and "width=device-width" in viewport
+    # the candidates table is still whole: it scrolls inside its box
+    assert page.evaluate(
+        "(() => { const d = document.querySelector('.table-wrap');"
+        " return d.scrollWidth > d.clientWidth; })()"
+    )
+    page.screenshot(path=str(screenshots / "coalition-390.png"), full_page=True)
+    assert not errors
+    context.close()

@@ -414,7 +414,8 @@ def _scope_suffix(data: dict[str, Any], objective: str) -> str:
 def coalition_html(data: dict[str, Any]) -> str:
     """One self-contained page (Plotly.js inlined, works offline) with the ranked candidates,
     the members' values, the Shapley, marginal and heat-map charts of the totals and the
-    Shapley values per product."""
+    Shapley values per product. Its tables scroll sideways on a phone (at 390 px the page was
+    846 px wide, and without a viewport a phone drew it at desktop width)."""
     from critmin.coalition.figures import coalition_figures, ranked_candidates, shapley_figure
     from critmin.report.resources import plotly_js
 
@@ -469,6 +470,7 @@ def coalition_html(data: dict[str, Any]) -> str:
     method = "exact" if data["method"] == "exact" else f"sampled ({data['permutations']} orders)"
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(data["scenario"])}: coalitions</title>
 <style>
 body {{ font-family: Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; margin: 2rem;
@@ -477,6 +479,8 @@ table {{ border-collapse: collapse; margin: 1rem 0; font-size: 13px; }}
 th, td {{ border-bottom: 1px solid #e5e7eb; padding: 4px 8px; text-align: right; }}
 th:nth-child(2), td:nth-child(2), td:last-child {{ text-align: left; }}
 .fig {{ margin-bottom: 1.5rem; }}
+.table-wrap {{ overflow-x: auto; }}
+@media (max-width: 600px) {{ body {{ margin: 0.75rem; }} }}
 </style>
 <script>{plotly_js()}</script></head>
 <body>
@@ -486,10 +490,10 @@ th:nth-child(2), td:nth-child(2), td:last-child {{ text-align: left; }}
 Values are changes against the baseline without policy, per the scenario's policies applied to
 each coalition (docs/coalition.md).</p>
 <h2>Candidates, best first</h2>
-<table><tr><th>#</th><th>candidate</th><th>eligible</th>{head}<th>gates</th></tr>
-{"".join(rows)}</table>
+<div class="table-wrap"><table><tr><th>#</th><th>candidate</th><th>eligible</th>{head}<th>gates</th></tr>
+{"".join(rows)}</table></div>
 <h2>What if a member leaves</h2>
-<table><tr><th>member</th>{member_head}</tr>{members}</table>
+<div class="table-wrap"><table><tr><th>member</th>{member_head}</tr>{members}</table></div>
 <h2>Charts</h2>{divs}
 <h2>Notes</h2><ul>{notes}</ul>
 <script>{plots}</script>
