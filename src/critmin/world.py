@@ -28,6 +28,7 @@ from critmin.data.dataset import (
     trade_years,
 )
 from critmin.errors import (
+    CritminError,
     UnknownCountryError,
     UnknownMineralError,
     UnknownProductError,
@@ -419,3 +420,24 @@ def load_world(year: int = 2024, reference_dir: Path | None = None) -> World:
         flows_table=flows.take(flows.column("year").values == year),
         supply_table=supply_all.take(supply_all.column("is_latest").true()),
     )
+
+
+def world_for(world: object, year: int) -> World:
+    """The world a scenario of trade year ``year`` runs on: ``world`` when given (it must be a
+    :class:`World` of that year), else :func:`load_world` of ``year``.
+
+    Raises :class:`CritminError` for anything else passed as ``world`` (``simulate(s, 2024)``
+    failed deep in calibration with an ``AttributeError``) and for a world of another year: its
+    flows would have been calibrated silently under the scenario's year."""
+    if world is None:
+        return load_world(year)
+    if not isinstance(world, World):
+        raise CritminError(
+            f"world: expected a World from critmin.load_world(year), got {type(world).__name__}"
+        )
+    if world.year != year:
+        raise CritminError(
+            f"world: the scenario's year is {year} but the world's trade data are of "
+            f"{world.year}: pass critmin.load_world({year}), or leave world out"
+        )
+    return world

@@ -37,7 +37,7 @@ from critmin.scenario.paths_settings import PathsSettings, parse_years
 from critmin.scenario.spec import Scenario, load_scenario
 from critmin.simulation import EXTREME_PRICE_RATIO, FAR_FROM_BASELINE, far_from_baseline
 from critmin.util import check_results_fit
-from critmin.world import World, load_world
+from critmin.world import World, world_for
 
 __all__ = ["DEFAULT_CHUNK", "run_chunk", "run_paths"]
 
@@ -224,7 +224,7 @@ def run_paths(
     year_list = list(range(y0, y1 + 1))
     _check_memory(settings.draws, len(year_list), len(settings.mechanisms) + 1)
     t0 = time.perf_counter()
-    world = world or load_world(scenario.year)
+    world = world_for(world, scenario.year)
     model = path_model(scenario, world, settings)
     k = model.floor_stage
     mk = model.stages[k].market

@@ -1,0 +1,68 @@
+"""The Python API as a notebook uses it: wrong arguments are one CritminError naming what is
+wrong, results are short to print, and what a call hands out cannot corrupt a later call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import critmin
+from critmin.errors import CritminError
+from critmin.sweep import run_sweep, values_between
+
+SCENARIO: dict[str, Any] = {
+    "name": "api",
+    "year": 2024,
+    "zone": {"members": ["USA", "JPN"]},
+    "product": [{"id": "lithium_carbonate"}],
+    "policy": [{"type": "tariff", "rate": 0.25, "exporters": ["CHN"], "importers": "members"}],
+}
+
+
+def test_a_world_that_is_not_a_world_is_one_critmin_error() -> None:
+    """``simulate(s, 2024)`` (the year where the world goes) failed with an AttributeError deep
+    in calibration."""
+    with pytest.raises(CritminError, match=r"world: expected a World .* got int"):
+        critmin.simulate(SCENARIO, 2024)  # type: ignore[arg-type]
+
+
+def test_a_world_of_another_year_is_refused() -> None:
+    """A 2022 world under a 2024 scenario was calibrated on 2022 flows and labelled 2024."""
+    with pytest.raises(CritminError, match=r"scenario's year is 2024 .* of 2022"):
+        critmin.simulate(SCENARIO, critmin.load_world(2022))
+
+
+def test_a_sweep_of_the_year_runs_each_point_on_that_years_data() -> None:
+    """The sweep loaded the world of the scenario's year once and ran every point on it."""
+    sweep = run_sweep(SCENARIO, "year", [2022])
+    alone = critmin.simulate({**SCENARIO, "year": 2022}).headline()
+    assert sweep.points[0].figures["zone_welfare_change_usd"] == pytest.approx(
+        alone.figure("zone_welfare_change_usd").value, rel=1e-12
+    )
+
+
+def test_sweep_values_may_be_any_iterable_of_numbers() -> None:
+    """A numpy array failed with numpy's "truth value is ambiguous", a generator with a
+    TypeError."""
+    path = "policy[0].rate"
+    listed = run_sweep(SCENARIO, path, [0.1, 0.2]).to_dict()
+    assert run_sweep(SCENARIO, path, np.array([0.1, 0.2])).to_dict() == listed
+    assert run_sweep(SCENARIO, path, (v for v in [0.1, 0.2])).to_dict() == listed
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: run_sweep(SCENARIO, "policy[0].rate", "0.1"), "expected a list of numbers"),
+        (lambda: run_sweep(SCENARIO, "policy[0].rate", 0.1), "expected a list of numbers"),
+        (lambda: run_sweep(SCENARIO, "policy[0].rate", ["x"]), "'x' is not a finite number"),
+        (lambda: run_sweep(SCENARIO, 5, [0.1]), r"expected a field path .* got int"),
+        (lambda: values_between(1, 2, 3.5), "whole number"),
+        (lambda: values_between("1", 2, 3), "finite numbers"),
+    ],
+)
+def test_bad_sweep_arguments_are_one_critmin_error(call: Any, message: str) -> None:
+    with pytest.raises(CritminError, match=message):
+        call()
