@@ -253,7 +253,7 @@ def run_sweep(
             raise ScenarioError(parameter, f"sweep value {value:g}: {where}{err.problem}") from None
         if point.year not in worlds:
             worlds[point.year] = load_world(point.year)
-        data = simulate(point, world=worlds[point.year]).to_dict()
+        data = simulate(point, world=worlds[point.year]).to_dict(copy=False)
         # each warning once, with the products that give it ("every product": a scenario-wide
         # one), then the chains' own
         noted = [(where, note) for note, where in shared_warnings(data["products"]).items()]

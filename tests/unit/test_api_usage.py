@@ -66,3 +66,30 @@ def test_sweep_values_may_be_any_iterable_of_numbers() -> None:
 def test_bad_sweep_arguments_are_one_critmin_error(call: Any, message: str) -> None:
     with pytest.raises(CritminError, match=message):
         call()
+
+
+def test_editing_to_dict_leaves_the_result_as_it_was() -> None:
+    """``to_dict()`` handed out the result's own dicts: clearing a product's countries in it
+    emptied every later ``frame("countries")`` of the result."""
+    result = critmin.simulate(SCENARIO)
+    before = result.to_dict()
+    result.frames()  # the helpers read the result's own dicts (no copy): and leave them so
+    result.headline()
+    result.figure("map", "lithium_carbonate")
+    assert result.to_dict() == before
+    rows = len(result.frame("countries"))
+    data = result.to_dict()
+    data["products"]["lithium_carbonate"]["countries"].clear()
+    data["members"].append("CHN")
+    assert len(result.frame("countries")) == rows
+    assert result.to_dict()["members"] == ["JPN", "USA"]
+    assert result.to_dict(copy=False)["products"] is result.products
+
+
+def test_a_result_prints_as_one_short_line() -> None:
+    """The dataclass repr printed every number of the contract (250 kB for two products)."""
+    text = repr(critmin.simulate(SCENARIO))
+    assert text == (
+        "SimulationResult(scenario='api', year=2024, products=['lithium_carbonate'], "
+        "members=2, converged=True)"
+    )
