@@ -93,3 +93,32 @@ def test_a_result_prints_as_one_short_line() -> None:
         "SimulationResult(scenario='api', year=2024, products=['lithium_carbonate'], "
         "members=2, converged=True)"
     )
+
+
+def test_what_a_world_hands_out_cannot_change_its_later_answers() -> None:
+    """``world.group`` and ``world.product_record`` handed out the world's own cached list and
+    dict: appending CHN to ``group("G7")`` made it a G7 member of every later zone."""
+    world = critmin.load_world(2024)
+    g7 = world.group("G7")
+    g7.append("CHN")
+    world.product_record("lithium_carbonate")["product_id"] = "other"
+    assert "CHN" not in world.group("G7")
+    assert "CHN" not in world.resolve_countries(["G7"])
+    assert world.product_record("lithium_carbonate")["product_id"] == "lithium_carbonate"
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda w: w.group(5), "UnknownCountryError"),
+        (lambda w: w.resolve_countries(["USA", 5]), "UnknownCountryError"),
+        (lambda w: w.product_record(811292), "UnknownProductError"),
+        (lambda w: w.check_mineral(None), "UnknownMineralError"),
+    ],
+)
+def test_a_world_lookup_of_a_non_text_value_is_its_critmin_error(call: Any, error: str) -> None:
+    """A number or None where a code goes failed with an AttributeError (``.strip()``) or a
+    TypeError from difflib."""
+    with pytest.raises(CritminError, match="expected text") as info:
+        call(critmin.load_world(2024))
+    assert type(info.value).__name__ == error
