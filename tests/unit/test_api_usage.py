@@ -3,13 +3,14 @@ wrong, results are short to print, and what a call hands out cannot corrupt a la
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 import critmin
-from critmin.errors import CritminError
+from critmin.errors import CritminError, OutputPathError
 from critmin.sweep import run_sweep, values_between
 
 SCENARIO: dict[str, Any] = {
@@ -122,3 +123,43 @@ def test_a_world_lookup_of_a_non_text_value_is_its_critmin_error(call: Any, erro
     with pytest.raises(CritminError, match="expected text") as info:
         call(critmin.load_world(2024))
     assert type(info.value).__name__ == error
+
+
+PATHS = "examples/paths/lithium_floor_2026_2035.toml"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"years": "2030-2020"}, r"paths option 'years': expected 1900 <= first < last"),
+        ({"years": "abc"}, "paths option 'years': expected FIRST-LAST"),
+        ({"years": 2030}, "paths option 'years': .*string"),
+        ({"draws": 2.5}, "paths option 'draws': .*integer"),
+        ({"draws": -1}, "paths option 'draws': .*greater than or equal to 0"),
+        ({"chunk": 0}, "chunk size must be a whole number of at least 1, got 0"),
+        ({"workers": 1.5}, "workers must be a whole number of at least 1, got 1.5"),
+    ],
+)
+def test_bad_paths_options_are_one_critmin_error(kwargs: dict[str, Any], message: str) -> None:
+    """A bad ``years`` was a bare ValueError (the command line turned it into a message), an
+    int ``years`` a TypeError, ``draws=2.5`` a TypeError in ``range`` (the table's options were
+    copied in unvalidated) and ``chunk=0`` an IndexError after the central paths were solved."""
+    from critmin.paths import run_paths
+
+    root = Path(__file__).resolve().parents[2]
+    with pytest.raises(CritminError, match=message):
+        run_paths(root / PATHS, **{"draws": 4, **kwargs})
+
+
+def test_paths_csv_into_a_folder_named_as_text(tmp_path: Path) -> None:
+    """``write_csv("out")`` failed with ``str / str``; a file in the folder's place is an
+    OutputPathError."""
+    from critmin.paths import run_paths
+
+    root = Path(__file__).resolve().parents[2]
+    result = run_paths(root / PATHS, draws=2, workers=1)
+    written = result.write_csv(str(tmp_path / "out"))
+    assert sorted(p.name for p in written) == sorted(p.name for p in (tmp_path / "out").iterdir())
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputPathError, match="is a file"):
+        result.write_csv(str(tmp_path / "file"))

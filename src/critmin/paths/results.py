@@ -23,7 +23,7 @@ import numpy as np
 
 from critmin.note_kinds import WARNING_PREFIXES
 from critmin.numbers import finite_or_none
-from critmin.util import numerical_warnings, write_texts_together
+from critmin.util import check_output_dir, numerical_warnings, write_texts_together
 
 __all__ = ["MEASURES", "PathsResult"]
 
@@ -219,14 +219,16 @@ class PathsResult:
                 }
         return mechs, per_year
 
-    def write_csv(self, directory: Path) -> list[Path]:
+    def write_csv(self, directory: str | Path) -> list[Path]:
         """Write :meth:`csv_texts` together (:func:`critmin.util.write_texts_together`: all
-        four, or none replaced); returns their paths."""
-        files = self.csv_texts(directory)
+        four, or none replaced) into the folder ``directory`` (created if missing; checked
+        first: a file there is an :class:`~critmin.errors.OutputPathError`); returns their
+        paths."""
+        files = self.csv_texts(check_output_dir(directory, "write_csv"))
         write_texts_together(files)
         return list(files)
 
-    def csv_texts(self, directory: Path) -> dict[Path, str]:
+    def csv_texts(self, directory: str | Path) -> dict[Path, str]:
         """``mechanisms.csv`` (mechanism, year, measure, expected, p5, p95), ``npv.csv``
         (mechanism, measure, expected, p5, p95, the discount rate and the year discounted to),
         ``stages.csv`` (mechanism, year, stage, expected price, supply, demand) and
@@ -281,7 +283,8 @@ class PathsResult:
                 (d["market"], note) for note in d["notes"] if note.startswith(WARNING_PREFIXES)
             ),
         )
-        return {directory / name: text for name, text in zip(CSV_FILES, texts, strict=True)}
+        folder = Path(directory)
+        return {folder / name: text for name, text in zip(CSV_FILES, texts, strict=True)}
 
 
 def _csv_text(rows: list[list[Any]]) -> str:
