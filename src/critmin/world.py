@@ -425,6 +425,10 @@ def load_world(year: int = 2024, reference_dir: Path | None = None) -> World:
     Supply figures (USGS production, reserves) of every year 2021-2025 are included; the flows
     are those of ``year``. Raises :class:`UnknownYearError` for a year without trade data.
     """
+    if isinstance(year, bool) or not isinstance(year, int | np.integer):
+        # "2024" was refused as "no bundled trade data for 2024: trade years are 2022, 2024"
+        raise UnknownYearError(f"year: expected a whole number such as 2024, got {year!r}")
+    year = int(year)
     reference_dir = Path(reference_dir) if reference_dir is not None else dataset_dir()
     years = trade_years(reference_dir)
     if year not in years:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import critmin
-from critmin.errors import CritminError, OutputPathError
+from critmin.errors import CritminError, OutputPathError, UnknownYearError
 from critmin.sweep import run_sweep, values_between
 
 SCENARIO: dict[str, Any] = {
@@ -163,3 +163,29 @@ def test_paths_csv_into_a_folder_named_as_text(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputPathError, match="is a file"):
         result.write_csv(str(tmp_path / "file"))
+
+
+def test_load_world_of_a_year_that_is_not_a_whole_number() -> None:
+    """``load_world("2024")`` said "no bundled trade data for 2024: trade years are 2022, 2024";
+    a numpy integer is a whole number."""
+    for year in ("2024", None, 2024.0, True):
+        with pytest.raises(UnknownYearError, match=r"year: expected a whole number such as 2024"):
+            critmin.load_world(year)  # type: ignore[arg-type]
+    assert critmin.load_world(np.int64(2024)).year == 2024  # type: ignore[arg-type]
+
+
+def test_an_unknown_key_figure_is_a_critmin_error_naming_the_keys() -> None:
+    """``headline().figure("nope")`` was a bare KeyError."""
+    answer = critmin.simulate(SCENARIO).headline()
+    with pytest.raises(CritminError, match=r"'zone_welfare' \(did you mean .*; expected one of"):
+        answer.figure("zone_welfare")
+
+
+def test_uncertainty_chunk_and_workers_are_whole_numbers() -> None:
+    """``chunk_size=2.5`` failed with a TypeError in ``range``."""
+    from critmin.uncertainty import run_uncertainty
+
+    with pytest.raises(CritminError, match="chunk size must be a whole number"):
+        run_uncertainty(SCENARIO, draws=2, chunk_size=2.5)  # type: ignore[arg-type]
+    with pytest.raises(CritminError, match="workers must be a whole number"):
+        run_uncertainty(SCENARIO, draws=2, workers=0)
