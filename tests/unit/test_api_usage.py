@@ -189,3 +189,18 @@ def test_uncertainty_chunk_and_workers_are_whole_numbers() -> None:
         run_uncertainty(SCENARIO, draws=2, chunk_size=2.5)  # type: ignore[arg-type]
     with pytest.raises(CritminError, match="workers must be a whole number"):
         run_uncertainty(SCENARIO, draws=2, workers=0)
+
+
+def test_the_model_refuses_what_is_not_a_market_or_a_policy() -> None:
+    """A dict or a number in a market's or a policy's place failed with an AttributeError
+    inside the solve; complex baseline sales lost their imaginary part with a ComplexWarning."""
+    from critmin.model import Market, ModelInputError, Policy, solve, solve_batch
+
+    V = np.array([[10.0, 2.0], [3.0, 8.0]])
+    market = Market(V, np.zeros((2, 2)), 4.0, 0.5, 1.0)
+    with pytest.raises(ModelInputError, match=r"policies\[0\]: expected a Policy, got dict"):
+        solve(market, {})  # type: ignore[arg-type]
+    with pytest.raises(ModelInputError, match=r"markets\[1\]: expected a Market, got int"):
+        solve_batch([market, 1], [Policy(), Policy()])  # type: ignore[list-item]
+    with pytest.raises(ModelInputError, match="V: expected an array of real numbers"):
+        Market(V.astype(complex), np.zeros((2, 2)), 4.0, 0.5, 1.0)
