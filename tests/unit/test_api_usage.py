@@ -204,3 +204,12 @@ def test_the_model_refuses_what_is_not_a_market_or_a_policy() -> None:
         solve_batch([market, 1], [Policy(), Policy()])  # type: ignore[list-item]
     with pytest.raises(ModelInputError, match="V: expected an array of real numbers"):
         Market(V.astype(complex), np.zeros((2, 2)), 4.0, 0.5, 1.0)
+
+
+def test_coalition_candidates_given_as_text_are_refused_as_such() -> None:
+    """``candidates="CHN"`` was read letter by letter: "unknown country or group 'C'"."""
+    from critmin.coalition import run_coalition
+
+    root = Path(__file__).resolve().parents[2]
+    with pytest.raises(CritminError, match=r"coalition.candidates': Input should be a valid list"):
+        run_coalition(root / "examples/coalition_core.toml", candidates="CHN", cache_dir=False)

@@ -295,6 +295,14 @@ def objective_values(
 # ----------------------------------------------------------------------------- settings
 
 
+def _as_list(value: Any) -> Any:
+    """A sequence argument as a list for the settings' validation; text is left as it is, for
+    the validation to refuse (``candidates="CHN"`` was read as the countries C, H and N)."""
+    if value is None or isinstance(value, str | bytes):
+        return value
+    return list(value)
+
+
 def _settings(scenario: Scenario, overrides: dict[str, Any]) -> CoalitionSettings:
     base = scenario.coalition.model_dump() if scenario.coalition else {}
     base.update({k: v for k, v in overrides.items() if v is not None})
@@ -477,12 +485,12 @@ def run_coalition(
     settings = _settings(
         scenario,
         {
-            "candidates": list(candidates) if candidates is not None else None,
-            "objectives": list(objectives) if objectives is not None else None,
+            "candidates": _as_list(candidates),
+            "objectives": _as_list(objectives),
             "members_as_players": (
                 members_as_players
                 if isinstance(members_as_players, bool | None)
-                else list(members_as_players)
+                else _as_list(members_as_players)
             ),
             "sampled": sampled,
             "seed": seed,
