@@ -213,3 +213,23 @@ def test_coalition_candidates_given_as_text_are_refused_as_such() -> None:
     root = Path(__file__).resolve().parents[2]
     with pytest.raises(CritminError, match=r"coalition.candidates': Input should be a valid list"):
         run_coalition(root / "examples/coalition_core.toml", candidates="CHN", cache_dir=False)
+
+
+def test_the_analyses_results_print_as_one_line() -> None:
+    """The dataclass reprs printed every draw's arrays (90 kB for a paths run of four draws)."""
+    from critmin.coalition import run_coalition
+    from critmin.paths import run_paths
+    from critmin.uncertainty import run_uncertainty
+
+    root = Path(__file__).resolve().parents[2]
+    paths = repr(run_paths(root / PATHS, draws=2, workers=1))
+    assert paths.startswith("PathsResult(scenario=") and paths.endswith("draws=2)")
+    assert "\n" not in paths and len(paths) < 300
+    drawn = repr(run_uncertainty(SCENARIO, draws=3, seed=1, workers=1))
+    assert drawn == (
+        "UncertaintyResult(scenario='api', products=['lithium_carbonate'], draws=3, seed=1, "
+        "converged=True)"
+    )
+    coalition = run_coalition(SCENARIO, candidates=["KOR"], cache_dir=False, workers=1)
+    assert repr(coalition).startswith("CoalitionResult(scenario='api', year=2024, players=[")
+    assert len(repr(coalition)) < 300

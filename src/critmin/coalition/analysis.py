@@ -109,7 +109,7 @@ class Player:
     in_game: bool = False
 
 
-@dataclass
+@dataclass(repr=False)
 class CoalitionResult:
     """The analysis; :meth:`to_dict` is the results contract of ``critmin coalition --json``."""
 
@@ -145,7 +145,16 @@ class CoalitionResult:
             return dict.fromkeys(self.objectives)
         return {k: _num(v) for k, v in zip(self.objectives, values, strict=True)}
 
+    def __repr__(self) -> str:
+        """One line (the dataclass printed every player and coalition value)."""
+        return (
+            f"CoalitionResult(scenario={self.scenario!r}, year={self.year}, "
+            f"players={[p.token for p in self.players]}, products={self.products}, "
+            f"objectives={len(self.objectives)}, method={self.method!r})"
+        )
+
     def player_shapley(self, p: int) -> np.ndarray | None:
+        """Player ``p``'s Shapley values by objective (``None``: not a player of the game)."""
         return self.shapley[self.game.index(p)] if p in self.game else None
 
     def to_dict(self) -> dict[str, Any]:

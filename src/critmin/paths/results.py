@@ -85,7 +85,7 @@ def derived(raw: dict[str, np.ndarray], none: dict[str, np.ndarray]) -> dict[str
     }
 
 
-@dataclass
+@dataclass(repr=False)
 class PathsResult:
     """Paths of every mechanism: ``raw[mech][key]`` arrays ``(D, T)`` (stage series ``(D, T,
     S)``) over the draws, and the central path ``central[mech][key]`` ``(T,)``."""
@@ -104,7 +104,16 @@ class PathsResult:
 
     @property
     def draws(self) -> int:
+        """The number of draws (0: the central path alone)."""
         return int(self.raw["none"]["converged"].shape[0]) if self.raw else 0
+
+    def __repr__(self) -> str:
+        """One line (the dataclass printed every draw's arrays: 90 kB for four draws)."""
+        years = f"{self.years[0]}-{self.years[-1]}" if self.years else "none"
+        return (
+            f"PathsResult(scenario={self.scenario!r}, market={self.market!r}, years={years}, "
+            f"mechanisms={self.mechanisms}, draws={self.draws})"
+        )
 
     def _paths(self, mech: str) -> dict[str, np.ndarray]:
         """(D, T) measures over the draws (the central path alone when there are none), NaN
