@@ -220,13 +220,18 @@ def run_sweep(
     parameter: str,
     values: Iterable[float],
     progress: Callable[[int, int], None] | None = None,
+    *,
+    world: World | None = None,
 ) -> SweepResult:
     """Simulate ``source`` (path, dict or Scenario) once per value of ``parameter``.
+
+    ``world``: the :func:`critmin.load_world` of the scenario's year, as for
+    :func:`critmin.simulate` (a point of another year, a sweep of ``year``, loads its own).
 
     Raises :class:`CritminError` for a bad path or an empty or too long list of values, and the
     scenario's :class:`ScenarioError` (naming the field) for a value the schema rejects."""
     from critmin.simulation import simulate
-    from critmin.world import load_world
+    from critmin.world import load_world, world_for
 
     values = _sweep_values(values)
     if not values:
@@ -242,6 +247,8 @@ def run_sweep(
     base = scenario.model_dump(mode="json", exclude_none=True)
     parse_path(parameter)
     worlds: dict[int, World] = {}  # by trade year: a sweep of ``year`` runs each on its data
+    if world is not None:
+        worlds[scenario.year] = world_for(world, scenario.year)
     result = SweepResult(scenario.name, parameter, _label(parameter, base))
     seen: dict[str, list[float]] = {}  # each warning and the values it came at
     for n, value in enumerate(values):

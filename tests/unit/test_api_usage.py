@@ -233,3 +233,14 @@ def test_the_analyses_results_print_as_one_line() -> None:
     coalition = run_coalition(SCENARIO, candidates=["KOR"], cache_dir=False, workers=1)
     assert repr(coalition).startswith("CoalitionResult(scenario='api', year=2024, players=[")
     assert len(repr(coalition)) < 300
+
+
+def test_a_sweep_takes_a_loaded_world_as_simulate_does() -> None:
+    """``run_sweep`` had no ``world`` argument (simulate, run_uncertainty, run_paths and
+    run_coalition have one): every sweep loaded the data again."""
+    world = critmin.load_world(2024)
+    assert run_sweep(SCENARIO, "policy[0].rate", [0.1], world=world).to_dict() == (
+        run_sweep(SCENARIO, "policy[0].rate", [0.1]).to_dict()
+    )
+    with pytest.raises(CritminError, match="the world's trade data are of 2022"):
+        run_sweep(SCENARIO, "policy[0].rate", [0.1], world=critmin.load_world(2022))
