@@ -36,6 +36,7 @@ from functools import lru_cache
 from html import escape
 from typing import Any
 
+from critmin.errors import CritminError, did_you_mean
 from critmin.note_kinds import SHOWN, names_listed
 from critmin.numbers import pct, share, share_pair, telling_digits, usd
 
@@ -86,11 +87,16 @@ class Headline:
     ``paragraph`` ends with them."""
 
     def figure(self, key: str) -> KeyFigure:
-        """The key figure called ``key`` (KeyError when there is none)."""
+        """The key figure called ``key``; a :class:`CritminError` naming the keys when there is
+        none (it was a bare ``KeyError``)."""
         for f in self.figures:
             if f.key == key:
                 return f
-        raise KeyError(key)
+        keys = [f.key for f in self.figures]
+        raise CritminError(
+            f"unknown key figure {key!r}{did_you_mean(str(key), keys)}; "
+            f"expected one of {', '.join(keys)}"
+        )
 
     def to_html(self) -> str:
         """The paragraph and a table of the key figures as an HTML fragment (notebooks)."""

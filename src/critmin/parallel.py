@@ -54,6 +54,15 @@ CONNECT_TIMEOUT = "15s"
 """How long to try to reach a Dask scheduler given by address."""
 
 
+def check_count(value: object, what: str) -> int:
+    """``value`` as a whole number of at least 1 (a chunk size, a number of workers), else a
+    :class:`CritminError` naming ``what``: a fraction or text failed inside ``range``, and a
+    chunk of 0 left the draws without a job (an IndexError where they were gathered)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise CritminError(f"{what} must be a whole number of at least 1, got {value!r}")
+    return value
+
+
 @contextlib.contextmanager
 def environment(values: dict[str, str]) -> Iterator[None]:
     """Set environment variables for the block, then restore the old values."""

@@ -2,7 +2,7 @@
 
 ``run_sweep(scenario, "policy[0].price_usd_per_t", values_between(10_000, 20_000, 11))`` edits
 the scenario (a file, dict or Scenario) at that path for each value, simulates it with
-:func:`critmin.simulation.simulate` on one loaded world, and returns a :class:`SweepResult`:
+:func:`critmin.simulation.simulate` on the loaded world of its year, and returns a :class:`SweepResult`:
 per point the key figures of :mod:`critmin.narrative` (zone self-sufficiency and watch share
 as fractions, consumer price changes in %, welfare and its parts in USD) and each product's
 summary. ``critmin sweep`` is the command-line front end; the dashboard calls the same
@@ -19,9 +19,9 @@ from __future__ import annotations
 import copy
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from critmin.narrative import headline
 from critmin.note_kinds import WARNING_PREFIXES, shared_warnings
 from critmin.numbers import finite_or_none
 from critmin.scenario.spec import Scenario, load_scenario
+
+if TYPE_CHECKING:
+    from critmin.world import World
 
 MAX_POINTS = 201
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
@@ -92,10 +95,12 @@ def _render(steps: Sequence[str | int]) -> str:
 
 def values_between(start: float, stop: float, steps: int) -> list[float]:
     """``steps`` evenly spaced values from ``start`` to ``stop`` (both included)."""
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
+        raise CritminError(f"--steps must be a whole number, got {steps!r}")
     if not 2 <= steps <= MAX_POINTS:
         raise CritminError(f"--steps must be between 2 and {MAX_POINTS}, got {steps}")
-    if not (np.isfinite(start) and np.isfinite(stop)):
-        raise CritminError("the sweep range must be finite numbers")
+    if any(isinstance(x, str | bytes) or finite_or_none(x) is None for x in (start, stop)):
+        raise CritminError(f"the sweep range must be finite numbers, got {start!r} to {stop!r}")
     with np.errstate(over="ignore", invalid="ignore"):  # a width beyond float: said below
         values = np.linspace(start, stop, steps)
     if not np.isfinite(values).all():
@@ -196,39 +201,66 @@ def _label(parameter: str, scenario: dict[str, Any]) -> str:
     return label
 
 
+def _sweep_values(values: Iterable[Any]) -> list[float]:
+    """The sweep's values as floats (a list, tuple, numpy array or any iterable of numbers):
+    text, a single number or a value that is not a finite number is a :class:`CritminError`."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise CritminError(f"sweep values: expected a list of numbers, got {type(values).__name__}")
+    out: list[float] = []
+    for value in values:
+        number = None if isinstance(value, str | bytes) else finite_or_none(value)
+        if number is None:
+            raise CritminError(f"sweep value {value!r} is not a finite number")
+        out.append(number)
+    return out
+
+
 def run_sweep(
     source: str | Any,
     parameter: str,
-    values: Sequence[float],
+    values: Iterable[float],
     progress: Callable[[int, int], None] | None = None,
+    *,
+    world: World | None = None,
 ) -> SweepResult:
     """Simulate ``source`` (path, dict or Scenario) once per value of ``parameter``.
+
+    ``world``: the :func:`critmin.load_world` of the scenario's year, as for
+    :func:`critmin.simulate` (a point of another year, a sweep of ``year``, loads its own).
 
     Raises :class:`CritminError` for a bad path or an empty or too long list of values, and the
     scenario's :class:`ScenarioError` (naming the field) for a value the schema rejects."""
     from critmin.simulation import simulate
-    from critmin.world import load_world
+    from critmin.world import load_world, world_for
 
+    values = _sweep_values(values)
     if not values:
         raise CritminError("a sweep needs at least one value")
     if len(values) > MAX_POINTS:
         raise CritminError(f"a sweep has at most {MAX_POINTS} points, got {len(values)}")
+    if not isinstance(parameter, str):
+        raise CritminError(
+            "sweep parameter: expected a field path such as 'policy[0].price_usd_per_t', "
+            f"got {type(parameter).__name__}"
+        )
     scenario = load_scenario(source)
     base = scenario.model_dump(mode="json", exclude_none=True)
     parse_path(parameter)
-    world = load_world(scenario.year)
+    worlds: dict[int, World] = {}  # by trade year: a sweep of ``year`` runs each on its data
+    if world is not None:
+        worlds[scenario.year] = world_for(world, scenario.year)
     result = SweepResult(scenario.name, parameter, _label(parameter, base))
     seen: dict[str, list[float]] = {}  # each warning and the values it came at
     for n, value in enumerate(values):
-        if finite_or_none(value) is None:
-            raise CritminError(f"sweep value {value!r} is not a finite number")
-        edited = set_parameter(base, parameter, float(value))
+        edited = set_parameter(base, parameter, value)
         try:
             point = Scenario.from_dict(edited, base_dir=scenario.base_dir)
         except ScenarioError as err:
             where = "" if err.field == parameter else f"{err.field}: "
             raise ScenarioError(parameter, f"sweep value {value:g}: {where}{err.problem}") from None
-        data = simulate(point, world=world).to_dict()
+        if point.year not in worlds:
+            worlds[point.year] = load_world(point.year)
+        data = simulate(point, world=worlds[point.year]).to_dict(copy=False)
         # each warning once, with the products that give it ("every product": a scenario-wide
         # one), then the chains' own
         noted = [(where, note) for note, where in shared_warnings(data["products"]).items()]

@@ -28,6 +28,7 @@ from critmin.data.dataset import (
     trade_years,
 )
 from critmin.errors import (
+    CritminError,
     UnknownCountryError,
     UnknownMineralError,
     UnknownProductError,
@@ -53,6 +54,13 @@ __all__ = [
 def _suggest(word: str, options: list[str]) -> str:
     close = difflib.get_close_matches(word, options, n=3, cutoff=0.6)
     return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+def _check_text(value: object, what: str, error: type[CritminError]) -> None:
+    """``value`` must be text: a number or ``None`` where a code or id goes is ``error``
+    naming what was given (it failed with an AttributeError on ``.strip()``)."""
+    if not isinstance(value, str):
+        raise error(f"{what}: expected text such as a code or id, got {value!r}")
 
 
 def _plain_strings(df: pd.DataFrame) -> pd.DataFrame:
@@ -141,13 +149,13 @@ class World:
         return read_columns(name, self.reference_dir)
 
     @cached_property
-    def _group_index(self) -> dict[str, list[str]]:
+    def _group_index(self) -> dict[str, tuple[str, ...]]:
         groups = self._columns("groups")
         members: dict[str, list[str]] = {}
         for g, c in zip(groups.pylist("group_id"), groups.pylist("country"), strict=True):
             if g is not None:
                 members.setdefault(str(g).upper(), []).append(str(c))
-        return {g: sorted(codes) for g, codes in sorted(members.items())}
+        return {g: tuple(sorted(codes)) for g, codes in sorted(members.items())}
 
     # ------------------------------------------------------------------ lookups
     @property
@@ -170,10 +178,12 @@ class World:
 
     @property
     def group_names(self) -> list[str]:
+        """The country groups' names (``G7``, ``EU27``, ...), sorted."""
         return sorted(self._group_index)
 
     @property
     def minerals(self) -> list[str]:
+        """The mineral ids of the products and supply tables, sorted."""
         return list(self._mineral_names)
 
     @cached_property
@@ -184,9 +194,13 @@ class World:
 
     @property
     def product_ids(self) -> list[str]:
+        """The bundled products' ids, in table order."""
         return [str(p) for p in self._columns("products").pylist("product_id")]
 
     def group(self, name: str) -> list[str]:
+        """The sorted ISO3 codes of a country group (``G7``; ``EU`` is ``EU27``), a new list
+        on each call. Raises :class:`UnknownCountryError` for an unknown group."""
+        _check_text(name, "country group", UnknownCountryError)
         key = name.strip().upper()
         key = {"EU": "EU27", "EUROPEAN UNION": "EU27"}.get(key, key)
         if key not in self._group_index:
@@ -194,7 +208,7 @@ class World:
                 f"unknown country group {name!r}{_suggest(key, self.group_names)}; "
                 f"groups: {', '.join(self.group_names)}"
             )
-        return self._group_index[key]
+        return list(self._group_index[key])
 
     def resolve_countries(self, items: list[str] | str) -> list[str]:
         """Expand ISO3 codes and group names into a sorted list of ISO3 codes."""
@@ -204,6 +218,7 @@ class World:
             items = [s for s in items.replace(";", ",").split(",") if s.strip()]
         out: set[str] = set()
         for item in items:
+            _check_text(item, "country or group", UnknownCountryError)
             token = item.strip()
             up = token.upper()
             if up in self._group_index or up in {"EU", "EUROPEAN UNION"}:
@@ -345,6 +360,7 @@ class World:
         return cols
 
     def _product_row(self, product_id: str) -> int:
+        _check_text(product_id, "product", UnknownProductError)
         k = self._product_rows.get(product_id)
         if k is None:
             raise UnknownProductError(
@@ -359,10 +375,14 @@ class World:
 
     def product_record(self, product_id: str) -> dict[str, Any]:
         """The products-table row of a product id or HS6 code as a dict (``None`` where a
-        value is missing), without pandas."""
-        return self._product_records[self._product_row(product_id)]
+        value is missing), without pandas: a new dict on each call, so that editing one leaves
+        the world's later calibrations as they were."""
+        return dict(self._product_records[self._product_row(product_id)])
 
     def check_mineral(self, mineral: str) -> str:
+        """The mineral id of ``mineral`` (any case, spaces or hyphens for underscores).
+        Raises :class:`UnknownMineralError` for a mineral the data do not hold."""
+        _check_text(mineral, "mineral", UnknownMineralError)
         m = mineral.strip().lower().replace(" ", "_").replace("-", "_")
         if m not in self.minerals:
             raise UnknownMineralError(f"unknown mineral {mineral!r}{_suggest(m, self.minerals)}")
@@ -405,6 +425,10 @@ def load_world(year: int = 2024, reference_dir: Path | None = None) -> World:
     Supply figures (USGS production, reserves) of every year 2021-2025 are included; the flows
     are those of ``year``. Raises :class:`UnknownYearError` for a year without trade data.
     """
+    if isinstance(year, bool) or not isinstance(year, int | np.integer):
+        # "2024" was refused as "no bundled trade data for 2024: trade years are 2022, 2024"
+        raise UnknownYearError(f"year: expected a whole number such as 2024, got {year!r}")
+    year = int(year)
     reference_dir = Path(reference_dir) if reference_dir is not None else dataset_dir()
     years = trade_years(reference_dir)
     if year not in years:
@@ -419,3 +443,24 @@ def load_world(year: int = 2024, reference_dir: Path | None = None) -> World:
         flows_table=flows.take(flows.column("year").values == year),
         supply_table=supply_all.take(supply_all.column("is_latest").true()),
     )
+
+
+def world_for(world: object, year: int) -> World:
+    """The world a scenario of trade year ``year`` runs on: ``world`` when given (it must be a
+    :class:`World` of that year), else :func:`load_world` of ``year``.
+
+    Raises :class:`CritminError` for anything else passed as ``world`` (``simulate(s, 2024)``
+    failed deep in calibration with an ``AttributeError``) and for a world of another year: its
+    flows would have been calibrated silently under the scenario's year."""
+    if world is None:
+        return load_world(year)
+    if not isinstance(world, World):
+        raise CritminError(
+            f"world: expected a World from critmin.load_world(year), got {type(world).__name__}"
+        )
+    if world.year != year:
+        raise CritminError(
+            f"world: the scenario's year is {year} but the world's trade data are of "
+            f"{world.year}: pass critmin.load_world({year}), or leave world out"
+        )
+    return world

@@ -20,7 +20,6 @@ from critmin.cli.app import (
     user_errors,
     warn_no_effect,
 )
-from critmin.errors import CritminError
 
 
 @app.command("paths")
@@ -90,21 +89,18 @@ def paths_cmd(
         warn_no_effect(f"--seed {seed}", "there are no draws to seed, only the central path")
     show = progress if progress is not None else err.is_terminal
     bar = progress_bar(bool(show) and total > 0)
-    try:
-        with bar:
-            tid = bar.add_task("solving paths", total=total)
-            result = run_paths(
-                sc,
-                years=years,
-                draws=draws,
-                seed=seed,
-                scheduler=scheduler,
-                workers=workers,
-                chunk=chunk_size,
-                progress=lambda done, n: bar.update(tid, completed=done, total=n),
-            )
-    except ValueError as exc:  # --years not FIRST-LAST
-        raise CritminError(str(exc)) from None
+    with bar:  # a bad --years is run_paths' CritminError
+        tid = bar.add_task("solving paths", total=total)
+        result = run_paths(
+            sc,
+            years=years,
+            draws=draws,
+            seed=seed,
+            scheduler=scheduler,
+            workers=workers,
+            chunk=chunk_size,
+            progress=lambda done, n: bar.update(tid, completed=done, total=n),
+        )
     data = result.to_dict()
     # the tables and the page together: all, or none replaced (the tables were written first,
     # on their own: Ctrl-C while the page was made left new tables beside an old page)

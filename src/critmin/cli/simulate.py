@@ -86,7 +86,7 @@ def simulate_cmd(
     )
     load_solver()
     result = simulate(spec)
-    data = result.to_dict()
+    data = result.to_dict(copy=False)
     blob = b""
     if output is not None or as_json:
         blob = json_bytes(data, indent)
@@ -169,7 +169,7 @@ def report_cmd(
             "chains yet, and this scenario has [[chain]] entries or a policy with a stage; "
             "write the chain report without --draws (critmin report FILE -o report.html)"
         )
-    data = simulate(spec, drawn=draws > 0).to_dict()
+    data = simulate(spec, drawn=draws > 0).to_dict(copy=False)
     uncertainty = None
     if draws > 0:
         from critmin.uncertainty import fan_data, run_uncertainty

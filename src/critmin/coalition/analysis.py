@@ -109,7 +109,7 @@ class Player:
     in_game: bool = False
 
 
-@dataclass
+@dataclass(repr=False)
 class CoalitionResult:
     """The analysis; :meth:`to_dict` is the results contract of ``critmin coalition --json``."""
 
@@ -145,7 +145,16 @@ class CoalitionResult:
             return dict.fromkeys(self.objectives)
         return {k: _num(v) for k, v in zip(self.objectives, values, strict=True)}
 
+    def __repr__(self) -> str:
+        """One line (the dataclass printed every player and coalition value)."""
+        return (
+            f"CoalitionResult(scenario={self.scenario!r}, year={self.year}, "
+            f"players={[p.token for p in self.players]}, products={self.products}, "
+            f"objectives={len(self.objectives)}, method={self.method!r})"
+        )
+
     def player_shapley(self, p: int) -> np.ndarray | None:
+        """Player ``p``'s Shapley values by objective (``None``: not a player of the game)."""
         return self.shapley[self.game.index(p)] if p in self.game else None
 
     def to_dict(self) -> dict[str, Any]:
@@ -293,6 +302,14 @@ def objective_values(
 
 
 # ----------------------------------------------------------------------------- settings
+
+
+def _as_list(value: Any) -> Any:
+    """A sequence argument as a list for the settings' validation; text is left as it is, for
+    the validation to refuse (``candidates="CHN"`` was read as the countries C, H and N)."""
+    if value is None or isinstance(value, str | bytes):
+        return value
+    return list(value)
 
 
 def _settings(scenario: Scenario, overrides: dict[str, Any]) -> CoalitionSettings:
@@ -477,12 +494,12 @@ def run_coalition(
     settings = _settings(
         scenario,
         {
-            "candidates": list(candidates) if candidates is not None else None,
-            "objectives": list(objectives) if objectives is not None else None,
+            "candidates": _as_list(candidates),
+            "objectives": _as_list(objectives),
             "members_as_players": (
                 members_as_players
                 if isinstance(members_as_players, bool | None)
-                else list(members_as_players)
+                else _as_list(members_as_players)
             ),
             "sampled": sampled,
             "seed": seed,

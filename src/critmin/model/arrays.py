@@ -33,6 +33,9 @@ def _float_array(
     allow_inf: bool = False,
 ) -> FloatArray:
     """Copy ``value`` into a read-only float64 array, checking shape and finiteness."""
+    if getattr(value, "dtype", None) is not None and np.dtype(value.dtype).kind == "c":
+        # numpy would drop the imaginary parts with a ComplexWarning
+        raise ModelInputError(f"{name}: expected an array of real numbers, got complex numbers")
     try:
         arr = np.array(value, dtype=np.float64, order="C")  # the compiled loops read rows
     except (TypeError, ValueError) as exc:

@@ -625,6 +625,12 @@ def solve_batch(
         raise ModelInputError(
             f"policies: expected one policy per market ({len(markets)}), got {len(policies)}"
         )
+    for k, (market, policy) in enumerate(zip(markets, policies, strict=True)):
+        # a dict or a number failed with an AttributeError inside the solve
+        if not isinstance(market, Market):
+            raise ModelInputError(f"markets[{k}]: expected a Market, got {type(market).__name__}")
+        if not isinstance(policy, Policy):
+            raise ModelInputError(f"policies[{k}]: expected a Policy, got {type(policy).__name__}")
     _check_options(tol, max_iter)
     if any(p.has_groups for p in policies):
         from critmin.model.quota_groups import solve_groups
@@ -731,4 +737,5 @@ def solve(
     market: Market, policy: Policy | None = None, *, tol: float = 1e-12, max_iter: int = 100
 ) -> Solution:
     """Solve one market under ``policy`` (``None``: no change). See :func:`solve_batch`."""
-    return solve_batch([market], [policy or Policy()], tol=tol, max_iter=max_iter)[0]
+    policy = Policy() if policy is None else policy
+    return solve_batch([market], [policy], tol=tol, max_iter=max_iter)[0]

@@ -23,7 +23,7 @@ import numpy as np
 
 from critmin.note_kinds import WARNING_PREFIXES
 from critmin.numbers import finite_or_none
-from critmin.util import numerical_warnings, write_texts_together
+from critmin.util import check_output_dir, numerical_warnings, write_texts_together
 
 __all__ = ["MEASURES", "PathsResult"]
 
@@ -85,7 +85,7 @@ def derived(raw: dict[str, np.ndarray], none: dict[str, np.ndarray]) -> dict[str
     }
 
 
-@dataclass
+@dataclass(repr=False)
 class PathsResult:
     """Paths of every mechanism: ``raw[mech][key]`` arrays ``(D, T)`` (stage series ``(D, T,
     S)``) over the draws, and the central path ``central[mech][key]`` ``(T,)``."""
@@ -104,7 +104,16 @@ class PathsResult:
 
     @property
     def draws(self) -> int:
+        """The number of draws (0: the central path alone)."""
         return int(self.raw["none"]["converged"].shape[0]) if self.raw else 0
+
+    def __repr__(self) -> str:
+        """One line (the dataclass printed every draw's arrays: 90 kB for four draws)."""
+        years = f"{self.years[0]}-{self.years[-1]}" if self.years else "none"
+        return (
+            f"PathsResult(scenario={self.scenario!r}, market={self.market!r}, years={years}, "
+            f"mechanisms={self.mechanisms}, draws={self.draws})"
+        )
 
     def _paths(self, mech: str) -> dict[str, np.ndarray]:
         """(D, T) measures over the draws (the central path alone when there are none), NaN
@@ -219,14 +228,16 @@ class PathsResult:
                 }
         return mechs, per_year
 
-    def write_csv(self, directory: Path) -> list[Path]:
+    def write_csv(self, directory: str | Path) -> list[Path]:
         """Write :meth:`csv_texts` together (:func:`critmin.util.write_texts_together`: all
-        four, or none replaced); returns their paths."""
-        files = self.csv_texts(directory)
+        four, or none replaced) into the folder ``directory`` (created if missing; checked
+        first: a file there is an :class:`~critmin.errors.OutputPathError`); returns their
+        paths."""
+        files = self.csv_texts(check_output_dir(directory, "write_csv"))
         write_texts_together(files)
         return list(files)
 
-    def csv_texts(self, directory: Path) -> dict[Path, str]:
+    def csv_texts(self, directory: str | Path) -> dict[Path, str]:
         """``mechanisms.csv`` (mechanism, year, measure, expected, p5, p95), ``npv.csv``
         (mechanism, measure, expected, p5, p95, the discount rate and the year discounted to),
         ``stages.csv`` (mechanism, year, stage, expected price, supply, demand) and
@@ -281,7 +292,8 @@ class PathsResult:
                 (d["market"], note) for note in d["notes"] if note.startswith(WARNING_PREFIXES)
             ),
         )
-        return {directory / name: text for name, text in zip(CSV_FILES, texts, strict=True)}
+        folder = Path(directory)
+        return {folder / name: text for name, text in zip(CSV_FILES, texts, strict=True)}
 
 
 def _csv_text(rows: list[list[Any]]) -> str:

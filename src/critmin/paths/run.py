@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
-from critmin.errors import ScenarioError
-from critmin.parallel import dask_client, one_blas_thread, run_in_threads
+from critmin.errors import CritminError, ScenarioError
+from critmin.parallel import check_count, dask_client, one_blas_thread, run_in_threads
 from critmin.paths.engine import (
     YearSolver,
     central_inputs,
@@ -33,11 +34,11 @@ from critmin.paths.inputs import capacity_rules, fit_shocks
 from critmin.paths.results import PathsResult
 from critmin.paths.setup import PathModel, check_start_year, path_model
 from critmin.scenario.no_effect import cut_buyers, listed
-from critmin.scenario.paths_settings import PathsSettings, parse_years
+from critmin.scenario.paths_settings import PathsSettings
 from critmin.scenario.spec import Scenario, load_scenario
 from critmin.simulation import EXTREME_PRICE_RATIO, FAR_FROM_BASELINE, far_from_baseline
 from critmin.util import check_results_fit
-from critmin.world import World, load_world
+from critmin.world import World, world_for
 
 __all__ = ["DEFAULT_CHUNK", "run_chunk", "run_paths"]
 
@@ -95,9 +96,13 @@ def _settings(scenario: Scenario, **update: Any) -> PathsSettings:
             "paths", "critmin paths needs a [paths] table with floor_usd_per_t (docs/paths.md)"
         )
     changes = {k: v for k, v in update.items() if v is not None}
-    if "years" in changes:
-        parse_years(changes["years"])  # a ValueError -> the CLI's message
-    return scenario.paths.model_copy(update=changes)
+    try:  # validated as the [paths] table is (model_copy(update=...) took draws=2.5 as given)
+        return PathsSettings.model_validate(scenario.paths.model_dump() | changes)
+    except ValidationError as exc:
+        e = exc.errors(include_url=False)[0]
+        loc = ".".join(str(x) for x in e["loc"])
+        message = str(e["msg"]).removeprefix("Value error, ").removeprefix(f"{loc}: ")
+        raise CritminError(f"paths option '{loc}': {message}") from None
 
 
 BYTES_PER_DRAW_YEAR = 400
@@ -218,13 +223,16 @@ def run_paths(
     world: World | None = None,
 ) -> PathsResult:
     """Yearly paths of the scenario's floor under every mechanism of its ``[paths]`` table."""
+    chunk = check_count(chunk, "chunk size")
+    if workers is not None:
+        check_count(workers, "workers")
     scenario = load_scenario(source)
     settings = _settings(scenario, years=years, draws=draws, seed=seed)
     y0, y1 = check_start_year(settings)
     year_list = list(range(y0, y1 + 1))
     _check_memory(settings.draws, len(year_list), len(settings.mechanisms) + 1)
     t0 = time.perf_counter()
-    world = world or load_world(scenario.year)
+    world = world_for(world, scenario.year)
     model = path_model(scenario, world, settings)
     k = model.floor_stage
     mk = model.stages[k].market

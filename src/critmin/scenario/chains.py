@@ -39,7 +39,7 @@ from critmin.scenario.resolution import (
     zone_codes,
 )
 from critmin.scenario.spec import ChainShock, ChainSpec, ProductSpec, Scenario
-from critmin.world import World, load_world
+from critmin.world import World, world_for
 
 if TYPE_CHECKING:  # the linked-chain model is imported when a scenario has chains, so that
     # single-market runs (which import this module for resolve_single_markets) skip it
@@ -400,7 +400,7 @@ def resolve_single_markets(
     to resolve when every product is a step of a user's chain)."""
     single = single_market_scenario(scenario)
     if not single.product:
-        return world or load_world(scenario.year), []
+        return world_for(world, scenario.year), []
     return resolve(single, world)
 
 

@@ -36,7 +36,7 @@ from critmin.scenario.spec import (
     TariffPolicy,
 )
 from critmin.scenario.tariffs import apply_tariffs, resolve_tariffs
-from critmin.world import World, load_world
+from critmin.world import World, world_for
 
 __all__ = [
     "Elasticities",
@@ -406,7 +406,7 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
             "linked chains (chain tables, a policy's stage) are solved by critmin simulate, "
             "report, sweep and paths; this analysis takes single product markets",
         )
-    world = world or load_world(scenario.year)
+    world = world_for(world, scenario.year)
     baselines: list[ProductBaseline] = []
     for k, spec in enumerate(scenario.product):
         fname = f"product[{k}]"

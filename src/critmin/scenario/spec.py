@@ -467,6 +467,15 @@ resolved for every product: 500 tariffs took 2 s, 5,000 over 90 s)."""
 
 
 class Scenario(_Strict):
+    """A scenario as validated: the schema of a scenario file (``examples/`` holds commented
+    ones; docs/errors.md lists what is checked).
+
+    Build one with :meth:`from_file` (a ``.toml`` or ``.json`` path) or :meth:`from_dict`
+    (relative flows paths then resolve against ``base_dir``); each raises a
+    :class:`~critmin.errors.ScenarioError` naming the field that fails. ``critmin.simulate``
+    and the other analyses take it, a path or a dict alike. Frozen: edit a copy
+    (``model_dump()``, change, ``from_dict``)."""
+
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
     year: int = Field(default=2024, ge=1900, le=2100)

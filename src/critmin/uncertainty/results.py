@@ -123,7 +123,7 @@ class ProductUncertainty:
         }
 
 
-@dataclass
+@dataclass(repr=False)
 class UncertaintyResult:
     """All draws of a scenario; ``to_dict()`` is the ``--json`` output."""
 
@@ -142,11 +142,20 @@ class UncertaintyResult:
 
     @property
     def draws(self) -> int:
+        """The number of draws."""
         return self.settings.draws
 
     @property
     def converged(self) -> bool:
+        """Every draw of every product converged."""
         return all(bool(p.converged.all()) for p in self.products.values())
+
+    def __repr__(self) -> str:
+        """One line (the dataclass printed the scenario and every draw's arrays)."""
+        return (
+            f"UncertaintyResult(scenario={self.scenario.name!r}, products={list(self.products)}, "
+            f"draws={self.draws}, seed={self.settings.seed}, converged={self.converged})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         s = self.settings

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from critmin.errors import CritminError
 from critmin.note_kinds import WARNING_PREFIXES
+from critmin.parallel import check_count
 from critmin.scenario import Scenario, UncertaintySettings, load_scenario
 from critmin.stockpile import size_stockpile, without_draws
 from critmin.uncertainty.checks import cut_off_in_draws, point_extremes
@@ -150,8 +151,9 @@ def run_uncertainty(
             "reference": reference,
         },
     )
-    if chunk_size < 1:
-        raise CritminError(f"chunk size must be at least 1, got {chunk_size}")
+    check_count(chunk_size, "chunk size")
+    if workers is not None:
+        check_count(workers, "workers")
     world, resolved = resolve(scenario, world)
     # codes of the scenario's own flows files, as resolve() takes them (licensing draws)
     user_codes = frozenset(c for rp in resolved if rp.spec.flows for c in rp.baseline.countries)

@@ -477,7 +477,7 @@ def run_simulation(scenario: Scenario) -> dict[str, Any]:
     from critmin.simulation import simulate
 
     check_analysis_tables(scenario)
-    data: dict[str, Any] = clean(simulate(scenario, world=world(scenario.year)).to_dict())
+    data: dict[str, Any] = clean(simulate(scenario, world=world(scenario.year)).to_dict(copy=False))
     return data
 
 
