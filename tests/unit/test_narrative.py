@@ -310,7 +310,7 @@ def test_excel_and_csv(example1: Any, tmp_path: Path) -> None:
             example1.to_excel(wrong)
     assert not (tmp_path / "run.json").exists()
     sheets = pd.read_excel(path, sheet_name=None)
-    assert list(sheets) == ["summary", *TABLES]
+    assert list(sheets) == ["summary", *TABLES, "sources"]
     assert "welfare change (USD)" in sheets["countries"].columns
     ours = tables(data)["countries"]
     assert sheets["countries"]["welfare change (USD)"].sum() == pytest.approx(
