@@ -424,3 +424,32 @@ def test_a_path_with_an_emoji_code_is_printed_as_it_is(tmp_path: Path) -> None:
         env={**os.environ, "COLUMNS": "400"},
     )
     assert proc.returncode == 2 and "runs:loop:1" in proc.stderr, proc.stderr
+
+
+def test_check_names_flows_repeated_in_a_dataset() -> None:
+    """A flows table holding a flow twice (a user's edit; the manifest updated to match)
+    passed every check, and each calibration counted the flow twice; ``data check`` now
+    fails, naming the table, how many rows repeat and the first repeated key. The bundled
+    tables have one row per key (the check passes on them)."""
+    from critmin.data.check import repeated_keys
+
+    flows = pd.read_parquet(REFERENCE_DIR / "flows.parquet")
+    key = ["year", "product_id", "exporter", "importer"]
+    assert repeated_keys(flows[key]) == ""
+    twice = pd.concat([flows, flows.iloc[[5, 9]]], ignore_index=True)
+    first = flows.iloc[5]
+    message = repeated_keys(twice[key])
+    assert message.startswith("4 rows share their key with another row"), message
+    assert f"exporter={first['exporter']}, importer={first['importer']}" in message, message
+
+
+def test_data_check_fails_on_a_flow_given_twice(tmp_path: Path) -> None:
+    """End to end: the damaged dataset's ``data check`` exits 1 with the failing check."""
+    copy = tmp_path / "ref"
+    shutil.copytree(REFERENCE_DIR, copy)
+    flows = pd.read_parquet(copy / "flows.parquet")
+    _rewrite_table(copy, "flows", pd.concat([flows, flows.iloc[[0]]], ignore_index=True))
+    proc, flat = _critmin_on(copy, ["data", "check", "--reference", str(copy)])
+    assert proc.returncode == 1, flat[-600:]
+    assert "FAIL flows: one row per year, product_id, exporter, importer" in flat, flat[-600:]
+    assert "2 rows share their key" in flat and "Traceback" not in flat, flat[-600:]

@@ -4,7 +4,8 @@ Checks (each a :class:`CheckResult`):
 1. every table's file exists and its sha256 and row count equal the manifest's;
 2. every table has exactly the documented columns, of the documented types, with values in
    their range (:func:`critmin.data.dataset.table_problem`: no missing year, no infinite or
-   negative tonnage or trade value, ...);
+   negative tonnage or trade value, ...), and holds no row twice (one row per
+   :attr:`critmin.data.schema.TableSchema.key`: a repeated trade flow would be counted twice);
 3. for each USGS production figure whose world total and every country value are published,
    the country values (plus "other countries") add up to the world total within USGS rounding
    (world totals are rounded to two or three significant figures and usually exclude a withheld
@@ -105,7 +106,28 @@ def check_files(reference_dir: Path | None = None) -> list[CheckResult]:
                     f"{name}: types and values", problem is None, problem or "as documented"
                 )
             )
+            if schema.key:
+                repeated = repeated_keys(table.select(list(schema.key)).to_pandas())
+                out.append(
+                    CheckResult(
+                        f"{name}: one row per {', '.join(schema.key)}",
+                        not repeated,
+                        repeated or "yes",
+                    )
+                )
     return out
+
+
+def repeated_keys(keys: pd.DataFrame) -> str:
+    """What repeats in a table's key columns ``keys`` (:attr:`TableSchema.key
+    <critmin.data.schema.TableSchema.key>`): how many rows share their key with another row,
+    with the first such key; empty when every row has its own."""
+    twice = keys.duplicated(keep=False)
+    count = int(twice.sum())
+    if not count:
+        return ""
+    first = ", ".join(f"{col}={value}" for col, value in keys[twice].iloc[0].items())
+    return f"{count:,} rows share their key with another row (e.g. {first}): remove the repeats"
 
 
 def _rounding_unit(x: float) -> float:

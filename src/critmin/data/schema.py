@@ -33,6 +33,11 @@ class TableSchema:
     name: str
     row: str
     columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    """Columns that identify a row: no two rows of the table share their values (checked by
+    ``critmin data check``: a repeated trade flow would be counted twice in a calibration).
+    Empty where the source itself repeats them (USGS salient statistics list some series
+    twice, e.g. a withheld and a published figure for the same year)."""
 
     @property
     def column_names(self) -> list[str]:
@@ -69,6 +74,18 @@ SUPPLY = TableSchema(
         Column("note", "str", "", "the edition's note"),
         *_SOURCE_COLS,
     ),
+    key=(
+        "mineral",
+        "commodity",
+        "stage",
+        "measure",
+        "country",
+        "country_name",
+        "year",
+        "edition",
+        "basis",
+        "type",
+    ),
 )
 
 FLOWS = TableSchema(
@@ -104,6 +121,7 @@ FLOWS = TableSchema(
             "docs/data.md)",
         ),
     ),
+    key=("year", "product_id", "exporter", "importer"),
 )
 
 ESTIMATE_BALANCE = TableSchema(
@@ -150,6 +168,7 @@ ESTIMATE_BALANCE = TableSchema(
             complete=True,
         ),
     ),
+    key=("product_id", "year", "country"),
 )
 
 WGI = TableSchema(
@@ -162,6 +181,7 @@ WGI = TableSchema(
         Column("estimate", "float", "-2.5..2.5", "point estimate; NaN where '..'"),
         Column("source_code", "str", "", "the code as published (e.g. ZAR for COD)"),
     ),
+    key=("country", "year", "indicator"),
 )
 
 EU_SUPPLY_SHARES = TableSchema(
@@ -188,6 +208,7 @@ EU_SUPPLY_SHARES = TableSchema(
         ),
         Column("scope", "str", "", "global | eu (EU sourcing)"),
     ),
+    key=("material_id", "stage", "country", "scope"),
 )
 
 EU_SR_EI = TableSchema(
@@ -200,6 +221,7 @@ EU_SR_EI = TableSchema(
         Column("sr", "float", "index", "supply risk (critical if >= 1)", low=0),
         Column("ei", "float", "index", "economic importance (critical if >= 2.8)", low=0),
     ),
+    key=("material_id", "year"),
 )
 
 US_SALIENT = TableSchema(
@@ -243,6 +265,7 @@ GROUPS = TableSchema(
         Column("as_of", "str", "", "date of the source"),
         Column("note", "str", "", "qualification (e.g. member via the EU)"),
     ),
+    key=("group_id", "country"),
 )
 
 PRODUCTS = TableSchema(
@@ -277,6 +300,7 @@ PRODUCTS = TableSchema(
         Column("eu_material", "str", "", "EU CRM material(s) for processing shares (;-separated)"),
         Column("caveat", "str", "", "what the code misses or mixes"),
     ),
+    key=("product_id",),
 )
 
 ELASTICITIES = TableSchema(
@@ -291,6 +315,7 @@ ELASTICITIES = TableSchema(
         Column("distribution", "str", "", "distribution for uncertainty analysis"),
         Column("source", "str", "", "citation"),
     ),
+    key=("product_class", "parameter"),
 )
 
 TABLES: dict[str, TableSchema] = {
