@@ -10,9 +10,11 @@ DataFrames (:attr:`World.flows`, :attr:`World.supply`, ...) are read with pyarro
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -346,9 +348,11 @@ class World:
         return {name: column[rows] for name, column in self._supply_columns.items()}
 
     @cached_property
-    def processing_shares(self) -> dict[str, np.ndarray]:
+    def processing_shares(self) -> Mapping[str, np.ndarray]:
         """The EU 2023 global processing-stage (``P``) shares by country, without ``OTH``:
-        columns material (lower case), country and share, in table order."""
+        columns material (lower case), country and share, in table order. Read-only (the
+        mapping and its arrays): it is computed once per world and every later baseline of a
+        refined product reads it, so an edit would change their numbers silently."""
         table = self._columns("eu_supply_shares")
         cols = {n: table.array(n) for n in ("scope", "stage", "country", "material", "share")}
         keep = (cols.pop("scope") == "global") & (cols.pop("stage") == "P")
@@ -357,7 +361,9 @@ class World:
         cols["material"] = np.array(
             [m.lower() if isinstance(m, str) else None for m in cols["material"]], dtype=object
         )
-        return cols
+        for column in cols.values():
+            column.setflags(write=False)
+        return MappingProxyType(cols)
 
     def _product_row(self, product_id: str) -> int:
         _check_text(product_id, "product", UnknownProductError)

@@ -54,3 +54,22 @@ def test_elasticity_rows_fall_back_to_metal(world: World) -> None:
     metal = el[(el["product_class"] == "metal") & (el["parameter"] == "sigma")].iloc[0]
     assert row["default"] == metal["default"]
     assert world.elasticity_row("metal", "no_such_parameter") is None
+
+
+def test_processing_shares_cannot_be_edited(world: World) -> None:
+    """The processing shares are computed once per world and read by every later baseline of
+    a refined product: an edit by a caller (``world.processing_shares["share"][:] = 0``)
+    changed those baselines silently. The mapping and its arrays are read-only, and they
+    equal a filter of the EU table."""
+    shares = world.processing_shares
+    with pytest.raises(ValueError, match="read-only"):
+        shares["share"][:] = 0.0
+    with pytest.raises(TypeError):
+        shares["share"] = shares["share"] * 0.0  # type: ignore[index]
+    table = world.eu_supply_shares
+    expected = table[
+        (table["scope"] == "global") & (table["stage"] == "P") & (table["country"] != "OTH")
+    ]
+    assert shares["country"].tolist() == expected["country"].tolist()
+    assert shares["share"].tolist() == pytest.approx(expected["share"].tolist())
+    assert shares["material"].tolist() == [m.lower() for m in expected["material"]]
