@@ -578,3 +578,16 @@ def test_a_mechanisms_fiscal_cost_is_what_it_adds_to_the_scenarios_own_subsidy()
     # the levy lifts zone prices, so the own subsidy (a floor under them) costs less, not more
     assert both["variable_levy"] <= 0.0
     assert 0.0 < both["producer_subsidy"] <= npv["producer_subsidy"]
+
+
+def test_years_allow_at_most_sixty_years_counting_both_ends() -> None:
+    """``years`` promised "at most 60 years" but took 2024-2084 (61 yearly equilibria: both
+    ends are years of the path); 2024-2083 is 60."""
+    from critmin.scenario.paths_settings import MAX_YEARS, parse_years
+
+    assert MAX_YEARS == 60
+    assert parse_years("2024-2083") == (2024, 2083)
+    with pytest.raises(ValueError, match="at most 60 years"):
+        parse_years("2024-2084")
+    with pytest.raises(ValueError, match="first < last"):
+        parse_years("2030-2030")

@@ -43,7 +43,7 @@ def parse_years(text: str) -> tuple[int, int]:
     if not m:
         raise ValueError(f"years: expected FIRST-LAST such as 2025-2035, got {text!r}")
     a, b = int(m.group(1)), int(m.group(2))
-    if not (1900 <= a < b <= 2100 and b - a <= MAX_YEARS):
+    if not (1900 <= a < b <= 2100 and b - a + 1 <= MAX_YEARS):  # both ends are years of the path
         raise ValueError(
             f"years: expected 1900 <= first < last <= 2100 and at most {MAX_YEARS} years, "
             f"got {text!r}"
