@@ -191,3 +191,27 @@ def test_the_html_page_shows_its_warnings_first(tmp_path: Path) -> None:
     assert "no effect:" in box and "offtake" in box, box
     notes = page.split("<h2>Notes</h2>")[1].split("</section>")[0]
     assert "no effect:" not in notes and "Demand growth" in notes
+
+
+def test_a_product_that_is_also_a_catalog_chain_stage_carries_the_floor(tmp_path: Path) -> None:
+    """A ``[[product]]`` that is also a stage of a catalog ``[[chain]]`` is that stage's
+    settings (simulate shows the chain's stage under its id): naming it in ``paths.product``
+    was refused as ambiguous ("several markets could carry the floor (lithium,
+    lithium_carbonate)"), and no name could pick either; the floor now sits on the chain's
+    refining stage, as when the stage is named."""
+    head = (
+        'name = "product and chain"\n[zone]\nmembers = ["USA", "CAN", "AUS", "JPN", "KOR", '
+        '"EU27"]\n[[product]]\nid = "lithium_carbonate"\nsigma = 3.0\n[[chain]]\nid = "lithium"\n'
+        "[paths]\nfloor_usd_per_t = 15000\n"
+    )
+    out = {}
+    for target in ("lithium_carbonate", "refine"):
+        path = tmp_path / f"{target}.toml"
+        path.write_text(head + f'product = "{target}"\n')
+        res = runner.invoke(
+            app,
+            ["paths", str(path), "--years", "2024-2026", "--draws", "0", "--json", "--no-progress"],
+        )
+        assert res.exit_code == 0, res.output
+        out[target] = json.loads(res.stdout)
+    assert out["lithium_carbonate"]["mechanisms"] == out["refine"]["mechanisms"]

@@ -96,8 +96,14 @@ def _stages(
             rows = [(s.key, s.stage, s.baseline, s.model_stage()) for s in rc.stages]
             notes = [*rc.notes, *(n for s in rc.stages for n in s.notes)]
             found.append((rc.id, rc.mineral, rows, rc.members, notes))
+    # a [[product]] that is also a stage of a catalog chain (its key) is that stage's
+    # settings: simulate shows the chain's stage under the key, and so the paths carry it
+    # there (as a second candidate it made every paths.product naming it ambiguous)
+    chain_keys = {row[0] for f in found for row in f[2]}
     _, rps = resolve_single_markets(scenario, world)
     for rp in rps:
+        if rp.spec.id in chain_keys:
+            continue
         if target is None or rp.spec.id == target:
             st = ChainStage(rp.market, rp.policy, name=rp.spec.id)
             row = (rp.spec.id, rp.baseline.stage, rp.baseline, st)
