@@ -467,6 +467,9 @@ def test_long_messages_keep_their_words_between_quoted_values(client: Any) -> No
         (b'{"colour": "red"}', 422, ["not permitted"], "colour"),
         (b"[]", 422, ["JSON object with the fields to change"], "<body>"),
         (b"{}", 422, ["JSON object with the fields to change"], "<body>"),
+        (b'{"notes": null}', 422, ["null does not change the notes", '""'], "notes"),
+        (b'{"tags": null}', 422, ["null does not change the tags", "[]"], "tags"),
+        (b'{"name": null, "notes": "x"}', 422, ["null does not change the name"], "name"),
     ],
 )
 def test_an_edit_body_gets_the_answers_of_every_body(
@@ -474,8 +477,10 @@ def test_an_edit_body_gets_the_answers_of_every_body(
 ) -> None:
     """PATCH reads its body as every other endpoint does (FastAPI's own body model answered
     unreadable JSON with a 422, and a body that is not UTF-8 with a message that did not say
-    so); nothing is changed."""
+    so; a ``null``, meant to clear notes or tags, kept them and answered 200); nothing is
+    changed."""
     sid = client.post("/api/scenarios?run=false", json=sc()).json()["id"]
+    client.patch(f"/api/scenarios/{sid}", json={"notes": "kept", "tags": ["kept"]})
     before = client.get(f"/api/scenarios/{sid}").json()
     r = client.patch(f"/api/scenarios/{sid}", content=body, headers=JSON)
     assert r.status_code == status, r.text
