@@ -467,6 +467,9 @@ def test_long_messages_keep_their_words_between_quoted_values(client: Any) -> No
         (b'{"colour": "red"}', 422, ["not permitted"], "colour"),
         (b"[]", 422, ["JSON object with the fields to change"], "<body>"),
         (b"{}", 422, ["JSON object with the fields to change"], "<body>"),
+        (b'{"notes": null}', 422, ["null does not change the notes", '""'], "notes"),
+        (b'{"tags": null}', 422, ["null does not change the tags", "[]"], "tags"),
+        (b'{"name": null, "notes": "x"}', 422, ["null does not change the name"], "name"),
     ],
 )
 def test_an_edit_body_gets_the_answers_of_every_body(
@@ -474,8 +477,10 @@ def test_an_edit_body_gets_the_answers_of_every_body(
 ) -> None:
     """PATCH reads its body as every other endpoint does (FastAPI's own body model answered
     unreadable JSON with a 422, and a body that is not UTF-8 with a message that did not say
-    so); nothing is changed."""
+    so; a ``null``, meant to clear notes or tags, kept them and answered 200); nothing is
+    changed."""
     sid = client.post("/api/scenarios?run=false", json=sc()).json()["id"]
+    client.patch(f"/api/scenarios/{sid}", json={"notes": "kept", "tags": ["kept"]})
     before = client.get(f"/api/scenarios/{sid}").json()
     r = client.patch(f"/api/scenarios/{sid}", content=body, headers=JSON)
     assert r.status_code == status, r.text
@@ -497,3 +502,34 @@ def test_a_designer_form_that_cannot_be_read_says_why(client: Any) -> None:
     r = client.post("/designer?format=json", content=b"&".join([b"a=1"] * 5001), headers=form)
     assert r.status_code == 400
     assert r.json()["error"] == "cannot read the form: it has more than 5,000 fields"
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status", "words"),
+    [
+        (b"name=caf%E9", "application/x-www-form-urlencoded", 400, ["not UTF-8 text"]),
+        (b"name=\xff\xfe", "application/x-www-form-urlencoded", 400, ["not UTF-8 text"]),
+        (
+            b'--b\r\nContent-Disposition: form-data; name="name"\r\n\r\nNew\r\n--b--\r\n',
+            "multipart/form-data; boundary=b",
+            415,
+            ["reads HTML forms", "PATCH /api/scenarios/{id}"],
+        ),
+        (b'{"name": "New"}', "application/json", 415, ["reads HTML forms"]),
+    ],
+)
+def test_an_edit_form_that_cannot_be_read_is_refused_not_applied(
+    client: Any, content: bytes, content_type: str, status: int, words: list[str]
+) -> None:
+    """The rename / notes / tags form saved ``caf%E9`` as the name "caf\ufffd" (the designer
+    refused it), and answered a multipart or JSON body with 303 as if it had been applied
+    (it was read as an empty form: nothing changed, nothing said)."""
+    sid = client.post("/api/scenarios?run=false", json=sc()).json()["id"]
+    before = client.get(f"/api/scenarios/{sid}").json()
+    headers = {"content-type": content_type, "accept": "application/json"}
+    r = client.post(
+        f"/scenarios/{sid}/edit", content=content, headers=headers, follow_redirects=False
+    )
+    assert r.status_code == status, r.text[:300]
+    assert all(w in r.text for w in words), r.text[:600]
+    assert client.get(f"/api/scenarios/{sid}").json() == before

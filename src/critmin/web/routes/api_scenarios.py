@@ -31,6 +31,11 @@ class ScenarioEdit(BaseModel):
     tags: list[str] | None = Field(None, max_length=20, description="Tags (replace the old)")
 
 
+CLEARED_BY = {"name": "a new name", "notes": '"" to clear them', "tags": "[] to clear them"}
+"""What an edit sends instead of ``null`` for each field (a ``null`` was read as "not sent":
+``{"notes": null}`` answered 200 and kept the notes)."""
+
+
 @router.get("", summary="Saved scenarios, newest first, with key figures", responses=responses())
 def api_scenarios(
     tag: str | None = Query(None, max_length=50, description="Only those with this tag"),
@@ -111,6 +116,11 @@ async def api_edit(scenario_id: str, request: Request, ctx: WebContext = Ctx) ->
         raise InvalidInputError(
             "<body>", "send a JSON object with the fields to change: name, notes or tags"
         )
+    for key, clear in CLEARED_BY.items():  # null kept the field as it was, and said 200
+        if key in data and data[key] is None:
+            raise InvalidInputError(
+                key, f"null does not change the {key}: send {clear}, or leave the field out"
+            )
     try:
         edit = ScenarioEdit.model_validate(data)
     except ValidationError as exc:

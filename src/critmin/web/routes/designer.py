@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 import secrets
 from typing import Any, Literal
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -27,13 +26,12 @@ from critmin.errors import ScenarioError, UnknownProductError
 from critmin.report.resources import world_geojson_text
 from critmin.web import formdisruptions, formerrors, forms, services
 from critmin.web.context import WebContext, get_context
+from critmin.web.formbody import parse_form
 from critmin.web.responses import json_response, page, run_links, shorten_values
 from critmin.web.resultview import results_context
 from critmin.web.services import (
-    BadRequestError,
     BusyError,
     InvalidInputError,
-    UnsupportedMediaError,
 )
 from critmin.web.store import IdempotencyConflictError, NotFoundError, run_id
 from critmin.web.viewdata import designer_options
@@ -41,7 +39,6 @@ from critmin.web.viewdata import designer_options
 router = APIRouter(include_in_schema=False)
 Ctx = Depends(get_context)
 Format = Literal["html", "json"]
-FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 def product_names() -> dict[str, str]:
@@ -169,27 +166,13 @@ def designer_get(
 
 
 async def _read_form(request: Request) -> dict[str, list[str]]:
-    media = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
-    if media != FORM_TYPE:
-        raise UnsupportedMediaError(
-            f"the designer reads HTML forms ({FORM_TYPE}), got {media or 'no Content-Type'}; "
-            "send scenarios as JSON to POST /api/simulate"
-        )
-    body = await request.body()
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequestError("cannot read the form: it is not UTF-8 text") from None
-    try:  # strict: a percent-escape that is not UTF-8 (caf%E9) is refused, not replaced
-        return parse_qs(
-            text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS, errors="strict"
-        )
-    except UnicodeDecodeError:
-        raise BadRequestError("cannot read the form: it is not UTF-8 text") from None
-    except ValueError:  # more fields than max_num_fields
-        raise BadRequestError(
-            f"cannot read the form: it has more than {MAX_FORM_FIELDS:,} fields"
-        ) from None
+    return parse_form(
+        request.headers.get("content-type"),
+        await request.body(),
+        max_fields=MAX_FORM_FIELDS,
+        reader="the designer",
+        instead="send scenarios as JSON to POST /api/simulate",
+    )
 
 
 MAX_FORM_FIELDS = 5000

@@ -5,7 +5,6 @@ rename / notes / tags, duplicate, delete, Monte Carlo draws, report download), a
 from __future__ import annotations
 
 from typing import Any, Literal
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,11 +16,11 @@ from critmin.report.charts import uncertainty_figures
 from critmin.report.resources import world_geojson_text
 from critmin.web.context import WebContext, get_context
 from critmin.web.figures import LIST_FIGURES
+from critmin.web.formbody import parse_form
 from critmin.web.pagefields import UNCERTAINTY_SEED_MAX, whole_number
 from critmin.web.responses import FormErrors, links, respond, run_links
 from critmin.web.resultview import controls_twin, results_context
 from critmin.web.routes.api import comparison
-from critmin.web.services import BadRequestError
 
 router = APIRouter(include_in_schema=False)
 Ctx = Depends(get_context)
@@ -115,11 +114,17 @@ async def scenario_page(
 
 
 async def _form(request: Request) -> dict[str, str]:
-    body = await request.body()
-    try:
-        form = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50)
-    except (UnicodeDecodeError, ValueError) as err:
-        raise BadRequestError(f"cannot read the form: {err}") from None
+    """The rename / notes / tags form, read as the designer's is
+    (:func:`critmin.web.formbody.parse_form`: 415 for a body that is not an HTML form, 400 for
+    one that is not UTF-8): never an empty form applied as "nothing to change", never a name
+    saved with replacement characters."""
+    form = parse_form(
+        request.headers.get("content-type"),
+        await request.body(),
+        max_fields=50,
+        reader="the edit form",
+        instead="send the changes as JSON to PATCH /api/scenarios/{id}",
+    )
     return {k: v[0] for k, v in form.items()}
 
 
