@@ -533,3 +533,28 @@ def test_an_edit_form_that_cannot_be_read_is_refused_not_applied(
     assert r.status_code == status, r.text[:300]
     assert all(w in r.text for w in words), r.text[:600]
     assert client.get(f"/api/scenarios/{sid}").json() == before
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("/api/assess?yaer=2022", "yaer"),  # a misspelt year answered with 2024's figures
+        ("/api/overview?minerals=lithium", "minerals"),
+        ("/api/scenarios?tags=x", "tags"),
+    ],
+)
+def test_an_api_parameter_the_endpoint_does_not_take_is_refused(
+    client: Any, url: str, name: str
+) -> None:
+    """FastAPI drops query parameters an endpoint does not declare: a misspelt one was
+    answered with a 200 as if it had not been sent (``/api/assess?yaer=2022`` gave the 2024
+    figures). Under /api/ it is a 422 naming it and what the endpoint takes; ``format`` is
+    taken everywhere, and the HTML pages keep ignoring extra parameters."""
+    r = client.get(url)
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["field"] == f"query.{name}", body
+    assert f"takes no parameter {name!r}" in body["error"] and "it takes:" in body["error"]
+    assert client.get(url.split("?")[0]).status_code == 200
+    assert client.get(f"{url.split('?')[0]}?format=json").status_code == 200
+    assert client.get("/?utm_source=mail").status_code == 200  # a page: ignored as before

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from critmin import __version__
 from critmin.web import services
@@ -38,6 +38,7 @@ from critmin.web.context import WebContext
 from critmin.web.errors import install_error_handlers
 from critmin.web.middleware import BodySizeLimit, HeadAsGet
 from critmin.web.openapi import install_openapi
+from critmin.web.queryparams import refuse_unknown_query
 from critmin.web.routes import (
     allow,
     api,
@@ -95,6 +96,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served by routes.assets from local files
         redoc_url=None,
+        dependencies=[Depends(refuse_unknown_query)],  # /api/: a misspelt parameter is a 422
     )
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(HeadAsGet)
