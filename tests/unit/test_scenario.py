@@ -315,3 +315,12 @@ def test_flows_with_too_many_countries_are_refused(tmp_path: Path) -> None:
         read_user_flows(path, "product[0].flows")
     path.write_text("exporter,importer,value_usd\n" + rows.split("\n", 1)[1], encoding="utf-8")
     assert len(read_user_flows(path, "product[0].flows")) == 1000
+
+
+def test_empty_file_names_are_refused() -> None:
+    """``flows = ""`` and ``tariffs.file = ""`` name no file: a scenario error naming the
+    field, not a run on the bundled flows (or without the tariff file) in silence."""
+    with pytest.raises(ScenarioError, match=r"'product\[0\]\.flows': must not be empty"):
+        Scenario.from_dict(base() | {"product": [{"id": "lithium_carbonate", "flows": ""}]})
+    with pytest.raises(ScenarioError, match=r"'tariffs\.file': must not be empty"):
+        Scenario.from_dict(base() | {"tariffs": {"file": ""}})
