@@ -17,6 +17,7 @@ For a product k and trade year, the countries are every exporter, importer and p
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -332,6 +333,15 @@ USER_FLOW_NUMBERS = {"value_usd": 1e15, "quantity_t": 1e12, "tariff": 10.0}
 GDP), 10^12 t (a hundred times the world's coal output), a tariff of 10 (1000%, as a scenario's
 tariff policy allows); every value must be finite and >= 0."""
 
+MAX_FLOWS_BYTES = 64 * 2**20
+"""The largest flows file read (64 MiB): every pair of 1,000 countries on its own row is about
+30 MB; a file that never ends (``/dev/zero``) is refused after this many bytes, not read into
+memory without bound."""
+
+MAX_USER_COUNTRIES = 1_000
+"""The most countries (or regions) one user's market may name: four times the world's, while
+the model's arrays grow with their square (17,576 three-letter codes would need tens of GiB)."""
+
 
 def read_user_flows(path: Path, field_name: str) -> pd.DataFrame:
     """A user's flows CSV, checked cell by cell: exporter and importer are 3-letter codes;
@@ -344,8 +354,19 @@ def read_user_flows(path: Path, field_name: str) -> pd.DataFrame:
     if path.is_dir():
         raise ScenarioError(field_name, f"flows file {path} is a folder: give a .csv file")
     try:
+        with path.open("rb") as f:  # at most one byte past the limit: /dev/zero never ends
+            data = f.read(MAX_FLOWS_BYTES + 1)
+    except OSError as err:
+        raise ScenarioError(field_name, f"cannot read {path}: {err.strerror or err}") from None
+    if len(data) > MAX_FLOWS_BYTES:
+        raise ScenarioError(
+            field_name,
+            f"flows file {path} is larger than {MAX_FLOWS_BYTES // 2**20} MiB (a row for each "
+            "pair of 1,000 countries takes about 30 MB): is it the right file?",
+        )
+    try:
         raw = pd.read_csv(
-            path,
+            io.BytesIO(data),
             dtype=str,
             keep_default_na=False,
             encoding="utf-8-sig",
@@ -354,8 +375,6 @@ def read_user_flows(path: Path, field_name: str) -> pd.DataFrame:
         )
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
         raise ScenarioError(field_name, f"{path} is not a readable CSV ({err})") from None
-    except OSError as err:
-        raise ScenarioError(field_name, f"cannot read {path}: {err.strerror or err}") from None
     raw.columns = [str(c).strip().lower() for c in raw.columns]
     missing = [c for c in USER_FLOW_COLUMNS if c not in raw.columns]
     if missing:
@@ -392,6 +411,14 @@ def read_user_flows(path: Path, field_name: str) -> pd.DataFrame:
             row = int(np.flatnonzero(~ok.to_numpy())[0])
             raise bad(row, col, raw[col].iloc[row], "expected a 3-letter country code")
         df[col] = codes
+    named = len(set(df["exporter"]) | set(df["importer"]))
+    if named > MAX_USER_COUNTRIES:
+        raise ScenarioError(
+            field_name,
+            f"{path} names {named:,} countries or regions, more than the {MAX_USER_COUNTRIES:,} "
+            "a market can have (the model's arrays grow with their square): aggregate the "
+            "smallest into regions",
+        )
     for col, upper in USER_FLOW_NUMBERS.items():
         if col not in raw.columns:
             continue

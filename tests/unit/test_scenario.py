@@ -279,3 +279,48 @@ def test_the_python_api_names_a_source_that_is_no_scenario(source: Any) -> None:
         ScenarioError, match="expected a scenario file's path, a dict or a Scenario"
     ):
         critmin.simulate(source)
+
+
+def test_flows_file_too_large_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flows file past the size limit (or one that never ends, /dev/zero) is one message
+    naming it, read no further than the limit: it was read whole, gigabytes in seconds."""
+    import critmin.baseline as baseline
+
+    monkeypatch.setattr(baseline, "MAX_FLOWS_BYTES", 64)
+    path = tmp_path / "f.csv"
+    path.write_text("exporter,importer,value_usd\n" + "AAA,BBB,1\n" * 10, encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"f\.csv is larger than"):
+        baseline.read_user_flows(path, "product[0].flows")
+    zero = Path("/dev/zero")
+    if zero.exists():
+        with pytest.raises(ScenarioError, match="/dev/zero is larger than"):
+            baseline.read_user_flows(zero, "product[0].flows")
+
+
+def test_flows_with_too_many_countries_are_refused(tmp_path: Path) -> None:
+    """A flows file naming more countries than a market can have is a scenario error, not
+    a MemoryError (an internal error) from arrays of the square of their number."""
+    from critmin.baseline import read_user_flows
+
+    codes = [f"{chr(65 + k // 676)}{chr(65 + k // 26 % 26)}{chr(65 + k % 26)}" for k in range(1001)]
+    assert len(set(codes)) == 1001  # one more than critmin.baseline.MAX_USER_COUNTRIES
+    rows = "".join(f"{c},{c},1\n" for c in codes)
+    path = tmp_path / "f.csv"
+    path.write_text("exporter,importer,value_usd\n" + rows, encoding="utf-8")
+    with pytest.raises(
+        ScenarioError, match="names 1,001 countries or regions, more than the 1,000"
+    ):
+        read_user_flows(path, "product[0].flows")
+    path.write_text("exporter,importer,value_usd\n" + rows.split("\n", 1)[1], encoding="utf-8")
+    assert len(read_user_flows(path, "product[0].flows")) == 1000
+
+
+def test_empty_file_names_are_refused() -> None:
+    """``flows = ""`` and ``tariffs.file = ""`` name no file: a scenario error naming the
+    field, not a run on the bundled flows (or without the tariff file) in silence."""
+    with pytest.raises(ScenarioError, match=r"'product\[0\]\.flows': must not be empty"):
+        Scenario.from_dict(base() | {"product": [{"id": "lithium_carbonate", "flows": ""}]})
+    with pytest.raises(ScenarioError, match=r"'tariffs\.file': must not be empty"):
+        Scenario.from_dict(base() | {"tariffs": {"file": ""}})

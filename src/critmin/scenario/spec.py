@@ -147,7 +147,7 @@ class Defaults(_Strict):
 
 class ProductSpec(_Strict):
     id: str = Field(min_length=1)
-    flows: str | None = None
+    flows: str | None = Field(default=None, min_length=1)  # "" named no file: ignored in silence
     baseline_price_usd_per_t: float | None = Field(default=None, gt=0, le=MAX_PRICE_USD_PER_T)
     sigma: float | None = None
     demand_elasticity: float | None = None
@@ -326,7 +326,7 @@ class TariffSettings(_Strict):
     ``preferential_cut`` (0.5 halves the members' baseline tariffs on each other)."""
 
     baseline: Literal["none", "curated"] = "none"
-    file: str | None = None
+    file: str | None = Field(default=None, min_length=1)  # "" named no file: ignored in silence
     preferential_cut: float = Field(default=0.0, ge=0, le=1)
 
 
