@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -13,6 +14,7 @@ from critmin.cli import app
 from critmin.figures.paths import paths_figures
 
 runner = CliRunner()
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE = (
     Path(__file__).resolve().parents[2] / "examples" / "paths" / "lithium_floor_2026_2035.toml"
 )
@@ -215,3 +217,38 @@ def test_a_product_that_is_also_a_catalog_chain_stage_carries_the_floor(tmp_path
         assert res.exit_code == 0, res.output
         out[target] = json.loads(res.stdout)
     assert out["lithium_carbonate"]["mechanisms"] == out["refine"]["mechanisms"]
+
+
+def test_supply_that_runs_away_from_the_path_without_a_floor_is_an_extreme_warning(
+    tmp_path: Path,
+) -> None:
+    """A producer subsidy 4% above the baseline for 60 years (no growth, no shocks) put
+    lithium carbonate's supply at over a thousand times the path without a floor and its
+    fiscal cost at tens of trillions of USD, without a word (the capacity rule compounds the
+    price gap every year); the run now warns, naming the mechanism, stage and first year
+    past ten times. The bundled examples' paths give no such warning."""
+    from critmin.paths.run import runaway_supply
+
+    path = tmp_path / "long.toml"
+    path.write_text(
+        'name = "sixty years"\n[zone]\nmembers = ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"]\n'
+        '[[product]]\nid = "lithium_carbonate"\n[paths]\nfloor_usd_per_t = 15000\n'
+        'years = "2024-2083"\nstart_year = 2024\ndraws = 0\ndemand_growth = false\n'
+        'shocks = false\nmechanisms = ["variable_levy", "producer_subsidy"]\n'
+    )
+    res = runner.invoke(app, ["paths", str(path), "--json", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    flat = " ".join(res.stderr.split())
+    assert "warning: extreme: paths mechanism producer_subsidy: supply at lithium_carbonate" in flat
+    assert "extreme: paths mechanism variable_levy" not in flat  # buyers pay: no runaway
+    for example in sorted((EXAMPLES / "paths").glob("*.toml")):
+        res = runner.invoke(app, ["paths", str(example), "--draws", "0", "--no-progress"])
+        assert res.exit_code == 0 and "extreme" not in res.stderr, (example, res.stderr)
+    # the bound itself, on made-up paths of two stages over three years
+    none = {"stage_supply_t": np.array([[1.0, 2.0], [1.0, 2.0], [1.0, 0.0]])}
+    fine = {"stage_supply_t": np.array([[1.0, 2.0], [11.0, 2.0], [11.0, 5.0]])}
+    away = {"stage_supply_t": np.array([[1.0, 2.0], [1.0, 23.0], [12.0, 30.0]])}
+    notes = runaway_supply({"none": none, "a": fine, "b": away}, [2030, 2031, 2032], ["x", "y"])
+    assert len(notes) == 1 and notes[0].startswith(
+        "extreme: paths mechanism b: supply at y in 2031 is 12 times"
+    ), notes

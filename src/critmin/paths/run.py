@@ -192,6 +192,39 @@ def mechanisms_like_none(central: dict[str, dict[str, np.ndarray]], floor: float
     return out
 
 
+def runaway_supply(
+    central: dict[str, dict[str, np.ndarray]], years: Sequence[int], stages: Sequence[str]
+) -> list[str]:
+    """``extreme:`` warnings for mechanisms whose central path's supply at a stage, in some
+    year, is more than :data:`critmin.simulation.EXTREME_PRICE_RATIO` times the path without
+    a floor's (``central["none"]``, same years, same growth): the capacity rule adds
+    ``kappa ln(pt)`` to log capacity every year (:mod:`critmin.paths.engine`), so a received
+    price held above the base year's for decades compounds without end (a producer subsidy
+    4% above the baseline over 60 years put lithium carbonate's supply at 2,000 times the
+    path without it, and its fiscal cost at USD 74 trillion, without a word). One warning
+    per mechanism: its first stage and year past the bound, with the largest ratio."""
+    none = central["none"]["stage_supply_t"]
+    out = []
+    for mech, path in central.items():
+        if mech == "none":
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(none > 0, path["stage_supply_t"] / none, np.nan)
+        past = np.argwhere(ratio > EXTREME_PRICE_RATIO)  # NaN compares False
+        if not len(past):
+            continue
+        t, s = (int(v) for v in past[0])
+        out.append(
+            f"extreme: paths mechanism {mech}: supply at {stages[s]} in {years[t]} is "
+            f"{ratio[t, s]:,.0f} times the path without a floor's (up to "
+            f"{float(np.nanmax(ratio)):,.0f} times later): the capacity rule builds capacity "
+            "every year the received price stays above the base year's, so a floor held "
+            "for decades compounds without end; read its figures as a sign of a floor held "
+            "too long, not as a forecast (a producer subsidy ends with paths.cfd_term_years)"
+        )
+    return out
+
+
 def offtake_without_buyers(model: PathModel, mechanisms: Sequence[str]) -> list[str]:
     """A ``no effect:`` warning for an offtake at a stage whose zone buyers have no other use
     (all of their purchases are their own producers' input for the next stage, as lithium
@@ -299,6 +332,7 @@ def run_paths(
         )
     else:
         notes += mechanisms_like_none(central, settings.floor_usd_per_t)
+    notes += runaway_supply(central, year_list, [info.key for info in model.info])
     D = settings.draws
     jobs = [(a, min(a + chunk, D)) for a in range(0, D, max(1, chunk))]
     parts: list[dict[str, dict[str, np.ndarray]] | None] = [None] * len(jobs)
