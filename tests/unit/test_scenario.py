@@ -324,3 +324,19 @@ def test_empty_file_names_are_refused() -> None:
         Scenario.from_dict(base() | {"product": [{"id": "lithium_carbonate", "flows": ""}]})
     with pytest.raises(ScenarioError, match=r"'tariffs\.file': must not be empty"):
         Scenario.from_dict(base() | {"tariffs": {"file": ""}})
+
+
+def test_a_tariff_file_that_is_a_device_is_named_so(tmp_path: Path) -> None:
+    """``tariffs.file = "/dev/zero"`` (or a pipe) was said not to exist; it is named as not a
+    regular file, and a missing file and a folder keep their own messages."""
+    from critmin.errors import CritminError
+    from critmin.scenario.tariffs import read_tariff_file
+
+    for path, words in (
+        (Path("/dev/zero"), "/dev/zero is not a regular file: give a CSV file"),
+        (tmp_path / "missing.csv", "missing.csv does not exist"),
+        (tmp_path, "is a folder: give a CSV file"),
+    ):
+        with pytest.raises(CritminError, match=r"tariffs\.file") as err:
+            read_tariff_file(path, {"USA"})
+        assert words in str(err.value), str(err.value)

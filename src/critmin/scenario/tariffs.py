@@ -123,8 +123,10 @@ def read_tariff_file(path: Path, known: set[str]) -> list[TariffRow]:
     outside [0, 10] or a missing column is one message naming the file and line."""
     if path.is_dir():
         raise CritminError(f"tariffs.file: {path} is a folder: give a CSV file")
-    if not path.is_file():
+    if not path.exists():
         raise CritminError(f"tariffs.file: {path} does not exist")
+    if not path.is_file():  # a device or a pipe (/dev/zero) was said not to exist
+        raise CritminError(f"tariffs.file: {path} is not a regular file: give a CSV file")
     try:
         return _read_tariff_rows(path, known)
     except UnicodeDecodeError as err:
