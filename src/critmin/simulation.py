@@ -614,8 +614,20 @@ def simulate(
     scenario = load_scenario(source)
     world, resolved = resolve_single_markets(scenario, world)
     warm_up()  # load the compiled kernels first: solve_seconds times the solve alone
+    chain_products: dict[str, dict[str, Any]] = {}
+    chains: dict[str, dict[str, Any]] = {}
+    if scenario.chain:  # the linked-chain model is imported only when a scenario has chains
+        from critmin.chain_results import simulate_chains
+
+        chain_products, chains = simulate_chains(scenario, world, product_result)
     products: dict[str, dict[str, Any]] = {}
     for rp in resolved:
+        if rp.spec.id in chain_products:
+            # a [[product]] that is also a catalog chain's stage of that id sets the stage
+            # (its sigma, its elasticities): the chain's stage is shown under the id, so the
+            # market alone was solved for nothing and then replaced
+            products[rp.spec.id] = chain_products[rp.spec.id]
+            continue
         with numerical_warnings() as in_solve:
             t = time.perf_counter()
             sol = solve(rp.market, rp.policy)
@@ -629,12 +641,6 @@ def simulate(
                     f"numerical: {'; '.join(numeric)} {where}: the figures concerned are "
                     "undefined and left out (null)"
                 )
-    chain_products: dict[str, dict[str, Any]] = {}
-    chains: dict[str, dict[str, Any]] = {}
-    if scenario.chain:  # the linked-chain model is imported only when a scenario has chains
-        from critmin.chain_results import simulate_chains
-
-        chain_products, chains = simulate_chains(scenario, world, product_result)
     products.update(chain_products)
     idle = no_instrument_notes(scenario, drawn=drawn)  # every product at its baseline: first
     for product in products.values():

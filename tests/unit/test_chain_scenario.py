@@ -378,3 +378,38 @@ def test_warnings_name_each_policy_by_its_number_in_the_scenario() -> None:
     with pytest.raises(ScenarioError) as err:
         simulate(scenario | {"policy": [floor, bad]})
     assert err.value.field == "policy[1].exporters"
+
+
+def test_a_product_that_is_a_catalog_chain_stage_is_solved_once_in_the_chain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A ``[[product]]`` that is also a stage of a catalog ``[[chain]]`` sets that stage (its
+    sigma here), and the chain's stage is shown under the product's id: the product was also
+    solved as a market alone first, for nothing, and its result replaced without a word. It
+    is solved once, in the chain; the result is the chain's stage (its sigma, its products)."""
+    import critmin.simulation as simulation
+
+    solved: list[str] = []
+    alone = simulation.solve
+
+    def counting(market: Any, policy: Any) -> Any:
+        solved.append(market.name)
+        return alone(market, policy)
+
+    monkeypatch.setattr(simulation, "solve", counting)
+    zone = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}
+    tariff = {"type": "tariff", "exporters": "non-members", "importers": "members", "rate": 0.2}
+    out = simulate(
+        {
+            "name": "product and chain",
+            "zone": zone,
+            "product": [{"id": "lithium_carbonate", "sigma": 3.0}],
+            "chain": [{"id": "lithium"}],
+            "policy": [tariff],
+        }
+    ).to_dict()
+    assert solved == [], solved  # no market solved alone: both stages in the chain
+    assert list(out["products"]) == ["lithium_carbonate", "lithium_ores"]
+    assert out["products"]["lithium_carbonate"]["parameters"]["sigma"] == 3.0
+    assert out["products"]["lithium_carbonate"]["chain"]
+    assert out["products"]["lithium_carbonate"]["converged"]
