@@ -293,9 +293,32 @@ def run_sweep(
         )
         if progress:
             progress(n + 1, len(values))
-    result.warnings = repeat_warnings(values)
+    result.warnings = repeat_warnings(values) + unchanged_warnings(parameter, result.points)
     result.warnings += [f"{note} (at {_values_text(at, len(values))})" for note, at in seen.items()]
     return result
+
+
+def unchanged_warnings(parameter: str, points: Sequence[SweepPoint]) -> list[str]:
+    """A ``no effect:`` warning when the parameter takes at least two different values and
+    yet every point gives the same figures, bit for bit (the key figures and each product's
+    summary and zone shares): the simulation does not read the field where the path puts it
+    (``defaults.sigma`` under a product's own ``sigma``: product > defaults; a field only
+    ``critmin uncertainty`` or ``paths`` reads, such as ``uncertainty.seed``), or every value
+    leaves the instrument idle. Without it the sweep printed one flat row and exit status 0,
+    as if the figures did not depend on the parameter. Values that merely repeat have
+    :func:`repeat_warnings` instead; figures that differ by rounding alone (or hold a NaN)
+    are not the same, so the warning is never given where the parameter does act."""
+    if len({p.value for p in points}) < 2:
+        return []
+    first = points[0]
+    if any(p.figures != first.figures or p.products != first.products for p in points[1:]):
+        return []
+    return [
+        f"no effect: {parameter} takes {len({p.value for p in points})} different values and "
+        "every point gives the same figures: the simulation does not read it here (a "
+        "product's own value overrides [defaults]; [uncertainty], [paths] and [[disruption]] "
+        "are for other commands) or no value of it makes the instrument act"
+    ]
 
 
 def _values_text(at: list[float], total: int) -> str:

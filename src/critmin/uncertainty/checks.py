@@ -13,6 +13,7 @@ import numpy as np
 from critmin.model.solver import solve
 from critmin.scenario.no_effect import closed_pairs, cut_buyers, listed
 from critmin.simulation import extreme_notes
+from critmin.uncertainty.results import OUTPUTS
 from critmin.uncertainty.tasks import ProductTask, fired_events
 from critmin.util import numerical_warnings
 
@@ -88,3 +89,32 @@ def draws_cutting_off(task: ProductTask, seed: int, draws: int) -> tuple[int, np
             any_cut |= gone
         hit += int(any_cut.sum())
     return hit, cut
+
+
+def nonfinite_in_draws(draws: dict[str, np.ndarray]) -> list[str]:
+    """A ``numerical:`` warning when converged draws of a product give a key output that is not
+    a finite number (NaN or infinite) although no buyer is cut off: a price beyond the largest
+    float, typically a sigma drawn a hair above 1 with a ban drawn (the composite price
+    ``P = (sum_i s_i c_i^(1-sigma))^(1/(1-sigma))`` of a buyer that loses a share ``s`` is
+    ``(1-s)^(-1/(sigma-1))``: 1e300 and more at sigma = 1.002). Such draws are left out of
+    that output's median, band and mean (:meth:`ProductUncertainty.quantiles`), which then
+    rest on fewer draws than the run's; before this warning they were left out without a
+    word. The caller gives it only where no ``cut off:`` warning (whose draws are left out in
+    the same way, and said) covers the product."""
+    ok = np.asarray(draws["converged"], dtype=bool)
+    total = int(ok.sum())
+    bad = {
+        label: int(np.count_nonzero(~np.isfinite(draws[key][ok])))
+        for key, (label, _) in OUTPUTS.items()
+        if key in draws
+    }
+    bad = {label: n for label, n in bad.items() if n}
+    if not bad:
+        return []
+    which = "; ".join(f"{label.lower()}: {n:,} of {total:,}" for label, n in bad.items())
+    return [
+        f"numerical: converged draws give figures that are not finite numbers ({which}), "
+        "left out of those figures' medians, bands and means: a price beyond the largest "
+        "number, as a sigma drawn close to 1 with a ban gives; narrow the sigma range "
+        "([uncertainty] ranges) to keep the draws away from 1"
+    ]

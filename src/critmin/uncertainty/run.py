@@ -16,7 +16,7 @@ from critmin.note_kinds import WARNING_PREFIXES
 from critmin.parallel import check_count
 from critmin.scenario import Scenario, UncertaintySettings, load_scenario
 from critmin.stockpile import size_stockpile, without_draws
-from critmin.uncertainty.checks import cut_off_in_draws, point_extremes
+from critmin.uncertainty.checks import cut_off_in_draws, nonfinite_in_draws, point_extremes
 from critmin.uncertainty.engines import Progress, run_dask, run_local
 from critmin.uncertainty.results import ProductUncertainty, UncertaintyResult
 from critmin.uncertainty.tasks import ProductTask, build_task
@@ -244,6 +244,12 @@ def run_uncertainty(
         f"{rp.baseline.product_id}: {note}"
         for rp, task in zip(resolved, tasks, strict=True)
         for note in cut_off_in_draws(task, rp.baseline.countries, settings.seed, N)
+    ]
+    warnings += [  # figures overflowed in draws where no buyer is cut off (a cut-off says so)
+        f"{pid}: {note}"
+        for pid, product in products.items()
+        if not any(w.startswith(f"{pid}: cut off:") for w in warnings)
+        for note in nonfinite_in_draws(product.draws)
     ]
     if N < BAND_DRAWS:
         warnings.append(
