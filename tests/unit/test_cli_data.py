@@ -175,8 +175,10 @@ def test_a_dataset_with_flows_that_are_not_amounts_is_refused(tmp_path: Path, ba
     assert res.returncode == 1, res.stdout + res.stderr
     flat = " ".join(res.stderr.split())
     # refused when the table is read, naming its file and column (before: when the model
-    # was built, naming the product)
-    assert "flows.parquet: column 'value_usd'" in flat and "rebuild it" in flat, flat
+    # was built, naming the product); compared without spaces: the terminal may wrap the
+    # long path anywhere, "flows.parquet" + newline + ": column" included
+    assert "flows.parquet:column'value_usd'" in "".join(res.stderr.split()), flat
+    assert "rebuild it" in flat, flat
     assert "internal error" not in flat
 
 
@@ -426,30 +428,36 @@ def test_a_path_with_an_emoji_code_is_printed_as_it_is(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "runs:loop:1" in proc.stderr, proc.stderr
 
 
-def test_check_names_flows_repeated_in_a_dataset() -> None:
-    """A flows table holding a flow twice (a user's edit; the manifest updated to match)
-    passed every check, and each calibration counted the flow twice; ``data check`` now
-    fails, naming the table, how many rows repeat and the first repeated key. The bundled
-    tables have one row per key (the check passes on them)."""
+def test_check_names_a_row_given_twice() -> None:
+    """A governance score given twice (a user's edit; the manifest updated to match) passed
+    every check; ``data check`` now fails, naming the table, how many rows repeat and the first
+    repeated key. The bundled tables have one row per key (the check passes on them); trade
+    flows have no key (the calibration adds up a pair standing on several rows, and a
+    release built with ``data build --baci`` may list one more than once)."""
     from critmin.data.check import repeated_keys
+    from critmin.data.schema import TABLES
 
-    flows = pd.read_parquet(REFERENCE_DIR / "flows.parquet")
-    key = ["year", "product_id", "exporter", "importer"]
-    assert repeated_keys(flows[key]) == ""
-    twice = pd.concat([flows, flows.iloc[[5, 9]]], ignore_index=True)
-    first = flows.iloc[5]
+    assert TABLES["flows"].key == () and TABLES["wgi"].key == ("country", "year", "indicator")
+    for name, schema in TABLES.items():
+        if schema.key:
+            table = pd.read_parquet(REFERENCE_DIR / f"{name}.parquet", columns=list(schema.key))
+            assert repeated_keys(table) == "", name
+    wgi = pd.read_parquet(REFERENCE_DIR / "wgi.parquet")
+    key = list(TABLES["wgi"].key)
+    twice = pd.concat([wgi, wgi.iloc[[5, 9]]], ignore_index=True)
+    first = wgi.iloc[5]
     message = repeated_keys(twice[key])
     assert message.startswith("4 rows share their key with another row"), message
-    assert f"exporter={first['exporter']}, importer={first['importer']}" in message, message
+    assert f"country={first['country']}, year={first['year']}" in message, message
 
 
-def test_data_check_fails_on_a_flow_given_twice(tmp_path: Path) -> None:
+def test_data_check_fails_on_a_score_given_twice(tmp_path: Path) -> None:
     """End to end: the damaged dataset's ``data check`` exits 1 with the failing check."""
     copy = tmp_path / "ref"
     shutil.copytree(REFERENCE_DIR, copy)
-    flows = pd.read_parquet(copy / "flows.parquet")
-    _rewrite_table(copy, "flows", pd.concat([flows, flows.iloc[[0]]], ignore_index=True))
+    wgi = pd.read_parquet(copy / "wgi.parquet")
+    _rewrite_table(copy, "wgi", pd.concat([wgi, wgi.iloc[[0]]], ignore_index=True))
     proc, flat = _critmin_on(copy, ["data", "check", "--reference", str(copy)])
     assert proc.returncode == 1, flat[-600:]
-    assert "FAIL flows: one row per year, product_id, exporter, importer" in flat, flat[-600:]
+    assert "FAIL wgi: one row per country, year, indicator" in flat, flat[-600:]
     assert "2 rows share their key" in flat and "Traceback" not in flat, flat[-600:]

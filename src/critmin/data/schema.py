@@ -35,9 +35,11 @@ class TableSchema:
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
     """Columns that identify a row: no two rows of the table share their values (checked by
-    ``critmin data check``: a repeated trade flow would be counted twice in a calibration).
-    Empty where the source itself repeats them (USGS salient statistics list some series
-    twice, e.g. a withheld and a published figure for the same year)."""
+    ``critmin data check``: a governance score or a group membership given twice is an edit
+    gone wrong). Empty where rows may repeat them: USGS salient statistics list some series
+    twice (a withheld and a published figure for the same year), and a trade flow may stand
+    on several rows, which the calibration adds up (as a user's flows CSV; a release built
+    with ``data build --baci`` may list a pair of countries and a code more than once)."""
 
     @property
     def column_names(self) -> list[str]:
@@ -121,7 +123,6 @@ FLOWS = TableSchema(
             "docs/data.md)",
         ),
     ),
-    key=("year", "product_id", "exporter", "importer"),
 )
 
 ESTIMATE_BALANCE = TableSchema(
@@ -467,7 +468,10 @@ within the published rounding (it says how many it compared in full, how many on
 bound because a country is withheld, and how many it could not: no published world total, or
 tables of sub-series such as ilmenite and rutile with several totals), that consecutive USGS
 editions agree in units (no table a hundred-fold or more apart in the median over its
-countries), and the mass balance of the estimates; with `--source` it also compares flow
-totals per HS6 with BACI.
+countries), that no table holds a row twice (one figure per mineral, stage, measure, country,
+year, edition, basis and series; one row per key of the other tables, except the trade flows,
+which the calibration adds up where a pair stands on several rows, and the USGS salient
+statistics, whose source lists some series twice), and the mass balance of the estimates; with
+`--source` it also compares flow totals per HS6 with BACI.
 """
 """Prose appended to the generated docs/data.md."""
