@@ -274,3 +274,53 @@ def test_a_build_that_makes_an_unusable_table_leaves_the_earlier_dataset(tmp_pat
     message = str(caught.value)
     assert "nothing was written" in message and "column 'value_usd'" in message, message
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_build_refuses_a_2024_baci_extract_without_quantities(tmp_path: Path) -> None:
+    """The 2024 atlas extract is the build's only source of tonnes: a copy whose qty_t column
+    is gone must stop the build with one message naming the file, not ship 2024 flows with no
+    quantity at all (it was taken silently: every unit value and USD/t floor then falls back)."""
+    from critmin.data.build import build_flows, build_products
+    from critmin.errors import SourceFormatError
+
+    folder = tmp_path / "trade/critical_materials_atlas/baci_hs17_v202601"
+    folder.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "year": [2024, 2024],
+            "exporter": ["CHL", "AUS"],
+            "importer": ["CHN", "CHN"],
+            "hs6": ["283691", "283691"],
+            "value_kusd": [2027527.918, 1000.0],
+        }
+    ).to_parquet(folder / "baci_2024_trade_with_qty.parquet")
+    (folder / "baci_2022_value_only.csv").write_text("i,j,cmd,value\nCHL,CHN,283691,5995868008.0\n")
+    with pytest.raises(SourceFormatError, match="no quantities"):
+        build_flows(tmp_path, build_products(), lambda _: None)
+
+
+def test_estimates_name_every_usgs_edition_they_rest_on() -> None:
+    """The estimated flows of a trade year use the newest edition publishing that year's output
+    (2022: MCS2024, 2024: MCS2026); the provenance the build writes for ``flows`` and
+    ``estimate_balance`` must name each of those editions, not MCS2026 alone."""
+    from critmin.data.build import PUBLICATIONS
+
+    supply = pd.read_parquet(REFERENCE_DIR / "supply.parquet")
+    flows = pd.read_parquet(REFERENCE_DIR / "flows.parquet", columns=["year", "basis", "source"])
+    estimated = flows[flows["basis"] == "estimate"]
+    series = estimated["source"].str.extractall(r"usgs:(?P<mineral>\w+):(?P<stage>\w+)")
+    keys = set(zip(series["mineral"], series["stage"], strict=True))
+    rows = supply[
+        supply["is_latest"]
+        & (supply["measure"] == "production")
+        & supply["year"].isin(set(estimated["year"]))
+    ]
+    used = {
+        e
+        for m, st, e in zip(rows["mineral"], rows["stage"], rows["edition"], strict=True)
+        if (m, st) in keys
+    }
+    assert used, "the bundled estimates rest on no USGS figure?"
+    for table in ("flows", "estimate_balance"):
+        named = {p.edition for p in PUBLICATIONS[table]}
+        assert used <= named, (table, sorted(used - named))

@@ -172,7 +172,15 @@ def build_flows(source: Path, products: pd.DataFrame, log: Progress) -> pd.DataF
     """BACI 2024 (values and tonnes) and 2022 (values) for every bundled HS6 product."""
     folder = source / "trade/critical_materials_atlas/baci_hs17_v202601"
     log("CEPII BACI 2024 (with quantities)")
-    f24 = baci.read_baci(_require(folder / "baci_2024_trade_with_qty.parquet"))
+    path24 = _require(folder / "baci_2024_trade_with_qty.parquet")
+    f24 = baci.read_baci(path24)
+    if f24["quantity_t"].isna().all():
+        # the reader takes a quantity-less extract; this file is the only source of tonnes
+        raise SourceFormatError(
+            path24,
+            "holds no quantities (column qty_t missing or empty): the 2024 flows need BACI's "
+            "tonnes (unit values, floors), so nothing was built",
+        )
     log("CEPII BACI 2022 (values)")
     f22 = baci.read_baci(_require(folder / "baci_2022_value_only.csv"), year=2022)
     df = pd.concat([f24, f22], ignore_index=True)
@@ -445,11 +453,19 @@ PUBLICATIONS: dict[str, list[prov.Publication]] = {
     "flows": [
         prov.BACI,
         prov.BACI_ASEAN,
+        # the estimates of a trade year use the newest edition publishing its output:
+        # MCS2024 for 2022, MCS2026 for 2024 (and USGS prices)
+        prov.USGS_MCS["MCS2024"],
         prov.USGS_MCS["MCS2026"],
         prov.EU_CRM,
         prov.COMTRADE_AGGREGATES,
     ],
-    "estimate_balance": [prov.USGS_MCS["MCS2026"], prov.EU_CRM, prov.CRITMIN_CURATED],
+    "estimate_balance": [
+        prov.USGS_MCS["MCS2024"],
+        prov.USGS_MCS["MCS2026"],
+        prov.EU_CRM,
+        prov.CRITMIN_CURATED,
+    ],
     "wgi": [prov.WGI],
     "eu_supply_shares": [prov.EU_CRM],
     "eu_sr_ei": [prov.EU_CRM],
