@@ -56,10 +56,11 @@ def labelled(frame: pd.DataFrame, name: str = "") -> pd.DataFrame:
     )
 
 
-FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What a spreadsheet reads as the start of a formula in a CSV cell (OWASP, "CSV
 injection"): a text cell starting so gets a leading apostrophe, which spreadsheets show
-as text; numbers are untouched."""
+as text; numbers are untouched. ``-`` too: Excel runs ``-1+1+cmd|' /C calc'!A0`` (a user
+product's id) as a formula; the key figures' text ``-0.33%`` is quoted as ``+8.62%`` is."""
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:

@@ -236,6 +236,33 @@ def test_names_starting_like_a_formula_stay_text_in_exports(tmp_path: Path) -> N
                 assert not cell.startswith(("=", "+", "@")), (name, cell)
 
 
+def test_text_starting_with_a_minus_is_no_formula_in_csv(tmp_path: Path) -> None:
+    """A user product whose id starts with '-' (OWASP's ``-1+1+cmd|' /C calc'!A0``, which
+    Excel runs as a formula from a CSV file) is quoted in every CSV table, as '=', '+' and '@'
+    are; numbers (a negative change) stay numbers."""
+    flows = tmp_path / "w.csv"
+    flows.write_text(
+        "exporter,importer,value_usd\nCHN,USA,1000000\nCHN,CHN,5000000\n"
+        "AUS,USA,500000\nAUS,CHN,800000\nUSA,USA,300000\n",
+        encoding="utf-8",
+    )
+    pid = "-1+1+cmd|' /C calc'!A0"
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        'name = "minus"\n[zone]\nmembers = ["USA", "AUS"]\nwatch = ["CHN"]\n'
+        f'[[product]]\nid = "{pid}"\nflows = "w.csv"\nbaseline_price_usd_per_t = 1000\n'
+        '[[policy]]\ntype = "tariff"\nrate = 0.2\n',
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(app, ["simulate", str(scenario), "--csv", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    for name in ("products", "countries", "flows", "welfare"):
+        frame = pd.read_csv(tmp_path / "out" / f"{name}.csv", dtype=str, keep_default_na=False)
+        assert set(frame["product id"]) - {"all"} == {f"'{pid}"}, name
+    flows_out = pd.read_csv(tmp_path / "out" / "flows.csv")
+    assert (flows_out["value change (USD)"] < 0).any()  # negative numbers are not quoted
+
+
 def test_workbook_names_its_sources(tmp_path: Path) -> None:
     """The workbook's last sheet gives publisher, title, edition, licence and link of every
     bundled table the results rest on and when the dataset was built, as the report does: a
