@@ -30,6 +30,7 @@ import pandas as pd
 from critmin.frames import column_header, table, table_names, tables
 from critmin.narrative import headline
 from critmin.note_kinds import result_warnings
+from critmin.util import spreadsheet_safe_frame
 
 UNITS_NOTE = [
     ("%", "percent change from the baseline (columns ending in (%))"),
@@ -56,28 +57,16 @@ def labelled(frame: pd.DataFrame, name: str = "") -> pd.DataFrame:
     )
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""What a spreadsheet reads as the start of a formula in a CSV cell (OWASP, "CSV
-injection"): a text cell starting so gets a leading apostrophe, which spreadsheets show
-as text; numbers are untouched. ``-`` too: Excel runs ``-1+1+cmd|' /C calc'!A0`` (a user
-product's id) as a formula; the key figures' text ``-0.33%`` is quoted as ``+8.62%`` is."""
-
-
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with every text cell that a spreadsheet would run as a formula quoted."""
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_object_dtype(out[col]) or pd.api.types.is_string_dtype(out[col]):
-            out[col] = [
-                f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v
-                for v in out[col]
-            ]
+    """``frame`` with every text cell that a spreadsheet would run as a formula quoted
+    (:func:`critmin.util.spreadsheet_safe_frame`, :data:`critmin.util.FORMULA_STARTS`)."""
+    out: pd.DataFrame = spreadsheet_safe_frame(frame)
     return out
 
 
 def table_csv(results: dict[str, Any], name: str) -> str:
     """One table (:func:`critmin.frames.table_names`) as CSV text with unit headers; text
-    that would start a spreadsheet formula is quoted (:data:`FORMULA_STARTS`)."""
+    that would start a spreadsheet formula is quoted (:data:`critmin.util.FORMULA_STARTS`)."""
     text: str = _as_text(labelled(table(results, name), name)).to_csv(index=False)
     return text
 
@@ -93,7 +82,7 @@ and the warning as the terminal, the workbook's summary sheet and the pages give
 
 def warnings_csv(rows: Iterable[tuple[str, str]]) -> str:
     """``(where, warning)`` rows as the CSV text of ``warnings.csv`` (:data:`WARNING_COLUMNS`),
-    quoted as every table is (:data:`FORMULA_STARTS`). The header alone when there are none:
+    quoted as every table is (:data:`critmin.util.FORMULA_STARTS`). The header alone when there are none:
     a set of files is the same set whatever the run gave, and a ``warnings.csv`` of an
     earlier run in the same folder is replaced, never left to describe this one."""
     frame = pd.DataFrame([list(r) for r in rows], columns=list(WARNING_COLUMNS), dtype=object)

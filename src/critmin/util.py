@@ -409,3 +409,29 @@ def check_results_fit(need: float, what: str, most: Any, advice: str = "") -> No
         f"of this machine's {total / 2**30:,.1f} GiB: use at most {most(MEMORY_SHARE * total)}"
         + (f" ({advice})" if advice else "")
     )
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula in a CSV cell (OWASP, "CSV
+injection"): a text cell starting so gets a leading apostrophe, which spreadsheets show
+as text; numbers are untouched. ``-`` too: Excel runs ``-1+1+cmd|' /C calc'!A0`` (a user
+product's id) as a formula; the key figures' text ``-0.33%`` is quoted as ``+8.62%`` is."""
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """``value`` as a CSV cell a spreadsheet shows and never runs: a text starting with one
+    of :data:`FORMULA_STARTS` with a leading apostrophe, anything else as it is."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def spreadsheet_safe_frame(frame: Any) -> Any:
+    """A copy of the pandas DataFrame ``frame`` with every text cell :func:`spreadsheet_safe`
+    (what every CSV file critmin writes holds: user products' ids, scenario names and
+    sweep parameters are text the user typed)."""
+    import pandas as pd
+
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_object_dtype(out[col]) or pd.api.types.is_string_dtype(out[col]):
+            out[col] = [spreadsheet_safe(v) for v in out[col]]
+    return out

@@ -282,3 +282,55 @@ def test_workbook_names_its_sources(tmp_path: Path) -> None:
     baci = [r for r in rows[1:] if r[0] == "flows" and r[1] == "CEPII"]
     assert baci and baci[0][3] and str(baci[0][5]).startswith("https://")
     assert rows[-1][2] == "dataset built (UTC)" and rows[-1][3] == found["built"]
+
+
+def test_sweep_and_draws_csv_files_quote_a_product_id_that_starts_a_formula(
+    tmp_path: Path,
+) -> None:
+    """The draws of ``critmin uncertainty --draws-out`` and the tables of ``critmin paths``
+    wrote a user product's id as given: ``=1+1+cmd|' /C calc'!A0`` ran as a formula where a
+    spreadsheet opened them. They quote it as the simulation's CSV tables do; numbers stay
+    numbers. (The sweep's table names no product, only figures; its writer quotes text too.)"""
+    from critmin.paths.results import _csv_text
+
+    flows = tmp_path / "w.csv"
+    flows.write_text(
+        "exporter,importer,value_usd\nCHN,USA,1000000\nCHN,CHN,5000000\n"
+        "AUS,USA,500000\nAUS,CHN,800000\nUSA,USA,300000\n",
+        encoding="utf-8",
+    )
+    pid = "=1+1+cmd|' /C calc'!A0"
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        'name = "formula"\n[zone]\nmembers = ["USA", "AUS"]\nwatch = ["CHN"]\n'
+        f'[[product]]\nid = "{pid}"\nflows = "w.csv"\nbaseline_price_usd_per_t = 1000\n'
+        '[[policy]]\ntype = "tariff"\nrate = 0.2\n',
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    draws = tmp_path / "draws.csv"
+    res = runner.invoke(
+        app, ["uncertainty", str(scenario), "-n", "3", "--draws-out", str(draws), "--no-progress"]
+    )
+    assert res.exit_code == 0, res.output
+    text = draws.read_text(encoding="utf-8")
+    assert f"'{pid}" in text and f",{pid}" not in text and not text.startswith(pid), text[:300]
+    sweep = tmp_path / "sweep.csv"
+    res = runner.invoke(
+        app,
+        [
+            "sweep",
+            str(scenario),
+            "--param",
+            "policy[0].rate",
+            "--values",
+            "0.1,0.2",
+            "--csv",
+            str(sweep),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(sweep, dtype=str, keep_default_na=False)
+    cells = {v for col in frame.columns for v in frame[col]}
+    assert pid not in cells and not any(v.startswith("=") for v in cells), cells
+    assert _csv_text([["stage", pid, -1.5]]) == f"stage,'{pid},-1.5\r\n"

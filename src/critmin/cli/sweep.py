@@ -11,6 +11,7 @@ import typer
 
 from critmin.cli.app import app, err, escape, load_solver, out, print_frame, user_errors
 from critmin.errors import CritminError
+from critmin.util import spreadsheet_safe_frame
 
 SWEEP_HELP = """Run one parameter of a scenario over a range and chart the key figures.
 
@@ -136,7 +137,8 @@ def _table_csv(frame: Any, param: str) -> str:
     from critmin.frames import column_header
 
     headers = {c: column_header(str(c)) for c in frame.columns if c != param}
-    text: str = frame.rename(columns=headers).to_csv(index=False)
+    # a text a spreadsheet would run as a formula (a user product's id) quoted, as every CSV
+    text: str = spreadsheet_safe_frame(frame.rename(columns=headers)).to_csv(index=False)
     return text
 
 

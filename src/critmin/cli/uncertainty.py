@@ -25,6 +25,7 @@ from critmin.cli.app import (
 from critmin.cli.simulate import JSON_SUFFIXES
 from critmin.errors import CritminError, did_you_mean
 from critmin.parallel import check_scheduler
+from critmin.util import spreadsheet_safe_frame
 
 DRAW_SUFFIXES = (".csv", ".parquet")
 """Formats of ``--draws-out``, chosen by the file's suffix."""
@@ -218,7 +219,8 @@ def _write_draws(
 
         rows = [placed(w, list(data["products"])) for w in data["warnings"]]
         text = warnings_csv(rows).encode("utf-8")
-        writers[path] = lambda f: frame.to_csv(f, index=False)
+        safe = spreadsheet_safe_frame(frame)  # user products' ids: never a formula
+        writers[path] = lambda f: safe.to_csv(f, index=False)
         writers[warnings_beside(path)] = lambda f: f.write(text)
     write_files_together(writers)  # an OSError of pandas or pyarrow: a WriteFailedError
 

@@ -23,7 +23,12 @@ import numpy as np
 
 from critmin.note_kinds import WARNING_PREFIXES
 from critmin.numbers import finite_or_none
-from critmin.util import check_output_dir, numerical_warnings, write_texts_together
+from critmin.util import (
+    check_output_dir,
+    numerical_warnings,
+    spreadsheet_safe,
+    write_texts_together,
+)
 
 __all__ = ["MEASURES", "PathsResult"]
 
@@ -298,10 +303,15 @@ class PathsResult:
 
 def _csv_text(rows: list[list[Any]]) -> str:
     """Rows as CSV text (the csv module's quoting, ``\r\n`` line ends as before); a negative
-    zero (a cost of nothing, negated) is written ``0.0``, not ``-0.0``."""
+    zero (a cost of nothing, negated) is written ``0.0``, not ``-0.0``; a text a spreadsheet
+    would run as a formula (a stage key is a user product's id) is quoted
+    (:func:`critmin.util.spreadsheet_safe`)."""
     buf = io.StringIO(newline="")
     csv.writer(buf).writerows(
-        [[0.0 if isinstance(v, float) and v == 0.0 else v for v in row] for row in rows]
+        [
+            [0.0 if isinstance(v, float) and v == 0.0 else spreadsheet_safe(v) for v in row]
+            for row in rows
+        ]
     )
     return buf.getvalue()
 
