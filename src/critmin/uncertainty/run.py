@@ -16,7 +16,12 @@ from critmin.note_kinds import WARNING_PREFIXES
 from critmin.parallel import check_count
 from critmin.scenario import Scenario, UncertaintySettings, load_scenario
 from critmin.stockpile import size_stockpile, without_draws
-from critmin.uncertainty.checks import cut_off_in_draws, nonfinite_in_draws, point_extremes
+from critmin.uncertainty.checks import (
+    cut_off_in_draws,
+    extreme_in_draws,
+    nonfinite_in_draws,
+    point_extremes,
+)
 from critmin.uncertainty.engines import Progress, run_dask, run_local
 from critmin.uncertainty.results import ProductUncertainty, UncertaintyResult
 from critmin.uncertainty.tasks import ProductTask, build_task
@@ -250,6 +255,15 @@ def run_uncertainty(
         for pid, product in products.items()
         if not any(w.startswith(f"{pid}: cut off:") for w in warnings)
         for note in nonfinite_in_draws(product.draws)
+    ]
+    point_extreme = {
+        pid for pid in products if any(w.startswith(f"{pid}: extreme:") for w in warnings)
+    }
+    warnings += [  # far from the calibration in some draws (the point's own warning covers it)
+        f"{pid}: {note}"
+        for pid, product in products.items()
+        if pid not in point_extreme
+        for note in extreme_in_draws(product.draws)
     ]
     if N < BAND_DRAWS:
         warnings.append(
