@@ -171,6 +171,29 @@ def test_a_grant_share_for_a_country_outside_the_importers_is_named_as_unused() 
     ), notes
 
 
+@pytest.mark.parametrize("code", ["ISR", "ATA"])
+def test_a_grant_share_for_a_country_that_buys_nothing_from_the_exporter_is_named(
+    code: str,
+) -> None:
+    """``grant_share = {default = 0.8, ISR = 0}`` on gallium/germanium, 2024: Israel is in the
+    market but buys none from China in the baseline, Antarctica is not in the market at all;
+    either share was ignored in silence (an analyst's ban on that destination did nothing)."""
+    lic = {
+        "type": "export_licensing",
+        "exporters": ["CHN"],
+        "grant_share": {"default": 0.8, code: 0.0},
+    }
+    notes = product(scenario(lic))["notes"]
+    assert any(
+        n.startswith(f"no effect: policy[0].grant_share.{code}: {code} buys no gallium")
+        and "from CHN in the baseline" in n
+        for n in notes
+    ), notes
+    # a destination that does buy from China gets no such note
+    used = dict(lic, grant_share={"default": 0.8, "USA": 0.0})
+    assert not any("grant_share.USA" in n for n in product(scenario(used))["notes"])
+
+
 @pytest.mark.parametrize(
     ("policy", "field", "words"),
     [

@@ -35,7 +35,7 @@ import numpy as np
 from critmin.baseline import ProductBaseline
 from critmin.errors import ScenarioError
 from critmin.model.quota_groups import GroupLeak, QuotaGroup
-from critmin.scenario.no_effect import codes
+from critmin.scenario.no_effect import codes, goods
 from critmin.scenario.spec import (
     ExportBanPolicy,
     ExportLicensingPolicy,
@@ -81,15 +81,20 @@ def is_control(pol: object) -> bool:
 def _grant_shares(
     pol: ExportLicensingPolicy,
     base: ProductBaseline,
+    rows: np.ndarray,
     cols: np.ndarray,
     select: Callable[[Selector, str], np.ndarray],
     fname: str,
     notes: list[str],
 ) -> np.ndarray:
-    """Grant share per destination (nan off the policy's destinations); a share given for a
-    country of the market that is not among the policy's importers gets a ``no effect``
-    note (it would be ignored in silence)."""
+    """Grant share per destination (nan off the policy's destinations). A share given for a
+    country that is not among the policy's importers, or that buys nothing from the
+    exporters in this market's baseline (absent from the market, or no trade with them), gets
+    a ``no effect`` note: it would be ignored in silence."""
     share = np.full(base.n, np.nan)
+    foreign = base.V[rows].copy()
+    foreign[:, np.flatnonzero(rows)] = 0.0  # the exporters' own (domestic) sales
+    buys = (foreign > 0).any(axis=0)  # destinations the exporters sell to in the baseline
     if isinstance(pol.grant_share, dict):
         default = pol.grant_share.get("default")
         if default is not None:
@@ -103,6 +108,12 @@ def _grant_shares(
                 notes.append(
                     f"no effect: {fname}.grant_share.{code}: {code} is not among the "
                     "policy's importers, so its share is not used"
+                )
+            elif not (mask & buys).any():
+                notes.append(
+                    f"no effect: {fname}.grant_share.{code}: {code} buys no "
+                    f"{goods(base)} from {codes(base, rows)} in the baseline, so its "
+                    "share is not used"
                 )
             share[mask] = value
         bare = cols & np.isnan(share) & (base.V.sum(axis=0) > 0)
@@ -308,7 +319,7 @@ def resolve_controls(
             if spec is not None:
                 quota_leaks += add_leaks(spec, pairs)
         elif isinstance(pol, ExportLicensingPolicy):
-            share = _grant_shares(pol, base, cols, select, fname, notes)
+            share = _grant_shares(pol, base, rows, cols, select, fname, notes)
             cap = np.where(pairs, share[None, :], np.inf)
             new = np.where(np.isnan(cap), np.inf, cap)
             own_caps.append((fname, pol.type, new))

@@ -53,7 +53,7 @@ def closed_pairs(banned: np.ndarray, cap: np.ndarray) -> np.ndarray:
     return closed
 
 
-def _goods(base: ProductBaseline) -> str:
+def goods(base: ProductBaseline) -> str:
     """The product's name inside a sentence: ``lithium carbonate`` (acronyms kept: ``REE``)."""
     name = base.name
     return name[0].lower() + name[1:] if len(name) > 1 and name[1].islower() else name
@@ -75,7 +75,7 @@ def tariff_notes(label: str, base: ProductBaseline, pairs: np.ndarray, rate: flo
     if not traded.any():
         return [
             f"no effect: {label}: the exporters and importers it selects do not trade "
-            f"{_goods(base)} with each other in the baseline"
+            f"{goods(base)} with each other in the baseline"
         ]
     if np.allclose(base.t0[traded], rate, rtol=0.0, atol=1e-12):
         return [f"no effect: {label}: {rate:g} is the baseline tariff on every pair it selects"]
@@ -112,7 +112,7 @@ def ban_notes(label: str, base: ProductBaseline, rows: np.ndarray, cols: np.ndar
     exporters that do not sell the product to the importers selected."""
     if not rows.any() or not cols.any():
         side = "exporters" if not rows.any() else "importers"
-        return [f"no effect: {label}: none of the {side} it names is in the {_goods(base)} market"]
+        return [f"no effect: {label}: none of the {side} it names is in the {goods(base)} market"]
     pairs = np.outer(rows, cols) & ~np.eye(base.n, dtype=bool)
     if not pairs.any():
         return [
@@ -125,15 +125,15 @@ def ban_notes(label: str, base: ProductBaseline, rows: np.ndarray, cols: np.ndar
     if not rows.any():
         return [
             f"no effect: {label}: none of the exporters it selects is among the countries "
-            f"that trade {_goods(base)}, so a cap on their exports changes nothing"
+            f"that trade {goods(base)}, so a cap on their exports changes nothing"
         ]
     if not exporting.any():
         return [
-            f"no effect: {label}: {_do(base, rows)} not export {_goods(base)} in the baseline, "
+            f"no effect: {label}: {_do(base, rows)} not export {goods(base)} in the baseline, "
             "so a ban on those exports changes nothing"
         ]
     return [
-        f"no effect: {label}: {_do(base, rows)} not sell {_goods(base)} to the importers it "
+        f"no effect: {label}: {_do(base, rows)} not sell {goods(base)} to the importers it "
         f"selects ({codes(base, cols)}) in the baseline"
     ]
 
@@ -145,11 +145,11 @@ def quota_notes(label: str, base: ProductBaseline, rows: np.ndarray, share: floa
     if not rows.any():
         return [
             f"no effect: {label}: none of the exporters it selects is among the countries "
-            f"that trade {_goods(base)}, so a cap on their exports changes nothing"
+            f"that trade {goods(base)}, so a cap on their exports changes nothing"
         ]
     if not exporting.any():
         return [
-            f"no effect: {label}: {_do(base, rows)} not export {_goods(base)} in the baseline, "
+            f"no effect: {label}: {_do(base, rows)} not export {goods(base)} in the baseline, "
             "so a cap on those exports changes nothing"
         ]
     if share >= 1:
@@ -169,7 +169,7 @@ def levy_floor_notes(
     traded = pairs & _traded(base)
     if not traded.any():
         return [
-            f"no effect: {label}: no non-member sells {_goods(base)} to a zone member in the "
+            f"no effect: {label}: no non-member sells {goods(base)} to a zone member in the "
             "baseline, so there is nothing for a levy to top up"
         ]
     lowest = float(np.nanmin(base.p0[traded])) if np.isfinite(base.p0[traded]).any() else None
@@ -190,7 +190,7 @@ def subsidy_floor_notes(
     producing = members & (base.V.sum(axis=1) > 0)
     if not producing.any():
         return [
-            f"no effect: {label}: no zone member sells {_goods(base)} in the baseline, so there "
+            f"no effect: {label}: no zone member sells {goods(base)} in the baseline, so there "
             "is no producer to subsidise"
         ]
     lowest = float(np.nanmin(unit_values[producing]))
@@ -237,7 +237,7 @@ def closed_notes(
         if mine.any() and closed[mine].all():
             warn(
                 label,
-                f"{why} every non-member's sales of {_goods(base)} to the zone, so there is "
+                f"{why} every non-member's sales of {goods(base)} to the zone, so there is "
                 "nothing for a levy to top up",
             )
     for label, rows, _ in quotas:
@@ -246,7 +246,7 @@ def closed_notes(
             warn(
                 label,
                 f"export bans (or destination quotas or licences of 0) close every export of "
-                f"{_goods(base)} by {codes(base, mine.any(axis=1))}, so a cap on them changes "
+                f"{goods(base)} by {codes(base, mine.any(axis=1))}, so a cap on them changes "
                 "nothing",
             )
     redundant: set[int] = set()
@@ -282,7 +282,7 @@ def cut_off_notes(base: ProductBaseline, banned: np.ndarray) -> list[str]:
     if not cut.any():
         return []
     return [
-        f"cut off: the bans leave {int(cut.sum())} buyer(s) of {_goods(base)} with no supplier "
+        f"cut off: the bans leave {int(cut.sum())} buyer(s) of {goods(base)} with no supplier "
         f"({codes(base, cut)}): their price is infinite, so their consumer surplus and welfare "
         "are undefined (shown as '-', null in JSON), and so are the welfare totals that "
         "include them"
@@ -303,7 +303,7 @@ def settings_notes(scenario: Any, base: ProductBaseline) -> list[str]:
     if cut > 0 and not (base.t0 > 0).any():
         out.append(
             f"no effect: tariffs.preferential_cut: there is no baseline tariff on "
-            f"{_goods(base)} to cut (tariffs.baseline = 'curated' or a tariffs.file sets them)"
+            f"{goods(base)} to cut (tariffs.baseline = 'curated' or a tariffs.file sets them)"
         )
     return out
 
