@@ -779,9 +779,31 @@ def test_boron_mine_figures_on_different_bases_are_not_added(
     assert r["supply_basis"] == "eu_shares" and r["edition"] is None
     assert r["top_supplier"] == "TUR" and r["top_supplier_share"] == pytest.approx(0.484)
     assert "cannot be added" in r["notes"][0] and "eu_shares used instead" in r["notes"][0]
-    # one basis (Türkiye's and Germany's refined borates and compounds): USGS kept
+
+
+def test_boron_world_total_xx_keeps_every_stage_off_usgs(
+    world: World, records: list[dict[str, Any]]
+) -> None:
+    """USGS prints boron's world total as 'XX' (not calculable: not reported in a consistent
+    manner). Its refine stage held only Türkiye's refined borates and Germany's compounds:
+    Türkiye 97.6 % of the world at 100 % coverage, while the U.S. ('all forms', withheld) was
+    nowhere in the row; the EU CRM 2023 processing shares give Türkiye 44.8 % and the United
+    States 23.4 %. MCS2025 files Türkiye's refined borates among the mine rows, on one basis,
+    so the default 2023 mine row (from MCS2025) showed Türkiye 63.5 %."""
+    for year in (2023, 2024, 2025):
+        for stage in ("mine", "refine"):
+            usgs = usgs_production(world, "boron", stage, year)
+            assert usgs is not None and usgs.not_comparable is not None, (stage, year)
     refine = _record(records, "boron", "refine")
-    assert refine["supply_basis"] == "production" and refine["top_supplier"] == "TUR"
+    assert refine["supply_basis"] == "eu_shares" and refine["edition"] is None
+    assert refine["top_supplier"] == "TUR"
+    assert refine["top_supplier_share"] == pytest.approx(0.448)
+    usa = {s["country"]: s["share"] for s in refine["top_suppliers"]}["USA"]
+    assert usa == pytest.approx(0.234)
+    assert "'XX'" in refine["notes"][0] and "eu_shares used instead" in refine["notes"][0]
+    mine_2023 = assess_one(world, "boron", "mine", 2023, None)
+    assert mine_2023 is not None and mine_2023["supply_basis"] == "eu_shares"
+    assert mine_2023["top_supplier_share"] == pytest.approx(0.484)
 
 
 def test_only_boron_mine_mixes_bases(world: World) -> None:
