@@ -247,6 +247,25 @@ def test_us_nir_feldspar_2024_by_hand(world: World) -> None:
     assert dependence.matches_usgs(apparent, "25")
 
 
+def test_us_nir_titanium_says_it_is_the_sponge_figure(world: World) -> None:
+    """critmin's titanium NIR is USGS's titanium sponge NIR (>95 for 2024); USGS also prints
+    87 for titanium mineral concentrates (the mine stage). The record said neither, so its
+    '>95' looked like a mismatch with the concentrates figure; the note names both."""
+    r = us_nir(world, "titanium", 2024)
+    assert r["published_nir"] == ">95" and r["matches_usgs"] is True
+    u = world.us_salient
+    conc = u[
+        (u["mineral"] == "titanium_mineral_concentrates")
+        & (u["statistic"] == "nir_pct")
+        & (u["year"] == 2024)
+        & (u["edition"] == r["edition"])
+    ]
+    assert list(conc["value_text"]) == ["87"]
+    note = " ".join(r["notes"])
+    assert "titanium sponge metal NIR" in note and "mineral concentrates" in note
+    assert "(87 for 2024" in note
+
+
 def test_us_nir_cobalt_2024_uses_apparent_consumption_and_secondary_output(world: World) -> None:
     """Cobalt 2024 (USGS 74 %): USGS divides by apparent consumption, 7,960 t, the second
     consumption series (the first, estimated consumption 7,830 t, gave 75.6 %). Apparent
