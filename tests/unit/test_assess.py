@@ -247,6 +247,25 @@ def test_us_nir_feldspar_2024_by_hand(world: World) -> None:
     assert dependence.matches_usgs(apparent, "25")
 
 
+def test_us_nir_titanium_says_it_is_the_sponge_figure(world: World) -> None:
+    """critmin's titanium NIR is USGS's titanium sponge NIR (>95 for 2024); USGS also prints
+    87 for titanium mineral concentrates (the mine stage). The record said neither, so its
+    '>95' looked like a mismatch with the concentrates figure; the note names both."""
+    r = us_nir(world, "titanium", 2024)
+    assert r["published_nir"] == ">95" and r["matches_usgs"] is True
+    u = world.us_salient
+    conc = u[
+        (u["mineral"] == "titanium_mineral_concentrates")
+        & (u["statistic"] == "nir_pct")
+        & (u["year"] == 2024)
+        & (u["edition"] == r["edition"])
+    ]
+    assert list(conc["value_text"]) == ["87"]
+    note = " ".join(r["notes"])
+    assert "titanium sponge metal NIR" in note and "mineral concentrates" in note
+    assert "(87 for 2024" in note
+
+
 def test_us_nir_cobalt_2024_uses_apparent_consumption_and_secondary_output(world: World) -> None:
     """Cobalt 2024 (USGS 74 %): USGS divides by apparent consumption, 7,960 t, the second
     consumption series (the first, estimated consumption 7,830 t, gave 75.6 %). Apparent
@@ -779,9 +798,31 @@ def test_boron_mine_figures_on_different_bases_are_not_added(
     assert r["supply_basis"] == "eu_shares" and r["edition"] is None
     assert r["top_supplier"] == "TUR" and r["top_supplier_share"] == pytest.approx(0.484)
     assert "cannot be added" in r["notes"][0] and "eu_shares used instead" in r["notes"][0]
-    # one basis (Türkiye's and Germany's refined borates and compounds): USGS kept
+
+
+def test_boron_world_total_xx_keeps_every_stage_off_usgs(
+    world: World, records: list[dict[str, Any]]
+) -> None:
+    """USGS prints boron's world total as 'XX' (not calculable: not reported in a consistent
+    manner). Its refine stage held only Türkiye's refined borates and Germany's compounds:
+    Türkiye 97.6 % of the world at 100 % coverage, while the U.S. ('all forms', withheld) was
+    nowhere in the row; the EU CRM 2023 processing shares give Türkiye 44.8 % and the United
+    States 23.4 %. MCS2025 files Türkiye's refined borates among the mine rows, on one basis,
+    so the default 2023 mine row (from MCS2025) showed Türkiye 63.5 %."""
+    for year in (2023, 2024, 2025):
+        for stage in ("mine", "refine"):
+            usgs = usgs_production(world, "boron", stage, year)
+            assert usgs is not None and usgs.not_comparable is not None, (stage, year)
     refine = _record(records, "boron", "refine")
-    assert refine["supply_basis"] == "production" and refine["top_supplier"] == "TUR"
+    assert refine["supply_basis"] == "eu_shares" and refine["edition"] is None
+    assert refine["top_supplier"] == "TUR"
+    assert refine["top_supplier_share"] == pytest.approx(0.448)
+    usa = {s["country"]: s["share"] for s in refine["top_suppliers"]}["USA"]
+    assert usa == pytest.approx(0.234)
+    assert "'XX'" in refine["notes"][0] and "eu_shares used instead" in refine["notes"][0]
+    mine_2023 = assess_one(world, "boron", "mine", 2023, None)
+    assert mine_2023 is not None and mine_2023["supply_basis"] == "eu_shares"
+    assert mine_2023["top_supplier_share"] == pytest.approx(0.484)
 
 
 def test_only_boron_mine_mixes_bases(world: World) -> None:

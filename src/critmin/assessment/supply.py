@@ -8,7 +8,9 @@ come from the first source that has them:
    content, or gross weight, REO, oxide where USGS says so). Country figures on different
    bases with no USGS world total (boron: B2O3 for China, gross weight of ulexite, crude ore,
    datolite for others; USGS prints the world total as ``XX``) cannot be added, so they are
-   not used: the next source is, and the record says why;
+   not used: the next source is, and the record says why. Any stage of a table whose world
+   total is ``XX`` is treated so (boron refining: Türkiye's refined borates and Germany's
+   compounds only, the withheld U.S. output in no stage);
 2. ``eu_shares``: the EU 2023 CRM study's global extraction (E, mine stage) or processing
    (P, refine stage) shares; their reference period is about 2016-2020;
 3. ``exports``: exporters' shares of world exports of the bundled traded product (CEPII
@@ -45,7 +47,7 @@ from critmin.assessment.common import (
     trade,
     usgs_ids,
 )
-from critmin.catalog import crosswalks
+from critmin.catalog import STAGES, crosswalks
 from critmin.metrics import concentration, criticality
 from critmin.numbers import clean
 from critmin.world import AGGREGATES, World
@@ -120,6 +122,7 @@ def usgs_production(
     for c, r in zip(country, rest["missing_reason"], strict=True):
         if isinstance(r, str) and c in values.index and math.isnan(float(values[c])):
             reasons.setdefault(c, r)
+    named = values.drop(list(AGGREGATES), errors="ignore").dropna()
     bases = sorted(set(map(str, df["basis"].dropna())))
     # the bases of the published country figures (a withheld row's basis adds nothing)
     named_bases = sorted(set(map(str, rest.loc[amount.notna() & (amount > 0), "basis"].dropna())))
@@ -129,6 +132,13 @@ def usgs_production(
         not_comparable = (
             f"USGS {edition} gives {mineral} {stage} output on different bases "
             f"({', '.join(named_bases)}) and no world total: the figures cannot be added"
+        )
+    elif no_total and _world_total_not_calculable(world, ids, year, edition):
+        not_comparable = (
+            f"USGS {edition} prints the {mineral} world total as 'XX' (not calculable: "
+            "countries do not report production in a consistent manner) and its table holds "
+            f"{stage} figures for only {', '.join(sorted(named.index))}: the figures cannot "
+            "be added into world shares"
         )
     if len(bases) > 1:
         notes.append(
@@ -156,6 +166,26 @@ def usgs_production(
         edition=edition,
         not_comparable=not_comparable,
     )
+
+
+def _world_total_not_calculable(
+    world: World, ids: tuple[str, ...], year: int, edition: str
+) -> bool:
+    """True when the USGS table of ``ids`` prints its world production total of ``year`` as
+    ``XX`` in ``edition``, at any stage: USGS's "world totals cannot be calculated because
+    production ... not reported in a consistent manner by all countries" (boron). critmin
+    splits that one table into stages (Türkiye's refined borates and Germany's compounds at
+    the refine stage, the world total and the withheld U.S. "all forms" at the mine stage), so
+    the sum of one stage's known figures is not world output either."""
+    for i in ids:
+        for s in STAGES:
+            df = tables(world).production.get((i, s, year))
+            if df is None:
+                continue
+            wld = df[(df["country"] == "WLD") & (df["edition"] == edition)]
+            if wld["missing_reason"].astype(str).str.upper().eq("XX").any():
+                return True
+    return False
 
 
 def eu_shares(world: World, mineral: str, stage: str, scope: str = "global") -> Supply | None:
