@@ -146,6 +146,28 @@
     });
   }
 
+  /* A chart is an image to a screen reader (role "img"), named by its figure's title, else by
+     the title or heading above it, and by its card's heading (a product's name) where that
+     differs; the tables beside it hold its numbers. */
+  function label(el, fig) {
+    if (el.hasAttribute("aria-label")) { return; }
+    function plain(x) { return (x || "").replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim(); }
+    var t = fig.layout && fig.layout.title;
+    var text = plain(typeof t === "string" ? t : t && t.text);
+    if (!text) {
+      var prev = el.previousElementSibling;
+      while (prev && !(prev.classList.contains("chart-title") || /^H[1-4]$/.test(prev.tagName))) {
+        prev = prev.previousElementSibling;
+      }
+      text = plain(prev && prev.textContent);
+    }
+    var card = el.closest("section");
+    var heading = plain(card && card.querySelector("h2") && card.querySelector("h2").textContent);
+    if (heading && heading !== text) { text = text ? text + " (" + heading + ")" : heading; }
+    el.setAttribute("role", "img");
+    el.setAttribute("aria-label", text ? "Chart: " + text : "Chart");
+  }
+
   function render(figs) {
     var queue = Object.keys(figs).filter(function (id) { return document.getElementById(id); });
     var total = queue.length, drawn = 0, busy = false;
@@ -156,6 +178,7 @@
       fig.data.forEach(function (t) { if (t.geojson === "@world") { t.geojson = GEO; } });
       narrow(el, fig);
       wrapTitles(el, fig);
+      label(el, fig);
       function done(state) {
         el.setAttribute("data-rendered", state);
         drawn += 1; busy = false; finish();
