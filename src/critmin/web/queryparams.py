@@ -21,9 +21,6 @@ ALWAYS = frozenset({"format"})
 """Query parameters every endpoint reads (``format=json``)."""
 API_PREFIX = "/api/"
 
-_KNOWN: dict[int, frozenset[str]] = {}
-"""The parameters of each route (by ``id`` of its dependant), collected once."""
-
 
 def declared(dependant: Any) -> frozenset[str]:
     """The query parameters a FastAPI dependant reads (by their names in the query string),
@@ -42,10 +39,8 @@ async def refuse_unknown_query(request: Request) -> None:
     dependant = getattr(request.scope.get("route"), "dependant", None)
     if dependant is None:
         return
-    known = _KNOWN.get(id(dependant))
-    if known is None:
-        known = _KNOWN[id(dependant)] = declared(dependant) | ALWAYS
-    for name in request.query_params:
+    known = declared(dependant) | ALWAYS  # a few attribute reads: not worth a cache keyed
+    for name in request.query_params:  # by id(), which a later app's route may reuse
         if name not in known:
             takes = ", ".join(sorted(known))
             raise InvalidInputError(
