@@ -838,3 +838,35 @@ def test_only_boron_mine_mixes_bases(world: World) -> None:
                 if s is not None and s.content_basis == "mixed":
                     mixed.add((mineral, stage, s.not_comparable is not None))
     assert mixed == {("boron", "mine", True)}
+
+
+def test_usgs_figures_the_source_marks_as_estimates_are_said_to_be(world: World) -> None:
+    """USGS flags each figure of a data release "Estimated." or "Reported." (the latest year of
+    an edition is mostly estimates); assess used them without a word (critmin's own estimates
+    are labelled, USGS's were not). The record's notes now count them, as the supply table
+    holds them: lithium mine output 2024 (MCS2026), the estimated country figures among
+    those published, and the world total."""
+    sup = world.supply
+    rows = sup[
+        (sup["mineral"] == "lithium")
+        & (sup["stage"] == "mine")
+        & (sup["measure"] == "production")
+        & (sup["year"] == 2024)
+        & (sup["edition"] == "MCS2026")
+    ]
+    # published: a value, or USGS's "--" (none: a published zero)
+    given = rows["value_t"].notna() | (rows["missing_reason"] == "--").fillna(False)
+    countries = rows[(rows["country"] != "WLD") & given]
+    flagged = int(countries["estimated"].fillna(False).astype(bool).sum())
+    assert 0 < flagged < len(countries)  # some reported (CHL), some estimated (AUS)
+    assert bool(rows.loc[rows["country"] == "WLD", "estimated"].fillna(False).any())
+    r = assess_one(world, "lithium", "mine", 2024, None)
+    assert r is not None and r["supply_basis"] == "production"
+    said = [n for n in r["notes"] if "as estimates" in n]
+    assert said == [
+        f"USGS MCS2026 marks {flagged} of {len(countries)} country figures and the world total "
+        "as estimates"
+    ], r["notes"]
+    # a stage on the EU's shares says nothing of USGS estimates
+    eu = assess_one(world, "boron", "refine", 2024, None)
+    assert eu is not None and not [n for n in eu["notes"] if "as estimates" in n]

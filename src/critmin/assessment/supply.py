@@ -144,6 +144,7 @@ def usgs_production(
         notes.append(
             f"USGS gives countries on different bases ({', '.join(bases)}): shares mix units"
         )
+    notes += _usgs_estimates(rest[amount.notna()], wld, edition)
     if no_total:
         notes.append("no USGS world total: shares are of the sum of known values")
     elif "USA" in reasons and wld["note"].astype(str).str.contains("xcludes U.S.").any():
@@ -166,6 +167,22 @@ def usgs_production(
         edition=edition,
         not_comparable=not_comparable,
     )
+
+
+def _usgs_estimates(published: pd.DataFrame, wld: pd.DataFrame, edition: str) -> list[str]:
+    """A note where USGS marks figures used as its own estimates (``estimated``: "Estimated."
+    in the release; the latest year of an edition is mostly estimates): how many of the
+    country figures (``published``: the rows with a value), and whether the world total is
+    one. The shares then rest on estimates that a later edition revises; said nowhere before
+    (critmin's own estimates say so, USGS's did not)."""
+    flag = published["estimated"].fillna(False).astype(bool)
+    world = bool(wld["estimated"].fillna(False).astype(bool).any()) if len(wld) else False
+    if not flag.any() and not world:
+        return []
+    parts = [f"{int(flag.sum())} of {len(flag)} country figures"] if flag.any() else []
+    if world:
+        parts.append("the world total")
+    return [f"USGS {edition} marks {' and '.join(parts)} as estimates"]
 
 
 def _world_total_not_calculable(
