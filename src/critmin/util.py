@@ -33,9 +33,10 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     the common ones before any work is done.
     """
     path = Path(path)
+    target = _write_target(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), dir=path.parent)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target), dir=target.parent)
     except OSError as err:
         raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
     try:
@@ -43,11 +44,8 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        # mkstemp creates 0600; give the file the permissions a normal write would
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
+        os.chmod(tmp, _write_mode(target))
+        os.replace(tmp, target)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
         raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
@@ -86,33 +84,51 @@ def write_files_together(writers: Mapping[Path, Callable[[BinaryIO], object]]) -
     for path in writers:
         if path.is_dir():
             raise WriteFailedError(f"cannot write {path}: it is a folder")
-    written: list[tuple[str, Path]] = []
+    written: list[tuple[str, Path, Path]] = []
     try:
         for path, write in writers.items():
+            target = _write_target(path)
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), dir=path.parent)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target), dir=target.parent)
             except OSError as err:
                 raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
-            written.append((tmp, path))
+            written.append((tmp, path, target))
             try:
                 with os.fdopen(fd, "wb") as f:
                     write(f)
                     f.flush()
                     os.fsync(f.fileno())
-                umask = os.umask(0)
-                os.umask(umask)
-                os.chmod(tmp, 0o666 & ~umask)
+                os.chmod(tmp, _write_mode(target))
             except OSError as err:
                 raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
-        for tmp, path in written:
+        for tmp, path, target in written:
             try:
-                os.replace(tmp, path)
+                os.replace(tmp, target)
             except OSError as err:
                 raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
     finally:
-        for tmp, _ in written:
+        for tmp, _, _ in written:
             Path(tmp).unlink(missing_ok=True)
+
+
+def _write_target(path: Path) -> Path:
+    """The file a write of ``path`` replaces: ``path`` itself, or where it leads if it is a
+    symbolic link (written through, as ``open(path, "w")`` would; renaming onto the link
+    replaced the link by a plain file and left the file it pointed to as it was)."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _write_mode(target: Path) -> int:
+    """The permissions of the file written at ``target``: those of the file it replaces (as
+    a write in place keeps them), else what a new file gets (``0o666`` less the umask;
+    ``mkstemp`` creates ``0o600``)."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _temp_prefix(path: Path) -> str:

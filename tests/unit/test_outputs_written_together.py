@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from critmin.cli import app
 from critmin.errors import WriteFailedError
-from critmin.util import write_texts_together
+from critmin.util import write_text_atomic, write_texts_together
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -101,3 +101,27 @@ def test_outputs_apart_allows_a_file_inside_the_tables_folder(tmp_path: Path) ->
         check_outputs_apart({"--out": folder / "npv.csv"}, {"--csv": (folder, ["npv.csv"])})
     with pytest.raises(OutputPathError, match="is inside --out"):
         check_outputs_apart({"--out": tmp_path / "x.json", "--xlsx": tmp_path / "x.json/a.xlsx"})
+
+
+def test_an_output_that_is_a_link_is_written_through(tmp_path: Path) -> None:
+    """``--out link.json`` where the link points at a results file elsewhere: the file it
+    points to gets the new content, the link stays a link (renaming onto it replaced the
+    link by a plain file and left the file it pointed to stale), and a replaced file keeps
+    its permissions."""
+    real = tmp_path / "store" / "results.json"
+    real.parent.mkdir()
+    real.write_text("old")
+    real.chmod(0o640)
+    link = tmp_path / "latest.json"
+    link.symlink_to(real)
+    write_text_atomic(link, "new")
+    assert link.is_symlink() and real.read_text() == "new"
+    assert real.stat().st_mode & 0o777 == 0o640
+    write_texts_together({link: "newer", tmp_path / "b.csv": "b"})
+    assert link.is_symlink() and real.read_text() == "newer"
+    assert sorted(p.name for p in real.parent.iterdir()) == ["results.json"]  # no temp left
+    result = runner.invoke(
+        app, ["simulate", str(REPO / "examples/01_lithium_floor_levy.toml"), "--out", str(link)]
+    )
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and '"products"' in real.read_text()
