@@ -375,6 +375,38 @@ def test_an_edit_form_opened_before_another_edit_does_not_undo_it(client: Any) -
     assert client.post(f"/scenarios/{sid}/edit", data=b, follow_redirects=False).status_code == 303
 
 
+def test_an_api_edit_with_if_match_does_not_undo_an_edit_made_in_between(client: Any) -> None:
+    """Two API clients read one saved scenario (its ``ETag``); the first renames it; the
+    second, sending ``If-Match`` with what it read, is refused (412, naming the header) and
+    nothing changes; sent again with the new ``ETag`` (or ``*``, or none) it applies."""
+    sid = client.post("/api/scenarios", json=EXAMPLE1_DICT).json()["id"]
+    got = client.get(f"/api/scenarios/{sid}")
+    etag = got.headers["ETag"]
+    assert etag == f'"{got.json()["edit_key"]}"'
+    r = client.patch(f"/api/scenarios/{sid}", json={"name": "By A"}, headers={"If-Match": etag})
+    assert r.status_code == 200, r.text
+    assert r.headers["ETag"] != etag and r.headers["ETag"] == f'"{r.json()["edit_key"]}"'
+    r = client.patch(f"/api/scenarios/{sid}", json={"notes": "B"}, headers={"If-Match": etag})
+    assert r.status_code == 412 and r.json()["field"] == "If-Match", r.text
+    assert "Nothing was changed" in r.json()["error"]
+    got = client.get(f"/api/scenarios/{sid}").json()
+    assert (got["name"], got["notes"]) == ("By A", "")
+    for k, spell in enumerate(("W/{tag}", "{key}", "*")):
+        now = client.get(f"/api/scenarios/{sid}")
+        match = spell.format(tag=now.headers["ETag"], key=now.json()["edit_key"])
+        r = client.patch(
+            f"/api/scenarios/{sid}", json={"notes": f"B{k}"}, headers={"If-Match": match}
+        )
+        assert r.status_code == 200, (match, r.text)
+    assert client.patch(f"/api/scenarios/{sid}", json={"notes": "C"}).status_code == 200
+    schema = client.get("/openapi.json").json()
+    patch = schema["paths"]["/api/scenarios/{scenario_id}"]["patch"]
+    assert "412" in patch["responses"]
+    body = patch["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert body["name"]["type"] == "string" and body["tags"]["type"] == "array"
+    assert "null" not in str(body)  # a null is refused (422), so the schema does not offer it
+
+
 def _hrefs(html: str) -> list[str]:
     import html as html_lib
     import re

@@ -8,6 +8,7 @@ sentence naming the field, never a traceback; anything else is a bug (500, logge
 | :class:`~critmin.web.store.NotFoundError`, unknown path | 404 |
 | method not allowed | 405 (with ``Allow``) |
 | :class:`~critmin.web.store.StoreFullError`, an edit form opened before another edit (:class:`~critmin.web.store.EditConflictError`) | 409 |
+| an API edit whose ``If-Match`` is not the scenario's ``edit_key`` any more (:class:`~critmin.web.store.StaleEditError`) | 412 |
 | :class:`~critmin.web.services.TooLargeError` | 413 |
 | :class:`~critmin.web.services.UnsupportedMediaError` | 415 |
 | :class:`~critmin.web.services.BusyError`, a simulation over the time limit, the database locked, read-only or full (:class:`~critmin.web.store.StoreUnavailableError`) | 503 (with ``Retry-After``) |
@@ -38,6 +39,7 @@ from critmin.web.store import (
     IdempotencyConflictError,
     NotFoundError,
     SavedFieldError,
+    StaleEditError,
     StoreFullError,
     StoreUnavailableError,
 )
@@ -58,6 +60,7 @@ def status_of(exc: CritminError) -> int:
         (TooLargeError, 413),
         (UnsupportedMediaError, 415),
         (StoreFullError, 409),
+        (StaleEditError, 412),
         (EditConflictError, 409),
     ):
         if isinstance(exc, kind):

@@ -31,6 +31,8 @@ STATUS_TEXT = {
     "another user error such as an unknown mineral",
     404: "No such resource",
     409: "The database holds the maximum number of saved scenarios",
+    412: "`If-Match` names an `edit_key` the scenario no longer has: it was edited since it "
+    "was read; read it again (`ETag`), then edit",
     413: "The request body is above the size limit",
     415: "The body is not sent as `Content-Type: application/json`",
     422: 'Invalid input: `{"error": ..., "field": ...}` names the field',

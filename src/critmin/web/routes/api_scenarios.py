@@ -3,6 +3,7 @@ notes, tags), duplicate, delete, results and Monte Carlo draws."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -17,6 +18,7 @@ from critmin.web.pagefields import UNCERTAINTY_SEED_MAX
 from critmin.web.responses import json_response, links
 from critmin.web.routes.api import read_scenario
 from critmin.web.services import InvalidInputError, TooLargeError
+from critmin.web.store import StaleEditError
 
 router = APIRouter(prefix="/api/scenarios", tags=["scenarios"])
 Ctx = Depends(get_context)
@@ -29,6 +31,20 @@ class ScenarioEdit(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=200, description="New name")
     notes: str | None = Field(None, max_length=10_000, description="Free-text notes")
     tags: list[str] | None = Field(None, max_length=20, description="Tags (replace the old)")
+
+
+def edit_schema() -> dict[str, Any]:
+    """The OpenAPI schema of an edit's body: :class:`ScenarioEdit`'s, each field without the
+    ``null`` that its Python default brings (a ``null`` is refused: :data:`CLEARED_BY`) and
+    with no default (a field left out stays as it is)."""
+    schema = ScenarioEdit.model_json_schema()
+    for prop in schema["properties"].values():
+        prop.pop("default", None)
+        kinds = [k for k in prop.pop("anyOf", []) if k.get("type") != "null"]
+        if len(kinds) == 1:
+            prop.update(kinds[0])
+    schema["minProperties"] = 1
+    return schema
 
 
 CLEARED_BY = {"name": "a new name", "notes": '"" to clear them', "tags": "[] to clear them"}
@@ -89,7 +105,25 @@ def _replayed(ctx: WebContext, key: str, data: dict[str, Any]) -> dict[str, Any]
 )
 def api_scenario(scenario_id: str, ctx: WebContext = Ctx) -> JSONResponse:
     entry, data = ctx.store.get(scenario_id)
-    return json_response(entry.to_dict() | {"scenario": data} | links(entry.id))
+    return json_response(
+        entry.to_dict() | {"scenario": data} | links(entry.id), headers=_etag(entry.edit_key)
+    )
+
+
+def _etag(edit_key: str) -> dict[str, str]:
+    """The ``ETag`` header of a saved scenario: its ``edit_key`` (what an edit changes), to be
+    sent back as ``If-Match`` by an edit that must not undo one made in between."""
+    return {"ETag": f'"{edit_key}"'}
+
+
+def _expected_key(if_match: str | None) -> str | None:
+    """The ``edit_key`` an ``If-Match`` header asks for (quotes and a weak ``W/`` taken off),
+    ``None`` for no header or ``*`` (any version: RFC 9110 section 13.1.1)."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip()
+    tag = tag[2:] if tag.startswith("W/") else tag
+    return tag.strip('"')
 
 
 @router.patch(
@@ -98,12 +132,20 @@ def api_scenario(scenario_id: str, ctx: WebContext = Ctx) -> JSONResponse:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": ScenarioEdit.model_json_schema()}},
+            "content": {"application/json": {"schema": edit_schema()}},
         }
     },
-    responses=responses(400, 404, 415, 422),
+    description="Send `If-Match` with the `ETag` (or `edit_key`) of the scenario as you read "
+    "it to make the edit safe against one made in between: if the scenario changed since, "
+    "nothing is changed and the answer is 412.",
+    responses=responses(400, 404, 412, 415, 422),
 )
-async def api_edit(scenario_id: str, request: Request, ctx: WebContext = Ctx) -> JSONResponse:
+async def api_edit(
+    scenario_id: str,
+    request: Request,
+    if_match: str | None = Header(None, max_length=200),
+    ctx: WebContext = Ctx,
+) -> JSONResponse:
     """The body is read here, not by FastAPI's body model, so that it gets the same answers
     as every other body (:func:`critmin.web.services.parse_json_body`: 400 for unreadable or
     ambiguous JSON, which FastAPI answered with a 422 or a message that did not say why)."""
@@ -128,9 +170,17 @@ async def api_edit(scenario_id: str, request: Request, ctx: WebContext = Ctx) ->
         where = ".".join(str(x) for x in e["loc"]) or "<body>"
         raise InvalidInputError(where, str(e["msg"])) from None
     entry = await run_in_threadpool(
-        ctx.store.update, scenario_id, name=edit.name, notes=edit.notes, tags=edit.tags
+        functools.partial(
+            ctx.store.update,
+            scenario_id,
+            name=edit.name,
+            notes=edit.notes,
+            tags=edit.tags,
+            expect_key=_expected_key(if_match),
+            stale=StaleEditError,
+        )
     )
-    return json_response(entry.to_dict() | links(entry.id))
+    return json_response(entry.to_dict() | links(entry.id), headers=_etag(entry.edit_key))
 
 
 @router.post(
