@@ -78,3 +78,15 @@ def test_the_draws_forms_json_call_is_the_one_shown(client: Any) -> None:
     refused = client.get(f"/scenarios/{sid}?draws=3&seed=x")
     assert refused.status_code == 422
     assert f"/api/scenarios/{sid}/uncertainty?draws=500&amp;seed=0" in refused.text
+
+
+def test_zero_draws_in_the_address_is_refused_not_ignored(client: Any) -> None:
+    """``/scenarios/{id}?draws=0`` showed the page without draws and said nothing: the form's
+    field (``min=1``) is the only way to ask for draws, so 0 typed in the address is refused
+    next to the field (422), and the page without ``draws`` still shows no draws."""
+    sid = client.post("/api/scenarios", json=EXAMPLE1_DICT).json()["id"]
+    refused = client.get(f"/scenarios/{sid}?draws=0")
+    assert refused.status_code == 422
+    assert "a whole number from 1 to" in refused.text and "got 0" in refused.text
+    plain = client.get(f"/scenarios/{sid}")
+    assert plain.status_code == 200 and "a whole number from" not in plain.text

@@ -55,7 +55,9 @@ async def scenario_page(
     scenario_id: str,
     saved: int = 0,
     format: Format = "html",
-    draws: str | None = Query(None, max_length=50, description="Monte Carlo draws (0: none)"),
+    draws: str | None = Query(
+        None, max_length=50, description="Monte Carlo draws (left out: none; 0 is refused)"
+    ),
     seed: str | None = Query(None, max_length=50),
     ctx: WebContext = Ctx,
 ) -> Response:
@@ -63,11 +65,11 @@ async def scenario_page(
     result = ctx.store.result(scenario_id) if entry.has_result else None
     uncertainty = None
     with FormErrors(request) as refused:  # the draws form's fields, as typed
-        n_draws = whole_number(
+        n_draws = whole_number(  # draws=0 in the address showed the page without draws, silently
             draws,
             "draws",
             default=0,
-            low=0,
+            low=1,
             high=ctx.limits.max_uncertainty_draws,
             beyond="larger runs: `critmin uncertainty`",
         )
