@@ -697,6 +697,12 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
                 link = "input"
                 share, how = _input_share(world, st, base, bases[j - 1])
                 snotes.append(how)
+                if st.input_cost_share == 0.0:  # legal (a sweep's end point): no link at all
+                    notes.append(
+                        f"no effect: chain[{k}].step[{j}].input_cost_share = 0: "
+                        f"{base.product_id} buys nothing from {bases[j - 1].product_id}, so the "
+                        "link does nothing: the two stages are solved as separate markets"
+                    )
             shift = np.ones(len(codes))
             for si, shock in enumerate(spec.shock):
                 if shock.product not in {base.product_id, *st.product_ids}:
