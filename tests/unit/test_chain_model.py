@@ -268,6 +268,31 @@ def test_byproduct_follows_its_host() -> None:
     assert (h.input_bought == 0).all() and b.S[0] < 0.8
 
 
+def test_a_byproduct_producer_without_host_output_is_named() -> None:
+    """A by-product producer whose country has no host output follows its own price only
+    (nothing to follow): the notes name it and its share of the stage's sales (36% of the
+    zone's gallium sales in the bundled gallium chain were so, and nothing said it)."""
+    rng = np.random.default_rng(4)
+    n = 4
+    host = random_market(rng, n)
+    V = host.V.copy()
+    V[2, :] = 0.0  # CCC has no host output
+    host = Market(V=V, t0=host.t0, sigma=host.sigma, eta=host.eta, eps=host.eps)
+    host = replace(host, countries=("AAA", "BBB", "CCC", "DDD"))
+    byp = replace(random_market(rng, n), countries=("AAA", "BBB", "CCC", "DDD"), eps=np.zeros(n))
+    shock = np.full(n, 0.5)
+    sol = solve_chain(
+        [ChainStage(host, supply_shift=shock, name="alumina"), ChainStage(byp, link="byproduct")]
+    )
+    assert sol.converged
+    said = [note for note in sol.notes if "without baseline output of their host" in note]
+    share = byp.V[2].sum() / byp.V.sum()
+    assert len(said) == 1 and "first: CCC (" in said[0] and f"({share:.0%} of" in said[0], sol.notes
+    h, b = sol.stages
+    np.testing.assert_allclose(b.S[[0, 1, 3]], h.S[[0, 1, 3]], rtol=1e-12)
+    assert b.S[2] == 1.0  # the host's shock does not reach it (eps = 0: its price neither)
+
+
 @pytest.mark.parametrize("demand_shift", [False, True])
 def test_analytic_jacobian_matches_finite_differences(demand_shift: bool) -> None:
     """With and without a demand shift ``H`` on every stage's other use."""

@@ -208,6 +208,41 @@ def test_bad_chain_input_names_the_field(
     assert field in str(err.value)
 
 
+def test_two_chains_that_share_a_stage_market_are_refused(user_chain: dict[str, Any]) -> None:
+    """A market in two chains was solved once in each, gave two answers and counted twice
+    in the totals (the gallium and germanium chains both end at HS 811292: zone welfare
+    USD -308 m for a ban that costs -154 m); two user chains that feed each other (ore ->
+    metal, metal -> ore) are a cycle of stage links, which ran and showed no change."""
+    user_chain["chain"].append(
+        {"id": "back", "step": [{"product": "metal"}, {"product": "ore", "input_cost_share": 0.1}]}
+    )
+    with pytest.raises(ScenarioError) as err:
+        simulate(user_chain)
+    assert err.value.field == "chain[1]" and "'widget' and 'back'" in str(err.value)
+    zone = {"members": ["USA", "CAN", "AUS", "JPN", "KOR", "EU27"], "watch": ["CHN"]}
+    both = {"name": "Ga and Ge", "zone": zone, "chain": [{"id": "gallium"}, {"id": "germanium"}]}
+    with pytest.raises(ScenarioError) as err:
+        simulate(both)
+    assert err.value.field == "chain[1]" and "gallium_germanium" in str(err.value)
+
+
+def test_an_input_cost_share_of_zero_warns_that_the_link_does_nothing(
+    user_chain: dict[str, Any],
+) -> None:
+    """``input_cost_share = 0`` is legal, and the metal stage then buys no ore: a floor on ore
+    left metal exactly as it was, with only the information note "input cost share given in
+    the scenario"."""
+    user_chain["chain"][0]["step"][1] = {"product": "metal", "input_cost_share": 0.0}
+    user_chain["policy"] = [
+        {"type": "price_floor", "stage": "mine", "price_usd_per_t": 1500.0},
+    ]
+    out = simulate(user_chain).to_dict()
+    said = [n for n in out["chains"]["widget"]["notes"] if n.startswith("no effect: chain[0]")]
+    assert len(said) == 1 and "step[1].input_cost_share = 0" in said[0], said
+    assert out["products"]["metal"]["summary"]["zone_consumer_price_change_pct"] == 0.0
+    assert out["products"]["ore"]["summary"]["zone_consumer_price_change_pct"] > 0.0
+
+
 def test_stage_without_a_chain_is_an_error(user_chain: dict[str, Any]) -> None:
     user_chain["chain"] = []
     user_chain["policy"] = [{"type": "tariff", "stage": "refine", "rate": 0.1}]

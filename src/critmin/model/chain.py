@@ -268,6 +268,7 @@ def chain_setup(stages: list[ChainStage]) -> ChainSetup:
             lnG = np.where(sub[producers] > 0, np.log(sub[producers]), -np.inf)
         if s > 0 and st.link == "byproduct":
             host = slot_of[s - 1, producers]
+            notes.extend(_hostless_note(stages, s, producers[host < 0], R[s]))
         else:
             host = np.full(k, -1, dtype=np.intp)
         z0 = len(zslot)
@@ -395,6 +396,30 @@ def _ln_shift(shift: FloatArray, sells: NDArray[np.bool_]) -> FloatArray:
     their USD 1.57 bn of concentrate)."""
     with np.errstate(divide="ignore"):
         return np.asarray(np.where(sells, np.log(shift), -np.inf), dtype=np.float64)
+
+
+def _hostless_note(
+    stages: list[ChainStage], s: int, hostless: NDArray[np.intp], R: FloatArray
+) -> list[str]:
+    """A note naming the producers of by-product stage ``s`` whose country has no baseline
+    output of the host (stage ``s - 1``): nothing for their capacity to follow, so their
+    supply is the first stage's ``S = A pt^eps``, not ``A S_host pt^eps``; a host shock does
+    not reach them and a recovery shock scales them as it scales the rest. On the bundled
+    data they are many (HS 811292 mixes gallium with germanium and other metals: 36% of the
+    zone's sales of the gallium chain's last stage, among them Korea's and Japan's), and
+    the results said nothing."""
+    if hostless.size == 0:
+        return []
+    codes = stages[s].market.countries
+    largest = hostless[np.argsort(-R[hostless], kind="stable")]
+    who = [codes[i] if codes else f"#{i}" for i in largest.tolist()]
+    share = float(R[hostless].sum() / R.sum())
+    return [
+        f"stage {s + 1} ({stages[s].name}): by-product producers without baseline output of "
+        f"their host (stage {s}, {stages[s - 1].name}), largest first: {', '.join(who[:8])}"
+        f"{' and more' if len(who) > 8 else ''} ({share:.0%} of the stage's baseline sales); "
+        "their capacity follows their own price only (S = A pt^eps), not a host's output"
+    ]
 
 
 def _close_without_input(

@@ -547,6 +547,33 @@ def _available(
     return kept, notes
 
 
+def _check_shared_markets(scenario: Scenario, baselines: list[list[ProductBaseline]]) -> None:
+    """Refuse two ``[[chain]]`` entries that both solve one product's market (their stages
+    with trade data, :func:`_available`).
+
+    Each chain is solved as its own system, so a shared market would be solved twice, with
+    two different links (the gallium and germanium chains both end at HS 811292, one a
+    by-product of alumina, the other of zinc concentrate), give two answers, and be counted
+    twice in every total (zone welfare, revenue, self-sufficiency). User chains that feed
+    each other (ore -> metal in one, metal -> ore in the other) are a cycle of stage links
+    that no system of this model can solve; they are refused here too."""
+    seen: dict[str, int] = {}
+    for k, bases in enumerate(baselines):
+        for base in bases:
+            for pid in base.product_id.split("+"):
+                first = seen.setdefault(pid, k)
+                if first != k:
+                    a, b = scenario.chain[first].id, scenario.chain[k].id
+                    raise ScenarioError(
+                        f"chain[{k}]",
+                        f"chains {a!r} and {b!r} both have a stage market for {pid!r}: each "
+                        "chain is solved on its own, so that market would be solved twice, "
+                        "give two answers and count twice in the totals (and chains that feed "
+                        "each other are a cycle of stage links); keep one of these chains in "
+                        "the scenario, or simulate them in separate runs",
+                    )
+
+
 def _recovery(shock: ChainShock, step: StepDef, k: int, si: int) -> float:
     """A shock's capacity multiplier from recovery: ``recovery_multiplier``, or the new
     ``recovery_share`` over the catalog's (t of by-product per t of host output)."""
@@ -618,6 +645,7 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
         defs[k] = (spec, defs[k][1], [st for st, _ in kept])
         baselines.append([b for _, b in kept])
         dropped.append(why)
+    _check_shared_markets(scenario, baselines)
     stage_names = {b.stage for bs in baselines for b in bs} | set(catalog.STAGES)
     _check_targets(scenario, chain_products, stage_names)
     user_codes = {
@@ -669,6 +697,12 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
                 link = "input"
                 share, how = _input_share(world, st, base, bases[j - 1])
                 snotes.append(how)
+                if st.input_cost_share == 0.0:  # legal (a sweep's end point): no link at all
+                    notes.append(
+                        f"no effect: chain[{k}].step[{j}].input_cost_share = 0: "
+                        f"{base.product_id} buys nothing from {bases[j - 1].product_id}, so the "
+                        "link does nothing: the two stages are solved as separate markets"
+                    )
             shift = np.ones(len(codes))
             for si, shock in enumerate(spec.shock):
                 if shock.product not in {base.product_id, *st.product_ids}:
