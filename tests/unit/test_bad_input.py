@@ -115,6 +115,76 @@ CASES = [
         code=0,
         words=("warning: no effect: IDN trades none of the scenario's products",),
     ),
+    Case(  # a group candidate's scope, taken from [coalition.scope], was refused as an option
+        "coalition --scope of a group candidate",
+        [
+            *["coalition", "{s}", "--no-cache", "--candidates", "ASEAN", "--flag-only"],
+            *["--scope", "ASEAN=mine", "--objective", "self_sufficiency", "--no-progress"],
+        ],
+        {"s.toml": scenario(product='[[product]]\nid = "cobalt_oxides"\n')},
+        code=0,
+        words=("warning: no effect: ASEAN trades none of the scenario's products",),
+        absent=("ISO 3166",),
+    ),
+    Case(  # the second replaced the first in silence
+        "coalition --scope twice for one candidate",
+        [*COALITION_CLI, "--scope", "IDN=refine", "--scope", "idn=nickel_unwrought"],
+        {},
+        words=("--scope 'idn=nickel_unwrought': IDN is given twice",),
+    ),
+    Case(  # the last threshold was kept in silence
+        "coalition --wgi-min indicator twice",
+        [*COALITION_CLI, "--wgi-min", "rl=-1,RL=0.9"],
+        {},
+        words=("--wgi-min: 'RL' is given twice",),
+    ),
+    Case(  # valued twice under one key
+        "coalition --objective twice",
+        [*COALITION_CLI, "--objective", "watch_share,self_sufficiency,watch_share"],
+        {},
+        words=("--objective: watch_share listed twice",),
+    ),
+    Case(  # a scope for a country that is not a candidate does nothing: a warning, not a note
+        "coalition scope of a non-candidate",
+        ["coalition", "{s}", "--no-cache", "--objective", "self_sufficiency", "--no-progress"],
+        {
+            "s.toml": scenario(product='[[product]]\nid = "cobalt_oxides"\n')
+            + '[coalition]\ncandidates = ["IDN"]\n[coalition.scope]\nBRA = { stages = ["mine"] }\n'
+        },
+        code=0,
+        words=("warning: no effect: coalition.scope.BRA: BRA is not a candidate",),
+    ),
+    Case(
+        "coalition --cache-dir with --no-cache",
+        [
+            *["coalition", "{s}", "--no-cache", "--cache-dir", "{tmp}/c", "--no-progress"],
+            *["--objective", "self_sufficiency"],
+        ],
+        {
+            "s.toml": scenario(product='[[product]]\nid = "cobalt_oxides"\n')
+            + '[coalition]\ncandidates = ["IDN"]\n'
+        },
+        code=0,
+        words=("warning: no effect: --cache-dir",),
+    ),
+    Case(  # DEU leaving while EU27 stays changed nothing: its 0s read as "the zone loses nothing"
+        "coalition members that share a country",
+        ["coalition", "{s}", "--no-cache", "--objective", "self_sufficiency", "--no-progress"],
+        {
+            "s.toml": scenario(
+                zone='[zone]\nmembers = ["USA", "EU27", "DEU"]\nwatch = ["CHN"]\n',
+                product='[[product]]\nid = "cobalt_oxides"\n',
+            )
+            + '[coalition]\ncandidates = ["IDN"]\n'
+        },
+        code=0,
+        words=(
+            "warning: no effect: what if DEU leaves: all its countries are also in other "
+            "members (DEU in EU27)",
+            "note: what if EU27 leaves: countries of it that are also in other members "
+            "(DEU in DEU) stay in the zone; its values count only its other 26 of 27",
+        ),
+    ),
     Case(  # options named as the options they are, not as fields of the scenario file
         "coalition objective given wrong",
         [*COALITION_CLI, "--objective", "foo"],
@@ -1354,7 +1424,7 @@ SWEEP_ONE = ["sweep", "{ex}", "-p", "policy[0].price_usd_per_t", "--values", "1e
         (["coalition", "{coal}", "--scheduler", "bad"], "--scheduler must be an address"),
         (["coalition", "{coal}", "--cache-dir", "{ex}"], "is a file"),
         (["coalition", "{coal}", "--objective", ","], "--objective: no value given"),
-        (["coalition", "{coal}", "--scope", "ZZZ=refine"], "'ZZZ' is not an ISO 3166"),
+        (["coalition", "{coal}", "--scope", "ZZZ=refine"], "--scope ZZZ: unknown country"),
         (["data", "show", "production", "--json", "--csv"], "one of --json and --csv"),
     ],
 )

@@ -67,10 +67,15 @@ def _options_named(given: dict[str, str | None]) -> Iterator[None]:
 
 
 def _wgi(text: str) -> dict[str, float]:
-    """``rl=-1,cc=-0.5`` -> ``{"rl": -1.0, "cc": -0.5}``."""
+    """``rl=-1,cc=-0.5`` -> ``{"rl": -1.0, "cc": -0.5}``; an indicator given twice is an
+    error (``rl=-1,rl=0.9`` kept the last threshold in silence)."""
     out_: dict[str, float] = {}
     for item in _split(text, "--wgi-min") or []:
         name, sep, value = item.partition("=")
+        if name.strip().lower() in out_:
+            raise CritminError(
+                f"--wgi-min: {name.strip()!r} is given twice; give each indicator one threshold"
+            )
         try:
             out_[name.strip().lower()] = float(value)
         except ValueError:
@@ -83,9 +88,13 @@ def _wgi(text: str) -> dict[str, float]:
 
 
 def _scopes(items: list[str]) -> dict[str, dict[str, list[str]]]:
-    """``IDN=refine`` / ``PHL=nickel_unwrought,cobalt_oxides``: stages or product ids."""
+    """``IDN=refine`` / ``PHL=nickel_unwrought,cobalt_oxides`` / ``ASEAN=refine``: stages or
+    product ids. The candidate token (an ISO3 code or a group, as in ``[coalition.scope]``) is
+    checked by the analysis, which names an unknown one as ``--scope CODE``; it was checked
+    here as an ISO3 code only, so a group candidate's scope was refused on the command line
+    while the scenario's table took it. Naming a candidate twice is an error (the second
+    replaced the first in silence)."""
     from critmin.catalog import STAGES
-    from critmin.countries import country_name
 
     scopes: dict[str, dict[str, list[str]]] = {}
     for item in items:
@@ -103,12 +112,13 @@ def _scopes(items: list[str]) -> dict[str, dict[str, list[str]]]:
         if products:
             entry["products"] = products
         code = token.strip().upper()
-        try:
-            country_name(code)
-        except CritminError:
+        if not code:
+            raise CritminError(f"--scope {item!r}: no candidate before '='")
+        if code in scopes:
             raise CritminError(
-                f"--scope {item!r}: {code!r} is not an ISO 3166 alpha-3 country code"
-            ) from None
+                f"--scope {item!r}: {code} is given twice; list its stages and products in "
+                f"one --scope {code}=... (both: the intersection)"
+            )
         scopes[code] = entry
     return scopes
 
@@ -195,6 +205,8 @@ def coalition_cmd(
         check_output_file(html_path, "--html", (".html", ".htm"))
     if cache_dir is not None and not no_cache:
         check_output_dir(cache_dir, "--cache-dir")
+    elif cache_dir is not None:
+        warn_no_effect(f"--cache-dir {cache_dir}", "--no-cache neither reads nor writes a cache")
     if scheduler is not None:
         check_scheduler(scheduler)
         if workers is not None:

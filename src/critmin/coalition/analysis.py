@@ -377,7 +377,9 @@ def _players(
             )
         if key not in candidates:
             _codes(world, token, user_codes, fname)  # an unknown code is an error, not a note
-            notes.append(f"coalition.scope.{token}: {token} is not a candidate; scope ignored")
+            notes.append(
+                f"no effect: coalition.scope.{token}: {token} is not a candidate; scope ignored"
+            )
             continue
         for stage in scope.stages or []:
             if stage not in STAGES:
@@ -546,6 +548,7 @@ def run_coalition(
             f"estimate over {n_perm} random orders"
         )
     notes.extend(_sampling_notes(k, n_perm))
+    notes.extend(_overlap_notes(members))
     tariffs = scenario.tariffs
     if tariffs and tariffs.preferential_cut > 0 and (tariffs.baseline != "none" or tariffs.file):
         notes.append(
@@ -705,6 +708,36 @@ def _sampling_notes(k: int, n_perm: int | None) -> list[str]:
             "one random order: the Shapley estimate is that order's marginal values, with no "
             "standard error (it needs at least two orders)"
         )
+    return notes
+
+
+def _overlap_notes(members: list[Player]) -> list[str]:
+    """What "what if a member leaves" means for members that share countries (``zone.members
+    = ["EU27", "DEU"]``): a member leaving takes out only its countries that no other member
+    holds, ``v(zone) - v(zone - (codes_m - codes_others))``; one whose countries are all held
+    by others changes nothing (its values are 0, which read as "the zone loses nothing")."""
+    notes = []
+    for m in members:
+        shared = {
+            o.token: sorted(set(m.codes) & set(o.codes))
+            for o in members
+            if o is not m and set(m.codes) & set(o.codes)
+        }
+        if not shared:
+            continue
+        held = sorted({c for codes in shared.values() for c in codes})
+        where = "; ".join(f"{', '.join(codes)} in {t}" for t, codes in shared.items())
+        if set(held) == set(m.codes):
+            notes.append(
+                f"no effect: what if {m.token} leaves: all its countries are also in other "
+                f"members ({where}) and stay in the zone with them; its values are 0"
+            )
+        else:
+            notes.append(
+                f"what if {m.token} leaves: countries of it that are also in other members "
+                f"({where}) stay in the zone; its values count only its other "
+                f"{len(m.codes) - len(held)} of {len(m.codes)}"
+            )
     return notes
 
 

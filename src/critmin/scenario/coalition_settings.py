@@ -92,3 +92,11 @@ class CoalitionSettings(_Strict):
     on_fail: Literal["exclude", "flag"] = "exclude"
     gates: CoalitionGates = Field(default_factory=CoalitionGates)
     scope: dict[str, MembershipScope] = Field(default_factory=dict)
+
+    @field_validator("objectives")
+    @classmethod
+    def _objectives_once(cls, value: list[Objective]) -> list[Objective]:
+        """Each objective once (a repeated one was valued twice, under one key)."""
+        if twice := sorted({o for o in value if value.count(o) > 1}):
+            raise ValueError(f"{', '.join(twice)} listed twice: list each objective once")
+        return value
