@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import os
 import platform
+import secrets
 import sys
 import tempfile
 import traceback
 import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -30,28 +31,27 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
 
     An operating-system error (disk full, permission denied, a folder in the way) becomes a
     :class:`WriteFailedError` naming the path; call :func:`check_output_file` first to catch
-    the common ones before any work is done.
+    the common ones before any work is done. An interrupt leaves the file as it was and no
+    temporary file (its name is known before it exists: :func:`_open_temp`).
     """
     path = Path(path)
     target = _write_target(path)
+    temps: list[str] = []
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target), dir=target.parent)
-    except OSError as err:
-        raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _write_mode(target))
-        os.replace(tmp, target)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = _open_temp(target, temps)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(temps[-1], _write_mode(target))
+            os.replace(temps[-1], target)
+            temps.pop()
+        except OSError as err:
+            raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
+    finally:
+        _remove_temps(temps)
 
 
 def write_texts_together(texts: dict[Path, str]) -> None:
@@ -84,22 +84,20 @@ def write_files_together(writers: Mapping[Path, Callable[[BinaryIO], object]]) -
     for path in writers:
         if path.is_dir():
             raise WriteFailedError(f"cannot write {path}: it is a folder")
+    temps: list[str] = []
     written: list[tuple[str, Path, Path]] = []
     try:
         for path, write in writers.items():
             target = _write_target(path)
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target), dir=target.parent)
-            except OSError as err:
-                raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
-            written.append((tmp, path, target))
-            try:
+                fd = _open_temp(target, temps)
+                written.append((temps[-1], path, target))
                 with os.fdopen(fd, "wb") as f:
                     write(f)
                     f.flush()
                     os.fsync(f.fileno())
-                os.chmod(tmp, _write_mode(target))
+                os.chmod(temps[-1], _write_mode(target))
             except OSError as err:
                 raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
         for tmp, path, target in written:
@@ -108,7 +106,31 @@ def write_files_together(writers: Mapping[Path, Callable[[BinaryIO], object]]) -
             except OSError as err:
                 raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
     finally:
-        for tmp, _, _ in written:
+        _remove_temps(temps)
+
+
+def _open_temp(target: Path, temps: list[str]) -> int:
+    """A new temporary file beside ``target``, open for writing (its descriptor), its name
+    appended to ``temps`` *before* it is created, so that the caller's clean-up removes it
+    whenever an interrupt comes (with ``tempfile.mkstemp`` the name was known only after the
+    file existed, and Ctrl-C in between left a hidden ``.results.json.xxxxxxxx`` beside the
+    user's file). Created ``0o600`` and exclusively (``O_EXCL``), as ``mkstemp`` does."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        name = str(target.parent / f"{_temp_prefix(target)}{secrets.token_hex(6)}")
+        temps.append(name)
+        try:
+            return os.open(name, flags, 0o600)
+        except FileExistsError:  # someone else's: not ours to remove
+            temps.pop()
+    raise FileExistsError(f"no free temporary name beside {target}")
+
+
+def _remove_temps(temps: list[str]) -> None:
+    """Remove the temporary files named in ``temps`` that still exist (those renamed into
+    place are gone)."""
+    for tmp in temps:
+        with suppress(OSError):  # the folder went away or turned read-only: nothing to do
             Path(tmp).unlink(missing_ok=True)
 
 
@@ -310,14 +332,15 @@ def _probe_writable(folder: Path, path: Path, option: str) -> None:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise OutputPathError(f"{option} {path}: {ancestor} is a file, not a folder")
+    probes: list[str] = []
     try:
-        fd, probe = tempfile.mkstemp(prefix=".critmin-write-test.", dir=ancestor)
+        os.close(_open_temp(ancestor / "critmin-write-test", probes))
     except OSError as err:
         raise OutputPathError(
             f"{option} {path}: cannot create a file in {ancestor} ({err.strerror or err})"
         ) from None
-    os.close(fd)
-    Path(probe).unlink(missing_ok=True)
+    finally:
+        _remove_temps(probes)
 
 
 def check_input_file(path: str | Path, option: str) -> Path:

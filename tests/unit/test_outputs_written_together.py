@@ -6,6 +6,7 @@ were overwritten one by one up to the failure, and ``paths`` ended in an interna
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -125,3 +126,32 @@ def test_an_output_that_is_a_link_is_written_through(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert link.is_symlink() and '"products"' in real.read_text()
+
+
+def test_ctrl_c_right_after_the_temporary_file_is_made_leaves_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C arriving the moment the temporary file beside the user's file exists (before
+    its name was recorded: ``mkstemp`` had not returned it) left a hidden
+    ``.results.json.xxxxxxxx`` there (seen with `critmin uncertainty --out` under load)."""
+    import os
+
+    (tmp_path / "results.json").write_text("the user's")
+    real_open = os.open
+
+    def interrupted(name: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        fd = real_open(name, flags, *args, **kwargs)
+        if Path(name).name.startswith(".results.json"):
+            os.close(fd)
+            raise KeyboardInterrupt
+        return fd
+
+    monkeypatch.setattr(os, "open", interrupted)
+    for write in (
+        lambda: write_text_atomic(tmp_path / "results.json", "new"),
+        lambda: write_texts_together({tmp_path / "results.json": "new"}),
+    ):
+        with pytest.raises(KeyboardInterrupt):
+            write()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
+        assert (tmp_path / "results.json").read_text() == "the user's"
