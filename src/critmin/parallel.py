@@ -135,36 +135,48 @@ def single_thread_blas() -> Iterator[None]:
         yield
 
 
+DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""The signals :func:`deferred_interrupts` records: Ctrl-C, and ``kill``/``timeout``/a service
+manager (the CLI stops on SIGTERM as on Ctrl-C)."""
+
+
 @contextlib.contextmanager
 def deferred_interrupts() -> Iterator[Callable[[], None]]:
-    """Record SIGINT during the block; the ``check()`` it yields re-delivers a recorded SIGINT
-    to the previous handler (at a point where raising is safe). Only in the main thread (the
-    only one that receives signals); elsewhere ``check()`` does nothing.
+    """Record SIGINT and SIGTERM during the block; the ``check()`` it yields re-delivers a
+    recorded one to its previous handler (at a point where raising is safe). Only in the main
+    thread (the only one that receives signals); elsewhere ``check()`` does nothing.
 
     Why: a Python exception raised by a signal handler while a compiled call returns is
     reported as an error of that call, or worse (a process interrupted so while it returned
-    from Numba's compiled code has been seen to crash)."""
+    from Numba's compiled code has been seen to crash); and one raised while a worker process
+    is being started (``ProcessPoolExecutor.submit`` writing its start-up data to the new
+    process's pipe) left that process waiting for the rest of its data, unknown to the pool,
+    and the command waiting for it: `critmin coalition` sent SIGTERM on a loaded machine hung
+    until killed."""
     if threading.current_thread() is not threading.main_thread():
         yield lambda: None
         return
     hits: list[int] = []
-    previous = signal.getsignal(signal.SIGINT)
+    previous = {signum: signal.getsignal(signum) for signum in DEFERRED_SIGNALS}
 
     def record(signum: int, frame: Any) -> None:
         hits.append(signum)
 
     def check() -> None:
         if hits:
+            signum = hits[0]
             hits.clear()
-            signal.signal(signal.SIGINT, previous)
-            signal.raise_signal(signal.SIGINT)  # the previous handler runs (and raises) here
-            signal.signal(signal.SIGINT, record)  # it did not raise: carry on
+            signal.signal(signum, previous[signum])
+            signal.raise_signal(signum)  # the previous handler runs (and raises) here
+            signal.signal(signum, record)  # it did not raise: carry on
 
-    signal.signal(signal.SIGINT, record)
+    for signum in DEFERRED_SIGNALS:
+        signal.signal(signum, record)
     try:
         yield check
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def collect(
