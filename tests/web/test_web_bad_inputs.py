@@ -190,6 +190,23 @@ def test_idempotency_key_makes_a_retried_save_create_one_scenario(
     assert without.status_code == 201 and len(client.get("/api/scenarios").json()) == 2
 
 
+def test_an_empty_idempotency_key_is_refused_not_shared_by_every_client(client: Any) -> None:
+    """``Idempotency-Key:`` with no text (a script's unset variable; blank is sent as empty) was
+    taken as the key "": the first such save claimed it for every client, whose next
+    different scenario got 422 "already used" and whose same one another's saved entry."""
+    first = client.post(
+        "/api/scenarios?run=false", json=EXAMPLE1_DICT, headers={"Idempotency-Key": ""}
+    )
+    assert first.status_code == 422, first.text
+    assert first.json()["field"] == "header.idempotency-key"
+    assert "at least 1 character" in first.json()["error"]
+    other = client.post(
+        "/api/scenarios?run=false", json=sc(name="Another"), headers={"Idempotency-Key": ""}
+    )
+    assert other.status_code == 422 and "already used" not in other.json()["error"]
+    assert client.get("/api/scenarios").json() == []
+
+
 FORM = DESIGNER_FORM | {"name": "Kept name", "member_countries": []}
 
 

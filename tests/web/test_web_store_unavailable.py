@@ -111,3 +111,50 @@ def test_a_read_only_database_is_a_503_naming_it(tmp_path: Path, monkeypatch: An
         page = client.post("/designer", data=form)
         assert page.status_code == 503, page.text[:300]
         assert "read-only" in page.text and 'value="From the form"' in page.text
+
+
+@pytest.mark.parametrize("gone", ["folder", "file"])
+def test_a_database_deleted_while_serving_is_a_503_and_nothing_is_lost(
+    tmp_path: Path, gone: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database's folder (or the file, with its -wal and -shm) moved away while the server
+    ran: the folder gave a 400 "cannot open the scenario database" on every request, health
+    included (the client's fault, no Retry-After, not logged); the file was silently re-created
+    empty, answered 503 "cannot be written: no such table: scenarios" to every read too."""
+    from fastapi.testclient import TestClient
+
+    from critmin.web.app import create_app
+
+    folder = tmp_path / "store"
+    db = folder / "scenarios.sqlite3"
+    with TestClient(create_app(db), raise_server_exceptions=False) as client:
+        first = client.post("/api/scenarios?run=false", json=EXAMPLE1_DICT)
+        assert first.status_code == 201
+        away = tmp_path / "away"
+        away.mkdir()
+        if gone == "folder":
+            folder.rename(away / "store")
+            moved = [(away / "store", folder)]
+        else:
+            moved = [
+                (db.with_name(db.name + tail), away / (db.name + tail))
+                for tail in ("", "-wal", "-shm")
+                if db.with_name(db.name + tail).exists()
+            ]
+            for src, dst in moved:
+                src.rename(dst)
+            moved = [(dst, src) for src, dst in moved]
+        for method, path in (("GET", "/api/scenarios"), ("GET", "/api/health"), ("POST", "")):
+            if method == "POST":
+                r = client.post("/api/scenarios?run=false", json=EXAMPLE1_DICT)
+            else:
+                r = client.get(path)
+            assert r.status_code == 503, (path, r.status_code, r.text)
+            assert "missing" in r.json()["error"] and str(db) in r.json()["error"]
+            assert int(r.headers["retry-after"]) > 0
+        assert not db.exists(), "an empty database was created in place of the missing one"
+        assert "Traceback" not in caplog.text
+        for src, dst in moved:  # put back: every earlier save is there
+            src.rename(dst)
+        listed = client.get("/api/scenarios").json()
+        assert [e["id"] for e in listed] == [first.json()["id"]]

@@ -12,6 +12,7 @@ sentence naming the field, never a traceback; anything else is a bug (500, logge
 | :class:`~critmin.web.services.TooLargeError` | 413 |
 | :class:`~critmin.web.services.UnsupportedMediaError` | 415 |
 | :class:`~critmin.web.services.BusyError`, a simulation over the time limit, the database locked, read-only or full (:class:`~critmin.web.store.StoreUnavailableError`) | 503 (with ``Retry-After``) |
+| the client gone before its body arrived (``ClientDisconnect``) | none (nobody to answer; not logged as a bug) |
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from critmin.errors import CritminError, ScenarioError
 from critmin.web.middleware import first_validation_error
@@ -102,6 +104,15 @@ def install_error_handlers(app: FastAPI) -> None:
         else:
             message = str(exc.detail)
         return error_response(request, status, message, headers=headers or None)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, _exc: ClientDisconnect) -> Response:
+        # the client closed the connection while sending its body: nothing was read, so
+        # nothing was saved; there is nobody to answer and it is not a bug
+        log.debug(
+            "%s %s: the client went away before its body arrived", request.method, request.url.path
+        )
+        return Response(status_code=400)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> Response:  # pragma: no cover

@@ -102,9 +102,17 @@ class StoreUnavailableError(BusyError):
         super().__init__(message, retry_after)
 
 
-def _unavailable(path: Path, err: sqlite3.OperationalError) -> StoreUnavailableError:
+def _unavailable(path: Path, err: sqlite3.Error) -> StoreUnavailableError:
     """One sentence for SQLite's operational errors (a server fault, not the user's)."""
     text = str(err)
+    if "unable to open" in text or "no such table" in text:
+        return StoreUnavailableError(
+            f"the scenario database {path} is missing (deleted, moved or replaced while the "
+            "server ran?); nothing was saved. Tell the server's operator: put the file back, "
+            "or restart the server to begin a new one",
+            60,
+            transient=False,
+        )
     if "locked" in text or "busy" in text:
         return StoreUnavailableError(
             f"the scenario database {path} is locked by another program (waited "
@@ -295,7 +303,7 @@ class ScenarioStore:
 
     def _open(self) -> None:
         """WAL mode, the schema, and the columns later versions added."""
-        with self._connect() as conn:
+        with self._connect(create=True) as conn:
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":  # pragma: no cover - filesystems without WAL
                 raise CritminError(f"cannot use WAL mode for {self.path} (got {mode})")
@@ -307,11 +315,21 @@ class ScenarioStore:
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self, create: bool = False) -> Iterator[sqlite3.Connection]:
+        """A connection; only ``create`` (when the store is opened) makes a missing file: a
+        database deleted or moved while the server runs is answered 503, not replaced by an
+        empty one in silence."""
+        target = str(self.path) if create else self.path.absolute().as_uri() + "?mode=rw"
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            conn = sqlite3.connect(
+                target, timeout=BUSY_TIMEOUT_S, isolation_level=None, uri=not create
+            )
         except sqlite3.Error as err:
-            raise CritminError(f"cannot open the scenario database {self.path}: {err}") from None
+            if create:
+                raise CritminError(
+                    f"cannot open the scenario database {self.path}: {err}"
+                ) from None
+            raise _unavailable(self.path, err) from None
         try:
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")

@@ -64,7 +64,7 @@ def api_scenarios(
     "",
     status_code=201,
     summary="Save a scenario (and, by default, run it and save the result)",
-    description="Send an `Idempotency-Key` header (any text up to 200 characters) to make a "
+    description="Send an `Idempotency-Key` header (any text of 1 to 200 characters) to make a "
     "retried save safe: the same key with the same scenario returns the scenario saved the "
     "first time (201, `Idempotent-Replayed: true`), never a second copy; the same key with "
     "another scenario is 422.",
@@ -74,7 +74,7 @@ def api_scenarios(
 async def api_save(
     request: Request,
     run: bool = Query(True, description="Run it first"),
-    idempotency_key: str | None = Header(None, max_length=200),
+    idempotency_key: str | None = Header(None, min_length=1, max_length=200),
     ctx: WebContext = Ctx,
 ) -> JSONResponse:
     data, scenario = await read_scenario(request, ctx)
