@@ -18,6 +18,7 @@ from _paths_helpers import world as _world
 
 from critmin.model import solve
 from critmin.model.chain_solver import ChainSolution, solve_chain
+from critmin.note_kinds import WARNING_PREFIXES
 from critmin.paths import run_paths
 from critmin.paths.engine import YearSolver, draw_inputs, simulate_path
 from critmin.paths.inputs import fit_shocks
@@ -203,10 +204,19 @@ def test_a_chain_path_is_flat_and_static_and_its_mines_lag() -> None:
 
 
 def test_a_floor_that_never_binds_on_the_central_path_is_noted() -> None:
+    """With draws the floor may still bind: a note. Without draws the central path is all
+    there is and every figure is 0: that was the same plain note (``note:``, not in
+    ``warnings.csv``); it is now a ``no effect:`` warning."""
     sc = scenario({"floor_usd_per_t": 100.0, "draws": 0, "years": "2025-2027"})
     res = run_paths(sc, world=_world())
-    assert any("below the market price in every year" in n for n in res.notes)
+    below = [n for n in res.notes if "below the market price in every year" in n]
+    assert len(below) == 1 and below[0].startswith("no effect: ")
     assert res.to_dict()["notes"] == res.notes
+    npv = res.to_dict()["mechanisms"]
+    assert all(abs(v["expected"]) < 1e-3 for e in npv.values() for v in e["npv"].values())
+    drawn = run_paths(sc, draws=2, workers=1, world=_world())
+    below = [n for n in drawn.notes if "below the market price in every year" in n]
+    assert len(below) == 1 and not below[0].startswith(WARNING_PREFIXES)
 
 
 def test_a_mechanism_the_scenarios_own_floor_already_does_is_warned_of() -> None:

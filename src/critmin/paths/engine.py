@@ -128,7 +128,8 @@ one half: a 10-60% yearly ban became a ban in every year of the central path).""
 
 def central_inputs(T: int, S: int, E: int) -> tuple[np.ndarray, np.ndarray]:
     """The central path: no shocks; an event fires only where its probability is 1
-    (:data:`CENTRAL_U`)."""
+    (:data:`CENTRAL_U`). Solve it with ``sd = (0, 0)``: with zero normals and a fitted ``sd``
+    a year's multipliers are ``exp(-sd^2 / 2)``, not 1."""
     return np.zeros((T, 1 + S)), np.full((T, E), CENTRAL_U)
 
 

@@ -172,6 +172,15 @@ def idle_mechanisms(settings: PathsSettings) -> list[str]:
     return out
 
 
+def _same_path(path: dict[str, np.ndarray], none: dict[str, np.ndarray]) -> bool:
+    """Whether a mechanism's path is the path without a floor in every series and year, to
+    rounding (a price-gap path solves another template: its idle years differ from the path
+    without a floor by 1e-8 USD)."""
+    return all(
+        np.allclose(path[key], none[key], rtol=1e-12, atol=1e-6, equal_nan=True) for key in none
+    )
+
+
 def mechanisms_like_none(central: dict[str, dict[str, np.ndarray]], floor: float) -> list[str]:
     """``no effect:`` warnings for mechanisms whose central path is the path without a floor
     (``central["none"]``) in every series and year: the scenario's own policies, which every
@@ -183,7 +192,7 @@ def mechanisms_like_none(central: dict[str, dict[str, np.ndarray]], floor: float
     for mech, path in central.items():
         if mech == "none":
             continue
-        if all(np.array_equal(path[key], none[key], equal_nan=True) for key in none):
+        if _same_path(path, none):
             out.append(
                 f"no effect: paths mechanism {mech}: its central path is the one without a "
                 f"floor in every year: the scenario's own policies, which apply in every path, "
@@ -311,8 +320,12 @@ def run_paths(
     central: dict[str, dict[str, np.ndarray]] = {}
 
     def central_path(mech: str) -> Callable[[Callable[[], bool]], dict[str, np.ndarray]]:
+        # no shocks: a shock's multiplier exp(sd z - sd^2 / 2) is 1 only with sd = 0 (with the
+        # fitted sd and z = 0 it was exp(-sd^2 / 2), the median of the mean-one lognormal:
+        # lithium's demand and capacity 17% below trend in every year, the base year too, so
+        # every quantity and money figure of --draws 0 was 17% short of the calibration's)
         return lambda stopped: simulate_path(
-            model, settings, mech, year_list, *central_inputs(T, S, E), sd, stopped=stopped
+            model, settings, mech, year_list, *central_inputs(T, S, E), (0.0, 0.0), stopped=stopped
         )
 
     # on threads even here: the calling thread only waits, so Ctrl-C stops the run at once
@@ -325,11 +338,19 @@ def run_paths(
     t2 = time.perf_counter()
     low = float(np.nanmin(central["none"]["price_usd_per_t"]))
     if settings.floor_usd_per_t < low:
-        notes.append(
+        below = (
             f"the floor (USD {settings.floor_usd_per_t:,.0f}/t) is below the market price in "
-            f"every year of the central path (lowest USD {low:,.0f}/t): it binds only where "
-            "draws push prices down"
+            f"every year of the central path (lowest USD {low:,.0f}/t)"
         )
+        idle = [m for m in settings.mechanisms if _same_path(central[m], central["none"])]
+        if settings.draws == 0 and len(idle) == len(settings.mechanisms):
+            # the central path is all there is: every figure is 0, a warning, not a note
+            notes.append(
+                f"no effect: {below} and there are no draws: no mechanism does anything "
+                "(every figure is 0)"
+            )
+        else:
+            notes.append(f"{below}: it binds only where draws push prices down")
     else:
         notes += mechanisms_like_none(central, settings.floor_usd_per_t)
     notes += runaway_supply(central, year_list, [info.key for info in model.info])
