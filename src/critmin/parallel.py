@@ -157,7 +157,7 @@ def deferred_interrupts() -> Iterator[Callable[[], None]]:
         yield lambda: None
         return
     hits: list[int] = []
-    previous = {signum: signal.getsignal(signum) for signum in DEFERRED_SIGNALS}
+    previous: dict[int, Any] = {signum: signal.getsignal(signum) for signum in DEFERRED_SIGNALS}
 
     def record(signum: int, frame: Any) -> None:
         hits.append(signum)
@@ -170,13 +170,13 @@ def deferred_interrupts() -> Iterator[Callable[[], None]]:
             signal.raise_signal(signum)  # the previous handler runs (and raises) here
             signal.signal(signum, record)  # it did not raise: carry on
 
-    for signum in DEFERRED_SIGNALS:
-        signal.signal(signum, record)
+    for deferred in DEFERRED_SIGNALS:
+        signal.signal(deferred, record)
     try:
         yield check
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for restored, handler in previous.items():
+            signal.signal(restored, handler)
 
 
 def collect(

@@ -123,3 +123,28 @@ def test_the_central_path_has_no_shocks_whatever_their_fitted_size() -> None:
     model, _ = model_of(QUIET)
     supply0 = model.stages[0].market.V.sum() / model.info[0].unit_value
     np.testing.assert_allclose(on.central["none"]["stage_supply_t"][0, 0], supply0, rtol=1e-9)
+
+
+def test_an_offtake_never_releases_below_the_floor_it_defends() -> None:
+    """A release trigger below the floor (``release_price_ratio`` 1.01 x a base price of about
+    USD 14,400 against a floor of 20,000; the bundled NdPr example's defaults do the same) had
+    the agency sell 9,420 t in a year of high demand priced at USD 17,447, below the floor it
+    was buying to lift the price to, then buy them back. It now releases only above the floor
+    (or on a disruption), buys in that year instead, and a note says so."""
+    from critmin.paths.engine import central_inputs, simulate_path
+    from critmin.paths.run import release_below_floor
+
+    model, settings = model_of(
+        {"shocks": True, "demand_growth": False, "release_price_ratio": 1.01}
+    )
+    T, S, E = len(YEARS), len(model.stages), len(model.events)
+    z, u = central_inputs(T, S, E)
+    z[3, 0] = 2.0  # demand 22% above trend in 2028: the price between trigger and floor
+    none = simulate_path(model, settings, "none", YEARS, z, u, (0.1, 0.0))
+    assert 1.01 * none["price_usd_per_t"][0] < none["price_usd_per_t"][3] < 20000
+    path = simulate_path(model, settings, "offtake", YEARS, z, u, (0.1, 0.0))
+    assert (path["releases_t"] == 0.0).all()
+    assert path["purchases_t"][3] > 0.0
+    assert (path["stockpile_t"][1:] > 0.0).all()
+    (note,) = release_below_floor(model, settings)
+    assert "below the floor (USD 20,000/t)" in note and "only above the floor" in note

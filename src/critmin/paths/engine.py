@@ -41,8 +41,8 @@ Mechanisms (the floor ``F``, USD/t, at the floored stage; ``p_i`` a producer's m
   ``F``, the stock is below its target (``stockpile_target_days`` of zone demand) and the budget
   lasts. The volume is the one-step estimate that lifts the price to the floor, ``O = Q (eta +
   eps) ln(F / p)`` (``Q`` world demand, t), capped by the target and the remaining budget; it is
-  added to zone buyers' demand. On a disruption or when the price exceeds
-  ``release_price_ratio`` x the base-year price the agency releases up to ``release_days`` of
+  added to zone buyers' demand. On a disruption or when the price exceeds both
+  ``release_price_ratio`` x the base-year price and ``F`` the agency releases up to ``release_days`` of
   zone demand (never more than it holds), sold at the market price. Fiscal cost = purchases at
   ``F`` - release revenue. The agency buys under contracts with zone producers (as the US
   Department of Defense's NdPr offtake with MP Materials, 2025): the tonnes come through the
@@ -85,6 +85,7 @@ __all__ = [
     "YearSolver",
     "central_inputs",
     "draw_inputs",
+    "market_price",
     "simulate_path",
     "zone_other_use_value",
 ]
@@ -133,7 +134,9 @@ def central_inputs(T: int, S: int, E: int) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros((T, 1 + S)), np.full((T, E), CENTRAL_U)
 
 
-def _market_price(sol: ChainSolution, s: int, uv: float) -> float:
+def market_price(sol: ChainSolution, s: int, uv: float) -> float:
+    """Stage ``s``'s market price in USD/t: producer prices weighted by baseline sales,
+    ``uv sum_i R_i pi_i / sum_i R_i`` (NaN without producers)."""
     st = sol.stages[s]
     R = st.R
     ok = R > 0
@@ -274,7 +277,7 @@ def simulate_path(
     y = solver if solver is not None else YearSolver(m)
     if y.m is not m:
         raise ValueError("simulate_path: the solver was made for another model")
-    base_price = _market_price(y.baseline(), k, uv[k]) if mechanism == "offtake" else 0.0
+    base_price = market_price(y.baseline(), k, uv[k]) if mechanism == "offtake" else 0.0
     eta = m.stages[k].market.eta
     R0 = m.stages[k].market.V.sum(axis=1)
     eps_bar = float((R0 * m.stages[k].market.eps).sum() / R0.sum()) if R0.sum() > 0 else 1.0
@@ -327,8 +330,11 @@ def simulate_path(
         zone_t = Z / uv[k]
         ref_Z = Z
         if mechanism == "offtake" and active:
-            p = _market_price(sol, k, uv[k])
-            spike = p > settings.release_price_ratio * base_price
+            p = market_price(sol, k, uv[k])
+            # a spike: above the trigger, and never below the floor the agency defends (a
+            # trigger under F, as the default 1.5 x base price under a floor 56% above it,
+            # had it sell stock at prices it was also meant to lift to F)
+            spike = p > max(settings.release_price_ratio * base_price, F)
             own = zone_other_use_value(sol, k, mem)  # what a shift of H moves
             if (fired or spike) and stock > 0 and own > 0:
                 plan = min(stock, zone_t * settings.release_days / DAYS)
@@ -339,7 +345,7 @@ def simulate_path(
                 after = zone_other_use_value(sol, k, mem)
                 released = min(stock, after * (1.0 / f - 1.0) / uv[k])
                 stock -= released
-                fiscal -= released * _market_price(sol, k, uv[k])
+                fiscal -= released * market_price(sol, k, uv[k])
             elif not fired and p < F and own > 0:
                 room = max(target_days / DAYS * zone_t - stock, 0.0)
                 world_t = float((sol.stages[k].E * sol.stages[k].D).sum()) / uv[k]
@@ -357,7 +363,7 @@ def simulate_path(
                     fiscal += bought * F
                     # the agency's contracts are with zone producers: what it pays above the
                     # market price is their income beside the market (as a capped CfD's)
-                    paid_out = max(F - _market_price(sol, k, uv[k]), 0.0) * bought
+                    paid_out = max(F - market_price(sol, k, uv[k]), 0.0) * bought
             Z = _zone_use_value(sol, k, mem)
             zone_t = Z / uv[k] - bought + released
         shortfall = 0.0
@@ -373,7 +379,7 @@ def simulate_path(
         cs_scale = np.ones(n)
         if bought > 0 or released > 0:
             cs_scale[mem] = 1.0 / f
-        out["price_usd_per_t"][t] = _market_price(sol, k, uv[k])
+        out["price_usd_per_t"][t] = market_price(sol, k, uv[k])
         out["zone_price_usd_per_t"][t] = _zone_price(sol, k, uv[k], mem)
         # the zone's subsidies this year at every stage: the floor's under producer_subsidy
         # (uncapped) and price_gap, and the scenario's own producer subsidies in every path
@@ -396,7 +402,7 @@ def simulate_path(
         out["converged"][t] = float(sol.converged)
         for s in range(S):
             st = st_list[s]
-            series["price_usd_per_t"][t, s] = _market_price(sol, s, uv[s])
+            series["price_usd_per_t"][t, s] = market_price(sol, s, uv[s])
             series["zone_price_usd_per_t"][t, s] = _zone_price(sol, s, uv[s], mem)
             series["supply_t"][t, s] = float((st.S * st.R).sum()) / uv[s]
             series["demand_t"][t, s] = float((st.E * st.D)[np.isfinite(st.D)].sum()) / uv[s]

@@ -27,6 +27,7 @@ from critmin.paths.engine import (
     YearSolver,
     central_inputs,
     draw_inputs,
+    market_price,
     simulate_path,
     zone_other_use_value,
 )
@@ -136,6 +137,28 @@ def _cut_off(model: PathModel, label: str, banned: list[np.ndarray]) -> list[str
                 "as '-', null in JSON)"
             )
     return out
+
+
+def release_below_floor(model: PathModel, settings: PathsSettings) -> list[str]:
+    """A note when the offtake's release trigger (``release_price_ratio`` x the base year's
+    market price at the floored stage) is below the floor: the agency then releases only
+    above the floor (:func:`critmin.paths.engine.simulate_path`), not at prices it is buying
+    to lift to the floor. With the defaults (1.5) any floor more than 50% above the market
+    does this (the bundled NdPr example's USD 46,000 against a trigger of about 44,000)."""
+    if "offtake" not in settings.mechanisms:
+        return []
+    k = model.floor_stage
+    sol = YearSolver(model).baseline()
+    base = market_price(sol, k, model.info[k].unit_value)
+    trigger = settings.release_price_ratio * base
+    if not trigger < model.floor_usd_per_t:  # NaN (no producer): nothing to say
+        return []
+    return [
+        f"offtake: the release trigger, release_price_ratio {settings.release_price_ratio:g} "
+        f"x the base year's price (USD {base:,.0f}/t) = USD {trigger:,.0f}/t, is below the "
+        f"floor (USD {model.floor_usd_per_t:,.0f}/t): the agency releases stock only above the "
+        "floor (and on disruptions)"
+    ]
 
 
 def own_extremes(model: PathModel) -> list[str]:
@@ -306,6 +329,7 @@ def run_paths(
     notes += idle_mechanisms(settings)
     notes += offtake_without_buyers(model, settings.mechanisms)
     notes += own_extremes(model)
+    notes += release_below_floor(model, settings)
     ratio = settings.floor_usd_per_t / model.info[k].unit_value
     if ratio > EXTREME_PRICE_RATIO:
         notes.append(

@@ -15,7 +15,7 @@
     cfd_term_years = 10               # producer_subsidy: contract term from start_year
     offtake_budget_usd = 1e10         # offtake: total purchases over the horizon
     stockpile_target_days = 60        # offtake: buy until the stock covers this many days
-    release_price_ratio = 1.5         # offtake: release when the price exceeds 1.5 x baseline
+    release_price_ratio = 1.5         # offtake: release above 1.5 x baseline (and the floor)
     release_days = 30                 # offtake: release up to this many days of zone demand a year
     demand_growth = true              # the curated growth rates (false: no growth)
     shocks = true                     # demand and output shocks fitted to price history
