@@ -601,3 +601,38 @@ def test_years_allow_at_most_sixty_years_counting_both_ends() -> None:
         parse_years("2024-2084")
     with pytest.raises(ValueError, match="first < last"):
         parse_years("2030-2030")
+
+
+def test_a_mechanisms_settings_without_that_mechanism_warn() -> None:
+    """``cfd_term_years`` and ``cfd_volume_cap_t`` without ``producer_subsidy``, the offtake's
+    budget, stockpile and release settings without ``offtake``: each changed nothing, in
+    silence. Each is now a ``no effect:`` warning naming the mechanism that reads it; settings
+    left at their defaults (or their mechanism compared) say nothing."""
+    from critmin.paths.run import idle_mechanisms
+    from critmin.scenario.paths_settings import PathsSettings
+
+    given = {
+        "cfd_volume_cap_t": 1000.0,
+        "cfd_term_years": 5,
+        "offtake_budget_usd": 2e9,
+        "stockpile_target_days": 30.0,
+        "release_price_ratio": 2.0,
+        "release_days": 10.0,
+    }
+    only_levy = PathsSettings(floor_usd_per_t=20000, mechanisms=["variable_levy"], **given)
+    notes = idle_mechanisms(only_levy)
+    assert len(notes) == len(given)
+    for name, note in zip(given, notes, strict=True):
+        assert note.startswith(f"no effect: paths.{name} = ") and "variable_levy" in note
+    assert "only the producer_subsidy mechanism reads it" in notes[0]
+    assert "only the offtake mechanism reads it" in notes[-1]
+    assert idle_mechanisms(PathsSettings(floor_usd_per_t=20000, mechanisms=["price_gap"])) == []
+    assert idle_mechanisms(PathsSettings(floor_usd_per_t=20000, **given)) == []
+    result = run_paths(
+        scenario(
+            {"draws": 0, "years": "2025-2026", "mechanisms": ["variable_levy"], **QUIET}
+            | {"cfd_term_years": 5}
+        ),
+        workers=1,
+    )
+    assert any(n.startswith("no effect: paths.cfd_term_years = 5") for n in result.notes)

@@ -181,13 +181,32 @@ def own_extremes(model: PathModel) -> list[str]:
     ]
 
 
+READ_BY = {
+    "cfd_volume_cap_t": "producer_subsidy",
+    "cfd_term_years": "producer_subsidy",
+    "offtake_budget_usd": "offtake",
+    "stockpile_target_days": "offtake",
+    "release_price_ratio": "offtake",
+    "release_days": "offtake",
+}
+"""The ``[paths]`` settings that one mechanism alone reads."""
+
+
 def idle_mechanisms(settings: PathsSettings) -> list[str]:
-    """``no effect:`` warnings for mechanisms compared that their settings leave idle: an
-    offtake without a budget or without a stockpile target buys nothing (its figures are all
-    zero)."""
+    """``no effect:`` warnings for mechanisms compared that their settings leave idle (an
+    offtake without a budget or without a stockpile target buys nothing: its figures are all
+    zero), and for a mechanism's settings given away from their defaults while that mechanism
+    is not compared (``cfd_term_years = 5`` with ``mechanisms = ["variable_levy"]`` changed
+    nothing, in silence; a value equal to the default is not told apart from one left out)."""
+    defaults = PathsSettings.model_fields
+    out = [
+        f"no effect: paths.{name} = {getattr(settings, name)!r}: only the {mech} mechanism "
+        f"reads it, and the paths compare {', '.join(settings.mechanisms)}"
+        for name, mech in READ_BY.items()
+        if mech not in settings.mechanisms and getattr(settings, name) != defaults[name].default
+    ]
     if "offtake" not in settings.mechanisms:
-        return []
-    out = []
+        return out
     if settings.offtake_budget_usd == 0.0:
         out.append("no effect: paths.offtake_budget_usd = 0: the offtake mechanism buys nothing")
     if settings.stockpile_target_days == 0.0:
