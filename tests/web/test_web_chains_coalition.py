@@ -263,6 +263,23 @@ def test_coalition_api_and_page_follow_the_scenarios_table_as_the_cli_does(clien
     assert exact["method"] == "exact" and exact["shapley_players"] == ["CHL", "ARG"]
 
 
+def test_coalition_api_says_what_a_seed_or_an_empty_candidate_list_does(client: Any) -> None:
+    """``seed=5`` on an exact game answered 200 with no word (``critmin coalition --seed``
+    warns that it does nothing); ``candidates=,`` fell back to the scenario's candidates in
+    silence (the command line refuses an empty list)."""
+    sid = client.post("/api/scenarios?run=false", json=coalition_scenario()).json()["id"]
+    params = {"source": sid, "candidates": "CHL,ARG"}
+    body = client.get("/api/coalition", params=params | {"seed": "5"}).json()
+    assert body["method"] == "exact"
+    assert any(
+        n.startswith("no effect: seed 5: the Shapley values are exact") for n in body["notes"]
+    )
+    plain = client.get("/api/coalition", params=params).json()
+    assert not any(n.startswith("no effect: seed") for n in plain["notes"])
+    r = client.get("/api/coalition", params={"source": sid, "candidates": ","})
+    assert r.status_code == 422 and r.json()["field"] == "candidates", r.text
+
+
 def test_coalition_page_ranks_candidates_and_draws_the_bars(client: Any) -> None:
     sid = client.post("/api/scenarios?run=false", json=coalition_scenario()).json()["id"]
     page = client.get("/coalition", params={"source": sid, "run": "true"})

@@ -162,9 +162,19 @@ async def api_coalition(
     on_fail: OnFail | None = None,
     ctx: WebContext = Ctx,
 ) -> JSONResponse:
-    data = await coalition_data(
-        ctx, source, candidate_list(candidates), members_as_players, sampled, seed, on_fail
-    )
+    chosen = candidate_list(candidates)
+    if candidates and not chosen:  # "candidates=," fell back to the scenario's list, in silence
+        raise InvalidInputError(
+            "candidates",
+            f"no country or group code in {', '.join(map(repr, candidates))}: give ISO3 codes "
+            "or groups (IDN,CHL), or leave the parameter out for the scenario's candidates",
+        )
+    data = await coalition_data(ctx, source, chosen, members_as_players, sampled, seed, on_fail)
+    if seed is not None and data.get("method") == "exact":  # as `critmin coalition --seed`
+        data["notes"] = [
+            *data.get("notes", []),
+            f"no effect: seed {seed}: the Shapley values are exact, no orders are drawn",
+        ]
     return json_response(data)
 
 
