@@ -81,6 +81,44 @@ def test_a_locked_database_is_a_503_and_the_server_keeps_answering(
     assert store_module.ScenarioStore(db).get(first["id"])[0].name == EXAMPLE1_DICT["name"]
 
 
+def test_a_burst_of_saves_on_a_locked_database_does_not_stall_other_requests(
+    server: tuple[ServerThread, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """45 saves waiting on a database another program holds took every one of the server's
+    40 worker threads, and ``/api/health`` answered after 8.7 s. At most
+    ``MAX_WAITING_WRITES`` saves now wait for the database; the others are answered 503
+    (Retry-After) within ``WRITE_QUEUE_S``, and the server keeps answering."""
+    live, db = server
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 8.0, raising=False)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    answers: list[tuple[int, dict[str, str], Any]] = []
+
+    def save() -> None:
+        answers.append(_post(f"{live.url}/api/scenarios?run=false", EXAMPLE1_DICT))
+
+    savers = [threading.Thread(target=save) for _ in range(45)]
+    try:
+        for t in savers:
+            t.start()
+        time.sleep(0.5)  # every save has reached the database or its queue
+        start = time.monotonic()
+        with urllib.request.urlopen(f"{live.url}/api/health", timeout=30) as resp:
+            assert resp.status == 200
+        waited = time.monotonic() - start
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        for t in savers:
+            t.join(30)
+    assert waited < 3.0, f"/api/health waited {waited:.1f} s behind the saves"
+    codes = sorted(code for code, _, _ in answers)
+    assert len(codes) == 45 and set(codes) <= {201, 503}, codes
+    busy = [body for code, _, body in answers if code == 503]
+    assert busy and all("retry in 5 s" in b["error"] for b in busy)
+    assert codes.count(201) >= 1  # those that waited were saved once the lock was gone
+
+
 def _read_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every new connection refuses writes as a read-only file does ("attempt to write a
     readonly database")."""

@@ -25,6 +25,7 @@ import json
 import os
 import secrets
 import sqlite3
+import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,6 +86,13 @@ _ENTRY_COLUMNS = "id, name, created, products, result IS NOT NULL, converged, no
 BUSY_TIMEOUT_S = 10.0
 """How long a write waits for another writer of the database file (SQLite's busy timeout)
 before the request is answered 503 (:class:`StoreUnavailableError`)."""
+
+MAX_WAITING_WRITES = 8
+"""Writes that may wait for the database at once (:meth:`ScenarioStore.transaction`); one
+more waits at most :data:`WRITE_QUEUE_S`, then is answered 503. Each waiting write holds one of
+the server's worker threads (40, shared by every plain route): 45 saves waiting on a database
+another program had locked took all of them, and ``/api/health`` answered after 8.7 s."""
+WRITE_QUEUE_S = 1.0
 
 
 class NotFoundError(CritminError):
@@ -290,6 +298,7 @@ class ScenarioStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._writers = threading.BoundedSemaphore(MAX_WAITING_WRITES)
         if self.path.is_dir():
             raise CritminError(f"the scenario database {self.path} is a folder: give a file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -341,15 +350,28 @@ class ScenarioStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: committed on success, rolled back on any exception."""
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        """One write transaction: committed on success, rolled back on any exception. At most
+        :data:`MAX_WAITING_WRITES` wait for the database at once; another is answered 503 after
+        :data:`WRITE_QUEUE_S` (the database is held by another program, or very busy)."""
+        if not self._writers.acquire(timeout=WRITE_QUEUE_S):
+            raise StoreUnavailableError(
+                f"the scenario database {self.path} is busy: {MAX_WAITING_WRITES} writes are "
+                "already waiting for it (locked by another program?); nothing was changed, "
+                "retry in 5 s",
+                5,
+                transient=True,
+            )
+        try:
+            with self._connect() as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+        finally:
+            self._writers.release()
 
     # ------------------------------------------------------------------ writes
     def save(
