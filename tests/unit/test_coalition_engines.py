@@ -64,6 +64,12 @@ def test_cli_json_summary_html_and_errors(tmp_path: Path) -> None:
     assert "CHL is not an EITI implementing country" in res.stdout
     text = page.read_text(encoding="utf-8")
     assert "Plotly.newPlot" in text and "Candidates, best first" in text
+    assert f"wrote {page}" in res.output
+    # --out says what it wrote too (it created its folder and said nothing)
+    out = tmp_path / "new" / "c.json"
+    res = runner.invoke(app, [*args, "--out", str(out)])
+    assert res.exit_code == 0 and f"wrote {out}" in res.output, res.output
+    assert json.loads(out.read_text())["players"]
     bad = runner.invoke(app, [*args, "--candidates", "USA"])
     assert bad.exit_code == 2 and "already a zone member" in bad.output
     bad = runner.invoke(app, [*args, "--wgi-min", "rl"])

@@ -284,8 +284,8 @@ def coalition_cmd(
         sys.stdout.write(json.dumps(data, indent=1, allow_nan=False) + "\n")
     else:
         print_coalition(data)
-        if html_path is not None:
-            out.print(f"wrote {html_path}")
+    if files:  # on stderr, as every command says what it wrote (--out said nothing)
+        err.print("wrote " + " and ".join(str(path) for path in files))
     if result.nonconverged:
         err.print("[bold red]some coalition markets did not converge: see 'notes'[/]")
         raise typer.Exit(1)
