@@ -153,3 +153,29 @@ def test_select_boxes_show_their_choice(browser: Any, live_server: Any) -> None:
         assert pg.evaluate(CUT_SELECTS_JS) == [], path
     context.close()
     assert not errors, errors
+
+
+def test_the_first_tab_skips_the_navigation(browser: Any, live_server: Any) -> None:
+    """Every page began with the ten links of the navigation: a keyboard user pressed Tab ten
+    times on each page before reaching it. The first Tab now shows a *Skip to the content*
+    link, which moves the Tab order to the page; the current page's link is marked."""
+    context, pg, errors = new_page(browser, 390)
+    for path, focusable in (("/designer", "#name"), ("/sweep", "#source")):
+        pg.goto(f"{live_server.url}{path}", timeout=TIMEOUT)
+        pg.keyboard.press("Tab")
+        skip = pg.locator("a.skip-link")
+        assert pg.evaluate("document.activeElement.className") == "skip-link", path
+        box = skip.bounding_box()
+        assert box is not None and box["y"] >= 0 and box["x"] + box["width"] <= 390, path
+        pg.keyboard.press("Enter")
+        presses = 0
+        while presses < 12 and not pg.evaluate(
+            "(sel) => document.activeElement.matches(sel)", focusable
+        ):
+            assert pg.evaluate("!document.activeElement.closest('#topbar')"), path
+            pg.keyboard.press("Tab")
+            presses += 1
+        assert pg.evaluate("(sel) => document.activeElement.matches(sel)", focusable), path
+    assert pg.locator("#topbar nav a[aria-current=page]").all_inner_texts() == ["Sweep"]
+    context.close()
+    assert not errors, errors

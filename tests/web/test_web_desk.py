@@ -513,3 +513,20 @@ def test_the_sweep_forms_default_range_keeps_every_digit(client: Any) -> None:
     stop = re.search(r'name="stop"[^>]*value="([^"]*)"', page)
     assert start and stop, page
     assert (float(start[1]), float(stop[1])) == (123456789 / 2, 123456789 * 1.5)
+
+
+def test_the_navigation_bar_names_the_trade_year_of_the_results_shown(client: Any) -> None:
+    """The bar above every page said 'trade year 2024', written into the template, above a
+    scenario calibrated on the 2022 flows; a page without results names no year."""
+    data = copy.deepcopy(EXAMPLE1_DICT) | {"year": 2022}
+    sid = client.post("/api/scenarios", json=data).json()["id"]
+    bar = re.compile(r'<div class="right">([^<]*)</div>')
+    for path, year in ((f"/scenarios/{sid}", "2022"), ("/scenarios", None), ("/sweep", None)):
+        text = bar.findall(client.get(path).text)
+        assert len(text) == 1, path
+        if year:
+            assert text[0].endswith(f"· trade year {year}"), (path, text)
+        else:
+            assert "trade year" not in text[0], (path, text)
+    r = client.post("/designer", data=DESIGNER_FORM | {"action": "run"})
+    assert bar.findall(r.text)[0].endswith("· trade year 2024")
