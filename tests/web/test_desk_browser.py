@@ -179,3 +179,28 @@ def test_the_first_tab_skips_the_navigation(browser: Any, live_server: Any) -> N
     assert pg.locator("#topbar nav a[aria-current=page]").all_inner_texts() == ["Sweep"]
     context.close()
     assert not errors, errors
+
+
+def test_a_saved_scenarios_answer_starts_on_a_phones_first_screen(
+    browser: Any, live_server: Any, screenshots: Path
+) -> None:
+    """The answer first: on a 390 x 844 phone, a saved scenario's page showed its six buttons
+    in four rows of 49 px and began the answer 545 px down; the buttons are compact chips
+    there now (still targets a finger can hit), and the answer's first lines are on the first
+    screen."""
+    context, pg, errors = new_page(browser, 390)
+    sid = _save(pg, live_server.url, copy.deepcopy(EXAMPLE1_DICT))
+    pg.goto(f"{live_server.url}/scenarios/{sid}", timeout=TIMEOUT)
+    top = pg.evaluate(
+        "Array.from(document.querySelectorAll('h2'))"
+        ".find((h) => h.textContent.trim() === 'The answer').getBoundingClientRect().top"
+    )
+    assert top < 500, top
+    heights = pg.evaluate(
+        "Array.from(document.querySelectorAll('header.header .actions .btn'))"
+        ".map((b) => b.getBoundingClientRect().height)"
+    )
+    assert len(heights) >= 5 and min(heights) >= 24, heights
+    pg.screenshot(path=str(screenshots / "scenario-answer-390.png"))
+    context.close()
+    assert not errors, errors
