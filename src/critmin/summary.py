@@ -280,6 +280,13 @@ def print_summary(
         console.print(t)
         for w in p["warnings"]:
             console.print(f"[yellow]data:[/] {escape(w)}", highlight=False)
+        if tariffs := baseline_tariff_measures(p.get("sources") or []):
+            console.print(
+                "[yellow]tariffs:[/] calibrated with baseline tariffs (t0) from "
+                + escape("; ".join(tariffs))
+                + " (citations: the JSON's sources)",
+                highlight=False,
+            )
         if p["estimated_domestic_sales"]:
             console.print(
                 "[yellow]estimate:[/] domestic sales rest on estimated national output for "
@@ -287,6 +294,22 @@ def print_summary(
                 highlight=False,
             )
         _print_notes(console, p)
+
+
+def baseline_tariff_measures(sources: Sequence[str]) -> list[str]:
+    """The measures behind a product's baseline tariffs (``[tariffs]``, docs/controls.md), once
+    each, from its ``sources`` entries ``baseline tariff: <measure> (<lines>, ...): <source>``
+    (a user's file: ``baseline tariff: user file <name>, line <n>``, one entry per file)."""
+    out: list[str] = []
+    for s in sources:
+        if not s.startswith("baseline tariff: "):
+            continue
+        measure = s.removeprefix("baseline tariff: ")
+        measure = measure.split(", line ")[0] if measure.startswith("user file ") else measure
+        measure = measure.split(" (")[0]
+        if measure not in out:
+            out.append(measure)
+    return out
 
 
 ROUTED_ROWS = 12

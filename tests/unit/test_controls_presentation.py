@@ -234,3 +234,18 @@ def test_a_scenario_with_controls_loads_from_its_own_dump(path: Path) -> None:
     spec = load_scenario(path)
     dumped = spec.model_dump(mode="json", exclude_none=True)
     assert load_scenario(dumped).model_dump(mode="json", exclude_none=True) == dumped
+
+
+def test_the_terminal_says_which_baseline_tariffs_the_market_is_calibrated_with(
+    leaky_ban: dict[str, Any], leaky_licence: dict[str, Any]
+) -> None:
+    """``[tariffs] baseline = "curated"`` changes every number of a product (its t0): the
+    terminal names the measures, once each, as the JSON's ``sources`` cite them (it said
+    nothing, so a run with Section 301 in the baseline read like one without)."""
+    text = " ".join(summary_text(leaky_ban).split())
+    assert (
+        "tariffs: calibrated with baseline tariffs (t0) from Section 301 List 3; MFN; "
+        "Russia: 70% in lieu of column 2" in text
+    )
+    assert text.count("tariffs: calibrated") == 1  # antimony has no curated row
+    assert "tariffs: calibrated" not in summary_text(leaky_licence)  # no [tariffs] table

@@ -97,6 +97,32 @@ def test_a_cheap_route_is_used_under_a_slack_quota() -> None:
     assert sol.groups.e[0] == 0.0
 
 
+@pytest.mark.parametrize(("direct", "via"), [(0.0, 0.0), (0.1 + 0.2, 0.3)])
+def test_a_route_that_costs_what_a_direct_sale_costs_opens_only_as_the_quota_binds(
+    direct: float, via: float
+) -> None:
+    """``kappa = 1`` (no detour cost, the vias' tariff the direct one; ``0.1 + 0.2`` against
+    ``0.3`` is ``kappa`` a rounding below 1): under a slack quota nothing needs to go around
+    it, so nothing is routed and the market is the plain one. The route used to be always
+    open and full at ``kappa = 1`` (antimony, licence 0.9999 on the zone via THA, no
+    leak_cost: USD 8.4 m routed and a 'tariff evasion' note at an unchanged price, against
+    USD 11 k at a leak_cost of 1e-9). Under a binding quota the route fills at the licence's
+    price ``e = kappa - 1 = 0`` (docs/controls.md)."""
+    t1 = np.zeros((4, 4))
+    t1[0, 1] = direct
+    plain = solve(market(), Policy(t1=t1))
+    slack = solve(market(), Policy(t1=t1, quota_groups=(leaky(1.5, 0.3, 0.0, via),)))
+    assert slack.converged
+    np.testing.assert_allclose(slack.pi, plain.pi, rtol=1e-9)
+    assert sum(flow.quantity for flow in slack.groups.leaks) == 0.0
+    binding = solve(market(), Policy(t1=t1, quota_groups=(leaky(0.5, 2.0, 0.0, via),)))
+    assert binding.converged
+    (flow,) = binding.groups.leaks
+    assert binding.groups.e[0] == pytest.approx(0.0, abs=1e-9)
+    assert 0.0 < flow.quantity < flow.cap  # held at the route's cost while it fills
+    assert flow.direct == pytest.approx(0.5 * V4[0, 1], rel=1e-9)
+
+
 def test_routes_of_equal_cost_fill_to_the_same_share_of_their_caps() -> None:
     """Where the licence is worth exactly the routes' cost, the split of the routed goods
     between destinations is not set by prices; critmin fills equal-cost routes to the same

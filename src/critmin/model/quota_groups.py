@@ -37,7 +37,9 @@ rising with slope 1 from 0 and flat at each route cost ``c > 0`` while the route
 fill (``phi`` from 0 to 1 over a length of ``t`` equal to their caps, each at most its pair's
 baseline trade, over the group's cap, so that the group's direct exports move at about the
 rate of ``t`` on a flat as on a rise; a route with
-``kappa <= 1`` pays even under a slack quota, as tariff evasion, and is always open); without
+``kappa < 1`` pays even under a slack quota, as tariff evasion, and is always open; one with
+``kappa = 1`` (to :data:`KAPPA_TIE`) has a flat at ``nu = 0`` and opens only as the quota
+binds: a route that costs what a direct sale costs carries nothing under a slack quota); without
 routes ``nu_g(t) = t``. Its
 residual is ``min(t_g, 1 - X_g / (cap_g X0_g))`` (``t >= 0`` is ``nu >= 0``), increasing in
 ``t``. A leaky pair's: ``s_r`` on its merit-order path in (``mu``, ``Q = quantity / V_ij``):
@@ -96,6 +98,10 @@ OUTER_TOL = 1e-10
 LEAK_TOL = 1e-9
 """Outer tolerance where quotas leak: the paths' kinks (a route just full, a pair just served
 by its route alone) slow the last digits of the semismooth iteration."""
+KAPPA_TIE = 1e-12
+"""``|ln kappa|`` below this is a route that costs what the direct sale costs (``kappa = 1``:
+no detour cost and the vias' tariff equal to the direct one, up to rounding in the vias'
+weighted tariff): it opens only as the quota binds, never under a slack one."""
 MAX_LOG_WEDGE = 50.0
 MIN_LOG_WEDGE = 20.0
 MAX_T_STEP = 1.0
@@ -254,8 +260,9 @@ def _resolved_at(rp: ResolvedPolicy, t1: FloatArray) -> ResolvedPolicy:
 @dataclass(frozen=True, eq=False)
 class _GroupPath:
     """``nu(t)`` and the routes' fill ``phi(t)`` of one group (module docstring): ``nu``
-    rises with slope 1 from ``t = 0`` and stays flat at each route cost ``c > 0`` while the
-    routes of that cost fill; routes with ``ln kappa <= 0`` are always open. ``starts[r]``:
+    rises with slope 1 from ``t = 0`` and stays flat at each route cost ``c >= 0`` while the
+    routes of that cost fill (a flat at ``c = 0`` starts at ``t = 0``); routes with
+    ``ln kappa < 0`` are always open. ``starts[r]``:
     where route ``r`` starts to fill (``-inf``: always open), over a length ``lengths[r]`` of
     ``t``."""
 
@@ -269,12 +276,13 @@ class _GroupPath:
     def build(cls, lnkappa: FloatArray, size: FloatArray) -> _GroupPath:
         """``size``: each route's cap over the group's, the length of its share of a flat
         (so that the group's direct exports fall at about the rate ``t`` grows)."""
-        costs = np.unique(lnkappa[lnkappa > 0.0])
+        costs = np.unique(lnkappa[lnkappa >= 0.0])
         t_knots, nu_knots = [0.0], [0.0]
         starts, lengths = np.full(len(lnkappa), -np.inf), np.ones(len(lnkappa))
         for c in costs:
-            t_knots.append(t_knots[-1] + (c - nu_knots[-1]))  # rise to c
-            nu_knots.append(float(c))
+            if c > nu_knots[-1]:
+                t_knots.append(t_knots[-1] + (c - nu_knots[-1]))  # rise to c
+                nu_knots.append(float(c))
             at_c = lnkappa == c
             starts[at_c] = t_knots[-1]
             lengths[at_c] = max(float(size[at_c].sum()), 1e-12)
@@ -351,12 +359,13 @@ class _Outer:
         self.nq, self.nl = len(groups), len(self.routes)
         self.V = np.array([market.V[i, j] for _, i, j, _ in self.routes])
         self.L = np.array([lk.cap for *_, lk in self.routes]) / np.where(self.V > 0, self.V, 1.0)
-        self.lnkappa = np.array(
+        lnkappa = np.array(
             [
                 np.log((1 + lk.cost) * (1 + lk.via_tariff) / (1 + t1[i, j]))
                 for _, i, j, lk in self.routes
             ]
         )
+        self.lnkappa = np.where(np.abs(lnkappa) < KAPPA_TIE, 0.0, lnkappa)
         self.of_group = {
             k: [r for r, rt in enumerate(self.routes) if rt[0] == k]
             for k in sorted({rt[0] for rt in self.routes})
