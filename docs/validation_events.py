@@ -33,7 +33,7 @@ EVENTS = [
         "gallium",
         811292,
         (2022, 2023),
-        # USGS MCS 2025: China's primary gallium output 600 t (2022) -> 621 t (2023), +3.5%
+        # USGS: China's primary gallium output 600 t in 2022 (MCS 2024) -> 621 t in 2023 (MCS 2025), +3.5%
         {"type": "supply", "countries": ["CHN"], "change": 0.035},
         # precautionary buying ahead of the control: one month of extra purchases (+1/12) by
         # every buyer outside China (an a-priori assumption, not a fitted value)
