@@ -190,11 +190,23 @@ def uncertainty_cmd(
     for warning in data["warnings"]:
         err.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False)
     if not result.converged:
-        err.print(
-            "[bold red]some draws did not converge: they are left out of the summaries "
-            "(see 'nonconverged_draws')[/]"
-        )
+        err.print(f"[bold red]{escape(nonconverged_line(data))}[/]", highlight=False)
         raise typer.Exit(1)
+
+
+def nonconverged_line(data: dict[str, Any]) -> str:
+    """How many draws of which product did not converge (``nonconverged_draws`` of the JSON),
+    for the terminal: the table's header counts only the converged draws, and "some draws"
+    left the reader to subtract."""
+    counts = "; ".join(
+        f"{pid}: {p['nonconverged_draws']:,} of {p['draws']:,}"
+        for pid, p in data["products"].items()
+        if p["nonconverged_draws"]
+    )
+    return (
+        f"some draws did not converge ({counts}): they are left out of the summaries "
+        "('nonconverged_draws' in --json)"
+    )
 
 
 def _write_draws(

@@ -1,19 +1,22 @@
 """Warnings of a Monte Carlo run that the scenario's own notes cannot give: its point estimate
-far from the baseline, in ``critmin simulate``'s words, and buyers that the disruptions drawn
-leave with no supplier. :func:`critmin.uncertainty.run.run_uncertainty` adds them to the run's
-``warnings``, each after its product id.
+far from the baseline, in ``critmin simulate``'s words, buyers that the disruptions drawn
+leave with no supplier (each after its product id), and ``[uncertainty]`` settings that change
+no draw. :func:`critmin.uncertainty.run.run_uncertainty` adds them to the run's ``warnings``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from critmin.model.solver import solve
+from critmin.scenario import ExportLicensingPolicy, Scenario, UncertaintySettings
 from critmin.scenario.no_effect import closed_pairs, cut_buyers, listed
 from critmin.simulation import EXTREME_PRICE_RATIO, FAR_FROM_BASELINE, extreme_notes
 from critmin.uncertainty.results import OUTPUTS
+from critmin.uncertainty.sampling import ParameterRange
 from critmin.uncertainty.tasks import ProductTask, fired_events
 from critmin.util import numerical_warnings
 
@@ -153,3 +156,63 @@ def extreme_in_draws(draws: dict[str, np.ndarray]) -> list[str]:
         "their mean says little (read the median), and a narrower sigma range keeps the draws "
         "away from 1"
     ]
+
+
+def idle_settings(
+    scenario: Scenario, settings: UncertaintySettings, tasks: Sequence[ProductTask]
+) -> list[str]:
+    """``no effect:`` warnings for ``[uncertainty]`` settings that change no draw, each of
+    which a run accepted without a word:
+
+    * a parameter both in ``ranges`` and in ``fixed`` (``fixed`` wins: the range is unused);
+    * ``fixed = ["grant_share"]`` where no ``export_licensing`` policy has a
+      ``grant_share_range`` (nothing to hold);
+    * a range of a parameter whose point value is 0 in every product (``x_d = x * r`` stays 0:
+      docs/uncertainty.md, "Sampling the elasticities");
+    * a run in which nothing is drawn: every parameter of every product at a zero-width range
+      (or a point value of 0), no licence share drawn and no disruption with a probability
+      strictly between 0 and 1, so every draw is the same draw and the seed changes nothing.
+    """
+    out = [
+        f"no effect: uncertainty.ranges.{name}: {name} is also in uncertainty.fixed, which holds "
+        "it at its point value in every draw"
+        for name in settings.ranges
+        if name in settings.fixed
+    ]
+    if "grant_share" in settings.fixed and not any(
+        isinstance(p, ExportLicensingPolicy) and p.grant_share_range is not None
+        for p in scenario.policy
+    ):
+        out.append(
+            "no effect: uncertainty.fixed grant_share: no export_licensing policy has a "
+            "grant_share_range to hold"
+        )
+
+    def varies(task: ProductTask, r: ParameterRange) -> bool:
+        """Whether draws of ``r`` differ: a range of some width around a point that is not 0
+        (sigma is always above 1; for the supply elasticity, any country's)."""
+        point = {"demand_elasticity": task.eta != 0.0, "supply_elasticity": bool(task.eps.any())}
+        return r.relative_low != r.relative_high and point.get(r.parameter, True)
+
+    out += [
+        f"no effect: uncertainty.ranges.{name}: its point value is 0 in every product, and a "
+        "range scales the point value (0 stays 0)"
+        for name, (low, high) in settings.ranges.items()
+        if name not in settings.fixed
+        and low != high  # [1, 1] holds it at its point, as documented
+        and tasks
+        and not any(varies(t, r) for t in tasks for r in t.ranges if r.parameter == name)
+    ]
+    drawn = any(
+        any(varies(t, r) for r in t.ranges)
+        or any(0.0 < ev.probability < 1.0 for ev in t.events)
+        or any(lo != hi for lic in t.licences for lo, hi in zip(lic.low, lic.high, strict=True))
+        for t in tasks
+    )
+    if tasks and not drawn:
+        out.append(
+            "no effect: the draws: no elasticity, licence share or disruption is uncertain "
+            "(every range has zero width or a point value of 0, and every disruption a "
+            "probability of 0 or 1), so every draw is the same and the seed changes nothing"
+        )
+    return out

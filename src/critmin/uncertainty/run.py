@@ -15,10 +15,13 @@ from critmin.errors import CritminError
 from critmin.note_kinds import WARNING_PREFIXES
 from critmin.parallel import check_count
 from critmin.scenario import Scenario, UncertaintySettings, load_scenario
+from critmin.simulation import EXTREME_PRICE_RATIO
 from critmin.stockpile import size_stockpile, without_draws
 from critmin.uncertainty.checks import (
+    PRICE_OUTPUTS,
     cut_off_in_draws,
     extreme_in_draws,
+    idle_settings,
     nonfinite_in_draws,
     point_extremes,
 )
@@ -245,6 +248,7 @@ def run_uncertainty(
                 "products it covers to the importers it names (no draw can disrupt any trade)"
             )
     warnings += controls_are_no_disruption(scenario, settings.reference, bool(hit))
+    warnings += idle_settings(scenario, settings, tasks)
     warnings += [
         f"{rp.baseline.product_id}: {note}"
         for rp, task in zip(resolved, tasks, strict=True)
@@ -256,10 +260,15 @@ def run_uncertainty(
         if not any(w.startswith(f"{pid}: cut off:") for w in warnings)
         for note in nonfinite_in_draws(product.draws)
     ]
+    # the point's own warnings cover the draws only where its zone or outside price itself is
+    # past the bound (a point whose warning was a price falling 92% hid draws at +1e72%)
+    bound = 100.0 * (EXTREME_PRICE_RATIO - 1.0)
     point_extreme = {
-        pid for pid in products if any(w.startswith(f"{pid}: extreme:") for w in warnings)
+        pid
+        for pid, product in products.items()
+        if any(product.point.get(key, math.nan) > bound for key in PRICE_OUTPUTS)
     }
-    warnings += [  # far from the calibration in some draws (the point's own warning covers it)
+    warnings += [  # far from the calibration in some draws
         f"{pid}: {note}"
         for pid, product in products.items()
         if pid not in point_extreme
