@@ -204,3 +204,17 @@ def test_a_saved_scenarios_answer_starts_on_a_phones_first_screen(
     pg.screenshot(path=str(screenshots / "scenario-answer-390.png"))
     context.close()
     assert not errors, errors
+
+
+def test_a_refused_form_puts_the_keyboard_on_what_to_change(browser: Any, live_server: Any) -> None:
+    """After a refused form the keyboard started at the top of the page, above the
+    navigation; it now starts on the summary of what to change, whose next Tab stop is the
+    link to the first refused field."""
+    context, pg, errors = new_page(browser, 390)
+    sid = _save(pg, live_server.url, copy.deepcopy(EXAMPLE1_DICT))
+    pg.goto(f"{live_server.url}/scenarios/{sid}?draws=0&seed=1", timeout=TIMEOUT)
+    assert pg.evaluate("document.activeElement.id") == "form-error"
+    pg.keyboard.press("Tab")
+    assert pg.evaluate("document.activeElement.getAttribute('href')") == "#draws"
+    context.close()
+    assert [e for e in errors if "422" not in e] == [], errors

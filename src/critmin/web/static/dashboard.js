@@ -282,6 +282,14 @@
     busyOnSubmit(button.form, function () { return button; });
   });
 
+  // a refused form: the keyboard starts at the list of what to change (it started at the top
+  // of the page, above the navigation), from which each item links to its field
+  var refused = document.querySelector("#designer-error, #form-error");
+  if (refused && !location.hash) {
+    refused.setAttribute("tabindex", "-1");
+    refused.focus({ preventScroll: false });
+  }
+
   var busy = document.querySelector("[data-retry]");
   if (busy) {
     var left = parseInt(busy.getAttribute("data-retry"), 10);
