@@ -317,6 +317,32 @@ def test_designer_reads_commas_only_as_thousands(
         assert pol["price_usd_per_t"] == expected
 
 
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("15 000", 15000.0),  # spaces between groups of three, as SI and much of Europe write
+        ("15\u00a0000", 15000.0),  # a no-break space, as a copy from a document brings
+        ("1 234 567.5", 1234567.5),
+        ("1 5000", None),  # not groups of three: refused, not guessed
+        ("15 000 USD", None),  # a unit: refused, saying to type the number alone
+    ],
+)
+def test_designer_reads_spaces_between_thousands(
+    client: Any, typed: str, expected: float | None
+) -> None:
+    """``15 000`` was refused ("expected a number, got '15 000'"), and so was ``15 000 USD``
+    with no word on what to type instead."""
+    r = client.post(
+        "/designer?format=json", data=DESIGNER_FORM | {"policy-0-price": typed, "action": "run"}
+    )
+    if expected is None:
+        assert r.status_code == 422, r.text[:300]
+        assert "type the number alone" in r.json()["error"]
+    else:
+        assert r.status_code in (200, 303), r.text[:300]
+        assert r.json()["scenario"]["policy"][0]["price_usd_per_t"] == expected
+
+
 @pytest.mark.parametrize("action", ["explode", "delete", "remove:abc", "remove:999999", "RUN"])
 def test_designer_unknown_action_is_refused_not_run(client: Any, action: str) -> None:
     r = client.post("/designer", data=DESIGNER_FORM | {"action": action}, follow_redirects=False)

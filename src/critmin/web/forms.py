@@ -382,14 +382,20 @@ def _text(values: list[str]) -> str:
 
 _GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 """A number written with thousands separators: ``15,000`` or ``1,234,567.5``."""
+_SPACED = re.compile(r"[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+(\.\d*)?")
+"""A number with spaces between groups of three digits (``15 000``, as SI and much of Europe
+write it; also the no-break and narrow no-break spaces a copy from a document brings)."""
 
 
 def _number(text: str, field_name: str, divisor: float = 1.0) -> float:
-    """A typed number (``divisor`` 100: typed in percent, returned as a fraction). Commas are
-    read as thousands separators only where they group digits by three (``15,000``); any
+    """A typed number (``divisor`` 100: typed in percent, returned as a fraction). Commas and
+    spaces are read as thousands separators only where they group digits by three
+    (``15,000``, ``15 000``); any
     other comma (``2,5``: a decimal comma in much of Europe) is refused rather than guessed,
     since reading it either way could silently be the wrong number."""
     t = text.strip().replace("_", "")
+    if _SPACED.fullmatch(t):
+        t = re.sub(r"[ \u00a0\u202f]", "", t)
     if "," in t:
         if not _GROUPED.fullmatch(t):
             raise ScenarioError(
@@ -401,7 +407,11 @@ def _number(text: str, field_name: str, divisor: float = 1.0) -> float:
     try:
         value = float(t)
     except ValueError:
-        raise ScenarioError(field_name, f"expected a number, got {text!r}") from None
+        raise ScenarioError(
+            field_name,
+            f"expected a number, got {text!r}: type the number alone, without a unit or "
+            "currency (15000, 15,000 or 15 000)",
+        ) from None
     if not math.isfinite(value):
         raise ScenarioError(field_name, f"expected a finite number, got {text!r}")
     return _scaled(t, divisor)
