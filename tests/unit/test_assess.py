@@ -436,6 +436,25 @@ def test_us_nir_older_edition_csv_series(world: World) -> None:
     assert r["matches_usgs"] is True
 
 
+@pytest.mark.parametrize(
+    ("edition", "imports", "exports"),
+    [("MCS2025", 1_500 + 8_900, 2_000 + 3_700), ("MCS2026", 1_550 + 8_730, 1_410 + 3_480)],
+)
+def test_us_nir_tungsten_2024_counts_every_form_and_secondary_output(
+    world: World, edition: str, imports: float, exports: float
+) -> None:
+    """USGS's tungsten apparent consumption is mine + secondary production + imports - exports
+    of every form +/- stocks; secondary output is W, so USGS prints only '>50'. Concentrate
+    trade alone (the first series) made the U.S. a net exporter with MCS2025 (1,500 t in,
+    2,000 t out: 'E' against '>50'), and 100 % with MCS2026."""
+    r = us_nir(world, "tungsten", 2024, edition=edition)
+    assert r["published_nir"] == ">50"
+    assert (r["imports"], r["exports"]) == (imports, exports)
+    assert len(r["series"]["production"]) == 2  # mine and secondary
+    assert r["nir"] is None and r["matches_usgs"] is None and not r["net_exporter"]
+    assert "production" in r["reason"]
+
+
 def test_us_nir_mismatch_is_explained(world: World) -> None:
     """Vanadium 2025 (USGS 41 %, from estimates): all forms of trade over apparent consumption
     give 40.0 %, just outside USGS rounding; the record says so."""

@@ -71,6 +71,22 @@ def test_world_pgm_split_and_units(source_fixtures: Path) -> None:
     assert one(df, country="KOR", year=2021)["missing_reason"] == "text"
 
 
+def test_world_titanium_sponge_is_not_pigment(source_fixtures: Path) -> None:
+    # MCS2023/2024 title every row "Sponge Metal Production and Sponge and Pigment Capacity";
+    # the column (Prod_Sponge_t_..., Cap_Pigment_t_...) says which product a value is.
+    df = read_mcs_world_per_commodity(source_fixtures / "mcs2024-titan_world.csv")
+    _check_schema(df)
+    production = df.loc[df["measure"] == "production"]
+    assert set(production["mineral"]) == {"titanium_sponge_metal"}
+    assert set(production["basis"]) == {"contained"} and set(production["stage"]) == {"refine"}
+    china = one(production, country="CHN", year=2022)
+    assert china["value_t"] == 180000
+    assert one(production, country="WLD", year=2022)["value_t"] == 270000
+    capacity = df.loc[df["measure"] == "capacity"]
+    assert one(capacity, country="CHN", mineral="titanium_sponge_metal")["value_t"] == 260000
+    assert one(capacity, country="CHN", mineral="tio2_pigment")["value_t"] == 5_500_000
+
+
 def test_world_misnamed_type_header_and_missing_source(source_fixtures: Path) -> None:
     df = read_mcs_world_per_commodity(source_fixtures / "mcs2024-fluor_world.csv")
     _check_schema(df)
@@ -174,6 +190,10 @@ def test_mineral_ids() -> None:
     assert mineral_id("Platinum-Group metals", "Mine production, Platinum content") == "platinum"
     assert mineral_id("Bauxite", "Refinery production, alumina") == "alumina"
     assert mineral_id("Manganese") == "manganese"
+    title = "Sponge Metal Production and Sponge and Pigment Capacity"
+    tt = "Titanium and titanium dioxide"
+    assert mineral_id(tt, f"{title} Sponge") == "titanium_sponge_metal"
+    assert mineral_id(tt, f"{title} Pigment", "capacity") == "tio2_pigment"
 
 
 # ------------------------------------------------------------------ real files

@@ -146,7 +146,9 @@ def mineral_id(commodity: str, type_text: str = "", measure: str = "production")
     unified (``"Gemanium"`` -> ``germanium``, ``"Graphite (Natural)"`` -> ``graphite``). The
     platinum-group metals split into ``palladium`` / ``platinum`` by the type label (combined
     PGM reserves stay ``platinum_group_metals``); bauxite-file alumina rows become ``alumina``;
-    the titanium-metal chapter splits into ``titanium_sponge_metal`` and ``tio2_pigment``.
+    the titanium-metal chapter splits into ``titanium_sponge_metal`` and ``tio2_pigment`` by
+    the product the label names last (MCS2023/2024 put the table title, which names both, before
+    the column's own product).
     """
     base = slug(commodity)
     base = mineral_aliases().get(base, base)
@@ -162,9 +164,13 @@ def mineral_id(commodity: str, type_text: str = "", measure: str = "production")
     if base == "bauxite" and "alumina" in text and measure != "reserves":
         return "alumina"
     if base in ("titanium_sponge_metal", "tio2_pigment"):
-        if "pigment" in text:
+        # MCS2023/2024 title every row "Sponge Metal Production and Sponge and Pigment
+        # Capacity" and the column adds its product after it ("... Sponge", "... Pigment"):
+        # the product named last is the row's.
+        sponge, pigment = text.rfind("sponge"), text.rfind("pigment")
+        if pigment > sponge:
             return "tio2_pigment"
-        if "sponge" in text:
+        if sponge > pigment:
             return "titanium_sponge_metal"
     return base
 
