@@ -794,6 +794,54 @@ CASES = [
             ),
         ),
     ),
+    Case(  # a policy given twice: the copy did nothing, in silence
+        "the same price floor twice",
+        **sim(
+            scenario(*['type = "price_floor"\nprice_usd_per_t = 15000'] * 2),
+            code=0,
+            words=(
+                "warning: no effect: policy[1] (price_floor): policy[0] (price_floor) also sets "
+                "a price floor at the same level on every one of its pairs",
+            ),
+            absent=("no effect: policy[0]",),
+        ),
+    ),
+    Case(
+        "the same export quota twice",
+        **sim(
+            scenario(*['type = "export_quota"\nexporters = ["CHL"]\nshare_of_baseline = 0.6'] * 2),
+            code=0,
+            words=(
+                "warning: no effect: policy[1] (export_quota): policy[0] (export_quota) also "
+                "sets an export quota at the same level on every one of its exporters",
+            ),
+        ),
+    ),
+    Case(  # the higher subsidy floor applies: the lower one did nothing, in silence
+        "a lower producer-subsidy floor under a higher one",
+        **sim(
+            scenario(
+                'type = "price_floor"\nmechanism = "producer_subsidy"\nprice_usd_per_t = 15000',
+                'type = "price_floor"\nmechanism = "producer_subsidy"\nprice_usd_per_t = 30000',
+            ),
+            code=0,
+            words=(
+                "warning: no effect: policy[0] (price_floor): policy[1] (price_floor) also sets "
+                "a producer-subsidy floor on every one of its zone producers",
+            ),
+        ),
+    ),
+    Case(  # a levy and a subsidy are different instruments: both apply, no overlap
+        "a variable levy and a producer subsidy at one price",
+        **sim(
+            scenario(
+                'type = "price_floor"\nmechanism = "variable_levy"\nprice_usd_per_t = 15000',
+                'type = "price_floor"\nmechanism = "producer_subsidy"\nprice_usd_per_t = 15000',
+            ),
+            code=0,
+            absent=("not added up",),
+        ),
+    ),
     Case(  # the message named the tighter one twice: "policy[1] sets ..., and policy[1]'s"
         "a looser quota on the same exporter as a tighter one",
         **sim(

@@ -385,11 +385,22 @@ def overlap_notes(
     """Two instruments of one kind on the same pairs or exporters are not added up: the
     higher floor or the tighter cap applies (``tighter(a, b)``: whether ``a`` binds over
     ``b``). A note for each overlap with an earlier one (``(label, mask, value)``) names the
-    one that applies there."""
+    one that applies there. Of two at the same level (a policy given twice), the one whose
+    every pair or exporter the other also covers does nothing."""
     out = []
     for other, theirs, v in earlier:
         both = int((mine & theirs).sum())
-        if not both or v == value:
+        if not both:
+            continue
+        if v == value:
+            covered = [(label, other, mine, theirs), (other, label, theirs, mine)]
+            for idle, by, idle_mask, by_mask in covered:
+                if not (idle_mask & ~by_mask).any():
+                    out.append(
+                        f"no effect: {idle}: {by} also sets {what} at the same level on every "
+                        f"one of its {binding} (they are not added up)"
+                    )
+                    break
             continue
         new_wins = tighter(value, v)
         wins, loses = (label, other) if new_wins else (other, label)

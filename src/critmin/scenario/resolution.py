@@ -206,6 +206,8 @@ def build_policy(
     controls: list[tuple[int, object]] = []
     tariffs: list[tuple[str, np.ndarray]] = []  # each tariff's label and pairs, in order
     floors: list[tuple[str, np.ndarray, float]] = []  # variable-levy floors: label, pairs, price
+    # producer-subsidy floors: label, zone members, price
+    subsidies: list[tuple[str, np.ndarray, float]] = []
     quotas: list[tuple[str, np.ndarray, float]] = []  # export quotas: label, exporters, share
     bans: list[tuple[str, np.ndarray]] = []  # export bans: label, pairs
     for number, pol in zip(scenario.policy_numbers, scenario.policy, strict=True):
@@ -269,6 +271,16 @@ def build_policy(
                 notes += no_effect.subsidy_floor_notes(
                     label, base, members, pol.price_usd_per_t, uv
                 )
+                notes += no_effect.overlap_notes(
+                    label,
+                    "a producer-subsidy floor",
+                    "zone producers",
+                    members,
+                    pol.price_usd_per_t,
+                    subsidies,
+                    lambda a, b: a > b,
+                )
+                subsidies.append((label, members, pol.price_usd_per_t))
                 rel_i = pol.price_usd_per_t / uv
                 subsidy = np.where(members, np.maximum(subsidy, rel_i), subsidy)
             notes.append(
