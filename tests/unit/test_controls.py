@@ -416,6 +416,26 @@ def test_a_demand_shock_raises_prices_and_a_supply_shock_of_china_lowers_its_out
         Scenario.from_dict(data | {"shock": [{"type": "demand", "change": 0.1, "products": ["x"]}]})
 
 
+def test_a_shock_given_twice_counts_twice_and_says_so() -> None:
+    """Shocks on one country multiply: a ``[[shock]]`` table copied by mistake doubled the
+    shock (1.1 x 1.1) in silence. The results equal one shock of +21%, and a note says that
+    the second repeats the first; two different shocks get no such note."""
+    data = scenario()
+    shock = {"type": "supply", "countries": ["CHN"], "change": 0.1}
+    twice = product(data | {"shock": [shock, shock]})
+    once = product(data | {"shock": [shock | {"change": 0.21}]})
+    assert twice["countries"]["CHN"]["supply_change_pct"] == pytest.approx(
+        once["countries"]["CHN"]["supply_change_pct"], rel=1e-9
+    )
+    notes = [n for n in twice["notes"] if "repeats" in n]
+    assert notes == [
+        "shock[1] repeats shock[0] (supply, change +0.1): shocks on one country multiply, so "
+        "the two together are a change of +0.21; remove one if it was copied by mistake"
+    ]
+    other = product(data | {"shock": [shock, shock | {"countries": ["USA"]}]})
+    assert not [n for n in other["notes"] if "repeats" in n]
+
+
 def test_a_leaked_pair_pays_the_vias_tariff_not_the_origin_s() -> None:
     from critmin.scenario.resolution import resolve
 

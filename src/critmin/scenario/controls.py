@@ -486,12 +486,22 @@ def market_shifts(
     notes: list[str],
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Demand and supply shifters ``a_j``, ``k_i`` of the scenario's ``[[shock]]`` tables for
-    this market (``None`` where there is no shock); shocks on the same country multiply."""
+    this market (``None`` where there is no shock); shocks on the same country multiply, so a
+    table given twice counts twice: a note says so (a copy left in by mistake doubled the
+    shock in silence)."""
     demand = np.ones(base.n)
     supply = np.ones(base.n)
+    seen: dict[str, int] = {}
     for k, shock in enumerate(scenario.shock):
         if shock.products is not None and base.product_id not in shock.products:
             continue
+        same = seen.setdefault(shock.model_dump_json(exclude={"label"}), k)
+        if same != k and shock.change != 0.0:
+            notes.append(
+                f"shock[{k}] repeats shock[{same}] ({shock.type}, change {shock.change:+g}): "
+                "shocks on one country multiply, so the two together are a change of "
+                f"{(1.0 + shock.change) ** 2 - 1.0:+g}; remove one if it was copied by mistake"
+            )
         mask = select(shock.countries, f"shock[{k}].countries")
         label = f"shock[{k}] ({shock.type}{', ' + repr(shock.label) if shock.label else ''})"
         if shock.change == 0.0:
