@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import itertools
 import json
 import re
 from pathlib import Path
@@ -77,6 +78,52 @@ def test_every_chart_has_its_div(report1: tuple[str, dict[str, Any]]) -> None:
     for key, fig in figures.items():
         assert f'<div class="chart" id="{key}"></div>' in html
         assert fig["data"], f"{key} has no traces"
+
+
+def headings(html: str) -> list[tuple[int, str]]:
+    """(level, text) of the page's h1-h6 in document order."""
+    from html.parser import HTMLParser
+
+    found: list[tuple[int, str]] = []
+
+    class Parser(HTMLParser):
+        level = 0
+
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            if re.fullmatch(r"h[1-6]", tag):
+                self.level = int(tag[1])
+                found.append((self.level, ""))
+
+        def handle_endtag(self, tag: str) -> None:
+            if re.fullmatch(r"h[1-6]", tag):
+                self.level = 0
+
+        def handle_data(self, data: str) -> None:
+            if self.level:
+                found[-1] = (self.level, found[-1][1] + data)
+
+    Parser().feed(html)
+    return [(level, " ".join(text.split())) for level, text in found]
+
+
+def test_chart_titles_are_headings_in_order(report1: tuple[str, dict[str, Any]]) -> None:
+    """A screen reader's list of headings reaches every chart: a product's chart titles are
+    h3 under its h2 (they were bold divs, so the list went from the product's name straight to
+    its welfare table), and no level is skipped."""
+    html, _ = report1
+    found = headings(html)
+    levels = [level for level, _ in found]
+    assert levels[0] == 1 and all(b <= a + 1 for a, b in itertools.pairwise(levels))
+    texts = [text for _, text in found]
+    start = texts.index("Lithium carbonate")
+    assert found[start][0] == 2
+    section = found[start + 1 : start + 6]
+    assert section[:4] == [
+        (3, "Prices by country"),
+        (3, "Trade diversion: exporters → zone members"),
+        (3, "Who loses and who gains sales to the zone"),
+        (3, "World map"),
+    ]
 
 
 def test_report_numbers_equal_simulate(

@@ -69,6 +69,25 @@ CUT_JS = """(chartId) => {
 }"""
 
 
+# bars and markers of one chart under its legend (the legend has a white background: the prices
+# chart's legend, hung from above the plot, took two rows on a phone and hid the tallest bar's top)
+COVERED_JS = """(chartId) => {
+  const root = document.getElementById(chartId), covered = [];
+  root.querySelectorAll(".legend").forEach((legend) => {
+    const l = legend.getBoundingClientRect();
+    if (l.width < 1 || l.height < 1) return;
+    root.querySelectorAll(".bars .point path, .scatterlayer .point").forEach((el) => {
+      const r = el.getBoundingClientRect();
+      if (r.width < 1 && r.height < 1) return;
+      if (l.left + 1 < r.right && r.left + 1 < l.right && l.top + 1 < r.bottom && r.top + 1 < l.bottom) {
+        covered.push(Math.round(r.left) + "," + Math.round(r.top));
+      }
+    });
+  });
+  return covered;
+}"""
+
+
 def make_report(source: Path, path: Path, **kwargs: Any) -> dict[str, Any]:
     scenario = load_scenario(source)
     data = simulate(scenario).to_dict()
@@ -120,6 +139,7 @@ def test_report_labels_do_not_overlap_and_the_page_fits(
         assert name.startswith("Chart: ") and len(name) > 12 and "<" not in name, (chart, name)
         assert page.evaluate(OVERLAPS_JS, chart) == [], chart
         assert page.evaluate(CUT_JS, chart) == [], chart
+        assert page.evaluate(COVERED_JS, chart) == [], chart
     page.screenshot(path=str(screenshots / f"report-{name}-{width}.png"), full_page=True)
     assert not errors
     context.close()

@@ -70,8 +70,10 @@ def country_prices_figure(product: dict[str, Any], top: int = 24) -> Figure:
                 "zerolinecolor": "#374151",
                 "gridcolor": "#e5e7eb",
             },
-            # the colour key (members blue, watch orange, others grey) is in the page's note
-            legend={"orientation": "h", "y": 1.08, "x": 0},
+            # the colour key (members blue, watch orange, others grey) is in the page's note;
+            # the legend stands on the plot's top edge (hung from y = 1.08 it covered the tops
+            # of the tallest bars when it took two rows on a phone)
+            legend={"orientation": "h", "x": 0, "y": 1, "yanchor": "bottom"},
         ),
     }
 
