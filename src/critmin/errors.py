@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 
@@ -84,6 +84,37 @@ class ScenarioError(CritminError):
         coalition's markets) reaches the command as itself: unpickled from its message alone
         it failed, and the process pool broke into an internal error."""
         return (type(self), (self.field, self.problem))
+
+
+class ScenarioErrors(ScenarioError):
+    """Several fields refused at once (a form read to its end, every field the scenario model
+    refuses): :attr:`errors` holds each of them, in order. It is the first of them to anyone
+    who reads one error (``field``, ``problem`` and the message are the first's), so that a
+    caller that shows one error shows the same one as before."""
+
+    def __init__(self, errors: Sequence[ScenarioError]) -> None:
+        if not errors:
+            raise ValueError("ScenarioErrors needs at least one error")
+        self.errors = list(errors)
+        super().__init__(errors[0].field, errors[0].problem)
+
+    def __reduce__(self) -> tuple[type[ScenarioErrors], tuple[list[ScenarioError]]]:  # type: ignore[override]
+        """Pickled with its errors (:meth:`ScenarioError.__reduce__`)."""
+        return (type(self), (self.errors,))
+
+
+def raise_refused(errors: Sequence[ScenarioError]) -> None:
+    """Raise the errors found (nothing when there are none): one as itself, several as one
+    :class:`ScenarioErrors`."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ScenarioErrors(errors)
+
+
+def each_error(err: ScenarioError) -> list[ScenarioError]:
+    """Every field an error refuses: those of a :class:`ScenarioErrors`, else the error."""
+    return list(err.errors) if isinstance(err, ScenarioErrors) else [err]
 
 
 class SolverError(CritminError):

@@ -116,10 +116,41 @@ def _priority(e: ErrorDetails) -> int:
 
 def scenario_error(exc: ValidationError, root: type[BaseModel]) -> ScenarioError:
     """The one ScenarioError that best explains a failed validation of ``root``."""
+    return scenario_errors(exc, root)[0]
+
+
+def scenario_errors(exc: ValidationError, root: type[BaseModel]) -> list[ScenarioError]:
+    """One ScenarioError per field a failed validation of ``root`` refuses: first the one that
+    best explains the others (:func:`scenario_error`), then the other fields in pydantic's
+    order, each worded from its own best error. A field reported ``missing`` beside an unknown
+    field of the same table is left out (the unknown field is likely the missing one, misspelt)."""
     tags = _tags(root)
     errors = exc.errors(include_url=False)
     paths = [_field_path(e["loc"], tags) for e in errors]
-    best = min(range(len(errors)), key=lambda k: (_priority(errors[k]), k))
+    ranked = sorted(range(len(errors)), key=lambda k: (_priority(errors[k]), k))
+    misspelt = {
+        tuple(errors[k]["loc"][:-1]) for k in ranked if errors[k]["type"] == "extra_forbidden"
+    }
+    out: dict[str, ScenarioError] = {}
+    for k in [ranked[0], *sorted(ranked[1:])]:
+        if paths[k] in out or (
+            errors[k]["type"] == "missing" and tuple(errors[k]["loc"][:-1]) in misspelt
+        ):
+            continue
+        best = min((j for j in ranked if paths[j] == paths[k]), key=ranked.index)
+        out[paths[k]] = _worded(errors, paths, best, root, tags)
+    return list(out.values())
+
+
+def _worded(
+    errors: list[ErrorDetails],
+    paths: list[str],
+    best: int,
+    root: type[BaseModel],
+    tags: set[str],
+) -> ScenarioError:
+    """The error ``errors[best]`` in one sentence naming its field (``paths[best]``); the
+    other errors tell a selector's union apart."""
     e, field = errors[best], paths[best]
     kind, value = str(e["type"]), e.get("input")
     ctx = e.get("ctx") or {}

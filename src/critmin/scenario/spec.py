@@ -39,9 +39,9 @@ from pydantic import (
     model_validator,
 )
 
-from critmin.errors import CritminError, ScenarioError
+from critmin.errors import CritminError, ScenarioError, ScenarioErrors
 from critmin.scenario.coalition_settings import CoalitionSettings
-from critmin.scenario.messages import check_depth, scenario_error
+from critmin.scenario.messages import check_depth, scenario_errors
 from critmin.scenario.paths_settings import PathsSettings
 from critmin.scenario.raw_checks import boolean_for_number, control_character
 
@@ -549,7 +549,9 @@ class Scenario(_Strict):
     # ------------------------------------------------------------------ parsing
     @classmethod
     def from_dict(cls, data: dict[str, Any], base_dir: Path | None = None) -> Scenario:
-        """Validate a dict; turn pydantic errors into one ScenarioError naming the field."""
+        """Validate a dict; turn pydantic errors into one ScenarioError naming the field (a
+        :class:`~critmin.errors.ScenarioErrors` when several fields are refused: it reads as
+        the one that best explains the others, and lists every field)."""
         if not isinstance(data, dict):
             raise ScenarioError("<root>", f"expected a table/object, got {type(data).__name__}")
         check_depth(data, MAX_DEPTH)
@@ -562,7 +564,8 @@ class Scenario(_Strict):
         except ScenarioError:
             raise
         except ValidationError as exc:
-            raise scenario_error(exc, cls) from None
+            refused = scenario_errors(exc, cls)
+            raise (refused[0] if len(refused) == 1 else ScenarioErrors(refused)) from None
         if base_dir is not None:
             object.__setattr__(scenario, "_base_dir", Path(base_dir))
         return scenario

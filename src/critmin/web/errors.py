@@ -25,7 +25,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from critmin.errors import CritminError, ScenarioError
+from critmin.errors import CritminError, ScenarioError, each_error
 from critmin.web.middleware import first_validation_error
 from critmin.web.responses import error_response
 from critmin.web.routes.allow import allowed_methods
@@ -82,7 +82,8 @@ def install_error_handlers(app: FastAPI) -> None:
         field = getattr(exc, "field", None)
         if isinstance(exc, TooLargeError):
             field = "<body>"
-        return error_response(request, status, str(exc), field, headers)
+        refused = each_error(exc) if isinstance(exc, ScenarioError) else None
+        return error_response(request, status, str(exc), field, headers, refused)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

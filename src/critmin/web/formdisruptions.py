@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from critmin.errors import ScenarioError
 from critmin.web import formcarry
 from critmin.web.formpaths import typed_year
+from critmin.web.formrefusals import Refusals
 
 DISRUPTION_FIELDS = ("type", "exporters", "importers", "probability_pct", "year", "extra")
 """The form's fields of a row (``disruption-<i>-<field>``; ``type`` is a hidden constant that
@@ -73,28 +73,28 @@ def disruption_tables(
     rows: list[dict[str, str]],
     selector: Callable[[str, str], Any],
     number: Callable[..., float],
+    refused: Refusals,
 ) -> list[dict[str, Any]]:
     """The ``[[disruption]]`` tables of the rows (an empty row is skipped; one without a
     probability is refused next to it). ``selector`` and ``number`` read the typed text as
-    :mod:`critmin.web.forms` does for instruments."""
+    :mod:`critmin.web.forms` does for instruments; a refused field is left out and its error
+    kept in ``refused``."""
     out: list[dict[str, Any]] = []
     for row in rows:
         if not disruption_filled(row):
             continue
         f = f"disruption[{len(out)}]"
-        extra = formcarry.loads(row.get("extra", ""), f"{f}.exporters")
-        table: dict[str, Any] = {
-            "exporters": selector(row.get("exporters", ""), f"{f}.exporters"),
-            "importers": selector(row.get("importers", ""), f"{f}.importers"),
-        }
+        extra = refused.read(formcarry.loads, row.get("extra", ""), f"{f}.exporters") or {}
+        table: dict[str, Any] = {}
+        for side in ("exporters", "importers"):
+            refused.put(table, side, selector, row.get(side, ""), f"{f}.{side}")
         probability = row.get("probability_pct", "").strip()
         if not probability:
-            raise ScenarioError(
+            refused.refuse(
                 f"{f}.probability", "give the yearly probability of this ban, in percent"
             )
-        table["probability"] = number(probability, f"{f}.probability", 100)
-        year = typed_year(row.get("year", ""), f"{f}.year")
-        if year is not None:
-            table["year"] = year
+        else:
+            refused.put(table, "probability", number, probability, f"{f}.probability", 100)
+        refused.put(table, "year", typed_year, row.get("year", ""), f"{f}.year")
         out.append(table | {k: v for k, v in extra.items() if k not in table})
     return out

@@ -204,13 +204,29 @@ def field_label(anchor: str) -> str:
 def field_errors(field_name: str, problem: str) -> dict[str, str]:
     """``{form element id: message in plain words}`` for one validation error (an
     instrument-wide error that starts with one of its keys, e.g. "grant_share_range must ...",
-    is shown next to that key's field)."""
+    is shown next to that key's field; so is an error of the defaults that names one
+    elasticity, "sigma must be greater than 1 ...")."""
     whole = re.match(r"^policy\[\d+\]$", field_name)
     key = re.match(r"^(grant_share_range|grant_share|leak_via|leak_cost|leak_share)\b", problem)
     if whole and key:
         field_name = f"{field_name}.{key.group(1)}"
+    default = re.match(r"^(sigma|demand_elasticity|supply_elasticity) (must .*)$", problem)
+    if field_name == "defaults" and default:  # the defaults' own check names the elasticity
+        field_name, problem = f"defaults.{default.group(1)}", default.group(2)
     anchor = form_anchor(field_name)
     words = plain_words(field_name, problem)
     if anchor.endswith("-kept"):  # name the key, which has no field of its own
         words = f"{field_name.rsplit('.', 1)[-1]}: {words}"
     return {anchor: words}
+
+
+def form_errors(problems: list[tuple[str, str]]) -> dict[str, str]:
+    """``{form element id: message}`` for every refused field, in order, from ``(scenario
+    field, problem)`` pairs: the form's own refusals first, then the scenario model's. Where
+    two name the same element (a number the form refused, then reported missing by the
+    model), the first is kept."""
+    out: dict[str, str] = {}
+    for field_name, problem in problems:
+        for anchor, words in field_errors(field_name, problem).items():
+            out.setdefault(anchor, words)
+    return out

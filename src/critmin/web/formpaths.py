@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from critmin.errors import ScenarioError
+from critmin.web.formrefusals import Refusals
 
 PATHS_FIELDS = ("floor", "product", "years", "start")
 """The form's fields (``paths-<field>``), as typed."""
@@ -50,35 +51,39 @@ def paths_table(
     chains: set[str],
     number: Any,
     product_names: dict[str, str] | None,
+    refused: Refusals,
 ) -> dict[str, Any] | None:
     """The ``[paths]`` keys the form sets (``None``: no table, the floor left blank).
 
     ``number`` reads a typed number (:func:`critmin.web.forms._number`). The product is
     taken by name or id (``product_names``); without chains it must be one of the scenario's
     products, and may be left blank only when there is one product. A chain's stage or
-    product is checked when the paths are run (``/paths``)."""
+    product is checked when the paths are run (``/paths``). A refused field is left out and
+    its error kept in ``refused``."""
     floor_text = row.get("floor", "").strip()
     if not floor_text:
         if paths_filled(row):
-            raise ScenarioError(
+            refused.refuse(
                 "paths.floor_usd_per_t",
                 "give the floor (USD/t) to compare the mechanisms year by year, or clear the "
                 "other yearly-paths fields",
             )
         return None
-    table: dict[str, Any] = {"floor_usd_per_t": number(floor_text, "paths.floor_usd_per_t")}
+    table: dict[str, Any] = {}
+    refused.put(table, "floor_usd_per_t", number, floor_text, "paths.floor_usd_per_t")
     typed = row.get("product", "").strip()
     if typed:
         product = (product_names or {}).get(typed.lower(), typed)
         if not chains and product not in products:
-            raise ScenarioError(
+            refused.refuse(
                 "paths.product",
                 f"{typed!r} is not one of the scenario's products "
                 f"({', '.join(sorted(products)) or 'none chosen'})",
             )
-        table["product"] = product
+        else:
+            table["product"] = product
     elif not chains and len(products) > 1:
-        raise ScenarioError(
+        refused.refuse(
             "paths.product",
             "name the product that carries the floor: the scenario has "
             f"{len(products)} products ({', '.join(sorted(products))})",
@@ -86,9 +91,7 @@ def paths_table(
     years = row.get("years", "").strip()
     if years:
         table["years"] = years
-    start = typed_year(row.get("start", ""), "paths.start_year")
-    if start is not None:
-        table["start_year"] = start
+    refused.put(table, "start_year", typed_year, row.get("start", ""), "paths.start_year")
     return table
 
 

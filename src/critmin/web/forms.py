@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from critmin.errors import ScenarioError
+from critmin.errors import ScenarioError, raise_refused
 from critmin.web import formcarry, formdisruptions, formpaths
+from critmin.web.formrefusals import Refusals
 
 POLICY_TYPES = [
     ("", "— none —"),
@@ -477,15 +478,26 @@ def scenario_from_state(
 ) -> dict[str, Any]:
     """The scenario dict the form describes (validated afterwards by Scenario.from_dict).
     ``product_names`` maps lower-case product names and ids to ids (instrument products may be
-    typed either way); without it, ids are taken as typed."""
-    rest = formcarry.loads(state.carried, "carried")
+    typed either way); without it, ids are taken as typed. A refused field raises its
+    :class:`ScenarioError`, several a :class:`~critmin.errors.ScenarioErrors` that lists
+    them all (:func:`read_scenario`)."""
+    data, refused = read_scenario(state, product_names)
+    raise_refused(refused)
+    return data
+
+
+def read_scenario(
+    state: DesignerState, product_names: dict[str, str] | None = None
+) -> tuple[dict[str, Any], list[ScenarioError]]:
+    """The scenario dict the form describes and the error of every field it refuses, read to
+    the end (:class:`~critmin.web.formrefusals.Refusals`): a refused field is left out of the
+    dict, which holds everything else, so that the scenario model can check the rest."""
+    r = Refusals()
+    rest = r.read(formcarry.loads, state.carried, "carried") or {}
     data: dict[str, Any] = {"name": state.name or "My zone"}
     if state.description:
         data["description"] = state.description
-    try:
-        data["year"] = int(state.year)
-    except ValueError:
-        raise ScenarioError("year", f"expected a year, got {state.year!r}") from None
+    r.put(data, "year", _year, state.year)
     data["zone"] = {
         "members": sorted(state.member_groups) + sorted(state.member_countries),
         "watch": sorted(state.watch),
@@ -493,107 +505,120 @@ def scenario_from_state(
     if state.origin_rule:  # rules of origin of the chains' processed stages
         origin: dict[str, Any] = {"rule": state.origin_rule}
         if state.origin_threshold_pct:
-            origin["threshold"] = _number(state.origin_threshold_pct, "zone.origin.threshold", 100)
+            r.put(
+                origin,
+                "threshold",
+                _number,
+                state.origin_threshold_pct,
+                "zone.origin.threshold",
+                100,
+            )
         data["zone"]["origin"] = origin
     defaults: dict[str, float] = {}
     for key in ("sigma", "demand_elasticity", "supply_elasticity"):
         text = getattr(state, key)
         if text:
-            defaults[key] = _number(text, f"defaults.{key}")
+            r.put(defaults, key, _number, text, f"defaults.{key}")
     if defaults:
         data["defaults"] = defaults
     data["product"] = formcarry.merge_entries("product", state.products, rest)
     if state.chains:  # every stage of a catalog chain, solved as one system
         data["chain"] = formcarry.merge_entries("chain", state.chains, rest)
     if state.tariffs_baseline not in {v for v, _ in TARIFF_BASELINES}:
-        raise ScenarioError("tariffs.baseline", "must be none or curated")
-    if state.tariffs_baseline != "none":
+        r.refuse("tariffs.baseline", "must be none or curated")
+    elif state.tariffs_baseline != "none":
         data["tariffs"] = {"baseline": state.tariffs_baseline}
     policies: list[dict[str, Any]] = []
     for row in state.policies:
-        kind = row.get("type", "")
-        if not kind:
-            continue
-        k = len(policies)
-        f = f"policy[{k}]"
-        extra = formcarry.loads(row.get("extra", ""), f"{f}.type")
-        if extra.pop("type", kind) != kind:  # the type was changed: the old type's keys go
-            extra = {}
-        pol: dict[str, Any] = {"type": kind}
-        if kind not in formcarry.EDITED_POLICY and extra:
-            pass  # a type the form does not know: every key kept as saved
-        elif kind == "tariff":
-            pol["exporters"] = _selector(row.get("exporters", ""), f"{f}.exporters")
-            pol["importers"] = _selector(row.get("importers", ""), f"{f}.importers")
-            pol["rate"] = _number(row.get("rate_pct", ""), f"{f}.rate", 100)
-        elif kind == "price_floor":
-            pol["mechanism"] = row.get("mechanism") or "variable_levy"
-            pol["price_usd_per_t"] = _number(row.get("price", ""), f"{f}.price_usd_per_t")
-        elif kind == "export_ban":
-            pol["exporters"] = _selector(row.get("exporters", ""), f"{f}.exporters")
-            pol["importers"] = _selector(row.get("importers", ""), f"{f}.importers")
-        elif kind == "export_quota":
-            pol["exporters"] = _selector(row.get("exporters", ""), f"{f}.exporters")
-            pol["importers"] = _selector(row.get("importers", ""), f"{f}.importers")
-            pol["share_of_baseline"] = _number(
-                row.get("share_pct", ""), f"{f}.share_of_baseline", 100
-            )
-        elif kind == "export_licensing":
-            pol["exporters"] = _selector(row.get("exporters", ""), f"{f}.exporters")
-            pol["importers"] = _selector(row.get("importers", ""), f"{f}.importers")
-            if "grant_share" not in extra:  # else a table by destination, kept as saved
-                pol.update(_grant_share(row, f))
-        else:
-            raise ScenarioError(f"{f}.type", f"unknown instrument {kind!r}")
-        products = _typed_products(row.get("products", ""), f"{f}.products", product_names)
-        if products:
-            pol["products"] = products
-        if row.get("stage"):  # a chain's stage (mine, refine, product) or a stage's product id
-            pol["stage"] = row["stage"]
-        if row.get("label"):
-            pol["label"] = row["label"]
-        if kind in LEAKY_TYPES:
-            pol.update(_leakage(row, f))
-        policies.append(pol | {k: v for k, v in extra.items() if k not in pol})
+        if row.get("type", ""):
+            policies.append(_policy(row, f"policy[{len(policies)}]", product_names, r))
     data["policy"] = policies
-    shocks = _shocks(state.shocks, product_names)
+    shocks = _shocks(state.shocks, product_names, r)
     if shocks:
         data["shock"] = shocks
-    disruptions = formdisruptions.disruption_tables(state.disruptions, _selector, _number)
+    disruptions = formdisruptions.disruption_tables(state.disruptions, _selector, _number, r)
     if disruptions:
         data["disruption"] = disruptions
-    paths = formpaths.paths_table(state.paths, state.products, state.chains, _number, product_names)
+    paths = formpaths.paths_table(
+        state.paths, state.products, state.chains, _number, product_names, r
+    )
     if paths is not None:
         data["paths"] = paths
-    return formcarry.apply_rest(data, rest)
+    return formcarry.apply_rest(data, rest), r.errors
+
+
+def _year(text: str) -> int:
+    """The trade year as typed."""
+    try:
+        return int(text)
+    except ValueError:
+        raise ScenarioError("year", f"expected a year, got {text!r}") from None
+
+
+def _policy(
+    row: dict[str, str], f: str, product_names: dict[str, str] | None, r: Refusals
+) -> dict[str, Any]:
+    """The ``[[policy]]`` table of one instrument box (``f``: its field, ``policy[k]``), its
+    refused fields left out and kept in ``r``."""
+    kind = row["type"]
+    extra = r.read(formcarry.loads, row.get("extra", ""), f"{f}.type") or {}
+    if extra.pop("type", kind) != kind:  # the type was changed: the old type's keys go
+        extra = {}
+    pol: dict[str, Any] = {"type": kind}
+    if kind not in formcarry.EDITED_POLICY and extra:
+        pass  # a type the form does not know: every key kept as saved
+    elif kind not in formcarry.EDITED_POLICY:
+        r.refuse(f"{f}.type", f"unknown instrument {kind!r}")
+    elif kind == "price_floor":
+        pol["mechanism"] = row.get("mechanism") or "variable_levy"
+        r.put(pol, "price_usd_per_t", _number, row.get("price", ""), f"{f}.price_usd_per_t")
+    else:
+        for side in ("exporters", "importers"):
+            r.put(pol, side, _selector, row.get(side, ""), f"{f}.{side}")
+    if kind == "tariff":
+        r.put(pol, "rate", _number, row.get("rate_pct", ""), f"{f}.rate", 100)
+    elif kind == "export_quota":
+        pct = row.get("share_pct", "")
+        r.put(pol, "share_of_baseline", _number, pct, f"{f}.share_of_baseline", 100)
+    elif kind == "export_licensing" and "grant_share" not in extra:
+        pol.update(_grant_share(row, f, r))  # else a table by destination, kept as saved
+    products = r.read(_typed_products, row.get("products", ""), f"{f}.products", product_names)
+    if products:
+        pol["products"] = products
+    if row.get("stage"):  # a chain's stage (mine, refine, product) or a stage's product id
+        pol["stage"] = row["stage"]
+    if row.get("label"):
+        pol["label"] = row["label"]
+    if kind in LEAKY_TYPES:
+        pol.update(_leakage(row, f, r))
+    return pol | {k: v for k, v in extra.items() if k not in pol}
 
 
 def _shocks(
-    rows: list[dict[str, str]], product_names: dict[str, str] | None
+    rows: list[dict[str, str]], product_names: dict[str, str] | None, r: Refusals
 ) -> list[dict[str, Any]]:
     """The ``[[shock]]`` tables of the form's rows (a blank row without a type is skipped;
     one filled in without a type is refused): the
     countries as a selector, the change typed in percent (+10 = 10% more demand or output
-    at every price), the products by name or id (none: every product of the scenario)."""
+    at every price), the products by name or id (none: every product of the scenario).
+    Refused fields are left out and kept in ``r``."""
     out: list[dict[str, Any]] = []
     for position, row in enumerate(rows):
         kind = row.get("type", "")
         if not kind:
-            if shock_filled(row):
-                raise ScenarioError(  # a box filled in but left at "none" is not dropped
+            if shock_filled(row):  # a box filled in but left at "none" is not dropped
+                r.refuse(
                     f"shock[{position}].type",
                     "choose demand or supply: this shock's countries or change are filled in",
                 )
             continue
         f = f"shock[{len(out)}]"
         if kind not in {t for t, _ in SHOCK_TYPES if t}:
-            raise ScenarioError(f"{f}.type", f"must be demand or supply, got {kind!r}")
-        shock: dict[str, Any] = {
-            "type": kind,
-            "countries": _selector(row.get("countries", ""), f"{f}.countries"),
-            "change": _number(row.get("change_pct", ""), f"{f}.change", 100),
-        }
-        products = _typed_products(row.get("products", ""), f"{f}.products", product_names)
+            r.refuse(f"{f}.type", f"must be demand or supply, got {kind!r}")
+        shock: dict[str, Any] = {"type": kind}
+        r.put(shock, "countries", _selector, row.get("countries", ""), f"{f}.countries")
+        r.put(shock, "change", _number, row.get("change_pct", ""), f"{f}.change", 100)
+        products = r.read(_typed_products, row.get("products", ""), f"{f}.products", product_names)
         if products:
             shock["products"] = products
         if row.get("label"):
@@ -602,33 +627,34 @@ def _shocks(
     return out
 
 
-def _grant_share(row: dict[str, str], f: str) -> dict[str, Any]:
-    """A licence's grant share and its optional range, typed in percent."""
-    out: dict[str, Any] = {
-        "grant_share": _number(row.get("grant_pct", ""), f"{f}.grant_share", 100)
-    }
+def _grant_share(row: dict[str, str], f: str, r: Refusals) -> dict[str, Any]:
+    """A licence's grant share and its optional range, typed in percent (refused fields left
+    out and kept in ``r``)."""
+    out: dict[str, Any] = {}
+    r.put(out, "grant_share", _number, row.get("grant_pct", ""), f"{f}.grant_share", 100)
     low, high = row.get("grant_low_pct", ""), row.get("grant_high_pct", "")
     if low or high:
         if not (low and high):
-            raise ScenarioError(
+            r.refuse(
                 f"{f}.grant_share_range", "give both ends of the range (low and high), or none"
             )
-        out["grant_share_range"] = [
-            _number(low, f"{f}.grant_share_range", 100),
-            _number(high, f"{f}.grant_share_range", 100),
-        ]
+            return out
+        ends = [r.read(_number, end, f"{f}.grant_share_range", 100) for end in (low, high)]
+        if None not in ends:
+            out["grant_share_range"] = ends
     return out
 
 
-def _leakage(row: dict[str, str], f: str) -> dict[str, Any]:
+def _leakage(row: dict[str, str], f: str, r: Refusals) -> dict[str, Any]:
     """Leakage of a ban, quota or licence through third countries (docs/controls.md):
-    ``leak_via`` and, typed in percent, ``leak_cost`` and ``leak_share``."""
+    ``leak_via`` and, typed in percent, ``leak_cost`` and ``leak_share`` (refused fields left
+    out and kept in ``r``)."""
     out: dict[str, Any] = {}
     if row.get("leak_via", "").strip():
-        out["leak_via"] = _selector(row["leak_via"], f"{f}.leak_via")
+        r.put(out, "leak_via", _selector, row["leak_via"], f"{f}.leak_via")
     for key in ("leak_cost", "leak_share"):
         if row.get(f"{key}_pct", "").strip():
-            out[key] = _number(row[f"{key}_pct"], f"{f}.{key}", 100)
+            r.put(out, key, _number, row[f"{key}_pct"], f"{f}.{key}", 100)
     return out
 
 

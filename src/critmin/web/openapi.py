@@ -17,12 +17,24 @@ SCENARIO_BODY: dict[str, Any] = {
 }
 
 
+class FieldError(BaseModel):
+    """One refused field of a scenario."""
+
+    error: str = Field(description="One sentence: what is wrong with the field")
+    field: str = Field(description="The scenario's field, e.g. `policy[1].rate`")
+
+
 class ApiError(BaseModel):
     """Every error answer of the API."""
 
     error: str = Field(description="One sentence: what is wrong and what is allowed")
     field: str | None = Field(
         None, description="The offending field, e.g. `policy[1].rate`, `query.limit`, `<body>`"
+    )
+    errors: list[FieldError] | None = Field(
+        None,
+        description="A refused scenario: every field refused, in order (the first is `error` "
+        "and `field`), so that all can be fixed at once",
     )
 
 
@@ -35,7 +47,8 @@ STATUS_TEXT = {
     "was read; read it again (`ETag`), then edit",
     413: "The request body is above the size limit",
     415: "The body is not sent as `Content-Type: application/json`",
-    422: 'Invalid input: `{"error": ..., "field": ...}` names the field',
+    422: 'Invalid input: `{"error": ..., "field": ...}` names the field (a refused scenario: '
+    "`errors` lists every field refused)",
     503: "Busy (the work queue is full) or over the time limit: retry after `Retry-After` s",
 }
 

@@ -17,7 +17,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment
 
-from critmin.errors import ScenarioError, shorten_values
+from critmin.errors import ScenarioError, each_error, shorten_values
 from critmin.numbers import compact_json
 from critmin.report import render as report_render
 
@@ -106,14 +106,19 @@ def error_response(
     message: str,
     field: str | None = None,
     headers: dict[str, str] | None = None,
+    errors: list[ScenarioError] | None = None,
 ) -> Response:
     """``{"error": message, "field": field}`` for the API, an error page for the dashboard
-    (long values cut short: :func:`shorten_values`)."""
+    (long values cut short: :func:`shorten_values`). ``errors``: every field a scenario
+    refuses (:func:`critmin.errors.each_error`), listed in the JSON as ``errors``, each
+    ``{"error", "field"}`` (``error`` and ``field`` remain the first's)."""
     message = shorten_values(message)
     if wants_json(request):
         body: dict[str, Any] = {"error": message}
         if field is not None:
             body["field"] = field
+        if errors:
+            body["errors"] = [{"error": shorten_values(str(e)), "field": e.field} for e in errors]
         return JSONResponse(body, status_code=status, headers=headers)
     return HTMLResponse(error_page_html(status, message, field), status, headers=headers)
 
@@ -148,10 +153,12 @@ class FormErrors:
         from critmin.web.services import InvalidInputError
 
         if isinstance(err, ScenarioError | InvalidInputError) and not wants_json(self.request):
-            field, problem = (err.field, err.problem)
-            if self.fields is not None:
-                field, problem = self.fields(field, problem)
-            self.errors = {field: problem}
+            refused = each_error(err) if isinstance(err, ScenarioError) else [err]
+            for one in refused:
+                field, problem = (one.field, one.problem)
+                if self.fields is not None:
+                    field, problem = self.fields(field, problem)
+                self.errors.setdefault(field, problem)
             return True
         return False
 

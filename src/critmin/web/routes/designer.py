@@ -22,8 +22,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from critmin.errors import ScenarioError, UnknownProductError
+from critmin.errors import (
+    CritminError,
+    ScenarioError,
+    UnknownProductError,
+    each_error,
+    raise_refused,
+)
 from critmin.report.resources import world_geojson_text
+from critmin.scenario.spec import Scenario
 from critmin.web import formdisruptions, formerrors, forms, services
 from critmin.web.context import WebContext, get_context
 from critmin.web.formbody import parse_form
@@ -235,8 +242,7 @@ async def designer_post(
         del rows[posted.index(int(index))]
         return designer_page(ctx, state)
     try:
-        data = forms.scenario_from_state(state, product_names())
-        scenario = services.web_scenario(data, ctx.limits)
+        data, scenario = _form_scenario(state, ctx)
         rid = run_id(data)
         result = _kept_result(ctx, rid, data) if action == "save" else None
         if result is None:
@@ -244,13 +250,14 @@ async def designer_post(
             rid = await run_in_threadpool(ctx.store.put_run, data, result)
     except ScenarioError as err:
         if format == "json":
-            raise
+            raise  # 422: the first field as `error` and `field`, all of them as `errors`
+        refused = [(e.field, shorten_values(e.problem)) for e in each_error(err)]
         return designer_page(
             ctx,
             state,
             status=422,
             error=shorten_values(str(err)),
-            errors=formerrors.field_errors(err.field, shorten_values(err.problem)),
+            errors=formerrors.form_errors(refused),
             field=err.field,
         )
     except BusyError as err:
@@ -274,6 +281,25 @@ async def designer_post(
     if format == "json":
         return json_response({"scenario": data, "result": result, "id": rid} | run_links(rid))
     return RedirectResponse(f"/designer?run={rid}#results", status_code=303)
+
+
+def _form_scenario(state: forms.DesignerState, ctx: WebContext) -> tuple[dict[str, Any], Scenario]:
+    """The scenario the form describes, validated for the web (:func:`services.web_scenario`).
+    Every refused field is raised at once (a :class:`~critmin.errors.ScenarioErrors` when
+    there are several): those the form's reading refuses, then those the scenario model
+    refuses among the values that passed."""
+    data, refused = forms.read_scenario(state, product_names())
+    try:
+        scenario = services.web_scenario(data, ctx.limits)
+    except ScenarioError as err:
+        seen = {e.field for e in refused}  # a field the form refused is missing to the model
+        raise_refused(refused + [e for e in each_error(err) if e.field not in seen])
+        raise
+    except CritminError:
+        if not refused:
+            raise
+    raise_refused(refused)  # the form refused fields the model did not see
+    return data, scenario
 
 
 def _busy_page(ctx: WebContext, state: Any, err: BusyError) -> Response:
