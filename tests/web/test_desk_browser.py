@@ -218,3 +218,65 @@ def test_a_refused_form_puts_the_keyboard_on_what_to_change(browser: Any, live_s
     assert pg.evaluate("document.activeElement.getAttribute('href')") == "#draws"
     context.close()
     assert [e for e in errors if "422" not in e] == [], errors
+
+
+# a shown drop-down whose chosen text is cut: one line wider than the box (less the arrow's
+# room), or, where the box wraps its text (appearance: base-select), more lines than it shows
+CUT_CHOICE_JS = """() => {
+  const ctx = document.createElement("canvas").getContext("2d");
+  return Array.from(document.querySelectorAll("select:not([multiple])"))
+    .filter((s) => s.checkVisibility() && s.selectedIndex >= 0)
+    .filter((s) => {
+      const style = getComputedStyle(s), text = s.options[s.selectedIndex].text;
+      ctx.font = style.fontSize + " " + style.fontFamily;
+      const width = ctx.measureText(text).width;
+      if (style.appearance !== "base-select") return width + 36 > s.clientWidth;
+      const line = parseFloat(style.lineHeight) || 1.2 * parseFloat(style.fontSize);
+      const inner = s.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+      const lines = Math.max(1, Math.round(inner / line));
+      return s.scrollWidth > s.clientWidth + 1 || s.scrollHeight > s.clientHeight + 1
+        || width > (s.clientWidth - 36) * lines;
+    }).map((s) => s.id + ": " + s.options[s.selectedIndex].text);
+}"""
+
+
+def test_the_sweep_and_a_saved_scenario_read_whole_on_a_phone(
+    browser: Any, live_server: Any, screenshots: Path
+) -> None:
+    """At 390 px the sweep's drop-downs cut their choice ('Zone core: lithium carbonate floor
+    by variable levy (20', 'Instrument 1 (price floor): floor price, USD per ton'): the chosen
+    text wraps now; its Points table scrolled sideways (the watch countries' share and the
+    eleven other columns out of sight): each point is a card; and the prices chart slanted
+    its 24 countries under the bars and showed only every other name: the bars lie down on a
+    phone, one named row per country."""
+    context, pg, errors = new_page(browser, 390)
+    sid = _save(pg, live_server.url, copy.deepcopy(EXAMPLE1_DICT))
+    sweep = "parameter=policy[0].price_usd_per_t&start=10000&stop=20000&steps=3"
+    pg.goto(f"{live_server.url}/sweep?source={sid}&{sweep}", timeout=TIMEOUT)
+    assert pg.locator("#source, #parameter").count() == 2
+    assert pg.evaluate(CUT_CHOICE_JS) == []
+    assert pg.locator("#sweep-table td").count() == 3 * 13
+    assert pg.evaluate(OFF_SCREEN_JS, "#sweep-table td") == []
+    share = pg.locator("#sweep-table td[data-label^='Watch countries'] >> nth=0")
+    assert share.is_visible() and share.inner_text().endswith("%")
+    pg.screenshot(path=str(screenshots / "sweep-390.png"), full_page=True)
+    pg.goto(f"{live_server.url}/scenarios/{sid}", timeout=TIMEOUT)
+    wait_for_charts(pg)
+    assert pg.evaluate(CUT_CHOICE_JS) == []
+    chart = "chart-lithium_carbonate-prices"
+    names = pg.evaluate(
+        "(id) => document.getElementById(id).data[0].y.concat(document.getElementById(id).data[0].x)"
+        ".filter((v) => typeof v === 'string')",
+        chart,
+    )
+    ticks = pg.evaluate(
+        "(id) => Array.from(document.querySelectorAll('#' + id + ' .xtick text, #' + id + "
+        "' .ytick text')).filter((t) => t.getBoundingClientRect().width >= 1)"
+        ".map((t) => t.textContent)",
+        chart,
+    )
+    assert len(names) == 24 and set(names) <= set(ticks), sorted(set(names) - set(ticks))
+    assert pg.evaluate(OVERLAPS_JS, chart) == [] and pg.evaluate(CUT_JS, chart) == []
+    pg.locator(f"#{chart}").screenshot(path=str(screenshots / "prices-by-country-390.png"))
+    context.close()
+    assert not errors, errors

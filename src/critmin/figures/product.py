@@ -74,6 +74,9 @@ def country_prices_figure(product: dict[str, Any], top: int = 24) -> Figure:
             # the legend stands on the plot's top edge (hung from y = 1.08 it covered the tops
             # of the tallest bars when it took two rows on a phone)
             legend={"orientation": "h", "x": 0, "y": 1, "yanchor": "bottom"},
+            # on a phone (critmin.js) the bars lie down, one row per country: slanted under a
+            # 390 px chart Plotly showed only every other country's name
+            meta={"narrow": "horizontal"},
         ),
     }
 

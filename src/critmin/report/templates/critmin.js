@@ -103,6 +103,7 @@
       if (t.type === "bar" && t.textposition === "outside") { t.textposition = "inside"; t.insidetextanchor = "middle"; }
     });
     lay.uniformtext = { mode: "hide", minsize: 9 };
+    if (lay.meta && lay.meta.narrow === "horizontal") { layDown(fig); }
     if (lay.legend && lay.legend.yref === "container") {
       m.b = (m.b || 50) + 60;
       lay.height = (lay.height || 400) + 60;
@@ -125,6 +126,34 @@
       titles[0].y = 1.02;
       titles[1].y = 0.5;
     }
+  }
+
+  /* A chart of one bar per category (layout.meta.narrow = "horizontal") lies down on a phone:
+     the categories are rows, read from the top, every name shown whole (slanted under the
+     bars, Plotly dropped every other name that did not fit), the chart as high as its rows. */
+  function layDown(fig) {
+    var lay = fig.layout, m = lay.margin = lay.margin || {}, rows = 0;
+    fig.data.forEach(function (t) {
+      var x = t.x;
+      t.x = t.y; t.y = x;
+      if (t.type === "bar") { t.orientation = "h"; }
+      if (t.hovertemplate) {
+        t.hovertemplate = t.hovertemplate.replace(/%\{([xy])/g, function (all, axis) {
+          return "%{" + (axis === "x" ? "y" : "x");
+        });
+      }
+      rows = Math.max(rows, (t.y || []).length);
+    });
+    var value = lay.yaxis || {}, cats = lay.xaxis || {};
+    delete cats.tickangle;
+    cats.autorange = "reversed";
+    cats.automargin = true;
+    cats.tickmode = "linear";
+    cats.dtick = 1;
+    lay.xaxis = value;
+    lay.yaxis = cats;
+    m.b = 50;
+    lay.height = Math.max(lay.height || 400, 26 * rows + (m.t || 0) + m.b);
   }
 
   /* Two panels side by side on one y axis (x | x2) become two stacked panels (y over y2). */
