@@ -54,3 +54,26 @@ def test_assess_help_names_every_view() -> None:
     for name in ASSESS_VIEWS:
         assert name in (view.help or ""), f"--view help does not name {name!r}"
         assert f"--view {name}" in result.output or name == "supply", name
+
+
+def _option_help(command: str, option: str) -> str:
+    (param,) = [p for p in get_command(app).commands[command].params if p.name == option]
+    return param.help or ""
+
+
+def test_serve_help_points_to_the_interactive_api_docs() -> None:
+    """``serve --help`` sent readers to ``/openapi.json`` (the raw document) while the README,
+    docs/web.md and the server's own start-up line name ``/docs``, the page that works offline."""
+    serve = get_command(app).commands["serve"]
+    assert "/docs" in (serve.help or "")
+
+
+def test_paths_help_says_what_draws_and_seed_default_to() -> None:
+    """``paths --help`` gave no default for ``--draws`` and ``--seed``; docs/paths.md says the
+    scenario's ``paths.draws`` (200) and ``paths.seed`` (0)."""
+    from critmin.scenario.paths_settings import PathsSettings
+
+    fields = PathsSettings.model_fields
+    draws, seed = _option_help("paths", "draws"), _option_help("paths", "seed")
+    assert "paths.draws" in draws and f"else {fields['draws'].default}" in draws
+    assert "paths.seed" in seed and f"else {fields['seed'].default}" in seed

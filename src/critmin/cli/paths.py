@@ -30,9 +30,20 @@ def paths_cmd(
         None, "--years", help="FIRST-LAST, e.g. 2025-2035 (default: the scenario's paths.years)."
     ),
     draws: int | None = typer.Option(
-        None, "--draws", "-n", min=0, max=1_000_000, help="Monte Carlo paths (0: central only)."
+        None,
+        "--draws",
+        "-n",
+        min=0,
+        max=1_000_000,
+        help="Monte Carlo paths, 0: the central path only (default: the scenario's paths.draws, "
+        "else 200).",
     ),
-    seed: int | None = typer.Option(None, min=0, max=2**63 - 1, help="Random seed."),
+    seed: int | None = typer.Option(
+        None,
+        min=0,
+        max=2**63 - 1,
+        help="Random seed (default: the scenario's paths.seed, else 0).",
+    ),
     scheduler: str | None = typer.Option(
         None, help="Dask scheduler address (tcp://host:port): run the chunks on that cluster."
     ),

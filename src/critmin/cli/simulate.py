@@ -210,7 +210,7 @@ def serve_cmd(
         "~/.local/share/critmin/scenarios.sqlite3).",
     ),
 ) -> None:
-    """Run the web dashboard and JSON API (FastAPI + uvicorn; docs at /openapi.json)."""
+    """Run the web dashboard and JSON API (FastAPI + uvicorn; API docs at /docs, offline)."""
     from critmin.util import check_output_file
     from critmin.web.app import serve
 
