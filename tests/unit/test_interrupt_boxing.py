@@ -94,9 +94,9 @@ for k in range(200):
     try:  # the timer may fire before start() returns: inside the try
         threading.Timer(rng.random() * 0.004, os.kill, (os.getpid(), signal.SIGINT)).start()
         t = time.monotonic()
-        while time.monotonic() - t < 5.0:
+        while time.monotonic() - t < 30.0:  # the timer's thread may wait long on a loaded machine
             solve_chain(stages)
-        sys.exit(3)
+        sys.exit(3)  # no interrupt came: not the crash this probes for, but nothing tested
     except BaseException as exc:
         cause = exc
         while cause is not None and not isinstance(cause, KeyboardInterrupt):
