@@ -31,7 +31,7 @@ FORM: dict[str, Any] = {
 }
 REFUSED = {
     "demand_elasticity": "expected a number, got 'abc'",
-    "policy-0-price": "expected a number, got ''",
+    "policy-0-price": "expected a number, got '': it was left empty",
     "sigma": "must be more than 1, got -2",
 }
 """Form element id -> words its message holds."""

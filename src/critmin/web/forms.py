@@ -408,11 +408,12 @@ def _number(text: str, field_name: str, divisor: float = 1.0) -> float:
     try:
         value = float(t)
     except ValueError:
-        raise ScenarioError(
-            field_name,
-            f"expected a number, got {text!r}: type the number alone, without a unit or "
-            "currency (15000, 15,000 or 15 000)",
-        ) from None
+        hint = (
+            "it was left empty"
+            if not t
+            else "type the number alone, without a unit or currency (15000, 15,000 or 15 000)"
+        )
+        raise ScenarioError(field_name, f"expected a number, got {text!r}: {hint}") from None
     if not math.isfinite(value):
         raise ScenarioError(field_name, f"expected a finite number, got {text!r}")
     return _scaled(t, divisor)
