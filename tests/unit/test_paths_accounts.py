@@ -131,7 +131,7 @@ def test_an_offtake_never_releases_below_the_floor_it_defends() -> None:
     the agency sell 9,420 t in a year of high demand priced at USD 17,447, below the floor it
     was buying to lift the price to, then buy them back. It now releases only above the floor
     (or on a disruption), buys in that year instead, and a note says so."""
-    from critmin.paths.engine import central_inputs, simulate_path
+    from critmin.paths.engine import YearSolver, central_inputs, simulate_path
     from critmin.paths.run import release_below_floor
 
     model, settings = model_of(
@@ -146,5 +146,5 @@ def test_an_offtake_never_releases_below_the_floor_it_defends() -> None:
     assert (path["releases_t"] == 0.0).all()
     assert path["purchases_t"][3] > 0.0
     assert (path["stockpile_t"][1:] > 0.0).all()
-    (note,) = release_below_floor(model, settings)
+    (note,) = release_below_floor(model, settings, YearSolver(model).baseline())
     assert "below the floor (USD 20,000/t)" in note and "only above the floor" in note

@@ -22,6 +22,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from critmin.errors import CritminError, ScenarioError
+from critmin.model.chain_solver import ChainSolution
 from critmin.parallel import check_count, dask_client, one_blas_thread, run_in_threads
 from critmin.paths.engine import (
     YearSolver,
@@ -139,17 +140,19 @@ def _cut_off(model: PathModel, label: str, banned: list[np.ndarray]) -> list[str
     return out
 
 
-def release_below_floor(model: PathModel, settings: PathsSettings) -> list[str]:
+def release_below_floor(
+    model: PathModel, settings: PathsSettings, base_year: ChainSolution
+) -> list[str]:
     """A note when the offtake's release trigger (``release_price_ratio`` x the base year's
     market price at the floored stage) is below the floor: the agency then releases only
     above the floor (:func:`critmin.paths.engine.simulate_path`), not at prices it is buying
     to lift to the floor. With the defaults (1.5) any floor more than 50% above the market
-    does this (the bundled NdPr example's USD 46,000 against a trigger of about 44,000)."""
+    does this (the bundled NdPr example's USD 46,000 against a trigger of about 44,000).
+    ``base_year``: :meth:`YearSolver.baseline`."""
     if "offtake" not in settings.mechanisms:
         return []
     k = model.floor_stage
-    sol = YearSolver(model).baseline()
-    base = market_price(sol, k, model.info[k].unit_value)
+    base = market_price(base_year, k, model.info[k].unit_value)
     trigger = settings.release_price_ratio * base
     if not trigger < model.floor_usd_per_t:  # NaN (no producer): nothing to say
         return []
@@ -161,14 +164,15 @@ def release_below_floor(model: PathModel, settings: PathsSettings) -> list[str]:
     ]
 
 
-def own_extremes(model: PathModel) -> list[str]:
+def own_extremes(model: PathModel, base_year: ChainSolution) -> list[str]:
     """``extreme:`` warnings for the scenario's own policies, as ``critmin simulate`` gives
     them (:func:`critmin.simulation.far_from_baseline`), for each stage: its base year solved
     without the floor and without disruptions (:meth:`YearSolver.baseline`). Those policies
     apply in every year of every mechanism, so a producer subsidy far above the market puts
     every figure of the paths far from the baseline, whatever the paths' floor. None when
-    that solve does not converge (the paths then count draws that did not converge)."""
-    sol = YearSolver(model).baseline()
+    that solve does not converge (the paths then count draws that did not converge).
+    ``base_year``: :meth:`YearSolver.baseline`."""
+    sol = base_year
     if not sol.converged:
         return []
     where = "under the scenario's own policies (the base year, without the paths' floor): "
@@ -276,15 +280,18 @@ def runaway_supply(
     return out
 
 
-def offtake_without_buyers(model: PathModel, mechanisms: Sequence[str]) -> list[str]:
+def offtake_without_buyers(
+    model: PathModel, mechanisms: Sequence[str], base_year: ChainSolution
+) -> list[str]:
     """A ``no effect:`` warning for an offtake at a stage whose zone buyers have no other use
     (all of their purchases are their own producers' input for the next stage, as lithium
     ores bought by refiners): the agency's purchases are carried as a shift of the zone's
-    other use (:mod:`critmin.paths.engine`), so there it buys nothing."""
+    other use (:mod:`critmin.paths.engine`), so there it buys nothing. ``base_year``:
+    :meth:`YearSolver.baseline`."""
     if "offtake" not in mechanisms:
         return []
     k = model.floor_stage
-    sol = YearSolver(model).baseline()
+    sol = base_year
     if not sol.converged or zone_other_use_value(sol, k, model.members) > 0:
         return []
     return [
@@ -346,9 +353,10 @@ def run_paths(
         else:
             notes += _cut_off(model, ev.label, ev.banned)
     notes += idle_mechanisms(settings)
-    notes += offtake_without_buyers(model, settings.mechanisms)
-    notes += own_extremes(model)
-    notes += release_below_floor(model, settings)
+    base_year = YearSolver(model).baseline()  # solved once for the three checks below
+    notes += offtake_without_buyers(model, settings.mechanisms, base_year)
+    notes += own_extremes(model, base_year)
+    notes += release_below_floor(model, settings, base_year)
     ratio = settings.floor_usd_per_t / model.info[k].unit_value
     if ratio > EXTREME_PRICE_RATIO:
         notes.append(

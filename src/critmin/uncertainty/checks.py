@@ -127,17 +127,30 @@ PRICE_OUTPUTS = ("zone_consumer_price_change_pct", "outside_consumer_price_chang
 """The draws' consumer price changes (%), checked by :func:`extreme_in_draws`."""
 
 
-def extreme_in_draws(draws: dict[str, np.ndarray]) -> list[str]:
+EXTREME_CHANGE_PCT = 100.0 * (EXTREME_PRICE_RATIO - 1.0)
+"""A consumer price change (%) past which a draw, or the point, is far from the calibration."""
+
+
+def extreme_in_draws(
+    draws: dict[str, np.ndarray], point: dict[str, float] | None = None
+) -> list[str]:
     """An ``extreme:`` warning when converged draws of a product move a consumer price more
     than :data:`critmin.simulation.EXTREME_PRICE_RATIO` times its baseline (a change above
     1,000%), as ``critmin simulate`` warns of its own result: a sigma drawn close to 1 with a
     ban drawn moves prices by orders of magnitude (a mean zone price change of 8e103% over
     2,000 draws of magnets, its 95th percentile 4e12%, printed without a word). Such draws
     pull the mean far from the median; the constant-elasticity curves say little that far from
-    the calibration. The count, the largest change and where they are (zone, outside)."""
+    the calibration. The count, the largest change and where they are (zone, outside).
+    Nothing when the ``point`` estimate's own zone or outside price change is past the bound:
+    its own ``extreme:`` warning covers the draws (one about something else, a price falling
+    92%, hid draws at +1e72%)."""
+    if point is not None and any(
+        point.get(key, np.nan) > EXTREME_CHANGE_PCT for key in PRICE_OUTPUTS
+    ):
+        return []
     ok = np.asarray(draws["converged"], dtype=bool)
     total = int(ok.sum())
-    bound = 100.0 * (EXTREME_PRICE_RATIO - 1.0)
+    bound = EXTREME_CHANGE_PCT
     parts = []
     largest = -np.inf
     for key in PRICE_OUTPUTS:

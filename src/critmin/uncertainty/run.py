@@ -15,10 +15,8 @@ from critmin.errors import CritminError
 from critmin.note_kinds import WARNING_PREFIXES
 from critmin.parallel import check_count
 from critmin.scenario import Scenario, UncertaintySettings, load_scenario
-from critmin.simulation import EXTREME_PRICE_RATIO
 from critmin.stockpile import size_stockpile, without_draws
 from critmin.uncertainty.checks import (
-    PRICE_OUTPUTS,
     cut_off_in_draws,
     extreme_in_draws,
     idle_settings,
@@ -260,19 +258,10 @@ def run_uncertainty(
         if not any(w.startswith(f"{pid}: cut off:") for w in warnings)
         for note in nonfinite_in_draws(product.draws)
     ]
-    # the point's own warnings cover the draws only where its zone or outside price itself is
-    # past the bound (a point whose warning was a price falling 92% hid draws at +1e72%)
-    bound = 100.0 * (EXTREME_PRICE_RATIO - 1.0)
-    point_extreme = {
-        pid
-        for pid, product in products.items()
-        if any(product.point.get(key, math.nan) > bound for key in PRICE_OUTPUTS)
-    }
     warnings += [  # far from the calibration in some draws
         f"{pid}: {note}"
         for pid, product in products.items()
-        if pid not in point_extreme
-        for note in extreme_in_draws(product.draws)
+        for note in extreme_in_draws(product.draws, product.point)
     ]
     if N < BAND_DRAWS:
         warnings.append(

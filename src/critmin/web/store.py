@@ -468,13 +468,11 @@ class ScenarioStore:
         notes: str | None = None,
         tags: list[str] | str | None = None,
         expect_key: str | None = None,
-        stale: type[EditConflictError] = EditConflictError,
     ) -> SavedScenario:
         """Rename a saved scenario (its scenario's ``name`` too) or change its notes or tags.
         With ``expect_key`` (the :attr:`SavedScenario.edit_key` the editing form was drawn
         with), an entry edited since then raises :class:`EditConflictError`, checked in the
-        same transaction as the write (``stale`` is the class raised: the API's
-        :class:`StaleEditError` names its header)."""
+        same transaction as the write."""
         name = None if name is None else check_name(name)
         notes = None if notes is None else check_notes(notes)
         tag_text = None if tags is None else ",".join(clean_tags(tags))
@@ -487,17 +485,10 @@ class ScenarioStore:
                     f"SELECT {_ENTRY_COLUMNS} FROM scenarios WHERE id = ?", (sid,)
                 ).fetchone()
                 if self._row(now).edit_key != expect_key:
-                    raise stale(
+                    raise EditConflictError(
                         "this scenario was changed (in another tab, or by someone else) after "
-                        + (
-                            "this page was opened, and saving would undo that: reload the page "
-                            "to see the changes, then edit again."
-                            if stale is EditConflictError
-                            else f"it was read (If-Match {expect_key!r}, its edit_key is now "
-                            f"{self._row(now).edit_key!r}), and this edit would undo that: read "
-                            "it again, then edit."
-                        )
-                        + " Nothing was changed."
+                        "this page was opened, and saving would undo that: reload the page to "
+                        "see the changes, then edit again. Nothing was changed."
                     )
             if name is not None:
                 scenario = json.loads(row[0]) | {"name": name}

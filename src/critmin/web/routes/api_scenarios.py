@@ -18,7 +18,7 @@ from critmin.web.pagefields import UNCERTAINTY_SEED_MAX
 from critmin.web.responses import json_response, links
 from critmin.web.routes.api import read_scenario
 from critmin.web.services import InvalidInputError, TooLargeError
-from critmin.web.store import StaleEditError
+from critmin.web.store import EditConflictError, StaleEditError
 
 router = APIRouter(prefix="/api/scenarios", tags=["scenarios"])
 Ctx = Depends(get_context)
@@ -169,17 +169,22 @@ async def api_edit(
         e = exc.errors(include_url=False)[0]
         where = ".".join(str(x) for x in e["loc"]) or "<body>"
         raise InvalidInputError(where, str(e["msg"])) from None
-    entry = await run_in_threadpool(
-        functools.partial(
-            ctx.store.update,
-            scenario_id,
-            name=edit.name,
-            notes=edit.notes,
-            tags=edit.tags,
-            expect_key=_expected_key(if_match),
-            stale=StaleEditError,
+    try:
+        entry = await run_in_threadpool(
+            functools.partial(
+                ctx.store.update,
+                scenario_id,
+                name=edit.name,
+                notes=edit.notes,
+                tags=edit.tags,
+                expect_key=_expected_key(if_match),
+            )
         )
-    )
+    except EditConflictError:  # the API's words: a header, not a page, is out of date
+        raise StaleEditError(
+            f"this scenario was changed after it was read (If-Match {if_match!r}), and this "
+            "edit would undo that: read it again (its ETag), then edit. Nothing was changed."
+        ) from None
     return json_response(entry.to_dict() | links(entry.id), headers=_etag(entry.edit_key))
 
 
