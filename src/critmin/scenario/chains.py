@@ -27,7 +27,7 @@ import numpy as np
 from critmin import catalog
 from critmin.baseline import ProductBaseline, bundled_baseline, user_baseline
 from critmin.errors import CritminError, ScenarioError
-from critmin.model.core import Market, Policy
+from critmin.model.core import Market, Policy, ResolvedPolicy
 from critmin.note_kinds import names_listed
 from critmin.scenario.resolution import (
     Elasticities,
@@ -462,8 +462,11 @@ def _origin(
     from critmin.model.chain import origin_shares
 
     phi = origin_shares(rc.model_stages(), members, rule.rule, rule.rvc_threshold)
+    bites = False  # whether a member's non-qualifying output faces another policy anywhere
+    short = False  # whether any member producer falls short of the rule
     for s, st in enumerate(rc.stages):
         share = np.where(members, phi[s], 1.0)
+        short |= bool((members & (st.baseline.V.sum(axis=1) > 0) & (share < 1.0)).any())
         if (share >= 1.0).all():
             continue
         main = st.policy.resolve(st.market)
@@ -490,6 +493,47 @@ def _origin(
             "qualify; their non-qualifying output is treated as non-member supply"
         )
         st.notes.extend(_unqualified_subsidy(st, producers, share, main.subsidy_floor))
+        bites |= _origin_bites(st, out, main, st.alt_policy.resolve(st.market))
+    if not bites:
+        rc.notes.append(_idle_origin_note(rule.rule, rule.rvc_threshold, short))
+
+
+def _origin_bites(
+    st: ResolvedStage, out: np.ndarray, main: ResolvedPolicy, alt: ResolvedPolicy
+) -> bool:
+    """Whether the policy that non-qualifying output faces (``alt``) differs from the
+    members' own (``main``) for a member producer ``out`` that falls short of the rule: a
+    tariff, ban or levy on a pair it sells on, or a producer subsidy it would lose."""
+    sells = st.baseline.V > 0
+    for i in np.flatnonzero(out):
+        row = sells[i]
+        if (main.t1[i][row] != alt.t1[i][row]).any():
+            return True
+        if (main.banned[i][row] != alt.banned[i][row]).any():
+            return True
+        if (main.levy_floor[i][row] != alt.levy_floor[i][row]).any():
+            return True
+        if main.subsidy_floor[i] != alt.subsidy_floor[i]:
+            return True
+    return False
+
+
+def _idle_origin_note(rule: str, threshold: float, short: bool) -> str:
+    """The ``no effect:`` warning of a rule of origin that cannot change anything: every
+    member producer qualifies in full (``short`` False), or none of the scenario's policies
+    treats member and non-member supply of a processed stage differently."""
+    named = f"zone.origin (rule {rule}" + (f", threshold {threshold:g})" if rule == "rvc" else ")")
+    if not short:
+        return (
+            f"no effect: {named}: every member producer of the chain's stages qualifies in "
+            "full, so no member output is treated as non-member supply"
+        )
+    return (
+        f"no effect: {named}: no policy treats member and non-member supply of the chain's "
+        "processed stages differently (a tariff, ban or levy floor on non-members only, or a "
+        "producer subsidy), so output that does not qualify faces the same policy as output "
+        "that does"
+    )
 
 
 def _unqualified_subsidy(
