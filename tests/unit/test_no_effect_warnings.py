@@ -98,3 +98,22 @@ def test_policies_on_pairs_that_a_ban_closes_warn() -> None:
     [note] = warnings(scenario(outsiders, floor))
     assert note.startswith("no effect: policy[1] (price_floor): export bans")
     assert "nothing for a levy to top up" in note
+
+
+def test_a_supply_elasticity_of_a_country_without_output_warns() -> None:
+    """A per-country supply elasticity of a buyer that produces none of the product does
+    nothing (it ran in silence). The product's own table is warned per product; the
+    defaults' table, which is for every product, only where the country produces none."""
+    own = scenario(product=[{"id": "gallium_germanium", "supply_elasticity": {"ISL": 2.0}}])
+    [note] = warnings(own)
+    assert note.startswith("no effect: product[0].supply_elasticity.ISL: ISL has no output of")
+    assert note.endswith("(it sells none), so its supply elasticity changes nothing")
+    producer = scenario(product=[{"id": "gallium_germanium", "supply_elasticity": {"CHN": 2}}])
+    assert warnings(producer) == []
+    # CHL: no cobalt oxides, but lithium carbonate; NPL: in neither market as a producer
+    both = [{"id": "cobalt_oxides"}, {"id": "lithium_carbonate"}]
+    table = {"default": 1.0, "CHL": 2.0, "NPL": 2.0}
+    data = scenario(product=both, defaults={"supply_elasticity": table})
+    for rp in resolve(Scenario.from_dict(data))[1]:
+        said = [n for n in rp.notes if n.startswith("no effect: defaults.supply_elasticity")]
+        assert [n.split(":")[1].strip() for n in said] == ["defaults.supply_elasticity.NPL"]

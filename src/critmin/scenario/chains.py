@@ -33,6 +33,7 @@ from critmin.scenario.resolution import (
     Elasticities,
     ResolvedProduct,
     build_policy,
+    default_elasticity_notes,
     resolve,
     resolve_elasticities,
     select_countries,
@@ -397,11 +398,14 @@ def resolve_single_markets(
     scenario: Scenario, world: World | None = None
 ) -> tuple[World, list[ResolvedProduct]]:
     """:func:`critmin.scenario.resolution.resolve` on :func:`single_market_scenario` (nothing
-    to resolve when every product is a step of a user's chain)."""
+    to resolve when every product is a step of a user's chain). The warnings on settings for
+    every market are given here when the scenario has no chains, else by
+    :func:`resolve_chains` when it has no single markets (of a scenario with both, neither
+    sees all its markets: a ``defaults.supply_elasticity`` country is not checked there)."""
     single = single_market_scenario(scenario)
     if not single.product:
         return world_for(world, scenario.year), []
-    return resolve(single, world)
+    return resolve(single, world, all_markets=not scenario.chain)
 
 
 def _check_targets(scenario: Scenario, chain_products: set[str], stages: set[str]) -> None:
@@ -719,7 +723,12 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
             snotes: list[str] = []
             pspec = next((p for p in scenario.product if p.id == base.product_id), None)
             el = resolve_elasticities(
-                world, scenario, pspec or ProductSpec(id=base.product_id), base, f"chain[{k}]"
+                world,
+                scenario,
+                pspec or ProductSpec(id=base.product_id),
+                base,
+                f"chain[{k}]",
+                snotes,
             )
             policy = _stage_policy(  # the products with a market here, as _idle_policies
                 world, scenario, base, stage_name, tuple(base.product_id.split("+")),
@@ -792,4 +801,7 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
         out.append(rc)
     if out:
         out[0].notes.extend(_idle_policies(scenario, out))
+        if not single_market_scenario(scenario).product:  # the chains are all its markets
+            markets = [st.baseline for rc in out for st in rc.stages]
+            out[0].notes.extend(default_elasticity_notes(world, scenario, markets))
     return out

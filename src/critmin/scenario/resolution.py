@@ -42,6 +42,7 @@ __all__ = [
     "Elasticities",
     "ResolvedProduct",
     "build_policy",
+    "default_elasticity_notes",
     "resolve",
     "resolve_elasticities",
     "select_countries",
@@ -91,9 +92,19 @@ def class_default(world: World, product_class: str, parameter: str) -> float:
 
 
 def resolve_elasticities(
-    world: World, scenario: Scenario, spec: ProductSpec, base: ProductBaseline, field_name: str
+    world: World,
+    scenario: Scenario,
+    spec: ProductSpec,
+    base: ProductBaseline,
+    field_name: str,
+    notes: list[str] | None = None,
 ) -> Elasticities:
-    """Product value > scenario default > cited class default (data/curated/elasticities.csv)."""
+    """Product value > scenario default > cited class default (data/curated/elasticities.csv).
+
+    A country of the product's own ``supply_elasticity`` table that has no output of the
+    product (it only buys it) changes nothing: ``notes`` gains a ``no effect:`` warning. A
+    country of ``defaults.supply_elasticity`` may be absent from a market (the table is for
+    every product); :func:`default_elasticity_notes` warns when it produces none of them."""
     d = scenario.defaults
     sigma = spec.sigma if spec.sigma is not None else d.sigma
     sigma = sigma if sigma is not None else class_default(world, base.product_class, "sigma")
@@ -101,6 +112,7 @@ def resolve_elasticities(
     eta = eta if eta is not None else class_default(world, base.product_class, "demand_elasticity")
     eps_default = class_default(world, base.product_class, "supply_elasticity")
     eps = np.full(base.n, eps_default)
+    producing = base.V.sum(axis=1) > 0
     for k, source in enumerate((d.supply_elasticity, spec.supply_elasticity)):
         if source is None:
             continue
@@ -111,20 +123,56 @@ def resolve_elasticities(
             for code, value in source.items():
                 if code == "default":
                     continue
-                if code.strip().upper() in base.countries:  # also a user market's own codes
-                    iso = [code.strip().upper()]
-                else:
-                    try:
-                        iso = world.resolve_countries([code])
-                    except UnknownCountryError as err:
-                        raise ScenarioError(name, str(err)) from None
+                iso = _elasticity_codes(world, base, code, name)
                 mask = base.index(iso)
-                if not mask.any() and len(iso) == 1 and iso[0] not in base.countries:
+                if k == 1 and not mask.any() and len(iso) == 1:  # a group may miss a market
                     raise ScenarioError(name, f"{code} is not a country of this market")
+                if k == 1 and notes is not None and not (mask & producing).any():
+                    notes.append(
+                        f"no effect: {name}.{code}: {code} has no output of {no_effect.goods(base)} "
+                        "in the baseline (it sells none), so its supply elasticity changes nothing"
+                    )
                 eps[mask] = float(value)
         else:
             eps[:] = float(source)
     return Elasticities(sigma=float(sigma), eta=float(eta), eps=eps)
+
+
+def _elasticity_codes(world: World, base: ProductBaseline, code: str, name: str) -> list[str]:
+    """The countries a key of an elasticity table names: a code of the market itself (also a
+    user market's own), else a country or group of the world (an unknown one is an error)."""
+    if code.strip().upper() in base.countries:
+        return [code.strip().upper()]
+    try:
+        return world.resolve_countries([code])
+    except UnknownCountryError as err:
+        raise ScenarioError(name, str(err)) from None
+
+
+def default_elasticity_notes(
+    world: World, scenario: Scenario, bases: list[ProductBaseline]
+) -> list[str]:
+    """``no effect:`` warnings on the countries of ``defaults.supply_elasticity`` that have
+    no output of any of the markets ``bases`` (all the scenario's markets): the default is for
+    every product, so a country that produces some of them is not warned about the others."""
+    table = scenario.defaults.supply_elasticity
+    if not isinstance(table, dict) or not bases:
+        return []
+    name = "defaults.supply_elasticity"
+    out = []
+    for code in table:
+        if code == "default":
+            continue
+        if not any(
+            (b.index(_elasticity_codes(world, b, code, name)) & (b.V.sum(axis=1) > 0)).any()
+            for b in bases
+        ):
+            what = ", ".join(dict.fromkeys(no_effect.goods(b) for b in bases))
+            out.append(
+                f"no effect: {name}.{code}: {code} has no output of any of the scenario's "
+                f"products ({what}) in the baseline, so its supply elasticity changes nothing"
+            )
+    return out
 
 
 def select_countries(
@@ -409,8 +457,15 @@ def _resolve_field(
     return sorted(set(codes) | {k.strip().upper() for k in known})
 
 
-def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list[ResolvedProduct]]:
-    """Resolve groups, calibrate every product and build its policy arrays."""
+def resolve(
+    scenario: Scenario, world: World | None = None, *, all_markets: bool = True
+) -> tuple[World, list[ResolvedProduct]]:
+    """Resolve groups, calibrate every product and build its policy arrays.
+
+    ``all_markets``: these are all the scenario's markets (not the single markets of a
+    scenario that also has chains, :func:`critmin.scenario.chains.resolve_single_markets`),
+    so that the warnings on settings for every market (a ``defaults.supply_elasticity``
+    country that produces none of them) are given here; else by the caller."""
     if scenario.chain or any(p.stage is not None for p in scenario.policy):
         field = "chain" if scenario.chain else "policy"
         raise ScenarioError(
@@ -468,7 +523,7 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
                 "watch countries"
             )
         notes += no_effect.settings_notes(scenario, base)
-        el = resolve_elasticities(world, scenario, spec, base, f"product[{k}]")
+        el = resolve_elasticities(world, scenario, spec, base, f"product[{k}]", notes)
         policy = build_policy(world, scenario, base, members, watch, notes, user_codes)
         resolved.append(ResolvedProduct(spec, base, el, policy, members, watch, notes))
     for j, dis in enumerate(scenario.disruption):  # codes checked by every command, not only
@@ -483,4 +538,8 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
                 f"disruption[{j}].{side}",
                 user_codes,
             )
+    if all_markets:
+        every = default_elasticity_notes(world, scenario, [rp.baseline for rp in resolved])
+        for rp in resolved:  # one warning for the scenario, said once for every product
+            rp.notes += every
     return world, resolved
