@@ -80,6 +80,13 @@ CASES = [
             words=("product[1].id", "same market as product[0]", "list it once"),
         ),
     ),
+    Case(  # one unknown code in a list is refused as a list of it alone is
+        "exporters with one unknown code among known ones",
+        **sim(
+            scenario('type = "export_ban"\nexporters = ["CHN", "XXX"]'),
+            words=("policy[0].exporters", "unknown country or group 'XXX'"),
+        ),
+    ),
     # ---- [paths] and [coalition] that could never run: simulate and report refuse them as
     # the web API does (simulate ran them in silence; the API refused the same file)
     Case(

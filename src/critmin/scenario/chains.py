@@ -34,6 +34,7 @@ from critmin.scenario.resolution import (
     ResolvedProduct,
     build_policy,
     default_elasticity_notes,
+    entry_notes,
     resolve,
     resolve_elasticities,
     select_countries,
@@ -745,4 +746,13 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
         if not single_market_scenario(scenario).product:  # the chains are all its markets
             markets = [st.baseline for rc in out for st in rc.stages]
             out[0].notes.extend(default_elasticity_notes(world, scenario, markets))
+            placed = [st for chain in out for st in chain.stages]
+            idle = entry_notes(
+                world,
+                scenario,
+                [(st.baseline, chain.members, chain.watch) for chain in out for st in chain.stages],
+                lambda pol, k: _targets(pol, placed[k].stage, placed[k].product_ids, placed[k].key),
+                user_codes,
+            )
+            out[0].notes.extend(note for note, _ in idle)
     return out

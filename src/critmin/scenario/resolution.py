@@ -43,6 +43,7 @@ __all__ = [
     "ResolvedProduct",
     "build_policy",
     "default_elasticity_notes",
+    "entry_notes",
     "resolve",
     "resolve_elasticities",
     "select_countries",
@@ -171,6 +172,81 @@ def default_elasticity_notes(
             out.append(
                 f"no effect: {name}.{code}: {code} has no output of any of the scenario's "
                 f"products ({what}) in the baseline, so its supply elasticity changes nothing"
+            )
+    return out
+
+
+WORDS = frozenset({"all", "members", "non-members", "watch"})
+"""The words a list of countries may hold besides codes and groups."""
+
+
+def entry_notes(
+    world: World,
+    scenario: Scenario,
+    markets: list[tuple[ProductBaseline, np.ndarray, np.ndarray]],
+    applies: Callable[[object, int], bool],
+    user_codes: set[str] | frozenset[str] = frozenset(),
+) -> list[tuple[str, list[int]]]:
+    """``no effect:`` warnings on the entries of a policy's list of exporters or importers
+    that select no traded pair in any market it applies to (``markets``: baseline, members,
+    watch; ``applies(policy, k)``), each with the indices of those markets: ``exporters =
+    ["CHN", "ISL"]`` bans China's exports, and ISL, which exports none, is a name that does
+    nothing. A list none of whose entries trades is left to the policy's own warning in each
+    market (:mod:`critmin.scenario.no_effect`); so are the words ``members``, ``watch``."""
+    out: list[tuple[str, list[int]]] = []
+    for number, pol in zip(scenario.policy_numbers, scenario.policy, strict=True):
+        where = [k for k in range(len(markets)) if applies(pol, k)]
+        sides: dict[str, Selector] = {
+            side: getattr(pol, side, "all") for side in ("exporters", "importers")
+        }
+        if not where or not any(isinstance(v, list) and len(v) > 1 for v in sides.values()):
+            continue
+        fname = f"policy[{number}]"
+        label = f"{fname} ({pol.type}{', ' + repr(pol.label) if pol.label else ''})"
+        for side, other, verb, prep in (
+            ("exporters", "importers", "export", "to"),
+            ("importers", "exporters", "import", "from"),
+        ):
+            items = sides[side]
+            if not isinstance(items, list) or len(items) < 2:
+                continue
+            named = [i for i in items if i.strip().lower() not in WORDS]
+            idle = []
+            for item in named:
+                traded = False
+                for k in where:
+                    base, members, watch = markets[k]
+                    mine, theirs = (
+                        select_countries(
+                            world, sel, members, watch, base, f"{fname}.{name}", user_codes
+                        )
+                        for sel, name in (([item], side), (sides[other], other))
+                    )
+                    rows, cols = (mine, theirs) if side == "exporters" else (theirs, mine)
+                    pairs = np.outer(rows, cols) & ~np.eye(len(rows), dtype=bool)
+                    if (base.V[pairs] > 0).any():
+                        traded = True
+                        break
+                if not traded:
+                    idle.append(item)
+            if not idle or len(idle) == len(items):  # else the policy's own warning
+                continue
+            goods = dict.fromkeys(no_effect.goods(markets[k][0]) for k in where)
+            what = (
+                next(iter(goods))
+                if len(goods) == 1
+                else f"any of the products it applies to ({', '.join(goods)})"
+            )
+            one = len(idle) == 1
+            out.append(
+                (
+                    f"no effect: {label}: {', '.join(idle)}, "
+                    f"{f'one of its {side},' if one else f'of its {side}, do'} "
+                    f"{'does ' if one else ''}not {verb} {what} {prep} its {other} in the "
+                    f"baseline: {'that entry changes' if one else 'those entries change'} "
+                    "nothing",
+                    where,
+                )
             )
     return out
 
@@ -542,4 +618,14 @@ def resolve(
         every = default_elasticity_notes(world, scenario, [rp.baseline for rp in resolved])
         for rp in resolved:  # one warning for the scenario, said once for every product
             rp.notes += every
+        markets = [(rp.baseline, rp.members, rp.watch) for rp in resolved]
+        for note, where in entry_notes(
+            world,
+            scenario,
+            markets,
+            lambda pol, k: pol.products is None or resolved[k].baseline.product_id in pol.products,  # type: ignore[attr-defined]
+            user_codes,
+        ):
+            for k in where:
+                resolved[k].notes.append(note)
     return world, resolved
