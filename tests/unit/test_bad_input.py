@@ -80,6 +80,31 @@ CASES = [
             words=("product[1].id", "same market as product[0]", "list it once"),
         ),
     ),
+    Case(  # one unknown code in a list is refused as a list of it alone is
+        "exporters with one unknown code among known ones",
+        **sim(
+            scenario('type = "export_ban"\nexporters = ["CHN", "XXX"]'),
+            words=("policy[0].exporters", "unknown country or group 'XXX'"),
+        ),
+    ),
+    # ---- [paths] and [coalition] that could never run: simulate and report refuse them as
+    # the web API does (simulate ran them in silence; the API refused the same file)
+    Case(
+        "simulate with an unknown coalition candidate",
+        **sim(
+            scenario('type = "tariff"\nrate = 0.1') + '[coalition]\ncandidates = ["IDN", "XXX"]\n',
+            words=("coalition.candidates[1]", "unknown country or group 'XXX'"),
+        ),
+    ),
+    Case(
+        "report with a paths start year outside its years",
+        ["report", "{s}", "--out", "{tmp}/r.html"],
+        {
+            "s.toml": scenario('type = "tariff"\nrate = 0.1')
+            + '[paths]\nfloor_usd_per_t = 20000\nyears = "2026-2030"\nstart_year = 2040\n'
+        },
+        words=("paths.start_year", "2040 is outside the years 2026-2030"),
+    ),
     # ---- coalitions: a blank list option is not "no candidates"; a scope's unknown code
     Case(
         "coalition --candidates blank",

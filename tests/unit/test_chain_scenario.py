@@ -96,6 +96,27 @@ def test_rule_of_origin_thresholds(user_chain: dict[str, Any]) -> None:
     assert metal["zone_price_change_pct"] > base["stages"][1]["zone_price_change_pct"]
 
 
+def test_a_rule_of_origin_that_cannot_bite_warns(user_chain: dict[str, Any]) -> None:
+    """A rule of origin changes something only where a member producer falls short of it
+    and a policy treats non-member supply otherwise; else it gets a ``no effect:`` warning
+    (it ran with a note that non-qualifying output "is treated as non-member supply")."""
+
+    def origin_warnings(threshold: float, exporters: str) -> list[str]:
+        user_chain["zone"]["origin"] = {"rule": "rvc", "threshold": threshold}
+        user_chain["policy"] = [
+            {"type": "tariff", "stage": "metal", "exporters": exporters, "rate": 0.2}
+        ]
+        notes = simulate(user_chain).to_dict()["chains"]["widget"]["notes"]
+        return [n for n in notes if n.startswith("no effect: zone.origin")]
+
+    assert origin_warnings(1.0, "non-members") == []  # members without member ore pay it
+    (every,) = origin_warnings(0.0, "non-members")
+    assert "(rule rvc, threshold 0): every member producer" in every
+    assert "qualifies in full" in every
+    (alike,) = origin_warnings(1.0, "all")  # the tariff applies to members alike
+    assert "no policy treats member and non-member supply" in alike
+
+
 def test_chain_and_single_products_mix(user_chain: dict[str, Any], tmp_path: Path) -> None:
     write_flows(tmp_path / "other.csv", 2, 1.0, 500.0)
     user_chain["product"].append({"id": "other", "flows": str(tmp_path / "other.csv")})

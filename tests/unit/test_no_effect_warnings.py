@@ -98,3 +98,44 @@ def test_policies_on_pairs_that_a_ban_closes_warn() -> None:
     [note] = warnings(scenario(outsiders, floor))
     assert note.startswith("no effect: policy[1] (price_floor): export bans")
     assert "nothing for a levy to top up" in note
+
+
+def test_a_supply_elasticity_of_a_country_without_output_warns() -> None:
+    """A per-country supply elasticity of a buyer that produces none of the product does
+    nothing (it ran in silence). The product's own table is warned per product; the
+    defaults' table, which is for every product, only where the country produces none."""
+    own = scenario(product=[{"id": "gallium_germanium", "supply_elasticity": {"ISL": 2.0}}])
+    [note] = warnings(own)
+    assert note.startswith("no effect: product[0].supply_elasticity.ISL: ISL has no output of")
+    assert note.endswith("(it sells none), so its supply elasticity changes nothing")
+    producer = scenario(product=[{"id": "gallium_germanium", "supply_elasticity": {"CHN": 2}}])
+    assert warnings(producer) == []
+    # CHL: no cobalt oxides, but lithium carbonate; NPL: in neither market as a producer
+    both = [{"id": "cobalt_oxides"}, {"id": "lithium_carbonate"}]
+    table = {"default": 1.0, "CHL": 2.0, "NPL": 2.0}
+    data = scenario(product=both, defaults={"supply_elasticity": table})
+    for rp in resolve(Scenario.from_dict(data))[1]:
+        said = [n for n in rp.notes if n.startswith("no effect: defaults.supply_elasticity")]
+        assert [n.split(":")[1].strip() for n in said] == ["defaults.supply_elasticity.NPL"]
+
+
+def test_a_country_of_a_policy_list_that_does_not_trade_warns() -> None:
+    """``exporters = ["CHN", "ISL"]``: ISL exports none of the product, so its entry does
+    nothing (it ran in silence; the list of ISL alone is warned about as the policy's own).
+    A country that trades one of the policy's products is not warned about the others."""
+    ban = {"type": "export_ban", "exporters": ["CHN", "ISL", "KEN"], "importers": "members"}
+    assert warnings(scenario(ban)) == [
+        "no effect: policy[0] (export_ban): ISL, KEN, of its exporters, do not export gallium, "
+        "germanium, hafnium and other metals, unwrought to its importers in the baseline: "
+        "those entries change nothing"
+    ]
+    # NPL buys no gallium (it is not in the market)
+    tariff = {"type": "tariff", "exporters": "all", "importers": ["USA", "NPL"], "rate": 0.1}
+    [note] = warnings(scenario(tariff))
+    assert note.startswith("no effect: policy[0] (tariff): NPL, one of its importers, does not")
+    assert "import gallium" in note and note.endswith("that entry changes nothing")
+    # CHL sells no cobalt oxides but lithium carbonate: the entry does something
+    both = [{"id": "cobalt_oxides"}, {"id": "lithium_carbonate"}]
+    ban = {"type": "export_ban", "exporters": ["CHN", "CHL"], "importers": "members"}
+    for rp in resolve(Scenario.from_dict(scenario(ban, product=both)))[1]:
+        assert not any("of its exporters" in n for n in rp.notes), rp.notes

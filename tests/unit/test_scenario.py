@@ -122,6 +122,32 @@ def test_defaults_follow_the_contract() -> None:
             "shock[0].change",
             "not true or false",
         ),
+        # nor is text: lax mode read "0.8" as 0.8, a number quoted by mistake ran as typed
+        (
+            {"policy": [{"type": "export_licensing", "exporters": ["CHN"], "grant_share": "0.8"}]},
+            "policy[0].grant_share",
+            "expected a number, got text '0.8'",
+        ),
+        ({"policy": [{"type": "tariff", "rate": "0.1"}]}, "policy[0].rate", "got text '0.1'"),
+        ({"year": "2024"}, "year", "expected a number, got text '2024'"),
+        (
+            {"defaults": {"supply_elasticity": {"default": 1, "CHN": "1.5"}}},
+            "defaults.supply_elasticity.CHN",
+            "got text '1.5' (write the number without quotes)",
+        ),
+        ({"coalition": {"seed": "3"}}, "coalition.seed", "got text '3'"),
+        (
+            {"uncertainty": {"ranges": {"sigma": ["0.5", 2]}}},
+            "uncertainty.ranges.sigma[0]",
+            "got text '0.5'",
+        ),
+        # a member player named twice was one player in silence (a candidate or an
+        # objective named twice is refused)
+        (
+            {"coalition": {"members_as_players": ["USA", "usa "]}},
+            "coalition.members_as_players",
+            "USA listed twice: list each member player once",
+        ),
     ],
 )
 def test_bad_scenarios_name_the_field(change: dict[str, Any], field: str, words: str) -> None:
@@ -137,6 +163,23 @@ def test_booleans_are_kept_where_a_field_takes_them() -> None:
         base() | {"coalition": {"gates": {"oecd_ddg": True}}, "chain": [], "policy": []}
     )
     assert sc.coalition is not None and sc.coalition.gates.oecd_ddg is True
+
+
+def test_text_is_kept_where_a_field_takes_it_and_integers_stay_numbers() -> None:
+    """The text check refuses text only where no text is taken: words (a selector, a
+    mechanism), codes as table keys and integers for float fields are read as before."""
+    sc = Scenario.from_dict(
+        base()
+        | {
+            "defaults": {"sigma": 4, "supply_elasticity": {"default": 1, "CHN": 2}},
+            "policy": [
+                {"type": "tariff", "exporters": "non-members", "importers": ["USA"], "rate": 1},
+                {"type": "price_floor", "mechanism": "variable_levy", "price_usd_per_t": 15000},
+            ],
+        }
+    )
+    assert sc.defaults.sigma == 4.0 and isinstance(sc.defaults.sigma, float)
+    assert sc.policy[0].exporters == "non-members"
 
 
 def test_bad_files(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -18,6 +19,10 @@ from critmin.cli.app import (
     without_cycle_collection,
     write_stdout,
 )
+
+if TYPE_CHECKING:
+    from critmin.scenario import Scenario
+    from critmin.world import World
 
 JSON_SUFFIXES = (".json",)
 """What ``--out`` of simulate and uncertainty writes: JSON, so the file name says so."""
@@ -84,8 +89,9 @@ def simulate_cmd(
         {"--csv": (csv_dir, csv_file_names() if csv_dir is not None else ())},
         {"the scenario file": scenario, **spec.input_files()},
     )
+    world = check_analysis_tables(spec)
     load_solver()
-    result = simulate(spec)
+    result = simulate(spec, world)
     data = result.to_dict(copy=False)
     blob = b""
     if output is not None or as_json:
@@ -115,6 +121,30 @@ def simulate_cmd(
     if not result.converged:
         err.print("[bold red]some products did not converge: see 'converged' and 'message'[/]")
         raise typer.Exit(1)
+
+
+def check_analysis_tables(spec: Scenario) -> World | None:
+    """Refuse the scenario's ``[paths]`` and ``[coalition]`` tables as ``critmin paths`` and
+    ``critmin coalition`` would (:func:`critmin.paths.setup.check_paths_table`,
+    :func:`critmin.coalition.analysis.check_coalition_table`; a ScenarioError, exit 2), as the
+    web API does when a scenario is run or saved (``critmin.web.services``): simulate and
+    report do not use them, but a table that could never run is refused wherever the
+    scenario is given, not only by the command that reads it. The world loaded for the checks
+    (None without either table), for the run to reuse."""
+    if spec.paths is None and spec.coalition is None:
+        return None
+    from critmin.world import world_for
+
+    world = world_for(None, spec.year)
+    if spec.paths is not None:
+        from critmin.paths.setup import check_paths_table
+
+        check_paths_table(spec, world)
+    if spec.coalition is not None:
+        from critmin.coalition.analysis import check_coalition_table
+
+        check_coalition_table(spec, world)
+    return world
 
 
 def csv_file_names() -> list[str]:
@@ -169,7 +199,8 @@ def report_cmd(
             "chains yet, and this scenario has [[chain]] entries or a policy with a stage; "
             "write the chain report without --draws (critmin report FILE -o report.html)"
         )
-    data = simulate(spec, drawn=draws > 0).to_dict(copy=False)
+    world = check_analysis_tables(spec)
+    data = simulate(spec, world, drawn=draws > 0).to_dict(copy=False)
     uncertainty = None
     if draws > 0:
         from critmin.uncertainty import fan_data, run_uncertainty

@@ -28,11 +28,13 @@ from critmin import catalog
 from critmin.baseline import ProductBaseline, bundled_baseline, user_baseline
 from critmin.errors import CritminError, ScenarioError
 from critmin.model.core import Market, Policy
-from critmin.note_kinds import names_listed
+from critmin.scenario.origin_notes import idle_origin_note, origin_bites, unqualified_subsidy_notes
 from critmin.scenario.resolution import (
     Elasticities,
     ResolvedProduct,
     build_policy,
+    default_elasticity_notes,
+    entry_notes,
     resolve,
     resolve_elasticities,
     select_countries,
@@ -397,11 +399,14 @@ def resolve_single_markets(
     scenario: Scenario, world: World | None = None
 ) -> tuple[World, list[ResolvedProduct]]:
     """:func:`critmin.scenario.resolution.resolve` on :func:`single_market_scenario` (nothing
-    to resolve when every product is a step of a user's chain)."""
+    to resolve when every product is a step of a user's chain). The warnings on settings for
+    every market are given here when the scenario has no chains, else by
+    :func:`resolve_chains` when it has no single markets (of a scenario with both, neither
+    sees all its markets: a ``defaults.supply_elasticity`` country is not checked there)."""
     single = single_market_scenario(scenario)
     if not single.product:
         return world_for(world, scenario.year), []
-    return resolve(single, world)
+    return resolve(single, world, all_markets=not scenario.chain)
 
 
 def _check_targets(scenario: Scenario, chain_products: set[str], stages: set[str]) -> None:
@@ -462,8 +467,11 @@ def _origin(
     from critmin.model.chain import origin_shares
 
     phi = origin_shares(rc.model_stages(), members, rule.rule, rule.rvc_threshold)
+    bites = False  # whether a member's non-qualifying output faces another policy anywhere
+    short = False  # whether any member producer falls short of the rule
     for s, st in enumerate(rc.stages):
         share = np.where(members, phi[s], 1.0)
+        short |= bool((members & (st.baseline.V.sum(axis=1) > 0) & (share < 1.0)).any())
         if (share >= 1.0).all():
             continue
         main = st.policy.resolve(st.market)
@@ -489,28 +497,10 @@ def _origin(
             + f": {int(out.sum())} of {int(producers.sum())} member producers do not fully "
             "qualify; their non-qualifying output is treated as non-member supply"
         )
-        st.notes.extend(_unqualified_subsidy(st, producers, share, main.subsidy_floor))
-
-
-def _unqualified_subsidy(
-    st: ResolvedStage, producers: np.ndarray, share: np.ndarray, floor: np.ndarray
-) -> list[str]:
-    """A ``may have no effect:`` note when a producer-subsidy floor is above the baseline
-    price (``floor`` relative to it, > 1) only of member producers whose output does not
-    qualify under the rule of origin at all (``share`` 0): the subsidy reaches qualifying
-    output only if prices fall below the floor. (A ``member_inputs`` rule on the lithium
-    chain left a USD 15,000/t refined subsidy with no qualifying producer below it: every
-    change 0, and nothing said why.)"""
-    above = producers & (floor > 1.0)
-    if not above.any() or (share[above] > 0).any():
-        return []
-    listed = names_listed([st.baseline.countries[i] for i in np.flatnonzero(above)])
-    return [
-        f"may have no effect: the producer-subsidy floor on {st.key} is above the baseline "
-        f"price only of member producers whose output does not qualify under the rule of "
-        f"origin ({listed}), and non-qualifying output gets no subsidy: it reaches qualifying "
-        "output only if prices fall below the floor"
-    ]
+        st.notes.extend(unqualified_subsidy_notes(st, producers, share, main.subsidy_floor))
+        bites |= origin_bites(st, out, main, st.alt_policy.resolve(st.market))
+    if not bites:
+        rc.notes.append(idle_origin_note(rule.rule, rule.rvc_threshold, short))
 
 
 # --------------------------------------------------------------------------------------------
@@ -675,7 +665,12 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
             snotes: list[str] = []
             pspec = next((p for p in scenario.product if p.id == base.product_id), None)
             el = resolve_elasticities(
-                world, scenario, pspec or ProductSpec(id=base.product_id), base, f"chain[{k}]"
+                world,
+                scenario,
+                pspec or ProductSpec(id=base.product_id),
+                base,
+                f"chain[{k}]",
+                snotes,
             )
             policy = _stage_policy(  # the products with a market here, as _idle_policies
                 world, scenario, base, stage_name, tuple(base.product_id.split("+")),
@@ -748,4 +743,16 @@ def resolve_chains(scenario: Scenario, world: World) -> list[ResolvedChain]:
         out.append(rc)
     if out:
         out[0].notes.extend(_idle_policies(scenario, out))
+        if not single_market_scenario(scenario).product:  # the chains are all its markets
+            markets = [st.baseline for rc in out for st in rc.stages]
+            out[0].notes.extend(default_elasticity_notes(world, scenario, markets))
+            placed = [st for chain in out for st in chain.stages]
+            idle = entry_notes(
+                world,
+                scenario,
+                [(st.baseline, chain.members, chain.watch) for chain in out for st in chain.stages],
+                lambda pol, k: _targets(pol, placed[k].stage, placed[k].product_ids, placed[k].key),
+                user_codes,
+            )
+            out[0].notes.extend(note for note, _ in idle)
     return out

@@ -100,3 +100,15 @@ class CoalitionSettings(_Strict):
         if twice := sorted({o for o in value if value.count(o) > 1}):
             raise ValueError(f"{', '.join(twice)} listed twice: list each objective once")
         return value
+
+    @field_validator("members_as_players")
+    @classmethod
+    def _players_once(cls, value: bool | list[str]) -> bool | list[str]:
+        """Each member player once (``["USA", "usa"]`` was read as one player in silence; a
+        repeated candidate or objective is refused too)."""
+        if isinstance(value, bool):
+            return value
+        tokens = [t.strip().upper() for t in value]
+        if twice := sorted({t for t in tokens if tokens.count(t) > 1}):
+            raise ValueError(f"{', '.join(twice)} listed twice: list each member player once")
+        return value

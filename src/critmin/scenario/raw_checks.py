@@ -7,6 +7,12 @@
   nested tables and lists of tables, choosing a policy's model by its ``type``) and returns
   the first place where a boolean stands for a field whose type has no ``bool`` in it, also
   inside a plain list or table (an elasticity ``{default = true}``).
+* Text is not a number either: lax mode reads ``rate = "0.1"`` as 0.1 and ``sigma = "4"`` as
+  4.0, so a number quoted by mistake (or a JSON body that sends numbers as text) ran as if it
+  were typed as a number, while the same text where a word is expected is taken as a word.
+  :func:`text_for_number` finds the first text given where the field's type takes no text
+  (``float``, ``int``, a ``float`` inside a table or list); TOML integers for ``float`` fields
+  stay numbers.
 * No control characters: :func:`control_character` finds text holding an escape sequence,
   which would reach a terminal as a command.
 
@@ -15,7 +21,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args, get_origin
+from collections.abc import Sequence
+from pathlib import PurePath
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -77,6 +86,96 @@ def boolean_for_number(model: type[BaseModel], data: Any, path: str = "") -> str
             if isinstance(table, dict) and (sub := _model_for(models, table)) is not None:
                 inner = f"{where}[{k}]" if isinstance(value, list) else where
                 if (found := boolean_for_number(sub, table, inner)) is not None:
+                    return found
+    return None
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The alternatives of a type annotation: the members of a union, through ``Annotated``
+    (``float | None`` -> ``[float, NoneType]``)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _members(get_args(annotation)[0])
+    if origin is Union or origin is UnionType:
+        return [m for arg in get_args(annotation) for m in _members(arg)]
+    return [annotation]
+
+
+def _takes_text(types: list[Any]) -> bool:
+    """Whether text is one of the values the type annotations take as it is (``str``, a
+    ``Literal`` of words, a path, ``Any``), as opposed to text pydantic would convert."""
+    for member in (m for t in types for m in _members(t)):
+        if member is Any or member is str:
+            return True
+        if get_origin(member) is Literal and any(isinstance(a, str) for a in get_args(member)):
+            return True
+        if isinstance(member, type) and issubclass(member, str | PurePath):
+            return True
+    return False
+
+
+def _item_types(types: list[Any], value: Any) -> list[Any]:
+    """The types of the items of a list or table ``value`` under the annotations: the element
+    types of their list and tuple alternatives, or the value types of their dict ones."""
+    out: list[Any] = []
+    for member in (m for t in types for m in _members(t)):
+        origin = get_origin(member)
+        args = [a for a in get_args(member) if a is not Ellipsis]
+        if isinstance(value, dict) and origin is dict and len(args) == 2:
+            out.append(args[1])
+        elif (
+            isinstance(value, list)
+            and isinstance(origin, type)
+            and issubclass(origin, Sequence)
+            and not issubclass(origin, str)
+        ):
+            out += args
+    return out
+
+
+def _text_where_number(types: list[Any], value: Any, where: str) -> tuple[str, str] | None:
+    """Where ``value`` is or holds text where the annotations ``types`` (its alternatives)
+    take none (a number given as text: ``"0.8"``, also inside a table, ``{default = "1.5"}``,
+    or a list), and the text."""
+    if isinstance(value, str):
+        return None if _takes_text(types) else (where, value)
+    if not isinstance(value, list | dict):
+        return None
+    inner_types = _item_types(types, value)
+    if not inner_types:
+        return None  # not a list or table here: pydantic says what it expects
+    items = (
+        [(f"{where}.{k}", v) for k, v in value.items()]
+        if isinstance(value, dict)
+        else [(f"{where}[{k}]", v) for k, v in enumerate(value)]
+    )
+    for inner, item in items:
+        if (found := _text_where_number(inner_types, item, inner)) is not None:
+            return found
+    return None
+
+
+def text_for_number(model: type[BaseModel], data: Any, path: str = "") -> tuple[str, str] | None:
+    """The field (``policy[0].rate``, ``defaults.supply_elasticity.CHN``) and the text of the
+    first text given where ``model`` takes a number (no ``str`` in the field's type at that
+    place), or None."""
+    if not isinstance(data, dict):
+        return None
+    for name, value in data.items():
+        field = model.model_fields.get(name) if isinstance(name, str) else None
+        if field is None:
+            continue  # an unknown field: pydantic names it
+        where = f"{path}.{name}" if path else name
+        models = _models(field.annotation)
+        if not models:
+            if (found := _text_where_number([field.annotation], value, where)) is not None:
+                return found
+            continue
+        tables = value if isinstance(value, list) else [value]
+        for k, table in enumerate(tables):
+            if isinstance(table, dict) and (sub := _model_for(models, table)) is not None:
+                inner = f"{where}[{k}]" if isinstance(value, list) else where
+                if (found := text_for_number(sub, table, inner)) is not None:
                     return found
     return None
 

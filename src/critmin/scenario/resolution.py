@@ -42,6 +42,8 @@ __all__ = [
     "Elasticities",
     "ResolvedProduct",
     "build_policy",
+    "default_elasticity_notes",
+    "entry_notes",
     "resolve",
     "resolve_elasticities",
     "select_countries",
@@ -91,9 +93,19 @@ def class_default(world: World, product_class: str, parameter: str) -> float:
 
 
 def resolve_elasticities(
-    world: World, scenario: Scenario, spec: ProductSpec, base: ProductBaseline, field_name: str
+    world: World,
+    scenario: Scenario,
+    spec: ProductSpec,
+    base: ProductBaseline,
+    field_name: str,
+    notes: list[str] | None = None,
 ) -> Elasticities:
-    """Product value > scenario default > cited class default (data/curated/elasticities.csv)."""
+    """Product value > scenario default > cited class default (data/curated/elasticities.csv).
+
+    A country of the product's own ``supply_elasticity`` table that has no output of the
+    product (it only buys it) changes nothing: ``notes`` gains a ``no effect:`` warning. A
+    country of ``defaults.supply_elasticity`` may be absent from a market (the table is for
+    every product); :func:`default_elasticity_notes` warns when it produces none of them."""
     d = scenario.defaults
     sigma = spec.sigma if spec.sigma is not None else d.sigma
     sigma = sigma if sigma is not None else class_default(world, base.product_class, "sigma")
@@ -101,6 +113,7 @@ def resolve_elasticities(
     eta = eta if eta is not None else class_default(world, base.product_class, "demand_elasticity")
     eps_default = class_default(world, base.product_class, "supply_elasticity")
     eps = np.full(base.n, eps_default)
+    producing = base.V.sum(axis=1) > 0
     for k, source in enumerate((d.supply_elasticity, spec.supply_elasticity)):
         if source is None:
             continue
@@ -111,20 +124,131 @@ def resolve_elasticities(
             for code, value in source.items():
                 if code == "default":
                     continue
-                if code.strip().upper() in base.countries:  # also a user market's own codes
-                    iso = [code.strip().upper()]
-                else:
-                    try:
-                        iso = world.resolve_countries([code])
-                    except UnknownCountryError as err:
-                        raise ScenarioError(name, str(err)) from None
+                iso = _elasticity_codes(world, base, code, name)
                 mask = base.index(iso)
-                if not mask.any() and len(iso) == 1 and iso[0] not in base.countries:
+                if k == 1 and not mask.any() and len(iso) == 1:  # a group may miss a market
                     raise ScenarioError(name, f"{code} is not a country of this market")
+                if k == 1 and notes is not None and not (mask & producing).any():
+                    notes.append(
+                        f"no effect: {name}.{code}: {code} has no output of {no_effect.goods(base)} "
+                        "in the baseline (it sells none), so its supply elasticity changes nothing"
+                    )
                 eps[mask] = float(value)
         else:
             eps[:] = float(source)
     return Elasticities(sigma=float(sigma), eta=float(eta), eps=eps)
+
+
+def _elasticity_codes(world: World, base: ProductBaseline, code: str, name: str) -> list[str]:
+    """The countries a key of an elasticity table names: a code of the market itself (also a
+    user market's own), else a country or group of the world (an unknown one is an error)."""
+    if code.strip().upper() in base.countries:
+        return [code.strip().upper()]
+    try:
+        return world.resolve_countries([code])
+    except UnknownCountryError as err:
+        raise ScenarioError(name, str(err)) from None
+
+
+def default_elasticity_notes(
+    world: World, scenario: Scenario, bases: list[ProductBaseline]
+) -> list[str]:
+    """``no effect:`` warnings on the countries of ``defaults.supply_elasticity`` that have
+    no output of any of the markets ``bases`` (all the scenario's markets): the default is for
+    every product, so a country that produces some of them is not warned about the others."""
+    table = scenario.defaults.supply_elasticity
+    if not isinstance(table, dict) or not bases:
+        return []
+    name = "defaults.supply_elasticity"
+    out = []
+    for code in table:
+        if code == "default":
+            continue
+        if not any(
+            (b.index(_elasticity_codes(world, b, code, name)) & (b.V.sum(axis=1) > 0)).any()
+            for b in bases
+        ):
+            what = ", ".join(dict.fromkeys(no_effect.goods(b) for b in bases))
+            out.append(
+                f"no effect: {name}.{code}: {code} has no output of any of the scenario's "
+                f"products ({what}) in the baseline, so its supply elasticity changes nothing"
+            )
+    return out
+
+
+WORDS = frozenset({"all", "members", "non-members", "watch"})
+"""The words a list of countries may hold besides codes and groups."""
+
+
+def entry_notes(
+    world: World,
+    scenario: Scenario,
+    markets: list[tuple[ProductBaseline, np.ndarray, np.ndarray]],
+    applies: Callable[[object, int], bool],
+    user_codes: set[str] | frozenset[str] = frozenset(),
+) -> list[tuple[str, list[int]]]:
+    """``no effect:`` warnings on the entries of a policy's list of exporters or importers
+    that select no traded pair in any market it applies to (``markets``: baseline, members,
+    watch; ``applies(policy, k)``), each with the indices of those markets: ``exporters =
+    ["CHN", "ISL"]`` bans China's exports, and ISL, which exports none, is a name that does
+    nothing. A list none of whose entries trades is left to the policy's own warning in each
+    market (:mod:`critmin.scenario.no_effect`); so are the words ``members``, ``watch``."""
+    out: list[tuple[str, list[int]]] = []
+    for number, pol in zip(scenario.policy_numbers, scenario.policy, strict=True):
+        where = [k for k in range(len(markets)) if applies(pol, k)]
+        sides: dict[str, Selector] = {
+            side: getattr(pol, side, "all") for side in ("exporters", "importers")
+        }
+        if not where or not any(isinstance(v, list) and len(v) > 1 for v in sides.values()):
+            continue
+        fname = f"policy[{number}]"
+        label = f"{fname} ({pol.type}{', ' + repr(pol.label) if pol.label else ''})"
+        for side, other, verb, prep in (
+            ("exporters", "importers", "export", "to"),
+            ("importers", "exporters", "import", "from"),
+        ):
+            items = sides[side]
+            if not isinstance(items, list) or len(items) < 2:
+                continue
+            named = [i for i in items if i.strip().lower() not in WORDS]
+            idle = []
+            for item in named:
+                traded = False
+                for k in where:
+                    base, members, watch = markets[k]
+                    mine, theirs = (
+                        select_countries(
+                            world, sel, members, watch, base, f"{fname}.{name}", user_codes
+                        )
+                        for sel, name in (([item], side), (sides[other], other))
+                    )
+                    rows, cols = (mine, theirs) if side == "exporters" else (theirs, mine)
+                    pairs = np.outer(rows, cols) & ~np.eye(len(rows), dtype=bool)
+                    if (base.V[pairs] > 0).any():
+                        traded = True
+                        break
+                if not traded:
+                    idle.append(item)
+            if not idle or len(idle) == len(items):  # else the policy's own warning
+                continue
+            goods = dict.fromkeys(no_effect.goods(markets[k][0]) for k in where)
+            what = (
+                next(iter(goods))
+                if len(goods) == 1
+                else f"any of the products it applies to ({', '.join(goods)})"
+            )
+            one = len(idle) == 1
+            out.append(
+                (
+                    f"no effect: {label}: {', '.join(idle)}, "
+                    f"{f'one of its {side},' if one else f'of its {side}, do'} "
+                    f"{'does ' if one else ''}not {verb} {what} {prep} its {other} in the "
+                    f"baseline: {'that entry changes' if one else 'those entries change'} "
+                    "nothing",
+                    where,
+                )
+            )
+    return out
 
 
 def select_countries(
@@ -409,8 +533,15 @@ def _resolve_field(
     return sorted(set(codes) | {k.strip().upper() for k in known})
 
 
-def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list[ResolvedProduct]]:
-    """Resolve groups, calibrate every product and build its policy arrays."""
+def resolve(
+    scenario: Scenario, world: World | None = None, *, all_markets: bool = True
+) -> tuple[World, list[ResolvedProduct]]:
+    """Resolve groups, calibrate every product and build its policy arrays.
+
+    ``all_markets``: these are all the scenario's markets (not the single markets of a
+    scenario that also has chains, :func:`critmin.scenario.chains.resolve_single_markets`),
+    so that the warnings on settings for every market (a ``defaults.supply_elasticity``
+    country that produces none of them) are given here; else by the caller."""
     if scenario.chain or any(p.stage is not None for p in scenario.policy):
         field = "chain" if scenario.chain else "policy"
         raise ScenarioError(
@@ -468,7 +599,7 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
                 "watch countries"
             )
         notes += no_effect.settings_notes(scenario, base)
-        el = resolve_elasticities(world, scenario, spec, base, f"product[{k}]")
+        el = resolve_elasticities(world, scenario, spec, base, f"product[{k}]", notes)
         policy = build_policy(world, scenario, base, members, watch, notes, user_codes)
         resolved.append(ResolvedProduct(spec, base, el, policy, members, watch, notes))
     for j, dis in enumerate(scenario.disruption):  # codes checked by every command, not only
@@ -483,4 +614,18 @@ def resolve(scenario: Scenario, world: World | None = None) -> tuple[World, list
                 f"disruption[{j}].{side}",
                 user_codes,
             )
+    if all_markets:
+        every = default_elasticity_notes(world, scenario, [rp.baseline for rp in resolved])
+        for rp in resolved:  # one warning for the scenario, said once for every product
+            rp.notes += every
+        markets = [(rp.baseline, rp.members, rp.watch) for rp in resolved]
+        for note, where in entry_notes(
+            world,
+            scenario,
+            markets,
+            lambda pol, k: pol.products is None or resolved[k].baseline.product_id in pol.products,  # type: ignore[attr-defined]
+            user_codes,
+        ):
+            for k in where:
+                resolved[k].notes.append(note)
     return world, resolved

@@ -43,7 +43,7 @@ from critmin.errors import CritminError, ScenarioError, ScenarioErrors
 from critmin.scenario.coalition_settings import CoalitionSettings
 from critmin.scenario.messages import check_depth, scenario_errors
 from critmin.scenario.paths_settings import PathsSettings
-from critmin.scenario.raw_checks import boolean_for_number, control_character
+from critmin.scenario.raw_checks import boolean_for_number, control_character, text_for_number
 
 Selector = Literal["all", "members", "non-members"] | Annotated[list[str], Field(min_length=1)]
 Elasticity = float | dict[str, float]
@@ -557,6 +557,11 @@ class Scenario(_Strict):
         check_depth(data, MAX_DEPTH)
         if (where := boolean_for_number(cls, data)) is not None:
             raise ScenarioError(where, "expected a number or text, not true or false")
+        if (found := text_for_number(cls, data)) is not None:
+            where, text = found
+            raise ScenarioError(
+                where, f"expected a number, got text {text!r} (write the number without quotes)"
+            )
         if (where := control_character(data)) is not None:
             raise ScenarioError(where, "holds a control character (such as an escape code)")
         try:
