@@ -18,6 +18,8 @@ import math
 from itertools import pairwise
 from typing import Any
 
+from critmin.figures.style import PLAIN_TICKS, scaled, usd_unit
+
 __all__ = [
     "coalition_figures",
     "heatmap_figure",
@@ -34,11 +36,24 @@ FLAGGED = "#c2410c"
 FONT = {"family": "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif", "size": 12}
 
 
-def _axis_title(results: dict[str, Any], objective: str) -> str:
+def _axis_title(results: dict[str, Any], objective: str, usd: str = "USD") -> str:
     info = results["objectives"][objective]
-    unit = {"share": "share of zone demand", "USD": "USD"}.get(info["unit"], info["unit"])
+    unit = {"share": "share of zone demand", "USD": usd}.get(info["unit"], info["unit"])
     scope = "all products" if info["scope"] == "total" else info["scope"]
     return f"{info['label']} ({scope}), {unit}"
+
+
+def _value_axis(
+    results: dict[str, Any], objective: str, values: list[float | None]
+) -> tuple[float, dict[str, Any], str]:
+    """The divisor of ``values``, their axis (title, plain ticks) and the hover's format: an
+    objective in USD is plotted in the text's unit (``USD m``: ticks ``-60``, not ``-60M``)."""
+    div, unit = 1.0, "USD"
+    if results["objectives"][objective]["unit"] == "USD":
+        div, unit = usd_unit(values)
+    suffix = f" {unit.split()[1]}" if div != 1 else ""
+    axis = {"title": {"text": _axis_title(results, objective, unit)}, **PLAIN_TICKS}
+    return div, axis, ":,.4g}" + suffix if div != 1 else ":.4g}"
 
 
 def _layout(title: str, height: int, **extra: Any) -> dict[str, Any]:
@@ -64,18 +79,22 @@ def shapley_figure(results: dict[str, Any], objective: str) -> Figure:
     """Shapley value of every player of the game for ``objective``, largest at the top."""
     rows = [p for p in results["players"] if p["in_game"] and p["shapley"][objective] is not None]
     rows.sort(key=lambda p: p["shapley"][objective])
+    values = [p["shapley"][objective] for p in rows]
+    div, axis, fmt = _value_axis(results, objective, values)
     trace: dict[str, Any] = {
         "type": "bar",
         "orientation": "h",
         "y": [p["iso3"] for p in rows],
-        "x": [p["shapley"][objective] for p in rows],
+        "x": scaled(values, div),
         "marker": {"color": [_color(p) for p in rows]},
-        "hovertemplate": "%{y}: %{x:.4g}<extra></extra>",
+        "hovertemplate": "%{y}: %{x" + fmt + "<extra></extra>",
     }
     if results["method"] == "sampled":
         trace["error_x"] = {
             "type": "data",
-            "array": [p.get("shapley_standard_error", {}).get(objective) or 0 for p in rows],
+            "array": [
+                (p.get("shapley_standard_error", {}).get(objective) or 0) / div for p in rows
+            ],
             "visible": True,
         }
     how = (
@@ -88,7 +107,7 @@ def shapley_figure(results: dict[str, Any], objective: str) -> Figure:
         "layout": _layout(
             f"Shapley values ({how})",
             max(240, 28 * len(rows) + 90),
-            xaxis={"title": {"text": _axis_title(results, objective)}, "zeroline": True},
+            xaxis={**axis, "zeroline": True},
             yaxis={"automargin": True},
         ),
     }
@@ -98,6 +117,8 @@ def marginal_figure(results: dict[str, Any], objective: str) -> Figure:
     """What each candidate adds by joining the zone, and each member takes by leaving it."""
     rows = [p for p in results["players"] if p["marginal"][objective] is not None]
     rows.sort(key=lambda p: p["marginal"][objective])
+    values = [p["marginal"][objective] for p in rows]
+    div, axis, fmt = _value_axis(results, objective, values)
     return {
         "data": [
             {
@@ -107,15 +128,15 @@ def marginal_figure(results: dict[str, Any], objective: str) -> Figure:
                     f"{p['iso3']} ({'joins' if p['role'] == 'candidate' else 'leaves'})"
                     for p in rows
                 ],
-                "x": [p["marginal"][objective] for p in rows],
+                "x": scaled(values, div),
                 "marker": {"color": [_color(p) for p in rows]},
-                "hovertemplate": "%{y}: %{x:.4g}<extra></extra>",
+                "hovertemplate": "%{y}: %{x" + fmt + "<extra></extra>",
             }
         ],
         "layout": _layout(
             "Marginal value: candidate joins the zone / member leaves it (value lost)",
             max(240, 28 * len(rows) + 90),
-            xaxis={"title": {"text": _axis_title(results, objective)}, "zeroline": True},
+            xaxis={**axis, "zeroline": True},
             yaxis={"automargin": True},
         ),
     }
@@ -125,7 +146,8 @@ def heatmap_figure(results: dict[str, Any], objective: str) -> Figure:
     """Coalitions by size (x) and value (y): the colour counts the coalitions in each cell."""
     heat = results["heatmap"][objective]
     edges = heat["edges"]
-    centres = [(a + b) / 2 for a, b in pairwise(edges)]
+    div, axis, fmt = _value_axis(results, objective, edges)
+    centres = [(a + b) / 2 / div for a, b in pairwise(edges)]
     counts = heat["counts"]  # sizes x bins
     z = [[counts[s][b] or None for s in range(len(heat["sizes"]))] for b in range(len(centres))]
     top = max((c for row in counts for c in row), default=0)
@@ -144,7 +166,9 @@ def heatmap_figure(results: dict[str, Any], objective: str) -> Figure:
                     "dtick": max(1, math.ceil(top / 5)),
                     "tickformat": "d",
                 },
-                "hovertemplate": "size %{x}, value %{y:.4g}: %{z} coalition(s)<extra></extra>",
+                "hovertemplate": "size %{x}, value %{y"
+                + fmt
+                + ": %{z} coalition(s)<extra></extra>",
             }
         ],
         "layout": _layout(
@@ -152,7 +176,7 @@ def heatmap_figure(results: dict[str, Any], objective: str) -> Figure:
             400,
             margin={"l": 80, "r": 20, "t": 70, "b": 48},
             xaxis={"title": {"text": "players in the coalition"}, "dtick": 1, "zeroline": False},
-            yaxis={"title": {"text": _axis_title(results, objective)}, "automargin": True},
+            yaxis={**axis, "automargin": True},
         ),
     }
 

@@ -9,10 +9,12 @@ from critmin.figures.style import (
     CONCENTRATION_SCALE,
     MEMBER,
     OTHER,
+    PLAIN_TICKS,
     WATCH,
     Figure,
     chart_id,
     layout,
+    usd_unit,
 )
 
 
@@ -53,7 +55,11 @@ def concentration_heatmap(records: list[dict[str, Any]]) -> Figure:
                 "zmax": 10000,
                 "xgap": 2,
                 "ygap": 2,
-                "colorbar": {"title": {"text": "HHI", "side": "right"}, "thickness": 12},
+                "colorbar": {
+                    "title": {"text": "HHI", "side": "right"},
+                    "thickness": 12,
+                    **PLAIN_TICKS,
+                },
                 "hovertemplate": "%{y}, %{x}<br>HHI %{z:,.0f}<br>top: %{text}<extra></extra>",
             }
         ],
@@ -81,7 +87,9 @@ def fan_figure(fan: dict[str, Any], unit: str) -> Figure | None:
     ]
     if not rows:
         return None
-    scale = 1e6 if unit == "USD" else 1.0
+    scale, usd_title = (
+        usd_unit([q for _, o in rows for q in o["quantiles"]]) if unit == "USD" else (1.0, "")
+    )
     labels = [o["label"] for _, o in rows]
     traces: list[dict[str, Any]] = []
     pairs = [(lo, 1 - lo) for lo in levels if lo < 0.5 and (1 - lo) in levels]
@@ -124,13 +132,13 @@ def fan_figure(fan: dict[str, Any], unit: str) -> Figure | None:
             "marker": {"symbol": "line-ns-open", "size": 16, "color": "#dc2626"},
         }
     )
-    title = "USD million" if unit == "USD" else "change (%)"
+    title = usd_title if unit == "USD" else "change (%)"
     return {
         "data": traces,
         "layout": layout(
             barmode="overlay",
             height=90 + 46 * len(rows),
-            xaxis={"title": {"text": title}, "zeroline": True, "automargin": True},
+            xaxis={"title": {"text": title}, "zeroline": True, "automargin": True, **PLAIN_TICKS},
             yaxis={"automargin": True},
             # the legend sits above the plot: below it, it ran over the axis title
             legend={"orientation": "h", "x": 0, "y": 1, "yanchor": "bottom", "yref": "paper"},
@@ -173,7 +181,7 @@ _SWEEP_PANELS: list[tuple[str, str, list[tuple[str, str, str, str]]]] = [
         ],
     ),
     (
-        "zone welfare and its parts (USD million)",
+        "zone welfare and its parts (USD)",
         "USD",
         [
             ("zone_welfare_change_usd", "zone welfare", "#111827", "solid"),
@@ -200,7 +208,13 @@ def sweep_figure(sweep: dict[str, Any]) -> Figure:
     for k, (title, unit, series) in enumerate(_SWEEP_PANELS):
         axis = "" if k == 0 else str(k + 1)
         top = 1 - k * (height + gap)
-        scale = 1e6 if unit == "USD" else (0.01 if unit == "share" else 1.0)
+        scale = 0.01 if unit == "share" else 1.0
+        if unit == "USD":  # the text's unit (USD m, bn), named in the panel's title
+            keys = [key for key, *_ in series]
+            scale, usd_title = usd_unit(
+                [p["figures"].get(key) for p in sweep["points"] for key in keys]
+            )
+            title = title.replace("(USD)", f"({usd_title})")
         for key, label, colour, dash in series:
             ys = [p["figures"].get(key) for p in sweep["points"]]
             if unit == "USD" and key != "zone_welfare_change_usd" and not any(ys):
@@ -217,7 +231,7 @@ def sweep_figure(sweep: dict[str, Any]) -> Figure:
                     "line": {"color": colour, "dash": dash, "width": 2},
                     "marker": {"size": 5},
                     "legendgroup": str(k),
-                    "hovertemplate": "%{x:,.4g}: %{y:,.3g}<extra>" + label + "</extra>",
+                    "hovertemplate": "%{x:,}: %{y:,.2f}<extra>" + label + "</extra>",
                 }
             )
         axes["yaxis" + axis] = {
@@ -227,8 +241,10 @@ def sweep_figure(sweep: dict[str, Any]) -> Figure:
             "zeroline": True,
             "zerolinecolor": "#9ca3af",
             "automargin": True,
+            **PLAIN_TICKS,
         }
         axes["xaxis" + axis] = {
+            **PLAIN_TICKS,
             "anchor": "y" + axis,
             "matches": "x" if axis else None,
             "showticklabels": True,

@@ -20,7 +20,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from critmin.figures.style import MEMBER, OTHER, Figure, layout, legend_below, padded_range
+from critmin.figures.style import (
+    MEMBER,
+    OTHER,
+    PLAIN_TICKS,
+    Figure,
+    layout,
+    legend_below,
+    padded_range,
+    scaled,
+    usd_unit,
+)
 from critmin.narrative import chain_region_flows, stage_labels, stage_producers
 from critmin.numbers import pct, share, usd
 
@@ -181,12 +191,15 @@ def chain_capture_figure(results: dict[str, Any], chain_id: str) -> Figure:
     captured = chain["captured_by_stage"]
     names = stage_labels(chain)
     traces = []
+    keys = ("zone_producers_usd", "outside_producers_usd")
+    div, unit = usd_unit([c[k] for c in captured for k in keys])
     values: list[float | None] = []
     for key, label, colour in (
         ("zone_producers_usd", "Zone producers", MEMBER),
         ("outside_producers_usd", "Outside producers", OTHER),
     ):
-        vals = [c[key] for c in captured]
+        raw = [c[key] for c in captured]
+        vals = scaled(raw, div)
         values += vals
         shares = [
             share(c["share_of_zone_producer_gain"]) if key.startswith("zone") else ""
@@ -200,13 +213,13 @@ def chain_capture_figure(results: dict[str, Any], chain_id: str) -> Figure:
                 "y": names,
                 "x": vals,
                 "marker": {"color": colour},
-                "text": ["USD " + usd(v, signed=True) for v in vals],
+                "text": ["USD " + usd(v, signed=True) for v in raw],
                 "textposition": "outside",
                 "cliponaxis": True,
                 "customdata": shares,
                 "hovertemplate": "%{y}<br>"
                 + label
-                + ": USD %{x:,.0f}"
+                + ": %{text}"
                 + (
                     "<br>share of the zone producers' gain: %{customdata}"
                     if key.startswith("zone")
@@ -222,8 +235,9 @@ def chain_capture_figure(results: dict[str, Any], chain_id: str) -> Figure:
             barmode="group",
             margin={"l": 80, "r": 20, "t": 20, "b": 60},
             xaxis={
-                "title": {"text": "change in producer surplus (USD)"},
+                "title": {"text": f"change in producer surplus ({unit})"},
                 "range": padded_range(values, pad=0.45),
+                **PLAIN_TICKS,
                 "gridcolor": "#e5e7eb",
                 "zerolinecolor": "#9ca3af",
                 "automargin": True,

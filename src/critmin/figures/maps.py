@@ -14,12 +14,14 @@ from critmin.figures.style import (
     CONCENTRATION_SCALE,
     MEMBER,
     NO_DATA,
+    PLAIN_TICKS,
     PRICE_SCALE,
     WATCH,
     WELFARE_SCALE,
     WORLD,
     Figure,
     layout,
+    usd_unit,
 )
 from critmin.narrative import country_label
 
@@ -122,6 +124,11 @@ def map_figure(
     for key, title, fmt, scale in metrics:
         locs = [c for c, r in countries.items() if c in known and r.get(key) is not None]
         z = [countries[c][key] for c in locs]
+        if key.endswith("_usd"):  # in the text's unit: "USD -60.1 m", not "-60M"
+            div, unit = usd_unit(z)
+            z = [v / div for v in z]
+            title = f"Welfare change ({unit})"
+            fmt = "USD %{z:,.0f}" if div == 1 else "USD %{z:,.2f} " + unit.split()[1]
         names = [
             country_label(c)
             + (" (member)" if countries[c]["member"] else "")
@@ -156,6 +163,7 @@ def map_figure(
             "title": {"text": first["title"], "side": "right"},
             "thickness": 12,
             "len": 0.8,
+            **PLAIN_TICKS,
         },
         "marker": {"line": {"color": "#ffffff", "width": 0.4}},
         "hovertemplate": "%{text}<br>" + first["fmt"] + "<extra></extra>",

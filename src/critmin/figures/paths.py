@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from critmin.figures.style import Figure, layout
+from critmin.figures.style import PLAIN_TICKS, Figure, layout
 
 __all__ = ["MECHANISM_COLORS", "paths_fan_figure", "paths_figures", "who_pays_figure"]
 
@@ -62,7 +62,12 @@ def paths_fan_figure(paths: dict[str, Any], measure: str, title: str, scale: flo
     return {
         "data": traces,
         "layout": layout(
-            title={"text": title}, xaxis={"dtick": 1}, legend=_LEGEND, margin=_MARGIN, height=420
+            title={"text": title},
+            xaxis={"dtick": 1},
+            yaxis=dict(PLAIN_TICKS),
+            legend=_LEGEND,
+            margin=_MARGIN,
+            height=420,
         ),
     }
 
@@ -91,7 +96,7 @@ def who_pays_figure(paths: dict[str, Any]) -> Figure:
         "layout": layout(
             barmode="relative",
             title={"text": "Who pays: NPV of the floor's costs (USD bn, expected)"},
-            yaxis={"title": {"text": "USD bn"}},
+            yaxis={"title": {"text": "USD bn"}, **PLAIN_TICKS},
             legend=_LEGEND,
             margin=_MARGIN,
             height=420,

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from critmin.figures.style import GAIN, LOSS, Figure, category, color, layout, padded_range
+from critmin.figures.style import (
+    GAIN,
+    LOSS,
+    PLAIN_TICKS,
+    Figure,
+    category,
+    color,
+    layout,
+    padded_range,
+    scaled,
+    usd_unit,
+)
 from critmin.narrative import country_label
 from critmin.numbers import usd
 
@@ -66,6 +77,7 @@ def country_prices_figure(product: dict[str, Any], top: int = 24) -> Figure:
             yaxis={
                 "title": {"text": "change (%)"},
                 "ticksuffix": "%",
+                **PLAIN_TICKS,
                 "zeroline": True,
                 "zerolinecolor": "#374151",
                 "gridcolor": "#e5e7eb",
@@ -109,13 +121,14 @@ def diversion_figure(
     deltas = [d for _, _, d in chosen]
     rel = [("new" if b == 0 else f"{100 * d / b:+.1f}%") for _, b, d in chosen]
     cats = [category(c, members, watch) for c, _, _ in chosen]
+    div, unit = usd_unit(deltas)
     return {
         "data": [
             {
                 "type": "bar",
                 "orientation": "h",
                 "y": labels,
-                "x": deltas,
+                "x": scaled(deltas, div),
                 "marker": {
                     "color": [GAIN if d > 0 else LOSS for d in deltas],
                     "line": {"color": [color(k) for k in cats], "width": 2},
@@ -135,8 +148,9 @@ def diversion_figure(
             showlegend=False,
             margin={"l": 190, "r": 30, "t": 20, "b": 50},
             xaxis={
-                "title": {"text": "change in sales to zone members (USD, producer prices)"},
-                "range": padded_range(deltas, 0.35),
+                "title": {"text": f"change in sales to zone members ({unit}, producer prices)"},
+                "range": padded_range(scaled(deltas, div), 0.35),
+                **PLAIN_TICKS,
                 "automargin": True,
                 "zeroline": True,
                 "zerolinecolor": "#374151",

@@ -138,6 +138,8 @@ def top_axis(base: str, count: int) -> tuple[dict[str, Any], dict[str, Any]] | N
         "overlaying": base,
         "side": "top",
         "ticksuffix": "%",
+        "exponentformat": "none",
+        "separatethousands": True,
         "showgrid": False,
     }
     trace = {
@@ -173,3 +175,26 @@ def wrap_label(text: str, width: int = 24, max_lines: int = 2) -> str:
             (last[: width - 1] + "…") if len(last) >= width else last + " …",
         ]
     return "<br>".join(lines)
+
+
+PLAIN_TICKS: dict[str, Any] = {"exponentformat": "none", "separatethousands": True}
+"""Axis tick labels as the page's text writes numbers: ``15,000`` (Plotly's default SI
+suffixes gave ``15k``, and ``-60M`` for USD 60 million where the text says ``USD -60.0 m``)."""
+
+
+def usd_unit(values: Sequence[float | None]) -> tuple[float, str]:
+    """The divisor and unit for USD amounts plotted on one axis, the largest one's as the
+    text writes it (:func:`critmin.numbers.usd`): ``(1e6, "USD m")``, ``(1e9, "USD bn")``,
+    ``(1e3, "USD k")`` or ``(1.0, "USD")``. An axis in this unit, with :data:`PLAIN_TICKS`,
+    reads ``-60`` under the title ``... (USD m)``, not ``-60M``."""
+    finite = [abs(v) for v in values if v is not None and math.isfinite(v)]
+    top = max(finite, default=0.0)
+    for div, unit in ((1e9, "USD bn"), (1e6, "USD m"), (1e3, "USD k")):
+        if top >= div:
+            return div, unit
+    return 1.0, "USD"
+
+
+def scaled(values: Sequence[float | None], div: float) -> list[float | None]:
+    """``values`` divided by ``div`` (None and non-finite values stay None)."""
+    return [None if v is None or not math.isfinite(v) else v / div for v in values]

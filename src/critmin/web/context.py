@@ -17,7 +17,7 @@ from critmin.web import services
 from critmin.web.figures import saved_figures
 from critmin.web.responses import links
 from critmin.web.services import Limits, SimulationRunner
-from critmin.web.store import ScenarioStore, StoreFullError
+from critmin.web.store import MAX_TAG_CHARS, MAX_TAGS, ScenarioStore, StoreFullError
 
 
 @dataclass
@@ -84,9 +84,32 @@ class WebContext:
                 "scenarios, the maximum; delete some first"
             )
 
-    def entries(self, tag: str | None = None) -> list[dict[str, Any]]:
-        """Saved scenarios with their links, newest first."""
-        return [e.to_dict() | links(e.id) for e in self.store.entries(tag=tag)]
+    def entries(self, tags: list[str] | None = None) -> list[dict[str, Any]]:
+        """Saved scenarios with their links, newest first; with ``tags`` (``?tag=`` repeated
+        or comma-separated, see :func:`query_tags`), those that carry every one of them."""
+        return [e.to_dict() | links(e.id) for e in self.store.entries(tag=tags)]
+
+
+def query_tags(values: list[str] | None) -> list[str]:
+    """The tags of ``?tag=a&tag=b`` or ``?tag=a,b``: trimmed, lower-cased, unique, in the
+    order given; a list's filter keeps the scenarios tagged with all of them (only the last
+    was used). More tags than a scenario may hold, or one too long, is a 422 naming
+    ``query.tag``."""
+    words: list[str] = []
+    for value in values or []:
+        for word in value.split(","):
+            word = word.strip().lower()
+            if len(word) > MAX_TAG_CHARS:
+                raise services.InvalidInputError(
+                    "query.tag", f"a tag has at most {MAX_TAG_CHARS} characters, got {len(word):,}"
+                )
+            if word and word not in words:
+                words.append(word)
+    if len(words) > MAX_TAGS:
+        raise services.InvalidInputError(
+            "query.tag", f"at most {MAX_TAGS} tags (a scenario has no more), got {len(words)}"
+        )
+    return words
 
 
 def get_context(request: Request) -> WebContext:

@@ -27,7 +27,7 @@ import secrets
 import sqlite3
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -557,13 +557,18 @@ class ScenarioStore:
             None if figures is None else json.loads(figures),
         )
 
-    def entries(self, limit: int = 500, tag: str | None = None) -> list[SavedScenario]:
-        """Saved scenarios, newest first (only those tagged ``tag`` when given)."""
+    def entries(
+        self, limit: int = 500, tag: str | Sequence[str] | None = None
+    ) -> list[SavedScenario]:
+        """Saved scenarios, newest first; with ``tag`` (one tag or several), only those that
+        carry every tag given (``["li", "draft"]``: tagged both ``li`` and ``draft``)."""
         query = f"SELECT {_ENTRY_COLUMNS} FROM scenarios"
         params: list[Any] = []
-        if tag:  # the tag itself, not a LIKE pattern (% and _ are plain characters)
-            query += " WHERE instr(',' || tags || ',', ?) > 0"
-            params.append(f",{tag.strip().lower()},")
+        wanted = [tag] if isinstance(tag, str) else list(tag or [])
+        words = sorted({w.strip().lower() for w in wanted if w and w.strip()})
+        if words:  # the tag itself, not a LIKE pattern (% and _ are plain characters)
+            query += " WHERE " + " AND ".join(["instr(',' || tags || ',', ?) > 0"] * len(words))
+            params.extend(f",{w}," for w in words)
         with self._connect() as conn:
             rows = conn.execute(
                 query + " ORDER BY created DESC, rowid DESC LIMIT ?", (*params, limit)

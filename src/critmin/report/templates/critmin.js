@@ -197,6 +197,44 @@
     el.setAttribute("aria-label", text ? "Chart: " + text : "Chart");
   }
 
+  /* Plotly draws a figure's own buttons (layout.updatemenus of type "buttons": the world map's
+     consumer price | welfare switch) in SVG, out of reach of the keyboard: no Tab stop, no
+     Enter or Space. Each such menu becomes a group of radio buttons above its chart (Tab
+     reaches the chosen one, the arrow keys or Space pick another, a focus ring shows where),
+     restyling the chart as the buttons did. */
+  function switches(el, fig) {
+    var lay = fig.layout, keep = [];
+    (lay.updatemenus || []).forEach(function (menu, m) {
+      var buttons = menu.buttons || [];
+      var plain = menu.type === "buttons" && buttons.length > 1 &&
+        buttons.every(function (b) { return b.method === "restyle" && b.args; });
+      if (!plain) { keep.push(menu); return; }
+      var group = document.createElement("fieldset");
+      group.className = "chart-switch";
+      var legend = document.createElement("legend");
+      legend.textContent = "Colour the map by";
+      if (!fig.data.some(function (t) { return t.type === "choropleth"; })) { legend.textContent = "Show"; }
+      group.appendChild(legend);
+      var active = menu.active || 0;
+      buttons.forEach(function (b, i) {
+        var label = document.createElement("label");
+        var input = document.createElement("input");
+        input.type = "radio";
+        input.name = el.id + "-switch-" + m;
+        input.value = String(i);
+        input.checked = i === active;
+        input.addEventListener("change", function () {
+          if (input.checked && el.data) { Plotly.restyle(el, b.args[0], b.args[1]); }
+        });
+        label.appendChild(input);
+        label.appendChild(document.createTextNode(" " + b.label));
+        group.appendChild(label);
+      });
+      el.parentNode.insertBefore(group, el);
+    });
+    if (lay.updatemenus) { lay.updatemenus = keep; }
+  }
+
   function render(figs) {
     var queue = Object.keys(figs).filter(function (id) { return document.getElementById(id); });
     var total = queue.length, drawn = 0, busy = false;
@@ -205,6 +243,7 @@
       var el = document.getElementById(id);
       var fig = figs[id];
       fig.data.forEach(function (t) { if (t.geojson === "@world") { t.geojson = GEO; } });
+      switches(el, fig);
       narrow(el, fig);
       wrapTitles(el, fig);
       label(el, fig);

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from critmin.web import services
-from critmin.web.context import WebContext, get_context
+from critmin.web.context import WebContext, get_context, query_tags
 from critmin.web.openapi import BODY_ERRORS, SCENARIO_BODY, responses
 from critmin.web.pagefields import UNCERTAINTY_SEED_MAX
 from critmin.web.responses import json_response, links
@@ -54,10 +54,14 @@ CLEARED_BY = {"name": "a new name", "notes": '"" to clear them', "tags": "[] to 
 
 @router.get("", summary="Saved scenarios, newest first, with key figures", responses=responses())
 def api_scenarios(
-    tag: str | None = Query(None, max_length=50, description="Only those with this tag"),
+    tag: list[str] | None = Query(
+        None,
+        description="Only those with this tag; repeated (`?tag=a&tag=b`) or comma-separated "
+        "(`?tag=a,b`): only those with every tag given",
+    ),
     ctx: WebContext = Ctx,
 ) -> JSONResponse:
-    return json_response(ctx.entries(tag))
+    return json_response(ctx.entries(query_tags(tag)))
 
 
 @router.post(

@@ -14,7 +14,7 @@ from critmin.note_kinds import draw_warnings
 from critmin.report import render as report_render
 from critmin.report.charts import uncertainty_figures
 from critmin.report.resources import world_geojson_text
-from critmin.web.context import WebContext, get_context
+from critmin.web.context import WebContext, get_context, query_tags
 from critmin.web.figures import LIST_FIGURES
 from critmin.web.formbody import parse_form
 from critmin.web.pagefields import UNCERTAINTY_SEED_MAX, whole_number
@@ -30,12 +30,13 @@ Format = Literal["html", "json"]
 @router.get("/scenarios")
 def scenarios_page(
     request: Request,
-    tag: str | None = Query(None, max_length=50),
+    tag: list[str] | None = Query(None),
     format: Format = "html",
     ctx: WebContext = Ctx,
 ) -> Response:
-    entries = ctx.entries(tag)
-    all_tags = sorted({t for e in (ctx.entries() if tag else entries) for t in e["tags"]})
+    tags = query_tags(tag)
+    entries = ctx.entries(tags)
+    all_tags = sorted({t for e in (ctx.entries() if tags else entries) for t in e["tags"]})
     return respond(
         request,
         entries,
@@ -43,7 +44,7 @@ def scenarios_page(
         title="Saved scenarios — critmin",
         active="scenarios",
         entries=entries,
-        tag=tag or "",
+        tags=tags,
         all_tags=all_tags,
         list_figures=LIST_FIGURES,
     )

@@ -24,6 +24,46 @@ DEFAULT_STEPS = 11
 LARGER_SWEEPS = "larger sweeps: `critmin sweep`"
 
 
+SWEEP_GROUPS: dict[str, tuple[str, str]] = {
+    "self_sufficiency": ("Share of zone demand met", "in the zone"),
+    "watch_share": ("Share of zone demand met", "by watch countries"),
+    "zone_consumer_price_change_pct": ("Consumer prices, change", "zone"),
+    "outside_consumer_price_change_pct": ("Consumer prices, change", "outside"),
+    "zone_consumer_surplus_change_usd": ("Zone welfare and its parts, change", "consumer surplus"),
+    "zone_producer_surplus_change_usd": ("Zone welfare and its parts, change", "producer surplus"),
+    "zone_tariff_revenue_change_usd": (
+        "Zone welfare and its parts, change",
+        "tariff / levy revenue",
+    ),
+    "zone_quota_rent_usd": ("Zone welfare and its parts, change", "quota rent"),
+    "zone_subsidy_cost_usd": ("Zone welfare and its parts, change", "subsidy cost"),
+    "zone_welfare_change_usd": ("Zone welfare and its parts, change", "zone welfare"),
+    "outside_welfare_change_usd": ("Welfare, change", "outside"),
+    "world_welfare_change_usd": ("Welfare, change", "world"),
+}
+"""(group heading, short column heading) of the sweep table's figures: 13 columns of the key
+figures' full names ran to 2,165 px, scrolled sideways on a 1440 px screen; under a heading per
+group they fit (the full name is each heading's tooltip and each phone card's label)."""
+
+
+def sweep_head(sweep: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sweep table's column groups in the figures' order: ``{"label", "unit", "columns":
+    [{"key", "short", "full"}]}``; a figure without a group is a group of its own."""
+    groups: list[dict[str, Any]] = []
+    for key, label in sweep["figure_labels"].items():
+        unit = sweep["figure_units"].get(key) or ""
+        shown = {"share": "%", "%": "%"}.get(unit, unit)
+        full = f"{label} ({shown})" if shown else label
+        group, short = SWEEP_GROUPS.get(key, (None, label))
+        column = {"key": key, "short": short, "full": full}
+        last = groups[-1] if groups else None
+        if group and last and last["label"] == group and last["unit"] == shown:
+            last["columns"].append(column)
+        else:
+            groups.append({"label": group, "unit": shown, "columns": [column]})
+    return groups
+
+
 def source_scenario(ctx: WebContext, source: str) -> dict[str, Any]:
     """The scenario dict of a saved scenario id or ``run:<run id>``."""
     if source.startswith("run:"):
@@ -131,5 +171,6 @@ async def sweep_page(
         max_steps=limit,
         figures={"chart-sweep": sweep_figure(sweep)} if sweep else {},
         sweep=sweep,
+        sweep_head=sweep_head(sweep) if sweep else [],
         json_url=str(request.url.include_query_params(format="json")),
     )
