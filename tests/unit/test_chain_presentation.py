@@ -298,7 +298,10 @@ def test_a_by_product_stage_buys_no_input(made: dict[str, Any]) -> None:
 def test_chain_capture_and_figures_by_name(made: dict[str, Any]) -> None:
     fig = figure(made, "chain-capture", chain="testium")
     zone, outside = fig["data"]
-    assert zone["x"] == [10e6, 30e6] and outside["x"] == [-5e6, -20e6]
+    # in the unit the text uses (USD m), named in the axis title: not Plotly's "-20M"
+    assert zone["x"] == [10.0, 30.0] and outside["x"] == [-5.0, -20.0]
+    assert "USD m" in fig["layout"]["xaxis"]["title"]["text"]
+    assert fig["layout"]["xaxis"]["exponentformat"] == "none"
     assert zone["customdata"] == [share(0.25), share(0.75)]
     assert chain_figure_names(made) == [(name, "testium") for name in CHAIN_FIGURES]
     with pytest.raises(CritminError, match="unknown chain 'nickel'; the results hold testium"):
