@@ -61,8 +61,9 @@ def _options_named(given: dict[str, str | None]) -> Iterator[None]:
         if option is None:
             raise
         problem = re.sub(r"^Input should be ", "must be ", err.problem)
-        if option == "--scope":  # which candidate's scope: --scope CHL.products
-            option += " " + err.field.removeprefix("coalition.scope.")
+        if option == "--scope":  # which candidate's scope (its stages and products are one list)
+            candidate = err.field.removeprefix("coalition.scope.")
+            option += " " + re.sub(r"\.(stages|products)$", "", candidate)
         raise CritminError(f"{option}: {problem}") from None
 
 
