@@ -46,7 +46,9 @@ def read_comtrade(path: Path) -> pd.DataFrame:
     except OSError as err:
         raise CritminError(f"--comtrade {path}: {err.strerror or err}") from None
     if not exists:
-        raise CritminError(f"--comtrade: {path} does not exist (a UN Comtrade CSV is needed)")
+        from critmin.util import why_missing
+
+        raise CritminError(f"--comtrade: {path} {why_missing(path)}: a UN Comtrade CSV is needed")
     if not is_file:
         raise CritminError(f"--comtrade {path} is a folder: give a UN Comtrade CSV file")
     try:

@@ -239,7 +239,9 @@ def data_build(
     if baci is not None:
         from critmin.data.dataset import user_data_dir
         from critmin.data.ingest import build_from_baci, check_out_dir
+        from critmin.util import check_input_path
 
+        check_input_path(baci, "--baci")
         target = check_out_dir(out_dir or user_data_dir(), baci)
         manifest = build_from_baci(baci, target, all_products=all_products, log=log)
     else:

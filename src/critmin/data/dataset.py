@@ -97,7 +97,12 @@ def _check_not_missing(folder: Path, name: str) -> None:
     except OSError as err:
         raise CritminError(f"{name}: {err.strerror or err}") from None
     if not exists:
-        raise CritminError(f"{name}: the folder does not exist (give a dataset's folder)")
+        from critmin.util import why_missing
+
+        missing = why_missing(folder)
+        if missing == "does not exist":
+            raise CritminError(f"{name}: the folder does not exist (give a dataset's folder)")
+        raise CritminError(f"{name} {missing}: give a dataset's folder")
     if not is_dir:
         raise CritminError(f"{name} is a file: give the folder of a dataset")
 
