@@ -36,10 +36,10 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     temporary file (its name is known before it exists: :func:`_open_temp`).
     """
     path = Path(path)
-    target = _write_target(path)
     temps: list[str] = []
     try:
-        try:
+        try:  # the target too: a folder that cannot be searched raised PermissionError there
+            target = _write_target(path)
             target.parent.mkdir(parents=True, exist_ok=True)
             fd = _open_temp(target, temps)
             with os.fdopen(fd, "wb") as f:
@@ -83,14 +83,18 @@ def write_files_together(writers: Mapping[Path, Callable[[BinaryIO], object]]) -
     ``frame.to_csv`` for a table too large to hold as one string. All files or none: every
     target as it was on a failure, an interrupt included, and no temporary file left."""
     for path in writers:
-        if path.is_dir():
+        try:
+            folder = path.is_dir()
+        except OSError as err:  # a folder on the way that cannot be searched
+            raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
+        if folder:
             raise WriteFailedError(f"cannot write {path}: it is a folder")
     temps: list[str] = []
     written: list[tuple[str, Path, Path]] = []
     try:
         for path, write in writers.items():
-            target = _write_target(path)
             try:
+                target = _write_target(path)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 fd = _open_temp(target, temps)
                 written.append((temps[-1], path, target))

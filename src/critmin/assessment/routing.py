@@ -54,7 +54,9 @@ def read_comtrade(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype={"cmd": str})
     except (ValueError, OSError, UnicodeDecodeError) as err:
-        raise CritminError(f"--comtrade {path}: cannot read it as CSV ({err})") from None
+        raise CritminError(
+            f"--comtrade {path}: cannot read it as CSV ({str(err).strip()})"
+        ) from None
     missing = [c for c in NEEDED if c not in frame.columns]
     if missing:
         raise CritminError(
