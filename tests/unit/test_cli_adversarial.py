@@ -203,3 +203,27 @@ def test_a_coalition_cache_that_cannot_be_read_or_written_is_a_note(
     assert len(cache.notes) == 1 and "cannot be read (Permission denied)" in cache.notes[0]
     cache.store("m1", entries)  # no cache any more: nothing tried
     assert len(cache.notes) == 1
+
+
+@pytest.mark.parametrize(
+    ("rows", "why"),
+    [
+        ("", "(it has no rows)"),
+        ("USA,CHN,999999,0.5\n", "(none of its 1 row(s) names HS 283691 with two of its"),
+    ],
+)
+def test_a_tariff_file_that_sets_nothing_warns(rows: str, why: str, tmp_path: Path) -> None:
+    """A user's tariff file was read and, when none of its rows reached a market, changed
+    nothing in silence."""
+    (tmp_path / "t.csv").write_text("importer,exporter,hs6,rate\n" + rows)
+    (tmp_path / "s.toml").write_text(
+        'name = "t"\n[zone]\nmembers = ["USA"]\n[[product]]\nid = "lithium_carbonate"\n'
+        '[tariffs]\nfile = "t.csv"\n[[policy]]\ntype = "tariff"\nrate = 0.1\n'
+    )
+    code, flat = _run(["simulate", str(tmp_path / "s.toml")])
+    assert code == 0, flat
+    assert "warning: no effect: tariffs.file: t.csv sets no baseline tariff" in flat
+    assert why in flat, flat
+    (tmp_path / "t.csv").write_text("importer,exporter,hs6,rate\nUSA,CHN,283691,0.5\n")
+    code, flat = _run(["simulate", str(tmp_path / "s.toml")])  # a row that applies: no word
+    assert code == 0 and "tariffs.file" not in flat, flat
