@@ -350,7 +350,9 @@ def read_user_flows(path: Path, field_name: str) -> pd.DataFrame:
     import pandas as pd
 
     if not path.exists():
-        raise ScenarioError(field_name, f"flows file {path} does not exist")
+        from critmin.util import why_missing
+
+        raise ScenarioError(field_name, f"flows file {path} {why_missing(path)}")
     if path.is_dir():
         raise ScenarioError(field_name, f"flows file {path} is a folder: give a .csv file")
     try:

@@ -4,6 +4,7 @@ numerical warnings so that they become diagnoses instead of noise on the termina
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import platform
@@ -35,10 +36,10 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     temporary file (its name is known before it exists: :func:`_open_temp`).
     """
     path = Path(path)
-    target = _write_target(path)
     temps: list[str] = []
     try:
-        try:
+        try:  # the target too: a folder that cannot be searched raised PermissionError there
+            target = _write_target(path)
             target.parent.mkdir(parents=True, exist_ok=True)
             fd = _open_temp(target, temps)
             with os.fdopen(fd, "wb") as f:
@@ -82,14 +83,18 @@ def write_files_together(writers: Mapping[Path, Callable[[BinaryIO], object]]) -
     ``frame.to_csv`` for a table too large to hold as one string. All files or none: every
     target as it was on a failure, an interrupt included, and no temporary file left."""
     for path in writers:
-        if path.is_dir():
+        try:
+            folder = path.is_dir()
+        except OSError as err:  # a folder on the way that cannot be searched
+            raise WriteFailedError(f"cannot write {path}: {err.strerror or err}") from None
+        if folder:
             raise WriteFailedError(f"cannot write {path}: it is a folder")
     temps: list[str] = []
     written: list[tuple[str, Path, Path]] = []
     try:
         for path, write in writers.items():
-            target = _write_target(path)
             try:
+                target = _write_target(path)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 fd = _open_temp(target, temps)
                 written.append((temps[-1], path, target))
@@ -180,6 +185,38 @@ def _path_errors(path: Path, option: str) -> Iterator[None]:
         raise OutputPathError(f"{option} {path}: {err.strerror or err}") from None
 
 
+def why_missing(path: str | Path) -> str:
+    """What to say of ``path`` when ``Path.exists`` finds nothing there, as words that follow
+    its name: ``does not exist``, or why a name that is there leads nowhere. A symbolic link
+    loop (``ln -s loop loop``) and a broken link were said not to exist, which sent one
+    looking for a missing file beside the link that is there. Every command's file and folder
+    arguments say it in these words (``scenario file loop is a symbolic link loop ...``)."""
+    try:
+        os.stat(path)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            if os.path.islink(path):
+                return "is a symbolic link loop (it cannot be resolved)"
+            return "cannot be resolved (a folder on its way is a symbolic link loop)"
+    else:
+        return "exists"  # not missing after all (created meanwhile)
+    if os.path.islink(path):
+        return f"is a broken symbolic link (to {os.readlink(path)}, which does not exist)"
+    return "does not exist"
+
+
+def unresolvable(path: str | Path) -> str | None:
+    """:func:`why_missing` for a ``path`` that is a symbolic link loop (or has one on its way),
+    else None: an output there cannot be written (the write failed after the work, or
+    replaced the link by a file in silence)."""
+    try:
+        os.stat(path)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return why_missing(path)
+    return None
+
+
 def check_output_file(path: str | Path, option: str, suffixes: Sequence[str] | None = None) -> Path:
     """``path`` as a file critmin can write, checked before any work starts.
 
@@ -195,6 +232,8 @@ def check_output_file(path: str | Path, option: str, suffixes: Sequence[str] | N
 
 
 def _check_output_file(path: Path, option: str, suffixes: Sequence[str] | None) -> Path:
+    if loop := unresolvable(path):
+        raise OutputPathError(f"{option} {path} {loop}")
     if path.is_dir():
         example = path / ("results" + (suffixes[0] if suffixes else ""))
         raise OutputPathError(f"{option} {path} is a folder: give a file path, e.g. {example}")
@@ -303,7 +342,7 @@ def check_input_dir(path: str | Path, option: str) -> Path:
 
 def _check_input_dir(path: Path, option: str) -> Path:
     if not path.exists():
-        raise OutputPathError(f"{option} {path} does not exist: give an existing folder")
+        raise OutputPathError(f"{option} {path} {why_missing(path)}: give an existing folder")
     if not path.is_dir():
         raise OutputPathError(f"{option} {path} is a file: give a folder")
     return path
@@ -317,6 +356,8 @@ def check_output_dir(path: str | Path, option: str) -> Path:
 
 
 def _check_output_dir(path: Path, option: str) -> Path:
+    if loop := unresolvable(path):
+        raise OutputPathError(f"{option} {path} {loop}")
     if path.exists() and not path.is_dir():
         raise OutputPathError(f"{option} {path} is a file: give a folder")
     _probe_writable(path, path, option)
@@ -329,6 +370,8 @@ def _probe_writable(folder: Path, path: Path, option: str) -> None:
     ``os.access`` everywhere, and ``/proc`` refuses new files."""
     ancestor = folder
     while not ancestor.exists() and ancestor != ancestor.parent:
+        if ancestor.is_symlink():  # a broken link or a loop: no folder can be made there
+            raise OutputPathError(f"{option} {path}: {ancestor} {why_missing(ancestor)}")
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise OutputPathError(f"{option} {path}: {ancestor} is a file, not a folder")
@@ -343,6 +386,16 @@ def _probe_writable(folder: Path, path: Path, option: str) -> None:
         _remove_temps(probes)
 
 
+def check_input_path(path: str | Path, option: str) -> Path:
+    """``path`` as an existing file or folder (``data build --baci``: a zip or its folder),
+    else one message naming it (:func:`why_missing`)."""
+    path = Path(path)
+    with _path_errors(path, option):
+        if not path.exists():
+            raise OutputPathError(f"{option} {path} {why_missing(path)}")
+    return path
+
+
 def check_input_file(path: str | Path, option: str) -> Path:
     """``path`` as an existing, readable file, else one message naming it."""
     path = Path(path)
@@ -352,7 +405,7 @@ def check_input_file(path: str | Path, option: str) -> Path:
 
 def _check_input_file(path: Path, option: str) -> Path:
     if not path.exists():
-        raise OutputPathError(f"{option} {path} does not exist")
+        raise OutputPathError(f"{option} {path} {why_missing(path)}")
     if path.is_dir():
         raise OutputPathError(f"{option} {path} is a folder: give a file")
     if not os.access(path, os.R_OK):

@@ -157,6 +157,54 @@ CASES = [
         {},
         words=("--scope 'idn=nickel_unwrought': IDN is given twice",),
     ),
+    Case(  # a stage in capitals was "unknown product 'Refine'", with no word of the stages
+        "coalition --scope with a stage name in capitals",
+        [*COALITION_CLI, "--scope", "IDN=Refine"],
+        {},
+        words=(
+            "--scope IDN: 'Refine' is neither a stage nor one of the scenario's products",
+            "stage names are lower case (did you mean 'refine'?)",
+            "stages: mine, refine, product",
+            "products: lithium_carbonate, cobalt_oxides",
+        ),
+        absent=("IDN.products",),
+    ),
+    Case(  # neither a stage nor a product: both lists, and the closest name
+        "coalition --scope with an unknown stage or product",
+        [*COALITION_CLI, "--scope", "IDN=refine,cobalt_oxide"],
+        {},
+        words=(
+            "--scope IDN: 'cobalt_oxide' is neither a stage (mine, refine, product) nor one of "
+            "the scenario's products (lithium_carbonate, cobalt_oxides",
+            "(did you mean 'cobalt_oxides'?)",
+        ),
+    ),
+    Case(  # the scenario's table: a stage under products, a product under stages
+        "coalition scope with a stage listed as a product",
+        ["coalition", "{s}"],
+        {
+            "s.toml": scenario(product='[[product]]\nid = "cobalt_oxides"\n')
+            + '[coalition]\ncandidates = ["IDN"]\n[coalition.scope]\n'
+            + 'IDN = { products = ["refine"] }\n'
+        },
+        words=(
+            "coalition.scope.IDN.products",
+            "'refine' is a stage, not a product: list it under stages",
+        ),
+    ),
+    Case(
+        "coalition scope with a stage in capitals",
+        ["coalition", "{s}"],
+        {
+            "s.toml": scenario(product='[[product]]\nid = "cobalt_oxides"\n')
+            + '[coalition]\ncandidates = ["IDN"]\n[coalition.scope]\n'
+            + 'IDN = { stages = ["Refine"] }\n'
+        },
+        words=(
+            "coalition.scope.IDN.stages",
+            "unknown stage 'Refine': stage names are lower case (did you mean 'refine'?)",
+        ),
+    ),
     Case(  # the last threshold was kept in silence
         "coalition --wgi-min indicator twice",
         [*COALITION_CLI, "--wgi-min", "rl=-1,RL=0.9"],

@@ -533,7 +533,11 @@ def nir_view(
         )
     code = codes[0]
     stage_list = [s for s in check_stages(stages) if s != "product"]
-    names = [world.check_mineral(m) for m in minerals] if minerals else bundled_minerals(world)
+    names = (  # each mineral once: 'lithium,LITHIUM' printed its rows twice
+        list(dict.fromkeys(world.check_mineral(m) for m in minerals))
+        if minerals
+        else bundled_minerals(world)
+    )
     check_year(world, year)
     ed = check_edition(world, edition, year)
     out: list[dict[str, Any]] = []

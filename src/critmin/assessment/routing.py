@@ -46,13 +46,17 @@ def read_comtrade(path: Path) -> pd.DataFrame:
     except OSError as err:
         raise CritminError(f"--comtrade {path}: {err.strerror or err}") from None
     if not exists:
-        raise CritminError(f"--comtrade: {path} does not exist (a UN Comtrade CSV is needed)")
+        from critmin.util import why_missing
+
+        raise CritminError(f"--comtrade: {path} {why_missing(path)}: a UN Comtrade CSV is needed")
     if not is_file:
         raise CritminError(f"--comtrade {path} is a folder: give a UN Comtrade CSV file")
     try:
         frame = pd.read_csv(path, dtype={"cmd": str})
     except (ValueError, OSError, UnicodeDecodeError) as err:
-        raise CritminError(f"--comtrade {path}: cannot read it as CSV ({err})") from None
+        raise CritminError(
+            f"--comtrade {path}: cannot read it as CSV ({str(err).strip()})"
+        ) from None
     missing = [c for c in NEEDED if c not in frame.columns]
     if missing:
         raise CritminError(

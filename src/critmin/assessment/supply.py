@@ -391,7 +391,11 @@ def assess(
     ``year``); by default each comes from the newest edition that publishes the year.
     """
     stage_list = check_stages(stages)
-    names = [world.check_mineral(m) for m in minerals] if minerals else bundled_minerals(world)
+    names = (  # each mineral once: 'lithium,LITHIUM' printed its rows twice
+        list(dict.fromkeys(world.check_mineral(m) for m in minerals))
+        if minerals
+        else bundled_minerals(world)
+    )
     check_year(world, year)
     ctx = Context(world, year, check_edition(world, edition, year))
     records = []

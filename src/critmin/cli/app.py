@@ -98,6 +98,27 @@ BUG_REPORT = "please report it to the critmin maintainers (an issue on the proje
 _options = {"debug": False}
 
 
+def _given_path(value: Any) -> Path:
+    """A path option's text as a ``Path``; an empty one (``--csv ""``, ``--out "$UNSET"``)
+    is a usage error: ``Path("")`` is the current folder, so ``--csv ""`` wrote the tables
+    there in silence and ``--cache-dir ""`` made a cache in it."""
+    if isinstance(value, Path):  # a default
+        return value
+    if not str(value).strip():
+        raise typer.BadParameter(f"no path given (got {value!r}); give a file or folder path")
+    return Path(value)
+
+
+def path_option(*args: Any, **kwargs: Any) -> Any:
+    """``typer.Option`` for a path: an empty path is refused (:func:`_given_path`)."""
+    return typer.Option(*args, parser=_given_path, **kwargs)
+
+
+def path_argument(*args: Any, **kwargs: Any) -> Any:
+    """``typer.Argument`` for a path: an empty path is refused (:func:`_given_path`)."""
+    return typer.Argument(*args, parser=_given_path, **kwargs)
+
+
 @app.callback()
 def main_options(
     debug: bool = typer.Option(
@@ -105,7 +126,7 @@ def main_options(
         "--debug",
         help="On an internal error, show the full traceback instead of writing it to a log file.",
     ),
-    data: Path | None = typer.Option(
+    data: Path | None = path_option(
         None,
         "--data",
         help="Use the dataset in this folder (default: $CRITMIN_DATA, else your own build in "

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from critmin.cli.app import app, err, escape, out, print_frame, user_errors
+from critmin.cli.app import (
+    app,
+    err,
+    escape,
+    out,
+    path_option,
+    print_frame,
+    user_errors,
+    warn_no_effect,
+)
 from critmin.errors import CritminError
 
 if TYPE_CHECKING:
@@ -44,7 +53,7 @@ def assess_cmd(
     members: str | None = typer.Option(
         None, help="Zone members: ISO3 codes and groups, comma-separated."
     ),
-    zone: Path | None = typer.Option(
+    zone: Path | None = path_option(
         None, help="Take the zone's members and watch countries from a scenario file."
     ),
     watch: str | None = typer.Option(
@@ -58,7 +67,7 @@ def assess_cmd(
     country: str | None = typer.Option(
         None, help="Country for --view nir (default USA: USGS salient statistics)."
     ),
-    comtrade: Path | None = typer.Option(
+    comtrade: Path | None = path_option(
         None,
         help="--view routing: a UN Comtrade CSV (reporter,partner,cmd,flow,value; M49 codes) "
         "whose exporter- and importer-reported flows are compared.",
@@ -91,6 +100,8 @@ def assess_cmd(
 
     if as_json and as_csv:
         raise CritminError("choose one of --json and --csv")
+    if wide and (as_json or as_csv):  # it was ignored in silence
+        warn_no_effect("--wide", f"{'--json' if as_json else '--csv'} prints every field")
     view = view.strip().lower()
     if view not in ASSESS_VIEWS:
         raise CritminError(f"unknown view {view!r}: use {', '.join(ASSESS_VIEWS)}")

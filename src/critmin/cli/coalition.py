@@ -19,6 +19,8 @@ from critmin.cli.app import (
     escape,
     load_solver,
     out,
+    path_argument,
+    path_option,
     print_notes,
     progress_bar,
     user_errors,
@@ -61,8 +63,9 @@ def _options_named(given: dict[str, str | None]) -> Iterator[None]:
         if option is None:
             raise
         problem = re.sub(r"^Input should be ", "must be ", err.problem)
-        if option == "--scope":  # which candidate's scope: --scope CHL.products
-            option += " " + err.field.removeprefix("coalition.scope.")
+        if option == "--scope":  # which candidate's scope (its stages and products are one list)
+            candidate = err.field.removeprefix("coalition.scope.")
+            option += " " + re.sub(r"\.(stages|products)$", "", candidate)
         raise CritminError(f"{option}: {problem}") from None
 
 
@@ -126,7 +129,7 @@ def _scopes(items: list[str]) -> dict[str, dict[str, list[str]]]:
 @app.command("coalition")
 @user_errors
 def coalition_cmd(
-    scenario: Path = typer.Argument(
+    scenario: Path = path_argument(
         ...,
         help="Scenario TOML file (see examples/), or JSON (a scenario saved on the dashboard: GET /api/scenarios/ID).",
     ),
@@ -173,12 +176,12 @@ def coalition_cmd(
         None, min=1, help="Local worker processes (default: every core for large runs)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
-    output: Path | None = typer.Option(None, "--out", "-o", help="Also write the JSON here."),
-    html_path: Path | None = typer.Option(
+    output: Path | None = path_option(None, "--out", "-o", help="Also write the JSON here."),
+    html_path: Path | None = path_option(
         None, "--html", help="Write an offline HTML page with the charts."
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
-    cache_dir: Path | None = typer.Option(
+    cache_dir: Path | None = path_option(
         None, help="Cache folder (default: $CRITMIN_CACHE_DIR or the user cache folder)."
     ),
     progress: bool | None = typer.Option(
@@ -231,6 +234,11 @@ def coalition_cmd(
         if irma_min is not None:
             gates["irma_sites_min"] = irma_min
     players: bool | list[str] | None = None
+    if member_players is not None and members_as_players:  # --member-players won in silence
+        raise CritminError(
+            "give either --members-as-players (every member is a player) or --member-players "
+            "(only these members), not both"
+        )
     if member_players is not None:
         players = _split(member_players, "--member-players")
     elif members_as_players:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from critmin.cli.app import data_app, err, out, print_frame, user_errors
+from critmin.cli.app import data_app, err, out, path_option, print_frame, user_errors
 from critmin.errors import CritminError
 
 if TYPE_CHECKING:
@@ -184,10 +185,10 @@ def data_sources(as_json: bool = typer.Option(False, "--json", help="Print JSON.
 @data_app.command("check")
 @user_errors
 def data_check(
-    source: Path | None = typer.Option(
+    source: Path | None = path_option(
         None, help="Also compare flow totals with the BACI files in this source folder."
     ),
-    reference: Path | None = typer.Option(None, help="Check this reference folder instead."),
+    reference: Path | None = path_option(None, help="Check this reference folder instead."),
 ) -> None:
     """Verify hashes, row counts, columns and published totals; exit 1 on any failure."""
     from critmin.data.check import check_source_dir, run_checks
@@ -216,8 +217,8 @@ def data_check(
 @data_app.command("build")
 @user_errors
 def data_build(
-    source: Path = typer.Option(Path("../shared/data"), help="Folder of the source releases."),
-    baci: Path | None = typer.Option(
+    source: Path = path_option(Path("../shared/data"), help="Folder of the source releases."),
+    baci: Path | None = path_option(
         None,
         "--baci",
         help="A CEPII BACI release (BACI_HS17_V202601.zip or its folder): build your own dataset "
@@ -226,7 +227,7 @@ def data_build(
     all_products: bool = typer.Option(
         False, "--all-products", help="With --baci: keep every HS6 code, not only the catalog's."
     ),
-    out_dir: Path | None = typer.Option(
+    out_dir: Path | None = path_option(
         None,
         "--out",
         help="Write here (default: the package's folder; with --baci the user data folder).",
@@ -239,7 +240,9 @@ def data_build(
     if baci is not None:
         from critmin.data.dataset import user_data_dir
         from critmin.data.ingest import build_from_baci, check_out_dir
+        from critmin.util import check_input_path
 
+        check_input_path(baci, "--baci")
         target = check_out_dir(out_dir or user_data_dir(), baci)
         manifest = build_from_baci(baci, target, all_products=all_products, log=log)
     else:
@@ -249,6 +252,12 @@ def data_build(
 
         check_input_dir(source, "--source")
         check_output_dir(out_dir or REFERENCE_DIR, "--out")
+        written, releases = (os.path.realpath(p) for p in (out_dir or REFERENCE_DIR, source))
+        if written == releases or written.startswith(releases.rstrip(os.sep) + os.sep):
+            raise CritminError(
+                f"--out {out_dir or REFERENCE_DIR} is within --source {source}: the build would "
+                "write its tables among the source releases; give a folder of its own"
+            )
         manifest = build(source, out_dir or REFERENCE_DIR, log=log)
     for name, entry in manifest["tables"].items():
         out.print(f"{name:18s} {entry['rows']:>10,} rows  {entry['sha256'][:12]}")

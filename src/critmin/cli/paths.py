@@ -14,6 +14,8 @@ from critmin.cli.app import (
     err,
     load_solver,
     out,
+    path_argument,
+    path_option,
     print_frame,
     print_notes,
     progress_bar,
@@ -25,7 +27,7 @@ from critmin.cli.app import (
 @app.command("paths")
 @user_errors
 def paths_cmd(
-    scenario: Path = typer.Argument(..., help="Scenario TOML file with a \\[paths] table."),
+    scenario: Path = path_argument(..., help="Scenario TOML file with a \\[paths] table."),
     years: str | None = typer.Option(
         None, "--years", help="FIRST-LAST, e.g. 2025-2035 (default: the scenario's paths.years)."
     ),
@@ -54,13 +56,13 @@ def paths_cmd(
         25, "--chunk-size", min=1, help="Draws per task (results do not depend on it)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
-    csv_dir: Path | None = typer.Option(
+    csv_dir: Path | None = path_option(
         None,
         "--csv",
         help="Write CSV tables into this folder: mechanisms.csv, npv.csv, stages.csv and "
         "warnings.csv (columns where,warning; the header alone when there are none).",
     ),
-    html: Path | None = typer.Option(None, "--html", help="Write an offline HTML page here."),
+    html: Path | None = path_option(None, "--html", help="Write an offline HTML page here."),
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar on stderr (default: on a terminal)."
     ),

@@ -14,6 +14,8 @@ from critmin.cli.app import (
     json_bytes,
     load_solver,
     out,
+    path_argument,
+    path_option,
     user_errors,
     warn_no_effect,
     without_cycle_collection,
@@ -32,15 +34,17 @@ JSON_SUFFIXES = (".json",)
 @user_errors
 @without_cycle_collection
 def simulate_cmd(
-    scenario: Path = typer.Argument(
+    scenario: Path = path_argument(
         ...,
         help="Scenario TOML file (see examples/), or JSON (a scenario saved on the dashboard: GET /api/scenarios/ID).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the results contract as JSON."),
-    output: Path | None = typer.Option(
+    output: Path | None = path_option(
         None, "--out", "-o", help="Also write the JSON here (a .json file)."
     ),
-    top: int = typer.Option(8, min=0, help="Countries per table in the summary."),
+    top: int | None = typer.Option(
+        None, min=0, help="Countries per table in the summary (default 8)."
+    ),
     indent: int | None = typer.Option(
         None,
         "--indent",
@@ -53,10 +57,10 @@ def simulate_cmd(
         "--detail/--brief",
         help="Per-product tables in the summary (default: only for up to 3 products).",
     ),
-    xlsx: Path | None = typer.Option(
+    xlsx: Path | None = path_option(
         None, "--xlsx", help="Also write an Excel workbook (one sheet per table, units in headers)."
     ),
-    csv_dir: Path | None = typer.Option(
+    csv_dir: Path | None = path_option(
         None,
         "--csv",
         help="Also write every table as CSV into this folder, with warnings.csv: the run's "
@@ -77,6 +81,11 @@ def simulate_cmd(
     check_input_file(scenario, "scenario file")
     if indent is not None and output is None and not as_json:
         warn_no_effect(f"--indent {indent}", "no JSON is written (give --json or --out)")
+    if as_json:  # they shape the readable summary, which --json replaces (ignored in silence)
+        summary_options = [f"--top {top}"] if top is not None else []
+        summary_options += [] if detail is None else ["--detail" if detail else "--brief"]
+        for option in summary_options:
+            warn_no_effect(option, "--json prints the results, not the summary's tables")
     if output is not None:
         check_output_file(output, "--out", JSON_SUFFIXES)
     if xlsx is not None:
@@ -117,7 +126,7 @@ def simulate_cmd(
     else:
         from critmin.summary import print_summary
 
-        print_summary(out, data, top=top, detail=detail)
+        print_summary(out, data, top=8 if top is None else top, detail=detail)
     if not result.converged:
         err.print("[bold red]some products did not converge: see 'converged' and 'message'[/]")
         raise typer.Exit(1)
@@ -162,11 +171,11 @@ def csv_file_names() -> list[str]:
 @app.command("report")
 @user_errors
 def report_cmd(
-    scenario: Path = typer.Argument(
+    scenario: Path = path_argument(
         ...,
         help="Scenario TOML file (see examples/), or JSON (a scenario saved on the dashboard: GET /api/scenarios/ID).",
     ),
-    output: Path = typer.Option(
+    output: Path = path_option(
         Path("report.html"), "--out", "-o", help="HTML file to write (.html)."
     ),
     draws: int = typer.Option(
@@ -235,7 +244,7 @@ def report_cmd(
 def serve_cmd(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
-    db: Path | None = typer.Option(
+    db: Path | None = path_option(
         None,
         help="SQLite file for saved scenarios (default: $CRITMIN_DB or "
         "~/.local/share/critmin/scenarios.sqlite3).",

@@ -9,7 +9,17 @@ from typing import Any
 
 import typer
 
-from critmin.cli.app import app, err, escape, load_solver, out, print_frame, user_errors
+from critmin.cli.app import (
+    app,
+    err,
+    escape,
+    load_solver,
+    out,
+    path_argument,
+    path_option,
+    print_frame,
+    user_errors,
+)
 from critmin.errors import CritminError
 from critmin.util import spreadsheet_safe_frame
 
@@ -38,7 +48,7 @@ def _values(text: str) -> list[float]:
 @app.command("sweep", help=SWEEP_HELP)
 @user_errors
 def sweep_cmd(
-    scenario: Path = typer.Argument(
+    scenario: Path = path_argument(
         ...,
         help="Scenario TOML file (see examples/), or JSON (a scenario saved on the dashboard: GET /api/scenarios/ID).",
     ),
@@ -47,16 +57,18 @@ def sweep_cmd(
     ),
     start: float | None = typer.Option(None, "--from", help="First value of the range."),
     stop: float | None = typer.Option(None, "--to", help="Last value of the range."),
-    steps: int = typer.Option(11, help="Number of points from --from to --to (both included)."),
+    steps: int | None = typer.Option(
+        None, help="Number of points from --from to --to (both included; default 11)."
+    ),
     values: str | None = typer.Option(None, help="Explicit values instead: '10000,15000,20000'."),
-    output: Path | None = typer.Option(
+    output: Path | None = path_option(
         None,
         "--out",
         "-o",
         help="Also write an HTML page with the chart and the table here (default: no page).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the sweep as JSON."),
-    csv: Path | None = typer.Option(
+    csv: Path | None = path_option(
         None,
         "--csv",
         help="Also write the table as CSV here, and its warnings beside it (floor.csv -> "
@@ -76,10 +88,15 @@ def sweep_cmd(
         check_output_file(warnings_beside(csv), "--csv", (".csv",))
     if values is not None and (start is not None or stop is not None):
         raise CritminError("give either --values or the range --from/--to, not both")
+    if values is not None and steps is not None:  # the points were --values' in silence
+        raise CritminError(
+            f"--steps {steps} is for the range --from/--to; --values gives the points itself: "
+            "give one or the other"
+        )
     if values is not None:
         points = _values(values)
     elif start is not None and stop is not None:
-        points = values_between(start, stop, steps)
+        points = values_between(start, stop, 11 if steps is None else steps)
     else:
         raise CritminError("give the range as --from and --to (with --steps), or --values")
     spec = load_scenario(scenario)

@@ -17,6 +17,8 @@ from critmin.cli.app import (
     load_solver,
     number_check,
     out,
+    path_argument,
+    path_option,
     print_frame,
     progress_bar,
     user_errors,
@@ -39,7 +41,7 @@ REFERENCES = ("baseline", "no_disruption")
 @app.command("uncertainty")
 @user_errors
 def uncertainty_cmd(
-    scenario: Path = typer.Argument(
+    scenario: Path = path_argument(
         ...,
         help="Scenario TOML file (see examples/), or JSON (a scenario saved on the dashboard: GET /api/scenarios/ID).",
     ),
@@ -58,8 +60,8 @@ def uncertainty_cmd(
         help="Random seed (default: the scenario's uncertainty.seed, else 0).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-    output: Path | None = typer.Option(None, "--out", "-o", help="Also write the JSON here."),
-    draws_out: Path | None = typer.Option(
+    output: Path | None = path_option(None, "--out", "-o", help="Also write the JSON here."),
+    draws_out: Path | None = path_option(
         None,
         "--draws-out",
         help="Write every draw to this .csv or .parquet file (a .csv gets the run's warnings "

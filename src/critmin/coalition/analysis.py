@@ -58,7 +58,7 @@ from critmin.coalition.shapley import (
     random_orders,
     sampled_shapley,
 )
-from critmin.errors import CritminError, ScenarioError
+from critmin.errors import CritminError, ScenarioError, did_you_mean
 from critmin.scenario.coalition_settings import CoalitionSettings, MembershipScope
 from critmin.scenario.resolution import build_policy, resolve, zone_codes
 from critmin.scenario.spec import Scenario, load_scenario
@@ -383,17 +383,49 @@ def _players(
             continue
         for stage in scope.stages or []:
             if stage not in STAGES:
-                raise ScenarioError(
-                    f"{fname}.stages", f"unknown stage {stage!r}; stages: {', '.join(STAGES)}"
-                )
+                raise ScenarioError(f"{fname}.stages", _not_a_stage(stage, product_ids))
         for pid in scope.products or []:
             if pid not in product_ids:
-                raise ScenarioError(
-                    f"{fname}.products",
-                    f"product {pid!r} is not one of the scenario's ({', '.join(product_ids)})",
-                )
+                raise ScenarioError(f"{fname}.products", _not_a_product(pid, product_ids))
         candidates[key].scope = scope
     return players
+
+
+def _not_a_stage(stage: str, product_ids: list[str]) -> str:
+    """Why ``stage`` of a membership scope is none, with the stages there are."""
+    stages = ", ".join(STAGES)
+    if stage.strip().lower() in STAGES:
+        return (
+            f"unknown stage {stage!r}: stage names are lower case (did you mean "
+            f"{stage.strip().lower()!r}?); stages: {stages}"
+        )
+    if stage in product_ids:
+        return f"{stage!r} is a product, not a stage: list it under products; stages: {stages}"
+    return f"unknown stage {stage!r}{did_you_mean(stage, STAGES)}; stages: {stages}"
+
+
+def _not_a_product(pid: str, product_ids: list[str]) -> str:
+    """Why ``pid`` of a membership scope (``products``, or a ``--scope`` item that is not a
+    stage) is not one of the scenario's products, saying what was expected: a stage name in
+    another case (``--scope IDN=Refine``) was called an unknown product, with no word of
+    the stages."""
+    stages = ", ".join(STAGES)
+    products = ", ".join(product_ids)
+    if pid in STAGES:
+        return (
+            f"{pid!r} is a stage, not a product: list it under stages; the scenario's products "
+            f"are {products}"
+        )
+    if pid.strip().lower() in STAGES:
+        return (
+            f"{pid!r} is neither a stage nor one of the scenario's products: stage names are "
+            f"lower case (did you mean {pid.strip().lower()!r}?); stages: {stages}; products: "
+            f"{products}"
+        )
+    return (
+        f"{pid!r} is neither a stage ({stages}) nor one of the scenario's products "
+        f"({products}){did_you_mean(pid, [*STAGES, *product_ids])}"
+    )
 
 
 def check_coalition_table(scenario: Scenario, world: World | None = None) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from critmin.data.dataset import user_cache_dir
+from critmin.errors import WriteFailedError
 from critmin.util import write_json_atomic
 
 __all__ = ["CACHE_VERSION", "CoalitionCache", "default_cache_dir", "mask_key"]
@@ -65,7 +66,18 @@ class CoalitionCache:
     def load(self, market_key: str) -> dict[str, np.ndarray]:
         """The cached entries of one market (empty when absent, unreadable or corrupt)."""
         path = self._path(market_key)
-        if path is None or not path.is_file():
+        if path is None:
+            return {}
+        try:
+            found = path.is_file()
+        except OSError as err:  # a folder it cannot search: an internal error, once a market
+            self.notes.append(
+                f"the cache folder {path.parent} cannot be read ({err.strerror or err}): "
+                "no cache is used"
+            )
+            self.directory = None
+            return {}
+        if not found:
             return {}
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -93,12 +105,18 @@ class CoalitionCache:
             row = [float(x) for x in values]
             if all(math.isfinite(x) for x in row):
                 entries[key] = row
-        write_json_atomic(
-            path,
-            {
-                "version": CACHE_VERSION,
-                "market": market_key,
-                "checksum": _checksum(entries),
-                "entries": entries,
-            },
-        )
+        try:
+            write_json_atomic(
+                path,
+                {
+                    "version": CACHE_VERSION,
+                    "market": market_key,
+                    "checksum": _checksum(entries),
+                    "entries": entries,
+                },
+            )
+        except WriteFailedError as err:  # the results stand; only the cache is lost
+            # (the default cache folder, not checked as --cache-dir is: a run that had done
+            # its work failed with exit 1, or a folder it cannot search was an internal error)
+            self.notes.append(f"the cache was not written ({err}); the results are not cached")
+            self.directory = None

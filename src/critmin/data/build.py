@@ -564,8 +564,12 @@ def build(
 ) -> dict[str, Any]:
     """Compile every table and write the bundled reference dataset; returns the manifest."""
     source = Path(source)
+    if not source.exists():
+        from critmin.util import why_missing
+
+        raise CritminError(f"source folder {source} {why_missing(source)}: expected ../shared/data")
     if not source.is_dir():
-        raise CritminError(f"source folder {source} does not exist (expected ../shared/data)")
+        raise CritminError(f"source folder {source} is a file: give the folder of the releases")
     quality: list[dict[str, Any]] = [
         {"table": "*", "kind": "known_gap", "text": t} for t in KNOWN_GAPS
     ]

@@ -81,7 +81,7 @@ def use_dataset(path: Path | str | None) -> None:
         return
     folder = Path(path).expanduser()
     _check_not_missing(folder, f"--data {folder}")
-    if not (folder / "manifest.json").is_file():
+    if not _has_manifest(folder, f"--data {folder}"):
         raise CritminError(
             f"--data {folder}: no dataset there (no manifest.json); build one with "
             "'critmin data build --baci PATH --out DIR'"
@@ -97,9 +97,26 @@ def _check_not_missing(folder: Path, name: str) -> None:
     except OSError as err:
         raise CritminError(f"{name}: {err.strerror or err}") from None
     if not exists:
-        raise CritminError(f"{name}: the folder does not exist (give a dataset's folder)")
+        from critmin.util import why_missing
+
+        missing = why_missing(folder)
+        if missing == "does not exist":
+            raise CritminError(f"{name}: the folder does not exist (give a dataset's folder)")
+        raise CritminError(f"{name} {missing}: give a dataset's folder")
     if not is_dir:
         raise CritminError(f"{name} is a file: give the folder of a dataset")
+
+
+def _has_manifest(folder: Path, name: str) -> bool:
+    """Does ``folder`` hold a dataset's ``manifest.json``? A folder that cannot be searched
+    (``chmod 000``) is said so: ``Path.is_file`` raised PermissionError, a traceback (``--data``
+    is read before any command's error handling)."""
+    try:
+        return (folder / "manifest.json").is_file()
+    except OSError as err:
+        raise CritminError(
+            f"{name}: cannot read {folder / 'manifest.json'} ({err.strerror or err})"
+        ) from None
 
 
 def dataset_dir() -> Path:
@@ -110,11 +127,11 @@ def dataset_dir() -> Path:
     if env:
         folder = Path(env).expanduser()
         _check_not_missing(folder, f"{ENV_VAR}={env}")
-        if not (folder / "manifest.json").is_file():
+        if not _has_manifest(folder, f"{ENV_VAR}={env}"):
             raise CritminError(f"{ENV_VAR}={env}: no dataset there (no manifest.json)")
         return folder
     user = user_data_dir()
-    if (user / "manifest.json").is_file():
+    if _has_manifest(user, f"the user data folder {user}"):
         return user
     return REFERENCE_DIR
 

@@ -300,8 +300,11 @@ def check_out_dir(out_dir: Path, source: Path | None = None) -> Path:
     folder, so a folder holding anything else (a user's files, the release it is built from)
     is refused rather than deleted."""
     from critmin.data.dataset import REFERENCE_DIR
+    from critmin.util import unresolvable
 
     out = Path(out_dir).expanduser()
+    if loop := unresolvable(out):  # resolve() below raised RuntimeError: an internal error
+        raise CritminError(f"--out {out} {loop}")
     if out.exists() and not out.is_dir():
         raise CritminError(f"--out {out}: is a file, not a folder")
     if out.resolve() == REFERENCE_DIR.resolve():

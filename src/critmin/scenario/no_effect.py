@@ -17,6 +17,7 @@ product's ``notes`` (JSON) and are printed as warnings in the readable output:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -306,6 +307,27 @@ def settings_notes(scenario: Any, base: ProductBaseline) -> list[str]:
             f"{goods(base)} to cut (tariffs.baseline = 'curated' or a tariffs.file sets them)"
         )
     return out
+
+
+def tariff_file_notes(file: str, rows: list[Any], bases: list[ProductBaseline]) -> list[str]:
+    """A user's tariff file (``tariffs.file``) none of whose rows sets a tariff in any market
+    of the scenario (no rows, or rows on other HS6 codes or on countries the markets do not
+    hold): it was read and changed nothing, in silence."""
+    name = Path(file).name
+    source = f"baseline tariff: user file {name}, line "
+    if any(s.startswith(source) for base in bases for s in base.sources):
+        return []
+    given = [r for r in rows if str(getattr(r, "source", "")).startswith(f"user file {name},")]
+    codes = ", ".join(dict.fromkeys(base.hs6 for base in bases if base.hs6))
+    market = f"HS {codes}" if codes else "a market of the scenario"  # a user's has no HS6
+    why = (
+        "it has no rows"
+        if not given
+        else f"none of its {len(given)} row(s) names {market} with two of its countries"
+    )
+    return [
+        f"no effect: tariffs.file: {name} sets no baseline tariff in the scenario's markets ({why})"
+    ]
 
 
 ELSEWHERE = (

@@ -602,6 +602,12 @@ def resolve(
         el = resolve_elasticities(world, scenario, spec, base, f"product[{k}]", notes)
         policy = build_policy(world, scenario, base, members, watch, notes, user_codes)
         resolved.append(ResolvedProduct(spec, base, el, policy, members, watch, notes))
+    if tariff_rows is not None and scenario.tariffs is not None and scenario.tariffs.file:
+        idle = no_effect.tariff_file_notes(
+            scenario.tariffs.file, tariff_rows, [rp.baseline for rp in resolved]
+        )
+        for rp in resolved:
+            rp.notes.extend(idle)
     for j, dis in enumerate(scenario.disruption):  # codes checked by every command, not only
         for side in ("exporters", "importers"):  # by those that draw the disruptions; a code
             rp = resolved[0]  # is resolved against the world when a market lacks it: one will do

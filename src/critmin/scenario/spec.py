@@ -586,7 +586,9 @@ class Scenario(_Strict):
         except OSError as err:
             raise CritminError(f"scenario file {path}: {err.strerror or err}") from None
         if not exists:
-            raise CritminError(f"scenario file {path} does not exist")
+            from critmin.util import why_missing
+
+            raise CritminError(f"scenario file {path} {why_missing(path)}")
         if folder:
             raise CritminError(f"scenario file {path} is a folder: give a .toml or .json file")
         try:

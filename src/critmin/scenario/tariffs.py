@@ -124,7 +124,9 @@ def read_tariff_file(path: Path, known: set[str]) -> list[TariffRow]:
     if path.is_dir():
         raise CritminError(f"tariffs.file: {path} is a folder: give a CSV file")
     if not path.exists():
-        raise CritminError(f"tariffs.file: {path} does not exist")
+        from critmin.util import why_missing
+
+        raise CritminError(f"tariffs.file: {path} {why_missing(path)}")
     if not path.is_file():  # a device or a pipe (/dev/zero) was said not to exist
         raise CritminError(f"tariffs.file: {path} is not a regular file: give a CSV file")
     try:

@@ -86,7 +86,14 @@ def open_release(path: Path, scratch: Path) -> BaciRelease:
     """Find and check a release's files in a folder, or in a zip extracted into ``scratch``."""
     path = Path(path).expanduser()
     if not path.exists():
-        raise SourceFormatError(path, "not found (expected a BACI zip or its extracted folder)")
+        from critmin.util import why_missing
+
+        missing = why_missing(path)
+        raise SourceFormatError(
+            path,
+            ("not found" if missing == "does not exist" else missing)
+            + " (expected a BACI zip or its extracted folder)",
+        )
     if path.is_dir():
         folder = path
     else:
