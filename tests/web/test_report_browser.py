@@ -133,8 +133,9 @@ def test_report_labels_do_not_overlap_and_the_page_fits(
         assert any(i.endswith("fan_pct") for i in ids)
     for chart in ids:
         assert page.get_attribute(f"#{chart}", "data-rendered") == "true", chart
-        # an image to a screen reader, named by its title (it had no role and no name)
-        assert page.get_attribute(f"#{chart}", "role") == "img", chart
+        # a figure to a screen reader, named by its title (it had no role and no name; not an
+        # "img": its modebar buttons are Tab stops that an image would hide)
+        assert page.get_attribute(f"#{chart}", "role") == "figure", chart
         name = page.get_attribute(f"#{chart}", "aria-label") or ""
         assert name.startswith("Chart: ") and len(name) > 12 and "<" not in name, (chart, name)
         assert page.evaluate(OVERLAPS_JS, chart) == [], chart

@@ -11,7 +11,9 @@
   var GEO = null;
   var CONFIG = {
     displaylogo: false, responsive: true,
-    modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"],
+    /* "sendChartToCloud" (Plotly.js 4's "Share chart...") would upload the chart to Plotly
+       Cloud: a Tab stop that does nothing offline and sends data out where it works */
+    modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d", "sendChartToCloud"],
     toImageButtonOptions: { format: "png", scale: 2 }
   };
   var PACKED = "application/gzip-base64";
@@ -175,9 +177,12 @@
     });
   }
 
-  /* A chart is an image to a screen reader (role "img"), named by its figure's title, else by
-     the title or heading above it, and by its card's heading (a product's name) where that
-     differs; the tables beside it hold its numbers. */
+  /* A chart is a figure to a screen reader (role "figure"), named by its figure's title, else
+     by the title or heading above it, and by its card's heading (a product's name) where that
+     differs; the tables beside it hold its numbers. Not role "img": an image's children are
+     hidden from screen readers, and Plotly.js 4's modebar inside is a toolbar of buttons that
+     Tab reaches (they were focusable yet unnamed to a screen reader). The drawing itself
+     (Plotly's SVG layers) is hidden from them: the figure's name stands for it (hide()). */
   function label(el, fig) {
     if (el.hasAttribute("aria-label")) { return; }
     function plain(x) { return (x || "").replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim(); }
@@ -193,8 +198,13 @@
     var card = el.closest("section");
     var heading = plain(card && card.querySelector("h2") && card.querySelector("h2").textContent);
     if (heading && heading !== text) { text = text ? text + " (" + heading + ")" : heading; }
-    el.setAttribute("role", "img");
+    el.setAttribute("role", "figure");
     el.setAttribute("aria-label", text ? "Chart: " + text : "Chart");
+  }
+
+  /* Plotly's SVG layers (axes, ticks, hover labels) out of the screen reader's way, once drawn */
+  function hide(el) {
+    el.querySelectorAll("svg.main-svg").forEach(function (svg) { svg.setAttribute("aria-hidden", "true"); });
   }
 
   /* Plotly draws a figure's own buttons (layout.updatemenus of type "buttons": the world map's
@@ -254,7 +264,7 @@
       }
       try {
         Plotly.newPlot(el, fig.data, fig.layout, CONFIG).then(
-          function () { done("true"); },
+          function () { hide(el); done("true"); },
           function (err) { el.textContent = "This chart could not be drawn: " + err; done("error"); });
       } catch (err) {
         el.textContent = "This chart could not be drawn: " + err;

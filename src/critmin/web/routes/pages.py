@@ -3,7 +3,7 @@ has a JSON twin (``?format=json``) built from the same data by :func:`respond`."
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -19,6 +19,63 @@ from critmin.web.viewdata import overview_data
 router = APIRouter(include_in_schema=False)
 Ctx = Depends(get_context)
 Format = Literal["html", "json"]
+
+RANKING_COLUMNS: list[tuple[str, str | None, str, str]] = [
+    ("mineral", None, "Mineral", "Mineral"),
+    ("stage", None, "Stage", "Stage"),
+    ("year", None, "Year", "Year"),
+    ("hhi_10000", "Concentration of world supply", "HHI", "HHI of world supply (0-10,000)"),
+    ("top_supplier", "Concentration of world supply", "top supplier", "Top supplier"),
+    ("top_supplier_share", "Concentration of world supply", "its share", "Top supplier's share"),
+    ("top3_share", "Concentration of world supply", "top 3", "Top 3 suppliers' share"),
+    ("n_for_90", "Concentration of world supply", "n for 90%", "Suppliers needed for 90%"),
+    ("coverage", "Concentration of world supply", "coverage", "Coverage (named countries)"),
+    ("hhi_wgi_t", "Concentration of world supply", "HHI-WGI-t", "HHI-WGI-t (EU supply risk)"),
+    ("zone_supply_share", "Share of world supply", "zone", "Zone share of world supply"),
+    ("watch_supply_share", "Share of world supply", "watch", "Watch share of world supply"),
+    ("zone_self_sufficiency", "Share of zone demand met", "in the zone", "Zone self-sufficiency"),
+    (
+        "watch_share",
+        "Share of zone demand met",
+        "by watch countries",
+        "Watch share of zone demand",
+    ),
+    ("zone_basis", "Zone figures", "basis", "Zone basis"),
+    ("zone_coverage", "Zone figures", "measured", "Measured (share of the zone figure)"),
+    ("source", None, "Source", "Source"),
+]
+"""(key, group heading, short heading, full name) of the overview's ranking: with a zone its 17
+columns of full names ran to 1,508 px in a 1,138 px card at 1440 px (scrolled sideways); under a
+heading per group, short headings that wrap fit (the full name is each heading's tooltip). The
+zone's columns (``zone_*``, ``watch_*``) are shown only when a zone is given."""
+
+ZONE_COLUMNS = frozenset(
+    {
+        "zone_supply_share",
+        "watch_supply_share",
+        "zone_self_sufficiency",
+        "watch_share",
+        "zone_basis",
+        "zone_coverage",
+    }
+)
+
+
+def ranking_head(zone: bool) -> list[dict[str, Any]]:
+    """The ranking's column groups in order: ``{"label", "columns": [{"key", "short",
+    "full"}]}``; a column without a group (mineral, stage, year, source) is a group of its
+    own, without a label (its heading spans both rows)."""
+    groups: list[dict[str, Any]] = []
+    for key, group, short, full in RANKING_COLUMNS:
+        if key in ZONE_COLUMNS and not zone:
+            continue
+        column = {"key": key, "short": short, "full": full}
+        last = groups[-1] if groups else None
+        if group and last and last["label"] == group:
+            last["columns"].append(column)
+        else:
+            groups.append({"label": group, "columns": [column]})
+    return groups
 
 
 @router.get("/")
@@ -73,6 +130,7 @@ async def overview_page(
             for r in sorted(data["records"], key=lambda r: (r["mineral"], r["stage"]))
         ],
         json_url=f"/overview?{query}&format=json",
+        ranking_head=ranking_head(bool(data["members"])),
     )
 
 
