@@ -166,7 +166,9 @@ def test_report_welfare_table_totals(
 ) -> None:
     html, _ = report1
     p = example1_result["products"]["lithium_carbonate"]
-    rows = re.findall(r'<tr class="total">\s*<td>([^<]+)<.*?data-value="([^"]*)"', html, re.S)
+    rows = re.findall(
+        r'<tr class="total">\s*<th scope="row">([^<]+)<.*?data-value="([^"]*)"', html, re.S
+    )
     totals = {label.strip(): float(v) for label, v in rows if v}
     assert totals["Zone members, total"] == pytest.approx(
         p["summary"]["zone_welfare_change_usd"], rel=1e-9, abs=1e-3
@@ -212,7 +214,7 @@ def test_multi_product_report_has_a_section_per_product(tmp_path: Path) -> None:
         assert f'id="{chart_id(pid, "sankey")}"' in html
         assert f'<section class="card product" id="{pid}" data-product="{pid}">' in html
     # the summary table ends with the cross-product total, and the answer section states it
-    assert '<tr class="total" data-product="all"><td>All 2 products</td>' in html
+    assert '<tr class="total" data-product="all"><th scope="row">All 2 products</th>' in html
     zone = sum(p["summary"]["zone_welfare_change_usd"] for p in data["products"].values())
     tile = re.search(r'data-key="zone_welfare_change_usd" data-value="([^"]+)"', html)
     assert tile and float(tile.group(1)) == pytest.approx(zone)

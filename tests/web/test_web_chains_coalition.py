@@ -109,7 +109,7 @@ def test_designer_runs_a_chain_with_a_stage_and_a_rule_of_origin(client: Any) ->
     assert 'id="chart-chain-lithium-chain_diagram"' in section.group()
     table = re.search(r'<table class="chain-stages">.*?</table>', section.group(), re.S)
     assert table is not None
-    assert re.findall(r'<tr data-stage="\d+"><td>([^<]+)</td>', table.group()) == [
+    assert re.findall(r'<tr data-stage="\d+"><th scope="row">([^<]+)</th>', table.group()) == [
         "1. mine",
         "2. refine",
     ]

@@ -358,9 +358,58 @@
   }
   window.addEventListener("afterprint", function () { fitForPrint(false); });
 
+  /* A wide table scrolls sideways inside its box (.table-wrap) on a phone, its rows' headings
+     kept in view (style.css). While the box overflows it is a Tab stop (the arrow keys scroll
+     it, also when it holds no link) named after its table (a region: the heading or summary
+     above it, or its data-name), and a line above it says that it scrolls; at a width where
+     it fits, neither. Checked again whenever the box changes size (a turned phone, an opened
+     <details>, a table filled in by tables.js). */
+  function nameOf(wrap) {
+    if (wrap.hasAttribute("data-name")) { return wrap.getAttribute("data-name"); }
+    for (var e = wrap; e && e !== document.body; e = e.parentElement) {
+      for (var p = e.previousElementSibling; p; p = p.previousElementSibling) {
+        if (/^(H[1-6]|SUMMARY)$/.test(p.tagName)) { return p.textContent.replace(/\s+/g, " ").trim(); }
+      }
+    }
+    return "Table";
+  }
+  function scrolls(wrap) {
+    var over = wrap.clientWidth > 0 && wrap.scrollWidth > wrap.clientWidth + 1;
+    var cue = wrap.previousElementSibling;
+    if (!cue || !cue.classList.contains("scroll-cue")) {
+      cue = document.createElement("p");
+      cue.className = "scroll-cue";
+      cue.setAttribute("aria-hidden", "true");  /* the box's name says it */
+      cue.textContent = "Scroll sideways for more columns \u2192";
+      wrap.parentNode.insertBefore(cue, wrap);
+    }
+    cue.classList.toggle("scrolls", over);
+    if (over && !wrap.hasAttribute("tabindex")) {
+      wrap.setAttribute("tabindex", "0");
+      wrap.setAttribute("role", "region");
+      wrap.setAttribute("aria-label", nameOf(wrap) + ": table, scrolls sideways");
+    } else if (!over && wrap.hasAttribute("tabindex")) {
+      ["tabindex", "role", "aria-label"].forEach(function (a) { wrap.removeAttribute(a); });
+    }
+  }
+  function scrollBoxes() {
+    var boxes = document.querySelectorAll(".table-wrap");
+    if ("ResizeObserver" in window) {
+      var watch = new ResizeObserver(function (entries) {
+        entries.forEach(function (e) { scrolls(e.target); });
+      });
+      boxes.forEach(function (w) { watch.observe(w); });
+    } else {
+      boxes.forEach(scrolls);
+      window.addEventListener("resize", function () { boxes.forEach(scrolls); });
+    }
+  }
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
+    document.addEventListener("DOMContentLoaded", scrollBoxes);
   } else {
     start();
+    scrollBoxes();
   }
 })();

@@ -44,7 +44,7 @@
     codes.sort(function (a, b) { return (names[a] || a).localeCompare(names[b] || b); });
     var table = document.createElement("table");
     var head = document.createElement("tr");
-    head.appendChild(cell("th", "Country"));
+    head.appendChild(cell("th", "Country", "sticky-col"));
     COLUMNS.forEach(function (c) { head.appendChild(cell("th", c[1], "num")); });
     table.appendChild(document.createElement("thead")).appendChild(head);
     var body = table.appendChild(document.createElement("tbody"));
@@ -53,7 +53,8 @@
       var tr = document.createElement("tr");
       tr.className = r.member ? "member" : (r.watch ? "watch" : "other");
       tr.setAttribute("data-country", code);
-      var first = cell("td", (names[code] || code) + " ");
+      var first = cell("th", (names[code] || code) + " ");  /* the row's heading */
+      first.setAttribute("scope", "row");
       first.appendChild(cell("span", code, "muted small"));
       tr.appendChild(first);
       COLUMNS.forEach(function (c) {
