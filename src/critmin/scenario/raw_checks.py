@@ -21,12 +21,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import PurePath
 from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel
+
+T = TypeVar("T")
+"""What a walk of the input (:func:`_first_leaf`) finds: a field's name, or a name and a text."""
 
 
 def admits_bool(annotation: Any) -> bool:
@@ -66,9 +69,15 @@ def _model_for(models: list[type[BaseModel]], value: dict[str, Any]) -> type[Bas
     return None  # pydantic will say which types there are
 
 
-def boolean_for_number(model: type[BaseModel], data: Any, path: str = "") -> str | None:
-    """The field (``policy[0].rate``) of the first boolean given where ``model`` takes none,
-    or None."""
+def _first_leaf(
+    model: type[BaseModel],
+    data: Any,
+    path: str,
+    leaf: Callable[[Any, Any, str], T | None],
+) -> T | None:
+    """Walk ``data`` with ``model``'s fields (into nested tables and lists of tables, each
+    table's model chosen by its ``type``) and return the first ``leaf(annotation, value,
+    where)`` that is not None, for the fields that are not tables of a model."""
     if not isinstance(data, dict):
         return None
     for name, value in data.items():
@@ -78,16 +87,26 @@ def boolean_for_number(model: type[BaseModel], data: Any, path: str = "") -> str
         where = f"{path}.{name}" if path else name
         models = _models(field.annotation)
         if not models:
-            if holds_bool(value) and not admits_bool(field.annotation):
-                return where
+            if (found := leaf(field.annotation, value, where)) is not None:
+                return found
             continue
         tables = value if isinstance(value, list) else [value]
         for k, table in enumerate(tables):
             if isinstance(table, dict) and (sub := _model_for(models, table)) is not None:
                 inner = f"{where}[{k}]" if isinstance(value, list) else where
-                if (found := boolean_for_number(sub, table, inner)) is not None:
+                if (found := _first_leaf(sub, table, inner, leaf)) is not None:
                     return found
     return None
+
+
+def _boolean_leaf(annotation: Any, value: Any, where: str) -> str | None:
+    return where if holds_bool(value) and not admits_bool(annotation) else None
+
+
+def boolean_for_number(model: type[BaseModel], data: Any, path: str = "") -> str | None:
+    """The field (``policy[0].rate``) of the first boolean given where ``model`` takes none,
+    or None."""
+    return _first_leaf(model, data, path, _boolean_leaf)
 
 
 def _members(annotation: Any) -> list[Any]:
@@ -159,25 +178,12 @@ def text_for_number(model: type[BaseModel], data: Any, path: str = "") -> tuple[
     """The field (``policy[0].rate``, ``defaults.supply_elasticity.CHN``) and the text of the
     first text given where ``model`` takes a number (no ``str`` in the field's type at that
     place), or None."""
-    if not isinstance(data, dict):
-        return None
-    for name, value in data.items():
-        field = model.model_fields.get(name) if isinstance(name, str) else None
-        if field is None:
-            continue  # an unknown field: pydantic names it
-        where = f"{path}.{name}" if path else name
-        models = _models(field.annotation)
-        if not models:
-            if (found := _text_where_number([field.annotation], value, where)) is not None:
-                return found
-            continue
-        tables = value if isinstance(value, list) else [value]
-        for k, table in enumerate(tables):
-            if isinstance(table, dict) and (sub := _model_for(models, table)) is not None:
-                inner = f"{where}[{k}]" if isinstance(value, list) else where
-                if (found := text_for_number(sub, table, inner)) is not None:
-                    return found
-    return None
+    return _first_leaf(
+        model,
+        data,
+        path,
+        lambda annotation, value, where: _text_where_number([annotation], value, where),
+    )
 
 
 _CONTROL = {
