@@ -3,6 +3,7 @@ options. A page and its JSON twin are built from the same dict."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from critmin.web import forms, services
@@ -68,3 +69,20 @@ def designer_options(ctx: WebContext) -> dict[str, Any]:
         "limits": ctx.limits.to_dict(),
         "simulate": "POST /api/simulate with the scenario as JSON; POST /designer with the form",
     }
+
+
+def column_groups(
+    columns: Iterable[tuple[str | None, str, dict[str, str]]],
+) -> list[dict[str, Any]]:
+    """A wide table's headings in two rows: consecutive columns ``(group, unit, column)`` of
+    the same group and unit under one ``{"label": group, "unit": unit, "columns": [...]}``;
+    a column without a group is a group of its own, without a label (its heading spans both
+    rows). The overview's ranking and the sweep's points use it."""
+    groups: list[dict[str, Any]] = []
+    for group, unit, column in columns:
+        last = groups[-1] if groups else None
+        if group and last and last["label"] == group and last["unit"] == unit:
+            last["columns"].append(column)
+        else:
+            groups.append({"label": group, "unit": unit, "columns": [column]})
+    return groups

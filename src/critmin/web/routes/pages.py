@@ -14,7 +14,7 @@ from critmin.report.resources import world_geojson_text
 from critmin.web import services
 from critmin.web.context import WebContext, get_context
 from critmin.web.responses import FormErrors, respond
-from critmin.web.viewdata import overview_data
+from critmin.web.viewdata import column_groups, overview_data
 
 router = APIRouter(include_in_schema=False)
 Ctx = Depends(get_context)
@@ -65,17 +65,11 @@ def ranking_head(zone: bool) -> list[dict[str, Any]]:
     """The ranking's column groups in order: ``{"label", "columns": [{"key", "short",
     "full"}]}``; a column without a group (mineral, stage, year, source) is a group of its
     own, without a label (its heading spans both rows)."""
-    groups: list[dict[str, Any]] = []
-    for key, group, short, full in RANKING_COLUMNS:
-        if key in ZONE_COLUMNS and not zone:
-            continue
-        column = {"key": key, "short": short, "full": full}
-        last = groups[-1] if groups else None
-        if group and last and last["label"] == group:
-            last["columns"].append(column)
-        else:
-            groups.append({"label": group, "columns": [column]})
-    return groups
+    return column_groups(
+        (group, "", {"key": key, "short": short, "full": full})
+        for key, group, short, full in RANKING_COLUMNS
+        if zone or key not in ZONE_COLUMNS
+    )
 
 
 @router.get("/")

@@ -17,6 +17,7 @@ from critmin.web.context import WebContext, get_context
 from critmin.web.openapi import responses
 from critmin.web.responses import FormErrors, json_response, respond
 from critmin.web.services import InvalidInputError
+from critmin.web.viewdata import column_groups
 
 router = APIRouter()
 Ctx = Depends(get_context)
@@ -49,19 +50,15 @@ group they fit (the full name is each heading's tooltip and each phone card's la
 def sweep_head(sweep: dict[str, Any]) -> list[dict[str, Any]]:
     """The sweep table's column groups in the figures' order: ``{"label", "unit", "columns":
     [{"key", "short", "full"}]}``; a figure without a group is a group of its own."""
-    groups: list[dict[str, Any]] = []
-    for key, label in sweep["figure_labels"].items():
+
+    def column(key: str, label: str) -> tuple[str | None, str, dict[str, str]]:
         unit = sweep["figure_units"].get(key) or ""
         shown = {"share": "%", "%": "%"}.get(unit, unit)
-        full = f"{label} ({shown})" if shown else label
         group, short = SWEEP_GROUPS.get(key, (None, label))
-        column = {"key": key, "short": short, "full": full}
-        last = groups[-1] if groups else None
-        if group and last and last["label"] == group and last["unit"] == shown:
-            last["columns"].append(column)
-        else:
-            groups.append({"label": group, "unit": shown, "columns": [column]})
-    return groups
+        full = f"{label} ({shown})" if shown else label
+        return group, shown, {"key": key, "short": short, "full": full}
+
+    return column_groups(column(key, label) for key, label in sweep["figure_labels"].items())
 
 
 def source_scenario(ctx: WebContext, source: str) -> dict[str, Any]:
